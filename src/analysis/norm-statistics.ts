@@ -1,0 +1,87 @@
+/**
+ * Per-layer statistics of per-token norms: the `summary` of a results file, and the values
+ * that fits and plots start from. Excluded positions (BOS by default) are left out here, in
+ * one place, so every consumer agrees on what "all tokens" means.
+ */
+import type { HookName, LayerSummary, Measurement, NormMetric, SequenceResult } from '../results/schema.js';
+
+/** Linear-interpolation quantile (numpy's default) of an ascending array. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = (sorted.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
+}
+
+export function summarizeValues(layer: number, values: ArrayLike<number>): LayerSummary {
+  const sorted = Float64Array.from(values).sort();
+  const count = sorted.length;
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  const mean = count > 0 ? sum / count : Number.NaN;
+  let squares = 0;
+  for (const value of sorted) squares += (value - mean) ** 2;
+  return {
+    layer,
+    count,
+    mean,
+    std: count > 0 ? Math.sqrt(squares / count) : Number.NaN,
+    median: quantileSorted(sorted, 0.5),
+    q05: quantileSorted(sorted, 0.05),
+    q25: quantileSorted(sorted, 0.25),
+    q75: quantileSorted(sorted, 0.75),
+    q95: quantileSorted(sorted, 0.95),
+    min: count > 0 ? sorted[0]! : Number.NaN,
+    max: count > 0 ? sorted[count - 1]! : Number.NaN,
+  };
+}
+
+/** The [layer][position] table of one sequence for a hook and metric, if measured. */
+export function sequenceTable(sequence: SequenceResult, hook: HookName, metric: NormMetric): number[][] | undefined {
+  return (metric === 'centered' ? sequence.norms : sequence.rawNorms)[hook];
+}
+
+/** Values of one layer over the given sequences, excluded positions left out. */
+export function layerValues(
+  sequences: readonly SequenceResult[],
+  hook: HookName,
+  metric: NormMetric,
+  layer: number,
+  excludePositions: readonly number[],
+): number[] {
+  const excluded = new Set(excludePositions);
+  const values: number[] = [];
+  for (const sequence of sequences) {
+    const row = sequenceTable(sequence, hook, metric)?.[layer];
+    if (row === undefined) continue;
+    row.forEach((value, position) => {
+      if (!excluded.has(position)) values.push(value);
+    });
+  }
+  return values;
+}
+
+export function summarizeHook(
+  sequences: readonly SequenceResult[],
+  hook: HookName,
+  metric: NormMetric,
+  nLayers: number,
+  excludePositions: readonly number[],
+): LayerSummary[] {
+  return Array.from({ length: nLayers }, (_, layer) =>
+    summarizeValues(layer, layerValues(sequences, hook, metric, layer, excludePositions)),
+  );
+}
+
+/** Summaries of every measured hook, for the file's primary metric. */
+export function summarizeMeasurement(
+  measurement: Pick<Measurement, 'sequences' | 'hooks' | 'model' | 'options'>,
+  metric: NormMetric = measurement.options.primaryMetric,
+): Partial<Record<HookName, LayerSummary[]>> {
+  const summary: Partial<Record<HookName, LayerSummary[]>> = {};
+  for (const hook of measurement.hooks) {
+    summary[hook] = summarizeHook(measurement.sequences, hook, metric, measurement.model.nLayers, measurement.options.excludePositions);
+  }
+  return summary;
+}

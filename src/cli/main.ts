@@ -1,0 +1,37 @@
+/**
+ * The command-line entry point: builds the commander program, runs it, and is the only place
+ * that turns errors into messages and exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, ResidNormsError } from '../errors.js';
+import { buildProgram } from './program.js';
+
+export async function runCli(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  let program: Command;
+  try {
+    program = buildProgram();
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, debug);
+  }
+}
+
+function reportError(error: unknown, debug: boolean): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end through here too, with exit code 0.
+    if (error.exitCode === 0) return ExitCode.ok;
+    process.stderr.write(`resid-norms: ${error.message.replace(/^error: /, '')} (see --help)\n`);
+    return ExitCode.usage;
+  }
+  if (error instanceof ResidNormsError) {
+    process.stderr.write(`resid-norms: ${error.message}\n`);
+    if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`resid-norms: unexpected error: ${message.split('\n')[0]}${debug ? '' : ' (rerun with --debug for details)'}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return 70; // EX_SOFTWARE: a bug in resid-norms, not in the input
+}

@@ -1,0 +1,119 @@
+/**
+ * The results file: the interchange format between `measure` and everything downstream
+ * (fit, plot, report, merge). One zod schema is both the TypeScript type and the validator,
+ * so the two cannot drift apart. Fields may be added; existing ones keep their meaning.
+ */
+import { z } from 'zod';
+
+export const MEASUREMENT_FORMAT = 'resid-norms/measurement';
+export const MEASUREMENT_VERSION = 1;
+
+/** TransformerLens hook points, in forward-pass order within a block. */
+export const HOOK_NAMES = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'] as const;
+export const HookNameSchema = z.enum(HOOK_NAMES);
+export type HookName = z.infer<typeof HookNameSchema>;
+
+/** `centered` = ‖x − mean(x)‖₂ (TransformerLens-comparable for LayerNorm models); `raw` = ‖x‖₂. */
+export const NORM_METRICS = ['centered', 'raw'] as const;
+export const NormMetricSchema = z.enum(NORM_METRICS);
+export type NormMetric = z.infer<typeof NormMetricSchema>;
+
+const count = z.number().int().nonnegative();
+const positiveInt = z.number().int().positive();
+/** A norm: finite and non-negative (NaN/Inf are refused at measurement time). */
+const norm = z.number().nonnegative();
+
+/** [layer][position] */
+const perLayerPerPosition = z.array(z.array(norm));
+const hookTable = z.partialRecord(HookNameSchema, perLayerPerPosition);
+
+export const ModelInfoSchema = z.object({
+  id: z.string().min(1),
+  /** Commit sha for Hub models; null for local folders without one. */
+  revision: z.string().nullable(),
+  architecture: z.string().min(1),
+  nLayers: positiveInt,
+  dModel: positiveInt,
+  nHeads: positiveInt,
+  /** dtype of the stored weights (F32, F16, BF16); the graph computes in float32. */
+  dtype: z.string(),
+  nCtx: positiveInt.optional(),
+  dVocab: positiveInt.optional(),
+  bosTokenId: z.number().int().nullable().optional(),
+  normalization: z.enum(['layernorm', 'rmsnorm']).optional(),
+  /** Parallel-residual blocks (GPT-NeoX, GPT-J) have no resid_mid. */
+  parallelResidual: z.boolean().optional(),
+  parameters: count.optional(),
+});
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+export const PromptsInfoSchema = z.object({
+  source: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  count: count,
+});
+export type PromptsInfo = z.infer<typeof PromptsInfoSchema>;
+
+export const MeasureOptionsSchema = z.looseObject({
+  prependBos: z.boolean(),
+  /** Positions left out of summaries and fits (position 0 = BOS by default). Kept per token. */
+  excludePositions: z.array(count),
+  primaryMetric: NormMetricSchema,
+  /** Why that metric is the primary one for this model. */
+  primaryMetricReason: z.string().optional(),
+  maxTokens: positiveInt.optional(),
+  batchSize: positiveInt.optional(),
+});
+export type MeasureOptions = z.infer<typeof MeasureOptionsSchema>;
+
+export const RuntimeInfoSchema = z.looseObject({
+  device: z.string(),
+  threads: positiveInt,
+  seconds: z.number().nonnegative(),
+  tokens: count,
+  tokensPerSecond: z.number().nonnegative(),
+});
+export type RuntimeInfo = z.infer<typeof RuntimeInfoSchema>;
+
+export const SequenceResultSchema = z.object({
+  text: z.string().optional(),
+  ids: z.array(z.number().int().nonnegative()).min(1),
+  tokens: z.array(z.string()),
+  /** Centered norms, [layer][position]. */
+  norms: hookTable,
+  /** Raw norms, [layer][position]. */
+  rawNorms: hookTable,
+  /** Set when the prompt was cut to the token limit. */
+  truncated: z.boolean().optional(),
+});
+export type SequenceResult = z.infer<typeof SequenceResultSchema>;
+
+export const LayerSummarySchema = z.object({
+  layer: count,
+  count: count,
+  mean: z.number(),
+  std: z.number(),
+  median: z.number(),
+  q05: z.number(),
+  q25: z.number(),
+  q75: z.number(),
+  q95: z.number(),
+  min: z.number(),
+  max: z.number(),
+});
+export type LayerSummary = z.infer<typeof LayerSummarySchema>;
+
+export const MeasurementSchema = z.looseObject({
+  format: z.literal(MEASUREMENT_FORMAT),
+  version: z.literal(MEASUREMENT_VERSION),
+  model: ModelInfoSchema,
+  prompts: PromptsInfoSchema,
+  options: MeasureOptionsSchema,
+  runtime: RuntimeInfoSchema,
+  hooks: z.array(HookNameSchema).min(1),
+  sequences: z.array(SequenceResultSchema),
+  /** Per-layer statistics of the primary metric over all non-excluded positions. */
+  summary: z.partialRecord(HookNameSchema, z.array(LayerSummarySchema)),
+  createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
+});
+export type Measurement = z.infer<typeof MeasurementSchema>;
