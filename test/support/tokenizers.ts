@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { assembleByteLevelBpe } from '../../src/models/tokenizer-files.js';
 
 export const END_OF_TEXT = '<|endoftext|>';
 
@@ -20,26 +21,12 @@ export function bytesToUnicode(): string[] {
   return table;
 }
 
-function byteLevelTokenizer(vocab: Record<string, number>, merges: string[], endOfTextId: number): object {
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [{ id: endOfTextId, content: END_OF_TEXT, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges },
-  };
-}
-
 /** Byte-level tokenizer: id b = byte b, id 256 = <|endoftext|>. */
 export function bytesTokenizerJson(): object {
   const vocab: Record<string, number> = {};
   bytesToUnicode().forEach((char, byte) => (vocab[char] = byte));
   vocab[END_OF_TEXT] = 256;
-  return byteLevelTokenizer(vocab, [], 256);
+  return assembleByteLevelBpe(vocab, [], { [END_OF_TEXT]: 256 });
 }
 
 /** The real GPT-2 tokenizer (vocab 50257). */
@@ -51,7 +38,7 @@ export function gpt2TokenizerJson(): object {
     .split('\n')
     .slice(1) // "#version: 0.2"
     .filter((line) => line.trim().length > 0);
-  return byteLevelTokenizer(vocab, merges, vocab[END_OF_TEXT]!);
+  return assembleByteLevelBpe(vocab, merges, { [END_OF_TEXT]: vocab[END_OF_TEXT]! });
 }
 
 export function tokenizerConfigJson(maxLength: number): object {
