@@ -21,6 +21,14 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'gpt2-medium', repo: 'openai-community/gpt2-medium', family: 'gpt2', nLayers: 24, dModel: 1024, size: '355M' },
   { alias: 'gpt2-large', repo: 'openai-community/gpt2-large', family: 'gpt2', nLayers: 36, dModel: 1280, size: '774M' },
   { alias: 'gpt2-xl', repo: 'openai-community/gpt2-xl', family: 'gpt2', nLayers: 48, dModel: 1600, size: '1.5B' },
+  // Pythia: -deduped twins and training checkpoints go through the repo syntax,
+  // e.g. EleutherAI/pythia-410m-deduped@step3000.
+  { alias: 'pythia-70m', repo: 'EleutherAI/pythia-70m', family: 'pythia', nLayers: 6, dModel: 512, size: '70M' },
+  { alias: 'pythia-160m', repo: 'EleutherAI/pythia-160m', family: 'pythia', nLayers: 12, dModel: 768, size: '160M' },
+  { alias: 'pythia-410m', repo: 'EleutherAI/pythia-410m', family: 'pythia', nLayers: 24, dModel: 1024, size: '410M' },
+  { alias: 'pythia-1b', repo: 'EleutherAI/pythia-1b', family: 'pythia', nLayers: 16, dModel: 2048, size: '1.0B' },
+  { alias: 'pythia-1.4b', repo: 'EleutherAI/pythia-1.4b', family: 'pythia', nLayers: 24, dModel: 2048, size: '1.4B' },
+  { alias: 'pythia-2.8b', repo: 'EleutherAI/pythia-2.8b', family: 'pythia', nLayers: 32, dModel: 2560, size: '2.8B' },
 ];
 
 export function findAlias(name: string): ModelAlias | undefined {
