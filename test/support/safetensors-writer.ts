@@ -5,7 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export type WrittenDtype = 'F32' | 'F16' | 'BF16';
+/** BOOL writes data ≠ 0 as 1 byte each (buffers such as old causal masks). */
+export type WrittenDtype = 'F32' | 'F16' | 'BF16' | 'BOOL';
 
 export interface TensorToWrite {
   name: string;
@@ -47,6 +48,7 @@ export function floatToBfloat16Bits(value: number): number {
 function encode(tensor: TensorToWrite): Buffer {
   const dtype = tensor.dtype ?? 'F32';
   if (dtype === 'F32') return Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+  if (dtype === 'BOOL') return Buffer.from(Array.from(tensor.data, (value) => (value !== 0 ? 1 : 0)));
   const out = Buffer.alloc(tensor.data.length * 2);
   const convert = dtype === 'F16' ? floatToHalfBits : floatToBfloat16Bits;
   tensor.data.forEach((value, i) => out.writeUInt16LE(convert(value), 2 * i));
