@@ -69,6 +69,7 @@ describe('measure on tiny GPT-NeoX and Llama models (batched, right-padded)', ()
     assert.equal(result.sequences[0]!.ids[0], 256, 'BOS from config.json is prepended');
     const worst = worstError(result, (ids) => referenceGptNeox(pythia.weights, pythia.config, ids));
     assert.ok(worst < 1e-4 && worst > 0, `max relative error ${worst}`);
+    process.stdout.write(`# measure, gpt_neox F16, batched: max relative error ${worst.toExponential(2)}\n`);
   });
 
   it('refuses --hooks resid_mid for a parallel-residual model, saying why', async () => {
@@ -84,5 +85,6 @@ describe('measure on tiny GPT-NeoX and Llama models (batched, right-padded)', ()
     assert.match(result.options.primaryMetricReason!, /RMSNorm/);
     const worst = worstError(result, (ids) => referenceLlama(llama.weights, llama.config, ids));
     assert.ok(worst < 1e-4 && worst > 0, `max relative error ${worst}`);
+    process.stdout.write(`# measure, llama GQA BF16, batched: max relative error ${worst.toExponential(2)}\n`);
   });
 });
