@@ -27,9 +27,9 @@ export const GrowthPhaseSchema = z.object({
   /** ln norm of the phase's line at layer 0: norm(l) = exp(intercept)·growth^l within the phase. */
   intercept: z.number(),
   r2: z.number(),
-  /** Interval of `growth` by `ciMethod`; the bootstrap keeps the breakpoints fixed. Null when undefined (too few points). */
-  ciLow: factor.nullable(),
-  ciHigh: factor.nullable(),
+  /** Interval of `growth` by `ciMethod`; the bootstrap keeps the breakpoints fixed. */
+  ciLow: factor,
+  ciHigh: factor,
   ciMethod: CiMethodSchema,
 });
 export type GrowthPhase = z.infer<typeof GrowthPhaseSchema>;
@@ -56,8 +56,10 @@ export const BootstrapCiSchema = z.object({
 });
 
 export const SegmentationSchema = z.object({
-  /** Bayesian information criterion over piecewise log-linear fits, independent lines per segment. */
+  /** Bayesian information criterion over piecewise log-linear fits, independent lines per segment: n·ln(RSS/n) + p·k·ln n. */
   criterion: z.literal('bic'),
+  /** p: parameters charged per segment (line, breakpoint and the search for it). */
+  parametersPerSegment: z.number().positive(),
   /** True when --segments fixed the number instead of the criterion. */
   forced: z.boolean(),
   minSegment: z.number().int().positive(),
