@@ -31,15 +31,17 @@ export function registerFitCommand(parent: Command): void {
     .command('fit')
     .description('Fit the exponential growth of norms over layers from results files (never the model).')
     .argument('<results...>', 'results files written by `resid-norms measure`; one row per file and hook')
-    .option('--hook <names>', `hook(s), comma-separated or repeated: ${HOOK_NAMES.join(', ')} (default: resid_pre)`, collect, [])
+    .addOption(
+      new Option('--hook <names>', `hook(s), comma-separated or repeated: ${HOOK_NAMES.join(', ')}`).argParser(collect).default([], 'resid_pre'),
+    )
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)')
     .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
     .addOption(new Option('--metric <metric>', "norm metric (default: the file's primary metric)").choices(NORM_METRICS))
-    .option('--bootstrap <n>', 'resamples of the prompts for the bootstrap interval; 0 = off', String(FIT_DEFAULTS.bootstrap))
-    .option('--seed <n>', 'seed of the bootstrap (same seed, same interval)', String(FIT_DEFAULTS.seed))
+    .addOption(numberOption('--bootstrap <n>', 'resamples of the prompts for the bootstrap interval; 0 = off', FIT_DEFAULTS.bootstrap))
+    .addOption(numberOption('--seed <n>', 'seed of the bootstrap (same seed, same interval)', FIT_DEFAULTS.seed))
     .option('--segments <n>', 'force this many growth phases (default: chosen by BIC)')
-    .option('--min-segment <n>', 'fewest layers in one phase (≥ 3)', String(FIT_DEFAULTS.minSegment))
-    .option('--max-segments <n>', 'most phases BIC may choose', String(FIT_DEFAULTS.maxSegments))
+    .addOption(numberOption('--min-segment <n>', 'fewest layers in one phase (≥ 3)', FIT_DEFAULTS.minSegment))
+    .addOption(numberOption('--max-segments <n>', 'most phases BIC may choose', FIT_DEFAULTS.maxSegments))
     .option('--expect <LO..HI>', 'exit 1 unless every fitted growth factor lies in [LO, HI], e.g. 1.03..1.06')
     .option('--json', 'print the fit document (JSON) instead of a table', false)
     .option('--out <file>', 'also write the fit document to this file (for plot and report)')
@@ -48,6 +50,11 @@ export function registerFitCommand(parent: Command): void {
       const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
       await runFit(options, { reporter, write: (text) => void process.stdout.write(text) });
     });
+}
+
+/** A flag holding a whole number; parsed with the others in parseFitFlags. */
+function numberOption(flags: string, description: string, fallback: number): Option {
+  return new Option(flags, description).default(String(fallback), String(fallback));
 }
 
 function collect(value: string, previous: string[]): string[] {
