@@ -4,50 +4,30 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseFitFlags, parseGrowthRange, parseHooks, parseLayerRange } from '../../src/cli/fit-command.js';
-import { ProblemList, UsageError } from '../../src/errors.js';
+import { InvalidArgumentError } from 'commander';
+import { parseGrowthRange, parseLayerRange } from '../../src/cli/fit-command.js';
 import { FitFileSchema } from '../../src/results/fit-schema.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 
-function parsed<T>(parse: (problems: ProblemList) => T): { value: T; problems: number } {
-  const problems = new ProblemList();
-  const value = parse(problems);
-  return { value, problems: problems.count };
-}
-
 describe('fit flag parsing', () => {
   it('reads inclusive layer ranges with open ends', () => {
-    assert.deepEqual(parsed((p) => parseLayerRange('5:41', p)), { value: { from: 5, to: 41 }, problems: 0 });
-    assert.deepEqual(parsed((p) => parseLayerRange('5:', p)), { value: { from: 5 }, problems: 0 });
-    assert.deepEqual(parsed((p) => parseLayerRange(':20', p)), { value: { to: 20 }, problems: 0 });
-    assert.deepEqual(parsed((p) => parseLayerRange(':', p)), { value: {}, problems: 0 });
-    for (const bad of ['5-41', '5', 'a:b', '-3:', '5:41:2', '7:3', '1.5:4']) {
-      assert.equal(parsed((p) => parseLayerRange(bad, p)).problems, 1, bad);
+    assert.deepEqual(parseLayerRange('5:41'), { from: 5, to: 41 });
+    assert.deepEqual(parseLayerRange('5:'), { from: 5 });
+    assert.deepEqual(parseLayerRange(' :20'), { to: 20 });
+    assert.deepEqual(parseLayerRange(':'), {});
+    for (const bad of ['5-41', '5', 'a:b', '-3:', '5:41:2', '7:3', '1.5:4', '']) {
+      assert.throws(() => parseLayerRange(bad), InvalidArgumentError, bad);
     }
   });
 
   it('reads growth ranges with open ends', () => {
-    assert.deepEqual(parsed((p) => parseGrowthRange('1.03..1.06', p)), { value: { low: 1.03, high: 1.06 }, problems: 0 });
-    assert.deepEqual(parsed((p) => parseGrowthRange('1.03..', p)), { value: { low: 1.03 }, problems: 0 });
-    assert.deepEqual(parsed((p) => parseGrowthRange('..1.06', p)), { value: { high: 1.06 }, problems: 0 });
-    for (const bad of ['1.03-1.06', '1.03', '..', '1.06..1.03', 'a..b', '0..1.1', '1.03...1.06']) {
-      assert.equal(parsed((p) => parseGrowthRange(bad, p)).problems, 1, bad);
+    assert.deepEqual(parseGrowthRange('1.03..1.06'), { low: 1.03, high: 1.06 });
+    assert.deepEqual(parseGrowthRange('1.03..'), { low: 1.03 });
+    assert.deepEqual(parseGrowthRange('..1.06'), { high: 1.06 });
+    assert.deepEqual(parseGrowthRange('1..2'), { low: 1, high: 2 });
+    for (const bad of ['1.03-1.06', '1.03', '..', '1.06..1.03', 'a..b', '0..1.1', '1.03...1.06', '-1..2']) {
+      assert.throws(() => parseGrowthRange(bad), InvalidArgumentError, bad);
     }
-  });
-
-  it('reads hooks, comma-separated or repeated, short or TransformerLens names', () => {
-    assert.deepEqual(parsed((p) => parseHooks([], p)).value, ['resid_pre']);
-    assert.deepEqual(parsed((p) => parseHooks(['resid_post,attn_out', 'blocks.3.hook_mlp_out', 'resid_post'], p)).value, ['resid_post', 'attn_out', 'mlp_out']);
-    assert.equal(parsed((p) => parseHooks(['resid', 'resid_pre'], p)).problems, 1);
-  });
-
-  it('collects every bad flag into one usage error', () => {
-    const flags = { hook: ['nope'], layers: '1-2', stat: 'mean' as const, bootstrap: '-1', seed: '1', minSegment: '2', maxSegments: '5', expect: '1', json: false };
-    assert.throws(() => parseFitFlags(['r.json'], flags), (error: unknown) => {
-      assert.ok(error instanceof UsageError);
-      assert.match(error.message, /--hook "nope" is not a hook; valid: resid_pre, attn_out, resid_mid, mlp_out, resid_post; --layers "1-2" is not a layer range.*; --expect "1" is not a growth range.* \(and 2 more\)$/);
-      return true;
-    });
   });
 });
 
@@ -102,10 +82,19 @@ describe('resid-norms fit (the installed command)', () => {
     assert.match(run.stdout, /^source/, 'the table is still printed');
   });
 
+  it('reads several hooks, comma-separated or repeated', () => {
+    const run = cli(results, '--hook', 'resid_post,hook_resid_pre', '--hook', 'resid_post', '--bootstrap', '0', '--json');
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(FitFileSchema.parse(JSON.parse(run.stdout)).fits.map((fit) => fit.hook), ['resid_post', 'resid_pre']);
+  });
+
   it('exits 2 with one line for bad flags', () => {
-    expectFailure([results, '--layers', '5-9'], 2, /--layers "5-9" is not a layer range; give A:B/);
-    expectFailure([results, '--expect', '1.03:1.06'], 2, /--expect "1\.03:1\.06" is not a growth range; give LO\.\.HI/);
+    expectFailure([results, '--layers', '5-9'], 2, /--layers <A:B>' argument '5-9' is invalid\. expected A:B/);
+    expectFailure([results, '--expect', '1.03:1.06'], 2, /--expect <LO\.\.HI>' argument '1\.03:1\.06' is invalid\. expected LO\.\.HI/);
     expectFailure([results, '--stat', 'mode'], 2, /argument 'mode' is invalid.*mean, median/);
+    expectFailure([results, '--hook', 'resid'], 2, /unknown hook "resid"; valid: resid_pre, attn_out/);
+    expectFailure([results, '--min-segment', '2'], 2, /expected at least 3 layers/);
+    expectFailure([results, '--bootstrap', '-5'], 2, /--bootstrap/);
     expectFailure([results, '--layers', '5:12'], 2, /layers 5:12 are outside .*r\.json's layers; valid: 0:11 \(12 layers\)/);
     expectFailure([results, '--layers', '10:'], 2, /layers 10:11 give 2 layers; a growth fit needs at least 3/);
     expectFailure([results, '--hook', 'attn_out'], 2, /has no hook "attn_out"; hooks present: resid_pre, resid_post/);
