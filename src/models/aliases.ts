@@ -32,8 +32,8 @@ export function suggestAliases(name: string): string[] {
   const lower = name.toLowerCase();
   const names = MODEL_ALIASES.map((entry) => entry.alias);
   const near = names
-    .map((alias) => ({ alias, score: alias.startsWith(lower) || lower.startsWith(alias) ? 0 : distance(lower, alias) }))
-    .filter(({ alias, score }) => score <= Math.max(2, Math.floor(alias.length / 3)))
+    .map((alias) => ({ alias, score: distance(lower, alias) }))
+    .filter(({ alias, score }) => score <= Math.max(2, Math.floor(alias.length / 3)) || alias.startsWith(lower) || lower.startsWith(alias))
     .sort((a, b) => a.score - b.score || a.alias.localeCompare(b.alias))
     .map(({ alias }) => alias);
   return near.length > 0 ? near.slice(0, 3) : [closest(lower, names)];

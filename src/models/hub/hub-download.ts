@@ -8,7 +8,8 @@
 import { downloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -40,7 +41,6 @@ export interface DownloadOptions {
   reporter: Reporter;
   /** Attempts per file when a transfer breaks (each resumes where the last stopped). */
   attempts?: number;
-  retryDelayMs?: number;
 }
 
 const PICKLE_FILE = /\.(bin|pt|pth|ckpt|pkl)$/;
@@ -72,7 +72,7 @@ export async function fetchSnapshot(request: SnapshotRequest, options: DownloadO
     );
   }
   const context: HubContext = { repo, revision, endpoint: settings.endpoint };
-  const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: options.retryDelayMs ?? 500 });
+  const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: settings.retryDelayMs });
   const credentials = { hubUrl: settings.endpoint, fetch: hubFetch, ...(settings.token ? { accessToken: settings.token } : {}) };
 
   let sha: string;
@@ -142,7 +142,7 @@ async function downloadToCache(job: FileDownload): Promise<void> {
         break;
       } catch (error) {
         if (attempt >= attempts || !isTransient(error)) throw explainHubError(error, context);
-        await new Promise((resolve) => setTimeout(resolve, (options.retryDelayMs ?? 500) * 2 ** (attempt - 1)));
+        await new Promise((resolve) => setTimeout(resolve, options.settings.retryDelayMs * 2 ** (attempt - 1)));
       }
     }
   }
@@ -156,6 +156,7 @@ async function hasSize(path: string, size: number): Promise<boolean> {
 /** Stream the file into `<blob>.incomplete` (resuming a partial one), verify, then rename. */
 async function downloadBlob(job: FileDownload, blob: string, expected: { size: number; sha256?: string }): Promise<void> {
   const incomplete = `${blob}.incomplete`;
+  await mkdir(dirname(blob), { recursive: true });
   let offset = await stat(incomplete).then((s) => s.size, () => 0);
   if (offset > expected.size) {
     await rm(incomplete, { force: true });

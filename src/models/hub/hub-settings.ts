@@ -13,6 +13,8 @@ export interface HubSettings {
   token?: string;
   cacheDir: string;
   offline: boolean;
+  /** First retry delay after a failed request (doubles each time); RESID_NORMS_HUB_RETRY_MS. */
+  retryDelayMs: number;
 }
 
 const TRUE_VALUES = new Set(['1', 'on', 'yes', 'true']);
@@ -49,5 +51,13 @@ export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettin
     ...(token !== undefined ? { token } : {}),
     cacheDir: env.HF_HUB_CACHE ?? env.HUGGINGFACE_HUB_CACHE ?? join(hfHome(env), 'hub'),
     offline: TRUE_VALUES.has((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
+    retryDelayMs: parseDelay(env.RESID_NORMS_HUB_RETRY_MS),
   };
+}
+
+function parseDelay(value: string | undefined): number {
+  if (value === undefined) return 500;
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`RESID_NORMS_HUB_RETRY_MS ${JSON.stringify(value)} is not a number of milliseconds`);
+  return ms;
 }
