@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError } from 'commander';
 import { parseGrowthRange, parseLayerRange } from '../../src/cli/fit-command.js';
+import { ExitCode } from '../../src/errors.js';
 import { FitFileSchema } from '../../src/results/fit-schema.js';
+import { runCli } from '../support/run-cli.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 
 describe('fit flag parsing', () => {
@@ -34,13 +35,9 @@ describe('fit flag parsing', () => {
 describe('resid-norms fit (the installed command)', () => {
   let folder: string;
   let results: string;
-  const bin = join(process.cwd(), 'bin', 'resid-norms.js');
-  const cli = (...args: string[]) => {
-    const run = spawnSync(process.execPath, [bin, 'fit', ...args], { encoding: 'utf8' });
-    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-  };
-  const expectFailure = (args: string[], code: number, pattern: RegExp): void => {
-    const run = cli(...args);
+  const cli = (...args: string[]) => runCli(['fit', ...args]);
+  const expectFailure = async (args: string[], code: number, pattern: RegExp): Promise<void> => {
+    const run = await cli(...args);
     assert.equal(run.code, code, `exit code of fit ${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, pattern);
     assert.equal(run.stderr.trimEnd().split('\n').length, 1, `one line: ${run.stderr}`);
@@ -59,51 +56,51 @@ describe('resid-norms fit (the installed command)', () => {
   });
   after(async () => rm(folder, { recursive: true, force: true }));
 
-  it('prints a table and exits 0', () => {
-    const run = cli(results, '--hook', 'resid_post', '--layers', '2:', '--bootstrap', '200');
-    assert.equal(run.code, 0, run.stderr);
+  it('prints a table and exits 0', async () => {
+    const run = await cli(results, '--hook', 'resid_post', '--layers', '2:', '--bootstrap', '200');
+    assert.equal(run.code, ExitCode.ok, run.stderr);
     assert.match(run.stdout, /r\.json\s+synthetic\/gpt2-like\s+resid_post\s+centered\s+mean\s+2:11\s+1\.0\d{3}\s/);
     assert.equal(run.stderr, '');
   });
 
-  it('prints JSON that validates as a fit document', () => {
-    const run = cli(results, '--json', '--stat', 'median', '--metric', 'raw', '--seed', '7', '--bootstrap', '50', '--segments', '2');
-    assert.equal(run.code, 0, run.stderr);
+  it('prints JSON that validates as a fit document', async () => {
+    const run = await cli(results, '--json', '--stat', 'median', '--metric', 'raw', '--seed', '7', '--bootstrap', '50', '--segments', '2');
+    assert.equal(run.code, ExitCode.ok, run.stderr);
     const document = FitFileSchema.parse(JSON.parse(run.stdout));
     const fit = document.fits[0]!;
     assert.deepEqual([fit.hook, fit.stat, fit.metric, fit.bootstrap?.seed, fit.bootstrap?.samples, fit.phases.length], ['resid_pre', 'median', 'raw', 7, 50, 2]);
   });
 
-  it('exits 0 inside --expect and 1 outside, with a clear message', () => {
-    assert.equal(cli(results, '--expect', '1.03..1.07', '--bootstrap', '50').code, 0);
-    const run = cli(results, '--expect', '1.06..1.08', '--bootstrap', '50');
-    assert.equal(run.code, 1);
+  it('exits 0 inside --expect and 1 outside, with a clear message', async () => {
+    assert.equal((await cli(results, '--expect', '1.03..1.07', '--bootstrap', '50')).code, ExitCode.ok);
+    const run = await cli(results, '--expect', '1.06..1.08', '--bootstrap', '50');
+    assert.equal(run.code, ExitCode.expectationFailed);
     assert.match(run.stderr, /^resid-norms: growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits: .*r\.json resid_pre layers 0:11: growth 1\.0\d{3} \(95% CI /);
     assert.match(run.stdout, /^source/, 'the table is still printed');
   });
 
-  it('reads several hooks, comma-separated or repeated', () => {
-    const run = cli(results, '--hook', 'resid_post,hook_resid_pre', '--hook', 'resid_post', '--bootstrap', '0', '--json');
-    assert.equal(run.code, 0, run.stderr);
+  it('reads several hooks, comma-separated or repeated', async () => {
+    const run = await cli(results, '--hook', 'resid_post,hook_resid_pre', '--hook', 'resid_post', '--bootstrap', '0', '--json');
+    assert.equal(run.code, ExitCode.ok, run.stderr);
     assert.deepEqual(FitFileSchema.parse(JSON.parse(run.stdout)).fits.map((fit) => fit.hook), ['resid_post', 'resid_pre']);
   });
 
-  it('exits 2 with one line for bad flags', () => {
-    expectFailure([results, '--layers', '5-9'], 2, /--layers <A:B>' argument '5-9' is invalid\. expected A:B/);
-    expectFailure([results, '--expect', '1.03:1.06'], 2, /--expect <LO\.\.HI>' argument '1\.03:1\.06' is invalid\. expected LO\.\.HI/);
-    expectFailure([results, '--stat', 'mode'], 2, /argument 'mode' is invalid.*mean, median/);
-    expectFailure([results, '--hook', 'resid'], 2, /unknown hook "resid"; valid: resid_pre, attn_out/);
-    expectFailure([results, '--min-segment', '2'], 2, /expected at least 3 layers/);
-    expectFailure([results, '--bootstrap', '-5'], 2, /--bootstrap/);
-    expectFailure([results, '--layers', '5:12'], 2, /layers 5:12 are outside .*r\.json's layers; valid: 0:11 \(12 layers\)/);
-    expectFailure([results, '--layers', '10:'], 2, /layers 10:11 give 2 layers; a growth fit needs at least 3/);
-    expectFailure([results, '--hook', 'attn_out'], 2, /has no hook "attn_out"; hooks present: resid_pre, resid_post/);
+  it('exits 2 with one line for bad flags', async () => {
+    await expectFailure([results, '--layers', '5-9'], ExitCode.usage, /--layers <A:B>' argument '5-9' is invalid\. expected A:B/);
+    await expectFailure([results, '--expect', '1.03:1.06'], ExitCode.usage, /--expect <LO\.\.HI>' argument '1\.03:1\.06' is invalid\. expected LO\.\.HI/);
+    await expectFailure([results, '--stat', 'mode'], ExitCode.usage, /argument 'mode' is invalid.*mean, median/);
+    await expectFailure([results, '--hook', 'resid'], ExitCode.usage, /unknown hook "resid"; valid: resid_pre, attn_out/);
+    await expectFailure([results, '--min-segment', '2'], ExitCode.usage, /expected at least 3 layers/);
+    await expectFailure([results, '--bootstrap', '-5'], ExitCode.usage, /--bootstrap <n>' argument '-5' is invalid\. expected a whole number ≥ 0/);
+    await expectFailure([results, '--layers', '5:12'], ExitCode.usage, /layers 5:12 are outside .*r\.json's layers; valid: 0:11 \(12 layers\)/);
+    await expectFailure([results, '--layers', '10:'], ExitCode.usage, /layers 10:11 give 2 layers; a growth fit needs at least 3/);
+    await expectFailure([results, '--hook', 'attn_out'], ExitCode.usage, /has no hook "attn_out"; hooks present: resid_pre, resid_post/);
   });
 
-  it('exits 3 with one line for files that are not results files', () => {
-    expectFailure([join(folder, 'v9.json')], 3, /results version 9, which this resid-norms does not know; supported: 1/);
-    expectFailure([join(folder, 'other.json')], 3, /is not a resid-norms results file/);
-    expectFailure([join(folder, 'missing.json')], 3, /cannot read results file .*no such file/);
-    expectFailure([join(folder, 'zero.json'), '--hook', 'attn_out'], 3, /attn_out centered mean is not positive at layer 0 \(value 0\)/);
+  it('exits 3 with one line for files that are not results files', async () => {
+    await expectFailure([join(folder, 'v9.json')], ExitCode.badInput, /results version 9, which this resid-norms does not know; supported: 1/);
+    await expectFailure([join(folder, 'other.json')], ExitCode.badInput, /is not a resid-norms results file/);
+    await expectFailure([join(folder, 'missing.json')], ExitCode.badInput, /cannot read results file .*no such file/);
+    await expectFailure([join(folder, 'zero.json'), '--hook', 'attn_out'], ExitCode.badInput, /attn_out centered mean is not positive at layer 0 \(value 0\)/);
   });
 });

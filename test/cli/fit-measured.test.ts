@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FitFileSchema } from '../../src/results/fit-schema.js';
 import { MeasurementSchema } from '../../src/results/schema.js';
+import { runCli } from '../support/run-cli.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
-
-const bin = join(process.cwd(), 'bin', 'resid-norms.js');
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
 describe('resid-norms fit on a file written by measure', () => {
   let folder: string;
@@ -23,10 +20,10 @@ describe('resid-norms fit on a file written by measure', () => {
 
   it('fits the summary means that measure wrote', async () => {
     const results = join(folder, 'results.json');
-    const measured = cli('-q', 'measure', '-m', join(folder, 'model'), '-p', join(folder, 'prompts.txt'), '-o', results);
-    assert.equal(measured.status, 0, measured.stderr);
-    const fitted = cli('fit', results, '--hook', 'resid_post', '--layers', '1:', '--bootstrap', '100', '--json');
-    assert.equal(fitted.status, 0, fitted.stderr);
+    const measured = await runCli(['-q', 'measure', '-m', join(folder, 'model'), '-p', join(folder, 'prompts.txt'), '-o', results]);
+    assert.equal(measured.code, 0, measured.stderr);
+    const fitted = await runCli(['fit', results, '--hook', 'resid_post', '--layers', '1:', '--bootstrap', '100', '--json']);
+    assert.equal(fitted.code, 0, fitted.stderr);
     const fit = FitFileSchema.parse(JSON.parse(fitted.stdout)).fits[0]!;
     const measurement = MeasurementSchema.parse(JSON.parse(await readFile(results, 'utf8')));
     const means = measurement.summary.resid_post!.slice(1).map((row) => row.mean);
