@@ -50,21 +50,8 @@ export function registerFitCommand(parent: Command): void {
 }
 
 function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {
-  return {
-    files,
-    hooks: flags.hook ?? ['resid_pre'],
-    layers: flags.layers ?? {},
-    stat: flags.stat,
-    bootstrap: flags.bootstrap,
-    seed: flags.seed,
-    minSegment: flags.minSegment,
-    maxSegments: flags.maxSegments,
-    json: flags.json,
-    ...(flags.metric === undefined ? {} : { metric: flags.metric }),
-    ...(flags.segments === undefined ? {} : { segments: flags.segments }),
-    ...(flags.expect === undefined ? {} : { expect: flags.expect }),
-    ...(flags.out === undefined ? {} : { out: flags.out }),
-  };
+  const { hook, layers, ...rest } = flags;
+  return { ...rest, files, hooks: hook ?? ['resid_pre'], layers: layers ?? {} };
 }
 
 /** --hook may be repeated; each value is a comma-separated list. */
