@@ -38,7 +38,7 @@ function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; re
   reader.require(dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel}`);
   reader.require(
     reader.boolean('do_layer_norm_before', true),
-    'do_layer_norm_before is false (post-LayerNorm OPT, e.g. opt-350m), which is not supported: its residual stream is renormalized after every sublayer, so its norm does not grow as in pre-LayerNorm models; use opt-125m, opt-1.3b or larger',
+    'do_layer_norm_before is false (post-LayerNorm OPT, e.g. opt-350m), which is not supported: its residual stream is renormalized after every sublayer, so its norm is set by LayerNorm gains, not accumulated; use opt-125m, opt-1.3b or larger',
   );
   const projectedDim = reader.positiveInt('word_embed_proj_dim', dModel);
   reader.require(

@@ -78,3 +78,15 @@ export async function writeModelFolder(dir: string, folder: ModelFolder): Promis
 export function torchDtypeName(dtype: WrittenDtype | undefined): string {
   return dtype === 'F16' ? 'float16' : dtype === 'BF16' ? 'bfloat16' : 'float32';
 }
+
+/** Rewrite a model folder's float tensors (as F32) into model.safetensors, the named ones left out. */
+export async function removeTensors(dir: string, names: readonly string[]): Promise<void> {
+  const index = await readWeightIndex(dir);
+  const absent = names.filter((name) => !index.tensors.has(name));
+  if (absent.length > 0) throw new Error(`removeTensors: ${absent.join(', ')} not in ${dir}`);
+  const kept: TensorToWrite[] = [];
+  for (const [name, info] of index.tensors) {
+    if (!names.includes(name) && ['F32', 'F16', 'BF16'].includes(info.dtype)) kept.push({ name, shape: info.shape, data: await readTensorValues(info) });
+  }
+  await writeSafetensors(join(dir, 'model.safetensors'), kept);
+}
