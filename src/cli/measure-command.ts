@@ -1,6 +1,6 @@
 /** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
 import type { Command } from 'commander';
-import { formatGrowthTable } from '../commands/growth-table.js';
+import { formatFittedRate, formatGrowthTable } from '../commands/growth-table.js';
 import { measure } from '../commands/measure.js';
 import type { HookName } from '../results/schema.js';
 import { DEVICES, type Device } from '../runtime/onnx-session.js';
@@ -57,6 +57,8 @@ export function registerMeasure(program: Command): void {
         reporter,
       );
       process.stdout.write(formatGrowthTable(measurement));
+      const rate = formatFittedRate(measurement);
+      if (rate) process.stdout.write(rate);
       const { tokens, tokensPerSecond } = measurement.runtime;
       reporter.info(`wrote ${outPath} (${measurement.sequences.length} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
     });

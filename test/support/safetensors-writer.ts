@@ -77,3 +77,43 @@ export async function writeSafetensors(path: string, tensors: TensorToWrite[], m
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, encodeSafetensors(tensors, metadata));
 }
+
+export interface StreamedTensor {
+  name: string;
+  shape: number[];
+  /** Fill the tensor's values (called once, just before its bytes are written). */
+  fill(values: Float32Array): void;
+}
+
+/**
+ * Write a large float32 safetensors file one tensor at a time, so a multi-gigabyte model never
+ * has to fit in memory (used by the benchmark's generated models).
+ */
+export async function writeSafetensorsStreaming(path: string, tensors: StreamedTensor[]): Promise<number> {
+  const { open } = await import('node:fs/promises');
+  await mkdir(dirname(path), { recursive: true });
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const tensor of tensors) {
+    const bytes = tensor.shape.reduce((a, b) => a * b, 1) * 4;
+    header[tensor.name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let headerText = JSON.stringify(header);
+  headerText += ' '.repeat((8 - ((8 + Buffer.byteLength(headerText)) % 8)) % 8);
+  const handle = await open(path, 'w');
+  try {
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(Buffer.byteLength(headerText)));
+    await handle.write(length);
+    await handle.write(headerText);
+    for (const tensor of tensors) {
+      const values = new Float32Array(tensor.shape.reduce((a, b) => a * b, 1));
+      tensor.fill(values);
+      await handle.write(new Uint8Array(values.buffer));
+    }
+  } finally {
+    await handle.close();
+  }
+  return offset;
+}
