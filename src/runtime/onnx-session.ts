@@ -31,6 +31,10 @@ export function onnxRuntimeVersion(): string {
   return ort.env.versions.node ?? ort.env.versions.common ?? 'unknown';
 }
 
+// ONNX Runtime reports failures to us as exceptions; its own log (e.g. a missing CUDA
+// library) would only print a second, raw copy of the same problem on stderr.
+ort.env.logLevel = 'fatal';
+
 export async function createNormSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<NormSession> {
   const threads = options.threads ?? defaultThreads();
   const sessionOptions: ort.InferenceSession.SessionOptions = {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ModelError } from '../../src/errors.js';
 import { loadModel } from '../../src/models/load-model.js';
-import { dropTensors, editConfig } from '../support/edit-model-folder.js';
+import { editConfig, removeTensors } from '../support/tiny-model.js';
 import { writeTinyGptNeox, type TinyGptNeoxOptions } from '../support/tiny-gpt-neox.js';
 
 describe('gpt_neox adapter', () => {
@@ -70,7 +70,7 @@ describe('gpt_neox adapter', () => {
 
   it('names missing tensors and wrong shapes in one line', async () => {
     const dir = await folder();
-    await dropTensors(dir, ['layers.1.attention.dense.weight']);
+    await removeTensors(dir, ['layers.1.attention.dense.weight']);
     await refuses(dir, /missing tensor "layers\.1\.attention\.dense\.weight"/);
     await refuses(await folder({}, { intermediate_size: 100 }), /tensor "layers\.0\.mlp\.dense_h_to_4h\.weight" has shape \[256, 64\]; expected \[100, 64\]/);
   });

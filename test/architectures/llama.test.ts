@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ModelError } from '../../src/errors.js';
 import { loadModel } from '../../src/models/load-model.js';
-import { dropTensors, editConfig } from '../support/edit-model-folder.js';
+import { editConfig, removeTensors } from '../support/tiny-model.js';
 import { writeTinyLlama, type TinyLlamaOptions } from '../support/tiny-llama.js';
 
 describe('llama / mistral / qwen2 adapters', () => {
@@ -77,7 +77,7 @@ describe('llama / mistral / qwen2 adapters', () => {
 
   it('names missing tensors: dropped weights, and Qwen2 biases absent from a Llama checkpoint', async () => {
     const dir = await folder();
-    await dropTensors(dir, ['model.layers.1.mlp.up_proj.weight', 'model.layers.0.self_attn.o_proj.weight']);
+    await removeTensors(dir, ['model.layers.1.mlp.up_proj.weight', 'model.layers.0.self_attn.o_proj.weight']);
     await refuses(dir, /missing tensor "model\.layers\.0\.self_attn\.o_proj\.weight"; missing tensor "model\.layers\.1\.mlp\.up_proj\.weight"/);
     await refuses(await folder({}, { model_type: 'qwen2' }), /missing tensor "model\.layers\.0\.self_attn\.q_proj\.bias"/);
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
-import { editConfig } from '../support/edit-model-folder.js';
+import { editConfig } from '../support/tiny-model.js';
 import { runCli } from '../support/run-cli.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';

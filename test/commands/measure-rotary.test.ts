@@ -13,7 +13,7 @@ import { referenceGptNeox } from '../support/reference-gpt-neox.js';
 import { referenceLlama } from '../support/reference-llama.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
-import type { TinyModel } from '../support/tiny-model-folder.js';
+import type { TinyModel } from '../support/tiny-model.js';
 
 const PROMPTS = ['Hello world', 'The quick brown fox jumps over the lazy dog.', 'A', 'Rotary embeddings turn queries and keys.', 'Medium prompt here.'];
 

@@ -5,14 +5,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** BOOL writes data ≠ 0 as 1 byte each (buffers such as old causal masks). */
-export type WrittenDtype = 'F32' | 'F16' | 'BF16' | 'BOOL';
+export type WrittenDtype = 'F32' | 'F16' | 'BF16';
+/** One-byte dtypes, for the mask buffers some old checkpoints carry (values 0 or 1). */
+type ByteDtype = 'U8' | 'BOOL';
 
 export interface TensorToWrite {
   name: string;
   shape: number[];
   data: Float32Array;
-  dtype?: WrittenDtype;
+  dtype?: WrittenDtype | ByteDtype;
 }
 
 /** Round a float32 to IEEE half precision bits (round to nearest even). */
@@ -48,7 +49,7 @@ export function floatToBfloat16Bits(value: number): number {
 function encode(tensor: TensorToWrite): Buffer {
   const dtype = tensor.dtype ?? 'F32';
   if (dtype === 'F32') return Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-  if (dtype === 'BOOL') return Buffer.from(Array.from(tensor.data, (value) => (value !== 0 ? 1 : 0)));
+  if (dtype === 'U8' || dtype === 'BOOL') return Buffer.from(Uint8Array.from(tensor.data, (value) => (value ? 1 : 0)));
   const out = Buffer.alloc(tensor.data.length * 2);
   const convert = dtype === 'F16' ? floatToHalfBits : floatToBfloat16Bits;
   tensor.data.forEach((value, i) => out.writeUInt16LE(convert(value), 2 * i));

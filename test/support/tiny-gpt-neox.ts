@@ -5,9 +5,9 @@
  * (bare); config.json as Pythia writes it (rotary_pct, rotary_emb_base) or as transformers ≥ 5
  * does (rope_parameters).
  */
-import { createRandom } from './random.js';
 import type { TensorToWrite, WrittenDtype } from './safetensors-writer.js';
-import { createTensorList, torchDtypeName, writeTinyModelFolder, type TinyModel } from './tiny-model-folder.js';
+import { createTensorMaker, torchDtypeName, writeModelFolder, type TinyModel } from './tiny-model.js';
+import { bytesTokenizerJson, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyGptNeoxOptions {
   nLayers?: number;
@@ -66,7 +66,7 @@ export function tinyGptNeoxConfig(options: TinyGptNeoxOptions = {}): Record<stri
 export async function writeTinyGptNeox(dir: string, options: TinyGptNeoxOptions = {}): Promise<TinyModel> {
   const config = tinyGptNeoxConfig(options);
   const { nLayers = 2, dModel = 32, nHeads = 4, nCtx = 64, rotaryPct = 0.25, seed = 7, scale = 0.2 } = options;
-  const { tensors, add } = createTensorList(createRandom(seed), scale);
+  const { tensors, add } = createTensorMaker(seed, scale);
   const bias = options.attentionBias !== false;
   add('embed_in.weight', [VOCAB, dModel], 0, 1);
   for (let layer = 0; layer < nLayers; layer += 1) {
@@ -100,5 +100,6 @@ export async function writeTinyGptNeox(dir: string, options: TinyGptNeoxOptions 
     }
   }
   const prefix = options.keys === 'base-model' ? '' : 'gpt_neox.';
-  return writeTinyModelFolder(dir, { config, tensors, prefix, extra, ...(options.dtype ? { dtype: options.dtype } : {}) });
+  const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(nCtx)) };
+  return writeModelFolder(dir, { config, tensors, prefix, extra, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
 }

@@ -4,9 +4,9 @@
  * rotary_emb.inv_freq buffers old checkpoints carry) or LlamaModel keys (bare); rope settings
  * as top-level rope_theta + rope_scaling (transformers 4) or a rope_parameters dict (5).
  */
-import { createRandom } from './random.js';
 import type { TensorToWrite, WrittenDtype } from './safetensors-writer.js';
-import { createTensorList, torchDtypeName, writeTinyModelFolder, type TinyModel } from './tiny-model-folder.js';
+import { createTensorMaker, torchDtypeName, writeModelFolder, type TinyModel } from './tiny-model.js';
+import { bytesTokenizerJson, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyLlamaOptions {
   modelType?: 'llama' | 'mistral' | 'qwen2';
@@ -77,7 +77,7 @@ export async function writeTinyLlama(dir: string, options: TinyLlamaOptions = {}
   const qkvBias = modelType === 'qwen2' || (modelType === 'llama' && options.attentionBias === true);
   const outBias = modelType === 'llama' && options.attentionBias === true;
   const mlpBias = modelType === 'llama' && options.mlpBias === true;
-  const { tensors, add } = createTensorList(createRandom(seed), scale);
+  const { tensors, add } = createTensorMaker(seed, scale);
   const linear = (name: string, dIn: number, dOut: number, bias: boolean) => {
     add(`${name}.weight`, [dOut, dIn]);
     if (bias) add(`${name}.bias`, [dOut], 0, 0.1);
@@ -105,5 +105,6 @@ export async function writeTinyLlama(dir: string, options: TinyLlamaOptions = {}
     }
   }
   const prefix = options.keys === 'base-model' ? '' : 'model.';
-  return writeTinyModelFolder(dir, { config, tensors, prefix, extra, ...(options.dtype ? { dtype: options.dtype } : {}) });
+  const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)) };
+  return writeModelFolder(dir, { config, tensors, prefix, extra, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
 }
