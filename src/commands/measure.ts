@@ -149,6 +149,10 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       progress,
       ...(request.signal ? { signal: request.signal } : {}),
     });
+  } catch (error) {
+    // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
+    if (checkpoint?.batches === 0) await removeCheckpoint(checkpointFile);
+    throw error;
   } finally {
     progress.done();
     await checkpoint?.close();

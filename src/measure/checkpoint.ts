@@ -75,7 +75,15 @@ export async function readCheckpoint(path: string, key: RunKey): Promise<SavedCh
 }
 
 export class CheckpointWriter {
-  private constructor(private readonly handle: FileHandle) {}
+  /** Finished batches the file holds (resumed ones included). */
+  batches: number;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    resumed: number,
+  ) {
+    this.batches = resumed;
+  }
 
   /**
    * Open for appending. Resuming cuts any torn last line first; otherwise a new file starts
@@ -83,7 +91,7 @@ export class CheckpointWriter {
    */
   static async open(path: string, key: RunKey, saved: SavedCheckpoint | undefined): Promise<CheckpointWriter> {
     if (saved) await truncate(path, saved.intactBytes);
-    const writer = new CheckpointWriter(await open(path, saved ? 'a' : 'w'));
+    const writer = new CheckpointWriter(await open(path, saved ? 'a' : 'w'), saved?.finished.length ?? 0);
     if (!saved) await writer.appendLine({ format: CHECKPOINT_FORMAT, version: 1, key });
     return writer;
   }
@@ -93,8 +101,9 @@ export class CheckpointWriter {
     await this.handle.datasync();
   }
 
-  append(batch: FinishedBatch): Promise<void> {
-    return this.appendLine(batch);
+  async append(batch: FinishedBatch): Promise<void> {
+    await this.appendLine(batch);
+    this.batches += 1;
   }
 
   close(): Promise<void> {

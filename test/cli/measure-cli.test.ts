@@ -9,7 +9,8 @@ import { ExitCode } from '../../src/errors.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { runCli } from '../support/run-cli.js';
-import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { encodeSafetensors } from '../support/safetensors-writer.js';
+import { tinyGpt2Weights, writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
 function cudaInstalled(): boolean {
   const require = createRequire(import.meta.url);
@@ -154,5 +155,28 @@ describe('resid-norms measure, end to end', () => {
     assert.equal(result.code, ExitCode.usage);
     assert.match(result.stderr, /^resid-norms: --max-tokens 99 exceeds/);
     assert.match(result.stderr, /\n\s+at .*measure/, 'the stack trace follows the message');
+  });
+});
+
+describe('numerical faults', () => {
+  it('reports NaN in a forward pass with model, hook, layer and prompt, and writes nothing', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'rn-nan-'));
+    try {
+      const options = { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32, keys: 'base-model' } as const;
+      const tiny = await writeTinyGpt2(join(root, 'nan-model'), options);
+      // Poison one bias of block 1's MLP: everything before it stays finite.
+      const { tensors } = tinyGpt2Weights(options);
+      tensors.find((t) => t.name === 'h.1.mlp.c_fc.bias')!.data[3] = Number.NaN;
+      await writeFile(join(tiny.dir, 'model.safetensors'), encodeSafetensors(tensors));
+      await writeFile(join(root, 'p.txt'), 'first prompt\nsecond\n');
+      const out = join(root, 'out', 'r.json');
+      const result = await runCli(['measure', '--model', tiny.dir, '--prompts', join(root, 'p.txt'), '--out', out]);
+      assert.equal(result.code, ExitCode.numerical, result.stderr);
+      assert.match(result.stderr, /^resid-norms: nan-model produced NaN at blocks\.1\.hook_mlp_out \((raw|centered) norm\), prompt \d, position \d+/);
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1);
+      assert.deepEqual(await readdir(join(root, 'out')).catch(() => []), [], 'no results file and no checkpoint');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
