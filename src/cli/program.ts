@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { toolVersion } from '../version.js';
+import { registerFitCommand } from './fit-command.js';
 
 export interface GlobalOptions {
   quiet: boolean;
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined }); // errors are printed once, by runCli
 
   // Subcommands inherit the error handling of their parent.
-  const registrations: Array<(parent: Command) => void> = [];
+  const registrations: Array<(parent: Command) => void> = [registerFitCommand];
   for (const register of registrations) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
