@@ -98,7 +98,7 @@ export class ProblemList {
  * Show a user-supplied value in a message: strings quoted, other values as JSON, shortened so
  * one message stays one line.
  */
-export function quote(value: unknown, maxLength = 60): string {
+export function quote(value: unknown, maxLength = 200): string {
   const isString = typeof value === 'string';
   const text = isString ? value : (JSON.stringify(value) ?? String(value));
   const oneLine = text.replace(/\s+/g, ' ');

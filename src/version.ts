@@ -1,12 +1,11 @@
-/** The package's own version, read once from package.json (two levels above dist/src). */
+/** The package's own version, read once from package.json. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from './package-paths.js';
 
 let cached: string | undefined;
 
 export function toolVersion(): string {
-  if (cached === undefined) {
-    const packageJson = new URL('../../package.json', import.meta.url);
-    cached = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
-  }
+  cached ??= (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   return cached;
 }

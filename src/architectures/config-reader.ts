@@ -1,0 +1,97 @@
+/**
+ * Typed, validating access to a Hugging Face config.json. Every problem is collected, then
+ * reported in one message before any allocation happens (a config saying n_embd = -1 or
+ * 10¹² must be refused, not obeyed).
+ */
+import { ModelError, ProblemList, quote } from '../errors.js';
+import type { HfConfig } from './types.js';
+
+/** Anything larger is not a real model dimension and would only exhaust memory. */
+const MAX_DIMENSION = 1 << 24;
+
+export class ConfigReader {
+  private readonly problems = new ProblemList();
+
+  constructor(
+    private readonly config: HfConfig,
+    private readonly path: string,
+  ) {}
+
+  /** The first key present among `keys` (families name the same thing differently). */
+  private pick(keys: readonly string[]): { key: string; value: unknown } | undefined {
+    for (const key of keys) {
+      if (this.config[key] !== undefined && this.config[key] !== null) return { key, value: this.config[key] };
+    }
+    return undefined;
+  }
+
+  positiveInt(keys: string | readonly string[], fallback?: number): number {
+    const list = typeof keys === 'string' ? [keys] : keys;
+    const found = this.pick(list);
+    if (found === undefined) {
+      if (fallback !== undefined) return fallback;
+      this.problems.add(`missing ${list.join(' or ')}`);
+      return 1;
+    }
+    const { key, value } = found;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_DIMENSION) {
+      this.problems.add(`${key} is ${quote(value)}; expected a positive integer up to ${MAX_DIMENSION}`);
+      return 1;
+    }
+    return value;
+  }
+
+  positiveNumber(keys: string | readonly string[], fallback: number): number {
+    const found = this.pick(typeof keys === 'string' ? [keys] : keys);
+    if (found === undefined) return fallback;
+    if (typeof found.value !== 'number' || !(found.value > 0) || !Number.isFinite(found.value)) {
+      this.problems.add(`${found.key} is ${quote(found.value)}; expected a positive number`);
+      return fallback;
+    }
+    return found.value;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.config[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') {
+      this.problems.add(`${key} is ${quote(value)}; expected true or false`);
+      return fallback;
+    }
+    return value;
+  }
+
+  string(keys: string | readonly string[], fallback: string): string {
+    const found = this.pick(typeof keys === 'string' ? [keys] : keys);
+    if (found === undefined) return fallback;
+    if (typeof found.value !== 'string') {
+      this.problems.add(`${found.key} is ${quote(found.value)}; expected a string`);
+      return fallback;
+    }
+    return found.value;
+  }
+
+  /** Token id, or null when absent. */
+  tokenId(key: string): number | null {
+    const value = this.config[key];
+    if (value === undefined || value === null) return null;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+    if (Array.isArray(value) && typeof value[0] === 'number') return value[0]; // some configs list several
+    this.problems.add(`${key} is ${quote(value)}; expected a token id`);
+    return null;
+  }
+
+  /** Record a problem found by the caller (e.g. heads that do not divide d_model). */
+  require(condition: boolean, problem: string): void {
+    if (!condition) this.problems.add(problem);
+  }
+
+  raw(key: string): unknown {
+    return this.config[key];
+  }
+
+  /** Throw one ModelError listing every problem found so far. */
+  finish(): void {
+    this.problems.throwIfAny((message) => new ModelError(`invalid ${quote(this.path)}: ${message}`));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * GPT-2 (openai-community/gpt2…gpt2-xl, distilgpt2): pre-LayerNorm blocks, learned positions,
+ * Conv1D weights stored [in, out], one fused c_attn projection [dModel, 3·dModel] = [q | k | v],
+ * gelu_new MLP. The causal-mask buffers `attn.bias` / `attn.masked_bias` are ignored.
+ */
+import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
+import { ConfigReader } from './config-reader.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, TransformerSpec } from './types.js';
+import { WeightResolver } from './weight-resolver.js';
+import type { WeightIndex } from '../models/index.js';
+
+function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
+  const reader = new ConfigReader(config, configPath);
+  const dModel = reader.positiveInt('n_embd');
+  const nHeads = reader.positiveInt('n_head');
+  const dims: ModelDims = {
+    nLayers: reader.positiveInt('n_layer'),
+    dModel,
+    nHeads,
+    nKvHeads: nHeads,
+    dHead: Math.floor(dModel / nHeads),
+    dMlp: reader.positiveInt('n_inner', 4 * dModel),
+    dVocab: reader.positiveInt('vocab_size'),
+    nCtx: reader.positiveInt(['n_positions', 'n_ctx']),
+  };
+  reader.require(dModel % nHeads === 0, `n_head ${nHeads} does not divide n_embd ${dModel}`);
+  return { dims, reader };
+}
+
+function describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec {
+  const { dims, reader } = readConfig(config, configPath);
+  const { dModel, dMlp } = dims;
+  const eps = reader.positiveNumber('layer_norm_epsilon', 1e-5);
+  const activationName = reader.string('activation_function', 'gelu_new');
+  const activation = activationFromConfig(activationName);
+  reader.require(
+    activation !== undefined,
+    `activation_function ${JSON.stringify(activationName)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`,
+  );
+  const scaleByHeadDim = reader.boolean('scale_attn_weights', true);
+  const scaleByLayer = reader.boolean('scale_attn_by_inverse_layer_idx', false);
+  const bosTokenId = reader.tokenId('bos_token_id');
+  reader.finish();
+
+  const w = new WeightResolver(weights, configPath, ['transformer.', ''], 'wte.weight');
+  const conv1d = (name: string, dIn: number, dOut: number): LinearWeights => ({
+    weight: w.get(`${name}.weight`, [dIn, dOut]),
+    bias: w.get(`${name}.bias`, [dOut]),
+    layout: 'in_out',
+  });
+  const layerNorm = (name: string) => ({
+    kind: 'layernorm' as const,
+    weight: w.get(`${name}.weight`, [dModel]),
+    bias: w.get(`${name}.bias`, [dModel]),
+    eps,
+  });
+
+  const blocks: BlockSpec[] = Array.from({ length: dims.nLayers }, (_, layer) => {
+    const prefix = `h.${layer}`;
+    const scale = (scaleByHeadDim ? 1 / Math.sqrt(dims.dHead) : 1) / (scaleByLayer ? layer + 1 : 1);
+    return {
+      norm1: layerNorm(`${prefix}.ln_1`),
+      norm2: layerNorm(`${prefix}.ln_2`),
+      attention: {
+        qkv: { kind: 'fused', linear: conv1d(`${prefix}.attn.c_attn`, dModel, 3 * dModel) },
+        out: conv1d(`${prefix}.attn.c_proj`, dModel, dModel),
+        scale,
+      },
+      mlp: {
+        kind: 'dense',
+        in: conv1d(`${prefix}.mlp.c_fc`, dModel, dMlp),
+        out: conv1d(`${prefix}.mlp.c_proj`, dMlp, dModel),
+        activation: activation ?? 'gelu_new',
+      },
+    };
+  });
+  const spec: TransformerSpec = {
+    architecture: 'gpt2',
+    dims,
+    tokenEmbedding: w.get('wte.weight', [dims.dVocab, dModel]),
+    positionEmbedding: { weight: w.get('wpe.weight', [dims.nCtx, dModel]), offset: 0 },
+    normalization: 'layernorm',
+    parallelResidual: false,
+    blocks,
+    bosTokenId,
+    weightDtype: weights.dtype,
+  };
+  w.finish();
+  return spec;
+}
+
+export const gpt2Adapter: ArchitectureAdapter = {
+  name: 'gpt2',
+  family: 'GPT-2 (OpenAI)',
+  architectures: ['GPT2LMHeadModel', 'GPT2Model', 'GPT2DoubleHeadsModel'],
+  readDims: (config, configPath) => {
+    const { dims, reader } = readConfig(config, configPath);
+    reader.finish();
+    return dims;
+  },
+  describe,
+};

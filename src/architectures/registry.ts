@@ -1,0 +1,28 @@
+/**
+ * The one registration point for architectures: config.json's `model_type` → adapter.
+ * Adding a family = one adapter file + one line here.
+ */
+import { ModelError, quote } from '../errors.js';
+import { gpt2Adapter } from './gpt2.js';
+import type { ArchitectureAdapter, HfConfig } from './types.js';
+
+export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
+  gpt2: gpt2Adapter,
+};
+
+export function supportedArchitectures(): string[] {
+  return Object.keys(ARCHITECTURES);
+}
+
+/** The adapter for a config, by model_type (or, failing that, by its `architectures` list). */
+export function adapterFor(config: HfConfig, configPath: string): ArchitectureAdapter {
+  const modelType = config.model_type;
+  if (typeof modelType === 'string' && ARCHITECTURES[modelType]) return ARCHITECTURES[modelType];
+  const declared = Array.isArray(config.architectures) ? config.architectures.filter((a) => typeof a === 'string') : [];
+  const byClass = Object.values(ARCHITECTURES).find((adapter) => declared.some((name) => adapter.architectures.includes(name)));
+  if (byClass) return byClass;
+  const what = typeof modelType === 'string' ? `model_type ${quote(modelType)}` : `architectures ${quote(declared)}`;
+  throw new ModelError(
+    `${quote(configPath)}: ${what} is not supported; supported model types: ${supportedArchitectures().join(', ')}`,
+  );
+}

@@ -1,0 +1,106 @@
+/**
+ * What an architecture adapter produces: a TransformerSpec, a plain description of one model
+ * (dimensions, which tensor plays which role, which variant of each part). Differences between
+ * families live in this data; the graph builder reads it and never asks which family it has.
+ */
+import type { TensorInfo, WeightIndex } from '../models/index.js';
+
+export interface ModelDims {
+  nLayers: number;
+  dModel: number;
+  nHeads: number;
+  /** Key/value heads (grouped-query attention); equals nHeads otherwise. */
+  nKvHeads: number;
+  dHead: number;
+  /** Hidden size of the MLP. */
+  dMlp: number;
+  dVocab: number;
+  nCtx: number;
+}
+
+/** GPT-2's Conv1D stores [in, out]; torch nn.Linear stores [out, in]. */
+export type WeightLayout = 'in_out' | 'out_in';
+
+export interface LinearWeights {
+  weight: TensorInfo;
+  layout: WeightLayout;
+  bias?: TensorInfo;
+}
+
+export interface NormWeights {
+  kind: 'layernorm' | 'rmsnorm';
+  weight: TensorInfo;
+  bias?: TensorInfo;
+  eps: number;
+}
+
+export type QkvProjection =
+  /** One projection whose output is [q | k | v] (GPT-2 c_attn). */
+  | { kind: 'fused'; linear: LinearWeights }
+  /** One projection whose output is grouped by head: [q₀ k₀ v₀ | q₁ k₁ v₁ | …] (GPT-NeoX). */
+  | { kind: 'fused-per-head'; linear: LinearWeights }
+  | { kind: 'separate'; q: LinearWeights; k: LinearWeights; v: LinearWeights };
+
+export interface RotarySpec {
+  /** Leading dimensions of each head that are rotated (partial rotary when < dHead). */
+  rotaryDims: number;
+  base: number;
+}
+
+export interface AttentionSpec {
+  qkv: QkvProjection;
+  out: LinearWeights;
+  /** Factor applied to q·k (1/√dHead usually; 1 for GPT-Neo). */
+  scale: number;
+  /** Local attention: a token attends to itself and at most window − 1 tokens before it. */
+  window?: number;
+  rotary?: RotarySpec;
+}
+
+export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
+
+export type MlpSpec =
+  | { kind: 'dense'; in: LinearWeights; out: LinearWeights; activation: Activation }
+  | { kind: 'gated'; gate: LinearWeights; up: LinearWeights; down: LinearWeights; activation: Activation };
+
+export interface BlockSpec {
+  /** Norm before attention. */
+  norm1: NormWeights;
+  /** Norm before the MLP; for parallel residual it is applied to the block input. */
+  norm2: NormWeights;
+  attention: AttentionSpec;
+  mlp: MlpSpec;
+}
+
+export interface TransformerSpec {
+  /** Registry name of the adapter that described the model. */
+  architecture: string;
+  dims: ModelDims;
+  /** [dVocab, dModel] */
+  tokenEmbedding: TensorInfo;
+  /** Learned absolute positions [nCtx + offset, dModel]; OPT's table starts at offset 2. */
+  positionEmbedding?: { weight: TensorInfo; offset: number };
+  normalization: 'layernorm' | 'rmsnorm';
+  /** attn and MLP both read the block input and add to it (GPT-NeoX, GPT-J): no resid_mid. */
+  parallelResidual: boolean;
+  blocks: BlockSpec[];
+  bosTokenId: number | null;
+  /** dtype of the stored weights (F32, F16, BF16). */
+  weightDtype: string;
+}
+
+/** A Hugging Face config.json, as parsed JSON. */
+export type HfConfig = Record<string, unknown>;
+
+export interface ArchitectureAdapter {
+  /** The `model_type` this adapter reads (also its registry key). */
+  name: string;
+  /** Human name of the family, for listings and messages. */
+  family: string;
+  /** `architectures` values of config.json that this adapter accepts. */
+  architectures: readonly string[];
+  /** Translate and validate the config (no weights needed). */
+  readDims(config: HfConfig, configPath: string): ModelDims;
+  /** Map the model's tensors to their roles, checking names and shapes. */
+  describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec;
+}

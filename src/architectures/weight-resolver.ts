@@ -1,0 +1,55 @@
+/**
+ * Looks up a model's tensors by their Hugging Face names, checking shape and dtype, and
+ * collecting every missing or misshapen tensor before reporting them together.
+ */
+import { ModelError, ProblemList, quote } from '../errors.js';
+import type { TensorInfo, WeightIndex } from '../models/index.js';
+import { WEIGHT_DTYPES } from '../models/safetensors.js';
+
+export class WeightResolver {
+  private readonly problems = new ProblemList();
+  private readonly prefix: string;
+
+  /**
+   * @param prefixes key prefixes a checkpoint may carry (e.g. `transformer.` for
+   *   GPT2LMHeadModel vs none for GPT2Model); the first one that matches `probe` is used.
+   */
+  constructor(
+    private readonly weights: WeightIndex,
+    private readonly source: string,
+    prefixes: readonly string[],
+    probe: string,
+  ) {
+    this.prefix = prefixes.find((prefix) => weights.tensors.has(prefix + probe)) ?? prefixes[0] ?? '';
+  }
+
+  /** The tensor `name` (without prefix), which must have exactly `shape`. */
+  get(name: string, shape: readonly number[]): TensorInfo {
+    const fullName = this.prefix + name;
+    const info = this.weights.tensors.get(fullName);
+    if (info === undefined) {
+      this.problems.add(`missing tensor ${quote(fullName)}`);
+      return placeholder(fullName, shape);
+    }
+    if (!WEIGHT_DTYPES.includes(info.dtype)) {
+      this.problems.add(`tensor ${quote(fullName)} has dtype ${info.dtype}; weights must be ${WEIGHT_DTYPES.join(', ')}`);
+    }
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      this.problems.add(`tensor ${quote(fullName)} has shape [${info.shape.join(', ')}]; expected [${shape.join(', ')}]`);
+    }
+    return info;
+  }
+
+  /** Like get, for tensors some checkpoints omit (e.g. biases). */
+  optional(name: string, shape: readonly number[]): TensorInfo | undefined {
+    return this.weights.tensors.has(this.prefix + name) ? this.get(name, shape) : undefined;
+  }
+
+  finish(): void {
+    this.problems.throwIfAny((message) => new ModelError(`weights of ${quote(this.source)} do not match the config: ${message}`));
+  }
+}
+
+function placeholder(name: string, shape: readonly number[]): TensorInfo {
+  return { name, dtype: 'F32', shape: [...shape], file: '', byteOffset: 0, byteLength: 0 };
+}

@@ -1,0 +1,63 @@
+/** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
+import type { Command } from 'commander';
+import { formatGrowthTable } from '../commands/growth-table.js';
+import { measure } from '../commands/measure.js';
+import type { HookName } from '../results/schema.js';
+import { DEVICES, type Device } from '../runtime/onnx-session.js';
+import { parseChoice, parseHooks, parsePositiveInt } from './options.js';
+import { globalOptions } from './program.js';
+import { createConsoleReporter } from './reporter.js';
+
+interface MeasureFlags {
+  model?: string;
+  prompts?: string;
+  out?: string;
+  hooks?: HookName[];
+  batchSize: number;
+  maxTokens?: number;
+  prependBos: boolean;
+  includeBos: boolean;
+  device: Device;
+  threads?: number;
+  refresh: boolean;
+}
+
+export function registerMeasure(program: Command): void {
+  program
+    .command('measure')
+    .description('run prompts through a model and save the norm of every token at every hook point')
+    .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
+    .option('-p, --prompts <file>', 'prompt file: one prompt per line, or JSONL with {"text"} or {"ids"} (default: built-in prompts)')
+    .option('-o, --out <file>', 'results file (default: results/<model>.json)')
+    .option('--hooks <list>', 'comma-separated hooks: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: all the model has)', parseHooks)
+    .option('-b, --batch-size <n>', 'prompts per batch', parsePositiveInt, 8)
+    .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", parsePositiveInt)
+    .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
+    .option('--include-bos', 'keep position 0 (BOS) in summaries and fits', false)
+    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
+    .option('--threads <n>', 'intra-op threads (default: all cores)', parsePositiveInt)
+    .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
+    .action(async (flags: MeasureFlags, command: Command) => {
+      const { quiet } = globalOptions(command);
+      const reporter = createConsoleReporter({ quiet });
+      const { outPath, measurement } = await measure(
+        {
+          ...(flags.model !== undefined ? { model: flags.model } : {}),
+          ...(flags.prompts !== undefined ? { promptsPath: flags.prompts } : {}),
+          ...(flags.out !== undefined ? { outPath: flags.out } : {}),
+          ...(flags.hooks !== undefined ? { hooks: flags.hooks } : {}),
+          batchSize: flags.batchSize,
+          ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}),
+          prependBos: flags.prependBos,
+          includeBos: flags.includeBos,
+          device: flags.device,
+          ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+          refresh: flags.refresh,
+        },
+        reporter,
+      );
+      process.stdout.write(formatGrowthTable(measurement));
+      const { tokens, tokensPerSecond } = measurement.runtime;
+      reporter.info(`wrote ${outPath} (${measurement.sequences.length} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
+    });
+}

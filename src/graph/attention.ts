@@ -1,0 +1,140 @@
+/**
+ * Causal self-attention for every supported variant: fused, per-head-fused or separate q/k/v
+ * projections; grouped-query attention; rotary embeddings (rotate_half convention, partial
+ * rotary); local (windowed) attention. Right padding needs no attention mask: the causal
+ * mask already keeps real tokens from seeing the padding after them.
+ */
+import type { AttentionSpec, ModelDims, RotarySpec } from '../architectures/types.js';
+import type { GraphContext } from './layers.js';
+import { int, ints } from './onnx-builder.js';
+
+/** Values that depend only on the sequence length, built once per graph. */
+export class SequenceValues {
+  private causal?: string;
+  private readonly windowMasks = new Map<number, string>();
+  private readonly rotaryTables = new Map<string, { cos: string; sin: string }>();
+  private rows?: string;
+  private cols?: string;
+
+  /** positions: int64 [pos] = 0 … pos − 1 */
+  constructor(
+    private readonly ctx: GraphContext,
+    readonly positions: string,
+  ) {}
+
+  private grid(): { rows: string; cols: string } {
+    const g = this.ctx.g;
+    this.rows ??= g.node('Unsqueeze', [this.positions, g.intConstant([1])], {}, 'mask.rows'); // [pos, 1]
+    this.cols ??= g.node('Unsqueeze', [this.positions, g.intConstant([0])], {}, 'mask.cols'); // [1, pos]
+    return { rows: this.rows, cols: this.cols };
+  }
+
+  /** bool [pos, pos], true where query i must not see key j. */
+  mask(window?: number): string {
+    const g = this.ctx.g;
+    const { rows, cols } = this.grid();
+    this.causal ??= g.node('Greater', [cols, rows], {}, 'mask.causal');
+    if (window === undefined) return this.causal;
+    const existing = this.windowMasks.get(window);
+    if (existing) return existing;
+    // GPT-Neo local attention: key j is visible from query i when i − window < j ≤ i.
+    const tooFar = g.node('LessOrEqual', [cols, g.node('Sub', [rows, g.intConstant([window], [])])]);
+    const mask = g.node('Or', [this.causal, tooFar], {}, `mask.window${window}`);
+    this.windowMasks.set(window, mask);
+    return mask;
+  }
+
+  /** cos and sin tables [pos, 1, rotaryDims] for rotate_half rotary embeddings. */
+  rotary({ rotaryDims, base }: RotarySpec): { cos: string; sin: string } {
+    const key = `${rotaryDims}:${base}`;
+    const existing = this.rotaryTables.get(key);
+    if (existing) return existing;
+    const g = this.ctx.g;
+    const inverseFrequencies = Array.from({ length: rotaryDims / 2 }, (_, i) => 1 / base ** ((2 * i) / rotaryDims));
+    const positions = g.node('Unsqueeze', [g.node('Cast', [this.positions], { to: int(1) }), g.intConstant([1])]); // [pos, 1]
+    const angles = g.node('Mul', [positions, g.floatConstant(inverseFrequencies)]); // [pos, rotaryDims/2]
+    const doubled = g.node('Concat', [angles, angles], { axis: int(-1) }); // [pos, rotaryDims]
+    const table = {
+      cos: g.node('Unsqueeze', [g.node('Cos', [doubled]), g.intConstant([1])], {}, `rotary${key}.cos`),
+      sin: g.node('Unsqueeze', [g.node('Sin', [doubled]), g.intConstant([1])], {}, `rotary${key}.sin`),
+    };
+    this.rotaryTables.set(key, table);
+    return table;
+  }
+}
+
+function slice(ctx: GraphContext, x: string, start: number, end: number, axis: number): string {
+  const g = ctx.g;
+  return g.node('Slice', [x, g.intConstant([start]), g.intConstant([end]), g.intConstant([axis])]);
+}
+
+/** Rotate the first rotaryDims features of each head. x: [batch, pos, heads, dHead] */
+function applyRotary(ctx: GraphContext, x: string, rotary: RotarySpec, dHead: number, table: { cos: string; sin: string }, name: string): string {
+  const g = ctx.g;
+  const { rotaryDims } = rotary;
+  const rotated = rotaryDims < dHead ? slice(ctx, x, 0, rotaryDims, 3) : x;
+  const firstHalf = slice(ctx, rotated, 0, rotaryDims / 2, 3);
+  const secondHalf = slice(ctx, rotated, rotaryDims / 2, rotaryDims, 3);
+  const halfRotated = g.node('Concat', [g.node('Neg', [secondHalf]), firstHalf], { axis: int(3) });
+  const result = g.node('Add', [g.node('Mul', [rotated, table.cos]), g.node('Mul', [halfRotated, table.sin])]);
+  if (rotaryDims === dHead) return g.node('Identity', [result], {}, name);
+  return g.node('Concat', [result, slice(ctx, x, rotaryDims, dHead, 3)], { axis: int(3) }, name);
+}
+
+/** q, k, v as [batch, pos, heads, dHead] (k and v with nKvHeads). */
+function projectQkv(ctx: GraphContext, x: string, spec: AttentionSpec, dims: ModelDims, name: string): [string, string, string] {
+  const g = ctx.g;
+  const { nHeads, nKvHeads, dHead } = dims;
+  const qSize = nHeads * dHead;
+  const kvSize = nKvHeads * dHead;
+  const toHeads = (value: string, heads: number, label: string) =>
+    g.node('Reshape', [value, g.intConstant([0, 0, heads, dHead])], {}, `${name}.${label}`);
+  switch (spec.qkv.kind) {
+    case 'fused': {
+      const fused = ctx.linear(x, spec.qkv.linear, `${name}.qkv`); // [batch, pos, qSize + 2·kvSize]
+      const [q, k, v] = g.nodeMany('Split', [fused, g.intConstant([qSize, kvSize, kvSize])], { axis: int(-1) }, [`${name}.q_flat`, `${name}.k_flat`, `${name}.v_flat`]);
+      return [toHeads(q!, nHeads, 'q'), toHeads(k!, nKvHeads, 'k'), toHeads(v!, nKvHeads, 'v')];
+    }
+    case 'fused-per-head': {
+      const fused = ctx.linear(x, spec.qkv.linear, `${name}.qkv`);
+      const perHead = g.node('Reshape', [fused, g.intConstant([0, 0, nHeads, 3 * dHead])]); // [batch, pos, heads, 3·dHead]
+      const [q, k, v] = g.nodeMany('Split', [perHead, g.intConstant([dHead, dHead, dHead])], { axis: int(3) }, [`${name}.q`, `${name}.k`, `${name}.v`]);
+      return [q!, k!, v!];
+    }
+    case 'separate':
+      return [
+        toHeads(ctx.linear(x, spec.qkv.q, `${name}.q_flat`), nHeads, 'q'),
+        toHeads(ctx.linear(x, spec.qkv.k, `${name}.k_flat`), nKvHeads, 'k'),
+        toHeads(ctx.linear(x, spec.qkv.v, `${name}.v_flat`), nKvHeads, 'v'),
+      ];
+  }
+}
+
+/** Attention output before the residual add. x: [batch, pos, dModel] (already normalized) */
+export function buildAttention(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): string {
+  const g = ctx.g;
+  const { nHeads, nKvHeads, dHead } = dims;
+  let [q, k, v] = projectQkv(ctx, x, spec, dims, name);
+  if (spec.rotary) {
+    const table = sequence.rotary(spec.rotary);
+    q = applyRotary(ctx, q, spec.rotary, dHead, table, `${name}.q_rot`);
+    k = applyRotary(ctx, k, spec.rotary, dHead, table, `${name}.k_rot`);
+  }
+  let queries = g.node('Transpose', [q], { perm: ints([0, 2, 1, 3]) }); // [batch, heads, pos, dHead]
+  let keys = g.node('Transpose', [k], { perm: ints([0, 2, 3, 1]) }); // [batch, kvHeads, dHead, pos]
+  let values = g.node('Transpose', [v], { perm: ints([0, 2, 1, 3]) }); // [batch, kvHeads, pos, dHead]
+  const groups = nHeads / nKvHeads;
+  if (groups > 1) {
+    // Grouped-query attention by broadcasting: query head h uses kv head ⌊h / groups⌋.
+    queries = g.node('Reshape', [queries, g.intConstant([0, nKvHeads, groups, -1, dHead])]); // [batch, kvHeads, groups, pos, dHead]
+    keys = g.node('Unsqueeze', [keys, g.intConstant([2])]); // [batch, kvHeads, 1, dHead, pos]
+    values = g.node('Unsqueeze', [values, g.intConstant([2])]);
+  }
+  const scores = g.node('Mul', [g.node('MatMul', [queries, keys]), g.floatConstant([spec.scale], [])], {}, `${name}.scores`);
+  const masked = g.node('Where', [sequence.mask(spec.window), g.floatConstant([-Infinity], []), scores]);
+  const pattern = g.node('Softmax', [masked], { axis: int(-1) }, `${name}.pattern`);
+  let mixed = g.node('MatMul', [pattern, values]); // [batch, heads, pos, dHead] (or grouped)
+  if (groups > 1) mixed = g.node('Reshape', [mixed, g.intConstant([0, nHeads, -1, dHead])]);
+  const merged = g.node('Reshape', [g.node('Transpose', [mixed], { perm: ints([0, 2, 1, 3]) }), g.intConstant([0, 0, nHeads * dHead])], {}, `${name}.z`);
+  return ctx.linear(merged, spec.out, `${name}.out`);
+}

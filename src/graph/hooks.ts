@@ -1,0 +1,17 @@
+/**
+ * Hook points and the names of the graph outputs that carry their per-token norms.
+ * Names follow TransformerLens: `blocks.{layer}.hook_{hook}`, plus `:raw` or `:centered`.
+ */
+import { HOOK_NAMES, type HookName, type NormMetric } from '../results/schema.js';
+
+export { HOOK_NAMES, type HookName };
+
+export function hookOutputName(layer: number, hook: HookName, metric: NormMetric): string {
+  return `blocks.${layer}.hook_${hook}:${metric}`;
+}
+
+export interface HookSelection {
+  hooks: readonly HookName[];
+  /** Layers to output; all layers when absent. */
+  layers?: readonly number[];
+}

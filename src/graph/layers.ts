@@ -1,0 +1,94 @@
+/**
+ * Building blocks shared by every architecture: weights (external, cast to float32 when
+ * stored as F16/BF16), linear layers in either weight layout, LayerNorm / RMSNorm,
+ * activations, and the per-token norm reductions that hooks output.
+ */
+import type { Activation, LinearWeights, NormWeights } from '../architectures/types.js';
+import type { TensorInfo } from '../models/index.js';
+import type { ExternalDataLayout } from './external-data.js';
+import { ElementType, GraphBuilder, float, int, ints, type ElementTypeValue } from './onnx-builder.js';
+
+const STORED_TYPES: Record<string, ElementTypeValue> = {
+  F32: ElementType.float,
+  F16: ElementType.float16,
+  BF16: ElementType.bfloat16,
+};
+
+export class GraphContext {
+  private readonly weights = new Map<string, string>();
+
+  constructor(
+    readonly g: GraphBuilder,
+    private readonly layout: ExternalDataLayout,
+  ) {}
+
+  /** A float32 value holding the tensor; bytes referenced in place, cast once if half precision. */
+  weight(info: TensorInfo): string {
+    const cached = this.weights.get(info.name);
+    if (cached) return cached;
+    const stored = STORED_TYPES[info.dtype];
+    if (stored === undefined) throw new Error(`tensor ${info.name} has dtype ${info.dtype}, not a float weight`);
+    const name = this.g.addExternalInitializer(info.name, stored, info.shape, {
+      location: this.layout.locationOf(info.file),
+      offset: info.byteOffset,
+      length: info.byteLength,
+    });
+    const asFloat = stored === ElementType.float ? name : this.g.node('Cast', [name], { to: int(ElementType.float) }, `${info.name}.f32`);
+    this.weights.set(info.name, asFloat);
+    return asFloat;
+  }
+
+  /** x·W + b for either stored layout. x: [..., dIn] → [..., dOut] */
+  linear(x: string, weights: LinearWeights, name: string): string {
+    let w = this.weight(weights.weight);
+    if (weights.layout === 'out_in') w = this.g.node('Transpose', [w], { perm: ints([1, 0]) }, `${weights.weight.name}.T`);
+    const product = this.g.node('MatMul', [x, w], {}, weights.bias ? `${name}.matmul` : name);
+    return weights.bias ? this.g.node('Add', [product, this.weight(weights.bias)], {}, name) : product;
+  }
+
+  norm(x: string, weights: NormWeights, name: string): string {
+    const scale = this.weight(weights.weight);
+    if (weights.kind === 'layernorm') {
+      const inputs = weights.bias ? [x, scale, this.weight(weights.bias)] : [x, scale];
+      return this.g.node('LayerNormalization', inputs, { axis: int(-1), epsilon: float(weights.eps) }, name);
+    }
+    // RMSNorm: x / sqrt(mean(x²) + eps) · w
+    const meanSquare = this.g.node('ReduceMean', [this.g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) }, `${name}.ms`);
+    const rms = this.g.node('Sqrt', [this.g.node('Add', [meanSquare, this.g.floatConstant([weights.eps], [])])]);
+    return this.g.node('Mul', [this.g.node('Div', [x, rms]), scale], {}, name);
+  }
+
+  activation(x: string, activation: Activation, name: string): string {
+    const g = this.g;
+    const c = (value: number) => g.floatConstant([value], []);
+    switch (activation) {
+      case 'gelu_new': {
+        // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+        const cube = g.node('Mul', [g.node('Mul', [x, x]), x]);
+        const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [cube, c(0.044715)])]), c(Math.sqrt(2 / Math.PI))]);
+        const onePlusTanh = g.node('Add', [g.node('Tanh', [inner]), c(1)]);
+        return g.node('Mul', [g.node('Mul', [x, c(0.5)]), onePlusTanh], {}, name);
+      }
+      case 'gelu': {
+        // 0.5·x·(1 + erf(x/√2))
+        const onePlusErf = g.node('Add', [g.node('Erf', [g.node('Mul', [x, c(Math.SQRT1_2)])]), c(1)]);
+        return g.node('Mul', [g.node('Mul', [x, c(0.5)]), onePlusErf], {}, name);
+      }
+      case 'relu':
+        return g.node('Relu', [x], {}, name);
+      case 'silu':
+        return g.node('Mul', [x, g.node('Sigmoid', [x])], {}, name);
+    }
+  }
+
+  /** ‖x‖₂ over the last axis. [batch, pos, d] → [batch, pos] */
+  rawNorm(x: string, name: string): string {
+    return this.g.node('ReduceL2', [x], { axes: ints([-1]), keepdims: int(0) }, name);
+  }
+
+  /** ‖x − mean(x)‖₂ over the last axis. [batch, pos, d] → [batch, pos] */
+  centeredNorm(x: string, name: string): string {
+    const mean = this.g.node('ReduceMean', [x], { axes: ints([-1]), keepdims: int(1) });
+    return this.g.node('ReduceL2', [this.g.node('Sub', [x, mean])], { axes: ints([-1]), keepdims: int(0) }, name);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * A small builder for ONNX graphs over onnx-proto's generated protobuf classes: named values,
+ * nodes, constants, and initializers whose bytes stay in an external file (the safetensors
+ * file itself, at the tensor's byte offset), so building a graph never reads a weight.
+ */
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/** ONNX element types we use. */
+export const ElementType = {
+  float: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
+  bfloat16: onnx.TensorProto.DataType.BFLOAT16,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+} as const;
+export type ElementTypeValue = (typeof ElementType)[keyof typeof ElementType];
+
+/** Attribute values are tagged, because ONNX distinguishes int from float attributes. */
+export type Attribute =
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'ints'; value: number[] }
+  | { kind: 'string'; value: string };
+export const int = (value: number): Attribute => ({ kind: 'int', value });
+export const float = (value: number): Attribute => ({ kind: 'float', value });
+export const ints = (value: number[]): Attribute => ({ kind: 'ints', value });
+export const str = (value: string): Attribute => ({ kind: 'string', value });
+
+/** Where an external initializer's bytes are: a path relative to the external-data folder. */
+export interface ExternalBytes {
+  location: string;
+  offset: number;
+  length: number;
+}
+
+/** A dimension: fixed size or a symbolic name (e.g. 'batch'). */
+export type Dim = number | string;
+
+function toAttributeProto(name: string, attribute: Attribute): onnxProto.onnx.IAttributeProto {
+  const Type = onnx.AttributeProto.AttributeType;
+  switch (attribute.kind) {
+    case 'int':
+      return { name, type: Type.INT, i: attribute.value };
+    case 'float':
+      return { name, type: Type.FLOAT, f: attribute.value };
+    case 'ints':
+      return { name, type: Type.INTS, ints: attribute.value };
+    case 'string':
+      return { name, type: Type.STRING, s: new TextEncoder().encode(attribute.value) };
+  }
+}
+
+function valueInfo(name: string, elemType: ElementTypeValue, dims: readonly Dim[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+export class GraphBuilder {
+  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private readonly names = new Set<string>();
+  private readonly constants = new Map<string, string>();
+  private counter = 0;
+
+  constructor(private readonly graphName: string) {}
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new Error(`graph value ${name} defined twice`);
+    this.names.add(name);
+    return name;
+  }
+
+  /** A fresh value name built from a readable stem. */
+  fresh(stem: string): string {
+    let name = stem;
+    while (this.names.has(name)) name = `${stem}_${++this.counter}`;
+    return name;
+  }
+
+  addInput(name: string, elemType: ElementTypeValue, dims: readonly Dim[]): string {
+    this.inputs.push(valueInfo(this.claim(name), elemType, dims));
+    return name;
+  }
+
+  addOutput(name: string, elemType: ElementTypeValue, dims: readonly Dim[]): void {
+    if (!this.names.has(name)) throw new Error(`graph output ${name} is not a value of the graph`);
+    this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
+  /** An initializer whose bytes live in an external file. */
+  addExternalInitializer(name: string, elemType: ElementTypeValue, dims: readonly number[], bytes: ExternalBytes): string {
+    this.initializers.push({
+      name: this.claim(name),
+      dataType: elemType,
+      dims: [...dims],
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: bytes.location },
+        { key: 'offset', value: String(bytes.offset) },
+        { key: 'length', value: String(bytes.length) },
+      ],
+    });
+    return name;
+  }
+
+  /** A float32 constant (deduplicated by value and shape). */
+  floatConstant(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    return this.constant('float', values, dims);
+  }
+
+  /** An int64 constant (deduplicated by value and shape). */
+  intConstant(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    return this.constant('int64', values, dims);
+  }
+
+  private constant(kind: 'float' | 'int64', values: readonly number[], dims: readonly number[]): string {
+    const key = `${kind}:${dims.join('x')}:${values.join(',')}`;
+    const existing = this.constants.get(key);
+    if (existing) return existing;
+    const data = kind === 'float' ? Float32Array.from(values) : BigInt64Array.from(values, (v) => BigInt(v));
+    const name = this.claim(this.fresh(`const_${kind}`));
+    this.initializers.push({
+      name,
+      dataType: kind === 'float' ? ElementType.float : ElementType.int64,
+      dims: [...dims],
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    this.constants.set(key, name);
+    return name;
+  }
+
+  /**
+   * Add a node. `output` names its single output (made unique if taken); use `node.many` for
+   * several outputs. Returns the output name.
+   */
+  node(opType: string, inputs: readonly string[], attributes: Record<string, Attribute> = {}, output = opType.toLowerCase(), domain = ''): string {
+    return this.addNode(opType, inputs, attributes, [output], domain)[0]!;
+  }
+
+  nodeMany(opType: string, inputs: readonly string[], attributes: Record<string, Attribute>, outputs: readonly string[], domain = ''): string[] {
+    return this.addNode(opType, inputs, attributes, outputs, domain);
+  }
+
+  private addNode(opType: string, inputs: readonly string[], attributes: Record<string, Attribute>, outputs: readonly string[], domain: string): string[] {
+    for (const input of inputs) {
+      if (input !== '' && !this.names.has(input)) throw new Error(`${opType} reads ${input}, which is not defined yet`);
+    }
+    const outputNames = outputs.map((stem) => this.claim(this.fresh(stem)));
+    this.nodes.push({
+      opType,
+      domain,
+      name: outputNames[0],
+      input: [...inputs],
+      output: outputNames,
+      attribute: Object.entries(attributes).map(([name, value]) => toAttributeProto(name, value)),
+    });
+    return outputNames;
+  }
+
+  /** Serialize to ONNX model bytes. */
+  toBytes(opsets: Record<string, number> = { '': 17 }): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'resid-norms',
+      opsetImport: Object.entries(opsets).map(([domain, version]) => ({ domain, version })),
+      graph: {
+        name: this.graphName,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+}

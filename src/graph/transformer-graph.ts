@@ -1,0 +1,120 @@
+/**
+ * The ONNX graph of a transformer described by a TransformerSpec: token (+ position)
+ * embeddings, the blocks, and at each requested hook point two per-token reductions (raw and
+ * centered L2 norm), so only [batch, pos] arrays leave ONNX Runtime. No final norm, no LM head.
+ *
+ * Input:   input_ids  int64 [batch, pos]   (right-padded; padding is never seen by real tokens)
+ * Outputs: blocks.{l}.hook_{hook}:{raw|centered}  float [batch, pos]
+ */
+import type { TransformerSpec } from '../architectures/types.js';
+import type { HookName, NormMetric } from '../results/schema.js';
+import { buildAttention, SequenceValues } from './attention.js';
+import type { ExternalDataLayout } from './external-data.js';
+import { hookOutputName } from './hooks.js';
+import { GraphContext } from './layers.js';
+import { ElementType, GraphBuilder } from './onnx-builder.js';
+
+export const INPUT_IDS = 'input_ids';
+
+export interface HookOutput {
+  name: string;
+  layer: number;
+  hook: HookName;
+  metric: NormMetric;
+}
+
+export interface BuiltGraph {
+  bytes: Uint8Array;
+  outputs: HookOutput[];
+  nodeCount: number;
+}
+
+export interface GraphOptions {
+  hooks: readonly HookName[];
+  layout: ExternalDataLayout;
+}
+
+/** Hook points that exist for this model (parallel-residual blocks have no resid_mid). */
+export function availableHooks(spec: Pick<TransformerSpec, 'parallelResidual'>): HookName[] {
+  const all: HookName[] = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'];
+  return spec.parallelResidual ? all.filter((hook) => hook !== 'resid_mid') : all;
+}
+
+export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptions): BuiltGraph {
+  const available = availableHooks(spec);
+  const missing = options.hooks.filter((hook) => !available.includes(hook));
+  if (missing.length > 0) throw new Error(`hooks ${missing.join(', ')} do not exist in ${spec.architecture}`);
+  const wanted = new Set(options.hooks);
+
+  const g = new GraphBuilder(`resid-norms ${spec.architecture}`);
+  const ctx = new GraphContext(g, options.layout);
+  const ids = g.addInput(INPUT_IDS, ElementType.int64, ['batch', 'pos']);
+  const length = g.node('Gather', [g.node('Shape', [ids]), g.intConstant([1], [])], {}, 'pos_len');
+  const positions = g.node('Range', [g.intConstant([0], []), length, g.intConstant([1], [])], {}, 'positions'); // [pos]
+  const sequence = new SequenceValues(ctx, positions);
+
+  let residual = g.node('Gather', [ctx.weight(spec.tokenEmbedding), ids], {}, 'embed'); // [batch, pos, dModel]
+  if (spec.positionEmbedding) {
+    const { weight, offset } = spec.positionEmbedding;
+    const tableRows = offset === 0 ? positions : g.node('Add', [positions, g.intConstant([offset], [])]);
+    residual = g.node('Add', [residual, g.node('Gather', [ctx.weight(weight), tableRows], {}, 'pos_embed')], {}, 'blocks.0.resid_pre');
+  }
+
+  // Norms are computed once per value: resid_post of block l is resid_pre of block l + 1.
+  const outputs: HookOutput[] = [];
+  const reduced = new Map<string, Record<NormMetric, string>>();
+  const record = (layer: number, hook: HookName, value: string): void => {
+    if (!wanted.has(hook)) return;
+    let norms = reduced.get(value);
+    const names = { raw: hookOutputName(layer, hook, 'raw'), centered: hookOutputName(layer, hook, 'centered') };
+    if (norms === undefined) {
+      norms = { raw: ctx.rawNorm(value, names.raw), centered: ctx.centeredNorm(value, names.centered) };
+      reduced.set(value, norms);
+    } else {
+      norms = { raw: g.node('Identity', [norms.raw], {}, names.raw), centered: g.node('Identity', [norms.centered], {}, names.centered) };
+    }
+    for (const metric of ['raw', 'centered'] as const) {
+      g.addOutput(norms[metric], ElementType.float, ['batch', 'pos']);
+      outputs.push({ name: norms[metric], layer, hook, metric });
+    }
+  };
+
+  const lastLayer = spec.dims.nLayers - 1;
+  for (let layer = 0; layer <= lastLayer; layer += 1) {
+    const block = spec.blocks[layer]!;
+    const prefix = `blocks.${layer}`;
+    record(layer, 'resid_pre', residual);
+    if (layer === lastLayer && onlyResidPre(wanted)) break;
+    const attnOut = buildAttention(ctx, sequence, ctx.norm(residual, block.norm1, `${prefix}.ln1`), block.attention, spec.dims, `${prefix}.attn`);
+    record(layer, 'attn_out', attnOut);
+    let mlpInput = residual;
+    let residMid: string | undefined;
+    if (!spec.parallelResidual) {
+      residMid = g.node('Add', [residual, attnOut], {}, `${prefix}.resid_mid`);
+      record(layer, 'resid_mid', residMid);
+      mlpInput = residMid;
+    }
+    const mlpOut = buildMlp(ctx, ctx.norm(mlpInput, block.norm2, `${prefix}.ln2`), block.mlp, `${prefix}.mlp`);
+    record(layer, 'mlp_out', mlpOut);
+    residual = spec.parallelResidual
+      ? g.node('Add', [g.node('Add', [residual, attnOut]), mlpOut], {}, `${prefix}.resid_post`)
+      : g.node('Add', [residMid!, mlpOut], {}, `${prefix}.resid_post`);
+    record(layer, 'resid_post', residual);
+  }
+  return { bytes: g.toBytes(), outputs, nodeCount: g.nodeCount };
+}
+
+/** With only resid_pre wanted, the last block's attention and MLP are not needed. */
+function onlyResidPre(wanted: Set<HookName>): boolean {
+  return wanted.size === 1 && wanted.has('resid_pre');
+}
+
+function buildMlp(ctx: GraphContext, x: string, mlp: TransformerSpec['blocks'][number]['mlp'], name: string): string {
+  if (mlp.kind === 'dense') {
+    const hidden = ctx.activation(ctx.linear(x, mlp.in, `${name}.pre`), mlp.activation, `${name}.post`);
+    return ctx.linear(hidden, mlp.out, `${name}.out`);
+  }
+  const gate = ctx.activation(ctx.linear(x, mlp.gate, `${name}.gate`), mlp.activation, `${name}.gate_act`);
+  const hidden = ctx.g.node('Mul', [gate, ctx.linear(x, mlp.up, `${name}.up`)], {}, `${name}.post`);
+  return ctx.linear(hidden, mlp.down, `${name}.out`);
+}

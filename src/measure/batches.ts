@@ -1,0 +1,46 @@
+/**
+ * Batching: sequences sorted by length (so padding is small), grouped up to the batch size and
+ * a token budget, right-padded. Causal attention means real tokens never see the padding that
+ * follows them, so no attention mask or position shift is needed, and padded positions are
+ * never read back.
+ */
+import type { Sequence } from './sequences.js';
+
+export interface Batch {
+  /** Sequences in this batch, in row order. */
+  members: Sequence[];
+  /** Padded length = longest member. */
+  length: number;
+}
+
+export interface BatchPlanOptions {
+  batchSize: number;
+  /** Upper bound on batch × padded length, so long prompts don't make huge batches. */
+  maxBatchTokens: number;
+}
+
+export function planBatches(sequences: readonly Sequence[], { batchSize, maxBatchTokens }: BatchPlanOptions): Batch[] {
+  // Longest first: the most memory-hungry batch runs first, so a failure shows early.
+  const sorted = [...sequences].sort((a, b) => b.ids.length - a.ids.length || a.index - b.index);
+  const batches: Batch[] = [];
+  let current: Sequence[] = [];
+  for (const sequence of sorted) {
+    const length = current[0]?.ids.length ?? sequence.ids.length;
+    if (current.length > 0 && (current.length >= batchSize || (current.length + 1) * length > maxBatchTokens)) {
+      batches.push({ members: current, length: current[0]!.ids.length });
+      current = [];
+    }
+    current.push(sequence);
+  }
+  if (current.length > 0) batches.push({ members: current, length: current[0]!.ids.length });
+  return batches;
+}
+
+/** int64 [batch, length], right-padded with `padId`. */
+export function batchInputIds(batch: Batch, padId = 0): BigInt64Array {
+  const ids = new BigInt64Array(batch.members.length * batch.length).fill(BigInt(padId));
+  batch.members.forEach((member, row) => {
+    member.ids.forEach((id, position) => (ids[row * batch.length + position] = BigInt(id)));
+  });
+  return ids;
+}

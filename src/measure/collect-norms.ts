@@ -1,0 +1,67 @@
+/**
+ * Runs planned batches through a session and turns the [batch, pos] outputs into per-sequence
+ * tables [layer][position], leaving padded positions out. Non-finite values (e.g. fp16
+ * overflow) stop the run with a message naming the hook, layer and prompt.
+ */
+import { NumericalError } from '../errors.js';
+import type { HookOutput } from '../graph/transformer-graph.js';
+import type { HookName, SequenceResult } from '../results/schema.js';
+import type { NormSession } from '../runtime/onnx-session.js';
+import { batchInputIds, type Batch } from './batches.js';
+import type { Sequence } from './sequences.js';
+
+/** The shortest decimal that reads back as the same float32 (keeps results files small and exact). */
+export function shortestFloat32(value: number): number {
+  for (let digits = 6; digits < 9; digits += 1) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return Number(value.toPrecision(9));
+}
+
+export interface CollectContext {
+  session: NormSession;
+  outputs: readonly HookOutput[];
+  hooks: readonly HookName[];
+  nLayers: number;
+  modelId: string;
+}
+
+function emptyResult(sequence: Sequence, hooks: readonly HookName[], nLayers: number): SequenceResult {
+  const table = () => Object.fromEntries(hooks.map((hook) => [hook, Array.from({ length: nLayers }, () => [] as number[])]));
+  return {
+    ...(sequence.text !== undefined ? { text: sequence.text } : {}),
+    ids: sequence.ids,
+    tokens: sequence.tokens,
+    norms: table(),
+    rawNorms: table(),
+    ...(sequence.truncated ? { truncated: true } : {}),
+  };
+}
+
+/** Run one batch; returns each member's results in batch order. */
+export async function collectBatch(batch: Batch, context: CollectContext): Promise<Array<{ sequence: Sequence; result: SequenceResult }>> {
+  const { session, outputs, hooks, nLayers } = context;
+  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, outputs.map((o) => o.name));
+  return batch.members.map((sequence, row) => {
+    const result = emptyResult(sequence, hooks, nLayers);
+    for (const output of outputs) {
+      const data = values.get(output.name)!;
+      const start = row * batch.length;
+      const norms: number[] = new Array(sequence.ids.length);
+      for (let position = 0; position < sequence.ids.length; position += 1) {
+        const value = data[start + position]!;
+        if (!Number.isFinite(value)) {
+          throw new NumericalError(
+            `${context.modelId} produced ${value} at blocks.${output.layer}.hook_${output.hook} (${output.metric} norm), ` +
+              `prompt ${sequence.index + 1}, position ${position}; the weights may overflow in this dtype`,
+          );
+        }
+        norms[position] = shortestFloat32(value);
+      }
+      const table = output.metric === 'raw' ? result.rawNorms : result.norms;
+      table[output.hook]![output.layer] = norms;
+    }
+    return { sequence, result };
+  });
+}

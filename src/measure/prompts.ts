@@ -1,0 +1,79 @@
+/**
+ * Prompt files: plain text (one prompt per line; blank lines and lines starting with `#` are
+ * skipped) or JSON Lines (`.jsonl` / `.ndjson`: `{"text": "..."}` or `{"ids": [...]}` per line,
+ * the latter for pre-tokenized input). The file's sha256 identifies the prompt set in results.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { InputError, ProblemList, quote } from '../errors.js';
+
+export interface Prompt {
+  /** 1-based line in the prompt file, for messages. */
+  line: number;
+  text?: string;
+  /** Pre-tokenized ids, used exactly as given (no BOS is added). */
+  ids?: number[];
+}
+
+export interface PromptSet {
+  source: string;
+  sha256: string;
+  prompts: Prompt[];
+}
+
+export function isJsonLines(path: string): boolean {
+  return ['.jsonl', '.ndjson'].includes(extname(path).toLowerCase());
+}
+
+export async function readPromptFile(path: string, source = path): Promise<PromptSet> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read prompt file ${quote(path)} (${code === 'ENOENT' ? 'no such file' : code ?? 'unreadable'}); give a text file with one prompt per line, or JSONL`);
+  }
+  const text = bytes.toString('utf8');
+  const prompts = isJsonLines(path) ? parseJsonLines(text, path) : parseTextLines(text);
+  if (prompts.length === 0) {
+    throw new InputError(`prompt file ${quote(path)} has no prompts; write one prompt per line (blank lines and lines starting with # are skipped)`);
+  }
+  return { source, sha256: createHash('sha256').update(bytes).digest('hex'), prompts };
+}
+
+export function parseTextLines(text: string): Prompt[] {
+  const prompts: Prompt[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    prompts.push({ line: index + 1, text: line.replace(/\s+$/, '') });
+  });
+  return prompts;
+}
+
+export function parseJsonLines(text: string, path: string): Prompt[] {
+  const prompts: Prompt[] = [];
+  const problems = new ProblemList();
+  text.split(/\r?\n/).forEach((line, index) => {
+    if (line.trim() === '') return;
+    const where = `line ${index + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      problems.add(`${where} is not JSON`);
+      return;
+    }
+    const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    if (record && typeof record.text === 'string') {
+      prompts.push({ line: index + 1, text: record.text });
+    } else if (record && Array.isArray(record.ids) && record.ids.length > 0 && record.ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 0)) {
+      prompts.push({ line: index + 1, ids: record.ids as number[] });
+    } else {
+      problems.add(`${where} is ${quote(line, 40)}; expected {"text": "..."} or {"ids": [non-negative integers]}`);
+    }
+  });
+  problems.throwIfAny((message) => new InputError(`prompt file ${quote(path)}: ${message}`));
+  return prompts;
+}

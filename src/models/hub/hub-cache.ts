@@ -1,0 +1,61 @@
+/**
+ * The Hugging Face cache layout, shared with Python's huggingface_hub:
+ *   <cache>/models--{owner}--{name}/refs/{revision}        → commit sha
+ *   <cache>/models--{owner}--{name}/blobs/{etag}            → file bytes (etag = sha256 for LFS files)
+ *   <cache>/models--{owner}--{name}/snapshots/{sha}/{file}  → relative symlink to the blob
+ */
+import { lstat, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+
+export const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
+export function repoFolder(cacheDir: string, repo: string): string {
+  return join(cacheDir, `models--${repo.split('/').join('--')}`);
+}
+
+export function snapshotDir(cacheDir: string, repo: string, sha: string): string {
+  return join(repoFolder(cacheDir, repo), 'snapshots', sha);
+}
+
+export function blobPath(cacheDir: string, repo: string, etag: string): string {
+  return join(repoFolder(cacheDir, repo), 'blobs', etag);
+}
+
+/** The commit a revision points to in the cache (the revision itself if it is a sha). */
+export async function readCachedRef(cacheDir: string, repo: string, revision: string): Promise<string | undefined> {
+  if (COMMIT_SHA.test(revision)) return revision;
+  try {
+    const sha = (await readFile(join(repoFolder(cacheDir, repo), 'refs', revision), 'utf8')).trim();
+    return COMMIT_SHA.test(sha) ? sha : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeRef(cacheDir: string, repo: string, revision: string, sha: string): Promise<void> {
+  if (revision === sha) return;
+  const path = join(repoFolder(cacheDir, repo), 'refs', revision);
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, sha);
+  await rename(temp, path);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Point snapshots/{sha}/{file} at the blob with a relative symlink, as huggingface_hub does. */
+export async function linkSnapshotFile(cacheDir: string, repo: string, sha: string, file: string, etag: string): Promise<string> {
+  const pointer = join(snapshotDir(cacheDir, repo, sha), file);
+  await mkdir(dirname(pointer), { recursive: true });
+  const target = relative(dirname(pointer), blobPath(cacheDir, repo, etag));
+  if (await lstat(pointer).then(() => true, () => false)) await unlink(pointer);
+  await symlink(target, pointer);
+  return pointer;
+}

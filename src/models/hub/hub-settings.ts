@@ -1,0 +1,63 @@
+/**
+ * Hugging Face Hub settings from the environment, read the way Python's huggingface_hub reads
+ * them, so both tools share one cache and one login: HF_ENDPOINT, HF_TOKEN (or the token file
+ * that `huggingface-cli login` writes), HF_HOME / HF_HUB_CACHE, HF_HUB_OFFLINE.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../../errors.js';
+
+export interface HubSettings {
+  endpoint: string;
+  token?: string;
+  cacheDir: string;
+  offline: boolean;
+  /** First retry delay after a failed request (doubles each time); RESID_NORMS_HUB_RETRY_MS. */
+  retryDelayMs: number;
+}
+
+const TRUE_VALUES = new Set(['1', 'on', 'yes', 'true']);
+
+function hfHome(env: NodeJS.ProcessEnv): string {
+  return env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
+}
+
+function readToken(env: NodeJS.ProcessEnv): string | undefined {
+  const fromEnv = env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.trim();
+  const tokenPath = env.HF_TOKEN_PATH ?? join(hfHome(env), 'token');
+  try {
+    const fromFile = readFileSync(tokenPath, 'utf8').trim();
+    return fromFile === '' ? undefined : fromFile;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
+  const token = readToken(env);
+  if (token !== undefined && !token.startsWith('hf_')) {
+    throw new UsageError('HF_TOKEN does not look like a Hugging Face access token (tokens start with "hf_"); create one at huggingface.co/settings/tokens');
+  }
+  const endpoint = (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  try {
+    new URL(endpoint);
+  } catch {
+    throw new UsageError(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL; e.g. https://huggingface.co`);
+  }
+  return {
+    endpoint,
+    ...(token !== undefined ? { token } : {}),
+    cacheDir: env.HF_HUB_CACHE ?? env.HUGGINGFACE_HUB_CACHE ?? join(hfHome(env), 'hub'),
+    offline: TRUE_VALUES.has((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
+    retryDelayMs: parseDelay(env.RESID_NORMS_HUB_RETRY_MS),
+  };
+}
+
+function parseDelay(value: string | undefined): number {
+  if (value === undefined) return 500;
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`RESID_NORMS_HUB_RETRY_MS ${JSON.stringify(value)} is not a number of milliseconds`);
+  return ms;
+}

@@ -1,0 +1,45 @@
+/**
+ * Open a model folder: config.json → architecture adapter → safetensors headers → a
+ * TransformerSpec that says which tensor plays which role. No tensor is read.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { adapterFor } from '../architectures/registry.js';
+import type { ArchitectureAdapter, HfConfig, TransformerSpec } from '../architectures/types.js';
+import { ModelError, quote } from '../errors.js';
+import { readWeightIndex, type WeightIndex } from './weight-index.js';
+
+export interface LoadedModel {
+  dir: string;
+  config: HfConfig;
+  adapter: ArchitectureAdapter;
+  weights: WeightIndex;
+  spec: TransformerSpec;
+}
+
+export async function readConfig(dir: string): Promise<{ config: HfConfig; path: string }> {
+  const path = join(dir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new ModelError(`${quote(dir)} has no config.json; a model folder needs config.json, model.safetensors and tokenizer.json`);
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch {
+    throw new ModelError(`${quote(path)} is not valid JSON`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ModelError(`${quote(path)} is not a JSON object`);
+  return { config: config as HfConfig, path };
+}
+
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  const { config, path } = await readConfig(dir);
+  const adapter = adapterFor(config, path);
+  adapter.readDims(config, path); // validate dimensions before touching the weights
+  const weights = await readWeightIndex(dir);
+  const spec = adapter.describe(config, path, weights);
+  return { dir, config, adapter, weights, spec };
+}

@@ -1,0 +1,76 @@
+/**
+ * `--model` → a folder on disk holding config.json, tokenizer files and safetensors weights.
+ * Accepted: an alias (gpt2-xl), a Hub repo id with optional revision (owner/name@rev), or a
+ * local folder. Hub models come from (or go into) the shared Hugging Face cache.
+ */
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import type { Reporter } from '../cli/reporter.js';
+import { UsageError, quote } from '../errors.js';
+import { findAlias, suggestAliases } from './aliases.js';
+import { fetchSnapshot } from './hub/hub-download.js';
+import { readHubSettings } from './hub/hub-settings.js';
+
+export type ModelSource =
+  | { kind: 'local'; dir: string; id: string }
+  | { kind: 'hub'; repo: string; revision: string; id: string };
+
+export interface ResolvedModel {
+  dir: string;
+  /** How results name the model: the alias, repo id or folder name. */
+  id: string;
+  /** Commit sha for Hub models, null for local folders. */
+  revision: string | null;
+  /** A file-name-safe name for default output paths. */
+  slug: string;
+}
+
+const REPO_ID = /^[A-Za-z0-9][\w.-]{0,95}\/[A-Za-z0-9][\w.-]{0,95}$/;
+const REVISION = /^[\w./-]{1,200}$/;
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+function looksLikePath(spec: string): boolean {
+  return spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('~') || spec.includes('\\');
+}
+
+export async function parseModelSpec(spec: string): Promise<ModelSource> {
+  const trimmed = spec.trim();
+  if (trimmed === '') throw new UsageError('--model is empty; give an alias (gpt2-xl), a Hub repo (owner/name[@revision]) or a local folder');
+  const alias = findAlias(trimmed);
+  if (alias) return { kind: 'hub', repo: alias.repo, revision: 'main', id: alias.alias };
+  if (await isDirectory(trimmed)) return { kind: 'local', dir: resolve(trimmed), id: basename(resolve(trimmed)) };
+  if (looksLikePath(trimmed)) throw new UsageError(`--model ${quote(spec)}: no such folder`);
+  const [repo, revision, extra] = trimmed.split('@');
+  if (extra === undefined && REPO_ID.test(repo!) && (revision === undefined || REVISION.test(revision)) && !repo!.includes('..')) {
+    return { kind: 'hub', repo: repo!, revision: revision ?? 'main', id: trimmed };
+  }
+  if (!trimmed.includes('/')) {
+    throw new UsageError(`unknown model ${quote(spec)}; did you mean ${suggestAliases(trimmed).join(', ')}? (or give owner/name for any Hub repo; \`resid-norms models\` lists the aliases)`);
+  }
+  throw new UsageError(`--model ${quote(spec)} is neither a folder nor a Hub repo id like owner/name[@revision]`);
+}
+
+export function modelSlug(id: string): string {
+  return id.replace(/@/g, '-').replace(/\//g, '--').replace(/[^\w.-]/g, '_');
+}
+
+export interface ResolveOptions {
+  reporter: Reporter;
+  refresh?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function resolveModel(spec: string, options: ResolveOptions): Promise<ResolvedModel> {
+  const source = await parseModelSpec(spec);
+  if (source.kind === 'local') {
+    return { dir: source.dir, id: source.id, revision: null, slug: modelSlug(source.id) };
+  }
+  const settings = readHubSettings(options.env);
+  const snapshot = await fetchSnapshot({ repo: source.repo, revision: source.revision, refresh: options.refresh ?? false }, { settings, reporter: options.reporter });
+  if (!snapshot.fromCache) options.reporter.info(`downloaded ${source.repo}@${snapshot.sha.slice(0, 10)} into ${settings.cacheDir}`);
+  return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };
+}
+

@@ -1,0 +1,100 @@
+/**
+ * Loads a model's tokenizer with @huggingface/tokenizers from tokenizer.json (plus
+ * tokenizer_config.json when present). Repos that ship only GPT-2-style vocab.json + merges.txt
+ * get an equivalent byte-level BPE tokenizer.json assembled from those two files.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelError, quote } from '../errors.js';
+
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
+
+export interface TextTokenizer {
+  /** ids and each token as text (as TransformerLens's to_str_tokens), no special tokens added. */
+  encode(text: string): { ids: number[]; tokens: string[] };
+  /** One token as text. */
+  decodeToken(id: number): string;
+  /** Ids of special tokens (BOS, EOS, padding…). */
+  specialIds: Set<number>;
+  tokenToId(token: string): number | undefined;
+  /** The BOS token string named by tokenizer_config.json, if any. */
+  configuredBos?: string;
+}
+
+/** A byte-level BPE tokenizer.json (GPT-2 style) from a vocabulary and merge list. */
+export function assembleByteLevelBpe(vocab: Record<string, number>, merges: string[], specialTokens: Record<string, number>): object {
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: Object.entries(specialTokens).map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true })),
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges },
+  };
+}
+
+async function readJsonIfPresent(path: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ModelError(`${quote(path)} is not valid JSON`);
+  }
+}
+
+/** Token string of a tokenizer_config.json entry, which may be a string or {content}. */
+function tokenContent(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  return undefined;
+}
+
+async function readTokenizerJson(dir: string, config: Record<string, unknown>): Promise<object | undefined> {
+  const json = await readJsonIfPresent(join(dir, 'tokenizer.json'));
+  if (json) return json;
+  const vocab = await readJsonIfPresent(join(dir, 'vocab.json'));
+  const mergesText = await readFile(join(dir, 'merges.txt'), 'utf8').catch(() => undefined);
+  if (!vocab || mergesText === undefined) return undefined;
+  const merges = mergesText.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#version'));
+  const special: Record<string, number> = {};
+  for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
+    const content = tokenContent(config[key]);
+    if (content !== undefined && typeof vocab[content] === 'number') special[content] = vocab[content] as number;
+  }
+  return assembleByteLevelBpe(vocab as Record<string, number>, merges, special);
+}
+
+/** The tokenizer of a model folder, or undefined when it has none (token-id prompts only). */
+export async function loadTokenizer(dir: string): Promise<TextTokenizer | undefined> {
+  const config = (await readJsonIfPresent(join(dir, 'tokenizer_config.json'))) ?? {};
+  const json = await readTokenizerJson(dir, config);
+  if (json === undefined) return undefined;
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(json, config);
+  } catch (error) {
+    throw new ModelError(`cannot load the tokenizer of ${quote(dir)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const decodeToken = (id: number) => tokenizer.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  const specialIds = new Set<number>();
+  for (const [id, token] of tokenizer.get_added_tokens_decoder()) if (token.special) specialIds.add(id);
+  return {
+    encode: (text) => {
+      const { ids } = tokenizer.encode(text, { add_special_tokens: false });
+      return { ids, tokens: ids.map(decodeToken) };
+    },
+    decodeToken,
+    specialIds,
+    tokenToId: (token) => tokenizer.token_to_id(token),
+    configuredBos: tokenContent(config.bos_token),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * All tensors of a model, across one `model.safetensors` or the shards named by
+ * `model.safetensors.index.json`. Shard names are untrusted: they must be plain file names
+ * inside the model folder. Pickled checkpoints (`*.bin`, `*.pt`) are never loaded.
+ */
+import { readdir, readFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelError, quote } from '../errors.js';
+import { readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensors.js';
+
+export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
+export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+const SHARD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors$/;
+const PICKLE_FILES = /\.(bin|pt|pth|ckpt|pkl)$/;
+
+export interface WeightIndex {
+  tensors: Map<string, TensorInfo>;
+  files: string[];
+  /** dtype of the floating-point weights (the most common one, e.g. F32). */
+  dtype: string;
+  totalBytes: number;
+}
+
+/** Validate a shard name from an index file: a plain safetensors file name, nothing else. */
+export function checkShardName(name: unknown, indexPath: string): string {
+  if (typeof name !== 'string' || !SHARD_NAME.test(name) || name.includes('..')) {
+    throw new ModelError(
+      `${quote(indexPath)} names shard ${quote(name)}; shard names must be plain *.safetensors file names inside the model folder`,
+    );
+  }
+  return name;
+}
+
+/** The weight files a model folder uses: the single file, or the shards of its index. */
+export async function listWeightFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  if (entries.includes(WEIGHTS_INDEX_FILE)) {
+    const indexPath = join(dir, WEIGHTS_INDEX_FILE);
+    const shards = shardNamesFromIndex(await readFile(indexPath, 'utf8'), indexPath);
+    return shards.map((name) => join(dir, name));
+  }
+  if (entries.includes(SINGLE_WEIGHTS_FILE)) return [join(dir, SINGLE_WEIGHTS_FILE)];
+  const pickles = entries.filter((name) => PICKLE_FILES.test(name));
+  if (pickles.length > 0) {
+    throw new ModelError(
+      `${quote(dir)} has only pickled weights (${pickles.slice(0, 2).join(', ')}), which can run arbitrary code when loaded and are refused; ` +
+        'use a model folder with model.safetensors (convert with `python -m safetensors.convert` or pick a repo that ships safetensors)',
+    );
+  }
+  throw new ModelError(`${quote(dir)} has no ${SINGLE_WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}`);
+}
+
+/** Unique shard names of an index file's weight_map, in first-use order. */
+export function shardNamesFromIndex(text: string, indexPath: string): string[] {
+  let index: unknown;
+  try {
+    index = JSON.parse(text);
+  } catch {
+    throw new ModelError(`${quote(indexPath)} is not valid JSON`);
+  }
+  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
+    throw new ModelError(`${quote(indexPath)} has no "weight_map" object`);
+  }
+  const names = new Set<string>();
+  for (const shard of Object.values(weightMap)) names.add(checkShardName(shard, indexPath));
+  if (names.size === 0) throw new ModelError(`${quote(indexPath)} has an empty "weight_map"`);
+  return [...names];
+}
+
+export async function readWeightIndex(dir: string): Promise<WeightIndex> {
+  const files = await listWeightFiles(dir);
+  const tensors = new Map<string, TensorInfo>();
+  const bytesByDtype = new Map<string, number>();
+  let totalBytes = 0;
+  for (const file of files) {
+    const header = await readSafetensorsHeader(file);
+    for (const [name, info] of header.tensors) {
+      if (tensors.has(name)) throw new ModelError(`tensor ${quote(name)} appears in two weight files of ${quote(dir)}`);
+      tensors.set(name, info);
+      totalBytes += info.byteLength;
+      if (info.dtype === 'F32' || info.dtype === 'F16' || info.dtype === 'BF16') {
+        bytesByDtype.set(info.dtype, (bytesByDtype.get(info.dtype) ?? 0) + info.byteLength);
+      }
+    }
+  }
+  const dtype = [...bytesByDtype.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'unknown';
+  return { tensors, files, dtype, totalBytes };
+}
+
+/** Decode one IEEE half-precision value. */
+function halfToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction === 0 ? sign * Infinity : Number.NaN;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+function decodeToFloat32(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
+  switch (dtype) {
+    case 'F32':
+      return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    case 'F16': {
+      const out = new Float32Array(bytes.byteLength / 2);
+      for (let i = 0; i < out.length; i += 1) out[i] = halfToFloat(bytes.readUInt16LE(2 * i));
+      return out;
+    }
+    case 'BF16': {
+      // bfloat16 is the top half of a float32.
+      const widened = new Uint32Array(bytes.byteLength / 2);
+      for (let i = 0; i < widened.length; i += 1) widened[i] = bytes.readUInt16LE(2 * i) << 16;
+      return new Float32Array(widened.buffer);
+    }
+    default:
+      throw new ModelError(`tensor dtype ${dtype} cannot be read as floating-point weights (expected F32, F16 or BF16)`);
+  }
+}
+
+/** Read one tensor's values as float32 (for weight analysis and tests; the graph never does this). */
+export async function readTensorValues(info: TensorInfo): Promise<Float32Array> {
+  const handle = await open(info.file, 'r');
+  try {
+    const bytes = Buffer.alloc(info.byteLength);
+    const { bytesRead } = await handle.read(bytes, 0, info.byteLength, info.byteOffset);
+    if (bytesRead !== info.byteLength) throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: file is truncated`);
+    return decodeToFloat32(bytes, info.dtype);
+  } finally {
+    await handle.close();
+  }
+}

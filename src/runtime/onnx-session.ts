@@ -1,0 +1,78 @@
+/**
+ * The only module that imports onnxruntime-node. Creates a session from in-memory graph bytes
+ * whose weights are external data inside the safetensors files, and runs batches of token ids.
+ */
+import ort from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
+import { ModelError, UsageError, quote } from '../errors.js';
+
+export type Device = 'cpu' | 'cuda';
+export const DEVICES: readonly Device[] = ['cpu', 'cuda'];
+
+export interface SessionOptions {
+  device: Device;
+  /** Intra-op threads; default: the machine's cores. */
+  threads?: number;
+}
+
+export interface NormSession {
+  threads: number;
+  device: Device;
+  /** Run one batch: ids int64 [batch, pos] → each requested output as float [batch, pos]. */
+  run(ids: BigInt64Array, batch: number, pos: number, outputNames: readonly string[]): Promise<Map<string, Float32Array>>;
+  release(): Promise<void>;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export function onnxRuntimeVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common ?? 'unknown';
+}
+
+export async function createNormSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<NormSession> {
+  const threads = options.threads ?? defaultThreads();
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: [options.device],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 4, // errors reach us as exceptions; keep ONNX Runtime's own log quiet
+    extra: { session: { model_external_initializers_file_folder_path: externalDataFolder } },
+  };
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(graph, sessionOptions);
+  } catch (error) {
+    throw explainSessionError(error, options.device);
+  }
+  return {
+    threads,
+    device: options.device,
+    async run(ids, batch, pos, outputNames) {
+      const feeds = { input_ids: new ort.Tensor('int64', ids, [batch, pos]) };
+      const results = await session.run(feeds, [...outputNames]);
+      const out = new Map<string, Float32Array>();
+      for (const name of outputNames) out.set(name, results[name]!.data as Float32Array);
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+function explainSessionError(error: unknown, device: Device): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (device === 'cuda' && /cuda|provider/i.test(message)) {
+    return new UsageError(
+      `--device cuda: ONNX Runtime's CUDA execution provider is not available here (${firstLine(message)}); ` +
+        'install it with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` on a machine with CUDA 12, or use --device cpu',
+    );
+  }
+  return new ModelError(`ONNX Runtime could not load the model graph: ${quote(firstLine(message), 200)}`);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ExitCode } from '../../src/errors.js';
+import { readMeasurement } from '../../src/results/read-measurement.js';
+import { FakeHub } from '../support/fake-hub.js';
+import { runCli } from '../support/run-cli.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+describe('resid-norms measure, end to end', () => {
+  let root: string;
+  let model: string;
+  let prompts: string;
+  let hub: FakeHub;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rn-cli-'));
+    model = (await writeTinyGpt2(join(root, 'tiny-model'), { nLayers: 3, dModel: 16, nHeads: 2, nCtx: 32 })).dir;
+    prompts = join(root, 'prompts.txt');
+    await writeFile(prompts, 'Hello there\nSecond prompt\n');
+    hub = new FakeHub();
+    await hub.start();
+  });
+  after(async () => {
+    await hub.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('writes the results file and prints the growth table', async () => {
+    const out = join(root, 'out', 'r.json');
+    const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /resid_post: mean centered norm over \d+ tokens, position 0 \(BOS\) excluded\nlayer +mean norm +ratio\n +0 /);
+    assert.equal(result.stdout.trim().split('\n').length, 2 + 3);
+    assert.match(result.stderr, /wrote .*r\.json \(2 prompts, \d+ tokens/);
+    const measurement = await readMeasurement(out);
+    assert.equal(measurement.model.id, 'tiny-model');
+  });
+
+  it('writes results/<model>.json in the working folder by default, and --quiet silences stderr', async () => {
+    const cwd = join(root, 'cwd');
+    await mkdir(cwd);
+    const result = await runCli(['--quiet', 'measure', '--model', model, '--prompts', prompts], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.deepEqual(await readdir(join(cwd, 'results')), ['tiny-model.json']);
+  });
+
+  // Every bad input: exit code, one line naming the problem, no stack trace, no output file.
+  const badModel = async (name: string, change: (dir: string) => Promise<void>): Promise<string> => {
+    const dir = join(root, name);
+    await cp(model, dir, { recursive: true });
+    await change(dir);
+    return dir;
+  };
+  const cases: Array<{ name: string; args: () => Promise<string[]>; code: number; message: RegExp; env?: () => NodeJS.ProcessEnv }> = [
+    { name: 'unknown alias', args: async () => ['--model', 'gpt2-xxl'], code: ExitCode.usage, message: /unknown model "gpt2-xxl"; did you mean gpt2-xl/ },
+    { name: 'missing folder', args: async () => ['--model', './no/such/folder'], code: ExitCode.usage, message: /"\.\/no\/such\/folder": no such folder/ },
+    {
+      name: 'repo not found',
+      args: async () => ['--model', 'nobody/nothing'],
+      env: () => ({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, 'hub-cache') }),
+      code: ExitCode.badModel,
+      message: /model repo "nobody\/nothing" \(revision "main"\) not found/,
+    },
+    {
+      name: 'offline with no cache',
+      args: async () => ['--model', 'gpt2'],
+      env: () => ({ HF_HUB_OFFLINE: '1', HF_HUB_CACHE: join(root, 'empty-cache') }),
+      code: ExitCode.network,
+      message: /HF_HUB_OFFLINE is set and "openai-community\/gpt2@main" is not complete in the cache/,
+    },
+    {
+      name: 'missing safetensors',
+      args: async () => ['--model', await badModel('no-weights', (dir) => rm(join(dir, 'model.safetensors')))],
+      code: ExitCode.badModel,
+      message: /has no model\.safetensors or model\.safetensors\.index\.json/,
+    },
+    {
+      name: 'corrupt safetensors',
+      args: async () => ['--model', await badModel('corrupt', (dir) => writeFile(join(dir, 'model.safetensors'), Buffer.from([4, 0, 0, 0, 0, 0, 0, 0, 123, 120, 121, 125])))],
+      code: ExitCode.badModel,
+      message: /corrupt safetensors file .*header is not valid JSON/,
+    },
+    {
+      name: 'unsupported architecture',
+      args: async () => ['--model', await badModel('bert', (dir) => writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', architectures: ['BertModel'] })))],
+      code: ExitCode.badModel,
+      message: /model_type "bert" is not supported; supported model types: gpt2/,
+    },
+    {
+      name: 'config with impossible sizes',
+      args: async () => ['--model', await badModel('bad-config', (dir) => writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: -4, n_head: 3, n_layer: 1e12, vocab_size: 257, n_positions: 32 })))],
+      code: ExitCode.badModel,
+      message: /invalid .*config\.json.*n_embd is -4; expected a positive integer.*n_layer is 1000000000000/,
+    },
+    { name: 'empty prompt file', args: async () => ['--prompts', await file('empty.txt', '# nothing\n\n')], code: ExitCode.badInput, message: /has no prompts/ },
+    {
+      name: 'prompt of only special tokens',
+      args: async () => ['--prompts', await file('special.txt', 'fine prompt\n<|endoftext|>\n')],
+      code: ExitCode.badInput,
+      message: /prompt 2 \(line 2\) "<\|endoftext\|>" has no ordinary tokens/,
+    },
+    { name: 'token id outside the vocabulary', args: async () => ['--prompts', await file('ids.jsonl', '{"ids": [1, 999]}\n')], code: ExitCode.badInput, message: /token id 999; valid ids are 0…256/ },
+    { name: 'too many tokens', args: async () => ['--max-tokens', '33'], code: ExitCode.usage, message: /--max-tokens 33 exceeds the context length of .* \(32\); valid: 1…32/ },
+    { name: 'unknown hook', args: async () => ['--hooks', 'resid_pre,resid_moo'], code: ExitCode.usage, message: /unknown hook "resid_moo"; valid: resid_pre/ },
+    { name: 'zero batch size', args: async () => ['--batch-size', '0'], code: ExitCode.usage, message: /expected a positive integer, got "0"/ },
+    { name: 'unknown device', args: async () => ['--device', 'tpu'], code: ExitCode.usage, message: /expected one of cpu, cuda, got "tpu"/ },
+    { name: 'token that is not a Hugging Face token', args: async () => ['--model', 'someone/model'], env: () => ({ HF_TOKEN: 'abc' }), code: ExitCode.usage, message: /HF_TOKEN does not look like a Hugging Face access token/ },
+  ];
+  async function file(name: string, content: string): Promise<string> {
+    const path = join(root, name);
+    await writeFile(path, content);
+    return path;
+  }
+  for (const testCase of cases) {
+    it(`refuses ${testCase.name}`, async () => {
+      const outDir = join(root, `out-${testCase.name.replace(/\W+/g, '-')}`);
+      const args = ['measure', '--model', model, '--prompts', prompts, '--out', join(outDir, 'r.json'), ...(await testCase.args())];
+      const result = await runCli(args, { env: testCase.env?.() ?? {} });
+      assert.equal(result.code, testCase.code, result.stderr);
+      assert.match(result.stderr, testCase.message);
+      const lines = result.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `one line expected:\n${result.stderr}`);
+      assert.match(lines[0]!, /^resid-norms: /);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+      assert.equal(result.stdout, '');
+      assert.deepEqual(await readdir(outDir).catch(() => []), [], 'no output file is left behind');
+    });
+  }
+
+  it('shows the stack trace with --debug', async () => {
+    const result = await runCli(['--debug', 'measure', '--model', model, '--prompts', prompts, '--max-tokens', '99']);
+    assert.equal(result.code, ExitCode.usage);
+    assert.match(result.stderr, /^resid-norms: --max-tokens 99 exceeds/);
+    assert.match(result.stderr, /\n\s+at .*measure/, 'the stack trace follows the message');
+  });
+});

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { createSilentReporter } from '../../src/cli/reporter.js';
+import { measure } from '../../src/commands/measure.js';
+import { ModelError, NetworkError } from '../../src/errors.js';
+import { resolveModel } from '../../src/models/resolve-model.js';
+import { readMeasurement } from '../../src/results/read-measurement.js';
+import { encodeSafetensors } from '../support/safetensors-writer.js';
+import { FakeHub, type FakeRepo } from '../support/fake-hub.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+const SHA = 'a'.repeat(8) + createHash('sha1').update('tiny').digest('hex').slice(8);
+const REPO = 'test-org/tiny-gpt2';
+
+async function repoFromFolder(dir: string, sha: string): Promise<FakeRepo> {
+  const files = new Map<string, Buffer>();
+  for (const name of await readdir(dir)) files.set(name, await readFile(join(dir, name)));
+  return { sha, files };
+}
+
+/** A loopback port with nothing listening. */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1)', () => {
+  let root: string;
+  let hub: FakeHub;
+  let cache: string;
+  let env: NodeJS.ProcessEnv;
+  const reporter = createSilentReporter();
+  const resolve = (spec: string, extraEnv: NodeJS.ProcessEnv = {}) => resolveModel(spec, { reporter, env: { ...env, ...extraEnv } });
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rn-hub-'));
+    const tiny = await writeTinyGpt2(join(root, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32 });
+    hub = new FakeHub();
+    hub.repos.set(REPO, await repoFromFolder(tiny.dir, SHA));
+    await hub.start();
+  });
+  after(async () => {
+    await hub.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    cache = await mkdtemp(join(root, 'cache-'));
+    env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, RESID_NORMS_HUB_RETRY_MS: '5' };
+    hub.log.length = 0;
+    hub.faults.clear();
+  });
+
+  it('resolves the sha first, writes refs/main, and links snapshot files to blobs named by their etag', async () => {
+    const model = await resolve(REPO);
+    const folder = join(cache, 'models--test-org--tiny-gpt2');
+    assert.equal(model.revision, SHA);
+    assert.equal(model.dir, join(folder, 'snapshots', SHA));
+    assert.equal((await readFile(join(folder, 'refs', 'main'), 'utf8')).trim(), SHA);
+    const weights = await readFile(join(model.dir, 'model.safetensors'));
+    const link = await readlink(join(model.dir, 'model.safetensors'));
+    assert.equal(link, join('..', '..', 'blobs', createHash('sha256').update(weights).digest('hex')));
+    assert.ok((await lstat(join(model.dir, 'config.json'))).isSymbolicLink());
+    assert.deepEqual((await readdir(model.dir)).sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    assert.ok(!(await readdir(join(folder, 'blobs'))).some((name) => name.endsWith('.incomplete')));
+    assert.equal(hub.log[0]!.url, `/api/models/${REPO}/revision/main`, 'the commit is resolved before any file');
+  });
+
+  it('makes no request on a second run, and works with HF_HUB_OFFLINE=1 from the cache', async () => {
+    await resolve(REPO);
+    const requests = hub.log.length;
+    assert.ok(requests > 0);
+    await resolve(REPO);
+    await resolve(REPO, { HF_HUB_OFFLINE: '1' });
+    await resolve(`${REPO}@${SHA}`, { HF_HUB_OFFLINE: '1' });
+    assert.equal(hub.log.length, requests);
+  });
+
+  it('HF_HUB_OFFLINE=1 with an empty cache says what is missing', async () => {
+    await assert.rejects(resolve(REPO, { HF_HUB_OFFLINE: '1' }), (error: unknown) => {
+      assert.ok(error instanceof NetworkError);
+      assert.match(error.message, /HF_HUB_OFFLINE is set and "test-org\/tiny-gpt2@main" is not complete in the cache/);
+      return true;
+    });
+    assert.equal(hub.log.length, 0);
+  });
+
+  it('reports a repo that does not exist', async () => {
+    await assert.rejects(resolve('test-org/nope'), (error: unknown) => {
+      assert.ok(error instanceof ModelError);
+      assert.match(error.message, /model repo "test-org\/nope" \(revision "main"\) not found/);
+      return true;
+    });
+  });
+
+  it('explains gated repos: 401 without a token, 403 with a token lacking access', async () => {
+    hub.repos.set('test-org/gated', { ...hub.repos.get(REPO)!, gatedTokens: ['hf_allowed'] });
+    await assert.rejects(resolve('test-org/gated'), /refused access \(HTTP 401\).*gated or private.*HF_TOKEN/);
+    await assert.rejects(resolve('test-org/gated', { HF_TOKEN: 'hf_other' }), /refused access \(HTTP 403\)/);
+    const model = await resolve('test-org/gated', { HF_TOKEN: 'hf_allowed' });
+    assert.equal(model.revision, SHA);
+    assert.ok(hub.log.some((r) => r.authorization === 'Bearer hf_allowed'));
+  });
+
+  it('says when the Hub cannot be reached', async () => {
+    const closed = await closedPort();
+    await assert.rejects(resolve(REPO, { HF_ENDPOINT: `http://127.0.0.1:${closed}` }), (error: unknown) => {
+      assert.ok(error instanceof NetworkError);
+      assert.match(error.message, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\).*HF_HUB_OFFLINE=1`));
+      return true;
+    });
+  });
+
+  it('downloads an index and its shards, and refuses pickled-only repos before downloading', async () => {
+    const base = hub.repos.get(REPO)!;
+    const files = new Map(base.files);
+    files.delete('model.safetensors');
+    files.set('model-00001-of-00002.safetensors', encodeSafetensors([{ name: 'x', shape: [1], data: Float32Array.of(1) }]));
+    files.set('model-00002-of-00002.safetensors', encodeSafetensors([{ name: 'y', shape: [1], data: Float32Array.of(2) }]));
+    files.set('model.safetensors.index.json', Buffer.from(JSON.stringify({ weight_map: { x: 'model-00001-of-00002.safetensors', y: 'model-00002-of-00002.safetensors' } })));
+    files.set('pytorch_model.bin', Buffer.from('pickle'));
+    hub.repos.set('test-org/sharded', { sha: SHA, files });
+    const model = await resolve('test-org/sharded');
+    assert.ok((await readdir(model.dir)).includes('model-00002-of-00002.safetensors'));
+    assert.ok(!hub.log.some((r) => r.url.endsWith('pytorch_model.bin')), 'pickles are never downloaded');
+
+    const pickleOnly = new Map(base.files);
+    pickleOnly.delete('model.safetensors');
+    pickleOnly.set('pytorch_model.bin', Buffer.from('pickle'));
+    hub.repos.set('test-org/pickled', { sha: SHA, files: pickleOnly });
+    await assert.rejects(resolve('test-org/pickled'), /only pickled weights \(pytorch_model\.bin\).*refused/);
+  });
+
+  it('retries a 500 and resumes a dropped connection, ending with a verified blob', async () => {
+    hub.faults.set('model.safetensors', { failTimes: 2, dropAfterBytes: 100, dropTimes: 1 });
+    const model = await resolve(REPO);
+    const expected = hub.repos.get(REPO)!.files.get('model.safetensors')!;
+    assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), expected);
+    const ranged = hub.log.filter((r) => r.url.endsWith('model.safetensors'));
+    assert.ok(ranged.length >= 4, `expected retries, saw ${ranged.length} requests`);
+  });
+
+  it('never keeps a corrupt download, and a rerun succeeds', async () => {
+    const expected = hub.repos.get(REPO)!.files.get('model.safetensors')!;
+    const corrupt = Buffer.from(expected);
+    corrupt[corrupt.length - 1] ^= 0xff;
+    hub.faults.set('model.safetensors', { corruptWith: corrupt });
+    await assert.rejects(resolve(REPO), /sha256 that differs from the Hub.*removed/);
+    const blobs = await readdir(join(cache, 'models--test-org--tiny-gpt2', 'blobs'));
+    assert.ok(!blobs.includes(createHash('sha256').update(expected).digest('hex')));
+    assert.ok(!blobs.some((name) => name.endsWith('.incomplete')));
+    hub.faults.clear();
+    const model = await resolve(REPO);
+    assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), expected);
+  });
+
+  it('measure records the commit sha of a Hub model', async () => {
+    const outPath = join(root, 'hub-results.json');
+    const promptsPath = join(root, 'p.txt');
+    await (await import('node:fs/promises')).writeFile(promptsPath, 'Hi there\n');
+    await measure(
+      { model: `${REPO}@main`, promptsPath, outPath, batchSize: 2, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false, env },
+      reporter,
+    );
+    const result = await readMeasurement(outPath);
+    assert.equal(result.model.revision, SHA);
+    assert.equal(result.model.id, `${REPO}@main`);
+  });
+});

@@ -1,0 +1,188 @@
+/**
+ * A Hugging Face Hub stand-in on 127.0.0.1, serving model repos the way the Hub's API does for
+ * the calls our downloader makes (model info with sha and siblings, paths-info, resolve with
+ * Range), with switches for gated repos and injected faults. Every request is logged.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeRepo {
+  sha: string;
+  files: Map<string, Buffer>;
+  /** Requests without a token get 401; with a token that is not listed, 403. */
+  gatedTokens?: string[];
+  /** Branch names that resolve to `sha` (main always does). */
+  branches?: string[];
+}
+
+export interface Fault {
+  /** Serve this many 500s before answering normally. */
+  failTimes?: number;
+  /** Send the headers and this many body bytes, then cut the connection (first N times). */
+  dropAfterBytes?: number;
+  dropTimes?: number;
+  /** Serve these bytes instead of the real content (same length): a corrupt download. */
+  corruptWith?: Buffer;
+}
+
+export interface LoggedRequest {
+  method: string;
+  url: string;
+  authorization?: string;
+}
+
+/** Files larger than this, and all .safetensors files, are served as LFS files (sha256 etags). */
+const LFS_THRESHOLD = 1024;
+
+const isLfs = (path: string, bytes: Buffer) => path.endsWith('.safetensors') || bytes.length > LFS_THRESHOLD;
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+const gitOid = (bytes: Buffer) => createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+
+export class FakeHub {
+  readonly repos = new Map<string, FakeRepo>();
+  readonly faults = new Map<string, Fault>();
+  readonly log: LoggedRequest[] = [];
+  private server?: Server;
+  url = '';
+
+  async start(): Promise<string> {
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error) => {
+        response.statusCode = 500;
+        response.end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  private json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    response.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+    response.end(JSON.stringify(body));
+  }
+
+  /** 401/403 for gated repos, or undefined when access is fine. */
+  private refuse(repo: FakeRepo, request: IncomingMessage, response: ServerResponse): boolean {
+    if (!repo.gatedTokens) return false;
+    const token = request.headers.authorization?.replace(/^Bearer /, '');
+    if (token && repo.gatedTokens.includes(token)) return false;
+    this.json(response, token ? 403 : 401, { error: token ? 'Access to this repo is restricted' : 'Access to model is restricted. You must be authenticated to access it.' });
+    return true;
+  }
+
+  private findRepo(name: string, revision: string, response: ServerResponse): FakeRepo | undefined {
+    const repo = this.repos.get(name);
+    if (!repo) {
+      this.json(response, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
+      return undefined;
+    }
+    if (revision !== repo.sha && revision !== 'main' && revision !== 'HEAD' && !(repo.branches ?? []).includes(revision)) {
+      this.json(response, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
+      return undefined;
+    }
+    return repo;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', this.url);
+    this.log.push({ method: request.method ?? 'GET', url: url.pathname, ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}) });
+    const path = decodeURIComponent(url.pathname);
+
+    const info = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
+    if (info && request.method === 'GET') {
+      const repo = this.findRepo(info[1]!, info[2]!, response);
+      if (!repo || this.refuse(repo, request, response)) return;
+      this.json(response, 200, {
+        _id: `id-${info[1]}`,
+        id: info[1],
+        sha: repo.sha,
+        private: false,
+        gated: repo.gatedTokens ? 'manual' : false,
+        downloads: 0,
+        likes: 0,
+        lastModified: '2024-01-01T00:00:00.000Z',
+        siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })),
+      });
+      return;
+    }
+
+    const pathsInfo = /^\/api\/models\/([^/]+\/[^/]+)\/paths-info\/(.+)$/.exec(path);
+    if (pathsInfo && request.method === 'POST') {
+      const repo = this.findRepo(pathsInfo[1]!, pathsInfo[2]!, response);
+      if (!repo || this.refuse(repo, request, response)) return;
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      const { paths } = JSON.parse(body) as { paths: string[] };
+      this.json(
+        response,
+        200,
+        paths.filter((p) => repo.files.has(p)).map((p) => {
+          const bytes = repo.files.get(p)!;
+          return {
+            type: 'file',
+            path: p,
+            size: bytes.length,
+            oid: gitOid(bytes),
+            ...(isLfs(p, bytes) ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}),
+          };
+        }),
+      );
+      return;
+    }
+
+    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    if (resolve && request.method === 'GET') {
+      const repo = this.findRepo(resolve[1]!, resolve[2]!, response);
+      if (!repo || this.refuse(repo, request, response)) return;
+      const file = resolve[3]!;
+      const bytes = repo.files.get(file);
+      if (!bytes) {
+        this.json(response, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound' });
+        return;
+      }
+      this.serveFile(file, bytes, request, response);
+      return;
+    }
+    this.json(response, 404, { error: `no route for ${request.method} ${path}` });
+  }
+
+  private serveFile(file: string, bytes: Buffer, request: IncomingMessage, response: ServerResponse): void {
+    const etag = isLfs(file, bytes) ? sha256(bytes) : gitOid(bytes);
+    const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+    const start = range ? Number(range[1]) : 0;
+    const end = range && range[2] !== '' ? Math.min(Number(range[2]), bytes.length - 1) : bytes.length - 1;
+    const isProbe = range !== null && start === 0 && end === 0;
+    const fault = this.faults.get(file);
+    if (fault && !isProbe) {
+      if (fault.failTimes && fault.failTimes > 0) {
+        fault.failTimes -= 1;
+        this.json(response, 500, { error: 'Internal Error' });
+        return;
+      }
+    }
+    const content = fault?.corruptWith && !isProbe ? fault.corruptWith : bytes;
+    const body = content.subarray(start, end + 1);
+    response.writeHead(range ? 206 : 200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(body.length),
+      ETag: `"${etag}"`,
+      'X-Linked-Etag': `"${etag}"`,
+      'X-Linked-Size': String(bytes.length),
+      'Accept-Ranges': 'bytes',
+      ...(range ? { 'Content-Range': `bytes ${start}-${end}/${bytes.length}` } : {}),
+    });
+    if (fault?.dropAfterBytes !== undefined && !isProbe && (fault.dropTimes ?? 1) > 0) {
+      fault.dropTimes = (fault.dropTimes ?? 1) - 1;
+      response.write(body.subarray(0, fault.dropAfterBytes), () => response.socket?.destroy());
+      return;
+    }
+    response.end(body);
+  }
+}
