@@ -7,6 +7,7 @@ import { toolVersion } from '../version.js';
 import { registerFitCommand } from './fit-command.js';
 import { registerMeasure } from './measure-command.js';
 import { registerModels } from './models-command.js';
+import { registerPlotCommand } from './plot-command.js';
 
 export interface GlobalOptions {
   quiet: boolean;
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined }); // errors are printed once, by runCli
 
   // Subcommands inherit the error handling of their parent.
-  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerModels, registerFitCommand];
+  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerModels, registerFitCommand, registerPlotCommand];
   for (const register of registrations) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
