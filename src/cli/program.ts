@@ -8,6 +8,7 @@ import { registerFitCommand } from './fit-command.js';
 import { registerMeasure } from './measure-command.js';
 import { registerModels } from './models-command.js';
 import { registerPlotCommand } from './plot-command.js';
+import { registerReportCommand } from './report-command.js';
 
 export interface GlobalOptions {
   quiet: boolean;
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined }); // errors are printed once, by runCli
 
   // Subcommands inherit the error handling of their parent.
-  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerModels, registerFitCommand, registerPlotCommand];
+  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerModels, registerFitCommand, registerPlotCommand, registerReportCommand];
   for (const register of registrations) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;

@@ -52,12 +52,13 @@ export async function runPlot(request: PlotRequest, reporter: Reporter): Promise
     reporter,
   );
   const plan = planFigures(subjects, request.figures, request.figureOptions);
-  reportOutcomes(plan, reporter);
   const drawable = plan.filter((planned) => planned.outcome.drawn);
   if (drawable.length === 0) {
-    throw new InputError(`none of the figures ${request.figures.join(', ')} can be drawn from these files (reasons above); try others with --figures`);
+    const reasons = [...new Set(plan.map(({ outcome }) => (outcome.drawn ? '' : outcome.reason)))].join('; ');
+    throw new InputError(`nothing to draw: ${reasons}; choose other figures with --figures`);
   }
   await createOutputFolder(request.outDir);
+  reportOutcomes(plan, reporter);
   const written: string[] = [];
   for (const { stem, outcome } of drawable) {
     if (!outcome.drawn) continue;

@@ -1,10 +1,11 @@
 /**
  * Pieces that draw a growth fit on a chart of norms against layers: each phase of the fit as
  * a straight dashed line on the log axis (its two end points are exact), and the rates written
- * on the chart, top left, where growing curves leave room.
+ * on the chart below the x axis, where they can never cover data.
  */
 import type { FitLine } from './figure-types.js';
 import { roundValue } from './plot-data.js';
+import { PLOT_HEIGHT } from './theme.js';
 
 export interface FitPoint {
   layer: number;
@@ -26,10 +27,13 @@ export function fitPhasePoints(fit: Pick<FitLine, 'phases'>, series: string): Fi
   );
 }
 
-/** Lines of text at the top left of the plot, each in its own colour. */
+/** Below the x axis's labels and title, in pixels from the top of the plot. */
+const ANNOTATION_TOP = PLOT_HEIGHT + 56;
+
+/** Lines of text under the plot, left-aligned, each in its own colour. */
 export function annotationLayers(lines: ReadonlyArray<{ text: string; color: string }>): Record<string, unknown>[] {
   return lines.map(({ text, color }, index) => ({
     data: { values: [{}] },
-    mark: { type: 'text', text, x: 8, y: 14 + 17 * index, align: 'left', baseline: 'middle', fontSize: 12, color },
+    mark: { type: 'text', text, x: 0, y: ANNOTATION_TOP + 18 * index, align: 'left', baseline: 'middle', fontSize: 12, color },
   }));
 }

@@ -31,16 +31,16 @@ function candidatesOf(multipliers: number[], low: number, high: number): number[
 /** Less than this ratio between the ends, a log axis is almost linear: use linear round ticks. */
 const NARROW_RATIO = 4;
 
-/** Evenly spaced round ticks (1, 2 or 5 × 10^k apart) and the domain they span around [low, high]. */
+/** Evenly spaced round ticks (1, 2 or 5 × 10^k apart) inside a domain rounded to 10^k around [low, high]. */
 function linearAxis(low: number, high: number): LogAxis {
   const raw = Math.max(high - low, high * 1e-3) / 6;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((f) => f * magnitude).find((s) => s >= raw)!;
-  const first = Math.floor(low / step);
-  const last = Math.ceil(high / step);
+  const unit = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((f) => f * unit).find((s) => s >= raw)!;
+  const domain: [number, number] = [clean(Math.floor(low / unit + 1e-9) * unit), clean(Math.ceil(high / unit - 1e-9) * unit)];
   const values: number[] = [];
-  for (let index = first; index <= last; index += 1) values.push(clean(index * step));
-  return { values: values.filter((value) => value > 0), domain: [clean(Math.max(first * step, low / 2)), clean(last * step)] };
+  for (let index = Math.ceil(domain[0] / step - 1e-9); index * step <= domain[1] * (1 + 1e-12); index += 1) values.push(clean(index * step));
+  if (!(domain[0] > 0)) domain[0] = clean(low / 2);
+  return { values: values.filter((value) => value > 0), domain };
 }
 
 /**
@@ -73,5 +73,6 @@ export function logScaleAxis(values: Iterable<number>): { scale: Record<string, 
     high = Math.max(high, value);
   }
   const { values: ticks, domain } = chooseLogAxis(low, high);
-  return { scale: { type: 'log', domain, nice: false }, axis: { values: ticks, format: ',~g' } };
+  // A few pixels of padding keep extreme points off the frame.
+  return { scale: { type: 'log', domain, nice: false, padding: 6 }, axis: { values: ticks, format: ',~g' } };
 }
