@@ -3,7 +3,7 @@
  * with its own fitted exponential and rate, in the series' colour.
  */
 import type { HookName } from '../results/schema.js';
-import { describePhasesBriefly, exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
+import { describePhasesBriefly, exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { annotationLayers, fitPhasePoints } from './fit-layers.js';
 import { logScaleAxis } from './log-axis.js';
@@ -27,7 +27,7 @@ function buildBlockOutputs({ measurement, fits }: PlotSubject): FigureOutcome {
   const fitted = drawn.flatMap(({ hook, color }) => (fits[hook] === undefined ? [] : [{ fit: fits[hook], label: hook, color }]));
   const fitPoints = fitted.flatMap(({ fit, label }) => fitPhasePoints(fit, label));
   const x = layerAxis(measurement.model.nLayers);
-  const y = { field: 'norm', type: 'quantitative', title: `mean ${normAxisTitle('block output', metric)}`, ...logScaleAxis([...rows, ...fitPoints].map((row) => row.norm)) };
+  const y = { field: 'norm', type: 'quantitative', title: `mean ${drawn.map(({ hook }) => `‖${hook}‖₂`).join(', ')} (${metric})`, ...logScaleAxis([...rows, ...fitPoints].map((row) => row.norm)) };
   const color = {
     field: 'series',
     type: 'nominal',

@@ -19,7 +19,7 @@ const DEPTH_OFFSET: Record<HookName, number> = { resid_pre: 0, attn_out: 0.5, re
 
 /** Past nine models in a panel, colours repeat with another dash pattern. */
 const DASHES = [[1, 0], [6, 3], [2, 2]];
-const PANEL_WIDTH = 380;
+const PANEL_WIDTH = 340;
 
 interface CompareRow {
   model: string;

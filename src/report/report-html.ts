@@ -8,6 +8,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+const FIGURE_ZOOM = 1.35;
+
 const STYLE = `
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; padding: 24px; max-width: 1500px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
@@ -20,7 +22,7 @@ th { background: #f3f3f3; font-weight: 600; }
 td.hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
 .table-wrap { overflow-x: auto; }
 figure { margin: 8px 0 24px; }
-figure svg { max-width: 100%; height: auto; }
+figure svg { display: block; width: 100%; height: auto; }
 p.not-drawn { background: #fff6e5; border-left: 4px solid #e69f00; padding: 8px 12px; }
 p.note { color: #555; font-size: 13px; }
 nav ul { columns: 2; font-size: 14px; }
@@ -39,7 +41,9 @@ function figureHtml(entry: ReportFigure): string {
   const heading = entry.subject === undefined ? '' : `<h3>${escapeHtml(entry.subject)}</h3>\n`;
   if (entry.svg === undefined) return `${heading}<p class="not-drawn">Not drawn: ${escapeHtml(entry.reason ?? 'unknown reason')}.</p>`;
   const note = entry.note === undefined ? '' : `\n<p class="note">${escapeHtml(entry.note)}</p>`;
-  return `${heading}<figure>\n${entry.svg}\n</figure>${note}`;
+  // Shown a third larger than drawn (vector, so still sharp), never wider than the page.
+  const width = Number(/^<svg[^>]*?\swidth="(\d+(?:\.\d+)?)"/.exec(entry.svg)?.[1] ?? 800);
+  return `${heading}<figure style="max-width: ${Math.round(width * FIGURE_ZOOM)}px">\n${entry.svg}\n</figure>${note}`;
 }
 
 function figureSections(figures: readonly ReportFigure[]): string[] {

@@ -45,7 +45,7 @@ const EXPECTED: Record<string, { titles: string[]; lines: number }> = {
   'tiny-gpt2-like-ratio': { titles: ['layer l', 'growth ratio ‖x(l)‖₂ / ‖x(l − 1)‖₂'], lines: 2 }, // median + BOS
   'tiny-gpt2-like-positions': { titles: ['layer', 'mean ‖resid_pre‖₂ (centered)'], lines: 5 }, // positions 1–4 + BOS
   'tiny-gpt2-like-resid-mid': { titles: ['depth in blocks (block l: resid_mid at l + ½, resid_post at l + 1)', 'mean ‖x‖₂ (centered)'], lines: 1 },
-  'tiny-gpt2-like-block-outputs': { titles: ['layer', 'mean ‖block output‖₂ (centered)'], lines: 6 }, // 2 means + 2 × 2 fit phases
+  'tiny-gpt2-like-block-outputs': { titles: ['layer', 'mean ‖attn_out‖₂, ‖mlp_out‖₂ (centered)'], lines: 6 }, // 2 means + 2 × 2 fit phases
   compare: { titles: ['layer', 'mean ‖resid_post‖₂ (centered)', 'layer', 'mean ‖resid_post‖₂ (centered)'], lines: 2 }, // 2 panels, 1 model each
 };
 
