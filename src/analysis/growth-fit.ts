@@ -108,7 +108,7 @@ export function fitGrowth(measurement: Measurement, options: FitGrowthOptions): 
     fromLayer,
     toLayer,
     values: data.values,
-    sequences: data.drawable.length,
+    sequences: data.sequences,
     tokensPerLayer: data.tokensPerLayer,
     growth: Math.exp(line.slope),
     intercept: line.intercept,
@@ -133,6 +133,8 @@ export function fitGrowth(measurement: Measurement, options: FitGrowthOptions): 
 interface LayerData {
   /** [layer in range] the statistic. */
   values: number[];
+  /** Prompts behind the values. */
+  sequences: number;
   tokensPerLayer: number;
   /** Sequences with tokens in the range: the units the bootstrap draws. */
   drawable: number[];
@@ -161,16 +163,23 @@ function collectLayerData(
       );
     }
     const rows = layers.map((layer) => summary.find((row) => row.layer === layer));
-    return { values: rows.map((row) => row?.[stat] ?? Number.NaN), tokensPerLayer: rows[0]?.count ?? 0, drawable: [] };
+    return {
+      values: rows.map((row) => row?.[stat] ?? Number.NaN),
+      sequences: measurement.prompts.count,
+      tokensPerLayer: rows[0]?.count ?? 0,
+      drawable: [],
+    };
   }
   const pools = layers.map((layer) =>
     buildLayerPool(measurement.sequences, hook, metric, layer, measurement.options.excludePositions),
   );
   const counts = pools[0]!.counts;
+  const drawable = Array.from(counts.keys()).filter((s) => counts[s]! > 0);
   return {
     values: pools.map((pool) => evaluateLayerStatistic(pool, stat)),
+    sequences: drawable.length,
     tokensPerLayer: counts.reduce((a, b) => a + b, 0),
-    drawable: Array.from(counts.keys()).filter((s) => counts[s]! > 0),
+    drawable,
     evaluate: (weights) => pools.map((pool) => evaluateLayerStatistic(pool, stat, weights)),
   };
 }

@@ -4,11 +4,11 @@
  * resample is a vector of integer weights (how often each sequence was drawn), and each
  * statistic is evaluated under those weights without copying any token values.
  */
+import type { LayerStatistic } from '../results/fit-schema.js';
 import type { HookName, NormMetric, SequenceResult } from '../results/schema.js';
 import { sequenceTable } from './norm-statistics.js';
 
-export type LayerStatistic = 'mean' | 'median';
-export const LAYER_STATISTICS: readonly LayerStatistic[] = ['mean', 'median'];
+export { LAYER_STATISTICS, type LayerStatistic } from '../results/fit-schema.js';
 
 /** The token values of one layer, grouped by sequence. */
 export interface LayerPool {

@@ -4,10 +4,14 @@
  */
 import { ModelError, quote } from '../errors.js';
 import { gpt2Adapter } from './gpt2.js';
+import { gptNeoAdapter } from './gpt-neo.js';
+import { optAdapter } from './opt.js';
 import type { ArchitectureAdapter, HfConfig } from './types.js';
 
 export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   gpt2: gpt2Adapter,
+  gpt_neo: gptNeoAdapter,
+  opt: optAdapter,
 };
 
 export function supportedArchitectures(): string[] {

@@ -46,7 +46,7 @@ export function formatFitTable(fits: readonly FitEntry[]): string {
     bootstrap === undefined || bootstrap === null
       ? 'CI bootstrap: — (switched off, or fewer than 2 prompts).'
       : `CI bootstrap: percentile interval over ${bootstrap.samples} resamples of the prompts (seed ${bootstrap.seed}); the honest one.`,
-    'CI regression: t interval treating layers as independent points; too narrow when prompts differ in their growth.',
+    'CI regression: t interval treating layers as independent points: too narrow when prompts differ in their growth, wide when the range is not one line.',
     'phases: layers and growth of each piece of the best piecewise log-linear fit (number of pieces by BIC unless --segments).',
   ];
   return `${[...lines, ...legend].join('\n')}\n`;

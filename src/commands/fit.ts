@@ -54,16 +54,16 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
     for (const hook of options.hooks) {
       const fitOptions: FitGrowthOptions = {
         hook,
+        metric: options.metric,
         stat: options.stat,
+        fromLayer: options.layers.from,
+        toLayer: options.layers.to,
         bootstrap: options.bootstrap,
         seed: options.seed,
+        segments: options.segments,
         minSegment: options.minSegment,
         maxSegments: options.maxSegments,
         label: file,
-        ...(options.metric === undefined ? {} : { metric: options.metric }),
-        ...(options.layers.from === undefined ? {} : { fromLayer: options.layers.from }),
-        ...(options.layers.to === undefined ? {} : { toLayer: options.layers.to }),
-        ...(options.segments === undefined ? {} : { segments: options.segments }),
       };
       const fit = fitGrowth(measurement, fitOptions);
       if (fit.bootstrap === null && options.bootstrap > 0 && hook === options.hooks[0]) {

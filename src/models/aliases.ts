@@ -7,6 +7,7 @@ import { closest, distance } from 'fastest-levenshtein';
 export interface ModelAlias {
   alias: string;
   repo: string;
+  /** The config's model_type (the architecture registry key). */
   family: string;
   nLayers: number;
   dModel: number;
@@ -21,7 +22,30 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'gpt2-medium', repo: 'openai-community/gpt2-medium', family: 'gpt2', nLayers: 24, dModel: 1024, size: '355M' },
   { alias: 'gpt2-large', repo: 'openai-community/gpt2-large', family: 'gpt2', nLayers: 36, dModel: 1280, size: '774M' },
   { alias: 'gpt2-xl', repo: 'openai-community/gpt2-xl', family: 'gpt2', nLayers: 48, dModel: 1600, size: '1.5B' },
+  { alias: 'opt-125m', repo: 'facebook/opt-125m', family: 'opt', nLayers: 12, dModel: 768, size: '125M' },
+  { alias: 'opt-1.3b', repo: 'facebook/opt-1.3b', family: 'opt', nLayers: 24, dModel: 2048, size: '1.3B' },
+  { alias: 'opt-2.7b', repo: 'facebook/opt-2.7b', family: 'opt', nLayers: 32, dModel: 2560, size: '2.7B' },
+  // EleutherAI renamed gpt-neo-125M to gpt-neo-125m; the larger two kept their names.
+  { alias: 'gpt-neo-125M', repo: 'EleutherAI/gpt-neo-125m', family: 'gpt_neo', nLayers: 12, dModel: 768, size: '125M' },
+  { alias: 'gpt-neo-1.3B', repo: 'EleutherAI/gpt-neo-1.3B', family: 'gpt_neo', nLayers: 24, dModel: 2048, size: '1.3B' },
+  { alias: 'gpt-neo-2.7B', repo: 'EleutherAI/gpt-neo-2.7B', family: 'gpt_neo', nLayers: 32, dModel: 2560, size: '2.7B' },
 ];
+
+/**
+ * The panels of the reference comparison (figure 8), by the organisation owning the repo:
+ * OpenAI's and Facebook's models in one, EleutherAI's in another.
+ */
+const PANEL_BY_OWNER: Record<string, string> = {
+  'openai-community': 'OpenAI/Facebook',
+  distilbert: 'OpenAI/Facebook', // distilgpt2, distilled from GPT-2
+  facebook: 'OpenAI/Facebook',
+  EleutherAI: 'EleutherAI',
+};
+
+export function aliasPanel(entry: Pick<ModelAlias, 'repo'>): string {
+  const owner = entry.repo.split('/')[0]!;
+  return PANEL_BY_OWNER[owner] ?? owner;
+}
 
 export function findAlias(name: string): ModelAlias | undefined {
   return MODEL_ALIASES.find((entry) => entry.alias.toLowerCase() === name.toLowerCase());

@@ -10,7 +10,10 @@ import { HookNameSchema, NormMetricSchema } from './schema.js';
 export const FIT_FORMAT = 'resid-norms/fit';
 export const FIT_VERSION = 1;
 
-export const LayerStatisticSchema = z.enum(['mean', 'median']);
+/** Per-layer statistic over tokens that a fit starts from. */
+export const LAYER_STATISTICS = ['mean', 'median'] as const;
+export const LayerStatisticSchema = z.enum(LAYER_STATISTICS);
+export type LayerStatistic = z.infer<typeof LayerStatisticSchema>;
 
 const layer = z.number().int().nonnegative();
 const factor = z.number().positive();

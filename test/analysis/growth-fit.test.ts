@@ -185,6 +185,7 @@ describe('fitGrowth: bootstrap and phases', () => {
     const fromSequences = fitGrowth(full, { hook: 'resid_pre', bootstrap: 0 });
     assert.ok(Math.abs(fromSummary.growth - fromSequences.growth) < 1e-12);
     assert.equal(fromSummary.bootstrap, null);
+    assert.deepEqual([fromSummary.sequences, fromSummary.tokensPerLayer], [5, 5 * 9]);
     expectError(() => fitGrowth(summaryOnly, { hook: 'resid_pre', metric: 'raw' }), InputError, /no per-sequence data.*--metric centered/);
   });
 });
