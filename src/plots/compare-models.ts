@@ -7,7 +7,7 @@ import type { HookName, Measurement, NormMetric } from '../results/schema.js';
 import { exclusionPhrase, promptsLine, shorten } from './figure-text.js';
 import type { FigureOptions, FigureOutcome, ModelsFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
-import { PANEL_ORDER, modelFamily, modelSize } from './model-family.js';
+import { comparePanels, modelFamily, modelSize } from './model-family.js';
 import { chosenHook, hookSummaries, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { CATEGORY_COLORS, finishSpec } from './theme.js';
 
@@ -89,10 +89,10 @@ function buildCompare(subjects: readonly PlotSubject[], options: FigureOptions):
   if (usable.length === 0) return { drawn: false, reason: skipped.join('; ') || 'no results files given' };
   const labels = lineLabels(usable);
   const lines = usable.map(({ measurement }, index) => lineOf(measurement, hook, options, labels[index]!));
-  const panels = PANEL_ORDER.map((panel) => ({
+  const panels = [...new Set(lines.map((line) => line.panel))].sort(comparePanels).map((panel) => ({
     panel,
     lines: lines.filter((line) => line.panel === panel).sort((a, b) => a.size - b.size || a.label.localeCompare(b.label)),
-  })).filter(({ lines: panelLines }) => panelLines.length > 0);
+  }));
   const relative = options.x === 'relative-depth';
   const x = {
     field: 'x',

@@ -1,35 +1,37 @@
 /**
- * Which family a model belongs to, for the comparison figure's panels (as in the reference
- * analysis: OpenAI and Facebook models in one panel, EleutherAI's in another). A table, matched
- * against the model id and architecture; add a row to add a family.
+ * Which panel of the comparison figure a model belongs to. The panels are those of the
+ * reference analysis and of `resid-norms models` (src/models/aliases.ts, one table): by the
+ * organisation owning the repo, OpenAI's and Facebook's models together, EleutherAI's apart.
+ * Results name a model by alias, repo id or local folder name; a folder falls back on its
+ * architecture (config.json model_type).
  */
+import { aliasPanel, findAlias } from '../models/aliases.js';
 import type { ModelInfo } from '../results/schema.js';
 
-interface FamilyRule {
-  /** Panel title. */
-  panel: string;
-  /** Matched against the model id, then (when no id matches) the architecture. */
-  pattern: RegExp;
-}
-
-const FAMILY_RULES: readonly FamilyRule[] = [
-  { panel: 'OpenAI / Facebook', pattern: /\b(distil)?gpt-?2\b|openai/i },
-  { panel: 'OpenAI / Facebook', pattern: /\bopt\b|\bopt-|facebook\//i },
-  { panel: 'EleutherAI', pattern: /pythia|gpt[-_]?neo|gpt[-_]?j\b|eleutherai/i },
-  { panel: 'Meta Llama', pattern: /llama/i },
-  { panel: 'Mistral', pattern: /mistral/i },
-  { panel: 'Qwen', pattern: /qwen/i },
-];
-
+const OPENAI_FACEBOOK = aliasPanel({ repo: 'openai-community/gpt2' });
+const ELEUTHER_AI = aliasPanel({ repo: 'EleutherAI/gpt-neo-125m' });
 export const OTHER_PANEL = 'other models';
 
-/** Panel titles in the order panels are drawn. */
-export const PANEL_ORDER: readonly string[] = [...new Set(FAMILY_RULES.map((rule) => rule.panel)), OTHER_PANEL];
+/** For models named by a local folder: whose architecture it is. */
+const PANEL_BY_ARCHITECTURE: Record<string, string> = {
+  gpt2: OPENAI_FACEBOOK,
+  opt: OPENAI_FACEBOOK,
+  gpt_neo: ELEUTHER_AI,
+  gpt_neox: ELEUTHER_AI,
+  gptj: ELEUTHER_AI,
+};
 
 export function modelFamily(model: Pick<ModelInfo, 'id' | 'architecture'>): string {
-  const byId = FAMILY_RULES.find((rule) => rule.pattern.test(model.id));
-  const byArchitecture = FAMILY_RULES.find((rule) => rule.pattern.test(model.architecture));
-  return (byId ?? byArchitecture)?.panel ?? OTHER_PANEL;
+  const alias = findAlias(model.id.replace(/@.*$/, ''));
+  if (alias !== undefined) return aliasPanel(alias);
+  if (model.id.includes('/')) return aliasPanel({ repo: model.id });
+  return PANEL_BY_ARCHITECTURE[model.architecture] ?? OTHER_PANEL;
+}
+
+/** The reference analysis's two panels first, other organisations alphabetically, then the rest. */
+export function comparePanels(a: string, b: string): number {
+  const rank = (panel: string): number => (panel === OPENAI_FACEBOOK ? 0 : panel === ELEUTHER_AI ? 1 : panel === OTHER_PANEL ? 3 : 2);
+  return rank(a) - rank(b) || a.localeCompare(b);
 }
 
 /** Parameter count if recorded, else the transformer's rough 12 · nLayers · dModel², for ordering. */

@@ -50,10 +50,10 @@ describe('runPlot', () => {
     const summary = await runPlot(request({ outDir, files: [TINY_MEASUREMENT_PATH, parallel], figures: ['growth', 'resid-mid', 'compare'], formats: ['svg', 'png'] }), createSilentReporter());
     assert.deepEqual((await readdir(outDir)).sort(), [
       'compare.png', 'compare.svg',
-      'tiny-gpt2-like-growth.png', 'tiny-gpt2-like-growth.svg', 'tiny-gpt2-like-resid-mid.png', 'tiny-gpt2-like-resid-mid.svg',
-      'tiny-pythia-like-growth.png', 'tiny-pythia-like-growth.svg',
+      'tiny-gpt2-growth.png', 'tiny-gpt2-growth.svg', 'tiny-gpt2-resid-mid.png', 'tiny-gpt2-resid-mid.svg',
+      'tiny-pythia-growth.png', 'tiny-pythia-growth.svg',
     ]);
-    assert.deepEqual(summary.skipped.map((entry) => entry.stem), ['tiny-pythia-like-resid-mid']);
+    assert.deepEqual(summary.skipped.map((entry) => entry.stem), ['tiny-pythia-resid-mid']);
     const png = await readFile(join(outDir, 'compare.png'));
     assert.equal(png.toString('latin1', 1, 4), 'PNG');
   });
@@ -81,7 +81,7 @@ describe('runPlot', () => {
   it('fails when nothing can be drawn, saying why', async () => {
     await assert.rejects(runPlot(request({ files: [parallel], figures: ['resid-mid'], outDir: join(root, 'nothing') }), createSilentReporter()), (error: unknown) => {
       assert.ok(error instanceof InputError);
-      assert.match(error.message, /^nothing to draw: tiny\/pythia-like is a parallel-residual model .* no resid_mid; choose other figures with --figures$/);
+      assert.match(error.message, /^nothing to draw: tiny-pythia is a parallel-residual model .* no resid_mid; choose other figures with --figures$/);
       return true;
     });
     await assert.rejects(readdir(join(root, 'nothing')), /ENOENT/);

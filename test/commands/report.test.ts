@@ -32,8 +32,8 @@ describe('runReport', () => {
   it('inlines every drawn figure and says which could not be drawn', () => {
     // 7 figures of the sequential model, 6 of the parallel one (no resid_mid), 1 comparison.
     assert.equal(html.match(/<svg /g)?.length, 14);
-    assert.match(html, /Not drawn: tiny\/pythia-like is a parallel-residual model/);
-    assert.match(markdown, /### Figures not drawn\n\n- resid-mid \(tiny\/pythia-like \(.*parallel\.json\)\): tiny\/pythia-like is a parallel-residual model/);
+    assert.match(html, /Not drawn: tiny-pythia is a parallel-residual model/);
+    assert.match(markdown, /### Figures not drawn\n\n- resid-mid \(tiny-pythia \(.*parallel\.json\)\): tiny-pythia is a parallel-residual model/);
   });
 
   it('makes no external requests: no scripts, links, images or imports', () => {
@@ -46,7 +46,7 @@ describe('runReport', () => {
     assert.ok(html.includes(measurement.prompts.sha256));
     assert.ok(markdown.includes(measurement.prompts.sha256));
     // Five hooks fitted for the sequential model, four for the parallel one.
-    assert.equal(markdown.split('\n').filter((line) => /^\| tiny\/(gpt2|pythia)-like \| (resid|attn|mlp)/.test(line)).length, 9);
+    assert.equal(markdown.split('\n').filter((line) => /^\| tiny-(gpt2|pythia) \| (resid|attn|mlp)/.test(line)).length, 9);
     assert.match(html, /<td>gpt_neox<\/td>/);
     assert.match(html, /<td>prompts\/tiny\.txt<\/td>/);
   });

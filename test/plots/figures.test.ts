@@ -31,7 +31,7 @@ describe('figure builders', () => {
     const [subject] = await tinySubjects();
     subject!.measurement.hooks = ['resid_post'];
     const outcome = FIGURES.growth.build(subject!, DEFAULT_FIGURE_OPTIONS);
-    assert.deepEqual(outcome, { drawn: false, reason: 'tiny/gpt2-like has no resid_pre measurements (measured: resid_post)' });
+    assert.deepEqual(outcome, { drawn: false, reason: 'tiny-gpt2 has no resid_pre measurements (measured: resid_post)' });
   });
 
   it('compare: one panel per family, models small to large, resid_post unless --hook', async () => {
@@ -39,9 +39,9 @@ describe('figure builders', () => {
     const big = structuredClone(sequential!);
     big.measurement.model = { ...big.measurement.model, id: 'openai-community/gpt2-xl', dModel: 1600 };
     const spec = specOf(FIGURES.compare.build([big, parallel!, sequential!], DEFAULT_FIGURE_OPTIONS));
-    assert.deepEqual(spec.hconcat!.map((panel) => (panel.title as unknown as { text: string }).text), ['OpenAI / Facebook', 'EleutherAI']);
+    assert.deepEqual(spec.hconcat!.map((panel) => (panel.title as unknown as { text: string }).text), ['OpenAI/Facebook', 'EleutherAI']);
     const domain = (spec.hconcat![0]!.encoding as { color: { scale: { domain: string[] } } }).color.scale.domain;
-    assert.deepEqual(domain, ['tiny/gpt2-like', 'openai-community/gpt2-xl']);
+    assert.deepEqual(domain, ['tiny-gpt2', 'openai-community/gpt2-xl']);
     assert.match(spec.title!.text, /mean ‖resid_post‖₂ per layer across 3 models/);
     const withHook = specOf(FIGURES.compare.build([sequential!], { ...DEFAULT_FIGURE_OPTIONS, hook: 'mlp_out' }));
     assert.match(withHook.title!.text, /‖mlp_out‖₂/);

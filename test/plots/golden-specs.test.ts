@@ -45,7 +45,7 @@ describe('golden Vega-Lite specs', () => {
 
   it('says why the parallel-residual model has no resid_mid figure instead of drawing one', async () => {
     const notDrawn = JSON.parse(await readFile(join(GOLDEN_FOLDER, 'not-drawn.json'), 'utf8')) as Record<string, string>;
-    assert.deepEqual(Object.keys(notDrawn), ['tiny-pythia-like-resid-mid']);
-    assert.match(notDrawn['tiny-pythia-like-resid-mid']!, /parallel-residual model .* no resid_mid/);
+    assert.deepEqual(Object.keys(notDrawn), ['tiny-pythia-resid-mid']);
+    assert.match(notDrawn['tiny-pythia-resid-mid']!, /parallel-residual model .* no resid_mid/);
   });
 });

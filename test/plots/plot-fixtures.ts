@@ -39,7 +39,7 @@ export async function readTinyMeasurement(): Promise<Measurement> {
 /** The same data as a parallel-residual model: no resid_mid. */
 export function toParallelResidual(measurement: Measurement): Measurement {
   const copy = structuredClone(measurement);
-  copy.model = { ...copy.model, id: 'tiny/pythia-like', architecture: 'gpt_neox', parallelResidual: true };
+  copy.model = { ...copy.model, id: 'tiny-pythia', architecture: 'gpt_neox', parallelResidual: true };
   copy.hooks = copy.hooks.filter((hook) => hook !== 'resid_mid');
   for (const sequence of copy.sequences) {
     delete sequence.norms.resid_mid;

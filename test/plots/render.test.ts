@@ -39,13 +39,13 @@ function texts(document: Document): string[] {
  * Fixture: 6 layers; prompts of 5, 5 and 3 tokens (BOS first); hand-made fits of 2 phases.
  */
 const EXPECTED: Record<string, { titles: string[]; lines: number }> = {
-  'tiny-gpt2-like-histograms': { titles: ['log10 ‖resid_pre‖₂ (centered)', '% of tokens in bin'], lines: 6 }, // every layer of a 6-layer model
-  'tiny-gpt2-like-tokens': { titles: ['layer', '‖resid_pre‖₂ (centered)'], lines: 5 }, // 4 tokens + BOS of prompt 0
-  'tiny-gpt2-like-growth': { titles: ['layer', '‖resid_pre‖₂ (centered)'], lines: 3 }, // mean + 2 fit phases
-  'tiny-gpt2-like-ratio': { titles: ['layer l', 'growth ratio ‖x(l)‖₂ / ‖x(l − 1)‖₂'], lines: 2 }, // median + BOS
-  'tiny-gpt2-like-positions': { titles: ['layer', 'mean ‖resid_pre‖₂ (centered)'], lines: 5 }, // positions 1–4 + BOS
-  'tiny-gpt2-like-resid-mid': { titles: ['depth in blocks (block l: resid_mid at l + ½, resid_post at l + 1)', 'mean ‖x‖₂ (centered)'], lines: 1 },
-  'tiny-gpt2-like-block-outputs': { titles: ['layer', 'mean ‖attn_out‖₂, ‖mlp_out‖₂ (centered)'], lines: 6 }, // 2 means + 2 × 2 fit phases
+  'tiny-gpt2-histograms': { titles: ['log10 ‖resid_pre‖₂ (centered)', '% of tokens in bin'], lines: 6 }, // every layer of a 6-layer model
+  'tiny-gpt2-tokens': { titles: ['layer', '‖resid_pre‖₂ (centered)'], lines: 5 }, // 4 tokens + BOS of prompt 0
+  'tiny-gpt2-growth': { titles: ['layer', '‖resid_pre‖₂ (centered)'], lines: 3 }, // mean + 2 fit phases
+  'tiny-gpt2-ratio': { titles: ['layer l', 'growth ratio ‖x(l)‖₂ / ‖x(l − 1)‖₂'], lines: 2 }, // median + BOS
+  'tiny-gpt2-positions': { titles: ['layer', 'mean ‖resid_pre‖₂ (centered)'], lines: 5 }, // positions 1–4 + BOS
+  'tiny-gpt2-resid-mid': { titles: ['depth in blocks (block l: resid_mid at l + ½, resid_post at l + 1)', 'mean ‖x‖₂ (centered)'], lines: 1 },
+  'tiny-gpt2-block-outputs': { titles: ['layer', 'mean ‖attn_out‖₂, ‖mlp_out‖₂ (centered)'], lines: 6 }, // 2 means + 2 × 2 fit phases
   compare: { titles: ['layer', 'mean ‖resid_post‖₂ (centered)', 'layer', 'mean ‖resid_post‖₂ (centered)'], lines: 2 }, // 2 panels, 1 model each
 };
 
@@ -67,8 +67,8 @@ describe('renderSvg', () => {
 
   it('writes fit rates and the BOS label on the charts', async () => {
     const plan = planFigures(await tinySubjects(), ['growth', 'tokens'], DEFAULT_FIGURE_OPTIONS);
-    const growth = plan.find((entry) => entry.stem === 'tiny-gpt2-like-growth')!;
-    const tokens = plan.find((entry) => entry.stem === 'tiny-gpt2-like-tokens')!;
+    const growth = plan.find((entry) => entry.stem === 'tiny-gpt2-growth')!;
+    const tokens = plan.find((entry) => entry.stem === 'tiny-gpt2-tokens')!;
     assert.ok(growth.outcome.drawn && tokens.outcome.drawn);
     const growthTexts = texts(parseSvg((await renderSvg(growth.outcome.spec, 'g')).svg));
     assert.ok(growthTexts.includes('fit layers 3–5: ×1.050 per layer (95% CI 1.040–1.060, bootstrap), R² 0.970'), growthTexts.join(' | '));
