@@ -55,12 +55,15 @@ export function growthRatios(measurement: Measurement, hook: HookName): { tokens
   return { tokens, special };
 }
 
-/** Each phase's growth factor as a horizontal dashed segment over its layers. */
+/**
+ * Each phase's growth factor as a horizontal dashed segment over the ratios it predicts: a
+ * phase over layers a…b covers the steps into layers a + 1…b.
+ */
 function fitLayers(fit: FitLine | undefined, x: Record<string, unknown>): Record<string, unknown>[] {
   if (fit === undefined) return [];
   return [
     {
-      data: { values: fit.phases.map((phase) => ({ layer: phase.fromLayer, layerEnd: phase.toLayer, growth: roundValue(phase.growth) })) },
+      data: { values: fit.phases.map((phase) => ({ layer: phase.fromLayer + 1, layerEnd: phase.toLayer, growth: roundValue(phase.growth) })) },
       mark: { type: 'rule', color: FIT_COLOR, strokeDash: FIT_DASH, strokeWidth: 2.5 },
       encoding: { x, x2: { field: 'layerEnd' }, y: { field: 'growth', type: 'quantitative' } },
     },
