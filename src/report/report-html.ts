@@ -25,7 +25,7 @@ figure { margin: 8px 0 24px; }
 figure svg { display: block; width: 100%; height: auto; }
 p.not-drawn { background: #fff6e5; border-left: 4px solid #e69f00; padding: 8px 12px; }
 p.note { color: #555; font-size: 13px; }
-nav ul { columns: 2; font-size: 14px; }
+nav ul { list-style: none; padding: 0; margin: 8px 0 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 14px; }
 `;
 
 function tableHtml(table: Table, hashColumns: readonly string[] = []): string {
