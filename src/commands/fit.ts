@@ -76,11 +76,10 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
   }
   const document: FitFile = { format: FIT_FORMAT, version: FIT_VERSION, createdBy: { tool: 'resid-norms', version: toolVersion() }, fits };
   const json = `${JSON.stringify(document, null, 2)}\n`;
+  // The file first: a path that cannot be written fails before anything is printed.
+  if (options.out !== undefined) await writeFileAtomic(options.out, json);
   output.write(options.json ? json : formatFitTable(fits));
-  if (options.out !== undefined) {
-    await writeFileAtomic(options.out, json);
-    output.reporter.info(`wrote ${fits.length} fit${fits.length === 1 ? '' : 's'} to ${options.out}`);
-  }
+  if (options.out !== undefined) output.reporter.info(`wrote ${fits.length} fit${fits.length === 1 ? '' : 's'} to ${options.out}`);
   if (options.expect !== undefined) checkExpectation(fits, options.expect);
   return document;
 }

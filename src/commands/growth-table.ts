@@ -3,9 +3,9 @@ import { fitGrowth } from '../analysis/growth-fit.js';
 import { ResidNormsError } from '../errors.js';
 import type { HookName, Measurement } from '../results/schema.js';
 
-/** The hook the table shows: resid_post when measured, else the first measured hook. */
+/** The hook the table shows: resid_pre (the default of fit and plot) when measured, else the first measured hook. */
 export function tableHook(measurement: Measurement): HookName {
-  return measurement.hooks.includes('resid_post') ? 'resid_post' : measurement.hooks[0]!;
+  return measurement.hooks.includes('resid_pre') ? 'resid_pre' : measurement.hooks[0]!;
 }
 
 export function formatGrowthTable(measurement: Measurement, hook: HookName = tableHook(measurement)): string {

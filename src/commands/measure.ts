@@ -183,11 +183,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     sequences: indices.map((index) => outcome.results.get(index)!),
     ...(request.shard ? { shard: { ...request.shard, sequenceIndices: indices } } : {}),
   });
-  try {
-    await writeFileAtomic(outPath, formatMeasurement(measurement));
-  } catch (error) {
-    throw new UsageError(`cannot write ${quote(outPath)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
-  }
+  await writeFileAtomic(outPath, formatMeasurement(measurement));
   await removeCheckpoint(checkpointFile);
   return { outPath, measurement };
 }

@@ -5,8 +5,9 @@
  * results (one chunk at a time) through the same path.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { UsageError, quote } from '../errors.js';
 
 export type ChunkSource = string | Uint8Array | Iterable<string> | AsyncIterable<string>;
 
@@ -14,11 +15,19 @@ function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Write `content` to `target` atomically, creating parent folders as needed. */
+/**
+ * Write `content` to `target` atomically, creating parent folders as needed. A target that
+ * cannot be written is a UsageError naming it (the user chose the path).
+ */
 export async function writeFileAtomic(target: string, content: ChunkSource): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
   const temp = tempPathFor(target);
-  const handle = await open(temp, 'wx');
+  let handle: FileHandle;
+  try {
+    await mkdir(dirname(target), { recursive: true });
+    handle = await open(temp, 'wx');
+  } catch (error) {
+    throw cannotWrite(target, error);
+  }
   try {
     if (typeof content === 'string') {
       await handle.write(content);
@@ -33,6 +42,23 @@ export async function writeFileAtomic(target: string, content: ChunkSource): Pro
   } catch (error) {
     await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
-    throw error;
+    throw cannotWrite(target, error);
   }
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such folder',
+  EEXIST: 'a file is in the way',
+  ENOTDIR: 'a file is in the way',
+  EISDIR: 'it is a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
+function cannotWrite(target: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined) return error as Error; // not a file-system failure: let it through
+  return new UsageError(`cannot write ${quote(target)}: ${REASONS[code] ?? code}; choose another output path`);
 }
