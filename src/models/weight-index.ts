@@ -120,13 +120,20 @@ function decodeToFloat32(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
 
 /** Read one tensor's values as float32 (for weight analysis and tests; the graph never does this). */
 export async function readTensorValues(info: TensorInfo): Promise<Float32Array> {
-  const handle = await open(info.file, 'r');
+  const bytes = Buffer.alloc(info.byteLength);
+  let bytesRead: number;
   try {
-    const bytes = Buffer.alloc(info.byteLength);
-    const { bytesRead } = await handle.read(bytes, 0, info.byteLength, info.byteOffset);
-    if (bytesRead !== info.byteLength) throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: file is truncated`);
-    return decodeToFloat32(bytes, info.dtype);
-  } finally {
-    await handle.close();
+    const handle = await open(info.file, 'r');
+    try {
+      ({ bytesRead } = await handle.read(bytes, 0, info.byteLength, info.byteOffset));
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    // The file vanished or became unreadable since its header was read.
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: ${code}`);
   }
+  if (bytesRead !== info.byteLength) throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: file is truncated`);
+  return decodeToFloat32(bytes, info.dtype);
 }
