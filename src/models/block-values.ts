@@ -9,6 +9,11 @@ import { NumericalError, quote } from '../errors.js';
 import type { TensorInfo } from './safetensors.js';
 import { readTensorValues } from './weight-index.js';
 
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i += 1) if (!Number.isFinite(values[i]!)) return i;
+  return -1;
+}
+
 /** Reads tensors and counts the bytes it read. */
 class TensorReader {
   bytesRead = 0;
@@ -16,7 +21,7 @@ class TensorReader {
   async read(info: TensorInfo): Promise<Float32Array> {
     const values = await readTensorValues(info);
     this.bytesRead += info.byteLength;
-    const bad = values.findIndex((value) => !Number.isFinite(value));
+    const bad = firstNonFinite(values);
     if (bad >= 0) {
       throw new NumericalError(
         `tensor ${quote(info.name)} in ${quote(info.file)} holds ${values[bad]} at index ${bad}; weights must be finite (a corrupt file, or values that overflowed ${info.dtype})`,

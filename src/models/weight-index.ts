@@ -98,19 +98,41 @@ function halfToFloat(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+let halfTable: Float32Array | undefined;
+
+/** Every half-precision value, decoded once: a table lookup per value is ~10× faster than the arithmetic. */
+function halfToFloatTable(): Float32Array {
+  if (halfTable === undefined) {
+    halfTable = new Float32Array(65536);
+    for (let bits = 0; bits < 65536; bits += 1) halfTable[bits] = halfToFloat(bits);
+  }
+  return halfTable;
+}
+
+/** The bytes as little-endian 16-bit words (safetensors is little-endian, like every platform Node runs on). */
+function uint16Words(bytes: Buffer): Uint16Array {
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
+  return new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
+}
+
 function decodeToFloat32(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
   switch (dtype) {
     case 'F32':
+      // A Buffer from Buffer.alloc owns its memory: view it in place when aligned.
+      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     case 'F16': {
-      const out = new Float32Array(bytes.byteLength / 2);
-      for (let i = 0; i < out.length; i += 1) out[i] = halfToFloat(bytes.readUInt16LE(2 * i));
+      const table = halfToFloatTable();
+      const words = uint16Words(bytes);
+      const out = new Float32Array(words.length);
+      for (let i = 0; i < out.length; i += 1) out[i] = table[words[i]!]!;
       return out;
     }
     case 'BF16': {
       // bfloat16 is the top half of a float32.
-      const widened = new Uint32Array(bytes.byteLength / 2);
-      for (let i = 0; i < widened.length; i += 1) widened[i] = bytes.readUInt16LE(2 * i) << 16;
+      const words = uint16Words(bytes);
+      const widened = new Uint32Array(words.length);
+      for (let i = 0; i < widened.length; i += 1) widened[i] = words[i]! << 16;
       return new Float32Array(widened.buffer);
     }
     default:
