@@ -10,6 +10,14 @@ export function parsePositiveInt(value: string): number {
   return number;
 }
 
+export function parseNonNegativeInt(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number)) {
+    throw new InvalidArgumentError(`expected a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
 /** Hook names: short (resid_pre) or TransformerLens style (hook_resid_pre), comma-separated. */
 export function parseHooks(value: string): HookName[] {
   const names = value.split(',').map((name) => name.trim().replace(/^hook_/, '')).filter((name) => name !== '');

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { toolVersion } from '../version.js';
+import { registerFitCommand } from './fit-command.js';
 import { registerMeasure } from './measure-command.js';
 import { registerModels } from './models-command.js';
 import { registerWeights } from './weights-command.js';
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined }); // errors are printed once, by runCli
 
   // Subcommands inherit the error handling of their parent.
-  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerWeights, registerModels];
+  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerWeights, registerFitCommand, registerModels];
   for (const register of registrations) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;

@@ -3,8 +3,11 @@
  * (fit, plot, report) without running a model.
  *
  * Norm of token t in sequence s at layer l:
- *   scale · growth(l)^… · exp(sequenceEffect_s + tokenNoise_{s,t,l})
- * where growth is piecewise: `phases` gives per-layer growth factors between breakpoints.
+ *   scale · growth(l)^… · exp(sequenceEffect_s + walk_{s,l} + tokenNoise_{s,t,l})
+ * where growth is piecewise: `phases` gives per-layer growth factors between breakpoints, and
+ * walk_{s,l} (0 unless `sequenceWalk` is set) is a per-sequence random walk over layers: each
+ * prompt grows at its own slightly random pace, which correlates a layer statistic's errors
+ * across layers as in real models.
  * Position 0 is BOS with a flat, much larger norm (as in real models).
  */
 import { createHash } from 'node:crypto';
@@ -36,6 +39,8 @@ export interface SyntheticOptions {
   sequenceNoise?: number;
   /** Standard deviation of ln(norm) per token and layer. */
   tokenNoise?: number;
+  /** Standard deviation of each layer's step of the per-sequence random walk of ln(norm); 0 = none. */
+  sequenceWalk?: number;
   scale?: number;
   seed?: number;
   modelId?: string;
@@ -65,6 +70,7 @@ export function syntheticMeasurement(options: SyntheticOptions = {}): Measuremen
     phases = [{ fromLayer: 0, growth: 1.05 }],
     sequenceNoise = 0.05,
     tokenNoise = 0.1,
+    sequenceWalk = 0,
     scale = 10,
     seed = 1,
     modelId = 'synthetic/gpt2-like',
@@ -77,6 +83,9 @@ export function syntheticMeasurement(options: SyntheticOptions = {}): Measuremen
   for (let s = 0; s < sequenceCount; s += 1) {
     const sequenceEffect = sequenceNoise * random.normal();
     const ids = [50256, ...Array.from({ length: tokensPerSequence - 1 }, () => random.integer(50000))];
+    // Drawn only when asked for, so files made without it keep their numbers.
+    const walk = [0];
+    for (let layer = 1; layer < nLayers; layer += 1) walk.push(walk[layer - 1]! + (sequenceWalk > 0 ? sequenceWalk * random.normal() : 0));
     const sequence: SequenceResult = { text: `synthetic prompt ${s}`, ids, tokens: ids.map((id) => `t${id}`), norms: {}, rawNorms: {} };
     for (const hook of hooks) {
       const centered: number[][] = [];
@@ -85,7 +94,7 @@ export function syntheticMeasurement(options: SyntheticOptions = {}): Measuremen
         const row = ids.map((_, position) =>
           position === 0
             ? 3000 * Math.exp(0.01 * random.normal())
-            : Math.exp(trend[layer]! + hookOffset[hook] + sequenceEffect + tokenNoise * random.normal()),
+            : Math.exp(trend[layer]! + hookOffset[hook] + sequenceEffect + walk[layer]! + tokenNoise * random.normal()),
         );
         centered.push(row);
         raw.push(row.map((value) => value * 1.01));

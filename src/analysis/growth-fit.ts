@@ -1,0 +1,263 @@
+/**
+ * Exponential growth of norms over layers: least squares of ln(statistic) on layer, where the
+ * statistic is the mean or median over tokens of one hook's norms at each layer; with a
+ * regression interval, a bootstrap interval over prompts, and phases of piecewise growth.
+ * Reads only a results file; never the model.
+ */
+import { InputError, UsageError, quote } from '../errors.js';
+import type { GrowthFit, GrowthPhase } from '../results/fit-schema.js';
+import type { HookName, Measurement, NormMetric } from '../results/schema.js';
+import { bootstrapSlopes, percentileInterval, standardDeviation } from './growth-bootstrap.js';
+import { PrefixSums, type LineFit } from './least-squares.js';
+import { buildLayerPool, evaluateLayerStatistic, type LayerStatistic } from './layer-statistic.js';
+import { PARAMETERS_PER_SEGMENT, maxFeasibleSegments, segmentLine } from './phase-segmentation.js';
+import { studentTCritical } from './student-t.js';
+
+export type { CiMethod, GrowthFit, GrowthPhase } from '../results/fit-schema.js';
+export type { LayerStatistic } from './layer-statistic.js';
+
+export interface FitGrowthOptions {
+  hook: HookName;
+  /** Default: the file's primary metric. */
+  metric?: NormMetric;
+  /** Default: mean. */
+  stat?: LayerStatistic;
+  /** Inclusive range; default: every layer of the model. */
+  fromLayer?: number;
+  toLayer?: number;
+  /** Bootstrap resamples of the prompts; 0 switches the bootstrap off. Default 1000. */
+  bootstrap?: number;
+  /** Seed of the bootstrap's generator. Default 1. */
+  seed?: number;
+  /** Force this many phases instead of choosing by BIC. */
+  segments?: number;
+  /** Fewest layers in one phase (≥ 3). Default 4. */
+  minSegment?: number;
+  /** Most phases BIC may choose. Default 5. */
+  maxSegments?: number;
+  /** Named in error messages; default: the model id. */
+  label?: string;
+}
+
+export const FIT_DEFAULTS = { stat: 'mean', bootstrap: 1000, seed: 1, minSegment: 4, maxSegments: 5 } as const;
+export const CONFIDENCE = 0.95;
+/** A line through two points always fits exactly: a fit needs at least three. */
+export const MIN_FIT_LAYERS = 3;
+
+export function fitGrowth(measurement: Measurement, options: FitGrowthOptions): GrowthFit {
+  const label = options.label ?? measurement.model.id;
+  const { hook } = options;
+  const metric = options.metric ?? measurement.options.primaryMetric;
+  const stat = options.stat ?? FIT_DEFAULTS.stat;
+  const samples = options.bootstrap ?? FIT_DEFAULTS.bootstrap;
+  const seed = options.seed ?? FIT_DEFAULTS.seed;
+  if (!measurement.hooks.includes(hook)) {
+    throw new UsageError(`${label} has no hook ${quote(hook)}; hooks present: ${measurement.hooks.join(', ')}`);
+  }
+  const { fromLayer, toLayer } = resolveLayerRange(measurement.model.nLayers, options, label);
+  const layers = Array.from({ length: toLayer - fromLayer + 1 }, (_, i) => fromLayer + i);
+  const data = collectLayerData(measurement, hook, metric, stat, layers, label);
+  checkPositive(data.values, layers, `${label} ${hook} ${metric} ${stat}`);
+
+  const sums = new PrefixSums(layers, data.values.map(Math.log));
+  const line = sums.fit(0, layers.length);
+  const segmentation = segmentLine(sums, layers.length, resolveSegmentation(layers.length, options, label));
+  const segmentLines = segmentation.segments.map((segment) => sums.fit(segment.start, segment.end));
+
+  const resampled =
+    samples > 0 && data.evaluate !== undefined && data.drawable.length >= 2
+      ? bootstrapSlopes({
+          evaluate: data.evaluate,
+          sequenceCount: measurement.sequences.length,
+          drawable: data.drawable,
+          layers,
+          segments: segmentation.segments,
+          samples,
+          seed,
+          label,
+        })
+      : undefined;
+  const regression = regressionInterval(line);
+  const bootstrap =
+    resampled === undefined
+      ? null
+      : {
+          ...growthInterval(resampled.overall),
+          samples,
+          seed,
+          method: 'percentile' as const,
+          slopeStdError: standardDeviation(resampled.overall),
+        };
+  const headline = bootstrap ?? regression;
+  const phases: GrowthPhase[] = segmentation.segments.map((segment, k) => ({
+    fromLayer: layers[segment.start]!,
+    toLayer: layers[segment.end - 1]!,
+    growth: Math.exp(segmentLines[k]!.slope),
+    intercept: segmentLines[k]!.intercept,
+    r2: segmentLines[k]!.r2,
+    ...(resampled === undefined
+      ? { ...pickInterval(regressionInterval(segmentLines[k]!)), ciMethod: 'regression' as const }
+      : { ...growthInterval(resampled.segments[k]!), ciMethod: 'bootstrap' as const }),
+  }));
+
+  return {
+    model: measurement.model.id,
+    hook,
+    metric,
+    stat,
+    fromLayer,
+    toLayer,
+    values: data.values,
+    sequences: data.sequences,
+    tokensPerLayer: data.tokensPerLayer,
+    growth: Math.exp(line.slope),
+    intercept: line.intercept,
+    r2: line.r2,
+    confidence: CONFIDENCE,
+    ...pickInterval(headline),
+    ciMethod: bootstrap === null ? 'regression' : 'bootstrap',
+    regression,
+    bootstrap,
+    phases,
+    segmentation: {
+      criterion: 'bic',
+      parametersPerSegment: PARAMETERS_PER_SEGMENT,
+      forced: segmentation.forced,
+      minSegment: Math.min(options.minSegment ?? FIT_DEFAULTS.minSegment, layers.length),
+      maxSegments: options.maxSegments ?? FIT_DEFAULTS.maxSegments,
+      scores: segmentation.scores,
+    },
+  };
+}
+
+interface LayerData {
+  /** [layer in range] the statistic. */
+  values: number[];
+  /** Prompts behind the values. */
+  sequences: number;
+  tokensPerLayer: number;
+  /** Sequences with tokens in the range: the units the bootstrap draws. */
+  drawable: number[];
+  /** The statistic under sequence weights; absent when the file has no per-sequence data. */
+  evaluate?: (weights: Float64Array) => number[];
+}
+
+/**
+ * Per-layer statistics from the sequences (the non-primary metric and the median need them);
+ * a file without sequences still has the summary of its primary metric, which suffices for
+ * the fit and the regression interval.
+ */
+function collectLayerData(
+  measurement: Measurement,
+  hook: HookName,
+  metric: NormMetric,
+  stat: LayerStatistic,
+  layers: readonly number[],
+  label: string,
+): LayerData {
+  if (measurement.sequences.length === 0) {
+    const summary = measurement.summary[hook];
+    if (metric !== measurement.options.primaryMetric || summary === undefined) {
+      throw new InputError(
+        `${label} has no per-sequence data, only a summary of ${measurement.options.primaryMetric} norms; fit with --metric ${measurement.options.primaryMetric}, or measure again`,
+      );
+    }
+    const rows = layers.map((layer) => summary.find((row) => row.layer === layer));
+    return {
+      values: rows.map((row) => row?.[stat] ?? Number.NaN),
+      sequences: measurement.prompts.count,
+      tokensPerLayer: rows[0]?.count ?? 0,
+      drawable: [],
+    };
+  }
+  const pools = layers.map((layer) =>
+    buildLayerPool(measurement.sequences, hook, metric, layer, measurement.options.excludePositions),
+  );
+  const counts = pools[0]!.counts;
+  const drawable = Array.from(counts.keys()).filter((s) => counts[s]! > 0);
+  return {
+    values: pools.map((pool) => evaluateLayerStatistic(pool, stat)),
+    sequences: drawable.length,
+    tokensPerLayer: counts.reduce((a, b) => a + b, 0),
+    drawable,
+    evaluate: (weights) => pools.map((pool) => evaluateLayerStatistic(pool, stat, weights)),
+  };
+}
+
+function resolveLayerRange(
+  nLayers: number,
+  options: Pick<FitGrowthOptions, 'fromLayer' | 'toLayer'>,
+  label: string,
+): { fromLayer: number; toLayer: number } {
+  const fromLayer = options.fromLayer ?? 0;
+  const toLayer = options.toLayer ?? nLayers - 1;
+  const shown = `${fromLayer}:${toLayer}`;
+  if (!Number.isInteger(fromLayer) || !Number.isInteger(toLayer) || fromLayer < 0 || toLayer > nLayers - 1) {
+    throw new UsageError(`layers ${shown} are outside ${label}'s layers; valid: 0:${nLayers - 1} (${nLayers} layers)`);
+  }
+  if (toLayer - fromLayer + 1 < MIN_FIT_LAYERS) {
+    const count = Math.max(0, toLayer - fromLayer + 1);
+    throw new UsageError(
+      `layers ${shown} give ${count} layer${count === 1 ? '' : 's'}; a growth fit needs at least ${MIN_FIT_LAYERS} (${label} has 0:${nLayers - 1})`,
+    );
+  }
+  return { fromLayer, toLayer };
+}
+
+function resolveSegmentation(
+  n: number,
+  options: Pick<FitGrowthOptions, 'segments' | 'minSegment' | 'maxSegments'>,
+  label: string,
+): { minSegment: number; maxSegments: number; segments?: number } {
+  const requested = options.minSegment ?? FIT_DEFAULTS.minSegment;
+  const maxSegments = options.maxSegments ?? FIT_DEFAULTS.maxSegments;
+  if (!Number.isInteger(requested) || requested < MIN_FIT_LAYERS) {
+    throw new UsageError(`minimum phase length ${quote(requested)} is too small; give an integer ≥ ${MIN_FIT_LAYERS}`);
+  }
+  if (!Number.isInteger(maxSegments) || maxSegments < 1) {
+    throw new UsageError(`maximum number of phases ${quote(maxSegments)} is invalid; give an integer ≥ 1`);
+  }
+  // A range shorter than one minimum phase is one phase.
+  const minSegment = Math.min(requested, n);
+  const { segments } = options;
+  if (segments === undefined) return { minSegment, maxSegments };
+  const feasible = maxFeasibleSegments(n, minSegment);
+  if (!Number.isInteger(segments) || segments < 1 || segments > feasible) {
+    throw new UsageError(
+      `${quote(segments)} phases of at least ${minSegment} layers do not fit in ${label}'s ${n} fitted layers; give 1..${feasible}`,
+    );
+  }
+  return { minSegment, maxSegments, segments };
+}
+
+function checkPositive(values: readonly number[], layers: readonly number[], what: string): void {
+  const bad = layers.filter((_, i) => !(values[i]! > 0));
+  if (bad.length === 0) return;
+  const first = values[layers.indexOf(bad[0]!)]!;
+  const why = Number.isNaN(first) ? 'no tokens (every position excluded?)' : `value ${first}`;
+  throw new InputError(
+    `${what} is not positive at layer${bad.length === 1 ? '' : 's'} ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ', …' : ''} (${why}); a log-linear fit needs norms > 0: choose other --layers`,
+  );
+}
+
+/** slope ± t(0.975, n − 2)·se, mapped to growth factors. */
+function regressionInterval(line: LineFit): GrowthFit['regression'] {
+  const dof = line.n - 2;
+  const halfWidth = studentTCritical(CONFIDENCE, dof) * line.slopeStdError;
+  return {
+    ciLow: Math.exp(line.slope - halfWidth),
+    ciHigh: Math.exp(line.slope + halfWidth),
+    slopeStdError: line.slopeStdError,
+    dof,
+  };
+}
+
+/** Percentile interval of resampled slopes, mapped to growth factors (exp is monotonic). */
+function growthInterval(slopes: readonly number[]): { ciLow: number; ciHigh: number } {
+  const [low, high] = percentileInterval(slopes, CONFIDENCE);
+  return { ciLow: Math.exp(low), ciHigh: Math.exp(high) };
+}
+
+function pickInterval({ ciLow, ciHigh }: { ciLow: number; ciHigh: number }): { ciLow: number; ciHigh: number } {
+  return { ciLow, ciHigh };
+}

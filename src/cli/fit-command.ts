@@ -1,0 +1,96 @@
+/**
+ * `resid-norms fit`: flags → typed options for src/commands/fit.ts. Each flag value is
+ * parsed by commander as it is read, with the shared parsers of ./options.ts where they fit.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
+import { LAYER_STATISTICS, type LayerStatistic } from '../analysis/layer-statistic.js';
+import { NORM_METRICS, type HookName, type NormMetric } from '../results/schema.js';
+import { runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
+import { parseHooks, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { createConsoleReporter } from './reporter.js';
+import { globalOptions } from './program.js';
+
+interface FitFlags {
+  hook?: HookName[];
+  layers?: LayerRange;
+  stat: LayerStatistic;
+  metric?: NormMetric;
+  bootstrap: number;
+  seed: number;
+  segments?: number;
+  minSegment: number;
+  maxSegments: number;
+  expect?: GrowthRange;
+  json: boolean;
+  out?: string;
+}
+
+export function registerFitCommand(parent: Command): void {
+  parent
+    .command('fit')
+    .description('fit the exponential growth of norms over layers, from results files (never the model)')
+    .argument('<results...>', 'results files written by `resid-norms measure`; one row per file and hook')
+    .option('--hook <list>', 'comma-separated hooks, or the flag repeated: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: resid_pre)', collectHooks)
+    .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)
+    .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
+    .addOption(new Option('--metric <metric>', "norm metric (default: the file's primary metric)").choices(NORM_METRICS))
+    .option('--bootstrap <n>', 'resamples of the prompts for the bootstrap interval; 0 = off', parseNonNegativeInt, FIT_DEFAULTS.bootstrap)
+    .option('--seed <n>', 'seed of the bootstrap (same seed, same interval)', parseNonNegativeInt, FIT_DEFAULTS.seed)
+    .option('--segments <n>', 'force this many growth phases (default: chosen by BIC)', parsePositiveInt)
+    .option('--min-segment <n>', 'fewest layers in one phase (≥ 3)', parseMinSegment, FIT_DEFAULTS.minSegment)
+    .option('--max-segments <n>', 'most phases BIC may choose', parsePositiveInt, FIT_DEFAULTS.maxSegments)
+    .option('--expect <LO..HI>', 'exit 1 unless every fitted growth factor lies in [LO, HI], e.g. 1.03..1.06', parseGrowthRange)
+    .option('--json', 'print the fit document (JSON) instead of a table', false)
+    .option('--out <file>', 'also write the fit document to this file (for plot and report)')
+    .action(async (files: string[], flags: FitFlags, command: Command) => {
+      const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
+      await runFit(toFitOptions(files, flags), { reporter, write: (text) => void process.stdout.write(text) });
+    });
+}
+
+function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {
+  const { hook, layers, ...rest } = flags;
+  return { ...rest, files, hooks: hook ?? ['resid_pre'], layers: layers ?? {} };
+}
+
+/** --hook may be repeated; each value is a comma-separated list. */
+function collectHooks(value: string, previous: HookName[] | undefined): HookName[] {
+  return [...new Set([...(previous ?? []), ...parseHooks(value)])];
+}
+
+function parseMinSegment(value: string): number {
+  const length = parsePositiveInt(value);
+  if (length < 3) throw new InvalidArgumentError(`expected at least 3 layers (a line through 2 always fits), got ${length}`);
+  return length;
+}
+
+/** "A:B", "A:", ":B" or ":" → inclusive range with open ends left undefined. */
+export function parseLayerRange(text: string): LayerRange {
+  const match = /^\s*(\d+)?\s*:\s*(\d+)?\s*$/.exec(text);
+  if (match === null) throw new InvalidArgumentError('expected A:B (inclusive, 0-based, e.g. 5:41), A: or :B');
+  const range: LayerRange = {};
+  if (match[1] !== undefined) range.from = Number(match[1]);
+  if (match[2] !== undefined) range.to = Number(match[2]);
+  if (range.from !== undefined && range.to !== undefined && range.from > range.to) {
+    throw new InvalidArgumentError('the range runs backwards; give A:B with A ≤ B');
+  }
+  return range;
+}
+
+/** "1.03..1.06", "1.03.." or "..1.06" → growth factor bounds. */
+export function parseGrowthRange(text: string): GrowthRange {
+  const number = String.raw`(\d+(?:\.\d*)?|\.\d+)`;
+  const match = new RegExp(String.raw`^\s*${number}?\s*\.\.\s*${number}?\s*$`).exec(text);
+  if (match === null || (match[1] === undefined && match[2] === undefined)) {
+    throw new InvalidArgumentError('expected LO..HI (e.g. 1.03..1.06), LO.. or ..HI');
+  }
+  const range: GrowthRange = {};
+  if (match[1] !== undefined) range.low = Number(match[1]);
+  if (match[2] !== undefined) range.high = Number(match[2]);
+  if (range.low !== undefined && range.high !== undefined && range.low > range.high) {
+    throw new InvalidArgumentError('the range runs backwards; give LO..HI with LO ≤ HI');
+  }
+  if (range.low === 0 || range.high === 0) throw new InvalidArgumentError('growth factors are positive; give bounds > 0');
+  return range;
+}

@@ -1,0 +1,118 @@
+/**
+ * The fit file written by `resid-norms fit --out`: one growth fit per input file and hook,
+ * for `plot` and `report` to draw fit lines from without refitting. One zod schema is both
+ * the TypeScript type (GrowthFit) and the validator. Fields may be added; existing ones keep
+ * their meaning.
+ */
+import { z } from 'zod';
+import { HookNameSchema, NormMetricSchema } from './schema.js';
+
+export const FIT_FORMAT = 'resid-norms/fit';
+export const FIT_VERSION = 1;
+
+/** Per-layer statistic over tokens that a fit starts from. */
+export const LAYER_STATISTICS = ['mean', 'median'] as const;
+export const LayerStatisticSchema = z.enum(LAYER_STATISTICS);
+export type LayerStatistic = z.infer<typeof LayerStatisticSchema>;
+
+const layer = z.number().int().nonnegative();
+const factor = z.number().positive();
+
+/** How a 95% interval of a growth factor was obtained. */
+export const CiMethodSchema = z.enum(['bootstrap', 'regression']);
+export type CiMethod = z.infer<typeof CiMethodSchema>;
+
+export const GrowthPhaseSchema = z.object({
+  fromLayer: layer,
+  toLayer: layer,
+  /** Factor per layer inside the phase: exp(slope). */
+  growth: factor,
+  /** ln norm of the phase's line at layer 0: norm(l) = exp(intercept)·growth^l within the phase. */
+  intercept: z.number(),
+  r2: z.number(),
+  /** Interval of `growth` by `ciMethod`; the bootstrap keeps the breakpoints fixed. */
+  ciLow: factor,
+  ciHigh: factor,
+  ciMethod: CiMethodSchema,
+});
+export type GrowthPhase = z.infer<typeof GrowthPhaseSchema>;
+
+export const RegressionCiSchema = z.object({
+  ciLow: factor,
+  ciHigh: factor,
+  /** Standard error of the slope of ln(statistic) on layer. */
+  slopeStdError: z.number().nonnegative(),
+  /** Degrees of freedom of the t quantile: layers − 2. */
+  dof: z.number().int().positive(),
+});
+
+export const BootstrapCiSchema = z.object({
+  ciLow: factor,
+  ciHigh: factor,
+  /** Resamples of the prompts (sequences drawn with replacement), each refitted. */
+  samples: z.number().int().positive(),
+  seed: z.number().int(),
+  /** Percentile interval of the resampled growth factors. */
+  method: z.literal('percentile'),
+  /** Standard deviation of the resampled slopes. */
+  slopeStdError: z.number().nonnegative(),
+});
+
+export const SegmentationSchema = z.object({
+  /** Bayesian information criterion over piecewise log-linear fits, independent lines per segment: n·ln(RSS/n) + p·k·ln n. */
+  criterion: z.literal('bic'),
+  /** p: parameters charged per segment (line, breakpoint and the search for it). */
+  parametersPerSegment: z.number().positive(),
+  /** True when --segments fixed the number instead of the criterion. */
+  forced: z.boolean(),
+  minSegment: z.number().int().positive(),
+  maxSegments: z.number().int().positive(),
+  /** [k − 1] = criterion value of the best fit with k segments; null where k segments do not fit. */
+  scores: z.array(z.number().nullable()),
+});
+
+export const GrowthFitSchema = z.object({
+  model: z.string(),
+  hook: HookNameSchema,
+  metric: NormMetricSchema,
+  stat: LayerStatisticSchema,
+  /** Inclusive layer range fitted. */
+  fromLayer: layer,
+  toLayer: layer,
+  /** [toLayer − fromLayer + 1] the per-layer statistic that was fitted (not its log). */
+  values: z.array(z.number().positive()),
+  /** Sequences (prompts) and tokens per layer behind each value. */
+  sequences: z.number().int().nonnegative(),
+  tokensPerLayer: z.number().int().nonnegative(),
+  /** Factor per layer = exp(slope of ln statistic on layer). */
+  growth: factor,
+  /** ln statistic of the fitted line at layer 0: value(l) = exp(intercept)·growth^l. */
+  intercept: z.number(),
+  r2: z.number(),
+  confidence: z.number().gt(0).lt(1),
+  /** The headline interval of `growth`: the bootstrap's when there is one, else the regression's. */
+  ciLow: factor,
+  ciHigh: factor,
+  ciMethod: CiMethodSchema,
+  /** Ordinary regression interval: slope ± t(dof)·se, treating layers as independent points. */
+  regression: RegressionCiSchema,
+  /** Bootstrap over prompts; null when switched off or with fewer than 2 sequences. */
+  bootstrap: BootstrapCiSchema.nullable(),
+  phases: z.array(GrowthPhaseSchema).min(1),
+  segmentation: SegmentationSchema,
+});
+export type GrowthFit = z.infer<typeof GrowthFitSchema>;
+
+export const FitEntrySchema = GrowthFitSchema.extend({
+  /** The results file the fit was made from, as given on the command line. */
+  source: z.string(),
+});
+export type FitEntry = z.infer<typeof FitEntrySchema>;
+
+export const FitFileSchema = z.looseObject({
+  format: z.literal(FIT_FORMAT),
+  version: z.literal(FIT_VERSION),
+  createdBy: z.object({ tool: z.string(), version: z.string() }),
+  fits: z.array(FitEntrySchema),
+});
+export type FitFile = z.infer<typeof FitFileSchema>;

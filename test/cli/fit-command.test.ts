@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { InvalidArgumentError } from 'commander';
+import { parseGrowthRange, parseLayerRange } from '../../src/cli/fit-command.js';
+import { ExitCode } from '../../src/errors.js';
+import { FitFileSchema } from '../../src/results/fit-schema.js';
+import { runCli } from '../support/run-cli.js';
+import { syntheticMeasurement } from '../support/synthetic-measurement.js';
+
+describe('fit flag parsing', () => {
+  it('reads inclusive layer ranges with open ends', () => {
+    assert.deepEqual(parseLayerRange('5:41'), { from: 5, to: 41 });
+    assert.deepEqual(parseLayerRange('5:'), { from: 5 });
+    assert.deepEqual(parseLayerRange(' :20'), { to: 20 });
+    assert.deepEqual(parseLayerRange(':'), {});
+    for (const bad of ['5-41', '5', 'a:b', '-3:', '5:41:2', '7:3', '1.5:4', '']) {
+      assert.throws(() => parseLayerRange(bad), InvalidArgumentError, bad);
+    }
+  });
+
+  it('reads growth ranges with open ends', () => {
+    assert.deepEqual(parseGrowthRange('1.03..1.06'), { low: 1.03, high: 1.06 });
+    assert.deepEqual(parseGrowthRange('1.03..'), { low: 1.03 });
+    assert.deepEqual(parseGrowthRange('..1.06'), { high: 1.06 });
+    assert.deepEqual(parseGrowthRange('1..2'), { low: 1, high: 2 });
+    for (const bad of ['1.03-1.06', '1.03', '..', '1.06..1.03', 'a..b', '0..1.1', '1.03...1.06', '-1..2']) {
+      assert.throws(() => parseGrowthRange(bad), InvalidArgumentError, bad);
+    }
+  });
+});
+
+describe('resid-norms fit (the installed command)', () => {
+  let folder: string;
+  let results: string;
+  const cli = (...args: string[]) => runCli(['fit', ...args]);
+  const expectFailure = async (args: string[], code: number, pattern: RegExp): Promise<void> => {
+    const run = await cli(...args);
+    assert.equal(run.code, code, `exit code of fit ${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, pattern);
+    assert.equal(run.stderr.trimEnd().split('\n').length, 1, `one line: ${run.stderr}`);
+    assert.equal(run.stdout, '');
+  };
+
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'resid-norms-fit-cli-'));
+    results = join(folder, 'r.json');
+    await writeFile(results, JSON.stringify(syntheticMeasurement({ nLayers: 12, sequences: 5, hooks: ['resid_pre', 'resid_post'], phases: [{ fromLayer: 0, growth: 1.05 }] })));
+    await writeFile(join(folder, 'v9.json'), JSON.stringify({ ...syntheticMeasurement({ nLayers: 3 }), version: 9 }));
+    await writeFile(join(folder, 'other.json'), '{"hello": "world"}');
+    const zero = syntheticMeasurement({ nLayers: 6, sequences: 2, hooks: ['attn_out'] });
+    for (const sequence of zero.sequences) sequence.norms.attn_out![0] = sequence.norms.attn_out![0]!.map(() => 0);
+    await writeFile(join(folder, 'zero.json'), JSON.stringify(zero));
+  });
+  after(async () => rm(folder, { recursive: true, force: true }));
+
+  it('prints a table and exits 0', async () => {
+    const run = await cli(results, '--hook', 'resid_post', '--layers', '2:', '--bootstrap', '200');
+    assert.equal(run.code, ExitCode.ok, run.stderr);
+    assert.match(run.stdout, /r\.json\s+synthetic\/gpt2-like\s+resid_post\s+centered\s+mean\s+2:11\s+1\.0\d{3}\s/);
+    assert.equal(run.stderr, '');
+  });
+
+  it('prints JSON that validates as a fit document', async () => {
+    const run = await cli(results, '--json', '--stat', 'median', '--metric', 'raw', '--seed', '7', '--bootstrap', '50', '--segments', '2');
+    assert.equal(run.code, ExitCode.ok, run.stderr);
+    const document = FitFileSchema.parse(JSON.parse(run.stdout));
+    const fit = document.fits[0]!;
+    assert.deepEqual([fit.hook, fit.stat, fit.metric, fit.bootstrap?.seed, fit.bootstrap?.samples, fit.phases.length], ['resid_pre', 'median', 'raw', 7, 50, 2]);
+  });
+
+  it('exits 0 inside --expect and 1 outside, with a clear message', async () => {
+    assert.equal((await cli(results, '--expect', '1.03..1.07', '--bootstrap', '50')).code, ExitCode.ok);
+    const run = await cli(results, '--expect', '1.06..1.08', '--bootstrap', '50');
+    assert.equal(run.code, ExitCode.expectationFailed);
+    assert.match(run.stderr, /^resid-norms: growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits: .*r\.json resid_pre layers 0:11: growth 1\.0\d{3} \(95% CI /);
+    assert.match(run.stdout, /^source/, 'the table is still printed');
+  });
+
+  it('reads several hooks, comma-separated or repeated', async () => {
+    const run = await cli(results, '--hook', 'resid_post,hook_resid_pre', '--hook', 'resid_post', '--bootstrap', '0', '--json');
+    assert.equal(run.code, ExitCode.ok, run.stderr);
+    assert.deepEqual(FitFileSchema.parse(JSON.parse(run.stdout)).fits.map((fit) => fit.hook), ['resid_post', 'resid_pre']);
+  });
+
+  it('exits 2 with one line for bad flags', async () => {
+    await expectFailure([results, '--layers', '5-9'], ExitCode.usage, /--layers <A:B>' argument '5-9' is invalid\. expected A:B/);
+    await expectFailure([results, '--expect', '1.03:1.06'], ExitCode.usage, /--expect <LO\.\.HI>' argument '1\.03:1\.06' is invalid\. expected LO\.\.HI/);
+    await expectFailure([results, '--stat', 'mode'], ExitCode.usage, /argument 'mode' is invalid.*mean, median/);
+    await expectFailure([results, '--hook', 'resid'], ExitCode.usage, /unknown hook "resid"; valid: resid_pre, attn_out/);
+    await expectFailure([results, '--min-segment', '2'], ExitCode.usage, /expected at least 3 layers/);
+    await expectFailure([results, '--bootstrap', '-5'], ExitCode.usage, /--bootstrap <n>' argument '-5' is invalid\. expected a whole number ≥ 0/);
+    await expectFailure([results, '--layers', '5:12'], ExitCode.usage, /layers 5:12 are outside .*r\.json's layers; valid: 0:11 \(12 layers\)/);
+    await expectFailure([results, '--layers', '10:'], ExitCode.usage, /layers 10:11 give 2 layers; a growth fit needs at least 3/);
+    await expectFailure([results, '--hook', 'attn_out'], ExitCode.usage, /has no hook "attn_out"; hooks present: resid_pre, resid_post/);
+  });
+
+  it('exits 3 with one line for files that are not results files', async () => {
+    await expectFailure([join(folder, 'v9.json')], ExitCode.badInput, /results version 9, which this resid-norms does not know; supported: 1/);
+    await expectFailure([join(folder, 'other.json')], ExitCode.badInput, /is not a resid-norms results file/);
+    await expectFailure([join(folder, 'missing.json')], ExitCode.badInput, /cannot read results file .*no such file/);
+    await expectFailure([join(folder, 'zero.json'), '--hook', 'attn_out'], ExitCode.badInput, /attn_out centered mean is not positive at layer 0 \(value 0\)/);
+  });
+});

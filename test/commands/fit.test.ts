@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSilentReporter } from '../../src/cli/reporter.js';
+import { checkExpectation, runFit, type FitCommandOptions } from '../../src/commands/fit.js';
+import { ExpectationError } from '../../src/errors.js';
+import { FitFileSchema, type FitEntry } from '../../src/results/fit-schema.js';
+import { syntheticMeasurement } from '../support/synthetic-measurement.js';
+
+let folder: string;
+let deep: string;
+let shallow: string;
+
+before(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'resid-norms-fit-'));
+  deep = join(folder, 'deep.json');
+  shallow = join(folder, 'shallow.json');
+  await writeFile(deep, JSON.stringify(syntheticMeasurement({ nLayers: 16, sequences: 6, phases: [{ fromLayer: 0, growth: 1.05 }], modelId: 'test/deep' })));
+  await writeFile(shallow, JSON.stringify(syntheticMeasurement({ nLayers: 8, sequences: 1, phases: [{ fromLayer: 0, growth: 1.1 }], modelId: 'test/shallow' })));
+});
+after(async () => rm(folder, { recursive: true, force: true }));
+
+function options(overrides: Partial<FitCommandOptions>): FitCommandOptions {
+  return { files: [deep], hooks: ['resid_pre'], layers: {}, stat: 'mean', bootstrap: 100, seed: 1, minSegment: 4, maxSegments: 5, json: false, ...overrides };
+}
+
+async function run(overrides: Partial<FitCommandOptions>) {
+  const reporter = createSilentReporter();
+  let stdout = '';
+  const document = await runFit(options(overrides), { reporter, write: (text) => void (stdout += text) });
+  return { document, stdout, reporter };
+}
+
+describe('runFit', () => {
+  it('fits every file and hook, one row each, and prints a table with a legend', async () => {
+    const { document, stdout } = await run({ files: [deep, shallow], hooks: ['resid_pre', 'mlp_out'] });
+    assert.deepEqual(document.fits.map((fit) => [fit.source, fit.hook]), [[deep, 'resid_pre'], [deep, 'mlp_out'], [shallow, 'resid_pre'], [shallow, 'mlp_out']]);
+    const lines = stdout.split('\n');
+    assert.match(lines[0]!, /^source\s+model\s+hook\s+metric\s+stat\s+layers\s+growth\s+95% CI bootstrap\s+95% CI regression\s+R²\s+phases$/);
+    const deepRow = lines.find((line) => line.includes('test/deep') && line.includes('resid_pre'))!;
+    const fit = document.fits[0]!;
+    const cells = deepRow.split(/\s{2,}/);
+    assert.deepEqual(cells.slice(5, 10), [
+      '0:15',
+      fit.growth.toFixed(4),
+      `${fit.bootstrap!.ciLow.toFixed(4)}–${fit.bootstrap!.ciHigh.toFixed(4)}`,
+      `${fit.regression.ciLow.toFixed(4)}–${fit.regression.ciHigh.toFixed(4)}`,
+      fit.r2.toFixed(4),
+    ]);
+    assert.match(lines.find((line) => line.includes('test/shallow'))!, /0:7\s+1\.\d{4}\s+—\s+1\.\d{4}–1\.\d{4}/);
+    assert.match(stdout, /CI bootstrap: percentile interval over 100 resamples of the prompts \(seed 1\)/);
+    assert.match(stdout, /CI regression: t interval treating layers as independent/);
+  });
+
+  it('warns once per file when a file has a single prompt and so no bootstrap', async () => {
+    const { reporter } = await run({ files: [shallow], hooks: ['resid_pre', 'mlp_out'] });
+    assert.equal(reporter.warnings.length, 1);
+    assert.match(reporter.warnings[0]!, /shallow\.json: 1 prompt with tokens, so no bootstrap/);
+  });
+
+  it('prints the fit document with --json and writes the same to --out', async () => {
+    const out = join(folder, 'sub', 'fit.json');
+    const { stdout, reporter } = await run({ json: true, out, layers: { from: 2 } });
+    const printed = FitFileSchema.parse(JSON.parse(stdout));
+    assert.equal(printed.format, 'resid-norms/fit');
+    assert.equal(printed.version, 1);
+    const fit = printed.fits[0]!;
+    for (const key of ['model', 'hook', 'metric', 'fromLayer', 'toLayer', 'growth', 'ciLow', 'ciHigh', 'r2', 'phases'] as const) {
+      assert.ok(key in fit, key);
+    }
+    assert.deepEqual([fit.fromLayer, fit.toLayer], [2, 15]);
+    assert.equal(await readFile(out, 'utf8'), stdout);
+    assert.deepEqual((await readdir(join(folder, 'sub'))).filter((name) => name.endsWith('.tmp')), []);
+    assert.match(reporter.messages.join('\n'), /wrote 1 fit to .*fit\.json/);
+  });
+
+  it('resolves open layer ranges per model', async () => {
+    const { document } = await run({ files: [deep, shallow], layers: { to: 6 } });
+    assert.deepEqual(document.fits.map((fit) => [fit.fromLayer, fit.toLayer]), [[0, 6], [0, 6]]);
+    const { document: tail } = await run({ files: [deep, shallow], layers: { from: 4 } });
+    assert.deepEqual(tail.fits.map((fit) => [fit.fromLayer, fit.toLayer]), [[4, 15], [4, 7]]);
+  });
+
+  it('passes the gate when every growth is inside --expect and fails it after printing otherwise', async () => {
+    await run({ files: [deep], expect: { low: 1.0, high: 1.2 } });
+    let stdout = '';
+    await assert.rejects(
+      runFit(options({ files: [deep, shallow], expect: { low: 1.03, high: 1.07 } }), { reporter: createSilentReporter(), write: (text) => void (stdout += text) }),
+      (error: unknown) => {
+        assert.ok(error instanceof ExpectationError);
+        assert.equal(error.exitCode, 1);
+        assert.match(error.message, /^growth outside --expect 1\.03\.\.1\.07 in 1 of 2 fits: .*shallow\.json resid_pre layers 0:7: growth 1\.\d{4} \(95% CI 1\.\d{4}–1\.\d{4}, regression\)$/);
+        return true;
+      },
+    );
+    assert.match(stdout, /test\/shallow/, 'the table is printed before the gate fails');
+  });
+});
+
+describe('checkExpectation', () => {
+  const fit = (growth: number): FitEntry => ({ source: 'f.json', hook: 'resid_post', fromLayer: 0, toLayer: 9, growth, ciLow: growth - 0.01, ciHigh: growth + 0.01, ciMethod: 'bootstrap' }) as FitEntry;
+
+  it('accepts the bounds themselves and open ends', () => {
+    checkExpectation([fit(1.03), fit(1.06)], { low: 1.03, high: 1.06 });
+    checkExpectation([fit(5)], { low: 1.03 });
+    checkExpectation([fit(0.5)], { high: 1.06 });
+  });
+
+  it('names every fit outside the range, with open ends shown', () => {
+    assert.throws(() => checkExpectation([fit(1.02), fit(1.04), fit(1.07)], { low: 1.03, high: 1.06 }), /in 2 of 3 fits: f\.json resid_post layers 0:9: growth 1\.0200 .*; f\.json .*growth 1\.0700/);
+    assert.throws(() => checkExpectation([fit(1.02)], { low: 1.03 }), /--expect 1\.03\.\. /);
+  });
+});
