@@ -3,38 +3,24 @@
  * wants to hear about problems: not JSON, not a weights file, unknown version, the first
  * schema violation (with its JSON path), then shapes the schema cannot express.
  */
-import { readFile } from 'node:fs/promises';
 import { InputError, quote } from '../errors.js';
+import { describeFormat, readJsonDocument } from './read-json.js';
 import { describeFirstIssue } from './schema-issues.js';
 import { WEIGHTS_FORMAT, WEIGHTS_VERSION, WeightsFileSchema, type WeightsFile } from './weights-schema.js';
 
 export async function readWeightsFile(path: string): Promise<WeightsFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (code ?? 'unreadable');
-    throw new InputError(`cannot read weights file ${quote(path)}: ${why}; give a JSON file written by \`resid-norms weights\``);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new InputError(`${quote(path)} is not JSON; give a weights file written by \`resid-norms weights\``);
-  }
-  return validateWeightsFile(data, path);
+  return validateWeightsFile(await readJsonDocument(path, 'weights file', '`resid-norms weights`'), path);
 }
 
 /** Validate parsed JSON as a weights file. */
 export function validateWeightsFile(data: unknown, path: string): WeightsFile {
-  const record = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
-  if (record.format !== WEIGHTS_FORMAT) {
-    const found = record.format === undefined ? 'no "format" field' : `format ${quote(record.format)}`;
+  const { format, found } = describeFormat(data);
+  if (format !== WEIGHTS_FORMAT) {
     throw new InputError(`${quote(path)} is not a resid-norms weights file (${found}; expected format "${WEIGHTS_FORMAT}")`);
   }
-  if (record.version !== WEIGHTS_VERSION) {
-    throw new InputError(`${quote(path)} has weights version ${quote(record.version)}, which this resid-norms does not know; supported: ${WEIGHTS_VERSION}`);
+  const { version } = data as { version?: unknown };
+  if (version !== WEIGHTS_VERSION) {
+    throw new InputError(`${quote(path)} has weights version ${quote(version)}, which this resid-norms does not know; supported: ${WEIGHTS_VERSION}`);
   }
   const parsed = WeightsFileSchema.safeParse(data);
   if (!parsed.success) throw new InputError(`${quote(path)} is not a valid weights file: ${describeFirstIssue(parsed.error)}`);

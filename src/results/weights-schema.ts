@@ -107,3 +107,8 @@ export const WeightsFileSchema = z.looseObject({
   createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
 });
 export type WeightsFile = z.infer<typeof WeightsFileSchema>;
+
+/** Every per-layer quantity of a weights file, by its stable name (the keys of `raw`; `processed` has all but the norms' own). */
+export const WEIGHT_SERIES = RawWeightNormsSchema.keyof().options;
+export const WeightSeriesNameSchema = RawWeightNormsSchema.keyof();
+export type WeightSeriesName = z.infer<typeof WeightSeriesNameSchema>;
