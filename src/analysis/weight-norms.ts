@@ -250,7 +250,8 @@ function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: Weight
   const { mlp } = block;
   const input = readingMatrixNorms(mlp.kind === 'dense' ? mlp.in : mlp.up, dModel, dMlp, fold);
   const output = writingMatrixNorms(mlp.kind === 'dense' ? mlp.out : mlp.down, dMlp, dModel, processing.centerWritingWeights);
-  const gate = mlp.kind === 'gated' ? readingMatrixNorms(mlp.gate, dModel, dMlp, fold) : undefined;
+  // TransformerLens scales W_gate by the gain but does not center it (its fold_layer_norm centers W_in only).
+  const gate = mlp.kind === 'gated' ? readingMatrixNorms(mlp.gate, dModel, dMlp, { ...fold, center: false }) : undefined;
   const variant = (which: 'raw' | 'processed'): MlpNorms => {
     const biasKey = which === 'raw' ? 'rawBias' : 'processedBias';
     return {

@@ -75,7 +75,7 @@ export const WeightProcessingSchema = z.object({
   foldNormGains: z.boolean(),
   /** Add the norm's bias, read through those weights, to their biases. */
   foldNormBiases: z.boolean(),
-  /** Remove the mean over dModel from the weights that read a LayerNorm's (mean-zero) output. */
+  /** Remove the mean over dModel from W_Q, W_K, W_V, W_in, which read a LayerNorm's mean-zero output (W_gate is left, as TransformerLens does). */
   centerReadingWeights: z.boolean(),
   /** Remove the mean over dModel from W_O, b_O, W_out, b_out. */
   centerWritingWeights: z.boolean(),

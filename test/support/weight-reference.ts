@@ -80,7 +80,8 @@ export function processBlock(block: ReferenceBlock): ReferenceBlock {
     b_O,
     W_in: read(block.W_in, block.ln2.w),
     b_in: readBias(block.b_in, block.W_in),
-    ...(block.W_gate ? { W_gate: read(block.W_gate, block.ln2.w), b_gate: readBias(block.b_gate, block.W_gate) } : {}),
+    // TransformerLens scales W_gate but does not center it.
+    ...(block.W_gate ? { W_gate: scaleRowsBy(block.W_gate, block.ln2.w), b_gate: readBias(block.b_gate, block.W_gate) } : {}),
     W_out: write(block.W_out),
     b_out: block.b_out && ln ? centerVector(block.b_out) : block.b_out,
   };
