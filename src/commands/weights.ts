@@ -31,10 +31,6 @@ export interface WeightsOutcome {
   weights: WeightsFile;
 }
 
-export function defaultWeightsPath(slug: string): string {
-  return join('results', `${slug}.weights.json`);
-}
-
 function modelInfo(resolved: ResolvedModel, spec: TransformerSpec): WeightsModelInfo {
   const { dims } = spec;
   return {
@@ -66,7 +62,7 @@ function primaryVariantReason(spec: TransformerSpec): string {
 }
 
 /** One line per layer, metadata indented: readable, diffable, and small. */
-export function formatWeightsFile(file: WeightsFile): string {
+function formatWeightsFile(file: WeightsFile): string {
   const entries = Object.entries(file).map(([key, value]) => {
     if (key === 'layers') {
       const lines = (value as WeightLayer[]).map((layer) => `    ${JSON.stringify(layer)}`);
@@ -106,7 +102,7 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
   };
-  const outPath = request.outPath ?? defaultWeightsPath(resolved.slug);
+  const outPath = request.outPath ?? join('results', `${resolved.slug}.weights.json`);
   try {
     await writeFileAtomic(outPath, formatWeightsFile(weights));
   } catch (error) {
