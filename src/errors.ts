@@ -71,6 +71,12 @@ export class ExpectationError extends ResidNormsError {
   }
 }
 
+export class InterruptedError extends ResidNormsError {
+  constructor(message: string) {
+    super(message, ExitCode.interrupted);
+  }
+}
+
 /**
  * Collects several problems of one kind and throws them as one error, so a user fixes
  * everything in one go instead of one message per run.

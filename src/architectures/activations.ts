@@ -1,4 +1,5 @@
 /** Hugging Face activation names (ACT2FN keys) → the activations the graph implements. */
+import type { ConfigReader } from './config-reader.js';
 import type { Activation } from './types.js';
 
 const ACTIVATIONS: Record<string, Activation> = {
@@ -15,4 +16,12 @@ export const SUPPORTED_ACTIVATIONS = Object.keys(ACTIVATIONS);
 
 export function activationFromConfig(name: string): Activation | undefined {
   return ACTIVATIONS[name];
+}
+
+/** The activation a config names under `key` (default `fallback`), or a recorded problem. */
+export function readActivation(reader: ConfigReader, key: string, fallback: string): Activation {
+  const name = reader.string(key, fallback);
+  const activation = activationFromConfig(name);
+  reader.require(activation !== undefined, `${key} ${JSON.stringify(name)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
+  return activation ?? 'gelu_new';
 }

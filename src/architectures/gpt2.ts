@@ -3,7 +3,7 @@
  * Conv1D weights stored [in, out], one fused c_attn projection [dModel, 3·dModel] = [q | k | v],
  * gelu_new MLP. The causal-mask buffers `attn.bias` / `attn.masked_bias` are ignored.
  */
-import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
+import { readActivation } from './activations.js';
 import { ConfigReader } from './config-reader.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
@@ -31,12 +31,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   const { dims, reader } = readConfig(config, configPath);
   const { dModel, dMlp } = dims;
   const eps = reader.positiveNumber('layer_norm_epsilon', 1e-5);
-  const activationName = reader.string('activation_function', 'gelu_new');
-  const activation = activationFromConfig(activationName);
-  reader.require(
-    activation !== undefined,
-    `activation_function ${JSON.stringify(activationName)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`,
-  );
+  const activation = readActivation(reader, 'activation_function', 'gelu_new');
   const scaleByHeadDim = reader.boolean('scale_attn_weights', true);
   const scaleByLayer = reader.boolean('scale_attn_by_inverse_layer_idx', false);
   const bosTokenId = reader.tokenId('bos_token_id');
@@ -70,7 +65,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
         kind: 'dense',
         in: conv1d(`${prefix}.mlp.c_fc`, dModel, dMlp),
         out: conv1d(`${prefix}.mlp.c_proj`, dMlp, dModel),
-        activation: activation ?? 'gelu_new',
+        activation,
       },
     };
   });

@@ -4,10 +4,20 @@
  */
 import { ModelError, quote } from '../errors.js';
 import { gpt2Adapter } from './gpt2.js';
+import { gptNeoAdapter } from './gpt-neo.js';
+import { optAdapter } from './opt.js';
+import { gptNeoxAdapter } from './gpt-neox.js';
+import { llamaAdapter, mistralAdapter, qwen2Adapter } from './llama.js';
 import type { ArchitectureAdapter, HfConfig } from './types.js';
 
 export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   gpt2: gpt2Adapter,
+  gpt_neo: gptNeoAdapter,
+  opt: optAdapter,
+  gpt_neox: gptNeoxAdapter,
+  llama: llamaAdapter,
+  mistral: mistralAdapter,
+  qwen2: qwen2Adapter,
 };
 
 export function supportedArchitectures(): string[] {

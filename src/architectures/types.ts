@@ -41,10 +41,18 @@ export type QkvProjection =
   | { kind: 'fused-per-head'; linear: LinearWeights }
   | { kind: 'separate'; q: LinearWeights; k: LinearWeights; v: LinearWeights };
 
+/** How a RoPE variant rescales the inverse frequencies base^(−2i/rotaryDims). */
+export type RopeScaling =
+  /** Every frequency divided by factor (positions interpolated). */
+  | { kind: 'linear'; factor: number }
+  /** Llama 3.1: long wavelengths divided by factor, short ones kept, a smooth ramp between. */
+  | { kind: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
+
 export interface RotarySpec {
   /** Leading dimensions of each head that are rotated (partial rotary when < dHead). */
   rotaryDims: number;
   base: number;
+  scaling?: RopeScaling;
 }
 
 export interface AttentionSpec {

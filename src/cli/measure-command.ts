@@ -1,12 +1,23 @@
 /** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
-import type { Command } from 'commander';
-import { formatGrowthTable } from '../commands/growth-table.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { formatFittedRate, formatGrowthTable } from '../commands/growth-table.js';
 import { measure } from '../commands/measure.js';
 import type { HookName } from '../results/schema.js';
 import { DEVICES, type Device } from '../runtime/onnx-session.js';
 import { parseChoice, parseHooks, parsePositiveInt } from './options.js';
 import { globalOptions } from './program.js';
-import { createConsoleReporter } from './reporter.js';
+import { createConsoleReporter, type Reporter } from './reporter.js';
+import { ExitCode, ResidNormsError } from '../errors.js';
+import { parseShard, type Shard } from '../measure/shard.js';
+
+function parseShardFlag(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    if (error instanceof ResidNormsError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
 
 interface MeasureFlags {
   model?: string;
@@ -20,6 +31,33 @@ interface MeasureFlags {
   device: Device;
   threads?: number;
   refresh: boolean;
+  restart: boolean;
+  shard?: Shard;
+}
+
+/**
+ * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
+ * stops at once (the checkpoint still holds every finished batch).
+ */
+function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`resid-norms: ${name} again: stopping now; rerun the same command to resume\n`);
+      process.exit(ExitCode.interrupted);
+    }
+    controller.abort();
+    reporter.warn(`${name}: finishing the current batch, then stopping (send it again to stop at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 export function registerMeasure(program: Command): void {
@@ -37,9 +75,12 @@ export function registerMeasure(program: Command): void {
     .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
     .option('--threads <n>', 'intra-op threads (default: all cores)', parsePositiveInt)
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
+    .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
+    .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag)
     .action(async (flags: MeasureFlags, command: Command) => {
       const { quiet } = globalOptions(command);
       const reporter = createConsoleReporter({ quiet });
+      const stop = stopOnSignals(reporter);
       const { outPath, measurement } = await measure(
         {
           ...(flags.model !== undefined ? { model: flags.model } : {}),
@@ -53,10 +94,15 @@ export function registerMeasure(program: Command): void {
           device: flags.device,
           ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
           refresh: flags.refresh,
+          restart: flags.restart,
+          ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
+          signal: stop.signal,
         },
         reporter,
-      );
+      ).finally(stop.dispose);
       process.stdout.write(formatGrowthTable(measurement));
+      const rate = formatFittedRate(measurement);
+      if (rate) process.stdout.write(rate);
       const { tokens, tokensPerSecond } = measurement.runtime;
       reporter.info(`wrote ${outPath} (${measurement.sequences.length} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
     });

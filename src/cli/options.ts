@@ -36,3 +36,15 @@ export function parseChoice<T extends string>(choices: readonly T[]): (value: st
     return value as T;
   };
 }
+
+/** A comma-separated list of choices, e.g. --figures growth,compare; kept in the order of `choices`. */
+export function parseChoiceList<T extends string>(choices: readonly T[], what: string): (value: string) => T[] {
+  return (value) => {
+    const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const unknown = names.filter((name) => !(choices as readonly string[]).includes(name));
+    if (names.length === 0 || unknown.length > 0) {
+      throw new InvalidArgumentError(`unknown ${what} ${JSON.stringify(unknown[0] ?? value)}; valid: ${choices.join(', ')}`);
+    }
+    return choices.filter((choice) => names.includes(choice));
+  };
+}

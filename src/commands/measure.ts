@@ -1,30 +1,34 @@
 /**
  * `resid-norms measure`: the pipeline from a model name and a prompt file to a results file.
  * Phases, in order (each a typed function in its own module):
- *   resolve model → load spec → load tokenizer → read prompts → tokenize → plan batches →
- *   build graph → create session → collect norms → summarize → write results
+ *   resolve model → load spec → load tokenizer → read prompts → tokenize → plan batches
+ *   (this shard's) → read checkpoint → build graph → create session → run batches
+ *   (checkpointing each) → build results (summaries) → write atomically → drop checkpoint
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { summarizeMeasurement } from '../analysis/norm-statistics.js';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { TransformerSpec } from '../architectures/types.js';
 import type { Reporter } from '../cli/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
 import { planBatches } from '../measure/batches.js';
-import { collectBatch } from '../measure/collect-norms.js';
+import { CheckpointWriter, checkpointPath, readCheckpoint, removeCheckpoint, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
+import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
+import { batchesOfShard, type Shard } from '../measure/shard.js';
 import { readPromptFile } from '../measure/prompts.js';
 import { resolveBosTokenId, tokenizePrompts } from '../measure/sequences.js';
+import { fingerprintFolder } from '../models/fingerprint.js';
 import { loadModel } from '../models/load-model.js';
 import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatMeasurement } from '../results/format-measurement.js';
-import { HOOK_NAMES, MEASUREMENT_FORMAT, MEASUREMENT_VERSION, type HookName, type Measurement, type NormMetric, type SequenceResult } from '../results/schema.js';
+import { buildMeasurement } from '../results/build-measurement.js';
+import { HOOK_NAMES, type HookName, type Measurement } from '../results/schema.js';
 import { createNormSession, onnxRuntimeVersion, type Device } from '../runtime/onnx-session.js';
-import { toolVersion } from '../version.js';
 
 export interface MeasureRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
@@ -45,6 +49,12 @@ export interface MeasureRequest {
   threads?: number;
   /** Re-resolve the revision on the Hub even when the cache has it. */
   refresh: boolean;
+  /** Discard a checkpoint left by an earlier run instead of resuming it. */
+  restart?: boolean;
+  /** Run only this shard's batches (for job arrays); merge the shard files afterwards. */
+  shard?: Shard;
+  /** Aborting stops the run after the batch in flight (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -81,12 +91,6 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
   return HOOK_NAMES.filter((hook) => requested.includes(hook));
 }
 
-function primaryMetric(spec: TransformerSpec): { metric: NormMetric; reason: string } {
-  return spec.normalization === 'layernorm'
-    ? { metric: 'centered', reason: 'LayerNorm model: TransformerLens centers the writing weights (center_writing_weights), so the reference analysis measures the centered norm' }
-    : { metric: 'raw', reason: 'RMSNorm model: TransformerLens does not center it, so the raw norm is the comparable one' };
-}
-
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
   const resolved = await resolveRequestedModel(request, reporter);
@@ -106,76 +110,98 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab });
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
-  const batches = planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens: Math.max(MAX_BATCH_TOKENS, maxTokens) });
+  const maxBatchTokens = Math.max(MAX_BATCH_TOKENS, maxTokens);
+  const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens }), request.shard);
+
+  const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
+  const checkpointFile = checkpointPath(outPath);
+  const key = {
+    model: resolved.id,
+    revision: resolved.revision ?? (await fingerprintFolder(resolved.dir, model.weights.files)),
+    prompts: promptSet.sha256,
+    hooks,
+    maxTokens,
+    prependBos: request.prependBos,
+    batchSize: request.batchSize,
+    maxBatchTokens,
+    shard: request.shard ?? null,
+  };
+  if (request.restart) await removeCheckpoint(checkpointFile);
+  const saved = await readCheckpoint(checkpointFile, key);
+  if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${checkpointFile})`);
 
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(spec, { hooks, layout });
   const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, ...(request.threads ? { threads: request.threads } : {}) });
   const startupSeconds = (performance.now() - startedAt) / 1000;
 
-  const results: SequenceResult[] = new Array(sequences.length);
-  const totalTokens = sequences.reduce((sum, s) => sum + s.ids.length, 0);
-  const progress = reporter.progress('measuring', totalTokens, 'items');
-  const runStartedAt = performance.now();
+  const totalTokens = planned.reduce((sum, { batch }) => sum + batch.members.reduce((n, m) => n + m.ids.length, 0), 0);
+  const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
+  let checkpoint: CheckpointWriter | undefined;
+  let outcome: RunBatchesOutcome;
   try {
-    for (const batch of batches) {
-      const collected = await collectBatch(batch, { session, outputs: graph.outputs, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id });
-      for (const { sequence, result } of collected) results[sequence.index] = result;
-      progress.tick(batch.members.reduce((sum, m) => sum + m.ids.length, 0));
-    }
+    checkpoint = await openCheckpoint(checkpointFile, key, saved);
+    outcome = await runBatches({
+      planned,
+      saved: saved?.finished ?? [],
+      checkpoint,
+      checkpointFile,
+      collect: { session, outputs: graph.outputs, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id },
+      progress,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+  } catch (error) {
+    // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
+    if (checkpoint?.batches === 0) await removeCheckpoint(checkpointFile);
+    throw error;
   } finally {
     progress.done();
+    await checkpoint?.close();
     await session.release();
   }
-  const seconds = (performance.now() - runStartedAt) / 1000;
 
-  const metric = primaryMetric(spec);
-  const measurement: Measurement = {
-    format: MEASUREMENT_FORMAT,
-    version: MEASUREMENT_VERSION,
-    model: {
-      id: resolved.id,
-      revision: resolved.revision,
-      architecture: spec.architecture,
-      nLayers: spec.dims.nLayers,
-      dModel: spec.dims.dModel,
-      nHeads: spec.dims.nHeads,
-      dtype: spec.weightDtype,
-      nCtx,
-      dVocab: spec.dims.dVocab,
-      bosTokenId,
-      normalization: spec.normalization,
-      parallelResidual: spec.parallelResidual,
-    },
+  const indices = planned.flatMap(({ batch }) => batch.members.map((member) => member.index)).sort((a, b) => a - b);
+  const measurement = buildMeasurement({
+    model: { id: resolved.id, revision: resolved.revision, bosTokenId, spec },
     prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
     options: {
       prependBos: request.prependBos,
       excludePositions: request.prependBos && !request.includeBos ? [0] : [],
-      primaryMetric: metric.metric,
-      primaryMetricReason: metric.reason,
       maxTokens,
       batchSize: request.batchSize,
     },
     runtime: {
       device: request.device,
       threads: session.threads,
-      seconds,
+      seconds: outcome.seconds,
       startupSeconds,
-      tokens: totalTokens,
-      tokensPerSecond: seconds > 0 ? totalTokens / seconds : 0,
+      tokens: outcome.tokens,
+      tokensPerSecond: outcome.seconds > 0 ? outcome.tokens / outcome.seconds : 0,
+      resumedBatches: outcome.resumedBatches,
       onnxruntime: onnxRuntimeVersion(),
     },
     hooks,
-    sequences: results,
-    summary: {},
-    createdBy: { tool: 'resid-norms', version: toolVersion() },
-  };
-  measurement.summary = summarizeMeasurement(measurement);
-  const outPath = request.outPath ?? join('results', `${resolved.slug}.json`);
+    sequences: indices.map((index) => outcome.results.get(index)!),
+    ...(request.shard ? { shard: { ...request.shard, sequenceIndices: indices } } : {}),
+  });
   try {
     await writeFileAtomic(outPath, formatMeasurement(measurement));
   } catch (error) {
     throw new UsageError(`cannot write ${quote(outPath)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
   }
+  await removeCheckpoint(checkpointFile);
   return { outPath, measurement };
+}
+
+function defaultOutPath(slug: string, shard: Shard | undefined): string {
+  return join('results', shard ? `${slug}.shard-${shard.index}-of-${shard.count}.json` : `${slug}.json`);
+}
+
+async function openCheckpoint(path: string, key: RunKey, saved: SavedCheckpoint | undefined): Promise<CheckpointWriter> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    return await CheckpointWriter.open(path, key, saved);
+  } catch (error) {
+    throw new UsageError(`cannot write ${quote(path)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
+  }
 }

@@ -7,6 +7,7 @@
 import type { AttentionSpec, ModelDims, RotarySpec } from '../architectures/types.js';
 import type { GraphContext } from './layers.js';
 import { int, ints } from './onnx-builder.js';
+import { rotaryInverseFrequencies } from './rotary.js';
 
 /** Values that depend only on the sequence length, built once per graph. */
 export class SequenceValues {
@@ -45,18 +46,18 @@ export class SequenceValues {
   }
 
   /** cos and sin tables [pos, 1, rotaryDims] for rotate_half rotary embeddings. */
-  rotary({ rotaryDims, base }: RotarySpec): { cos: string; sin: string } {
-    const key = `${rotaryDims}:${base}`;
+  rotary(spec: RotarySpec): { cos: string; sin: string } {
+    const key = JSON.stringify(spec);
     const existing = this.rotaryTables.get(key);
     if (existing) return existing;
     const g = this.ctx.g;
-    const inverseFrequencies = Array.from({ length: rotaryDims / 2 }, (_, i) => 1 / base ** ((2 * i) / rotaryDims));
+    const inverseFrequencies = rotaryInverseFrequencies(spec);
     const positions = g.node('Unsqueeze', [g.node('Cast', [this.positions], { to: int(1) }), g.intConstant([1])]); // [pos, 1]
     const angles = g.node('Mul', [positions, g.floatConstant(inverseFrequencies)]); // [pos, rotaryDims/2]
     const doubled = g.node('Concat', [angles, angles], { axis: int(-1) }); // [pos, rotaryDims]
     const table = {
-      cos: g.node('Unsqueeze', [g.node('Cos', [doubled]), g.intConstant([1])], {}, `rotary${key}.cos`),
-      sin: g.node('Unsqueeze', [g.node('Sin', [doubled]), g.intConstant([1])], {}, `rotary${key}.sin`),
+      cos: g.node('Unsqueeze', [g.node('Cos', [doubled]), g.intConstant([1])], {}, `rotary${spec.rotaryDims}.cos`),
+      sin: g.node('Unsqueeze', [g.node('Sin', [doubled]), g.intConstant([1])], {}, `rotary${spec.rotaryDims}.sin`),
     };
     this.rotaryTables.set(key, table);
     return table;

@@ -10,8 +10,3 @@ export function hookOutputName(layer: number, hook: HookName, metric: NormMetric
   return `blocks.${layer}.hook_${hook}:${metric}`;
 }
 
-export interface HookSelection {
-  hooks: readonly HookName[];
-  /** Layers to output; all layers when absent. */
-  layers?: readonly number[];
-}

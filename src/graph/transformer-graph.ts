@@ -31,6 +31,8 @@ export interface BuiltGraph {
 
 export interface GraphOptions {
   hooks: readonly HookName[];
+  /** Output only these layers' hooks (all layers when absent). */
+  layers?: readonly number[];
   layout: ExternalDataLayout;
 }
 
@@ -45,6 +47,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   const missing = options.hooks.filter((hook) => !available.includes(hook));
   if (missing.length > 0) throw new Error(`hooks ${missing.join(', ')} do not exist in ${spec.architecture}`);
   const wanted = new Set(options.hooks);
+  const wantedLayers = options.layers ? new Set(options.layers) : undefined;
 
   const g = new GraphBuilder(`resid-norms ${spec.architecture}`);
   const ctx = new GraphContext(g, options.layout);
@@ -64,7 +67,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   const outputs: HookOutput[] = [];
   const reduced = new Map<string, Record<NormMetric, string>>();
   const record = (layer: number, hook: HookName, value: string): void => {
-    if (!wanted.has(hook)) return;
+    if (!wanted.has(hook) || (wantedLayers && !wantedLayers.has(layer))) return;
     let norms = reduced.get(value);
     const names = { raw: hookOutputName(layer, hook, 'raw'), centered: hookOutputName(layer, hook, 'centered') };
     if (norms === undefined) {

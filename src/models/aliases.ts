@@ -7,6 +7,7 @@ import { closest, distance } from 'fastest-levenshtein';
 export interface ModelAlias {
   alias: string;
   repo: string;
+  /** The config's model_type (the architecture registry key). */
   family: string;
   nLayers: number;
   dModel: number;
@@ -21,7 +22,38 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'gpt2-medium', repo: 'openai-community/gpt2-medium', family: 'gpt2', nLayers: 24, dModel: 1024, size: '355M' },
   { alias: 'gpt2-large', repo: 'openai-community/gpt2-large', family: 'gpt2', nLayers: 36, dModel: 1280, size: '774M' },
   { alias: 'gpt2-xl', repo: 'openai-community/gpt2-xl', family: 'gpt2', nLayers: 48, dModel: 1600, size: '1.5B' },
+  { alias: 'opt-125m', repo: 'facebook/opt-125m', family: 'opt', nLayers: 12, dModel: 768, size: '125M' },
+  { alias: 'opt-1.3b', repo: 'facebook/opt-1.3b', family: 'opt', nLayers: 24, dModel: 2048, size: '1.3B' },
+  { alias: 'opt-2.7b', repo: 'facebook/opt-2.7b', family: 'opt', nLayers: 32, dModel: 2560, size: '2.7B' },
+  // EleutherAI renamed gpt-neo-125M to gpt-neo-125m; the larger two kept their names.
+  { alias: 'gpt-neo-125M', repo: 'EleutherAI/gpt-neo-125m', family: 'gpt_neo', nLayers: 12, dModel: 768, size: '125M' },
+  { alias: 'gpt-neo-1.3B', repo: 'EleutherAI/gpt-neo-1.3B', family: 'gpt_neo', nLayers: 24, dModel: 2048, size: '1.3B' },
+  { alias: 'gpt-neo-2.7B', repo: 'EleutherAI/gpt-neo-2.7B', family: 'gpt_neo', nLayers: 32, dModel: 2560, size: '2.7B' },
+  // Pythia: -deduped twins and training checkpoints go through the repo syntax,
+  // e.g. EleutherAI/pythia-410m-deduped@step3000.
+  { alias: 'pythia-70m', repo: 'EleutherAI/pythia-70m', family: 'gpt_neox', nLayers: 6, dModel: 512, size: '70M' },
+  { alias: 'pythia-160m', repo: 'EleutherAI/pythia-160m', family: 'gpt_neox', nLayers: 12, dModel: 768, size: '160M' },
+  { alias: 'pythia-410m', repo: 'EleutherAI/pythia-410m', family: 'gpt_neox', nLayers: 24, dModel: 1024, size: '410M' },
+  { alias: 'pythia-1b', repo: 'EleutherAI/pythia-1b', family: 'gpt_neox', nLayers: 16, dModel: 2048, size: '1.0B' },
+  { alias: 'pythia-1.4b', repo: 'EleutherAI/pythia-1.4b', family: 'gpt_neox', nLayers: 24, dModel: 2048, size: '1.4B' },
+  { alias: 'pythia-2.8b', repo: 'EleutherAI/pythia-2.8b', family: 'gpt_neox', nLayers: 32, dModel: 2560, size: '2.8B' },
 ];
+
+/**
+ * The panels of the reference comparison (figure 8), by the organisation owning the repo:
+ * OpenAI's and Facebook's models in one, EleutherAI's in another.
+ */
+const PANEL_BY_OWNER: Record<string, string> = {
+  'openai-community': 'OpenAI/Facebook',
+  distilbert: 'OpenAI/Facebook', // distilgpt2, distilled from GPT-2
+  facebook: 'OpenAI/Facebook',
+  EleutherAI: 'EleutherAI',
+};
+
+export function aliasPanel(entry: Pick<ModelAlias, 'repo'>): string {
+  const owner = entry.repo.split('/')[0]!;
+  return PANEL_BY_OWNER[owner] ?? owner;
+}
 
 export function findAlias(name: string): ModelAlias | undefined {
   return MODEL_ALIASES.find((entry) => entry.alias.toLowerCase() === name.toLowerCase());

@@ -51,6 +51,8 @@ async function readJsonIfPresent(path: string): Promise<Record<string, unknown> 
   }
 }
 
+const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'pad_token'];
+
 /** Token string of a tokenizer_config.json entry, which may be a string or {content}. */
 function tokenContent(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -66,7 +68,7 @@ async function readTokenizerJson(dir: string, config: Record<string, unknown>): 
   if (!vocab || mergesText === undefined) return undefined;
   const merges = mergesText.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#version'));
   const special: Record<string, number> = {};
-  for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
+  for (const key of SPECIAL_TOKEN_KEYS) {
     const content = tokenContent(config[key]);
     if (content !== undefined && typeof vocab[content] === 'number') special[content] = vocab[content] as number;
   }
@@ -76,6 +78,12 @@ async function readTokenizerJson(dir: string, config: Record<string, unknown>): 
 /** The tokenizer of a model folder, or undefined when it has none (token-id prompts only). */
 export async function loadTokenizer(dir: string): Promise<TextTokenizer | undefined> {
   const config = (await readJsonIfPresent(join(dir, 'tokenizer_config.json'))) ?? {};
+  // Like transformers, take special tokens that tokenizer_config.json does not name from
+  // special_tokens_map.json (older repos name them only there).
+  const specialTokensMap = (await readJsonIfPresent(join(dir, 'special_tokens_map.json'))) ?? {};
+  for (const key of SPECIAL_TOKEN_KEYS) {
+    if (tokenContent(config[key]) === undefined && tokenContent(specialTokensMap[key]) !== undefined) config[key] = specialTokensMap[key];
+  }
   const json = await readTokenizerJson(dir, config);
   if (json === undefined) return undefined;
   let tokenizer: Tokenizer;

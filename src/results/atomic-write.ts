@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-export type ChunkSource = string | Iterable<string> | AsyncIterable<string>;
+export type ChunkSource = string | Uint8Array | Iterable<string> | AsyncIterable<string>;
 
 function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -21,6 +21,8 @@ export async function writeFileAtomic(target: string, content: ChunkSource): Pro
   const handle = await open(temp, 'wx');
   try {
     if (typeof content === 'string') {
+      await handle.write(content);
+    } else if (content instanceof Uint8Array) {
       await handle.write(content);
     } else {
       for await (const chunk of content) await handle.write(chunk);

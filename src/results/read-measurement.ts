@@ -64,6 +64,16 @@ function checkFormatAndVersion(data: unknown, path: string): void {
 /** Shapes that the schema alone cannot express: every hook table is [nLayers][tokens]. */
 function checkConsistency(measurement: Measurement, path: string): void {
   const { nLayers } = measurement.model;
+  const { shard } = measurement;
+  const expected = shard ? shard.sequenceIndices.length : measurement.prompts.count;
+  if (measurement.sequences.length !== expected) {
+    throw new InputError(
+      `${quote(path)} has ${measurement.sequences.length} sequences but ${shard ? `its shard lists ${expected}` : `prompts.count says ${expected}`}`,
+    );
+  }
+  if (shard && (shard.index > shard.count || shard.sequenceIndices.some((index) => index >= measurement.prompts.count))) {
+    throw new InputError(`${quote(path)}: shard ${shard.index}/${shard.count} does not fit a prompt set of ${measurement.prompts.count}`);
+  }
   measurement.sequences.forEach((sequence, index) => {
     const where = `sequences[${index}]`;
     if (sequence.tokens.length !== 0 && sequence.tokens.length !== sequence.ids.length) {

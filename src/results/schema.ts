@@ -103,6 +103,16 @@ export const LayerSummarySchema = z.object({
 });
 export type LayerSummary = z.infer<typeof LayerSummarySchema>;
 
+/** Present in files written with `measure --shard i/n`; `resid-norms merge` removes it. */
+export const ShardInfoSchema = z.object({
+  /** 1-based shard number. */
+  index: positiveInt,
+  count: positiveInt,
+  /** Positions in the prompt file of the sequences this shard holds, in file order. */
+  sequenceIndices: z.array(count),
+});
+export type ShardInfo = z.infer<typeof ShardInfoSchema>;
+
 export const MeasurementSchema = z.looseObject({
   format: z.literal(MEASUREMENT_FORMAT),
   version: z.literal(MEASUREMENT_VERSION),
@@ -115,5 +125,6 @@ export const MeasurementSchema = z.looseObject({
   /** Per-layer statistics of the primary metric over all non-excluded positions. */
   summary: z.partialRecord(HookNameSchema, z.array(LayerSummarySchema)),
   createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
+  shard: ShardInfoSchema.optional(),
 });
 export type Measurement = z.infer<typeof MeasurementSchema>;

@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { runCli } from '../support/run-cli.js';
-import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { encodeSafetensors } from '../support/safetensors-writer.js';
+import { tinyGpt2Weights, writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+function cudaInstalled(): boolean {
+  const require = createRequire(import.meta.url);
+  const binaries = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(binaries, 'libonnxruntime_providers_cuda.so'));
+}
 
 describe('resid-norms measure, end to end', () => {
   let root: string;
@@ -33,7 +42,9 @@ describe('resid-norms measure, end to end', () => {
     const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /resid_post: mean centered norm over \d+ tokens, position 0 \(BOS\) excluded\nlayer +mean norm +ratio\n +0 /);
-    assert.equal(result.stdout.trim().split('\n').length, 2 + 3);
+    const lines = result.stdout.trim().split('\n');
+    assert.equal(lines.length, 2 + 3 + 1, result.stdout);
+    assert.match(lines[5]!, /^fitted growth of resid_post, layers 0–2: ×\d\.\d{4} per layer \(95% CI \d\.\d{4}–\d\.\d{4}, bootstrap over prompts; R² /);
     assert.match(result.stderr, /wrote .*r\.json \(2 prompts, \d+ tokens/);
     const measurement = await readMeasurement(out);
     assert.equal(measurement.model.id, 'tiny-model');
@@ -55,7 +66,7 @@ describe('resid-norms measure, end to end', () => {
     await change(dir);
     return dir;
   };
-  const cases: Array<{ name: string; args: () => Promise<string[]>; code: number; message: RegExp; env?: () => NodeJS.ProcessEnv }> = [
+  const cases: Array<{ name: string; args: () => Promise<string[]>; code: number; message: RegExp; env?: () => NodeJS.ProcessEnv; skip?: string }> = [
     { name: 'unknown alias', args: async () => ['--model', 'gpt2-xxl'], code: ExitCode.usage, message: /unknown model "gpt2-xxl"; did you mean gpt2-xl/ },
     { name: 'missing folder', args: async () => ['--model', './no/such/folder'], code: ExitCode.usage, message: /"\.\/no\/such\/folder": no such folder/ },
     {
@@ -108,6 +119,14 @@ describe('resid-norms measure, end to end', () => {
     { name: 'unknown hook', args: async () => ['--hooks', 'resid_pre,resid_moo'], code: ExitCode.usage, message: /unknown hook "resid_moo"; valid: resid_pre/ },
     { name: 'zero batch size', args: async () => ['--batch-size', '0'], code: ExitCode.usage, message: /expected a positive integer, got "0"/ },
     { name: 'unknown device', args: async () => ['--device', 'tpu'], code: ExitCode.usage, message: /expected one of cpu, cuda, got "tpu"/ },
+    {
+      name: 'CUDA when its execution provider is not installed',
+      args: async () => ['--device', 'cuda'],
+      code: ExitCode.usage,
+      message: /--device cuda: ONNX Runtime's CUDA execution provider is not available here .*--onnxruntime-node-install=cuda12.*or use --device cpu/,
+      ...(cudaInstalled() ? { skip: 'the CUDA execution provider is installed here' } : {}),
+    },
+    { name: 'a bad shard', args: async () => ['--shard', '3/2'], code: ExitCode.usage, message: /expected i\/n with 1 ≤ i ≤ n \(e\.g\. 2\/8\), got "3\/2"/ },
     { name: 'token that is not a Hugging Face token', args: async () => ['--model', 'someone/model'], env: () => ({ HF_TOKEN: 'abc' }), code: ExitCode.usage, message: /HF_TOKEN does not look like a Hugging Face access token/ },
   ];
   async function file(name: string, content: string): Promise<string> {
@@ -116,7 +135,7 @@ describe('resid-norms measure, end to end', () => {
     return path;
   }
   for (const testCase of cases) {
-    it(`refuses ${testCase.name}`, async () => {
+    it(`refuses ${testCase.name}`, { ...(testCase.skip ? { skip: testCase.skip } : {}) }, async () => {
       const outDir = join(root, `out-${testCase.name.replace(/\W+/g, '-')}`);
       const args = ['measure', '--model', model, '--prompts', prompts, '--out', join(outDir, 'r.json'), ...(await testCase.args())];
       const result = await runCli(args, { env: testCase.env?.() ?? {} });
@@ -136,5 +155,28 @@ describe('resid-norms measure, end to end', () => {
     assert.equal(result.code, ExitCode.usage);
     assert.match(result.stderr, /^resid-norms: --max-tokens 99 exceeds/);
     assert.match(result.stderr, /\n\s+at .*measure/, 'the stack trace follows the message');
+  });
+});
+
+describe('numerical faults', () => {
+  it('reports NaN in a forward pass with model, hook, layer and prompt, and writes nothing', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'rn-nan-'));
+    try {
+      const options = { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32, keys: 'base-model' } as const;
+      const tiny = await writeTinyGpt2(join(root, 'nan-model'), options);
+      // Poison one bias of block 1's MLP: everything before it stays finite.
+      const { tensors } = tinyGpt2Weights(options);
+      tensors.find((t) => t.name === 'h.1.mlp.c_fc.bias')!.data[3] = Number.NaN;
+      await writeFile(join(tiny.dir, 'model.safetensors'), encodeSafetensors(tensors));
+      await writeFile(join(root, 'p.txt'), 'first prompt\nsecond\n');
+      const out = join(root, 'out', 'r.json');
+      const result = await runCli(['measure', '--model', tiny.dir, '--prompts', join(root, 'p.txt'), '--out', out]);
+      assert.equal(result.code, ExitCode.numerical, result.stderr);
+      assert.match(result.stderr, /^resid-norms: nan-model produced NaN at blocks\.1\.hook_mlp_out \((raw|centered) norm\), prompt \d, position \d+/);
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1);
+      assert.deepEqual(await readdir(join(root, 'out')).catch(() => []), [], 'no results file and no checkpoint');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -161,6 +161,21 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), expected);
   });
 
+  it('refuses a download of the wrong length without caching it, and a rerun succeeds', async () => {
+    hub.faults.set('model.safetensors', { truncateTo: 100 });
+    await assert.rejects(resolve(REPO), (error: unknown) => {
+      assert.ok(error instanceof NetworkError);
+      assert.match(error.message, /download of "test-org\/tiny-gpt2\/model\.safetensors" has 100 bytes instead of \d+; the partial file was removed, run again to retry/);
+      return true;
+    });
+    const folder = join(cache, 'models--test-org--tiny-gpt2');
+    assert.ok(!(await readdir(join(folder, 'blobs'))).some((name) => name.endsWith('.incomplete')));
+    await assert.rejects(readFile(join(folder, 'refs', 'main')), 'no ref before every file is in place');
+    hub.faults.clear();
+    const model = await resolve(REPO);
+    assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), hub.repos.get(REPO)!.files.get('model.safetensors'));
+  });
+
   it('measure records the commit sha of a Hub model', async () => {
     const outPath = join(root, 'hub-results.json');
     const promptsPath = join(root, 'p.txt');

@@ -24,6 +24,8 @@ export interface Fault {
   dropTimes?: number;
   /** Serve these bytes instead of the real content (same length): a corrupt download. */
   corruptWith?: Buffer;
+  /** Serve only the first N bytes, announced as the whole answer: a wrong-length download. */
+  truncateTo?: number;
 }
 
 export interface LoggedRequest {
@@ -168,7 +170,8 @@ export class FakeHub {
       }
     }
     const content = fault?.corruptWith && !isProbe ? fault.corruptWith : bytes;
-    const body = content.subarray(start, end + 1);
+    let body = content.subarray(start, end + 1);
+    if (fault?.truncateTo !== undefined && !isProbe) body = body.subarray(0, fault.truncateTo);
     response.writeHead(range ? 206 : 200, {
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(body.length),

@@ -109,16 +109,17 @@ export function erf(x: number): number {
 
 /**
  * Rotary embedding, rotate_half convention, on the first `rotaryDims` features of each head.
- * x: [pos][heads·dHead]
+ * Feature pair i turns by position·base^(−2i/rotaryDims), or by position·inverseFrequencies[i]
+ * when a scaled RoPE variant gives its own frequencies. x: [pos][heads·dHead]
  */
-export function applyRotary(x: Vectors, heads: number, dHead: number, rotaryDims: number, base: number): Vectors {
+export function applyRotary(x: Vectors, heads: number, dHead: number, rotaryDims: number, base: number, inverseFrequencies?: readonly number[]): Vectors {
   const half = rotaryDims / 2;
   return x.map((row, position) => {
     const out = Float64Array.from(row);
     for (let head = 0; head < heads; head += 1) {
       const offset = head * dHead;
       for (let i = 0; i < half; i += 1) {
-        const angle = position * base ** ((-2 * i) / rotaryDims);
+        const angle = position * (inverseFrequencies ? inverseFrequencies[i]! : base ** ((-2 * i) / rotaryDims));
         const a = row[offset + i]!;
         const b = row[offset + i + half]!;
         out[offset + i] = a * Math.cos(angle) - b * Math.sin(angle);

@@ -6,12 +6,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export type WrittenDtype = 'F32' | 'F16' | 'BF16';
+/** One-byte dtypes, for the mask buffers some old checkpoints carry (values 0 or 1). */
+type ByteDtype = 'U8' | 'BOOL';
 
 export interface TensorToWrite {
   name: string;
   shape: number[];
   data: Float32Array;
-  dtype?: WrittenDtype;
+  dtype?: WrittenDtype | ByteDtype;
 }
 
 /** Round a float32 to IEEE half precision bits (round to nearest even). */
@@ -47,6 +49,7 @@ export function floatToBfloat16Bits(value: number): number {
 function encode(tensor: TensorToWrite): Buffer {
   const dtype = tensor.dtype ?? 'F32';
   if (dtype === 'F32') return Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+  if (dtype === 'U8' || dtype === 'BOOL') return Buffer.from(Uint8Array.from(tensor.data, (value) => (value ? 1 : 0)));
   const out = Buffer.alloc(tensor.data.length * 2);
   const convert = dtype === 'F16' ? floatToHalfBits : floatToBfloat16Bits;
   tensor.data.forEach((value, i) => out.writeUInt16LE(convert(value), 2 * i));
@@ -73,4 +76,44 @@ export function encodeSafetensors(tensors: TensorToWrite[], metadata: Record<str
 export async function writeSafetensors(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, encodeSafetensors(tensors, metadata));
+}
+
+export interface StreamedTensor {
+  name: string;
+  shape: number[];
+  /** Fill the tensor's values (called once, just before its bytes are written). */
+  fill(values: Float32Array): void;
+}
+
+/**
+ * Write a large float32 safetensors file one tensor at a time, so a multi-gigabyte model never
+ * has to fit in memory (used by the benchmark's generated models).
+ */
+export async function writeSafetensorsStreaming(path: string, tensors: StreamedTensor[]): Promise<number> {
+  const { open } = await import('node:fs/promises');
+  await mkdir(dirname(path), { recursive: true });
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const tensor of tensors) {
+    const bytes = tensor.shape.reduce((a, b) => a * b, 1) * 4;
+    header[tensor.name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let headerText = JSON.stringify(header);
+  headerText += ' '.repeat((8 - ((8 + Buffer.byteLength(headerText)) % 8)) % 8);
+  const handle = await open(path, 'w');
+  try {
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(Buffer.byteLength(headerText)));
+    await handle.write(length);
+    await handle.write(headerText);
+    for (const tensor of tensors) {
+      const values = new Float32Array(tensor.shape.reduce((a, b) => a * b, 1));
+      tensor.fill(values);
+      await handle.write(new Uint8Array(values.buffer));
+    }
+  } finally {
+    await handle.close();
+  }
+  return offset;
 }

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench [-- --shape gpt2-xl]`: speed and memory of `measure`, as ratios measured in
+ * one run (absolute times on shared machines are noise). Each scenario runs in its own process.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureBenchModel, SHAPES, type ModelShape } from './model-shapes.js';
+import { createRandom } from '../test/support/random.js';
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+interface Options {
+  shape: ModelShape;
+  prompts: number;
+  tokens: number;
+  batchSize: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string) => {
+    const index = argv.indexOf(flag);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const shape = SHAPES[value('--shape') ?? 'gpt2-small'];
+  if (!shape) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+  const big = shape.name === 'gpt2-xl';
+  return {
+    shape,
+    prompts: Number(value('--prompts') ?? (big ? 8 : 64)),
+    tokens: Number(value('--tokens') ?? 128),
+    batchSize: Number(value('--batch-size') ?? 8),
+  };
+}
+
+function worker(args: string[]): Record<string, number> {
+  const result = spawnSync(process.execPath, [WORKER, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (result.status !== 0) throw new Error(`bench worker ${args[0]} failed:\n${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+async function writePrompts(options: Options): Promise<string> {
+  const random = createRandom(42);
+  const lines = Array.from({ length: options.prompts }, () => JSON.stringify({ ids: [50256, ...Array.from({ length: options.tokens - 1 }, () => random.integer(50000))] }));
+  const path = join(tmpdir(), `resid-norms-bench-${options.prompts}x${options.tokens}.jsonl`);
+  await writeFile(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+function weightBytes(shape: ModelShape): number {
+  const { nLayers, dModel: d, dVocab, nCtx } = shape;
+  return 4 * (dVocab * d + nCtx * d + nLayers * (12 * d * d + 13 * d) + 2 * d);
+}
+
+/** Forward-pass FLOPs per token: the four matmuls per layer plus q·k and pattern·v over the padded length. */
+function flopsPerToken(shape: ModelShape, paddedLength: number): number {
+  const d = shape.dModel;
+  return shape.nLayers * (24 * d * d + 4 * paddedLength * d);
+}
+
+const options = parseOptions(process.argv.slice(2));
+const log = (message: string) => process.stderr.write(`${message}\n`);
+const modelDir = await ensureBenchModel(options.shape, log);
+const prompts = await writePrompts(options);
+const common = [modelDir, prompts, String(options.batchSize)];
+
+log(`running: ${options.prompts} prompts × ${options.tokens} tokens, ${options.shape.name} shape, batch ${options.batchSize}`);
+const full = worker(['measure', ...common]);
+const minimal = worker(['minimal', ...common]);
+const matmul = worker(['matmul', String(options.batchSize * options.tokens), String(options.shape.dModel), String(4 * options.shape.dModel)]);
+
+const fullRate = full.tokens! / full.seconds!;
+const minimalRate = minimal.tokens! / minimal.seconds!;
+const weights = weightBytes(options.shape);
+const big = options.shape.name === 'gpt2-xl';
+const memoryLimit = big ? 1.3 * weights : 1.5 * weights + 300e6;
+const rows = [
+  { figure: 'throughput (tokens/s, all hooks)', value: fullRate, target: '—', met: true },
+  { figure: 'hook overhead: all hooks ÷ last resid_post only', value: fullRate / minimalRate, target: '≥ 0.95', met: fullRate / minimalRate >= 0.95 },
+  { figure: 'efficiency: model FLOP/s ÷ ORT MatMul FLOP/s', value: (fullRate * flopsPerToken(options.shape, options.tokens)) / matmul.flopsPerSecond!, target: '≥ 0.5', met: (fullRate * flopsPerToken(options.shape, options.tokens)) / matmul.flopsPerSecond! >= 0.5 },
+  { figure: 'memory: peak RSS ÷ weight bytes', value: full.maxRssBytes! / weights, target: big ? '≤ 1.3' : '≤ 1.5 (+300 MB)', met: full.maxRssBytes! <= memoryLimit },
+  { figure: 'start-up: resolve + graph + session (s)', value: full.startupSeconds!, target: '≤ 2', met: full.startupSeconds! <= 2 },
+];
+const report = {
+  shape: options.shape.name,
+  prompts: options.prompts,
+  tokensPerPrompt: options.tokens,
+  batchSize: options.batchSize,
+  weightBytes: weights,
+  peakRssBytes: full.maxRssBytes,
+  minimalPeakRssBytes: minimal.maxRssBytes,
+  matmulFlopsPerSecond: matmul.flopsPerSecond,
+  figures: rows,
+};
+const width = Math.max(...rows.map((r) => r.figure.length));
+process.stdout.write(`\nresid-norms bench — ${options.shape.name} shape, ${options.prompts} × ${options.tokens} tokens\n`);
+for (const row of rows) {
+  process.stdout.write(`${row.figure.padEnd(width)}  ${row.value.toPrecision(4).padStart(10)}  ${row.target.padEnd(16)} ${row.target === '—' ? '' : row.met ? 'met' : 'NOT met'}\n`);
+}
+process.stdout.write(`\n${JSON.stringify(report, null, 2)}\n`);

@@ -1,0 +1,82 @@
+/**
+ * One benchmark scenario in a fresh process (so peak RSS is its own), printing one JSON line:
+ *   measure <modelDir> <promptsFile> <batchSize>  → the real `measure` with all hooks
+ *   minimal <modelDir> <promptsFile> <batchSize>  → the same batches, only the last layer's resid_post
+ *   matmul  <M> <K> <N>                           → ONNX Runtime's own MatMul throughput
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { createSilentReporter } from '../src/cli/reporter.js';
+import { measure } from '../src/commands/measure.js';
+import { planExternalData } from '../src/graph/external-data.js';
+import { ElementType, GraphBuilder } from '../src/graph/onnx-builder.js';
+import { buildTransformerGraph } from '../src/graph/transformer-graph.js';
+import { batchInputIds, planBatches } from '../src/measure/batches.js';
+import { readPromptFile } from '../src/measure/prompts.js';
+import { tokenizePrompts } from '../src/measure/sequences.js';
+import { loadModel } from '../src/models/load-model.js';
+import { createNormSession } from '../src/runtime/onnx-session.js';
+
+const maxRssBytes = () => process.resourceUsage().maxRSS * 1024;
+
+async function runMeasure(modelDir: string, promptsPath: string, batchSize: number): Promise<object> {
+  const dir = await mkdtemp(join(tmpdir(), 'rn-bench-out-'));
+  try {
+    const { measurement } = await measure(
+      { model: modelDir, promptsPath, outPath: join(dir, 'r.json'), batchSize, prependBos: true, includeBos: false, device: 'cpu', refresh: false },
+      createSilentReporter(),
+    );
+    const { tokens, seconds, startupSeconds } = measurement.runtime as unknown as { tokens: number; seconds: number; startupSeconds: number };
+    return { tokens, seconds, startupSeconds, maxRssBytes: maxRssBytes() };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runMinimal(modelDir: string, promptsPath: string, batchSize: number): Promise<object> {
+  const model = await loadModel(modelDir);
+  const { prompts } = await readPromptFile(promptsPath);
+  const sequences = tokenizePrompts(prompts, undefined, { prependBos: false, bosTokenId: null, maxTokens: model.spec.dims.nCtx, dVocab: model.spec.dims.dVocab });
+  const batches = planBatches(sequences, { batchSize, maxBatchTokens: 16384 });
+  const layout = await planExternalData(model.weights.files);
+  const graph = buildTransformerGraph(model.spec, { hooks: ['resid_post'], layers: [model.spec.dims.nLayers - 1], layout });
+  const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu' });
+  const names = graph.outputs.filter((o) => o.metric === 'raw').map((o) => o.name);
+  const startedAt = performance.now();
+  let tokens = 0;
+  for (const batch of batches) {
+    await session.run(batchInputIds(batch), batch.members.length, batch.length, names);
+    tokens += batch.members.reduce((sum, m) => sum + m.ids.length, 0);
+  }
+  const seconds = (performance.now() - startedAt) / 1000;
+  await session.release();
+  return { tokens, seconds, maxRssBytes: maxRssBytes() };
+}
+
+async function runMatMul(m: number, k: number, n: number): Promise<object> {
+  const g = new GraphBuilder('matmul');
+  const x = g.addInput('x', ElementType.float, [m, k]);
+  const weights = Array.from({ length: k * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const y = g.node('MatMul', [x, g.floatConstant(weights, [k, n])], {}, 'y');
+  g.addOutput(y, ElementType.float, [m, n]);
+  const session = await ort.InferenceSession.create(g.toBytes(), { graphOptimizationLevel: 'all', logSeverityLevel: 4 });
+  const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => (i % 13) / 13), [m, k]) };
+  await session.run(feeds); // warm-up
+  const repeats = 10;
+  const startedAt = performance.now();
+  for (let i = 0; i < repeats; i += 1) await session.run(feeds);
+  const seconds = (performance.now() - startedAt) / 1000;
+  await session.release();
+  return { flopsPerSecond: (2 * m * k * n * repeats) / seconds };
+}
+
+const [mode, ...args] = process.argv.slice(2);
+const result =
+  mode === 'measure' ? await runMeasure(args[0]!, args[1]!, Number(args[2]))
+  : mode === 'minimal' ? await runMinimal(args[0]!, args[1]!, Number(args[2]))
+  : mode === 'matmul' ? await runMatMul(Number(args[0]), Number(args[1]), Number(args[2]))
+  : undefined;
+if (result === undefined) throw new Error(`unknown bench mode ${mode}`);
+process.stdout.write(`${JSON.stringify(result)}\n`);

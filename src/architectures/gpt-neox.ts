@@ -1,0 +1,104 @@
+/**
+ * GPT-NeoX (EleutherAI/pythia-*, gpt-neox-20b): pre-LayerNorm blocks, nn.Linear weights
+ * [out, in], one query_key_value projection whose output is grouped by head
+ * ([q₀ k₀ v₀ | q₁ k₁ v₁ | …], each dHead wide), rotary embeddings on the first
+ * rotary_pct·dHead features of each head, attention scaled by 1/√dHead, and (by default)
+ * parallel residual: x + attn(ln1(x)) + mlp(ln2(x)), so there is no resid_mid.
+ * Ignored tensors: embed_out (the LM head), final_layer_norm, and the buffers older
+ * checkpoints carry (attention.bias, attention.masked_bias, attention.rotary_emb.inv_freq).
+ */
+import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
+import { ConfigReader } from './config-reader.js';
+import { readRotary } from './rope-config.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, TransformerSpec } from './types.js';
+import { WeightResolver } from './weight-resolver.js';
+import type { WeightIndex } from '../models/index.js';
+
+function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
+  const reader = new ConfigReader(config, configPath);
+  const dModel = reader.positiveInt('hidden_size');
+  const nHeads = reader.positiveInt('num_attention_heads');
+  const dims: ModelDims = {
+    nLayers: reader.positiveInt('num_hidden_layers'),
+    dModel,
+    nHeads,
+    nKvHeads: nHeads,
+    dHead: Math.floor(dModel / nHeads),
+    dMlp: reader.positiveInt('intermediate_size'),
+    dVocab: reader.positiveInt('vocab_size'),
+    nCtx: reader.positiveInt('max_position_embeddings'),
+  };
+  reader.require(dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel}`);
+  return { dims, reader };
+}
+
+function describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec {
+  const { dims, reader } = readConfig(config, configPath);
+  const { dModel, dMlp, dHead } = dims;
+  const eps = reader.positiveNumber('layer_norm_eps', 1e-5);
+  const activationName = reader.string('hidden_act', 'gelu');
+  const activation = activationFromConfig(activationName);
+  reader.require(activation !== undefined, `hidden_act ${JSON.stringify(activationName)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
+  const parallelResidual = reader.boolean('use_parallel_residual', true);
+  const attentionBias = reader.boolean('attention_bias', true);
+  const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rotary_emb_base', 'rope_theta'], fractionKeys: ['rotary_pct'], defaultFraction: 0.25 });
+  const bosTokenId = reader.tokenId('bos_token_id');
+  reader.finish();
+
+  const w = new WeightResolver(weights, configPath, ['gpt_neox.', ''], 'embed_in.weight');
+  const linear = (name: string, dIn: number, dOut: number, bias = true): LinearWeights => ({
+    weight: w.get(`${name}.weight`, [dOut, dIn]),
+    ...(bias ? { bias: w.get(`${name}.bias`, [dOut]) } : {}),
+    layout: 'out_in',
+  });
+  const layerNorm = (name: string) => ({
+    kind: 'layernorm' as const,
+    weight: w.get(`${name}.weight`, [dModel]),
+    bias: w.get(`${name}.bias`, [dModel]),
+    eps,
+  });
+
+  const blocks: BlockSpec[] = Array.from({ length: dims.nLayers }, (_, layer) => {
+    const prefix = `layers.${layer}`;
+    return {
+      norm1: layerNorm(`${prefix}.input_layernorm`),
+      norm2: layerNorm(`${prefix}.post_attention_layernorm`),
+      attention: {
+        qkv: { kind: 'fused-per-head', linear: linear(`${prefix}.attention.query_key_value`, dModel, 3 * dModel, attentionBias) },
+        out: linear(`${prefix}.attention.dense`, dModel, dModel, attentionBias),
+        scale: 1 / Math.sqrt(dHead),
+        rotary,
+      },
+      mlp: {
+        kind: 'dense',
+        in: linear(`${prefix}.mlp.dense_h_to_4h`, dModel, dMlp),
+        out: linear(`${prefix}.mlp.dense_4h_to_h`, dMlp, dModel),
+        activation: activation ?? 'gelu',
+      },
+    };
+  });
+  const spec: TransformerSpec = {
+    architecture: 'gpt_neox',
+    dims,
+    tokenEmbedding: w.get('embed_in.weight', [dims.dVocab, dModel]),
+    normalization: 'layernorm',
+    parallelResidual,
+    blocks,
+    bosTokenId,
+    weightDtype: weights.dtype,
+  };
+  w.finish();
+  return spec;
+}
+
+export const gptNeoxAdapter: ArchitectureAdapter = {
+  name: 'gpt_neox',
+  family: 'GPT-NeoX / Pythia (EleutherAI)',
+  architectures: ['GPTNeoXForCausalLM', 'GPTNeoXModel'],
+  readDims: (config, configPath) => {
+    const { dims, reader } = readConfig(config, configPath);
+    reader.finish();
+    return dims;
+  },
+  describe,
+};

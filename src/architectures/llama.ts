@@ -1,0 +1,186 @@
+/**
+ * The Llama layout (LlamaForCausalLM, and Mistral / Qwen2, which share its keys): pre-RMSNorm
+ * blocks, separate q/k/v/o projections stored [out, in], grouped-query attention
+ * (num_key_value_heads), rotary embeddings over whole heads (rotate_half), SwiGLU MLP
+ * down(act(gate(x)) · up(x)), attention scaled by 1/√head_dim. No position table, no LM head.
+ * What differs between the three names is data (LLAMA, MISTRAL, QWEN2 below): which projections carry biases and
+ * which layers use a sliding window. Ignored tensors: lm_head, model.norm, rotary_emb.inv_freq.
+ */
+import { quote } from '../errors.js';
+import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
+import { ConfigReader } from './config-reader.js';
+import { readRotary } from './rope-config.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, NormWeights, TransformerSpec } from './types.js';
+import { WeightResolver } from './weight-resolver.js';
+import type { WeightIndex } from '../models/index.js';
+
+interface Biases {
+  qkv: boolean;
+  out: boolean;
+  mlp: boolean;
+}
+
+interface LlamaVariant {
+  name: string;
+  family: string;
+  architectures: readonly string[];
+  biases(reader: ConfigReader): Biases;
+  /** Sliding-window size of each layer; undefined = full causal attention. */
+  windows(reader: ConfigReader, nLayers: number): Array<number | undefined>;
+}
+
+/** A window size from the config: a positive integer, or null / absent for none. */
+function windowSize(reader: ConfigReader, fallback: number | undefined): number | undefined {
+  const value = reader.raw('sliding_window');
+  if (value === null) return undefined;
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && Number.isInteger(value) && value > 0;
+  reader.require(ok, `sliding_window is ${quote(value)}; expected a positive integer or null`);
+  return ok ? value : undefined;
+}
+
+/** Qwen2: layer_types when given, else sliding layers from max_window_layers on (if use_sliding_window). */
+function qwen2Windows(reader: ConfigReader, nLayers: number): Array<number | undefined> {
+  const window = reader.boolean('use_sliding_window', false) ? windowSize(reader, 4096) : undefined;
+  const layerTypes = reader.raw('layer_types');
+  if (layerTypes !== undefined && layerTypes !== null) {
+    const valid = Array.isArray(layerTypes) && layerTypes.length === nLayers && layerTypes.every((t) => t === 'full_attention' || t === 'sliding_attention');
+    reader.require(valid, `layer_types is ${quote(layerTypes)}; expected ${nLayers} entries of "full_attention" or "sliding_attention"`);
+    if (valid) return layerTypes.map((type) => (type === 'sliding_attention' ? window : undefined));
+  }
+  const firstSliding = reader.positiveInt('max_window_layers', 28);
+  return Array.from({ length: nLayers }, (_, layer) => (layer >= firstSliding ? window : undefined));
+}
+
+const LLAMA: LlamaVariant = {
+  name: 'llama',
+  family: 'Llama (Meta and others)',
+  architectures: ['LlamaForCausalLM', 'LlamaModel'],
+  biases: (reader) => {
+    const attention = reader.boolean('attention_bias', false);
+    return { qkv: attention, out: attention, mlp: reader.boolean('mlp_bias', false) };
+  },
+  windows: (_reader, nLayers) => new Array<undefined>(nLayers).fill(undefined),
+};
+
+const MISTRAL: LlamaVariant = {
+  name: 'mistral',
+  family: 'Mistral',
+  architectures: ['MistralForCausalLM', 'MistralModel'],
+  biases: () => ({ qkv: false, out: false, mlp: false }),
+  // transformers' MistralConfig defaults sliding_window to 4096; null turns it off.
+  windows: (reader, nLayers) => new Array<number | undefined>(nLayers).fill(windowSize(reader, 4096)),
+};
+
+const QWEN2: LlamaVariant = {
+  name: 'qwen2',
+  family: 'Qwen2 (Alibaba)',
+  architectures: ['Qwen2ForCausalLM', 'Qwen2Model'],
+  biases: () => ({ qkv: true, out: false, mlp: false }),
+  windows: qwen2Windows,
+};
+
+function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
+  const reader = new ConfigReader(config, configPath);
+  const dModel = reader.positiveInt('hidden_size');
+  const nHeads = reader.positiveInt('num_attention_heads');
+  const nKvHeads = reader.positiveInt('num_key_value_heads', nHeads);
+  const explicitHeadDim = config.head_dim !== undefined && config.head_dim !== null;
+  const dims: ModelDims = {
+    nLayers: reader.positiveInt('num_hidden_layers'),
+    dModel,
+    nHeads,
+    nKvHeads,
+    dHead: reader.positiveInt('head_dim', Math.max(1, Math.floor(dModel / nHeads))),
+    dMlp: reader.positiveInt('intermediate_size'),
+    dVocab: reader.positiveInt('vocab_size'),
+    nCtx: reader.positiveInt('max_position_embeddings'),
+  };
+  reader.require(explicitHeadDim || dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`);
+  reader.require(nHeads % nKvHeads === 0, `num_key_value_heads ${nKvHeads} does not divide num_attention_heads ${nHeads}`);
+  return { dims, reader };
+}
+
+function describeWith(variant: LlamaVariant) {
+  return (config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec => {
+    const { dims, reader } = readConfig(config, configPath);
+    const { dModel, dMlp, dHead, nHeads, nKvHeads } = dims;
+    const eps = reader.positiveNumber('rms_norm_eps', 1e-6);
+    const activationName = reader.string('hidden_act', 'silu');
+    const activation = activationFromConfig(activationName);
+    reader.require(activation !== undefined, `hidden_act ${JSON.stringify(activationName)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
+    const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 });
+    // Llama's apply_rotary_pos_emb multiplies whole heads by cos/sin: partial rotary is not this layout.
+    reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
+    const biases = variant.biases(reader);
+    const windows = variant.windows(reader, dims.nLayers);
+    const bosTokenId = reader.tokenId('bos_token_id');
+    reader.finish();
+
+    const w = new WeightResolver(weights, configPath, ['model.', ''], 'embed_tokens.weight');
+    const linear = (name: string, dIn: number, dOut: number, bias: boolean): LinearWeights => ({
+      weight: w.get(`${name}.weight`, [dOut, dIn]),
+      ...(bias ? { bias: w.get(`${name}.bias`, [dOut]) } : {}),
+      layout: 'out_in',
+    });
+    const rmsNorm = (name: string): NormWeights => ({ kind: 'rmsnorm', weight: w.get(`${name}.weight`, [dModel]), eps });
+
+    const blocks: BlockSpec[] = windows.map((window, layer) => {
+      const prefix = `layers.${layer}`;
+      const attention = `${prefix}.self_attn`;
+      return {
+        norm1: rmsNorm(`${prefix}.input_layernorm`),
+        norm2: rmsNorm(`${prefix}.post_attention_layernorm`),
+        attention: {
+          qkv: {
+            kind: 'separate',
+            q: linear(`${attention}.q_proj`, dModel, nHeads * dHead, biases.qkv),
+            k: linear(`${attention}.k_proj`, dModel, nKvHeads * dHead, biases.qkv),
+            v: linear(`${attention}.v_proj`, dModel, nKvHeads * dHead, biases.qkv),
+          },
+          out: linear(`${attention}.o_proj`, nHeads * dHead, dModel, biases.out),
+          scale: 1 / Math.sqrt(dHead),
+          rotary,
+          ...(window !== undefined ? { window } : {}),
+        },
+        mlp: {
+          kind: 'gated',
+          gate: linear(`${prefix}.mlp.gate_proj`, dModel, dMlp, biases.mlp),
+          up: linear(`${prefix}.mlp.up_proj`, dModel, dMlp, biases.mlp),
+          down: linear(`${prefix}.mlp.down_proj`, dMlp, dModel, biases.mlp),
+          activation: activation ?? 'silu',
+        },
+      };
+    });
+    const spec: TransformerSpec = {
+      architecture: variant.name,
+      dims,
+      tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dModel]),
+      normalization: 'rmsnorm',
+      parallelResidual: false,
+      blocks,
+      bosTokenId,
+      weightDtype: weights.dtype,
+    };
+    w.finish();
+    return spec;
+  };
+}
+
+function createAdapter(variant: LlamaVariant): ArchitectureAdapter {
+  return {
+    name: variant.name,
+    family: variant.family,
+    architectures: variant.architectures,
+    readDims: (config, configPath) => {
+      const { dims, reader } = readConfig(config, configPath);
+      reader.finish();
+      return dims;
+    },
+    describe: describeWith(variant),
+  };
+}
+
+export const llamaAdapter = createAdapter(LLAMA);
+export const mistralAdapter = createAdapter(MISTRAL);
+export const qwen2Adapter = createAdapter(QWEN2);

@@ -1,0 +1,59 @@
+/**
+ * Flags shared by `plot` and `report`: which figures, and the choices figures take. Each value
+ * is parsed by commander as it is read, with the shared parsers of ./options.ts.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { FIGURES, FIGURE_NAMES, type FigureName } from '../plots/figure-registry.js';
+import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '../plots/figure-types.js';
+import { HOOK_NAMES, type HookName } from '../results/schema.js';
+import { parseChoice, parseChoiceList, parseHooks, parseNonNegativeInt } from './options.js';
+
+export interface FigureFlagValues {
+  out: string;
+  figures?: FigureName[];
+  prompt: number;
+  hook?: HookName;
+  rescale: Rescale;
+  x: XAxis;
+  fit?: string;
+}
+
+export interface FigureFlags {
+  outDir: string;
+  figures: FigureName[];
+  figureOptions: FigureOptions;
+  fitFile?: string;
+}
+
+function parseOneHook(value: string): HookName {
+  const hooks = parseHooks(value);
+  if (hooks.length !== 1) throw new InvalidArgumentError(`give one hook, got ${JSON.stringify(value)}; valid: ${HOOK_NAMES.join(', ')}`);
+  return hooks[0]!;
+}
+
+export function addFigureOptions(command: Command): Command {
+  return command
+    .argument('[results...]', 'results files written by `resid-norms measure`')
+    .requiredOption('-o, --out <folder>', 'output folder (created if missing)')
+    .option('--figures <list>', `comma-separated figures (default: all): ${FIGURE_NAMES.join(', ')}`, parseChoiceList(FIGURE_NAMES, 'figure'))
+    .option('--prompt <n>', 'prompt (0-based index into the results file) drawn by the tokens figure', parseNonNegativeInt, 0)
+    .option('--hook <name>', `hook of the single-hook figures: ${HOOK_NAMES.join(', ')} (default: resid_pre; compare: resid_post)`, parseOneHook)
+    .option('--rescale <how>', `compare: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')
+    .option('--x <axis>', `compare: ${X_AXES.join(' or ')} (layer / nLayers)`, parseChoice(X_AXES), 'layer')
+    .option('--fit <file>', 'draw fits from this fit file (written by `resid-norms fit --out`) instead of fitting');
+}
+
+/** The figure list for --help, one line each. */
+export function describeFigures(): string {
+  const width = Math.max(...FIGURE_NAMES.map((name) => name.length));
+  return ['Figures:', ...FIGURE_NAMES.map((name) => `  ${name.padEnd(width)}  ${FIGURES[name].summary}`)].join('\n');
+}
+
+export function toFigureFlags(values: FigureFlagValues): FigureFlags {
+  return {
+    outDir: values.out,
+    figures: values.figures ?? [...FIGURE_NAMES],
+    figureOptions: { hook: values.hook, prompt: values.prompt, rescale: values.rescale, x: values.x },
+    ...(values.fit === undefined ? {} : { fitFile: values.fit }),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * What `plot` and `report` draw from: the results files, validated, each with its growth fits,
+ * either computed here (fitGrowth) or read from a fit file written by `fit --out`.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Reporter } from '../cli/reporter.js';
+import { fitGrowth } from '../analysis/growth-fit.js';
+import { InputError, ProblemList, ResidNormsError, UsageError, quote } from '../errors.js';
+import type { FitLine, PlotSubject } from '../plots/figure-types.js';
+import type { FitEntry } from '../results/fit-schema.js';
+import { readFit } from '../results/read-fit.js';
+import { readMeasurement } from '../results/read-measurement.js';
+import type { HookName, Measurement } from '../results/schema.js';
+
+export interface PlotInputOptions {
+  files: readonly string[];
+  /** Hooks to fit (those the chosen figures draw, or every hook for a report). */
+  fitHooks: readonly HookName[] | 'all';
+  /** A fit file to take fits from instead of fitting. */
+  fitFile?: string;
+  /** Sequence the per-prompt figure draws, checked against every file when given. */
+  prompt?: number;
+}
+
+/** Read every results file (all problems reported at once), then attach fits. */
+export async function loadPlotSubjects(options: PlotInputOptions, reporter: Reporter): Promise<PlotSubject[]> {
+  if (options.files.length === 0) {
+    throw new UsageError('no results files given; give one or more JSON files written by `resid-norms measure`');
+  }
+  const problems = new ProblemList();
+  const measurements: Array<{ path: string; measurement: Measurement }> = [];
+  for (const path of options.files) {
+    try {
+      measurements.push({ path, measurement: await readMeasurement(path) });
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      problems.add(error.message);
+    }
+  }
+  problems.throwIfAny((message) => new InputError(message));
+  if (options.prompt !== undefined) checkPrompt(measurements, options.prompt);
+  const fitEntries = options.fitFile === undefined ? undefined : (await readFit(options.fitFile)).fits;
+  return measurements.map(({ path, measurement }) => {
+    const hooks = options.fitHooks === 'all' ? measurement.hooks : options.fitHooks.filter((hook) => measurement.hooks.includes(hook));
+    const fits = fitEntries === undefined ? computeFits(measurement, path, hooks, reporter) : pickFits(fitEntries, measurement, path, hooks, reporter);
+    return { path, measurement, fits };
+  });
+}
+
+function checkPrompt(measurements: ReadonlyArray<{ path: string; measurement: Measurement }>, prompt: number): void {
+  for (const { path, measurement } of measurements) {
+    const count = measurement.sequences.length;
+    if (prompt >= count) {
+      const valid = count === 0 ? 'it has no per-prompt data' : `valid: 0–${count - 1}`;
+      throw new UsageError(`--prompt ${prompt} is out of range for ${quote(path)} (${measurement.model.id}, ${count} prompts; ${valid})`);
+    }
+  }
+}
+
+function computeFits(measurement: Measurement, path: string, hooks: readonly HookName[], reporter: Reporter): Partial<Record<HookName, FitLine>> {
+  const fits: Partial<Record<HookName, FitLine>> = {};
+  for (const hook of hooks) {
+    try {
+      fits[hook] = fitGrowth(measurement, { hook, label: path });
+    } catch (error) {
+      if (!(error instanceof ResidNormsError)) throw error;
+      reporter.warn(`no growth fit of ${hook} for ${path}: ${error.message}`);
+    }
+  }
+  return fits;
+}
+
+/** The fit file's fits for this results file: same source path, else same model; of the metric figures draw. */
+function pickFits(entries: readonly FitEntry[], measurement: Measurement, path: string, hooks: readonly HookName[], reporter: Reporter): Partial<Record<HookName, FitLine>> {
+  const fits: Partial<Record<HookName, FitLine>> = {};
+  const metric = measurement.options.primaryMetric;
+  for (const hook of hooks) {
+    const candidates = entries.filter((entry) => entry.hook === hook && entry.model === measurement.model.id);
+    const chosen = candidates.find((entry) => entry.source === path) ?? candidates[0];
+    if (chosen === undefined) {
+      reporter.warn(`the fit file has no ${hook} fit for ${measurement.model.id} (${path}); figures show no fit line for it`);
+    } else if (chosen.metric !== metric) {
+      reporter.warn(`the fit file's ${hook} fit for ${measurement.model.id} is of ${chosen.metric} norms; figures draw ${metric} norms, so it is left out`);
+    } else {
+      fits[hook] = chosen;
+    }
+  }
+  return fits;
+}
+
+/** Create the output folder, or say in one line why it cannot be. */
+export async function createOutputFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'a file is in the way'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EROFS'
+            ? 'read-only file system'
+            : (code ?? 'unknown error');
+    throw new UsageError(`cannot create output folder ${quote(folder)}: ${why}; give --out a folder that can be created`);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `resid-norms plot`: results files → one SVG (and optionally PNG) per figure and file, in an
+ * output folder. Figures that cannot be drawn from the input are named with the reason.
+ */
+import { join } from 'node:path';
+import type { Reporter } from '../cli/reporter.js';
+import { InputError } from '../errors.js';
+import type { FigureName } from '../plots/figure-registry.js';
+import { fitHooksFor, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
+import type { FigureOptions } from '../plots/figure-types.js';
+import { rasterizeSvg, renderSvg } from '../plots/render.js';
+import { writeFileAtomic } from '../results/atomic-write.js';
+import { createOutputFolder, loadPlotSubjects } from './plot-inputs.js';
+
+export const IMAGE_FORMATS = ['svg', 'png'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+
+export interface PlotRequest {
+  files: string[];
+  outDir: string;
+  figures: FigureName[];
+  formats: ImageFormat[];
+  figureOptions: FigureOptions;
+  /** Fit file from `fit --out`; without it, fits are computed here. */
+  fitFile?: string;
+}
+
+export interface PlotSummary {
+  /** Paths of the files written. */
+  written: string[];
+  /** Figures that could not be drawn, with why. */
+  skipped: Array<{ stem: string; reason: string }>;
+}
+
+/** Say what could not be drawn (and notes about what was); shared with `report`. */
+export function reportOutcomes(plan: readonly PlannedFigure[], reporter: Reporter): void {
+  for (const { figure, subject, outcome } of plan) {
+    const where = subject === undefined ? figure : `${figure} of ${subject.path}`;
+    if (!outcome.drawn) reporter.warn(`${where} not drawn: ${outcome.reason}`);
+    else if (outcome.note !== undefined) reporter.info(`${where}: ${outcome.note}`);
+  }
+}
+
+export async function runPlot(request: PlotRequest, reporter: Reporter): Promise<PlotSummary> {
+  const subjects = await loadPlotSubjects(
+    {
+      files: request.files,
+      fitHooks: fitHooksFor(request.figures, request.figureOptions),
+      ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
+      ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
+    },
+    reporter,
+  );
+  const plan = planFigures(subjects, request.figures, request.figureOptions);
+  const drawable = plan.filter((planned) => planned.outcome.drawn);
+  if (drawable.length === 0) {
+    const reasons = [...new Set(plan.map(({ outcome }) => (outcome.drawn ? '' : outcome.reason)))].join('; ');
+    throw new InputError(`nothing to draw: ${reasons}; choose other figures with --figures`);
+  }
+  await createOutputFolder(request.outDir);
+  reportOutcomes(plan, reporter);
+  const written: string[] = [];
+  for (const { stem, outcome } of drawable) {
+    if (!outcome.drawn) continue;
+    const { svg, warnings } = await renderSvg(outcome.spec, stem);
+    for (const warning of warnings) reporter.warn(`${stem}: vega: ${warning}`);
+    if (request.formats.includes('svg')) {
+      const path = join(request.outDir, `${stem}.svg`);
+      await writeFileAtomic(path, svg);
+      written.push(path);
+    }
+    if (request.formats.includes('png')) {
+      const path = join(request.outDir, `${stem}.png`);
+      await writeFileAtomic(path, rasterizeSvg(svg));
+      written.push(path);
+    }
+  }
+  reporter.info(`wrote ${written.length} file${written.length === 1 ? '' : 's'} to ${request.outDir}`);
+  const skipped = plan.flatMap(({ stem, outcome }) => (outcome.drawn ? [] : [{ stem, reason: outcome.reason }]));
+  return { written, skipped };
+}

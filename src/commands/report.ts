@@ -1,0 +1,61 @@
+/**
+ * `resid-norms report`: results files → a folder with a self-contained index.html (every
+ * figure inline, fit table, model and run metadata, prompt-set hashes) and summary.md for a
+ * CI job summary. Fits every measured hook for the table.
+ */
+import { join } from 'node:path';
+import type { Reporter } from '../cli/reporter.js';
+import { FIGURES, type FigureName } from '../plots/figure-registry.js';
+import { planFigures } from '../plots/figure-plan.js';
+import type { FigureOptions } from '../plots/figure-types.js';
+import { renderSvg } from '../plots/render.js';
+import { fitTable, modelTable, runTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
+import { renderReportHtml } from '../report/report-html.js';
+import { renderReportMarkdown } from '../report/report-markdown.js';
+import { writeFileAtomic } from '../results/atomic-write.js';
+import { toolVersion } from '../version.js';
+import { createOutputFolder, loadPlotSubjects } from './plot-inputs.js';
+import { reportOutcomes } from './plot.js';
+
+export interface ReportRequest {
+  files: string[];
+  outDir: string;
+  figures: FigureName[];
+  figureOptions: FigureOptions;
+  fitFile?: string;
+}
+
+export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
+  const subjects = await loadPlotSubjects(
+    {
+      files: request.files,
+      fitHooks: 'all',
+      ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
+      ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
+    },
+    reporter,
+  );
+  const plan = planFigures(subjects, request.figures, request.figureOptions);
+  await createOutputFolder(request.outDir);
+  reportOutcomes(plan, reporter);
+  const figures: ReportFigure[] = [];
+  for (const { figure, stem, subject, outcome } of plan) {
+    const entry: ReportFigure = {
+      figure,
+      summary: FIGURES[figure].summary,
+      subject: subject === undefined ? undefined : subjects.length === 1 ? subject.measurement.model.id : `${subject.measurement.model.id} (${subject.path})`,
+    };
+    if (outcome.drawn) {
+      const { svg, warnings } = await renderSvg(outcome.spec, stem);
+      for (const warning of warnings) reporter.warn(`${stem}: vega: ${warning}`);
+      figures.push({ ...entry, svg, ...(outcome.note === undefined ? {} : { note: outcome.note }) });
+    } else {
+      figures.push({ ...entry, reason: outcome.reason });
+    }
+  }
+  const content: ReportContent = { toolVersion: toolVersion(), models: modelTable(subjects), runs: runTable(subjects), fits: fitTable(subjects), figures };
+  await writeFileAtomic(join(request.outDir, 'index.html'), renderReportHtml(content));
+  await writeFileAtomic(join(request.outDir, 'summary.md'), renderReportMarkdown(content));
+  reporter.info(`wrote ${join(request.outDir, 'index.html')} (${figures.filter((entry) => entry.svg !== undefined).length} figures) and summary.md`);
+  return content;
+}

@@ -1,0 +1,30 @@
+/**
+ * Sharding a run over machines: every shard plans the same batches from the whole prompt set
+ * and runs every n-th batch, so shard files merge into exactly what one machine would have
+ * computed (same batch compositions, same padding, same numbers).
+ */
+import { UsageError } from '../errors.js';
+import type { Batch } from './batches.js';
+
+export interface Shard {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+export function parseShard(value: string): Shard {
+  const match = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) {
+    throw new UsageError(`expected i/n with 1 ≤ i ≤ n (e.g. 2/8), got ${JSON.stringify(value)}`);
+  }
+  return { index, count };
+}
+
+/** The batches (with their plan positions) that shard i of n runs. */
+export function batchesOfShard(batches: readonly Batch[], shard: Shard | undefined): Array<{ position: number; batch: Batch }> {
+  return batches
+    .map((batch, position) => ({ position, batch }))
+    .filter(({ position }) => shard === undefined || position % shard.count === shard.index - 1);
+}

@@ -1,0 +1,29 @@
+/**
+ * Every figure the tool draws, by the name used on the command line. The one place a figure
+ * is registered: add a builder file and one entry here (e.g. `weights` once that command
+ * exists), and `plot`, `report`, --figures and --help pick it up.
+ */
+import { blockOutputsFigure } from './block-outputs.js';
+import { compareModelsFigure } from './compare-models.js';
+import type { FigureBuilder } from './figure-types.js';
+import { growthRatioFigure } from './growth-ratio.js';
+import { histogramsFigure } from './histograms.js';
+import { meanGrowthFigure } from './mean-growth.js';
+import { positionsFigure } from './positions.js';
+import { residMidFigure } from './resid-mid.js';
+import { tokenLinesFigure } from './token-lines.js';
+
+/** In the order of the reference analysis; plot and report draw them in this order. */
+export const FIGURES = {
+  histograms: histogramsFigure,
+  tokens: tokenLinesFigure,
+  growth: meanGrowthFigure,
+  ratio: growthRatioFigure,
+  positions: positionsFigure,
+  'resid-mid': residMidFigure,
+  'block-outputs': blockOutputsFigure,
+  compare: compareModelsFigure,
+} satisfies Record<string, FigureBuilder>;
+
+export type FigureName = keyof typeof FIGURES;
+export const FIGURE_NAMES = Object.keys(FIGURES) as FigureName[];

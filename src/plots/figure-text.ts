@@ -1,0 +1,76 @@
+/**
+ * Words on the figures: titles that name the model, hook and prompt set; axis titles with
+ * the norm's kind; rates written the same way everywhere.
+ */
+import type { Measurement, NormMetric } from '../results/schema.js';
+import type { GrowthPhase } from '../results/fit-schema.js';
+import type { FitLine } from './figure-types.js';
+
+/** Longest title or subtitle line, in characters, before it is shortened with "…". */
+const MAX_LINE = 100;
+
+export function shorten(text: string, maxLength = MAX_LINE): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > maxLength ? `${oneLine.slice(0, maxLength - 1)}…` : oneLine;
+}
+
+export function metricPhrase(metric: NormMetric): string {
+  return metric === 'centered' ? 'centered norm ‖x − mean(x)‖₂' : 'raw norm ‖x‖₂';
+}
+
+/** "‖resid_pre‖₂ (centered)": the y axis of norm figures. */
+export function normAxisTitle(name: string, metric: NormMetric): string {
+  return `‖${name}‖₂ (${metric})`;
+}
+
+/** "prompts: pile-10k.txt · 100 prompts, 12,345 tokens · sha256 0123abcd…" */
+export function promptsLine(measurement: Measurement): string {
+  const { prompts, runtime } = measurement;
+  const count = `${prompts.count.toLocaleString('en-US')} prompt${prompts.count === 1 ? '' : 's'}`;
+  const tokens = `${runtime.tokens.toLocaleString('en-US')} tokens`;
+  return `prompts: ${shorten(prompts.source, 50)} · ${count}, ${tokens} · sha256 ${prompts.sha256.slice(0, 12)}…`;
+}
+
+/** Which positions summaries leave out, e.g. "BOS excluded". */
+export function exclusionPhrase(measurement: Measurement): string {
+  const excluded = measurement.options.excludePositions;
+  if (excluded.length === 0) return 'all positions';
+  const names = excluded.map((position) => positionName(measurement, position));
+  return `${names.join(', ')} excluded`;
+}
+
+/** "BOS" for position 0 when the run prepended one, else "position p". */
+export function positionName(measurement: Measurement, position: number): string {
+  return position === 0 && measurement.options.prependBos ? 'BOS' : `position ${position}`;
+}
+
+export interface FigureTitle {
+  text: string;
+  subtitle: string[];
+}
+
+/** Title naming the model and what is drawn; subtitle lines name hook, metric and prompt set. */
+export function figureTitle(measurement: Measurement, headline: string, details: string[]): FigureTitle {
+  return {
+    text: shorten(`${measurement.model.id} — ${headline}`),
+    subtitle: [...details.map((line) => shorten(line)), promptsLine(measurement)],
+  };
+}
+
+/** "×1.045" — growth factors always with three decimals. */
+export function formatGrowth(growth: number): string {
+  return `×${growth.toFixed(3)}`;
+}
+
+/** "layers 5–41: ×1.045 per layer (95% CI 1.043–1.047, bootstrap), R² 0.998" */
+export function describePhase(phase: GrowthPhase): string {
+  return (
+    `layers ${phase.fromLayer}–${phase.toLayer}: ${formatGrowth(phase.growth)} per layer ` +
+    `(95% CI ${phase.ciLow.toFixed(3)}–${phase.ciHigh.toFixed(3)}, ${phase.ciMethod}), R² ${phase.r2.toFixed(3)}`
+  );
+}
+
+/** "attn_out: layers 0–4 ×1.302 · 5–47 ×1.045", every phase of a fit on one line. */
+export function describePhasesBriefly(fit: Pick<FitLine, 'phases'>, label: string): string {
+  return `${label}: layers ${fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ${formatGrowth(phase.growth)}`).join(' · ')}`;
+}

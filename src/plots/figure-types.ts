@@ -1,0 +1,68 @@
+/**
+ * The shapes every figure builder shares: what a figure is drawn from (a results file and the
+ * growth fits for it), the user's choices, and what a builder returns. Builders are pure: the
+ * same subject and options always give the same Vega-Lite spec.
+ */
+import type { TopLevelSpec } from 'vega-lite'; // types only: src/plots/render.ts is the one runtime importer
+import type { GrowthFit } from '../results/fit-schema.js';
+import type { HookName, Measurement } from '../results/schema.js';
+
+/**
+ * What figures draw of a growth fit (src/analysis/growth-fit.ts): its phases, each a straight
+ * line in log space, ln value = intercept + ln(growth) · layer, over [fromLayer, toLayer].
+ */
+export type FitLine = Pick<
+  GrowthFit,
+  'hook' | 'metric' | 'stat' | 'fromLayer' | 'toLayer' | 'growth' | 'intercept' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases'
+>;
+
+/** One results file, ready to plot. */
+export interface PlotSubject {
+  /** The file it came from, for messages and the report. */
+  path: string;
+  measurement: Measurement;
+  /** Growth fits by hook, for the figures that draw them. */
+  fits: Partial<Record<HookName, FitLine>>;
+}
+
+export const RESCALES = ['none', 'sqrt-d'] as const;
+export type Rescale = (typeof RESCALES)[number];
+export const X_AXES = ['layer', 'relative-depth'] as const;
+export type XAxis = (typeof X_AXES)[number];
+
+export interface FigureOptions {
+  /** Hook of the single-hook figures; undefined = each figure's default. */
+  hook: HookName | undefined;
+  /** Index of the sequence drawn by the per-prompt figure. */
+  prompt: number;
+  /** Divide norms by √dModel (comparison figure). */
+  rescale: Rescale;
+  /** Layer index or relative depth on the x axis (comparison figure). */
+  x: XAxis;
+}
+
+export const DEFAULT_FIGURE_OPTIONS: FigureOptions = { hook: undefined, prompt: 0, rescale: 'none', x: 'layer' };
+
+/** A drawn figure, or the reason it cannot be drawn from this input (said, never invented). */
+export type FigureOutcome = { drawn: true; spec: TopLevelSpec; note?: string } | { drawn: false; reason: string };
+
+interface FigureInfo {
+  /** One line for --help, the docs and the report. */
+  summary: string;
+  /** Hooks whose growth fits this figure draws, for the given options. */
+  fitHooks(options: FigureOptions): HookName[];
+}
+
+/** Drawn once per results file. */
+export interface ModelFigure extends FigureInfo {
+  scope: 'model';
+  build(subject: PlotSubject, options: FigureOptions): FigureOutcome;
+}
+
+/** Drawn once from all results files together. */
+export interface ModelsFigure extends FigureInfo {
+  scope: 'models';
+  build(subjects: readonly PlotSubject[], options: FigureOptions): FigureOutcome;
+}
+
+export type FigureBuilder = ModelFigure | ModelsFigure;

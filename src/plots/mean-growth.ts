@@ -1,0 +1,69 @@
+/**
+ * Figure 3: the mean (or, for a median fit, the median) norm per layer on a log axis, the
+ * spread of tokens around it, and the fitted exponential growth: each phase of the fit as a
+ * dashed line, its rate and interval written on the chart.
+ */
+import type { HookName } from '../results/schema.js';
+import { describePhase, exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
+import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
+import { annotationLayers, fitPhasePoints } from './fit-layers.js';
+import { logScaleAxis } from './log-axis.js';
+import { chosenHook, hookSummaries, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
+import { FIT_COLOR, FIT_DASH, OKABE_ITO, finishSpec } from './theme.js';
+
+function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): FigureOutcome {
+  const missing = missingHookReason(measurement, hook);
+  if (missing !== undefined) return { drawn: false, reason: missing };
+  const metric = primaryMetric(measurement);
+  const fit = fits[hook];
+  const stat = fit?.stat ?? 'mean';
+  const rows = hookSummaries(measurement, hook)
+    .filter((summary) => summary.count > 0 && summary[stat] > 0)
+    .map((summary) => ({ layer: summary.layer, value: roundValue(summary[stat]), q25: roundValue(summary.q25), q75: roundValue(summary.q75) }));
+  if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
+  const fitPoints = fit === undefined ? [] : fitPhasePoints(fit, 'fit');
+  const scaleAxis = logScaleAxis([...rows.flatMap((row) => [row.q25, row.q75, row.value]), ...fitPoints.map((point) => point.norm)]);
+  const x = layerAxis(measurement.model.nLayers);
+  // Fit under the data line and wider, so both stay visible where they coincide.
+  const fitLayers: Record<string, unknown>[] =
+    fit === undefined
+      ? []
+      : [
+          {
+            data: { values: fitPoints },
+            mark: { type: 'line', color: FIT_COLOR, strokeDash: FIT_DASH, strokeWidth: 3.5 },
+            encoding: { x, y: { field: 'norm', type: 'quantitative' }, detail: { field: 'phase', type: 'ordinal' } },
+          },
+          ...annotationLayers(fit.phases.map((phase) => ({ text: `fit ${describePhase(phase)}`, color: FIT_COLOR }))),
+        ];
+  return {
+    drawn: true,
+    spec: finishSpec({
+      title: figureTitle(measurement, `${stat} ‖${hook}‖₂ per layer${fit === undefined ? '' : ' and its exponential fit'}`, [
+        `line: ${stat} over tokens (${exclusionPhrase(measurement)}) · band: middle 50% of tokens` +
+          (fit === undefined ? '' : ` · dashed: fit, ${fit.phases.length === 1 ? 'one phase' : `${fit.phases.length} phases`}`),
+        metricPhrase(metric),
+      ]),
+      data: { values: rows },
+      layer: [
+        {
+          mark: { type: 'area', color: OKABE_ITO.blue, opacity: 0.18 },
+          encoding: { x, y: { field: 'q25', type: 'quantitative', title: normAxisTitle(hook, metric), ...scaleAxis }, y2: { field: 'q75' } },
+        },
+        ...fitLayers,
+        {
+          mark: { type: 'line', color: OKABE_ITO.blue, strokeWidth: 1.5, point: { size: 18, color: OKABE_ITO.blue } },
+          encoding: { x, y: { field: 'value', type: 'quantitative' } },
+        },
+      ],
+    }),
+    ...(fit === undefined ? { note: `no growth fit of ${hook} to draw` } : {}),
+  };
+}
+
+export const meanGrowthFigure: ModelFigure = {
+  scope: 'model',
+  summary: 'mean norm per layer (log y) with the fitted exponential growth and its rate',
+  fitHooks: (options) => [chosenHook(options)],
+  build: (subject, options) => buildMeanGrowth(subject, chosenHook(options)),
+};

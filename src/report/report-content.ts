@@ -1,0 +1,104 @@
+/**
+ * What a report says, independent of how it is written out: tables of models, runs and growth
+ * fits as plain strings, and the figures (an SVG, or why it could not be drawn). The HTML page
+ * and the Markdown summary are two renderings of this one content.
+ */
+import type { FigureName } from '../plots/figure-registry.js';
+import type { PlotSubject } from '../plots/figure-types.js';
+import { HOOK_NAMES } from '../results/schema.js';
+
+export interface Table {
+  header: string[];
+  rows: string[][];
+}
+
+export interface ReportFigure {
+  figure: FigureName;
+  /** What the figure shows, one line. */
+  summary: string;
+  /** Model id (and file) the figure was drawn from; undefined for figures of all files. */
+  subject: string | undefined;
+  /** The inline SVG, or why the figure could not be drawn. */
+  svg?: string;
+  reason?: string;
+  note?: string;
+}
+
+export interface ReportContent {
+  toolVersion: string;
+  models: Table;
+  runs: Table;
+  fits: Table;
+  figures: ReportFigure[];
+}
+
+/** Growth factors in tables: four decimals, as `resid-norms fit` prints them. */
+function factor(value: number): string {
+  return `×${value.toFixed(4)}`;
+}
+
+function yesNo(value: boolean | undefined): string {
+  return value === undefined ? '—' : value ? 'yes' : 'no';
+}
+
+export function modelTable(subjects: readonly PlotSubject[]): Table {
+  return {
+    header: ['file', 'model', 'revision', 'architecture', 'layers', 'd_model', 'heads', 'dtype', 'normalization', 'parallel residual', 'primary metric'],
+    rows: subjects.map(({ path, measurement: { model, options } }) => [
+      path,
+      model.id,
+      model.revision ?? '—',
+      model.architecture,
+      String(model.nLayers),
+      String(model.dModel),
+      String(model.nHeads),
+      model.dtype,
+      model.normalization ?? '—',
+      yesNo(model.parallelResidual),
+      options.primaryMetricReason === undefined ? options.primaryMetric : `${options.primaryMetric} (${options.primaryMetricReason})`,
+    ]),
+  };
+}
+
+export function runTable(subjects: readonly PlotSubject[]): Table {
+  return {
+    header: ['file', 'prompt set', 'prompts', 'tokens', 'prompt-set sha256', 'BOS prepended', 'excluded positions', 'device', 'threads', 'seconds', 'tokens/s', 'written by'],
+    rows: subjects.map(({ path, measurement: { prompts, options, runtime, createdBy } }) => [
+      path,
+      prompts.source,
+      String(prompts.count),
+      String(runtime.tokens),
+      prompts.sha256,
+      yesNo(options.prependBos),
+      options.excludePositions.length === 0 ? 'none' : options.excludePositions.join(', '),
+      runtime.device,
+      String(runtime.threads),
+      runtime.seconds.toFixed(1),
+      runtime.tokensPerSecond.toFixed(0),
+      createdBy === undefined ? '—' : `${createdBy.tool} ${createdBy.version}`,
+    ]),
+  };
+}
+
+/** One row per file and fitted hook, hooks in forward-pass order. */
+export function fitTable(subjects: readonly PlotSubject[]): Table {
+  const rows: string[][] = [];
+  for (const { measurement, fits } of subjects) {
+    for (const hook of HOOK_NAMES) {
+      const fit = fits[hook];
+      if (fit === undefined) continue;
+      rows.push([
+        measurement.model.id,
+        hook,
+        fit.metric,
+        fit.stat,
+        `${fit.fromLayer}–${fit.toLayer}`,
+        factor(fit.growth),
+        `${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)} (${fit.ciMethod})`,
+        fit.r2.toFixed(3),
+        fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ${factor(phase.growth)}`).join(', '),
+      ]);
+    }
+  }
+  return { header: ['model', 'hook', 'metric', 'statistic', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)'], rows };
+}

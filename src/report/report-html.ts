@@ -1,0 +1,91 @@
+/**
+ * The report as one self-contained HTML page: inline CSS and inline SVGs, no scripts, no
+ * external requests, no timestamp (the same input gives the same bytes).
+ */
+import type { ReportContent, ReportFigure, Table } from './report-content.js';
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const FIGURE_ZOOM = 1.35;
+
+const STYLE = `
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; padding: 24px; max-width: 1500px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 36px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 20px 0 6px; }
+p.lead, p.summary { color: #444; margin: 4px 0 12px; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
+th, td { border: 1px solid #d4d4d4; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; font-weight: 600; }
+td.hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
+.table-wrap { overflow-x: auto; }
+figure { margin: 8px 0 24px; }
+figure svg { display: block; width: 100%; height: auto; }
+p.not-drawn { background: #fff6e5; border-left: 4px solid #e69f00; padding: 8px 12px; }
+p.note { color: #555; font-size: 13px; }
+nav ul { list-style: none; padding: 0; margin: 8px 0 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 14px; }
+`;
+
+function tableHtml(table: Table, hashColumns: readonly string[] = []): string {
+  if (table.rows.length === 0) return '<p class="summary">none</p>';
+  const head = `<tr>${table.header.map((cell) => `<th>${escapeHtml(cell)}</th>`).join('')}</tr>`;
+  const rows = table.rows.map(
+    (row) => `<tr>${row.map((cell, column) => `<td${hashColumns.includes(table.header[column]!) ? ' class="hash"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`,
+  );
+  return `<div class="table-wrap"><table>\n<thead>${head}</thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table></div>`;
+}
+
+function figureHtml(entry: ReportFigure): string {
+  const heading = entry.subject === undefined ? '' : `<h3>${escapeHtml(entry.subject)}</h3>\n`;
+  if (entry.svg === undefined) return `${heading}<p class="not-drawn">Not drawn: ${escapeHtml(entry.reason ?? 'unknown reason')}.</p>`;
+  const note = entry.note === undefined ? '' : `\n<p class="note">${escapeHtml(entry.note)}</p>`;
+  // Shown a third larger than drawn (vector, so still sharp), never wider than the page.
+  const width = Number(/^<svg[^>]*?\swidth="(\d+(?:\.\d+)?)"/.exec(entry.svg)?.[1] ?? 800);
+  return `${heading}<figure style="max-width: ${Math.round(width * FIGURE_ZOOM)}px">\n${entry.svg}\n</figure>${note}`;
+}
+
+function figureSections(figures: readonly ReportFigure[]): string[] {
+  const names = [...new Set(figures.map((entry) => entry.figure))];
+  return names.map((name) => {
+    const entries = figures.filter((entry) => entry.figure === name);
+    return [`<section id="figure-${name}">`, `<h2>${escapeHtml(name)}</h2>`, `<p class="summary">${escapeHtml(entries[0]!.summary)}</p>`, ...entries.map(figureHtml), '</section>'].join('\n');
+  });
+}
+
+export function renderReportHtml(content: ReportContent): string {
+  const names = [...new Set(content.figures.map((entry) => entry.figure))];
+  const models = content.models.rows.map((row) => row[1]!);
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(`resid-norms report: ${models.join(', ')}`)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    '<h1>Residual stream norms</h1>',
+    `<p class="lead">${escapeHtml(`${models.length} model${models.length === 1 ? '' : 's'}: ${models.join(', ')} · made by resid-norms ${content.toolVersion}`)}</p>`,
+    `<nav><ul>${['models', 'runs', 'fits'].map((id) => `<li><a href="#${id}">${id}</a></li>`).join('')}${names.map((name) => `<li><a href="#figure-${name}">${escapeHtml(name)}</a></li>`).join('')}</ul></nav>`,
+    '<section id="models">',
+    '<h2>Models</h2>',
+    tableHtml(content.models),
+    '</section>',
+    '<section id="runs">',
+    '<h2>Runs and prompt sets</h2>',
+    tableHtml(content.runs, ['prompt-set sha256']),
+    '</section>',
+    '<section id="fits">',
+    '<h2>Growth fits</h2>',
+    '<p class="summary">Least-squares line of ln(statistic) on layer; growth = factor per layer; phases: piecewise fit, number of pieces by BIC.</p>',
+    tableHtml(content.fits),
+    '</section>',
+    ...figureSections(content.figures),
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,41 @@
+/**
+ * The report as Markdown for a CI job summary (e.g. GitHub's $GITHUB_STEP_SUMMARY): the tables
+ * and a list of the figures, which live in the HTML page (job summaries cannot show SVG).
+ */
+import type { ReportContent, Table } from './report-content.js';
+
+/** A table cell: one line; pipes escaped, and angle brackets, which Markdown would take for HTML. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\s+/g, ' ');
+}
+
+function tableMarkdown(table: Table): string {
+  if (table.rows.length === 0) return '_none_';
+  const line = (cells: readonly string[]): string => `| ${cells.map(cell).join(' | ')} |`;
+  return [line(table.header), line(table.header.map(() => '---')), ...table.rows.map(line)].join('\n');
+}
+
+export function renderReportMarkdown(content: ReportContent): string {
+  const drawn = content.figures.filter((entry) => entry.svg !== undefined);
+  const notDrawn = content.figures.filter((entry) => entry.svg === undefined);
+  const name = (entry: (typeof content.figures)[number]): string => `${entry.figure}${entry.subject === undefined ? '' : ` (${entry.subject})`}`;
+  return [
+    '## Residual stream norms',
+    '',
+    `Made by resid-norms ${content.toolVersion}. Figures: ${drawn.length} drawn, in index.html beside this file.`,
+    '',
+    '### Growth fits',
+    '',
+    tableMarkdown(content.fits),
+    '',
+    '### Models',
+    '',
+    tableMarkdown(content.models),
+    '',
+    '### Runs and prompt sets',
+    '',
+    tableMarkdown(content.runs),
+    '',
+    ...(notDrawn.length === 0 ? [] : ['### Figures not drawn', '', ...notDrawn.map((entry) => `- ${cell(name(entry))}: ${cell(entry.reason ?? '')}`), '']),
+  ].join('\n');
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSilentReporter, type Reporter } from '../../src/cli/reporter.js';
+import { measure, type MeasureRequest } from '../../src/commands/measure.js';
+import { mergeShards } from '../../src/commands/merge.js';
+import { ExitCode, InterruptedError, ResidNormsError } from '../../src/errors.js';
+import { checkpointPath } from '../../src/measure/checkpoint.js';
+import { readMeasurement } from '../../src/results/read-measurement.js';
+import type { Measurement } from '../../src/results/schema.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+/** Everything but timings, which differ from run to run. */
+function withoutRuntime(measurement: Measurement): string {
+  const { runtime: _runtime, ...rest } = measurement;
+  return JSON.stringify(rest);
+}
+
+/** A reporter whose progress aborts the run after `batches` batches. */
+function interruptAfter(batches: number, controller: AbortController): Reporter {
+  const silent = createSilentReporter();
+  let ticks = 0;
+  return { ...silent, progress: () => ({ tick: () => void (++ticks > batches && controller.abort()), done: () => undefined }) };
+}
+
+describe('resumable, sharded measurement', () => {
+  let dir: string;
+  let base: MeasureRequest;
+  let reference: Measurement;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rn-resume-'));
+    const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 64 });
+    const promptsPath = join(dir, 'prompts.txt');
+    await writeFile(promptsPath, Array.from({ length: 11 }, (_, i) => `prompt number ${i} ${'word '.repeat(i % 5)}`).join('\n'));
+    base = { model: tiny.dir, promptsPath, batchSize: 2, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false };
+    await measure({ ...base, outPath: join(dir, 'reference.json') }, createSilentReporter());
+    reference = await readMeasurement(join(dir, 'reference.json'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it('an interrupted run keeps its finished batches, and rerunning resumes to the same results', async () => {
+    const outPath = join(dir, 'interrupted.json');
+    const controller = new AbortController();
+    await assert.rejects(measure({ ...base, outPath, signal: controller.signal }, interruptAfter(2, controller)), (error: unknown) => {
+      assert.ok(error instanceof InterruptedError);
+      assert.equal(error.exitCode, ExitCode.interrupted);
+      assert.match(error.message, /interrupted after 3 of 6 batches; they are saved in .*interrupted\.json\.checkpoint.*run the same command again/);
+      return true;
+    });
+    await assert.rejects(stat(outPath), 'no results file after an interruption');
+    const reporter = createSilentReporter();
+    await measure({ ...base, outPath }, reporter);
+    assert.ok(reporter.messages.some((m) => /resuming: 3 of 6 batches are done/.test(m)), reporter.messages.join('\n'));
+    const resumed = await readMeasurement(outPath);
+    assert.equal(withoutRuntime(resumed), withoutRuntime(reference));
+    assert.equal(resumed.runtime.resumedBatches, 3);
+    await assert.rejects(stat(checkpointPath(outPath)), 'the checkpoint is removed once the results are written');
+  });
+
+  it('refuses to mix runs with different options, and --restart discards the old checkpoint', async () => {
+    const outPath = join(dir, 'mixed.json');
+    const controller = new AbortController();
+    await assert.rejects(measure({ ...base, outPath, signal: controller.signal }, interruptAfter(1, controller)), InterruptedError);
+    await assert.rejects(measure({ ...base, outPath, maxTokens: 5 }, createSilentReporter()), (error: unknown) => {
+      assert.ok(error instanceof ResidNormsError);
+      assert.match(error.message, /belongs to a different run \(maxTokens was 64, now 5\); rerun with --restart/);
+      return true;
+    });
+    await measure({ ...base, outPath, maxTokens: 5, restart: true }, createSilentReporter());
+    assert.ok((await readMeasurement(outPath)).sequences.every((s) => s.ids.length <= 5));
+  });
+
+  it('ignores a line torn by a kill and redoes that batch', async () => {
+    const outPath = join(dir, 'torn.json');
+    const controller = new AbortController();
+    await assert.rejects(measure({ ...base, outPath, signal: controller.signal }, interruptAfter(1, controller)), InterruptedError);
+    await appendFile(checkpointPath(outPath), '{"position": 4, "indices": [1, 2], "resu');
+    await measure({ ...base, outPath }, createSilentReporter());
+    assert.equal(withoutRuntime(await readMeasurement(outPath)), withoutRuntime(reference));
+  });
+
+  it('shards merge into exactly the unsharded results', async () => {
+    const paths = [1, 2, 3].map((index) => join(dir, `shard-${index}.json`));
+    for (const [i, path] of paths.entries()) {
+      await measure({ ...base, outPath: path, shard: { index: i + 1, count: 3 } }, createSilentReporter());
+    }
+    const shard2 = await readMeasurement(paths[1]!);
+    assert.deepEqual(shard2.shard, { index: 2, count: 3, sequenceIndices: shard2.shard!.sequenceIndices });
+    assert.ok(shard2.sequences.length > 0 && shard2.sequences.length < reference.sequences.length);
+    const merged = await mergeShards([paths[2]!, paths[0]!, paths[1]!], join(dir, 'merged.json'));
+    assert.equal(withoutRuntime(merged), withoutRuntime(reference));
+    assert.equal(withoutRuntime(await readMeasurement(join(dir, 'merged.json'))), withoutRuntime(reference));
+    assert.equal(merged.runtime.tokens, reference.runtime.tokens);
+  });
+
+  it('refuses incomplete, repeated or foreign shard sets', async () => {
+    const paths = [1, 2].map((index) => join(dir, `pair-${index}.json`));
+    for (const [i, path] of paths.entries()) await measure({ ...base, outPath: path, shard: { index: i + 1, count: 2 } }, createSilentReporter());
+    const out = join(dir, 'bad-merge.json');
+    await assert.rejects(mergeShards([paths[0]!], out), /shard 2\/2 missing; all 2 are needed/);
+    await assert.rejects(mergeShards([paths[0]!, paths[0]!], out), /are both shard 1\/2/);
+    await assert.rejects(mergeShards([paths[0]!, join(dir, 'reference.json')], out), /is not a shard file/);
+    const foreign = JSON.parse(await readFile(paths[1]!, 'utf8')) as Measurement;
+    foreign.prompts.sha256 = 'f'.repeat(64);
+    await writeFile(join(dir, 'foreign.json'), JSON.stringify(foreign));
+    await assert.rejects(mergeShards([paths[0]!, join(dir, 'foreign.json')], out), /differ in prompts; shards must come from one run/);
+    await assert.rejects(stat(out), 'no merged file after a refusal');
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * Golden Vega-Lite specs: every figure of the tiny fixture must build exactly the committed
+ * spec in test/plots/golden/. After a deliberate change, regenerate them with
+ *   npm run test:update-golden
+ * and review the diff like code.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
+import { planFigures, type PlannedFigure } from '../../src/plots/figure-plan.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { GOLDEN_FOLDER, tinySubjects } from './plot-fixtures.js';
+
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+
+/** The planned figures, plus the comparison once more with both of its options. */
+async function goldenCases(): Promise<Array<{ file: string; content: string }>> {
+  const subjects = await tinySubjects();
+  const plan: PlannedFigure[] = [
+    ...planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS),
+    ...planFigures(subjects, ['compare'], { ...DEFAULT_FIGURE_OPTIONS, rescale: 'sqrt-d', x: 'relative-depth' }).map((planned) => ({
+      ...planned,
+      stem: 'compare-sqrt-d-relative-depth',
+    })),
+  ];
+  const drawn = plan.flatMap(({ stem, outcome }) => (outcome.drawn ? [{ file: `${stem}.vl.json`, content: `${JSON.stringify(outcome.spec, null, 2)}\n` }] : []));
+  const notDrawn = Object.fromEntries(plan.flatMap(({ stem, outcome }) => (outcome.drawn ? [] : [[stem, outcome.reason]])));
+  return [...drawn, { file: 'not-drawn.json', content: `${JSON.stringify(notDrawn, null, 2)}\n` }];
+}
+
+describe('golden Vega-Lite specs', () => {
+  it('every figure of the tiny fixture builds the committed spec', async () => {
+    const cases = await goldenCases();
+    if (UPDATE) {
+      for (const file of await readdir(GOLDEN_FOLDER)) await rm(join(GOLDEN_FOLDER, file));
+      for (const { file, content } of cases) await writeFile(join(GOLDEN_FOLDER, file), content);
+    }
+    assert.deepEqual((await readdir(GOLDEN_FOLDER)).sort(), cases.map(({ file }) => file).sort(), 'golden files and figures differ: run npm run test:update-golden');
+    for (const { file, content } of cases) {
+      assert.equal(content, await readFile(join(GOLDEN_FOLDER, file), 'utf8'), `${file} differs from its golden spec (npm run test:update-golden after a deliberate change)`);
+    }
+  });
+
+  it('says why the parallel-residual model has no resid_mid figure instead of drawing one', async () => {
+    const notDrawn = JSON.parse(await readFile(join(GOLDEN_FOLDER, 'not-drawn.json'), 'utf8')) as Record<string, string>;
+    assert.deepEqual(Object.keys(notDrawn), ['tiny-pythia-resid-mid']);
+    assert.match(notDrawn['tiny-pythia-resid-mid']!, /parallel-residual model .* no resid_mid/);
+  });
+});

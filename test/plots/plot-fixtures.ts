@@ -1,0 +1,59 @@
+/**
+ * Inputs for the figure tests: a tiny committed results file (6 layers, 3 prompts of 5, 5 and
+ * 3 tokens, BOS at position 0; made with syntheticMeasurement and rounded to 4 digits, one
+ * prompt holding HTML and id="…" to test escaping), a parallel-residual variant, and
+ * hand-made growth fits with round numbers, so specs can be checked without fitting.
+ */
+import { fileURLToPath } from 'node:url';
+import type { FitLine, PlotSubject } from '../../src/plots/figure-types.js';
+import { readMeasurement } from '../../src/results/read-measurement.js';
+import type { HookName, Measurement } from '../../src/results/schema.js';
+
+export const TINY_MEASUREMENT_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-measurement.json', import.meta.url));
+export const GOLDEN_FOLDER = fileURLToPath(new URL('../../../test/plots/golden/', import.meta.url));
+
+export function handMadeFit(hook: HookName, growth = 1.05, intercept = 2.3): FitLine {
+  return {
+    hook,
+    metric: 'centered',
+    stat: 'mean',
+    fromLayer: 0,
+    toLayer: 5,
+    growth,
+    intercept,
+    ciLow: growth - 0.01,
+    ciHigh: growth + 0.01,
+    ciMethod: 'bootstrap',
+    r2: 0.99,
+    phases: [
+      { fromLayer: 0, toLayer: 2, growth: 1.25, intercept: 2.3, r2: 0.98, ciLow: 1.2, ciHigh: 1.3, ciMethod: 'bootstrap' },
+      { fromLayer: 3, toLayer: 5, growth: 1.05, intercept: 2.8, r2: 0.97, ciLow: 1.04, ciHigh: 1.06, ciMethod: 'bootstrap' },
+    ],
+  };
+}
+
+export async function readTinyMeasurement(): Promise<Measurement> {
+  return readMeasurement(TINY_MEASUREMENT_PATH);
+}
+
+/** The same data as a parallel-residual model: no resid_mid. */
+export function toParallelResidual(measurement: Measurement): Measurement {
+  const copy = structuredClone(measurement);
+  copy.model = { ...copy.model, id: 'tiny-pythia', architecture: 'gpt_neox', parallelResidual: true };
+  copy.hooks = copy.hooks.filter((hook) => hook !== 'resid_mid');
+  for (const sequence of copy.sequences) {
+    delete sequence.norms.resid_mid;
+    delete sequence.rawNorms.resid_mid;
+  }
+  delete copy.summary.resid_mid;
+  return copy;
+}
+
+export async function tinySubjects(): Promise<PlotSubject[]> {
+  const measurement = await readTinyMeasurement();
+  const fits = { resid_pre: handMadeFit('resid_pre'), attn_out: handMadeFit('attn_out', 1.04, 1.5), mlp_out: handMadeFit('mlp_out', 1.06, 1.8) };
+  return [
+    { path: 'tiny.json', measurement, fits },
+    { path: 'tiny-parallel.json', measurement: toParallelResidual(measurement), fits },
+  ];
+}

@@ -1,0 +1,47 @@
+/**
+ * Independent OPT forward pass (see reference-ops.ts), from modeling_opt.py: token embedding
+ * plus learned position p read from row p + 2 of embed_positions, pre-LayerNorm decoder layers
+ * (self_attn_layer_norm, final_layer_norm), q = q_proj(x) · dHead^−½, ReLU MLP fc1/fc2.
+ * Weights by name without the `model.decoder.` prefix. `positionOffset` exists only so tests can
+ * show the offset matters.
+ */
+import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type HookNorms, type Vectors } from './reference-ops.js';
+
+export function referenceOpt(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], positionOffset = 2): HookNorms {
+  const d = config.hidden_size as number;
+  const nHeads = config.num_attention_heads as number;
+  const dHead = d / nHeads;
+  const dMlp = config.ffn_dim as number;
+  const act = config.activation_function as string;
+  const eps = 1e-5; // torch nn.LayerNorm default; OPTConfig has no key for it
+  const w = (name: string) => {
+    const value = weights.get(name);
+    if (!value) throw new Error(`reference: missing ${name}`);
+    return value;
+  };
+  const bias = (name: string) => (config.enable_bias === false ? undefined : w(name));
+  const result = emptyHookNorms();
+  const tokens = w('embed_tokens.weight');
+  const positions = w('embed_positions.weight');
+  let x: Vectors = ids.map((id, p) => Float64Array.from({ length: d }, (_, i) => tokens[id * d + i]! + positions[(p + positionOffset) * d + i]!));
+  for (let layer = 0; layer < (config.num_hidden_layers as number); layer += 1) {
+    const p = `layers.${layer}`;
+    const a = `${p}.self_attn`;
+    recordNorms(result, 'resid_pre', x);
+    const h = layerNorm(x, w(`${p}.self_attn_layer_norm.weight`), w(`${p}.self_attn_layer_norm.bias`), eps);
+    const project = (proj: string) => linear(h, w(`${a}.${proj}.weight`), 'out_in', d, bias(`${a}.${proj}.bias`));
+    const q = mapValues(project('q_proj'), (value) => value / Math.sqrt(dHead));
+    const z = causalAttention(q, project('k_proj'), project('v_proj'), { nHeads, nKvHeads: nHeads, dHead, scale: 1 });
+    const attnOut = linear(z, w(`${a}.out_proj.weight`), 'out_in', d, bias(`${a}.out_proj.bias`));
+    recordNorms(result, 'attn_out', attnOut);
+    const mid = add(x, attnOut);
+    recordNorms(result, 'resid_mid', mid);
+    const h2 = layerNorm(mid, w(`${p}.final_layer_norm.weight`), w(`${p}.final_layer_norm.bias`), eps);
+    const hidden = mapValues(linear(h2, w(`${p}.fc1.weight`), 'out_in', dMlp, bias(`${p}.fc1.bias`)), (value) => activation(act, value));
+    const mlpOut = linear(hidden, w(`${p}.fc2.weight`), 'out_in', d, bias(`${p}.fc2.bias`));
+    recordNorms(result, 'mlp_out', mlpOut);
+    x = add(mid, mlpOut);
+    recordNorms(result, 'resid_post', x);
+  }
+  return result;
+}
