@@ -14,7 +14,7 @@ interface WeightsFlags {
 export function registerWeights(program: Command): void {
   program
     .command('weights')
-    .description("norms of every layer's weights (W_Q, W_K, W_V, W_O, W_OV per head, b_O, W_in, W_out, b_in, b_out, norm gains), read from the safetensors files without inference")
+    .description("norms of every layer's weights (W_OV per head, b_O, W_in, W_out …), read from the safetensors files without inference")
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-o, --out <file>', 'weights file (default: results/<model>.weights.json)')
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
