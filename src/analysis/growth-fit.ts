@@ -7,10 +7,10 @@
 import { InputError, UsageError, quote } from '../errors.js';
 import type { GrowthFit, GrowthPhase } from '../results/fit-schema.js';
 import type { HookName, Measurement, NormMetric } from '../results/schema.js';
-import { bootstrapSlopes, percentileInterval, standardDeviation } from './growth-bootstrap.js';
+import { bootstrapSlopes, percentileInterval, standardDeviation, type BootstrapSlopes } from './growth-bootstrap.js';
 import { PrefixSums, type LineFit } from './least-squares.js';
 import { buildLayerPool, evaluateLayerStatistic, type LayerStatistic } from './layer-statistic.js';
-import { PARAMETERS_PER_SEGMENT, maxFeasibleSegments, segmentLine } from './phase-segmentation.js';
+import { PARAMETERS_PER_SEGMENT, maxFeasibleSegments, segmentLine, type Segment } from './phase-segmentation.js';
 import { studentTCritical } from './student-t.js';
 
 export type { CiMethod, GrowthFit, GrowthPhase } from '../results/fit-schema.js';
@@ -59,32 +59,70 @@ export function fitGrowth(measurement: Measurement, options: FitGrowthOptions): 
   const data = collectLayerData(measurement, hook, metric, stat, layers, label);
   checkPositive(data.values, layers, `${label} ${hook} ${metric} ${stat}`);
 
-  const sums = new PrefixSums(layers, data.values.map(Math.log));
+  const { evaluate } = data;
+  const resampling: FitResampling | undefined =
+    samples > 0 && evaluate !== undefined && data.drawable.length >= 2
+      ? {
+          samples,
+          seed,
+          resample: (segments) =>
+            bootstrapSlopes({ evaluate, sequenceCount: measurement.sequences.length, drawable: data.drawable, layers, segments, samples, seed, label }),
+        }
+      : undefined;
+  const fit = fitLogLinear(layers, data.values, options, label, resampling);
+  return {
+    model: measurement.model.id,
+    hook,
+    metric,
+    stat,
+    fromLayer,
+    toLayer,
+    values: data.values,
+    sequences: data.sequences,
+    tokensPerLayer: data.tokensPerLayer,
+    ...fit,
+  };
+}
+
+/** What a growth fit says that depends only on the per-layer values: line, intervals, phases. */
+export type LogLinearFit = Pick<
+  GrowthFit,
+  'growth' | 'intercept' | 'r2' | 'confidence' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'regression' | 'bootstrap' | 'phases' | 'segmentation'
+>;
+
+/** A bootstrap of the fit: `resample` refits resampled data with the given phase breakpoints. */
+export interface FitResampling {
+  samples: number;
+  seed: number;
+  resample: (segments: readonly Segment[]) => BootstrapSlopes;
+}
+
+/**
+ * Least squares of ln(value) on layer over positive `values` (one per entry of `layers`),
+ * with its regression interval, phases, and — when `resampling` is given — bootstrap intervals.
+ * Shared by activation norms (fitGrowth) and weight norms (fitWeightGrowth).
+ */
+export function fitLogLinear(
+  layers: readonly number[],
+  values: readonly number[],
+  options: Pick<FitGrowthOptions, 'segments' | 'minSegment' | 'maxSegments'>,
+  label: string,
+  resampling?: FitResampling,
+): LogLinearFit {
+  const sums = new PrefixSums(layers, values.map(Math.log));
   const line = sums.fit(0, layers.length);
   const segmentation = segmentLine(sums, layers.length, resolveSegmentation(layers.length, options, label));
   const segmentLines = segmentation.segments.map((segment) => sums.fit(segment.start, segment.end));
 
-  const resampled =
-    samples > 0 && data.evaluate !== undefined && data.drawable.length >= 2
-      ? bootstrapSlopes({
-          evaluate: data.evaluate,
-          sequenceCount: measurement.sequences.length,
-          drawable: data.drawable,
-          layers,
-          segments: segmentation.segments,
-          samples,
-          seed,
-          label,
-        })
-      : undefined;
+  const resampled = resampling?.resample(segmentation.segments);
   const regression = regressionInterval(line);
   const bootstrap =
-    resampled === undefined
+    resampling === undefined || resampled === undefined
       ? null
       : {
           ...growthInterval(resampled.overall),
-          samples,
-          seed,
+          samples: resampling.samples,
+          seed: resampling.seed,
           method: 'percentile' as const,
           slopeStdError: standardDeviation(resampled.overall),
         };
@@ -101,15 +139,6 @@ export function fitGrowth(measurement: Measurement, options: FitGrowthOptions): 
   }));
 
   return {
-    model: measurement.model.id,
-    hook,
-    metric,
-    stat,
-    fromLayer,
-    toLayer,
-    values: data.values,
-    sequences: data.sequences,
-    tokensPerLayer: data.tokensPerLayer,
     growth: Math.exp(line.slope),
     intercept: line.intercept,
     r2: line.r2,
@@ -184,7 +213,7 @@ function collectLayerData(
   };
 }
 
-function resolveLayerRange(
+export function resolveLayerRange(
   nLayers: number,
   options: Pick<FitGrowthOptions, 'fromLayer' | 'toLayer'>,
   label: string,
@@ -230,7 +259,7 @@ function resolveSegmentation(
   return { minSegment, maxSegments, segments };
 }
 
-function checkPositive(values: readonly number[], layers: readonly number[], what: string): void {
+export function checkPositive(values: readonly number[], layers: readonly number[], what: string): void {
   const bad = layers.filter((_, i) => !(values[i]! > 0));
   if (bad.length === 0) return;
   const first = values[layers.indexOf(bad[0]!)]!;

@@ -88,7 +88,8 @@ export function segmentLine(sums: PrefixSums, n: number, options: SegmentationOp
   const scores = Array.from({ length: Math.max(options.segments ?? 0, options.maxSegments) }, (_, k) => {
     const rss = cost[k]?.[n];
     if (rss === undefined || !Number.isFinite(rss)) return null;
-    return n * Math.log(Math.max(rss, floor) / n) + PARAMETERS_PER_SEGMENT * (k + 1) * Math.log(n);
+    // The outer max keeps an exact fit (rss 0, e.g. a constant series) finite: floor / n can underflow to 0.
+    return n * Math.log(Math.max(Math.max(rss, floor) / n, Number.MIN_VALUE)) + PARAMETERS_PER_SEGMENT * (k + 1) * Math.log(n);
   });
   const chosen = options.segments ?? bestCount(scores);
   return { segments: traceBack(start, chosen, n), scores, forced: options.segments !== undefined };

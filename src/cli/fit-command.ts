@@ -6,7 +6,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
 import { LAYER_STATISTICS, type LayerStatistic } from '../analysis/layer-statistic.js';
 import { NORM_METRICS, type HookName, type NormMetric } from '../results/schema.js';
-import { runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
+import { DEFAULT_WEIGHT_SERIES, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
+import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName, type WeightVariant } from '../results/weights-schema.js';
 import { parseHooks, parseNonNegativeInt, parsePositiveInt } from './options.js';
 import { createConsoleReporter } from './reporter.js';
 import { globalOptions } from './program.js';
@@ -21,6 +22,8 @@ interface FitFlags {
   segments?: number;
   minSegment: number;
   maxSegments: number;
+  series?: WeightSeriesName[];
+  variant?: WeightVariant;
   expect?: GrowthRange;
   json: boolean;
   out?: string;
@@ -29,8 +32,8 @@ interface FitFlags {
 export function registerFitCommand(parent: Command): void {
   parent
     .command('fit')
-    .description('fit the exponential growth of norms over layers, from results files (never the model)')
-    .argument('<results...>', 'results files written by `resid-norms measure`; one row per file and hook')
+    .description('fit the exponential growth of norms over layers, from results files of measure or weights (never the model)')
+    .argument('<results...>', 'results files written by `resid-norms measure` (one row per file and hook) or `resid-norms weights` (one row per file and series)')
     .option('--hook <list>', 'comma-separated hooks, or the flag repeated: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: resid_pre)', collectHooks)
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)
     .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
@@ -40,6 +43,8 @@ export function registerFitCommand(parent: Command): void {
     .option('--segments <n>', 'force this many growth phases (default: chosen by BIC)', parsePositiveInt)
     .option('--min-segment <n>', 'fewest layers in one phase (≥ 3)', parseMinSegment, FIT_DEFAULTS.minSegment)
     .option('--max-segments <n>', 'most phases BIC may choose', parsePositiveInt, FIT_DEFAULTS.maxSegments)
+    .option('--series <list>', `weights files: comma-separated series, or the flag repeated: ${WEIGHT_SERIES.join(',')} (default: ${DEFAULT_WEIGHT_SERIES.join(',')})`, collectSeries)
+    .addOption(new Option('--variant <variant>', "weights files: raw (as stored) or processed (TransformerLens processing) (default: the file's primary variant, processed)").choices(WEIGHT_VARIANTS))
     .option('--expect <LO..HI>', 'exit 1 unless every fitted growth factor lies in [LO, HI], e.g. 1.03..1.06', parseGrowthRange)
     .option('--json', 'print the fit document (JSON) instead of a table', false)
     .option('--out <file>', 'also write the fit document to this file (for plot and report)')
@@ -52,6 +57,14 @@ export function registerFitCommand(parent: Command): void {
 function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {
   const { hook, layers, ...rest } = flags;
   return { ...rest, files, hooks: hook ?? ['resid_pre'], layers: layers ?? {} };
+}
+
+/** --series may be repeated; each value is a comma-separated list of weight series names. */
+function collectSeries(value: string, previous: WeightSeriesName[] | undefined): WeightSeriesName[] {
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.find((name) => !(WEIGHT_SERIES as readonly string[]).includes(name));
+  if (names.length === 0 || unknown !== undefined) throw new InvalidArgumentError(`unknown weight series ${JSON.stringify(unknown ?? value)}; valid: ${WEIGHT_SERIES.join(', ')}`);
+  return [...new Set([...(previous ?? []), ...(names as WeightSeriesName[])])];
 }
 
 /** --hook may be repeated; each value is a comma-separated list. */

@@ -10,12 +10,12 @@ export function formatGrowth(value: number): string {
   return value.toFixed(4);
 }
 
-function formatInterval(interval: { ciLow: number; ciHigh: number } | null): string {
+export function formatInterval(interval: { ciLow: number; ciHigh: number } | null): string {
   return interval === null ? '—' : `${formatGrowth(interval.ciLow)}–${formatGrowth(interval.ciHigh)}`;
 }
 
 /** "0–4 ×1.3021 | 5–11 ×1.0490" */
-function formatPhases(fit: FitEntry): string {
+export function formatPhases(fit: Pick<FitEntry, 'phases'>): string {
   return fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ×${formatGrowth(phase.growth)}`).join(' | ');
 }
 
@@ -35,10 +35,14 @@ function formatRow(fit: FitEntry): string[] {
   ];
 }
 
+/** Rows of cells → lines with every column padded to its widest cell. */
+export function alignColumns(rows: readonly string[][]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+}
+
 export function formatFitTable(fits: readonly FitEntry[]): string {
-  const rows = [[...COLUMNS], ...fits.map(formatRow)];
-  const widths = COLUMNS.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  const lines = alignColumns([[...COLUMNS], ...fits.map(formatRow)]);
   const bootstrap = fits.find((fit) => fit.bootstrap !== null)?.bootstrap;
   const legend = [
     '',

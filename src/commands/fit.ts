@@ -1,17 +1,21 @@
 /**
- * `resid-norms fit`: growth fits of one or more results files, one per file and hook, as a
- * table or JSON on stdout and optionally a fit file; then the --expect gate.
+ * `resid-norms fit`: growth fits of one or more results files, one per file and hook (or, for
+ * weights files, per file and series), as a table or JSON on stdout and optionally a fit
+ * file; then the --expect gate.
  */
 import type { Reporter } from '../cli/reporter.js';
 import { fitGrowth, type FitGrowthOptions } from '../analysis/growth-fit.js';
 import type { LayerStatistic } from '../analysis/layer-statistic.js';
-import { ExpectationError, ProblemList } from '../errors.js';
+import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
+import { ExpectationError, ProblemList, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile } from '../results/fit-schema.js';
-import { readMeasurement } from '../results/read-measurement.js';
+import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type WeightFitEntry } from '../results/fit-schema.js';
+import { readResultsDocument } from '../results/read-results.js';
 import type { HookName, NormMetric } from '../results/schema.js';
+import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
 import { formatFitTable, formatGrowth } from './fit-table.js';
+import { formatWeightFitTable } from './weight-fit-table.js';
 
 /** Inclusive layer range; an undefined end is open (first or last layer of each model). */
 export interface LayerRange {
@@ -36,6 +40,10 @@ export interface FitCommandOptions {
   segments?: number;
   minSegment: number;
   maxSegments: number;
+  /** Series fitted in weights files (default: DEFAULT_WEIGHT_SERIES). */
+  series?: WeightSeriesName[];
+  /** Variant of weights files (default: each file's primary variant). */
+  variant?: WeightVariant;
   expect?: GrowthRange;
   json: boolean;
   out?: string;
@@ -47,10 +55,19 @@ export interface FitOutput {
   write: (text: string) => void;
 }
 
+/** Series fitted in weights files when --series is not given: the writing weights of figure 9 that every architecture has. */
+export const DEFAULT_WEIGHT_SERIES: readonly WeightSeriesName[] = ['W_OV', 'W_out'];
+
 export async function runFit(options: FitCommandOptions, output: FitOutput): Promise<FitFile> {
   const fits: FitEntry[] = [];
+  const weightFits: WeightFitEntry[] = [];
   for (const file of options.files) {
-    const measurement = await readMeasurement(file);
+    const document = await readResultsDocument(file);
+    if (document.kind === 'weights') {
+      weightFits.push(...fitWeightsFile(document.weights, file, options));
+      continue;
+    }
+    const { measurement } = document;
     for (const hook of options.hooks) {
       const fitOptions: FitGrowthOptions = {
         hook,
@@ -74,24 +91,55 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
       fits.push({ source: file, ...fit });
     }
   }
-  const document: FitFile = { format: FIT_FORMAT, version: FIT_VERSION, createdBy: { tool: 'resid-norms', version: toolVersion() }, fits };
+  if (weightFits.length === 0 && (options.series !== undefined || options.variant !== undefined)) {
+    throw new UsageError('--series and --variant apply to weights files (written by `resid-norms weights`), and none was given; for results of `measure`, use --hook');
+  }
+  const document: FitFile = {
+    format: FIT_FORMAT,
+    version: FIT_VERSION,
+    createdBy: { tool: 'resid-norms', version: toolVersion() },
+    fits,
+    ...(weightFits.length > 0 ? { weightFits } : {}),
+  };
   const json = `${JSON.stringify(document, null, 2)}\n`;
   // The file first: a path that cannot be written fails before anything is printed.
   if (options.out !== undefined) await writeFileAtomic(options.out, json);
-  output.write(options.json ? json : formatFitTable(fits));
-  if (options.out !== undefined) output.reporter.info(`wrote ${fits.length} fit${fits.length === 1 ? '' : 's'} to ${options.out}`);
-  if (options.expect !== undefined) checkExpectation(fits, options.expect);
+  const tables: string[] = [];
+  if (fits.length > 0) tables.push(formatFitTable(fits));
+  if (weightFits.length > 0) tables.push(formatWeightFitTable(weightFits));
+  output.write(options.json ? json : tables.join('\n'));
+  if (options.out !== undefined) {
+    const count = fits.length + weightFits.length;
+    output.reporter.info(`wrote ${count} fit${count === 1 ? '' : 's'} to ${options.out}`);
+  }
+  if (options.expect !== undefined) checkExpectation([...fits, ...weightFits], options.expect);
   return document;
 }
 
+function fitWeightsFile(weights: WeightsFile, file: string, options: FitCommandOptions): WeightFitEntry[] {
+  return (options.series ?? DEFAULT_WEIGHT_SERIES).map((series) => ({
+    source: file,
+    ...fitWeightGrowth(weights, {
+      series,
+      variant: options.variant,
+      fromLayer: options.layers.from,
+      toLayer: options.layers.to,
+      segments: options.segments,
+      minSegment: options.minSegment,
+      maxSegments: options.maxSegments,
+      label: file,
+    }),
+  }));
+}
+
 /** The gate: every fitted growth factor (the point estimate) must lie inside the range. */
-export function checkExpectation(fits: readonly FitEntry[], range: GrowthRange): void {
+export function checkExpectation(fits: ReadonlyArray<FitEntry | WeightFitEntry>, range: GrowthRange): void {
   const shown = `${range.low ?? ''}..${range.high ?? ''}`;
   const problems = new ProblemList();
   for (const fit of fits) {
     if ((range.low !== undefined && fit.growth < range.low) || (range.high !== undefined && fit.growth > range.high)) {
       problems.add(
-        `${fit.source} ${fit.hook} layers ${fit.fromLayer}:${fit.toLayer}: growth ${formatGrowth(fit.growth)} (95% CI ${formatGrowth(fit.ciLow)}–${formatGrowth(fit.ciHigh)}, ${fit.ciMethod})`,
+        `${fit.source} ${'hook' in fit ? fit.hook : `${fit.variant} ${fit.series}`} layers ${fit.fromLayer}:${fit.toLayer}: growth ${formatGrowth(fit.growth)} (95% CI ${formatGrowth(fit.ciLow)}–${formatGrowth(fit.ciHigh)}, ${fit.ciMethod})`,
       );
     }
   }

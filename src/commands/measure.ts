@@ -66,7 +66,8 @@ export interface MeasureOutcome {
 /** Upper bound on batch × padded length, to bound attention memory. */
 const MAX_BATCH_TOKENS = 16384;
 
-async function resolveRequestedModel(request: MeasureRequest, reporter: Reporter): Promise<ResolvedModel> {
+/** `--model`, or the embedded demo model when absent; shared by the commands that read a model. */
+export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env'>, reporter: Reporter): Promise<ResolvedModel> {
   if (request.model !== undefined) return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}) });
   if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
     throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');

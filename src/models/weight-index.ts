@@ -98,19 +98,41 @@ function halfToFloat(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+let halfTable: Float32Array | undefined;
+
+/** Every half-precision value, decoded once: a table lookup per value is ~10× faster than the arithmetic. */
+function halfToFloatTable(): Float32Array {
+  if (halfTable === undefined) {
+    halfTable = new Float32Array(65536);
+    for (let bits = 0; bits < 65536; bits += 1) halfTable[bits] = halfToFloat(bits);
+  }
+  return halfTable;
+}
+
+/** The bytes as little-endian 16-bit words (safetensors is little-endian, like every platform Node runs on). */
+function uint16Words(bytes: Buffer): Uint16Array {
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
+  return new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
+}
+
 function decodeToFloat32(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
   switch (dtype) {
     case 'F32':
+      // A Buffer from Buffer.alloc owns its memory: view it in place when aligned.
+      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     case 'F16': {
-      const out = new Float32Array(bytes.byteLength / 2);
-      for (let i = 0; i < out.length; i += 1) out[i] = halfToFloat(bytes.readUInt16LE(2 * i));
+      const table = halfToFloatTable();
+      const words = uint16Words(bytes);
+      const out = new Float32Array(words.length);
+      for (let i = 0; i < out.length; i += 1) out[i] = table[words[i]!]!;
       return out;
     }
     case 'BF16': {
       // bfloat16 is the top half of a float32.
-      const widened = new Uint32Array(bytes.byteLength / 2);
-      for (let i = 0; i < widened.length; i += 1) widened[i] = bytes.readUInt16LE(2 * i) << 16;
+      const words = uint16Words(bytes);
+      const widened = new Uint32Array(words.length);
+      for (let i = 0; i < widened.length; i += 1) widened[i] = words[i]! << 16;
       return new Float32Array(widened.buffer);
     }
     default:
@@ -120,13 +142,20 @@ function decodeToFloat32(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
 
 /** Read one tensor's values as float32 (for weight analysis and tests; the graph never does this). */
 export async function readTensorValues(info: TensorInfo): Promise<Float32Array> {
-  const handle = await open(info.file, 'r');
+  const bytes = Buffer.alloc(info.byteLength);
+  let bytesRead: number;
   try {
-    const bytes = Buffer.alloc(info.byteLength);
-    const { bytesRead } = await handle.read(bytes, 0, info.byteLength, info.byteOffset);
-    if (bytesRead !== info.byteLength) throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: file is truncated`);
-    return decodeToFloat32(bytes, info.dtype);
-  } finally {
-    await handle.close();
+    const handle = await open(info.file, 'r');
+    try {
+      ({ bytesRead } = await handle.read(bytes, 0, info.byteLength, info.byteOffset));
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    // The file vanished or became unreadable since its header was read.
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: ${code}`);
   }
+  if (bytesRead !== info.byteLength) throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: file is truncated`);
+  return decodeToFloat32(bytes, info.dtype);
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { HookNameSchema, NormMetricSchema } from './schema.js';
+import { WeightSeriesNameSchema, WeightVariantSchema } from './weights-schema.js';
 
 export const FIT_FORMAT = 'resid-norms/fit';
 export const FIT_VERSION = 1;
@@ -109,10 +110,29 @@ export const FitEntrySchema = GrowthFitSchema.extend({
 });
 export type FitEntry = z.infer<typeof FitEntrySchema>;
 
+/**
+ * A growth fit of one per-layer series of a weights file (`resid-norms weights`): the same
+ * line, interval and phases as an activation fit, with no prompts behind it — so no bootstrap,
+ * and the interval is the regression's.
+ */
+export const WeightGrowthFitSchema = GrowthFitSchema.omit({ hook: true, metric: true, stat: true, sequences: true, tokensPerLayer: true }).extend({
+  series: WeightSeriesNameSchema,
+  variant: WeightVariantSchema,
+});
+export type WeightGrowthFit = z.infer<typeof WeightGrowthFitSchema>;
+
+export const WeightFitEntrySchema = WeightGrowthFitSchema.extend({
+  /** The weights file the fit was made from, as given on the command line. */
+  source: z.string(),
+});
+export type WeightFitEntry = z.infer<typeof WeightFitEntrySchema>;
+
 export const FitFileSchema = z.looseObject({
   format: z.literal(FIT_FORMAT),
   version: z.literal(FIT_VERSION),
   createdBy: z.object({ tool: z.string(), version: z.string() }),
   fits: z.array(FitEntrySchema),
+  /** Fits of weights files; absent when none was given. */
+  weightFits: z.array(WeightFitEntrySchema).optional(),
 });
 export type FitFile = z.infer<typeof FitFileSchema>;

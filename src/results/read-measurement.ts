@@ -32,6 +32,11 @@ export function parseMeasurement(text: string, path: string): Measurement {
   } catch {
     throw new InputError(`${quote(path)} is not JSON; give a results file written by \`resid-norms measure\``);
   }
+  return validateMeasurement(data, path);
+}
+
+/** Validate parsed JSON as a results file of `measure`. */
+export function validateMeasurement(data: unknown, path: string): Measurement {
   checkFormatAndVersion(data, path);
   const parsed = MeasurementSchema.safeParse(data);
   if (!parsed.success) {

@@ -70,6 +70,13 @@ describe('segmentLine', () => {
     assert.deepEqual(found.segments, [{ start: 0, end: 30 }]);
   });
 
+  it('scores every feasible count of a constant series (an exact fit) as a finite number', () => {
+    const xs = Array.from({ length: 12 }, (_, i) => i);
+    const found = segmentLine(new PrefixSums(xs, xs.map(() => 0)), 12, { minSegment: 3, maxSegments: 4 });
+    assert.ok(found.scores.every((score) => score !== null && Number.isFinite(score)), `scores ${found.scores.join(', ')}`);
+    assert.deepEqual(found.segments, [{ start: 0, end: 12 }]);
+  });
+
   it('rarely splits a noisy straight line (≤ 3 of 100 seeded lines of 24 points)', () => {
     let split = 0;
     for (let seed = 1; seed <= 100; seed += 1) {

@@ -55,7 +55,7 @@ describe('bad inputs to fit, plot, report, merge', () => {
     { name: 'fit: missing results file', args: ['fit', file('nope.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /cannot read results file ".*nope\.json": no such file/ },
     { name: 'fit: a folder instead of a file', args: ['fit', file('a-folder.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /a-folder\.json": it is a folder/ },
     { name: 'fit: not JSON', args: ['fit', file('not-json.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /not-json\.json" is not JSON/ },
-    { name: 'fit: another JSON format', args: ['fit', file('other-format.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /is not a resid-norms results file \(format "something\/else"; expected format "resid-norms\/measurement"\)/ },
+    { name: 'fit: another JSON format', args: ['fit', file('other-format.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /is not a resid-norms results file \(format "something\/else"; expected format "resid-norms\/measurement"/ },
     { name: 'fit: unknown results version', args: ['fit', file('version-2.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has results version 2, which this resid-norms does not know; supported: 1/ },
     { name: 'fit: a value of the wrong type', args: ['fit', file('wrong-type.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /sequences\[1\]\.norms\.resid_pre\[2\]\[1\]: .*expected number/ },
     { name: 'fit: sequences that do not match the prompt count', args: ['fit', file('count-mismatch.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has 3 sequences but prompts\.count says 4/ },

@@ -1,0 +1,107 @@
+/**
+ * `resid-norms weights`: norms of every block's weights, straight from the safetensors files
+ * (no inference). Phases: resolve model → load spec → per block: read its tensors, compute
+ * norms, drop the values → write the weights file.
+ */
+import { join } from 'node:path';
+import { computeLayerWeightNorms, transformerLensProcessing } from '../analysis/weight-norms.js';
+import type { TransformerSpec } from '../architectures/types.js';
+import type { Reporter } from '../cli/reporter.js';
+import { readBlockValues } from '../models/block-values.js';
+import { loadModel } from '../models/load-model.js';
+import type { ResolvedModel } from '../models/resolve-model.js';
+import { writeFileAtomic } from '../results/atomic-write.js';
+import { WEIGHTS_FORMAT, WEIGHTS_VERSION, type WeightLayer, type WeightsFile, type WeightsModelInfo } from '../results/weights-schema.js';
+import { toolVersion } from '../version.js';
+import { resolveRequestedModel } from './measure.js';
+
+export interface WeightsRequest {
+  /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
+  model?: string;
+  /** Output file; results/<model-slug>.weights.json when absent. */
+  outPath?: string;
+  /** Re-resolve the revision on the Hub even when the cache has it. */
+  refresh: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface WeightsOutcome {
+  outPath: string;
+  weights: WeightsFile;
+}
+
+function modelInfo(resolved: ResolvedModel, spec: TransformerSpec): WeightsModelInfo {
+  const { dims } = spec;
+  return {
+    id: resolved.id,
+    revision: resolved.revision,
+    architecture: spec.architecture,
+    nLayers: dims.nLayers,
+    dModel: dims.dModel,
+    nHeads: dims.nHeads,
+    dtype: spec.weightDtype,
+    nCtx: dims.nCtx,
+    dVocab: dims.dVocab,
+    bosTokenId: spec.bosTokenId,
+    normalization: spec.normalization,
+    parallelResidual: spec.parallelResidual,
+    nKvHeads: dims.nKvHeads,
+    dHead: dims.dHead,
+    dMlp: dims.dMlp,
+    mlp: spec.blocks[0]?.mlp.kind ?? 'dense',
+  };
+}
+
+function primaryVariantReason(spec: TransformerSpec): string {
+  const what =
+    spec.normalization === 'layernorm'
+      ? 'LayerNorm folded into the weights that read it, writing weights centered, value biases folded into b_O'
+      : 'RMSNorm gains folded into the weights that read them, value biases folded into b_O; nothing centered (RMSNorm outputs are not mean-zero)';
+  return `TransformerLens processes weights this way by default (${what}), so the reference analysis's weight norms are the processed ones`;
+}
+
+/** One line per layer, metadata indented: readable, diffable, and small. */
+function formatWeightsFile(file: WeightsFile): string {
+  const entries = Object.entries(file).map(([key, value]) => {
+    if (key === 'layers') {
+      const lines = (value as WeightLayer[]).map((layer) => `    ${JSON.stringify(layer)}`);
+      return `  "layers": [${lines.length ? `\n${lines.join(',\n')}\n  ` : ''}]`;
+    }
+    return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`;
+  });
+  return `{\n${entries.join(',\n')}\n}\n`;
+}
+
+export async function analyzeWeights(request: WeightsRequest, reporter: Reporter): Promise<WeightsOutcome> {
+  const startedAt = performance.now();
+  const resolved = await resolveRequestedModel(request, reporter);
+  const { spec } = await loadModel(resolved.dir);
+  const processing = transformerLensProcessing(spec.normalization);
+
+  const layers: WeightLayer[] = [];
+  let bytesRead = 0;
+  const progress = reporter.progress('reading weights', spec.dims.nLayers, 'items');
+  try {
+    for (const [layer, block] of spec.blocks.entries()) {
+      const read = await readBlockValues(block); // one block in memory at a time
+      layers.push(computeLayerWeightNorms(layer, read.values, spec.dims, processing));
+      bytesRead += read.bytesRead;
+      progress.tick();
+    }
+  } finally {
+    progress.done();
+  }
+
+  const weights: WeightsFile = {
+    format: WEIGHTS_FORMAT,
+    version: WEIGHTS_VERSION,
+    model: modelInfo(resolved, spec),
+    options: { primaryVariant: 'processed', primaryVariantReason: primaryVariantReason(spec), processing },
+    runtime: { seconds: (performance.now() - startedAt) / 1000, bytesRead },
+    layers,
+    createdBy: { tool: 'resid-norms', version: toolVersion() },
+  };
+  const outPath = request.outPath ?? join('results', `${resolved.slug}.weights.json`);
+  await writeFileAtomic(outPath, formatWeightsFile(weights));
+  return { outPath, weights };
+}

@@ -1,0 +1,114 @@
+/**
+ * The weights file written by `resid-norms weights`: norms of every block's weights, read
+ * straight from the safetensors files, in two variants — `raw` (as stored) and `processed`
+ * (after TransformerLens's default weight processing, the convention of the reference
+ * analysis). One zod schema is both the TypeScript type and the validator. Fields may be
+ * added; existing ones keep their meaning. docs/weights.md defines every quantity.
+ */
+import { z } from 'zod';
+import { ModelInfoSchema } from './schema.js';
+
+export const WEIGHTS_FORMAT = 'resid-norms/weights';
+export const WEIGHTS_VERSION = 1;
+
+const norm = z.number().nonnegative();
+/** null: the model has no such tensor (e.g. no attention output bias), and nothing folds into it. */
+const optionalNorm = norm.nullable();
+
+export const WEIGHT_VARIANTS = ['raw', 'processed'] as const;
+export const WeightVariantSchema = z.enum(WEIGHT_VARIANTS);
+export type WeightVariant = z.infer<typeof WeightVariantSchema>;
+
+/** Per-layer Frobenius (matrices) or L2 (vectors) norms; a per-head quantity's layer value is the norm of all its heads together. */
+export const WeightNormsSchema = z.object({
+  W_Q: norm,
+  W_K: norm,
+  W_V: norm,
+  W_O: norm,
+  /** √(Σ_h ‖W_V^h W_O^h‖_F²) over query heads. */
+  W_OV: norm,
+  b_O: optionalNorm,
+  /** Dense MLP: the input projection; gated MLP: the up projection (TransformerLens's W_in). */
+  W_in: norm,
+  /** Gated MLPs only: the gate projection. */
+  W_gate: norm.optional(),
+  /** The MLP's output (down) projection. */
+  W_out: norm,
+  b_in: optionalNorm,
+  b_gate: optionalNorm.optional(),
+  b_out: optionalNorm,
+});
+export type WeightNorms = z.infer<typeof WeightNormsSchema>;
+
+/** Raw weights also have the norms' own parameters (processing folds them into the weights that read them). */
+export const RawWeightNormsSchema = WeightNormsSchema.extend({
+  'ln1.w': norm,
+  'ln1.w_mean': z.number(),
+  'ln1.b': optionalNorm,
+  'ln2.w': norm,
+  'ln2.w_mean': z.number(),
+  'ln2.b': optionalNorm,
+});
+export type RawWeightNorms = z.infer<typeof RawWeightNormsSchema>;
+
+/** Per head: W_Q, W_O and W_OV per query head (nHeads); W_K and W_V per key/value head (nKvHeads). */
+export const HeadNormsSchema = z.object({
+  W_Q: z.array(norm),
+  W_K: z.array(norm),
+  W_V: z.array(norm),
+  W_O: z.array(norm),
+  W_OV: z.array(norm),
+});
+export type HeadNorms = z.infer<typeof HeadNormsSchema>;
+
+export const WeightLayerSchema = z.object({
+  layer: z.number().int().nonnegative(),
+  raw: RawWeightNormsSchema,
+  processed: WeightNormsSchema,
+  heads: z.object({ raw: HeadNormsSchema, processed: HeadNormsSchema }),
+});
+export type WeightLayer = z.infer<typeof WeightLayerSchema>;
+
+/** What `processed` did to the weights (TransformerLens: fold_ln, center_writing_weights, fold_value_biases). */
+export const WeightProcessingSchema = z.object({
+  /** Multiply the weights reading a norm's output (W_Q, W_K, W_V; W_in, W_gate) by its gain. */
+  foldNormGains: z.boolean(),
+  /** Add the norm's bias, read through those weights, to their biases. */
+  foldNormBiases: z.boolean(),
+  /** Remove the mean over dModel from W_Q, W_K, W_V, W_in, which read a LayerNorm's mean-zero output (W_gate is left, as TransformerLens does). */
+  centerReadingWeights: z.boolean(),
+  /** Remove the mean over dModel from W_O, b_O, W_out, b_out. */
+  centerWritingWeights: z.boolean(),
+  /** Move b_V · W_O into b_O: attention patterns sum to 1, so it is added whatever the pattern. */
+  foldValueBiases: z.boolean(),
+});
+export type WeightProcessing = z.infer<typeof WeightProcessingSchema>;
+
+export const WeightsModelInfoSchema = ModelInfoSchema.extend({
+  nKvHeads: z.number().int().positive(),
+  dHead: z.number().int().positive(),
+  dMlp: z.number().int().positive(),
+  mlp: z.enum(['dense', 'gated']),
+});
+export type WeightsModelInfo = z.infer<typeof WeightsModelInfoSchema>;
+
+export const WeightsFileSchema = z.looseObject({
+  format: z.literal(WEIGHTS_FORMAT),
+  version: z.literal(WEIGHTS_VERSION),
+  model: WeightsModelInfoSchema,
+  options: z.looseObject({
+    /** The variant that tables, fits and figures use unless told otherwise. */
+    primaryVariant: WeightVariantSchema,
+    primaryVariantReason: z.string(),
+    processing: WeightProcessingSchema,
+  }),
+  runtime: z.looseObject({ seconds: z.number().nonnegative(), bytesRead: z.number().int().nonnegative() }),
+  layers: z.array(WeightLayerSchema),
+  createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
+});
+export type WeightsFile = z.infer<typeof WeightsFileSchema>;
+
+/** Every per-layer quantity of a weights file, by its stable name (the keys of `raw`; `processed` has all but the norms' own). */
+export const WEIGHT_SERIES = RawWeightNormsSchema.keyof().options;
+export const WeightSeriesNameSchema = RawWeightNormsSchema.keyof();
+export type WeightSeriesName = z.infer<typeof WeightSeriesNameSchema>;
