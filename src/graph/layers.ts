@@ -58,6 +58,18 @@ export class GraphContext {
     return this.g.node('Mul', [this.g.node('Div', [x, rms]), scale], {}, name);
   }
 
+  /**
+   * act(x·W + b). gelu_new with a bias runs as ONNX Runtime's FastGelu, which adds the bias and
+   * applies the same tanh approximation in one pass over the [tokens, dMlp] hidden layer.
+   */
+  linearActivation(x: string, weights: LinearWeights, activation: Activation, name: string): string {
+    if (activation === 'gelu_new' && weights.bias) {
+      const product = this.linear(x, { ...weights, bias: undefined }, `${name}.matmul`);
+      return this.g.node('FastGelu', [product, this.weight(weights.bias)], {}, name, 'com.microsoft');
+    }
+    return this.activation(this.linear(x, weights, `${name}.pre`), activation, name);
+  }
+
   activation(x: string, activation: Activation, name: string): string {
     const g = this.g;
     const c = (value: number) => g.floatConstant([value], []);

@@ -71,6 +71,8 @@ export class GraphBuilder {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly names = new Set<string>();
   private readonly constants = new Map<string, string>();
+  /** Operator domains in use besides the default one (e.g. ONNX Runtime's com.microsoft). */
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   constructor(private readonly graphName: string) {}
@@ -157,6 +159,7 @@ export class GraphBuilder {
       if (input !== '' && !this.names.has(input)) throw new Error(`${opType} reads ${input}, which is not defined yet`);
     }
     const outputNames = outputs.map((stem) => this.claim(this.fresh(stem)));
+    if (domain !== '') this.domains.add(domain);
     this.nodes.push({
       opType,
       domain,
@@ -168,12 +171,13 @@ export class GraphBuilder {
     return outputNames;
   }
 
-  /** Serialize to ONNX model bytes. */
-  toBytes(opsets: Record<string, number> = { '': 17 }): Uint8Array {
+  /** Serialize to ONNX model bytes: default opset 17, version 1 of any other domain used. */
+  toBytes(): Uint8Array {
+    const opsets = [{ domain: '', version: 17 }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))];
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'resid-norms',
-      opsetImport: Object.entries(opsets).map(([domain, version]) => ({ domain, version })),
+      opsetImport: opsets,
       graph: {
         name: this.graphName,
         node: this.nodes,

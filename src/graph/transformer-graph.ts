@@ -114,7 +114,7 @@ function onlyResidPre(wanted: Set<HookName>): boolean {
 
 function buildMlp(ctx: GraphContext, x: string, mlp: TransformerSpec['blocks'][number]['mlp'], name: string): string {
   if (mlp.kind === 'dense') {
-    const hidden = ctx.activation(ctx.linear(x, mlp.in, `${name}.pre`), mlp.activation, `${name}.post`);
+    const hidden = ctx.linearActivation(x, mlp.in, mlp.activation, `${name}.post`);
     return ctx.linear(hidden, mlp.out, `${name}.out`);
   }
   const gate = ctx.activation(ctx.linear(x, mlp.gate, `${name}.gate`), mlp.activation, `${name}.gate_act`);
