@@ -14,14 +14,30 @@ export class SequenceValues {
   private causal?: string;
   private readonly windowMasks = new Map<number, string>();
   private readonly rotaryTables = new Map<string, { cos: string; sin: string }>();
+  private readonly shapes = new Map<string, string>();
   private rows?: string;
   private cols?: string;
 
-  /** positions: int64 [pos] = 0 … pos − 1 */
+  /**
+   * positions: int64 [pos] = 0 … pos − 1
+   * tokenShape: int64 [2] = [batch, pos], to unflatten the [batch·pos, d] stream
+   */
   constructor(
     private readonly ctx: GraphContext,
     readonly positions: string,
+    readonly tokenShape: string,
   ) {}
+
+  /** int64 [batch, pos, ...trailing], for reshaping [batch·pos, …] values. */
+  shapeWith(trailing: readonly number[]): string {
+    const key = trailing.join('x');
+    let shape = this.shapes.get(key);
+    if (shape === undefined) {
+      shape = this.ctx.g.node('Concat', [this.tokenShape, this.ctx.g.intConstant([...trailing])], { axis: int(0) }, `shape.${key}`);
+      this.shapes.set(key, shape);
+    }
+    return shape;
+  }
 
   private grid(): { rows: string; cols: string } {
     const g = this.ctx.g;
@@ -82,23 +98,23 @@ function applyRotary(ctx: GraphContext, x: string, rotary: RotarySpec, dHead: nu
   return g.node('Concat', [result, slice(ctx, x, rotaryDims, dHead, 3)], { axis: int(3) }, name);
 }
 
-/** q, k, v as [batch, pos, heads, dHead] (k and v with nKvHeads). */
-function projectQkv(ctx: GraphContext, x: string, spec: AttentionSpec, dims: ModelDims, name: string): [string, string, string] {
+/** q, k, v as [batch, pos, heads, dHead] (k and v with nKvHeads). x: [batch·pos, dModel] */
+function projectQkv(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): [string, string, string] {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead } = dims;
   const qSize = nHeads * dHead;
   const kvSize = nKvHeads * dHead;
   const toHeads = (value: string, heads: number, label: string) =>
-    g.node('Reshape', [value, g.intConstant([0, 0, heads, dHead])], {}, `${name}.${label}`);
+    g.node('Reshape', [value, sequence.shapeWith([heads, dHead])], {}, `${name}.${label}`);
   switch (spec.qkv.kind) {
     case 'fused': {
-      const fused = ctx.linear(x, spec.qkv.linear, `${name}.qkv`); // [batch, pos, qSize + 2·kvSize]
+      const fused = ctx.linear(x, spec.qkv.linear, `${name}.qkv`); // [batch·pos, qSize + 2·kvSize]
       const [q, k, v] = g.nodeMany('Split', [fused, g.intConstant([qSize, kvSize, kvSize])], { axis: int(-1) }, [`${name}.q_flat`, `${name}.k_flat`, `${name}.v_flat`]);
       return [toHeads(q!, nHeads, 'q'), toHeads(k!, nKvHeads, 'k'), toHeads(v!, nKvHeads, 'v')];
     }
     case 'fused-per-head': {
       const fused = ctx.linear(x, spec.qkv.linear, `${name}.qkv`);
-      const perHead = g.node('Reshape', [fused, g.intConstant([0, 0, nHeads, 3 * dHead])]); // [batch, pos, heads, 3·dHead]
+      const perHead = g.node('Reshape', [fused, sequence.shapeWith([nHeads, 3 * dHead])]); // [batch, pos, heads, 3·dHead]
       const [q, k, v] = g.nodeMany('Split', [perHead, g.intConstant([dHead, dHead, dHead])], { axis: int(3) }, [`${name}.q`, `${name}.k`, `${name}.v`]);
       return [q!, k!, v!];
     }
@@ -111,11 +127,11 @@ function projectQkv(ctx: GraphContext, x: string, spec: AttentionSpec, dims: Mod
   }
 }
 
-/** Attention output before the residual add. x: [batch, pos, dModel] (already normalized) */
+/** Attention output before the residual add. x: [batch·pos, dModel] (already normalized) */
 export function buildAttention(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): string {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead } = dims;
-  let [q, k, v] = projectQkv(ctx, x, spec, dims, name);
+  let [q, k, v] = projectQkv(ctx, sequence, x, spec, dims, name);
   if (spec.rotary) {
     const table = sequence.rotary(spec.rotary);
     q = applyRotary(ctx, q, spec.rotary, dHead, table, `${name}.q_rot`);
@@ -136,6 +152,6 @@ export function buildAttention(ctx: GraphContext, sequence: SequenceValues, x: s
   const pattern = g.node('Softmax', [masked], { axis: int(-1) }, `${name}.pattern`);
   let mixed = g.node('MatMul', [pattern, values]); // [batch, heads, pos, dHead] (or grouped)
   if (groups > 1) mixed = g.node('Reshape', [mixed, g.intConstant([0, nHeads, -1, dHead])]);
-  const merged = g.node('Reshape', [g.node('Transpose', [mixed], { perm: ints([0, 2, 1, 3]) }), g.intConstant([0, 0, nHeads * dHead])], {}, `${name}.z`);
+  const merged = g.node('Reshape', [g.node('Transpose', [mixed], { perm: ints([0, 2, 1, 3]) }), g.intConstant([-1, nHeads * dHead])], {}, `${name}.z`); // [batch·pos, heads·dHead]
   return ctx.linear(merged, spec.out, `${name}.out`);
 }

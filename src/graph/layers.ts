@@ -93,14 +93,18 @@ export class GraphContext {
     }
   }
 
-  /** ‖x‖₂ over the last axis. [batch, pos, d] → [batch, pos] */
-  rawNorm(x: string, name: string): string {
-    return this.g.node('ReduceL2', [x], { axes: ints([-1]), keepdims: int(0) }, name);
-  }
-
-  /** ‖x − mean(x)‖₂ over the last axis. [batch, pos, d] → [batch, pos] */
-  centeredNorm(x: string, name: string): string {
-    const mean = this.g.node('ReduceMean', [x], { axes: ints([-1]), keepdims: int(1) });
-    return this.g.node('ReduceL2', [this.g.node('Sub', [x, mean])], { axes: ints([-1]), keepdims: int(0) }, name);
+  /**
+   * Both per-token norms, with the mean computed once:
+   *   centered = ‖x − mean(x)‖₂,  raw = √(centered² + d·mean²)
+   * The raw norm is rebuilt from two non-negative terms, so no precision is lost to
+   * cancellation (unlike Σx² − d·mean² for the centered one). [..., d] → [...]
+   */
+  tokenNorms(x: string, d: number, names: { raw: string; centered: string }): { raw: string; centered: string } {
+    const g = this.g;
+    const mean = g.node('ReduceMean', [x], { axes: ints([-1]), keepdims: int(1) }, `${names.centered}.mean`);
+    const centered = g.node('ReduceL2', [g.node('Sub', [x, mean])], { axes: ints([-1]), keepdims: int(0) }, names.centered);
+    const meanSquares = g.node('Mul', [g.node('ReduceSumSquare', [mean], { axes: ints([-1]), keepdims: int(0) }), g.floatConstant([d], [])]);
+    const raw = g.node('Sqrt', [g.node('Add', [g.node('Mul', [centered, centered]), meanSquares])], {}, names.raw);
+    return { raw, centered };
   }
 }

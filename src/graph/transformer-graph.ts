@@ -52,16 +52,20 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   const g = new GraphBuilder(`resid-norms ${spec.architecture}`);
   const ctx = new GraphContext(g, options.layout);
   const ids = g.addInput(INPUT_IDS, ElementType.int64, ['batch', 'pos']);
-  const length = g.node('Gather', [g.node('Shape', [ids]), g.intConstant([1], [])], {}, 'pos_len');
+  const tokenShape = g.node('Shape', [ids], {}, 'token_shape'); // [2] = [batch, pos]
+  const length = g.node('Gather', [tokenShape, g.intConstant([1], [])], {}, 'pos_len');
   const positions = g.node('Range', [g.intConstant([0], []), length, g.intConstant([1], [])], {}, 'positions'); // [pos]
-  const sequence = new SequenceValues(ctx, positions);
+  const sequence = new SequenceValues(ctx, positions, tokenShape);
 
   let residual = g.node('Gather', [ctx.weight(spec.tokenEmbedding), ids], {}, 'embed'); // [batch, pos, dModel]
   if (spec.positionEmbedding) {
     const { weight, offset } = spec.positionEmbedding;
     const tableRows = offset === 0 ? positions : g.node('Add', [positions, g.intConstant([offset], [])]);
-    residual = g.node('Add', [residual, g.node('Gather', [ctx.weight(weight), tableRows], {}, 'pos_embed')], {}, 'blocks.0.resid_pre');
+    residual = g.node('Add', [residual, g.node('Gather', [ctx.weight(weight), tableRows], {}, 'pos_embed')], {}, 'embed_pos');
   }
+  // The stream stays [batch·pos, dModel] from here on: 2-D matrix products let ONNX Runtime fuse
+  // each bias add into its GEMM. Only attention and the outputs see [batch, pos].
+  residual = g.node('Reshape', [residual, g.intConstant([-1, spec.dims.dModel])], {}, 'blocks.0.resid_pre');
 
   // Norms are computed once per value: resid_post of block l is resid_pre of block l + 1.
   const outputs: HookOutput[] = [];
@@ -71,7 +75,9 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
     let norms = reduced.get(value);
     const names = { raw: hookOutputName(layer, hook, 'raw'), centered: hookOutputName(layer, hook, 'centered') };
     if (norms === undefined) {
-      norms = { raw: ctx.rawNorm(value, names.raw), centered: ctx.centeredNorm(value, names.centered) };
+      const perToken = (norm: string, name: string) => g.node('Reshape', [norm, tokenShape], {}, name); // [batch·pos] → [batch, pos]
+      const flat = ctx.tokenNorms(value, spec.dims.dModel, { raw: `${names.raw}.flat`, centered: `${names.centered}.flat` });
+      norms = { raw: perToken(flat.raw, names.raw), centered: perToken(flat.centered, names.centered) };
       reduced.set(value, norms);
     } else {
       norms = { raw: g.node('Identity', [norms.raw], {}, names.raw), centered: g.node('Identity', [norms.centered], {}, names.centered) };
