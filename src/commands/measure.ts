@@ -63,8 +63,10 @@ export interface MeasureOutcome {
   measurement: Measurement;
 }
 
-/** Upper bound on batch × padded length, to bound attention memory. */
+/** Upper bound on batch × padded length. */
 const MAX_BATCH_TOKENS = 16384;
+/** Attention scores and pattern of one layer stay under 2 × 256 MB of float32. */
+const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
 
 /** `--model`, or the embedded demo model when absent; shared by the commands that read a model. */
 export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env'>, reporter: Reporter): Promise<ResolvedModel> {
@@ -111,7 +113,8 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
   const maxBatchTokens = Math.max(MAX_BATCH_TOKENS, maxTokens);
-  const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens }), request.shard);
+  const maxAttentionElements = Math.max(MAX_ATTENTION_BYTES / 4 / spec.dims.nHeads, maxTokens * maxTokens);
+  const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
   const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
   const checkpointFile = checkpointPath(outPath);
@@ -124,6 +127,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     prependBos: request.prependBos,
     batchSize: request.batchSize,
     maxBatchTokens,
+    maxAttentionElements,
     shard: request.shard ?? null,
   };
   if (request.restart) await removeCheckpoint(checkpointFile);

@@ -17,16 +17,22 @@ export interface BatchPlanOptions {
   batchSize: number;
   /** Upper bound on batch × padded length, so long prompts don't make huge batches. */
   maxBatchTokens: number;
+  /**
+   * Upper bound on batch × length² × attention heads: the attention scores and pattern are
+   * [batch, heads, pos, pos] each, so long prompts need smaller batches.
+   */
+  maxAttentionElements?: number;
 }
 
-export function planBatches(sequences: readonly Sequence[], { batchSize, maxBatchTokens }: BatchPlanOptions): Batch[] {
+export function planBatches(sequences: readonly Sequence[], { batchSize, maxBatchTokens, maxAttentionElements = Infinity }: BatchPlanOptions): Batch[] {
   // Longest first: the most memory-hungry batch runs first, so a failure shows early.
   const sorted = [...sequences].sort((a, b) => b.ids.length - a.ids.length || a.index - b.index);
   const batches: Batch[] = [];
   let current: Sequence[] = [];
   for (const sequence of sorted) {
     const length = current[0]?.ids.length ?? sequence.ids.length;
-    if (current.length > 0 && (current.length >= batchSize || (current.length + 1) * length > maxBatchTokens)) {
+    const fits = (rows: number) => rows <= batchSize && rows * length <= maxBatchTokens && rows * length * length <= maxAttentionElements;
+    if (current.length > 0 && !fits(current.length + 1)) {
       batches.push({ members: current, length: current[0]!.ids.length });
       current = [];
     }

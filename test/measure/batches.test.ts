@@ -19,6 +19,12 @@ describe('planBatches', () => {
     const batches = planBatches(sequences, { batchSize: 8, maxBatchTokens: 25 });
     assert.deepEqual(batches.map((b) => b.members.length), [2, 2]);
   });
+
+  it('keeps batch × length² within the attention budget, so long prompts get small batches', () => {
+    const sequences = [100, 100, 100, 10, 10, 10].map((length, index) => sequence(index, length));
+    const batches = planBatches(sequences, { batchSize: 8, maxBatchTokens: 1e6, maxAttentionElements: 25_000 });
+    assert.deepEqual(batches.map((b) => b.members.map((m) => m.ids.length)), [[100, 100], [100, 10], [10, 10]]);
+  });
 });
 
 describe('batchInputIds', () => {
