@@ -38,12 +38,13 @@ export class GraphContext {
     return asFloat;
   }
 
-  /** x·W + b for either stored layout. x: [..., dIn] → [..., dOut] */
+  /**
+   * x·W + b as one Gemm. x: [tokens, dIn] → [tokens, dOut]. The [out, in] layout is read with
+   * transB, so no transposed copy of the weight is ever made.
+   */
   linear(x: string, weights: LinearWeights, name: string): string {
-    let w = this.weight(weights.weight);
-    if (weights.layout === 'out_in') w = this.g.node('Transpose', [w], { perm: ints([1, 0]) }, `${weights.weight.name}.T`);
-    const product = this.g.node('MatMul', [x, w], {}, weights.bias ? `${name}.matmul` : name);
-    return weights.bias ? this.g.node('Add', [product, this.weight(weights.bias)], {}, name) : product;
+    const inputs = [x, this.weight(weights.weight), ...(weights.bias ? [this.weight(weights.bias)] : [])];
+    return this.g.node('Gemm', inputs, { transB: int(weights.layout === 'out_in' ? 1 : 0) }, name);
   }
 
   norm(x: string, weights: NormWeights, name: string): string {
@@ -64,7 +65,8 @@ export class GraphContext {
    */
   linearActivation(x: string, weights: LinearWeights, activation: Activation, name: string): string {
     if (activation === 'gelu_new' && weights.bias) {
-      const product = this.linear(x, { ...weights, bias: undefined }, `${name}.matmul`);
+      const { bias: _bias, ...withoutBias } = weights;
+      const product = this.linear(x, withoutBias, `${name}.matmul`);
       return this.g.node('FastGelu', [product, this.weight(weights.bias)], {}, name, 'com.microsoft');
     }
     return this.activation(this.linear(x, weights, `${name}.pre`), activation, name);
