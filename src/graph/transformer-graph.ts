@@ -16,6 +16,7 @@ import { ElementType, GraphBuilder } from './onnx-builder.js';
 
 export const INPUT_IDS = 'input_ids';
 
+/** One (layer, hook, metric) and the graph output carrying it; two entries may share an output. */
 export interface HookOutput {
   name: string;
   layer: number;
@@ -26,6 +27,8 @@ export interface HookOutput {
 export interface BuiltGraph {
   bytes: Uint8Array;
   outputs: HookOutput[];
+  /** The graph's distinct outputs (resid_post of block l and resid_pre of block l + 1 share one). */
+  outputNames: string[];
   nodeCount: number;
 }
 
@@ -67,25 +70,22 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   // each bias add into its GEMM. Only attention and the outputs see [batch, pos].
   residual = g.node('Reshape', [residual, g.intConstant([-1, spec.dims.dModel])], {}, 'blocks.0.resid_pre');
 
-  // Norms are computed once per value: resid_post of block l is resid_pre of block l + 1.
+  // Norms are computed and output once per value: resid_post of block l is resid_pre of block
+  // l + 1, so both hook entries name the same output.
   const outputs: HookOutput[] = [];
   const reduced = new Map<string, Record<NormMetric, string>>();
   const record = (layer: number, hook: HookName, value: string): void => {
     if (!wanted.has(hook) || (wantedLayers && !wantedLayers.has(layer))) return;
     let norms = reduced.get(value);
-    const names = { raw: hookOutputName(layer, hook, 'raw'), centered: hookOutputName(layer, hook, 'centered') };
     if (norms === undefined) {
+      const names = { raw: hookOutputName(layer, hook, 'raw'), centered: hookOutputName(layer, hook, 'centered') };
       const perToken = (norm: string, name: string) => g.node('Reshape', [norm, tokenShape], {}, name); // [batch·pos] → [batch, pos]
       const flat = ctx.tokenNorms(value, spec.dims.dModel, { raw: `${names.raw}.flat`, centered: `${names.centered}.flat` });
       norms = { raw: perToken(flat.raw, names.raw), centered: perToken(flat.centered, names.centered) };
+      for (const metric of ['raw', 'centered'] as const) g.addOutput(norms[metric], ElementType.float, ['batch', 'pos']);
       reduced.set(value, norms);
-    } else {
-      norms = { raw: g.node('Identity', [norms.raw], {}, names.raw), centered: g.node('Identity', [norms.centered], {}, names.centered) };
     }
-    for (const metric of ['raw', 'centered'] as const) {
-      g.addOutput(norms[metric], ElementType.float, ['batch', 'pos']);
-      outputs.push({ name: norms[metric], layer, hook, metric });
-    }
+    for (const metric of ['raw', 'centered'] as const) outputs.push({ name: norms[metric], layer, hook, metric });
   };
 
   const lastLayer = spec.dims.nLayers - 1;
@@ -110,7 +110,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
       : g.node('Add', [residMid!, mlpOut], {}, `${prefix}.resid_post`);
     record(layer, 'resid_post', residual);
   }
-  return { bytes: g.toBytes(), outputs, nodeCount: g.nodeCount };
+  return { bytes: g.toBytes(), outputs, outputNames: [...new Set(outputs.map((o) => o.name))], nodeCount: g.nodeCount };
 }
 
 /** With only resid_pre wanted, the last block's attention and MLP are not needed. */

@@ -42,10 +42,17 @@ function emptyResult(sequence: Sequence, hooks: readonly HookName[], nLayers: nu
 /** Run one batch; returns each member's results in batch order. */
 export async function collectBatch(batch: Batch, context: CollectContext): Promise<Array<{ sequence: Sequence; result: SequenceResult }>> {
   const { session, outputs, hooks, nLayers } = context;
-  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, outputs.map((o) => o.name));
+  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, [...new Set(outputs.map((o) => o.name))]);
   return batch.members.map((sequence, row) => {
     const result = emptyResult(sequence, hooks, nLayers);
+    const converted = new Map<string, number[]>(); // an output shared by two hooks is converted once
     for (const output of outputs) {
+      const table = output.metric === 'raw' ? result.rawNorms : result.norms;
+      const done = converted.get(output.name);
+      if (done) {
+        table[output.hook]![output.layer] = done.slice();
+        continue;
+      }
       const data = values.get(output.name)!;
       const start = row * batch.length;
       const norms: number[] = new Array(sequence.ids.length);
@@ -59,7 +66,7 @@ export async function collectBatch(batch: Batch, context: CollectContext): Promi
         }
         norms[position] = compactFloat32(value);
       }
-      const table = output.metric === 'raw' ? result.rawNorms : result.norms;
+      converted.set(output.name, norms);
       table[output.hook]![output.layer] = norms;
     }
     return { sequence, result };

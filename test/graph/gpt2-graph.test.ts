@@ -24,7 +24,7 @@ async function maxRelativeError(options: TinyGpt2Options, prompts: number[][], r
   let worst = 0;
   try {
     for (const ids of prompts) {
-      const outputs = await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, graph.outputs.map((o) => o.name));
+      const outputs = await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, graph.outputNames);
       const reference = referenceGpt2(tiny.weights, tiny.config, ids);
       for (const output of graph.outputs) {
         const actual = outputs.get(output.name)!;

@@ -15,7 +15,7 @@ export async function maxRelativeErrorAgainst(dir: string, prompts: number[][], 
   const model = await loadModel(dir);
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(model.spec, { hooks: availableHooks(model.spec), layout });
-  const names = graph.outputs.map((o) => o.name);
+  const names = graph.outputNames;
   const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1 });
   const expected = prompts.map(reference);
   let worst = 0;
