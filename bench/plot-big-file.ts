@@ -58,7 +58,7 @@ try {
   const reporter = createSilentReporter();
   await timed('  read + validate', () => readMeasurement(file));
   const { subjects } = await timed('  read + fits (resid_pre, attn_out, mlp_out)', () =>
-    loadPlotInputs({ files: [file], fitHooks: fitHooksFor(FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS) }, reporter),
+    loadPlotInputs({ files: [file], fitHooks: fitHooksFor(FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS), fitWeights: false }, reporter),
   );
   const plan = await timed('  build the specs (aggregation included)', () => planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS));
   for (const { stem, outcome } of plan) {

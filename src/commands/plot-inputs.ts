@@ -24,6 +24,8 @@ export interface PlotInputOptions {
   fitFile?: string;
   /** Sequence the per-prompt figure draws, checked against every file when given. */
   prompt?: number;
+  /** Fit the series the weights figure draws (it is drawn, or a report's table needs them). */
+  fitWeights: boolean;
   /** Variant of the weights drawn and fitted; default: each weights file's primary one. */
   variant?: WeightVariant;
 }
@@ -55,7 +57,12 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
     return { path, measurement, fits };
   });
   const weightFits = fitFile === undefined ? undefined : (fitFile.weightFits ?? []);
-  const weights = loadWeightsSubjects(weightsFiles, subjects, { ...(options.variant === undefined ? {} : { variant: options.variant }), ...(weightFits === undefined ? {} : { fitEntries: weightFits }) }, reporter);
+  const weights = loadWeightsSubjects(
+    weightsFiles,
+    subjects,
+    { fit: options.fitWeights, ...(options.variant === undefined ? {} : { variant: options.variant }), ...(weightFits === undefined ? {} : { fitEntries: weightFits }) },
+    reporter,
+  );
   return { subjects, weights };
 }
 

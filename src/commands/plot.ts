@@ -49,6 +49,7 @@ export async function runPlot(request: PlotRequest, reporter: Reporter): Promise
     {
       files: request.files,
       fitHooks: fitHooksFor(request.figures, request.figureOptions),
+      fitWeights: request.figures.includes('weights'),
       ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
       ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
       ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),

@@ -30,6 +30,7 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
     {
       files: request.files,
       fitHooks: 'all',
+      fitWeights: true,
       ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
       ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
       ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),

@@ -14,6 +14,8 @@ import type { WeightFitEntry } from '../results/fit-schema.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 
 export interface WeightsInputOptions {
+  /** Fit the drawn series (else no fits). */
+  fit: boolean;
   /** Default: each file's primary variant. */
   variant?: WeightVariant;
   /** Weight fits of a fit file, used instead of fitting. */
@@ -47,8 +49,11 @@ export function loadWeightsSubjects(
   return paired.map(({ path, weights, same }) => {
     const variant = options.variant ?? weights.options.primaryVariant;
     const series = WRITING_WEIGHT_SERIES.filter((name) => presentSeries(weights, variant).includes(name));
-    const fits =
-      options.fitEntries === undefined ? fitSeries(weights, path, series, variant, reporter) : pickWeightFits(options.fitEntries, weights, path, series, variant, reporter);
+    const fits = !options.fit
+      ? {}
+      : options.fitEntries === undefined
+        ? fitSeries(weights, path, series, variant, reporter)
+        : pickWeightFits(options.fitEntries, weights, path, series, variant, reporter);
     return { path, weights, measurement: same[0], pairingNote: pairingNote(weights, same, subjects), fits };
   });
 }

@@ -17,8 +17,8 @@ export interface PlannedFigure {
   outcome: FigureOutcome;
 }
 
-export const NO_RESULTS_REASON = 'no results file of `resid-norms measure` was given (only weights files)';
-export const NO_WEIGHTS_REASON = 'no weights file was given; write one with `resid-norms weights --model <model>` and pass it with the results files';
+const NO_RESULTS_REASON = 'no results file of `resid-norms measure` was given (only weights files)';
+const NO_WEIGHTS_REASON = 'no weights file was given; write one with `resid-norms weights --model <model>` and pass it with the results files';
 
 /** "EleutherAI/pythia-70m" → "eleutherai-pythia-70m": safe in file names and SVG ids. */
 export function slugify(text: string): string {

@@ -60,7 +60,7 @@ function variantPhrase(weights: WeightsFile, variant: WeightVariant): string {
     processing.centerWritingWeights ? 'writing weights centered' : '',
     processing.foldValueBiases ? 'value biases folded into b_O' : '',
   ].filter((step) => step !== '');
-  return `processed weights (TransformerLens's default processing: ${steps.join(', ')})`;
+  return `processed weights (TransformerLens's default processing: ${steps.join(', ') || 'nothing to fold or center'})`;
 }
 
 /** Notes are said in full: split into lines at spaces rather than shortened. */
@@ -151,13 +151,13 @@ function buildWritingWeights(subject: WeightsSubject, options: FigureOptions): F
   const layerX = layerAxis(nLayers);
   // A little room at both ends, so the heads' dots of the first and last layer are whole.
   const x = { ...layerX, scale: { ...(layerX.scale as Record<string, unknown>), padding: 8 } };
-  const hasFits = panels.some((panel) => panel.series.some((entry) => !entry.label.endsWith('(no fit)')));
+  const hasFits = rows.some((row) => row.kind !== 'head' && fitOf(row) !== undefined);
   const details = [
     ...wrapLines(variantPhrase(weights, variant)),
     `solid: weights (Frobenius norm) · dashed: biases (L2 norm) · dots: W_OV of each head`,
     ...(measurement === undefined
       ? []
-      : [shorten(`thick: mean ‖attn_out‖₂ and ‖mlp_out‖₂ over tokens (${exclusionPhrase(measurement)}) · ${metricPhrase(data.metric!)}`)]),
+      : wrapLines(`thick: mean ‖attn_out‖₂ and ‖mlp_out‖₂ over tokens (${exclusionPhrase(measurement)}) · ${metricPhrase(data.metric!)}`)),
     ...(hasFits ? ['×: growth per layer, least-squares line of ln(norm) on layer over all layers unless said'] : []),
     ...(measurement === undefined ? [] : [promptsLine(measurement)]),
     ...notes.flatMap((note) => wrapLines(`note: ${note}`)),
@@ -198,7 +198,7 @@ function panelSpec(panel: PanelData, x: Record<string, unknown>, y: Record<strin
     x,
     y,
     color: { field: 'series', type: 'nominal', title: LEGEND_TITLE, sort: domain, scale: { domain, range: panel.series.map((entry) => entry.color) }, legend },
-    strokeDash: { field: 'series', type: 'nominal', title: LEGEND_TITLE, sort: domain, scale: { domain, range: panel.series.map((entry) => entry.dash) }, legend },
+    strokeDash: { field: 'series', type: 'nominal', title: LEGEND_TITLE, sort: domain, scale: { domain, range: panel.series.map((entry) => entry.dash) } },
     // Line widths as given (Vega-Lite draws a line's width from `size`); no legend of its own, which would show dots.
     size: { field: 'width', type: 'quantitative', scale: null, legend: null },
   };

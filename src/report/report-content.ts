@@ -56,7 +56,7 @@ function yesNo(value: boolean | undefined): string {
 }
 
 /** One row per results file, then one per weights file (whose primary "metric" is its weights variant). */
-export function modelTable(subjects: readonly PlotSubject[], weights: readonly WeightsSubject[] = []): Table {
+export function modelTable(subjects: readonly PlotSubject[], weights: readonly WeightsSubject[]): Table {
   const files = [
     ...subjects.map(({ path, measurement: { model, options } }) => ({
       path,

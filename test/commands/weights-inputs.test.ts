@@ -32,23 +32,23 @@ describe('pairing weights files with results files', () => {
         { path: 'x.json', weights: weightsOf('unmeasured') },
       ],
       subjects,
-      {},
+      { fit: true },
       createSilentReporter(),
     );
     assert.equal(paired!.measurement, subjects[0]);
     assert.equal(paired!.pairingNote, 'attn_out and mlp_out from a.json; the other results files of synthetic (b.json) are not drawn here');
     assert.equal(alone!.measurement, undefined);
     assert.equal(alone!.pairingNote, 'no results file of unmeasured among the inputs (they hold synthetic, other; weights and results are paired by model id), so attn_out and mlp_out are not drawn');
-    const [only] = loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], [subjects[0]!], {}, createSilentReporter());
+    const [only] = loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], [subjects[0]!], { fit: true }, createSilentReporter());
     assert.equal(only!.pairingNote, undefined);
-    const [none] = loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], [], {}, createSilentReporter());
+    const [none] = loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], [], { fit: true }, createSilentReporter());
     assert.match(none!.pairingNote!, /^weights only: give a results file of synthetic/);
   });
 
   it('refuses, all at once, results files with the id of a weights file but another shape', () => {
     const subjects = [measured('a.json', 'synthetic', 7), measured('b.json', 'synthetic', 8), measured('c.json')];
     assert.throws(
-      () => loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], subjects, {}, createSilentReporter()),
+      () => loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], subjects, { fit: true }, createSilentReporter()),
       (error: Error) => {
         assert.ok(error instanceof InputError);
         assert.doesNotMatch(error.message, /\n/);
@@ -62,12 +62,12 @@ describe('pairing weights files with results files', () => {
 
   it('fits every drawn series of the variant drawn, over all layers', () => {
     const weights = weightsOf('synthetic');
-    const [subject] = loadWeightsSubjects([{ path: 'w.json', weights }], [], {}, createSilentReporter());
+    const [subject] = loadWeightsSubjects([{ path: 'w.json', weights }], [], { fit: true }, createSilentReporter());
     assert.deepEqual(Object.keys(subject!.fits).sort(), ['W_OV', 'W_in', 'W_out', 'b_O', 'b_out']);
     assert.ok(Math.abs(subject!.fits.W_OV!.growth - 1.1) < 1e-12);
     assert.ok(Math.abs(subject!.fits.W_out!.growth - 1.05) < 1e-12);
     assert.deepEqual([subject!.fits.W_OV!.fromLayer, subject!.fits.W_OV!.toLayer], [0, 5]);
-    const [raw] = loadWeightsSubjects([{ path: 'w.json', weights }], [], { variant: 'raw' }, createSilentReporter());
+    const [raw] = loadWeightsSubjects([{ path: 'w.json', weights }], [], { fit: true, variant: 'raw' }, createSilentReporter());
     assert.equal(raw!.fits.W_OV!.variant, 'raw');
     assert.ok(Math.abs(raw!.fits.W_OV!.growth - 1.2) < 1e-12);
   });
@@ -81,11 +81,14 @@ describe('pairing weights files with results files', () => {
     });
     const entries = [entry('elsewhere.json', 1.3), entry('w.json', 1.4), entry('w.json', 1.5, 'raw')];
     const reporter = createSilentReporter();
-    const [subject] = loadWeightsSubjects([{ path: 'w.json', weights }], [], { fitEntries: entries }, reporter);
+    const [subject] = loadWeightsSubjects([{ path: 'w.json', weights }], [], { fit: true, fitEntries: entries }, reporter);
     assert.equal(subject!.fits.W_OV!.growth, 1.4);
     assert.deepEqual(Object.keys(subject!.fits), ['W_OV']);
     assert.ok(reporter.warnings.some((message) => /the fit file has no processed fit of b_O, W_in, W_out, b_out for synthetic \(w\.json\); the weights figure shows no rate for them/.test(message)), reporter.warnings.join('\n'));
-    const [other] = loadWeightsSubjects([{ path: 'copy.json', weights }], [], { fitEntries: entries }, createSilentReporter());
+    const [other] = loadWeightsSubjects([{ path: 'copy.json', weights }], [], { fit: true, fitEntries: entries }, createSilentReporter());
     assert.equal(other!.fits.W_OV!.growth, 1.3, 'no fit of this path: the first of the same model');
+    const quiet = createSilentReporter();
+    const [unfitted] = loadWeightsSubjects([{ path: 'w.json', weights }], [], { fit: false, fitEntries: entries }, quiet);
+    assert.deepEqual([unfitted!.fits, quiet.warnings], [{}, []], 'no fits, and no warning about them, when the figure is not drawn');
   });
 });
