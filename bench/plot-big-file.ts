@@ -9,7 +9,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSilentReporter } from '../src/cli/reporter.js';
-import { loadPlotSubjects } from '../src/commands/plot-inputs.js';
+import { loadPlotInputs } from '../src/commands/plot-inputs.js';
 import { FIGURE_NAMES } from '../src/plots/figure-registry.js';
 import { fitHooksFor, planFigures } from '../src/plots/figure-plan.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../src/plots/figure-types.js';
@@ -57,10 +57,10 @@ try {
   console.log('phases, in this process:');
   const reporter = createSilentReporter();
   await timed('  read + validate', () => readMeasurement(file));
-  const subjects = await timed('  read + fits (resid_pre, attn_out, mlp_out)', () =>
-    loadPlotSubjects({ files: [file], fitHooks: fitHooksFor(FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS) }, reporter),
+  const { subjects } = await timed('  read + fits (resid_pre, attn_out, mlp_out)', () =>
+    loadPlotInputs({ files: [file], fitHooks: fitHooksFor(FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS), fitWeights: false }, reporter),
   );
-  const plan = await timed('  build the 8 specs (aggregation included)', () => planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS));
+  const plan = await timed('  build the specs (aggregation included)', () => planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS));
   for (const { stem, outcome } of plan) {
     if (outcome.drawn) await timed(`  render ${stem}`, () => renderSvg(outcome.spec, stem));
   }

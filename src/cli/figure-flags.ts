@@ -6,6 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { FIGURES, FIGURE_NAMES, type FigureName } from '../plots/figure-registry.js';
 import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '../plots/figure-types.js';
 import { HOOK_NAMES, type HookName } from '../results/schema.js';
+import { WEIGHT_VARIANTS, type WeightVariant } from '../results/weights-schema.js';
 import { parseChoice, parseChoiceList, parseHooks, parseNonNegativeInt } from './options.js';
 
 export interface FigureFlagValues {
@@ -15,6 +16,7 @@ export interface FigureFlagValues {
   hook?: HookName;
   rescale: Rescale;
   x: XAxis;
+  variant?: WeightVariant;
   fit?: string;
 }
 
@@ -33,13 +35,14 @@ function parseOneHook(value: string): HookName {
 
 export function addFigureOptions(command: Command): Command {
   return command
-    .argument('[results...]', 'results files written by `resid-norms measure`')
+    .argument('[results...]', 'results files written by `resid-norms measure`, and weights files written by `resid-norms weights` (figure weights)')
     .requiredOption('-o, --out <folder>', 'output folder (created if missing)')
     .option('--figures <list>', `comma-separated figures (default: all): ${FIGURE_NAMES.join(', ')}`, parseChoiceList(FIGURE_NAMES, 'figure'))
     .option('--prompt <n>', 'prompt (0-based index into the results file) drawn by the tokens figure', parseNonNegativeInt, 0)
     .option('--hook <name>', `hook of the single-hook figures: ${HOOK_NAMES.join(', ')} (default: resid_pre; compare: resid_post)`, parseOneHook)
     .option('--rescale <how>', `compare: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')
     .option('--x <axis>', `compare: ${X_AXES.join(' or ')} (layer / nLayers)`, parseChoice(X_AXES), 'layer')
+    .option('--variant <variant>', `weights: ${WEIGHT_VARIANTS.join(' or ')} weights (default: the file's primary variant, processed)`, parseChoice(WEIGHT_VARIANTS))
     .option('--fit <file>', 'draw fits from this fit file (written by `resid-norms fit --out`) instead of fitting');
 }
 
@@ -53,7 +56,7 @@ export function toFigureFlags(values: FigureFlagValues): FigureFlags {
   return {
     outDir: values.out,
     figures: values.figures ?? [...FIGURE_NAMES],
-    figureOptions: { hook: values.hook, prompt: values.prompt, rescale: values.rescale, x: values.x },
+    figureOptions: { hook: values.hook, prompt: values.prompt, rescale: values.rescale, x: values.x, variant: values.variant },
     ...(values.fit === undefined ? {} : { fitFile: values.fit }),
   };
 }

@@ -13,7 +13,7 @@ interface PlotFlagValues extends FigureFlagValues {
 export function registerPlotCommand(parent: Command): void {
   const command = parent
     .command('plot')
-    .description('draw the figures of the reference analysis from results files, as SVG (and PNG)')
+    .description('draw the figures of the reference analysis from results and weights files, as SVG (and PNG)')
     .addHelpText('after', `\n${describeFigures()}`);
   addFigureOptions(command)
     .option('--format <list>', `comma-separated image formats: ${IMAGE_FORMATS.join(', ')}`, parseChoiceList(IMAGE_FORMATS, 'format'), ['svg'])

@@ -1,16 +1,20 @@
 /**
- * What `plot` and `report` draw from: the results files, validated, each with its growth fits,
- * either computed here (fitGrowth) or read from a fit file written by `fit --out`.
+ * What `plot` and `report` draw from: the results files of `measure`, validated, each with its
+ * growth fits, either computed here (fitGrowth) or read from a fit file written by `fit --out`;
+ * and the weights files of `weights`, told apart by their format and paired with results files
+ * in ./weights-inputs.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Reporter } from '../cli/reporter.js';
 import { fitGrowth } from '../analysis/growth-fit.js';
 import { InputError, ProblemList, ResidNormsError, UsageError, quote } from '../errors.js';
-import type { FitLine, PlotSubject } from '../plots/figure-types.js';
+import type { FitLine, PlotInputs } from '../plots/figure-types.js';
 import type { FitEntry } from '../results/fit-schema.js';
 import { readFit } from '../results/read-fit.js';
-import { readMeasurement } from '../results/read-measurement.js';
+import { readResultsDocument } from '../results/read-results.js';
 import type { HookName, Measurement } from '../results/schema.js';
+import type { WeightVariant, WeightsFile } from '../results/weights-schema.js';
+import { loadWeightsSubjects } from './weights-inputs.js';
 
 export interface PlotInputOptions {
   files: readonly string[];
@@ -20,18 +24,25 @@ export interface PlotInputOptions {
   fitFile?: string;
   /** Sequence the per-prompt figure draws, checked against every file when given. */
   prompt?: number;
+  /** Fit the series the weights figure draws (it is drawn, or a report's table needs them). */
+  fitWeights: boolean;
+  /** Variant of the weights drawn and fitted; default: each weights file's primary one. */
+  variant?: WeightVariant;
 }
 
-/** Read every results file (all problems reported at once), then attach fits. */
-export async function loadPlotSubjects(options: PlotInputOptions, reporter: Reporter): Promise<PlotSubject[]> {
+/** Read every input file (all problems reported at once), then attach fits and pair weights with results. */
+export async function loadPlotInputs(options: PlotInputOptions, reporter: Reporter): Promise<PlotInputs> {
   if (options.files.length === 0) {
-    throw new UsageError('no results files given; give one or more JSON files written by `resid-norms measure`');
+    throw new UsageError('no results files given; give one or more JSON files written by `resid-norms measure` (or `resid-norms weights`)');
   }
   const problems = new ProblemList();
   const measurements: Array<{ path: string; measurement: Measurement }> = [];
+  const weightsFiles: Array<{ path: string; weights: WeightsFile }> = [];
   for (const path of options.files) {
     try {
-      measurements.push({ path, measurement: await readMeasurement(path) });
+      const document = await readResultsDocument(path);
+      if (document.kind === 'weights') weightsFiles.push({ path, weights: document.weights });
+      else measurements.push({ path, measurement: document.measurement });
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       problems.add(error.message);
@@ -39,12 +50,20 @@ export async function loadPlotSubjects(options: PlotInputOptions, reporter: Repo
   }
   problems.throwIfAny((message) => new InputError(message));
   if (options.prompt !== undefined) checkPrompt(measurements, options.prompt);
-  const fitEntries = options.fitFile === undefined ? undefined : (await readFit(options.fitFile)).fits;
-  return measurements.map(({ path, measurement }) => {
+  const fitFile = options.fitFile === undefined ? undefined : await readFit(options.fitFile);
+  const subjects = measurements.map(({ path, measurement }) => {
     const hooks = options.fitHooks === 'all' ? measurement.hooks : options.fitHooks.filter((hook) => measurement.hooks.includes(hook));
-    const fits = fitEntries === undefined ? computeFits(measurement, path, hooks, reporter) : pickFits(fitEntries, measurement, path, hooks, reporter);
+    const fits = fitFile === undefined ? computeFits(measurement, path, hooks, reporter) : pickFits(fitFile.fits, measurement, path, hooks, reporter);
     return { path, measurement, fits };
   });
+  const weightFits = fitFile === undefined ? undefined : (fitFile.weightFits ?? []);
+  const weights = loadWeightsSubjects(
+    weightsFiles,
+    subjects,
+    { fit: options.fitWeights, ...(options.variant === undefined ? {} : { variant: options.variant }), ...(weightFits === undefined ? {} : { fitEntries: weightFits }) },
+    reporter,
+  );
+  return { subjects, weights };
 }
 
 function checkPrompt(measurements: ReadonlyArray<{ path: string; measurement: Measurement }>, prompt: number): void {

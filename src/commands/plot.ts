@@ -1,6 +1,7 @@
 /**
- * `resid-norms plot`: results files → one SVG (and optionally PNG) per figure and file, in an
- * output folder. Figures that cannot be drawn from the input are named with the reason.
+ * `resid-norms plot`: results and weights files → one SVG (and optionally PNG) per figure and
+ * file, in an output folder. Figures that cannot be drawn from the input are named with the
+ * reason.
  */
 import { join } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
@@ -10,7 +11,7 @@ import { fitHooksFor, planFigures, type PlannedFigure } from '../plots/figure-pl
 import type { FigureOptions } from '../plots/figure-types.js';
 import { rasterizeSvg, renderSvg } from '../plots/render.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import { createOutputFolder, loadPlotSubjects } from './plot-inputs.js';
+import { createOutputFolder, loadPlotInputs } from './plot-inputs.js';
 
 export const IMAGE_FORMATS = ['svg', 'png'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -32,26 +33,30 @@ export interface PlotSummary {
   skipped: Array<{ stem: string; reason: string }>;
 }
 
-/** Say what could not be drawn (and notes about what was); shared with `report`. */
+/** Say what could not be drawn (figures with the same reason on one line) and notes about what was; shared with `report`. */
 export function reportOutcomes(plan: readonly PlannedFigure[], reporter: Reporter): void {
-  for (const { figure, subject, outcome } of plan) {
-    const where = subject === undefined ? figure : `${figure} of ${subject.path}`;
-    if (!outcome.drawn) reporter.warn(`${where} not drawn: ${outcome.reason}`);
+  const notDrawn = new Map<string, string[]>();
+  for (const { figure, source, outcome } of plan) {
+    const where = source === undefined ? figure : `${figure} of ${source.path}`;
+    if (!outcome.drawn) notDrawn.set(outcome.reason, [...(notDrawn.get(outcome.reason) ?? []), where]);
     else if (outcome.note !== undefined) reporter.info(`${where}: ${outcome.note}`);
   }
+  for (const [reason, figures] of notDrawn) reporter.warn(`${figures.join(', ')} not drawn: ${reason}`);
 }
 
 export async function runPlot(request: PlotRequest, reporter: Reporter): Promise<PlotSummary> {
-  const subjects = await loadPlotSubjects(
+  const { subjects, weights } = await loadPlotInputs(
     {
       files: request.files,
       fitHooks: fitHooksFor(request.figures, request.figureOptions),
+      fitWeights: request.figures.includes('weights'),
       ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
       ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
+      ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),
     },
     reporter,
   );
-  const plan = planFigures(subjects, request.figures, request.figureOptions);
+  const plan = planFigures(subjects, request.figures, request.figureOptions, weights);
   const drawable = plan.filter((planned) => planned.outcome.drawn);
   if (drawable.length === 0) {
     const reasons = [...new Set(plan.map(({ outcome }) => (outcome.drawn ? '' : outcome.reason)))].join('; ');

@@ -1,7 +1,7 @@
 /**
- * `resid-norms report`: results files → a folder with a self-contained index.html (every
- * figure inline, fit table, model and run metadata, prompt-set hashes) and summary.md for a
- * CI job summary. Fits every measured hook for the table.
+ * `resid-norms report`: results and weights files → a folder with a self-contained index.html
+ * (every figure inline, fit tables, model and run metadata, prompt-set hashes) and summary.md
+ * for a CI job summary. Fits every measured hook, and the writing weights, for the tables.
  */
 import { join } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
@@ -9,12 +9,12 @@ import { FIGURES, type FigureName } from '../plots/figure-registry.js';
 import { planFigures } from '../plots/figure-plan.js';
 import type { FigureOptions } from '../plots/figure-types.js';
 import { renderSvg } from '../plots/render.js';
-import { fitTable, modelTable, runTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
+import { fitTable, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
 import { renderReportHtml } from '../report/report-html.js';
 import { renderReportMarkdown } from '../report/report-markdown.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { toolVersion } from '../version.js';
-import { createOutputFolder, loadPlotSubjects } from './plot-inputs.js';
+import { createOutputFolder, loadPlotInputs } from './plot-inputs.js';
 import { reportOutcomes } from './plot.js';
 
 export interface ReportRequest {
@@ -26,24 +26,27 @@ export interface ReportRequest {
 }
 
 export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
-  const subjects = await loadPlotSubjects(
+  const { subjects, weights } = await loadPlotInputs(
     {
       files: request.files,
       fitHooks: 'all',
+      fitWeights: true,
       ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
       ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
+      ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),
     },
     reporter,
   );
-  const plan = planFigures(subjects, request.figures, request.figureOptions);
+  const plan = planFigures(subjects, request.figures, request.figureOptions, weights);
   await createOutputFolder(request.outDir);
   reportOutcomes(plan, reporter);
   const figures: ReportFigure[] = [];
-  for (const { figure, stem, subject, outcome } of plan) {
+  const files = subjects.length + weights.length;
+  for (const { figure, stem, source, outcome } of plan) {
     const entry: ReportFigure = {
       figure,
       summary: FIGURES[figure].summary,
-      subject: subject === undefined ? undefined : subjects.length === 1 ? subject.measurement.model.id : `${subject.measurement.model.id} (${subject.path})`,
+      subject: source === undefined ? undefined : files === 1 ? source.model : `${source.model} (${source.path})`,
     };
     if (outcome.drawn) {
       const { svg, warnings } = await renderSvg(outcome.spec, stem);
@@ -53,7 +56,14 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
       figures.push({ ...entry, reason: outcome.reason });
     }
   }
-  const content: ReportContent = { toolVersion: toolVersion(), models: modelTable(subjects), runs: runTable(subjects), fits: fitTable(subjects), figures };
+  const content: ReportContent = {
+    toolVersion: toolVersion(),
+    models: modelTable(subjects, weights),
+    runs: runTable(subjects),
+    fits: fitTable(subjects),
+    weightFits: weightFitTable(weights),
+    figures,
+  };
   await writeFileAtomic(join(request.outDir, 'index.html'), renderReportHtml(content));
   await writeFileAtomic(join(request.outDir, 'summary.md'), renderReportMarkdown(content));
   reporter.info(`wrote ${join(request.outDir, 'index.html')} (${figures.filter((entry) => entry.svg !== undefined).length} figures) and summary.md`);

@@ -1,19 +1,24 @@
 /**
  * Which figures a run draws and under which file names: model figures once per results file,
- * the comparison once for all of them. Pure, so `plot` and `report` agree on what is drawn.
+ * the comparison once for all of them, the weights figure once per weights file. A figure with
+ * no file of the kind it needs is planned as not drawn, with why. Pure, so `plot` and `report`
+ * agree on what is drawn.
  */
 import type { HookName } from '../results/schema.js';
 import { FIGURES, type FigureName } from './figure-registry.js';
-import type { FigureOptions, FigureOutcome, PlotSubject } from './figure-types.js';
+import type { FigureOptions, FigureOutcome, PlotSubject, WeightsSubject } from './figure-types.js';
 
 export interface PlannedFigure {
   figure: FigureName;
   /** File name without extension, unique within the run; also the prefix of the SVG's ids. */
   stem: string;
-  /** The results file it is drawn from; undefined for figures of all files together. */
-  subject: PlotSubject | undefined;
+  /** The file it is drawn from and its model; undefined for figures of all files together. */
+  source: { path: string; model: string } | undefined;
   outcome: FigureOutcome;
 }
+
+const NO_RESULTS_REASON = 'no results file of `resid-norms measure` was given (only weights files)';
+const NO_WEIGHTS_REASON = 'no weights file was given; write one with `resid-norms weights --model <model>` and pass it with the results files';
 
 /** "EleutherAI/pythia-70m" → "eleutherai-pythia-70m": safe in file names and SVG ids. */
 export function slugify(text: string): string {
@@ -24,30 +29,45 @@ export function slugify(text: string): string {
   return slug.length > 0 ? slug : 'model';
 }
 
-/** One slug per subject, made unique with -2, -3… when two files hold the same model. */
-export function subjectSlugs(subjects: readonly PlotSubject[]): string[] {
+/** One slug per model id, made unique with -2, -3… when two files hold the same model. */
+export function modelSlugs(ids: readonly string[]): string[] {
   const seen = new Map<string, number>();
-  return subjects.map(({ measurement }) => {
-    const slug = slugify(measurement.model.id);
+  return ids.map((id) => {
+    const slug = slugify(id);
     const count = (seen.get(slug) ?? 0) + 1;
     seen.set(slug, count);
     return count === 1 ? slug : `${slug}-${count}`;
   });
 }
 
-export function planFigures(subjects: readonly PlotSubject[], names: readonly FigureName[], options: FigureOptions): PlannedFigure[] {
-  const slugs = subjectSlugs(subjects);
+export function planFigures(
+  subjects: readonly PlotSubject[],
+  names: readonly FigureName[],
+  options: FigureOptions,
+  weights: readonly WeightsSubject[] = [],
+): PlannedFigure[] {
+  const slugs = modelSlugs(subjects.map(({ measurement }) => measurement.model.id));
+  const weightSlugs = modelSlugs(weights.map((subject) => subject.weights.model.id));
   const plan: PlannedFigure[] = [];
+  const notDrawn = (figure: FigureName, reason: string): PlannedFigure => ({ figure, stem: figure, source: undefined, outcome: { drawn: false, reason } });
   for (const figure of names) {
     const builder = FIGURES[figure];
-    if (builder.scope === 'models') {
-      plan.push({ figure, stem: figure, subject: undefined, outcome: builder.build(subjects, options) });
-      continue;
+    if (builder.scope === 'weights') {
+      if (weights.length === 0) plan.push(notDrawn(figure, NO_WEIGHTS_REASON));
+      weights.forEach((subject, index) => {
+        const stem = weights.length === 1 ? figure : `${weightSlugs[index]}-${figure}`;
+        plan.push({ figure, stem, source: { path: subject.path, model: subject.weights.model.id }, outcome: builder.build(subject, options) });
+      });
+    } else if (subjects.length === 0) {
+      plan.push(notDrawn(figure, NO_RESULTS_REASON));
+    } else if (builder.scope === 'models') {
+      plan.push({ figure, stem: figure, source: undefined, outcome: builder.build(subjects, options) });
+    } else {
+      subjects.forEach((subject, index) => {
+        const stem = subjects.length === 1 ? figure : `${slugs[index]}-${figure}`;
+        plan.push({ figure, stem, source: { path: subject.path, model: subject.measurement.model.id }, outcome: builder.build(subject, options) });
+      });
     }
-    subjects.forEach((subject, index) => {
-      const stem = subjects.length === 1 ? figure : `${slugs[index]}-${figure}`;
-      plan.push({ figure, stem, subject, outcome: builder.build(subject, options) });
-    });
   }
   return plan;
 }

@@ -1,7 +1,7 @@
 /**
  * Every figure the tool draws, by the name used on the command line. The one place a figure
- * is registered: add a builder file and one entry here (e.g. `weights` once that command
- * exists), and `plot`, `report`, --figures and --help pick it up.
+ * is registered: add a builder file and one entry here, and `plot`, `report`, --figures and
+ * --help pick it up.
  */
 import { blockOutputsFigure } from './block-outputs.js';
 import { compareModelsFigure } from './compare-models.js';
@@ -12,6 +12,7 @@ import { meanGrowthFigure } from './mean-growth.js';
 import { positionsFigure } from './positions.js';
 import { residMidFigure } from './resid-mid.js';
 import { tokenLinesFigure } from './token-lines.js';
+import { writingWeightsFigure } from './writing-weights.js';
 
 /** In the order of the reference analysis; plot and report draw them in this order. */
 export const FIGURES = {
@@ -23,6 +24,7 @@ export const FIGURES = {
   'resid-mid': residMidFigure,
   'block-outputs': blockOutputsFigure,
   compare: compareModelsFigure,
+  weights: writingWeightsFigure,
 } satisfies Record<string, FigureBuilder>;
 
 export type FigureName = keyof typeof FIGURES;

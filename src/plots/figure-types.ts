@@ -1,11 +1,12 @@
 /**
  * The shapes every figure builder shares: what a figure is drawn from (a results file and the
- * growth fits for it), the user's choices, and what a builder returns. Builders are pure: the
- * same subject and options always give the same Vega-Lite spec.
+ * growth fits for it, or a weights file), the user's choices, and what a builder returns.
+ * Builders are pure: the same subject and options always give the same Vega-Lite spec.
  */
 import type { TopLevelSpec } from 'vega-lite'; // types only: src/plots/render.ts is the one runtime importer
-import type { GrowthFit } from '../results/fit-schema.js';
+import type { GrowthFit, WeightGrowthFit } from '../results/fit-schema.js';
 import type { HookName, Measurement } from '../results/schema.js';
+import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 
 /**
  * What figures draw of a growth fit (src/analysis/growth-fit.ts): its phases, each a straight
@@ -25,6 +26,30 @@ export interface PlotSubject {
   fits: Partial<Record<HookName, FitLine>>;
 }
 
+/** What figures draw of a weight growth fit (src/analysis/weight-growth-fit.ts). */
+export type WeightFitLine = Pick<WeightGrowthFit, 'series' | 'variant' | 'fromLayer' | 'toLayer' | 'growth' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases'>;
+
+/** One weights file, ready to plot, with the results file of the same model when one was given. */
+export interface WeightsSubject {
+  /** The file it came from, for messages and the report. */
+  path: string;
+  weights: WeightsFile;
+  /** The results file of the same model id among the inputs (the first, if several). */
+  measurement: PlotSubject | undefined;
+  /** What the pairing with results files left out or chose, said on the figure. */
+  pairingNote: string | undefined;
+  /** Growth fits of the drawn variant's series, by series. */
+  fits: Partial<Record<WeightSeriesName, WeightFitLine>>;
+}
+
+/** Everything one run of `plot` or `report` draws from. */
+export interface PlotInputs {
+  /** Results files of `measure`. */
+  subjects: PlotSubject[];
+  /** Weights files of `weights`. */
+  weights: WeightsSubject[];
+}
+
 export const RESCALES = ['none', 'sqrt-d'] as const;
 export type Rescale = (typeof RESCALES)[number];
 export const X_AXES = ['layer', 'relative-depth'] as const;
@@ -39,9 +64,11 @@ export interface FigureOptions {
   rescale: Rescale;
   /** Layer index or relative depth on the x axis (comparison figure). */
   x: XAxis;
+  /** Weights variant of the weights figure; undefined = each file's primary variant (processed). */
+  variant: WeightVariant | undefined;
 }
 
-export const DEFAULT_FIGURE_OPTIONS: FigureOptions = { hook: undefined, prompt: 0, rescale: 'none', x: 'layer' };
+export const DEFAULT_FIGURE_OPTIONS: FigureOptions = { hook: undefined, prompt: 0, rescale: 'none', x: 'layer', variant: undefined };
 
 /** A drawn figure, or the reason it cannot be drawn from this input (said, never invented). */
 export type FigureOutcome = { drawn: true; spec: TopLevelSpec; note?: string } | { drawn: false; reason: string };
@@ -65,4 +92,10 @@ export interface ModelsFigure extends FigureInfo {
   build(subjects: readonly PlotSubject[], options: FigureOptions): FigureOutcome;
 }
 
-export type FigureBuilder = ModelFigure | ModelsFigure;
+/** Drawn once per weights file (with the results file of the same model, if given). */
+export interface WeightsFigure extends FigureInfo {
+  scope: 'weights';
+  build(subject: WeightsSubject, options: FigureOptions): FigureOutcome;
+}
+
+export type FigureBuilder = ModelFigure | ModelsFigure | WeightsFigure;

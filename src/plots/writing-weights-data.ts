@@ -42,6 +42,9 @@ const WEIGHT_ROWS: ReadonlyArray<{ panel: WritingPanel; series: WeightSeriesName
   { panel: 'mlp', series: 'b_out', kind: 'bias' },
 ];
 
+/** The weight series the figure draws, in drawing order. */
+export const WRITING_WEIGHT_SERIES: readonly WeightSeriesName[] = WEIGHT_ROWS.map(({ series }) => series);
+
 const ACTIVATION_ROWS: ReadonlyArray<{ panel: WritingPanel; hook: HookName }> = [
   { panel: 'attention', hook: 'attn_out' },
   { panel: 'mlp', hook: 'mlp_out' },
@@ -80,7 +83,7 @@ export function writingWeightsData(weights: WeightsFile, measurement?: Measureme
 }
 
 /** Weights and activations must come from the same shape of model; ids may differ (alias vs folder). */
-function checkSameModel(weights: WeightsFile, measurement: Measurement): void {
+export function checkSameModel(weights: WeightsFile, measurement: Measurement): void {
   const keys = ['architecture', 'nLayers', 'dModel', 'nHeads'] as const;
   const different = keys.filter((key) => weights.model[key] !== measurement.model[key]);
   if (different.length > 0) {

@@ -4,8 +4,9 @@
  * and the Markdown summary are two renderings of this one content.
  */
 import type { FigureName } from '../plots/figure-registry.js';
-import type { PlotSubject } from '../plots/figure-types.js';
+import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
 import { HOOK_NAMES } from '../results/schema.js';
+import type { WeightSeriesName } from '../results/weights-schema.js';
 
 export interface Table {
   header: string[];
@@ -29,6 +30,8 @@ export interface ReportContent {
   models: Table;
   runs: Table;
   fits: Table;
+  /** Growth fits of the writing weights of weights files. */
+  weightFits: Table;
   figures: ReportFigure[];
 }
 
@@ -37,14 +40,34 @@ function factor(value: number): string {
   return `×${value.toFixed(4)}`;
 }
 
+/** Layers, growth per layer, interval, R² and phases: the cells every fit row shares. */
+function growthCells(fit: Pick<FitLine, 'fromLayer' | 'toLayer' | 'growth' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases'>): string[] {
+  return [
+    `${fit.fromLayer}–${fit.toLayer}`,
+    factor(fit.growth),
+    `${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)} (${fit.ciMethod})`,
+    fit.r2.toFixed(3),
+    fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ${factor(phase.growth)}`).join(', '),
+  ];
+}
+
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? '—' : value ? 'yes' : 'no';
 }
 
-export function modelTable(subjects: readonly PlotSubject[]): Table {
+/** One row per results file, then one per weights file (whose primary "metric" is its weights variant). */
+export function modelTable(subjects: readonly PlotSubject[], weights: readonly WeightsSubject[]): Table {
+  const files = [
+    ...subjects.map(({ path, measurement: { model, options } }) => ({
+      path,
+      model,
+      primary: options.primaryMetricReason === undefined ? options.primaryMetric : `${options.primaryMetric} (${options.primaryMetricReason})`,
+    })),
+    ...weights.map(({ path, weights: { model, options } }) => ({ path, model, primary: `${options.primaryVariant} weights (${options.primaryVariantReason})` })),
+  ];
   return {
     header: ['file', 'model', 'revision', 'architecture', 'layers', 'd_model', 'heads', 'dtype', 'normalization', 'parallel residual', 'primary metric'],
-    rows: subjects.map(({ path, measurement: { model, options } }) => [
+    rows: files.map(({ path, model, primary }) => [
       path,
       model.id,
       model.revision ?? '—',
@@ -55,7 +78,7 @@ export function modelTable(subjects: readonly PlotSubject[]): Table {
       model.dtype,
       model.normalization ?? '—',
       yesNo(model.parallelResidual),
-      options.primaryMetricReason === undefined ? options.primaryMetric : `${options.primaryMetric} (${options.primaryMetricReason})`,
+      primary,
     ]),
   };
 }
@@ -87,18 +110,24 @@ export function fitTable(subjects: readonly PlotSubject[]): Table {
     for (const hook of HOOK_NAMES) {
       const fit = fits[hook];
       if (fit === undefined) continue;
-      rows.push([
-        measurement.model.id,
-        hook,
-        fit.metric,
-        fit.stat,
-        `${fit.fromLayer}–${fit.toLayer}`,
-        factor(fit.growth),
-        `${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)} (${fit.ciMethod})`,
-        fit.r2.toFixed(3),
-        fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ${factor(phase.growth)}`).join(', '),
-      ]);
+      rows.push([measurement.model.id, hook, fit.metric, fit.stat, ...growthCells(fit)]);
     }
   }
   return { header: ['model', 'hook', 'metric', 'statistic', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)'], rows };
+}
+
+/** The writing weights of the reference analysis, as `fit` fits weights files by default. */
+const TABLE_SERIES: readonly WeightSeriesName[] = ['W_OV', 'W_out'];
+
+/** One row per weights file and series (W_OV, W_out) that was fitted. */
+export function weightFitTable(subjects: readonly WeightsSubject[]): Table {
+  const rows: string[][] = [];
+  for (const { weights, fits } of subjects) {
+    for (const series of TABLE_SERIES) {
+      const fit = fits[series];
+      if (fit === undefined) continue;
+      rows.push([weights.model.id, series, fit.variant, ...growthCells(fit)]);
+    }
+  }
+  return { header: ['model', 'series', 'variant', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)'], rows };
 }

@@ -56,7 +56,7 @@ function figureSections(figures: readonly ReportFigure[]): string[] {
 
 export function renderReportHtml(content: ReportContent): string {
   const names = [...new Set(content.figures.map((entry) => entry.figure))];
-  const models = content.models.rows.map((row) => row[1]!);
+  const models = [...new Set(content.models.rows.map((row) => row[1]!))];
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -82,6 +82,13 @@ export function renderReportHtml(content: ReportContent): string {
     '<h2>Growth fits</h2>',
     '<p class="summary">Least-squares line of ln(statistic) on layer; growth = factor per layer; phases: piecewise fit, number of pieces by BIC.</p>',
     tableHtml(content.fits),
+    ...(content.weightFits.rows.length === 0
+      ? []
+      : [
+          '<h3>Writing weights</h3>',
+          '<p class="summary">The same line fitted to the norm of each layer\'s weights (one value per layer, no prompts: the interval is the regression\'s).</p>',
+          tableHtml(content.weightFits),
+        ]),
     '</section>',
     ...figureSections(content.figures),
     '</body>',

@@ -28,6 +28,7 @@ export function renderReportMarkdown(content: ReportContent): string {
     '',
     tableMarkdown(content.fits),
     '',
+    ...(content.weightFits.rows.length === 0 ? [] : ['### Growth of the writing weights', '', tableMarkdown(content.weightFits), '']),
     '### Models',
     '',
     tableMarkdown(content.models),

@@ -11,19 +11,18 @@ import { describe, it } from 'node:test';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { planFigures, type PlannedFigure } from '../../src/plots/figure-plan.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
-import { GOLDEN_FOLDER, tinySubjects } from './plot-fixtures.js';
+import { GOLDEN_FOLDER, tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
-/** The planned figures, plus the comparison once more with both of its options. */
+/** The planned figures, plus the comparison once more with both of its options and the weights figure without results. */
 async function goldenCases(): Promise<Array<{ file: string; content: string }>> {
   const subjects = await tinySubjects();
+  const rename = (stem: string) => (planned: PlannedFigure): PlannedFigure => ({ ...planned, stem });
   const plan: PlannedFigure[] = [
-    ...planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS),
-    ...planFigures(subjects, ['compare'], { ...DEFAULT_FIGURE_OPTIONS, rescale: 'sqrt-d', x: 'relative-depth' }).map((planned) => ({
-      ...planned,
-      stem: 'compare-sqrt-d-relative-depth',
-    })),
+    ...planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(subjects[0])]),
+    ...planFigures(subjects, ['compare'], { ...DEFAULT_FIGURE_OPTIONS, rescale: 'sqrt-d', x: 'relative-depth' }).map(rename('compare-sqrt-d-relative-depth')),
+    ...planFigures([], ['weights'], DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject()]).map(rename('weights-only')),
   ];
   const drawn = plan.flatMap(({ stem, outcome }) => (outcome.drawn ? [{ file: `${stem}.vl.json`, content: `${JSON.stringify(outcome.spec, null, 2)}\n` }] : []));
   const notDrawn = Object.fromEntries(plan.flatMap(({ stem, outcome }) => (outcome.drawn ? [] : [[stem, outcome.reason]])));

@@ -1,15 +1,20 @@
 /**
  * Inputs for the figure tests: a tiny committed results file (6 layers, 3 prompts of 5, 5 and
  * 3 tokens, BOS at position 0; made with syntheticMeasurement and rounded to 4 digits, one
- * prompt holding HTML and id="…" to test escaping), a parallel-residual variant, and
- * hand-made growth fits with round numbers, so specs can be checked without fitting.
+ * prompt holding HTML and id="…" to test escaping), a parallel-residual variant, a weights file
+ * of a model of the same id and shape, and hand-made growth fits with round numbers, so specs
+ * can be checked without fitting.
  */
 import { fileURLToPath } from 'node:url';
-import type { FitLine, PlotSubject } from '../../src/plots/figure-types.js';
+import type { FitLine, PlotSubject, WeightFitLine, WeightsSubject } from '../../src/plots/figure-types.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
+import { readWeightsFile } from '../../src/results/read-weights.js';
 import type { HookName, Measurement } from '../../src/results/schema.js';
+import type { WeightSeriesName } from '../../src/results/weights-schema.js';
 
 export const TINY_MEASUREMENT_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-measurement.json', import.meta.url));
+/** `resid-norms weights` on a tiny GPT-2 of the same shape and id (see weights-fixture.test.ts). */
+export const TINY_WEIGHTS_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-gpt2.weights.json', import.meta.url));
 export const GOLDEN_FOLDER = fileURLToPath(new URL('../../../test/plots/golden/', import.meta.url));
 
 export function handMadeFit(hook: HookName, growth = 1.05, intercept = 2.3): FitLine {
@@ -56,4 +61,23 @@ export async function tinySubjects(): Promise<PlotSubject[]> {
     { path: 'tiny.json', measurement, fits },
     { path: 'tiny-parallel.json', measurement: toParallelResidual(measurement), fits },
   ];
+}
+
+export function handMadeWeightFit(series: WeightSeriesName, growth: number): WeightFitLine {
+  const phase = { fromLayer: 0, toLayer: 5, growth, intercept: 1, r2: 0.95, ciLow: growth - 0.02, ciHigh: growth + 0.02, ciMethod: 'regression' as const };
+  return { series, variant: 'processed', fromLayer: 0, toLayer: 5, growth, ciLow: phase.ciLow, ciHigh: phase.ciHigh, ciMethod: 'regression', r2: 0.95, phases: [phase] };
+}
+
+/**
+ * The weights fixture paired with `measurement` (a subject of tinySubjects) or alone; hand-made
+ * fits of W_OV and W_out only, so the other series show "(no fit)".
+ */
+export async function tinyWeightsSubject(measurement?: PlotSubject): Promise<WeightsSubject> {
+  return {
+    path: 'tiny-gpt2.weights.json',
+    weights: await readWeightsFile(TINY_WEIGHTS_PATH),
+    measurement,
+    pairingNote: measurement === undefined ? 'weights only (test)' : undefined,
+    fits: { W_OV: handMadeWeightFit('W_OV', 1.15), W_out: handMadeWeightFit('W_out', 1.08) },
+  };
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
-import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
+import type { TopLevelSpec } from 'vega-lite';
+import { FIGURE_NAMES, type FigureName } from '../../src/plots/figure-registry.js';
 import { planFigures } from '../../src/plots/figure-plan.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
 import { rasterizeSvg, renameSvgIds, renderSvg } from '../../src/plots/render.js';
-import { tinySubjects } from './plot-fixtures.js';
+import { tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
 
 /** Parse strictly: any XML error fails the test. */
 function parseSvg(svg: string): Document {
@@ -49,6 +50,12 @@ const EXPECTED: Record<string, { titles: string[]; lines: number }> = {
   compare: { titles: ['layer', 'mean ‖resid_post‖₂ (centered)', 'layer', 'mean ‖resid_post‖₂ (centered)'], lines: 2 }, // 2 panels, 1 model each
 };
 
+async function renderFirst(figures: FigureName[]): Promise<{ spec: TopLevelSpec }> {
+  const outcome = planFigures(await tinySubjects(), figures, DEFAULT_FIGURE_OPTIONS)[0]!.outcome;
+  assert.ok(outcome.drawn);
+  return outcome;
+}
+
 describe('renderSvg', () => {
   it('renders every figure to well-formed SVG with its axis titles and lines, without Vega warnings', async () => {
     const plan = planFigures(await tinySubjects(), FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS);
@@ -63,6 +70,29 @@ describe('renderSvg', () => {
       assert.deepEqual(axisTitles(document), expected.titles, stem);
       assert.equal(countLines(document), expected.lines, `${stem}: lines`);
     }
+  });
+
+  it('renders the weights figure: two panels, a line per quantity, a dot per head, rates in the legends; the same bytes twice', async () => {
+    const subjects = await tinySubjects();
+    const [planned] = planFigures(subjects, ['weights'], DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(subjects[0])]);
+    assert.ok(planned?.outcome.drawn);
+    const { svg, warnings } = await renderSvg(planned.outcome.spec, 'weights');
+    assert.deepEqual(warnings, []);
+    assert.ok(!svg.includes('NaN'));
+    const document = parseSvg(svg);
+    // The MLP panel shares the attention panel's log axis (same domain), so only the first names it.
+    assert.deepEqual(axisTitles(document), ['layer', '‖W‖_F, ‖b‖₂ (processed) · mean ‖x‖₂ (centered)', 'layer']);
+    const lines = groupsWithClass(document, 'mark-line role-mark').flatMap((g) => Array.from(g.getElementsByTagName('path')));
+    assert.equal(lines.length, 3 + 4, 'attn_out, W_OV, b_O | mlp_out, W_in, W_out, b_out');
+    assert.deepEqual(lines.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2']);
+    const dots = groupsWithClass(document, 'mark-symbol role-mark').flatMap((g) => Array.from(g.getElementsByTagName('path')));
+    assert.equal(dots.length, 6 * 4, 'one dot per layer and head');
+    const legend = groupsWithClass(document, 'mark-text role-legend-label').map((g) => g.textContent);
+    assert.deepEqual(legend, ['mean ‖attn_out‖₂ ×1.040', '‖W_OV‖_F ×1.150', '‖b_O‖₂ (no fit)', 'mean ‖mlp_out‖₂ ×1.060', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)']);
+    const symbols = groupsWithClass(document, 'mark-symbol role-legend-symbol').flatMap((g) => Array.from(g.getElementsByTagName('path')));
+    assert.deepEqual(symbols.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2'], 'legend lines as thick as the lines');
+    await renderSvg((await renderFirst(['growth'])).spec, 'other');
+    assert.equal((await renderSvg(planned.outcome.spec, 'weights')).svg, svg);
   });
 
   it('writes fit rates and the BOS label on the charts', async () => {
