@@ -22,7 +22,8 @@ export interface FigureFlagValues {
 
 export interface FigureFlags {
   outDir: string;
-  figures: FigureName[];
+  /** Every figure the inputs allow when absent. */
+  figures?: FigureName[];
   figureOptions: FigureOptions;
   fitFile?: string;
 }
@@ -55,7 +56,7 @@ export function describeFigures(): string {
 export function toFigureFlags(values: FigureFlagValues): FigureFlags {
   return {
     outDir: values.out,
-    figures: values.figures ?? [...FIGURE_NAMES],
+    ...(values.figures === undefined ? {} : { figures: values.figures }),
     figureOptions: { hook: values.hook, prompt: values.prompt, rescale: values.rescale, x: values.x, variant: values.variant },
     ...(values.fit === undefined ? {} : { fitFile: values.fit }),
   };

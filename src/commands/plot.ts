@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
 import { InputError } from '../errors.js';
-import type { FigureName } from '../plots/figure-registry.js';
-import { fitHooksFor, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
+import { defaultFigures, fitHooksFor, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
+import { FIGURE_NAMES, type FigureName } from '../plots/figure-registry.js';
 import type { FigureOptions } from '../plots/figure-types.js';
 import { rasterizeSvg, renderSvg } from '../plots/render.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
@@ -19,7 +19,8 @@ export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 export interface PlotRequest {
   files: string[];
   outDir: string;
-  figures: FigureName[];
+  /** Figures to draw; every figure the inputs allow when absent. */
+  figures?: FigureName[];
   formats: ImageFormat[];
   figureOptions: FigureOptions;
   /** Fit file from `fit --out`; without it, fits are computed here. */
@@ -48,15 +49,16 @@ export async function runPlot(request: PlotRequest, reporter: Reporter): Promise
   const { subjects, weights } = await loadPlotInputs(
     {
       files: request.files,
-      fitHooks: fitHooksFor(request.figures, request.figureOptions),
-      fitWeights: request.figures.includes('weights'),
+      fitHooks: fitHooksFor(request.figures ?? FIGURE_NAMES, request.figureOptions),
+      fitWeights: (request.figures ?? ['weights']).includes('weights'),
       ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
-      ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
+      ...((request.figures ?? ['tokens']).includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
       ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),
     },
     reporter,
   );
-  const plan = planFigures(subjects, request.figures, request.figureOptions, weights);
+  const names = request.figures ?? defaultFigures(subjects.length > 0, weights.length > 0);
+  const plan = planFigures(subjects, names, request.figureOptions, weights);
   const drawable = plan.filter((planned) => planned.outcome.drawn);
   if (drawable.length === 0) {
     const reasons = [...new Set(plan.map(({ outcome }) => (outcome.drawn ? '' : outcome.reason)))].join('; ');

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
 import { FIGURES, type FigureName } from '../plots/figure-registry.js';
-import { planFigures } from '../plots/figure-plan.js';
+import { defaultFigures, planFigures } from '../plots/figure-plan.js';
 import type { FigureOptions } from '../plots/figure-types.js';
 import { renderSvg } from '../plots/render.js';
 import { fitTable, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
@@ -20,7 +20,8 @@ import { reportOutcomes } from './plot.js';
 export interface ReportRequest {
   files: string[];
   outDir: string;
-  figures: FigureName[];
+  /** Figures to draw; every figure the inputs allow when absent. */
+  figures?: FigureName[];
   figureOptions: FigureOptions;
   fitFile?: string;
 }
@@ -32,12 +33,13 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
       fitHooks: 'all',
       fitWeights: true,
       ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
-      ...(request.figures.includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
+      ...((request.figures ?? ['tokens']).includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
       ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),
     },
     reporter,
   );
-  const plan = planFigures(subjects, request.figures, request.figureOptions, weights);
+  const names = request.figures ?? defaultFigures(subjects.length > 0, weights.length > 0);
+  const plan = planFigures(subjects, names, request.figureOptions, weights);
   await createOutputFolder(request.outDir);
   reportOutcomes(plan, reporter);
   const figures: ReportFigure[] = [];

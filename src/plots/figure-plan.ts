@@ -5,7 +5,7 @@
  * agree on what is drawn.
  */
 import type { HookName } from '../results/schema.js';
-import { FIGURES, type FigureName } from './figure-registry.js';
+import { FIGURE_NAMES, FIGURES, type FigureName } from './figure-registry.js';
 import type { FigureOptions, FigureOutcome, PlotSubject, WeightsSubject } from './figure-types.js';
 
 export interface PlannedFigure {
@@ -38,6 +38,14 @@ export function modelSlugs(ids: readonly string[]): string[] {
     seen.set(slug, count);
     return count === 1 ? slug : `${slug}-${count}`;
   });
+}
+
+/**
+ * The figures drawn when none were named: every figure the given files allow (no weights
+ * figure without a weights file, no results figures without a results file), without warnings.
+ */
+export function defaultFigures(hasResults: boolean, hasWeights: boolean): FigureName[] {
+  return FIGURE_NAMES.filter((name) => (FIGURES[name].scope === 'weights' ? hasWeights : hasResults));
 }
 
 export function planFigures(
