@@ -4,7 +4,7 @@
  * 10¹² must be refused, not obeyed).
  */
 import { ModelError, ProblemList, quote } from '../errors.js';
-import type { HfConfig } from './types.js';
+import type { HfConfig, ModelDims } from './types.js';
 
 /** Anything larger is not a real model dimension and would only exhaust memory. */
 const MAX_DIMENSION = 1 << 24;
@@ -94,4 +94,15 @@ export class ConfigReader {
   finish(): void {
     this.problems.throwIfAny((message) => new ModelError(`invalid ${quote(this.path)}: ${message}`));
   }
+}
+
+/** An adapter's readDims from its config reading: the dimensions, with every problem reported. */
+export function finishedDims(
+  read: (config: HfConfig, configPath: string) => { dims: ModelDims; reader: ConfigReader },
+): (config: HfConfig, configPath: string) => ModelDims {
+  return (config, configPath) => {
+    const { dims, reader } = read(config, configPath);
+    reader.finish();
+    return dims;
+  };
 }

@@ -7,8 +7,8 @@
  * The mask buffers `attn.attention.bias` / `masked_bias` of old checkpoints are ignored.
  */
 import { readActivation } from './activations.js';
-import { ConfigReader } from './config-reader.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, TransformerSpec } from './types.js';
+import { ConfigReader, finishedDims } from './config-reader.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import { quote } from '../errors.js';
 import type { WeightIndex } from '../models/index.js';
@@ -95,17 +95,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
 
   const w = new WeightResolver(weights, configPath, ['transformer.', ''], 'wte.weight');
   // nn.Linear stores [out, in].
-  const linear = (name: string, dIn: number, dOut: number, bias: boolean): LinearWeights => ({
-    weight: w.get(`${name}.weight`, [dOut, dIn]),
-    ...(bias ? { bias: w.get(`${name}.bias`, [dOut]) } : {}),
-    layout: 'out_in',
-  });
-  const layerNorm = (name: string) => ({
-    kind: 'layernorm' as const,
-    weight: w.get(`${name}.weight`, [dModel]),
-    bias: w.get(`${name}.bias`, [dModel]),
-    eps,
-  });
+  const linear = (name: string, dIn: number, dOut: number, bias: boolean) => w.linear(name, dIn, dOut, { bias });
+  const layerNorm = (name: string) => w.layerNorm(name, dModel, eps);
 
   const blocks: BlockSpec[] = attentionLayers.map((kind, layer) => {
     const prefix = `h.${layer}`;
@@ -151,10 +142,6 @@ export const gptNeoAdapter: ArchitectureAdapter = {
   name: 'gpt_neo',
   family: 'GPT-Neo (EleutherAI)',
   architectures: ['GPTNeoForCausalLM', 'GPTNeoModel'],
-  readDims: (config, configPath) => {
-    const { dims, reader } = readConfig(config, configPath);
-    reader.finish();
-    return dims;
-  },
+  readDims: finishedDims(readConfig),
   describe,
 };

@@ -8,9 +8,9 @@
  * checkpoints carry (attention.bias, attention.masked_bias, attention.rotary_emb.inv_freq).
  */
 import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
-import { ConfigReader } from './config-reader.js';
+import { ConfigReader, finishedDims } from './config-reader.js';
 import { readRotary } from './rope-config.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, TransformerSpec } from './types.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
@@ -46,17 +46,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['gpt_neox.', ''], 'embed_in.weight');
-  const linear = (name: string, dIn: number, dOut: number, bias = true): LinearWeights => ({
-    weight: w.get(`${name}.weight`, [dOut, dIn]),
-    ...(bias ? { bias: w.get(`${name}.bias`, [dOut]) } : {}),
-    layout: 'out_in',
-  });
-  const layerNorm = (name: string) => ({
-    kind: 'layernorm' as const,
-    weight: w.get(`${name}.weight`, [dModel]),
-    bias: w.get(`${name}.bias`, [dModel]),
-    eps,
-  });
+  const linear = (name: string, dIn: number, dOut: number, bias = true) => w.linear(name, dIn, dOut, { bias });
+  const layerNorm = (name: string) => w.layerNorm(name, dModel, eps);
 
   const blocks: BlockSpec[] = Array.from({ length: dims.nLayers }, (_, layer) => {
     const prefix = `layers.${layer}`;
@@ -95,10 +86,6 @@ export const gptNeoxAdapter: ArchitectureAdapter = {
   name: 'gpt_neox',
   family: 'GPT-NeoX / Pythia (EleutherAI)',
   architectures: ['GPTNeoXForCausalLM', 'GPTNeoXModel'],
-  readDims: (config, configPath) => {
-    const { dims, reader } = readConfig(config, configPath);
-    reader.finish();
-    return dims;
-  },
+  readDims: finishedDims(readConfig),
   describe,
 };

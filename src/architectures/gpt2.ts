@@ -4,8 +4,8 @@
  * gelu_new MLP. The causal-mask buffers `attn.bias` / `attn.masked_bias` are ignored.
  */
 import { readActivation } from './activations.js';
-import { ConfigReader } from './config-reader.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, TransformerSpec } from './types.js';
+import { ConfigReader, finishedDims } from './config-reader.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
@@ -38,17 +38,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['transformer.', ''], 'wte.weight');
-  const conv1d = (name: string, dIn: number, dOut: number): LinearWeights => ({
-    weight: w.get(`${name}.weight`, [dIn, dOut]),
-    bias: w.get(`${name}.bias`, [dOut]),
-    layout: 'in_out',
-  });
-  const layerNorm = (name: string) => ({
-    kind: 'layernorm' as const,
-    weight: w.get(`${name}.weight`, [dModel]),
-    bias: w.get(`${name}.bias`, [dModel]),
-    eps,
-  });
+  const conv1d = (name: string, dIn: number, dOut: number) => w.linear(name, dIn, dOut, { layout: 'in_out' });
+  const layerNorm = (name: string) => w.layerNorm(name, dModel, eps);
 
   const blocks: BlockSpec[] = Array.from({ length: dims.nLayers }, (_, layer) => {
     const prefix = `h.${layer}`;
@@ -88,10 +79,6 @@ export const gpt2Adapter: ArchitectureAdapter = {
   name: 'gpt2',
   family: 'GPT-2 (OpenAI)',
   architectures: ['GPT2LMHeadModel', 'GPT2Model', 'GPT2DoubleHeadsModel'],
-  readDims: (config, configPath) => {
-    const { dims, reader } = readConfig(config, configPath);
-    reader.finish();
-    return dims;
-  },
+  readDims: finishedDims(readConfig),
   describe,
 };

@@ -8,9 +8,9 @@
  */
 import { quote } from '../errors.js';
 import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
-import { ConfigReader } from './config-reader.js';
+import { ConfigReader, finishedDims } from './config-reader.js';
 import { readRotary } from './rope-config.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, NormWeights, TransformerSpec } from './types.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
@@ -118,12 +118,8 @@ function describeWith(variant: LlamaVariant) {
     reader.finish();
 
     const w = new WeightResolver(weights, configPath, ['model.', ''], 'embed_tokens.weight');
-    const linear = (name: string, dIn: number, dOut: number, bias: boolean): LinearWeights => ({
-      weight: w.get(`${name}.weight`, [dOut, dIn]),
-      ...(bias ? { bias: w.get(`${name}.bias`, [dOut]) } : {}),
-      layout: 'out_in',
-    });
-    const rmsNorm = (name: string): NormWeights => ({ kind: 'rmsnorm', weight: w.get(`${name}.weight`, [dModel]), eps });
+    const linear = (name: string, dIn: number, dOut: number, bias: boolean) => w.linear(name, dIn, dOut, { bias });
+    const rmsNorm = (name: string) => w.rmsNorm(name, dModel, eps);
 
     const blocks: BlockSpec[] = windows.map((window, layer) => {
       const prefix = `layers.${layer}`;
@@ -172,11 +168,7 @@ function createAdapter(variant: LlamaVariant): ArchitectureAdapter {
     name: variant.name,
     family: variant.family,
     architectures: variant.architectures,
-    readDims: (config, configPath) => {
-      const { dims, reader } = readConfig(config, configPath);
-      reader.finish();
-      return dims;
-    },
+    readDims: finishedDims(readConfig),
     describe: describeWith(variant),
   };
 }

@@ -11,8 +11,8 @@
  * - layer_norm_elementwise_affine: false: LayerNorms without gain and bias tensors.
  */
 import { readActivation } from './activations.js';
-import { ConfigReader } from './config-reader.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, LinearWeights, ModelDims, NormWeights, TransformerSpec } from './types.js';
+import { ConfigReader, finishedDims } from './config-reader.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
@@ -62,17 +62,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
 
   const w = new WeightResolver(weights, configPath, ['model.decoder.', 'decoder.', ''], 'embed_tokens.weight');
   // nn.Linear stores [out, in].
-  const linear = (name: string, dIn: number, dOut: number): LinearWeights => ({
-    weight: w.get(`${name}.weight`, [dOut, dIn]),
-    ...(bias ? { bias: w.get(`${name}.bias`, [dOut]) } : {}),
-    layout: 'out_in',
-  });
-  const layerNorm = (name: string): NormWeights => ({
-    kind: 'layernorm',
-    weight: w.get(`${name}.weight`, [dModel]),
-    bias: w.get(`${name}.bias`, [dModel]),
-    eps: LAYER_NORM_EPS,
-  });
+  const linear = (name: string, dIn: number, dOut: number) => w.linear(name, dIn, dOut, { bias });
+  const layerNorm = (name: string) => w.layerNorm(name, dModel, LAYER_NORM_EPS);
 
   const blocks: BlockSpec[] = Array.from({ length: dims.nLayers }, (_, layer) => {
     const prefix = `layers.${layer}`;
@@ -108,10 +99,6 @@ export const optAdapter: ArchitectureAdapter = {
   name: 'opt',
   family: 'OPT (Meta)',
   architectures: ['OPTForCausalLM', 'OPTModel'],
-  readDims: (config, configPath) => {
-    const { dims, reader } = readConfig(config, configPath);
-    reader.finish();
-    return dims;
-  },
+  readDims: finishedDims(readConfig),
   describe,
 };

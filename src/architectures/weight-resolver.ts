@@ -4,6 +4,7 @@
  */
 import { ModelError, ProblemList, quote } from '../errors.js';
 import type { TensorInfo, WeightIndex } from '../models/index.js';
+import type { LinearWeights, NormWeights, WeightLayout } from './types.js';
 import { WEIGHT_DTYPES } from '../models/safetensors.js';
 
 export class WeightResolver {
@@ -43,6 +44,23 @@ export class WeightResolver {
   /** Like get, for tensors some checkpoints omit (e.g. biases). */
   optional(name: string, shape: readonly number[]): TensorInfo | undefined {
     return this.weights.tensors.has(this.prefix + name) ? this.get(name, shape) : undefined;
+  }
+
+  /** A linear layer: nn.Linear stores [out, in] (the default), GPT-2's Conv1D [in, out]. */
+  linear(name: string, dIn: number, dOut: number, { layout = 'out_in', bias = true }: { layout?: WeightLayout; bias?: boolean } = {}): LinearWeights {
+    return {
+      weight: this.get(`${name}.weight`, layout === 'out_in' ? [dOut, dIn] : [dIn, dOut]),
+      ...(bias ? { bias: this.get(`${name}.bias`, [dOut]) } : {}),
+      layout,
+    };
+  }
+
+  layerNorm(name: string, dModel: number, eps: number): NormWeights {
+    return { kind: 'layernorm', weight: this.get(`${name}.weight`, [dModel]), bias: this.get(`${name}.bias`, [dModel]), eps };
+  }
+
+  rmsNorm(name: string, dModel: number, eps: number): NormWeights {
+    return { kind: 'rmsnorm', weight: this.get(`${name}.weight`, [dModel]), eps };
   }
 
   finish(): void {

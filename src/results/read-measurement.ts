@@ -3,62 +3,32 @@
  * want to hear about problems: not JSON, not a results file, unknown version, then the first
  * schema violation (with its JSON path), then cross-field consistency.
  */
-import { readFile } from 'node:fs/promises';
 import { InputError, quote } from '../errors.js';
-import {
-  MEASUREMENT_FORMAT,
-  MEASUREMENT_VERSION,
-  MeasurementSchema,
-  type Measurement,
-} from './schema.js';
-import { describeFirstIssue } from './schema-issues.js';
+import { parseJsonText, readDocument, validateDocument, type DocumentKind } from './read-json.js';
+import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, MeasurementSchema, type Measurement } from './schema.js';
 
-export async function readMeasurement(path: string): Promise<Measurement> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (code ?? 'unreadable');
-    throw new InputError(`cannot read results file ${quote(path)}: ${why}; give a JSON file written by \`resid-norms measure\``);
-  }
-  return parseMeasurement(text, path);
+const PRODUCER = '`resid-norms measure`';
+
+export const MEASUREMENT_KIND: DocumentKind<Measurement> = {
+  label: 'results',
+  producer: PRODUCER,
+  format: MEASUREMENT_FORMAT,
+  version: MEASUREMENT_VERSION,
+  schema: MeasurementSchema,
+  check: (measurement, path) => checkConsistency(measurement, path),
+};
+
+export function readMeasurement(path: string): Promise<Measurement> {
+  return readDocument(path, MEASUREMENT_KIND);
 }
 
 export function parseMeasurement(text: string, path: string): Measurement {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new InputError(`${quote(path)} is not JSON; give a results file written by \`resid-norms measure\``);
-  }
-  return validateMeasurement(data, path);
+  return validateMeasurement(parseJsonText(text, path, 'results file', PRODUCER), path);
 }
 
 /** Validate parsed JSON as a results file of `measure`. */
 export function validateMeasurement(data: unknown, path: string): Measurement {
-  checkFormatAndVersion(data, path);
-  const parsed = MeasurementSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new InputError(`${quote(path)} is not a valid results file: ${describeFirstIssue(parsed.error)}`);
-  }
-  checkConsistency(parsed.data, path);
-  return parsed.data;
-}
-
-function checkFormatAndVersion(data: unknown, path: string): void {
-  const record = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
-  if (record.format !== MEASUREMENT_FORMAT) {
-    const found = record.format === undefined ? 'no "format" field' : `format ${quote(record.format)}`;
-    throw new InputError(
-      `${quote(path)} is not a resid-norms results file (${found}; expected format "${MEASUREMENT_FORMAT}")`,
-    );
-  }
-  if (record.version !== MEASUREMENT_VERSION) {
-    throw new InputError(
-      `${quote(path)} has results version ${quote(record.version)}, which this resid-norms does not know; supported: ${MEASUREMENT_VERSION}`,
-    );
-  }
+  return validateDocument(data, path, MEASUREMENT_KIND);
 }
 
 /** Shapes that the schema alone cannot express: every hook table is [nLayers][tokens]. */

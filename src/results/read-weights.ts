@@ -4,28 +4,25 @@
  * schema violation (with its JSON path), then shapes the schema cannot express.
  */
 import { InputError, quote } from '../errors.js';
-import { describeFormat, readJsonDocument } from './read-json.js';
-import { describeFirstIssue } from './schema-issues.js';
+import { readDocument, validateDocument, type DocumentKind } from './read-json.js';
 import { WEIGHTS_FORMAT, WEIGHTS_VERSION, WeightsFileSchema, type WeightsFile } from './weights-schema.js';
 
-export async function readWeightsFile(path: string): Promise<WeightsFile> {
-  return validateWeightsFile(await readJsonDocument(path, 'weights file', '`resid-norms weights`'), path);
+const WEIGHTS_KIND: DocumentKind<WeightsFile> = {
+  label: 'weights',
+  producer: '`resid-norms weights`',
+  format: WEIGHTS_FORMAT,
+  version: WEIGHTS_VERSION,
+  schema: WeightsFileSchema,
+  check: (file, path) => checkShapes(file, path),
+};
+
+export function readWeightsFile(path: string): Promise<WeightsFile> {
+  return readDocument(path, WEIGHTS_KIND);
 }
 
 /** Validate parsed JSON as a weights file. */
 export function validateWeightsFile(data: unknown, path: string): WeightsFile {
-  const { format, found } = describeFormat(data);
-  if (format !== WEIGHTS_FORMAT) {
-    throw new InputError(`${quote(path)} is not a resid-norms weights file (${found}; expected format "${WEIGHTS_FORMAT}")`);
-  }
-  const { version } = data as { version?: unknown };
-  if (version !== WEIGHTS_VERSION) {
-    throw new InputError(`${quote(path)} has weights version ${quote(version)}, which this resid-norms does not know; supported: ${WEIGHTS_VERSION}`);
-  }
-  const parsed = WeightsFileSchema.safeParse(data);
-  if (!parsed.success) throw new InputError(`${quote(path)} is not a valid weights file: ${describeFirstIssue(parsed.error)}`);
-  checkShapes(parsed.data, path);
-  return parsed.data;
+  return validateDocument(data, path, WEIGHTS_KIND);
 }
 
 /** One entry per layer, in order, with one value per head (query heads, or key/value heads for W_K and W_V). */
