@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -145,6 +145,16 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), expected);
     const ranged = hub.log.filter((r) => r.url.endsWith('model.safetensors'));
     assert.ok(ranged.length >= 4, `expected retries, saw ${ranged.length} requests`);
+  });
+
+  it('resumes a partial download left by an earlier process, and verifies the whole file', async () => {
+    const expected = hub.repos.get(REPO)!.files.get('model.safetensors')!;
+    const blobs = join(cache, 'models--test-org--tiny-gpt2', 'blobs');
+    await mkdir(blobs, { recursive: true });
+    await writeFile(join(blobs, `${createHash('sha256').update(expected).digest('hex')}.incomplete`), expected.subarray(0, 1000));
+    const model = await resolve(REPO);
+    assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), expected);
+    assert.ok(hub.log.some((r) => r.url.endsWith('model.safetensors') && r.range === `bytes=1000-${expected.length - 1}`), 'only the missing bytes are requested');
   });
 
   it('never keeps a corrupt download, and a rerun succeeds', async () => {

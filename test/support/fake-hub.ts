@@ -32,6 +32,7 @@ export interface LoggedRequest {
   method: string;
   url: string;
   authorization?: string;
+  range?: string;
 }
 
 /** Files larger than this, and all .safetensors files, are served as LFS files (sha256 etags). */
@@ -94,7 +95,12 @@ export class FakeHub {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.url);
-    this.log.push({ method: request.method ?? 'GET', url: url.pathname, ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}) });
+    this.log.push({
+      method: request.method ?? 'GET',
+      url: url.pathname,
+      ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
+      ...(request.headers.range ? { range: request.headers.range } : {}),
+    });
     const path = decodeURIComponent(url.pathname);
 
     const info = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
