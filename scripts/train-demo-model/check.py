@@ -52,23 +52,33 @@ def attention(x, W, p, n_head):
     return out @ W[p + "c_proj.weight"] + W[p + "c_proj.bias"]
 
 
-def forward(ids, W, cfg):
-    """ids [b, t] -> (log-probs [b, t, vocab], residual streams list)."""
+def forward(ids, W, cfg, writes=None):
+    """ids [b, t] -> (log-probs [b, t, vocab], residual streams list).
+    If a list is passed as writes, (attention output, MLP output, residual
+    before the write) triples are appended to it for every block."""
     eps, n_head = cfg["layer_norm_epsilon"], cfg["n_head"]
     x = W["transformer.wte.weight"][ids] + W["transformer.wpe.weight"][: ids.shape[1]][None]
     resid = []
     for i in range(cfg["n_layer"]):
         p = f"transformer.h.{i}."
         resid.append(x)
-        x = x + attention(layer_norm(x, W[p + "ln_1.weight"], W[p + "ln_1.bias"], eps), W, p + "attn.", n_head)
-        h = layer_norm(x, W[p + "ln_2.weight"], W[p + "ln_2.bias"], eps)
+        attn_out = attention(layer_norm(x, W[p + "ln_1.weight"], W[p + "ln_1.bias"], eps), W, p + "attn.", n_head)
+        x_mid = x + attn_out
+        h = layer_norm(x_mid, W[p + "ln_2.weight"], W[p + "ln_2.bias"], eps)
         h = gelu_new(h @ W[p + "mlp.c_fc.weight"] + W[p + "mlp.c_fc.bias"])
-        x = x + h @ W[p + "mlp.c_proj.weight"] + W[p + "mlp.c_proj.bias"]
+        mlp_out = h @ W[p + "mlp.c_proj.weight"] + W[p + "mlp.c_proj.bias"]
+        if writes is not None:
+            writes.append((attn_out, mlp_out, x))
+        x = x_mid + mlp_out
     resid.append(x)
     logits = layer_norm(x, W["transformer.ln_f.weight"], W["transformer.ln_f.bias"], eps) @ W["transformer.wte.weight"].T
     m = logits.max(-1, keepdims=True)
     logp = logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
     return logp, resid
+
+
+def cosine(a, b):
+    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
 
 
 def nll(logp, targets):
@@ -145,11 +155,18 @@ def main():
     win = val_windows(a.val, ctx)
     if a.max_windows:
         win = win[: a.max_windows]
-    sums, count, pos0 = np.zeros(cfg["n_layer"] + 1), 0, np.zeros(cfg["n_layer"] + 1)
+    L = cfg["n_layer"]
+    sums, count, pos0 = np.zeros(L + 1), 0, np.zeros(L + 1)
+    write_sums = np.zeros((L, 4))  # |attn_out|, |mlp_out|, |block write|, cos(block write, resid_pre)
     total_nll, total_n = 0.0, 0
     for b0 in range(0, len(win), 32):
         ids = win[b0:b0 + 32]
-        logp, resid = forward(ids, W, cfg)
+        writes = []
+        logp, resid = forward(ids, W, cfg, writes)
+        for i, (att, mlp, x) in enumerate(writes):
+            att, mlp, x = att[:, 1:], mlp[:, 1:], x[:, 1:]
+            write_sums[i] += [np.linalg.norm(att, axis=-1).sum(), np.linalg.norm(mlp, axis=-1).sum(),
+                              np.linalg.norm(att + mlp, axis=-1).sum(), cosine(att + mlp, x).sum()]
         total_nll += float(nll(logp[:, :-1], ids[:, 1:])) * ids[:, 1:].size
         total_n += ids[:, 1:].size
         sums += [np.linalg.norm(r[:, 1:], axis=-1).sum() for r in resid]
@@ -167,13 +184,20 @@ def main():
           f"final / resid_pre 1 = {norms[-1] / norms[1]:.2f}")
     print(f"(position 0, <|endoftext|>, for reference: " + " ".join(f"{v / len(win):.1f}" for v in pos0) + ")")
     print(f"loss on these chunks: {total_nll / total_n:.4f} nats/byte")
+    writes_mean = write_sums / count
+    print("\nwhat each block writes (mean over the same positions):")
+    print("  block   |attn out|  |mlp out|  |attn+mlp|  cos(attn+mlp, resid_pre)")
+    for i, (wa, wm, wb, c) in enumerate(writes_mean):
+        print(f"  {i:5d}   {wa:9.3f}  {wm:9.3f}  {wb:10.3f}  {c:+.3f}")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps({
             "loss_check": {"n_windows": int(sample.shape[0]), "n_targets": int(sample[:, 1:].size),
                            "numpy": loss_np, "pytorch": loss_pt},
             "norm_windows": int(len(win)), "positions_per_window": ctx - 1,
             "resid_norms": dict(zip(names, norms.tolist())), "growth_per_layer_fit": growth,
-            "pos0_norms": (pos0 / len(win)).tolist(), "val_chunks_loss": total_nll / total_n}, indent=2) + "\n")
+            "pos0_norms": (pos0 / len(win)).tolist(), "val_chunks_loss": total_nll / total_n,
+            "block_writes": [dict(zip(["attn_out", "mlp_out", "block_out", "cos_with_resid_pre"], r))
+                             for r in writes_mean.tolist()]}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

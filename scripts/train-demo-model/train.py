@@ -45,7 +45,7 @@ def parse_args():
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--min_lr", type=float, default=2e-4)
     p.add_argument("--warmup_steps", type=int, default=100)
-    p.add_argument("--weight_decay", type=float, default=0.1)
+    p.add_argument("--weight_decay", type=float, default=0.01)
     p.add_argument("--beta1", type=float, default=0.9)
     p.add_argument("--beta2", type=float, default=0.99)
     p.add_argument("--grad_clip", type=float, default=1.0)
