@@ -17,6 +17,8 @@ interface Options {
   prompts: number;
   tokens: number;
   batchSize: number;
+  /** Each speed scenario runs this many times, alternating; the fastest run counts. */
+  rounds: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -32,6 +34,7 @@ function parseOptions(argv: string[]): Options {
     prompts: Number(value('--prompts') ?? (big ? 32 : 64)),
     tokens: Number(value('--tokens') ?? 128),
     batchSize: Number(value('--batch-size') ?? 8),
+    rounds: Number(value('--rounds') ?? (big ? 1 : 3)),
   };
 }
 
@@ -66,9 +69,18 @@ const modelDir = await ensureBenchModel(options.shape, log);
 const prompts = await writePrompts(options);
 const common = [modelDir, prompts, String(options.batchSize)];
 
-log(`running: ${options.prompts} prompts × ${options.tokens} tokens, ${options.shape.name} shape, batch ${options.batchSize}`);
-const full = worker(['measure', ...common]);
-const minimal = worker(['minimal', ...common]);
+log(`running: ${options.prompts} prompts × ${options.tokens} tokens, ${options.shape.name} shape, batch ${options.batchSize}, ${options.rounds} round(s)`);
+// Alternate the two scenarios and keep each one's fastest run: on a shared machine, other
+// processes only ever slow a run down, so the fastest is the least disturbed.
+const fullRuns: Array<Record<string, number>> = [];
+const minimalRuns: Array<Record<string, number>> = [];
+for (let round = 0; round < options.rounds; round += 1) {
+  fullRuns.push(worker(['measure', ...common]));
+  minimalRuns.push(worker(['minimal', ...common]));
+}
+const fastest = (runs: Array<Record<string, number>>) => runs.reduce((best, run) => (run.tokens! / run.seconds! > best.tokens! / best.seconds! ? run : best));
+const full: Record<string, number> = { ...fastest(fullRuns), maxRssBytes: Math.max(...fullRuns.map((run) => run.maxRssBytes!)), startupSeconds: Math.min(...fullRuns.map((run) => run.startupSeconds!)) };
+const minimal = fastest(minimalRuns);
 const matmul = worker(['matmul', String(options.batchSize * options.tokens), String(options.shape.dModel), String(4 * options.shape.dModel)]);
 
 const fullRate = full.tokens! / full.seconds!;
@@ -91,6 +103,8 @@ const report = {
   prompts: options.prompts,
   tokensPerPrompt: options.tokens,
   batchSize: options.batchSize,
+  rounds: options.rounds,
+  allRunsTokensPerSecond: { measure: fullRuns.map((r) => r.tokens! / r.seconds!), minimal: minimalRuns.map((r) => r.tokens! / r.seconds!) },
   weightBytes: weights,
   peakRssBytes: full.maxRssBytes,
   minimalPeakRssBytes: minimal.maxRssBytes,

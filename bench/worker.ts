@@ -64,10 +64,14 @@ async function runMatMul(m: number, k: number, n: number): Promise<object> {
   const session = await ort.InferenceSession.create(g.toBytes(), { graphOptimizationLevel: 'all', logSeverityLevel: 4 });
   const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => (i % 13) / 13), [m, k]) };
   await session.run(feeds); // warm-up
+  // The fastest of several timed groups: other processes only ever slow a group down.
   const repeats = 10;
-  const startedAt = performance.now();
-  for (let i = 0; i < repeats; i += 1) await session.run(feeds);
-  const seconds = (performance.now() - startedAt) / 1000;
+  let seconds = Infinity;
+  for (let group = 0; group < 5; group += 1) {
+    const startedAt = performance.now();
+    for (let i = 0; i < repeats; i += 1) await session.run(feeds);
+    seconds = Math.min(seconds, (performance.now() - startedAt) / 1000);
+  }
   await session.release();
   return { flopsPerSecond: (2 * m * k * n * repeats) / seconds };
 }

@@ -15,6 +15,7 @@ import { planExternalData } from '../graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
 import { planBatches } from '../measure/batches.js';
 import { CheckpointWriter, checkpointPath, readCheckpoint, removeCheckpoint, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
+import { unpackNorms } from '../measure/collect-norms.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import { readPromptFile } from '../measure/prompts.js';
@@ -27,6 +28,7 @@ import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import { buildMeasurement } from '../results/build-measurement.js';
+import { toolVersion } from '../version.js';
 import { HOOK_NAMES, type HookName, type Measurement } from '../results/schema.js';
 import { createNormSession, onnxRuntimeVersion, type Device } from '../runtime/onnx-session.js';
 
@@ -119,6 +121,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
   const checkpointFile = checkpointPath(outPath);
   const key = {
+    tool: toolVersion(), // the packing of checkpointed norms may change between versions
     model: resolved.id,
     revision: resolved.revision ?? (await fingerprintFolder(resolved.dir, model.weights.files)),
     prompts: promptSet.sha256,
@@ -139,6 +142,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, ...(request.threads ? { threads: request.threads } : {}) });
   const startupSeconds = (performance.now() - startedAt) / 1000;
 
+  const collect = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
   const totalTokens = planned.reduce((sum, { batch }) => sum + batch.members.reduce((n, m) => n + m.ids.length, 0), 0);
   const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
   let checkpoint: CheckpointWriter | undefined;
@@ -150,7 +154,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       saved: saved?.finished ?? [],
       checkpoint,
       checkpointFile,
-      collect: { session, outputs: graph.outputs, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id },
+      collect,
       progress,
       ...(request.signal ? { signal: request.signal } : {}),
     });
@@ -185,7 +189,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       onnxruntime: onnxRuntimeVersion(),
     },
     hooks,
-    sequences: indices.map((index) => outcome.results.get(index)!),
+    sequences: indices.map((index) => unpackNorms(outcome.results.get(index)!, collect)),
     ...(request.shard ? { shard: { ...request.shard, sequenceIndices: indices } } : {}),
   });
   await writeFileAtomic(outPath, formatMeasurement(measurement));

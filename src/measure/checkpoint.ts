@@ -6,9 +6,10 @@
  */
 import { open, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { UsageError, quote } from '../errors.js';
-import type { SequenceResult } from '../results/schema.js';
 
 export const CHECKPOINT_FORMAT = 'resid-norms/checkpoint';
+/** Bumped whenever what a line holds changes; older checkpoints are then refused, not misread. */
+export const CHECKPOINT_VERSION = 2;
 
 /** Everything that must match for finished batches to be reused. */
 export type RunKey = Record<string, unknown>;
@@ -17,7 +18,17 @@ export interface FinishedBatch {
   position: number;
   /** Prompt-file indices of the batch's members, in row order. */
   indices: number[];
-  results: SequenceResult[];
+  /** Each member's packed float32 norms (see PackedNorms), base64: exact and compact. */
+  norms: string[];
+}
+
+export function encodeNorms(values: Float32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+export function decodeNorms(text: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 export function checkpointPath(outPath: string): string {
@@ -47,13 +58,13 @@ export async function readCheckpoint(path: string, key: RunKey): Promise<SavedCh
   }
   // Split keeps a last piece that is '' (file ends with a newline) or a line cut short by a kill.
   const complete = text.split('\n').slice(0, -1);
-  let header: { format?: unknown; key?: RunKey };
+  let header: { format?: unknown; version?: unknown; key?: RunKey };
   try {
     header = JSON.parse(complete[0] ?? '') as typeof header;
   } catch {
     header = {};
   }
-  if (header.format !== CHECKPOINT_FORMAT || typeof header.key !== 'object') {
+  if (header.format !== CHECKPOINT_FORMAT || header.version !== CHECKPOINT_VERSION || typeof header.key !== 'object') {
     throw new UsageError(`${quote(path)} is not a resid-norms checkpoint; remove it or choose another --out`);
   }
   if (JSON.stringify(header.key) !== JSON.stringify(key)) {
@@ -92,7 +103,7 @@ export class CheckpointWriter {
   static async open(path: string, key: RunKey, saved: SavedCheckpoint | undefined): Promise<CheckpointWriter> {
     if (saved) await truncate(path, saved.intactBytes);
     const writer = new CheckpointWriter(await open(path, saved ? 'a' : 'w'), saved?.finished.length ?? 0);
-    if (!saved) await writer.appendLine({ format: CHECKPOINT_FORMAT, version: 1, key });
+    if (!saved) await writer.appendLine({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, key });
     return writer;
   }
 

@@ -5,10 +5,9 @@
  */
 import type { Progress } from '../cli/reporter.js';
 import { InterruptedError, UsageError, quote } from '../errors.js';
-import type { SequenceResult } from '../results/schema.js';
 import type { Batch } from './batches.js';
-import type { CheckpointWriter, FinishedBatch } from './checkpoint.js';
-import { collectBatch, type CollectContext } from './collect-norms.js';
+import { decodeNorms, encodeNorms, type CheckpointWriter, type FinishedBatch } from './checkpoint.js';
+import { collectBatch, type CollectContext, type PackedNorms } from './collect-norms.js';
 
 export interface RunBatchesInput {
   planned: Array<{ position: number; batch: Batch }>;
@@ -22,7 +21,7 @@ export interface RunBatchesInput {
 
 export interface RunBatchesOutcome {
   /** By prompt-file index. */
-  results: Map<number, SequenceResult>;
+  results: Map<number, PackedNorms>;
   /** Work done in this run (resumed batches excluded). */
   tokens: number;
   seconds: number;
@@ -33,7 +32,7 @@ const tokenCount = (batch: Batch) => batch.members.reduce((sum, member) => sum +
 
 export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutcome> {
   const { planned, saved, checkpoint, collect, progress, signal } = input;
-  const results = new Map<number, SequenceResult>();
+  const results = new Map<number, PackedNorms>();
   const done = new Set<number>();
   const byPosition = new Map(planned.map((entry) => [entry.position, entry.batch]));
   for (const finished of saved) {
@@ -42,7 +41,7 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
     if (!batch || JSON.stringify(indices) !== JSON.stringify(finished.indices)) {
       throw new UsageError(`${quote(input.checkpointFile)} holds batches this run would not make; rerun with --restart to discard it`);
     }
-    finished.indices.forEach((index, row) => results.set(index, finished.results[row]!));
+    batch.members.forEach((sequence, row) => results.set(sequence.index, { sequence, values: decodeNorms(finished.norms[row]!) }));
     done.add(finished.position);
     progress.tick(tokenCount(batch));
   }
@@ -57,8 +56,8 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
       );
     }
     const collected = await collectBatch(batch, collect);
-    await checkpoint.append({ position, indices: collected.map(({ sequence }) => sequence.index), results: collected.map(({ result }) => result) });
-    for (const { sequence, result } of collected) results.set(sequence.index, result);
+    await checkpoint.append({ position, indices: collected.map(({ sequence }) => sequence.index), norms: collected.map(({ values }) => encodeNorms(values)) });
+    for (const packed of collected) results.set(packed.sequence.index, packed);
     done.add(position);
     tokens += tokenCount(batch);
     progress.tick(tokenCount(batch));
