@@ -74,6 +74,13 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   // l + 1, so both hook entries name the same output.
   const outputs: HookOutput[] = [];
   const reduced = new Map<string, Record<NormMetric, string>>();
+  // Norms computed since the last norm layer: the next one waits for them (see zeroAfter).
+  let pending: string[] = [];
+  const barrier = (name: string): string | undefined => {
+    const after = pending.length > 0 ? ctx.zeroAfter(pending, name) : undefined;
+    pending = [];
+    return after;
+  };
   const record = (layer: number, hook: HookName, value: string): void => {
     if (!wanted.has(hook) || (wantedLayers && !wantedLayers.has(layer))) return;
     let norms = reduced.get(value);
@@ -83,6 +90,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
       const flat = ctx.tokenNorms(value, spec.dims.dModel, { raw: `${names.raw}.flat`, centered: `${names.centered}.flat` });
       norms = { raw: perToken(flat.raw, names.raw), centered: perToken(flat.centered, names.centered) };
       for (const metric of ['raw', 'centered'] as const) g.addOutput(norms[metric], ElementType.float, ['batch', 'pos']);
+      pending.push(norms.raw, norms.centered);
       reduced.set(value, norms);
     }
     for (const metric of ['raw', 'centered'] as const) outputs.push({ name: norms[metric], layer, hook, metric });
@@ -94,7 +102,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
     const prefix = `blocks.${layer}`;
     record(layer, 'resid_pre', residual);
     if (layer === lastLayer && onlyResidPre(wanted)) break;
-    const attnOut = buildAttention(ctx, sequence, ctx.norm(residual, block.norm1, `${prefix}.ln1`), block.attention, spec.dims, `${prefix}.attn`);
+    const attnOut = buildAttention(ctx, sequence, ctx.norm(residual, block.norm1, `${prefix}.ln1`, barrier(`${prefix}.ln1.after`)), block.attention, spec.dims, `${prefix}.attn`);
     record(layer, 'attn_out', attnOut);
     let mlpInput = residual;
     let residMid: string | undefined;
@@ -103,7 +111,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
       record(layer, 'resid_mid', residMid);
       mlpInput = residMid;
     }
-    const mlpOut = buildMlp(ctx, ctx.norm(mlpInput, block.norm2, `${prefix}.ln2`), block.mlp, `${prefix}.mlp`);
+    const mlpOut = buildMlp(ctx, ctx.norm(mlpInput, block.norm2, `${prefix}.ln2`, barrier(`${prefix}.ln2.after`)), block.mlp, `${prefix}.mlp`);
     record(layer, 'mlp_out', mlpOut);
     residual = spec.parallelResidual
       ? g.node('Add', [g.node('Add', [residual, attnOut]), mlpOut], {}, `${prefix}.resid_post`)
