@@ -8,7 +8,10 @@ numpy (float64) GPT-2 forward pass, and measure residual-stream norms.
 3. Prints the mean L2 norm of the residual stream entering each block
    (TransformerLens resid_pre 0..n_layer-1) and of the final residual before
    ln_f, over validation text chunks with <|endoftext|> prepended, excluding
-   position 0 (the <|endoftext|> position).
+   position 0 (the <|endoftext|> position): centered (||x - mean(x)||, the
+   primary metric of resid-norms for LayerNorm models) and raw (||x||), and
+   the least-squares fit of ln(mean centered norm) against the layer index
+   over layers 1..L and 0..L (growth factor per layer = exp(slope), R^2).
 
 Usage: python3 check.py --model ../../models/demo-gpt2 --val /tmp/demo-train/data/val.txt
                         [--ckpt /tmp/demo-train/run/ckpt.pt] [--json_out results.json]
@@ -79,6 +82,21 @@ def forward(ids, W, cfg, writes=None):
 
 def cosine(a, b):
     return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+def centered(x):
+    return x - x.mean(-1, keepdims=True)
+
+
+def log_linear_fit(values, first):
+    """Least-squares line through ln(values[first:]) against the layer index:
+    (growth factor per layer = exp(slope), R^2)."""
+    x = np.arange(first, len(values), dtype=np.float64)
+    y = np.log(np.asarray(values[first:], dtype=np.float64))
+    slope, intercept = np.polyfit(x, y, 1)
+    resid = y - (slope * x + intercept)
+    r2 = 1.0 - (resid ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    return float(math.exp(slope)), float(r2)
 
 
 def nll(logp, targets):
@@ -156,7 +174,7 @@ def main():
     if a.max_windows:
         win = win[: a.max_windows]
     L = cfg["n_layer"]
-    sums, count, pos0 = np.zeros(L + 1), 0, np.zeros(L + 1)
+    sums, cen_sums, count, pos0 = np.zeros(L + 1), np.zeros(L + 1), 0, np.zeros(L + 1)
     write_sums = np.zeros((L, 4))  # |attn_out|, |mlp_out|, |block write|, cos(block write, resid_pre)
     total_nll, total_n = 0.0, 0
     for b0 in range(0, len(win), 32):
@@ -170,19 +188,26 @@ def main():
         total_nll += float(nll(logp[:, :-1], ids[:, 1:])) * ids[:, 1:].size
         total_n += ids[:, 1:].size
         sums += [np.linalg.norm(r[:, 1:], axis=-1).sum() for r in resid]
-        pos0 += [np.linalg.norm(r[:, 0], axis=-1).sum() for r in resid]
+        cen_sums += [np.linalg.norm(centered(r[:, 1:]), axis=-1).sum() for r in resid]
+        pos0 += [np.linalg.norm(centered(r[:, 0]), axis=-1).sum() for r in resid]
         count += ids.shape[0] * (ids.shape[1] - 1)
-    norms = sums / count
+    norms, cen_norms = sums / count, cen_sums / count
     names = [f"resid_pre {i}" for i in range(cfg["n_layer"])] + ["final (before ln_f)"]
     print(f"\nmean L2 norm of the residual stream over {len(win)} validation chunks x {ctx - 1} positions "
           f"(<|endoftext|> at position 0 excluded):")
-    for i, (n, v) in enumerate(zip(names, norms)):
-        ratio = f"x{v / norms[i - 1]:.3f}" if i else ""
-        print(f"  {n:20s} {v:9.3f}  {ratio}")
-    growth = math.exp(np.polyfit(np.arange(1, len(norms)), np.log(norms[1:]), 1)[0])
-    print(f"log-linear fit over layers 1..{cfg['n_layer']}: x{growth:.3f} per layer; "
-          f"final / resid_pre 1 = {norms[-1] / norms[1]:.2f}")
-    print(f"(position 0, <|endoftext|>, for reference: " + " ".join(f"{v / len(win):.1f}" for v in pos0) + ")")
+    print(f"  {'layer':>5s} {'residual':20s} {'centered':>9s} {'ratio':>7s} {'raw':>9s}")
+    for i, (n, c, v) in enumerate(zip(names, cen_norms, norms)):
+        ratio = f"x{c / cen_norms[i - 1]:.3f}" if i else ""
+        print(f"  {i:5d} {n:20s} {c:9.3f} {ratio:>7s} {v:9.3f}")
+    fits = {}
+    for first in (1, 0):
+        for metric, vals in (("centered", cen_norms), ("raw", norms)):
+            growth, r2 = log_linear_fit(vals, first)
+            fits[f"{metric}_layers_{first}_to_{L}"] = {"growth_per_layer": growth, "r2": r2}
+            print(f"least-squares fit of ln(mean {metric} norm) over layers {first}..{L}: "
+                  f"x{growth:.4f} per layer, R^2 {r2:.4f}")
+    print(f"final / resid_pre 1 (centered) = {cen_norms[-1] / cen_norms[1]:.2f}")
+    print(f"(position 0, <|endoftext|>, centered, for reference: " + " ".join(f"{v / len(win):.1f}" for v in pos0) + ")")
     print(f"loss on these chunks: {total_nll / total_n:.4f} nats/byte")
     writes_mean = write_sums / count
     print("\nwhat each block writes (mean over the same positions):")
@@ -194,8 +219,9 @@ def main():
             "loss_check": {"n_windows": int(sample.shape[0]), "n_targets": int(sample[:, 1:].size),
                            "numpy": loss_np, "pytorch": loss_pt},
             "norm_windows": int(len(win)), "positions_per_window": ctx - 1,
-            "resid_norms": dict(zip(names, norms.tolist())), "growth_per_layer_fit": growth,
-            "pos0_norms": (pos0 / len(win)).tolist(), "val_chunks_loss": total_nll / total_n,
+            "resid_norms_centered": dict(zip(names, cen_norms.tolist())),
+            "resid_norms_raw": dict(zip(names, norms.tolist())), "fits": fits,
+            "pos0_norms_centered": (pos0 / len(win)).tolist(), "val_chunks_loss": total_nll / total_n,
             "block_writes": [dict(zip(["attn_out", "mlp_out", "block_out", "cos_with_resid_pre"], r))
                              for r in writes_mean.tolist()]}, indent=2) + "\n")
 

@@ -14,14 +14,15 @@ from safetensors_io import write_safetensors
 
 
 def hf_config(c):
-    """A config.json as GPT2Config.save_pretrained writes it (no dropout was
-    used in training, so the dropout probabilities are 0.0)."""
+    """A config.json as GPT2Config.save_pretrained writes it. The dropout
+    probabilities are the ones used in training (they do nothing at
+    inference); checkpoints from before they existed used none."""
     return {
         "activation_function": "gelu_new",
         "architectures": ["GPT2LMHeadModel"],
-        "attn_pdrop": 0.0,
+        "attn_pdrop": c.get("attn_pdrop", 0.0),
         "bos_token_id": EOT_ID,
-        "embd_pdrop": 0.0,
+        "embd_pdrop": c.get("embd_pdrop", 0.0),
         "eos_token_id": EOT_ID,
         "initializer_range": c["initializer_range"],
         "layer_norm_epsilon": c["layer_norm_epsilon"],
@@ -33,7 +34,7 @@ def hf_config(c):
         "n_layer": c["n_layer"],
         "n_positions": c["n_positions"],
         "reorder_and_upcast_attn": False,
-        "resid_pdrop": 0.0,
+        "resid_pdrop": c.get("resid_pdrop", 0.0),
         "scale_attn_by_inverse_layer_idx": False,
         "scale_attn_weights": True,
         "summary_activation": None,

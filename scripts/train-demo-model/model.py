@@ -1,5 +1,6 @@
 """A plain-PyTorch GPT-2 that computes exactly what Hugging Face's
-GPT2LMHeadModel computes (eval mode, no dropout), with parameter names and
+GPT2LMHeadModel computes, including its three dropouts (embd_pdrop,
+attn_pdrop, resid_pdrop; active only in training mode), with parameter names and
 shapes laid out the way GPT2LMHeadModel stores them:
 
   transformer.wte.weight            [vocab, d]
@@ -30,6 +31,11 @@ class GPT2Config:
     n_head: int = 4
     layer_norm_epsilon: float = 1e-5
     initializer_range: float = 0.02
+    # HF GPT-2's dropout probabilities (GPT-2 itself: 0.1 each). Training
+    # only: they have no parameters and do nothing in eval mode.
+    embd_pdrop: float = 0.0
+    attn_pdrop: float = 0.0
+    resid_pdrop: float = 0.0
 
     def to_dict(self):
         return asdict(self)
@@ -71,6 +77,8 @@ class Attention(nn.Module):
         n = cfg.n_positions
         bias = torch.full((n, n), float("-inf")).triu(diagonal=1)  # 0 on/below diagonal
         self.register_buffer("mask_bias", bias, persistent=False)
+        self.attn_dropout = nn.Dropout(cfg.attn_pdrop)  # on the attention probabilities
+        self.resid_dropout = nn.Dropout(cfg.resid_pdrop)  # on the output, as HF does
 
     def split_heads(self, x):
         b, t, _ = x.shape  # -> [b * h, t, dh]
@@ -81,9 +89,9 @@ class Attention(nn.Module):
         q, k, v = self.c_attn(x).split(d, dim=2)
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)
         scores = torch.baddbmm(self.mask_bias[:t, :t], q, k.transpose(1, 2), alpha=1.0 / math.sqrt(self.d_head))
-        probs = torch.softmax(scores, dim=-1)
+        probs = self.attn_dropout(torch.softmax(scores, dim=-1))
         out = torch.bmm(probs, v).view(b, self.n_head, t, self.d_head).transpose(1, 2).reshape(b, t, d)
-        return self.c_proj(out)
+        return self.resid_dropout(self.c_proj(out))
 
 
 class MLP(nn.Module):
@@ -91,9 +99,10 @@ class MLP(nn.Module):
         super().__init__()
         self.c_fc = Conv1D(cfg.n_embd, 4 * cfg.n_embd)
         self.c_proj = Conv1D(4 * cfg.n_embd, cfg.n_embd)
+        self.dropout = nn.Dropout(cfg.resid_pdrop)
 
     def forward(self, x):
-        return self.c_proj(gelu_new(self.c_fc(x)))
+        return self.dropout(self.c_proj(gelu_new(self.c_fc(x))))
 
 
 class Block(nn.Module):
@@ -117,6 +126,7 @@ class Transformer(nn.Module):
         super().__init__()
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.wpe = nn.Embedding(cfg.n_positions, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.embd_pdrop)
         self.h = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
         self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
 
@@ -149,7 +159,7 @@ class GPT2LMHeadModel(nn.Module):
         t = ids.size(1)
         tr = self.transformer
         pos = torch.arange(t, device=ids.device)
-        x = tr.wte(ids) + tr.wpe(pos)[None]
+        x = tr.drop(tr.wte(ids) + tr.wpe(pos)[None])
         resid = []
         for block in tr.h:
             resid.append(x)

@@ -3,8 +3,9 @@
 Usage (see README.md):
   python3 train.py --data /tmp/demo-train/data --out /tmp/demo-train/run [--seed 1234] ...
 
-Writes OUT/ckpt.pt (PyTorch state_dict + config + args) and OUT/log.json
-(loss history, per-layer residual norms, wall-clock). Deterministic given
+Writes OUT/ckpt.pt (PyTorch state_dict + config + args; with --keep_ckpts
+also OUT/ckpt_step<N>.pt at every evaluation) and OUT/log.json (loss
+history, per-layer residual norms, wall-clock). Deterministic given
 the seed, the thread count and the machine (CPU only).
 """
 import argparse
@@ -25,6 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from model import GPT2Config, GPT2LMHeadModel
+
+EOT_ID = 256
 
 
 def parse_args():
@@ -50,6 +53,13 @@ def parse_args():
     p.add_argument("--beta2", type=float, default=0.99)
     p.add_argument("--grad_clip", type=float, default=1.0)
     p.add_argument("--eval_interval", type=int, default=250)
+    # GPT-2's dropouts (its config: 0.1 each); default 0 = the first shipped recipe.
+    p.add_argument("--embd_pdrop", type=float, default=0.0, help="dropout on wte + wpe")
+    p.add_argument("--attn_pdrop", type=float, default=0.0, help="dropout on attention probabilities")
+    p.add_argument("--resid_pdrop", type=float, default=0.0, help="dropout on attn and MLP outputs before the residual add")
+    p.add_argument("--norm_windows", type=int, default=256,
+                   help="validation chunks (<|endoftext|> + n_positions-1 bytes) for the in-loop norm measurement")
+    p.add_argument("--keep_ckpts", action="store_true", help="also keep ckpt_step<N>.pt at every evaluation")
     return p.parse_args()
 
 
@@ -91,8 +101,8 @@ def make_optimizer(model, a):
 @torch.no_grad()
 def evaluate(model, tokens, ctx, batch_size=32, max_tokens=None):
     """Mean next-token loss (nats per token = per byte) over consecutive,
-    non-overlapping windows of ctx targets; also the mean L2 norm of the
-    residual stream per layer (positions >= 1)."""
+    non-overlapping windows of ctx targets; also the mean raw L2 norm of the
+    residual stream per layer (positions >= 1, no <|endoftext|> prepended)."""
     model.eval()
     n = len(tokens) - 1 if max_tokens is None else min(len(tokens) - 1, max_tokens)
     n_win = n // ctx
@@ -112,6 +122,33 @@ def evaluate(model, tokens, ctx, batch_size=32, max_tokens=None):
     return total_loss / total_count, (norm_sum / norm_count).tolist()
 
 
+def log_linear_growth(values):
+    """exp(slope) of the least-squares line through ln(values) vs index."""
+    y = np.log(np.asarray(values, dtype=np.float64))
+    return float(math.exp(np.polyfit(np.arange(len(y)), y, 1)[0]))
+
+
+@torch.no_grad()
+def measure_norms(model, tokens, ctx, n_windows, batch_size=32):
+    """Residual norms measured the way resid-norms measures them: evenly
+    spread validation chunks of ctx-1 tokens with <|endoftext|> prepended,
+    position 0 excluded; mean centered (||x - mean(x)||) and raw L2 norm of
+    resid_pre 0..n_layer-1 and the final residual."""
+    model.eval()
+    starts = np.linspace(0, len(tokens) - ctx, n_windows).astype(np.int64).tolist()
+    cen_sum, raw_sum, count = None, None, 0
+    for b0 in range(0, len(starts), batch_size):
+        rows = [torch.cat([torch.tensor([EOT_ID]), tokens[s:s + ctx - 1]]) for s in starts[b0:b0 + batch_size]]
+        _, resid = model(torch.stack(rows), return_resid=True)
+        cen = torch.stack([(r[:, 1:] - r[:, 1:].mean(-1, keepdim=True)).norm(dim=-1).sum() for r in resid])
+        raw = torch.stack([r[:, 1:].norm(dim=-1).sum() for r in resid])
+        cen_sum = cen if cen_sum is None else cen_sum + cen
+        raw_sum = raw if raw_sum is None else raw_sum + raw
+        count += len(rows) * (ctx - 1)
+    model.train()
+    return (cen_sum / count).tolist(), (raw_sum / count).tolist()
+
+
 def main():
     a = parse_args()
     seed_everything(a.seed, a.threads)
@@ -119,7 +156,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     train_tokens = load_tokens(Path(a.data) / "train.bin")
     val_tokens = load_tokens(Path(a.data) / "val.bin")
-    cfg = GPT2Config(n_layer=a.n_layer, n_embd=a.n_embd, n_head=a.n_head, n_positions=a.n_positions)
+    cfg = GPT2Config(n_layer=a.n_layer, n_embd=a.n_embd, n_head=a.n_head, n_positions=a.n_positions,
+                     embd_pdrop=a.embd_pdrop, attn_pdrop=a.attn_pdrop, resid_pdrop=a.resid_pdrop)
     model = GPT2LMHeadModel(cfg)
     opt = make_optimizer(model, a)
     gen = torch.Generator().manual_seed(a.seed)
@@ -149,12 +187,20 @@ def main():
                   f"gnorm {gnorm:.2f}  {time.time() - t0:7.1f}s", flush=True)
         if (step + 1) % a.eval_interval == 0 or step + 1 == a.max_steps:
             val_loss, norms = evaluate(model, val_tokens, a.n_positions)
+            cen, raw = measure_norms(model, val_tokens, a.n_positions, a.norm_windows)
+            growth = log_linear_growth(cen[1:])
             log["evals"].append({"step": step + 1, "val_loss": val_loss, "resid_norms": norms,
+                                 "bos_centered_norms": cen, "bos_raw_norms": raw, "centered_growth_1_to_L": growth,
                                  "train_loss_avg50": sum(recent) / len(recent), "elapsed_s": time.time() - t0})
             print(f"EVAL step {step + 1}  val {val_loss:.4f} nats/byte  resid norms "
                   + " ".join(f"{v:.1f}" for v in norms), flush=True)
-            torch.save({"state_dict": model.state_dict(), "config": cfg.to_dict(), "args": vars(a), "step": step + 1},
-                       out / "ckpt.pt")
+            print(f"EVAL step {step + 1}  with <|endoftext|>: centered " + " ".join(f"{v:.2f}" for v in cen)
+                  + f"  raw " + " ".join(f"{v:.2f}" for v in raw)
+                  + f"  growth(1..L) x{growth:.3f}/layer", flush=True)
+            ck = {"state_dict": model.state_dict(), "config": cfg.to_dict(), "args": vars(a), "step": step + 1}
+            torch.save(ck, out / "ckpt.pt")
+            if a.keep_ckpts:
+                torch.save(ck, out / f"ckpt_step{step + 1}.pt")
     train_time = time.time() - t0
     # final losses: full validation split, and an equal-sized slice of training data
     val_loss, norms = evaluate(model, val_tokens, a.n_positions)
