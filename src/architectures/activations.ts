@@ -12,9 +12,9 @@ const ACTIVATIONS: Record<string, Activation> = {
   swish: 'silu',
 };
 
-export const SUPPORTED_ACTIVATIONS = Object.keys(ACTIVATIONS);
+const SUPPORTED_ACTIVATIONS = Object.keys(ACTIVATIONS);
 
-export function activationFromConfig(name: string): Activation | undefined {
+function activationFromConfig(name: string): Activation | undefined {
   return ACTIVATIONS[name];
 }
 

@@ -7,7 +7,7 @@
  * Ignored tensors: embed_out (the LM head), final_layer_norm, and the buffers older
  * checkpoints carry (attention.bias, attention.masked_bias, attention.rotary_emb.inv_freq).
  */
-import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
+import { readActivation } from './activations.js';
 import { ConfigReader, finishedDims } from './config-reader.js';
 import { readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
@@ -36,9 +36,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   const { dims, reader } = readConfig(config, configPath);
   const { dModel, dMlp, dHead } = dims;
   const eps = reader.positiveNumber('layer_norm_eps', 1e-5);
-  const activationName = reader.string('hidden_act', 'gelu');
-  const activation = activationFromConfig(activationName);
-  reader.require(activation !== undefined, `hidden_act ${JSON.stringify(activationName)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
+  const activation = readActivation(reader, 'hidden_act', 'gelu');
   const parallelResidual = reader.boolean('use_parallel_residual', true);
   const attentionBias = reader.boolean('attention_bias', true);
   const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rotary_emb_base', 'rope_theta'], fractionKeys: ['rotary_pct'], defaultFraction: 0.25 });
@@ -64,7 +62,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
         kind: 'dense',
         in: linear(`${prefix}.mlp.dense_h_to_4h`, dModel, dMlp),
         out: linear(`${prefix}.mlp.dense_4h_to_h`, dMlp, dModel),
-        activation: activation ?? 'gelu',
+        activation,
       },
     };
   });

@@ -7,7 +7,7 @@
  * which layers use a sliding window. Ignored tensors: lm_head, model.norm, rotary_emb.inv_freq.
  */
 import { quote } from '../errors.js';
-import { activationFromConfig, SUPPORTED_ACTIVATIONS } from './activations.js';
+import { readActivation } from './activations.js';
 import { ConfigReader, finishedDims } from './config-reader.js';
 import { readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
@@ -106,9 +106,7 @@ function describeWith(variant: LlamaVariant) {
     const { dims, reader } = readConfig(config, configPath);
     const { dModel, dMlp, dHead, nHeads, nKvHeads } = dims;
     const eps = reader.positiveNumber('rms_norm_eps', 1e-6);
-    const activationName = reader.string('hidden_act', 'silu');
-    const activation = activationFromConfig(activationName);
-    reader.require(activation !== undefined, `hidden_act ${JSON.stringify(activationName)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
+    const activation = readActivation(reader, 'hidden_act', 'silu');
     const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 });
     // Llama's apply_rotary_pos_emb multiplies whole heads by cos/sin: partial rotary is not this layout.
     reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
@@ -144,7 +142,7 @@ function describeWith(variant: LlamaVariant) {
           gate: linear(`${prefix}.mlp.gate_proj`, dModel, dMlp, biases.mlp),
           up: linear(`${prefix}.mlp.up_proj`, dModel, dMlp, biases.mlp),
           down: linear(`${prefix}.mlp.down_proj`, dMlp, dModel, biases.mlp),
-          activation: activation ?? 'silu',
+          activation,
         },
       };
     });

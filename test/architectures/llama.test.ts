@@ -71,6 +71,10 @@ describe('llama / mistral / qwen2 adapters', () => {
     await refuses(await folder({}, { num_key_value_heads: 3 }), /num_key_value_heads 3 does not divide num_attention_heads 4/);
   });
 
+  it('refuses an activation the graph does not implement, naming it and the supported ones', async () => {
+    await refuses(await folder({}, { hidden_act: 'quick_gelu' }), /hidden_act "quick_gelu" is not supported; supported: .*silu/);
+  });
+
   it('refuses partial rotary, which the Llama layout does not have', async () => {
     await refuses(await folder({}, { partial_rotary_factor: 0.5 }), /partial rotary \(4 of 8 head dimensions\) is not supported for llama/);
   });
