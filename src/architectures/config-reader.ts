@@ -9,6 +9,23 @@ import type { HfConfig, ModelDims } from './types.js';
 /** Anything larger is not a real model dimension and would only exhaust memory. */
 const MAX_DIMENSION = 1 << 24;
 
+type ConfigKeys = string | readonly string[];
+
+/** Where a family's config.json keeps each dimension (the first key present wins). */
+export interface DimensionKeys {
+  nLayers: ConfigKeys;
+  dModel: ConfigKeys;
+  nHeads: ConfigKeys;
+  dMlp: ConfigKeys;
+  nCtx: ConfigKeys;
+  /** d_mlp = mlpRatio × d_model when the config leaves it out; without it d_mlp is required. */
+  mlpRatio?: number;
+}
+
+function firstKey(keys: ConfigKeys): string {
+  return typeof keys === 'string' ? keys : keys[0]!;
+}
+
 export class ConfigReader {
   private readonly problems = new ProblemList();
 
@@ -25,7 +42,7 @@ export class ConfigReader {
     return undefined;
   }
 
-  positiveInt(keys: string | readonly string[], fallback?: number): number {
+  positiveInt(keys: ConfigKeys, fallback?: number): number {
     const list = typeof keys === 'string' ? [keys] : keys;
     const found = this.pick(list);
     if (found === undefined) {
@@ -41,7 +58,7 @@ export class ConfigReader {
     return value;
   }
 
-  positiveNumber(keys: string | readonly string[], fallback: number): number {
+  positiveNumber(keys: ConfigKeys, fallback: number): number {
     const found = this.pick(typeof keys === 'string' ? [keys] : keys);
     if (found === undefined) return fallback;
     if (typeof found.value !== 'number' || !(found.value > 0) || !Number.isFinite(found.value)) {
@@ -61,7 +78,7 @@ export class ConfigReader {
     return value;
   }
 
-  string(keys: string | readonly string[], fallback: string): string {
+  string(keys: ConfigKeys, fallback: string): string {
     const found = this.pick(typeof keys === 'string' ? [keys] : keys);
     if (found === undefined) return fallback;
     if (typeof found.value !== 'string') {
@@ -79,6 +96,28 @@ export class ConfigReader {
     if (Array.isArray(value) && typeof value[0] === 'number') return value[0]; // some configs list several
     this.problems.add(`${key} is ${quote(value)}; expected a token id`);
     return null;
+  }
+
+  /**
+   * The dimensions of a model whose heads each have their own keys and values and split d_model
+   * evenly (every family but Llama's), read under that family's key names, with the check that
+   * the heads divide d_model.
+   */
+  evenHeadDims(keys: DimensionKeys): ModelDims {
+    const dModel = this.positiveInt(keys.dModel);
+    const nHeads = this.positiveInt(keys.nHeads);
+    const dims: ModelDims = {
+      nLayers: this.positiveInt(keys.nLayers),
+      dModel,
+      nHeads,
+      nKvHeads: nHeads,
+      dHead: Math.floor(dModel / nHeads),
+      dMlp: this.positiveInt(keys.dMlp, keys.mlpRatio === undefined ? undefined : keys.mlpRatio * dModel),
+      dVocab: this.positiveInt('vocab_size'),
+      nCtx: this.positiveInt(keys.nCtx),
+    };
+    this.require(dModel % nHeads === 0, `${firstKey(keys.nHeads)} ${nHeads} does not divide ${firstKey(keys.dModel)} ${dModel}`);
+    return dims;
   }
 
   /** Record a problem found by the caller (e.g. heads that do not divide d_model). */

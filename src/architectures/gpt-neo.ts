@@ -50,20 +50,15 @@ interface NeoConfig {
 
 function readConfig(config: HfConfig, configPath: string): NeoConfig {
   const reader = new ConfigReader(config, configPath);
-  const dModel = reader.positiveInt('hidden_size');
-  const nHeads = reader.positiveInt(['num_heads', 'num_attention_heads']);
-  const nLayers = reader.positiveInt(['num_layers', 'num_hidden_layers']);
-  const dims: ModelDims = {
-    nLayers,
-    dModel,
-    nHeads,
-    nKvHeads: nHeads,
-    dHead: Math.floor(dModel / nHeads),
-    dMlp: reader.positiveInt('intermediate_size', 4 * dModel),
-    dVocab: reader.positiveInt('vocab_size'),
-    nCtx: reader.positiveInt('max_position_embeddings'),
-  };
-  reader.require(dModel % nHeads === 0, `num_heads ${nHeads} does not divide hidden_size ${dModel}`);
+  const dims = reader.evenHeadDims({
+    nLayers: ['num_layers', 'num_hidden_layers'],
+    dModel: 'hidden_size',
+    nHeads: ['num_heads', 'num_attention_heads'],
+    dMlp: 'intermediate_size',
+    mlpRatio: 4,
+    nCtx: 'max_position_embeddings',
+  });
+  const { nLayers } = dims;
   const windowSize = reader.positiveInt('window_size', 256);
 
   const expanded = expandAttentionTypes(reader.raw('attention_types') ?? DEFAULT_ATTENTION_TYPES);

@@ -16,19 +16,7 @@ import type { WeightIndex } from '../models/index.js';
 
 function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
-  const dModel = reader.positiveInt('hidden_size');
-  const nHeads = reader.positiveInt('num_attention_heads');
-  const dims: ModelDims = {
-    nLayers: reader.positiveInt('num_hidden_layers'),
-    dModel,
-    nHeads,
-    nKvHeads: nHeads,
-    dHead: Math.floor(dModel / nHeads),
-    dMlp: reader.positiveInt('intermediate_size'),
-    dVocab: reader.positiveInt('vocab_size'),
-    nCtx: reader.positiveInt('max_position_embeddings'),
-  };
-  reader.require(dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel}`);
+  const dims = reader.evenHeadDims({ nLayers: 'num_hidden_layers', dModel: 'hidden_size', nHeads: 'num_attention_heads', dMlp: 'intermediate_size', nCtx: 'max_position_embeddings' });
   return { dims, reader };
 }
 

@@ -11,19 +11,7 @@ import type { WeightIndex } from '../models/index.js';
 
 function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
-  const dModel = reader.positiveInt('n_embd');
-  const nHeads = reader.positiveInt('n_head');
-  const dims: ModelDims = {
-    nLayers: reader.positiveInt('n_layer'),
-    dModel,
-    nHeads,
-    nKvHeads: nHeads,
-    dHead: Math.floor(dModel / nHeads),
-    dMlp: reader.positiveInt('n_inner', 4 * dModel),
-    dVocab: reader.positiveInt('vocab_size'),
-    nCtx: reader.positiveInt(['n_positions', 'n_ctx']),
-  };
-  reader.require(dModel % nHeads === 0, `n_head ${nHeads} does not divide n_embd ${dModel}`);
+  const dims = reader.evenHeadDims({ nLayers: 'n_layer', dModel: 'n_embd', nHeads: 'n_head', dMlp: 'n_inner', mlpRatio: 4, nCtx: ['n_positions', 'n_ctx'] });
   return { dims, reader };
 }
 

@@ -23,19 +23,8 @@ const LAYER_NORM_EPS = 1e-5;
 
 function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
-  const dModel = reader.positiveInt('hidden_size');
-  const nHeads = reader.positiveInt('num_attention_heads');
-  const dims: ModelDims = {
-    nLayers: reader.positiveInt('num_hidden_layers'),
-    dModel,
-    nHeads,
-    nKvHeads: nHeads,
-    dHead: Math.floor(dModel / nHeads),
-    dMlp: reader.positiveInt('ffn_dim'),
-    dVocab: reader.positiveInt('vocab_size'),
-    nCtx: reader.positiveInt('max_position_embeddings'),
-  };
-  reader.require(dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel}`);
+  const dims = reader.evenHeadDims({ nLayers: 'num_hidden_layers', dModel: 'hidden_size', nHeads: 'num_attention_heads', dMlp: 'ffn_dim', nCtx: 'max_position_embeddings' });
+  const { dModel } = dims;
   reader.require(
     reader.boolean('do_layer_norm_before', true),
     'do_layer_norm_before is false (post-LayerNorm OPT, e.g. opt-350m), which is not supported: its residual stream is renormalized after every sublayer, so its norm is set by LayerNorm gains, not accumulated; use opt-125m, opt-1.3b or larger',
