@@ -8,7 +8,9 @@ import { mkdir } from 'node:fs/promises';
 import type { Reporter } from '../cli/reporter.js';
 import { fitGrowth } from '../analysis/growth-fit.js';
 import { InputError, ProblemList, ResidNormsError, UsageError, quote } from '../errors.js';
-import type { FitLine, PlotInputs } from '../plots/figure-types.js';
+import { defaultFigures, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
+import type { FigureName } from '../plots/figure-registry.js';
+import type { FigureOptions, FitLine, PlotInputs } from '../plots/figure-types.js';
 import type { FitEntry } from '../results/fit-schema.js';
 import { readFit } from '../results/read-fit.js';
 import { readResultsDocument } from '../results/read-results.js';
@@ -28,6 +30,37 @@ export interface PlotInputOptions {
   fitWeights: boolean;
   /** Variant of the weights drawn and fitted; default: each weights file's primary one. */
   variant?: WeightVariant;
+}
+
+/** The part of a `plot` or `report` request that says what to draw, and from what. */
+export interface FigureSource {
+  files: string[];
+  /** Figures to draw; every figure the inputs allow when absent. */
+  figures?: FigureName[];
+  figureOptions: FigureOptions;
+  /** Fit file from `fit --out`; without it, fits are computed here. */
+  fitFile?: string;
+}
+
+/** Read the inputs, fitting what `fits` asks for, and plan the figures: how `plot` and `report` both begin. */
+export async function loadFigurePlan(
+  source: FigureSource,
+  fits: Pick<PlotInputOptions, 'fitHooks' | 'fitWeights'>,
+  reporter: Reporter,
+): Promise<PlotInputs & { plan: PlannedFigure[] }> {
+  const { figures, figureOptions } = source;
+  const inputs = await loadPlotInputs(
+    {
+      files: source.files,
+      ...fits,
+      ...(source.fitFile === undefined ? {} : { fitFile: source.fitFile }),
+      ...((figures ?? ['tokens']).includes('tokens') ? { prompt: figureOptions.prompt } : {}),
+      ...(figureOptions.variant === undefined ? {} : { variant: figureOptions.variant }),
+    },
+    reporter,
+  );
+  const names = figures ?? defaultFigures(inputs.subjects.length > 0, inputs.weights.length > 0);
+  return { ...inputs, plan: planFigures(inputs.subjects, names, figureOptions, inputs.weights) };
 }
 
 /** Read every input file (all problems reported at once), then attach fits and pair weights with results. */

@@ -6,25 +6,19 @@
 import { join } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
 import { InputError } from '../errors.js';
-import { defaultFigures, fitHooksFor, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
-import { FIGURE_NAMES, type FigureName } from '../plots/figure-registry.js';
-import type { FigureOptions } from '../plots/figure-types.js';
+import type { TopLevelSpec } from 'vega-lite';
+import { fitHooksFor, type PlannedFigure } from '../plots/figure-plan.js';
+import { FIGURE_NAMES } from '../plots/figure-registry.js';
 import { rasterizeSvg, renderSvg } from '../plots/render.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import { createOutputFolder, loadPlotInputs } from './plot-inputs.js';
+import { createOutputFolder, loadFigurePlan, type FigureSource } from './plot-inputs.js';
 
 export const IMAGE_FORMATS = ['svg', 'png'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
-export interface PlotRequest {
-  files: string[];
+export interface PlotRequest extends FigureSource {
   outDir: string;
-  /** Figures to draw; every figure the inputs allow when absent. */
-  figures?: FigureName[];
   formats: ImageFormat[];
-  figureOptions: FigureOptions;
-  /** Fit file from `fit --out`; without it, fits are computed here. */
-  fitFile?: string;
 }
 
 export interface PlotSummary {
@@ -45,20 +39,22 @@ export function reportOutcomes(plan: readonly PlannedFigure[], reporter: Reporte
   for (const [reason, figures] of notDrawn) reporter.warn(`${figures.join(', ')} not drawn: ${reason}`);
 }
 
+/** A planned figure's SVG, with vega's warnings passed on; shared with `report`. */
+export async function renderFigure(spec: TopLevelSpec, stem: string, reporter: Reporter): Promise<string> {
+  const { svg, warnings } = await renderSvg(spec, stem);
+  for (const warning of warnings) reporter.warn(`${stem}: vega: ${warning}`);
+  return svg;
+}
+
 export async function runPlot(request: PlotRequest, reporter: Reporter): Promise<PlotSummary> {
-  const { subjects, weights } = await loadPlotInputs(
+  const { plan } = await loadFigurePlan(
+    request,
     {
-      files: request.files,
       fitHooks: fitHooksFor(request.figures ?? FIGURE_NAMES, request.figureOptions),
       fitWeights: (request.figures ?? ['weights']).includes('weights'),
-      ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
-      ...((request.figures ?? ['tokens']).includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
-      ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),
     },
     reporter,
   );
-  const names = request.figures ?? defaultFigures(subjects.length > 0, weights.length > 0);
-  const plan = planFigures(subjects, names, request.figureOptions, weights);
   const drawable = plan.filter((planned) => planned.outcome.drawn);
   if (drawable.length === 0) {
     const reasons = [...new Set(plan.map(({ outcome }) => (outcome.drawn ? '' : outcome.reason)))].join('; ');
@@ -69,8 +65,7 @@ export async function runPlot(request: PlotRequest, reporter: Reporter): Promise
   const written: string[] = [];
   for (const { stem, outcome } of drawable) {
     if (!outcome.drawn) continue;
-    const { svg, warnings } = await renderSvg(outcome.spec, stem);
-    for (const warning of warnings) reporter.warn(`${stem}: vega: ${warning}`);
+    const svg = await renderFigure(outcome.spec, stem, reporter);
     if (request.formats.includes('svg')) {
       const path = join(request.outDir, `${stem}.svg`);
       await writeFileAtomic(path, svg);

@@ -5,41 +5,21 @@
  */
 import { join } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
-import { FIGURES, type FigureName } from '../plots/figure-registry.js';
-import { defaultFigures, planFigures } from '../plots/figure-plan.js';
-import type { FigureOptions } from '../plots/figure-types.js';
-import { renderSvg } from '../plots/render.js';
+import { FIGURES } from '../plots/figure-registry.js';
 import { fitTable, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
 import { renderReportHtml } from '../report/report-html.js';
 import { renderReportMarkdown } from '../report/report-markdown.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { toolVersion } from '../version.js';
-import { createOutputFolder, loadPlotInputs } from './plot-inputs.js';
-import { reportOutcomes } from './plot.js';
+import { createOutputFolder, loadFigurePlan, type FigureSource } from './plot-inputs.js';
+import { renderFigure, reportOutcomes } from './plot.js';
 
-export interface ReportRequest {
-  files: string[];
+export interface ReportRequest extends FigureSource {
   outDir: string;
-  /** Figures to draw; every figure the inputs allow when absent. */
-  figures?: FigureName[];
-  figureOptions: FigureOptions;
-  fitFile?: string;
 }
 
 export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
-  const { subjects, weights } = await loadPlotInputs(
-    {
-      files: request.files,
-      fitHooks: 'all',
-      fitWeights: true,
-      ...(request.fitFile === undefined ? {} : { fitFile: request.fitFile }),
-      ...((request.figures ?? ['tokens']).includes('tokens') ? { prompt: request.figureOptions.prompt } : {}),
-      ...(request.figureOptions.variant === undefined ? {} : { variant: request.figureOptions.variant }),
-    },
-    reporter,
-  );
-  const names = request.figures ?? defaultFigures(subjects.length > 0, weights.length > 0);
-  const plan = planFigures(subjects, names, request.figureOptions, weights);
+  const { subjects, weights, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
   await createOutputFolder(request.outDir);
   reportOutcomes(plan, reporter);
   const figures: ReportFigure[] = [];
@@ -51,8 +31,7 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
       subject: source === undefined ? undefined : files === 1 ? source.model : `${source.model} (${source.path})`,
     };
     if (outcome.drawn) {
-      const { svg, warnings } = await renderSvg(outcome.spec, stem);
-      for (const warning of warnings) reporter.warn(`${stem}: vega: ${warning}`);
+      const svg = await renderFigure(outcome.spec, stem, reporter);
       figures.push({ ...entry, svg, ...(outcome.note === undefined ? {} : { note: outcome.note }) });
     } else {
       figures.push({ ...entry, reason: outcome.reason });
