@@ -4,30 +4,16 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
-import { LAYER_STATISTICS, type LayerStatistic } from '../analysis/layer-statistic.js';
-import { NORM_METRICS, type HookName, type NormMetric } from '../results/schema.js';
+import { LAYER_STATISTICS } from '../analysis/layer-statistic.js';
+import { NORM_METRICS, type HookName } from '../results/schema.js';
 import { DEFAULT_WEIGHT_SERIES, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
-import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName, type WeightVariant } from '../results/weights-schema.js';
+import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
 import { parseHooks, parseNonNegativeInt, parsePositiveInt } from './options.js';
 import { createConsoleReporter } from './reporter.js';
 import { globalOptions } from './program.js';
 
-interface FitFlags {
-  hook?: HookName[];
-  layers?: LayerRange;
-  stat: LayerStatistic;
-  metric?: NormMetric;
-  bootstrap: number;
-  seed: number;
-  segments?: number;
-  minSegment: number;
-  maxSegments: number;
-  series?: WeightSeriesName[];
-  variant?: WeightVariant;
-  expect?: GrowthRange;
-  json: boolean;
-  out?: string;
-}
+/** The options under the flags' names: --hook (repeatable) and --layers, both with defaults here. */
+type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange };
 
 export function registerFitCommand(parent: Command): void {
   parent

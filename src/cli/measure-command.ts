@@ -1,9 +1,8 @@
 /** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatFittedRate, formatGrowthTable } from '../commands/growth-table.js';
-import { measure } from '../commands/measure.js';
-import type { HookName } from '../results/schema.js';
-import { DEVICES, type Device } from '../runtime/onnx-session.js';
+import { measure, type MeasureRequest } from '../commands/measure.js';
+import { DEVICES } from '../runtime/onnx-session.js';
 import { parseChoice, parseHooks, parsePositiveInt } from './options.js';
 import { globalOptions } from './program.js';
 import { createConsoleReporter, type Reporter } from './reporter.js';
@@ -19,21 +18,8 @@ function parseShardFlag(value: string): Shard {
   }
 }
 
-interface MeasureFlags {
-  model?: string;
-  prompts?: string;
-  out?: string;
-  hooks?: HookName[];
-  batchSize: number;
-  maxTokens?: number;
-  prependBos: boolean;
-  includeBos: boolean;
-  device: Device;
-  threads?: number;
-  refresh: boolean;
-  restart: boolean;
-  shard?: Shard;
-}
+/** The request under the flags' names (--prompts, --out); signal and env are not flags. */
+type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string };
 
 /**
  * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
@@ -81,21 +67,12 @@ export function registerMeasure(program: Command): void {
       const { quiet } = globalOptions(command);
       const reporter = createConsoleReporter({ quiet });
       const stop = stopOnSignals(reporter);
+      const { prompts, out, ...request } = flags;
       const { outPath, measurement } = await measure(
         {
-          ...(flags.model !== undefined ? { model: flags.model } : {}),
-          ...(flags.prompts !== undefined ? { promptsPath: flags.prompts } : {}),
-          ...(flags.out !== undefined ? { outPath: flags.out } : {}),
-          ...(flags.hooks !== undefined ? { hooks: flags.hooks } : {}),
-          batchSize: flags.batchSize,
-          ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}),
-          prependBos: flags.prependBos,
-          includeBos: flags.includeBos,
-          device: flags.device,
-          ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
-          refresh: flags.refresh,
-          restart: flags.restart,
-          ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
+          ...request,
+          ...(prompts !== undefined ? { promptsPath: prompts } : {}),
+          ...(out !== undefined ? { outPath: out } : {}),
           signal: stop.signal,
         },
         reporter,
