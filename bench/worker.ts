@@ -13,7 +13,7 @@ import { measure } from '../src/commands/measure.js';
 import { planExternalData } from '../src/graph/external-data.js';
 import { ElementType, GraphBuilder } from '../src/graph/onnx-builder.js';
 import { buildTransformerGraph } from '../src/graph/transformer-graph.js';
-import { batchInputIds, planBatches } from '../src/measure/batches.js';
+import { batchInputIds, planBatches, tokenCount } from '../src/measure/batches.js';
 import { readPromptFile } from '../src/measure/prompts.js';
 import { tokenizePrompts } from '../src/measure/sequences.js';
 import { loadModel } from '../src/models/load-model.js';
@@ -48,7 +48,7 @@ async function runMinimal(modelDir: string, promptsPath: string, batchSize: numb
   let tokens = 0;
   for (const batch of batches) {
     await session.run(batchInputIds(batch), batch.members.length, batch.length, names);
-    tokens += batch.members.reduce((sum, m) => sum + m.ids.length, 0);
+    tokens += tokenCount(batch);
   }
   const seconds = (performance.now() - startedAt) / 1000;
   await session.release();

@@ -13,7 +13,7 @@ import type { Reporter } from '../cli/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
-import { planBatches } from '../measure/batches.js';
+import { planBatches, tokenCount } from '../measure/batches.js';
 import { CheckpointWriter, checkpointPath, readCheckpoint, removeCheckpoint, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { unpackNorms } from '../measure/collect-norms.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
@@ -143,7 +143,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const startupSeconds = (performance.now() - startedAt) / 1000;
 
   const collect = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
-  const totalTokens = planned.reduce((sum, { batch }) => sum + batch.members.reduce((n, m) => n + m.ids.length, 0), 0);
+  const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
   const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
   let checkpoint: CheckpointWriter | undefined;
   let outcome: RunBatchesOutcome;

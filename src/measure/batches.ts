@@ -42,6 +42,11 @@ export function planBatches(sequences: readonly Sequence[], { batchSize, maxBatc
   return batches;
 }
 
+/** Real (unpadded) tokens in a batch. */
+export function tokenCount(batch: Batch): number {
+  return batch.members.reduce((sum, member) => sum + member.ids.length, 0);
+}
+
 /** int64 [batch, length], right-padded with `padId`. */
 export function batchInputIds(batch: Batch, padId = 0): BigInt64Array {
   const ids = new BigInt64Array(batch.members.length * batch.length).fill(BigInt(padId));

@@ -5,7 +5,7 @@
  */
 import type { Progress } from '../cli/reporter.js';
 import { InterruptedError, UsageError, quote } from '../errors.js';
-import type { Batch } from './batches.js';
+import { tokenCount, type Batch } from './batches.js';
 import { decodeNorms, encodeNorms, type CheckpointWriter, type FinishedBatch } from './checkpoint.js';
 import { collectBatch, type CollectContext, type PackedNorms } from './collect-norms.js';
 
@@ -27,8 +27,6 @@ export interface RunBatchesOutcome {
   seconds: number;
   resumedBatches: number;
 }
-
-const tokenCount = (batch: Batch) => batch.members.reduce((sum, member) => sum + member.ids.length, 0);
 
 export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutcome> {
   const { planned, saved, checkpoint, collect, progress, signal } = input;
