@@ -7,7 +7,7 @@
  * Outputs: blocks.{l}.hook_{hook}:{raw|centered}  float [batch, pos]
  */
 import type { TransformerSpec } from '../architectures/types.js';
-import type { HookName, NormMetric } from '../results/schema.js';
+import { HOOK_NAMES, type HookName, type NormMetric } from '../results/schema.js';
 import { buildAttention, SequenceValues } from './attention.js';
 import type { ExternalDataLayout } from './external-data.js';
 import { hookOutputName } from './hooks.js';
@@ -41,8 +41,7 @@ export interface GraphOptions {
 
 /** Hook points that exist for this model (parallel-residual blocks have no resid_mid). */
 export function availableHooks(spec: Pick<TransformerSpec, 'parallelResidual'>): HookName[] {
-  const all: HookName[] = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'];
-  return spec.parallelResidual ? all.filter((hook) => hook !== 'resid_mid') : all;
+  return HOOK_NAMES.filter((hook) => !(spec.parallelResidual && hook === 'resid_mid'));
 }
 
 export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptions): BuiltGraph {
