@@ -52,6 +52,15 @@ interface ReadFold {
   bias?: Float32Array;
 }
 
+/** How the features that read `norm`'s output are processed. */
+function readFold(norm: WithValues<NormWeights>, processing: WeightProcessing): ReadFold {
+  return {
+    ...(processing.foldNormGains ? { gain: norm.weight } : {}),
+    center: processing.centerReadingWeights,
+    ...(processing.foldNormBiases && norm.bias ? { bias: norm.bias } : {}),
+  };
+}
+
 /** Where one head's features sit in a projection. */
 interface HeadSource {
   matrix: StoredMatrix;
@@ -126,11 +135,7 @@ function attentionNorms(block: BlockWeightValues, dims: WeightDims, processing: 
   const { dModel, nHeads, nKvHeads, dHead } = dims;
   const { q, k, v } = qkvSources(block.qkv, dims);
   const out = storedMatrix(block.out, nHeads * dHead, dModel);
-  const fold: ReadFold = {
-    ...(processing.foldNormGains ? { gain: block.norm1.weight } : {}),
-    center: processing.centerReadingWeights,
-    ...(processing.foldNormBiases && block.norm1.bias ? { bias: block.norm1.bias } : {}),
-  };
+  const fold = readFold(block.norm1, processing);
   const squares = { raw: emptyHeads(), processed: emptyHeads() };
   const headNorms = (source: HeadSource, head: number, name: 'W_Q' | 'W_K'): void => {
     const rows = readFeatures(source.matrix, source.first(head), dHead, fold);
@@ -242,11 +247,7 @@ type MlpNorms = Pick<WeightNorms, 'W_in' | 'W_gate' | 'W_out' | 'b_in' | 'b_gate
 
 function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: WeightProcessing): { raw: MlpNorms; processed: MlpNorms } {
   const { dModel, dMlp } = dims;
-  const fold: ReadFold = {
-    ...(processing.foldNormGains ? { gain: block.norm2.weight } : {}),
-    center: processing.centerReadingWeights,
-    ...(processing.foldNormBiases && block.norm2.bias ? { bias: block.norm2.bias } : {}),
-  };
+  const fold = readFold(block.norm2, processing);
   const { mlp } = block;
   const input = readingMatrixNorms(mlp.kind === 'dense' ? mlp.in : mlp.up, dModel, dMlp, fold);
   const output = writingMatrixNorms(mlp.kind === 'dense' ? mlp.out : mlp.down, dMlp, dModel, processing.centerWritingWeights);
