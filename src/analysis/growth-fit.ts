@@ -9,7 +9,7 @@ import type { GrowthFit, GrowthPhase } from '../results/fit-schema.js';
 import type { HookName, Measurement, NormMetric } from '../results/schema.js';
 import { bootstrapSlopes, percentileInterval, standardDeviation, type BootstrapSlopes } from './growth-bootstrap.js';
 import { PrefixSums, type LineFit } from './least-squares.js';
-import { buildLayerPool, evaluateLayerStatistic, type LayerStatistic } from './layer-statistic.js';
+import { evaluateLayerStatistic, type LayerPool, type LayerStatistic } from './layer-statistic.js';
 import { PARAMETERS_PER_SEGMENT, maxFeasibleSegments, segmentLine, type Segment } from './phase-segmentation.js';
 import { studentTCritical } from './student-t.js';
 
@@ -44,29 +44,30 @@ export const CONFIDENCE = 0.95;
 /** A line through two points always fits exactly: a fit needs at least three. */
 export const MIN_FIT_LAYERS = 3;
 
-export function fitGrowth(measurement: Measurement, options: FitGrowthOptions): GrowthFit {
+/**
+ * Fit one hook of a results file. `pools` hold the per-layer values by prompt (see
+ * src/store/layer-pools.ts) for every layer in the range; without them the file's summary of
+ * its primary metric is fitted, with the regression interval only.
+ */
+export function fitGrowth(measurement: Measurement, options: FitGrowthOptions, pools?: readonly LayerPool[]): GrowthFit {
   const label = options.label ?? measurement.model.id;
   const { hook } = options;
   const metric = options.metric ?? measurement.options.primaryMetric;
   const stat = options.stat ?? FIT_DEFAULTS.stat;
   const samples = options.bootstrap ?? FIT_DEFAULTS.bootstrap;
   const seed = options.seed ?? FIT_DEFAULTS.seed;
-  if (!measurement.hooks.includes(hook)) {
-    throw new UsageError(`${label} has no hook ${quote(hook)}; hooks present: ${measurement.hooks.join(', ')}`);
-  }
-  const { fromLayer, toLayer } = resolveLayerRange(measurement.model.nLayers, options, label);
-  const layers = Array.from({ length: toLayer - fromLayer + 1 }, (_, i) => fromLayer + i);
-  const data = collectLayerData(measurement, hook, metric, stat, layers, label);
+  const layers = fitLayers(measurement, options, label);
+  const data = pools === undefined ? summaryLayerData(measurement, hook, metric, stat, layers, label) : poolLayerData(pools, stat);
   checkPositive(data.values, layers, `${label} ${hook} ${metric} ${stat}`);
 
   const { evaluate } = data;
+  const sequenceCount = pools?.[0]?.counts.length ?? 0;
   const resampling: FitResampling | undefined =
     samples > 0 && evaluate !== undefined && data.drawable.length >= 2
       ? {
           samples,
           seed,
-          resample: (segments) =>
-            bootstrapSlopes({ evaluate, sequenceCount: measurement.sequences.length, drawable: data.drawable, layers, segments, samples, seed, label }),
+          resample: (segments) => bootstrapSlopes({ evaluate, sequenceCount, drawable: data.drawable, layers, segments, samples, seed, label }),
         }
       : undefined;
   const fit = fitLogLinear(layers, data.values, options, label, resampling);
@@ -75,13 +76,22 @@ export function fitGrowth(measurement: Measurement, options: FitGrowthOptions): 
     hook,
     metric,
     stat,
-    fromLayer,
-    toLayer,
+    fromLayer: layers[0]!,
+    toLayer: layers[layers.length - 1]!,
     values: data.values,
     sequences: data.sequences,
     tokensPerLayer: data.tokensPerLayer,
     ...fit,
   };
+}
+
+/** The layers a fit covers, after checking the hook and the range (cheap, before any data is read). */
+export function fitLayers(measurement: Measurement, options: Pick<FitGrowthOptions, 'hook' | 'fromLayer' | 'toLayer' | 'label'>, label = options.label ?? measurement.model.id): number[] {
+  if (!measurement.hooks.includes(options.hook)) {
+    throw new UsageError(`${label} has no hook ${quote(options.hook)}; hooks present: ${measurement.hooks.join(', ')}`);
+  }
+  const { fromLayer, toLayer } = resolveLayerRange(measurement.model.nLayers, options, label);
+  return Array.from({ length: toLayer - fromLayer + 1 }, (_, i) => fromLayer + i);
 }
 
 /** What a growth fit says that depends only on the per-layer values: line, intervals, phases. */
@@ -171,37 +181,23 @@ interface LayerData {
   evaluate?: (weights: Float64Array) => number[];
 }
 
-/**
- * Per-layer statistics from the sequences (the non-primary metric and the median need them);
- * a file without sequences still has the summary of its primary metric, which suffices for
- * the fit and the regression interval.
- */
-function collectLayerData(
-  measurement: Measurement,
-  hook: HookName,
-  metric: NormMetric,
-  stat: LayerStatistic,
-  layers: readonly number[],
-  label: string,
-): LayerData {
-  if (measurement.sequences.length === 0) {
-    const summary = measurement.summary[hook];
-    if (metric !== measurement.options.primaryMetric || summary === undefined) {
-      throw new InputError(
-        `${label} has no per-sequence data, only a summary of ${measurement.options.primaryMetric} norms; fit with --metric ${measurement.options.primaryMetric}, or measure again`,
-      );
-    }
-    const rows = layers.map((layer) => summary.find((row) => row.layer === layer));
-    return {
-      values: rows.map((row) => row?.[stat] ?? Number.NaN),
-      sequences: measurement.prompts.count,
-      tokensPerLayer: rows[0]?.count ?? 0,
-      drawable: [],
-    };
+/** A file's summary of its primary metric: enough for the fit and its regression interval. */
+function summaryLayerData(measurement: Measurement, hook: HookName, metric: NormMetric, stat: LayerStatistic, layers: readonly number[], label: string): LayerData {
+  const summary = measurement.summaries[metric][hook];
+  if (summary === undefined) {
+    throw new InputError(`${label} has no ${metric} summary of ${hook}; measure again`);
   }
-  const pools = layers.map((layer) =>
-    buildLayerPool(measurement.sequences, hook, metric, layer, measurement.options.excludePositions),
-  );
+  const rows = layers.map((layer) => summary.find((row) => row.layer === layer));
+  return {
+    values: rows.map((row) => row?.[stat] ?? Number.NaN),
+    sequences: measurement.prompts.count,
+    tokensPerLayer: rows[0]?.count ?? 0,
+    drawable: [],
+  };
+}
+
+/** Per-layer statistics from values grouped by prompt, which the bootstrap resamples. */
+function poolLayerData(pools: readonly LayerPool[], stat: LayerStatistic): LayerData {
   const counts = pools[0]!.counts;
   const drawable = Array.from(counts.keys()).filter((s) => counts[s]! > 0);
   return {

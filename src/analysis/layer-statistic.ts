@@ -17,8 +17,8 @@ export interface LayerPool {
   sums: Float64Array;
   /** [sequence] number of included values. */
   counts: Float64Array;
-  /** All included values, ascending, and the sequence each came from; for medians. */
-  sortedValues: Float64Array;
+  /** All included values, ascending, and the sequence each came from; for medians (empty for means). */
+  sortedValues: Float32Array | Float64Array;
   sortedSequence: Int32Array;
 }
 

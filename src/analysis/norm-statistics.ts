@@ -1,9 +1,8 @@
 /**
- * Per-layer statistics of per-token norms: the `summary` of a results file, and the values
- * that fits and plots start from. Excluded positions (BOS by default) are left out here, in
- * one place, so every consumer agrees on what "all tokens" means.
+ * Per-layer statistics of per-token norms held in memory: exact quantiles, and the summaries of
+ * version-1 results files (whose sequences are inline), excluded positions left out.
  */
-import type { HookName, LayerSummary, Measurement, NormMetric, SequenceResult } from '../results/schema.js';
+import type { HookName, LayerSummary, NormMetric, SequenceResult } from '../results/schema.js';
 
 /** Linear-interpolation quantile (numpy's default) of an ascending array. */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
@@ -72,16 +71,4 @@ export function summarizeHook(
   return Array.from({ length: nLayers }, (_, layer) =>
     summarizeValues(layer, layerValues(sequences, hook, metric, layer, excludePositions)),
   );
-}
-
-/** Summaries of every measured hook, for the file's primary metric. */
-export function summarizeMeasurement(
-  measurement: Pick<Measurement, 'sequences' | 'hooks' | 'model' | 'options'>,
-  metric: NormMetric = measurement.options.primaryMetric,
-): Partial<Record<HookName, LayerSummary[]>> {
-  const summary: Partial<Record<HookName, LayerSummary[]>> = {};
-  for (const hook of measurement.hooks) {
-    summary[hook] = summarizeHook(measurement.sequences, hook, metric, measurement.model.nLayers, measurement.options.excludePositions);
-  }
-  return summary;
 }

@@ -8,6 +8,7 @@ import { globalOptions } from './program.js';
 import { createConsoleReporter, type Reporter } from './reporter.js';
 import { ExitCode, ResidNormsError } from '../errors.js';
 import { parseShard, type Shard } from '../measure/shard.js';
+import { readMeasurementFile } from '../store/open-results.js';
 
 function parseShardFlag(value: string): Shard {
   try {
@@ -78,9 +79,9 @@ export function registerMeasure(program: Command): void {
         reporter,
       ).finally(stop.dispose);
       process.stdout.write(formatGrowthTable(measurement));
-      const rate = formatFittedRate(measurement);
+      const rate = await formatFittedRate(await readMeasurementFile(outPath));
       if (rate) process.stdout.write(rate);
       const { tokens, tokensPerSecond } = measurement.runtime;
-      reporter.info(`wrote ${outPath} (${measurement.sequences.length} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
+      reporter.info(`wrote ${outPath} and its tables (${measurement.tables.prompts.rows} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
     });
 }

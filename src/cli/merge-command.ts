@@ -13,6 +13,6 @@ export function registerMerge(program: Command): void {
     .action(async (paths: string[], flags: { out: string }, command: Command) => {
       const reporter = createConsoleReporter(globalOptions(command));
       const merged = await mergeShards(paths, flags.out);
-      reporter.info(`wrote ${flags.out} (${merged.sequences.length} prompts from ${paths.length} shards)`);
+      reporter.info(`wrote ${flags.out} (${merged.prompts.count} prompts from ${paths.length} shards)`);
     });
 }

@@ -4,13 +4,14 @@
  * file; then the --expect gate.
  */
 import type { Reporter } from '../cli/reporter.js';
-import { fitGrowth, type FitGrowthOptions } from '../analysis/growth-fit.js';
+import type { FitGrowthOptions } from '../analysis/growth-fit.js';
 import type { LayerStatistic } from '../analysis/layer-statistic.js';
 import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
 import { ExpectationError, ProblemList, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type WeightFitEntry } from '../results/fit-schema.js';
-import { readResultsDocument } from '../results/read-results.js';
+import { fitMeasurementFile } from '../store/fit-measurement.js';
+import { readResultsDocument } from '../store/open-results.js';
 import type { HookName, NormMetric } from '../results/schema.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
@@ -67,7 +68,6 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
       weightFits.push(...fitWeightsFile(document.weights, file, options));
       continue;
     }
-    const { measurement } = document;
     for (const hook of options.hooks) {
       const fitOptions: FitGrowthOptions = {
         hook,
@@ -82,7 +82,7 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
         maxSegments: options.maxSegments,
         label: file,
       };
-      const fit = fitGrowth(measurement, fitOptions);
+      const fit = await fitMeasurementFile(document.file, fitOptions);
       if (fit.bootstrap === null && options.bootstrap > 0 && hook === options.hooks[0]) {
         output.reporter.warn(
           `${file}: ${fit.sequences < 2 ? `${fit.sequences} prompt with tokens` : 'no per-sequence data'}, so no bootstrap over prompts; its interval is the regression's, which assumes independent layers`,

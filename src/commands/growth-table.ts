@@ -1,5 +1,6 @@
 /** The short table `measure` prints: mean norm per layer and its ratio to the previous layer. */
-import { fitGrowth } from '../analysis/growth-fit.js';
+import { fitMeasurementFile } from '../store/fit-measurement.js';
+import type { MeasurementFile } from '../store/open-results.js';
 import { ResidNormsError } from '../errors.js';
 import type { HookName, Measurement } from '../results/schema.js';
 
@@ -22,9 +23,9 @@ export function formatGrowthTable(measurement: Measurement, hook: HookName = tab
 }
 
 /** One line with the fitted growth over all layers, or undefined when no fit is possible. */
-export function formatFittedRate(measurement: Measurement, hook: HookName = tableHook(measurement)): string | undefined {
+export async function formatFittedRate(file: MeasurementFile, hook: HookName = tableHook(file.measurement)): Promise<string | undefined> {
   try {
-    const fit = fitGrowth(measurement, { hook, bootstrap: 200 });
+    const fit = await fitMeasurementFile(file, { hook, bootstrap: 200 });
     const interval = fit.ciMethod === 'bootstrap' ? 'bootstrap over prompts' : 'regression';
     const phases = fit.phases.length > 1 ? `; ${fit.phases.length} phases: ${fit.phases.map((p) => `${p.fromLayer}–${p.toLayer} ×${p.growth.toFixed(3)}`).join(', ')}` : '';
     return `fitted growth of ${hook}, layers ${fit.fromLayer}–${fit.toLayer}: ×${fit.growth.toFixed(4)} per layer (95% CI ${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)}, ${interval}; R² ${fit.r2.toFixed(3)})${phases}\n`;

@@ -1,10 +1,12 @@
 /**
- * `resid-norms measure`: the pipeline from a model name and a prompt file to a results file.
- * Phases, in order (each a typed function in its own module):
+ * `resid-norms measure`: the pipeline from a model name and a prompt file to a results file
+ * and its two tables. Phases, in order (each a typed function in its own module):
  *   resolve model → load spec → load tokenizer → read prompts → tokenize → plan batches
- *   (this shard's) → read checkpoint → build graph → create session → run batches
- *   (checkpointing each) → build results (summaries) → write atomically → drop checkpoint
+ *   (this shard's) → lock and read checkpoint → build graph → create session → run batches
+ *   (each appended to the checkpoint) → write the tables from the checkpoint, one sequence at a
+ *   time (summaries streamed) → write the results file atomically → drop checkpoint and lock
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -14,20 +16,21 @@ import { UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
 import { planBatches, tokenCount } from '../measure/batches.js';
-import { CheckpointWriter, checkpointPath, readCheckpoint, removeCheckpoint, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
-import { unpackNorms } from '../measure/collect-norms.js';
+import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
+import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
+import { packedSlots, type CollectContext } from '../measure/collect-norms.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import { readPromptFile } from '../measure/prompts.js';
-import { resolveBosTokenId, tokenizePrompts } from '../measure/sequences.js';
+import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
 import { loadModel } from '../models/load-model.js';
 import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import { formatMeasurement } from '../results/format-measurement.js';
-import { buildMeasurement } from '../results/build-measurement.js';
+import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
+import { tablePaths } from '../store/result-tables.js';
 import { toolVersion } from '../version.js';
 import { HOOK_NAMES, type HookName, type Measurement } from '../results/schema.js';
 import { createNormSession, onnxRuntimeVersion, type Device } from '../runtime/onnx-session.js';
@@ -119,7 +122,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
   const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
-  const checkpointFile = checkpointPath(outPath);
+  const files = checkpointFiles(outPath);
   const key = {
     tool: toolVersion(), // the packing of checkpointed norms may change between versions
     model: resolved.id,
@@ -132,80 +135,164 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     maxBatchTokens,
     maxAttentionElements,
     shard: request.shard ?? null,
+    // What the graph is fed and what the tables say of it: tokenizer changes show up here.
+    tokens: hashSequences(sequences),
   };
-  if (request.restart) await removeCheckpoint(checkpointFile);
-  const saved = await readCheckpoint(checkpointFile, key);
-  if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${checkpointFile})`);
+  await prepareOutputFolder(outPath);
+  const releaseLock = acquireRunLock(files);
+  try {
+    return await measureLocked();
+  } finally {
+    releaseLock();
+  }
+
+  async function measureLocked(): Promise<MeasureOutcome> {
+  if (request.restart) removeCheckpoint(files);
+  const saved = await readCheckpoint(files, key);
+  if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${files.index})`);
 
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(spec, { hooks, layout });
   const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, ...(request.threads ? { threads: request.threads } : {}) });
   const startupSeconds = (performance.now() - startedAt) / 1000;
 
-  const collect = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
+  const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
   const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
   const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
   let checkpoint: CheckpointWriter | undefined;
   let outcome: RunBatchesOutcome;
   try {
-    checkpoint = await openCheckpoint(checkpointFile, key, saved);
+    checkpoint = openCheckpoint(files, key, saved);
     outcome = await runBatches({
       planned,
-      saved: saved?.finished ?? [],
       checkpoint,
-      checkpointFile,
+      checkpointFile: files.index,
       collect,
       progress,
       ...(request.signal ? { signal: request.signal } : {}),
     });
   } catch (error) {
     // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
-    if (checkpoint?.batches === 0) await removeCheckpoint(checkpointFile);
+    if (checkpoint?.batches.size === 0) {
+      checkpoint.close();
+      checkpoint = undefined;
+      removeCheckpoint(files);
+    }
     throw error;
   } finally {
     progress.done();
-    await checkpoint?.close();
     await session.release();
   }
 
-  const indices = planned.flatMap(({ batch }) => batch.members.map((member) => member.index)).sort((a, b) => a - b);
+  const excluded = request.prependBos && !request.includeBos ? [0] : [];
+  let tables: TablesOutcome;
+  const writingStartedAt = performance.now();
+  try {
+    tables = writeTables(outPath, planned, checkpoint, collect, excluded, reporter);
+  } finally {
+    checkpoint.close();
+  }
+  const writingSeconds = (performance.now() - writingStartedAt) / 1000;
   const measurement = buildMeasurement({
-    model: { id: resolved.id, revision: resolved.revision, bosTokenId, spec },
+    model: modelInfo(resolved.id, resolved.revision, bosTokenId, spec),
     prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
-    options: {
-      prependBos: request.prependBos,
-      excludePositions: request.prependBos && !request.includeBos ? [0] : [],
-      maxTokens,
-      batchSize: request.batchSize,
-    },
+    options: { prependBos: request.prependBos, excludePositions: excluded, maxTokens, batchSize: request.batchSize },
     runtime: {
       device: request.device,
       threads: session.threads,
       seconds: outcome.seconds,
       startupSeconds,
+      writingSeconds,
       tokens: outcome.tokens,
       tokensPerSecond: outcome.seconds > 0 ? outcome.tokens / outcome.seconds : 0,
       resumedBatches: outcome.resumedBatches,
       onnxruntime: onnxRuntimeVersion(),
     },
     hooks,
-    sequences: indices.map((index) => unpackNorms(outcome.results.get(index)!, collect)),
-    ...(request.shard ? { shard: { ...request.shard, sequenceIndices: indices } } : {}),
+    tables,
+    ...(request.shard ? { shard: request.shard } : {}),
   });
-  await writeFileAtomic(outPath, formatMeasurement(measurement));
-  await removeCheckpoint(checkpointFile);
+  await writeFileAtomic(outPath, `${JSON.stringify(measurement, null, 2)}\n`);
+  removeCheckpoint(files);
   return { outPath, measurement };
+  }
+}
+
+/**
+ * The tables, from the checkpoint: this run's sequences in prompt-file order, each read back on
+ * its own, so memory holds one sequence and one row group whatever the number of tokens.
+ */
+function writeTables(
+  outPath: string,
+  planned: ReadonlyArray<{ position: number; batch: { members: Sequence[] } }>,
+  checkpoint: CheckpointWriter,
+  collect: CollectContext,
+  excludePositions: readonly number[],
+  reporter: Reporter,
+): TablesOutcome {
+  const outputs = collect.outputNames.length;
+  const located: Array<{ sequence: Sequence; offset: number }> = [];
+  for (const { position, batch } of planned) {
+    let offset = checkpoint.batches.get(position)!.offset;
+    for (const sequence of batch.members) {
+      located.push({ sequence, offset });
+      offset += 4 * outputs * sequence.ids.length;
+    }
+  }
+  located.sort((a, b) => a.sequence.index - b.sequence.index);
+  const excluded = new Set(excludePositions);
+  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, (position) => excluded.has(position));
+  const slots = packedSlots(collect);
+  const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
+  try {
+    for (const { sequence, offset } of located) {
+      writer.add({
+        prompt: sequence.index,
+        ids: sequence.ids,
+        tokens: sequence.tokens,
+        ...(sequence.text !== undefined ? { text: sequence.text } : {}),
+        truncated: sequence.truncated,
+        values: checkpoint.readNorms(offset, outputs * sequence.ids.length),
+        slots,
+      });
+      progress.tick(1);
+    }
+    return writer.finish();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  } finally {
+    progress.done();
+  }
+}
+
+/** sha256 of every sequence's ids and decoded tokens, in prompt order. */
+function hashSequences(sequences: readonly Sequence[]): string {
+  const hash = createHash('sha256');
+  for (const sequence of sequences) {
+    hash.update(Int32Array.from(sequence.ids));
+    hash.update(JSON.stringify(sequence.tokens));
+  }
+  return hash.digest('hex');
+}
+
+/** Create the results folder before any heavy work, so a bad --out fails in a second. */
+async function prepareOutputFolder(outPath: string): Promise<void> {
+  try {
+    await mkdir(dirname(outPath), { recursive: true });
+  } catch (error) {
+    throw new UsageError(`cannot write ${quote(outPath)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
+  }
 }
 
 function defaultOutPath(slug: string, shard: Shard | undefined): string {
   return join('results', shard ? `${slug}.shard-${shard.index}-of-${shard.count}.json` : `${slug}.json`);
 }
 
-async function openCheckpoint(path: string, key: RunKey, saved: SavedCheckpoint | undefined): Promise<CheckpointWriter> {
+function openCheckpoint(files: CheckpointFiles, key: RunKey, saved: SavedCheckpoint | undefined): CheckpointWriter {
   try {
-    await mkdir(dirname(path), { recursive: true });
-    return await CheckpointWriter.open(path, key, saved);
+    return CheckpointWriter.open(files, key, saved);
   } catch (error) {
-    throw new UsageError(`cannot write ${quote(path)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
+    throw new UsageError(`cannot write ${quote(files.index)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
   }
 }

@@ -6,15 +6,17 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { Reporter } from '../cli/reporter.js';
-import { fitGrowth } from '../analysis/growth-fit.js';
 import { InputError, ProblemList, ResidNormsError, UsageError, quote } from '../errors.js';
 import { defaultFigures, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
-import type { FigureName } from '../plots/figure-registry.js';
-import type { FigureOptions, FitLine, PlotInputs } from '../plots/figure-types.js';
+import { FIGURES, type FigureName } from '../plots/figure-registry.js';
+import { everyNthLayer } from '../plots/plot-data.js';
+import { gatherTokenViews, type TokenViewKind } from '../plots/token-views.js';
+import type { FigureOptions, FitLine, PlotInputs, PlotSubject } from '../plots/figure-types.js';
 import type { FitEntry } from '../results/fit-schema.js';
 import { readFit } from '../results/read-fit.js';
-import { readResultsDocument } from '../results/read-results.js';
 import type { HookName, Measurement } from '../results/schema.js';
+import { fitMeasurementFile } from '../store/fit-measurement.js';
+import { readResultsDocument, type MeasurementFile } from '../store/open-results.js';
 import type { WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { loadWeightsSubjects } from './weights-inputs.js';
 
@@ -60,22 +62,37 @@ export async function loadFigurePlan(
     reporter,
   );
   const names = figures ?? defaultFigures(inputs.subjects.length > 0, inputs.weights.length > 0);
+  const kinds = new Set(names.flatMap((name): TokenViewKind[] => {
+    const figure = FIGURES[name];
+    return figure.scope === 'model' && figure.tokenView !== undefined ? [figure.tokenView] : [];
+  }));
+  if (kinds.size > 0) {
+    for (const subject of inputs.subjects) {
+      const { measurement } = subject;
+      subject.views = await gatherTokenViews(await inputs.files.get(subject)!.tokens(), measurement, {
+        kinds,
+        hook: figureOptions.hook ?? 'resid_pre',
+        prompt: figureOptions.prompt,
+        histogramLayers: everyNthLayer(measurement.model.nLayers),
+      });
+    }
+  }
   return { ...inputs, plan: planFigures(inputs.subjects, names, figureOptions, inputs.weights) };
 }
 
 /** Read every input file (all problems reported at once), then attach fits and pair weights with results. */
-export async function loadPlotInputs(options: PlotInputOptions, reporter: Reporter): Promise<PlotInputs> {
+export async function loadPlotInputs(options: PlotInputOptions, reporter: Reporter): Promise<PlotInputs & { files: Map<PlotSubject, MeasurementFile> }> {
   if (options.files.length === 0) {
     throw new UsageError('no results files given; give one or more JSON files written by `resid-norms measure` (or `resid-norms weights`)');
   }
   const problems = new ProblemList();
-  const measurements: Array<{ path: string; measurement: Measurement }> = [];
+  const measurements: MeasurementFile[] = [];
   const weightsFiles: Array<{ path: string; weights: WeightsFile }> = [];
   for (const path of options.files) {
     try {
       const document = await readResultsDocument(path);
       if (document.kind === 'weights') weightsFiles.push({ path, weights: document.weights });
-      else measurements.push({ path, measurement: document.measurement });
+      else measurements.push(document.file);
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       problems.add(error.message);
@@ -84,11 +101,16 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
   problems.throwIfAny((message) => new InputError(message));
   if (options.prompt !== undefined) checkPrompt(measurements, options.prompt);
   const fitFile = options.fitFile === undefined ? undefined : await readFit(options.fitFile);
-  const subjects = measurements.map(({ path, measurement }) => {
+  const subjects: PlotSubject[] = [];
+  const files = new Map<PlotSubject, MeasurementFile>();
+  for (const file of measurements) {
+    const { path, measurement } = file;
     const hooks = options.fitHooks === 'all' ? measurement.hooks : options.fitHooks.filter((hook) => measurement.hooks.includes(hook));
-    const fits = fitFile === undefined ? computeFits(measurement, path, hooks, reporter) : pickFits(fitFile.fits, measurement, path, hooks, reporter);
-    return { path, measurement, fits };
-  });
+    const fits = fitFile === undefined ? await computeFits(file, hooks, reporter) : pickFits(fitFile.fits, measurement, path, hooks, reporter);
+    const subject: PlotSubject = { path, measurement, fits };
+    subjects.push(subject);
+    files.set(subject, file);
+  }
   const weightFits = fitFile === undefined ? undefined : (fitFile.weightFits ?? []);
   const weights = loadWeightsSubjects(
     weightsFiles,
@@ -96,12 +118,12 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
     { fit: options.fitWeights, ...(options.variant === undefined ? {} : { variant: options.variant }), ...(weightFits === undefined ? {} : { fitEntries: weightFits }) },
     reporter,
   );
-  return { subjects, weights };
+  return { subjects, weights, files };
 }
 
-function checkPrompt(measurements: ReadonlyArray<{ path: string; measurement: Measurement }>, prompt: number): void {
+function checkPrompt(measurements: readonly MeasurementFile[], prompt: number): void {
   for (const { path, measurement } of measurements) {
-    const count = measurement.sequences.length;
+    const count = measurement.prompts.count;
     if (prompt >= count) {
       const valid = count === 0 ? 'it has no per-prompt data' : `valid: 0–${count - 1}`;
       throw new UsageError(`--prompt ${prompt} is out of range for ${quote(path)} (${measurement.model.id}, ${count} prompts; ${valid})`);
@@ -109,11 +131,12 @@ function checkPrompt(measurements: ReadonlyArray<{ path: string; measurement: Me
   }
 }
 
-function computeFits(measurement: Measurement, path: string, hooks: readonly HookName[], reporter: Reporter): Partial<Record<HookName, FitLine>> {
+async function computeFits(file: MeasurementFile, hooks: readonly HookName[], reporter: Reporter): Promise<Partial<Record<HookName, FitLine>>> {
   const fits: Partial<Record<HookName, FitLine>> = {};
+  const { path } = file;
   for (const hook of hooks) {
     try {
-      fits[hook] = fitGrowth(measurement, { hook, label: path });
+      fits[hook] = await fitMeasurementFile(file, { hook, label: path });
     } catch (error) {
       if (!(error instanceof ResidNormsError)) throw error;
       reporter.warn(`no growth fit of ${hook} for ${path}: ${error.message}`);

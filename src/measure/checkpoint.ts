@@ -1,15 +1,20 @@
 /**
- * Checkpoints make long runs resumable: after each batch, its sequences' norms are appended
- * (and synced) to `<out>.checkpoint`, a JSON Lines file whose first line identifies the run.
- * Rerunning the same command skips finished batches; a run with a different model revision,
- * prompt set or options is refused rather than mixed. A line cut short by a kill is ignored.
+ * Checkpoints make long runs resumable in bounded memory. After each batch, its members'
+ * packed float32 norms are appended to `<out>.checkpoint.bin` and synced, then one short line
+ * (batch position, members, byte range) to `<out>.checkpoint`, a JSON Lines file whose first
+ * line identifies the run. A batch counts as done once its line is complete, so a kill at any
+ * moment loses at most the batch in flight: torn lines and bytes past the last complete line
+ * are cut off on resume. Norms are read back one sequence at a time when the tables are
+ * written. A run with a different model, tokenizer, token ids or options is refused rather
+ * than mixed, and `<out>.lock` keeps two processes from writing the same checkpoint.
  */
-import { open, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { UsageError, quote } from '../errors.js';
 
 export const CHECKPOINT_FORMAT = 'resid-norms/checkpoint';
 /** Bumped whenever what a line holds changes; older checkpoints are then refused, not misread. */
-export const CHECKPOINT_VERSION = 2;
+export const CHECKPOINT_VERSION = 3;
 
 /** Everything that must match for finished batches to be reused. */
 export type RunKey = Record<string, unknown>;
@@ -18,110 +23,212 @@ export interface FinishedBatch {
   position: number;
   /** Prompt-file indices of the batch's members, in row order. */
   indices: number[];
-  /** Each member's packed float32 norms (see PackedNorms), base64: exact and compact. */
-  norms: string[];
+  /** Byte range of the members' packed norms in the .bin file, members in row order. */
+  offset: number;
+  bytes: number;
 }
 
-export function encodeNorms(values: Float32Array): string {
-  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+export interface CheckpointFiles {
+  index: string;
+  norms: string;
+  lock: string;
 }
 
-export function decodeNorms(text: string): Float32Array {
-  const bytes = Buffer.from(text, 'base64');
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-export function checkpointPath(outPath: string): string {
-  return `${outPath}.checkpoint`;
+export function checkpointFiles(outPath: string): CheckpointFiles {
+  return { index: `${outPath}.checkpoint`, norms: `${outPath}.checkpoint.bin`, lock: `${outPath}.lock` };
 }
 
 function describeDifference(saved: RunKey, current: RunKey): string {
   const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])];
   const differing = keys.find((key) => JSON.stringify(saved[key]) !== JSON.stringify(current[key]));
   if (differing === undefined) return 'unknown difference';
-  return `${differing} was ${JSON.stringify(saved[differing])}, now ${JSON.stringify(current[differing])}`;
+  const show = (value: unknown) => quote(JSON.stringify(value), 60);
+  return `${differing} was ${show(saved[differing])}, now ${show(current[differing])}`;
 }
 
 export interface SavedCheckpoint {
   finished: FinishedBatch[];
-  /** Bytes up to the end of the last intact line; anything after it is a torn write. */
+  /** Bytes of the index up to the end of the last intact line; anything after it is a torn write. */
   intactBytes: number;
+  /** End of the last finished batch's norms in the .bin file. */
+  normBytes: number;
 }
 
-/** Finished batches of an earlier run with the same key; undefined when there is no checkpoint. */
-export async function readCheckpoint(path: string, key: RunKey): Promise<SavedCheckpoint | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // Split keeps a last piece that is '' (file ends with a newline) or a line cut short by a kill.
-  const complete = text.split('\n').slice(0, -1);
-  let header: { format?: unknown; version?: unknown; key?: RunKey };
-  try {
-    header = JSON.parse(complete[0] ?? '') as typeof header;
-  } catch {
-    header = {};
-  }
-  if (header.format !== CHECKPOINT_FORMAT || header.version !== CHECKPOINT_VERSION || typeof header.key !== 'object') {
-    throw new UsageError(`${quote(path)} is not a resid-norms checkpoint; remove it or choose another --out`);
-  }
-  if (JSON.stringify(header.key) !== JSON.stringify(key)) {
-    throw new UsageError(
-      `${quote(path)} belongs to a different run (${describeDifference(header.key, key)}); rerun with --restart to discard it, or choose another --out`,
-    );
-  }
+function isFinishedBatch(value: unknown, expectedOffset: number): value is FinishedBatch {
+  const line = value as Partial<FinishedBatch> | null;
+  return (
+    typeof line === 'object' &&
+    line !== null &&
+    Number.isSafeInteger(line.position) &&
+    Array.isArray(line.indices) &&
+    line.indices.every((index) => Number.isSafeInteger(index) && index >= 0) &&
+    line.offset === expectedOffset &&
+    Number.isSafeInteger(line.bytes) &&
+    line.bytes! > 0
+  );
+}
+
+/**
+ * Finished batches of an earlier run with the same key; undefined when there is no checkpoint.
+ * Read line by line, so its size never matters.
+ */
+export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promise<SavedCheckpoint | undefined> {
+  if (!existsSync(files.index)) return undefined;
+  const lines = createInterface({ input: createReadStream(files.index, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const size = statSync(files.index).size;
+  const normsSize = existsSync(files.norms) ? statSync(files.norms).size : 0;
   const finished: FinishedBatch[] = [];
-  let intactBytes = Buffer.byteLength(complete[0]!) + 1;
-  for (const line of complete.slice(1)) {
-    try {
-      finished.push(JSON.parse(line) as FinishedBatch);
-    } catch {
-      break; // a torn write: everything from here on is redone
+  let consumed = 0;
+  let intactBytes = 0;
+  let normBytes = 0;
+  let header = true;
+  for await (const line of lines) {
+    consumed += Buffer.byteLength(line) + 1;
+    const complete = consumed <= size; // the last line has no newline when a kill cut it short
+    if (header) {
+      let parsed: { format?: unknown; version?: unknown; key?: RunKey } = {};
+      try {
+        parsed = JSON.parse(line) as typeof parsed;
+      } catch {
+        // reported below
+      }
+      if (!complete || parsed.format !== CHECKPOINT_FORMAT || parsed.version !== CHECKPOINT_VERSION || typeof parsed.key !== 'object') {
+        lines.close();
+        throw new UsageError(`${quote(files.index)} is not a checkpoint of this resid-norms version; rerun with --restart to discard it, or choose another --out`);
+      }
+      if (JSON.stringify(parsed.key) !== JSON.stringify(key)) {
+        lines.close();
+        throw new UsageError(
+          `${quote(files.index)} belongs to a different run (${describeDifference(parsed.key!, key)}); rerun with --restart to discard it, or choose another --out`,
+        );
+      }
+      header = false;
+      intactBytes = consumed;
+      continue;
     }
-    intactBytes += Buffer.byteLength(line) + 1;
+    let entry: unknown;
+    try {
+      entry = complete ? JSON.parse(line) : undefined;
+    } catch {
+      entry = undefined;
+    }
+    if (!isFinishedBatch(entry, normBytes) || entry.offset + entry.bytes > normsSize) break; // a torn write: redone from here
+    finished.push(entry);
+    normBytes = entry.offset + entry.bytes;
+    intactBytes = consumed;
   }
-  return { finished, intactBytes };
+  if (header) return undefined; // an empty file: nothing was ever finished
+  return { finished, intactBytes, normBytes };
 }
 
 export class CheckpointWriter {
-  /** Finished batches the file holds (resumed ones included). */
-  batches: number;
+  /** Finished batches the files hold (resumed ones included), by plan position. */
+  readonly batches = new Map<number, FinishedBatch>();
+  private normBytes: number;
 
   private constructor(
-    private readonly handle: FileHandle,
-    resumed: number,
+    private readonly indexFd: number,
+    private readonly normsFd: number,
+    private indexBytes: number,
+    saved: SavedCheckpoint | undefined,
   ) {
-    this.batches = resumed;
+    this.normBytes = saved?.normBytes ?? 0;
+    for (const batch of saved?.finished ?? []) this.batches.set(batch.position, batch);
   }
 
   /**
-   * Open for appending. Resuming cuts any torn last line first; otherwise a new file starts
-   * with the run's key line.
+   * Open for appending. Resuming cuts torn writes first; otherwise both files start empty and
+   * the index with the run's key line.
    */
-  static async open(path: string, key: RunKey, saved: SavedCheckpoint | undefined): Promise<CheckpointWriter> {
-    if (saved) await truncate(path, saved.intactBytes);
-    const writer = new CheckpointWriter(await open(path, saved ? 'a' : 'w'), saved?.finished.length ?? 0);
-    if (!saved) await writer.appendLine({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, key });
+  static open(files: CheckpointFiles, key: RunKey, saved: SavedCheckpoint | undefined): CheckpointWriter {
+    const indexFd = openSync(files.index, saved ? 'r+' : 'w');
+    const normsFd = openSync(files.norms, saved && existsSync(files.norms) ? 'r+' : 'w+');
+    if (saved) {
+      ftruncateSync(indexFd, saved.intactBytes);
+      ftruncateSync(normsFd, saved.normBytes);
+    }
+    const writer = new CheckpointWriter(indexFd, normsFd, saved?.intactBytes ?? 0, saved);
+    if (!saved) writer.appendLine({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, key });
     return writer;
   }
 
-  private async appendLine(value: unknown): Promise<void> {
-    await this.handle.write(`${JSON.stringify(value)}\n`);
-    await this.handle.datasync();
+  private appendLine(value: unknown): void {
+    const bytes = Buffer.from(`${JSON.stringify(value)}\n`);
+    writeAll(this.indexFd, bytes, this.indexBytes);
+    fdatasyncSync(this.indexFd);
+    this.indexBytes += bytes.length;
   }
 
-  async append(batch: FinishedBatch): Promise<void> {
-    await this.appendLine(batch);
-    this.batches += 1;
+  /** Norms first, then the line that says they are complete. */
+  append(position: number, indices: number[], norms: readonly Float32Array[]): void {
+    const offset = this.normBytes;
+    for (const values of norms) {
+      writeAll(this.normsFd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), this.normBytes);
+      this.normBytes += values.byteLength;
+    }
+    fdatasyncSync(this.normsFd);
+    const batch = { position, indices, offset, bytes: this.normBytes - offset };
+    this.appendLine(batch);
+    this.batches.set(position, batch);
   }
 
-  close(): Promise<void> {
-    return this.handle.close();
+  /** `count` float32 values starting `byteOffset` bytes into the norms file. */
+  readNorms(byteOffset: number, count: number): Float32Array {
+    const values = new Float32Array(count);
+    const bytes = new Uint8Array(values.buffer);
+    let read = 0;
+    while (read < bytes.length) {
+      const n = readSync(this.normsFd, bytes, read, bytes.length - read, byteOffset + read);
+      if (n === 0) throw new Error(`checkpoint norms end at ${byteOffset + read} bytes; expected ${byteOffset + bytes.length}`);
+      read += n;
+    }
+    return values;
+  }
+
+  close(): void {
+    closeSync(this.indexFd);
+    closeSync(this.normsFd);
   }
 }
 
-export async function removeCheckpoint(path: string): Promise<void> {
-  await rm(path, { force: true });
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
+}
+
+export function removeCheckpoint(files: CheckpointFiles): void {
+  rmSync(files.index, { force: true });
+  rmSync(files.norms, { force: true });
+}
+
+/**
+ * Take `<out>.lock` for this process, or refuse when a live process holds it (two runs with one
+ * --out would interleave their checkpoints). A lock left by a process that died is taken over.
+ */
+export function acquireRunLock(files: CheckpointFiles): () => void {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(files.lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => rmSync(files.lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new UsageError(`cannot write ${quote(files.lock)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
+      }
+    }
+    const holder = Number.parseInt(readFileSync(files.lock, 'utf8'), 10);
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new UsageError(`another resid-norms process (pid ${holder}) is measuring into the same --out (${quote(files.lock)}); wait for it, or choose another --out`);
+    }
+    rmSync(files.lock, { force: true }); // stale: its process is gone
+  }
+  throw new UsageError(`cannot take ${quote(files.lock)}; remove it if no resid-norms process is running, or choose another --out`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

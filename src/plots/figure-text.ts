@@ -25,9 +25,9 @@ export function normAxisTitle(name: string, metric: NormMetric): string {
 
 /** "prompts: pile-10k.txt · 100 prompts, 12,345 tokens · sha256 0123abcd…" */
 export function promptsLine(measurement: Measurement): string {
-  const { prompts, runtime } = measurement;
+  const { prompts } = measurement;
   const count = `${prompts.count.toLocaleString('en-US')} prompt${prompts.count === 1 ? '' : 's'}`;
-  const tokens = `${runtime.tokens.toLocaleString('en-US')} tokens`;
+  const tokens = `${measurement.tokens.measured.toLocaleString('en-US')} tokens`;
   return `prompts: ${shorten(prompts.source, 50)} · ${count}, ${tokens} · sha256 ${prompts.sha256.slice(0, 12)}…`;
 }
 

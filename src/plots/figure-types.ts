@@ -6,6 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite'; // types only: src/plots/render.ts is the one runtime importer
 import type { GrowthFit, WeightGrowthFit } from '../results/fit-schema.js';
 import type { HookName, Measurement } from '../results/schema.js';
+import type { TokenViewKind, TokenViews } from './token-views.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 
 /**
@@ -24,6 +25,8 @@ export interface PlotSubject {
   measurement: Measurement;
   /** Growth fits by hook, for the figures that draw them. */
   fits: Partial<Record<HookName, FitLine>>;
+  /** What the per-token figures draw, gathered from the file's tokens (src/plots/token-views.ts). */
+  views?: TokenViews;
 }
 
 /** What figures draw of a weight growth fit (src/analysis/weight-growth-fit.ts). */
@@ -83,6 +86,8 @@ interface FigureInfo {
 /** Drawn once per results file. */
 export interface ModelFigure extends FigureInfo {
   scope: 'model';
+  /** The per-token view it draws, gathered before building; none for figures of summaries. */
+  tokenView?: TokenViewKind;
   build(subject: PlotSubject, options: FigureOptions): FigureOutcome;
 }
 

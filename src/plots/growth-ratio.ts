@@ -3,13 +3,13 @@
  * are reduced to per-layer quantiles here (median line, 50% and 90% bands), so the figure
  * stays small for any number of tokens; excluded positions (BOS) get their own dashed line.
  */
-import { sequenceTable, summarizeValues } from '../analysis/norm-statistics.js';
 import type { HookName, Measurement } from '../results/schema.js';
 import { describePhasesBriefly, exclusionPhrase, figureTitle, metricPhrase, positionName } from './figure-text.js';
 import type { FigureOutcome, FitLine, ModelFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { annotationLayers } from './fit-layers.js';
+import type { RatioView } from './token-views.js';
 import { FIT_COLOR, FIT_DASH, OKABE_ITO, SPECIAL_POSITION_COLOR, SPECIAL_POSITION_DASH, finishSpec } from './theme.js';
 
 export interface RatioRow {
@@ -27,29 +27,21 @@ export interface SpecialRatioRow {
   median: number;
 }
 
-/** Ratios of consecutive layers for every token, grouped by layer (layer ≥ 1) and by kind of position. */
-export function growthRatios(measurement: Measurement, hook: HookName): { tokens: RatioRow[]; special: SpecialRatioRow[] } {
-  const metric = primaryMetric(measurement);
-  const excluded = measurement.options.excludePositions;
-  const tokens: RatioRow[] = [];
+/** Ratios of consecutive layers, as the figure draws them: per-layer quantiles, and medians per excluded position. */
+export function growthRatios(measurement: Measurement, view: RatioView): { tokens: RatioRow[]; special: SpecialRatioRow[] } {
+  const tokens: RatioRow[] = view.tokens.map(({ layer, q05, q25, median, q75, q95 }) => ({
+    layer,
+    q05: roundValue(q05),
+    q25: roundValue(q25),
+    median: roundValue(median),
+    q75: roundValue(q75),
+    q95: roundValue(q95),
+  }));
   const special: SpecialRatioRow[] = [];
   for (let layer = 1; layer < measurement.model.nLayers; layer += 1) {
-    const ratios: number[] = [];
-    const specialRatios = new Map<number, number[]>(excluded.map((position) => [position, []]));
-    for (const sequence of measurement.sequences) {
-      const table = sequenceTable(sequence, hook, metric)!; // [layer][position]
-      table[layer]!.forEach((norm, position) => {
-        const previous = table[layer - 1]![position]!;
-        if (!(norm > 0 && previous > 0)) return;
-        (specialRatios.get(position) ?? ratios).push(norm / previous);
-      });
-    }
-    if (ratios.length > 0) {
-      const { q05, q25, median, q75, q95 } = summarizeValues(layer, ratios);
-      tokens.push({ layer, q05: roundValue(q05), q25: roundValue(q25), median: roundValue(median), q75: roundValue(q75), q95: roundValue(q95) });
-    }
-    for (const [position, values] of specialRatios) {
-      if (values.length > 0) special.push({ layer, label: positionName(measurement, position), median: roundValue(summarizeValues(layer, values).median) });
+    for (const [position, medians] of view.special) {
+      const found = medians.find((row) => row.layer === layer);
+      if (found !== undefined) special.push({ layer, label: positionName(measurement, position), median: roundValue(found.median) });
     }
   }
   return { tokens, special };
@@ -71,11 +63,13 @@ function fitLayers(fit: FitLine | undefined, x: Record<string, unknown>): Record
   ];
 }
 
-function buildGrowthRatio({ measurement, fits }: PlotSubject, hook: HookName): FigureOutcome {
+function buildGrowthRatio({ measurement, fits, views }: PlotSubject, hook: HookName): FigureOutcome {
   const missing = missingHookReason(measurement, hook);
   if (missing !== undefined) return { drawn: false, reason: missing };
   if (measurement.model.nLayers < 2) return { drawn: false, reason: `${measurement.model.id} has one layer, so no ratio between layers` };
-  const { tokens, special } = growthRatios(measurement, hook);
+  const view = views?.hook === hook ? views.ratios : undefined;
+  if (view === undefined) return { drawn: false, reason: `the growth ratios of ${hook} were not gathered` };
+  const { tokens, special } = growthRatios(measurement, view);
   if (tokens.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
   const fit = fits[hook];
   // The scale follows the tokens: BOS ratios can reach ×50 and would flatten everything else.
@@ -123,5 +117,6 @@ export const growthRatioFigure: ModelFigure = {
   scope: 'model',
   summary: 'per-token growth ratio ‖x(l)‖ / ‖x(l − 1)‖ across layers (median and bands)',
   fitHooks: (options) => [chosenHook(options)],
+  tokenView: 'ratios',
   build: (subject, options) => buildGrowthRatio(subject, chosenHook(options)),
 };

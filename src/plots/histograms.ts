@@ -3,15 +3,12 @@
  * positions left out), for every 5th layer, on shared bins, as percentages of tokens.
  * Binned here, so Vega draws one step line per layer whatever the number of tokens.
  */
-import { layerValues } from '../analysis/norm-statistics.js';
-import type { HookName, Measurement } from '../results/schema.js';
+import type { HookName } from '../results/schema.js';
 import { exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { chosenHook, everyNthLayer, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
-
-/** Bins across the whole range of the drawn layers. */
-const TARGET_BINS = 60;
+import { histogramBins, type HistogramView } from './token-views.js';
 
 export interface HistogramRow {
   layer: number;
@@ -23,17 +20,30 @@ export interface HistogramRow {
   step: number;
 }
 
-/** The smallest of 1, 2, 2.5, 5 × 10^k that is at least `raw`. */
-export function niceBinWidth(raw: number): number {
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const factor = [1, 2, 2.5, 5, 10].find((candidate) => candidate * magnitude >= raw * (1 - 1e-9))!;
-  return factor * magnitude;
-}
-
 /**
  * Step-line points of one histogram per layer on shared bins: for each layer, from the baseline
  * up at its first non-empty bin, along the bin tops, and back down after its last one.
  */
+export function histogramRows(view: HistogramView): { rows: HistogramRow[]; binWidth: number } {
+  const { binWidth, start } = view;
+  const edge = (bin: number): number => roundValue(start + bin * binWidth);
+  const rows: HistogramRow[] = [];
+  for (const [layer, counts] of view.counts) {
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total === 0) continue;
+    const first = counts.findIndex((count) => count > 0);
+    const last = counts.length - 1 - [...counts].reverse().findIndex((count) => count > 0);
+    let step = 0;
+    rows.push({ layer, log10Norm: edge(first), percent: 0, step: step++ });
+    for (let bin = first; bin <= last; bin += 1) {
+      rows.push({ layer, log10Norm: edge(bin), percent: roundValue((100 * counts[bin]!) / total), step: step++ });
+    }
+    rows.push({ layer, log10Norm: edge(last + 1), percent: 0, step: step++ });
+  }
+  return { rows, binWidth };
+}
+
+/** Values already in memory (log10 norms by layer), binned as gathered histograms are. */
 export function binLayers(valuesByLayer: ReadonlyMap<number, number[]>): { rows: HistogramRow[]; binWidth: number } {
   let low = Infinity;
   let high = -Infinity;
@@ -43,43 +53,23 @@ export function binLayers(valuesByLayer: ReadonlyMap<number, number[]>): { rows:
       high = Math.max(high, value);
     }
   }
-  const binWidth = niceBinWidth(Math.max(high - low, 1e-3) / TARGET_BINS);
-  const start = Math.floor(low / binWidth) * binWidth;
-  const binCount = Math.floor((high - start) / binWidth) + 1;
-  const edge = (bin: number): number => roundValue(start + bin * binWidth);
-
-  const rows: HistogramRow[] = [];
+  const bins = histogramBins(low, high);
+  const counts = new Map<number, Float64Array>();
   for (const [layer, values] of valuesByLayer) {
-    if (values.length === 0) continue;
-    const counts = new Array<number>(binCount).fill(0);
-    for (const value of values) counts[Math.min(binCount - 1, Math.floor((value - start) / binWidth))]! += 1;
-    const first = counts.findIndex((count) => count > 0);
-    const last = counts.length - 1 - [...counts].reverse().findIndex((count) => count > 0);
-    let step = 0;
-    rows.push({ layer, log10Norm: edge(first), percent: 0, step: step++ });
-    for (let bin = first; bin <= last; bin += 1) {
-      rows.push({ layer, log10Norm: edge(bin), percent: roundValue((100 * counts[bin]!) / values.length), step: step++ });
-    }
-    rows.push({ layer, log10Norm: edge(last + 1), percent: 0, step: step++ });
+    const layerCounts = new Float64Array(Math.max(0, bins.binCount));
+    for (const value of values) layerCounts[Math.min(bins.binCount - 1, Math.floor((value - bins.start) / bins.binWidth))]! += 1;
+    counts.set(layer, layerCounts);
   }
-  return { rows, binWidth };
+  return histogramRows({ low, high, counts, ...bins });
 }
 
-function log10ValuesByLayer(measurement: Measurement, hook: HookName, layers: number[]): Map<number, number[]> {
-  const metric = primaryMetric(measurement);
-  const byLayer = new Map<number, number[]>();
-  for (const layer of layers) {
-    const values = layerValues(measurement.sequences, hook, metric, layer, measurement.options.excludePositions);
-    byLayer.set(layer, values.filter((value) => value > 0).map(Math.log10));
-  }
-  return byLayer;
-}
-
-function buildHistograms({ measurement }: PlotSubject, hook: HookName): FigureOutcome {
+function buildHistograms({ measurement, views }: PlotSubject, hook: HookName): FigureOutcome {
   const missing = missingHookReason(measurement, hook);
   if (missing !== undefined) return { drawn: false, reason: missing };
   const layers = everyNthLayer(measurement.model.nLayers);
-  const { rows, binWidth } = binLayers(log10ValuesByLayer(measurement, hook, layers));
+  const view = views?.hook === hook ? views.histogram : undefined;
+  if (view === undefined) return { drawn: false, reason: `the histograms of ${hook} were not gathered` };
+  const { rows, binWidth } = histogramRows(view);
   if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
   const metric = primaryMetric(measurement);
   const stride = layers.length > 1 ? layers[1]! - layers[0]! : 1;
@@ -111,5 +101,6 @@ export const histogramsFigure: ModelFigure = {
   scope: 'model',
   summary: 'histograms of log10 norm per layer (every 5th layer, shared bins, % of tokens)',
   fitHooks: () => [],
+  tokenView: 'histogram',
   build: (subject, options) => buildHistograms(subject, chosenHook(options)),
 };

@@ -3,7 +3,6 @@
  * measured, per-layer summaries, and rounding. Figures aggregate here, before Vega sees the
  * data, so a GPT2-XL-sized file plots in seconds.
  */
-import { summarizeHook } from '../analysis/norm-statistics.js';
 import type { HookName, LayerSummary, Measurement, NormMetric } from '../results/schema.js';
 import type { FigureOptions } from './figure-types.js';
 
@@ -30,10 +29,7 @@ export function primaryMetric(measurement: Measurement): NormMetric {
 
 /** Per-layer statistics of the primary metric, excluded positions left out. */
 export function hookSummaries(measurement: Measurement, hook: HookName): LayerSummary[] {
-  return (
-    measurement.summary[hook] ??
-    summarizeHook(measurement.sequences, hook, primaryMetric(measurement), measurement.model.nLayers, measurement.options.excludePositions)
-  );
+  return measurement.summaries[primaryMetric(measurement)][hook] ?? measurement.summary[hook] ?? [];
 }
 
 /** Six significant digits: far finer than a figure shows, and keeps specs small and stable. */

@@ -5,13 +5,13 @@
  * figure has at most ~100 lines whatever the number of tokens. Excluded positions (BOS) keep
  * their own dotted line: their shape across layers is the point of this figure.
  */
-import { sequenceTable } from '../analysis/norm-statistics.js';
 import type { HookName, Measurement } from '../results/schema.js';
 import { figureTitle, metricPhrase, normAxisTitle, positionName } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { positionLineLayers } from './position-layers.js';
+import type { PositionView } from './token-views.js';
 import { finishSpec } from './theme.js';
 
 export const MAX_POSITION_LINES = 100;
@@ -31,12 +31,10 @@ export interface PositionMeans {
   groupSize: number;
 }
 
-/** Mean norm per (group of positions, layer), accumulated in one pass over the sequences. */
-export function positionMeans(measurement: Measurement, hook: HookName, maxLines = MAX_POSITION_LINES): PositionMeans {
-  const metric = primaryMetric(measurement);
+/** Mean norm per (group of positions, layer), from the per-position sums gathered from the tokens. */
+export function positionMeans(measurement: Measurement, view: PositionView, maxLines = MAX_POSITION_LINES): PositionMeans {
   const { nLayers } = measurement.model;
-  const excluded = new Set(measurement.options.excludePositions);
-  const length = Math.max(0, ...measurement.sequences.map((sequence) => sequence.ids.length));
+  const { length, excluded } = view;
   const ordinary = Array.from({ length }, (_, position) => position).filter((position) => !excluded.has(position));
   const groupSize = Math.max(1, Math.ceil(ordinary.length / maxLines));
   // Line index of each position: ordinary groups first, then one line per excluded position.
@@ -48,14 +46,11 @@ export function positionMeans(measurement: Measurement, hook: HookName, maxLines
   const lineCount = ordinaryLines + specialPositions.length;
   const sums = new Float64Array(nLayers * lineCount); // [layer, line]
   const counts = new Float64Array(nLayers * lineCount);
-  for (const sequence of measurement.sequences) {
-    const table = sequenceTable(sequence, hook, metric)!; // [layer][position]
+  for (let position = 0; position < length; position += 1) {
     for (let layer = 0; layer < nLayers; layer += 1) {
-      table[layer]!.forEach((norm, position) => {
-        const cell = layer * lineCount + lineOf[position]!;
-        sums[cell]! += norm;
-        counts[cell]! += 1;
-      });
+      const cell = layer * lineCount + lineOf[position]!;
+      sums[cell]! += view.sums[position * nLayers + layer]!;
+      counts[cell]! += view.counts[position * nLayers + layer]!;
     }
   }
   const firstPosition = (line: number): number => (line < ordinaryLines ? ordinary[line * groupSize]! : specialPositions[line - ordinaryLines]!);
@@ -73,10 +68,12 @@ export function positionMeans(measurement: Measurement, hook: HookName, maxLines
   return { rows, special, groupSize };
 }
 
-function buildPositions({ measurement }: PlotSubject, hook: HookName): FigureOutcome {
+function buildPositions({ measurement, views }: PlotSubject, hook: HookName): FigureOutcome {
   const missing = missingHookReason(measurement, hook);
   if (missing !== undefined) return { drawn: false, reason: missing };
-  const { rows, special, groupSize } = positionMeans(measurement, hook);
+  const view = views?.hook === hook ? views.positions : undefined;
+  if (view === undefined) return { drawn: false, reason: `the per-position means of ${hook} were not gathered` };
+  const { rows, special, groupSize } = positionMeans(measurement, view);
   if (rows.length + special.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms` };
   const metric = primaryMetric(measurement);
   const x = layerAxis(measurement.model.nLayers);
@@ -99,5 +96,6 @@ export const positionsFigure: ModelFigure = {
   scope: 'model',
   summary: 'every position of every prompt across layers, coloured by position (BOS dotted)',
   fitHooks: () => [],
+  tokenView: 'positions',
   build: (subject, options) => buildPositions(subject, chosenHook(options)),
 };

@@ -4,7 +4,6 @@
  * ~100× larger, flat BOS line is never mistaken for a token.
  */
 import type { HookName } from '../results/schema.js';
-import { sequenceTable } from '../analysis/norm-statistics.js';
 import { figureTitle, metricPhrase, normAxisTitle, positionName, shorten } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
@@ -18,28 +17,30 @@ interface TokenRow {
   norm: number;
 }
 
-function buildTokenLines({ measurement }: PlotSubject, hook: HookName, prompt: number): FigureOutcome {
+function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, prompt: number): FigureOutcome {
   const missing = missingHookReason(measurement, hook);
   if (missing !== undefined) return { drawn: false, reason: missing };
-  const sequence = measurement.sequences[prompt];
+  if (views?.hook !== hook || views.promptIndex !== prompt) return { drawn: false, reason: `prompt ${prompt}'s ${hook} norms were not gathered` };
+  const sequence = views.prompt;
   if (sequence === undefined) {
     // The command checks --prompt against every file first; this guards direct callers.
-    return { drawn: false, reason: `${measurement.model.id} has no prompt ${prompt} (it has ${measurement.sequences.length})` };
+    return { drawn: false, reason: `${measurement.model.id} has no prompt ${prompt}` };
   }
   const metric = primaryMetric(measurement);
-  const table = sequenceTable(sequence, hook, metric)!; // [layer][position]
-  const excluded = new Set(measurement.options.excludePositions);
+  const { nLayers } = measurement.model;
+  const excluded = new Set(sequence.excluded.flatMap((isExcluded, position) => (isExcluded ? [position] : [])));
   const tokens: TokenRow[] = [];
   const special: Array<TokenRow & { label: string }> = [];
-  table.forEach((row, layer) =>
-    row.forEach((norm, position) => {
+  for (let layer = 0; layer < nLayers; layer += 1) {
+    sequence.ids.forEach((_, position) => {
+      const norm = sequence.values[position * nLayers + layer]!;
       if (!(norm > 0)) return; // a log axis cannot show 0
       const point = { layer, position, norm: roundValue(norm) };
       if (excluded.has(position)) special.push({ ...point, label: positionName(measurement, position) });
       else tokens.push(point);
-    }),
-  );
-  const lastLayer = table.length - 1;
+    });
+  }
+  const lastLayer = nLayers - 1;
   const text = sequence.text ?? sequence.tokens.join('');
   const y = { field: 'norm', type: 'quantitative', title: normAxisTitle(hook, metric), ...logScaleAxis([...tokens, ...special].map((row) => row.norm)) };
   const x = layerAxis(measurement.model.nLayers);
@@ -59,5 +60,6 @@ export const tokenLinesFigure: ModelFigure = {
   scope: 'model',
   summary: 'norm of each token of one prompt (--prompt N) across layers, BOS dotted',
   fitHooks: () => [],
+  tokenView: 'prompt',
   build: (subject, options) => buildTokenLines(subject, chosenHook(options), options.prompt),
 };

@@ -5,7 +5,6 @@
  * same model is given. Pure: a weights file (and optionally a measurement) in, rows out; the
  * Vega-Lite spec that draws them belongs with the other figure builders.
  */
-import { summarizeHook } from '../analysis/norm-statistics.js';
 import { presentSeries, weightSeries } from '../analysis/weight-series.js';
 import { InputError } from '../errors.js';
 import type { HookName, Measurement, NormMetric } from '../results/schema.js';
@@ -74,7 +73,7 @@ export function writingWeightsData(weights: WeightsFile, measurement?: Measureme
       notes.push(`${measurement.model.id} has no ${hook} measurements (measured: ${measurement.hooks.join(', ')})`);
       continue;
     }
-    const summaries = measurement.summary[hook] ?? summarizeHook(measurement.sequences, hook, metric, measurement.model.nLayers, measurement.options.excludePositions);
+    const summaries = measurement.summaries[metric][hook] ?? [];
     for (const summary of summaries) {
       if (summary.count > 0 && summary.mean > 0) rows.push({ panel, quantity: hook, kind: 'activation', layer: summary.layer, value: summary.mean });
     }

@@ -86,11 +86,11 @@ export function modelTable(subjects: readonly PlotSubject[], weights: readonly W
 export function runTable(subjects: readonly PlotSubject[]): Table {
   return {
     header: ['file', 'prompt set', 'prompts', 'tokens', 'prompt-set sha256', 'BOS prepended', 'excluded positions', 'device', 'threads', 'seconds', 'tokens/s', 'written by'],
-    rows: subjects.map(({ path, measurement: { prompts, options, runtime, createdBy } }) => [
+    rows: subjects.map(({ path, measurement: { prompts, options, runtime, createdBy, tokens } }) => [
       path,
       prompts.source,
       String(prompts.count),
-      String(runtime.tokens),
+      String(tokens.measured),
       prompts.sha256,
       yesNo(options.prependBos),
       options.excludePositions.length === 0 ? 'none' : options.excludePositions.join(', '),

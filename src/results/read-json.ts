@@ -16,6 +16,8 @@ export interface DocumentKind<T> {
   producer: string;
   format: string;
   version: number;
+  /** Versions this resid-norms reads, for the message about an unknown one; default `version`. */
+  supported?: string;
   schema: z.ZodType<T>;
   /** Checks the schema cannot express; throws InputError. */
   check?: (document: T, path: string) => void;
@@ -62,7 +64,7 @@ export function validateDocument<T>(data: unknown, path: string, kind: DocumentK
   }
   const { version } = data as { version?: unknown };
   if (version !== kind.version) {
-    throw new InputError(`${quote(path)} has ${kind.label} version ${quote(version)}, which this resid-norms does not know; supported: ${kind.version}`);
+    throw new InputError(`${quote(path)} has ${kind.label} version ${quote(version)}, which this resid-norms does not know; supported: ${kind.supported ?? kind.version}`);
   }
   const parsed = kind.schema.safeParse(data);
   if (!parsed.success) throw new InputError(`${quote(path)} is not a valid ${kind.label} file: ${describeFirstIssue(parsed.error)}`);

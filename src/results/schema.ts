@@ -6,7 +6,8 @@
 import { z } from 'zod';
 
 export const MEASUREMENT_FORMAT = 'resid-norms/measurement';
-export const MEASUREMENT_VERSION = 1;
+/** Version 2 keeps per-token values in Parquet tables beside the file; version 1 kept them inline (still read). */
+export const MEASUREMENT_VERSION = 2;
 
 /** TransformerLens hook points, in forward-pass order within a block. */
 export const HOOK_NAMES = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'] as const;
@@ -103,13 +104,45 @@ export const LayerSummarySchema = z.object({
 });
 export type LayerSummary = z.infer<typeof LayerSummarySchema>;
 
-/** Present in files written with `measure --shard i/n`; `resid-norms merge` removes it. */
-export const ShardInfoSchema = z.object({
+/** Present in version-1 files written with `measure --shard i/n`. */
+export const ShardInfoV1Schema = z.object({
   /** 1-based shard number. */
   index: positiveInt,
   count: positiveInt,
   /** Positions in the prompt file of the sequences this shard holds, in file order. */
   sequenceIndices: z.array(count),
+});
+
+/** Version 1: every per-token value inline, in `sequences`. Read, converted, never written. */
+export const MeasurementV1Schema = z.looseObject({
+  format: z.literal(MEASUREMENT_FORMAT),
+  version: z.literal(1),
+  model: ModelInfoSchema,
+  prompts: PromptsInfoSchema,
+  options: MeasureOptionsSchema,
+  runtime: RuntimeInfoSchema,
+  hooks: z.array(HookNameSchema).min(1),
+  sequences: z.array(SequenceResultSchema),
+  /** Per-layer statistics of the primary metric over all non-excluded positions. */
+  summary: z.partialRecord(HookNameSchema, z.array(LayerSummarySchema)),
+  createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
+  shard: ShardInfoV1Schema.optional(),
+});
+export type MeasurementV1 = z.infer<typeof MeasurementV1Schema>;
+
+const hookSummaries = z.partialRecord(HookNameSchema, z.array(LayerSummarySchema));
+
+/** A table beside the results file: its file name (same folder; no path) and row count. */
+export const TableFileSchema = z.object({
+  name: z.string().regex(/^[^/\\]+\.parquet$/, 'a file name ending in .parquet, without folders'),
+  rows: count,
+});
+
+/** Present in files written with `measure --shard i/n`; `resid-norms merge` removes it. */
+export const ShardInfoSchema = z.object({
+  /** 1-based shard number. */
+  index: positiveInt,
+  count: positiveInt,
 });
 export type ShardInfo = z.infer<typeof ShardInfoSchema>;
 
@@ -121,9 +154,14 @@ export const MeasurementSchema = z.looseObject({
   options: MeasureOptionsSchema,
   runtime: RuntimeInfoSchema,
   hooks: z.array(HookNameSchema).min(1),
-  sequences: z.array(SequenceResultSchema),
-  /** Per-layer statistics of the primary metric over all non-excluded positions. */
-  summary: z.partialRecord(HookNameSchema, z.array(LayerSummarySchema)),
+  /** Rows of the tokens table, and those left out of summaries and fits (with their flag set). */
+  tokens: z.object({ measured: count, excluded: count }),
+  /** Per-layer statistics of the primary metric over all included tokens. */
+  summary: hookSummaries,
+  /** The same for both metrics. */
+  summaries: z.object({ centered: hookSummaries, raw: hookSummaries }),
+  /** The per-token and per-prompt tables, in the results file's folder. */
+  tables: z.object({ tokens: TableFileSchema, prompts: TableFileSchema }),
   createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
   shard: ShardInfoSchema.optional(),
 });

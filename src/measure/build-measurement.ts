@@ -1,0 +1,70 @@
+/** Assemble a results file from a finished run's parts and the outcome of writing its tables. */
+import type { TransformerSpec } from '../architectures/types.js';
+import type { TablesOutcome } from '../store/result-tables-writer.js';
+import { toolVersion } from '../version.js';
+import {
+  MEASUREMENT_FORMAT,
+  MEASUREMENT_VERSION,
+  type HookName,
+  type Measurement,
+  type ModelInfo,
+  type NormMetric,
+  type PromptsInfo,
+  type RuntimeInfo,
+  type ShardInfo,
+} from '../results/schema.js';
+
+/** Which norm is comparable to the reference analysis for this model, and why. */
+export function primaryMetric(spec: Pick<TransformerSpec, 'normalization'>): { metric: NormMetric; reason: string } {
+  return spec.normalization === 'layernorm'
+    ? { metric: 'centered', reason: 'LayerNorm model: TransformerLens centers the writing weights (center_writing_weights), so the reference analysis measures the centered norm' }
+    : { metric: 'raw', reason: 'RMSNorm model: TransformerLens does not center it, so the raw norm is the comparable one' };
+}
+
+/** The results file's model block. */
+export function modelInfo(id: string, revision: string | null, bosTokenId: number | null, spec: TransformerSpec): ModelInfo {
+  return {
+    id,
+    revision,
+    architecture: spec.architecture,
+    nLayers: spec.dims.nLayers,
+    dModel: spec.dims.dModel,
+    nHeads: spec.dims.nHeads,
+    dtype: spec.weightDtype,
+    nCtx: spec.dims.nCtx,
+    dVocab: spec.dims.dVocab,
+    bosTokenId,
+    normalization: spec.normalization,
+    parallelResidual: spec.parallelResidual,
+  };
+}
+
+export interface MeasurementParts {
+  model: ModelInfo;
+  prompts: PromptsInfo;
+  options: { prependBos: boolean; excludePositions: number[]; maxTokens?: number; batchSize?: number };
+  runtime: RuntimeInfo;
+  hooks: HookName[];
+  tables: TablesOutcome;
+  shard?: ShardInfo;
+}
+
+export function buildMeasurement(parts: MeasurementParts): Measurement {
+  const { metric, reason } = primaryMetric({ normalization: parts.model.normalization ?? 'layernorm' });
+  const { tables } = parts;
+  return {
+    format: MEASUREMENT_FORMAT,
+    version: MEASUREMENT_VERSION,
+    model: parts.model,
+    prompts: parts.prompts,
+    options: { ...parts.options, primaryMetric: metric, primaryMetricReason: reason },
+    runtime: parts.runtime,
+    hooks: parts.hooks,
+    tokens: { measured: tables.tokens, excluded: tables.excluded },
+    summary: tables.summaries[metric],
+    summaries: tables.summaries,
+    tables: tables.files,
+    createdBy: { tool: 'resid-norms', version: toolVersion() },
+    ...(parts.shard ? { shard: parts.shard } : {}),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * The token source of a version-2 results file: its Parquet tables, read through DuckDB (the
+ * one importer of @duckdb/node-api). DuckDB reads Parquet in C++, skips row groups by their
+ * statistics (one prompt's rows) and hands results over in chunks of 2,048 rows, so a reader
+ * holds one chunk at a time. Its own memory is capped (memory_limit) and it never writes.
+ */
+import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBVector } from '@duckdb/node-api';
+import { InputError, quote } from '../errors.js';
+import type { HookName, NormMetric } from '../results/schema.js';
+import type { SequenceNorms } from './result-tables-writer.js';
+import { normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
+import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './token-source.js';
+
+let shared: Promise<DuckDBInstance> | undefined;
+
+/** One in-memory DuckDB per process, created on first use. */
+async function connect(): Promise<DuckDBConnection> {
+  shared ??= DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '2', enable_external_access: 'true' });
+  return (await shared).connect();
+}
+
+function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Rows of a query, chunk by chunk. */
+async function* chunks(connection: DuckDBConnection, sql: string): AsyncIterable<DuckDBDataChunk> {
+  const result = await connection.stream(sql);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) return;
+    yield chunk;
+  }
+}
+
+function readInts(vector: DuckDBVector, rows: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i += 1) out[i] = vector.getItem(i) as number;
+  return out;
+}
+
+/** A list column of `length` numbers per row into [row × length]. */
+function readLists<T extends Float32Array | Float64Array>(vector: DuckDBVector, rows: number, length: number, out: T, rowOffset = 0): T {
+  const list = vector as DuckDBListVector;
+  const child = list.childVector;
+  for (let i = 0; i < rows; i += 1) {
+    const start = list.getEntryOffset(i);
+    if (list.getEntryLength(i) !== length) throw new InputError(`a list in the tables has ${list.getEntryLength(i)} values; expected ${length} (one per layer)`);
+    const base = (rowOffset + i) * length;
+    for (let l = 0; l < length; l += 1) out[base + l] = child.getItem(start + l) as number;
+  }
+  return out;
+}
+
+export class ParquetTokenSource implements TokenSource {
+  private constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly tables: ResultTables,
+    readonly nLayers: number,
+    readonly promptCount: number,
+  ) {}
+
+  /**
+   * Open a results file's tables, checking that they hold what the results file says (row
+   * counts, and every norm column of its hooks).
+   */
+  static async open(tables: ResultTables, expected: { nLayers: number; tokens: number; prompts: number; columns: string[]; label: string }): Promise<ParquetTokenSource> {
+    const connection = await connect();
+    for (const [path, rows, columns] of [
+      [tables.tokens, expected.tokens, expected.columns],
+      [tables.prompts, expected.prompts, ['prompt', 'included']],
+    ] as const) {
+      let found: number;
+      let names: string[];
+      try {
+        const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
+        names = described.getRows().map((row) => String(row[0]));
+        const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(path)})`);
+        found = Number(counted.getRows()[0]![0]);
+      } catch (error) {
+        connection.closeSync();
+        const reason = (error as Error).message.split('\n')[0]!;
+        throw new InputError(`cannot read ${quote(path)}, a table of ${quote(expected.label)}: ${reason}; measure again or restore the file`);
+      }
+      if (found !== rows) {
+        connection.closeSync();
+        throw new InputError(`${quote(path)} has ${found} rows but ${quote(expected.label)} says ${rows}; the files are from different runs: measure again`);
+      }
+      const missing = columns.find((column) => !names.includes(column));
+      if (missing !== undefined) {
+        connection.closeSync();
+        throw new InputError(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
+      }
+    }
+    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts);
+  }
+
+  async *columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
+    const sql = `SELECT prompt, position, excluded, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)})`;
+    for await (const chunk of chunks(this.connection, sql)) {
+      const rows = chunk.rowCount;
+      const excludedVector = chunk.getColumnVector(2);
+      yield {
+        rows,
+        prompt: readInts(chunk.getColumnVector(0), rows),
+        position: readInts(chunk.getColumnVector(1), rows),
+        excluded: Uint8Array.from({ length: rows }, (_, i) => (excludedVector.getItem(i) ? 1 : 0)),
+        values: readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers)),
+      };
+    }
+  }
+
+  async promptSums(hook: HookName, metric: NormMetric): Promise<PromptSums> {
+    const { nLayers, promptCount: n } = this;
+    const sums: PromptSums = {
+      prompts: new Int32Array(n),
+      included: new Float64Array(n),
+      sums: new Float64Array(n * nLayers),
+      sumLogs: new Float64Array(n * nLayers),
+      sumSquares: new Float64Array(n * nLayers),
+    };
+    const columns = (['sum', 'sum_log', 'sum_sq'] as const).map((sum) => ident(promptSumColumn(hook, metric, sum))).join(', ');
+    let row = 0;
+    for await (const chunk of chunks(this.connection, `SELECT prompt, included, ${columns} FROM read_parquet(${sqlString(this.tables.prompts)}) ORDER BY prompt`)) {
+      const rows = chunk.rowCount;
+      sums.prompts.set(readInts(chunk.getColumnVector(0), rows), row);
+      sums.included.set(readInts(chunk.getColumnVector(1), rows), row);
+      readLists(chunk.getColumnVector(2), rows, nLayers, sums.sums, row);
+      readLists(chunk.getColumnVector(3), rows, nLayers, sums.sumLogs, row);
+      readLists(chunk.getColumnVector(4), rows, nLayers, sums.sumSquares, row);
+      row += rows;
+    }
+    return sums;
+  }
+
+  async promptTokens(prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined> {
+    const sql = `SELECT token_id, token, excluded, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)}) WHERE prompt = ${Math.trunc(prompt)} ORDER BY position`;
+    const found: PromptTokens = { ids: [], tokens: [], text: undefined, excluded: [], values: new Float32Array(0) };
+    const parts: Float32Array[] = [];
+    for await (const chunk of chunks(this.connection, sql)) {
+      const rows = chunk.rowCount;
+      for (let i = 0; i < rows; i += 1) {
+        found.ids.push(chunk.getColumnVector(0).getItem(i) as number);
+        found.tokens.push(String(chunk.getColumnVector(1).getItem(i)));
+        found.excluded.push(Boolean(chunk.getColumnVector(2).getItem(i)));
+      }
+      parts.push(readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers)));
+    }
+    if (found.ids.length === 0) return undefined;
+    found.values = new Float32Array(found.ids.length * this.nLayers);
+    let offset = 0;
+    for (const part of parts) {
+      found.values.set(part, offset);
+      offset += part.length;
+    }
+    const text = await this.connection.runAndReadAll(`SELECT text FROM read_parquet(${sqlString(this.tables.prompts)}) WHERE prompt = ${Math.trunc(prompt)}`);
+    const value = text.getRows()[0]?.[0];
+    found.text = typeof value === 'string' ? value : undefined;
+    return found;
+  }
+
+  async *sequences(hooks: readonly HookName[]): AsyncIterable<SequenceNorms> {
+    const { nLayers } = this;
+    const columns = normColumns(hooks);
+    const slots = Int32Array.from({ length: columns.length * nLayers }, (_, slot) => slot);
+    // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
+    const promptConnection = await connect();
+    try {
+      const tokenChunks = chunks(this.connection, `SELECT token_id, token, excluded, ${columns.map(({ name }) => ident(name)).join(', ')} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
+      let chunk: DuckDBDataChunk | undefined;
+      let row = 0;
+      const nextRow = async (): Promise<void> => {
+        while (chunk === undefined || row >= chunk.rowCount) {
+          const next = await tokenChunks.next();
+          if (next.done) throw new InputError(`${quote(this.tables.tokens)} ends before its prompts table says; the files are from different runs`);
+          chunk = next.value;
+          row = 0;
+        }
+      };
+      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text FROM read_parquet(${sqlString(this.tables.prompts)})`)) {
+        for (let p = 0; p < prompts.rowCount; p += 1) {
+          const length = prompts.getColumnVector(1).getItem(p) as number;
+          const text = prompts.getColumnVector(3).getItem(p);
+          const sequence: SequenceNorms = {
+            prompt: prompts.getColumnVector(0).getItem(p) as number,
+            ids: new Array<number>(length),
+            tokens: new Array<string>(length),
+            truncated: Boolean(prompts.getColumnVector(2).getItem(p)),
+            ...(typeof text === 'string' ? { text } : {}),
+            values: new Float32Array(columns.length * nLayers * length),
+            slots,
+            excluded: new Uint8Array(length),
+          };
+          for (let position = 0; position < length; position += 1) {
+            await nextRow();
+            const current = chunk!;
+            (sequence.ids as number[])[position] = current.getColumnVector(0).getItem(row) as number;
+            (sequence.tokens as string[])[position] = String(current.getColumnVector(1).getItem(row));
+            sequence.excluded![position] = current.getColumnVector(2).getItem(row) ? 1 : 0;
+            columns.forEach((_, c) => {
+              const list = current.getColumnVector(3 + c) as DuckDBListVector;
+              const start = list.getEntryOffset(row);
+              for (let layer = 0; layer < nLayers; layer += 1) sequence.values[(c * nLayers + layer) * length + position] = list.childVector.getItem(start + layer) as number;
+            });
+            row += 1;
+          }
+          yield sequence;
+        }
+      }
+    } finally {
+      promptConnection.closeSync();
+    }
+  }
+
+  close(): void {
+    this.connection.closeSync();
+  }
+}

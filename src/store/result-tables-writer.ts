@@ -1,0 +1,278 @@
+/**
+ * Writes a run's tables from its sequences, one at a time, in bounded memory: token rows and
+ * prompt rows are buffered up to a row group and flushed; per-layer summaries of every hook and
+ * metric are streamed alongside (excluded tokens are written, flagged, and left out of sums and
+ * summaries). `measure`, `merge` and the reader of version-1 files all write through here, so
+ * the three agree on every column.
+ */
+import { basename, dirname, join } from 'node:path';
+import { StreamingSummary } from '../analysis/streaming-summary.js';
+import type { HookName, LayerSummary, NormMetric } from '../results/schema.js';
+import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
+import { PROMPT_SUMS, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ResultTables } from './result-tables.js';
+
+/** One measured sequence, its norms as the graph gave them. */
+export interface SequenceNorms {
+  /** Index of the prompt in the prompt file. */
+  prompt: number;
+  ids: readonly number[];
+  /** Decoded tokens, one per id ('' each when the model has no tokenizer). */
+  tokens: readonly string[];
+  text?: string;
+  truncated: boolean;
+  /** [slot][position] */
+  values: Float32Array;
+  /** Slot of (norm column c, layer l) at c × nLayers + l; columns in `normColumns` order. */
+  slots: Int32Array;
+  /** Exclusion flags per position, when they are known already (merge); otherwise the writer's rule decides. */
+  excluded?: Uint8Array;
+}
+
+export type Summaries = Record<NormMetric, Partial<Record<HookName, LayerSummary[]>>>;
+
+export interface TablesOutcome {
+  summaries: Summaries;
+  /** Rows of the tokens table, and those of them left out of summaries. */
+  tokens: number;
+  excluded: number;
+  prompts: number;
+  /** Sizes of the files written, as the results file records them. */
+  files: { tokens: TableFileInfo; prompts: TableFileInfo };
+}
+
+export interface TableFileInfo {
+  name: string;
+  rows: number;
+}
+
+/** Row groups hold about this many bytes of norms (fewer rows for deep models). */
+const ROW_GROUP_BYTES = 32 * 1024 * 1024;
+
+function rowsPerGroup(valuesPerRow: number, bytesPerValue: number): number {
+  return Math.min(1 << 20, Math.max(1024, Math.floor(ROW_GROUP_BYTES / (valuesPerRow * bytesPerValue))));
+}
+
+/** Hidden temporary name beside the final file; renamed into place when complete. */
+export function partialPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.partial`);
+}
+
+export class ResultTablesWriter {
+  private readonly columns: ReturnType<typeof normColumns>;
+  private readonly tokenRows: TokenRowBuffer;
+  private readonly promptRows: PromptRowBuffer;
+  private readonly summaries: StreamingSummary[]; // [column × nLayers + layer]
+  private excludedCount = 0;
+
+  private constructor(
+    private readonly paths: ResultTables,
+    hooks: readonly HookName[],
+    private readonly nLayers: number,
+    private readonly isExcluded: (position: number, tokenId: number) => boolean,
+  ) {
+    this.columns = normColumns(hooks);
+    this.summaries = Array.from({ length: this.columns.length * nLayers }, () => new StreamingSummary());
+    this.tokenRows = new TokenRowBuffer(ParquetFileWriter.create(partialPath(paths.tokens), tokenTableColumns(hooks, nLayers)), this.columns.map((c) => c.name), nLayers);
+    this.promptRows = new PromptRowBuffer(ParquetFileWriter.create(partialPath(paths.prompts), promptTableColumns(hooks, nLayers)), this.columns, nLayers);
+  }
+
+  static create(
+    paths: ResultTables,
+    hooks: readonly HookName[],
+    nLayers: number,
+    isExcluded: (position: number, tokenId: number) => boolean,
+  ): ResultTablesWriter {
+    return new ResultTablesWriter(paths, hooks, nLayers, isExcluded);
+  }
+
+  add(sequence: SequenceNorms): void {
+    const { nLayers } = this;
+    const length = sequence.ids.length;
+    const prompt = this.promptRows.begin(sequence);
+    for (let position = 0; position < length; position += 1) {
+      const excluded = sequence.excluded === undefined ? this.isExcluded(position, sequence.ids[position]!) : sequence.excluded[position] === 1;
+      const row = this.tokenRows.begin(sequence, position, excluded);
+      if (excluded) this.excludedCount += 1;
+      else prompt.included += 1;
+      for (let c = 0; c < this.columns.length; c += 1) {
+        const target = this.tokenRows.lists[c]!;
+        for (let layer = 0; layer < nLayers; layer += 1) {
+          const value = sequence.values[sequence.slots[c * nLayers + layer]! * length + position]!;
+          target[row * nLayers + layer] = value;
+          if (excluded) continue;
+          this.summaries[c * nLayers + layer]!.add(value);
+          const cell = c * nLayers + layer;
+          prompt.sums[cell] += value;
+          prompt.sumLogs[cell] += Math.log(value);
+          prompt.sumSquares[cell] += value * value;
+        }
+      }
+      this.tokenRows.end();
+    }
+    this.promptRows.end();
+  }
+
+  /** Flush, write both footers and move both tables into place; returns what the results file records. */
+  finish(): TablesOutcome {
+    this.tokenRows.flush();
+    this.promptRows.flush();
+    const tokens = this.tokenRows.writer.rowCount;
+    const prompts = this.promptRows.writer.rowCount;
+    this.tokenRows.writer.finish(this.paths.tokens);
+    this.promptRows.writer.finish(this.paths.prompts);
+    const summaries: Summaries = { centered: {}, raw: {} };
+    this.columns.forEach(({ hook, metric }, c) => {
+      summaries[metric][hook] = Array.from({ length: this.nLayers }, (_, layer) => this.summaries[c * this.nLayers + layer]!.summarize(layer));
+    });
+    return {
+      summaries,
+      tokens,
+      excluded: this.excludedCount,
+      prompts,
+      files: { tokens: { name: basename(this.paths.tokens), rows: tokens }, prompts: { name: basename(this.paths.prompts), rows: prompts } },
+    };
+  }
+
+  /** Delete the partial tables (after an error or an interruption). */
+  abort(): void {
+    this.tokenRows.writer.abort();
+    this.promptRows.writer.abort();
+  }
+}
+
+/** Token rows of the row group being filled. */
+class TokenRowBuffer {
+  readonly capacity: number;
+  readonly lists: Float32Array[];
+  private readonly prompt: Int32Array;
+  private readonly position: Int32Array;
+  private readonly tokenId: Int32Array;
+  private readonly excluded: Uint8Array;
+  private token: string[] = [];
+  private rows = 0;
+
+  constructor(
+    readonly writer: ParquetFileWriter,
+    private readonly names: readonly string[],
+    private readonly nLayers: number,
+  ) {
+    this.capacity = rowsPerGroup(names.length * nLayers, 4);
+    this.lists = names.map(() => new Float32Array(this.capacity * nLayers));
+    this.prompt = new Int32Array(this.capacity);
+    this.position = new Int32Array(this.capacity);
+    this.tokenId = new Int32Array(this.capacity);
+    this.excluded = new Uint8Array(this.capacity);
+  }
+
+  /** The row index to fill for this token. */
+  begin(sequence: SequenceNorms, position: number, excluded: boolean): number {
+    const row = this.rows;
+    this.prompt[row] = sequence.prompt;
+    this.position[row] = position;
+    this.tokenId[row] = sequence.ids[position]!;
+    this.token.push(sequence.tokens[position] ?? '');
+    this.excluded[row] = excluded ? 1 : 0;
+    return row;
+  }
+
+  end(): void {
+    this.rows += 1;
+    if (this.rows === this.capacity) this.flush();
+  }
+
+  flush(): void {
+    const rows = this.rows;
+    if (rows === 0) return;
+    const values = new Map<string, ColumnValues>([
+      ['prompt', this.prompt.subarray(0, rows)],
+      ['position', this.position.subarray(0, rows)],
+      ['token_id', this.tokenId.subarray(0, rows)],
+      ['token', this.token],
+      ['excluded', this.excluded.subarray(0, rows)],
+    ]);
+    this.names.forEach((name, c) => values.set(name, this.lists[c]!.subarray(0, rows * this.nLayers)));
+    this.writer.writeRowGroup(rows, values);
+    this.rows = 0;
+    this.token = [];
+  }
+}
+
+interface PromptRow {
+  included: number;
+  /** [column × nLayers + layer] */
+  sums: Float64Array;
+  sumLogs: Float64Array;
+  sumSquares: Float64Array;
+}
+
+/** Prompt rows of the row group being filled. */
+class PromptRowBuffer {
+  private readonly capacity: number;
+  private readonly prompt: Int32Array;
+  private readonly tokens: Int32Array;
+  private readonly included: Int32Array;
+  private readonly truncated: Uint8Array;
+  private text: Array<string | null> = [];
+  /** [sum kind][column] → [row × nLayers] */
+  private readonly lists: Float64Array[][];
+  private readonly current: PromptRow;
+  private rows = 0;
+
+  constructor(
+    readonly writer: ParquetFileWriter,
+    private readonly columns: ReturnType<typeof normColumns>,
+    private readonly nLayers: number,
+  ) {
+    this.capacity = rowsPerGroup(columns.length * PROMPT_SUMS.length * nLayers, 8);
+    this.prompt = new Int32Array(this.capacity);
+    this.tokens = new Int32Array(this.capacity);
+    this.included = new Int32Array(this.capacity);
+    this.truncated = new Uint8Array(this.capacity);
+    this.lists = PROMPT_SUMS.map(() => columns.map(() => new Float64Array(this.capacity * nLayers)));
+    const cells = columns.length * nLayers;
+    this.current = { included: 0, sums: new Float64Array(cells), sumLogs: new Float64Array(cells), sumSquares: new Float64Array(cells) };
+  }
+
+  begin(sequence: SequenceNorms): PromptRow {
+    const row = this.rows;
+    this.prompt[row] = sequence.prompt;
+    this.tokens[row] = sequence.ids.length;
+    this.truncated[row] = sequence.truncated ? 1 : 0;
+    this.text.push(sequence.text ?? null);
+    this.current.included = 0;
+    this.current.sums.fill(0);
+    this.current.sumLogs.fill(0);
+    this.current.sumSquares.fill(0);
+    return this.current;
+  }
+
+  end(): void {
+    const row = this.rows;
+    const { nLayers } = this;
+    this.included[row] = this.current.included;
+    const sources = [this.current.sums, this.current.sumLogs, this.current.sumSquares];
+    sources.forEach((source, kind) => {
+      this.columns.forEach((_, c) => this.lists[kind]![c]!.set(source.subarray(c * nLayers, (c + 1) * nLayers), row * nLayers));
+    });
+    this.rows += 1;
+    if (this.rows === this.capacity) this.flush();
+  }
+
+  flush(): void {
+    const rows = this.rows;
+    if (rows === 0) return;
+    const values = new Map<string, ColumnValues>([
+      ['prompt', this.prompt.subarray(0, rows)],
+      ['tokens', this.tokens.subarray(0, rows)],
+      ['included', this.included.subarray(0, rows)],
+      ['truncated', this.truncated.subarray(0, rows)],
+      ['text', this.text],
+    ]);
+    PROMPT_SUMS.forEach((sum, kind) => {
+      this.columns.forEach(({ hook, metric }, c) => values.set(promptSumColumn(hook, metric, sum), this.lists[kind]![c]!.subarray(0, rows * this.nLayers)));
+    });
+    this.writer.writeRowGroup(rows, values);
+    this.rows = 0;
+    this.text = [];
+  }
+}

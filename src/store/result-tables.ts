@@ -1,0 +1,66 @@
+/**
+ * The two Parquet tables beside every results file (same stem): `<stem>.tokens.parquet`, one
+ * row per measured token with its norms per hook and metric as a list over layers, and
+ * `<stem>.prompts.parquet`, one row per prompt with the sums that per-prompt statistics and the
+ * bootstrap need. Column names and types live here, once.
+ */
+import { basename, dirname, join } from 'node:path';
+import { HOOK_NAMES, NORM_METRICS, type HookName, type NormMetric } from '../results/schema.js';
+import type { ColumnSpec } from './parquet-writer.js';
+
+export const TOKENS_SUFFIX = '.tokens.parquet';
+export const PROMPTS_SUFFIX = '.prompts.parquet';
+
+/** Paths of a results file's tables. */
+export interface ResultTables {
+  tokens: string;
+  prompts: string;
+}
+
+/** `results/gpt2.json` → `results/gpt2.tokens.parquet`, `results/gpt2.prompts.parquet`. */
+export function tablePaths(resultsPath: string): ResultTables {
+  const stem = join(dirname(resultsPath), basename(resultsPath).replace(/\.json$/i, ''));
+  return { tokens: `${stem}${TOKENS_SUFFIX}`, prompts: `${stem}${PROMPTS_SUFFIX}` };
+}
+
+/** `resid_pre_centered`: a hook's norms of one metric, a list over layers. */
+export function normColumn(hook: HookName, metric: NormMetric): string {
+  return `${hook}_${metric}`;
+}
+
+/** Per-prompt sums over included tokens: of the norm, of its natural log, of its square. */
+export const PROMPT_SUMS = ['sum', 'sum_log', 'sum_sq'] as const;
+export type PromptSum = (typeof PROMPT_SUMS)[number];
+
+export function promptSumColumn(hook: HookName, metric: NormMetric, sum: PromptSum): string {
+  return `${normColumn(hook, metric)}_${sum}`;
+}
+
+/** Every (hook, metric) pair of a run, in column order. */
+export function normColumns(hooks: readonly HookName[]): Array<{ hook: HookName; metric: NormMetric; name: string }> {
+  return HOOK_NAMES.filter((hook) => hooks.includes(hook)).flatMap((hook) => NORM_METRICS.map((metric) => ({ hook, metric, name: normColumn(hook, metric) })));
+}
+
+export function tokenTableColumns(hooks: readonly HookName[], nLayers: number): ColumnSpec[] {
+  return [
+    { name: 'prompt', kind: 'int32' },
+    { name: 'position', kind: 'int32' },
+    { name: 'token_id', kind: 'int32' },
+    { name: 'token', kind: 'string' },
+    { name: 'excluded', kind: 'bool' },
+    ...normColumns(hooks).map(({ name }): ColumnSpec => ({ name, kind: 'float32-list', length: nLayers })),
+  ];
+}
+
+export function promptTableColumns(hooks: readonly HookName[], nLayers: number): ColumnSpec[] {
+  return [
+    { name: 'prompt', kind: 'int32' },
+    { name: 'tokens', kind: 'int32' },
+    { name: 'included', kind: 'int32' },
+    { name: 'truncated', kind: 'bool' },
+    { name: 'text', kind: 'string', optional: true },
+    ...normColumns(hooks).flatMap(({ hook, metric }) =>
+      PROMPT_SUMS.map((sum): ColumnSpec => ({ name: promptSumColumn(hook, metric, sum), kind: 'float64-list', length: nLayers })),
+    ),
+  ];
+}

@@ -1,0 +1,53 @@
+/**
+ * How commands read per-token values, whatever holds them: the Parquet tables of a version-2
+ * results file (streamed through DuckDB) or the inline sequences of a version-1 file. Every
+ * reader streams one norm column at a time in prompt order, or asks for one prompt's rows, or
+ * for the per-prompt sums; none needs all tokens in memory.
+ */
+import type { HookName, NormMetric } from '../results/schema.js';
+import type { SequenceNorms } from './result-tables-writer.js';
+
+/** Consecutive token rows (prompt order, then position) with one norm column. */
+export interface TokenColumnChunk {
+  rows: number;
+  prompt: Int32Array;
+  position: Int32Array;
+  /** 1 when the token is left out of summaries and fits. */
+  excluded: Uint8Array;
+  /** [row × nLayers] */
+  values: Float32Array;
+}
+
+/** Sums over the included tokens of each prompt, for one norm column. */
+export interface PromptSums {
+  /** Prompt-file index of each row, ascending. */
+  prompts: Int32Array;
+  /** Included tokens per prompt. */
+  included: Float64Array;
+  /** [prompt row × nLayers] */
+  sums: Float64Array;
+  sumLogs: Float64Array;
+  sumSquares: Float64Array;
+}
+
+/** Every token of one prompt, for the per-prompt figure. */
+export interface PromptTokens {
+  ids: number[];
+  tokens: string[];
+  text: string | undefined;
+  excluded: boolean[];
+  /** [position × nLayers] */
+  values: Float32Array;
+}
+
+export interface TokenSource {
+  nLayers: number;
+  /** Prompts present (a shard holds some of the prompt file's). */
+  promptCount: number;
+  columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk>;
+  promptSums(hook: HookName, metric: NormMetric): Promise<PromptSums>;
+  /** Undefined when the prompt is not present. */
+  promptTokens(prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined>;
+  /** Every prompt with all its norm columns, in prompt order (slots in `normColumns(hooks)` order), for rewriting the tables. */
+  sequences(hooks: readonly HookName[]): AsyncIterable<SequenceNorms>;
+}
