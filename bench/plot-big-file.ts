@@ -14,7 +14,6 @@ import { FIGURE_NAMES } from '../src/plots/figure-registry.js';
 import { fitHooksFor, planFigures } from '../src/plots/figure-plan.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../src/plots/figure-types.js';
 import { renderSvg } from '../src/plots/render.js';
-import { formatMeasurement } from '../src/results/format-measurement.js';
 import { readMeasurement } from '../src/results/read-measurement.js';
 import { syntheticMeasurement } from '../test/support/synthetic-measurement.js';
 
@@ -48,7 +47,7 @@ try {
     sequenceWalk: 0.01,
     modelId: 'openai-community/gpt2-xl',
   });
-  await writeFile(file, formatMeasurement(measurement));
+  await writeFile(file, JSON.stringify(measurement)); // a version-1 file: the reader of old files is what this times
   const size = (await stat(file)).size;
   console.log(`results file: 48 layers × 5 hooks × ${prompts * tokensPerPrompt} tokens, ${(size / 1e6).toFixed(0)} MB`);
   timeCli('resid-norms plot (all figures, SVG)', ['plot', file, '--out', join(folder, 'plots')]);

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --shape gpt2-xl]`: speed and memory of `measure`, as ratios measured in
  * one run (absolute times on shared machines are noise). Each scenario runs in its own process.
+ * `npm run bench -- --scale`: research-scale runs (millions of tokens), see ./scale.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -61,6 +62,11 @@ function weightBytes(shape: ModelShape): number {
 function flopsPerToken(shape: ModelShape, paddedLength: number): number {
   const d = shape.dModel;
   return shape.nLayers * (24 * d * d + 4 * paddedLength * d);
+}
+
+if (process.argv.includes('--scale')) {
+  await (await import('./scale.js')).runScaleBench(process.argv.slice(2));
+  process.exit(0);
 }
 
 const options = parseOptions(process.argv.slice(2));

@@ -185,7 +185,8 @@ interface LayerData {
 function summaryLayerData(measurement: Measurement, hook: HookName, metric: NormMetric, stat: LayerStatistic, layers: readonly number[], label: string): LayerData {
   const summary = measurement.summaries[metric][hook];
   if (summary === undefined) {
-    throw new InputError(`${label} has no ${metric} summary of ${hook}; measure again`);
+    const primary = measurement.options.primaryMetric;
+    throw new InputError(`${label} has no per-sequence data, only a summary of ${primary} norms; fit with --metric ${primary}, or measure again`);
   }
   const rows = layers.map((layer) => summary.find((row) => row.layer === layer));
   return {

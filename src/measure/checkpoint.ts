@@ -42,7 +42,10 @@ function describeDifference(saved: RunKey, current: RunKey): string {
   const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])];
   const differing = keys.find((key) => JSON.stringify(saved[key]) !== JSON.stringify(current[key]));
   if (differing === undefined) return 'unknown difference';
-  const show = (value: unknown) => quote(JSON.stringify(value), 60);
+  const show = (value: unknown) => {
+    const text = JSON.stringify(value) ?? 'nothing';
+    return text.length > 60 ? `${text.slice(0, 59)}…` : text; // the token hash is long and says nothing more
+  };
   return `${differing} was ${show(saved[differing])}, now ${show(current[differing])}`;
 }
 

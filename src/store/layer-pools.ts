@@ -2,7 +2,7 @@
  * The per-layer values a growth fit and its bootstrap need, read from a results file's token
  * source: per-prompt sums and counts (from the prompts table: enough for the mean), and for
  * the median every included value with its prompt, sorted — streamed once through the chosen
- * column, held as float32 (12 bytes per value and layer in range).
+ * column (12 bytes per token and layer in range once sorted).
  */
 import type { LayerPool, LayerStatistic } from '../analysis/layer-statistic.js';
 import type { HookName, NormMetric } from '../results/schema.js';
@@ -27,7 +27,7 @@ export async function loadLayerPools(source: TokenSource, hook: HookName, metric
   const rowOf = new Map<number, number>();
   sums.prompts.forEach((prompt, row) => rowOf.set(prompt, row));
   const total = sums.included.reduce((a, b) => a + b, 0);
-  const values = layers.map(() => new Float32Array(total));
+  const values = layers.map(() => new Float64Array(total));
   const owners = layers.map(() => new Int32Array(total));
   let next = 0;
   for await (const chunk of source.columnChunks(hook, metric)) {
@@ -55,13 +55,14 @@ export async function loadLayerPools(source: TokenSource, hook: HookName, metric
  * is ≥ 0, times 2^21, plus the owner) and sorted natively, which is much faster than sorting
  * indices with a comparator.
  */
-export function sortWithOwners(values: Float32Array, owners: Int32Array, ownerCount: number): [Float32Array, Int32Array] {
+export function sortWithOwners(values: Float64Array, owners: Int32Array, ownerCount: number): [Float32Array | Float64Array, Int32Array] {
   const count = values.length;
-  if (ownerCount > 2 ** OWNER_BITS || values.some((value) => !(value >= 0))) {
+  // Version-1 files hold decimals that are not float32: those (and negative values) take the slow path.
+  if (ownerCount > 2 ** OWNER_BITS || values.some((value) => !(value >= 0) || Math.fround(value) !== value)) {
     const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => values[a]! - values[b]! || owners[a]! - owners[b]!);
-    return [Float32Array.from(order, (i) => values[i]!), Int32Array.from(order, (i) => owners[i]!)];
+    return [Float64Array.from(order, (i) => values[i]!), Int32Array.from(order, (i) => owners[i]!)];
   }
-  const bits = new Uint32Array(values.buffer, values.byteOffset, count);
+  const bits = new Uint32Array(Float32Array.from(values).buffer);
   const keys = new Float64Array(count);
   for (let i = 0; i < count; i += 1) keys[i] = bits[i]! * 2 ** OWNER_BITS + owners[i]!;
   keys.sort();

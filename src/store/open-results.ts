@@ -40,7 +40,8 @@ export async function readMeasurementFile(path: string): Promise<MeasurementFile
   return document.file;
 }
 
-function measurementFile(document: Measurement | MeasurementV1, path: string): MeasurementFile {
+/** A parsed results document of either version, as read from `path`. */
+export function measurementFile(document: Measurement | MeasurementV1, path: string): MeasurementFile {
   return document.version === 1 ? fromVersion1(document, path) : fromVersion2(document, path);
 }
 
@@ -66,8 +67,16 @@ function fromVersion1(v1: MeasurementV1, path: string): MeasurementFile {
   const { sequences, shard, ...rest } = v1;
   const { nLayers } = v1.model;
   const excludePositions = v1.options.excludePositions;
+  // A file without sequences (summary only) keeps its own summary of the primary metric.
   const summaries = Object.fromEntries(
-    NORM_METRICS.map((metric) => [metric, Object.fromEntries(v1.hooks.map((hook) => [hook, summarizeHook(sequences, hook, metric, nLayers, excludePositions)]))]),
+    NORM_METRICS.map((metric) => [
+      metric,
+      sequences.length === 0
+        ? metric === v1.options.primaryMetric
+          ? v1.summary
+          : {}
+        : Object.fromEntries(v1.hooks.map((hook) => [hook, summarizeHook(sequences, hook, metric, nLayers, excludePositions)])),
+    ]),
   ) as Record<NormMetric, Partial<Record<HookName, LayerSummary[]>>>;
   const measured = sequences.reduce((sum, sequence) => sum + sequence.ids.length, 0);
   const excluded = sequences.reduce((sum, sequence) => sum + excludePositions.filter((position) => position < sequence.ids.length).length, 0);

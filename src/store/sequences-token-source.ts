@@ -29,10 +29,10 @@ export class SequencesTokenSource implements TokenSource {
   }
 
   /** [position × nLayers] of one sequence. */
-  private values(sequence: SequenceResult, hook: HookName, metric: NormMetric): Float32Array {
+  private values(sequence: SequenceResult, hook: HookName, metric: NormMetric): Float64Array {
     const table = this.table(sequence, hook, metric);
     const length = sequence.ids.length;
-    const values = new Float32Array(length * this.nLayers);
+    const values = new Float64Array(length * this.nLayers);
     table.forEach((row, layer) => row.forEach((value, position) => (values[position * this.nLayers + layer] = value)));
     return values;
   }

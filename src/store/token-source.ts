@@ -14,8 +14,8 @@ export interface TokenColumnChunk {
   position: Int32Array;
   /** 1 when the token is left out of summaries and fits. */
   excluded: Uint8Array;
-  /** [row × nLayers] */
-  values: Float32Array;
+  /** [row × nLayers]; float32 as measured (version-1 files hold decimals, kept as float64) */
+  values: Float32Array | Float64Array;
 }
 
 /** Sums over the included tokens of each prompt, for one norm column. */
@@ -37,7 +37,7 @@ export interface PromptTokens {
   text: string | undefined;
   excluded: boolean[];
   /** [position × nLayers] */
-  values: Float32Array;
+  values: Float32Array | Float64Array;
 }
 
 export interface TokenSource {

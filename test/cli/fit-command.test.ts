@@ -98,7 +98,7 @@ describe('resid-norms fit (the installed command)', () => {
   });
 
   it('exits 3 with one line for files that are not results files', async () => {
-    await expectFailure([join(folder, 'v9.json')], ExitCode.badInput, /results version 9, which this resid-norms does not know; supported: 1/);
+    await expectFailure([join(folder, 'v9.json')], ExitCode.badInput, /results version 9, which this resid-norms does not know; supported: 2 \(and 1\)/);
     await expectFailure([join(folder, 'other.json')], ExitCode.badInput, /is not a resid-norms results file/);
     await expectFailure([join(folder, 'missing.json')], ExitCode.badInput, /cannot read results file .*no such file/);
     await expectFailure([join(folder, 'zero.json'), '--hook', 'attn_out'], ExitCode.badInput, /attn_out centered mean is not positive at layer 0 \(value 0\)/);

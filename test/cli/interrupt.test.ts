@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
-import { checkpointPath } from '../../src/measure/checkpoint.js';
-import { readMeasurement } from '../../src/results/read-measurement.js';
-import type { Measurement } from '../../src/results/schema.js';
+import { checkpointFiles } from '../../src/measure/checkpoint.js';
+import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import { CLI, runCli } from '../support/run-cli.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
-const withoutRuntime = ({ runtime: _runtime, ...rest }: Measurement) => JSON.stringify(rest);
+/** Everything but the run's timing and the tables' file names (each run writes its own). */
+const withoutRuntime = ({ runtime: _runtime, tables, ...rest }: MeasuredFile) => JSON.stringify({ ...rest, rows: [tables.tokens.rows, tables.prompts.rows] });
 
 async function checkpointLines(path: string): Promise<number> {
   return readFile(path, 'utf8').then((text) => text.split('\n').length - 1, () => 0);
@@ -35,7 +35,7 @@ async function startAndSignal(args: string[], checkpoint: string, batches: numbe
 describe('interrupting measure', () => {
   let dir: string;
   let args: (out: string) => string[];
-  let reference: Measurement;
+  let reference: MeasuredFile;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rn-interrupt-'));
@@ -46,32 +46,32 @@ describe('interrupting measure', () => {
     args = (out) => ['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '1', '--threads', '1'];
     const result = await runCli(args(join(dir, 'reference.json')));
     assert.equal(result.code, 0, result.stderr);
-    reference = await readMeasurement(join(dir, 'reference.json'));
+    reference = await readMeasured(join(dir, 'reference.json'));
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
   it('after SIGKILL, rerunning the same command resumes and gives the results of an uninterrupted run', async () => {
     const out = join(dir, 'killed.json');
-    const killed = await startAndSignal(args(out), checkpointPath(out), 3, 'SIGKILL');
+    const killed = await startAndSignal(args(out), checkpointFiles(out).index, 3, 'SIGKILL');
     assert.equal(killed.signal, 'SIGKILL');
     await assert.rejects(stat(out), 'a killed run leaves no results file');
-    const saved = await checkpointLines(checkpointPath(out));
+    const saved = await checkpointLines(checkpointFiles(out).index);
     assert.ok(saved >= 4 && saved < 61, `checkpoint holds ${saved - 1} batches`);
     const rerun = await runCli(args(out));
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stderr, /resuming: \d+ of 60 batches are done/);
-    assert.equal(withoutRuntime(await readMeasurement(out)), withoutRuntime(reference));
+    assert.equal(withoutRuntime(await readMeasured(out)), withoutRuntime(reference));
   });
 
   it('SIGINT finishes the batch in flight, exits 130 with a resumable checkpoint', async () => {
     const out = join(dir, 'interrupted.json');
-    const interrupted = await startAndSignal(args(out), checkpointPath(out), 2, 'SIGINT');
+    const interrupted = await startAndSignal(args(out), checkpointFiles(out).index, 2, 'SIGINT');
     assert.equal(interrupted.code, ExitCode.interrupted, interrupted.stderr);
     assert.match(interrupted.stderr, /SIGINT: finishing the current batch/);
     assert.match(interrupted.stderr, /resid-norms: interrupted after \d+ of 60 batches; they are saved in .*run the same command again to resume/);
     await assert.rejects(stat(out));
     const rerun = await runCli(args(out));
     assert.equal(rerun.code, 0, rerun.stderr);
-    assert.equal(withoutRuntime(await readMeasurement(out)), withoutRuntime(reference));
+    assert.equal(withoutRuntime(await readMeasured(out)), withoutRuntime(reference));
   });
 });

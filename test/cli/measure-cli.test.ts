@@ -45,7 +45,7 @@ describe('resid-norms measure, end to end', () => {
     const lines = result.stdout.trim().split('\n');
     assert.equal(lines.length, 2 + 3 + 1, result.stdout);
     assert.match(lines[5]!, /^fitted growth of resid_pre, layers 0–2: ×\d\.\d{4} per layer \(95% CI \d\.\d{4}–\d\.\d{4}, bootstrap over prompts; R² /);
-    assert.match(result.stderr, /wrote .*r\.json \(2 prompts, \d+ tokens/);
+    assert.match(result.stderr, /wrote .*r\.json and its tables \(2 prompts, \d+ tokens/);
     const measurement = await readMeasurement(out);
     assert.equal(measurement.model.id, 'tiny-model');
   });
@@ -56,7 +56,7 @@ describe('resid-norms measure, end to end', () => {
     const result = await runCli(['--quiet', 'measure', '--model', model, '--prompts', prompts], { cwd });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
-    assert.deepEqual(await readdir(join(cwd, 'results')), ['tiny-model.json']);
+    assert.deepEqual(await readdir(join(cwd, 'results')), ['tiny-model.json', 'tiny-model.prompts.parquet', 'tiny-model.tokens.parquet']);
   });
 
   // Every bad input: exit code, one line naming the problem, no stack trace, no output file.

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
-import { formatMeasurement } from '../../src/results/format-measurement.js';
 import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -25,11 +24,11 @@ describe('resid-norms plot and report, end to end', () => {
     aFile = join(root, 'a-file');
     await writeFile(aFile, 'not a folder');
     parallel = join(root, 'parallel.json');
-    await writeFile(parallel, formatMeasurement(toParallelResidual(await readTinyMeasurement())));
+    await writeFile(parallel, JSON.stringify(toParallelResidual(await readTinyMeasurement())));
     const wide = await readTinyMeasurement();
     wide.model.nHeads = 8;
     otherShape = join(root, 'eight-heads.json');
-    await writeFile(otherShape, formatMeasurement(wide));
+    await writeFile(otherShape, JSON.stringify(wide));
     weightsV2 = join(root, 'v2.weights.json');
     await writeFile(weightsV2, JSON.stringify({ ...JSON.parse(await readFile(TINY_WEIGHTS_PATH, 'utf8')), version: 2 }));
   });

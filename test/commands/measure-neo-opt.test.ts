@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { measure } from '../../src/commands/measure.js';
-import { readMeasurement } from '../../src/results/read-measurement.js';
-import type { Measurement } from '../../src/results/schema.js';
+import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import type { HookNorms } from '../support/reference-ops.js';
 import { referenceGptNeo } from '../support/reference-gpt-neo.js';
 import { referenceOpt } from '../support/reference-opt.js';
@@ -53,10 +52,10 @@ for (const testCase of CASES) {
     let dir: string;
     let tiny: TinyModel;
     let promptsPath: string;
-    const run = async (batchSize: number): Promise<Measurement> => {
+    const run = async (batchSize: number): Promise<MeasuredFile> => {
       const outPath = join(dir, `batch-${batchSize}.json`);
       await measure({ model: tiny.dir, promptsPath, outPath, batchSize, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false }, createSilentReporter());
-      return readMeasurement(outPath);
+      return readMeasured(outPath);
     };
 
     before(async () => {

@@ -6,8 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { UsageError } from '../../src/errors.js';
-import { readMeasurement } from '../../src/results/read-measurement.js';
-import type { Measurement } from '../../src/results/schema.js';
+import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import type { HookNorms } from '../support/reference-ops.js';
 import { referenceGptNeox } from '../support/reference-gpt-neox.js';
 import { referenceLlama } from '../support/reference-llama.js';
@@ -18,7 +17,7 @@ import type { TinyModel } from '../support/tiny-model.js';
 const PROMPTS = ['Hello world', 'The quick brown fox jumps over the lazy dog.', 'A', 'Rotary embeddings turn queries and keys.', 'Medium prompt here.'];
 
 /** Worst relative difference between a results file and the reference, over both metrics. */
-function worstError(result: Measurement, reference: (ids: number[]) => HookNorms): number {
+function worstError(result: MeasuredFile, reference: (ids: number[]) => HookNorms): number {
   let worst = 0;
   for (const sequence of result.sequences) {
     const expected = reference(sequence.ids);
@@ -45,7 +44,7 @@ describe('measure on tiny GPT-NeoX and Llama models (batched, right-padded)', ()
     const reporter = createSilentReporter();
     const outPath = join(dir, `${name}.json`);
     await measure({ model: model.dir, promptsPath, outPath, batchSize: 3, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false, ...overrides }, reporter);
-    return { result: await readMeasurement(outPath), reporter };
+    return { result: await readMeasured(outPath), reporter };
   };
 
   before(async () => {

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
-import { readMeasurement } from '../../src/results/read-measurement.js';
-import type { Measurement } from '../../src/results/schema.js';
+import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import { referenceGpt2 } from '../support/reference-gpt2.js';
 import { writeTinyGpt2, type TinyModel } from '../support/tiny-gpt2.js';
 
@@ -22,13 +21,13 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
   let dir: string;
   let tiny: TinyModel;
   let promptsPath: string;
-  const run = async (overrides: Partial<MeasureRequest>, name: string): Promise<Measurement> => {
+  const run = async (overrides: Partial<MeasureRequest>, name: string): Promise<MeasuredFile> => {
     const outPath = join(dir, `${name}.json`);
     await measure(
       { model: tiny.dir, promptsPath, outPath, batchSize: 8, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false, ...overrides },
       createSilentReporter(),
     );
-    return readMeasurement(outPath);
+    return readMeasured(outPath);
   };
 
   before(async () => {

@@ -11,7 +11,6 @@ import { InputError } from '../../src/errors.js';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
 import { FIT_FORMAT, FIT_VERSION, type FitFile } from '../../src/results/fit-schema.js';
-import { formatMeasurement } from '../../src/results/format-measurement.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
 import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement } from '../plots/plot-fixtures.js';
 
@@ -37,7 +36,7 @@ describe('runPlot with weights files', () => {
     const measurement = await readTinyMeasurement();
     measurement.model.id = 'acme/other';
     otherMeasurement = join(root, 'other.json');
-    await writeFile(otherMeasurement, formatMeasurement(measurement));
+    await writeFile(otherMeasurement, JSON.stringify(measurement));
   });
   after(() => rm(root, { recursive: true, force: true }));
 
@@ -103,7 +102,7 @@ describe('runPlot with weights files', () => {
     const measurement = await readTinyMeasurement();
     measurement.model.dModel = 64;
     const wrong = join(root, 'wrong.json');
-    await writeFile(wrong, formatMeasurement(measurement));
+    await writeFile(wrong, JSON.stringify(measurement));
     await assert.rejects(runPlot(request({ outDir: join(root, 'wrong'), files: [TINY_WEIGHTS_PATH, wrong], figures: ['growth'] }), createSilentReporter()), (error: unknown) => {
       assert.ok(error instanceof InputError);
       assert.match(error.message, /tiny-gpt2\.weights\.json" and ".*wrong\.json": the weights \(tiny-gpt2: dModel 32\) and the measurement \(tiny-gpt2: dModel 64\) are not of the same model; give files of one model$/);

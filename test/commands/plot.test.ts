@@ -6,11 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { runPlot, type PlotRequest } from '../../src/commands/plot.js';
 import { InputError, UsageError } from '../../src/errors.js';
-import { fitGrowth } from '../../src/analysis/growth-fit.js';
+import { fitV1 } from '../support/measured.js';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
 import { FIT_FORMAT, FIT_VERSION, type FitFile } from '../../src/results/fit-schema.js';
-import { formatMeasurement } from '../../src/results/format-measurement.js';
 import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
 
 describe('runPlot', () => {
@@ -28,7 +27,7 @@ describe('runPlot', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'rn-plot-'));
     parallel = join(root, 'parallel.json');
-    await writeFile(parallel, formatMeasurement(toParallelResidual(await readTinyMeasurement())));
+    await writeFile(parallel, JSON.stringify(toParallelResidual(await readTinyMeasurement())));
   });
   after(() => rm(root, { recursive: true, force: true }));
 
@@ -60,7 +59,7 @@ describe('runPlot', () => {
 
   it('draws fits from a fit file instead of fitting', async () => {
     const measurement = await readTinyMeasurement();
-    const fit = fitGrowth(measurement, { hook: 'resid_pre', bootstrap: 0 });
+    const fit = fitV1(measurement, { hook: 'resid_pre', bootstrap: 0 });
     const phase = { ...fit.phases[0]!, growth: 1.2222 };
     const document: FitFile = { format: FIT_FORMAT, version: FIT_VERSION, createdBy: { tool: 'resid-norms', version: 'test' }, fits: [{ ...fit, phases: [phase], source: TINY_MEASUREMENT_PATH }] };
     const fitFile = join(root, 'fit.json');

@@ -8,7 +8,6 @@ import { runReport } from '../../src/commands/report.js';
 import { fitWeightGrowth } from '../../src/analysis/weight-growth-fit.js';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
-import { formatMeasurement } from '../../src/results/format-measurement.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
 import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
 
@@ -22,7 +21,7 @@ describe('runReport', () => {
     const parallel = join(root, 'parallel.json');
     const odd = toParallelResidual(await readTinyMeasurement());
     odd.prompts.source = 'prompts/<odd> & "name".txt';
-    await writeFile(parallel, formatMeasurement(odd));
+    await writeFile(parallel, JSON.stringify(odd));
     const outDir = join(root, 'report');
     // Prompt 1 of the fixture holds HTML and id="x", drawn in the tokens figure's subtitle.
     await runReport({ files: [TINY_MEASUREMENT_PATH, parallel], outDir, figures: [...FIGURE_NAMES], figureOptions: { ...DEFAULT_FIGURE_OPTIONS, prompt: 1 } }, createSilentReporter());

@@ -7,15 +7,23 @@ import { createSilentReporter, type Reporter } from '../../src/cli/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { mergeShards } from '../../src/commands/merge.js';
 import { ExitCode, InterruptedError, ResidNormsError } from '../../src/errors.js';
-import { checkpointPath } from '../../src/measure/checkpoint.js';
-import { readMeasurement } from '../../src/results/read-measurement.js';
+import { checkpointFiles } from '../../src/measure/checkpoint.js';
+import { tablePaths } from '../../src/store/result-tables.js';
+import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import type { Measurement } from '../../src/results/schema.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
-/** Everything but timings, which differ from run to run. */
-function withoutRuntime(measurement: Measurement): string {
-  const { runtime: _runtime, ...rest } = measurement;
-  return JSON.stringify(rest);
+/** Everything but timings, which differ from run to run, and the tables' file names (each run writes its own). */
+function withoutRuntime(measurement: MeasuredFile): string {
+  const { runtime: _runtime, tables, ...rest } = measurement;
+  return JSON.stringify({ ...rest, rows: [tables.tokens.rows, tables.prompts.rows] });
+}
+
+/** The tables of two results files hold the same bytes. */
+async function assertSameTables(path: string, expected: string): Promise<void> {
+  for (const table of ['tokens', 'prompts'] as const) {
+    assert.ok((await readFile(tablePaths(path)[table])).equals(await readFile(tablePaths(expected)[table])), `${table} table of ${path} differs from ${expected}'s`);
+  }
 }
 
 /** A reporter whose progress aborts the run after `batches` batches. */
@@ -28,7 +36,7 @@ function interruptAfter(batches: number, controller: AbortController): Reporter 
 describe('resumable, sharded measurement', () => {
   let dir: string;
   let base: MeasureRequest;
-  let reference: Measurement;
+  let reference: MeasuredFile;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rn-resume-'));
@@ -37,7 +45,7 @@ describe('resumable, sharded measurement', () => {
     await writeFile(promptsPath, Array.from({ length: 11 }, (_, i) => `prompt number ${i} ${'word '.repeat(i % 5)}`).join('\n'));
     base = { model: tiny.dir, promptsPath, batchSize: 2, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false };
     await measure({ ...base, outPath: join(dir, 'reference.json') }, createSilentReporter());
-    reference = await readMeasurement(join(dir, 'reference.json'));
+    reference = await readMeasured(join(dir, 'reference.json'));
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
@@ -54,10 +62,12 @@ describe('resumable, sharded measurement', () => {
     const reporter = createSilentReporter();
     await measure({ ...base, outPath }, reporter);
     assert.ok(reporter.messages.some((m) => /resuming: 3 of 6 batches are done/.test(m)), reporter.messages.join('\n'));
-    const resumed = await readMeasurement(outPath);
+    const resumed = await readMeasured(outPath);
     assert.equal(withoutRuntime(resumed), withoutRuntime(reference));
+    await assertSameTables(outPath, join(dir, 'reference.json'));
     assert.equal(resumed.runtime.resumedBatches, 3);
-    await assert.rejects(stat(checkpointPath(outPath)), 'the checkpoint is removed once the results are written');
+    await assert.rejects(stat(checkpointFiles(outPath).index), 'the checkpoint is removed once the results are written');
+    await assert.rejects(stat(checkpointFiles(outPath).norms), 'and its norms');
   });
 
   it('refuses to mix runs with different options, and --restart discards the old checkpoint', async () => {
@@ -70,16 +80,18 @@ describe('resumable, sharded measurement', () => {
       return true;
     });
     await measure({ ...base, outPath, maxTokens: 5, restart: true }, createSilentReporter());
-    assert.ok((await readMeasurement(outPath)).sequences.every((s) => s.ids.length <= 5));
+    assert.ok((await readMeasured(outPath)).sequences.every((s) => s.ids.length <= 5));
   });
 
   it('ignores a line torn by a kill and redoes that batch', async () => {
     const outPath = join(dir, 'torn.json');
     const controller = new AbortController();
     await assert.rejects(measure({ ...base, outPath, signal: controller.signal }, interruptAfter(1, controller)), InterruptedError);
-    await appendFile(checkpointPath(outPath), '{"position": 4, "indices": [1, 2], "resu');
+    await appendFile(checkpointFiles(outPath).index, '{"position": 4, "indices": [1, 2], "offs');
+    await appendFile(checkpointFiles(outPath).norms, Buffer.alloc(100, 7)); // norms of a batch whose line never completed
     await measure({ ...base, outPath }, createSilentReporter());
-    assert.equal(withoutRuntime(await readMeasurement(outPath)), withoutRuntime(reference));
+    assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference));
+    await assertSameTables(outPath, join(dir, 'reference.json'));
   });
 
   it('shards merge into exactly the unsharded results', async () => {
@@ -87,12 +99,12 @@ describe('resumable, sharded measurement', () => {
     for (const [i, path] of paths.entries()) {
       await measure({ ...base, outPath: path, shard: { index: i + 1, count: 3 } }, createSilentReporter());
     }
-    const shard2 = await readMeasurement(paths[1]!);
-    assert.deepEqual(shard2.shard, { index: 2, count: 3, sequenceIndices: shard2.shard!.sequenceIndices });
+    const shard2 = await readMeasured(paths[1]!);
+    assert.deepEqual(shard2.shard, { index: 2, count: 3 });
     assert.ok(shard2.sequences.length > 0 && shard2.sequences.length < reference.sequences.length);
     const merged = await mergeShards([paths[2]!, paths[0]!, paths[1]!], join(dir, 'merged.json'));
-    assert.equal(withoutRuntime(merged), withoutRuntime(reference));
-    assert.equal(withoutRuntime(await readMeasurement(join(dir, 'merged.json'))), withoutRuntime(reference));
+    assert.equal(withoutRuntime(await readMeasured(join(dir, 'merged.json'))), withoutRuntime(reference));
+    await assertSameTables(join(dir, 'merged.json'), join(dir, 'reference.json'));
     assert.equal(merged.runtime.tokens, reference.runtime.tokens);
   });
 

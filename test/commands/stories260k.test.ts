@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { measure } from '../../src/commands/measure.js';
 import { PACKAGE_ROOT } from '../../src/package-paths.js';
-import { readMeasurement } from '../../src/results/read-measurement.js';
+import { readMeasured } from '../support/measured.js';
 import { HOOK_NAMES, type HookName } from '../../src/results/schema.js';
 
 const MODEL_DIR = resolve(PACKAGE_ROOT, '..', 'shared', 'models', 'stories260K');
@@ -41,7 +41,7 @@ describe('stories260K (a trained Llama) against its reference norms', () => {
           { model: MODEL_DIR, promptsPath, outPath, batchSize: 1, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false },
           createSilentReporter(),
         );
-        const result = await readMeasurement(outPath);
+        const result = await readMeasured(outPath);
         assert.equal(result.model.architecture, 'llama');
         assert.equal(result.model.dtype, 'F32');
         assert.equal(result.options.primaryMetric, 'raw');

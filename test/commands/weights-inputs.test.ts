@@ -7,6 +7,7 @@ import { InputError } from '../../src/errors.js';
 import type { PlotSubject } from '../../src/plots/figure-types.js';
 import type { WeightFitEntry } from '../../src/results/fit-schema.js';
 import type { WeightsFile } from '../../src/results/weights-schema.js';
+import { fileOf } from '../support/measured.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 import { syntheticWeights } from '../support/synthetic-weights.js';
 
@@ -14,7 +15,7 @@ import { syntheticWeights } from '../support/synthetic-weights.js';
 function measured(path: string, id = 'synthetic', nLayers = 6): PlotSubject {
   const measurement = syntheticMeasurement({ nLayers, sequences: 2, hooks: ['attn_out', 'mlp_out'] });
   measurement.model = { ...measurement.model, id, dModel: 16, nHeads: 4 };
-  return { path, measurement, fits: {} };
+  return { path, measurement: fileOf(measurement, path).measurement, fits: {} };
 }
 
 function weightsOf(id: string, nLayers = 6): WeightsFile {

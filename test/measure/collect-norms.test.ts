@@ -1,20 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compactFloat32 } from '../../src/measure/collect-norms.js';
-import { createRandom } from '../support/random.js';
+import { packedSlots } from '../../src/measure/collect-norms.js';
+import type { HookOutput } from '../../src/graph/transformer-graph.js';
+import { normColumns } from '../../src/store/result-tables.js';
 
-describe('compactFloat32', () => {
-  it('reads back as the exact float32, in at most 9 significant digits, over 12 decades and at the edges', () => {
-    const random = createRandom(5);
-    const values = [
-      ...Array.from({ length: 200_000 }, () => Math.fround(Math.exp(random.uniform() * 28 - 14))),
-      0, 1, 10, 1000, 0.001, 999.99994, 1e-12, 1e12, 3.4028235e38, 1.4e-45, Math.fround(0.1), Math.fround(2 / 3),
-    ].map(Math.fround);
-    for (const value of values) {
-      const compact = compactFloat32(value);
-      assert.equal(Math.fround(compact), value, `${value} → ${compact}`);
-      const digits = compact.toExponential().split('e')[0]!.replace(/[-.]/g, '').replace(/0+$/, '');
-      assert.ok(digits.length <= 9, `${value} → ${compact} has ${digits.length} digits`);
-    }
+describe('packedSlots', () => {
+  it('maps every (norm column, layer) to the graph output that carries it, shared outputs included', () => {
+    const nLayers = 2;
+    const hooks = ['resid_pre', 'resid_post'] as const;
+    // resid_post of layer 0 and resid_pre of layer 1 share one output, as the graph builds them.
+    const names = ['pre0:raw', 'pre0:centered', 'mid:raw', 'mid:centered', 'post1:raw', 'post1:centered'];
+    const outputs: HookOutput[] = [
+      { name: 'pre0:raw', layer: 0, hook: 'resid_pre', metric: 'raw' },
+      { name: 'pre0:centered', layer: 0, hook: 'resid_pre', metric: 'centered' },
+      { name: 'mid:raw', layer: 1, hook: 'resid_pre', metric: 'raw' },
+      { name: 'mid:centered', layer: 1, hook: 'resid_pre', metric: 'centered' },
+      { name: 'mid:raw', layer: 0, hook: 'resid_post', metric: 'raw' },
+      { name: 'mid:centered', layer: 0, hook: 'resid_post', metric: 'centered' },
+      { name: 'post1:raw', layer: 1, hook: 'resid_post', metric: 'raw' },
+      { name: 'post1:centered', layer: 1, hook: 'resid_post', metric: 'centered' },
+    ];
+    const slots = packedSlots({ outputs, outputNames: names, hooks: [...hooks], nLayers });
+    const columns = normColumns([...hooks]).map(({ name }) => name);
+    assert.deepEqual(columns, ['resid_pre_centered', 'resid_pre_raw', 'resid_post_centered', 'resid_post_raw']);
+    assert.deepEqual([...slots], [1, 3, 0, 2, 3, 5, 2, 4]);
+  });
+
+  it('refuses a column the graph has no output for', () => {
+    assert.throws(() => packedSlots({ outputs: [], outputNames: [], hooks: ['resid_pre'], nLayers: 1 }), /no graph output for resid_pre_centered at layer 0/);
   });
 });

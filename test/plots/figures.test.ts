@@ -1,7 +1,8 @@
 /** Behaviour of the figure builders that golden files do not pin down by name. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarizeMeasurement } from '../../src/analysis/norm-statistics.js';
+import { subjectOf } from '../support/measured.js';
+import { summarizeV1 } from '../support/synthetic-measurement.js';
 import { FIGURES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type PlotSubject } from '../../src/plots/figure-types.js';
 import { readTinyMeasurement, tinySubjects } from './plot-fixtures.js';
@@ -17,8 +18,8 @@ describe('figure builders', () => {
   it('draw the raw norm, and say so, for a model whose primary metric is raw (RMSNorm)', async () => {
     const measurement = await readTinyMeasurement();
     measurement.options.primaryMetric = 'raw';
-    measurement.summary = summarizeMeasurement(measurement);
-    const subject: PlotSubject = { path: 'raw.json', measurement, fits: {} };
+    measurement.summary = summarizeV1(measurement);
+    const subject: PlotSubject = await subjectOf(measurement, {}, undefined, 'raw.json');
     const spec = specOf(FIGURES.tokens.build(subject, DEFAULT_FIGURE_OPTIONS));
     const tokens = spec.layer![0]!.data!.values;
     const raw = measurement.sequences[0]!.rawNorms.resid_pre!;

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { growthRatios } from '../../src/plots/growth-ratio.js';
-import { binLayers, niceBinWidth } from '../../src/plots/histograms.js';
+import { binLayers } from '../../src/plots/histograms.js';
+import { niceBinWidth } from '../../src/plots/token-views.js';
+import { subjectOf } from '../support/measured.js';
 import { everyNthLayer } from '../../src/plots/plot-data.js';
 import { positionMeans } from '../../src/plots/positions.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
@@ -48,7 +50,8 @@ describe('histogram bins', () => {
 describe('growthRatios', () => {
   it('gives the median over tokens of ‖x_l‖/‖x_{l−1}‖ and keeps BOS apart', async () => {
     const measurement = await readTinyMeasurement();
-    const { tokens, special } = growthRatios(measurement, 'resid_pre');
+    const subject = await subjectOf(measurement, {}, { hook: 'resid_pre', prompt: 0 });
+    const { tokens, special } = growthRatios(subject.measurement, subject.views!.ratios!);
     assert.equal(tokens.length, 5);
     for (const row of tokens) {
       const ratios = measurement.sequences
@@ -67,7 +70,8 @@ describe('growthRatios', () => {
 describe('positionMeans', () => {
   it('averages each position over the prompts that reach it', async () => {
     const measurement = await readTinyMeasurement();
-    const { rows, special, groupSize } = positionMeans(measurement, 'resid_post');
+    const subject = await subjectOf(measurement, {}, { hook: 'resid_post', prompt: 0 });
+    const { rows, special, groupSize } = positionMeans(subject.measurement, subject.views!.positions!);
     assert.equal(groupSize, 1);
     const table = (s: number) => measurement.sequences[s]!.norms.resid_post!;
     // Positions 1 and 2 exist in all three prompts, 3 and 4 only in the first two.
@@ -78,9 +82,10 @@ describe('positionMeans', () => {
     close(special.find((r) => r.layer === 0)!.norm, (table(0)[0]![0]! + table(1)[0]![0]! + table(2)[0]![0]!) / 3, 'BOS');
   });
 
-  it('groups long contexts into at most maxLines runs of consecutive positions', () => {
+  it('groups long contexts into at most maxLines runs of consecutive positions', async () => {
     const measurement = syntheticMeasurement({ nLayers: 2, sequences: 2, tokensPerSequence: 21, seed: 5 });
-    const { rows, groupSize } = positionMeans(measurement, 'resid_pre', 6);
+    const subject = await subjectOf(measurement);
+    const { rows, groupSize } = positionMeans(subject.measurement, subject.views!.positions!, 6);
     assert.equal(groupSize, 4); // 20 positions after BOS → 5 lines of 4
     assert.deepEqual([...new Set(rows.map((r) => r.position))], [1, 5, 9, 13, 17]);
     const values = measurement.sequences.flatMap((s) => s.norms.resid_pre![1]!.slice(5, 9));

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { FitLine, PlotSubject, WeightFitLine, WeightsSubject } from '../../src/plots/figure-types.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
-import type { HookName, Measurement } from '../../src/results/schema.js';
+import type { HookName, MeasurementV1 } from '../../src/results/schema.js';
+import { subjectOf } from '../support/measured.js';
 import type { WeightSeriesName } from '../../src/results/weights-schema.js';
 
 export const TINY_MEASUREMENT_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-measurement.json', import.meta.url));
@@ -37,12 +38,15 @@ export function handMadeFit(hook: HookName, growth = 1.05, intercept = 2.3): Fit
   };
 }
 
-export async function readTinyMeasurement(): Promise<Measurement> {
-  return readMeasurement(TINY_MEASUREMENT_PATH);
+/** The fixture is a version-1 file (values inline), which every reader still accepts. */
+export async function readTinyMeasurement(): Promise<MeasurementV1> {
+  const document = await readMeasurement(TINY_MEASUREMENT_PATH);
+  if (document.version !== 1) throw new Error('the tiny fixture is a version-1 file');
+  return document;
 }
 
 /** The same data as a parallel-residual model: no resid_mid. */
-export function toParallelResidual(measurement: Measurement): Measurement {
+export function toParallelResidual(measurement: MeasurementV1): MeasurementV1 {
   const copy = structuredClone(measurement);
   copy.model = { ...copy.model, id: 'tiny-pythia', architecture: 'gpt_neox', parallelResidual: true };
   copy.hooks = copy.hooks.filter((hook) => hook !== 'resid_mid');
@@ -57,10 +61,7 @@ export function toParallelResidual(measurement: Measurement): Measurement {
 export async function tinySubjects(): Promise<PlotSubject[]> {
   const measurement = await readTinyMeasurement();
   const fits = { resid_pre: handMadeFit('resid_pre'), attn_out: handMadeFit('attn_out', 1.04, 1.5), mlp_out: handMadeFit('mlp_out', 1.06, 1.8) };
-  return [
-    { path: 'tiny.json', measurement, fits },
-    { path: 'tiny-parallel.json', measurement: toParallelResidual(measurement), fits },
-  ];
+  return [await subjectOf(measurement, fits, undefined, 'tiny.json'), await subjectOf(toParallelResidual(measurement), fits, undefined, 'tiny-parallel.json')];
 }
 
 export function handMadeWeightFit(series: WeightSeriesName, growth: number): WeightFitLine {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
 import { writingWeightsData } from '../../src/plots/writing-weights-data.js';
+import { fileOf } from '../support/measured.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 import { syntheticWeights } from '../support/synthetic-weights.js';
 
@@ -33,7 +34,7 @@ describe('figure 9 data: writing weights next to attn_out and mlp_out', () => {
 
   it('adds the mean attn_out and mlp_out norms of a measurement of the same model', () => {
     const measurement = syntheticMeasurement({ nLayers: 6, sequences: 3, hooks: ['resid_pre', 'attn_out'] });
-    const data = writingWeightsData(weights, measurement);
+    const data = writingWeightsData(weights, fileOf(measurement).measurement);
     assert.equal(data.metric, measurement.options.primaryMetric);
     const attn = data.rows.filter((row) => row.quantity === 'attn_out');
     assert.deepEqual(attn.map((row) => [row.panel, row.kind, row.layer, row.value]), measurement.summary.attn_out!.map((s) => ['attention', 'activation', s.layer, s.mean]));
@@ -43,6 +44,6 @@ describe('figure 9 data: writing weights next to attn_out and mlp_out', () => {
 
   it('refuses a measurement of another model', () => {
     const other = syntheticMeasurement({ nLayers: 7, hooks: ['attn_out'] });
-    assert.throws(() => writingWeightsData(weights, other), (error: Error) => error instanceof InputError && /^the weights \(synthetic: nLayers 6\) and the measurement \(synthetic\/gpt2-like: nLayers 7\) are not of the same model; give files of one model$/.test(error.message));
+    assert.throws(() => writingWeightsData(weights, fileOf(other).measurement), (error: Error) => error instanceof InputError && /^the weights \(synthetic: nLayers 6\) and the measurement \(synthetic\/gpt2-like: nLayers 7\) are not of the same model; give files of one model$/.test(error.message));
   });
 });

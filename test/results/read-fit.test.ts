@@ -3,14 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fitGrowth } from '../../src/analysis/growth-fit.js';
+import { fitV1 } from '../support/measured.js';
 import { InputError } from '../../src/errors.js';
 import { FIT_FORMAT, FIT_VERSION, type FitFile } from '../../src/results/fit-schema.js';
 import { parseFit, readFit } from '../../src/results/read-fit.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 
 function document(): FitFile {
-  const fit = fitGrowth(syntheticMeasurement({ nLayers: 10, sequences: 4 }), { hook: 'resid_post', bootstrap: 50 });
+  const fit = fitV1(syntheticMeasurement({ nLayers: 10, sequences: 4 }), { hook: 'resid_post', bootstrap: 50 });
   return { format: FIT_FORMAT, version: FIT_VERSION, createdBy: { tool: 'resid-norms', version: '0.0.0' }, fits: [{ source: 'r.json', ...fit }] };
 }
 

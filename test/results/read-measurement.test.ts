@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
 import { parseMeasurement } from '../../src/results/read-measurement.js';
+import type { MeasurementV1 } from '../../src/results/schema.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 
 function expectInputError(text: string, pattern: RegExp): void {
@@ -16,7 +17,7 @@ function expectInputError(text: string, pattern: RegExp): void {
 describe('parseMeasurement', () => {
   it('accepts a valid results file and keeps its numbers', () => {
     const measurement = syntheticMeasurement({ nLayers: 4, sequences: 2, tokensPerSequence: 5 });
-    const parsed = parseMeasurement(JSON.stringify(measurement), 'r.json');
+    const parsed = parseMeasurement(JSON.stringify(measurement), 'r.json') as MeasurementV1;
     assert.deepEqual(parsed.sequences[1]!.norms.resid_pre, measurement.sequences[1]!.norms.resid_pre);
     assert.equal(parsed.summary.resid_post!.length, 4);
   });
@@ -27,7 +28,7 @@ describe('parseMeasurement', () => {
 
   it('refuses an unknown version and names the supported one', () => {
     const data = { ...syntheticMeasurement({ nLayers: 2 }), version: 99 };
-    expectInputError(JSON.stringify(data), /version 99.*supported: 1/);
+    expectInputError(JSON.stringify(data), /version 99.*supported: 2 \(and 1\)/);
   });
 
   it('names the path of the first schema problem', () => {

@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readMeasurement } from '../../src/results/read-measurement.js';
+import { readMeasured } from '../support/measured.js';
+import { tablePaths } from '../../src/store/result-tables.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
 import { PACKAGE_ROOT } from '../../src/package-paths.js';
 import { EXAMPLE_FILES, regenerateExamples } from '../../scripts/examples.js';
@@ -49,8 +50,8 @@ describe('results/ examples are up to date (npm run examples regenerates them)',
     const fresh = join(root, 'fresh');
     await mkdir(fresh);
     await regenerateExamples(fresh);
-    const [measured, saved] = [await readMeasurement(join(fresh, EXAMPLE_FILES.measurement)), await readMeasurement(committed(EXAMPLE_FILES.measurement))];
-    const strip = ({ runtime: _runtime, ...rest }: typeof measured) => rest;
+    const [measured, saved] = [await readMeasured(join(fresh, EXAMPLE_FILES.measurement)), await readMeasured(committed(EXAMPLE_FILES.measurement))];
+    const strip = ({ runtime: _runtime, ...rest }: typeof measured) => rest; // per-token values come from the tables
     // float32 kernels may round differently on another CPU; anything beyond that is a change.
     assert.ok(maxRelativeDifference(strip(measured), strip(saved)) < 1e-5, 'the measurement changed: run `npm run examples`');
     const [weights, savedWeights] = [await readWeightsFile(join(fresh, EXAMPLE_FILES.weights)), await readWeightsFile(committed(EXAMPLE_FILES.weights))];
@@ -62,6 +63,7 @@ describe('results/ examples are up to date (npm run examples regenerates them)',
     const derived = join(root, 'derived');
     await mkdir(join(derived, 'results'), { recursive: true });
     await cp(committed(EXAMPLE_FILES.measurement), join(derived, EXAMPLE_FILES.measurement));
+    for (const table of Object.values(tablePaths(EXAMPLE_FILES.measurement))) await cp(committed(table), join(derived, table));
     await cp(committed(EXAMPLE_FILES.weights), join(derived, EXAMPLE_FILES.weights));
     await regenerateExamples(derived, { derivedOnly: true });
     const made = (await listFiles(join(derived, 'results'))).map((file) => relative(derived, file));

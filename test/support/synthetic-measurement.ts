@@ -11,14 +11,8 @@
  * Position 0 is BOS with a flat, much larger norm (as in real models).
  */
 import { createHash } from 'node:crypto';
-import {
-  MEASUREMENT_FORMAT,
-  MEASUREMENT_VERSION,
-  type HookName,
-  type Measurement,
-  type SequenceResult,
-} from '../../src/results/schema.js';
-import { summarizeMeasurement } from '../../src/analysis/norm-statistics.js';
+import { MEASUREMENT_FORMAT, type HookName, type MeasurementV1, type SequenceResult } from '../../src/results/schema.js';
+import { summarizeHook } from '../../src/analysis/norm-statistics.js';
 import { createRandom } from './random.js';
 
 export interface SyntheticPhase {
@@ -60,7 +54,8 @@ export function logTrend(nLayers: number, phases: SyntheticPhase[], scale: numbe
   return trend;
 }
 
-export function syntheticMeasurement(options: SyntheticOptions = {}): Measurement {
+/** A version-1 document (values inline); `fileOf` in ./measured.ts turns it into a results file. */
+export function syntheticMeasurement(options: SyntheticOptions = {}): MeasurementV1 {
   const {
     nLayers = 12,
     dModel = 64,
@@ -106,9 +101,9 @@ export function syntheticMeasurement(options: SyntheticOptions = {}): Measuremen
   }
 
   const tokens = sequenceCount * tokensPerSequence;
-  const measurement: Measurement = {
+  const measurement: MeasurementV1 = {
     format: MEASUREMENT_FORMAT,
-    version: MEASUREMENT_VERSION,
+    version: 1,
     model: {
       id: modelId,
       revision: null,
@@ -130,6 +125,13 @@ export function syntheticMeasurement(options: SyntheticOptions = {}): Measuremen
     sequences,
     summary: {},
   };
-  measurement.summary = summarizeMeasurement(measurement);
+  measurement.summary = summarizeV1(measurement);
   return measurement;
+}
+
+/** The primary metric's summary of a version-1 document, as `measure` wrote it. */
+export function summarizeV1(measurement: MeasurementV1): MeasurementV1['summary'] {
+  const { nLayers } = measurement.model;
+  const { primaryMetric, excludePositions } = measurement.options;
+  return Object.fromEntries(measurement.hooks.map((hook) => [hook, summarizeHook(measurement.sequences, hook, primaryMetric, nLayers, excludePositions)]));
 }
