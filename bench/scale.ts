@@ -33,9 +33,12 @@ async function writePrompts(folder: string, prompts: number): Promise<string> {
   const out = createWriteStream(path);
   for (let i = 0; i < prompts; i += 1) {
     const line = `${JSON.stringify({ ids: [50256, ...Array.from({ length: TOKENS_PER_PROMPT - 1 }, () => random.integer(50000))] })}\n`;
-    if (!out.write(line)) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   }
-  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) => {
+    out.on('error', reject);
+    out.end(() => resolve());
+  });
   return path;
 }
 

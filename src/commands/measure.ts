@@ -29,6 +29,7 @@ import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
+import { formatMeasurement } from '../results/format-measurement.js';
 import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
 import { toolVersion } from '../version.js';
@@ -212,7 +213,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     tables,
     ...(request.shard ? { shard: request.shard } : {}),
   });
-  await writeFileAtomic(outPath, `${JSON.stringify(measurement, null, 2)}\n`);
+  await writeFileAtomic(outPath, formatMeasurement(measurement));
   removeCheckpoint(files);
   return { outPath, measurement };
   }

@@ -7,6 +7,7 @@
  */
 import { InputError, UsageError, quote } from '../errors.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
+import { formatMeasurement } from '../results/format-measurement.js';
 import type { Measurement } from '../results/schema.js';
 import { readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
 import { ResultTablesWriter, type SequenceNorms } from '../store/result-tables-writer.js';
@@ -83,7 +84,7 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
     hooks: measurement.hooks,
     tables,
   });
-  await writeFileAtomic(outPath, `${JSON.stringify(merged, null, 2)}\n`);
+  await writeFileAtomic(outPath, formatMeasurement(merged));
   return merged;
 }
 
