@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
 import { checkpointFiles } from '../../src/measure/checkpoint.js';
+import { tablePaths } from '../../src/store/result-tables.js';
 import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import { CLI, runCli } from '../support/run-cli.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
@@ -55,12 +56,17 @@ describe('interrupting measure', () => {
     const killed = await startAndSignal(args(out), checkpointFiles(out).index, 3, 'SIGKILL');
     assert.equal(killed.signal, 'SIGKILL');
     await assert.rejects(stat(out), 'a killed run leaves no results file');
+    await assert.rejects(stat(tablePaths(out).tokens), 'and no tokens table under its final name');
     const saved = await checkpointLines(checkpointFiles(out).index);
     assert.ok(saved >= 4 && saved < 61, `checkpoint holds ${saved - 1} batches`);
     const rerun = await runCli(args(out));
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stderr, /resuming: \d+ of 60 batches are done/);
     assert.equal(withoutRuntime(await readMeasured(out)), withoutRuntime(reference));
+    for (const table of ['tokens', 'prompts'] as const) {
+      assert.ok((await readFile(tablePaths(out)[table])).equals(await readFile(tablePaths(join(dir, 'reference.json'))[table])), `the ${table} table is byte-identical`);
+    }
+    await assert.rejects(stat(checkpointFiles(out).lock), 'the lock of the killed run was taken over and released');
   });
 
   it('SIGINT finishes the batch in flight, exits 130 with a resumable checkpoint', async () => {

@@ -1,0 +1,76 @@
+/**
+ * The tables `measure` writes, read by an independent Parquet reader (hyparquet, pure
+ * JavaScript, not the code that wrote them), and the results file's size against the run's.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { createSilentReporter } from '../../src/cli/reporter.js';
+import { measure, type MeasureRequest } from '../../src/commands/measure.js';
+import { tablePaths } from '../../src/store/result-tables.js';
+import { readMeasured } from '../support/measured.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+describe('the tables of a measurement', () => {
+  let dir = '';
+  let base: MeasureRequest;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rn-interop-'));
+    const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 3, dModel: 16, nHeads: 2, nCtx: 64 });
+    base = { model: tiny.dir, batchSize: 4, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false };
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  async function run(name: string, prompts: string[]): Promise<string> {
+    const promptsPath = join(dir, `${name}.txt`);
+    await writeFile(promptsPath, prompts.join('\n'));
+    const outPath = join(dir, `${name}.json`);
+    await measure({ ...base, promptsPath, outPath }, createSilentReporter());
+    return outPath;
+  }
+
+  it('read by hyparquet: one row per token in prompt order, every column, the values DuckDB reads', async () => {
+    const outPath = await run('interop', ['Hello world', 'a longer prompt, with more tokens in it', 'x']);
+    const measured = await readMeasured(outPath);
+    const { tokens, prompts } = tablePaths(outPath);
+    const file = await asyncBufferFromFile(tokens);
+    const metadata = await parquetMetadataAsync(file);
+    assert.equal(Number(metadata.num_rows), measured.tokens.measured);
+    const rows = await parquetReadObjects({ file });
+    const expected = measured.sequences.flatMap((sequence, prompt) => sequence.ids.map((id, position) => ({ sequence, prompt, position, id })));
+    assert.equal(rows.length, expected.length);
+    const columns = ['prompt', 'position', 'token_id', 'token', 'excluded', ...measured.hooks.flatMap((hook) => [`${hook}_centered`, `${hook}_raw`])];
+    assert.deepEqual(Object.keys(rows[0]!), columns);
+    rows.forEach((row, i) => {
+      const { sequence, prompt, position, id } = expected[i]!;
+      assert.equal(row.prompt, prompt);
+      assert.equal(row.position, position);
+      assert.equal(row.token_id, id);
+      assert.equal(row.token, sequence.tokens[position]);
+      assert.equal(row.excluded, position === 0, 'BOS (position 0) is flagged');
+      for (const hook of measured.hooks) {
+        assert.deepEqual(row[`${hook}_centered`], sequence.norms[hook]!.map((layer) => layer[position]));
+        assert.deepEqual(row[`${hook}_raw`], sequence.rawNorms[hook]!.map((layer) => layer[position]));
+      }
+    });
+    const promptRows = await parquetReadObjects({ file: await asyncBufferFromFile(prompts), columns: ['prompt', 'tokens', 'included', 'resid_pre_centered_sum'] });
+    promptRows.forEach((row, prompt) => {
+      const sequence = measured.sequences[prompt]!;
+      assert.deepEqual([row.prompt, row.tokens, row.included], [prompt, sequence.ids.length, sequence.ids.length - 1]);
+      const sums = sequence.norms.resid_pre!.map((layer) => layer.slice(1).reduce((a, b) => a + b, 0));
+      (row.resid_pre_centered_sum as number[]).forEach((sum, layer) => assert.ok(Math.abs(sum - sums[layer]!) <= 1e-12 * sums[layer]!));
+    });
+  });
+
+  it('keeps the results file the same size whatever the number of prompts', async () => {
+    const few = await run('few', ['one prompt', 'two prompts']);
+    const many = await run('many', Array.from({ length: 60 }, (_, i) => `prompt ${i} ${'word '.repeat(i % 7)}`));
+    const [fewBytes, manyBytes] = [(await stat(few)).size, (await stat(many)).size];
+    // Only the digits of counts and statistics differ.
+    assert.ok(Math.abs(manyBytes - fewBytes) < 0.05 * fewBytes, `${fewBytes} vs ${manyBytes} bytes`);
+    assert.ok((await stat(tablePaths(many).tokens)).size > 10 * (await stat(tablePaths(few).tokens)).size / 2, 'the tables grow instead');
+  });
+});
