@@ -7,6 +7,7 @@ import { layerValues } from '../analysis/norm-statistics.js';
 import type { HookName, Measurement } from '../results/schema.js';
 import { exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
+import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { chosenHook, everyNthLayer, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
 
@@ -83,6 +84,9 @@ function buildHistograms({ measurement }: PlotSubject, hook: HookName): FigureOu
   if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
   const metric = primaryMetric(measurement);
   const stride = layers.length > 1 ? layers[1]! - layers[0]! : 1;
+  const x = { field: 'log10Norm', type: 'quantitative', title: `log10 ${normAxisTitle(hook, metric)}`, scale: { zero: false } };
+  const y = { field: 'percent', type: 'quantitative', title: '% of tokens in bin' };
+  const color = { field: 'layer', type: 'ordinal', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } };
   return {
     drawn: true,
     spec: finishSpec({
@@ -90,13 +94,26 @@ function buildHistograms({ measurement }: PlotSubject, hook: HookName): FigureOu
         `${everyPhrase(stride)} · shared bins ${binWidth} wide in log10 · ${exclusionPhrase(measurement)} · ${metricPhrase(metric)}`,
       ]),
       data: { values: rows },
-      mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.6 },
-      encoding: {
-        x: { field: 'log10Norm', type: 'quantitative', title: `log10 ${normAxisTitle(hook, metric)}`, scale: { zero: false } },
-        y: { field: 'percent', type: 'quantitative', title: '% of tokens in bin' },
-        color: { field: 'layer', type: 'ordinal', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } },
-        order: { field: 'step', type: 'quantitative' },
-      },
+      layer: [
+        {
+          mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.6 },
+          encoding: { x, y, color, order: { field: 'step', type: 'quantitative' }, opacity: pickedOpacity('pick') },
+        },
+        hoverLayer(
+          'bins',
+          {
+            x,
+            y,
+            extra: { color },
+            tooltip: tooltipOf([
+              { field: 'layer', title: 'layer' },
+              { field: 'log10Norm', title: `bin from log10 ${normAxisTitle(hook, metric)}` },
+              { field: 'percent', title: '% of tokens in bin', format: '.3~f' },
+            ]),
+          },
+          { params: [legendPick('pick', 'layer'), xZoom('zoom')] },
+        ),
+      ],
     }),
   };
 }
