@@ -46,6 +46,8 @@ function buildBlockOutputs({ measurement, fits }: PlotSubject): FigureOutcome {
       layer: [
         {
           data: { values: fitPoints },
+          // The first layer with the legend owns its selection: Vega-Lite merges legends keeping the first one's encoding.
+          params: [legendPick('pick', 'series')],
           mark: { type: 'line', strokeDash: FIT_DASH, strokeWidth: 3 },
           encoding: { x, y, color, detail: { field: 'phase', type: 'ordinal' }, opacity: pickedOpacity('pick') },
         },
@@ -58,14 +60,13 @@ function buildBlockOutputs({ measurement, fits }: PlotSubject): FigureOutcome {
           {
             x,
             y,
-            extra: { color },
             tooltip: tooltipOf([
               { field: 'series', title: 'hook', type: 'nominal' },
               { field: 'layer', title: 'layer' },
                   { field: 'norm', title: `mean norm (${metric})` },
                 ]),
               },
-              { params: [legendPick('pick', 'series'), xZoom('zoom')] },
+              { params: [xZoom('zoom')] },
             ),
           ],
         },

@@ -78,6 +78,7 @@ function panelSpec(panel: string, index: number, lines: readonly Line[], x: Reco
     data: { values: lines.flatMap((line) => line.rows) },
     layer: [
       {
+        params: [legendPick(pick, 'model')],
         mark: { type: 'line', strokeWidth: 2 },
         encoding: {
           x,
@@ -92,14 +93,13 @@ function panelSpec(panel: string, index: number, lines: readonly Line[], x: Reco
         {
           x,
           y,
-          extra: { color },
           tooltip: tooltipOf([
             { field: 'model', title: 'model', type: 'nominal' },
             { field: 'x', title: String(x.title) },
             { field: 'norm', title: String(y.title) },
           ]),
         },
-        { params: [legendPick(pick, 'model'), xZoom(`zoom_${index}`)] },
+        { params: [xZoom(`zoom_${index}`)] },
       ),
     ],
   };

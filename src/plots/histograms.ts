@@ -96,6 +96,7 @@ function buildHistograms({ measurement }: PlotSubject, hook: HookName): FigureOu
       data: { values: rows },
       layer: [
         {
+          params: [legendPick('pick', 'layer')],
           mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.6 },
           encoding: { x, y, color, order: { field: 'step', type: 'quantitative' }, opacity: pickedOpacity('pick') },
         },
@@ -104,14 +105,13 @@ function buildHistograms({ measurement }: PlotSubject, hook: HookName): FigureOu
           {
             x,
             y,
-            extra: { color },
             tooltip: tooltipOf([
               { field: 'layer', title: 'layer' },
               { field: 'log10Norm', title: `bin from log10 ${normAxisTitle(hook, metric)}` },
               { field: 'percent', title: '% of tokens in bin', format: '.3~f' },
             ]),
           },
-          { params: [legendPick('pick', 'layer'), xZoom('zoom')] },
+          { params: [xZoom('zoom')] },
         ),
       ],
     }),

@@ -3,7 +3,8 @@
  * points that carry tooltips (a line mark's tooltip would show its first point, not the one
  * under the pointer), legend clicks that fade the other series, and drag/shift+wheel zoom on
  * the x axis. Static rendering (src/plots/render.ts) leaves them out with staticSpec: they do
- * nothing in a picture.
+ * nothing in a picture. Legend selections sit on the layer that owns the legend; zoom on a
+ * hover layer.
  */
 
 type Encoding = Record<string, unknown>;
@@ -51,13 +52,12 @@ export function xZoom(name: string): Record<string, unknown> {
 }
 
 /**
- * An invisible point on every row, large enough to find with the pointer, with a tooltip.
- * `extra` carries the layer's other channels (a colour to bind a legend selection to) and
- * `params` the figure's selections, which live here so the static figure is unchanged.
+ * An invisible point on every row, large enough to find with the pointer, with a tooltip;
+ * `params` takes the figure's zoom, so the static figure has none.
  */
 export function hoverLayer(
   name: string,
-  channels: { x: Encoding; y: Encoding; tooltip: Encoding[]; extra?: Encoding },
+  channels: { x: Encoding; y: Encoding; tooltip: Encoding[] },
   options: { data?: unknown; transform?: unknown[]; params?: Array<Record<string, unknown>> } = {},
 ): Record<string, unknown> {
   return {
@@ -66,14 +66,14 @@ export function hoverLayer(
     ...(options.transform === undefined || options.transform.length === 0 ? {} : { transform: options.transform }),
     ...(options.params === undefined || options.params.length === 0 ? {} : { params: options.params }),
     mark: { type: 'point', filled: true, size: 110, opacity: 0, clip: true },
-    encoding: { x: channels.x, y: channels.y, ...channels.extra, tooltip: channels.tooltip },
+    encoding: { x: channels.x, y: channels.y, tooltip: channels.tooltip },
   };
 }
 
 /**
- * The spec for a picture: without the hover layers (which hold the selections) and without
- * channels that depend on a selection, so static SVGs have no invisible marks and exactly the
- * look they had before the report became interactive. Pure: returns a copy.
+ * The spec for a picture: without hover layers, selections, and channels that depend on a
+ * selection, so static SVGs have no invisible marks and look exactly as before the report
+ * became interactive. Pure: returns a copy.
  */
 export function staticSpec<T>(spec: T): T {
   const isHover = (node: unknown): boolean => typeof node === 'object' && node !== null && String((node as { name?: unknown }).name).startsWith(HOVER_PREFIX);
@@ -87,7 +87,7 @@ export function staticSpec<T>(spec: T): T {
       if (key === 'layer') copy[key] = (value as unknown[]).filter((child) => !isHover(child)).map(visit);
       else if (key === 'hconcat' || key === 'vconcat') copy[key] = visit(value);
       else if (key === 'encoding') copy[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, channel]) => !dependsOnSelection(channel)));
-      else copy[key] = value;
+      else if (key !== 'params') copy[key] = value;
     }
     return copy;
   };

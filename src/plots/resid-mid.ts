@@ -56,6 +56,7 @@ function buildResidMid({ measurement }: PlotSubject): FigureOutcome {
       layer: [
         { mark: { type: 'line', color: '#9a9a9a', strokeWidth: 1.2 }, encoding: { x, y, order: { field: 'depth', type: 'quantitative' } } },
         {
+          params: [legendPick('pick', 'series')],
           mark: { type: 'point', filled: true, size: 46, opacity: 1 },
           encoding: {
             x,
@@ -70,14 +71,13 @@ function buildResidMid({ measurement }: PlotSubject): FigureOutcome {
           {
             x,
             y,
-            extra: { color },
             tooltip: tooltipOf([
               { field: 'series', title: 'hook', type: 'nominal' },
               { field: 'depth', title: 'depth in blocks' },
               { field: 'mean', title: y.title },
             ]),
           },
-          { params: [legendPick('pick', 'series'), xZoom('zoom')] },
+          { params: [xZoom('zoom')] },
         ),
       ],
     }),

@@ -210,10 +210,8 @@ function panelSpec(panel: PanelData, index: number, x: Record<string, unknown>, 
     ...(panel.heads.length === 0
       ? []
       : [{ data: { values: panel.heads }, mark: { type: 'point', filled: true, size: 22, opacity: 0.4, color: COLORS.W_OV }, encoding: { x, y } }]),
-    // Block outputs first, so the thinner weight lines stay visible on top of them.
-    ...[panel.lines.filter((row) => row.width === OUTPUT_WIDTH), panel.lines.filter((row) => row.width !== OUTPUT_WIDTH)]
-      .filter((rows) => rows.length > 0)
-      .map((rows) => ({ data: { values: rows }, mark: { type: 'line' }, encoding })),
+    // One line per series, drawn in the legend's order: block outputs first, so the thinner weight lines stay visible on top.
+    { data: { values: panel.lines }, params: [legendPick(pick, 'series')], mark: { type: 'line' }, encoding },
     ...(panel.heads.length === 0
       ? []
       : [
@@ -228,10 +226,9 @@ function panelSpec(panel: PanelData, index: number, x: Record<string, unknown>, 
       {
         x,
         y,
-        extra: { color: encoding.color },
         tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer' }, { field: 'norm', title: 'norm' }]),
       },
-      { data: { values: panel.lines }, params: [legendPick(pick, 'series'), xZoom(`zoom_${index}`)] },
+      { data: { values: panel.lines }, params: [xZoom(`zoom_${index}`)] },
     ),
   ];
   return { title: { text: panel.title, fontSize: 13, anchor: 'start' }, width: PANEL_WIDTH, height: PLOT_HEIGHT, layer: layers };

@@ -69,7 +69,7 @@ describe('the weights figure', () => {
     assert.deepEqual((headHover.encoding.tooltip as Array<{ field: string }>).map((entry) => entry.field), ['head', 'layer', 'norm']);
     assert.equal(drawnLayers(attention!).length, attention!.layer.length - 2);
     // Biases dashed, the rest solid.
-    const dashes = mlp!.layer[1]!.encoding.strokeDash!.scale.range;
+    const dashes = mlp!.layer[0]!.encoding.strokeDash!.scale.range;
     assert.deepEqual(dashes, [[], [], [], [6, 4]]);
     assert.match(spec.title.text, /^tiny-gpt2 — weights that write to the residual stream, and what the blocks write/);
     const subtitle = spec.title.subtitle.join('\n');

@@ -1,0 +1,36 @@
+/**
+ * The page's own script, as text: draws every figure from its Vega-Lite spec with vega-embed
+ * (SVG renderer, so tooltips find their marks however the page is scaled), and falls back to
+ * the figure's static SVG if drawing fails. `window.residNormsReport` exposes the views and a
+ * promise that settles when every figure is drawn, for tests and for the curious.
+ */
+export const BOOT_SCRIPT = `(function () {
+  'use strict';
+  var views = {};
+  var options = { renderer: 'svg', actions: { export: true, source: false, compiled: false, editor: false } };
+  var elements = Array.prototype.slice.call(document.querySelectorAll('[data-figure]'));
+  var drawn = elements.map(function (element) {
+    var stem = element.getAttribute('data-figure');
+    return Promise.resolve()
+      .then(function () {
+        var spec = JSON.parse(document.getElementById('spec-' + stem).textContent);
+        return vegaEmbed(element, spec, Object.assign({ downloadFileName: stem }, options));
+      })
+      .then(function (result) {
+        views[stem] = result.view;
+      })
+      .catch(function (error) {
+        console.error('resid-norms: ' + stem + ' could not be drawn interactively, showing the static figure: ' + error);
+        var fallback = element.parentNode.querySelector('noscript');
+        if (fallback !== null) element.innerHTML = fallback.textContent;
+      });
+  });
+  window.residNormsReport = {
+    views: views,
+    ready: Promise.all(drawn).then(function () {
+      document.documentElement.setAttribute('data-figures-drawn', String(Object.keys(views).length));
+      return Object.keys(views).length;
+    }),
+  };
+})();
+`;
