@@ -8,12 +8,33 @@ export const BOOT_SCRIPT = `(function () {
   'use strict';
   var views = {};
   var options = { renderer: 'svg', actions: { export: true, source: false, compiled: false, editor: false } };
+  // Narrow screens (phones): plots as wide as the screen, panels stacked, legends below, long
+  // titles shortened; text keeps its size, so it stays readable without zooming.
+  var NARROW = 700;
+  function fitToWidth(spec, width) {
+    var copy = JSON.parse(JSON.stringify(spec));
+    var plotWidth = Math.max(200, width - 90);
+    if (copy.hconcat !== undefined) {
+      copy.vconcat = copy.hconcat;
+      delete copy.hconcat;
+      copy.vconcat.forEach(function (panel) { panel.width = Math.min(panel.width || plotWidth, plotWidth); });
+    } else {
+      copy.width = plotWidth;
+    }
+    var config = copy.config || {};
+    config.title = Object.assign({}, config.title, { limit: width - 30, subtitleFontSize: 10 });
+    config.legend = Object.assign({}, config.legend, { orient: 'bottom', labelLimit: width - 60 });
+    copy.config = config;
+    return copy;
+  }
   var elements = Array.prototype.slice.call(document.querySelectorAll('[data-figure]'));
   var drawn = elements.map(function (element) {
     var stem = element.getAttribute('data-figure');
     return Promise.resolve()
       .then(function () {
         var spec = JSON.parse(document.getElementById('spec-' + stem).textContent);
+        var width = element.parentNode.clientWidth;
+        if (width < NARROW) spec = fitToWidth(spec, width);
         return vegaEmbed(element, spec, Object.assign({ downloadFileName: stem }, options));
       })
       .then(function (result) {

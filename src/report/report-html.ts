@@ -30,9 +30,13 @@ figure .static svg { display: block; max-width: 100%; height: auto; }
 p.not-drawn { background: #fff6e5; border-left: 4px solid #e69f00; padding: 8px 12px; }
 p.note { color: #555; font-size: 13px; }
 nav ul { list-style: none; padding: 0; margin: 8px 0 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 14px; }
-@media (max-width: 600px) {
+@media (max-width: 700px) {
   body { padding: 12px; }
   h1 { font-size: 20px; }
+  /* Tables scroll sideways rather than squeeze every cell into a tall column. */
+  th, td { min-width: 5em; }
+  td:last-child { min-width: 16em; }
+  td.hash { min-width: 22em; }
 }
 `;
 

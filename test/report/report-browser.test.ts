@@ -186,12 +186,25 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
     assert.ok(after[1]! - after[0]! < before[1]! - before[0]!, `zoomed in: ${before.join('–')} → ${after.join('–')}`);
   });
 
-  it('fits a phone-width screen: no sideways scrolling of the page, figures scroll in their own box', async () => {
+  it('fits a phone-width screen: no sideways scrolling of the page, plots as wide as the screen, tooltips still work', async () => {
     const phone = await openReport(400);
     try {
-      const widths = await phone.page.evaluate(() => ({ page: document.documentElement.scrollWidth, figures: [...document.querySelectorAll('figure')].map((figure) => figure.getBoundingClientRect().right) }));
+      const widths = await phone.page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        figures: [...document.querySelectorAll('figure')].map((figure) => figure.getBoundingClientRect().right),
+        plots: [...document.querySelectorAll('[data-figure] svg.marks')].map((svg) => svg.getBoundingClientRect().width),
+      }));
       assert.ok(widths.page <= 400, `page ${widths.page} px wide`);
       assert.ok(widths.figures.every((right) => right <= 400), `figures end at ${widths.figures.join(', ')}`);
+      // Only the lines of text written under some plots (fit rates) may run wider, and scroll in the figure's box.
+      assert.ok(widths.plots.filter((width) => width <= 400).length >= 6, `drawn widths ${widths.plots.map(Math.round).join(', ')}`);
+      // Points may overlap in a narrow plot: the tooltip must be that of the point on top, under the pointer.
+      const position = await hoverPointPosition(phone.page, 'tokens', 'hover_positions_marks', { layer: 1, position: 1 });
+      const text = await tooltipAt(phone.page, position);
+      const datum = await phone.page.evaluate(({ x, y }) => (document.elementFromPoint(x, y) as unknown as { __data__?: { datum?: Record<string, unknown> } }).__data__?.datum, position);
+      assert.ok(datum !== undefined && typeof datum.token === 'string', 'a token point is under the pointer');
+      assert.match(text, new RegExp(`token\\s+${String(datum.token)}\\b[^]*position\\s+${String(datum.position)}\\b[^]*layer\\s+1\\b`));
+      assert.ok(text.includes(String(Number((datum.norm as number).toPrecision(4)))), text);
       assert.deepEqual(phone.problems, []);
     } finally {
       await phone.page.close();
