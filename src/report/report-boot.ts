@@ -27,6 +27,13 @@ export const BOOT_SCRIPT = `(function () {
     copy.config = config;
     return copy;
   }
+  // Wide screens: single plots drawn larger (not scaled: text keeps its size, pointer positions stay exact).
+  var WIDE = 1100;
+  var WIDE_PLOT = 760;
+  function widen(spec) {
+    if (spec.hconcat !== undefined || spec.vconcat !== undefined || spec.width !== undefined) return spec;
+    return Object.assign({}, spec, { width: WIDE_PLOT });
+  }
   var elements = Array.prototype.slice.call(document.querySelectorAll('[data-figure]'));
   var drawn = elements.map(function (element) {
     var stem = element.getAttribute('data-figure');
@@ -35,6 +42,7 @@ export const BOOT_SCRIPT = `(function () {
         var spec = JSON.parse(document.getElementById('spec-' + stem).textContent);
         var width = element.parentNode.clientWidth;
         if (width < NARROW) spec = fitToWidth(spec, width);
+        else if (width >= WIDE) spec = widen(spec);
         return vegaEmbed(element, spec, Object.assign({ downloadFileName: stem }, options));
       })
       .then(function (result) {

@@ -110,6 +110,16 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
     assert.equal(stems.length, 9, 'the 8 figures of the results file and the weights figure');
     const drawn = await opened.page.$$eval('[data-figure]', (elements) => elements.map((element) => [element.getAttribute('data-figure'), element.querySelectorAll('svg.marks').length]));
     assert.deepEqual(drawn, stems.map((stem) => [stem, 1]));
+    // Every line of text written under a plot (fit rates) is drawn, not clipped by the zoomable view.
+    const texts = await opened.page.$$eval('[data-figure]', (elements) =>
+      elements.map((element) => {
+        const shown = new Set([...element.querySelectorAll('svg.marks text')].map((text) => text.textContent));
+        const fallback = new DOMParser().parseFromString(element.parentElement!.querySelector('noscript')!.textContent!, 'text/html');
+        return [...fallback.querySelectorAll('text')].map((text) => text.textContent!).filter((text) => text.startsWith('fit ') && !shown.has(text));
+      }),
+    );
+    assert.deepEqual(texts.flat(), []);
+    assert.ok(content.figures.some((entry) => entry.svg?.includes('>fit ')), 'the fixture has fit lines to check');
     const bytes = (await readFile(new URL(indexUrl))).length;
     t.diagnostic(`page ${(bytes / 1e6).toFixed(2)} MB, every figure drawn ${opened.milliseconds.toFixed(0)} ms after navigation started`);
   });
