@@ -6,14 +6,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
 import { LAYER_STATISTICS } from '../analysis/layer-statistic.js';
 import { NORM_METRICS, type HookName } from '../results/schema.js';
-import { DEFAULT_WEIGHT_SERIES, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
+import { writeJunit } from '../commands/fit-junit.js';
+import { DEFAULT_WEIGHT_SERIES, checkExpectation, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
 import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
 import { parseHooks, parseNonNegativeInt, parsePositiveInt } from './options.js';
 import { createConsoleReporter } from './reporter.js';
 import { globalOptions } from './program.js';
 
-/** The options under the flags' names: --hook (repeatable) and --layers, both with defaults here. */
-type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange };
+/** The options under the flags' names: --hook (repeatable) and --layers, both with defaults here; --junit is the CLI's. */
+type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange; junit?: string };
 
 export function registerFitCommand(parent: Command): void {
   parent
@@ -34,14 +35,25 @@ export function registerFitCommand(parent: Command): void {
     .option('--expect <LO..HI>', 'exit 1 unless every fitted growth factor lies in [LO, HI], e.g. 1.03..1.06', parseGrowthRange)
     .option('--json', 'print the fit document (JSON) instead of a table', false)
     .option('--out <file>', 'also write the fit document to this file (for plot and report)')
+    .option('--junit <file>', "write the --expect gate's outcome as JUnit XML (one testcase per fit) for CI test dashboards")
     .action(async (files: string[], flags: FitFlags, command: Command) => {
       const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
-      await runFit(toFitOptions(files, flags), { reporter, write: (text) => void process.stdout.write(text) });
+      const options = toFitOptions(files, flags);
+      const output = { reporter, write: (text: string) => void process.stdout.write(text) };
+      if (flags.junit === undefined) {
+        await runFit(options, output);
+        return;
+      }
+      // Fit without the gate, write the JUnit file whatever the outcome, then apply the gate.
+      const document = await runFit({ ...options, expect: undefined }, output);
+      await writeJunit(flags.junit, document, options.expect);
+      reporter.info(`wrote the gate's outcome to ${flags.junit}`);
+      if (options.expect !== undefined) checkExpectation([...document.fits, ...(document.weightFits ?? [])], options.expect);
     });
 }
 
 function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {
-  const { hook, layers, ...rest } = flags;
+  const { hook, layers, junit: _junit, ...rest } = flags;
   return { ...rest, files, hooks: hook ?? ['resid_pre'], layers: layers ?? {} };
 }
 

@@ -132,12 +132,17 @@ function fitWeightsFile(weights: WeightsFile, file: string, options: FitCommandO
   }));
 }
 
+/** Whether a fitted growth factor (the point estimate) lies outside the --expect range; shared with `fit --junit`. */
+export function isOutsideRange(growth: number, range: GrowthRange): boolean {
+  return (range.low !== undefined && growth < range.low) || (range.high !== undefined && growth > range.high);
+}
+
 /** The gate: every fitted growth factor (the point estimate) must lie inside the range. */
 export function checkExpectation(fits: ReadonlyArray<FitEntry | WeightFitEntry>, range: GrowthRange): void {
   const shown = `${range.low ?? ''}..${range.high ?? ''}`;
   const problems = new ProblemList();
   for (const fit of fits) {
-    if ((range.low !== undefined && fit.growth < range.low) || (range.high !== undefined && fit.growth > range.high)) {
+    if (isOutsideRange(fit.growth, range)) {
       problems.add(
         `${fit.source} ${'hook' in fit ? fit.hook : `${fit.variant} ${fit.series}`} layers ${fit.fromLayer}:${fit.toLayer}: growth ${formatGrowth(fit.growth)} (95% CI ${formatGrowth(fit.ciLow)}–${formatGrowth(fit.ciHigh)}, ${fit.ciMethod})`,
       );

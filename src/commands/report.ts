@@ -1,13 +1,15 @@
 /**
- * `resid-norms report`: results and weights files → a folder with a self-contained index.html
- * (every figure inline, fit tables, model and run metadata, prompt-set hashes) and summary.md
- * for a CI job summary. Fits every measured hook, and the writing weights, for the tables.
+ * `resid-norms report`: results and weights files → a folder with a self-contained, interactive
+ * index.html (every figure drawn in the page, fit tables, model and run metadata, prompt-set
+ * hashes), each figure's static SVG in figures/, and summary.md for a CI job summary. Fits every
+ * measured hook, and the writing weights, for the tables.
  */
 import { join } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
 import { FIGURES } from '../plots/figure-registry.js';
-import { fitTable, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
+import { figureFile, fitTable, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
 import { renderReportHtml } from '../report/report-html.js';
+import { readRuntimeScripts } from '../report/report-runtime.js';
 import { renderReportMarkdown } from '../report/report-markdown.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { toolVersion } from '../version.js';
@@ -21,18 +23,21 @@ export interface ReportRequest extends FigureSource {
 export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
   const { subjects, weights, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
   await createOutputFolder(request.outDir);
+  await createOutputFolder(join(request.outDir, 'figures'));
   reportOutcomes(plan, reporter);
   const figures: ReportFigure[] = [];
   const files = subjects.length + weights.length;
   for (const { figure, stem, source, outcome } of plan) {
     const entry: ReportFigure = {
       figure,
+      stem,
       summary: FIGURES[figure].summary,
       subject: source === undefined ? undefined : files === 1 ? source.model : `${source.model} (${source.path})`,
     };
     if (outcome.drawn) {
       const svg = await renderFigure(outcome.spec, stem, reporter);
-      figures.push({ ...entry, svg, ...(outcome.note === undefined ? {} : { note: outcome.note }) });
+      await writeFileAtomic(join(request.outDir, figureFile(entry)), svg);
+      figures.push({ ...entry, spec: outcome.spec, svg, ...(outcome.note === undefined ? {} : { note: outcome.note }) });
     } else {
       figures.push({ ...entry, reason: outcome.reason });
     }
@@ -45,8 +50,8 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
     weightFits: weightFitTable(weights),
     figures,
   };
-  await writeFileAtomic(join(request.outDir, 'index.html'), renderReportHtml(content));
+  await writeFileAtomic(join(request.outDir, 'index.html'), renderReportHtml(content, await readRuntimeScripts()));
   await writeFileAtomic(join(request.outDir, 'summary.md'), renderReportMarkdown(content));
-  reporter.info(`wrote ${join(request.outDir, 'index.html')} (${figures.filter((entry) => entry.svg !== undefined).length} figures) and summary.md`);
+  reporter.info(`wrote ${join(request.outDir, 'index.html')} (${figures.filter((entry) => entry.svg !== undefined).length} figures, also as SVG files in figures/) and summary.md`);
   return content;
 }

@@ -6,6 +6,7 @@ import type { HookName } from '../results/schema.js';
 import { describePhasesBriefly, exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { annotationLayers, fitPhasePoints } from './fit-layers.js';
+import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { hookSummaries, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { FIT_DASH, OKABE_ITO, finishSpec } from './theme.js';
@@ -45,10 +46,30 @@ function buildBlockOutputs({ measurement, fits }: PlotSubject): FigureOutcome {
       layer: [
         {
           data: { values: fitPoints },
+          // The first layer with the legend owns its selection: Vega-Lite merges legends keeping the first one's encoding.
+          params: [legendPick('pick', 'series')],
           mark: { type: 'line', strokeDash: FIT_DASH, strokeWidth: 3 },
-          encoding: { x, y, color, detail: { field: 'phase', type: 'ordinal' } },
+          encoding: { x, y, color, detail: { field: 'phase', type: 'ordinal' }, opacity: pickedOpacity('pick') },
         },
-        { data: { values: rows }, mark: { type: 'line', strokeWidth: 1.5, point: { size: 18 } }, encoding: { x, y, color } },
+        {
+          data: { values: rows },
+          layer: [
+            { mark: { type: 'line', strokeWidth: 1.5, point: { size: 18 } }, encoding: { x, y, color, opacity: pickedOpacity('pick') } },
+            hoverLayer(
+          'means',
+          {
+            x,
+            y,
+            tooltip: tooltipOf([
+              { field: 'series', title: 'hook', type: 'nominal' },
+              { field: 'layer', title: 'layer' },
+                  { field: 'norm', title: `mean norm (${metric})` },
+                ]),
+              },
+              { params: [xZoom('zoom')] },
+            ),
+          ],
+        },
         ...annotationLayers(fitted.map(({ fit, label, color: hue }) => ({ text: `fit ${describePhasesBriefly(fit, label)} per layer`, color: hue }))),
       ],
     }),

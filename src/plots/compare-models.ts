@@ -6,6 +6,7 @@
 import type { HookName, Measurement, NormMetric } from '../results/schema.js';
 import { exclusionPhrase, promptsLine, shorten } from './figure-text.js';
 import type { FigureOptions, FigureOutcome, ModelsFigure, PlotSubject } from './figure-types.js';
+import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { comparePanels, modelFamily, modelSize } from './model-family.js';
 import { chosenHook, hookSummaries, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
@@ -64,21 +65,43 @@ function promptsSubtitle(subjects: readonly PlotSubject[]): string {
   return `${hashes.size} different prompt sets (${shorten([...new Set(subjects.map(({ measurement }) => measurement.prompts.source))].join(', '), 60)}): compare with care`;
 }
 
-function panelSpec(panel: string, lines: readonly Line[], x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> {
+function panelSpec(panel: string, index: number, lines: readonly Line[], x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> {
   const domain = lines.map((line) => line.label);
-  const colors = domain.map((_, index) => CATEGORY_COLORS[index % CATEGORY_COLORS.length]!);
-  const dashes = domain.map((_, index) => DASHES[Math.floor(index / CATEGORY_COLORS.length) % DASHES.length]!);
+  const colors = domain.map((_, line) => CATEGORY_COLORS[line % CATEGORY_COLORS.length]!);
+  const dashes = domain.map((_, line) => DASHES[Math.floor(line / CATEGORY_COLORS.length) % DASHES.length]!);
+  const color = { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: colors }, sort: domain, legend: { symbolType: 'stroke', symbolSize: 300 } };
+  // Selections are per panel (each has its own legend and x scale), so their names are too.
+  const pick = `pick_${index}`;
   return {
     title: { text: panel, fontSize: 13, anchor: 'start' },
     width: PANEL_WIDTH,
     data: { values: lines.flatMap((line) => line.rows) },
-    mark: { type: 'line', strokeWidth: 2 },
-    encoding: {
-      x,
-      y,
-      color: { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: colors }, sort: domain, legend: { symbolType: 'stroke', symbolSize: 300 } },
-      strokeDash: { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: dashes }, sort: domain },
-    },
+    layer: [
+      {
+        params: [legendPick(pick, 'model')],
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: {
+          x,
+          y,
+          color,
+          strokeDash: { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: dashes }, sort: domain },
+          opacity: pickedOpacity(pick),
+        },
+      },
+      hoverLayer(
+        `models_${index}`,
+        {
+          x,
+          y,
+          tooltip: tooltipOf([
+            { field: 'model', title: 'model', type: 'nominal' },
+            { field: 'x', title: String(x.title) },
+            { field: 'norm', title: String(y.title) },
+          ]),
+        },
+        { params: [xZoom(`zoom_${index}`)] },
+      ),
+    ],
   };
 }
 
@@ -117,7 +140,7 @@ function buildCompare(subjects: readonly PlotSubject[], options: FigureOptions):
           promptsSubtitle(usable),
         ],
       },
-      hconcat: panels.map(({ panel, lines: panelLines }) => panelSpec(panel, panelLines, x, y)),
+      hconcat: panels.map(({ panel, lines: panelLines }, index) => panelSpec(panel, index, panelLines, x, y)),
       resolve: { scale: { color: 'independent', strokeDash: 'independent' }, legend: { color: 'independent', strokeDash: 'independent' } },
     }),
     ...(notes.length > 0 ? { note: notes.join('; ') } : {}),

@@ -34,6 +34,7 @@ const ANNOTATION_TOP = PLOT_HEIGHT + 56;
 export function annotationLayers(lines: ReadonlyArray<{ text: string; color: string }>): Record<string, unknown>[] {
   return lines.map(({ text, color }, index) => ({
     data: { values: [{}] },
-    mark: { type: 'text', text, x: 0, y: ANNOTATION_TOP + 18 * index, align: 'left', baseline: 'middle', fontSize: 12, color },
+    // Never clipped: they sit outside the plot, and zoomable views clip their marks by default.
+    mark: { type: 'text', text, x: 0, y: ANNOTATION_TOP + 18 * index, align: 'left', baseline: 'middle', fontSize: 12, color, clip: false },
   }));
 }

@@ -10,6 +10,7 @@ import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { annotationLayers } from './fit-layers.js';
 import type { RatioView } from './token-views.js';
+import { hoverLayer, tooltipOf, xZoom, type TooltipField } from './interaction.js';
 import { FIT_COLOR, FIT_DASH, OKABE_ITO, SPECIAL_POSITION_COLOR, SPECIAL_POSITION_DASH, finishSpec } from './theme.js';
 
 export interface RatioRow {
@@ -80,6 +81,7 @@ function buildGrowthRatio({ measurement, fits, views }: PlotSubject, hook: HookN
     mark: { type: 'area', color: OKABE_ITO.blue, opacity },
     encoding: { x, y: { field: low, type: 'quantitative' }, y2: { field: high } },
   });
+  const layerField: TooltipField = { field: 'layer', title: 'layer l' };
   const specialNames = [...new Set(special.map((row) => row.label))].join(', ');
   return {
     drawn: true,
@@ -107,6 +109,27 @@ function buildGrowthRatio({ measurement, fits, views }: PlotSubject, hook: HookN
           encoding: { x, y: { field: 'median', type: 'quantitative' }, detail: { field: 'label' } },
         },
         ...fitLayers(fit, x),
+        hoverLayer(
+          'special',
+          { x, y: { field: 'median', type: 'quantitative' }, tooltip: tooltipOf([{ field: 'label', title: 'position', type: 'nominal' }, layerField, { field: 'median', title: 'median ratio' }]) },
+          { data: { values: special } },
+        ),
+        hoverLayer(
+          'ratios',
+          {
+            x,
+            y: { field: 'median', type: 'quantitative' },
+            tooltip: tooltipOf([
+              layerField,
+              { field: 'median', title: 'median ratio' },
+              { field: 'q25', title: '25th percentile' },
+              { field: 'q75', title: '75th percentile' },
+              { field: 'q05', title: '5th percentile' },
+              { field: 'q95', title: '95th percentile' },
+            ]),
+          },
+          { data: { values: tokens }, params: [xZoom('zoom')] },
+        ),
       ],
     }),
   };

@@ -6,6 +6,7 @@
 import type { HookName } from '../results/schema.js';
 import { exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
+import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { chosenHook, everyNthLayer, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
 import { histogramBins, type HistogramView } from './token-views.js';
@@ -73,6 +74,9 @@ function buildHistograms({ measurement, views }: PlotSubject, hook: HookName): F
   if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
   const metric = primaryMetric(measurement);
   const stride = layers.length > 1 ? layers[1]! - layers[0]! : 1;
+  const x = { field: 'log10Norm', type: 'quantitative', title: `log10 ${normAxisTitle(hook, metric)}`, scale: { zero: false } };
+  const y = { field: 'percent', type: 'quantitative', title: '% of tokens in bin' };
+  const color = { field: 'layer', type: 'ordinal', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } };
   return {
     drawn: true,
     spec: finishSpec({
@@ -80,13 +84,26 @@ function buildHistograms({ measurement, views }: PlotSubject, hook: HookName): F
         `${everyPhrase(stride)} · shared bins ${binWidth} wide in log10 · ${exclusionPhrase(measurement)} · ${metricPhrase(metric)}`,
       ]),
       data: { values: rows },
-      mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.6 },
-      encoding: {
-        x: { field: 'log10Norm', type: 'quantitative', title: `log10 ${normAxisTitle(hook, metric)}`, scale: { zero: false } },
-        y: { field: 'percent', type: 'quantitative', title: '% of tokens in bin' },
-        color: { field: 'layer', type: 'ordinal', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } },
-        order: { field: 'step', type: 'quantitative' },
-      },
+      layer: [
+        {
+          params: [legendPick('pick', 'layer')],
+          mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.6 },
+          encoding: { x, y, color, order: { field: 'step', type: 'quantitative' }, opacity: pickedOpacity('pick') },
+        },
+        hoverLayer(
+          'bins',
+          {
+            x,
+            y,
+            tooltip: tooltipOf([
+              { field: 'layer', title: 'layer' },
+              { field: 'log10Norm', title: `bin from log10 ${normAxisTitle(hook, metric)}` },
+              { field: 'percent', title: '% of tokens in bin', format: '.3~f' },
+            ]),
+          },
+          { params: [xZoom('zoom')] },
+        ),
+      ],
     }),
   };
 }

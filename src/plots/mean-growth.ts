@@ -7,6 +7,7 @@ import type { HookName } from '../results/schema.js';
 import { describePhase, exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { annotationLayers, fitPhasePoints } from './fit-layers.js';
+import { hoverLayer, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, hookSummaries, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { FIT_COLOR, FIT_DASH, OKABE_ITO, finishSpec } from './theme.js';
@@ -55,6 +56,20 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
           mark: { type: 'line', color: OKABE_ITO.blue, strokeWidth: 1.5, point: { size: 18, color: OKABE_ITO.blue } },
           encoding: { x, y: { field: 'value', type: 'quantitative' } },
         },
+        hoverLayer(
+          'means',
+          {
+            x,
+            y: { field: 'value', type: 'quantitative' },
+            tooltip: tooltipOf([
+              { field: 'layer', title: 'layer' },
+              { field: 'value', title: `${stat} ${normAxisTitle(hook, metric)}` },
+              { field: 'q25', title: 'lower quartile' },
+              { field: 'q75', title: 'upper quartile' },
+            ]),
+          },
+          { params: [xZoom('zoom')] },
+        ),
       ],
     }),
     ...(fit === undefined ? { note: `no growth fit of ${hook} to draw` } : {}),

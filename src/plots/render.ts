@@ -5,6 +5,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { staticSpec } from './interaction.js';
 import { estimateTextWidth, isBold } from './text-metrics.js';
 
 interface TextItem {
@@ -46,14 +47,14 @@ function createCollectingLogger(warnings: string[]): vega.LoggerInterface {
 }
 
 /**
- * Render a spec to an SVG document. `idPrefix` names the SVG's internal ids (clip paths,
+ * Render a spec to an SVG document, without the points that only carry tooltips. `idPrefix` names the SVG's internal ids (clip paths,
  * gradients): Vega numbers them from process-wide counters, which would make the output depend
  * on what was rendered before and clash when several SVGs are inlined in one HTML page.
  */
 export async function renderSvg(spec: TopLevelSpec, idPrefix: string): Promise<RenderedSvg> {
   const warnings: string[] = [];
   const logger = createCollectingLogger(warnings);
-  const compiled = compile(spec, { logger: logger as never }).spec;
+  const compiled = compile(staticSpec(spec), { logger: logger as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger, logLevel: vega.Warn });
   try {
     const svg = await view.toSVG();

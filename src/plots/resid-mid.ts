@@ -7,6 +7,7 @@
 import type { HookName } from '../results/schema.js';
 import { exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
+import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { hookSummaries, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
@@ -38,6 +39,13 @@ function buildResidMid({ measurement }: PlotSubject): FigureOutcome {
     axis: { tickMinStep: 1, format: 'd' },
   };
   const y = { field: 'mean', type: 'quantitative', title: `mean ${normAxisTitle('x', metric)}`, ...logScaleAxis(rows.map((row) => row.mean)) };
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: drawn.map((place) => place.label), range: drawn.map((place) => place.color) },
+    legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 },
+  };
   return {
     drawn: true,
     spec: finishSpec({
@@ -48,20 +56,29 @@ function buildResidMid({ measurement }: PlotSubject): FigureOutcome {
       layer: [
         { mark: { type: 'line', color: '#9a9a9a', strokeWidth: 1.2 }, encoding: { x, y, order: { field: 'depth', type: 'quantitative' } } },
         {
+          params: [legendPick('pick', 'series')],
           mark: { type: 'point', filled: true, size: 46, opacity: 1 },
           encoding: {
             x,
             y,
-            color: {
-              field: 'series',
-              type: 'nominal',
-              title: null,
-              scale: { domain: drawn.map((place) => place.label), range: drawn.map((place) => place.color) },
-              legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 },
-            },
+            color,
             shape: { field: 'series', type: 'nominal', scale: { domain: drawn.map((place) => place.label), range: ['square', 'triangle-up', 'circle'].slice(3 - drawn.length) } },
+            opacity: pickedOpacity('pick'),
           },
         },
+        hoverLayer(
+          'means',
+          {
+            x,
+            y,
+            tooltip: tooltipOf([
+              { field: 'series', title: 'hook', type: 'nominal' },
+              { field: 'depth', title: 'depth in blocks' },
+              { field: 'mean', title: y.title },
+            ]),
+          },
+          { params: [xZoom('zoom')] },
+        ),
       ],
     }),
   };

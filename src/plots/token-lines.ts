@@ -15,6 +15,8 @@ interface TokenRow {
   layer: number;
   position: number;
   norm: number;
+  /** The token's text, for the interactive report's tooltip. */
+  token: string;
 }
 
 function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, prompt: number): FigureOutcome {
@@ -35,7 +37,7 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
     sequence.ids.forEach((_, position) => {
       const norm = sequence.values[position * nLayers + layer]!;
       if (!(norm > 0)) return; // a log axis cannot show 0
-      const point = { layer, position, norm: roundValue(norm) };
+      const point = { layer, position, norm: roundValue(norm), token: sequence.tokens[position] ?? '' };
       if (excluded.has(position)) special.push({ ...point, label: positionName(measurement, position) });
       else tokens.push(point);
     });
@@ -51,7 +53,7 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
         `“${shorten(text, 80)}” · ${sequence.ids.length} tokens`,
         `one line per token, coloured by position · dotted: ${[...excluded].map((p) => positionName(measurement, p)).join(', ') || 'none'} · ${metricPhrase(metric)}`,
       ]),
-      layer: positionLineLayers(tokens, special, { x, y, colorTitle: 'position', lastLayer }),
+      layer: positionLineLayers(tokens, special, { x, y, colorTitle: 'position', lastLayer, prompt }),
     }),
   };
 }

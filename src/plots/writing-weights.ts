@@ -10,6 +10,7 @@ import type { HookName } from '../results/schema.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { exclusionPhrase, formatGrowth, metricPhrase, promptsLine, shorten } from './figure-text.js';
 import type { FigureOptions, FigureOutcome, FitLine, WeightFitLine, WeightsFigure, WeightsSubject } from './figure-types.js';
+import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { layerAxis, roundValue } from './plot-data.js';
 import { OKABE_ITO, PLOT_HEIGHT, finishSpec } from './theme.js';
@@ -169,7 +170,7 @@ function buildWritingWeights(subject: WeightsSubject, options: FigureOptions): F
         text: shorten(`${weights.model.id} — weights that write to the residual stream${measurement === undefined ? '' : ', and what the blocks write'}, per layer`),
         subtitle: details,
       },
-      hconcat: panels.map((panel, index) => panelSpec(panel, x, { field: 'norm', type: 'quantitative', title: index === 0 ? yTitle : null, ...scaleAxis })),
+      hconcat: panels.map((panel, index) => panelSpec(panel, index, x, { field: 'norm', type: 'quantitative', title: index === 0 ? yTitle : null, ...scaleAxis })),
       resolve: {
         scale: { color: 'independent', strokeDash: 'independent' },
         legend: { color: 'independent', strokeDash: 'independent' },
@@ -179,7 +180,9 @@ function buildWritingWeights(subject: WeightsSubject, options: FigureOptions): F
   };
 }
 
-function panelSpec(panel: PanelData, x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> {
+function panelSpec(panel: PanelData, index: number, x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> {
+  // Selections are per panel (each has its own legend), so their names are too.
+  const pick = `pick_${index}`;
   const domain = panel.series.map((entry) => entry.label);
   const thick = panel.series.filter((entry) => entry.width === OUTPUT_WIDTH).map((entry) => entry.label);
   const legend = {
@@ -201,15 +204,32 @@ function panelSpec(panel: PanelData, x: Record<string, unknown>, y: Record<strin
     strokeDash: { field: 'series', type: 'nominal', title: LEGEND_TITLE, sort: domain, scale: { domain, range: panel.series.map((entry) => entry.dash) } },
     // Line widths as given (Vega-Lite draws a line's width from `size`); no legend of its own, which would show dots.
     size: { field: 'width', type: 'quantitative', scale: null, legend: null },
+    opacity: pickedOpacity(pick),
   };
   const layers: Record<string, unknown>[] = [
     ...(panel.heads.length === 0
       ? []
       : [{ data: { values: panel.heads }, mark: { type: 'point', filled: true, size: 22, opacity: 0.4, color: COLORS.W_OV }, encoding: { x, y } }]),
-    // Block outputs first, so the thinner weight lines stay visible on top of them.
-    ...[panel.lines.filter((row) => row.width === OUTPUT_WIDTH), panel.lines.filter((row) => row.width !== OUTPUT_WIDTH)]
-      .filter((rows) => rows.length > 0)
-      .map((rows) => ({ data: { values: rows }, mark: { type: 'line' }, encoding })),
+    // One line per series, drawn in the legend's order: block outputs first, so the thinner weight lines stay visible on top.
+    { data: { values: panel.lines }, params: [legendPick(pick, 'series')], mark: { type: 'line' }, encoding },
+    ...(panel.heads.length === 0
+      ? []
+      : [
+          hoverLayer(
+            `heads_${index}`,
+            { x, y, tooltip: tooltipOf([{ field: 'head', title: 'head' }, { field: 'layer', title: 'layer' }, { field: 'norm', title: '‖W_OV‖_F of the head' }]) },
+            { data: { values: panel.heads } },
+          ),
+        ]),
+    hoverLayer(
+      `series_${index}`,
+      {
+        x,
+        y,
+        tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer' }, { field: 'norm', title: 'norm' }]),
+      },
+      { data: { values: panel.lines }, params: [xZoom(`zoom_${index}`)] },
+    ),
   ];
   return { title: { text: panel.title, fontSize: 13, anchor: 'start' }, width: PANEL_WIDTH, height: PLOT_HEIGHT, layer: layers };
 }

@@ -1,8 +1,9 @@
 /**
  * What a report says, independent of how it is written out: tables of models, runs and growth
- * fits as plain strings, and the figures (an SVG, or why it could not be drawn). The HTML page
+ * fits as plain strings, and the figures (a spec and an SVG, or why not drawn). The HTML page
  * and the Markdown summary are two renderings of this one content.
  */
+import type { TopLevelSpec } from 'vega-lite'; // types only
 import type { FigureName } from '../plots/figure-registry.js';
 import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
 import { HOOK_NAMES } from '../results/schema.js';
@@ -15,14 +16,23 @@ export interface Table {
 
 export interface ReportFigure {
   figure: FigureName;
+  /** Unique name of the figure in the report: its SVG file name, and the id of its elements. */
+  stem: string;
   /** What the figure shows, one line. */
   summary: string;
   /** Model id (and file) the figure was drawn from; undefined for figures of all files. */
   subject: string | undefined;
-  /** The inline SVG, or why the figure could not be drawn. */
+  /** The Vega-Lite spec the page draws, and the static SVG (a file, and the page's fallback)… */
+  spec?: TopLevelSpec;
   svg?: string;
+  /** …or why the figure could not be drawn. */
   reason?: string;
   note?: string;
+}
+
+/** Where a drawn figure's SVG file goes, relative to the report folder. */
+export function figureFile(entry: Pick<ReportFigure, 'stem'>): string {
+  return `figures/${entry.stem}.svg`;
 }
 
 export interface ReportContent {

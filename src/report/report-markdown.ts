@@ -1,8 +1,9 @@
 /**
  * The report as Markdown for a CI job summary (e.g. GitHub's $GITHUB_STEP_SUMMARY): the tables
- * and a list of the figures, which live in the HTML page (job summaries cannot show SVG).
+ * and the figures as links to their SVG files beside it (a job summary cannot show local
+ * images; the files and the interactive index.html travel in the report artifact).
  */
-import type { ReportContent, Table } from './report-content.js';
+import { figureFile, type ReportContent, type Table } from './report-content.js';
 
 /** A table cell: one line; pipes escaped, and angle brackets, which Markdown would take for HTML. */
 function cell(text: string): string {
@@ -22,7 +23,7 @@ export function renderReportMarkdown(content: ReportContent): string {
   return [
     '## Residual stream norms',
     '',
-    `Made by resid-norms ${content.toolVersion}. Figures: ${drawn.length} drawn, in index.html beside this file.`,
+    `Made by resid-norms ${content.toolVersion}. Figures: ${drawn.length} drawn, interactive in index.html beside this file and as SVG files in figures/.`,
     '',
     '### Growth fits',
     '',
@@ -37,6 +38,7 @@ export function renderReportMarkdown(content: ReportContent): string {
     '',
     tableMarkdown(content.runs),
     '',
+    ...(drawn.length === 0 ? [] : ['### Figures', '', ...drawn.map((entry) => `- [${cell(name(entry)).replace(/[[\]]/g, '\\$&')}](${figureFile(entry)}): ${cell(entry.summary)}`), '']),
     ...(notDrawn.length === 0 ? [] : ['### Figures not drawn', '', ...notDrawn.map((entry) => `- ${cell(name(entry))}: ${cell(entry.reason ?? '')}`), '']),
   ].join('\n');
 }

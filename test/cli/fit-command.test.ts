@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DOMParser, type Document } from '@xmldom/xmldom';
 import { InvalidArgumentError } from 'commander';
 import { parseGrowthRange, parseLayerRange } from '../../src/cli/fit-command.js';
 import { ExitCode } from '../../src/errors.js';
@@ -77,6 +78,29 @@ describe('resid-norms fit (the installed command)', () => {
     assert.equal(run.code, ExitCode.expectationFailed);
     assert.match(run.stderr, /^resid-norms: growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits: .*r\.json resid_pre layers 0:11: growth 1\.0\d{3} \(95% CI /);
     assert.match(run.stdout, /^source/, 'the table is still printed');
+  });
+
+  it('writes the gate as JUnit XML with --junit: one testcase per fit, a failure when outside --expect', async () => {
+    const junit = join(folder, 'gate', 'fit.xml');
+    const read = async (): Promise<Document> => new DOMParser().parseFromString(await readFile(junit, 'utf8'), 'text/xml');
+    const inside = await cli(results, '--hook', 'resid_pre,resid_post', '--expect', '1.03..1.07', '--bootstrap', '50', '--junit', junit);
+    assert.equal(inside.code, ExitCode.ok, inside.stderr);
+    let document = await read();
+    const suites = document.getElementsByTagName('testsuites')[0]!;
+    assert.deepEqual([suites.getAttribute('tests'), suites.getAttribute('failures')], ['2', '0']);
+    const cases = Array.from(document.getElementsByTagName('testcase'));
+    assert.deepEqual(cases.map((testcase) => testcase.getAttribute('classname')), [results, results]);
+    assert.match(cases[0]!.getAttribute('name')!, /^resid_pre \(centered, mean\) layers 0:11: growth per layer in 1\.03\.\.1\.07$/);
+    assert.match(cases[1]!.getElementsByTagName('system-out')[0]!.textContent!, /^growth ×1\.0\d{3} per layer \(95% CI /);
+
+    const outside = await cli(results, '--expect', '1.06..1.08', '--bootstrap', '50', '--junit', junit);
+    assert.equal(outside.code, ExitCode.expectationFailed);
+    assert.match(outside.stderr, /growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits/, 'the gate says why, as without --junit');
+    document = await read();
+    assert.equal(document.getElementsByTagName('testsuites')[0]!.getAttribute('failures'), '1');
+    const failure = document.getElementsByTagName('failure')[0]!;
+    assert.match(failure.getAttribute('message')!, /^growth ×1\.0\d{3} is outside --expect 1\.06\.\.1\.08$/);
+    assert.deepEqual(await readdir(join(folder, 'gate')), ['fit.xml'], 'written atomically: no temp file left');
   });
 
   it('reads several hooks, comma-separated or repeated', async () => {

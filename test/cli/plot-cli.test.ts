@@ -51,11 +51,12 @@ describe('resid-norms plot and report, end to end', () => {
     assert.equal(result.stderr, `wrote 1 file to ${out}\n`);
   });
 
-  it('report writes index.html and summary.md', async () => {
+  it('report writes index.html, summary.md and the figures as SVG files', async () => {
     const out = join(root, 'report');
     const result = await runCli(['--quiet', 'report', TINY_MEASUREMENT_PATH, '--out', out]);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual((await readdir(out)).sort(), ['index.html', 'summary.md']);
+    assert.deepEqual((await readdir(out)).sort(), ['figures', 'index.html', 'summary.md']);
+    assert.equal((await readdir(join(out, 'figures'))).length, 8, 'the 8 figures of one results file');
   });
 
   it('plot --help lists every figure', async () => {

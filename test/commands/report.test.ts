@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import { runReport } from '../../src/commands/report.js';
 import { fitWeightGrowth } from '../../src/analysis/weight-growth-fit.js';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { PACKAGE_ROOT } from '../../src/package-paths.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
 import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
 
@@ -30,18 +31,41 @@ describe('runReport', () => {
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  it('inlines every drawn figure and says which could not be drawn', () => {
+  it('inlines every drawn figure, as a spec for the page and a static SVG, also written to figures/, and says which could not be drawn', async () => {
     // 7 figures of the sequential model, 6 of the parallel one (no resid_mid), 1 comparison.
-    assert.equal(html.match(/<svg /g)?.length, 14);
+    const stems = [...html.matchAll(/<div class="chart" data-figure="([^"]+)"><\/div>/g)].map((match) => match[1]!);
+    assert.equal(stems.length, 14);
+    assert.equal(html.match(/<noscript><div class="static">\n<svg /g)?.length, 14);
+    assert.deepEqual((await readdir(join(root, 'report', 'figures'))).sort(), stems.map((stem) => `${stem}.svg`).sort());
+    for (const stem of stems) {
+      const svg = await readFile(join(root, 'report', 'figures', `${stem}.svg`), 'utf8');
+      assert.ok(html.includes(`<noscript><div class="static">\n${svg}\n</div></noscript>`), `${stem}: the page's fallback is the SVG file`);
+      assert.ok(markdown.includes(`(figures/${stem}.svg)`), `${stem} linked from summary.md`);
+      const spec = /<script type="application\/json" id="spec-([^"]+)">(.*?)<\/script>/.exec(html.slice(html.indexOf(`id="spec-${stem}"`) - 40));
+      assert.equal(spec?.[1], stem);
+      assert.equal((JSON.parse(spec[2]!) as { $schema: string }).$schema, 'https://vega.github.io/schema/vega-lite/v6.json');
+    }
     assert.match(html, /Not drawn: tiny-pythia is a parallel-residual model/);
     assert.match(html, /<section id="figure-weights">[^]*Not drawn: no weights file was given/);
     assert.doesNotMatch(html, /Writing weights/, 'no weight fit table without weights files');
     assert.match(markdown, /### Figures not drawn\n\n- resid-mid \(tiny-pythia \(.*parallel\.json\)\): tiny-pythia is a parallel-residual model/);
   });
 
-  it('makes no external requests: no scripts, links, images or imports', () => {
-    assert.doesNotMatch(html, /<script|<link|<img|<iframe|@import|src=/i);
-    assert.doesNotMatch(html, /(href|url\()\s*=?\s*["(]?\s*(https?:|\/\/)/i);
+  it('makes no external requests: inline scripts only (the pinned vega runtimes), no links, images or imports', async () => {
+    const outsideScripts = html.replace(/(<script[^>]*>)[^]*?<\/script>/g, '$1</script>');
+    assert.doesNotMatch(outsideScripts, /<link|<img|<iframe|@import|src=/i);
+    assert.doesNotMatch(outsideScripts, /(href|url\()\s*=?\s*["(]?\s*(https?:|\/\/)/i);
+    const manifest = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const name of ['vega', 'vega-lite', 'vega-embed']) {
+      assert.match(manifest.dependencies[name]!, /^\d+\.\d+\.\d+$/, `${name} is pinned to one version`);
+      assert.ok(html.includes(`<script>/* ${name} ${manifest.dependencies[name]} */\n`), `${name} ${manifest.dependencies[name]} inlined`);
+    }
+  });
+
+  it('escapes prompt text inside the inline specs, so it cannot close their script element', () => {
+    const spec = /<script type="application\/json" id="spec-tiny-gpt2-tokens">(.*?)<\/script>/.exec(html)![1]!;
+    assert.doesNotMatch(spec, /</);
+    assert.ok(JSON.stringify(JSON.parse(spec)).includes('A <b>\\"quoted\\"</b> & id=\\"x\\" prompt'));
   });
 
   it('has the fit table, model and run metadata and the full prompt-set hash', async () => {
@@ -84,8 +108,8 @@ describe('runReport with a weights file', () => {
   after(() => rm(root, { recursive: true, force: true }));
 
   it('inlines figure 9 beside the others', () => {
-    assert.equal(html.match(/<svg /g)?.length, 2);
-    assert.match(html, /<section id="figure-weights">\n<h2>weights<\/h2>\n<p class="summary">writing weights per layer[^<]*<\/p>\n<h3>tiny-gpt2 \(.*tiny-gpt2\.weights\.json\)<\/h3>\n<figure/);
+    assert.equal(html.match(/<noscript><div class="static">\n<svg /g)?.length, 2);
+    assert.match(html, /<section id="figure-weights">\n<h2>weights<\/h2>\n<p class="summary">writing weights per layer[^<]*<\/p>\n<h3>tiny-gpt2 \(.*tiny-gpt2\.weights\.json\)<\/h3>\n<figure id="weights">/);
     assert.ok(html.includes('mean ‖attn_out‖₂ ×'), 'paired with the results file of the same model');
     assert.match(html, /<title>resid-norms report: tiny-gpt2<\/title>/, 'one model, named once');
   });

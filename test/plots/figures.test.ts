@@ -24,7 +24,7 @@ describe('figure builders', () => {
     const tokens = spec.layer![0]!.data!.values;
     const raw = measurement.sequences[0]!.rawNorms.resid_pre!;
     for (const row of tokens) assert.equal(row.norm, raw[row.layer as number]![row.position as number]);
-    assert.equal((spec.layer![0]!.encoding as { y: { title: string } }).y.title, '‖resid_pre‖₂ (raw)');
+    assert.equal((spec.layer![0]!.layer![0]!.encoding as { y: { title: string } }).y.title, '‖resid_pre‖₂ (raw)');
     assert.match(spec.title!.subtitle!.join(' '), /raw norm ‖x‖₂/);
   });
 
@@ -41,7 +41,7 @@ describe('figure builders', () => {
     big.measurement.model = { ...big.measurement.model, id: 'openai-community/gpt2-xl', dModel: 1600 };
     const spec = specOf(FIGURES.compare.build([big, parallel!, sequential!], DEFAULT_FIGURE_OPTIONS));
     assert.deepEqual(spec.hconcat!.map((panel) => (panel.title as unknown as { text: string }).text), ['OpenAI/Facebook', 'EleutherAI']);
-    const domain = (spec.hconcat![0]!.encoding as { color: { scale: { domain: string[] } } }).color.scale.domain;
+    const domain = (spec.hconcat![0]!.layer![0]!.encoding as { color: { scale: { domain: string[] } } }).color.scale.domain;
     assert.deepEqual(domain, ['tiny-gpt2', 'openai-community/gpt2-xl']);
     assert.match(spec.title!.text, /mean ‖resid_post‖₂ per layer across 3 models/);
     const withHook = specOf(FIGURES.compare.build([sequential!], { ...DEFAULT_FIGURE_OPTIONS, hook: 'mlp_out' }));

@@ -1,14 +1,16 @@
 /** Figure 9 (weights): what the builder draws from a weights file, with and without a results file. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HOVER_PREFIX } from '../../src/plots/interaction.js';
 import { FIGURES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type WeightsSubject } from '../../src/plots/figure-types.js';
 import { handMadeFit, handMadeWeightFit, tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
 
 interface Layer {
+  name?: string;
   data: { values: Array<Record<string, unknown>> };
   mark: { type: string };
-  encoding: { color?: { scale: { domain: string[]; range: string[] } }; strokeDash?: { scale: { range: number[][] } } };
+  encoding: { color?: { scale: { domain: string[]; range: string[] } }; strokeDash?: { scale: { range: number[][] } }; tooltip?: unknown };
 }
 interface Panel {
   title: { text: string };
@@ -60,9 +62,14 @@ describe('the weights figure', () => {
     assert.equal(heads.mark.type, 'point');
     assert.equal(heads.data.values.length, 6 * 4);
     assert.equal(heads.data.values.find((row) => row.layer === 3 && row.head === 2)!.norm, Number(weights.layers[3]!.heads.processed.W_OV[2]!.toPrecision(6)));
-    assert.ok(mlp!.layer.every((layer) => layer.mark.type === 'line'));
+    // The interactive report's invisible hover points come last: a tooltip per head and per line point.
+    const drawnLayers = (panel: Panel) => panel.layer.filter((layer) => !String(layer.name ?? '').startsWith(HOVER_PREFIX));
+    assert.ok(drawnLayers(mlp!).every((layer) => layer.mark.type === 'line'));
+    const headHover = attention!.layer.find((layer) => layer.name === `${HOVER_PREFIX}heads_0`)!;
+    assert.deepEqual((headHover.encoding.tooltip as Array<{ field: string }>).map((entry) => entry.field), ['head', 'layer', 'norm']);
+    assert.equal(drawnLayers(attention!).length, attention!.layer.length - 2);
     // Biases dashed, the rest solid.
-    const dashes = mlp!.layer[1]!.encoding.strokeDash!.scale.range;
+    const dashes = mlp!.layer[0]!.encoding.strokeDash!.scale.range;
     assert.deepEqual(dashes, [[], [], [], [6, 4]]);
     assert.match(spec.title.text, /^tiny-gpt2 — weights that write to the residual stream, and what the blocks write/);
     const subtitle = spec.title.subtitle.join('\n');

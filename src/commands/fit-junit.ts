@@ -1,0 +1,60 @@
+/**
+ * `resid-norms fit --junit FILE`: the --expect gate's outcome as JUnit XML, the format CI test
+ * dashboards read: one testcase per fit (file and hook, or file, variant and series), failed
+ * when its growth factor lies outside the range. No timestamps: the same fits give the same
+ * bytes. Written atomically, like every output of the tool.
+ */
+import { writeFileAtomic } from '../results/atomic-write.js';
+import type { FitEntry, FitFile, WeightFitEntry } from '../results/fit-schema.js';
+import { isOutsideRange, type GrowthRange } from './fit.js';
+import { formatGrowth } from './fit-table.js';
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** "1.03..1.06", "1.03..", "..1.06"; "none" without --expect. */
+export function describeRange(range: GrowthRange | undefined): string {
+  return range === undefined ? 'none' : `${range.low ?? ''}..${range.high ?? ''}`;
+}
+
+function testcase(fit: FitEntry | WeightFitEntry, range: GrowthRange | undefined): { xml: string; failed: boolean } {
+  const what = 'hook' in fit ? `${fit.hook} (${fit.metric}, ${fit.stat})` : `${fit.variant} ${fit.series}`;
+  const name = `${what} layers ${fit.fromLayer}:${fit.toLayer}: growth per layer in ${describeRange(range)}`;
+  const measured =
+    `growth ×${formatGrowth(fit.growth)} per layer (95% CI ${formatGrowth(fit.ciLow)}–${formatGrowth(fit.ciHigh)}, ${fit.ciMethod}), R² ${fit.r2.toFixed(3)}; ` +
+    `phases: ${fit.phases.map((phase) => `${phase.fromLayer}:${phase.toLayer} ×${formatGrowth(phase.growth)}`).join(', ')}`;
+  const failed = range !== undefined && isOutsideRange(fit.growth, range);
+  const failure = failed
+    ? `\n      <failure type="ExpectationError" message="${escapeXml(`growth ×${formatGrowth(fit.growth)} is outside --expect ${describeRange(range)}`)}">${escapeXml(measured)}</failure>`
+    : '';
+  return {
+    xml: `    <testcase classname="${escapeXml(fit.source)}" name="${escapeXml(name)}" time="0">${failure}\n      <system-out>${escapeXml(measured)}</system-out>\n    </testcase>`,
+    failed,
+  };
+}
+
+/** The JUnit document of a fit run: one suite, one testcase per fit. */
+export function formatJunit(document: FitFile, range: GrowthRange | undefined): string {
+  const fits = [...document.fits, ...(document.weightFits ?? [])];
+  const cases = fits.map((fit) => testcase(fit, range));
+  const failures = cases.filter((entry) => entry.failed).length;
+  const suite = `resid-norms fit --expect ${describeRange(range)}`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="resid-norms fit" tests="${fits.length}" failures="${failures}" errors="0" time="0">`,
+    `  <testsuite name="${escapeXml(suite)}" tests="${fits.length}" failures="${failures}" errors="0" skipped="0" time="0">`,
+    '    <properties>',
+    `      <property name="expect" value="${escapeXml(describeRange(range))}"/>`,
+    `      <property name="tool" value="${escapeXml(`${document.createdBy.tool} ${document.createdBy.version}`)}"/>`,
+    '    </properties>',
+    ...cases.map((entry) => entry.xml),
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+export async function writeJunit(path: string, document: FitFile, range: GrowthRange | undefined): Promise<void> {
+  await writeFileAtomic(path, formatJunit(document, range));
+}
