@@ -131,7 +131,7 @@ describe('action.yml, run locally with the inputs of docs/ci.md', () => {
 
   it('leaves results, the fit, the JUnit gate and the report in out-dir, and the summary in the job summary', async () => {
     const out = join(workspace, inputs['out-dir']!);
-    assert.deepEqual((await readdir(out)).sort(), ['fit-junit.xml', 'fit.json', 'measurement.json', 'report', 'weights.json']);
+    assert.deepEqual((await readdir(out)).sort(), ['fit-junit.xml', 'fit.json', 'measurement.json', 'measurement.prompts.parquet', 'measurement.tokens.parquet', 'report', 'weights.json']);
     assert.ok(existsSync(join(out, 'report', 'index.html')));
     assert.equal((await readdir(join(out, 'report', 'figures'))).length, 9, 'every figure, weights included');
     const junit = new DOMParser().parseFromString(await readFile(join(out, 'fit-junit.xml'), 'utf8'), 'text/xml');
