@@ -9,6 +9,7 @@ import { NORM_METRICS, type HookName } from '../results/schema.js';
 import { DEFAULT_WEIGHT_SERIES, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
 import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
 import { parseHooks, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { guardFileCommand, inputFiles } from '../io/output-guard.js';
 import { createConsoleReporter } from './reporter.js';
 import { globalOptions } from './program.js';
 
@@ -36,6 +37,7 @@ export function registerFitCommand(parent: Command): void {
     .option('--out <file>', 'also write the fit document to this file (for plot and report)')
     .action(async (files: string[], flags: FitFlags, command: Command) => {
       const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
+      await guardFileCommand(inputFiles(files), flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []);
       await runFit(toFitOptions(files, flags), { reporter, write: (text) => void process.stdout.write(text) });
     });
 }

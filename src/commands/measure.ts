@@ -21,7 +21,8 @@ import { batchesOfShard, type Shard } from '../measure/shard.js';
 import { readPromptFile } from '../measure/prompts.js';
 import { resolveBosTokenId, tokenizePrompts } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
-import { loadModel } from '../models/load-model.js';
+import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
+import { loadModel, modelInputs } from '../models/load-model.js';
 import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
@@ -97,7 +98,14 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
 
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
+  if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const resolved = await resolveRequestedModel(request, reporter);
+  const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
+  await checkOutputFile(outPath);
+  await refuseOutputOverInput(
+    [{ flag: '--out', path: outPath }, { flag: '--out (its checkpoint)', path: checkpointPath(outPath) }],
+    [...(request.promptsPath !== undefined ? [{ path: request.promptsPath, what: 'the prompt file' }] : []), ...(await modelInputs(resolved.dir))],
+  );
   const model = await loadModel(resolved.dir);
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
@@ -118,7 +126,6 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const maxAttentionElements = Math.max(MAX_ATTENTION_BYTES / 4 / spec.dims.nHeads, maxTokens * maxTokens);
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
-  const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
   const checkpointFile = checkpointPath(outPath);
   const key = {
     tool: toolVersion(), // the packing of checkpointed norms may change between versions

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { adapterFor } from '../architectures/registry.js';
 import type { ArchitectureAdapter, HfConfig, TransformerSpec } from '../architectures/types.js';
 import { ModelError, quote } from '../errors.js';
-import { readWeightIndex, type WeightIndex } from './weight-index.js';
+import { modelFolderInputs, type InputFile } from '../io/output-guard.js';
+import { TOKENIZER_FILES } from './tokenizer-files.js';
+import { readWeightIndex, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightIndex } from './weight-index.js';
 
 export interface LoadedModel {
   dir: string;
@@ -33,6 +35,11 @@ export async function readConfig(dir: string): Promise<{ config: HfConfig; path:
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ModelError(`${quote(path)} is not a JSON object`);
   return { config: config as HfConfig, path };
+}
+
+/** Every file of a model folder, and every name the loader reads there, as inputs an output may not replace. */
+export function modelInputs(dir: string): Promise<InputFile[]> {
+  return modelFolderInputs(dir, ['config.json', ...TOKENIZER_FILES, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE]);
 }
 
 export async function loadModel(dir: string): Promise<LoadedModel> {
