@@ -7,7 +7,7 @@
  * before any work is done.
  */
 import { constants } from 'node:fs';
-import { access, readdir, realpath, stat } from 'node:fs/promises';
+import { access, mkdtemp, readdir, realpath, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, UsageError, quote } from '../errors.js';
 
@@ -107,6 +107,9 @@ async function checkWritableFolder(folder: string, fail: (why: string) => UsageE
       if (!info.isDirectory()) throw fail('a file is in the way');
       try {
         await access(current, constants.W_OK | constants.X_OK);
+        // access() says yes to root even where nothing can be created (read-only or special
+        // file systems): make and remove an empty folder to be sure.
+        await rmdir(await mkdtemp(join(current, '.resid-norms-probe-')));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
         throw fail(`${quote(current)} is not writable (${WRITE_REASONS[code] ?? code})`);
