@@ -32,7 +32,7 @@ function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): vo
       process.stderr.write(`resid-norms: ${name} again: stopping now; rerun the same command to resume\n`);
       process.exit(ExitCode.interrupted);
     }
-    controller.abort();
+    controller.abort(name); // the reason names the signal in the message of a run stopped before its batches
     reporter.warn(`${name}: finishing the current batch, then stopping (send it again to stop at once)`);
   };
   process.on('SIGINT', onSignal);

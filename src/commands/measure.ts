@@ -21,6 +21,7 @@ import { batchesOfShard, type Shard } from '../measure/shard.js';
 import { readPromptFile } from '../measure/prompts.js';
 import { resolveBosTokenId, tokenizePrompts } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
+import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { loadModel, modelInputs } from '../models/load-model.js';
 import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
@@ -72,8 +73,10 @@ const MAX_BATCH_TOKENS = 16384;
 const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
 
 /** `--model`, or the embedded demo model when absent; shared by the commands that read a model. */
-export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env'>, reporter: Reporter): Promise<ResolvedModel> {
-  if (request.model !== undefined) return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}) });
+export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env' | 'signal'>, reporter: Reporter): Promise<ResolvedModel> {
+  if (request.model !== undefined) {
+    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}), ...(request.signal ? { signal: request.signal } : {}) });
+  }
   if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
     throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');
   }
@@ -106,6 +109,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     [{ flag: '--out', path: outPath }, { flag: '--out (its checkpoint)', path: checkpointPath(outPath) }],
     [...(request.promptsPath !== undefined ? [{ path: request.promptsPath, what: 'the prompt file' }] : []), ...(await modelInputs(resolved.dir))],
   );
+  stopIfInterrupted(request.signal, 'after resolving the model');
   const model = await loadModel(resolved.dir);
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
@@ -144,9 +148,11 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const saved = await readCheckpoint(checkpointFile, key);
   if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${checkpointFile})`);
 
+  stopIfInterrupted(request.signal, 'while reading the prompts');
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(spec, { hooks, layout });
   const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, ...(request.threads ? { threads: request.threads } : {}) });
+  stopIfInterrupted(request.signal, 'while building the graph');
   const startupSeconds = (performance.now() - startedAt) / 1000;
 
   const collect = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };

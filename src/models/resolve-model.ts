@@ -95,6 +95,8 @@ export interface ResolveOptions {
   reporter: Reporter;
   refresh?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Stops a download at once (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export async function resolveModel(spec: string, options: ResolveOptions): Promise<ResolvedModel> {
@@ -103,7 +105,7 @@ export async function resolveModel(spec: string, options: ResolveOptions): Promi
     return { dir: source.dir, id: source.id, revision: null, slug: modelSlug(source.id) };
   }
   const settings = readHubSettings(options.env);
-  const snapshot = await fetchSnapshot({ repo: source.repo, revision: source.revision, refresh: options.refresh ?? false }, { settings, reporter: options.reporter });
+  const snapshot = await fetchSnapshot({ repo: source.repo, revision: source.revision, refresh: options.refresh ?? false }, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}) });
   if (!snapshot.fromCache) options.reporter.info(`downloaded ${source.repo}@${snapshot.sha.slice(0, 10)} into ${settings.cacheDir}`);
   return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };
 }
