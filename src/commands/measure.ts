@@ -107,7 +107,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   await checkOutputFile(outPath);
   await refuseOutputOverInput(
     [{ flag: '--out', path: outPath }, { flag: '--out (its checkpoint)', path: checkpointPath(outPath) }],
-    [...(request.promptsPath !== undefined ? [{ path: request.promptsPath, what: 'the prompt file' }] : []), ...(await modelInputs(resolved.dir))],
+    [{ path: request.promptsPath ?? DEFAULT_PROMPTS, what: 'the prompt file' }, ...(await modelInputs(resolved.dir))],
   );
   stopIfInterrupted(request.signal, 'after resolving the model');
   const model = await loadModel(resolved.dir);

@@ -88,6 +88,7 @@ export async function checkOutputFile(path: string): Promise<void> {
   const fail = (why: string) => new UsageError(`cannot write ${quote(path)}: ${why}; choose another output path`);
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) throw fail('it is a folder');
+  if (/[/\\]$/.test(path)) throw fail('it ends with a slash, so it names a folder; give a file path');
   await checkWritableFolder(dirname(resolve(path)), fail);
 }
 
