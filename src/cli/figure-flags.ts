@@ -8,7 +8,7 @@ import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '
 import { HOOK_NAMES, type HookName } from '../results/schema.js';
 import { WEIGHT_VARIANTS, type WeightVariant } from '../results/weights-schema.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
-import { parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
+import { parseChoice, parseChoiceList, parseHooks, parseNonNegativeInt } from './options.js';
 
 export interface FigureFlagValues {
   out: string;
@@ -40,7 +40,7 @@ export function addFigureOptions(command: Command): Command {
     .argument('[results...]', 'results files written by `resid-norms measure`, and weights files written by `resid-norms weights` (figure weights)')
     .requiredOption('-o, --out <folder>', 'output folder (created if missing)')
     .option('--figures <list>', `comma-separated figures (default: all): ${FIGURE_NAMES.join(', ')}`, parseChoiceList(FIGURE_NAMES, 'figure'))
-    .option('--prompt <n>', 'prompt (0-based index into the results file) drawn by the tokens figure', rangeOf('prompt'), 0)
+    .option('--prompt <n>', 'prompt (0-based index into the results file) drawn by the tokens figure; checked against each file', parseNonNegativeInt, 0)
     .option('--hook <name>', `hook of the single-hook figures: ${HOOK_NAMES.join(', ')} (default: resid_pre; compare: resid_post)`, parseOneHook)
     .option('--rescale <how>', `compare: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')
     .option('--x <axis>', `compare: ${X_AXES.join(' or ')} (layer / nLayers)`, parseChoice(X_AXES), 'layer')

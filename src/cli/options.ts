@@ -43,7 +43,6 @@ export const FLAG_RANGES = {
   seed: [0, 2 ** 32 - 1],
   segments: [1, 64],
   minSegment: [3, 1024],
-  prompt: [0, 2 ** 31 - 1],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** The parser of a flag in FLAG_RANGES. */

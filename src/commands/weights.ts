@@ -78,6 +78,7 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const resolved = await resolveRequestedModel(request, reporter);
   const outPath = request.outPath ?? join('results', `${resolved.slug}.weights.json`);
+  await checkOutputFile(outPath);
   await refuseOutputOverInput([{ flag: '--out', path: outPath }], await modelInputs(resolved.dir));
   const { spec } = await loadModel(resolved.dir);
   const processing = transformerLensProcessing(spec.normalization);

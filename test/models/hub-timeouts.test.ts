@@ -3,7 +3,8 @@
  * come, a transfer that stops, a server that trickles slower than the stall timeout: each ends
  * in a NetworkError saying "timed out", within a bounded time, with no ref written and the
  * partial download kept for the next run to resume. SIGINT/SIGTERM stop a download at once.
- * The timeouts are made short through RESID_NORMS_HUB_TIMEOUT_MS / _STALL_TIMEOUT_MS.
+ * The timeouts are made short through RESID_NORMS_HUB_TIMEOUT_MS / _STALL_TIMEOUT_MS; a stall
+ * window must bring RESID_NORMS_HUB_STALL_BYTES (default 1024).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -59,7 +60,8 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
     { name: 'headers of the commit lookup that never come', file: API_FAULT, fault: { delayHeadersMs: 20_000 }, message: /timed out for "test-org\/slow-gpt2" \(no answer within 0\.4 s\)/ },
     { name: 'headers of the weights that never come', file: 'model.safetensors', fault: { delayHeadersMs: 20_000 }, message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(no answer within 0\.4 s\)/ },
     { name: 'a transfer that stops after 100 bytes', file: 'model.safetensors', fault: { stallAfterBytes: 100 }, message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(no data for 0\.4 s\)/ },
-    { name: 'a server that trickles a byte every 0.8 s', file: 'config.json', fault: { trickle: { bytes: 1, everyMs: 800 } }, message: /timed out for "test-org\/slow-gpt2\/config\.json" \(no data for 0\.4 s\)/ },
+    { name: 'a server that sends a byte every 0.8 s', file: 'config.json', fault: { trickle: { bytes: 1, everyMs: 800 } }, message: /timed out for "test-org\/slow-gpt2\/config\.json" \(no data for 0\.4 s\)/ },
+    { name: 'a server that trickles a byte every 50 ms (never silent for a whole window)', file: 'model.safetensors', fault: { trickle: { bytes: 1, everyMs: 50 } }, message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(only \d+ bytes in 0\.4 s \(a trickle; at least 1024 expected\)\)/ },
   ];
   for (const { name, file, fault, message } of timeouts) {
     it(`times out ${name}`, async () => {
@@ -92,6 +94,12 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
   it('does not time out a slow transfer that keeps moving', async () => {
     hub.faults.set('config.json', { trickle: { bytes: 64, everyMs: 50 } });
     const model = await resolveModel(REPO, { reporter, env: env({ RESID_NORMS_HUB_STALL_TIMEOUT_MS: '1000' }) });
+    assert.equal(model.revision, SHA);
+  });
+
+  it('counts a trickle as moving when each window brings enough bytes', async () => {
+    hub.faults.set('config.json', { trickle: { bytes: 8, everyMs: 20 } }); // ~1.5 s in all, longer than a window
+    const model = await resolveModel(REPO, { reporter, env: env({ RESID_NORMS_HUB_STALL_TIMEOUT_MS: '1000', RESID_NORMS_HUB_STALL_BYTES: '8' }) });
     assert.equal(model.revision, SHA);
   });
 

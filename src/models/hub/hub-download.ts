@@ -88,7 +88,12 @@ async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOpti
     );
   }
   const context: HubContext = { repo, revision, endpoint: settings.endpoint };
-  const timedFetch = createTimedFetch({ headerTimeoutMs: settings.headerTimeoutMs, stallTimeoutMs: settings.stallTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  const timedFetch = createTimedFetch({
+    headerTimeoutMs: settings.headerTimeoutMs,
+    stallTimeoutMs: settings.stallTimeoutMs,
+    stallBytes: settings.stallBytes,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: settings.retryDelayMs }, timedFetch);
   const credentials = { hubUrl: settings.endpoint, fetch: hubFetch, ...(settings.token ? { accessToken: settings.token } : {}) };
 

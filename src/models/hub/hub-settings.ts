@@ -17,8 +17,10 @@ export interface HubSettings {
   retryDelayMs: number;
   /** Longest wait for an answer's headers; RESID_NORMS_HUB_TIMEOUT_MS (default 30 s). */
   headerTimeoutMs: number;
-  /** Longest gap between two chunks of a download; RESID_NORMS_HUB_STALL_TIMEOUT_MS (default 60 s). */
+  /** Stall window of a download; RESID_NORMS_HUB_STALL_TIMEOUT_MS (default 60 s). */
   stallTimeoutMs: number;
+  /** Fewest bytes a stall window must bring; RESID_NORMS_HUB_STALL_BYTES (default 1024). */
+  stallBytes: number;
 }
 
 const TRUE_VALUES = new Set(['1', 'on', 'yes', 'true']);
@@ -58,7 +60,15 @@ export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettin
     retryDelayMs: parseDelay('RESID_NORMS_HUB_RETRY_MS', env.RESID_NORMS_HUB_RETRY_MS, 500, 0),
     headerTimeoutMs: parseDelay('RESID_NORMS_HUB_TIMEOUT_MS', env.RESID_NORMS_HUB_TIMEOUT_MS, 30_000, 1),
     stallTimeoutMs: parseDelay('RESID_NORMS_HUB_STALL_TIMEOUT_MS', env.RESID_NORMS_HUB_STALL_TIMEOUT_MS, 60_000, 1),
+    stallBytes: parseStallBytes(env.RESID_NORMS_HUB_STALL_BYTES),
   };
+}
+
+function parseStallBytes(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 1024;
+  const bytes = Number(value);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1 << 30) throw new UsageError(`RESID_NORMS_HUB_STALL_BYTES ${JSON.stringify(value)} is not a whole number of bytes from 1 to ${1 << 30}`);
+  return bytes;
 }
 
 /** Milliseconds from an environment variable, min…1 hour. */

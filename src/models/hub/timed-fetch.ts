@@ -1,8 +1,10 @@
 /**
  * A fetch for the Hub client that never waits forever: the response headers must arrive within
- * the connect/header timeout, and while the body is read, a gap of more than the stall timeout
- * between two chunks ends the transfer. Both end in a HubTimeoutError whose message starts with
- * "timed out". The caller's AbortSignal (SIGINT/SIGTERM) ends a request or transfer at once.
+ * the connect/header timeout, and while the body is read, every stall window (the stall timeout,
+ * counted only while we wait for the server) must bring at least `stallBytes` bytes — so both a
+ * transfer that stops and one that trickles a byte now and then end. Both end in a
+ * HubTimeoutError whose message starts with "timed out". The caller's AbortSignal
+ * (SIGINT/SIGTERM) ends a request or transfer at once.
  */
 
 export class HubTimeoutError extends Error {
@@ -22,8 +24,10 @@ export function isHubTimeout(error: unknown): boolean {
 export interface TimeoutOptions {
   /** Longest wait for the response headers (connect + TLS + server think time). */
   headerTimeoutMs: number;
-  /** Longest gap between two chunks of a body being read. */
+  /** Length of a stall window, counted while waiting for the server. */
   stallTimeoutMs: number;
+  /** Fewest bytes a stall window must bring (1: only a transfer that stops is stalled). */
+  stallBytes: number;
   /** Aborts every request and transfer (the user's SIGINT/SIGTERM). */
   signal?: AbortSignal;
 }
@@ -43,14 +47,35 @@ export function createTimedFetch(options: TimeoutOptions, inner: typeof fetch = 
     }
     if (response.body === null || [101, 204, 205, 304].includes(response.status)) return response;
     const reader = response.body.getReader();
+    // The current stall window: time spent waiting for the server, and the bytes it brought.
+    let waitedMs = 0;
+    let windowBytes = 0;
+    /** `silentMs`: how long the read in flight has waited without a byte. */
+    const stalled = (silentMs: number) =>
+      new HubTimeoutError(
+        windowBytes === 0 || silentMs >= 0.9 * options.stallTimeoutMs
+          ? `no data for ${seconds(silentMs)}`
+          : `only ${windowBytes} byte${windowBytes === 1 ? '' : 's'} in ${seconds(options.stallTimeoutMs)} (a trickle; at least ${options.stallBytes} expected)`,
+      );
     const body = new ReadableStream<Uint8Array>({
       async pull(stream) {
         // The clock runs only while we wait for the server, not while the consumer is busy.
-        const stallTimer = setTimeout(() => controller.abort(new HubTimeoutError(`no data for ${seconds(options.stallTimeoutMs)}`)), options.stallTimeoutMs);
+        const startedAt = Date.now();
+        const remainingMs = Math.max(0, options.stallTimeoutMs - waitedMs);
+        const stallTimer = setTimeout(() => controller.abort(stalled(remainingMs)), remainingMs);
         try {
           const { done, value } = await reader.read();
-          if (done) stream.close();
-          else stream.enqueue(value);
+          if (done) {
+            stream.close();
+            return;
+          }
+          stream.enqueue(value);
+          waitedMs += Date.now() - startedAt;
+          windowBytes += value.byteLength;
+          if (windowBytes >= options.stallBytes) {
+            waitedMs = 0;
+            windowBytes = 0;
+          }
         } finally {
           clearTimeout(stallTimer);
         }
