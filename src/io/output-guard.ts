@@ -88,6 +88,9 @@ export async function checkOutputFile(path: string): Promise<void> {
   const fail = (why: string) => new UsageError(`cannot write ${quote(path)}: ${why}; choose another output path`);
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) throw fail('it is a folder');
+  // Outputs are written to a temp file and renamed over the target: that would replace a FIFO
+  // or a device node (as root, /dev/null itself) instead of writing into it.
+  if (info !== undefined && !info.isFile()) throw fail(`it is ${describeSpecial(info)}, and outputs replace their target file`);
   if (/[/\\]$/.test(path)) throw fail('it ends with a slash, so it names a folder; give a file path');
   await checkWritableFolder(dirname(resolve(path)), fail);
 }

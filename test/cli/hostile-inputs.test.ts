@@ -98,6 +98,10 @@ describe('hostile inputs are refused in one line, quickly, changing nothing', ()
   const cases: Case[] = [
     // Class 3: reads that never end.
     { name: 'a FIFO as --prompts', args: measure('model', '--prompts', 'fifo.txt'), code: ExitCode.badInput, message: /cannot read prompt file "fifo\.txt" \(it is a FIFO \(named pipe\), not a regular file\)/ },
+    { name: 'a device (/dev/zero) as --prompts', args: measure('model', '--prompts', '/dev/zero'), code: ExitCode.badInput, message: /cannot read prompt file "\/dev\/zero" \(it is a device, not a regular file\)/ },
+    { name: 'a device (/dev/zero) as a results file of fit', args: ['fit', '/dev/zero'], code: ExitCode.badInput, message: /cannot read the input file "\/dev\/zero": it is a device, not a regular file/ },
+    { name: 'a FIFO as --out of measure (it would be replaced, not written into)', args: measure('model', '--out', 'fifo.txt'), code: ExitCode.usage, message: /cannot write "fifo\.txt": it is a FIFO \(named pipe\), and outputs replace their target file/ },
+    { name: 'a FIFO as --out of fit', args: ['fit', 'results.json', '--out', 'fifo.json'], code: ExitCode.usage, message: /cannot write "fifo\.json": it is a FIFO/ },
     { name: 'a FIFO as config.json', args: measure('fifo-config'), code: ExitCode.badModel, message: /cannot read ".*fifo-config\/config\.json": it is a FIFO \(named pipe\), not a regular file/ },
     { name: 'a FIFO as tokenizer.json', args: measure('fifo-tokenizer'), code: ExitCode.badModel, message: /cannot read ".*fifo-tokenizer\/tokenizer\.json": it is a FIFO/ },
     { name: 'a FIFO as tokenizer_config.json', args: measure('fifo-tokenizer-config'), code: ExitCode.badModel, message: /cannot read ".*tokenizer_config\.json": it is a FIFO/ },
