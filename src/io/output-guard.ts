@@ -72,7 +72,7 @@ function clashError(what: string, input: InputFile): UsageError {
 }
 
 const WRITE_REASONS: Record<string, string> = {
-  ENOENT: 'no such folder',
+  ENOENT: 'nothing can be created there',
   ENOTDIR: 'a file is in the way',
   EACCES: 'permission denied',
   EPERM: 'permission denied',

@@ -4,6 +4,7 @@
  * file access, online and offline, with a message that says "revision"; nothing is written.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,20 @@ describe('measure with a traversing revision, against a Hub and offline', () => 
   after(async () => {
     await hub.stop();
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('offline, a FIFO as refs/main in the cache is passed over at once, not read forever', async () => {
+    const refs = join(root, 'cache', 'models--a--b', 'refs');
+    const made = spawnSync('mkfifo', [join(refs, 'main')]);
+    assert.equal(made.status, 0, String(made.stderr));
+    try {
+      const env = { HF_HUB_CACHE: join(root, 'cache'), HF_HUB_OFFLINE: '1' };
+      const result = await runCli(['measure', '--model', 'a/b', '--out', join(root, 'out', 'r.json')], { env, cwd: root, timeoutMs: 60_000 });
+      assert.equal(result.code, ExitCode.network, result.stderr);
+      assert.match(result.stderr, /^resid-norms: HF_HUB_OFFLINE is set and "a\/b@main" is not complete in the cache/);
+    } finally {
+      await rm(join(refs, 'main'));
+    }
   });
 
   const cases: Array<{ name: string; model: string; offline: boolean }> = [

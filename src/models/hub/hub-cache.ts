@@ -4,9 +4,10 @@
  *   <cache>/models--{owner}--{name}/blobs/{etag}            → file bytes (etag = sha256 for LFS files)
  *   <cache>/models--{owner}--{name}/snapshots/{sha}/{file}  → relative symlink to the blob
  */
-import { lstat, mkdir, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { UsageError, quote } from '../../errors.js';
+import { readRegularFile } from '../../io/read-regular-file.js';
 
 export const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
@@ -41,7 +42,7 @@ export async function readCachedRef(cacheDir: string, repo: string, revision: st
   if (COMMIT_SHA.test(revision)) return revision;
   const path = refPath(cacheDir, repo, revision);
   try {
-    const sha = (await readFile(path, 'utf8')).trim();
+    const sha = (await readRegularFile(path)).toString('utf8').trim(); // a FIFO in the cache must not hang an offline run
     return COMMIT_SHA.test(sha) ? sha : undefined;
   } catch {
     return undefined;
