@@ -9,6 +9,22 @@ import type { HfConfig, ModelDims } from './types.js';
 /** Anything larger is not a real model dimension and would only exhaust memory. */
 const MAX_DIMENSION = 1 << 24;
 
+/**
+ * The largest value accepted for each dimension, checked before anything is allocated. Real
+ * models are far below (GPT2-XL: 48 layers, d_model 1600; the largest open models: ~128
+ * layers, d_model ~16k, vocabularies ~256k); a config beyond these is refused, not obeyed.
+ * Documented in the README (Models are untrusted input).
+ */
+export const DIMENSION_LIMITS = {
+  nLayers: 1024,
+  dModel: 65536,
+  nHeads: 1024,
+  dHead: 4096,
+  dMlp: 1 << 20,
+  dVocab: 1 << 22,
+  nCtx: 1 << 24,
+} as const;
+
 type ConfigKeys = string | readonly string[];
 
 /** Where a family's config.json keeps each dimension (the first key present wins). */
@@ -42,7 +58,7 @@ export class ConfigReader {
     return undefined;
   }
 
-  positiveInt(keys: ConfigKeys, fallback?: number): number {
+  positiveInt(keys: ConfigKeys, fallback?: number, max: number = MAX_DIMENSION): number {
     const list = typeof keys === 'string' ? [keys] : keys;
     const found = this.pick(list);
     if (found === undefined) {
@@ -51,8 +67,8 @@ export class ConfigReader {
       return 1;
     }
     const { key, value } = found;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_DIMENSION) {
-      this.problems.add(`${key} is ${quote(value)}; expected a positive integer up to ${MAX_DIMENSION}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+      this.problems.add(`${key} is ${quote(value)}; expected a positive integer up to ${max}`);
       return 1;
     }
     return value;
@@ -92,9 +108,10 @@ export class ConfigReader {
   tokenId(key: string): number | null {
     const value = this.config[key];
     if (value === undefined || value === null) return null;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-    if (Array.isArray(value) && typeof value[0] === 'number') return value[0]; // some configs list several
-    this.problems.add(`${key} is ${quote(value)}; expected a token id`);
+    const isId = (id: unknown): id is number => typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
+    if (isId(value)) return value;
+    if (Array.isArray(value) && value.length > 0 && value.every(isId)) return value[0]; // some configs list several
+    this.problems.add(`${key} is ${quote(value)}; expected a token id (an integer ≥ 0) or a list of them`);
     return null;
   }
 
@@ -104,17 +121,17 @@ export class ConfigReader {
    * the heads divide d_model.
    */
   evenHeadDims(keys: DimensionKeys): ModelDims {
-    const dModel = this.positiveInt(keys.dModel);
-    const nHeads = this.positiveInt(keys.nHeads);
+    const dModel = this.positiveInt(keys.dModel, undefined, DIMENSION_LIMITS.dModel);
+    const nHeads = this.positiveInt(keys.nHeads, undefined, DIMENSION_LIMITS.nHeads);
     const dims: ModelDims = {
-      nLayers: this.positiveInt(keys.nLayers),
+      nLayers: this.positiveInt(keys.nLayers, undefined, DIMENSION_LIMITS.nLayers),
       dModel,
       nHeads,
       nKvHeads: nHeads,
       dHead: Math.floor(dModel / nHeads),
-      dMlp: this.positiveInt(keys.dMlp, keys.mlpRatio === undefined ? undefined : keys.mlpRatio * dModel),
-      dVocab: this.positiveInt('vocab_size'),
-      nCtx: this.positiveInt(keys.nCtx),
+      dMlp: this.positiveInt(keys.dMlp, keys.mlpRatio === undefined ? undefined : keys.mlpRatio * dModel, DIMENSION_LIMITS.dMlp),
+      dVocab: this.positiveInt('vocab_size', undefined, DIMENSION_LIMITS.dVocab),
+      nCtx: this.positiveInt(keys.nCtx, undefined, DIMENSION_LIMITS.nCtx),
     };
     this.require(dModel % nHeads === 0, `${firstKey(keys.nHeads)} ${nHeads} does not divide ${firstKey(keys.dModel)} ${dModel}`);
     return dims;

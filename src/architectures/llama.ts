@@ -8,7 +8,7 @@
  */
 import { quote } from '../errors.js';
 import { readActivation } from './activations.js';
-import { ConfigReader, finishedDims } from './config-reader.js';
+import { ConfigReader, DIMENSION_LIMITS, finishedDims } from './config-reader.js';
 import { readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
@@ -82,19 +82,19 @@ const QWEN2: LlamaVariant = {
 
 function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
-  const dModel = reader.positiveInt('hidden_size');
-  const nHeads = reader.positiveInt('num_attention_heads');
-  const nKvHeads = reader.positiveInt('num_key_value_heads', nHeads);
+  const dModel = reader.positiveInt('hidden_size', undefined, DIMENSION_LIMITS.dModel);
+  const nHeads = reader.positiveInt('num_attention_heads', undefined, DIMENSION_LIMITS.nHeads);
+  const nKvHeads = reader.positiveInt('num_key_value_heads', nHeads, DIMENSION_LIMITS.nHeads);
   const explicitHeadDim = config.head_dim !== undefined && config.head_dim !== null;
   const dims: ModelDims = {
-    nLayers: reader.positiveInt('num_hidden_layers'),
+    nLayers: reader.positiveInt('num_hidden_layers', undefined, DIMENSION_LIMITS.nLayers),
     dModel,
     nHeads,
     nKvHeads,
-    dHead: reader.positiveInt('head_dim', Math.max(1, Math.floor(dModel / nHeads))),
-    dMlp: reader.positiveInt('intermediate_size'),
-    dVocab: reader.positiveInt('vocab_size'),
-    nCtx: reader.positiveInt('max_position_embeddings'),
+    dHead: reader.positiveInt('head_dim', Math.max(1, Math.floor(dModel / nHeads)), DIMENSION_LIMITS.dHead),
+    dMlp: reader.positiveInt('intermediate_size', undefined, DIMENSION_LIMITS.dMlp),
+    dVocab: reader.positiveInt('vocab_size', undefined, DIMENSION_LIMITS.dVocab),
+    nCtx: reader.positiveInt('max_position_embeddings', undefined, DIMENSION_LIMITS.nCtx),
   };
   reader.require(explicitHeadDim || dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`);
   reader.require(nHeads % nKvHeads === 0, `num_key_value_heads ${nKvHeads} does not divide num_attention_heads ${nHeads}`);

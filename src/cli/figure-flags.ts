@@ -7,6 +7,7 @@ import { FIGURES, FIGURE_NAMES, type FigureName } from '../plots/figure-registry
 import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '../plots/figure-types.js';
 import { HOOK_NAMES, type HookName } from '../results/schema.js';
 import { WEIGHT_VARIANTS, type WeightVariant } from '../results/weights-schema.js';
+import { guardFileCommand, inputFiles } from '../io/output-guard.js';
 import { parseChoice, parseChoiceList, parseHooks, parseNonNegativeInt } from './options.js';
 
 export interface FigureFlagValues {
@@ -39,7 +40,7 @@ export function addFigureOptions(command: Command): Command {
     .argument('[results...]', 'results files written by `resid-norms measure`, and weights files written by `resid-norms weights` (figure weights)')
     .requiredOption('-o, --out <folder>', 'output folder (created if missing)')
     .option('--figures <list>', `comma-separated figures (default: all): ${FIGURE_NAMES.join(', ')}`, parseChoiceList(FIGURE_NAMES, 'figure'))
-    .option('--prompt <n>', 'prompt (0-based index into the results file) drawn by the tokens figure', parseNonNegativeInt, 0)
+    .option('--prompt <n>', 'prompt (0-based index into the results file) drawn by the tokens figure; checked against each file', parseNonNegativeInt, 0)
     .option('--hook <name>', `hook of the single-hook figures: ${HOOK_NAMES.join(', ')} (default: resid_pre; compare: resid_post)`, parseOneHook)
     .option('--rescale <how>', `compare: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')
     .option('--x <axis>', `compare: ${X_AXES.join(' or ')} (layer / nLayers)`, parseChoice(X_AXES), 'layer')
@@ -51,6 +52,15 @@ export function addFigureOptions(command: Command): Command {
 export function describeFigures(): string {
   const width = Math.max(...FIGURE_NAMES.map((name) => name.length));
   return ['Figures:', ...FIGURE_NAMES.map((name) => `  ${name.padEnd(width)}  ${FIGURES[name].summary}`)].join('\n');
+}
+
+/**
+ * Before reading anything: inputs that are FIFOs refused, an --out folder that cannot be made
+ * refused, and none of the names the command writes there may be one of its inputs.
+ */
+export function guardFigureFiles(files: readonly string[], values: FigureFlagValues, writes: (name: string) => boolean): Promise<void> {
+  const inputs = [...inputFiles(files), ...(values.fit === undefined ? [] : inputFiles([values.fit], 'the fit file'))];
+  return guardFileCommand(inputs, [{ flag: '--out', folder: values.out, writes }]);
 }
 
 export function toFigureFlags(values: FigureFlagValues): FigureFlags {

@@ -9,7 +9,8 @@ import { NORM_METRICS, type HookName } from '../results/schema.js';
 import { writeJunit } from '../commands/fit-junit.js';
 import { DEFAULT_WEIGHT_SERIES, checkExpectation, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
 import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
-import { parseHooks, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { FLAG_RANGES, parseHooks, parsePositiveInt, rangeOf } from './options.js';
+import { guardFileCommand, inputFiles } from '../io/output-guard.js';
 import { createConsoleReporter } from './reporter.js';
 import { globalOptions } from './program.js';
 
@@ -25,11 +26,11 @@ export function registerFitCommand(parent: Command): void {
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)
     .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
     .addOption(new Option('--metric <metric>', "norm metric (default: the file's primary metric)").choices(NORM_METRICS))
-    .option('--bootstrap <n>', 'resamples of the prompts for the bootstrap interval; 0 = off', parseNonNegativeInt, FIT_DEFAULTS.bootstrap)
-    .option('--seed <n>', 'seed of the bootstrap (same seed, same interval)', parseNonNegativeInt, FIT_DEFAULTS.seed)
-    .option('--segments <n>', 'force this many growth phases (default: chosen by BIC)', parsePositiveInt)
-    .option('--min-segment <n>', 'fewest layers in one phase (≥ 3)', parseMinSegment, FIT_DEFAULTS.minSegment)
-    .option('--max-segments <n>', 'most phases BIC may choose', parsePositiveInt, FIT_DEFAULTS.maxSegments)
+    .option('--bootstrap <n>', `resamples of the prompts for the bootstrap interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`, rangeOf('bootstrap'), FIT_DEFAULTS.bootstrap)
+    .option('--seed <n>', 'seed of the bootstrap (same seed, same interval; 0…2^32-1)', rangeOf('seed'), FIT_DEFAULTS.seed)
+    .option('--segments <n>', 'force this many growth phases, 1…64 (default: chosen by BIC)', rangeOf('segments'))
+    .option('--min-segment <n>', 'fewest layers in one phase (3…1024)', parseMinSegment, FIT_DEFAULTS.minSegment)
+    .option('--max-segments <n>', 'most phases BIC may choose (1…64)', rangeOf('segments'), FIT_DEFAULTS.maxSegments)
     .option('--series <list>', `weights files: comma-separated series, or the flag repeated: ${WEIGHT_SERIES.join(',')} (default: ${DEFAULT_WEIGHT_SERIES.join(',')})`, collectSeries)
     .addOption(new Option('--variant <variant>', "weights files: raw (as stored) or processed (TransformerLens processing) (default: the file's primary variant, processed)").choices(WEIGHT_VARIANTS))
     .option('--expect <LO..HI>', 'exit 1 unless every fitted growth factor lies in [LO, HI], e.g. 1.03..1.06', parseGrowthRange)
@@ -38,6 +39,8 @@ export function registerFitCommand(parent: Command): void {
     .option('--junit <file>', "write the --expect gate's outcome as JUnit XML (one testcase per fit) for CI test dashboards")
     .action(async (files: string[], flags: FitFlags, command: Command) => {
       const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
+      const outputs = [...(flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []), ...(flags.junit !== undefined ? [{ flag: '--junit', path: flags.junit }] : [])];
+      await guardFileCommand(inputFiles(files), outputs);
       const options = toFitOptions(files, flags);
       const output = { reporter, write: (text: string) => void process.stdout.write(text) };
       if (flags.junit === undefined) {
@@ -73,7 +76,7 @@ function collectHooks(value: string, previous: HookName[] | undefined): HookName
 function parseMinSegment(value: string): number {
   const length = parsePositiveInt(value);
   if (length < 3) throw new InvalidArgumentError(`expected at least 3 layers (a line through 2 always fits), got ${length}`);
-  return length;
+  return rangeOf('minSegment')(value);
 }
 
 /** "A:B", "A:", ":B" or ":" → inclusive range with open ends left undefined. */

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { formatFittedRate, formatGrowthTable } from '../commands/growth-table.js';
 import { measure, type MeasureRequest } from '../commands/measure.js';
 import { DEVICES } from '../runtime/onnx-session.js';
-import { parseChoice, parseHooks, parsePositiveInt } from './options.js';
+import { FLAG_RANGES, parseChoice, parseHooks, rangeOf } from './options.js';
 import { globalOptions } from './program.js';
 import { createConsoleReporter, type Reporter } from './reporter.js';
 import { ExitCode, ResidNormsError } from '../errors.js';
@@ -33,7 +33,7 @@ function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): vo
       process.stderr.write(`resid-norms: ${name} again: stopping now; rerun the same command to resume\n`);
       process.exit(ExitCode.interrupted);
     }
-    controller.abort();
+    controller.abort(name); // the reason names the signal in the message of a run stopped before its batches
     reporter.warn(`${name}: finishing the current batch, then stopping (send it again to stop at once)`);
   };
   process.on('SIGINT', onSignal);
@@ -55,12 +55,12 @@ export function registerMeasure(program: Command): void {
     .option('-p, --prompts <file>', 'prompt file: one prompt per line, or JSONL with {"text"} or {"ids"} (default: built-in prompts)')
     .option('-o, --out <file>', 'results file (default: results/<model>.json)')
     .option('--hooks <list>', 'comma-separated hooks: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: all the model has)', parseHooks)
-    .option('-b, --batch-size <n>', 'prompts per batch', parsePositiveInt, 8)
-    .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", parsePositiveInt)
+    .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
+    .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
     .option('--include-bos', 'keep position 0 (BOS) in summaries and fits', false)
     .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
-    .option('--threads <n>', 'intra-op threads (default: all cores)', parsePositiveInt)
+    .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')} here (4 per core at most; default: all cores)`, rangeOf('threads'))
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
     .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag)

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { mergeShards } from '../commands/merge.js';
 import { globalOptions } from './program.js';
+import { guardFileCommand, inputFiles } from '../io/output-guard.js';
 import { createConsoleReporter } from './reporter.js';
 
 export function registerMerge(program: Command): void {
@@ -12,6 +13,7 @@ export function registerMerge(program: Command): void {
     .requiredOption('-o, --out <file>', 'merged results file')
     .action(async (paths: string[], flags: { out: string }, command: Command) => {
       const reporter = createConsoleReporter(globalOptions(command));
+      await guardFileCommand(inputFiles(paths, 'the shard file'), [{ flag: '--out', path: flags.out }]);
       const merged = await mergeShards(paths, flags.out);
       reporter.info(`wrote ${flags.out} (${merged.prompts.count} prompts from ${paths.length} shards)`);
     });

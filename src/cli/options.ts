@@ -1,5 +1,6 @@
 /** Parsers for command-line values: each rejects a bad value with what would be valid. */
 import { InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
 import { HOOK_NAMES, type HookName } from '../results/schema.js';
 
 export function parsePositiveInt(value: string): number {
@@ -16,6 +17,38 @@ export function parseNonNegativeInt(value: string): number {
     throw new InvalidArgumentError(`expected a whole number ≥ 0, got ${JSON.stringify(value)}`);
   }
   return number;
+}
+
+/**
+ * An integer flag within [min, max]; every numeric flag has one (documented in the README), so
+ * no flag can ask for unbounded time or memory.
+ */
+export function parseIntInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(number) || number < min || number > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return number;
+  };
+}
+
+/** Ranges of the numeric flags (README, "Numeric flags"). */
+export const FLAG_RANGES = {
+  batchSize: [1, 4096],
+  maxTokens: [1, 1 << 24],
+  /** Intra-op threads: up to 4 per core of this machine. */
+  threads: [1, Math.max(1, availableParallelism()) * 4],
+  bootstrap: [0, 100_000],
+  seed: [0, 2 ** 32 - 1],
+  segments: [1, 64],
+  minSegment: [3, 1024],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** The parser of a flag in FLAG_RANGES. */
+export function rangeOf(flag: keyof typeof FLAG_RANGES): (value: string) => number {
+  const [min, max] = FLAG_RANGES[flag];
+  return parseIntInRange(min, max);
 }
 
 /** Hook names: short (resid_pre) or TransformerLens style (hook_resid_pre), comma-separated. */

@@ -24,7 +24,9 @@ import { batchesOfShard, type Shard } from '../measure/shard.js';
 import { readPromptFile } from '../measure/prompts.js';
 import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
-import { loadModel } from '../models/load-model.js';
+import { stopIfInterrupted } from '../io/interrupt.js';
+import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
+import { loadModel, modelInputs } from '../models/load-model.js';
 import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
@@ -75,8 +77,10 @@ const MAX_BATCH_TOKENS = 16384;
 const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
 
 /** `--model`, or the embedded demo model when absent; shared by the commands that read a model. */
-export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env'>, reporter: Reporter): Promise<ResolvedModel> {
-  if (request.model !== undefined) return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}) });
+export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env' | 'signal'>, reporter: Reporter): Promise<ResolvedModel> {
+  if (request.model !== undefined) {
+    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}), ...(request.signal ? { signal: request.signal } : {}) });
+  }
   if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
     throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');
   }
@@ -101,7 +105,16 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
 
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
+  if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const resolved = await resolveRequestedModel(request, reporter);
+  const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
+  await checkOutputFile(outPath);
+  const outputs = [checkpointFiles(outPath).index, checkpointFiles(outPath).norms, checkpointFiles(outPath).lock, ...Object.values(tablePaths(outPath))];
+  await refuseOutputOverInput(
+    [{ flag: '--out', path: outPath }, ...outputs.map((path) => ({ flag: '--out (its checkpoint and tables)', path }))],
+    [{ path: request.promptsPath ?? DEFAULT_PROMPTS, what: 'the prompt file' }, ...(await modelInputs(resolved.dir))],
+  );
+  stopIfInterrupted(request.signal, 'after resolving the model');
   const model = await loadModel(resolved.dir);
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
@@ -116,13 +129,13 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     throw new UsageError(`${resolved.id} names no BOS token (config.json bos_token_id); use --no-prepend-bos`);
   }
   const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab });
+  promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
   const maxBatchTokens = Math.max(MAX_BATCH_TOKENS, maxTokens);
   const maxAttentionElements = Math.max(MAX_ATTENTION_BYTES / 4 / spec.dims.nHeads, maxTokens * maxTokens);
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
-  const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
   const files = checkpointFiles(outPath);
   const key = {
     tool: toolVersion(), // the packing of checkpointed norms may change between versions
@@ -152,9 +165,11 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const saved = await readCheckpoint(files, key);
   if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${files.index})`);
 
+  stopIfInterrupted(request.signal, 'while reading the prompts');
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(spec, { hooks, layout });
   const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, ...(request.threads ? { threads: request.threads } : {}) });
+  stopIfInterrupted(request.signal, 'while building the graph');
   const startupSeconds = (performance.now() - startedAt) / 1000;
 
   const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };

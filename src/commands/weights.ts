@@ -8,7 +8,8 @@ import { computeLayerWeightNorms, transformerLensProcessing } from '../analysis/
 import type { TransformerSpec } from '../architectures/types.js';
 import type { Reporter } from '../cli/reporter.js';
 import { readBlockValues } from '../models/block-values.js';
-import { loadModel } from '../models/load-model.js';
+import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
+import { loadModel, modelInputs } from '../models/load-model.js';
 import type { ResolvedModel } from '../models/resolve-model.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { WEIGHTS_FORMAT, WEIGHTS_VERSION, type WeightLayer, type WeightsFile, type WeightsModelInfo } from '../results/weights-schema.js';
@@ -74,7 +75,11 @@ function formatWeightsFile(file: WeightsFile): string {
 
 export async function analyzeWeights(request: WeightsRequest, reporter: Reporter): Promise<WeightsOutcome> {
   const startedAt = performance.now();
+  if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const resolved = await resolveRequestedModel(request, reporter);
+  const outPath = request.outPath ?? join('results', `${resolved.slug}.weights.json`);
+  await checkOutputFile(outPath);
+  await refuseOutputOverInput([{ flag: '--out', path: outPath }], await modelInputs(resolved.dir));
   const { spec } = await loadModel(resolved.dir);
   const processing = transformerLensProcessing(spec.normalization);
 
@@ -101,7 +106,6 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
   };
-  const outPath = request.outPath ?? join('results', `${resolved.slug}.weights.json`);
   await writeFileAtomic(outPath, formatWeightsFile(weights));
   return { outPath, weights };
 }

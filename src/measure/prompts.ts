@@ -4,9 +4,9 @@
  * the latter for pre-tokenized input). The file's sha256 identifies the prompt set in results.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InputError, ProblemList, quote } from '../errors.js';
+import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
 
 export interface Prompt {
   /** 1-based line in the prompt file, for messages. */
@@ -29,17 +29,51 @@ export function isJsonLines(path: string): boolean {
 export async function readPromptFile(path: string, source = path): Promise<PromptSet> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readRegularFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read prompt file ${quote(path)} (${code === 'ENOENT' ? 'no such file' : code ?? 'unreadable'}); give a text file with one prompt per line, or JSONL`);
+    throw new InputError(`cannot read prompt file ${quote(path)} (${describeReadFailure(error)}); give a text file with one prompt per line, or JSONL`);
   }
-  const text = bytes.toString('utf8');
+  const text = decodeUtf8(bytes, path);
   const prompts = isJsonLines(path) ? parseJsonLines(text, path) : parseTextLines(text);
   if (prompts.length === 0) {
     throw new InputError(`prompt file ${quote(path)} has no prompts; write one prompt per line (blank lines and lines starting with # are skipped)`);
   }
   return { source, sha256: createHash('sha256').update(bytes).digest('hex'), prompts };
+}
+
+const UTF8_BOM = '\uFEFF';
+
+/**
+ * The file's text: strict UTF-8 (invalid bytes are refused with their line, never turned into
+ * U+FFFD silently), a leading byte-order mark dropped (it is not part of the first prompt).
+ */
+export function decodeUtf8(bytes: Buffer, path: string): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const line = firstInvalidLine(bytes);
+    throw new InputError(`prompt file ${quote(path)} is not valid UTF-8 at line ${line}; save it as UTF-8`);
+  }
+  return text.startsWith(UTF8_BOM) ? text.slice(1) : text;
+}
+
+/** 1-based line of the first byte sequence that is not UTF-8. */
+function firstInvalidLine(bytes: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  let start = 0;
+  for (;;) {
+    const end = bytes.indexOf(0x0a, start);
+    try {
+      decoder.decode(bytes.subarray(start, end < 0 ? bytes.length : end));
+    } catch {
+      return line;
+    }
+    if (end < 0) return line;
+    start = end + 1;
+    line += 1;
+  }
 }
 
 export function parseTextLines(text: string): Prompt[] {

@@ -3,7 +3,7 @@
  * BOS as TransformerLens does, keep pre-tokenized ids exactly as given, truncate to the token
  * limit, and refuse prompts that would leave nothing to measure.
  */
-import { InputError, ProblemList, quote } from '../errors.js';
+import { InputError, ModelError, ProblemList, quote } from '../errors.js';
 import type { TextTokenizer } from '../models/tokenizer-files.js';
 import type { Prompt } from './prompts.js';
 
@@ -24,13 +24,44 @@ export interface SequenceOptions {
   dVocab: number;
 }
 
+/** Characters per token assumed at first when cutting a long prompt before tokenizing (grown ×4 when too few). */
+const CHARS_PER_TOKEN = 16;
+
+/**
+ * Encode at most about `budget` tokens' worth of `text`: a prompt of megabytes is cut to a
+ * prefix before tokenizing (the tokens past the limit would be dropped anyway), so time and
+ * memory stay bounded by --max-tokens, not by the file. The prefix grows until it yields more
+ * than `budget` tokens or is the whole text. Returns the text actually tokenized.
+ */
+export function encodeBounded(tokenizer: TextTokenizer, text: string, budget: number): { ids: number[]; tokens: string[]; text: string } {
+  for (let limit = Math.max(budget, 1) * CHARS_PER_TOKEN; ; limit *= 4) {
+    if (text.length <= limit) return { ...tokenizer.encode(text), text };
+    let end = limit;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end -= 1; // never split a surrogate pair
+    const prefix = text.slice(0, end);
+    const encoded = tokenizer.encode(prefix);
+    if (encoded.ids.length > budget) return { ...encoded, text: prefix };
+  }
+}
+
+/** Refuse a token id the graph's embedding cannot look up (ModelError: the model's files disagree). */
+function checkModelId(id: number, dVocab: number, what: string): void {
+  if (!Number.isSafeInteger(id) || id < 0 || id >= dVocab) {
+    throw new ModelError(`${what} is token id ${id}, outside the model's vocabulary (config.json vocab_size ${dVocab}: valid ids 0…${dVocab - 1}); the tokenizer or config does not belong to this model`);
+  }
+}
+
 export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextTokenizer | undefined, options: SequenceOptions): Sequence[] {
   const problems = new ProblemList();
+  const prependsBos = options.prependBos && options.bosTokenId !== null && prompts.some((prompt) => prompt.ids === undefined);
+  if (prependsBos) checkModelId(options.bosTokenId!, options.dVocab, 'the BOS token prepended to text prompts (config.json bos_token_id, else tokenizer_config.json bos_token)');
   const sequences: Sequence[] = [];
   prompts.forEach((prompt, index) => {
     const where = `prompt ${index + 1} (line ${prompt.line})`;
     let ids: number[];
     let tokens: string[];
+    let cutText = prompt.text;
     if (prompt.ids !== undefined) {
       ids = prompt.ids;
       const outOfRange = ids.find((id) => id >= options.dVocab);
@@ -44,18 +75,22 @@ export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextToken
         problems.add(`${where} is text but the model has no tokenizer.json; give token ids as JSONL ({"ids": [...]})`);
         return;
       }
-      const encoded = tokenizer.encode(prompt.text ?? '');
+      const bos = options.prependBos && options.bosTokenId !== null ? 1 : 0;
+      const encoded = encodeBounded(tokenizer, prompt.text ?? '', options.maxTokens - bos);
       if (encoded.ids.length === 0 || encoded.ids.every((id) => tokenizer.specialIds.has(id))) {
         problems.add(`${where} ${quote(prompt.text, 40)} has no ordinary tokens, only special ones or none; nothing to measure`);
         return;
       }
+      const outside = encoded.ids.find((id) => !(id >= 0 && id < options.dVocab));
+      if (outside !== undefined) checkModelId(outside, options.dVocab, `tokenizer.json's encoding of ${where}`);
+      cutText = encoded.text;
       ids = options.prependBos && options.bosTokenId !== null ? [options.bosTokenId, ...encoded.ids] : encoded.ids;
       tokens = options.prependBos && options.bosTokenId !== null ? [tokenizer.decodeToken(options.bosTokenId), ...encoded.tokens] : encoded.tokens;
     }
-    const truncated = ids.length > options.maxTokens;
+    const truncated = ids.length > options.maxTokens || cutText !== prompt.text;
     sequences.push({
       index,
-      ...(prompt.text !== undefined ? { text: prompt.text } : {}),
+      ...(cutText !== undefined ? { text: cutText } : {}),
       ids: ids.slice(0, options.maxTokens),
       tokens: tokens.slice(0, options.maxTokens),
       truncated,

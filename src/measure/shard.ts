@@ -12,12 +12,15 @@ export interface Shard {
   count: number;
 }
 
+/** Most shards a run may be split into (README: Numeric flags). */
+export const MAX_SHARDS = 10_000;
+
 export function parseShard(value: string): Shard {
   const match = /^(\d+)\/(\d+)$/.exec(value.trim());
   const index = Number(match?.[1]);
   const count = Number(match?.[2]);
-  if (!match || count < 1 || index < 1 || index > count) {
-    throw new UsageError(`expected i/n with 1 ≤ i ≤ n (e.g. 2/8), got ${JSON.stringify(value)}`);
+  if (!match || count < 1 || index < 1 || index > count || count > MAX_SHARDS) {
+    throw new UsageError(`expected i/n with 1 ≤ i ≤ n ≤ ${MAX_SHARDS} (e.g. 2/8), got ${JSON.stringify(value)}`);
   }
   return { index, count };
 }

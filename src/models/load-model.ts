@@ -2,12 +2,14 @@
  * Open a model folder: config.json → architecture adapter → safetensors headers → a
  * TransformerSpec that says which tensor plays which role. No tensor is read.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { adapterFor } from '../architectures/registry.js';
 import type { ArchitectureAdapter, HfConfig, TransformerSpec } from '../architectures/types.js';
 import { ModelError, quote } from '../errors.js';
-import { readWeightIndex, type WeightIndex } from './weight-index.js';
+import { modelFolderInputs, type InputFile } from '../io/output-guard.js';
+import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
+import { TOKENIZER_FILES } from './tokenizer-files.js';
+import { readWeightIndex, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightIndex } from './weight-index.js';
 
 export interface LoadedModel {
   dir: string;
@@ -21,9 +23,12 @@ export async function readConfig(dir: string): Promise<{ config: HfConfig; path:
   const path = join(dir, 'config.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new ModelError(`${quote(dir)} has no config.json; a model folder needs config.json, model.safetensors and tokenizer.json`);
+    text = (await readRegularFile(path)).toString('utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ModelError(`${quote(dir)} has no config.json; a model folder needs config.json, model.safetensors and tokenizer.json`);
+    }
+    throw new ModelError(`cannot read ${quote(path)}: ${describeReadFailure(error)}; config.json must be a JSON file`);
   }
   let config: unknown;
   try {
@@ -33,6 +38,11 @@ export async function readConfig(dir: string): Promise<{ config: HfConfig; path:
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ModelError(`${quote(path)} is not a JSON object`);
   return { config: config as HfConfig, path };
+}
+
+/** Every file of a model folder, and every name the loader reads there, as inputs an output may not replace. */
+export function modelInputs(dir: string): Promise<InputFile[]> {
+  return modelFolderInputs(dir, ['config.json', ...TOKENIZER_FILES, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE]);
 }
 
 export async function loadModel(dir: string): Promise<LoadedModel> {

@@ -4,7 +4,7 @@
  * local folder. Hub models come from (or go into) the shared Hugging Face cache.
  */
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Reporter } from '../cli/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { findAlias, suggestAliases } from './aliases.js';
@@ -26,10 +26,35 @@ export interface ResolvedModel {
 }
 
 const REPO_ID = /^[A-Za-z0-9][\w.-]{0,95}\/[A-Za-z0-9][\w.-]{0,95}$/;
-const REVISION = /^[\w./-]{1,200}$/;
+/** One name of a revision (branch, tag, sha; `refs/pr/1` has three): no leading dot or dash, no "..", no ".lock" end. */
+const REVISION_PART = /^[A-Za-z0-9_][\w.+-]{0,99}$/;
+
+/**
+ * Why `revision` is not a safe git revision name, or undefined when it is. Revisions become
+ * paths in the cache (refs/<revision>), so they are held to git's rules for ref names, as
+ * strictly as repo ids: names of letters, digits and . _ - + joined by single slashes; no ".",
+ * "..", leading dot or dash, ".lock" end, control characters or spaces.
+ */
+export function revisionProblem(revision: string): string | undefined {
+  if (revision === '') return 'it is empty';
+  if (revision.length > 200) return 'it is longer than 200 characters';
+  if (/[\u0000-\u001f\u007f]/.test(revision)) return 'it holds a control character';
+  const parts = revision.split('/');
+  if (parts.some((part) => part === '.' || part === '..' || part.includes('..'))) return 'it holds "." or ".." (a path out of the cache)';
+  if (parts.some((part) => part === '')) return 'it has an empty name (a leading, trailing or double slash)';
+  if (parts.some((part) => !REVISION_PART.test(part) || part.endsWith('.lock') || part.endsWith('.'))) {
+    return 'its names may only hold letters, digits and . _ - + and may not start with "." or "-" or end with "." or ".lock"';
+  }
+  return undefined;
+}
 
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+/** Anything on disk that is not a folder (a file, a FIFO…). */
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => !s.isDirectory(), () => false);
 }
 
 function looksLikePath(spec: string): boolean {
@@ -42,10 +67,19 @@ export async function parseModelSpec(spec: string): Promise<ModelSource> {
   const alias = findAlias(trimmed);
   if (alias) return { kind: 'hub', repo: alias.repo, revision: 'main', id: alias.alias };
   if (await isDirectory(trimmed)) return { kind: 'local', dir: resolve(trimmed), id: basename(resolve(trimmed)) };
+  if (await isFile(trimmed)) {
+    throw new UsageError(`--model ${quote(spec)} is a file, not a model folder; give the folder that holds config.json, model.safetensors and tokenizer.json (e.g. ${quote(dirname(trimmed))})`);
+  }
   if (looksLikePath(trimmed)) throw new UsageError(`--model ${quote(spec)}: no such folder`);
-  const [repo, revision, extra] = trimmed.split('@');
-  if (extra === undefined && REPO_ID.test(repo!) && (revision === undefined || REVISION.test(revision)) && !repo!.includes('..')) {
-    return { kind: 'hub', repo: repo!, revision: revision ?? 'main', id: trimmed };
+  const at = trimmed.indexOf('@');
+  const repo = at < 0 ? trimmed : trimmed.slice(0, at);
+  const revision = at < 0 ? undefined : trimmed.slice(at + 1);
+  if (REPO_ID.test(repo) && !repo.includes('..')) {
+    const problem = revision === undefined ? undefined : revisionProblem(revision);
+    if (problem !== undefined) {
+      throw new UsageError(`--model ${quote(spec)}: revision ${quote(revision)} is not a valid revision (${problem}); give a branch, tag or commit sha, e.g. owner/name@main`);
+    }
+    return { kind: 'hub', repo, revision: revision ?? 'main', id: trimmed };
   }
   if (!trimmed.includes('/')) {
     throw new UsageError(`unknown model ${quote(spec)}; did you mean ${suggestAliases(trimmed).join(', ')}? (or give owner/name for any Hub repo; \`resid-norms models\` lists the aliases)`);
@@ -61,6 +95,8 @@ export interface ResolveOptions {
   reporter: Reporter;
   refresh?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Stops a download at once (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export async function resolveModel(spec: string, options: ResolveOptions): Promise<ResolvedModel> {
@@ -69,7 +105,7 @@ export async function resolveModel(spec: string, options: ResolveOptions): Promi
     return { dir: source.dir, id: source.id, revision: null, slug: modelSlug(source.id) };
   }
   const settings = readHubSettings(options.env);
-  const snapshot = await fetchSnapshot({ repo: source.repo, revision: source.revision, refresh: options.refresh ?? false }, { settings, reporter: options.reporter });
+  const snapshot = await fetchSnapshot({ repo: source.repo, revision: source.revision, refresh: options.refresh ?? false }, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}) });
   if (!snapshot.fromCache) options.reporter.info(`downloaded ${source.repo}@${snapshot.sha.slice(0, 10)} into ${settings.cacheDir}`);
   return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };
 }

@@ -10,6 +10,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { ModelError, quote } from '../errors.js';
+import { describeSpecial } from '../io/output-guard.js';
 
 /** The largest header we accept (the reference implementation's limit is 100 MB). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -50,8 +51,12 @@ function corrupt(file: string, problem: string): ModelError {
 export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
   let fileSize: number;
   try {
-    fileSize = (await stat(file)).size;
-  } catch {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new ModelError(`safetensors file ${quote(file)} is a folder; it must be a file`);
+    if (!info.isFile()) throw new ModelError(`safetensors file ${quote(file)} is ${describeSpecial(info)}, not a regular file`);
+    fileSize = info.size;
+  } catch (error) {
+    if (error instanceof ModelError) throw error;
     throw new ModelError(`missing safetensors file ${quote(file)}`);
   }
   if (fileSize < 8) throw corrupt(file, `only ${fileSize} bytes, too short for a header`);

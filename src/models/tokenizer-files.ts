@@ -4,9 +4,9 @@
  * get an equivalent byte-level BPE tokenizer.json assembled from those two files.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError, quote } from '../errors.js';
+import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 
@@ -37,18 +37,30 @@ export function assembleByteLevelBpe(vocab: Record<string, number>, merges: stri
   };
 }
 
-async function readJsonIfPresent(path: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
+/** A tokenizer file's text, or undefined when the folder has no such file; anything else unreadable is refused. */
+async function readTextIfPresent(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
+    return (await readRegularFile(path)).toString('utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ModelError(`cannot read ${quote(path)}: ${describeReadFailure(error)}; tokenizer files must be regular files`);
   }
+}
+
+/** A JSON object file, or undefined when absent; null, a string, a list… are refused. */
+async function readJsonIfPresent(path: string): Promise<Record<string, unknown> | undefined> {
+  const text = await readTextIfPresent(path);
+  if (text === undefined) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch {
     throw new ModelError(`${quote(path)} is not valid JSON`);
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ModelError(`${quote(path)} is ${quote(value, 40)}, not a JSON object; fix or remove the file`);
+  }
+  return value as Record<string, unknown>;
 }
 
 const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'pad_token'];
@@ -64,7 +76,7 @@ async function readTokenizerJson(dir: string, config: Record<string, unknown>): 
   const json = await readJsonIfPresent(join(dir, 'tokenizer.json'));
   if (json) return json;
   const vocab = await readJsonIfPresent(join(dir, 'vocab.json'));
-  const mergesText = await readFile(join(dir, 'merges.txt'), 'utf8').catch(() => undefined);
+  const mergesText = await readTextIfPresent(join(dir, 'merges.txt'));
   if (!vocab || mergesText === undefined) return undefined;
   const merges = mergesText.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#version'));
   const special: Record<string, number> = {};

@@ -3,9 +3,10 @@
  * `model.safetensors.index.json`. Shard names are untrusted: they must be plain file names
  * inside the model folder. Pickled checkpoints (`*.bin`, `*.pt`) are never loaded.
  */
-import { readdir, readFile, open } from 'node:fs/promises';
+import { readdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError, quote } from '../errors.js';
+import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
 import { readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensors.js';
 
 export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
@@ -36,7 +37,13 @@ export async function listWeightFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   if (entries.includes(WEIGHTS_INDEX_FILE)) {
     const indexPath = join(dir, WEIGHTS_INDEX_FILE);
-    const shards = shardNamesFromIndex(await readFile(indexPath, 'utf8'), indexPath);
+    let text: string;
+    try {
+      text = (await readRegularFile(indexPath)).toString('utf8');
+    } catch (error) {
+      throw new ModelError(`cannot read ${quote(indexPath)}: ${describeReadFailure(error)}; the weights index must be a JSON file`);
+    }
+    const shards = shardNamesFromIndex(text, indexPath);
     return shards.map((name) => join(dir, name));
   }
   if (entries.includes(SINGLE_WEIGHTS_FILE)) return [join(dir, SINGLE_WEIGHTS_FILE)];

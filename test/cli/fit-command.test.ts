@@ -115,7 +115,7 @@ describe('resid-norms fit (the installed command)', () => {
     await expectFailure([results, '--stat', 'mode'], ExitCode.usage, /argument 'mode' is invalid.*mean, median/);
     await expectFailure([results, '--hook', 'resid'], ExitCode.usage, /unknown hook "resid"; valid: resid_pre, attn_out/);
     await expectFailure([results, '--min-segment', '2'], ExitCode.usage, /expected at least 3 layers/);
-    await expectFailure([results, '--bootstrap', '-5'], ExitCode.usage, /--bootstrap <n>' argument '-5' is invalid\. expected a whole number ≥ 0/);
+    await expectFailure([results, '--bootstrap', '-5'], ExitCode.usage, /--bootstrap <n>' argument '-5' is invalid\. expected a whole number from 0 to 100000, got "-5"/);
     await expectFailure([results, '--layers', '5:12'], ExitCode.usage, /layers 5:12 are outside .*r\.json's layers; valid: 0:11 \(12 layers\)/);
     await expectFailure([results, '--layers', '10:'], ExitCode.usage, /layers 10:11 give 2 layers; a growth fit needs at least 3/);
     await expectFailure([results, '--hook', 'attn_out'], ExitCode.usage, /has no hook "attn_out"; hooks present: resid_pre, resid_post/);

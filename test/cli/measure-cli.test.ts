@@ -117,7 +117,7 @@ describe('resid-norms measure, end to end', () => {
     { name: 'token id outside the vocabulary', args: async () => ['--prompts', await file('ids.jsonl', '{"ids": [1, 999]}\n')], code: ExitCode.badInput, message: /token id 999; valid ids are 0…256/ },
     { name: 'too many tokens', args: async () => ['--max-tokens', '33'], code: ExitCode.usage, message: /--max-tokens 33 exceeds the context length of .* \(32\); valid: 1…32/ },
     { name: 'unknown hook', args: async () => ['--hooks', 'resid_pre,resid_moo'], code: ExitCode.usage, message: /unknown hook "resid_moo"; valid: resid_pre/ },
-    { name: 'zero batch size', args: async () => ['--batch-size', '0'], code: ExitCode.usage, message: /expected a positive integer, got "0"/ },
+    { name: 'zero batch size', args: async () => ['--batch-size', '0'], code: ExitCode.usage, message: /expected a whole number from 1 to 4096, got "0"/ },
     { name: 'unknown device', args: async () => ['--device', 'tpu'], code: ExitCode.usage, message: /expected one of cpu, cuda, got "tpu"/ },
     {
       name: 'CUDA when its execution provider is not installed',
@@ -126,7 +126,7 @@ describe('resid-norms measure, end to end', () => {
       message: /--device cuda: ONNX Runtime's CUDA execution provider is not available here .*--onnxruntime-node-install=cuda12.*or use --device cpu/,
       ...(cudaInstalled() ? { skip: 'the CUDA execution provider is installed here' } : {}),
     },
-    { name: 'a bad shard', args: async () => ['--shard', '3/2'], code: ExitCode.usage, message: /expected i\/n with 1 ≤ i ≤ n \(e\.g\. 2\/8\), got "3\/2"/ },
+    { name: 'a bad shard', args: async () => ['--shard', '3/2'], code: ExitCode.usage, message: /expected i\/n with 1 ≤ i ≤ n ≤ 10000 \(e\.g\. 2\/8\), got "3\/2"/ },
     { name: 'token that is not a Hugging Face token', args: async () => ['--model', 'someone/model'], env: () => ({ HF_TOKEN: 'abc' }), code: ExitCode.usage, message: /HF_TOKEN does not look like a Hugging Face access token/ },
   ];
   async function file(name: string, content: string): Promise<string> {

@@ -26,7 +26,16 @@ export interface Fault {
   corruptWith?: Buffer;
   /** Serve only the first N bytes, announced as the whole answer: a wrong-length download. */
   truncateTo?: number;
+  /** Wait this long before sending the headers (a server that accepts and then thinks). */
+  delayHeadersMs?: number;
+  /** Send the body in pieces of `bytes`, one every `everyMs` (a trickling server). */
+  trickle?: { bytes: number; everyMs: number };
+  /** Send the headers and this many body bytes, then nothing more while the connection stays open. */
+  stallAfterBytes?: number;
 }
+
+/** Fault key for the model-info API call (GET /api/models/…/revision/…), which resolves the commit. */
+export const API_FAULT = '@api';
 
 export interface LoggedRequest {
   method: string;
@@ -47,6 +56,8 @@ export class FakeHub {
   readonly faults = new Map<string, Fault>();
   readonly log: LoggedRequest[] = [];
   private server?: Server;
+  /** Timers of delayed or trickling answers, cleared on stop so nothing outlives the test. */
+  private readonly timers = new Set<NodeJS.Timeout>();
   url = '';
 
   async start(): Promise<string> {
@@ -62,6 +73,8 @@ export class FakeHub {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
@@ -105,6 +118,8 @@ export class FakeHub {
 
     const info = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
     if (info && request.method === 'GET') {
+      const delay = this.faults.get(API_FAULT)?.delayHeadersMs;
+      if (delay !== undefined && !(await this.sleep(delay, response))) return;
       const repo = this.findRepo(info[1]!, info[2]!, response);
       if (!repo || this.refuse(repo, request, response)) return;
       this.json(response, 200, {
@@ -155,13 +170,49 @@ export class FakeHub {
         this.json(response, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound' });
         return;
       }
-      this.serveFile(file, bytes, request, response);
+      await this.serveFile(file, bytes, request, response);
       return;
     }
     this.json(response, 404, { error: `no route for ${request.method} ${path}` });
   }
 
-  private serveFile(file: string, bytes: Buffer, request: IncomingMessage, response: ServerResponse): void {
+  /** Wait `ms` (bounded by stop()); false when the client went away meanwhile. */
+  private sleep(ms: number, response: ServerResponse): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve(!response.destroyed);
+      }, ms);
+      this.timers.add(timer);
+      response.on('close', () => {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        resolve(false);
+      });
+    });
+  }
+
+  /** Write `body` in pieces on a timer; stops when the body is sent or the client is gone. */
+  private trickle(body: Buffer, piece: { bytes: number; everyMs: number }, response: ServerResponse): void {
+    let sent = 0;
+    const next = () => {
+      if (response.destroyed) return;
+      if (sent >= body.length) {
+        response.end();
+        return;
+      }
+      response.write(body.subarray(sent, sent + piece.bytes));
+      sent += piece.bytes;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        next();
+      }, piece.everyMs);
+      this.timers.add(timer);
+    };
+    next();
+  }
+
+  private async serveFile(file: string, bytes: Buffer, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const etag = isLfs(file, bytes) ? sha256(bytes) : gitOid(bytes);
     const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
@@ -175,6 +226,7 @@ export class FakeHub {
         return;
       }
     }
+    if (fault?.delayHeadersMs !== undefined && !isProbe && !(await this.sleep(fault.delayHeadersMs, response))) return;
     const content = fault?.corruptWith && !isProbe ? fault.corruptWith : bytes;
     let body = content.subarray(start, end + 1);
     if (fault?.truncateTo !== undefined && !isProbe) body = body.subarray(0, fault.truncateTo);
@@ -187,6 +239,14 @@ export class FakeHub {
       'Accept-Ranges': 'bytes',
       ...(range ? { 'Content-Range': `bytes ${start}-${end}/${bytes.length}` } : {}),
     });
+    if (fault?.stallAfterBytes !== undefined && !isProbe) {
+      response.write(body.subarray(0, fault.stallAfterBytes)); // then silence until the client or stop() closes it
+      return;
+    }
+    if (fault?.trickle !== undefined && !isProbe) {
+      this.trickle(body, fault.trickle, response);
+      return;
+    }
     if (fault?.dropAfterBytes !== undefined && !isProbe && (fault.dropTimes ?? 1) > 0) {
       fault.dropTimes = (fault.dropTimes ?? 1) - 1;
       response.write(body.subarray(0, fault.dropAfterBytes), () => response.socket?.destroy());

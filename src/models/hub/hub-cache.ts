@@ -4,8 +4,10 @@
  *   <cache>/models--{owner}--{name}/blobs/{etag}            → file bytes (etag = sha256 for LFS files)
  *   <cache>/models--{owner}--{name}/snapshots/{sha}/{file}  → relative symlink to the blob
  */
-import { lstat, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { lstat, mkdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { UsageError, quote } from '../../errors.js';
+import { readRegularFile } from '../../io/read-regular-file.js';
 
 export const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
@@ -21,11 +23,26 @@ export function blobPath(cacheDir: string, repo: string, etag: string): string {
   return join(repoFolder(cacheDir, repo), 'blobs', etag);
 }
 
+/**
+ * refs/<revision> of a repo. Revisions are checked where --model is parsed; this is the second
+ * lock: a path that would leave the refs folder is refused, whatever called.
+ */
+export function refPath(cacheDir: string, repo: string, revision: string): string {
+  const refs = join(repoFolder(cacheDir, repo), 'refs');
+  const path = join(refs, revision);
+  const inside = relative(refs, path);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || /[\u0000-\u001f]/.test(revision)) {
+    throw new UsageError(`revision ${quote(revision)} of ${quote(repo)} is not a valid revision (it leads out of the cache's refs folder); give a branch, tag or commit sha`);
+  }
+  return path;
+}
+
 /** The commit a revision points to in the cache (the revision itself if it is a sha). */
 export async function readCachedRef(cacheDir: string, repo: string, revision: string): Promise<string | undefined> {
   if (COMMIT_SHA.test(revision)) return revision;
+  const path = refPath(cacheDir, repo, revision);
   try {
-    const sha = (await readFile(join(repoFolder(cacheDir, repo), 'refs', revision), 'utf8')).trim();
+    const sha = (await readRegularFile(path)).toString('utf8').trim(); // a FIFO in the cache must not hang an offline run
     return COMMIT_SHA.test(sha) ? sha : undefined;
   } catch {
     return undefined;
@@ -34,11 +51,16 @@ export async function readCachedRef(cacheDir: string, repo: string, revision: st
 
 export async function writeRef(cacheDir: string, repo: string, revision: string, sha: string): Promise<void> {
   if (revision === sha) return;
-  const path = join(repoFolder(cacheDir, repo), 'refs', revision);
+  const path = refPath(cacheDir, repo, revision);
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, sha);
-  await rename(temp, path);
+  try {
+    await writeFile(temp, sha);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 export async function exists(path: string): Promise<boolean> {

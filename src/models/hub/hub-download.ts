@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { ModelError, NetworkError, quote } from '../../errors.js';
+import { InterruptedError, ModelError, NetworkError, quote } from '../../errors.js';
 import type { Reporter } from '../../cli/reporter.js';
 import { TOKENIZER_FILES } from '../tokenizer-files.js';
 import { SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, listWeightFiles, shardNamesFromIndex } from '../weight-index.js';
@@ -21,6 +21,7 @@ import { blobPath, COMMIT_SHA, exists, linkSnapshotFile, readCachedRef, snapshot
 import { explainHubError, isTransient, type HubContext } from './hub-errors.js';
 import type { HubSettings } from './hub-settings.js';
 import { createRetryingFetch } from './retrying-fetch.js';
+import { createTimedFetch } from './timed-fetch.js';
 
 export interface SnapshotRequest {
   repo: string;
@@ -41,6 +42,8 @@ export interface DownloadOptions {
   reporter: Reporter;
   /** Attempts per file when a transfer breaks (each resumes where the last stopped). */
   attempts?: number;
+  /** Stops every request and transfer at once (SIGINT/SIGTERM): an InterruptedError. */
+  signal?: AbortSignal;
 }
 
 const PICKLE_FILE = /\.(bin|pt|pth|ckpt|pkl)$/;
@@ -58,6 +61,19 @@ async function isComplete(dir: string): Promise<boolean> {
 }
 
 export async function fetchSnapshot(request: SnapshotRequest, options: DownloadOptions): Promise<Snapshot> {
+  try {
+    return await fetchSnapshotOnce(request, options);
+  } catch (error) {
+    if (options.signal?.aborted) {
+      throw new InterruptedError(
+        `${String(options.signal.reason ?? 'interrupted')} while downloading ${quote(`${request.repo}@${request.revision}`)}; finished files stay in the cache and a partial one resumes: run the same command again`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOptions): Promise<Snapshot> {
   const { settings } = options;
   const { repo, revision } = request;
   const cachedSha = await readCachedRef(settings.cacheDir, repo, revision);
@@ -72,7 +88,13 @@ export async function fetchSnapshot(request: SnapshotRequest, options: DownloadO
     );
   }
   const context: HubContext = { repo, revision, endpoint: settings.endpoint };
-  const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: settings.retryDelayMs });
+  const timedFetch = createTimedFetch({
+    headerTimeoutMs: settings.headerTimeoutMs,
+    stallTimeoutMs: settings.stallTimeoutMs,
+    stallBytes: settings.stallBytes,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: settings.retryDelayMs }, timedFetch);
   const credentials = { hubUrl: settings.endpoint, fetch: hubFetch, ...(settings.token ? { accessToken: settings.token } : {}) };
 
   let sha: string;
@@ -141,7 +163,7 @@ async function downloadToCache(job: FileDownload): Promise<void> {
         await downloadBlob(job, blob, expected);
         break;
       } catch (error) {
-        if (attempt >= attempts || !isTransient(error)) throw explainHubError(error, context);
+        if (attempt >= attempts || !isTransient(error) || options.signal?.aborted) throw explainHubError(error, context);
         await new Promise((resolve) => setTimeout(resolve, options.settings.retryDelayMs * 2 ** (attempt - 1)));
       }
     }

@@ -4,6 +4,7 @@
  */
 import { HubApiError } from '@huggingface/hub';
 import { ModelError, NetworkError, ResidNormsError, quote } from '../../errors.js';
+import { isHubTimeout } from './timed-fetch.js';
 
 export interface HubContext {
   repo: string;
@@ -45,6 +46,12 @@ export function explainHubError(error: unknown, context: HubContext): ResidNorms
         return new NetworkError(`${context.endpoint} answered HTTP ${error.statusCode} for ${quote(what)}; try again later`);
     }
   }
+  if (isHubTimeout(error)) {
+    const detail = (typeof error === 'string' ? error : (error as Error).message).replace(/^timed out: /, '');
+    return new NetworkError(
+      `${context.endpoint} timed out for ${quote(what)} (${detail}); check the network and run again (a partial download resumes), or raise RESID_NORMS_HUB_TIMEOUT_MS / RESID_NORMS_HUB_STALL_TIMEOUT_MS`,
+    );
+  }
   const code = networkCode(error);
   if (code !== undefined || (error instanceof TypeError && /fetch failed/i.test(error.message))) {
     return new NetworkError(
@@ -58,6 +65,8 @@ export function explainHubError(error: unknown, context: HubContext): ResidNorms
 /** True for failures worth retrying: connection resets, timeouts and 5xx answers. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof HubApiError) return error.statusCode >= 500;
+  // A timeout or a stop the user asked for is final; retrying would only prolong it.
+  if (isHubTimeout(error) || (error instanceof Error && error.name === 'AbortError')) return false;
   const code = networkCode(error);
   return code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'UND_ERR_SOCKET' || (error instanceof Error && /terminated|premature|aborted|other side closed/i.test(error.message));
 }

@@ -15,6 +15,12 @@ export interface HubSettings {
   offline: boolean;
   /** First retry delay after a failed request (doubles each time); RESID_NORMS_HUB_RETRY_MS. */
   retryDelayMs: number;
+  /** Longest wait for an answer's headers; RESID_NORMS_HUB_TIMEOUT_MS (default 30 s). */
+  headerTimeoutMs: number;
+  /** Stall window of a download; RESID_NORMS_HUB_STALL_TIMEOUT_MS (default 60 s). */
+  stallTimeoutMs: number;
+  /** Fewest bytes a stall window must bring; RESID_NORMS_HUB_STALL_BYTES (default 1024). */
+  stallBytes: number;
 }
 
 const TRUE_VALUES = new Set(['1', 'on', 'yes', 'true']);
@@ -51,13 +57,24 @@ export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettin
     ...(token !== undefined ? { token } : {}),
     cacheDir: env.HF_HUB_CACHE ?? env.HUGGINGFACE_HUB_CACHE ?? join(hfHome(env), 'hub'),
     offline: TRUE_VALUES.has((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
-    retryDelayMs: parseDelay(env.RESID_NORMS_HUB_RETRY_MS),
+    retryDelayMs: parseDelay('RESID_NORMS_HUB_RETRY_MS', env.RESID_NORMS_HUB_RETRY_MS, 500, 0),
+    headerTimeoutMs: parseDelay('RESID_NORMS_HUB_TIMEOUT_MS', env.RESID_NORMS_HUB_TIMEOUT_MS, 30_000, 1),
+    stallTimeoutMs: parseDelay('RESID_NORMS_HUB_STALL_TIMEOUT_MS', env.RESID_NORMS_HUB_STALL_TIMEOUT_MS, 60_000, 1),
+    stallBytes: parseStallBytes(env.RESID_NORMS_HUB_STALL_BYTES),
   };
 }
 
-function parseDelay(value: string | undefined): number {
-  if (value === undefined) return 500;
+function parseStallBytes(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 1024;
+  const bytes = Number(value);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1 << 30) throw new UsageError(`RESID_NORMS_HUB_STALL_BYTES ${JSON.stringify(value)} is not a whole number of bytes from 1 to ${1 << 30}`);
+  return bytes;
+}
+
+/** Milliseconds from an environment variable, min…1 hour. */
+function parseDelay(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
   const ms = Number(value);
-  if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`RESID_NORMS_HUB_RETRY_MS ${JSON.stringify(value)} is not a number of milliseconds`);
+  if (!Number.isFinite(ms) || ms < min || ms > 3_600_000) throw new UsageError(`${name} ${JSON.stringify(value)} is not a number of milliseconds from ${min} to 3600000`);
   return ms;
 }

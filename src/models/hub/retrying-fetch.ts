@@ -20,7 +20,7 @@ export function createRetryingFetch({ retries, baseDelayMs }: RetryOptions, inne
         if (response.status < 500 || attempt >= retries) return response;
         await response.body?.cancel();
       } catch (error) {
-        if (attempt >= retries || !isTransient(error)) throw error;
+        if (attempt >= retries || !isTransient(error) || init?.signal?.aborted) throw error;
       }
       await sleep(baseDelayMs * 2 ** attempt);
     }

@@ -1,0 +1,40 @@
+/**
+ * Issue 16, class 3: a stop asked for before the first batch (SIGINT/SIGTERM while resolving,
+ * reading, tokenizing or building the graph) ends the run at the next phase boundary with an
+ * InterruptedError (exit 130) naming the signal, instead of carrying on until the batches; it
+ * leaves neither a results file nor a checkpoint.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSilentReporter } from '../../src/cli/reporter.js';
+import { measure } from '../../src/commands/measure.js';
+import { ExitCode, InterruptedError } from '../../src/errors.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+describe('measure stopped before its batches', () => {
+  let root: string;
+  let model: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rn-stop-'));
+    model = (await writeTinyGpt2(join(root, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32 })).dir;
+    await writeFile(join(root, 'p.txt'), 'hello\n');
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    it(`stops on ${signal} with exit ${ExitCode.interrupted} and writes nothing`, async () => {
+      const out = join(root, 'out', `${signal}.json`);
+      const request = { model, promptsPath: join(root, 'p.txt'), outPath: out, batchSize: 8, prependBos: true, includeBos: false, device: 'cpu' as const, threads: 1, refresh: false, signal: AbortSignal.abort(signal) };
+      await assert.rejects(measure(request, createSilentReporter()), (error: unknown) => {
+        assert.ok(error instanceof InterruptedError);
+        assert.equal(error.exitCode, ExitCode.interrupted);
+        assert.equal(error.message, `${signal} after resolving the model, before any batch ran; nothing was measured or saved: run the same command again`);
+        return true;
+      });
+      assert.deepEqual(await readdir(join(root, 'out')).catch(() => []), []);
+    });
+  }
+});
