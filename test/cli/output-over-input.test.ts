@@ -51,7 +51,7 @@ describe('an output over an input of the same command is refused', () => {
     { name: 'measure --out a symlink to the prompt file', args: measure('--out', 'p/prompts-link.txt'), message: /is the prompt file/ },
     { name: 'measure --out a hard link to the prompt file', args: measure('--out', 'p/prompts-hard.txt'), message: /is the prompt file/ },
     { name: 'measure --out the prompt file through a symlinked folder', args: measure('--out', 'p-link/prompts.txt'), message: /is the prompt file/ },
-    { name: 'measure whose checkpoint would be the prompt file', args: ['measure', '--model', 'model', '--prompts', 'p/r.json.checkpoint', '--out', 'p-link/r.json'], message: /--out \(its checkpoint\) ".*r\.json\.checkpoint" is the prompt file/ },
+    { name: 'measure whose checkpoint would be the prompt file', args: ['measure', '--model', 'model', '--prompts', 'p/r.json.checkpoint', '--out', 'p-link/r.json'], message: /--out \(its checkpoint and tables\) ".*r\.json\.checkpoint" is the prompt file/ },
     { name: 'measure --out model.safetensors', args: measure('--out', 'model/model.safetensors'), message: /is the model file ".*model\.safetensors"/ },
     { name: 'measure --out config.json', args: measure('--out', 'model/config.json'), message: /is the model file ".*config\.json"/ },
     { name: 'measure --out tokenizer.json through a symlinked model folder', args: ['measure', '--model', 'model-link', '--prompts', 'p/prompts.txt', '--out', 'model/tokenizer.json'], message: /is the model file ".*tokenizer\.json"/ },
