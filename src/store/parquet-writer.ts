@@ -79,21 +79,79 @@ export class ParquetFileWriter {
     return this.rows;
   }
 
-  /** Encode and write one row group; every column of the table must be given. */
+  /**
+   * Encode and write one row group; every column of the table must be given. Each column goes
+   * to the file as soon as it is encoded, and float pages straight from the caller's typed
+   * array, so writing holds at most one scalar column's bytes beyond the caller's buffers.
+   */
   writeRowGroup(rows: number, values: RowGroup): void {
     if (rows === 0) return;
-    const writer = new ByteWriter(1 << 16);
-    writer.offset = this.offset; // column offsets in the footer are file offsets
     const start = this.offset;
     const chunks = this.columns.map((column) => {
       const data = values.get(column.name);
       if (data === undefined) throw new Error(`row group lacks column ${column.name}`);
-      if ('length' in column) return writeListColumn(writer, column, data as Float32Array | Float64Array, rows);
-      return writeScalarColumn(writer, column, data, this.schema);
+      if ('length' in column) return this.writeListColumn(column, data as Float32Array | Float64Array, rows);
+      const writer = new ByteWriter(1 << 16);
+      writer.offset = this.offset; // column offsets in the footer are file offsets
+      const chunk = writeScalarColumn(writer, column, data, this.schema);
+      this.append(writer.getBytes());
+      return chunk;
     });
-    this.append(writer.getBytes());
     this.rowGroups.push({ columns: chunks, total_byte_size: BigInt(this.offset - start), num_rows: BigInt(rows) });
     this.rows += rows;
+  }
+
+  /**
+   * A REQUIRED list of REQUIRED numbers, `length` per row, as DATA_PAGE_V2 pages of PLAIN
+   * values. Repetition levels are 0 at the start of each row and 1 inside it (bit-packed, 1 bit
+   * each); definition levels are all 1 (one RLE run).
+   */
+  private writeListColumn(column: Extract<ColumnSpec, { length: number }>, values: Float32Array | Float64Array, rows: number): ColumnChunk {
+    const { length } = column;
+    if (values.length !== rows * length) throw new Error(`column ${column.name} has ${values.length} values for ${rows} rows of ${length}`);
+    const bytesPerValue = values.BYTES_PER_ELEMENT;
+    const rowsPerPage = Math.max(1, Math.floor(PAGE_BYTES / (length * bytesPerValue)));
+    const start = this.offset;
+    for (let first = 0; first < rows; first += rowsPerPage) {
+      const pageRows = Math.min(rowsPerPage, rows - first);
+      const count = pageRows * length;
+      const repetition = repetitionLevels(count, length);
+      const definition = allOnesLevels(count);
+      const data = new Uint8Array(values.buffer, values.byteOffset + first * length * bytesPerValue, count * bytesPerValue);
+      const size = repetition.length + definition.length + data.length;
+      const header = new ByteWriter(64);
+      writePageHeader(header, {
+        type: 'DATA_PAGE_V2',
+        uncompressed_page_size: size,
+        compressed_page_size: size,
+        data_page_header_v2: {
+          num_values: count,
+          num_nulls: 0,
+          num_rows: pageRows,
+          encoding: 'PLAIN',
+          definition_levels_byte_length: definition.length,
+          repetition_levels_byte_length: repetition.length,
+          is_compressed: false,
+        },
+      });
+      this.append(header.getBytes());
+      this.append(repetition);
+      this.append(definition);
+      this.append(data);
+    }
+    return {
+      file_offset: BigInt(start),
+      meta_data: {
+        type: column.kind === 'float32-list' ? 'FLOAT' : 'DOUBLE',
+        encodings: ['PLAIN', 'RLE'],
+        path_in_schema: [column.name, 'list', 'element'],
+        codec: 'UNCOMPRESSED',
+        num_values: BigInt(rows * length),
+        total_uncompressed_size: BigInt(this.offset - start),
+        total_compressed_size: BigInt(this.offset - start),
+        data_page_offset: BigInt(start),
+      },
+    };
   }
 
   /** Write the footer, sync, and rename the file to `finalPath`. */
@@ -151,60 +209,6 @@ function writeScalarColumn(writer: ByteWriter, column: Exclude<ColumnSpec, { len
     },
     pageData: { values: (column.kind === 'bool' ? Array.from(values as Uint8Array, Boolean) : values) as never, definitionLevels, repetitionLevels: [], maxDefinitionLevel: optional ? 1 : 0 },
   }).chunk;
-}
-
-/**
- * A REQUIRED list of REQUIRED numbers, `length` per row, as DATA_PAGE_V2 pages of PLAIN values.
- * Repetition levels are 0 at the start of each row and 1 inside it (bit-packed, 1 bit each);
- * definition levels are all 1 (one RLE run).
- */
-function writeListColumn(writer: ByteWriter, column: Extract<ColumnSpec, { length: number }>, values: Float32Array | Float64Array, rows: number): ColumnChunk {
-  const { length } = column;
-  if (values.length !== rows * length) throw new Error(`column ${column.name} has ${values.length} values for ${rows} rows of ${length}`);
-  const bytesPerValue = values.BYTES_PER_ELEMENT;
-  const rowsPerPage = Math.max(1, Math.floor(PAGE_BYTES / (length * bytesPerValue)));
-  const start = writer.offset;
-  let uncompressed = 0;
-  for (let first = 0; first < rows; first += rowsPerPage) {
-    const pageRows = Math.min(rowsPerPage, rows - first);
-    const count = pageRows * length;
-    const repetition = repetitionLevels(count, length);
-    const definition = allOnesLevels(count);
-    const data = new Uint8Array(values.buffer, values.byteOffset + first * length * bytesPerValue, count * bytesPerValue);
-    const headerStart = writer.offset;
-    writePageHeader(writer, {
-      type: 'DATA_PAGE_V2',
-      uncompressed_page_size: repetition.length + definition.length + data.length,
-      compressed_page_size: repetition.length + definition.length + data.length,
-      data_page_header_v2: {
-        num_values: count,
-        num_nulls: 0,
-        num_rows: pageRows,
-        encoding: 'PLAIN',
-        definition_levels_byte_length: definition.length,
-        repetition_levels_byte_length: repetition.length,
-        is_compressed: false,
-      },
-    });
-    uncompressed += writer.offset - headerStart;
-    writer.appendBytes(repetition);
-    writer.appendBytes(definition);
-    writer.appendBytes(data);
-    uncompressed += repetition.length + definition.length + data.length;
-  }
-  return {
-    file_offset: BigInt(start),
-    meta_data: {
-      type: column.kind === 'float32-list' ? 'FLOAT' : 'DOUBLE',
-      encodings: ['PLAIN', 'RLE'],
-      path_in_schema: [column.name, 'list', 'element'],
-      codec: 'UNCOMPRESSED',
-      num_values: BigInt(rows * length),
-      total_uncompressed_size: BigInt(uncompressed),
-      total_compressed_size: BigInt(writer.offset - start),
-      data_page_offset: BigInt(start),
-    },
-  };
 }
 
 /** ULEB128, as Parquet's RLE/bit-packed hybrid headers use. */

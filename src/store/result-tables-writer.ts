@@ -46,7 +46,7 @@ export interface TableFileInfo {
 }
 
 /** Row groups hold about this many bytes of norms (fewer rows for deep models). */
-const ROW_GROUP_BYTES = 32 * 1024 * 1024;
+const ROW_GROUP_BYTES = 16 * 1024 * 1024;
 
 function rowsPerGroup(valuesPerRow: number, bytesPerValue: number): number {
   return Math.min(1 << 20, Math.max(1024, Math.floor(ROW_GROUP_BYTES / (valuesPerRow * bytesPerValue))));
