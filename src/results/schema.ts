@@ -89,20 +89,23 @@ export const SequenceResultSchema = z.object({
 });
 export type SequenceResult = z.infer<typeof SequenceResultSchema>;
 
+/** A statistic of no values is NaN in memory and null in JSON (which has no NaN); read back as NaN. */
+const statistic = z.number().nullable().transform((value) => value ?? Number.NaN);
+
 export const LayerSummarySchema = z.object({
   layer: count,
   count: count,
-  mean: z.number(),
-  std: z.number(),
-  median: z.number(),
-  q05: z.number(),
-  q25: z.number(),
-  q75: z.number(),
-  q95: z.number(),
-  min: z.number(),
-  max: z.number(),
+  mean: statistic,
+  std: statistic,
+  median: statistic,
+  q05: statistic,
+  q25: statistic,
+  q75: statistic,
+  q95: statistic,
+  min: statistic,
+  max: statistic,
 });
-export type LayerSummary = z.infer<typeof LayerSummarySchema>;
+export type LayerSummary = z.output<typeof LayerSummarySchema>;
 
 /** Present in version-1 files written with `measure --shard i/n`. */
 export const ShardInfoV1Schema = z.object({

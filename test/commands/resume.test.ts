@@ -9,6 +9,8 @@ import { mergeShards } from '../../src/commands/merge.js';
 import { ExitCode, InterruptedError, ResidNormsError } from '../../src/errors.js';
 import { checkpointFiles } from '../../src/measure/checkpoint.js';
 import { tablePaths } from '../../src/store/result-tables.js';
+import { loadLayerPools } from '../../src/store/layer-pools.js';
+import { readMeasurementFile } from '../../src/store/open-results.js';
 import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import type { Measurement } from '../../src/results/schema.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
@@ -106,6 +108,27 @@ describe('resumable, sharded measurement', () => {
     assert.equal(withoutRuntime(await readMeasured(join(dir, 'merged.json'))), withoutRuntime(reference));
     await assertSameTables(join(dir, 'merged.json'), join(dir, 'reference.json'));
     assert.equal(merged.runtime.tokens, reference.runtime.tokens);
+  });
+
+  it('shards without a batch are written, read and merged like the others', async () => {
+    const paths = Array.from({ length: 8 }, (_, i) => join(dir, `many-${i + 1}.json`)); // 6 batches, 8 shards
+    for (const [i, path] of paths.entries()) await measure({ ...base, outPath: path, shard: { index: i + 1, count: 8 } }, createSilentReporter());
+    const empty = await readMeasured(paths[7]!);
+    assert.deepEqual([empty.tables.tokens.rows, empty.tables.prompts.rows, empty.summary.resid_pre![0]!.count], [0, 0, 0]);
+    assert.ok(Number.isNaN(empty.summary.resid_pre![0]!.mean), 'a statistic of no tokens reads back as NaN');
+    await mergeShards(paths, join(dir, 'many.json'));
+    assert.equal(withoutRuntime(await readMeasured(join(dir, 'many.json'))), withoutRuntime(reference));
+  });
+
+  it('a run whose every token is excluded is written and read back, its statistics NaN', async () => {
+    const outPath = join(dir, 'bos-only.json');
+    await measure({ ...base, outPath, maxTokens: 1 }, createSilentReporter());
+    const result = await readMeasured(outPath);
+    assert.equal(result.tokens.excluded, result.tokens.measured);
+    assert.equal(result.summary.resid_pre![0]!.count, 0);
+    assert.ok(Number.isNaN(result.summaries.raw.resid_post![1]!.median));
+    const pools = await loadLayerPools(await (await readMeasurementFile(outPath)).tokens(), 'resid_pre', 'centered', [0, 1], 'median');
+    assert.deepEqual(pools.map((pool) => pool.sortedValues.length), [0, 0]);
   });
 
   it('refuses incomplete, repeated or foreign shard sets', async () => {
