@@ -91,35 +91,34 @@ export async function gatherTokenViews(
   return views;
 }
 
-async function gatherHistogram(source: TokenSource, hook: HookName, metric: NormMetric, layers: readonly number[]): Promise<HistogramView> {
+/** Calls `visit(layer, log10 norm)` for every included token's positive norm at the given layers: one pass over the column. */
+async function forEachLogNorm(source: TokenSource, hook: HookName, metric: NormMetric, layers: readonly number[], visit: (layer: number, log10Norm: number) => void): Promise<void> {
   const { nLayers } = source;
-  let low = Infinity;
-  let high = -Infinity;
   for await (const chunk of source.columnChunks(hook, metric)) {
     for (let i = 0; i < chunk.rows; i += 1) {
       if (chunk.excluded[i]) continue;
       for (const layer of layers) {
         const value = chunk.values[i * nLayers + layer]!;
-        if (!(value > 0)) continue;
-        const log = Math.log10(value);
-        if (log < low) low = log;
-        if (log > high) high = log;
+        if (value > 0) visit(layer, Math.log10(value));
       }
     }
   }
+}
+
+/** Two passes: the range of the drawn layers (shared bins), then the counts. */
+async function gatherHistogram(source: TokenSource, hook: HookName, metric: NormMetric, layers: readonly number[]): Promise<HistogramView> {
+  let low = Infinity;
+  let high = -Infinity;
+  await forEachLogNorm(source, hook, metric, layers, (_, log) => {
+    if (log < low) low = log;
+    if (log > high) high = log;
+  });
   const bins = histogramBins(low, high);
   const counts = new Map(layers.map((layer) => [layer, new Float64Array(Math.max(0, bins.binCount))]));
   if (low <= high) {
-    for await (const chunk of source.columnChunks(hook, metric)) {
-      for (let i = 0; i < chunk.rows; i += 1) {
-        if (chunk.excluded[i]) continue;
-        for (const layer of layers) {
-          const value = chunk.values[i * nLayers + layer]!;
-          if (!(value > 0)) continue;
-          counts.get(layer)![Math.min(bins.binCount - 1, Math.floor((Math.log10(value) - bins.start) / bins.binWidth))]! += 1;
-        }
-      }
-    }
+    await forEachLogNorm(source, hook, metric, layers, (layer, log) => {
+      counts.get(layer)![Math.min(bins.binCount - 1, Math.floor((log - bins.start) / bins.binWidth))]! += 1;
+    });
   }
   return { low, high, counts, ...bins };
 }
