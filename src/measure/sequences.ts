@@ -91,8 +91,9 @@ export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextToken
     sequences.push({
       index,
       ...(cutText !== undefined ? { text: cutText } : {}),
-      ids: ids.slice(0, options.maxTokens),
-      tokens: tokens.slice(0, options.maxTokens),
+      // Copied only when cut: a million-token prompt set is not held twice.
+      ids: truncated ? ids.slice(0, options.maxTokens) : ids,
+      tokens: tokens.length > options.maxTokens ? tokens.slice(0, options.maxTokens) : tokens,
       truncated,
     });
   });
