@@ -13,6 +13,11 @@ export interface SessionOptions {
   device: Device;
   /** Intra-op threads; default: the machine's cores. */
   threads?: number;
+  /**
+   * Let ONNX Runtime copy every GEMM weight into its packed layout at load (default false).
+   * See createNormSession; the bench turns it on to measure what it costs.
+   */
+  prepackWeights?: boolean;
 }
 
 export interface NormSession {
@@ -47,7 +52,15 @@ export async function createNormSession(graph: Uint8Array, externalDataFolder: s
     // GPT-2 small with all hooks); the arena alone is as fast here and far leaner.
     enableMemPattern: false,
     logSeverityLevel: 4, // errors reach us as exceptions; keep ONNX Runtime's own log quiet
-    extra: { session: { model_external_initializers_file_folder_path: externalDataFolder } },
+    extra: {
+      session: {
+        model_external_initializers_file_folder_path: externalDataFolder,
+        // Prepacking copies every weight into fresh memory at load (GPT2-XL: 6 GB, most of a
+        // 20–50 s start-up) and speeds our GEMMs by ~1–4 %; unpacked, the weights stay
+        // memory-mapped from the safetensors file and MLAS packs panels as it goes.
+        ...(options.prepackWeights ? {} : { disable_prepacking: '1' }),
+      },
+    },
   };
   let session: ort.InferenceSession;
   try {
