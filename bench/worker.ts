@@ -44,7 +44,7 @@ async function runMinimal(modelDir: string, promptsPath: string, batchSize: numb
   const batches = planBatches(sequences, { batchSize, maxBatchTokens: 16384 });
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(model.spec, { hooks: ['resid_post'], layers: [model.spec.dims.nLayers - 1], layout });
-  const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu' });
+  const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', weightBytes: model.weights.totalBytes });
   const names = graph.outputs.filter((o) => o.metric === 'raw').map((o) => o.name);
   const startedAt = performance.now();
   let tokens = 0;

@@ -139,7 +139,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
 
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(spec, { hooks, layout });
-  const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, ...(request.threads ? { threads: request.threads } : {}) });
+  const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) });
   const startupSeconds = (performance.now() - startedAt) / 1000;
 
   const collect = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
