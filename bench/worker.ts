@@ -76,10 +76,10 @@ async function runGemm(m: number, k: number, n: number): Promise<object> {
     logSeverityLevel: 4,
   });
   const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => (i % 13) / 13), [m, k]) };
-  // A fresh [M, N] output per run would time page faults, not the Gemm (2–2.5× slower on the
-  // 2-core VM); the model's own outputs are [batch, pos] norms.
+  // A fresh [M, N] output per run can time page faults instead of the Gemm (up to 2.5x slower
+  // on the 2-core VM); the model's own outputs are [batch, pos] norms.
   const fetches = { y: new ort.Tensor('float32', new Float32Array(m * n), [m, n]) };
-  // Warm up for as long as a timed group: the first runs are up to 2x slower.
+  // Warm up for two timed groups' worth: the first runs are up to 2x slower.
   const repeats = 10;
   for (let i = 0; i < 2 * repeats; i += 1) await session.run(feeds, fetches);
   // The fastest of several timed groups: other processes only ever slow a group down.
