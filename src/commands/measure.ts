@@ -168,7 +168,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   stopIfInterrupted(request.signal, 'while reading the prompts');
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(spec, { hooks, layout });
-  const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, ...(request.threads ? { threads: request.threads } : {}) });
+  const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) });
   stopIfInterrupted(request.signal, 'while building the graph');
   const startupSeconds = (performance.now() - startedAt) / 1000;
 

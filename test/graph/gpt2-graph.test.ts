@@ -15,12 +15,12 @@ import { writeTinyGpt2, type TinyGpt2Options } from '../support/tiny-gpt2.js';
 const HOOKS: HookName[] = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'];
 const RELATIVE_TOLERANCE = 1e-4;
 
-async function maxRelativeError(options: TinyGpt2Options, prompts: number[][], root: string): Promise<number> {
-  const tiny = await writeTinyGpt2(join(root, JSON.stringify(options).replace(/\W+/g, '_')), options);
+async function maxRelativeError(options: TinyGpt2Options, prompts: number[][], root: string, prepackWeights?: boolean): Promise<number> {
+  const tiny = await writeTinyGpt2(join(root, `${JSON.stringify(options).replace(/\W+/g, '_')}${prepackWeights === false ? '_unpacked' : ''}`), options);
   const model = await loadModel(tiny.dir);
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(model.spec, { hooks: HOOKS, layout });
-  const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1 });
+  const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1, ...(prepackWeights === undefined ? {} : { prepackWeights }) });
   let worst = 0;
   try {
     for (const ids of prompts) {
@@ -66,4 +66,11 @@ describe('GPT-2 graph against the plain-TypeScript reference', () => {
       process.stdout.write(`# max relative error ${worst.toExponential(2)}\n`);
     });
   }
+
+  // Models over 1 GB load their weights unpacked (memory-mapped), through other GEMM code.
+  it(`agrees on every hook norm to ${RELATIVE_TOLERANCE} with weights left unpacked, as large models load`, async () => {
+    const worst = await maxRelativeError({ nLayers: 2, dModel: 32, nHeads: 4, keys: 'lm-head-model' }, prompts(4, 257, 20), root, false);
+    assert.ok(worst < RELATIVE_TOLERANCE && worst > 0, `max relative error ${worst}`);
+    process.stdout.write(`# unpacked: max relative error ${worst.toExponential(2)}\n`);
+  });
 });
