@@ -11,6 +11,7 @@
 import { closeSync, createReadStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { UsageError, quote } from '../errors.js';
+import { isProcessAlive } from '../io/process-alive.js';
 
 export const CHECKPOINT_FORMAT = 'resid-norms/checkpoint';
 /** Bumped whenever what a line holds changes; older checkpoints are then refused, not misread. */
@@ -219,7 +220,7 @@ export function acquireRunLock(files: CheckpointFiles): () => void {
       }
     }
     const holder = Number.parseInt(readFileSync(files.lock, 'utf8'), 10);
-    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
       throw new UsageError(`another resid-norms process (pid ${holder}) is measuring into the same --out (${quote(files.lock)}); wait for it, or choose another --out`);
     }
     rmSync(files.lock, { force: true }); // stale: its process is gone
@@ -227,11 +228,3 @@ export function acquireRunLock(files: CheckpointFiles): () => void {
   throw new UsageError(`cannot take ${quote(files.lock)}; remove it if no resid-norms process is running, or choose another --out`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

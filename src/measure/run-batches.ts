@@ -48,11 +48,20 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
       );
     }
     const collected = await collectBatch(batch, collect);
-    checkpoint.append(
-      position,
-      collected.map(({ sequence }) => sequence.index),
-      collected.map(({ values }) => values),
-    );
+    try {
+      checkpoint.append(
+        position,
+        collected.map(({ sequence }) => sequence.index),
+        collected.map(({ values }) => values),
+      );
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === undefined) throw error;
+      // What was appended before is intact (a torn write is cut on resume): say so, and why this one failed.
+      throw new UsageError(
+        `cannot write the checkpoint ${quote(input.checkpointFile)}: ${code === 'ENOSPC' ? 'no space left on the device' : code}; ${checkpoint.batches.size} finished batches are kept: free space (or fix the folder) and run the same command again`,
+      );
+    }
     tokens += tokenCount(batch);
     progress.tick(tokenCount(batch));
   }

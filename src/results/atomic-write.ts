@@ -1,19 +1,32 @@
 /**
  * Atomic file writes: write a temp file beside the target, fsync, then rename over it, so a
  * crash or a kill never leaves a partial or corrupt output file. The temp file is removed on
- * any failure. Hand-written rather than `write-file-atomic` because we also stream large
- * results (one chunk at a time) through the same path.
+ * any failure, and the next write to the same target removes temp files that a killed process
+ * (kill -9) left behind. Hand-written rather than `write-file-atomic` for that clean-up and for
+ * the one-line messages.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError, quote } from '../errors.js';
+import { isProcessAlive } from '../io/process-alive.js';
 
 export type ChunkSource = string | Uint8Array | Iterable<string> | AsyncIterable<string>;
 
 function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
+
+/** Temp files of `target` whose writing process is gone: what a kill -9 mid-write leaves. */
+async function removeStaleTemps(target: string): Promise<void> {
+  const prefix = `.${basename(target)}.`;
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (match && !isProcessAlive(Number(match[1]))) await rm(join(dirname(target), name), { force: true });
+  }
+}
+
 
 /**
  * Write `content` to `target` atomically, creating parent folders as needed. A target that
@@ -24,6 +37,7 @@ export async function writeFileAtomic(target: string, content: ChunkSource): Pro
   let handle: FileHandle;
   try {
     await mkdir(dirname(target), { recursive: true });
+    await removeStaleTemps(target);
     handle = await open(temp, 'wx');
   } catch (error) {
     throw cannotWrite(target, error);

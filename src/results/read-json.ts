@@ -4,9 +4,9 @@
  * kind of document, an unknown version, the first schema violation (with its JSON path), then
  * whatever the schema cannot express.
  */
-import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { InputError, quote } from '../errors.js';
+import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
 import { describeFirstIssue } from './schema-issues.js';
 
 export interface DocumentKind<T> {
@@ -26,11 +26,9 @@ export interface DocumentKind<T> {
 /** The text of a file, or an InputError saying why it cannot be read. */
 export async function readDocumentText(path: string, what: string, producer: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return (await readRegularFile(path)).toString('utf8'); // a FIFO is refused, not waited on
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (code ?? 'unreadable');
-    throw new InputError(`cannot read ${what} ${quote(path)}: ${why}; give a JSON file written by ${producer}`);
+    throw new InputError(`cannot read ${what} ${quote(path)}: ${describeReadFailure(error)}; give a JSON file written by ${producer}`);
   }
 }
 

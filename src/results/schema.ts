@@ -33,9 +33,11 @@ export const ModelInfoSchema = z.object({
   /** Commit sha for Hub models; null for local folders without one. */
   revision: z.string().nullable(),
   architecture: z.string().min(1),
-  nLayers: positiveInt,
-  dModel: positiveInt,
-  nHeads: positiveInt,
+  // The largest models `measure` accepts (src/architectures/config-reader.ts), so a readers'
+  // allocation by layer is bounded whatever a file claims.
+  nLayers: positiveInt.max(1024),
+  dModel: positiveInt.max(65_536),
+  nHeads: positiveInt.max(1024),
   /** dtype of the stored weights (F32, F16, BF16); the graph computes in float32. */
   dtype: z.string(),
   nCtx: positiveInt.optional(),
@@ -109,9 +111,9 @@ export type LayerSummary = z.output<typeof LayerSummarySchema>;
 
 /** Present in version-1 files written with `measure --shard i/n`. */
 export const ShardInfoV1Schema = z.object({
-  /** 1-based shard number. */
-  index: positiveInt,
-  count: positiveInt,
+  /** 1-based shard number; at most 10,000 shards, as `--shard` allows. */
+  index: positiveInt.max(10_000),
+  count: positiveInt.max(10_000),
   /** Positions in the prompt file of the sequences this shard holds, in file order. */
   sequenceIndices: z.array(count),
 });
@@ -143,9 +145,9 @@ export const TableFileSchema = z.object({
 
 /** Present in files written with `measure --shard i/n`; `resid-norms merge` removes it. */
 export const ShardInfoSchema = z.object({
-  /** 1-based shard number. */
-  index: positiveInt,
-  count: positiveInt,
+  /** 1-based shard number; at most 10,000 shards, as `--shard` allows. */
+  index: positiveInt.max(10_000),
+  count: positiveInt.max(10_000),
 });
 export type ShardInfo = z.infer<typeof ShardInfoSchema>;
 
