@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,28 @@ describe('resumable, sharded measurement', () => {
     assert.equal(withoutRuntime(await readMeasured(join(dir, 'merged.json'))), withoutRuntime(reference));
     await assertSameTables(join(dir, 'merged.json'), join(dir, 'reference.json'));
     assert.equal(merged.runtime.tokens, reference.runtime.tokens);
+  });
+
+  it('refuses a second process on the same --out, and a checkpoint line that does not fit the run', async () => {
+    const outPath = join(dir, 'locked.json');
+    const files = checkpointFiles(outPath);
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      await writeFile(files.lock, `${holder.pid}\n`);
+      await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /another resid-norms process \(pid \d+\) is measuring into the same --out/);
+    } finally {
+      holder.kill();
+      await rm(files.lock, { force: true });
+    }
+    const controller = new AbortController();
+    await assert.rejects(measure({ ...base, outPath, signal: controller.signal }, interruptAfter(1, controller)), InterruptedError);
+    const lines = (await readFile(files.index, 'utf8')).split('\n');
+    const batch = JSON.parse(lines[1]!) as { bytes: number };
+    const tampered = { ...batch, bytes: batch.bytes - 4 }; // one float short
+    await writeFile(files.index, [lines[0], JSON.stringify(tampered), ...lines.slice(2)].join('\n'));
+    await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /holds batches this run would not make; rerun with --restart/);
+    await measure({ ...base, outPath, restart: true }, createSilentReporter());
+    assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference));
   });
 
   it('shards without a batch are written, read and merged like the others', async () => {
