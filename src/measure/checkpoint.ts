@@ -159,11 +159,14 @@ export class CheckpointWriter {
   private appendLine(value: unknown): void {
     const bytes = Buffer.from(`${JSON.stringify(value)}\n`);
     writeAll(this.indexFd, bytes, this.indexBytes);
-    fdatasyncSync(this.indexFd);
     this.indexBytes += bytes.length;
   }
 
-  /** Norms first, then the line that says they are complete. */
+  /**
+   * Norms first, synced, then the line that says they are complete. The line needs no sync of
+   * its own: a kill leaves it in the page cache, and after a power cut any line that survived
+   * names norms that were synced before it was written (a lost line only redoes its batch).
+   */
   append(position: number, indices: number[], norms: readonly Float32Array[]): void {
     const offset = this.normBytes;
     for (const values of norms) {
