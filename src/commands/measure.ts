@@ -155,82 +155,78 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   await prepareOutputFolder(outPath);
   const releaseLock = acquireRunLock(files);
   try {
-    return await measureLocked();
+    if (request.restart) removeCheckpoint(files);
+    const saved = await readCheckpoint(files, key);
+    if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${files.index})`);
+
+    stopIfInterrupted(request.signal, 'while reading the prompts');
+    const layout = await planExternalData(model.weights.files);
+    const graph = buildTransformerGraph(spec, { hooks, layout });
+    const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) });
+    stopIfInterrupted(request.signal, 'while building the graph');
+    const startupSeconds = (performance.now() - startedAt) / 1000;
+
+    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
+    const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
+    const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
+    let checkpoint: CheckpointWriter | undefined;
+    let outcome: RunBatchesOutcome;
+    try {
+      checkpoint = openCheckpoint(files, key, saved);
+      outcome = await runBatches({
+        planned,
+        checkpoint,
+        checkpointFile: files.index,
+        collect,
+        progress,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    } catch (error) {
+      // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
+      if (checkpoint?.batches.size === 0) {
+        checkpoint.close();
+        checkpoint = undefined;
+        removeCheckpoint(files);
+      }
+      throw error;
+    } finally {
+      progress.done();
+      await session.release();
+    }
+
+    const excluded = request.prependBos && !request.includeBos ? [0] : [];
+    let tables: TablesOutcome;
+    const writingStartedAt = performance.now();
+    try {
+      tables = writeTables(outPath, planned, checkpoint, collect, excluded, reporter);
+    } finally {
+      checkpoint.close();
+    }
+    const writingSeconds = (performance.now() - writingStartedAt) / 1000;
+    const measurement = buildMeasurement({
+      model: modelInfo(resolved.id, resolved.revision, bosTokenId, spec),
+      prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
+      options: { prependBos: request.prependBos, excludePositions: excluded, maxTokens, batchSize: request.batchSize },
+      runtime: {
+        device: request.device,
+        threads: session.threads,
+        seconds: outcome.seconds,
+        startupSeconds,
+        writingSeconds,
+        tokens: outcome.tokens,
+        tokensPerSecond: outcome.seconds > 0 ? outcome.tokens / outcome.seconds : 0,
+        resumedBatches: outcome.resumedBatches,
+        onnxruntime: onnxRuntimeVersion(),
+      },
+      hooks,
+      tables,
+      ...(request.shard ? { shard: request.shard } : {}),
+    });
+    await writeFileAtomic(outPath, formatMeasurement(measurement));
+    removeCheckpoint(files);
+    return { outPath, measurement };
   } finally {
     releaseLock();
-  }
-
-  async function measureLocked(): Promise<MeasureOutcome> {
-  if (request.restart) removeCheckpoint(files);
-  const saved = await readCheckpoint(files, key);
-  if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${files.index})`);
-
-  stopIfInterrupted(request.signal, 'while reading the prompts');
-  const layout = await planExternalData(model.weights.files);
-  const graph = buildTransformerGraph(spec, { hooks, layout });
-  const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) });
-  stopIfInterrupted(request.signal, 'while building the graph');
-  const startupSeconds = (performance.now() - startedAt) / 1000;
-
-  const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
-  const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
-  const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
-  let checkpoint: CheckpointWriter | undefined;
-  let outcome: RunBatchesOutcome;
-  try {
-    checkpoint = openCheckpoint(files, key, saved);
-    outcome = await runBatches({
-      planned,
-      checkpoint,
-      checkpointFile: files.index,
-      collect,
-      progress,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-  } catch (error) {
-    // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
-    if (checkpoint?.batches.size === 0) {
-      checkpoint.close();
-      checkpoint = undefined;
-      removeCheckpoint(files);
-    }
-    throw error;
-  } finally {
-    progress.done();
-    await session.release();
-  }
-
-  const excluded = request.prependBos && !request.includeBos ? [0] : [];
-  let tables: TablesOutcome;
-  const writingStartedAt = performance.now();
-  try {
-    tables = writeTables(outPath, planned, checkpoint, collect, excluded, reporter);
-  } finally {
-    checkpoint.close();
-  }
-  const writingSeconds = (performance.now() - writingStartedAt) / 1000;
-  const measurement = buildMeasurement({
-    model: modelInfo(resolved.id, resolved.revision, bosTokenId, spec),
-    prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
-    options: { prependBos: request.prependBos, excludePositions: excluded, maxTokens, batchSize: request.batchSize },
-    runtime: {
-      device: request.device,
-      threads: session.threads,
-      seconds: outcome.seconds,
-      startupSeconds,
-      writingSeconds,
-      tokens: outcome.tokens,
-      tokensPerSecond: outcome.seconds > 0 ? outcome.tokens / outcome.seconds : 0,
-      resumedBatches: outcome.resumedBatches,
-      onnxruntime: onnxRuntimeVersion(),
-    },
-    hooks,
-    tables,
-    ...(request.shard ? { shard: request.shard } : {}),
-  });
-  await writeFileAtomic(outPath, formatMeasurement(measurement));
-  removeCheckpoint(files);
-  return { outPath, measurement };
   }
 }
 
