@@ -8,7 +8,7 @@ import { globalOptions } from './program.js';
 import { createConsoleReporter, type Reporter } from './reporter.js';
 import { ExitCode, ResidNormsError } from '../errors.js';
 import { parseShard, type Shard } from '../measure/shard.js';
-import { readMeasurementFile } from '../store/open-results.js';
+import { measurementFile } from '../store/open-results.js';
 
 function parseShardFlag(value: string): Shard {
   try {
@@ -79,7 +79,7 @@ export function registerMeasure(program: Command): void {
         reporter,
       ).finally(stop.dispose);
       process.stdout.write(formatGrowthTable(measurement));
-      const rate = await formatFittedRate(await readMeasurementFile(outPath));
+      const rate = await formatFittedRate(measurementFile(measurement, outPath)); // the tables just written, without reading the JSON back
       if (rate) process.stdout.write(rate);
       const { tokens, tokensPerSecond } = measurement.runtime;
       reporter.info(`wrote ${outPath} and its tables (${measurement.tables.prompts.rows} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
