@@ -147,7 +147,11 @@ async function gatherRatios(source: TokenSource, hook: HookName, metric: NormMet
     special: new Map(
       [...special].sort(([a], [b]) => a - b).map(([position, summaries]) => [
         position,
-        summaries.map((summary, layer) => ({ layer, summary })).filter(({ layer, summary }) => layer > 0 && summary.summarize(layer).count > 0).map(({ layer, summary }) => ({ layer, median: summary.summarize(layer).median })),
+        summaries.flatMap((summary, layer) => {
+          if (layer === 0) return [];
+          const { count, median } = summary.summarize(layer); // summarized once: it sorts its values
+          return count > 0 ? [{ layer, median }] : [];
+        }),
       ]),
     ),
   };
