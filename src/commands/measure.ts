@@ -30,7 +30,7 @@ import { loadModel, modelInputs } from '../models/load-model.js';
 import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { describeWriteFailure, writeFileAtomic } from '../results/atomic-write.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
@@ -293,7 +293,7 @@ async function prepareOutputFolder(outPath: string): Promise<void> {
   try {
     await mkdir(dirname(outPath), { recursive: true });
   } catch (error) {
-    throw new UsageError(`cannot write ${quote(outPath)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
+    throw new UsageError(`cannot write ${quote(outPath)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
   }
 }
 
@@ -305,6 +305,6 @@ function openCheckpoint(files: CheckpointFiles, key: RunKey, saved: SavedCheckpo
   try {
     return CheckpointWriter.open(files, key, saved);
   } catch (error) {
-    throw new UsageError(`cannot write ${quote(files.index)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
+    throw new UsageError(`cannot write ${quote(files.index)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
   }
 }

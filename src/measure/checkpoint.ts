@@ -12,6 +12,7 @@ import { closeSync, createReadStream, existsSync, fdatasyncSync, ftruncateSync, 
 import { createInterface } from 'node:readline';
 import { UsageError, quote } from '../errors.js';
 import { isProcessAlive } from '../io/process-alive.js';
+import { describeWriteFailure } from '../results/atomic-write.js';
 
 export const CHECKPOINT_FORMAT = 'resid-norms/checkpoint';
 /** Bumped whenever what a line holds changes; older checkpoints are then refused, not misread. */
@@ -219,7 +220,7 @@ export function acquireRunLock(files: CheckpointFiles): () => void {
       return () => rmSync(files.lock, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new UsageError(`cannot write ${quote(files.lock)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; choose another --out`);
+        throw new UsageError(`cannot write ${quote(files.lock)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
       }
     }
     const holder = Number.parseInt(readFileSync(files.lock, 'utf8'), 10);

@@ -5,6 +5,7 @@
  */
 import type { Progress } from '../cli/reporter.js';
 import { InterruptedError, UsageError, quote } from '../errors.js';
+import { describeWriteFailure } from '../results/atomic-write.js';
 import { tokenCount, type Batch } from './batches.js';
 import type { CheckpointWriter } from './checkpoint.js';
 import { collectBatch, type CollectContext } from './collect-norms.js';
@@ -59,7 +60,7 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
       if (code === undefined) throw error;
       // What was appended before is intact (a torn write is cut on resume): say so, and why this one failed.
       throw new UsageError(
-        `cannot write the checkpoint ${quote(input.checkpointFile)}: ${code === 'ENOSPC' ? 'no space left on the device' : code}; ${checkpoint.batches.size} finished batches are kept: free space (or fix the folder) and run the same command again`,
+        `cannot write the checkpoint ${quote(input.checkpointFile)}: ${describeWriteFailure(code)}; ${checkpoint.batches.size} finished batches are kept: free space (or fix the folder) and run the same command again`,
       );
     }
     tokens += tokenCount(batch);

@@ -71,8 +71,13 @@ const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on the device',
 };
 
+/** Why a write failed, in words ("no space left on the device"), from its errno code. */
+export function describeWriteFailure(code: string): string {
+  return REASONS[code] ?? code;
+}
+
 function cannotWrite(target: string, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === undefined) return error as Error; // not a file-system failure: let it through
-  return new UsageError(`cannot write ${quote(target)}: ${REASONS[code] ?? code}; choose another output path`);
+  return new UsageError(`cannot write ${quote(target)}: ${describeWriteFailure(code)}; choose another output path`);
 }
