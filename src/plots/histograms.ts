@@ -9,7 +9,7 @@ import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js'
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { chosenHook, everyNthLayer, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
-import { histogramBins, type HistogramView } from './token-views.js';
+import type { HistogramView } from './token-views.js';
 
 export interface HistogramRow {
   layer: number;
@@ -42,26 +42,6 @@ export function histogramRows(view: HistogramView): { rows: HistogramRow[]; binW
     rows.push({ layer, log10Norm: edge(last + 1), percent: 0, step: step++ });
   }
   return { rows, binWidth };
-}
-
-/** Values already in memory (log10 norms by layer), binned as gathered histograms are. */
-export function binLayers(valuesByLayer: ReadonlyMap<number, number[]>): { rows: HistogramRow[]; binWidth: number } {
-  let low = Infinity;
-  let high = -Infinity;
-  for (const values of valuesByLayer.values()) {
-    for (const value of values) {
-      low = Math.min(low, value);
-      high = Math.max(high, value);
-    }
-  }
-  const bins = histogramBins(low, high);
-  const counts = new Map<number, Float64Array>();
-  for (const [layer, values] of valuesByLayer) {
-    const layerCounts = new Float64Array(Math.max(0, bins.binCount));
-    for (const value of values) layerCounts[Math.min(bins.binCount - 1, Math.floor((value - bins.start) / bins.binWidth))]! += 1;
-    counts.set(layer, layerCounts);
-  }
-  return histogramRows({ low, high, counts, ...bins });
 }
 
 function buildHistograms({ measurement, views }: PlotSubject, hook: HookName): FigureOutcome {
