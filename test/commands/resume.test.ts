@@ -133,6 +133,14 @@ describe('resumable, sharded measurement', () => {
     assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference));
   });
 
+  it('refuses a checkpoint of another format or version, and --restart discards it', async () => {
+    const outPath = join(dir, 'foreign-checkpoint.json');
+    await writeFile(checkpointFiles(outPath).index, '{"format":"resid-norms/checkpoint","version":2,"key":{}}\n{"position":0}\n');
+    await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /foreign-checkpoint\.json\.checkpoint" is not a checkpoint of this resid-norms version; rerun with --restart/);
+    await measure({ ...base, outPath, restart: true }, createSilentReporter());
+    assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference));
+  });
+
   it('shards without a batch are written, read and merged like the others', async () => {
     const paths = Array.from({ length: 8 }, (_, i) => join(dir, `many-${i + 1}.json`)); // 6 batches, 8 shards
     for (const [i, path] of paths.entries()) await measure({ ...base, outPath: path, shard: { index: i + 1, count: 8 } }, createSilentReporter());

@@ -3,13 +3,17 @@
  * JavaScript, not the code that wrote them), and the results file's size against the run's.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
+import { InputError } from '../../src/errors.js';
+import { parseMeasurement } from '../../src/results/read-measurement.js';
+import { fitMeasurementFile } from '../../src/store/fit-measurement.js';
+import { readMeasurementFile } from '../../src/store/open-results.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { readMeasured } from '../support/measured.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
@@ -72,5 +76,63 @@ describe('the tables of a measurement', () => {
     // Only the digits of counts and statistics differ.
     assert.ok(Math.abs(manyBytes - fewBytes) < 0.05 * fewBytes, `${fewBytes} vs ${manyBytes} bytes`);
     assert.ok((await stat(tablePaths(many).tokens)).size > 10 * (await stat(tablePaths(few).tokens)).size / 2, 'the tables grow instead');
+  });
+});
+
+describe('a results file whose tables are missing, from another run, or torn', () => {
+  let dir = '';
+  let outPath = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rn-tables-bad-'));
+    const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 3, dModel: 16, nHeads: 2, nCtx: 64 });
+    const base: MeasureRequest = { model: tiny.dir, batchSize: 4, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false };
+    for (const [name, prompts] of [['r', ['one prompt', 'two prompts here']], ['other', ['a different prompt set', 'x', 'y']]] as const) {
+      await writeFile(join(dir, `${name}.txt`), prompts.join('\n'));
+      await measure({ ...base, promptsPath: join(dir, `${name}.txt`), outPath: join(dir, `${name}.json`) }, createSilentReporter());
+    }
+    outPath = join(dir, 'r.json');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const fitOf = async (path: string) => fitMeasurementFile(await readMeasurementFile(path), { hook: 'resid_pre' });
+
+  it('names the missing table', async () => {
+    await rename(tablePaths(outPath).tokens, join(dir, 'moved.parquet'));
+    try {
+      await assert.rejects(fitOf(outPath), (error: unknown) => error instanceof InputError && /^cannot read ".*r\.tokens\.parquet", a table of ".*r\.json": .*; measure again or restore the file$/.test(error.message));
+    } finally {
+      await rename(join(dir, 'moved.parquet'), tablePaths(outPath).tokens);
+    }
+  });
+
+  it('refuses tables of another run by their row count', async () => {
+    const mixed = join(dir, 'mixed.json');
+    await copyFile(outPath, mixed);
+    await copyFile(tablePaths(join(dir, 'other.json')).tokens, tablePaths(mixed).tokens);
+    await copyFile(tablePaths(outPath).prompts, tablePaths(mixed).prompts);
+    const document = JSON.parse(await readFile(mixed, 'utf8')) as { tables: { tokens: { name: string }; prompts: { name: string } } };
+    document.tables.tokens.name = 'mixed.tokens.parquet';
+    document.tables.prompts.name = 'mixed.prompts.parquet';
+    await writeFile(mixed, JSON.stringify(document));
+    await assert.rejects(fitOf(mixed), (error: unknown) => error instanceof InputError && /mixed\.tokens\.parquet" has \d+ rows but ".*mixed\.json" says \d+; the files are from different runs: measure again$/.test(error.message));
+  });
+
+  it('refuses a table cut short', async () => {
+    const torn = join(dir, 'torn.json');
+    await copyFile(outPath, torn);
+    const bytes = await readFile(tablePaths(outPath).tokens);
+    await writeFile(tablePaths(torn).tokens, bytes.subarray(0, bytes.length - 100));
+    await copyFile(tablePaths(outPath).prompts, tablePaths(torn).prompts);
+    const document = JSON.parse(await readFile(torn, 'utf8')) as { tables: { tokens: { name: string }; prompts: { name: string } } };
+    document.tables.tokens.name = 'torn.tokens.parquet';
+    document.tables.prompts.name = 'torn.prompts.parquet';
+    await writeFile(torn, JSON.stringify(document));
+    await assert.rejects(fitOf(torn), (error: unknown) => error instanceof InputError && /^cannot read ".*torn\.tokens\.parquet", a table of/.test(error.message));
+  });
+
+  it('refuses a results file whose token count does not match its tables, before reading them', async () => {
+    const document = JSON.parse(await readFile(outPath, 'utf8')) as { tokens: { measured: number } };
+    document.tokens.measured += 1;
+    assert.throws(() => parseMeasurement(JSON.stringify(document), 'r.json'), (error: unknown) => error instanceof InputError && /do not match the tokens table/.test(error.message));
   });
 });
