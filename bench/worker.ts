@@ -27,7 +27,7 @@ async function runMeasure(modelDir: string, promptsPath: string, batchSize: numb
   const dir = await mkdtemp(join(tmpdir(), 'rn-bench-out-'));
   try {
     const { measurement } = await measure(
-      { model: modelDir, promptsPath, outPath: join(dir, 'r.json'), batchSize, prependBos: true, includeBos: false, device: 'cpu', refresh: false },
+      { model: modelDir, promptsPath, outPath: join(dir, 'r.json'), batchSize, prependBos: true, exclusions: true, device: 'cpu', refresh: false },
       createSilentReporter(),
     );
     const { tokens, seconds, startupSeconds } = measurement.runtime as unknown as { tokens: number; seconds: number; startupSeconds: number };

@@ -29,6 +29,8 @@ export interface BootstrapInput {
 /** Resampled slopes of ln(statistic) on layer: the whole range, and each segment with its breakpoints kept. */
 export interface BootstrapSlopes {
   overall: number[];
+  /** The slope through the range's two end layers (the endpoints estimator). */
+  endpoints: number[];
   /** [segment][sample] */
   segments: number[][];
 }
@@ -38,6 +40,7 @@ export function bootstrapSlopes(input: BootstrapInput): BootstrapSlopes {
   const uniform = createUniform(input.seed);
   const weights = new Float64Array(input.sequenceCount);
   const overall: number[] = [];
+  const endpoints: number[] = [];
   const perSegment: number[][] = segments.map(() => []);
   for (let sample = 0; sample < input.samples; sample += 1) {
     weights.fill(0);
@@ -53,9 +56,16 @@ export function bootstrapSlopes(input: BootstrapInput): BootstrapSlopes {
     }
     const sums = new PrefixSums(layers, values.map(Math.log));
     overall.push(sums.fit(0, layers.length).slope);
+    endpoints.push(endpointSlope(layers, values));
     segments.forEach((segment, k) => perSegment[k]!.push(sums.fit(segment.start, segment.end).slope));
   }
-  return { overall, segments: perSegment };
+  return { overall, endpoints, segments: perSegment };
+}
+
+/** Slope of ln(value) through the first and last layer: ln(v_b / v_a) / (b − a). */
+export function endpointSlope(layers: readonly number[], values: readonly number[]): number {
+  const last = layers.length - 1;
+  return Math.log(values[last]! / values[0]!) / (layers[last]! - layers[0]!);
 }
 
 /** Central percentile interval of a sample: [q((1 − c)/2), q((1 + c)/2)]. */

@@ -5,15 +5,16 @@
  * Reads only a results file; never the model.
  */
 import { InputError, UsageError, quote } from '../errors.js';
-import type { GrowthFit, GrowthPhase } from '../results/fit-schema.js';
+import type { FitMethod, GrowthFit, GrowthPhase, MethodEstimate } from '../results/fit-schema.js';
 import type { HookName, Measurement, NormMetric } from '../results/schema.js';
-import { bootstrapSlopes, percentileInterval, standardDeviation, type BootstrapSlopes } from './growth-bootstrap.js';
+import { bootstrapSlopes, endpointSlope, percentileInterval, standardDeviation, type BootstrapSlopes } from './growth-bootstrap.js';
+import { judgeShape } from './fit-shape.js';
 import { PrefixSums, type LineFit } from './least-squares.js';
 import { evaluateLayerStatistic, type LayerPool, type LayerStatistic } from './layer-statistic.js';
 import { PARAMETERS_PER_SEGMENT, maxFeasibleSegments, segmentLine, type Segment } from './phase-segmentation.js';
 import { studentTCritical } from './student-t.js';
 
-export type { CiMethod, GrowthFit, GrowthPhase } from '../results/fit-schema.js';
+export type { CiMethod, FitMethod, GrowthFit, GrowthPhase } from '../results/fit-schema.js';
 export type { LayerStatistic } from './layer-statistic.js';
 
 export interface FitGrowthOptions {
@@ -22,6 +23,8 @@ export interface FitGrowthOptions {
   metric?: NormMetric;
   /** Default: mean. */
   stat?: LayerStatistic;
+  /** The headline estimator; both are always computed. Default: ols. */
+  method?: FitMethod;
   /** Inclusive range; default: every layer of the model. */
   fromLayer?: number;
   toLayer?: number;
@@ -39,7 +42,7 @@ export interface FitGrowthOptions {
   label?: string;
 }
 
-export const FIT_DEFAULTS = { stat: 'mean', bootstrap: 1000, seed: 1, minSegment: 4, maxSegments: 5 } as const;
+export const FIT_DEFAULTS = { stat: 'mean', method: 'ols', bootstrap: 1000, seed: 1, minSegment: 4, maxSegments: 5 } as const;
 export const CONFIDENCE = 0.95;
 /** A line through two points always fits exactly: a fit needs at least three. */
 export const MIN_FIT_LAYERS = 3;
@@ -97,7 +100,7 @@ export function fitLayers(measurement: Measurement, options: Pick<FitGrowthOptio
 /** What a growth fit says that depends only on the per-layer values: line, intervals, phases. */
 export type LogLinearFit = Pick<
   GrowthFit,
-  'growth' | 'intercept' | 'r2' | 'confidence' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'regression' | 'bootstrap' | 'phases' | 'segmentation'
+  'method' | 'growth' | 'intercept' | 'r2' | 'confidence' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'regression' | 'bootstrap' | 'phases' | 'segmentation' | 'methods' | 'shape'
 >;
 
 /** A bootstrap of the fit: `resample` refits resampled data with the given phase breakpoints. */
@@ -115,10 +118,11 @@ export interface FitResampling {
 export function fitLogLinear(
   layers: readonly number[],
   values: readonly number[],
-  options: Pick<FitGrowthOptions, 'segments' | 'minSegment' | 'maxSegments'>,
+  options: Pick<FitGrowthOptions, 'segments' | 'minSegment' | 'maxSegments' | 'method'>,
   label: string,
   resampling?: FitResampling,
 ): LogLinearFit {
+  const method = options.method ?? FIT_DEFAULTS.method;
   const sums = new PrefixSums(layers, values.map(Math.log));
   const line = sums.fit(0, layers.length);
   const segmentation = segmentLine(sums, layers.length, resolveSegmentation(layers.length, options, label));
@@ -136,7 +140,16 @@ export function fitLogLinear(
           method: 'percentile' as const,
           slopeStdError: standardDeviation(resampled.overall),
         };
-  const headline = bootstrap ?? regression;
+  const endpoints = endpointSlope(layers, values);
+  const methods: Record<FitMethod, MethodEstimate> = {
+    ols: { growth: Math.exp(line.slope), intercept: line.intercept, ...pickInterval(bootstrap ?? regression), ciMethod: bootstrap === null ? 'regression' : 'bootstrap' },
+    endpoints: {
+      growth: Math.exp(endpoints),
+      intercept: Math.log(values[0]!) - endpoints * layers[0]!,
+      ...(resampled === undefined ? { ciLow: Math.exp(endpoints), ciHigh: Math.exp(endpoints), ciMethod: 'none' as const } : { ...growthInterval(resampled.endpoints), ciMethod: 'bootstrap' as const }),
+    },
+  };
+  const headline = methods[method];
   const phases: GrowthPhase[] = segmentation.segments.map((segment, k) => ({
     fromLayer: layers[segment.start]!,
     toLayer: layers[segment.end - 1]!,
@@ -149,12 +162,13 @@ export function fitLogLinear(
   }));
 
   return {
-    growth: Math.exp(line.slope),
-    intercept: line.intercept,
+    method,
+    growth: headline.growth,
+    intercept: headline.intercept,
     r2: line.r2,
     confidence: CONFIDENCE,
     ...pickInterval(headline),
-    ciMethod: bootstrap === null ? 'regression' : 'bootstrap',
+    ciMethod: headline.ciMethod,
     regression,
     bootstrap,
     phases,
@@ -166,6 +180,8 @@ export function fitLogLinear(
       maxSegments: options.maxSegments ?? FIT_DEFAULTS.maxSegments,
       scores: segmentation.scores,
     },
+    methods,
+    shape: judgeShape({ phases, r2: line.r2, growth: Math.exp(line.slope) }, layers, values),
   };
 }
 
@@ -188,6 +204,7 @@ function summaryLayerData(measurement: Measurement, hook: HookName, metric: Norm
     const primary = measurement.options.primaryMetric;
     throw new InputError(`${label} has no per-sequence data, only a summary of ${primary} norms; fit with --metric ${primary}, or measure again`);
   }
+  if (stat === 'geomean') throw new InputError(`${label} has no per-sequence data, only a summary: fit with --stat mean or median, or measure again`);
   const rows = layers.map((layer) => summary.find((row) => row.layer === layer));
   return {
     values: rows.map((row) => row?.[stat] ?? Number.NaN),

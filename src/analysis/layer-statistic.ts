@@ -1,5 +1,5 @@
 /**
- * The per-layer statistic (mean or median over tokens) that growth fits start from, computed
+ * The per-layer statistic (mean, median or geometric mean over tokens) that growth fits start from, computed
  * from per-sequence data so that a bootstrap over prompts can recompute it many times: a
  * resample is a vector of integer weights (how often each sequence was drawn), and each
  * statistic is evaluated under those weights without copying any token values.
@@ -13,8 +13,9 @@ export { LAYER_STATISTICS, type LayerStatistic } from '../results/fit-schema.js'
 /** The token values of one layer, grouped by sequence. */
 export interface LayerPool {
   layer: number;
-  /** [sequence] sum of the layer's included values. */
+  /** [sequence] sum of the layer's included values, and of their natural logs (for the geometric mean). */
   sums: Float64Array;
+  logSums: Float64Array;
   /** [sequence] number of included values. */
   counts: Float64Array;
   /** All included values, ascending, and the sequence each came from; for medians (empty for means). */
@@ -31,6 +32,7 @@ export function buildLayerPool(
 ): LayerPool {
   const excluded = new Set(excludePositions);
   const sums = new Float64Array(sequences.length);
+  const logSums = new Float64Array(sequences.length);
   const counts = new Float64Array(sequences.length);
   const values: number[] = [];
   const owners: number[] = [];
@@ -39,6 +41,7 @@ export function buildLayerPool(
     row.forEach((value, position) => {
       if (excluded.has(position)) return;
       sums[index] += value;
+      logSums[index] += Math.log(value);
       counts[index] += 1;
       values.push(value);
       owners.push(index);
@@ -48,6 +51,7 @@ export function buildLayerPool(
   return {
     layer,
     sums,
+    logSums,
     counts,
     sortedValues: Float64Array.from(order, (i) => values[i]!),
     sortedSequence: Int32Array.from(order, (i) => owners[i]!),
@@ -64,12 +68,14 @@ export function evaluateLayerStatistic(pool: LayerPool, stat: LayerStatistic, we
   const weightOf = (sequence: number): number => (weights === undefined ? 1 : weights[sequence]!);
   let total = 0;
   let sum = 0;
+  const sums = stat === 'geomean' ? pool.logSums : pool.sums;
   for (let s = 0; s < pool.counts.length; s += 1) {
     total += weightOf(s) * pool.counts[s]!;
-    sum += weightOf(s) * pool.sums[s]!;
+    sum += weightOf(s) * sums[s]!;
   }
   if (total === 0) return Number.NaN;
   if (stat === 'mean') return sum / total;
+  if (stat === 'geomean') return Math.exp(sum / total);
   const lowerRank = Math.floor((total - 1) / 2);
   const upperRank = Math.ceil((total - 1) / 2);
   let lower = Number.NaN;

@@ -106,13 +106,26 @@ export class ConfigReader {
 
   /** Token id, or null when absent. */
   tokenId(key: string): number | null {
+    return this.tokenIds(key)[0] ?? null; // some configs list several: the first is the one to prepend
+  }
+
+  /** Every id under `key` (one id or a list of them); none when absent or null. */
+  tokenIds(key: string): number[] {
     const value = this.config[key];
-    if (value === undefined || value === null) return null;
+    if (value === undefined || value === null) return [];
     const isId = (id: unknown): id is number => typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
-    if (isId(value)) return value;
-    if (Array.isArray(value) && value.length > 0 && value.every(isId)) return value[0]; // some configs list several
+    if (isId(value)) return [value];
+    if (Array.isArray(value) && value.length > 0 && value.every(isId)) return value;
     this.problems.add(`${key} is ${quote(value)}; expected a token id (an integer ≥ 0) or a list of them`);
-    return null;
+    return [];
+  }
+
+  /** The model's BOS, EOS and padding ids (config.json), sorted, each once. */
+  specialTokenIds(): { bos: number | null; eos: number | null; all: number[] } {
+    const bos = this.tokenIds('bos_token_id');
+    const eos = this.tokenIds('eos_token_id');
+    const all = [...new Set([...bos, ...eos, ...this.tokenIds('pad_token_id')])].sort((a, b) => a - b);
+    return { bos: bos[0] ?? null, eos: eos[0] ?? null, all };
   }
 
   /**

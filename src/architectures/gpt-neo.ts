@@ -85,7 +85,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   const { dModel, dMlp } = dims;
   const eps = reader.positiveNumber('layer_norm_epsilon', 1e-5);
   const activation = readActivation(reader, 'activation_function', 'gelu_new');
-  const bosTokenId = reader.tokenId('bos_token_id');
+  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['transformer.', ''], 'wte.weight');
@@ -127,6 +127,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     parallelResidual: false,
     blocks,
     bosTokenId,
+    eosTokenId,
+    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();

@@ -28,7 +28,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   const parallelResidual = reader.boolean('use_parallel_residual', true);
   const attentionBias = reader.boolean('attention_bias', true);
   const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rotary_emb_base', 'rope_theta'], fractionKeys: ['rotary_pct'], defaultFraction: 0.25 });
-  const bosTokenId = reader.tokenId('bos_token_id');
+  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['gpt_neox.', ''], 'embed_in.weight');
@@ -62,6 +62,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     parallelResidual,
     blocks,
     bosTokenId,
+    eosTokenId,
+    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();

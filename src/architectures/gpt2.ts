@@ -22,7 +22,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   const activation = readActivation(reader, 'activation_function', 'gelu_new');
   const scaleByHeadDim = reader.boolean('scale_attn_weights', true);
   const scaleByLayer = reader.boolean('scale_attn_by_inverse_layer_idx', false);
-  const bosTokenId = reader.tokenId('bos_token_id');
+  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['transformer.', ''], 'wte.weight');
@@ -57,6 +57,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     parallelResidual: false,
     blocks,
     bosTokenId,
+    eosTokenId,
+    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();

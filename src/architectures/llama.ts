@@ -112,7 +112,7 @@ function describeWith(variant: LlamaVariant) {
     reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
     const biases = variant.biases(reader);
     const windows = variant.windows(reader, dims.nLayers);
-    const bosTokenId = reader.tokenId('bos_token_id');
+    const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
     reader.finish();
 
     const w = new WeightResolver(weights, configPath, ['model.', ''], 'embed_tokens.weight');
@@ -154,6 +154,8 @@ function describeWith(variant: LlamaVariant) {
       parallelResidual: false,
       blocks,
       bosTokenId,
+      eosTokenId,
+      specialTokenIds,
       weightDtype: weights.dtype,
     };
     w.finish();

@@ -46,7 +46,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   const { dModel, dMlp } = dims;
   const activation = readActivation(reader, 'activation_function', 'relu');
   const bias = reader.boolean('enable_bias', true);
-  const bosTokenId = reader.tokenId('bos_token_id');
+  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['model.decoder.', 'decoder.', ''], 'embed_tokens.weight');
@@ -78,6 +78,8 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     parallelResidual: false,
     blocks,
     bosTokenId,
+    eosTokenId,
+    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();

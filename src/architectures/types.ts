@@ -93,6 +93,10 @@ export interface TransformerSpec {
   parallelResidual: boolean;
   blocks: BlockSpec[];
   bosTokenId: number | null;
+  /** config.json's eos_token_id (the first, when it lists several). */
+  eosTokenId: number | null;
+  /** Every BOS, EOS and padding id config.json names: special tokens that summaries leave out. */
+  specialTokenIds: number[];
   /** dtype of the stored weights (F32, F16, BF16). */
   weightDtype: string;
 }

@@ -6,6 +6,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
 import { LAYER_STATISTICS } from '../analysis/layer-statistic.js';
 import { NORM_METRICS, type HookName } from '../results/schema.js';
+import { FIT_METHODS } from '../results/fit-schema.js';
+import { UsageError } from '../errors.js';
 import { writeJunit } from '../commands/fit-junit.js';
 import { DEFAULT_WEIGHT_SERIES, checkExpectation, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
 import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
@@ -24,7 +26,9 @@ export function registerFitCommand(parent: Command): void {
     .argument('<results...>', 'results files written by `resid-norms measure` (one row per file and hook) or `resid-norms weights` (one row per file and series)')
     .option('--hook <list>', 'comma-separated hooks, or the flag repeated: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: resid_pre)', collectHooks)
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)
-    .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
+    .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens (geomean: exp of the mean ln norm)').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
+    .addOption(new Option('--method <method>', 'headline estimator: ols (least squares over every layer) or endpoints ((m_b/m_a)^(1/(b−a)), the reference analysis); the table shows both').choices(FIT_METHODS).default(FIT_DEFAULTS.method))
+    .option('--like-reference', "the reference analysis's procedure: resid_post, layers 5:41 of 48 (the same relative range at other depths), endpoints, mean, centered", false)
     .addOption(new Option('--metric <metric>', "norm metric (default: the file's primary metric)").choices(NORM_METRICS))
     .option('--bootstrap <n>', `resamples of the prompts for the bootstrap interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`, rangeOf('bootstrap'), FIT_DEFAULTS.bootstrap)
     .option('--seed <n>', 'seed of the bootstrap (same seed, same interval; 0…2^32-1)', rangeOf('seed'), FIT_DEFAULTS.seed)
@@ -41,6 +45,7 @@ export function registerFitCommand(parent: Command): void {
       const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
       const outputs = [...(flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []), ...(flags.junit !== undefined ? [{ flag: '--junit', path: flags.junit }] : [])];
       await guardFileCommand(inputFiles(files), outputs);
+      if (flags.likeReference) refuseWithReference(command);
       const options = toFitOptions(files, flags);
       const output = { reporter, write: (text: string) => void process.stdout.write(text) };
       if (flags.junit === undefined) {
@@ -53,6 +58,14 @@ export function registerFitCommand(parent: Command): void {
       reporter.info(`wrote the gate's outcome to ${flags.junit}`);
       if (options.expect !== undefined) checkExpectation([...document.fits, ...(document.weightFits ?? [])], options.expect);
     });
+}
+
+/** --like-reference fixes these: an explicit value would be silently ignored, so it is refused. */
+function refuseWithReference(command: Command): void {
+  const fixed = ['hook', 'layers', 'stat', 'method', 'metric'].filter((name) => command.getOptionValueSource(name) === 'cli');
+  if (fixed.length > 0) {
+    throw new UsageError(`--like-reference fixes ${fixed.map((name) => `--${name}`).join(', ')} (resid_post, layers 5:41 of 48 scaled to the depth, endpoints, mean, centered); drop ${fixed.length === 1 ? 'it' : 'them'} or drop --like-reference`);
+  }
 }
 
 function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {

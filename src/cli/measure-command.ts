@@ -1,5 +1,5 @@
 /** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatFittedRate, formatGrowthTable } from '../commands/growth-table.js';
 import { measure, type MeasureRequest } from '../commands/measure.js';
 import { DEVICES } from '../runtime/onnx-session.js';
@@ -20,7 +20,7 @@ function parseShardFlag(value: string): Shard {
 }
 
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
-type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string };
+type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string; includeBos: boolean };
 
 /**
  * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
@@ -58,7 +58,9 @@ export function registerMeasure(program: Command): void {
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
-    .option('--include-bos', 'keep position 0 (BOS) in summaries and fits', false)
+    .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
+    .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp())
+    .option('--append-eos <n>', 'append n EOS tokens to every prompt, as padding: measured and drawn apart, never summarized (default 0)', rangeOf('appendEos'))
     .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
     .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')} here (4 per core at most; default: all cores)`, rangeOf('threads'))
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
@@ -68,10 +70,11 @@ export function registerMeasure(program: Command): void {
       const { quiet } = globalOptions(command);
       const reporter = createConsoleReporter({ quiet });
       const stop = stopOnSignals(reporter);
-      const { prompts, out, ...request } = flags;
+      const { prompts, out, includeBos, ...request } = flags;
       const { outPath, measurement } = await measure(
         {
           ...request,
+          exclusions: request.exclusions && !includeBos,
           ...(prompts !== undefined ? { promptsPath: prompts } : {}),
           ...(out !== undefined ? { outPath: out } : {}),
           signal: stop.signal,

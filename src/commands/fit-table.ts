@@ -2,9 +2,9 @@
  * The human-readable table of `resid-norms fit`: one row per file and hook, then a legend that
  * says which interval is which.
  */
-import type { FitEntry } from '../results/fit-schema.js';
+import type { FitEntry, MethodEstimate } from '../results/fit-schema.js';
 
-const COLUMNS = ['source', 'model', 'hook', 'metric', 'stat', 'layers', 'growth', '95% CI bootstrap', '95% CI regression', 'R²', 'phases'] as const;
+const COLUMNS = ['source', 'model', 'hook', 'metric', 'stat', 'layers', 'method', 'growth', '95% CI bootstrap', '95% CI regression', 'OLS', 'endpoints', 'R²', 'one exp.', 'phases'] as const;
 
 export function formatGrowth(value: number): string {
   return value.toFixed(4);
@@ -27,10 +27,14 @@ function formatRow(fit: FitEntry): string[] {
     fit.metric,
     fit.stat,
     `${fit.fromLayer}:${fit.toLayer}`,
+    fit.method ?? 'ols',
     formatGrowth(fit.growth),
-    formatInterval(fit.bootstrap),
+    fit.ciMethod === 'bootstrap' ? formatInterval(fit) : '—',
     formatInterval(fit.regression),
+    formatEstimate(fit.methods?.ols),
+    formatEstimate(fit.methods?.endpoints),
     fit.r2.toFixed(4),
+    fit.shape === undefined ? '—' : fit.shape.oneExponential ? 'yes' : 'NO',
     formatPhases(fit),
   ];
 }
@@ -41,17 +45,37 @@ export function alignColumns(rows: readonly string[][]): string[] {
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
 }
 
+/** "1.0450 (1.0431–1.0469)": one method's growth and interval. */
+function formatEstimate(estimate: MethodEstimate | undefined): string {
+  if (estimate === undefined) return '—';
+  return estimate.ciMethod === 'none' ? formatGrowth(estimate.growth) : `${formatGrowth(estimate.growth)} (${formatInterval(estimate)})`;
+}
+
 export function formatFitTable(fits: readonly FitEntry[]): string {
   const lines = alignColumns([[...COLUMNS], ...fits.map(formatRow)]);
   const bootstrap = fits.find((fit) => fit.bootstrap !== null)?.bootstrap;
   const legend = [
     '',
-    'growth: factor per layer, exp(slope) of the least-squares line of ln(statistic) on layer.',
+    'growth: factor per layer by `method` (the headline, and what --expect checks), with its intervals:',
+    '  ols: exp(slope) of the least-squares line of ln(statistic) on layer; endpoints: (m_b/m_a)^(1/(b−a)), the line through the two end layers (the reference analysis).',
     bootstrap === undefined || bootstrap === null
       ? 'CI bootstrap: — (switched off, or fewer than 2 prompts).'
-      : `CI bootstrap: percentile interval over ${bootstrap.samples} resamples of the prompts (seed ${bootstrap.seed}); the honest one.`,
-    'CI regression: t interval treating layers as independent points: too narrow when prompts differ in their growth, wide when the range is not one line.',
+      : `CI bootstrap: percentile interval over ${bootstrap.samples} resamples of the prompts (seed ${bootstrap.seed}); the honest one for prompt sampling — it says nothing of misfit.`,
+    'CI regression (OLS only): t interval treating layers as independent points: too narrow when prompts differ in their growth, wide when the range is not one line.',
+    'OLS, endpoints: both estimators side by side, each with its bootstrap interval.',
+    'one exp.: whether one exponential describes the range (R² ≥ 0.95 and no two neighbouring phases with disjoint intervals); NO: quote the phases.',
     'phases: layers and growth of each piece of the best piecewise log-linear fit (number of pieces by BIC unless --segments).',
   ];
-  return `${[...lines, ...legend].join('\n')}\n`;
+  const notes = fits.filter((fit) => fit.shape?.oneExponential === false).map((fit) => `note: ${shapeNote(fit)}`);
+  return `${[...lines, ...legend, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n')}\n`;
+}
+
+/** What the table's NO means for one fit, and what to quote instead. */
+export function shapeNote(fit: Pick<FitEntry, 'source' | 'hook' | 'fromLayer' | 'toLayer' | 'shape' | 'phases'>): string {
+  const where = `${fit.source} ${fit.hook} layers ${fit.fromLayer}–${fit.toLayer}`;
+  const what =
+    fit.phases.length > 1
+      ? `quote the phases (${formatPhases(fit)}) or fit a range inside one of them (--layers)`
+      : 'no split into phases of at least --min-segment layers beats one line: fit inside one regime (--layers; `plot --figures ratio` shows the per-layer steps) or force phases (--segments)';
+  return `${where} is not one exponential: ${fit.shape?.reason ?? ''}. Then ${what}.`;
 }

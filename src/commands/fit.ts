@@ -6,10 +6,11 @@
 import type { Reporter } from '../cli/reporter.js';
 import type { FitGrowthOptions } from '../analysis/growth-fit.js';
 import type { LayerStatistic } from '../analysis/layer-statistic.js';
+import { REFERENCE_PROCEDURE, referenceLayers } from '../analysis/reference-procedure.js';
 import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
 import { ExpectationError, ProblemList, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type WeightFitEntry } from '../results/fit-schema.js';
+import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type FitMethod, type WeightFitEntry } from '../results/fit-schema.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import { readResultsDocument } from '../store/open-results.js';
 import type { HookName, NormMetric } from '../results/schema.js';
@@ -35,7 +36,11 @@ export interface FitCommandOptions {
   hooks: HookName[];
   layers: LayerRange;
   stat: LayerStatistic;
+  /** Headline estimator (both are computed); default ols. */
+  method?: FitMethod;
   metric?: NormMetric;
+  /** The reference analysis's procedure: resid_post, its relative layer range, endpoints, mean, centered (overrides hooks, layers, stat, method, metric). */
+  likeReference?: boolean;
   bootstrap: number;
   seed: number;
   segments?: number;
@@ -68,13 +73,15 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
       weightFits.push(...fitWeightsFile(document.weights, file, options));
       continue;
     }
-    for (const hook of options.hooks) {
+    const reference = options.likeReference ? { ...REFERENCE_PROCEDURE, ...referenceLayers(document.file.measurement.model.nLayers) } : undefined;
+    for (const hook of reference ? [reference.hook] : options.hooks) {
       const fitOptions: FitGrowthOptions = {
         hook,
-        metric: options.metric,
-        stat: options.stat,
-        fromLayer: options.layers.from,
-        toLayer: options.layers.to,
+        metric: reference?.metric ?? options.metric,
+        stat: reference?.stat ?? options.stat,
+        method: reference?.method ?? options.method,
+        fromLayer: reference?.fromLayer ?? options.layers.from,
+        toLayer: reference?.toLayer ?? options.layers.to,
         bootstrap: options.bootstrap,
         seed: options.seed,
         segments: options.segments,

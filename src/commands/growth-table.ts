@@ -1,4 +1,5 @@
 /** The short table `measure` prints: mean norm per layer and its ratio to the previous layer. */
+import { excludedCounts } from '../plots/figure-text.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import type { MeasurementFile } from '../store/open-results.js';
 import { ResidNormsError } from '../errors.js';
@@ -12,7 +13,7 @@ export function tableHook(measurement: Measurement): HookName {
 export function formatGrowthTable(measurement: Measurement, hook: HookName = tableHook(measurement)): string {
   const rows = measurement.summary[hook] ?? [];
   const metric = measurement.options.primaryMetric;
-  const excluded = measurement.options.excludePositions.length > 0 ? `, position${measurement.options.excludePositions.length > 1 ? 's' : ''} ${measurement.options.excludePositions.join(',')} (BOS) excluded` : '';
+  const excluded = ` (${excludedCounts(measurement)})`;
   const lines = [`${hook}: mean ${metric} norm over ${rows[0]?.count ?? 0} tokens${excluded}`, 'layer   mean norm    ratio'];
   rows.forEach((row, index) => {
     const previous = rows[index - 1];
@@ -28,7 +29,8 @@ export async function formatFittedRate(file: MeasurementFile, hook: HookName = t
     const fit = await fitMeasurementFile(file, { hook, bootstrap: 200 });
     const interval = fit.ciMethod === 'bootstrap' ? 'bootstrap over prompts' : 'regression';
     const phases = fit.phases.length > 1 ? `; ${fit.phases.length} phases: ${fit.phases.map((p) => `${p.fromLayer}–${p.toLayer} ×${p.growth.toFixed(3)}`).join(', ')}` : '';
-    return `fitted growth of ${hook}, layers ${fit.fromLayer}–${fit.toLayer}: ×${fit.growth.toFixed(4)} per layer (95% CI ${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)}, ${interval}; R² ${fit.r2.toFixed(3)})${phases}\n`;
+    const line = `fitted growth of ${hook}, layers ${fit.fromLayer}–${fit.toLayer}: ×${fit.growth.toFixed(4)} per layer (95% CI ${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)}, ${interval}; R² ${fit.r2.toFixed(3)})${phases}\n`;
+    return fit.shape?.oneExponential === false ? `${line}note: not one exponential: ${fit.shape.reason}; see \`resid-norms fit\` with --layers or --segments\n` : line;
   } catch (error) {
     if (error instanceof ResidNormsError) return undefined; // e.g. fewer than 3 layers
     throw error;

@@ -19,6 +19,7 @@ import { planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { packedSlots, type CollectContext } from '../measure/collect-norms.js';
+import { exclusionCodes, resolveEosTokenId, specialTokenIdsOf, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import { readPromptFile } from '../measure/prompts.js';
@@ -51,8 +52,10 @@ export interface MeasureRequest {
   /** Longest sequence measured (BOS included); the model's context length when absent. */
   maxTokens?: number;
   prependBos: boolean;
-  /** Keep BOS (position 0) in summaries and fits. */
-  includeBos: boolean;
+  /** Leave position 0 and the model's special tokens out of summaries and fits (the default). */
+  exclusions: boolean;
+  /** EOS tokens to append to every prompt: measured and drawn apart, never summarized. */
+  appendEos?: number;
   device: Device;
   threads?: number;
   /** Re-resolve the revision on the Hub even when the cache has it. */
@@ -128,7 +131,15 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   if (request.prependBos && bosTokenId === null && promptSet.prompts.some((prompt) => prompt.text !== undefined)) {
     throw new UsageError(`${resolved.id} names no BOS token (config.json bos_token_id); use --no-prepend-bos`);
   }
-  const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab });
+  const appendEos = request.appendEos ?? 0;
+  const room = maxTokens - (request.prependBos && bosTokenId !== null ? 1 : 0);
+  if (appendEos > 0 && appendEos >= room) throw new UsageError(`--append-eos ${appendEos} leaves no room for the prompts in ${maxTokens} tokens${room < maxTokens ? ' (BOS included)' : ''}; valid: 0…${Math.max(0, room - 1)}, or raise --max-tokens`);
+  const eos = appendEos > 0 ? { id: resolveEosTokenId(spec, tokenizer, resolved.id), count: appendEos } : undefined;
+  const exclusion = {
+    firstPosition: request.exclusions,
+    specialTokenIds: new Set(request.exclusions ? specialTokenIdsOf(spec, tokenizer) : []),
+  };
+  const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab, ...(eos ? { appendEos: eos } : {}) });
   promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
@@ -194,11 +205,10 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       await session.release();
     }
 
-    const excluded = request.prependBos && !request.includeBos ? [0] : [];
     let tables: TablesOutcome;
     const writingStartedAt = performance.now();
     try {
-      tables = writeTables(outPath, planned, checkpoint, collect, excluded, reporter);
+      tables = writeTables(outPath, planned, checkpoint, collect, exclusion, reporter);
     } finally {
       checkpoint.close();
     }
@@ -206,7 +216,14 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     const measurement = buildMeasurement({
       model: modelInfo(resolved.id, resolved.revision, bosTokenId, spec),
       prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
-      options: { prependBos: request.prependBos, excludePositions: excluded, maxTokens, batchSize: request.batchSize },
+      options: {
+        prependBos: request.prependBos,
+        excludePositions: exclusion.firstPosition ? [0] : [],
+        excludeTokens: [...exclusion.specialTokenIds].map((id) => ({ id, token: tokenizer?.decodeToken(id) ?? '' })),
+        ...(appendEos > 0 ? { appendEos } : {}),
+        maxTokens,
+        batchSize: request.batchSize,
+      },
       runtime: {
         device: request.device,
         threads: session.threads,
@@ -239,7 +256,7 @@ function writeTables(
   planned: ReadonlyArray<{ position: number; batch: { members: Sequence[] } }>,
   checkpoint: CheckpointWriter,
   collect: CollectContext,
-  excludePositions: readonly number[],
+  exclusion: ExclusionRule,
   reporter: Reporter,
 ): TablesOutcome {
   const outputs = collect.outputNames.length;
@@ -252,8 +269,7 @@ function writeTables(
     }
   }
   located.sort((a, b) => a.sequence.index - b.sequence.index);
-  const excluded = new Set(excludePositions);
-  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, (position) => excluded.has(position));
+  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers);
   const slots = packedSlots(collect);
   const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
   try {
@@ -264,6 +280,7 @@ function writeTables(
         tokens: sequence.tokens,
         ...(sequence.text !== undefined ? { text: sequence.text } : {}),
         truncated: sequence.truncated,
+        exclusions: exclusionCodes(sequence.ids, sequence.appended, exclusion),
         values: checkpoint.readNorms(offset, outputs * sequence.ids.length),
         slots,
       });

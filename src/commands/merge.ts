@@ -54,8 +54,7 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   const held = shards.reduce((sum, shard) => sum + shard.measurement.tables.prompts.rows, 0);
   if (held !== promptCount) throw new InputError(`the shards hold ${held} prompts; the prompt set has ${promptCount}: give the shards of one run, each once`);
 
-  const excluded = new Set(measurement.options.excludePositions);
-  const writer = ResultTablesWriter.create(tablePaths(outPath), measurement.hooks, measurement.model.nLayers, (position) => excluded.has(position));
+  const writer = ResultTablesWriter.create(tablePaths(outPath), measurement.hooks, measurement.model.nLayers);
   let tables;
   try {
     let expected = 0;

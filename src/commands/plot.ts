@@ -13,7 +13,8 @@ import { rasterizeSvg, renderSvg } from '../plots/render.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { createOutputFolder, loadFigurePlan, type FigureSource } from './plot-inputs.js';
 
-export const IMAGE_FORMATS = ['svg', 'png'] as const;
+/** svg and png images; json: the Vega-Lite spec with every number the figure draws (`<stem>.vl.json`, opens in the Vega editor). */
+export const IMAGE_FORMATS = ['svg', 'png', 'json'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
 export interface PlotRequest extends FigureSource {
@@ -69,6 +70,11 @@ export async function runPlot(request: PlotRequest, reporter: Reporter): Promise
     if (request.formats.includes('svg')) {
       const path = join(request.outDir, `${stem}.svg`);
       await writeFileAtomic(path, svg);
+      written.push(path);
+    }
+    if (request.formats.includes('json')) {
+      const path = join(request.outDir, `${stem}.vl.json`);
+      await writeFileAtomic(path, `${JSON.stringify(outcome.spec, null, 2)}\n`);
       written.push(path);
     }
     if (request.formats.includes('png')) {

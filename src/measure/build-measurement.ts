@@ -42,7 +42,7 @@ export function modelInfo(id: string, revision: string | null, bosTokenId: numbe
 export interface MeasurementParts {
   model: ModelInfo;
   prompts: PromptsInfo;
-  options: { prependBos: boolean; excludePositions: number[]; maxTokens?: number; batchSize?: number };
+  options: Pick<Measurement['options'], 'prependBos' | 'excludePositions' | 'excludeTokens' | 'appendEos' | 'maxTokens' | 'batchSize'>;
   runtime: RuntimeInfo;
   hooks: HookName[];
   tables: TablesOutcome;
@@ -60,7 +60,7 @@ export function buildMeasurement(parts: MeasurementParts): Measurement {
     options: { ...parts.options, primaryMetric: metric, primaryMetricReason: reason },
     runtime: parts.runtime,
     hooks: parts.hooks,
-    tokens: { measured: tables.tokens, excluded: tables.excluded },
+    tokens: { measured: tables.tokens, excluded: tables.excluded, excludedBy: tables.excludedBy },
     summary: tables.summaries[metric],
     summaries: tables.summaries,
     tables: tables.files,

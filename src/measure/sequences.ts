@@ -14,14 +14,18 @@ export interface Sequence {
   ids: number[];
   tokens: string[];
   truncated: boolean;
+  /** EOS tokens appended at the end (`--append-eos`), included in ids and tokens. */
+  appended: number;
 }
 
 export interface SequenceOptions {
   prependBos: boolean;
   bosTokenId: number | null;
-  /** Longest sequence measured, BOS included (≤ the model's context length). */
+  /** Longest sequence measured, BOS and appended EOS included (≤ the model's context length). */
   maxTokens: number;
   dVocab: number;
+  /** Append `count` copies of EOS `id` to every sequence (after truncation, within maxTokens). */
+  appendEos?: { id: number; count: number };
 }
 
 /** Characters per token assumed at first when cutting a long prompt before tokenizing (grown ×4 when too few). */
@@ -56,6 +60,9 @@ export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextToken
   const problems = new ProblemList();
   const prependsBos = options.prependBos && options.bosTokenId !== null && prompts.some((prompt) => prompt.ids === undefined);
   if (prependsBos) checkModelId(options.bosTokenId!, options.dVocab, 'the BOS token prepended to text prompts (config.json bos_token_id, else tokenizer_config.json bos_token)');
+  const appended = options.appendEos?.count ?? 0;
+  if (options.appendEos && appended > 0) checkModelId(options.appendEos.id, options.dVocab, 'the EOS token --append-eos appends (config.json eos_token_id, else tokenizer_config.json eos_token)');
+  const budget = options.maxTokens - appended; // room for the prompt's own tokens
   const sequences: Sequence[] = [];
   prompts.forEach((prompt, index) => {
     const where = `prompt ${index + 1} (line ${prompt.line})`;
@@ -76,7 +83,7 @@ export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextToken
         return;
       }
       const bos = options.prependBos && options.bosTokenId !== null ? 1 : 0;
-      const encoded = encodeBounded(tokenizer, prompt.text ?? '', options.maxTokens - bos);
+      const encoded = encodeBounded(tokenizer, prompt.text ?? '', budget - bos);
       if (encoded.ids.length === 0 || encoded.ids.every((id) => tokenizer.specialIds.has(id))) {
         problems.add(`${where} ${quote(prompt.text, 40)} has no ordinary tokens, only special ones or none; nothing to measure`);
         return;
@@ -87,15 +94,16 @@ export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextToken
       ids = options.prependBos && options.bosTokenId !== null ? [options.bosTokenId, ...encoded.ids] : encoded.ids;
       tokens = options.prependBos && options.bosTokenId !== null ? [tokenizer.decodeToken(options.bosTokenId), ...encoded.tokens] : encoded.tokens;
     }
-    const truncated = ids.length > options.maxTokens || cutText !== prompt.text;
-    sequences.push({
-      index,
-      ...(cutText !== undefined ? { text: cutText } : {}),
-      // Copied only when cut: a million-token prompt set is not held twice.
-      ids: truncated ? ids.slice(0, options.maxTokens) : ids,
-      tokens: tokens.length > options.maxTokens ? tokens.slice(0, options.maxTokens) : tokens,
-      truncated,
-    });
+    const truncated = ids.length > budget || cutText !== prompt.text;
+    // Copied only when cut or extended: a million-token prompt set is not held twice.
+    ids = truncated ? ids.slice(0, budget) : ids;
+    tokens = tokens.length > budget ? tokens.slice(0, budget) : tokens;
+    if (options.appendEos && appended > 0) {
+      const { id } = options.appendEos;
+      ids = [...ids, ...new Array<number>(appended).fill(id)];
+      if (tokenizer) tokens = [...tokens, ...new Array<string>(appended).fill(tokenizer.decodeToken(id))];
+    }
+    sequences.push({ index, ...(cutText !== undefined ? { text: cutText } : {}), ids, tokens, truncated, appended });
   });
   problems.throwIfAny((message) => new InputError(message));
   return sequences;

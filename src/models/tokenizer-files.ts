@@ -18,8 +18,10 @@ export interface TextTokenizer {
   /** Ids of special tokens (BOS, EOS, padding…). */
   specialIds: Set<number>;
   tokenToId(token: string): number | undefined;
-  /** The BOS token string named by tokenizer_config.json, if any. */
-  configuredBos?: string;
+  /** The BOS, EOS and padding token strings named by tokenizer_config.json, if any. */
+  configuredBos?: string | undefined;
+  configuredEos?: string | undefined;
+  configuredPad?: string | undefined;
 }
 
 /** A byte-level BPE tokenizer.json (GPT-2 style) from a vocabulary and merge list. */
@@ -116,5 +118,7 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer | undefi
     specialIds,
     tokenToId: (token) => tokenizer.token_to_id(token),
     configuredBos: tokenContent(config.bos_token),
+    configuredEos: tokenContent(config.eos_token),
+    configuredPad: tokenContent(config.pad_token),
   };
 }

@@ -3,6 +3,8 @@
  * is registered: add a builder file and one entry here, and `plot`, `report`, --figures and
  * --help pick it up.
  */
+import { additionBandFigure } from './addition-band.js';
+import { blockBoundFigure } from './block-bound.js';
 import { blockOutputsFigure } from './block-outputs.js';
 import { compareModelsFigure } from './compare-models.js';
 import type { FigureBuilder } from './figure-types.js';
@@ -23,6 +25,8 @@ export const FIGURES = {
   positions: positionsFigure,
   'resid-mid': residMidFigure,
   'block-outputs': blockOutputsFigure,
+  addition: additionBandFigure,
+  bound: blockBoundFigure,
   compare: compareModelsFigure,
   weights: writingWeightsFigure,
 } satisfies Record<string, FigureBuilder>;

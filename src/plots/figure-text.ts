@@ -3,6 +3,7 @@
  * the norm's kind; rates written the same way everywhere.
  */
 import type { Measurement, NormMetric } from '../results/schema.js';
+import type { ExclusionReason } from '../store/result-tables.js';
 import type { GrowthPhase } from '../results/fit-schema.js';
 import type { FitLine } from './figure-types.js';
 
@@ -31,17 +32,46 @@ export function promptsLine(measurement: Measurement): string {
   return `prompts: ${shorten(prompts.source, 50)} · ${count}, ${tokens} · sha256 ${prompts.sha256.slice(0, 12)}…`;
 }
 
-/** Which positions summaries leave out, e.g. "BOS excluded". */
+/** What summaries leave out, e.g. "position 0 and special tokens (<|endoftext|>) excluded". */
 export function exclusionPhrase(measurement: Measurement): string {
-  const excluded = measurement.options.excludePositions;
-  if (excluded.length === 0) return 'all positions';
-  const names = excluded.map((position) => positionName(measurement, position));
-  return `${names.join(', ')} excluded`;
+  const { options } = measurement;
+  const parts = [
+    ...options.excludePositions.map((position) => `position ${position}`),
+    ...((options.excludeTokens ?? []).length > 0 ? [exclusionGroupLabel(measurement, 'special token')] : []),
+    ...((options.appendEos ?? 0) > 0 ? [exclusionGroupLabel(measurement, 'appended EOS')] : []),
+  ];
+  if (parts.length === 0) return 'all tokens';
+  return `${parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)!}` : parts[0]!} excluded`;
 }
 
-/** "BOS" for position 0 when the run prepended one, else "position p". */
-export function positionName(measurement: Measurement, position: number): string {
-  return position === 0 && measurement.options.prependBos ? 'BOS' : `position ${position}`;
+/** "60 excluded: position 0 60, special tokens (<|endoftext|>) 0": each rule in force with its count. */
+export function excludedCounts(measurement: Measurement): string {
+  const { excluded, excludedBy } = measurement.tokens;
+  const total = `${excluded.toLocaleString('en-US')} excluded`;
+  if (excludedBy === undefined) return total; // written before the reasons were counted
+  const { options } = measurement;
+  const inForce: ExclusionReason[] = [
+    ...(options.excludePositions.includes(0) ? (['position 0'] as const) : []),
+    ...((options.excludeTokens ?? []).length > 0 ? (['special token'] as const) : []),
+    ...((options.appendEos ?? 0) > 0 ? (['appended EOS'] as const) : []),
+  ];
+  if (inForce.length === 0) return total;
+  return `${total}: ${inForce.map((reason) => `${exclusionGroupLabel(measurement, reason)} ${excludedBy[reason].toLocaleString('en-US')}`).join(', ')}`;
+}
+
+/** The line of a group of excluded tokens: "position 0", "special tokens (<|endoftext|>)", "appended EOS (×8)". */
+export function exclusionGroupLabel(measurement: Measurement, reason: ExclusionReason): string {
+  if (reason === 'position 0') return 'position 0';
+  if (reason === 'appended EOS') return `appended EOS (×${measurement.options.appendEos ?? 0})`;
+  const names = (measurement.options.excludeTokens ?? []).map((token) => token.token || `id ${token.id}`);
+  return names.length === 0 ? 'special tokens' : shorten(`special tokens (${names.join(' ')})`, 40);
+}
+
+/** One excluded token of one prompt: "position 0 (<|endoftext|>)", "<|endoftext|> at 12", "appended <|endoftext|> at 40". */
+export function excludedTokenLabel(reason: ExclusionReason, token: string, position: number): string {
+  if (token === '') return reason === 'position 0' ? 'position 0' : `${reason} at ${position}`; // a model without a tokenizer
+  if (reason === 'position 0') return `position 0 (${shorten(token, 16)})`;
+  return `${reason === 'appended EOS' ? 'appended ' : ''}${shorten(token, 16)} at ${position}`;
 }
 
 export interface FigureTitle {

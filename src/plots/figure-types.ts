@@ -15,8 +15,9 @@ import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/we
  */
 export type FitLine = Pick<
   GrowthFit,
-  'hook' | 'metric' | 'stat' | 'fromLayer' | 'toLayer' | 'growth' | 'intercept' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases'
->;
+  'hook' | 'metric' | 'stat' | 'fromLayer' | 'toLayer' | 'growth' | 'intercept' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases' | 'method' | 'shape'
+> &
+  Partial<Pick<GrowthFit, 'values'>>;
 
 /** One results file, ready to plot. */
 export interface PlotSubject {

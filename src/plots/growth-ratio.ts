@@ -1,10 +1,10 @@
 /**
  * Figure 4: the per-token growth ratio ‖x_l‖ / ‖x_{l−1}‖ across layers. Ratios of every token
  * are reduced to per-layer quantiles here (median line, 50% and 90% bands), so the figure
- * stays small for any number of tokens; excluded positions (BOS) get their own dashed line.
+ * stays small for any number of tokens; excluded tokens get a dashed line per reason.
  */
 import type { HookName, Measurement } from '../results/schema.js';
-import { describePhasesBriefly, exclusionPhrase, figureTitle, metricPhrase, positionName } from './figure-text.js';
+import { describePhasesBriefly, exclusionGroupLabel, exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
 import type { FigureOutcome, FitLine, ModelFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
@@ -28,7 +28,7 @@ export interface SpecialRatioRow {
   median: number;
 }
 
-/** Ratios of consecutive layers, as the figure draws them: per-layer quantiles, and medians per excluded position. */
+/** Ratios of consecutive layers, as the figure draws them: per-layer quantiles, and medians per reason of exclusion. */
 export function growthRatios(measurement: Measurement, view: RatioView): { tokens: RatioRow[]; special: SpecialRatioRow[] } {
   const tokens: RatioRow[] = view.tokens.map(({ layer, q05, q25, median, q75, q95 }) => ({
     layer,
@@ -40,9 +40,9 @@ export function growthRatios(measurement: Measurement, view: RatioView): { token
   }));
   const special: SpecialRatioRow[] = [];
   for (let layer = 1; layer < measurement.model.nLayers; layer += 1) {
-    for (const [position, medians] of view.special) {
+    for (const [reason, medians] of view.special) {
       const found = medians.find((row) => row.layer === layer);
-      if (found !== undefined) special.push({ layer, label: positionName(measurement, position), median: roundValue(found.median) });
+      if (found !== undefined) special.push({ layer, label: exclusionGroupLabel(measurement, reason), median: roundValue(found.median) });
     }
   }
   return { tokens, special };
@@ -71,9 +71,9 @@ function buildGrowthRatio({ measurement, fits, views }: PlotSubject, hook: HookN
   const view = views?.hook === hook ? views.ratios : undefined;
   if (view === undefined) return { drawn: false, reason: `the growth ratios of ${hook} were not gathered` };
   const { tokens, special } = growthRatios(measurement, view);
-  if (tokens.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
+  if (tokens.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded tokens` };
   const fit = fits[hook];
-  // The scale follows the tokens: BOS ratios can reach ×50 and would flatten everything else.
+  // The scale follows the tokens: position-0 ratios can reach ×50 and would flatten everything else.
   const scaleAxis = logScaleAxis([...tokens.flatMap((row) => [row.q05, row.q95]), 1, ...(fit === undefined ? [] : [fit.growth])]);
   const offScale = special.some((row) => row.median < (scaleAxis.scale.domain as number[])[0]! || row.median > (scaleAxis.scale.domain as number[])[1]!);
   const x = layerAxis(measurement.model.nLayers, 'layer l');

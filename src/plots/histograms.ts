@@ -51,7 +51,7 @@ function buildHistograms({ measurement, views }: PlotSubject, hook: HookName): F
   const view = views?.hook === hook ? views.histogram : undefined;
   if (view === undefined) return { drawn: false, reason: `the histograms of ${hook} were not gathered` };
   const { rows, binWidth } = histogramRows(view);
-  if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
+  if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded tokens` };
   const metric = primaryMetric(measurement);
   const stride = layers.length > 1 ? layers[1]! - layers[0]! : 1;
   const x = { field: 'log10Norm', type: 'quantitative', title: `log10 ${normAxisTitle(hook, metric)}`, scale: { zero: false } };

@@ -3,7 +3,7 @@
  * spread of tokens around it, and the fitted exponential growth: each phase of the fit as a
  * dashed line, its rate and interval written on the chart.
  */
-import type { HookName } from '../results/schema.js';
+import type { HookName, LayerSummary } from '../results/schema.js';
 import { describePhase, exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { annotationLayers, fitPhasePoints } from './fit-layers.js';
@@ -18,10 +18,13 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
   const metric = primaryMetric(measurement);
   const fit = fits[hook];
   const stat = fit?.stat ?? 'mean';
+  // The summary has the mean and the median; other statistics come from the fit, over its range.
+  const valueOf = (summary: LayerSummary): number =>
+    stat === 'geomean' ? (fit !== undefined && summary.layer >= fit.fromLayer && summary.layer <= fit.toLayer ? (fit.values?.[summary.layer - fit.fromLayer] ?? Number.NaN) : Number.NaN) : summary[stat];
   const rows = hookSummaries(measurement, hook)
-    .filter((summary) => summary.count > 0 && summary[stat] > 0)
-    .map((summary) => ({ layer: summary.layer, value: roundValue(summary[stat]), q25: roundValue(summary.q25), q75: roundValue(summary.q75) }));
-  if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded positions` };
+    .filter((summary) => summary.count > 0 && valueOf(summary) > 0)
+    .map((summary) => ({ layer: summary.layer, value: roundValue(valueOf(summary)), q25: roundValue(summary.q25), q75: roundValue(summary.q75) }));
+  if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded tokens` };
   const fitPoints = fit === undefined ? [] : fitPhasePoints(fit, 'fit');
   const scaleAxis = logScaleAxis([...rows.flatMap((row) => [row.q25, row.q75, row.value]), ...fitPoints.map((point) => point.norm)]);
   const x = layerAxis(measurement.model.nLayers);
@@ -42,7 +45,8 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
     spec: finishSpec({
       title: figureTitle(measurement, `${stat} ‖${hook}‖₂ per layer${fit === undefined ? '' : ' and its exponential fit'}`, [
         `line: ${stat} over tokens (${exclusionPhrase(measurement)}) · band: middle 50% of tokens` +
-          (fit === undefined ? '' : ` · dashed: fit, ${fit.phases.length === 1 ? 'one phase' : `${fit.phases.length} phases`}`),
+          (fit === undefined ? '' : ` · dashed: fit, ${fit.phases.length === 1 ? 'one phase' : `${fit.phases.length} phases`}`) +
+          (fit?.shape?.oneExponential === false ? ' · not one exponential: quote the phases' : ''),
         metricPhrase(metric),
       ]),
       data: { values: rows },

@@ -27,7 +27,7 @@ export function primaryMetric(measurement: Measurement): NormMetric {
   return measurement.options.primaryMetric;
 }
 
-/** Per-layer statistics of the primary metric, excluded positions left out. */
+/** Per-layer statistics of the primary metric, excluded tokens left out. */
 export function hookSummaries(measurement: Measurement, hook: HookName): LayerSummary[] {
   return measurement.summaries[primaryMetric(measurement)][hook] ?? measurement.summary[hook] ?? [];
 }
@@ -41,7 +41,8 @@ export function roundValue(value: number): number {
 export function everyNthLayer(nLayers: number): number[] {
   const stride = Math.min(5, Math.ceil(nLayers / 10));
   const layers: number[] = [];
-  for (let layer = 0; layer < nLayers; layer += stride) layers.push(layer);
+  // Deep models (stride 5) get the reference analysis's layers: 5, 10, … (5–45 for GPT2-XL).
+  for (let layer = stride === 5 ? 5 : 0; layer < nLayers; layer += stride) layers.push(layer);
   return layers;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Lines of positions coloured by position, and the excluded positions (BOS) drawn apart:
+ * Lines of positions coloured by position, and the excluded tokens drawn apart:
  * black, dotted, thicker, labelled at the last layer. Shared by the per-prompt and the
  * all-positions figures.
  */

@@ -2,11 +2,13 @@
  * Figure 5: all positions of all prompts across layers, coloured by position. Aggregated per
  * position and layer (mean over the prompts long enough to have that position), and long
  * contexts grouped into at most MAX_POSITION_LINES runs of consecutive positions, so the
- * figure has at most ~100 lines whatever the number of tokens. Excluded positions (BOS) keep
- * their own dotted line: their shape across layers is the point of this figure.
+ * figure has at most ~100 lines whatever the number of tokens. Excluded tokens (position 0,
+ * special tokens, appended EOS) keep one dotted line per reason: their shape across layers is
+ * the point of this figure.
  */
 import type { HookName, Measurement } from '../results/schema.js';
-import { figureTitle, metricPhrase, normAxisTitle, positionName } from './figure-text.js';
+import { EXCLUSION_CODE } from '../store/result-tables.js';
+import { exclusionGroupLabel, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
@@ -31,38 +33,39 @@ export interface PositionMeans {
   groupSize: number;
 }
 
-/** Mean norm per (group of positions, layer), from the per-position sums gathered from the tokens. */
+/** Mean norm per (group of positions, layer) of the included tokens, and per layer of each group of excluded tokens. */
 export function positionMeans(measurement: Measurement, view: PositionView, maxLines = MAX_POSITION_LINES): PositionMeans {
   const { nLayers } = measurement.model;
-  const { length, excluded } = view;
-  const ordinary = Array.from({ length }, (_, position) => position).filter((position) => !excluded.has(position));
+  const { length } = view;
+  const hasTokens = (position: number) => view.counts.subarray(position * nLayers, (position + 1) * nLayers).some((count) => count > 0);
+  const ordinary = Array.from({ length }, (_, position) => position).filter(hasTokens);
   const groupSize = Math.max(1, Math.ceil(ordinary.length / maxLines));
-  // Line index of each position: ordinary groups first, then one line per excluded position.
-  const specialPositions = [...excluded].filter((position) => position < length).sort((a, b) => a - b);
-  const lineOf = new Int32Array(length);
+  const lineCount = Math.ceil(ordinary.length / groupSize);
+  const lineOf = new Int32Array(length).fill(-1);
   ordinary.forEach((position, index) => (lineOf[position] = Math.floor(index / groupSize)));
-  const ordinaryLines = Math.ceil(ordinary.length / groupSize);
-  specialPositions.forEach((position, index) => (lineOf[position] = ordinaryLines + index));
-  const lineCount = ordinaryLines + specialPositions.length;
   const sums = new Float64Array(nLayers * lineCount); // [layer, line]
   const counts = new Float64Array(nLayers * lineCount);
-  for (let position = 0; position < length; position += 1) {
+  for (const position of ordinary) {
     for (let layer = 0; layer < nLayers; layer += 1) {
       const cell = layer * lineCount + lineOf[position]!;
       sums[cell]! += view.sums[position * nLayers + layer]!;
       counts[cell]! += view.counts[position * nLayers + layer]!;
     }
   }
-  const firstPosition = (line: number): number => (line < ordinaryLines ? ordinary[line * groupSize]! : specialPositions[line - ordinaryLines]!);
   const rows: PositionRow[] = [];
-  const special: PositionMeans['special'] = [];
   for (let line = 0; line < lineCount; line += 1) {
     for (let layer = 0; layer < nLayers; layer += 1) {
       const cell = layer * lineCount + line;
       if (counts[cell] === 0 || !(sums[cell]! > 0)) continue;
-      const row = { layer, position: firstPosition(line), norm: roundValue(sums[cell]! / counts[cell]!) };
-      if (line < ordinaryLines) rows.push(row);
-      else special.push({ ...row, label: positionName(measurement, row.position) });
+      rows.push({ layer, position: ordinary[line * groupSize]!, norm: roundValue(sums[cell]! / counts[cell]!) });
+    }
+  }
+  // Excluded tokens: one line per reason; a negative "position" keeps the lines apart.
+  const special: PositionMeans['special'] = [];
+  for (const [reason, group] of view.special) {
+    for (let layer = 0; layer < nLayers; layer += 1) {
+      if (group.counts[layer] === 0 || !(group.sums[layer]! > 0)) continue;
+      special.push({ layer, position: -EXCLUSION_CODE[reason], norm: roundValue(group.sums[layer]! / group.counts[layer]!), label: exclusionGroupLabel(measurement, reason) });
     }
   }
   return { rows, special, groupSize };
@@ -94,7 +97,7 @@ function buildPositions({ measurement, views }: PlotSubject, hook: HookName): Fi
 
 export const positionsFigure: ModelFigure = {
   scope: 'model',
-  summary: 'every position of every prompt across layers, coloured by position (BOS dotted)',
+  summary: 'every position of every prompt across layers, coloured by position (excluded tokens dotted, one line per reason)',
   fitHooks: () => [],
   tokenView: 'positions',
   build: (subject, options) => buildPositions(subject, chosenHook(options)),

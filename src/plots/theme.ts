@@ -25,7 +25,7 @@ export const CATEGORY_COLORS = ['#332288', '#88CCEE', '#44AA99', '#117733', '#99
 /** Viridis, without its palest yellow (invisible on white), for ordered things: layers, positions. */
 export const SEQUENTIAL_SCHEME = { name: 'viridis', extent: [0, 0.88] };
 
-/** BOS and other excluded positions: black and dotted, apart from tokens (viridis) and fits. */
+/** Excluded tokens (position 0, special tokens, appended EOS): black and dotted, apart from tokens (viridis) and fits. */
 export const SPECIAL_POSITION_COLOR = OKABE_ITO.black;
 export const SPECIAL_POSITION_DASH = [3, 3];
 /** Fitted exponentials: long dashes. */

@@ -4,7 +4,8 @@
  * ~100× larger, flat BOS line is never mistaken for a token.
  */
 import type { HookName } from '../results/schema.js';
-import { figureTitle, metricPhrase, normAxisTitle, positionName, shorten } from './figure-text.js';
+import { excludedTokenLabel, figureTitle, metricPhrase, normAxisTitle, shorten } from './figure-text.js';
+import { exclusionReason } from '../store/result-tables.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
@@ -30,7 +31,6 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
   }
   const metric = primaryMetric(measurement);
   const { nLayers } = measurement.model;
-  const excluded = new Set(sequence.excluded.flatMap((isExcluded, position) => (isExcluded ? [position] : [])));
   const tokens: TokenRow[] = [];
   const special: Array<TokenRow & { label: string }> = [];
   for (let layer = 0; layer < nLayers; layer += 1) {
@@ -38,7 +38,8 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
       const norm = sequence.values[position * nLayers + layer]!;
       if (!(norm > 0)) return; // a log axis cannot show 0
       const point = { layer, position, norm: roundValue(norm), token: sequence.tokens[position] ?? '' };
-      if (excluded.has(position)) special.push({ ...point, label: positionName(measurement, position) });
+      const reason = exclusionReason(sequence.excluded[position] ?? 0);
+      if (reason !== null) special.push({ ...point, label: excludedTokenLabel(reason, point.token, position) });
       else tokens.push(point);
     });
   }
@@ -51,7 +52,7 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
     spec: finishSpec({
       title: figureTitle(measurement, `‖${hook}‖₂ of each token of prompt ${prompt}`, [
         `“${shorten(text, 80)}” · ${sequence.ids.length} tokens`,
-        `one line per token, coloured by position · dotted: ${[...excluded].map((p) => positionName(measurement, p)).join(', ') || 'none'} · ${metricPhrase(metric)}`,
+        `one line per token, coloured by position · dotted: ${shorten([...new Set(special.map((row) => row.label))].join(', '), 60) || 'none'} · ${metricPhrase(metric)}`,
       ]),
       layer: positionLineLayers(tokens, special, { x, y, colorTitle: 'position', lastLayer, prompt }),
     }),
@@ -60,7 +61,7 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
 
 export const tokenLinesFigure: ModelFigure = {
   scope: 'model',
-  summary: 'norm of each token of one prompt (--prompt N) across layers, BOS dotted',
+  summary: 'norm of each token of one prompt (--prompt N) across layers, excluded tokens dotted',
   fitHooks: () => [],
   tokenView: 'prompt',
   build: (subject, options) => buildTokenLines(subject, chosenHook(options), options.prompt),

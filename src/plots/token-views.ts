@@ -6,9 +6,10 @@
  */
 import { StreamingSummary } from '../analysis/streaming-summary.js';
 import type { HookName, LayerSummary, Measurement, NormMetric } from '../results/schema.js';
+import { EXCLUSION_CODE, exclusionReason, normColumns, type ExclusionReason } from '../store/result-tables.js';
 import type { PromptTokens, TokenSource } from '../store/token-source.js';
 
-export const TOKEN_VIEWS = ['histogram', 'prompt', 'ratios', 'positions'] as const;
+export const TOKEN_VIEWS = ['histogram', 'prompt', 'ratios', 'positions', 'bound'] as const;
 export type TokenViewKind = (typeof TOKEN_VIEWS)[number];
 
 /** log10-norm bins of the drawn layers: counts[layer][bin]. */
@@ -25,18 +26,32 @@ export interface HistogramView {
 export interface RatioView {
   /** Layer ≥ 1 → summary of the included tokens' ratios ‖x_l‖ / ‖x_{l−1}‖. */
   tokens: LayerSummary[];
-  /** Excluded position → per-layer median ratio. */
-  special: Map<number, Array<{ layer: number; median: number }>>;
+  /** Why tokens were excluded → per-layer median ratio of those tokens. */
+  special: Map<ExclusionReason, Array<{ layer: number; median: number }>>;
 }
 
 export interface PositionView {
-  /** [position × nLayers] sums and counts of the norm over prompts. */
+  /** [position × nLayers] sums and counts of the included tokens' norms over prompts. */
   sums: Float64Array;
   counts: Float64Array;
   /** Longest sequence. */
   length: number;
-  /** Positions excluded in some sequence. */
-  excluded: Set<number>;
+  /** Why tokens were excluded → [nLayers] sums and counts of their norms. */
+  special: Map<ExclusionReason, { sums: Float64Array; counts: Float64Array }>;
+}
+
+/**
+ * The per-token triangle bound of a block, ‖resid_post‖ ≤ ‖resid_pre‖ + ‖attn_out‖ + ‖mlp_out‖:
+ * per layer, the written share (‖attn_out‖ + ‖mlp_out‖) / ‖resid_pre‖ against the growth the
+ * token got, ‖resid_post‖ / ‖resid_pre‖ − 1, which it bounds from above.
+ */
+export interface BoundView {
+  /** Per layer: summaries over included tokens of the written share and of the growth − 1. */
+  written: LayerSummary[];
+  growth: LayerSummary[];
+  /** Tokens and layers where the bound fails by more than float32 rounding (it cannot, exactly). */
+  violations: number;
+  checked: number;
 }
 
 /** Gathered views, for the hook and metric the figures draw. */
@@ -50,6 +65,7 @@ export interface TokenViews {
   promptIndex?: number;
   ratios?: RatioView;
   positions?: PositionView;
+  bound?: BoundView;
 }
 
 /** Bins across the whole range of the drawn layers. */
@@ -77,6 +93,8 @@ export async function gatherTokenViews(
   const metric = measurement.options.primaryMetric;
   const { hook } = request;
   const views: TokenViews = { hook, metric };
+  // The bound reads its own four hooks, whichever hook the other views draw.
+  if (request.kinds.has('bound') && BOUND_HOOKS.every((needed) => measurement.hooks.includes(needed))) views.bound = await gatherBound(source, metric);
   if (!measurement.hooks.includes(hook)) return views;
   if (request.kinds.has('histogram')) {
     views.histogram = await gatherHistogram(source, hook, metric, request.histogramLayers);
@@ -126,14 +144,14 @@ async function gatherHistogram(source: TokenSource, hook: HookName, metric: Norm
 async function gatherRatios(source: TokenSource, hook: HookName, metric: NormMetric): Promise<RatioView> {
   const { nLayers } = source;
   const tokens = Array.from({ length: nLayers }, () => new StreamingSummary());
-  const special = new Map<number, StreamingSummary[]>();
+  const special = new Map<ExclusionReason, StreamingSummary[]>();
   for await (const chunk of source.columnChunks(hook, metric)) {
     for (let i = 0; i < chunk.rows; i += 1) {
       let target = tokens;
-      if (chunk.excluded[i]) {
-        const position = chunk.position[i]!;
-        target = special.get(position) ?? Array.from({ length: nLayers }, () => new StreamingSummary());
-        special.set(position, target);
+      const reason = exclusionReason(chunk.excluded[i]!);
+      if (reason !== null) {
+        target = special.get(reason) ?? Array.from({ length: nLayers }, () => new StreamingSummary());
+        special.set(reason, target);
       }
       for (let layer = 1; layer < nLayers; layer += 1) {
         const norm = chunk.values[i * nLayers + layer]!;
@@ -145,8 +163,8 @@ async function gatherRatios(source: TokenSource, hook: HookName, metric: NormMet
   return {
     tokens: tokens.map((summary, layer) => summary.summarize(layer)).filter((summary) => summary.layer > 0 && summary.count > 0),
     special: new Map(
-      [...special].sort(([a], [b]) => a - b).map(([position, summaries]) => [
-        position,
+      [...special].sort(([a], [b]) => EXCLUSION_CODE[a] - EXCLUSION_CODE[b]).map(([reason, summaries]) => [
+        reason,
         summaries.flatMap((summary, layer) => {
           if (layer === 0) return [];
           const { count, median } = summary.summarize(layer); // summarized once: it sorts its values
@@ -162,7 +180,7 @@ async function gatherPositions(source: TokenSource, hook: HookName, metric: Norm
   let sums = new Float64Array(0);
   let counts = new Float64Array(0);
   let length = 0;
-  const excluded = new Set<number>();
+  const special = new Map<ExclusionReason, { sums: Float64Array; counts: Float64Array }>();
   for await (const chunk of source.columnChunks(hook, metric)) {
     for (let i = 0; i < chunk.rows; i += 1) {
       const position = chunk.position[i]!;
@@ -178,12 +196,62 @@ async function gatherPositions(source: TokenSource, hook: HookName, metric: Norm
           counts = grownCounts;
         }
       }
-      if (chunk.excluded[i]) excluded.add(position);
+      const reason = exclusionReason(chunk.excluded[i]!);
+      if (reason !== null) {
+        const group = special.get(reason) ?? { sums: new Float64Array(nLayers), counts: new Float64Array(nLayers) };
+        special.set(reason, group);
+        for (let layer = 0; layer < nLayers; layer += 1) {
+          group.sums[layer] += chunk.values[i * nLayers + layer]!;
+          group.counts[layer] += 1;
+        }
+        continue;
+      }
       for (let layer = 0; layer < nLayers; layer += 1) {
         sums[position * nLayers + layer] += chunk.values[i * nLayers + layer]!;
         counts[position * nLayers + layer] += 1;
       }
     }
   }
-  return { sums: sums.subarray(0, length * nLayers), counts: counts.subarray(0, length * nLayers), length, excluded };
+  const ordered = new Map([...special].sort(([a], [b]) => EXCLUSION_CODE[a] - EXCLUSION_CODE[b]));
+  return { sums: sums.subarray(0, length * nLayers), counts: counts.subarray(0, length * nLayers), length, special: ordered };
+}
+
+/** The hooks of the bound, in the order `gatherBound` reads them. */
+export const BOUND_HOOKS: readonly HookName[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post'];
+
+/** Relative slack for float32 norms: a sum of three rounded values may exceed the bound by a few ulps. */
+const BOUND_TOLERANCE = 1e-5;
+
+async function gatherBound(source: TokenSource, metric: NormMetric): Promise<BoundView> {
+  const { nLayers } = source;
+  const written = Array.from({ length: nLayers }, () => new StreamingSummary());
+  const growth = Array.from({ length: nLayers }, () => new StreamingSummary());
+  const columns = normColumns(BOUND_HOOKS);
+  const column = (hook: HookName) => columns.findIndex((c) => c.hook === hook && c.metric === metric);
+  const [pre, attn, mlp, post] = BOUND_HOOKS.map(column) as [number, number, number, number];
+  let violations = 0;
+  let checked = 0;
+  for await (const sequence of source.sequences(BOUND_HOOKS)) {
+    const length = sequence.ids.length;
+    const at = (c: number, layer: number, position: number) => sequence.values[sequence.slots[c * nLayers + layer]! * length + position]!;
+    for (let position = 0; position < length; position += 1) {
+      if (sequence.exclusions[position] !== 0) continue;
+      for (let layer = 0; layer < nLayers; layer += 1) {
+        const before = at(pre, layer, position);
+        if (!(before > 0)) continue;
+        const share = (at(attn, layer, position) + at(mlp, layer, position)) / before;
+        const grown = at(post, layer, position) / before - 1;
+        written[layer]!.add(share);
+        growth[layer]!.add(grown);
+        checked += 1;
+        if (grown > share + BOUND_TOLERANCE * (1 + share)) violations += 1;
+      }
+    }
+  }
+  return {
+    written: written.map((summary, layer) => summary.summarize(layer)),
+    growth: growth.map((summary, layer) => summary.summarize(layer)),
+    violations,
+    checked,
+  };
 }

@@ -6,6 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite'; // types only
 import type { FigureName } from '../plots/figure-registry.js';
 import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
+import { excludedCounts } from '../plots/figure-text.js';
 import { HOOK_NAMES } from '../results/schema.js';
 import type { WeightSeriesName } from '../results/weights-schema.js';
 
@@ -95,21 +96,24 @@ export function modelTable(subjects: readonly PlotSubject[], weights: readonly W
 
 export function runTable(subjects: readonly PlotSubject[]): Table {
   return {
-    header: ['file', 'prompt set', 'prompts', 'tokens', 'prompt-set sha256', 'BOS prepended', 'excluded positions', 'device', 'threads', 'seconds', 'tokens/s', 'written by'],
-    rows: subjects.map(({ path, measurement: { prompts, options, runtime, createdBy, tokens } }) => [
-      path,
-      prompts.source,
-      String(prompts.count),
-      String(tokens.measured),
-      prompts.sha256,
-      yesNo(options.prependBos),
-      options.excludePositions.length === 0 ? 'none' : options.excludePositions.join(', '),
-      runtime.device,
-      String(runtime.threads),
-      runtime.seconds.toFixed(1),
-      runtime.tokensPerSecond.toFixed(0),
-      createdBy === undefined ? '—' : `${createdBy.tool} ${createdBy.version}`,
-    ]),
+    header: ['file', 'prompt set', 'prompts', 'tokens', 'prompt-set sha256', 'BOS prepended', 'excluded', 'device', 'threads', 'seconds', 'tokens/s', 'written by'],
+    rows: subjects.map(({ path, measurement }) => {
+      const { prompts, options, runtime, createdBy, tokens } = measurement;
+      return [
+        path,
+        prompts.source,
+        String(prompts.count),
+        String(tokens.measured),
+        prompts.sha256,
+        yesNo(options.prependBos),
+        excludedCounts(measurement),
+        runtime.device,
+        String(runtime.threads),
+        runtime.seconds.toFixed(1),
+        runtime.tokensPerSecond.toFixed(0),
+        createdBy === undefined ? '—' : `${createdBy.tool} ${createdBy.version}`,
+      ];
+    }),
   };
 }
 
@@ -120,10 +124,11 @@ export function fitTable(subjects: readonly PlotSubject[]): Table {
     for (const hook of HOOK_NAMES) {
       const fit = fits[hook];
       if (fit === undefined) continue;
-      rows.push([measurement.model.id, hook, fit.metric, fit.stat, ...growthCells(fit)]);
+      const shape = fit.shape === undefined ? '—' : fit.shape.oneExponential ? 'yes' : `NO: ${fit.shape.reason}; quote the phases`;
+      rows.push([measurement.model.id, hook, fit.metric, fit.stat, fit.method ?? 'ols', ...growthCells(fit), shape]);
     }
   }
-  return { header: ['model', 'hook', 'metric', 'statistic', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)'], rows };
+  return { header: ['model', 'hook', 'metric', 'statistic', 'method', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)', 'one exponential?'], rows };
 }
 
 /** The writing weights of the reference analysis, as `fit` fits weights files by default. */

@@ -11,17 +11,45 @@ import { WeightSeriesNameSchema, WeightVariantSchema } from './weights-schema.js
 export const FIT_FORMAT = 'resid-norms/fit';
 export const FIT_VERSION = 1;
 
-/** Per-layer statistic over tokens that a fit starts from. */
-export const LAYER_STATISTICS = ['mean', 'median'] as const;
+/** Per-layer statistic over tokens that a fit starts from; geomean = exp(mean of ln norm), the one a log-linear fit models. */
+export const LAYER_STATISTICS = ['mean', 'median', 'geomean'] as const;
 export const LayerStatisticSchema = z.enum(LAYER_STATISTICS);
 export type LayerStatistic = z.infer<typeof LayerStatisticSchema>;
 
 const layer = z.number().int().nonnegative();
 const factor = z.number().positive();
 
-/** How a 95% interval of a growth factor was obtained. */
-export const CiMethodSchema = z.enum(['bootstrap', 'regression']);
+/** How a 95% interval of a growth factor was obtained; 'none': a line through two points has no interval without a bootstrap (ciLow = ciHigh = growth). */
+export const CiMethodSchema = z.enum(['bootstrap', 'regression', 'none']);
 export type CiMethod = z.infer<typeof CiMethodSchema>;
+
+/**
+ * How the growth factor is estimated from the per-layer statistic m_l over layers a…b:
+ * 'ols', exp(slope) of the least-squares line of ln m_l on l over every layer; 'endpoints',
+ * (m_b / m_a)^(1/(b − a)), the line through the two ends (the reference analysis's procedure).
+ */
+export const FIT_METHODS = ['ols', 'endpoints'] as const;
+export const FitMethodSchema = z.enum(FIT_METHODS);
+export type FitMethod = z.infer<typeof FitMethodSchema>;
+
+/** One method's estimate with its headline interval. */
+export const MethodEstimateSchema = z.object({
+  growth: factor,
+  /** ln statistic of the method's line at layer 0. */
+  intercept: z.number(),
+  ciLow: factor,
+  ciHigh: factor,
+  ciMethod: CiMethodSchema,
+});
+export type MethodEstimate = z.infer<typeof MethodEstimateSchema>;
+
+/** Whether one exponential describes the fitted range, and why (see docs/fit.md). */
+export const FitShapeSchema = z.object({
+  oneExponential: z.boolean(),
+  /** A sentence saying what the verdict rests on. */
+  reason: z.string(),
+});
+export type FitShape = z.infer<typeof FitShapeSchema>;
 
 export const GrowthPhaseSchema = z.object({
   fromLayer: layer,
@@ -85,10 +113,13 @@ export const GrowthFitSchema = z.object({
   /** Sequences (prompts) and tokens per layer behind each value. */
   sequences: z.number().int().nonnegative(),
   tokensPerLayer: z.number().int().nonnegative(),
-  /** Factor per layer = exp(slope of ln statistic on layer). */
+  /** The estimator of the headline `growth`, interval and line (absent in older files: 'ols'). */
+  method: FitMethodSchema.optional(),
+  /** Factor per layer by `method`; for 'ols', exp(slope of ln statistic on layer). */
   growth: factor,
-  /** ln statistic of the fitted line at layer 0: value(l) = exp(intercept)·growth^l. */
+  /** ln statistic of the headline line at layer 0: value(l) = exp(intercept)·growth^l. */
   intercept: z.number(),
+  /** R² of the least-squares line (whatever the headline method). */
   r2: z.number(),
   confidence: z.number().gt(0).lt(1),
   /** The headline interval of `growth`: the bootstrap's when there is one, else the regression's. */
@@ -101,6 +132,10 @@ export const GrowthFitSchema = z.object({
   bootstrap: BootstrapCiSchema.nullable(),
   phases: z.array(GrowthPhaseSchema).min(1),
   segmentation: SegmentationSchema,
+  /** Both estimators side by side (absent in older files). */
+  methods: z.object({ ols: MethodEstimateSchema, endpoints: MethodEstimateSchema }).optional(),
+  /** One exponential or not (absent in older files). */
+  shape: FitShapeSchema.optional(),
 });
 export type GrowthFit = z.infer<typeof GrowthFitSchema>;
 

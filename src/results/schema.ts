@@ -59,8 +59,12 @@ export type PromptsInfo = z.infer<typeof PromptsInfoSchema>;
 
 export const MeasureOptionsSchema = z.looseObject({
   prependBos: z.boolean(),
-  /** Positions left out of summaries and fits (position 0 = BOS by default). Kept per token. */
+  /** Positions left out of every sequence's summaries and fits: [0] by default. Kept per token. */
   excludePositions: z.array(count),
+  /** Token ids left out wherever they occur (the model's BOS, EOS and padding), with their text. Absent in files before it existed. */
+  excludeTokens: z.array(z.object({ id: count, token: z.string() })).optional(),
+  /** EOS tokens appended to each prompt (`--append-eos`): measured, drawn apart, never summarized. */
+  appendEos: count.optional(),
   primaryMetric: NormMetricSchema,
   /** Why that metric is the primary one for this model. */
   primaryMetricReason: z.string().optional(),
@@ -160,7 +164,12 @@ export const MeasurementSchema = z.looseObject({
   runtime: RuntimeInfoSchema,
   hooks: z.array(HookNameSchema).min(1),
   /** Rows of the tokens table, and those left out of summaries and fits (with their flag set). */
-  tokens: z.object({ measured: count, excluded: count }),
+  tokens: z.object({
+    measured: count,
+    excluded: count,
+    /** The excluded tokens by reason (absent in files before it existed). */
+    excludedBy: z.object({ 'position 0': count, 'special token': count, 'appended EOS': count }).optional(),
+  }),
   /** Per-layer statistics of the primary metric over all included tokens. */
   summary: hookSummaries,
   /** The same for both metrics. */

@@ -1,8 +1,8 @@
 /**
  * The per-layer values a growth fit and its bootstrap need, read from a results file's token
- * source: per-prompt sums and counts (from the prompts table: enough for the mean), and for
- * the median every included value with its prompt, sorted — streamed once through the chosen
- * column (12 bytes per token and layer in range once sorted).
+ * source: per-prompt sums, sums of logs and counts (from the prompts table: enough for the mean
+ * and the geometric mean), and for the median every included value with its prompt, sorted —
+ * streamed once through the chosen column (12 bytes per token and layer in range once sorted).
  */
 import type { LayerPool, LayerStatistic } from '../analysis/layer-statistic.js';
 import type { HookName, NormMetric } from '../results/schema.js';
@@ -18,6 +18,7 @@ export async function loadLayerPools(source: TokenSource, hook: HookName, metric
   const pools: LayerPool[] = layers.map((layer) => ({
     layer,
     sums: Float64Array.from({ length: n }, (_, row) => sums.sums[row * nLayers + layer]!),
+    logSums: Float64Array.from({ length: n }, (_, row) => sums.sumLogs[row * nLayers + layer]!),
     counts: Float64Array.from(sums.included),
     sortedValues: new Float32Array(0),
     sortedSequence: new Int32Array(0),

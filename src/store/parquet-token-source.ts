@@ -8,7 +8,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckD
 import { InputError, quote } from '../errors.js';
 import type { HookName, NormMetric } from '../results/schema.js';
 import type { SequenceNorms } from './result-tables-writer.js';
-import { normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
+import { EXCLUSION_CODE, EXCLUSION_REASONS, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
 import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './token-source.js';
 
 let shared: Promise<DuckDBInstance> | undefined;
@@ -56,12 +56,24 @@ function readLists<T extends Float32Array | Float64Array>(vector: DuckDBVector, 
   return out;
 }
 
+/**
+ * Each token's exclusion code: from `excluded_as`, or for tables written before it existed
+ * (which excluded position 0 only), position 0 when excluded.
+ */
+function exclusionSql(hasReasons: boolean): string {
+  if (!hasReasons) return `(CASE WHEN NOT excluded THEN 0 ELSE ${EXCLUSION_CODE['position 0']} END)::INTEGER`;
+  const cases = EXCLUSION_REASONS.map((reason) => `WHEN excluded_as = ${sqlString(reason)} THEN ${EXCLUSION_CODE[reason]}`).join(' ');
+  return `(CASE WHEN NOT excluded THEN 0 ${cases} ELSE ${EXCLUSION_CODE['special token']} END)::INTEGER`;
+}
+
 export class ParquetTokenSource implements TokenSource {
   private constructor(
     private readonly connection: DuckDBConnection,
     private readonly tables: ResultTables,
     readonly nLayers: number,
     readonly promptCount: number,
+    /** SQL giving each token's exclusion code. */
+    private readonly exclusion: string,
   ) {}
 
   /**
@@ -70,6 +82,7 @@ export class ParquetTokenSource implements TokenSource {
    */
   static async open(tables: ResultTables, expected: { nLayers: number; tokens: number; prompts: number; columns: string[]; label: string }): Promise<ParquetTokenSource> {
     const connection = await connect();
+    let tokenColumns: string[] = [];
     for (const [path, rows, columns] of [
       [tables.tokens, expected.tokens, expected.columns],
       [tables.prompts, expected.prompts, ['prompt', 'included']],
@@ -79,6 +92,7 @@ export class ParquetTokenSource implements TokenSource {
       try {
         const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
         names = described.getRows().map((row) => String(row[0]));
+        if (path === tables.tokens) tokenColumns = names;
         const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(path)})`);
         found = Number(counted.getRows()[0]![0]);
       } catch (error) {
@@ -96,11 +110,11 @@ export class ParquetTokenSource implements TokenSource {
         throw new InputError(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
       }
     }
-    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts);
+    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')));
   }
 
   async *columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
-    const sql = `SELECT prompt, position, excluded, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)})`;
+    const sql = `SELECT prompt, position, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)})`;
     for await (const chunk of chunks(this.connection, sql)) {
       const rows = chunk.rowCount;
       const excludedVector = chunk.getColumnVector(2);
@@ -108,7 +122,7 @@ export class ParquetTokenSource implements TokenSource {
         rows,
         prompt: readInts(chunk.getColumnVector(0), rows),
         position: readInts(chunk.getColumnVector(1), rows),
-        excluded: Uint8Array.from({ length: rows }, (_, i) => (excludedVector.getItem(i) ? 1 : 0)),
+        excluded: Uint8Array.from({ length: rows }, (_, i) => excludedVector.getItem(i) as number),
         values: readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers)),
       };
     }
@@ -138,7 +152,7 @@ export class ParquetTokenSource implements TokenSource {
   }
 
   async promptTokens(prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined> {
-    const sql = `SELECT token_id, token, excluded, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)}) WHERE prompt = ${Math.trunc(prompt)} ORDER BY position`;
+    const sql = `SELECT token_id, token, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)}) WHERE prompt = ${Math.trunc(prompt)} ORDER BY position`;
     const found: PromptTokens = { ids: [], tokens: [], text: undefined, excluded: [], values: new Float32Array(0) };
     const parts: Float32Array[] = [];
     for await (const chunk of chunks(this.connection, sql)) {
@@ -146,7 +160,7 @@ export class ParquetTokenSource implements TokenSource {
       for (let i = 0; i < rows; i += 1) {
         found.ids.push(chunk.getColumnVector(0).getItem(i) as number);
         found.tokens.push(String(chunk.getColumnVector(1).getItem(i)));
-        found.excluded.push(Boolean(chunk.getColumnVector(2).getItem(i)));
+        found.excluded.push(chunk.getColumnVector(2).getItem(i) as number);
       }
       parts.push(readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers)));
     }
@@ -170,7 +184,7 @@ export class ParquetTokenSource implements TokenSource {
     // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
     const promptConnection = await connect();
     try {
-      const tokenChunks = chunks(this.connection, `SELECT token_id, token, excluded, ${columns.map(({ name }) => ident(name)).join(', ')} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
+      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${columns.map(({ name }) => ident(name)).join(', ')} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
       let chunk: DuckDBDataChunk | undefined;
       let row = 0;
       const nextRow = async (): Promise<void> => {
@@ -193,14 +207,14 @@ export class ParquetTokenSource implements TokenSource {
             ...(typeof text === 'string' ? { text } : {}),
             values: new Float32Array(columns.length * nLayers * length),
             slots,
-            excluded: new Uint8Array(length),
+            exclusions: new Uint8Array(length),
           };
           for (let position = 0; position < length; position += 1) {
             await nextRow();
             const current = chunk!;
             (sequence.ids as number[])[position] = current.getColumnVector(0).getItem(row) as number;
             (sequence.tokens as string[])[position] = String(current.getColumnVector(1).getItem(row));
-            sequence.excluded![position] = current.getColumnVector(2).getItem(row) ? 1 : 0;
+            sequence.exclusions[position] = current.getColumnVector(2).getItem(row) as number;
             columns.forEach((_, c) => {
               const list = current.getColumnVector(3 + c) as DuckDBListVector;
               const start = list.getEntryOffset(row);

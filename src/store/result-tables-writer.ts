@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
 import type { HookName, LayerSummary, NormMetric } from '../results/schema.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
-import { PROMPT_SUMS, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ResultTables } from './result-tables.js';
+import { EXCLUSION_CODE, EXCLUSION_REASONS, PROMPT_SUMS, exclusionReason, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ExclusionReason, type ResultTables } from './result-tables.js';
 
 /** One measured sequence, its norms as the graph gave them. */
 export interface SequenceNorms {
@@ -24,17 +24,18 @@ export interface SequenceNorms {
   values: Float32Array;
   /** Slot of (norm column c, layer l) at c × nLayers + l; columns in `normColumns` order. */
   slots: Int32Array;
-  /** Exclusion flags per position, when they are known already (merge); otherwise the writer's rule decides. */
-  excluded?: Uint8Array;
+  /** Exclusion code per position (EXCLUSION_CODE; 0: kept). */
+  exclusions: Uint8Array;
 }
 
 export type Summaries = Record<NormMetric, Partial<Record<HookName, LayerSummary[]>>>;
 
 export interface TablesOutcome {
   summaries: Summaries;
-  /** Rows of the tokens table, and those of them left out of summaries. */
+  /** Rows of the tokens table, and those of them left out of summaries (all, then by reason). */
   tokens: number;
   excluded: number;
+  excludedBy: Record<ExclusionReason, number>;
   prompts: number;
   /** Sizes of the files written, as the results file records them. */
   files: { tokens: TableFileInfo; prompts: TableFileInfo };
@@ -62,13 +63,12 @@ export class ResultTablesWriter {
   private readonly tokenRows: TokenRowBuffer;
   private readonly promptRows: PromptRowBuffer;
   private readonly summaries: StreamingSummary[]; // [column × nLayers + layer]
-  private excludedCount = 0;
+  private readonly excludedBy = new Float64Array(EXCLUSION_REASONS.length + 1); // by code
 
   private constructor(
     private readonly paths: ResultTables,
     hooks: readonly HookName[],
     private readonly nLayers: number,
-    private readonly isExcluded: (position: number, tokenId: number) => boolean,
   ) {
     this.columns = normColumns(hooks);
     this.summaries = Array.from({ length: this.columns.length * nLayers }, () => new StreamingSummary());
@@ -76,13 +76,8 @@ export class ResultTablesWriter {
     this.promptRows = new PromptRowBuffer(ParquetFileWriter.create(partialPath(paths.prompts), promptTableColumns(hooks, nLayers)), this.columns, nLayers);
   }
 
-  static create(
-    paths: ResultTables,
-    hooks: readonly HookName[],
-    nLayers: number,
-    isExcluded: (position: number, tokenId: number) => boolean,
-  ): ResultTablesWriter {
-    return new ResultTablesWriter(paths, hooks, nLayers, isExcluded);
+  static create(paths: ResultTables, hooks: readonly HookName[], nLayers: number): ResultTablesWriter {
+    return new ResultTablesWriter(paths, hooks, nLayers);
   }
 
   add(sequence: SequenceNorms): void {
@@ -90,10 +85,11 @@ export class ResultTablesWriter {
     const length = sequence.ids.length;
     const prompt = this.promptRows.begin(sequence);
     for (let position = 0; position < length; position += 1) {
-      const excluded = sequence.excluded === undefined ? this.isExcluded(position, sequence.ids[position]!) : sequence.excluded[position] === 1;
-      const row = this.tokenRows.begin(sequence, position, excluded);
-      if (excluded) this.excludedCount += 1;
-      else prompt.included += 1;
+      const code = sequence.exclusions[position]!;
+      const excluded = code !== 0;
+      const row = this.tokenRows.begin(sequence, position, code);
+      this.excludedBy[code] += 1;
+      if (!excluded) prompt.included += 1;
       for (let c = 0; c < this.columns.length; c += 1) {
         const target = this.tokenRows.lists[c]!;
         for (let layer = 0; layer < nLayers; layer += 1) {
@@ -127,7 +123,8 @@ export class ResultTablesWriter {
     return {
       summaries,
       tokens,
-      excluded: this.excludedCount,
+      excluded: this.excludedBy.reduce((sum, count, code) => (code === 0 ? sum : sum + count), 0),
+      excludedBy: Object.fromEntries(EXCLUSION_REASONS.map((reason) => [reason, this.excludedBy[EXCLUSION_CODE[reason]]!])) as Record<ExclusionReason, number>,
       prompts,
       files: { tokens: { name: basename(this.paths.tokens), rows: tokens }, prompts: { name: basename(this.paths.prompts), rows: prompts } },
     };
@@ -149,6 +146,7 @@ class TokenRowBuffer {
   private readonly tokenId: Int32Array;
   private readonly excluded: Uint8Array;
   private token: string[] = [];
+  private excludedAs: Array<string | null> = [];
   private rows = 0;
 
   constructor(
@@ -165,13 +163,14 @@ class TokenRowBuffer {
   }
 
   /** The row index to fill for this token. */
-  begin(sequence: SequenceNorms, position: number, excluded: boolean): number {
+  begin(sequence: SequenceNorms, position: number, exclusion: number): number {
     const row = this.rows;
     this.prompt[row] = sequence.prompt;
     this.position[row] = position;
     this.tokenId[row] = sequence.ids[position]!;
     this.token.push(sequence.tokens[position] ?? '');
-    this.excluded[row] = excluded ? 1 : 0;
+    this.excluded[row] = exclusion === 0 ? 0 : 1;
+    this.excludedAs.push(exclusionReason(exclusion));
     return row;
   }
 
@@ -189,11 +188,13 @@ class TokenRowBuffer {
       ['token_id', this.tokenId.subarray(0, rows)],
       ['token', this.token],
       ['excluded', this.excluded.subarray(0, rows)],
+      ['excluded_as', this.excludedAs],
     ]);
     this.names.forEach((name, c) => values.set(name, this.lists[c]!.subarray(0, rows * this.nLayers)));
     this.writer.writeRowGroup(rows, values);
     this.rows = 0;
     this.token = [];
+    this.excludedAs = [];
   }
 }
 

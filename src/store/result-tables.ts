@@ -28,6 +28,19 @@ export function normColumn(hook: HookName, metric: NormMetric): string {
   return `${hook}_${metric}`;
 }
 
+/**
+ * Why a token is left out of summaries and fits, as the tokens table's `excluded_as` says it
+ * (null when kept). In memory each reason is a code: its index here + 1, 0 for kept.
+ */
+export const EXCLUSION_REASONS = ['position 0', 'special token', 'appended EOS'] as const;
+export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
+export const EXCLUSION_CODE: Readonly<Record<ExclusionReason, number>> = { 'position 0': 1, 'special token': 2, 'appended EOS': 3 };
+
+/** The reason of a nonzero exclusion code; null for 0 (kept). */
+export function exclusionReason(code: number): ExclusionReason | null {
+  return code === 0 ? null : (EXCLUSION_REASONS[code - 1] ?? 'special token');
+}
+
 /** Per-prompt sums over included tokens: of the norm, of its natural log, of its square. */
 export const PROMPT_SUMS = ['sum', 'sum_log', 'sum_sq'] as const;
 export type PromptSum = (typeof PROMPT_SUMS)[number];
@@ -48,6 +61,7 @@ export function tokenTableColumns(hooks: readonly HookName[], nLayers: number): 
     { name: 'token_id', kind: 'int32' },
     { name: 'token', kind: 'string' },
     { name: 'excluded', kind: 'bool' },
+    { name: 'excluded_as', kind: 'string', optional: true },
     ...normColumns(hooks).map(({ name }): ColumnSpec => ({ name, kind: 'float32-list', length: nLayers })),
   ];
 }

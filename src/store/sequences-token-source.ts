@@ -4,12 +4,16 @@
  */
 import type { HookName, NormMetric, SequenceResult } from '../results/schema.js';
 import type { SequenceNorms } from './result-tables-writer.js';
-import { normColumns } from './result-tables.js';
+import { EXCLUSION_CODE, normColumns } from './result-tables.js';
 import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './token-source.js';
 
 export class SequencesTokenSource implements TokenSource {
   readonly promptCount: number;
   private readonly excluded: Set<number>;
+  /** Version 1 excluded positions only (position 0 at most): each is excluded as a position. */
+  private exclusions(length: number): Uint8Array {
+    return Uint8Array.from({ length }, (_, position) => (this.excluded.has(position) ? EXCLUSION_CODE['position 0'] : 0));
+  }
 
   /** @param promptIndices prompt-file index of each sequence (a shard's subset, or 0…n−1) */
   constructor(
@@ -44,7 +48,7 @@ export class SequencesTokenSource implements TokenSource {
         rows,
         prompt: new Int32Array(rows).fill(this.promptIndices[k]!),
         position: Int32Array.from({ length: rows }, (_, position) => position),
-        excluded: Uint8Array.from({ length: rows }, (_, position) => (this.excluded.has(position) ? 1 : 0)),
+        excluded: this.exclusions(rows),
         values: this.values(sequence, hook, metric),
       };
     }
@@ -87,7 +91,7 @@ export class SequencesTokenSource implements TokenSource {
         truncated: sequence.truncated === true,
         values,
         slots: Int32Array.from({ length: columns.length * nLayers }, (_, slot) => slot),
-        excluded: Uint8Array.from({ length }, (_, position) => (this.excluded.has(position) ? 1 : 0)),
+        exclusions: this.exclusions(length),
       };
     }
   }
@@ -100,7 +104,7 @@ export class SequencesTokenSource implements TokenSource {
       ids: [...sequence.ids],
       tokens: [...sequence.tokens],
       text: sequence.text,
-      excluded: sequence.ids.map((_, position) => this.excluded.has(position)),
+      excluded: [...this.exclusions(sequence.ids.length)],
       values: this.values(sequence, hook, metric),
     };
   }

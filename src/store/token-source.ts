@@ -12,7 +12,7 @@ export interface TokenColumnChunk {
   rows: number;
   prompt: Int32Array;
   position: Int32Array;
-  /** 1 when the token is left out of summaries and fits. */
+  /** Exclusion code (EXCLUSION_CODE of result-tables): nonzero when the token is left out of summaries and fits. */
   excluded: Uint8Array;
   /** [row × nLayers]; float32 as measured (version-1 files hold decimals, kept as float64) */
   values: Float32Array | Float64Array;
@@ -35,7 +35,8 @@ export interface PromptTokens {
   ids: number[];
   tokens: string[];
   text: string | undefined;
-  excluded: boolean[];
+  /** Exclusion code per position (0: kept). */
+  excluded: number[];
   /** [position × nLayers] */
   values: Float32Array | Float64Array;
 }

@@ -60,9 +60,12 @@ describe('resid-norms fit (the installed command)', () => {
   it('prints a table and exits 0', async () => {
     const run = await cli(results, '--hook', 'resid_post', '--layers', '2:', '--bootstrap', '200');
     assert.equal(run.code, ExitCode.ok, run.stderr);
-    assert.match(run.stdout, /r\.json\s+synthetic\/gpt2-like\s+resid_post\s+centered\s+mean\s+2:11\s+1\.0\d{3}\s/);
+    assert.match(run.stdout, /r\.json\s+synthetic\/gpt2-like\s+resid_post\s+centered\s+mean\s+2:11\s+ols\s+1\.0\d{3}\s/);
     assert.equal(run.stderr, '');
   });
+
+  it('--like-reference refuses the flags it fixes', () =>
+    expectFailure([results, '--like-reference', '--hook', 'resid_pre', '--method', 'ols'], ExitCode.usage, /^resid-norms: --like-reference fixes --hook, --method \(resid_post, layers 5:41 of 48 scaled to the depth, endpoints, mean, centered\); drop them or drop --like-reference/));
 
   it('prints JSON that validates as a fit document', async () => {
     const run = await cli(results, '--json', '--stat', 'median', '--metric', 'raw', '--seed', '7', '--bootstrap', '50', '--segments', '2');

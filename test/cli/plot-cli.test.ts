@@ -56,7 +56,7 @@ describe('resid-norms plot and report, end to end', () => {
     const result = await runCli(['--quiet', 'report', TINY_MEASUREMENT_PATH, '--out', out]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual((await readdir(out)).sort(), ['figures', 'index.html', 'summary.md']);
-    assert.equal((await readdir(join(out, 'figures'))).length, 8, 'the 8 figures of one results file');
+    assert.equal((await readdir(join(out, 'figures'))).length, 10, 'the 10 figures of one results file');
   });
 
   it('plot --help lists every figure', async () => {

@@ -38,20 +38,43 @@ describe('runFit', () => {
     const { document, stdout } = await run({ files: [deep, shallow], hooks: ['resid_pre', 'mlp_out'] });
     assert.deepEqual(document.fits.map((fit) => [fit.source, fit.hook]), [[deep, 'resid_pre'], [deep, 'mlp_out'], [shallow, 'resid_pre'], [shallow, 'mlp_out']]);
     const lines = stdout.split('\n');
-    assert.match(lines[0]!, /^source\s+model\s+hook\s+metric\s+stat\s+layers\s+growth\s+95% CI bootstrap\s+95% CI regression\s+R²\s+phases$/);
+    assert.match(lines[0]!, /^source\s+model\s+hook\s+metric\s+stat\s+layers\s+method\s+growth\s+95% CI bootstrap\s+95% CI regression\s+OLS\s+endpoints\s+R²\s+one exp\.\s+phases$/);
     const deepRow = lines.find((line) => line.includes('test/deep') && line.includes('resid_pre'))!;
     const fit = document.fits[0]!;
     const cells = deepRow.split(/\s{2,}/);
-    assert.deepEqual(cells.slice(5, 10), [
+    const interval = (estimate: { ciLow: number; ciHigh: number }) => `${estimate.ciLow.toFixed(4)}–${estimate.ciHigh.toFixed(4)}`;
+    assert.deepEqual(cells.slice(5, 14), [
       '0:15',
+      'ols',
       fit.growth.toFixed(4),
-      `${fit.bootstrap!.ciLow.toFixed(4)}–${fit.bootstrap!.ciHigh.toFixed(4)}`,
-      `${fit.regression.ciLow.toFixed(4)}–${fit.regression.ciHigh.toFixed(4)}`,
+      interval(fit.bootstrap!),
+      interval(fit.regression),
+      `${fit.methods!.ols.growth.toFixed(4)} (${interval(fit.methods!.ols)})`,
+      `${fit.methods!.endpoints.growth.toFixed(4)} (${interval(fit.methods!.endpoints)})`,
       fit.r2.toFixed(4),
+      fit.shape!.oneExponential ? 'yes' : 'NO',
     ]);
-    assert.match(lines.find((line) => line.includes('test/shallow'))!, /0:7\s+1\.\d{4}\s+—\s+1\.\d{4}–1\.\d{4}/);
+    assert.match(lines.find((line) => line.includes('test/shallow'))!, /0:7\s+ols\s+1\.\d{4}\s+—\s+1\.\d{4}–1\.\d{4}/);
     assert.match(stdout, /CI bootstrap: percentile interval over 100 resamples of the prompts \(seed 1\)/);
-    assert.match(stdout, /CI regression: t interval treating layers as independent/);
+    assert.match(stdout, /CI regression \(OLS only\): t interval treating layers as independent/);
+  });
+
+  it("--like-reference fits the reference's way: resid_post, its relative range, endpoints of the mean centered norm", async () => {
+    const { document } = await run({ files: [deep], likeReference: true, hooks: ['resid_pre', 'mlp_out'] });
+    assert.equal(document.fits.length, 1);
+    const fit = document.fits[0]!;
+    assert.deepEqual([fit.hook, fit.fromLayer, fit.toLayer, fit.method, fit.stat, fit.metric], ['resid_post', 2, 14, 'endpoints', 'mean', 'centered']);
+    assert.ok(Math.abs(fit.growth - (fit.values.at(-1)! / fit.values[0]!) ** (1 / 12)) < 1e-12);
+  });
+
+  it('prints a note under the table for every range that is not one exponential', async () => {
+    const twoRegimes = join(folder, 'two-regimes.json');
+    await writeFile(twoRegimes, JSON.stringify(syntheticMeasurement({ nLayers: 24, sequences: 20, phases: [{ fromLayer: 0, growth: 1.08 }, { fromLayer: 12, growth: 1.03 }], seed: 5 })));
+    const { document, stdout } = await run({ files: [twoRegimes, deep] });
+    assert.deepEqual(document.fits.map((fit) => fit.shape!.oneExponential), [false, true]);
+    const notes = stdout.split('\n').filter((line) => line.startsWith('note: '));
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /two-regimes\.json resid_pre layers 0–23 is not one exponential: .*2 phases with different rates .*Then quote the phases \(0–1[0-2] ×1\.0\d{3} \| 1[0-2]–23 ×1\.0\d{3}\)/);
   });
 
   it('warns once per file when a file has a single prompt and so no bootstrap', async () => {

@@ -54,7 +54,7 @@ for (const testCase of CASES) {
     let promptsPath: string;
     const run = async (batchSize: number): Promise<MeasuredFile> => {
       const outPath = join(dir, `batch-${batchSize}.json`);
-      await measure({ model: tiny.dir, promptsPath, outPath, batchSize, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false }, createSilentReporter());
+      await measure({ model: tiny.dir, promptsPath, outPath, batchSize, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false }, createSilentReporter());
       return readMeasured(outPath);
     };
 

@@ -43,7 +43,7 @@ describe('measure on tiny GPT-NeoX and Llama models (batched, right-padded)', ()
   const run = async (model: TinyModel, name: string, overrides: Partial<MeasureRequest> = {}) => {
     const reporter = createSilentReporter();
     const outPath = join(dir, `${name}.json`);
-    await measure({ model: model.dir, promptsPath, outPath, batchSize: 3, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false, ...overrides }, reporter);
+    await measure({ model: model.dir, promptsPath, outPath, batchSize: 3, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, ...overrides }, reporter);
     return { result: await readMeasured(outPath), reporter };
   };
 

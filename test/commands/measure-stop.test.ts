@@ -27,7 +27,7 @@ describe('measure stopped before its batches', () => {
   for (const signal of ['SIGTERM', 'SIGINT']) {
     it(`stops on ${signal} with exit ${ExitCode.interrupted} and writes nothing`, async () => {
       const out = join(root, 'out', `${signal}.json`);
-      const request = { model, promptsPath: join(root, 'p.txt'), outPath: out, batchSize: 8, prependBos: true, includeBos: false, device: 'cpu' as const, threads: 1, refresh: false, signal: AbortSignal.abort(signal) };
+      const request = { model, promptsPath: join(root, 'p.txt'), outPath: out, batchSize: 8, prependBos: true, exclusions: true, device: 'cpu' as const, threads: 1, refresh: false, signal: AbortSignal.abort(signal) };
       await assert.rejects(measure(request, createSilentReporter()), (error: unknown) => {
         assert.ok(error instanceof InterruptedError);
         assert.equal(error.exitCode, ExitCode.interrupted);

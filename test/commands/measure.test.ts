@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
-import { readMeasured, type MeasuredFile } from '../support/measured.js';
+import { readMeasurementFile } from '../../src/store/open-results.js';
+import { normColumns } from '../../src/store/result-tables.js';
+import { readMeasured, readTokenRows, type MeasuredFile } from '../support/measured.js';
 import { referenceGpt2 } from '../support/reference-gpt2.js';
 import { writeTinyGpt2, type TinyModel } from '../support/tiny-gpt2.js';
 
@@ -24,7 +26,7 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
   const run = async (overrides: Partial<MeasureRequest>, name: string): Promise<MeasuredFile> => {
     const outPath = join(dir, `${name}.json`);
     await measure(
-      { model: tiny.dir, promptsPath, outPath, batchSize: 8, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false, ...overrides },
+      { model: tiny.dir, promptsPath, outPath, batchSize: 8, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, ...overrides },
       createSilentReporter(),
     );
     return readMeasured(outPath);
@@ -98,12 +100,52 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
     assert.equal(result.sequences[0]!.norms.resid_post![0]!.length, 3, 'BOS is still measured per token');
   });
 
-  it('with --include-bos, BOS counts in the summary; with --no-prepend-bos it is absent', async () => {
-    const included = await run({ includeBos: true }, 'include-bos');
+  it('with --no-exclusions, position 0 counts in the summary; with --no-prepend-bos there is no BOS, and position 0 is still excluded', async () => {
+    const included = await run({ exclusions: false }, 'include-bos');
     assert.equal(included.summary.resid_pre![0]!.count, included.sequences.reduce((sum, s) => sum + s.ids.length, 0));
+    assert.deepEqual(included.options.excludePositions, []);
+    assert.deepEqual(included.options.excludeTokens, []);
     const noBos = await run({ prependBos: false }, 'no-bos');
     assert.deepEqual(noBos.sequences[0]!.ids, [15496, 995]);
-    assert.deepEqual(noBos.options.excludePositions, []);
+    assert.deepEqual(noBos.options.excludePositions, [0]);
+    assert.equal(noBos.summary.resid_pre![0]!.count, noBos.sequences.reduce((sum, s) => sum + s.ids.length - 1, 0));
+  });
+
+  it('excludes position 0 of every sequence and every special token wherever it occurs, and appended EOS; each counted by reason', async () => {
+    const jsonl = join(dir, 'specials.jsonl');
+    await writeFile(jsonl, '{"ids": [464, 50256, 2068]}\n{"ids": [50256, 464]}\n{"text": "Hello"}\n');
+    const outPath = join(dir, 'specials.json');
+    await measure({ model: tiny.dir, promptsPath: jsonl, outPath, batchSize: 2, prependBos: true, exclusions: true, appendEos: 2, device: 'cpu', threads: 1, refresh: false }, createSilentReporter());
+    const file = await readMeasurementFile(outPath);
+    const codes: number[][] = [];
+    const kept: number[] = []; // resid_pre centered norms at layer 1 of the kept tokens
+    const slot = normColumns(file.measurement.hooks).findIndex((c) => c.hook === 'resid_pre' && c.metric === 'centered');
+    for await (const sequence of (await file.tokens()).sequences(file.measurement.hooks)) {
+      codes.push([...sequence.exclusions]);
+      const length = sequence.ids.length;
+      sequence.exclusions.forEach((code, position) => {
+        if (code === 0) kept.push(sequence.values[(slot * 3 + 1) * length + position]!);
+      });
+    }
+    // position 0 → 1, special token → 2, appended EOS → 3; BOS (50256) is also GPT-2's EOS
+    assert.deepEqual(codes, [
+      [1, 2, 0, 3, 3],
+      [1, 0, 3, 3],
+      [1, 0, 3, 3],
+    ]);
+    const { measurement } = file;
+    assert.deepEqual(measurement.tokens, { measured: 13, excluded: 10, excludedBy: { 'position 0': 3, 'special token': 1, 'appended EOS': 6 } });
+    assert.deepEqual(measurement.options.excludeTokens, [{ id: 50256, token: '<|endoftext|>' }]);
+    assert.equal(measurement.options.appendEos, 2);
+    const summary = measurement.summaries.centered.resid_pre![1]!;
+    assert.equal(summary.count, 3);
+    assert.ok(Math.abs(summary.mean - kept.reduce((a, b) => a + b, 0) / 3) < 1e-6 * summary.mean);
+    const tokens = await readTokenRows(file);
+    assert.deepEqual(tokens.slice(0, 5).map((row) => row.excluded_as), ['position 0', 'special token', null, 'appended EOS', 'appended EOS']);
+  });
+
+  it('refuses --append-eos that leaves no room for the prompt', async () => {
+    await assert.rejects(run({ appendEos: 4, maxTokens: 5 }, 'no-room'), /--append-eos 4 leaves no room for the prompts in 5 tokens \(BOS included\); valid: 0…3/);
   });
 
   it('measures only the requested hooks and records the primary metric and why', async () => {

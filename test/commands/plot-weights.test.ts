@@ -50,7 +50,7 @@ describe('runPlot with weights files', () => {
       FIGURE_NAMES.filter((name) => name !== 'weights'),
     );
     assert.deepEqual(reporter.warnings, [
-      'histograms, tokens, growth, ratio, positions, resid-mid, block-outputs, compare not drawn: no results file of `resid-norms measure` was given (only weights files)',
+      'histograms, tokens, growth, ratio, positions, resid-mid, block-outputs, addition, bound, compare not drawn: no results file of `resid-norms measure` was given (only weights files)',
     ]);
     assert.ok(reporter.messages.some((message) => message.includes('weights only: give a results file of tiny-gpt2')), reporter.messages.join('\n'));
     const svg = await readFile(join(outDir, 'weights.svg'), 'utf8');

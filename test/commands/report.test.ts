@@ -32,10 +32,10 @@ describe('runReport', () => {
   after(() => rm(root, { recursive: true, force: true }));
 
   it('inlines every drawn figure, as a spec for the page and a static SVG, also written to figures/, and says which could not be drawn', async () => {
-    // 7 figures of the sequential model, 6 of the parallel one (no resid_mid), 1 comparison.
+    // 9 figures of the sequential model, 8 of the parallel one (no resid_mid), 1 comparison.
     const stems = [...html.matchAll(/<div class="chart" data-figure="([^"]+)"><\/div>/g)].map((match) => match[1]!);
-    assert.equal(stems.length, 14);
-    assert.equal(html.match(/<noscript><div class="static">\n<svg /g)?.length, 14);
+    assert.equal(stems.length, 18);
+    assert.equal(html.match(/<noscript><div class="static">\n<svg /g)?.length, 18);
     assert.deepEqual((await readdir(join(root, 'report', 'figures'))).sort(), stems.map((stem) => `${stem}.svg`).sort());
     for (const stem of stems) {
       const svg = await readFile(join(root, 'report', 'figures', `${stem}.svg`), 'utf8');

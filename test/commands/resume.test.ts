@@ -46,7 +46,7 @@ describe('resumable, sharded measurement', () => {
     const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 64 });
     const promptsPath = join(dir, 'prompts.txt');
     await writeFile(promptsPath, Array.from({ length: 11 }, (_, i) => `prompt number ${i} ${'word '.repeat(i % 5)}`).join('\n'));
-    base = { model: tiny.dir, promptsPath, batchSize: 2, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false };
+    base = { model: tiny.dir, promptsPath, batchSize: 2, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
     await measure({ ...base, outPath: join(dir, 'reference.json') }, createSilentReporter());
     reference = await readMeasured(join(dir, 'reference.json'));
   });

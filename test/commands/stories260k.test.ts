@@ -38,7 +38,7 @@ describe('stories260K (a trained Llama) against its reference norms', () => {
         await writeFile(promptsPath, `${JSON.stringify({ ids: reference.ids })}\n`);
         const outPath = join(dir, 'stories.json');
         await measure(
-          { model: MODEL_DIR, promptsPath, outPath, batchSize: 1, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false },
+          { model: MODEL_DIR, promptsPath, outPath, batchSize: 1, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false },
           createSilentReporter(),
         );
         const result = await readMeasured(outPath);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { batchInputIds, planBatches } from '../../src/measure/batches.js';
 import type { Sequence } from '../../src/measure/sequences.js';
 
-const sequence = (index: number, length: number): Sequence => ({ index, ids: Array.from({ length }, (_, i) => 100 + i), tokens: [], truncated: false });
+const sequence = (index: number, length: number): Sequence => ({ index, ids: Array.from({ length }, (_, i) => 100 + i), tokens: [], truncated: false, appended: 0 });
 
 describe('planBatches', () => {
   it('sorts by length, fills batches up to the batch size, and keeps every sequence once', () => {

@@ -13,7 +13,7 @@ describe('runBatches when the checkpoint cannot be written', () => {
     const collect: CollectContext = { session, outputs: [{ name: 'o', layer: 0, hook: 'resid_pre', metric: 'raw' }], outputNames: ['o'], hooks: ['resid_pre'], nLayers: 1, modelId: 'm' };
     const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     const checkpoint = { batches: new Map(), append: () => { throw full; } } as unknown as CheckpointWriter;
-    const batch = { members: [{ index: 0, ids: [1, 2], tokens: [], truncated: false }], length: 2 };
+    const batch = { members: [{ index: 0, ids: [1, 2], tokens: [], truncated: false, appended: 0 }], length: 2 };
     await assert.rejects(
       runBatches({ planned: [{ position: 0, batch }], checkpoint, checkpointFile: 'r.json.checkpoint', collect, progress: createSilentReporter().progress('x', 2, 'items') }),
       (error: unknown) => error instanceof UsageError && /^cannot write the checkpoint "r\.json\.checkpoint": no space left on the device; 0 finished batches are kept/.test(error.message),

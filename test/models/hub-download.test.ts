@@ -191,7 +191,7 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     const promptsPath = join(root, 'p.txt');
     await (await import('node:fs/promises')).writeFile(promptsPath, 'Hi there\n');
     await measure(
-      { model: `${REPO}@main`, promptsPath, outPath, batchSize: 2, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false, env },
+      { model: `${REPO}@main`, promptsPath, outPath, batchSize: 2, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, env },
       reporter,
     );
     const result = await readMeasurement(outPath);

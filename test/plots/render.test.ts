@@ -95,14 +95,14 @@ describe('renderSvg', () => {
     assert.equal((await renderSvg(planned.outcome.spec, 'weights')).svg, svg);
   });
 
-  it('writes fit rates and the BOS label on the charts', async () => {
+  it('writes fit rates and the position-0 label on the charts', async () => {
     const plan = planFigures(await tinySubjects(), ['growth', 'tokens'], DEFAULT_FIGURE_OPTIONS);
     const growth = plan.find((entry) => entry.stem === 'tiny-gpt2-growth')!;
     const tokens = plan.find((entry) => entry.stem === 'tiny-gpt2-tokens')!;
     assert.ok(growth.outcome.drawn && tokens.outcome.drawn);
     const growthTexts = texts(parseSvg((await renderSvg(growth.outcome.spec, 'g')).svg));
     assert.ok(growthTexts.includes('fit layers 3–5: ×1.050 per layer (95% CI 1.040–1.060, bootstrap), R² 0.970'), growthTexts.join(' | '));
-    assert.ok(texts(parseSvg((await renderSvg(tokens.outcome.spec, 't')).svg)).includes('BOS'));
+    assert.ok(texts(parseSvg((await renderSvg(tokens.outcome.spec, 't')).svg)).some((text) => text.startsWith('position 0')));
   });
 
   it('gives byte-identical SVG for the same spec, whatever was rendered before', async () => {

@@ -74,7 +74,7 @@ describe('the weights figure', () => {
     assert.match(spec.title.text, /^tiny-gpt2 — weights that write to the residual stream, and what the blocks write/);
     const subtitle = spec.title.subtitle.join('\n');
     assert.match(subtitle, /^processed weights \(TransformerLens/);
-    assert.match(subtitle, /thick: mean ‖attn_out‖₂ and ‖mlp_out‖₂ over tokens \(BOS excluded\)/);
+    assert.match(subtitle, /thick: mean ‖attn_out‖₂ and ‖mlp_out‖₂ over tokens \(position 0 excluded\)/);
     assert.match(subtitle, /prompts: prompts\/tiny\.txt · 3 prompts/);
   });
 

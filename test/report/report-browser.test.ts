@@ -107,7 +107,7 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
 
   it('draws every figure interactively, as one SVG each', async (t) => {
     const stems = content.figures.filter((entry) => entry.spec !== undefined).map((entry) => entry.stem);
-    assert.equal(stems.length, 9, 'the 8 figures of the results file and the weights figure');
+    assert.equal(stems.length, 11, 'the 10 figures of the results file and the weights figure');
     const drawn = await opened.page.$$eval('[data-figure]', (elements) => elements.map((element) => [element.getAttribute('data-figure'), element.querySelectorAll('svg.marks').length]));
     assert.deepEqual(drawn, stems.map((stem) => [stem, 1]));
     // Every line of text written under a plot (fit rates) is drawn, not clipped by the zoomable view.
@@ -225,7 +225,7 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
     const still = await openReport(1300, false);
     try {
       const shown = await still.page.$$eval('figure .static > svg', (svgs) => svgs.filter((svg) => svg.getBoundingClientRect().width > 100).length);
-      assert.equal(shown, 9);
+      assert.equal(shown, 11);
       assert.deepEqual(still.requests, [indexUrl]);
     } finally {
       await still.page.close();

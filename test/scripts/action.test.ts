@@ -133,7 +133,7 @@ describe('action.yml, run locally with the inputs of docs/ci.md', () => {
     const out = join(workspace, inputs['out-dir']!);
     assert.deepEqual((await readdir(out)).sort(), ['fit-junit.xml', 'fit.json', 'measurement.json', 'measurement.prompts.parquet', 'measurement.tokens.parquet', 'report', 'weights.json']);
     assert.ok(existsSync(join(out, 'report', 'index.html')));
-    assert.equal((await readdir(join(out, 'report', 'figures'))).length, 9, 'every figure, weights included');
+    assert.equal((await readdir(join(out, 'report', 'figures'))).length, 11, 'every figure, weights included');
     const junit = new DOMParser().parseFromString(await readFile(join(out, 'fit-junit.xml'), 'utf8'), 'text/xml');
     const suites = junit.getElementsByTagName('testsuites')[0]!;
     assert.deepEqual([suites.getAttribute('tests'), suites.getAttribute('failures')], ['1', '0']);

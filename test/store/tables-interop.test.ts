@@ -24,7 +24,7 @@ describe('the tables of a measurement', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rn-interop-'));
     const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 3, dModel: 16, nHeads: 2, nCtx: 64 });
-    base = { model: tiny.dir, batchSize: 4, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false };
+    base = { model: tiny.dir, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -46,7 +46,7 @@ describe('the tables of a measurement', () => {
     const rows = await parquetReadObjects({ file });
     const expected = measured.sequences.flatMap((sequence, prompt) => sequence.ids.map((id, position) => ({ sequence, prompt, position, id })));
     assert.equal(rows.length, expected.length);
-    const columns = ['prompt', 'position', 'token_id', 'token', 'excluded', ...measured.hooks.flatMap((hook) => [`${hook}_centered`, `${hook}_raw`])];
+    const columns = ['prompt', 'position', 'token_id', 'token', 'excluded', 'excluded_as', ...measured.hooks.flatMap((hook) => [`${hook}_centered`, `${hook}_raw`])];
     assert.deepEqual(Object.keys(rows[0]!), columns);
     rows.forEach((row, i) => {
       const { sequence, prompt, position, id } = expected[i]!;
@@ -55,6 +55,7 @@ describe('the tables of a measurement', () => {
       assert.equal(row.token_id, id);
       assert.equal(row.token, sequence.tokens[position]);
       assert.equal(row.excluded, position === 0, 'BOS (position 0) is flagged');
+      assert.equal(row.excluded_as, position === 0 ? 'position 0' : null);
       for (const hook of measured.hooks) {
         assert.deepEqual(row[`${hook}_centered`], sequence.norms[hook]!.map((layer) => layer[position]));
         assert.deepEqual(row[`${hook}_raw`], sequence.rawNorms[hook]!.map((layer) => layer[position]));
@@ -85,7 +86,7 @@ describe('a results file whose tables are missing, from another run, or torn', (
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rn-tables-bad-'));
     const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 3, dModel: 16, nHeads: 2, nCtx: 64 });
-    const base: MeasureRequest = { model: tiny.dir, batchSize: 4, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false };
+    const base: MeasureRequest = { model: tiny.dir, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
     for (const [name, prompts] of [['r', ['one prompt', 'two prompts here']], ['other', ['a different prompt set', 'x', 'y']]] as const) {
       await writeFile(join(dir, `${name}.txt`), prompts.join('\n'));
       await measure({ ...base, promptsPath: join(dir, `${name}.txt`), outPath: join(dir, `${name}.json`) }, createSilentReporter());

@@ -3,6 +3,7 @@
  * read back from its tables into the inline shape of version 1 (so tests compare values by
  * prompt, hook, layer and position), and plot subjects with every per-token view gathered.
  */
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { fitGrowth, fitLayers, type FitGrowthOptions, type GrowthFit } from '../../src/analysis/growth-fit.js';
 import { buildLayerPool } from '../../src/analysis/layer-statistic.js';
 import type { FigureOptions, FitLine, PlotSubject } from '../../src/plots/figure-types.js';
@@ -10,7 +11,7 @@ import { everyNthLayer } from '../../src/plots/plot-data.js';
 import { gatherTokenViews, TOKEN_VIEWS } from '../../src/plots/token-views.js';
 import type { HookName, Measurement, MeasurementV1, SequenceResult } from '../../src/results/schema.js';
 import { measurementFile, readMeasurementFile, type MeasurementFile } from '../../src/store/open-results.js';
-import { normColumns } from '../../src/store/result-tables.js';
+import { normColumns, tablePaths } from '../../src/store/result-tables.js';
 
 export type MeasuredFile = Measurement & { sequences: SequenceResult[] };
 
@@ -45,6 +46,11 @@ export async function sequencesOf(file: MeasurementFile): Promise<SequenceResult
     sequences.push(result);
   }
   return sequences;
+}
+
+/** Every row of a results file's tokens table, read by hyparquet (not the code that wrote it). */
+export async function readTokenRows(file: MeasurementFile): Promise<Array<Record<string, unknown>>> {
+  return parquetReadObjects({ file: await asyncBufferFromFile(tablePaths(file.path).tokens) });
 }
 
 /** An in-memory version-1 document as a results file. */
