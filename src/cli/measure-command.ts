@@ -27,7 +27,7 @@ type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 
  * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
  * stops at once (the checkpoint still holds every finished batch).
  */
-function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
+export function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
