@@ -13,6 +13,9 @@ import { sweep, SweepIncompleteError, type SweepRequest } from '../../src/comman
 import { ExitCode, UsageError } from '../../src/errors.js';
 import { resolveModel } from '../../src/models/resolve-model.js';
 import { evictSnapshot } from '../../src/sweep/evict.js';
+import { expandSweepFolders, sweepFigures } from '../../src/sweep/sweep-folder.js';
+import { runReport } from '../../src/commands/report.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
 import type { SweepSummary } from '../../src/sweep/sweep-summary.js';
 import { FakeHub, fakeSha, snapshotFromFolder } from '../support/fake-hub.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
@@ -140,6 +143,17 @@ describe('sweep over revisions on the fake Hub', () => {
     const collected = await sweep({ outDir: array, collect: true, measure: request(array, cache).measure, hook: 'resid_pre', bootstrap: 50, seed: 1, figureOptions: { rescale: 'none', x: 'layer' } }, createSilentReporter());
     assert.deepEqual(growth(collected.summary!), growth(oneRun.summary!));
     assert.deepEqual(collected.summary!.members.map((member) => member.position0), oneRun.summary!.members.map((member) => member.position0));
+  });
+
+  it('report takes the sweep folder: the comparison of its members, their fits and the sweep figures', async () => {
+    const { files, sweeps } = await expandSweepFolders([join(root, 'whole')]);
+    assert.deepEqual(files.map((file) => file.slice(root.length)), ['/whole/members/test-org--tiny-step0.json', '/whole/members/test-org--tiny-step1000.json', '/whole/members/test-org--tiny-step2000.json']);
+    const outDir = join(root, 'report');
+    const content = await runReport({ files, figures: ['compare'], figureOptions: DEFAULT_FIGURE_OPTIONS, outDir, extraFigures: await sweepFigures(sweeps, DEFAULT_FIGURE_OPTIONS) }, createSilentReporter());
+    assert.deepEqual((await readdir(join(outDir, 'figures'))).sort(), ['compare.svg', 'sweep-growth-vs-step.svg', 'sweep-position0-vs-step.svg', 'sweep-profiles.svg']);
+    assert.equal(content.fits.rows.filter((row) => row[1] === 'resid_pre').length, 3);
+    assert.match(await readFile(join(outDir, 'summary.md'), 'utf8'), /growth-vs-size.*fewer than two model sizes/);
+    await assert.rejects(expandSweepFolders([join(root, 'models')]), /a folder without a sweep/);
   });
 
   it('refuses a folder that holds another sweep, and --collect on a folder without one', async () => {
