@@ -80,7 +80,7 @@ export function registerSweep(program: Command): void {
     .option('--collect', 'measure nothing: summarize the members in the folder and draw the figures', false)
     .option('--prepare', 'write the plan (and download a dataset of prompts), measure nothing: run once before a job array', false)
     .option('--evict', "delete each member's weights from the Hugging Face cache once it is measured", false)
-    .option('--hook <name>', `hook fitted and drawn in the summary (default resid_pre): ${HOOK_NAMES.join(', ')}`, parseOneHook, 'resid_pre' as HookName)
+    .option('--hook <name>', `hook fitted and drawn in the summary: ${HOOK_NAMES.join(', ')}`, parseOneHook, 'resid_pre' as HookName)
     .option('--bootstrap <n>', `resamples of the prompts for each member's growth interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`, rangeOf('bootstrap'), FIT_DEFAULTS.bootstrap)
     .option('--fit-seed <n>', 'seed of the bootstrap (0…2^32-1)', rangeOf('seed'), FIT_DEFAULTS.seed)
     .option('--rescale <how>', `profiles figure: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')

@@ -32,15 +32,14 @@ const measured = (summary: SweepSummary): Measured[] => summary.members.filter((
 const modelOf = (member: MemberSummary): string => member.spec.replace(/@[^@]*$/, '');
 const round = (value: number) => Number(value.toPrecision(6));
 
-function subtitle(summary: SweepSummary, drawn: number): string[] {
-  const skipped = summary.members.length - drawn;
+function subtitle(summary: SweepSummary, drawn: number, what = `${drawn} of ${summary.members.length} members${summary.counts.measured < summary.members.length ? ` (${summary.members.length - summary.counts.measured} not measured)` : ''}`): string[] {
   return [
-    `${summary.hook}, primary metric · ${drawn} of ${summary.members.length} members${skipped > 0 ? ` (${skipped} not measured)` : ''}`,
+    `${summary.hook}, primary metric · ${what}`,
     `prompts: ${summary.prompts.source.length > 90 ? `${summary.prompts.source.slice(0, 89)}…` : summary.prompts.source} (${summary.prompts.count}, sha256 ${summary.prompts.sha256.slice(0, 12)}…)`,
   ];
 }
 
-const STEP_X = { field: 'step', type: 'quantitative', title: 'training step (symlog axis)', scale: { type: 'symlog', constant: 1 }, axis: { values: [0, 1, 10, 100, 1000, 10000, 100000], format: '~s' } };
+const STEP_X = { field: 'step', type: 'quantitative', title: 'training step (symlog axis)', scale: { type: 'symlog', constant: 1 }, axis: { values: [0, 1, 10, 100, 1000, 10000, 100000], labelExpr: "datum.value >= 1000 ? format(datum.value / 1000, '~g') + 'k' : format(datum.value, '~g')" } };
 const GROWTH_Y = { field: 'growth', type: 'quantitative', title: 'fitted growth per layer (×)', scale: { zero: false } };
 
 function modelColor(models: readonly string[]): Record<string, unknown> {
@@ -111,7 +110,7 @@ function growthVsSize(summary: SweepSummary): FigureOutcome {
   return {
     drawn: true,
     spec: finishSpec({
-      title: { text: 'growth of the residual stream per layer against model size', subtitle: subtitle(summary, members.length) },
+      title: { text: 'growth of the residual stream per layer against model size', subtitle: subtitle(summary, members.length, `${members.length} models, each at its last checkpoint`) },
       data: { values: rows },
       hconcat: [
         panel({ field: 'parameters', type: 'quantitative', title: estimated ? 'parameters (≈ 12 · nLayers · d_model², log axis)' : 'parameters (log axis)', scale: { type: 'log' }, axis: { format: '~s' } }),
@@ -126,8 +125,9 @@ function position0VsStep(summary: SweepSummary): FigureOutcome {
   if (members.length === 0) return { drawn: false, reason: 'no measured member has a training-step revision (stepN)' };
   const rows = members.flatMap((member) => {
     const last = member.nLayers - 1;
-    const layers = [...new Set([0, Math.floor(last / 2), last])];
-    return layers.map((layer) => ({ member: member.spec, model: modelOf(member), step: member.step, layer: `layer ${layer}${layer === last ? ' (last)' : ''}`, order: layer, norm: round(member.position0[layer] ?? 0) }));
+    // First, middle and last layer of each model, named by their place so models of other depths share a colour.
+    const places: Array<[string, number, number]> = [['first layer', 0, 0], ['middle layer', 1, Math.floor(last / 2)], ['last layer', 2, last]];
+    return places.map(([place, order, layer]) => ({ member: member.spec, model: modelOf(member), step: member.step, layer: place, index: layer, order, norm: round(member.position0[layer] ?? 0) }));
   }).filter((row) => row.norm > 0).sort((a, b) => a.model.localeCompare(b.model) || a.order - b.order || a.step! - b.step!);
   const layerNames = [...new Set([...rows].sort((a, b) => a.order - b.order).map((row) => row.layer))];
   const models = [...new Set(rows.map((row) => row.model))];
@@ -142,7 +142,7 @@ function position0VsStep(summary: SweepSummary): FigureOutcome {
       data: { values: rows },
       layer: [
         { mark: { type: 'line', point: true }, encoding: { x: STEP_X, y, color, detail: { field: 'model' }, ...(models.length > 1 ? { strokeDash: { field: 'model', type: 'nominal', title: 'model' } } : {}) } },
-        { mark: { type: 'point', opacity: 0 }, encoding: { x: STEP_X, y, tooltip: [{ field: 'member' }, { field: 'layer' }, { field: 'norm', format: ',.4~g' }] } },
+        { mark: { type: 'point', opacity: 0 }, encoding: { x: STEP_X, y, tooltip: [{ field: 'member' }, { field: 'index', title: 'layer' }, { field: 'norm', format: ',.4~g' }] } },
       ],
     }),
   };
