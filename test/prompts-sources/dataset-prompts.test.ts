@@ -14,6 +14,8 @@ import { hashPrompts } from '../../src/prompts-sources/prompt-selection.js';
 import { parsePromptSource, type PromptReadOptions } from '../../src/prompts-sources/prompt-source.js';
 import { readPromptSource } from '../../src/prompts-sources/read-prompt-source.js';
 import { FakeHub, fakeSha } from '../support/fake-hub.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { measure } from '../../src/commands/measure.js';
 
 const DATASET = 'test-org/tiny-pile';
 const SHA = fakeSha('tiny-pile');
@@ -93,6 +95,20 @@ describe('prompts from Hub datasets and local tables', () => {
     const other = await read(`hf://datasets/${DATASET}/data/train-*`, { selection: { sample: 10, seed: 8 } });
     assert.notEqual(other.sha256, sample.sha256);
     assert.ok(sample.prompts.length >= 9 && sample.prompts.length <= 10, 'a sampled null row is left out');
+  });
+
+  it('measure records the dataset source with its commit and the hash of exactly the prompts it measured', async () => {
+    const tiny = await writeTinyGpt2(join(root, 'tiny'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 64 });
+    const spec = `hf://datasets/${DATASET}/data/train-*.parquet`;
+    const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache };
+    const { measurement } = await measure(
+      { model: tiny.dir, promptsPath: spec, promptOptions: { selection: { sample: 6, seed: 2 } }, outPath: join(root, 'measured', 'tiny.json'), batchSize: 4, prependBos: true, includeBos: false, device: 'cpu', threads: 1, refresh: false, env },
+      createSilentReporter(),
+    );
+    const read = await readPromptSource(parsePromptSource(spec), { selection: { sample: 6, seed: 2 } }, { reporter, env });
+    assert.equal(measurement.prompts.sha256, read.sha256);
+    assert.equal(measurement.prompts.count, read.prompts.length);
+    assert.match(measurement.prompts.source, new RegExp(`@${SHA}/data/train-\\*\\.parquet \\(column "text", sample of 6 from 55 \\(seed 2\\)`));
   });
 
   it('reads another revision with its own files, and another text column', async () => {
