@@ -19,6 +19,8 @@ export const ExitCode = {
   network: 5,
   /** The forward pass produced NaN or Inf. */
   numerical: 6,
+  /** `sweep`: some members failed or are missing (each named); the others were measured. */
+  partial: 7,
   /** Interrupted by a signal; the run can be resumed. */
   interrupted: 130,
 } as const;
@@ -68,6 +70,12 @@ export class NumericalError extends ResidNormsError {
 export class ExpectationError extends ResidNormsError {
   constructor(message: string) {
     super(message, ExitCode.expectationFailed);
+  }
+}
+
+export class PartialError extends ResidNormsError {
+  constructor(message: string) {
+    super(message, ExitCode.partial);
   }
 }
 

@@ -9,6 +9,7 @@ import { createConsoleReporter, type Reporter } from './reporter.js';
 import { ExitCode, ResidNormsError } from '../errors.js';
 import { parseShard, type Shard } from '../measure/shard.js';
 import { measurementFile } from '../store/open-results.js';
+import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 
 function parseShardFlag(value: string): Shard {
   try {
@@ -26,7 +27,7 @@ type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 
  * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
  * stops at once (the checkpoint still holds every finished batch).
  */
-function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
+export function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
@@ -48,11 +49,11 @@ function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): vo
 }
 
 export function registerMeasure(program: Command): void {
-  program
+  const command = program
     .command('measure')
     .description('run prompts through a model and save the norm of every token at every hook point')
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
-    .option('-p, --prompts <file>', 'prompt file: one prompt per line, or JSONL with {"text"} or {"ids"} (default: built-in prompts)')
+    .option('-p, --prompts <source>', 'prompt file: one prompt per line, JSONL with {"text"} or {"ids"}, a .parquet or .csv table, or a Hub dataset hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)')
     .option('-o, --out <file>', 'results file (default: results/<model>.json)')
     .option('--hooks <list>', 'comma-separated hooks: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: all the model has)', parseHooks)
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
@@ -65,18 +66,20 @@ export function registerMeasure(program: Command): void {
     .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')} here (4 per core at most; default: all cores)`, rangeOf('threads'))
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
-    .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag)
-    .action(async (flags: MeasureFlags, command: Command) => {
+    .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag);
+  addPromptOptions(command).action(async (flags: MeasureFlags & PromptFlagValues, command: Command) => {
       const { quiet } = globalOptions(command);
       const reporter = createConsoleReporter({ quiet });
+      const { prompts, out, includeBos, textColumn, limit, sample, seed, ...request } = flags;
+      const promptOptions = toPromptOptions({ textColumn, limit, sample, seed });
       const stop = stopOnSignals(reporter);
-      const { prompts, out, includeBos, ...request } = flags;
       const { outPath, measurement } = await measure(
         {
           ...request,
           exclusions: request.exclusions && !includeBos,
           ...(prompts !== undefined ? { promptsPath: prompts } : {}),
           ...(out !== undefined ? { outPath: out } : {}),
+          promptOptions,
           signal: stop.signal,
         },
         reporter,

@@ -10,6 +10,7 @@ import { registerMerge } from './merge-command.js';
 import { registerModels } from './models-command.js';
 import { registerPlotCommand } from './plot-command.js';
 import { registerReportCommand } from './report-command.js';
+import { registerSweep } from './sweep-command.js';
 import { registerWeights } from './weights-command.js';
 
 export interface GlobalOptions {
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined }); // errors are printed once, by runCli
 
   // Subcommands inherit the error handling of their parent.
-  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerWeights, registerMerge, registerFitCommand, registerPlotCommand, registerReportCommand, registerModels];
+  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerWeights, registerMerge, registerSweep, registerFitCommand, registerPlotCommand, registerReportCommand, registerModels];
   for (const register of registrations) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;

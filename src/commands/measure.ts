@@ -22,7 +22,9 @@ import { packedSlots, type CollectContext } from '../measure/collect-norms.js';
 import { exclusionCodes, resolveEosTokenId, specialTokenIdsOf, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
-import { readPromptFile } from '../measure/prompts.js';
+import type { PromptSet } from '../measure/prompts.js';
+import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
+import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
 import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
 import { stopIfInterrupted } from '../io/interrupt.js';
@@ -42,8 +44,12 @@ import { createNormSession, onnxRuntimeVersion, type Device } from '../runtime/o
 export interface MeasureRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
   model?: string;
-  /** Prompt file; the built-in prompts/default.txt when absent. */
+  /** Prompt file, table (.parquet, .csv) or Hub dataset (hf://datasets/…); the built-in prompts/default.txt when absent. */
   promptsPath?: string;
+  /** --text-column, --limit, --sample, --seed of the prompt source (src/prompts-sources/). */
+  promptOptions?: PromptReadOptions;
+  /** Prompts read already (a sweep reads them once for all members); used instead of promptsPath. */
+  promptSet?: PromptSet;
   /** Output file; results/<model-slug>.json when absent. */
   outPath?: string;
   /** Hooks to measure; every hook the model has when absent. */
@@ -109,6 +115,7 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
+  const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download too
   const resolved = await resolveRequestedModel(request, reporter);
   const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
   await checkOutputFile(outPath);
@@ -121,7 +128,6 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const model = await loadModel(resolved.dir);
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
-  const promptSet = request.promptsPath ? await readPromptFile(request.promptsPath) : await readPromptFile(DEFAULT_PROMPTS, 'default.txt (built in)');
   const hooks = chooseHooks(request.hooks, spec, reporter);
 
   const { nCtx } = spec.dims;

@@ -13,12 +13,18 @@ import { readRuntimeScripts } from '../report/report-runtime.js';
 import { renderReportMarkdown } from '../report/report-markdown.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { toolVersion } from '../version.js';
+import type { FigureOutcome } from '../plots/figure-types.js';
 import { createOutputFolder, loadFigurePlan, type FigureSource } from './plot-inputs.js';
 import { renderFigure, reportOutcomes } from './plot.js';
 
 export interface ReportRequest extends FigureSource {
   outDir: string;
+  /** Figures drawn elsewhere (a sweep's, src/sweep/sweep-folder.ts), added after the plan's. */
+  extraFigures?: readonly ExtraFigure[];
 }
+
+/** A figure the report shows besides those of the figure registry. */
+export type ExtraFigure = Pick<ReportFigure, 'figure' | 'stem' | 'summary' | 'subject'> & { outcome: FigureOutcome };
 
 export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
   const { subjects, weights, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
@@ -27,21 +33,20 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
   reportOutcomes(plan, reporter);
   const figures: ReportFigure[] = [];
   const files = subjects.length + weights.length;
-  for (const { figure, stem, source, outcome } of plan) {
-    const entry: ReportFigure = {
-      figure,
-      stem,
-      summary: FIGURES[figure].summary,
-      subject: source === undefined ? undefined : files === 1 ? source.model : `${source.model} (${source.path})`,
-    };
+  const draw = async (entry: ReportFigure, outcome: FigureOutcome): Promise<void> => {
     if (outcome.drawn) {
-      const svg = await renderFigure(outcome.spec, stem, reporter);
+      const svg = await renderFigure(outcome.spec, entry.stem, reporter);
       await writeFileAtomic(join(request.outDir, figureFile(entry)), svg);
       figures.push({ ...entry, spec: outcome.spec, svg, ...(outcome.note === undefined ? {} : { note: outcome.note }) });
     } else {
       figures.push({ ...entry, reason: outcome.reason });
     }
+  };
+  for (const { figure, stem, source, outcome } of plan) {
+    const subject = source === undefined ? undefined : files === 1 ? source.model : `${source.model} (${source.path})`;
+    await draw({ figure, stem, summary: FIGURES[figure].summary, subject }, outcome);
   }
+  for (const { outcome, ...entry } of request.extraFigures ?? []) await draw(entry, outcome);
   const content: ReportContent = {
     toolVersion: toolVersion(),
     models: modelTable(subjects, weights),

@@ -66,6 +66,15 @@ export async function parseModelSpec(spec: string): Promise<ModelSource> {
   if (trimmed === '') throw new UsageError('--model is empty; give an alias (gpt2-xl), a Hub repo (owner/name[@revision]) or a local folder');
   const alias = findAlias(trimmed);
   if (alias) return { kind: 'hub', repo: alias.repo, revision: 'main', id: alias.alias };
+  const aliasAt = trimmed.indexOf('@');
+  const aliased = aliasAt > 0 ? findAlias(trimmed.slice(0, aliasAt)) : undefined;
+  if (aliased) {
+    // An alias with a revision: pythia-160m@step1000 is EleutherAI/pythia-160m at step1000.
+    const revision = trimmed.slice(aliasAt + 1);
+    const problem = revisionProblem(revision);
+    if (problem !== undefined) throw new UsageError(`--model ${quote(spec)}: revision ${quote(revision)} is not a valid revision (${problem}); give a branch, tag or commit sha, e.g. ${aliased.alias}@main`);
+    return { kind: 'hub', repo: aliased.repo, revision, id: `${aliased.alias}@${revision}` };
+  }
   if (await isDirectory(trimmed)) return { kind: 'local', dir: resolve(trimmed), id: basename(resolve(trimmed)) };
   if (await isFile(trimmed)) {
     throw new UsageError(`--model ${quote(spec)} is a file, not a model folder; give the folder that holds config.json, model.safetensors and tokenizer.json (e.g. ${quote(dirname(trimmed))})`);

@@ -5,6 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite'; // types only
 import type { FigureName } from '../plots/figure-registry.js';
+import type { SweepFigureName } from '../plots/sweep-figures.js';
 import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
 import { excludedCounts } from '../plots/figure-text.js';
 import { HOOK_NAMES } from '../results/schema.js';
@@ -16,7 +17,7 @@ export interface Table {
 }
 
 export interface ReportFigure {
-  figure: FigureName;
+  figure: FigureName | SweepFigureName;
   /** Unique name of the figure in the report: its SVG file name, and the id of its elements. */
   stem: string;
   /** What the figure shows, one line. */

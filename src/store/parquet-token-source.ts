@@ -234,3 +234,68 @@ export class ParquetTokenSource implements TokenSource {
     this.connection.closeSync();
   }
 }
+
+/** Formats of prompt tables (src/prompts-sources/table-prompts.ts), read here since this is DuckDB's one importer. */
+export type TextTableFormat = 'parquet' | 'csv';
+
+function tableScan(files: readonly string[], format: TextTableFormat): string {
+  const list = `[${files.map(sqlString).join(', ')}]`;
+  // CSV: a header row, every column read as text (no type guessing turns a column of numbers into integers).
+  return format === 'parquet' ? `read_parquet(${list})` : `read_csv(${list}, header = true, all_varchar = true)`;
+}
+
+function tableError(files: readonly string[], error: unknown): InputError {
+  const reason = (error as Error).message.split('\n')[0]!;
+  return new InputError(`cannot read the prompt table ${quote(files.length === 1 ? files[0]! : `${files[0]} (and ${files.length - 1} more)`)}: ${quote(reason, 160)}`);
+}
+
+/** Columns (name, DuckDB type) and rows of prompt tables, all files together. */
+export async function describeTextTable(files: readonly string[], format: TextTableFormat): Promise<{ columns: Array<{ name: string; type: string }>; rows: number }> {
+  const connection = await connect();
+  try {
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${tableScan(files, format)}`);
+    const columns = described.getRows().map((row) => ({ name: String(row[0]), type: String(row[1]) }));
+    const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM ${tableScan(files, format)}`);
+    return { columns, rows: Number(counted.getRows()[0]![0]) };
+  } catch (error) {
+    throw tableError(files, error);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/**
+ * One text column of prompt tables, in file order then row order, chunk by chunk: each row's
+ * 0-based number and its text (null for SQL NULL). `limit` reads only the first rows.
+ */
+export async function* readTextColumn(files: readonly string[], format: TextTableFormat, column: string, limit?: number): AsyncIterable<{ row: number; text: string | null }> {
+  const connection = await connect();
+  try {
+    const sql = `SELECT ${ident(column)}::VARCHAR FROM ${tableScan(files, format)}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
+    let row = 0;
+    let stream: AsyncIterable<DuckDBDataChunk>;
+    try {
+      stream = chunks(connection, sql);
+    } catch (error) {
+      throw tableError(files, error);
+    }
+    const iterator = stream[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<DuckDBDataChunk>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        throw tableError(files, error);
+      }
+      if (next.done) return;
+      const vector = next.value.getColumnVector(0);
+      for (let i = 0; i < next.value.rowCount; i += 1) {
+        const value = vector.getItem(i);
+        yield { row, text: typeof value === 'string' ? value : null };
+        row += 1;
+      }
+    }
+  } finally {
+    connection.closeSync();
+  }
+}

@@ -1,7 +1,9 @@
 /**
- * A Hugging Face Hub stand-in on 127.0.0.1, serving model repos the way the Hub's API does for
- * the calls our downloader makes (model info with sha and siblings, paths-info, resolve with
- * Range), with switches for gated repos and injected faults. Every request is logged.
+ * A Hugging Face Hub stand-in on 127.0.0.1, serving model and dataset repos the way the Hub's
+ * API does for the calls our downloader makes (model/dataset info with sha and siblings, tree
+ * listings, paths-info, resolve with Range, under /datasets/ for datasets), each repo with any
+ * number of revisions (branches or tags with their own commit and files), with switches for
+ * gated repos and injected faults. Every request is logged.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,6 +16,13 @@ export interface FakeRepo {
   gatedTokens?: string[];
   /** Branch names that resolve to `sha` (main always does). */
   branches?: string[];
+  /** Other revisions (e.g. Pythia's step1000): name → its own commit and files; the name or the sha resolves to them. */
+  revisions?: Record<string, FakeSnapshot>;
+}
+
+export interface FakeSnapshot {
+  sha: string;
+  files: Map<string, Buffer>;
 }
 
 export interface Fault {
@@ -51,8 +60,15 @@ const isLfs = (path: string, bytes: Buffer) => path.endsWith('.safetensors') || 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const gitOid = (bytes: Buffer) => createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 
+/** A file as the tree and paths-info APIs describe it. */
+function fileEntry(path: string, bytes: Buffer): Record<string, unknown> {
+  return { type: 'file', path, size: bytes.length, oid: gitOid(bytes), ...(isLfs(path, bytes) ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}) };
+}
+
 export class FakeHub {
   readonly repos = new Map<string, FakeRepo>();
+  /** Dataset repos, served under /api/datasets/ and /datasets/. */
+  readonly datasets = new Map<string, FakeRepo>();
   readonly faults = new Map<string, Fault>();
   readonly log: LoggedRequest[] = [];
   private server?: Server;
@@ -93,17 +109,18 @@ export class FakeHub {
     return true;
   }
 
-  private findRepo(name: string, revision: string, response: ServerResponse): FakeRepo | undefined {
-    const repo = this.repos.get(name);
+  /** The repo and the snapshot a revision names, or undefined after answering 404. */
+  private findRepo(name: string, revision: string, response: ServerResponse, kind: 'models' | 'datasets' = 'models'): (FakeRepo & { snapshot: FakeSnapshot }) | undefined {
+    const repo = (kind === 'models' ? this.repos : this.datasets).get(name);
     if (!repo) {
       this.json(response, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
       return undefined;
     }
-    if (revision !== repo.sha && revision !== 'main' && revision !== 'HEAD' && !(repo.branches ?? []).includes(revision)) {
-      this.json(response, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
-      return undefined;
-    }
-    return repo;
+    if (revision === repo.sha || revision === 'main' || revision === 'HEAD' || (repo.branches ?? []).includes(revision)) return { ...repo, snapshot: { sha: repo.sha, files: repo.files } };
+    const other = Object.entries(repo.revisions ?? {}).find(([branch, snapshot]) => branch === revision || snapshot.sha === revision);
+    if (other) return { ...repo, snapshot: other[1] };
+    this.json(response, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
+    return undefined;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -116,29 +133,51 @@ export class FakeHub {
     });
     const path = decodeURIComponent(url.pathname);
 
-    const info = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
+    const info = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
     if (info && request.method === 'GET') {
       const delay = this.faults.get(API_FAULT)?.delayHeadersMs;
       if (delay !== undefined && !(await this.sleep(delay, response))) return;
-      const repo = this.findRepo(info[1]!, info[2]!, response);
+      const repo = this.findRepo(info[2]!, info[3]!, response, info[1] as 'models' | 'datasets');
       if (!repo || this.refuse(repo, request, response)) return;
       this.json(response, 200, {
-        _id: `id-${info[1]}`,
-        id: info[1],
-        sha: repo.sha,
+        _id: `id-${info[2]}`,
+        id: info[2],
+        sha: repo.snapshot.sha,
         private: false,
         gated: repo.gatedTokens ? 'manual' : false,
         downloads: 0,
         likes: 0,
         lastModified: '2024-01-01T00:00:00.000Z',
-        siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })),
+        siblings: [...repo.snapshot.files.keys()].map((rfilename) => ({ rfilename })),
       });
       return;
     }
 
-    const pathsInfo = /^\/api\/models\/([^/]+\/[^/]+)\/paths-info\/(.+)$/.exec(path);
+    const tree = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(path);
+    if (tree && request.method === 'GET') {
+      const repo = this.findRepo(tree[2]!, tree[3]!, response, tree[1] as 'models' | 'datasets');
+      if (!repo || this.refuse(repo, request, response)) return;
+      const under = tree[4] ? `${tree[4].replace(/\/+$/, '')}/` : '';
+      const recursive = url.searchParams.get('recursive') === 'true';
+      const entries: unknown[] = [];
+      const folders = new Set<string>();
+      for (const [file, bytes] of [...repo.snapshot.files].sort(([a], [b]) => a.localeCompare(b))) {
+        if (!file.startsWith(under)) continue;
+        const rest = file.slice(under.length).split('/');
+        for (let depth = 1; depth < rest.length && (recursive || depth === 1); depth += 1) {
+          const folder = under + rest.slice(0, depth).join('/');
+          if (!folders.has(folder)) entries.push({ type: 'directory', path: folder, size: 0, oid: gitOid(Buffer.from(folder)) });
+          folders.add(folder);
+        }
+        if (rest.length === 1 || recursive) entries.push(fileEntry(file, bytes));
+      }
+      this.json(response, 200, entries);
+      return;
+    }
+
+    const pathsInfo = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/paths-info\/(.+)$/.exec(path);
     if (pathsInfo && request.method === 'POST') {
-      const repo = this.findRepo(pathsInfo[1]!, pathsInfo[2]!, response);
+      const repo = this.findRepo(pathsInfo[2]!, pathsInfo[3]!, response, pathsInfo[1] as 'models' | 'datasets');
       if (!repo || this.refuse(repo, request, response)) return;
       let body = '';
       for await (const chunk of request) body += chunk;
@@ -146,26 +185,17 @@ export class FakeHub {
       this.json(
         response,
         200,
-        paths.filter((p) => repo.files.has(p)).map((p) => {
-          const bytes = repo.files.get(p)!;
-          return {
-            type: 'file',
-            path: p,
-            size: bytes.length,
-            oid: gitOid(bytes),
-            ...(isLfs(p, bytes) ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}),
-          };
-        }),
+        paths.filter((p) => repo.snapshot.files.has(p)).map((p) => fileEntry(p, repo.snapshot.files.get(p)!)),
       );
       return;
     }
 
-    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    const resolve = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
     if (resolve && request.method === 'GET') {
-      const repo = this.findRepo(resolve[1]!, resolve[2]!, response);
+      const repo = this.findRepo(resolve[2]!, resolve[3]!, response, resolve[1] ? 'datasets' : 'models');
       if (!repo || this.refuse(repo, request, response)) return;
-      const file = resolve[3]!;
-      const bytes = repo.files.get(file);
+      const file = resolve[4]!;
+      const bytes = repo.snapshot.files.get(file);
       if (!bytes) {
         this.json(response, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound' });
         return;
@@ -254,4 +284,17 @@ export class FakeHub {
     }
     response.end(body);
   }
+}
+
+/** The files of a model folder (flat) as a snapshot the fake Hub serves. */
+export async function snapshotFromFolder(dir: string, sha: string): Promise<FakeSnapshot> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const files = new Map<string, Buffer>();
+  for (const name of await readdir(dir)) files.set(name, await readFile(`${dir}/${name}`));
+  return { sha, files };
+}
+
+/** A 40-digit commit sha made from a label, for fake repos. */
+export function fakeSha(label: string): string {
+  return createHash('sha1').update(label).digest('hex');
 }

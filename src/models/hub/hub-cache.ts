@@ -3,6 +3,7 @@
  *   <cache>/models--{owner}--{name}/refs/{revision}        → commit sha
  *   <cache>/models--{owner}--{name}/blobs/{etag}            → file bytes (etag = sha256 for LFS files)
  *   <cache>/models--{owner}--{name}/snapshots/{sha}/{file}  → relative symlink to the blob
+ * and the same under datasets--{owner}--{name} for dataset repos.
  */
 import { lstat, mkdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
@@ -11,8 +12,12 @@ import { readRegularFile } from '../../io/read-regular-file.js';
 
 export const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
+/** Dataset repos are named as the Hub client names them, `datasets/{owner}/{name}`; their folder is `datasets--{owner}--{name}`. */
+export const DATASET_PREFIX = 'datasets/';
+
 export function repoFolder(cacheDir: string, repo: string): string {
-  return join(cacheDir, `models--${repo.split('/').join('--')}`);
+  const [kind, name] = repo.startsWith(DATASET_PREFIX) ? ['datasets', repo.slice(DATASET_PREFIX.length)] : ['models', repo];
+  return join(cacheDir, `${kind}--${name.split('/').join('--')}`);
 }
 
 export function snapshotDir(cacheDir: string, repo: string, sha: string): string {

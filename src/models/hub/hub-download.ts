@@ -88,14 +88,7 @@ async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOpti
     );
   }
   const context: HubContext = { repo, revision, endpoint: settings.endpoint };
-  const timedFetch = createTimedFetch({
-    headerTimeoutMs: settings.headerTimeoutMs,
-    stallTimeoutMs: settings.stallTimeoutMs,
-    stallBytes: settings.stallBytes,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: settings.retryDelayMs }, timedFetch);
-  const credentials = { hubUrl: settings.endpoint, fetch: hubFetch, ...(settings.token ? { accessToken: settings.token } : {}) };
+  const credentials = hubCredentials(settings, options.signal);
 
   let sha: string;
   let files: string[];
@@ -119,6 +112,18 @@ async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOpti
   return { dir, sha, fromCache: false };
 }
 
+/** What every Hub call is given: the endpoint, a fetch with time bounds and retries, the token. */
+export function hubCredentials(settings: HubSettings, signal?: AbortSignal): FileDownload['credentials'] {
+  const timedFetch = createTimedFetch({
+    headerTimeoutMs: settings.headerTimeoutMs,
+    stallTimeoutMs: settings.stallTimeoutMs,
+    stallBytes: settings.stallBytes,
+    ...(signal ? { signal } : {}),
+  });
+  const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: settings.retryDelayMs }, timedFetch);
+  return { hubUrl: settings.endpoint, fetch: hubFetch, ...(settings.token ? { accessToken: settings.token } : {}) };
+}
+
 /** config + tokenizer files + the safetensors weights (the index's shards come later). */
 export function chooseFiles(repo: string, files: readonly string[]): string[] {
   if (!files.includes('config.json')) throw new ModelError(`${quote(repo)} has no config.json; is it a transformers model repo?`);
@@ -133,7 +138,7 @@ export function chooseFiles(repo: string, files: readonly string[]): string[] {
   );
 }
 
-interface FileDownload {
+export interface FileDownload {
   repo: string;
   sha: string;
   file: string;
@@ -142,7 +147,8 @@ interface FileDownload {
   options: DownloadOptions;
 }
 
-async function downloadToCache(job: FileDownload): Promise<void> {
+/** One file of a commit into the cache (blob checked, then linked); `repo` may be `datasets/owner/name`. */
+export async function downloadToCache(job: FileDownload): Promise<void> {
   const { repo, sha, file, credentials, context, options } = job;
   const { cacheDir } = options.settings;
   if (await exists(`${snapshotDir(cacheDir, repo, sha)}/${file}`)) return;

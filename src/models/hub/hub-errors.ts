@@ -37,6 +37,9 @@ export function explainHubError(error: unknown, context: HubContext): ResidNorms
             'accept its terms on the Hub and set HF_TOKEN to a token that has access',
         );
       case 404:
+        if (context.file === undefined && /invalid rev(ision)? id/i.test(error.message)) {
+          return new ModelError(`revision ${quote(context.revision)} of ${quote(context.repo)} not found on ${context.endpoint}; give a branch, tag or commit sha the repo has`);
+        }
         return new ModelError(
           context.file
             ? `${quote(what)} not found at revision ${quote(context.revision)}`

@@ -1,0 +1,149 @@
+/** `resid-norms sweep` flags → a SweepRequest; prints one line per member to stdout. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { sweep, SweepIncompleteError, type SweepOutcome, type SweepRequest } from '../commands/sweep.js';
+import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
+import { RESCALES, X_AXES, type Rescale, type XAxis } from '../plots/figure-types.js';
+import { SWEEP_FIGURE_SUMMARIES } from '../plots/sweep-figures.js';
+import { HOOK_NAMES, type HookName } from '../results/schema.js';
+import { DEVICES, type Device } from '../runtime/onnx-session.js';
+import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
+import type { SweepSummary } from '../sweep/sweep-summary.js';
+import { stopOnSignals } from './measure-command.js';
+import { FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
+import { globalOptions } from './program.js';
+import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
+import { createConsoleReporter } from './reporter.js';
+import { ResidNormsError, UsageError } from '../errors.js';
+
+interface SweepFlags extends PromptFlagValues {
+  models?: string[];
+  model?: string;
+  revisions?: string[];
+  prompts?: string;
+  out: string;
+  hooks?: HookName[];
+  batchSize: number;
+  maxTokens?: number;
+  prependBos: boolean;
+  exclusions: boolean;
+  includeBos: boolean;
+  device: Device;
+  threads?: number;
+  refresh: boolean;
+  member?: number;
+  collect: boolean;
+  prepare: boolean;
+  evict: boolean;
+  hook: HookName;
+  bootstrap: number;
+  fitSeed: number;
+  rescale: Rescale;
+  x: XAxis;
+}
+
+/** The library's UsageErrors as commander's argument errors, so a bad value reads like any bad flag. */
+function asArgument<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      if (error instanceof ResidNormsError) throw new InvalidArgumentError(error.message);
+      throw error;
+    }
+  };
+}
+
+function parseOneHook(value: string): HookName {
+  const hooks = parseHooks(value);
+  if (hooks.length !== 1) throw new InvalidArgumentError(`give one hook, got ${JSON.stringify(value)}; valid: ${HOOK_NAMES.join(', ')}`);
+  return hooks[0]!;
+}
+
+export function registerSweep(program: Command): void {
+  const shorthands = Object.entries(REVISION_SHORTHANDS).map(([name, { describe }]) => `${name} = ${describe}`).join('; ');
+  const command = program
+    .command('sweep')
+    .description('measure one prompt set on many models or training checkpoints, then summarize growth across them (sweep.json + figures)')
+    .requiredOption('-o, --out <folder>', 'sweep folder: members/<member>.json results, sweep-plan.json, sweep.json, figures/')
+    .option('--models <list>', 'comma-separated models: aliases, owner/name[@revision] or folders', asArgument(parseModelList))
+    .option('-m, --model <name>', 'one model (with --revisions: its checkpoints)')
+    .option('--revisions <list>', `comma-separated revisions of every model (stepN, branches, tags, shas) or shorthands: ${shorthands}`, asArgument(parseRevisions))
+    .option('-p, --prompts <source>', 'prompts for every member: a text/JSONL file, a .parquet or .csv table, or hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)')
+    .option('--hooks <list>', 'comma-separated hooks measured (default: all each model has)', parseHooks)
+    .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
+    .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default: each model's context length)", rangeOf('maxTokens'))
+    .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
+    .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
+    .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp())
+    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
+    .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')}`, rangeOf('threads'))
+    .option('--refresh', 'ask the Hub for the newest commit of each revision even if it is cached', false)
+    .option('--member <i>', `measure only member i (1-based; one task of a job array, e.g. $SLURM_ARRAY_TASK_ID), then stop; 1…${MAX_MEMBERS}`, parseIntInRange(1, MAX_MEMBERS))
+    .option('--collect', 'measure nothing: summarize the members in the folder and draw the figures', false)
+    .option('--prepare', 'write the plan (and download a dataset of prompts), measure nothing: run once before a job array', false)
+    .option('--evict', "delete each member's weights from the Hugging Face cache once it is measured", false)
+    .option('--hook <name>', `hook fitted and drawn in the summary: ${HOOK_NAMES.join(', ')}`, parseOneHook, 'resid_pre' as HookName)
+    .option('--bootstrap <n>', `resamples of the prompts for each member's growth interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`, rangeOf('bootstrap'), FIT_DEFAULTS.bootstrap)
+    .option('--fit-seed <n>', 'seed of the bootstrap (0…2^32-1)', rangeOf('seed'), FIT_DEFAULTS.seed)
+    .option('--rescale <how>', `profiles figure: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')
+    .option('--x <axis>', `profiles figure: ${X_AXES.join(' or ')}`, parseChoice(X_AXES), 'layer')
+    .addHelpText('after', `\nFigures (in <out>/figures/):\n${Object.entries(SWEEP_FIGURE_SUMMARIES).map(([name, text]) => `  ${name.padEnd(18)} ${text}`).join('\n')}\n\nExit code 7: some members failed or are missing (each named); the others are measured and summarized.`);
+  addPromptOptions(command);
+  command.action(async (flags: SweepFlags, self: Command) => {
+    const reporter = createConsoleReporter({ quiet: globalOptions(self).quiet });
+    const exclusive = [flags.member !== undefined && '--member', flags.collect && '--collect', flags.prepare && '--prepare'].filter(Boolean);
+    if (exclusive.length > 1) throw new UsageError(`${exclusive.join(' and ')} exclude each other; give one`);
+    if (flags.evict && (flags.collect || flags.prepare)) throw new UsageError('--evict applies to members being measured; it does nothing with --collect or --prepare');
+    const models = [...(flags.model !== undefined ? [flags.model] : []), ...(flags.models ?? [])];
+    const request: SweepRequest = {
+      outDir: flags.out,
+      ...(models.length > 0 ? { models } : {}),
+      ...(flags.revisions !== undefined ? { revisions: flags.revisions } : {}),
+      ...(flags.prompts !== undefined ? { promptsPath: flags.prompts } : {}),
+      promptOptions: toPromptOptions(flags),
+      measure: {
+        ...(flags.hooks !== undefined ? { hooks: flags.hooks } : {}),
+        batchSize: flags.batchSize,
+        ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}),
+        prependBos: flags.prependBos,
+        exclusions: flags.exclusions && !flags.includeBos,
+        device: flags.device,
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        refresh: flags.refresh,
+      },
+      ...(flags.member !== undefined ? { member: flags.member } : {}),
+      collect: flags.collect,
+      prepare: flags.prepare,
+      evict: flags.evict,
+      hook: flags.hook,
+      bootstrap: flags.bootstrap,
+      seed: flags.fitSeed,
+      figureOptions: { rescale: flags.rescale, x: flags.x },
+    };
+    const stop = stopOnSignals(reporter);
+    const outcome = await sweep({ ...request, signal: stop.signal }, reporter)
+      .catch((error: unknown) => {
+        if (error instanceof SweepIncompleteError) process.stdout.write(formatSweepTable(error.summary)); // what was measured, then exit 7
+        throw error;
+      })
+      .finally(stop.dispose);
+    if (outcome.summary) process.stdout.write(formatSweepTable(outcome.summary));
+    else reportRun(outcome, reporter);
+  });
+}
+
+function reportRun(outcome: SweepOutcome, reporter: ReturnType<typeof createConsoleReporter>): void {
+  const parts = [`${outcome.measured.length} measured`, `${outcome.skipped.length} already done`, ...(outcome.failed.length > 0 ? [`${outcome.failed.length} failed`] : [])];
+  reporter.info(`sweep: ${parts.join(', ')} of ${outcome.plan.members.length} members`);
+}
+
+/** One line per member: number, spec, status, growth with its interval. */
+export function formatSweepTable(summary: SweepSummary): string {
+  const width = Math.min(48, Math.max(6, ...summary.members.map((member) => member.spec.length)));
+  const lines = [`${'#'.padStart(4)}  ${'member'.padEnd(width)}  ${'status'.padEnd(8)}  growth of ${summary.hook} per layer (95% CI)`];
+  for (const member of summary.members) {
+    const growth = member.growth ? `×${member.growth.factor.toFixed(4)} (${member.growth.ciLow.toFixed(4)}–${member.growth.ciHigh.toFixed(4)}), layers ${member.growth.fromLayer}–${member.growth.toLayer}` : member.error ? member.error.message.slice(0, 100) : '—';
+    lines.push(`${String(member.index).padStart(4)}  ${member.spec.padEnd(width)}  ${member.status.padEnd(8)}  ${growth}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

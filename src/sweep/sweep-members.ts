@@ -1,0 +1,97 @@
+/**
+ * The members of a sweep: models (`--models a,b`) times revisions (`--revisions r1,r2`, with
+ * shorthands for Pythia's published checkpoints), each with the spec `measure` resolves, the id
+ * results name it by, its results file in the sweep folder, and its training step when the
+ * revision is `stepN`. Pure: the same flags always give the same members in the same order.
+ */
+import { UsageError, quote } from '../errors.js';
+import { modelSlug, revisionProblem } from '../models/resolve-model.js';
+
+export interface SweepMember {
+  /** 1-based, the member's number for `--member i` (a job array's task id). */
+  index: number;
+  /** What `measure --model` is given: alias, owner/name[@revision] or folder. */
+  spec: string;
+  /** Its results file, relative to the sweep folder. */
+  file: string;
+  /** Training step of a `stepN` revision (Pythia's checkpoints), else null. */
+  step: number | null;
+}
+
+/** Most members of one sweep (a bound on the plan, like every numeric flag's range). */
+export const MAX_MEMBERS = 10_000;
+
+/** Pythia's 154 checkpoints: step0, step1, 2, 4 … 512, then every 1000 steps to 143000. */
+export function pythiaCheckpoints(): string[] {
+  const steps = [0, ...Array.from({ length: 10 }, (_, k) => 2 ** k), ...Array.from({ length: 143 }, (_, k) => (k + 1) * 1000)];
+  return steps.map((step) => `step${step}`);
+}
+
+/**
+ * 30 of them, spread evenly on a log axis of steps: step0, every power of two to 512, 1000·2^k
+ * to 8000, every 10000 to 140000, and the last, 143000.
+ */
+export function pythiaLogCheckpoints(): string[] {
+  const steps = [0, ...Array.from({ length: 10 }, (_, k) => 2 ** k), 1000, 2000, 4000, 8000, ...Array.from({ length: 14 }, (_, k) => (k + 1) * 10_000), 143_000];
+  return steps.map((step) => `step${step}`);
+}
+
+export const REVISION_SHORTHANDS: Record<string, { describe: string; revisions: () => string[] }> = {
+  'pythia-all': { describe: "Pythia's 154 checkpoints (step0, step1…step512 by powers of two, step1000…step143000 every 1000)", revisions: pythiaCheckpoints },
+  'pythia-log': { describe: '30 of them, even on a log axis (step0, powers of two to 512, 1000·2^k to 8000, every 10000, step143000)', revisions: pythiaLogCheckpoints },
+};
+
+function splitList(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/** `--revisions` → revision names, shorthands expanded, duplicates dropped (first kept). */
+export function parseRevisions(value: string): string[] {
+  const names = splitList(value);
+  if (names.length === 0) throw new UsageError(`--revisions ${quote(value)} names no revision; give e.g. step0,step1000 or ${Object.keys(REVISION_SHORTHANDS).join(' or ')}`);
+  const revisions: string[] = [];
+  for (const name of names) {
+    const shorthand = REVISION_SHORTHANDS[name];
+    if (shorthand) {
+      revisions.push(...shorthand.revisions());
+      continue;
+    }
+    const problem = revisionProblem(name);
+    if (problem !== undefined) throw new UsageError(`--revisions: ${quote(name)} is not a valid revision (${problem}); give branches, tags, shas or stepN, or ${Object.keys(REVISION_SHORTHANDS).join(', ')}`);
+    revisions.push(name);
+  }
+  return [...new Set(revisions)];
+}
+
+export function parseModelList(value: string): string[] {
+  const models = splitList(value);
+  if (models.length === 0) throw new UsageError(`--models ${quote(value)} names no model; give e.g. gpt2,gpt2-medium or owner/name,./folder`);
+  return [...new Set(models)];
+}
+
+export function stepOf(spec: string): number | null {
+  const match = /@step(\d{1,9})$/.exec(spec);
+  return match ? Number(match[1]) : null;
+}
+
+/** Models × revisions, in the order given (all revisions of the first model first). */
+export function planMembers(models: readonly string[], revisions: readonly string[] | undefined): SweepMember[] {
+  const specs: string[] = [];
+  for (const model of models) {
+    if (revisions === undefined) {
+      specs.push(model);
+      continue;
+    }
+    if (model.includes('@')) throw new UsageError(`--models ${quote(model)} already names a revision; with --revisions give the model without @revision`);
+    if (/^[.~/]|\\/.test(model)) throw new UsageError(`--revisions applies to Hub models; ${quote(model)} is a local folder`);
+    for (const revision of revisions) specs.push(`${model}@${revision}`);
+  }
+  if (specs.length > MAX_MEMBERS) throw new UsageError(`the sweep has ${specs.length} members (models × revisions); at most ${MAX_MEMBERS}: split it into several sweeps`);
+  const seen = new Map<string, number>();
+  return [...new Set(specs)].map((spec, i) => {
+    const slug = modelSlug(spec.replace(/^[.~/\\]+/, '').replace(/\/+$/, '')) || 'model';
+    const count = (seen.get(slug.toLowerCase()) ?? 0) + 1;
+    seen.set(slug.toLowerCase(), count);
+    return { index: i + 1, spec, file: `members/${count === 1 ? slug : `${slug}-${count}`}.json`, step: stepOf(spec) };
+  });
+}

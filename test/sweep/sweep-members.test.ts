@@ -1,0 +1,53 @@
+/** Issue 15: sweep members (models × revisions) and Pythia's checkpoint shorthands. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UsageError } from '../../src/errors.js';
+import { parseModelSpec } from '../../src/models/resolve-model.js';
+import { parseRevisions, planMembers, pythiaCheckpoints, pythiaLogCheckpoints } from '../../src/sweep/sweep-members.js';
+
+describe('sweep members', () => {
+  it("pythia-all is exactly Pythia's 154 published checkpoints", () => {
+    const expected = new Set(['step0', 'step1', 'step2', 'step4', 'step8', 'step16', 'step32', 'step64', 'step128', 'step256', 'step512']);
+    for (let step = 1000; step <= 143_000; step += 1000) expected.add(`step${step}`);
+    const revisions = parseRevisions('pythia-all');
+    assert.equal(revisions.length, 154);
+    assert.deepEqual(new Set(revisions), expected);
+    assert.deepEqual(revisions, pythiaCheckpoints());
+  });
+
+  it('pythia-log is 30 of them, ordered by step, first and last included', () => {
+    const all = new Set(pythiaCheckpoints());
+    const log = pythiaLogCheckpoints();
+    assert.equal(log.length, 30);
+    assert.ok(log.every((revision) => all.has(revision)));
+    const steps = log.map((revision) => Number(revision.slice(4)));
+    assert.deepEqual(steps, [...steps].sort((a, b) => a - b));
+    assert.equal(log[0], 'step0');
+    assert.equal(log.at(-1), 'step143000');
+  });
+
+  it('mixes shorthands and names, drops repeats, and refuses a bad revision naming it', () => {
+    assert.deepEqual(parseRevisions('step3000, step0,step3000'), ['step3000', 'step0']);
+    assert.equal(parseRevisions('pythia-log,step3000').length, 31);
+    assert.throws(() => parseRevisions('step0,../x'), (error: unknown) => error instanceof UsageError && /"\.\.\/x" is not a valid revision/.test(error.message));
+    assert.throws(() => parseRevisions(' , '), UsageError);
+  });
+
+  it('plans models × revisions with steps, one results file each', () => {
+    const members = planMembers(['pythia-70m', 'EleutherAI/pythia-160m'], ['step0', 'step1000']);
+    assert.deepEqual(members.map((member) => [member.index, member.spec, member.file, member.step]), [
+      [1, 'pythia-70m@step0', 'members/pythia-70m-step0.json', 0],
+      [2, 'pythia-70m@step1000', 'members/pythia-70m-step1000.json', 1000],
+      [3, 'EleutherAI/pythia-160m@step0', 'members/EleutherAI--pythia-160m-step0.json', 0],
+      [4, 'EleutherAI/pythia-160m@step1000', 'members/EleutherAI--pythia-160m-step1000.json', 1000],
+    ]);
+    assert.deepEqual(planMembers(['gpt2', 'gpt2-medium'], undefined).map((member) => member.step), [null, null]);
+    assert.throws(() => planMembers(['gpt2@main'], ['step0']), /already names a revision/);
+    assert.throws(() => planMembers(['./folder'], ['step0']), /local folder/);
+  });
+
+  it('an alias takes a revision: pythia-160m@step1000 is EleutherAI/pythia-160m at step1000', async () => {
+    assert.deepEqual(await parseModelSpec('pythia-160m@step1000'), { kind: 'hub', repo: 'EleutherAI/pythia-160m', revision: 'step1000', id: 'pythia-160m@step1000' });
+    await assert.rejects(parseModelSpec('pythia-160m@../x'), UsageError);
+  });
+});
