@@ -21,12 +21,12 @@ export interface ReportRequest extends FigureSource {
 }
 
 export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
-  const { subjects, weights, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
+  const { subjects, weights, mechanisms, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
   await createOutputFolder(request.outDir);
   await createOutputFolder(join(request.outDir, 'figures'));
   reportOutcomes(plan, reporter);
   const figures: ReportFigure[] = [];
-  const files = subjects.length + weights.length;
+  const files = subjects.length + weights.length + (mechanisms?.length ?? 0);
   for (const { figure, stem, source, outcome } of plan) {
     const entry: ReportFigure = {
       figure,
