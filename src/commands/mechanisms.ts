@@ -121,6 +121,8 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   }
   const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab });
   promptSet.prompts = [];
+  const truncated = sequences.filter((s) => s.truncated).length;
+  if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
   const excluded = new Set(EXCLUDED_POSITIONS);
   const included = (_sequence: Sequence, position: number) => !excluded.has(position);
   const includedTotal = sequences.reduce((sum, sequence) => sum + sequence.ids.filter((_, position) => included(sequence, position)).length, 0);

@@ -36,7 +36,8 @@ export interface BuiltMlpProductGraph {
   outputs: Array<Partial<Record<MlpProduct, { raw?: string; processed?: string }>>>;
 }
 
-export function buildMlpProductGraph(spec: TransformerSpec, processing: WeightProcessing, layout: ExternalDataLayout): BuiltMlpProductGraph {
+/** The graph of the given layers (all when absent); `outputs` has one entry per layer given, in order. */
+export function buildMlpProductGraph(spec: TransformerSpec, processing: WeightProcessing, layout: ExternalDataLayout, layers?: readonly number[]): BuiltMlpProductGraph {
   const g = new GraphBuilder(`resid-norms mlp products ${spec.architecture}`);
   const ctx = new GraphContext(g, layout);
   const frobenius = (value: string, name: string) => g.node('ReduceL2', [value], { keepdims: int(0) }, name);
@@ -44,7 +45,8 @@ export function buildMlpProductGraph(spec: TransformerSpec, processing: WeightPr
   const one = g.addInput(MLP_PRODUCT_INPUT, ElementType.float, []);
   const outputs: BuiltMlpProductGraph['outputs'] = [];
   let previous: string | undefined;
-  for (const [layer, block] of spec.blocks.entries()) {
+  for (const layer of layers ?? spec.blocks.map((_, index) => index)) {
+    const block = spec.blocks[layer]!;
     const mlpIn: LinearWeights = block.mlp.kind === 'dense' ? block.mlp.in : block.mlp.up;
     const mlpOut: LinearWeights = block.mlp.kind === 'dense' ? block.mlp.out : block.mlp.down;
     const transIn = int(mlpIn.layout === 'out_in' ? 1 : 0);
