@@ -1,10 +1,10 @@
 /**
  * `npm run examples`: regenerate results/ — what the embedded demo model gives with the built-in
- * prompts: the measurement, the weight norms, their growth fits, every figure and the report.
+ * prompts: the measurement, the weight norms, the mechanisms, their growth fits, every figure and the report.
  *
  * Steps run the built CLI from the given root folder with relative paths, so the files name
- * `results/…` wherever they were made. `derivedOnly` skips the two steps that read the model
- * (measure, weights) and rebuilds the rest from the results files already there; that part
+ * `results/…` wherever they were made. `derivedOnly` skips the steps that read the model
+ * (measure, weights, mechanisms) and rebuilds the rest from the results files already there; that part
  * is pure JavaScript and byte-for-byte reproducible, which the staleness test relies on.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ const CLI = fileURLToPath(new URL('../../bin/resid-norms.js', import.meta.url));
 export const EXAMPLE_FILES = {
   measurement: 'results/demo-gpt2.json',
   weights: 'results/demo-gpt2.weights.json',
+  mechanisms: 'results/demo-gpt2.mechanisms.json',
   fit: 'results/demo-gpt2.fit.json',
   plots: 'results/plots',
   report: 'results/report',
@@ -35,13 +36,14 @@ export async function regenerateExamples(root: string, { derivedOnly = false } =
   if (!derivedOnly) {
     run(root, ['measure', '--out', f.measurement]);
     run(root, ['weights', '--out', f.weights]);
+    run(root, ['mechanisms', '--out', f.mechanisms]);
   }
   // Figures and report are rebuilt from scratch: no stale figure may survive a rename.
   await rm(join(root, f.plots), { recursive: true, force: true });
   await rm(join(root, f.report), { recursive: true, force: true });
   run(root, ['fit', f.measurement, f.weights, '--hook', HOOKS, '--out', f.fit]);
-  run(root, ['plot', f.measurement, f.weights, '--fit', f.fit, '--out', f.plots]);
-  run(root, ['report', f.measurement, f.weights, '--fit', f.fit, '--out', f.report]);
+  run(root, ['plot', f.measurement, f.weights, f.mechanisms, '--fit', f.fit, '--out', f.plots]);
+  run(root, ['report', f.measurement, f.weights, f.mechanisms, '--fit', f.fit, '--out', f.report]);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { toolVersion } from '../version.js';
 import { registerFitCommand } from './fit-command.js';
 import { registerMeasure } from './measure-command.js';
+import { registerMechanisms } from './mechanisms-command.js';
 import { registerMerge } from './merge-command.js';
 import { registerModels } from './models-command.js';
 import { registerPlotCommand } from './plot-command.js';
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined }); // errors are printed once, by runCli
 
   // Subcommands inherit the error handling of their parent.
-  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerWeights, registerMerge, registerSweep, registerFitCommand, registerPlotCommand, registerReportCommand, registerModels];
+  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerWeights, registerMechanisms, registerMerge, registerSweep, registerFitCommand, registerPlotCommand, registerReportCommand, registerModels];
   for (const register of registrations) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;

@@ -8,7 +8,7 @@ import type { FitGrowthOptions } from '../analysis/growth-fit.js';
 import type { LayerStatistic } from '../analysis/layer-statistic.js';
 import { REFERENCE_PROCEDURE, referenceLayers } from '../analysis/reference-procedure.js';
 import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
-import { ExpectationError, ProblemList, UsageError } from '../errors.js';
+import { ExpectationError, InputError, ProblemList, UsageError, quote } from '../errors.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type FitMethod, type WeightFitEntry } from '../results/fit-schema.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
@@ -73,6 +73,7 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
       weightFits.push(...fitWeightsFile(document.weights, file, options));
       continue;
     }
+    if (document.kind === 'mechanisms') throw new InputError(`${quote(file)} is a mechanisms file, which has nothing to fit; give results files of \`resid-norms measure\` or weights files`);
     const reference = options.likeReference ? { ...REFERENCE_PROCEDURE, ...referenceLayers(document.file.measurement.model.nLayers) } : undefined;
     for (const hook of reference ? [reference.hook] : options.hooks) {
       const fitOptions: FitGrowthOptions = {

@@ -11,7 +11,7 @@ import { defaultFigures, planFigures, type PlannedFigure } from '../plots/figure
 import { FIGURES, type FigureName } from '../plots/figure-registry.js';
 import { everyNthLayer } from '../plots/plot-data.js';
 import { gatherTokenViews, type TokenViewKind } from '../plots/token-views.js';
-import type { FigureOptions, FitLine, PlotInputs, PlotSubject } from '../plots/figure-types.js';
+import type { FigureOptions, FitLine, MechanismsSubject, PlotInputs, PlotSubject } from '../plots/figure-types.js';
 import type { FitEntry } from '../results/fit-schema.js';
 import { readFit } from '../results/read-fit.js';
 import type { HookName, Measurement } from '../results/schema.js';
@@ -61,7 +61,8 @@ export async function loadFigurePlan(
     },
     reporter,
   );
-  const names = figures ?? defaultFigures(inputs.subjects.length > 0, inputs.weights.length > 0);
+  const mechanisms = inputs.mechanisms ?? [];
+  const names = figures ?? defaultFigures(inputs.subjects.length > 0, inputs.weights.length > 0, mechanisms.length > 0);
   const kinds = new Set(names.flatMap((name): TokenViewKind[] => {
     const figure = FIGURES[name];
     return figure.scope === 'model' && figure.tokenView !== undefined ? [figure.tokenView] : [];
@@ -77,7 +78,7 @@ export async function loadFigurePlan(
       });
     }
   }
-  return { ...inputs, plan: planFigures(inputs.subjects, names, figureOptions, inputs.weights) };
+  return { ...inputs, plan: planFigures(inputs.subjects, names, figureOptions, inputs.weights, mechanisms) };
 }
 
 /** Read every input file (all problems reported at once), then attach fits and pair weights with results. */
@@ -88,10 +89,12 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
   const problems = new ProblemList();
   const measurements: MeasurementFile[] = [];
   const weightsFiles: Array<{ path: string; weights: WeightsFile }> = [];
+  const mechanisms: MechanismsSubject[] = [];
   for (const path of options.files) {
     try {
       const document = await readResultsDocument(path);
       if (document.kind === 'weights') weightsFiles.push({ path, weights: document.weights });
+      else if (document.kind === 'mechanisms') mechanisms.push({ path, mechanisms: document.mechanisms });
       else measurements.push(document.file);
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
@@ -118,7 +121,7 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
     { fit: options.fitWeights, ...(options.variant === undefined ? {} : { variant: options.variant }), ...(weightFits === undefined ? {} : { fitEntries: weightFits }) },
     reporter,
   );
-  return { subjects, weights, files };
+  return { subjects, weights, mechanisms, files };
 }
 
 function checkPrompt(measurements: readonly MeasurementFile[], prompt: number): void {

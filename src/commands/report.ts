@@ -27,12 +27,12 @@ export interface ReportRequest extends FigureSource {
 export type ExtraFigure = Pick<ReportFigure, 'figure' | 'stem' | 'summary' | 'subject'> & { outcome: FigureOutcome };
 
 export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
-  const { subjects, weights, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
+  const { subjects, weights, mechanisms, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
   await createOutputFolder(request.outDir);
   await createOutputFolder(join(request.outDir, 'figures'));
   reportOutcomes(plan, reporter);
   const figures: ReportFigure[] = [];
-  const files = subjects.length + weights.length;
+  const files = subjects.length + weights.length + (mechanisms?.length ?? 0);
   const draw = async (entry: ReportFigure, outcome: FigureOutcome): Promise<void> => {
     if (outcome.drawn) {
       const svg = await renderFigure(outcome.spec, entry.stem, reporter);

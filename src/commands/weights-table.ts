@@ -7,7 +7,7 @@ function formatNorm(value: number | null | undefined): string {
 
 export function formatWeightsTable(file: WeightsFile): string {
   const gated = file.model.mlp === 'gated';
-  const columns = ['W_OV', 'b_O', 'W_in', ...(gated ? ['W_gate'] : []), 'W_out', 'b_out', 'ln1.w', 'ln2.w'] as const;
+  const columns = ['W_OV', 'b_O', 'W_in', ...(gated ? ['W_gate'] : []), 'W_out', 'b_out', 'W_inW_out', 'b_inW_out', 'ln1.w', 'ln2.w'] as const;
   const variant = file.options.primaryVariant;
   const rows = file.layers.map((layer) => {
     const values = { ...layer[variant], 'ln1.w': layer.raw['ln1.w'], 'ln2.w': layer.raw['ln2.w'] } as Record<string, number | null | undefined>;

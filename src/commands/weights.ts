@@ -14,6 +14,7 @@ import type { ResolvedModel } from '../models/resolve-model.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { WEIGHTS_FORMAT, WEIGHTS_VERSION, type WeightLayer, type WeightsFile, type WeightsModelInfo } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
+import { computeMlpProducts } from './mlp-products.js';
 import { resolveRequestedModel } from './measure.js';
 
 export interface WeightsRequest {
@@ -80,7 +81,7 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
   const outPath = request.outPath ?? join('results', `${resolved.slug}.weights.json`);
   await checkOutputFile(outPath);
   await refuseOutputOverInput([{ flag: '--out', path: outPath }], await modelInputs(resolved.dir));
-  const { spec } = await loadModel(resolved.dir);
+  const { spec, weights: weightIndex } = await loadModel(resolved.dir);
   const processing = transformerLensProcessing(spec.normalization);
 
   const layers: WeightLayer[] = [];
@@ -96,6 +97,11 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
   } finally {
     progress.done();
   }
+  const products = await computeMlpProducts(spec, weightIndex, processing);
+  products.forEach((values, layer) => {
+    Object.assign(layers[layer]!.raw, values.raw);
+    Object.assign(layers[layer]!.processed, values.processed);
+  });
 
   const weights: WeightsFile = {
     format: WEIGHTS_FORMAT,

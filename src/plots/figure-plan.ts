@@ -6,7 +6,7 @@
  */
 import type { HookName } from '../results/schema.js';
 import { FIGURE_NAMES, FIGURES, type FigureName } from './figure-registry.js';
-import type { FigureOptions, FigureOutcome, PlotSubject, WeightsSubject } from './figure-types.js';
+import type { FigureOptions, FigureOutcome, MechanismsSubject, PlotSubject, WeightsSubject } from './figure-types.js';
 
 export interface PlannedFigure {
   figure: FigureName;
@@ -18,6 +18,7 @@ export interface PlannedFigure {
 }
 
 const NO_RESULTS_REASON = 'no results file of `resid-norms measure` was given (only weights files)';
+const NO_MECHANISMS_REASON = 'no mechanisms file was given; write one with `resid-norms mechanisms --model <model>` and pass it with the results files';
 const NO_WEIGHTS_REASON = 'no weights file was given; write one with `resid-norms weights --model <model>` and pass it with the results files';
 
 /** "EleutherAI/pythia-70m" → "eleutherai-pythia-70m": safe in file names and SVG ids. */
@@ -44,8 +45,11 @@ export function modelSlugs(ids: readonly string[]): string[] {
  * The figures drawn when none were named: every figure the given files allow (no weights
  * figure without a weights file, no results figures without a results file), without warnings.
  */
-export function defaultFigures(hasResults: boolean, hasWeights: boolean): FigureName[] {
-  return FIGURE_NAMES.filter((name) => (FIGURES[name].scope === 'weights' ? hasWeights : hasResults));
+export function defaultFigures(hasResults: boolean, hasWeights: boolean, hasMechanisms = false): FigureName[] {
+  return FIGURE_NAMES.filter((name) => {
+    const { scope } = FIGURES[name];
+    return scope === 'weights' ? hasWeights : scope === 'mechanisms' ? hasMechanisms : hasResults;
+  });
 }
 
 export function planFigures(
@@ -53,14 +57,22 @@ export function planFigures(
   names: readonly FigureName[],
   options: FigureOptions,
   weights: readonly WeightsSubject[] = [],
+  mechanisms: readonly MechanismsSubject[] = [],
 ): PlannedFigure[] {
   const slugs = modelSlugs(subjects.map(({ measurement }) => measurement.model.id));
   const weightSlugs = modelSlugs(weights.map((subject) => subject.weights.model.id));
+  const mechanismSlugs = modelSlugs(mechanisms.map((subject) => subject.mechanisms.model.id));
   const plan: PlannedFigure[] = [];
   const notDrawn = (figure: FigureName, reason: string): PlannedFigure => ({ figure, stem: figure, source: undefined, outcome: { drawn: false, reason } });
   for (const figure of names) {
     const builder = FIGURES[figure];
-    if (builder.scope === 'weights') {
+    if (builder.scope === 'mechanisms') {
+      if (mechanisms.length === 0) plan.push(notDrawn(figure, NO_MECHANISMS_REASON));
+      mechanisms.forEach((subject, index) => {
+        const stem = mechanisms.length === 1 ? figure : `${mechanismSlugs[index]}-${figure}`;
+        plan.push({ figure, stem, source: { path: subject.path, model: subject.mechanisms.model.id }, outcome: builder.build(subject, options) });
+      });
+    } else if (builder.scope === 'weights') {
       if (weights.length === 0) plan.push(notDrawn(figure, NO_WEIGHTS_REASON));
       weights.forEach((subject, index) => {
         const stem = weights.length === 1 ? figure : `${weightSlugs[index]}-${figure}`;

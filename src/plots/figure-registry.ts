@@ -11,6 +11,7 @@ import type { FigureBuilder } from './figure-types.js';
 import { growthRatioFigure } from './growth-ratio.js';
 import { histogramsFigure } from './histograms.js';
 import { meanGrowthFigure } from './mean-growth.js';
+import { activationRateFigure, attentionRandomFigure, mlpRandomFigure } from './mechanisms.js';
 import { positionsFigure } from './positions.js';
 import { residMidFigure } from './resid-mid.js';
 import { tokenLinesFigure } from './token-lines.js';
@@ -29,6 +30,9 @@ export const FIGURES = {
   bound: blockBoundFigure,
   compare: compareModelsFigure,
   weights: writingWeightsFigure,
+  'mlp-random': mlpRandomFigure,
+  'attn-random': attentionRandomFigure,
+  'activation-rate': activationRateFigure,
 } satisfies Record<string, FigureBuilder>;
 
 export type FigureName = keyof typeof FIGURES;

@@ -8,6 +8,7 @@ import type { GrowthFit, WeightGrowthFit } from '../results/fit-schema.js';
 import type { HookName, Measurement } from '../results/schema.js';
 import type { TokenViewKind, TokenViews } from './token-views.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
+import type { MechanismsFile } from '../results/mechanisms-schema.js';
 
 /**
  * What figures draw of a growth fit (src/analysis/growth-fit.ts): its phases, each a straight
@@ -46,12 +47,20 @@ export interface WeightsSubject {
   fits: Partial<Record<WeightSeriesName, WeightFitLine>>;
 }
 
+/** One mechanisms file (`resid-norms mechanisms`), ready to plot. */
+export interface MechanismsSubject {
+  path: string;
+  mechanisms: MechanismsFile;
+}
+
 /** Everything one run of `plot` or `report` draws from. */
 export interface PlotInputs {
   /** Results files of `measure`. */
   subjects: PlotSubject[];
   /** Weights files of `weights`. */
   weights: WeightsSubject[];
+  /** Mechanisms files of `mechanisms` (absent: none). */
+  mechanisms?: MechanismsSubject[];
 }
 
 export const RESCALES = ['none', 'sqrt-d'] as const;
@@ -104,4 +113,10 @@ export interface WeightsFigure extends FigureInfo {
   build(subject: WeightsSubject, options: FigureOptions): FigureOutcome;
 }
 
-export type FigureBuilder = ModelFigure | ModelsFigure | WeightsFigure;
+/** Drawn once per mechanisms file. */
+export interface MechanismsFigure extends FigureInfo {
+  scope: 'mechanisms';
+  build(subject: MechanismsSubject, options: FigureOptions): FigureOutcome;
+}
+
+export type FigureBuilder = ModelFigure | ModelsFigure | WeightsFigure | MechanismsFigure;

@@ -39,6 +39,9 @@ const WEIGHT_ROWS: ReadonlyArray<{ panel: WritingPanel; series: WeightSeriesName
   { panel: 'mlp', series: 'W_in', kind: 'weight' },
   { panel: 'mlp', series: 'W_out', kind: 'weight' },
   { panel: 'mlp', series: 'b_out', kind: 'bias' },
+  // The reference analysis's MLP appendix: the MLP without its nonlinearity, and what b_in writes through W_out.
+  { panel: 'mlp', series: 'W_inW_out', kind: 'weight' },
+  { panel: 'mlp', series: 'b_inW_out', kind: 'bias' },
 ];
 
 /** The weight series the figure draws, in drawing order. */
@@ -55,7 +58,8 @@ export function writingWeightsData(weights: WeightsFile, measurement?: Measureme
   const present = presentSeries(weights, variant);
   for (const { panel, series, kind } of WEIGHT_ROWS) {
     if (!present.includes(series)) {
-      notes.push(`${weights.model.id} has no ${series} (no such tensor), so it is not drawn`);
+      const older = (series === 'W_inW_out' || series === 'b_inW_out') && weights.layers.some((layer) => (layer[variant] as Record<string, unknown>)[series] === undefined);
+      notes.push(`${weights.model.id} has no ${series} (${older ? 'the weights file predates it' : 'no such tensor'}), so it is not drawn`);
       continue;
     }
     weightSeries(weights, series, variant).forEach((value, layer) => rows.push({ panel, quantity: series, kind, layer, value }));

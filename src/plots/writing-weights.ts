@@ -43,7 +43,8 @@ const COLORS: Record<string, string> = {
 
 function quantityName(row: Pick<WritingWeightsRow, 'quantity' | 'kind'>): string {
   if (row.kind === 'activation') return `mean ‖${row.quantity}‖₂`;
-  return row.kind === 'bias' ? `‖${row.quantity}‖₂` : `‖${row.quantity}‖_F`;
+  const name = row.quantity.replace(/^([Wb]_in)W_out$/, '$1·W_out'); // W_inW_out → W_in·W_out
+  return row.kind === 'bias' ? `‖${name}‖₂` : `‖${name}‖_F`;
 }
 
 /** "‖W_OV‖_F ×1.021", with the layers when the fit does not span them all. */

@@ -37,6 +37,10 @@ export const WeightNormsSchema = z.object({
   b_in: optionalNorm,
   b_gate: optionalNorm.optional(),
   b_out: optionalNorm,
+  /** ‖W_in·W_out‖_F, the dModel×dModel map of the MLP without its nonlinearity (the reference's MLP appendix); absent in files of older versions. */
+  W_inW_out: norm.optional(),
+  /** ‖b_in·W_out‖₂ (null: no b_in, and no norm bias folds into it); absent in files of older versions. */
+  b_inW_out: optionalNorm.optional(),
 });
 export type WeightNorms = z.infer<typeof WeightNormsSchema>;
 

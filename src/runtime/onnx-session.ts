@@ -51,13 +51,13 @@ export function onnxRuntimeVersion(): string {
 // library) would only print a second, raw copy of the same problem on stderr.
 ort.env.logLevel = 'fatal';
 
-export async function createNormSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<NormSession> {
-  const threads = options.threads ?? defaultThreads();
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
+/** The session options every graph of the tool is run with (weights as external data in `externalDataFolder`). */
+export function sessionOptionsFor(externalDataFolder: string, options: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
     executionProviders: [options.device],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    intraOpNumThreads: threads,
+    intraOpNumThreads: options.threads ?? defaultThreads(),
     interOpNumThreads: 1,
     // The memory-pattern planner keeps every hook's intermediates in one block (+290 MB on
     // GPT-2 small with all hooks); the arena alone is as fast here and far leaner.
@@ -70,9 +70,13 @@ export async function createNormSession(graph: Uint8Array, externalDataFolder: s
       },
     },
   };
+}
+
+export async function createNormSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<NormSession> {
+  const threads = options.threads ?? defaultThreads();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(graph, sessionOptions);
+    session = await ort.InferenceSession.create(graph, sessionOptionsFor(externalDataFolder, options));
   } catch (error) {
     throw explainSessionError(error, options.device);
   }
@@ -90,7 +94,7 @@ export async function createNormSession(graph: Uint8Array, externalDataFolder: s
   };
 }
 
-function explainSessionError(error: unknown, device: Device): Error {
+export function explainSessionError(error: unknown, device: Device): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (device === 'cuda' && /cuda|provider/i.test(message)) {
     return new UsageError(

@@ -12,6 +12,8 @@ import { validateMeasurement } from '../results/read-measurement.js';
 import { validateWeightsFile } from '../results/read-weights.js';
 import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, NORM_METRICS, type HookName, type LayerSummary, type Measurement, type MeasurementV1, type NormMetric } from '../results/schema.js';
 import { WEIGHTS_FORMAT, type WeightsFile } from '../results/weights-schema.js';
+import { MECHANISMS_FORMAT, type MechanismsFile } from '../results/mechanisms-schema.js';
+import { validateMechanismsFile } from '../results/read-mechanisms.js';
 import { ParquetTokenSource } from './parquet-token-source.js';
 import { normColumns } from './result-tables.js';
 import { SequencesTokenSource } from './sequences-token-source.js';
@@ -24,19 +26,23 @@ export interface MeasurementFile {
   tokens(): Promise<TokenSource>;
 }
 
-export type ResultsDocument = { kind: 'measurement'; file: MeasurementFile } | { kind: 'weights'; weights: WeightsFile };
+export type ResultsDocument =
+  | { kind: 'measurement'; file: MeasurementFile }
+  | { kind: 'weights'; weights: WeightsFile }
+  | { kind: 'mechanisms'; mechanisms: MechanismsFile };
 
 export async function readResultsDocument(path: string): Promise<ResultsDocument> {
   const data = await readJsonDocument(path, 'results file', '`resid-norms measure` or `resid-norms weights`');
   const { format, found } = describeFormat(data);
   if (format === WEIGHTS_FORMAT) return { kind: 'weights', weights: validateWeightsFile(data, path) };
+  if (format === MECHANISMS_FORMAT) return { kind: 'mechanisms', mechanisms: validateMechanismsFile(data, path) };
   if (format === MEASUREMENT_FORMAT) return { kind: 'measurement', file: measurementFile(validateMeasurement(data, path), path) };
-  throw new InputError(`${quote(path)} is not a resid-norms results file (${found}; expected format "${MEASUREMENT_FORMAT}" or "${WEIGHTS_FORMAT}")`);
+  throw new InputError(`${quote(path)} is not a resid-norms results file (${found}; expected format "${MEASUREMENT_FORMAT}", "${WEIGHTS_FORMAT}" or "${MECHANISMS_FORMAT}")`);
 }
 
 export async function readMeasurementFile(path: string): Promise<MeasurementFile> {
   const document = await readResultsDocument(path);
-  if (document.kind !== 'measurement') throw new InputError(`${quote(path)} is a weights file; give a results file written by \`resid-norms measure\``);
+  if (document.kind !== 'measurement') throw new InputError(`${quote(path)} is a ${document.kind} file; give a results file written by \`resid-norms measure\``);
   return document.file;
 }
 

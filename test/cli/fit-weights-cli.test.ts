@@ -64,7 +64,7 @@ describe('resid-norms fit on weights files', () => {
     { name: 'an unknown variant', args: () => [weights, '--variant', 'folded'], code: ExitCode.usage, message: /'folded' is invalid\. Allowed choices are raw, processed/ },
     { name: '--series without a weights file', args: () => [measurement, '--series', 'W_OV'], code: ExitCode.usage, message: /--series and --variant apply to weights files .* none was given; for results of `measure`, use --hook/ },
     { name: 'a norm parameter of processed weights', args: () => [weights, '--series', 'ln2.w'], code: ExitCode.usage, message: /ln2\.w is folded into the weights that read the norm in processed weights; use --variant raw/ },
-    { name: 'a file of neither kind', args: () => [join(folder, 'other.json')], code: ExitCode.badInput, message: /is not a resid-norms results file \(no "format" field; expected format "resid-norms\/measurement" or "resid-norms\/weights"\)/ },
+    { name: 'a file of neither kind', args: () => [join(folder, 'other.json')], code: ExitCode.badInput, message: /is not a resid-norms results file \(no "format" field; expected format "resid-norms\/measurement", "resid-norms\/weights" or "resid-norms\/mechanisms"\)/ },
   ];
   for (const failure of failures) {
     it(`refuses ${failure.name} in one line`, async () => {

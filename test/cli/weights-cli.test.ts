@@ -24,9 +24,9 @@ describe('resid-norms weights, end to end', () => {
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^processed weights: Frobenius \/ L2 norms/);
-    assert.match(lines[1]!, /^layer +W_OV +b_O +W_in +W_out +b_out +ln1\.w +ln2\.w$/);
+    assert.match(lines[1]!, /^layer +W_OV +b_O +W_in +W_out +b_out +W_inW_out +b_inW_out +ln1\.w +ln2\.w$/);
     assert.equal(lines.length, 2 + 4);
-    lines.slice(2).forEach((line, layer) => assert.match(line, new RegExp(`^ +${layer}( +\\d+\\.\\d+){7}$`)));
+    lines.slice(2).forEach((line, layer) => assert.match(line, new RegExp(`^ +${layer}( +\\d+\\.\\d+){9}$`)));
     assert.match(result.stderr, /^wrote .*w\.json \(4 layers, 0\.\d MB of weights read in \d+\.\d s\)\n$/);
     const file = await readWeightsFile(out);
     assert.equal(file.model.id, 'tiny-model');

@@ -51,6 +51,7 @@ describe('runPlot with weights files', () => {
     );
     assert.deepEqual(reporter.warnings, [
       'histograms, tokens, growth, ratio, positions, resid-mid, block-outputs, addition, bound, compare not drawn: no results file of `resid-norms measure` was given (only weights files)',
+      'mlp-random, attn-random, activation-rate not drawn: no mechanisms file was given; write one with `resid-norms mechanisms --model <model>` and pass it with the results files',
     ]);
     assert.ok(reporter.messages.some((message) => message.includes('weights only: give a results file of tiny-gpt2')), reporter.messages.join('\n'));
     const svg = await readFile(join(outDir, 'weights.svg'), 'utf8');
@@ -95,7 +96,7 @@ describe('runPlot with weights files', () => {
     const svg = await readFile(join(outDir, 'weights.svg'), 'utf8');
     assert.ok(svg.includes('‖W_OV‖_F ×1.222'), 'the fit file’s growth');
     assert.ok(svg.includes('‖W_out‖_F (no fit)'));
-    assert.ok(reporter.warnings.some((warning) => /the fit file has no processed fit of b_O, W_in, W_out, b_out for tiny-gpt2/.test(warning)));
+    assert.ok(reporter.warnings.some((warning) => /the fit file has no processed fit of b_O, W_in, W_out, b_out, W_inW_out, b_inW_out for tiny-gpt2/.test(warning)));
   });
 
   it('refuses a results file of the same model id but another shape, naming both files', async () => {

@@ -10,7 +10,7 @@ import { fitV1 } from '../support/measured.js';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
 import { FIT_FORMAT, FIT_VERSION, type FitFile } from '../../src/results/fit-schema.js';
-import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
+import { TINY_MEASUREMENT_PATH, TINY_MECHANISMS_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
 
 describe('runPlot', () => {
   let root: string;
@@ -34,11 +34,11 @@ describe('runPlot', () => {
   it('writes one SVG per figure, and the same bytes on a second run', async () => {
     const outDir = join(root, 'twice');
     const reporter = createSilentReporter();
-    const summary = await runPlot(request({ outDir, files: [TINY_WEIGHTS_PATH, TINY_MEASUREMENT_PATH] }), reporter);
+    const summary = await runPlot(request({ outDir, files: [TINY_WEIGHTS_PATH, TINY_MEASUREMENT_PATH, TINY_MECHANISMS_PATH] }), reporter);
     assert.deepEqual((await readdir(outDir)).sort(), FIGURE_NAMES.map((name) => `${name}.svg`).sort());
     assert.equal(summary.written.length, FIGURE_NAMES.length);
     const first = await Promise.all(FIGURE_NAMES.map((name) => readFile(join(outDir, `${name}.svg`), 'utf8')));
-    await runPlot(request({ outDir, files: [TINY_WEIGHTS_PATH, TINY_MEASUREMENT_PATH] }), createSilentReporter());
+    await runPlot(request({ outDir, files: [TINY_WEIGHTS_PATH, TINY_MEASUREMENT_PATH, TINY_MECHANISMS_PATH] }), createSilentReporter());
     const second = await Promise.all(FIGURE_NAMES.map((name) => readFile(join(outDir, `${name}.svg`), 'utf8')));
     assert.deepEqual(second, first);
     assert.ok(reporter.messages.some((message) => /compare: one model only/.test(message)), reporter.messages.join('\n'));

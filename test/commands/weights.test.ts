@@ -38,8 +38,8 @@ describe('weights on tiny GPT-2 models, against direct computation from their st
       assert.equal(file.layers.length, dims.nLayers);
       for (const layer of file.layers) {
         const block = gpt2ReferenceBlock(tiny.weights, layer.layer, dims.dModel, dims.nHeads);
-        assertMatchesReference(layer, 'raw', referenceNorms(block), `layer ${layer.layer}`);
-        assertMatchesReference(layer, 'processed', referenceNorms(processBlock(block)), `layer ${layer.layer}`);
+        assertMatchesReference(layer, 'raw', referenceNorms(block, true), `layer ${layer.layer}`);
+        assertMatchesReference(layer, 'processed', referenceNorms(processBlock(block), true), `layer ${layer.layer}`);
       }
       // 4 bytes per F32 value, 2 per F16/BF16: every block tensor read once, nothing else.
       const perLayer = 2 * 2 * 16 + (16 * 48 + 48) + (16 * 16 + 16) + (16 * 64 + 64) + (64 * 16 + 16);
@@ -53,12 +53,13 @@ describe('weights on tiny GPT-2 models, against direct computation from their st
     const lines = formatWeightsTable(weights).trimEnd().split('\n');
     assert.equal(lines.length, 2 + dims.nLayers);
     assert.match(lines[0]!, /^processed weights/);
-    assert.deepEqual(lines[1]!.trim().split(/\s+/), ['layer', 'W_OV', 'b_O', 'W_in', 'W_out', 'b_out', 'ln1.w', 'ln2.w']);
+    assert.deepEqual(lines[1]!.trim().split(/\s+/), ['layer', 'W_OV', 'b_O', 'W_in', 'W_out', 'b_out', 'W_inW_out', 'b_inW_out', 'ln1.w', 'ln2.w']);
     const cells = lines[3]!.trim().split(/\s+/);
     const layer = weights.layers[1]!;
     assert.equal(cells[0], '1');
     assert.equal(cells[1], layer.processed.W_OV.toPrecision(5));
-    assert.equal(cells[6], layer.raw['ln1.w'].toPrecision(5));
+    assert.equal(cells[6], layer.processed.W_inW_out!.toPrecision(5));
+    assert.equal(cells[8], layer.raw['ln1.w'].toPrecision(5));
   });
 
   it('refuses weights that overflowed to infinity, naming the tensor', async () => {

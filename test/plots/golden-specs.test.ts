@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { planFigures, type PlannedFigure } from '../../src/plots/figure-plan.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
-import { GOLDEN_FOLDER, tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
+import { GOLDEN_FOLDER, tinyMechanismsSubject, tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
@@ -20,7 +20,7 @@ async function goldenCases(): Promise<Array<{ file: string; content: string }>> 
   const subjects = await tinySubjects();
   const rename = (stem: string) => (planned: PlannedFigure): PlannedFigure => ({ ...planned, stem });
   const plan: PlannedFigure[] = [
-    ...planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(subjects[0])]),
+    ...planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(subjects[0])], [await tinyMechanismsSubject()]),
     ...planFigures(subjects, ['compare'], { ...DEFAULT_FIGURE_OPTIONS, rescale: 'sqrt-d', x: 'relative-depth' }).map(rename('compare-sqrt-d-relative-depth')),
     ...planFigures([], ['weights'], DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject()]).map(rename('weights-only')),
   ];

@@ -6,7 +6,8 @@
  * can be checked without fitting.
  */
 import { fileURLToPath } from 'node:url';
-import type { FitLine, PlotSubject, WeightFitLine, WeightsSubject } from '../../src/plots/figure-types.js';
+import type { FitLine, MechanismsSubject, PlotSubject, WeightFitLine, WeightsSubject } from '../../src/plots/figure-types.js';
+import { readMechanismsFile } from '../../src/results/read-mechanisms.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
 import type { HookName, MeasurementV1 } from '../../src/results/schema.js';
@@ -81,4 +82,11 @@ export async function tinyWeightsSubject(measurement?: PlotSubject): Promise<Wei
     pairingNote: measurement === undefined ? 'weights only (test)' : undefined,
     fits: { W_OV: handMadeWeightFit('W_OV', 1.15), W_out: handMadeWeightFit('W_out', 1.08) },
   };
+}
+
+/** `resid-norms mechanisms` on the growing tiny GPT-2 (8 id prompts of 12 tokens, 64 samples, seed 0), timings zeroed. */
+export const TINY_MECHANISMS_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-gpt2.mechanisms.json', import.meta.url));
+
+export async function tinyMechanismsSubject(): Promise<MechanismsSubject> {
+  return { path: 'tiny-gpt2.mechanisms.json', mechanisms: await readMechanismsFile(TINY_MECHANISMS_PATH) };
 }

@@ -83,14 +83,14 @@ describe('renderSvg', () => {
     // The MLP panel shares the attention panel's log axis (same domain), so only the first names it.
     assert.deepEqual(axisTitles(document), ['layer', '‖W‖_F, ‖b‖₂ (processed) · mean ‖x‖₂ (centered)', 'layer']);
     const lines = groupsWithClass(document, 'mark-line role-mark').flatMap((g) => Array.from(g.getElementsByTagName('path')));
-    assert.equal(lines.length, 3 + 4, 'attn_out, W_OV, b_O | mlp_out, W_in, W_out, b_out');
-    assert.deepEqual(lines.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2']);
+    assert.equal(lines.length, 3 + 6, 'attn_out, W_OV, b_O | mlp_out, W_in, W_out, b_out, W_in·W_out, b_in·W_out');
+    assert.deepEqual(lines.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2', '2', '2']);
     const dots = groupsWithClass(document, 'mark-symbol role-mark').flatMap((g) => Array.from(g.getElementsByTagName('path')));
     assert.equal(dots.length, 6 * 4, 'one dot per layer and head');
     const legend = groupsWithClass(document, 'mark-text role-legend-label').map((g) => g.textContent);
-    assert.deepEqual(legend, ['mean ‖attn_out‖₂ ×1.040', '‖W_OV‖_F ×1.150', '‖b_O‖₂ (no fit)', 'mean ‖mlp_out‖₂ ×1.060', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)']);
+    assert.deepEqual(legend, ['mean ‖attn_out‖₂ ×1.040', '‖W_OV‖_F ×1.150', '‖b_O‖₂ (no fit)', 'mean ‖mlp_out‖₂ ×1.060', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
     const symbols = groupsWithClass(document, 'mark-symbol role-legend-symbol').flatMap((g) => Array.from(g.getElementsByTagName('path')));
-    assert.deepEqual(symbols.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2'], 'legend lines as thick as the lines');
+    assert.deepEqual(symbols.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2', '2', '2'], 'legend lines as thick as the lines');
     await renderSvg((await renderFirst(['growth'])).spec, 'other');
     assert.equal((await renderSvg(planned.outcome.spec, 'weights')).svg, svg);
   });

@@ -27,7 +27,11 @@ describe('figure 9 data: writing weights next to attn_out and mlp_out', () => {
     assert.equal(heads.length, 6 * 4);
     assert.deepEqual(heads.find((row) => row.layer === 4 && row.head === 2)!.value, 4.2);
     assert.deepEqual(rows('b_O'), []);
-    assert.deepEqual(data.notes, ['synthetic has no b_O (no such tensor), so it is not drawn']);
+    assert.deepEqual(data.notes, [
+      'synthetic has no b_O (no such tensor), so it is not drawn',
+      'synthetic has no W_inW_out (the weights file predates it), so it is not drawn',
+      'synthetic has no b_inW_out (the weights file predates it), so it is not drawn',
+    ]);
     assert.equal(data.metric, undefined);
     assert.deepEqual(writingWeightsData(weights, undefined, 'raw').rows.filter((row) => row.quantity === 'W_OV').map((row) => row.value), new Array(6).fill(99));
   });

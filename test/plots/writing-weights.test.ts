@@ -48,7 +48,7 @@ describe('the weights figure', () => {
     assert.deepEqual(spec.hconcat.map((panel) => panel.title.text), ['attention: what the heads write', 'MLP: what the MLP writes']);
     // Rates: hand-made fits of attn_out (1.04) and mlp_out (1.06), W_OV (1.15) and W_out (1.08); none for the others.
     assert.deepEqual([...lines(attention!).keys()], ['mean ‖attn_out‖₂ ×1.040', '‖W_OV‖_F ×1.150', '‖b_O‖₂ (no fit)']);
-    assert.deepEqual([...lines(mlp!).keys()], ['mean ‖mlp_out‖₂ ×1.060', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)']);
+    assert.deepEqual([...lines(mlp!).keys()], ['mean ‖mlp_out‖₂ ×1.060', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
     const { weights } = weightsSubject;
     const wov = lines(attention!).get('‖W_OV‖_F ×1.150')!;
     assert.deepEqual(wov.map((row) => row.layer), [0, 1, 2, 3, 4, 5]);
@@ -70,7 +70,7 @@ describe('the weights figure', () => {
     assert.equal(drawnLayers(attention!).length, attention!.layer.length - 2);
     // Biases dashed, the rest solid.
     const dashes = mlp!.layer[0]!.encoding.strokeDash!.scale.range;
-    assert.deepEqual(dashes, [[], [], [], [6, 4]]);
+    assert.deepEqual(dashes, [[], [], [], [6, 4], [], [6, 4]]);
     assert.match(spec.title.text, /^tiny-gpt2 — weights that write to the residual stream, and what the blocks write/);
     const subtitle = spec.title.subtitle.join('\n');
     assert.match(subtitle, /^processed weights \(TransformerLens/);
@@ -122,7 +122,7 @@ describe('the weights figure', () => {
     assert.match(text, /note: W_OV of head 3 is 0 at layer 1, which a log axis cannot show/);
     assert.deepEqual(lines(spec.hconcat[0]!).get('‖b_O‖₂ (no fit)')!.map((row) => row.layer), [0, 1, 3, 5]);
     assert.equal(spec.hconcat[0]!.layer[0]!.data.values.length, 6 * 4 - 1);
-    assert.deepEqual([...lines(spec.hconcat[1]!).keys()], ['‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)']);
+    assert.deepEqual([...lines(spec.hconcat[1]!).keys()], ['‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
     assert.ok(outcome.drawn && outcome.note!.split('; ').length === 4, outcome.drawn ? outcome.note : '');
   });
 });

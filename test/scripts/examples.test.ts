@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { readMeasured } from '../support/measured.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
+import { readMechanismsFile } from '../../src/results/read-mechanisms.js';
 import { PACKAGE_ROOT } from '../../src/package-paths.js';
 import { EXAMPLE_FILES, regenerateExamples } from '../../scripts/examples.js';
 
@@ -46,7 +47,7 @@ describe('results/ examples are up to date (npm run examples regenerates them)',
   });
   after(async () => rm(root, { recursive: true, force: true }));
 
-  it('measure and weights on the demo model give the committed numbers', async () => {
+  it('measure, weights and mechanisms on the demo model give the committed numbers', async () => {
     const fresh = join(root, 'fresh');
     await mkdir(fresh);
     await regenerateExamples(fresh);
@@ -55,8 +56,18 @@ describe('results/ examples are up to date (npm run examples regenerates them)',
     // float32 kernels may round differently on another CPU; anything beyond that is a change.
     assert.ok(maxRelativeDifference(strip(measured), strip(saved)) < 1e-5, 'the measurement changed: run `npm run examples`');
     const [weights, savedWeights] = [await readWeightsFile(join(fresh, EXAMPLE_FILES.weights)), await readWeightsFile(committed(EXAMPLE_FILES.weights))];
-    const stripWeights = ({ runtime: _runtime, ...rest }: typeof weights) => rest;
+    // The MLP products come from a float32 GEMM in ONNX Runtime (1e-5, as the measurement); the rest from float64 loops.
+    const products = (file: typeof weights) => file.layers.map((layer) => [layer.raw.W_inW_out, layer.raw.b_inW_out, layer.processed.W_inW_out, layer.processed.b_inW_out]);
+    const stripWeights = ({ runtime: _runtime, ...rest }: typeof weights) => ({
+      ...rest,
+      layers: rest.layers.map(({ raw: { W_inW_out: _a, b_inW_out: _b, ...raw }, processed: { W_inW_out: _c, b_inW_out: _d, ...processed }, ...layer }) => ({ ...layer, raw, processed })),
+    });
     assert.ok(maxRelativeDifference(stripWeights(weights), stripWeights(savedWeights)) < 1e-9, 'the weight norms changed: run `npm run examples`');
+    assert.ok(maxRelativeDifference(products(weights), products(savedWeights)) < 1e-5, 'the MLP products changed: run `npm run examples`');
+    const [mechanisms, savedMechanisms] = [await readMechanismsFile(join(fresh, EXAMPLE_FILES.mechanisms)), await readMechanismsFile(committed(EXAMPLE_FILES.mechanisms))];
+    const stripMechanisms = ({ runtime: _runtime, ...rest }: typeof mechanisms) => rest;
+    // float32 norms, and activation rates that move by 1/(dMlp·tokens) when a pre-activation within rounding of 0 flips.
+    assert.ok(maxRelativeDifference(stripMechanisms(mechanisms), stripMechanisms(savedMechanisms)) < 1e-4, 'the mechanisms changed: run `npm run examples`');
   });
 
   it('fit, figures and report rebuilt from the committed results are byte-identical', async () => {
@@ -65,6 +76,7 @@ describe('results/ examples are up to date (npm run examples regenerates them)',
     await cp(committed(EXAMPLE_FILES.measurement), join(derived, EXAMPLE_FILES.measurement));
     for (const table of Object.values(tablePaths(EXAMPLE_FILES.measurement))) await cp(committed(table), join(derived, table));
     await cp(committed(EXAMPLE_FILES.weights), join(derived, EXAMPLE_FILES.weights));
+    await cp(committed(EXAMPLE_FILES.mechanisms), join(derived, EXAMPLE_FILES.mechanisms));
     await regenerateExamples(derived, { derivedOnly: true });
     const made = (await listFiles(join(derived, 'results'))).map((file) => relative(derived, file));
     const kept = (await listFiles(committed('results'))).map((file) => relative(PACKAGE_ROOT, file));

@@ -16,8 +16,23 @@ export function emptyHookNorms(): HookNorms {
   return result;
 }
 
+/** Sees every hook's vectors while a reference forward pass runs inside withHookTap. */
+type HookTap = (hook: HookName, layer: number, x: Vectors) => void;
+let activeTap: HookTap | undefined;
+
+/** Run a reference forward pass (synchronous) with `tap` called at every hook point with its vectors. */
+export function withHookTap<T>(tap: HookTap, run: () => T): T {
+  activeTap = tap;
+  try {
+    return run();
+  } finally {
+    activeTap = undefined;
+  }
+}
+
 /** Append the raw and centered norm of every position of x as the next layer of `hook`. */
 export function recordNorms(result: HookNorms, hook: HookName, x: Vectors): void {
+  activeTap?.(hook, result[hook].raw.length, x);
   result[hook].raw.push(x.map((row) => Math.sqrt(row.reduce((a, b) => a + b * b, 0))));
   result[hook].centered.push(
     x.map((row) => {

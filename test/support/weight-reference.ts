@@ -93,7 +93,11 @@ export interface ReferenceNorms {
 }
 
 /** Norms by definition; W_OV^h = W_V^{⌊h/groups⌋} · W_O^h formed explicitly ([dModel][dModel]). */
-export function referenceNorms(block: ReferenceBlock): ReferenceNorms {
+/**
+ * With `mlpProducts`, also ‖W_in·W_out‖_F and ‖b_in·W_out‖ (the reference analysis's MLP appendix), from the explicit
+ * [dModel][dModel] product of the block's (processed, if it was) W_in and W_out.
+ */
+export function referenceNorms(block: ReferenceBlock, mlpProducts = false): ReferenceNorms {
   const groups = block.dims.nHeads / block.dims.nKvHeads;
   const ov = block.W_O.map((w, h) => frobenius(matmul(block.W_V[Math.floor(h / groups)]!, w)));
   const heads = { W_Q: block.W_Q.map(frobenius), W_K: block.W_K.map(frobenius), W_V: block.W_V.map(frobenius), W_O: block.W_O.map(frobenius), W_OV: ov };
@@ -113,6 +117,9 @@ export function referenceNorms(block: ReferenceBlock): ReferenceNorms {
       ...(block.W_gate ? { W_gate: frobenius(block.W_gate), b_gate: optional(block.b_gate) } : {}),
       W_out: frobenius(block.W_out),
       b_out: optional(block.b_out),
+      ...(mlpProducts
+        ? { W_inW_out: frobenius(matmul(block.W_in, block.W_out)), b_inW_out: block.b_in === undefined ? null : frobenius(matmul([block.b_in], block.W_out)) }
+        : {}),
     },
   };
 }

@@ -1,0 +1,73 @@
+/** `resid-norms mechanisms` flags → a MechanismsRequest; prints the per-layer table to stdout. */
+import type { Command } from 'commander';
+import { analyzeMechanisms, DEFAULT_SAMPLES } from '../commands/mechanisms.js';
+import { formatMechanismsTable } from '../commands/mechanisms-table.js';
+import { DEVICES, type Device } from '../runtime/onnx-session.js';
+import { FLAG_RANGES, parseChoice, parseIntInRange, rangeOf } from './options.js';
+import { globalOptions } from './program.js';
+import { createConsoleReporter, type Reporter } from './reporter.js';
+import { ExitCode } from '../errors.js';
+
+/** Random inputs per layer and resampled tokens: [samples, dModel] per layer are kept (300 MB at GPT2-XL for 1000). */
+export const SAMPLES_RANGE = [1, 10_000] as const;
+
+/** The first SIGINT/SIGTERM stops after the batch or probe in flight (nothing is written); a second one at once. */
+function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
+    controller.abort(name);
+    reporter.warn(`${name}: stopping after the current step; no file is written (send it again to stop at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+interface MechanismsFlags {
+  model?: string;
+  prompts?: string;
+  out?: string;
+  samples: number;
+  seed: number;
+  batchSize: number;
+  maxTokens?: number;
+  prependBos: boolean;
+  device: Device;
+  threads?: number;
+  refresh: boolean;
+}
+
+export function registerMechanisms(program: Command): void {
+  program
+    .command('mechanisms')
+    .description("why the norm grows: each layer's MLP and W_OV on normalised random inputs vs attn_out / mlp_out, and MLP activation rates on real, random and resampled inputs")
+    .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
+    .option('-p, --prompts <file>', 'prompt file: one prompt per line, or JSONL with {"text"} or {"ids"} (default: built-in prompts)')
+    .option('-o, --out <file>', 'mechanisms file (default: results/<model>.mechanisms.json)')
+    .option('-n, --samples <n>', `random inputs per layer, and the most prompt tokens resampled (${SAMPLES_RANGE.join('…')})`, parseIntInRange(...SAMPLES_RANGE), DEFAULT_SAMPLES)
+    .option('--seed <n>', `seed of the random inputs, the resampled tokens and the random layers (${FLAG_RANGES.seed.join('…')})`, rangeOf('seed'), 0)
+    .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
+    .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
+    .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
+    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
+    .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')} here (default: all cores)`, rangeOf('threads'))
+    .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
+    .action(async (flags: MechanismsFlags, command: Command) => {
+      const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
+      const stop = stopOnSignals(reporter);
+      const { prompts, out, ...request } = flags;
+      const { outPath, mechanisms } = await analyzeMechanisms(
+        { ...request, ...(prompts !== undefined ? { promptsPath: prompts } : {}), ...(out !== undefined ? { outPath: out } : {}), signal: stop.signal },
+        reporter,
+      ).finally(stop.dispose);
+      process.stdout.write(formatMechanismsTable(mechanisms));
+      reporter.info(`wrote ${outPath} (${mechanisms.layers.length} layers, ${mechanisms.runtime.seconds.toFixed(1)} s)`);
+    });
+}

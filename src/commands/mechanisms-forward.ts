@@ -1,0 +1,88 @@
+/**
+ * The real-prompt pass of `mechanisms`: batches through the forward graph
+ * (src/graph/mechanism-forward-graph.ts), summing per layer over included tokens the activation
+ * rate and the attn_out / mlp_out norms, and keeping the MLP inputs of the sampled tokens.
+ */
+import type { TransformerSpec } from '../architectures/types.js';
+import type { Progress } from '../cli/reporter.js';
+import { NumericalError } from '../errors.js';
+import { forwardOutputName, SAMPLE_ROWS } from '../graph/mechanism-forward-graph.js';
+import { INPUT_IDS } from '../graph/transformer-graph.js';
+import { stopIfInterrupted } from '../io/interrupt.js';
+import { batchInputIds, type Batch } from '../measure/batches.js';
+import type { Sequence } from '../measure/sequences.js';
+import type { TensorSession } from '../runtime/tensor-session.js';
+
+export interface ForwardTotals {
+  /** Included tokens (every layer counts the same ones). */
+  included: number;
+  /** [layer] means over included tokens. */
+  activationRate: number[];
+  attnOut: number[];
+  mlpOut: number[];
+  /** [layer] the MLP inputs of the sampled tokens, [samples, dModel] in sample order. */
+  samples: Float32Array[];
+}
+
+/** Where each sampled token's row goes: sampleSlot.get(sequence index)?.get(position) = its rank among the samples. */
+export type SampleSlots = Map<number, Map<number, number>>;
+
+export async function runForward(
+  session: TensorSession,
+  spec: TransformerSpec,
+  batches: readonly Batch[],
+  included: (sequence: Sequence, position: number) => boolean,
+  slots: SampleSlots,
+  sampleCount: number,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<ForwardTotals> {
+  const { nLayers, dModel } = spec.dims;
+  const sums = { activationRate: new Float64Array(nLayers), attnOut: new Float64Array(nLayers), mlpOut: new Float64Array(nLayers) };
+  const samples = Array.from({ length: nLayers }, () => new Float32Array(sampleCount * dModel));
+  const names = Array.from({ length: nLayers }, (_, layer) => (['mlp_active', 'attn_out_norm', 'mlp_out_norm', 'mlp_input_rows'] as const).map((output) => forwardOutputName(layer, output))).flat();
+  let count = 0;
+  for (const batch of batches) {
+    stopIfInterrupted(signal, 'between batches');
+    const rows: number[] = [];
+    const targets: number[] = [];
+    const flat: number[] = []; // indices of included tokens in the [batch·pos] stream
+    batch.members.forEach((sequence, row) => {
+      const chosen = slots.get(sequence.index);
+      for (let position = 0; position < sequence.ids.length; position += 1) {
+        if (included(sequence, position)) flat.push(row * batch.length + position);
+        const slot = chosen?.get(position);
+        if (slot !== undefined) {
+          rows.push(row * batch.length + position);
+          targets.push(slot);
+        }
+      }
+    });
+    const outputs = await session.run(
+      {
+        [INPUT_IDS]: { type: 'int64', data: batchInputIds(batch), dims: [batch.members.length, batch.length] },
+        [SAMPLE_ROWS]: { type: 'int64', data: BigInt64Array.from(rows, BigInt), dims: [rows.length] },
+      },
+      names,
+    );
+    for (let layer = 0; layer < nLayers; layer += 1) {
+      const add = (name: 'mlp_active' | 'attn_out_norm' | 'mlp_out_norm', into: Float64Array) => {
+        const values = outputs.get(forwardOutputName(layer, name))!.data;
+        for (const index of flat) {
+          const value = values[index]!;
+          if (!Number.isFinite(value)) throw new NumericalError(`${name} of layer ${layer} is ${value} on a real prompt; the forward pass overflowed`);
+          into[layer]! += value;
+        }
+      };
+      add('mlp_active', sums.activationRate);
+      add('attn_out_norm', sums.attnOut);
+      add('mlp_out_norm', sums.mlpOut);
+      const gathered = outputs.get(forwardOutputName(layer, 'mlp_input_rows'))!.data; // [rows, dModel]
+      targets.forEach((slot, i) => samples[layer]!.set(gathered.subarray(i * dModel, (i + 1) * dModel), slot * dModel));
+    }
+    count += flat.length;
+    progress.tick(batch.members.reduce((sum, member) => sum + member.ids.length, 0));
+  }
+  const means = (values: Float64Array) => Array.from(values, (sum) => sum / count);
+  return { included: count, activationRate: means(sums.activationRate), attnOut: means(sums.attnOut), mlpOut: means(sums.mlpOut), samples };
+}

@@ -1,0 +1,222 @@
+/**
+ * `resid-norms mechanisms`: the reference analysis's evidence for why the residual stream grows,
+ * per layer. Phases:
+ *   resolve model → load spec → tokenizer → prompts → tokenize → choose the resampled tokens
+ *   (seeded) → forward pass over the prompts (activation rates, attn_out / mlp_out norms, the
+ *   chosen tokens' MLP inputs) → probes (random Gaussian inputs; the same layer's and a random
+ *   layer's resampled MLP inputs) → write the mechanisms file atomically.
+ */
+import { exclusionCodes, specialTokenIdsOf } from '../measure/exclusions.js';
+import { join } from 'node:path';
+import { chooseIndices, gaussianRows, randomSourceLayers, sampleMean } from '../analysis/mechanism-sampling.js';
+import type { TransformerSpec } from '../architectures/types.js';
+import type { Reporter } from '../cli/reporter.js';
+import { InputError, UsageError, quote } from '../errors.js';
+import { planExternalData } from '../graph/external-data.js';
+import { buildMechanismForwardGraph } from '../graph/mechanism-forward-graph.js';
+import { buildProbeGraph } from '../graph/probe-graph.js';
+import { stopIfInterrupted } from '../io/interrupt.js';
+import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
+import { planBatches, tokenCount } from '../measure/batches.js';
+import { modelInfo } from '../measure/build-measurement.js';
+import { readPromptFile } from '../measure/prompts.js';
+import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
+import { loadModel, modelInputs } from '../models/load-model.js';
+import { loadTokenizer } from '../models/tokenizer-files.js';
+import { DEFAULT_PROMPTS } from '../package-paths.js';
+import { writeFileAtomic } from '../results/atomic-write.js';
+import { MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
+import { onnxRuntimeVersion, type Device } from '../runtime/onnx-session.js';
+import { createTensorSession } from '../runtime/tensor-session.js';
+import { toolVersion } from '../version.js';
+import { runForward, type SampleSlots } from './mechanisms-forward.js';
+import { runProbes, type ProbeValues } from './mechanisms-probes.js';
+import { resolveRequestedModel } from './measure.js';
+
+export interface MechanismsRequest {
+  /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
+  model?: string;
+  /** Prompt file; the built-in prompts/default.txt when absent. */
+  promptsPath?: string;
+  /** Output file; results/<model-slug>.mechanisms.json when absent. */
+  outPath?: string;
+  /** Random inputs per layer, and the most real tokens resampled (default 1000). */
+  samples: number;
+  seed: number;
+  batchSize: number;
+  maxTokens?: number;
+  prependBos: boolean;
+  device: Device;
+  threads?: number;
+  refresh: boolean;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface MechanismsOutcome {
+  outPath: string;
+  mechanisms: MechanismsFile;
+}
+
+export const DEFAULT_SAMPLES = 1000;
+const MAX_BATCH_TOKENS = 16384;
+const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
+/** Position 0 can attend only to itself: its residual stream is an outlier whatever its token (DESIGN.md). */
+const EXCLUDED_POSITIONS = [0];
+
+function normalizationText(spec: TransformerSpec): string {
+  return spec.normalization === 'layernorm'
+    ? "each block's own LayerNorm (x − mean(x)) / √(var(x) + eps) · w + b, population variance, before the MLP (ln2) and before W_V (ln1, without b, which TransformerLens folds into b_O)"
+    : "each block's own RMSNorm x / √(mean(x²) + eps) · w (no centering), before the MLP and before W_V";
+}
+
+function activationText(spec: TransformerSpec): string {
+  const mlp = spec.blocks[0]!.mlp;
+  return mlp.kind === 'dense'
+    ? `fraction of the MLP's pre-activations x·W_in + b_in that are > 0 (${mlp.activation}; TransformerLens's hook_pre > 0)`
+    : `fraction of the gate's pre-activations x·W_gate that are > 0 (${mlp.activation}(z) > 0 exactly when z > 0)`;
+}
+
+/** Which sampled tokens sit where: rank of each chosen (sequence, position) among the samples. */
+function sampleSlots(sequences: readonly Sequence[], chosen: readonly number[], included: (sequence: Sequence, position: number) => boolean): SampleSlots {
+  const slots: SampleSlots = new Map();
+  let next = 0;
+  let index = 0;
+  for (const sequence of sequences) {
+    for (let position = 0; position < sequence.ids.length && next < chosen.length; position += 1) {
+      if (!included(sequence, position)) continue;
+      if (chosen[next] === index) {
+        let positions = slots.get(sequence.index);
+        if (positions === undefined) slots.set(sequence.index, (positions = new Map()));
+        positions.set(position, next);
+        next += 1;
+      }
+      index += 1;
+    }
+  }
+  return slots;
+}
+
+function summarize(values: ProbeValues[number]): { mlp_out: ReturnType<typeof sampleMean>; activationRate: ReturnType<typeof sampleMean>; ov: ReturnType<typeof sampleMean> } {
+  return { mlp_out: sampleMean(values.mlp_norm), activationRate: sampleMean(values.mlp_active), ov: sampleMean(values.ov_norm) };
+}
+
+export async function analyzeMechanisms(request: MechanismsRequest, reporter: Reporter): Promise<MechanismsOutcome> {
+  const startedAt = performance.now();
+  if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
+  const resolved = await resolveRequestedModel(request, reporter);
+  const outPath = request.outPath ?? join('results', `${resolved.slug}.mechanisms.json`);
+  await checkOutputFile(outPath);
+  await refuseOutputOverInput([{ flag: '--out', path: outPath }], [{ path: request.promptsPath ?? DEFAULT_PROMPTS, what: 'the prompt file' }, ...(await modelInputs(resolved.dir))]);
+  stopIfInterrupted(request.signal, 'after resolving the model');
+  const model = await loadModel(resolved.dir);
+  const { spec } = model;
+  const tokenizer = await loadTokenizer(resolved.dir);
+  const promptSet = request.promptsPath ? await readPromptFile(request.promptsPath) : await readPromptFile(DEFAULT_PROMPTS, 'default.txt (built in)');
+  const { nCtx, nLayers, dModel } = spec.dims;
+  const maxTokens = request.maxTokens ?? nCtx;
+  if (maxTokens > nCtx) throw new UsageError(`--max-tokens ${maxTokens} exceeds the context length of ${resolved.id} (${nCtx}); valid: 1…${nCtx}`);
+  const bosTokenId = resolveBosTokenId(spec.bosTokenId, tokenizer);
+  if (request.prependBos && bosTokenId === null && promptSet.prompts.some((prompt) => prompt.text !== undefined)) {
+    throw new UsageError(`${resolved.id} names no BOS token (config.json bos_token_id); use --no-prepend-bos`);
+  }
+  const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab });
+  promptSet.prompts = [];
+  const truncated = sequences.filter((s) => s.truncated).length;
+  if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
+  // measure's rule: position 0 of every sequence and the model's special tokens are left out.
+  const exclusion = { firstPosition: true, specialTokenIds: new Set(specialTokenIdsOf(spec, tokenizer)) };
+  const codes = new Map(sequences.map((sequence) => [sequence, exclusionCodes(sequence.ids, sequence.appended, exclusion)]));
+  const included = (sequence: Sequence, position: number) => codes.get(sequence)![position] === 0;
+  const includedTotal = sequences.reduce((sum, sequence) => sum + sequence.ids.filter((_, position) => included(sequence, position)).length, 0);
+  if (includedTotal === 0) {
+    throw new InputError(`${quote(promptSet.source)} gives no token outside position 0 and the special tokens (which are left out); give prompts of at least 2 ordinary tokens`);
+  }
+  const resampled = Math.min(request.samples, includedTotal);
+  if (resampled < request.samples) reporter.info(`the prompts have ${includedTotal} tokens after position 0: all of them are resampled (--samples ${request.samples})`);
+  const slots = sampleSlots(sequences, chooseIndices(request.seed, includedTotal, resampled), included);
+  const maxAttentionElements = Math.max(MAX_ATTENTION_BYTES / 4 / spec.dims.nHeads, maxTokens * maxTokens);
+  const batches = planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens: Math.max(MAX_BATCH_TOKENS, maxTokens), maxAttentionElements });
+
+  const layout = await planExternalData(model.weights.files);
+  const sessionOptions = { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) };
+  stopIfInterrupted(request.signal, 'while reading the prompts');
+  const forwardSession = await createTensorSession(buildMechanismForwardGraph(spec, layout).bytes, layout.folder, sessionOptions);
+  const totalTokens = batches.reduce((sum, batch) => sum + tokenCount(batch), 0);
+  const progress = reporter.progress('running the prompts (tokens)', totalTokens, 'items');
+  let forward;
+  try {
+    forward = await runForward(forwardSession, spec, batches, included, slots, resampled, progress, request.signal);
+  } finally {
+    progress.done();
+    await forwardSession.release();
+  }
+
+  stopIfInterrupted(request.signal, 'after the prompts');
+  reporter.info(`probing every layer with ${request.samples} random inputs and ${resampled} resampled tokens`);
+  const probeSession = await createTensorSession(buildProbeGraph(spec, layout).bytes, layout.folder, sessionOptions);
+  const sourceLayers = randomSourceLayers(request.seed, nLayers);
+  let random: ProbeValues;
+  let sameLayer: ProbeValues;
+  let randomLayer: ProbeValues;
+  try {
+    const gaussian = gaussianRows(request.seed, request.samples, dModel);
+    random = await runProbes(probeSession, spec, request.samples, () => gaussian, 'random input');
+    stopIfInterrupted(request.signal, 'while probing');
+    sameLayer = await runProbes(probeSession, spec, resampled, (layer) => forward.samples[layer]!, 'resampled (same layer)');
+    stopIfInterrupted(request.signal, 'while probing');
+    randomLayer = await runProbes(probeSession, spec, resampled, (layer) => forward.samples[sourceLayers[layer]!]!, 'resampled (random layer)');
+  } finally {
+    await probeSession.release();
+  }
+
+  const layers: MechanismLayer[] = Array.from({ length: nLayers }, (_, layer) => {
+    const r = summarize(random[layer]!);
+    const same = summarize(sameLayer[layer]!);
+    const other = summarize(randomLayer[layer]!);
+    return {
+      layer,
+      measured: { attn_out: forward.attnOut[layer]!, mlp_out: forward.mlpOut[layer]!, activationRate: forward.activationRate[layer]! },
+      random: { mlp_out: r.mlp_out, ov: r.ov, activationRate: r.activationRate },
+      sameLayer: { mlp_out: same.mlp_out, activationRate: same.activationRate },
+      randomLayer: { sourceLayer: sourceLayers[layer]!, mlp_out: other.mlp_out, activationRate: other.activationRate },
+    };
+  });
+  const layerNorm = spec.normalization === 'layernorm';
+  const mechanisms: MechanismsFile = {
+    format: MECHANISMS_FORMAT,
+    version: MECHANISMS_VERSION,
+    model: { ...modelInfo(resolved.id, resolved.revision, bosTokenId, spec), dMlp: spec.dims.dMlp, mlp: spec.blocks[0]!.mlp.kind, activation: spec.blocks[0]!.mlp.activation },
+    prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
+    options: {
+      samples: request.samples,
+      seed: request.seed,
+      prependBos: request.prependBos,
+      maxTokens,
+      excludePositions: EXCLUDED_POSITIONS,
+      excludeTokens: [...exclusion.specialTokenIds].map((id) => ({ id, token: tokenizer?.decodeToken(id) ?? '' })),
+      metric: layerNorm ? 'centered' : 'raw',
+      metricReason: layerNorm
+        ? 'TransformerLens centers the writing weights of LayerNorm models, so its norms of what blocks write are centered ones'
+        : 'TransformerLens does not center RMSNorm models, so the raw norm is the comparable one',
+      normalization: normalizationText(spec),
+      mlpInput: spec.parallelResidual ? 'resid_pre' : 'resid_mid',
+      activationRate: activationText(spec),
+    },
+    runtime: { seconds: (performance.now() - startedAt) / 1000, device: request.device, threads: forwardSession.threads, onnxruntime: onnxRuntimeVersion() },
+    tokens: { measured: totalTokens, included: forward.included, resampled },
+    layers,
+    createdBy: { tool: 'resid-norms', version: toolVersion() },
+  };
+  await writeFileAtomic(outPath, formatMechanismsFile(mechanisms));
+  return { outPath, mechanisms };
+}
+
+/** One line per layer, metadata indented (as weights files are written). */
+export function formatMechanismsFile(file: MechanismsFile): string {
+  const entries = Object.entries(file).map(([key, value]) => {
+    if (key === 'layers') return `  "layers": [\n${(value as MechanismLayer[]).map((layer) => `    ${JSON.stringify(layer)}`).join(',\n')}\n  ]`;
+    return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`;
+  });
+  return `{\n${entries.join(',\n')}\n}\n`;
+}

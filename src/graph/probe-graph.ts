@@ -1,0 +1,134 @@
+/**
+ * The probe graph of `mechanisms`: every block's MLP and attention W_OV applied to given
+ * vectors (random Gaussian ones, or residual-stream vectors sampled from a real run), with the
+ * block's own input normalisation, so only per-sample numbers leave ONNX Runtime.
+ *
+ * Weights are the stored ones (external data), and TransformerLens's default processing is
+ * applied to the outputs instead, which is exact: with LayerNorm folded and writing weights
+ * centered, TransformerLens's MLP of a normalised vector is the stored MLP of the LayerNorm'd
+ * vector minus its mean over dModel, and its Σ_h W_OV^h x is the stored Σ_h (LN(x) without the
+ * bias) W_V^h W_O^h, minus its mean (LN's bias and b_V go into b_O when folded).
+ * RMSNorm models are not centered by TransformerLens, so their norms are raw.
+ *
+ * Inputs:  x.{l}  float [n, dModel], one per layer (the same tensor may be fed to all)
+ * Outputs: blocks.{l}.mlp_norm    float [n]  ‖MLP(norm2(x))‖ (centered for LayerNorm, raw for RMSNorm)
+ *          blocks.{l}.mlp_active  float [n]  fraction of MLP pre-activations > 0 (the gate's, for gated MLPs)
+ *          blocks.{l}.ov_norm     float [n]  ‖Σ_h W_OV^h · norm1(x)‖ (no biases; same metric)
+ */
+import type { BlockSpec, ModelDims, QkvProjection, TransformerSpec } from '../architectures/types.js';
+import type { ExternalDataLayout } from './external-data.js';
+import { GraphContext } from './layers.js';
+import { ElementType, GraphBuilder, int, ints } from './onnx-builder.js';
+
+export const PROBE_OUTPUTS = ['mlp_norm', 'mlp_active', 'ov_norm'] as const;
+export type ProbeOutput = (typeof PROBE_OUTPUTS)[number];
+
+export function probeInputName(layer: number): string {
+  return `x.${layer}`;
+}
+
+export function probeOutputName(layer: number, output: ProbeOutput): string {
+  return `blocks.${layer}.${output}`;
+}
+
+export interface BuiltProbeGraph {
+  bytes: Uint8Array;
+  nodeCount: number;
+}
+
+/** The norm the reference analysis's "norm" is for this normalisation: centered for LayerNorm, raw for RMSNorm. */
+export function vectorNorm(ctx: GraphContext, x: string, centered: boolean, name: string): string {
+  const g = ctx.g;
+  const value = centered ? g.node('Sub', [x, g.node('ReduceMean', [x], { axes: ints([-1]), keepdims: int(1) })]) : x;
+  return g.node('ReduceL2', [value], { axes: ints([-1]), keepdims: int(0) }, name);
+}
+
+/** Fraction of the last axis that is > 0. [..., d] → [...] */
+export function fractionPositive(ctx: GraphContext, x: string, name: string): string {
+  const g = ctx.g;
+  const positive = g.node('Cast', [g.node('Greater', [x, g.floatConstant([0], [])])], { to: int(ElementType.float) });
+  return g.node('ReduceMean', [positive], { axes: ints([-1]), keepdims: int(0) }, name);
+}
+
+/** The MLP's pre-activations (the gate's for gated MLPs) and its output. x: [n, dModel], normalised */
+export function mlpWithPreActivations(ctx: GraphContext, x: string, mlp: BlockSpec['mlp'], name: string): { pre: string; out: string } {
+  const g = ctx.g;
+  if (mlp.kind === 'dense') {
+    const pre = ctx.linear(x, mlp.in, `${name}.pre`);
+    return { pre, out: ctx.linear(ctx.activation(pre, mlp.activation, `${name}.post`), mlp.out, `${name}.out`) };
+  }
+  const pre = ctx.linear(x, mlp.gate, `${name}.gate_pre`);
+  const hidden = g.node('Mul', [ctx.activation(pre, mlp.activation, `${name}.gate_act`), ctx.linear(x, mlp.up, `${name}.up`)], {}, `${name}.post`);
+  return { pre, out: ctx.linear(hidden, mlp.down, `${name}.out`) };
+}
+
+/** The value projection's weight (no bias), [in, out] or [out, in] as stored: the v part of a fused q/k/v. */
+function valueWeight(ctx: GraphContext, qkv: QkvProjection, dims: ModelDims): { weight: string; transB: number } {
+  const g = ctx.g;
+  const { nHeads, nKvHeads, dHead, dModel } = dims;
+  const slice = (value: string, start: number, end: number, axis: number) => g.node('Slice', [value, g.intConstant([start]), g.intConstant([end]), g.intConstant([axis])]);
+  switch (qkv.kind) {
+    case 'fused': {
+      // output = [q | k | v]
+      const { weight, layout } = qkv.linear;
+      const start = (nHeads + nKvHeads) * dHead;
+      const end = start + nKvHeads * dHead;
+      return { weight: slice(ctx.weight(weight), start, end, layout === 'in_out' ? 1 : 0), transB: layout === 'out_in' ? 1 : 0 };
+    }
+    case 'fused-per-head': {
+      // output = [q₀ k₀ v₀ | q₁ k₁ v₁ | …]; stored as nn.Linear [out, in] (GPT-NeoX)
+      const { weight, layout } = qkv.linear;
+      if (layout !== 'out_in') throw new Error('fused-per-head q/k/v is stored [out, in]');
+      const perHead = g.node('Reshape', [ctx.weight(weight), g.intConstant([nHeads, 3, dHead, dModel])]);
+      const values = g.node('Gather', [perHead, g.intConstant([2], [])], { axis: int(1) }); // [heads, dHead, dModel]
+      return { weight: g.node('Reshape', [values, g.intConstant([nHeads * dHead, dModel])]), transB: 1 };
+    }
+    case 'separate':
+      return { weight: ctx.weight(qkv.v.weight), transB: qkv.v.layout === 'out_in' ? 1 : 0 };
+  }
+}
+
+/** Σ_h W_OV^h x for every row: x·W_V (kv heads repeated for grouped-query attention) ·W_O, no biases. x: [n, dModel] */
+export function summedOv(ctx: GraphContext, x: string, block: BlockSpec, dims: ModelDims, name: string): string {
+  const g = ctx.g;
+  const { nHeads, nKvHeads, dHead } = dims;
+  const value = valueWeight(ctx, block.attention.qkv, dims);
+  let v = g.node('Gemm', [x, value.weight], { transB: int(value.transB) }, `${name}.v`); // [n, nKvHeads·dHead]
+  const groups = nHeads / nKvHeads;
+  if (groups > 1) {
+    // query head h reads kv head ⌊h / groups⌋
+    const split = g.node('Reshape', [v, g.intConstant([-1, nKvHeads, 1, dHead])]);
+    v = g.node('Reshape', [g.node('Tile', [split, g.intConstant([1, 1, groups, 1])]), g.intConstant([-1, nHeads * dHead])]);
+  }
+  const { bias: _bias, ...out } = block.attention.out;
+  return ctx.linear(v, out, `${name}.ov`);
+}
+
+/** Normalisation weights without their bias (TransformerLens folds it into b_V, then b_O). */
+function withoutBias<T extends { bias?: unknown }>(weights: T): Omit<T, 'bias'> {
+  const { bias: _bias, ...rest } = weights;
+  return rest;
+}
+
+export function buildProbeGraph(spec: TransformerSpec, layout: ExternalDataLayout): BuiltProbeGraph {
+  const g = new GraphBuilder(`resid-norms probes ${spec.architecture}`);
+  const ctx = new GraphContext(g, layout);
+  const centered = spec.normalization === 'layernorm';
+  let previous: string[] = [];
+  for (const [layer, block] of spec.blocks.entries()) {
+    const prefix = `blocks.${layer}`;
+    const x = g.addInput(probeInputName(layer), ElementType.float, ['n', spec.dims.dModel]);
+    // One layer after the other: without this, ONNX Runtime may run every layer's [n, dMlp] at once.
+    const after = previous.length > 0 ? ctx.zeroAfter(previous, `${prefix}.after`) : undefined;
+    const mlp = mlpWithPreActivations(ctx, ctx.norm(x, block.norm2, `${prefix}.ln2`, after), block.mlp, `${prefix}.mlp`);
+    const ov = summedOv(ctx, ctx.norm(x, { ...withoutBias(block.norm1) }, `${prefix}.ln1`, after), block, spec.dims, `${prefix}.attn`);
+    const outputs = {
+      mlp_norm: vectorNorm(ctx, mlp.out, centered, probeOutputName(layer, 'mlp_norm')),
+      mlp_active: fractionPositive(ctx, mlp.pre, probeOutputName(layer, 'mlp_active')),
+      ov_norm: vectorNorm(ctx, ov, centered, probeOutputName(layer, 'ov_norm')),
+    };
+    for (const name of Object.values(outputs)) g.addOutput(name, ElementType.float, ['n']);
+    previous = Object.values(outputs);
+  }
+  return { bytes: g.toBytes(), nodeCount: g.nodeCount };
+}

@@ -1,0 +1,178 @@
+/**
+ * `mechanisms` and the MLP products of `weights` on tiny models of every supported architecture,
+ * against the plain-TypeScript computations of test/support/reference-mechanisms.ts: the same
+ * seeded inputs and tokens go through both, so what differs is float32 (ONNX Runtime) against
+ * float64 (the reference).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chooseIndices, gaussianRows, randomSourceLayers } from '../../src/analysis/mechanism-sampling.js';
+import { createSilentReporter } from '../../src/cli/reporter.js';
+import { analyzeMechanisms } from '../../src/commands/mechanisms.js';
+import { analyzeWeights } from '../../src/commands/weights.js';
+import type { SampleMean } from '../../src/results/mechanisms-schema.js';
+import { createRandom } from '../support/random.js';
+import type { HookNorms, Vectors } from '../support/reference-ops.js';
+import { referenceGpt2 } from '../support/reference-gpt2.js';
+import { referenceGptNeo } from '../support/reference-gpt-neo.js';
+import { referenceGptNeox } from '../support/reference-gpt-neox.js';
+import { referenceLlama } from '../support/reference-llama.js';
+import { referenceOpt } from '../support/reference-opt.js';
+import { fractionPositive, referenceMlpProducts, referenceModel, referenceProbe, referenceRun, type Architecture } from '../support/reference-mechanisms.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
+import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
+import { writeTinyLlama } from '../support/tiny-llama.js';
+import { writeTinyOpt } from '../support/tiny-opt.js';
+import type { TinyModel } from '../support/tiny-gpt2.js';
+
+/** Norms: float32 sums over ≤ a few hundred terms against float64, as the graph tests allow. */
+const NORM_TOLERANCE = 1e-4;
+const SAMPLES = 24;
+const SEED = 7;
+
+interface Case {
+  label: string;
+  architecture: Architecture;
+  write(dir: string): Promise<TinyModel>;
+  forward(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[]): HookNorms;
+}
+
+const CASES: Case[] = [
+  { label: 'GPT-2 (Conv1D, fused q/k/v, gelu_new)', architecture: 'gpt2', write: (dir) => writeTinyGpt2(dir, { nLayers: 3, dModel: 16, nHeads: 4, seed: 3 }), forward: referenceGpt2 },
+  { label: 'GPT-2 with F16 weights', architecture: 'gpt2', write: (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 16, nHeads: 2, dtype: 'F16', seed: 4 }), forward: referenceGpt2 },
+  { label: 'GPT-Neo (global and local layers)', architecture: 'gpt_neo', write: (dir) => writeTinyGptNeo(dir, { attentionTypes: [[['global', 'local'], 1]], windowSize: 3, seed: 5 }), forward: referenceGptNeo },
+  { label: 'OPT (ReLU)', architecture: 'opt', write: (dir) => writeTinyOpt(dir, { nLayers: 2, seed: 6 }), forward: (w, c, ids) => referenceOpt(w, c, ids) },
+  { label: 'GPT-NeoX, parallel residual (the MLP reads resid_pre)', architecture: 'gpt_neox', write: (dir) => writeTinyGptNeox(dir, { nLayers: 3, seed: 8 }), forward: referenceGptNeox },
+  { label: 'GPT-NeoX, sequential residual', architecture: 'gpt_neox', write: (dir) => writeTinyGptNeox(dir, { nLayers: 2, parallelResidual: false, seed: 9 }), forward: referenceGptNeox },
+  { label: 'Llama (RMSNorm, SwiGLU, grouped-query attention)', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, seed: 10 }), forward: referenceLlama },
+  { label: 'Llama with MLP biases', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, mlpBias: true, attentionBias: true, seed: 11 }), forward: referenceLlama },
+];
+
+/** Seeded prompts of 1, 6, 9 and 13 token ids (the first has nothing after position 0). */
+function makePrompts(seed: number): number[][] {
+  const random = createRandom(seed);
+  return [1, 6, 9, 13].map((length) => Array.from({ length }, () => 3 + random.integer(200)));
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function assertRelative(actual: number, expected: number, tolerance: number, label: string): void {
+  const error = Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-12);
+  assert.ok(error <= tolerance, `${label}: ${actual} vs reference ${expected} (relative error ${error.toExponential(2)}, allowed ${tolerance})`);
+}
+
+function assertAbsolute(actual: number, expected: number, tolerance: number, label: string): void {
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${label}: ${actual} vs reference ${expected} (allowed ±${tolerance})`);
+}
+
+describe('mechanisms on every architecture, against plain-TypeScript computations', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rn-mechanisms-'));
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  for (const [index, testCase] of CASES.entries()) {
+    it(testCase.label, async () => {
+      const dir = join(root, `model-${index}`);
+      const tiny = await testCase.write(dir);
+      const prompts = makePrompts(100 + index);
+      const promptsPath = join(root, `prompts-${index}.jsonl`);
+      await writeFile(promptsPath, prompts.map((ids) => JSON.stringify({ ids })).join('\n'));
+      const outPath = join(root, `out-${index}.mechanisms.json`);
+      const { mechanisms: file } = await analyzeMechanisms(
+        { model: dir, promptsPath, outPath, samples: SAMPLES, seed: SEED, batchSize: 2, prependBos: true, device: 'cpu', threads: 1, refresh: false },
+        createSilentReporter(),
+      );
+
+      const model = referenceModel(testCase.architecture, tiny.weights, tiny.config);
+      const nLayers = model.blocks.length;
+      const d = model.d;
+      const centered = model.normalization === 'layernorm';
+      assert.equal(file.layers.length, nLayers);
+      assert.equal(file.options.metric, centered ? 'centered' : 'raw');
+      assert.equal(file.options.mlpInput, model.parallel ? 'resid_pre' : 'resid_mid');
+
+      // The real prompts: every position but 0 of every prompt, in prompt order.
+      const runs = prompts.map((ids) => referenceRun(model, () => testCase.forward(tiny.weights, tiny.config, ids)));
+      const tokens: Array<{ run: number; position: number }> = [];
+      runs.forEach((_, run) => prompts[run]!.forEach((_, position) => position > 0 && tokens.push({ run, position })));
+      assert.equal(file.tokens.included, tokens.length);
+      const resampled = Math.min(SAMPLES, tokens.length);
+      assert.equal(file.tokens.resampled, resampled);
+      const chosen = chooseIndices(SEED, tokens.length, resampled).map((i) => tokens[i]!);
+      const sourceLayers = randomSourceLayers(SEED, nLayers);
+      const gaussian = gaussianRows(SEED, SAMPLES, d);
+      const randomInputs: Vectors = Array.from({ length: SAMPLES }, (_, i) => Float64Array.from(gaussian.subarray(i * d, (i + 1) * d)));
+      const dMlp = model.blocks[0]!.mlp(randomInputs.slice(0, 1)).pre[0]!.length;
+
+      for (let layer = 0; layer < nLayers; layer += 1) {
+        const entry = file.layers[layer]!;
+        const label = `layer ${layer}`;
+        const metric = centered ? 'centered' : 'raw';
+        const block = model.blocks[layer]!;
+        // measured: norms of what the block writes, and the activation rate of every included token
+        assertRelative(entry.measured.attn_out, mean(tokens.map(({ run, position }) => runs[run]!.norms.attn_out[metric][layer]![position]!)), NORM_TOLERANCE, `${label} measured attn_out`);
+        assertRelative(entry.measured.mlp_out, mean(tokens.map(({ run, position }) => runs[run]!.norms.mlp_out[metric][layer]![position]!)), NORM_TOLERANCE, `${label} measured mlp_out`);
+        const rates = tokens.map(({ run, position }) => fractionPositive(block.mlp(block.norm2([runs[run]!.mlpInputs[layer]![position]!])).pre[0]!));
+        // A pre-activation within float32 rounding of 0 may flip: allow two flips in all tokens.
+        assertAbsolute(entry.measured.activationRate, mean(rates), 2 / (dMlp * tokens.length), `${label} measured activation rate`);
+
+        // random inputs
+        const random = referenceProbe(model, layer, randomInputs);
+        assertRelative(entry.random.mlp_out.mean, mean(random.mlpNorm), NORM_TOLERANCE, `${label} random MLP norm`);
+        assertRelative(entry.random.ov.mean, mean(random.ovNorm), NORM_TOLERANCE, `${label} random ΣW_OV norm`);
+        assertAbsolute(entry.random.activationRate.mean, mean(random.active), 2 / (dMlp * SAMPLES), `${label} random activation rate`);
+        assertStderr(entry.random.mlp_out, random.mlpNorm, `${label} random MLP norm`);
+
+        // resampled MLP inputs: this layer's, and those of a random layer
+        const inputsAt = (source: number) => chosen.map(({ run, position }) => runs[run]!.mlpInputs[source]![position]!);
+        const same = referenceProbe(model, layer, inputsAt(layer));
+        assertRelative(entry.sameLayer.mlp_out.mean, mean(same.mlpNorm), NORM_TOLERANCE, `${label} same-layer MLP norm`);
+        assertAbsolute(entry.sameLayer.activationRate.mean, mean(same.active), 2 / (dMlp * resampled), `${label} same-layer activation rate`);
+        assert.equal(entry.randomLayer.sourceLayer, sourceLayers[layer]);
+        const other = referenceProbe(model, layer, inputsAt(sourceLayers[layer]!));
+        assertRelative(entry.randomLayer.mlp_out.mean, mean(other.mlpNorm), NORM_TOLERANCE, `${label} random-layer MLP norm`);
+        assertAbsolute(entry.randomLayer.activationRate.mean, mean(other.active), 2 / (dMlp * resampled), `${label} random-layer activation rate`);
+      }
+      // The comparison can fail: layers differ by far more than the tolerance.
+      const first = referenceProbe(model, 0, randomInputs);
+      const second = referenceProbe(model, 1, randomInputs);
+      const apart = Math.max(...first.mlpNorm.map((value, i) => Math.abs(value - second.mlpNorm[i]!) / value));
+      assert.ok(apart > 100 * NORM_TOLERANCE, `layers 0 and 1 must be told apart (largest per-sample difference ${apart})`);
+    });
+  }
+
+  for (const [index, testCase] of CASES.entries()) {
+    it(`weights: ‖W_in·W_out‖ and ‖b_in·W_out‖, ${testCase.label}`, async () => {
+      const dir = join(root, `weights-${index}`);
+      const tiny = await testCase.write(dir);
+      const { weights } = await analyzeWeights({ model: dir, outPath: join(root, `weights-${index}.json`), refresh: false }, createSilentReporter());
+      const model = referenceModel(testCase.architecture, tiny.weights, tiny.config);
+      for (const layer of weights.layers) {
+        const expected = referenceMlpProducts(model, layer.layer);
+        for (const variant of ['raw', 'processed'] as const) {
+          const label = `layer ${layer.layer} ${variant}`;
+          assertRelative(layer[variant].W_inW_out!, expected[variant].W_inW_out, NORM_TOLERANCE, `${label} W_in·W_out`);
+          const bias = expected[variant].b_inW_out;
+          if (bias === null) assert.equal(layer[variant].b_inW_out, null, `${label} b_in·W_out`);
+          else assertRelative(layer[variant].b_inW_out!, bias, NORM_TOLERANCE, `${label} b_in·W_out`);
+        }
+      }
+    });
+  }
+});
+
+/** The file's standard error is the sample standard deviation over √n of the per-sample values. */
+function assertStderr(actual: SampleMean, values: readonly number[], label: string): void {
+  const m = mean(values);
+  const sd = Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
+  assert.equal(actual.n, values.length, `${label} n`);
+  assertRelative(actual.stderr, sd / Math.sqrt(values.length), 1e-3, `${label} standard error`);
+}
