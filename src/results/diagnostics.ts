@@ -1,0 +1,129 @@
+/**
+ * In-graph diagnostics of where the growth lives (`measure --diagnostics`): which exist, the
+ * token-table columns each one adds, and how the results file records the selection. Column
+ * names, kinds and order are decided here, once, for the graph, the packing and the tables.
+ *
+ *   cosines  per token and layer, cosine of each block output with the stream it is added to
+ *   massive  per token and layer, the largest |x_i| of resid_post and how much of ‖x‖ it holds
+ *   sinks    per token, layer and head, the attention the query puts on position 0
+ *   heads    per token, layer and head, the norm of the head's write (TransformerLens hook_result)
+ */
+import { z } from 'zod';
+
+export const DIAGNOSTICS = ['cosines', 'massive', 'sinks', 'heads'] as const;
+export type Diagnostic = (typeof DIAGNOSTICS)[number];
+
+/** The shape of a model that decides which columns exist and how long their lists are. */
+export interface DiagnosticShape {
+  nLayers: number;
+  nHeads: number;
+  dModel: number;
+  parallelResidual: boolean;
+}
+
+export interface DiagnosticSelection {
+  diagnostics: readonly Diagnostic[];
+  /** Residual dimensions left out of `massive_norm_without` (only with `massive`). */
+  massiveDims?: readonly number[];
+}
+
+/** Which block output is compared with which stream. */
+export type CosinePair = 'attn_resid_pre' | 'mlp_resid_mid' | 'block_resid_pre';
+
+/** One token-table column of a diagnostic: a list of `length` values per token. */
+export interface DiagnosticColumn {
+  name: string;
+  diagnostic: Diagnostic;
+  kind: 'float32-list' | 'int32-list';
+  /** nLayers, or nLayers × nHeads (layer-major: layer l, head h at l × nHeads + h). */
+  length: number;
+  /** Values per layer: 1, or nHeads. */
+  perLayer: number;
+  description: string;
+}
+
+/** Massive-activation statistics in column order (`massive_norm_without` follows when dims are given). */
+export const MASSIVE_STATISTICS = ['max', 'dim', 'ratio', 'top1_share', 'top10_share'] as const;
+export type MassiveStatistic = (typeof MASSIVE_STATISTICS)[number] | 'norm_without';
+
+/** Cosine pairs of a model: parallel blocks add attn_out + mlp_out to resid_pre together. */
+export function cosinePairs(parallelResidual: boolean): CosinePair[] {
+  return parallelResidual ? ['attn_resid_pre', 'block_resid_pre'] : ['attn_resid_pre', 'mlp_resid_mid'];
+}
+
+export function cosineColumn(pair: CosinePair, metric: 'raw' | 'centered'): string {
+  return `cos_${pair}_${metric}`;
+}
+
+const COSINE_TEXT: Record<CosinePair, string> = {
+  attn_resid_pre: 'cosine of attn_out with resid_pre',
+  mlp_resid_mid: 'cosine of mlp_out with resid_mid',
+  block_resid_pre: 'cosine of attn_out + mlp_out with resid_pre (parallel blocks)',
+};
+
+const MASSIVE_TEXT: Record<MassiveStatistic, string> = {
+  max: 'largest |x_i| of resid_post',
+  dim: 'its dimension i (0-based)',
+  ratio: 'largest |x_i| ÷ median |x_i|',
+  top1_share: 'share of ‖x‖² held by the largest dimension',
+  top10_share: 'share of ‖x‖² held by the 10 largest dimensions',
+  norm_without: '‖x‖ (raw) with the --massive-dims dimensions set to 0',
+};
+
+/** Every column the selection adds to the tokens table, in table order. */
+export function diagnosticColumns(selection: DiagnosticSelection, shape: DiagnosticShape): DiagnosticColumn[] {
+  const { nLayers, nHeads } = shape;
+  const perLayer = (name: string, diagnostic: Diagnostic, description: string, kind: DiagnosticColumn['kind'] = 'float32-list'): DiagnosticColumn => ({
+    name,
+    diagnostic,
+    kind,
+    length: nLayers,
+    perLayer: 1,
+    description,
+  });
+  const perHead = (name: string, diagnostic: Diagnostic, description: string): DiagnosticColumn => ({
+    name,
+    diagnostic,
+    kind: 'float32-list',
+    length: nLayers * nHeads,
+    perLayer: nHeads,
+    description,
+  });
+  const columns: DiagnosticColumn[] = [];
+  for (const diagnostic of DIAGNOSTICS.filter((d) => selection.diagnostics.includes(d))) {
+    switch (diagnostic) {
+      case 'cosines':
+        for (const pair of cosinePairs(shape.parallelResidual)) {
+          for (const metric of ['raw', 'centered'] as const) columns.push(perLayer(cosineColumn(pair, metric), diagnostic, `${COSINE_TEXT[pair]} (${metric})`));
+        }
+        break;
+      case 'massive': {
+        const statistics: MassiveStatistic[] = [...MASSIVE_STATISTICS, ...(selection.massiveDims && selection.massiveDims.length > 0 ? (['norm_without'] as const) : [])];
+        for (const statistic of statistics) columns.push(perLayer(`massive_${statistic}`, diagnostic, MASSIVE_TEXT[statistic], statistic === 'dim' ? 'int32-list' : 'float32-list'));
+        break;
+      }
+      case 'sinks':
+        columns.push(perHead('sink_mass', diagnostic, "attention of the token's query on position 0, per head"));
+        break;
+      case 'heads':
+        columns.push(perHead('head_write_raw', diagnostic, "‖z_h·W_O,h‖, the head's write into the residual (no b_O)"));
+        columns.push(perHead('head_write_centered', diagnostic, 'the same write, centered (as TransformerLens centers W_O)'));
+        break;
+    }
+  }
+  return columns;
+}
+
+/** Values per token that the selection adds to the checkpoint and the tables. */
+export function diagnosticWidth(columns: readonly DiagnosticColumn[]): number {
+  return columns.reduce((sum, column) => sum + column.length, 0);
+}
+
+/** What the results file records of a run with diagnostics (absent otherwise). */
+export const DiagnosticsInfoSchema = z.object({
+  selected: z.array(z.enum(DIAGNOSTICS)).min(1),
+  massiveDims: z.array(z.number().int().nonnegative()).optional(),
+  /** The tokens-table columns they added, in table order. */
+  columns: z.array(z.string()),
+});
+export type DiagnosticsInfo = z.infer<typeof DiagnosticsInfoSchema>;
