@@ -7,6 +7,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
+import type { DiagnosticColumn } from '../results/diagnostics.js';
 import type { HookName, LayerSummary, NormMetric } from '../results/schema.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
 import { PROMPT_SUMS, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ResultTables } from './result-tables.js';
@@ -26,6 +27,8 @@ export interface SequenceNorms {
   slots: Int32Array;
   /** Exclusion flags per position, when they are known already (merge); otherwise the writer's rule decides. */
   excluded?: Uint8Array;
+  /** Diagnostic values (measure --diagnostics), [column][position][list], columns in the writer's order. */
+  diagnostics?: Float32Array;
 }
 
 export type Summaries = Record<NormMetric, Partial<Record<HookName, LayerSummary[]>>>;
@@ -69,10 +72,12 @@ export class ResultTablesWriter {
     hooks: readonly HookName[],
     private readonly nLayers: number,
     private readonly isExcluded: (position: number, tokenId: number) => boolean,
+    diagnostics: readonly DiagnosticColumn[],
   ) {
     this.columns = normColumns(hooks);
     this.summaries = Array.from({ length: this.columns.length * nLayers }, () => new StreamingSummary());
-    this.tokenRows = new TokenRowBuffer(ParquetFileWriter.create(partialPath(paths.tokens), tokenTableColumns(hooks, nLayers)), this.columns.map((c) => c.name), nLayers);
+    const tokens = ParquetFileWriter.create(partialPath(paths.tokens), tokenTableColumns(hooks, nLayers, diagnostics));
+    this.tokenRows = new TokenRowBuffer(tokens, this.columns.map((c) => c.name), nLayers, diagnostics);
     this.promptRows = new PromptRowBuffer(ParquetFileWriter.create(partialPath(paths.prompts), promptTableColumns(hooks, nLayers)), this.columns, nLayers);
   }
 
@@ -81,8 +86,9 @@ export class ResultTablesWriter {
     hooks: readonly HookName[],
     nLayers: number,
     isExcluded: (position: number, tokenId: number) => boolean,
+    diagnostics: readonly DiagnosticColumn[] = [],
   ): ResultTablesWriter {
-    return new ResultTablesWriter(paths, hooks, nLayers, isExcluded);
+    return new ResultTablesWriter(paths, hooks, nLayers, isExcluded, diagnostics);
   }
 
   add(sequence: SequenceNorms): void {
@@ -107,6 +113,7 @@ export class ResultTablesWriter {
           prompt.sumSquares[cell] += value * value;
         }
       }
+      this.tokenRows.addDiagnostics(sequence, position, row);
       this.tokenRows.end();
     }
     this.promptRows.end();
@@ -150,13 +157,20 @@ class TokenRowBuffer {
   private readonly excluded: Uint8Array;
   private token: string[] = [];
   private rows = 0;
+  /** Per diagnostic column: [row × length], and where the column starts in a sequence's values (per position). */
+  private readonly diagnosticLists: Array<Float32Array | Int32Array>;
+  private readonly diagnosticStarts: number[];
 
   constructor(
     readonly writer: ParquetFileWriter,
     private readonly names: readonly string[],
     private readonly nLayers: number,
+    private readonly diagnostics: readonly DiagnosticColumn[],
   ) {
-    this.capacity = rowsPerGroup(names.length * nLayers, 4);
+    const diagnosticWidth = diagnostics.reduce((sum, column) => sum + column.length, 0);
+    this.capacity = rowsPerGroup(names.length * nLayers + diagnosticWidth, 4);
+    this.diagnosticLists = diagnostics.map(({ kind, length }) => (kind === 'int32-list' ? new Int32Array(this.capacity * length) : new Float32Array(this.capacity * length)));
+    this.diagnosticStarts = diagnostics.map((_, c) => diagnostics.slice(0, c).reduce((sum, column) => sum + column.length, 0));
     this.lists = names.map(() => new Float32Array(this.capacity * nLayers));
     this.prompt = new Int32Array(this.capacity);
     this.position = new Int32Array(this.capacity);
@@ -175,6 +189,20 @@ class TokenRowBuffer {
     return row;
   }
 
+  /** Copy this position's diagnostic lists into `row` (values: [column][position][list]). */
+  addDiagnostics(sequence: SequenceNorms, position: number, row: number): void {
+    if (this.diagnostics.length === 0) return;
+    const values = sequence.diagnostics;
+    if (values === undefined) throw new Error(`prompt ${sequence.prompt + 1} has no diagnostic values`);
+    const length = sequence.ids.length;
+    this.diagnostics.forEach((column, c) => {
+      const from = this.diagnosticStarts[c]! * length + position * column.length;
+      const target = this.diagnosticLists[c]!;
+      if (target instanceof Int32Array) for (let i = 0; i < column.length; i += 1) target[row * column.length + i] = Math.round(values[from + i]!);
+      else target.set(values.subarray(from, from + column.length), row * column.length);
+    });
+  }
+
   end(): void {
     this.rows += 1;
     if (this.rows === this.capacity) this.flush();
@@ -191,6 +219,7 @@ class TokenRowBuffer {
       ['excluded', this.excluded.subarray(0, rows)],
     ]);
     this.names.forEach((name, c) => values.set(name, this.lists[c]!.subarray(0, rows * this.nLayers)));
+    this.diagnostics.forEach(({ name, length }, c) => values.set(name, this.diagnosticLists[c]!.subarray(0, rows * length)));
     this.writer.writeRowGroup(rows, values);
     this.rows = 0;
     this.token = [];
