@@ -17,9 +17,10 @@ export const DIAGNOSTIC_SCENARIOS: DiagnosticScenario[] = [
   { label: 'cosines', diagnostics: ['cosines'] },
   { label: 'massive', diagnostics: ['massive'] },
   { label: 'cosines + massive', diagnostics: ['cosines', 'massive'], target: 1.15 },
+  { label: 'massive-median', diagnostics: ['massive-median'] },
   { label: 'sinks', diagnostics: ['sinks'] },
   { label: 'heads', diagnostics: ['heads'], target: 1.3 },
-  { label: 'all four', diagnostics: ['cosines', 'massive', 'sinks', 'heads'] },
+  { label: 'all', diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] },
 ];
 
 type Run = Record<string, number>;

@@ -88,6 +88,7 @@ export class DiagnosticsBuilder {
     if (has('massive_max')) {
       for (const [statistic, value] of Object.entries(this.massive(block.residPost, `${prefix}.massive`))) put(`massive_${statistic}`, value);
     }
+    if (has('massive_median_ratio')) put('massive_median_ratio', this.medianRatio(block.residPost, `${prefix}.massive_median_ratio`));
     if (has('sink_mass')) put('sink_mass', this.sinkMass(block.pattern, `${prefix}.sink_mass`));
     if (has('head_write_raw')) {
       const writes = this.headWrites(block.z, block.out, `${prefix}.head_write`);
@@ -124,31 +125,50 @@ export class DiagnosticsBuilder {
   }
 
   /**
-   * Largest |x_i|, its dimension, its ratio to the median |x_i|, the share of ‖x‖² in the top 1
-   * and 10 dimensions, and (with --massive-dims) the norm without those dimensions. One TopK of
-   * the ⌊d/2⌋ + 1 largest |x_i| (sorted) gives all but the last. x: [batch·pos, d] → [batch·pos, 1] each
+   * Largest |x_i|, its dimension, the share of ‖x‖² in the top 1 and 10 dimensions, and (with
+   * --massive-dims) the norm without those dimensions; one TopK of 10 (a heap) gives the first
+   * three. x: [batch·pos, d] → [batch·pos, 1] each
    */
   private massive(x: string, name: string): Partial<Record<MassiveStatistic, string>> {
     const g = this.ctx.g;
     const d = this.shape.dModel;
     const top = Math.min(10, d);
-    const k = Math.max(Math.floor(d / 2) + 1, top);
-    const [values, indices] = g.nodeMany('TopK', [g.node('Abs', [x]), g.intConstant([k])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top_values`, `${name}.top_indices`]);
+    const magnitudes = g.node('Abs', [x]);
+    const along = (k: number, largest: boolean, sorted: boolean, source: string, label: string) =>
+      g.nodeMany('TopK', [source, g.intConstant([k])], { axis: int(-1), largest: int(largest ? 1 : 0), sorted: int(sorted ? 1 : 0) }, [`${name}.${label}_values`, `${name}.${label}_indices`]);
+    const [values, indices] = along(top, true, true, magnitudes, 'top');
     const column = (from: number, to: number, source = values!) => g.node('Slice', [source, g.intConstant([from]), g.intConstant([to]), g.intConstant([1])]);
     const max = g.node('Identity', [column(0, 1)], {}, `${name}.max`);
     const dim = g.node('Cast', [column(0, 1, indices!)], { to: int(ElementType.float) }, `${name}.dim`);
-    // Sorted descending, the median of d values is the value at (d − 1)/2, or the mean of the two middle ones.
-    const median = d % 2 === 1 ? column((d - 1) / 2, (d + 1) / 2) : g.node('ReduceMean', [column(d / 2 - 1, d / 2 + 1)], { axes: ints([-1]), keepdims: int(1) });
     const floor = g.floatConstant([TINY], []);
-    const ratio = g.node('Div', [max, g.node('Max', [median, floor])], {}, `${name}.ratio`);
     const total = g.node('Max', [g.node('ReduceSumSquare', [x], { axes: ints([-1]), keepdims: int(1) }), floor]);
     const top1 = g.node('Div', [g.node('Mul', [max, max]), total], {}, `${name}.top1_share`);
     const top10 = g.node('Div', [g.node('ReduceSumSquare', [column(0, top)], { axes: ints([-1]), keepdims: int(1) }), total], {}, `${name}.top10_share`);
-    const result: Partial<Record<MassiveStatistic, string>> = { max, dim, ratio, top1_share: top1, top10_share: top10 };
+    const result: Partial<Record<MassiveStatistic, string>> = { max, dim, top1_share: top1, top10_share: top10 };
     if (this.maskOfDims !== undefined) {
       result.norm_without = g.node('ReduceL2', [g.node('Mul', [x, this.maskOfDims])], { axes: ints([-1]), keepdims: int(1) }, `${name}.norm_without`);
     }
     return result;
+  }
+
+  /**
+   * Largest |x_i| ÷ median |x_i|. The median comes from an unsorted TopK of the ⌊d/2⌋ + 1
+   * largest |x_i| (a selection): with v sorted descending, its two smallest are v[⌊d/2⌋] and
+   * v[⌊d/2⌋ − 1], the median's one or two middle values. ONNX Runtime's selection costs about
+   * three d×d matrix products per token (a sorted TopK five). x: [batch·pos, d] → [batch·pos, 1]
+   */
+  private medianRatio(x: string, name: string): string {
+    const g = this.ctx.g;
+    const d = this.shape.dModel;
+    const magnitudes = g.node('Abs', [x]);
+    const keep = { axes: ints([-1]), keepdims: int(1) };
+    const topK = (source: string, k: number, largest: boolean, sorted: boolean, label: string) =>
+      g.nodeMany('TopK', [source, g.intConstant([k])], { axis: int(-1), largest: int(largest ? 1 : 0), sorted: int(sorted ? 1 : 0) }, [`${name}.${label}`, `${name}.${label}_indices`])[0]!;
+    const upperHalf = topK(magnitudes, Math.floor(d / 2) + 1, true, false, 'upper_half');
+    const middle = topK(upperHalf, d % 2 === 1 ? 1 : 2, false, false, 'middle'); // v[⌊d/2⌋] (and v[⌊d/2⌋ − 1])
+    const median = g.node('ReduceMean', [middle], keep);
+    const max = g.node('ReduceMax', [magnitudes], keep);
+    return g.node('Div', [max, g.node('Max', [median, g.floatConstant([TINY], [])])], {}, name);
   }
 
   /** Attention each query puts on key 0, per head. pattern → [batch·pos, nHeads] */

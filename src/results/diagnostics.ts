@@ -5,12 +5,14 @@
  *
  *   cosines  per token and layer, cosine of each block output with the stream it is added to
  *   massive  per token and layer, the largest |x_i| of resid_post and how much of ‖x‖ it holds
+ *   massive-median  per token and layer, the largest |x_i| ÷ the median |x_i| (a selection over
+ *           d_model per token and layer: costs ~20 % of a GPT-2 small forward pass, so it is apart)
  *   sinks    per token, layer and head, the attention the query puts on position 0
  *   heads    per token, layer and head, the norm of the head's write (TransformerLens hook_result)
  */
 import { z } from 'zod';
 
-export const DIAGNOSTICS = ['cosines', 'massive', 'sinks', 'heads'] as const;
+export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] as const;
 export type Diagnostic = (typeof DIAGNOSTICS)[number];
 
 /** The shape of a model that decides which columns exist and how long their lists are. */
@@ -43,7 +45,7 @@ export interface DiagnosticColumn {
 }
 
 /** Massive-activation statistics in column order (`massive_norm_without` follows when dims are given). */
-export const MASSIVE_STATISTICS = ['max', 'dim', 'ratio', 'top1_share', 'top10_share'] as const;
+export const MASSIVE_STATISTICS = ['max', 'dim', 'top1_share', 'top10_share'] as const;
 export type MassiveStatistic = (typeof MASSIVE_STATISTICS)[number] | 'norm_without';
 
 /** Cosine pairs of a model: parallel blocks add attn_out + mlp_out to resid_pre together. */
@@ -64,7 +66,6 @@ const COSINE_TEXT: Record<CosinePair, string> = {
 const MASSIVE_TEXT: Record<MassiveStatistic, string> = {
   max: 'largest |x_i| of resid_post',
   dim: 'its dimension i (0-based)',
-  ratio: 'largest |x_i| ÷ median |x_i|',
   top1_share: 'share of ‖x‖² held by the largest dimension',
   top10_share: 'share of ‖x‖² held by the 10 largest dimensions',
   norm_without: '‖x‖ (raw) with the --massive-dims dimensions set to 0',
@@ -102,6 +103,9 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
         for (const statistic of statistics) columns.push(perLayer(`massive_${statistic}`, diagnostic, MASSIVE_TEXT[statistic], statistic === 'dim' ? 'int32-list' : 'float32-list'));
         break;
       }
+      case 'massive-median':
+        columns.push(perLayer('massive_median_ratio', diagnostic, 'largest |x_i| ÷ median |x_i| of resid_post'));
+        break;
       case 'sinks':
         columns.push(perHead('sink_mass', diagnostic, "attention of the token's query on position 0, per head"));
         break;

@@ -83,7 +83,7 @@ describe('measure --diagnostics', () => {
     const [single, batched] = [await tokenRows(join(dir, 'single.json')), await tokenRows(join(dir, 'batched.json'))];
     let worst = 0;
     single.forEach((row, r) => {
-      for (const name of ['cos_mlp_resid_mid_centered', 'massive_ratio', 'sink_mass', 'head_write_centered', 'massive_dim']) {
+      for (const name of ['cos_mlp_resid_mid_centered', 'massive_median_ratio', 'sink_mass', 'head_write_centered', 'massive_dim']) {
         (row[name] as number[]).forEach((value, i) => (worst = Math.max(worst, Math.abs(value - (batched[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))));
       }
     });

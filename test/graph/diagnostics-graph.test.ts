@@ -105,7 +105,7 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
     const tiny = await writeTinyGpt2(join(root, 'other-a'), { nLayers: 2, dModel: 32, nHeads: 4 });
     const other = await writeTinyGpt2(join(root, 'other-b'), { nLayers: 2, dModel: 32, nHeads: 4, seed: 99 });
     const { errors } = await diagnosticsAgainstReference(tiny.dir, makePrompts(1), ALL, (ids, trace) => void referenceGpt2(other.weights, other.config, ids, trace));
-    for (const column of ['cos_attn_resid_pre_raw', 'massive_ratio', 'sink_mass', 'head_write_raw']) {
+    for (const column of ['cos_attn_resid_pre_raw', 'massive_max', 'massive_median_ratio', 'sink_mass', 'head_write_raw']) {
       const measure = measureOf(column);
       assert.ok(errors.get(column)! > TOLERANCE[measure] * 100, `${column} should disagree, got ${errors.get(column)}`);
     }

@@ -79,6 +79,7 @@ export function referenceDiagnostics(traces: readonly BlockTrace[], selection: D
                   : [trace.attnOut[p]!.map((value, i) => value + trace.mlpOut[p]![i]!), trace.residPre[p]!];
             return [cos[2] === 'raw' ? cosine(a, b) : cosine(centered(a), centered(b))];
           }
+          if (column.name === 'massive_median_ratio') return [massiveStatistic(trace.residPost[p]!, 'ratio', [])];
           if (column.name.startsWith('massive_')) return [massiveStatistic(trace.residPost[p]!, column.name.slice('massive_'.length), selection.massiveDims ?? [])];
           if (column.name === 'sink_mass') return trace.sinks.map((perQuery) => perQuery[p]!);
           const writes = headWrites(trace.z[p]!, trace, nHeads, dModel);
