@@ -232,7 +232,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       hooks,
       tables,
       ...(request.shard ? { shard: request.shard } : {}),
-      ...(diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, spec) } : {}),
+      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, spec, tables.diagnostics) } : {}),
     });
     await writeFileAtomic(outPath, formatMeasurement(measurement));
     removeCheckpoint(files);

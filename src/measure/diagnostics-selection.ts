@@ -4,7 +4,7 @@
  */
 import type { TransformerSpec } from '../architectures/types.js';
 import { UsageError } from '../errors.js';
-import { DIAGNOSTICS, diagnosticColumns, type Diagnostic, type DiagnosticSelection, type DiagnosticsInfo } from '../results/diagnostics.js';
+import { DIAGNOSTICS, diagnosticColumns, type Diagnostic, type DiagnosticSelection, type DiagnosticSummaries, type DiagnosticsInfo } from '../results/diagnostics.js';
 
 /** The run's selection, or undefined when no diagnostic is asked for. */
 export function chooseDiagnostics(requested: readonly Diagnostic[] | undefined, massiveDims: readonly number[] | undefined, spec: TransformerSpec): DiagnosticSelection | undefined {
@@ -20,7 +20,7 @@ export function chooseDiagnostics(requested: readonly Diagnostic[] | undefined, 
 }
 
 /** What the results file records of the selection. */
-export function diagnosticsInfo(selection: DiagnosticSelection, spec: TransformerSpec): DiagnosticsInfo {
+export function diagnosticsInfo(selection: DiagnosticSelection, spec: TransformerSpec, summaries: DiagnosticSummaries): DiagnosticsInfo {
   const columns = diagnosticColumns(selection, { ...spec.dims, parallelResidual: spec.parallelResidual });
-  return { selected: [...selection.diagnostics], ...(selection.massiveDims ? { massiveDims: [...selection.massiveDims] } : {}), columns: columns.map(({ name }) => name) };
+  return { selected: [...selection.diagnostics], ...(selection.massiveDims ? { massiveDims: [...selection.massiveDims] } : {}), columns: columns.map(({ name }) => name), summaries };
 }

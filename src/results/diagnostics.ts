@@ -11,6 +11,7 @@
  *   heads    per token, layer and head, the norm of the head's write (TransformerLens hook_result)
  */
 import { z } from 'zod';
+import { LayerSummarySchema } from './schema.js';
 
 export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] as const;
 export type Diagnostic = (typeof DIAGNOSTICS)[number];
@@ -123,11 +124,45 @@ export function diagnosticWidth(columns: readonly DiagnosticColumn[]): number {
   return columns.reduce((sum, column) => sum + column.length, 0);
 }
 
+const statistic = z.number().nullable();
+
+/** Fixed-size summaries of the diagnostic columns (src/store/diagnostic-summaries.ts), what the figures draw. */
+export const DiagnosticSummariesSchema = z.object({
+  /** Tokens the summaries are over (the included ones). */
+  included: z.number().int().nonnegative(),
+  /** Per-layer columns: per layer, count, mean, std, median and quantiles over included tokens. */
+  perLayer: z.record(z.string(), z.array(LayerSummarySchema)),
+  /** Per-head columns: mean over included tokens, [layer × nHeads + head]. */
+  perHeadMeans: z.record(z.string(), z.array(statistic)),
+  /** Per layer, the dimensions most often holding the largest |x_i|, with the share of tokens. */
+  massiveDims: z
+    .object({
+      included: z.array(z.array(z.object({ dim: z.number().int().nonnegative(), share: z.number() }))),
+      positionZero: z.array(z.array(z.object({ dim: z.number().int().nonnegative(), share: z.number() }))),
+    })
+    .optional(),
+  /** Each norm column's mean at position 0, per layer (position 0 is left out of the norm summaries). */
+  positionZeroNorms: z.record(z.string(), z.array(statistic)),
+});
+export type DiagnosticSummaries = z.input<typeof DiagnosticSummariesSchema>;
+
 /** What the results file records of a run with diagnostics (absent otherwise). */
 export const DiagnosticsInfoSchema = z.object({
   selected: z.array(z.enum(DIAGNOSTICS)).min(1),
   massiveDims: z.array(z.number().int().nonnegative()).optional(),
   /** The tokens-table columns they added, in table order. */
   columns: z.array(z.string()),
+  summaries: DiagnosticSummariesSchema,
 });
-export type DiagnosticsInfo = z.infer<typeof DiagnosticsInfoSchema>;
+export type DiagnosticsInfo = z.input<typeof DiagnosticsInfoSchema>;
+export type ReadDiagnostics = z.output<typeof DiagnosticsInfoSchema>;
+
+/**
+ * The diagnostics of a results file, validated, or undefined when it has none. (The results
+ * schema keeps unknown fields; this is the one reader of this one.)
+ */
+export function readDiagnostics(measurement: object): ReadDiagnostics | undefined {
+  if (!('diagnostics' in measurement) || measurement.diagnostics === undefined) return undefined;
+  const parsed = DiagnosticsInfoSchema.safeParse(measurement.diagnostics);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -4,7 +4,6 @@
  * so the two cannot drift apart. Fields may be added; existing ones keep their meaning.
  */
 import { z } from 'zod';
-import { DiagnosticsInfoSchema } from './diagnostics.js';
 
 export const MEASUREMENT_FORMAT = 'resid-norms/measurement';
 /** Version 2 keeps per-token values in Parquet tables beside the file; version 1 kept them inline (still read). */
@@ -170,7 +169,5 @@ export const MeasurementSchema = z.looseObject({
   tables: z.object({ tokens: TableFileSchema, prompts: TableFileSchema }),
   createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
   shard: ShardInfoSchema.optional(),
-  /** In-graph diagnostics of the run (measure --diagnostics): their columns in the tokens table. */
-  diagnostics: DiagnosticsInfoSchema.optional(),
 });
 export type Measurement = z.infer<typeof MeasurementSchema>;

@@ -7,7 +7,8 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
-import type { DiagnosticColumn } from '../results/diagnostics.js';
+import type { DiagnosticColumn, DiagnosticSummaries } from '../results/diagnostics.js';
+import { DiagnosticSummaryBuilder } from './diagnostic-summaries.js';
 import type { HookName, LayerSummary, NormMetric } from '../results/schema.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
 import { PROMPT_SUMS, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ResultTables } from './result-tables.js';
@@ -41,6 +42,8 @@ export interface TablesOutcome {
   prompts: number;
   /** Sizes of the files written, as the results file records them. */
   files: { tokens: TableFileInfo; prompts: TableFileInfo };
+  /** Summaries of the diagnostic columns (measure --diagnostics), when there are any. */
+  diagnostics?: DiagnosticSummaries;
 }
 
 export interface TableFileInfo {
@@ -66,6 +69,7 @@ export class ResultTablesWriter {
   private readonly promptRows: PromptRowBuffer;
   private readonly summaries: StreamingSummary[]; // [column × nLayers + layer]
   private excludedCount = 0;
+  private readonly diagnosticSummaries?: DiagnosticSummaryBuilder;
 
   private constructor(
     private readonly paths: ResultTables,
@@ -78,6 +82,7 @@ export class ResultTablesWriter {
     this.summaries = Array.from({ length: this.columns.length * nLayers }, () => new StreamingSummary());
     const tokens = ParquetFileWriter.create(partialPath(paths.tokens), tokenTableColumns(hooks, nLayers, diagnostics));
     this.tokenRows = new TokenRowBuffer(tokens, this.columns.map((c) => c.name), nLayers, diagnostics);
+    if (diagnostics.length > 0) this.diagnosticSummaries = new DiagnosticSummaryBuilder(diagnostics, this.columns.map((c) => c.name), nLayers);
     this.promptRows = new PromptRowBuffer(ParquetFileWriter.create(partialPath(paths.prompts), promptTableColumns(hooks, nLayers)), this.columns, nLayers);
   }
 
@@ -114,6 +119,10 @@ export class ResultTablesWriter {
         }
       }
       this.tokenRows.addDiagnostics(sequence, position, row);
+      if (this.diagnosticSummaries) {
+        const norm = (c: number, layer: number) => sequence.values[sequence.slots[c * nLayers + layer]! * length + position]!;
+        this.diagnosticSummaries.add(sequence.diagnostics!, length, position, excluded, norm);
+      }
       this.tokenRows.end();
     }
     this.promptRows.end();
@@ -137,6 +146,7 @@ export class ResultTablesWriter {
       excluded: this.excludedCount,
       prompts,
       files: { tokens: { name: basename(this.paths.tokens), rows: tokens }, prompts: { name: basename(this.paths.prompts), rows: prompts } },
+      ...(this.diagnosticSummaries ? { diagnostics: this.diagnosticSummaries.finish() } : {}),
     };
   }
 
