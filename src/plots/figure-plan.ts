@@ -42,10 +42,11 @@ export function modelSlugs(ids: readonly string[]): string[] {
 
 /**
  * The figures drawn when none were named: every figure the given files allow (no weights
- * figure without a weights file, no results figures without a results file), without warnings.
+ * figure without a weights file, no results figures without a results file, no diagnostic
+ * figures without a results file measured with diagnostics), without warnings.
  */
-export function defaultFigures(hasResults: boolean, hasWeights: boolean): FigureName[] {
-  return FIGURE_NAMES.filter((name) => (FIGURES[name].scope === 'weights' ? hasWeights : hasResults));
+export function defaultFigures(hasResults: boolean, hasWeights: boolean, hasDiagnostics = false): FigureName[] {
+  return FIGURE_NAMES.filter((name) => (FIGURES[name].diagnostic === undefined || hasDiagnostics) && (FIGURES[name].scope === 'weights' ? hasWeights : hasResults));
 }
 
 export function planFigures(

@@ -5,6 +5,10 @@
  */
 import { blockOutputsFigure } from './block-outputs.js';
 import { compareModelsFigure } from './compare-models.js';
+import { cosinesFigure } from './diagnostic-cosines.js';
+import { headWritesFigure } from './diagnostic-head-writes.js';
+import { massiveDimsFigure, massiveGrowthFigure } from './diagnostic-massive.js';
+import { sinksFigure } from './diagnostic-sinks.js';
 import type { FigureBuilder } from './figure-types.js';
 import { growthRatioFigure } from './growth-ratio.js';
 import { histogramsFigure } from './histograms.js';
@@ -25,6 +29,12 @@ export const FIGURES = {
   'block-outputs': blockOutputsFigure,
   compare: compareModelsFigure,
   weights: writingWeightsFigure,
+  // Drawn from `measure --diagnostics` (by default only for results files that have them).
+  cosines: cosinesFigure,
+  'massive-dims': massiveDimsFigure,
+  'massive-growth': massiveGrowthFigure,
+  sinks: sinksFigure,
+  'head-writes': headWritesFigure,
 } satisfies Record<string, FigureBuilder>;
 
 export type FigureName = keyof typeof FIGURES;
