@@ -55,7 +55,7 @@ export async function collectBatch(batch: Batch, context: CollectContext): Promi
       if (bad >= 0) throw nonFinite(context, name, data[bad]!, sequence, bad);
       packed.set(data, k * length);
     });
-    // Diagnostics are not checked for finiteness: a NaN in the stream already stops the run at its norm.
+    // Diagnostics are written as computed (a zero vector gives a cosine of 0, not NaN); finiteness is checked on the norms.
     let offset = outputNames.length * length;
     for (const { name, column } of diagnostics) {
       const start = row * batch.length * column.length;

@@ -11,6 +11,7 @@
  *   heads    per token, layer and head, the norm of the head's write (TransformerLens hook_result)
  */
 import { z } from 'zod';
+import { InputError } from '../errors.js';
 import { LayerSummarySchema } from './schema.js';
 
 export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] as const;
@@ -159,10 +160,13 @@ export type ReadDiagnostics = z.output<typeof DiagnosticsInfoSchema>;
 
 /**
  * The diagnostics of a results file, validated, or undefined when it has none. (The results
- * schema keeps unknown fields; this is the one reader of this one.)
+ * schema keeps unknown fields; this is the one reader of this one.) A block that does not
+ * match is refused, naming the first problem, rather than read as no diagnostics.
  */
-export function readDiagnostics(measurement: object): ReadDiagnostics | undefined {
+export function readDiagnostics(measurement: { model: { id: string } }): ReadDiagnostics | undefined {
   if (!('diagnostics' in measurement) || measurement.diagnostics === undefined) return undefined;
   const parsed = DiagnosticsInfoSchema.safeParse(measurement.diagnostics);
-  return parsed.success ? parsed.data : undefined;
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new InputError(`the results file of ${measurement.model.id} has a diagnostics block this resid-norms cannot read (diagnostics.${issue.path.join('.')}: ${issue.message})`);
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
+import { InputError } from '../../src/errors.js';
+import { tablePaths } from '../../src/store/result-tables.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { loadFigurePlan } from '../../src/commands/plot-inputs.js';
 import { analyzeWeights } from '../../src/commands/weights.js';
@@ -39,6 +41,18 @@ describe('diagnostic figures', () => {
       assert.deepEqual(warnings, [], `${name} renders without vega warnings`);
       assert.match(svg, /^<svg/);
     }
+  });
+
+  it('refuse a diagnostics block they cannot read, naming the problem, instead of drawing nothing', async () => {
+    const document = JSON.parse(await readFile(join(dir, 'diag.json'), 'utf8')) as { diagnostics: { summaries: { included: number } } };
+    document.diagnostics.summaries.included = -1;
+    await writeFile(join(dir, 'bad.json'), JSON.stringify(document));
+    for (const table of ['tokens', 'prompts'] as const) await copyFile(tablePaths(join(dir, 'diag.json'))[table], tablePaths(join(dir, 'bad.json'))[table]);
+    await assert.rejects(loadFigurePlan({ files: [join(dir, 'bad.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter()), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.match(error.message, /has a diagnostics block this resid-norms cannot read \(diagnostics\.summaries\.included: /);
+      return true;
+    });
   });
 
   it('are left out by default without diagnostics, and say why when asked for', async () => {
