@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DIAGNOSTIC_SCENARIOS, diagnosticCostRows, diagnosticDetails } from './diagnostics-cost.js';
+import { DIAGNOSTIC_SCENARIOS, diagnosticCostRows, diagnosticDetails, scenarioArguments } from './diagnostics-cost.js';
 import { ensureBenchModel, SHAPES, type ModelShape } from './model-shapes.js';
 import { createRandom } from '../test/support/random.js';
 
@@ -94,7 +94,7 @@ for (let round = 0; round < options.rounds; round += 1) {
   fullRuns.push(worker(['measure', ...common]));
   for (const scenario of options.diagnostics ? DIAGNOSTIC_SCENARIOS : []) {
     const runs = diagnosticRuns.get(scenario.label) ?? [];
-    runs.push(worker(['measure', ...common, scenario.diagnostics.join(',')]));
+    runs.push(worker(['measure', ...common, ...scenarioArguments(scenario)]));
     diagnosticRuns.set(scenario.label, runs);
   }
   minimalRuns.push(worker(['minimal', ...common]));
@@ -123,7 +123,7 @@ const rows = [
   { figure: 'efficiency: model FLOP/s ÷ ORT Gemm FLOP/s', value: efficiency, target: speedTargets ? '≥ 0.5' : '—', met: efficiency >= 0.5 },
   { figure: 'memory: peak RSS ÷ weight bytes', value: full.maxRssBytes! / weights, target: big ? '≤ 1.3' : '≤ 1.5 (+300 MB)', met: full.maxRssBytes! <= memoryLimit },
   { figure: 'start-up: resolve + graph + session (s)', value: full.startupSeconds!, target: speedTargets ? '≤ 2' : '—', met: full.startupSeconds! <= 2 },
-  ...(options.diagnostics ? diagnosticCostRows(fullRuns, diagnosticRuns).map((row) => (speedTargets ? row : { ...row, target: '—' })) : []),
+  ...(options.diagnostics ? diagnosticCostRows(diagnosticRuns).map((row) => (speedTargets ? row : { ...row, target: '—' })) : []),
 ];
 const report = {
   shape: options.shape.name,
