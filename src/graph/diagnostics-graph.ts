@@ -134,9 +134,7 @@ export class DiagnosticsBuilder {
     const d = this.shape.dModel;
     const top = Math.min(10, d);
     const magnitudes = g.node('Abs', [x]);
-    const along = (k: number, largest: boolean, sorted: boolean, source: string, label: string) =>
-      g.nodeMany('TopK', [source, g.intConstant([k])], { axis: int(-1), largest: int(largest ? 1 : 0), sorted: int(sorted ? 1 : 0) }, [`${name}.${label}_values`, `${name}.${label}_indices`]);
-    const [values, indices] = along(top, true, true, magnitudes, 'top');
+    const [values, indices] = g.nodeMany('TopK', [magnitudes, g.intConstant([top])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top_values`, `${name}.top_indices`]);
     const column = (from: number, to: number, source = values!) => g.node('Slice', [source, g.intConstant([from]), g.intConstant([to]), g.intConstant([1])]);
     const max = g.node('Identity', [column(0, 1)], {}, `${name}.max`);
     const dim = g.node('Cast', [column(0, 1, indices!)], { to: int(ElementType.float) }, `${name}.dim`);
