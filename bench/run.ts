@@ -2,12 +2,15 @@
  * `npm run bench [-- --shape gpt2-xl]`: speed and memory of `measure`, as ratios measured in
  * one run (absolute times on shared machines are noise). Each scenario runs in its own process.
  * `npm run bench -- --scale`: research-scale runs (millions of tokens), see ./scale.ts.
+ * The cost of each `--diagnostics` selection runs too (see ./diagnostics-cost.ts), unless
+ * `--skip-diagnostics`.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DIAGNOSTIC_SCENARIOS, diagnosticCostRows, diagnosticDetails, scenarioArguments } from './diagnostics-cost.js';
 import { ensureBenchModel, SHAPES, type ModelShape } from './model-shapes.js';
 import { createRandom } from '../test/support/random.js';
 
@@ -20,6 +23,7 @@ interface Options {
   batchSize: number;
   /** Each speed scenario runs this many times, alternating; the fastest run counts. */
   rounds: number;
+  diagnostics: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -36,6 +40,7 @@ function parseOptions(argv: string[]): Options {
     tokens: Number(value('--tokens') ?? 128),
     batchSize: Number(value('--batch-size') ?? 8),
     rounds: Number(value('--rounds') ?? (big ? 1 : 3)),
+    diagnostics: !argv.includes('--skip-diagnostics'),
   };
 }
 
@@ -84,8 +89,14 @@ const gemmShape = [String(options.batchSize * options.tokens), String(options.sh
 const fullRuns: Array<Record<string, number>> = [];
 const minimalRuns: Array<Record<string, number>> = [];
 const gemmRuns: Array<Record<string, number>> = [];
+const diagnosticRuns = new Map<string, Array<Record<string, number>>>();
 for (let round = 0; round < options.rounds; round += 1) {
   fullRuns.push(worker(['measure', ...common]));
+  for (const scenario of options.diagnostics ? DIAGNOSTIC_SCENARIOS : []) {
+    const runs = diagnosticRuns.get(scenario.label) ?? [];
+    runs.push(worker(['measure', ...common, ...scenarioArguments(scenario)]));
+    diagnosticRuns.set(scenario.label, runs);
+  }
   minimalRuns.push(worker(['minimal', ...common]));
   gemmRuns.push(worker(['gemm', ...gemmShape]));
 }
@@ -112,6 +123,7 @@ const rows = [
   { figure: 'efficiency: model FLOP/s ÷ ORT Gemm FLOP/s', value: efficiency, target: speedTargets ? '≥ 0.5' : '—', met: efficiency >= 0.5 },
   { figure: 'memory: peak RSS ÷ weight bytes', value: full.maxRssBytes! / weights, target: big ? '≤ 1.3' : '≤ 1.5 (+300 MB)', met: full.maxRssBytes! <= memoryLimit },
   { figure: 'start-up: resolve + graph + session (s)', value: full.startupSeconds!, target: speedTargets ? '≤ 2' : '—', met: full.startupSeconds! <= 2 },
+  ...(options.diagnostics ? diagnosticCostRows(diagnosticRuns).map((row) => (speedTargets ? row : { ...row, target: '—' })) : []),
 ];
 const report = {
   shape: options.shape.name,
@@ -127,6 +139,7 @@ const report = {
   allRunsGemmFlopsPerSecond: gemmRuns.map((r) => r.flopsPerSecond),
   startup,
   startupPrepacked,
+  ...(options.diagnostics ? { diagnostics: diagnosticDetails(diagnosticRuns) } : {}),
   figures: rows.map((row) => ({ ...row, met: row.target === '—' ? null : row.met })),
 };
 const width = Math.max(...rows.map((r) => r.figure.length));

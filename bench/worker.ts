@@ -1,6 +1,8 @@
 /**
  * One benchmark scenario in a fresh process (so peak RSS is its own), printing one JSON line:
- *   measure <modelDir> <promptsFile> <batchSize>  → the real `measure` with all hooks
+ *   measure <modelDir> <promptsFile> <batchSize> [diagnostics|none] [threads]
+ *                                                 → the real `measure` with all hooks (and --diagnostics a,b),
+ *                                                   with the process's CPU seconds over the whole call
  *   minimal <modelDir> <promptsFile> <batchSize>  → the same batches, only the last layer's resid_post
  *   gemm    <M> <K> <N>                           → ONNX Runtime's own Gemm throughput
  *   startup <modelDir> <promptsFile> <batchSize> [prepacked]
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { createSilentReporter } from '../src/cli/reporter.js';
+import type { Diagnostic } from '../src/results/diagnostics.js';
 import { measure } from '../src/commands/measure.js';
 import { planExternalData } from '../src/graph/external-data.js';
 import { ElementType, GraphBuilder } from '../src/graph/onnx-builder.js';
@@ -23,15 +26,17 @@ import { createNormSession, defaultThreads } from '../src/runtime/onnx-session.j
 
 const maxRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
-async function runMeasure(modelDir: string, promptsPath: string, batchSize: number): Promise<object> {
+async function runMeasure(modelDir: string, promptsPath: string, batchSize: number, diagnostics: Diagnostic[], threads: number | undefined): Promise<object> {
   const dir = await mkdtemp(join(tmpdir(), 'rn-bench-out-'));
   try {
+    const cpuBefore = process.cpuUsage();
     const { measurement } = await measure(
-      { model: modelDir, promptsPath, outPath: join(dir, 'r.json'), batchSize, prependBos: true, exclusions: true, device: 'cpu', refresh: false },
+      { model: modelDir, promptsPath, outPath: join(dir, 'r.json'), batchSize, prependBos: true, exclusions: true, device: 'cpu', refresh: false, diagnostics, ...(threads ? { threads } : {}) },
       createSilentReporter(),
     );
-    const { tokens, seconds, startupSeconds } = measurement.runtime as unknown as { tokens: number; seconds: number; startupSeconds: number };
-    return { tokens, seconds, startupSeconds, maxRssBytes: maxRssBytes() };
+    const cpu = process.cpuUsage(cpuBefore);
+    const { tokens, seconds, startupSeconds, writingSeconds } = measurement.runtime as unknown as { tokens: number; seconds: number; startupSeconds: number; writingSeconds: number };
+    return { tokens, seconds, startupSeconds, writingSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: maxRssBytes() };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -142,7 +147,7 @@ async function runStartup(modelDir: string, promptsPath: string, batchSize: numb
 
 const [mode, ...args] = process.argv.slice(2);
 const result =
-  mode === 'measure' ? await runMeasure(args[0]!, args[1]!, Number(args[2]))
+  mode === 'measure' ? await runMeasure(args[0]!, args[1]!, Number(args[2]), args[3] && args[3] !== 'none' ? (args[3].split(',') as Diagnostic[]) : [], args[4] ? Number(args[4]) : undefined)
   : mode === 'minimal' ? await runMinimal(args[0]!, args[1]!, Number(args[2]))
   : mode === 'gemm' ? await runGemm(Number(args[0]), Number(args[1]), Number(args[2]))
   : mode === 'startup' ? await runStartup(args[0]!, args[1]!, Number(args[2]), args[3] === 'prepacked')

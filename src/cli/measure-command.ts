@@ -3,7 +3,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatFittedRate, formatGrowthTable } from '../commands/growth-table.js';
 import { measure, type MeasureRequest } from '../commands/measure.js';
 import { DEVICES } from '../runtime/onnx-session.js';
-import { FLAG_RANGES, parseChoice, parseHooks, rangeOf } from './options.js';
+import { DIAGNOSTICS } from '../results/diagnostics.js';
+import { FLAG_RANGES, parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
 import { globalOptions } from './program.js';
 import { createConsoleReporter, type Reporter } from './reporter.js';
 import { ExitCode, ResidNormsError } from '../errors.js';
@@ -18,6 +19,14 @@ function parseShardFlag(value: string): Shard {
     if (error instanceof ResidNormsError) throw new InvalidArgumentError(error.message);
     throw error;
   }
+}
+
+/** --massive-dims: comma-separated residual dimensions (0-based); checked against the model's d_model later. */
+function parseDimensionList(value: string): number[] {
+  const parts = value.split(',').map((part) => part.trim());
+  const bad = parts.find((part) => !/^\d{1,5}$/.test(part) || Number(part) >= 65_536);
+  if (bad !== undefined) throw new InvalidArgumentError(`expected dimensions 0…65535 separated by commas, got ${JSON.stringify(bad)}`);
+  return parts.map(Number);
 }
 
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
@@ -56,6 +65,8 @@ export function registerMeasure(program: Command): void {
     .option('-p, --prompts <source>', 'prompt file: one prompt per line, JSONL with {"text"} or {"ids"}, a .parquet or .csv table, or a Hub dataset hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)')
     .option('-o, --out <file>', 'results file (default: results/<model>.json)')
     .option('--hooks <list>', 'comma-separated hooks: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: all the model has)', parseHooks)
+    .option('--diagnostics <list>', `also compute, in the graph, per token: ${DIAGNOSTICS.join(',')} (default: none)`, parseChoiceList(DIAGNOSTICS, 'diagnostic'))
+    .option('--massive-dims <list>', 'residual dimensions to leave out of massive_norm_without, e.g. 138,378 (with --diagnostics massive)', parseDimensionList)
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')

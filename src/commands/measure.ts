@@ -18,7 +18,8 @@ import { availableHooks, buildTransformerGraph } from '../graph/transformer-grap
 import { planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
-import { packedSlots, type CollectContext } from '../measure/collect-norms.js';
+import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
+import { chooseDiagnostics, diagnosticsInfo } from '../measure/diagnostics-selection.js';
 import { exclusionCodes, resolveEosTokenId, specialTokenIdsOf, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
@@ -38,6 +39,7 @@ import { formatMeasurement } from '../results/format-measurement.js';
 import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
 import { toolVersion } from '../version.js';
+import type { Diagnostic } from '../results/diagnostics.js';
 import { HOOK_NAMES, type HookName, type Measurement } from '../results/schema.js';
 import { createNormSession, onnxRuntimeVersion, type Device } from '../runtime/onnx-session.js';
 
@@ -54,6 +56,10 @@ export interface MeasureRequest {
   outPath?: string;
   /** Hooks to measure; every hook the model has when absent. */
   hooks?: HookName[];
+  /** In-graph diagnostics to compute as well (none when absent). */
+  diagnostics?: Diagnostic[];
+  /** Residual dimensions left out of massive_norm_without (with the `massive` diagnostic). */
+  massiveDims?: number[];
   batchSize: number;
   /** Longest sequence measured (BOS included); the model's context length when absent. */
   maxTokens?: number;
@@ -114,6 +120,9 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
 
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
+  if (request.shard && (request.diagnostics ?? []).length > 0) {
+    throw new UsageError(`--shard ${request.shard.index}/${request.shard.count} cannot be combined with --diagnostics yet (merge does not carry diagnostic columns); measure without --shard`);
+  }
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download too
   const resolved = await resolveRequestedModel(request, reporter);
@@ -129,6 +138,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
   const hooks = chooseHooks(request.hooks, spec, reporter);
+  const diagnostics = chooseDiagnostics(request.diagnostics, request.massiveDims, spec);
 
   const { nCtx } = spec.dims;
   const maxTokens = request.maxTokens ?? nCtx;
@@ -166,6 +176,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     maxBatchTokens,
     maxAttentionElements,
     shard: request.shard ?? null,
+    ...(diagnostics ? { diagnostics } : {}), // absent by default, so checkpoints of plain runs keep their key
     // What the graph is fed and what the tables say of it: tokenizer changes show up here.
     tokens: hashSequences(sequences),
   };
@@ -178,12 +189,12 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
 
     stopIfInterrupted(request.signal, 'while reading the prompts');
     const layout = await planExternalData(model.weights.files);
-    const graph = buildTransformerGraph(spec, { hooks, layout });
+    const graph = buildTransformerGraph(spec, { hooks, layout, ...(diagnostics ? { diagnostics } : {}) });
     const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) });
     stopIfInterrupted(request.signal, 'while building the graph');
     const startupSeconds = (performance.now() - startedAt) / 1000;
 
-    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id };
+    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics };
     const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
     const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
     let checkpoint: CheckpointWriter | undefined;
@@ -244,6 +255,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       hooks,
       tables,
       ...(request.shard ? { shard: request.shard } : {}),
+      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, spec, tables.diagnostics) } : {}),
     });
     await writeFileAtomic(outPath, formatMeasurement(measurement));
     removeCheckpoint(files);
@@ -266,20 +278,23 @@ function writeTables(
   reporter: Reporter,
 ): TablesOutcome {
   const outputs = collect.outputNames.length;
+  const perToken = floatsPerToken(collect);
   const located: Array<{ sequence: Sequence; offset: number }> = [];
   for (const { position, batch } of planned) {
     let offset = checkpoint.batches.get(position)!.offset;
     for (const sequence of batch.members) {
       located.push({ sequence, offset });
-      offset += 4 * outputs * sequence.ids.length;
+      offset += 4 * perToken * sequence.ids.length;
     }
   }
   located.sort((a, b) => a.sequence.index - b.sequence.index);
-  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers);
+  const diagnosticColumns = (collect.diagnostics ?? []).map(({ column }) => column);
+  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, diagnosticColumns);
   const slots = packedSlots(collect);
   const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
   try {
     for (const { sequence, offset } of located) {
+      const values = checkpoint.readNorms(offset, perToken * sequence.ids.length);
       writer.add({
         prompt: sequence.index,
         ids: sequence.ids,
@@ -287,8 +302,9 @@ function writeTables(
         ...(sequence.text !== undefined ? { text: sequence.text } : {}),
         truncated: sequence.truncated,
         exclusions: exclusionCodes(sequence.ids, sequence.appended, exclusion),
-        values: checkpoint.readNorms(offset, outputs * sequence.ids.length),
+        values,
         slots,
+        ...(diagnosticColumns.length > 0 ? { diagnostics: values.subarray(outputs * sequence.ids.length) } : {}),
       });
       progress.tick(1);
     }

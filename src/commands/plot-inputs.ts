@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Reporter } from '../cli/reporter.js';
 import { InputError, ProblemList, ResidNormsError, UsageError, quote } from '../errors.js';
+import { anyDiagnostics } from '../plots/diagnostic-data.js';
 import { defaultFigures, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
 import { FIGURES, type FigureName } from '../plots/figure-registry.js';
 import { everyNthLayer } from '../plots/plot-data.js';
@@ -62,7 +63,7 @@ export async function loadFigurePlan(
     reporter,
   );
   const mechanisms = inputs.mechanisms ?? [];
-  const names = figures ?? defaultFigures(inputs.subjects.length > 0, inputs.weights.length > 0, mechanisms.length > 0);
+  const names = figures ?? defaultFigures(inputs.subjects.length > 0, inputs.weights.length > 0, mechanisms.length > 0, anyDiagnostics(inputs.subjects.map(({ measurement }) => measurement)));
   const kinds = new Set(names.flatMap((name): TokenViewKind[] => {
     const figure = FIGURES[name];
     return figure.scope === 'model' && figure.tokenView !== undefined ? [figure.tokenView] : [];

@@ -129,6 +129,20 @@ function projectQkv(ctx: GraphContext, sequence: SequenceValues, x: string, spec
 
 /** Attention output before the residual add. x: [batch·pos, dModel] (already normalized) */
 export function buildAttention(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): string {
+  return buildAttentionParts(ctx, sequence, x, spec, dims, name).out;
+}
+
+export interface AttentionParts {
+  /** Output before the residual add, [batch·pos, dModel]. */
+  out: string;
+  /** [batch, nHeads, pos, pos], or [batch, kvHeads, groups, pos, pos] with grouped-query attention. */
+  pattern: string;
+  /** Heads' outputs before the output projection, [batch·pos, nHeads·dHead]. */
+  z: string;
+}
+
+/** The attention output and the values diagnostics read on the way (pattern, per-head z). */
+export function buildAttentionParts(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): AttentionParts {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead } = dims;
   let [q, k, v] = projectQkv(ctx, sequence, x, spec, dims, name);
@@ -153,5 +167,5 @@ export function buildAttention(ctx: GraphContext, sequence: SequenceValues, x: s
   let mixed = g.node('MatMul', [pattern, values]); // [batch, heads, pos, dHead] (or grouped)
   if (groups > 1) mixed = g.node('Reshape', [mixed, g.intConstant([0, nHeads, -1, dHead])]);
   const merged = g.node('Reshape', [g.node('Transpose', [mixed], { perm: ints([0, 2, 1, 3]) }), g.intConstant([-1, nHeads * dHead])], {}, `${name}.z`); // [batch·pos, heads·dHead]
-  return ctx.linear(merged, spec.out, `${name}.out`);
+  return { out: ctx.linear(merged, spec.out, `${name}.out`), pattern, z: merged };
 }

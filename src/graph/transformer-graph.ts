@@ -5,10 +5,13 @@
  *
  * Input:   input_ids  int64 [batch, pos]   (right-padded; padding is never seen by real tokens)
  * Outputs: blocks.{l}.hook_{hook}:{raw|centered}  float [batch, pos]
+ *          diagnostics.{column}                 float [batch, pos, length]  (only when asked for)
  */
 import type { TransformerSpec } from '../architectures/types.js';
+import type { DiagnosticSelection } from '../results/diagnostics.js';
 import { HOOK_NAMES, type HookName, type NormMetric } from '../results/schema.js';
-import { buildAttention, SequenceValues } from './attention.js';
+import { buildAttentionParts, SequenceValues } from './attention.js';
+import { DiagnosticsBuilder, type DiagnosticOutput } from './diagnostics-graph.js';
 import type { ExternalDataLayout } from './external-data.js';
 import { hookOutputName } from './hooks.js';
 import { GraphContext } from './layers.js';
@@ -29,6 +32,8 @@ export interface BuiltGraph {
   outputs: HookOutput[];
   /** The graph's distinct outputs (resid_post of block l and resid_pre of block l + 1 share one). */
   outputNames: string[];
+  /** One output per diagnostic column (none unless asked for), float [batch, pos, length]. */
+  diagnostics: DiagnosticOutput[];
   nodeCount: number;
 }
 
@@ -37,6 +42,8 @@ export interface GraphOptions {
   /** Output only these layers' hooks (all layers when absent). */
   layers?: readonly number[];
   layout: ExternalDataLayout;
+  /** In-graph diagnostics to output (none when absent); always over every layer. */
+  diagnostics?: DiagnosticSelection;
 }
 
 /** Hook points that exist for this model (parallel-residual blocks have no resid_mid). */
@@ -58,6 +65,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   const length = g.node('Gather', [tokenShape, g.intConstant([1], [])], {}, 'pos_len');
   const positions = g.node('Range', [g.intConstant([0], []), length, g.intConstant([1], [])], {}, 'positions'); // [pos]
   const sequence = new SequenceValues(ctx, positions, tokenShape);
+  const diagnostics = new DiagnosticsBuilder(ctx, sequence, options.diagnostics ?? { diagnostics: [] }, { ...spec.dims, parallelResidual: spec.parallelResidual });
 
   let residual = g.node('Gather', [ctx.weight(spec.tokenEmbedding), ids], {}, 'embed'); // [batch, pos, dModel]
   if (spec.positionEmbedding) {
@@ -100,8 +108,10 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
     const block = spec.blocks[layer]!;
     const prefix = `blocks.${layer}`;
     record(layer, 'resid_pre', residual);
-    if (layer === lastLayer && onlyResidPre(wanted)) break;
-    const attnOut = buildAttention(ctx, sequence, ctx.norm(residual, block.norm1, `${prefix}.ln1`, barrier(`${prefix}.ln1.after`)), block.attention, spec.dims, `${prefix}.attn`);
+    if (layer === lastLayer && onlyResidPre(wanted) && !diagnostics.selected) break;
+    const residPre = residual;
+    const attention = buildAttentionParts(ctx, sequence, ctx.norm(residual, block.norm1, `${prefix}.ln1`, barrier(`${prefix}.ln1.after`)), block.attention, spec.dims, `${prefix}.attn`);
+    const attnOut = attention.out;
     record(layer, 'attn_out', attnOut);
     let mlpInput = residual;
     let residMid: string | undefined;
@@ -116,8 +126,13 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
       ? g.node('Add', [g.node('Add', [residual, attnOut]), mlpOut], {}, `${prefix}.resid_post`)
       : g.node('Add', [residMid!, mlpOut], {}, `${prefix}.resid_post`);
     record(layer, 'resid_post', residual);
+    if (diagnostics.selected) {
+      const block = { residPre, attnOut, mlpOut, residPost: residual, pattern: attention.pattern, z: attention.z, out: spec.blocks[layer]!.attention.out };
+      pending.push(...diagnostics.addBlock(layer, residMid === undefined ? block : { ...block, residMid }));
+    }
   }
-  return { bytes: g.toBytes(), outputs, outputNames: [...new Set(outputs.map((o) => o.name))], nodeCount: g.nodeCount };
+  const diagnosticOutputs = diagnostics.finish();
+  return { bytes: g.toBytes(), outputs, outputNames: [...new Set(outputs.map((o) => o.name))], diagnostics: diagnosticOutputs, nodeCount: g.nodeCount };
 }
 
 /** With only resid_pre wanted, the last block's attention and MLP are not needed. */

@@ -1,5 +1,6 @@
 /** Assemble a results file from a finished run's parts and the outcome of writing its tables. */
 import type { TransformerSpec } from '../architectures/types.js';
+import type { DiagnosticsInfo } from '../results/diagnostics.js';
 import type { TablesOutcome } from '../store/result-tables-writer.js';
 import { toolVersion } from '../version.js';
 import {
@@ -47,6 +48,7 @@ export interface MeasurementParts {
   hooks: HookName[];
   tables: TablesOutcome;
   shard?: ShardInfo;
+  diagnostics?: DiagnosticsInfo;
 }
 
 export function buildMeasurement(parts: MeasurementParts): Measurement {
@@ -66,5 +68,6 @@ export function buildMeasurement(parts: MeasurementParts): Measurement {
     tables: tables.files,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
     ...(parts.shard ? { shard: parts.shard } : {}),
+    ...(parts.diagnostics ? { diagnostics: parts.diagnostics } : {}),
   };
 }

@@ -4,6 +4,7 @@
  * message naming the hook, layer and prompt.
  */
 import { NumericalError } from '../errors.js';
+import type { DiagnosticOutput } from '../graph/diagnostics-graph.js';
 import type { HookOutput } from '../graph/transformer-graph.js';
 import type { HookName } from '../results/schema.js';
 import { normColumns } from '../store/result-tables.js';
@@ -20,11 +21,19 @@ export interface CollectContext {
   hooks: readonly HookName[];
   nLayers: number;
   modelId: string;
+  /** Diagnostic outputs (measure --diagnostics), packed after the norms; none when absent. */
+  diagnostics?: readonly DiagnosticOutput[];
+}
+
+/** float32 values a checkpoint holds per token: one per norm output, then each diagnostic's list. */
+export function floatsPerToken(context: Pick<CollectContext, 'outputNames' | 'diagnostics'>): number {
+  return context.outputNames.length + (context.diagnostics ?? []).reduce((sum, { column }) => sum + column.length, 0);
 }
 
 /**
  * One sequence's norms as the graph gave them: float32 [output][position], outputs in
  * `outputNames` order, as checkpoints store them; `packedSlots` says where each table column is.
+ * Diagnostics follow: [column][position][list], columns in `diagnostics` order.
  */
 export interface PackedNorms {
   sequence: Sequence;
@@ -34,16 +43,25 @@ export interface PackedNorms {
 /** Run one batch; returns each member's packed norms, padding left out. */
 export async function collectBatch(batch: Batch, context: CollectContext): Promise<PackedNorms[]> {
   const { session, outputNames } = context;
-  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, outputNames);
+  const diagnostics = context.diagnostics ?? [];
+  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, [...outputNames, ...diagnostics.map(({ name }) => name)]);
+  const perToken = floatsPerToken(context);
   return batch.members.map((sequence, row) => {
     const length = sequence.ids.length;
-    const packed = new Float32Array(outputNames.length * length);
+    const packed = new Float32Array(perToken * length);
     outputNames.forEach((name, k) => {
       const data = values.get(name)!.subarray(row * batch.length, row * batch.length + length);
       const bad = data.findIndex((value) => !Number.isFinite(value));
       if (bad >= 0) throw nonFinite(context, name, data[bad]!, sequence, bad);
       packed.set(data, k * length);
     });
+    // Diagnostics are written as computed (a zero vector gives a cosine of 0, not NaN); finiteness is checked on the norms.
+    let offset = outputNames.length * length;
+    for (const { name, column } of diagnostics) {
+      const start = row * batch.length * column.length;
+      packed.set(values.get(name)!.subarray(start, start + length * column.length), offset);
+      offset += length * column.length;
+    }
     return { sequence, values: packed };
   });
 }

@@ -43,12 +43,14 @@ export function modelSlugs(ids: readonly string[]): string[] {
 
 /**
  * The figures drawn when none were named: every figure the given files allow (no weights
- * figure without a weights file, no results figures without a results file), without warnings.
+ * figure without a weights file, no results figures without a results file, no diagnostic
+ * figures without a results file measured with diagnostics), without warnings.
  */
-export function defaultFigures(hasResults: boolean, hasWeights: boolean, hasMechanisms = false): FigureName[] {
+export function defaultFigures(hasResults: boolean, hasWeights: boolean, hasMechanisms = false, hasDiagnostics = false): FigureName[] {
   return FIGURE_NAMES.filter((name) => {
-    const { scope } = FIGURES[name];
-    return scope === 'weights' ? hasWeights : scope === 'mechanisms' ? hasMechanisms : hasResults;
+    const figure = FIGURES[name];
+    if ('diagnostic' in figure && figure.diagnostic !== undefined && !hasDiagnostics) return false;
+    return figure.scope === 'weights' ? hasWeights : figure.scope === 'mechanisms' ? hasMechanisms : hasResults;
   });
 }
 

@@ -7,6 +7,10 @@ import { additionBandFigure } from './addition-band.js';
 import { blockBoundFigure } from './block-bound.js';
 import { blockOutputsFigure } from './block-outputs.js';
 import { compareModelsFigure } from './compare-models.js';
+import { cosinesFigure } from './diagnostic-cosines.js';
+import { headWritesFigure } from './diagnostic-head-writes.js';
+import { massiveDimsFigure, massiveGrowthFigure } from './diagnostic-massive.js';
+import { sinksFigure } from './diagnostic-sinks.js';
 import type { FigureBuilder } from './figure-types.js';
 import { growthRatioFigure } from './growth-ratio.js';
 import { histogramsFigure } from './histograms.js';
@@ -33,6 +37,12 @@ export const FIGURES = {
   'mlp-random': mlpRandomFigure,
   'attn-random': attentionRandomFigure,
   'activation-rate': activationRateFigure,
+  // Drawn from `measure --diagnostics` (by default only for results files that have them).
+  cosines: cosinesFigure,
+  'massive-dims': massiveDimsFigure,
+  'massive-growth': massiveGrowthFigure,
+  sinks: sinksFigure,
+  'head-writes': headWritesFigure,
 } satisfies Record<string, FigureBuilder>;
 
 export type FigureName = keyof typeof FIGURES;

@@ -5,6 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite'; // types only: src/plots/render.ts is the one runtime importer
 import type { GrowthFit, WeightGrowthFit } from '../results/fit-schema.js';
+import type { Diagnostic } from '../results/diagnostics.js';
 import type { HookName, Measurement } from '../results/schema.js';
 import type { TokenViewKind, TokenViews } from './token-views.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
@@ -89,6 +90,8 @@ export type FigureOutcome = { drawn: true; spec: TopLevelSpec; note?: string } |
 interface FigureInfo {
   /** One line for --help, the docs and the report. */
   summary: string;
+  /** Drawn from this `measure --diagnostics` diagnostic: by default only when a results file has diagnostics. */
+  diagnostic?: Diagnostic;
   /** Hooks whose growth fits this figure draws, for the given options. */
   fitHooks(options: FigureOptions): HookName[];
 }

@@ -24,7 +24,7 @@ export type ColumnSpec =
   /** UTF-8 strings; dictionary-encoded whenever that halves their size (token strings do). */
   | { name: string; kind: 'string'; optional?: boolean }
   /** A list of exactly `length` numbers per row, e.g. one value per layer. */
-  | { name: string; kind: 'float32-list' | 'float64-list'; length: number };
+  | { name: string; kind: 'float32-list' | 'float64-list' | 'int32-list'; length: number };
 
 /** Values of one column for the rows of a row group; lists are flat, [row × length]. */
 export type ColumnValues = Int32Array | Uint8Array | Float32Array | Float64Array | ReadonlyArray<string | null>;
@@ -35,6 +35,8 @@ export type RowGroup = ReadonlyMap<string, ColumnValues>;
 /** Pages of list columns stay near this size, as Parquet readers expect. */
 const PAGE_BYTES = 1 << 20;
 const MAGIC = 0x31524150; // "PAR1"
+
+const LIST_ELEMENT_TYPES = { 'float32-list': 'FLOAT', 'float64-list': 'DOUBLE', 'int32-list': 'INT32' } as const;
 
 export function schemaOf(columns: readonly ColumnSpec[]): SchemaElement[] {
   const schema: SchemaElement[] = [{ name: 'schema', num_children: columns.length }];
@@ -47,7 +49,7 @@ export function schemaOf(columns: readonly ColumnSpec[]): SchemaElement[] {
       schema.push(
         { name: column.name, repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 },
         { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-        { name: 'element', type: column.kind === 'float32-list' ? 'FLOAT' : 'DOUBLE', repetition_type: 'REQUIRED' },
+        { name: 'element', type: LIST_ELEMENT_TYPES[column.kind], repetition_type: 'REQUIRED' },
       );
     }
   }
@@ -90,7 +92,7 @@ export class ParquetFileWriter {
     const chunks = this.columns.map((column) => {
       const data = values.get(column.name);
       if (data === undefined) throw new Error(`row group lacks column ${column.name}`);
-      if ('length' in column) return this.writeListColumn(column, data as Float32Array | Float64Array, rows);
+      if ('length' in column) return this.writeListColumn(column, data as Float32Array | Float64Array | Int32Array, rows);
       const writer = new ByteWriter(1 << 16);
       writer.offset = this.offset; // column offsets in the footer are file offsets
       const chunk = writeScalarColumn(writer, column, data, this.schema);
@@ -106,7 +108,7 @@ export class ParquetFileWriter {
    * values. Repetition levels are 0 at the start of each row and 1 inside it (bit-packed, 1 bit
    * each); definition levels are all 1 (one RLE run).
    */
-  private writeListColumn(column: Extract<ColumnSpec, { length: number }>, values: Float32Array | Float64Array, rows: number): ColumnChunk {
+  private writeListColumn(column: Extract<ColumnSpec, { length: number }>, values: Float32Array | Float64Array | Int32Array, rows: number): ColumnChunk {
     const { length } = column;
     if (values.length !== rows * length) throw new Error(`column ${column.name} has ${values.length} values for ${rows} rows of ${length}`);
     const bytesPerValue = values.BYTES_PER_ELEMENT;
@@ -142,7 +144,7 @@ export class ParquetFileWriter {
     return {
       file_offset: BigInt(start),
       meta_data: {
-        type: column.kind === 'float32-list' ? 'FLOAT' : 'DOUBLE',
+        type: LIST_ELEMENT_TYPES[column.kind],
         encodings: ['PLAIN', 'RLE'],
         path_in_schema: [column.name, 'list', 'element'],
         codec: 'UNCOMPRESSED',

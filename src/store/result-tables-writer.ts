@@ -7,6 +7,8 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
+import type { DiagnosticColumn, DiagnosticSummaries } from '../results/diagnostics.js';
+import { DiagnosticSummaryBuilder } from './diagnostic-summaries.js';
 import type { HookName, LayerSummary, NormMetric } from '../results/schema.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
 import { EXCLUSION_CODE, EXCLUSION_REASONS, PROMPT_SUMS, exclusionReason, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ExclusionReason, type ResultTables } from './result-tables.js';
@@ -26,6 +28,8 @@ export interface SequenceNorms {
   slots: Int32Array;
   /** Exclusion code per position (EXCLUSION_CODE; 0: kept). */
   exclusions: Uint8Array;
+  /** Diagnostic values (measure --diagnostics), [column][position][list], columns in the writer's order. */
+  diagnostics?: Float32Array;
 }
 
 export type Summaries = Record<NormMetric, Partial<Record<HookName, LayerSummary[]>>>;
@@ -39,6 +43,8 @@ export interface TablesOutcome {
   prompts: number;
   /** Sizes of the files written, as the results file records them. */
   files: { tokens: TableFileInfo; prompts: TableFileInfo };
+  /** Summaries of the diagnostic columns (measure --diagnostics), when there are any. */
+  diagnostics?: DiagnosticSummaries;
 }
 
 export interface TableFileInfo {
@@ -64,20 +70,24 @@ export class ResultTablesWriter {
   private readonly promptRows: PromptRowBuffer;
   private readonly summaries: StreamingSummary[]; // [column × nLayers + layer]
   private readonly excludedBy = new Float64Array(EXCLUSION_REASONS.length + 1); // by code
+  private readonly diagnosticSummaries?: DiagnosticSummaryBuilder;
 
   private constructor(
     private readonly paths: ResultTables,
     hooks: readonly HookName[],
     private readonly nLayers: number,
+    diagnostics: readonly DiagnosticColumn[],
   ) {
     this.columns = normColumns(hooks);
     this.summaries = Array.from({ length: this.columns.length * nLayers }, () => new StreamingSummary());
-    this.tokenRows = new TokenRowBuffer(ParquetFileWriter.create(partialPath(paths.tokens), tokenTableColumns(hooks, nLayers)), this.columns.map((c) => c.name), nLayers);
+    const tokens = ParquetFileWriter.create(partialPath(paths.tokens), tokenTableColumns(hooks, nLayers, diagnostics));
+    this.tokenRows = new TokenRowBuffer(tokens, this.columns.map((c) => c.name), nLayers, diagnostics);
+    if (diagnostics.length > 0) this.diagnosticSummaries = new DiagnosticSummaryBuilder(diagnostics, this.columns.map((c) => c.name), nLayers);
     this.promptRows = new PromptRowBuffer(ParquetFileWriter.create(partialPath(paths.prompts), promptTableColumns(hooks, nLayers)), this.columns, nLayers);
   }
 
-  static create(paths: ResultTables, hooks: readonly HookName[], nLayers: number): ResultTablesWriter {
-    return new ResultTablesWriter(paths, hooks, nLayers);
+  static create(paths: ResultTables, hooks: readonly HookName[], nLayers: number, diagnostics: readonly DiagnosticColumn[] = []): ResultTablesWriter {
+    return new ResultTablesWriter(paths, hooks, nLayers, diagnostics);
   }
 
   add(sequence: SequenceNorms): void {
@@ -103,6 +113,11 @@ export class ResultTablesWriter {
           prompt.sumSquares[cell] += value * value;
         }
       }
+      this.tokenRows.addDiagnostics(sequence, position, row);
+      if (this.diagnosticSummaries) {
+        const norm = (c: number, layer: number) => sequence.values[sequence.slots[c * nLayers + layer]! * length + position]!;
+        this.diagnosticSummaries.add(sequence.diagnostics!, length, position, excluded, norm);
+      }
       this.tokenRows.end();
     }
     this.promptRows.end();
@@ -127,6 +142,7 @@ export class ResultTablesWriter {
       excludedBy: Object.fromEntries(EXCLUSION_REASONS.map((reason) => [reason, this.excludedBy[EXCLUSION_CODE[reason]]!])) as Record<ExclusionReason, number>,
       prompts,
       files: { tokens: { name: basename(this.paths.tokens), rows: tokens }, prompts: { name: basename(this.paths.prompts), rows: prompts } },
+      ...(this.diagnosticSummaries ? { diagnostics: this.diagnosticSummaries.finish() } : {}),
     };
   }
 
@@ -148,13 +164,20 @@ class TokenRowBuffer {
   private token: string[] = [];
   private excludedAs: Array<string | null> = [];
   private rows = 0;
+  /** Per diagnostic column: [row × length], and where the column starts in a sequence's values (per position). */
+  private readonly diagnosticLists: Array<Float32Array | Int32Array>;
+  private readonly diagnosticStarts: number[];
 
   constructor(
     readonly writer: ParquetFileWriter,
     private readonly names: readonly string[],
     private readonly nLayers: number,
+    private readonly diagnostics: readonly DiagnosticColumn[],
   ) {
-    this.capacity = rowsPerGroup(names.length * nLayers, 4);
+    const diagnosticWidth = diagnostics.reduce((sum, column) => sum + column.length, 0);
+    this.capacity = rowsPerGroup(names.length * nLayers + diagnosticWidth, 4);
+    this.diagnosticLists = diagnostics.map(({ kind, length }) => (kind === 'int32-list' ? new Int32Array(this.capacity * length) : new Float32Array(this.capacity * length)));
+    this.diagnosticStarts = diagnostics.map((_, c) => diagnostics.slice(0, c).reduce((sum, column) => sum + column.length, 0));
     this.lists = names.map(() => new Float32Array(this.capacity * nLayers));
     this.prompt = new Int32Array(this.capacity);
     this.position = new Int32Array(this.capacity);
@@ -174,6 +197,20 @@ class TokenRowBuffer {
     return row;
   }
 
+  /** Copy this position's diagnostic lists into `row` (values: [column][position][list]). */
+  addDiagnostics(sequence: SequenceNorms, position: number, row: number): void {
+    if (this.diagnostics.length === 0) return;
+    const values = sequence.diagnostics;
+    if (values === undefined) throw new Error(`prompt ${sequence.prompt + 1} has no diagnostic values`);
+    const length = sequence.ids.length;
+    this.diagnostics.forEach((column, c) => {
+      const from = this.diagnosticStarts[c]! * length + position * column.length;
+      const target = this.diagnosticLists[c]!;
+      if (target instanceof Int32Array) for (let i = 0; i < column.length; i += 1) target[row * column.length + i] = Math.round(values[from + i]!);
+      else target.set(values.subarray(from, from + column.length), row * column.length);
+    });
+  }
+
   end(): void {
     this.rows += 1;
     if (this.rows === this.capacity) this.flush();
@@ -191,6 +228,7 @@ class TokenRowBuffer {
       ['excluded_as', this.excludedAs],
     ]);
     this.names.forEach((name, c) => values.set(name, this.lists[c]!.subarray(0, rows * this.nLayers)));
+    this.diagnostics.forEach(({ name, length }, c) => values.set(name, this.diagnosticLists[c]!.subarray(0, rows * length)));
     this.writer.writeRowGroup(rows, values);
     this.rows = 0;
     this.token = [];

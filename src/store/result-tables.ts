@@ -6,6 +6,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { HOOK_NAMES, NORM_METRICS, type HookName, type NormMetric } from '../results/schema.js';
+import type { DiagnosticColumn } from '../results/diagnostics.js';
 import type { ColumnSpec } from './parquet-writer.js';
 
 export const TOKENS_SUFFIX = '.tokens.parquet';
@@ -54,7 +55,8 @@ export function normColumns(hooks: readonly HookName[]): Array<{ hook: HookName;
   return HOOK_NAMES.filter((hook) => hooks.includes(hook)).flatMap((hook) => NORM_METRICS.map((metric) => ({ hook, metric, name: normColumn(hook, metric) })));
 }
 
-export function tokenTableColumns(hooks: readonly HookName[], nLayers: number): ColumnSpec[] {
+/** Columns of the tokens table; `diagnostics` (measure --diagnostics) follow the norms. */
+export function tokenTableColumns(hooks: readonly HookName[], nLayers: number, diagnostics: readonly DiagnosticColumn[] = []): ColumnSpec[] {
   return [
     { name: 'prompt', kind: 'int32' },
     { name: 'position', kind: 'int32' },
@@ -63,6 +65,7 @@ export function tokenTableColumns(hooks: readonly HookName[], nLayers: number): 
     { name: 'excluded', kind: 'bool' },
     { name: 'excluded_as', kind: 'string', optional: true },
     ...normColumns(hooks).map(({ name }): ColumnSpec => ({ name, kind: 'float32-list', length: nLayers })),
+    ...diagnostics.map(({ name, kind, length }): ColumnSpec => ({ name, kind, length })),
   ];
 }
 

@@ -8,19 +8,25 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
+import { FIGURE_NAMES, FIGURES } from '../../src/plots/figure-registry.js';
 import { planFigures, type PlannedFigure } from '../../src/plots/figure-plan.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
-import { GOLDEN_FOLDER, tinyMechanismsSubject, tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
+import { GOLDEN_FOLDER, tinyMechanismsSubject, tinySubjects, tinyWeightsSubject, withDiagnostics } from './plot-fixtures.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
-/** The planned figures, plus the comparison once more with both of its options and the weights figure without results. */
+/**
+ * The planned figures, plus the comparison once more with both of its options and the weights
+ * figure without results; the diagnostic figures from the fixture with hand-made diagnostics.
+ */
 async function goldenCases(): Promise<Array<{ file: string; content: string }>> {
   const subjects = await tinySubjects();
   const rename = (stem: string) => (planned: PlannedFigure): PlannedFigure => ({ ...planned, stem });
+  const diagnosticFigures = FIGURE_NAMES.filter((name) => FIGURES[name].diagnostic !== undefined);
+  const diagnosed = withDiagnostics(subjects[0]!);
   const plan: PlannedFigure[] = [
-    ...planFigures(subjects, FIGURE_NAMES, DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(subjects[0])], [await tinyMechanismsSubject()]),
+    ...planFigures(subjects, FIGURE_NAMES.filter((name) => !diagnosticFigures.includes(name)), DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(subjects[0])], [await tinyMechanismsSubject()]),
+    ...planFigures([diagnosed], diagnosticFigures, DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(diagnosed)]).map((planned) => rename(`diagnostics-${planned.stem}`)(planned)),
     ...planFigures(subjects, ['compare'], { ...DEFAULT_FIGURE_OPTIONS, rescale: 'sqrt-d', x: 'relative-depth' }).map(rename('compare-sqrt-d-relative-depth')),
     ...planFigures([], ['weights'], DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject()]).map(rename('weights-only')),
   ];

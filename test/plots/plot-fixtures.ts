@@ -90,3 +90,55 @@ export const TINY_MECHANISMS_PATH = fileURLToPath(new URL('../../../test/plots/f
 export async function tinyMechanismsSubject(): Promise<MechanismsSubject> {
   return { path: 'tiny-gpt2.mechanisms.json', mechanisms: await readMechanismsFile(TINY_MECHANISMS_PATH) };
 }
+
+/**
+ * A hand-made `diagnostics` block (round numbers, every diagnostic, --massive-dims 7) for a
+ * subject of tinySubjects, as `measure --diagnostics` records it, for the diagnostic figures.
+ */
+export function withDiagnostics(subject: PlotSubject): PlotSubject {
+  const { nLayers, nHeads } = subject.measurement.model;
+  const layers = Array.from({ length: nLayers }, (_, layer) => layer);
+  const summary = (layer: number, center: number, spread: number) => ({
+    layer,
+    count: 13,
+    mean: center,
+    std: spread,
+    median: center,
+    q05: center - 2 * spread,
+    q25: center - spread,
+    q75: center + spread,
+    q95: center + 2 * spread,
+    min: center - 3 * spread,
+    max: center + 3 * spread,
+  });
+  const perLayer = (f: (layer: number) => [number, number]) => layers.map((layer) => summary(layer, ...f(layer)));
+  const perHead = (f: (layer: number, head: number) => number) => layers.flatMap((layer) => Array.from({ length: nHeads }, (_, head) => f(layer, head)));
+  const columns = ['cos_attn_resid_pre_raw', 'cos_attn_resid_pre_centered', 'cos_mlp_resid_mid_raw', 'cos_mlp_resid_mid_centered'];
+  const diagnostics = {
+    selected: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'],
+    massiveDims: [7],
+    columns: [...columns, 'massive_max', 'massive_dim', 'massive_top1_share', 'massive_top10_share', 'massive_norm_without', 'massive_median_ratio', 'sink_mass', 'head_write_raw', 'head_write_centered'],
+    summaries: {
+      included: 13,
+      perLayer: {
+        ...Object.fromEntries(columns.map((name, c) => [name, perLayer((layer) => [0.4 - 0.1 * layer + 0.05 * c, 0.1])])),
+        massive_max: perLayer((layer) => [2 + 4 * layer, 0.5]),
+        massive_top1_share: perLayer((layer) => [0.1 + 0.1 * layer, 0.01]),
+        massive_top10_share: perLayer((layer) => [0.3 + 0.1 * layer, 0.01]),
+        massive_norm_without: perLayer((layer) => [10 + layer, 1]),
+        massive_median_ratio: perLayer((layer) => [5 + 20 * layer, 2]),
+      },
+      perHeadMeans: {
+        sink_mass: perHead((layer, head) => (head === 0 ? 0.2 + 0.1 * layer : 0.05)),
+        head_write_raw: perHead((layer, head) => 1 + 0.5 * layer + 0.25 * head),
+        head_write_centered: perHead((layer, head) => 0.75 + 0.5 * layer + 0.25 * head),
+      },
+      massiveDims: {
+        included: layers.map((layer) => (layer < 2 ? [{ dim: 3, share: 0.5 }, { dim: 11, share: 0.25 }] : [{ dim: 7, share: 0.75 }, { dim: 3, share: 0.125 }])),
+        positionZero: layers.map((layer) => [{ dim: layer < 1 ? 11 : 7, share: 1 }]),
+      },
+      positionZeroNorms: { resid_pre_centered: layers.map((layer) => 4 + 3 * layer), resid_pre_raw: layers.map((layer) => 4.5 + 3 * layer) },
+    },
+  };
+  return { ...subject, path: 'tiny-diagnostics.json', measurement: { ...subject.measurement, diagnostics } };
+}

@@ -4,10 +4,10 @@
  * attention scores NOT scaled, local layers (attention_types) seeing keys t − window < s ≤ t.
  * Weights by name without the `transformer.` prefix. Returns every hook's norms [layer][position].
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
 import { expandTypes } from './tiny-gpt-neo.js';
 
-export function referenceGptNeo(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[]): HookNorms {
+export function referenceGptNeo(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], trace?: BlockTrace[]): HookNorms {
   const d = config.hidden_size as number;
   const nHeads = config.num_heads as number;
   const dHead = d / nHeads;
@@ -27,10 +27,12 @@ export function referenceGptNeo(weights: Map<string, Float32Array>, config: Reco
     const p = `h.${layer}`;
     const a = `${p}.attn.attention`;
     recordNorms(result, 'resid_pre', x);
+    const residPre = x;
+    const sinks: number[][] = [];
     const h = layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), eps);
     const [q, k, v] = ['q_proj', 'k_proj', 'v_proj'].map((proj) => linear(h, w(`${a}.${proj}.weight`), 'out_in', d));
     const window = kind === 'local' ? (config.window_size as number) : undefined;
-    const z = causalAttention(q!, k!, v!, { nHeads, nKvHeads: nHeads, dHead, scale: 1, ...(window !== undefined ? { window } : {}) });
+    const z = causalAttention(q!, k!, v!, { nHeads, nKvHeads: nHeads, dHead, scale: 1, sinks, ...(window !== undefined ? { window } : {}) });
     const attnOut = linear(z, w(`${a}.out_proj.weight`), 'out_in', d, w(`${a}.out_proj.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -42,6 +44,7 @@ export function referenceGptNeo(weights: Map<string, Float32Array>, config: Reco
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
   });
   return result;
 }

@@ -5,7 +5,7 @@
  * rotary_pct·dHead features, attention scaled by 1/√dHead, parallel residual
  * x + attn(ln1(x)) + mlp(ln2(x)) or sequential. Returns every hook's norms, [layer][position].
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 /** Per-head fused rows [q₀ k₀ v₀ q₁ k₁ v₁ …] → q, k, v rows [head₀ head₁ …]. */
@@ -23,7 +23,7 @@ function splitPerHead(fused: Vectors, nHeads: number, dHead: number): [Vectors, 
   return parts;
 }
 
-export function referenceGptNeox(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[]): HookNorms {
+export function referenceGptNeox(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], trace?: BlockTrace[]): HookNorms {
   const d = config.hidden_size as number;
   const nHeads = config.num_attention_heads as number;
   const dHead = d / nHeads;
@@ -44,11 +44,13 @@ export function referenceGptNeox(weights: Map<string, Float32Array>, config: Rec
   for (let layer = 0; layer < (config.num_hidden_layers as number); layer += 1) {
     const p = `layers.${layer}`;
     recordNorms(result, 'resid_pre', x);
+    const residPre = x;
+    const sinks: number[][] = [];
     const h = layerNorm(x, w(`${p}.input_layernorm.weight`), w(`${p}.input_layernorm.bias`), eps);
     const fused = linear(h, w(`${p}.attention.query_key_value.weight`), 'out_in', 3 * d, optional(`${p}.attention.query_key_value.bias`));
     const [q, k, v] = splitPerHead(fused, nHeads, dHead);
     const rotate = (t: Vectors) => applyRotary(t, nHeads, dHead, rope.rotaryDims, rope.base, rope.frequencies);
-    const z = causalAttention(rotate(q), rotate(k), v, { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead) });
+    const z = causalAttention(rotate(q), rotate(k), v, { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead), sinks });
     const attnOut = linear(z, w(`${p}.attention.dense.weight`), 'out_in', d, optional(`${p}.attention.dense.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mlp = (input: Vectors) => {
@@ -56,16 +58,19 @@ export function referenceGptNeox(weights: Map<string, Float32Array>, config: Rec
       const hidden = mapValues(linear(normed, w(`${p}.mlp.dense_h_to_4h.weight`), 'out_in', dMlp, w(`${p}.mlp.dense_h_to_4h.bias`)), (value) => activation(act, value));
       return linear(hidden, w(`${p}.mlp.dense_4h_to_h.weight`), 'out_in', d, w(`${p}.mlp.dense_4h_to_h.bias`));
     };
+    const outWeight = w(`${p}.attention.dense.weight`);
     if (parallel) {
       const mlpOut = mlp(x);
       recordNorms(result, 'mlp_out', mlpOut);
       x = add(add(x, attnOut), mlpOut);
+      trace?.push({ residPre, attnOut, mlpOut, residPost: x, sinks, z, outWeight, outLayout: 'out_in' });
     } else {
       const mid = add(x, attnOut);
       recordNorms(result, 'resid_mid', mid);
       const mlpOut = mlp(mid);
       recordNorms(result, 'mlp_out', mlpOut);
       x = add(mid, mlpOut);
+      trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight, outLayout: 'out_in' });
     }
     recordNorms(result, 'resid_post', x);
   }

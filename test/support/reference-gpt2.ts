@@ -3,11 +3,11 @@
  * positions, Conv1D weights [in, out], fused c_attn = [q | k | v], causal attention scaled by
  * 1/√dHead. Returns the raw and centered norm of every hook, [layer][position].
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, splitColumns, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, splitColumns, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
 
 export type { HookNorms };
 
-export function referenceGpt2(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[]): HookNorms {
+export function referenceGpt2(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], trace?: BlockTrace[]): HookNorms {
   const d = config.n_embd as number;
   const nHeads = config.n_head as number;
   const dHead = d / nHeads;
@@ -25,9 +25,11 @@ export function referenceGpt2(weights: Map<string, Float32Array>, config: Record
   for (let layer = 0; layer < (config.n_layer as number); layer += 1) {
     const p = `h.${layer}`;
     recordNorms(result, 'resid_pre', x);
+    const residPre = x;
+    const sinks: number[][] = [];
     const h = layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), eps);
     const [q, k, v] = splitColumns(linear(h, w(`${p}.attn.c_attn.weight`), 'in_out', 3 * d, w(`${p}.attn.c_attn.bias`)), [d, d, d]);
-    const z = causalAttention(q!, k!, v!, { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead) });
+    const z = causalAttention(q!, k!, v!, { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead), sinks });
     const attnOut = linear(z, w(`${p}.attn.c_proj.weight`), 'in_out', d, w(`${p}.attn.c_proj.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -39,6 +41,7 @@ export function referenceGpt2(weights: Map<string, Float32Array>, config: Record
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.attn.c_proj.weight`), outLayout: 'in_out' });
   }
   return result;
 }

@@ -5,7 +5,7 @@
  * scaled by 1/√head_dim with the sliding windows the config asks for, SwiGLU MLP.
  * Returns every hook's norms, [layer][position].
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, rmsNorm, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, rmsNorm, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 /** Sliding window of each layer, as the three configuration classes decide it. */
@@ -18,7 +18,7 @@ function layerWindows(config: Record<string, unknown>, nLayers: number): Array<n
   return types.map((type) => (type === 'sliding_attention' ? window : undefined));
 }
 
-export function referenceLlama(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[]): HookNorms {
+export function referenceLlama(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], trace?: BlockTrace[]): HookNorms {
   const d = config.hidden_size as number;
   const nHeads = config.num_attention_heads as number;
   const nKvHeads = (config.num_key_value_heads as number | undefined) ?? nHeads;
@@ -41,12 +41,14 @@ export function referenceLlama(weights: Map<string, Float32Array>, config: Recor
   for (let layer = 0; layer < nLayers; layer += 1) {
     const p = `layers.${layer}`;
     recordNorms(result, 'resid_pre', x);
+    const residPre = x;
+    const sinks: number[][] = [];
     const h = rmsNorm(x, w(`${p}.input_layernorm.weight`), eps);
     const q = applyRotary(project(h, `${p}.self_attn.q_proj`, nHeads * dHead), nHeads, dHead, rope.rotaryDims, rope.base, rope.frequencies);
     const k = applyRotary(project(h, `${p}.self_attn.k_proj`, nKvHeads * dHead), nKvHeads, dHead, rope.rotaryDims, rope.base, rope.frequencies);
     const v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead);
     const window = windows[layer];
-    const z = causalAttention(q, k, v, { nHeads, nKvHeads, dHead, scale: 1 / Math.sqrt(dHead), ...(window !== undefined ? { window } : {}) });
+    const z = causalAttention(q, k, v, { nHeads, nKvHeads, dHead, scale: 1 / Math.sqrt(dHead), sinks, ...(window !== undefined ? { window } : {}) });
     const attnOut = project(z, `${p}.self_attn.o_proj`, d);
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -58,6 +60,7 @@ export function referenceLlama(weights: Map<string, Float32Array>, config: Recor
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
   }
   return result;
 }

@@ -145,6 +145,25 @@ export function applyRotary(x: Vectors, heads: number, dHead: number, rotaryDims
   });
 }
 
+/**
+ * One block's activations, for the diagnostics reference (reference-diagnostics.ts). Every
+ * reference forward pushes one per block when given a trace array.
+ */
+export interface BlockTrace {
+  residPre: Vectors;
+  attnOut: Vectors;
+  /** Sequential blocks only. */
+  residMid?: Vectors;
+  mlpOut: Vectors;
+  residPost: Vectors;
+  /** [head][query position]: attention on key position 0. */
+  sinks: number[][];
+  /** Heads' outputs before the output projection, [pos][nHeads·dHead]. */
+  z: Vectors;
+  outWeight: Float32Array;
+  outLayout: 'in_out' | 'out_in';
+}
+
 export interface AttentionOptions {
   nHeads: number;
   nKvHeads: number;
@@ -152,15 +171,18 @@ export interface AttentionOptions {
   scale: number;
   /** Local attention: key s is visible from query t when t − window < s ≤ t. */
   window?: number;
+  /** When given, filled with [head][query]: the attention on key 0 (0 outside the window). */
+  sinks?: number[][];
 }
 
 /** Causal softmax attention. q: [pos][nHeads·dHead], k and v: [pos][nKvHeads·dHead] → [pos][nHeads·dHead] */
 export function causalAttention(q: Vectors, k: Vectors, v: Vectors, options: AttentionOptions): Vectors {
-  const { nHeads, nKvHeads, dHead, scale, window } = options;
+  const { nHeads, nKvHeads, dHead, scale, window, sinks } = options;
   const groups = nHeads / nKvHeads;
   const z: Vectors = q.map(() => new Float64Array(nHeads * dHead));
   for (let head = 0; head < nHeads; head += 1) {
     const kvHead = Math.floor(head / groups);
+    if (sinks) sinks[head] = q.map(() => 0);
     for (let t = 0; t < q.length; t += 1) {
       const first = window === undefined ? 0 : Math.max(0, t - window + 1);
       const scores: number[] = [];
@@ -174,6 +196,7 @@ export function causalAttention(q: Vectors, k: Vectors, v: Vectors, options: Att
       const total = exps.reduce((a, b) => a + b, 0);
       for (let s = first; s <= t; s += 1) {
         const p = exps[s - first]! / total;
+        if (sinks && s === 0) sinks[head]![t] = p;
         for (let i = 0; i < dHead; i += 1) z[t]![head * dHead + i]! += p * v[s]![kvHead * dHead + i]!;
       }
     }

@@ -5,9 +5,9 @@
  * Weights by name without the `model.decoder.` prefix. `positionOffset` exists only so tests can
  * show the offset matters.
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
 
-export function referenceOpt(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], positionOffset = 2): HookNorms {
+export function referenceOpt(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], positionOffset = 2, trace?: BlockTrace[]): HookNorms {
   const d = config.hidden_size as number;
   const nHeads = config.num_attention_heads as number;
   const dHead = d / nHeads;
@@ -28,10 +28,12 @@ export function referenceOpt(weights: Map<string, Float32Array>, config: Record<
     const p = `layers.${layer}`;
     const a = `${p}.self_attn`;
     recordNorms(result, 'resid_pre', x);
+    const residPre = x;
+    const sinks: number[][] = [];
     const h = layerNorm(x, w(`${p}.self_attn_layer_norm.weight`), w(`${p}.self_attn_layer_norm.bias`), eps);
     const project = (proj: string) => linear(h, w(`${a}.${proj}.weight`), 'out_in', d, bias(`${a}.${proj}.bias`));
     const q = mapValues(project('q_proj'), (value) => value / Math.sqrt(dHead));
-    const z = causalAttention(q, project('k_proj'), project('v_proj'), { nHeads, nKvHeads: nHeads, dHead, scale: 1 });
+    const z = causalAttention(q, project('k_proj'), project('v_proj'), { nHeads, nKvHeads: nHeads, dHead, scale: 1, sinks });
     const attnOut = linear(z, w(`${a}.out_proj.weight`), 'out_in', d, bias(`${a}.out_proj.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -42,6 +44,7 @@ export function referenceOpt(weights: Map<string, Float32Array>, config: Record<
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
   }
   return result;
 }

@@ -1,0 +1,66 @@
+/**
+ * The cost of `measure --diagnostics`: each selection as a real `measure` run in its own
+ * process, interleaved round by round with a norms-only run, on one intra-op thread, timed by
+ * the process's CPU seconds over the whole run (start-up, batches, tables). On a shared machine
+ * wall-clock ratios of such close runs swing by ±20 % with the load; one thread's CPU time
+ * counts the work itself. The least of each scenario's runs counts.
+ */
+import type { Diagnostic } from '../src/results/diagnostics.js';
+
+export interface DiagnosticScenario {
+  label: string;
+  diagnostics: Diagnostic[];
+  /** Largest accepted ratio to the norms-only run, when the issue sets one. */
+  target?: number;
+}
+
+/** The norms-only run the scenarios are divided by comes first. */
+export const DIAGNOSTIC_SCENARIOS: DiagnosticScenario[] = [
+  { label: 'norms only', diagnostics: [] },
+  { label: 'cosines', diagnostics: ['cosines'] },
+  { label: 'massive', diagnostics: ['massive'] },
+  { label: 'cosines + massive', diagnostics: ['cosines', 'massive'], target: 1.15 },
+  { label: 'massive-median', diagnostics: ['massive-median'] },
+  { label: 'sinks', diagnostics: ['sinks'] },
+  { label: 'heads', diagnostics: ['heads'], target: 1.3 },
+  { label: 'all', diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] },
+];
+
+/** The worker's arguments after the common ones: the selection and one thread. */
+export function scenarioArguments(scenario: DiagnosticScenario): string[] {
+  return [scenario.diagnostics.length > 0 ? scenario.diagnostics.join(',') : 'none', '1'];
+}
+
+type Run = Record<string, number>;
+
+const leastCpuPerToken = (runs: readonly Run[]) => Math.min(...runs.map((run) => run.cpuSeconds! / run.tokens!));
+
+export interface CostRow {
+  figure: string;
+  value: number;
+  target: string;
+  met: boolean;
+}
+
+/** One row per diagnostic scenario: its CPU seconds per token ÷ the norms-only run's. */
+export function diagnosticCostRows(runs: ReadonlyMap<string, readonly Run[]>): CostRow[] {
+  const base = leastCpuPerToken(runs.get(DIAGNOSTIC_SCENARIOS[0]!.label)!);
+  return DIAGNOSTIC_SCENARIOS.slice(1).map(({ label, target }) => {
+    const ratio = leastCpuPerToken(runs.get(label)!) / base;
+    return { figure: `diagnostics ${label} ÷ norms only (CPU, 1 thread)`, value: ratio, target: target === undefined ? '—' : `≤ ${target}`, met: target === undefined || ratio <= target };
+  });
+}
+
+/** Every run's CPU seconds per token, the least table-writing time and the peak RSS of each scenario, for the JSON report. */
+export function diagnosticDetails(runs: ReadonlyMap<string, readonly Run[]>): Record<string, { cpuSecondsPerToken: number[]; writingSeconds: number; maxRssBytes: number }> {
+  return Object.fromEntries(
+    [...runs].map(([label, list]) => [
+      label,
+      {
+        cpuSecondsPerToken: list.map((run) => run.cpuSeconds! / run.tokens!),
+        writingSeconds: Math.min(...list.map((run) => run.writingSeconds!)),
+        maxRssBytes: Math.max(...list.map((run) => run.maxRssBytes!)),
+      },
+    ]),
+  );
+}

@@ -1,0 +1,202 @@
+/**
+ * The in-graph reductions of `measure --diagnostics` (src/results/diagnostics.ts): each turns a
+ * block's [batch·pos, dModel] activations (or its attention pattern and head outputs) into a few
+ * floats per token, so only [batch, pos, list] arrays leave ONNX Runtime.
+ *
+ * Each column is one graph output, `diagnostics.<column>`: float [batch, pos, length], its list
+ * layer-major (layer l, head h at l × nHeads + h), exactly as the tokens table stores it.
+ */
+import type { LinearWeights } from '../architectures/types.js';
+import { diagnosticColumns, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type MassiveStatistic } from '../results/diagnostics.js';
+import type { SequenceValues } from './attention.js';
+import type { GraphContext } from './layers.js';
+import { ElementType, int, ints } from './onnx-builder.js';
+
+/** A floor for denominators, so a zero vector gives 0, not NaN (a NaN would reach the barriers). */
+const TINY = 1e-30;
+
+export interface DiagnosticOutput {
+  column: DiagnosticColumn;
+  /** Graph output: float [batch, pos, column.length]. */
+  name: string;
+}
+
+/** What one block offers the diagnostics; every value [batch·pos, …]. */
+export interface BlockValues {
+  residPre: string;
+  attnOut: string;
+  /** Sequential blocks only. */
+  residMid?: string;
+  mlpOut: string;
+  residPost: string;
+  /** Attention pattern, [batch, nHeads, pos, pos] (or grouped: [batch, kvHeads, groups, pos, pos]). */
+  pattern: string;
+  /** Heads' outputs before the output projection, [batch·pos, nHeads·dHead]. */
+  z: string;
+  out: LinearWeights;
+}
+
+export function diagnosticOutputName(column: string): string {
+  return `diagnostics.${column}`;
+}
+
+/** Collects each column's per-layer pieces and joins them into one output per column. */
+export class DiagnosticsBuilder {
+  readonly columns: DiagnosticColumn[];
+  /** [column name] → per-layer pieces, [batch·pos, perLayer] each */
+  private readonly pieces = new Map<string, string[]>();
+  private readonly maskOfDims?: string;
+
+  constructor(
+    private readonly ctx: GraphContext,
+    private readonly sequence: SequenceValues,
+    selection: DiagnosticSelection,
+    private readonly shape: DiagnosticShape & { dHead: number },
+  ) {
+    this.columns = diagnosticColumns(selection, shape);
+    for (const column of this.columns) this.pieces.set(column.name, []);
+    const dims = selection.massiveDims ?? [];
+    if (dims.length > 0) {
+      const mask = Array.from({ length: shape.dModel }, (_, i) => (dims.includes(i) ? 0 : 1));
+      this.maskOfDims = ctx.g.floatConstant(mask, [shape.dModel]);
+    }
+  }
+
+  get selected(): boolean {
+    return this.columns.length > 0;
+  }
+
+  /** Add one block's values to every selected column; returns the pieces made (for the barriers). */
+  addBlock(layer: number, block: BlockValues): string[] {
+    const made: string[] = [];
+    const put = (column: string, value: string) => {
+      this.pieces.get(column)!.push(value);
+      made.push(value);
+    };
+    const has = (name: string) => this.pieces.has(name);
+    const prefix = `blocks.${layer}.diagnostics`;
+    if (has('cos_attn_resid_pre_raw')) {
+      const pairs: Array<[CosinePair, string, string]> = [['attn_resid_pre', block.attnOut, block.residPre]];
+      if (block.residMid !== undefined) pairs.push(['mlp_resid_mid', block.mlpOut, block.residMid]);
+      else pairs.push(['block_resid_pre', this.ctx.g.node('Add', [block.attnOut, block.mlpOut], {}, `${prefix}.block_out`), block.residPre]);
+      for (const [pair, a, b] of pairs) {
+        const cos = this.cosines(a, b, `${prefix}.cos_${pair}`);
+        put(`cos_${pair}_raw`, cos.raw);
+        put(`cos_${pair}_centered`, cos.centered);
+      }
+    }
+    if (has('massive_max')) {
+      for (const [statistic, value] of Object.entries(this.massive(block.residPost, `${prefix}.massive`))) put(`massive_${statistic}`, value);
+    }
+    if (has('massive_median_ratio')) put('massive_median_ratio', this.medianRatio(block.residPost, `${prefix}.massive_median_ratio`));
+    if (has('sink_mass')) put('sink_mass', this.sinkMass(block.pattern, `${prefix}.sink_mass`));
+    if (has('head_write_raw')) {
+      const writes = this.headWrites(block.z, block.out, `${prefix}.head_write`);
+      put('head_write_raw', writes.raw);
+      put('head_write_centered', writes.centered);
+    }
+    return made;
+  }
+
+  /** One output per column, its layers joined: float [batch, pos, length]. */
+  finish(): DiagnosticOutput[] {
+    const g = this.ctx.g;
+    return this.columns.map((column) => {
+      const pieces = this.pieces.get(column.name)!;
+      if (pieces.length !== this.shape.nLayers) throw new Error(`diagnostic ${column.name} has ${pieces.length} layers of ${this.shape.nLayers}`);
+      const joined = pieces.length === 1 ? pieces[0]! : g.node('Concat', pieces, { axis: int(1) }, `diagnostics.${column.name}.layers`); // [batch·pos, length]
+      const name = g.node('Reshape', [joined, this.sequence.shapeWith([column.length])], {}, diagnosticOutputName(column.name));
+      g.addOutput(name, ElementType.float, ['batch', 'pos', column.length]);
+      return { column, name };
+    });
+  }
+
+  /** Raw and centered cosine of a and b per token. [batch·pos, d] ×2 → [batch·pos, 1] ×2 */
+  private cosines(a: string, b: string, name: string): { raw: string; centered: string } {
+    const g = this.ctx.g;
+    const keep = { axes: ints([-1]), keepdims: int(1) };
+    const cosine = (x: string, y: string, label: string) => {
+      const dot = g.node('ReduceSum', [g.node('Mul', [x, y]), g.intConstant([-1])], { keepdims: int(1) });
+      const norms = g.node('Mul', [g.node('ReduceL2', [x], keep), g.node('ReduceL2', [y], keep)]);
+      return g.node('Div', [dot, g.node('Max', [norms, g.floatConstant([TINY], [])])], {}, `${name}_${label}`);
+    };
+    const centered = (x: string) => g.node('Sub', [x, g.node('ReduceMean', [x], keep)]);
+    return { raw: cosine(a, b, 'raw'), centered: cosine(centered(a), centered(b), 'centered') };
+  }
+
+  /**
+   * Largest |x_i|, its dimension, the share of ‖x‖² in the top 1 and 10 dimensions, and (with
+   * --massive-dims) the norm without those dimensions; one TopK of 10 (a heap) gives the first
+   * three. x: [batch·pos, d] → [batch·pos, 1] each
+   */
+  private massive(x: string, name: string): Partial<Record<MassiveStatistic, string>> {
+    const g = this.ctx.g;
+    const d = this.shape.dModel;
+    const top = Math.min(10, d);
+    const magnitudes = g.node('Abs', [x]);
+    const [values, indices] = g.nodeMany('TopK', [magnitudes, g.intConstant([top])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top_values`, `${name}.top_indices`]);
+    const column = (from: number, to: number, source = values!) => g.node('Slice', [source, g.intConstant([from]), g.intConstant([to]), g.intConstant([1])]);
+    const max = g.node('Identity', [column(0, 1)], {}, `${name}.max`);
+    const dim = g.node('Cast', [column(0, 1, indices!)], { to: int(ElementType.float) }, `${name}.dim`);
+    const floor = g.floatConstant([TINY], []);
+    const total = g.node('Max', [g.node('ReduceSumSquare', [x], { axes: ints([-1]), keepdims: int(1) }), floor]);
+    const top1 = g.node('Div', [g.node('Mul', [max, max]), total], {}, `${name}.top1_share`);
+    const top10 = g.node('Div', [g.node('ReduceSumSquare', [column(0, top)], { axes: ints([-1]), keepdims: int(1) }), total], {}, `${name}.top10_share`);
+    const result: Partial<Record<MassiveStatistic, string>> = { max, dim, top1_share: top1, top10_share: top10 };
+    if (this.maskOfDims !== undefined) {
+      result.norm_without = g.node('ReduceL2', [g.node('Mul', [x, this.maskOfDims])], { axes: ints([-1]), keepdims: int(1) }, `${name}.norm_without`);
+    }
+    return result;
+  }
+
+  /**
+   * Largest |x_i| ÷ median |x_i|. The median comes from an unsorted TopK of the ⌊d/2⌋ + 1
+   * largest |x_i| (a selection): with v sorted descending, its two smallest are v[⌊d/2⌋] and
+   * v[⌊d/2⌋ − 1], the median's one or two middle values. ONNX Runtime's selection costs about
+   * three d×d matrix products per token (a sorted TopK five). x: [batch·pos, d] → [batch·pos, 1]
+   */
+  private medianRatio(x: string, name: string): string {
+    const g = this.ctx.g;
+    const d = this.shape.dModel;
+    const magnitudes = g.node('Abs', [x]);
+    const keep = { axes: ints([-1]), keepdims: int(1) };
+    const topK = (source: string, k: number, largest: boolean, sorted: boolean, label: string) =>
+      g.nodeMany('TopK', [source, g.intConstant([k])], { axis: int(-1), largest: int(largest ? 1 : 0), sorted: int(sorted ? 1 : 0) }, [`${name}.${label}`, `${name}.${label}_indices`])[0]!;
+    const upperHalf = topK(magnitudes, Math.floor(d / 2) + 1, true, false, 'upper_half');
+    const middle = topK(upperHalf, d % 2 === 1 ? 1 : 2, false, false, 'middle'); // v[⌊d/2⌋] (and v[⌊d/2⌋ − 1])
+    const median = g.node('ReduceMean', [middle], keep);
+    const max = g.node('ReduceMax', [magnitudes], keep);
+    return g.node('Div', [max, g.node('Max', [median, g.floatConstant([TINY], [])])], {}, name);
+  }
+
+  /** Attention each query puts on key 0, per head. pattern → [batch·pos, nHeads] */
+  private sinkMass(pattern: string, name: string): string {
+    const g = this.ctx.g;
+    const { nHeads } = this.shape;
+    const first = g.node('Slice', [pattern, g.intConstant([0]), g.intConstant([1]), g.intConstant([-1])]); // [..., pos, 1]
+    const perHead = g.node('Reshape', [first, g.intConstant([0, nHeads, -1])]); // [batch, nHeads, pos]
+    return g.node('Reshape', [g.node('Transpose', [perHead], { perm: ints([0, 2, 1]) }), g.intConstant([-1, nHeads])], {}, name);
+  }
+
+  /**
+   * ‖z_h·W_O,h‖ per head through the head's Gram matrix: ‖z_h W_O,h‖² = z_h·(W_O,h W_O,hᵀ)·z_h,
+   * dHead² per head and token instead of dHead × dModel. The Gram matrices depend on weights
+   * only (ONNX Runtime folds them at load). Centered: W_O,h with each row's mean removed, as
+   * TransformerLens's center_writing_weights does. z: [batch·pos, nHeads·dHead] → [batch·pos, nHeads] ×2
+   */
+  private headWrites(z: string, out: LinearWeights, name: string): { raw: string; centered: string } {
+    const g = this.ctx.g;
+    const { nHeads, dHead, dModel } = this.shape;
+    const stored = this.ctx.weight(out.weight);
+    const rows = out.layout === 'out_in' ? g.node('Transpose', [stored], { perm: ints([1, 0]) }) : stored; // [nHeads·dHead, dModel]
+    const perHead = g.node('Reshape', [rows, g.intConstant([nHeads, dHead, dModel])], {}, `${name}.w_o`);
+    const centeredW = g.node('Sub', [perHead, g.node('ReduceMean', [perHead], { axes: ints([-1]), keepdims: int(1) })]);
+    const gram = (w: string, label: string) => g.node('MatMul', [w, g.node('Transpose', [w], { perm: ints([0, 2, 1]) })], {}, `${name}.gram_${label}`); // [nHeads, dHead, dHead]
+    const heads = g.node('Transpose', [g.node('Reshape', [z, g.intConstant([-1, nHeads, dHead])])], { perm: ints([1, 0, 2]) }); // [nHeads, batch·pos, dHead]
+    const write = (w: string, label: string) => {
+      const quadratic = g.node('ReduceSum', [g.node('Mul', [g.node('MatMul', [heads, gram(w, label)]), heads]), g.intConstant([-1])], { keepdims: int(0) }); // [nHeads, batch·pos]
+      return g.node('Transpose', [g.node('Sqrt', [g.node('Relu', [quadratic])])], { perm: ints([1, 0]) }, `${name}_${label}`);
+    };
+    return { raw: write(perHead, 'raw'), centered: write(centeredW, 'centered') };
+  }
+}

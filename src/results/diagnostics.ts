@@ -1,0 +1,172 @@
+/**
+ * In-graph diagnostics of where the growth lives (`measure --diagnostics`): which exist, the
+ * token-table columns each one adds, and how the results file records the selection. Column
+ * names, kinds and order are decided here, once, for the graph, the packing and the tables.
+ *
+ *   cosines  per token and layer, cosine of each block output with the stream it is added to
+ *   massive  per token and layer, the largest |x_i| of resid_post and how much of ‖x‖ it holds
+ *   massive-median  per token and layer, the largest |x_i| ÷ the median |x_i| (a selection over
+ *           d_model per token and layer: costs ~20 % of a GPT-2 small forward pass, so it is apart)
+ *   sinks    per token, layer and head, the attention the query puts on position 0
+ *   heads    per token, layer and head, the norm of the head's write (TransformerLens hook_result)
+ */
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import { LayerSummarySchema } from './schema.js';
+
+export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] as const;
+export type Diagnostic = (typeof DIAGNOSTICS)[number];
+
+/** The shape of a model that decides which columns exist and how long their lists are. */
+export interface DiagnosticShape {
+  nLayers: number;
+  nHeads: number;
+  dModel: number;
+  parallelResidual: boolean;
+}
+
+export interface DiagnosticSelection {
+  diagnostics: readonly Diagnostic[];
+  /** Residual dimensions left out of `massive_norm_without` (only with `massive`). */
+  massiveDims?: readonly number[];
+}
+
+/** Which block output is compared with which stream. */
+export type CosinePair = 'attn_resid_pre' | 'mlp_resid_mid' | 'block_resid_pre';
+
+/** One token-table column of a diagnostic: a list of `length` values per token. */
+export interface DiagnosticColumn {
+  name: string;
+  diagnostic: Diagnostic;
+  kind: 'float32-list' | 'int32-list';
+  /** nLayers, or nLayers × nHeads (layer-major: layer l, head h at l × nHeads + h). */
+  length: number;
+  /** Values per layer: 1, or nHeads. */
+  perLayer: number;
+  description: string;
+}
+
+/** Massive-activation statistics in column order (`massive_norm_without` follows when dims are given). */
+export const MASSIVE_STATISTICS = ['max', 'dim', 'top1_share', 'top10_share'] as const;
+export type MassiveStatistic = (typeof MASSIVE_STATISTICS)[number] | 'norm_without';
+
+/** Cosine pairs of a model: parallel blocks add attn_out + mlp_out to resid_pre together. */
+export function cosinePairs(parallelResidual: boolean): CosinePair[] {
+  return parallelResidual ? ['attn_resid_pre', 'block_resid_pre'] : ['attn_resid_pre', 'mlp_resid_mid'];
+}
+
+export function cosineColumn(pair: CosinePair, metric: 'raw' | 'centered'): string {
+  return `cos_${pair}_${metric}`;
+}
+
+const COSINE_TEXT: Record<CosinePair, string> = {
+  attn_resid_pre: 'cosine of attn_out with resid_pre',
+  mlp_resid_mid: 'cosine of mlp_out with resid_mid',
+  block_resid_pre: 'cosine of attn_out + mlp_out with resid_pre (parallel blocks)',
+};
+
+const MASSIVE_TEXT: Record<MassiveStatistic, string> = {
+  max: 'largest |x_i| of resid_post',
+  dim: 'its dimension i (0-based)',
+  top1_share: 'share of ‖x‖² held by the largest dimension',
+  top10_share: 'share of ‖x‖² held by the 10 largest dimensions',
+  norm_without: '‖x‖ (raw) with the --massive-dims dimensions set to 0',
+};
+
+/** Every column the selection adds to the tokens table, in table order. */
+export function diagnosticColumns(selection: DiagnosticSelection, shape: DiagnosticShape): DiagnosticColumn[] {
+  const { nLayers, nHeads } = shape;
+  const perLayer = (name: string, diagnostic: Diagnostic, description: string, kind: DiagnosticColumn['kind'] = 'float32-list'): DiagnosticColumn => ({
+    name,
+    diagnostic,
+    kind,
+    length: nLayers,
+    perLayer: 1,
+    description,
+  });
+  const perHead = (name: string, diagnostic: Diagnostic, description: string): DiagnosticColumn => ({
+    name,
+    diagnostic,
+    kind: 'float32-list',
+    length: nLayers * nHeads,
+    perLayer: nHeads,
+    description,
+  });
+  const columns: DiagnosticColumn[] = [];
+  for (const diagnostic of DIAGNOSTICS.filter((d) => selection.diagnostics.includes(d))) {
+    switch (diagnostic) {
+      case 'cosines':
+        for (const pair of cosinePairs(shape.parallelResidual)) {
+          for (const metric of ['raw', 'centered'] as const) columns.push(perLayer(cosineColumn(pair, metric), diagnostic, `${COSINE_TEXT[pair]} (${metric})`));
+        }
+        break;
+      case 'massive': {
+        const statistics: MassiveStatistic[] = [...MASSIVE_STATISTICS, ...(selection.massiveDims && selection.massiveDims.length > 0 ? (['norm_without'] as const) : [])];
+        for (const statistic of statistics) columns.push(perLayer(`massive_${statistic}`, diagnostic, MASSIVE_TEXT[statistic], statistic === 'dim' ? 'int32-list' : 'float32-list'));
+        break;
+      }
+      case 'massive-median':
+        columns.push(perLayer('massive_median_ratio', diagnostic, 'largest |x_i| ÷ median |x_i| of resid_post'));
+        break;
+      case 'sinks':
+        columns.push(perHead('sink_mass', diagnostic, "attention of the token's query on position 0, per head"));
+        break;
+      case 'heads':
+        columns.push(perHead('head_write_raw', diagnostic, "‖z_h·W_O,h‖, the head's write into the residual (no b_O)"));
+        columns.push(perHead('head_write_centered', diagnostic, 'the same write, centered (as TransformerLens centers W_O)'));
+        break;
+    }
+  }
+  return columns;
+}
+
+/** Values per token that the selection adds to the checkpoint and the tables. */
+export function diagnosticWidth(columns: readonly DiagnosticColumn[]): number {
+  return columns.reduce((sum, column) => sum + column.length, 0);
+}
+
+const statistic = z.number().nullable();
+
+/** Fixed-size summaries of the diagnostic columns (src/store/diagnostic-summaries.ts), what the figures draw. */
+export const DiagnosticSummariesSchema = z.object({
+  /** Tokens the summaries are over (the included ones). */
+  included: z.number().int().nonnegative(),
+  /** Per-layer columns: per layer, count, mean, std, median and quantiles over included tokens. */
+  perLayer: z.record(z.string(), z.array(LayerSummarySchema)),
+  /** Per-head columns: mean over included tokens, [layer × nHeads + head]. */
+  perHeadMeans: z.record(z.string(), z.array(statistic)),
+  /** Per layer, the dimensions most often holding the largest |x_i|, with the share of tokens. */
+  massiveDims: z
+    .object({
+      included: z.array(z.array(z.object({ dim: z.number().int().nonnegative(), share: z.number() }))),
+      positionZero: z.array(z.array(z.object({ dim: z.number().int().nonnegative(), share: z.number() }))),
+    })
+    .optional(),
+  /** Each norm column's mean at position 0, per layer (position 0 is left out of the norm summaries). */
+  positionZeroNorms: z.record(z.string(), z.array(statistic)),
+});
+export type DiagnosticSummaries = z.input<typeof DiagnosticSummariesSchema>;
+
+/** What the results file records of a run with diagnostics (absent otherwise). */
+export const DiagnosticsInfoSchema = z.object({
+  selected: z.array(z.enum(DIAGNOSTICS)).min(1),
+  massiveDims: z.array(z.number().int().nonnegative()).optional(),
+  /** The tokens-table columns they added, in table order. */
+  columns: z.array(z.string()),
+  summaries: DiagnosticSummariesSchema,
+});
+export type DiagnosticsInfo = z.input<typeof DiagnosticsInfoSchema>;
+export type ReadDiagnostics = z.output<typeof DiagnosticsInfoSchema>;
+
+/**
+ * The diagnostics of a results file, validated, or undefined when it has none. (The results
+ * schema keeps unknown fields; this is the one reader of this one.) A block that does not
+ * match is refused, naming the first problem, rather than read as no diagnostics.
+ */
+export function readDiagnostics(measurement: { model: { id: string } }): ReadDiagnostics | undefined {
+  if (!('diagnostics' in measurement) || measurement.diagnostics === undefined) return undefined;
+  const parsed = DiagnosticsInfoSchema.safeParse(measurement.diagnostics);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new InputError(`the results file of ${measurement.model.id} has a diagnostics block this resid-norms cannot read (diagnostics.${issue.path.join('.')}: ${issue.message})`);
+}

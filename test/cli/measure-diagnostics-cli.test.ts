@@ -1,0 +1,51 @@
+/** `measure --diagnostics` / `--massive-dims` from the command line: bad values refused in one line, exit 2, nothing written. */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ExitCode } from '../../src/errors.js';
+import { runCli } from '../support/run-cli.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+describe('measure --diagnostics on the command line', () => {
+  let dir: string;
+  let model: string;
+  let prompts: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rn-diagnostics-cli-'));
+    model = (await writeTinyGpt2(join(dir, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 64 })).dir;
+    prompts = join(dir, 'prompts.txt');
+    await writeFile(prompts, 'one prompt\nand another one\n');
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  const cases: Array<[string, string[], RegExp]> = [
+    ['an unknown diagnostic', ['--diagnostics', 'cosines,logits'], /option '--diagnostics <list>' argument 'cosines,logits' is invalid\. unknown diagnostic "logits"; valid: cosines, massive, massive-median, sinks, heads \(see --help\)$/],
+    ['a dimension that is not a number', ['--diagnostics', 'massive', '--massive-dims', '3,x'], /expected dimensions 0…65535 separated by commas, got "x" \(see --help\)$/],
+    ['a dimension beyond d_model', ['--diagnostics', 'massive', '--massive-dims', '3,16'], /--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
+    ['--massive-dims without massive', ['--diagnostics', 'sinks', '--massive-dims', '3'], /--massive-dims 3 needs --diagnostics massive/],
+    ['--shard with diagnostics', ['--diagnostics', 'heads', '--shard', '1/2'], /--shard 1\/2 cannot be combined with --diagnostics yet/],
+  ];
+  for (const [name, args, message] of cases) {
+    it(`refuses ${name}`, async () => {
+      const out = join(dir, name.replace(/\W+/g, '-'), 'r.json');
+      const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, ...args]);
+      assert.equal(result.code, ExitCode.usage, result.stderr);
+      const lines = result.stderr.trimEnd().split('\n').filter((line) => !/^resid-norms: (info|warning)|^\s*$/.test(line));
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0]!, /^resid-norms: /);
+      assert.match(lines[0]!, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+      assert.equal(result.stdout, '');
+      assert.deepEqual(await readdir(join(out, '..')).catch(() => []), [], 'nothing written');
+    });
+  }
+
+  it('measures with diagnostics and says so in the results file', async () => {
+    const out = join(dir, 'ok', 'r.json');
+    const result = await runCli(['-q', 'measure', '--model', model, '--prompts', prompts, '--out', out, '--diagnostics', 'massive,cosines', '--massive-dims', '5']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual((await readdir(join(dir, 'ok'))).sort(), ['r.json', 'r.prompts.parquet', 'r.tokens.parquet']);
+  });
+});

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { createSilentReporter, type Reporter } from '../../src/cli/reporter.js';
+import { measure, type MeasureRequest } from '../../src/commands/measure.js';
+import { InterruptedError, UsageError } from '../../src/errors.js';
+import { DIAGNOSTICS, diagnosticColumns, readDiagnostics } from '../../src/results/diagnostics.js';
+import { tablePaths } from '../../src/store/result-tables.js';
+import { measureOf } from '../support/diagnostics-agreement.js';
+import { referenceDiagnostics } from '../support/reference-diagnostics.js';
+import { referenceGpt2 } from '../support/reference-gpt2.js';
+import type { BlockTrace } from '../support/reference-ops.js';
+import { writeTinyGpt2, type TinyModel } from '../support/tiny-gpt2.js';
+
+type Row = Record<string, unknown>;
+
+async function tokenRows(outPath: string): Promise<Row[]> {
+  return (await parquetReadObjects({ file: await asyncBufferFromFile(tablePaths(outPath).tokens) })) as Row[];
+}
+
+/** A reporter whose progress aborts the run after `batches` batches. */
+function interruptAfter(batches: number, controller: AbortController): Reporter {
+  const silent = createSilentReporter();
+  let ticks = 0;
+  return { ...silent, progress: () => ({ tick: () => void (++ticks > batches && controller.abort()), done: () => undefined }) };
+}
+
+describe('measure --diagnostics', () => {
+  let dir: string;
+  let tiny: TinyModel;
+  let base: MeasureRequest;
+  const selection = { diagnostics: [...DIAGNOSTICS], massiveDims: [2, 9] };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rn-measure-diagnostics-'));
+    tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 64 });
+    const promptsPath = join(dir, 'prompts.jsonl');
+    // Token ids, so the reference sees exactly what the graph sees; lengths 3…12.
+    await writeFile(promptsPath, Array.from({ length: 9 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 3 + i }, (_, p) => (i * 31 + p * 17) % 257) })).join('\n'));
+    base = { model: tiny.dir, promptsPath, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it('writes every diagnostic column, per token and list over layers (× heads), equal to the reference through checkpoint and Parquet', async () => {
+    const outPath = join(dir, 'all.json');
+    const { measurement } = await measure({ ...base, outPath, ...selection }, createSilentReporter());
+    const shape = { nLayers: 2, nHeads: 2, dModel: 16, parallelResidual: false };
+    const columns = diagnosticColumns(selection, shape);
+    const recorded = readDiagnostics(measurement);
+    assert.ok(recorded, 'the results file records the diagnostics');
+    assert.deepEqual({ ...recorded, summaries: undefined }, { selected: DIAGNOSTICS, massiveDims: [2, 9], columns: columns.map((c) => c.name), summaries: undefined });
+    const rows = await tokenRows(outPath);
+    const prompts = (await readFile(base.promptsPath!, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { ids: number[] }).ids);
+    assert.equal(rows.length, prompts.reduce((sum, ids) => sum + ids.length, 0));
+    let worst = 0;
+    let compared = 0;
+    for (const [prompt, ids] of prompts.entries()) {
+      const trace: BlockTrace[] = [];
+      referenceGpt2(tiny.weights, tiny.config, ids, trace);
+      const expected = referenceDiagnostics(trace, selection, shape);
+      const ofPrompt = rows.filter((row) => row.prompt === prompt);
+      for (const column of columns) {
+        ofPrompt.forEach((row, position) => {
+          const actual = row[column.name] as number[];
+          assert.equal(actual.length, column.length, `${column.name} has ${column.length} values per token`);
+          actual.forEach((value, i) => {
+            const want = expected.get(column.name)![position]![i]!;
+            if (column.kind === 'int32-list') assert.equal(value, want, `${column.name} of prompt ${prompt}, position ${position}`);
+            // Bounded values (cosines, shares, attention) to 1e-5 absolute; magnitudes to 1e-4 relative.
+            else worst = Math.max(worst, measureOf(column.name) === 'absolute' ? Math.abs(value - want) / 1e-5 : Math.abs(value - want) / Math.abs(want) / 1e-4);
+            compared += 1;
+          });
+        });
+      }
+    }
+    assert.ok(compared > 1000 && worst < 1, `largest difference ${worst} of the tolerance over ${compared} values`);
+  });
+
+  it('a batched run writes the same diagnostics as one prompt at a time (to float32 summation order)', async () => {
+    await measure({ ...base, batchSize: 1, outPath: join(dir, 'single.json'), ...selection }, createSilentReporter());
+    await measure({ ...base, batchSize: 9, outPath: join(dir, 'batched.json'), ...selection }, createSilentReporter());
+    const [single, batched] = [await tokenRows(join(dir, 'single.json')), await tokenRows(join(dir, 'batched.json'))];
+    let worst = 0;
+    single.forEach((row, r) => {
+      for (const name of ['cos_mlp_resid_mid_centered', 'massive_median_ratio', 'sink_mass', 'head_write_centered', 'massive_dim']) {
+        (row[name] as number[]).forEach((value, i) => (worst = Math.max(worst, Math.abs(value - (batched[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))));
+      }
+    });
+    assert.ok(worst < 1e-5, `batched differs from one at a time by ${worst}`);
+  });
+
+  it('resumes an interrupted run with diagnostics to byte-identical tables, and refuses a checkpoint of another selection', async () => {
+    const outPath = join(dir, 'interrupted.json');
+    const controller = new AbortController();
+    await assert.rejects(measure({ ...base, outPath, signal: controller.signal, ...selection }, interruptAfter(1, controller)), InterruptedError);
+    await assert.rejects(measure({ ...base, outPath, diagnostics: ['cosines'] }, createSilentReporter()), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(error.message, /belongs to a different run \(diagnostics was .*cosines.*massive.*now .*\); rerun with --restart/);
+      return true;
+    });
+    await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /diagnostics was .*, now nothing/);
+    await measure({ ...base, outPath, ...selection }, createSilentReporter());
+    await measure({ ...base, outPath: join(dir, 'uninterrupted.json'), ...selection }, createSilentReporter());
+    for (const table of ['tokens', 'prompts'] as const) {
+      assert.ok((await readFile(tablePaths(outPath)[table])).equals(await readFile(tablePaths(join(dir, 'uninterrupted.json'))[table])), `${table} table differs after resuming`);
+    }
+  });
+
+  it('without --diagnostics, the tables have no diagnostic column and the results file no diagnostics field', async () => {
+    const outPath = join(dir, 'plain.json');
+    const { measurement } = await measure({ ...base, outPath }, createSilentReporter());
+    assert.equal(measurement.diagnostics, undefined);
+    const [row] = await tokenRows(outPath);
+    assert.deepEqual(Object.keys(row!).filter((name) => /^(cos_|massive_|sink_|head_)/.test(name)), []);
+  });
+
+  it('refuses bad selections with one line naming the value and what is valid, before writing anything', async () => {
+    const cases: Array<[Partial<MeasureRequest>, RegExp]> = [
+      [{ diagnostics: ['massive'], massiveDims: [16] }, /^--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
+      [{ diagnostics: ['cosines'], massiveDims: [1] }, /^--massive-dims 1 needs --diagnostics massive/],
+      [{ diagnostics: ['sinks'], shard: { index: 1, count: 2 } }, /^--shard 1\/2 cannot be combined with --diagnostics yet .*; measure without --shard$/],
+    ];
+    for (const [request, message] of cases) {
+      const outPath = join(dir, 'refused.json');
+      await assert.rejects(measure({ ...base, outPath, ...request }, createSilentReporter()), (error: unknown) => {
+        assert.ok(error instanceof UsageError, String(error));
+        assert.match(error.message, message);
+        assert.ok(!error.message.includes('\n'));
+        return true;
+      });
+      await assert.rejects(stat(outPath), 'no results file');
+      await assert.rejects(stat(`${outPath}.checkpoint`), 'no checkpoint');
+    }
+  });
+});

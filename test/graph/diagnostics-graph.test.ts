@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DIAGNOSTICS, type DiagnosticSelection } from '../../src/results/diagnostics.js';
+import { diagnosticsAgainstReference, measureOf, type Measure } from '../support/diagnostics-agreement.js';
+import { createRandom } from '../support/random.js';
+import { referenceGptNeo } from '../support/reference-gpt-neo.js';
+import { referenceGptNeox } from '../support/reference-gpt-neox.js';
+import { referenceGpt2 } from '../support/reference-gpt2.js';
+import { referenceLlama } from '../support/reference-llama.js';
+import type { BlockTrace } from '../support/reference-ops.js';
+import { referenceOpt } from '../support/reference-opt.js';
+import type { TinyModel } from '../support/tiny-model.js';
+import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
+import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { writeTinyLlama } from '../support/tiny-llama.js';
+import { writeTinyOpt } from '../support/tiny-opt.js';
+
+/**
+ * Tolerances, by how each column is compared (diagnostics-agreement.ts): cosines, shares and
+ * attention weights are bounded, so absolute; magnitudes (largest |x_i|, its ratio to the
+ * median, norms, head writes) relative; the dimension of the largest |x_i| must match exactly
+ * wherever the reference's maximum is clear.
+ */
+const TOLERANCE: Record<Measure, number> = { absolute: 1e-5, relative: 1e-4, mismatches: 0 };
+/** The padded batch against one prompt at a time, every diagnostic value (float32 summation order). */
+const BATCH_TOLERANCE = 1e-5;
+
+const ALL: DiagnosticSelection = { diagnostics: DIAGNOSTICS, massiveDims: [1, 5] };
+
+function makePrompts(seed: number): number[][] {
+  const random = createRandom(seed);
+  return [1, 7, 13, 20].map((length) => Array.from({ length }, () => random.integer(257)));
+}
+
+interface Case {
+  label: string;
+  write: (dir: string) => Promise<TinyModel>;
+  reference: (tiny: TinyModel) => (ids: number[], trace: BlockTrace[]) => void;
+}
+
+const cases: Case[] = [
+  {
+    label: 'gpt2 (Conv1D weights, fused qkv)',
+    write: (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 32, nHeads: 4, keys: 'lm-head-model' }),
+    reference: (tiny) => (ids, trace) => void referenceGpt2(tiny.weights, tiny.config, ids, trace),
+  },
+  {
+    label: 'gpt-neo (unscaled attention, a local layer of window 4)',
+    write: (dir) => writeTinyGptNeo(dir, { dModel: 32, nHeads: 4, attentionTypes: [[['global', 'local'], 1]], windowSize: 4, seed: 3 }),
+    reference: (tiny) => (ids, trace) => void referenceGptNeo(tiny.weights, tiny.config, ids, trace),
+  },
+  {
+    label: 'gpt-neox (parallel residual, partial rotary)',
+    write: (dir) => writeTinyGptNeox(dir, { nLayers: 2, dModel: 64, nHeads: 4, seed: 5 }),
+    reference: (tiny) => (ids, trace) => void referenceGptNeox(tiny.weights, tiny.config, ids, trace),
+  },
+  {
+    label: 'gpt-neox (sequential residual)',
+    write: (dir) => writeTinyGptNeox(dir, { nLayers: 2, dModel: 32, nHeads: 2, rotaryPct: 1, parallelResidual: false, seed: 7 }),
+    reference: (tiny) => (ids, trace) => void referenceGptNeox(tiny.weights, tiny.config, ids, trace),
+  },
+  {
+    label: 'llama (RMSNorm, grouped-query attention, head_dim ≠ d_model/heads)',
+    write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 12, seed: 9 }),
+    reference: (tiny) => (ids, trace) => void referenceLlama(tiny.weights, tiny.config, ids, trace),
+  },
+  {
+    label: 'opt (learned positions with offset 2, relu)',
+    write: (dir) => writeTinyOpt(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 11 }),
+    reference: (tiny) => (ids, trace) => void referenceOpt(tiny.weights, tiny.config, ids, 2, trace),
+  },
+];
+
+describe('in-graph diagnostics against the plain-TypeScript reference', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rn-diagnostics-graph-'));
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  cases.forEach(({ label, write, reference }, index) => {
+    it(`every diagnostic column agrees (absolute ${TOLERANCE.absolute}, relative ${TOLERANCE.relative}, same dimensions), one prompt at a time and padded in a batch: ${label}`, async () => {
+      const tiny = await write(join(root, `case${index}`));
+      const { errors, batchVsSingle, compared } = await diagnosticsAgainstReference(tiny.dir, makePrompts(200 + index), ALL, reference(tiny));
+      const parallel = tiny.config.use_parallel_residual !== false && tiny.config.model_type === 'gpt_neox';
+      assert.equal(errors.has('cos_block_resid_pre_raw'), parallel, 'parallel blocks compare attn_out + mlp_out with resid_pre');
+      assert.equal(errors.has('cos_mlp_resid_mid_raw'), !parallel, 'sequential blocks compare mlp_out with resid_mid');
+      const report: string[] = [];
+      for (const [column, error] of errors) {
+        const measure = measureOf(column);
+        assert.ok(compared.get(column)! > 0, `${column} compared no values`);
+        assert.ok(error <= TOLERANCE[measure], `${column}: ${measure} difference ${error} exceeds ${TOLERANCE[measure]}`);
+        report.push(`${column} ${measure === 'mismatches' ? error : error.toExponential(1)}`);
+      }
+      assert.ok(batchVsSingle < BATCH_TOLERANCE, `padded batch differs from one at a time by ${batchVsSingle}`);
+      process.stdout.write(`# ${label}: ${report.join(', ')}; batch vs single ${batchVsSingle.toExponential(1)}\n`);
+    });
+  });
+
+  it('the comparison can fail: another model’s reference disagrees', async () => {
+    const tiny = await writeTinyGpt2(join(root, 'other-a'), { nLayers: 2, dModel: 32, nHeads: 4 });
+    const other = await writeTinyGpt2(join(root, 'other-b'), { nLayers: 2, dModel: 32, nHeads: 4, seed: 99 });
+    const { errors } = await diagnosticsAgainstReference(tiny.dir, makePrompts(1), ALL, (ids, trace) => void referenceGpt2(other.weights, other.config, ids, trace));
+    for (const column of ['cos_attn_resid_pre_raw', 'massive_max', 'massive_median_ratio', 'sink_mass', 'head_write_raw']) {
+      const measure = measureOf(column);
+      assert.ok(errors.get(column)! > TOLERANCE[measure] * 100, `${column} should disagree, got ${errors.get(column)}`);
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSilentReporter } from '../../src/cli/reporter.js';
+import { InputError } from '../../src/errors.js';
+import { tablePaths } from '../../src/store/result-tables.js';
+import { measure, type MeasureRequest } from '../../src/commands/measure.js';
+import { loadFigurePlan } from '../../src/commands/plot-inputs.js';
+import { analyzeWeights } from '../../src/commands/weights.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { renderSvg } from '../../src/plots/render.js';
+import { staticSpec } from '../../src/plots/interaction.js';
+import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+
+const DIAGNOSTIC_FIGURES = ['cosines', 'massive-dims', 'massive-growth', 'sinks', 'head-writes'];
+
+describe('diagnostic figures', () => {
+  let dir: string;
+  let base: MeasureRequest;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rn-diagnostic-figures-'));
+    const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 3, dModel: 16, nHeads: 2, nCtx: 64 });
+    const promptsPath = join(dir, 'prompts.txt');
+    await writeFile(promptsPath, Array.from({ length: 6 }, (_, i) => `prompt ${i} ${'words '.repeat(i + 1)}`).join('\n'));
+    base = { model: tiny.dir, promptsPath, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
+    await measure({ ...base, outPath: join(dir, 'diag.json'), diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'], massiveDims: [3] }, createSilentReporter());
+    await measure({ ...base, outPath: join(dir, 'plain.json') }, createSilentReporter());
+    await analyzeWeights({ model: tiny.dir, outPath: join(dir, 'w.json'), refresh: false }, createSilentReporter());
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it('are drawn by default from a file with diagnostics, and render to SVG without warnings', async () => {
+    const { plan } = await loadFigurePlan({ files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter());
+    for (const name of DIAGNOSTIC_FIGURES) {
+      const planned = plan.find((entry) => entry.figure === name);
+      assert.ok(planned, `${name} is planned by default`);
+      assert.ok(planned.outcome.drawn, `${name}: ${planned.outcome.drawn ? '' : planned.outcome.reason}`);
+      const { svg, warnings } = await renderSvg(staticSpec(planned.outcome.spec), name);
+      assert.deepEqual(warnings, [], `${name} renders without vega warnings`);
+      assert.match(svg, /^<svg/);
+    }
+  });
+
+  it('refuse a diagnostics block they cannot read, naming the problem, instead of drawing nothing', async () => {
+    const document = JSON.parse(await readFile(join(dir, 'diag.json'), 'utf8')) as { diagnostics: { summaries: { included: number } } };
+    document.diagnostics.summaries.included = -1;
+    await writeFile(join(dir, 'bad.json'), JSON.stringify(document));
+    for (const table of ['tokens', 'prompts'] as const) await copyFile(tablePaths(join(dir, 'diag.json'))[table], tablePaths(join(dir, 'bad.json'))[table]);
+    await assert.rejects(loadFigurePlan({ files: [join(dir, 'bad.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter()), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.match(error.message, /has a diagnostics block this resid-norms cannot read \(diagnostics\.summaries\.included: /);
+      return true;
+    });
+  });
+
+  it('are left out by default without diagnostics, and say why when asked for', async () => {
+    const reporter = createSilentReporter();
+    const { plan } = await loadFigurePlan({ files: [join(dir, 'plain.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);
+    assert.deepEqual(plan.filter((entry) => DIAGNOSTIC_FIGURES.includes(entry.figure)), []);
+    const asked = await loadFigurePlan({ files: [join(dir, 'plain.json')], figures: ['cosines', 'sinks'], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);
+    for (const { figure, outcome } of asked.plan) {
+      assert.ok(!outcome.drawn);
+      assert.match(outcome.reason, new RegExp(`measured without diagnostics; rerun measure with --diagnostics ${figure}`));
+    }
+  });
+});
