@@ -6,7 +6,17 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, ResidNormsError } from '../errors.js';
 import { buildProgram } from './program.js';
 
+/** A reader that stops early (`resid-norms fit … | head`) closes stdout: that ends the output, it is not an error. */
+function endQuietlyOnClosedStdout(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok);
+  });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
+  endQuietlyOnClosedStdout();
   const debug = argv.includes('--debug');
   let program: Command;
   try {
