@@ -52,7 +52,7 @@ export function onnxRuntimeVersion(): string {
 ort.env.logLevel = 'fatal';
 
 /** The session options every graph of the tool is run with (weights as external data in `externalDataFolder`). */
-export function sessionOptionsFor(externalDataFolder: string, options: SessionOptions): ort.InferenceSession.SessionOptions {
+function sessionOptionsFor(externalDataFolder: string, options: SessionOptions): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [options.device],
     graphOptimizationLevel: 'all',
@@ -72,14 +72,18 @@ export function sessionOptionsFor(externalDataFolder: string, options: SessionOp
   };
 }
 
-export async function createNormSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<NormSession> {
-  const threads = options.threads ?? defaultThreads();
-  let session: ort.InferenceSession;
+/** An ONNX Runtime session over a graph with this project's options; a graph it cannot load is explained in one line. */
+export async function openSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<ort.InferenceSession> {
   try {
-    session = await ort.InferenceSession.create(graph, sessionOptionsFor(externalDataFolder, options));
+    return await ort.InferenceSession.create(graph, sessionOptionsFor(externalDataFolder, options));
   } catch (error) {
     throw explainSessionError(error, options.device);
   }
+}
+
+export async function createNormSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<NormSession> {
+  const threads = options.threads ?? defaultThreads();
+  const session = await openSession(graph, externalDataFolder, options);
   return {
     threads,
     device: options.device,
@@ -94,7 +98,7 @@ export async function createNormSession(graph: Uint8Array, externalDataFolder: s
   };
 }
 
-export function explainSessionError(error: unknown, device: Device): Error {
+function explainSessionError(error: unknown, device: Device): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (device === 'cuda' && /cuda|provider/i.test(message)) {
     return new UsageError(

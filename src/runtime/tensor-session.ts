@@ -4,7 +4,7 @@
  * options as the measuring session (onnx-session.ts); only the feeds differ.
  */
 import ort from 'onnxruntime-node';
-import { defaultThreads, explainSessionError, sessionOptionsFor, type SessionOptions } from './onnx-session.js';
+import { defaultThreads, openSession, type SessionOptions } from './onnx-session.js';
 
 export type Feed = { type: 'float32'; data: Float32Array; dims: readonly number[] } | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
 
@@ -16,12 +16,7 @@ export interface TensorSession {
 }
 
 export async function createTensorSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<TensorSession> {
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(graph, sessionOptionsFor(externalDataFolder, options));
-  } catch (error) {
-    throw explainSessionError(error, options.device);
-  }
+  const session = await openSession(graph, externalDataFolder, options);
   return {
     threads: options.threads ?? defaultThreads(),
     async run(feeds, outputNames) {
