@@ -6,8 +6,9 @@ import { DEVICES } from '../runtime/onnx-session.js';
 import { DIAGNOSTICS } from '../results/diagnostics.js';
 import { FLAG_RANGES, parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
 import { globalOptions } from './program.js';
-import { createConsoleReporter, type Reporter } from './reporter.js';
-import { ExitCode, ResidNormsError } from '../errors.js';
+import { createConsoleReporter } from './reporter.js';
+import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
+import { ResidNormsError } from '../errors.js';
 import { parseShard, type Shard } from '../measure/shard.js';
 import { measurementFile } from '../store/open-results.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
@@ -34,28 +35,12 @@ type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 
 
 /**
  * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
- * stops at once (the checkpoint still holds every finished batch).
+ * stops at once (the checkpoint still holds every finished batch). Shared with `sweep`.
  */
-export function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`resid-norms: ${name} again: stopping now; rerun the same command to resume\n`);
-      process.exit(ExitCode.interrupted);
-    }
-    controller.abort(name); // the reason names the signal in the message of a run stopped before its batches
-    reporter.warn(`${name}: finishing the current batch, then stopping (send it again to stop at once)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
+export const MEASURE_STOP_MESSAGES: StopMessages = {
+  first: (name) => `${name}: finishing the current batch, then stopping (send it again to stop at once)`,
+  again: (name) => `${name} again: stopping now; rerun the same command to resume`,
+};
 
 export function registerMeasure(program: Command): void {
   const command = program
@@ -83,7 +68,7 @@ export function registerMeasure(program: Command): void {
       const reporter = createConsoleReporter({ quiet });
       const { prompts, out, includeBos, textColumn, limit, sample, seed, ...request } = flags;
       const promptOptions = toPromptOptions({ textColumn, limit, sample, seed });
-      const stop = stopOnSignals(reporter);
+      const stop = stopOnSignals(reporter, MEASURE_STOP_MESSAGES);
       const { outPath, measurement } = await measure(
         {
           ...request,

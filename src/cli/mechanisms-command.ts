@@ -1,48 +1,23 @@
 /** `resid-norms mechanisms` flags → a MechanismsRequest; prints the per-layer table to stdout. */
 import type { Command } from 'commander';
-import { analyzeMechanisms, DEFAULT_SAMPLES } from '../commands/mechanisms.js';
+import { analyzeMechanisms, DEFAULT_SAMPLES, type MechanismsRequest } from '../commands/mechanisms.js';
 import { formatMechanismsTable } from '../commands/mechanisms-table.js';
-import { DEVICES, type Device } from '../runtime/onnx-session.js';
+import { DEVICES } from '../runtime/onnx-session.js';
 import { FLAG_RANGES, parseChoice, parseIntInRange, rangeOf } from './options.js';
 import { globalOptions } from './program.js';
-import { createConsoleReporter, type Reporter } from './reporter.js';
-import { ExitCode } from '../errors.js';
+import { createConsoleReporter } from './reporter.js';
+import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
 
 /** Random inputs per layer and resampled tokens: [samples, dModel] per layer are kept (300 MB at GPT2-XL for 1000). */
 export const SAMPLES_RANGE = [1, 10_000] as const;
 
 /** The first SIGINT/SIGTERM stops after the batch or probe in flight (nothing is written); a second one at once. */
-function stopOnSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
-    controller.abort(name);
-    reporter.warn(`${name}: stopping after the current step; no file is written (send it again to stop at once)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
+const STOP_MESSAGES: StopMessages = {
+  first: (name) => `${name}: stopping after the current step; no file is written (send it again to stop at once)`,
+};
 
-interface MechanismsFlags {
-  model?: string;
-  prompts?: string;
-  out?: string;
-  samples: number;
-  seed: number;
-  batchSize: number;
-  maxTokens?: number;
-  prependBos: boolean;
-  device: Device;
-  threads?: number;
-  refresh: boolean;
-}
+/** The request under the flags' names (--prompts, --out); signal and env are not flags. */
+type MechanismsFlags = Omit<MechanismsRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string };
 
 export function registerMechanisms(program: Command): void {
   program
@@ -61,7 +36,7 @@ export function registerMechanisms(program: Command): void {
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .action(async (flags: MechanismsFlags, command: Command) => {
       const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
-      const stop = stopOnSignals(reporter);
+      const stop = stopOnSignals(reporter, STOP_MESSAGES);
       const { prompts, out, ...request } = flags;
       const { outPath, mechanisms } = await analyzeMechanisms(
         { ...request, ...(prompts !== undefined ? { promptsPath: prompts } : {}), ...(out !== undefined ? { outPath: out } : {}), signal: stop.signal },

@@ -8,7 +8,8 @@ import { HOOK_NAMES, type HookName } from '../results/schema.js';
 import { DEVICES, type Device } from '../runtime/onnx-session.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
 import type { SweepSummary } from '../sweep/sweep-summary.js';
-import { stopOnSignals } from './measure-command.js';
+import { MEASURE_STOP_MESSAGES } from './measure-command.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
 import { globalOptions } from './program.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
@@ -120,7 +121,7 @@ export function registerSweep(program: Command): void {
       seed: flags.fitSeed,
       figureOptions: { rescale: flags.rescale, x: flags.x },
     };
-    const stop = stopOnSignals(reporter);
+    const stop = stopOnSignals(reporter, MEASURE_STOP_MESSAGES);
     const outcome = await sweep({ ...request, signal: stop.signal }, reporter)
       .catch((error: unknown) => {
         if (error instanceof SweepIncompleteError) process.stdout.write(formatSweepTable(error.summary)); // what was measured, then exit 7
