@@ -20,7 +20,7 @@ import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
 import { chooseDiagnostics, diagnosticsInfo } from '../measure/diagnostics-selection.js';
-import { exclusionCodes, resolveEosTokenId, specialTokenIdsOf, type ExclusionRule } from '../measure/exclusions.js';
+import { exclusionCodes, exclusionRule, resolveEosTokenId, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import type { PromptSet } from '../measure/prompts.js';
@@ -151,10 +151,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const room = maxTokens - (request.prependBos && bosTokenId !== null ? 1 : 0);
   if (appendEos > 0 && appendEos >= room) throw new UsageError(`--append-eos ${appendEos} leaves no room for the prompts in ${maxTokens} tokens${room < maxTokens ? ' (BOS included)' : ''}; valid: 0…${Math.max(0, room - 1)}, or raise --max-tokens`);
   const eos = appendEos > 0 ? { id: resolveEosTokenId(spec, tokenizer, resolved.id), count: appendEos } : undefined;
-  const exclusion = {
-    firstPosition: request.exclusions,
-    specialTokenIds: new Set(request.exclusions ? specialTokenIdsOf(spec, tokenizer) : []),
-  };
+  const exclusion = exclusionRule(request.exclusions, spec, tokenizer);
   const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab, ...(eos ? { appendEos: eos } : {}) });
   promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;

@@ -6,7 +6,7 @@
  *   chosen tokens' MLP inputs) → probes (random Gaussian inputs; the same layer's and a random
  *   layer's resampled MLP inputs) → write the mechanisms file atomically.
  */
-import { exclusionCodes, specialTokenIdsOf } from '../measure/exclusions.js';
+import { exclusionCodes, exclusionRule } from '../measure/exclusions.js';
 import { join } from 'node:path';
 import { chooseIndices, gaussianRows, randomSourceLayers, sampleMean } from '../analysis/mechanism-sampling.js';
 import type { TransformerSpec } from '../architectures/types.js';
@@ -125,7 +125,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
   // measure's rule: position 0 of every sequence and the model's special tokens are left out.
-  const exclusion = { firstPosition: true, specialTokenIds: new Set(specialTokenIdsOf(spec, tokenizer)) };
+  const exclusion = exclusionRule(true, spec, tokenizer);
   const codes = new Map(sequences.map((sequence) => [sequence, exclusionCodes(sequence.ids, sequence.appended, exclusion)]));
   const included = (sequence: Sequence, position: number) => codes.get(sequence)![position] === 0;
   const includedTotal = sequences.reduce((sum, sequence) => sum + sequence.ids.filter((_, position) => included(sequence, position)).length, 0);

@@ -16,8 +16,13 @@ export interface ExclusionRule {
   specialTokenIds: ReadonlySet<number>;
 }
 
+/** measure's rule, or none at all (`--no-exclusions`): position 0 and the model's special tokens. */
+export function exclusionRule(enabled: boolean, spec: { specialTokenIds: readonly number[] }, tokenizer: TextTokenizer | undefined): ExclusionRule {
+  return { firstPosition: enabled, specialTokenIds: new Set(enabled ? specialTokenIdsOf(spec, tokenizer) : []) };
+}
+
 /** What config.json and tokenizer_config.json name as BOS, EOS and padding, each id once, sorted. */
-export function specialTokenIdsOf(spec: { specialTokenIds: readonly number[] }, tokenizer: TextTokenizer | undefined): number[] {
+function specialTokenIdsOf(spec: { specialTokenIds: readonly number[] }, tokenizer: TextTokenizer | undefined): number[] {
   const ids = new Set(spec.specialTokenIds);
   for (const token of [tokenizer?.configuredBos, tokenizer?.configuredEos, tokenizer?.configuredPad]) {
     const id = token === undefined ? undefined : tokenizer?.tokenToId(token);

@@ -32,14 +32,18 @@ export function promptsLine(measurement: Measurement): string {
   return `prompts: ${shorten(prompts.source, 50)} · ${count}, ${tokens} · sha256 ${prompts.sha256.slice(0, 12)}…`;
 }
 
+/** The reasons of exclusion a run applied, from its options (measure writes excludePositions as [0] or []). */
+function exclusionsInForce({ options }: Measurement): ExclusionReason[] {
+  return [
+    ...(options.excludePositions.includes(0) ? (['position 0'] as const) : []),
+    ...((options.excludeTokens ?? []).length > 0 ? (['special token'] as const) : []),
+    ...((options.appendEos ?? 0) > 0 ? (['appended EOS'] as const) : []),
+  ];
+}
+
 /** What summaries leave out, e.g. "position 0 and special tokens (<|endoftext|>) excluded". */
 export function exclusionPhrase(measurement: Measurement): string {
-  const { options } = measurement;
-  const parts = [
-    ...options.excludePositions.map((position) => `position ${position}`),
-    ...((options.excludeTokens ?? []).length > 0 ? [exclusionGroupLabel(measurement, 'special token')] : []),
-    ...((options.appendEos ?? 0) > 0 ? [exclusionGroupLabel(measurement, 'appended EOS')] : []),
-  ];
+  const parts = exclusionsInForce(measurement).map((reason) => exclusionGroupLabel(measurement, reason));
   if (parts.length === 0) return 'all tokens';
   return `${parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)!}` : parts[0]!} excluded`;
 }
@@ -49,12 +53,7 @@ export function excludedCounts(measurement: Measurement): string {
   const { excluded, excludedBy } = measurement.tokens;
   const total = `${excluded.toLocaleString('en-US')} excluded`;
   if (excludedBy === undefined) return total; // written before the reasons were counted
-  const { options } = measurement;
-  const inForce: ExclusionReason[] = [
-    ...(options.excludePositions.includes(0) ? (['position 0'] as const) : []),
-    ...((options.excludeTokens ?? []).length > 0 ? (['special token'] as const) : []),
-    ...((options.appendEos ?? 0) > 0 ? (['appended EOS'] as const) : []),
-  ];
+  const inForce = exclusionsInForce(measurement);
   if (inForce.length === 0) return total;
   return `${total}: ${inForce.map((reason) => `${exclusionGroupLabel(measurement, reason)} ${excludedBy[reason].toLocaleString('en-US')}`).join(', ')}`;
 }
