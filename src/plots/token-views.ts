@@ -226,12 +226,12 @@ async function gatherBound(source: TokenSource, metric: NormMetric): Promise<Bou
   const { nLayers } = source;
   const written = Array.from({ length: nLayers }, () => new StreamingSummary());
   const growth = Array.from({ length: nLayers }, () => new StreamingSummary());
-  const columns = normColumns(BOUND_HOOKS);
-  const column = (hook: HookName) => columns.findIndex((c) => c.hook === hook && c.metric === metric);
+  const columns = normColumns(BOUND_HOOKS, metric); // the primary metric's columns only: half the bytes read
+  const column = (hook: HookName) => columns.findIndex((c) => c.hook === hook);
   const [pre, attn, mlp, post] = BOUND_HOOKS.map(column) as [number, number, number, number];
   let violations = 0;
   let checked = 0;
-  for await (const sequence of source.sequences(BOUND_HOOKS)) {
+  for await (const sequence of source.sequences(BOUND_HOOKS, metric)) {
     const length = sequence.ids.length;
     const at = (c: number, layer: number, position: number) => sequence.values[sequence.slots[c * nLayers + layer]! * length + position]!;
     for (let position = 0; position < length; position += 1) {

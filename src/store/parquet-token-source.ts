@@ -177,9 +177,9 @@ export class ParquetTokenSource implements TokenSource {
     return found;
   }
 
-  async *sequences(hooks: readonly HookName[]): AsyncIterable<SequenceNorms> {
+  async *sequences(hooks: readonly HookName[], metric?: NormMetric): AsyncIterable<SequenceNorms> {
     const { nLayers } = this;
-    const columns = normColumns(hooks);
+    const columns = normColumns(hooks, metric);
     const slots = Int32Array.from({ length: columns.length * nLayers }, (_, slot) => slot);
     // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
     const promptConnection = await connect();

@@ -50,9 +50,10 @@ export function promptSumColumn(hook: HookName, metric: NormMetric, sum: PromptS
   return `${normColumn(hook, metric)}_${sum}`;
 }
 
-/** Every (hook, metric) pair of a run, in column order. */
-export function normColumns(hooks: readonly HookName[]): Array<{ hook: HookName; metric: NormMetric; name: string }> {
-  return HOOK_NAMES.filter((hook) => hooks.includes(hook)).flatMap((hook) => NORM_METRICS.map((metric) => ({ hook, metric, name: normColumn(hook, metric) })));
+/** Every (hook, metric) pair of a run, in column order; only `metric`'s when given. */
+export function normColumns(hooks: readonly HookName[], metric?: NormMetric): Array<{ hook: HookName; metric: NormMetric; name: string }> {
+  const metrics = metric === undefined ? NORM_METRICS : [metric];
+  return HOOK_NAMES.filter((hook) => hooks.includes(hook)).flatMap((hook) => metrics.map((each) => ({ hook, metric: each, name: normColumn(hook, each) })));
 }
 
 /** Columns of the tokens table; `diagnostics` (measure --diagnostics) follow the norms. */

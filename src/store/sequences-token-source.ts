@@ -74,8 +74,8 @@ export class SequencesTokenSource implements TokenSource {
     return sums;
   }
 
-  async *sequences(hooks: readonly HookName[]): AsyncIterable<SequenceNorms> {
-    const columns = normColumns(hooks);
+  async *sequences(hooks: readonly HookName[], metric?: NormMetric): AsyncIterable<SequenceNorms> {
+    const columns = normColumns(hooks, metric);
     const { nLayers } = this;
     for (const [k, sequence] of this.inline.entries()) {
       const length = sequence.ids.length;

@@ -49,6 +49,9 @@ export interface TokenSource {
   promptSums(hook: HookName, metric: NormMetric): Promise<PromptSums>;
   /** Undefined when the prompt is not present. */
   promptTokens(prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined>;
-  /** Every prompt with all its norm columns, in prompt order (slots in `normColumns(hooks)` order), for rewriting the tables. */
-  sequences(hooks: readonly HookName[]): AsyncIterable<SequenceNorms>;
+  /**
+   * Every prompt with its norm columns, in prompt order, for rewriting the tables (slots in
+   * `normColumns(hooks, metric)` order): both metrics, or only `metric` when given.
+   */
+  sequences(hooks: readonly HookName[], metric?: NormMetric): AsyncIterable<SequenceNorms>;
 }
