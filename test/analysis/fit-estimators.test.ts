@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { referenceLayers } from '../../src/analysis/reference-procedure.js';
 import { judgeShape } from '../../src/analysis/fit-shape.js';
+import { InputError } from '../../src/errors.js';
 import type { MeasurementV1 } from '../../src/results/schema.js';
 import { fitV1 } from '../support/measured.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
@@ -38,6 +39,14 @@ describe('fit estimators', () => {
   it('endpoints without a bootstrap has no interval and says so', () => {
     const fit = fitV1(measurement, { hook: 'resid_pre', method: 'endpoints', bootstrap: 0 });
     assert.deepEqual([fit.ciMethod, fit.ciLow, fit.ciHigh], ['none', fit.growth, fit.growth]);
+  });
+
+  it('geomean needs per-token data: a file with only a summary is refused in one line', () => {
+    const summaryOnly = { ...measurement, sequences: [] };
+    assert.throws(
+      () => fitV1(summaryOnly, { hook: 'resid_pre', stat: 'geomean' }),
+      (error: unknown) => error instanceof InputError && /has no per-sequence data, only a summary: fit with --stat mean or median, or measure again$/.test(error.message),
+    );
   });
 
   it('geomean: exp of the mean ln norm per layer', () => {

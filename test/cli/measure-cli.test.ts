@@ -120,6 +120,7 @@ describe('resid-norms measure, end to end', () => {
     { name: 'too many tokens', args: async () => ['--max-tokens', '33'], code: ExitCode.usage, message: /--max-tokens 33 exceeds the context length of .* \(32\); valid: 1…32/ },
     { name: 'unknown hook', args: async () => ['--hooks', 'resid_pre,resid_moo'], code: ExitCode.usage, message: /unknown hook "resid_moo"; valid: resid_pre/ },
     { name: 'zero batch size', args: async () => ['--batch-size', '0'], code: ExitCode.usage, message: /expected a whole number from 1 to 4096, got "0"/ },
+    { name: 'negative --append-eos', args: async () => ['--append-eos', '-1'], code: ExitCode.usage, message: /--append-eos.*expected a whole number from 0 to 16777216, got "-1"/ },
     { name: 'unknown device', args: async () => ['--device', 'tpu'], code: ExitCode.usage, message: /expected one of cpu, cuda, got "tpu"/ },
     {
       name: 'CUDA when its execution provider is not installed',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/cli/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
+import { UsageError } from '../../src/errors.js';
 import { readMeasurementFile } from '../../src/store/open-results.js';
 import { normColumns } from '../../src/store/result-tables.js';
 import { readMeasured, readTokenRows, type MeasuredFile } from '../support/measured.js';
@@ -142,6 +143,22 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
     assert.ok(Math.abs(summary.mean - kept.reduce((a, b) => a + b, 0) / 3) < 1e-6 * summary.mean);
     const tokens = await readTokenRows(file);
     assert.deepEqual(tokens.slice(0, 5).map((row) => row.excluded_as), ['position 0', 'special token', null, 'appended EOS', 'appended EOS']);
+  });
+
+  it('refuses --append-eos for a model that names no EOS token, before measuring', async () => {
+    const noEos = join(dir, 'no-eos');
+    await writeTinyGpt2(noEos, { nLayers: 1, dModel: 16, nHeads: 2, nCtx: 32, tokenizer: 'gpt2', seed: 2 });
+    for (const [file, key] of [['config.json', 'eos_token_id'], ['tokenizer_config.json', 'eos_token']] as const) {
+      const json = JSON.parse(await readFile(join(noEos, file), 'utf8')) as Record<string, unknown>;
+      delete json[key];
+      await writeFile(join(noEos, file), JSON.stringify(json));
+    }
+    const outPath = join(dir, 'no-eos.json');
+    await assert.rejects(
+      measure({ model: noEos, promptsPath, outPath, batchSize: 8, prependBos: true, exclusions: true, appendEos: 2, device: 'cpu', threads: 1, refresh: false }, createSilentReporter()),
+      (error: unknown) => error instanceof UsageError && /^--append-eos: .*no-eos names no EOS token \(config\.json eos_token_id, tokenizer_config\.json eos_token\); drop --append-eos$/.test(error.message),
+    );
+    await assert.rejects(readFile(outPath), 'no results file');
   });
 
   it('refuses --append-eos that leaves no room for the prompt', async () => {
