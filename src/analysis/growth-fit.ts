@@ -6,7 +6,8 @@
  */
 import { InputError, UsageError, quote } from '../errors.js';
 import type { FitMethod, GrowthFit, GrowthPhase, MethodEstimate } from '../results/fit-schema.js';
-import type { HookName, Measurement, NormMetric } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { bootstrapSlopes, endpointSlope, percentileInterval, standardDeviation, type BootstrapSlopes } from './growth-bootstrap.js';
 import { judgeShape } from './fit-shape.js';
 import { PrefixSums, type LineFit } from './least-squares.js';

@@ -5,7 +5,8 @@
  * statistic is evaluated under those weights without copying any token values.
  */
 import type { LayerStatistic } from '../results/fit-schema.js';
-import type { HookName, NormMetric, SequenceResult } from '../results/schema.js';
+import type { SequenceResult } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { sequenceTable } from './norm-statistics.js';
 
 export { LAYER_STATISTICS, type LayerStatistic } from '../results/fit-schema.js';

@@ -5,6 +5,9 @@
  */
 import { createUniform } from './seeded-random.js';
 
+/** Random inputs per layer, and the most prompt tokens resampled, unless told otherwise. */
+export const DEFAULT_SAMPLES = 1000;
+
 /** Independent streams from one seed: one per purpose, so changing N does not change the tokens chosen. */
 const STREAM = { gaussian: 0x9e3779b9, tokens: 0x85ebca6b, layers: 0xc2b2ae35 } as const;
 

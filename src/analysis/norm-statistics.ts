@@ -2,7 +2,8 @@
  * Per-layer statistics of per-token norms held in memory: exact quantiles, and the summaries of
  * version-1 results files (whose sequences are inline), excluded positions left out.
  */
-import type { HookName, LayerSummary, NormMetric, SequenceResult } from '../results/schema.js';
+import type { LayerSummary, SequenceResult } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 
 /** Linear-interpolation quantile (numpy's default) of an ascending array. */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {

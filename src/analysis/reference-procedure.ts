@@ -5,7 +5,7 @@
  * `fit --like-reference` applies it; other depths get the same relative range.
  */
 import type { FitMethod, LayerStatistic } from '../results/fit-schema.js';
-import type { HookName, NormMetric } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 
 export const REFERENCE_PROCEDURE = {
   hook: 'resid_post' as HookName,

@@ -5,7 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { FIGURES, FIGURE_NAMES, type FigureName } from '../plots/figure-registry.js';
 import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '../plots/figure-types.js';
-import { HOOK_NAMES, type HookName } from '../results/schema.js';
+import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 import { WEIGHT_VARIANTS, type WeightVariant } from '../results/weights-schema.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
 import { parseChoice, parseChoiceList, parseHooks, parseNonNegativeInt } from './options.js';

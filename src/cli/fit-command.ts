@@ -2,29 +2,31 @@
  * `resid-norms fit`: flags → typed options for src/commands/fit.ts. Each flag value is
  * parsed by commander as it is read, with the shared parsers of ./options.ts where they fit.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
 import { LAYER_STATISTICS } from '../analysis/layer-statistic.js';
-import { NORM_METRICS, type HookName } from '../results/schema.js';
+import { HOOK_NAMES, NORM_METRICS, type HookName } from '../vocabulary/hooks.js';
 import { FIT_METHODS } from '../results/fit-schema.js';
 import { UsageError } from '../errors.js';
-import { writeJunit } from '../commands/fit-junit.js';
 import { DEFAULT_WEIGHT_SERIES, checkExpectation, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
+import { writeJunit } from '../commands/fit-junit.js';
 import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
 import { FLAG_RANGES, parseHooks, parsePositiveInt, rangeOf } from './options.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
-import { createConsoleReporter } from './reporter.js';
-import { globalOptions } from './program.js';
+import { commandContext, type CliIo } from './cli-io.js';
+import { summaryOf, type CommandDefinition } from './command-catalog.js';
 
 /** The options under the flags' names: --hook (repeatable) and --layers, both with defaults here; --junit is the CLI's. */
 type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange; junit?: string };
 
-export function registerFitCommand(parent: Command): void {
-  parent
+export const fitCommand: CommandDefinition = { register };
+
+function register(parent: Command, io: CliIo): Command {
+  return parent
     .command('fit')
-    .description('fit the exponential growth of norms over layers, from results files of measure or weights (never the model)')
+    .description(summaryOf('fit'))
     .argument('<results...>', 'results files written by `resid-norms measure` (one row per file and hook) or `resid-norms weights` (one row per file and series)')
-    .option('--hook <list>', 'comma-separated hooks, or the flag repeated: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: resid_pre)', collectHooks)
+    .option('--hook <list>', `comma-separated hooks, or the flag repeated: ${HOOK_NAMES.join(',')} (default: resid_pre)`, collectHooks)
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)
     .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens (geomean: exp of the mean ln norm)').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
     .addOption(new Option('--method <method>', 'headline estimator: ols (least squares over every layer) or endpoints ((m_b/m_a)^(1/(b−a)), the reference analysis); the table shows both').choices(FIT_METHODS).default(FIT_DEFAULTS.method))
@@ -42,12 +44,12 @@ export function registerFitCommand(parent: Command): void {
     .option('--out <file>', 'also write the fit document to this file (for plot and report)')
     .option('--junit <file>', "write the --expect gate's outcome as JUnit XML (one testcase per fit) for CI test dashboards")
     .action(async (files: string[], flags: FitFlags, command: Command) => {
-      const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
+      const { reporter, print } = commandContext(command, io);
       const outputs = [...(flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []), ...(flags.junit !== undefined ? [{ flag: '--junit', path: flags.junit }] : [])];
       await guardFileCommand(inputFiles(files), outputs);
       if (flags.likeReference) refuseWithReference(command);
       const options = toFitOptions(files, flags);
-      const output = { reporter, write: (text: string) => void process.stdout.write(text) };
+      const output = { reporter, write: print };
       if (flags.junit === undefined) {
         await runFit(options, output);
         return;

@@ -1,16 +1,15 @@
 /** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { formatFittedRate, formatGrowthTable } from '../commands/growth-table.js';
-import { measure, type MeasureRequest } from '../commands/measure.js';
-import { DEVICES } from '../runtime/onnx-session.js';
+import type { MeasureRequest } from '../commands/measure.js';
+import { DEVICES } from '../runtime/devices.js';
 import { DIAGNOSTICS } from '../results/diagnostics.js';
+import { HOOK_NAMES } from '../vocabulary/hooks.js';
 import { FLAG_RANGES, parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
-import { globalOptions } from './program.js';
-import { createConsoleReporter } from './reporter.js';
-import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
+import { commandContext, type CliIo } from './cli-io.js';
+import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { ResidNormsError } from '../errors.js';
 import { parseShard, type Shard } from '../measure/shard.js';
-import { measurementFile } from '../store/open-results.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 
 function parseShardFlag(value: string): Shard {
@@ -33,23 +32,16 @@ function parseDimensionList(value: string): number[] {
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
 type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string; includeBos: boolean };
 
-/**
- * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
- * stops at once (the checkpoint still holds every finished batch). Shared with `sweep`.
- */
-export const MEASURE_STOP_MESSAGES: StopMessages = {
-  first: (name) => `${name}: finishing the current batch, then stopping (send it again to stop at once)`,
-  again: (name) => `${name} again: stopping now; rerun the same command to resume`,
-};
+export const measureCommand: CommandDefinition = { register };
 
-export function registerMeasure(program: Command): void {
+function register(program: Command, io: CliIo): Command {
   const command = program
     .command('measure')
-    .description('run prompts through a model and save the norm of every token at every hook point')
+    .description(summaryOf('measure'))
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-p, --prompts <source>', 'prompt file: one prompt per line, JSONL with {"text"} or {"ids"}, a .parquet or .csv table, or a Hub dataset hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)')
     .option('-o, --out <file>', 'results file (default: results/<model>.json)')
-    .option('--hooks <list>', 'comma-separated hooks: resid_pre,attn_out,resid_mid,mlp_out,resid_post (default: all the model has)', parseHooks)
+    .option('--hooks <list>', `comma-separated hooks: ${HOOK_NAMES.join(',')} (default: all the model has)`, parseHooks)
     .option('--diagnostics <list>', `also compute, in the graph, per token: ${DIAGNOSTICS.join(',')} (default: none)`, parseChoiceList(DIAGNOSTICS, 'diagnostic'))
     .option('--massive-dims <list>', 'residual dimensions to leave out of massive_norm_without, e.g. 138,378 (with --diagnostics massive)', parseDimensionList)
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
@@ -63,11 +55,13 @@ export function registerMeasure(program: Command): void {
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
     .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag);
-  addPromptOptions(command).action(async (flags: MeasureFlags & PromptFlagValues, command: Command) => {
-      const { quiet } = globalOptions(command);
-      const reporter = createConsoleReporter({ quiet });
+  return addPromptOptions(command).action(async (flags: MeasureFlags & PromptFlagValues, command: Command) => {
+      const { reporter, print, env } = commandContext(command, io);
       const { prompts, out, includeBos, textColumn, limit, sample, seed, ...request } = flags;
       const promptOptions = toPromptOptions({ textColumn, limit, sample, seed });
+      const { measure } = await import('../commands/measure.js');
+      const { formatFittedRate, formatGrowthTable } = await import('../tables/growth-table.js');
+      const { measurementFile } = await import('../store/open-results.js');
       const stop = stopOnSignals(reporter, MEASURE_STOP_MESSAGES);
       const { outPath, measurement } = await measure(
         {
@@ -77,12 +71,13 @@ export function registerMeasure(program: Command): void {
           ...(out !== undefined ? { outPath: out } : {}),
           promptOptions,
           signal: stop.signal,
+          env,
         },
         reporter,
       ).finally(stop.dispose);
-      process.stdout.write(formatGrowthTable(measurement));
+      print(formatGrowthTable(measurement));
       const rate = await formatFittedRate(measurementFile(measurement, outPath)); // the tables just written, without reading the JSON back
-      if (rate) process.stdout.write(rate);
+      if (rate) print(rate);
       const { tokens, tokensPerSecond } = measurement.runtime;
       reporter.info(`wrote ${outPath} and its tables (${measurement.tables.prompts.rows} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
     });

@@ -1,11 +1,11 @@
 /** `resid-norms mechanisms` flags → a MechanismsRequest; prints the per-layer table to stdout. */
 import type { Command } from 'commander';
-import { analyzeMechanisms, DEFAULT_SAMPLES, type MechanismsRequest } from '../commands/mechanisms.js';
-import { formatMechanismsTable } from '../commands/mechanisms-table.js';
-import { DEVICES } from '../runtime/onnx-session.js';
+import type { MechanismsRequest } from '../commands/mechanisms.js';
+import { DEFAULT_SAMPLES } from '../analysis/mechanism-sampling.js';
+import { DEVICES } from '../runtime/devices.js';
 import { FLAG_RANGES, parseChoice, parseIntInRange, rangeOf } from './options.js';
-import { globalOptions } from './program.js';
-import { createConsoleReporter } from './reporter.js';
+import { commandContext, type CliIo } from './cli-io.js';
+import { summaryOf, type CommandDefinition } from './command-catalog.js';
 import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
 
 /** Random inputs per layer and resampled tokens: [samples, dModel] per layer are kept (300 MB at GPT2-XL for 1000). */
@@ -19,10 +19,12 @@ const STOP_MESSAGES: StopMessages = {
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
 type MechanismsFlags = Omit<MechanismsRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string };
 
-export function registerMechanisms(program: Command): void {
-  program
+export const mechanismsCommand: CommandDefinition = { register };
+
+function register(program: Command, io: CliIo): Command {
+  return program
     .command('mechanisms')
-    .description("why the norm grows: each layer's MLP and W_OV on normalised random inputs vs attn_out / mlp_out, and MLP activation rates on real, random and resampled inputs")
+    .description(summaryOf('mechanisms'))
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-p, --prompts <file>', 'prompt file: one prompt per line, or JSONL with {"text"} or {"ids"} (default: built-in prompts)')
     .option('-o, --out <file>', 'mechanisms file (default: results/<model>.mechanisms.json)')
@@ -35,14 +37,16 @@ export function registerMechanisms(program: Command): void {
     .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')} here (default: all cores)`, rangeOf('threads'))
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .action(async (flags: MechanismsFlags, command: Command) => {
-      const reporter = createConsoleReporter({ quiet: globalOptions(command).quiet });
+      const { reporter, print, env } = commandContext(command, io);
+      const { analyzeMechanisms } = await import('../commands/mechanisms.js');
+      const { formatMechanismsTable } = await import('../tables/mechanisms-table.js');
       const stop = stopOnSignals(reporter, STOP_MESSAGES);
       const { prompts, out, ...request } = flags;
       const { outPath, mechanisms } = await analyzeMechanisms(
-        { ...request, ...(prompts !== undefined ? { promptsPath: prompts } : {}), ...(out !== undefined ? { outPath: out } : {}), signal: stop.signal },
+        { ...request, env, ...(prompts !== undefined ? { promptsPath: prompts } : {}), ...(out !== undefined ? { outPath: out } : {}), signal: stop.signal },
         reporter,
       ).finally(stop.dispose);
-      process.stdout.write(formatMechanismsTable(mechanisms));
+      print(formatMechanismsTable(mechanisms));
       reporter.info(`wrote ${outPath} (${mechanisms.layers.length} layers, ${mechanisms.runtime.seconds.toFixed(1)} s)`);
     });
 }

@@ -4,6 +4,8 @@
  * architectures any other repo or folder may have.
  */
 import type { Command } from 'commander';
+import type { CliIo } from './cli-io.js';
+import { summaryOf, type CommandDefinition } from './command-catalog.js';
 import { ARCHITECTURES } from '../architectures/registry.js';
 import { aliasPanel, MODEL_ALIASES } from '../models/aliases.js';
 
@@ -36,11 +38,13 @@ export function formatModelTable(): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function registerModels(program: Command): void {
-  program
+export const modelsCommand: CommandDefinition = { register };
+
+function register(program: Command, io: CliIo): Command {
+  return program
     .command('models')
-    .description('list the model aliases and supported architectures')
+    .description(summaryOf('models'))
     .action(() => {
-      process.stdout.write(formatModelTable());
+      io.stdout.write(formatModelTable());
     });
 }

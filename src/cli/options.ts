@@ -1,7 +1,7 @@
 /** Parsers for command-line values: each rejects a bad value with what would be valid. */
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
-import { HOOK_NAMES, type HookName } from '../results/schema.js';
+import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 
 export function parsePositiveInt(value: string): number {
   const number = Number(value);

@@ -1,25 +1,28 @@
 /** `resid-norms plot` flags → a PlotRequest for src/commands/plot.ts. */
 import type { Command } from 'commander';
-import { IMAGE_FORMATS, runPlot, type ImageFormat } from '../commands/plot.js';
+import { IMAGE_FORMATS, type ImageFormat } from '../plots/image-formats.js';
 import { addFigureOptions, describeFigures, guardFigureFiles, toFigureFlags, type FigureFlagValues } from './figure-flags.js';
 import { parseChoiceList } from './options.js';
-import { globalOptions } from './program.js';
-import { createConsoleReporter } from './reporter.js';
+import { commandContext, type CliIo } from './cli-io.js';
+import { summaryOf, type CommandDefinition } from './command-catalog.js';
 
 interface PlotFlagValues extends FigureFlagValues {
   format: ImageFormat[];
 }
 
-export function registerPlotCommand(parent: Command): void {
+export const plotCommand: CommandDefinition = { register };
+
+function register(parent: Command, io: CliIo): Command {
   const command = parent
     .command('plot')
-    .description('draw the figures of the reference analysis from results and weights files, as SVG (and PNG)')
+    .description(summaryOf('plot'))
     .addHelpText('after', `\n${describeFigures()}`);
-  addFigureOptions(command)
+  return addFigureOptions(command)
     .option('--format <list>', `comma-separated image formats: ${IMAGE_FORMATS.join(', ')}`, parseChoiceList(IMAGE_FORMATS, 'format'), ['svg'])
     .action(async (files: string[], flags: PlotFlagValues, self: Command) => {
-      const reporter = createConsoleReporter({ quiet: globalOptions(self).quiet });
+      const { reporter } = commandContext(self, io);
       await guardFigureFiles(files, flags, (name) => /\.(svg|png)$/.test(name));
+      const { runPlot } = await import('../commands/plot.js');
       await runPlot({ files, ...toFigureFlags(flags), formats: flags.format }, reporter);
     });
 }

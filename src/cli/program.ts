@@ -1,25 +1,32 @@
 /**
- * The commander program: global options and one registration call per command. Each
- * command's flags live in its own file beside this one; the work itself lives in src/commands/.
+ * The commander program: global options, and the commands. Only the command a run names is
+ * loaded (its flags file, and through that its work in src/commands/); the others are listed
+ * by name and summary, so `--version`, `--help` and each command start without loading the
+ * rest (vega, onnxruntime, DuckDB are loaded by the commands that use them, when they run).
  */
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
 import { toolVersion } from '../version.js';
-import { registerFitCommand } from './fit-command.js';
-import { registerMeasure } from './measure-command.js';
-import { registerMechanisms } from './mechanisms-command.js';
-import { registerMerge } from './merge-command.js';
-import { registerModels } from './models-command.js';
-import { registerPlotCommand } from './plot-command.js';
-import { registerReportCommand } from './report-command.js';
-import { registerSweep } from './sweep-command.js';
-import { registerWeights } from './weights-command.js';
+import type { CliIo } from './cli-io.js';
+import { COMMANDS, findCommand } from './command-catalog.js';
 
-export interface GlobalOptions {
-  quiet: boolean;
-  debug: boolean;
+/** Global flags; none takes a value, so the first other word of argv names the command. */
+const GLOBAL_FLAGS = new Set(['-q', '--quiet', '--debug']);
+
+/** The command that argv runs or asks help for (`help fit`, `fit --help`), if any. */
+export function namedCommand(args: readonly string[]): string | undefined {
+  const words = args.filter((arg) => !GLOBAL_FLAGS.has(arg));
+  const first = words[0];
+  if (first === undefined || first.startsWith('-')) return undefined;
+  return first === 'help' ? words[1] : first;
 }
 
-export function buildProgram(): Command {
+/** @param args the command line after `node resid-norms` */
+export async function buildProgram(args: readonly string[], io: CliIo): Promise<Command> {
+  const output = {
+    writeOut: (text: string) => void io.stdout.write(text),
+    writeErr: (text: string) => void io.stderr.write(text),
+    outputError: () => undefined, // errors are printed once, by runCli
+  };
   const program = new Command('resid-norms')
     .description('Measure how the residual stream of a language model grows over the forward pass.')
     .version(toolVersion())
@@ -27,16 +34,15 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces on errors', false)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: () => undefined }); // errors are printed once, by runCli
+    .configureOutput(output)
+    .configureHelp({ subcommandTerm: (command) => findCommand(command.name())?.term ?? new Help().subcommandTerm(command) });
 
+  const named = findCommand(namedCommand(args) ?? '');
+  for (const entry of COMMANDS) {
+    if (entry === named) (await entry.load()).register(program, io);
+    else program.command(entry.name).description(entry.summary); // listed in --help and for suggestions; never run
+  }
   // Subcommands inherit the error handling of their parent.
-  const registrations: Array<(parent: Command) => void> = [registerMeasure, registerWeights, registerMechanisms, registerMerge, registerSweep, registerFitCommand, registerPlotCommand, registerReportCommand, registerModels];
-  for (const register of registrations) register(program);
-  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
+  for (const command of program.commands) command.exitOverride().configureOutput(output);
   return program;
-}
-
-export function globalOptions(command: Command): GlobalOptions {
-  const options = command.optsWithGlobals<{ quiet?: boolean; debug?: boolean }>();
-  return { quiet: options.quiet === true, debug: options.debug === true };
 }

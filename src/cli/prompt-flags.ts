@@ -5,9 +5,8 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { DEFAULT_SAMPLE_SEED } from '../prompts-sources/prompt-selection.js';
+import { DEFAULT_SAMPLE_SEED, MAX_UNSELECTED_ROWS } from '../prompts-sources/prompt-selection.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
-import { MAX_UNSELECTED_ROWS } from '../prompts-sources/read-prompt-source.js';
 import { parseIntInRange } from './options.js';
 
 export const PROMPT_FLAG_RANGES = {

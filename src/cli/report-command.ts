@@ -1,18 +1,20 @@
 /** `resid-norms report` flags → a ReportRequest for src/commands/report.ts. */
 import type { Command } from 'commander';
-import { runReport } from '../commands/report.js';
-import { expandSweepFolders, sweepFigures } from '../sweep/sweep-folder.js';
 import { addFigureOptions, describeFigures, guardFigureFiles, toFigureFlags, type FigureFlagValues } from './figure-flags.js';
-import { globalOptions } from './program.js';
-import { createConsoleReporter } from './reporter.js';
+import { commandContext, type CliIo } from './cli-io.js';
+import { summaryOf, type CommandDefinition } from './command-catalog.js';
 
-export function registerReportCommand(parent: Command): void {
+export const reportCommand: CommandDefinition = { register };
+
+function register(parent: Command, io: CliIo): Command {
   const command = parent
     .command('report')
-    .description('write a self-contained HTML report (every figure, fits, metadata) and a Markdown summary for CI')
+    .description(summaryOf('report'))
     .addHelpText('after', `\n${describeFigures()}`);
-  addFigureOptions(command).action(async (files: string[], flags: FigureFlagValues, self: Command) => {
-    const reporter = createConsoleReporter({ quiet: globalOptions(self).quiet });
+  return addFigureOptions(command).action(async (files: string[], flags: FigureFlagValues, self: Command) => {
+    const { reporter } = commandContext(self, io);
+    const { expandSweepFolders, sweepFigures } = await import('../sweep/sweep-folder.js');
+    const { runReport } = await import('../commands/report.js');
     // A sweep folder stands for its measured members, plus its sweep figures; without --figures only the comparison is drawn of them.
     const { files: inputs, sweeps } = await expandSweepFolders(files);
     await guardFigureFiles(inputs, flags, (name) => name === 'index.html' || name === 'summary.md');

@@ -3,7 +3,7 @@
  * stops at its next safe point) and says what happens; a second one exits at once.
  */
 import { ExitCode } from '../errors.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 
 export interface StopMessages {
   /** Said on the first signal: what the command does now. */
@@ -11,6 +11,15 @@ export interface StopMessages {
   /** Written to stderr before exiting on the second signal; nothing when absent. */
   again?: (signal: NodeJS.Signals) => string;
 }
+
+/**
+ * The first SIGINT/SIGTERM lets the batch in flight finish and be checkpointed; a second one
+ * stops at once (the checkpoint still holds every finished batch). Shared with `sweep`.
+ */
+export const MEASURE_STOP_MESSAGES: StopMessages = {
+  first: (name) => `${name}: finishing the current batch, then stopping (send it again to stop at once)`,
+  again: (name) => `${name} again: stopping now; rerun the same command to resume`,
+};
 
 export function stopOnSignals(reporter: Reporter, messages: StopMessages): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();

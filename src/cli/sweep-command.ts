@@ -1,19 +1,19 @@
 /** `resid-norms sweep` flags → a SweepRequest; prints one line per member to stdout. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { sweep, SweepIncompleteError, type SweepOutcome, type SweepRequest } from '../commands/sweep.js';
+import type { SweepOutcome, SweepRequest } from '../commands/sweep.js';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
 import { RESCALES, X_AXES, type Rescale, type XAxis } from '../plots/figure-types.js';
 import { SWEEP_FIGURE_SUMMARIES } from '../plots/sweep-figures.js';
-import { HOOK_NAMES, type HookName } from '../results/schema.js';
-import { DEVICES, type Device } from '../runtime/onnx-session.js';
+import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
+import { DEVICES, type Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
-import type { SweepSummary } from '../sweep/sweep-summary.js';
-import { MEASURE_STOP_MESSAGES } from './measure-command.js';
-import { stopOnSignals } from './stop-on-signals.js';
+import type { SweepSummary } from '../results/sweep-schema.js';
+import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
-import { globalOptions } from './program.js';
+import { commandContext, type CliIo } from './cli-io.js';
+import { summaryOf, type CommandDefinition } from './command-catalog.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
-import { createConsoleReporter } from './reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { ResidNormsError, UsageError } from '../errors.js';
 
 interface SweepFlags extends PromptFlagValues {
@@ -60,11 +60,13 @@ function parseOneHook(value: string): HookName {
   return hooks[0]!;
 }
 
-export function registerSweep(program: Command): void {
+export const sweepCommand: CommandDefinition = { register };
+
+function register(program: Command, io: CliIo): Command {
   const shorthands = Object.entries(REVISION_SHORTHANDS).map(([name, { describe }]) => `${name} = ${describe}`).join('; ');
   const command = program
     .command('sweep')
-    .description('measure one prompt set on many models or training checkpoints, then summarize growth across them (sweep.json + figures)')
+    .description(summaryOf('sweep'))
     .requiredOption('-o, --out <folder>', 'sweep folder: members/<member>.json results, sweep-plan.json, sweep.json, figures/')
     .option('--models <list>', 'comma-separated models: aliases, owner/name[@revision] or folders', asArgument(parseModelList))
     .option('-m, --model <name>', 'one model (with --revisions: its checkpoints)')
@@ -90,8 +92,8 @@ export function registerSweep(program: Command): void {
     .option('--x <axis>', `profiles figure: ${X_AXES.join(' or ')}`, parseChoice(X_AXES), 'layer')
     .addHelpText('after', `\nFigures (in <out>/figures/):\n${Object.entries(SWEEP_FIGURE_SUMMARIES).map(([name, text]) => `  ${name.padEnd(18)} ${text}`).join('\n')}\n\nExit code 7: some members failed or are missing (each named); the others are measured and summarized.`);
   addPromptOptions(command);
-  command.action(async (flags: SweepFlags, self: Command) => {
-    const reporter = createConsoleReporter({ quiet: globalOptions(self).quiet });
+  return command.action(async (flags: SweepFlags, self: Command) => {
+    const { reporter, print, env } = commandContext(self, io);
     const exclusive = [flags.member !== undefined && '--member', flags.collect && '--collect', flags.prepare && '--prepare'].filter(Boolean);
     if (exclusive.length > 1) throw new UsageError(`${exclusive.join(' and ')} exclude each other; give one`);
     if (flags.evict && (flags.collect || flags.prepare)) throw new UsageError('--evict applies to members being measured; it does nothing with --collect or --prepare');
@@ -121,19 +123,20 @@ export function registerSweep(program: Command): void {
       seed: flags.fitSeed,
       figureOptions: { rescale: flags.rescale, x: flags.x },
     };
+    const { sweep, SweepIncompleteError } = await import('../commands/sweep.js');
     const stop = stopOnSignals(reporter, MEASURE_STOP_MESSAGES);
-    const outcome = await sweep({ ...request, signal: stop.signal }, reporter)
+    const outcome = await sweep({ ...request, signal: stop.signal, env }, reporter)
       .catch((error: unknown) => {
-        if (error instanceof SweepIncompleteError) process.stdout.write(formatSweepTable(error.summary)); // what was measured, then exit 7
+        if (error instanceof SweepIncompleteError) print(formatSweepTable(error.summary)); // what was measured, then exit 7
         throw error;
       })
       .finally(stop.dispose);
-    if (outcome.summary) process.stdout.write(formatSweepTable(outcome.summary));
+    if (outcome.summary) print(formatSweepTable(outcome.summary));
     else reportRun(outcome, reporter);
   });
 }
 
-function reportRun(outcome: SweepOutcome, reporter: ReturnType<typeof createConsoleReporter>): void {
+function reportRun(outcome: SweepOutcome, reporter: Reporter): void {
   const parts = [`${outcome.measured.length} measured`, `${outcome.skipped.length} already done`, ...(outcome.failed.length > 0 ? [`${outcome.failed.length} failed`] : [])];
   reporter.info(`sweep: ${parts.join(', ')} of ${outcome.plan.members.length} members`);
 }

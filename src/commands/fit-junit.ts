@@ -7,7 +7,7 @@
 import { writeFileAtomic } from '../results/atomic-write.js';
 import type { FitEntry, FitFile, WeightFitEntry } from '../results/fit-schema.js';
 import { isOutsideRange, type GrowthRange } from './fit.js';
-import { formatGrowth } from './fit-table.js';
+import { formatGrowth } from '../tables/fit-table.js';
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');

@@ -3,7 +3,7 @@
  * weights files, per file and series), as a table or JSON on stdout and optionally a fit
  * file; then the --expect gate.
  */
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import type { FitGrowthOptions } from '../analysis/growth-fit.js';
 import type { LayerStatistic } from '../analysis/layer-statistic.js';
 import { REFERENCE_PROCEDURE, referenceLayers } from '../analysis/reference-procedure.js';
@@ -13,11 +13,11 @@ import { writeFileAtomic } from '../results/atomic-write.js';
 import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type FitMethod, type WeightFitEntry } from '../results/fit-schema.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import { readResultsDocument } from '../store/open-results.js';
-import type { HookName, NormMetric } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
-import { formatFitTable, formatGrowth } from './fit-table.js';
-import { formatWeightFitTable } from './weight-fit-table.js';
+import { formatFitTable, formatGrowth } from '../tables/fit-table.js';
+import { formatWeightFitTable } from '../tables/weight-fit-table.js';
 
 /** Inclusive layer range; an undefined end is open (first or last layer of each model). */
 export interface LayerRange {

@@ -7,11 +7,10 @@
  *   time (summaries streamed) → write the results file atomically → drop checkpoint and lock
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { TransformerSpec } from '../architectures/types.js';
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
@@ -23,25 +22,27 @@ import { chooseDiagnostics, diagnosticsInfo } from '../measure/diagnostics-selec
 import { exclusionCodes, exclusionRule, resolveEosTokenId, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
-import type { PromptSet } from '../measure/prompts.js';
+import type { PromptSet } from '../prompts-sources/prompt-file.js';
 import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
 import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
 import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
-import { loadModel, modelInputs } from '../models/load-model.js';
-import { resolveModel, type ResolvedModel } from '../models/resolve-model.js';
+import { loadModel, modelInputs } from '../architectures/load-model.js';
+import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
-import { DEFAULT_PROMPTS, DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
+import { DEFAULT_PROMPTS } from '../package-paths.js';
 import { describeWriteFailure, writeFileAtomic } from '../results/atomic-write.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
 import { toolVersion } from '../version.js';
 import type { Diagnostic } from '../results/diagnostics.js';
-import { HOOK_NAMES, type HookName, type Measurement } from '../results/schema.js';
-import { createNormSession, onnxRuntimeVersion, type Device } from '../runtime/onnx-session.js';
+import { type Measurement } from '../results/schema.js';
+import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
+import { createNormSession, onnxRuntimeVersion } from '../runtime/onnx-session.js';
+import { type Device } from '../runtime/devices.js';
 
 export interface MeasureRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
@@ -90,18 +91,6 @@ export interface MeasureOutcome {
 const MAX_BATCH_TOKENS = 16384;
 /** Attention scores and pattern of one layer stay under 2 × 256 MB of float32. */
 const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
-
-/** `--model`, or the embedded demo model when absent; shared by the commands that read a model. */
-export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env' | 'signal'>, reporter: Reporter): Promise<ResolvedModel> {
-  if (request.model !== undefined) {
-    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}), ...(request.signal ? { signal: request.signal } : {}) });
-  }
-  if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
-    throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');
-  }
-  reporter.info(`no --model given: using the embedded demo model (${DEMO_MODEL_ID}, a small GPT-2 trained for this project)`);
-  return { dir: DEMO_MODEL_DIR, id: DEMO_MODEL_ID, revision: null, slug: DEMO_MODEL_ID };
-}
 
 /** Requested hooks, checked against what the architecture has (no resid_mid in parallel blocks). */
 export function chooseHooks(requested: HookName[] | undefined, spec: TransformerSpec, reporter: Reporter): HookName[] {

@@ -4,7 +4,7 @@
  * rate and the attn_out / mlp_out norms, and keeping the MLP inputs of the sampled tokens.
  */
 import type { TransformerSpec } from '../architectures/types.js';
-import type { Progress } from '../cli/reporter.js';
+import type { Progress } from '../reporting/reporter.js';
 import { NumericalError } from '../errors.js';
 import { forwardOutputName, SAMPLE_ROWS } from '../graph/mechanism-forward-graph.js';
 import { INPUT_IDS } from '../graph/transformer-graph.js';

@@ -10,7 +10,7 @@ import { exclusionCodes, exclusionRule } from '../measure/exclusions.js';
 import { join } from 'node:path';
 import { chooseIndices, gaussianRows, randomSourceLayers, sampleMean } from '../analysis/mechanism-sampling.js';
 import type { TransformerSpec } from '../architectures/types.js';
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { InputError, UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { buildMechanismForwardGraph } from '../graph/mechanism-forward-graph.js';
@@ -19,19 +19,20 @@ import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { planBatches, tokenCount } from '../measure/batches.js';
 import { modelInfo } from '../measure/build-measurement.js';
-import { readPromptFile } from '../measure/prompts.js';
+import { readPromptFile } from '../prompts-sources/prompt-file.js';
 import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
-import { loadModel, modelInputs } from '../models/load-model.js';
+import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
-import { onnxRuntimeVersion, type Device } from '../runtime/onnx-session.js';
+import { onnxRuntimeVersion } from '../runtime/onnx-session.js';
+import { type Device } from '../runtime/devices.js';
 import { createTensorSession } from '../runtime/tensor-session.js';
 import { toolVersion } from '../version.js';
 import { runForward, type SampleSlots } from './mechanisms-forward.js';
 import { runProbes, type ProbeValues } from './mechanisms-probes.js';
-import { resolveRequestedModel } from './measure.js';
+import { resolveRequestedModel } from '../models/resolve-model.js';
 
 export interface MechanismsRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
@@ -58,7 +59,6 @@ export interface MechanismsOutcome {
   mechanisms: MechanismsFile;
 }
 
-export const DEFAULT_SAMPLES = 1000;
 const MAX_BATCH_TOKENS = 16384;
 const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
 /** Position 0 can attend only to itself: its residual stream is an outlier whatever its token (DESIGN.md). */

@@ -4,18 +4,16 @@
  * reason.
  */
 import { join } from 'node:path';
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { InputError } from '../errors.js';
-import type { TopLevelSpec } from 'vega-lite';
-import { fitHooksFor, type PlannedFigure } from '../plots/figure-plan.js';
+import { fitHooksFor } from '../plots/figure-plan.js';
 import { FIGURE_NAMES } from '../plots/figure-registry.js';
-import { rasterizeSvg, renderSvg } from '../plots/render.js';
+import { renderFigure, reportOutcomes } from '../plots/figure-outcomes.js';
+import { rasterizeSvg } from '../plots/render.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import { createOutputFolder, loadFigurePlan, type FigureSource } from './plot-inputs.js';
+import type { ImageFormat } from '../plots/image-formats.js';
+import { createOutputFolder, loadFigurePlan, type FigureSource } from '../plots/figure-inputs.js';
 
-/** svg and png images; json: the Vega-Lite spec with every number the figure draws (`<stem>.vl.json`, opens in the Vega editor). */
-export const IMAGE_FORMATS = ['svg', 'png', 'json'] as const;
-export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
 export interface PlotRequest extends FigureSource {
   outDir: string;
@@ -27,24 +25,6 @@ export interface PlotSummary {
   written: string[];
   /** Figures that could not be drawn, with why. */
   skipped: Array<{ stem: string; reason: string }>;
-}
-
-/** Say what could not be drawn (figures with the same reason on one line) and notes about what was; shared with `report`. */
-export function reportOutcomes(plan: readonly PlannedFigure[], reporter: Reporter): void {
-  const notDrawn = new Map<string, string[]>();
-  for (const { figure, source, outcome } of plan) {
-    const where = source === undefined ? figure : `${figure} of ${source.path}`;
-    if (!outcome.drawn) notDrawn.set(outcome.reason, [...(notDrawn.get(outcome.reason) ?? []), where]);
-    else if (outcome.note !== undefined) reporter.info(`${where}: ${outcome.note}`);
-  }
-  for (const [reason, figures] of notDrawn) reporter.warn(`${figures.join(', ')} not drawn: ${reason}`);
-}
-
-/** A planned figure's SVG, with vega's warnings passed on; shared with `report`. */
-export async function renderFigure(spec: TopLevelSpec, stem: string, reporter: Reporter): Promise<string> {
-  const { svg, warnings } = await renderSvg(spec, stem);
-  for (const warning of warnings) reporter.warn(`${stem}: vega: ${warning}`);
-  return svg;
 }
 
 export async function runPlot(request: PlotRequest, reporter: Reporter): Promise<PlotSummary> {

@@ -5,7 +5,7 @@
  * measured hook, and the writing weights, for the tables.
  */
 import { join } from 'node:path';
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { FIGURES } from '../plots/figure-registry.js';
 import { figureFile, fitTable, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
 import { renderReportHtml } from '../report/report-html.js';
@@ -14,8 +14,8 @@ import { renderReportMarkdown } from '../report/report-markdown.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { toolVersion } from '../version.js';
 import type { FigureOutcome } from '../plots/figure-types.js';
-import { createOutputFolder, loadFigurePlan, type FigureSource } from './plot-inputs.js';
-import { renderFigure, reportOutcomes } from './plot.js';
+import { createOutputFolder, loadFigurePlan, type FigureSource } from '../plots/figure-inputs.js';
+import { renderFigure, reportOutcomes } from '../plots/figure-outcomes.js';
 
 export interface ReportRequest extends FigureSource {
   outDir: string;

@@ -10,7 +10,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { InterruptedError, PartialError, ResidNormsError, UsageError, quote } from '../errors.js';
 import { checkOutputFolder } from '../io/output-guard.js';
 import { stopReason } from '../io/interrupt.js';
@@ -18,17 +18,18 @@ import { readHubSettings } from '../models/hub/hub-settings.js';
 import { parseModelSpec } from '../models/resolve-model.js';
 import { buildSweepFigure, SWEEP_FIGURES } from '../plots/sweep-figures.js';
 import type { FigureOptions } from '../plots/figure-types.js';
-import type { PromptSet } from '../measure/prompts.js';
+import type { PromptSet } from '../prompts-sources/prompt-file.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
 import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
 import { describeWriteFailure, writeFileAtomic } from '../results/atomic-write.js';
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { evictSnapshot } from '../sweep/evict.js';
-import { planMembers, type SweepMember } from '../sweep/sweep-members.js';
+import { planMembers } from '../sweep/sweep-members.js';
+import { SWEEP_FILE, type SweepMember, type SweepSummary } from '../results/sweep-schema.js';
 import { readPlan, settlePlan, type SweepPlan } from '../sweep/sweep-plan.js';
-import { describeUnmeasured, failureFile, readMemberResults, recordFailure, summarizeSweep, SWEEP_FILE, type SweepSummary } from '../sweep/sweep-summary.js';
+import { describeUnmeasured, failureFile, readMemberResults, recordFailure, summarizeSweep } from '../sweep/sweep-summary.js';
 import { measure, type MeasureRequest } from './measure.js';
-import { renderFigure } from './plot.js';
+import { renderFigure } from '../plots/figure-outcomes.js';
 
 export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'refresh'>;
 

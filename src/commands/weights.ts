@@ -4,18 +4,17 @@
  * norms, drop the values → write the weights file.
  */
 import { join } from 'node:path';
-import { computeLayerWeightNorms, transformerLensProcessing } from '../analysis/weight-norms.js';
+import { computeLayerWeightNorms, transformerLensProcessing } from '../weights/weight-norms.js';
 import type { TransformerSpec } from '../architectures/types.js';
-import type { Reporter } from '../cli/reporter.js';
-import { readBlockValues } from '../models/block-values.js';
+import type { Reporter } from '../reporting/reporter.js';
+import { readBlockValues } from '../weights/block-values.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
-import { loadModel, modelInputs } from '../models/load-model.js';
-import type { ResolvedModel } from '../models/resolve-model.js';
+import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { WEIGHTS_FORMAT, WEIGHTS_VERSION, type WeightLayer, type WeightsFile, type WeightsModelInfo } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
-import { computeMlpProducts } from './mlp-products.js';
-import { resolveRequestedModel } from './measure.js';
+import { computeMlpProducts } from '../weights/mlp-products.js';
+import { resolveRequestedModel, type ResolvedModel } from '../models/resolve-model.js';
 
 export interface WeightsRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */

@@ -2,9 +2,7 @@
  * Hook points and the names of the graph outputs that carry their per-token norms.
  * Names follow TransformerLens: `blocks.{layer}.hook_{hook}`, plus `:raw` or `:centered`.
  */
-import { HOOK_NAMES, type HookName, type NormMetric } from '../results/schema.js';
-
-export { HOOK_NAMES, type HookName };
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 
 export function hookOutputName(layer: number, hook: HookName, metric: NormMetric): string {
   return `blocks.${layer}.hook_${hook}:${metric}`;

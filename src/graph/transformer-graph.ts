@@ -9,7 +9,7 @@
  */
 import type { TransformerSpec } from '../architectures/types.js';
 import type { DiagnosticSelection } from '../results/diagnostics.js';
-import { HOOK_NAMES, type HookName, type NormMetric } from '../results/schema.js';
+import { HOOK_NAMES, type HookName, type NormMetric } from '../vocabulary/hooks.js';
 import { buildAttentionParts, SequenceValues } from './attention.js';
 import { DiagnosticsBuilder, type DiagnosticOutput } from './diagnostics-graph.js';
 import type { ExternalDataLayout } from './external-data.js';

@@ -3,17 +3,8 @@ import type { TransformerSpec } from '../architectures/types.js';
 import type { DiagnosticsInfo } from '../results/diagnostics.js';
 import type { TablesOutcome } from '../store/result-tables-writer.js';
 import { toolVersion } from '../version.js';
-import {
-  MEASUREMENT_FORMAT,
-  MEASUREMENT_VERSION,
-  type HookName,
-  type Measurement,
-  type ModelInfo,
-  type NormMetric,
-  type PromptsInfo,
-  type RuntimeInfo,
-  type ShardInfo,
-} from '../results/schema.js';
+import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, type Measurement, type ModelInfo, type PromptsInfo, type RuntimeInfo, type ShardInfo } from '../results/schema.js';
+import { type HookName, type NormMetric } from '../vocabulary/hooks.js';
 
 /** Which norm is comparable to the reference analysis for this model, and why. */
 export function primaryMetric(spec: Pick<TransformerSpec, 'normalization'>): { metric: NormMetric; reason: string } {

@@ -6,7 +6,7 @@
 import { NumericalError } from '../errors.js';
 import type { DiagnosticOutput } from '../graph/diagnostics-graph.js';
 import type { HookOutput } from '../graph/transformer-graph.js';
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { normColumns } from '../store/result-tables.js';
 import type { NormSession } from '../runtime/onnx-session.js';
 import { batchInputIds, type Batch } from './batches.js';

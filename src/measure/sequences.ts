@@ -5,7 +5,7 @@
  */
 import { InputError, ModelError, ProblemList, quote } from '../errors.js';
 import type { TextTokenizer } from '../models/tokenizer-files.js';
-import type { Prompt } from './prompts.js';
+import type { Prompt } from '../prompts-sources/prompt-file.js';
 
 export interface Sequence {
   /** Index of the prompt in the prompt file (results keep this order). */

@@ -3,10 +3,12 @@
  * Accepted: an alias (gpt2-xl), a Hub repo id with optional revision (owner/name@rev), or a
  * local folder. Hub models come from (or go into) the shared Hugging Face cache.
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
-import type { Reporter } from '../cli/reporter.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
+import { DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
 import { findAlias, suggestAliases } from './aliases.js';
 import { fetchSnapshot } from './hub/hub-download.js';
 import { readHubSettings } from './hub/hub-settings.js';
@@ -119,3 +121,22 @@ export async function resolveModel(spec: string, options: ResolveOptions): Promi
   return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };
 }
 
+/** What a command asks for: `--model` (absent: the demo model), `--refresh`, and where to look. */
+export interface RequestedModel {
+  model?: string;
+  refresh: boolean;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+/** `--model`, or the embedded demo model when absent; the same for every command that reads a model. */
+export async function resolveRequestedModel(request: RequestedModel, reporter: Reporter): Promise<ResolvedModel> {
+  if (request.model !== undefined) {
+    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}), ...(request.signal ? { signal: request.signal } : {}) });
+  }
+  if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
+    throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');
+  }
+  reporter.info(`no --model given: using the embedded demo model (${DEMO_MODEL_ID}, a small GPT-2 trained for this project)`);
+  return { dir: DEMO_MODEL_DIR, id: DEMO_MODEL_ID, revision: null, slug: DEMO_MODEL_ID };
+}

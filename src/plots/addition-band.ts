@@ -8,7 +8,8 @@
  * everything by growth^layer (the fitted rate), so the band stays readable over many layers.
  */
 import { fitLine } from '../analysis/least-squares.js';
-import type { HookName, Measurement } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { exclusionPhrase, figureTitle, formatGrowth, metricPhrase } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, tooltipOf } from './interaction.js';

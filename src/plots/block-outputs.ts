@@ -2,7 +2,7 @@
  * Figure 7: what each block writes: mean ‖attn_out‖ and ‖mlp_out‖ per layer (log y), each
  * with its own fitted exponential and rate, in the series' colour.
  */
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { describePhasesBriefly, exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { annotationLayers, fitPhasePoints } from './fit-layers.js';

@@ -3,7 +3,8 @@
  * line per model, optionally rescaled by 1/√dModel (the RMS of a coordinate) and against
  * relative depth, so models of different widths and depths line up.
  */
-import type { HookName, Measurement, NormMetric } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { exclusionPhrase, promptsLine, shorten } from './figure-text.js';
 import type { FigureOptions, FigureOutcome, ModelsFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';

@@ -4,7 +4,7 @@
  * no file of the kind it needs is planned as not drawn, with why. Pure, so `plot` and `report`
  * agree on what is drawn.
  */
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { FIGURE_NAMES, FIGURES, type FigureName } from './figure-registry.js';
 import type { FigureOptions, FigureOutcome, MechanismsSubject, PlotSubject, WeightsSubject } from './figure-types.js';
 

@@ -2,7 +2,8 @@
  * Words on the figures: titles that name the model, hook and prompt set; axis titles with
  * the norm's kind; rates written the same way everywhere.
  */
-import type { Measurement, NormMetric } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { NormMetric } from '../vocabulary/hooks.js';
 import type { ExclusionReason } from '../store/result-tables.js';
 import type { GrowthPhase } from '../results/fit-schema.js';
 import type { FitLine } from './figure-types.js';

@@ -6,7 +6,8 @@
 import type { TopLevelSpec } from 'vega-lite'; // types only: src/plots/render.ts is the one runtime importer
 import type { GrowthFit, WeightGrowthFit } from '../results/fit-schema.js';
 import type { Diagnostic } from '../results/diagnostics.js';
-import type { HookName, Measurement } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import type { TokenViewKind, TokenViews } from './token-views.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import type { MechanismsFile } from '../results/mechanisms-schema.js';

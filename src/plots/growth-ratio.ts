@@ -3,7 +3,8 @@
  * are reduced to per-layer quantiles here (median line, 50% and 90% bands), so the figure
  * stays small for any number of tokens; excluded tokens get a dashed line per reason.
  */
-import type { HookName, Measurement } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { describePhasesBriefly, exclusionGroupLabel, exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
 import type { FigureOutcome, FitLine, ModelFigure, PlotSubject } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';

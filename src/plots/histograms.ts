@@ -3,7 +3,7 @@
  * positions left out), for every 5th layer, on shared bins, as percentages of tokens.
  * Binned here, so Vega draws one step line per layer whatever the number of tokens.
  */
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';

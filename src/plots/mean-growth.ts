@@ -3,7 +3,8 @@
  * spread of tokens around it, and the fitted exponential growth: each phase of the fit as a
  * dashed line, its rate and interval written on the chart.
  */
-import type { HookName, LayerSummary } from '../results/schema.js';
+import type { LayerSummary } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { describePhase, exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { annotationLayers, fitPhasePoints } from './fit-layers.js';

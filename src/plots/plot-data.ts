@@ -3,7 +3,8 @@
  * measured, per-layer summaries, and rounding. Figures aggregate here, before Vega sees the
  * data, so a GPT2-XL-sized file plots in seconds.
  */
-import type { HookName, LayerSummary, Measurement, NormMetric } from '../results/schema.js';
+import type { LayerSummary, Measurement } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { FigureOptions } from './figure-types.js';
 
 /** Hook of the single-hook figures when --hook is not given (the reference analysis's choice). */

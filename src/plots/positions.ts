@@ -6,7 +6,8 @@
  * special tokens, appended EOS) keep one dotted line per reason: their shape across layers is
  * the point of this figure.
  */
-import type { HookName, Measurement } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { EXCLUSION_CODE } from '../store/result-tables.js';
 import { exclusionGroupLabel, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';

@@ -4,7 +4,7 @@
  * is resid_pre of block l + 1). The zig-zag shows how much attention (pre → mid) and the MLP
  * (mid → post) each add. Parallel-residual models have no resid_mid: the figure says so.
  */
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';

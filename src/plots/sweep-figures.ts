@@ -13,7 +13,7 @@
 import type { FigureOptions, FigureOutcome } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
 import { CATEGORY_COLORS, finishSpec, SEQUENTIAL_SCHEME } from './theme.js';
-import type { MemberSummary, SweepSummary } from '../sweep/sweep-summary.js';
+import type { MemberSummary, SweepSummary } from '../results/sweep-schema.js';
 
 export const SWEEP_FIGURES = ['growth-vs-step', 'growth-vs-size', 'position0-vs-step', 'profiles'] as const;
 export type SweepFigureName = (typeof SWEEP_FIGURES)[number];

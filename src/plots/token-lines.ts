@@ -3,7 +3,7 @@
  * log y. Excluded positions (BOS) are drawn dashed in their own colour and labelled, so the
  * ~100× larger, flat BOS line is never mistaken for a token.
  */
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { excludedTokenLabel, figureTitle, metricPhrase, normAxisTitle, shorten } from './figure-text.js';
 import { exclusionReason } from '../store/result-tables.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';

@@ -5,7 +5,8 @@
  * per-layer bins, per-layer quantiles, per-position means.
  */
 import { StreamingSummary } from '../analysis/streaming-summary.js';
-import type { HookName, LayerSummary, Measurement, NormMetric } from '../results/schema.js';
+import type { LayerSummary, Measurement } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { EXCLUSION_CODE, exclusionReason, normColumns, type ExclusionReason } from '../store/result-tables.js';
 import type { PromptTokens, TokenSource } from '../store/token-source.js';
 

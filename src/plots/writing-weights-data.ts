@@ -7,7 +7,8 @@
  */
 import { presentSeries, weightSeries } from '../analysis/weight-series.js';
 import { InputError } from '../errors.js';
-import type { HookName, Measurement, NormMetric } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 
 export type WritingPanel = 'attention' | 'mlp';

@@ -6,7 +6,7 @@
  * and each line's fitted growth per layer in the legend. On a log axis slopes are growth rates,
  * so they compare directly whatever each quantity's scale.
  */
-import type { HookName } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { exclusionPhrase, formatGrowth, metricPhrase, promptsLine, shorten } from './figure-text.js';
 import type { FigureOptions, FigureOutcome, FitLine, WeightFitLine, WeightsFigure, WeightsSubject } from './figure-types.js';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createUniform } from '../analysis/seeded-random.js';
-import type { Prompt } from '../measure/prompts.js';
+import type { Prompt } from './prompt-file.js';
 
 export interface PromptSelection {
   /** Only the first N rows or prompts. */
@@ -16,6 +16,9 @@ export interface PromptSelection {
 }
 
 export const DEFAULT_SAMPLE_SEED = 0;
+
+/** Rows a table may give without --limit or --sample (each prompt is held in memory until tokenized). */
+export const MAX_UNSELECTED_ROWS = 1_000_000;
 
 export function isSelecting(selection: PromptSelection | undefined): selection is PromptSelection {
   return selection !== undefined && (selection.limit !== undefined || selection.sample !== undefined);

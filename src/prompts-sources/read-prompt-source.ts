@@ -7,18 +7,15 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { InputError, UsageError, quote } from '../errors.js';
 import { fetchDatasetFiles } from '../models/hub/hub-dataset.js';
 import { readHubSettings } from '../models/hub/hub-settings.js';
-import { readPromptFile, type Prompt, type PromptSet } from '../measure/prompts.js';
+import { readPromptFile, type Prompt, type PromptSet } from './prompt-file.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
 import { describeTextTable, readTextColumn, type TextTableFormat } from '../store/parquet-token-source.js';
-import { describeSelection, hashPrompts, isSelecting, selectedRows } from './prompt-selection.js';
+import { describeSelection, hashPrompts, isSelecting, MAX_UNSELECTED_ROWS, selectedRows } from './prompt-selection.js';
 import { DATASET_SCHEME, DEFAULT_TEXT_COLUMN, checkReadOptions, parsePromptSource, type PromptReadOptions, type PromptSource } from './prompt-source.js';
-
-/** Rows a table may give without --limit or --sample (each prompt is held in memory until tokenized). */
-export const MAX_UNSELECTED_ROWS = 1_000_000;
 
 export interface ReadSourceContext {
   reporter: Reporter;

@@ -8,7 +8,7 @@ import type { FigureName } from '../plots/figure-registry.js';
 import type { SweepFigureName } from '../plots/sweep-figures.js';
 import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
 import { excludedCounts } from '../plots/figure-text.js';
-import { HOOK_NAMES } from '../results/schema.js';
+import { HOOK_NAMES } from '../vocabulary/hooks.js';
 import type { WeightSeriesName } from '../results/weights-schema.js';
 
 export interface Table {

@@ -4,20 +4,14 @@
  * so the two cannot drift apart. Fields may be added; existing ones keep their meaning.
  */
 import { z } from 'zod';
+import { HOOK_NAMES, NORM_METRICS } from '../vocabulary/hooks.js';
 
 export const MEASUREMENT_FORMAT = 'resid-norms/measurement';
 /** Version 2 keeps per-token values in Parquet tables beside the file; version 1 kept them inline (still read). */
 export const MEASUREMENT_VERSION = 2;
 
-/** TransformerLens hook points, in forward-pass order within a block. */
-export const HOOK_NAMES = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'] as const;
 export const HookNameSchema = z.enum(HOOK_NAMES);
-export type HookName = z.infer<typeof HookNameSchema>;
-
-/** `centered` = ‖x − mean(x)‖₂ (TransformerLens-comparable for LayerNorm models); `raw` = ‖x‖₂. */
-export const NORM_METRICS = ['centered', 'raw'] as const;
 export const NormMetricSchema = z.enum(NORM_METRICS);
-export type NormMetric = z.infer<typeof NormMetricSchema>;
 
 const count = z.number().int().nonnegative();
 const positiveInt = z.number().int().positive();

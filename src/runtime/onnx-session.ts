@@ -1,13 +1,13 @@
 /**
- * The only module that imports onnxruntime-node. Creates a session from in-memory graph bytes
- * whose weights are external data inside the safetensors files, and runs batches of token ids.
+ * ONNX Runtime sessions (src/runtime/tensor-session.ts is the only other importer of
+ * onnxruntime-node): one from in-memory graph bytes whose weights are external data inside the
+ * safetensors files, which runs batches of token ids.
  */
 import ort from 'onnxruntime-node';
 import { availableParallelism } from 'node:os';
 import { ModelError, UsageError, quote } from '../errors.js';
 
-export type Device = 'cpu' | 'cuda';
-export const DEVICES: readonly Device[] = ['cpu', 'cuda'];
+import type { Device } from './devices.js';
 
 export interface SessionOptions {
   device: Device;

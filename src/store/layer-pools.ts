@@ -5,7 +5,7 @@
  * streamed once through the chosen column (12 bytes per token and layer in range once sorted).
  */
 import type { LayerPool, LayerStatistic } from '../analysis/layer-statistic.js';
-import type { HookName, NormMetric } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { TokenSource } from './token-source.js';
 
 /** Owners fit beside a float32's bits in a float64's 53-bit integer range: 2^21 prompts. */

@@ -9,7 +9,8 @@ import { basename, dirname, join } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
 import type { DiagnosticColumn, DiagnosticSummaries } from '../results/diagnostics.js';
 import { DiagnosticSummaryBuilder } from './diagnostic-summaries.js';
-import type { HookName, LayerSummary, NormMetric } from '../results/schema.js';
+import type { LayerSummary } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
 import { EXCLUSION_CODE, EXCLUSION_REASONS, PROMPT_SUMS, exclusionReason, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ExclusionReason, type ResultTables } from './result-tables.js';
 

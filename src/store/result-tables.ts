@@ -5,7 +5,7 @@
  * bootstrap need. Column names and types live here, once.
  */
 import { basename, dirname, join } from 'node:path';
-import { HOOK_NAMES, NORM_METRICS, type HookName, type NormMetric } from '../results/schema.js';
+import { HOOK_NAMES, NORM_METRICS, type HookName, type NormMetric } from '../vocabulary/hooks.js';
 import type { DiagnosticColumn } from '../results/diagnostics.js';
 import type { ColumnSpec } from './parquet-writer.js';
 

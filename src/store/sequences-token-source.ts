@@ -2,7 +2,8 @@
  * The token source of a version-1 results file, whose per-token values are inline: served from
  * memory (such files are small by construction; V8's string limit capped them), in prompt order.
  */
-import type { HookName, NormMetric, SequenceResult } from '../results/schema.js';
+import type { SequenceResult } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 import { EXCLUSION_CODE, normColumns } from './result-tables.js';
 import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './token-source.js';

@@ -4,7 +4,7 @@
  * reader streams one norm column at a time in prompt order, or asks for one prompt's rows, or
  * for the per-prompt sums; none needs all tokens in memory.
  */
-import type { HookName, NormMetric } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 
 /** Consecutive token rows (prompt order, then position) with one norm column. */

@@ -10,7 +10,7 @@ import { readRegularFile } from '../io/read-regular-file.js';
 import type { FigureOptions, FigureOutcome } from '../plots/figure-types.js';
 import { buildSweepFigure, SWEEP_FIGURE_SUMMARIES, SWEEP_FIGURES, type SweepFigureName } from '../plots/sweep-figures.js';
 import { readPlan } from './sweep-plan.js';
-import { SWEEP_FILE, SWEEP_FORMAT, type SweepSummary } from './sweep-summary.js';
+import { SWEEP_FILE, SWEEP_FORMAT, type SweepSummary } from '../results/sweep-schema.js';
 
 export interface SweepFigure {
   figure: SweepFigureName;

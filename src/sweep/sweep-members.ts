@@ -6,17 +6,7 @@
  */
 import { UsageError, quote } from '../errors.js';
 import { modelSlug, revisionProblem } from '../models/resolve-model.js';
-
-export interface SweepMember {
-  /** 1-based, the member's number for `--member i` (a job array's task id). */
-  index: number;
-  /** What `measure --model` is given: alias, owner/name[@revision] or folder. */
-  spec: string;
-  /** Its results file, relative to the sweep folder. */
-  file: string;
-  /** Training step of a `stepN` revision (Pythia's checkpoints), else null. */
-  step: number | null;
-}
+import type { SweepMember } from '../results/sweep-schema.js';
 
 /** Most members of one sweep (a bound on the plan, like every numeric flag's range). */
 export const MAX_MEMBERS = 10_000;

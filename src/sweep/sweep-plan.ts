@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { InputError, UsageError, quote } from '../errors.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import type { HookName } from '../results/schema.js';
-import type { SweepMember } from './sweep-members.js';
+import type { HookName } from '../vocabulary/hooks.js';
+import type { SweepMember, SweepPrompts } from '../results/sweep-schema.js';
 
 export const SWEEP_PLAN_FILE = 'sweep-plan.json';
 export const SWEEP_PLAN_FORMAT = 'resid-norms/sweep-plan';
@@ -27,7 +27,7 @@ export interface SweepPlan {
   format: typeof SWEEP_PLAN_FORMAT;
   version: 1;
   members: SweepMember[];
-  prompts: { source: string; sha256: string; count: number };
+  prompts: SweepPrompts;
   options: SweepOptions;
 }
 

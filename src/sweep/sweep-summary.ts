@@ -11,48 +11,12 @@ import { readRegularFile } from '../io/read-regular-file.js';
 import { modelSize } from '../plots/model-family.js';
 import { hookSummaries } from '../plots/plot-data.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import type { HookName, NormMetric } from '../results/schema.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import { readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
 import { toolVersion } from '../version.js';
-import type { SweepMember } from './sweep-members.js';
+import { SWEEP_FORMAT, type MemberSummary, type SweepMember, type SweepSummary } from '../results/sweep-schema.js';
 import type { SweepPlan } from './sweep-plan.js';
-
-export const SWEEP_FILE = 'sweep.json';
-export const SWEEP_FORMAT = 'resid-norms/sweep';
-
-export type MemberStatus = 'measured' | 'failed' | 'missing';
-
-export interface MemberSummary extends SweepMember {
-  status: MemberStatus;
-  /** Why a failed member failed (its one-line message) and its exit code. */
-  error?: { message: string; exitCode: number };
-  /** The results' model id and commit sha (null for local folders). */
-  id?: string;
-  commit?: string | null;
-  nLayers?: number;
-  dModel?: number;
-  /** Parameters as recorded, else ≈ 12 · nLayers · dModel² (non-embedding). */
-  parameters?: number;
-  parametersEstimated?: boolean;
-  metric?: NormMetric;
-  tokens?: number;
-  growth?: { factor: number; ciLow: number; ciHigh: number; ciMethod: string; fromLayer: number; toLayer: number; r2: number };
-  /** Mean norm per layer over the included tokens (primary metric). */
-  profile?: number[];
-  /** Mean norm per layer at position 0 (BOS when prepended) over the prompts. */
-  position0?: number[];
-}
-
-export interface SweepSummary {
-  format: typeof SWEEP_FORMAT;
-  version: 1;
-  createdBy: { tool: string; version: string };
-  hook: HookName;
-  prompts: SweepPlan['prompts'];
-  counts: Record<MemberStatus, number>;
-  members: MemberSummary[];
-}
 
 /** Where a member's failure is recorded (removed once it is measured). */
 export function failureFile(dir: string, member: SweepMember): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeLayerWeightNorms, transformerLensProcessing } from '../../src/analysis/weight-norms.js';
+import { computeLayerWeightNorms, transformerLensProcessing } from '../../src/weights/weight-norms.js';
 import type { WeightLayout } from '../../src/architectures/types.js';
 import { createRandom } from '../support/random.js';
 import { assertClose, assertMatchesReference } from '../support/weight-assertions.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { expandAttentionTypes } from '../../src/architectures/gpt-neo.js';
 import { ModelError } from '../../src/errors.js';
-import { loadModel } from '../../src/models/load-model.js';
+import { loadModel } from '../../src/architectures/load-model.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { removeTensors } from '../support/tiny-model.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ModelError } from '../../src/errors.js';
-import { loadModel } from '../../src/models/load-model.js';
+import { loadModel } from '../../src/architectures/load-model.js';
 import { removeTensors } from '../support/tiny-model.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
 

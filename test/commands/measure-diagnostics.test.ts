@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { createSilentReporter, type Reporter } from '../../src/cli/reporter.js';
+import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { InterruptedError, UsageError } from '../../src/errors.js';
 import { DIAGNOSTICS, diagnosticColumns, readDiagnostics } from '../../src/results/diagnostics.js';

@@ -10,11 +10,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/cli/reporter.js';
+import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { measure } from '../../src/commands/measure.js';
 import { PACKAGE_ROOT } from '../../src/package-paths.js';
 import { readMeasured } from '../support/measured.js';
-import { HOOK_NAMES, type HookName } from '../../src/results/schema.js';
+import { HOOK_NAMES, type HookName } from '../../src/vocabulary/hooks.js';
 
 const MODEL_DIR = resolve(PACKAGE_ROOT, '..', 'shared', 'models', 'stories260K');
 const RELATIVE_TOLERANCE = 1e-4;

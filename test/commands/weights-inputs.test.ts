@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitWeightGrowth } from '../../src/analysis/weight-growth-fit.js';
-import { createSilentReporter } from '../../src/cli/reporter.js';
-import { loadWeightsSubjects } from '../../src/commands/weights-inputs.js';
+import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { loadWeightsSubjects } from '../../src/plots/weights-inputs.js';
 import { InputError } from '../../src/errors.js';
 import type { PlotSubject } from '../../src/plots/figure-types.js';
 import type { WeightFitEntry } from '../../src/results/fit-schema.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { availableHooks } from '../../src/graph/transformer-graph.js';
-import { loadModel } from '../../src/models/load-model.js';
+import { loadModel } from '../../src/architectures/load-model.js';
 import { maxRelativeErrorAgainst } from '../support/graph-agreement.js';
 import { createRandom } from '../support/random.js';
 import { referenceGptNeox } from '../support/reference-gpt-neox.js';

@@ -13,7 +13,7 @@ import { gaussianRows, sampleMean } from '../../src/analysis/mechanism-sampling.
 import { runProbes } from '../../src/commands/mechanisms-probes.js';
 import { planExternalData } from '../../src/graph/external-data.js';
 import { buildProbeGraph } from '../../src/graph/probe-graph.js';
-import { loadModel } from '../../src/models/load-model.js';
+import { loadModel } from '../../src/architectures/load-model.js';
 import { createTensorSession } from '../../src/runtime/tensor-session.js';
 import { expectedOvSquare, referenceModel, type Architecture } from '../support/reference-mechanisms.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
-import { decodeUtf8, readPromptFile } from '../../src/measure/prompts.js';
+import { decodeUtf8, readPromptFile } from '../../src/prompts-sources/prompt-file.js';
 import { encodeBounded, tokenizePrompts } from '../../src/measure/sequences.js';
 import type { TextTokenizer } from '../../src/models/tokenizer-files.js';
 

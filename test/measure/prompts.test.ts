@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
-import { parseJsonLines, parseTextLines, readPromptFile } from '../../src/measure/prompts.js';
+import { parseJsonLines, parseTextLines, readPromptFile } from '../../src/prompts-sources/prompt-file.js';
 
 describe('prompt files', () => {
   let dir: string;

@@ -10,7 +10,8 @@ import type { FitLine, MechanismsSubject, PlotSubject, WeightFitLine, WeightsSub
 import { readMechanismsFile } from '../../src/results/read-mechanisms.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
-import type { HookName, MeasurementV1 } from '../../src/results/schema.js';
+import type { MeasurementV1 } from '../../src/results/schema.js';
+import type { HookName } from '../../src/vocabulary/hooks.js';
 import { subjectOf } from '../support/measured.js';
 import type { WeightSeriesName } from '../../src/results/weights-schema.js';
 

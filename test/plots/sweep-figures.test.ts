@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildSweepFigure } from '../../src/plots/sweep-figures.js';
-import type { MemberSummary, SweepSummary } from '../../src/sweep/sweep-summary.js';
+import type { MemberSummary, SweepSummary } from '../../src/results/sweep-schema.js';
 
 function member(index: number, spec: string, step: number | null, nLayers: number, factor: number): MemberSummary {
   return {

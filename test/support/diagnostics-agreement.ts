@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { planExternalData } from '../../src/graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../../src/graph/transformer-graph.js';
-import { loadModel } from '../../src/models/load-model.js';
+import { loadModel } from '../../src/architectures/load-model.js';
 import type { DiagnosticSelection } from '../../src/results/diagnostics.js';
 import { createNormSession } from '../../src/runtime/onnx-session.js';
 import { maxMargin, referenceDiagnostics, type ReferenceDiagnostics } from './reference-diagnostics.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { planExternalData } from '../../src/graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../../src/graph/transformer-graph.js';
-import { loadModel } from '../../src/models/load-model.js';
+import { loadModel } from '../../src/architectures/load-model.js';
 import { createNormSession } from '../../src/runtime/onnx-session.js';
 import type { HookNorms } from './reference-ops.js';
 

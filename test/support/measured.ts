@@ -9,7 +9,8 @@ import { buildLayerPool } from '../../src/analysis/layer-statistic.js';
 import type { FigureOptions, FitLine, PlotSubject } from '../../src/plots/figure-types.js';
 import { everyNthLayer } from '../../src/plots/plot-data.js';
 import { gatherTokenViews, TOKEN_VIEWS } from '../../src/plots/token-views.js';
-import type { HookName, Measurement, MeasurementV1, SequenceResult } from '../../src/results/schema.js';
+import type { Measurement, MeasurementV1, SequenceResult } from '../../src/results/schema.js';
+import type { HookName } from '../../src/vocabulary/hooks.js';
 import { measurementFile, readMeasurementFile, type MeasurementFile } from '../../src/store/open-results.js';
 import { normColumns, tablePaths } from '../../src/store/result-tables.js';
 

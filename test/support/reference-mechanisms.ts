@@ -5,7 +5,7 @@
  * Σ_h W_OV^h x, plus the real-prompt pass through the reference forward passes (their hook
  * vectors, seen through withHookTap).
  */
-import type { HookName } from '../../src/results/schema.js';
+import type { HookName } from '../../src/vocabulary/hooks.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
 export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama';

@@ -3,7 +3,7 @@
  * [position][feature] arrays, written from the Hugging Face modeling code, sharing nothing with
  * the ONNX graph builder. Each architecture's reference (reference-*.ts) composes these.
  */
-import type { HookName } from '../../src/results/schema.js';
+import type { HookName } from '../../src/vocabulary/hooks.js';
 
 /** [position][feature] */
 export type Vectors = Float64Array[];

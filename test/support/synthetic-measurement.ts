@@ -11,7 +11,8 @@
  * Position 0 is BOS with a flat, much larger norm (as in real models).
  */
 import { createHash } from 'node:crypto';
-import { MEASUREMENT_FORMAT, type HookName, type MeasurementV1, type SequenceResult } from '../../src/results/schema.js';
+import { MEASUREMENT_FORMAT, type MeasurementV1, type SequenceResult } from '../../src/results/schema.js';
+import { type HookName } from '../../src/vocabulary/hooks.js';
 import { summarizeHook } from '../../src/analysis/norm-statistics.js';
 import { createRandom } from './random.js';
 

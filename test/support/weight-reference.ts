@@ -5,7 +5,7 @@
  * by plain loops — W_OV as the explicit dModel×dModel product. `packBlock` stores such a block
  * in any Hugging Face layout, so the implementation's slicing is checked by its inverse.
  */
-import type { BlockWeightValues } from '../../src/analysis/weight-norms.js';
+import type { BlockWeightValues } from '../../src/weights/weight-norms.js';
 import type { WeightLayout } from '../../src/architectures/types.js';
 import type { Random } from './random.js';
 

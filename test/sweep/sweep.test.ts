@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter, type Reporter } from '../../src/cli/reporter.js';
+import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
 import { sweep, SweepIncompleteError, type SweepRequest } from '../../src/commands/sweep.js';
 import { ExitCode, UsageError } from '../../src/errors.js';
 import { resolveModel } from '../../src/models/resolve-model.js';
@@ -16,7 +16,7 @@ import { evictSnapshot } from '../../src/sweep/evict.js';
 import { expandSweepFolders, sweepFigures } from '../../src/sweep/sweep-folder.js';
 import { runReport } from '../../src/commands/report.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
-import type { SweepSummary } from '../../src/sweep/sweep-summary.js';
+import type { SweepSummary } from '../../src/results/sweep-schema.js';
 import { FakeHub, fakeSha, snapshotFromFolder } from '../support/fake-hub.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { InterruptedError, ModelError, NetworkError, quote } from '../../errors.js';
-import type { Reporter } from '../../cli/reporter.js';
+import type { Reporter } from '../../reporting/reporter.js';
 import { TOKENIZER_FILES } from '../tokenizer-files.js';
 import { SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, listWeightFiles, shardNamesFromIndex } from '../weight-index.js';
 import { blobPath, COMMIT_SHA, exists, linkSnapshotFile, readCachedRef, snapshotDir, writeRef } from './hub-cache.js';

@@ -4,12 +4,12 @@
  * and given growth fits of the series the figure draws — fitted here (fitWeightGrowth, all
  * layers) or taken from a fit file written by `fit --out`.
  */
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
 import { presentSeries } from '../analysis/weight-series.js';
 import { InputError, ProblemList, ResidNormsError, quote } from '../errors.js';
-import type { PlotSubject, WeightFitLine, WeightsSubject } from '../plots/figure-types.js';
-import { WRITING_WEIGHT_SERIES, checkSameModel } from '../plots/writing-weights-data.js';
+import type { PlotSubject, WeightFitLine, WeightsSubject } from './figure-types.js';
+import { WRITING_WEIGHT_SERIES, checkSameModel } from './writing-weights-data.js';
 import type { WeightFitEntry } from '../results/fit-schema.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 

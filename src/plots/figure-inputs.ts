@@ -5,17 +5,18 @@
  * in ./weights-inputs.ts.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Reporter } from '../cli/reporter.js';
+import type { Reporter } from '../reporting/reporter.js';
 import { InputError, ProblemList, ResidNormsError, UsageError, quote } from '../errors.js';
-import { anyDiagnostics } from '../plots/diagnostic-data.js';
-import { defaultFigures, planFigures, type PlannedFigure } from '../plots/figure-plan.js';
-import { FIGURES, type FigureName } from '../plots/figure-registry.js';
-import { everyNthLayer } from '../plots/plot-data.js';
-import { gatherTokenViews, type TokenViewKind } from '../plots/token-views.js';
-import type { FigureOptions, FitLine, MechanismsSubject, PlotInputs, PlotSubject } from '../plots/figure-types.js';
+import { anyDiagnostics } from './diagnostic-data.js';
+import { defaultFigures, planFigures, type PlannedFigure } from './figure-plan.js';
+import { FIGURES, type FigureName } from './figure-registry.js';
+import { everyNthLayer } from './plot-data.js';
+import { gatherTokenViews, type TokenViewKind } from './token-views.js';
+import type { FigureOptions, FitLine, MechanismsSubject, PlotInputs, PlotSubject } from './figure-types.js';
 import type { FitEntry } from '../results/fit-schema.js';
 import { readFit } from '../results/read-fit.js';
-import type { HookName, Measurement } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import { readResultsDocument, type MeasurementFile } from '../store/open-results.js';
 import type { WeightVariant, WeightsFile } from '../results/weights-schema.js';

@@ -3,11 +3,11 @@
  * analysis: one block at a time, so memory stays about one layer's weights even for big models.
  * Values that are not finite (overflowed F16, corrupt files) are refused here, naming the tensor.
  */
-import type { BlockWeightValues, WithValues } from '../analysis/weight-norms.js';
+import type { BlockWeightValues, WithValues } from './weight-norms.js';
 import type { BlockSpec, LinearWeights, MlpSpec, NormWeights, QkvProjection } from '../architectures/types.js';
 import { NumericalError, quote } from '../errors.js';
-import type { TensorInfo } from './safetensors.js';
-import { readTensorValues } from './weight-index.js';
+import type { TensorInfo } from '../models/safetensors.js';
+import { readTensorValues } from '../models/weight-index.js';
 
 function firstNonFinite(values: Float32Array): number {
   for (let i = 0; i < values.length; i += 1) if (!Number.isFinite(values[i]!)) return i;

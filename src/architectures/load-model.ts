@@ -3,13 +3,13 @@
  * TransformerSpec that says which tensor plays which role. No tensor is read.
  */
 import { join } from 'node:path';
-import { adapterFor } from '../architectures/registry.js';
-import type { ArchitectureAdapter, HfConfig, TransformerSpec } from '../architectures/types.js';
+import { adapterFor } from './registry.js';
+import type { ArchitectureAdapter, HfConfig, TransformerSpec } from './types.js';
 import { ModelError, quote } from '../errors.js';
 import { modelFolderInputs, type InputFile } from '../io/output-guard.js';
 import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
-import { TOKENIZER_FILES } from './tokenizer-files.js';
-import { readWeightIndex, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightIndex } from './weight-index.js';
+import { TOKENIZER_FILES } from '../models/tokenizer-files.js';
+import { readWeightIndex, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightIndex } from '../models/weight-index.js';
 
 export interface LoadedModel {
   dir: string;

@@ -3,7 +3,8 @@ import { excludedCounts } from '../plots/figure-text.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import type { MeasurementFile } from '../store/open-results.js';
 import { ResidNormsError } from '../errors.js';
-import type { HookName, Measurement } from '../results/schema.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 
 /** The hook the table shows: resid_pre (the default of fit and plot) when measured, else the first measured hook. */
 export function tableHook(measurement: Measurement): HookName {

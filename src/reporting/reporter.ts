@@ -17,9 +17,15 @@ export interface Reporter {
 
 const noProgress: Progress = { tick: () => undefined, done: () => undefined };
 
+/** Where a person reads: stderr, or a test's capture of it. Progress bars need a TTY. */
+export interface MessageStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 export interface ConsoleReporterOptions {
   quiet: boolean;
-  stream?: NodeJS.WriteStream;
+  stream?: MessageStream;
 }
 
 export function createConsoleReporter({ quiet, stream = process.stderr }: ConsoleReporterOptions): Reporter {
@@ -61,7 +67,7 @@ function formatAmount(value: number, unit: 'bytes' | 'items'): string {
   return `${scaled.toFixed(index === 0 ? 0 : 1)} ${units[index]}`;
 }
 
-function createProgressBar(stream: NodeJS.WriteStream, label: string, total: number, unit: 'bytes' | 'items'): Progress {
+function createProgressBar(stream: MessageStream, label: string, total: number, unit: 'bytes' | 'items'): Progress {
   const width = 24;
   const startedAt = Date.now();
   let current = 0;

@@ -1,0 +1,39 @@
+/**
+ * What a command reads and writes besides files: stdout for results, stderr for messages, and
+ * the environment (Hugging Face cache and endpoint). The installed command uses the process's
+ * own; tests run the same program in-process with captured streams and an environment of their own.
+ */
+import type { Command } from 'commander';
+import { createConsoleReporter, type MessageStream, type Reporter } from '../reporting/reporter.js';
+
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: MessageStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** What every command's action starts from: the global flags applied to the io. */
+export interface CommandContext {
+  quiet: boolean;
+  debug: boolean;
+  reporter: Reporter;
+  /** Writes results (tables, JSON) to stdout. */
+  print(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+export function commandContext(command: Command, io: CliIo): CommandContext {
+  const options = command.optsWithGlobals<{ quiet?: boolean; debug?: boolean }>();
+  const quiet = options.quiet === true;
+  return {
+    quiet,
+    debug: options.debug === true,
+    reporter: createConsoleReporter({ quiet, stream: io.stderr }),
+    print: (text) => void io.stdout.write(text),
+    env: io.env,
+  };
+}

@@ -1,0 +1,58 @@
+/** The command catalog and lazy loading: each run loads the command it names, and only what that command uses. */
+import assert from 'node:assert/strict';
+import { Command, Help } from 'commander';
+import { describe, it } from 'node:test';
+import { processIo } from '../../src/cli/cli-io.js';
+import { COMMANDS } from '../../src/cli/command-catalog.js';
+import { namedCommand } from '../../src/cli/program.js';
+import { packagesOf, runRecordingLoads } from '../support/loaded-modules.js';
+
+const HEAVY = ['vega', 'vega-lite', 'onnxruntime-node', '@resvg/resvg-js', '@duckdb/node-api', 'zod', '@huggingface/hub', '@huggingface/tokenizers'];
+
+describe('the command catalog', () => {
+  for (const entry of COMMANDS) {
+    it(`lists ${entry.name} as its definition does (summary and help term)`, async () => {
+      const parent = new Command('resid-norms');
+      const command = (await entry.load()).register(parent, processIo());
+      assert.equal(command.name(), entry.name);
+      assert.equal(command.description(), entry.summary);
+      assert.equal(new Help().subcommandTerm(command), entry.term);
+    });
+  }
+
+  it('finds the command an argument list names, past global flags and through help', () => {
+    assert.equal(namedCommand(['fit', 'a.json']), 'fit');
+    assert.equal(namedCommand(['--quiet', '--debug', 'measure', '--model', 'gpt2']), 'measure');
+    assert.equal(namedCommand(['help', 'plot']), 'plot');
+    assert.equal(namedCommand(['--help']), undefined);
+    assert.equal(namedCommand([]), undefined);
+  });
+});
+
+describe('lazy loading', () => {
+  for (const args of [['--version'], ['--help'], ['help']]) {
+    it(`${args.join(' ')} loads no package but commander, and no command`, () => {
+      const run = runRecordingLoads(args);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual([...packagesOf(run.modules)], ['commander']);
+      assert.deepEqual(run.modules.filter((module) => module.startsWith('dist/src/commands/') || module.endsWith('-command.js')), []);
+    });
+  }
+
+  it('measure --help loads its own flags, not the measurement (no ONNX Runtime, DuckDB, vega, Hub client)', () => {
+    const run = runRecordingLoads(['measure', '--help']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /--diagnostics/);
+    const loaded = packagesOf(run.modules);
+    assert.deepEqual(HEAVY.filter((name) => name !== 'zod' && loaded.has(name)), []);
+  });
+
+  it('fit on a results file loads neither vega nor ONNX Runtime nor resvg', () => {
+    const run = runRecordingLoads(['fit', 'results/demo-gpt2.json', '--bootstrap', '0']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /resid_pre/);
+    const loaded = packagesOf(run.modules);
+    assert.ok(loaded.has('@duckdb/node-api'), 'the recorder sees the packages fit does use');
+    assert.deepEqual(['vega', 'vega-lite', 'onnxruntime-node', '@resvg/resvg-js'].filter((name) => loaded.has(name)), []);
+  });
+});
