@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/test/**/*.test.js) with node's test runner.
-// Node 20 has no glob support in `node --test`, and a bare folder would also run the
-// support modules, so we list the files ourselves. Extra arguments filter by path substring.
+// Node 20 gives each test file a process of its own, which loads the tool's modules (DuckDB,
+// ONNX Runtime, vega …) once per file; instead the files are dealt into a few bundles, one
+// module importing its share, and the bundles run side by side, one process each.
+// Extra arguments filter by path substring. RESID_NORMS_TEST_BUNDLES sets the number of bundles.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 function listTests(folder) {
   return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
@@ -22,5 +26,18 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+
+// Tests wait on child processes, servers and disks part of the time: one bundle more than cores.
+const requested = Number(process.env.RESID_NORMS_TEST_BUNDLES ?? availableParallelism() + 1);
+const count = Math.max(1, Math.min(files.length, Number.isInteger(requested) ? requested : 1));
+const folder = resolve('dist/test-bundles');
+rmSync(folder, { recursive: true, force: true });
+mkdirSync(folder, { recursive: true });
+const bundles = Array.from({ length: count }, (_, index) => {
+  const share = files.filter((_, position) => position % count === index);
+  const path = join(folder, `bundle-${index + 1}.mjs`);
+  writeFileSync(path, share.map((file) => `import ${JSON.stringify(pathToFileURL(resolve(file)).href)};\n`).join(''));
+  return path;
+});
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${count}`, '--test-reporter=spec', ...bundles], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
