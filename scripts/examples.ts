@@ -3,9 +3,10 @@
  * prompts: the measurement, the weight norms, the mechanisms, their growth fits, every figure and the report.
  *
  * Steps run the built CLI from the given root folder with relative paths, so the files name
- * `results/…` wherever they were made. `derivedOnly` skips the steps that read the model
- * (measure, weights, mechanisms) and rebuilds the rest from the results files already there; that part
- * is pure JavaScript and byte-for-byte reproducible, which the staleness test relies on.
+ * `results/…` wherever they were made. Steps `model` are those that read the model (measure,
+ * weights, mechanisms); steps `derived` rebuild the rest (fit, figures, report) from the results
+ * files already there, which is pure JavaScript and byte-for-byte reproducible: the staleness test
+ * checks each part on its own.
  */
 import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -31,13 +32,16 @@ function run(root: string, args: string[]): string {
   return result.stdout;
 }
 
-export async function regenerateExamples(root: string, { derivedOnly = false } = {}): Promise<void> {
+export type ExampleSteps = 'all' | 'model' | 'derived';
+
+export async function regenerateExamples(root: string, steps: ExampleSteps = 'all'): Promise<void> {
   const f = EXAMPLE_FILES;
-  if (!derivedOnly) {
+  if (steps !== 'derived') {
     run(root, ['measure', '--out', f.measurement]);
     run(root, ['weights', '--out', f.weights]);
     run(root, ['mechanisms', '--out', f.mechanisms]);
   }
+  if (steps === 'model') return;
   // Figures and report are rebuilt from scratch: no stale figure may survive a rename.
   await rm(join(root, f.plots), { recursive: true, force: true });
   await rm(join(root, f.report), { recursive: true, force: true });
@@ -48,6 +52,6 @@ export async function regenerateExamples(root: string, { derivedOnly = false } =
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  await regenerateExamples(root, { derivedOnly: process.argv.includes('--derived-only') });
+  await regenerateExamples(root, process.argv.includes('--derived-only') ? 'derived' : 'all');
   process.stdout.write(`regenerated ${Object.values(EXAMPLE_FILES).join(', ')}\n`);
 }

@@ -19,17 +19,19 @@ import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
 import { chooseDiagnostics, diagnosticsInfo } from '../measure/diagnostics-selection.js';
-import { exclusionCodes, exclusionRule, resolveEosTokenId, type ExclusionRule } from '../measure/exclusions.js';
+import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import type { PromptSet } from '../prompts-sources/prompt-file.js';
 import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
-import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
+import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
 import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
-import { loadModel, modelInputs } from '../architectures/load-model.js';
+import { ConfigReader } from '../architectures/config-reader.js';
+import { loadModel, modelInputs, readConfig } from '../architectures/load-model.js';
+import { adapterFor } from '../architectures/registry.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
@@ -107,6 +109,16 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
   return HOOK_NAMES.filter((hook) => requested.includes(hook));
 }
 
+/** What measure checks of a model before its weights are read: flags against config.json, prompts against the tokenizer. */
+async function checkAgainstConfig(dir: string, request: MeasureRequest, promptSet: PromptSet): Promise<void> {
+  const { config, path } = await readConfig(dir);
+  const dims = adapterFor(config, path).readDims(config, path);
+  chooseDiagnostics(request.diagnostics, request.massiveDims, { dims });
+  const { bos, eos } = new ConfigReader(config, path).specialTokenIds();
+  const tokenizer = await loadTokenizer(dir);
+  tokenizeForModel(promptSet.prompts, tokenizer, { id: request.model ?? dir, bosTokenId: bos, eosTokenId: eos, ...dims }, request);
+}
+
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
   if (request.shard && (request.diagnostics ?? []).length > 0) {
@@ -114,7 +126,9 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   }
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download too
-  const resolved = await resolveRequestedModel(request, reporter);
+  // A Hub download stops after config.json and the tokenizer when they refuse the flags or prompts.
+  const checkBeforeWeights = (dir: string) => checkAgainstConfig(dir, request, promptSet);
+  const resolved = await resolveRequestedModel({ ...request, checkBeforeWeights }, reporter);
   const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
   await checkOutputFile(outPath);
   const outputs = [checkpointFiles(outPath).index, checkpointFiles(outPath).norms, checkpointFiles(outPath).lock, ...Object.values(tablePaths(outPath))];
@@ -129,19 +143,8 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const hooks = chooseHooks(request.hooks, spec, reporter);
   const diagnostics = chooseDiagnostics(request.diagnostics, request.massiveDims, spec);
 
-  const { nCtx } = spec.dims;
-  const maxTokens = request.maxTokens ?? nCtx;
-  if (maxTokens > nCtx) throw new UsageError(`--max-tokens ${maxTokens} exceeds the context length of ${resolved.id} (${nCtx}); valid: 1…${nCtx}`);
-  const bosTokenId = resolveBosTokenId(spec.bosTokenId, tokenizer);
-  if (request.prependBos && bosTokenId === null && promptSet.prompts.some((prompt) => prompt.text !== undefined)) {
-    throw new UsageError(`${resolved.id} names no BOS token (config.json bos_token_id); use --no-prepend-bos`);
-  }
-  const appendEos = request.appendEos ?? 0;
-  const room = maxTokens - (request.prependBos && bosTokenId !== null ? 1 : 0);
-  if (appendEos > 0 && appendEos >= room) throw new UsageError(`--append-eos ${appendEos} leaves no room for the prompts in ${maxTokens} tokens${room < maxTokens ? ' (BOS included)' : ''}; valid: 0…${Math.max(0, room - 1)}, or raise --max-tokens`);
-  const eos = appendEos > 0 ? { id: resolveEosTokenId(spec, tokenizer, resolved.id), count: appendEos } : undefined;
+  const { maxTokens, bosTokenId, appendEos, sequences } = tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request);
   const exclusion = exclusionRule(request.exclusions, spec, tokenizer);
-  const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab, ...(eos ? { appendEos: eos } : {}) });
   promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);

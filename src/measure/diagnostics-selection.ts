@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { DIAGNOSTICS, diagnosticColumns, type Diagnostic, type DiagnosticSelection, type DiagnosticSummaries, type DiagnosticsInfo } from '../results/diagnostics.js';
 
 /** The run's selection, or undefined when no diagnostic is asked for. */
-export function chooseDiagnostics(requested: readonly Diagnostic[] | undefined, massiveDims: readonly number[] | undefined, spec: TransformerSpec): DiagnosticSelection | undefined {
+export function chooseDiagnostics(requested: readonly Diagnostic[] | undefined, massiveDims: readonly number[] | undefined, spec: Pick<TransformerSpec, 'dims'>): DiagnosticSelection | undefined {
   const diagnostics = DIAGNOSTICS.filter((diagnostic) => requested?.includes(diagnostic));
   if (massiveDims !== undefined && !diagnostics.includes('massive')) {
     throw new UsageError(`--massive-dims ${massiveDims.join(',')} needs --diagnostics massive (the dimensions are left out of massive_norm_without)`);

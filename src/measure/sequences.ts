@@ -3,9 +3,10 @@
  * BOS as TransformerLens does, keep pre-tokenized ids exactly as given, truncate to the token
  * limit, and refuse prompts that would leave nothing to measure.
  */
-import { InputError, ModelError, ProblemList, quote } from '../errors.js';
+import { InputError, ModelError, ProblemList, UsageError, quote } from '../errors.js';
 import type { TextTokenizer } from '../models/tokenizer-files.js';
 import type { Prompt } from '../prompts-sources/prompt-file.js';
+import { resolveEosTokenId } from './exclusions.js';
 
 export interface Sequence {
   /** Index of the prompt in the prompt file (results keep this order). */
@@ -107,6 +108,44 @@ export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextToken
   });
   problems.throwIfAny((message) => new InputError(message));
   return sequences;
+}
+
+/** What tokenizing needs to know of the model: its name for messages, sizes and special token ids (config.json's). */
+export interface TokenizedModel {
+  id: string;
+  nCtx: number;
+  dVocab: number;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+export interface TokenizedPrompts {
+  maxTokens: number;
+  bosTokenId: number | null;
+  appendEos: number;
+  sequences: Sequence[];
+}
+
+/** The flags that shape the sequences (--max-tokens, --no-prepend-bos, --append-eos), checked against the model, then the prompts tokenized. */
+export function tokenizeForModel(
+  prompts: readonly Prompt[],
+  tokenizer: TextTokenizer | undefined,
+  model: TokenizedModel,
+  request: { maxTokens?: number; prependBos: boolean; appendEos?: number },
+): TokenizedPrompts {
+  const { nCtx } = model;
+  const maxTokens = request.maxTokens ?? nCtx;
+  if (maxTokens > nCtx) throw new UsageError(`--max-tokens ${maxTokens} exceeds the context length of ${model.id} (${nCtx}); valid: 1…${nCtx}`);
+  const bosTokenId = resolveBosTokenId(model.bosTokenId, tokenizer);
+  if (request.prependBos && bosTokenId === null && prompts.some((prompt) => prompt.text !== undefined)) {
+    throw new UsageError(`${model.id} names no BOS token (config.json bos_token_id); use --no-prepend-bos`);
+  }
+  const appendEos = request.appendEos ?? 0;
+  const room = maxTokens - (request.prependBos && bosTokenId !== null ? 1 : 0);
+  if (appendEos > 0 && appendEos >= room) throw new UsageError(`--append-eos ${appendEos} leaves no room for the prompts in ${maxTokens} tokens${room < maxTokens ? ' (BOS included)' : ''}; valid: 0…${Math.max(0, room - 1)}, or raise --max-tokens`);
+  const eos = appendEos > 0 ? { id: resolveEosTokenId(model, tokenizer, model.id), count: appendEos } : undefined;
+  const sequences = tokenizePrompts(prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: model.dVocab, ...(eos ? { appendEos: eos } : {}) });
+  return { maxTokens, bosTokenId, appendEos, sequences };
 }
 
 /** The BOS id to prepend: config.json's bos_token_id, else the tokenizer's configured BOS token. */

@@ -108,6 +108,8 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** Stops a download at once (SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Checks to run on config.json and the tokenizer before the weights are downloaded (src/models/hub/hub-download.ts). */
+  checkBeforeWeights?: (dir: string) => Promise<void>;
 }
 
 export async function resolveModel(spec: string, options: ResolveOptions): Promise<ResolvedModel> {
@@ -116,7 +118,8 @@ export async function resolveModel(spec: string, options: ResolveOptions): Promi
     return { dir: source.dir, id: source.id, revision: null, slug: modelSlug(source.id) };
   }
   const settings = readHubSettings(options.env);
-  const snapshot = await fetchSnapshot({ repo: source.repo, revision: source.revision, refresh: options.refresh ?? false }, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}) });
+  const request = { repo: source.repo, revision: source.revision, refresh: options.refresh ?? false, ...(options.checkBeforeWeights ? { checkBeforeWeights: options.checkBeforeWeights } : {}) };
+  const snapshot = await fetchSnapshot(request, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}) });
   if (!snapshot.fromCache) options.reporter.info(`downloaded ${source.repo}@${snapshot.sha.slice(0, 10)} into ${settings.cacheDir}`);
   return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };
 }
@@ -127,12 +130,14 @@ export interface RequestedModel {
   refresh: boolean;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  checkBeforeWeights?: (dir: string) => Promise<void>;
 }
 
 /** `--model`, or the embedded demo model when absent; the same for every command that reads a model. */
 export async function resolveRequestedModel(request: RequestedModel, reporter: Reporter): Promise<ResolvedModel> {
   if (request.model !== undefined) {
-    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(request.env ? { env: request.env } : {}), ...(request.signal ? { signal: request.signal } : {}) });
+    const { env, signal, checkBeforeWeights } = request;
+    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(env ? { env } : {}), ...(signal ? { signal } : {}), ...(checkBeforeWeights ? { checkBeforeWeights } : {}) });
   }
   if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
     throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');

@@ -186,6 +186,31 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), hub.repos.get(REPO)!.files.get('model.safetensors'));
   });
 
+  it('measure refuses flags and prompts that config.json and the tokenizer rule out before downloading the weights', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const text = join(root, 'ok.txt');
+    await writeFile(text, 'Hi there\n');
+    const outOfVocab = join(root, 'ids.jsonl');
+    await writeFile(outOfVocab, '{"ids": [1, 2]}\n{"ids": [3, 99999]}\n');
+    const base = { model: REPO, outPath: join(root, 'early.json'), batchSize: 2, prependBos: true, exclusions: true, device: 'cpu' as const, threads: 1, refresh: false, env };
+    const cases = [
+      { request: { ...base, promptsPath: text, maxTokens: 999 }, message: /--max-tokens 999 exceeds the context length .*\(32\)/ },
+      { request: { ...base, promptsPath: text, massiveDims: [16], diagnostics: ['massive' as const] }, message: /--massive-dims 16 is not a dimension/ },
+      { request: { ...base, promptsPath: outOfVocab }, message: /prompt 2 \(line 2\) has token id 99999/ },
+    ];
+    for (const { request, message } of cases) {
+      hub.log.length = 0;
+      const fresh = { ...env, HF_HUB_CACHE: await mkdtemp(join(root, 'cache-')) }; // so config.json is fetched again
+      await assert.rejects(measure({ ...request, env: fresh }, reporter), message);
+      const fetched = hub.log.map((entry) => entry.url);
+      assert.ok(fetched.some((url) => url.endsWith('/config.json')), `config.json was read from the Hub: ${fetched.join(' ')}`);
+      assert.deepEqual(fetched.filter((url) => url.endsWith('.safetensors')), [], 'no weights downloaded');
+    }
+    // The same request with good flags goes on to the weights.
+    await measure({ ...base, promptsPath: text }, reporter);
+    assert.ok(hub.log.some((entry) => entry.url.endsWith('/model.safetensors')));
+  });
+
   it('measure records the commit sha of a Hub model', async () => {
     const outPath = join(root, 'hub-results.json');
     const promptsPath = join(root, 'p.txt');

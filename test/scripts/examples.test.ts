@@ -50,7 +50,7 @@ describe('results/ examples are up to date (npm run examples regenerates them)',
   it('measure, weights and mechanisms on the demo model give the committed numbers', async () => {
     const fresh = join(root, 'fresh');
     await mkdir(fresh);
-    await regenerateExamples(fresh);
+    await regenerateExamples(fresh, 'model');
     const [measured, saved] = [await readMeasured(join(fresh, EXAMPLE_FILES.measurement)), await readMeasured(committed(EXAMPLE_FILES.measurement))];
     const strip = ({ runtime: _runtime, ...rest }: typeof measured) => rest; // per-token values come from the tables
     // float32 kernels may round differently on another CPU; anything beyond that is a change.
@@ -77,7 +77,7 @@ describe('results/ examples are up to date (npm run examples regenerates them)',
     for (const table of Object.values(tablePaths(EXAMPLE_FILES.measurement))) await cp(committed(table), join(derived, table));
     await cp(committed(EXAMPLE_FILES.weights), join(derived, EXAMPLE_FILES.weights));
     await cp(committed(EXAMPLE_FILES.mechanisms), join(derived, EXAMPLE_FILES.mechanisms));
-    await regenerateExamples(derived, { derivedOnly: true });
+    await regenerateExamples(derived, 'derived');
     const made = (await listFiles(join(derived, 'results'))).map((file) => relative(derived, file));
     const kept = (await listFiles(committed('results'))).map((file) => relative(PACKAGE_ROOT, file));
     assert.deepEqual(made, kept, 'results/ holds other files than npm run examples makes');

@@ -28,6 +28,12 @@ export interface SnapshotRequest {
   revision: string;
   /** Ask the Hub for the revision's current commit even if the cache has one. */
   refresh: boolean;
+  /**
+   * Called with the snapshot folder once config.json and the tokenizer files are in it, before
+   * any weights are downloaded: a command checks its cheap inputs against them there, so a bad
+   * prompt or flag costs a few kB of download, not the model. Not called for a cached snapshot.
+   */
+  checkBeforeWeights?: (dir: string) => Promise<void>;
 }
 
 export interface Snapshot {
@@ -102,8 +108,12 @@ async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOpti
   if (!COMMIT_SHA.test(sha)) throw new NetworkError(`${settings.endpoint} gave ${quote(sha)} as the commit of ${quote(`${repo}@${revision}`)}; expected a 40-digit sha`);
 
   const download = (file: string) => downloadToCache({ repo, sha, file, credentials, context: { ...context, revision: sha, file }, options });
-  for (const file of chooseFiles(repo, files)) await download(file);
+  const chosen = chooseFiles(repo, files);
   const dir = snapshotDir(settings.cacheDir, repo, sha);
+  const isWeights = (file: string) => file === SINGLE_WEIGHTS_FILE || file === WEIGHTS_INDEX_FILE;
+  for (const file of chosen.filter((name) => !isWeights(name))) await download(file);
+  await request.checkBeforeWeights?.(dir);
+  for (const file of chosen.filter(isWeights)) await download(file);
   if (files.includes(WEIGHTS_INDEX_FILE)) {
     const indexPath = `${dir}/${WEIGHTS_INDEX_FILE}`;
     for (const shard of shardNamesFromIndex(await readFile(indexPath, 'utf8'), indexPath)) await download(shard);
