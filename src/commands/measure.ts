@@ -29,9 +29,8 @@ import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
 import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
-import { ConfigReader } from '../architectures/config-reader.js';
-import { loadModel, modelInputs, readConfig } from '../architectures/load-model.js';
-import { adapterFor } from '../architectures/registry.js';
+import { loadModel, modelInputs } from '../architectures/load-model.js';
+import { checkAgainstConfig } from '../measure/check-against-config.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
@@ -109,16 +108,6 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
   return HOOK_NAMES.filter((hook) => requested.includes(hook));
 }
 
-/** What measure checks of a model before its weights are read: flags against config.json, prompts against the tokenizer. */
-async function checkAgainstConfig(dir: string, request: MeasureRequest, promptSet: PromptSet): Promise<void> {
-  const { config, path } = await readConfig(dir);
-  const dims = adapterFor(config, path).readDims(config, path);
-  chooseDiagnostics(request.diagnostics, request.massiveDims, { dims });
-  const { bos, eos } = new ConfigReader(config, path).specialTokenIds();
-  const tokenizer = await loadTokenizer(dir);
-  tokenizeForModel(promptSet.prompts, tokenizer, { id: request.model ?? dir, bosTokenId: bos, eosTokenId: eos, ...dims }, request);
-}
-
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
   if (request.shard && (request.diagnostics ?? []).length > 0) {
@@ -127,7 +116,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download too
   // A Hub download stops after config.json and the tokenizer when they refuse the flags or prompts.
-  const checkBeforeWeights = (dir: string) => checkAgainstConfig(dir, request, promptSet);
+  const checkBeforeWeights = (dir: string) => checkAgainstConfig(dir, promptSet.prompts, request);
   const resolved = await resolveRequestedModel({ ...request, checkBeforeWeights }, reporter);
   const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
   await checkOutputFile(outPath);

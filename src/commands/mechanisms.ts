@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chooseIndices, gaussianRows, randomSourceLayers, sampleMean } from '../analysis/mechanism-sampling.js';
 import type { TransformerSpec } from '../architectures/types.js';
 import type { Reporter } from '../reporting/reporter.js';
-import { InputError, UsageError, quote } from '../errors.js';
+import { InputError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { buildMechanismForwardGraph } from '../graph/mechanism-forward-graph.js';
 import { buildProbeGraph } from '../graph/probe-graph.js';
@@ -20,7 +20,8 @@ import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { planBatches, tokenCount } from '../measure/batches.js';
 import { modelInfo } from '../measure/build-measurement.js';
 import { readPromptFile } from '../prompts-sources/prompt-file.js';
-import { resolveBosTokenId, tokenizePrompts, type Sequence } from '../measure/sequences.js';
+import { checkAgainstConfig } from '../measure/check-against-config.js';
+import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
@@ -104,7 +105,9 @@ function summarize(values: ProbeValues[number]): { mlp_out: ReturnType<typeof sa
 export async function analyzeMechanisms(request: MechanismsRequest, reporter: Reporter): Promise<MechanismsOutcome> {
   const startedAt = performance.now();
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
-  const resolved = await resolveRequestedModel(request, reporter);
+  const promptSet = request.promptsPath ? await readPromptFile(request.promptsPath) : await readPromptFile(DEFAULT_PROMPTS, 'default.txt (built in)');
+  const checkBeforeWeights = (dir: string) => checkAgainstConfig(dir, promptSet.prompts, request);
+  const resolved = await resolveRequestedModel({ ...request, checkBeforeWeights }, reporter);
   const outPath = request.outPath ?? join('results', `${resolved.slug}.mechanisms.json`);
   await checkOutputFile(outPath);
   await refuseOutputOverInput([{ flag: '--out', path: outPath }], [{ path: request.promptsPath ?? DEFAULT_PROMPTS, what: 'the prompt file' }, ...(await modelInputs(resolved.dir))]);
@@ -112,15 +115,8 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   const model = await loadModel(resolved.dir);
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
-  const promptSet = request.promptsPath ? await readPromptFile(request.promptsPath) : await readPromptFile(DEFAULT_PROMPTS, 'default.txt (built in)');
-  const { nCtx, nLayers, dModel } = spec.dims;
-  const maxTokens = request.maxTokens ?? nCtx;
-  if (maxTokens > nCtx) throw new UsageError(`--max-tokens ${maxTokens} exceeds the context length of ${resolved.id} (${nCtx}); valid: 1…${nCtx}`);
-  const bosTokenId = resolveBosTokenId(spec.bosTokenId, tokenizer);
-  if (request.prependBos && bosTokenId === null && promptSet.prompts.some((prompt) => prompt.text !== undefined)) {
-    throw new UsageError(`${resolved.id} names no BOS token (config.json bos_token_id); use --no-prepend-bos`);
-  }
-  const sequences = tokenizePrompts(promptSet.prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: spec.dims.dVocab });
+  const { nLayers, dModel } = spec.dims;
+  const { maxTokens, bosTokenId, sequences } = tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request);
   promptSet.prompts = [];
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);

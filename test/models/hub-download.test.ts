@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { measure } from '../../src/commands/measure.js';
+import { analyzeMechanisms } from '../../src/commands/mechanisms.js';
 import { ModelError, NetworkError } from '../../src/errors.js';
 import { resolveModel } from '../../src/models/resolve-model.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
@@ -186,7 +187,7 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), hub.repos.get(REPO)!.files.get('model.safetensors'));
   });
 
-  it('measure refuses flags and prompts that config.json and the tokenizer rule out before downloading the weights', async () => {
+  it('measure (and mechanisms) refuse flags and prompts that config.json and the tokenizer rule out before downloading the weights', async () => {
     const { writeFile } = await import('node:fs/promises');
     const text = join(root, 'ok.txt');
     await writeFile(text, 'Hi there\n');
@@ -206,6 +207,11 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
       assert.ok(fetched.some((url) => url.endsWith('/config.json')), `config.json was read from the Hub: ${fetched.join(' ')}`);
       assert.deepEqual(fetched.filter((url) => url.endsWith('.safetensors')), [], 'no weights downloaded');
     }
+    hub.log.length = 0;
+    const mechanismsEnv = { ...env, HF_HUB_CACHE: await mkdtemp(join(root, 'cache-')) };
+    const mechanisms = { model: REPO, promptsPath: text, outPath: join(root, 'early.mechanisms.json'), samples: 4, seed: 0, batchSize: 2, maxTokens: 999, prependBos: true, device: 'cpu' as const, threads: 1, refresh: false, env: mechanismsEnv };
+    await assert.rejects(analyzeMechanisms(mechanisms, reporter), /--max-tokens 999 exceeds/);
+    assert.deepEqual(hub.log.map((entry) => entry.url).filter((url) => url.endsWith('.safetensors')), [], 'mechanisms: no weights downloaded');
     // The same request with good flags goes on to the weights.
     await measure({ ...base, promptsPath: text }, reporter);
     assert.ok(hub.log.some((entry) => entry.url.endsWith('/model.safetensors')));
