@@ -3,13 +3,15 @@
  * one run (absolute times on shared machines are noise). Each scenario runs in its own process.
  * `npm run bench -- --scale`: research-scale runs (millions of tokens), see ./scale.ts.
  * The cost of each `--diagnostics` selection runs too (see ./diagnostics-cost.ts), unless
- * `--skip-diagnostics`.
+ * `--skip-diagnostics`. The installed command's own start-up (`--version`, `--help`) is timed
+ * last (./cli-startup.ts; alone: `node dist/bench/cli-startup.js`).
  */
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliStartupRows } from './cli-startup.js';
 import { DIAGNOSTIC_SCENARIOS, diagnosticCostRows, diagnosticDetails, scenarioArguments } from './diagnostics-cost.js';
 import { ensureBenchModel, SHAPES, type ModelShape } from './model-shapes.js';
 import { createRandom } from '../test/support/random.js';
@@ -124,6 +126,7 @@ const rows = [
   { figure: 'memory: peak RSS ÷ weight bytes', value: full.maxRssBytes! / weights, target: big ? '≤ 1.3' : '≤ 1.5 (+300 MB)', met: full.maxRssBytes! <= memoryLimit },
   { figure: 'start-up: resolve + graph + session (s)', value: full.startupSeconds!, target: speedTargets ? '≤ 2' : '—', met: full.startupSeconds! <= 2 },
   ...(options.diagnostics ? diagnosticCostRows(diagnosticRuns).map((row) => (speedTargets ? row : { ...row, target: '—' })) : []),
+  ...cliStartupRows(),
 ];
 const report = {
   shape: options.shape.name,
