@@ -45,7 +45,7 @@ export function bootstrapSlopes(input: BootstrapInput): BootstrapSlopes {
   for (let sample = 0; sample < input.samples; sample += 1) {
     weights.fill(0);
     for (let draw = 0; draw < drawable.length; draw += 1) {
-      weights[drawable[Math.floor(uniform() * drawable.length)]!] += 1;
+      weights[drawable[Math.floor(uniform() * drawable.length)]!]! += 1;
     }
     const values = input.evaluate(weights);
     const bad = values.findIndex((value) => !(value > 0));

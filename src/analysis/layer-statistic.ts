@@ -41,9 +41,9 @@ export function buildLayerPool(
     const row = sequenceTable(sequence, hook, metric)?.[layer] ?? [];
     row.forEach((value, position) => {
       if (excluded.has(position)) return;
-      sums[index] += value;
-      logSums[index] += Math.log(value);
-      counts[index] += 1;
+      sums[index]! += value;
+      logSums[index]! += Math.log(value);
+      counts[index]! += 1;
       values.push(value);
       owners.push(index);
     });

@@ -104,7 +104,7 @@ export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promi
       if (JSON.stringify(parsed.key) !== JSON.stringify(key)) {
         lines.close();
         throw new UsageError(
-          `${quote(files.index)} belongs to a different run (${describeDifference(parsed.key!, key)}); rerun with --restart to discard it, or choose another --out`,
+          `${quote(files.index)} belongs to a different run (${describeDifference(parsed.key, key)}); rerun with --restart to discard it, or choose another --out`,
         );
       }
       header = false;

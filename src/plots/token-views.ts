@@ -202,14 +202,14 @@ async function gatherPositions(source: TokenSource, hook: HookName, metric: Norm
         const group = special.get(reason) ?? { sums: new Float64Array(nLayers), counts: new Float64Array(nLayers) };
         special.set(reason, group);
         for (let layer = 0; layer < nLayers; layer += 1) {
-          group.sums[layer] += chunk.values[i * nLayers + layer]!;
-          group.counts[layer] += 1;
+          group.sums[layer]! += chunk.values[i * nLayers + layer]!;
+          group.counts[layer]! += 1;
         }
         continue;
       }
       for (let layer = 0; layer < nLayers; layer += 1) {
-        sums[position * nLayers + layer] += chunk.values[i * nLayers + layer]!;
-        counts[position * nLayers + layer] += 1;
+        sums[position * nLayers + layer]! += chunk.values[i * nLayers + layer]!;
+        counts[position * nLayers + layer]! += 1;
       }
     }
   }

@@ -99,7 +99,7 @@ export class ResultTablesWriter {
       const code = sequence.exclusions[position]!;
       const excluded = code !== 0;
       const row = this.tokenRows.begin(sequence, position, code);
-      this.excludedBy[code] += 1;
+      this.excludedBy[code]! += 1;
       if (!excluded) prompt.included += 1;
       for (let c = 0; c < this.columns.length; c += 1) {
         const target = this.tokenRows.lists[c]!;
@@ -109,9 +109,9 @@ export class ResultTablesWriter {
           if (excluded) continue;
           this.summaries[c * nLayers + layer]!.add(value);
           const cell = c * nLayers + layer;
-          prompt.sums[cell] += value;
-          prompt.sumLogs[cell] += Math.log(value);
-          prompt.sumSquares[cell] += value * value;
+          prompt.sums[cell]! += value;
+          prompt.sumLogs[cell]! += Math.log(value);
+          prompt.sumSquares[cell]! += value * value;
         }
       }
       this.tokenRows.addDiagnostics(sequence, position, row);

@@ -63,12 +63,12 @@ export class SequencesTokenSource implements TokenSource {
       const table = this.table(sequence, hook, metric);
       for (let position = 0; position < sequence.ids.length; position += 1) {
         if (this.excluded.has(position)) continue;
-        sums.included[k] += 1;
+        sums.included[k]! += 1;
         for (let layer = 0; layer < nLayers; layer += 1) {
           const value = table[layer]![position]!;
-          sums.sums[k * nLayers + layer] += value;
-          sums.sumLogs[k * nLayers + layer] += Math.log(value);
-          sums.sumSquares[k * nLayers + layer] += value * value;
+          sums.sums[k * nLayers + layer]! += value;
+          sums.sumLogs[k * nLayers + layer]! += Math.log(value);
+          sums.sumSquares[k * nLayers + layer]! += value * value;
         }
       }
     });

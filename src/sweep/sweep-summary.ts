@@ -60,7 +60,7 @@ async function positionZero(file: MeasurementFile, hook: HookName, metric: NormM
     for (let row = 0; row < chunk.rows; row += 1) {
       if (chunk.position[row] !== 0) continue;
       count += 1;
-      for (let layer = 0; layer < nLayers; layer += 1) sums[layer] += chunk.values[row * nLayers + layer]!;
+      for (let layer = 0; layer < nLayers; layer += 1) sums[layer]! += chunk.values[row * nLayers + layer]!;
     }
   }
   return Array.from(sums, (sum) => (count > 0 ? Number((sum / count).toPrecision(7)) : 0));

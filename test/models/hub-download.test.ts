@@ -161,7 +161,7 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
   it('never keeps a corrupt download, and a rerun succeeds', async () => {
     const expected = hub.repos.get(REPO)!.files.get('model.safetensors')!;
     const corrupt = Buffer.from(expected);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt[corrupt.length - 1]! ^= 0xff;
     hub.faults.set('model.safetensors', { corruptWith: corrupt });
     await assert.rejects(resolve(REPO), /sha256 that differs from the Hub.*removed/);
     const blobs = await readdir(join(cache, 'models--test-org--tiny-gpt2', 'blobs'));

@@ -114,8 +114,8 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
     const texts = await opened.page.$$eval('[data-figure]', (elements) =>
       elements.map((element) => {
         const shown = new Set([...element.querySelectorAll('svg.marks text')].map((text) => text.textContent));
-        const fallback = new DOMParser().parseFromString(element.parentElement!.querySelector('noscript')!.textContent!, 'text/html');
-        return [...fallback.querySelectorAll('text')].map((text) => text.textContent!).filter((text) => text.startsWith('fit ') && !shown.has(text));
+        const fallback = new DOMParser().parseFromString(element.parentElement!.querySelector('noscript')!.textContent, 'text/html');
+        return [...fallback.querySelectorAll('text')].map((text) => text.textContent).filter((text) => text.startsWith('fit ') && !shown.has(text));
       }),
     );
     assert.deepEqual(texts.flat(), []);
