@@ -12,6 +12,11 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** How a command adds its arguments, flags and action to the command the catalog created (name and summary). */
+export interface CommandDefinition {
+  define(command: Command, io: CliIo): Command;
+}
+
 export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
 }

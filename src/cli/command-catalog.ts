@@ -1,14 +1,9 @@
 /**
  * Every command, by name: its one-line summary and help term (what `--help` lists), and how to
  * load the file that defines its flags. Loading is deferred so a run loads one command only;
- * test/cli/program.test.ts checks each summary and term against the loaded definition.
+ * test/cli/program.test.ts checks each help term against the loaded definition.
  */
-import type { Command } from 'commander';
-import type { CliIo } from './cli-io.js';
-
-export interface CommandDefinition {
-  register(parent: Command, io: CliIo): Command;
-}
+import type { CommandDefinition } from './cli-io.js';
 
 export interface CommandEntry {
   name: string;
@@ -77,11 +72,4 @@ export const COMMANDS: readonly CommandEntry[] = [
 
 export function findCommand(name: string): CommandEntry | undefined {
   return COMMANDS.find((entry) => entry.name === name);
-}
-
-/** The summary of a command, for its own definition (one text for both places). */
-export function summaryOf(name: string): string {
-  const entry = findCommand(name);
-  if (entry === undefined) throw new Error(`no command ${name} in the catalog`);
-  return entry.summary;
 }

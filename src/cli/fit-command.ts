@@ -13,18 +13,15 @@ import { writeJunit } from '../commands/fit-junit.js';
 import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
 import { FLAG_RANGES, parseHooks, parsePositiveInt, rangeOf } from './options.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 
 /** The options under the flags' names: --hook (repeatable) and --layers, both with defaults here; --junit is the CLI's. */
 type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange; junit?: string };
 
-export const fitCommand: CommandDefinition = { register };
+export const fitCommand: CommandDefinition = { define };
 
-function register(parent: Command, io: CliIo): Command {
-  return parent
-    .command('fit')
-    .description(summaryOf('fit'))
+function define(command: Command, io: CliIo): Command {
+  return command
     .argument('<results...>', 'results files written by `resid-norms measure` (one row per file and hook) or `resid-norms weights` (one row per file and series)')
     .option('--hook <list>', `comma-separated hooks, or the flag repeated: ${HOOK_NAMES.join(',')} (default: resid_pre)`, collectHooks)
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)

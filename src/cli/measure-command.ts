@@ -5,8 +5,7 @@ import { DEVICES } from '../runtime/devices.js';
 import { DIAGNOSTICS } from '../results/diagnostics.js';
 import { HOOK_NAMES } from '../vocabulary/hooks.js';
 import { FLAG_RANGES, parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { ResidNormsError } from '../errors.js';
 import { parseShard, type Shard } from '../measure/shard.js';
@@ -32,12 +31,10 @@ function parseDimensionList(value: string): number[] {
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
 type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string; includeBos: boolean };
 
-export const measureCommand: CommandDefinition = { register };
+export const measureCommand: CommandDefinition = { define };
 
-function register(program: Command, io: CliIo): Command {
-  const command = program
-    .command('measure')
-    .description(summaryOf('measure'))
+function define(command: Command, io: CliIo): Command {
+  command
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-p, --prompts <source>', 'prompt file: one prompt per line, JSONL with {"text"} or {"ids"}, a .parquet or .csv table, or a Hub dataset hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)')
     .option('-o, --out <file>', 'results file (default: results/<model>.json)')

@@ -4,8 +4,7 @@ import type { MechanismsRequest } from '../commands/mechanisms.js';
 import { DEFAULT_SAMPLES } from '../analysis/mechanism-sampling.js';
 import { DEVICES } from '../runtime/devices.js';
 import { FLAG_RANGES, parseChoice, parseIntInRange, rangeOf } from './options.js';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
 
 /** Random inputs per layer and resampled tokens: [samples, dModel] per layer are kept (300 MB at GPT2-XL for 1000). */
@@ -19,12 +18,10 @@ const STOP_MESSAGES: StopMessages = {
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
 type MechanismsFlags = Omit<MechanismsRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string };
 
-export const mechanismsCommand: CommandDefinition = { register };
+export const mechanismsCommand: CommandDefinition = { define };
 
-function register(program: Command, io: CliIo): Command {
-  return program
-    .command('mechanisms')
-    .description(summaryOf('mechanisms'))
+function define(command: Command, io: CliIo): Command {
+  return command
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-p, --prompts <file>', 'prompt file: one prompt per line, or JSONL with {"text"} or {"ids"} (default: built-in prompts)')
     .option('-o, --out <file>', 'mechanisms file (default: results/<model>.mechanisms.json)')

@@ -1,15 +1,12 @@
 /** `resid-norms merge SHARDS… --out FILE`. */
 import type { Command } from 'commander';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 
-export const mergeCommand: CommandDefinition = { register };
+export const mergeCommand: CommandDefinition = { define };
 
-function register(program: Command, io: CliIo): Command {
-  return program
-    .command('merge')
-    .description(summaryOf('merge'))
+function define(command: Command, io: CliIo): Command {
+  return command
     .argument('<shards...>', 'shard files, all n of them')
     .requiredOption('-o, --out <file>', 'merged results file')
     .action(async (paths: string[], flags: { out: string }, command: Command) => {

@@ -4,8 +4,7 @@
  * architectures any other repo or folder may have.
  */
 import type { Command } from 'commander';
-import type { CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import type { CliIo, CommandDefinition } from './cli-io.js';
 import { ARCHITECTURES } from '../architectures/registry.js';
 import { aliasPanel, MODEL_ALIASES } from '../models/aliases.js';
 
@@ -38,12 +37,10 @@ export function formatModelTable(): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const modelsCommand: CommandDefinition = { register };
+export const modelsCommand: CommandDefinition = { define };
 
-function register(program: Command, io: CliIo): Command {
-  return program
-    .command('models')
-    .description(summaryOf('models'))
+function define(command: Command, io: CliIo): Command {
+  return command
     .action(() => {
       io.stdout.write(formatModelTable());
     });

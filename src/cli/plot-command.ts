@@ -3,19 +3,16 @@ import type { Command } from 'commander';
 import { IMAGE_FORMATS, type ImageFormat } from '../plots/image-formats.js';
 import { addFigureOptions, describeFigures, guardFigureFiles, toFigureFlags, type FigureFlagValues } from './figure-flags.js';
 import { parseChoiceList } from './options.js';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 
 interface PlotFlagValues extends FigureFlagValues {
   format: ImageFormat[];
 }
 
-export const plotCommand: CommandDefinition = { register };
+export const plotCommand: CommandDefinition = { define };
 
-function register(parent: Command, io: CliIo): Command {
-  const command = parent
-    .command('plot')
-    .description(summaryOf('plot'))
+function define(command: Command, io: CliIo): Command {
+  command
     .addHelpText('after', `\n${describeFigures()}`);
   return addFigureOptions(command)
     .option('--format <list>', `comma-separated image formats: ${IMAGE_FORMATS.join(', ')}`, parseChoiceList(IMAGE_FORMATS, 'format'), ['svg'])

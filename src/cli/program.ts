@@ -39,8 +39,9 @@ export async function buildProgram(args: readonly string[], io: CliIo): Promise<
 
   const named = findCommand(namedCommand(args) ?? '');
   for (const entry of COMMANDS) {
-    if (entry === named) (await entry.load()).register(program, io);
-    else program.command(entry.name).description(entry.summary); // listed in --help and for suggestions; never run
+    const command = program.command(entry.name).description(entry.summary);
+    // The others are listed in --help and for suggestions, and never run.
+    if (entry === named) (await entry.load()).define(command, io);
   }
   // Subcommands inherit the error handling of their parent.
   for (const command of program.commands) command.exitOverride().configureOutput(output);

@@ -1,15 +1,12 @@
 /** `resid-norms report` flags → a ReportRequest for src/commands/report.ts. */
 import type { Command } from 'commander';
 import { addFigureOptions, describeFigures, guardFigureFiles, toFigureFlags, type FigureFlagValues } from './figure-flags.js';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 
-export const reportCommand: CommandDefinition = { register };
+export const reportCommand: CommandDefinition = { define };
 
-function register(parent: Command, io: CliIo): Command {
-  const command = parent
-    .command('report')
-    .description(summaryOf('report'))
+function define(command: Command, io: CliIo): Command {
+  command
     .addHelpText('after', `\n${describeFigures()}`);
   return addFigureOptions(command).action(async (files: string[], flags: FigureFlagValues, self: Command) => {
     const { reporter } = commandContext(self, io);

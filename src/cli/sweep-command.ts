@@ -10,8 +10,7 @@ import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from
 import type { SweepSummary } from '../results/sweep-schema.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 import type { Reporter } from '../reporting/reporter.js';
 import { ResidNormsError, UsageError } from '../errors.js';
@@ -60,13 +59,11 @@ function parseOneHook(value: string): HookName {
   return hooks[0]!;
 }
 
-export const sweepCommand: CommandDefinition = { register };
+export const sweepCommand: CommandDefinition = { define };
 
-function register(program: Command, io: CliIo): Command {
+function define(command: Command, io: CliIo): Command {
   const shorthands = Object.entries(REVISION_SHORTHANDS).map(([name, { describe }]) => `${name} = ${describe}`).join('; ');
-  const command = program
-    .command('sweep')
-    .description(summaryOf('sweep'))
+  command
     .requiredOption('-o, --out <folder>', 'sweep folder: members/<member>.json results, sweep-plan.json, sweep.json, figures/')
     .option('--models <list>', 'comma-separated models: aliases, owner/name[@revision] or folders', asArgument(parseModelList))
     .option('-m, --model <name>', 'one model (with --revisions: its checkpoints)')

@@ -1,7 +1,6 @@
 /** `resid-norms weights` flags → a WeightsRequest; prints the per-layer table to stdout. */
 import type { Command } from 'commander';
-import { commandContext, type CliIo } from './cli-io.js';
-import { summaryOf, type CommandDefinition } from './command-catalog.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 
 interface WeightsFlags {
   model?: string;
@@ -9,12 +8,10 @@ interface WeightsFlags {
   refresh: boolean;
 }
 
-export const weightsCommand: CommandDefinition = { register };
+export const weightsCommand: CommandDefinition = { define };
 
-function register(program: Command, io: CliIo): Command {
-  return program
-    .command('weights')
-    .description(summaryOf('weights'))
+function define(command: Command, io: CliIo): Command {
+  return command
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-o, --out <file>', 'weights file (default: results/<model>.weights.json)')
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)

@@ -11,11 +11,10 @@ const HEAVY = ['vega', 'vega-lite', 'onnxruntime-node', '@resvg/resvg-js', '@duc
 
 describe('the command catalog', () => {
   for (const entry of COMMANDS) {
-    it(`lists ${entry.name} as its definition does (summary and help term)`, async () => {
-      const parent = new Command('resid-norms');
-      const command = (await entry.load()).register(parent, processIo());
-      assert.equal(command.name(), entry.name);
-      assert.equal(command.description(), entry.summary);
+    it(`lists ${entry.name} with the help term its definition gives`, async () => {
+      const created = new Command('resid-norms').command(entry.name);
+      const command = (await entry.load()).define(created, processIo());
+      assert.equal(command, created, 'define adds to the command it is given');
       assert.equal(new Help().subcommandTerm(command), entry.term);
     });
   }
