@@ -39,5 +39,8 @@ const bundles = Array.from({ length: count }, (_, index) => {
   writeFileSync(path, share.map((file) => `import ${JSON.stringify(pathToFileURL(resolve(file)).href)};\n`).join(''));
   return path;
 });
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${count}`, '--test-reporter=spec', ...bundles], { stdio: 'inherit' });
+// One ONNX Runtime thread per session: bundles already keep the cores busy, and idle threads of
+// several sessions would spin against each other (tests that pass --threads still get theirs).
+const env = { ...process.env, RESID_NORMS_THREADS: process.env.RESID_NORMS_THREADS ?? '1' };
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${count}`, '--test-reporter=spec', ...bundles], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

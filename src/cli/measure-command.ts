@@ -4,7 +4,7 @@ import type { MeasureRequest } from '../commands/measure.js';
 import { DEVICES } from '../runtime/devices.js';
 import { DIAGNOSTICS } from '../results/diagnostics.js';
 import { HOOK_NAMES } from '../vocabulary/hooks.js';
-import { FLAG_RANGES, parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
+import { addThreadsOption, FLAG_RANGES, parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { ResidNormsError } from '../errors.js';
@@ -47,8 +47,8 @@ function define(command: Command, io: CliIo): Command {
     .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
     .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp())
     .option('--append-eos <n>', 'append n EOS tokens to every prompt, as padding: measured and drawn apart, never summarized (default 0)', rangeOf('appendEos'))
-    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
-    .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')} here (4 per core at most; default: all cores)`, rangeOf('threads'))
+    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
+  addThreadsOption(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
     .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag);

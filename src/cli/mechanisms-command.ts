@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { MechanismsRequest } from '../commands/mechanisms.js';
 import { DEFAULT_SAMPLES } from '../analysis/mechanism-sampling.js';
 import { DEVICES } from '../runtime/devices.js';
-import { FLAG_RANGES, parseChoice, parseIntInRange, rangeOf } from './options.js';
+import { addThreadsOption, FLAG_RANGES, parseChoice, parseIntInRange, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
 
@@ -21,7 +21,7 @@ type MechanismsFlags = Omit<MechanismsRequest, 'promptsPath' | 'outPath' | 'sign
 export const mechanismsCommand: CommandDefinition = { define };
 
 function define(command: Command, io: CliIo): Command {
-  return command
+  command
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-p, --prompts <file>', 'prompt file: one prompt per line, or JSONL with {"text"} or {"ids"} (default: built-in prompts)')
     .option('-o, --out <file>', 'mechanisms file (default: results/<model>.mechanisms.json)')
@@ -30,8 +30,8 @@ function define(command: Command, io: CliIo): Command {
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
-    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
-    .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')} here (default: all cores)`, rangeOf('threads'))
+    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
+  return addThreadsOption(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .action(async (flags: MechanismsFlags, command: Command) => {
       const { reporter, print, env } = commandContext(command, io);

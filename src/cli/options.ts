@@ -1,5 +1,6 @@
 /** Parsers for command-line values: each rejects a bad value with what would be valid. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { availableParallelism } from 'node:os';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 
@@ -47,6 +48,22 @@ export const FLAG_RANGES = {
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** The parser of a flag in FLAG_RANGES. */
+/** The environment variable that sets the default of --threads (a shared node, a job array, the test suite). */
+export const THREADS_VARIABLE = 'RESID_NORMS_THREADS';
+
+/** --threads with its default: RESID_NORMS_THREADS when set (checked like the flag), else undefined (all cores). */
+export function addThreadsOption(command: Command, env: NodeJS.ProcessEnv): Command {
+  const [low, high] = FLAG_RANGES.threads;
+  const fromEnv = env[THREADS_VARIABLE];
+  let threads: number | undefined;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    threads = Number(fromEnv);
+    if (!/^\d+$/.test(fromEnv) || threads < low || threads > high) throw new UsageError(`${THREADS_VARIABLE} ${JSON.stringify(fromEnv)} is not a number of threads; valid: ${low}…${high}`);
+  }
+  const help = `intra-op threads, ${low}…${high} here (4 per core at most; default: ${THREADS_VARIABLE}, else all cores)`;
+  return threads === undefined ? command.option('--threads <n>', help, rangeOf('threads')) : command.option('--threads <n>', help, rangeOf('threads'), threads);
+}
+
 export function rangeOf(flag: keyof typeof FLAG_RANGES): (value: string) => number {
   const [min, max] = FLAG_RANGES[flag];
   return parseIntInRange(min, max);

@@ -9,7 +9,7 @@ import { DEVICES, type Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
 import type { SweepSummary } from '../results/sweep-schema.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
-import { FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
+import { addThreadsOption, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 import type { Reporter } from '../reporting/reporter.js';
@@ -75,8 +75,8 @@ function define(command: Command, io: CliIo): Command {
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
     .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
     .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp())
-    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu')
-    .option('--threads <n>', `intra-op threads, ${FLAG_RANGES.threads.join('…')}`, rangeOf('threads'))
+    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
+  addThreadsOption(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of each revision even if it is cached', false)
     .option('--member <i>', `measure only member i (1-based; one task of a job array, e.g. $SLURM_ARRAY_TASK_ID), then stop; 1…${MAX_MEMBERS}`, parseIntInRange(1, MAX_MEMBERS))
     .option('--collect', 'measure nothing: summarize the members in the folder and draw the figures', false)

@@ -39,7 +39,7 @@ describe('resid-norms measure, end to end', () => {
 
   it('writes the results file and prints the growth table', async () => {
     const out = join(root, 'out', 'r.json');
-    const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2']);
+    const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2'], { process: true }); // the installed command, end to end
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /resid_pre: mean centered norm over \d+ tokens \(\d+ excluded: position 0 \d+, special tokens \(<\|endoftext\|>\) 0\)\nlayer +mean norm +ratio\n +0 /);
     const lines = result.stdout.trim().split('\n');
@@ -50,6 +50,21 @@ describe('resid-norms measure, end to end', () => {
     assert.match(result.stderr, /wrote .*r\.json and its tables \(2 prompts, \d+ tokens/);
     const measurement = await readMeasurement(out);
     assert.equal(measurement.model.id, 'tiny-model');
+  });
+
+  it('takes the default of --threads from RESID_NORMS_THREADS, checked like the flag; the flag wins', async () => {
+    const out = join(root, 'threads', 'r.json');
+    const fromEnv = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: '1' } });
+    assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    assert.equal((await readMeasurement(out)).runtime.threads, 1);
+    const flag = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--threads', '2'], { env: { RESID_NORMS_THREADS: '1' } });
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.equal((await readMeasurement(out)).runtime.threads, 2);
+    for (const value of ['many', '0', '100000']) {
+      const bad = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: value } });
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, new RegExp(`^resid-norms: RESID_NORMS_THREADS "${value}" is not a number of threads; valid: 1…\\d+\n$`));
+    }
   });
 
   it('writes results/<model>.json in the working folder by default, and --quiet silences stderr', async () => {
