@@ -1,6 +1,6 @@
 /**
  * Read the prompts of any source into a PromptSet: text/JSONL files through
- * src/measure/prompts.ts, Parquet and CSV tables (local, or a Hub dataset's Parquet files in the
+ * src/prompts-sources/prompt-file.ts, Parquet and CSV tables (local, or a Hub dataset's Parquet files in the
  * cache) through DuckDB. The hash in the set names exactly the prompts used: a whole file's
  * sha256 as before, or, once rows are chosen (tables, --limit, --sample), the hash of the
  * chosen texts (./prompt-selection.ts).

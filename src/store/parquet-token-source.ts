@@ -235,7 +235,7 @@ export class ParquetTokenSource implements TokenSource {
   }
 }
 
-/** Formats of prompt tables (src/prompts-sources/table-prompts.ts), read here since this is DuckDB's one importer. */
+/** Formats of prompt tables (src/prompts-sources/read-prompt-source.ts), read here since this is DuckDB's one importer. */
 export type TextTableFormat = 'parquet' | 'csv';
 
 function tableScan(files: readonly string[], format: TextTableFormat): string {
