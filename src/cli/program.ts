@@ -1,8 +1,8 @@
 /**
- * The commander program: global options, and the commands. Only the command a run names is
- * loaded (its flags file, and through that its work in src/commands/); the others are listed
- * by name and summary, so `--version`, `--help` and each command start without loading the
- * rest (vega, onnxruntime, DuckDB are loaded by the commands that use them, when they run).
+ * The commander program: global options, and the commands. Only the flags file of the command
+ * a run names is loaded, and its action loads the command's work (src/commands/) when it runs;
+ * the others are listed by name and summary. So `--version` and `--help` load commander alone,
+ * and vega, ONNX Runtime and DuckDB are loaded only by the commands that use them.
  */
 import { Command, Help } from 'commander';
 import { toolVersion } from '../version.js';
