@@ -25,6 +25,7 @@ import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
+import { formatRowsJson } from '../results/format-measurement.js';
 import { MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
 import { onnxRuntimeVersion } from '../runtime/onnx-session.js';
 import { type Device } from '../runtime/devices.js';
@@ -208,15 +209,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
   };
-  await writeFileAtomic(outPath, formatMechanismsFile(mechanisms));
+  await writeFileAtomic(outPath, formatRowsJson(mechanisms, [['layers']]));
   return { outPath, mechanisms };
 }
 
-/** One line per layer, metadata indented (as weights files are written). */
-export function formatMechanismsFile(file: MechanismsFile): string {
-  const entries = Object.entries(file).map(([key, value]) => {
-    if (key === 'layers') return `  "layers": [\n${(value as MechanismLayer[]).map((layer) => `    ${JSON.stringify(layer)}`).join(',\n')}\n  ]`;
-    return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`;
-  });
-  return `{\n${entries.join(',\n')}\n}\n`;
-}
