@@ -9,7 +9,7 @@ import { DEVICES, type Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
 import type { SweepSummary } from '../results/sweep-schema.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
-import { FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
+import { FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
 import { commandContext, type CliIo } from './cli-io.js';
 import { summaryOf, type CommandDefinition } from './command-catalog.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
@@ -52,12 +52,6 @@ function asArgument<T>(parse: (value: string) => T): (value: string) => T {
       throw error;
     }
   };
-}
-
-function parseOneHook(value: string): HookName {
-  const hooks = parseHooks(value);
-  if (hooks.length !== 1) throw new InvalidArgumentError(`give one hook, got ${JSON.stringify(value)}; valid: ${HOOK_NAMES.join(', ')}`);
-  return hooks[0]!;
 }
 
 export const sweepCommand: CommandDefinition = { register };
