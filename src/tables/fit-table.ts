@@ -3,6 +3,7 @@
  * says which interval is which.
  */
 import type { FitEntry, MethodEstimate } from '../results/fit-schema.js';
+import { formatTextTable } from './text-table.js';
 
 const COLUMNS = ['source', 'model', 'hook', 'metric', 'stat', 'layers', 'method', 'growth', '95% CI bootstrap', '95% CI regression', 'OLS', 'endpoints', 'R²', 'one exp.', 'phases'] as const;
 
@@ -39,12 +40,6 @@ function formatRow(fit: FitEntry): string[] {
   ];
 }
 
-/** Rows of cells → lines with every column padded to its widest cell. */
-export function alignColumns(rows: readonly string[][]): string[] {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
-}
-
 /** "1.0450 (1.0431–1.0469)": one method's growth and interval. */
 function formatEstimate(estimate: MethodEstimate | undefined): string {
   if (estimate === undefined) return '—';
@@ -52,7 +47,7 @@ function formatEstimate(estimate: MethodEstimate | undefined): string {
 }
 
 export function formatFitTable(fits: readonly FitEntry[]): string {
-  const lines = alignColumns([[...COLUMNS], ...fits.map(formatRow)]);
+  const lines = formatTextTable(COLUMNS.map((title) => ({ title })), fits.map(formatRow));
   const bootstrap = fits.find((fit) => fit.bootstrap !== null)?.bootstrap;
   const legend = [
     '',

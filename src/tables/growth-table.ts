@@ -5,22 +5,28 @@ import type { MeasurementFile } from '../store/open-results.js';
 import { ResidNormsError } from '../errors.js';
 import type { Measurement } from '../results/schema.js';
 import type { HookName } from '../vocabulary/hooks.js';
+import { formatTextTable, type TextColumn } from './text-table.js';
 
 /** The hook the table shows: resid_pre (the default of fit and plot) when measured, else the first measured hook. */
 export function tableHook(measurement: Measurement): HookName {
   return measurement.hooks.includes('resid_pre') ? 'resid_pre' : measurement.hooks[0]!;
 }
 
+const GROWTH_COLUMNS: readonly TextColumn[] = [
+  { title: 'layer', align: 'right', minWidth: 5 },
+  { title: 'mean norm', align: 'right', minWidth: 10 },
+  { title: 'ratio', align: 'right', minWidth: 7 },
+];
+
 export function formatGrowthTable(measurement: Measurement, hook: HookName = tableHook(measurement)): string {
   const rows = measurement.summary[hook] ?? [];
   const metric = measurement.options.primaryMetric;
   const excluded = ` (${excludedCounts(measurement)})`;
-  const lines = [`${hook}: mean ${metric} norm over ${rows[0]?.count ?? 0} tokens${excluded}`, 'layer   mean norm    ratio'];
-  rows.forEach((row, index) => {
+  const cells = rows.map((row, index) => {
     const previous = rows[index - 1];
-    const ratio = previous ? (row.mean / previous.mean).toFixed(3) : '';
-    lines.push(`${String(row.layer).padStart(5)}  ${row.mean.toPrecision(5).padStart(10)}  ${ratio.padStart(7)}`);
+    return [String(row.layer), row.mean.toPrecision(5), previous ? (row.mean / previous.mean).toFixed(3) : ''];
   });
+  const lines = [`${hook}: mean ${metric} norm over ${rows[0]?.count ?? 0} tokens${excluded}`, ...formatTextTable(GROWTH_COLUMNS, cells)];
   return `${lines.join('\n')}\n`;
 }
 
