@@ -10,7 +10,8 @@
 import { fitLine } from '../analysis/least-squares.js';
 import type { Measurement } from '../results/schema.js';
 import type { HookName } from '../vocabulary/hooks.js';
-import { exclusionPhrase, figureTitle, formatGrowth, metricPhrase } from './figure-text.js';
+import { exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
+import { formatFactor } from '../reporting/numbers.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, tooltipOf } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
@@ -114,11 +115,11 @@ function buildAdditionBand(subject: PlotSubject): FigureOutcome {
     spec: finishSpec({
       title: figureTitle(measurement, "how each block's write adds to the stream: aligned, uncorrelated or cancelling", [
         `mean norms over tokens (${exclusionPhrase(measurement)}) · ${metricPhrase(metric)}`,
-        `band: between uncorrelated and aligned addition · bottom row: divided by ${formatGrowth(growth).slice(1)}^layer (fitted growth)`,
+        `band: between uncorrelated and aligned addition · bottom row: divided by fitted growth ${formatFactor(growth)}^layer`,
       ]),
       vconcat: [
         { hconcat: steps.map((step) => panel(step, 'norm', 'mean ‖x‖₂')) },
-        { hconcat: steps.map((step) => panel(step, 'detrended', `mean ‖x‖₂ / ${formatGrowth(growth).slice(1)}^layer`)) },
+        { hconcat: steps.map((step) => panel(step, 'detrended', `mean ‖x‖₂ / ${formatFactor(growth)}^layer`)) },
       ],
       resolve: { scale: { color: 'shared' } },
     }),

@@ -1,5 +1,6 @@
 /** The table `sweep` prints: one line per member with its status and growth. */
 import type { SweepSummary } from '../results/sweep-schema.js';
+import { formatGrowth, formatInterval } from '../reporting/numbers.js';
 import { formatTextTable } from './text-table.js';
 
 /** One line per member: number, spec, status, growth with its interval (or why there is none). */
@@ -11,7 +12,7 @@ export function formatSweepTable(summary: SweepSummary): string {
     { title: `growth of ${summary.hook} per layer (95% CI)` },
   ] as const;
   const rows = summary.members.map((member) => {
-    const growth = member.growth ? `×${member.growth.factor.toFixed(4)} (${member.growth.ciLow.toFixed(4)}–${member.growth.ciHigh.toFixed(4)}), layers ${member.growth.fromLayer}–${member.growth.toLayer}` : member.error ? member.error.message.slice(0, 100) : '—';
+    const growth = member.growth ? `${formatGrowth(member.growth.factor)} (${formatInterval(member.growth.ciLow, member.growth.ciHigh)}), layers ${member.growth.fromLayer}–${member.growth.toLayer}` : member.error ? member.error.message.slice(0, 100) : '—';
     return [String(member.index), member.spec, member.status, growth];
   });
   return `${formatTextTable(columns, rows).join('\n')}\n`;

@@ -1,6 +1,7 @@
 /** The table `fit` prints for weights files: one row per file and series, then what the columns mean. */
 import type { WeightFitEntry } from '../results/fit-schema.js';
-import { formatGrowth, formatInterval, formatPhases } from './fit-table.js';
+import { formatFactor, formatR2 } from '../reporting/numbers.js';
+import { intervalCell, phasesCell } from './fit-table.js';
 import { formatTextTable } from './text-table.js';
 
 const COLUMNS = ['source', 'model', 'series', 'variant', 'layers', 'growth', '95% CI regression', 'R²', 'phases'] as const;
@@ -12,10 +13,10 @@ function formatRow(fit: WeightFitEntry): string[] {
     fit.series,
     fit.variant,
     `${fit.fromLayer}:${fit.toLayer}`,
-    formatGrowth(fit.growth),
-    formatInterval(fit.regression),
-    fit.r2.toFixed(4),
-    formatPhases(fit),
+    formatFactor(fit.growth),
+    intervalCell(fit.regression),
+    formatR2(fit.r2),
+    phasesCell(fit),
   ];
 }
 
