@@ -32,7 +32,7 @@ function buildSinks({ measurement }: PlotSubject): FigureOutcome {
     encoding: {
       x: { field: 'layer', type: 'ordinal', title: 'layer' },
       y: { field: 'head', type: 'ordinal', title: 'head' },
-      color: { field: 'mass', type: 'quantitative', title: 'attention on position 0', scale: { ...SEQUENTIAL_SCHEME, domain: [0, 1] } },
+      color: { field: 'mass', type: 'quantitative', title: 'attention on position 0', scale: { scheme: SEQUENTIAL_SCHEME, domain: [0, 1] } },
       tooltip: tooltipOf([
         { field: 'layer', title: 'layer', type: 'ordinal' },
         { field: 'head', title: 'head', type: 'ordinal' },
