@@ -16,6 +16,7 @@ import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js'
 import { hoverLayer, tooltipOf } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { hookSummaries, layerAxis, primaryMetric, roundValue } from './plot-data.js';
+import type { ColorChannel, Layer, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
 
 export interface AdditionStep {
@@ -93,12 +94,12 @@ function buildAdditionBand(subject: PlotSubject): FigureOutcome {
     highDetrended: roundValue(row.aligned / growth ** row.layer),
   }));
   const x = layerAxis(measurement.model.nLayers);
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: SERIES.map((s) => s.label), range: SERIES.map((s) => s.color) }, legend: { orient: 'bottom' } };
+  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: SERIES.map((s) => s.label), range: SERIES.map((s) => s.color) }, legend: { orient: 'bottom' } };
   const steps = [...new Set(rows.map((row) => row.step))];
-  const panel = (step: string, field: 'norm' | 'detrended', title: string) => {
+  const panel = (step: string, field: 'norm' | 'detrended', title: string): Layer => {
     const [low, high] = field === 'norm' ? (['low', 'high'] as const) : (['lowDetrended', 'highDetrended'] as const);
     const values = long.filter((row) => row.step === step).map((row) => row[field]);
-    const y = { field, type: 'quantitative', title, ...logScaleAxis(values) };
+    const y: PositionChannel = { field, type: 'quantitative', title, ...logScaleAxis(values) };
     return {
       title: { text: step, fontSize: 12 },
       width: 300,

@@ -10,6 +10,7 @@ import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js'
 import { hoverLayer, tooltipOf } from './interaction.js';
 import { diagnosticsOf } from './diagnostic-data.js';
 import { layerAxis, primaryMetric, roundValue } from './plot-data.js';
+import type { PositionChannel } from './spec-types.js';
 import { OKABE_ITO, PLOT_HEIGHT, PLOT_WIDTH, finishSpec } from './theme.js';
 
 const PAIR_TITLES: Record<string, string> = {
@@ -29,7 +30,7 @@ function buildCosines({ measurement }: PlotSubject): FigureOutcome {
       .map((s) => ({ pair: PAIR_TITLES[pair], layer: s.layer, q05: roundValue(s.q05), q25: roundValue(s.q25), median: roundValue(s.median), q75: roundValue(s.q75), q95: roundValue(s.q95) })),
   );
   const x = layerAxis(measurement.model.nLayers);
-  const y = (field: string) => ({ field, type: 'quantitative', title: `cosine (${metric})`, scale: { domain: [-1, 1] } });
+  const y = (field: string): PositionChannel => ({ field, type: 'quantitative', title: `cosine (${metric})`, scale: { domain: [-1, 1] } });
   return {
     drawn: true,
     spec: finishSpec({
