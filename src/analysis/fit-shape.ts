@@ -9,12 +9,13 @@
  * cannot say this. The verdict says what it rests on, so a reader can judge it.
  */
 import type { FitShape, GrowthPhase } from '../results/fit-schema.js';
+import { formatGrowth, formatInterval, formatPhase, formatR2 } from '../reporting/numbers.js';
 
 /** Below this R² the range is not called one exponential. */
 export const R2_THRESHOLD = 0.95;
 
 function describePhase(phase: GrowthPhase): string {
-  return `${phase.fromLayer}–${phase.toLayer} ×${phase.growth.toFixed(3)} (${phase.ciLow.toFixed(3)}–${phase.ciHigh.toFixed(3)})`;
+  return `${formatPhase(phase)} (${formatInterval(phase.ciLow, phase.ciHigh)})`;
 }
 
 /** The step between consecutive layers that departs most from the fitted growth, in log terms. */
@@ -25,7 +26,7 @@ function largestDeparture(layers: readonly number[], values: readonly number[], 
     if (step(i) > step(worst)) worst = i;
   }
   const ratio = (values[worst]! / values[worst - 1]!) ** (1 / (layers[worst]! - layers[worst - 1]!));
-  return `layer ${layers[worst - 1]}→${layers[worst]} ×${ratio.toFixed(3)} against ×${growth.toFixed(3)} fitted`;
+  return `layer ${layers[worst - 1]}→${layers[worst]} ${formatGrowth(ratio)} against ${formatGrowth(growth)} fitted`;
 }
 
 export function judgeShape(fit: { phases: readonly GrowthPhase[]; r2: number; growth: number }, layers: readonly number[], values: readonly number[]): FitShape {
@@ -35,9 +36,9 @@ export function judgeShape(fit: { phases: readonly GrowthPhase[]; r2: number; gr
     return before.ciHigh < phase.ciLow || before.ciLow > phase.ciHigh ? [`${describePhase(before)} then ${describePhase(phase)}`] : [];
   });
   const reasons: string[] = [];
-  if (r2 < R2_THRESHOLD) reasons.push(`the line explains ${(100 * r2).toFixed(0)}% of the variance of ln(statistic) (R² ${r2.toFixed(4)} < ${R2_THRESHOLD}); largest departure: ${largestDeparture(layers, values, growth)}`);
+  if (r2 < R2_THRESHOLD) reasons.push(`the line explains ${(100 * r2).toFixed(0)}% of the variance of ln(statistic) (R² ${formatR2(r2)} < ${R2_THRESHOLD}); largest departure: ${largestDeparture(layers, values, growth)}`);
   if (distinct.length > 0) reasons.push(`${phases.length} phases with different rates (disjoint 95% intervals): ${distinct.join('; ')}`);
   if (reasons.length > 0) return { oneExponential: false, reason: reasons.join('; and ') };
   const split = phases.length === 1 ? 'the phase criterion (BIC) prefers one line' : `BIC splits the range into ${phases.length} phases, but their 95% intervals overlap`;
-  return { oneExponential: true, reason: `${split}; R² ${r2.toFixed(3)}` };
+  return { oneExponential: true, reason: `${split}; R² ${formatR2(r2)}` };
 }

@@ -7,7 +7,7 @@
 import type { LayerStatistic } from '../results/fit-schema.js';
 import type { SequenceResult } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
-import { sequenceTable } from './norm-statistics.js';
+import { forEachIncluded } from './norm-statistics.js';
 
 export { LAYER_STATISTICS, type LayerStatistic } from '../results/fit-schema.js';
 
@@ -31,22 +31,17 @@ export function buildLayerPool(
   layer: number,
   excludePositions: readonly number[],
 ): LayerPool {
-  const excluded = new Set(excludePositions);
   const sums = new Float64Array(sequences.length);
   const logSums = new Float64Array(sequences.length);
   const counts = new Float64Array(sequences.length);
   const values: number[] = [];
   const owners: number[] = [];
-  sequences.forEach((sequence, index) => {
-    const row = sequenceTable(sequence, hook, metric)?.[layer] ?? [];
-    row.forEach((value, position) => {
-      if (excluded.has(position)) return;
-      sums[index]! += value;
-      logSums[index]! += Math.log(value);
-      counts[index]! += 1;
-      values.push(value);
-      owners.push(index);
-    });
+  forEachIncluded(sequences, hook, metric, layer, excludePositions, (value, index) => {
+    sums[index]! += value;
+    logSums[index]! += Math.log(value);
+    counts[index]! += 1;
+    values.push(value);
+    owners.push(index);
   });
   const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
   return {

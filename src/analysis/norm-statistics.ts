@@ -1,6 +1,8 @@
 /**
  * Per-layer statistics of per-token norms held in memory: exact quantiles, and the summaries of
- * version-1 results files (whose sequences are inline), excluded positions left out.
+ * version-1 results files (whose sequences are inline). Their excluded positions are left out
+ * here, in one place (forEachIncluded), for these summaries and for the fits' layer pools
+ * (layer-statistic.ts).
  */
 import type { LayerSummary, SequenceResult } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
@@ -42,6 +44,23 @@ export function sequenceTable(sequence: SequenceResult, hook: HookName, metric: 
   return (metric === 'centered' ? sequence.norms : sequence.rawNorms)[hook];
 }
 
+/** Each value of one layer with the index of its sequence, sequence by sequence, excluded positions left out. */
+export function forEachIncluded(
+  sequences: readonly SequenceResult[],
+  hook: HookName,
+  metric: NormMetric,
+  layer: number,
+  excludePositions: readonly number[],
+  visit: (value: number, sequence: number) => void,
+): void {
+  const excluded = new Set(excludePositions);
+  sequences.forEach((sequence, index) => {
+    sequenceTable(sequence, hook, metric)?.[layer]?.forEach((value, position) => {
+      if (!excluded.has(position)) visit(value, index);
+    });
+  });
+}
+
 /** Values of one layer over the given sequences, excluded positions left out. */
 export function layerValues(
   sequences: readonly SequenceResult[],
@@ -50,15 +69,8 @@ export function layerValues(
   layer: number,
   excludePositions: readonly number[],
 ): number[] {
-  const excluded = new Set(excludePositions);
   const values: number[] = [];
-  for (const sequence of sequences) {
-    const row = sequenceTable(sequence, hook, metric)?.[layer];
-    if (row === undefined) continue;
-    row.forEach((value, position) => {
-      if (!excluded.has(position)) values.push(value);
-    });
-  }
+  forEachIncluded(sequences, hook, metric, layer, excludePositions, (value) => values.push(value));
   return values;
 }
 

@@ -2,13 +2,13 @@
  * Flags shared by `plot` and `report`: which figures, and the choices figures take. Each value
  * is parsed by commander as it is read, with the shared parsers of ./options.ts.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { FIGURES, FIGURE_NAMES, type FigureName } from '../plots/figure-registry.js';
 import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '../plots/figure-types.js';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 import { WEIGHT_VARIANTS, type WeightVariant } from '../results/weights-schema.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
-import { parseChoice, parseChoiceList, parseHooks, parseNonNegativeInt } from './options.js';
+import { parseChoice, parseChoiceList, parseNonNegativeInt, parseOneHook } from './options.js';
 
 export interface FigureFlagValues {
   out: string;
@@ -27,12 +27,6 @@ export interface FigureFlags {
   figures?: FigureName[];
   figureOptions: FigureOptions;
   fitFile?: string;
-}
-
-function parseOneHook(value: string): HookName {
-  const hooks = parseHooks(value);
-  if (hooks.length !== 1) throw new InvalidArgumentError(`give one hook, got ${JSON.stringify(value)}; valid: ${HOOK_NAMES.join(', ')}`);
-  return hooks[0]!;
 }
 
 export function addFigureOptions(command: Command): Command {

@@ -7,30 +7,32 @@ import type { Command } from 'commander';
 import type { CliIo, CommandDefinition } from './cli-io.js';
 import { ARCHITECTURES } from '../architectures/registry.js';
 import { aliasPanel, MODEL_ALIASES } from '../models/aliases.js';
+import { formatTextTable, type TextColumn } from '../tables/text-table.js';
 
-const HEADER = ['alias', 'repo', 'family', 'layers', 'd_model', 'size'];
-/** Columns from here on are numbers, right-aligned. */
-const FIRST_NUMERIC_COLUMN = 3;
+const COLUMNS: readonly TextColumn[] = [
+  { title: 'alias' },
+  { title: 'repo' },
+  { title: 'family' },
+  { title: 'layers', align: 'right' },
+  { title: 'd_model', align: 'right' },
+  { title: 'size', align: 'right' },
+];
 
 export function formatModelTable(): string {
-  const rows = MODEL_ALIASES.map((m) => ({
-    panel: aliasPanel(m),
-    cells: [m.alias, m.repo, ARCHITECTURES[m.family]?.family ?? m.family, String(m.nLayers), String(m.dModel), m.size],
-  }));
-  const widths = HEADER.map((title, column) => Math.max(title.length, ...rows.map((row) => row.cells[column]!.length)));
-  const format = (cells: string[]) =>
-    `  ${cells.map((cell, column) => (column >= FIRST_NUMERIC_COLUMN ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ')}`.trimEnd();
+  const panels = MODEL_ALIASES.map((m) => aliasPanel(m));
+  const cells = MODEL_ALIASES.map((m) => [m.alias, m.repo, ARCHITECTURES[m.family]?.family ?? m.family, String(m.nLayers), String(m.dModel), m.size]);
+  // One table cut into panels, so the columns line up across them.
+  const [header = '', ...rows] = formatTextTable(COLUMNS, cells, { indent: '  ' });
   const lines: string[] = [];
-  for (const panel of new Set(rows.map((row) => row.panel))) {
+  for (const panel of new Set(panels)) {
     if (lines.length > 0) lines.push('');
-    lines.push(panel, format(HEADER), ...rows.filter((row) => row.panel === panel).map((row) => format(row.cells)));
+    lines.push(panel, header, ...rows.filter((_, index) => panels[index] === panel));
   }
   const adapters = Object.values(ARCHITECTURES);
-  const nameWidth = Math.max(...adapters.map((adapter) => adapter.name.length));
   lines.push(
     '',
     'Supported architectures (config.json model_type):',
-    ...adapters.map((adapter) => `  ${adapter.name.padEnd(nameWidth)}  ${adapter.family}`),
+    ...formatTextTable([{ title: 'model_type' }, { title: 'family' }], adapters.map((adapter) => [adapter.name, adapter.family]), { indent: '  ', header: false }),
     '',
     'Aliases are case-insensitive. Any Hub repo (owner/name[@revision]) or local folder of these architectures also works.',
   );

@@ -79,6 +79,13 @@ export function parseHooks(value: string): HookName[] {
   return [...new Set(names)] as HookName[];
 }
 
+/** One hook (`--hook` of plot, report and sweep). */
+export function parseOneHook(value: string): HookName {
+  const hooks = parseHooks(value);
+  if (hooks.length !== 1) throw new InvalidArgumentError(`give one hook, got ${JSON.stringify(value)}; valid: ${HOOK_NAMES.join(', ')}`);
+  return hooks[0]!;
+}
+
 export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value) => {
     if (!(choices as readonly string[]).includes(value)) {

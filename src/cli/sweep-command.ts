@@ -7,9 +7,9 @@ import { SWEEP_FIGURE_SUMMARIES } from '../plots/sweep-figures.js';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 import { DEVICES, type Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
-import type { SweepSummary } from '../results/sweep-schema.js';
+import { formatSweepTable } from '../tables/sweep-table.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
-import { addThreadsOption, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, rangeOf } from './options.js';
+import { addThreadsOption, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 import type { Reporter } from '../reporting/reporter.js';
@@ -51,12 +51,6 @@ function asArgument<T>(parse: (value: string) => T): (value: string) => T {
       throw error;
     }
   };
-}
-
-function parseOneHook(value: string): HookName {
-  const hooks = parseHooks(value);
-  if (hooks.length !== 1) throw new InvalidArgumentError(`give one hook, got ${JSON.stringify(value)}; valid: ${HOOK_NAMES.join(', ')}`);
-  return hooks[0]!;
 }
 
 export const sweepCommand: CommandDefinition = { define };
@@ -136,15 +130,4 @@ function define(command: Command, io: CliIo): Command {
 function reportRun(outcome: SweepOutcome, reporter: Reporter): void {
   const parts = [`${outcome.measured.length} measured`, `${outcome.skipped.length} already done`, ...(outcome.failed.length > 0 ? [`${outcome.failed.length} failed`] : [])];
   reporter.info(`sweep: ${parts.join(', ')} of ${outcome.plan.members.length} members`);
-}
-
-/** One line per member: number, spec, status, growth with its interval. */
-export function formatSweepTable(summary: SweepSummary): string {
-  const width = Math.min(48, Math.max(6, ...summary.members.map((member) => member.spec.length)));
-  const lines = [`${'#'.padStart(4)}  ${'member'.padEnd(width)}  ${'status'.padEnd(8)}  growth of ${summary.hook} per layer (95% CI)`];
-  for (const member of summary.members) {
-    const growth = member.growth ? `×${member.growth.factor.toFixed(4)} (${member.growth.ciLow.toFixed(4)}–${member.growth.ciHigh.toFixed(4)}), layers ${member.growth.fromLayer}–${member.growth.toLayer}` : member.error ? member.error.message.slice(0, 100) : '—';
-    lines.push(`${String(member.index).padStart(4)}  ${member.spec.padEnd(width)}  ${member.status.padEnd(8)}  ${growth}`);
-  }
-  return `${lines.join('\n')}\n`;
 }

@@ -7,7 +7,7 @@
 import { writeFileAtomic } from '../results/atomic-write.js';
 import type { FitEntry, FitFile, WeightFitEntry } from '../results/fit-schema.js';
 import { isOutsideRange, type GrowthRange } from './fit.js';
-import { formatGrowth } from '../tables/fit-table.js';
+import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
@@ -22,11 +22,11 @@ function testcase(fit: FitEntry | WeightFitEntry, range: GrowthRange | undefined
   const what = 'hook' in fit ? `${fit.hook} (${fit.metric}, ${fit.stat})` : `${fit.variant} ${fit.series}`;
   const name = `${what} layers ${fit.fromLayer}:${fit.toLayer}: growth per layer in ${describeRange(range)}`;
   const measured =
-    `growth ×${formatGrowth(fit.growth)} per layer (95% CI ${formatGrowth(fit.ciLow)}–${formatGrowth(fit.ciHigh)}, ${fit.ciMethod}), R² ${fit.r2.toFixed(3)}; ` +
-    `phases: ${fit.phases.map((phase) => `${phase.fromLayer}:${phase.toLayer} ×${formatGrowth(phase.growth)}`).join(', ')}`;
+    `growth ${formatGrowth(fit.growth)} per layer (95% CI ${formatInterval(fit.ciLow, fit.ciHigh)}, ${fit.ciMethod}), R² ${formatR2(fit.r2)}; ` +
+    `phases: ${formatPhases(fit.phases, ', ')}`;
   const failed = range !== undefined && isOutsideRange(fit.growth, range);
   const failure = failed
-    ? `\n      <failure type="ExpectationError" message="${escapeXml(`growth ×${formatGrowth(fit.growth)} is outside --expect ${describeRange(range)}`)}">${escapeXml(measured)}</failure>`
+    ? `\n      <failure type="ExpectationError" message="${escapeXml(`growth ${formatGrowth(fit.growth)} is outside --expect ${describeRange(range)}`)}">${escapeXml(measured)}</failure>`
     : '';
   return {
     xml: `    <testcase classname="${escapeXml(fit.source)}" name="${escapeXml(name)}" time="0">${failure}\n      <system-out>${escapeXml(measured)}</system-out>\n    </testcase>`,

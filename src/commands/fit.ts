@@ -16,7 +16,8 @@ import { readResultsDocument } from '../store/open-results.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
-import { formatFitTable, formatGrowth } from '../tables/fit-table.js';
+import { formatFitTable } from '../tables/fit-table.js';
+import { formatFactor, formatInterval } from '../reporting/numbers.js';
 import { formatWeightFitTable } from '../tables/weight-fit-table.js';
 
 /** Inclusive layer range; an undefined end is open (first or last layer of each model). */
@@ -152,7 +153,7 @@ export function checkExpectation(fits: ReadonlyArray<FitEntry | WeightFitEntry>,
   for (const fit of fits) {
     if (isOutsideRange(fit.growth, range)) {
       problems.add(
-        `${fit.source} ${'hook' in fit ? fit.hook : `${fit.variant} ${fit.series}`} layers ${fit.fromLayer}:${fit.toLayer}: growth ${formatGrowth(fit.growth)} (95% CI ${formatGrowth(fit.ciLow)}–${formatGrowth(fit.ciHigh)}, ${fit.ciMethod})`,
+        `${fit.source} ${'hook' in fit ? fit.hook : `${fit.variant} ${fit.series}`} layers ${fit.fromLayer}:${fit.toLayer}: growth ${formatFactor(fit.growth)} (95% CI ${formatInterval(fit.ciLow, fit.ciHigh)}, ${fit.ciMethod})`,
       );
     }
   }

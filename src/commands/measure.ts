@@ -14,7 +14,7 @@ import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
-import { planBatches, tokenCount } from '../measure/batches.js';
+import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
@@ -88,11 +88,6 @@ export interface MeasureOutcome {
   measurement: Measurement;
 }
 
-/** Upper bound on batch × padded length. */
-const MAX_BATCH_TOKENS = 16384;
-/** Attention scores and pattern of one layer stay under 2 × 256 MB of float32. */
-const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
-
 /** Requested hooks, checked against what the architecture has (no resid_mid in parallel blocks). */
 export function chooseHooks(requested: HookName[] | undefined, spec: TransformerSpec, reporter: Reporter): HookName[] {
   const available = availableHooks(spec);
@@ -137,8 +132,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
-  const maxBatchTokens = Math.max(MAX_BATCH_TOKENS, maxTokens);
-  const maxAttentionElements = Math.max(MAX_ATTENTION_BYTES / 4 / spec.dims.nHeads, maxTokens * maxTokens);
+  const { maxBatchTokens, maxAttentionElements } = batchBudgets(spec.dims.nHeads, maxTokens);
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
   const files = checkpointFiles(outPath);

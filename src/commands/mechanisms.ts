@@ -17,7 +17,7 @@ import { buildMechanismForwardGraph } from '../graph/mechanism-forward-graph.js'
 import { buildProbeGraph } from '../graph/probe-graph.js';
 import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
-import { planBatches, tokenCount } from '../measure/batches.js';
+import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { modelInfo } from '../measure/build-measurement.js';
 import { readPromptFile } from '../prompts-sources/prompt-file.js';
 import { checkAgainstConfig } from '../measure/check-against-config.js';
@@ -26,6 +26,7 @@ import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
+import { formatRowsJson } from '../results/format-measurement.js';
 import { MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
 import { onnxRuntimeVersion } from '../runtime/onnx-session.js';
 import { type Device } from '../runtime/devices.js';
@@ -60,8 +61,6 @@ export interface MechanismsOutcome {
   mechanisms: MechanismsFile;
 }
 
-const MAX_BATCH_TOKENS = 16384;
-const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
 /** Position 0 can attend only to itself: its residual stream is an outlier whatever its token (DESIGN.md). */
 const EXCLUDED_POSITIONS = [0];
 
@@ -131,8 +130,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   const resampled = Math.min(request.samples, includedTotal);
   if (resampled < request.samples) reporter.info(`the prompts have ${includedTotal} tokens after position 0: all of them are resampled (--samples ${request.samples})`);
   const slots = sampleSlots(sequences, chooseIndices(request.seed, includedTotal, resampled), included);
-  const maxAttentionElements = Math.max(MAX_ATTENTION_BYTES / 4 / spec.dims.nHeads, maxTokens * maxTokens);
-  const batches = planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens: Math.max(MAX_BATCH_TOKENS, maxTokens), maxAttentionElements });
+  const batches = planBatches(sequences, { batchSize: request.batchSize, ...batchBudgets(spec.dims.nHeads, maxTokens) });
 
   const layout = await planExternalData(model.weights.files);
   const sessionOptions = { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) };
@@ -204,15 +202,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
   };
-  await writeFileAtomic(outPath, formatMechanismsFile(mechanisms));
+  await writeFileAtomic(outPath, formatRowsJson(mechanisms, [['layers']]));
   return { outPath, mechanisms };
 }
 
-/** One line per layer, metadata indented (as weights files are written). */
-export function formatMechanismsFile(file: MechanismsFile): string {
-  const entries = Object.entries(file).map(([key, value]) => {
-    if (key === 'layers') return `  "layers": [\n${(value as MechanismLayer[]).map((layer) => `    ${JSON.stringify(layer)}`).join(',\n')}\n  ]`;
-    return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`;
-  });
-  return `{\n${entries.join(',\n')}\n}\n`;
-}

@@ -11,10 +11,12 @@ import { readBlockValues } from '../weights/block-values.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
+import { formatRowsJson } from '../results/format-measurement.js';
 import { WEIGHTS_FORMAT, WEIGHTS_VERSION, type WeightLayer, type WeightsFile, type WeightsModelInfo } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
 import { computeMlpProducts } from '../weights/mlp-products.js';
 import { resolveRequestedModel, type ResolvedModel } from '../models/resolve-model.js';
+import { modelInfo } from '../measure/build-measurement.js';
 
 export interface WeightsRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
@@ -31,26 +33,10 @@ export interface WeightsOutcome {
   weights: WeightsFile;
 }
 
-function modelInfo(resolved: ResolvedModel, spec: TransformerSpec): WeightsModelInfo {
+/** The results file's model block, and what a weights file adds to it. */
+function weightsModelInfo(resolved: ResolvedModel, spec: TransformerSpec): WeightsModelInfo {
   const { dims } = spec;
-  return {
-    id: resolved.id,
-    revision: resolved.revision,
-    architecture: spec.architecture,
-    nLayers: dims.nLayers,
-    dModel: dims.dModel,
-    nHeads: dims.nHeads,
-    dtype: spec.weightDtype,
-    nCtx: dims.nCtx,
-    dVocab: dims.dVocab,
-    bosTokenId: spec.bosTokenId,
-    normalization: spec.normalization,
-    parallelResidual: spec.parallelResidual,
-    nKvHeads: dims.nKvHeads,
-    dHead: dims.dHead,
-    dMlp: dims.dMlp,
-    mlp: spec.blocks[0]?.mlp.kind ?? 'dense',
-  };
+  return { ...modelInfo(resolved.id, resolved.revision, spec.bosTokenId, spec), nKvHeads: dims.nKvHeads, dHead: dims.dHead, dMlp: dims.dMlp, mlp: spec.blocks[0]?.mlp.kind ?? 'dense' };
 }
 
 function primaryVariantReason(spec: TransformerSpec): string {
@@ -59,18 +45,6 @@ function primaryVariantReason(spec: TransformerSpec): string {
       ? 'LayerNorm folded into the weights that read it, writing weights centered, value biases folded into b_O'
       : 'RMSNorm gains folded into the weights that read them, value biases folded into b_O; nothing centered (RMSNorm outputs are not mean-zero)';
   return `TransformerLens processes weights this way by default (${what}), so the reference analysis's weight norms are the processed ones`;
-}
-
-/** One line per layer, metadata indented: readable, diffable, and small. */
-function formatWeightsFile(file: WeightsFile): string {
-  const entries = Object.entries(file).map(([key, value]) => {
-    if (key === 'layers') {
-      const lines = (value as WeightLayer[]).map((layer) => `    ${JSON.stringify(layer)}`);
-      return `  "layers": [${lines.length ? `\n${lines.join(',\n')}\n  ` : ''}]`;
-    }
-    return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`;
-  });
-  return `{\n${entries.join(',\n')}\n}\n`;
 }
 
 export async function analyzeWeights(request: WeightsRequest, reporter: Reporter): Promise<WeightsOutcome> {
@@ -105,12 +79,12 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
   const weights: WeightsFile = {
     format: WEIGHTS_FORMAT,
     version: WEIGHTS_VERSION,
-    model: modelInfo(resolved, spec),
+    model: weightsModelInfo(resolved, spec),
     options: { primaryVariant: 'processed', primaryVariantReason: primaryVariantReason(spec), processing },
     runtime: { seconds: (performance.now() - startedAt) / 1000, bytesRead },
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
   };
-  await writeFileAtomic(outPath, formatWeightsFile(weights));
+  await writeFileAtomic(outPath, formatRowsJson(weights, [['layers']]));
   return { outPath, weights };
 }

@@ -20,7 +20,7 @@ import type { ExternalDataLayout } from './external-data.js';
 import { GraphContext } from './layers.js';
 import { ElementType, GraphBuilder, int } from './onnx-builder.js';
 import { fractionPositive, mlpWithPreActivations, vectorNorm } from './probe-graph.js';
-import { INPUT_IDS } from './transformer-graph.js';
+import { embedTokens, INPUT_IDS, inputPositions } from './transformer-graph.js';
 
 export const SAMPLE_ROWS = 'sample_rows';
 export const FORWARD_OUTPUTS = ['mlp_active', 'attn_out_norm', 'mlp_out_norm', 'mlp_input_rows'] as const;
@@ -36,18 +36,9 @@ export function buildMechanismForwardGraph(spec: TransformerSpec, layout: Extern
   const centered = spec.normalization === 'layernorm';
   const ids = g.addInput(INPUT_IDS, ElementType.int64, ['batch', 'pos']);
   const rows = g.addInput(SAMPLE_ROWS, ElementType.int64, ['k']);
-  const tokenShape = g.node('Shape', [ids], {}, 'token_shape');
-  const length = g.node('Gather', [tokenShape, g.intConstant([1], [])], {}, 'pos_len');
-  const positions = g.node('Range', [g.intConstant([0], []), length, g.intConstant([1], [])], {}, 'positions');
+  const { tokenShape, positions } = inputPositions(g, ids);
   const sequence = new SequenceValues(ctx, positions, tokenShape);
-
-  let residual = g.node('Gather', [ctx.weight(spec.tokenEmbedding), ids], {}, 'embed'); // [batch, pos, dModel]
-  if (spec.positionEmbedding) {
-    const { weight, offset } = spec.positionEmbedding;
-    const tableRows = offset === 0 ? positions : g.node('Add', [positions, g.intConstant([offset], [])]);
-    residual = g.node('Add', [residual, g.node('Gather', [ctx.weight(weight), tableRows], {}, 'pos_embed')], {}, 'embed_pos');
-  }
-  residual = g.node('Reshape', [residual, g.intConstant([-1, spec.dims.dModel])], {}, 'blocks.0.resid_pre'); // [batch·pos, dModel]
+  let residual = embedTokens(ctx, spec, ids, positions); // [batch·pos, dModel]
 
   // Per-layer outputs are reduced before the next norm runs (see GraphContext.zeroAfter).
   let pending: string[] = [];

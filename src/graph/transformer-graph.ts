@@ -51,6 +51,28 @@ export function availableHooks(spec: Pick<TransformerSpec, 'parallelResidual'>):
   return HOOK_NAMES.filter((hook) => !(spec.parallelResidual && hook === 'resid_mid'));
 }
 
+/** The shape of the input ids ([2] = [batch, pos]) and the positions 0 … pos − 1 ([pos]). */
+export function inputPositions(g: GraphBuilder, ids: string): { tokenShape: string; positions: string } {
+  const tokenShape = g.node('Shape', [ids], {}, 'token_shape');
+  const length = g.node('Gather', [tokenShape, g.intConstant([1], [])], {}, 'pos_len');
+  const positions = g.node('Range', [g.intConstant([0], []), length, g.intConstant([1], [])], {}, 'positions');
+  return { tokenShape, positions };
+}
+
+/** resid_pre of block 0: token (+ position) embeddings of the input ids, as [batch·pos, dModel]. */
+export function embedTokens(ctx: GraphContext, spec: TransformerSpec, ids: string, positions: string): string {
+  const { g } = ctx;
+  let residual = g.node('Gather', [ctx.weight(spec.tokenEmbedding), ids], {}, 'embed'); // [batch, pos, dModel]
+  if (spec.positionEmbedding) {
+    const { weight, offset } = spec.positionEmbedding;
+    const tableRows = offset === 0 ? positions : g.node('Add', [positions, g.intConstant([offset], [])]);
+    residual = g.node('Add', [residual, g.node('Gather', [ctx.weight(weight), tableRows], {}, 'pos_embed')], {}, 'embed_pos');
+  }
+  // The stream stays [batch·pos, dModel] from here on: 2-D matrix products let ONNX Runtime fuse
+  // each bias add into its GEMM. Only attention and the outputs see [batch, pos].
+  return g.node('Reshape', [residual, g.intConstant([-1, spec.dims.dModel])], {}, 'blocks.0.resid_pre');
+}
+
 export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptions): BuiltGraph {
   const available = availableHooks(spec);
   const missing = options.hooks.filter((hook) => !available.includes(hook));
@@ -61,21 +83,10 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   const g = new GraphBuilder(`resid-norms ${spec.architecture}`);
   const ctx = new GraphContext(g, options.layout);
   const ids = g.addInput(INPUT_IDS, ElementType.int64, ['batch', 'pos']);
-  const tokenShape = g.node('Shape', [ids], {}, 'token_shape'); // [2] = [batch, pos]
-  const length = g.node('Gather', [tokenShape, g.intConstant([1], [])], {}, 'pos_len');
-  const positions = g.node('Range', [g.intConstant([0], []), length, g.intConstant([1], [])], {}, 'positions'); // [pos]
+  const { tokenShape, positions } = inputPositions(g, ids);
   const sequence = new SequenceValues(ctx, positions, tokenShape);
   const diagnostics = new DiagnosticsBuilder(ctx, sequence, options.diagnostics ?? { diagnostics: [] }, { ...spec.dims, parallelResidual: spec.parallelResidual });
-
-  let residual = g.node('Gather', [ctx.weight(spec.tokenEmbedding), ids], {}, 'embed'); // [batch, pos, dModel]
-  if (spec.positionEmbedding) {
-    const { weight, offset } = spec.positionEmbedding;
-    const tableRows = offset === 0 ? positions : g.node('Add', [positions, g.intConstant([offset], [])]);
-    residual = g.node('Add', [residual, g.node('Gather', [ctx.weight(weight), tableRows], {}, 'pos_embed')], {}, 'embed_pos');
-  }
-  // The stream stays [batch·pos, dModel] from here on: 2-D matrix products let ONNX Runtime fuse
-  // each bias add into its GEMM. Only attention and the outputs see [batch, pos].
-  residual = g.node('Reshape', [residual, g.intConstant([-1, spec.dims.dModel])], {}, 'blocks.0.resid_pre');
+  let residual = embedTokens(ctx, spec, ids, positions);
 
   // Norms are computed and output once per value: resid_post of block l is resid_pre of block
   // l + 1, so both hook entries name the same output.

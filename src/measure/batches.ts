@@ -24,6 +24,19 @@ export interface BatchPlanOptions {
   maxAttentionElements?: number;
 }
 
+/** Upper bound on batch × padded length. */
+const MAX_BATCH_TOKENS = 16384;
+/** Attention scores and pattern of one layer stay under 2 × 256 MB of float32. */
+const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
+
+/** The token and attention budgets of a model's batches (measure's and mechanisms'); one prompt of maxTokens always fits. */
+export function batchBudgets(nHeads: number, maxTokens: number): Required<Pick<BatchPlanOptions, 'maxBatchTokens' | 'maxAttentionElements'>> {
+  return {
+    maxBatchTokens: Math.max(MAX_BATCH_TOKENS, maxTokens),
+    maxAttentionElements: Math.max(MAX_ATTENTION_BYTES / 4 / nHeads, maxTokens * maxTokens),
+  };
+}
+
 export function planBatches(sequences: readonly Sequence[], { batchSize, maxBatchTokens, maxAttentionElements = Infinity }: BatchPlanOptions): Batch[] {
   // Longest first: the most memory-hungry batch runs first, so a failure shows early.
   const sorted = [...sequences].sort((a, b) => b.ids.length - a.ids.length || a.index - b.index);

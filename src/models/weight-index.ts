@@ -14,6 +14,17 @@ export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 const SHARD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors$/;
 const PICKLE_FILES = /\.(bin|pt|pth|ckpt|pkl)$/;
 
+/**
+ * Refuses a model (a folder or a Hub repo, named by `where`) whose only weights are pickled
+ * checkpoints, saying why and what to use instead; does nothing when `files` has none.
+ */
+export function refusePickledWeights(where: string, files: readonly string[], instead: string): void {
+  const pickles = files.filter((name) => PICKLE_FILES.test(name));
+  if (pickles.length > 0) {
+    throw new ModelError(`${quote(where)} has only pickled weights (${pickles.slice(0, 2).join(', ')}), which can run arbitrary code when loaded and are refused; ${instead}`);
+  }
+}
+
 export interface WeightIndex {
   tensors: Map<string, TensorInfo>;
   files: string[];
@@ -47,13 +58,7 @@ export async function listWeightFiles(dir: string): Promise<string[]> {
     return shards.map((name) => join(dir, name));
   }
   if (entries.includes(SINGLE_WEIGHTS_FILE)) return [join(dir, SINGLE_WEIGHTS_FILE)];
-  const pickles = entries.filter((name) => PICKLE_FILES.test(name));
-  if (pickles.length > 0) {
-    throw new ModelError(
-      `${quote(dir)} has only pickled weights (${pickles.slice(0, 2).join(', ')}), which can run arbitrary code when loaded and are refused; ` +
-        'use a model folder with model.safetensors (convert with `python -m safetensors.convert` or pick a repo that ships safetensors)',
-    );
-  }
+  refusePickledWeights(dir, entries, 'use a model folder with model.safetensors (convert with `python -m safetensors.convert` or pick a repo that ships safetensors)');
   throw new ModelError(`${quote(dir)} has no ${SINGLE_WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}`);
 }
 

@@ -10,11 +10,13 @@
 import { fitLine } from '../analysis/least-squares.js';
 import type { Measurement } from '../results/schema.js';
 import type { HookName } from '../vocabulary/hooks.js';
-import { exclusionPhrase, figureTitle, formatGrowth, metricPhrase } from './figure-text.js';
+import { exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
+import { formatFactor } from '../reporting/numbers.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, tooltipOf } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { hookSummaries, layerAxis, primaryMetric, roundValue } from './plot-data.js';
+import type { ColorChannel, Layer, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
 
 export interface AdditionStep {
@@ -92,12 +94,12 @@ function buildAdditionBand(subject: PlotSubject): FigureOutcome {
     highDetrended: roundValue(row.aligned / growth ** row.layer),
   }));
   const x = layerAxis(measurement.model.nLayers);
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: SERIES.map((s) => s.label), range: SERIES.map((s) => s.color) }, legend: { orient: 'bottom' } };
+  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: SERIES.map((s) => s.label), range: SERIES.map((s) => s.color) }, legend: { orient: 'bottom' } };
   const steps = [...new Set(rows.map((row) => row.step))];
-  const panel = (step: string, field: 'norm' | 'detrended', title: string) => {
+  const panel = (step: string, field: 'norm' | 'detrended', title: string): Layer => {
     const [low, high] = field === 'norm' ? (['low', 'high'] as const) : (['lowDetrended', 'highDetrended'] as const);
     const values = long.filter((row) => row.step === step).map((row) => row[field]);
-    const y = { field, type: 'quantitative', title, ...logScaleAxis(values) };
+    const y: PositionChannel = { field, type: 'quantitative', title, ...logScaleAxis(values) };
     return {
       title: { text: step, fontSize: 12 },
       width: 300,
@@ -114,11 +116,11 @@ function buildAdditionBand(subject: PlotSubject): FigureOutcome {
     spec: finishSpec({
       title: figureTitle(measurement, "how each block's write adds to the stream: aligned, uncorrelated or cancelling", [
         `mean norms over tokens (${exclusionPhrase(measurement)}) · ${metricPhrase(metric)}`,
-        `band: between uncorrelated and aligned addition · bottom row: divided by ${formatGrowth(growth).slice(1)}^layer (fitted growth)`,
+        `band: between uncorrelated and aligned addition · bottom row: divided by fitted growth ${formatFactor(growth)}^layer`,
       ]),
       vconcat: [
         { hconcat: steps.map((step) => panel(step, 'norm', 'mean ‖x‖₂')) },
-        { hconcat: steps.map((step) => panel(step, 'detrended', `mean ‖x‖₂ / ${formatGrowth(growth).slice(1)}^layer`)) },
+        { hconcat: steps.map((step) => panel(step, 'detrended', `mean ‖x‖₂ / ${formatFactor(growth)}^layer`)) },
       ],
       resolve: { scale: { color: 'shared' } },
     }),

@@ -12,6 +12,7 @@ import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js'
 import { hoverLayer, tooltipOf } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { layerAxis, primaryMetric, roundValue } from './plot-data.js';
+import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
 import { BOUND_HOOKS, type BoundView } from './token-views.js';
 
@@ -48,8 +49,8 @@ function buildBlockBound({ measurement, views }: PlotSubject): FigureOutcome {
   if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no tokens outside the excluded ones` };
   const metric = primaryMetric(measurement);
   const x = layerAxis(measurement.model.nLayers);
-  const y = { field: 'median', type: 'quantitative', title: 'per token (median, middle 50%)', ...logScaleAxis(rows.flatMap((row) => [row.q25, row.q75, row.median])) };
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: [WRITTEN, GROWN], range: [OKABE_ITO.blue, OKABE_ITO.vermillion] }, legend: { orient: 'bottom' } };
+  const y: PositionChannel = { field: 'median', type: 'quantitative', title: 'per token (median, middle 50%)', ...logScaleAxis(rows.flatMap((row) => [row.q25, row.q75, row.median])) };
+  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: [WRITTEN, GROWN], range: [OKABE_ITO.blue, OKABE_ITO.vermillion] }, legend: { orient: 'bottom' } };
   const holds = view.violations === 0 ? `the bound holds for all ${view.checked.toLocaleString('en-US')} token-layers` : `the bound fails for ${view.violations} of ${view.checked.toLocaleString('en-US')} token-layers (beyond float32 rounding: a measurement problem)`;
   return {
     drawn: true,

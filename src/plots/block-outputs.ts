@@ -9,6 +9,7 @@ import { annotationLayers, fitPhasePoints } from './fit-layers.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { hookSummaries, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
+import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { FIT_DASH, OKABE_ITO, finishSpec } from './theme.js';
 
 const OUTPUTS: ReadonlyArray<{ hook: HookName; color: string }> = [
@@ -28,8 +29,8 @@ function buildBlockOutputs({ measurement, fits }: PlotSubject): FigureOutcome {
   const fitted = drawn.flatMap(({ hook, color }) => (fits[hook] === undefined ? [] : [{ fit: fits[hook], label: hook, color }]));
   const fitPoints = fitted.flatMap(({ fit, label }) => fitPhasePoints(fit, label));
   const x = layerAxis(measurement.model.nLayers);
-  const y = { field: 'norm', type: 'quantitative', title: `mean ${drawn.map(({ hook }) => `‖${hook}‖₂`).join(', ')} (${metric})`, ...logScaleAxis([...rows, ...fitPoints].map((row) => row.norm)) };
-  const color = {
+  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: `mean ${drawn.map(({ hook }) => `‖${hook}‖₂`).join(', ')} (${metric})`, ...logScaleAxis([...rows, ...fitPoints].map((row) => row.norm)) };
+  const color: ColorChannel = {
     field: 'series',
     type: 'nominal',
     title: null,

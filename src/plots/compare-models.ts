@@ -11,6 +11,7 @@ import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './inter
 import { logScaleAxis } from './log-axis.js';
 import { comparePanels, modelFamily, modelSize } from './model-family.js';
 import { chosenHook, hookSummaries, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
+import type { ColorChannel, Layer, PositionChannel } from './spec-types.js';
 import { CATEGORY_COLORS, finishSpec } from './theme.js';
 
 /** Hook of the comparison when --hook is not given (the reference analysis compares resid_post). */
@@ -66,11 +67,11 @@ function promptsSubtitle(subjects: readonly PlotSubject[]): string {
   return `${hashes.size} different prompt sets (${shorten([...new Set(subjects.map(({ measurement }) => measurement.prompts.source))].join(', '), 60)}): compare with care`;
 }
 
-function panelSpec(panel: string, index: number, lines: readonly Line[], x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> {
+function panelSpec(panel: string, index: number, lines: readonly Line[], x: PositionChannel, y: PositionChannel): Layer {
   const domain = lines.map((line) => line.label);
   const colors = domain.map((_, line) => CATEGORY_COLORS[line % CATEGORY_COLORS.length]!);
   const dashes = domain.map((_, line) => DASHES[Math.floor(line / CATEGORY_COLORS.length) % DASHES.length]!);
-  const color = { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: colors }, sort: domain, legend: { symbolType: 'stroke', symbolSize: 300 } };
+  const color: ColorChannel = { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: colors }, sort: domain, legend: { symbolType: 'stroke', symbolSize: 300 } };
   // Selections are per panel (each has its own legend and x scale), so their names are too.
   const pick = `pick_${index}`;
   return {
@@ -118,7 +119,7 @@ function buildCompare(subjects: readonly PlotSubject[], options: FigureOptions):
     lines: lines.filter((line) => line.panel === panel).sort((a, b) => a.size - b.size || a.label.localeCompare(b.label)),
   }));
   const relative = options.x === 'relative-depth';
-  const x = {
+  const x: PositionChannel = {
     field: 'x',
     type: 'quantitative',
     title: relative ? 'relative depth (blocks done / nLayers)' : 'layer',
@@ -126,7 +127,7 @@ function buildCompare(subjects: readonly PlotSubject[], options: FigureOptions):
     axis: relative ? { format: '.1f' } : { tickMinStep: 1, format: 'd' },
   };
   const metrics = new Set(usable.map(({ measurement }) => primaryMetric(measurement)));
-  const y = { field: 'norm', type: 'quantitative', title: yTitle(hook, metrics, options), ...logScaleAxis(lines.flatMap((line) => line.rows.map((row) => row.norm))) };
+  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: yTitle(hook, metrics, options), ...logScaleAxis(lines.flatMap((line) => line.rows.map((row) => row.norm))) };
   const notes = [...(usable.length === 1 ? ['one model only: give several results files to compare models'] : []), ...skipped];
   const first = usable[0]!.measurement;
   return {

@@ -4,15 +4,16 @@
  * panel per pair. Near 0: the write is orthogonal and the norm grows (overshadowing); negative:
  * it cancels what is there. Primary metric (centered for LayerNorm models, raw for RMSNorm).
  */
-import { cosineColumn, cosinePairs } from '../results/diagnostics.js';
+import { cosineColumn, cosinePairs, type CosinePair } from '../results/diagnostics.js';
 import { exclusionPhrase, figureTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, tooltipOf } from './interaction.js';
 import { diagnosticsOf } from './diagnostic-data.js';
 import { layerAxis, primaryMetric, roundValue } from './plot-data.js';
+import type { PositionChannel } from './spec-types.js';
 import { OKABE_ITO, PLOT_HEIGHT, PLOT_WIDTH, finishSpec } from './theme.js';
 
-const PAIR_TITLES: Record<string, string> = {
+const PAIR_TITLES: Record<CosinePair, string> = {
   attn_resid_pre: 'cos(attn_out, resid_pre)',
   mlp_resid_mid: 'cos(mlp_out, resid_mid)',
   block_resid_pre: 'cos(attn_out + mlp_out, resid_pre)',
@@ -29,7 +30,7 @@ function buildCosines({ measurement }: PlotSubject): FigureOutcome {
       .map((s) => ({ pair: PAIR_TITLES[pair], layer: s.layer, q05: roundValue(s.q05), q25: roundValue(s.q25), median: roundValue(s.median), q75: roundValue(s.q75), q95: roundValue(s.q95) })),
   );
   const x = layerAxis(measurement.model.nLayers);
-  const y = (field: string) => ({ field, type: 'quantitative', title: `cosine (${metric})`, scale: { domain: [-1, 1] } });
+  const y = (field: string): PositionChannel => ({ field, type: 'quantitative', title: `cosine (${metric})`, scale: { domain: [-1, 1] } });
   return {
     drawn: true,
     spec: finishSpec({

@@ -45,7 +45,7 @@ function buildHeadWrites({ weights, measurement: subject }: WeightsSubject, opti
       encoding: {
         x: { field: 'wov', type: 'quantitative', title: `‖W_OV,h‖_F (${variant})`, ...logScaleAxis(rows.map((row) => row.wov)) },
         y: { field: 'write', type: 'quantitative', title: `mean ‖head write‖₂ (${centered ? 'centered' : 'raw'})`, ...logScaleAxis(rows.map((row) => row.write)) },
-        color: { field: 'layer', type: 'quantitative', title: 'layer', scale: SEQUENTIAL_SCHEME },
+        color: { field: 'layer', type: 'quantitative', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } },
         tooltip: tooltipOf([
           { field: 'layer', title: 'layer', type: 'ordinal' },
           { field: 'head', title: 'head', type: 'ordinal' },

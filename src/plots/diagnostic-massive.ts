@@ -10,6 +10,7 @@ import { hoverLayer, legendPick, pickedOpacity, tooltipOf } from './interaction.
 import { logScaleAxis } from './log-axis.js';
 import { diagnosticsOf } from './diagnostic-data.js';
 import { layerAxis, roundValue } from './plot-data.js';
+import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, PLOT_WIDTH, SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
 
 function buildMassiveDims({ measurement }: PlotSubject): FigureOutcome {
@@ -66,8 +67,8 @@ function buildMassiveGrowth({ measurement }: PlotSubject): FigureOutcome {
   ];
   const rows = series.flatMap(({ name, summaries }) => summaries.filter((s) => s.count > 0 && s.mean > 0).map((s) => ({ series: name, layer: s.layer, value: roundValue(s.mean) })));
   const x = layerAxis(measurement.model.nLayers);
-  const y = { field: 'value', type: 'quantitative', title: 'mean over tokens (raw)', ...logScaleAxis(rows.map((row) => row.value)) };
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: series.map(({ name }) => name), range: series.map(({ color: hue }) => hue) }, legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 } };
+  const y: PositionChannel = { field: 'value', type: 'quantitative', title: 'mean over tokens (raw)', ...logScaleAxis(rows.map((row) => row.value)) };
+  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: series.map(({ name }) => name), range: series.map(({ color: hue }) => hue) }, legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 } };
   return {
     drawn: true,
     spec: finishSpec({

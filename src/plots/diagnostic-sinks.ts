@@ -9,6 +9,7 @@ import { tooltipOf } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { diagnosticsOf } from './diagnostic-data.js';
 import { hookSummaries, layerAxis, primaryMetric, roundValue } from './plot-data.js';
+import type { FramedUnit } from './spec-types.js';
 import { OKABE_ITO, PLOT_WIDTH, SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
 import { normColumn } from '../store/result-tables.js';
 
@@ -24,7 +25,7 @@ function buildSinks({ measurement }: PlotSubject): FigureOutcome {
     ...(zero ?? []).flatMap((value, layer) => (value === null || value <= 0 ? [] : [{ series: 'position 0', layer, norm: roundValue(value) }])),
     ...(zero === undefined ? [] : hookSummaries(measurement, 'resid_pre').filter((s) => s.count > 0 && s.mean > 0).map((s) => ({ series: 'mean over tokens', layer: s.layer, norm: roundValue(s.mean) }))),
   ];
-  const heatmap = {
+  const heatmap: FramedUnit = {
     width: PLOT_WIDTH,
     height: Math.max(80, 16 * nHeads),
     data: { values: cells },
@@ -32,7 +33,7 @@ function buildSinks({ measurement }: PlotSubject): FigureOutcome {
     encoding: {
       x: { field: 'layer', type: 'ordinal', title: 'layer' },
       y: { field: 'head', type: 'ordinal', title: 'head' },
-      color: { field: 'mass', type: 'quantitative', title: 'attention on position 0', scale: { ...SEQUENTIAL_SCHEME, domain: [0, 1] } },
+      color: { field: 'mass', type: 'quantitative', title: 'attention on position 0', scale: { scheme: SEQUENTIAL_SCHEME, domain: [0, 1] } },
       tooltip: tooltipOf([
         { field: 'layer', title: 'layer', type: 'ordinal' },
         { field: 'head', title: 'head', type: 'ordinal' },
@@ -40,7 +41,7 @@ function buildSinks({ measurement }: PlotSubject): FigureOutcome {
       ]),
     },
   };
-  const normPanel = {
+  const normPanel: FramedUnit = {
     width: PLOT_WIDTH,
     height: 160,
     data: { values: norms },

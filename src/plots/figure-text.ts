@@ -1,12 +1,13 @@
 /**
  * Words on the figures: titles that name the model, hook and prompt set; axis titles with
- * the norm's kind; rates written the same way everywhere.
+ * the norm's kind; rates written as everywhere else (src/reporting/numbers.ts).
  */
 import type { Measurement } from '../results/schema.js';
 import type { NormMetric } from '../vocabulary/hooks.js';
 import type { ExclusionReason } from '../store/result-tables.js';
 import type { GrowthPhase } from '../results/fit-schema.js';
 import type { FitLine } from './figure-types.js';
+import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
 
 /** Longest title or subtitle line, in characters, before it is shortened with "…". */
 const MAX_LINE = 100;
@@ -87,20 +88,15 @@ export function figureTitle(measurement: Measurement, headline: string, details:
   };
 }
 
-/** "×1.045" — growth factors always with three decimals. */
-export function formatGrowth(growth: number): string {
-  return `×${growth.toFixed(3)}`;
-}
-
-/** "layers 5–41: ×1.045 per layer (95% CI 1.043–1.047, bootstrap), R² 0.998" */
+/** "layers 5–41: ×1.0450 per layer (95% CI 1.0431–1.0469, bootstrap), R² 0.9981" */
 export function describePhase(phase: GrowthPhase): string {
   return (
     `layers ${phase.fromLayer}–${phase.toLayer}: ${formatGrowth(phase.growth)} per layer ` +
-    `(95% CI ${phase.ciLow.toFixed(3)}–${phase.ciHigh.toFixed(3)}, ${phase.ciMethod}), R² ${phase.r2.toFixed(3)}`
+    `(95% CI ${formatInterval(phase.ciLow, phase.ciHigh)}, ${phase.ciMethod}), R² ${formatR2(phase.r2)}`
   );
 }
 
-/** "attn_out: layers 0–4 ×1.302 · 5–47 ×1.045", every phase of a fit on one line. */
+/** "attn_out: layers 0–4 ×1.3021 · 5–47 ×1.0450", every phase of a fit on one line. */
 export function describePhasesBriefly(fit: Pick<FitLine, 'phases'>, label: string): string {
-  return `${label}: layers ${fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ${formatGrowth(phase.growth)}`).join(' · ')}`;
+  return `${label}: layers ${formatPhases(fit.phases, ' · ')}`;
 }

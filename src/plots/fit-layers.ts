@@ -5,6 +5,7 @@
  */
 import type { FitLine } from './figure-types.js';
 import { roundValue } from './plot-data.js';
+import type { Unit } from './spec-types.js';
 import { PLOT_HEIGHT } from './theme.js';
 
 export interface FitPoint {
@@ -31,7 +32,7 @@ export function fitPhasePoints(fit: Pick<FitLine, 'phases'>, series: string): Fi
 const ANNOTATION_TOP = PLOT_HEIGHT + 56;
 
 /** Lines of text under the plot, left-aligned, each in its own colour. */
-export function annotationLayers(lines: ReadonlyArray<{ text: string; color: string }>): Record<string, unknown>[] {
+export function annotationLayers(lines: ReadonlyArray<{ text: string; color: string }>): Unit[] {
   return lines.map(({ text, color }, index) => ({
     data: { values: [{}] },
     // Never clipped: they sit outside the plot, and zoomable views clip their marks by default.

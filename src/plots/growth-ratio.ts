@@ -12,6 +12,7 @@ import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } f
 import { annotationLayers } from './fit-layers.js';
 import type { RatioView } from './token-views.js';
 import { hoverLayer, tooltipOf, xZoom, type TooltipField } from './interaction.js';
+import type { LayerMember, PositionChannel, Unit } from './spec-types.js';
 import { FIT_COLOR, FIT_DASH, OKABE_ITO, SPECIAL_POSITION_COLOR, SPECIAL_POSITION_DASH, finishSpec } from './theme.js';
 
 export interface RatioRow {
@@ -53,7 +54,7 @@ export function growthRatios(measurement: Measurement, view: RatioView): { token
  * Each phase's growth factor as a horizontal dashed segment over the ratios it predicts: a
  * phase over layers a…b covers the steps into layers a + 1…b.
  */
-function fitLayers(fit: FitLine | undefined, x: Record<string, unknown>): Record<string, unknown>[] {
+function fitLayers(fit: FitLine | undefined, x: PositionChannel): LayerMember[] {
   if (fit === undefined) return [];
   return [
     {
@@ -76,11 +77,12 @@ function buildGrowthRatio({ measurement, fits, views }: PlotSubject, hook: HookN
   const fit = fits[hook];
   // The scale follows the tokens: position-0 ratios can reach ×50 and would flatten everything else.
   const scaleAxis = logScaleAxis([...tokens.flatMap((row) => [row.q05, row.q95]), 1, ...(fit === undefined ? [] : [fit.growth])]);
-  const offScale = special.some((row) => row.median < (scaleAxis.scale.domain as number[])[0]! || row.median > (scaleAxis.scale.domain as number[])[1]!);
+  const [low, high] = scaleAxis.scale.domain;
+  const offScale = special.some((row) => row.median < low || row.median > high);
   const x = layerAxis(measurement.model.nLayers, 'layer l');
-  const band = (low: string, high: string, opacity: number): Record<string, unknown> => ({
+  const band = (lower: string, upper: string, opacity: number): Unit => ({
     mark: { type: 'area', color: OKABE_ITO.blue, opacity },
-    encoding: { x, y: { field: low, type: 'quantitative' }, y2: { field: high } },
+    encoding: { x, y: { field: lower, type: 'quantitative' }, y2: { field: upper } },
   });
   const layerField: TooltipField = { field: 'layer', title: 'layer l' };
   const specialNames = [...new Set(special.map((row) => row.label))].join(', ');

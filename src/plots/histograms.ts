@@ -8,6 +8,7 @@ import { exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './fig
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { chosenHook, everyNthLayer, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
+import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
 import type { HistogramView } from './token-views.js';
 
@@ -54,9 +55,9 @@ function buildHistograms({ measurement, views }: PlotSubject, hook: HookName): F
   if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded tokens` };
   const metric = primaryMetric(measurement);
   const stride = layers.length > 1 ? layers[1]! - layers[0]! : 1;
-  const x = { field: 'log10Norm', type: 'quantitative', title: `log10 ${normAxisTitle(hook, metric)}`, scale: { zero: false } };
-  const y = { field: 'percent', type: 'quantitative', title: '% of tokens in bin' };
-  const color = { field: 'layer', type: 'ordinal', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } };
+  const x: PositionChannel = { field: 'log10Norm', type: 'quantitative', title: `log10 ${normAxisTitle(hook, metric)}`, scale: { zero: false } };
+  const y: PositionChannel = { field: 'percent', type: 'quantitative', title: '% of tokens in bin' };
+  const color: ColorChannel = { field: 'layer', type: 'ordinal', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } };
   return {
     drawn: true,
     spec: finishSpec({

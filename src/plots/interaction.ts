@@ -6,8 +6,7 @@
  * nothing in a picture. Legend selections sit on the layer that owns the legend; zoom on a
  * hover layer.
  */
-
-type Encoding = Record<string, unknown>;
+import type { ChannelDef, PositionChannel, Selection, SpecData, SpecTransform, TooltipChannel, Unit } from './spec-types.js';
 
 /** Unit specs named with this prefix are hover layers; render.ts recognises them by it. */
 export const HOVER_PREFIX = 'hover_';
@@ -24,7 +23,7 @@ export interface TooltipField {
 }
 
 /** Tooltip channel of the given fields, numbers to 4 significant digits unless told. */
-export function tooltipOf(fields: readonly TooltipField[]): Encoding[] {
+export function tooltipOf(fields: readonly TooltipField[]): TooltipChannel[] {
   return fields.map(({ field, title, type = 'quantitative', format }) => ({
     field,
     title,
@@ -34,12 +33,12 @@ export function tooltipOf(fields: readonly TooltipField[]): Encoding[] {
 }
 
 /** Legend selection of the series in `field`: click one (shift-click more) to fade the others. */
-export function legendPick(name: string, field: string): Record<string, unknown> {
+export function legendPick(name: string, field: string): Selection {
   return { name, select: { type: 'point', fields: [field] }, bind: 'legend' };
 }
 
 /** Opacity channel of a mark whose series can be picked in the legend. */
-export function pickedOpacity(param: string, opacity = 1): Encoding {
+export function pickedOpacity(param: string, opacity = 1): ChannelDef<'opacity'> {
   return { condition: { param, value: opacity, empty: true }, value: FADED_OPACITY };
 }
 
@@ -47,7 +46,7 @@ export function pickedOpacity(param: string, opacity = 1): Encoding {
  * Zoom and pan on the x axis, bound to the scale: drag to pan, shift+wheel to zoom (a plain
  * wheel keeps scrolling the page), double-click to reset.
  */
-export function xZoom(name: string): Record<string, unknown> {
+export function xZoom(name: string): Selection {
   return { name, select: { type: 'interval', encodings: ['x'], zoom: 'wheel![event.shiftKey]' }, bind: 'scales' };
 }
 
@@ -57,9 +56,9 @@ export function xZoom(name: string): Record<string, unknown> {
  */
 export function hoverLayer(
   name: string,
-  channels: { x: Encoding; y: Encoding; tooltip: Encoding[] },
-  options: { data?: unknown; transform?: unknown[]; params?: Array<Record<string, unknown>> } = {},
-): Record<string, unknown> {
+  channels: { x: PositionChannel; y: PositionChannel; tooltip: TooltipChannel[] },
+  options: { data?: SpecData; transform?: SpecTransform[]; params?: Selection[] } = {},
+): Unit {
   return {
     name: `${HOVER_PREFIX}${name}`,
     ...(options.data === undefined ? {} : { data: options.data }),

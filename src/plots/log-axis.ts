@@ -3,6 +3,8 @@
  * labels some of them, which is busy; here the axis gets a handful of round values (10^k, or
  * 1-2-5 steps, or finer steps for narrow ranges such as growth ratios) and a tight domain.
  */
+import type { AxisProperties, ScaleProperties } from './spec-types.js';
+
 export interface LogAxis {
   /** Ascending tick values, all > 0. */
   values: number[];
@@ -63,8 +65,14 @@ export function chooseLogAxis(low: number, high: number): LogAxis {
   return linearAxis(low, high);
 }
 
+/** Vega-Lite scale and axis properties of a log axis (spread into an x or y channel). */
+export interface LogScaleAxis {
+  scale: ScaleProperties & { domain: [number, number] };
+  axis: AxisProperties;
+}
+
 /** Vega-Lite scale and axis properties of a log axis for the given positive values. */
-export function logScaleAxis(values: Iterable<number>): { scale: Record<string, unknown>; axis: Record<string, unknown> } {
+export function logScaleAxis(values: Iterable<number>): LogScaleAxis {
   let low = Infinity;
   let high = -Infinity;
   for (const value of values) {

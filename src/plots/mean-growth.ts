@@ -11,6 +11,7 @@ import { annotationLayers, fitPhasePoints } from './fit-layers.js';
 import { hoverLayer, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, hookSummaries, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
+import type { LayerMember } from './spec-types.js';
 import { FIT_COLOR, FIT_DASH, OKABE_ITO, finishSpec } from './theme.js';
 
 function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): FigureOutcome {
@@ -30,7 +31,7 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
   const scaleAxis = logScaleAxis([...rows.flatMap((row) => [row.q25, row.q75, row.value]), ...fitPoints.map((point) => point.norm)]);
   const x = layerAxis(measurement.model.nLayers);
   // Fit under the data line and wider, so both stay visible where they coincide.
-  const fitLayers: Record<string, unknown>[] =
+  const fitLayers: LayerMember[] =
     fit === undefined
       ? []
       : [

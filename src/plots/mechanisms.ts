@@ -10,6 +10,7 @@ import type { FigureOutcome, MechanismsFigure, MechanismsSubject } from './figur
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { layerAxis, roundValue } from './plot-data.js';
+import type { ChannelDef, ColorChannel, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
 
 interface Series {
@@ -56,15 +57,15 @@ function lineFigure(subject: MechanismsSubject, headline: string, details: strin
   if (rows.length === 0) return { drawn: false, reason: `${file.model.id}: every value is 0, which a log axis cannot show` };
   const dropped = file.layers.length * series.length - rows.length;
   const x = layerAxis(file.model.nLayers);
-  const y = { field: 'value', type: 'quantitative', title: yTitle, ...logScaleAxis(rows.flatMap((row) => [row.value, row.low ?? row.value, row.high ?? row.value])) };
-  const color = {
+  const y: PositionChannel = { field: 'value', type: 'quantitative', title: yTitle, ...logScaleAxis(rows.flatMap((row) => [row.value, row.low ?? row.value, row.high ?? row.value])) };
+  const color: ColorChannel = {
     field: 'series',
     type: 'nominal',
     title: null,
     scale: { domain: series.map(({ name }) => name), range: series.map(({ color: hue }) => hue) },
     legend: { orient: 'bottom', direction: 'vertical', columns: 2, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 },
   };
-  const strokeWidth = { condition: { test: { field: 'series', oneOf: series.filter((s) => s.target).map((s) => s.name) }, value: 3 }, value: 1.5 };
+  const strokeWidth: ChannelDef<'strokeWidth'> = { condition: { test: { field: 'series', oneOf: series.filter((s) => s.target).map((s) => s.name) }, value: 3 }, value: 1.5 };
   return {
     drawn: true,
     ...(dropped > 0 ? { note: `${dropped} value(s) of 0 are not drawn (a log axis cannot show them)` } : {}),

@@ -6,6 +6,7 @@
 import type { LayerSummary, Measurement } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { FigureOptions } from './figure-types.js';
+import type { PositionChannel } from './spec-types.js';
 
 /** Hook of the single-hook figures when --hook is not given (the reference analysis's choice). */
 export const DEFAULT_HOOK: HookName = 'resid_pre';
@@ -48,7 +49,7 @@ export function everyNthLayer(nLayers: number): number[] {
 }
 
 /** x-axis encoding for a layer index. */
-export function layerAxis(nLayers: number, title = 'layer'): Record<string, unknown> {
+export function layerAxis(nLayers: number, title = 'layer'): PositionChannel {
   return {
     field: 'layer',
     type: 'quantitative',

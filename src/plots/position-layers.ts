@@ -5,8 +5,7 @@
  */
 import { hoverLayer, tooltipOf, xZoom, type TooltipField } from './interaction.js';
 import { SEQUENTIAL_SCHEME, SPECIAL_POSITION_COLOR, SPECIAL_POSITION_DASH } from './theme.js';
-
-type Encoding = Record<string, unknown>;
+import type { ChannelDef, Layer, PositionChannel } from './spec-types.js';
 
 export interface PositionLine {
   layer: number;
@@ -19,10 +18,10 @@ export interface PositionLine {
 export function positionLineLayers(
   rows: readonly PositionLine[],
   special: ReadonlyArray<PositionLine & { label: string }>,
-  axes: { x: Encoding; y: Encoding; colorTitle: string; lastLayer: number; prompt?: number },
-): Record<string, unknown>[] {
+  axes: { x: PositionChannel; y: PositionChannel; colorTitle: string; lastLayer: number; prompt?: number },
+): Layer[] {
   const { x, y, colorTitle, lastLayer, prompt } = axes;
-  const detail = { field: 'position', type: 'quantitative' };
+  const detail: ChannelDef<'detail'> = { field: 'position', type: 'quantitative' };
   // Tooltips: the token and its prompt when the lines are one prompt's tokens, else the position's mean.
   const norm: TooltipField = { field: 'norm', title: prompt === undefined ? `mean ${String(y.title)}` : String(y.title) };
   const where: TooltipField[] = [

@@ -15,6 +15,7 @@ import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { positionLineLayers } from './position-layers.js';
 import type { PositionView } from './token-views.js';
+import type { PositionChannel } from './spec-types.js';
 import { finishSpec } from './theme.js';
 
 export const MAX_POSITION_LINES = 100;
@@ -81,7 +82,7 @@ function buildPositions({ measurement, views }: PlotSubject, hook: HookName): Fi
   if (rows.length + special.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms` };
   const metric = primaryMetric(measurement);
   const x = layerAxis(measurement.model.nLayers);
-  const y = { field: 'norm', type: 'quantitative', title: `mean ${normAxisTitle(hook, metric)}`, ...logScaleAxis([...rows, ...special].map((row) => row.norm)) };
+  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: `mean ${normAxisTitle(hook, metric)}`, ...logScaleAxis([...rows, ...special].map((row) => row.norm)) };
   const lastLayer = measurement.model.nLayers - 1;
   const lines = groupSize === 1 ? 'one line per position' : `one line per ${groupSize} consecutive positions`;
   return {

@@ -10,6 +10,7 @@ import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js'
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { hookSummaries, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
+import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
 
 /** Where each hook of block l sits on the depth axis, and how it is drawn. */
@@ -31,15 +32,16 @@ function buildResidMid({ measurement }: PlotSubject): FigureOutcome {
       .filter((summary) => summary.count > 0 && summary.mean > 0 && (onlyLayer0 !== true || summary.layer === 0))
       .map((summary) => ({ depth: summary.layer + offset, mean: roundValue(summary.mean), series: label })),
   );
-  const x = {
+  const x: PositionChannel = {
     field: 'depth',
     type: 'quantitative',
     title: 'depth in blocks (block l: resid_mid at l + ½, resid_post at l + 1)',
     scale: { domain: [0, measurement.model.nLayers], nice: false },
     axis: { tickMinStep: 1, format: 'd' },
   };
-  const y = { field: 'mean', type: 'quantitative', title: `mean ${normAxisTitle('x', metric)}`, ...logScaleAxis(rows.map((row) => row.mean)) };
-  const color = {
+  const yTitle = `mean ${normAxisTitle('x', metric)}`;
+  const y: PositionChannel = { field: 'mean', type: 'quantitative', title: yTitle, ...logScaleAxis(rows.map((row) => row.mean)) };
+  const color: ColorChannel = {
     field: 'series',
     type: 'nominal',
     title: null,
@@ -74,7 +76,7 @@ function buildResidMid({ measurement }: PlotSubject): FigureOutcome {
             tooltip: tooltipOf([
               { field: 'series', title: 'hook', type: 'nominal' },
               { field: 'depth', title: 'depth in blocks' },
-              { field: 'mean', title: y.title },
+              { field: 'mean', title: yTitle },
             ]),
           },
           { params: [xZoom('zoom')] },

@@ -12,6 +12,7 @@
  */
 import type { FigureOptions, FigureOutcome } from './figure-types.js';
 import { logScaleAxis } from './log-axis.js';
+import type { ColorChannel, Layer, PositionChannel, TooltipChannel, Unit } from './spec-types.js';
 import { CATEGORY_COLORS, finishSpec, SEQUENTIAL_SCHEME } from './theme.js';
 import type { MemberSummary, SweepSummary } from '../results/sweep-schema.js';
 
@@ -39,11 +40,11 @@ function subtitle(summary: SweepSummary, drawn: number, what = `${drawn} of ${su
   ];
 }
 
-const STEP_X = { field: 'step', type: 'quantitative', title: 'training step (symlog axis)', scale: { type: 'symlog', constant: 1 }, axis: { values: [0, 1, 10, 100, 1000, 10000, 100000], labelExpr: "datum.value >= 1000 ? format(datum.value / 1000, '~g') + 'k' : format(datum.value, '~g')" } };
-const GROWTH_Y = { field: 'growth', type: 'quantitative', title: 'fitted growth per layer (×)', scale: { zero: false } };
+const STEP_X: PositionChannel = { field: 'step', type: 'quantitative', title: 'training step (symlog axis)', scale: { type: 'symlog', constant: 1 }, axis: { values: [0, 1, 10, 100, 1000, 10000, 100000], labelExpr: "datum.value >= 1000 ? format(datum.value / 1000, '~g') + 'k' : format(datum.value, '~g')" } };
+const GROWTH_Y: PositionChannel = { field: 'growth', type: 'quantitative', title: 'fitted growth per layer (×)', scale: { zero: false } };
 
-function modelColor(models: readonly string[]): Record<string, unknown> {
-  return { field: 'model', type: 'nominal', title: 'model', scale: { domain: models, range: models.map((_, i) => CATEGORY_COLORS[i % CATEGORY_COLORS.length]!) } };
+function modelColor(models: readonly string[]): ColorChannel {
+  return { field: 'model', type: 'nominal', title: 'model', scale: { domain: [...models], range: models.map((_, i) => CATEGORY_COLORS[i % CATEGORY_COLORS.length]!) } };
 }
 
 function growthRows(members: readonly Measured[]) {
@@ -60,7 +61,7 @@ function growthRows(members: readonly Measured[]) {
   }));
 }
 
-const TOOLTIP = [
+const TOOLTIP: TooltipChannel[] = [
   { field: 'member', title: 'member' },
   { field: 'growth', title: 'growth ×', format: '.4f' },
   { field: 'low', title: 'CI low', format: '.4f' },
@@ -69,9 +70,10 @@ const TOOLTIP = [
 ];
 
 /** Points with CI bars (and a line through them when `line`), on the given x. */
-function growthLayers(x: Record<string, unknown>, color: Record<string, unknown>, line: boolean): unknown[] {
+function growthLayers(x: PositionChannel, color: ColorChannel, line: boolean): Unit[] {
+  const through: Unit[] = line ? [{ mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y: GROWTH_Y, color } }] : [];
   return [
-    ...(line ? [{ mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y: GROWTH_Y, color } }] : []),
+    ...through,
     { mark: { type: 'rule', strokeWidth: 1.2 }, encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color } },
     { mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y: GROWTH_Y, color, tooltip: TOOLTIP } },
   ];
@@ -106,7 +108,7 @@ function growthVsSize(summary: SweepSummary): FigureOutcome {
   const rows = growthRows(members).sort((a, b) => a.parameters - b.parameters);
   const color = modelColor(rows.map((row) => row.model));
   const estimated = members.some((member) => member.parametersEstimated);
-  const panel = (x: Record<string, unknown>) => ({ width: 300, height: 300, layer: growthLayers(x, color, false) });
+  const panel = (x: PositionChannel): Layer => ({ width: 300, height: 300, layer: growthLayers(x, color, false) });
   return {
     drawn: true,
     spec: finishSpec({
@@ -131,8 +133,8 @@ function position0VsStep(summary: SweepSummary): FigureOutcome {
   }).filter((row) => row.norm > 0).sort((a, b) => a.model.localeCompare(b.model) || a.order - b.order || a.step! - b.step!);
   const layerNames = [...new Set([...rows].sort((a, b) => a.order - b.order).map((row) => row.layer))];
   const models = [...new Set(rows.map((row) => row.model))];
-  const y = { field: 'norm', type: 'quantitative', title: `mean ‖${summary.hook}‖₂ at position 0`, ...logScaleAxis(rows.map((row) => row.norm)) };
-  const color = { field: 'layer', type: 'nominal', title: 'layer', sort: layerNames, scale: { domain: layerNames, range: layerNames.map((_, i) => CATEGORY_COLORS[(i * 3) % CATEGORY_COLORS.length]!) } };
+  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: `mean ‖${summary.hook}‖₂ at position 0`, ...logScaleAxis(rows.map((row) => row.norm)) };
+  const color: ColorChannel = { field: 'layer', type: 'nominal', title: 'layer', sort: layerNames, scale: { domain: layerNames, range: layerNames.map((_, i) => CATEGORY_COLORS[(i * 3) % CATEGORY_COLORS.length]!) } };
   return {
     drawn: true,
     spec: finishSpec({
@@ -157,13 +159,13 @@ function profiles(summary: SweepSummary, options: Pick<FigureOptions, 'rescale' 
     return member.profile.map((norm, layer) => ({ member: member.spec, step: member.step, x: relative ? round(layer / member.nLayers) : layer, norm: round(norm * scale) })).filter((row) => row.norm > 0);
   });
   const bySteps = members.every((member) => member.step !== null) && new Set(members.map(modelOf)).size === 1;
-  const color = bySteps
+  const color: ColorChannel = bySteps
     ? { field: 'step', type: 'quantitative', title: 'training step', scale: { type: 'symlog', constant: 1, scheme: SEQUENTIAL_SCHEME } }
     : { field: 'member', type: 'nominal', title: 'member', sort: members.map((member) => member.spec), scale: { range: CATEGORY_COLORS } };
-  const x = relative
+  const x: PositionChannel = relative
     ? { field: 'x', type: 'quantitative', title: 'relative depth (layer / nLayers)', scale: { domain: [0, 1], nice: false }, axis: { format: '.1f' } }
     : { field: 'x', type: 'quantitative', title: 'layer', scale: { nice: false }, axis: { tickMinStep: 1, format: 'd' } };
-  const y = { field: 'norm', type: 'quantitative', title: `mean ‖${summary.hook}‖₂${options.rescale === 'sqrt-d' ? ' / √d_model' : ''}`, ...logScaleAxis(rows.map((row) => row.norm)) };
+  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: `mean ‖${summary.hook}‖₂${options.rescale === 'sqrt-d' ? ' / √d_model' : ''}`, ...logScaleAxis(rows.map((row) => row.norm)) };
   return {
     drawn: true,
     spec: finishSpec({

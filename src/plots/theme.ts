@@ -2,8 +2,8 @@
  * The look shared by every figure: sizes, fonts, colour-blind-safe palettes, and the spec
  * wrapper that puts them on a figure. One place, so all figures of a report match.
  */
-import type { TopLevelSpec } from 'vega-lite';
 import type { Config } from 'vega-lite/types_unstable/config.js';
+import type { ColorScheme, TopLevelSpec } from './spec-types.js';
 
 export const SCHEMA_URL = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -23,7 +23,7 @@ export const OKABE_ITO = {
 export const CATEGORY_COLORS = ['#332288', '#88CCEE', '#44AA99', '#117733', '#999933', '#DDCC77', '#CC6677', '#882255', '#AA4499'];
 
 /** Viridis, without its palest yellow (invisible on white), for ordered things: layers, positions. */
-export const SEQUENTIAL_SCHEME = { name: 'viridis', extent: [0, 0.88] };
+export const SEQUENTIAL_SCHEME: ColorScheme = { name: 'viridis', extent: [0, 0.88] };
 
 /** Excluded tokens (position 0, special tokens, appended EOS): black and dotted, apart from tokens (viridis) and fits. */
 export const SPECIAL_POSITION_COLOR = OKABE_ITO.black;
@@ -48,6 +48,6 @@ const CONFIG: Config = {
 };
 
 /** Complete a figure: schema, shared config and a white background. */
-export function finishSpec(spec: Record<string, unknown>): TopLevelSpec {
-  return { $schema: SCHEMA_URL, config: CONFIG, ...spec } as TopLevelSpec;
+export function finishSpec(spec: TopLevelSpec): TopLevelSpec {
+  return { $schema: SCHEMA_URL, config: CONFIG, ...spec };
 }

@@ -10,6 +10,7 @@ import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js'
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { positionLineLayers } from './position-layers.js';
+import type { PositionChannel } from './spec-types.js';
 import { finishSpec } from './theme.js';
 
 interface TokenRow {
@@ -45,7 +46,7 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
   }
   const lastLayer = nLayers - 1;
   const text = sequence.text ?? sequence.tokens.join('');
-  const y = { field: 'norm', type: 'quantitative', title: normAxisTitle(hook, metric), ...logScaleAxis([...tokens, ...special].map((row) => row.norm)) };
+  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: normAxisTitle(hook, metric), ...logScaleAxis([...tokens, ...special].map((row) => row.norm)) };
   const x = layerAxis(measurement.model.nLayers);
   return {
     drawn: true,

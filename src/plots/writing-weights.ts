@@ -8,11 +8,13 @@
  */
 import type { HookName } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
-import { exclusionPhrase, formatGrowth, metricPhrase, promptsLine, shorten } from './figure-text.js';
+import { exclusionPhrase, metricPhrase, promptsLine, shorten } from './figure-text.js';
+import { formatGrowth } from '../reporting/numbers.js';
 import type { FigureOptions, FigureOutcome, FitLine, WeightFitLine, WeightsFigure, WeightsSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
 import { layerAxis, roundValue } from './plot-data.js';
+import type { Channels, Layer, LayerMember, LegendProperties, PositionChannel, Unit } from './spec-types.js';
 import { OKABE_ITO, PLOT_HEIGHT, finishSpec } from './theme.js';
 import { writingWeightsData, type WritingPanel, type WritingWeightsRow } from './writing-weights-data.js';
 
@@ -152,7 +154,7 @@ function buildWritingWeights(subject: WeightsSubject, options: FigureOptions): F
   const yTitle = `‖W‖_F, ‖b‖₂ (${variant})${data.metric === undefined ? '' : ` · mean ‖x‖₂ (${data.metric})`}`;
   const layerX = layerAxis(nLayers);
   // A little room at both ends, so the heads' dots of the first and last layer are whole.
-  const x = { ...layerX, scale: { ...(layerX.scale as Record<string, unknown>), padding: 8 } };
+  const x: PositionChannel = { ...layerX, scale: { ...layerX.scale, padding: 8 } };
   const hasFits = rows.some((row) => row.kind !== 'head' && fitOf(row) !== undefined);
   const details = [
     ...wrapLines(variantPhrase(weights, variant)),
@@ -181,12 +183,12 @@ function buildWritingWeights(subject: WeightsSubject, options: FigureOptions): F
   };
 }
 
-function panelSpec(panel: PanelData, index: number, x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> {
+function panelSpec(panel: PanelData, index: number, x: PositionChannel, y: PositionChannel): Layer {
   // Selections are per panel (each has its own legend), so their names are too.
   const pick = `pick_${index}`;
   const domain = panel.series.map((entry) => entry.label);
   const thick = panel.series.filter((entry) => entry.width === OUTPUT_WIDTH).map((entry) => entry.label);
-  const legend = {
+  const legend: LegendProperties = {
     orient: 'bottom',
     direction: 'vertical',
     symbolType: 'stroke',
@@ -198,7 +200,7 @@ function panelSpec(panel: PanelData, index: number, x: Record<string, unknown>, 
     encoding: { symbols: { strokeWidth: { value: { expr: `indexof(${JSON.stringify(thick)}, datum.value) >= 0 ? ${OUTPUT_WIDTH} : ${LINE_WIDTH}` } } } },
   };
   // Same field and title on colour and dash, so Vega-Lite merges them into one legend.
-  const encoding = {
+  const encoding: Channels = {
     x,
     y,
     color: { field: 'series', type: 'nominal', title: LEGEND_TITLE, sort: domain, scale: { domain, range: panel.series.map((entry) => entry.color) }, legend },
@@ -207,13 +209,10 @@ function panelSpec(panel: PanelData, index: number, x: Record<string, unknown>, 
     size: { field: 'width', type: 'quantitative', scale: null, legend: null },
     opacity: pickedOpacity(pick),
   };
-  const layers: Record<string, unknown>[] = [
-    ...(panel.heads.length === 0
-      ? []
-      : [{ data: { values: panel.heads }, mark: { type: 'point', filled: true, size: 22, opacity: 0.4, color: COLORS.W_OV }, encoding: { x, y } }]),
-    // One line per series, drawn in the legend's order: block outputs first, so the thinner weight lines stay visible on top.
-    { data: { values: panel.lines }, params: [legendPick(pick, 'series')], mark: { type: 'line' }, encoding },
-    ...(panel.heads.length === 0
+  const headDots: Unit[] =
+    panel.heads.length === 0 ? [] : [{ data: { values: panel.heads }, mark: { type: 'point', filled: true, size: 22, opacity: 0.4, color: COLORS.W_OV }, encoding: { x, y } }];
+  const headHovers: Unit[] =
+    panel.heads.length === 0
       ? []
       : [
           hoverLayer(
@@ -221,7 +220,12 @@ function panelSpec(panel: PanelData, index: number, x: Record<string, unknown>, 
             { x, y, tooltip: tooltipOf([{ field: 'head', title: 'head' }, { field: 'layer', title: 'layer' }, { field: 'norm', title: '‖W_OV‖_F of the head' }]) },
             { data: { values: panel.heads } },
           ),
-        ]),
+        ];
+  const layers: LayerMember[] = [
+    ...headDots,
+    // One line per series, drawn in the legend's order: block outputs first, so the thinner weight lines stay visible on top.
+    { data: { values: panel.lines }, params: [legendPick(pick, 'series')], mark: { type: 'line' }, encoding },
+    ...headHovers,
     hoverLayer(
       `series_${index}`,
       {

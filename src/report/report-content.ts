@@ -9,6 +9,7 @@ import type { SweepFigureName } from '../plots/sweep-figures.js';
 import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
 import { excludedCounts } from '../plots/figure-text.js';
 import { HOOK_NAMES } from '../vocabulary/hooks.js';
+import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
 import type { WeightSeriesName } from '../results/weights-schema.js';
 
 export interface Table {
@@ -47,19 +48,14 @@ export interface ReportContent {
   figures: ReportFigure[];
 }
 
-/** Growth factors in tables: four decimals, as `resid-norms fit` prints them. */
-function factor(value: number): string {
-  return `×${value.toFixed(4)}`;
-}
-
 /** Layers, growth per layer, interval, R² and phases: the cells every fit row shares. */
 function growthCells(fit: Pick<FitLine, 'fromLayer' | 'toLayer' | 'growth' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases'>): string[] {
   return [
     `${fit.fromLayer}–${fit.toLayer}`,
-    factor(fit.growth),
-    `${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)} (${fit.ciMethod})`,
-    fit.r2.toFixed(3),
-    fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ${factor(phase.growth)}`).join(', '),
+    formatGrowth(fit.growth),
+    `${formatInterval(fit.ciLow, fit.ciHigh)} (${fit.ciMethod})`,
+    formatR2(fit.r2),
+    formatPhases(fit.phases, ', '),
   ];
 }
 

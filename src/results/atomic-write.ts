@@ -11,8 +11,6 @@ import { basename, dirname, join } from 'node:path';
 import { UsageError, quote } from '../errors.js';
 import { isProcessAlive } from '../io/process-alive.js';
 
-export type ChunkSource = string | Uint8Array | Iterable<string> | AsyncIterable<string>;
-
 function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
@@ -27,12 +25,11 @@ async function removeStaleTemps(target: string): Promise<void> {
   }
 }
 
-
 /**
  * Write `content` to `target` atomically, creating parent folders as needed. A target that
  * cannot be written is a UsageError naming it (the user chose the path).
  */
-export async function writeFileAtomic(target: string, content: ChunkSource): Promise<void> {
+export async function writeFileAtomic(target: string, content: string | Uint8Array): Promise<void> {
   const temp = tempPathFor(target);
   let handle: FileHandle;
   try {
@@ -43,13 +40,7 @@ export async function writeFileAtomic(target: string, content: ChunkSource): Pro
     throw cannotWrite(target, error);
   }
   try {
-    if (typeof content === 'string') {
-      await handle.write(content);
-    } else if (content instanceof Uint8Array) {
-      await handle.write(content);
-    } else {
-      for await (const chunk of content) await handle.write(chunk);
-    }
+    await handle.writeFile(content); // every byte, however many write calls it takes
     await handle.sync();
     await handle.close();
     await rename(temp, target);

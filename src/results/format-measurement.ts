@@ -1,31 +1,38 @@
 /**
- * Serializes a results file: metadata pretty-printed, one summary row (one layer) per line, so
- * the file stays small and diffs well (GPT2-XL with every hook and both metrics: ~0.4 MB).
+ * Serializes the tool's JSON files (results, weights, mechanisms): laid out as
+ * `JSON.stringify(…, null, 2)` would, except that the arrays of rows (one per layer) put each
+ * row on one line, so the files stay small and diff well (GPT2-XL with every hook and both
+ * metrics: ~0.4 MB).
  */
 import type { Measurement } from './schema.js';
 
-function indent(text: string, spaces: number): string {
-  return text.replace(/\n/g, `\n${' '.repeat(spaces)}`);
+/** Where the arrays of rows are: a path of keys from the top, `*` standing for any key. */
+export type RowPath = readonly string[];
+
+function matches(path: readonly string[], pattern: RowPath): boolean {
+  return path.length === pattern.length && pattern.every((key, index) => key === '*' || key === path[index]);
 }
 
-/** `{ "hook": [row, row …] }` with one row per line, at the given indentation. */
-function formatSummary(summary: object, spaces: number): string {
-  const pad = ' '.repeat(spaces);
-  const hooks = Object.entries(summary).map(([hook, rows]) => {
-    const lines = (rows as unknown[]).map((row) => `${pad}    ${JSON.stringify(row)}`);
-    return `${pad}  ${JSON.stringify(hook)}: [\n${lines.join(',\n')}\n${pad}  ]`;
-  });
-  return hooks.length === 0 ? '{}' : `{\n${hooks.join(',\n')}\n${pad}}`;
+function formatValue(value: unknown, path: readonly string[], rowPaths: readonly RowPath[], pad: string): string {
+  if (Array.isArray(value) && rowPaths.some((pattern) => matches(path, pattern))) {
+    return value.length === 0 ? '[]' : `[\n${value.map((row) => `${pad}  ${JSON.stringify(row)}`).join(',\n')}\n${pad}]`;
+  }
+  const holdsRows = rowPaths.some((pattern) => pattern.length > path.length && matches(path, pattern.slice(0, path.length)));
+  if (!holdsRows || typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return JSON.stringify(value, null, 2).replace(/\n/g, `\n${pad}`);
+  }
+  const entries = Object.entries(value).filter(([, entry]) => entry !== undefined);
+  if (entries.length === 0) return '{}';
+  const lines = entries.map(([key, entry]) => `${pad}  ${JSON.stringify(key)}: ${formatValue(entry, [...path, key], rowPaths, `${pad}  `)}`);
+  return `{\n${lines.join(',\n')}\n${pad}}`;
 }
 
+/** A JSON document whose arrays at `rowPaths` hold one row per line, with a final newline. */
+export function formatRowsJson(document: object, rowPaths: readonly RowPath[]): string {
+  return `${formatValue(document, [], rowPaths, '')}\n`;
+}
+
+/** A results file: its per-layer summaries one row per line. */
 export function formatMeasurement(measurement: Measurement): string {
-  const entries = Object.entries(measurement).map(([key, value]) => {
-    if (key === 'summary') return `  "summary": ${formatSummary(value as object, 2)}`;
-    if (key === 'summaries') {
-      const metrics = Object.entries(value as Record<string, object>).map(([metric, summary]) => `    ${JSON.stringify(metric)}: ${formatSummary(summary, 4)}`);
-      return `  "summaries": {\n${metrics.join(',\n')}\n  }`;
-    }
-    return `  ${JSON.stringify(key)}: ${indent(JSON.stringify(value, null, 2), 2)}`;
-  });
-  return `{\n${entries.join(',\n')}\n}\n`;
+  return formatRowsJson(measurement, [['summary', '*'], ['summaries', '*', '*']]);
 }

@@ -3,20 +3,19 @@
  * says which interval is which.
  */
 import type { FitEntry, MethodEstimate } from '../results/fit-schema.js';
+import { formatFactor, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { formatTextTable } from './text-table.js';
 
 const COLUMNS = ['source', 'model', 'hook', 'metric', 'stat', 'layers', 'method', 'growth', '95% CI bootstrap', '95% CI regression', 'OLS', 'endpoints', 'R²', 'one exp.', 'phases'] as const;
 
-export function formatGrowth(value: number): string {
-  return value.toFixed(4);
+/** An interval's cell: "1.0431–1.0469", or — when there is none. */
+export function intervalCell(interval: { ciLow: number; ciHigh: number } | null): string {
+  return interval === null ? '—' : formatInterval(interval.ciLow, interval.ciHigh);
 }
 
-export function formatInterval(interval: { ciLow: number; ciHigh: number } | null): string {
-  return interval === null ? '—' : `${formatGrowth(interval.ciLow)}–${formatGrowth(interval.ciHigh)}`;
-}
-
-/** "0–4 ×1.3021 | 5–11 ×1.0490" */
-export function formatPhases(fit: Pick<FitEntry, 'phases'>): string {
-  return fit.phases.map((phase) => `${phase.fromLayer}–${phase.toLayer} ×${formatGrowth(phase.growth)}`).join(' | ');
+/** The phases' cell: "0–4 ×1.3021 | 5–11 ×1.0490". */
+export function phasesCell(fit: Pick<FitEntry, 'phases'>): string {
+  return formatPhases(fit.phases, ' | ');
 }
 
 function formatRow(fit: FitEntry): string[] {
@@ -28,31 +27,25 @@ function formatRow(fit: FitEntry): string[] {
     fit.stat,
     `${fit.fromLayer}:${fit.toLayer}`,
     fit.method ?? 'ols',
-    formatGrowth(fit.growth),
-    fit.ciMethod === 'bootstrap' ? formatInterval(fit) : '—',
-    formatInterval(fit.regression),
+    formatFactor(fit.growth),
+    fit.ciMethod === 'bootstrap' ? intervalCell(fit) : '—',
+    intervalCell(fit.regression),
     formatEstimate(fit.methods?.ols),
     formatEstimate(fit.methods?.endpoints),
-    fit.r2.toFixed(4),
+    formatR2(fit.r2),
     fit.shape === undefined ? '—' : fit.shape.oneExponential ? 'yes' : 'NO',
-    formatPhases(fit),
+    phasesCell(fit),
   ];
-}
-
-/** Rows of cells → lines with every column padded to its widest cell. */
-export function alignColumns(rows: readonly string[][]): string[] {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
 }
 
 /** "1.0450 (1.0431–1.0469)": one method's growth and interval. */
 function formatEstimate(estimate: MethodEstimate | undefined): string {
   if (estimate === undefined) return '—';
-  return estimate.ciMethod === 'none' ? formatGrowth(estimate.growth) : `${formatGrowth(estimate.growth)} (${formatInterval(estimate)})`;
+  return estimate.ciMethod === 'none' ? formatFactor(estimate.growth) : `${formatFactor(estimate.growth)} (${intervalCell(estimate)})`;
 }
 
 export function formatFitTable(fits: readonly FitEntry[]): string {
-  const lines = alignColumns([[...COLUMNS], ...fits.map(formatRow)]);
+  const lines = formatTextTable(COLUMNS.map((title) => ({ title })), fits.map(formatRow));
   const bootstrap = fits.find((fit) => fit.bootstrap !== null)?.bootstrap;
   const legend = [
     '',
@@ -75,7 +68,7 @@ export function shapeNote(fit: Pick<FitEntry, 'source' | 'hook' | 'fromLayer' | 
   const where = `${fit.source} ${fit.hook} layers ${fit.fromLayer}–${fit.toLayer}`;
   const what =
     fit.phases.length > 1
-      ? `quote the phases (${formatPhases(fit)}) or fit a range inside one of them (--layers)`
+      ? `quote the phases (${phasesCell(fit)}) or fit a range inside one of them (--layers)`
       : 'no split into phases of at least --min-segment layers beats one line: fit inside one regime (--layers; `plot --figures ratio` shows the per-layer steps) or force phases (--segments)';
   return `${where} is not one exponential: ${fit.shape?.reason ?? ''}. Then ${what}.`;
 }

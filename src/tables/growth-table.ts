@@ -5,22 +5,29 @@ import type { MeasurementFile } from '../store/open-results.js';
 import { ResidNormsError } from '../errors.js';
 import type { Measurement } from '../results/schema.js';
 import type { HookName } from '../vocabulary/hooks.js';
+import { formatFactor, formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { formatTextTable, type TextColumn } from './text-table.js';
 
 /** The hook the table shows: resid_pre (the default of fit and plot) when measured, else the first measured hook. */
 export function tableHook(measurement: Measurement): HookName {
   return measurement.hooks.includes('resid_pre') ? 'resid_pre' : measurement.hooks[0]!;
 }
 
+const GROWTH_COLUMNS: readonly TextColumn[] = [
+  { title: 'layer', align: 'right', minWidth: 5 },
+  { title: 'mean norm', align: 'right', minWidth: 10 },
+  { title: 'ratio', align: 'right', minWidth: 7 },
+];
+
 export function formatGrowthTable(measurement: Measurement, hook: HookName = tableHook(measurement)): string {
   const rows = measurement.summary[hook] ?? [];
   const metric = measurement.options.primaryMetric;
   const excluded = ` (${excludedCounts(measurement)})`;
-  const lines = [`${hook}: mean ${metric} norm over ${rows[0]?.count ?? 0} tokens${excluded}`, 'layer   mean norm    ratio'];
-  rows.forEach((row, index) => {
+  const cells = rows.map((row, index) => {
     const previous = rows[index - 1];
-    const ratio = previous ? (row.mean / previous.mean).toFixed(3) : '';
-    lines.push(`${String(row.layer).padStart(5)}  ${row.mean.toPrecision(5).padStart(10)}  ${ratio.padStart(7)}`);
+    return [String(row.layer), row.mean.toPrecision(5), previous ? formatFactor(row.mean / previous.mean) : ''];
   });
+  const lines = [`${hook}: mean ${metric} norm over ${rows[0]?.count ?? 0} tokens${excluded}`, ...formatTextTable(GROWTH_COLUMNS, cells)];
   return `${lines.join('\n')}\n`;
 }
 
@@ -29,8 +36,8 @@ export async function formatFittedRate(file: MeasurementFile, hook: HookName = t
   try {
     const fit = await fitMeasurementFile(file, { hook, bootstrap: 200 });
     const interval = fit.ciMethod === 'bootstrap' ? 'bootstrap over prompts' : 'regression';
-    const phases = fit.phases.length > 1 ? `; ${fit.phases.length} phases: ${fit.phases.map((p) => `${p.fromLayer}–${p.toLayer} ×${p.growth.toFixed(3)}`).join(', ')}` : '';
-    const line = `fitted growth of ${hook}, layers ${fit.fromLayer}–${fit.toLayer}: ×${fit.growth.toFixed(4)} per layer (95% CI ${fit.ciLow.toFixed(4)}–${fit.ciHigh.toFixed(4)}, ${interval}; R² ${fit.r2.toFixed(3)})${phases}\n`;
+    const phases = fit.phases.length > 1 ? `; ${fit.phases.length} phases: ${formatPhases(fit.phases, ', ')}` : '';
+    const line = `fitted growth of ${hook}, layers ${fit.fromLayer}–${fit.toLayer}: ${formatGrowth(fit.growth)} per layer (95% CI ${formatInterval(fit.ciLow, fit.ciHigh)}, ${interval}; R² ${formatR2(fit.r2)})${phases}\n`;
     return fit.shape?.oneExponential === false ? `${line}note: not one exponential: ${fit.shape.reason}; see \`resid-norms fit\` with --layers or --segments\n` : line;
   } catch (error) {
     if (error instanceof ResidNormsError) return undefined; // e.g. fewer than 3 layers

@@ -1,5 +1,6 @@
 /** The short table `mechanisms` prints: per layer, random-input norms next to the measured ones, and activation rates. */
 import type { MechanismsFile } from '../results/mechanisms-schema.js';
+import { formatTextTable } from './text-table.js';
 
 export function formatMechanismsTable(file: MechanismsFile): string {
   const header = ['layer', 'mlp_out', 'MLP(rand)', 'attn_out', 'ΣW_OV(rand)', 'rate(real)', 'rate(rand)', 'rate(same)', 'rate(other)', 'from'];
@@ -15,11 +16,10 @@ export function formatMechanismsTable(file: MechanismsFile): string {
     entry.randomLayer.activationRate.mean.toFixed(4),
     String(entry.randomLayer.sourceLayer),
   ]);
-  const widths = header.map((name, i) => Math.max(name.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
   const { options, tokens } = file;
   const title =
     `${options.metric} norms; rand = mean over ${options.samples} normalised N(0, I) inputs; real = ${tokens.included} prompt tokens; ` +
     `same / other = ${tokens.resampled} resampled ${options.mlpInput} vectors of the same layer / of layer "from"`;
-  return `${[title, line(header), ...rows.map(line)].join('\n')}\n`;
+  const table = formatTextTable(header.map((name) => ({ title: name, align: 'right' as const })), rows);
+  return `${[title, ...table].join('\n')}\n`;
 }

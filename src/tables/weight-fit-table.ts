@@ -1,6 +1,8 @@
 /** The table `fit` prints for weights files: one row per file and series, then what the columns mean. */
 import type { WeightFitEntry } from '../results/fit-schema.js';
-import { alignColumns, formatGrowth, formatInterval, formatPhases } from './fit-table.js';
+import { formatFactor, formatR2 } from '../reporting/numbers.js';
+import { intervalCell, phasesCell } from './fit-table.js';
+import { formatTextTable } from './text-table.js';
 
 const COLUMNS = ['source', 'model', 'series', 'variant', 'layers', 'growth', '95% CI regression', 'R²', 'phases'] as const;
 
@@ -11,10 +13,10 @@ function formatRow(fit: WeightFitEntry): string[] {
     fit.series,
     fit.variant,
     `${fit.fromLayer}:${fit.toLayer}`,
-    formatGrowth(fit.growth),
-    formatInterval(fit.regression),
-    fit.r2.toFixed(4),
-    formatPhases(fit),
+    formatFactor(fit.growth),
+    intervalCell(fit.regression),
+    formatR2(fit.r2),
+    phasesCell(fit),
   ];
 }
 
@@ -24,5 +26,5 @@ export function formatWeightFitTable(fits: readonly WeightFitEntry[]): string {
     'weight series: growth factor per layer of the norm of each layer\'s weights (docs/weights.md defines them); one value per layer, no prompts,',
     'so the only interval is the regression\'s (layers treated as independent points). variant: processed = TransformerLens weight processing, raw = as stored.',
   ];
-  return `${[...alignColumns([[...COLUMNS], ...fits.map(formatRow)]), ...legend].join('\n')}\n`;
+  return `${[...formatTextTable(COLUMNS.map((title) => ({ title })), fits.map(formatRow)), ...legend].join('\n')}\n`;
 }

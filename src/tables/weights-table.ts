@@ -1,5 +1,6 @@
 /** The short table `weights` prints: per layer, the writing weights of figure 9 and the norms' gains. */
 import type { WeightsFile } from '../results/weights-schema.js';
+import { formatTextTable } from './text-table.js';
 
 function formatNorm(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : value.toPrecision(5);
@@ -13,9 +14,7 @@ export function formatWeightsTable(file: WeightsFile): string {
     const values = { ...layer[variant], 'ln1.w': layer.raw['ln1.w'], 'ln2.w': layer.raw['ln2.w'] } as Record<string, number | null | undefined>;
     return [String(layer.layer), ...columns.map((column) => formatNorm(values[column]))];
   });
-  const header = ['layer', ...columns];
-  const widths = header.map((name, i) => Math.max(name.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
   const title = `${variant} weights: Frobenius / L2 norms; W_OV over all heads = √Σ_h ‖W_V^h W_O^h‖²; ln gains as stored; — = no such tensor`;
-  return `${[title, line(header), ...rows.map(line)].join('\n')}\n`;
+  const table = formatTextTable(['layer', ...columns].map((name) => ({ title: name, align: 'right' as const })), rows);
+  return `${[title, ...table].join('\n')}\n`;
 }

@@ -100,6 +100,6 @@ describe('one exponential or not', () => {
     const phase = { fromLayer: 0, toLayer: 7, growth: 1.27, intercept: 0, r2: 0.69, ciLow: 1.26, ciHigh: 1.28, ciMethod: 'bootstrap' as const };
     const shape = judgeShape({ phases: [phase], r2: 0.69, growth: 1.27 }, layers, values);
     assert.equal(shape.oneExponential, false);
-    assert.match(shape.reason, /R² 0\.6900 < 0\.95\); largest departure: layer 0→1 ×3\.500 against ×1\.270 fitted/);
+    assert.match(shape.reason, /R² 0\.6900 < 0\.95\); largest departure: layer 0→1 ×3\.5000 against ×1\.2700 fitted/);
   });
 });

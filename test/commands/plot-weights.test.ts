@@ -97,7 +97,7 @@ describe('runPlot with weights files', () => {
     const reporter = createSilentReporter();
     await runPlot(request({ outDir, figures: ['weights'], fitFile }), reporter);
     const svg = await readFile(join(outDir, 'weights.svg'), 'utf8');
-    assert.ok(svg.includes('‖W_OV‖_F ×1.222'), 'the fit file’s growth');
+    assert.ok(svg.includes('‖W_OV‖_F ×1.2222'), 'the fit file’s growth');
     assert.ok(svg.includes('‖W_out‖_F (no fit)'));
     assert.ok(reporter.warnings.some((warning) => /the fit file has no processed fit of b_O, W_in, W_out, b_out, W_inW_out, b_inW_out for tiny-gpt2/.test(warning)));
   });

@@ -69,7 +69,7 @@ describe('runPlot', () => {
     await writeFile(fitFile, JSON.stringify(document));
     const outDir = join(root, 'from-fit-file');
     await runPlot(request({ outDir, figures: ['growth'], fitFile }), createSilentReporter());
-    assert.ok((await readFile(join(outDir, 'growth.svg'), 'utf8')).includes('×1.222 per layer'), 'the fit file’s growth is drawn');
+    assert.ok((await readFile(join(outDir, 'growth.svg'), 'utf8')).includes('×1.2222 per layer'), 'the fit file’s growth is drawn');
   });
 
   it('refuses --prompt beyond the prompts of a file, naming the valid range', async () => {

@@ -88,7 +88,7 @@ describe('renderSvg', () => {
     const dots = groupsWithClass(document, 'mark-symbol role-mark').flatMap((g) => Array.from(g.getElementsByTagName('path')));
     assert.equal(dots.length, 6 * 4, 'one dot per layer and head');
     const legend = groupsWithClass(document, 'mark-text role-legend-label').map((g) => g.textContent);
-    assert.deepEqual(legend, ['mean ‖attn_out‖₂ ×1.040', '‖W_OV‖_F ×1.150', '‖b_O‖₂ (no fit)', 'mean ‖mlp_out‖₂ ×1.060', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
+    assert.deepEqual(legend, ['mean ‖attn_out‖₂ ×1.0400', '‖W_OV‖_F ×1.1500', '‖b_O‖₂ (no fit)', 'mean ‖mlp_out‖₂ ×1.0600', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
     const symbols = groupsWithClass(document, 'mark-symbol role-legend-symbol').flatMap((g) => Array.from(g.getElementsByTagName('path')));
     assert.deepEqual(symbols.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2', '2', '2'], 'legend lines as thick as the lines');
     await renderSvg((await renderFirst(['growth'])).spec, 'other');
@@ -101,7 +101,7 @@ describe('renderSvg', () => {
     const tokens = plan.find((entry) => entry.stem === 'tiny-gpt2-tokens')!;
     assert.ok(growth.outcome.drawn && tokens.outcome.drawn);
     const growthTexts = texts(parseSvg((await renderSvg(growth.outcome.spec, 'g')).svg));
-    assert.ok(growthTexts.includes('fit layers 3–5: ×1.050 per layer (95% CI 1.040–1.060, bootstrap), R² 0.970'), growthTexts.join(' | '));
+    assert.ok(growthTexts.includes('fit layers 3–5: ×1.0500 per layer (95% CI 1.0400–1.0600, bootstrap), R² 0.9700'), growthTexts.join(' | '));
     assert.ok(texts(parseSvg((await renderSvg(tokens.outcome.spec, 't')).svg)).some((text) => text.startsWith('position 0')));
   });
 

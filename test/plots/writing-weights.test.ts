@@ -47,13 +47,13 @@ describe('the weights figure', () => {
     const [attention, mlp] = spec.hconcat;
     assert.deepEqual(spec.hconcat.map((panel) => panel.title.text), ['attention: what the heads write', 'MLP: what the MLP writes']);
     // Rates: hand-made fits of attn_out (1.04) and mlp_out (1.06), W_OV (1.15) and W_out (1.08); none for the others.
-    assert.deepEqual([...lines(attention!).keys()], ['mean ‖attn_out‖₂ ×1.040', '‖W_OV‖_F ×1.150', '‖b_O‖₂ (no fit)']);
-    assert.deepEqual([...lines(mlp!).keys()], ['mean ‖mlp_out‖₂ ×1.060', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
+    assert.deepEqual([...lines(attention!).keys()], ['mean ‖attn_out‖₂ ×1.0400', '‖W_OV‖_F ×1.1500', '‖b_O‖₂ (no fit)']);
+    assert.deepEqual([...lines(mlp!).keys()], ['mean ‖mlp_out‖₂ ×1.0600', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
     const { weights } = weightsSubject;
-    const wov = lines(attention!).get('‖W_OV‖_F ×1.150')!;
+    const wov = lines(attention!).get('‖W_OV‖_F ×1.1500')!;
     assert.deepEqual(wov.map((row) => row.layer), [0, 1, 2, 3, 4, 5]);
     wov.forEach((row, layer) => assert.ok(Math.abs((row.norm as number) / weights.layers[layer]!.processed.W_OV - 1) < 1e-5));
-    const attn = lines(attention!).get('mean ‖attn_out‖₂ ×1.040')!;
+    const attn = lines(attention!).get('mean ‖attn_out‖₂ ×1.0400')!;
     attn.forEach((row) => assert.ok(Math.abs((row.norm as number) / subject!.measurement.summary.attn_out![row.layer as number]!.mean - 1) < 1e-5));
     assert.deepEqual(new Set(attn.map((row) => row.width)), new Set([4.5]));
     assert.deepEqual(new Set(wov.map((row) => row.width)), new Set([2]));
@@ -81,7 +81,7 @@ describe('the weights figure', () => {
   it('draws the weights alone, and says so on the figure and in its note', async () => {
     const outcome = build(await tinyWeightsSubject());
     const spec = specOf(outcome);
-    assert.deepEqual([...lines(spec.hconcat[0]!).keys()], ['‖W_OV‖_F ×1.150', '‖b_O‖₂ (no fit)']);
+    assert.deepEqual([...lines(spec.hconcat[0]!).keys()], ['‖W_OV‖_F ×1.1500', '‖b_O‖₂ (no fit)']);
     assert.ok(spec.title.subtitle.includes('note: weights only (test)'), spec.title.subtitle.join('\n'));
     assert.doesNotMatch(spec.title.subtitle.join('\n'), /prompts:|thick:/);
     assert.ok(outcome.drawn && outcome.note === 'weights only (test)');
@@ -99,7 +99,7 @@ describe('the weights figure', () => {
   it('names the layers of a fit that does not span them all', async () => {
     const subject = await tinyWeightsSubject();
     subject.fits.W_OV = { ...handMadeWeightFit('W_OV', 1.2), fromLayer: 2, toLayer: 5 };
-    assert.ok(lines(specOf(build(subject)).hconcat[0]!).has('‖W_OV‖_F ×1.200 (layers 2–5)'));
+    assert.ok(lines(specOf(build(subject)).hconcat[0]!).has('‖W_OV‖_F ×1.2000 (layers 2–5)'));
   });
 
   it('writes every note in full, wrapped, and says which values a log axis cannot show', async () => {
@@ -122,7 +122,7 @@ describe('the weights figure', () => {
     assert.match(text, /note: W_OV of head 3 is 0 at layer 1, which a log axis cannot show/);
     assert.deepEqual(lines(spec.hconcat[0]!).get('‖b_O‖₂ (no fit)')!.map((row) => row.layer), [0, 1, 3, 5]);
     assert.equal(spec.hconcat[0]!.layer[0]!.data.values.length, 6 * 4 - 1);
-    assert.deepEqual([...lines(spec.hconcat[1]!).keys()], ['‖W_in‖_F (no fit)', '‖W_out‖_F ×1.080', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
+    assert.deepEqual([...lines(spec.hconcat[1]!).keys()], ['‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
     assert.ok(outcome.drawn && outcome.note!.split('; ').length === 4, outcome.drawn ? outcome.note : '');
   });
 });

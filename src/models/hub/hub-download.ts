@@ -16,7 +16,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { InterruptedError, ModelError, NetworkError, quote } from '../../errors.js';
 import type { Reporter } from '../../reporting/reporter.js';
 import { TOKENIZER_FILES } from '../tokenizer-files.js';
-import { SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, listWeightFiles, shardNamesFromIndex } from '../weight-index.js';
+import { SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, listWeightFiles, refusePickledWeights, shardNamesFromIndex } from '../weight-index.js';
 import { blobPath, COMMIT_SHA, exists, linkSnapshotFile, readCachedRef, snapshotDir, writeRef } from './hub-cache.js';
 import { explainHubError, isTransient, type HubContext } from './hub-errors.js';
 import type { HubSettings } from './hub-settings.js';
@@ -51,8 +51,6 @@ export interface DownloadOptions {
   /** Stops every request and transfer at once (SIGINT/SIGTERM): an InterruptedError. */
   signal?: AbortSignal;
 }
-
-const PICKLE_FILE = /\.(bin|pt|pth|ckpt|pkl)$/;
 
 /** A snapshot folder is usable when it has config.json and every weight file. */
 async function isComplete(dir: string): Promise<boolean> {
@@ -140,12 +138,8 @@ export function chooseFiles(repo: string, files: readonly string[]): string[] {
   const chosen = ['config.json', ...TOKENIZER_FILES.filter((file) => files.includes(file))];
   if (files.includes(WEIGHTS_INDEX_FILE)) return [...chosen, WEIGHTS_INDEX_FILE];
   if (files.includes(SINGLE_WEIGHTS_FILE)) return [...chosen, SINGLE_WEIGHTS_FILE];
-  const pickles = files.filter((file) => PICKLE_FILE.test(file));
-  throw new ModelError(
-    pickles.length > 0
-      ? `${quote(repo)} has only pickled weights (${pickles.slice(0, 2).join(', ')}), which can run arbitrary code when loaded and are refused; use a revision that has model.safetensors`
-      : `${quote(repo)} has no model.safetensors or ${WEIGHTS_INDEX_FILE}`,
-  );
+  refusePickledWeights(repo, files, 'use a revision that has model.safetensors');
+  throw new ModelError(`${quote(repo)} has no model.safetensors or ${WEIGHTS_INDEX_FILE}`);
 }
 
 export interface FileDownload {
