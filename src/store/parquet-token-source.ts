@@ -6,6 +6,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBVector } from '@duckdb/node-api';
 import { InputError, quote } from '../errors.js';
+import { diagnosticWidth, type DiagnosticColumn } from '../results/diagnostics.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 import { EXCLUSION_CODE, EXCLUSION_REASONS, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
@@ -74,6 +75,8 @@ export class ParquetTokenSource implements TokenSource {
     readonly promptCount: number,
     /** SQL giving each token's exclusion code. */
     private readonly exclusion: string,
+    /** Column names of the tokens table. */
+    private readonly tokenColumns: readonly string[],
   ) {}
 
   /**
@@ -110,7 +113,7 @@ export class ParquetTokenSource implements TokenSource {
         throw new InputError(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
       }
     }
-    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')));
+    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns);
   }
 
   async *columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
@@ -177,14 +180,20 @@ export class ParquetTokenSource implements TokenSource {
     return found;
   }
 
-  async *sequences(hooks: readonly HookName[], metric?: NormMetric): AsyncIterable<SequenceNorms> {
+  async *sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics: readonly DiagnosticColumn[] = []): AsyncIterable<SequenceNorms> {
     const { nLayers } = this;
     const columns = normColumns(hooks, metric);
     const slots = Int32Array.from({ length: columns.length * nLayers }, (_, slot) => slot);
+    const missing = diagnostics.find(({ name }) => !this.tokenColumns.includes(name));
+    if (missing !== undefined) throw new InputError(`${quote(this.tables.tokens)} has no column ${quote(missing.name)} that its results file lists; measure again`);
+    // Where each diagnostic column starts in a sequence's values, per position: [column][position][list].
+    const starts = diagnostics.map((_, c) => diagnosticWidth(diagnostics.slice(0, c)));
+    const width = diagnosticWidth(diagnostics);
+    const names = [...columns, ...diagnostics].map(({ name }) => ident(name)).join(', ');
     // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
     const promptConnection = await connect();
     try {
-      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${columns.map(({ name }) => ident(name)).join(', ')} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
+      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
       let chunk: DuckDBDataChunk | undefined;
       let row = 0;
       const nextRow = async (): Promise<void> => {
@@ -208,6 +217,7 @@ export class ParquetTokenSource implements TokenSource {
             values: new Float32Array(columns.length * nLayers * length),
             slots,
             exclusions: new Uint8Array(length),
+            ...(diagnostics.length > 0 ? { diagnostics: new Float32Array(width * length) } : {}),
           };
           for (let position = 0; position < length; position += 1) {
             await nextRow();
@@ -219,6 +229,15 @@ export class ParquetTokenSource implements TokenSource {
               const list = current.getColumnVector(3 + c) as DuckDBListVector;
               const start = list.getEntryOffset(row);
               for (let layer = 0; layer < nLayers; layer += 1) sequence.values[(c * nLayers + layer) * length + position] = list.childVector.getItem(start + layer) as number;
+            });
+            diagnostics.forEach((column, d) => {
+              const list = current.getColumnVector(3 + columns.length + d) as DuckDBListVector;
+              if (list.getEntryLength(row) !== column.length) {
+                throw new InputError(`${quote(this.tables.tokens)}: ${column.name} of prompt ${sequence.prompt + 1}, position ${position} has ${list.getEntryLength(row)} values; expected ${column.length}`);
+              }
+              const from = list.getEntryOffset(row);
+              const to = starts[d]! * length + position * column.length;
+              for (let i = 0; i < column.length; i += 1) sequence.diagnostics![to + i] = list.childVector.getItem(from + i) as number;
             });
             row += 1;
           }
