@@ -18,7 +18,7 @@ import { planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
-import { chooseDiagnostics, diagnosticsInfo } from '../measure/diagnostics-selection.js';
+import { chooseDiagnostics, diagnosticShape, diagnosticsInfo } from '../measure/diagnostics-selection.js';
 import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
@@ -233,7 +233,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       hooks,
       tables,
       ...(request.shard ? { shard: request.shard } : {}),
-      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, spec, tables.diagnostics) } : {}),
+      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, diagnosticShape(spec), tables.diagnostics) } : {}),
     });
     await writeFileAtomic(outPath, formatMeasurement(measurement));
     removeCheckpoint(files);
