@@ -75,10 +75,12 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   const runtimes = shards.map((shard) => shard.measurement.runtime);
   const seconds = runtimes.reduce((sum, r) => sum + r.seconds, 0);
   const tokens = runtimes.reduce((sum, r) => sum + r.tokens, 0);
+  // buildMeasurement adds the primary metric after the run's options, as measure writes them.
+  const { primaryMetric: _metric, primaryMetricReason: _reason, ...options } = measurement.options;
   const merged = buildMeasurement({
     model: measurement.model,
     prompts: measurement.prompts,
-    options: measurement.options,
+    options,
     runtime: { ...measurement.runtime, seconds, tokens, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, shards: count },
     hooks: measurement.hooks,
     tables,
