@@ -110,9 +110,6 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
 
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
-  if (request.shard && (request.diagnostics ?? []).length > 0) {
-    throw new UsageError(`--shard ${request.shard.index}/${request.shard.count} cannot be combined with --diagnostics yet (merge does not carry diagnostic columns); measure without --shard`);
-  }
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download too
   // A Hub download stops after config.json and the tokenizer when they refuse the flags or prompts.
