@@ -13,6 +13,8 @@ import { diagnosticColumns, readDiagnostics, type DiagnosticColumn, type Diagnos
 import { formatMeasurement } from '../results/format-measurement.js';
 import type { Measurement, ModelInfo } from '../results/schema.js';
 import { readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
+import { ParquetTokenSource } from '../store/parquet-token-source.js';
+import type { TokenSource } from '../store/token-source.js';
 import { ResultTablesWriter, type SequenceNorms } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
 import { buildMeasurement } from '../measure/build-measurement.js';
@@ -60,11 +62,13 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   if (held !== promptCount) throw new InputError(`the shards hold ${held} prompts; the prompt set has ${promptCount}: give the shards of one run, each once`);
 
   const columns = diagnostics?.columns ?? [];
+  const sources = await Promise.all(shards.map((shard) => shard.tokens()));
+  const restoreScans = await ParquetTokenSource.scanSideBySide(sources);
   const writer = ResultTablesWriter.create(tablePaths(outPath), measurement.hooks, measurement.model.nLayers, columns);
   let tables;
   try {
     let expected = 0;
-    for await (const sequence of mergeInPromptOrder(shards, columns)) {
+    for await (const sequence of mergeInPromptOrder(shards, sources, columns)) {
       if (sequence.prompt !== expected) {
         throw new InputError(sequence.prompt < expected ? `two shards hold prompt ${sequence.prompt + 1}` : `no shard holds prompt ${expected + 1} of ${promptCount}`);
       }
@@ -76,6 +80,8 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   } catch (error) {
     writer.abort();
     throw error;
+  } finally {
+    await restoreScans();
   }
 
   const runtimes = shards.map((shard) => shard.measurement.runtime);
@@ -141,10 +147,8 @@ function shapeOf(model: ModelInfo): DiagnosticShape {
 }
 
 /** The shards' sequences (norms, and the diagnostic columns given), smallest prompt index first (each shard streams in prompt order). */
-async function* mergeInPromptOrder(shards: readonly MeasurementFile[], diagnostics: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms> {
-  const streams = await Promise.all(
-    shards.map(async (shard) => (await shard.tokens()).sequences(shard.measurement.hooks, undefined, diagnostics)[Symbol.asyncIterator]()),
-  );
+async function* mergeInPromptOrder(shards: readonly MeasurementFile[], sources: readonly TokenSource[], diagnostics: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms> {
+  const streams = shards.map((shard, k) => sources[k]!.sequences(shard.measurement.hooks, undefined, diagnostics)[Symbol.asyncIterator]());
   const heads = await Promise.all(streams.map((stream) => stream.next()));
   for (;;) {
     let best = -1;

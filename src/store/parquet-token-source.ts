@@ -14,11 +14,18 @@ import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './
 
 let shared: Promise<DuckDBInstance> | undefined;
 
+/** DuckDB's memory cap and threads, unless scans run side by side (scanSideBySide). */
+const MEMORY_LIMIT_MB = 256;
+const THREADS = 2;
+
 /** One in-memory DuckDB per process, created on first use. */
 async function connect(): Promise<DuckDBConnection> {
-  shared ??= DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '2', enable_external_access: 'true' });
+  shared ??= DuckDBInstance.create(':memory:', { memory_limit: `${MEMORY_LIMIT_MB}MB`, threads: String(THREADS), enable_external_access: 'true' });
   return (await shared).connect();
 }
+
+/** What one open scan holds besides its row groups (buffers, file cache; ~11 MB measured). */
+const SCAN_OVERHEAD_BYTES = 16 * 1024 * 1024;
 
 function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
@@ -251,6 +258,41 @@ export class ParquetTokenSource implements TokenSource {
 
   close(): void {
     this.connection.closeSync();
+  }
+
+  /**
+   * Prepare DuckDB for streaming these sources' sequences() side by side, as merge's k-way merge
+   * does: each open scan holds the row group it reads, about twice its bytes per thread (a tokens
+   * table's row groups hold up to 16 MB of values), so k scans need about k times that, which
+   * the default cap (256 MB) does not hold beyond a few shards. Scans run on one thread each
+   * (half the memory; the k scans are read in turn anyway) and the cap grows by what these
+   * tables' largest row groups need. Returns the function that restores the defaults.
+   */
+  static async scanSideBySide(sources: readonly TokenSource[]): Promise<() => Promise<void>> {
+    const connection = await connect();
+    try {
+      let need = 0;
+      for (const source of sources) {
+        if (!(source instanceof ParquetTokenSource)) continue;
+        for (const path of [source.tables.tokens, source.tables.prompts]) {
+          const sql = `SELECT coalesce(max(bytes), 0)::BIGINT FROM (SELECT sum(total_uncompressed_size) AS bytes FROM parquet_metadata(${sqlString(path)}) GROUP BY row_group_id)`;
+          need += 2 * Number((await connection.runAndReadAll(sql)).getRows()[0]![0]) + SCAN_OVERHEAD_BYTES;
+        }
+      }
+      await connection.run(`SET threads = 1`);
+      await connection.run(`SET memory_limit = '${MEMORY_LIMIT_MB + Math.ceil(need / 2 ** 20)}MB'`);
+    } finally {
+      connection.closeSync();
+    }
+    return async () => {
+      const restoring = await connect();
+      try {
+        await restoring.run(`SET threads = ${THREADS}`);
+        await restoring.run(`SET memory_limit = '${MEMORY_LIMIT_MB}MB'`);
+      } finally {
+        restoring.closeSync();
+      }
+    };
   }
 }
 
