@@ -18,7 +18,7 @@ import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
-import { chooseDiagnostics, diagnosticsInfo } from '../measure/diagnostics-selection.js';
+import { chooseDiagnostics, diagnosticShape, diagnosticsInfo } from '../measure/diagnostics-selection.js';
 import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
@@ -105,9 +105,6 @@ export function chooseHooks(requested: HookName[] | undefined, spec: Transformer
 
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
-  if (request.shard && (request.diagnostics ?? []).length > 0) {
-    throw new UsageError(`--shard ${request.shard.index}/${request.shard.count} cannot be combined with --diagnostics yet (merge does not carry diagnostic columns); measure without --shard`);
-  }
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
   const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download too
   // A Hub download stops after config.json and the tokenizer when they refuse the flags or prompts.
@@ -227,7 +224,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       hooks,
       tables,
       ...(request.shard ? { shard: request.shard } : {}),
-      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, spec, tables.diagnostics) } : {}),
+      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, diagnosticShape(spec), tables.diagnostics) } : {}),
     });
     await writeFileAtomic(outPath, formatMeasurement(measurement));
     removeCheckpoint(files);

@@ -1,18 +1,24 @@
 /**
  * `resid-norms merge`: combine the files of a sharded run (`measure --shard i/n`) into the
  * results file and tables a single machine would have written. Every shard must come from the
- * same model revision, prompt set and options, and together they must cover every prompt
- * exactly once. Shards are streamed prompt by prompt (each shard's tables are in prompt order,
- * so a k-way merge keeps the output in prompt order) and the summaries are recomputed.
+ * same model revision, prompt set and options (diagnostics and --massive-dims included), and
+ * together they must cover every prompt exactly once. Shards are streamed prompt by prompt
+ * (each shard's tables are in prompt order, so a k-way merge keeps the output in prompt order),
+ * norms and diagnostic columns together, and every summary is recomputed by the same writer as
+ * an unsharded run, fed the same tokens in the same order, so it comes out the same.
  */
 import { InputError, UsageError, quote } from '../errors.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
+import { diagnosticColumns, readDiagnostics, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
 import { formatMeasurement } from '../results/format-measurement.js';
-import type { Measurement } from '../results/schema.js';
+import type { Measurement, ModelInfo } from '../results/schema.js';
 import { readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
+import { ParquetTokenSource } from '../store/parquet-token-source.js';
+import type { TokenSource } from '../store/token-source.js';
 import { ResultTablesWriter, type SequenceNorms } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
 import { buildMeasurement } from '../measure/build-measurement.js';
+import { diagnosticsInfo } from '../measure/diagnostics-selection.js';
 
 /** Fields that must agree between shards, with how to read them. */
 const MUST_MATCH: Array<[string, (m: Measurement) => unknown]> = [
@@ -49,16 +55,20 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((index) => !seen.has(index));
   if (missing.length > 0) throw new InputError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing; all ${count} are needed`);
+  const diagnostics = commonDiagnostics(shards);
   const { measurement } = first;
   const promptCount = measurement.prompts.count;
   const held = shards.reduce((sum, shard) => sum + shard.measurement.tables.prompts.rows, 0);
   if (held !== promptCount) throw new InputError(`the shards hold ${held} prompts; the prompt set has ${promptCount}: give the shards of one run, each once`);
 
-  const writer = ResultTablesWriter.create(tablePaths(outPath), measurement.hooks, measurement.model.nLayers);
+  const columns = diagnostics?.columns ?? [];
+  const sources = await Promise.all(shards.map((shard) => shard.tokens()));
+  const restoreScans = await ParquetTokenSource.scanSideBySide(sources);
+  const writer = ResultTablesWriter.create(tablePaths(outPath), measurement.hooks, measurement.model.nLayers, columns);
   let tables;
   try {
     let expected = 0;
-    for await (const sequence of mergeInPromptOrder(shards)) {
+    for await (const sequence of mergeInPromptOrder(shards, sources, columns)) {
       if (sequence.prompt !== expected) {
         throw new InputError(sequence.prompt < expected ? `two shards hold prompt ${sequence.prompt + 1}` : `no shard holds prompt ${expected + 1} of ${promptCount}`);
       }
@@ -70,28 +80,75 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   } catch (error) {
     writer.abort();
     throw error;
+  } finally {
+    await restoreScans();
   }
 
   const runtimes = shards.map((shard) => shard.measurement.runtime);
   const seconds = runtimes.reduce((sum, r) => sum + r.seconds, 0);
   const tokens = runtimes.reduce((sum, r) => sum + r.tokens, 0);
+  // buildMeasurement adds the primary metric after the run's options, as measure writes them.
+  const { primaryMetric: _metric, primaryMetricReason: _reason, ...options } = measurement.options;
   const merged = buildMeasurement({
     model: measurement.model,
     prompts: measurement.prompts,
-    options: measurement.options,
+    options,
     runtime: { ...measurement.runtime, seconds, tokens, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, shards: count },
     hooks: measurement.hooks,
     tables,
+    ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics.selection, diagnostics.shape, tables.diagnostics) } : {}),
   });
   await writeFileAtomic(outPath, formatMeasurement(merged));
   return merged;
 }
 
-/** The shards' sequences, smallest prompt index first (each shard streams in prompt order). */
-async function* mergeInPromptOrder(shards: readonly MeasurementFile[]): AsyncIterable<SequenceNorms> {
-  const streams = await Promise.all(
-    shards.map(async (shard) => (await shard.tokens()).sequences(shard.measurement.hooks)[Symbol.asyncIterator]()),
-  );
+/** The diagnostics of a shard's results file, as a merge compares them (summaries aside). */
+function describeDiagnostics(shard: MeasurementFile): string {
+  const recorded = readDiagnostics(shard.measurement);
+  if (recorded === undefined) return 'none';
+  return `${recorded.selected.join(',')}${recorded.massiveDims ? ` with --massive-dims ${recorded.massiveDims.join(',')}` : ''}`;
+}
+
+/**
+ * The diagnostics every shard computed, and the columns they add to the tables; undefined when
+ * none did. Refused, in one line naming the files, unless every shard has the same selection
+ * (and --massive-dims), and unless the columns a shard lists are those its selection gives
+ * (a file of another resid-norms version).
+ */
+function commonDiagnostics(shards: readonly MeasurementFile[]): { selection: DiagnosticSelection; shape: DiagnosticShape; columns: DiagnosticColumn[] } | undefined {
+  const groups = new Map<string, string[]>();
+  for (const shard of shards) {
+    const key = describeDiagnostics(shard);
+    groups.set(key, [...(groups.get(key) ?? []), shard.path]);
+  }
+  if (groups.size > 1) {
+    const named = (paths: string[]) => paths.slice(0, 3).map((path) => quote(path)).join(', ') + (paths.length > 3 ? ` and ${paths.length - 3} more` : '');
+    const parts = [...groups].map(([key, paths]) => `${named(paths)} ${key === 'none' ? 'without diagnostics' : `with ${key}`}`);
+    throw new InputError(`the shards differ in diagnostics: ${parts.join('; ')}; shards must come from one run (measure every shard with the same --diagnostics and --massive-dims)`);
+  }
+  const first = shards[0]!;
+  const recorded = readDiagnostics(first.measurement);
+  if (recorded === undefined) return undefined;
+  const selection: DiagnosticSelection = { diagnostics: recorded.selected, ...(recorded.massiveDims ? { massiveDims: recorded.massiveDims } : {}) };
+  const shape = shapeOf(first.measurement.model);
+  const columns = diagnosticColumns(selection, shape);
+  for (const shard of shards) {
+    const listed = readDiagnostics(shard.measurement)!.columns;
+    if (JSON.stringify(listed) !== JSON.stringify(columns.map(({ name }) => name))) {
+      throw new InputError(`${quote(shard.path)} lists the diagnostic columns ${listed.join(', ')}, but this resid-norms gives ${columns.map(({ name }) => name).join(', ')} for its selection; merge with the version that measured it`);
+    }
+  }
+  return { selection, shape, columns };
+}
+
+/** A results file's model as the diagnostic columns see it. */
+function shapeOf(model: ModelInfo): DiagnosticShape {
+  return { ...model, parallelResidual: model.parallelResidual ?? false };
+}
+
+/** The shards' sequences (norms, and the diagnostic columns given), smallest prompt index first (each shard streams in prompt order). */
+async function* mergeInPromptOrder(shards: readonly MeasurementFile[], sources: readonly TokenSource[], diagnostics: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms> {
+  const streams = shards.map((shard, k) => sources[k]!.sequences(shard.measurement.hooks, undefined, diagnostics)[Symbol.asyncIterator]());
   const heads = await Promise.all(streams.map((stream) => stream.next()));
   for (;;) {
     let best = -1;

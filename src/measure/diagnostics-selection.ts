@@ -4,7 +4,7 @@
  */
 import type { TransformerSpec } from '../architectures/types.js';
 import { UsageError } from '../errors.js';
-import { DIAGNOSTICS, diagnosticColumns, type Diagnostic, type DiagnosticSelection, type DiagnosticSummaries, type DiagnosticsInfo } from '../results/diagnostics.js';
+import { DIAGNOSTICS, diagnosticColumns, type Diagnostic, type DiagnosticSelection, type DiagnosticShape, type DiagnosticSummaries, type DiagnosticsInfo } from '../results/diagnostics.js';
 
 /** The run's selection, or undefined when no diagnostic is asked for. */
 export function chooseDiagnostics(requested: readonly Diagnostic[] | undefined, massiveDims: readonly number[] | undefined, spec: Pick<TransformerSpec, 'dims'>): DiagnosticSelection | undefined {
@@ -19,8 +19,16 @@ export function chooseDiagnostics(requested: readonly Diagnostic[] | undefined, 
   return { diagnostics, ...(massiveDims && massiveDims.length > 0 ? { massiveDims: [...new Set(massiveDims)].sort((a, b) => a - b) } : {}) };
 }
 
-/** What the results file records of the selection. */
-export function diagnosticsInfo(selection: DiagnosticSelection, spec: TransformerSpec, summaries: DiagnosticSummaries): DiagnosticsInfo {
-  const columns = diagnosticColumns(selection, { ...spec.dims, parallelResidual: spec.parallelResidual });
+/** The model's shape as the diagnostic columns see it. */
+export function diagnosticShape(spec: Pick<TransformerSpec, 'dims' | 'parallelResidual'>): DiagnosticShape {
+  return { ...spec.dims, parallelResidual: spec.parallelResidual };
+}
+
+/**
+ * What the results file records of the selection (measure, and merge for the shards' common
+ * selection), with `shape` the model's (diagnosticShape, or a results file's model block).
+ */
+export function diagnosticsInfo(selection: DiagnosticSelection, shape: DiagnosticShape, summaries: DiagnosticSummaries): DiagnosticsInfo {
+  const columns = diagnosticColumns(selection, shape);
   return { selected: [...selection.diagnostics], ...(selection.massiveDims ? { massiveDims: [...selection.massiveDims] } : {}), columns: columns.map(({ name }) => name), summaries };
 }

@@ -6,6 +6,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBVector } from '@duckdb/node-api';
 import { InputError, quote } from '../errors.js';
+import { diagnosticWidth, type DiagnosticColumn } from '../results/diagnostics.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 import { EXCLUSION_CODE, EXCLUSION_REASONS, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
@@ -13,11 +14,18 @@ import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './
 
 let shared: Promise<DuckDBInstance> | undefined;
 
+/** DuckDB's memory cap and threads, unless scans run side by side (scanSideBySide). */
+const MEMORY_LIMIT_MB = 256;
+const THREADS = 2;
+
 /** One in-memory DuckDB per process, created on first use. */
 async function connect(): Promise<DuckDBConnection> {
-  shared ??= DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '2', enable_external_access: 'true' });
+  shared ??= DuckDBInstance.create(':memory:', { memory_limit: `${MEMORY_LIMIT_MB}MB`, threads: String(THREADS), enable_external_access: 'true' });
   return (await shared).connect();
 }
+
+/** What one open scan holds besides its row groups (buffers, file cache; ~11 MB measured). */
+const SCAN_OVERHEAD_BYTES = 16 * 1024 * 1024;
 
 function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
@@ -74,6 +82,8 @@ export class ParquetTokenSource implements TokenSource {
     readonly promptCount: number,
     /** SQL giving each token's exclusion code. */
     private readonly exclusion: string,
+    /** Column names of the tokens table. */
+    private readonly tokenColumns: readonly string[],
   ) {}
 
   /**
@@ -110,7 +120,7 @@ export class ParquetTokenSource implements TokenSource {
         throw new InputError(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
       }
     }
-    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')));
+    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns);
   }
 
   async *columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
@@ -177,14 +187,20 @@ export class ParquetTokenSource implements TokenSource {
     return found;
   }
 
-  async *sequences(hooks: readonly HookName[], metric?: NormMetric): AsyncIterable<SequenceNorms> {
+  async *sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics: readonly DiagnosticColumn[] = []): AsyncIterable<SequenceNorms> {
     const { nLayers } = this;
     const columns = normColumns(hooks, metric);
     const slots = Int32Array.from({ length: columns.length * nLayers }, (_, slot) => slot);
+    const missing = diagnostics.find(({ name }) => !this.tokenColumns.includes(name));
+    if (missing !== undefined) throw new InputError(`${quote(this.tables.tokens)} has no column ${quote(missing.name)} that its results file lists; measure again`);
+    // Where each diagnostic column starts in a sequence's values, per position: [column][position][list].
+    const starts = diagnostics.map((_, c) => diagnosticWidth(diagnostics.slice(0, c)));
+    const width = diagnosticWidth(diagnostics);
+    const names = [...columns, ...diagnostics].map(({ name }) => ident(name)).join(', ');
     // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
     const promptConnection = await connect();
     try {
-      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${columns.map(({ name }) => ident(name)).join(', ')} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
+      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
       let chunk: DuckDBDataChunk | undefined;
       let row = 0;
       const nextRow = async (): Promise<void> => {
@@ -208,6 +224,7 @@ export class ParquetTokenSource implements TokenSource {
             values: new Float32Array(columns.length * nLayers * length),
             slots,
             exclusions: new Uint8Array(length),
+            ...(diagnostics.length > 0 ? { diagnostics: new Float32Array(width * length) } : {}),
           };
           for (let position = 0; position < length; position += 1) {
             await nextRow();
@@ -219,6 +236,15 @@ export class ParquetTokenSource implements TokenSource {
               const list = current.getColumnVector(3 + c) as DuckDBListVector;
               const start = list.getEntryOffset(row);
               for (let layer = 0; layer < nLayers; layer += 1) sequence.values[(c * nLayers + layer) * length + position] = list.childVector.getItem(start + layer) as number;
+            });
+            diagnostics.forEach((column, d) => {
+              const list = current.getColumnVector(3 + columns.length + d) as DuckDBListVector;
+              if (list.getEntryLength(row) !== column.length) {
+                throw new InputError(`${quote(this.tables.tokens)}: ${column.name} of prompt ${sequence.prompt + 1}, position ${position} has ${list.getEntryLength(row)} values; expected ${column.length}`);
+              }
+              const from = list.getEntryOffset(row);
+              const to = starts[d]! * length + position * column.length;
+              for (let i = 0; i < column.length; i += 1) sequence.diagnostics![to + i] = list.childVector.getItem(from + i) as number;
             });
             row += 1;
           }
@@ -232,6 +258,41 @@ export class ParquetTokenSource implements TokenSource {
 
   close(): void {
     this.connection.closeSync();
+  }
+
+  /**
+   * Prepare DuckDB for streaming these sources' sequences() side by side, as merge's k-way merge
+   * does: each open scan holds the row group it reads, about twice its bytes per thread (a tokens
+   * table's row groups hold up to 16 MB of values), so k scans need about k times that, which
+   * the default cap (256 MB) does not hold beyond a few shards. Scans run on one thread each
+   * (half the memory; the k scans are read in turn anyway) and the cap grows by what these
+   * tables' largest row groups need. Returns the function that restores the defaults.
+   */
+  static async scanSideBySide(sources: readonly TokenSource[]): Promise<() => Promise<void>> {
+    const connection = await connect();
+    try {
+      let need = 0;
+      for (const source of sources) {
+        if (!(source instanceof ParquetTokenSource)) continue;
+        for (const path of [source.tables.tokens, source.tables.prompts]) {
+          const sql = `SELECT coalesce(max(bytes), 0)::BIGINT FROM (SELECT sum(total_uncompressed_size) AS bytes FROM parquet_metadata(${sqlString(path)}) GROUP BY row_group_id)`;
+          need += 2 * Number((await connection.runAndReadAll(sql)).getRows()[0]![0]) + SCAN_OVERHEAD_BYTES;
+        }
+      }
+      await connection.run(`SET threads = 1`);
+      await connection.run(`SET memory_limit = '${MEMORY_LIMIT_MB + Math.ceil(need / 2 ** 20)}MB'`);
+    } finally {
+      connection.closeSync();
+    }
+    return async () => {
+      const restoring = await connect();
+      try {
+        await restoring.run(`SET threads = ${THREADS}`);
+        await restoring.run(`SET memory_limit = '${MEMORY_LIMIT_MB}MB'`);
+      } finally {
+        restoring.closeSync();
+      }
+    };
   }
 }
 

@@ -2,6 +2,8 @@
  * The token source of a version-1 results file, whose per-token values are inline: served from
  * memory (such files are small by construction; V8's string limit capped them), in prompt order.
  */
+import { InputError } from '../errors.js';
+import type { DiagnosticColumn } from '../results/diagnostics.js';
 import type { SequenceResult } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
@@ -75,7 +77,8 @@ export class SequencesTokenSource implements TokenSource {
     return sums;
   }
 
-  async *sequences(hooks: readonly HookName[], metric?: NormMetric): AsyncIterable<SequenceNorms> {
+  async *sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics: readonly DiagnosticColumn[] = []): AsyncIterable<SequenceNorms> {
+    if (diagnostics.length > 0) throw new InputError(`a version-1 results file has no diagnostic columns (asked for ${diagnostics.map(({ name }) => name).join(', ')})`);
     const columns = normColumns(hooks, metric);
     const { nLayers } = this;
     for (const [k, sequence] of this.inline.entries()) {

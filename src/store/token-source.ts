@@ -4,6 +4,7 @@
  * reader streams one norm column at a time in prompt order, or asks for one prompt's rows, or
  * for the per-prompt sums; none needs all tokens in memory.
  */
+import type { DiagnosticColumn } from '../results/diagnostics.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 
@@ -51,7 +52,9 @@ export interface TokenSource {
   promptTokens(prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined>;
   /**
    * Every prompt with its norm columns, in prompt order, for rewriting the tables (slots in
-   * `normColumns(hooks, metric)` order): both metrics, or only `metric` when given.
+   * `normColumns(hooks, metric)` order): both metrics, or only `metric` when given. With
+   * `diagnostics` (the file's `diagnosticColumns`, in table order), each sequence carries those
+   * columns too, in the layout the tables writer takes ([column][position][list]).
    */
-  sequences(hooks: readonly HookName[], metric?: NormMetric): AsyncIterable<SequenceNorms>;
+  sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics?: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms>;
 }

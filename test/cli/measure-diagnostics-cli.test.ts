@@ -1,6 +1,6 @@
 /** `measure --diagnostics` / `--massive-dims` from the command line: bad values refused in one line, exit 2, nothing written. */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,7 +25,6 @@ describe('measure --diagnostics on the command line', () => {
     ['a dimension that is not a number', ['--diagnostics', 'massive', '--massive-dims', '3,x'], /expected dimensions 0…65535 separated by commas, got "x" \(see --help\)$/],
     ['a dimension beyond d_model', ['--diagnostics', 'massive', '--massive-dims', '3,16'], /--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
     ['--massive-dims without massive', ['--diagnostics', 'sinks', '--massive-dims', '3'], /--massive-dims 3 needs --diagnostics massive/],
-    ['--shard with diagnostics', ['--diagnostics', 'heads', '--shard', '1/2'], /--shard 1\/2 cannot be combined with --diagnostics yet/],
   ];
   for (const [name, args, message] of cases) {
     it(`refuses ${name}`, async () => {
@@ -47,5 +46,19 @@ describe('measure --diagnostics on the command line', () => {
     const result = await runCli(['-q', 'measure', '--model', model, '--prompts', prompts, '--out', out, '--diagnostics', 'massive,cosines', '--massive-dims', '5']);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual((await readdir(join(dir, 'ok'))).sort(), ['r.json', 'r.prompts.parquet', 'r.tokens.parquet']);
+  });
+
+  it('measures shards with diagnostics, and merge combines them with their columns', async () => {
+    const shards = [1, 2].map((i) => join(dir, 'shards', `r.shard-${i}-of-2.json`));
+    for (const [i, out] of shards.entries()) {
+      const result = await runCli(['-q', 'measure', '--model', model, '--prompts', prompts, '--out', out, '--diagnostics', 'heads,massive', '--massive-dims', '5', '--shard', `${i + 1}/2`]);
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const merged = join(dir, 'shards', 'merged.json');
+    const result = await runCli(['merge', ...shards, '-o', merged]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /wrote .*merged\.json \(2 prompts from 2 shards\)/);
+    const diagnostics = (JSON.parse(await readFile(merged, 'utf8')) as { diagnostics: { selected: string[]; massiveDims: number[] } }).diagnostics;
+    assert.deepEqual([diagnostics.selected, diagnostics.massiveDims], [['massive', 'heads'], [5]]);
   });
 });

@@ -117,11 +117,22 @@ describe('measure --diagnostics', () => {
     assert.deepEqual(Object.keys(row!).filter((name) => /^(cos_|massive_|sink_|head_)/.test(name)), []);
   });
 
+  it('accepts --shard with --diagnostics: the shard file has its diagnostic columns and summaries (merging them: merge-diagnostics.test.ts)', async () => {
+    const outPath = join(dir, 'shard-1-of-2.json');
+    const { measurement } = await measure({ ...base, outPath, diagnostics: ['sinks'], shard: { index: 1, count: 2 } }, createSilentReporter());
+    assert.deepEqual(measurement.shard, { index: 1, count: 2 });
+    const recorded = readDiagnostics(measurement);
+    assert.deepEqual(recorded?.columns, ['sink_mass']);
+    assert.equal(recorded?.summaries.included, measurement.tokens.measured - measurement.tokens.excluded);
+    const rows = await tokenRows(outPath);
+    assert.equal(rows.length, measurement.tokens.measured);
+    assert.ok(rows.every((row) => (row.sink_mass as number[]).length === 2 * 2));
+  });
+
   it('refuses bad selections with one line naming the value and what is valid, before writing anything', async () => {
     const cases: Array<[Partial<MeasureRequest>, RegExp]> = [
       [{ diagnostics: ['massive'], massiveDims: [16] }, /^--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
       [{ diagnostics: ['cosines'], massiveDims: [1] }, /^--massive-dims 1 needs --diagnostics massive/],
-      [{ diagnostics: ['sinks'], shard: { index: 1, count: 2 } }, /^--shard 1\/2 cannot be combined with --diagnostics yet .*; measure without --shard$/],
     ];
     for (const [request, message] of cases) {
       const outPath = join(dir, 'refused.json');
