@@ -90,6 +90,11 @@ export interface MeasureOutcome {
 const MAX_BATCH_TOKENS = 16384;
 /** Attention scores and pattern of one layer stay under 2 × 256 MB of float32. */
 const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
+/**
+ * With the logit lens, one stream's logits [batch tokens, dVocab] float32 stay under this (a
+ * longer sequence gets a batch of its own): 667 tokens of GPT-2's 50,257-token vocabulary.
+ */
+const MAX_LENS_LOGITS_BYTES = 128 * 1024 * 1024;
 
 /** `--model`, or the embedded demo model when absent; shared by the commands that read a model. */
 export async function resolveRequestedModel(request: Pick<MeasureRequest, 'model' | 'refresh' | 'env' | 'signal'>, reporter: Reporter): Promise<ResolvedModel> {
@@ -156,7 +161,9 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
-  const maxBatchTokens = Math.max(MAX_BATCH_TOKENS, maxTokens);
+  const maxBatchTokens = diagnostics?.diagnostics.includes('lens')
+    ? Math.max(1, Math.min(MAX_BATCH_TOKENS, Math.floor(MAX_LENS_LOGITS_BYTES / 4 / spec.dims.dVocab)))
+    : Math.max(MAX_BATCH_TOKENS, maxTokens);
   const maxAttentionElements = Math.max(MAX_ATTENTION_BYTES / 4 / spec.dims.nHeads, maxTokens * maxTokens);
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
@@ -191,7 +198,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     stopIfInterrupted(request.signal, 'while building the graph');
     const startupSeconds = (performance.now() - startedAt) / 1000;
 
-    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics };
+    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics, readsNextIds: graph.readsNextIds };
     const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
     const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
     let checkpoint: CheckpointWriter | undefined;

@@ -47,6 +47,18 @@ export function tokenCount(batch: Batch): number {
   return batch.members.reduce((sum, member) => sum + member.ids.length, 0);
 }
 
+/**
+ * The logit lens's next_ids, int64 [batch, length]: at each position the id of the token after
+ * it in its sequence, −1 at the last token and in the padding.
+ */
+export function batchNextIds(batch: Batch): BigInt64Array {
+  const next = new BigInt64Array(batch.members.length * batch.length).fill(-1n);
+  batch.members.forEach((member, row) => {
+    for (let position = 0; position + 1 < member.ids.length; position += 1) next[row * batch.length + position] = BigInt(member.ids[position + 1]!);
+  });
+  return next;
+}
+
 /** int64 [batch, length], right-padded with `padId`. */
 export function batchInputIds(batch: Batch, padId = 0): BigInt64Array {
   const ids = new BigInt64Array(batch.members.length * batch.length).fill(BigInt(padId));
