@@ -3,7 +3,9 @@
  * process, interleaved round by round with a norms-only run, on one intra-op thread, timed by
  * the process's CPU seconds over the whole run (start-up, batches, tables). On a shared machine
  * wall-clock ratios of such close runs swing by ±20 % with the load; one thread's CPU time
- * counts the work itself. The least of each scenario's runs counts.
+ * counts the work itself. The least of each scenario's runs counts. The logit lens (an
+ * unembedding per layer: minutes per run, and no target) runs in the first round only, and its
+ * peak RSS is reported against the norms-only run's: one stream's logits are what it adds.
  */
 import type { Diagnostic } from '../src/results/diagnostics.js';
 
@@ -12,6 +14,10 @@ export interface DiagnosticScenario {
   diagnostics: Diagnostic[];
   /** Largest accepted ratio to the norms-only run, when the issue sets one. */
   target?: number;
+  /** Run in the first round only. */
+  firstRoundOnly?: boolean;
+  /** Also report its peak RSS ÷ the norms-only run's. */
+  memory?: boolean;
 }
 
 /** The norms-only run the scenarios are divided by comes first. */
@@ -23,7 +29,8 @@ export const DIAGNOSTIC_SCENARIOS: DiagnosticScenario[] = [
   { label: 'massive-median', diagnostics: ['massive-median'] },
   { label: 'sinks', diagnostics: ['sinks'] },
   { label: 'heads', diagnostics: ['heads'], target: 1.3 },
-  { label: 'all', diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] },
+  { label: 'all but lens', diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] },
+  { label: 'lens', diagnostics: ['lens'], firstRoundOnly: true, memory: true },
 ];
 
 /** The worker's arguments after the common ones: the selection and one thread. */
@@ -42,12 +49,16 @@ export interface CostRow {
   met: boolean;
 }
 
-/** One row per diagnostic scenario: its CPU seconds per token ÷ the norms-only run's. */
+const peakRss = (runs: readonly Run[]) => Math.max(...runs.map((run) => run.maxRssBytes!));
+
+/** One row per diagnostic scenario: its CPU seconds per token ÷ the norms-only run's; and the peak RSS ratio of those that ask. */
 export function diagnosticCostRows(runs: ReadonlyMap<string, readonly Run[]>): CostRow[] {
-  const base = leastCpuPerToken(runs.get(DIAGNOSTIC_SCENARIOS[0]!.label)!);
-  return DIAGNOSTIC_SCENARIOS.slice(1).map(({ label, target }) => {
+  const baseRuns = runs.get(DIAGNOSTIC_SCENARIOS[0]!.label)!;
+  const base = leastCpuPerToken(baseRuns);
+  return DIAGNOSTIC_SCENARIOS.slice(1).flatMap(({ label, target, memory }) => {
     const ratio = leastCpuPerToken(runs.get(label)!) / base;
-    return { figure: `diagnostics ${label} ÷ norms only (CPU, 1 thread)`, value: ratio, target: target === undefined ? '—' : `≤ ${target}`, met: target === undefined || ratio <= target };
+    const cpu = { figure: `diagnostics ${label} ÷ norms only (CPU, 1 thread)`, value: ratio, target: target === undefined ? '—' : `≤ ${target}`, met: target === undefined || ratio <= target };
+    return memory ? [cpu, { figure: `diagnostics ${label} ÷ norms only (peak RSS)`, value: peakRss(runs.get(label)!) / peakRss(baseRuns), target: '—', met: true }] : [cpu];
   });
 }
 

@@ -52,12 +52,14 @@ function tensors(shape: ModelShape): StreamedTensor[] {
       t(`${p}.mlp.c_proj.weight`, [4 * d, d]), t(`${p}.mlp.c_proj.bias`, [d], 0.01),
     );
   }
+  list.push(t('ln_f.weight', [d], 0.05, 1), t('ln_f.bias', [d], 0.01)); // the output head (tied to wte) that the logit lens reads
   return list;
 }
 
 /** The model folder for a shape, generated on first use. Returns its path. */
 export async function ensureBenchModel(shape: ModelShape, log: (message: string) => void): Promise<string> {
-  const dir = join(tmpdir(), 'resid-norms-bench', shape.name);
+  // v2: with ln_f, which the logit lens needs (folders of the first version lack it).
+  const dir = join(tmpdir(), 'resid-norms-bench', `${shape.name}-v2`);
   if (existsSync(join(dir, 'config.json'))) return dir;
   log(`generating a random ${shape.name}-shaped model in ${dir} (once)…`);
   const partial = `${dir}.partial`;

@@ -95,6 +95,7 @@ const diagnosticRuns = new Map<string, Array<Record<string, number>>>();
 for (let round = 0; round < options.rounds; round += 1) {
   fullRuns.push(worker(['measure', ...common]));
   for (const scenario of options.diagnostics ? DIAGNOSTIC_SCENARIOS : []) {
+    if (round > 0 && scenario.firstRoundOnly) continue;
     const runs = diagnosticRuns.get(scenario.label) ?? [];
     runs.push(worker(['measure', ...common, ...scenarioArguments(scenario)]));
     diagnosticRuns.set(scenario.label, runs);

@@ -100,11 +100,17 @@ export class ProblemList {
     return this.problems.length;
   }
 
-  throwIfAny(makeError: (message: string) => ResidNormsError): void {
-    if (this.problems.length === 0) return;
+  /** The first three problems on one line (and how many more), or undefined when there is none. */
+  summary(): string | undefined {
+    if (this.problems.length === 0) return undefined;
     const shown = this.problems.slice(0, 3).join('; ');
     const more = this.problems.length > 3 ? ` (and ${this.problems.length - 3} more)` : '';
-    throw makeError(shown + more);
+    return shown + more;
+  }
+
+  throwIfAny(makeError: (message: string) => ResidNormsError): void {
+    const message = this.summary();
+    if (message !== undefined) throw makeError(message);
   }
 }
 

@@ -5,9 +5,12 @@
  * (`attention_types`; a local layer lets a token see itself and the window_size − 1 tokens
  * before it, as Hugging Face's mask `tril(ones) xor tril(ones, −window_size)` does).
  * The mask buffers `attn.attention.bias` / `masked_bias` of old checkpoints are ignored.
+ * Output head (logit lens only): `ln_f`, and W_U = `wte` (tied; `lm_head.weight` when
+ * tie_word_embeddings is false).
  */
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedDims } from './config-reader.js';
+import { describeOutputHead } from './output-head.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import { quote } from '../errors.js';
@@ -126,6 +129,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     normalization: 'layernorm',
     parallelResidual: false,
     blocks,
+    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'ln_f', kind: 'layernorm', eps }, embedding: 'wte.weight', head: 'lm_head.weight', tiedByDefault: true }),
     bosTokenId,
     eosTokenId,
     specialTokenIds,

@@ -4,11 +4,13 @@
  * ([q₀ k₀ v₀ | q₁ k₁ v₁ | …], each dHead wide), rotary embeddings on the first
  * rotary_pct·dHead features of each head, attention scaled by 1/√dHead, and (by default)
  * parallel residual: x + attn(ln1(x)) + mlp(ln2(x)), so there is no resid_mid.
- * Ignored tensors: embed_out (the LM head), final_layer_norm, and the buffers older
- * checkpoints carry (attention.bias, attention.masked_bias, attention.rotary_emb.inv_freq).
+ * Output head (logit lens only): `final_layer_norm`, and W_U = `embed_out` (untied, the default;
+ * `embed_in` when tie_word_embeddings is true). Ignored: the buffers older checkpoints carry
+ * (attention.bias, attention.masked_bias, attention.rotary_emb.inv_freq).
  */
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedDims } from './config-reader.js';
+import { describeOutputHead } from './output-head.js';
 import { readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
@@ -61,6 +63,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     normalization: 'layernorm',
     parallelResidual,
     blocks,
+    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'final_layer_norm', kind: 'layernorm', eps }, embedding: 'embed_in.weight', head: 'embed_out.weight', tiedByDefault: false }),
     bosTokenId,
     eosTokenId,
     specialTokenIds,

@@ -2,9 +2,12 @@
  * GPT-2 (openai-community/gpt2…gpt2-xl, distilgpt2): pre-LayerNorm blocks, learned positions,
  * Conv1D weights stored [in, out], one fused c_attn projection [dModel, 3·dModel] = [q | k | v],
  * gelu_new MLP. The causal-mask buffers `attn.bias` / `attn.masked_bias` are ignored.
+ * Output head (logit lens only): `ln_f`, and W_U = `wte` (tied; `lm_head.weight` when
+ * tie_word_embeddings is false).
  */
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedDims } from './config-reader.js';
+import { describeOutputHead } from './output-head.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
@@ -56,6 +59,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     normalization: 'layernorm',
     parallelResidual: false,
     blocks,
+    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'ln_f', kind: 'layernorm', eps }, embedding: 'wte.weight', head: 'lm_head.weight', tiedByDefault: true }),
     bosTokenId,
     eosTokenId,
     specialTokenIds,

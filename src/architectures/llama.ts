@@ -2,13 +2,18 @@
  * The Llama layout (LlamaForCausalLM, and Mistral / Qwen2, which share its keys): pre-RMSNorm
  * blocks, separate q/k/v/o projections stored [out, in], grouped-query attention
  * (num_key_value_heads), rotary embeddings over whole heads (rotate_half), SwiGLU MLP
- * down(act(gate(x)) · up(x)), attention scaled by 1/√head_dim. No position table, no LM head.
+ * down(act(gate(x)) · up(x)), attention scaled by 1/√head_dim. No position table.
  * What differs between the three names is data (LLAMA, MISTRAL, QWEN2 below): which projections carry biases and
- * which layers use a sliding window. Ignored tensors: lm_head, model.norm, rotary_emb.inv_freq.
+ * which layers use a sliding window. Ignored tensors: rotary_emb.inv_freq.
+ * Output head (logit lens only): `model.norm` (RMSNorm), and W_U = `lm_head.weight`, or
+ * `embed_tokens` when tie_word_embeddings is true or the checkpoint has no lm_head
+ * (transformers would initialize a missing untied head at random; the lens takes such a
+ * checkpoint as tied, and the results file records `tied`).
  */
 import { quote } from '../errors.js';
 import { readActivation } from './activations.js';
 import { ConfigReader, DIMENSION_LIMITS, finishedDims } from './config-reader.js';
+import { describeOutputHead } from './output-head.js';
 import { readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
@@ -153,6 +158,7 @@ function describeWith(variant: LlamaVariant) {
       normalization: 'rmsnorm',
       parallelResidual: false,
       blocks,
+      outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'norm', kind: 'rmsnorm', eps }, embedding: 'embed_tokens.weight', head: 'lm_head.weight', tiedByDefault: false, absentHeadIsTied: true }),
       bosTokenId,
       eosTokenId,
       specialTokenIds,

@@ -9,9 +9,15 @@
  *   stream after every sublayer, so its norm is set by the LayerNorm gains, not accumulated.
  * - word_embed_proj_dim ≠ hidden_size (opt-350m): project_in/project_out around the blocks.
  * - layer_norm_elementwise_affine: false: LayerNorms without gain and bias tensors.
+ *
+ * Output head (logit lens only): the decoder's `final_layer_norm` (none when
+ * _remove_final_layer_norm is true, as OPTDecoder leaves it out), and W_U = `embed_tokens`
+ * (tied, OPT's default; `lm_head.weight` when tie_word_embeddings is false). OPT's project_out
+ * (opt-350m) would follow the final norm; such models are refused above.
  */
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedDims } from './config-reader.js';
+import { describeOutputHead } from './output-head.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
@@ -77,6 +83,12 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     normalization: 'layernorm',
     parallelResidual: false,
     blocks,
+    outputHead: describeOutputHead(w, reader, dims, {
+      ...(reader.raw('_remove_final_layer_norm') === true ? {} : { finalNorm: { name: 'final_layer_norm', kind: 'layernorm' as const, eps: LAYER_NORM_EPS } }),
+      embedding: 'embed_tokens.weight',
+      head: 'lm_head.weight',
+      tiedByDefault: true,
+    }),
     bosTokenId,
     eosTokenId,
     specialTokenIds,

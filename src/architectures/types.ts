@@ -80,6 +80,19 @@ export interface BlockSpec {
   mlp: MlpSpec;
 }
 
+/**
+ * The model's own output head, which the logit lens reads (`measure --diagnostics lens`):
+ * logits = finalNorm(x) · W_Uᵀ. No family here has a bias on W_U.
+ */
+export interface OutputHead {
+  /** ln_f, model.norm, final_layer_norm; absent when the model applies none (OPT with _remove_final_layer_norm). */
+  finalNorm?: NormWeights;
+  /** W_U, [dVocab, dModel] as nn.Linear stores it: the token embedding itself when tied. */
+  unembedding: TensorInfo;
+  /** Whether W_U is the token embedding (tie_word_embeddings, or a Llama checkpoint without lm_head). */
+  tied: boolean;
+}
+
 export interface TransformerSpec {
   /** Registry name of the adapter that described the model. */
   architecture: string;
@@ -92,6 +105,11 @@ export interface TransformerSpec {
   /** attn and MLP both read the block input and add to it (GPT-NeoX, GPT-J): no resid_mid. */
   parallelResidual: boolean;
   blocks: BlockSpec[];
+  /**
+   * The final norm and unembedding, or why the model's files do not give them. Only the logit
+   * lens reads them, so a model without them (or with misshapen ones) still measures norms.
+   */
+  outputHead: OutputHead | { unavailable: string };
   bosTokenId: number | null;
   /** config.json's eos_token_id (the first, when it lists several). */
   eosTokenId: number | null;

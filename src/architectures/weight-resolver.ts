@@ -63,6 +63,25 @@ export class WeightResolver {
     return { kind: 'rmsnorm', weight: this.get(`${name}.weight`, [dModel]), eps };
   }
 
+  /**
+   * A resolver over the same tensors with a problem list of its own, for parts only some runs
+   * need (the output head): their problems are read with `problem()`, never thrown by `finish`.
+   * `prefix` replaces this resolver's key prefix (e.g. '' for a top-level `lm_head.weight`).
+   */
+  apart(prefix: string = this.prefix): WeightResolver {
+    return new WeightResolver(this.weights, this.source, [prefix], '');
+  }
+
+  /** Every problem found so far, as one line, or undefined when there is none. */
+  problem(): string | undefined {
+    return this.problems.summary();
+  }
+
+  /** Whether the tensor `name` (without prefix) exists. */
+  has(name: string): boolean {
+    return this.weights.tensors.has(this.prefix + name);
+  }
+
   finish(): void {
     this.problems.throwIfAny((message) => new ModelError(`weights of ${quote(this.source)} do not match the config: ${message}`));
   }

@@ -18,7 +18,7 @@ import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
-import { chooseDiagnostics, diagnosticShape, diagnosticsInfo } from '../measure/diagnostics-selection.js';
+import { chooseDiagnostics, diagnosticShape, diagnosticsInfo, lensHeadInfo } from '../measure/diagnostics-selection.js';
 import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
@@ -129,7 +129,8 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
-  const { maxBatchTokens, maxAttentionElements } = batchBudgets(spec.dims.nHeads, maxTokens);
+  const lensVocab = diagnostics?.diagnostics.includes('lens') ? spec.dims.dVocab : undefined;
+  const { maxBatchTokens, maxAttentionElements } = batchBudgets(spec.dims.nHeads, maxTokens, lensVocab);
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
   const files = checkpointFiles(outPath);
@@ -163,7 +164,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     stopIfInterrupted(request.signal, 'while building the graph');
     const startupSeconds = (performance.now() - startedAt) / 1000;
 
-    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics };
+    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics, readsNextIds: graph.readsNextIds };
     const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
     const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
     let checkpoint: CheckpointWriter | undefined;
@@ -224,7 +225,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       hooks,
       tables,
       ...(request.shard ? { shard: request.shard } : {}),
-      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, diagnosticShape(spec), tables.diagnostics) } : {}),
+      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, diagnosticShape(spec), tables.diagnostics, lensHeadInfo(diagnostics, spec)) } : {}),
     });
     await writeFileAtomic(outPath, formatMeasurement(measurement));
     removeCheckpoint(files);

@@ -9,7 +9,7 @@
  */
 import { InputError, UsageError, quote } from '../errors.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
-import { diagnosticColumns, readDiagnostics, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
+import { diagnosticColumns, readDiagnostics, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type DiagnosticsInfo } from '../results/diagnostics.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import type { Measurement, ModelInfo } from '../results/schema.js';
 import { readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
@@ -96,7 +96,7 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
     runtime: { ...measurement.runtime, seconds, tokens, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, shards: count },
     hooks: measurement.hooks,
     tables,
-    ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics.selection, diagnostics.shape, tables.diagnostics) } : {}),
+    ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics.selection, diagnostics.shape, tables.diagnostics, diagnostics.outputHead) } : {}),
   });
   await writeFileAtomic(outPath, formatMeasurement(merged));
   return merged;
@@ -115,7 +115,7 @@ function describeDiagnostics(shard: MeasurementFile): string {
  * (and --massive-dims), and unless the columns a shard lists are those its selection gives
  * (a file of another resid-norms version).
  */
-function commonDiagnostics(shards: readonly MeasurementFile[]): { selection: DiagnosticSelection; shape: DiagnosticShape; columns: DiagnosticColumn[] } | undefined {
+function commonDiagnostics(shards: readonly MeasurementFile[]): { selection: DiagnosticSelection; shape: DiagnosticShape; columns: DiagnosticColumn[]; outputHead: DiagnosticsInfo['outputHead'] } | undefined {
   const groups = new Map<string, string[]>();
   for (const shard of shards) {
     const key = describeDiagnostics(shard);
@@ -138,7 +138,7 @@ function commonDiagnostics(shards: readonly MeasurementFile[]): { selection: Dia
       throw new InputError(`${quote(shard.path)} lists the diagnostic columns ${listed.join(', ')}, but this resid-norms gives ${columns.map(({ name }) => name).join(', ')} for its selection; merge with the version that measured it`);
     }
   }
-  return { selection, shape, columns };
+  return { selection, shape, columns, outputHead: recorded.outputHead };
 }
 
 /** A results file's model as the diagnostic columns see it. */

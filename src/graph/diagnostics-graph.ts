@@ -7,9 +7,10 @@
  * layer-major (layer l, head h at l × nHeads + h), exactly as the tokens table stores it.
  */
 import type { LinearWeights } from '../architectures/types.js';
-import { diagnosticColumns, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type MassiveStatistic } from '../results/diagnostics.js';
+import { diagnosticColumns, LENS_COLUMNS, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type MassiveStatistic } from '../results/diagnostics.js';
 import type { SequenceValues } from './attention.js';
 import type { GraphContext } from './layers.js';
+import type { LensBuilder } from './lens-graph.js';
 import { ElementType, int, ints } from './onnx-builder.js';
 
 /** A floor for denominators, so a zero vector gives 0, not NaN (a NaN would reach the barriers). */
@@ -52,6 +53,8 @@ export class DiagnosticsBuilder {
     private readonly sequence: SequenceValues,
     selection: DiagnosticSelection,
     private readonly shape: DiagnosticShape & { dHead: number },
+    /** The logit lens's graph, when `lens` is selected. */
+    private readonly lens?: LensBuilder,
   ) {
     this.columns = diagnosticColumns(selection, shape);
     for (const column of this.columns) this.pieces.set(column.name, []);
@@ -66,6 +69,19 @@ export class DiagnosticsBuilder {
     return this.columns.length > 0;
   }
 
+  /** The lens of the embeddings (its index 0), before block 0; returns the pieces made (for the barriers). */
+  addEmbeddings(residPre: string): string[] {
+    if (!this.pieces.has(LENS_COLUMNS.entropy)) return [];
+    return this.putLens(residPre, 'lens.0');
+  }
+
+  private putLens(x: string, name: string): string[] {
+    const { entropy, rank } = this.lens!.add(x, name);
+    this.pieces.get(LENS_COLUMNS.entropy)!.push(entropy);
+    this.pieces.get(LENS_COLUMNS.rank)!.push(rank);
+    return [entropy, rank];
+  }
+
   /** Add one block's values to every selected column; returns the pieces made (for the barriers). */
   addBlock(layer: number, block: BlockValues): string[] {
     const made: string[] = [];
@@ -74,6 +90,7 @@ export class DiagnosticsBuilder {
       made.push(value);
     };
     const has = (name: string) => this.pieces.has(name);
+    if (has(LENS_COLUMNS.entropy)) made.push(...this.putLens(block.residPost, `lens.${layer + 1}`));
     const prefix = `blocks.${layer}.diagnostics`;
     if (has('cos_attn_resid_pre_raw')) {
       const pairs: Array<[CosinePair, string, string]> = [['attn_resid_pre', block.attnOut, block.residPre]];
@@ -103,7 +120,8 @@ export class DiagnosticsBuilder {
     const g = this.ctx.g;
     return this.columns.map((column) => {
       const pieces = this.pieces.get(column.name)!;
-      if (pieces.length !== this.shape.nLayers) throw new Error(`diagnostic ${column.name} has ${pieces.length} layers of ${this.shape.nLayers}`);
+      const expected = column.length / column.perLayer;
+      if (pieces.length !== expected) throw new Error(`diagnostic ${column.name} has ${pieces.length} layers of ${expected}`);
       const joined = pieces.length === 1 ? pieces[0]! : g.node('Concat', pieces, { axis: int(1) }, `diagnostics.${column.name}.layers`); // [batch·pos, length]
       const name = g.node('Reshape', [joined, this.sequence.shapeWith([column.length])], {}, diagnosticOutputName(column.name));
       g.addOutput(name, ElementType.float, ['batch', 'pos', column.length]);

@@ -3,7 +3,8 @@
  * embeddings, the blocks, and at each requested hook point two per-token reductions (raw and
  * centered L2 norm), so only [batch, pos] arrays leave ONNX Runtime. No final norm, no LM head.
  *
- * Input:   input_ids  int64 [batch, pos]   (right-padded; padding is never seen by real tokens)
+ * Inputs:  input_ids  int64 [batch, pos]   (right-padded; padding is never seen by real tokens)
+ *          next_ids   int64 [batch, pos]   (only with the lens: the next token's id, −1 where none)
  * Outputs: blocks.{l}.hook_{hook}:{raw|centered}  float [batch, pos]
  *          diagnostics.{column}                 float [batch, pos, length]  (only when asked for)
  */
@@ -15,9 +16,12 @@ import { DiagnosticsBuilder, type DiagnosticOutput } from './diagnostics-graph.j
 import type { ExternalDataLayout } from './external-data.js';
 import { hookOutputName } from './hooks.js';
 import { GraphContext } from './layers.js';
+import { LensBuilder } from './lens-graph.js';
 import { ElementType, GraphBuilder } from './onnx-builder.js';
 
 export const INPUT_IDS = 'input_ids';
+/** The logit lens's input: each position's next token id, −1 for the last token and padding. */
+export const NEXT_IDS = 'next_ids';
 
 /** One (layer, hook, metric) and the graph output carrying it; two entries may share an output. */
 export interface HookOutput {
@@ -34,6 +38,8 @@ export interface BuiltGraph {
   outputNames: string[];
   /** One output per diagnostic column (none unless asked for), float [batch, pos, length]. */
   diagnostics: DiagnosticOutput[];
+  /** Whether the graph reads NEXT_IDS besides INPUT_IDS (with the lens). */
+  readsNextIds: boolean;
   nodeCount: number;
 }
 
@@ -85,7 +91,13 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   const ids = g.addInput(INPUT_IDS, ElementType.int64, ['batch', 'pos']);
   const { tokenShape, positions } = inputPositions(g, ids);
   const sequence = new SequenceValues(ctx, positions, tokenShape);
-  const diagnostics = new DiagnosticsBuilder(ctx, sequence, options.diagnostics ?? { diagnostics: [] }, { ...spec.dims, parallelResidual: spec.parallelResidual });
+  const selection = options.diagnostics ?? { diagnostics: [] };
+  let lens: LensBuilder | undefined;
+  if (selection.diagnostics.includes('lens')) {
+    if ('unavailable' in spec.outputHead) throw new Error(`the logit lens needs the model's output head: ${spec.outputHead.unavailable}`);
+    lens = new LensBuilder(ctx, spec.outputHead, g.addInput(NEXT_IDS, ElementType.int64, ['batch', 'pos']), tokenShape);
+  }
+  const diagnostics = new DiagnosticsBuilder(ctx, sequence, selection, { ...spec.dims, parallelResidual: spec.parallelResidual }, lens);
   let residual = embedTokens(ctx, spec, ids, positions);
 
   // Norms are computed and output once per value: resid_post of block l is resid_pre of block
@@ -114,6 +126,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
     for (const metric of ['raw', 'centered'] as const) outputs.push({ name: norms[metric], layer, hook, metric });
   };
 
+  pending.push(...diagnostics.addEmbeddings(residual)); // the lens of the embeddings, before block 0 runs
   const lastLayer = spec.dims.nLayers - 1;
   for (let layer = 0; layer <= lastLayer; layer += 1) {
     const block = spec.blocks[layer]!;
@@ -143,7 +156,7 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
     }
   }
   const diagnosticOutputs = diagnostics.finish();
-  return { bytes: g.toBytes(), outputs, outputNames: [...new Set(outputs.map((o) => o.name))], diagnostics: diagnosticOutputs, nodeCount: g.nodeCount };
+  return { bytes: g.toBytes(), outputs, outputNames: [...new Set(outputs.map((o) => o.name))], diagnostics: diagnosticOutputs, readsNextIds: lens !== undefined, nodeCount: g.nodeCount };
 }
 
 /** With only resid_pre wanted, the last block's attention and MLP are not needed. */

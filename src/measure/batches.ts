@@ -29,10 +29,19 @@ const MAX_BATCH_TOKENS = 16384;
 /** Attention scores and pattern of one layer stay under 2 × 256 MB of float32. */
 const MAX_ATTENTION_BYTES = 256 * 1024 * 1024;
 
-/** The token and attention budgets of a model's batches (measure's and mechanisms'); one prompt of maxTokens always fits. */
-export function batchBudgets(nHeads: number, maxTokens: number): Required<Pick<BatchPlanOptions, 'maxBatchTokens' | 'maxAttentionElements'>> {
+/**
+ * With the logit lens, one stream's logits [batch tokens, dVocab] float32 stay under this (a
+ * longer sequence gets a batch of its own): 667 tokens of GPT-2's 50,257-token vocabulary.
+ */
+const MAX_LENS_LOGITS_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The token and attention budgets of a model's batches (measure's and mechanisms'); one prompt of
+ * maxTokens always fits. `lensVocab`: the vocabulary size when the logit lens is computed.
+ */
+export function batchBudgets(nHeads: number, maxTokens: number, lensVocab?: number): Required<Pick<BatchPlanOptions, 'maxBatchTokens' | 'maxAttentionElements'>> {
   return {
-    maxBatchTokens: Math.max(MAX_BATCH_TOKENS, maxTokens),
+    maxBatchTokens: lensVocab === undefined ? Math.max(MAX_BATCH_TOKENS, maxTokens) : Math.max(1, Math.min(MAX_BATCH_TOKENS, Math.floor(MAX_LENS_LOGITS_BYTES / 4 / lensVocab))),
     maxAttentionElements: Math.max(MAX_ATTENTION_BYTES / 4 / nHeads, maxTokens * maxTokens),
   };
 }
@@ -58,6 +67,18 @@ export function planBatches(sequences: readonly Sequence[], { batchSize, maxBatc
 /** Real (unpadded) tokens in a batch. */
 export function tokenCount(batch: Batch): number {
   return batch.members.reduce((sum, member) => sum + member.ids.length, 0);
+}
+
+/**
+ * The logit lens's next_ids, int64 [batch, length]: at each position the id of the token after
+ * it in its sequence, −1 at the last token and in the padding.
+ */
+export function batchNextIds(batch: Batch): BigInt64Array {
+  const next = new BigInt64Array(batch.members.length * batch.length).fill(-1n);
+  batch.members.forEach((member, row) => {
+    for (let position = 0; position + 1 < member.ids.length; position += 1) next[row * batch.length + position] = BigInt(member.ids[position + 1]!);
+  });
+  return next;
 }
 
 /** int64 [batch, length], right-padded with `padId`. */

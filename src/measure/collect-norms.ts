@@ -9,7 +9,7 @@ import type { HookOutput } from '../graph/transformer-graph.js';
 import type { HookName } from '../vocabulary/hooks.js';
 import { normColumns } from '../store/result-tables.js';
 import type { NormSession } from '../runtime/onnx-session.js';
-import { batchInputIds, type Batch } from './batches.js';
+import { batchInputIds, batchNextIds, type Batch } from './batches.js';
 import type { Sequence } from './sequences.js';
 
 export interface CollectContext {
@@ -23,6 +23,8 @@ export interface CollectContext {
   modelId: string;
   /** Diagnostic outputs (measure --diagnostics), packed after the norms; none when absent. */
   diagnostics?: readonly DiagnosticOutput[];
+  /** The graph reads next_ids (the logit lens). */
+  readsNextIds?: boolean;
 }
 
 /** float32 values a checkpoint holds per token: one per norm output, then each diagnostic's list. */
@@ -44,7 +46,8 @@ export interface PackedNorms {
 export async function collectBatch(batch: Batch, context: CollectContext): Promise<PackedNorms[]> {
   const { session, outputNames } = context;
   const diagnostics = context.diagnostics ?? [];
-  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, [...outputNames, ...diagnostics.map(({ name }) => name)]);
+  const outputs = [...outputNames, ...diagnostics.map(({ name }) => name)];
+  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, outputs, context.readsNextIds ? batchNextIds(batch) : undefined);
   const perToken = floatsPerToken(context);
   return batch.members.map((sequence, row) => {
     const length = sequence.ids.length;

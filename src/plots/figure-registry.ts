@@ -9,6 +9,7 @@ import { blockOutputsFigure } from './block-outputs.js';
 import { compareModelsFigure } from './compare-models.js';
 import { cosinesFigure } from './diagnostic-cosines.js';
 import { headWritesFigure } from './diagnostic-head-writes.js';
+import { lensFigure } from './diagnostic-lens.js';
 import { massiveDimsFigure, massiveGrowthFigure } from './diagnostic-massive.js';
 import { sinksFigure } from './diagnostic-sinks.js';
 import type { FigureBuilder } from './figure-types.js';
@@ -43,6 +44,7 @@ export const FIGURES = {
   'massive-growth': massiveGrowthFigure,
   sinks: sinksFigure,
   'head-writes': headWritesFigure,
+  lens: lensFigure,
 } satisfies Record<string, FigureBuilder>;
 
 export type FigureName = keyof typeof FIGURES;

@@ -9,12 +9,15 @@
  *           d_model per token and layer: costs ~20 % of a GPT-2 small forward pass, so it is apart)
  *   sinks    per token, layer and head, the attention the query puts on position 0
  *   heads    per token, layer and head, the norm of the head's write (TransformerLens hook_result)
+ *   lens     per token and stream (embeddings, then after each block), the logit lens: entropy of
+ *           the next-token distribution through the final norm and the unembedding, and the
+ *           rank of the actual next token (an unembedding per layer: it costs the most)
  */
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { LayerSummarySchema } from './schema.js';
 
-export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] as const;
+export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'sinks', 'heads', 'lens'] as const;
 export type Diagnostic = (typeof DIAGNOSTICS)[number];
 
 /** The shape of a model that decides which columns exist and how long their lists are. */
@@ -39,7 +42,10 @@ export interface DiagnosticColumn {
   name: string;
   diagnostic: Diagnostic;
   kind: 'float32-list' | 'int32-list';
-  /** nLayers, or nLayers × nHeads (layer-major: layer l, head h at l × nHeads + h). */
+  /**
+   * nLayers, or nLayers × nHeads (layer-major: layer l, head h at l × nHeads + h), or for the
+   * lens nLayers + 1 (index i: the stream after i blocks, see LENS_COLUMNS).
+   */
   length: number;
   /** Values per layer: 1, or nHeads. */
   perLayer: number;
@@ -49,6 +55,16 @@ export interface DiagnosticColumn {
 /** Massive-activation statistics in column order (`massive_norm_without` follows when dims are given). */
 export const MASSIVE_STATISTICS = ['max', 'dim', 'top1_share', 'top10_share'] as const;
 export type MassiveStatistic = (typeof MASSIVE_STATISTICS)[number] | 'norm_without';
+
+/**
+ * The logit lens's columns. Index i of their lists is the residual stream after i blocks:
+ * i = 0 the embeddings (resid_pre of block 0), i = l + 1 resid_post of block l, and the last
+ * (i = nLayers) the model's own output. `lens_next_rank` is LENS_NO_NEXT where the token has no
+ * next token in its sequence (the last one).
+ */
+export const LENS_COLUMNS = { entropy: 'lens_entropy', rank: 'lens_next_rank' } as const;
+/** `lens_next_rank` of a token with no next token (the last of its sequence). */
+export const LENS_NO_NEXT = -1;
 
 /** Cosine pairs of a model: parallel blocks add attn_out + mlp_out to resid_pre together. */
 export function cosinePairs(parallelResidual: boolean): CosinePair[] {
@@ -115,6 +131,12 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
         columns.push(perHead('head_write_raw', diagnostic, "‖z_h·W_O,h‖, the head's write into the residual (no b_O)"));
         columns.push(perHead('head_write_centered', diagnostic, 'the same write, centered (as TransformerLens centers W_O)'));
         break;
+      case 'lens': {
+        const perStream = (name: string, kind: DiagnosticColumn['kind'], description: string): DiagnosticColumn => ({ name, diagnostic, kind, length: nLayers + 1, perLayer: 1, description });
+        columns.push(perStream(LENS_COLUMNS.entropy, 'float32-list', 'entropy (nats) of the next-token distribution through the final norm and the unembedding, after 0…nLayers blocks'));
+        columns.push(perStream(LENS_COLUMNS.rank, 'int32-list', `rank of the actual next token among the logits (0 = top; logits strictly greater counted), ${LENS_NO_NEXT} for the last token`));
+        break;
+      }
     }
   }
   return columns;
@@ -144,6 +166,18 @@ export const DiagnosticSummariesSchema = z.object({
     .optional(),
   /** Each norm column's mean at position 0, per layer (position 0 is left out of the norm summaries). */
   positionZeroNorms: z.record(z.string(), z.array(statistic)),
+  /**
+   * The logit lens, per stream (index i: after i blocks), over included tokens that have a next
+   * token (perLayer's lens_entropy and lens_next_rank are over the same tokens): how many, and
+   * the share of them whose next token is the top prediction (rank 0) and among the top 10.
+   */
+  lens: z
+    .object({
+      tokens: z.number().int().nonnegative(),
+      top1: z.array(statistic),
+      top10: z.array(statistic),
+    })
+    .optional(),
 });
 export type DiagnosticSummaries = z.input<typeof DiagnosticSummariesSchema>;
 
@@ -153,6 +187,8 @@ export const DiagnosticsInfoSchema = z.object({
   massiveDims: z.array(z.number().int().nonnegative()).optional(),
   /** The tokens-table columns they added, in table order. */
   columns: z.array(z.string()),
+  /** The logit lens's output head: the tensors read (their full keys) and whether W_U is the token embedding. */
+  outputHead: z.object({ finalNorm: z.string().nullable(), unembedding: z.string(), tied: z.boolean() }).optional(),
   summaries: DiagnosticSummariesSchema,
 });
 export type DiagnosticsInfo = z.input<typeof DiagnosticsInfoSchema>;

@@ -34,8 +34,11 @@ function prepacks(options: SessionOptions): boolean {
 export interface NormSession {
   threads: number;
   device: Device;
-  /** Run one batch: ids int64 [batch, pos] → each requested output as float [batch, pos]. */
-  run(ids: BigInt64Array, batch: number, pos: number, outputNames: readonly string[]): Promise<Map<string, Float32Array>>;
+  /**
+   * Run one batch: ids int64 [batch, pos] → each requested output as float [batch, pos, …].
+   * nextIds int64 [batch, pos]: the logit lens's second input (graphs that read it only).
+   */
+  run(ids: BigInt64Array, batch: number, pos: number, outputNames: readonly string[], nextIds?: BigInt64Array): Promise<Map<string, Float32Array>>;
   release(): Promise<void>;
 }
 
@@ -87,8 +90,9 @@ export async function createNormSession(graph: Uint8Array, externalDataFolder: s
   return {
     threads,
     device: options.device,
-    async run(ids, batch, pos, outputNames) {
-      const feeds = { input_ids: new ort.Tensor('int64', ids, [batch, pos]) };
+    async run(ids, batch, pos, outputNames, nextIds) {
+      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [batch, pos]) };
+      if (nextIds !== undefined) feeds.next_ids = new ort.Tensor('int64', nextIds, [batch, pos]);
       const results = await session.run(feeds, [...outputNames]);
       const out = new Map<string, Float32Array>();
       for (const name of outputNames) out.set(name, results[name]!.data as Float32Array);

@@ -3,11 +3,13 @@
  * the results file and the figures (which never read the tables again): per layer, the
  * distribution of each per-layer value over included tokens; per layer and head, the mean of
  * each per-head value; the dimensions that hold the largest |x_i| most often, over included
- * tokens and at position 0; and each norm column's mean at position 0 (left out of the norm
- * summaries, and the position attention sinks point at).
+ * tokens and at position 0; each norm column's mean at position 0 (left out of the norm
+ * summaries, and the position attention sinks point at); and for the logit lens, per stream,
+ * the distributions of entropy and rank and the top-1 / top-10 shares over included tokens that
+ * have a next token (the last token of a sequence has none).
  */
 import { StreamingSummary } from '../analysis/streaming-summary.js';
-import type { DiagnosticColumn, DiagnosticSummaries } from '../results/diagnostics.js';
+import { LENS_COLUMNS, type DiagnosticColumn, type DiagnosticSummaries } from '../results/diagnostics.js';
 
 /** How many dimensions per layer the results file names as most often the largest. */
 const TOP_DIMENSIONS = 5;
@@ -23,6 +25,8 @@ export class DiagnosticSummaryBuilder {
   private readonly dimCounts: { included: Array<Map<number, number>>; first: Array<Map<number, number>> };
   /** [norm column] → sums [layer] at position 0 */
   private readonly firstNormSums: Float64Array[];
+  /** The lens's columns (where they start in a token's values, per position) and counts per stream. */
+  private readonly lens?: { entropyStart: number; rankStart: number; length: number; tokens: number; top1: Float64Array; top10: Float64Array };
 
   constructor(
     private readonly columns: readonly DiagnosticColumn[],
@@ -30,9 +34,15 @@ export class DiagnosticSummaryBuilder {
     private readonly nLayers: number,
   ) {
     for (const column of columns) {
-      if (column.kind === 'int32-list') continue;
-      if (column.perLayer === 1) this.perLayer.set(column.name, Array.from({ length: nLayers }, () => new StreamingSummary()));
+      if (column.name === 'massive_dim') continue;
+      if (column.perLayer === 1) this.perLayer.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
       else this.perHeadSums.set(column.name, new Float64Array(column.length));
+    }
+    const start = (name: string) => columns.slice(0, columns.findIndex((column) => column.name === name)).reduce((sum, column) => sum + column.length, 0);
+    const rank = columns.find((column) => column.name === LENS_COLUMNS.rank);
+    if (rank !== undefined) {
+      const streams = rank.length;
+      this.lens = { entropyStart: start(LENS_COLUMNS.entropy), rankStart: start(LENS_COLUMNS.rank), length: streams, tokens: 0, top1: new Float64Array(streams), top10: new Float64Array(streams) };
     }
     this.dimCounts = { included: Array.from({ length: nLayers }, () => new Map()), first: Array.from({ length: nLayers }, () => new Map()) };
     this.firstNormSums = normColumns.map(() => new Float64Array(nLayers));
@@ -51,11 +61,13 @@ export class DiagnosticSummaryBuilder {
     }
     if (excluded && position !== 0) return;
     if (!excluded) this.included += 1;
+    if (!excluded) this.addLens(diagnostics, length, position);
     let start = 0;
     for (const column of this.columns) {
       const from = start * length + position * column.length;
       start += column.length;
-      if (column.kind === 'int32-list') {
+      if (column.name === LENS_COLUMNS.entropy || column.name === LENS_COLUMNS.rank) continue;
+      if (column.name === 'massive_dim') {
         const count = (counts: Map<number, number>, dim: number) => counts.set(dim, (counts.get(dim) ?? 0) + 1);
         for (let layer = 0; layer < this.nLayers; layer += 1) {
           const dim = Math.round(diagnostics[from + layer]!);
@@ -72,6 +84,25 @@ export class DiagnosticSummaryBuilder {
     }
   }
 
+  /** One included token's lens values: counted where the token has a next token (rank ≥ 0). */
+  private addLens(diagnostics: Float32Array, length: number, position: number): void {
+    const lens = this.lens;
+    if (lens === undefined) return;
+    const ranks = lens.rankStart * length + position * lens.length;
+    if (diagnostics[ranks]! < 0) return; // no next token: the same at every stream
+    const entropies = lens.entropyStart * length + position * lens.length;
+    const entropy = this.perLayer.get(LENS_COLUMNS.entropy)!;
+    const rank = this.perLayer.get(LENS_COLUMNS.rank)!;
+    lens.tokens += 1;
+    for (let stream = 0; stream < lens.length; stream += 1) {
+      const value = diagnostics[ranks + stream]!;
+      entropy[stream]!.add(diagnostics[entropies + stream]!);
+      rank[stream]!.add(value);
+      if (value < 1) lens.top1[stream]! += 1;
+      if (value < 10) lens.top10[stream]! += 1;
+    }
+  }
+
   finish(): DiagnosticSummaries {
     const topDims = (counts: Array<Map<number, number>>, total: number) =>
       counts.map((byDim) =>
@@ -84,10 +115,16 @@ export class DiagnosticSummaryBuilder {
       included: this.included,
       perLayer: Object.fromEntries([...this.perLayer].map(([name, summaries]) => [name, summaries.map((summary, layer) => summary.summarize(layer))])),
       perHeadMeans: Object.fromEntries([...this.perHeadSums].map(([name, sums]) => [name, Array.from(sums, (sum) => (this.included > 0 ? sum / this.included : null))])),
-      ...(this.columns.some((column) => column.kind === 'int32-list')
+      ...(this.columns.some((column) => column.name === 'massive_dim')
         ? { massiveDims: { included: topDims(this.dimCounts.included, this.included), positionZero: topDims(this.dimCounts.first, this.firstPositions) } }
         : {}),
       positionZeroNorms: Object.fromEntries(this.normColumns.map((name, c) => [name, Array.from(this.firstNormSums[c]!, (sum) => (this.firstPositions > 0 ? sum / this.firstPositions : null))])),
+      ...(this.lens ? { lens: { tokens: this.lens.tokens, top1: shares(this.lens.top1, this.lens.tokens), top10: shares(this.lens.top10, this.lens.tokens) } } : {}),
     };
   }
+}
+
+/** count / total per entry; null when there is no token. */
+function shares(counts: Float64Array, total: number): Array<number | null> {
+  return Array.from(counts, (count) => (total > 0 ? count / total : null));
 }

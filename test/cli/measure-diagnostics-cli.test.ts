@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../support/run-cli.js';
+import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
 describe('measure --diagnostics on the command line', () => {
@@ -21,7 +22,7 @@ describe('measure --diagnostics on the command line', () => {
   after(async () => rm(dir, { recursive: true, force: true }));
 
   const cases: Array<[string, string[], RegExp]> = [
-    ['an unknown diagnostic', ['--diagnostics', 'cosines,logits'], /option '--diagnostics <list>' argument 'cosines,logits' is invalid\. unknown diagnostic "logits"; valid: cosines, massive, massive-median, sinks, heads \(see --help\)$/],
+    ['an unknown diagnostic', ['--diagnostics', 'cosines,logits'], /option '--diagnostics <list>' argument 'cosines,logits' is invalid\. unknown diagnostic "logits"; valid: cosines, massive, massive-median, sinks, heads, lens \(see --help\)$/],
     ['a dimension that is not a number', ['--diagnostics', 'massive', '--massive-dims', '3,x'], /expected dimensions 0…65535 separated by commas, got "x" \(see --help\)$/],
     ['a dimension beyond d_model', ['--diagnostics', 'massive', '--massive-dims', '3,16'], /--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
     ['--massive-dims without massive', ['--diagnostics', 'sinks', '--massive-dims', '3'], /--massive-dims 3 needs --diagnostics massive/],
@@ -40,6 +41,17 @@ describe('measure --diagnostics on the command line', () => {
       assert.deepEqual(await readdir(join(out, '..')).catch(() => []), [], 'nothing written');
     });
   }
+
+  it('refuses the lens on a model without an output head in one line, exit 4, nothing written', async () => {
+    const headless = (await writeTinyGptNeox(join(dir, 'headless'), { nLayers: 1, dModel: 16, nHeads: 2, keys: 'base-model' })).dir;
+    const out = join(dir, 'headless-out', 'r.json');
+    const result = await runCli(['-q', 'measure', '--model', headless, '--prompts', prompts, '--out', out, '--diagnostics', 'lens']);
+    assert.equal(result.code, ExitCode.badModel, result.stderr);
+    const lines = result.stderr.trimEnd().split('\n').filter((line) => !/^resid-norms: (info|warning)|^\s*$/.test(line));
+    assert.deepEqual(lines, ['resid-norms: --diagnostics lens reads the model\'s final norm and unembedding, which this gpt_neox checkpoint does not give (missing tensor "embed_out.weight"); measure without lens']);
+    assert.equal(result.stdout, '');
+    assert.deepEqual(await readdir(join(out, '..')).catch(() => []), [], 'nothing written');
+  });
 
   it('measures with diagnostics and says so in the results file', async () => {
     const out = join(dir, 'ok', 'r.json');

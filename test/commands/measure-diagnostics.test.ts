@@ -11,7 +11,8 @@ import { DIAGNOSTICS, diagnosticColumns, readDiagnostics } from '../../src/resul
 import { tablePaths } from '../../src/store/result-tables.js';
 import { measureOf } from '../support/diagnostics-agreement.js';
 import { referenceDiagnostics } from '../support/reference-diagnostics.js';
-import { referenceGpt2 } from '../support/reference-gpt2.js';
+import { referenceGpt2, referenceGpt2Head } from '../support/reference-gpt2.js';
+import { referenceLens } from '../support/reference-lens.js';
 import type { BlockTrace } from '../support/reference-ops.js';
 import { writeTinyGpt2, type TinyModel } from '../support/tiny-gpt2.js';
 
@@ -51,7 +52,10 @@ describe('measure --diagnostics', () => {
     const columns = diagnosticColumns(selection, shape);
     const recorded = readDiagnostics(measurement);
     assert.ok(recorded, 'the results file records the diagnostics');
-    assert.deepEqual({ ...recorded, summaries: undefined }, { selected: DIAGNOSTICS, massiveDims: [2, 9], columns: columns.map((c) => c.name), summaries: undefined });
+    assert.deepEqual(
+      { ...recorded, summaries: undefined },
+      { selected: DIAGNOSTICS, massiveDims: [2, 9], columns: columns.map((c) => c.name), outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true }, summaries: undefined },
+    );
     const rows = await tokenRows(outPath);
     const prompts = (await readFile(base.promptsPath!, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { ids: number[] }).ids);
     assert.equal(rows.length, prompts.reduce((sum, ids) => sum + ids.length, 0));
@@ -60,7 +64,8 @@ describe('measure --diagnostics', () => {
     for (const [prompt, ids] of prompts.entries()) {
       const trace: BlockTrace[] = [];
       referenceGpt2(tiny.weights, tiny.config, ids, trace);
-      const expected = referenceDiagnostics(trace, selection, shape);
+      const lens = referenceLens(trace, referenceGpt2Head(tiny.weights, tiny.config), ids);
+      const expected = referenceDiagnostics(trace, selection, shape, lens);
       const ofPrompt = rows.filter((row) => row.prompt === prompt);
       for (const column of columns) {
         ofPrompt.forEach((row, position) => {
@@ -68,7 +73,11 @@ describe('measure --diagnostics', () => {
           assert.equal(actual.length, column.length, `${column.name} has ${column.length} values per token`);
           actual.forEach((value, i) => {
             const want = expected.get(column.name)![position]![i]!;
-            if (column.kind === 'int32-list') assert.equal(value, want, `${column.name} of prompt ${prompt}, position ${position}`);
+            // A lens rank may differ only where another logit is within NEAR_TIE of the next token's, and by at most their number.
+            if (column.name === 'lens_next_rank') assert.ok(Math.abs(value - want) <= lens.nearTies[position]![i]!, `lens_next_rank of prompt ${prompt}, position ${position}, stream ${i}: ${value} vs ${want}`);
+            else if (column.kind === 'int32-list') assert.equal(value, want, `${column.name} of prompt ${prompt}, position ${position}`);
+            // The lens's entropy to 5e-5 relative (against at least 0.01 nats: see diagnostics-graph.test.ts).
+            else if (column.name === 'lens_entropy') worst = Math.max(worst, Math.abs(value - want) / Math.max(want, 0.01) / 5e-5);
             // Bounded values (cosines, shares, attention) to 1e-5 absolute; magnitudes to 1e-4 relative.
             else worst = Math.max(worst, measureOf(column.name) === 'absolute' ? Math.abs(value - want) / 1e-5 : Math.abs(value - want) / Math.abs(want) / 1e-4);
             compared += 1;
@@ -85,7 +94,7 @@ describe('measure --diagnostics', () => {
     const [single, batched] = [await tokenRows(join(dir, 'single.json')), await tokenRows(join(dir, 'batched.json'))];
     let worst = 0;
     single.forEach((row, r) => {
-      for (const name of ['cos_mlp_resid_mid_centered', 'massive_median_ratio', 'sink_mass', 'head_write_centered', 'massive_dim']) {
+      for (const name of ['cos_mlp_resid_mid_centered', 'massive_median_ratio', 'sink_mass', 'head_write_centered', 'massive_dim', 'lens_entropy', 'lens_next_rank']) {
         (row[name] as number[]).forEach((value, i) => (worst = Math.max(worst, Math.abs(value - (batched[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))));
       }
     });
@@ -114,7 +123,7 @@ describe('measure --diagnostics', () => {
     const { measurement } = await measure({ ...base, outPath }, createSilentReporter());
     assert.equal(measurement.diagnostics, undefined);
     const [row] = await tokenRows(outPath);
-    assert.deepEqual(Object.keys(row!).filter((name) => /^(cos_|massive_|sink_|head_)/.test(name)), []);
+    assert.deepEqual(Object.keys(row!).filter((name) => /^(cos_|massive_|sink_|head_|lens_)/.test(name)), []);
   });
 
   it('accepts --shard with --diagnostics: the shard file has its diagnostic columns and summaries (merging them: merge-diagnostics.test.ts)', async () => {

@@ -13,10 +13,12 @@ import { readTensorValues, readWeightIndex } from '../../src/models/weight-index
 import { PACKAGE_ROOT } from '../../src/package-paths.js';
 import { DIAGNOSTICS } from '../../src/results/diagnostics.js';
 import { diagnosticsAgainstReference, measureOf, type Measure } from '../support/diagnostics-agreement.js';
-import { referenceLlama } from '../support/reference-llama.js';
+import { referenceLlama, referenceLlamaHead } from '../support/reference-llama.js';
 
 const MODEL_DIR = resolve(PACKAGE_ROOT, '..', 'shared', 'models', 'stories260K');
 const TOLERANCE: Record<Measure, number> = { absolute: 1e-5, relative: 1e-4, mismatches: 0 };
+/** The lens's entropy, relative (against at least 0.01 nats; see diagnostics-graph.test.ts). */
+const ENTROPY_TOLERANCE = 5e-5;
 const present = existsSync(join(MODEL_DIR, 'model.safetensors')) && existsSync(join(MODEL_DIR, 'reference.json'));
 
 describe('diagnostics of stories260K (a trained Llama) against the reference', () => {
@@ -30,15 +32,22 @@ describe('diagnostics of stories260K (a trained Llama) against the reference', (
       const weights = new Map<string, Float32Array>();
       for (const [name, info] of index.tensors) weights.set(name.replace(/^model\./, ''), await readTensorValues(info));
       const prompts = [ids, ids.slice(0, Math.ceil(ids.length / 2))];
-      const { errors, batchVsSingle } = await diagnosticsAgainstReference(MODEL_DIR, prompts, { diagnostics: DIAGNOSTICS, massiveDims: [0] }, (tokens, trace) => void referenceLlama(weights, config, tokens, trace));
+      const { errors, batchVsSingle, nearTies } = await diagnosticsAgainstReference(
+        MODEL_DIR,
+        prompts,
+        { diagnostics: DIAGNOSTICS, massiveDims: [0] },
+        (tokens, trace) => void referenceLlama(weights, config, tokens, trace),
+        referenceLlamaHead(weights, config),
+      );
       const report: string[] = [];
       for (const [column, error] of errors) {
         const measure = measureOf(column);
-        assert.ok(error <= TOLERANCE[measure], `${column}: ${measure} difference ${error} exceeds ${TOLERANCE[measure]}`);
+        const tolerance = column === 'lens_entropy' ? ENTROPY_TOLERANCE : TOLERANCE[measure];
+        assert.ok(error <= tolerance, `${column}: ${measure} difference ${error} exceeds ${tolerance}`);
         report.push(`${column} ${measure === 'mismatches' ? error : error.toExponential(1)}`);
       }
       assert.ok(batchVsSingle < 1e-5, `batch vs one at a time: ${batchVsSingle}`);
-      process.stdout.write(`# stories260K (${ids.length} tokens): ${report.join(', ')}; batch vs single ${batchVsSingle.toExponential(1)}\n`);
+      process.stdout.write(`# stories260K (${ids.length} tokens): ${report.join(', ')}; lens ranks with a near tie ${nearTies.ranks} (${nearTies.differing} differ); batch vs single ${batchVsSingle.toExponential(1)}\n`);
     },
   );
 });

@@ -14,7 +14,7 @@ import { renderSvg } from '../../src/plots/render.js';
 import { staticSpec } from '../../src/plots/interaction.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
-const DIAGNOSTIC_FIGURES = ['cosines', 'massive-dims', 'massive-growth', 'sinks', 'head-writes'];
+const DIAGNOSTIC_FIGURES = ['cosines', 'massive-dims', 'massive-growth', 'sinks', 'head-writes', 'lens'];
 
 describe('diagnostic figures', () => {
   let dir: string;
@@ -25,14 +25,14 @@ describe('diagnostic figures', () => {
     const promptsPath = join(dir, 'prompts.txt');
     await writeFile(promptsPath, Array.from({ length: 6 }, (_, i) => `prompt ${i} ${'words '.repeat(i + 1)}`).join('\n'));
     base = { model: tiny.dir, promptsPath, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
-    await measure({ ...base, outPath: join(dir, 'diag.json'), diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'], massiveDims: [3] }, createSilentReporter());
+    await measure({ ...base, outPath: join(dir, 'diag.json'), diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads', 'lens'], massiveDims: [3] }, createSilentReporter());
     await measure({ ...base, outPath: join(dir, 'plain.json') }, createSilentReporter());
     await analyzeWeights({ model: tiny.dir, outPath: join(dir, 'w.json'), refresh: false }, createSilentReporter());
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
   it('are drawn by default from a file with diagnostics, and render to SVG without warnings', async () => {
-    const { plan } = await loadFigurePlan({ files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter());
+    const { plan } = await loadFigurePlan({ files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: ['resid_pre'], fitWeights: false }, createSilentReporter());
     for (const name of DIAGNOSTIC_FIGURES) {
       const planned = plan.find((entry) => entry.figure === name);
       assert.ok(planned, `${name} is planned by default`);
@@ -59,7 +59,7 @@ describe('diagnostic figures', () => {
     const reporter = createSilentReporter();
     const { plan } = await loadFigurePlan({ files: [join(dir, 'plain.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);
     assert.deepEqual(plan.filter((entry) => DIAGNOSTIC_FIGURES.includes(entry.figure)), []);
-    const asked = await loadFigurePlan({ files: [join(dir, 'plain.json')], figures: ['cosines', 'sinks'], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);
+    const asked = await loadFigurePlan({ files: [join(dir, 'plain.json')], figures: ['cosines', 'sinks', 'lens'], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);
     for (const { figure, outcome } of asked.plan) {
       assert.ok(!outcome.drawn);
       assert.match(outcome.reason, new RegExp(`measured without diagnostics; rerun measure with --diagnostics ${figure}`));

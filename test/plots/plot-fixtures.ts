@@ -99,6 +99,7 @@ export async function tinyMechanismsSubject(): Promise<MechanismsSubject> {
 export function withDiagnostics(subject: PlotSubject): PlotSubject {
   const { nLayers, nHeads } = subject.measurement.model;
   const layers = Array.from({ length: nLayers }, (_, layer) => layer);
+  const streams = Array.from({ length: nLayers + 1 }, (_, stream) => stream);
   const summary = (layer: number, center: number, spread: number) => ({
     layer,
     count: 13,
@@ -116,9 +117,10 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
   const perHead = (f: (layer: number, head: number) => number) => layers.flatMap((layer) => Array.from({ length: nHeads }, (_, head) => f(layer, head)));
   const columns = ['cos_attn_resid_pre_raw', 'cos_attn_resid_pre_centered', 'cos_mlp_resid_mid_raw', 'cos_mlp_resid_mid_centered'];
   const diagnostics = {
-    selected: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'],
+    selected: ['cosines', 'massive', 'massive-median', 'sinks', 'heads', 'lens'],
     massiveDims: [7],
-    columns: [...columns, 'massive_max', 'massive_dim', 'massive_top1_share', 'massive_top10_share', 'massive_norm_without', 'massive_median_ratio', 'sink_mass', 'head_write_raw', 'head_write_centered'],
+    columns: [...columns, 'massive_max', 'massive_dim', 'massive_top1_share', 'massive_top10_share', 'massive_norm_without', 'massive_median_ratio', 'sink_mass', 'head_write_raw', 'head_write_centered', 'lens_entropy', 'lens_next_rank'],
+    outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true },
     summaries: {
       included: 13,
       perLayer: {
@@ -128,6 +130,9 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
         massive_top10_share: perLayer((layer) => [0.3 + 0.1 * layer, 0.01]),
         massive_norm_without: perLayer((layer) => [10 + layer, 1]),
         massive_median_ratio: perLayer((layer) => [5 + 20 * layer, 2]),
+        // The lens: one entry per stream (the embeddings, then after each block), entropy falling as predictions form.
+        lens_entropy: streams.map((stream) => summary(stream, 4 - 0.5 * stream, 0.25)),
+        lens_next_rank: streams.map((stream) => summary(stream, 40 - 6 * stream, 4)),
       },
       perHeadMeans: {
         sink_mass: perHead((layer, head) => (head === 0 ? 0.2 + 0.1 * layer : 0.05)),
@@ -139,6 +144,7 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
         positionZero: layers.map((layer) => [{ dim: layer < 1 ? 11 : 7, share: 1 }]),
       },
       positionZeroNorms: { resid_pre_centered: layers.map((layer) => 4 + 3 * layer), resid_pre_raw: layers.map((layer) => 4.5 + 3 * layer) },
+      lens: { tokens: 12, top1: streams.map((stream) => stream / 8), top10: streams.map((stream) => 0.25 + stream / 10) },
     },
   };
   return { ...subject, path: 'tiny-diagnostics.json', measurement: { ...subject.measurement, diagnostics } };

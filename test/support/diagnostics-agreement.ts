@@ -3,8 +3,10 @@
  * together as one right-padded batch, and returns each diagnostic column's largest difference
  * from the float64 reference (reference-diagnostics.ts), measured as the column's tolerance is
  * stated: absolute for bounded values (cosines, shares, attention), relative for magnitudes,
- * and for `massive_dim` the number of positions whose dimension differs although the reference's
- * largest |x_i| beats the second by more than 1e-3 (relative).
+ * for `massive_dim` the number of positions whose dimension differs although the reference's
+ * largest |x_i| beats the second by more than 1e-3 (relative), and for `lens_next_rank` the
+ * number of ranks that differ although no other logit is within NEAR_TIE of the next token's
+ * (where one is, the rank may differ by at most the number of such logits).
  */
 import assert from 'node:assert/strict';
 import { planExternalData } from '../../src/graph/external-data.js';
@@ -13,12 +15,21 @@ import { loadModel } from '../../src/architectures/load-model.js';
 import type { DiagnosticSelection } from '../../src/results/diagnostics.js';
 import { createNormSession } from '../../src/runtime/onnx-session.js';
 import { maxMargin, referenceDiagnostics, type ReferenceDiagnostics } from './reference-diagnostics.js';
-import type { BlockTrace } from './reference-ops.js';
+import { referenceLens, type ReferenceLens } from './reference-lens.js';
+import type { BlockTrace, ReferenceHead } from './reference-ops.js';
 
 export type Measure = 'absolute' | 'relative' | 'mismatches';
 
+/**
+ * The lens's entropy is compared relative to at least this many nats: a nearly certain
+ * prediction (entropy ~1e-6 nats, as a tied embedding predicting its own token) is computed as
+ * ln S − A/S with S within float32's resolution of 1, so its entropy is good to ~1e-7 absolute,
+ * not relative.
+ */
+export const ENTROPY_FLOOR = 0.01;
+
 export function measureOf(column: string): Measure {
-  if (column === 'massive_dim') return 'mismatches';
+  if (column === 'massive_dim' || column === 'lens_next_rank') return 'mismatches';
   if (/^(cos_|sink_mass|massive_top)/.test(column)) return 'absolute';
   return 'relative';
 }
@@ -30,6 +41,8 @@ export interface DiagnosticsAgreement {
   batchVsSingle: number;
   /** Values compared per column (to show the comparison was not empty). */
   compared: Map<string, number>;
+  /** Lens ranks whose next token had another logit within NEAR_TIE (compared only within that margin), and how many of them differed. */
+  nearTies: { ranks: number; differing: number };
 }
 
 export async function diagnosticsAgainstReference(
@@ -37,6 +50,8 @@ export async function diagnosticsAgainstReference(
   prompts: number[][],
   selection: DiagnosticSelection,
   reference: (ids: number[], trace: BlockTrace[]) => void,
+  /** The model's head in the reference (reference-*.ts), for the logit lens. */
+  head?: ReferenceHead,
 ): Promise<DiagnosticsAgreement> {
   const model = await loadModel(dir);
   const { spec } = model;
@@ -46,12 +61,16 @@ export async function diagnosticsAgainstReference(
   assert.ok(graph.diagnostics.length > 0, 'the graph has diagnostic outputs');
   const names = graph.diagnostics.map((output) => output.name);
   const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1 });
-  const expected: Array<{ values: ReferenceDiagnostics; residPost: Float64Array[][] }> = prompts.map((ids) => {
+  const withLens = selection.diagnostics.includes('lens');
+  if (withLens) assert.ok(head, 'the lens needs the reference head');
+  const expected: Array<{ values: ReferenceDiagnostics; residPost: Float64Array[][]; lens?: ReferenceLens }> = prompts.map((ids) => {
     const trace: BlockTrace[] = [];
     reference(ids, trace);
     assert.equal(trace.length, spec.dims.nLayers, 'the reference traces every block');
-    return { values: referenceDiagnostics(trace, selection, shape), residPost: trace.map((block) => block.residPost) };
+    const lens = withLens ? referenceLens(trace, head!, ids) : undefined;
+    return { values: referenceDiagnostics(trace, selection, shape, lens), residPost: trace.map((block) => block.residPost), ...(lens ? { lens } : {}) };
   });
+  const nearTies = { ranks: 0, differing: 0 };
   const errors = new Map<string, number>();
   const compared = new Map<string, number>();
   // [prompt][column] → the single run's values, [position × length]
@@ -65,7 +84,8 @@ export async function diagnosticsAgainstReference(
       const actual = all.subarray(row * width * column.length, (row * width + length) * column.length);
       if (batched) {
         const alone = single[promptIndex]![c]!;
-        actual.forEach((value, i) => (batchVsSingle = Math.max(batchVsSingle, Math.abs(value - alone[i]!) / Math.max(Math.abs(alone[i]!), 1e-6))));
+        const floor = column.name === 'lens_entropy' ? ENTROPY_FLOOR : 1e-6;
+        actual.forEach((value, i) => (batchVsSingle = Math.max(batchVsSingle, Math.abs(value - alone[i]!) / Math.max(Math.abs(alone[i]!), floor))));
       } else {
         (single[promptIndex] ??= [])[c] = Float32Array.from(actual);
       }
@@ -76,12 +96,18 @@ export async function diagnosticsAgainstReference(
         assert.equal(values.length, column.length, `${column.name} list length`);
         values.forEach((value, i) => {
           const got = actual[position * column.length + i]!;
-          if (measure === 'mismatches') {
+          if (column.name === 'lens_next_rank') {
+            const ties = expected[promptIndex]!.lens!.nearTies[position]![i]!;
+            if (ties === 0 && got !== value) worst += 1;
+            if (ties > 0 && !batched) nearTies.ranks += 1;
+            if (ties > 0 && !batched && got !== value) nearTies.differing += 1;
+            if (Math.abs(got - value) > ties) worst += 1; // never more than the near ties apart
+          } else if (measure === 'mismatches') {
             const clear = maxMargin(expected[promptIndex]!.residPost[i]![position]!) > 1e-3;
             if (clear && got !== value) worst += 1;
           } else {
             const difference = Math.abs(got - value);
-            worst = Math.max(worst, measure === 'absolute' ? difference : difference / Math.max(Math.abs(value), 1e-6));
+            worst = Math.max(worst, measure === 'absolute' ? difference : difference / Math.max(Math.abs(value), column.name === 'lens_entropy' ? ENTROPY_FLOOR : 1e-6));
           }
         });
       });
@@ -90,16 +116,20 @@ export async function diagnosticsAgainstReference(
     });
   };
   try {
+    // next_ids (the lens): the token after each position, −1 at the last one and in the padding.
+    const nextOf = (ids: number[], width: number) => BigInt64Array.from({ length: width }, (_, p) => BigInt(p + 1 < ids.length ? ids[p + 1]! : -1));
     for (const [index, ids] of prompts.entries()) {
-      compare(await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, names), 0, ids.length, index, false);
+      compare(await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, names, graph.readsNextIds ? nextOf(ids, ids.length) : undefined), 0, ids.length, index, false);
     }
     const width = Math.max(...prompts.map((ids) => ids.length));
     const padded = new BigInt64Array(prompts.length * width); // padding id 0
     prompts.forEach((ids, row) => ids.forEach((id, position) => (padded[row * width + position] = BigInt(id))));
-    const outputs = await session.run(padded, prompts.length, width, names);
+    const paddedNext = new BigInt64Array(prompts.length * width);
+    prompts.forEach((ids, row) => paddedNext.set(nextOf(ids, width), row * width));
+    const outputs = await session.run(padded, prompts.length, width, names, graph.readsNextIds ? paddedNext : undefined);
     prompts.forEach((_, row) => compare(outputs, row, width, row, true));
   } finally {
     await session.release();
   }
-  return { errors, batchVsSingle, compared };
+  return { errors, batchVsSingle, compared, nearTies };
 }

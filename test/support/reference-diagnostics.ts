@@ -2,9 +2,10 @@
  * The diagnostics of `measure --diagnostics`, computed in float64 from a reference forward
  * pass's block traces (reference-ops.ts BlockTrace) by the definitions, sharing nothing with
  * the graph: cosines from dot products, the median by sorting all |x_i|, each head's write as
- * the full product z_h·W_O,h.
+ * the full product z_h·W_O,h, the logit lens from full logits (reference-lens.ts).
  */
 import { diagnosticColumns, type DiagnosticSelection, type DiagnosticShape } from '../../src/results/diagnostics.js';
+import type { ReferenceLens } from './reference-lens.js';
 import type { BlockTrace } from './reference-ops.js';
 
 /** [column name] → [position][list index] */
@@ -59,12 +60,17 @@ function headWrites(z: Float64Array, trace: BlockTrace, nHeads: number, dModel: 
   });
 }
 
-/** Every column of the selection, from one prompt's block traces (one per layer). */
-export function referenceDiagnostics(traces: readonly BlockTrace[], selection: DiagnosticSelection, shape: DiagnosticShape): ReferenceDiagnostics {
+/** Every column of the selection, from one prompt's block traces (one per layer) and, for the lens, its reference lens. */
+export function referenceDiagnostics(traces: readonly BlockTrace[], selection: DiagnosticSelection, shape: DiagnosticShape, lens?: ReferenceLens): ReferenceDiagnostics {
   const { nHeads, dModel } = shape;
   const positions = traces[0]!.residPre.length;
   const result: ReferenceDiagnostics = new Map();
   for (const column of diagnosticColumns(selection, shape)) {
+    if (column.diagnostic === 'lens') {
+      if (lens === undefined) throw new Error('reference: the lens needs the model head (referenceLens)');
+      result.set(column.name, column.name === 'lens_entropy' ? lens.entropy : lens.rank);
+      continue;
+    }
     const rows: number[][] = Array.from({ length: positions }, () => []);
     traces.forEach((trace) => {
       for (let p = 0; p < positions; p += 1) {

@@ -4,7 +4,7 @@
  * attention scores NOT scaled, local layers (attention_types) seeing keys t − window < s ≤ t.
  * Weights by name without the `transformer.` prefix. Returns every hook's norms [layer][position].
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
 import { expandTypes } from './tiny-gpt-neo.js';
 
 export function referenceGptNeo(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], trace?: BlockTrace[]): HookNorms {
@@ -47,4 +47,10 @@ export function referenceGptNeo(weights: Map<string, Float32Array>, config: Reco
     trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
   });
   return result;
+}
+
+/** GPTNeoForCausalLM's head: ln_f, then lm_head, tied to wte unless tie_word_embeddings is false. */
+export function referenceGptNeoHead(weights: Map<string, Float32Array>, config: Record<string, unknown>): ReferenceHead {
+  const unembedding = weights.get(tiesWordEmbeddings(config, true) ? 'wte.weight' : 'lm_head.weight')!;
+  return (x) => unembed(layerNorm(x, weights.get('ln_f.weight')!, weights.get('ln_f.bias')!, config.layer_norm_epsilon as number), unembedding);
 }

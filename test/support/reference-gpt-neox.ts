@@ -5,7 +5,7 @@
  * rotary_pct·dHead features, attention scaled by 1/√dHead, parallel residual
  * x + attn(ln1(x)) + mlp(ln2(x)) or sequential. Returns every hook's norms, [layer][position].
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 /** Per-head fused rows [q₀ k₀ v₀ q₁ k₁ v₁ …] → q, k, v rows [head₀ head₁ …]. */
@@ -75,4 +75,11 @@ export function referenceGptNeox(weights: Map<string, Float32Array>, config: Rec
     recordNorms(result, 'resid_post', x);
   }
   return result;
+}
+
+/** GPTNeoXForCausalLM's head: final_layer_norm, then embed_out (untied by default; embed_in when tie_word_embeddings is true). */
+export function referenceGptNeoxHead(weights: Map<string, Float32Array>, config: Record<string, unknown>): ReferenceHead {
+  const eps = (config.layer_norm_eps as number | undefined) ?? 1e-5;
+  const unembedding = weights.get(tiesWordEmbeddings(config, false) ? 'embed_in.weight' : 'embed_out.weight')!;
+  return (x) => unembed(layerNorm(x, weights.get('final_layer_norm.weight')!, weights.get('final_layer_norm.bias')!, eps), unembedding);
 }

@@ -3,7 +3,7 @@
  * positions, Conv1D weights [in, out], fused c_attn = [q | k | v], causal attention scaled by
  * 1/√dHead. Returns the raw and centered norm of every hook, [layer][position].
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, splitColumns, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, splitColumns, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
 
 export type { HookNorms };
 
@@ -44,4 +44,11 @@ export function referenceGpt2(weights: Map<string, Float32Array>, config: Record
     trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.attn.c_proj.weight`), outLayout: 'in_out' });
   }
   return result;
+}
+
+/** GPT2LMHeadModel's head: ln_f, then lm_head, which is wte unless tie_word_embeddings is false. */
+export function referenceGpt2Head(weights: Map<string, Float32Array>, config: Record<string, unknown>): ReferenceHead {
+  const eps = (config.layer_norm_epsilon as number) ?? 1e-5;
+  const unembedding = weights.get(tiesWordEmbeddings(config, true) ? 'wte.weight' : 'lm_head.weight')!;
+  return (x) => unembed(layerNorm(x, weights.get('ln_f.weight')!, weights.get('ln_f.bias')!, eps), unembedding);
 }

@@ -5,7 +5,7 @@
  * scaled by 1/√head_dim with the sliding windows the config asks for, SwiGLU MLP.
  * Returns every hook's norms, [layer][position].
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, rmsNorm, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, rmsNorm, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 /** Sliding window of each layer, as the three configuration classes decide it. */
@@ -63,4 +63,15 @@ export function referenceLlama(weights: Map<string, Float32Array>, config: Recor
     trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
   }
   return result;
+}
+
+/**
+ * LlamaForCausalLM's head: model.norm (RMSNorm), then lm_head, or embed_tokens when
+ * tie_word_embeddings is true (the tool also takes a checkpoint without lm_head as tied).
+ */
+export function referenceLlamaHead(weights: Map<string, Float32Array>, config: Record<string, unknown>): ReferenceHead {
+  const eps = (config.rms_norm_eps as number | undefined) ?? 1e-6;
+  const head = tiesWordEmbeddings(config, false) ? undefined : weights.get('lm_head.weight');
+  const unembedding = head ?? weights.get('embed_tokens.weight')!;
+  return (x) => unembed(rmsNorm(x, weights.get('norm.weight')!, eps), unembedding);
 }

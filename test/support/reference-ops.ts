@@ -220,3 +220,20 @@ export function splitColumns(x: Vectors, sizes: number[]): Vectors[] {
 export function mapValues(x: Vectors, f: (v: number) => number): Vectors {
   return x.map((row) => row.map(f));
 }
+
+/**
+ * A model's output head: the logits of every position, finalNorm(x)·W_Uᵀ. Each reference forward
+ * (reference-*.ts) has one, for the logit lens (reference-lens.ts).
+ */
+export type ReferenceHead = (x: Vectors) => Vectors;
+
+/** x·W_Uᵀ with W_U stored [dVocab, d] (nn.Linear layout): [pos][d] → [pos][dVocab]. */
+export function unembed(x: Vectors, unembedding: Float32Array): Vectors {
+  const d = x[0]?.length ?? 1;
+  return linear(x, unembedding, 'out_in', unembedding.length / d);
+}
+
+/** tie_word_embeddings of a config, with the family's default when it does not say. */
+export function tiesWordEmbeddings(config: Record<string, unknown>, fallback: boolean): boolean {
+  return typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : fallback;
+}

@@ -5,7 +5,7 @@
  * Weights by name without the `model.decoder.` prefix. `positionOffset` exists only so tests can
  * show the offset matters.
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type BlockTrace, type HookNorms, type Vectors } from './reference-ops.js';
+import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
 
 export function referenceOpt(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], positionOffset = 2, trace?: BlockTrace[]): HookNorms {
   const d = config.hidden_size as number;
@@ -47,4 +47,15 @@ export function referenceOpt(weights: Map<string, Float32Array>, config: Record<
     trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
   }
   return result;
+}
+
+/**
+ * OPTForCausalLM's head: the decoder's final_layer_norm (OPTDecoder leaves it out when
+ * _remove_final_layer_norm is true), then lm_head, tied to embed_tokens unless
+ * tie_word_embeddings is false.
+ */
+export function referenceOptHead(weights: Map<string, Float32Array>, config: Record<string, unknown>): ReferenceHead {
+  const unembedding = weights.get(tiesWordEmbeddings(config, true) ? 'embed_tokens.weight' : 'lm_head.weight')!;
+  const finalNorm = config._remove_final_layer_norm === true ? (x: Vectors) => x : (x: Vectors) => layerNorm(x, weights.get('final_layer_norm.weight')!, weights.get('final_layer_norm.bias')!, 1e-5);
+  return (x) => unembed(finalNorm(x), unembedding);
 }

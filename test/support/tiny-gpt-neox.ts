@@ -1,12 +1,12 @@
 /**
  * Tiny random GPT-NeoX (Pythia) models in the exact Hugging Face layout: GPTNeoXForCausalLM
- * keys (`gpt_neox.` prefix, untied `embed_out`, and the buffers old checkpoints carry:
+ * keys (`gpt_neox.` prefix, a random untied `embed_out` unless tied, and the buffers old checkpoints carry:
  * attention.bias, attention.masked_bias, attention.rotary_emb.inv_freq) or GPTNeoXModel keys
  * (bare); config.json as Pythia writes it (rotary_pct, rotary_emb_base) or as transformers ≥ 5
  * does (rope_parameters).
  */
 import type { TensorToWrite, WrittenDtype } from './safetensors-writer.js';
-import { createTensorMaker, torchDtypeName, writeModelFolder, type TinyModel } from './tiny-model.js';
+import { createTensorMaker, torchDtypeName, untiedHead, writeModelFolder, type TinyModel } from './tiny-model.js';
 import { bytesTokenizerJson, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyGptNeoxOptions {
@@ -23,6 +23,8 @@ export interface TinyGptNeoxOptions {
   ropeScaling?: Record<string, unknown>;
   attentionBias?: boolean;
   keys?: 'causal-lm' | 'base-model';
+  /** tie_word_embeddings: W_U is embed_in and no embed_out is written (default false: a random embed_out). */
+  tied?: boolean;
   activation?: string;
   dtype?: WrittenDtype;
   seed?: number;
@@ -55,7 +57,7 @@ export function tinyGptNeoxConfig(options: TinyGptNeoxOptions = {}): Record<stri
     ...rope,
     ...(options.ropeScaling ? { rope_scaling: options.ropeScaling } : {}),
     ...(options.attentionBias === false ? { attention_bias: false } : {}),
-    tie_word_embeddings: false,
+    tie_word_embeddings: options.tied ?? false,
     torch_dtype: torchDtypeName(options.dtype),
     use_cache: true,
     use_parallel_residual: parallelResidual,
@@ -88,8 +90,8 @@ export async function writeTinyGptNeox(dir: string, options: TinyGptNeoxOptions 
   add('final_layer_norm.bias', [dModel], 0, 0.1);
 
   const extra: TensorToWrite[] = [];
+  const topLevel = options.keys !== 'base-model' && !options.tied ? [untiedHead('embed_out.weight', VOCAB, dModel, seed)] : [];
   if (options.keys !== 'base-model') {
-    extra.push({ name: 'embed_out.weight', shape: [VOCAB, dModel], data: new Float32Array(VOCAB * dModel).fill(0.01), dtype: options.dtype ?? 'F32' });
     const rotaryDims = Math.floor((dModel / nHeads) * rotaryPct);
     const causal = new Float32Array(nCtx * nCtx).map((_, i) => (i % nCtx <= Math.floor(i / nCtx) ? 1 : 0));
     for (let layer = 0; layer < nLayers; layer += 1) {
@@ -101,5 +103,5 @@ export async function writeTinyGptNeox(dir: string, options: TinyGptNeoxOptions 
   }
   const prefix = options.keys === 'base-model' ? '' : 'gpt_neox.';
   const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(nCtx)) };
-  return writeModelFolder(dir, { config, tensors, prefix, extra, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
+  return writeModelFolder(dir, { config, tensors, prefix, extra, topLevel, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { readTensorValues, readWeightIndex } from '../../src/models/weight-index.js';
 import { createRandom } from './random.js';
 import { writeSafetensors, type TensorToWrite, type WrittenDtype } from './safetensors-writer.js';
+import { untiedHead } from './tiny-model.js';
 import { bytesTokenizerJson, gpt2TokenizerJson, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyGpt2Options {
@@ -20,6 +21,8 @@ export interface TinyGpt2Options {
   /** Key layout: GPT2LMHeadModel (`transformer.` prefix and attn buffers) or GPT2Model (bare). */
   keys?: 'lm-head-model' | 'base-model';
   activation?: string;
+  /** false: tie_word_embeddings false and a random `lm_head.weight` (GPT-2 is tied by default). */
+  tied?: boolean;
   dtype?: WrittenDtype;
   seed?: number;
   /** Standard deviation of the random weights. */
@@ -83,6 +86,7 @@ export function tinyGpt2Weights(options: TinyGpt2Options = {}): { config: Record
     torch_dtype: options.dtype === 'F16' ? 'float16' : options.dtype === 'BF16' ? 'bfloat16' : 'float32',
     use_cache: true,
     vocab_size: dVocab,
+    ...(options.tied === false ? { tie_word_embeddings: false } : {}),
   };
   return { config, tensors };
 }
@@ -101,6 +105,8 @@ export async function writeTinyGpt2(dir: string, options: TinyGpt2Options = {}):
       toWrite.push({ name: `transformer.h.${layer}.attn.masked_bias`, shape: [], data: new Float32Array([-1e4]) });
     }
   }
+  const head = options.tied === false ? [untiedHead('lm_head.weight', config.vocab_size as number, config.n_embd as number, options.seed ?? 7)] : [];
+  toWrite.push(...head.map((t) => ({ ...t, dtype: options.dtype ?? 'F32' })));
   await mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, 'model.safetensors'), toWrite);
   await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
@@ -111,5 +117,6 @@ export async function writeTinyGpt2(dir: string, options: TinyGpt2Options = {}):
   const index = await readWeightIndex(dir);
   const weights = new Map<string, Float32Array>();
   for (const tensor of tensors) weights.set(tensor.name, await readTensorValues(index.tensors.get(prefix + tensor.name)!));
+  for (const tensor of head) weights.set(tensor.name, await readTensorValues(index.tensors.get(tensor.name)!));
   return { dir, config, weights };
 }

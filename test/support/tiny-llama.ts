@@ -5,7 +5,7 @@
  * as top-level rope_theta + rope_scaling (transformers 4) or a rope_parameters dict (5).
  */
 import type { TensorToWrite, WrittenDtype } from './safetensors-writer.js';
-import { createTensorMaker, torchDtypeName, writeModelFolder, type TinyModel } from './tiny-model.js';
+import { createTensorMaker, torchDtypeName, untiedHead, writeModelFolder, type TinyModel } from './tiny-model.js';
 import { bytesTokenizerJson, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyLlamaOptions {
@@ -27,7 +27,10 @@ export interface TinyLlamaOptions {
   mlpBias?: boolean;
   /** Any other config entries (sliding_window, layer_types, …), written as given. */
   extraConfig?: Record<string, unknown>;
+  /** tie_word_embeddings: no lm_head is written (default false: a random lm_head). */
   tied?: boolean;
+  /** Every entry of the untied lm_head this value (all logits equal: exact ties), instead of random. */
+  constantHead?: number;
   keys?: 'causal-lm' | 'base-model';
   dtype?: WrittenDtype;
   seed?: number;
@@ -99,12 +102,12 @@ export async function writeTinyLlama(dir: string, options: TinyLlamaOptions = {}
 
   const extra: TensorToWrite[] = [];
   if (options.keys !== 'base-model') {
-    if (!options.tied) extra.push({ name: 'lm_head.weight', shape: [VOCAB, dModel], data: new Float32Array(VOCAB * dModel).fill(0.01), dtype: options.dtype ?? 'F32' });
     for (let layer = 0; layer < nLayers; layer += 1) {
       extra.push({ name: `model.layers.${layer}.self_attn.rotary_emb.inv_freq`, shape: [dHead / 2], data: Float32Array.from({ length: dHead / 2 }, (_, i) => 10000 ** ((-2 * i) / dHead)) });
     }
   }
+  const topLevel = options.keys !== 'base-model' && !options.tied ? [untiedHead('lm_head.weight', VOCAB, dModel, seed, options.constantHead)] : [];
   const prefix = options.keys === 'base-model' ? '' : 'model.';
   const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)) };
-  return writeModelFolder(dir, { config, tensors, prefix, extra, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
+  return writeModelFolder(dir, { config, tensors, prefix, extra, topLevel, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
 }

@@ -57,13 +57,16 @@ export interface ModelFolder {
   dtype?: WrittenDtype;
   /** Extra tensors written as they are (buffers a loader must ignore). */
   extra?: TensorToWrite[];
+  /** Tensors outside the body's prefix (an untied LM head), written under their own names and read back into the weights. */
+  topLevel?: GeneratedTensor[];
   /** Other files of the folder (tokenizer files), by name. */
   files: Record<string, string>;
 }
 
 export async function writeModelFolder(dir: string, folder: ModelFolder): Promise<TinyModel> {
   const { config, tensors, prefix } = folder;
-  const toWrite: TensorToWrite[] = tensors.map((t) => ({ ...t, name: prefix + t.name, dtype: folder.dtype ?? 'F32' }));
+  const topLevel = folder.topLevel ?? [];
+  const toWrite: TensorToWrite[] = [...tensors.map((t) => ({ ...t, name: prefix + t.name })), ...topLevel].map((t) => ({ ...t, dtype: folder.dtype ?? 'F32' }));
   await mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, 'model.safetensors'), [...toWrite, ...(folder.extra ?? [])]);
   await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
@@ -72,7 +75,20 @@ export async function writeModelFolder(dir: string, folder: ModelFolder): Promis
   const index = await readWeightIndex(dir);
   const weights = new Map<string, Float32Array>();
   for (const tensor of tensors) weights.set(tensor.name, await readTensorValues(index.tensors.get(prefix + tensor.name)!));
+  for (const tensor of topLevel) weights.set(tensor.name, await readTensorValues(index.tensors.get(tensor.name)!));
   return { dir, config, weights };
+}
+
+/**
+ * An untied LM head W_U [dVocab, dModel], as its own tensor outside the body's prefix: random
+ * (from its own seed, so the body's tensors keep their values) or, for tests of exact ties,
+ * every entry `constant` (all logits equal).
+ */
+export function untiedHead(name: string, dVocab: number, dModel: number, seed: number, constant?: number): GeneratedTensor {
+  if (constant !== undefined) return { name, shape: [dVocab, dModel], data: new Float32Array(dVocab * dModel).fill(constant) };
+  const { tensors, add } = createTensorMaker(seed + 7919, 3 / Math.sqrt(dModel));
+  add(name, [dVocab, dModel]);
+  return tensors[0]!;
 }
 
 export function torchDtypeName(dtype: WrittenDtype | undefined): string {
