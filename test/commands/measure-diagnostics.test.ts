@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { InterruptedError, UsageError } from '../../src/errors.js';
 import { DIAGNOSTICS, diagnosticColumns, readDiagnostics } from '../../src/results/diagnostics.js';
@@ -15,6 +15,7 @@ import { referenceGpt2, referenceGpt2Head } from '../support/reference-gpt2.js';
 import { referenceLens } from '../support/reference-lens.js';
 import type { BlockTrace } from '../support/reference-ops.js';
 import { writeTinyGpt2, type TinyModel } from '../support/tiny-gpt2.js';
+import { interruptAfter } from '../support/run-comparison.js';
 
 type Row = Record<string, unknown>;
 
@@ -22,12 +23,6 @@ async function tokenRows(outPath: string): Promise<Row[]> {
   return (await parquetReadObjects({ file: await asyncBufferFromFile(tablePaths(outPath).tokens) })) as Row[];
 }
 
-/** A reporter whose progress aborts the run after `batches` batches. */
-function interruptAfter(batches: number, controller: AbortController): Reporter {
-  const silent = createSilentReporter();
-  let ticks = 0;
-  return { ...silent, progress: () => ({ tick: () => void (++ticks > batches && controller.abort()), done: () => undefined }) };
-}
 
 describe('measure --diagnostics', () => {
   let dir: string;

@@ -15,10 +15,11 @@ import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { mergeShards } from '../../src/commands/merge.js';
 import { InputError, InterruptedError } from '../../src/errors.js';
 import { DIAGNOSTICS, diagnosticColumns, readDiagnostics, type DiagnosticShape } from '../../src/results/diagnostics.js';
-import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
+import { assertSameTables, interruptAfter } from '../support/run-comparison.js';
 
 type Row = Record<string, unknown>;
 
@@ -34,18 +35,7 @@ async function comparableJson(path: string): Promise<string> {
   return JSON.stringify({ ...rest, rows: [tables.tokens!.rows, tables.prompts!.rows] });
 }
 
-async function assertSameTables(path: string, expected: string): Promise<void> {
-  for (const table of ['tokens', 'prompts'] as const) {
-    assert.ok((await readFile(tablePaths(path)[table])).equals(await readFile(tablePaths(expected)[table])), `${table} table of ${path} differs from ${expected}'s`);
-  }
-}
 
-/** A reporter whose progress aborts the run after `batches` batches. */
-function interruptAfter(batches: number, controller: AbortController): Reporter {
-  const silent = createSilentReporter();
-  let ticks = 0;
-  return { ...silent, progress: () => ({ tick: () => void (++ticks > batches && controller.abort()), done: () => undefined }) };
-}
 
 const ARCHITECTURES = [
   {

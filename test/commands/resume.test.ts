@@ -4,17 +4,17 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { mergeShards } from '../../src/commands/merge.js';
 import { ExitCode, InterruptedError, ResidNormsError } from '../../src/errors.js';
 import { checkpointFiles } from '../../src/measure/checkpoint.js';
-import { tablePaths } from '../../src/store/result-tables.js';
 import { loadLayerPools } from '../../src/store/layer-pools.js';
 import { readMeasurementFile } from '../../src/store/open-results.js';
 import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import type { Measurement } from '../../src/results/schema.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { assertSameTables, interruptAfter } from '../support/run-comparison.js';
 
 /** Everything but timings, which differ from run to run, and the tables' file names (each run writes its own). */
 function withoutRuntime(measurement: MeasuredFile): string {
@@ -22,19 +22,7 @@ function withoutRuntime(measurement: MeasuredFile): string {
   return JSON.stringify({ ...rest, rows: [tables.tokens.rows, tables.prompts.rows] });
 }
 
-/** The tables of two results files hold the same bytes. */
-async function assertSameTables(path: string, expected: string): Promise<void> {
-  for (const table of ['tokens', 'prompts'] as const) {
-    assert.ok((await readFile(tablePaths(path)[table])).equals(await readFile(tablePaths(expected)[table])), `${table} table of ${path} differs from ${expected}'s`);
-  }
-}
 
-/** A reporter whose progress aborts the run after `batches` batches. */
-function interruptAfter(batches: number, controller: AbortController): Reporter {
-  const silent = createSilentReporter();
-  let ticks = 0;
-  return { ...silent, progress: () => ({ tick: () => void (++ticks > batches && controller.abort()), done: () => undefined }) };
-}
 
 describe('resumable, sharded measurement', () => {
   let dir: string;
