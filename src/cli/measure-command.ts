@@ -1,10 +1,9 @@
 /** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { MeasureRequest } from '../commands/measure.js';
-import { DEVICES } from '../runtime/devices.js';
 import { DIAGNOSTICS } from '../results/diagnostics.js';
 import { HOOK_NAMES } from '../vocabulary/hooks.js';
-import { addThreadsOption, FLAG_RANGES, parseChoice, parseChoiceList, parseHooks, rangeOf } from './options.js';
+import { addDeviceOptions, FLAG_RANGES, parseChoiceList, parseHooks, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { ResidNormsError } from '../errors.js';
@@ -46,9 +45,8 @@ function define(command: Command, io: CliIo): Command {
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
     .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
     .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp())
-    .option('--append-eos <n>', 'append n EOS tokens to every prompt, as padding: measured and drawn apart, never summarized (default 0)', rangeOf('appendEos'))
-    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
-  addThreadsOption(command, io.env)
+    .option('--append-eos <n>', 'append n EOS tokens to every prompt, as padding: measured and drawn apart, never summarized (default 0)', rangeOf('appendEos'));
+  addDeviceOptions(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
     .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag);

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import type { MechanismsRequest } from '../commands/mechanisms.js';
 import { DEFAULT_SAMPLES } from '../analysis/mechanism-sampling.js';
-import { DEVICES } from '../runtime/devices.js';
-import { addThreadsOption, FLAG_RANGES, parseChoice, parseIntInRange, rangeOf } from './options.js';
+import { addDeviceOptions, FLAG_RANGES, parseIntInRange, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
 
@@ -29,9 +28,8 @@ function define(command: Command, io: CliIo): Command {
     .option('--seed <n>', `seed of the random inputs, the resampled tokens and the random layers (${FLAG_RANGES.seed.join('…')})`, rangeOf('seed'), 0)
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
-    .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
-    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
-  return addThreadsOption(command, io.env)
+    .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts');
+  return addDeviceOptions(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .action(async (flags: MechanismsFlags, command: Command) => {
       const { reporter, print, env } = commandContext(command, io);

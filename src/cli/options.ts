@@ -1,6 +1,7 @@
 /** Parsers for command-line values: each rejects a bad value with what would be valid. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { DEVICES } from '../runtime/devices.js';
 import { availableParallelism } from 'node:os';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 
@@ -51,8 +52,11 @@ export const FLAG_RANGES = {
 /** The environment variable that sets the default of --threads (a shared node, a job array, the test suite). */
 export const THREADS_VARIABLE = 'RESID_NORMS_THREADS';
 
-/** --threads with its default: RESID_NORMS_THREADS when set (checked like the flag), else undefined (all cores). */
-export function addThreadsOption(command: Command, env: NodeJS.ProcessEnv): Command {
+/**
+ * --device, then --threads with its default: RESID_NORMS_THREADS when set (checked like the
+ * flag), else undefined (all cores). For every command that runs a model.
+ */
+export function addDeviceOptions(command: Command, env: NodeJS.ProcessEnv): Command {
   const [low, high] = FLAG_RANGES.threads;
   const fromEnv = env[THREADS_VARIABLE];
   let threads: number | undefined;
@@ -60,6 +64,7 @@ export function addThreadsOption(command: Command, env: NodeJS.ProcessEnv): Comm
     threads = Number(fromEnv);
     if (!/^\d+$/.test(fromEnv) || threads < low || threads > high) throw new UsageError(`${THREADS_VARIABLE} ${JSON.stringify(fromEnv)} is not a number of threads; valid: ${low}…${high}`);
   }
+  command.option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
   const help = `intra-op threads, ${low}…${high} here (4 per core at most; default: ${THREADS_VARIABLE}, else all cores)`;
   return threads === undefined ? command.option('--threads <n>', help, rangeOf('threads')) : command.option('--threads <n>', help, rangeOf('threads'), threads);
 }

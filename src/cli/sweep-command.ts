@@ -5,11 +5,11 @@ import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
 import { RESCALES, X_AXES, type Rescale, type XAxis } from '../plots/figure-types.js';
 import { SWEEP_FIGURE_SUMMARIES } from '../plots/sweep-figures.js';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
-import { DEVICES, type Device } from '../runtime/devices.js';
+import type { Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
 import { formatSweepTable } from '../tables/sweep-table.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
-import { addThreadsOption, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
+import { addDeviceOptions, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 import type { Reporter } from '../reporting/reporter.js';
@@ -68,9 +68,8 @@ function define(command: Command, io: CliIo): Command {
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default: each model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
     .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
-    .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp())
-    .option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
-  addThreadsOption(command, io.env)
+    .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp());
+  addDeviceOptions(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of each revision even if it is cached', false)
     .option('--member <i>', `measure only member i (1-based; one task of a job array, e.g. $SLURM_ARRAY_TASK_ID), then stop; 1…${MAX_MEMBERS}`, parseIntInRange(1, MAX_MEMBERS))
     .option('--collect', 'measure nothing: summarize the members in the folder and draw the figures', false)
