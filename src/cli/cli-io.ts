@@ -21,10 +21,8 @@ export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
 }
 
-/** What every command's action starts from: the global flags applied to the io. */
+/** What every command's action starts from: the io, with --quiet applied to its messages (--debug is runCli's). */
 export interface CommandContext {
-  quiet: boolean;
-  debug: boolean;
   reporter: Reporter;
   /** Writes results (tables, JSON) to stdout. */
   print(text: string): void;
@@ -32,11 +30,8 @@ export interface CommandContext {
 }
 
 export function commandContext(command: Command, io: CliIo): CommandContext {
-  const options = command.optsWithGlobals<{ quiet?: boolean; debug?: boolean }>();
-  const quiet = options.quiet === true;
+  const quiet = command.optsWithGlobals<{ quiet?: boolean }>().quiet === true;
   return {
-    quiet,
-    debug: options.debug === true,
     reporter: createConsoleReporter({ quiet, stream: io.stderr }),
     print: (text) => void io.stdout.write(text),
     env: io.env,
