@@ -60,6 +60,27 @@ function rowsPerGroup(valuesPerRow: number, bytesPerValue: number): number {
   return Math.min(1 << 20, Math.max(1024, Math.floor(ROW_GROUP_BYTES / (valuesPerRow * bytesPerValue))));
 }
 
+/**
+ * Buffers start this many rows long and double up to a row group: a full row group's buffers
+ * (32 MiB and more) allocated up front cost a small run more than its measurement.
+ */
+const FIRST_BUFFER_ROWS = 256;
+
+type RowArray = Int32Array | Uint8Array | Float32Array | Float64Array;
+
+/** `array` with room for `rows` rows of `width` values, its contents kept. */
+function withRows<T extends RowArray>(array: T, rows: number, width = 1): T {
+  if (array.length >= rows * width) return array;
+  const grown = new (array.constructor as new (length: number) => T)(rows * width);
+  grown.set(array);
+  return grown;
+}
+
+/** The next buffer size in rows: twice the current one, at most a row group. */
+function nextRows(allocated: number, capacity: number): number {
+  return Math.min(capacity, Math.max(FIRST_BUFFER_ROWS, allocated * 2));
+}
+
 /** Hidden temporary name beside the final file; renamed into place when complete. */
 export function partialPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.partial`);
@@ -157,16 +178,18 @@ export class ResultTablesWriter {
 /** Token rows of the row group being filled. */
 class TokenRowBuffer {
   readonly capacity: number;
-  readonly lists: Float32Array[];
-  private readonly prompt: Int32Array;
-  private readonly position: Int32Array;
-  private readonly tokenId: Int32Array;
-  private readonly excluded: Uint8Array;
+  /** Rows the arrays below have room for (grown up to `capacity` as rows come). */
+  private allocated = 0;
+  lists: Float32Array[];
+  private prompt = new Int32Array(0);
+  private position = new Int32Array(0);
+  private tokenId = new Int32Array(0);
+  private excluded = new Uint8Array(0);
   private token: string[] = [];
   private excludedAs: Array<string | null> = [];
   private rows = 0;
   /** Per diagnostic column: [row × length], and where the column starts in a sequence's values (per position). */
-  private readonly diagnosticLists: Array<Float32Array | Int32Array>;
+  private diagnosticLists: Array<Float32Array | Int32Array>;
   private readonly diagnosticStarts: number[];
 
   constructor(
@@ -177,18 +200,26 @@ class TokenRowBuffer {
   ) {
     const diagnosticWidth = diagnostics.reduce((sum, column) => sum + column.length, 0);
     this.capacity = rowsPerGroup(names.length * nLayers + diagnosticWidth, 4);
-    this.diagnosticLists = diagnostics.map(({ kind, length }) => (kind === 'int32-list' ? new Int32Array(this.capacity * length) : new Float32Array(this.capacity * length)));
+    this.diagnosticLists = diagnostics.map(({ kind }) => (kind === 'int32-list' ? new Int32Array(0) : new Float32Array(0)));
     this.diagnosticStarts = diagnostics.map((_, c) => diagnostics.slice(0, c).reduce((sum, column) => sum + column.length, 0));
-    this.lists = names.map(() => new Float32Array(this.capacity * nLayers));
-    this.prompt = new Int32Array(this.capacity);
-    this.position = new Int32Array(this.capacity);
-    this.tokenId = new Int32Array(this.capacity);
-    this.excluded = new Uint8Array(this.capacity);
+    this.lists = names.map(() => new Float32Array(0));
+  }
+
+  private grow(): void {
+    const rows = nextRows(this.allocated, this.capacity);
+    this.prompt = withRows(this.prompt, rows);
+    this.position = withRows(this.position, rows);
+    this.tokenId = withRows(this.tokenId, rows);
+    this.excluded = withRows(this.excluded, rows);
+    this.lists = this.lists.map((list) => withRows(list, rows, this.nLayers));
+    this.diagnosticLists = this.diagnosticLists.map((list, c) => withRows(list, rows, this.diagnostics[c]!.length));
+    this.allocated = rows;
   }
 
   /** The row index to fill for this token. */
   begin(sequence: SequenceNorms, position: number, exclusion: number): number {
     const row = this.rows;
+    if (row === this.allocated) this.grow();
     this.prompt[row] = sequence.prompt;
     this.position[row] = position;
     this.tokenId[row] = sequence.ids[position]!;
@@ -248,13 +279,15 @@ interface PromptRow {
 /** Prompt rows of the row group being filled. */
 class PromptRowBuffer {
   private readonly capacity: number;
-  private readonly prompt: Int32Array;
-  private readonly tokens: Int32Array;
-  private readonly included: Int32Array;
-  private readonly truncated: Uint8Array;
+  /** Rows the arrays below have room for (grown up to `capacity` as rows come). */
+  private allocated = 0;
+  private prompt = new Int32Array(0);
+  private tokens = new Int32Array(0);
+  private included = new Int32Array(0);
+  private truncated = new Uint8Array(0);
   private text: Array<string | null> = [];
   /** [sum kind][column] → [row × nLayers] */
-  private readonly lists: Float64Array[][];
+  private lists: Float64Array[][];
   private readonly current: PromptRow;
   private rows = 0;
 
@@ -264,17 +297,24 @@ class PromptRowBuffer {
     private readonly nLayers: number,
   ) {
     this.capacity = rowsPerGroup(columns.length * PROMPT_SUMS.length * nLayers, 8);
-    this.prompt = new Int32Array(this.capacity);
-    this.tokens = new Int32Array(this.capacity);
-    this.included = new Int32Array(this.capacity);
-    this.truncated = new Uint8Array(this.capacity);
-    this.lists = PROMPT_SUMS.map(() => columns.map(() => new Float64Array(this.capacity * nLayers)));
+    this.lists = PROMPT_SUMS.map(() => columns.map(() => new Float64Array(0)));
     const cells = columns.length * nLayers;
     this.current = { included: 0, sums: new Float64Array(cells), sumLogs: new Float64Array(cells), sumSquares: new Float64Array(cells) };
   }
 
+  private grow(): void {
+    const rows = nextRows(this.allocated, this.capacity);
+    this.prompt = withRows(this.prompt, rows);
+    this.tokens = withRows(this.tokens, rows);
+    this.included = withRows(this.included, rows);
+    this.truncated = withRows(this.truncated, rows);
+    this.lists = this.lists.map((kind) => kind.map((list) => withRows(list, rows, this.nLayers)));
+    this.allocated = rows;
+  }
+
   begin(sequence: SequenceNorms): PromptRow {
     const row = this.rows;
+    if (row === this.allocated) this.grow();
     this.prompt[row] = sequence.prompt;
     this.tokens[row] = sequence.ids.length;
     this.truncated[row] = sequence.truncated ? 1 : 0;
