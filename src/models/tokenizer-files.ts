@@ -4,6 +4,7 @@
  * get an equivalent byte-level BPE tokenizer.json assembled from those two files.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError, quote } from '../errors.js';
 import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
@@ -89,8 +90,47 @@ async function readTokenizerJson(dir: string, config: Record<string, unknown>): 
   return assembleByteLevelBpe(vocab as Record<string, number>, merges, special);
 }
 
-/** The tokenizer of a model folder, or undefined when it has none (token-id prompts only). */
+/**
+ * Tokenizers loaded in this process, by the identity of their files. GPT-2's takes about 0.3 s
+ * to parse and build, and a run loads the same one more than once: the check before a download's
+ * weights and the run itself, every member of a sweep (whose revisions share the cache's blobs).
+ */
+const loaded = new Map<string, Promise<TextTokenizer | undefined>>();
+const LOADED_LIMIT = 4;
+
+/** Which files the folder's tokenizer is made of: device, inode, size and times of each (links followed); undefined when one cannot be looked at. */
+async function filesIdentity(dir: string): Promise<string | undefined> {
+  const parts: string[] = [];
+  for (const name of TOKENIZER_FILES) {
+    try {
+      const info = await stat(join(dir, name), { bigint: true });
+      parts.push(`${name}:${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+      parts.push(`${name}:-`);
+    }
+  }
+  return parts.join('|');
+}
+
+/** The tokenizer of a model folder, or undefined when it has none (token-id prompts only); the same files give the same tokenizer object. */
 export async function loadTokenizer(dir: string): Promise<TextTokenizer | undefined> {
+  const identity = await filesIdentity(dir);
+  if (identity === undefined) return readTokenizer(dir);
+  const cached = loaded.get(identity);
+  if (cached !== undefined) {
+    loaded.delete(identity); // most recently used last
+    loaded.set(identity, cached);
+    return cached;
+  }
+  const loading = readTokenizer(dir);
+  loaded.set(identity, loading);
+  if (loaded.size > LOADED_LIMIT) loaded.delete(loaded.keys().next().value!);
+  loading.catch(() => loaded.delete(identity)); // a refusal is not remembered: the next call explains it again
+  return loading;
+}
+
+async function readTokenizer(dir: string): Promise<TextTokenizer | undefined> {
   const config = (await readJsonIfPresent(join(dir, 'tokenizer_config.json'))) ?? {};
   // Like transformers, take special tokens that tokenizer_config.json does not name from
   // special_tokens_map.json (older repos name them only there).

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { resolveBosTokenId, tokenizePrompts } from '../../src/measure/sequences.js';
 import { loadTokenizer } from '../../src/models/tokenizer-files.js';
 import { createRandom } from '../support/random.js';
+import { END_OF_TEXT, bytesTokenizerJson } from '../support/tokenizers.js';
 
 const require = createRequire(import.meta.url);
 const gpt3 = require('gpt-3-encoder') as { encode(text: string): number[] };
@@ -115,5 +116,39 @@ describe('byte-level BPE tokenizers assembled from vocab.json + merges.txt', () 
     const [sequence] = tokenizePrompts([{ text: TEXTS[1]!, line: 1 }], tokenizer, { prependBos: true, bosTokenId: 2, maxTokens: 100, dVocab: 50272 });
     assert.deepEqual(sequence!.ids, [2, ...optIds(TEXTS[1]!)]);
     assert.equal(sequence!.tokens[0], '</s>');
+  });
+});
+
+describe('loadTokenizer remembers tokenizers by their files', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rn-tokenizer-cache-'));
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  it('gives the same object for the same files, also through links (a sweep’s revisions share blobs), and reloads a changed or copied file', async () => {
+    const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify({ bos_token: END_OF_TEXT }) };
+    const dir = await writeFolder(join(root, 'one'), files);
+    const first = (await loadTokenizer(dir))!;
+    assert.equal(await loadTokenizer(dir), first, 'loaded once');
+    const linked = join(root, 'linked');
+    await mkdir(linked);
+    for (const name of Object.keys(files)) await symlink(join(dir, name), join(linked, name));
+    assert.equal(await loadTokenizer(linked), first, 'links to the same files');
+    const copied = await writeFolder(join(root, 'copied'), files);
+    assert.notEqual(await loadTokenizer(copied), first, 'a copy is other files');
+    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: 'a' }));
+    const changed = (await loadTokenizer(dir))!;
+    assert.notEqual(changed, first);
+    assert.equal(changed.configuredBos, 'a', 'the changed file is read');
+    assert.equal(first.configuredBos, END_OF_TEXT);
+  });
+
+  it('does not remember a refusal: a fixed file loads', async () => {
+    const dir = await writeFolder(join(root, 'broken'), { 'tokenizer.json': '{ not json' });
+    await assert.rejects(loadTokenizer(dir), /is not valid JSON/);
+    await assert.rejects(loadTokenizer(dir), /is not valid JSON/, 'explained again');
+    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(bytesTokenizerJson()));
+    assert.deepEqual((await loadTokenizer(dir))!.encode('hi').ids, [104, 105]);
   });
 });
