@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/test/**/*.test.js) with node's test runner.
 // Node 20 gives each test file a process of its own, which loads the tool's modules (DuckDB,
-// ONNX Runtime, vega …) once per file; instead the files are dealt into a few bundles, one
-// module importing its share, and the bundles run side by side, one process each.
-// Extra arguments filter by path substring. RESID_NORMS_TEST_BUNDLES sets the number of bundles.
+// ONNX Runtime, vega …) once per file; instead a few workers (scripts/test-worker.mjs), one
+// process each, run side by side and take the files from one queue, longest first as
+// test/durations.json last measured them (files it does not list go first: they may be long).
+// Extra arguments filter by path substring. RESID_NORMS_TEST_WORKERS sets the number of workers.
+// --record-durations: after a full run that passes, write the files' durations to test/durations.json.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+const DURATIONS = 'test/durations.json';
 
 function listTests(folder) {
   return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
@@ -18,30 +22,56 @@ function listTests(folder) {
   });
 }
 
-const filters = process.argv.slice(2);
-const files = listTests('dist/test')
+const args = process.argv.slice(2);
+const record = args.includes('--record-durations');
+const filters = args.filter((arg) => arg !== '--record-durations');
+const tests = listTests('dist/test')
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
-  .sort();
-if (files.length === 0) {
+  .map((file) => ({ path: resolve(file), name: relative('dist/test', file).replace(/\.js$/, '.ts') }));
+if (tests.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+if (record && filters.length > 0) {
+  console.error('--record-durations needs a full run: leave out the filters');
+  process.exit(1);
+}
 
-// Tests wait on child processes, servers, timers and disks part of the time: two bundles more
-// than cores (on 2 cores, 4 bundles took 78–85 s, 3 took 88 s, 5 and 6 over 95 s).
-const requested = Number(process.env.RESID_NORMS_TEST_BUNDLES ?? availableParallelism() + 2);
-const count = Math.max(1, Math.min(files.length, Number.isInteger(requested) ? requested : 1));
-const folder = resolve('dist/test-bundles');
-rmSync(folder, { recursive: true, force: true });
-mkdirSync(folder, { recursive: true });
-const bundles = Array.from({ length: count }, (_, index) => {
-  const share = files.filter((_, position) => position % count === index);
-  const path = join(folder, `bundle-${index + 1}.mjs`);
-  writeFileSync(path, share.map((file) => `import ${JSON.stringify(pathToFileURL(resolve(file)).href)};\n`).join(''));
+// Longest first, so that no long file starts last while the other workers have run dry.
+const durations = existsSync(DURATIONS) ? JSON.parse(readFileSync(DURATIONS, 'utf8')) : {};
+const cost = (test) => durations[test.name] ?? Infinity;
+tests.sort((a, b) => cost(b) - cost(a) || a.name.localeCompare(b.name));
+
+// Tests wait on child processes, servers, timers and disks part of the time: two workers more
+// than cores (on 2 cores, 4 took 78–85 s, 3 took 88 s, 5 and 6 over 95 s, as fixed bundles).
+const requested = Number(process.env.RESID_NORMS_TEST_WORKERS ?? availableParallelism() + 2);
+const count = Math.max(1, Math.min(tests.length, Number.isInteger(requested) ? requested : 1));
+const queue = resolve('dist/test-queue');
+rmSync(queue, { recursive: true, force: true });
+mkdirSync(join(queue, 'pending'), { recursive: true });
+mkdirSync(join(queue, 'claimed'));
+tests.forEach((test, position) => writeFileSync(join(queue, 'pending', String(position).padStart(5, '0')), JSON.stringify(test)));
+const worker = pathToFileURL(resolve('scripts/test-worker.mjs')).href;
+// Node's runner starts one process per file it is given: one small file per worker.
+const workers = Array.from({ length: count }, (_, index) => {
+  const path = join(queue, `worker-${index + 1}.mjs`);
+  writeFileSync(path, `import ${JSON.stringify(worker)};\n`);
   return path;
 });
-// One ONNX Runtime thread per session: bundles already keep the cores busy, and idle threads of
+// One ONNX Runtime thread per session: workers already keep the cores busy, and idle threads of
 // several sessions would spin against each other (tests that pass --threads still get theirs).
-const env = { ...process.env, RESID_NORMS_THREADS: process.env.RESID_NORMS_THREADS ?? '1' };
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${count}`, '--test-reporter=spec', ...bundles], { stdio: 'inherit', env });
+const env = { ...process.env, RESID_NORMS_THREADS: process.env.RESID_NORMS_THREADS ?? '1', RESID_NORMS_TEST_QUEUE: queue };
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${count}`, '--test-reporter=spec', ...workers], { stdio: 'inherit', env });
+
+const left = readdirSync(join(queue, 'pending'));
+if (left.length > 0) {
+  console.error(`${left.length} test files were never run (a worker stopped early)`);
+  process.exit(1);
+}
+if (record && result.status === 0) {
+  const measured = readFileSync(join(queue, 'durations.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  const table = Object.fromEntries(measured.sort((a, b) => a.name.localeCompare(b.name)).map(({ name, seconds }) => [name, Math.round(seconds * 10) / 10]));
+  writeFileSync(DURATIONS, `${JSON.stringify(table, null, 2)}\n`);
+  console.error(`wrote the durations of ${measured.length} test files to ${DURATIONS}`);
+}
 process.exit(result.status ?? 1);
