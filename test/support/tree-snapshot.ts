@@ -1,26 +1,32 @@
 /**
- * The state of a folder tree (every file's sha256, every symlink's target, every folder and
- * special file), so a test can assert that a refused command changed nothing: no input or
- * cache file rewritten, no stray temp file, no output left behind.
+ * The state of a folder tree (every file's inode, size and modification and change times,
+ * every symlink's target, every folder and special file), so a test can assert that a refused
+ * command changed nothing: no input or cache file rewritten, no stray temp file, no output left
+ * behind. A write, even of the same bytes, moves a file's change time (ctime), which no
+ * process can set back; so the times catch what content hashes would, and more, without
+ * reading every file twice per check.
  */
-import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 export async function snapshotTree(root: string): Promise<Map<string, string>> {
   const state = new Map<string, string>();
-  const visit = async (path: string): Promise<void> => {
-    const info = await lstat(path).catch(() => undefined);
-    if (info === undefined) return;
+  const visit = (path: string): void => {
+    let info;
+    try {
+      info = lstatSync(path, { bigint: true });
+    } catch {
+      return;
+    }
     const key = relative(root, path) || '.';
-    if (info.isSymbolicLink()) state.set(key, `link → ${await readlink(path)}`);
+    if (info.isSymbolicLink()) state.set(key, `link → ${readlinkSync(path)}`);
     else if (info.isDirectory()) {
       state.set(key, 'folder');
-      for (const name of (await readdir(path)).sort()) await visit(join(path, name));
-    } else if (info.isFile()) state.set(key, `file ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
+      for (const name of readdirSync(path).sort()) visit(join(path, name));
+    } else if (info.isFile()) state.set(key, `file inode ${info.ino}, ${info.size} bytes, modified ${info.mtimeNs}, changed ${info.ctimeNs}`);
     else state.set(key, 'special');
   };
-  await visit(root);
+  visit(root);
   return state;
 }
 
