@@ -55,8 +55,6 @@ function define(command: Command, io: CliIo): Command {
       const { prompts, out, includeBos, textColumn, limit, sample, seed, ...request } = flags;
       const promptOptions = toPromptOptions({ textColumn, limit, sample, seed });
       const { measure } = await import('../commands/measure.js');
-      const { formatFittedRate, formatGrowthTable } = await import('../tables/growth-table.js');
-      const { measurementFile } = await import('../store/open-results.js');
       const stop = stopOnSignals(reporter, MEASURE_STOP_MESSAGES);
       const { outPath, measurement } = await measure(
         {
@@ -70,6 +68,9 @@ function define(command: Command, io: CliIo): Command {
         },
         reporter,
       ).finally(stop.dispose);
+      // Loaded once there is something to print (the fit reads the tables through DuckDB), not before a refusal.
+      const { formatFittedRate, formatGrowthTable } = await import('../tables/growth-table.js');
+      const { measurementFile } = await import('../store/open-results.js');
       print(formatGrowthTable(measurement));
       const rate = await formatFittedRate(measurementFile(measurement, outPath)); // the tables just written, without reading the JSON back
       if (rate) print(rate);

@@ -10,7 +10,6 @@ import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
 import { findAlias, suggestAliases } from './aliases.js';
-import { fetchSnapshot } from './hub/hub-download.js';
 import { readHubSettings } from './hub/hub-settings.js';
 
 export type ModelSource =
@@ -119,6 +118,8 @@ export async function resolveModel(spec: string, options: ResolveOptions): Promi
   }
   const settings = readHubSettings(options.env);
   const request = { repo: source.repo, revision: source.revision, refresh: options.refresh ?? false, ...(options.checkBeforeWeights ? { checkBeforeWeights: options.checkBeforeWeights } : {}) };
+  // The Hub client (and its WebAssembly hashers) loads only when a model comes from the Hub.
+  const { fetchSnapshot } = await import('./hub/hub-download.js');
   const snapshot = await fetchSnapshot(request, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}) });
   if (!snapshot.fromCache) options.reporter.info(`downloaded ${source.repo}@${snapshot.sha.slice(0, 10)} into ${settings.cacheDir}`);
   return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };

@@ -46,6 +46,15 @@ describe('lazy loading', () => {
     assert.deepEqual(HEAVY.filter((name) => name !== 'zod' && loaded.has(name)), []);
   });
 
+  it('measure refusing its --model has not loaded DuckDB (prompt tables, the printed fit) nor the Hub client (Hub models)', () => {
+    const run = runRecordingLoads(['measure', '--model', 'no-such-model-folder/', '--quiet']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /no-such-model-folder/);
+    const loaded = packagesOf(run.modules);
+    assert.ok(loaded.has('onnxruntime-node'), 'the recorder sees what measure does load');
+    assert.deepEqual(['@duckdb/node-api', '@huggingface/hub', 'vega', 'vega-lite', '@resvg/resvg-js'].filter((name) => loaded.has(name)), []);
+  });
+
   it('fit on a results file loads neither vega nor ONNX Runtime nor resvg', () => {
     const run = runRecordingLoads(['fit', 'results/demo-gpt2.json', '--bootstrap', '0']);
     assert.equal(run.code, 0, run.stderr);
