@@ -40,10 +40,11 @@ describe('interrupting measure', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rn-interrupt-'));
-    // Big enough that the run lasts long past the first checkpointed batches.
-    const model = (await writeTinyGpt2(join(dir, 'model'), { nLayers: 4, dModel: 192, nHeads: 4, nCtx: 256 })).dir;
+    // 60 batches of one prompt: the run lasts long past the first checkpointed batches (each
+    // batch is synced to disk), so the signal comes in the middle of it.
+    const model = (await writeTinyGpt2(join(dir, 'model'), { nLayers: 4, dModel: 96, nHeads: 4, nCtx: 256 })).dir;
     const prompts = join(dir, 'prompts.txt');
-    await writeFile(prompts, Array.from({ length: 60 }, (_, i) => `prompt ${i}: ${'lorem ipsum dolor sit amet '.repeat(4 + (i % 4))}`).join('\n'));
+    await writeFile(prompts, Array.from({ length: 60 }, (_, i) => `prompt ${i}: ${'lorem ipsum dolor sit amet '.repeat(2 + (i % 2))}`).join('\n'));
     args = (out) => ['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '1', '--threads', '1'];
     const result = await runCli(args(join(dir, 'reference.json')));
     assert.equal(result.code, 0, result.stderr);
