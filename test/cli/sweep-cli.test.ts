@@ -32,7 +32,7 @@ describe('resid-norms sweep (CLI)', () => {
     await hub.start();
     env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, 'cache'), RESID_NORMS_HUB_RETRY_MS: '5' };
     prompts = join(root, 'prompts.txt');
-    await writeFile(prompts, Array.from({ length: 40 }, (_, i) => `prompt ${i} ${'word '.repeat(i % 9)}`).join('\n'));
+    await writeFile(prompts, Array.from({ length: 20 }, (_, i) => `prompt ${i} ${'word '.repeat(i % 9)}`).join('\n'));
   });
   after(async () => {
     await hub.stop();
@@ -55,6 +55,7 @@ describe('resid-norms sweep (CLI)', () => {
     const rerun = await runCli(args(out), { env, timeoutMs: 120_000 });
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stderr, /\[1\/3 test-org\/tiny@step0\] already measured/);
+    assert.doesNotMatch(rerun.stderr, /\[3\/3 test-org\/tiny@step2\] already measured/, 'the kill came before the last member was measured');
     assert.match(rerun.stdout, /^ +1 +test-org\/tiny@step0 +measured +×\d\.\d{4} \(/m);
     assert.match(rerun.stdout, /^ +3 +test-org\/tiny@step2 +measured/m);
     assert.ok((await readdir(join(out, 'figures'))).includes('growth-vs-step.svg'));
