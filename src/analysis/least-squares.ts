@@ -21,11 +21,14 @@ export interface LineFit {
 
 /** Prefix sums that give the least-squares line of any run of consecutive points in O(1). */
 export class PrefixSums {
-  private readonly sx: Float64Array;
-  private readonly sy: Float64Array;
-  private readonly sxx: Float64Array;
-  private readonly sxy: Float64Array;
-  private readonly syy: Float64Array;
+  // Plain arrays, not Float64Arrays: a bootstrap builds one PrefixSums per resample, and V8
+  // gives every typed array of more than 64 bytes its own off-heap buffer, weak handle and
+  // finalizer, which cost more than the sums themselves.
+  private readonly sx: number[];
+  private readonly sy: number[];
+  private readonly sxx: number[];
+  private readonly sxy: number[];
+  private readonly syy: number[];
   /** x and y are shifted by their overall means before summing, against cancellation. */
   private readonly xShift: number;
   private readonly yShift: number;
@@ -35,11 +38,12 @@ export class PrefixSums {
     const n = xs.length;
     this.xShift = n > 0 ? xs.reduce((a, b) => a + b, 0) / n : 0;
     this.yShift = n > 0 ? ys.reduce((a, b) => a + b, 0) / n : 0;
-    this.sx = new Float64Array(n + 1);
-    this.sy = new Float64Array(n + 1);
-    this.sxx = new Float64Array(n + 1);
-    this.sxy = new Float64Array(n + 1);
-    this.syy = new Float64Array(n + 1);
+    const zeros = (): number[] => new Array<number>(n + 1).fill(0);
+    this.sx = zeros();
+    this.sy = zeros();
+    this.sxx = zeros();
+    this.sxy = zeros();
+    this.syy = zeros();
     for (let i = 0; i < n; i += 1) {
       const x = xs[i]! - this.xShift;
       const y = ys[i]! - this.yShift;
