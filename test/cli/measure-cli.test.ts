@@ -39,7 +39,8 @@ describe('resid-norms measure, end to end', () => {
 
   it('writes the results file and prints the growth table', async () => {
     const out = join(root, 'out', 'r.json');
-    const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2'], { process: true }); // the installed command, end to end
+    // In this process: test/scripts/action.test.ts runs the installed command (bin/resid-norms.js) end to end.
+    const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /resid_pre: mean centered norm over \d+ tokens \(\d+ excluded: position 0 \d+, special tokens \(<\|endoftext\|>\) 0\)\nlayer +mean norm +ratio\n +0 /);
     const lines = result.stdout.trim().split('\n');
