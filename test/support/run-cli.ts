@@ -1,10 +1,10 @@
 /**
- * Runs the CLI as a user would, capturing exit code and output: in this process by default
- * (src/cli/main.ts's runCli with captured streams, the given environment and working folder,
- * one run at a time), or as its own process (bin/resid-norms.js) with `process: true`, for what
- * only a process shows: signals, a closed stdout, start-up, the installed entry point.
+ * Runs the CLI as a user would, capturing exit code and output, in this process:
+ * src/cli/main.ts's runCli with captured streams, the given environment and working folder, one
+ * run at a time. What only a process shows (signals, a closed stdout, start-up, the installed
+ * entry point) is tested by starting `CLI` (bin/resid-norms.js) as a child process: the
+ * interrupt, closed-stdout, Hub-timeout, sweep and action tests.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCli as runCommandLine } from '../../src/cli/main.js';
 
@@ -19,14 +19,11 @@ export interface CliResult {
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Give up after this long: a process is killed (SIGKILL); in-process, the run is abandoned. The result then has code -1 and says so on stderr. */
+  /** Give up after this long: the run is abandoned, and the result has code -1 and says so on stderr. */
   timeoutMs?: number;
-  /** Run bin/resid-norms.js as a child process instead of in this one. */
-  process?: boolean;
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  if (options.process === true) return runCliProcess(args, options);
   const run = queue.then(() => runInProcess(args, options));
   queue = run.then(
     () => undefined,
@@ -65,27 +62,4 @@ async function runInProcess(args: string[], options: CliOptions): Promise<CliRes
     clearTimeout(timer);
     if (options.cwd !== undefined) process.chdir(home);
   }
-}
-
-export function runCliProcess(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: environment(options),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
-      stderr += `\n[test] killed after ${options.timeoutMs} ms\n`;
-      child.kill('SIGKILL');
-    }, options.timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
 }
