@@ -43,7 +43,8 @@ const cost = (test) => durations[test.name] ?? Infinity;
 tests.sort((a, b) => cost(b) - cost(a) || a.name.localeCompare(b.name));
 
 // Tests wait on child processes, servers, timers and disks part of the time: two workers more
-// than cores (on 2 cores, 4 took 78–85 s, 3 took 88 s, 5 and 6 over 95 s, as fixed bundles).
+// than cores (on 2 cores: 4 workers 66 s, 3 workers 69 s, 6 workers 70 s; the cores were busy
+// 99 % of the time with 4).
 const requested = Number(process.env.RESID_NORMS_TEST_WORKERS ?? availableParallelism() + 2);
 const count = Math.max(1, Math.min(tests.length, Number.isInteger(requested) ? requested : 1));
 const queue = resolve('dist/test-queue');
