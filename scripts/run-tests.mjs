@@ -38,7 +38,16 @@ if (record && filters.length > 0) {
 }
 
 // Longest first, so that no long file starts last while the other workers have run dry.
-const durations = existsSync(DURATIONS) ? JSON.parse(readFileSync(DURATIONS, 'utf8')) : {};
+function readDurations() {
+  if (!existsSync(DURATIONS)) return {};
+  try {
+    return JSON.parse(readFileSync(DURATIONS, 'utf8'));
+  } catch (error) {
+    console.error(`${DURATIONS} is not valid JSON (${error.message}); running the files in name order (npm run test:durations writes it again)`);
+    return {};
+  }
+}
+const durations = readDurations();
 const cost = (test) => durations[test.name] ?? Infinity;
 tests.sort((a, b) => cost(b) - cost(a) || a.name.localeCompare(b.name));
 
