@@ -110,36 +110,34 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
 
   // One signal as a real process: SIGTERM, what job schedulers and CI send. SIGINT reaches the
   // same handler (src/cli/stop-on-signals.ts), sent to a real process in test/cli/interrupt.test.ts.
-  for (const signal of ['SIGTERM'] as const) {
-    it(`stops measure at once on ${signal} during a download that hangs, exit ${ExitCode.interrupted}`, async () => {
-      hub.faults.set('model.safetensors', { stallAfterBytes: 100 });
-      await writeFile(join(root, 'p.txt'), 'hello\n');
-      const child = spawn(process.execPath, [CLI, 'measure', '--model', REPO, '--prompts', join(root, 'p.txt'), '--out', join(root, 'out', 'r.json')], {
-        env: { ...process.env, ...env({ RESID_NORMS_HUB_STALL_TIMEOUT_MS: '600000', RESID_NORMS_HUB_TIMEOUT_MS: '600000' }) },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      try {
-        for (let waited = 0; !hub.log.some((request) => request.url.endsWith('/model.safetensors') && request.range === undefined); waited += 20) {
-          assert.ok(waited < 30_000 && child.exitCode === null, `the download never started:\n${stderr}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200)); // the transfer is hanging now
-        const signalledAt = Date.now();
-        child.kill(signal);
-        const code = await exited;
-        assert.equal(code, ExitCode.interrupted, stderr);
-        assert.ok(Date.now() - signalledAt < 5_000, `stopped ${Date.now() - signalledAt} ms after ${signal}`);
-        const last = stderr.trimEnd().split('\n').at(-1)!;
-        assert.match(last, new RegExp(`^resid-norms: ${signal} while downloading "test-org/slow-gpt2@main"; finished files stay in the cache and a partial one resumes: run the same command again$`));
-        await assert.rejects(readdir(join(root, 'out')), 'no results file and no checkpoint');
-      } finally {
-        clearTimeout(killer);
-        child.kill('SIGKILL');
-      }
+  it(`stops measure at once on SIGTERM during a download that hangs, exit ${ExitCode.interrupted}`, async () => {
+    hub.faults.set('model.safetensors', { stallAfterBytes: 100 });
+    await writeFile(join(root, 'p.txt'), 'hello\n');
+    const child = spawn(process.execPath, [CLI, 'measure', '--model', REPO, '--prompts', join(root, 'p.txt'), '--out', join(root, 'out', 'r.json')], {
+      env: { ...process.env, ...env({ RESID_NORMS_HUB_STALL_TIMEOUT_MS: '600000', RESID_NORMS_HUB_TIMEOUT_MS: '600000' }) },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-  }
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    try {
+      for (let waited = 0; !hub.log.some((request) => request.url.endsWith('/model.safetensors') && request.range === undefined); waited += 20) {
+        assert.ok(waited < 30_000 && child.exitCode === null, `the download never started:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the transfer is hanging now
+      const signalledAt = Date.now();
+      child.kill('SIGTERM');
+      const code = await exited;
+      assert.equal(code, ExitCode.interrupted, stderr);
+      assert.ok(Date.now() - signalledAt < 5_000, `stopped ${Date.now() - signalledAt} ms after SIGTERM`);
+      const last = stderr.trimEnd().split('\n').at(-1)!;
+      assert.match(last, new RegExp(`^resid-norms: SIGTERM while downloading "test-org/slow-gpt2@main"; finished files stay in the cache and a partial one resumes: run the same command again$`));
+      await assert.rejects(readdir(join(root, 'out')), 'no results file and no checkpoint');
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
+    }
+  });
 });
