@@ -37,6 +37,9 @@ async function comparableJson(path: string): Promise<string> {
 
 
 
+/** The runs below measure 11 prompts in batches of 2. */
+const BATCHES = 6;
+
 // Each architecture has its own diagnostic columns; the merge itself does not depend on it, so
 // the shard layouts are split between them: 3 shards and a resumed shard on GPT-2, 8 shards
 // (two of them without a batch) on GPT-NeoX.
@@ -76,9 +79,9 @@ for (const architecture of ARCHITECTURES) {
     });
     after(async () => rm(dir, { recursive: true, force: true }));
 
-    it(`each of ${architecture.shards} shards${architecture.shards > 6 ? ' (two without a batch)' : ''} carries its diagnostic columns and summaries of its own tokens; merged, they equal the unsharded run`, async () => {
+    it(`each of ${architecture.shards} shards${architecture.shards > BATCHES ? ` (${architecture.shards - BATCHES} without a batch)` : ''} carries its diagnostic columns and summaries of its own tokens; merged, they equal the unsharded run`, async () => {
       const count = architecture.shards;
-      const paths = Array.from({ length: count }, (_, i) => join(dir, `shard-${i + 1}.json`)); // 6 batches
+      const paths = Array.from({ length: count }, (_, i) => join(dir, `shard-${i + 1}.json`));
       for (const [i, path] of paths.entries()) await measure({ ...base, outPath: path, shard: { index: i + 1, count } }, createSilentReporter());
       const columns = diagnosticColumns(selection, shape);
       assert.ok(columns.some((c) => c.kind === 'int32-list') && columns.some((c) => c.perLayer > 1), 'per-layer, per-head and int32 columns are all merged');
@@ -94,7 +97,7 @@ for (const architecture of ARCHITECTURES) {
         for (const column of columns) assert.ok(rows.every((row) => (row[column.name] as unknown[]).length === column.length), `${path} has ${column.name}`);
         shardTokens += rows.length;
       }
-      if (count > 6) assert.equal(readDiagnostics(JSON.parse(await readFile(paths[count - 1]!, 'utf8')) as { model: { id: string } })?.summaries.included, 0, 'the last shards have no batch');
+      if (count > BATCHES) assert.equal(readDiagnostics(JSON.parse(await readFile(paths[count - 1]!, 'utf8')) as { model: { id: string } })?.summaries.included, 0, 'the last shards have no batch');
       const merged = join(dir, 'merged.json');
       await mergeShards([...paths.slice(1), paths[0]!], merged); // in any order
       assert.equal(shardTokens, (await tokenRows(merged)).length);
