@@ -51,10 +51,11 @@ const durations = readDurations();
 const cost = (test) => durations[test.name] ?? Infinity;
 tests.sort((a, b) => cost(b) - cost(a) || a.name.localeCompare(b.name));
 
-// Tests wait on child processes, servers, timers and disks part of the time: two workers more
-// than cores (on 2 cores: 4 workers 66 s, 3 workers 69 s, 6 workers 70 s; the cores were busy
-// 99 % of the time with 4).
-const requested = Number(process.env.RESID_NORMS_TEST_WORKERS ?? availableParallelism() + 2);
+// One worker per core. More would fill the moments a test waits on a process, a server or a
+// timer, but each extra worker costs more CPU than those moments give back: on 2 cores, in
+// adjacent runs, 2 workers took 99–123 CPU-s (59–73 s), 3 took 116–129 (65–72 s) and 4 took
+// 136–157 (75–86 s); the cores were busy all the time with any of them.
+const requested = Number(process.env.RESID_NORMS_TEST_WORKERS ?? availableParallelism());
 const count = Math.max(1, Math.min(tests.length, Number.isInteger(requested) ? requested : 1));
 const queue = resolve('dist/test-queue');
 rmSync(queue, { recursive: true, force: true });
@@ -70,7 +71,10 @@ const workers = Array.from({ length: count }, (_, index) => {
 });
 // One ONNX Runtime thread per session: workers already keep the cores busy, and idle threads of
 // several sessions would spin against each other (tests that pass --threads still get theirs).
-const env = { ...process.env, RESID_NORMS_THREADS: process.env.RESID_NORMS_THREADS ?? '1', RESID_NORMS_TEST_QUEUE: queue };
+// NODE_EXTRA_CA_CERTS makes every Node process parse that CA bundle as it starts (50 ms each
+// for Debian's); the tests speak only to 127.0.0.1 over plain HTTP, so their processes go without.
+const { NODE_EXTRA_CA_CERTS: _bundle, ...inherited } = process.env;
+const env = { ...inherited, RESID_NORMS_THREADS: process.env.RESID_NORMS_THREADS ?? '1', RESID_NORMS_TEST_QUEUE: queue };
 const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${count}`, '--test-reporter=spec', ...workers], { stdio: 'inherit', env });
 
 const left = readdirSync(join(queue, 'pending'));
