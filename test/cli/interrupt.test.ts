@@ -9,6 +9,7 @@ import { checkpointFiles } from '../../src/measure/checkpoint.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { readMeasured, type MeasuredFile } from '../support/measured.js';
 import { CLI, runCli } from '../support/run-cli.js';
+import { assertSameTables } from '../support/run-comparison.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
 /** Everything but the run's timing and the tables' file names (each run writes its own). */
@@ -64,9 +65,7 @@ describe('interrupting measure', () => {
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stderr, /resuming: \d+ of 60 batches are done/);
     assert.equal(withoutRuntime(await readMeasured(out)), withoutRuntime(reference));
-    for (const table of ['tokens', 'prompts'] as const) {
-      assert.ok((await readFile(tablePaths(out)[table])).equals(await readFile(tablePaths(join(dir, 'reference.json'))[table])), `the ${table} table is byte-identical`);
-    }
+    await assertSameTables(out, join(dir, 'reference.json'));
     await assert.rejects(stat(checkpointFiles(out).lock), 'the lock of the killed run was taken over and released');
   });
 

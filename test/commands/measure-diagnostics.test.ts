@@ -15,7 +15,7 @@ import { referenceGpt2, referenceGpt2Head } from '../support/reference-gpt2.js';
 import { referenceLens } from '../support/reference-lens.js';
 import type { BlockTrace } from '../support/reference-ops.js';
 import { writeTinyGpt2, type TinyModel } from '../support/tiny-gpt2.js';
-import { interruptAfter } from '../support/run-comparison.js';
+import { assertSameTables, interruptAfter } from '../support/run-comparison.js';
 
 type Row = Record<string, unknown>;
 
@@ -108,9 +108,7 @@ describe('measure --diagnostics', () => {
     await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /diagnostics was .*, now nothing/);
     await measure({ ...base, outPath, ...selection }, createSilentReporter());
     await measure({ ...base, outPath: join(dir, 'uninterrupted.json'), ...selection }, createSilentReporter());
-    for (const table of ['tokens', 'prompts'] as const) {
-      assert.ok((await readFile(tablePaths(outPath)[table])).equals(await readFile(tablePaths(join(dir, 'uninterrupted.json'))[table])), `${table} table differs after resuming`);
-    }
+    await assertSameTables(outPath, join(dir, 'uninterrupted.json'));
   });
 
   it('without --diagnostics, the tables have no diagnostic column and the results file no diagnostics field', async () => {

@@ -22,8 +22,6 @@ function withoutRuntime(measurement: MeasuredFile): string {
   return JSON.stringify({ ...rest, rows: [tables.tokens.rows, tables.prompts.rows] });
 }
 
-
-
 describe('resumable, sharded measurement', () => {
   let dir: string;
   let base: MeasureRequest;
