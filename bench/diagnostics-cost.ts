@@ -8,6 +8,7 @@
  * peak RSS is reported against the norms-only run's: one stream's logits are what it adds.
  */
 import type { Diagnostic } from '../src/results/diagnostics.js';
+import { quantileSorted } from '../src/analysis/norm-statistics.js';
 
 export interface DiagnosticScenario {
   label: string;
@@ -40,7 +41,6 @@ export function scenarioArguments(scenario: DiagnosticScenario): string[] {
 
 type Run = Record<string, number>;
 
-
 export interface CostRow {
   figure: string;
   value: number;
@@ -60,8 +60,7 @@ const cpuPerToken = (run: Run) => run.cpuSeconds! / run.tokens!;
  */
 function pairedRatio(runs: readonly Run[], baseRuns: readonly Run[]): number {
   const ratios = runs.map((run, round) => cpuPerToken(run) / cpuPerToken(baseRuns[round]!)).sort((a, b) => a - b);
-  const middle = Math.floor(ratios.length / 2);
-  return ratios.length % 2 === 1 ? ratios[middle]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
+  return quantileSorted(ratios, 0.5);
 }
 
 /** One row per diagnostic scenario: its CPU seconds per token ÷ the norms-only run's (pairedRatio); and the peak RSS ratio of those that ask. */
