@@ -56,7 +56,7 @@ describe('lazy loading', () => {
   });
 
   it('fit on a results file loads neither vega nor ONNX Runtime nor resvg', () => {
-    const run = runRecordingLoads(['fit', 'results/demo-gpt2.json', '--bootstrap', '0']);
+    const run = runRecordingLoads(['fit', 'examples/demo-gpt2.json', '--bootstrap', '0']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /resid_pre/);
     const loaded = packagesOf(run.modules);
