@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEVICES } from '../runtime/devices.js';
 import { availableParallelism } from 'node:os';
+import { allocatedCpus } from '../runtime/cpu-allocation.js';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 
 export function parsePositiveInt(value: string): number {
@@ -49,24 +50,29 @@ export const FLAG_RANGES = {
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** The parser of a flag in FLAG_RANGES. */
-/** The environment variable that sets the default of --threads (a shared node, a job array, the test suite). */
+/** The environment variable that sets the default of --threads (a shared node, the test suite). */
 export const THREADS_VARIABLE = 'RESID_NORMS_THREADS';
 
 /**
  * --device, then --threads with its default: RESID_NORMS_THREADS when set (checked like the
- * flag), else undefined (all cores). For every command that runs a model.
+ * flag), else the CPUs this process may use (a Slurm allocation, the CPU affinity, a cgroup's
+ * quota: src/runtime/cpu-allocation.ts). For every command that runs a model.
  */
 export function addDeviceOptions(command: Command, env: NodeJS.ProcessEnv): Command {
   const [low, high] = FLAG_RANGES.threads;
   const fromEnv = env[THREADS_VARIABLE];
-  let threads: number | undefined;
+  let threads: number;
+  let source: string;
   if (fromEnv !== undefined && fromEnv !== '') {
     threads = Number(fromEnv);
     if (!/^\d+$/.test(fromEnv) || threads < low || threads > high) throw new UsageError(`${THREADS_VARIABLE} ${JSON.stringify(fromEnv)} is not a number of threads; valid: ${low}…${high}`);
+    source = THREADS_VARIABLE;
+  } else {
+    ({ count: threads, source } = allocatedCpus(env));
   }
   command.option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
-  const help = `intra-op threads, ${low}…${high} here (4 per core at most; default: ${THREADS_VARIABLE}, else all cores)`;
-  return threads === undefined ? command.option('--threads <n>', help, rangeOf('threads')) : command.option('--threads <n>', help, rangeOf('threads'), threads);
+  const help = `intra-op threads, ${low}…${high} here (4 per core at most; default: ${THREADS_VARIABLE}, else the CPUs this process may use: ${threads} here, from ${source})`;
+  return command.option('--threads <n>', help, rangeOf('threads'), threads);
 }
 
 export function rangeOf(flag: keyof typeof FLAG_RANGES): (value: string) => number {

@@ -4,14 +4,14 @@
  * safetensors files, which runs batches of token ids.
  */
 import ort from 'onnxruntime-node';
-import { availableParallelism } from 'node:os';
 import { ModelError, UsageError, quote } from '../errors.js';
+import { allocatedCpus } from './cpu-allocation.js';
 
 import type { Device } from './devices.js';
 
 export interface SessionOptions {
   device: Device;
-  /** Intra-op threads; default: the machine's cores. */
+  /** Intra-op threads; default: the CPUs this process may use (cpu-allocation.ts). */
   threads?: number;
   /** Bytes of the model's weights, which decide whether prepacking pays (see prepacks). */
   weightBytes?: number;
@@ -43,7 +43,7 @@ export interface NormSession {
 }
 
 export function defaultThreads(): number {
-  return Math.max(1, availableParallelism());
+  return allocatedCpus(process.env).count;
 }
 
 export function onnxRuntimeVersion(): string {

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { FakeHub } from '../support/fake-hub.js';
-import { runCli } from '../support/run-cli.js';
+import { CLI, runCli } from '../support/run-cli.js';
 import { encodeSafetensors } from '../support/safetensors-writer.js';
 import { tinyGpt2Weights, writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
@@ -66,6 +67,26 @@ describe('resid-norms measure, end to end', () => {
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, new RegExp(`^resid-norms: RESID_NORMS_THREADS "${value}" is not a number of threads; valid: 1…\\d+\n$`));
     }
+  });
+
+  it("without --threads or RESID_NORMS_THREADS, runs as many threads as the Slurm allocation or the CPU affinity allows", async () => {
+    const out = join(root, 'allocated', 'r.json');
+    // A Slurm task given one CPU on a node that binds nothing (task/none): SLURM_CPUS_ON_NODE=1.
+    const slurm = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: '', SLURM_JOB_ID: '1', SLURM_CPUS_ON_NODE: '1' } });
+    assert.equal(slurm.code, 0, slurm.stderr);
+    assert.equal((await readMeasurement(out)).runtime.threads, 1);
+    const perTask = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: '', SLURM_CPUS_PER_TASK: '2' } });
+    assert.equal(perTask.code, 0, perTask.stderr);
+    assert.equal((await readMeasurement(out)).runtime.threads, Math.min(2, availableParallelism()));
+    const variable = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: '2', SLURM_CPUS_PER_TASK: '1' } });
+    assert.equal(variable.code, 0, variable.stderr);
+    assert.equal((await readMeasurement(out)).runtime.threads, 2, 'RESID_NORMS_THREADS wins over the allocation');
+    // The affinity is the process's own: a process started on one CPU (taskset, as Slurm's task/affinity binds).
+    const { RESID_NORMS_THREADS: _threads, ...inherited } = process.env;
+    const pinned = spawnSync('taskset', ['--cpu-list', '0', process.execPath, CLI, 'measure', '--model', model, '--prompts', prompts, '--out', out], { env: inherited, encoding: 'utf8' });
+    if (pinned.error) return; // no taskset (util-linux) here; the Slurm cases above still ran
+    assert.equal(pinned.status, 0, pinned.stderr);
+    assert.equal((await readMeasurement(out)).runtime.threads, 1);
   });
 
   it('writes results/<model>.json in the working folder by default, and --quiet silences stderr', async () => {
