@@ -34,6 +34,12 @@ export interface TensorInfo {
   /** Absolute byte offset of the first byte inside `file`. */
   byteOffset: number;
   byteLength: number;
+  /**
+   * The tensor's bytes, row-major, when they could not be referenced in place: a
+   * non-contiguous view in a PyTorch checkpoint, copied once (src/models/torch/tensor-placement.ts).
+   * Absent for every safetensors tensor.
+   */
+  data?: Uint8Array;
 }
 
 export interface SafetensorsHeader {

@@ -154,6 +154,7 @@ function decodeToFloat32(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
 
 /** Read one tensor's values as float32 (for weight analysis and tests; the graph never does this). */
 export async function readTensorValues(info: TensorInfo): Promise<Float32Array> {
+  if (info.data !== undefined) return decodeToFloat32(Buffer.from(info.data), info.dtype); // a copy: callers may change the values
   const bytes = Buffer.alloc(info.byteLength);
   let bytesRead: number;
   try {
