@@ -8,15 +8,14 @@ import { LAYER_STATISTICS } from '../analysis/layer-statistic.js';
 import { HOOK_NAMES, NORM_METRICS, type HookName } from '../vocabulary/hooks.js';
 import { FIT_METHODS } from '../results/fit-schema.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_WEIGHT_SERIES, checkExpectation, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
-import { writeJunit } from '../commands/fit-junit.js';
+import { DEFAULT_WEIGHT_SERIES, runFit, type FitCommandOptions, type GrowthRange, type LayerRange } from '../commands/fit.js';
 import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../results/weights-schema.js';
 import { FLAG_RANGES, parseHooks, parsePositiveInt, rangeOf } from './options.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 
 /** The options under the flags' names: --hook (repeatable) and --layers, both with defaults here; --junit is the CLI's. */
-type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange; junit?: string };
+type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange };
 
 export const fitCommand: CommandDefinition = { define };
 
@@ -45,17 +44,7 @@ function define(command: Command, io: CliIo): Command {
       const outputs = [...(flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []), ...(flags.junit !== undefined ? [{ flag: '--junit', path: flags.junit }] : [])];
       await guardFileCommand(inputFiles(files), outputs);
       if (flags.likeReference) refuseWithReference(command);
-      const options = toFitOptions(files, flags);
-      const output = { reporter, write: print };
-      if (flags.junit === undefined) {
-        await runFit(options, output);
-        return;
-      }
-      // Fit without the gate, write the JUnit file whatever the outcome, then apply the gate.
-      const document = await runFit({ ...options, expect: undefined }, output);
-      await writeJunit(flags.junit, document, options.expect);
-      reporter.info(`wrote the gate's outcome to ${flags.junit}`);
-      if (options.expect !== undefined) checkExpectation([...document.fits, ...(document.weightFits ?? [])], options.expect);
+      await runFit(toFitOptions(files, flags), { reporter, write: print });
     });
 }
 
@@ -68,7 +57,7 @@ function refuseWithReference(command: Command): void {
 }
 
 function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {
-  const { hook, layers, junit: _junit, ...rest } = flags;
+  const { hook, layers, ...rest } = flags;
   return { ...rest, files, hooks: hook ?? ['resid_pre'], layers: layers ?? {} };
 }
 

@@ -1,6 +1,6 @@
 /** `resid-norms plot` flags → a PlotRequest for src/commands/plot.ts. */
 import type { Command } from 'commander';
-import { IMAGE_FORMATS, type ImageFormat } from '../plots/image-formats.js';
+import { FORMAT_SUFFIXES, IMAGE_FORMATS, type ImageFormat } from '../plots/image-formats.js';
 import { addFigureOptions, describeFigures, guardFigureFiles, toFigureFlags, type FigureFlagValues } from './figure-flags.js';
 import { parseChoiceList } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
@@ -18,7 +18,8 @@ function define(command: Command, io: CliIo): Command {
     .option('--format <list>', `comma-separated image formats: ${IMAGE_FORMATS.join(', ')}`, parseChoiceList(IMAGE_FORMATS, 'format'), ['svg'])
     .action(async (files: string[], flags: PlotFlagValues, self: Command) => {
       const { reporter } = commandContext(self, io);
-      await guardFigureFiles(files, flags, (name) => /\.(svg|png)$/.test(name));
+      const suffixes = flags.format.map((format) => FORMAT_SUFFIXES[format]);
+      await guardFigureFiles(files, flags, (name) => suffixes.some((suffix) => name.endsWith(suffix)));
       const { runPlot } = await import('../commands/plot.js');
       await runPlot({ files, ...toFigureFlags(flags), formats: flags.format }, reporter);
     });

@@ -2,12 +2,21 @@
  * `resid-norms fit --junit FILE`: the --expect gate's outcome as JUnit XML, the format CI test
  * dashboards read: one testcase per fit (file and hook, or file, variant and series), failed
  * when its growth factor lies outside the range. No timestamps: the same fits give the same
- * bytes. Written atomically, like every output of the tool.
+ * bytes. `fit` writes it (src/commands/fit.ts), atomically like every output of the tool.
  */
-import { writeFileAtomic } from '../results/atomic-write.js';
 import type { FitEntry, FitFile, WeightFitEntry } from '../results/fit-schema.js';
-import { isOutsideRange, type GrowthRange } from './fit.js';
 import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+
+/** Accepted growth factors for --expect; an undefined bound is open. */
+export interface GrowthRange {
+  low?: number;
+  high?: number;
+}
+
+/** Whether a fitted growth factor (the point estimate) lies outside the --expect range; the gate and the JUnit file agree through it. */
+export function isOutsideRange(growth: number, range: GrowthRange): boolean {
+  return (range.low !== undefined && growth < range.low) || (range.high !== undefined && growth > range.high);
+}
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
@@ -53,8 +62,4 @@ export function formatJunit(document: FitFile, range: GrowthRange | undefined): 
     '</testsuites>',
     '',
   ].join('\n');
-}
-
-export async function writeJunit(path: string, document: FitFile, range: GrowthRange | undefined): Promise<void> {
-  await writeFileAtomic(path, formatJunit(document, range));
 }

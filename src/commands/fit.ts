@@ -9,10 +9,12 @@ import type { LayerStatistic } from '../analysis/layer-statistic.js';
 import { REFERENCE_PROCEDURE, referenceLayers } from '../analysis/reference-procedure.js';
 import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
 import { ExpectationError, InputError, ProblemList, UsageError, quote } from '../errors.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { OutputPlan, type PlannedOutput } from '../io/output-plan.js';
+import type { InputFile } from '../io/output-guard.js';
+import { formatJunit, isOutsideRange, type GrowthRange } from './fit-junit.js';
 import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type FitMethod, type WeightFitEntry } from '../results/fit-schema.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
-import { readResultsDocument } from '../store/open-results.js';
+import { documentInputs, readResultsDocument, type ResultsDocument } from '../store/open-results.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
@@ -26,11 +28,7 @@ export interface LayerRange {
   to?: number;
 }
 
-/** Accepted growth factors for --expect; an undefined bound is open. */
-export interface GrowthRange {
-  low?: number;
-  high?: number;
-}
+export type { GrowthRange } from './fit-junit.js';
 
 export interface FitCommandOptions {
   files: string[];
@@ -54,6 +52,8 @@ export interface FitCommandOptions {
   expect?: GrowthRange;
   json: boolean;
   out?: string;
+  /** Write the gate's outcome as JUnit XML here, whatever it is (then the gate applies). */
+  junit?: string;
 }
 
 export interface FitOutput {
@@ -68,8 +68,17 @@ export const DEFAULT_WEIGHT_SERIES: readonly WeightSeriesName[] = ['W_OV', 'W_ou
 export async function runFit(options: FitCommandOptions, output: FitOutput): Promise<FitFile> {
   const fits: FitEntry[] = [];
   const weightFits: WeightFitEntry[] = [];
+  const documents: Array<{ file: string; document: ResultsDocument }> = [];
+  const inputs: InputFile[] = [];
   for (const file of options.files) {
     const document = await readResultsDocument(file);
+    documents.push({ file, document });
+    inputs.push(...documentInputs(file, document));
+  }
+  // Both outputs checked, against each other and every file read (tables included), before any work.
+  const planned: PlannedOutput[] = [...(options.out !== undefined ? [{ flag: '--out', path: options.out }] : []), ...(options.junit !== undefined ? [{ flag: '--junit', path: options.junit }] : [])];
+  const plan = await OutputPlan.check(planned, inputs);
+  for (const { file, document } of documents) {
     if (document.kind === 'weights') {
       weightFits.push(...fitWeightsFile(document.weights, file, options));
       continue;
@@ -111,8 +120,9 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
     ...(weightFits.length > 0 ? { weightFits } : {}),
   };
   const json = `${JSON.stringify(document, null, 2)}\n`;
-  // The file first: a path that cannot be written fails before anything is printed.
-  if (options.out !== undefined) await writeFileAtomic(options.out, json);
+  // The files first: a path that cannot be written fails before anything is printed.
+  if (options.out !== undefined) await plan.write(options.out, json);
+  if (options.junit !== undefined) await plan.write(options.junit, formatJunit(document, options.expect));
   const tables: string[] = [];
   if (fits.length > 0) tables.push(formatFitTable(fits));
   if (weightFits.length > 0) tables.push(formatWeightFitTable(weightFits));
@@ -121,6 +131,7 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
     const count = fits.length + weightFits.length;
     output.reporter.info(`wrote ${count} fit${count === 1 ? '' : 's'} to ${options.out}`);
   }
+  if (options.junit !== undefined) output.reporter.info(`wrote the gate's outcome to ${options.junit}`);
   if (options.expect !== undefined) checkExpectation([...fits, ...weightFits], options.expect);
   return document;
 }
@@ -139,11 +150,6 @@ function fitWeightsFile(weights: WeightsFile, file: string, options: FitCommandO
       label: file,
     }),
   }));
-}
-
-/** Whether a fitted growth factor (the point estimate) lies outside the --expect range; shared with `fit --junit`. */
-export function isOutsideRange(growth: number, range: GrowthRange): boolean {
-  return (range.low !== undefined && growth < range.low) || (range.high !== undefined && growth > range.high);
 }
 
 /** The gate: every fitted growth factor (the point estimate) must lie inside the range. */

@@ -34,7 +34,7 @@ import { checkAgainstConfig } from '../measure/check-against-config.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
-import { describeWriteFailure, writeFileAtomic } from '../results/atomic-write.js';
+import { describeWriteFailure, writeFileAtomic, WriteFailure } from '../io/output-file.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
@@ -194,8 +194,11 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
 
     let tables: TablesOutcome;
     const writingStartedAt = performance.now();
+    const kept = `every batch is kept in ${quote(files.index)}: make room or fix the folder, then run the same command again to write the results from it`;
     try {
       tables = writeTables(outPath, planned, checkpoint, collect, exclusion, reporter);
+    } catch (error) {
+      throw error instanceof WriteFailure ? error.withAdvice(kept) : error;
     } finally {
       checkpoint.close();
     }
@@ -227,7 +230,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       ...(request.shard ? { shard: request.shard } : {}),
       ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, diagnosticShape(spec), tables.diagnostics, lensHeadInfo(diagnostics, spec)) } : {}),
     });
-    await writeFileAtomic(outPath, formatMeasurement(measurement));
+    await writeFileAtomic(outPath, formatMeasurement(measurement), kept);
     removeCheckpoint(files);
     return { outPath, measurement };
   } finally {

@@ -8,11 +8,12 @@
  * an unsharded run, fed the same tokens in the same order, so it comes out the same.
  */
 import { InputError, UsageError, quote } from '../errors.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { OutputPlan } from '../io/output-plan.js';
+import { WriteFailure } from '../io/output-file.js';
 import { diagnosticColumns, readDiagnostics, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type DiagnosticsInfo } from '../results/diagnostics.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import type { Measurement, ModelInfo } from '../results/schema.js';
-import { readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
+import { measurementInputs, readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
 import { ParquetTokenSource } from '../store/parquet-token-source.js';
 import type { TokenSource } from '../store/token-source.js';
 import { ResultTablesWriter, type SequenceNorms } from '../store/result-tables-writer.js';
@@ -61,11 +62,17 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   const held = shards.reduce((sum, shard) => sum + shard.measurement.tables.prompts.rows, 0);
   if (held !== promptCount) throw new InputError(`the shards hold ${held} prompts; the prompt set has ${promptCount}: give the shards of one run, each once`);
 
+  // The merged file and its tables, checked against each other and every shard's files (tables included).
+  const tables = tablePaths(outPath);
+  const outputs = await OutputPlan.check(
+    [{ flag: '--out', path: outPath }, { flag: '--out (its tokens table)', path: tables.tokens }, { flag: '--out (its prompts table)', path: tables.prompts }],
+    shards.flatMap((shard) => measurementInputs(shard, 'the shard file')),
+  );
   const columns = diagnostics?.columns ?? [];
   const sources = await Promise.all(shards.map((shard) => shard.tokens()));
   const restoreScans = await ParquetTokenSource.scanSideBySide(sources);
-  const writer = ResultTablesWriter.create(tablePaths(outPath), measurement.hooks, measurement.model.nLayers, columns);
-  let tables;
+  const writer = ResultTablesWriter.create(tables, measurement.hooks, measurement.model.nLayers, columns);
+  let written;
   try {
     let expected = 0;
     for await (const sequence of mergeInPromptOrder(shards, sources, columns)) {
@@ -76,10 +83,10 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
       expected += 1;
     }
     if (expected !== promptCount) throw new InputError(`no shard holds prompt ${expected + 1} of ${promptCount}`);
-    tables = writer.finish();
+    written = writer.finish();
   } catch (error) {
     writer.abort();
-    throw error;
+    throw error instanceof WriteFailure ? error.withAdvice('nothing was written (the shards are unchanged): make room or fix the folder, then merge again') : error;
   } finally {
     await restoreScans();
   }
@@ -95,10 +102,10 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
     options,
     runtime: { ...measurement.runtime, seconds, tokens, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, shards: count },
     hooks: measurement.hooks,
-    tables,
-    ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics.selection, diagnostics.shape, tables.diagnostics, diagnostics.outputHead) } : {}),
+    tables: written,
+    ...(diagnostics && written.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics.selection, diagnostics.shape, written.diagnostics, diagnostics.outputHead) } : {}),
   });
-  await writeFileAtomic(outPath, formatMeasurement(merged));
+  await outputs.write(outPath, formatMeasurement(merged));
   return merged;
 }
 

@@ -10,8 +10,8 @@ import { fitHooksFor } from '../plots/figure-plan.js';
 import { FIGURE_NAMES } from '../plots/figure-registry.js';
 import { renderFigure, reportOutcomes } from '../plots/figure-outcomes.js';
 import { rasterizeSvg } from '../plots/render.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
-import type { ImageFormat } from '../plots/image-formats.js';
+import { FORMAT_SUFFIXES, type ImageFormat } from '../plots/image-formats.js';
+import { OutputPlan } from '../io/output-plan.js';
 import { createOutputFolder, loadFigurePlan, type FigureSource } from '../plots/figure-inputs.js';
 
 
@@ -28,7 +28,7 @@ export interface PlotSummary {
 }
 
 export async function runPlot(request: PlotRequest, reporter: Reporter): Promise<PlotSummary> {
-  const { plan } = await loadFigurePlan(
+  const { plan, inputs } = await loadFigurePlan(
     request,
     {
       fitHooks: fitHooksFor(request.figures ?? FIGURE_NAMES, request.figureOptions),
@@ -41,26 +41,22 @@ export async function runPlot(request: PlotRequest, reporter: Reporter): Promise
     const reasons = [...new Set(plan.map(({ outcome }) => (outcome.drawn ? '' : outcome.reason)))].join('; ');
     throw new InputError(`nothing to draw: ${reasons}; choose other figures with --figures`);
   }
+  // Every file this run writes, checked together (against each other and every input) before the first is drawn.
+  const pathOf = (stem: string, format: ImageFormat) => join(request.outDir, `${stem}${FORMAT_SUFFIXES[format]}`);
+  const files = await OutputPlan.check(
+    drawable.flatMap(({ stem }) => request.formats.map((format) => ({ flag: '--out', path: pathOf(stem, format), root: request.outDir }))),
+    inputs,
+  );
   await createOutputFolder(request.outDir);
   reportOutcomes(plan, reporter);
   const written: string[] = [];
   for (const { stem, outcome } of drawable) {
     if (!outcome.drawn) continue;
     const svg = await renderFigure(outcome.spec, stem, reporter);
-    if (request.formats.includes('svg')) {
-      const path = join(request.outDir, `${stem}.svg`);
-      await writeFileAtomic(path, svg);
-      written.push(path);
-    }
-    if (request.formats.includes('json')) {
-      const path = join(request.outDir, `${stem}.vl.json`);
-      await writeFileAtomic(path, `${JSON.stringify(outcome.spec, null, 2)}\n`);
-      written.push(path);
-    }
-    if (request.formats.includes('png')) {
-      const path = join(request.outDir, `${stem}.png`);
-      await writeFileAtomic(path, rasterizeSvg(svg));
-      written.push(path);
+    const contents: Record<ImageFormat, () => string | Uint8Array> = { svg: () => svg, json: () => `${JSON.stringify(outcome.spec, null, 2)}\n`, png: () => rasterizeSvg(svg) };
+    for (const format of (['svg', 'json', 'png'] as const).filter((each) => request.formats.includes(each))) {
+      await files.write(pathOf(stem, format), contents[format]());
+      written.push(pathOf(stem, format));
     }
   }
   reporter.info(`wrote ${written.length} file${written.length === 1 ? '' : 's'} to ${request.outDir}`);

@@ -11,7 +11,7 @@ import { figureFile, fitTable, modelTable, runTable, weightFitTable, type Report
 import { renderReportHtml } from '../report/report-html.js';
 import { readRuntimeScripts } from '../report/report-runtime.js';
 import { renderReportMarkdown } from '../report/report-markdown.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { OutputPlan } from '../io/output-plan.js';
 import { toolVersion } from '../version.js';
 import type { FigureOutcome } from '../plots/figure-types.js';
 import { createOutputFolder, loadFigurePlan, type FigureSource } from '../plots/figure-inputs.js';
@@ -27,7 +27,11 @@ export interface ReportRequest extends FigureSource {
 export type ExtraFigure = Pick<ReportFigure, 'figure' | 'stem' | 'summary' | 'subject'> & { outcome: FigureOutcome };
 
 export async function runReport(request: ReportRequest, reporter: Reporter): Promise<ReportContent> {
-  const { subjects, weights, mechanisms, plan } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
+  const { subjects, weights, mechanisms, plan, inputs } = await loadFigurePlan(request, { fitHooks: 'all', fitWeights: true }, reporter);
+  // Every file of the report (each figure drawn, the page, the summary) checked before the first is written.
+  const drawn = [...plan, ...(request.extraFigures ?? [])].filter(({ outcome }) => outcome.drawn).map((entry) => figureFile(entry));
+  const pages = ['index.html', 'summary.md'];
+  const outputs = await OutputPlan.check([...drawn, ...pages].map((name) => ({ flag: '--out', path: join(request.outDir, name), root: request.outDir })), inputs);
   await createOutputFolder(request.outDir);
   await createOutputFolder(join(request.outDir, 'figures'));
   reportOutcomes(plan, reporter);
@@ -36,7 +40,7 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
   const draw = async (entry: ReportFigure, outcome: FigureOutcome): Promise<void> => {
     if (outcome.drawn) {
       const svg = await renderFigure(outcome.spec, entry.stem, reporter);
-      await writeFileAtomic(join(request.outDir, figureFile(entry)), svg);
+      await outputs.write(join(request.outDir, figureFile(entry)), svg);
       figures.push({ ...entry, spec: outcome.spec, svg, ...(outcome.note === undefined ? {} : { note: outcome.note }) });
     } else {
       figures.push({ ...entry, reason: outcome.reason });
@@ -55,8 +59,8 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
     weightFits: weightFitTable(weights),
     figures,
   };
-  await writeFileAtomic(join(request.outDir, 'index.html'), renderReportHtml(content, await readRuntimeScripts()));
-  await writeFileAtomic(join(request.outDir, 'summary.md'), renderReportMarkdown(content));
+  await outputs.write(join(request.outDir, 'index.html'), renderReportHtml(content, await readRuntimeScripts()));
+  await outputs.write(join(request.outDir, 'summary.md'), renderReportMarkdown(content));
   reporter.info(`wrote ${join(request.outDir, 'index.html')} (${figures.filter((entry) => entry.svg !== undefined).length} figures, also as SVG files in figures/) and summary.md`);
   return content;
 }

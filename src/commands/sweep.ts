@@ -8,11 +8,12 @@
  * `--member i` measures one member (a job-array task) and stops there; `--collect` only
  * summarizes and draws; `--prepare` stops after the plan (and the dataset download).
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reporter } from '../reporting/reporter.js';
 import { InterruptedError, PartialError, ResidNormsError, UsageError, quote } from '../errors.js';
 import { checkOutputFolder } from '../io/output-guard.js';
+import { refuseLinksBelow, removeFileInside } from '../io/output-plan.js';
 import { stopReason } from '../io/interrupt.js';
 import { readHubSettings } from '../models/hub/hub-settings.js';
 import { parseModelSpec } from '../models/resolve-model.js';
@@ -110,6 +111,8 @@ async function wantedPlan(request: SweepRequest, reporter: Reporter): Promise<{ 
 
 export async function sweep(request: SweepRequest, reporter: Reporter): Promise<SweepOutcome> {
   await checkOutputFolder(request.outDir, '--out');
+  // The folders a sweep writes into and deletes from must be its own, not links to elsewhere.
+  for (const name of ['members', 'figures']) await refuseLinksBelow(request.outDir, join(request.outDir, name), '--out');
   if (request.collect) {
     const plan = await readPlan(request.outDir);
     if (plan === undefined) throw new UsageError(`--collect: ${quote(request.outDir)} holds no sweep (no sweep-plan.json); give the folder a sweep wrote with --out`);
@@ -151,7 +154,7 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
         { ...request.measure, model: member.spec, outPath, promptSet, ...(request.promptsPath !== undefined ? { promptsPath: request.promptsPath } : {}), ...(request.signal ? { signal: request.signal } : {}), ...(request.env ? { env: request.env } : {}) },
         tell,
       );
-      await rm(failureFile(request.outDir, member), { force: true });
+      await removeFileInside(request.outDir, failureFile(request.outDir, member), '--out');
       tell.info(`measured: ${measurement.tokens.measured} tokens in ${measurement.runtime.seconds.toFixed(1)} s → ${member.file}`);
       outcome.measured.push(member);
       if (cacheDir !== undefined) await evictMember(cacheDir, member, measurement.model.revision, tell);
@@ -175,6 +178,7 @@ async function evictMember(cacheDir: string, member: SweepMember, sha: string | 
     return;
   }
   const eviction = await evictSnapshot(cacheDir, source.repo, sha);
+  if (eviction.leftAlone !== undefined) reporter.warn(`--evict: nothing removed: ${eviction.leftAlone}`);
   if (eviction.blobs > 0 || eviction.shared > 0) {
     reporter.info(`evicted ${source.repo}@${sha.slice(0, 10)} from the cache (${(eviction.bytes / 1e6).toFixed(1)} MB in ${eviction.blobs} file${eviction.blobs === 1 ? '' : 's'}${eviction.shared > 0 ? `; ${eviction.shared} kept, shared with another revision` : ''})`);
   }
@@ -197,7 +201,7 @@ async function writeSummary(request: SweepRequest, plan: SweepPlan, reporter: Re
     const file = join(request.outDir, 'figures', `${name}.svg`);
     if (!outcome.drawn) {
       reporter.info(`figure ${name} not drawn: ${outcome.reason}`);
-      await rm(file, { force: true }); // never leave a figure of an earlier state of the sweep
+      await removeFileInside(request.outDir, file, '--out'); // never leave a figure of an earlier state of the sweep
       continue;
     }
     await writeFileAtomic(file, await renderFigure(outcome.spec, `sweep-${name}`, reporter));

@@ -20,7 +20,7 @@ export interface InputFile {
 /** A file a command writes, or a folder it writes into with the names it may write there. */
 export type OutputTarget = { flag: string; path: string } | { flag: string; folder: string; writes: (name: string) => boolean };
 
-interface Identity {
+export interface Identity {
   /** dev:ino when the file exists. */
   inode?: string;
   /** The absolute path with every existing symlink resolved. */
@@ -39,7 +39,8 @@ async function realPathOf(path: string): Promise<string> {
   }
 }
 
-async function identify(path: string): Promise<Identity> {
+/** Who a path is: its device and inode when it exists, and its real path. */
+export async function identifyPath(path: string): Promise<Identity> {
   const info = await stat(path).catch(() => undefined);
   return { real: await realPathOf(path), ...(info ? { inode: `${info.dev}:${info.ino}` } : {}) };
 }
@@ -53,10 +54,10 @@ function sameFile(a: Identity, b: Identity): boolean {
  * an input inside that folder whose name the command may write.
  */
 export async function refuseOutputOverInput(outputs: readonly OutputTarget[], inputs: readonly InputFile[]): Promise<void> {
-  const known = await Promise.all(inputs.map(async (input) => ({ input, id: await identify(input.path) })));
+  const known = await Promise.all(inputs.map(async (input) => ({ input, id: await identifyPath(input.path) })));
   for (const output of outputs) {
     if ('path' in output) {
-      const id = await identify(output.path);
+      const id = await identifyPath(output.path);
       const clash = known.find((entry) => sameFile(id, entry.id));
       if (clash) throw clashError(`${output.flag} ${quote(output.path)}`, clash.input);
       continue;

@@ -8,15 +8,19 @@
  * written. A run with a different model, tokenizer, token ids or options is refused rather
  * than mixed, and `<out>.lock` keeps two processes from writing the same checkpoint.
  */
-import { closeSync, createReadStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, lstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { UsageError, quote } from '../errors.js';
 import { isProcessAlive } from '../io/process-alive.js';
-import { describeWriteFailure } from '../results/atomic-write.js';
+import { readBoundedLines } from '../io/bounded-lines.js';
+import { CREATE_NEW, describeWriteFailure } from '../io/output-file.js';
+import { describeReadFailure, openRegularFile, openRegularFileSync } from '../io/read-regular-file.js';
 
 export const CHECKPOINT_FORMAT = 'resid-norms/checkpoint';
 /** Bumped whenever what a line holds changes; older checkpoints are then refused, not misread. */
 export const CHECKPOINT_VERSION = 3;
+
+/** Longest line of the index read (a batch line names at most 4096 prompts: tens of kilobytes). */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 /** Everything that must match for finished batches to be reused. */
 export type RunKey = Record<string, unknown>;
@@ -78,52 +82,105 @@ function isFinishedBatch(value: unknown, expectedOffset: number): value is Finis
  * Read line by line, so its size never matters.
  */
 export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promise<SavedCheckpoint | undefined> {
-  if (!existsSync(files.index)) return undefined;
-  const lines = createInterface({ input: createReadStream(files.index, { encoding: 'utf8' }), crlfDelay: Infinity });
-  const size = statSync(files.index).size;
-  const normsSize = existsSync(files.norms) ? statSync(files.norms).size : 0;
-  const finished: FinishedBatch[] = [];
-  let consumed = 0;
-  let intactBytes = 0;
-  let normBytes = 0;
-  let header = true;
-  for await (const line of lines) {
-    consumed += Buffer.byteLength(line) + 1;
-    const complete = consumed <= size; // the last line has no newline when a kill cut it short
-    if (header) {
-      let parsed: { format?: unknown; version?: unknown; key?: RunKey } = {};
-      try {
-        parsed = JSON.parse(line) as typeof parsed;
-      } catch {
-        // reported below
-      }
-      if (!complete || parsed.format !== CHECKPOINT_FORMAT || parsed.version !== CHECKPOINT_VERSION || typeof parsed.key !== 'object') {
-        lines.close();
-        throw new UsageError(`${quote(files.index)} is not a checkpoint of this resid-norms version; rerun with --restart to discard it, or choose another --out`);
-      }
-      if (JSON.stringify(parsed.key) !== JSON.stringify(key)) {
-        lines.close();
-        throw new UsageError(
-          `${quote(files.index)} belongs to a different run (${describeDifference(parsed.key, key)}); rerun with --restart to discard it, or choose another --out`,
-        );
-      }
-      header = false;
-      intactBytes = consumed;
-      continue;
-    }
-    let entry: unknown;
-    try {
-      entry = complete ? JSON.parse(line) : undefined;
-    } catch {
-      entry = undefined;
-    }
-    if (!isFinishedBatch(entry, normBytes) || entry.offset + entry.bytes > normsSize) break; // a torn write: redone from here
-    finished.push(entry);
-    normBytes = entry.offset + entry.bytes;
-    intactBytes = consumed;
+  if (!present(files.index)) return undefined;
+  const normsSize = present(files.norms) ? checkpointFileSize(files.norms) : 0;
+  let handle;
+  try {
+    handle = await openRegularFile(files.index, { noFollow: true }); // a FIFO would never end, a link would lead elsewhere
+  } catch (error) {
+    throw unusableCheckpoint(files.index, error);
   }
-  if (header) return undefined; // an empty file: nothing was ever finished
-  return { finished, intactBytes, normBytes };
+  try {
+    const finished: FinishedBatch[] = [];
+    let consumed = 0;
+    let intactBytes = 0;
+    let normBytes = 0;
+    let header = true;
+    // The last line has no newline when a kill cut it short; an overlong one is not a line of ours.
+    for await (const { text: line, bytes, complete: ended, overlong } of readBoundedLines(handle, MAX_LINE_BYTES)) {
+      consumed += bytes;
+      const complete = ended && !overlong;
+      if (header) {
+        let parsed: { format?: unknown; version?: unknown; key?: RunKey } = {};
+        try {
+          parsed = JSON.parse(line) as typeof parsed;
+        } catch {
+          // reported below
+        }
+        if (!complete || parsed.format !== CHECKPOINT_FORMAT || parsed.version !== CHECKPOINT_VERSION || typeof parsed.key !== 'object') {
+          throw new UsageError(`${quote(files.index)} is not a checkpoint of this resid-norms version; rerun with --restart to discard it, or choose another --out`);
+        }
+        if (JSON.stringify(parsed.key) !== JSON.stringify(key)) {
+          throw new UsageError(
+            `${quote(files.index)} belongs to a different run (${describeDifference(parsed.key, key)}); rerun with --restart to discard it, or choose another --out`,
+          );
+        }
+        header = false;
+        intactBytes = consumed;
+        continue;
+      }
+      let entry: unknown;
+      try {
+        entry = complete ? JSON.parse(line) : undefined;
+      } catch {
+        entry = undefined;
+      }
+      if (!isFinishedBatch(entry, normBytes) || entry.offset + entry.bytes > normsSize) break; // a torn write: redone from here
+      finished.push(entry);
+      normBytes = entry.offset + entry.bytes;
+      intactBytes = consumed;
+    }
+    if (header) return undefined; // an empty file: nothing was ever finished
+    return { finished, intactBytes, normBytes };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether anything (a file, a link, a FIFO…) is at `path`. */
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The size of a checkpoint file, refused unless it is a regular file (not a link, FIFO or folder). */
+function checkpointFileSize(path: string): number {
+  let fd: number;
+  try {
+    fd = openRegularFileSync(path, { noFollow: true });
+  } catch (error) {
+    throw unusableCheckpoint(path, error);
+  }
+  try {
+    return fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function unusableCheckpoint(path: string, error: unknown): UsageError {
+  return new UsageError(`cannot use the checkpoint ${quote(path)}: ${describeReadFailure(error)}; rerun with --restart to discard it, or choose another --out`);
+}
+
+/**
+ * A checkpoint file opened for writing without following a link: resumed in place when it is
+ * there, else created exclusively (whatever was at its name, a stale file or a planted link,
+ * is removed first, never written through).
+ */
+function openCheckpointFile(path: string, resume: boolean): number {
+  if (resume && present(path)) {
+    try {
+      return openRegularFileSync(path, { noFollow: true, write: true });
+    } catch (error) {
+      throw unusableCheckpoint(path, error);
+    }
+  }
+  rmSync(path, { force: true }); // a link is removed itself, not what it points to
+  return openSync(path, CREATE_NEW | constants.O_RDWR, 0o644);
 }
 
 export class CheckpointWriter {
@@ -146,8 +203,14 @@ export class CheckpointWriter {
    * the index with the run's key line.
    */
   static open(files: CheckpointFiles, key: RunKey, saved: SavedCheckpoint | undefined): CheckpointWriter {
-    const indexFd = openSync(files.index, saved ? 'r+' : 'w');
-    const normsFd = openSync(files.norms, saved && existsSync(files.norms) ? 'r+' : 'w+');
+    const indexFd = openCheckpointFile(files.index, saved !== undefined);
+    let normsFd: number;
+    try {
+      normsFd = openCheckpointFile(files.norms, saved !== undefined);
+    } catch (error) {
+      closeSync(indexFd);
+      throw error;
+    }
     if (saved) {
       ftruncateSync(indexFd, saved.intactBytes);
       ftruncateSync(normsFd, saved.normBytes);
@@ -204,9 +267,15 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
 }
 
+/** Remove both checkpoint files (a link there is removed itself, never what it points to). */
 export function removeCheckpoint(files: CheckpointFiles): void {
-  rmSync(files.index, { force: true });
-  rmSync(files.norms, { force: true });
+  for (const path of [files.index, files.norms]) {
+    try {
+      rmSync(path, { force: true });
+    } catch (error) {
+      throw new UsageError(`cannot remove the checkpoint ${quote(path)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; remove it yourself, or choose another --out`);
+    }
+  }
 }
 
 /**

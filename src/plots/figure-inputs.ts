@@ -18,7 +18,8 @@ import { readFit } from '../results/read-fit.js';
 import type { Measurement } from '../results/schema.js';
 import type { HookName } from '../vocabulary/hooks.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
-import { readResultsDocument, type MeasurementFile } from '../store/open-results.js';
+import { documentInputs, readResultsDocument, type MeasurementFile } from '../store/open-results.js';
+import type { InputFile } from '../io/output-guard.js';
 import type { WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { loadWeightsSubjects } from './weights-inputs.js';
 
@@ -51,7 +52,7 @@ export async function loadFigurePlan(
   source: FigureSource,
   fits: Pick<PlotInputOptions, 'fitHooks' | 'fitWeights'>,
   reporter: Reporter,
-): Promise<PlotInputs & { plan: PlannedFigure[] }> {
+): Promise<PlotInputs & { plan: PlannedFigure[]; inputs: InputFile[] }> {
   const { figures, figureOptions } = source;
   const inputs = await loadPlotInputs(
     {
@@ -84,7 +85,7 @@ export async function loadFigurePlan(
 }
 
 /** Read every input file (all problems reported at once), then attach fits and pair weights with results. */
-export async function loadPlotInputs(options: PlotInputOptions, reporter: Reporter): Promise<PlotInputs & { files: Map<PlotSubject, MeasurementFile> }> {
+export async function loadPlotInputs(options: PlotInputOptions, reporter: Reporter): Promise<PlotInputs & { files: Map<PlotSubject, MeasurementFile>; inputs: InputFile[] }> {
   if (options.files.length === 0) {
     throw new UsageError('no results files given; give one or more JSON files written by `resid-norms measure` (or `resid-norms weights`)');
   }
@@ -92,9 +93,12 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
   const measurements: MeasurementFile[] = [];
   const weightsFiles: Array<{ path: string; weights: WeightsFile }> = [];
   const mechanisms: MechanismsSubject[] = [];
+  // Every file read (tables and the fit file included): no output of the command may replace one.
+  const inputs: InputFile[] = options.fitFile === undefined ? [] : [{ path: options.fitFile, what: 'the fit file' }];
   for (const path of options.files) {
     try {
       const document = await readResultsDocument(path);
+      inputs.push(...documentInputs(path, document));
       if (document.kind === 'weights') weightsFiles.push({ path, weights: document.weights });
       else if (document.kind === 'mechanisms') mechanisms.push({ path, mechanisms: document.mechanisms });
       else measurements.push(document.file);
@@ -123,7 +127,7 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
     { fit: options.fitWeights, ...(options.variant === undefined ? {} : { variant: options.variant }), ...(weightFits === undefined ? {} : { fitEntries: weightFits }) },
     reporter,
   );
-  return { subjects, weights, mechanisms, files };
+  return { subjects, weights, mechanisms, files, inputs };
 }
 
 function checkPrompt(measurements: readonly MeasurementFile[], prompt: number): void {

@@ -16,13 +16,16 @@ import { WEIGHTS_FORMAT, type WeightsFile } from '../results/weights-schema.js';
 import { MECHANISMS_FORMAT, type MechanismsFile } from '../results/mechanisms-schema.js';
 import { validateMechanismsFile } from '../results/read-mechanisms.js';
 import { ParquetTokenSource } from './parquet-token-source.js';
-import { normColumns } from './result-tables.js';
+import { normColumns, type ResultTables } from './result-tables.js';
+import type { InputFile } from '../io/output-guard.js';
 import { SequencesTokenSource } from './sequences-token-source.js';
 import type { TokenSource } from './token-source.js';
 
 export interface MeasurementFile {
   path: string;
   measurement: Measurement;
+  /** The tables beside it (version 2; version 1 keeps its values inline). */
+  tables?: ResultTables;
   /** The file's per-token values; opened once, on first use. */
   tokens(): Promise<TokenSource>;
 }
@@ -39,6 +42,17 @@ export async function readResultsDocument(path: string): Promise<ResultsDocument
   if (format === MECHANISMS_FORMAT) return { kind: 'mechanisms', mechanisms: validateMechanismsFile(data, path) };
   if (format === MEASUREMENT_FORMAT) return { kind: 'measurement', file: measurementFile(validateMeasurement(data, path), path) };
   throw new InputError(`${quote(path)} is not a resid-norms results file (${found}; expected format "${MEASUREMENT_FORMAT}", "${WEIGHTS_FORMAT}" or "${MECHANISMS_FORMAT}")`);
+}
+
+/** The files a results document is read from (the JSON and, for a measurement, its tables), as inputs an output may not replace. */
+export function documentInputs(path: string, document: ResultsDocument, what = 'the input file'): InputFile[] {
+  const tables = document.kind === 'measurement' ? document.file.tables : undefined;
+  return [{ path, what }, ...(tables ? [{ path: tables.tokens, what: `a table of ${quote(path)}` }, { path: tables.prompts, what: `a table of ${quote(path)}` }] : [])];
+}
+
+/** The same for an opened results file of `measure`. */
+export function measurementInputs(file: MeasurementFile, what = 'the input file'): InputFile[] {
+  return documentInputs(file.path, { kind: 'measurement', file }, what);
 }
 
 export async function readMeasurementFile(path: string): Promise<MeasurementFile> {
@@ -58,6 +72,7 @@ function fromVersion2(measurement: Measurement, path: string): MeasurementFile {
   return {
     path,
     measurement,
+    tables,
     tokens: () =>
       (opened ??= ParquetTokenSource.open(tables, {
         nLayers: measurement.model.nLayers,

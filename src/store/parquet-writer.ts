@@ -8,15 +8,16 @@
  * generic nested encoder costs about 200 ns per value (measured; parquet-wasm 320–410 ns,
  * DuckDB's appender + COPY about 250 ns), while a page of float32 is a memory copy plus two
  * run-length level streams whose pattern is known in advance (every list has `length` items).
- * The file is written under a temporary name and renamed into place when complete.
+ * The file is written under an exclusive temporary name (src/io/output-file.ts) and renamed into
+ * place when complete.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { ColumnChunk, KeyValue, SchemaElement } from 'hyparquet';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeColumn } from 'hyparquet-writer/src/column.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
+import { TempFile } from '../io/output-file.js';
 
 export type ColumnSpec =
   | { name: string; kind: 'int32' }
@@ -61,20 +62,23 @@ export class ParquetFileWriter {
   private readonly rowGroups: Array<{ columns: ColumnChunk[]; total_byte_size: bigint; num_rows: bigint }> = [];
   private offset = 0;
   private rows = 0;
-  private closed = false;
 
   private constructor(
-    private readonly fd: number,
-    private readonly tempPath: string,
+    private readonly file: TempFile,
     private readonly columns: readonly ColumnSpec[],
   ) {
     this.schema = schemaOf(columns);
     this.append(Uint8Array.of(0x50, 0x41, 0x52, 0x31));
   }
 
-  /** Start writing `tempPath` (created, or truncated); `finish` renames it to its final path. */
-  static create(tempPath: string, columns: readonly ColumnSpec[]): ParquetFileWriter {
-    return new ParquetFileWriter(openSync(tempPath, 'w'), tempPath, columns);
+  /** Start writing the table `path` under a temp name beside it; `finish` renames it into place. */
+  static create(path: string, columns: readonly ColumnSpec[]): ParquetFileWriter {
+    return new ParquetFileWriter(TempFile.create(path, 'partial'), columns);
+  }
+
+  /** The table's final path. */
+  get path(): string {
+    return this.file.target;
   }
 
   get rowCount(): number {
@@ -156,8 +160,8 @@ export class ParquetFileWriter {
     };
   }
 
-  /** Write the footer, sync, and rename the file to `finalPath`. */
-  finish(finalPath: string, keyValues: readonly KeyValue[] = []): void {
+  /** Write the footer (with `keyValues` as its key-value metadata), sync, and rename the file into place. */
+  finish(keyValues: readonly KeyValue[] = []): void {
     const writer = new ByteWriter(1 << 16);
     writeMetadata(writer, {
       version: 2,
@@ -170,24 +174,16 @@ export class ParquetFileWriter {
     });
     writer.appendUint32(MAGIC);
     this.append(writer.getBytes());
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    this.closed = true;
-    renameSync(this.tempPath, finalPath);
+    this.file.commit();
   }
 
   /** Close and delete the partial file (after an error or an interruption). */
   abort(): void {
-    if (!this.closed) {
-      closeSync(this.fd);
-      this.closed = true;
-    }
-    rmSync(this.tempPath, { force: true });
+    this.file.abort();
   }
 
   private append(bytes: Uint8Array): void {
-    let written = 0;
-    while (written < bytes.length) written += writeSync(this.fd, bytes, written, bytes.length - written, this.offset + written);
+    this.file.write(bytes, this.offset);
     this.offset += bytes.length;
   }
 }

@@ -5,7 +5,7 @@
  * summaries). `measure`, `merge` and the reader of version-1 files all write through here, so
  * the three agree on every column.
  */
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
 import type { DiagnosticColumn, DiagnosticSummaries } from '../results/diagnostics.js';
 import { DiagnosticSummaryBuilder } from './diagnostic-summaries.js';
@@ -81,11 +81,6 @@ function nextRows(allocated: number, capacity: number): number {
   return Math.min(capacity, Math.max(FIRST_BUFFER_ROWS, allocated * 2));
 }
 
-/** Hidden temporary name beside the final file; renamed into place when complete. */
-export function partialPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.partial`);
-}
-
 export class ResultTablesWriter {
   private readonly columns: ReturnType<typeof normColumns>;
   private readonly tokenRows: TokenRowBuffer;
@@ -102,10 +97,17 @@ export class ResultTablesWriter {
   ) {
     this.columns = normColumns(hooks);
     this.summaries = Array.from({ length: this.columns.length * nLayers }, () => new StreamingSummary());
-    const tokens = ParquetFileWriter.create(partialPath(paths.tokens), tokenTableColumns(hooks, nLayers, diagnostics));
+    const tokens = ParquetFileWriter.create(paths.tokens, tokenTableColumns(hooks, nLayers, diagnostics));
+    let prompts: ParquetFileWriter;
+    try {
+      prompts = ParquetFileWriter.create(paths.prompts, promptTableColumns(hooks, nLayers));
+    } catch (error) {
+      tokens.abort();
+      throw error;
+    }
     this.tokenRows = new TokenRowBuffer(tokens, this.columns.map((c) => c.name), nLayers, diagnostics);
     if (diagnostics.length > 0) this.diagnosticSummaries = new DiagnosticSummaryBuilder(diagnostics, this.columns.map((c) => c.name), nLayers);
-    this.promptRows = new PromptRowBuffer(ParquetFileWriter.create(partialPath(paths.prompts), promptTableColumns(hooks, nLayers)), this.columns, nLayers);
+    this.promptRows = new PromptRowBuffer(prompts, this.columns, nLayers);
   }
 
   static create(paths: ResultTables, hooks: readonly HookName[], nLayers: number, diagnostics: readonly DiagnosticColumn[] = []): ResultTablesWriter {
@@ -151,8 +153,8 @@ export class ResultTablesWriter {
     this.promptRows.flush();
     const tokens = this.tokenRows.writer.rowCount;
     const prompts = this.promptRows.writer.rowCount;
-    this.tokenRows.writer.finish(this.paths.tokens);
-    this.promptRows.writer.finish(this.paths.prompts);
+    this.tokenRows.writer.finish();
+    this.promptRows.writer.finish();
     const summaries: Summaries = { centered: {}, raw: {} };
     this.columns.forEach(({ hook, metric }, c) => {
       summaries[metric][hook] = Array.from({ length: this.nLayers }, (_, layer) => this.summaries[c * this.nLayers + layer]!.summarize(layer));

@@ -8,7 +8,9 @@
  *     (*.safetensors, the index), lies in the repo's blobs/ folder with a hash for a name, and
  *     no other snapshot of the repo links to it (a revision kept, e.g. main = step143000);
  *   - config and tokenizer blobs stay (kilobytes, shared by every checkpoint);
- *   - refs that name the sha are removed, so the cache never points at a missing snapshot.
+ *   - refs that name the sha are removed, so the cache never points at a missing snapshot;
+ *   - nothing is deleted through a symlinked folder: the repo folder, its blobs/ and refs/ must
+ *     be plain folders inside the cache (a `blobs` link to elsewhere is left alone, with its files).
  */
 import { lstat, readdir, readlink, realpath, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -21,6 +23,8 @@ export interface Eviction {
   blobs: number;
   /** Blobs of the snapshot kept because another snapshot links to them. */
   shared: number;
+  /** Why nothing was removed, when the snapshot is not a plain folder inside the cache. */
+  leftAlone?: string;
 }
 
 const BLOB_NAME = /^[0-9a-f]{40,64}$/;
@@ -55,9 +59,10 @@ export async function evictSnapshot(cacheDir: string, repo: string, sha: string)
   // No symlinked folder on the way: the real path must be the path itself.
   const info = await lstat(target).catch(() => undefined);
   if (info === undefined) return { bytes: 0, blobs: 0, shared: 0 };
-  if (!info.isDirectory() || (await realpath(target)) !== target) throw new Error(`evictSnapshot: ${target} is not a plain folder; left alone`);
+  if (!info.isDirectory() || (await realpath(target)) !== target) return { bytes: 0, blobs: 0, shared: 0, leftAlone: `${target} is not a plain folder of the cache (a symbolic link?)` };
 
   const blobs = join(repoDir, 'blobs');
+  const blobsArePlain = await isPlainFolder(blobs); // a linked blobs/ would lead the deletes outside the cache
   const kept = new Set<string>();
   for (const name of await readdir(snapshots)) {
     if (name === sha) continue;
@@ -66,7 +71,7 @@ export async function evictSnapshot(cacheDir: string, repo: string, sha: string)
   const eviction: Eviction = { bytes: 0, blobs: 0, shared: 0 };
   for (const [link, blob] of await linksUnder(target)) {
     if (!isWeightLink(basename(link))) continue;
-    if (dirname(blob) !== blobs || !BLOB_NAME.test(basename(blob))) continue; // not a blob of this repo: never followed
+    if (!blobsArePlain || dirname(blob) !== blobs || !BLOB_NAME.test(basename(blob))) continue; // not a blob of this repo: never followed
     if (kept.has(blob)) {
       eviction.shared += 1;
       continue;
@@ -78,8 +83,14 @@ export async function evictSnapshot(cacheDir: string, repo: string, sha: string)
     eviction.blobs += 1;
   }
   await rm(target, { recursive: true, force: true }); // symlinks and folders only: rm never follows links
-  await removeRefsTo(join(repoDir, 'refs'), sha);
+  if (await isPlainFolder(join(repoDir, 'refs'))) await removeRefsTo(join(repoDir, 'refs'), sha);
   return eviction;
+}
+
+/** A folder reached without any symlink on the way (its real path is the path itself). */
+async function isPlainFolder(path: string): Promise<boolean> {
+  const info = await lstat(path).catch(() => undefined);
+  return info !== undefined && info.isDirectory() && (await realpath(path).catch(() => '')) === path;
 }
 
 async function removeRefsTo(refs: string, sha: string): Promise<void> {

@@ -36,11 +36,11 @@ describe('ParquetFileWriter', () => {
   it('writes row groups that an independent reader (hyparquet, DuckDB) reads back exactly', async () => {
     folder = await mkdtemp(join(tmpdir(), 'resid-norms-parquet-'));
     const path = join(folder, 'table.parquet');
-    const writer = ParquetFileWriter.create(`${path}.tmp`, COLUMNS);
+    const writer = ParquetFileWriter.create(path, COLUMNS);
     writer.writeRowGroup(1000, rowGroup(0, 1000));
     writer.writeRowGroup(100_000, rowGroup(1000, 100_000)); // more than one page (1 MB) per list column
     writer.writeRowGroup(5, rowGroup(101_000, 5));
-    writer.finish(path, [{ key: 'resid-norms', value: '{"test":true}' }]);
+    writer.finish([{ key: 'resid-norms', value: '{"test":true}' }]);
     const rows = 101_005;
 
     const file = await asyncBufferFromFile(path);

@@ -13,6 +13,7 @@ import { sweep, SweepIncompleteError, type SweepRequest } from '../../src/comman
 import { ExitCode, UsageError } from '../../src/errors.js';
 import { resolveModel } from '../../src/models/resolve-model.js';
 import { evictSnapshot } from '../../src/sweep/evict.js';
+import { diffTrees, snapshotTree } from '../support/tree-snapshot.js';
 import { expandSweepFolders, sweepFigures } from '../../src/sweep/sweep-folder.js';
 import { runReport } from '../../src/commands/report.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
@@ -195,4 +196,42 @@ describe('sweep over revisions on the fake Hub', () => {
     await assert.rejects(stat(snapshot));
     await assert.rejects(evictSnapshot(cache, 'o/n', '../../..'), /not a commit sha/);
   });
+
+  // Folders of the cache that are links to elsewhere: nothing outside the cache is deleted.
+  const linkedFolders: Array<{ name: string; link: 'blobs' | 'refs' | 'snapshot' }> = [
+    { name: 'a blobs/ folder that is a link out of the cache', link: 'blobs' },
+    { name: 'a refs/ folder that is a link out of the cache', link: 'refs' },
+    { name: 'a snapshot folder that is a link out of the cache', link: 'snapshot' },
+  ];
+  for (const { name, link } of linkedFolders) {
+    it(`eviction deletes nothing outside the cache through ${name}`, async () => {
+      const cache = join(root, `cache-linked-${link}`);
+      const outside = join(root, `outside-${link}`);
+      const sha = 'd'.repeat(40);
+      const blob = 'e'.repeat(64);
+      const repo = join(cache, 'models--o--n');
+      // The folder the link leads to holds what a deleter following it would remove.
+      await mkdir(outside, { recursive: true });
+      await writeFile(join(outside, blob), 'precious weights');
+      await writeFile(join(outside, 'main'), sha);
+      const snapshotParent = join(repo, 'snapshots');
+      await mkdir(snapshotParent, { recursive: true });
+      if (link === 'snapshot') {
+        await mkdir(join(outside, 'snap'), { recursive: true });
+        await symlink(join('..', '..', 'blobs', blob), join(outside, 'snap', 'model.safetensors'));
+        await symlink(join(outside, 'snap'), join(snapshotParent, sha));
+      } else {
+        await mkdir(join(snapshotParent, sha));
+        await symlink(join('..', '..', 'blobs', blob), join(snapshotParent, sha, 'model.safetensors'));
+      }
+      if (link === 'blobs') await symlink(outside, join(repo, 'blobs'));
+      else await mkdir(join(repo, 'blobs'));
+      if (link === 'refs') await symlink(outside, join(repo, 'refs'));
+      else await mkdir(join(repo, 'refs'));
+      const before = await snapshotTree(outside);
+      const eviction = await evictSnapshot(cache, 'o/n', sha);
+      assert.equal(eviction.blobs, 0);
+      assert.deepEqual(diffTrees(before, await snapshotTree(outside)), [], 'nothing outside the cache changed');
+    });
+  }
 });

@@ -7,7 +7,7 @@
  */
 import { lstat, mkdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { UsageError, quote } from '../../errors.js';
+import { InputError, UsageError, quote } from '../../errors.js';
 import { readRegularFile } from '../../io/read-regular-file.js';
 
 export const COMMIT_SHA = /^[0-9a-f]{40}$/;
@@ -80,6 +80,7 @@ export async function exists(path: string): Promise<boolean> {
 /** Point snapshots/{sha}/{file} at the blob with a relative symlink, as huggingface_hub does. */
 export async function linkSnapshotFile(cacheDir: string, repo: string, sha: string, file: string, etag: string): Promise<string> {
   const pointer = join(snapshotDir(cacheDir, repo, sha), file);
+  if (!/^(?!\.\.(?:[/\\]|$))[^/\\]/.test(relative(snapshotDir(cacheDir, repo, sha), pointer))) throw new InputError(`${quote(repo)} lists a file ${quote(file)} whose name leads out of its snapshot folder; refused (nothing is written outside the cache's snapshot)`);
   await mkdir(dirname(pointer), { recursive: true });
   const target = relative(dirname(pointer), blobPath(cacheDir, repo, etag));
   if (await lstat(pointer).then(() => true, () => false)) await unlink(pointer);
