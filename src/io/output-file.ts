@@ -61,7 +61,7 @@ const REASONS: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',
   EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device (disk full)',
+  ENOSPC: 'no space left on the device',
   EDQUOT: 'disk quota exceeded',
   EFBIG: 'the file is too large for its file system',
   EIO: 'input/output error on the device',
@@ -70,7 +70,7 @@ const REASONS: Record<string, string> = {
   ENAMETOOLONG: 'the name is too long',
 };
 
-/** Why a write failed, in words ("no space left on the device (disk full)"), from its errno code. */
+/** Why a write failed, in words ("no space left on the device"), from its errno code. */
 export function describeWriteFailure(code: string): string {
   return REASONS[code] ?? code;
 }
