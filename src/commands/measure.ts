@@ -31,6 +31,7 @@ import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { checkAgainstConfig } from '../measure/check-against-config.js';
+import type { ListingCache } from '../models/hub/hub-api.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
@@ -81,6 +82,8 @@ export interface MeasureRequest {
   /** Aborting stops the run after the batch in flight (SIGINT/SIGTERM). */
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Hub listings a sweep made of its members already (src/models/hub/hub-api.ts). */
+  hubListings?: ListingCache;
 }
 
 export interface MeasureOutcome {

@@ -10,6 +10,7 @@ import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
 import { findAlias, suggestAliases } from './aliases.js';
+import type { ListingCache } from './hub/hub-api.js';
 import { readHubSettings } from './hub/hub-settings.js';
 
 export type ModelSource =
@@ -109,6 +110,8 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   /** Checks to run on config.json and the tokenizer before the weights are downloaded (src/models/hub/hub-download.ts). */
   checkBeforeWeights?: (dir: string) => Promise<void>;
+  /** Hub listings the command made already (a sweep's), used instead of asking the Hub again. */
+  hubListings?: ListingCache;
 }
 
 export async function resolveModel(spec: string, options: ResolveOptions): Promise<ResolvedModel> {
@@ -120,7 +123,7 @@ export async function resolveModel(spec: string, options: ResolveOptions): Promi
   const request = { repo: source.repo, revision: source.revision, refresh: options.refresh ?? false, ...(options.checkBeforeWeights ? { checkBeforeWeights: options.checkBeforeWeights } : {}) };
   // The Hub client (and its WebAssembly hashers) loads only when a model comes from the Hub.
   const { fetchSnapshot } = await import('./hub/hub-download.js');
-  const snapshot = await fetchSnapshot(request, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}) });
+  const snapshot = await fetchSnapshot(request, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}), ...(options.hubListings ? { listings: options.hubListings } : {}) });
   if (!snapshot.fromCache) options.reporter.info(`downloaded ${source.repo}@${snapshot.sha.slice(0, 10)} into ${settings.cacheDir}`);
   return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };
 }
@@ -132,13 +135,14 @@ export interface RequestedModel {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   checkBeforeWeights?: (dir: string) => Promise<void>;
+  hubListings?: ListingCache;
 }
 
 /** `--model`, or the embedded demo model when absent; the same for every command that reads a model. */
 export async function resolveRequestedModel(request: RequestedModel, reporter: Reporter): Promise<ResolvedModel> {
   if (request.model !== undefined) {
-    const { env, signal, checkBeforeWeights } = request;
-    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(env ? { env } : {}), ...(signal ? { signal } : {}), ...(checkBeforeWeights ? { checkBeforeWeights } : {}) });
+    const { env, signal, checkBeforeWeights, hubListings } = request;
+    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(env ? { env } : {}), ...(signal ? { signal } : {}), ...(checkBeforeWeights ? { checkBeforeWeights } : {}), ...(hubListings ? { hubListings } : {}) });
   }
   if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
     throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');

@@ -103,8 +103,8 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
 
   it('explains gated repos: 401 without a token, 403 with a token lacking access', async () => {
     hub.repos.set('test-org/gated', { ...hub.repos.get(REPO)!, gatedTokens: ['hf_allowed'] });
-    await assert.rejects(resolve('test-org/gated'), /refused access \(HTTP 401\).*gated or private.*HF_TOKEN/);
-    await assert.rejects(resolve('test-org/gated', { HF_TOKEN: 'hf_other' }), /refused access \(HTTP 403\)/);
+    await assert.rejects(resolve('test-org/gated'), /"test-org\/gated" is gated \(HTTP 401\): accept its terms on the Hub, then run `huggingface-cli login` or set HF_TOKEN/);
+    await assert.rejects(resolve('test-org/gated', { HF_TOKEN: 'hf_other' }), /"test-org\/gated" is gated and the token from HF_TOKEN has no access \(HTTP 403\)/);
     const model = await resolve('test-org/gated', { HF_TOKEN: 'hf_allowed' });
     assert.equal(model.revision, SHA);
     assert.ok(hub.log.some((r) => r.authorization === 'Bearer hf_allowed'));
@@ -155,7 +155,7 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     await writeFile(join(blobs, `${createHash('sha256').update(expected).digest('hex')}.incomplete`), expected.subarray(0, 1000));
     const model = await resolve(REPO);
     assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), expected);
-    assert.ok(hub.log.some((r) => r.url.endsWith('model.safetensors') && r.range === `bytes=1000-${expected.length - 1}`), 'only the missing bytes are requested');
+    assert.ok(hub.log.some((r) => r.url.endsWith('model.safetensors') && r.range === 'bytes=1000-'), 'only the missing bytes are requested');
   });
 
   it('never keeps a corrupt download, and a rerun succeeds', async () => {

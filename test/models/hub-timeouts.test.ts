@@ -98,7 +98,7 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
       hub.log.length = 0;
       const model = await resolveModel(REPO, { reporter, env: env() });
       assert.equal(model.revision, SHA);
-      assert.ok(hub.log.some((request) => request.url.endsWith('/model.safetensors') && /^bytes=1000-\d+$/.test(request.range ?? '')), 'the rerun asks for the rest only');
+      assert.ok(hub.log.some((request) => request.url.endsWith('/model.safetensors') && request.range === 'bytes=1000-'), 'the rerun asks for the rest only');
     }));
 
   it('does not time out a slow transfer that keeps moving', () =>

@@ -1,23 +1,44 @@
 /**
- * A Hugging Face Hub stand-in on 127.0.0.1, serving model and dataset repos the way the Hub's
- * API does for the calls our downloader makes (model/dataset info with sha and siblings, tree
- * listings, paths-info, resolve with Range, under /datasets/ for datasets), each repo with any
- * number of revisions (branches or tags with their own commit and files), with switches for
- * gated repos and injected faults. Every request is logged.
+ * A Hugging Face Hub stand-in on 127.0.0.1 that behaves as the real one does, with a second
+ * server on another port standing in for its CDN (cdn-lfs.hf.co for LFS files, the Xet
+ * cas-bridge for Xet ones). What it answers, and what is known vs guessed about the real Hub
+ * (README, "The Hub protocol as implemented"):
+ *   GET /api/{models|datasets}/{repo}[/revision/{rev}]  the info; `expand=` keeps only the fields
+ *       named (plus _id, id), `blobs=true` gives each sibling its size, blobId and lfs{sha256,size}
+ *   GET /api/…/tree/{rev}[/{path}]  entries {type, oid, size, path, lfs?, xetHash?}, paged by
+ *       `Link: <…cursor=…>; rel="next"` (treePageSize per page)
+ *   POST /api/…/paths-info/{rev}  {paths, expand} → the entries of those paths
+ *   GET /api/models/{repo}/refs  {branches, tags, converts} of {name, ref, targetCommit}
+ *   GET|HEAD /{repo}/resolve/{rev}/{file}  LFS/Xet files: 302 to the CDN with X-Repo-Commit,
+ *       X-Linked-Etag, X-Linked-Size (and X-Xet-Hash, Link for Xet) on the 302 itself; small
+ *       files: a same-origin 307 to /api/resolve-cache/…, which serves them (ETag = git oid)
+ * Refusals as the real Hub gives them: 401 (RepoNotFound) for a missing or private repo without
+ * a token, 404 with one; 401 "Invalid credentials in Authorization header" for a refused token,
+ * even on a public repo; gated repos list their files but refuse `resolve` (401 without a token,
+ * 403 with one lacking access, X-Error-Code GatedRepo); 429 with RateLimit / RateLimit-Policy
+ * (and Retry-After when asked) past `rateLimit`. The CDN refuses a request that carries an
+ * Authorization header (a signed URL needs none; S3 answers 400 to both). Every request is logged.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gitOid, isLfsPath, logRequest, safeDecode, serveBytes, sha256, Timers, type Fault, type LoggedRequest } from './fake-hub-serve.js';
+
+export type { Fault, LoggedRequest } from './fake-hub-serve.js';
 
 export interface FakeRepo {
   sha: string;
   files: Map<string, Buffer>;
-  /** Requests without a token get 401; with a token that is not listed, 403. */
+  /** Gated: `resolve` needs one of these tokens (401 without a token, 403 with another). */
   gatedTokens?: string[];
+  /** Private: seen only with one of these tokens (otherwise 401 without a token, 404 with one). */
+  privateTokens?: string[];
   /** Branch names that resolve to `sha` (main always does). */
   branches?: string[];
   /** Other revisions (e.g. Pythia's step1000): name → its own commit and files; the name or the sha resolves to them. */
   revisions?: Record<string, FakeSnapshot>;
+  /** How large files are stored: Xet (the default, as on the Hub since 2025) or classic LFS. */
+  storage?: 'xet' | 'lfs';
 }
 
 export interface FakeSnapshot {
@@ -25,44 +46,15 @@ export interface FakeSnapshot {
   files: Map<string, Buffer>;
 }
 
-export interface Fault {
-  /** Serve this many 500s before answering normally. */
-  failTimes?: number;
-  /** Send the headers and this many body bytes, then cut the connection (first N times). */
-  dropAfterBytes?: number;
-  dropTimes?: number;
-  /** Serve these bytes instead of the real content (same length): a corrupt download. */
-  corruptWith?: Buffer;
-  /** Serve only the first N bytes, announced as the whole answer: a wrong-length download. */
-  truncateTo?: number;
-  /** Wait this long before sending the headers (a server that accepts and then thinks). */
-  delayHeadersMs?: number;
-  /** Send the body in pieces of `bytes`, one every `everyMs` (a trickling server). */
-  trickle?: { bytes: number; everyMs: number };
-  /** Send the headers and this many body bytes, then nothing more while the connection stays open. */
-  stallAfterBytes?: number;
-}
-
-/** Fault key for the model-info API call (GET /api/models/…/revision/…), which resolves the commit. */
+/** Fault key for the API calls (info, tree, refs, paths-info); other keys are file names. */
 export const API_FAULT = '@api';
 
-export interface LoggedRequest {
-  method: string;
-  url: string;
-  authorization?: string;
-  range?: string;
-}
-
-/** Files larger than this, and all .safetensors files, are served as LFS files (sha256 etags). */
-const LFS_THRESHOLD = 1024;
-
-const isLfs = (path: string, bytes: Buffer) => path.endsWith('.safetensors') || bytes.length > LFS_THRESHOLD;
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const gitOid = (bytes: Buffer) => createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-
-/** A file as the tree and paths-info APIs describe it. */
-function fileEntry(path: string, bytes: Buffer): Record<string, unknown> {
-  return { type: 'file', path, size: bytes.length, oid: gitOid(bytes), ...(isLfs(path, bytes) ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}) };
+type Kind = 'models' | 'datasets';
+interface Found {
+  repo: FakeRepo;
+  name: string;
+  snapshot: FakeSnapshot;
+  branch: string;
 }
 
 export class FakeHub {
@@ -70,220 +62,319 @@ export class FakeHub {
   /** Dataset repos, served under /api/datasets/ and /datasets/. */
   readonly datasets = new Map<string, FakeRepo>();
   readonly faults = new Map<string, Fault>();
+  /** Requests to the Hub, and to its CDN. */
   readonly log: LoggedRequest[] = [];
-  private server?: Server;
-  /** Timers of delayed or trickling answers, cleared on stop so nothing outlives the test. */
-  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly cdnLog: LoggedRequest[] = [];
+  /** Tokens the Hub refuses (expired, revoked): 401 on every request that carries one. */
+  readonly invalidTokens = new Set<string>();
+  /** Old name → new name: requests under the old one get a 307 to the same path under the new. */
+  readonly renamed = new Map<string, string>();
+  /** The anonymous API quota: `limit` calls per window of `windowSeconds`, then 429 until it ends. */
+  rateLimit: { limit: number; windowSeconds: number; retryAfter?: boolean } | undefined;
+  treePageSize = 1000;
   url = '';
+  cdnUrl = '';
+  private hub?: Server;
+  private cdn?: Server;
+  private readonly timers = new Timers();
+  /** What the CDN serves: object key → bytes and headers. */
+  private readonly objects = new Map<string, { bytes: Buffer; file: string; headers: Record<string, string> }>();
+  private window = { start: 0, calls: 0 };
 
   async start(): Promise<string> {
-    this.server = createServer((request, response) => {
-      this.handle(request, response).catch((error) => {
-        response.statusCode = 500;
-        response.end(String(error));
+    const listen = async (handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>): Promise<[Server, string]> => {
+      const server = createServer((request, response) => {
+        handle(request, response).catch((error) => {
+          if (!response.headersSent) response.writeHead(500);
+          response.end(String(error));
+        });
       });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return [server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`];
+    };
+    [this.hub, this.url] = await listen((request, response) => this.handle(request, response));
+    [this.cdn, this.cdnUrl] = await listen((request, response) => this.serveCdn(request, response));
     return this.url;
   }
 
   async stop(): Promise<void> {
-    for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    for (const server of [this.hub, this.cdn]) {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
+    }
   }
 
   private json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    response.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+    response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
     response.end(JSON.stringify(body));
   }
 
-  /** 401/403 for gated repos, or undefined when access is fine. */
-  private refuse(repo: FakeRepo, request: IncomingMessage, response: ServerResponse): boolean {
-    if (!repo.gatedTokens) return false;
+  private refuse(response: ServerResponse, status: number, code: string | undefined, message: string): false {
+    this.json(response, status, { error: message }, { ...(code ? { 'X-Error-Code': code } : {}), 'X-Error-Message': message });
+    return false;
+  }
+
+  /** A refused token first (even for public repos), then a missing or private repo. */
+  private findRepo(kind: Kind, name: string, request: IncomingMessage, response: ServerResponse): FakeRepo | false {
     const token = request.headers.authorization?.replace(/^Bearer /, '');
-    if (token && repo.gatedTokens.includes(token)) return false;
-    this.json(response, token ? 403 : 401, { error: token ? 'Access to this repo is restricted' : 'Access to model is restricted. You must be authenticated to access it.' });
+    if (token !== undefined && this.invalidTokens.has(token)) return this.refuse(response, 401, undefined, 'Invalid credentials in Authorization header');
+    const repo = (kind === 'models' ? this.repos : this.datasets).get(name);
+    if (repo === undefined || (repo.privateTokens !== undefined && (token === undefined || !repo.privateTokens.includes(token)))) {
+      // Guessed from huggingface_hub's handling: 401 without a token (missing, private and gated alike), 404 with one.
+      return token === undefined ? this.refuse(response, 401, 'RepoNotFound', 'Invalid username or password.') : this.refuse(response, 404, 'RepoNotFound', 'Repository not found');
+    }
+    return repo;
+  }
+
+  private findRevision(kind: Kind, name: string, revision: string, request: IncomingMessage, response: ServerResponse): Found | false {
+    const repo = this.findRepo(kind, name, request, response);
+    if (repo === false) return false;
+    if (revision === repo.sha || revision === 'main' || revision === 'HEAD' || (repo.branches ?? []).includes(revision)) return { repo, name, snapshot: { sha: repo.sha, files: repo.files }, branch: revision };
+    const other = Object.entries(repo.revisions ?? {}).find(([branch, snapshot]) => branch === revision || snapshot.sha === revision);
+    if (other) return { repo, name, snapshot: other[1], branch: revision };
+    return this.refuse(response, 404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
+  }
+
+  /** The API quota: headers for every API answer, or a 429 (true) when it is spent. */
+  private meter(response: ServerResponse): boolean {
+    const fault = this.faults.get(API_FAULT);
+    if (fault?.rateLimitTimes !== undefined && fault.rateLimitTimes > 0) {
+      fault.rateLimitTimes -= 1;
+      this.json(response, 429, { error: 'Too Many Requests' }, { RateLimit: '"api";r=0;t=1', 'RateLimit-Policy': '"fixed window";"api";q=500;w=300' });
+      return true;
+    }
+    if (this.rateLimit === undefined) return false;
+    const { limit, windowSeconds, retryAfter } = this.rateLimit;
+    const now = Date.now();
+    if (now - this.window.start >= windowSeconds * 1000) this.window = { start: now, calls: 0 };
+    this.window.calls += 1;
+    const left = Math.max(1, Math.ceil((this.window.start + windowSeconds * 1000 - now) / 1000));
+    const headers = { RateLimit: `"api";r=${Math.max(0, limit - this.window.calls)};t=${left}`, 'RateLimit-Policy': `"fixed window";"api";q=${limit};w=${windowSeconds}` };
+    if (this.window.calls <= limit) {
+      for (const [key, value] of Object.entries(headers)) response.setHeader(key, value);
+      return false;
+    }
+    this.json(response, 429, { error: 'You have exceeded our hourly quotas for action "api". Log in or retry later.' }, { ...headers, ...(retryAfter ? { 'Retry-After': String(left) } : {}) });
     return true;
   }
 
-  /** The repo and the snapshot a revision names, or undefined after answering 404. */
-  private findRepo(name: string, revision: string, response: ServerResponse, kind: 'models' | 'datasets' = 'models'): (FakeRepo & { snapshot: FakeSnapshot }) | undefined {
-    const repo = (kind === 'models' ? this.repos : this.datasets).get(name);
-    if (!repo) {
-      this.json(response, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
-      return undefined;
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    this.log.push(logRequest(request, this.url));
+    const url = new URL(request.url ?? '/', this.url);
+    const parts = url.pathname.split('/').slice(1).map(safeDecode);
+    const method = request.method ?? 'GET';
+    const renamedFrom = this.renamedPrefix(parts);
+    if (renamedFrom !== undefined) {
+      response.writeHead(307, { Location: url.pathname.replace(renamedFrom[0], renamedFrom[1]) + url.search }).end();
+      return;
     }
-    if (revision === repo.sha || revision === 'main' || revision === 'HEAD' || (repo.branches ?? []).includes(revision)) return { ...repo, snapshot: { sha: repo.sha, files: repo.files } };
-    const other = Object.entries(repo.revisions ?? {}).find(([branch, snapshot]) => branch === revision || snapshot.sha === revision);
-    if (other) return { ...repo, snapshot: other[1] };
-    this.json(response, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
-    return undefined;
+    if (parts[0] === 'api' && parts[1] === 'resolve-cache') return this.serveCached(parts, request, response);
+    if (parts[0] === 'api' && (parts[1] === 'models' || parts[1] === 'datasets')) {
+      const fault = this.faults.get(API_FAULT);
+      if (fault?.delayHeadersMs !== undefined && !(await this.timers.sleep(fault.delayHeadersMs, response))) return;
+      if (this.meter(response)) return;
+      if (fault?.endlessAnswer) return this.endless(response);
+      return this.api(parts[1], parts.slice(2), url, method, request, response);
+    }
+    const datasets = parts[0] === 'datasets';
+    const rest = datasets ? parts.slice(1) : parts;
+    if (rest[2] === 'resolve' && (method === 'GET' || method === 'HEAD') && rest.length >= 5) {
+      return this.resolve(datasets ? 'datasets' : 'models', `${rest[0]}/${rest[1]}`, rest[3]!, rest.slice(4).join('/'), request, response);
+    }
+    this.json(response, 404, { error: `no route for ${method} ${url.pathname}` });
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', this.url);
-    this.log.push({
-      method: request.method ?? 'GET',
-      url: url.pathname,
-      ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
-      ...(request.headers.range ? { range: request.headers.range } : {}),
-    });
-    const path = decodeURIComponent(url.pathname);
+  private renamedPrefix(parts: string[]): [string, string] | undefined {
+    const at = parts[0] === 'api' ? 2 : parts[0] === 'datasets' ? 1 : 0;
+    const name = `${parts[at]}/${parts[at + 1]}`;
+    const to = this.renamed.get(name);
+    return to === undefined ? undefined : [`/${name}/`, `/${to}/`];
+  }
 
-    const info = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
-    if (info && request.method === 'GET') {
-      const delay = this.faults.get(API_FAULT)?.delayHeadersMs;
-      if (delay !== undefined && !(await this.sleep(delay, response))) return;
-      const repo = this.findRepo(info[2]!, info[3]!, response, info[1] as 'models' | 'datasets');
-      if (!repo || this.refuse(repo, request, response)) return;
-      this.json(response, 200, {
-        _id: `id-${info[2]}`,
-        id: info[2],
-        sha: repo.snapshot.sha,
-        private: false,
-        gated: repo.gatedTokens ? 'manual' : false,
-        downloads: 0,
-        likes: 0,
-        lastModified: '2024-01-01T00:00:00.000Z',
-        siblings: [...repo.snapshot.files.keys()].map((rfilename) => ({ rfilename })),
-      });
+  private endless(response: ServerResponse): void {
+    response.writeHead(200, { 'Content-Type': 'application/json' });
+    response.write('{"siblings":[');
+    const entry = Buffer.from('{"rfilename":"x"},'.repeat(4096));
+    const pump = () => {
+      while (!response.destroyed && response.write(entry));
+      if (!response.destroyed) response.once('drain', pump);
+    };
+    response.on('error', () => undefined);
+    pump();
+  }
+
+  private async api(kind: Kind, parts: string[], url: URL, method: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const name = `${parts[0]}/${parts[1]}`;
+    const [route, revision] = [parts[2], parts[3]];
+    if (route === 'refs' && method === 'GET') {
+      const repo = this.findRepo(kind, name, request, response);
+      if (repo === false) return;
+      const ref = (branch: string, sha: string) => ({ name: branch, ref: `refs/heads/${branch}`, targetCommit: sha });
+      const branches = [ref('main', repo.sha), ...(repo.branches ?? []).map((branch) => ref(branch, repo.sha)), ...Object.entries(repo.revisions ?? {}).map(([branch, snapshot]) => ref(branch, snapshot.sha))];
+      this.json(response, 200, { branches, tags: [], converts: [], ...(url.searchParams.get('include_prs') ? { pullRequests: [] } : {}) });
       return;
     }
-
-    const tree = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(path);
-    if (tree && request.method === 'GET') {
-      const repo = this.findRepo(tree[2]!, tree[3]!, response, tree[1] as 'models' | 'datasets');
-      if (!repo || this.refuse(repo, request, response)) return;
-      const under = tree[4] ? `${tree[4].replace(/\/+$/, '')}/` : '';
-      const recursive = url.searchParams.get('recursive') === 'true';
-      const entries: unknown[] = [];
-      const folders = new Set<string>();
-      for (const [file, bytes] of [...repo.snapshot.files].sort(([a], [b]) => a.localeCompare(b))) {
-        if (!file.startsWith(under)) continue;
-        const rest = file.slice(under.length).split('/');
-        for (let depth = 1; depth < rest.length && (recursive || depth === 1); depth += 1) {
-          const folder = under + rest.slice(0, depth).join('/');
-          if (!folders.has(folder)) entries.push({ type: 'directory', path: folder, size: 0, oid: gitOid(Buffer.from(folder)) });
-          folders.add(folder);
-        }
-        if (rest.length === 1 || recursive) entries.push(fileEntry(file, bytes));
-      }
-      this.json(response, 200, entries);
+    if ((route === undefined || route === 'revision') && method === 'GET') {
+      const found = this.findRevision(kind, name, route === undefined ? 'main' : parts.slice(3).join('/'), request, response);
+      if (found !== false) this.json(response, 200, this.info(found, url.searchParams));
       return;
     }
-
-    const pathsInfo = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/paths-info\/(.+)$/.exec(path);
-    if (pathsInfo && request.method === 'POST') {
-      const repo = this.findRepo(pathsInfo[2]!, pathsInfo[3]!, response, pathsInfo[1] as 'models' | 'datasets');
-      if (!repo || this.refuse(repo, request, response)) return;
+    if (route === 'tree' && method === 'GET' && revision !== undefined) {
+      const found = this.findRevision(kind, name, revision, request, response);
+      if (found !== false) this.tree(found, parts.slice(4).join('/'), url, response);
+      return;
+    }
+    if (route === 'paths-info' && method === 'POST' && revision !== undefined) {
+      const found = this.findRevision(kind, name, parts.slice(3).join('/'), request, response);
+      if (found === false) return;
       let body = '';
       for await (const chunk of request) body += chunk;
-      const { paths } = JSON.parse(body) as { paths: string[] };
-      this.json(
-        response,
-        200,
-        paths.filter((p) => repo.snapshot.files.has(p)).map((p) => fileEntry(p, repo.snapshot.files.get(p)!)),
-      );
+      const form = new URLSearchParams(body);
+      const { paths, expand } = request.headers['content-type']?.includes('json') ? (JSON.parse(body) as { paths: string[]; expand?: boolean }) : { paths: form.getAll('paths'), expand: form.get('expand') === 'true' };
+      this.json(response, 200, paths.filter((path) => found.snapshot.files.has(path)).map((path) => this.entry(found, path, found.snapshot.files.get(path)!, expand === true)));
       return;
     }
-
-    const resolve = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
-    if (resolve && request.method === 'GET') {
-      const repo = this.findRepo(resolve[2]!, resolve[3]!, response, resolve[1] ? 'datasets' : 'models');
-      if (!repo || this.refuse(repo, request, response)) return;
-      const file = resolve[4]!;
-      const bytes = repo.snapshot.files.get(file);
-      if (!bytes) {
-        this.json(response, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound' });
-        return;
-      }
-      await this.serveFile(file, bytes, request, response);
-      return;
-    }
-    this.json(response, 404, { error: `no route for ${request.method} ${path}` });
+    this.json(response, 404, { error: `no route for ${method} ${url.pathname}` });
   }
 
-  /** Wait `ms` (bounded by stop()); false when the client went away meanwhile. */
-  private sleep(ms: number, response: ServerResponse): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve(!response.destroyed);
-      }, ms);
-      this.timers.add(timer);
-      response.on('close', () => {
-        clearTimeout(timer);
-        this.timers.delete(timer);
-        resolve(false);
-      });
-    });
-  }
-
-  /** Write `body` in pieces on a timer; stops when the body is sent or the client is gone. */
-  private trickle(body: Buffer, piece: { bytes: number; everyMs: number }, response: ServerResponse): void {
-    let sent = 0;
-    const next = () => {
-      if (response.destroyed) return;
-      if (sent >= body.length) {
-        response.end();
-        return;
-      }
-      response.write(body.subarray(sent, sent + piece.bytes));
-      sent += piece.bytes;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        next();
-      }, piece.everyMs);
-      this.timers.add(timer);
+  /** A model or dataset's info: every default field, or with `expand` only those named. */
+  private info(found: Found, params: URLSearchParams): Record<string, unknown> {
+    const blobs = params.get('blobs') === 'true';
+    const siblings = [...found.snapshot.files].map(([rfilename, bytes]) =>
+      blobs ? { rfilename, blobId: gitOid(this.stored(rfilename, bytes)), size: bytes.length, ...(isLfsPath(rfilename) ? { lfs: { sha256: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}) } : { rfilename },
+    );
+    const all: Record<string, unknown> = {
+      author: found.name.split('/')[0],
+      sha: found.snapshot.sha,
+      lastModified: '2024-01-01T00:00:00.000Z',
+      private: found.repo.privateTokens !== undefined,
+      gated: found.repo.gatedTokens ? 'manual' : false,
+      disabled: false,
+      downloads: 0,
+      likes: 0,
+      tags: [],
+      createdAt: '2023-01-01T00:00:00.000Z',
+      siblings,
+      spaces: [],
     };
-    next();
+    const expand = params.getAll('expand');
+    const kept = expand.length === 0 ? all : Object.fromEntries(expand.filter((key) => key in all).map((key) => [key, all[key]]));
+    return { _id: `id-${found.name}`, id: found.name, ...kept };
   }
 
-  private async serveFile(file: string, bytes: Buffer, request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const etag = isLfs(file, bytes) ? sha256(bytes) : gitOid(bytes);
-    const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
-    const start = range ? Number(range[1]) : 0;
-    const end = range && range[2] !== '' ? Math.min(Number(range[2]), bytes.length - 1) : bytes.length - 1;
-    const isProbe = range !== null && start === 0 && end === 0;
-    const fault = this.faults.get(file);
-    if (fault && !isProbe) {
-      if (fault.failTimes && fault.failTimes > 0) {
-        fault.failTimes -= 1;
-        this.json(response, 500, { error: 'Internal Error' });
-        return;
-      }
-    }
-    if (fault?.delayHeadersMs !== undefined && !isProbe && !(await this.sleep(fault.delayHeadersMs, response))) return;
-    const content = fault?.corruptWith && !isProbe ? fault.corruptWith : bytes;
-    let body = content.subarray(start, end + 1);
-    if (fault?.truncateTo !== undefined && !isProbe) body = body.subarray(0, fault.truncateTo);
-    response.writeHead(range ? 206 : 200, {
-      'Content-Type': 'application/octet-stream',
-      'Content-Length': String(body.length),
-      ETag: `"${etag}"`,
-      'X-Linked-Etag': `"${etag}"`,
-      'X-Linked-Size': String(bytes.length),
-      'Accept-Ranges': 'bytes',
-      ...(range ? { 'Content-Range': `bytes ${start}-${end}/${bytes.length}` } : {}),
-    });
-    if (fault?.stallAfterBytes !== undefined && !isProbe) {
-      response.write(body.subarray(0, fault.stallAfterBytes)); // then silence until the client or stop() closes it
-      return;
-    }
-    if (fault?.trickle !== undefined && !isProbe) {
-      this.trickle(body, fault.trickle, response);
-      return;
-    }
-    if (fault?.dropAfterBytes !== undefined && !isProbe && (fault.dropTimes ?? 1) > 0) {
-      fault.dropTimes = (fault.dropTimes ?? 1) - 1;
-      response.write(body.subarray(0, fault.dropAfterBytes), () => response.socket?.destroy());
-      return;
-    }
-    response.end(body);
+  /** The bytes git stores for a file: an LFS pointer for LFS files, else the file. */
+  private stored(path: string, bytes: Buffer): Buffer {
+    if (!isLfsPath(path)) return bytes;
+    return Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(bytes)}\nsize ${bytes.length}\n`);
   }
+
+  private entry(found: Found, path: string, bytes: Buffer, expand: boolean): Record<string, unknown> {
+    const lfs = isLfsPath(path);
+    return {
+      type: 'file',
+      oid: gitOid(this.stored(path, bytes)),
+      size: bytes.length,
+      path,
+      ...(lfs ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}),
+      ...(lfs && (found.repo.storage ?? 'xet') === 'xet' ? { xetHash: xetHash(bytes) } : {}),
+      ...(expand ? { lastCommit: { id: found.snapshot.sha, title: 'Upload', date: '2024-01-01T00:00:00.000Z' }, securityFileStatus: { status: 'safe' } } : {}),
+    };
+  }
+
+  private tree(found: Found, under: string, url: URL, response: ServerResponse): void {
+    const prefix = under === '' ? '' : `${under.replace(/\/+$/, '')}/`;
+    const recursive = url.searchParams.get('recursive') === 'true';
+    const expand = url.searchParams.get('expand') === 'true';
+    const entries: Array<Record<string, unknown>> = [];
+    const folders = new Set<string>();
+    for (const [file, bytes] of [...found.snapshot.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!file.startsWith(prefix)) continue;
+      const rest = file.slice(prefix.length).split('/');
+      for (let depth = 1; depth < rest.length && (recursive || depth === 1); depth += 1) {
+        const folder = prefix + rest.slice(0, depth).join('/');
+        if (!folders.has(folder)) entries.push({ type: 'directory', oid: gitOid(Buffer.from(folder)), size: 0, path: folder });
+        folders.add(folder);
+      }
+      if (rest.length === 1 || recursive) entries.push(this.entry(found, file, bytes, expand));
+    }
+    if (prefix !== '' && entries.length === 0) {
+      this.refuse(response, 404, 'EntryNotFound', `${under} does not exist on "${found.branch}"`);
+      return;
+    }
+    const cursor = Number(url.searchParams.get('cursor') ?? 0);
+    const page = entries.slice(cursor, cursor + this.treePageSize);
+    const fault = this.faults.get(API_FAULT);
+    let link: string | undefined;
+    if (fault?.treeLinks === 'self') link = `<${url.href}>; rel="next"`;
+    else if (fault?.treeLinks === 'elsewhere') link = `<${this.cdnUrl}${url.pathname}?cursor=1>; rel="next"`;
+    else if (cursor + this.treePageSize < entries.length) {
+      const next = new URL(url.href);
+      next.searchParams.set('cursor', String(cursor + this.treePageSize));
+      link = `<${next.href}>; rel="next"`;
+    }
+    this.json(response, 200, page, link ? { Link: link } : {});
+  }
+
+  private async resolve(kind: Kind, name: string, revision: string, file: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const found = this.findRevision(kind, name, revision, request, response);
+    if (found === false) return;
+    const { repo, snapshot } = found;
+    if (repo.gatedTokens) {
+      const token = request.headers.authorization?.replace(/^Bearer /, '');
+      const restricted = `Access to ${kind === 'models' ? 'model' : 'dataset'} ${name} is restricted`;
+      if (token === undefined) return void this.refuse(response, 401, 'GatedRepo', `${restricted}. You must have access to it and be authenticated to access it. Please log in.`);
+      if (!repo.gatedTokens.includes(token)) return void this.refuse(response, 403, 'GatedRepo', `${restricted} and you are not in the authorized list. Visit https://huggingface.co/${name} to ask for access.`);
+    }
+    const bytes = snapshot.files.get(file);
+    if (bytes === undefined) return void this.refuse(response, 404, 'EntryNotFound', `${file} does not exist on "${revision}"`);
+    const fault = this.faults.get(file);
+    const etag = isLfsPath(file) ? sha256(bytes) : gitOid(bytes);
+    const meta = { 'X-Repo-Commit': snapshot.sha, 'X-Linked-Etag': `"${etag}"`, 'X-Linked-Size': String(bytes.length), ETag: `"${gitOid(this.stored(file, bytes))}"`, 'Accept-Ranges': 'bytes' };
+    const encodedFile = file.split('/').map(encodeURIComponent).join('/');
+    if (!isLfsPath(file)) {
+      // Guessed from what huggingface.co answers today: a same-origin 307 to a cache route keyed by commit and etag.
+      const location = `/api/resolve-cache/${kind}/${name}/${snapshot.sha}/${encodedFile}?${encodeURIComponent(`/${name}/resolve/${revision}/${file}`)}=&etag=%22${etag}%22`;
+      response.writeHead(307, { ...meta, Location: location, 'Content-Type': 'text/plain; charset=utf-8' }).end(`Temporary Redirect. Redirecting to ${location}`);
+      return;
+    }
+    const xet = (repo.storage ?? 'xet') === 'xet';
+    const key = xet ? `/xet-bridge-us/${createHash('sha1').update(name).digest('hex').slice(0, 24)}/${xetHash(bytes)}` : `/repos/${etag.slice(0, 2)}/${etag.slice(2, 4)}/${etag}`;
+    this.objects.set(key, { bytes, file, headers: { ETag: `"${etag}"` } });
+    const signed = `${this.cdnUrl}${key}?${xet ? `X-Xet-Signed-Range=bytes%3D0-${Math.max(0, bytes.length - 1)}&` : `response-content-disposition=${encodeURIComponent(`inline; filename*=UTF-8''${file.split('/').pop()}`)}&`}Expires=${Math.floor(Date.now() / 1000) + 3600}&Signature=fake&Key-Pair-Id=K1`;
+    const xetHeaders = xet ? { 'X-Xet-Hash': xetHash(bytes), Link: `<${this.url}/api/${kind}/${name}/xet-read-token/${snapshot.sha}>; rel="xet-auth", <https://cas-server.xethub.hf.co/v1/reconstructions/${xetHash(bytes)}>; rel="xet-reconstruction-info"` } : {};
+    const target = fault?.redirectLoop ? `${this.cdnUrl}/loop${key}` : signed;
+    response.writeHead(302, { ...meta, ...xetHeaders, Location: target, 'Content-Type': 'text/plain; charset=utf-8' }).end(`Found. Redirecting to ${target}`);
+    if (fault?.redirectLoop) this.objects.set(`/loop${key}`, { bytes, file, headers: { Location: `${this.url}${request.url}` } });
+  }
+
+  private async serveCached(parts: string[], request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const [kind, owner, repoName, sha, ...fileParts] = parts.slice(2);
+    const found = this.findRevision(kind as Kind, `${owner}/${repoName}`, sha ?? '', request, response);
+    if (found === false) return;
+    const file = fileParts.join('/');
+    const bytes = found.snapshot.files.get(file);
+    if (bytes === undefined) return void this.refuse(response, 404, 'EntryNotFound', `${file} does not exist`);
+    await serveBytes(bytes, this.faults.get(file), { ETag: `"${gitOid(bytes)}"`, 'X-Repo-Commit': found.snapshot.sha }, request, response, this.timers);
+  }
+
+  private async serveCdn(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    this.cdnLog.push(logRequest(request, this.cdnUrl));
+    const path = new URL(request.url ?? '/', this.cdnUrl).pathname;
+    const object = this.objects.get(path);
+    if (object === undefined) return void response.writeHead(404, { 'Content-Type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
+    if (request.headers.authorization !== undefined) {
+      response.writeHead(400, { 'Content-Type': 'application/xml' }).end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
+      return;
+    }
+    if (object.headers.Location !== undefined) return void response.writeHead(302, { Location: object.headers.Location }).end();
+    await serveBytes(object.bytes, this.faults.get(object.file), object.headers, request, response, this.timers);
+  }
+}
+
+/** A Xet content hash stand-in (the real one is a Merkle hash of the file's chunks). */
+function xetHash(bytes: Buffer): string {
+  return createHash('sha256').update('xet').update(bytes).digest('hex');
 }
 
 /** The files of a model folder (flat) as a snapshot the fake Hub serves. */

@@ -8,6 +8,7 @@
 import { lstat, mkdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { InputError, UsageError, quote } from '../../errors.js';
+import { describeSpecial } from '../../io/output-guard.js';
 import { readRegularFile } from '../../io/read-regular-file.js';
 
 export const COMMIT_SHA = /^[0-9a-f]{40}$/;
@@ -68,13 +69,25 @@ export async function writeRef(cacheDir: string, repo: string, revision: string,
   }
 }
 
-export async function exists(path: string): Promise<boolean> {
+/**
+ * What a cache entry is, links followed: 'file' (a regular file, safe to open), 'missing', or
+ * the words for anything else ("a FIFO (named pipe)", "a folder"…). A FIFO opened for reading
+ * waits forever for a writer, so nothing in the cache is opened before this says 'file'.
+ */
+export async function cacheEntryKind(path: string): Promise<string> {
   try {
-    await stat(path);
-    return true;
+    const info = await stat(path);
+    if (info.isFile()) return 'file';
+    return info.isDirectory() ? 'a folder' : describeSpecial(info);
   } catch {
-    return false;
+    return 'missing';
   }
+}
+
+/** The size of a regular file in the cache; undefined when it is missing or not a regular file. */
+export async function regularFileSize(path: string): Promise<number | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isFile() ? info.size : undefined;
 }
 
 /** Point snapshots/{sha}/{file} at the blob with a relative symlink, as huggingface_hub does. */

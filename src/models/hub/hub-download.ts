@@ -1,27 +1,25 @@
 /**
- * Model snapshots from the Hugging Face Hub into the shared cache. The commit sha is resolved
- * first (so a branch moving mid-download cannot mix commits), then only the needed files are
- * fetched: config, tokenizer files, and safetensors weights (single file or index + shards).
- * Each blob is written to `<blob>.incomplete`, checked (size, and sha256 for LFS files), then
- * renamed into place, so the cache never holds a corrupt file; an interrupted download resumes.
+ * Model snapshots from the Hugging Face Hub into the shared cache. The revision's listing comes
+ * first, in one API call (src/models/hub/hub-api.ts): the commit sha (so a branch moving
+ * mid-download cannot mix commits) and every file's size and hash. Then only the needed files
+ * are fetched: config, tokenizer files, and the weights (single file or index + shards). Each
+ * blob goes through src/models/hub/hub-blob.ts (bounded by its listed size, checked against its
+ * sha256 or git sha1, renamed into place), so the cache never holds a wrong file; an
+ * interrupted download resumes. refs/<revision> is written once every file is in place.
  */
-import { downloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { InterruptedError, ModelError, NetworkError, quote } from '../../errors.js';
+import { readRegularFile } from '../../io/read-regular-file.js';
 import type { Reporter } from '../../reporting/reporter.js';
 import { TOKENIZER_FILES } from '../tokenizer-files.js';
 import { SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, listWeightFiles, refusePickledWeights, shardNamesFromIndex } from '../weight-index.js';
-import { blobPath, COMMIT_SHA, exists, linkSnapshotFile, readCachedRef, snapshotDir, writeRef } from './hub-cache.js';
-import { explainHubError, isTransient, type HubContext } from './hub-errors.js';
+import { fetchListing, resolveUrl, type ListingCache, type RemoteFile, type RevisionListing } from './hub-api.js';
+import { downloadBlob } from './hub-blob.js';
+import { blobPath, cacheEntryKind, linkSnapshotFile, readCachedRef, regularFileSize, snapshotDir, writeRef } from './hub-cache.js';
+import { createHubClient, type HubClient } from './hub-client.js';
+import { explainHubError, type HubContext } from './hub-errors.js';
+import { isTransient } from './hub-http-error.js';
 import type { HubSettings } from './hub-settings.js';
-import { createRetryingFetch } from './retrying-fetch.js';
-import { createTimedFetch } from './timed-fetch.js';
+import { describeRateLimit } from './rate-limit.js';
 
 export interface SnapshotRequest {
   repo: string;
@@ -50,18 +48,28 @@ export interface DownloadOptions {
   attempts?: number;
   /** Stops every request and transfer at once (SIGINT/SIGTERM): an InterruptedError. */
   signal?: AbortSignal;
+  /** Listings the command made already (a sweep lists its members first): used instead of asking again. */
+  listings?: ListingCache;
 }
 
-/** A snapshot folder is usable when it has config.json and every weight file. */
-async function isComplete(dir: string): Promise<boolean> {
-  if (!(await exists(`${dir}/config.json`))) return false;
+/**
+ * Why a cached snapshot cannot be used as it is (a file missing, or not a regular file: a FIFO
+ * would hang the reader), or undefined when config.json and every weight file are in place.
+ */
+export async function snapshotProblem(dir: string): Promise<string | undefined> {
+  const kind = await cacheEntryKind(`${dir}/config.json`);
+  if (kind !== 'file') return kind === 'missing' ? 'config.json is missing' : `config.json is ${kind}, not a regular file`;
+  let files: string[];
   try {
-    const files = await listWeightFiles(dir);
-    for (const file of files) if (!(await exists(file))) return false;
-    return true;
-  } catch {
-    return false;
+    files = await listWeightFiles(dir);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
+  for (const file of files) {
+    const fileKind = await cacheEntryKind(file);
+    if (fileKind !== 'file') return `${file.slice(dir.length + 1)} is ${fileKind === 'missing' ? 'missing' : `${fileKind}, not a regular file`}`;
+  }
+  return undefined;
 }
 
 export async function fetchSnapshot(request: SnapshotRequest, options: DownloadOptions): Promise<Snapshot> {
@@ -77,59 +85,63 @@ export async function fetchSnapshot(request: SnapshotRequest, options: DownloadO
   }
 }
 
+/** Waits for the rate limit shorter than this pass without a word. */
+const NOTICED_WAIT_MS = 2000;
+
+/** A client for the Hub that tells the user when it waits for the rate limit (a pause of seconds to minutes). */
+export function hubClient(settings: HubSettings, reporter: Reporter, signal?: AbortSignal): HubClient {
+  return createHubClient(settings, {
+    ...(signal ? { signal } : {}),
+    onRateLimit: (waitMs, info) => waitMs >= NOTICED_WAIT_MS && reporter.info(`the Hub rate-limits this client (HTTP 429${info ? `; ${describeRateLimit(info)}` : ''}): waiting ${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`),
+  });
+}
+
+/** The listing of a revision (one API call, or none when `listings` has it), with failures explained. */
+export async function fetchModelListing(client: HubClient, repo: string, revision: string, listings?: ListingCache, tokenSource?: string): Promise<RevisionListing> {
+  try {
+    return await fetchListing(client, repo, revision, '', listings);
+  } catch (error) {
+    throw explainHubError(error, { repo, revision, endpoint: client.endpoint, ...(tokenSource ? { tokenSource } : {}) });
+  }
+}
+
 async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOptions): Promise<Snapshot> {
   const { settings } = options;
   const { repo, revision } = request;
   const cachedSha = await readCachedRef(settings.cacheDir, repo, revision);
+  let problem = cachedSha === undefined ? 'no commit is cached for it' : undefined;
   if (cachedSha !== undefined && (!request.refresh || settings.offline)) {
     const dir = snapshotDir(settings.cacheDir, repo, cachedSha);
-    if (await isComplete(dir)) return { dir, sha: cachedSha, fromCache: true };
+    problem = await snapshotProblem(dir);
+    if (problem === undefined) return { dir, sha: cachedSha, fromCache: true };
   }
   if (settings.offline) {
     throw new NetworkError(
-      `HF_HUB_OFFLINE is set and ${quote(`${repo}@${revision}`)} is not complete in the cache ${quote(settings.cacheDir)}; ` +
+      `HF_HUB_OFFLINE is set and ${quote(`${repo}@${revision}`)} is not complete in the cache ${quote(settings.cacheDir)} (${problem}); ` +
         'run once without HF_HUB_OFFLINE to download it (or set HF_HUB_CACHE to the cache that has it)',
     );
   }
-  const context: HubContext = { repo, revision, endpoint: settings.endpoint };
-  const credentials = hubCredentials(settings, options.signal);
-
-  let sha: string;
-  let files: string[];
-  try {
-    const info = await modelInfo({ name: repo, revision, additionalFields: ['sha', 'filePaths'], ...credentials });
-    sha = String(info.sha);
-    files = info.filePaths ?? [];
-  } catch (error) {
-    throw explainHubError(error, context);
-  }
-  if (!COMMIT_SHA.test(sha)) throw new NetworkError(`${settings.endpoint} gave ${quote(sha)} as the commit of ${quote(`${repo}@${revision}`)}; expected a 40-digit sha`);
-
-  const download = (file: string) => downloadToCache({ repo, sha, file, credentials, context: { ...context, revision: sha, file }, options });
-  const chosen = chooseFiles(repo, files);
+  const client = hubClient(settings, options.reporter, options.signal);
+  const { sha, files } = await fetchModelListing(client, repo, revision, options.listings, settings.tokenSource);
+  const context: HubContext = { repo, revision: sha, endpoint: settings.endpoint, ...(settings.tokenSource ? { tokenSource: settings.tokenSource } : {}) };
+  const download = (file: string) => {
+    const expected = files.get(file);
+    if (expected === undefined) throw new ModelError(`${quote(`${repo}/${file}`)} not found at revision ${sha} (the weights index names it, the listing does not)`);
+    return downloadToCache({ client, repo, sha, expected, context: { ...context, file }, options });
+  };
+  const names = [...files.keys()];
+  const chosen = chooseFiles(repo, names);
   const dir = snapshotDir(settings.cacheDir, repo, sha);
   const isWeights = (file: string) => file === SINGLE_WEIGHTS_FILE || file === WEIGHTS_INDEX_FILE;
   for (const file of chosen.filter((name) => !isWeights(name))) await download(file);
   await request.checkBeforeWeights?.(dir);
   for (const file of chosen.filter(isWeights)) await download(file);
-  if (files.includes(WEIGHTS_INDEX_FILE)) {
+  if (names.includes(WEIGHTS_INDEX_FILE)) {
     const indexPath = `${dir}/${WEIGHTS_INDEX_FILE}`;
-    for (const shard of shardNamesFromIndex(await readFile(indexPath, 'utf8'), indexPath)) await download(shard);
+    for (const shard of shardNamesFromIndex((await readRegularFile(indexPath)).toString('utf8'), indexPath)) await download(shard);
   }
   await writeRef(settings.cacheDir, repo, revision, sha);
   return { dir, sha, fromCache: false };
-}
-
-/** What every Hub call is given: the endpoint, a fetch with time bounds and retries, the token. */
-export function hubCredentials(settings: HubSettings, signal?: AbortSignal): FileDownload['credentials'] {
-  const timedFetch = createTimedFetch({
-    headerTimeoutMs: settings.headerTimeoutMs,
-    stallTimeoutMs: settings.stallTimeoutMs,
-    stallBytes: settings.stallBytes,
-    ...(signal ? { signal } : {}),
-  });
-  const hubFetch = createRetryingFetch({ retries: 3, baseDelayMs: settings.retryDelayMs }, timedFetch);
-  return { hubUrl: settings.endpoint, fetch: hubFetch, ...(settings.token ? { accessToken: settings.token } : {}) };
 }
 
 /** config + tokenizer files + the safetensors weights (the index's shards come later). */
@@ -143,34 +155,29 @@ export function chooseFiles(repo: string, files: readonly string[]): string[] {
 }
 
 export interface FileDownload {
+  client: HubClient;
+  /** owner/name, or datasets/owner/name. */
   repo: string;
   sha: string;
-  file: string;
-  credentials: { hubUrl: string; fetch: typeof fetch; accessToken?: string };
+  /** The file as the listing describes it: its path, size and hash. */
+  expected: RemoteFile;
   context: HubContext;
   options: DownloadOptions;
 }
 
-/** One file of a commit into the cache (blob checked, then linked); `repo` may be `datasets/owner/name`. */
+/** One file of a commit into the cache (blob checked, then linked), retried when the transfer breaks. */
 export async function downloadToCache(job: FileDownload): Promise<void> {
-  const { repo, sha, file, credentials, context, options } = job;
+  const { client, repo, sha, expected, context, options } = job;
   const { cacheDir } = options.settings;
-  if (await exists(`${snapshotDir(cacheDir, repo, sha)}/${file}`)) return;
-  let expected: { etag: string; size: number; sha256?: string };
-  try {
-    const [info] = await pathsInfo({ repo, paths: [file], revision: sha, ...credentials });
-    if (!info) throw new ModelError(`${quote(`${repo}/${file}`)} not found at revision ${sha}`);
-    expected = info.lfs ? { etag: info.lfs.oid, size: info.lfs.size, sha256: info.lfs.oid } : { etag: info.oid ?? '', size: info.size };
-  } catch (error) {
-    throw explainHubError(error, context);
-  }
-  if (!/^[0-9a-f]{40,64}$/.test(expected.etag)) throw new NetworkError(`${context.endpoint} gave no usable id for ${quote(`${repo}/${file}`)}`);
-  const blob = blobPath(cacheDir, repo, expected.etag);
-  if (!(await hasSize(blob, expected.size))) {
+  const file = expected.path;
+  const etag = expected.sha256 ?? expected.gitOid;
+  if (etag === undefined) throw new NetworkError(`${context.endpoint} gave no hash for ${quote(`${repo}/${file}`)}; it cannot be checked, so it is not downloaded`);
+  const blob = blobPath(cacheDir, repo, etag);
+  if ((await regularFileSize(blob)) !== expected.size) {
     const attempts = options.attempts ?? 4;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await downloadBlob(job, blob, expected);
+        await downloadBlob({ client, url: resolveUrl(client.endpoint, repo, sha, file), blob, expected, label: `${repo}/${file}`, progress: () => options.reporter.progress(`${repo}/${file}`, expected.size, 'bytes') });
         break;
       } catch (error) {
         if (attempt >= attempts || !isTransient(error) || options.signal?.aborted) throw explainHubError(error, context);
@@ -178,47 +185,5 @@ export async function downloadToCache(job: FileDownload): Promise<void> {
       }
     }
   }
-  await linkSnapshotFile(cacheDir, repo, sha, file, expected.etag);
-}
-
-async function hasSize(path: string, size: number): Promise<boolean> {
-  return stat(path).then((s) => s.size === size, () => false);
-}
-
-/** Stream the file into `<blob>.incomplete` (resuming a partial one), verify, then rename. */
-async function downloadBlob(job: FileDownload, blob: string, expected: { size: number; sha256?: string }): Promise<void> {
-  const incomplete = `${blob}.incomplete`;
-  await mkdir(dirname(blob), { recursive: true });
-  let offset = await stat(incomplete).then((s) => s.size, () => 0);
-  if (offset > expected.size) {
-    await rm(incomplete, { force: true });
-    offset = 0;
-  }
-  const hash = createHash('sha256');
-  if (offset > 0) for await (const chunk of createReadStream(incomplete)) hash.update(chunk as Buffer);
-
-  const remote = await downloadFile({ repo: job.repo, path: job.file, revision: job.sha, ...job.credentials, xet: true });
-  if (remote === null) throw new ModelError(`${quote(`${job.repo}/${job.file}`)} not found at revision ${job.sha}`);
-  if (remote.size !== expected.size) {
-    throw new NetworkError(`${quote(`${job.repo}/${job.file}`)}: the Hub lists ${expected.size} bytes but serves ${remote.size}`);
-  }
-  const progress = job.options.reporter.progress(`${job.repo}/${job.file}`, expected.size, 'bytes');
-  progress.tick(offset);
-  const body = Readable.fromWeb((offset > 0 ? remote.slice(offset) : remote).stream() as WebReadableStream);
-  body.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
-    progress.tick(chunk.length);
-  });
-  try {
-    await pipeline(body, createWriteStream(incomplete, { flags: offset > 0 ? 'a' : 'w' }));
-  } finally {
-    progress.done();
-  }
-  const size = (await stat(incomplete)).size;
-  if (size !== expected.size || (expected.sha256 && hash.digest('hex') !== expected.sha256)) {
-    await rm(incomplete, { force: true });
-    const what = size !== expected.size ? `${size} bytes instead of ${expected.size}` : 'a sha256 that differs from the Hub';
-    throw new NetworkError(`download of ${quote(`${job.repo}/${job.file}`)} has ${what}; the partial file was removed, run again to retry`);
-  }
-  await rename(incomplete, blob);
+  await linkSnapshotFile(cacheDir, repo, sha, file, etag);
 }

@@ -11,6 +11,8 @@ import { UsageError } from '../../errors.js';
 export interface HubSettings {
   endpoint: string;
   token?: string;
+  /** Where the token came from, for messages: "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN" or the token file's path. */
+  tokenSource?: string;
   cacheDir: string;
   offline: boolean;
   /** First retry delay after a failed request (doubles each time); RESID_NORMS_HUB_RETRY_MS. */
@@ -21,6 +23,11 @@ export interface HubSettings {
   stallTimeoutMs: number;
   /** Fewest bytes a stall window must bring; RESID_NORMS_HUB_STALL_BYTES (default 1024). */
   stallBytes: number;
+  /**
+   * Longest wait for one HTTP 429 (rate limit) before the request is tried again, whatever the
+   * server names; RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS (default 300000: the Hub's whole window).
+   */
+  rateLimitWaitMs: number;
 }
 
 const TRUE_VALUES = new Set(['1', 'on', 'yes', 'true']);
@@ -29,22 +36,24 @@ function hfHome(env: NodeJS.ProcessEnv): string {
   return env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
 }
 
-function readToken(env: NodeJS.ProcessEnv): string | undefined {
-  const fromEnv = env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN;
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.trim();
+function readToken(env: NodeJS.ProcessEnv): { token: string; source: string } | undefined {
+  for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN']) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') return { token: value.trim(), source: name };
+  }
   const tokenPath = env.HF_TOKEN_PATH ?? join(hfHome(env), 'token');
   try {
     const fromFile = readFileSync(tokenPath, 'utf8').trim();
-    return fromFile === '' ? undefined : fromFile;
+    return fromFile === '' ? undefined : { token: fromFile, source: `the token file ${tokenPath}` };
   } catch {
     return undefined;
   }
 }
 
 export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
-  const token = readToken(env);
-  if (token !== undefined && !token.startsWith('hf_')) {
-    throw new UsageError('HF_TOKEN does not look like a Hugging Face access token (tokens start with "hf_"); create one at huggingface.co/settings/tokens');
+  const found = readToken(env);
+  if (found !== undefined && !found.token.startsWith('hf_')) {
+    throw new UsageError(`${found.source} does not look like a Hugging Face access token (tokens start with "hf_"); create one at huggingface.co/settings/tokens`);
   }
   const endpoint = (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
   try {
@@ -54,13 +63,14 @@ export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettin
   }
   return {
     endpoint,
-    ...(token !== undefined ? { token } : {}),
+    ...(found !== undefined ? { token: found.token, tokenSource: found.source } : {}),
     cacheDir: env.HF_HUB_CACHE ?? env.HUGGINGFACE_HUB_CACHE ?? join(hfHome(env), 'hub'),
     offline: TRUE_VALUES.has((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
     retryDelayMs: parseDelay('RESID_NORMS_HUB_RETRY_MS', env.RESID_NORMS_HUB_RETRY_MS, 500, 0),
     headerTimeoutMs: parseDelay('RESID_NORMS_HUB_TIMEOUT_MS', env.RESID_NORMS_HUB_TIMEOUT_MS, 30_000, 1),
     stallTimeoutMs: parseDelay('RESID_NORMS_HUB_STALL_TIMEOUT_MS', env.RESID_NORMS_HUB_STALL_TIMEOUT_MS, 60_000, 1),
     stallBytes: parseStallBytes(env.RESID_NORMS_HUB_STALL_BYTES),
+    rateLimitWaitMs: parseDelay('RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS', env.RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS, 300_000, 0),
   };
 }
 

@@ -84,8 +84,8 @@ export function createTimedFetch(options: TimeoutOptions, inner: typeof fetch = 
     });
     const timed = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
     // The Hub client reads url (redirect targets) and redirected from the answer.
-    Object.defineProperty(timed, 'url', { value: response.url });
-    Object.defineProperty(timed, 'redirected', { value: response.redirected });
+    Object.defineProperty(timed, 'url', { value: response.url, configurable: true });
+    Object.defineProperty(timed, 'redirected', { value: response.redirected, configurable: true });
     return timed;
   };
 }

@@ -1,0 +1,140 @@
+/**
+ * One file's bytes into the cache: streamed into `<blob>.incomplete`, checked, renamed into
+ * place, so the cache never holds a wrong file. What the listing promised is the bound and the
+ * check: no more bytes are taken than its size; the result must have that size and its hash
+ * (sha256 for LFS and Xet files, the git blob sha1 for small files). A partial file resumes
+ * with a Range request; one that already has the full size is checked and finished without a
+ * request (a range past the end gets 416 from a real CDN, which no retry cures). A server that
+ * ignores the range (200) or refuses it (416) is answered by starting over from byte 0, once.
+ *
+ * Xet-stored files come through the same path: `resolve` redirects to the cas-bridge, which
+ * serves the whole file with Range support; the Xet reconstruction protocol is not used (see
+ * README, "The Hub protocol as implemented").
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { NetworkError, quote } from '../../errors.js';
+import { describeSpecial } from '../../io/output-guard.js';
+import type { Progress } from '../../reporting/reporter.js';
+import type { RemoteFile } from './hub-api.js';
+import { BodyLimitError, readLimited } from './bounded-body.js';
+import type { HubClient } from './hub-client.js';
+
+export interface BlobDownload {
+  client: HubClient;
+  url: string;
+  blob: string;
+  expected: RemoteFile;
+  /** "owner/name/file", for messages. */
+  label: string;
+  progress: () => Progress;
+}
+
+/** The hash a file is checked against, fed with what is already on disk. */
+function newHash(expected: RemoteFile): { hash: Hash; kind: string; want: string } | undefined {
+  if (expected.sha256 !== undefined) return { hash: createHash('sha256'), kind: 'sha256', want: expected.sha256 };
+  if (expected.gitOid === undefined) return undefined;
+  const hash = createHash('sha1').update(`blob ${expected.size}\0`); // a git blob's id: sha1 of its header and content
+  return { hash, kind: 'git sha1', want: expected.gitOid };
+}
+
+/**
+ * The size of the partial file, or 0 when there is none. A symlink there (which would make the
+ * download write where it points) is removed; anything else but a regular file is refused.
+ */
+async function partialSize(incomplete: string): Promise<number> {
+  const info = await lstat(incomplete).catch(() => undefined);
+  if (info === undefined) return 0;
+  if (info.isSymbolicLink()) {
+    await rm(incomplete);
+    return 0;
+  }
+  if (!info.isFile()) throw new NetworkError(`${quote(incomplete)} is ${info.isDirectory() ? 'a folder' : describeSpecial(info)}, not a partial download; remove it and run again`);
+  return info.size;
+}
+
+async function hashFile(path: string, check: NonNullable<ReturnType<typeof newHash>>): Promise<void> {
+  for await (const chunk of createReadStream(path)) check.hash.update(chunk as Buffer);
+}
+
+export async function downloadBlob(job: BlobDownload): Promise<void> {
+  const incomplete = `${job.blob}.incomplete`;
+  await mkdir(dirname(job.blob), { recursive: true });
+  let offset = await partialSize(incomplete);
+  if (offset > job.expected.size) {
+    await rm(incomplete, { force: true });
+    offset = 0;
+  }
+  // Resumed bytes that turn out wrong are dropped and the file fetched whole, once.
+  for (let fromScratch = offset === 0; ; fromScratch = true) {
+    const problem = await fetchInto(job, incomplete, offset).catch(async (error: unknown) => {
+      if (error instanceof BodyLimitError) await rm(incomplete, { force: true }); // a server that sent too much is not trusted for the rest
+      throw error;
+    });
+    if (problem === undefined) {
+      await rename(incomplete, job.blob);
+      return;
+    }
+    await rm(incomplete, { force: true });
+    if (fromScratch) throw new NetworkError(`download of ${quote(job.label)} has ${problem}; the partial file was removed, run again to retry`);
+    offset = 0;
+  }
+}
+
+/** Bring `incomplete` from `offset` to the whole file; what is wrong with the result, or undefined when it checks. */
+async function fetchInto(job: BlobDownload, incomplete: string, offset: number): Promise<string | undefined> {
+  const { expected } = job;
+  let check = newHash(expected);
+  if (offset > 0 && check !== undefined) await hashFile(incomplete, check);
+  let start = offset;
+  if (offset < expected.size) {
+    let response = await job.client.request(job.url, { fromByte: offset });
+    if (response.status === 416) {
+      // The server refuses the range: the whole file, from byte 0.
+      await response.body?.cancel();
+      response = await job.client.request(job.url);
+      if (response.status === 416) throw new NetworkError(`${job.client.endpoint} answered 416 (range not satisfiable) for the whole of ${quote(job.label)}`);
+    }
+    if (response.status !== 206) {
+      // A whole answer (the range refused or ignored): its bytes replace the partial ones.
+      check = newHash(expected);
+      start = 0;
+    }
+    if (response.status === 206) start = contentRangeStart(response, expected.size, job.label, start);
+    await writeBody(job, response, incomplete, start, check);
+  }
+  const size = (await stat(incomplete)).size;
+  if (size !== expected.size) return `${size} bytes instead of ${expected.size}`;
+  if (check !== undefined && check.hash.digest('hex') !== check.want) return `a ${check.kind} that differs from the Hub's`;
+  return undefined;
+}
+
+/** Where a 206 answer's bytes start; it must be where we asked and of the file we expect. */
+function contentRangeStart(response: Response, size: number, label: string, asked: number): number {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
+  if (match === null || Number(match[1]) !== asked || (match[3] !== '*' && Number(match[3]) !== size)) {
+    throw new NetworkError(`${quote(label)}: the server answered the range request from byte ${asked} with ${quote(response.headers.get('content-range') ?? 'no Content-Range')} (the listing says ${size} bytes)`);
+  }
+  return asked;
+}
+
+async function writeBody(job: BlobDownload, response: Response, incomplete: string, start: number, check: ReturnType<typeof newHash>): Promise<void> {
+  // O_NOFOLLOW: a symlink planted at the partial's name is not written through.
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (start > 0 ? constants.O_APPEND : constants.O_TRUNC);
+  const handle = await open(incomplete, flags, 0o644);
+  const progress = job.progress();
+  progress.tick(start);
+  try {
+    // Never more than the listing promised: an endless or inflating body ends here.
+    for await (const chunk of readLimited(response, job.expected.size - start, `the server sent more than the ${job.expected.size} bytes its listing gives`)) {
+      await handle.write(chunk);
+      check?.hash.update(chunk);
+      progress.tick(chunk.byteLength);
+    }
+  } finally {
+    progress.done();
+    await handle.close();
+  }
+}
