@@ -49,6 +49,7 @@ function define(command: Command, io: CliIo): Command {
   addDeviceOptions(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
+    .option('--take-over-lock', 'take over <out>.lock from a process on another host, which cannot be checked from here (once you know it has ended)', false)
     .option('--shard <i/n>', 'run only shard i of n (a deterministic slice of the batches); combine the files with `resid-norms merge`', parseShardFlag);
   return addPromptOptions(command).action(async (flags: MeasureFlags & PromptFlagValues, command: Command) => {
       const { reporter, print, env } = commandContext(command, io);

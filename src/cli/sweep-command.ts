@@ -30,6 +30,7 @@ interface SweepFlags extends PromptFlagValues {
   device: Device;
   threads?: number;
   refresh: boolean;
+  takeOverLock: boolean;
   member?: number;
   collect: boolean;
   prepare: boolean;
@@ -71,6 +72,7 @@ function define(command: Command, io: CliIo): Command {
     .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp());
   addDeviceOptions(command, io.env)
     .option('--refresh', 'ask the Hub for the newest commit of each revision even if it is cached', false)
+    .option('--take-over-lock', 'take over the lock of a member from a process on another host, which cannot be checked from here (once you know it has ended)', false)
     .option('--member <i>', `measure only member i (1-based; one task of a job array, e.g. $SLURM_ARRAY_TASK_ID), then stop; 1…${MAX_MEMBERS}`, parseIntInRange(1, MAX_MEMBERS))
     .option('--collect', 'measure nothing: summarize the members in the folder and draw the figures', false)
     .option('--prepare', 'write the plan (and download a dataset of prompts), measure nothing: run once before a job array', false)
@@ -103,6 +105,7 @@ function define(command: Command, io: CliIo): Command {
         device: flags.device,
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         refresh: flags.refresh,
+        ...(flags.takeOverLock ? { takeOverLock: true } : {}),
       },
       ...(flags.member !== undefined ? { member: flags.member } : {}),
       collect: flags.collect,

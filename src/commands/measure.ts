@@ -16,11 +16,12 @@ import { planExternalData } from '../graph/external-data.js';
 import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
-import { acquireRunLock, CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
+import { CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
 import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
 import { chooseDiagnostics, diagnosticShape, diagnosticsInfo, lensHeadInfo } from '../measure/diagnostics-selection.js';
 import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
+import { acquireRunLock } from '../measure/run-lock.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import type { PromptSet } from '../prompts-sources/prompt-file.js';
 import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
@@ -79,6 +80,8 @@ export interface MeasureRequest {
   restart?: boolean;
   /** Run only this shard's batches (for job arrays); merge the shard files afterwards. */
   shard?: Shard;
+  /** Take over `<out>.lock` from a holder on another host, which cannot be checked from here. */
+  takeOverLock?: boolean;
   /** Aborting stops the run after the batch in flight (SIGINT/SIGTERM). */
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
@@ -154,7 +157,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     tokens: hashSequences(sequences),
   };
   await prepareOutputFolder(outPath);
-  const releaseLock = acquireRunLock(files);
+  const releaseLock = acquireRunLock(files.lock, { ...(request.takeOverLock ? { takeOver: true } : {}), ...(request.env ? { env: request.env } : {}), warn: (message) => reporter.warn(message), command: 'measure' });
   try {
     if (request.restart) removeCheckpoint(files);
     const saved = await readCheckpoint(files, key);

@@ -32,7 +32,7 @@ import { describeUnmeasured, failureFile, readMemberResults, recordFailure, summ
 import { measure, type MeasureRequest } from './measure.js';
 import { renderFigure } from '../plots/figure-outcomes.js';
 
-export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'refresh'>;
+export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'refresh' | 'takeOverLock'>;
 
 export interface SweepRequest {
   outDir: string;

@@ -6,11 +6,10 @@
  * moment loses at most the batch in flight: torn lines and bytes past the last complete line
  * are cut off on resume. Norms are read back one sequence at a time when the tables are
  * written. A run with a different model, tokenizer, token ids or options is refused rather
- * than mixed, and `<out>.lock` keeps two processes from writing the same checkpoint.
+ * than mixed, and `<out>.lock` (run-lock.ts) keeps two processes from writing the same checkpoint.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, lstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { UsageError, quote } from '../errors.js';
-import { isProcessAlive } from '../io/process-alive.js';
 import { readBoundedLines } from '../io/bounded-lines.js';
 import { CREATE_NEW, describeWriteFailure } from '../io/output-file.js';
 import { describeReadFailure, openRegularFile, openRegularFileSync } from '../io/read-regular-file.js';
@@ -277,27 +276,3 @@ export function removeCheckpoint(files: CheckpointFiles): void {
     }
   }
 }
-
-/**
- * Take `<out>.lock` for this process, or refuse when a live process holds it (two runs with one
- * --out would interleave their checkpoints). A lock left by a process that died is taken over.
- */
-export function acquireRunLock(files: CheckpointFiles): () => void {
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      writeFileSync(files.lock, `${process.pid}\n`, { flag: 'wx' });
-      return () => rmSync(files.lock, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new UsageError(`cannot write ${quote(files.lock)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
-      }
-    }
-    const holder = Number.parseInt(readFileSync(files.lock, 'utf8'), 10);
-    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
-      throw new UsageError(`another resid-norms process (pid ${holder}) is measuring into the same --out (${quote(files.lock)}); wait for it, or choose another --out`);
-    }
-    rmSync(files.lock, { force: true }); // stale: its process is gone
-  }
-  throw new UsageError(`cannot take ${quote(files.lock)}; remove it if no resid-norms process is running, or choose another --out`);
-}
-

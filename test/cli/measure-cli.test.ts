@@ -89,6 +89,21 @@ describe('resid-norms measure, end to end', () => {
     assert.equal((await readMeasurement(out)).runtime.threads, 1);
   });
 
+  it("refuses an --out whose lock another host holds, in one line with whose it is; --take-over-lock takes it over", async () => {
+    const out = join(root, 'locked', 'r.json');
+    await mkdir(dirname(out), { recursive: true });
+    const holder = { format: 'resid-norms/lock', host: 'node-elsewhere', pid: 77, startTicks: 5, bootId: null, pidNamespace: null, slurmJob: 'hpc:4711', slurmRestarts: 0, command: 'measure', since: '2026-12-01T10:00:00.000Z' };
+    await writeFile(`${out}.lock`, JSON.stringify(holder));
+    const refused = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^resid-norms: ".*r\.json\.lock" is held by pid 77 on host node-elsewhere \(Slurm job 4711, measure, since 2026-12-01T10:00:00\.000Z\), which cannot be checked from this host \(.+\): if that process is gone, rerun with --take-over-lock \(or delete the file\); otherwise wait for it, or choose another --out\n$/);
+    assert.equal(existsSync(out), false);
+    const taken = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--take-over-lock']);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stderr, /--take-over-lock: taking over .*r\.json\.lock from pid 77 on host node-elsewhere/);
+    assert.equal(existsSync(`${out}.lock`), false, 'released at the end');
+  });
+
   it('writes results/<model>.json in the working folder by default, and --quiet silences stderr', async () => {
     const cwd = join(root, 'cwd');
     await mkdir(cwd);

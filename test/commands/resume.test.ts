@@ -8,6 +8,7 @@ import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { mergeShards } from '../../src/commands/merge.js';
 import { ExitCode, InterruptedError, ResidNormsError } from '../../src/errors.js';
+import { currentHolder, processStartTicks } from '../../src/measure/run-lock.js';
 import { checkpointFiles } from '../../src/measure/checkpoint.js';
 import { loadLayerPools } from '../../src/store/layer-pools.js';
 import { readMeasurementFile } from '../../src/store/open-results.js';
@@ -102,8 +103,10 @@ describe('resumable, sharded measurement', () => {
     const files = checkpointFiles(outPath);
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     try {
-      await writeFile(files.lock, `${holder.pid}\n`);
-      await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /another resid-norms process \(pid \d+\) is measuring into the same --out/);
+      await new Promise((resolve) => holder.once('spawn', resolve));
+      // The lock a run in that process would have written (its pid and start time): a live holder.
+      await writeFile(files.lock, JSON.stringify({ ...currentHolder(), pid: holder.pid, startTicks: processStartTicks(holder.pid!) }));
+      await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /another resid-norms process \(pid \d+ on host .*\) is measuring into the same --out/);
     } finally {
       holder.kill();
       await rm(files.lock, { force: true });
