@@ -5,8 +5,8 @@
 import { UsageError } from '../errors.js';
 import { WEIGHT_SERIES, type WeightSeriesName, type WeightVariant, type WeightsFile } from '../results/weights-schema.js';
 
-/** The norms' own parameters: processing folds them into the weights that read the norm. */
-const NORM_SERIES: ReadonlySet<WeightSeriesName> = new Set(WEIGHT_SERIES.filter((name) => name.startsWith('ln')));
+/** The own parameters of the norms before each sub-block: processing folds them into the weights that read them (post-sublayer norms stay). */
+const NORM_SERIES: ReadonlySet<WeightSeriesName> = new Set(WEIGHT_SERIES.filter((name) => name.startsWith('ln1.') || name.startsWith('ln2.')));
 
 /**
  * [layer] the series' values in one variant (default: the file's primary variant). Refuses a

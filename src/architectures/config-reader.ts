@@ -4,7 +4,7 @@
  * 10¹² must be refused, not obeyed).
  */
 import { ModelError, ProblemList, quote } from '../errors.js';
-import type { HfConfig, ModelDims } from './types.js';
+import type { HfConfig, ModelDims, ModelShape } from './types.js';
 
 /** Anything larger is not a real model dimension and would only exhaust memory. */
 const MAX_DIMENSION = 1 << 24;
@@ -150,6 +150,31 @@ export class ConfigReader {
     return dims;
   }
 
+  /**
+   * The dimensions under Llama's keys (hidden_size, num_attention_heads, num_key_value_heads,
+   * head_dim, intermediate_size, …), which most modern families share: grouped-query attention,
+   * and a head_dim that may be set apart from hidden_size / num_attention_heads.
+   */
+  llamaStyleDims(): ModelDims {
+    const dModel = this.positiveInt('hidden_size', undefined, DIMENSION_LIMITS.dModel);
+    const nHeads = this.positiveInt('num_attention_heads', undefined, DIMENSION_LIMITS.nHeads);
+    const nKvHeads = this.positiveInt('num_key_value_heads', nHeads, DIMENSION_LIMITS.nHeads);
+    const explicitHeadDim = this.config.head_dim !== undefined && this.config.head_dim !== null;
+    const dims: ModelDims = {
+      nLayers: this.positiveInt('num_hidden_layers', undefined, DIMENSION_LIMITS.nLayers),
+      dModel,
+      nHeads,
+      nKvHeads,
+      dHead: this.positiveInt('head_dim', Math.max(1, Math.floor(dModel / nHeads)), DIMENSION_LIMITS.dHead),
+      dMlp: this.positiveInt('intermediate_size', undefined, DIMENSION_LIMITS.dMlp),
+      dVocab: this.positiveInt('vocab_size', undefined, DIMENSION_LIMITS.dVocab),
+      nCtx: this.positiveInt('max_position_embeddings', undefined, DIMENSION_LIMITS.nCtx),
+    };
+    this.require(explicitHeadDim || dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`);
+    this.require(nHeads % nKvHeads === 0, `num_key_value_heads ${nKvHeads} does not divide num_attention_heads ${nHeads}`);
+    return dims;
+  }
+
   /** Record a problem found by the caller (e.g. heads that do not divide d_model). */
   require(condition: boolean, problem: string): void {
     if (!condition) this.problems.add(problem);
@@ -165,13 +190,13 @@ export class ConfigReader {
   }
 }
 
-/** An adapter's readDims from its config reading: the dimensions, with every problem reported. */
-export function finishedDims(
-  read: (config: HfConfig, configPath: string) => { dims: ModelDims; reader: ConfigReader },
-): (config: HfConfig, configPath: string) => ModelDims {
+/** An adapter's readShape from its config reading: the shape, with every problem reported. */
+export function finishedShape(
+  read: (config: HfConfig, configPath: string) => { shape: ModelShape; reader: ConfigReader },
+): (config: HfConfig, configPath: string) => ModelShape {
   return (config, configPath) => {
-    const { dims, reader } = read(config, configPath);
+    const { shape, reader } = read(config, configPath);
     reader.finish();
-    return dims;
+    return shape;
   };
 }

@@ -9,9 +9,10 @@
  * tie_word_embeddings is false).
  */
 import { readActivation } from './activations.js';
-import { ConfigReader, finishedDims } from './config-reader.js';
+import { ConfigReader, finishedShape } from './config-reader.js';
+import { modelShape } from './model-shape.js';
 import { describeOutputHead } from './output-head.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import { quote } from '../errors.js';
 import type { WeightIndex } from '../models/index.js';
@@ -44,7 +45,7 @@ export function expandAttentionTypes(value: unknown): AttentionKind[] | string {
 }
 
 interface NeoConfig {
-  dims: ModelDims;
+  shape: ModelShape;
   reader: ConfigReader;
   /** Attention kind of each layer. */
   attentionLayers: AttentionKind[];
@@ -80,15 +81,16 @@ function readConfig(config: HfConfig, configPath: string): NeoConfig {
       `attention_layers ${quote(saved, 80)} disagrees with attention_types ${quote(reader.raw('attention_types'), 80)}`,
     );
   }
-  return { dims, reader, attentionLayers, windowSize };
+  const shape = modelShape({ architecture: 'gpt_neo', dims, normalization: 'layernorm', parallelResidual: false }, reader);
+  return { shape, reader, attentionLayers, windowSize };
 }
 
 function describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec {
-  const { dims, reader, attentionLayers, windowSize } = readConfig(config, configPath);
+  const { shape, reader, attentionLayers, windowSize } = readConfig(config, configPath);
+  const { dims } = shape;
   const { dModel, dMlp } = dims;
   const eps = reader.positiveNumber('layer_norm_epsilon', 1e-5);
   const activation = readActivation(reader, 'activation_function', 'gelu_new');
-  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['transformer.', ''], 'wte.weight');
@@ -122,17 +124,11 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     };
   });
   const spec: TransformerSpec = {
-    architecture: 'gpt_neo',
-    dims,
+    ...shape,
     tokenEmbedding: w.get('wte.weight', [dims.dVocab, dModel]),
     positionEmbedding: { weight: w.get('wpe.weight', [dims.nCtx, dModel]), offset: 0 },
-    normalization: 'layernorm',
-    parallelResidual: false,
     blocks,
     outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'ln_f', kind: 'layernorm', eps }, embedding: 'wte.weight', head: 'lm_head.weight', tiedByDefault: true }),
-    bosTokenId,
-    eosTokenId,
-    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();
@@ -143,6 +139,6 @@ export const gptNeoAdapter: ArchitectureAdapter = {
   name: 'gpt_neo',
   family: 'GPT-Neo (EleutherAI)',
   architectures: ['GPTNeoForCausalLM', 'GPTNeoModel'],
-  readDims: finishedDims(readConfig),
+  readShape: finishedShape(readConfig),
   describe,
 };

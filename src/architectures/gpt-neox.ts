@@ -9,28 +9,29 @@
  * (attention.bias, attention.masked_bias, attention.rotary_emb.inv_freq).
  */
 import { readActivation } from './activations.js';
-import { ConfigReader, finishedDims } from './config-reader.js';
+import { ConfigReader, finishedShape } from './config-reader.js';
+import { modelShape } from './model-shape.js';
 import { describeOutputHead } from './output-head.js';
 import { readRotary } from './rope-config.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
-function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
+function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
   const dims = reader.evenHeadDims({ nLayers: 'num_hidden_layers', dModel: 'hidden_size', nHeads: 'num_attention_heads', dMlp: 'intermediate_size', nCtx: 'max_position_embeddings' });
-  return { dims, reader };
+  const parallelResidual = reader.boolean('use_parallel_residual', true);
+  return { shape: modelShape({ architecture: 'gpt_neox', dims, normalization: 'layernorm', parallelResidual }, reader), reader };
 }
 
 function describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec {
-  const { dims, reader } = readConfig(config, configPath);
+  const { shape, reader } = readConfig(config, configPath);
+  const { dims } = shape;
   const { dModel, dMlp, dHead } = dims;
   const eps = reader.positiveNumber('layer_norm_eps', 1e-5);
   const activation = readActivation(reader, 'hidden_act', 'gelu');
-  const parallelResidual = reader.boolean('use_parallel_residual', true);
   const attentionBias = reader.boolean('attention_bias', true);
   const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rotary_emb_base', 'rope_theta'], fractionKeys: ['rotary_pct'], defaultFraction: 0.25 });
-  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['gpt_neox.', ''], 'embed_in.weight');
@@ -57,16 +58,10 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     };
   });
   const spec: TransformerSpec = {
-    architecture: 'gpt_neox',
-    dims,
+    ...shape,
     tokenEmbedding: w.get('embed_in.weight', [dims.dVocab, dModel]),
-    normalization: 'layernorm',
-    parallelResidual,
     blocks,
     outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'final_layer_norm', kind: 'layernorm', eps }, embedding: 'embed_in.weight', head: 'embed_out.weight', tiedByDefault: false }),
-    bosTokenId,
-    eosTokenId,
-    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();
@@ -77,6 +72,6 @@ export const gptNeoxAdapter: ArchitectureAdapter = {
   name: 'gpt_neox',
   family: 'GPT-NeoX / Pythia (EleutherAI)',
   architectures: ['GPTNeoXForCausalLM', 'GPTNeoXModel'],
-  readDims: finishedDims(readConfig),
+  readShape: finishedShape(readConfig),
   describe,
 };

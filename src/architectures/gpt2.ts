@@ -6,26 +6,27 @@
  * tie_word_embeddings is false).
  */
 import { readActivation } from './activations.js';
-import { ConfigReader, finishedDims } from './config-reader.js';
+import { ConfigReader, finishedShape } from './config-reader.js';
+import { modelShape } from './model-shape.js';
 import { describeOutputHead } from './output-head.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
-function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
+function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
   const dims = reader.evenHeadDims({ nLayers: 'n_layer', dModel: 'n_embd', nHeads: 'n_head', dMlp: 'n_inner', mlpRatio: 4, nCtx: ['n_positions', 'n_ctx'] });
-  return { dims, reader };
+  return { shape: modelShape({ architecture: 'gpt2', dims, normalization: 'layernorm', parallelResidual: false }, reader), reader };
 }
 
 function describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec {
-  const { dims, reader } = readConfig(config, configPath);
+  const { shape, reader } = readConfig(config, configPath);
+  const { dims } = shape;
   const { dModel, dMlp } = dims;
   const eps = reader.positiveNumber('layer_norm_epsilon', 1e-5);
   const activation = readActivation(reader, 'activation_function', 'gelu_new');
   const scaleByHeadDim = reader.boolean('scale_attn_weights', true);
   const scaleByLayer = reader.boolean('scale_attn_by_inverse_layer_idx', false);
-  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['transformer.', ''], 'wte.weight');
@@ -52,17 +53,11 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     };
   });
   const spec: TransformerSpec = {
-    architecture: 'gpt2',
-    dims,
+    ...shape,
     tokenEmbedding: w.get('wte.weight', [dims.dVocab, dModel]),
     positionEmbedding: { weight: w.get('wpe.weight', [dims.nCtx, dModel]), offset: 0 },
-    normalization: 'layernorm',
-    parallelResidual: false,
     blocks,
     outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'ln_f', kind: 'layernorm', eps }, embedding: 'wte.weight', head: 'lm_head.weight', tiedByDefault: true }),
-    bosTokenId,
-    eosTokenId,
-    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();
@@ -73,6 +68,6 @@ export const gpt2Adapter: ArchitectureAdapter = {
   name: 'gpt2',
   family: 'GPT-2 (OpenAI)',
   architectures: ['GPT2LMHeadModel', 'GPT2Model', 'GPT2DoubleHeadsModel'],
-  readDims: finishedDims(readConfig),
+  readShape: finishedShape(readConfig),
   describe,
 };

@@ -12,10 +12,11 @@
  */
 import { quote } from '../errors.js';
 import { readActivation } from './activations.js';
-import { ConfigReader, DIMENSION_LIMITS, finishedDims } from './config-reader.js';
+import { ConfigReader, finishedShape } from './config-reader.js';
+import { modelShape } from './model-shape.js';
 import { describeOutputHead } from './output-head.js';
 import { readRotary } from './rope-config.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
@@ -85,30 +86,19 @@ const QWEN2: LlamaVariant = {
   windows: qwen2Windows,
 };
 
-function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
-  const reader = new ConfigReader(config, configPath);
-  const dModel = reader.positiveInt('hidden_size', undefined, DIMENSION_LIMITS.dModel);
-  const nHeads = reader.positiveInt('num_attention_heads', undefined, DIMENSION_LIMITS.nHeads);
-  const nKvHeads = reader.positiveInt('num_key_value_heads', nHeads, DIMENSION_LIMITS.nHeads);
-  const explicitHeadDim = config.head_dim !== undefined && config.head_dim !== null;
-  const dims: ModelDims = {
-    nLayers: reader.positiveInt('num_hidden_layers', undefined, DIMENSION_LIMITS.nLayers),
-    dModel,
-    nHeads,
-    nKvHeads,
-    dHead: reader.positiveInt('head_dim', Math.max(1, Math.floor(dModel / nHeads)), DIMENSION_LIMITS.dHead),
-    dMlp: reader.positiveInt('intermediate_size', undefined, DIMENSION_LIMITS.dMlp),
-    dVocab: reader.positiveInt('vocab_size', undefined, DIMENSION_LIMITS.dVocab),
-    nCtx: reader.positiveInt('max_position_embeddings', undefined, DIMENSION_LIMITS.nCtx),
+/** The shape config.json gives (Llama's keys; see ConfigReader.llamaStyleDims). */
+function readConfigOf(variant: LlamaVariant) {
+  return (config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader } => {
+    const reader = new ConfigReader(config, configPath);
+    const dims = reader.llamaStyleDims();
+    return { shape: modelShape({ architecture: variant.name, dims, normalization: 'rmsnorm', parallelResidual: false }, reader), reader };
   };
-  reader.require(explicitHeadDim || dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`);
-  reader.require(nHeads % nKvHeads === 0, `num_key_value_heads ${nKvHeads} does not divide num_attention_heads ${nHeads}`);
-  return { dims, reader };
 }
 
 function describeWith(variant: LlamaVariant) {
   return (config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec => {
-    const { dims, reader } = readConfig(config, configPath);
+    const { shape, reader } = readConfigOf(variant)(config, configPath);
+    const { dims } = shape;
     const { dModel, dMlp, dHead, nHeads, nKvHeads } = dims;
     const eps = reader.positiveNumber('rms_norm_eps', 1e-6);
     const activation = readActivation(reader, 'hidden_act', 'silu');
@@ -117,7 +107,6 @@ function describeWith(variant: LlamaVariant) {
     reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
     const biases = variant.biases(reader);
     const windows = variant.windows(reader, dims.nLayers);
-    const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
     reader.finish();
 
     const w = new WeightResolver(weights, configPath, ['model.', ''], 'embed_tokens.weight');
@@ -152,16 +141,10 @@ function describeWith(variant: LlamaVariant) {
       };
     });
     const spec: TransformerSpec = {
-      architecture: variant.name,
-      dims,
+      ...shape,
       tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dModel]),
-      normalization: 'rmsnorm',
-      parallelResidual: false,
       blocks,
       outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'norm', kind: 'rmsnorm', eps }, embedding: 'embed_tokens.weight', head: 'lm_head.weight', tiedByDefault: false, absentHeadIsTied: true }),
-      bosTokenId,
-      eosTokenId,
-      specialTokenIds,
       weightDtype: weights.dtype,
     };
     w.finish();
@@ -174,7 +157,7 @@ function createAdapter(variant: LlamaVariant): ArchitectureAdapter {
     name: variant.name,
     family: variant.family,
     architectures: variant.architectures,
-    readDims: finishedDims(readConfig),
+    readShape: finishedShape(readConfigOf(variant)),
     describe: describeWith(variant),
   };
 }

@@ -3,6 +3,7 @@
  * TransformerSpec that says which tensor plays which role. No tensor is read.
  */
 import { join } from 'node:path';
+import { specProblems } from './model-shape.js';
 import { adapterFor } from './registry.js';
 import type { ArchitectureAdapter, HfConfig, TransformerSpec } from './types.js';
 import { ModelError, quote } from '../errors.js';
@@ -48,8 +49,11 @@ export function modelInputs(dir: string): Promise<InputFile[]> {
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const { config, path } = await readConfig(dir);
   const adapter = adapterFor(config, path);
-  adapter.readDims(config, path); // validate dimensions before touching the weights
+  const shape = adapter.readShape(config, path); // validate the config before touching the weights
   const weights = await readWeightIndex(dir);
   const spec = adapter.describe(config, path, weights);
+  // Flags were checked against the shape before the download: the description must keep it.
+  const problems = specProblems(spec, shape);
+  if (problems.length > 0) throw new Error(`the ${adapter.name} adapter's description of ${quote(dir)} is inconsistent: ${problems.join('; ')}`);
   return { dir, config, adapter, weights, spec };
 }

@@ -16,9 +16,10 @@
  * (opt-350m) would follow the final norm; such models are refused above.
  */
 import { readActivation } from './activations.js';
-import { ConfigReader, finishedDims } from './config-reader.js';
+import { ConfigReader, finishedShape } from './config-reader.js';
+import { modelShape } from './model-shape.js';
 import { describeOutputHead } from './output-head.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, TransformerSpec } from './types.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 import type { WeightIndex } from '../models/index.js';
 
@@ -27,7 +28,7 @@ export const OPT_POSITION_OFFSET = 2;
 /** OPT's LayerNorms use torch's default epsilon; the config has no key for it. */
 const LAYER_NORM_EPS = 1e-5;
 
-function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; reader: ConfigReader } {
+function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
   const dims = reader.evenHeadDims({ nLayers: 'num_hidden_layers', dModel: 'hidden_size', nHeads: 'num_attention_heads', dMlp: 'ffn_dim', nCtx: 'max_position_embeddings' });
   const { dModel } = dims;
@@ -44,15 +45,15 @@ function readConfig(config: HfConfig, configPath: string): { dims: ModelDims; re
     reader.boolean('layer_norm_elementwise_affine', true),
     'layer_norm_elementwise_affine is false (LayerNorms without gain and bias), which is not supported',
   );
-  return { dims, reader };
+  return { shape: modelShape({ architecture: 'opt', dims, normalization: 'layernorm', parallelResidual: false }, reader), reader };
 }
 
 function describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec {
-  const { dims, reader } = readConfig(config, configPath);
+  const { shape, reader } = readConfig(config, configPath);
+  const { dims } = shape;
   const { dModel, dMlp } = dims;
   const activation = readActivation(reader, 'activation_function', 'relu');
   const bias = reader.boolean('enable_bias', true);
-  const { bos: bosTokenId, eos: eosTokenId, all: specialTokenIds } = reader.specialTokenIds();
   reader.finish();
 
   const w = new WeightResolver(weights, configPath, ['model.decoder.', 'decoder.', ''], 'embed_tokens.weight');
@@ -76,12 +77,9 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     };
   });
   const spec: TransformerSpec = {
-    architecture: 'opt',
-    dims,
+    ...shape,
     tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dModel]),
     positionEmbedding: { weight: w.get('embed_positions.weight', [dims.nCtx + OPT_POSITION_OFFSET, dModel]), offset: OPT_POSITION_OFFSET },
-    normalization: 'layernorm',
-    parallelResidual: false,
     blocks,
     outputHead: describeOutputHead(w, reader, dims, {
       ...(reader.raw('_remove_final_layer_norm') === true ? {} : { finalNorm: { name: 'final_layer_norm', kind: 'layernorm' as const, eps: LAYER_NORM_EPS } }),
@@ -89,9 +87,6 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
       head: 'lm_head.weight',
       tiedByDefault: true,
     }),
-    bosTokenId,
-    eosTokenId,
-    specialTokenIds,
     weightDtype: weights.dtype,
   };
   w.finish();
@@ -102,6 +97,6 @@ export const optAdapter: ArchitectureAdapter = {
   name: 'opt',
   family: 'OPT (Meta)',
   architectures: ['OPTForCausalLM', 'OPTModel'],
-  readDims: finishedDims(readConfig),
+  readShape: finishedShape(readConfig),
   describe,
 };

@@ -10,8 +10,8 @@ import type { ModelDims, NormWeights, TransformerSpec } from './types.js';
 import type { WeightResolver } from './weight-resolver.js';
 
 export interface OutputHeadRecipe {
-  /** The final norm, named under the body's key prefix (e.g. `ln_f`); absent for a model without one. */
-  finalNorm?: { name: string; kind: NormWeights['kind']; eps: number };
+  /** The final norm, named under the body's key prefix (e.g. `ln_f`); absent for a model without one. `gainOffset` as WeightResolver.rmsNorm's. */
+  finalNorm?: { name: string; kind: NormWeights['kind']; eps: number; gainOffset?: number };
   /** The token embedding's tensor under the body's key prefix: W_U when tied. */
   embedding: string;
   /** The untied W_U's full key, outside the body's prefix (e.g. `lm_head.weight`). */
@@ -20,6 +20,8 @@ export interface OutputHeadRecipe {
   tiedByDefault: boolean;
   /** A checkpoint without `head` uses the embedding, whatever the config says (Llama; see llama.ts). */
   absentHeadIsTied?: boolean;
+  /** Soft-cap of the logits (Gemma 2's final_logit_softcapping); none when absent. */
+  logitSoftCap?: number;
 }
 
 export function describeOutputHead(w: WeightResolver, reader: ConfigReader, dims: ModelDims, recipe: OutputHeadRecipe): TransformerSpec['outputHead'] {
@@ -32,10 +34,11 @@ export function describeOutputHead(w: WeightResolver, reader: ConfigReader, dims
   if (typeof setting === 'boolean') tied = setting;
   else if (setting !== undefined && setting !== null) problems.push(`tie_word_embeddings is ${quote(setting)}; expected true or false`);
 
-  const finalNorm = recipe.finalNorm && (recipe.finalNorm.kind === 'layernorm' ? body.layerNorm(recipe.finalNorm.name, dModel, recipe.finalNorm.eps) : body.rmsNorm(recipe.finalNorm.name, dModel, recipe.finalNorm.eps));
+  const norm = recipe.finalNorm;
+  const finalNorm = norm && (norm.kind === 'layernorm' ? body.layerNorm(norm.name, dModel, norm.eps) : body.rmsNorm(norm.name, dModel, norm.eps, norm.gainOffset));
   if (!tied && !top.has(recipe.head) && recipe.absentHeadIsTied) tied = true;
   const unembedding = tied ? body.get(recipe.embedding, [dVocab, dModel]) : top.get(recipe.head, [dVocab, dModel]);
   for (const problem of [body.problem(), top.problem()]) if (problem !== undefined) problems.push(problem);
   if (problems.length > 0) return { unavailable: problems.join('; ') };
-  return { ...(finalNorm ? { finalNorm } : {}), unembedding, tied };
+  return { ...(finalNorm ? { finalNorm } : {}), unembedding, tied, ...(recipe.logitSoftCap !== undefined ? { logitSoftCap: recipe.logitSoftCap } : {}) };
 }

@@ -1,6 +1,10 @@
 /**
  * The one registration point for architectures: config.json's `model_type` → adapter.
- * Adding a family = one adapter file + one line here.
+ * Adding a family whose every quirk the description (types.ts) already carries = one adapter
+ * file + one line here (and its tests: a tiny model, a reference forward pass, an entry in
+ * test/architectures/description-fields.test.ts). A quirk the description lacks also needs its
+ * field in types.ts and that field's reader in the graph (src/graph/) and, if it changes
+ * weights, in src/weights/; docs/architectures.md says how.
  */
 import { ModelError, quote } from '../errors.js';
 import { gpt2Adapter } from './gpt2.js';

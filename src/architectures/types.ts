@@ -1,9 +1,13 @@
 /**
  * What an architecture adapter produces: a TransformerSpec, a plain description of one model
- * (dimensions, which tensor plays which role, which variant of each part). Differences between
- * families live in this data; the graph builder reads it and never asks which family it has.
+ * (its shape, which tensor plays which role, which variant of each part, and what the model
+ * does to a tensor or a value before use). Differences between families live in this data; the
+ * graph (src/graph/block-recipe.ts) and the weight analysis (src/weights/) read it and never ask
+ * which family they have.
  */
 import type { TensorInfo, WeightIndex } from '../models/index.js';
+import type { WeightProcessing } from '../results/weights-schema.js';
+import type { NormMetric } from '../vocabulary/hooks.js';
 
 export interface ModelDims {
   nLayers: number;
@@ -11,6 +15,7 @@ export interface ModelDims {
   nHeads: number;
   /** Key/value heads (grouped-query attention); equals nHeads otherwise. */
   nKvHeads: number;
+  /** Width of one head; Llama and Gemma configs may set it apart from dModel / nHeads. */
   dHead: number;
   /** Hidden size of the MLP. */
   dMlp: number;
@@ -18,19 +23,37 @@ export interface ModelDims {
   nCtx: number;
 }
 
+/**
+ * A stored tensor and what the model does to it before use: every value becomes
+ * (stored + offset) · scale, in float32. Elementwise, so it commutes with any row or column
+ * selection (an embedding lookup, the v part of a fused q/k/v): a reader may select first.
+ * Read through one function in the graph (GraphContext.weight) and one in the weight analysis
+ * (readTensorRef in src/weights/block-values.ts), so no reader can see the stored values by mistake.
+ */
+export interface TensorRef {
+  tensor: TensorInfo;
+  /** Added to every stored value (Gemma's RMSNorm gain is 1 + w). Absent: 0. */
+  offset?: number;
+  /** Multiplies every value, after the offset (Gemma's embeddings × √d_model). Absent: 1. */
+  scale?: number;
+}
+
 /** GPT-2's Conv1D stores [in, out]; torch nn.Linear stores [out, in]. */
 export type WeightLayout = 'in_out' | 'out_in';
 
 export interface LinearWeights {
-  weight: TensorInfo;
+  weight: TensorRef;
   layout: WeightLayout;
-  bias?: TensorInfo;
+  bias?: TensorRef;
 }
 
+export type NormKind = 'layernorm' | 'rmsnorm';
+
 export interface NormWeights {
-  kind: 'layernorm' | 'rmsnorm';
-  weight: TensorInfo;
-  bias?: TensorInfo;
+  kind: NormKind;
+  /** The gain as the model applies it (an offset in the reference for Gemma's 1 + w). */
+  weight: TensorRef;
+  bias?: TensorRef;
   eps: number;
 }
 
@@ -58,9 +81,14 @@ export interface RotarySpec {
 export interface AttentionSpec {
   qkv: QkvProjection;
   out: LinearWeights;
-  /** Factor applied to q·k (1/√dHead usually; 1 for GPT-Neo). */
+  /** Factor applied to q·k (1/√dHead usually; 1 for GPT-Neo; 1/√query_pre_attn_scalar for Gemma 2). */
   scale: number;
-  /** Local attention: a token attends to itself and at most window − 1 tokens before it. */
+  /**
+   * Soft-cap of the scaled scores before the mask: cap · tanh(score / cap) (Gemma 2's
+   * attn_logit_softcapping). Absent: none.
+   */
+  scoreSoftCap?: number;
+  /** Local attention: a window of W lets a token see W keys, itself included (i − W < j ≤ i). */
   window?: number;
   rotary?: RotarySpec;
 }
@@ -71,50 +99,96 @@ export type MlpSpec =
   | { kind: 'dense'; in: LinearWeights; out: LinearWeights; activation: Activation }
   | { kind: 'gated'; gate: LinearWeights; up: LinearWeights; down: LinearWeights; activation: Activation };
 
+/**
+ * One block. Which norms exist follows the model's norm placement (ModelShape.normPlacement):
+ * 'pre' has norm1 and norm2, 'sandwich' all four, 'post' only norm1Post and norm2Post.
+ */
 export interface BlockSpec {
-  /** Norm before attention. */
-  norm1: NormWeights;
-  /** Norm before the MLP; for parallel residual it is applied to the block input. */
-  norm2: NormWeights;
+  /** Norm of the residual before attention (TransformerLens's ln1); absent with post-only norms. */
+  norm1?: NormWeights;
+  /** Norm of the residual before the MLP (ln2); for parallel residual it reads the block input. */
+  norm2?: NormWeights;
+  /** Norm of attention's output before the residual add (Gemma 2's post_attention_layernorm; TransformerLens's ln1_post). */
+  norm1Post?: NormWeights;
+  /** Norm of the MLP's output before the residual add (post_feedforward_layernorm; ln2_post). */
+  norm2Post?: NormWeights;
   attention: AttentionSpec;
   mlp: MlpSpec;
 }
 
 /**
  * The model's own output head, which the logit lens reads (`measure --diagnostics lens`):
- * logits = finalNorm(x) · W_Uᵀ. No family here has a bias on W_U.
+ * logits = softCap(finalNorm(x) · W_Uᵀ). No family here has a bias on W_U.
  */
 export interface OutputHead {
   /** ln_f, model.norm, final_layer_norm; absent when the model applies none (OPT with _remove_final_layer_norm). */
   finalNorm?: NormWeights;
   /** W_U, [dVocab, dModel] as nn.Linear stores it: the token embedding itself when tied. */
-  unembedding: TensorInfo;
+  unembedding: TensorRef;
   /** Whether W_U is the token embedding (tie_word_embeddings, or a Llama checkpoint without lm_head). */
   tied: boolean;
+  /** cap · tanh(logit / cap) on every logit (Gemma 2's final_logit_softcapping). Absent: none. */
+  logitSoftCap?: number;
 }
 
-export interface TransformerSpec {
+/**
+ * Where a block's norms sit: 'pre' before each sub-block (GPT-2, Llama), 'sandwich' before it and
+ * on its output before the residual add (Gemma 2), 'post' only on its output (OLMo-2).
+ */
+export type NormPlacement = 'pre' | 'sandwich' | 'post';
+
+/**
+ * How TransformerLens processes this model by default, and so which norm the reference analysis
+ * measured: decided once per model (src/architectures/conventions.ts) and read by measure,
+ * mechanisms and weights, never decided again.
+ */
+export interface NormConvention {
+  /** The norm comparable to the reference analysis: measure's primary metric and the metric of mechanisms. */
+  metric: NormMetric;
+  /** Why (a results file's options.primaryMetricReason). */
+  reason: string;
+  /** The same rule, said of what blocks write (a mechanisms file's options.metricReason). */
+  mechanismsReason: string;
+  /** The normalisation random and resampled vectors pass through (a mechanisms file's options.normalization). */
+  mechanismsNormalization: string;
+  /** TransformerLens's default weight processing (a weights file's `processed` variant). */
+  weightProcessing: WeightProcessing;
+  /** Why `processed` is the primary variant (a weights file's options.primaryVariantReason). */
+  weightsReason: string;
+}
+
+/**
+ * What config.json alone says of a model: enough to check every flag (hooks, diagnostics,
+ * token ids, lengths) before a weight is downloaded. A TransformerSpec is this plus tensors.
+ */
+export interface ModelShape {
   /** Registry name of the adapter that described the model. */
   architecture: string;
   dims: ModelDims;
-  /** [dVocab, dModel] */
-  tokenEmbedding: TensorInfo;
-  /** Learned absolute positions [nCtx + offset, dModel]; OPT's table starts at offset 2. */
-  positionEmbedding?: { weight: TensorInfo; offset: number };
-  normalization: 'layernorm' | 'rmsnorm';
+  /** The kind of every norm of the model. */
+  normalization: NormKind;
+  normPlacement: NormPlacement;
   /** attn and MLP both read the block input and add to it (GPT-NeoX, GPT-J): no resid_mid. */
   parallelResidual: boolean;
+  convention: NormConvention;
+  bosTokenId: number | null;
+  /** config.json's eos_token_id (the first, when it lists several). */
+  eosTokenId: number | null;
+  /** Every BOS, EOS and padding id config.json names: special tokens that summaries leave out. */
+  specialTokenIds: number[];
+}
+
+export interface TransformerSpec extends ModelShape {
+  /** [dVocab, dModel], with what the model does to a looked-up row (Gemma: × √d_model); resid_pre of block 0 is that. */
+  tokenEmbedding: TensorRef;
+  /** Learned absolute positions [nCtx + offset, dModel]; OPT's table starts at offset 2. */
+  positionEmbedding?: { weight: TensorRef; offset: number };
   blocks: BlockSpec[];
   /**
    * The final norm and unembedding, or why the model's files do not give them. Only the logit
    * lens reads them, so a model without them (or with misshapen ones) still measures norms.
    */
   outputHead: OutputHead | { unavailable: string };
-  bosTokenId: number | null;
-  /** config.json's eos_token_id (the first, when it lists several). */
-  eosTokenId: number | null;
-  /** Every BOS, EOS and padding id config.json names: special tokens that summaries leave out. */
-  specialTokenIds: number[];
   /** dtype of the stored weights (F32, F16, BF16). */
   weightDtype: string;
 }
@@ -129,8 +203,8 @@ export interface ArchitectureAdapter {
   family: string;
   /** `architectures` values of config.json that this adapter accepts. */
   architectures: readonly string[];
-  /** Translate and validate the config (no weights needed). */
-  readDims(config: HfConfig, configPath: string): ModelDims;
-  /** Map the model's tensors to their roles, checking names and shapes. */
+  /** Translate and validate the config alone (no weights needed): what every flag is checked against. */
+  readShape(config: HfConfig, configPath: string): ModelShape;
+  /** Map the model's tensors to their roles, checking names and shapes; its shape equals readShape's. */
   describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec;
 }

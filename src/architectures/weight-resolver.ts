@@ -4,7 +4,7 @@
  */
 import { ModelError, ProblemList, quote } from '../errors.js';
 import type { TensorInfo, WeightIndex } from '../models/index.js';
-import type { LinearWeights, NormWeights, WeightLayout } from './types.js';
+import type { LinearWeights, NormWeights, TensorRef, WeightLayout } from './types.js';
 import { WEIGHT_DTYPES } from '../models/safetensors.js';
 
 export class WeightResolver {
@@ -24,8 +24,15 @@ export class WeightResolver {
     this.prefix = prefixes.find((prefix) => weights.tensors.has(prefix + probe)) ?? prefixes[0] ?? '';
   }
 
-  /** The tensor `name` (without prefix), which must have exactly `shape`. */
-  get(name: string, shape: readonly number[]): TensorInfo {
+  /**
+   * The tensor `name` (without prefix), which must have exactly `shape`, with what the model does
+   * to it before use (`use`: an offset, a scale; none by default).
+   */
+  get(name: string, shape: readonly number[], use: Omit<TensorRef, 'tensor'> = {}): TensorRef {
+    return { tensor: this.info(name, shape), ...use };
+  }
+
+  private info(name: string, shape: readonly number[]): TensorInfo {
     const fullName = this.prefix + name;
     const info = this.weights.tensors.get(fullName);
     if (info === undefined) {
@@ -42,7 +49,7 @@ export class WeightResolver {
   }
 
   /** Like get, for tensors some checkpoints omit (e.g. biases). */
-  optional(name: string, shape: readonly number[]): TensorInfo | undefined {
+  optional(name: string, shape: readonly number[]): TensorRef | undefined {
     return this.weights.tensors.has(this.prefix + name) ? this.get(name, shape) : undefined;
   }
 
@@ -59,8 +66,9 @@ export class WeightResolver {
     return { kind: 'layernorm', weight: this.get(`${name}.weight`, [dModel]), bias: this.get(`${name}.bias`, [dModel]), eps };
   }
 
-  rmsNorm(name: string, dModel: number, eps: number): NormWeights {
-    return { kind: 'rmsnorm', weight: this.get(`${name}.weight`, [dModel]), eps };
+  /** `gainOffset`: the model's gain is offset + w (Gemma's 1 + w); none by default. */
+  rmsNorm(name: string, dModel: number, eps: number, gainOffset?: number): NormWeights {
+    return { kind: 'rmsnorm', weight: this.get(`${name}.weight`, [dModel], gainOffset === undefined ? {} : { offset: gainOffset }), eps };
   }
 
   /**

@@ -9,11 +9,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { TransformerSpec } from '../architectures/types.js';
 import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
-import { availableHooks, buildTransformerGraph } from '../graph/transformer-graph.js';
+import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
@@ -32,6 +31,7 @@ import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { checkAgainstConfig } from '../measure/check-against-config.js';
+import { chooseHooks } from '../measure/hooks-selection.js';
 import type { ListingCache } from '../models/hub/hub-api.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
@@ -43,7 +43,7 @@ import { tablePaths } from '../store/result-tables.js';
 import { toolVersion } from '../version.js';
 import type { Diagnostic } from '../results/diagnostics.js';
 import { type Measurement } from '../results/schema.js';
-import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
+import { type HookName } from '../vocabulary/hooks.js';
 import { createNormSession, onnxRuntimeVersion } from '../runtime/onnx-session.js';
 import { type Device } from '../runtime/devices.js';
 
@@ -94,21 +94,6 @@ export interface MeasureOutcome {
   measurement: Measurement;
 }
 
-/** Requested hooks, checked against what the architecture has (no resid_mid in parallel blocks). */
-export function chooseHooks(requested: HookName[] | undefined, spec: TransformerSpec, reporter: Reporter): HookName[] {
-  const available = availableHooks(spec);
-  if (requested === undefined) {
-    if (spec.parallelResidual) reporter.info(`${spec.architecture} uses parallel attention and MLP: there is no resid_mid hook, so it is not measured`);
-    return available;
-  }
-  const missing = requested.filter((hook) => !available.includes(hook));
-  if (missing.length > 0) {
-    const why = spec.parallelResidual && missing.includes('resid_mid') ? ' (parallel-residual blocks have no resid_mid)' : '';
-    throw new UsageError(`--hooks ${missing.join(',')} not available for ${spec.architecture}${why}; available: ${available.join(', ')}`);
-  }
-  return HOOK_NAMES.filter((hook) => requested.includes(hook));
-}
-
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
@@ -127,7 +112,8 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const model = await loadModel(resolved.dir);
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
-  const hooks = chooseHooks(request.hooks, spec, reporter);
+  const hooks = chooseHooks(request.hooks, spec);
+  if (request.hooks === undefined && spec.parallelResidual) reporter.info(`${spec.architecture} uses parallel attention and MLP: there is no resid_mid hook, so it is not measured`);
   const diagnostics = chooseDiagnostics(request.diagnostics, request.massiveDims, spec);
 
   const { maxTokens, bosTokenId, appendEos, sequences } = tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request);
@@ -211,6 +197,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     const writingSeconds = (performance.now() - writingStartedAt) / 1000;
     const measurement = buildMeasurement({
       model: modelInfo(resolved.id, resolved.revision, bosTokenId, spec),
+      primary: { metric: spec.convention.metric, reason: spec.convention.reason },
       prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
       options: {
         prependBos: request.prependBos,

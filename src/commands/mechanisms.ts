@@ -64,12 +64,6 @@ export interface MechanismsOutcome {
 /** Position 0 can attend only to itself: its residual stream is an outlier whatever its token (DESIGN.md). */
 const EXCLUDED_POSITIONS = [0];
 
-function normalizationText(spec: TransformerSpec): string {
-  return spec.normalization === 'layernorm'
-    ? "each block's own LayerNorm (x − mean(x)) / √(var(x) + eps) · w + b, population variance, before the MLP (ln2) and before W_V (ln1, without b, which TransformerLens folds into b_O)"
-    : "each block's own RMSNorm x / √(mean(x²) + eps) · w (no centering), before the MLP and before W_V";
-}
-
 function activationText(spec: TransformerSpec): string {
   const mlp = spec.blocks[0]!.mlp;
   return mlp.kind === 'dense'
@@ -176,7 +170,6 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
       randomLayer: { sourceLayer: sourceLayers[layer]!, mlp_out: other.mlp_out, activationRate: other.activationRate },
     };
   });
-  const layerNorm = spec.normalization === 'layernorm';
   const mechanisms: MechanismsFile = {
     format: MECHANISMS_FORMAT,
     version: MECHANISMS_VERSION,
@@ -189,11 +182,9 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
       maxTokens,
       excludePositions: EXCLUDED_POSITIONS,
       excludeTokens: [...exclusion.specialTokenIds].map((id) => ({ id, token: tokenizer?.decodeToken(id) ?? '' })),
-      metric: layerNorm ? 'centered' : 'raw',
-      metricReason: layerNorm
-        ? 'TransformerLens centers the writing weights of LayerNorm models, so its norms of what blocks write are centered ones'
-        : 'TransformerLens does not center RMSNorm models, so the raw norm is the comparable one',
-      normalization: normalizationText(spec),
+      metric: spec.convention.metric,
+      metricReason: spec.convention.mechanismsReason,
+      normalization: spec.convention.mechanismsNormalization,
       mlpInput: spec.parallelResidual ? 'resid_pre' : 'resid_mid',
       activationRate: activationText(spec),
     },

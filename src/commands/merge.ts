@@ -18,6 +18,7 @@ import { ParquetTokenSource } from '../store/parquet-token-source.js';
 import type { TokenSource } from '../store/token-source.js';
 import { ResultTablesWriter, type SequenceNorms } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
+import { transformerLensConvention } from '../architectures/conventions.js';
 import { buildMeasurement } from '../measure/build-measurement.js';
 import { diagnosticsInfo } from '../measure/diagnostics-selection.js';
 
@@ -94,10 +95,12 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   const runtimes = shards.map((shard) => shard.measurement.runtime);
   const seconds = runtimes.reduce((sum, r) => sum + r.seconds, 0);
   const tokens = runtimes.reduce((sum, r) => sum + r.tokens, 0);
-  // buildMeasurement adds the primary metric after the run's options, as measure writes them.
-  const { primaryMetric: _metric, primaryMetricReason: _reason, ...options } = measurement.options;
+  // buildMeasurement adds the primary metric after the run's options, as measure writes them: the
+  // shards' own (a file without a reason gets the one measure gives its kind of norm).
+  const { primaryMetric: metric, primaryMetricReason: reason, ...options } = measurement.options;
   const merged = buildMeasurement({
     model: measurement.model,
+    primary: { metric, reason: reason ?? transformerLensConvention(measurement.model.normalization ?? 'layernorm', 'pre').reason },
     prompts: measurement.prompts,
     options,
     runtime: { ...measurement.runtime, seconds, tokens, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, shards: count },

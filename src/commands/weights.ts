@@ -4,7 +4,7 @@
  * norms, drop the values → write the weights file.
  */
 import { join } from 'node:path';
-import { computeLayerWeightNorms, transformerLensProcessing } from '../weights/weight-norms.js';
+import { computeLayerWeightNorms } from '../weights/weight-norms.js';
 import type { TransformerSpec } from '../architectures/types.js';
 import type { Reporter } from '../reporting/reporter.js';
 import { readBlockValues } from '../weights/block-values.js';
@@ -39,14 +39,6 @@ function weightsModelInfo(resolved: ResolvedModel, spec: TransformerSpec): Weigh
   return { ...modelInfo(resolved.id, resolved.revision, spec.bosTokenId, spec), nKvHeads: dims.nKvHeads, dHead: dims.dHead, dMlp: dims.dMlp, mlp: spec.blocks[0]?.mlp.kind ?? 'dense' };
 }
 
-function primaryVariantReason(spec: TransformerSpec): string {
-  const what =
-    spec.normalization === 'layernorm'
-      ? 'LayerNorm folded into the weights that read it, writing weights centered, value biases folded into b_O'
-      : 'RMSNorm gains folded into the weights that read them, value biases folded into b_O; nothing centered (RMSNorm outputs are not mean-zero)';
-  return `TransformerLens processes weights this way by default (${what}), so the reference analysis's weight norms are the processed ones`;
-}
-
 export async function analyzeWeights(request: WeightsRequest, reporter: Reporter): Promise<WeightsOutcome> {
   const startedAt = performance.now();
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
@@ -55,7 +47,7 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
   await checkOutputFile(outPath);
   await refuseOutputOverInput([{ flag: '--out', path: outPath }], await modelInputs(resolved.dir));
   const { spec, weights: weightIndex } = await loadModel(resolved.dir);
-  const processing = transformerLensProcessing(spec.normalization);
+  const processing = spec.convention.weightProcessing;
 
   const layers: WeightLayer[] = [];
   let bytesRead = 0;
@@ -80,7 +72,7 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
     format: WEIGHTS_FORMAT,
     version: WEIGHTS_VERSION,
     model: weightsModelInfo(resolved, spec),
-    options: { primaryVariant: 'processed', primaryVariantReason: primaryVariantReason(spec), processing },
+    options: { primaryVariant: 'processed', primaryVariantReason: spec.convention.weightsReason, processing },
     runtime: { seconds: (performance.now() - startedAt) / 1000, bytesRead },
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },

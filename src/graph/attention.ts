@@ -1,8 +1,8 @@
 /**
  * Causal self-attention for every supported variant: fused, per-head-fused or separate q/k/v
  * projections; grouped-query attention; rotary embeddings (rotate_half convention, partial
- * rotary); local (windowed) attention. Right padding needs no attention mask: the causal
- * mask already keeps real tokens from seeing the padding after them.
+ * rotary); soft-capped scores; local (windowed) attention. Right padding needs no attention
+ * mask: the causal mask already keeps real tokens from seeing the padding after them.
  */
 import type { AttentionSpec, ModelDims, RotarySpec } from '../architectures/types.js';
 import type { GraphContext } from './layers.js';
@@ -54,7 +54,7 @@ export class SequenceValues {
     if (window === undefined) return this.causal;
     const existing = this.windowMasks.get(window);
     if (existing) return existing;
-    // GPT-Neo local attention: key j is visible from query i when i − window < j ≤ i.
+    // A window of W shows W keys, the query's own included: key j is visible from query i when i − W < j ≤ i.
     const tooFar = g.node('LessOrEqual', [cols, g.node('Sub', [rows, g.intConstant([window], [])])]);
     const mask = g.node('Or', [this.causal, tooFar], {}, `mask.window${window}`);
     this.windowMasks.set(window, mask);
@@ -127,32 +127,38 @@ function projectQkv(ctx: GraphContext, sequence: SequenceValues, x: string, spec
   }
 }
 
-/** Attention output before the residual add. x: [batch·pos, dModel] (already normalized) */
-export function buildAttention(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): string {
-  return buildAttentionParts(ctx, sequence, x, spec, dims, name).out;
-}
-
 export interface AttentionParts {
-  /** Output before the residual add, [batch·pos, dModel]. */
-  out: string;
-  /** [batch, nHeads, pos, pos], or [batch, kvHeads, groups, pos, pos] with grouped-query attention. */
+  /** Queries, keys, values before rotary: [batch, pos, heads, dHead] (k and v with nKvHeads). TransformerLens's hook_q/k/v. */
+  q: string;
+  k: string;
+  v: string;
+  /** Queries and keys after rotary (the same as q and k without it): hook_rot_q / hook_rot_k. */
+  rotQ: string;
+  rotK: string;
+  /** Scaled, soft-capped and masked scores before the softmax, shaped as the pattern: hook_attn_scores. */
+  scores: string;
+  /** [batch, nHeads, pos, pos], or [batch, kvHeads, groups, pos, pos] with grouped-query attention: hook_pattern. */
   pattern: string;
-  /** Heads' outputs before the output projection, [batch·pos, nHeads·dHead]. */
+  /** Heads' outputs before the output projection, [batch·pos, nHeads·dHead]: hook_z. */
   z: string;
+  /** The output projection of z, [batch·pos, dModel] (before any post-attention norm). */
+  out: string;
 }
 
-/** The attention output and the values diagnostics read on the way (pattern, per-head z). */
+/** Attention of x [batch·pos, dModel] (already normalized), with the values on the way. */
 export function buildAttentionParts(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): AttentionParts {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead } = dims;
-  let [q, k, v] = projectQkv(ctx, sequence, x, spec, dims, name);
+  const [q, k, v] = projectQkv(ctx, sequence, x, spec, dims, name);
+  let rotQ = q;
+  let rotK = k;
   if (spec.rotary) {
     const table = sequence.rotary(spec.rotary);
-    q = applyRotary(ctx, q, spec.rotary, dHead, table, `${name}.q_rot`);
-    k = applyRotary(ctx, k, spec.rotary, dHead, table, `${name}.k_rot`);
+    rotQ = applyRotary(ctx, q, spec.rotary, dHead, table, `${name}.q_rot`);
+    rotK = applyRotary(ctx, k, spec.rotary, dHead, table, `${name}.k_rot`);
   }
-  let queries = g.node('Transpose', [q], { perm: ints([0, 2, 1, 3]) }); // [batch, heads, pos, dHead]
-  let keys = g.node('Transpose', [k], { perm: ints([0, 2, 3, 1]) }); // [batch, kvHeads, dHead, pos]
+  let queries = g.node('Transpose', [rotQ], { perm: ints([0, 2, 1, 3]) }); // [batch, heads, pos, dHead]
+  let keys = g.node('Transpose', [rotK], { perm: ints([0, 2, 3, 1]) }); // [batch, kvHeads, dHead, pos]
   let values = g.node('Transpose', [v], { perm: ints([0, 2, 1, 3]) }); // [batch, kvHeads, pos, dHead]
   const groups = nHeads / nKvHeads;
   if (groups > 1) {
@@ -161,11 +167,12 @@ export function buildAttentionParts(ctx: GraphContext, sequence: SequenceValues,
     keys = g.node('Unsqueeze', [keys, g.intConstant([2])]); // [batch, kvHeads, 1, dHead, pos]
     values = g.node('Unsqueeze', [values, g.intConstant([2])]);
   }
-  const scores = g.node('Mul', [g.node('MatMul', [queries, keys]), g.floatConstant([spec.scale], [])], {}, `${name}.scores`);
-  const masked = g.node('Where', [sequence.mask(spec.window), g.floatConstant([-Infinity], []), scores]);
+  let scores = g.node('Mul', [g.node('MatMul', [queries, keys]), g.floatConstant([spec.scale], [])], {}, `${name}.scores`);
+  if (spec.scoreSoftCap !== undefined) scores = ctx.softCap(scores, spec.scoreSoftCap, `${name}.scores_capped`);
+  const masked = g.node('Where', [sequence.mask(spec.window), g.floatConstant([-Infinity], []), scores], {}, `${name}.masked_scores`);
   const pattern = g.node('Softmax', [masked], { axis: int(-1) }, `${name}.pattern`);
   let mixed = g.node('MatMul', [pattern, values]); // [batch, heads, pos, dHead] (or grouped)
   if (groups > 1) mixed = g.node('Reshape', [mixed, g.intConstant([0, nHeads, -1, dHead])]);
-  const merged = g.node('Reshape', [g.node('Transpose', [mixed], { perm: ints([0, 2, 1, 3]) }), g.intConstant([-1, nHeads * dHead])], {}, `${name}.z`); // [batch·pos, heads·dHead]
-  return { out: ctx.linear(merged, spec.out, `${name}.out`), pattern, z: merged };
+  const z = g.node('Reshape', [g.node('Transpose', [mixed], { perm: ints([0, 2, 1, 3]) }), g.intConstant([-1, nHeads * dHead])], {}, `${name}.z`); // [batch·pos, heads·dHead]
+  return { q, k, v, rotQ, rotK, scores: masked, pattern, z, out: ctx.linear(z, spec.out, `${name}.out`) };
 }

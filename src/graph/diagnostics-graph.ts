@@ -6,9 +6,10 @@
  * Each column is one graph output, `diagnostics.<column>`: float [batch, pos, length], its list
  * layer-major (layer l, head h at l × nHeads + h), exactly as the tokens table stores it.
  */
-import type { LinearWeights } from '../architectures/types.js';
+import type { BlockSpec, LinearWeights } from '../architectures/types.js';
 import { diagnosticColumns, LENS_COLUMNS, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type MassiveStatistic } from '../results/diagnostics.js';
 import type { SequenceValues } from './attention.js';
+import type { BlockTaps } from './block-recipe.js';
 import type { GraphContext } from './layers.js';
 import type { LensBuilder } from './lens-graph.js';
 import { ElementType, int, ints } from './onnx-builder.js';
@@ -20,21 +21,6 @@ export interface DiagnosticOutput {
   column: DiagnosticColumn;
   /** Graph output: float [batch, pos, column.length]. */
   name: string;
-}
-
-/** What one block offers the diagnostics; every value [batch·pos, …]. */
-export interface BlockValues {
-  residPre: string;
-  attnOut: string;
-  /** Sequential blocks only. */
-  residMid?: string;
-  mlpOut: string;
-  residPost: string;
-  /** Attention pattern, [batch, nHeads, pos, pos] (or grouped: [batch, kvHeads, groups, pos, pos]). */
-  pattern: string;
-  /** Heads' outputs before the output projection, [batch·pos, nHeads·dHead]. */
-  z: string;
-  out: LinearWeights;
 }
 
 export function diagnosticOutputName(column: string): string {
@@ -82,8 +68,9 @@ export class DiagnosticsBuilder {
     return [entropy, rank];
   }
 
-  /** Add one block's values to every selected column; returns the pieces made (for the barriers). */
-  addBlock(layer: number, block: BlockValues): string[] {
+  /** Add one block's taps to every selected column; returns the pieces made (for the barriers). */
+  addBlock(layer: number, taps: BlockTaps, spec: Pick<BlockSpec, 'attention'>): string[] {
+    const block = { residPre: taps.resid_pre, attnOut: taps.attn_out, residMid: taps.resid_mid, mlpOut: taps.mlp_out, residPost: taps.resid_post, pattern: taps['attn.pattern'], z: taps['attn.z'], out: spec.attention.out };
     const made: string[] = [];
     const put = (column: string, value: string) => {
       this.pieces.get(column)!.push(value);

@@ -1,9 +1,10 @@
 /**
  * Building blocks shared by every architecture: weights (external, cast to float32 when
- * stored as F16/BF16), linear layers in either weight layout, LayerNorm / RMSNorm,
- * activations, and the per-token norm reductions that hooks output.
+ * stored as F16/BF16, with what the model does to them before use), linear layers in either
+ * weight layout, LayerNorm / RMSNorm, soft-caps, activations, and the per-token norm
+ * reductions that hooks output.
  */
-import type { Activation, LinearWeights, NormWeights } from '../architectures/types.js';
+import type { Activation, LinearWeights, NormWeights, TensorRef } from '../architectures/types.js';
 import type { TensorInfo } from '../models/index.js';
 import type { ExternalDataLayout } from './external-data.js';
 import { ElementType, GraphBuilder, float, int, ints, type ElementTypeValue } from './onnx-builder.js';
@@ -15,16 +16,37 @@ const STORED_TYPES: Record<string, ElementTypeValue> = {
 };
 
 export class GraphContext {
-  private readonly weights = new Map<string, string>();
+  private readonly stored = new Map<string, string>();
+  private readonly used = new Map<string, string>();
 
   constructor(
     readonly g: GraphBuilder,
     private readonly layout: ExternalDataLayout,
   ) {}
 
-  /** A float32 value holding the tensor; bytes referenced in place, cast once if half precision. */
-  weight(info: TensorInfo): string {
-    const cached = this.weights.get(info.name);
+  /**
+   * The tensor as the model uses it: (stored + offset) · scale in float32 (types.ts TensorRef),
+   * the one place the graph reads a description's tensor. `view` selects from the stored tensor
+   * first (an embedding lookup, a reshape), which the elementwise use commutes with: a
+   * [dVocab, dModel] table is then never scaled whole.
+   */
+  weight(ref: TensorRef, view?: (stored: string) => string): string {
+    const key = `${ref.tensor.name}|${ref.offset ?? 0}|${ref.scale ?? 1}`;
+    if (view === undefined) {
+      const cached = this.used.get(key);
+      if (cached) return cached;
+    }
+    const stored = this.storedTensor(ref.tensor);
+    let value = view === undefined ? stored : view(stored);
+    if (ref.offset !== undefined && ref.offset !== 0) value = this.g.node('Add', [value, this.g.floatConstant([ref.offset], [])], {}, `${ref.tensor.name}.offset`);
+    if (ref.scale !== undefined && ref.scale !== 1) value = this.g.node('Mul', [value, this.g.floatConstant([ref.scale], [])], {}, `${ref.tensor.name}.scaled`);
+    if (view === undefined) this.used.set(key, value);
+    return value;
+  }
+
+  /** A float32 value holding the stored tensor; bytes referenced in place, cast once if half precision. */
+  private storedTensor(info: TensorInfo): string {
+    const cached = this.stored.get(info.name);
     if (cached) return cached;
     const stored = STORED_TYPES[info.dtype];
     if (stored === undefined) throw new Error(`tensor ${info.name} has dtype ${info.dtype}, not a float weight`);
@@ -34,7 +56,7 @@ export class GraphContext {
       length: info.byteLength,
     });
     const asFloat = stored === ElementType.float ? name : this.g.node('Cast', [name], { to: int(ElementType.float) }, `${info.name}.f32`);
-    this.weights.set(info.name, asFloat);
+    this.stored.set(info.name, asFloat);
     return asFloat;
   }
 
@@ -65,16 +87,27 @@ export class GraphContext {
   }
 
   /**
-   * act(x·W + b). gelu_new with a bias runs as ONNX Runtime's FastGelu, which adds the bias and
-   * applies the same tanh approximation in one pass over the [tokens, dMlp] hidden layer.
+   * act(x·W + b) and its pre-activations x·W + b. gelu_new with a bias runs as ONNX Runtime's
+   * FastGelu, which adds the bias and applies the same tanh approximation in one pass over the
+   * [tokens, dMlp] hidden layer; `pre` is then a separate Add that GraphBuilder drops from
+   * graphs that do not read it.
    */
-  linearActivation(x: string, weights: LinearWeights, activation: Activation, name: string): string {
+  linearActivation(x: string, weights: LinearWeights, activation: Activation, names: { pre: string; post: string }): { pre: string; post: string } {
     if (activation === 'gelu_new' && weights.bias) {
-      const { bias: _bias, ...withoutBias } = weights;
-      const product = this.linear(x, withoutBias, `${name}.matmul`);
-      return this.g.node('FastGelu', [product, this.weight(weights.bias)], {}, name, 'com.microsoft');
+      const { bias, ...withoutBias } = weights;
+      const product = this.linear(x, withoutBias, `${names.post}.matmul`);
+      const b = this.weight(bias);
+      return { pre: this.g.node('Add', [product, b], {}, names.pre), post: this.g.node('FastGelu', [product, b], {}, names.post, 'com.microsoft') };
     }
-    return this.activation(this.linear(x, weights, `${name}.pre`), activation, name);
+    const pre = this.linear(x, weights, names.pre);
+    return { pre, post: this.activation(pre, activation, names.post) };
+  }
+
+  /** cap · tanh(x / cap), elementwise (Gemma 2's soft-capping of attention scores and logits). */
+  softCap(x: string, cap: number, name: string): string {
+    const g = this.g;
+    const scaled = g.node('Tanh', [g.node('Div', [x, g.floatConstant([cap], [])])]);
+    return g.node('Mul', [scaled, g.floatConstant([cap], [])], {}, name);
   }
 
   activation(x: string, activation: Activation, name: string): string {

@@ -1,7 +1,7 @@
 /**
  * The logit lens in the graph (`measure --diagnostics lens`): a residual stream through the
- * model's final norm and unembedding, reduced at once to two numbers per token, so no
- * vocabulary-sized tensor ever leaves ONNX Runtime:
+ * model's final norm and unembedding (and the logits' soft-cap, Gemma 2), reduced at once to two
+ * numbers per token, so no vocabulary-sized tensor ever leaves ONNX Runtime:
  *
  *   entropy  H = ln S − A / S, with m = max z, S = Σ exp(z − m), A = Σ exp(z − m)·(z − m):
  *            the entropy (nats) of softmax(z), from one max-shifted pass (both terms ≥ 0)
@@ -36,20 +36,21 @@ export class LensBuilder {
   ) {
     const g = ctx.g;
     this.next = g.node('Reshape', [nextIds, g.intConstant([-1, 1])], {}, 'lens.next');
-    const [dVocab, dIn] = head.unembedding.shape as [number, number];
+    const [dVocab, dIn] = head.unembedding.tensor.shape as [number, number];
     // As a constant, W_U would be copied into ONNX Runtime's packed GEMM layout at load (models
     // under 1 GB prepack; measured on GPT-2 small's wte: +180 MB, and 13 GEMMs of 512 tokens no
     // faster: 3.36 s packed, 2.98 s in place). Reshaped to a shape computed from the input's, it
     // is no longer a constant: read in place from the mapped file (Reshape aliases its input).
     const shape = g.node('Add', [g.node('Mul', [tokenShape, g.intConstant([0])]), g.intConstant([dVocab, dIn])], {}, 'lens.w_u_shape');
-    this.unembedding = g.node('Reshape', [ctx.weight(head.unembedding), shape], {}, 'lens.w_u');
+    this.unembedding = ctx.weight(head.unembedding, (stored) => g.node('Reshape', [stored, shape], {}, 'lens.w_u'));
   }
 
   /** The lens on one stream x [batch·pos, dModel]: entropy and rank, each [batch·pos, 1] float. */
   add(x: string, name: string): { entropy: string; rank: string } {
     const g = this.ctx.g;
     const normed = this.head.finalNorm ? this.ctx.norm(x, this.head.finalNorm, `${name}.final_norm`) : x;
-    const logits = g.node('Gemm', [normed, this.unembedding], { transB: int(1) }, `${name}.logits`); // [batch·pos, dVocab]
+    const product = g.node('Gemm', [normed, this.unembedding], { transB: int(1) }, `${name}.logits`); // [batch·pos, dVocab]
+    const logits = this.head.logitSoftCap === undefined ? product : this.ctx.softCap(product, this.head.logitSoftCap, `${name}.capped_logits`);
     const keep = { axes: ints([-1]), keepdims: int(1) };
     const sum = (value: string, output: string) => g.node('ReduceSum', [value, g.intConstant([-1])], { keepdims: int(1) }, output);
     // Rank first, while the logits are still needed as they are.

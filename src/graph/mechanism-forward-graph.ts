@@ -1,11 +1,11 @@
 /**
- * The forward graph of `mechanisms`: the model on real prompts (the same blocks as
- * transformer-graph.ts), with, per layer, what the reference analysis's evidence needs of a real
- * run instead of hook norms:
+ * The forward graph of `mechanisms`: the model on real prompts (the one block recipe,
+ * block-recipe.ts, read at its taps), with, per layer, what the reference analysis's evidence
+ * needs of a real run instead of hook norms:
  *   - the fraction of MLP pre-activations > 0 of every token (TransformerLens's hook_pre > 0;
  *     the gate's pre-activations for gated MLPs);
- *   - the norms of attn_out and mlp_out of every token (centered for LayerNorm, raw for RMSNorm),
- *     the targets the random-input norms are compared with;
+ *   - the norms of attn_out and mlp_out of every token (the model's metric, ModelShape.convention:
+ *     centered for LayerNorm, raw for RMSNorm), the targets the random-input norms are compared with;
  *   - the MLP's input (resid_mid; resid_pre in parallel-residual blocks) of a few chosen tokens,
  *     for resampling.
  *
@@ -15,12 +15,12 @@
  *          blocks.{l}.mlp_input_rows                             float [k, dModel]
  */
 import type { TransformerSpec } from '../architectures/types.js';
-import { buildAttention, SequenceValues } from './attention.js';
+import { buildBlock, type BlockTap } from './block-recipe.js';
 import type { ExternalDataLayout } from './external-data.js';
 import { GraphContext } from './layers.js';
 import { ElementType, GraphBuilder, int } from './onnx-builder.js';
-import { fractionPositive, mlpWithPreActivations, vectorNorm } from './probe-graph.js';
-import { embedTokens, INPUT_IDS, inputPositions } from './transformer-graph.js';
+import { fractionPositive, vectorNorm } from './probe-graph.js';
+import { startFromTokens } from './stream.js';
 
 export const SAMPLE_ROWS = 'sample_rows';
 export const FORWARD_OUTPUTS = ['mlp_active', 'attn_out_norm', 'mlp_out_norm', 'mlp_input_rows'] as const;
@@ -33,16 +33,13 @@ export function forwardOutputName(layer: number, output: ForwardOutput): string 
 export function buildMechanismForwardGraph(spec: TransformerSpec, layout: ExternalDataLayout): { bytes: Uint8Array; nodeCount: number } {
   const g = new GraphBuilder(`resid-norms mechanisms ${spec.architecture}`);
   const ctx = new GraphContext(g, layout);
-  const centered = spec.normalization === 'layernorm';
-  const ids = g.addInput(INPUT_IDS, ElementType.int64, ['batch', 'pos']);
+  const centered = spec.convention.metric === 'centered';
+  const start = startFromTokens(ctx, spec);
   const rows = g.addInput(SAMPLE_ROWS, ElementType.int64, ['k']);
-  const { tokenShape, positions } = inputPositions(g, ids);
-  const sequence = new SequenceValues(ctx, positions, tokenShape);
-  let residual = embedTokens(ctx, spec, ids, positions); // [batch·pos, dModel]
 
   // Per-layer outputs are reduced before the next norm runs (see GraphContext.zeroAfter).
   let pending: string[] = [];
-  const barrier = (name: string): string | undefined => {
+  const beforeNorm = (name: string): string | undefined => {
     const after = pending.length > 0 ? ctx.zeroAfter(pending, name) : undefined;
     pending = [];
     return after;
@@ -52,18 +49,15 @@ export function buildMechanismForwardGraph(spec: TransformerSpec, layout: Extern
     pending.push(value);
   };
 
-  for (const [layer, block] of spec.blocks.entries()) {
-    const prefix = `blocks.${layer}`;
-    const attnOut = buildAttention(ctx, sequence, ctx.norm(residual, block.norm1, `${prefix}.ln1`, barrier(`${prefix}.ln1.after`)), block.attention, spec.dims, `${prefix}.attn`);
-    output(vectorNorm(ctx, attnOut, centered, forwardOutputName(layer, 'attn_out_norm')), ['tokens']);
-    const mlpInput = spec.parallelResidual ? residual : g.node('Add', [residual, attnOut], {}, `${prefix}.resid_mid`);
-    output(g.node('Gather', [mlpInput, rows], { axis: int(0) }, forwardOutputName(layer, 'mlp_input_rows')), ['k', spec.dims.dModel]);
-    const mlp = mlpWithPreActivations(ctx, ctx.norm(mlpInput, block.norm2, `${prefix}.ln2`, barrier(`${prefix}.ln2.after`)), block.mlp, `${prefix}.mlp`);
-    output(fractionPositive(ctx, mlp.pre, forwardOutputName(layer, 'mlp_active')), ['tokens']);
-    output(vectorNorm(ctx, mlp.out, centered, forwardOutputName(layer, 'mlp_out_norm')), ['tokens']);
-    residual = spec.parallelResidual
-      ? g.node('Add', [g.node('Add', [residual, attnOut]), mlp.out], {}, `${prefix}.resid_post`)
-      : g.node('Add', [mlpInput, mlp.out], {}, `${prefix}.resid_post`);
+  let residual = start.residual; // [batch·pos, dModel]
+  for (let layer = 0; layer < spec.dims.nLayers; layer += 1) {
+    const reads: Partial<Record<BlockTap, (value: string) => void>> = {
+      attn_out: (value) => output(vectorNorm(ctx, value, centered, forwardOutputName(layer, 'attn_out_norm')), ['tokens']),
+      mlp_in: (value) => output(g.node('Gather', [value, rows], { axis: int(0) }, forwardOutputName(layer, 'mlp_input_rows')), ['k', spec.dims.dModel]),
+      'mlp.pre': (value) => output(fractionPositive(ctx, value, forwardOutputName(layer, 'mlp_active')), ['tokens']),
+      mlp_out: (value) => output(vectorNorm(ctx, value, centered, forwardOutputName(layer, 'mlp_out_norm')), ['tokens']),
+    };
+    residual = buildBlock(ctx, start.sequence, spec, layer, residual, { beforeNorm, tap: (tap, value) => reads[tap]?.(value) }).resid_post;
   }
   return { bytes: g.toBytes(), nodeCount: g.nodeCount };
 }

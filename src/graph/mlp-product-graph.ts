@@ -1,6 +1,6 @@
 /**
  * The reference analysis's MLP appendix, per layer: ‖W_in·W_out‖_F and ‖b_in·W_out‖₂, raw and
- * after TransformerLens's processing (weight-norms.ts, transformerLensProcessing). W_in·W_out
+ * after TransformerLens's processing (the model's ModelShape.convention.weightProcessing). W_in·W_out
  * is dModel×dModel through dMlp (1600×6400×1600 per GPT2-XL layer), so it runs in ONNX Runtime
  * with the weights as external data.
  *
@@ -61,7 +61,8 @@ export function buildMlpProductGraph(spec: TransformerSpec, processing: WeightPr
     const product = g.node('Gemm', [wIn, wOut], { transA: transIn, transB: transOut }, `blocks.${layer}.P`);
     const rawName = frobenius(product, mlpProductName(layer, 'W_inW_out', 'raw'));
     let processed = product;
-    if (processing.foldNormGains) processed = g.node('Mul', [processed, g.node('Unsqueeze', [ctx.weight(block.norm2.weight), g.intConstant([1])])]);
+    // The gain as the model applies it (TensorRef: Gemma's 1 + w); no norm before the MLP, nothing to fold.
+    if (processing.foldNormGains && block.norm2) processed = g.node('Mul', [processed, g.node('Unsqueeze', [ctx.weight(block.norm2.weight), g.intConstant([1])])]);
     if (processing.centerReadingWeights) processed = center(processed, 0);
     if (processing.centerWritingWeights) processed = center(processed, 1);
     const processedName = frobenius(processed, mlpProductName(layer, 'W_inW_out', 'processed'));
@@ -71,7 +72,7 @@ export function buildMlpProductGraph(spec: TransformerSpec, processing: WeightPr
     // b_in·W_out: [1, dModel]
     const row = (vector: string) => g.node('Unsqueeze', [vector, g.intConstant([0])]); // [1, d]
     const bIn = mlpIn.bias === undefined ? undefined : row(ctx.weight(mlpIn.bias));
-    const normBias = processing.foldNormBiases && block.norm2.bias !== undefined ? row(ctx.weight(block.norm2.bias)) : undefined;
+    const normBias = processing.foldNormBiases && block.norm2?.bias !== undefined ? row(ctx.weight(block.norm2.bias)) : undefined;
     if (bIn !== undefined || normBias !== undefined) {
       const products: { raw?: string; processed?: string } = {};
       if (bIn !== undefined) {

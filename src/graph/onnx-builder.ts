@@ -167,8 +167,31 @@ export class GraphBuilder {
     return outputNames;
   }
 
-  /** Serialize to ONNX model bytes: default opset 17, version 1 of any other domain used. */
+  /**
+   * The nodes and initializers the outputs depend on. Graphs build every tap of a block
+   * (block-recipe.ts) whether or not a caller reads it; what no output needs is left out here.
+   */
+  private live(): { nodes: onnxProto.onnx.INodeProto[]; initializers: onnxProto.onnx.ITensorProto[] } {
+    const producer = new Map<string, onnxProto.onnx.INodeProto>();
+    for (const node of this.nodes) for (const output of node.output ?? []) producer.set(output, node);
+    const needed = new Set<onnxProto.onnx.INodeProto>();
+    const used = new Set<string>();
+    const pending = this.outputs.map((output) => output.name!);
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      if (used.has(name)) continue;
+      used.add(name);
+      const node = producer.get(name);
+      if (node === undefined || needed.has(node)) continue;
+      needed.add(node);
+      for (const input of node.input ?? []) if (input !== '') pending.push(input);
+    }
+    return { nodes: this.nodes.filter((node) => needed.has(node)), initializers: this.initializers.filter((tensor) => used.has(tensor.name!)) };
+  }
+
+  /** Serialize to ONNX model bytes (only what the outputs need): default opset 17, version 1 of any other domain used. */
   toBytes(): Uint8Array {
+    const { nodes, initializers } = this.live();
     const opsets = [{ domain: '', version: 17 }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))];
     const model = onnx.ModelProto.create({
       irVersion: 8,
@@ -176,8 +199,8 @@ export class GraphBuilder {
       opsetImport: opsets,
       graph: {
         name: this.graphName,
-        node: this.nodes,
-        initializer: this.initializers,
+        node: nodes,
+        initializer: initializers,
         input: this.inputs,
         output: this.outputs,
       },
@@ -185,7 +208,8 @@ export class GraphBuilder {
     return onnx.ModelProto.encode(model).finish();
   }
 
+  /** Nodes the outputs need (what toBytes writes). */
   get nodeCount(): number {
-    return this.nodes.length;
+    return this.live().nodes.length;
   }
 }

@@ -8,7 +8,9 @@
  * centered, TransformerLens's MLP of a normalised vector is the stored MLP of the LayerNorm'd
  * vector minus its mean over dModel, and its Σ_h W_OV^h x is the stored Σ_h (LN(x) without the
  * bias) W_V^h W_O^h, minus its mean (LN's bias and b_V go into b_O when folded).
- * RMSNorm models are not centered by TransformerLens, so their norms are raw.
+ * RMSNorm models are not centered by TransformerLens, so their norms are raw (the model's
+ * ModelShape.convention decides). A block with post-sublayer norms (Gemma 2) adds its MLP's
+ * output and Σ_h W_OV^h x through them: the probes pass them through too.
  *
  * Inputs:  x.{l}  float [n, dModel], one per layer (the same tensor may be fed to all)
  * Outputs: blocks.{l}.mlp_norm    float [n]  ‖MLP(norm2(x))‖ (centered for LayerNorm, raw for RMSNorm)
@@ -16,6 +18,7 @@
  *          blocks.{l}.ov_norm     float [n]  ‖Σ_h W_OV^h · norm1(x)‖ (no biases; same metric)
  */
 import type { BlockSpec, ModelDims, QkvProjection, TransformerSpec } from '../architectures/types.js';
+import { applyNorm, buildMlp } from './block-recipe.js';
 import type { ExternalDataLayout } from './external-data.js';
 import { GraphContext } from './layers.js';
 import { ElementType, GraphBuilder, int, ints } from './onnx-builder.js';
@@ -48,18 +51,6 @@ export function fractionPositive(ctx: GraphContext, x: string, name: string): st
   const g = ctx.g;
   const positive = g.node('Cast', [g.node('Greater', [x, g.floatConstant([0], [])])], { to: int(ElementType.float) });
   return g.node('ReduceMean', [positive], { axes: ints([-1]), keepdims: int(0) }, name);
-}
-
-/** The MLP's pre-activations (the gate's for gated MLPs) and its output. x: [n, dModel], normalised */
-export function mlpWithPreActivations(ctx: GraphContext, x: string, mlp: BlockSpec['mlp'], name: string): { pre: string; out: string } {
-  const g = ctx.g;
-  if (mlp.kind === 'dense') {
-    const pre = ctx.linear(x, mlp.in, `${name}.pre`);
-    return { pre, out: ctx.linear(ctx.activation(pre, mlp.activation, `${name}.post`), mlp.out, `${name}.out`) };
-  }
-  const pre = ctx.linear(x, mlp.gate, `${name}.gate_pre`);
-  const hidden = g.node('Mul', [ctx.activation(pre, mlp.activation, `${name}.gate_act`), ctx.linear(x, mlp.up, `${name}.up`)], {}, `${name}.post`);
-  return { pre, out: ctx.linear(hidden, mlp.down, `${name}.out`) };
 }
 
 /** The value projection's weight (no bias), [in, out] or [out, in] as stored: the v part of a fused q/k/v. */
@@ -113,19 +104,19 @@ function withoutBias<T extends { bias?: unknown }>(weights: T): Omit<T, 'bias'> 
 export function buildProbeGraph(spec: TransformerSpec, layout: ExternalDataLayout): BuiltProbeGraph {
   const g = new GraphBuilder(`resid-norms probes ${spec.architecture}`);
   const ctx = new GraphContext(g, layout);
-  const centered = spec.normalization === 'layernorm';
+  const centered = spec.convention.metric === 'centered';
   let previous: string[] = [];
   for (const [layer, block] of spec.blocks.entries()) {
     const prefix = `blocks.${layer}`;
     const x = g.addInput(probeInputName(layer), ElementType.float, ['n', spec.dims.dModel]);
     // One layer after the other: without this, ONNX Runtime may run every layer's [n, dMlp] at once.
     const after = previous.length > 0 ? ctx.zeroAfter(previous, `${prefix}.after`) : undefined;
-    const mlp = mlpWithPreActivations(ctx, ctx.norm(x, block.norm2, `${prefix}.ln2`, after), block.mlp, `${prefix}.mlp`);
-    const ov = summedOv(ctx, ctx.norm(x, { ...withoutBias(block.norm1) }, `${prefix}.ln1`, after), block, spec.dims, `${prefix}.attn`);
+    const mlp = buildMlp(ctx, applyNorm(ctx, x, block.norm2, `${prefix}.ln2`, after), block.mlp, `${prefix}.mlp`);
+    const ov = summedOv(ctx, applyNorm(ctx, x, block.norm1 && withoutBias(block.norm1), `${prefix}.ln1`, after), block, spec.dims, `${prefix}.attn`);
     const outputs = {
-      mlp_norm: vectorNorm(ctx, mlp.out, centered, probeOutputName(layer, 'mlp_norm')),
+      mlp_norm: vectorNorm(ctx, applyNorm(ctx, mlp.out, block.norm2Post, `${prefix}.ln2_post`), centered, probeOutputName(layer, 'mlp_norm')),
       mlp_active: fractionPositive(ctx, mlp.pre, probeOutputName(layer, 'mlp_active')),
-      ov_norm: vectorNorm(ctx, ov, centered, probeOutputName(layer, 'ov_norm')),
+      ov_norm: vectorNorm(ctx, applyNorm(ctx, ov, block.norm1Post, `${prefix}.ln1_post`), centered, probeOutputName(layer, 'ov_norm')),
     };
     for (const name of Object.values(outputs)) g.addOutput(name, ElementType.float, ['n']);
     previous = Object.values(outputs);

@@ -6,13 +6,6 @@ import { toolVersion } from '../version.js';
 import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, type Measurement, type ModelInfo, type PromptsInfo, type RuntimeInfo, type ShardInfo } from '../results/schema.js';
 import { type HookName, type NormMetric } from '../vocabulary/hooks.js';
 
-/** Which norm is comparable to the reference analysis for this model, and why. */
-export function primaryMetric(spec: Pick<TransformerSpec, 'normalization'>): { metric: NormMetric; reason: string } {
-  return spec.normalization === 'layernorm'
-    ? { metric: 'centered', reason: 'LayerNorm model: TransformerLens centers the writing weights (center_writing_weights), so the reference analysis measures the centered norm' }
-    : { metric: 'raw', reason: 'RMSNorm model: TransformerLens does not center it, so the raw norm is the comparable one' };
-}
-
 /** The results file's model block. */
 export function modelInfo(id: string, revision: string | null, bosTokenId: number | null, spec: TransformerSpec): ModelInfo {
   return {
@@ -33,6 +26,8 @@ export function modelInfo(id: string, revision: string | null, bosTokenId: numbe
 
 export interface MeasurementParts {
   model: ModelInfo;
+  /** Which norm is comparable to the reference analysis, and why: the model's ModelShape.convention (or, merging, what the shards recorded). */
+  primary: { metric: NormMetric; reason: string };
   prompts: PromptsInfo;
   options: Pick<Measurement['options'], 'prependBos' | 'excludePositions' | 'excludeTokens' | 'appendEos' | 'maxTokens' | 'batchSize'>;
   runtime: RuntimeInfo;
@@ -43,7 +38,7 @@ export interface MeasurementParts {
 }
 
 export function buildMeasurement(parts: MeasurementParts): Measurement {
-  const { metric, reason } = primaryMetric({ normalization: parts.model.normalization ?? 'layernorm' });
+  const { metric, reason } = parts.primary;
   const { tables } = parts;
   return {
     format: MEASUREMENT_FORMAT,

@@ -1,19 +1,23 @@
 /**
  * What a command checks of a model before its weights are read (src/models/hub/hub-download.ts
- * calls it between the small files and the weights): the flags against config.json, the prompts
+ * calls it between the small files and the weights): the flags against the model's shape, read from
+ * config.json alone (architectures/model-shape.ts), the prompts
  * against the tokenizer. Refusing here costs a few kilobytes of download, not the model.
  */
-import { ConfigReader } from '../architectures/config-reader.js';
 import { readConfig } from '../architectures/load-model.js';
 import { adapterFor } from '../architectures/registry.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import type { Prompt } from '../prompts-sources/prompt-file.js';
 import type { Diagnostic } from '../results/diagnostics.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { chooseDiagnostics } from './diagnostics-selection.js';
+import { chooseHooks } from './hooks-selection.js';
 import { tokenizeForModel } from './sequences.js';
 
 export interface ConfigCheckedRequest {
   model?: string;
+  /** `measure --hooks` (mechanisms has none). */
+  hooks?: HookName[];
   maxTokens?: number;
   prependBos: boolean;
   appendEos?: number;
@@ -23,9 +27,9 @@ export interface ConfigCheckedRequest {
 
 export async function checkAgainstConfig(dir: string, prompts: readonly Prompt[], request: ConfigCheckedRequest): Promise<void> {
   const { config, path } = await readConfig(dir);
-  const dims = adapterFor(config, path).readDims(config, path);
-  chooseDiagnostics(request.diagnostics, request.massiveDims, { dims });
-  const { bos, eos } = new ConfigReader(config, path).specialTokenIds();
+  const shape = adapterFor(config, path).readShape(config, path);
+  chooseHooks(request.hooks, shape);
+  chooseDiagnostics(request.diagnostics, request.massiveDims, shape);
   const tokenizer = await loadTokenizer(dir);
-  tokenizeForModel(prompts, tokenizer, { id: request.model ?? dir, bosTokenId: bos, eosTokenId: eos, ...dims }, request);
+  tokenizeForModel(prompts, tokenizer, { id: request.model ?? dir, ...shape, ...shape.dims }, request);
 }

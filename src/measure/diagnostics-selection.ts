@@ -38,7 +38,7 @@ export function diagnosticShape(spec: Pick<TransformerSpec, 'dims' | 'parallelRe
 export function lensHeadInfo(selection: DiagnosticSelection, spec: Pick<TransformerSpec, 'outputHead'>): DiagnosticsInfo['outputHead'] {
   if (!selection.diagnostics.includes('lens') || 'unavailable' in spec.outputHead) return undefined;
   const head = spec.outputHead;
-  return { finalNorm: head.finalNorm?.weight.name.replace(/\.weight$/, '') ?? null, unembedding: head.unembedding.name, tied: head.tied };
+  return { finalNorm: head.finalNorm?.weight.tensor.name.replace(/\.weight$/, '') ?? null, unembedding: head.unembedding.tensor.name, tied: head.tied };
 }
 
 /**

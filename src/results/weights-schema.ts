@@ -41,16 +41,32 @@ export const WeightNormsSchema = z.object({
   W_inW_out: norm.optional(),
   /** ‖b_in·W_out‖₂ (null: no b_in, and no norm bias folds into it); absent in files of older versions. */
   b_inW_out: optionalNorm.optional(),
+  /**
+   * Post-sublayer norms (Gemma 2): the gain (as the model applies it), its mean and the bias of
+   * the norm on attention's (ln1_post) and the MLP's (ln2_post) output before the residual add.
+   * Processing leaves them as they are (TransformerLens folds only the norms before a sub-block),
+   * so both variants have them; absent for models without such norms.
+   */
+  'ln1_post.w': norm.optional(),
+  'ln1_post.w_mean': z.number().optional(),
+  'ln1_post.b': optionalNorm.optional(),
+  'ln2_post.w': norm.optional(),
+  'ln2_post.w_mean': z.number().optional(),
+  'ln2_post.b': optionalNorm.optional(),
 });
 export type WeightNorms = z.infer<typeof WeightNormsSchema>;
 
-/** Raw weights also have the norms' own parameters (processing folds them into the weights that read them). */
+/**
+ * Raw weights also have the parameters of the norms before each sub-block (processing folds them
+ * into the weights that read them), as the model applies them (Gemma: 1 + w); null for a model
+ * without such a norm (post-only norms).
+ */
 export const RawWeightNormsSchema = WeightNormsSchema.extend({
-  'ln1.w': norm,
-  'ln1.w_mean': z.number(),
+  'ln1.w': optionalNorm,
+  'ln1.w_mean': z.number().nullable(),
   'ln1.b': optionalNorm,
-  'ln2.w': norm,
-  'ln2.w_mean': z.number(),
+  'ln2.w': optionalNorm,
+  'ln2.w_mean': z.number().nullable(),
   'ln2.b': optionalNorm,
 });
 export type RawWeightNorms = z.infer<typeof RawWeightNormsSchema>;

@@ -1,13 +1,28 @@
 /**
  * Reads the values of one block's tensors, as the TransformerSpec names them, for weight
  * analysis: one block at a time, so memory stays about one layer's weights even for big models.
- * Values that are not finite (overflowed F16, corrupt files) are refused here, naming the tensor.
+ * Every tensor goes through readTensorRef, the weight analysis's one reader of a description's
+ * tensor: the values are the ones the model uses (Gemma's norm gains 1 + w), never the stored
+ * ones by mistake. Values that are not finite (overflowed F16, corrupt files) are refused here,
+ * naming the tensor.
  */
 import type { BlockWeightValues, WithValues } from './weight-norms.js';
-import type { BlockSpec, LinearWeights, MlpSpec, NormWeights, QkvProjection } from '../architectures/types.js';
+import type { BlockSpec, LinearWeights, MlpSpec, NormWeights, QkvProjection, TensorRef } from '../architectures/types.js';
 import { NumericalError, quote } from '../errors.js';
 import type { TensorInfo } from '../models/safetensors.js';
 import { readTensorValues } from '../models/weight-index.js';
+
+/**
+ * A tensor's values as the model uses them: (stored + offset) · scale, rounded to float32 as
+ * the graph computes them (types.ts TensorRef); the stored values themselves when the reference
+ * has neither.
+ */
+export function applyTensorUse(stored: Float32Array, ref: Pick<TensorRef, 'offset' | 'scale'>): Float32Array {
+  const offset = ref.offset ?? 0;
+  const scale = ref.scale ?? 1;
+  if (offset === 0 && scale === 1) return stored;
+  return stored.map((value) => Math.fround(Math.fround(value + offset) * scale));
+}
 
 function firstNonFinite(values: Float32Array): number {
   for (let i = 0; i < values.length; i += 1) if (!Number.isFinite(values[i]!)) return i;
@@ -30,20 +45,29 @@ class TensorReader {
     return values;
   }
 
-  async optional(info: TensorInfo | undefined): Promise<Float32Array | undefined> {
-    return info === undefined ? undefined : this.read(info);
+  /** readTensorRef: the values of a description's tensor as the model uses them. */
+  async ref(ref: TensorRef): Promise<Float32Array> {
+    return applyTensorUse(await this.read(ref.tensor), ref);
+  }
+
+  async optional(ref: TensorRef | undefined): Promise<Float32Array | undefined> {
+    return ref === undefined ? undefined : this.ref(ref);
   }
 
   async linear(linear: LinearWeights): Promise<WithValues<LinearWeights>> {
-    const weight = await this.read(linear.weight);
+    const weight = await this.ref(linear.weight);
     const bias = await this.optional(linear.bias);
     return { weight, layout: linear.layout, ...(bias ? { bias } : {}) };
   }
 
   async norm(norm: NormWeights): Promise<WithValues<NormWeights>> {
-    const weight = await this.read(norm.weight);
+    const weight = await this.ref(norm.weight);
     const bias = await this.optional(norm.bias);
     return { kind: norm.kind, weight, eps: norm.eps, ...(bias ? { bias } : {}) };
+  }
+
+  async optionalNorm(norm: NormWeights | undefined): Promise<WithValues<NormWeights> | undefined> {
+    return norm === undefined ? undefined : this.norm(norm);
   }
 
   async qkv(qkv: QkvProjection): Promise<WithValues<QkvProjection>> {
@@ -59,12 +83,16 @@ class TensorReader {
 
 export async function readBlockValues(block: BlockSpec): Promise<{ values: BlockWeightValues; bytesRead: number }> {
   const reader = new TensorReader();
+  const norm1 = await reader.optionalNorm(block.norm1);
+  const norm2 = await reader.optionalNorm(block.norm2);
   const values: BlockWeightValues = {
-    norm1: await reader.norm(block.norm1),
-    norm2: await reader.norm(block.norm2),
+    ...(norm1 ? { norm1 } : {}),
+    ...(norm2 ? { norm2 } : {}),
     qkv: await reader.qkv(block.attention.qkv),
     out: await reader.linear(block.attention.out),
     mlp: await reader.mlp(block.mlp),
   };
-  return { values, bytesRead: reader.bytesRead };
+  const norm1Post = await reader.optionalNorm(block.norm1Post);
+  const norm2Post = await reader.optionalNorm(block.norm2Post);
+  return { values: { ...values, ...(norm1Post ? { norm1Post } : {}), ...(norm2Post ? { norm2Post } : {}) }, bytesRead: reader.bytesRead };
 }

@@ -8,8 +8,7 @@
  *   ‖W_V W_O‖_F² = tr(W_Oᵀ W_Vᵀ W_V W_O) = tr(W_Vᵀ W_V · W_O W_Oᵀ) = Σ_ab (W_VᵀW_V)_ab (W_O W_Oᵀ)_ab.
  * With grouped-query attention, query head h uses key/value head ⌊h / (nHeads / nKvHeads)⌋.
  */
-import type { LinearWeights, MlpSpec, ModelDims, NormWeights, QkvProjection } from '../architectures/types.js';
-import type { TensorInfo } from '../models/index.js';
+import type { LinearWeights, MlpSpec, ModelDims, NormWeights, QkvProjection, TensorRef } from '../architectures/types.js';
 import type { HeadNorms, WeightLayer, WeightNorms, WeightProcessing } from '../results/weights-schema.js';
 import {
   addWeightedRows,
@@ -25,24 +24,24 @@ import {
   type StoredMatrix,
 } from './weight-rows.js';
 
-/** A part of a TransformerSpec with every tensor replaced by its values. */
-export type WithValues<T> = T extends TensorInfo ? Float32Array : T extends object ? { [K in keyof T]: WithValues<T[K]> } : T;
+/**
+ * A part of a TransformerSpec with every tensor reference replaced by its values as the model
+ * uses them (readTensorRef: Gemma's norm gains are 1 + w here, not the stored w).
+ */
+export type WithValues<T> = T extends TensorRef ? Float32Array : T extends object ? { [K in keyof T]: WithValues<T[K]> } : T;
 
+/** A block's tensors as the model uses them; a norm the block lacks is absent (see BlockSpec). */
 export interface BlockWeightValues {
-  norm1: WithValues<NormWeights>;
-  norm2: WithValues<NormWeights>;
+  norm1?: WithValues<NormWeights>;
+  norm2?: WithValues<NormWeights>;
+  norm1Post?: WithValues<NormWeights>;
+  norm2Post?: WithValues<NormWeights>;
   qkv: WithValues<QkvProjection>;
   out: WithValues<LinearWeights>;
   mlp: WithValues<MlpSpec>;
 }
 
 export type WeightDims = Pick<ModelDims, 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dMlp'>;
-
-/** TransformerLens's defaults: fold_ln, center_writing_weights, fold_value_biases (centering only for LayerNorm). */
-export function transformerLensProcessing(normalization: 'layernorm' | 'rmsnorm'): WeightProcessing {
-  const layerNorm = normalization === 'layernorm';
-  return { foldNormGains: true, foldNormBiases: layerNorm, centerReadingWeights: layerNorm, centerWritingWeights: layerNorm, foldValueBiases: true };
-}
 
 /** Features read from a norm's output, before and after folding the norm into them. */
 interface ReadFold {
@@ -52,12 +51,12 @@ interface ReadFold {
   bias?: Float32Array;
 }
 
-/** How the features that read `norm`'s output are processed. */
-function readFold(norm: WithValues<NormWeights>, processing: WeightProcessing): ReadFold {
+/** How the features that read `norm`'s output are processed (no norm: nothing is folded into them). */
+function readFold(norm: WithValues<NormWeights> | undefined, processing: WeightProcessing): ReadFold {
   return {
-    ...(processing.foldNormGains ? { gain: norm.weight } : {}),
+    ...(processing.foldNormGains && norm ? { gain: norm.weight } : {}),
     center: processing.centerReadingWeights,
-    ...(processing.foldNormBiases && norm.bias ? { bias: norm.bias } : {}),
+    ...(processing.foldNormBiases && norm?.bias ? { bias: norm.bias } : {}),
   };
 }
 
@@ -266,9 +265,21 @@ function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: Weight
   return { raw: variant('raw'), processed: variant('processed') };
 }
 
-function normParameters(norm: WithValues<NormWeights>): { w: number; wMean: number; b: number | null } {
+function normParameters(norm: WithValues<NormWeights> | undefined): { w: number | null; wMean: number | null; b: number | null } {
+  if (norm === undefined) return { w: null, wMean: null, b: null };
   const sum = norm.weight.reduce((a, b) => a + b, 0);
   return { w: Math.sqrt(sumOfSquares(norm.weight)), wMean: sum / norm.weight.length, b: vectorNorm(norm.bias) };
+}
+
+/** The post-sublayer norms' parameters under their names (none for a block without them). */
+function postNormParameters(block: BlockWeightValues): Partial<WeightNorms> {
+  const entries: Partial<WeightNorms> = {};
+  for (const [name, norm] of [['ln1_post', block.norm1Post], ['ln2_post', block.norm2Post]] as const) {
+    if (norm === undefined) continue;
+    const { w, wMean, b } = normParameters(norm);
+    Object.assign(entries, { [`${name}.w`]: w, [`${name}.w_mean`]: wMean, [`${name}.b`]: b });
+  }
+  return entries;
 }
 
 /** All norms of one block: raw, processed, and per head. */
@@ -288,8 +299,9 @@ export function computeLayerWeightNorms(layer: number, block: BlockWeightValues,
       'ln2.w': ln2.w,
       'ln2.w_mean': ln2.wMean,
       'ln2.b': ln2.b,
+      ...postNormParameters(block),
     },
-    processed: { ...attention.processed, ...mlp.processed },
+    processed: { ...attention.processed, ...mlp.processed, ...postNormParameters(block) },
     heads: attention.heads,
   };
 }

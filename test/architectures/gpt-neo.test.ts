@@ -54,7 +54,7 @@ describe('GPT-Neo adapter', () => {
     assert.ok(spec.blocks.every((block) => block.attention.scale === 1));
     const qkv = spec.blocks[0]!.attention.qkv;
     assert.ok(qkv.kind === 'separate' && qkv.q.layout === 'out_in' && qkv.q.bias === undefined);
-    assert.equal(qkv.kind === 'separate' && qkv.v.weight.name, 'transformer.h.0.attn.attention.v_proj.weight');
+    assert.equal(qkv.kind === 'separate' && qkv.v.weight.tensor.name, 'transformer.h.0.attn.attention.v_proj.weight');
     assert.equal(spec.bosTokenId, 256);
     assert.equal(spec.positionEmbedding?.offset, 0);
   });

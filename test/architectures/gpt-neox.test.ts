@@ -34,7 +34,7 @@ describe('gpt_neox adapter', () => {
     assert.deepEqual(spec.dims, { nLayers: 2, dModel: 64, nHeads: 4, nKvHeads: 4, dHead: 16, dMlp: 256, dVocab: 264, nCtx: 64 });
     const attention = spec.blocks[1]!.attention;
     assert.equal(attention.qkv.kind, 'fused-per-head');
-    assert.equal(attention.qkv.kind === 'fused-per-head' && attention.qkv.linear.weight.name, 'gpt_neox.layers.1.attention.query_key_value.weight');
+    assert.equal(attention.qkv.kind === 'fused-per-head' && attention.qkv.linear.weight.tensor.name, 'gpt_neox.layers.1.attention.query_key_value.weight');
     assert.deepEqual(attention.rotary, { rotaryDims: 4, base: 10000 });
     assert.equal(attention.scale, 0.25);
     assert.equal(spec.parallelResidual, true);

@@ -33,7 +33,7 @@ describe('llama / mistral / qwen2 adapters', () => {
     assert.equal(spec.architecture, 'llama');
     assert.deepEqual(spec.dims, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, dHead: 8, dMlp: 48, dVocab: 257, nCtx: 64 });
     assert.equal(spec.normalization, 'rmsnorm');
-    assert.equal(spec.blocks[0]!.norm1.eps, 1e-5);
+    assert.equal(spec.blocks[0]!.norm1?.eps, 1e-5);
     assert.equal(spec.blocks[0]!.mlp.kind, 'gated');
     assert.deepEqual(spec.blocks[0]!.attention.rotary, { rotaryDims: 8, base: 10000 });
     assert.equal(spec.blocks[0]!.attention.window, undefined);

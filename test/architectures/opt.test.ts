@@ -41,16 +41,16 @@ describe('OPT adapter', () => {
     const { spec, adapter } = await loadModel(model);
     assert.equal(adapter.name, 'opt');
     assert.equal(spec.architecture, 'opt');
-    assert.deepEqual(spec.positionEmbedding?.weight.shape, [66, 32]);
+    assert.deepEqual(spec.positionEmbedding?.weight.tensor.shape, [66, 32]);
     assert.equal(spec.positionEmbedding?.offset, 2);
-    assert.equal(spec.positionEmbedding?.weight.name, 'model.decoder.embed_positions.weight');
+    assert.equal(spec.positionEmbedding?.weight.tensor.name, 'model.decoder.embed_positions.weight');
     assert.equal(spec.bosTokenId, 2);
     const block = spec.blocks[1]!;
     assert.equal(block.attention.scale, 1 / Math.sqrt(8));
     assert.equal(block.attention.window, undefined);
-    assert.equal(block.norm2.weight.name, 'model.decoder.layers.1.final_layer_norm.weight');
+    assert.equal(block.norm2?.weight.tensor.name, 'model.decoder.layers.1.final_layer_norm.weight');
     assert.equal(block.mlp.kind === 'dense' && block.mlp.activation, 'relu');
-    assert.equal(block.attention.qkv.kind === 'separate' && block.attention.qkv.q.bias?.name, 'model.decoder.layers.1.self_attn.q_proj.bias');
+    assert.equal(block.attention.qkv.kind === 'separate' && block.attention.qkv.q.bias?.tensor.name, 'model.decoder.layers.1.self_attn.q_proj.bias');
   });
 
   it('refuses post-LayerNorm OPT (do_layer_norm_before: false, as opt-350m)', async () => {

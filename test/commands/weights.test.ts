@@ -59,7 +59,7 @@ describe('weights on tiny GPT-2 models, against direct computation from their st
     assert.equal(cells[0], '1');
     assert.equal(cells[1], layer.processed.W_OV.toPrecision(5));
     assert.equal(cells[6], layer.processed.W_inW_out!.toPrecision(5));
-    assert.equal(cells[8], layer.raw['ln1.w'].toPrecision(5));
+    assert.equal(cells[8], layer.raw['ln1.w']!.toPrecision(5));
   });
 
   it('refuses weights that overflowed to infinity, naming the tensor', async () => {

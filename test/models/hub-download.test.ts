@@ -13,9 +13,12 @@ import { readMeasurement } from '../../src/results/read-measurement.js';
 import { encodeSafetensors } from '../support/safetensors-writer.js';
 import { FakeHub, type FakeRepo } from '../support/fake-hub.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 
 const SHA = 'a'.repeat(8) + createHash('sha1').update('tiny').digest('hex').slice(8);
 const REPO = 'test-org/tiny-gpt2';
+/** A parallel-residual model (no resid_mid). */
+const NEOX_REPO = 'test-org/tiny-pythia';
 
 async function repoFromFolder(dir: string, sha: string): Promise<FakeRepo> {
   const files = new Map<string, Buffer>();
@@ -46,6 +49,8 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     const tiny = await writeTinyGpt2(join(root, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32 });
     hub = new FakeHub();
     hub.repos.set(REPO, await repoFromFolder(tiny.dir, SHA));
+    const neox = await writeTinyGptNeox(join(root, 'neox'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32 });
+    hub.repos.set(NEOX_REPO, await repoFromFolder(neox.dir, SHA));
     await hub.start();
   });
   after(async () => {
@@ -198,6 +203,7 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
       { request: { ...base, promptsPath: text, maxTokens: 999 }, message: /--max-tokens 999 exceeds the context length .*\(32\)/ },
       { request: { ...base, promptsPath: text, massiveDims: [16], diagnostics: ['massive' as const] }, message: /--massive-dims 16 is not a dimension/ },
       { request: { ...base, promptsPath: outOfVocab }, message: /prompt 2 \(line 2\) has token id 99999/ },
+      { request: { ...base, model: NEOX_REPO, promptsPath: text, hooks: ['resid_mid' as const] }, message: /--hooks resid_mid not available for gpt_neox \(parallel-residual blocks have no resid_mid\); available: resid_pre, attn_out, mlp_out, resid_post/ },
     ];
     for (const { request, message } of cases) {
       hub.log.length = 0;

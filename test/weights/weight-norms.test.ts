@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeLayerWeightNorms, transformerLensProcessing } from '../../src/weights/weight-norms.js';
-import type { WeightLayout } from '../../src/architectures/types.js';
+import { computeLayerWeightNorms } from '../../src/weights/weight-norms.js';
+import { transformerLensConvention } from '../../src/architectures/conventions.js';
+import type { NormKind, WeightLayout } from '../../src/architectures/types.js';
 import { createRandom } from '../support/random.js';
 import { assertClose, assertMatchesReference } from '../support/weight-assertions.js';
 import { l2, packBlock, processBlock, randomBlock, referenceNorms, roundBlock, type BlockShape } from '../support/weight-reference.js';
+
+/** TransformerLens's default processing for a model of pre-norm blocks with these norms. */
+const transformerLensProcessing = (kind: NormKind) => transformerLensConvention(kind, 'pre').weightProcessing;
 
 interface Case {
   name: string;
