@@ -5,7 +5,7 @@
 import { CommanderError } from 'commander';
 import { ExitCode, ResidNormsError } from '../errors.js';
 import { processIo, type CliIo } from './cli-io.js';
-import { buildProgram } from './program.js';
+import { asksForNothing, buildProgram } from './program.js';
 
 /** A reader that stops early (`resid-norms fit … | head`) closes stdout: that ends the output, it is not an error. */
 function endQuietlyOnClosedStdout(): void {
@@ -25,8 +25,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   if (io.stdout === process.stdout) endQuietlyOnClosedStdout();
   const debug = argv.includes('--debug');
   try {
-    const program = await buildProgram(argv.slice(2), io);
-    await program.parseAsync([...argv]);
+    const args = argv.slice(2);
+    const program = await buildProgram(args, io);
+    await program.parseAsync(asksForNothing(args) ? [...argv, '--help'] : [...argv]);
     return ExitCode.ok;
   } catch (error) {
     return reportError(error, debug, io);

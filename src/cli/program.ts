@@ -7,7 +7,8 @@
 import { Command, Help } from 'commander';
 import { toolVersion } from '../version.js';
 import type { CliIo } from './cli-io.js';
-import { COMMANDS, findCommand } from './command-catalog.js';
+import { COMMANDS, findCommand, FIRST_EXAMPLES } from './command-catalog.js';
+import { formatExamples, HELP_CONFIGURATION } from './help-format.js';
 
 /** Global flags; none takes a value, so the first other word of argv names the command. */
 const GLOBAL_FLAGS = new Set(['-q', '--quiet', '--debug']);
@@ -18,6 +19,11 @@ export function namedCommand(args: readonly string[]): string | undefined {
   const first = words[0];
   if (first === undefined || first.startsWith('-')) return undefined;
   return first === 'help' ? words[1] : first;
+}
+
+/** No command and no flag but the global ones: the help, as a person who types the tool's name expects. */
+export function asksForNothing(args: readonly string[]): boolean {
+  return args.every((arg) => GLOBAL_FLAGS.has(arg));
 }
 
 /** @param args the command line after `node resid-norms` */
@@ -35,13 +41,14 @@ export async function buildProgram(args: readonly string[], io: CliIo): Promise<
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput(output)
-    .configureHelp({ subcommandTerm: (command) => findCommand(command.name())?.term ?? new Help().subcommandTerm(command) });
+    .configureHelp({ ...HELP_CONFIGURATION, subcommandTerm: (command) => findCommand(command.name())?.term ?? new Help().subcommandTerm(command) });
 
+  program.addHelpText('after', formatExamples(FIRST_EXAMPLES));
   const named = findCommand(namedCommand(args) ?? '');
   for (const entry of COMMANDS) {
     const command = program.command(entry.name).description(entry.summary);
     // The others are listed in --help and for suggestions, and never run.
-    if (entry === named) (await entry.load()).define(command, io);
+    if (entry === named) (await entry.load()).define(command, io).addHelpText('after', formatExamples(entry.examples));
   }
   // Subcommands inherit the error handling of their parent.
   for (const command of program.commands) command.exitOverride().configureOutput(output);
