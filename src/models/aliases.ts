@@ -3,6 +3,7 @@
  * facts `resid-norms models` lists. One table; families add rows here.
  */
 import { closest, distance } from 'fastest-levenshtein';
+import { DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
 
 export interface ModelAlias {
   alias: string;
@@ -39,6 +40,28 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'pythia-2.8b', repo: 'EleutherAI/pythia-2.8b', family: 'gpt_neox', nLayers: 32, dModel: 2560, size: '2.8B' },
 ];
 
+/** A model that ships inside the package: an alias for a folder, no download. */
+export interface EmbeddedModel extends Omit<ModelAlias, 'repo'> {
+  dir: string;
+  description: string;
+}
+
+export const EMBEDDED_MODELS: readonly EmbeddedModel[] = [
+  {
+    alias: DEMO_MODEL_ID,
+    dir: DEMO_MODEL_DIR,
+    family: 'gpt2',
+    nLayers: 8,
+    dModel: 128,
+    size: '1.7M',
+    description: 'a small GPT-2 trained for this project',
+  },
+];
+
+export function findEmbeddedModel(name: string): EmbeddedModel | undefined {
+  return EMBEDDED_MODELS.find((entry) => entry.alias.toLowerCase() === name.toLowerCase());
+}
+
 /**
  * The panels of the reference comparison (figure 8), by the organisation owning the repo:
  * OpenAI's and Facebook's models in one, EleutherAI's in another.
@@ -62,7 +85,7 @@ export function findAlias(name: string): ModelAlias | undefined {
 /** Up to three known aliases that look like `name` (typos, missing suffixes). */
 export function suggestAliases(name: string): string[] {
   const lower = name.toLowerCase();
-  const names = MODEL_ALIASES.map((entry) => entry.alias);
+  const names = [...EMBEDDED_MODELS, ...MODEL_ALIASES].map((entry) => entry.alias);
   const near = names
     .map((alias) => ({ alias, score: distance(lower, alias) }))
     .filter(({ alias, score }) => score <= Math.max(2, Math.floor(alias.length / 3)) || alias.startsWith(lower) || lower.startsWith(alias))

@@ -8,8 +8,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
-import { DEMO_MODEL_DIR, DEMO_MODEL_ID } from '../package-paths.js';
-import { findAlias, suggestAliases } from './aliases.js';
+import { EMBEDDED_MODELS, findAlias, findEmbeddedModel, suggestAliases } from './aliases.js';
 import type { ListingCache } from './hub/hub-api.js';
 import { readHubSettings } from './hub/hub-settings.js';
 
@@ -66,6 +65,11 @@ function looksLikePath(spec: string): boolean {
 export async function parseModelSpec(spec: string): Promise<ModelSource> {
   const trimmed = spec.trim();
   if (trimmed === '') throw new UsageError('--model is empty; give an alias (gpt2-xl), a Hub repo (owner/name[@revision]) or a local folder');
+  const embedded = findEmbeddedModel(trimmed.replace(/@.*$/, ''));
+  if (embedded) {
+    if (trimmed.includes('@')) throw new UsageError(`--model ${quote(spec)}: ${embedded.alias} is embedded in the package and has no revisions; give --model ${embedded.alias}`);
+    return { kind: 'local', dir: embedded.dir, id: embedded.alias };
+  }
   const alias = findAlias(trimmed);
   if (alias) return { kind: 'hub', repo: alias.repo, revision: 'main', id: alias.alias };
   const aliasAt = trimmed.indexOf('@');
@@ -144,9 +148,10 @@ export async function resolveRequestedModel(request: RequestedModel, reporter: R
     const { env, signal, checkBeforeWeights, hubListings } = request;
     return resolveModel(request.model, { reporter, refresh: request.refresh, ...(env ? { env } : {}), ...(signal ? { signal } : {}), ...(checkBeforeWeights ? { checkBeforeWeights } : {}), ...(hubListings ? { hubListings } : {}) });
   }
-  if (!existsSync(join(DEMO_MODEL_DIR, 'config.json'))) {
+  const demo = EMBEDDED_MODELS[0]!;
+  if (!existsSync(join(demo.dir, 'config.json'))) {
     throw new UsageError('no --model given and the embedded demo model is missing from this installation; pass --model (e.g. gpt2)');
   }
-  reporter.info(`no --model given: using the embedded demo model (${DEMO_MODEL_ID}, a small GPT-2 trained for this project)`);
-  return { dir: DEMO_MODEL_DIR, id: DEMO_MODEL_ID, revision: null, slug: DEMO_MODEL_ID };
+  reporter.info(`no --model given: using the embedded demo model (${demo.alias}, ${demo.description})`);
+  return { dir: demo.dir, id: demo.alias, revision: null, slug: demo.alias };
 }
