@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import type { CliIo, CommandDefinition } from './cli-io.js';
+import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { ARCHITECTURES } from '../architectures/registry.js';
 import { aliasPanel, EMBEDDED_MODELS, MODEL_ALIASES } from '../models/aliases.js';
 import { PACKAGE_ROOT } from '../package-paths.js';
@@ -59,8 +59,9 @@ export function formatModelTable(sizes: DownloadSizes, formatBytes: (bytes: numb
 export const modelsCommand: CommandDefinition = { define };
 
 function define(command: Command, io: CliIo): Command {
-  return command.action(async () => {
+  return command.action(async (_flags: unknown, self: Command) => {
+    const { reporter } = commandContext(self, io);
     const { lookUpDownloadSizes, formatBytes } = await import('../commands/models.js');
-    io.stdout.write(formatModelTable(await lookUpDownloadSizes(io.env), formatBytes));
+    io.stdout.write(formatModelTable(await lookUpDownloadSizes(io.env, reporter), formatBytes));
   });
 }

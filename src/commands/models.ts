@@ -5,6 +5,7 @@
  */
 import { MODEL_ALIASES } from '../models/aliases.js';
 import { readHubSettings } from '../models/hub/hub-settings.js';
+import type { Reporter } from '../reporting/reporter.js';
 
 /** The whole listing waits at most this long; a size not in by then is unknown. */
 const LOOKUP_DEADLINE_MS = 15_000;
@@ -16,7 +17,7 @@ export interface DownloadSizes {
   unknownBecause?: string;
 }
 
-export async function lookUpDownloadSizes(env: NodeJS.ProcessEnv): Promise<DownloadSizes> {
+export async function lookUpDownloadSizes(env: NodeJS.ProcessEnv, reporter: Reporter): Promise<DownloadSizes> {
   const settings = readHubSettings(env);
   if (settings.offline) return { bytes: new Map(), unknownBecause: 'HF_HUB_OFFLINE is set' };
   const { hubDownloadSize } = await import('../models/hub/download-size.js');
@@ -27,7 +28,7 @@ export async function lookUpDownloadSizes(env: NodeJS.ProcessEnv): Promise<Downl
   await Promise.all(
     repos.map(async (repo) => {
       try {
-        bytes.set(repo, await hubDownloadSize(repo, 'main', settings, signal));
+        bytes.set(repo, await hubDownloadSize(repo, 'main', settings, reporter, signal));
       } catch (error) {
         const reason = signal.aborted ? `the Hub did not answer within ${LOOKUP_DEADLINE_MS / 1000} s` : error instanceof Error ? error.message : String(error);
         unknownBecause ??= reason.split(';')[0];
