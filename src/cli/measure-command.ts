@@ -1,6 +1,7 @@
 /** `resid-norms measure` flags → a MeasureRequest; prints the growth table to stdout. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { MeasureRequest } from '../commands/measure.js';
+import type { Measurement } from '../results/schema.js';
 import { DIAGNOSTICS } from '../results/diagnostics.js';
 import { HOOK_NAMES } from '../vocabulary/hooks.js';
 import { addDeviceOptions, FLAG_RANGES, parseChoiceList, parseHooks, rangeOf } from './options.js';
@@ -29,6 +30,15 @@ function parseDimensionList(value: string): number[] {
 
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
 type MeasureFlags = Omit<MeasureRequest, 'promptsPath' | 'outPath' | 'signal' | 'env'> & { prompts?: string; out?: string; includeBos: boolean };
+
+/** "60 prompts, 8104 tokens, 40807 tokens/s": the whole run's counts, and the speed of this session (a resumed run's saved batches are counted, not timed). */
+export function describeRun(measurement: Pick<Measurement, 'tables' | 'runtime'>): string {
+  const { tokens, tokensPerSecond } = measurement.runtime;
+  const resumedBatches = Number(measurement.runtime.resumedBatches ?? 0);
+  const total = measurement.tables.tokens.rows;
+  const resumed = resumedBatches > 0 ? ` (${total - tokens} of them from ${resumedBatches} batches saved before)` : '';
+  return `${measurement.tables.prompts.rows} prompts, ${total} tokens${resumed}, ${tokensPerSecond.toFixed(0)} tokens/s`;
+}
 
 export const measureCommand: CommandDefinition = { define };
 
@@ -75,7 +85,6 @@ function define(command: Command, io: CliIo): Command {
       print(formatGrowthTable(measurement));
       const rate = await formatFittedRate(measurementFile(measurement, outPath)); // the tables just written, without reading the JSON back
       if (rate) print(rate);
-      const { tokens, tokensPerSecond } = measurement.runtime;
-      reporter.info(`wrote ${outPath} and its tables (${measurement.tables.prompts.rows} prompts, ${tokens} tokens, ${tokensPerSecond.toFixed(0)} tokens/s)`);
+      reporter.info(`wrote ${outPath} and its tables (${describeRun(measurement)})`);
     });
 }

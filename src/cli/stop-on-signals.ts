@@ -25,7 +25,7 @@ export function stopOnSignals(reporter: Reporter, messages: StopMessages): { sig
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      if (messages.again) process.stderr.write(`resid-norms: ${messages.again(name)}\n`);
+      if (messages.again) reporter.warn(messages.again(name)); // through the reporter: on a line of its own, below any progress line
       process.exit(ExitCode.interrupted);
     }
     controller.abort(name); // the reason names the signal in the message of a run stopped before its work

@@ -35,7 +35,8 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
     if (!batch || JSON.stringify(indices) !== JSON.stringify(finished.indices) || finished.bytes !== 4 * floatsPerToken(collect) * tokenCount(batch)) {
       throw new UsageError(`${quote(input.checkpointFile)} holds batches this run would not make; rerun with --restart to discard it`);
     }
-    progress.tick(tokenCount(batch));
+    if (progress.carry) progress.carry(tokenCount(batch));
+    else progress.tick(tokenCount(batch));
   }
   const resumedBatches = checkpoint.batches.size;
 
