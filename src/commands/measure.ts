@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Reporter } from '../reporting/reporter.js';
-import { UsageError, quote } from '../errors.js';
+import { NumericalError, UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
@@ -126,10 +126,12 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
   const files = checkpointFiles(outPath);
+  // What the model is by content (a commit sha, or the hash of a local folder's weights): resumes, merges and sweeps compare it.
+  const contentId = resolved.revision ?? (await fingerprintFolder(resolved.dir, model.weights.files));
   const key = {
     tool: toolVersion(), // the packing of checkpointed norms may change between versions
     model: resolved.id,
-    revision: resolved.revision ?? (await fingerprintFolder(resolved.dir, model.weights.files)),
+    revision: contentId,
     prompts: promptSet.sha256,
     hooks,
     maxTokens,
@@ -147,6 +149,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   try {
     if (request.restart) removeCheckpoint(files);
     const saved = await readCheckpoint(files, key);
+    if (saved?.damaged) reporter.warn(`${files.norms} was damaged after ${saved.finished.length} batches (their norms no longer match the checksums recorded with them): the batches from there on are measured again`);
     if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${files.index})`);
 
     stopIfInterrupted(request.signal, 'while reading the prompts');
@@ -196,7 +199,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     }
     const writingSeconds = (performance.now() - writingStartedAt) / 1000;
     const measurement = buildMeasurement({
-      model: modelInfo(resolved.id, resolved.revision, bosTokenId, spec),
+      model: modelInfo(resolved.id, resolved.revision, bosTokenId, spec, contentId),
       primary: { metric: spec.convention.metric, reason: spec.convention.reason },
       prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
       options: {
@@ -257,10 +260,12 @@ function writeTables(
   const diagnosticColumns = (collect.diagnostics ?? []).map(({ column }) => column);
   const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, diagnosticColumns);
   const slots = packedSlots(collect);
+  const checkpointFile = checkpointFiles(outPath).norms;
   const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
   try {
     for (const { sequence, offset } of located) {
       const values = checkpoint.readNorms(offset, perToken * sequence.ids.length);
+      refuseBadNorms(values.subarray(0, outputs * sequence.ids.length), sequence, checkpointFile);
       writer.add({
         prompt: sequence.index,
         ids: sequence.ids,
@@ -280,6 +285,20 @@ function writeTables(
     throw error;
   } finally {
     progress.done();
+  }
+}
+
+/**
+ * Norms read back from the checkpoint must be what the graph gave: finite and non-negative (the
+ * graph's are checked as they come; the checksums catch a damaged file). Anything else is
+ * refused here, before it reaches the tables or a summary.
+ */
+function refuseBadNorms(norms: Float32Array, sequence: Sequence, checkpointFile: string): void {
+  for (let i = 0; i < norms.length; i += 1) {
+    const value = norms[i]!;
+    if (!(value >= 0 && value < Infinity)) {
+      throw new NumericalError(`${quote(checkpointFile)} holds ${value} as a norm of prompt ${sequence.index + 1}, which no forward pass gives; rerun with --restart to measure again`);
+    }
   }
 }
 

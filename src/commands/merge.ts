@@ -24,6 +24,8 @@ import { diagnosticsInfo } from '../measure/diagnostics-selection.js';
 
 /** Fields that must agree between shards, with how to read them. */
 const MUST_MATCH: Array<[string, (m: Measurement) => unknown]> = [
+  // First, by content: two folders of the same name hold other weights (same id, other contentId).
+  ['model content (commit sha or weights sha256, whatever their names)', (m) => m.model.contentId ?? null],
   ['model', (m) => m.model],
   ['prompts', (m) => m.prompts],
   ['options', (m) => m.options],

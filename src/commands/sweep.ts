@@ -30,6 +30,9 @@ import { SWEEP_FILE, type SweepMember, type SweepSummary } from '../results/swee
 import { readPlan, settlePlan, type SweepPlan } from '../sweep/sweep-plan.js';
 import { describeUnmeasured, failureFile, readMemberResults, recordFailure, summarizeSweep } from '../sweep/sweep-summary.js';
 import { measure, type MeasureRequest } from './measure.js';
+import { loadModel } from '../architectures/load-model.js';
+import { fingerprintFolder } from '../models/fingerprint.js';
+import type { MeasurementFile } from '../store/open-results.js';
 import { renderFigure } from '../plots/figure-outcomes.js';
 
 export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'refresh' | 'takeOverLock'>;
@@ -142,7 +145,8 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
     }
     const tell = memberReporter(reporter, member, total);
     const outPath = join(request.outDir, member.file);
-    const done = await readMemberResults(request.outDir, member, plan);
+    const found = await readMemberResults(request.outDir, member, plan);
+    const done = found !== undefined && (await isOfCurrentModel(member, found, tell)) ? found : undefined;
     if (done !== undefined) {
       tell.info(`already measured (${member.file}); skipped`);
       outcome.skipped.push(member);
@@ -169,6 +173,24 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
   if (request.member !== undefined) return outcome;
   const summary = await writeSummary(request, plan, reporter);
   return { ...outcome, summary };
+}
+
+/**
+ * Whether a member's results are of the model its spec names now. A local folder is compared by
+ * content: a relative spec run from another folder, or a folder whose weights were replaced,
+ * names another model than the one measured, and is measured again instead of being reported
+ * with the old one's numbers. (A Hub member is its spec's commit, recorded when measured.)
+ */
+async function isOfCurrentModel(member: SweepMember, found: MeasurementFile, reporter: Reporter): Promise<boolean> {
+  const recorded = found.measurement.model.contentId;
+  const source = await parseModelSpec(member.spec).catch(() => undefined);
+  if (source?.kind !== 'local' || recorded === undefined) return source !== undefined;
+  const current = await loadModel(source.dir)
+    .then((model) => fingerprintFolder(source.dir, model.weights.files))
+    .catch(() => undefined);
+  if (current === recorded) return true;
+  reporter.info(`${member.file} holds another model's results (${recorded.slice(0, 19)}…, the folder now ${current === undefined ? 'cannot be read' : `${current.slice(0, 19)}…`}); measuring again`);
+  return false;
 }
 
 async function evictMember(cacheDir: string, member: SweepMember, sha: string | null, reporter: Reporter): Promise<void> {

@@ -7,7 +7,7 @@ import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, type Measurement, type ModelIn
 import { type HookName, type NormMetric } from '../vocabulary/hooks.js';
 
 /** The results file's model block. */
-export function modelInfo(id: string, revision: string | null, bosTokenId: number | null, spec: TransformerSpec): ModelInfo {
+export function modelInfo(id: string, revision: string | null, bosTokenId: number | null, spec: TransformerSpec, contentId?: string): ModelInfo {
   return {
     id,
     revision,
@@ -21,6 +21,7 @@ export function modelInfo(id: string, revision: string | null, bosTokenId: numbe
     bosTokenId,
     normalization: spec.normalization,
     parallelResidual: spec.parallelResidual,
+    ...(contentId === undefined ? {} : { contentId }),
   };
 }
 

@@ -8,15 +8,17 @@
  * written. A run with a different model, tokenizer, token ids or options is refused rather
  * than mixed, and `<out>.lock` (run-lock.ts) keeps two processes from writing the same checkpoint.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { UsageError, quote } from '../errors.js';
 import { readBoundedLines } from '../io/bounded-lines.js';
 import { CREATE_NEW, describeWriteFailure } from '../io/output-file.js';
+import type { FileHandle } from 'node:fs/promises';
 import { describeReadFailure, openRegularFile, openRegularFileSync } from '../io/read-regular-file.js';
 
 export const CHECKPOINT_FORMAT = 'resid-norms/checkpoint';
 /** Bumped whenever what a line holds changes; older checkpoints are then refused, not misread. */
-export const CHECKPOINT_VERSION = 3;
+export const CHECKPOINT_VERSION = 4;
 
 /** Longest line of the index read (a batch line names at most 4096 prompts: tens of kilobytes). */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -31,6 +33,8 @@ export interface FinishedBatch {
   /** Byte range of the members' packed norms in the .bin file, members in row order. */
   offset: number;
   bytes: number;
+  /** CRC-32 of those bytes: a damaged or edited .bin (zero-filled by a crash, NaN written in) is told apart from a good one. */
+  crc32: number;
 }
 
 export interface CheckpointFiles {
@@ -60,6 +64,8 @@ export interface SavedCheckpoint {
   intactBytes: number;
   /** End of the last finished batch's norms in the .bin file. */
   normBytes: number;
+  /** A batch's norms no longer match their checksum (the .bin was damaged): it and all after it are redone. */
+  damaged: boolean;
 }
 
 function isFinishedBatch(value: unknown, expectedOffset: number): value is FinishedBatch {
@@ -72,7 +78,8 @@ function isFinishedBatch(value: unknown, expectedOffset: number): value is Finis
     line.indices.every((index) => Number.isSafeInteger(index) && index >= 0) &&
     line.offset === expectedOffset &&
     Number.isSafeInteger(line.bytes) &&
-    line.bytes! > 0
+    line.bytes! > 0 &&
+    Number.isSafeInteger(line.crc32)
   );
 }
 
@@ -82,13 +89,33 @@ function isFinishedBatch(value: unknown, expectedOffset: number): value is Finis
  */
 export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promise<SavedCheckpoint | undefined> {
   if (!present(files.index)) return undefined;
-  const normsSize = present(files.norms) ? checkpointFileSize(files.norms) : 0;
-  let handle;
+  let handle: FileHandle;
+  let norms: FileHandle | undefined;
   try {
     handle = await openRegularFile(files.index, { noFollow: true }); // a FIFO would never end, a link would lead elsewhere
   } catch (error) {
     throw unusableCheckpoint(files.index, error);
   }
+  try {
+    norms = present(files.norms) ? await openRegularFile(files.norms, { noFollow: true }) : undefined;
+  } catch (error) {
+    await handle.close();
+    throw unusableCheckpoint(files.norms, error);
+  }
+  const normsSize = norms === undefined ? 0 : (await norms.stat()).size;
+  const piece = Buffer.alloc(1 << 20);
+  /** Whether the batch's bytes in the .bin still have the checksum its line recorded. */
+  const intact = async (batch: FinishedBatch): Promise<boolean> => {
+    let crc = 0;
+    for (let at = batch.offset; at < batch.offset + batch.bytes; ) {
+      const { bytesRead } = await norms!.read(piece, 0, Math.min(piece.length, batch.offset + batch.bytes - at), at);
+      if (bytesRead === 0) return false;
+      crc = crc32(piece.subarray(0, bytesRead), crc);
+      at += bytesRead;
+    }
+    return crc === batch.crc32;
+  };
+  let damaged = false;
   try {
     const finished: FinishedBatch[] = [];
     let consumed = 0;
@@ -125,14 +152,19 @@ export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promi
         entry = undefined;
       }
       if (!isFinishedBatch(entry, normBytes) || entry.offset + entry.bytes > normsSize) break; // a torn write: redone from here
+      if (!(await intact(entry))) {
+        damaged = true; // its norms were changed after it was written: redone from here, never read
+        break;
+      }
       finished.push(entry);
       normBytes = entry.offset + entry.bytes;
       intactBytes = consumed;
     }
     if (header) return undefined; // an empty file: nothing was ever finished
-    return { finished, intactBytes, normBytes };
+    return { finished, intactBytes, normBytes, damaged };
   } finally {
     await handle.close();
+    await norms?.close();
   }
 }
 
@@ -143,21 +175,6 @@ function present(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** The size of a checkpoint file, refused unless it is a regular file (not a link, FIFO or folder). */
-function checkpointFileSize(path: string): number {
-  let fd: number;
-  try {
-    fd = openRegularFileSync(path, { noFollow: true });
-  } catch (error) {
-    throw unusableCheckpoint(path, error);
-  }
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -237,7 +254,9 @@ export class CheckpointWriter {
       this.normBytes += values.byteLength;
     }
     fdatasyncSync(this.normsFd);
-    const batch = { position, indices, offset, bytes: this.normBytes - offset };
+    let crc = 0;
+    for (const values of norms) crc = crc32(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), crc);
+    const batch = { position, indices, offset, bytes: this.normBytes - offset, crc32: crc };
     this.appendLine(batch);
     this.batches.set(position, batch);
   }

@@ -41,6 +41,12 @@ export const ModelInfoSchema = z.object({
   /** Parallel-residual blocks (GPT-NeoX, GPT-J) have no resid_mid. */
   parallelResidual: z.boolean().optional(),
   parameters: count.optional(),
+  /**
+   * What the model is, by content: the commit sha of a Hub model, `sha256:<hex>` of a local
+   * folder's config and weights (absent in files written before it existed). Merges and sweeps
+   * tell models apart by it, not by their names.
+   */
+  contentId: z.string().regex(/^([0-9a-f]{40}|sha256:[0-9a-f]{64})$/, 'a commit sha or sha256:<64 hex digits>').optional(),
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 
@@ -168,8 +174,11 @@ export const MeasurementSchema = z.looseObject({
   summary: hookSummaries,
   /** The same for both metrics. */
   summaries: z.object({ centered: hookSummaries, raw: hookSummaries }),
-  /** The per-token and per-prompt tables, in the results file's folder. */
-  tables: z.object({ tokens: TableFileSchema, prompts: TableFileSchema }),
+  /**
+   * The per-token and per-prompt tables, in the results file's folder, and the run id their
+   * Parquet metadata carries too (absent in files written before it existed).
+   */
+  tables: z.object({ tokens: TableFileSchema, prompts: TableFileSchema, runId: z.string().regex(/^[0-9a-f]{32}$/, 'a run id of 32 hex digits').optional() }),
   createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
   shard: ShardInfoSchema.optional(),
 });

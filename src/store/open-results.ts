@@ -80,6 +80,7 @@ function fromVersion2(measurement: Measurement, path: string): MeasurementFile {
         prompts: measurement.tables.prompts.rows,
         columns: normColumns(measurement.hooks).map(({ name }) => name),
         label: path,
+        runId: measurement.tables.runId,
       })),
   };
 }

@@ -9,7 +9,9 @@ import { InputError, quote } from '../errors.js';
 import { diagnosticWidth, type DiagnosticColumn } from '../results/diagnostics.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
-import { EXCLUSION_CODE, EXCLUSION_REASONS, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
+import { EXCLUSION_CODE, EXCLUSION_REASONS, RUN_ID_KEY, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
+import { LiteralFiles } from './literal-paths.js';
+import { describeReadFailure } from '../io/read-regular-file.js';
 import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './token-source.js';
 
 let shared: Promise<DuckDBInstance> | undefined;
@@ -20,7 +22,8 @@ const THREADS = 2;
 
 /** One in-memory DuckDB per process, created on first use. */
 async function connect(): Promise<DuckDBConnection> {
-  shared ??= DuckDBInstance.create(':memory:', { memory_limit: `${MEMORY_LIMIT_MB}MB`, threads: String(THREADS), enable_external_access: 'true' });
+  // No file cache: the files are read as /proc/self/fd/<n> (./literal-paths.ts), names a later scan may reuse for another file.
+  shared ??= DuckDBInstance.create(':memory:', { memory_limit: `${MEMORY_LIMIT_MB}MB`, threads: String(THREADS), enable_external_access: 'true', enable_external_file_cache: 'false' });
   return (await shared).connect();
 }
 
@@ -77,7 +80,11 @@ function exclusionSql(hasReasons: boolean): string {
 export class ParquetTokenSource implements TokenSource {
   private constructor(
     private readonly connection: DuckDBConnection,
+    /** The tables' paths, for messages. */
     private readonly tables: ResultTables,
+    /** The names DuckDB reads them by (opened, checked, taken literally), and what keeps them open. */
+    private readonly scans: ResultTables,
+    private readonly files: LiteralFiles,
     readonly nLayers: number,
     readonly promptCount: number,
     /** SQL giving each token's exclusion code. */
@@ -87,44 +94,57 @@ export class ParquetTokenSource implements TokenSource {
   ) {}
 
   /**
-   * Open a results file's tables, checking that they hold what the results file says (row
-   * counts, and every norm column of its hooks).
+   * Open a results file's tables, checking that they belong to it (the same run id as the
+   * results file records, in their Parquet metadata) and hold what it says (row counts, and
+   * every norm column of its hooks).
    */
-  static async open(tables: ResultTables, expected: { nLayers: number; tokens: number; prompts: number; columns: string[]; label: string }): Promise<ParquetTokenSource> {
+  static async open(tables: ResultTables, expected: { nLayers: number; tokens: number; prompts: number; columns: string[]; label: string; runId?: string | undefined }): Promise<ParquetTokenSource> {
+    let files: LiteralFiles;
+    try {
+      files = LiteralFiles.open([tables.tokens, tables.prompts]);
+    } catch (error) {
+      const path = (error as { path?: string }).path ?? tables.tokens;
+      throw new InputError(`cannot read ${quote(path)}, a table of ${quote(expected.label)}: ${describeReadFailure(error)}; measure again or restore the file`);
+    }
+    const scans = { tokens: files.scanPaths[0]!, prompts: files.scanPaths[1]! };
     const connection = await connect();
+    const fail = (message: string): never => {
+      connection.closeSync();
+      files.close();
+      throw new InputError(message);
+    };
     let tokenColumns: string[] = [];
-    for (const [path, rows, columns] of [
-      [tables.tokens, expected.tokens, expected.columns],
-      [tables.prompts, expected.prompts, ['prompt', 'included']],
+    for (const [path, scan, rows, columns] of [
+      [tables.tokens, scans.tokens, expected.tokens, expected.columns],
+      [tables.prompts, scans.prompts, expected.prompts, ['prompt', 'included']],
     ] as const) {
-      let found: number;
-      let names: string[];
+      let found = 0;
+      let names: string[] = [];
+      let runId: string | undefined;
       try {
-        const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
+        const keyValues = await connection.runAndReadAll(`SELECT decode(key), decode(value) FROM parquet_kv_metadata(${sqlString(scan)})`);
+        runId = keyValues.getRows().find((row) => row[0] === RUN_ID_KEY)?.[1] as string | undefined;
+        const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(scan)})`);
         names = described.getRows().map((row) => String(row[0]));
         if (path === tables.tokens) tokenColumns = names;
-        const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(path)})`);
+        const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(scan)})`);
         found = Number(counted.getRows()[0]![0]);
       } catch (error) {
-        connection.closeSync();
-        const reason = (error as Error).message.split('\n')[0]!;
-        throw new InputError(`cannot read ${quote(path)}, a table of ${quote(expected.label)}: ${reason}; measure again or restore the file`);
+        fail(`cannot read ${quote(path)}, a table of ${quote(expected.label)}: ${(error as Error).message.split('\n')[0]!}; measure again or restore the file`);
       }
-      if (found !== rows) {
-        connection.closeSync();
-        throw new InputError(`${quote(path)} has ${found} rows but ${quote(expected.label)} says ${rows}; the files are from different runs: measure again`);
+      if (runId !== expected.runId) {
+        const described = (id: string | undefined) => (id === undefined ? 'none' : id);
+        fail(`${quote(path)} is not a table of ${quote(expected.label)}: its run id is ${described(runId)}, the results file's ${described(expected.runId)} (the files are from different runs, e.g. one killed between writing its tables and its results file); measure again or restore the files`);
       }
+      if (found !== rows) fail(`${quote(path)} has ${found} rows but ${quote(expected.label)} says ${rows}; the files are from different runs: measure again`);
       const missing = columns.find((column) => !names.includes(column));
-      if (missing !== undefined) {
-        connection.closeSync();
-        throw new InputError(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
-      }
+      if (missing !== undefined) fail(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
     }
-    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns);
+    return new ParquetTokenSource(connection, tables, scans, files, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns);
   }
 
   async *columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
-    const sql = `SELECT prompt, position, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)})`;
+    const sql = `SELECT prompt, position, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.scans.tokens)})`;
     for await (const chunk of chunks(this.connection, sql)) {
       const rows = chunk.rowCount;
       const excludedVector = chunk.getColumnVector(2);
@@ -149,7 +169,7 @@ export class ParquetTokenSource implements TokenSource {
     };
     const columns = (['sum', 'sum_log', 'sum_sq'] as const).map((sum) => ident(promptSumColumn(hook, metric, sum))).join(', ');
     let row = 0;
-    for await (const chunk of chunks(this.connection, `SELECT prompt, included, ${columns} FROM read_parquet(${sqlString(this.tables.prompts)}) ORDER BY prompt`)) {
+    for await (const chunk of chunks(this.connection, `SELECT prompt, included, ${columns} FROM read_parquet(${sqlString(this.scans.prompts)}) ORDER BY prompt`)) {
       const rows = chunk.rowCount;
       sums.prompts.set(readInts(chunk.getColumnVector(0), rows), row);
       sums.included.set(readInts(chunk.getColumnVector(1), rows), row);
@@ -162,7 +182,7 @@ export class ParquetTokenSource implements TokenSource {
   }
 
   async promptTokens(prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined> {
-    const sql = `SELECT token_id, token, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.tables.tokens)}) WHERE prompt = ${Math.trunc(prompt)} ORDER BY position`;
+    const sql = `SELECT token_id, token, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.scans.tokens)}) WHERE prompt = ${Math.trunc(prompt)} ORDER BY position`;
     const found: PromptTokens = { ids: [], tokens: [], text: undefined, excluded: [], values: new Float32Array(0) };
     const parts: Float32Array[] = [];
     for await (const chunk of chunks(this.connection, sql)) {
@@ -181,7 +201,7 @@ export class ParquetTokenSource implements TokenSource {
       found.values.set(part, offset);
       offset += part.length;
     }
-    const text = await this.connection.runAndReadAll(`SELECT text FROM read_parquet(${sqlString(this.tables.prompts)}) WHERE prompt = ${Math.trunc(prompt)}`);
+    const text = await this.connection.runAndReadAll(`SELECT text FROM read_parquet(${sqlString(this.scans.prompts)}) WHERE prompt = ${Math.trunc(prompt)}`);
     const value = text.getRows()[0]?.[0];
     found.text = typeof value === 'string' ? value : undefined;
     return found;
@@ -200,7 +220,7 @@ export class ParquetTokenSource implements TokenSource {
     // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
     const promptConnection = await connect();
     try {
-      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(this.tables.tokens)})`)[Symbol.asyncIterator]();
+      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(this.scans.tokens)})`)[Symbol.asyncIterator]();
       let chunk: DuckDBDataChunk | undefined;
       let row = 0;
       const nextRow = async (): Promise<void> => {
@@ -211,7 +231,7 @@ export class ParquetTokenSource implements TokenSource {
           row = 0;
         }
       };
-      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text FROM read_parquet(${sqlString(this.tables.prompts)})`)) {
+      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text FROM read_parquet(${sqlString(this.scans.prompts)})`)) {
         for (let p = 0; p < prompts.rowCount; p += 1) {
           const length = prompts.getColumnVector(1).getItem(p) as number;
           const text = prompts.getColumnVector(3).getItem(p);
@@ -258,6 +278,7 @@ export class ParquetTokenSource implements TokenSource {
 
   close(): void {
     this.connection.closeSync();
+    this.files.close();
   }
 
   /**
@@ -274,7 +295,7 @@ export class ParquetTokenSource implements TokenSource {
       let need = 0;
       for (const source of sources) {
         if (!(source instanceof ParquetTokenSource)) continue;
-        for (const path of [source.tables.tokens, source.tables.prompts]) {
+        for (const path of [source.scans.tokens, source.scans.prompts]) {
           const sql = `SELECT coalesce(max(bytes), 0)::BIGINT FROM (SELECT sum(total_uncompressed_size) AS bytes FROM parquet_metadata(${sqlString(path)}) GROUP BY row_group_id)`;
           need += 2 * Number((await connection.runAndReadAll(sql)).getRows()[0]![0]) + SCAN_OVERHEAD_BYTES;
         }
@@ -305,23 +326,38 @@ function tableScan(files: readonly string[], format: TextTableFormat): string {
   return format === 'parquet' ? `read_parquet(${list})` : `read_csv(${list}, header = true, all_varchar = true)`;
 }
 
-function tableError(files: readonly string[], error: unknown): InputError {
-  const reason = (error as Error).message.split('\n')[0]!;
+function tableError(files: readonly string[], error: unknown, opened?: LiteralFiles): InputError {
+  let reason = (error as Error).message.split('\n')[0]!;
+  // DuckDB names the files as it read them (/proc/self/fd/12): longest first, so fd 1 does not match fd 12.
+  const scans = (opened?.scanPaths ?? []).map((scan, index) => ({ scan, file: files[index]! })).sort((a, b) => b.scan.length - a.scan.length);
+  for (const { scan, file } of scans) reason = reason.replaceAll(scan, file);
   return new InputError(`cannot read the prompt table ${quote(files.length === 1 ? files[0]! : `${files[0]} (and ${files.length - 1} more)`)}: ${quote(reason, 160)}`);
+}
+
+/** The prompt tables opened for DuckDB (regular files only, names taken literally), or an InputError naming the one that cannot be. */
+function openTextTables(files: readonly string[]): LiteralFiles {
+  try {
+    return LiteralFiles.open(files);
+  } catch (error) {
+    const path = (error as { path?: string }).path ?? files[0]!;
+    throw new InputError(`cannot read the prompt table ${quote(path)}: ${describeReadFailure(error)}; give a .parquet or .csv file`);
+  }
 }
 
 /** Columns (name, DuckDB type) and rows of prompt tables, all files together. */
 export async function describeTextTable(files: readonly string[], format: TextTableFormat): Promise<{ columns: Array<{ name: string; type: string }>; rows: number }> {
+  const opened = openTextTables(files);
   const connection = await connect();
   try {
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${tableScan(files, format)}`);
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${tableScan(opened.scanPaths, format)}`);
     const columns = described.getRows().map((row) => ({ name: String(row[0]), type: String(row[1]) }));
-    const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM ${tableScan(files, format)}`);
+    const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM ${tableScan(opened.scanPaths, format)}`);
     return { columns, rows: Number(counted.getRows()[0]![0]) };
   } catch (error) {
-    throw tableError(files, error);
+    throw tableError(files, error, opened);
   } finally {
     connection.closeSync();
+    opened.close();
   }
 }
 
@@ -330,15 +366,16 @@ export async function describeTextTable(files: readonly string[], format: TextTa
  * 0-based number and its text (null for SQL NULL). `limit` reads only the first rows.
  */
 export async function* readTextColumn(files: readonly string[], format: TextTableFormat, column: string, limit?: number): AsyncIterable<{ row: number; text: string | null }> {
+  const opened = openTextTables(files);
   const connection = await connect();
   try {
-    const sql = `SELECT ${ident(column)}::VARCHAR FROM ${tableScan(files, format)}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
+    const sql = `SELECT ${ident(column)}::VARCHAR FROM ${tableScan(opened.scanPaths, format)}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
     let row = 0;
     let stream: AsyncIterable<DuckDBDataChunk>;
     try {
       stream = chunks(connection, sql);
     } catch (error) {
-      throw tableError(files, error);
+      throw tableError(files, error, opened);
     }
     const iterator = stream[Symbol.asyncIterator]();
     for (;;) {
@@ -346,7 +383,7 @@ export async function* readTextColumn(files: readonly string[], format: TextTabl
       try {
         next = await iterator.next();
       } catch (error) {
-        throw tableError(files, error);
+        throw tableError(files, error, opened);
       }
       if (next.done) return;
       const vector = next.value.getColumnVector(0);
@@ -358,5 +395,6 @@ export async function* readTextColumn(files: readonly string[], format: TextTabl
     }
   } finally {
     connection.closeSync();
+    opened.close();
   }
 }

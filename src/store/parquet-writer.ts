@@ -17,6 +17,7 @@ import { writeColumn } from 'hyparquet-writer/src/column.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
+import { createHash, type Hash } from 'node:crypto';
 import { TempFile } from '../io/output-file.js';
 
 export type ColumnSpec =
@@ -62,6 +63,8 @@ export class ParquetFileWriter {
   private readonly rowGroups: Array<{ columns: ColumnChunk[]; total_byte_size: bigint; num_rows: bigint }> = [];
   private offset = 0;
   private rows = 0;
+  /** sha256 of every byte before the footer: what the table holds, whatever its metadata says. */
+  private readonly hash: Hash = createHash('sha256');
 
   private constructor(
     private readonly file: TempFile,
@@ -160,6 +163,11 @@ export class ParquetFileWriter {
     };
   }
 
+  /** sha256 of the table's bytes so far (its row groups), before the footer is written. */
+  contentHash(): Buffer {
+    return this.hash.copy().digest();
+  }
+
   /** Write the footer (with `keyValues` as its key-value metadata), sync, and rename the file into place. */
   finish(keyValues: readonly KeyValue[] = []): void {
     const writer = new ByteWriter(1 << 16);
@@ -173,7 +181,7 @@ export class ParquetFileWriter {
       metadata_length: 0,
     });
     writer.appendUint32(MAGIC);
-    this.append(writer.getBytes());
+    this.file.write(writer.getBytes(), this.offset); // the footer is not part of the content hash
     this.file.commit();
   }
 
@@ -184,6 +192,7 @@ export class ParquetFileWriter {
 
   private append(bytes: Uint8Array): void {
     this.file.write(bytes, this.offset);
+    this.hash.update(bytes);
     this.offset += bytes.length;
   }
 }

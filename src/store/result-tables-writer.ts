@@ -5,6 +5,7 @@
  * summaries). `measure`, `merge` and the reader of version-1 files all write through here, so
  * the three agree on every column.
  */
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
 import type { DiagnosticColumn, DiagnosticSummaries } from '../results/diagnostics.js';
@@ -12,7 +13,7 @@ import { DiagnosticSummaryBuilder } from './diagnostic-summaries.js';
 import type { LayerSummary } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
-import { EXCLUSION_CODE, EXCLUSION_REASONS, PROMPT_SUMS, exclusionReason, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ExclusionReason, type ResultTables } from './result-tables.js';
+import { EXCLUSION_CODE, EXCLUSION_REASONS, PROMPT_SUMS, RUN_ID_KEY, exclusionReason, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ExclusionReason, type ResultTables } from './result-tables.js';
 
 /** One measured sequence, its norms as the graph gave them. */
 export interface SequenceNorms {
@@ -42,8 +43,8 @@ export interface TablesOutcome {
   excluded: number;
   excludedBy: Record<ExclusionReason, number>;
   prompts: number;
-  /** Sizes of the files written, as the results file records them. */
-  files: { tokens: TableFileInfo; prompts: TableFileInfo };
+  /** Sizes of the files written and their run id, as the results file records them. */
+  files: { tokens: TableFileInfo; prompts: TableFileInfo; runId: string };
   /** Summaries of the diagnostic columns (measure --diagnostics), when there are any. */
   diagnostics?: DiagnosticSummaries;
 }
@@ -153,8 +154,11 @@ export class ResultTablesWriter {
     this.promptRows.flush();
     const tokens = this.tokenRows.writer.rowCount;
     const prompts = this.promptRows.writer.rowCount;
-    this.tokenRows.writer.finish();
-    this.promptRows.writer.finish();
+    // The run id is the hash of both tables' contents: the same tables (a resumed run, the merge of
+    // a sharded one) get the same id and stay byte-identical; any other run's tables get another.
+    const runId = createHash('sha256').update(this.tokenRows.writer.contentHash()).update(this.promptRows.writer.contentHash()).digest('hex').slice(0, 32);
+    this.tokenRows.writer.finish([{ key: RUN_ID_KEY, value: runId }]);
+    this.promptRows.writer.finish([{ key: RUN_ID_KEY, value: runId }]);
     const summaries: Summaries = { centered: {}, raw: {} };
     this.columns.forEach(({ hook, metric }, c) => {
       summaries[metric][hook] = Array.from({ length: this.nLayers }, (_, layer) => this.summaries[c * this.nLayers + layer]!.summarize(layer));
@@ -165,7 +169,7 @@ export class ResultTablesWriter {
       excluded: this.excludedBy.reduce((sum, count, code) => (code === 0 ? sum : sum + count), 0),
       excludedBy: Object.fromEntries(EXCLUSION_REASONS.map((reason) => [reason, this.excludedBy[EXCLUSION_CODE[reason]]!])) as Record<ExclusionReason, number>,
       prompts,
-      files: { tokens: { name: basename(this.paths.tokens), rows: tokens }, prompts: { name: basename(this.paths.prompts), rows: prompts } },
+      files: { tokens: { name: basename(this.paths.tokens), rows: tokens }, prompts: { name: basename(this.paths.prompts), rows: prompts }, runId },
       ...(this.diagnosticSummaries ? { diagnostics: this.diagnosticSummaries.finish() } : {}),
     };
   }

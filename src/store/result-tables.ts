@@ -12,6 +12,13 @@ import type { ColumnSpec } from './parquet-writer.js';
 export const TOKENS_SUFFIX = '.tokens.parquet';
 export const PROMPTS_SUFFIX = '.prompts.parquet';
 
+/**
+ * The key of the tables' Parquet key-value metadata that holds their run id, which the results
+ * file records too (`tables.runId`): files that belong together say so, and readers refuse a
+ * results file beside tables of another run.
+ */
+export const RUN_ID_KEY = 'resid-norms.run_id';
+
 /** Paths of a results file's tables. */
 export interface ResultTables {
   tokens: string;

@@ -77,11 +77,16 @@ export function planMembers(models: readonly string[], revisions: readonly strin
     for (const revision of revisions) specs.push(`${model}@${revision}`);
   }
   if (specs.length > MAX_MEMBERS) throw new UsageError(`the sweep has ${specs.length} members (models × revisions); at most ${MAX_MEMBERS}: split it into several sweeps`);
-  const seen = new Map<string, number>();
-  return [...new Set(specs)].map((spec, i) => {
-    const slug = modelSlug(spec.replace(/^[.~/\\]+/, '').replace(/\/+$/, '')) || 'model';
-    const count = (seen.get(slug.toLowerCase()) ?? 0) + 1;
-    seen.set(slug.toLowerCase(), count);
-    return { index: i + 1, spec, file: `members/${count === 1 ? slug : `${slug}-${count}`}.json`, step: stepOf(spec) };
+  const unique = [...new Set(specs)];
+  const slugs = unique.map((spec) => modelSlug(spec.replace(/^[.~/\\]+/, '').replace(/\/+$/, '')) || 'model');
+  // One file per member, whatever the specs: names are compared without case (macOS and Windows
+  // file systems ignore it), and a name a later member's own slug would take is never handed out.
+  const taken = new Set<string>();
+  const reserved = new Set(slugs.map((slug) => slug.toLowerCase()));
+  return unique.map((spec, i) => {
+    let name = slugs[i]!;
+    for (let k = 2; taken.has(name.toLowerCase()) || (k > 2 && reserved.has(name.toLowerCase())); k += 1) name = `${slugs[i]}-${k}`;
+    taken.add(name.toLowerCase());
+    return { index: i + 1, spec, file: `members/${name}.json`, step: stepOf(spec) };
   });
 }

@@ -114,12 +114,32 @@ describe('resumable, sharded measurement', () => {
     const controller = new AbortController();
     await assert.rejects(measure({ ...base, outPath, signal: controller.signal }, interruptAfter(1, controller)), InterruptedError);
     const lines = (await readFile(files.index, 'utf8')).split('\n');
-    const batch = JSON.parse(lines[1]!) as { bytes: number };
-    const tampered = { ...batch, bytes: batch.bytes - 4 }; // one float short
+    const batch = JSON.parse(lines[1]!) as { indices: number[] };
+    const tampered = { ...batch, indices: batch.indices.map((index) => index + 1) }; // other prompts, the same norms (their checksum still holds)
     await writeFile(files.index, [lines[0], JSON.stringify(tampered), ...lines.slice(2)].join('\n'));
     await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /holds batches this run would not make; rerun with --restart/);
     await measure({ ...base, outPath, restart: true }, createSilentReporter());
     assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference));
+  });
+
+  it('measures again the batches of a damaged .bin (zeros, NaN or a huge value written in), from the first damaged one on', async () => {
+    for (const [name, damage] of [
+      ['zeros', (values: Float32Array) => values.fill(0)],
+      ['nan', (values: Float32Array) => void (values[values.length >> 1] = Number.NaN)],
+      ['huge', (values: Float32Array) => void (values[3] = 3e38)],
+    ] as const) {
+      const outPath = join(dir, `damaged-${name}.json`);
+      const files = checkpointFiles(outPath);
+      const controller = new AbortController();
+      await assert.rejects(measure({ ...base, outPath, signal: controller.signal }, interruptAfter(2, controller)), InterruptedError);
+      const bytes = await readFile(files.norms);
+      damage(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
+      await writeFile(files.norms, bytes);
+      const reporter = createSilentReporter();
+      await measure({ ...base, outPath }, reporter);
+      assert.ok(reporter.warnings.some((warning) => /was damaged after \d+ batches \(their norms no longer match the checksums recorded with them\)/.test(warning)), reporter.warnings.join('\n'));
+      assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference), `${name}: the same results as an undamaged run`);
+    }
   });
 
   it('refuses a checkpoint of another format or version, and --restart discards it', async () => {

@@ -106,7 +106,7 @@ describe('a results file whose tables are missing, from another run, or torn', (
     }
   });
 
-  it('refuses tables of another run by their row count', async () => {
+  it('refuses tables of another run by their run id', async () => {
     const mixed = join(dir, 'mixed.json');
     await copyFile(outPath, mixed);
     await copyFile(tablePaths(join(dir, 'other.json')).tokens, tablePaths(mixed).tokens);
@@ -115,7 +115,20 @@ describe('a results file whose tables are missing, from another run, or torn', (
     document.tables.tokens.name = 'mixed.tokens.parquet';
     document.tables.prompts.name = 'mixed.prompts.parquet';
     await writeFile(mixed, JSON.stringify(document));
-    await assert.rejects(fitOf(mixed), (error: unknown) => error instanceof InputError && /mixed\.tokens\.parquet" has \d+ rows but ".*mixed\.json" says \d+; the files are from different runs: measure again$/.test(error.message));
+    await assert.rejects(fitOf(mixed), (error: unknown) => error instanceof InputError && /mixed\.tokens\.parquet" is not a table of ".*mixed\.json": its run id is [0-9a-f]{32}, the results file's [0-9a-f]{32} \(the files are from different runs/.test(error.message));
+  });
+
+  it('refuses tables whose row count is not what their results file says', async () => {
+    const counted = join(dir, 'counted.json');
+    await copyFile(tablePaths(outPath).tokens, tablePaths(counted).tokens);
+    await copyFile(tablePaths(outPath).prompts, tablePaths(counted).prompts);
+    const document = JSON.parse(await readFile(outPath, 'utf8')) as { tables: { tokens: { name: string; rows: number }; prompts: { name: string } }; tokens: { measured: number } };
+    document.tables.tokens.name = 'counted.tokens.parquet';
+    document.tables.prompts.name = 'counted.prompts.parquet';
+    document.tables.tokens.rows += 1;
+    document.tokens.measured += 1;
+    await writeFile(counted, JSON.stringify(document));
+    await assert.rejects(fitOf(counted), (error: unknown) => error instanceof InputError && /counted\.tokens\.parquet" has \d+ rows but ".*counted\.json" says \d+; the files are from different runs: measure again$/.test(error.message));
   });
 
   it('refuses a table cut short', async () => {

@@ -50,4 +50,18 @@ describe('sweep members', () => {
     assert.deepEqual(await parseModelSpec('pythia-160m@step1000'), { kind: 'hub', repo: 'EleutherAI/pythia-160m', revision: 'step1000', id: 'pythia-160m@step1000' });
     await assert.rejects(parseModelSpec('pythia-160m@../x'), UsageError);
   });
+
+  it('gives every member its own results file, whatever the specs (case, ./ prefixes, slugs that look numbered)', () => {
+    for (const specs of [
+      ['m', './m', 'm-2'],
+      ['M', 'm', './m', 'm-2', 'm-3'],
+      ['a/b', 'a--b', './a--b', 'a/b@main'],
+      ['/x/model', '/y/model', './model', 'model', 'MODEL', 'model-2'],
+    ]) {
+      const files = planMembers(specs, undefined).map((member) => member.file.toLowerCase());
+      assert.equal(new Set(files).size, specs.length, `${specs.join(', ')} → ${files.join(', ')}`);
+    }
+    // Names without a clash stay as they were.
+    assert.deepEqual(planMembers(['gpt2', 'gpt2-medium'], undefined).map((member) => member.file), ['members/gpt2.json', 'members/gpt2-medium.json']);
+  });
 });
