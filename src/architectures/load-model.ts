@@ -1,6 +1,7 @@
 /**
- * Open a model folder: config.json → architecture adapter → safetensors headers → a
- * TransformerSpec that says which tensor plays which role. No tensor is read.
+ * Open a model folder: config.json → architecture adapter → weight headers (safetensors, or
+ * PyTorch checkpoints read without running them) → a TransformerSpec that says which tensor
+ * plays which role. No tensor is read.
  */
 import { join } from 'node:path';
 import { specProblems } from './model-shape.js';
@@ -10,7 +11,8 @@ import { ModelError, quote } from '../errors.js';
 import { modelFolderInputs, type InputFile } from '../io/output-guard.js';
 import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
 import { TOKENIZER_FILES } from '../models/tokenizer-files.js';
-import { readWeightIndex, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightIndex } from '../models/weight-index.js';
+import { WEIGHT_ENTRY_FILES } from '../models/weight-formats.js';
+import { readWeightIndex, type WeightIndex } from '../models/weight-index.js';
 
 export interface LoadedModel {
   dir: string;
@@ -27,7 +29,7 @@ export async function readConfig(dir: string): Promise<{ config: HfConfig; path:
     text = (await readRegularFile(path)).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ModelError(`${quote(dir)} has no config.json; a model folder needs config.json, model.safetensors and tokenizer.json`);
+      throw new ModelError(`${quote(dir)} has no config.json; a model folder needs config.json, its weights (model.safetensors or pytorch_model.bin) and tokenizer.json`);
     }
     throw new ModelError(`cannot read ${quote(path)}: ${describeReadFailure(error)}; config.json must be a JSON file`);
   }
@@ -43,7 +45,7 @@ export async function readConfig(dir: string): Promise<{ config: HfConfig; path:
 
 /** Every file of a model folder, and every name the loader reads there, as inputs an output may not replace. */
 export function modelInputs(dir: string): Promise<InputFile[]> {
-  return modelFolderInputs(dir, ['config.json', ...TOKENIZER_FILES, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE]);
+  return modelFolderInputs(dir, ['config.json', ...TOKENIZER_FILES, ...WEIGHT_ENTRY_FILES]);
 }
 
 export async function loadModel(dir: string): Promise<LoadedModel> {

@@ -50,11 +50,11 @@ export class GraphContext {
     if (cached) return cached;
     const stored = STORED_TYPES[info.dtype];
     if (stored === undefined) throw new Error(`tensor ${info.name} has dtype ${info.dtype}, not a float weight`);
-    const name = this.g.addExternalInitializer(info.name, stored, info.shape, {
-      location: this.layout.locationOf(info.file),
-      offset: info.byteOffset,
-      length: info.byteLength,
-    });
+    // A tensor copied out of a PyTorch checkpoint (a non-contiguous view) travels in the graph; every other is referenced in its file.
+    const name =
+      info.data !== undefined
+        ? this.g.addInlineInitializer(info.name, stored, info.shape, info.data)
+        : this.g.addExternalInitializer(info.name, stored, info.shape, { location: this.layout.locationOf(info.file), offset: info.byteOffset, length: info.byteLength });
     const asFloat = stored === ElementType.float ? name : this.g.node('Cast', [name], { to: int(ElementType.float) }, `${info.name}.f32`);
     this.stored.set(info.name, asFloat);
     return asFloat;

@@ -112,6 +112,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An initializer whose bytes are in the graph itself (a weight that could not be referenced in place). */
+  addInlineInitializer(name: string, elemType: ElementTypeValue, dims: readonly number[], bytes: Uint8Array): string {
+    this.initializers.push({ name: this.claim(name), dataType: elemType, dims: [...dims], rawData: bytes });
+    return name;
+  }
+
   /** A float32 constant (deduplicated by value and shape). */
   floatConstant(values: readonly number[], dims: readonly number[] = [values.length]): string {
     return this.constant('float', values, dims);

@@ -1,5 +1,6 @@
 /**
- * `--model` → a folder on disk holding config.json, tokenizer files and safetensors weights.
+ * `--model` → a folder on disk holding config.json, tokenizer files and the weights
+ * (safetensors, or PyTorch checkpoints read without running them).
  * Accepted: an alias (gpt2-xl), a Hub repo id with optional revision (owner/name@rev), or a
  * local folder. Hub models come from (or go into) the shared Hugging Face cache.
  */
@@ -83,7 +84,7 @@ export async function parseModelSpec(spec: string): Promise<ModelSource> {
   }
   if (await isDirectory(trimmed)) return { kind: 'local', dir: resolve(trimmed), id: basename(resolve(trimmed)) };
   if (await isFile(trimmed)) {
-    throw new UsageError(`--model ${quote(spec)} is a file, not a model folder; give the folder that holds config.json, model.safetensors and tokenizer.json (e.g. ${quote(dirname(trimmed))})`);
+    throw new UsageError(`--model ${quote(spec)} is a file, not a model folder; give the folder that holds config.json, the weights (model.safetensors or pytorch_model.bin) and tokenizer.json (e.g. ${quote(dirname(trimmed))})`);
   }
   if (looksLikePath(trimmed)) throw new UsageError(`--model ${quote(spec)}: no such folder`);
   const at = trimmed.indexOf('@');

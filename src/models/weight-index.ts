@@ -1,69 +1,53 @@
 /**
- * All tensors of a model, across one `model.safetensors` or the shards named by
- * `model.safetensors.index.json`. Shard names are untrusted: they must be plain file names
- * inside the model folder. Pickled checkpoints (`*.bin`, `*.pt`) are never loaded.
+ * All tensors of a model, across its weight files in the format src/models/weight-formats.ts
+ * chooses: one `model.safetensors` or the shards of `model.safetensors.index.json`, else one
+ * `pytorch_model.bin` or the shards of `pytorch_model.bin.index.json` (read without running them,
+ * src/models/torch/). Either way a tensor is a byte range of its file (TensorInfo), so callers do
+ * not see the format. Shard names are untrusted: they must be plain file names inside the folder.
  */
 import { readdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError, quote } from '../errors.js';
 import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
 import { readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensors.js';
+import { readTorchCheckpoint } from './torch/torch-checkpoint.js';
+import { checkShardName, chooseWeights, noWeightsError, WEIGHT_FORMATS, weightFormatOf, type WeightFormat } from './weight-formats.js';
 
+export { checkShardName } from './weight-formats.js';
 export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
 export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
-const SHARD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors$/;
-const PICKLE_FILES = /\.(bin|pt|pth|ckpt|pkl)$/;
-
-/**
- * Refuses a model (a folder or a Hub repo, named by `where`) whose only weights are pickled
- * checkpoints, saying why and what to use instead; does nothing when `files` has none.
- */
-export function refusePickledWeights(where: string, files: readonly string[], instead: string): void {
-  const pickles = files.filter((name) => PICKLE_FILES.test(name));
-  if (pickles.length > 0) {
-    throw new ModelError(`${quote(where)} has only pickled weights (${pickles.slice(0, 2).join(', ')}), which can run arbitrary code when loaded and are refused; ${instead}`);
-  }
-}
 
 export interface WeightIndex {
   tensors: Map<string, TensorInfo>;
   files: string[];
   /** dtype of the floating-point weights (the most common one, e.g. F32). */
   dtype: string;
+  /** Bytes of all tensors, shared (tied) ones once. */
   totalBytes: number;
+  format: WeightFormat;
+  /** Bytes of tensors that could not be referenced in place and were copied into memory (non-contiguous views in a PyTorch checkpoint); 0 for safetensors. */
+  copiedBytes: number;
 }
 
-/** Validate a shard name from an index file: a plain safetensors file name, nothing else. */
-export function checkShardName(name: unknown, indexPath: string): string {
-  if (typeof name !== 'string' || !SHARD_NAME.test(name) || name.includes('..')) {
-    throw new ModelError(
-      `${quote(indexPath)} names shard ${quote(name)}; shard names must be plain *.safetensors file names inside the model folder`,
-    );
-  }
-  return name;
-}
-
-/** The weight files a model folder uses: the single file, or the shards of its index. */
+/** The weight files a model folder uses: the chosen format's single file, or the shards of its index. */
 export async function listWeightFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir).catch(() => [] as string[]);
-  if (entries.includes(WEIGHTS_INDEX_FILE)) {
-    const indexPath = join(dir, WEIGHTS_INDEX_FILE);
-    let text: string;
-    try {
-      text = (await readRegularFile(indexPath)).toString('utf8');
-    } catch (error) {
-      throw new ModelError(`cannot read ${quote(indexPath)}: ${describeReadFailure(error)}; the weights index must be a JSON file`);
-    }
-    const shards = shardNamesFromIndex(text, indexPath);
-    return shards.map((name) => join(dir, name));
+  const choice = chooseWeights(entries);
+  if (choice === undefined) throw noWeightsError(dir, entries);
+  if (!choice.sharded) return [join(dir, choice.entry)];
+  const indexPath = join(dir, choice.entry);
+  let text: string;
+  try {
+    text = (await readRegularFile(indexPath)).toString('utf8');
+  } catch (error) {
+    throw new ModelError(`cannot read ${quote(indexPath)}: ${describeReadFailure(error)}; the weights index must be a JSON file`);
   }
-  if (entries.includes(SINGLE_WEIGHTS_FILE)) return [join(dir, SINGLE_WEIGHTS_FILE)];
-  refusePickledWeights(dir, entries, 'use a model folder with model.safetensors (convert with `python -m safetensors.convert` or pick a repo that ships safetensors)');
-  throw new ModelError(`${quote(dir)} has no ${SINGLE_WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}`);
+  return shardNamesFromIndex(text, indexPath).map((name) => join(dir, name));
 }
 
-/** Unique shard names of an index file's weight_map, in first-use order. */
+/** Unique shard names of an index file's weight_map, in first-use order; the index's name says their format. */
 export function shardNamesFromIndex(text: string, indexPath: string): string[] {
+  const format = WEIGHT_FORMATS.find(({ index }) => indexPath.endsWith(index))?.format ?? 'safetensors';
   let index: unknown;
   try {
     index = JSON.parse(text);
@@ -75,29 +59,42 @@ export function shardNamesFromIndex(text: string, indexPath: string): string[] {
     throw new ModelError(`${quote(indexPath)} has no "weight_map" object`);
   }
   const names = new Set<string>();
-  for (const shard of Object.values(weightMap)) names.add(checkShardName(shard, indexPath));
+  for (const shard of Object.values(weightMap)) names.add(checkShardName(shard, indexPath, format));
   if (names.size === 0) throw new ModelError(`${quote(indexPath)} has an empty "weight_map"`);
   return [...names];
+}
+
+/** The tensors of one weights file, by its format. */
+async function readWeightFile(file: string): Promise<{ tensors: Map<string, TensorInfo>; copiedBytes: number }> {
+  if (weightFormatOf(file.slice(file.lastIndexOf('/') + 1)) === 'safetensors') return { tensors: (await readSafetensorsHeader(file)).tensors, copiedBytes: 0 };
+  const checkpoint = await readTorchCheckpoint(file);
+  return { tensors: checkpoint.tensors, copiedBytes: checkpoint.copiedBytes };
 }
 
 export async function readWeightIndex(dir: string): Promise<WeightIndex> {
   const files = await listWeightFiles(dir);
   const tensors = new Map<string, TensorInfo>();
   const bytesByDtype = new Map<string, number>();
+  const ranges = new Set<string>(); // tied tensors share their bytes: counted once
   let totalBytes = 0;
+  let copiedBytes = 0;
   for (const file of files) {
-    const header = await readSafetensorsHeader(file);
-    for (const [name, info] of header.tensors) {
+    const read = await readWeightFile(file);
+    copiedBytes += read.copiedBytes;
+    for (const [name, info] of read.tensors) {
       if (tensors.has(name)) throw new ModelError(`tensor ${quote(name)} appears in two weight files of ${quote(dir)}`);
       tensors.set(name, info);
-      totalBytes += info.byteLength;
+      const range = `${info.file}:${info.byteOffset}:${info.byteLength}:${info.data === undefined ? '' : name}`;
+      if (!ranges.has(range)) totalBytes += info.byteLength;
+      ranges.add(range);
       if (info.dtype === 'F32' || info.dtype === 'F16' || info.dtype === 'BF16') {
         bytesByDtype.set(info.dtype, (bytesByDtype.get(info.dtype) ?? 0) + info.byteLength);
       }
     }
   }
   const dtype = [...bytesByDtype.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'unknown';
-  return { tensors, files, dtype, totalBytes };
+  const format = files.some((file) => file.endsWith('.safetensors')) ? 'safetensors' : 'pytorch';
+  return { tensors, files, dtype, totalBytes, format, copiedBytes };
 }
 
 /** Decode one IEEE half-precision value. */

@@ -5,7 +5,7 @@
  *     root, the repo id and a 40-digit sha, and checked to lie inside the cache (no symlink on
  *     the way);
  *   - a blob is deleted only when it is the target of one of that snapshot's weight links
- *     (*.safetensors, the index), lies in the repo's blobs/ folder with a hash for a name, and
+ *     (*.safetensors, pytorch_model*.bin, an index), lies in the repo's blobs/ folder with a hash for a name, and
  *     no other snapshot of the repo links to it (a revision kept, e.g. main = step143000);
  *   - config and tokenizer blobs stay (kilobytes, shared by every checkpoint);
  *   - refs that name the sha are removed, so the cache never points at a missing snapshot;
@@ -15,6 +15,7 @@
 import { lstat, readdir, readlink, realpath, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { COMMIT_SHA, repoFolder, snapshotDir } from '../models/hub/hub-cache.js';
+import { isWeightFileName } from '../models/weight-formats.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 
 export interface Eviction {
@@ -28,7 +29,7 @@ export interface Eviction {
 }
 
 const BLOB_NAME = /^[0-9a-f]{40,64}$/;
-const isWeightLink = (name: string) => name.endsWith('.safetensors') || name.endsWith('.safetensors.index.json');
+const isWeightLink = isWeightFileName;
 
 function inside(parent: string, path: string): boolean {
   const rel = relative(parent, path);

@@ -138,10 +138,10 @@ describe('resid-norms measure, end to end', () => {
       message: /HF_HUB_OFFLINE is set and "openai-community\/gpt2@main" is not complete in the cache/,
     },
     {
-      name: 'missing safetensors',
+      name: 'missing weights',
       args: async () => ['--model', await badModel('no-weights', (dir) => rm(join(dir, 'model.safetensors')))],
       code: ExitCode.badModel,
-      message: /has no model\.safetensors or model\.safetensors\.index\.json/,
+      message: /has no weights to read: expected model\.safetensors \(or model\.safetensors\.index\.json \+ shards\) or pytorch_model\.bin/,
     },
     {
       name: 'corrupt safetensors',

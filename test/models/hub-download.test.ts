@@ -124,7 +124,7 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     });
   });
 
-  it('downloads an index and its shards, and refuses pickled-only repos before downloading', async () => {
+  it('downloads an index and its shards, PyTorch checkpoints only when there are no safetensors, and refuses repos without weights', async () => {
     const base = hub.repos.get(REPO)!;
     const files = new Map(base.files);
     files.delete('model.safetensors');
@@ -141,7 +141,14 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     pickleOnly.delete('model.safetensors');
     pickleOnly.set('pytorch_model.bin', Buffer.from('pickle'));
     hub.repos.set('test-org/pickled', { sha: SHA, files: pickleOnly });
-    await assert.rejects(resolve('test-org/pickled'), /only pickled weights \(pytorch_model\.bin\).*refused/);
+    const pickled = await resolve('test-org/pickled');
+    assert.ok((await readdir(pickled.dir)).includes('pytorch_model.bin'), 'read later by the restricted unpickler (src/models/torch/)');
+
+    const noWeights = new Map(base.files);
+    noWeights.delete('model.safetensors');
+    noWeights.set('tf_model.h5', Buffer.from('h5'));
+    hub.repos.set('test-org/no-weights', { sha: SHA, files: noWeights });
+    await assert.rejects(resolve('test-org/no-weights'), /"test-org\/no-weights" has no weights to read: expected model\.safetensors .* it has tf_model\.h5, which are not read/);
   });
 
   it('retries a 500 and resumes a dropped connection, ending with a verified blob', async () => {

@@ -110,11 +110,12 @@ describe('safetensors reader', () => {
     });
   }
 
-  it('refuses a folder with only pickled weights and says why', async () => {
+  it('a folder whose pytorch_model.bin is not a checkpoint is refused in one line when read', async () => {
     const { mkdir } = await import('node:fs/promises');
     const pickleDir = join(dir, 'pickle');
     await mkdir(pickleDir);
     await writeFile(join(pickleDir, 'pytorch_model.bin'), 'not really a pickle');
-    await assert.rejects(listWeightFiles(pickleDir), /only pickled weights \(pytorch_model\.bin\).*arbitrary code/);
+    assert.deepEqual(await listWeightFiles(pickleDir), [join(pickleDir, 'pytorch_model.bin')]);
+    await assert.rejects(readWeightIndex(pickleDir), /refused PyTorch checkpoint ".*pytorch_model\.bin": it is neither a torch\.save zip nor a legacy torch\.save file/);
   });
 });

@@ -17,7 +17,9 @@ export type StorageDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U8' | 'BOOL
 
 export interface TorchStorage {
   dtype: StorageDtype;
-  values: ArrayLike<number>;
+  /** The elements as numbers, or `raw`: their bytes as stored (e.g. copied from a safetensors file). */
+  values?: ArrayLike<number>;
+  raw?: Uint8Array;
 }
 
 export interface TorchTensor {
@@ -45,8 +47,14 @@ const STORAGE_CLASS: Record<StorageDtype, { name: string; bytes: number }> = {
   BF16: { name: 'BFloat16Storage', bytes: 2 }, I64: { name: 'LongStorage', bytes: 8 }, U8: { name: 'ByteStorage', bytes: 1 }, BOOL: { name: 'BoolStorage', bytes: 1 },
 };
 
+export function storageNumel(storage: TorchStorage): number {
+  return storage.raw !== undefined ? storage.raw.length / STORAGE_CLASS[storage.dtype].bytes : storage.values!.length;
+}
+
 export function encodeStorage(storage: TorchStorage): Buffer {
-  const { values, dtype } = storage;
+  if (storage.raw !== undefined) return Buffer.from(storage.raw.buffer, storage.raw.byteOffset, storage.raw.byteLength);
+  const { dtype } = storage;
+  const values = storage.values!;
   const out = Buffer.alloc(values.length * STORAGE_CLASS[dtype].bytes);
   for (let i = 0; i < values.length; i += 1) {
     const value = values[i]!;
@@ -83,7 +91,7 @@ function stateDictPickle(tensors: readonly TorchTensor[], options: CheckpointOpt
     const { storage } = tensor;
     // The zip format's keys are one string object per storage; the legacy format makes a new one each time (str(storage._cdata)).
     const key: PyValue = legacy ? { py: 'str', value: keyOf(storage) } : keyOf(storage);
-    const pid = pyTuple('storage', sharedGlobal('torch', STORAGE_CLASS[storage.dtype].name), key, 'cpu', storage.values.length, ...(legacy ? [null] : []));
+    const pid = pyTuple('storage', sharedGlobal('torch', STORAGE_CLASS[storage.dtype].name), key, 'cpu', storageNumel(storage), ...(legacy ? [null] : []));
     const rebuilt: PyReduce = {
       py: 'reduce',
       callable: sharedGlobal('torch._utils', '_rebuild_tensor_v2'),
@@ -182,7 +190,7 @@ export function encodeTorchCheckpoint(tensors: readonly TorchTensor[], options: 
   const sorted = [...keys.entries()].sort(([, a], [, b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (options.format === 'legacy') {
     const sysInfo: PyDict = { py: 'dict', entries: [['protocol_version', 1001], ['little_endian', true], ['type_sizes', { py: 'dict', entries: [['short', 2], ['int', 4], ['long', 4]] }]] };
-    const storages = sorted.flatMap(([storage]) => [u64(storage.values.length), encodeStorage(storage)]);
+    const storages = sorted.flatMap(([storage]) => [u64(storageNumel(storage)), encodeStorage(storage)]);
     return Buffer.concat([LEGACY_MAGIC, pickle(1001), pickle(sysInfo), pickled, pickle({ py: 'list', items: sorted.map(([, key]) => key) }), ...storages]);
   }
   const prefix = options.prefix ?? 'archive';

@@ -2,16 +2,18 @@
  * Model snapshots from the Hugging Face Hub into the shared cache. The revision's listing comes
  * first, in one API call (src/models/hub/hub-api.ts): the commit sha (so a branch moving
  * mid-download cannot mix commits) and every file's size and hash. Then only the needed files
- * are fetched: config, tokenizer files, and the weights (single file or index + shards). Each
- * blob goes through src/models/hub/hub-blob.ts (bounded by its listed size, checked against its
- * sha256 or git sha1, renamed into place), so the cache never holds a wrong file; an
- * interrupted download resumes. refs/<revision> is written once every file is in place.
+ * are fetched: config, tokenizer files, and the weights of one format (safetensors, else PyTorch
+ * checkpoints; single file or index + shards). Each blob goes through src/models/hub/hub-blob.ts
+ * (bounded by its listed size, checked against its sha256 or git sha1, renamed into place), so
+ * the cache never holds a wrong file; an interrupted download resumes. refs/<revision> is
+ * written once every file is in place.
  */
 import { InterruptedError, ModelError, NetworkError, quote } from '../../errors.js';
 import { readRegularFile } from '../../io/read-regular-file.js';
 import type { Reporter } from '../../reporting/reporter.js';
 import { TOKENIZER_FILES } from '../tokenizer-files.js';
-import { SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE, listWeightFiles, refusePickledWeights, shardNamesFromIndex } from '../weight-index.js';
+import { chooseWeights, isWeightEntry, isWeightIndex, noWeightsError } from '../weight-formats.js';
+import { listWeightFiles, shardNamesFromIndex } from '../weight-index.js';
 import { fetchListing, resolveUrl, type ListingCache, type RemoteFile, type RevisionListing } from './hub-api.js';
 import { downloadBlob } from './hub-blob.js';
 import { blobPath, cacheEntryKind, linkSnapshotFile, readCachedRef, regularFileSize, snapshotDir, writeRef } from './hub-cache.js';
@@ -132,26 +134,25 @@ async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOpti
   const names = [...files.keys()];
   const chosen = chooseFiles(repo, names);
   const dir = snapshotDir(settings.cacheDir, repo, sha);
-  const isWeights = (file: string) => file === SINGLE_WEIGHTS_FILE || file === WEIGHTS_INDEX_FILE;
-  for (const file of chosen.filter((name) => !isWeights(name))) await download(file);
+  for (const file of chosen.filter((name) => !isWeightEntry(name))) await download(file);
   await request.checkBeforeWeights?.(dir);
-  for (const file of chosen.filter(isWeights)) await download(file);
-  if (names.includes(WEIGHTS_INDEX_FILE)) {
-    const indexPath = `${dir}/${WEIGHTS_INDEX_FILE}`;
+  for (const file of chosen.filter(isWeightEntry)) await download(file);
+  const index = chosen.find(isWeightIndex);
+  if (index !== undefined) {
+    const indexPath = `${dir}/${index}`;
     for (const shard of shardNamesFromIndex((await readRegularFile(indexPath)).toString('utf8'), indexPath)) await download(shard);
   }
   await writeRef(settings.cacheDir, repo, revision, sha);
   return { dir, sha, fromCache: false };
 }
 
-/** config + tokenizer files + the safetensors weights (the index's shards come later). */
+/** config + tokenizer files + the weights of the format src/models/weight-formats.ts chooses (an index's shards come later). */
 export function chooseFiles(repo: string, files: readonly string[]): string[] {
   if (!files.includes('config.json')) throw new ModelError(`${quote(repo)} has no config.json; is it a transformers model repo?`);
   const chosen = ['config.json', ...TOKENIZER_FILES.filter((file) => files.includes(file))];
-  if (files.includes(WEIGHTS_INDEX_FILE)) return [...chosen, WEIGHTS_INDEX_FILE];
-  if (files.includes(SINGLE_WEIGHTS_FILE)) return [...chosen, SINGLE_WEIGHTS_FILE];
-  refusePickledWeights(repo, files, 'use a revision that has model.safetensors');
-  throw new ModelError(`${quote(repo)} has no model.safetensors or ${WEIGHTS_INDEX_FILE}`);
+  const weights = chooseWeights(files);
+  if (weights === undefined) throw noWeightsError(repo, files);
+  return [...chosen, weights.entry];
 }
 
 export interface FileDownload {
