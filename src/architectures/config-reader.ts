@@ -153,9 +153,11 @@ export class ConfigReader {
   /**
    * The dimensions under Llama's keys (hidden_size, num_attention_heads, num_key_value_heads,
    * head_dim, intermediate_size, …), which most modern families share: grouped-query attention,
-   * and a head_dim that may be set apart from hidden_size / num_attention_heads.
+   * and a head_dim that may be set apart from hidden_size / num_attention_heads
+   * (`headDimDefault` when the config has none: the family's transformers default, else
+   * hidden_size / num_attention_heads).
    */
-  llamaStyleDims(): ModelDims {
+  llamaStyleDims(headDimDefault?: number): ModelDims {
     const dModel = this.positiveInt('hidden_size', undefined, DIMENSION_LIMITS.dModel);
     const nHeads = this.positiveInt('num_attention_heads', undefined, DIMENSION_LIMITS.nHeads);
     const nKvHeads = this.positiveInt('num_key_value_heads', nHeads, DIMENSION_LIMITS.nHeads);
@@ -165,14 +167,33 @@ export class ConfigReader {
       dModel,
       nHeads,
       nKvHeads,
-      dHead: this.positiveInt('head_dim', Math.max(1, Math.floor(dModel / nHeads)), DIMENSION_LIMITS.dHead),
+      dHead: this.positiveInt('head_dim', headDimDefault ?? Math.max(1, Math.floor(dModel / nHeads)), DIMENSION_LIMITS.dHead),
       dMlp: this.positiveInt('intermediate_size', undefined, DIMENSION_LIMITS.dMlp),
       dVocab: this.positiveInt('vocab_size', undefined, DIMENSION_LIMITS.dVocab),
       nCtx: this.positiveInt('max_position_embeddings', undefined, DIMENSION_LIMITS.nCtx),
     };
-    this.require(explicitHeadDim || dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`);
+    this.require(explicitHeadDim || headDimDefault !== undefined || dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`);
     this.require(nHeads % nKvHeads === 0, `num_key_value_heads ${nKvHeads} does not divide num_attention_heads ${nHeads}`);
     return dims;
+  }
+
+  /** `sliding_window`: a positive integer, null for none, `fallback` when absent (transformers' default for the family). */
+  slidingWindow(fallback: number | undefined): number | undefined {
+    const value = this.config.sliding_window;
+    if (value === null) return undefined;
+    if (value === undefined) return fallback;
+    const ok = typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_DIMENSION;
+    this.require(ok, `sliding_window is ${quote(value)}; expected a positive integer or null`);
+    return ok ? value : undefined;
+  }
+
+  /** `layer_types` (one "full_attention" or "sliding_attention" per layer), or undefined when the config has none. */
+  layerTypes(nLayers: number): Array<'full_attention' | 'sliding_attention'> | undefined {
+    const value = this.config.layer_types;
+    if (value === undefined || value === null) return undefined;
+    const valid = Array.isArray(value) && value.length === nLayers && value.every((type) => type === 'full_attention' || type === 'sliding_attention');
+    this.require(valid, `layer_types is ${quote(value)}; expected ${nLayers} entries of "full_attention" or "sliding_attention"`);
+    return valid ? (value as Array<'full_attention' | 'sliding_attention'>) : undefined;
   }
 
   /** Record a problem found by the caller (e.g. heads that do not divide d_model). */

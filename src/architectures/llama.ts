@@ -10,7 +10,6 @@
  * (transformers would initialize a missing untied head at random; the lens takes such a
  * checkpoint as tied, and the results file records `tied`).
  */
-import { quote } from '../errors.js';
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedShape } from './config-reader.js';
 import { modelShape } from './model-shape.js';
@@ -35,25 +34,11 @@ interface LlamaVariant {
   windows(reader: ConfigReader, nLayers: number): Array<number | undefined>;
 }
 
-/** A window size from the config: a positive integer, or null / absent for none. */
-function windowSize(reader: ConfigReader, fallback: number | undefined): number | undefined {
-  const value = reader.raw('sliding_window');
-  if (value === null) return undefined;
-  if (value === undefined) return fallback;
-  const ok = typeof value === 'number' && Number.isInteger(value) && value > 0;
-  reader.require(ok, `sliding_window is ${quote(value)}; expected a positive integer or null`);
-  return ok ? value : undefined;
-}
-
 /** Qwen2: layer_types when given, else sliding layers from max_window_layers on (if use_sliding_window). */
 function qwen2Windows(reader: ConfigReader, nLayers: number): Array<number | undefined> {
-  const window = reader.boolean('use_sliding_window', false) ? windowSize(reader, 4096) : undefined;
-  const layerTypes = reader.raw('layer_types');
-  if (layerTypes !== undefined && layerTypes !== null) {
-    const valid = Array.isArray(layerTypes) && layerTypes.length === nLayers && layerTypes.every((t) => t === 'full_attention' || t === 'sliding_attention');
-    reader.require(valid, `layer_types is ${quote(layerTypes)}; expected ${nLayers} entries of "full_attention" or "sliding_attention"`);
-    if (valid) return layerTypes.map((type) => (type === 'sliding_attention' ? window : undefined));
-  }
+  const window = reader.boolean('use_sliding_window', false) ? reader.slidingWindow(4096) : undefined;
+  const layerTypes = reader.layerTypes(nLayers);
+  if (layerTypes !== undefined) return layerTypes.map((type) => (type === 'sliding_attention' ? window : undefined));
   const firstSliding = reader.positiveInt('max_window_layers', 28);
   return Array.from({ length: nLayers }, (_, layer) => (layer >= firstSliding ? window : undefined));
 }
@@ -75,7 +60,7 @@ const MISTRAL: LlamaVariant = {
   architectures: ['MistralForCausalLM', 'MistralModel'],
   biases: () => ({ qkv: false, out: false, mlp: false }),
   // transformers' MistralConfig defaults sliding_window to 4096; null turns it off.
-  windows: (reader, nLayers) => new Array<number | undefined>(nLayers).fill(windowSize(reader, 4096)),
+  windows: (reader, nLayers) => new Array<number | undefined>(nLayers).fill(reader.slidingWindow(4096)),
 };
 
 const QWEN2: LlamaVariant = {

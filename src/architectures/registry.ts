@@ -12,6 +12,7 @@ import { gptNeoAdapter } from './gpt-neo.js';
 import { optAdapter } from './opt.js';
 import { gptNeoxAdapter } from './gpt-neox.js';
 import { llamaAdapter, mistralAdapter, qwen2Adapter } from './llama.js';
+import { gemma2Adapter, gemmaAdapter } from './gemma.js';
 import type { ArchitectureAdapter, HfConfig } from './types.js';
 
 export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
@@ -22,6 +23,8 @@ export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   llama: llamaAdapter,
   mistral: mistralAdapter,
   qwen2: qwen2Adapter,
+  gemma: gemmaAdapter,
+  gemma2: gemma2Adapter,
 };
 
 export function supportedArchitectures(): string[] {

@@ -38,6 +38,12 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'pythia-1b', repo: 'EleutherAI/pythia-1b', family: 'gpt_neox', nLayers: 16, dModel: 2048, size: '1.0B' },
   { alias: 'pythia-1.4b', repo: 'EleutherAI/pythia-1.4b', family: 'gpt_neox', nLayers: 24, dModel: 2048, size: '1.4B' },
   { alias: 'pythia-2.8b', repo: 'EleutherAI/pythia-2.8b', family: 'gpt_neox', nLayers: 32, dModel: 2560, size: '2.8B' },
+  // Gemma repos are gated: accept Google's licence on the Hub, then give HF_TOKEN.
+  { alias: 'gemma-2b', repo: 'google/gemma-2b', family: 'gemma', nLayers: 18, dModel: 2048, size: '2.5B' },
+  { alias: 'gemma-7b', repo: 'google/gemma-7b', family: 'gemma', nLayers: 28, dModel: 3072, size: '8.5B' },
+  { alias: 'gemma-2-2b', repo: 'google/gemma-2-2b', family: 'gemma2', nLayers: 26, dModel: 2304, size: '2.6B' },
+  { alias: 'gemma-2-9b', repo: 'google/gemma-2-9b', family: 'gemma2', nLayers: 42, dModel: 3584, size: '9.2B' },
+  { alias: 'gemma-2-27b', repo: 'google/gemma-2-27b', family: 'gemma2', nLayers: 46, dModel: 4608, size: '27B' },
 ];
 
 /** A model that ships inside the package: an alias for a folder, no download. */
@@ -71,6 +77,7 @@ const PANEL_BY_OWNER: Record<string, string> = {
   distilbert: 'OpenAI/Facebook', // distilgpt2, distilled from GPT-2
   facebook: 'OpenAI/Facebook',
   EleutherAI: 'EleutherAI',
+  google: 'Google',
 };
 
 export function aliasPanel(entry: Pick<ModelAlias, 'repo'>): string {

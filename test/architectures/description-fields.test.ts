@@ -17,6 +17,7 @@ import type { TransformerSpec } from '../../src/architectures/types.js';
 import { planExternalData } from '../../src/graph/external-data.js';
 import { consumerValues, largestChange, type Consumer, type ModelUnderTest } from '../support/description-consumers.js';
 import type { TinyModel } from '../support/tiny-model.js';
+import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
@@ -38,16 +39,19 @@ const plus = (step: number): Perturb => (value) => (value as number) + step;
 const ACTIVATIONS: Perturb = (value) => ({ gelu_new: 'relu', relu: 'gelu', gelu: 'silu', silu: 'gelu_new' })[value as string];
 
 /** A norm's fields: `gain` and `bias` name who reads those tensors; its kind and eps reach every graph that runs it. */
-function normEntries(path: string, readers: { gain: readonly Consumer[]; bias: readonly Consumer[]; runs: readonly Consumer[] }): Record<string, Entry> {
-  return {
+function normEntries(path: string, readers: { gain: readonly Consumer[]; bias: readonly Consumer[]; runs: readonly Consumer[] }, kinds: ReadonlyArray<'layernorm' | 'rmsnorm'> = ['layernorm', 'rmsnorm']): Record<string, Entry> {
+  const layerNorm: Record<string, Entry> = {
     [`${path}{layernorm}.kind`]: { readers: readers.runs, perturb: flip('layernorm', 'rmsnorm') },
     [`${path}{layernorm}.weight`]: { readers: readers.gain },
     [`${path}{layernorm}.bias`]: { readers: readers.bias },
     [`${path}{layernorm}.eps`]: { readers: readers.runs, perturb: times(1e4) },
+  };
+  const rmsNorm: Record<string, Entry> = {
     [`${path}{rmsnorm}.kind`]: { readers: readers.runs, perturb: flip('layernorm', 'rmsnorm') },
     [`${path}{rmsnorm}.weight`]: { readers: readers.gain },
     [`${path}{rmsnorm}.eps`]: { readers: readers.runs, perturb: times(1e4) },
   };
+  return { ...(kinds.includes('layernorm') ? layerNorm : {}), ...(kinds.includes('rmsnorm') ? rmsNorm : {}) };
 }
 
 function linearEntries(path: string, weight: readonly Consumer[], bias: readonly Consumer[]): Record<string, Entry> {
@@ -93,6 +97,10 @@ const READERS: Record<string, Entry> = {
   'positionEmbedding.offset': { readers: ['hooks'], perturb: plus(1) },
   ...normEntries('blocks[].norm1', { gain: READING, bias: QK, runs: ['hooks', 'probes'] }),
   ...normEntries('blocks[].norm2', { gain: MLP_PRODUCT, bias: MLP_PRODUCT, runs: ['hooks', 'probes'] }),
+  // Post-sublayer norms (only RMSNorm ones exist so far): what each sub-block adds passes through
+  // them (the probes' outputs too); weights reports their gains.
+  ...normEntries('blocks[].norm1Post', { gain: READING, bias: READING, runs: ['hooks', 'probes'] }, ['rmsnorm']),
+  ...normEntries('blocks[].norm2Post', { gain: READING, bias: READING, runs: ['hooks', 'probes'] }, ['rmsnorm']),
   'blocks[].attention.qkv{fused}.kind': KIND,
   ...linearEntries('blocks[].attention.qkv{fused}.linear', READING, QK),
   'blocks[].attention.qkv{fused-per-head}.kind': KIND,
@@ -106,6 +114,7 @@ const READERS: Record<string, Entry> = {
   ...linearEntries('blocks[].attention.out', [...READING, 'head-writes'], QK),
   'blocks[].attention.scale': { readers: ['hooks'], perturb: times(1.5) },
   'blocks[].attention.window': { readers: ['hooks'], perturb: plus(1) },
+  'blocks[].attention.scoreSoftCap': { readers: ['hooks'], perturb: times(0.5) },
   'blocks[].attention.rotary.rotaryDims': { readers: ['hooks'], perturb: plus(-2) },
   'blocks[].attention.rotary.base': { readers: ['hooks'], perturb: times(2) },
   'blocks[].attention.rotary.scaling{linear}.kind': KIND,
@@ -126,6 +135,7 @@ const READERS: Record<string, Entry> = {
   ...linearEntries('blocks[].mlp{gated}.down', MLP_PRODUCT, READING),
   ...normEntries('outputHead.finalNorm', { gain: ['lens'], bias: ['lens'], runs: ['lens'] }),
   'outputHead.unembedding': { readers: ['lens'] },
+  'outputHead.logitSoftCap': { readers: ['lens'], perturb: times(0.5) },
   'outputHead.tied': { readBy: 'results (diagnostics.outputHead.tied)' },
 };
 
@@ -189,6 +199,8 @@ describe('every field of the model description is read (perturbing it changes ea
       ],
       ['mistral', (dir) => writeTinyLlama(dir, { modelType: 'mistral', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, extraConfig: { sliding_window: 4 } })],
       ['qwen2', (dir) => writeTinyLlama(dir, { modelType: 'qwen2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 } })],
+      ['gemma', (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 })],
+      ['gemma2', (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3 })],
     ];
     for (const [label, write] of writers) {
       const tiny = await write(join(root, label.replace(/ /g, '-')));

@@ -25,6 +25,8 @@ import { fractionPositive, referenceMlpProducts, referenceModel, referenceProbe,
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
+import { referenceGemma } from '../support/reference-gemma.js';
+import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
 import type { TinyModel } from '../support/tiny-gpt2.js';
@@ -50,6 +52,8 @@ const CASES: Case[] = [
   { label: 'GPT-NeoX, sequential residual', architecture: 'gpt_neox', write: (dir) => writeTinyGptNeox(dir, { nLayers: 2, parallelResidual: false, seed: 9 }), forward: referenceGptNeox },
   { label: 'Llama (RMSNorm, SwiGLU, grouped-query attention)', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, seed: 10 }), forward: referenceLlama },
   { label: 'Llama with MLP biases', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, mlpBias: true, attentionBias: true, seed: 11 }), forward: referenceLlama },
+  { label: 'Gemma (1 + w gains, scaled embeddings, GeGLU, multi-query attention)', architecture: 'gemma', write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 12 }), forward: referenceGemma },
+  { label: 'Gemma 2 (post-sublayer norms, soft-caps, a window)', architecture: 'gemma2', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, attnLogitSoftcapping: 2, seed: 13 }), forward: referenceGemma },
 ];
 
 /** Seeded prompts of 1, 6, 9 and 13 token ids (the first has nothing after position 0). */

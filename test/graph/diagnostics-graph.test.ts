@@ -8,11 +8,13 @@ import { diagnosticsAgainstReference, measureOf, type Measure } from '../support
 import { createRandom } from '../support/random.js';
 import { referenceGptNeo, referenceGptNeoHead } from '../support/reference-gpt-neo.js';
 import { referenceGptNeox, referenceGptNeoxHead } from '../support/reference-gpt-neox.js';
+import { referenceGemma, referenceGemmaHead } from '../support/reference-gemma.js';
 import { referenceGpt2, referenceGpt2Head } from '../support/reference-gpt2.js';
 import { referenceLlama, referenceLlamaHead } from '../support/reference-llama.js';
 import type { BlockTrace, ReferenceHead } from '../support/reference-ops.js';
 import { referenceOpt, referenceOptHead } from '../support/reference-opt.js';
 import type { TinyModel } from '../support/tiny-model.js';
+import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
@@ -94,6 +96,18 @@ const cases: Case[] = [
     write: (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 32, nHeads: 4, tied: false, seed: 12 }),
     reference: (tiny) => (ids, trace) => void referenceGpt2(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceGpt2Head(tiny.weights, tiny.config),
+  },
+  {
+    label: 'gemma (embeddings × √d_model, 1 + w gains, multi-query attention, tied)',
+    write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 1, headDim: 12, seed: 13 }),
+    reference: (tiny) => (ids, trace) => void referenceGemma(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceGemmaHead(tiny.weights, tiny.config),
+  },
+  {
+    label: 'gemma2 (post-sublayer norms, soft-capped scores and logits, window 4 on layers 0 and 2)',
+    write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 12, slidingWindow: 4, attnLogitSoftcapping: 1.5, finalLogitSoftcapping: 2, seed: 14 }),
+    reference: (tiny) => (ids, trace) => void referenceGemma(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceGemmaHead(tiny.weights, tiny.config),
   },
   {
     label: 'opt (learned positions with offset 2, relu)',

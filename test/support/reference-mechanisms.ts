@@ -6,9 +6,10 @@
  * vectors, seen through withHookTap).
  */
 import type { HookName } from '../../src/vocabulary/hooks.js';
+import { gemmaRmsNorm } from './reference-gemma.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
-export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama';
+export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2';
 
 export interface ReferenceBlockFns {
   /** The attention input norm; without its bias when `withBias` is false. */
@@ -27,6 +28,9 @@ export interface ReferenceBlockFns {
   mlpLinear(h: Vectors): Vectors;
   /** b_in·W_out, or undefined without b_in. */
   bInWOut(): Float64Array | undefined;
+  /** Post-sublayer norms (Gemma 2): what attention / the MLP adds passes through them. */
+  post1?(x: Vectors): Vectors;
+  post2?(x: Vectors): Vectors;
 }
 
 export interface ReferenceModel {
@@ -132,6 +136,49 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
       }
       return { normalization: 'layernorm', d, blocks, parallel: (config.use_parallel_residual as boolean | undefined) ?? true };
     }
+    case 'gemma':
+    case 'gemma2': {
+      // modeling_gemma / modeling_gemma2: norms apply 1 + w; GeGLU with the tanh GELU; Gemma 2's
+      // post_attention_layernorm / post_feedforward_layernorm on each sub-block's output.
+      const gemma2 = architecture === 'gemma2';
+      const d = config.hidden_size as number;
+      const nHeads = config.num_attention_heads as number;
+      const nKvHeads = (config.num_key_value_heads as number | undefined) ?? nHeads;
+      const dHead = (config.head_dim as number | undefined) ?? 256;
+      const dMlp = config.intermediate_size as number;
+      const eps = (config.rms_norm_eps as number | undefined) ?? 1e-6;
+      const act = (config.hidden_activation as string | undefined) ?? 'gelu_pytorch_tanh';
+      const groups = nHeads / nKvHeads;
+      for (let layer = 0; layer < (config.num_hidden_layers as number); layer += 1) {
+        const p = `layers.${layer}`;
+        const project = (x: Vectors, name: string, dOut: number, withBias = true) => linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? optional(`${name}.bias`) : undefined);
+        const gain = (name: string) => Float32Array.from(w(`${p}.${name}.weight`), (v) => 1 + v);
+        const mlpNorm = gemma2 ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
+        blocks.push({
+          gain1: gain('input_layernorm'),
+          gain2: gain(mlpNorm),
+          mlpLinear: (h) => project(project(h, `${p}.mlp.up_proj`, dMlp, false), `${p}.mlp.down_proj`, d, false),
+          bInWOut: () => undefined,
+          norm1: (x) => gemmaRmsNorm(x, w(`${p}.input_layernorm.weight`), eps),
+          norm2: (x) => gemmaRmsNorm(x, w(`${p}.${mlpNorm}.weight`), eps),
+          mlp: (h) => {
+            const pre = project(h, `${p}.mlp.gate_proj`, dMlp);
+            const up = project(h, `${p}.mlp.up_proj`, dMlp);
+            const hidden = pre.map((row, t) => row.map((v, i) => activation(act, v) * up[t]![i]!));
+            return { pre, out: project(hidden, `${p}.mlp.down_proj`, d) };
+          },
+          ov: (h) => {
+            const v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead, false);
+            const z = v.map((row) => Float64Array.from({ length: nHeads * dHead }, (_, i) => row[Math.floor(Math.floor(i / dHead) / groups) * dHead + (i % dHead)]!));
+            return project(z, `${p}.self_attn.o_proj`, d, false);
+          },
+          ...(gemma2
+            ? { post1: (x: Vectors) => gemmaRmsNorm(x, w(`${p}.post_attention_layernorm.weight`), eps), post2: (x: Vectors) => gemmaRmsNorm(x, w(`${p}.post_feedforward_layernorm.weight`), eps) }
+            : {}),
+        });
+      }
+      return { normalization: 'rmsnorm', d, blocks, parallel: false };
+    }
     case 'llama': {
       const d = config.hidden_size as number;
       const nHeads = config.num_attention_heads as number;
@@ -185,8 +232,10 @@ export function referenceProbe(model: ReferenceModel, layer: number, x: Vectors)
   const block = model.blocks[layer]!;
   const centered = model.normalization === 'layernorm';
   const mlp = block.mlp(block.norm2(x));
+  const written = block.post2 ? block.post2(mlp.out) : mlp.out;
   const ov = block.ov(block.norm1(x, false));
-  return { mlpNorm: mlp.out.map((row) => referenceNorm(row, centered)), active: mlp.pre.map(fractionPositive), ovNorm: ov.map((row) => referenceNorm(row, centered)) };
+  const ovWritten = block.post1 ? block.post1(ov) : ov;
+  return { mlpNorm: written.map((row) => referenceNorm(row, centered)), active: mlp.pre.map(fractionPositive), ovNorm: ovWritten.map((row) => referenceNorm(row, centered)) };
 }
 
 /**

@@ -83,6 +83,7 @@ export function linear(x: Vectors, weight: Float32Array, layout: 'in_out' | 'out
 export function activation(name: string, v: number): number {
   switch (name) {
     case 'gelu_new':
+    case 'gelu_pytorch_tanh': // torch's gelu(approximate='tanh'): the same formula
       return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     case 'gelu':
       return 0.5 * v * (1 + erf(v / Math.SQRT2));
@@ -171,13 +172,15 @@ export interface AttentionOptions {
   scale: number;
   /** Local attention: key s is visible from query t when t − window < s ≤ t. */
   window?: number;
+  /** Soft-capped scores: cap · tanh(score / cap), after the scale, before the softmax (Gemma 2). */
+  softCap?: number;
   /** When given, filled with [head][query]: the attention on key 0 (0 outside the window). */
   sinks?: number[][];
 }
 
 /** Causal softmax attention. q: [pos][nHeads·dHead], k and v: [pos][nKvHeads·dHead] → [pos][nHeads·dHead] */
 export function causalAttention(q: Vectors, k: Vectors, v: Vectors, options: AttentionOptions): Vectors {
-  const { nHeads, nKvHeads, dHead, scale, window, sinks } = options;
+  const { nHeads, nKvHeads, dHead, scale, window, sinks, softCap } = options;
   const groups = nHeads / nKvHeads;
   const z: Vectors = q.map(() => new Float64Array(nHeads * dHead));
   for (let head = 0; head < nHeads; head += 1) {
@@ -189,7 +192,7 @@ export function causalAttention(q: Vectors, k: Vectors, v: Vectors, options: Att
       for (let s = first; s <= t; s += 1) {
         let dot = 0;
         for (let i = 0; i < dHead; i += 1) dot += q[t]![head * dHead + i]! * k[s]![kvHead * dHead + i]!;
-        scores.push(dot * scale);
+        scores.push(softCap === undefined ? dot * scale : softCap * Math.tanh((dot * scale) / softCap));
       }
       const max = Math.max(...scores);
       const exps = scores.map((score) => Math.exp(score - max));

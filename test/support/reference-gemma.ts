@@ -1,0 +1,105 @@
+/**
+ * Independent forward passes of Gemma and Gemma 2 (see reference-ops.ts), written from
+ * transformers' modeling_gemma.py / modeling_gemma2.py and their configuration classes, in
+ * float64: GemmaRMSNorm x / √(mean(x²) + eps) · (1 + w); the embeddings times the normalizer
+ * torch.tensor(√hidden_size, float32); rotary over whole heads; grouped-query attention scaled by
+ * head_dim^−½ (Gemma) or query_pre_attn_scalar^−½ (Gemma 2), Gemma 2's scores soft-capped
+ * before the mask and its sliding window on the layers layer_types names (by default every layer
+ * i with (i + 1) % 2 true); GeGLU with the tanh GELU (Gemma 1 whatever hidden_act says, as the
+ * models were trained); Gemma 2's post_attention_layernorm and post_feedforward_layernorm on each
+ * sub-block's output before the residual add. The hooks follow TransformerLens: attn_out and
+ * mlp_out are what is added to the residual stream.
+ */
+import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+
+type Config = Record<string, unknown>;
+
+/** GemmaRMSNorm: the stored weight w is applied as 1 + w. */
+export function gemmaRmsNorm(x: Vectors, weight: Float32Array, eps: number): Vectors {
+  return x.map((row) => {
+    const meanSquare = row.reduce((a, b) => a + b * b, 0) / row.length;
+    const inv = 1 / Math.sqrt(meanSquare + eps);
+    return row.map((v, i) => v * inv * (1 + weight[i]!));
+  });
+}
+
+/** A config value with transformers' default when the key is absent (null kept: "none"). */
+function setting<T>(config: Config, key: string, fallback: T): T | null {
+  return key in config ? (config[key] as T | null) : fallback;
+}
+
+/** Gemma2Config: layer_types, else "sliding_attention" where (i + 1) % 2, "full_attention" elsewhere. */
+function slidingWindows(config: Config, nLayers: number): Array<number | undefined> {
+  if (config.model_type !== 'gemma2') return new Array<undefined>(nLayers).fill(undefined);
+  const window = setting<number>(config, 'sliding_window', 4096) ?? undefined;
+  const types = (config.layer_types as string[] | undefined) ?? Array.from({ length: nLayers }, (_, i) => ((i + 1) % 2 ? 'sliding_attention' : 'full_attention'));
+  return types.map((type) => (type === 'sliding_attention' ? window : undefined));
+}
+
+export function referenceGemma(weights: Map<string, Float32Array>, config: Config, ids: number[], trace?: BlockTrace[]): HookNorms {
+  const gemma2 = config.model_type === 'gemma2';
+  const d = config.hidden_size as number;
+  const nHeads = config.num_attention_heads as number;
+  const nKvHeads = (config.num_key_value_heads as number | undefined) ?? nHeads;
+  const dHead = (config.head_dim as number | undefined) ?? 256;
+  const dMlp = config.intermediate_size as number;
+  const eps = (config.rms_norm_eps as number | undefined) ?? 1e-6;
+  const act = (config.hidden_activation as string | null | undefined) ?? 'gelu_pytorch_tanh';
+  const nLayers = config.num_hidden_layers as number;
+  const base = (config.rope_theta as number | undefined) ?? 10000;
+  const scaling = gemma2 ? ((config.query_pre_attn_scalar as number | undefined) ?? 256) ** -0.5 : dHead ** -0.5;
+  const softCap = gemma2 ? (setting<number>(config, 'attn_logit_softcapping', 50) ?? undefined) : undefined;
+  const windows = slidingWindows(config, nLayers);
+  const w = (name: string) => {
+    const value = weights.get(name);
+    if (!value) throw new Error(`reference: missing ${name}`);
+    return value;
+  };
+  const project = (x: Vectors, name: string, dOut: number) => linear(x, w(`${name}.weight`), 'out_in', dOut, weights.get(`${name}.bias`));
+  const result = emptyHookNorms();
+  const embed = w('embed_tokens.weight');
+  const normalizer = Math.fround(Math.sqrt(d)); // torch.tensor(hidden_size ** 0.5, dtype=float32)
+  let x: Vectors = ids.map((id) => Float64Array.from(embed.subarray(id * d, (id + 1) * d), (v) => v * normalizer));
+  for (let layer = 0; layer < nLayers; layer += 1) {
+    const p = `layers.${layer}`;
+    recordNorms(result, 'resid_pre', x);
+    const residPre = x;
+    const sinks: number[][] = [];
+    const h = gemmaRmsNorm(x, w(`${p}.input_layernorm.weight`), eps);
+    const q = applyRotary(project(h, `${p}.self_attn.q_proj`, nHeads * dHead), nHeads, dHead, dHead, base);
+    const k = applyRotary(project(h, `${p}.self_attn.k_proj`, nKvHeads * dHead), nKvHeads, dHead, dHead, base);
+    const v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead);
+    const window = windows[layer];
+    const z = causalAttention(q, k, v, { nHeads, nKvHeads, dHead, scale: scaling, sinks, ...(window !== undefined ? { window } : {}), ...(softCap !== undefined ? { softCap } : {}) });
+    const attention = project(z, `${p}.self_attn.o_proj`, d);
+    const attnOut = gemma2 ? gemmaRmsNorm(attention, w(`${p}.post_attention_layernorm.weight`), eps) : attention;
+    recordNorms(result, 'attn_out', attnOut);
+    const mid = add(x, attnOut);
+    recordNorms(result, 'resid_mid', mid);
+    const h2 = gemmaRmsNorm(mid, w(`${p}.${gemma2 ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`), eps);
+    const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
+    const up = project(h2, `${p}.mlp.up_proj`, dMlp);
+    const mlp = project(gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)), `${p}.mlp.down_proj`, d);
+    const mlpOut = gemma2 ? gemmaRmsNorm(mlp, w(`${p}.post_feedforward_layernorm.weight`), eps) : mlp;
+    recordNorms(result, 'mlp_out', mlpOut);
+    x = add(mid, mlpOut);
+    recordNorms(result, 'resid_post', x);
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+  }
+  return result;
+}
+
+/**
+ * GemmaForCausalLM's / Gemma2ForCausalLM's head: model.norm (1 + w), then the unscaled tied
+ * embedding (or lm_head when untied), Gemma 2's logits soft-capped by final_logit_softcapping.
+ */
+export function referenceGemmaHead(weights: Map<string, Float32Array>, config: Config): ReferenceHead {
+  const eps = (config.rms_norm_eps as number | undefined) ?? 1e-6;
+  const head = tiesWordEmbeddings(config, true) ? undefined : weights.get('lm_head.weight');
+  const unembedding = head ?? weights.get('embed_tokens.weight')!;
+  const cap = config.model_type === 'gemma2' ? (setting<number>(config, 'final_logit_softcapping', 30) ?? undefined) : undefined;
+  return (x) => {
+    const logits = unembed(gemmaRmsNorm(x, weights.get('norm.weight')!, eps), unembedding);
+    return cap === undefined ? logits : mapValues(logits, (value) => cap * Math.tanh(value / cap));
+  };
+}
