@@ -13,6 +13,7 @@ import { WEIGHT_SERIES, WEIGHT_VARIANTS, type WeightSeriesName } from '../result
 import { FLAG_RANGES, parseHooks, parsePositiveInt, rangeOf } from './options.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
+import { sortInputs } from './input-sorting.js';
 
 /** The options under the flags' names: --hook (repeatable) and --layers, both with defaults here; --junit is the CLI's. */
 type FitFlags = Omit<FitCommandOptions, 'files' | 'hooks' | 'layers'> & { hook?: HookName[]; layers?: LayerRange };
@@ -39,8 +40,9 @@ function define(command: Command, io: CliIo): Command {
     .option('--json', 'print the fit document (JSON) instead of a table', false)
     .option('--out <file>', 'also write the fit document to this file (for plot and report)')
     .option('--junit <file>', "write the --expect gate's outcome as JUnit XML (one testcase per fit) for CI test dashboards")
-    .action(async (files: string[], flags: FitFlags, command: Command) => {
+    .action(async (paths: string[], flags: FitFlags, command: Command) => {
       const { reporter, print } = commandContext(command, io);
+      const { files } = await sortInputs(paths, { command: 'fit', takes: ['measurement', 'weights'] }, reporter);
       const outputs = [...(flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []), ...(flags.junit !== undefined ? [{ flag: '--junit', path: flags.junit }] : [])];
       await guardFileCommand(inputFiles(files), outputs);
       if (flags.likeReference) refuseWithReference(command);
