@@ -3,9 +3,9 @@
  * the files it reads, uses a fit file among them as its --fit where it draws fits, and says in
  * one line which others it left and why. A file that is not readable as one of ours (not JSON, a
  * truncated file, a newer format) is kept, so the command's reader names what is wrong with it;
- * a command left with nothing to read is refused.
+ * a command left with nothing to read gets every file back, for its readers to refuse.
  */
-import { UsageError, quote } from '../errors.js';
+import { quote } from '../errors.js';
 import { KIND_NAMES, peekDocumentKind, type DocumentKindName } from '../results/document-kinds.js';
 import type { Reporter } from '../reporting/reporter.js';
 
@@ -46,7 +46,8 @@ export async function sortInputs(paths: readonly string[], options: SortOptions,
   const takes = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join('');
   if (left.length > 0) {
     const what = `${options.command} reads ${takes} files`;
-    if (files.length === 0) throw new UsageError(`nothing for ${options.command} to read: ${left.join(', ')}; ${what}`);
+    // Nothing left to read: the readers refuse the files, each with its own words (exit 3).
+    if (files.length === 0 && fitFile === undefined) return { files: [...paths] };
     reporter.info(`${options.command}: skipped ${left.length} file${left.length === 1 ? '' : 's'} it does not read: ${left.join(', ')} (${what})`);
   }
   return { files, ...(fitFile !== undefined ? { fitFile } : {}) };

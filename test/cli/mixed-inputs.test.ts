@@ -46,8 +46,8 @@ describe('inputs of several kinds (results/*.json)', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /skipped 1 file it does not read: "results\/demo-gpt2\.fit\.json" \(a fit file, and --fit names one\)/);
     const none = await runCli(['fit', 'results/demo-gpt2.fit.json', 'results/demo-gpt2.mechanisms.json'], { cwd });
-    assert.equal(none.code, 2);
-    assert.match(none.stderr, /nothing for fit to read: .*fit reads results and weights files/);
+    assert.equal(none.code, 3, 'the readers refuse the files, as for any file that is not a results file');
+    assert.match(none.stderr, /"results\/demo-gpt2\.fit\.json" is not a resid-norms results file/);
   });
 
   it('leaves a file that is not readable as one of ours to the reader, which names the problem', async () => {
