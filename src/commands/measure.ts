@@ -32,7 +32,7 @@ import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { checkAgainstConfig } from '../measure/check-against-config.js';
 import { chooseHooks } from '../measure/hooks-selection.js';
-import type { ListingCache } from '../models/hub/hub-api.js';
+import type { ListingCache } from '../models/hub/listing-cache.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';

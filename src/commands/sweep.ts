@@ -25,8 +25,9 @@ import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
 import { describeWriteFailure, writeFileAtomic } from '../results/atomic-write.js';
 import type { HookName } from '../vocabulary/hooks.js';
 import { evictSnapshot } from '../sweep/evict.js';
-import { planMembers } from '../sweep/sweep-members.js';
-import { SWEEP_FILE, type SweepMember, type SweepSummary } from '../results/sweep-schema.js';
+import { ListingCache } from '../models/hub/listing-cache.js';
+import { ALL_BRANCHES, planMembers } from '../sweep/sweep-members.js';
+import { SWEEP_FILE, type SameWeightsMember, type SweepMember, type SweepSummary } from '../results/sweep-schema.js';
 import { readPlan, settlePlan, type SweepPlan } from '../sweep/sweep-plan.js';
 import { describeUnmeasured, failureFile, readMemberResults, recordFailure, summarizeSweep } from '../sweep/sweep-summary.js';
 import { measure, type MeasureRequest } from './measure.js';
@@ -93,14 +94,36 @@ function memberReporter(reporter: Reporter, member: SweepMember, total: number):
   };
 }
 
-async function wantedPlan(request: SweepRequest, reporter: Reporter): Promise<{ plan: SweepPlan; promptSet: PromptSet }> {
-  if (request.models === undefined || request.models.length === 0) throw new UsageError('give the members: --models a,b,… (or --model m --revisions r1,r2,…), or --collect to summarize a sweep folder');
-  const members = planMembers(request.models, request.revisions);
-  for (const member of members) await parseModelSpec(member.spec); // a bad name is refused before any download
+/** Asks the Hub what the plan needs (branches, same weights), loaded only when a member is a Hub model. */
+async function hubPlanning(request: SweepRequest, reporter: Reporter, listings: ListingCache) {
+  const { listSweepBranches, findSameWeights } = await import('../sweep/sweep-revisions.js');
+  const planning = { settings: readHubSettings(request.env), reporter, listings, ...(request.signal ? { signal: request.signal } : {}) };
+  return { branches: (models: readonly string[]) => listSweepBranches(models, planning), sameWeights: (members: SweepMember[]) => findSameWeights(members, planning) };
+}
+
+async function wantedPlan(request: SweepRequest, reporter: Reporter, listings: ListingCache): Promise<{ plan: SweepPlan; promptSet: PromptSet }> {
+  const models = request.models ?? [];
+  if (models.length === 0) throw new UsageError('give the members: --models a,b,… (or --model m --revisions r1,r2,…), or --collect to summarize a sweep folder');
+  // A rerun, and each task of a job array, takes what the plan in the folder found on the Hub.
+  const saved = await readPlan(request.outDir);
+  let branches = saved?.branches;
+  const unlisted = request.revisions?.includes(ALL_BRANCHES) ? models.filter((model) => saved?.branches?.[model] === undefined) : [];
+  if (unlisted.length > 0) {
+    if (request.member !== undefined) throw new UsageError('--revisions all lists the branches from the Hub when the plan is made: run the same command with --prepare once, then the --member tasks take its list');
+    branches = { ...branches, ...(await (await hubPlanning(request, reporter, listings)).branches(unlisted)) };
+  }
+  const planOf = (exclude: readonly SameWeightsMember[] | undefined) => planMembers(models, request.revisions, { ...(branches ? { branches } : {}), exclude: new Set((exclude ?? []).map((entry) => entry.spec)) });
+  let members = planOf(saved?.sameWeights);
+  const isHub = await Promise.all(members.map(async (member) => (await parseModelSpec(member.spec)).kind === 'hub')); // a bad name is refused before any download
   if (request.member !== undefined && request.member > members.length) {
     throw new UsageError(`--member ${request.member}: the sweep has ${members.length} member${members.length === 1 ? '' : 's'}; valid: 1…${members.length}`);
   }
   const prompts = await readRequestedPrompts({ ...request, promptOptions: request.promptOptions ?? {} }, reporter);
+  let sameWeights = saved?.sameWeights;
+  if (saved === undefined && request.member === undefined && isHub.filter(Boolean).length > 1) {
+    sameWeights = await (await hubPlanning(request, reporter, listings)).sameWeights(members);
+    if (sameWeights.length > 0) members = planOf(sameWeights);
+  }
   const { hooks, batchSize, maxTokens, prependBos, exclusions } = request.measure;
   const plan: SweepPlan = {
     format: 'resid-norms/sweep-plan',
@@ -108,6 +131,8 @@ async function wantedPlan(request: SweepRequest, reporter: Reporter): Promise<{ 
     members,
     prompts: { source: prompts.source, sha256: prompts.sha256, count: prompts.prompts.length },
     options: { hooks: hooks ?? null, batchSize, maxTokens: maxTokens ?? null, prependBos, exclusions },
+    ...(branches !== undefined ? { branches } : {}),
+    ...(sameWeights !== undefined && sameWeights.length > 0 ? { sameWeights } : {}),
   };
   return { plan, promptSet: prompts };
 }
@@ -122,7 +147,8 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
     if (request.models !== undefined) reporter.info('--collect summarizes the plan the folder holds; the member flags are not used');
     return { plan, measured: [], skipped: [], failed: [], summary: await writeSummary(request, plan, reporter) };
   }
-  const { plan, promptSet } = await wantedPlan(request, reporter);
+  const listings = new ListingCache(); // what planning listed on the Hub, handed on to each download
+  const { plan, promptSet } = await wantedPlan(request, reporter, listings);
   try {
     await mkdir(join(request.outDir, 'members'), { recursive: true });
   } catch (error) {
@@ -138,6 +164,12 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
   const selected = request.member === undefined ? plan.members : [plan.members[request.member - 1]!];
   const total = plan.members.length;
   const cacheDir = request.evict ? readHubSettings(request.env).cacheDir : undefined;
+  const refusedRepos = new Map<string, ResidNormsError>(); // a repo that refuses one revision refuses them all
+  const repoOf = new Map<number, string | undefined>();
+  for (const member of selected) {
+    const source = await parseModelSpec(member.spec);
+    repoOf.set(member.index, source.kind === 'hub' ? source.repo : undefined);
+  }
   for (const member of selected) {
     if (request.signal?.aborted) {
       const done = outcome.measured.length + outcome.skipped.length;
@@ -153,9 +185,16 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
       if (cacheDir !== undefined) await evictMember(cacheDir, member, done.measurement.model.revision, tell);
       continue;
     }
+    const repo = repoOf.get(member.index);
+    const refused = repo !== undefined ? refusedRepos.get(repo) : undefined;
+    if (refused !== undefined) {
+      await recordFailure(request.outDir, member, refused);
+      outcome.failed.push({ member, error: refused });
+      continue;
+    }
     try {
       const { measurement } = await measure(
-        { ...request.measure, model: member.spec, outPath, promptSet, ...(request.promptsPath !== undefined ? { promptsPath: request.promptsPath } : {}), ...(request.signal ? { signal: request.signal } : {}), ...(request.env ? { env: request.env } : {}) },
+        { ...request.measure, model: member.spec, outPath, promptSet, hubListings: listings, ...(request.promptsPath !== undefined ? { promptsPath: request.promptsPath } : {}), ...(request.signal ? { signal: request.signal } : {}), ...(request.env ? { env: request.env } : {}) },
         tell,
       );
       await removeFileInside(request.outDir, failureFile(request.outDir, member), '--out');
@@ -164,7 +203,10 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
       if (cacheDir !== undefined) await evictMember(cacheDir, member, measurement.model.revision, tell);
     } catch (error) {
       if (error instanceof InterruptedError || !(error instanceof ResidNormsError)) throw error;
-      tell.warn(`failed (exit ${error.exitCode}): ${error.message}`);
+      const repoWide = repo !== undefined && (await import('../models/hub/hub-errors.js')).isRepoWide(error);
+      const rest = repoWide ? selected.filter((other) => other.index > member.index && repoOf.get(other.index) === repo).length : 0;
+      if (rest > 0) refusedRepos.set(repo!, error);
+      tell.warn(`failed (exit ${error.exitCode}): ${error.message}${rest > 0 ? `; the ${rest} other member${rest === 1 ? '' : 's'} of ${repo} fail${rest === 1 ? 's' : ''} the same way and ${rest === 1 ? 'is' : 'are'} not tried` : ''}`);
       await recordFailure(request.outDir, member, error);
       outcome.failed.push({ member, error });
       if (request.member !== undefined) throw error; // a job-array task fails with its member's own code
@@ -233,7 +275,10 @@ async function writeSummary(request: SweepRequest, plan: SweepPlan, reporter: Re
   if (summary.counts.measured < plan.members.length) {
     throw new SweepIncompleteError(
       summary,
-      `sweep incomplete: ${summary.counts.measured} of ${plan.members.length} members measured; ${describeUnmeasured(summary)}; the summary and figures cover the measured ones; run the same command again to retry the others (measured members are skipped)`,
+      `sweep incomplete: ${summary.counts.measured} of ${plan.members.length} members measured; ${describeUnmeasured(summary)}; the summary and figures cover the measured ones; ` +
+        (request.collect
+          ? 'measure the others (`sweep --member i` for each, or the sweep command without --collect, which skips the measured ones), then --collect again'
+          : 'run the same command again to retry the others (measured members are skipped)'),
     );
   }
   return summary;

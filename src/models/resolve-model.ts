@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Reporter } from '../reporting/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { EMBEDDED_MODELS, findAlias, findEmbeddedModel, suggestAliases } from './aliases.js';
-import type { ListingCache } from './hub/hub-api.js';
+import type { ListingCache } from './hub/listing-cache.js';
 import { readHubSettings } from './hub/hub-settings.js';
 
 export type ModelSource =

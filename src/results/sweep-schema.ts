@@ -15,6 +15,13 @@ export interface SweepMember {
   step: number | null;
 }
 
+/** A member left out of a sweep because its weight files have the same content hashes as another member's. */
+export interface SameWeightsMember {
+  spec: string;
+  /** The member measured instead. */
+  sameAs: string;
+}
+
 /** The prompt set every member of a sweep measured. */
 export interface SweepPrompts {
   source: string;
@@ -56,4 +63,6 @@ export interface SweepSummary {
   prompts: SweepPrompts;
   counts: Record<MemberStatus, number>;
   members: MemberSummary[];
+  /** Members left out of the plan: the same weights as a member measured (e.g. pythia-2.8b's re-uploaded branches). */
+  sameWeights?: SameWeightsMember[];
 }

@@ -1,8 +1,10 @@
 /**
  * The members of a sweep: models (`--models a,b`) times revisions (`--revisions r1,r2`, with
- * shorthands for Pythia's published checkpoints), each with the spec `measure` resolves, the id
- * results name it by, its results file in the sweep folder, and its training step when the
- * revision is `stepN`. Pure: the same flags always give the same members in the same order.
+ * shorthands for Pythia's published checkpoints, and `all`: every branch of each model's repo,
+ * listed from the Hub by src/sweep/sweep-revisions.ts), each with the spec `measure` resolves,
+ * the id results name it by, its results file in the sweep folder, and its training step when
+ * the revision is `stepN`. Pure: the same flags (and branch lists) always give the same members
+ * in the same order.
  */
 import { UsageError, quote } from '../errors.js';
 import { modelSlug, revisionProblem } from '../models/resolve-model.js';
@@ -26,7 +28,11 @@ export function pythiaLogCheckpoints(): string[] {
   return steps.map((step) => `step${step}`);
 }
 
+/** `--revisions all`: every branch of each model's repo, listed from the Hub when the plan is made. */
+export const ALL_BRANCHES = 'all';
+
 export const REVISION_SHORTHANDS: Record<string, { describe: string; revisions: () => string[] }> = {
+  [ALL_BRANCHES]: { describe: "every branch of each model's repo, listed from the Hub when the plan is made (main first, then stepN… in step order)", revisions: () => [ALL_BRANCHES] },
   'pythia-all': { describe: "Pythia's 154 checkpoints (step0, step1…step512 by powers of two, step1000…step143000 every 1000)", revisions: pythiaCheckpoints },
   'pythia-log': { describe: '30 of them, even on a log axis (step0, powers of two to 512, 1000·2^k to 8000, every 10000, step143000)', revisions: pythiaLogCheckpoints },
 };
@@ -64,8 +70,23 @@ export function stepOf(spec: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+export interface PlanOptions {
+  /** Each model's branches, for `all` in the revisions (src/sweep/sweep-revisions.ts lists them). */
+  branches?: Readonly<Record<string, readonly string[]>>;
+  /** Specs left out of the plan (members with the same weights as another). */
+  exclude?: ReadonlySet<string>;
+}
+
+/** A model's revisions with `all` replaced by its branches, duplicates dropped (first kept). */
+export function revisionsOf(model: string, revisions: readonly string[], branches: PlanOptions['branches']): string[] {
+  if (!revisions.includes(ALL_BRANCHES)) return [...revisions];
+  const listed = branches?.[model];
+  if (listed === undefined) throw new Error(`planMembers: the branches of ${model} were not listed`);
+  return [...new Set(revisions.flatMap((revision) => (revision === ALL_BRANCHES ? listed : [revision])))];
+}
+
 /** Models × revisions, in the order given (all revisions of the first model first). */
-export function planMembers(models: readonly string[], revisions: readonly string[] | undefined): SweepMember[] {
+export function planMembers(models: readonly string[], revisions: readonly string[] | undefined, options: PlanOptions = {}): SweepMember[] {
   const specs: string[] = [];
   for (const model of models) {
     if (revisions === undefined) {
@@ -74,10 +95,10 @@ export function planMembers(models: readonly string[], revisions: readonly strin
     }
     if (model.includes('@')) throw new UsageError(`--models ${quote(model)} already names a revision; with --revisions give the model without @revision`);
     if (/^[.~/]|\\/.test(model)) throw new UsageError(`--revisions applies to Hub models; ${quote(model)} is a local folder`);
-    for (const revision of revisions) specs.push(`${model}@${revision}`);
+    for (const revision of revisionsOf(model, revisions, options.branches)) specs.push(`${model}@${revision}`);
   }
   if (specs.length > MAX_MEMBERS) throw new UsageError(`the sweep has ${specs.length} members (models × revisions); at most ${MAX_MEMBERS}: split it into several sweeps`);
-  const unique = [...new Set(specs)];
+  const unique = [...new Set(specs.filter((spec) => !(options.exclude?.has(spec) ?? false)))];
   const slugs = unique.map((spec) => modelSlug(spec.replace(/^[.~/\\]+/, '').replace(/\/+$/, '')) || 'model');
   // One file per member, whatever the specs: names are compared without case (macOS and Windows
   // file systems ignore it), and a name a later member's own slug would take is never handed out.

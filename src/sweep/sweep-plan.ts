@@ -8,7 +8,7 @@ import { InputError, UsageError, quote } from '../errors.js';
 import { readRegularFile } from '../io/read-regular-file.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import type { HookName } from '../vocabulary/hooks.js';
-import type { SweepMember, SweepPrompts } from '../results/sweep-schema.js';
+import type { SameWeightsMember, SweepMember, SweepPrompts } from '../results/sweep-schema.js';
 
 export const SWEEP_PLAN_FILE = 'sweep-plan.json';
 export const SWEEP_PLAN_FORMAT = 'resid-norms/sweep-plan';
@@ -29,6 +29,10 @@ export interface SweepPlan {
   members: SweepMember[];
   prompts: SweepPrompts;
   options: SweepOptions;
+  /** `--revisions all`: each model's branches as the Hub listed them when the plan was made. */
+  branches?: Record<string, string[]>;
+  /** Members left out because their weights are another member's (found when the plan was made, not by a --member task). */
+  sameWeights?: SameWeightsMember[];
 }
 
 export function planPath(dir: string): string {

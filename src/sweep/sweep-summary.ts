@@ -121,7 +121,7 @@ export async function summarizeSweep(dir: string, plan: SweepPlan, options: Summ
   }
   const counts = { measured: 0, failed: 0, missing: 0 };
   for (const member of members) counts[member.status] += 1;
-  return { format: SWEEP_FORMAT, version: 1, createdBy: { tool: 'resid-norms', version: toolVersion() }, hook: options.hook, prompts: plan.prompts, counts, members };
+  return { format: SWEEP_FORMAT, version: 1, createdBy: { tool: 'resid-norms', version: toolVersion() }, hook: options.hook, prompts: plan.prompts, counts, members, ...(plan.sameWeights?.length ? { sameWeights: plan.sameWeights } : {}) };
 }
 
 /** The members not measured, one phrase each, for the partial-sweep message. */

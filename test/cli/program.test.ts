@@ -52,7 +52,8 @@ describe('lazy loading', () => {
     assert.match(run.stderr, /no-such-model-folder/);
     const loaded = packagesOf(run.modules);
     assert.ok(loaded.has('onnxruntime-node'), 'the recorder sees what measure does load');
-    assert.deepEqual(['@duckdb/node-api', '@huggingface/hub', 'vega', 'vega-lite', '@resvg/resvg-js'].filter((name) => loaded.has(name)), []);
+    assert.deepEqual(['@duckdb/node-api', 'vega', 'vega-lite', '@resvg/resvg-js'].filter((name) => loaded.has(name)), []);
+    assert.deepEqual(run.modules.filter((module) => module.startsWith('dist/src/models/hub/') && !module.endsWith('/hub-settings.js')), [], 'the Hub client is not loaded (its settings are read)');
   });
 
   it('fit on a results file loads neither vega nor ONNX Runtime nor resvg', () => {

@@ -145,6 +145,17 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
     assert.equal(await readFile(victim, 'utf8'), 'keep me');
   });
 
+  it('a FIFO in the cache: offline, named as what makes the snapshot incomplete; online, replaced by the checked file', async () => {
+    const model = await resolve();
+    const blob = join(blobs(), sha256(weights));
+    await rm(blob);
+    assert.equal(spawnSync('mkfifo', [blob]).status, 0);
+    await assert.rejects(resolve(REPO, { HF_HUB_OFFLINE: '1' }), (error: unknown) => error instanceof NetworkError && /is not complete in the cache .* \(model\.safetensors is a FIFO \(named pipe\), not a regular file\)/.test(error.message));
+    const again = await resolve();
+    assert.deepEqual(await readFile(join(again.dir, 'model.safetensors')), weights);
+    assert.equal(again.dir, model.dir);
+  });
+
   it('refuses a FIFO at the partial file name, at once', async () => {
     await mkdir(blobs(), { recursive: true });
     assert.equal(spawnSync('mkfifo', [partial()]).status, 0);

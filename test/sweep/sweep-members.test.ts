@@ -46,6 +46,18 @@ describe('sweep members', () => {
     assert.throws(() => planMembers(['./folder'], ['step0']), /local folder/);
   });
 
+  it('plans `all` from each model\'s listed branches, and leaves out the excluded specs, numbering the rest', () => {
+    assert.deepEqual(parseRevisions('all,step0'), ['all', 'step0']);
+    const members = planMembers(['o/a', 'o/b'], ['all', 'v1'], { branches: { 'o/a': ['main', 'step0'], 'o/b': ['main'] }, exclude: new Set(['o/a@main']) });
+    assert.deepEqual(members.map((member) => [member.index, member.spec, member.step]), [
+      [1, 'o/a@step0', 0],
+      [2, 'o/a@v1', null],
+      [3, 'o/b@main', null],
+      [4, 'o/b@v1', null],
+    ]);
+    assert.throws(() => planMembers(['o/a'], ['all']), /branches of o\/a were not listed/);
+  });
+
   it('an alias takes a revision: pythia-160m@step1000 is EleutherAI/pythia-160m at step1000', async () => {
     assert.deepEqual(await parseModelSpec('pythia-160m@step1000'), { kind: 'hub', repo: 'EleutherAI/pythia-160m', revision: 'step1000', id: 'pythia-160m@step1000' });
     await assert.rejects(parseModelSpec('pythia-160m@../x'), UsageError);

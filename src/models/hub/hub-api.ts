@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { DATASET_PREFIX } from './hub-cache.js';
 import type { HubClient } from './hub-client.js';
+import type { ListingCache } from './listing-cache.js';
 import { shortUrl } from './redirecting-fetch.js';
 
 export interface RemoteFile {
@@ -79,22 +80,6 @@ function addFile(files: Map<string, RemoteFile>, file: RemoteFile, what: string)
   const problem = repoPathProblem(file.path);
   if (problem !== undefined) throw new ListingError(`${what} lists a file ${JSON.stringify(file.path.slice(0, 120))}, refused: ${problem}`);
   files.set(file.path, file);
-}
-
-/** The listings one command has made (by endpoint, repo, revision and path), at most `kept` of them. */
-export class ListingCache {
-  private readonly listings = new Map<string, RevisionListing>();
-
-  constructor(private readonly kept = 20_000) {}
-
-  get(key: string): RevisionListing | undefined {
-    return this.listings.get(key);
-  }
-
-  set(key: string, listing: RevisionListing): void {
-    this.listings.set(key, listing);
-    if (this.listings.size > this.kept) this.listings.delete(this.listings.keys().next().value!);
-  }
 }
 
 /**

@@ -29,10 +29,22 @@ export interface HubContext {
 
 const LOGIN = 'run `huggingface-cli login` or set HF_TOKEN';
 
+/** Explained failures that hold for every revision of their repo (see isRepoRefusal). */
+const repoWide = new WeakSet<ResidNormsError>();
+
+/** True for an explained failure of the whole repo: a sweep need not try its other revisions. */
+export function isRepoWide(error: unknown): boolean {
+  return error instanceof ResidNormsError && repoWide.has(error);
+}
+
 export function explainHubError(error: unknown, context: HubContext): ResidNormsError {
   if (error instanceof ResidNormsError) return error;
   const what = context.file ? `${context.repo}/${context.file}` : context.repo;
-  if (error instanceof HubHttpError) return explainHttpError(error, context, what);
+  if (error instanceof HubHttpError) {
+    const explained = explainHttpError(error, context, what);
+    if (isRepoRefusal(error)) repoWide.add(explained);
+    return explained;
+  }
   if (error instanceof RedirectError) return new NetworkError(`${context.endpoint} ${error.message} for ${quote(what)}; check HF_ENDPOINT (a proxy or mirror that redirects to itself?) and run again`);
   if (error instanceof BodyLimitError) return new NetworkError(`${quote(what)}: ${error.message}; refused, run again later or check HF_ENDPOINT`);
   if (error instanceof ListingError) return new NetworkError(`${context.endpoint} gave ${error.message}`);

@@ -1,0 +1,23 @@
+/**
+ * The revision listings one command has made, by endpoint, repo, revision and path, so a sweep
+ * that lists its members while planning (src/sweep/sweep-revisions.ts) does not list them again
+ * to download them. Small and free of the Hub client, so a command can hold one without loading it.
+ */
+import type { RevisionListing } from './hub-api.js';
+
+/** The listings one command has made (by endpoint, repo, revision and path), at most `kept` of them. */
+export class ListingCache {
+  private readonly listings = new Map<string, RevisionListing>();
+
+  constructor(private readonly kept = 20_000) {}
+
+  get(key: string): RevisionListing | undefined {
+    return this.listings.get(key);
+  }
+
+  set(key: string, listing: RevisionListing): void {
+    this.listings.set(key, listing);
+    if (this.listings.size > this.kept) this.listings.delete(this.listings.keys().next().value!);
+  }
+}
+
