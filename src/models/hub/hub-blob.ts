@@ -22,6 +22,8 @@ import type { RemoteFile } from './hub-api.js';
 import { BodyLimitError, readLimited } from './bounded-body.js';
 import type { HubClient } from './hub-client.js';
 
+const WRITE_BYTES = 4 * 1024 * 1024;
+
 export interface BlobDownload {
   client: HubClient;
   url: string;
@@ -126,15 +128,27 @@ async function writeBody(job: BlobDownload, response: Response, incomplete: stri
   const handle = await open(incomplete, flags, 0o644);
   const progress = job.progress();
   progress.tick(start);
+  // Chunks are written in runs of WRITE_BYTES: one write per 64 kB chunk costs a third of the speed.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    await handle.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
+    pending = [];
+    pendingBytes = 0;
+  };
   try {
     // Never more than the listing promised: an endless or inflating body ends here.
     for await (const chunk of readLimited(response, job.expected.size - start, `the server sent more than the ${job.expected.size} bytes its listing gives`)) {
-      await handle.write(chunk);
       check?.hash.update(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes >= WRITE_BYTES) await flush();
       progress.tick(chunk.byteLength);
     }
   } finally {
+    // What arrived before a break stays on disk for the next attempt to resume from.
+    await flush().finally(() => handle.close());
     progress.done();
-    await handle.close();
   }
 }
