@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,6 +72,7 @@ describe('Hub refusals and misbehaviour: exit code, one line, nothing kept but c
     { name: 'a redirect loop between resolve and the CDN', faults: { 'model.safetensors': { redirectLoop: true } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+ redirects in a loop \(\/test-org\/tiny\/resolve\/[0-9a-f]{40}\/model\.safetensors → \/loop\/.* → \/test-org\/tiny\/resolve\/.*\) for "test-org\/tiny\/model\.safetensors"/ },
     { name: 'a weights body that never ends', faults: { 'model.safetensors': { endless: true } }, code: ExitCode.network, message: /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused, run again later or check HF_ENDPOINT$/ },
     { name: 'a gzip bomb as the weights body', faults: { 'model.safetensors': { gzipBombBytes: 20_000_000 } }, code: ExitCode.network, message: /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused/ },
+    { name: 'a CDN that answers 416 to every request, a range or not', faults: { 'model.safetensors': { refuseRanges: 'always' } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+ answered 416 \(range not satisfiable\) for the whole of "test-org\/tiny\/model\.safetensors"$/ },
     { name: 'an API answer that never ends', faults: { [API_FAULT]: { endlessAnswer: true } }, code: ExitCode.network, message: /^"test-org\/tiny": the answer of http:\/\/127\.0\.0\.1:\d+\/api\/models\/test-org\/tiny\/revision\/main is larger than 33554432 bytes, the most an API answer may be; refused/ },
   ];
 
@@ -99,6 +100,34 @@ describe('Hub refusals and misbehaviour: exit code, one line, nothing kept but c
       const changed = diffTrees(outside, await snapshotTree(root)).filter((line) => !line.startsWith(cache.slice(root.length + 1)));
       assert.deepEqual(changed, [], 'nothing written outside the cache');
       assert.deepEqual(await refusedCacheProblems(cache), [], 'the cache holds only checked blobs and partial files');
+      await rm(cache, { recursive: true, force: true });
+    });
+  }
+
+  // 416 handled, not refused: through the CLI, with the exit code and what the cache holds after.
+  const resumes: Array<{ name: string; partial: (weights: Buffer) => Buffer; fault?: Fault; ranges: Array<string | undefined> }> = [
+    { name: 'a partial file with the full size is finished without a request', partial: (weights) => weights, ranges: [] },
+    { name: 'a partial file and a CDN that refuses ranges (416): the whole file from byte 0', partial: (weights) => weights.subarray(0, 1000), fault: { refuseRanges: true }, ranges: ['bytes=1000-', undefined] },
+  ];
+  for (const testCase of resumes) {
+    it(`resumes: ${testCase.name}`, async () => {
+      hub.repos.clear();
+      hub.repos.set(REPO, { sha: SHA, files });
+      hub.faults.clear();
+      if (testCase.fault) hub.faults.set('model.safetensors', testCase.fault);
+      const cache = await mkdtemp(join(root, 'cache-'));
+      const weights = files.get('model.safetensors')!;
+      const blobs = join(cache, 'models--test-org--tiny', 'blobs');
+      await mkdir(blobs, { recursive: true });
+      await writeFile(join(blobs, `${createHash('sha256').update(weights).digest('hex')}.incomplete`), testCase.partial(weights));
+      hub.log.length = 0;
+      const result = await runCli(['measure', '--model', REPO, '--prompts', join(root, 'prompts.txt'), '--out', join(cache, 'out', 'r.json')], {
+        env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), RESID_NORMS_HUB_RETRY_MS: '1' },
+        timeoutMs: 60_000,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(hub.log.filter((entry) => entry.url.endsWith('/model.safetensors')).map((entry) => entry.range), testCase.ranges);
+      assert.deepEqual((await readdir(blobs)).filter((name) => name.endsWith('.incomplete')), [], 'the partial file became the blob');
       await rm(cache, { recursive: true, force: true });
     });
   }

@@ -31,8 +31,8 @@ export interface Fault {
   gzipBombBytes?: number;
   /** Answer a Range request with the whole file (200), as some proxies do. */
   ignoreRange?: boolean;
-  /** Answer every Range request with 416. */
-  refuseRanges?: boolean;
+  /** Answer every Range request with 416 ('always': every request, as a CDN whose object is gone). */
+  refuseRanges?: boolean | 'always';
   /** `resolve` redirects to the CDN, which redirects back to `resolve`: a loop. */
   redirectLoop?: boolean;
   /** Answer an API call with an endless JSON body (API_FAULT only). */
@@ -114,7 +114,7 @@ export async function serveBytes(bytes: Buffer, fault: Fault | undefined, header
   if (fault?.delayHeadersMs !== undefined && !(await timers.sleep(fault.delayHeadersMs, response))) return;
   const range = fault?.ignoreRange ? null : /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
   const start = range ? Number(range[1]) : 0;
-  if (range && (fault?.refuseRanges || start >= bytes.length)) {
+  if (fault?.refuseRanges === 'always' || (range && (fault?.refuseRanges || start >= bytes.length))) {
     response.writeHead(416, { 'Content-Range': `bytes */${bytes.length}`, 'Content-Type': 'text/plain' }).end('Requested Range Not Satisfiable');
     return;
   }
