@@ -46,6 +46,14 @@ describe('the fake Hub answers as the real Hub does', () => {
     }
   });
 
+  it('resolve asked for Xet file info (what @huggingface/hub asks): the info, not a redirect', async () => {
+    const answer = await get(`/${REPO}/resolve/main/model.safetensors`, { Accept: 'application/vnd.xet-fileinfo+json, */*', Range: 'bytes=0-0' });
+    assert.equal(answer.status, 200);
+    assert.match(answer.headers.get('content-type')!, /^application\/vnd\.xet-fileinfo\+json/);
+    assert.equal(answer.headers.get('x-linked-size'), String(WEIGHTS.length));
+    assert.match(answer.headers.get('link')!, /rel="xet-auth"/);
+  });
+
   it('resolve: a small file is a same-origin 307 to the resolve-cache route, which serves it with its git oid as ETag', async () => {
     const answer = await get(`/${REPO}/resolve/main/config.json`);
     assert.equal(answer.status, 307);

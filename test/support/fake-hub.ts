@@ -22,40 +22,16 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { entryOf, infoOf, storedBytes, treePage, xetHash, type FakeRepo, type FakeSnapshot, type Found } from './fake-hub-listings.js';
 import { gitOid, isLfsPath, logRequest, safeDecode, serveBytes, sha256, Timers, type Fault, type LoggedRequest } from './fake-hub-serve.js';
 
+export type { FakeRepo, FakeSnapshot } from './fake-hub-listings.js';
 export type { Fault, LoggedRequest } from './fake-hub-serve.js';
-
-export interface FakeRepo {
-  sha: string;
-  files: Map<string, Buffer>;
-  /** Gated: `resolve` needs one of these tokens (401 without a token, 403 with another). */
-  gatedTokens?: string[];
-  /** Private: seen only with one of these tokens (otherwise 401 without a token, 404 with one). */
-  privateTokens?: string[];
-  /** Branch names that resolve to `sha` (main always does). */
-  branches?: string[];
-  /** Other revisions (e.g. Pythia's step1000): name → its own commit and files; the name or the sha resolves to them. */
-  revisions?: Record<string, FakeSnapshot>;
-  /** How large files are stored: Xet (the default, as on the Hub since 2025) or classic LFS. */
-  storage?: 'xet' | 'lfs';
-}
-
-export interface FakeSnapshot {
-  sha: string;
-  files: Map<string, Buffer>;
-}
 
 /** Fault key for the API calls (info, tree, refs, paths-info); other keys are file names. */
 export const API_FAULT = '@api';
 
 type Kind = 'models' | 'datasets';
-interface Found {
-  repo: FakeRepo;
-  name: string;
-  snapshot: FakeSnapshot;
-  branch: string;
-}
 
 export class FakeHub {
   readonly repos = new Map<string, FakeRepo>();
@@ -217,12 +193,17 @@ export class FakeHub {
     }
     if ((route === undefined || route === 'revision') && method === 'GET') {
       const found = this.findRevision(kind, name, route === undefined ? 'main' : parts.slice(3).join('/'), request, response);
-      if (found !== false) this.json(response, 200, this.info(found, url.searchParams));
+      if (found !== false) this.json(response, 200, infoOf(found, url.searchParams));
       return;
     }
     if (route === 'tree' && method === 'GET' && revision !== undefined) {
       const found = this.findRevision(kind, name, revision, request, response);
-      if (found !== false) this.tree(found, parts.slice(4).join('/'), url, response);
+      if (found === false) return;
+      const page = treePage(found, parts.slice(4).join('/'), url, this.treePageSize);
+      if (page === undefined) return void this.refuse(response, 404, 'EntryNotFound', `${parts.slice(4).join('/')} does not exist on "${found.branch}"`);
+      const links = this.faults.get(API_FAULT)?.treeLinks;
+      const link = links === 'self' ? `<${url.href}>; rel="next"` : links === 'elsewhere' ? `<${this.cdnUrl}${url.pathname}?cursor=1>; rel="next"` : page.next && `<${page.next}>; rel="next"`;
+      this.json(response, 200, page.entries, link ? { Link: link } : {});
       return;
     }
     if (route === 'paths-info' && method === 'POST' && revision !== undefined) {
@@ -232,88 +213,10 @@ export class FakeHub {
       for await (const chunk of request) body += chunk;
       const form = new URLSearchParams(body);
       const { paths, expand } = request.headers['content-type']?.includes('json') ? (JSON.parse(body) as { paths: string[]; expand?: boolean }) : { paths: form.getAll('paths'), expand: form.get('expand') === 'true' };
-      this.json(response, 200, paths.filter((path) => found.snapshot.files.has(path)).map((path) => this.entry(found, path, found.snapshot.files.get(path)!, expand === true)));
+      this.json(response, 200, paths.filter((path) => found.snapshot.files.has(path)).map((path) => entryOf(found, path, found.snapshot.files.get(path)!, expand === true)));
       return;
     }
     this.json(response, 404, { error: `no route for ${method} ${url.pathname}` });
-  }
-
-  /** A model or dataset's info: every default field, or with `expand` only those named. */
-  private info(found: Found, params: URLSearchParams): Record<string, unknown> {
-    const blobs = params.get('blobs') === 'true';
-    const siblings = [...found.snapshot.files].map(([rfilename, bytes]) =>
-      blobs ? { rfilename, blobId: gitOid(this.stored(rfilename, bytes)), size: bytes.length, ...(isLfsPath(rfilename) ? { lfs: { sha256: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}) } : { rfilename },
-    );
-    const all: Record<string, unknown> = {
-      author: found.name.split('/')[0],
-      sha: found.snapshot.sha,
-      lastModified: '2024-01-01T00:00:00.000Z',
-      private: found.repo.privateTokens !== undefined,
-      gated: found.repo.gatedTokens ? 'manual' : false,
-      disabled: false,
-      downloads: 0,
-      likes: 0,
-      tags: [],
-      createdAt: '2023-01-01T00:00:00.000Z',
-      siblings,
-      spaces: [],
-    };
-    const expand = params.getAll('expand');
-    const kept = expand.length === 0 ? all : Object.fromEntries(expand.filter((key) => key in all).map((key) => [key, all[key]]));
-    return { _id: `id-${found.name}`, id: found.name, ...kept };
-  }
-
-  /** The bytes git stores for a file: an LFS pointer for LFS files, else the file. */
-  private stored(path: string, bytes: Buffer): Buffer {
-    if (!isLfsPath(path)) return bytes;
-    return Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(bytes)}\nsize ${bytes.length}\n`);
-  }
-
-  private entry(found: Found, path: string, bytes: Buffer, expand: boolean): Record<string, unknown> {
-    const lfs = isLfsPath(path);
-    return {
-      type: 'file',
-      oid: gitOid(this.stored(path, bytes)),
-      size: bytes.length,
-      path,
-      ...(lfs ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}),
-      ...(lfs && (found.repo.storage ?? 'xet') === 'xet' ? { xetHash: xetHash(bytes) } : {}),
-      ...(expand ? { lastCommit: { id: found.snapshot.sha, title: 'Upload', date: '2024-01-01T00:00:00.000Z' }, securityFileStatus: { status: 'safe' } } : {}),
-    };
-  }
-
-  private tree(found: Found, under: string, url: URL, response: ServerResponse): void {
-    const prefix = under === '' ? '' : `${under.replace(/\/+$/, '')}/`;
-    const recursive = url.searchParams.get('recursive') === 'true';
-    const expand = url.searchParams.get('expand') === 'true';
-    const entries: Array<Record<string, unknown>> = [];
-    const folders = new Set<string>();
-    for (const [file, bytes] of [...found.snapshot.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (!file.startsWith(prefix)) continue;
-      const rest = file.slice(prefix.length).split('/');
-      for (let depth = 1; depth < rest.length && (recursive || depth === 1); depth += 1) {
-        const folder = prefix + rest.slice(0, depth).join('/');
-        if (!folders.has(folder)) entries.push({ type: 'directory', oid: gitOid(Buffer.from(folder)), size: 0, path: folder });
-        folders.add(folder);
-      }
-      if (rest.length === 1 || recursive) entries.push(this.entry(found, file, bytes, expand));
-    }
-    if (prefix !== '' && entries.length === 0) {
-      this.refuse(response, 404, 'EntryNotFound', `${under} does not exist on "${found.branch}"`);
-      return;
-    }
-    const cursor = Number(url.searchParams.get('cursor') ?? 0);
-    const page = entries.slice(cursor, cursor + this.treePageSize);
-    const fault = this.faults.get(API_FAULT);
-    let link: string | undefined;
-    if (fault?.treeLinks === 'self') link = `<${url.href}>; rel="next"`;
-    else if (fault?.treeLinks === 'elsewhere') link = `<${this.cdnUrl}${url.pathname}?cursor=1>; rel="next"`;
-    else if (cursor + this.treePageSize < entries.length) {
-      const next = new URL(url.href);
-      next.searchParams.set('cursor', String(cursor + this.treePageSize));
-      link = `<${next.href}>; rel="next"`;
-    }
-    this.json(response, 200, page, link ? { Link: link } : {});
   }
 
   private async resolve(kind: Kind, name: string, revision: string, file: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -330,7 +233,7 @@ export class FakeHub {
     if (bytes === undefined) return void this.refuse(response, 404, 'EntryNotFound', `${file} does not exist on "${revision}"`);
     const fault = this.faults.get(file);
     const etag = isLfsPath(file) ? sha256(bytes) : gitOid(bytes);
-    const meta = { 'X-Repo-Commit': snapshot.sha, 'X-Linked-Etag': `"${etag}"`, 'X-Linked-Size': String(bytes.length), ETag: `"${gitOid(this.stored(file, bytes))}"`, 'Accept-Ranges': 'bytes' };
+    const meta = { 'X-Repo-Commit': snapshot.sha, 'X-Linked-Etag': `"${etag}"`, 'X-Linked-Size': String(bytes.length), ETag: `"${gitOid(storedBytes(file, bytes))}"`, 'Accept-Ranges': 'bytes' };
     const encodedFile = file.split('/').map(encodeURIComponent).join('/');
     if (!isLfsPath(file)) {
       // Guessed from what huggingface.co answers today: a same-origin 307 to a cache route keyed by commit and etag.
@@ -343,6 +246,11 @@ export class FakeHub {
     this.objects.set(key, { bytes, file, headers: { ETag: `"${etag}"` } });
     const signed = `${this.cdnUrl}${key}?${xet ? `X-Xet-Signed-Range=bytes%3D0-${Math.max(0, bytes.length - 1)}&` : `response-content-disposition=${encodeURIComponent(`inline; filename*=UTF-8''${file.split('/').pop()}`)}&`}Expires=${Math.floor(Date.now() / 1000) + 3600}&Signature=fake&Key-Pair-Id=K1`;
     const xetHeaders = xet ? { 'X-Xet-Hash': xetHash(bytes), Link: `<${this.url}/api/${kind}/${name}/xet-read-token/${snapshot.sha}>; rel="xet-auth", <https://cas-server.xethub.hf.co/v1/reconstructions/${xetHash(bytes)}>; rel="xet-reconstruction-info"` } : {};
+    if (xet && (request.headers.accept ?? '').includes('application/vnd.xet-fileinfo+json')) {
+      // What @huggingface/hub's fileDownloadInfo asks for Xet files: the file info, not a redirect (the tool never asks it).
+      response.writeHead(200, { ...meta, ...xetHeaders, 'Content-Type': 'application/vnd.xet-fileinfo+json' }).end(JSON.stringify({ hash: xetHash(bytes), refreshUrl: `${this.url}/api/${kind}/${name}/xet-read-token/${snapshot.sha}`, reconstructionUrl: `https://cas-server.xethub.hf.co/v1/reconstructions/${xetHash(bytes)}`, etag, size: bytes.length }));
+      return;
+    }
     const target = fault?.redirectLoop ? `${this.cdnUrl}/loop${key}` : signed;
     response.writeHead(302, { ...meta, ...xetHeaders, Location: target, 'Content-Type': 'text/plain; charset=utf-8' }).end(`Found. Redirecting to ${target}`);
     if (fault?.redirectLoop) this.objects.set(`/loop${key}`, { bytes, file, headers: { Location: `${this.url}${request.url}` } });
@@ -370,11 +278,6 @@ export class FakeHub {
     if (object.headers.Location !== undefined) return void response.writeHead(302, { Location: object.headers.Location }).end();
     await serveBytes(object.bytes, this.faults.get(object.file), object.headers, request, response, this.timers);
   }
-}
-
-/** A Xet content hash stand-in (the real one is a Merkle hash of the file's chunks). */
-function xetHash(bytes: Buffer): string {
-  return createHash('sha256').update('xet').update(bytes).digest('hex');
 }
 
 /** The files of a model folder (flat) as a snapshot the fake Hub serves. */
