@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { MeasureRequest } from '../commands/measure.js';
 import type { Measurement } from '../results/schema.js';
-import { DIAGNOSTICS } from '../results/diagnostics.js';
+import { DEFAULT_SINK_TOKENS, DIAGNOSTICS } from '../results/diagnostics.js';
 import { HOOK_NAMES } from '../vocabulary/hooks.js';
 import { addDeviceOptions, FLAG_RANGES, parseChoiceList, parseHooks, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
@@ -50,6 +50,8 @@ function define(command: Command, io: CliIo): Command {
     .option('--hooks <list>', `comma-separated hooks: ${HOOK_NAMES.join(',')} (default: all the model has)`, parseHooks)
     .option('--diagnostics <list>', `also compute, in the graph, per token: ${DIAGNOSTICS.join(',')} (default: none)`, parseChoiceList(DIAGNOSTICS, 'diagnostic'))
     .option('--massive-dims <list>', 'residual dimensions to leave out of massive_norm_without, e.g. 138,378 (with --diagnostics massive)', parseDimensionList)
+    .option('--sink-tokens <k>', `with --diagnostics sinks: also the attention on the first k positions together, sink_mass_first_<k> (default ${DEFAULT_SINK_TOKENS}, as Xiao et al. keep; 1: position 0 alone)`, rangeOf('sinkTokens'))
+    .option('--no-fold-value-biases', "with --diagnostics heads: keep the value biases in the heads' writes (TransformerLens's fold_value_biases=False) instead of folding them into b_O as from_pretrained does")
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')

@@ -41,6 +41,7 @@ export const FLAG_RANGES = {
   batchSize: [1, 4096],
   maxTokens: [1, 1 << 24],
   appendEos: [0, 1 << 24],
+  sinkTokens: [1, 1 << 24],
   /** Intra-op threads: up to 4 per core of this machine. */
   threads: [1, Math.max(1, availableParallelism()) * 4],
   bootstrap: [0, 100_000],

@@ -64,6 +64,10 @@ export interface MeasureRequest {
   diagnostics?: Diagnostic[];
   /** Residual dimensions left out of massive_norm_without (with the `massive` diagnostic). */
   massiveDims?: number[];
+  /** With `sinks`: the first k positions sink_mass_first_<k> sums (DEFAULT_SINK_TOKENS when absent). */
+  sinkTokens?: number;
+  /** With `heads`: false keeps the value biases in z (--no-fold-value-biases); folded into b_O otherwise. */
+  foldValueBiases?: boolean;
   batchSize: number;
   /** Longest sequence measured (BOS included); the model's context length when absent. */
   maxTokens?: number;
@@ -114,7 +118,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const tokenizer = await loadTokenizer(resolved.dir);
   const hooks = chooseHooks(request.hooks, spec);
   if (request.hooks === undefined && spec.parallelResidual) reporter.info(`${spec.architecture} uses parallel attention and MLP: there is no resid_mid hook, so it is not measured`);
-  const diagnostics = chooseDiagnostics(request.diagnostics, request.massiveDims, spec);
+  const diagnostics = chooseDiagnostics(request, spec);
 
   const { maxTokens, bosTokenId, appendEos, sequences } = tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request);
   const exclusion = exclusionRule(request.exclusions, spec, tokenizer);

@@ -10,7 +10,7 @@
 import { InputError, UsageError, quote } from '../errors.js';
 import { OutputPlan } from '../io/output-plan.js';
 import { WriteFailure } from '../io/output-file.js';
-import { diagnosticColumns, readDiagnostics, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type DiagnosticsInfo } from '../results/diagnostics.js';
+import { diagnosticColumns, readDiagnostics, recordedSelection, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type DiagnosticsInfo } from '../results/diagnostics.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import type { Measurement, ModelInfo } from '../results/schema.js';
 import { measurementInputs, readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
@@ -118,7 +118,12 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
 function describeDiagnostics(shard: MeasurementFile): string {
   const recorded = readDiagnostics(shard.measurement);
   if (recorded === undefined) return 'none';
-  return `${recorded.selected.join(',')}${recorded.massiveDims ? ` with --massive-dims ${recorded.massiveDims.join(',')}` : ''}`;
+  const flags = [
+    recorded.massiveDims ? `--massive-dims ${recorded.massiveDims.join(',')}` : '',
+    recorded.sinkTokens !== undefined ? `--sink-tokens ${recorded.sinkTokens}` : '',
+    recorded.headValueBiases !== undefined ? `value biases ${recorded.headValueBiases}` : '',
+  ].filter((flag) => flag !== '');
+  return `${recorded.selected.join(',')}${flags.length > 0 ? ` with ${flags.join(', ')}` : ''}`;
 }
 
 /**
@@ -136,12 +141,12 @@ function commonDiagnostics(shards: readonly MeasurementFile[]): { selection: Dia
   if (groups.size > 1) {
     const named = (paths: string[]) => paths.slice(0, 3).map((path) => quote(path)).join(', ') + (paths.length > 3 ? ` and ${paths.length - 3} more` : '');
     const parts = [...groups].map(([key, paths]) => `${named(paths)} ${key === 'none' ? 'without diagnostics' : `with ${key}`}`);
-    throw new InputError(`the shards differ in diagnostics: ${parts.join('; ')}; shards must come from one run (measure every shard with the same --diagnostics and --massive-dims)`);
+    throw new InputError(`the shards differ in diagnostics: ${parts.join('; ')}; shards must come from one run (measure every shard with the same --diagnostics, --massive-dims, --sink-tokens and --no-fold-value-biases)`);
   }
   const first = shards[0]!;
   const recorded = readDiagnostics(first.measurement);
   if (recorded === undefined) return undefined;
-  const selection: DiagnosticSelection = { diagnostics: recorded.selected, ...(recorded.massiveDims ? { massiveDims: recorded.massiveDims } : {}) };
+  const selection: DiagnosticSelection = recordedSelection(recorded);
   const shape = shapeOf(first.measurement.model);
   const columns = diagnosticColumns(selection, shape);
   for (const shard of shards) {

@@ -6,9 +6,9 @@
  * Each column is one graph output, `diagnostics.<column>`: float [batch, pos, length], its list
  * layer-major (layer l, head h at l × nHeads + h), exactly as the tokens table stores it.
  */
-import type { BlockSpec, LinearWeights } from '../architectures/types.js';
-import { diagnosticColumns, LENS_COLUMNS, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type MassiveStatistic } from '../results/diagnostics.js';
-import type { SequenceValues } from './attention.js';
+import type { AttentionSpec, BlockSpec, LinearWeights, ModelDims } from '../architectures/types.js';
+import { DEFAULT_SINK_TOKENS, diagnosticColumns, LENS_COLUMNS, sinkPrefixColumn, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type MassiveStatistic } from '../results/diagnostics.js';
+import { buildAttentionParts, SequenceValues } from './attention.js';
 import type { BlockTaps } from './block-recipe.js';
 import type { GraphContext } from './layers.js';
 import type { LensBuilder } from './lens-graph.js';
@@ -33,17 +33,21 @@ export class DiagnosticsBuilder {
   /** [column name] → per-layer pieces, [batch·pos, perLayer] each */
   private readonly pieces = new Map<string, string[]>();
   private readonly maskOfDims?: string;
+  private readonly sinkTokens: number;
+  private readonly foldValueBiases: boolean;
 
   constructor(
     private readonly ctx: GraphContext,
     private readonly sequence: SequenceValues,
     selection: DiagnosticSelection,
-    private readonly shape: DiagnosticShape & { dHead: number },
+    private readonly shape: DiagnosticShape & ModelDims,
     /** The logit lens's graph, when `lens` is selected. */
     private readonly lens?: LensBuilder,
   ) {
     this.columns = diagnosticColumns(selection, shape);
     for (const column of this.columns) this.pieces.set(column.name, []);
+    this.sinkTokens = selection.sinkTokens ?? DEFAULT_SINK_TOKENS;
+    this.foldValueBiases = (selection.headValueBiases ?? 'folded') === 'folded';
     const dims = selection.massiveDims ?? [];
     if (dims.length > 0) {
       const mask = Array.from({ length: shape.dModel }, (_, i) => (dims.includes(i) ? 0 : 1));
@@ -68,8 +72,12 @@ export class DiagnosticsBuilder {
     return [entropy, rank];
   }
 
-  /** Add one block's taps to every selected column; returns the pieces made (for the barriers). */
-  addBlock(layer: number, taps: BlockTaps, spec: Pick<BlockSpec, 'attention'>): string[] {
+  /**
+   * Add one block's taps to every selected column; returns the pieces made (for the barriers).
+   * Each piece depends on this block alone (its taps and weights), so a graph of a range of
+   * blocks computes the same pieces.
+   */
+  addBlock(layer: number, taps: BlockTaps, spec: Pick<BlockSpec, 'attention' | 'norm1'>): string[] {
     const block = { residPre: taps.resid_pre, attnOut: taps.attn_out, residMid: taps.resid_mid, mlpOut: taps.mlp_out, residPost: taps.resid_post, pattern: taps['attn.pattern'], z: taps['attn.z'], out: spec.attention.out };
     const made: string[] = [];
     const put = (column: string, value: string) => {
@@ -93,9 +101,13 @@ export class DiagnosticsBuilder {
       for (const [statistic, value] of Object.entries(this.massive(block.residPost, `${prefix}.massive`))) put(`massive_${statistic}`, value);
     }
     if (has('massive_median_ratio')) put('massive_median_ratio', this.medianRatio(block.residPost, `${prefix}.massive_median_ratio`));
-    if (has('sink_mass')) put('sink_mass', this.sinkMass(block.pattern, `${prefix}.sink_mass`));
+    if (has('sink_mass')) put('sink_mass', this.sinkMass(block.pattern, 1, `${prefix}.sink_mass`));
+    const firstK = sinkPrefixColumn(this.sinkTokens);
+    if (has(firstK)) put(firstK, this.sinkMass(block.pattern, this.sinkTokens, `${prefix}.${firstK}`));
     if (has('head_write_raw')) {
-      const writes = this.headWrites(block.z, block.out, `${prefix}.head_write`);
+      const bias = this.foldValueBiases ? this.valueBias(spec, `${prefix}.head_write`) : undefined;
+      const z = bias === undefined ? block.z : this.ctx.g.node('Sub', [block.z, bias], {}, `${prefix}.head_write.z_folded`);
+      const writes = this.headWrites(z, block.out, `${prefix}.head_write`);
       put('head_write_raw', writes.raw);
       put('head_write_centered', writes.centered);
     }
@@ -174,13 +186,38 @@ export class DiagnosticsBuilder {
     return g.node('Div', [max, g.node('Max', [median, g.floatConstant([TINY], [])])], {}, name);
   }
 
-  /** Attention each query puts on key 0, per head. pattern → [batch·pos, nHeads] */
-  private sinkMass(pattern: string, name: string): string {
+  /**
+   * Attention each query puts on keys 0…k − 1 together, per head: the pattern is already 0 on
+   * keys a query does not see (later positions, keys outside a local window), so the sum is
+   * the attention on the first k positions wherever it is. pattern → [batch·pos, nHeads]
+   */
+  private sinkMass(pattern: string, k: number, name: string): string {
     const g = this.ctx.g;
     const { nHeads } = this.shape;
-    const first = g.node('Slice', [pattern, g.intConstant([0]), g.intConstant([1]), g.intConstant([-1])]); // [..., pos, 1]
+    const sliced = g.node('Slice', [pattern, g.intConstant([0]), g.intConstant([k]), g.intConstant([-1])]); // [..., pos, min(k, pos)]
+    const first = k === 1 ? sliced : g.node('ReduceSum', [sliced, g.intConstant([-1])], { keepdims: int(1) }); // [..., pos, 1]
     const perHead = g.node('Reshape', [first, g.intConstant([0, nHeads, -1])]); // [batch, nHeads, pos]
     return g.node('Reshape', [g.node('Transpose', [perHead], { perm: ints([0, 2, 1]) }), g.intConstant([-1, nHeads])], {}, name);
+  }
+
+  /**
+   * The constant part of each head's z, [1, nHeads·dHead], in z's layout: b_V, plus ln1's bias
+   * through W_V (what fold_ln moves into b_V), or undefined when the block has neither. Since
+   * every query's attention sums to 1, z = z' + this, with z' the heads' outputs of the values
+   * without these biases (TransformerLens's processed hook_z, whose fold_value_biases moves them
+   * into b_O). It is the block's own attention (attention.ts) run on one position holding what
+   * ln1 gives for a zero normalized input: ln1's bias (zero without one): its values are then
+   * the value biases, and a lone query attends only to itself. Weights only, so ONNX Runtime
+   * folds it at load.
+   */
+  private valueBias(block: Pick<BlockSpec, 'attention' | 'norm1'>, name: string): string | undefined {
+    const g = this.ctx.g;
+    const { dModel } = this.shape;
+    const normBias = block.norm1?.bias;
+    if (!hasValueBias(block.attention) && normBias === undefined) return undefined;
+    const input = normBias ? g.node('Reshape', [this.ctx.weight(normBias), g.intConstant([1, dModel])], {}, `${name}.ln1_bias`) : g.floatConstant(new Array<number>(dModel).fill(0), [1, dModel]);
+    const onePosition = new SequenceValues(this.ctx, g.intConstant([0]), g.intConstant([1, 1]));
+    return buildAttentionParts(this.ctx, onePosition, input, block.attention, this.shape, `${name}.value_bias`).z;
   }
 
   /**
@@ -204,4 +241,10 @@ export class DiagnosticsBuilder {
     };
     return { raw: write(perHead, 'raw'), centered: write(centeredW, 'centered') };
   }
+}
+
+/** Whether the value projection has a bias (a fused projection's bias covers q, k and v). */
+function hasValueBias(attention: AttentionSpec): boolean {
+  const { qkv } = attention;
+  return qkv.kind === 'separate' ? qkv.v.bias !== undefined : qkv.linear.bias !== undefined;
 }

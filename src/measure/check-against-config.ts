@@ -23,13 +23,15 @@ export interface ConfigCheckedRequest {
   appendEos?: number;
   diagnostics?: Diagnostic[];
   massiveDims?: number[];
+  sinkTokens?: number;
+  foldValueBiases?: boolean;
 }
 
 export async function checkAgainstConfig(dir: string, prompts: readonly Prompt[], request: ConfigCheckedRequest): Promise<void> {
   const { config, path } = await readConfig(dir);
   const shape = adapterFor(config, path).readShape(config, path);
   chooseHooks(request.hooks, shape);
-  chooseDiagnostics(request.diagnostics, request.massiveDims, shape);
+  chooseDiagnostics(request, shape);
   const tokenizer = await loadTokenizer(dir);
   tokenizeForModel(prompts, tokenizer, { id: request.model ?? dir, ...shape, ...shape.dims }, request);
 }

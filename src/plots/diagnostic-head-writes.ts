@@ -2,7 +2,9 @@
  * Per-head writes: each head's mean write into the residual over tokens, ‖z_h·W_O,h‖ (the norm
  * of TransformerLens's hook_result), against the Frobenius norm of its W_OV,h from a weights
  * file of the same model: heads above the trend write more than their weights alone suggest.
- * Processed weights (W_O centered) pair with centered writes, raw with raw.
+ * Processed weights (W_O centered) pair with centered writes, raw with raw; W_OV has no bias, so
+ * it pairs with writes whose value biases are folded into b_O (the default, as TransformerLens
+ * processes them), and the figure says so when they were not.
  */
 import { figureTitle } from './figure-text.js';
 import type { FigureOptions, FigureOutcome, WeightsFigure, WeightsSubject } from './figure-types.js';
@@ -21,6 +23,7 @@ function buildHeadWrites({ weights, measurement: subject }: WeightsSubject, opti
   const centered = variant === 'processed' && weights.options.processing.centerWritingWeights;
   const column = centered ? 'head_write_centered' : 'head_write_raw';
   const means = found.diagnostics.summaries.perHeadMeans[column] ?? [];
+  const folded = found.diagnostics.headValueBiases === 'folded';
   const { nHeads } = measurement.model;
   if (weights.model.nHeads !== nHeads || weights.layers.length !== measurement.model.nLayers) {
     return { drawn: false, reason: `the weights file (${weights.layers.length} layers × ${weights.model.nHeads} heads) does not match the results file (${measurement.model.nLayers} × ${nHeads})` };
@@ -36,6 +39,9 @@ function buildHeadWrites({ weights, measurement: subject }: WeightsSubject, opti
     spec: finishSpec({
       title: figureTitle(measurement, "each head's write into the residual against its ‖W_OV‖", [
         `y: mean ‖z_h·W_O,h‖₂ over included tokens (${centered ? 'centered, as TransformerLens centers W_O' : 'raw'}) · one point per head`,
+        folded
+          ? 'value biases folded into b_O (TransformerLens’s fold_value_biases), as in W_OV, which has none'
+          : 'value biases kept in z (--no-fold-value-biases, or an older file): W_OV has none, so the sides differ by b_V·W_O',
         `x: ‖W_OV,h‖_F of the ${variant} weights`,
       ]),
       data: { values: rows },
@@ -44,7 +50,7 @@ function buildHeadWrites({ weights, measurement: subject }: WeightsSubject, opti
       mark: { type: 'point', filled: true, size: 40, opacity: 0.8 },
       encoding: {
         x: { field: 'wov', type: 'quantitative', title: `‖W_OV,h‖_F (${variant})`, ...logScaleAxis(rows.map((row) => row.wov)) },
-        y: { field: 'write', type: 'quantitative', title: `mean ‖head write‖₂ (${centered ? 'centered' : 'raw'})`, ...logScaleAxis(rows.map((row) => row.write)) },
+        y: { field: 'write', type: 'quantitative', title: `mean ‖head write‖₂ (${centered ? 'centered' : 'raw'}, value biases ${folded ? 'folded' : 'in z'})`, ...logScaleAxis(rows.map((row) => row.write)) },
         color: { field: 'layer', type: 'quantitative', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } },
         tooltip: tooltipOf([
           { field: 'layer', title: 'layer', type: 'ordinal' },

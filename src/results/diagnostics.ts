@@ -7,8 +7,10 @@
  *   massive  per token and layer, the largest |x_i| of resid_post and how much of ‖x‖ it holds
  *   massive-median  per token and layer, the largest |x_i| ÷ the median |x_i| (a selection over
  *           d_model per token and layer: costs ~20 % of a GPT-2 small forward pass, so it is apart)
- *   sinks    per token, layer and head, the attention the query puts on position 0
- *   heads    per token, layer and head, the norm of the head's write (TransformerLens hook_result)
+ *   sinks    per token, layer and head, the attention the query puts on position 0, and on the
+ *           first k positions (Xiao et al.'s attention sinks, k = 4 by default)
+ *   heads    per token, layer and head, the norm of the head's write (TransformerLens's hook_result,
+ *           value biases folded into b_O as from_pretrained does, unless asked otherwise)
  *   lens     per token and stream (embeddings, then after each block), the logit lens: entropy of
  *           the next-token distribution through the final norm and the unembedding, and the
  *           rank of the actual next token (an unembedding per layer: it costs the most)
@@ -28,10 +30,26 @@ export interface DiagnosticShape {
   parallelResidual: boolean;
 }
 
+/**
+ * How head writes treat the value biases (b_V, and after fold_ln the bias of ln1 through W_V):
+ * 'folded' moves them into b_O, as TransformerLens's from_pretrained does by default
+ * (fold_value_biases), so a head's write is z'_h·W_O,h with z' computed without them; 'unfolded'
+ * keeps them in z (the module's own z, TransformerLens's fold_value_biases=False).
+ */
+export const HEAD_VALUE_BIASES = ['folded', 'unfolded'] as const;
+export type HeadValueBiases = (typeof HEAD_VALUE_BIASES)[number];
+
+/** Xiao et al. (StreamingLLM, 2023) keep the first 4 tokens as attention sinks. */
+export const DEFAULT_SINK_TOKENS = 4;
+
 export interface DiagnosticSelection {
   diagnostics: readonly Diagnostic[];
   /** Residual dimensions left out of `massive_norm_without` (only with `massive`). */
   massiveDims?: readonly number[];
+  /** With `sinks`: the first k positions whose attention `sink_mass_first_<k>` sums (none when k = 1: sink_mass is position 0). */
+  sinkTokens?: number;
+  /** With `heads`: where the value biases go (absent: 'folded'). */
+  headValueBiases?: HeadValueBiases;
 }
 
 /** Which block output is compared with which stream. */
@@ -50,6 +68,11 @@ export interface DiagnosticColumn {
   /** Values per layer: 1, or nHeads. */
   perLayer: number;
   description: string;
+  /**
+   * The summaries count a token only from this position on (sink_mass_first_<k>: k, since a
+   * query below k sees only the first k positions and puts all its attention there). Absent: 0.
+   */
+  summarizedFrom?: number;
 }
 
 /** Massive-activation statistics in column order (`massive_norm_without` follows when dims are given). */
@@ -65,6 +88,11 @@ export type MassiveStatistic = (typeof MASSIVE_STATISTICS)[number] | 'norm_witho
 export const LENS_COLUMNS = { entropy: 'lens_entropy', rank: 'lens_next_rank' } as const;
 /** `lens_next_rank` of a token with no next token (the last of its sequence). */
 export const LENS_NO_NEXT = -1;
+
+/** The column of the attention on the first k positions (k > 1), e.g. sink_mass_first_4. */
+export function sinkPrefixColumn(sinkTokens: number): string {
+  return `sink_mass_first_${sinkTokens}`;
+}
 
 /** Cosine pairs of a model: parallel blocks add attn_out + mlp_out to resid_pre together. */
 export function cosinePairs(parallelResidual: boolean): CosinePair[] {
@@ -124,13 +152,18 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
       case 'massive-median':
         columns.push(perLayer('massive_median_ratio', diagnostic, 'largest |x_i| ÷ median |x_i| of resid_post'));
         break;
-      case 'sinks':
+      case 'sinks': {
         columns.push(perHead('sink_mass', diagnostic, "attention of the token's query on position 0, per head"));
+        const k = selection.sinkTokens ?? DEFAULT_SINK_TOKENS;
+        if (k > 1) columns.push({ ...perHead(sinkPrefixColumn(k), diagnostic, `attention of the token's query on positions 0…${k - 1} together, per head (0 on keys outside a local window)`), summarizedFrom: k });
         break;
-      case 'heads':
-        columns.push(perHead('head_write_raw', diagnostic, "‖z_h·W_O,h‖, the head's write into the residual (no b_O)"));
-        columns.push(perHead('head_write_centered', diagnostic, 'the same write, centered (as TransformerLens centers W_O)'));
+      }
+      case 'heads': {
+        const biases = (selection.headValueBiases ?? 'folded') === 'folded' ? 'value biases folded into b_O, as TransformerLens does' : 'value biases kept in z';
+        columns.push(perHead('head_write_raw', diagnostic, `‖z_h·W_O,h‖, the head's write into the residual (no b_O; ${biases})`));
+        columns.push(perHead('head_write_centered', diagnostic, `the same write, centered (as TransformerLens centers W_O; ${biases})`));
         break;
+      }
       case 'lens': {
         const perStream = (name: string, kind: DiagnosticColumn['kind'], description: string): DiagnosticColumn => ({ name, diagnostic, kind, length: nLayers + 1, perLayer: 1, description });
         columns.push(perStream(LENS_COLUMNS.entropy, 'float32-list', 'entropy (nats) of the next-token distribution through the final norm and the unembedding, after 0…nLayers blocks'));
@@ -157,6 +190,12 @@ export const DiagnosticSummariesSchema = z.object({
   perLayer: z.record(z.string(), z.array(LayerSummarySchema)),
   /** Per-head columns: mean over included tokens, [layer × nHeads + head]. */
   perHeadMeans: z.record(z.string(), z.array(statistic)),
+  /**
+   * Tokens a per-head mean is over where they are not `included`: sink_mass_first_<k> leaves out
+   * positions below k, whose queries see only the first k positions (their mass is 1). Absent in
+   * files before it existed.
+   */
+  perHeadTokens: z.record(z.string(), z.number().int().nonnegative()).optional(),
   /** Per layer, the dimensions most often holding the largest |x_i|, with the share of tokens. */
   massiveDims: z
     .object({
@@ -185,6 +224,10 @@ export type DiagnosticSummaries = z.input<typeof DiagnosticSummariesSchema>;
 export const DiagnosticsInfoSchema = z.object({
   selected: z.array(z.enum(DIAGNOSTICS)).min(1),
   massiveDims: z.array(z.number().int().nonnegative()).optional(),
+  /** With sinks: k of sink_mass_first_<k>. Absent in files before it existed (which measured position 0 alone). */
+  sinkTokens: z.number().int().positive().optional(),
+  /** With heads: where the value biases went. Absent in files before it existed, which kept them in z ('unfolded'). */
+  headValueBiases: z.enum(HEAD_VALUE_BIASES).optional(),
   /** The tokens-table columns they added, in table order. */
   columns: z.array(z.string()),
   /** The logit lens's output head: the tensors read (their full keys) and whether W_U is the token embedding. */
@@ -202,7 +245,26 @@ export type ReadDiagnostics = z.output<typeof DiagnosticsInfoSchema>;
 export function readDiagnostics(measurement: { model: { id: string } }): ReadDiagnostics | undefined {
   if (!('diagnostics' in measurement) || measurement.diagnostics === undefined) return undefined;
   const parsed = DiagnosticsInfoSchema.safeParse(measurement.diagnostics);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return withOlderDefaults(parsed.data);
   const issue = parsed.error.issues[0]!;
   throw new InputError(`the results file of ${measurement.model.id} has a diagnostics block this resid-norms cannot read (diagnostics.${issue.path.join('.')}: ${issue.message})`);
+}
+
+/** A file written before sinkTokens and headValueBiases existed measured position 0 alone and kept the value biases in z. */
+function withOlderDefaults(read: ReadDiagnostics): ReadDiagnostics {
+  return {
+    ...read,
+    ...(read.selected.includes('sinks') && read.sinkTokens === undefined ? { sinkTokens: 1 } : {}),
+    ...(read.selected.includes('heads') && read.headValueBiases === undefined ? { headValueBiases: 'unfolded' as const } : {}),
+  };
+}
+
+/** The selection a results file's diagnostics were measured with (merge compares and recomputes from it). */
+export function recordedSelection(recorded: ReadDiagnostics): DiagnosticSelection {
+  return {
+    diagnostics: recorded.selected,
+    ...(recorded.massiveDims ? { massiveDims: recorded.massiveDims } : {}),
+    ...(recorded.sinkTokens !== undefined ? { sinkTokens: recorded.sinkTokens } : {}),
+    ...(recorded.headValueBiases !== undefined ? { headValueBiases: recorded.headValueBiases } : {}),
+  };
 }

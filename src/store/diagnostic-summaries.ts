@@ -4,7 +4,8 @@
  * distribution of each per-layer value over included tokens; per layer and head, the mean of
  * each per-head value; the dimensions that hold the largest |x_i| most often, over included
  * tokens and at position 0; each norm column's mean at position 0 (left out of the norm
- * summaries, and the position attention sinks point at); and for the logit lens, per stream,
+ * summaries, and the position attention sinks point at; the attention on the first k positions
+ * is averaged over included tokens from position k on); and for the logit lens, per stream,
  * the distributions of entropy and rank and the top-1 / top-10 shares over included tokens that
  * have a next token (the last token of a sequence has none).
  */
@@ -17,8 +18,9 @@ const TOP_DIMENSIONS = 5;
 export class DiagnosticSummaryBuilder {
   /** [column][layer] for per-layer columns */
   private readonly perLayer = new Map<string, StreamingSummary[]>();
-  /** [column] → sums [layer × nHeads] for per-head columns */
+  /** [column] → sums [layer × nHeads] for per-head columns, and the tokens summed */
   private readonly perHeadSums = new Map<string, Float64Array>();
+  private readonly perHeadCounts = new Map<string, number>();
   private included = 0;
   private firstPositions = 0;
   /** [layer] → dimension → count, over included tokens and at position 0 */
@@ -36,7 +38,10 @@ export class DiagnosticSummaryBuilder {
     for (const column of columns) {
       if (column.name === 'massive_dim') continue;
       if (column.perLayer === 1) this.perLayer.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
-      else this.perHeadSums.set(column.name, new Float64Array(column.length));
+      else {
+        this.perHeadSums.set(column.name, new Float64Array(column.length));
+        this.perHeadCounts.set(column.name, 0);
+      }
     }
     const start = (name: string) => columns.slice(0, columns.findIndex((column) => column.name === name)).reduce((sum, column) => sum + column.length, 0);
     const rank = columns.find((column) => column.name === LENS_COLUMNS.rank);
@@ -80,7 +85,10 @@ export class DiagnosticSummaryBuilder {
       const summaries = this.perLayer.get(column.name);
       if (summaries) for (let layer = 0; layer < this.nLayers; layer += 1) summaries[layer]!.add(diagnostics[from + layer]!);
       const sums = this.perHeadSums.get(column.name);
-      if (sums) for (let i = 0; i < column.length; i += 1) sums[i]! += diagnostics[from + i]!;
+      if (sums && position >= (column.summarizedFrom ?? 0)) {
+        for (let i = 0; i < column.length; i += 1) sums[i]! += diagnostics[from + i]!;
+        this.perHeadCounts.set(column.name, this.perHeadCounts.get(column.name)! + 1);
+      }
     }
   }
 
@@ -114,7 +122,15 @@ export class DiagnosticSummaryBuilder {
     return {
       included: this.included,
       perLayer: Object.fromEntries([...this.perLayer].map(([name, summaries]) => [name, summaries.map((summary, layer) => summary.summarize(layer))])),
-      perHeadMeans: Object.fromEntries([...this.perHeadSums].map(([name, sums]) => [name, Array.from(sums, (sum) => (this.included > 0 ? sum / this.included : null))])),
+      perHeadMeans: Object.fromEntries(
+        [...this.perHeadSums].map(([name, sums]) => {
+          const tokens = this.perHeadCounts.get(name)!;
+          return [name, Array.from(sums, (sum) => (tokens > 0 ? sum / tokens : null))];
+        }),
+      ),
+      ...(this.columns.some((column) => column.summarizedFrom !== undefined)
+        ? { perHeadTokens: Object.fromEntries(this.columns.filter((column) => column.summarizedFrom !== undefined).map((column) => [column.name, this.perHeadCounts.get(column.name)!])) }
+        : {}),
       ...(this.columns.some((column) => column.name === 'massive_dim')
         ? { massiveDims: { included: topDims(this.dimCounts.included, this.included), positionZero: topDims(this.dimCounts.first, this.firstPositions) } }
         : {}),

@@ -26,6 +26,9 @@ describe('measure --diagnostics on the command line', () => {
     ['a dimension that is not a number', ['--diagnostics', 'massive', '--massive-dims', '3,x'], /expected dimensions 0…65535 separated by commas, got "x" \(see --help\)$/],
     ['a dimension beyond d_model', ['--diagnostics', 'massive', '--massive-dims', '3,16'], /--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
     ['--massive-dims without massive', ['--diagnostics', 'sinks', '--massive-dims', '3'], /--massive-dims 3 needs --diagnostics massive/],
+    ['--sink-tokens 0', ['--diagnostics', 'sinks', '--sink-tokens', '0'], /option '--sink-tokens <k>' argument '0' is invalid\. expected a whole number from 1 to 16777216, got "0"/],
+    ['--sink-tokens beyond the context', ['--diagnostics', 'sinks', '--sink-tokens', '65'], /--sink-tokens 65 is not a number of positions of this model; valid: 1…64 \(its context length\)$/],
+    ['--no-fold-value-biases without heads', ['--diagnostics', 'sinks', '--no-fold-value-biases'], /--no-fold-value-biases needs --diagnostics heads/],
   ];
   for (const [name, args, message] of cases) {
     it(`refuses ${name}`, async () => {
@@ -55,9 +58,13 @@ describe('measure --diagnostics on the command line', () => {
 
   it('measures with diagnostics and says so in the results file', async () => {
     const out = join(dir, 'ok', 'r.json');
-    const result = await runCli(['-q', 'measure', '--model', model, '--prompts', prompts, '--out', out, '--diagnostics', 'massive,cosines', '--massive-dims', '5']);
+    const result = await runCli(['-q', 'measure', '--model', model, '--prompts', prompts, '--out', out, '--diagnostics', 'massive,cosines,sinks,heads', '--massive-dims', '5', '--sink-tokens', '3', '--no-fold-value-biases']);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual((await readdir(join(dir, 'ok'))).sort(), ['r.json', 'r.prompts.parquet', 'r.tokens.parquet']);
+    const recorded = (JSON.parse(await readFile(out, 'utf8')) as { diagnostics: { sinkTokens: number; headValueBiases: string; columns: string[] } }).diagnostics;
+    assert.equal(recorded.sinkTokens, 3);
+    assert.equal(recorded.headValueBiases, 'unfolded');
+    assert.ok(recorded.columns.includes('sink_mass_first_3'));
   });
 
   it('measures shards with diagnostics, and merge combines them with their columns', async () => {

@@ -7,7 +7,7 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { InterruptedError, UsageError } from '../../src/errors.js';
-import { DIAGNOSTICS, diagnosticColumns, readDiagnostics } from '../../src/results/diagnostics.js';
+import { DIAGNOSTICS, diagnosticColumns, readDiagnostics, type Diagnostic } from '../../src/results/diagnostics.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { measureOf } from '../support/diagnostics-agreement.js';
 import { referenceDiagnostics } from '../support/reference-diagnostics.js';
@@ -49,7 +49,7 @@ describe('measure --diagnostics', () => {
     assert.ok(recorded, 'the results file records the diagnostics');
     assert.deepEqual(
       { ...recorded, summaries: undefined },
-      { selected: DIAGNOSTICS, massiveDims: [2, 9], columns: columns.map((c) => c.name), outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true }, summaries: undefined },
+      { selected: DIAGNOSTICS, massiveDims: [2, 9], sinkTokens: 4, headValueBiases: 'folded', columns: columns.map((c) => c.name), outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true }, summaries: undefined },
     );
     const rows = await tokenRows(outPath);
     const prompts = (await readFile(base.promptsPath!, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { ids: number[] }).ids);
@@ -119,12 +119,45 @@ describe('measure --diagnostics', () => {
     assert.deepEqual(Object.keys(row!).filter((name) => /^(cos_|massive_|sink_|head_|lens_)/.test(name)), []);
   });
 
+  it('--sink-tokens 2 and --no-fold-value-biases: the columns and values (against the reference), the results file says so, and the first-k mean is over tokens from position 2 on', async () => {
+    const outPath = join(dir, 'options.json');
+    const request = { diagnostics: ['sinks', 'heads'] as Diagnostic[], sinkTokens: 2, foldValueBiases: false };
+    const { measurement } = await measure({ ...base, outPath, ...request }, createSilentReporter());
+    const recorded = readDiagnostics(measurement)!;
+    assert.equal(recorded.sinkTokens, 2);
+    assert.equal(recorded.headValueBiases, 'unfolded');
+    assert.deepEqual(recorded.columns, ['sink_mass', 'sink_mass_first_2', 'head_write_raw', 'head_write_centered']);
+    const rows = await tokenRows(outPath);
+    const prompts = (await readFile(base.promptsPath!, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { ids: number[] }).ids);
+    const shape = { nLayers: 2, nHeads: 2, dModel: 16, parallelResidual: false };
+    const selection = { diagnostics: request.diagnostics, sinkTokens: 2, headValueBiases: 'unfolded' as const };
+    let worst = 0;
+    for (const [prompt, ids] of prompts.entries()) {
+      const trace: BlockTrace[] = [];
+      referenceGpt2(tiny.weights, tiny.config, ids, trace);
+      const expected = referenceDiagnostics(trace, selection, shape);
+      rows.filter((row) => row.prompt === prompt).forEach((row, position) => {
+        for (const name of recorded.columns) {
+          (row[name] as number[]).forEach((value, i) => {
+            const want = expected.get(name)![position]![i]!;
+            worst = Math.max(worst, name.startsWith('sink') ? Math.abs(value - want) / 1e-5 : Math.abs(value - want) / Math.abs(want) / 1e-4);
+          });
+        }
+      });
+    }
+    assert.ok(worst < 1, `largest difference ${worst} of the tolerance`);
+    const counted = rows.filter((row) => !row.excluded && (row.position as number) >= 2);
+    assert.equal(recorded.summaries.perHeadTokens?.sink_mass_first_2, counted.length);
+    const mean = counted.reduce((sum, row) => sum + (row.sink_mass_first_2 as number[])[3]!, 0) / counted.length;
+    assert.ok(Math.abs(recorded.summaries.perHeadMeans.sink_mass_first_2![3]! - mean) < 1e-6, 'the first-k mean is over tokens from position k on');
+  });
+
   it('accepts --shard with --diagnostics: the shard file has its diagnostic columns and summaries (merging them: merge-diagnostics.test.ts)', async () => {
     const outPath = join(dir, 'shard-1-of-2.json');
     const { measurement } = await measure({ ...base, outPath, diagnostics: ['sinks'], shard: { index: 1, count: 2 } }, createSilentReporter());
     assert.deepEqual(measurement.shard, { index: 1, count: 2 });
     const recorded = readDiagnostics(measurement);
-    assert.deepEqual(recorded?.columns, ['sink_mass']);
+    assert.deepEqual(recorded?.columns, ['sink_mass', 'sink_mass_first_4']);
     assert.equal(recorded?.summaries.included, measurement.tokens.measured - measurement.tokens.excluded);
     const rows = await tokenRows(outPath);
     assert.equal(rows.length, measurement.tokens.measured);
@@ -135,6 +168,9 @@ describe('measure --diagnostics', () => {
     const cases: Array<[Partial<MeasureRequest>, RegExp]> = [
       [{ diagnostics: ['massive'], massiveDims: [16] }, /^--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
       [{ diagnostics: ['cosines'], massiveDims: [1] }, /^--massive-dims 1 needs --diagnostics massive/],
+      [{ diagnostics: ['heads'], sinkTokens: 4 }, /^--sink-tokens 4 needs --diagnostics sinks/],
+      [{ diagnostics: ['sinks'], sinkTokens: 65 }, /^--sink-tokens 65 is not a number of positions of this model; valid: 1…64 \(its context length\)$/],
+      [{ diagnostics: ['sinks'], foldValueBiases: false }, /^--no-fold-value-biases needs --diagnostics heads/],
     ];
     for (const [request, message] of cases) {
       const outPath = join(dir, 'refused.json');

@@ -145,17 +145,23 @@ describe('merge refuses shards with different diagnostics', () => {
       await measure({ ...base, ...request, outPath, shard: { index, count: 3 } }, createSilentReporter());
       return outPath;
     };
-    const all = await shard('all-1', 1, { diagnostics: ['cosines', 'massive'], massiveDims: [3] });
-    const all2 = await shard('all-2', 2, { diagnostics: ['cosines', 'massive'], massiveDims: [3] });
-    const all3 = await shard('all-3', 3, { diagnostics: ['cosines', 'massive'], massiveDims: [3] });
+    const selection: Partial<MeasureRequest> = { diagnostics: ['cosines', 'massive', 'sinks', 'heads'], massiveDims: [3] };
+    const all = await shard('all-1', 1, selection);
+    const all2 = await shard('all-2', 2, selection);
+    const all3 = await shard('all-3', 3, selection);
     const cosines = await shard('cosines-3', 3, { diagnostics: ['cosines'] });
-    const otherDims = await shard('dims-3', 3, { diagnostics: ['cosines', 'massive'], massiveDims: [4] });
+    const otherDims = await shard('dims-3', 3, { ...selection, massiveDims: [4] });
+    const otherSinks = await shard('sinks-3', 3, { ...selection, sinkTokens: 2 });
+    const unfolded = await shard('unfolded-3', 3, { ...selection, foldValueBiases: false });
     const none = await shard('none-3', 3, {});
     const out = join(dir, 'merged.json');
+    const common = 'with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 4, value biases folded';
     const cases: Array<[string, RegExp]> = [
-      [cosines, /^the shards differ in diagnostics: ".*all-1\.json", ".*all-2\.json" with cosines,massive with --massive-dims 3; ".*cosines-3\.json" with cosines; shards must come from one run/],
-      [otherDims, /^the shards differ in diagnostics: .* with cosines,massive with --massive-dims 3; ".*dims-3\.json" with cosines,massive with --massive-dims 4; /],
-      [none, /^the shards differ in diagnostics: .* with cosines,massive with --massive-dims 3; ".*none-3\.json" without diagnostics; /],
+      [cosines, new RegExp(`^the shards differ in diagnostics: ".*all-1\\.json", ".*all-2\\.json" ${common}; ".*cosines-3\\.json" with cosines; shards must come from one run`)],
+      [otherDims, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*dims-3\\.json" with cosines,massive,sinks,heads with --massive-dims 4, --sink-tokens 4, value biases folded; `)],
+      [otherSinks, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*sinks-3\\.json" with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 2, value biases folded; `)],
+      [unfolded, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*unfolded-3\\.json" with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 4, value biases unfolded; `)],
+      [none, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*none-3\\.json" without diagnostics; `)],
     ];
     for (const [third, message] of cases) {
       await assert.rejects(mergeShards([all, all2, third], out), (error: unknown) => {

@@ -3,7 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadModel } from '../../src/architectures/load-model.js';
+import { planExternalData } from '../../src/graph/external-data.js';
+import { buildTransformerGraph } from '../../src/graph/transformer-graph.js';
 import { DIAGNOSTICS, type DiagnosticSelection } from '../../src/results/diagnostics.js';
+import { createNormSession } from '../../src/runtime/onnx-session.js';
 import { diagnosticsAgainstReference, measureOf, type Measure } from '../support/diagnostics-agreement.js';
 import { createRandom } from '../support/random.js';
 import { referenceGptNeo, referenceGptNeoHead } from '../support/reference-gpt-neo.js';
@@ -86,6 +90,12 @@ const cases: Case[] = [
     head: (tiny) => referenceLlamaHead(tiny.weights, tiny.config),
   },
   {
+    label: 'llama (q/k/v biases, grouped-query attention: each kv head\'s b_V folded for its query heads)',
+    write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, attentionBias: true, seed: 13 }),
+    reference: (tiny) => (ids, trace) => void referenceLlama(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceLlamaHead(tiny.weights, tiny.config),
+  },
+  {
     label: 'llama (tied embeddings)',
     write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 32, nHeads: 4, tied: true, seed: 10 }),
     reference: (tiny) => (ids, trace) => void referenceLlama(tiny.weights, tiny.config, ids, trace),
@@ -143,11 +153,58 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
     });
   });
 
+  it("head writes with the value biases kept in z (--no-fold-value-biases) agree with the module's own z; folded and unfolded differ by the biases", async () => {
+    const unfolded: DiagnosticSelection = { diagnostics: ['heads'], headValueBiases: 'unfolded' };
+    for (const index of [0, 2, 5]) {
+      const { write, reference, head } = cases[index]!;
+      const tiny = await write(join(root, `unfolded${index}`));
+      const agreement = await diagnosticsAgainstReference(tiny.dir, makePrompts(300 + index), unfolded, reference(tiny), head(tiny));
+      for (const column of ['head_write_raw', 'head_write_centered']) assert.ok(agreement.errors.get(column)! <= TOLERANCE.relative, `${cases[index]!.label}: ${column} unfolded differs by ${agreement.errors.get(column)}`);
+      // The graph's unfolded writes against the folded reference, and the reverse: the value biases are not negligible here.
+      const folded = await diagnosticsAgainstReference(tiny.dir, makePrompts(300 + index), unfolded, (ids, trace) => {
+        reference(tiny)(ids, trace);
+        for (const block of trace) block.z = block.zFolded;
+      });
+      assert.ok(folded.errors.get('head_write_centered')! > 100 * TOLERANCE.relative, `${cases[index]!.label}: folding should change the writes, got ${folded.errors.get('head_write_centered')}`);
+    }
+  });
+
+  it('sinks over the first k positions: 0 on queries whose local window no longer sees them, every key summed where it does (GPT-Neo, window 4)', async () => {
+    const tiny = await writeTinyGptNeo(join(root, 'local-sinks'), { dModel: 32, nHeads: 4, attentionTypes: [[['global', 'local'], 1]], windowSize: 4, seed: 3 });
+    const ids = makePrompts(400)[3]!; // 20 tokens
+    const trace: BlockTrace[] = [];
+    referenceGptNeo(tiny.weights, tiny.config, ids, trace);
+    const model = await loadModel(tiny.dir);
+    const layout = await planExternalData(model.weights.files);
+    const graph = buildTransformerGraph(model.spec, { hooks: ['resid_pre'], layout, diagnostics: { diagnostics: ['sinks'], sinkTokens: 3 } });
+    const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1 });
+    let values: Float32Array;
+    try {
+      values = (await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, ['diagnostics.sink_mass_first_3'])).get('diagnostics.sink_mass_first_3')!;
+    } finally {
+      await session.release();
+    }
+    const nHeads = 4;
+    const at = (position: number, layer: number, head: number) => values[position * 2 * nHeads + layer * nHeads + head]!;
+    for (let position = 0; position < ids.length; position += 1) {
+      for (let head = 0; head < nHeads; head += 1) {
+        // Layer 1 is local: query t sees keys t − 3 … t, so none of keys 0…2 from t = 6 on.
+        if (position >= 6) assert.equal(at(position, 1, head), 0, `local layer, query ${position}, head ${head}`);
+        else assert.ok(at(position, 1, head) > 0, `local layer, query ${position} still sees a first position`);
+        assert.ok(at(position, 0, head) > 0, 'the global layer sees the first positions from every query');
+        // Queries at positions 0…2 see only the first three positions: all their attention is there.
+        if (position < 3) for (const layer of [0, 1]) assert.ok(Math.abs(at(position, layer, head) - 1) < 1e-6, `query ${position} attends only to the first 3`);
+        const expected = (layer: number) => trace[layer]!.pattern[head]![position]!.slice(0, 3).reduce((a, b) => a + b, 0);
+        for (const layer of [0, 1]) assert.ok(Math.abs(at(position, layer, head) - expected(layer)) < 1e-5, `layer ${layer}, query ${position}, head ${head}: ${at(position, layer, head)} vs ${expected(layer)}`);
+      }
+    }
+  });
+
   it('the comparison can fail: another model’s reference disagrees', async () => {
     const tiny = await writeTinyGpt2(join(root, 'other-a'), { nLayers: 2, dModel: 32, nHeads: 4 });
     const other = await writeTinyGpt2(join(root, 'other-b'), { nLayers: 2, dModel: 32, nHeads: 4, seed: 99 });
     const { errors } = await diagnosticsAgainstReference(tiny.dir, makePrompts(1), ALL, (ids, trace) => void referenceGpt2(other.weights, other.config, ids, trace), referenceGpt2Head(other.weights, other.config));
-    for (const column of ['cos_attn_resid_pre_raw', 'massive_max', 'massive_median_ratio', 'sink_mass', 'head_write_raw', 'lens_entropy']) {
+    for (const column of ['cos_attn_resid_pre_raw', 'massive_max', 'massive_median_ratio', 'sink_mass', 'sink_mass_first_4', 'head_write_raw', 'lens_entropy']) {
       assert.ok(errors.get(column)! > toleranceOf(column) * 100, `${column} should disagree, got ${errors.get(column)}`);
     }
     assert.ok(errors.get('lens_next_rank')! > 0, 'lens ranks should disagree');

@@ -55,6 +55,30 @@ describe('diagnostic figures', () => {
     });
   });
 
+  it('read a file written before --sink-tokens and the folded head writes: position 0 alone, value biases in z, and the head-writes figure says so', async () => {
+    const document = JSON.parse(await readFile(join(dir, 'diag.json'), 'utf8')) as { diagnostics: Record<string, unknown> & { columns: string[]; summaries: { perHeadMeans: Record<string, unknown>; perHeadTokens?: unknown } } };
+    const { diagnostics } = document;
+    delete diagnostics.sinkTokens;
+    delete diagnostics.headValueBiases;
+    diagnostics.columns = diagnostics.columns.filter((column) => column !== 'sink_mass_first_4');
+    delete diagnostics.summaries.perHeadMeans.sink_mass_first_4;
+    delete diagnostics.summaries.perHeadTokens;
+    await writeFile(join(dir, 'older.json'), JSON.stringify(document));
+    for (const table of ['tokens', 'prompts'] as const) await copyFile(tablePaths(join(dir, 'diag.json'))[table], tablePaths(join(dir, 'older.json'))[table]);
+    const { plan } = await loadFigurePlan({ files: [join(dir, 'older.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter());
+    const spec = (name: string) => {
+      const outcome = plan.find((entry) => entry.figure === name)!.outcome;
+      assert.ok(outcome.drawn, name);
+      return JSON.stringify(outcome.spec);
+    };
+    assert.match(spec('head-writes'), /value biases kept in z/);
+    assert.doesNotMatch(spec('sinks'), /first 4/);
+    assert.match(spec('sinks'), /attention on position 0 per layer and head/);
+    const current = loadFigurePlan({ files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter());
+    const drawn = (await current).plan.find((entry) => entry.figure === 'head-writes')!.outcome;
+    assert.ok(drawn.drawn && /value biases folded into b_O/.test(JSON.stringify(drawn.spec)));
+  });
+
   it('are left out by default without diagnostics, and say why when asked for', async () => {
     const reporter = createSilentReporter();
     const { plan } = await loadFigurePlan({ files: [join(dir, 'plain.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);

@@ -119,7 +119,9 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
   const diagnostics = {
     selected: ['cosines', 'massive', 'massive-median', 'sinks', 'heads', 'lens'],
     massiveDims: [7],
-    columns: [...columns, 'massive_max', 'massive_dim', 'massive_top1_share', 'massive_top10_share', 'massive_norm_without', 'massive_median_ratio', 'sink_mass', 'head_write_raw', 'head_write_centered', 'lens_entropy', 'lens_next_rank'],
+    sinkTokens: 4,
+    headValueBiases: 'folded',
+    columns: [...columns, 'massive_max', 'massive_dim', 'massive_top1_share', 'massive_top10_share', 'massive_norm_without', 'massive_median_ratio', 'sink_mass', 'sink_mass_first_4', 'head_write_raw', 'head_write_centered', 'lens_entropy', 'lens_next_rank'],
     outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true },
     summaries: {
       included: 13,
@@ -136,6 +138,7 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
       },
       perHeadMeans: {
         sink_mass: perHead((layer, head) => (head === 0 ? 0.2 + 0.1 * layer : 0.05)),
+        sink_mass_first_4: perHead((layer, head) => (head === 0 ? 0.3 + 0.1 * layer : 0.15)),
         head_write_raw: perHead((layer, head) => 1 + 0.5 * layer + 0.25 * head),
         head_write_centered: perHead((layer, head) => 0.75 + 0.5 * layer + 0.25 * head),
       },
@@ -143,6 +146,7 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
         included: layers.map((layer) => (layer < 2 ? [{ dim: 3, share: 0.5 }, { dim: 11, share: 0.25 }] : [{ dim: 7, share: 0.75 }, { dim: 3, share: 0.125 }])),
         positionZero: layers.map((layer) => [{ dim: layer < 1 ? 11 : 7, share: 1 }]),
       },
+      perHeadTokens: { sink_mass_first_4: 10 },
       positionZeroNorms: { resid_pre_centered: layers.map((layer) => 4 + 3 * layer), resid_pre_raw: layers.map((layer) => 4.5 + 3 * layer) },
       lens: { tokens: 12, top1: streams.map((stream) => stream / 8), top10: streams.map((stream) => 0.25 + stream / 10) },
     },

@@ -1,8 +1,11 @@
 /**
  * The diagnostics of `measure --diagnostics`, computed in float64 from a reference forward
  * pass's block traces (reference-ops.ts BlockTrace) by the definitions, sharing nothing with
- * the graph: cosines from dot products, the median by sorting all |x_i|, each head's write as
- * the full product z_h·W_O,h, the logit lens from full logits (reference-lens.ts).
+ * the graph: cosines from dot products, the median by sorting all |x_i|, sinks by summing the
+ * attention pattern, each head's write as the full product z_h·W_O,h of TransformerLens's
+ * processed z (the values recomputed without ln1's bias and b_V, as fold_ln and
+ * fold_value_biases leave them) or of the module's own z, the logit lens from full logits
+ * (reference-lens.ts).
  */
 import { diagnosticColumns, type DiagnosticSelection, type DiagnosticShape } from '../../src/results/diagnostics.js';
 import type { ReferenceLens } from './reference-lens.js';
@@ -87,8 +90,13 @@ export function referenceDiagnostics(traces: readonly BlockTrace[], selection: D
           }
           if (column.name === 'massive_median_ratio') return [massiveStatistic(trace.residPost[p]!, 'ratio', [])];
           if (column.name.startsWith('massive_')) return [massiveStatistic(trace.residPost[p]!, column.name.slice('massive_'.length), selection.massiveDims ?? [])];
-          if (column.name === 'sink_mass') return trace.sinks.map((perQuery) => perQuery[p]!);
-          const writes = headWrites(trace.z[p]!, trace, nHeads, dModel);
+          // Sinks: the attention on key 0, and on keys 0…k − 1 summed (Xiao et al.'s first k tokens).
+          if (column.name === 'sink_mass') return trace.pattern.map((perQuery) => perQuery[p]![0]!);
+          const firstK = column.name.match(/^sink_mass_first_(\d+)$/);
+          if (firstK) return trace.pattern.map((perQuery) => perQuery[p]!.slice(0, Number(firstK[1])).reduce((a, b) => a + b, 0));
+          // Head writes: TransformerLens's hook_result, from its processed z (value biases folded into b_O) unless asked otherwise.
+          const z = (selection.headValueBiases ?? 'folded') === 'folded' ? trace.zFolded : trace.z;
+          const writes = headWrites(z[p]!, trace, nHeads, dModel);
           const norm = (v: Float64Array) => Math.sqrt(dot(v, v));
           if (column.name === 'head_write_raw') return writes.map(norm);
           if (column.name === 'head_write_centered') return writes.map((write) => norm(centered(write)));

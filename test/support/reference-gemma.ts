@@ -64,13 +64,16 @@ export function referenceGemma(weights: Map<string, Float32Array>, config: Confi
     const p = `layers.${layer}`;
     recordNorms(result, 'resid_pre', x);
     const residPre = x;
-    const sinks: number[][] = [];
+    const pattern: number[][][] = [];
     const h = gemmaRmsNorm(x, w(`${p}.input_layernorm.weight`), eps);
     const q = applyRotary(project(h, `${p}.self_attn.q_proj`, nHeads * dHead), nHeads, dHead, dHead, base);
     const k = applyRotary(project(h, `${p}.self_attn.k_proj`, nKvHeads * dHead), nKvHeads, dHead, dHead, base);
     const v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead);
     const window = windows[layer];
-    const z = causalAttention(q, k, v, { nHeads, nKvHeads, dHead, scale: scaling, sinks, ...(window !== undefined ? { window } : {}), ...(softCap !== undefined ? { softCap } : {}) });
+    const options = { nHeads, nKvHeads, dHead, scale: scaling, ...(window !== undefined ? { window } : {}), ...(softCap !== undefined ? { softCap } : {}) };
+    const z = causalAttention(q, k, v, { ...options, pattern });
+    // TransformerLens's processed values: rms(x)·diag(1 + w)·W_V, b_V (attention_bias) folded away.
+    const zFolded = causalAttention(q, k, linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', nKvHeads * dHead), options);
     const attention = project(z, `${p}.self_attn.o_proj`, d);
     const attnOut = gemma2 ? gemmaRmsNorm(attention, w(`${p}.post_attention_layernorm.weight`), eps) : attention;
     recordNorms(result, 'attn_out', attnOut);
@@ -84,7 +87,7 @@ export function referenceGemma(weights: Map<string, Float32Array>, config: Confi
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
   }
   return result;
 }

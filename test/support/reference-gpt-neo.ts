@@ -28,11 +28,14 @@ export function referenceGptNeo(weights: Map<string, Float32Array>, config: Reco
     const a = `${p}.attn.attention`;
     recordNorms(result, 'resid_pre', x);
     const residPre = x;
-    const sinks: number[][] = [];
+    const pattern: number[][][] = [];
     const h = layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), eps);
     const [q, k, v] = ['q_proj', 'k_proj', 'v_proj'].map((proj) => linear(h, w(`${a}.${proj}.weight`), 'out_in', d));
     const window = kind === 'local' ? (config.window_size as number) : undefined;
-    const z = causalAttention(q!, k!, v!, { nHeads, nKvHeads: nHeads, dHead, scale: 1, sinks, ...(window !== undefined ? { window } : {}) });
+    const attention = { nHeads, nKvHeads: nHeads, dHead, scale: 1, ...(window !== undefined ? { window } : {}) };
+    const z = causalAttention(q!, k!, v!, { ...attention, pattern });
+    // TransformerLens's processed values: LNPre(x)·diag(w)·W_V (v_proj has no bias; ln_1's is folded away).
+    const zFolded = causalAttention(q!, k!, linear(layerNorm(x, w(`${p}.ln_1.weight`), undefined, eps), w(`${a}.v_proj.weight`), 'out_in', d), attention);
     const attnOut = linear(z, w(`${a}.out_proj.weight`), 'out_in', d, w(`${a}.out_proj.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -44,7 +47,7 @@ export function referenceGptNeo(weights: Map<string, Float32Array>, config: Reco
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
   });
   return result;
 }

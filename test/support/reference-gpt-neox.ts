@@ -45,12 +45,16 @@ export function referenceGptNeox(weights: Map<string, Float32Array>, config: Rec
     const p = `layers.${layer}`;
     recordNorms(result, 'resid_pre', x);
     const residPre = x;
-    const sinks: number[][] = [];
+    const pattern: number[][][] = [];
     const h = layerNorm(x, w(`${p}.input_layernorm.weight`), w(`${p}.input_layernorm.bias`), eps);
     const fused = linear(h, w(`${p}.attention.query_key_value.weight`), 'out_in', 3 * d, optional(`${p}.attention.query_key_value.bias`));
     const [q, k, v] = splitPerHead(fused, nHeads, dHead);
     const rotate = (t: Vectors) => applyRotary(t, nHeads, dHead, rope.rotaryDims, rope.base, rope.frequencies);
-    const z = causalAttention(rotate(q), rotate(k), v, { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead), sinks });
+    const attention = { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead) };
+    const z = causalAttention(rotate(q), rotate(k), v, { ...attention, pattern });
+    // TransformerLens's processed values: LNPre(x)·diag(w)·W_V, the norm's bias and b_V folded away.
+    const vFolded = splitPerHead(linear(layerNorm(x, w(`${p}.input_layernorm.weight`), undefined, eps), w(`${p}.attention.query_key_value.weight`), 'out_in', 3 * d), nHeads, dHead)[2];
+    const zFolded = causalAttention(rotate(q), rotate(k), vFolded, attention);
     const attnOut = linear(z, w(`${p}.attention.dense.weight`), 'out_in', d, optional(`${p}.attention.dense.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mlp = (input: Vectors) => {
@@ -63,14 +67,14 @@ export function referenceGptNeox(weights: Map<string, Float32Array>, config: Rec
       const mlpOut = mlp(x);
       recordNorms(result, 'mlp_out', mlpOut);
       x = add(add(x, attnOut), mlpOut);
-      trace?.push({ residPre, attnOut, mlpOut, residPost: x, sinks, z, outWeight, outLayout: 'out_in' });
+      trace?.push({ residPre, attnOut, mlpOut, residPost: x, pattern, z, zFolded, outWeight, outLayout: 'out_in' });
     } else {
       const mid = add(x, attnOut);
       recordNorms(result, 'resid_mid', mid);
       const mlpOut = mlp(mid);
       recordNorms(result, 'mlp_out', mlpOut);
       x = add(mid, mlpOut);
-      trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight, outLayout: 'out_in' });
+      trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight, outLayout: 'out_in' });
     }
     recordNorms(result, 'resid_post', x);
   }

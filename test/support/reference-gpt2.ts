@@ -26,10 +26,14 @@ export function referenceGpt2(weights: Map<string, Float32Array>, config: Record
     const p = `h.${layer}`;
     recordNorms(result, 'resid_pre', x);
     const residPre = x;
-    const sinks: number[][] = [];
+    const pattern: number[][][] = [];
     const h = layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), eps);
     const [q, k, v] = splitColumns(linear(h, w(`${p}.attn.c_attn.weight`), 'in_out', 3 * d, w(`${p}.attn.c_attn.bias`)), [d, d, d]);
-    const z = causalAttention(q!, k!, v!, { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead), sinks });
+    const attention = { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead) };
+    const z = causalAttention(q!, k!, v!, { ...attention, pattern });
+    // TransformerLens's processed values: LNPre(x)·diag(w)·W_V, ln_1's bias and b_V folded away.
+    const vFolded = splitColumns(linear(layerNorm(x, w(`${p}.ln_1.weight`), undefined, eps), w(`${p}.attn.c_attn.weight`), 'in_out', 3 * d), [d, d, d])[2]!;
+    const zFolded = causalAttention(q!, k!, vFolded, attention);
     const attnOut = linear(z, w(`${p}.attn.c_proj.weight`), 'in_out', d, w(`${p}.attn.c_proj.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -41,7 +45,7 @@ export function referenceGpt2(weights: Map<string, Float32Array>, config: Record
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.attn.c_proj.weight`), outLayout: 'in_out' });
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${p}.attn.c_proj.weight`), outLayout: 'in_out' });
   }
   return result;
 }

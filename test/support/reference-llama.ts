@@ -42,13 +42,16 @@ export function referenceLlama(weights: Map<string, Float32Array>, config: Recor
     const p = `layers.${layer}`;
     recordNorms(result, 'resid_pre', x);
     const residPre = x;
-    const sinks: number[][] = [];
+    const pattern: number[][][] = [];
     const h = rmsNorm(x, w(`${p}.input_layernorm.weight`), eps);
     const q = applyRotary(project(h, `${p}.self_attn.q_proj`, nHeads * dHead), nHeads, dHead, rope.rotaryDims, rope.base, rope.frequencies);
     const k = applyRotary(project(h, `${p}.self_attn.k_proj`, nKvHeads * dHead), nKvHeads, dHead, rope.rotaryDims, rope.base, rope.frequencies);
     const v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead);
     const window = windows[layer];
-    const z = causalAttention(q, k, v, { nHeads, nKvHeads, dHead, scale: 1 / Math.sqrt(dHead), sinks, ...(window !== undefined ? { window } : {}) });
+    const attention = { nHeads, nKvHeads, dHead, scale: 1 / Math.sqrt(dHead), ...(window !== undefined ? { window } : {}) };
+    const z = causalAttention(q, k, v, { ...attention, pattern });
+    // TransformerLens's processed values: rms(x)·diag(w)·W_V, b_V (attention_bias) folded away.
+    const zFolded = causalAttention(q, k, linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', nKvHeads * dHead), attention);
     const attnOut = project(z, `${p}.self_attn.o_proj`, d);
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -60,7 +63,7 @@ export function referenceLlama(weights: Map<string, Float32Array>, config: Recor
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
   }
   return result;
 }

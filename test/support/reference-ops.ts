@@ -157,10 +157,16 @@ export interface BlockTrace {
   residMid?: Vectors;
   mlpOut: Vectors;
   residPost: Vectors;
-  /** [head][query position]: attention on key position 0. */
-  sinks: number[][];
+  /** [head][query][key]: the attention pattern, 0 where a key is not visible (the future, outside a local window). */
+  pattern: number[][][];
   /** Heads' outputs before the output projection, [pos][nHeads·dHead]. */
   z: Vectors;
+  /**
+   * The same with TransformerLens's default processing (fold_ln, then fold_value_biases): the
+   * values of LNPre(x)·diag(w)·W_V, without ln1's bias and without b_V, so z_h·W_O,h is
+   * from_pretrained's hook_result of head h.
+   */
+  zFolded: Vectors;
   outWeight: Float32Array;
   outLayout: 'in_out' | 'out_in';
 }
@@ -174,18 +180,18 @@ export interface AttentionOptions {
   window?: number;
   /** Soft-capped scores: cap · tanh(score / cap), after the scale, before the softmax (Gemma 2). */
   softCap?: number;
-  /** When given, filled with [head][query]: the attention on key 0 (0 outside the window). */
-  sinks?: number[][];
+  /** When given, filled with [head][query][key]: the attention weights (0 where a key is not visible). */
+  pattern?: number[][][];
 }
 
 /** Causal softmax attention. q: [pos][nHeads·dHead], k and v: [pos][nKvHeads·dHead] → [pos][nHeads·dHead] */
 export function causalAttention(q: Vectors, k: Vectors, v: Vectors, options: AttentionOptions): Vectors {
-  const { nHeads, nKvHeads, dHead, scale, window, sinks, softCap } = options;
+  const { nHeads, nKvHeads, dHead, scale, window, pattern, softCap } = options;
   const groups = nHeads / nKvHeads;
   const z: Vectors = q.map(() => new Float64Array(nHeads * dHead));
   for (let head = 0; head < nHeads; head += 1) {
     const kvHead = Math.floor(head / groups);
-    if (sinks) sinks[head] = q.map(() => 0);
+    if (pattern) pattern[head] = q.map(() => q.map(() => 0));
     for (let t = 0; t < q.length; t += 1) {
       const first = window === undefined ? 0 : Math.max(0, t - window + 1);
       const scores: number[] = [];
@@ -199,7 +205,7 @@ export function causalAttention(q: Vectors, k: Vectors, v: Vectors, options: Att
       const total = exps.reduce((a, b) => a + b, 0);
       for (let s = first; s <= t; s += 1) {
         const p = exps[s - first]! / total;
-        if (sinks && s === 0) sinks[head]![t] = p;
+        if (pattern) pattern[head]![t]![s] = p;
         for (let i = 0; i < dHead; i += 1) z[t]![head * dHead + i]! += p * v[s]![kvHead * dHead + i]!;
       }
     }

@@ -29,11 +29,15 @@ export function referenceOpt(weights: Map<string, Float32Array>, config: Record<
     const a = `${p}.self_attn`;
     recordNorms(result, 'resid_pre', x);
     const residPre = x;
-    const sinks: number[][] = [];
+    const pattern: number[][][] = [];
     const h = layerNorm(x, w(`${p}.self_attn_layer_norm.weight`), w(`${p}.self_attn_layer_norm.bias`), eps);
     const project = (proj: string) => linear(h, w(`${a}.${proj}.weight`), 'out_in', d, bias(`${a}.${proj}.bias`));
     const q = mapValues(project('q_proj'), (value) => value / Math.sqrt(dHead));
-    const z = causalAttention(q, project('k_proj'), project('v_proj'), { nHeads, nKvHeads: nHeads, dHead, scale: 1, sinks });
+    const k = project('k_proj');
+    const attention = { nHeads, nKvHeads: nHeads, dHead, scale: 1 };
+    const z = causalAttention(q, k, project('v_proj'), { ...attention, pattern });
+    // TransformerLens's processed values: LNPre(x)·diag(w)·W_V, the norm's bias and b_V folded away.
+    const zFolded = causalAttention(q, k, linear(layerNorm(x, w(`${p}.self_attn_layer_norm.weight`), undefined, eps), w(`${a}.v_proj.weight`), 'out_in', d), attention);
     const attnOut = linear(z, w(`${a}.out_proj.weight`), 'out_in', d, bias(`${a}.out_proj.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -44,7 +48,7 @@ export function referenceOpt(weights: Map<string, Float32Array>, config: Record<
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, sinks, z, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
+    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${a}.out_proj.weight`), outLayout: 'out_in' });
   }
   return result;
 }
