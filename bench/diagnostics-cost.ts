@@ -28,6 +28,7 @@ export const DIAGNOSTIC_SCENARIOS: DiagnosticScenario[] = [
   { label: 'massive', diagnostics: ['massive'] },
   { label: 'cosines + massive', diagnostics: ['cosines', 'massive'], target: 1.15 },
   { label: 'massive-median', diagnostics: ['massive-median'] },
+  { label: 'massive-sequence', diagnostics: ['massive-sequence'] },
   { label: 'sinks', diagnostics: ['sinks'] },
   { label: 'heads', diagnostics: ['heads'], target: 1.3 },
   { label: 'all but lens', diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] },

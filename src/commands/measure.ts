@@ -16,7 +16,7 @@ import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
-import { floatsPerToken, packedSlots, type CollectContext } from '../measure/collect-norms.js';
+import { floatsPerToken, packedLength, packedSlots, type CollectContext } from '../measure/collect-norms.js';
 import { chooseDiagnostics, diagnosticShape, diagnosticsInfo, lensHeadInfo } from '../measure/diagnostics-selection.js';
 import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
@@ -163,7 +163,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     stopIfInterrupted(request.signal, 'while building the graph');
     const startupSeconds = (performance.now() - startedAt) / 1000;
 
-    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics, readsNextIds: graph.readsNextIds };
+    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics, sequenceDiagnostics: graph.sequenceDiagnostics, readsNextIds: graph.readsNextIds, readsSequenceLengths: graph.readsSequenceLengths };
     const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
     const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
     let checkpoint: CheckpointWriter | undefined;
@@ -257,18 +257,20 @@ function writeTables(
     let offset = checkpoint.batches.get(position)!.offset;
     for (const sequence of batch.members) {
       located.push({ sequence, offset });
-      offset += 4 * perToken * sequence.ids.length;
+      offset += 4 * packedLength(collect, sequence.ids.length);
     }
   }
   located.sort((a, b) => a.sequence.index - b.sequence.index);
   const diagnosticColumns = (collect.diagnostics ?? []).map(({ column }) => column);
-  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, diagnosticColumns);
+  const sequenceColumns = (collect.sequenceDiagnostics ?? []).map(({ column }) => column);
+  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, diagnosticColumns, sequenceColumns);
   const slots = packedSlots(collect);
   const checkpointFile = checkpointFiles(outPath).norms;
   const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
   try {
     for (const { sequence, offset } of located) {
-      const values = checkpoint.readNorms(offset, perToken * sequence.ids.length);
+      const values = checkpoint.readNorms(offset, packedLength(collect, sequence.ids.length));
+      const tokenValues = perToken * sequence.ids.length;
       refuseBadNorms(values.subarray(0, outputs * sequence.ids.length), sequence, checkpointFile);
       writer.add({
         prompt: sequence.index,
@@ -279,7 +281,8 @@ function writeTables(
         exclusions: exclusionCodes(sequence.ids, sequence.appended, exclusion),
         values,
         slots,
-        ...(diagnosticColumns.length > 0 ? { diagnostics: values.subarray(outputs * sequence.ids.length) } : {}),
+        ...(diagnosticColumns.length > 0 ? { diagnostics: values.subarray(outputs * sequence.ids.length, tokenValues) } : {}),
+        ...(sequenceColumns.length > 0 ? { sequenceDiagnostics: values.subarray(tokenValues) } : {}),
       });
       progress.tick(1);
     }

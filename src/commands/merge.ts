@@ -10,7 +10,7 @@
 import { InputError, UsageError, quote } from '../errors.js';
 import { OutputPlan } from '../io/output-plan.js';
 import { WriteFailure } from '../io/output-file.js';
-import { diagnosticColumns, readDiagnostics, recordedSelection, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type DiagnosticsInfo } from '../results/diagnostics.js';
+import { diagnosticColumns, readDiagnostics, recordedSelection, sequenceDiagnosticColumns, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type DiagnosticsInfo } from '../results/diagnostics.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import type { Measurement, ModelInfo } from '../results/schema.js';
 import { measurementInputs, readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
@@ -72,13 +72,14 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
     shards.flatMap((shard) => measurementInputs(shard, 'the shard file')),
   );
   const columns = diagnostics?.columns ?? [];
+  const sequenceColumns = diagnostics?.sequenceColumns ?? [];
   const sources = await Promise.all(shards.map((shard) => shard.tokens()));
   const restoreScans = await ParquetTokenSource.scanSideBySide(sources);
-  const writer = ResultTablesWriter.create(tables, measurement.hooks, measurement.model.nLayers, columns);
+  const writer = ResultTablesWriter.create(tables, measurement.hooks, measurement.model.nLayers, columns, sequenceColumns);
   let written;
   try {
     let expected = 0;
-    for await (const sequence of mergeInPromptOrder(shards, sources, columns)) {
+    for await (const sequence of mergeInPromptOrder(shards, sources, columns, sequenceColumns)) {
       if (sequence.prompt !== expected) {
         throw new InputError(sequence.prompt < expected ? `two shards hold prompt ${sequence.prompt + 1}` : `no shard holds prompt ${expected + 1} of ${promptCount}`);
       }
@@ -132,7 +133,9 @@ function describeDiagnostics(shard: MeasurementFile): string {
  * (and --massive-dims), and unless the columns a shard lists are those its selection gives
  * (a file of another resid-norms version).
  */
-function commonDiagnostics(shards: readonly MeasurementFile[]): { selection: DiagnosticSelection; shape: DiagnosticShape; columns: DiagnosticColumn[]; outputHead: DiagnosticsInfo['outputHead'] } | undefined {
+function commonDiagnostics(
+  shards: readonly MeasurementFile[],
+): { selection: DiagnosticSelection; shape: DiagnosticShape; columns: DiagnosticColumn[]; sequenceColumns: DiagnosticColumn[]; outputHead: DiagnosticsInfo['outputHead'] } | undefined {
   const groups = new Map<string, string[]>();
   for (const shard of shards) {
     const key = describeDiagnostics(shard);
@@ -149,13 +152,16 @@ function commonDiagnostics(shards: readonly MeasurementFile[]): { selection: Dia
   const selection: DiagnosticSelection = recordedSelection(recorded);
   const shape = shapeOf(first.measurement.model);
   const columns = diagnosticColumns(selection, shape);
+  const sequenceColumns = sequenceDiagnosticColumns(selection, shape);
   for (const shard of shards) {
-    const listed = readDiagnostics(shard.measurement)!.columns;
-    if (JSON.stringify(listed) !== JSON.stringify(columns.map(({ name }) => name))) {
-      throw new InputError(`${quote(shard.path)} lists the diagnostic columns ${listed.join(', ')}, but this resid-norms gives ${columns.map(({ name }) => name).join(', ')} for its selection; merge with the version that measured it`);
+    const read = readDiagnostics(shard.measurement)!;
+    const listed = [...read.columns, ...(read.sequenceColumns ?? [])];
+    const expected = [...columns, ...sequenceColumns].map(({ name }) => name);
+    if (JSON.stringify(listed) !== JSON.stringify(expected)) {
+      throw new InputError(`${quote(shard.path)} lists the diagnostic columns ${listed.join(', ')}, but this resid-norms gives ${expected.join(', ')} for its selection; merge with the version that measured it`);
     }
   }
-  return { selection, shape, columns, outputHead: recorded.outputHead };
+  return { selection, shape, columns, sequenceColumns, outputHead: recorded.outputHead };
 }
 
 /** A results file's model as the diagnostic columns see it. */
@@ -164,8 +170,8 @@ function shapeOf(model: ModelInfo): DiagnosticShape {
 }
 
 /** The shards' sequences (norms, and the diagnostic columns given), smallest prompt index first (each shard streams in prompt order). */
-async function* mergeInPromptOrder(shards: readonly MeasurementFile[], sources: readonly TokenSource[], diagnostics: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms> {
-  const streams = shards.map((shard, k) => sources[k]!.sequences(shard.measurement.hooks, undefined, diagnostics)[Symbol.asyncIterator]());
+async function* mergeInPromptOrder(shards: readonly MeasurementFile[], sources: readonly TokenSource[], diagnostics: readonly DiagnosticColumn[], sequenceDiagnostics: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms> {
+  const streams = shards.map((shard, k) => sources[k]!.sequences(shard.measurement.hooks, undefined, diagnostics, sequenceDiagnostics)[Symbol.asyncIterator]());
   const heads = await Promise.all(streams.map((stream) => stream.next()));
   for (;;) {
     let best = -1;

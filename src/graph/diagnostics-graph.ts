@@ -4,10 +4,26 @@
  * floats per token, so only [batch, pos, list] arrays leave ONNX Runtime.
  *
  * Each column is one graph output, `diagnostics.<column>`: float [batch, pos, length], its list
- * layer-major (layer l, head h at l × nHeads + h), exactly as the tokens table stores it.
+ * layer-major (layer l, head h at l × nHeads + h), exactly as the tokens table stores it. A
+ * per-sequence column (massive-sequence, the prompts table's) is float [batch, length], one value
+ * per layer; it reads the graph input SEQUENCE_LENGTHS (int64 [batch]: each row's real tokens),
+ * so the padding of a batch never enters it.
  */
 import type { AttentionSpec, BlockSpec, LinearWeights, ModelDims } from '../architectures/types.js';
-import { DEFAULT_SINK_TOKENS, diagnosticColumns, LENS_COLUMNS, sinkPrefixColumn, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type MassiveStatistic } from '../results/diagnostics.js';
+import {
+  DEFAULT_SINK_TOKENS,
+  diagnosticColumns,
+  LENS_COLUMNS,
+  sequenceDiagnosticColumns,
+  sinkPrefixColumn,
+  SUN_THRESHOLDS,
+  type CosinePair,
+  type DiagnosticColumn,
+  type DiagnosticSelection,
+  type DiagnosticShape,
+  type MassiveStatistic,
+  type SequenceMassiveStatistic,
+} from '../results/diagnostics.js';
 import { buildAttentionParts, SequenceValues } from './attention.js';
 import type { BlockTaps } from './block-recipe.js';
 import type { GraphContext } from './layers.js';
@@ -16,6 +32,11 @@ import { ElementType, int, ints } from './onnx-builder.js';
 
 /** A floor for denominators, so a zero vector gives 0, not NaN (a NaN would reach the barriers). */
 const TINY = 1e-30;
+/** Above every finite |x| of float32 activations: the padding the median's selection ranks first. */
+const ABOVE_ALL = 3e38;
+
+/** The graph input of per-sequence diagnostics: int64 [batch], the real (unpadded) tokens of each row. */
+export const SEQUENCE_LENGTHS = 'sequence_lengths';
 
 export interface DiagnosticOutput {
   column: DiagnosticColumn;
@@ -30,8 +51,12 @@ export function diagnosticOutputName(column: string): string {
 /** Collects each column's per-layer pieces and joins them into one output per column. */
 export class DiagnosticsBuilder {
   readonly columns: DiagnosticColumn[];
-  /** [column name] → per-layer pieces, [batch·pos, perLayer] each */
+  /** Columns per sequence (the prompts table's). */
+  readonly sequenceColumns: DiagnosticColumn[];
+  /** [column name] → per-layer pieces, [batch·pos, perLayer] each ([batch, 1] for sequence columns) */
   private readonly pieces = new Map<string, string[]>();
+  /** SEQUENCE_LENGTHS, when a sequence column is selected. */
+  readonly sequenceLengths?: string;
   private readonly maskOfDims?: string;
   private readonly sinkTokens: number;
   private readonly foldValueBiases: boolean;
@@ -45,7 +70,9 @@ export class DiagnosticsBuilder {
     private readonly lens?: LensBuilder,
   ) {
     this.columns = diagnosticColumns(selection, shape);
-    for (const column of this.columns) this.pieces.set(column.name, []);
+    this.sequenceColumns = sequenceDiagnosticColumns(selection, shape);
+    for (const column of [...this.columns, ...this.sequenceColumns]) this.pieces.set(column.name, []);
+    if (this.sequenceColumns.length > 0) this.sequenceLengths = ctx.g.addInput(SEQUENCE_LENGTHS, ElementType.int64, ['batch']);
     this.sinkTokens = selection.sinkTokens ?? DEFAULT_SINK_TOKENS;
     this.foldValueBiases = (selection.headValueBiases ?? 'folded') === 'folded';
     const dims = selection.massiveDims ?? [];
@@ -56,7 +83,7 @@ export class DiagnosticsBuilder {
   }
 
   get selected(): boolean {
-    return this.columns.length > 0;
+    return this.columns.length > 0 || this.sequenceColumns.length > 0;
   }
 
   /** The lens of the embeddings (its index 0), before block 0; returns the pieces made (for the barriers). */
@@ -101,6 +128,9 @@ export class DiagnosticsBuilder {
       for (const [statistic, value] of Object.entries(this.massive(block.residPost, `${prefix}.massive`))) put(`massive_${statistic}`, value);
     }
     if (has('massive_median_ratio')) put('massive_median_ratio', this.medianRatio(block.residPost, `${prefix}.massive_median_ratio`));
+    if (has('massive_seq_top1')) {
+      for (const [statistic, value] of Object.entries(this.sequenceMassive(block.residPost, `${prefix}.massive_seq`))) put(`massive_seq_${statistic}`, value);
+    }
     if (has('sink_mass')) put('sink_mass', this.sinkMass(block.pattern, 1, `${prefix}.sink_mass`));
     const firstK = sinkPrefixColumn(this.sinkTokens);
     if (has(firstK)) put(firstK, this.sinkMass(block.pattern, this.sinkTokens, `${prefix}.${firstK}`));
@@ -118,14 +148,28 @@ export class DiagnosticsBuilder {
   finish(): DiagnosticOutput[] {
     const g = this.ctx.g;
     return this.columns.map((column) => {
-      const pieces = this.pieces.get(column.name)!;
-      const expected = column.length / column.perLayer;
-      if (pieces.length !== expected) throw new Error(`diagnostic ${column.name} has ${pieces.length} layers of ${expected}`);
-      const joined = pieces.length === 1 ? pieces[0]! : g.node('Concat', pieces, { axis: int(1) }, `diagnostics.${column.name}.layers`); // [batch·pos, length]
+      const joined = this.joinLayers(column); // [batch·pos, length]
       const name = g.node('Reshape', [joined, this.sequence.shapeWith([column.length])], {}, diagnosticOutputName(column.name));
       g.addOutput(name, ElementType.float, ['batch', 'pos', column.length]);
       return { column, name };
     });
+  }
+
+  /** One output per sequence column, its layers joined: float [batch, length]. */
+  finishSequences(): DiagnosticOutput[] {
+    const g = this.ctx.g;
+    return this.sequenceColumns.map((column) => {
+      const name = g.node('Identity', [this.joinLayers(column)], {}, diagnosticOutputName(column.name));
+      g.addOutput(name, ElementType.float, ['batch', column.length]);
+      return { column, name };
+    });
+  }
+
+  private joinLayers(column: DiagnosticColumn): string {
+    const pieces = this.pieces.get(column.name)!;
+    const expected = column.length / column.perLayer;
+    if (pieces.length !== expected) throw new Error(`diagnostic ${column.name} has ${pieces.length} layers of ${expected}`);
+    return pieces.length === 1 ? pieces[0]! : this.ctx.g.node('Concat', pieces, { axis: int(1) }, `diagnostics.${column.name}.layers`);
   }
 
   /** Raw and centered cosine of a and b per token. [batch·pos, d] ×2 → [batch·pos, 1] ×2 */
@@ -184,6 +228,53 @@ export class DiagnosticsBuilder {
     const median = g.node('ReduceMean', [middle], keep);
     const max = g.node('ReduceMax', [magnitudes], keep);
     return g.node('Div', [max, g.node('Max', [median, g.floatConstant([TINY], [])])], {}, name);
+  }
+
+  /**
+   * Sun et al.'s statistics of one sequence's hidden state (main_llm.py exp2): over all its real
+   * tokens × channels of x = resid_post, the 3 largest |x| (a sorted TopK of 3), the median |x|
+   * as torch.median takes it (the lower middle value: the (⌊n/2⌋ + 1)-th largest of n), their
+   * ratio, and how many |x| pass SUN_THRESHOLDS. Padding is kept out of every one: a row's n real
+   * values are its first n = length·d (right padding); for the median, one unsorted TopK of
+   * K = ⌊N/2⌋ + 1 over the row's N = pos·d values (ONNX Runtime's selection, linear in N) whose
+   * smallest is the K-th largest: the first K − (⌊n/2⌋ + 1) padding slots rank above every value
+   * and the rest below, so the K-th largest of the row is the median of its real values, for
+   * every row at once (K − ⌊n/2⌋ − 1 ≤ N − n whatever n ≤ N). x: [batch·pos, d] → [batch, 1] each
+   */
+  private sequenceMassive(x: string, name: string): Record<SequenceMassiveStatistic, string> {
+    const g = this.ctx.g;
+    const d = this.shape.dModel;
+    const one = g.intConstant([1], []);
+    const rows = g.node('Slice', [this.sequence.tokenShape, g.intConstant([0]), g.intConstant([1]), g.intConstant([0])]); // [1] = [batch]
+    const magnitudes = g.node('Reshape', [g.node('Abs', [x]), g.node('Concat', [rows, g.intConstant([-1])], { axis: int(0) })], {}, `${name}.magnitudes`); // [batch, N]
+    const width = g.node('Gather', [g.node('Shape', [magnitudes]), g.intConstant([1], [])]); // N
+    const flat = g.node('Unsqueeze', [g.node('Range', [g.intConstant([0], []), width, one]), g.intConstant([0])]); // [1, N]
+    const real = g.node('Unsqueeze', [g.node('Mul', [this.sequenceLengths!, g.intConstant([d], [])]), g.intConstant([1])]); // [batch, 1] = n
+    const two = g.intConstant([2], []);
+    const k = g.node('Add', [g.node('Div', [width, two]), one]); // K = ⌊N/2⌋ + 1
+    const ranked = g.node('Add', [real, g.node('Sub', [k, g.node('Add', [g.node('Div', [real, two]), one])])]); // n + K − (⌊n/2⌋ + 1)
+    const isReal = g.node('Less', [flat, real]);
+    const below = g.floatConstant([-1], []);
+    const forMedian = g.node('Where', [isReal, magnitudes, g.node('Where', [g.node('Less', [flat, ranked]), g.floatConstant([ABOVE_ALL], []), below])]);
+    const upper = g.nodeMany('TopK', [forMedian, g.node('Reshape', [k, g.intConstant([1])])], { axis: int(-1), largest: int(1), sorted: int(0) }, [`${name}.upper_half`, `${name}.upper_half_indices`])[0]!;
+    const keep = { axes: ints([-1]), keepdims: int(1) };
+    const median = g.node('ReduceMin', [upper], keep, `${name}.median`);
+    const forTop = g.node('Where', [isReal, magnitudes, below]);
+    const top = g.nodeMany('TopK', [forTop, g.intConstant([3])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top`, `${name}.top_indices`])[0]!; // [batch, 3]
+    const column = (i: number, label: string) => g.node('Slice', [top, g.intConstant([i]), g.intConstant([i + 1]), g.intConstant([1])], {}, `${name}.${label}`);
+    const top1 = column(0, 'top1');
+    const massive = g.node('And', [
+      isReal,
+      g.node('And', [g.node('Greater', [magnitudes, g.floatConstant([SUN_THRESHOLDS.magnitude], [])]), g.node('GreaterOrEqual', [magnitudes, g.node('Mul', [median, g.floatConstant([SUN_THRESHOLDS.timesMedian], [])])])]),
+    ]);
+    return {
+      top1,
+      top2: column(1, 'top2'),
+      top3: column(2, 'top3'),
+      median,
+      ratio: g.node('Div', [top1, g.node('Max', [median, g.floatConstant([TINY], [])])], {}, `${name}.ratio`),
+      count: g.node('ReduceSum', [g.node('Cast', [massive], { to: int(ElementType.float) }), g.intConstant([-1])], { keepdims: int(1) }, `${name}.count`),
+    };
   }
 
   /**

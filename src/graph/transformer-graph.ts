@@ -5,8 +5,10 @@
  *
  * Inputs:  input_ids  int64 [batch, pos]   (right-padded; padding is never seen by real tokens)
  *          next_ids   int64 [batch, pos]   (only with the lens: the next token's id, −1 where none)
+ *          sequence_lengths  int64 [batch]  (only with per-sequence diagnostics: each row's real tokens)
  * Outputs: blocks.{l}.hook_{hook}:{raw|centered}  float [batch, pos]
  *          diagnostics.{column}                 float [batch, pos, length]  (only when asked for)
+ *          diagnostics.{sequence column}        float [batch, length]       (massive-sequence)
  */
 import { availableHooks } from '../architectures/model-shape.js';
 import type { TransformerSpec } from '../architectures/types.js';
@@ -42,6 +44,10 @@ export interface BuiltGraph {
   outputNames: string[];
   /** One output per diagnostic column (none unless asked for), float [batch, pos, length]. */
   diagnostics: DiagnosticOutput[];
+  /** One output per per-sequence diagnostic column (the prompts table's), float [batch, length]. */
+  sequenceDiagnostics: DiagnosticOutput[];
+  /** Whether the graph reads SEQUENCE_LENGTHS (per-sequence diagnostics). */
+  readsSequenceLengths: boolean;
   /** Whether the graph reads NEXT_IDS besides INPUT_IDS (with the lens). */
   readsNextIds: boolean;
   nodeCount: number;
@@ -123,7 +129,17 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
     residual = taps.resid_post;
   }
   const diagnosticOutputs = diagnostics.finish();
-  return { bytes: g.toBytes(), outputs, outputNames: [...new Set(outputs.map((o) => o.name))], diagnostics: diagnosticOutputs, readsNextIds: lens !== undefined, nodeCount: g.nodeCount };
+  const sequenceOutputs = diagnostics.finishSequences();
+  return {
+    bytes: g.toBytes(),
+    outputs,
+    outputNames: [...new Set(outputs.map((o) => o.name))],
+    diagnostics: diagnosticOutputs,
+    sequenceDiagnostics: sequenceOutputs,
+    readsNextIds: lens !== undefined,
+    readsSequenceLengths: diagnostics.sequenceLengths !== undefined,
+    nodeCount: g.nodeCount,
+  };
 }
 
 /** With only resid_pre wanted, the last block's attention and MLP are not needed. */

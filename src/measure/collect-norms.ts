@@ -23,8 +23,12 @@ export interface CollectContext {
   modelId: string;
   /** Diagnostic outputs (measure --diagnostics), packed after the norms; none when absent. */
   diagnostics?: readonly DiagnosticOutput[];
+  /** Per-sequence diagnostic outputs (massive-sequence), packed last; none when absent. */
+  sequenceDiagnostics?: readonly DiagnosticOutput[];
   /** The graph reads next_ids (the logit lens). */
   readsNextIds?: boolean;
+  /** The graph reads sequence_lengths (per-sequence diagnostics). */
+  readsSequenceLengths?: boolean;
 }
 
 /** float32 values a checkpoint holds per token: one per norm output, then each diagnostic's list. */
@@ -32,10 +36,21 @@ export function floatsPerToken(context: Pick<CollectContext, 'outputNames' | 'di
   return context.outputNames.length + (context.diagnostics ?? []).reduce((sum, { column }) => sum + column.length, 0);
 }
 
+/** float32 values a checkpoint holds per sequence besides its tokens': each per-sequence diagnostic's list. */
+export function floatsPerSequence(context: Pick<CollectContext, 'sequenceDiagnostics'>): number {
+  return (context.sequenceDiagnostics ?? []).reduce((sum, { column }) => sum + column.length, 0);
+}
+
+/** float32 values a checkpoint holds for a sequence of `length` tokens. */
+export function packedLength(context: Pick<CollectContext, 'outputNames' | 'diagnostics' | 'sequenceDiagnostics'>, length: number): number {
+  return floatsPerToken(context) * length + floatsPerSequence(context);
+}
+
 /**
  * One sequence's norms as the graph gave them: float32 [output][position], outputs in
  * `outputNames` order, as checkpoints store them; `packedSlots` says where each table column is.
- * Diagnostics follow: [column][position][list], columns in `diagnostics` order.
+ * Diagnostics follow: [column][position][list], columns in `diagnostics` order; then the
+ * per-sequence diagnostics: [column][list], columns in `sequenceDiagnostics` order.
  */
 export interface PackedNorms {
   sequence: Sequence;
@@ -46,12 +61,13 @@ export interface PackedNorms {
 export async function collectBatch(batch: Batch, context: CollectContext): Promise<PackedNorms[]> {
   const { session, outputNames } = context;
   const diagnostics = context.diagnostics ?? [];
-  const outputs = [...outputNames, ...diagnostics.map(({ name }) => name)];
-  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, outputs, context.readsNextIds ? batchNextIds(batch) : undefined);
-  const perToken = floatsPerToken(context);
+  const sequenceDiagnostics = context.sequenceDiagnostics ?? [];
+  const outputs = [...outputNames, ...diagnostics.map(({ name }) => name), ...sequenceDiagnostics.map(({ name }) => name)];
+  const lengths = context.readsSequenceLengths ? BigInt64Array.from(batch.members, (member) => BigInt(member.ids.length)) : undefined;
+  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, outputs, context.readsNextIds ? batchNextIds(batch) : undefined, lengths);
   return batch.members.map((sequence, row) => {
     const length = sequence.ids.length;
-    const packed = new Float32Array(perToken * length);
+    const packed = new Float32Array(packedLength(context, length));
     outputNames.forEach((name, k) => {
       const data = values.get(name)!.subarray(row * batch.length, row * batch.length + length);
       const bad = data.findIndex((value) => !Number.isFinite(value));
@@ -64,6 +80,10 @@ export async function collectBatch(batch: Batch, context: CollectContext): Promi
       const start = row * batch.length * column.length;
       packed.set(values.get(name)!.subarray(start, start + length * column.length), offset);
       offset += length * column.length;
+    }
+    for (const { name, column } of sequenceDiagnostics) {
+      packed.set(values.get(name)!.subarray(row * column.length, (row + 1) * column.length), offset);
+      offset += column.length;
     }
     return { sequence, values: packed };
   });

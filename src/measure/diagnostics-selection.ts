@@ -5,7 +5,7 @@
  */
 import type { TransformerSpec } from '../architectures/types.js';
 import { ModelError, UsageError } from '../errors.js';
-import { DEFAULT_SINK_TOKENS, DIAGNOSTICS, diagnosticColumns, type Diagnostic, type DiagnosticSelection, type DiagnosticShape, type DiagnosticSummaries, type DiagnosticsInfo } from '../results/diagnostics.js';
+import { DEFAULT_SINK_TOKENS, DIAGNOSTICS, diagnosticColumns, sequenceDiagnosticColumns, SUN_THRESHOLDS, type Diagnostic, type DiagnosticSelection, type DiagnosticShape, type DiagnosticSummaries, type DiagnosticsInfo } from '../results/diagnostics.js';
 
 /** What a command line asks of the diagnostics. */
 export interface DiagnosticsRequest {
@@ -40,6 +40,7 @@ export function chooseDiagnostics(
     throw new UsageError(`--sink-tokens ${sinkTokens} is not a number of positions of this model; valid: 1…${nCtx} (its context length)`);
   }
   if (diagnostics.length === 0) return undefined;
+  if (diagnostics.includes('massive-sequence') && dModel < 3) throw new ModelError(`--diagnostics massive-sequence takes the 3 largest |x| of a sequence's hidden state, and this model's d_model is ${dModel}; measure without massive-sequence`);
   if (diagnostics.includes('lens') && spec.outputHead !== undefined && 'unavailable' in spec.outputHead) {
     throw new ModelError(`--diagnostics lens reads the model's final norm and unembedding, which this ${spec.architecture ?? ''} checkpoint does not give (${spec.outputHead.unavailable}); measure without lens`);
   }
@@ -70,12 +71,14 @@ export function lensHeadInfo(selection: DiagnosticSelection, spec: Pick<Transfor
  */
 export function diagnosticsInfo(selection: DiagnosticSelection, shape: DiagnosticShape, summaries: DiagnosticSummaries, outputHead?: DiagnosticsInfo['outputHead']): DiagnosticsInfo {
   const columns = diagnosticColumns(selection, shape);
+  const sequenceColumns = sequenceDiagnosticColumns(selection, shape);
   return {
     selected: [...selection.diagnostics],
     ...(selection.massiveDims ? { massiveDims: [...selection.massiveDims] } : {}),
     ...(selection.sinkTokens !== undefined ? { sinkTokens: selection.sinkTokens } : {}),
     ...(selection.headValueBiases !== undefined ? { headValueBiases: selection.headValueBiases } : {}),
     columns: columns.map(({ name }) => name),
+    ...(sequenceColumns.length > 0 ? { sequenceColumns: sequenceColumns.map(({ name }) => name), massiveThresholds: { ...SUN_THRESHOLDS } } : {}),
     ...(outputHead ? { outputHead } : {}),
     summaries,
   };

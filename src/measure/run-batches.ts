@@ -8,7 +8,7 @@ import { InterruptedError, UsageError, quote } from '../errors.js';
 import { describeWriteFailure } from '../results/atomic-write.js';
 import { tokenCount, type Batch } from './batches.js';
 import type { CheckpointWriter } from './checkpoint.js';
-import { collectBatch, floatsPerToken, type CollectContext } from './collect-norms.js';
+import { collectBatch, packedLength, type CollectContext } from './collect-norms.js';
 
 export interface RunBatchesInput {
   planned: Array<{ position: number; batch: Batch }>;
@@ -32,7 +32,7 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
   for (const finished of checkpoint.batches.values()) {
     const batch = byPosition.get(finished.position);
     const indices = batch?.members.map((member) => member.index);
-    if (!batch || JSON.stringify(indices) !== JSON.stringify(finished.indices) || finished.bytes !== 4 * floatsPerToken(collect) * tokenCount(batch)) {
+    if (!batch || JSON.stringify(indices) !== JSON.stringify(finished.indices) || finished.bytes !== 4 * batch.members.reduce((sum, member) => sum + packedLength(collect, member.ids.length), 0)) {
       throw new UsageError(`${quote(input.checkpointFile)} holds batches this run would not make; rerun with --restart to discard it`);
     }
     if (progress.carry) progress.carry(tokenCount(batch));

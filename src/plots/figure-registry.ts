@@ -11,6 +11,7 @@ import { cosinesFigure } from './diagnostic-cosines.js';
 import { headWritesFigure } from './diagnostic-head-writes.js';
 import { lensFigure } from './diagnostic-lens.js';
 import { massiveDimsFigure, massiveGrowthFigure } from './diagnostic-massive.js';
+import { massiveProfileFigure } from './diagnostic-massive-profile.js';
 import { sinksFigure } from './diagnostic-sinks.js';
 import type { FigureBuilder } from './figure-types.js';
 import { growthRatioFigure } from './growth-ratio.js';
@@ -42,6 +43,7 @@ export const FIGURES = {
   cosines: cosinesFigure,
   'massive-dims': massiveDimsFigure,
   'massive-growth': massiveGrowthFigure,
+  'massive-profile': massiveProfileFigure,
   sinks: sinksFigure,
   'head-writes': headWritesFigure,
   lens: lensFigure,

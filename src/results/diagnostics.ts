@@ -5,8 +5,11 @@
  *
  *   cosines  per token and layer, cosine of each block output with the stream it is added to
  *   massive  per token and layer, the largest |x_i| of resid_post and how much of ‖x‖ it holds
- *   massive-median  per token and layer, the largest |x_i| ÷ the median |x_i| (a selection over
- *           d_model per token and layer: costs ~20 % of a GPT-2 small forward pass, so it is apart)
+ *   massive-median  per token and layer, the largest |x_i| ÷ the median |x_i| of the token's own
+ *           d_model channels (a selection over d_model per token and layer: it costs more, so it is apart)
+ *   massive-sequence  per sequence and layer, Sun et al.'s massive activations (2024, main_llm.py
+ *           exp2): the 3 largest |x| of resid_post over all tokens × channels of the sequence, the
+ *           median |x| over the same, and how many pass their thresholds (in the prompts table)
  *   sinks    per token, layer and head, the attention the query puts on position 0, and on the
  *           first k positions (Xiao et al.'s attention sinks, k = 4 by default)
  *   heads    per token, layer and head, the norm of the head's write (TransformerLens's hook_result,
@@ -19,7 +22,7 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { LayerSummarySchema } from './schema.js';
 
-export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'sinks', 'heads', 'lens'] as const;
+export const DIAGNOSTICS = ['cosines', 'massive', 'massive-median', 'massive-sequence', 'sinks', 'heads', 'lens'] as const;
 export type Diagnostic = (typeof DIAGNOSTICS)[number];
 
 /** The shape of a model that decides which columns exist and how long their lists are. */
@@ -54,6 +57,26 @@ export interface DiagnosticSelection {
 
 /** Which block output is compared with which stream. */
 export type CosinePair = 'attn_resid_pre' | 'mlp_resid_mid' | 'block_resid_pre';
+
+/**
+ * Sun et al.'s thresholds ("Massive Activations in Large Language Models", 2024, §2): an
+ * activation is massive when its magnitude exceeds 100 and is about 1,000 times the median
+ * magnitude of its hidden state; counted here as |x| > 100 and |x| ≥ 1,000 × the sequence's median.
+ */
+export const SUN_THRESHOLDS = { magnitude: 100, timesMedian: 1000 } as const;
+
+/** Sun et al.'s per-sequence statistics, in column order (prompts table: massive_seq_<statistic>). */
+export const SEQUENCE_MASSIVE_STATISTICS = ['top1', 'top2', 'top3', 'median', 'ratio', 'count'] as const;
+export type SequenceMassiveStatistic = (typeof SEQUENCE_MASSIVE_STATISTICS)[number];
+
+const SEQUENCE_MASSIVE_TEXT: Record<SequenceMassiveStatistic, string> = {
+  top1: 'largest |x| of resid_post over every token × channel of the sequence (Sun et al.)',
+  top2: 'second largest |x| over the same',
+  top3: 'third largest |x| over the same',
+  median: "median |x| over the same (torch.median: the lower middle value, as Sun et al.'s code takes it)",
+  ratio: 'top1 ÷ median: the ratio Sun et al. call about 1,000 for a massive activation',
+  count: `activations with |x| > ${SUN_THRESHOLDS.magnitude} and |x| ≥ ${SUN_THRESHOLDS.timesMedian} × the median (Sun et al.'s massive activations)`,
+};
 
 /** One token-table column of a diagnostic: a list of `length` values per token. */
 export interface DiagnosticColumn {
@@ -175,6 +198,23 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
   return columns;
 }
 
+/**
+ * The columns the selection adds to the prompts table: values per sequence (one list per
+ * column, `length` values: one per layer), computed over every measured token of the sequence
+ * (position 0 and special tokens included; the padding of a batch never).
+ */
+export function sequenceDiagnosticColumns(selection: DiagnosticSelection, shape: Pick<DiagnosticShape, 'nLayers'>): DiagnosticColumn[] {
+  if (!selection.diagnostics.includes('massive-sequence')) return [];
+  return SEQUENCE_MASSIVE_STATISTICS.map((statistic) => ({
+    name: `massive_seq_${statistic}`,
+    diagnostic: 'massive-sequence' as const,
+    kind: statistic === 'count' ? ('int32-list' as const) : ('float32-list' as const),
+    length: shape.nLayers,
+    perLayer: 1,
+    description: SEQUENCE_MASSIVE_TEXT[statistic],
+  }));
+}
+
 /** Values per token that the selection adds to the checkpoint and the tables. */
 export function diagnosticWidth(columns: readonly DiagnosticColumn[]): number {
   return columns.reduce((sum, column) => sum + column.length, 0);
@@ -206,6 +246,18 @@ export const DiagnosticSummariesSchema = z.object({
   /** Each norm column's mean at position 0, per layer (position 0 is left out of the norm summaries). */
   positionZeroNorms: z.record(z.string(), z.array(statistic)),
   /**
+   * Per-sequence columns (the prompts table's, massive-sequence): per layer, count, mean, std,
+   * median and quantiles over the sequences (every sequence, whatever its tokens' exclusions),
+   * and the share of sequences with at least one massive activation (massive_seq_count > 0).
+   */
+  sequences: z
+    .object({
+      sequences: z.number().int().nonnegative(),
+      perLayer: z.record(z.string(), z.array(LayerSummarySchema)),
+      withMassive: z.array(statistic),
+    })
+    .optional(),
+  /**
    * The logit lens, per stream (index i: after i blocks), over included tokens that have a next
    * token (perLayer's lens_entropy and lens_next_rank are over the same tokens): how many, and
    * the share of them whose next token is the top prediction (rank 0) and among the top 10.
@@ -230,6 +282,10 @@ export const DiagnosticsInfoSchema = z.object({
   headValueBiases: z.enum(HEAD_VALUE_BIASES).optional(),
   /** The tokens-table columns they added, in table order. */
   columns: z.array(z.string()),
+  /** The prompts-table columns they added (massive-sequence), in table order; absent when none. */
+  sequenceColumns: z.array(z.string()).optional(),
+  /** With massive-sequence: Sun et al.'s thresholds, as massive_seq_count applies them. */
+  massiveThresholds: z.object({ magnitude: z.number(), timesMedian: z.number() }).optional(),
   /** The logit lens's output head: the tensors read (their full keys) and whether W_U is the token embedding. */
   outputHead: z.object({ finalNorm: z.string().nullable(), unembedding: z.string(), tied: z.boolean() }).optional(),
   summaries: DiagnosticSummariesSchema,

@@ -38,7 +38,8 @@ export interface NormSession {
    * Run one batch: ids int64 [batch, pos] → each requested output as float [batch, pos, …].
    * nextIds int64 [batch, pos]: the logit lens's second input (graphs that read it only).
    */
-  run(ids: BigInt64Array, batch: number, pos: number, outputNames: readonly string[], nextIds?: BigInt64Array): Promise<Map<string, Float32Array>>;
+  /** nextIds: the lens's next_ids [batch, pos]; sequenceLengths: [batch], for per-sequence diagnostics. */
+  run(ids: BigInt64Array, batch: number, pos: number, outputNames: readonly string[], nextIds?: BigInt64Array, sequenceLengths?: BigInt64Array): Promise<Map<string, Float32Array>>;
   release(): Promise<void>;
 }
 
@@ -90,9 +91,10 @@ export async function createNormSession(graph: Uint8Array, externalDataFolder: s
   return {
     threads,
     device: options.device,
-    async run(ids, batch, pos, outputNames, nextIds) {
+    async run(ids, batch, pos, outputNames, nextIds, sequenceLengths) {
       const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [batch, pos]) };
       if (nextIds !== undefined) feeds.next_ids = new ort.Tensor('int64', nextIds, [batch, pos]);
+      if (sequenceLengths !== undefined) feeds.sequence_lengths = new ort.Tensor('int64', sequenceLengths, [batch]);
       const results = await session.run(feeds, [...outputNames]);
       const out = new Map<string, Float32Array>();
       for (const name of outputNames) out.set(name, results[name]!.data as Float32Array);

@@ -5,7 +5,9 @@
  * each per-head value; the dimensions that hold the largest |x_i| most often, over included
  * tokens and at position 0; each norm column's mean at position 0 (left out of the norm
  * summaries, and the position attention sinks point at; the attention on the first k positions
- * is averaged over included tokens from position k on); and for the logit lens, per stream,
+ * is averaged over included tokens from position k on); for per-sequence columns (Sun et al.'s
+ * massive activations), per layer, their distribution over sequences and the share of sequences
+ * with a massive activation; and for the logit lens, per stream,
  * the distributions of entropy and rank and the top-1 / top-10 shares over included tokens that
  * have a next token (the last token of a sequence has none).
  */
@@ -30,11 +32,19 @@ export class DiagnosticSummaryBuilder {
   /** The lens's columns (where they start in a token's values, per position) and counts per stream. */
   private readonly lens?: { entropyStart: number; rankStart: number; length: number; tokens: number; top1: Float64Array; top10: Float64Array };
 
+  /** [sequence column][layer], and per layer the sequences with massive_seq_count > 0. */
+  private readonly perSequence = new Map<string, StreamingSummary[]>();
+  private sequences = 0;
+  private readonly withMassive: Float64Array;
+
   constructor(
     private readonly columns: readonly DiagnosticColumn[],
     private readonly normColumns: readonly string[],
     private readonly nLayers: number,
+    private readonly sequenceColumns: readonly DiagnosticColumn[] = [],
   ) {
+    for (const column of sequenceColumns) this.perSequence.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
+    this.withMassive = new Float64Array(nLayers);
     for (const column of columns) {
       if (column.name === 'massive_dim') continue;
       if (column.perLayer === 1) this.perLayer.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
@@ -92,6 +102,18 @@ export class DiagnosticSummaryBuilder {
     }
   }
 
+  /** One sequence's per-sequence values, [column][list] in the columns' order. */
+  addSequence(values: Float32Array): void {
+    this.sequences += 1;
+    let from = 0;
+    for (const column of this.sequenceColumns) {
+      const summaries = this.perSequence.get(column.name)!;
+      for (let i = 0; i < column.length; i += 1) summaries[i]!.add(values[from + i]!);
+      if (column.name === 'massive_seq_count') for (let layer = 0; layer < this.nLayers; layer += 1) if (values[from + layer]! > 0) this.withMassive[layer]! += 1;
+      from += column.length;
+    }
+  }
+
   /** One included token's lens values: counted where the token has a next token (rank ≥ 0). */
   private addLens(diagnostics: Float32Array, length: number, position: number): void {
     const lens = this.lens;
@@ -135,6 +157,15 @@ export class DiagnosticSummaryBuilder {
         ? { massiveDims: { included: topDims(this.dimCounts.included, this.included), positionZero: topDims(this.dimCounts.first, this.firstPositions) } }
         : {}),
       positionZeroNorms: Object.fromEntries(this.normColumns.map((name, c) => [name, Array.from(this.firstNormSums[c]!, (sum) => (this.firstPositions > 0 ? sum / this.firstPositions : null))])),
+      ...(this.sequenceColumns.length > 0
+        ? {
+            sequences: {
+              sequences: this.sequences,
+              perLayer: Object.fromEntries([...this.perSequence].map(([name, summaries]) => [name, summaries.map((summary, layer) => summary.summarize(layer))])),
+              withMassive: shares(this.withMassive, this.sequences),
+            },
+          }
+        : {}),
       ...(this.lens ? { lens: { tokens: this.lens.tokens, top1: shares(this.lens.top1, this.lens.tokens), top10: shares(this.lens.top10, this.lens.tokens) } } : {}),
     };
   }

@@ -91,6 +91,8 @@ export class ParquetTokenSource implements TokenSource {
     private readonly exclusion: string,
     /** Column names of the tokens table. */
     private readonly tokenColumns: readonly string[],
+    /** Column names of the prompts table. */
+    private readonly promptColumns: readonly string[],
   ) {}
 
   /**
@@ -114,6 +116,7 @@ export class ParquetTokenSource implements TokenSource {
       throw new InputError(message);
     };
     let tokenColumns: string[] = [];
+    let promptColumns: string[] = [];
     for (const [path, scan, rows, columns] of [
       [tables.tokens, scans.tokens, expected.tokens, expected.columns],
       [tables.prompts, scans.prompts, expected.prompts, ['prompt', 'included']],
@@ -127,6 +130,7 @@ export class ParquetTokenSource implements TokenSource {
         const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(scan)})`);
         names = described.getRows().map((row) => String(row[0]));
         if (path === tables.tokens) tokenColumns = names;
+        else promptColumns = names;
         const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(scan)})`);
         found = Number(counted.getRows()[0]![0]);
       } catch (error) {
@@ -140,7 +144,7 @@ export class ParquetTokenSource implements TokenSource {
       const missing = columns.find((column) => !names.includes(column));
       if (missing !== undefined) fail(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
     }
-    return new ParquetTokenSource(connection, tables, scans, files, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns);
+    return new ParquetTokenSource(connection, tables, scans, files, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns, promptColumns);
   }
 
   async *columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
@@ -207,12 +211,16 @@ export class ParquetTokenSource implements TokenSource {
     return found;
   }
 
-  async *sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics: readonly DiagnosticColumn[] = []): AsyncIterable<SequenceNorms> {
+  async *sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics: readonly DiagnosticColumn[] = [], sequenceDiagnostics: readonly DiagnosticColumn[] = []): AsyncIterable<SequenceNorms> {
     const { nLayers } = this;
     const columns = normColumns(hooks, metric);
     const slots = Int32Array.from({ length: columns.length * nLayers }, (_, slot) => slot);
     const missing = diagnostics.find(({ name }) => !this.tokenColumns.includes(name));
     if (missing !== undefined) throw new InputError(`${quote(this.tables.tokens)} has no column ${quote(missing.name)} that its results file lists; measure again`);
+    const missingPerSequence = sequenceDiagnostics.find(({ name }) => !this.promptColumns.includes(name));
+    if (missingPerSequence !== undefined) throw new InputError(`${quote(this.tables.prompts)} has no column ${quote(missingPerSequence.name)} that its results file lists; measure again`);
+    const sequenceWidth = diagnosticWidth(sequenceDiagnostics);
+    const sequenceNames = sequenceDiagnostics.map(({ name }) => `, ${ident(name)}`).join('');
     // Where each diagnostic column starts in a sequence's values, per position: [column][position][list].
     const starts = diagnostics.map((_, c) => diagnosticWidth(diagnostics.slice(0, c)));
     const width = diagnosticWidth(diagnostics);
@@ -231,7 +239,7 @@ export class ParquetTokenSource implements TokenSource {
           row = 0;
         }
       };
-      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text FROM read_parquet(${sqlString(this.scans.prompts)})`)) {
+      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text${sequenceNames} FROM read_parquet(${sqlString(this.scans.prompts)})`)) {
         for (let p = 0; p < prompts.rowCount; p += 1) {
           const length = prompts.getColumnVector(1).getItem(p) as number;
           const text = prompts.getColumnVector(3).getItem(p);
@@ -245,7 +253,16 @@ export class ParquetTokenSource implements TokenSource {
             slots,
             exclusions: new Uint8Array(length),
             ...(diagnostics.length > 0 ? { diagnostics: new Float32Array(width * length) } : {}),
+            ...(sequenceWidth > 0 ? { sequenceDiagnostics: new Float32Array(sequenceWidth) } : {}),
           };
+          let at = 0;
+          sequenceDiagnostics.forEach((column, d) => {
+            const list = prompts.getColumnVector(4 + d) as DuckDBListVector;
+            if (list.getEntryLength(p) !== column.length) throw new InputError(`${quote(this.tables.prompts)}: ${column.name} of prompt ${sequence.prompt + 1} has ${list.getEntryLength(p)} values; expected ${column.length}`);
+            const from = list.getEntryOffset(p);
+            for (let i = 0; i < column.length; i += 1) sequence.sequenceDiagnostics![at + i] = list.childVector.getItem(from + i) as number;
+            at += column.length;
+          });
           for (let position = 0; position < length; position += 1) {
             await nextRow();
             const current = chunk!;

@@ -32,6 +32,8 @@ export interface SequenceNorms {
   exclusions: Uint8Array;
   /** Diagnostic values (measure --diagnostics), [column][position][list], columns in the writer's order. */
   diagnostics?: Float32Array;
+  /** Per-sequence diagnostic values (massive-sequence), [column][list], columns in the writer's order. */
+  sequenceDiagnostics?: Float32Array;
 }
 
 export type Summaries = Record<NormMetric, Partial<Record<HookName, LayerSummary[]>>>;
@@ -69,6 +71,8 @@ const FIRST_BUFFER_ROWS = 256;
 
 type RowArray = Int32Array | Uint8Array | Float32Array | Float64Array;
 
+const NO_VALUES = new Float32Array(0);
+
 /** `array` with room for `rows` rows of `width` values, its contents kept. */
 function withRows<T extends RowArray>(array: T, rows: number, width = 1): T {
   if (array.length >= rows * width) return array;
@@ -95,24 +99,25 @@ export class ResultTablesWriter {
     hooks: readonly HookName[],
     private readonly nLayers: number,
     diagnostics: readonly DiagnosticColumn[],
+    sequenceDiagnostics: readonly DiagnosticColumn[],
   ) {
     this.columns = normColumns(hooks);
     this.summaries = Array.from({ length: this.columns.length * nLayers }, () => new StreamingSummary());
     const tokens = ParquetFileWriter.create(paths.tokens, tokenTableColumns(hooks, nLayers, diagnostics));
     let prompts: ParquetFileWriter;
     try {
-      prompts = ParquetFileWriter.create(paths.prompts, promptTableColumns(hooks, nLayers));
+      prompts = ParquetFileWriter.create(paths.prompts, promptTableColumns(hooks, nLayers, sequenceDiagnostics));
     } catch (error) {
       tokens.abort();
       throw error;
     }
     this.tokenRows = new TokenRowBuffer(tokens, this.columns.map((c) => c.name), nLayers, diagnostics);
-    if (diagnostics.length > 0) this.diagnosticSummaries = new DiagnosticSummaryBuilder(diagnostics, this.columns.map((c) => c.name), nLayers);
-    this.promptRows = new PromptRowBuffer(prompts, this.columns, nLayers);
+    if (diagnostics.length > 0 || sequenceDiagnostics.length > 0) this.diagnosticSummaries = new DiagnosticSummaryBuilder(diagnostics, this.columns.map((c) => c.name), nLayers, sequenceDiagnostics);
+    this.promptRows = new PromptRowBuffer(prompts, this.columns, nLayers, sequenceDiagnostics);
   }
 
-  static create(paths: ResultTables, hooks: readonly HookName[], nLayers: number, diagnostics: readonly DiagnosticColumn[] = []): ResultTablesWriter {
-    return new ResultTablesWriter(paths, hooks, nLayers, diagnostics);
+  static create(paths: ResultTables, hooks: readonly HookName[], nLayers: number, diagnostics: readonly DiagnosticColumn[] = [], sequenceDiagnostics: readonly DiagnosticColumn[] = []): ResultTablesWriter {
+    return new ResultTablesWriter(paths, hooks, nLayers, diagnostics, sequenceDiagnostics);
   }
 
   add(sequence: SequenceNorms): void {
@@ -141,9 +146,15 @@ export class ResultTablesWriter {
       this.tokenRows.addDiagnostics(sequence, position, row);
       if (this.diagnosticSummaries) {
         const norm = (c: number, layer: number) => sequence.values[sequence.slots[c * nLayers + layer]! * length + position]!;
-        this.diagnosticSummaries.add(sequence.diagnostics!, length, position, excluded, norm);
+        this.diagnosticSummaries.add(sequence.diagnostics ?? NO_VALUES, length, position, excluded, norm);
       }
       this.tokenRows.end();
+    }
+    if (this.promptRows.sequenceWidth > 0) {
+      const values = sequence.sequenceDiagnostics;
+      if (values === undefined || values.length !== this.promptRows.sequenceWidth) throw new Error(`prompt ${sequence.prompt + 1} has no per-sequence diagnostic values`);
+      this.promptRows.addSequenceDiagnostics(values);
+      this.diagnosticSummaries!.addSequence(values);
     }
     this.promptRows.end();
   }
@@ -294,6 +305,10 @@ class PromptRowBuffer {
   private text: Array<string | null> = [];
   /** [sum kind][column] → [row × nLayers] */
   private lists: Float64Array[][];
+  /** Per-sequence diagnostic columns: [row × length] each. */
+  private sequenceLists: Array<Float32Array | Int32Array>;
+  /** Values per sequence of the per-sequence diagnostics (0: none). */
+  readonly sequenceWidth: number;
   private readonly current: PromptRow;
   private rows = 0;
 
@@ -301,9 +316,12 @@ class PromptRowBuffer {
     readonly writer: ParquetFileWriter,
     private readonly columns: ReturnType<typeof normColumns>,
     private readonly nLayers: number,
+    private readonly sequenceDiagnostics: readonly DiagnosticColumn[],
   ) {
-    this.capacity = rowsPerGroup(columns.length * PROMPT_SUMS.length * nLayers, 8);
+    this.sequenceWidth = sequenceDiagnostics.reduce((sum, column) => sum + column.length, 0);
+    this.capacity = rowsPerGroup(columns.length * PROMPT_SUMS.length * nLayers + Math.ceil(this.sequenceWidth / 2), 8);
     this.lists = PROMPT_SUMS.map(() => columns.map(() => new Float64Array(0)));
+    this.sequenceLists = sequenceDiagnostics.map(({ kind }) => (kind === 'int32-list' ? new Int32Array(0) : new Float32Array(0)));
     const cells = columns.length * nLayers;
     this.current = { included: 0, sums: new Float64Array(cells), sumLogs: new Float64Array(cells), sumSquares: new Float64Array(cells) };
   }
@@ -315,7 +333,20 @@ class PromptRowBuffer {
     this.included = withRows(this.included, rows);
     this.truncated = withRows(this.truncated, rows);
     this.lists = this.lists.map((kind) => kind.map((list) => withRows(list, rows, this.nLayers)));
+    this.sequenceLists = this.sequenceLists.map((list, c) => withRows(list, rows, this.sequenceDiagnostics[c]!.length));
     this.allocated = rows;
+  }
+
+  /** The current row's per-sequence diagnostic values ([column][list], the columns' order). */
+  addSequenceDiagnostics(values: Float32Array): void {
+    let from = 0;
+    this.sequenceDiagnostics.forEach((column, c) => {
+      const target = this.sequenceLists[c]!;
+      const at = this.rows * column.length;
+      if (target instanceof Int32Array) for (let i = 0; i < column.length; i += 1) target[at + i] = Math.round(values[from + i]!);
+      else target.set(values.subarray(from, from + column.length), at);
+      from += column.length;
+    });
   }
 
   begin(sequence: SequenceNorms): PromptRow {
@@ -357,6 +388,7 @@ class PromptRowBuffer {
     PROMPT_SUMS.forEach((sum, kind) => {
       this.columns.forEach(({ hook, metric }, c) => values.set(promptSumColumn(hook, metric, sum), this.lists[kind]![c]!.subarray(0, rows * this.nLayers)));
     });
+    this.sequenceDiagnostics.forEach(({ name, length }, c) => values.set(name, this.sequenceLists[c]!.subarray(0, rows * length)));
     this.writer.writeRowGroup(rows, values);
     this.rows = 0;
     this.text = [];

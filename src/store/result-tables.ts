@@ -77,7 +77,8 @@ export function tokenTableColumns(hooks: readonly HookName[], nLayers: number, d
   ];
 }
 
-export function promptTableColumns(hooks: readonly HookName[], nLayers: number): ColumnSpec[] {
+/** Columns of the prompts table; `sequenceDiagnostics` (per-sequence diagnostics, massive-sequence) follow the sums. */
+export function promptTableColumns(hooks: readonly HookName[], nLayers: number, sequenceDiagnostics: readonly DiagnosticColumn[] = []): ColumnSpec[] {
   return [
     { name: 'prompt', kind: 'int32' },
     { name: 'tokens', kind: 'int32' },
@@ -87,5 +88,6 @@ export function promptTableColumns(hooks: readonly HookName[], nLayers: number):
     ...normColumns(hooks).flatMap(({ hook, metric }) =>
       PROMPT_SUMS.map((sum): ColumnSpec => ({ name: promptSumColumn(hook, metric, sum), kind: 'float64-list', length: nLayers })),
     ),
+    ...sequenceDiagnostics.map(({ name, kind, length }): ColumnSpec => ({ name, kind, length })),
   ];
 }

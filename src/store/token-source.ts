@@ -54,7 +54,8 @@ export interface TokenSource {
    * Every prompt with its norm columns, in prompt order, for rewriting the tables (slots in
    * `normColumns(hooks, metric)` order): both metrics, or only `metric` when given. With
    * `diagnostics` (the file's `diagnosticColumns`, in table order), each sequence carries those
-   * columns too, in the layout the tables writer takes ([column][position][list]).
+   * columns too, in the layout the tables writer takes ([column][position][list]); with
+   * `sequenceDiagnostics` (the file's per-sequence columns, prompts table), those ([column][list]).
    */
-  sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics?: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms>;
+  sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics?: readonly DiagnosticColumn[], sequenceDiagnostics?: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms>;
 }

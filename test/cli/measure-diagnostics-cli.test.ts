@@ -22,7 +22,7 @@ describe('measure --diagnostics on the command line', () => {
   after(async () => rm(dir, { recursive: true, force: true }));
 
   const cases: Array<[string, string[], RegExp]> = [
-    ['an unknown diagnostic', ['--diagnostics', 'cosines,logits'], /option '--diagnostics <list>' argument 'cosines,logits' is invalid\. unknown diagnostic "logits"; valid: cosines, massive, massive-median, sinks, heads, lens \(see --help\)$/],
+    ['an unknown diagnostic', ['--diagnostics', 'cosines,logits'], /option '--diagnostics <list>' argument 'cosines,logits' is invalid\. unknown diagnostic "logits"; valid: cosines, massive, massive-median, massive-sequence, sinks, heads, lens \(see --help\)$/],
     ['a dimension that is not a number', ['--diagnostics', 'massive', '--massive-dims', '3,x'], /expected dimensions 0…65535 separated by commas, got "x" \(see --help\)$/],
     ['a dimension beyond d_model', ['--diagnostics', 'massive', '--massive-dims', '3,16'], /--massive-dims 16 is not a dimension of the residual stream of this model; valid: 0…15$/],
     ['--massive-dims without massive', ['--diagnostics', 'sinks', '--massive-dims', '3'], /--massive-dims 3 needs --diagnostics massive/],

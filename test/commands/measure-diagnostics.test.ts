@@ -10,7 +10,7 @@ import { InterruptedError, UsageError } from '../../src/errors.js';
 import { DIAGNOSTICS, diagnosticColumns, readDiagnostics, type Diagnostic } from '../../src/results/diagnostics.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { measureOf } from '../support/diagnostics-agreement.js';
-import { referenceDiagnostics } from '../support/reference-diagnostics.js';
+import { referenceDiagnostics, referenceSequenceDiagnostics } from '../support/reference-diagnostics.js';
 import { referenceGpt2, referenceGpt2Head } from '../support/reference-gpt2.js';
 import { referenceLens } from '../support/reference-lens.js';
 import type { BlockTrace } from '../support/reference-ops.js';
@@ -49,7 +49,14 @@ describe('measure --diagnostics', () => {
     assert.ok(recorded, 'the results file records the diagnostics');
     assert.deepEqual(
       { ...recorded, summaries: undefined },
-      { selected: DIAGNOSTICS, massiveDims: [2, 9], sinkTokens: 4, headValueBiases: 'folded', columns: columns.map((c) => c.name), outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true }, summaries: undefined },
+      {
+        selected: DIAGNOSTICS,
+        massiveDims: [2, 9],
+        sinkTokens: 4,
+        headValueBiases: 'folded',
+        columns: columns.map((c) => c.name),
+        sequenceColumns: ['massive_seq_top1', 'massive_seq_top2', 'massive_seq_top3', 'massive_seq_median', 'massive_seq_ratio', 'massive_seq_count'],
+        massiveThresholds: { magnitude: 100, timesMedian: 1000 }, outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true }, summaries: undefined },
     );
     const rows = await tokenRows(outPath);
     const prompts = (await readFile(base.promptsPath!, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { ids: number[] }).ids);
@@ -81,6 +88,31 @@ describe('measure --diagnostics', () => {
       }
     }
     assert.ok(compared > 1000 && worst < 1, `largest difference ${worst} of the tolerance over ${compared} values`);
+    // Sun et al.'s per-sequence statistics, in the prompts table, over every token of each prompt (position 0 included).
+    const promptRows = (await parquetReadObjects({ file: await asyncBufferFromFile(tablePaths(outPath).prompts) })) as Row[];
+    let worstSequence = 0;
+    for (const [prompt, ids] of prompts.entries()) {
+      const trace: BlockTrace[] = [];
+      referenceGpt2(tiny.weights, tiny.config, ids, trace);
+      const expected = referenceSequenceDiagnostics(trace, selection, shape);
+      const row = promptRows.find((candidate) => candidate.prompt === prompt)!;
+      // The largest per-token maximum of a prompt is its per-sequence top 1.
+      const ofPrompt = rows.filter((token) => token.prompt === prompt);
+      for (const layer of [0, 1]) assert.equal(Math.max(...ofPrompt.map((token) => (token.massive_max as number[])[layer]!)), (row.massive_seq_top1 as number[])[layer]);
+      for (const [name, values] of expected) {
+        const actual = row[name] as number[];
+        assert.equal(actual.length, 2, `${name} has a value per layer`);
+        values.forEach((value, layer) => {
+          if (name === 'massive_seq_count') assert.equal(actual[layer], value, `${name} of prompt ${prompt}, layer ${layer}`);
+          else worstSequence = Math.max(worstSequence, Math.abs(actual[layer]! - value) / Math.abs(value) / 1e-4);
+        });
+      }
+    }
+    assert.ok(worstSequence < 1, `per-sequence statistics differ by ${worstSequence} of the tolerance`);
+    const sequences = recorded.summaries.sequences!;
+    assert.equal(sequences.sequences, prompts.length);
+    const top1 = promptRows.map((row) => (row.massive_seq_top1 as number[])[1]!);
+    assert.ok(Math.abs(sequences.perLayer.massive_seq_top1![1]!.mean - top1.reduce((a, b) => a + b, 0) / top1.length) < 1e-6, 'the summary is over the sequences');
   });
 
   it('a batched run writes the same diagnostics as one prompt at a time (to float32 summation order)', async () => {
@@ -91,6 +123,14 @@ describe('measure --diagnostics', () => {
     single.forEach((row, r) => {
       for (const name of ['cos_mlp_resid_mid_centered', 'massive_median_ratio', 'sink_mass', 'head_write_centered', 'massive_dim', 'lens_entropy', 'lens_next_rank']) {
         (row[name] as number[]).forEach((value, i) => (worst = Math.max(worst, Math.abs(value - (batched[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))));
+      }
+    });
+    // The per-sequence statistics: padding never enters a sequence's median or top values.
+    const promptRows = async (name: string) => (await parquetReadObjects({ file: await asyncBufferFromFile(tablePaths(join(dir, name)).prompts) })) as Row[];
+    const [alone, together] = [await promptRows('single.json'), await promptRows('batched.json')];
+    alone.forEach((row, r) => {
+      for (const name of ['massive_seq_top1', 'massive_seq_top3', 'massive_seq_median', 'massive_seq_count']) {
+        (row[name] as number[]).forEach((value, i) => (worst = Math.max(worst, Math.abs(value - (together[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))));
       }
     });
     assert.ok(worst < 1e-5, `batched differs from one at a time by ${worst}`);

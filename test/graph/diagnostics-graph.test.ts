@@ -9,6 +9,7 @@ import { buildTransformerGraph } from '../../src/graph/transformer-graph.js';
 import { DIAGNOSTICS, type DiagnosticSelection } from '../../src/results/diagnostics.js';
 import { createNormSession } from '../../src/runtime/onnx-session.js';
 import { diagnosticsAgainstReference, measureOf, type Measure } from '../support/diagnostics-agreement.js';
+import { referenceDiagnostics, referenceSequenceDiagnostics } from '../support/reference-diagnostics.js';
 import { createRandom } from '../support/random.js';
 import { referenceGptNeo, referenceGptNeoHead } from '../support/reference-gpt-neo.js';
 import { referenceGptNeox, referenceGptNeoxHead } from '../support/reference-gpt-neox.js';
@@ -200,11 +201,41 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
     }
   });
 
+  it("Sun et al.'s massive activations on a planted model: the graph counts those the reference counts, and the per-sequence ratio is not the per-token one", async () => {
+    const tiny = await writeTinyGpt2(join(root, 'planted'), { nLayers: 2, dModel: 32, nHeads: 4, plant: { token: 65, dim: 3, value: 3000 } });
+    const random = createRandom(500);
+    // Two prompts with the planted token (at position 0, and at positions 2 and 9), one without.
+    const prompts = [
+      [65, ...Array.from({ length: 11 }, () => random.integer(60))],
+      Array.from({ length: 14 }, (_, p) => (p === 2 || p === 9 ? 65 : random.integer(60))),
+      Array.from({ length: 6 }, () => random.integer(60)),
+    ];
+    const selection: DiagnosticSelection = { diagnostics: ['massive-median', 'massive-sequence'] };
+    const reference = (ids: number[], trace: BlockTrace[]) => void referenceGpt2(tiny.weights, tiny.config, ids, trace);
+    const { errors, batchVsSingle } = await diagnosticsAgainstReference(tiny.dir, prompts, selection, reference);
+    for (const [column, error] of errors) assert.ok(error <= toleranceOf(column), `${column}: ${error}`);
+    assert.ok(batchVsSingle < BATCH_TOLERANCE);
+    const shape = { nLayers: 2, nHeads: 4, dModel: 32, parallelResidual: false };
+    const counts = prompts.map((ids) => {
+      const trace: BlockTrace[] = [];
+      reference(ids, trace);
+      const sun = referenceSequenceDiagnostics(trace, selection, shape);
+      const perToken = referenceDiagnostics(trace, selection, shape).get('massive_median_ratio')!;
+      // The per-token ratio divides by the median of the token's own 32 channels, Sun et al.'s by the sequence's.
+      for (const layer of [0, 1]) {
+        const largestPerToken = Math.max(...perToken.map((values) => values[layer]!));
+        assert.ok(Math.abs(largestPerToken - sun.get('massive_seq_ratio')![layer]!) > 1e-3 * largestPerToken, `the two ratios differ at layer ${layer}`);
+      }
+      return sun.get('massive_seq_count')!;
+    });
+    assert.deepEqual(counts, [[1, 1], [2, 2], [0, 0]], 'one massive activation per planted token, at every layer');
+  });
+
   it('the comparison can fail: another model’s reference disagrees', async () => {
     const tiny = await writeTinyGpt2(join(root, 'other-a'), { nLayers: 2, dModel: 32, nHeads: 4 });
     const other = await writeTinyGpt2(join(root, 'other-b'), { nLayers: 2, dModel: 32, nHeads: 4, seed: 99 });
     const { errors } = await diagnosticsAgainstReference(tiny.dir, makePrompts(1), ALL, (ids, trace) => void referenceGpt2(other.weights, other.config, ids, trace), referenceGpt2Head(other.weights, other.config));
-    for (const column of ['cos_attn_resid_pre_raw', 'massive_max', 'massive_median_ratio', 'sink_mass', 'sink_mass_first_4', 'head_write_raw', 'lens_entropy']) {
+    for (const column of ['cos_attn_resid_pre_raw', 'massive_max', 'massive_median_ratio', 'massive_seq_top1', 'massive_seq_median', 'sink_mass', 'sink_mass_first_4', 'head_write_raw', 'lens_entropy']) {
       assert.ok(errors.get(column)! > toleranceOf(column) * 100, `${column} should disagree, got ${errors.get(column)}`);
     }
     assert.ok(errors.get('lens_next_rank')! > 0, 'lens ranks should disagree');

@@ -14,7 +14,7 @@ import { renderSvg } from '../../src/plots/render.js';
 import { staticSpec } from '../../src/plots/interaction.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
-const DIAGNOSTIC_FIGURES = ['cosines', 'massive-dims', 'massive-growth', 'sinks', 'head-writes', 'lens'];
+const DIAGNOSTIC_FIGURES = ['cosines', 'massive-dims', 'massive-growth', 'massive-profile', 'sinks', 'head-writes', 'lens'];
 
 describe('diagnostic figures', () => {
   let dir: string;
@@ -25,7 +25,7 @@ describe('diagnostic figures', () => {
     const promptsPath = join(dir, 'prompts.txt');
     await writeFile(promptsPath, Array.from({ length: 6 }, (_, i) => `prompt ${i} ${'words '.repeat(i + 1)}`).join('\n'));
     base = { model: tiny.dir, promptsPath, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
-    await measure({ ...base, outPath: join(dir, 'diag.json'), diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads', 'lens'], massiveDims: [3] }, createSilentReporter());
+    await measure({ ...base, outPath: join(dir, 'diag.json'), diagnostics: ['cosines', 'massive', 'massive-median', 'massive-sequence', 'sinks', 'heads', 'lens'], massiveDims: [3] }, createSilentReporter());
     await measure({ ...base, outPath: join(dir, 'plain.json') }, createSilentReporter());
     await analyzeWeights({ model: tiny.dir, outPath: join(dir, 'w.json'), refresh: false }, createSilentReporter());
   });

@@ -117,11 +117,13 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
   const perHead = (f: (layer: number, head: number) => number) => layers.flatMap((layer) => Array.from({ length: nHeads }, (_, head) => f(layer, head)));
   const columns = ['cos_attn_resid_pre_raw', 'cos_attn_resid_pre_centered', 'cos_mlp_resid_mid_raw', 'cos_mlp_resid_mid_centered'];
   const diagnostics = {
-    selected: ['cosines', 'massive', 'massive-median', 'sinks', 'heads', 'lens'],
+    selected: ['cosines', 'massive', 'massive-median', 'massive-sequence', 'sinks', 'heads', 'lens'],
     massiveDims: [7],
     sinkTokens: 4,
     headValueBiases: 'folded',
     columns: [...columns, 'massive_max', 'massive_dim', 'massive_top1_share', 'massive_top10_share', 'massive_norm_without', 'massive_median_ratio', 'sink_mass', 'sink_mass_first_4', 'head_write_raw', 'head_write_centered', 'lens_entropy', 'lens_next_rank'],
+    sequenceColumns: ['massive_seq_top1', 'massive_seq_top2', 'massive_seq_top3', 'massive_seq_median', 'massive_seq_ratio', 'massive_seq_count'],
+    massiveThresholds: { magnitude: 100, timesMedian: 1000 },
     outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true },
     summaries: {
       included: 13,
@@ -148,6 +150,19 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
       },
       perHeadTokens: { sink_mass_first_4: 10 },
       positionZeroNorms: { resid_pre_centered: layers.map((layer) => 4 + 3 * layer), resid_pre_raw: layers.map((layer) => 4.5 + 3 * layer) },
+      // Sun et al.'s per-sequence statistics: a massive activation appears after block 1 (top 1 far above the median).
+      sequences: {
+        sequences: 3,
+        perLayer: {
+          massive_seq_top1: perLayer((layer) => [layer < 1 ? 20 : 400 + 50 * layer, 10]),
+          massive_seq_top2: perLayer((layer) => [layer < 1 ? 15 : 150 + 20 * layer, 5]),
+          massive_seq_top3: perLayer((layer) => [layer < 1 ? 12 : 30 + 5 * layer, 2]),
+          massive_seq_median: perLayer((layer) => [0.3 + 0.05 * layer, 0.01]),
+          massive_seq_ratio: perLayer((layer) => [layer < 1 ? 60 : 1200 + 100 * layer, 50]),
+          massive_seq_count: perLayer((layer) => [layer < 1 ? 0 : 1, 0]),
+        },
+        withMassive: layers.map((layer) => (layer < 1 ? 0 : 1)),
+      },
       lens: { tokens: 12, top1: streams.map((stream) => stream / 8), top10: streams.map((stream) => 0.25 + stream / 10) },
     },
   };

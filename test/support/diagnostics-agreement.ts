@@ -14,7 +14,7 @@ import { availableHooks, buildTransformerGraph } from '../../src/graph/transform
 import { loadModel } from '../../src/architectures/load-model.js';
 import type { DiagnosticSelection } from '../../src/results/diagnostics.js';
 import { createNormSession } from '../../src/runtime/onnx-session.js';
-import { maxMargin, referenceDiagnostics, type ReferenceDiagnostics } from './reference-diagnostics.js';
+import { maxMargin, referenceDiagnostics, referenceSequenceDiagnostics, type ReferenceDiagnostics } from './reference-diagnostics.js';
 import { referenceLens, type ReferenceLens } from './reference-lens.js';
 import type { BlockTrace, ReferenceHead } from './reference-ops.js';
 
@@ -29,7 +29,7 @@ export type Measure = 'absolute' | 'relative' | 'mismatches';
 export const ENTROPY_FLOOR = 0.01;
 
 export function measureOf(column: string): Measure {
-  if (column === 'massive_dim' || column === 'lens_next_rank') return 'mismatches';
+  if (column === 'massive_dim' || column === 'lens_next_rank' || column === 'massive_seq_count') return 'mismatches';
   if (/^(cos_|sink_mass|massive_top)/.test(column)) return 'absolute';
   return 'relative';
 }
@@ -63,18 +63,41 @@ export async function diagnosticsAgainstReference(
   const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1 });
   const withLens = selection.diagnostics.includes('lens');
   if (withLens) assert.ok(head, 'the lens needs the reference head');
-  const expected: Array<{ values: ReferenceDiagnostics; residPost: Float64Array[][]; lens?: ReferenceLens }> = prompts.map((ids) => {
+  const expected: Array<{ values: ReferenceDiagnostics; sequence: Map<string, number[]>; residPost: Float64Array[][]; lens?: ReferenceLens }> = prompts.map((ids) => {
     const trace: BlockTrace[] = [];
     reference(ids, trace);
     assert.equal(trace.length, spec.dims.nLayers, 'the reference traces every block');
     const lens = withLens ? referenceLens(trace, head!, ids) : undefined;
-    return { values: referenceDiagnostics(trace, selection, shape, lens), residPost: trace.map((block) => block.residPost), ...(lens ? { lens } : {}) };
+    return { values: referenceDiagnostics(trace, selection, shape, lens), sequence: referenceSequenceDiagnostics(trace, selection, shape), residPost: trace.map((block) => block.residPost), ...(lens ? { lens } : {}) };
   });
+  const sequenceNames = graph.sequenceDiagnostics.map((output) => output.name);
   const nearTies = { ranks: 0, differing: 0 };
   const errors = new Map<string, number>();
   const compared = new Map<string, number>();
-  // [prompt][column] → the single run's values, [position × length]
+  // [prompt][column] → the single run's values, [position × length] ([length] for per-sequence columns)
   const single: Float32Array[][] = [];
+  const singleSequence: Float32Array[][] = [];
+  /** Per-sequence columns of row `row`: [layer] each, against the reference (and the single run when batched). */
+  const compareSequences = (outputs: Map<string, Float32Array>, row: number, promptIndex: number, batched: boolean) => {
+    graph.sequenceDiagnostics.forEach(({ column, name }, c) => {
+      const actual = outputs.get(name)!.subarray(row * column.length, (row + 1) * column.length);
+      if (batched) {
+        const alone = singleSequence[promptIndex]![c]!;
+        actual.forEach((value, i) => (batchVsSingle = Math.max(batchVsSingle, Math.abs(value - alone[i]!) / Math.max(Math.abs(alone[i]!), 1e-6))));
+      } else {
+        (singleSequence[promptIndex] ??= [])[c] = Float32Array.from(actual);
+      }
+      const want = expected[promptIndex]!.sequence.get(column.name)!;
+      let worst = errors.get(column.name) ?? 0;
+      want.forEach((value, layer) => {
+        const got = actual[layer]!;
+        if (measureOf(column.name) === 'mismatches') worst += got === value ? 0 : 1;
+        else worst = Math.max(worst, Math.abs(got - value) / Math.max(Math.abs(value), 1e-6));
+      });
+      errors.set(column.name, worst);
+      compared.set(column.name, (compared.get(column.name) ?? 0) + want.length);
+    });
+  };
   let batchVsSingle = 0;
   const compare = (outputs: Map<string, Float32Array>, row: number, width: number, promptIndex: number, batched: boolean) => {
     graph.diagnostics.forEach(({ column, name }, c) => {
@@ -118,16 +141,20 @@ export async function diagnosticsAgainstReference(
   try {
     // next_ids (the lens): the token after each position, −1 at the last one and in the padding.
     const nextOf = (ids: number[], width: number) => BigInt64Array.from({ length: width }, (_, p) => BigInt(p + 1 < ids.length ? ids[p + 1]! : -1));
+    const lengths = (rows: number[][]) => (graph.readsSequenceLengths ? BigInt64Array.from(rows, (ids) => BigInt(ids.length)) : undefined);
     for (const [index, ids] of prompts.entries()) {
-      compare(await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, names, graph.readsNextIds ? nextOf(ids, ids.length) : undefined), 0, ids.length, index, false);
+      const outputs = await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, [...names, ...sequenceNames], graph.readsNextIds ? nextOf(ids, ids.length) : undefined, lengths([ids]));
+      compare(outputs, 0, ids.length, index, false);
+      compareSequences(outputs, 0, index, false);
     }
     const width = Math.max(...prompts.map((ids) => ids.length));
     const padded = new BigInt64Array(prompts.length * width); // padding id 0
     prompts.forEach((ids, row) => ids.forEach((id, position) => (padded[row * width + position] = BigInt(id))));
     const paddedNext = new BigInt64Array(prompts.length * width);
     prompts.forEach((ids, row) => paddedNext.set(nextOf(ids, width), row * width));
-    const outputs = await session.run(padded, prompts.length, width, names, graph.readsNextIds ? paddedNext : undefined);
+    const outputs = await session.run(padded, prompts.length, width, [...names, ...sequenceNames], graph.readsNextIds ? paddedNext : undefined, lengths(prompts));
     prompts.forEach((_, row) => compare(outputs, row, width, row, true));
+    prompts.forEach((_, row) => compareSequences(outputs, row, row, true));
   } finally {
     await session.release();
   }

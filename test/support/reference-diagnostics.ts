@@ -7,7 +7,7 @@
  * fold_value_biases leave them) or of the module's own z, the logit lens from full logits
  * (reference-lens.ts).
  */
-import { diagnosticColumns, type DiagnosticSelection, type DiagnosticShape } from '../../src/results/diagnostics.js';
+import { diagnosticColumns, sequenceDiagnosticColumns, type DiagnosticSelection, type DiagnosticShape } from '../../src/results/diagnostics.js';
 import type { ReferenceLens } from './reference-lens.js';
 import type { BlockTrace } from './reference-ops.js';
 
@@ -106,6 +106,38 @@ export function referenceDiagnostics(traces: readonly BlockTrace[], selection: D
       }
     });
     result.set(column.name, rows);
+  }
+  return result;
+}
+
+/**
+ * Sun et al.'s per-sequence statistics (massive-activations, main_llm.py exp2), from one prompt's
+ * block traces: per layer, over every token × channel of resid_post, `torch.sort(feat_abs.flatten(),
+ * descending=True)`'s first three values and `torch.median(feat_abs)` (the lower middle value of
+ * an even count), their ratio, and the activations with |x| > 100 and |x| ≥ 1000 × the median
+ * (the paper's "exceeds 100 and about 1,000 times the median"). [column name] → [layer]
+ */
+export function referenceSequenceDiagnostics(traces: readonly BlockTrace[], selection: DiagnosticSelection, shape: DiagnosticShape): Map<string, number[]> {
+  const result = new Map<string, number[]>();
+  const columns = sequenceDiagnosticColumns(selection, shape);
+  if (columns.length === 0) return result;
+  const perLayer = traces.map((trace) => {
+    const magnitudes = trace.residPost.flatMap((row) => Array.from(row, Math.abs));
+    const descending = [...magnitudes].sort((a, b) => b - a);
+    const ascending = [...magnitudes].sort((a, b) => a - b);
+    const median = ascending[Math.floor((ascending.length - 1) / 2)]!;
+    return {
+      top1: descending[0]!,
+      top2: descending[1]!,
+      top3: descending[2]!,
+      median,
+      ratio: descending[0]! / median,
+      count: magnitudes.filter((value) => value > 100 && value >= 1000 * median).length,
+    };
+  });
+  for (const column of columns) {
+    const statistic = column.name.slice('massive_seq_'.length) as keyof (typeof perLayer)[number];
+    result.set(column.name, perLayer.map((values) => values[statistic]));
   }
   return result;
 }

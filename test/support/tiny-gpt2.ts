@@ -12,6 +12,8 @@ import { untiedHead } from './tiny-model.js';
 import { bytesTokenizerJson, gpt2TokenizerText, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyGpt2Options {
+  /** A massive activation planted in the embedding: wte[token][dim] = value (a residual dimension that stays huge). */
+  plant?: { token: number; dim: number; value: number };
   nLayers?: number;
   dModel?: number;
   nHeads?: number;
@@ -47,6 +49,7 @@ export function tinyGpt2Weights(options: TinyGpt2Options = {}): { config: Record
     tensors.push({ name, shape, data });
   };
   add('wte.weight', [dVocab, dModel]);
+  if (options.plant) tensors[0]!.data[options.plant.token * dModel + options.plant.dim] = options.plant.value;
   add('wpe.weight', [nCtx, dModel], 0, scale / 2);
   for (let layer = 0; layer < nLayers; layer += 1) {
     const p = `h.${layer}`;
