@@ -28,7 +28,8 @@ export const EXAMPLE_FILES = {
   report: 'examples/report',
 } as const;
 
-const HOOKS = 'resid_pre,attn_out,resid_mid,mlp_out,resid_post';
+// The headline first, as everywhere.
+const HOOKS = 'resid_post,resid_pre,attn_out,resid_mid,mlp_out';
 
 /** One command line, in this process, from `root` (relative paths are the point), its messages kept for a failure. */
 async function run(root: string, args: string[]): Promise<void> {

@@ -75,7 +75,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     examples: [
       "resid-norms fit results/demo-gpt2.json",
       "resid-norms fit results/gpt2-xl.json --layers 5:41 --expect 1.03..1.06",
-      "resid-norms fit results/*.json --hook resid_post,attn_out --json",
+      "resid-norms fit results/*.json --hook resid_post,attn_out --wide",
     ],
     load: async () => (await import('./fit-command.js')).fitCommand,
   },

@@ -23,7 +23,7 @@ export const fitCommand: CommandDefinition = { define };
 function define(command: Command, io: CliIo): Command {
   return command
     .argument('<results...>', 'results files written by `resid-norms measure` (one row per file and hook) or `resid-norms weights` (one row per file and series)')
-    .option('--hook <list>', `comma-separated hooks, or the flag repeated: ${HOOK_NAMES.join(',')} (default: resid_pre)`, collectHooks)
+    .option('--hook <list>', `comma-separated hooks, or the flag repeated: ${HOOK_NAMES.join(',')} (default: resid_post, the headline; resid_pre where it was not measured)`, collectHooks)
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)
     .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens (geomean: exp of the mean ln norm)').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
     .addOption(new Option('--method <method>', 'headline estimator: ols (least squares over every layer) or endpoints ((m_b/m_a)^(1/(b−a)), the reference analysis); the table shows both').choices(FIT_METHODS).default(FIT_DEFAULTS.method))
@@ -37,6 +37,7 @@ function define(command: Command, io: CliIo): Command {
     .option('--series <list>', `weights files: comma-separated series, or the flag repeated: ${WEIGHT_SERIES.join(',')} (default: ${DEFAULT_WEIGHT_SERIES.join(',')})`, collectSeries)
     .addOption(new Option('--variant <variant>', "weights files: raw (as stored) or processed (TransformerLens processing) (default: the file's primary variant, processed)").choices(WEIGHT_VARIANTS))
     .option('--expect <LO..HI>', 'exit 1 unless every fitted growth factor lies in [LO, HI], e.g. 1.03..1.06', parseGrowthRange)
+    .option('--wide', 'print the wide table: both estimators with their intervals and the regression interval (default: a table of 100 columns)', false)
     .option('--json', 'print the fit document (JSON) instead of a table', false)
     .option('--out <file>', 'also write the fit document to this file (for plot and report)')
     .option('--junit <file>', "write the --expect gate's outcome as JUnit XML (one testcase per fit) for CI test dashboards")
@@ -60,7 +61,7 @@ function refuseWithReference(command: Command): void {
 
 function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {
   const { hook, layers, ...rest } = flags;
-  return { ...rest, files, hooks: hook ?? ['resid_pre'], layers: layers ?? {} };
+  return { ...rest, files, ...(hook !== undefined ? { hooks: hook } : {}), layers: layers ?? {} };
 }
 
 /** --series may be repeated; each value is a comma-separated list of weight series names. */

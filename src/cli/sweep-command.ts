@@ -4,7 +4,7 @@ import type { SweepOutcome, SweepRequest } from '../commands/sweep.js';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
 import { RESCALES, X_AXES, type Rescale, type XAxis } from '../plots/figure-types.js';
 import { SWEEP_FIGURE_SUMMARIES } from '../plots/sweep-figures.js';
-import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
+import { HEADLINE_HOOK, HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 import type { Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
 import { formatSweepTable } from '../tables/sweep-table.js';
@@ -77,7 +77,7 @@ function define(command: Command, io: CliIo): Command {
     .option('--collect', 'measure nothing: summarize the members in the folder and draw the figures', false)
     .option('--prepare', 'write the plan (and download a dataset of prompts), measure nothing: run once before a job array', false)
     .option('--evict', "delete each member's weights from the Hugging Face cache once it is measured", false)
-    .option('--hook <name>', `hook fitted and drawn in the summary: ${HOOK_NAMES.join(', ')}`, parseOneHook, 'resid_pre' as HookName)
+    .option('--hook <name>', `hook fitted and drawn in the summary: ${HOOK_NAMES.join(', ')}`, parseOneHook, HEADLINE_HOOK)
     .option('--bootstrap <n>', `resamples of the prompts for each member's growth interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`, rangeOf('bootstrap'), FIT_DEFAULTS.bootstrap)
     .option('--fit-seed <n>', 'seed of the bootstrap (0…2^32-1)', rangeOf('seed'), FIT_DEFAULTS.seed)
     .option('--rescale <how>', `profiles figure: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')

@@ -15,7 +15,7 @@ import { formatJunit, isOutsideRange, type GrowthRange } from './fit-junit.js';
 import { FIT_FORMAT, FIT_VERSION, type FitEntry, type FitFile, type FitMethod, type WeightFitEntry } from '../results/fit-schema.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import { documentInputs, readResultsDocument, type ResultsDocument } from '../store/open-results.js';
-import type { HookName, NormMetric } from '../vocabulary/hooks.js';
+import { headlineHook, type HookName, type NormMetric } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
 import { formatFitTable } from '../tables/fit-table.js';
@@ -32,7 +32,8 @@ export type { GrowthRange } from './fit-junit.js';
 
 export interface FitCommandOptions {
   files: string[];
-  hooks: HookName[];
+  /** Hooks fitted in results files; absent: each file's headline hook (resid_post when measured). */
+  hooks?: HookName[];
   layers: LayerRange;
   stat: LayerStatistic;
   /** Headline estimator (both are computed); default ols. */
@@ -51,6 +52,8 @@ export interface FitCommandOptions {
   variant?: WeightVariant;
   expect?: GrowthRange;
   json: boolean;
+  /** The wide table: both estimators and both intervals (default: the narrow one, 100 columns). */
+  wide?: boolean;
   out?: string;
   /** Write the gate's outcome as JUnit XML here, whatever it is (then the gate applies). */
   junit?: string;
@@ -85,7 +88,8 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
     }
     if (document.kind === 'mechanisms') throw new InputError(`${quote(file)} is a mechanisms file, which has nothing to fit; give results files of \`resid-norms measure\` or weights files`);
     const reference = options.likeReference ? { ...REFERENCE_PROCEDURE, ...referenceLayers(document.file.measurement.model.nLayers) } : undefined;
-    for (const hook of reference ? [reference.hook] : options.hooks) {
+    const hooks = reference ? [reference.hook] : (options.hooks ?? [headlineHook(document.file.measurement.hooks)]);
+    for (const hook of hooks) {
       const fitOptions: FitGrowthOptions = {
         hook,
         metric: reference?.metric ?? options.metric,
@@ -101,7 +105,7 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
         label: file,
       };
       const fit = await fitMeasurementFile(document.file, fitOptions);
-      if (fit.bootstrap === null && options.bootstrap > 0 && hook === options.hooks[0]) {
+      if (fit.bootstrap === null && options.bootstrap > 0 && hook === hooks[0]) {
         output.reporter.warn(
           `${file}: ${fit.sequences < 2 ? `${fit.sequences} prompt with tokens` : 'no per-sequence data'}, so no bootstrap over prompts; its interval is the regression's, which assumes independent layers`,
         );
@@ -124,8 +128,9 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
   if (options.out !== undefined) await plan.write(options.out, json);
   if (options.junit !== undefined) await plan.write(options.junit, formatJunit(document, options.expect));
   const tables: string[] = [];
-  if (fits.length > 0) tables.push(formatFitTable(fits));
-  if (weightFits.length > 0) tables.push(formatWeightFitTable(weightFits));
+  const wide = options.wide === true;
+  if (fits.length > 0) tables.push(formatFitTable(fits, { wide }));
+  if (weightFits.length > 0) tables.push(formatWeightFitTable(weightFits, { wide }));
   output.write(options.json ? json : tables.join('\n'));
   if (options.out !== undefined) {
     const count = fits.length + weightFits.length;

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Reporter } from '../reporting/reporter.js';
 import { FIGURES } from '../plots/figure-registry.js';
-import { figureFile, fitTable, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
+import { figureFile, fitTable, headlineLines, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
 import { renderReportHtml } from '../report/report-html.js';
 import { readRuntimeScripts } from '../report/report-runtime.js';
 import { renderReportMarkdown } from '../report/report-markdown.js';
@@ -53,6 +53,7 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
   for (const { outcome, ...entry } of request.extraFigures ?? []) await draw(entry, outcome);
   const content: ReportContent = {
     toolVersion: toolVersion(),
+    headline: headlineLines(subjects),
     models: modelTable(subjects, weights),
     runs: runTable(subjects),
     fits: fitTable(subjects),

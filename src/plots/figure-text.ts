@@ -8,6 +8,7 @@ import type { ExclusionReason } from '../store/result-tables.js';
 import type { GrowthPhase } from '../results/fit-schema.js';
 import type { FitLine } from './figure-types.js';
 import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { R2_THRESHOLD } from '../analysis/fit-shape.js';
 
 /** Longest title or subtitle line, in characters, before it is shortened with "…". */
 const MAX_LINE = 100;
@@ -94,6 +95,12 @@ export function describePhase(phase: GrowthPhase): string {
     `layers ${phase.fromLayer}–${phase.toLayer}: ${formatGrowth(phase.growth)} per layer ` +
     `(95% CI ${formatInterval(phase.ciLow, phase.ciHigh)}, ${phase.ciMethod}), R² ${formatR2(phase.r2)}`
   );
+}
+
+/** Why a fit is not one exponential, in a few words: "R² 0.6926 < 0.95", "2 phases with different rates", or both. */
+export function shapeVerdict(fit: Pick<FitLine, 'r2' | 'phases'>): string {
+  const parts = [...(fit.r2 < R2_THRESHOLD ? [`R² ${formatR2(fit.r2)} < ${R2_THRESHOLD}`] : []), ...(fit.phases.length > 1 ? [`${fit.phases.length} phases with different rates`] : [])];
+  return parts.length > 0 ? parts.join('; ') : 'neighbouring phases with different rates';
 }
 
 /** "attn_out: layers 0–4 ×1.3021 · 5–47 ×1.0450", every phase of a fit on one line. */

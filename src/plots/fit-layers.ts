@@ -32,10 +32,10 @@ export function fitPhasePoints(fit: Pick<FitLine, 'phases'>, series: string): Fi
 const ANNOTATION_TOP = PLOT_HEIGHT + 56;
 
 /** Lines of text under the plot, left-aligned, each in its own colour. */
-export function annotationLayers(lines: ReadonlyArray<{ text: string; color: string }>): Unit[] {
-  return lines.map(({ text, color }, index) => ({
+export function annotationLayers(lines: ReadonlyArray<{ text: string; color: string; bold?: boolean }>): Unit[] {
+  return lines.map(({ text, color, bold }, index) => ({
     data: { values: [{}] },
     // Never clipped: they sit outside the plot, and zoomable views clip their marks by default.
-    mark: { type: 'text', text, x: 0, y: ANNOTATION_TOP + 18 * index, align: 'left', baseline: 'middle', fontSize: 12, color, clip: false },
+    mark: { type: 'text', text, x: 0, y: ANNOTATION_TOP + 18 * index, align: 'left', baseline: 'middle', fontSize: 12, color, clip: false, ...(bold ? { fontWeight: 'bold' as const } : {}) },
   }));
 }

@@ -4,13 +4,13 @@
  * dashed line, its rate and interval written on the chart.
  */
 import type { LayerSummary } from '../results/schema.js';
-import type { HookName } from '../vocabulary/hooks.js';
-import { describePhase, exclusionPhrase, figureTitle, metricPhrase, normAxisTitle } from './figure-text.js';
-import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
+import { HEADLINE_HOOK, headlineHook, type HookName } from '../vocabulary/hooks.js';
+import { describePhase, exclusionPhrase, figureTitle, metricPhrase, normAxisTitle, shapeVerdict } from './figure-text.js';
+import type { FigureOptions, FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { annotationLayers, fitPhasePoints } from './fit-layers.js';
 import { hoverLayer, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';
-import { chosenHook, hookSummaries, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
+import { hookSummaries, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import type { LayerMember } from './spec-types.js';
 import { FIT_COLOR, FIT_DASH, OKABE_ITO, finishSpec } from './theme.js';
 
@@ -40,7 +40,11 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
             mark: { type: 'line', color: FIT_COLOR, strokeDash: FIT_DASH, strokeWidth: 3.5 },
             encoding: { x, y: { field: 'norm', type: 'quantitative' }, detail: { field: 'phase', type: 'ordinal' } },
           },
-          ...annotationLayers(fit.phases.map((phase) => ({ text: `fit ${describePhase(phase)}`, color: FIT_COLOR }))),
+          ...annotationLayers([
+            ...fit.phases.map((phase) => ({ text: `fit ${describePhase(phase)}`, color: FIT_COLOR })),
+            // The verdict on the chart, under the rates it qualifies: a figure travels without its subtitle.
+            ...(fit.shape?.oneExponential === false ? [{ text: `not one exponential: ${shapeVerdict(fit)}`, color: OKABE_ITO.black, bold: true }] : []),
+          ]),
         ];
   return {
     drawn: true,
@@ -48,7 +52,7 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
       title: figureTitle(measurement, `${stat} ‖${hook}‖₂ per layer${fit === undefined ? '' : ' and its exponential fit'}`, [
         `line: ${stat} over tokens (${exclusionPhrase(measurement)}) · band: middle 50% of tokens` +
           (fit === undefined ? '' : ` · dashed: fit, ${fit.phases.length === 1 ? 'one phase' : `${fit.phases.length} phases`}`) +
-          (fit?.shape?.oneExponential === false ? ' · not one exponential: quote the phases' : ''),
+          (fit?.shape?.oneExponential === false ? ` · not one exponential${fit.phases.length > 1 ? ': quote the phases' : ''}` : ''),
         metricPhrase(metric),
       ]),
       data: { values: rows },
@@ -82,9 +86,12 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
   };
 }
 
+/** The growth figure draws the headline (resid_post, else resid_pre) unless --hook names another. */
+const growthHooks = (options: FigureOptions): HookName[] => (options.hook !== undefined ? [options.hook] : [HEADLINE_HOOK, 'resid_pre']);
+
 export const meanGrowthFigure: ModelFigure = {
   scope: 'model',
-  summary: 'mean norm per layer (log y) with the fitted exponential growth and its rate',
-  fitHooks: (options) => [chosenHook(options)],
-  build: (subject, options) => buildMeanGrowth(subject, chosenHook(options)),
+  summary: 'mean norm per layer (log y) with the fitted exponential growth and its rate, flagged when it is not one exponential',
+  fitHooks: growthHooks,
+  build: (subject, options) => buildMeanGrowth(subject, options.hook ?? headlineHook(subject.measurement.hooks)),
 };

@@ -7,8 +7,8 @@ import type { TopLevelSpec } from 'vega-lite'; // types only
 import type { FigureName } from '../plots/figure-registry.js';
 import type { SweepFigureName } from '../plots/sweep-figures.js';
 import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
-import { excludedCounts } from '../plots/figure-text.js';
-import { HOOK_NAMES } from '../vocabulary/hooks.js';
+import { excludedCounts, shapeVerdict } from '../plots/figure-text.js';
+import { HOOK_NAMES, headlineHook } from '../vocabulary/hooks.js';
 import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
 import type { WeightSeriesName } from '../results/weights-schema.js';
 
@@ -40,6 +40,8 @@ export function figureFile(entry: Pick<ReportFigure, 'stem'>): string {
 
 export interface ReportContent {
   toolVersion: string;
+  /** What the report opens with: per results file, the growth of its headline hook, its interval and whether it is one exponential. */
+  headline: string[];
   models: Table;
   runs: Table;
   fits: Table;
@@ -114,15 +116,46 @@ export function runTable(subjects: readonly PlotSubject[]): Table {
   };
 }
 
-/** One row per file and fitted hook, hooks in forward-pass order. */
+/**
+ * One line per results file: "demo-gpt2: resid_post grows ×1.1262 per layer, layers 0–7 (95% CI
+ * 1.1253–1.1272, bootstrap over prompts; mean centered norm) — not one exponential (R² 0.8748 <
+ * 0.95; 2 phases with different rates): 0–3 ×1.2487, 4–7 ×1.0691". The headline hook is the
+ * reference analysis's (resid_post, see vocabulary/hooks.ts).
+ */
+export function headlineLines(subjects: readonly PlotSubject[]): string[] {
+  const ids = subjects.map(({ measurement }) => measurement.model.id);
+  return subjects.map(({ path, measurement, fits }, index) => {
+    const label = ids.indexOf(ids[index]!) === ids.lastIndexOf(ids[index]!) ? ids[index]! : `${ids[index]} (${path})`;
+    const hook = headlineHook(measurement.hooks);
+    const fit = fits[hook];
+    if (fit === undefined) return `${label}: no growth fit of ${hook}`;
+    const interval = `95% CI ${formatInterval(fit.ciLow, fit.ciHigh)}, ${fit.ciMethod === 'bootstrap' ? 'bootstrap over prompts' : 'regression'}`;
+    const shape =
+      fit.shape === undefined
+        ? `R² ${formatR2(fit.r2)}`
+        : fit.shape.oneExponential
+          ? `one exponential (R² ${formatR2(fit.r2)})`
+          : `not one exponential (${shapeVerdict(fit)})${fit.phases.length > 1 ? `: ${formatPhases(fit.phases, ', ')}` : ''}`;
+    return `${label}: ${hook} grows ${formatGrowth(fit.growth)} per layer, layers ${fit.fromLayer}–${fit.toLayer} (${interval}; ${fit.stat} ${fit.metric} norm) — ${shape}`;
+  });
+}
+
+/** The shape cell of a fit row: yes, or NO with why (and, when the fit found several phases, that they are what to quote). */
+function shapeCell(fit: Pick<FitLine, 'shape' | 'phases'>): string {
+  if (fit.shape === undefined) return '—';
+  if (fit.shape.oneExponential) return 'yes';
+  return `NO: ${fit.shape.reason}${fit.phases.length > 1 ? '; quote the phases' : ''}`;
+}
+
+/** One row per file and fitted hook: the headline hook first, then the others in forward-pass order. */
 export function fitTable(subjects: readonly PlotSubject[]): Table {
   const rows: string[][] = [];
   for (const { measurement, fits } of subjects) {
-    for (const hook of HOOK_NAMES) {
+    const headline = headlineHook(measurement.hooks);
+    for (const hook of [headline, ...HOOK_NAMES.filter((name) => name !== headline)]) {
       const fit = fits[hook];
       if (fit === undefined) continue;
-      const shape = fit.shape === undefined ? '—' : fit.shape.oneExponential ? 'yes' : `NO: ${fit.shape.reason}; quote the phases`;
-      rows.push([measurement.model.id, hook, fit.metric, fit.stat, fit.method ?? 'ols', ...growthCells(fit), shape]);
+      rows.push([measurement.model.id, hook, fit.metric, fit.stat, fit.method ?? 'ols', ...growthCells(fit), shapeCell(fit)]);
     }
   }
   return { header: ['model', 'hook', 'metric', 'statistic', 'method', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)', 'one exponential?'], rows };

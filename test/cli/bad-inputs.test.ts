@@ -60,7 +60,7 @@ describe('bad inputs to fit, plot, report, merge', () => {
     { name: 'fit: unknown results version', args: ['fit', file('version-9.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has results version 9, which this resid-norms does not know; supported: 2 \(and 1\)/ },
     { name: 'fit: a value of the wrong type', args: ['fit', file('wrong-type.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /sequences\[1\]\.norms\.resid_pre\[2\]\[1\]: .*expected number/ },
     { name: 'fit: sequences that do not match the prompt count', args: ['fit', file('count-mismatch.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /has 3 sequences but prompts\.count says 4/ },
-    { name: 'fit: norms of zero', args: ['fit', file('zero.json'), '--out', 'OUT'], code: ExitCode.badInput, message: /resid_pre centered mean is not positive at layers 0, 1/ },
+    { name: 'fit: norms of zero', args: ['fit', file('zero.json'), '--hook', 'resid_pre', '--out', 'OUT'], code: ExitCode.badInput, message: /resid_pre centered mean is not positive at layers 0, 1/ },
     { name: 'fit: unknown hook', args: ['fit', file('good.json'), '--hook', 'resid_mod', '--out', 'OUT'], code: ExitCode.usage, message: /unknown hook "resid_mod"; valid: resid_pre/ },
     { name: 'fit: layers outside the model', args: ['fit', file('good.json'), '--layers', '3:9', '--out', 'OUT'], code: ExitCode.usage, message: /layers 3:9 are outside .*valid: 0:5/ },
     { name: 'fit: fewer than three layers', args: ['fit', file('two-layers.json'), '--out', 'OUT'], code: ExitCode.usage, message: /give 2 layers; a growth fit needs at least 3/ },

@@ -60,7 +60,9 @@ describe('resid-norms fit (the installed command)', () => {
   it('prints a table and exits 0', async () => {
     const run = await cli(results, '--hook', 'resid_post', '--layers', '2:', '--bootstrap', '200');
     assert.equal(run.code, ExitCode.ok, run.stderr);
-    assert.match(run.stdout, /r\.json\s+synthetic\/gpt2-like\s+resid_post\s+centered\s+mean\s+2:11\s+ols\s+1\.0\d{3}\s/);
+    assert.match(run.stdout, /^r\.json\s+resid_post\s+2:11\s+×1\.0\d{3}\s/m);
+    const wide = await cli(results, '--hook', 'resid_post', '--layers', '2:', '--bootstrap', '200', '--wide');
+    assert.match(wide.stdout, /r\.json\s+synthetic\/gpt2-like\s+resid_post\s+centered\s+mean\s+2:11\s+ols\s+1\.0\d{3}\s/);
     assert.equal(run.stderr, '');
   });
 
@@ -72,15 +74,15 @@ describe('resid-norms fit (the installed command)', () => {
     assert.equal(run.code, ExitCode.ok, run.stderr);
     const document = FitFileSchema.parse(JSON.parse(run.stdout));
     const fit = document.fits[0]!;
-    assert.deepEqual([fit.hook, fit.stat, fit.metric, fit.bootstrap?.seed, fit.bootstrap?.samples, fit.phases.length], ['resid_pre', 'median', 'raw', 7, 50, 2]);
+    assert.deepEqual([fit.hook, fit.stat, fit.metric, fit.bootstrap?.seed, fit.bootstrap?.samples, fit.phases.length], ['resid_post', 'median', 'raw', 7, 50, 2], 'resid_post, the headline, by default');
   });
 
   it('exits 0 inside --expect and 1 outside, with a clear message', async () => {
     assert.equal((await cli(results, '--expect', '1.03..1.07', '--bootstrap', '50')).code, ExitCode.ok);
     const run = await cli(results, '--expect', '1.06..1.08', '--bootstrap', '50');
     assert.equal(run.code, ExitCode.expectationFailed);
-    assert.match(run.stderr, /^resid-norms: growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits: .*r\.json resid_pre layers 0:11: growth 1\.0\d{3} \(95% CI /);
-    assert.match(run.stdout, /^source/, 'the table is still printed');
+    assert.match(run.stderr, /^resid-norms: growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits: .*r\.json resid_post layers 0:11: growth 1\.0\d{3} \(95% CI /);
+    assert.match(run.stdout, /^file/, 'the table is still printed');
   });
 
   it('writes the gate as JUnit XML with --junit: one testcase per fit, a failure when outside --expect', async () => {

@@ -30,7 +30,7 @@ describe('resid-norms fit on weights files', () => {
 
   it('fits W_OV and W_out by default, prints their table and writes them to the fit file', async () => {
     const out = join(folder, 'fits.json');
-    const run = await runCli(['fit', weights, '--out', out]);
+    const run = await runCli(['fit', weights, '--out', out, '--wide']);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.split('\n');
     assert.match(lines[0]!, /^source +model +series +variant +layers +growth +95% CI regression +R² +phases$/);
@@ -50,7 +50,8 @@ describe('resid-norms fit on weights files', () => {
     assert.deepEqual(document.fits.map((fit) => fit.hook), ['resid_pre']);
     assert.deepEqual(document.weightFits.map((fit) => [fit.series, fit.variant, fit.fromLayer, fit.toLayer]), [['ln1.w', 'raw', 2, 9], ['b_out', 'raw', 2, 9]]);
     const table = await runCli(['fit', measurement, weights, '--bootstrap', '50']);
-    assert.match(table.stdout, /^source +model +hook .*\n.*resid_pre[^]*\n\nsource +model +series [^]*W_OV[^]*W_out/);
+    assert.match(table.stdout, /^file +hook .*\n.*resid_pre[^]*\n\nfile +series [^]*W_OV[^]*W_out/);
+    for (const line of table.stdout.split('\n')) assert.ok([...line].length <= 100, line);
   });
 
   it('gates weight growth with --expect', async () => {

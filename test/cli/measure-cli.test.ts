@@ -43,12 +43,12 @@ describe('resid-norms measure, end to end', () => {
     // In this process: test/scripts/action.test.ts runs the installed command (bin/resid-norms.js) end to end.
     const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /resid_pre: mean centered norm over \d+ tokens \(\d+ excluded: position 0 \d+, special tokens \(<\|endoftext\|>\) 0\)\nlayer +mean norm +ratio\n +0 /);
+    assert.match(result.stdout, /resid_post: mean centered norm over \d+ tokens \(\d+ excluded: position 0 \d+, special tokens \(<\|endoftext\|>\) 0\)\nlayer +mean norm +ratio\n +0 /);
     const lines = result.stdout.trim().split('\n');
     assert.equal(lines.length, 2 + 3 + 2, result.stdout);
-    assert.match(lines[5]!, /^fitted growth of resid_pre, layers 0–2: ×\d\.\d{4} per layer \(95% CI \d\.\d{4}–\d\.\d{4}, bootstrap over prompts; R² /);
+    assert.match(lines[5]!, /^fitted growth of resid_post, layers 0–2: ×\d\.\d{4} per layer \(95% CI \d\.\d{4}–\d\.\d{4}, bootstrap over prompts; R² /);
     // Three layers of a random tiny model: block 0 jumps, so one exponential does not describe them.
-    assert.match(lines[6]!, /^note: not one exponential: the line explains \d+% of the variance of ln\(statistic\) \(R² 0\.\d{4} < 0\.95\); largest departure: layer 0→1 /);
+    assert.match(lines[6]!, /^note: not one exponential \(R² 0\.\d{4} < 0\.95\): see `resid-norms fit` with --layers or --segments$/);
     assert.match(result.stderr, /wrote .*r\.json and its tables \(2 prompts, \d+ tokens/);
     const measurement = await readMeasurement(out);
     assert.equal(measurement.model.id, 'tiny-model');

@@ -34,8 +34,8 @@ async function run(overrides: Partial<FitCommandOptions>) {
 }
 
 describe('runFit', () => {
-  it('fits every file and hook, one row each, and prints a table with a legend', async () => {
-    const { document, stdout } = await run({ files: [deep, shallow], hooks: ['resid_pre', 'mlp_out'] });
+  it('fits every file and hook, one row each, and prints the wide table with a legend (--wide)', async () => {
+    const { document, stdout } = await run({ files: [deep, shallow], hooks: ['resid_pre', 'mlp_out'], wide: true });
     assert.deepEqual(document.fits.map((fit) => [fit.source, fit.hook]), [[deep, 'resid_pre'], [deep, 'mlp_out'], [shallow, 'resid_pre'], [shallow, 'mlp_out']]);
     const lines = stdout.split('\n');
     assert.match(lines[0]!, /^source\s+model\s+hook\s+metric\s+stat\s+layers\s+method\s+growth\s+95% CI bootstrap\s+95% CI regression\s+OLS\s+endpoints\s+R²\s+one exp\.\s+phases$/);
@@ -70,11 +70,41 @@ describe('runFit', () => {
   it('prints a note under the table for every range that is not one exponential', async () => {
     const twoRegimes = join(folder, 'two-regimes.json');
     await writeFile(twoRegimes, JSON.stringify(syntheticMeasurement({ nLayers: 24, sequences: 20, phases: [{ fromLayer: 0, growth: 1.08 }, { fromLayer: 12, growth: 1.03 }], seed: 5 })));
-    const { document, stdout } = await run({ files: [twoRegimes, deep] });
+    const { document, stdout } = await run({ files: [twoRegimes, deep], wide: true });
     assert.deepEqual(document.fits.map((fit) => fit.shape!.oneExponential), [false, true]);
     const notes = stdout.split('\n').filter((line) => line.startsWith('note: '));
     assert.equal(notes.length, 1);
     assert.match(notes[0]!, /two-regimes\.json resid_pre layers 0–23 is not one exponential: .*2 phases with different rates .*Then quote the phases \(0–1[0-2] ×1\.0\d{3} \| 1[0-2]–23 ×1\.0\d{3}\)/);
+  });
+
+  it('prints a table of 100 columns by default: the headline growth, its interval, R², the shape with the phases to quote, a short legend', async () => {
+    const twoRegimes = join(folder, 'two-regimes.json');
+    await writeFile(twoRegimes, JSON.stringify(syntheticMeasurement({ nLayers: 24, sequences: 20, phases: [{ fromLayer: 0, growth: 1.08 }, { fromLayer: 12, growth: 1.03 }], seed: 5 })));
+    const { document, stdout } = await run({ files: [twoRegimes, deep, shallow], hooks: ['resid_pre', 'mlp_out'] });
+    const lines = stdout.trimEnd().split('\n');
+    for (const line of lines) assert.ok([...line].length <= 100, `${[...line].length} columns: ${line}`);
+    assert.match(lines[0]!, /^file\s+hook\s+layers\s+growth\s+95% CI\s+R²\s+shape$/, 'metric, stat and method, the same in every row, are said in the legend');
+    const [first] = document.fits;
+    const row = lines[1]!.split(/\s{2,}/);
+    assert.deepEqual(row.slice(0, 6), ['two-regimes.json', 'resid_pre', '0:23', `×${first!.growth.toFixed(4)}`, `${first!.ciLow.toFixed(4)}–${first!.ciHigh.toFixed(4)}`, first!.r2.toFixed(4)]);
+    assert.match(row[6]!, /^NO: 0–1[0-2] ×1\.0\d{3} \| 1[0-2]–23 ×/, 'NO, and the phases to quote (the last cut to keep 100 columns)');
+    assert.match(lines.find((line) => line.startsWith('deep.json'))!, /\bone exp\.$/);
+    assert.match(lines.find((line) => line.startsWith('shallow.json'))!, /1\.\d{4}–1\.\d{4} \(r\)/, 'a regression interval is marked where the others are bootstrapped');
+    const legend = lines.slice(lines.indexOf('') + 1);
+    assert.ok(legend.length <= 4, `the legend is short: ${legend.length} lines`);
+    assert.match(legend.join(' '), /95% CI: bootstrap over prompts \(100 resamples, seed 1\); \(r\): regression/);
+    assert.equal(stdout.includes('note:'), false, 'the table says it all');
+  });
+
+  it('cuts the file and the phases, never the numbers, to keep the table within 100 columns', async () => {
+    const long = join(folder, `${'a-very-long-folder-name/'.repeat(3)}`);
+    await import('node:fs/promises').then(({ mkdir }) => mkdir(long, { recursive: true }));
+    const many = join(long, 'five-phases.json');
+    await writeFile(many, JSON.stringify(syntheticMeasurement({ nLayers: 48, sequences: 8, phases: [0, 10, 20, 30, 40].map((fromLayer, i) => ({ fromLayer, growth: 1.02 + 0.03 * (i % 2) })), seed: 3 })));
+    const { stdout } = await run({ files: [many], segments: 5 });
+    const lines = stdout.trimEnd().split('\n');
+    for (const line of lines) assert.ok([...line].length <= 100, `${[...line].length} columns: ${line}`);
+    assert.match(lines[1]!, /^five-phases\.json\s+resid_pre\s+0:47\s+×1\.\d{4}\s+\d\.\d{4}–\d\.\d{4}\s+\d\.\d{4}\s+NO: 0–\d+ ×.*…$/);
   });
 
   it('warns once per file when a file has a single prompt and so no bootstrap', async () => {
@@ -118,7 +148,7 @@ describe('runFit', () => {
         return true;
       },
     );
-    assert.match(stdout, /test\/shallow/, 'the table is printed before the gate fails');
+    assert.match(stdout, /^shallow\.json /m, 'the table is printed before the gate fails');
   });
 });
 

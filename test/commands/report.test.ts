@@ -10,7 +10,7 @@ import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
 import { PACKAGE_ROOT } from '../../src/package-paths.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
-import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
+import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, tinySubjects, toParallelResidual } from '../plots/plot-fixtures.js';
 
 describe('runReport', () => {
   let root: string;
@@ -46,7 +46,8 @@ describe('runReport', () => {
       assert.equal((JSON.parse(spec[2]!) as { $schema: string }).$schema, 'https://vega.github.io/schema/vega-lite/v6.json');
     }
     assert.match(html, /Not drawn: tiny-pythia is a parallel-residual model/);
-    assert.match(html, /<section id="figure-weights">[^]*Not drawn: no weights file was given/);
+    assert.doesNotMatch(html, /<section id="figure-weights">/, 'no section for a figure of which nothing was drawn…');
+    assert.match(html, /<section id="not-drawn">\n<h2>Not drawn<\/h2>\n<ul>[^]*<li>weights[^<]*: no weights file was given/, '…it is listed with why');
     assert.doesNotMatch(html, /Writing weights/, 'no weight fit table without weights files');
     assert.match(markdown, /### Figures not drawn\n\n- resid-mid \(tiny-pythia \(.*parallel\.json\)\): tiny-pythia is a parallel-residual model/);
   });
@@ -74,15 +75,34 @@ describe('runReport', () => {
     assert.ok(markdown.includes(measurement.prompts.sha256));
     // Five hooks fitted for the sequential model, four for the parallel one.
     assert.equal(markdown.split('\n').filter((line) => /^\| tiny-(gpt2|pythia) \| (resid|attn|mlp)/.test(line)).length, 9);
-    assert.match(html, /<td>gpt_neox<\/td>/);
-    assert.match(html, /<td>prompts\/tiny\.txt<\/td>/);
+    assert.match(html, /<td data-label="architecture">gpt_neox<\/td>/);
+    assert.match(html, /<td data-label="prompt set">prompts\/tiny\.txt<\/td>/);
   });
 
   it('escapes text from the results file, in tables and in figures', () => {
-    assert.ok(html.includes('<td>prompts/&lt;odd&gt; &amp; &quot;name&quot;.txt</td>'));
+    assert.ok(html.includes('<td data-label="prompt set">prompts/&lt;odd&gt; &amp; &quot;name&quot;.txt</td>'));
     assert.ok(html.includes('A &lt;b&gt;"quoted"&lt;/b&gt; &amp; id="x" prompt'), 'prompt text in the tokens figure');
     assert.doesNotMatch(html, /<b>|<odd>/);
     assert.ok(markdown.includes('prompts/&lt;odd&gt; & "name".txt'));
+  });
+
+  it('opens with the headline growth of each model, its interval and its shape; figures next, fits, then the metadata', () => {
+    const headline = /<ul class="headline">\n<li>(tiny-gpt2: resid_post grows ×\d\.\d{4} per layer, layers 0–5 \(95% CI \d\.\d{4}–\d\.\d{4}, (bootstrap over prompts|regression); mean centered norm\) — (one exponential \(R² \d\.\d{4}\)|not one exponential \([^)]+\)[^<]*))<\/li>/.exec(html);
+    assert.ok(headline, 'the headline is resid_post, with its interval');
+    const order = ['<ul class="headline">', '<section id="figure-', '<section id="fits">', '<section id="not-drawn">', '<section id="models">', '<section id="runs">'].map((marker) => html.indexOf(marker));
+    assert.ok(order.every((at, index) => at >= 0 && (index === 0 || at > order[index - 1]!)), `sections in order: ${order.join(', ')}`);
+    const lines = markdown.split('\n');
+    assert.match(lines[2]!, /^- \*\*tiny-gpt2: resid_post grows ×\d\.\d{4} per layer/);
+    const heads = ['### Figures', '### Growth fits', '### Figures not drawn', '### Models', '### Runs and prompt sets'].map((head) => lines.indexOf(head));
+    assert.ok(heads.every((at, index) => at > 2 && (index === 0 || at > heads[index - 1]!)), `markdown sections in order: ${heads.join(', ')}`);
+  });
+
+  it('says "quote the phases" only where the fit found several', async () => {
+    const { fitTable } = await import('../../src/report/report-content.js');
+    const [subject] = await tinySubjects();
+    const fit = subject!.fits.resid_pre!;
+    const table = fitTable([{ ...subject!, fits: { resid_pre: { ...fit, shape: { oneExponential: false, reason: 'R² low' } }, resid_post: { ...fit, hook: 'resid_post', phases: [fit.phases[0]!], shape: { oneExponential: false, reason: 'R² low' } } } }]);
+    assert.deepEqual(table.rows.map((row) => [row[1], row.at(-1)]), [['resid_post', 'NO: R² low'], ['resid_pre', 'NO: R² low; quote the phases']], 'the headline first; one phase: nothing to quote');
   });
 
   it('gives the same bytes for the same input', async () => {
@@ -122,8 +142,9 @@ describe('runReport with a weights file', () => {
     assert.ok(rows[0]!.includes(`×${expected}`), rows[0]);
     assert.ok(markdown.indexOf('### Growth of the writing weights') > markdown.indexOf('### Growth fits'));
     assert.ok(markdown.indexOf('### Growth of the writing weights') < markdown.indexOf('### Models'));
-    assert.match(html, /<h3>Writing weights<\/h3>[^]*<td>W_OV<\/td><td>processed<\/td>/);
-    assert.ok(html.indexOf('<h3>Writing weights</h3>') < html.indexOf('<section id="figure-'), 'inside the fits section');
+    assert.match(html, /<h3>Writing weights<\/h3>[^]*<td data-label="series">W_OV<\/td><td data-label="variant">processed<\/td>/);
+    assert.ok(html.indexOf('<h3>Writing weights</h3>') > html.indexOf('<section id="fits">'), 'inside the fits section');
+    assert.ok(html.indexOf('<h3>Writing weights</h3>') < html.indexOf('<section id="models">'), 'before the metadata');
   });
 
   it('lists the weights file among the models with its primary variant', () => {

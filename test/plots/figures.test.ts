@@ -31,8 +31,33 @@ describe('figure builders', () => {
   it('name the hook that is missing and the hooks that were measured', async () => {
     const [subject] = await tinySubjects();
     subject!.measurement.hooks = ['resid_post'];
-    const outcome = FIGURES.growth.build(subject!, DEFAULT_FIGURE_OPTIONS);
-    assert.deepEqual(outcome, { drawn: false, reason: 'tiny-gpt2 has no resid_pre measurements (measured: resid_post)' });
+    const outcome = FIGURES.growth.build(subject!, { ...DEFAULT_FIGURE_OPTIONS, hook: 'resid_mid' });
+    assert.deepEqual(outcome, { drawn: false, reason: 'tiny-gpt2 has no resid_mid measurements (measured: resid_post)' });
+  });
+
+  it('growth draws the headline, resid_post, unless --hook names another; resid_pre where resid_post was not measured', async () => {
+    const [subject] = await tinySubjects();
+    const title = (options = DEFAULT_FIGURE_OPTIONS) => specOf(FIGURES.growth.build(subject!, options)).title!.text;
+    assert.match(title(), /mean ‖resid_post‖₂ per layer/);
+    assert.match(title({ ...DEFAULT_FIGURE_OPTIONS, hook: 'mlp_out' }), /mean ‖mlp_out‖₂ per layer/);
+    subject!.measurement.hooks = ['resid_pre', 'attn_out'];
+    assert.match(title(), /mean ‖resid_pre‖₂ per layer/);
+    assert.deepEqual(FIGURES.growth.fitHooks?.(DEFAULT_FIGURE_OPTIONS), ['resid_post', 'resid_pre']);
+  });
+
+  it('growth writes "not one exponential" on the chart, under the rates, saying why in a few words', async () => {
+    const [subject] = await tinySubjects();
+    const marks = (fit: PlotSubject['fits']['resid_post']) => {
+      const spec = specOf(FIGURES.growth.build({ ...subject!, fits: { resid_post: fit } }, DEFAULT_FIGURE_OPTIONS));
+      return JSON.stringify(spec.layer);
+    };
+    const fit = subject!.fits.resid_post!;
+    assert.doesNotMatch(marks({ ...fit, shape: { oneExponential: true, reason: 'one line' } }), /not one exponential/);
+    const onePhase = { ...fit, r2: 0.69, phases: [fit.phases[0]!], shape: { oneExponential: false, reason: 'the line explains 69%' } };
+    assert.match(marks(onePhase), /"text":"not one exponential: R² 0\.6900 < 0\.95"/);
+    assert.match(marks({ ...fit, r2: 0.97, shape: { oneExponential: false, reason: 'two phases' } }), /"text":"not one exponential: 2 phases with different rates"/);
+    const subtitle = specOf(FIGURES.growth.build({ ...subject!, fits: { resid_post: onePhase } }, DEFAULT_FIGURE_OPTIONS)).title!.subtitle;
+    assert.doesNotMatch(JSON.stringify(subtitle), /quote the phases/, 'one phase: nothing to quote');
   });
 
   it('compare: one panel per family, models small to large, resid_post unless --hook', async () => {

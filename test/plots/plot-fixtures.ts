@@ -62,7 +62,7 @@ export function toParallelResidual(measurement: MeasurementV1): MeasurementV1 {
 
 export async function tinySubjects(): Promise<PlotSubject[]> {
   const measurement = await readTinyMeasurement();
-  const fits = { resid_pre: handMadeFit('resid_pre'), attn_out: handMadeFit('attn_out', 1.04, 1.5), mlp_out: handMadeFit('mlp_out', 1.06, 1.8) };
+  const fits = { resid_pre: handMadeFit('resid_pre'), resid_post: handMadeFit('resid_post', 1.05, 2.4), attn_out: handMadeFit('attn_out', 1.04, 1.5), mlp_out: handMadeFit('mlp_out', 1.06, 1.8) };
   return [await subjectOf(measurement, fits, undefined, 'tiny.json'), await subjectOf(toParallelResidual(measurement), fits, undefined, 'tiny-parallel.json')];
 }
 

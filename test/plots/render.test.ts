@@ -42,7 +42,7 @@ function texts(document: Document): string[] {
 const EXPECTED: Record<string, { titles: string[]; lines: number }> = {
   'tiny-gpt2-histograms': { titles: ['log10 ‖resid_pre‖₂ (centered)', '% of tokens in bin'], lines: 6 }, // every layer of a 6-layer model
   'tiny-gpt2-tokens': { titles: ['layer', '‖resid_pre‖₂ (centered)'], lines: 5 }, // 4 tokens + BOS of prompt 0
-  'tiny-gpt2-growth': { titles: ['layer', '‖resid_pre‖₂ (centered)'], lines: 3 }, // mean + 2 fit phases
+  'tiny-gpt2-growth': { titles: ['layer', '‖resid_post‖₂ (centered)'], lines: 3 }, // mean + 2 fit phases
   'tiny-gpt2-ratio': { titles: ['layer l', 'growth ratio ‖x(l)‖₂ / ‖x(l − 1)‖₂'], lines: 2 }, // median + BOS
   'tiny-gpt2-positions': { titles: ['layer', 'mean ‖resid_pre‖₂ (centered)'], lines: 5 }, // positions 1–4 + BOS
   'tiny-gpt2-resid-mid': { titles: ['depth in blocks (block l: resid_mid at l + ½, resid_post at l + 1)', 'mean ‖x‖₂ (centered)'], lines: 1 },

@@ -203,8 +203,13 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
         page: document.documentElement.scrollWidth,
         figures: [...document.querySelectorAll('figure')].map((figure) => figure.getBoundingClientRect().right),
         plots: [...document.querySelectorAll('[data-figure] svg.marks')].map((svg) => svg.getBoundingClientRect().width),
+        tables: [...document.querySelectorAll('.table-wrap')].map((wrap) => ({ right: wrap.querySelector('table')!.getBoundingClientRect().right, scrolls: wrap.scrollWidth > wrap.clientWidth + 1 })),
+        headline: document.querySelector('ul.headline')?.getBoundingClientRect().top,
       }));
       assert.ok(widths.page <= 400, `page ${widths.page} px wide`);
+      // Tables fit: no sideways scrolling inside them either, so the growth column stays in view.
+      assert.ok(widths.tables.length >= 3 && widths.tables.every((table) => table.right <= 400 && !table.scrolls), `tables: ${JSON.stringify(widths.tables)}`);
+      assert.ok(widths.headline !== undefined && widths.headline < 200, `the headline opens the page (at ${widths.headline} px)`);
       assert.ok(widths.figures.every((right) => right <= 400), `figures end at ${widths.figures.join(', ')}`);
       // Only the lines of text written under some plots (fit rates) may run wider, and scroll in the figure's box.
       assert.ok(widths.plots.filter((width) => width <= 400).length >= 6, `drawn widths ${widths.plots.map(Math.round).join(', ')}`);
