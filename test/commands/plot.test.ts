@@ -62,7 +62,7 @@ describe('runPlot', () => {
 
   it('draws fits from a fit file instead of fitting', async () => {
     const measurement = await readTinyMeasurement();
-    const fit = fitV1(measurement, { hook: 'resid_pre', bootstrap: 0 });
+    const fit = fitV1(measurement, { hook: 'resid_post', bootstrap: 0 });
     const phase = { ...fit.phases[0]!, growth: 1.2222 };
     const document: FitFile = { format: FIT_FORMAT, version: FIT_VERSION, createdBy: { tool: 'resid-norms', version: 'test' }, fits: [{ ...fit, phases: [phase], source: TINY_MEASUREMENT_PATH }] };
     const fitFile = join(root, 'fit.json');
