@@ -21,6 +21,7 @@ import { tablePaths } from '../store/result-tables.js';
 import { transformerLensConvention } from '../architectures/conventions.js';
 import { buildMeasurement } from '../measure/build-measurement.js';
 import { diagnosticsInfo } from '../measure/diagnostics-selection.js';
+import { acquireRunLock } from '../measure/run-lock.js';
 
 /** Fields that must agree between shards, with how to read them. */
 const MUST_MATCH: Array<[string, (m: Measurement) => unknown]> = [
@@ -71,6 +72,21 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
     [{ flag: '--out', path: outPath }, { flag: '--out (its tokens table)', path: tables.tokens }, { flag: '--out (its prompts table)', path: tables.prompts }],
     shards.flatMap((shard) => measurementInputs(shard, 'the shard file')),
   );
+  // <out>.lock, as measure takes it: two merges (or a merge and a run) never write one --out at once.
+  const releaseLock = acquireRunLock(`${outPath}.lock`, { command: 'merge' });
+  try {
+    return await writeMerged(shards, outPath, outputs, diagnostics);
+  } finally {
+    releaseLock();
+  }
+}
+
+/** The merged tables, prompt by prompt from the shards, then the results file. */
+async function writeMerged(shards: MeasurementFile[], outPath: string, outputs: OutputPlan, diagnostics: ReturnType<typeof commonDiagnostics>): Promise<Measurement> {
+  const { measurement } = shards[0]!;
+  const count = measurement.shard!.count;
+  const promptCount = measurement.prompts.count;
+  const tables = tablePaths(outPath);
   const columns = diagnostics?.columns ?? [];
   const sequenceColumns = diagnostics?.sequenceColumns ?? [];
   const sources = await Promise.all(shards.map((shard) => shard.tokens()));

@@ -276,7 +276,7 @@ export function acquireRunLock(path: string, options: LockOptions = {}): () => v
     }
     const verdict = judgeHolder(holder, me);
     if (verdict.live === true) {
-      throw new UsageError(`another resid-norms process (${describeHolder(holder)}) is measuring into the same --out (${quote(path)})${verdict.note ?? ''}; wait for it, or choose another --out`);
+      throw new UsageError(`another resid-norms process (${describeHolder(holder)}) is ${holder.command === 'measure' ? 'measuring into' : 'writing'} the same --out (${quote(path)})${verdict.note ?? ''}; wait for it, or choose another --out`);
     }
     if (verdict.live === 'unknown') {
       if (!options.takeOver) {

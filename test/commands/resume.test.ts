@@ -8,7 +8,7 @@ import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { mergeShards } from '../../src/commands/merge.js';
 import { ExitCode, InterruptedError, ResidNormsError } from '../../src/errors.js';
-import { currentHolder, processStartTicks } from '../../src/measure/run-lock.js';
+import { acquireRunLock, currentHolder, processStartTicks } from '../../src/measure/run-lock.js';
 import { checkpointFiles } from '../../src/measure/checkpoint.js';
 import { loadLayerPools } from '../../src/store/layer-pools.js';
 import { readMeasurementFile } from '../../src/store/open-results.js';
@@ -96,6 +96,14 @@ describe('resumable, sharded measurement', () => {
     assert.equal(withoutRuntime(await readMeasured(join(dir, 'merged.json'))), withoutRuntime(reference));
     await assertSameTables(join(dir, 'merged.json'), join(dir, 'reference.json'));
     assert.equal(merged.runtime.tokens, reference.runtime.tokens);
+    // A merge takes <out>.lock as measure does: not while another process writes that --out.
+    const release = acquireRunLock(`${join(dir, 'merged.json')}.lock`);
+    try {
+      await assert.rejects(mergeShards(paths, join(dir, 'merged.json')), /another resid-norms process \(pid \d+ on host .*measure, since .*\) is measuring into the same --out/);
+    } finally {
+      release();
+    }
+    await assert.rejects(stat(`${join(dir, 'merged.json')}.lock`), 'a merge releases its lock');
   });
 
   it('refuses a second process on the same --out, and a checkpoint line that does not fit the run', async () => {
