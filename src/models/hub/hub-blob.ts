@@ -7,16 +7,25 @@
  * request (a range past the end gets 416 from a real CDN, which no retry cures). A server that
  * ignores the range (200) or refuses it (416) is answered by starting over from byte 0, once.
  *
+ * Processes that share one cache (the tasks of a job array, on one node or many) may fetch the
+ * same blob at once (the config and tokenizer of every checkpoint of a model are one blob). Each
+ * writes a partial file of its own, never one another writes: it claims `<blob>.incomplete` (what
+ * an interrupted run leaves for the next to resume) by renaming it to its own name, and gives it
+ * back when it stops before the end. The first to finish renames its checked file into place; a
+ * later one finds the blob there and drops its copy.
+ *
  * Xet-stored files come through the same path: `resolve` redirects to the cas-bridge, which
  * serves the whole file with Range support; the Xet reconstruction protocol is not used (see
  * README, "The Hub protocol as implemented").
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { NetworkError, quote } from '../../errors.js';
 import { describeSpecial } from '../../io/output-guard.js';
+import { isProcessAlive } from '../../io/process-alive.js';
 import type { Progress } from '../../reporting/reporter.js';
 import type { RemoteFile } from './hub-api.js';
 import { BodyLimitError, readLimited } from './bounded-body.js';
@@ -62,26 +71,90 @@ async function hashFile(path: string, check: NonNullable<ReturnType<typeof newHa
 }
 
 export async function downloadBlob(job: BlobDownload): Promise<void> {
-  const incomplete = `${job.blob}.incomplete`;
+  const shared = `${job.blob}.incomplete`;
   await mkdir(dirname(job.blob), { recursive: true });
-  let offset = await partialSize(incomplete);
-  if (offset > job.expected.size) {
-    await rm(incomplete, { force: true });
-    offset = 0;
-  }
-  // Resumed bytes that turn out wrong are dropped and the file fetched whole, once.
-  for (let fromScratch = offset === 0; ; fromScratch = true) {
-    const problem = await fetchInto(job, incomplete, offset).catch(async (error: unknown) => {
-      if (error instanceof BodyLimitError) await rm(incomplete, { force: true }); // a server that sent too much is not trusted for the rest
-      throw error;
-    });
-    if (problem === undefined) {
-      await rename(incomplete, job.blob);
+  await partialSize(shared); // refuses what is not a partial download there
+  const incomplete = await claimPartial(job.blob);
+  try {
+    if (await isComplete(job)) {
+      await rm(incomplete, { force: true }); // another process finished it meanwhile
       return;
     }
-    await rm(incomplete, { force: true });
-    if (fromScratch) throw new NetworkError(`download of ${quote(job.label)} has ${problem}; the partial file was removed, run again to retry`);
-    offset = 0;
+    let offset = await partialSize(incomplete);
+    if (offset > job.expected.size) {
+      await rm(incomplete, { force: true });
+      offset = 0;
+    }
+    // Resumed bytes that turn out wrong are dropped and the file fetched whole, once.
+    for (let fromScratch = offset === 0; ; fromScratch = true) {
+      const problem = await fetchInto(job, incomplete, offset).catch(async (error: unknown) => {
+        if (error instanceof BodyLimitError) await rm(incomplete, { force: true }); // a server that sent too much is not trusted for the rest
+        throw error;
+      });
+      if (problem === undefined) {
+        await rename(incomplete, job.blob); // a copy another process put there meanwhile has the same checked bytes
+        return;
+      }
+      await rm(incomplete, { force: true });
+      if (fromScratch) throw new NetworkError(`download of ${quote(job.label)} has ${problem}; the partial file was removed, run again to retry`);
+      offset = 0;
+    }
+  } catch (error) {
+    await giveBack(incomplete, shared);
+    throw error;
+  }
+}
+
+async function isComplete(job: BlobDownload): Promise<boolean> {
+  const info = await lstat(job.blob).catch(() => undefined);
+  return info !== undefined && info.isFile() && info.size === job.expected.size;
+}
+
+/** This process's own partial file of `blob`: `<blob>.incomplete.<host>.<pid>.<random>`. */
+function ownPartial(blob: string): string {
+  return `${blob}.incomplete.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A partial file for this process alone, holding what an earlier run left: the shared
+ * `<blob>.incomplete` if no other process claimed it first, else the largest partial that a
+ * process of this host left when it was killed (others of this host's dead are removed; those of
+ * other hosts cannot be checked and are left alone).
+ */
+async function claimPartial(blob: string): Promise<string> {
+  const mine = ownPartial(blob);
+  try {
+    await rename(`${blob}.incomplete`, mine);
+    return mine;
+  } catch {
+    // none to resume, or another process has it
+  }
+  const prefix = `${basename(blob)}.incomplete.${hostname()}.`;
+  const orphans: Array<{ path: string; size: number }> = [];
+  for (const name of await readdir(dirname(blob)).catch(() => [] as string[])) {
+    const pid = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid === undefined || isProcessAlive(Number(pid))) continue;
+    const info = await lstat(join(dirname(blob), name)).catch(() => undefined);
+    if (info?.isFile()) orphans.push({ path: join(dirname(blob), name), size: info.size });
+  }
+  orphans.sort((a, b) => b.size - a.size);
+  for (const [index, orphan] of orphans.entries()) {
+    if (index > 0) await rm(orphan.path, { force: true });
+    else await rename(orphan.path, mine).catch(() => undefined);
+  }
+  return mine;
+}
+
+/** Leave what was fetched as `<blob>.incomplete` for the next run, unless another partial is there. */
+async function giveBack(mine: string, shared: string): Promise<void> {
+  try {
+    await link(mine, shared);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A filesystem without hard links: a rename, unless another partial is there already.
+    if ((code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') && (await lstat(shared).catch(() => undefined)) === undefined) await rename(mine, shared).catch(() => undefined);
+  } finally {
+    await rm(mine, { force: true });
   }
 }
 
