@@ -19,7 +19,7 @@ export function describeOption(option: Option): string {
   if (option.argChoices) extra.push(`one of: ${option.argChoices.join(', ')}`);
   const description = option.description ?? '';
   // An off switch's `false` says nothing; a description that already states its default keeps its own words.
-  const saysDefault = /\(default[: ]/.test(description);
+  const saysDefault = /\bdefault\b/.test(description);
   const switchOff = typeof option.defaultValue === 'boolean';
   if (option.defaultValue !== undefined && !switchOff && !saysDefault) {
     extra.push(`default: ${option.defaultValueDescription ?? formatDefault(option.defaultValue)}`);

@@ -9,7 +9,7 @@ import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js'
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { ResidNormsError } from '../errors.js';
 import { parseShard, type Shard } from '../measure/shard.js';
-import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
+import { addPromptOptions, addPromptSourceOption, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 
 function parseShardFlag(value: string): Shard {
   try {
@@ -44,8 +44,8 @@ export const measureCommand: CommandDefinition = { define };
 
 function define(command: Command, io: CliIo): Command {
   command
-    .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
-    .option('-p, --prompts <source>', 'prompt file: one prompt per line, JSONL with {"text"} or {"ids"}, a .parquet or .csv table, or a Hub dataset hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)')
+    .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)');
+  addPromptSourceOption(command)
     .option('-o, --out <file>', 'results file (default: results/<model>.json)')
     .option('--hooks <list>', `comma-separated hooks: ${HOOK_NAMES.join(',')} (default: all the model has)`, parseHooks)
     .option('--diagnostics <list>', `also compute, in the graph, per token: ${DIAGNOSTICS.join(',')} (default: none)`, parseChoiceList(DIAGNOSTICS, 'diagnostic'))

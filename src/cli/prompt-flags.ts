@@ -1,7 +1,9 @@
 /**
- * Flags of the prompt source, shared by `measure` and `sweep`: --text-column for tables and Hub
- * datasets, --limit / --sample / --seed for any source. Values are parsed as they are read;
- * whether they fit the source is checked in src/prompts-sources/ before any download.
+ * Flags of the prompt source, one set for every command that runs prompts (measure, sweep,
+ * mechanisms): --prompts (a text/JSONL file, a .parquet or .csv table, hf://datasets/…),
+ * --text-column for tables and Hub datasets, --limit / --sample / --seed for any source. Values
+ * are parsed as they are read; whether they fit the source is checked in src/prompts-sources/
+ * (readRequestedPrompts, the one reader) before any download.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -29,16 +31,29 @@ function parseColumn(value: string): string {
 
 const range = (flag: keyof typeof PROMPT_FLAG_RANGES) => parseIntInRange(PROMPT_FLAG_RANGES[flag][0], PROMPT_FLAG_RANGES[flag][1]);
 
-export function addPromptOptions(command: Command): Command {
-  return command
-    .option('--text-column <name>', '.parquet, .csv and hf://datasets/ prompts: the column holding the text (default: text)', parseColumn)
-    .option('--limit <n>', `use only the first n prompts (rows) of the source (${PROMPT_FLAG_RANGES.limit.join('…')})`, range('limit'))
-    .option('--sample <n>', `use n prompts drawn at random (after --limit), kept in source order (${PROMPT_FLAG_RANGES.sample.join('…')})`, range('sample'))
-    .option('--seed <n>', `seed of --sample (0…2^32-1, default ${DEFAULT_SAMPLE_SEED})`, range('seed'));
+/** -p, --prompts, worded the same for every command; `what` says whose prompts they are. */
+export function addPromptSourceOption(command: Command, what = 'prompt'): Command {
+  return command.option(
+    '-p, --prompts <source>',
+    `${what} file: one prompt per line, JSONL with {"text"} or {"ids"}, a .parquet or .csv table, or a Hub dataset hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)`,
+  );
 }
 
-export function toPromptOptions(values: PromptFlagValues): PromptReadOptions {
-  if (values.seed !== undefined && values.sample === undefined) throw new UsageError(`--seed ${values.seed} applies to --sample; give --sample N as well, or drop --seed`);
+/**
+ * --text-column, --limit, --sample and --seed. A command with a --seed of its own (mechanisms:
+ * its random inputs) passes `ownSeed`: its --seed then seeds --sample too, instead of a second flag.
+ */
+export function addPromptOptions(command: Command, options: { ownSeed?: boolean } = {}): Command {
+  command
+    .option('--text-column <name>', '.parquet, .csv and hf://datasets/ prompts: the column holding the text (default: text)', parseColumn)
+    .option('--limit <n>', `use only the first n prompts (rows) of the source (${PROMPT_FLAG_RANGES.limit.join('…')})`, range('limit'))
+    .option('--sample <n>', `use n prompts drawn at random (after --limit), kept in source order (${PROMPT_FLAG_RANGES.sample.join('…')})`, range('sample'));
+  return options.ownSeed ? command : command.option('--seed <n>', `seed of --sample (0…2^32-1, default ${DEFAULT_SAMPLE_SEED})`, range('seed'));
+}
+
+/** The flags as read options; `ownSeed`: the command's own --seed, which applies to --sample without asking for it. */
+export function toPromptOptions(values: PromptFlagValues, options: { ownSeed?: boolean } = {}): PromptReadOptions {
+  if (!options.ownSeed && values.seed !== undefined && values.sample === undefined) throw new UsageError(`--seed ${values.seed} applies to --sample; give --sample N as well, or drop --seed`);
   const selecting = values.limit !== undefined || values.sample !== undefined;
   return {
     ...(values.textColumn !== undefined ? { textColumn: values.textColumn } : {}),

@@ -11,7 +11,7 @@ import { formatSweepTable } from '../tables/sweep-table.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { addDeviceOptions, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
-import { addPromptOptions, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
+import { addPromptOptions, addPromptSourceOption, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 import type { Reporter } from '../reporting/reporter.js';
 import { ResidNormsError, UsageError } from '../errors.js';
 
@@ -62,8 +62,8 @@ function define(command: Command, io: CliIo): Command {
     .requiredOption('-o, --out <folder>', 'sweep folder: members/<member>.json results, sweep-plan.json, sweep.json, figures/')
     .option('--models <list>', 'comma-separated models: aliases, owner/name[@revision] or folders', asArgument(parseModelList))
     .option('-m, --model <name>', 'one model (with --revisions: its checkpoints)')
-    .option('--revisions <list>', `comma-separated revisions of every model (stepN, branches, tags, shas) or shorthands: ${shorthands}`, asArgument(parseRevisions))
-    .option('-p, --prompts <source>', 'prompts for every member: a text/JSONL file, a .parquet or .csv table, or hf://datasets/<owner>/<name>[@revision][/path] (default: built-in prompts)')
+    .option('--revisions <list>', `comma-separated revisions of every model (stepN, branches, tags, shas) or shorthands: ${shorthands}`, asArgument(parseRevisions));
+  addPromptSourceOption(command, "every member's prompt")
     .option('--hooks <list>', 'comma-separated hooks measured (default: all each model has)', parseHooks)
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default: each model's context length)", rangeOf('maxTokens'))

@@ -23,7 +23,7 @@ import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { acquireRunLock } from '../measure/run-lock.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import type { PromptSet } from '../prompts-sources/prompt-file.js';
-import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
+import { promptInputs, readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
 import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
@@ -35,7 +35,6 @@ import { chooseHooks } from '../measure/hooks-selection.js';
 import type { ListingCache } from '../models/hub/listing-cache.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
-import { DEFAULT_PROMPTS } from '../package-paths.js';
 import { describeWriteFailure, writeFileAtomic, WriteFailure } from '../io/output-file.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
@@ -110,7 +109,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const outputs = [checkpointFiles(outPath).index, checkpointFiles(outPath).norms, checkpointFiles(outPath).lock, ...Object.values(tablePaths(outPath))];
   await refuseOutputOverInput(
     [{ flag: '--out', path: outPath }, ...outputs.map((path) => ({ flag: '--out (its checkpoint and tables)', path }))],
-    [{ path: request.promptsPath ?? DEFAULT_PROMPTS, what: 'the prompt file' }, ...(await modelInputs(resolved.dir))],
+    [...promptInputs(request), ...(await modelInputs(resolved.dir))],
   );
   stopIfInterrupted(request.signal, 'after resolving the model');
   const model = await loadModel(resolved.dir);

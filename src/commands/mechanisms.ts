@@ -19,12 +19,11 @@ import { stopIfInterrupted } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { modelInfo } from '../measure/build-measurement.js';
-import { readPromptFile } from '../prompts-sources/prompt-file.js';
+import { promptInputs, readRequestedPrompts, type PromptRequest } from '../prompts-sources/read-prompt-source.js';
 import { checkAgainstConfig } from '../measure/check-against-config.js';
 import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
-import { DEFAULT_PROMPTS } from '../package-paths.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatRowsJson } from '../results/format-measurement.js';
 import { MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
@@ -36,15 +35,15 @@ import { runForward, type SampleSlots } from './mechanisms-forward.js';
 import { runProbes, type ProbeValues } from './mechanisms-probes.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 
-export interface MechanismsRequest {
+/** The prompts come as for measure and sweep (PromptRequest: --prompts, --text-column, --limit, --sample, --seed). */
+export interface MechanismsRequest extends Omit<PromptRequest, 'promptSet'> {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
   model?: string;
-  /** Prompt file; the built-in prompts/default.txt when absent. */
-  promptsPath?: string;
   /** Output file; results/<model-slug>.mechanisms.json when absent. */
   outPath?: string;
   /** Random inputs per layer, and the most real tokens resampled (default 1000). */
   samples: number;
+  /** Seed of the random inputs, the resampled tokens and the random layers (and of --sample's prompts, the CLI's one --seed). */
   seed: number;
   batchSize: number;
   maxTokens?: number;
@@ -52,8 +51,6 @@ export interface MechanismsRequest {
   device: Device;
   threads?: number;
   refresh: boolean;
-  signal?: AbortSignal;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface MechanismsOutcome {
@@ -98,12 +95,12 @@ function summarize(values: ProbeValues[number]): { mlp_out: ReturnType<typeof sa
 export async function analyzeMechanisms(request: MechanismsRequest, reporter: Reporter): Promise<MechanismsOutcome> {
   const startedAt = performance.now();
   if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
-  const promptSet = request.promptsPath ? await readPromptFile(request.promptsPath) : await readPromptFile(DEFAULT_PROMPTS, 'default.txt (built in)');
+  const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download
   const checkBeforeWeights = (dir: string) => checkAgainstConfig(dir, promptSet.prompts, request);
   const resolved = await resolveRequestedModel({ ...request, checkBeforeWeights }, reporter);
   const outPath = request.outPath ?? join('results', `${resolved.slug}.mechanisms.json`);
   await checkOutputFile(outPath);
-  await refuseOutputOverInput([{ flag: '--out', path: outPath }], [{ path: request.promptsPath ?? DEFAULT_PROMPTS, what: 'the prompt file' }, ...(await modelInputs(resolved.dir))]);
+  await refuseOutputOverInput([{ flag: '--out', path: outPath }], [...promptInputs(request), ...(await modelInputs(resolved.dir))]);
   stopIfInterrupted(request.signal, 'after resolving the model');
   const model = await loadModel(resolved.dir);
   const { spec } = model;

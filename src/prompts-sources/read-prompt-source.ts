@@ -97,11 +97,33 @@ async function readTable(files: readonly string[], format: TextTableFormat, name
   return { source, sha256: hashPrompts(prompts), prompts };
 }
 
-/** The prompts of a `measure` request: given already read, from --prompts, or the built-in set. */
-export async function readRequestedPrompts(
-  request: { promptsPath?: string; promptOptions?: PromptReadOptions; promptSet?: PromptSet; env?: NodeJS.ProcessEnv; signal?: AbortSignal },
-  reporter: Reporter,
-): Promise<PromptSet> {
+/**
+ * What every command that runs prompts (measure, sweep, mechanisms) asks of its prompts: the one
+ * reader of the --prompts source (text, JSONL, .parquet, .csv, hf://datasets/…) with the same
+ * --text-column, --limit, --sample and --seed, and the same errors. The first phase of a
+ * command's preparation: read and checked before any model is downloaded.
+ */
+export interface PromptRequest {
+  /** --prompts: a file, a table or a Hub dataset; the built-in prompts when absent. */
+  promptsPath?: string;
+  promptOptions?: PromptReadOptions;
+  /** Prompts read already (a sweep reads them once for all its members). */
+  promptSet?: PromptSet;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+/** The local file the prompts are read from, for the check that no output replaces it (a Hub dataset lives in the cache: none). */
+export function promptInputs(request: Pick<PromptRequest, 'promptsPath'>): Array<{ path: string; what: string }> {
+  if (request.promptsPath === undefined) return [{ path: DEFAULT_PROMPTS, what: 'the prompt file' }];
+  const source = parsePromptSource(request.promptsPath);
+  if (source.kind === 'file') return [{ path: source.path, what: 'the prompt file' }];
+  if (source.kind === 'table') return [{ path: source.path, what: 'the prompt table' }];
+  return [];
+}
+
+/** The prompts of a request: given already read, from --prompts, or the built-in set. */
+export async function readRequestedPrompts(request: PromptRequest, reporter: Reporter): Promise<PromptSet> {
   if (request.promptSet !== undefined) return { ...request.promptSet }; // a copy: measure drops its prompts once tokenized
   const context = { reporter, ...(request.env ? { env: request.env } : {}), ...(request.signal ? { signal: request.signal } : {}) };
   const options = request.promptOptions ?? {};
