@@ -85,11 +85,28 @@ export function entryOf(found: Found, path: string, bytes: Buffer, expand: boole
   };
 }
 
+/** Tree listings made, by snapshot and query: a listing of 100,000 files is built once, not once per page. */
+const listed = new WeakMap<Map<string, Buffer>, Map<string, Array<Record<string, unknown>>>>();
+
 /** One page of a tree listing (`cursor` in the URL, `pageSize` entries) and the next page's URL; undefined for a folder the revision lacks. */
 export function treePage(found: Found, under: string, url: URL, pageSize: number): { entries: Array<Record<string, unknown>>; next?: string } | undefined {
   const prefix = under === '' ? '' : `${under.replace(/\/+$/, '')}/`;
   const recursive = url.searchParams.get('recursive') === 'true';
   const expand = url.searchParams.get('expand') === 'true';
+  const key = `${prefix}\n${recursive}\n${expand}\n${found.repo.storage}`;
+  const byQuery = listed.get(found.snapshot.files) ?? new Map<string, Array<Record<string, unknown>>>();
+  listed.set(found.snapshot.files, byQuery);
+  const entries = byQuery.get(key) ?? listTree(found, prefix, recursive, expand);
+  byQuery.set(key, entries);
+  if (prefix !== '' && entries.length === 0) return undefined;
+  const cursor = Number(url.searchParams.get('cursor') ?? 0);
+  if (cursor + pageSize >= entries.length) return { entries: entries.slice(cursor) };
+  const next = new URL(url.href);
+  next.searchParams.set('cursor', String(cursor + pageSize));
+  return { entries: entries.slice(cursor, cursor + pageSize), next: next.href };
+}
+
+function listTree(found: Found, prefix: string, recursive: boolean, expand: boolean): Array<Record<string, unknown>> {
   const entries: Array<Record<string, unknown>> = [];
   const folders = new Set<string>();
   for (const [file, bytes] of [...found.snapshot.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -102,10 +119,5 @@ export function treePage(found: Found, under: string, url: URL, pageSize: number
     }
     if (rest.length === 1 || recursive) entries.push(entryOf(found, file, bytes, expand));
   }
-  if (prefix !== '' && entries.length === 0) return undefined;
-  const cursor = Number(url.searchParams.get('cursor') ?? 0);
-  if (cursor + pageSize >= entries.length) return { entries: entries.slice(cursor) };
-  const next = new URL(url.href);
-  next.searchParams.set('cursor', String(cursor + pageSize));
-  return { entries: entries.slice(cursor, cursor + pageSize), next: next.href };
+  return entries;
 }
