@@ -85,7 +85,10 @@ export function entryOf(found: Found, path: string, bytes: Buffer, expand: boole
   };
 }
 
-/** Tree listings made, by snapshot and query: a listing of 100,000 files is built once, not once per page. */
+/**
+ * Tree listings of large snapshots (over 10,000 files), by snapshot and query: built once, not
+ * once per page. Small ones are built every time, so a test may change a snapshot's files.
+ */
 const listed = new WeakMap<Map<string, Buffer>, Map<string, Array<Record<string, unknown>>>>();
 
 /** One page of a tree listing (`cursor` in the URL, `pageSize` entries) and the next page's URL; undefined for a folder the revision lacks. */
@@ -97,7 +100,7 @@ export function treePage(found: Found, under: string, url: URL, pageSize: number
   const byQuery = listed.get(found.snapshot.files) ?? new Map<string, Array<Record<string, unknown>>>();
   listed.set(found.snapshot.files, byQuery);
   const entries = byQuery.get(key) ?? listTree(found, prefix, recursive, expand);
-  byQuery.set(key, entries);
+  if (found.snapshot.files.size > 10_000) byQuery.set(key, entries);
   if (prefix !== '' && entries.length === 0) return undefined;
   const cursor = Number(url.searchParams.get('cursor') ?? 0);
   if (cursor + pageSize >= entries.length) return { entries: entries.slice(cursor) };
