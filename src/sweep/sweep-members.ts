@@ -32,9 +32,9 @@ export function pythiaLogCheckpoints(): string[] {
 export const ALL_BRANCHES = 'all';
 
 export const REVISION_SHORTHANDS: Record<string, { describe: string; revisions: () => string[] }> = {
-  [ALL_BRANCHES]: { describe: "every branch of each model's repo, listed from the Hub when the plan is made (main first, then stepN… in step order)", revisions: () => [ALL_BRANCHES] },
   'pythia-all': { describe: "Pythia's 154 checkpoints (step0, step1…step512 by powers of two, step1000…step143000 every 1000)", revisions: pythiaCheckpoints },
   'pythia-log': { describe: '30 of them, even on a log axis (step0, powers of two to 512, 1000·2^k to 8000, every 10000, step143000)', revisions: pythiaLogCheckpoints },
+  [ALL_BRANCHES]: { describe: "every branch of each model's repo, listed from the Hub when the plan is made (main first, then stepN… in step order)", revisions: () => [ALL_BRANCHES] },
 };
 
 function splitList(value: string): string[] {

@@ -8,6 +8,7 @@
  * the cache never holds a wrong file; an interrupted download resumes. refs/<revision> is
  * written once every file is in place.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { InterruptedError, ModelError, NetworkError, quote } from '../../errors.js';
 import { readRegularFile } from '../../io/read-regular-file.js';
 import type { Reporter } from '../../reporting/reporter.js';
@@ -183,7 +184,7 @@ export async function downloadToCache(job: FileDownload): Promise<void> {
         break;
       } catch (error) {
         if (attempt >= attempts || !isTransient(error) || options.signal?.aborted) throw explainHubError(error, context);
-        await new Promise((resolve) => setTimeout(resolve, options.settings.retryDelayMs * 2 ** (attempt - 1)));
+        await delay(options.settings.retryDelayMs * 2 ** (attempt - 1), undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined); // a stop ends the wait; the next try sees it
       }
     }
   }
