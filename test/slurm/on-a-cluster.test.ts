@@ -93,12 +93,20 @@ describe('the Slurm recipes (slurm/) on a real Slurm cluster', { concurrency: tr
     const out = join(root, 'array');
     const { array, after: merge } = await submit('submit-measure.sh', { ...measureVars, OUT: out, SHARDS: '3' });
 
-    /** Stop task `index` once two of its batches are done; the batches its checkpoint then holds. */
+    /**
+     * Stop task `index` once two of its batches are done, then hold it in the queue (requeued by
+     * hand if it was cancelled): the array cannot end, and the merge run, before both are
+     * requeued, however slowly the other task comes to its second batch. The batches saved.
+     */
     const stopMidRun = async (index: number, stop: string[], stopped: string) => {
+      const task = `${array}_${index}`;
       const checkpoint = `${shardFile(out, index, 3)}.checkpoint`;
       const before = await waitForBatches(checkpoint, 2);
-      await cluster!.slurm(stop[0]!, [...stop.slice(1), `${array}_${index}`]);
-      await cluster!.waitFor(`${array}_${index}`, ([task]) => task?.state === stopped, `become ${stopped}`);
+      await cluster!.slurm(stop[0]!, [...stop.slice(1), task]);
+      await cluster!.waitFor(task, ([job]) => job?.state === stopped, `become ${stopped}`);
+      // The cancelled task requeued by hand; a requeued task waits out AuthInfo's cred_expire (5 s here) first.
+      if (stopped === 'CANCELLED') await cluster!.slurm('scontrol', ['requeue', task]);
+      await cluster!.slurm('scontrol', ['hold', task]);
       const text = await log(out, `resid-norms-measure-${array}_${index}`);
       assert.match(text, /SIGTERM: finishing the current batch, then stopping/);
       const saved = Number(new RegExp(`interrupted after (\\d+) of ${BATCHES} batches; they are saved`).exec(text)?.[1]);
@@ -112,10 +120,11 @@ describe('the Slurm recipes (slurm/) on a real Slurm cluster', { concurrency: tr
       stopMidRun(2, ['scontrol', 'requeue'], 'PENDING'),
       stopMidRun(3, ['scancel'], 'CANCELLED'),
     ]);
-    // The cancelled task requeued by hand while task 2 still waits: the merge (afterany) waits for both.
-    await cluster!.slurm('scontrol', ['requeue', `${array}_3`]);
-    // A requeued task waits out the credential lifetime (AuthInfo's cred_expire) unless told to start now.
-    for (const index of [2, 3]) await cluster!.slurm('scontrol', ['update', `JobId=${array}_${index}`, 'StartTime=now']);
+    // Both back in the queue: the merge (afterany) waits for them. StartTime=now skips cred_expire's wait.
+    for (const index of [2, 3]) {
+      await cluster!.slurm('scontrol', ['release', `${array}_${index}`]);
+      await cluster!.slurm('scontrol', ['update', `JobId=${array}_${index}`, 'StartTime=now']);
+    }
 
     const [merged] = await cluster!.waitForEnd(merge);
     assert.equal(merged!.state, 'COMPLETED', await log(out, `resid-norms-merge-${merge}`).catch(String));
