@@ -1,7 +1,8 @@
 /**
  * The seeded randomness of `mechanisms`, so a file can be reproduced exactly: Gaussian inputs,
  * which real tokens are resampled, and which layer each layer's "random layer" resample reads.
- * Also the per-sample summaries (mean and standard error) every probe is reported with.
+ * Also the mean and standard error of the random inputs' probes (independent samples); the real
+ * tokens' means and errors are in token-errors.ts.
  */
 import { createUniform } from './seeded-random.js';
 
@@ -46,14 +47,14 @@ export function randomSourceLayers(seed: number, nLayers: number): number[] {
   return Array.from({ length: nLayers }, () => Math.floor(uniform() * nLayers));
 }
 
-/** Mean and standard error (sample standard deviation / √n; 0 for one sample) of per-sample values. */
-export function sampleMean(values: ArrayLike<number>): { mean: number; stderr: number; n: number } {
+/** Mean and standard error (sample standard deviation, ddof 1, / √n; null for one sample: not estimable) of independent per-sample values. */
+export function sampleMean(values: ArrayLike<number>): { mean: number; stderr: number | null; n: number } {
   const n = values.length;
   let sum = 0;
   for (let i = 0; i < n; i += 1) sum += values[i]!;
   const mean = sum / n;
   let squares = 0;
   for (let i = 0; i < n; i += 1) squares += (values[i]! - mean) ** 2;
-  const stderr = n > 1 ? Math.sqrt(squares / (n - 1) / n) : 0;
+  const stderr = n > 1 ? Math.sqrt(squares / (n - 1) / n) : null;
   return { mean, stderr, n };
 }

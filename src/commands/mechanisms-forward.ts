@@ -1,8 +1,11 @@
 /**
  * The real-prompt pass of `mechanisms`: batches through the forward graph
- * (src/graph/mechanism-forward-graph.ts), summing per layer over included tokens the activation
- * rate and the attn_out / mlp_out norms, and keeping the MLP inputs of the sampled tokens.
+ * (src/graph/mechanism-forward-graph.ts), summing per layer and prompt over included tokens the
+ * activation rate and the attn_out / mlp_out norms (their means over every included token, with
+ * the prompts' cluster-robust error: src/analysis/token-errors.ts), and keeping the MLP inputs
+ * of the sampled tokens and the prompt each comes from.
  */
+import { allTokensMean, type TokenMean } from '../analysis/token-errors.js';
 import type { TransformerSpec } from '../architectures/types.js';
 import type { Progress } from '../reporting/reporter.js';
 import { NumericalError } from '../errors.js';
@@ -16,12 +19,14 @@ import type { TensorSession } from '../runtime/tensor-session.js';
 export interface ForwardTotals {
   /** Included tokens (every layer counts the same ones). */
   included: number;
-  /** [layer] means over included tokens. */
-  activationRate: number[];
-  attnOut: number[];
-  mlpOut: number[];
+  /** [layer] means over every included token (stderr 0), with the prompts' cluster-robust error. */
+  activationRate: TokenMean[];
+  attnOut: TokenMean[];
+  mlpOut: TokenMean[];
   /** [layer] the MLP inputs of the sampled tokens, [samples, dModel] in sample order. */
   samples: Float32Array[];
+  /** The prompt (its index in the prompt file) of each sampled token, in sample order. */
+  samplePrompts: Int32Array;
 }
 
 /** Where each sampled token's row goes: sampleSlot.get(sequence index)?.get(position) = its rank among the samples. */
@@ -38,8 +43,12 @@ export async function runForward(
   signal?: AbortSignal,
 ): Promise<ForwardTotals> {
   const { nLayers, dModel } = spec.dims;
-  const sums = { activationRate: new Float64Array(nLayers), attnOut: new Float64Array(nLayers), mlpOut: new Float64Array(nLayers) };
+  const prompts = 1 + Math.max(...batches.flatMap((batch) => batch.members.map((member) => member.index)));
+  // [layer × prompts + prompt]: sums over the prompt's included tokens; and its included tokens.
+  const sums = { activationRate: new Float64Array(nLayers * prompts), attnOut: new Float64Array(nLayers * prompts), mlpOut: new Float64Array(nLayers * prompts) };
+  const counts = new Float64Array(prompts);
   const samples = Array.from({ length: nLayers }, () => new Float32Array(sampleCount * dModel));
+  const samplePrompts = new Int32Array(sampleCount);
   const names = Array.from({ length: nLayers }, (_, layer) => (['mlp_active', 'attn_out_norm', 'mlp_out_norm', 'mlp_input_rows'] as const).map((output) => forwardOutputName(layer, output))).flat();
   let count = 0;
   for (const batch of batches) {
@@ -47,14 +56,20 @@ export async function runForward(
     const rows: number[] = [];
     const targets: number[] = [];
     const flat: number[] = []; // indices of included tokens in the [batch·pos] stream
+    const promptOf: number[] = []; // the prompt of each of them
     batch.members.forEach((sequence, row) => {
       const chosen = slots.get(sequence.index);
       for (let position = 0; position < sequence.ids.length; position += 1) {
-        if (included(sequence, position)) flat.push(row * batch.length + position);
+        if (included(sequence, position)) {
+          flat.push(row * batch.length + position);
+          promptOf.push(sequence.index);
+          counts[sequence.index]! += 1;
+        }
         const slot = chosen?.get(position);
         if (slot !== undefined) {
           rows.push(row * batch.length + position);
           targets.push(slot);
+          samplePrompts[slot] = sequence.index;
         }
       }
     });
@@ -68,11 +83,11 @@ export async function runForward(
     for (let layer = 0; layer < nLayers; layer += 1) {
       const add = (name: 'mlp_active' | 'attn_out_norm' | 'mlp_out_norm', into: Float64Array) => {
         const values = outputs.get(forwardOutputName(layer, name))!.data;
-        for (const index of flat) {
+        flat.forEach((index, i) => {
           const value = values[index]!;
           if (!Number.isFinite(value)) throw new NumericalError(`${name} of layer ${layer} is ${value} on a real prompt; the forward pass overflowed`);
-          into[layer]! += value;
-        }
+          into[layer * prompts + promptOf[i]!]! += value;
+        });
       };
       add('mlp_active', sums.activationRate);
       add('attn_out_norm', sums.attnOut);
@@ -83,6 +98,6 @@ export async function runForward(
     count += flat.length;
     progress.tick(batch.members.reduce((sum, member) => sum + member.ids.length, 0));
   }
-  const means = (values: Float64Array) => Array.from(values, (sum) => sum / count);
-  return { included: count, activationRate: means(sums.activationRate), attnOut: means(sums.attnOut), mlpOut: means(sums.mlpOut), samples };
+  const means = (values: Float64Array) => Array.from({ length: nLayers }, (_, layer) => allTokensMean(values.subarray(layer * prompts, (layer + 1) * prompts), counts));
+  return { included: count, activationRate: means(sums.activationRate), attnOut: means(sums.attnOut), mlpOut: means(sums.mlpOut), samples, samplePrompts };
 }

@@ -9,6 +9,7 @@
 import { exclusionCodes, exclusionRule } from '../measure/exclusions.js';
 import { join } from 'node:path';
 import { chooseIndices, gaussianRows, randomSourceLayers, sampleMean } from '../analysis/mechanism-sampling.js';
+import { sampledTokensMean } from '../analysis/token-errors.js';
 import type { TransformerSpec } from '../architectures/types.js';
 import type { Reporter } from '../reporting/reporter.js';
 import { InputError, quote } from '../errors.js';
@@ -26,7 +27,7 @@ import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatRowsJson } from '../results/format-measurement.js';
-import { MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
+import { MECHANISM_ERRORS, MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
 import { onnxRuntimeVersion } from '../runtime/onnx-session.js';
 import { type Device } from '../runtime/devices.js';
 import { createTensorSession } from '../runtime/tensor-session.js';
@@ -88,8 +89,14 @@ function sampleSlots(sequences: readonly Sequence[], chosen: readonly number[], 
   return slots;
 }
 
-function summarize(values: ProbeValues[number]): { mlp_out: ReturnType<typeof sampleMean>; activationRate: ReturnType<typeof sampleMean>; ov: ReturnType<typeof sampleMean> } {
+/** The random inputs' means: independent samples. */
+function summarizeRandom(values: ProbeValues[number]) {
   return { mlp_out: sampleMean(values.mlp_norm), activationRate: sampleMean(values.mlp_active), ov: sampleMean(values.ov_norm) };
+}
+
+/** The resampled tokens' means: drawn from `population` included tokens, `prompts[i]` the prompt of sample i. */
+function summarizeTokens(values: ProbeValues[number], prompts: Int32Array, population: number) {
+  return { mlp_out: sampledTokensMean(values.mlp_norm, prompts, population), activationRate: sampledTokensMean(values.mlp_active, prompts, population) };
 }
 
 export async function analyzeMechanisms(request: MechanismsRequest, reporter: Reporter): Promise<MechanismsOutcome> {
@@ -156,9 +163,9 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   }
 
   const layers: MechanismLayer[] = Array.from({ length: nLayers }, (_, layer) => {
-    const r = summarize(random[layer]!);
-    const same = summarize(sameLayer[layer]!);
-    const other = summarize(randomLayer[layer]!);
+    const r = summarizeRandom(random[layer]!);
+    const same = summarizeTokens(sameLayer[layer]!, forward.samplePrompts, includedTotal);
+    const other = summarizeTokens(randomLayer[layer]!, forward.samplePrompts, includedTotal);
     return {
       layer,
       measured: { attn_out: forward.attnOut[layer]!, mlp_out: forward.mlpOut[layer]!, activationRate: forward.activationRate[layer]! },
@@ -184,6 +191,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
       normalization: spec.convention.mechanismsNormalization,
       mlpInput: spec.parallelResidual ? 'resid_pre' : 'resid_mid',
       activationRate: activationText(spec),
+      errors: MECHANISM_ERRORS,
     },
     runtime: { seconds: (performance.now() - startedAt) / 1000, device: request.device, threads: forwardSession.threads, onnxruntime: onnxRuntimeVersion() },
     tokens: { measured: totalTokens, included: forward.included, resampled },

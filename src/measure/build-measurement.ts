@@ -3,7 +3,7 @@ import type { TransformerSpec } from '../architectures/types.js';
 import type { DiagnosticsInfo } from '../results/diagnostics.js';
 import type { TablesOutcome } from '../store/result-tables-writer.js';
 import { toolVersion } from '../version.js';
-import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, type Measurement, type ModelInfo, type PromptsInfo, type RuntimeInfo, type ShardInfo } from '../results/schema.js';
+import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, SUMMARY_STATISTICS, type Measurement, type ModelInfo, type PromptsInfo, type RuntimeInfo, type ShardInfo } from '../results/schema.js';
 import { type HookName, type NormMetric } from '../vocabulary/hooks.js';
 
 /** The results file's model block. */
@@ -52,6 +52,7 @@ export function buildMeasurement(parts: MeasurementParts): Measurement {
     tokens: { measured: tables.tokens, excluded: tables.excluded, excludedBy: tables.excludedBy },
     summary: tables.summaries[metric],
     summaries: tables.summaries,
+    statistics: { ...SUMMARY_STATISTICS },
     tables: tables.files,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
     ...(parts.shard ? { shard: parts.shard } : {}),

@@ -4,7 +4,7 @@
  * next to what the blocks write on real prompts; and the MLP's activation rate on real, random
  * and resampled inputs. Pure: a mechanisms file in, a Vega-Lite spec out.
  */
-import type { MechanismLayer, MechanismsFile, SampleMean } from '../results/mechanisms-schema.js';
+import type { MechanismLayer, MechanismsFile, SampleMean, TokenMean } from '../results/mechanisms-schema.js';
 import { shorten } from './figure-text.js';
 import type { FigureOutcome, MechanismsFigure, MechanismsSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf } from './interaction.js';
@@ -18,35 +18,54 @@ interface Series {
   color: string;
   /** Real-prompt targets are drawn solid and thick; probes thinner. */
   target: boolean;
-  value(layer: MechanismLayer): number | SampleMean;
+  value(layer: MechanismLayer): SampleMean | TokenMean;
 }
 
 interface Row {
   layer: number;
   value: number;
-  /** ±2 standard errors, for sampled quantities. */
+  /** ±2 standard errors (errorOf), where there is one. */
   low?: number;
   high?: number;
   series: string;
+}
+
+/**
+ * The error a band shows: for real prompts' tokens the prompts' cluster-robust error (the error
+ * of a claim about the model, not about these prompts; the token-sampling error when there is a
+ * single prompt), for random inputs the independent samples' one; none when it is 0 or unknown.
+ */
+function errorOf(v: SampleMean | TokenMean): number | undefined {
+  const error = 'promptStderr' in v && v.promptStderr !== null ? v.promptStderr : v.stderr;
+  return error === null || error === 0 ? undefined : error;
 }
 
 function rowsOf(file: MechanismsFile, series: readonly Series[]): Row[] {
   return series.flatMap(({ name, value }) =>
     file.layers.flatMap((layer): Row[] => {
       const v = value(layer);
-      if (typeof v === 'number') return v > 0 ? [{ layer: layer.layer, value: roundValue(v), series: name }] : [];
       if (!(v.mean > 0)) return [];
-      return [{ layer: layer.layer, value: roundValue(v.mean), low: roundValue(Math.max(v.mean - 2 * v.stderr, v.mean / 10)), high: roundValue(v.mean + 2 * v.stderr), series: name }];
+      const error = errorOf(v);
+      if (error === undefined) return [{ layer: layer.layer, value: roundValue(v.mean), series: name }];
+      return [{ layer: layer.layer, value: roundValue(v.mean), low: roundValue(Math.max(v.mean - 2 * error, v.mean / 10)), high: roundValue(v.mean + 2 * error), series: name }];
     }),
   );
 }
 
 function subtitleLines(file: MechanismsFile, details: string[]): string[] {
   const { options, tokens, prompts } = file;
+  const clusters = file.layers[0]?.measured.mlp_out.prompts;
+  const bands =
+    clusters === null || clusters === undefined
+      ? 'bands: ±2 s.e. (a version-1 file: tokens taken as independent; none for the real prompts)'
+      : `bands: ±2 s.e.: random inputs' (ddof 1); real tokens' with the ${clusters} prompts as clusters`;
+  const specials = (options.excludeTokens ?? []).length;
+  const excluded = `without position${options.excludePositions.length === 1 ? '' : 's'} ${options.excludePositions.join(', ')}${specials > 0 ? ` and ${specials} special token${specials === 1 ? '' : 's'}` : ''}`;
   return [
     ...details,
-    `random: ${options.samples} inputs x ~ N(0, I) (seed ${options.seed}) through the block's ${file.model.normalization === 'rmsnorm' ? 'RMSNorm' : 'LayerNorm'} · bands: ±2 standard errors`,
-    `real: ${tokens.included} tokens of ${prompts.count} prompts (${prompts.source}), position${options.excludePositions.length === 1 ? '' : 's'} ${options.excludePositions.join(', ')} left out`,
+    `random: ${options.samples} inputs x ~ N(0, I) (seed ${options.seed}) through the block's ${file.model.normalization === 'rmsnorm' ? 'RMSNorm' : 'LayerNorm'}`,
+    bands,
+    `real: ${tokens.included} tokens of ${prompts.count} prompts (${prompts.source}), ${excluded}`,
     `resampled: the ${options.mlpInput} of ${tokens.resampled} of those tokens · ${options.metric} norms`,
   ].map((line) => shorten(line));
 }

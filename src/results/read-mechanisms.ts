@@ -4,27 +4,40 @@
  * express (one entry per layer, in order; source layers that exist).
  */
 import { InputError, quote } from '../errors.js';
-import { readDocument, validateDocument, type DocumentKind } from './read-json.js';
-import { MECHANISMS_FORMAT, MECHANISMS_VERSION, MechanismsFileSchema, type MechanismsFile } from './mechanisms-schema.js';
+import { describeFormat, readJsonDocument, validateDocument, type DocumentKind } from './read-json.js';
+import { MECHANISMS_FORMAT, MECHANISMS_VERSION, MechanismsFileSchema, MechanismsFileV1Schema, upgradeMechanismsV1, type MechanismsFile, type MechanismsFileV1 } from './mechanisms-schema.js';
+
+const SUPPORTED = '1, 2';
 
 const MECHANISMS_KIND: DocumentKind<MechanismsFile> = {
   label: 'mechanisms',
   producer: '`resid-norms mechanisms`',
   format: MECHANISMS_FORMAT,
   version: MECHANISMS_VERSION,
+  supported: SUPPORTED,
   schema: MechanismsFileSchema,
   check: (file, path) => checkShapes(file, path),
 };
 
-export function readMechanismsFile(path: string): Promise<MechanismsFile> {
-  return readDocument(path, MECHANISMS_KIND);
+/** Version 1 (before the errors took the prompts as the unit): read and converted. */
+const MECHANISMS_V1_KIND: DocumentKind<MechanismsFileV1> = {
+  ...MECHANISMS_KIND,
+  version: 1,
+  schema: MechanismsFileV1Schema,
+  check: (file, path) => checkShapes(file, path),
+};
+
+export async function readMechanismsFile(path: string): Promise<MechanismsFile> {
+  return validateMechanismsFile(await readJsonDocument(path, 'mechanisms file', MECHANISMS_KIND.producer), path);
 }
 
 export function validateMechanismsFile(data: unknown, path: string): MechanismsFile {
+  const version = typeof data === 'object' && data !== null ? (data as { version?: unknown }).version : undefined;
+  if (version === 1 && describeFormat(data).format === MECHANISMS_FORMAT) return upgradeMechanismsV1(validateDocument(data, path, MECHANISMS_V1_KIND));
   return validateDocument(data, path, MECHANISMS_KIND);
 }
 
-function checkShapes(file: MechanismsFile, path: string): void {
+function checkShapes(file: Pick<MechanismsFile, 'model'> & { layers: ReadonlyArray<{ layer: number; randomLayer: { sourceLayer: number } }> }, path: string): void {
   const { nLayers } = file.model;
   if (file.layers.length !== nLayers) throw new InputError(`${quote(path)}: "layers" has ${file.layers.length} entries; the model has ${nLayers} layers`);
   file.layers.forEach((entry, index) => {

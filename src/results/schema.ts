@@ -98,10 +98,18 @@ export type SequenceResult = z.infer<typeof SequenceResultSchema>;
 /** A statistic of no values is NaN in memory and null in JSON (which has no NaN); read back as NaN. */
 const statistic = z.number().nullable().transform((value) => value ?? Number.NaN);
 
+/**
+ * One layer's distribution of a value over tokens (or, for per-sequence diagnostics, over
+ * sequences): `std` is the population standard deviation (ddof 0), √(Σ (x − mean)² / count);
+ * the quantiles interpolate linearly between order statistics (numpy's default) up to 16,384
+ * values, past that they come from a DDSketch of relative accuracy 2.5e-4
+ * (src/analysis/streaming-summary.ts). SUMMARY_STATISTICS says so in every results file.
+ */
 export const LayerSummarySchema = z.object({
   layer: count,
   count: count,
   mean: statistic,
+  /** Population standard deviation: ddof 0 (divided by count, not count − 1). */
   std: statistic,
   median: statistic,
   q05: statistic,
@@ -155,6 +163,12 @@ export const ShardInfoSchema = z.object({
 });
 export type ShardInfo = z.infer<typeof ShardInfoSchema>;
 
+/** What the summaries' statistics are, in words: a results file's `statistics` field. */
+export const SUMMARY_STATISTICS = {
+  std: 'population standard deviation (ddof 0): √(Σ (x − mean)² / count)',
+  quantiles: "linear interpolation between order statistics (numpy's default) up to 16,384 values; past that a DDSketch of relative accuracy 2.5e-4",
+} as const;
+
 export const MeasurementSchema = z.looseObject({
   format: z.literal(MEASUREMENT_FORMAT),
   version: z.literal(MEASUREMENT_VERSION),
@@ -174,6 +188,8 @@ export const MeasurementSchema = z.looseObject({
   summary: hookSummaries,
   /** The same for both metrics. */
   summaries: z.object({ centered: hookSummaries, raw: hookSummaries }),
+  /** How every summary's std and quantiles are computed (SUMMARY_STATISTICS); absent in files before it existed, which computed them the same way. */
+  statistics: z.object({ std: z.string(), quantiles: z.string() }).optional(),
   /**
    * The per-token and per-prompt tables, in the results file's folder, and the run id their
    * Parquet metadata carries too (absent in files written before it existed).

@@ -40,11 +40,11 @@ describe('mechanism sampling', () => {
     assert.ok(new Set(layers).size > 20, 'not stuck on a few layers');
   });
 
-  it('reports the mean and its standard error (sample sd / √n; 0 for one sample)', () => {
-    assert.deepEqual(sampleMean([2]), { mean: 2, stderr: 0, n: 1 });
+  it('reports the mean and its standard error (sample sd with ddof 1 / √n; null for one sample, which has none to estimate)', () => {
+    assert.deepEqual(sampleMean([2]), { mean: 2, stderr: null, n: 1 });
     const { mean, stderr, n } = sampleMean([1, 2, 3, 4]);
     assert.equal(mean, 2.5);
     assert.equal(n, 4);
-    assert.ok(Math.abs(stderr - Math.sqrt(5 / 3) / 2) < 1e-15);
+    assert.ok(Math.abs(stderr! - Math.sqrt(5 / 3) / 2) < 1e-15);
   });
 });

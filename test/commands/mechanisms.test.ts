@@ -122,11 +122,20 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
         const metric = centered ? 'centered' : 'raw';
         const block = model.blocks[layer]!;
         // measured: norms of what the block writes, and the activation rate of every included token
-        assertRelative(entry.measured.attn_out, mean(tokens.map(({ run, position }) => runs[run]!.norms.attn_out[metric][layer]![position]!)), NORM_TOLERANCE, `${label} measured attn_out`);
-        assertRelative(entry.measured.mlp_out, mean(tokens.map(({ run, position }) => runs[run]!.norms.mlp_out[metric][layer]![position]!)), NORM_TOLERANCE, `${label} measured mlp_out`);
+        const attnOut = tokens.map(({ run, position }) => runs[run]!.norms.attn_out[metric][layer]![position]!);
+        const mlpOut = tokens.map(({ run, position }) => runs[run]!.norms.mlp_out[metric][layer]![position]!);
+        assertRelative(entry.measured.attn_out.mean, mean(attnOut), NORM_TOLERANCE, `${label} measured attn_out`);
+        assertRelative(entry.measured.mlp_out.mean, mean(mlpOut), NORM_TOLERANCE, `${label} measured mlp_out`);
         const rates = tokens.map(({ run, position }) => fractionPositive(block.mlp(block.norm2([runs[run]!.mlpInputs[layer]![position]!])).pre[0]!));
         // A pre-activation within float32 rounding of 0 may flip: allow two flips in all tokens.
-        assertAbsolute(entry.measured.activationRate, mean(rates), 2 / (dMlp * tokens.length), `${label} measured activation rate`);
+        assertAbsolute(entry.measured.activationRate.mean, mean(rates), 2 / (dMlp * tokens.length), `${label} measured activation rate`);
+        // Every included token: no sampling error; the prompts (3 hold a token) as clusters.
+        const tokenPrompts = tokens.map(({ run }) => run);
+        for (const [name, values] of [['attn_out', attnOut], ['mlp_out', mlpOut]] as const) {
+          const measured = entry.measured[name];
+          assert.deepEqual([measured.stderr, measured.n, measured.population, measured.prompts], [0, tokens.length, tokens.length, 3], `${label} measured ${name}`);
+          assertRelative(measured.promptStderr!, clusterRobust(values, tokenPrompts), 1e-3, `${label} measured ${name}'s prompt-level error`);
+        }
 
         // random inputs
         const random = referenceProbe(model, layer, randomInputs);
@@ -139,6 +148,15 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
         const inputsAt = (source: number) => chosen.map(({ run, position }) => runs[run]!.mlpInputs[source]![position]!);
         const same = referenceProbe(model, layer, inputsAt(layer));
         assertRelative(entry.sameLayer.mlp_out.mean, mean(same.mlpNorm), NORM_TOLERANCE, `${label} same-layer MLP norm`);
+        // Drawn without replacement from the included tokens: the finite-population correction; the prompts they come from as clusters.
+        const sampledPrompts = chosen.map(({ run }) => run);
+        const fpc = Math.sqrt(1 - resampled / tokens.length);
+        const sameStderr = entry.sameLayer.mlp_out.stderr!;
+        assert.equal(entry.sameLayer.mlp_out.population, tokens.length);
+        if (resampled === tokens.length) assert.equal(sameStderr, 0, `${label}: every token resampled, no sampling error`);
+        else assertRelative(sameStderr, fpc * independentStderr(same.mlpNorm), 1e-3, `${label} same-layer MLP norm's sampling error`);
+        assert.equal(entry.sameLayer.mlp_out.prompts, new Set(sampledPrompts).size);
+        assertRelative(entry.sameLayer.mlp_out.promptStderr!, clusterRobust(same.mlpNorm, sampledPrompts), 1e-3, `${label} same-layer MLP norm's prompt-level error`);
         assertAbsolute(entry.sameLayer.activationRate.mean, mean(same.active), 2 / (dMlp * resampled), `${label} same-layer activation rate`);
         assert.equal(entry.randomLayer.sourceLayer, sourceLayers[layer]);
         const other = referenceProbe(model, layer, inputsAt(sourceLayers[layer]!));
@@ -173,10 +191,22 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
   }
 });
 
-/** The file's standard error is the sample standard deviation over √n of the per-sample values. */
-function assertStderr(actual: SampleMean, values: readonly number[], label: string): void {
+/** Sample standard deviation (ddof 1) over √n. */
+function independentStderr(values: readonly number[]): number {
   const m = mean(values);
-  const sd = Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
+  return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) / Math.sqrt(values.length);
+}
+
+/** CR1 with the prompts as clusters, as a regression on a constant: √(C/(C−1)·Σ_c (Σ_{i∈c} (y_i − ȳ))²) / n. */
+function clusterRobust(values: readonly number[], prompts: readonly number[]): number {
+  const m = mean(values);
+  const ids = [...new Set(prompts)];
+  const meat = ids.reduce((sum, id) => sum + values.reduce((s, v, i) => s + (prompts[i] === id ? v - m : 0), 0) ** 2, 0);
+  return Math.sqrt((ids.length / (ids.length - 1)) * meat) / values.length;
+}
+
+/** The random inputs' standard error: independent samples, sample standard deviation over √n. */
+function assertStderr(actual: SampleMean, values: readonly number[], label: string): void {
   assert.equal(actual.n, values.length, `${label} n`);
-  assertRelative(actual.stderr, sd / Math.sqrt(values.length), 1e-3, `${label} standard error`);
+  assertRelative(actual.stderr!, independentStderr(values), 1e-3, `${label} standard error`);
 }

@@ -47,7 +47,8 @@ describe('probe graph: mean ‖Σ_h W_OV^h x‖² of normalised Gaussian inputs 
       const model = referenceModel(testCase.architecture, tiny.weights, tiny.config);
       for (let layer = 0; layer < spec.dims.nLayers; layer += 1) {
         const squares = Array.from(values[layer]!.ov_norm, (norm) => norm * norm);
-        const { mean, stderr } = sampleMean(squares);
+        const { mean, stderr: error } = sampleMean(squares);
+        const stderr = error!;
         const expected = expectedOvSquare(model, layer);
         const z = Math.abs(mean - expected) / stderr;
         assert.ok(z < 4, `layer ${layer}: mean ‖ΣW_OV x‖² ${mean} vs expected ${expected}: ${z.toFixed(2)} standard errors (${stderr}) apart`);

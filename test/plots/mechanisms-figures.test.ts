@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FIGURES } from '../../src/plots/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type MechanismsSubject } from '../../src/plots/figure-types.js';
-import { tinyMechanismsSubject } from './plot-fixtures.js';
+import { readMechanismsFile } from '../../src/results/read-mechanisms.js';
+import { TINY_MECHANISMS_V1_PATH, tinyMechanismsSubject } from './plot-fixtures.js';
 
 interface Row {
   layer: number;
@@ -27,11 +28,16 @@ describe('mechanisms figures', () => {
     const series = (name: string) => rows.filter((row) => row.series === name);
     assert.deepEqual([...new Set(rows.map((row) => row.series))], ['mlp_out (real prompts)', 'random input', 'resampled, same layer', 'resampled, random layer']);
     subject.mechanisms.layers.forEach((layer) => {
-      assert.ok(close(series('mlp_out (real prompts)')[layer.layer]!.value, layer.measured.mlp_out));
+      const measured = series('mlp_out (real prompts)')[layer.layer]!;
+      assert.ok(close(measured.value, layer.measured.mlp_out.mean));
+      // Real prompts' bands: the prompts' cluster-robust error; random inputs': the independent samples'.
+      assert.ok(close(measured.high!, layer.measured.mlp_out.mean + 2 * layer.measured.mlp_out.promptStderr!));
       const random = series('random input')[layer.layer]!;
       assert.ok(close(random.value, layer.random.mlp_out.mean));
-      assert.ok(close(random.high!, layer.random.mlp_out.mean + 2 * layer.random.mlp_out.stderr));
-      assert.ok(close(series('resampled, random layer')[layer.layer]!.value, layer.randomLayer.mlp_out.mean));
+      assert.ok(close(random.high!, layer.random.mlp_out.mean + 2 * layer.random.mlp_out.stderr!));
+      const resampled = series('resampled, random layer')[layer.layer]!;
+      assert.ok(close(resampled.value, layer.randomLayer.mlp_out.mean));
+      assert.ok(close(resampled.high!, layer.randomLayer.mlp_out.mean + 2 * layer.randomLayer.mlp_out.promptStderr!));
     });
   });
 
@@ -44,12 +50,28 @@ describe('mechanisms figures', () => {
     assert.equal(rates.length, 4 * subject.mechanisms.layers.length);
 
     const zeroed: MechanismsSubject = structuredClone(subject);
-    zeroed.mechanisms.layers[1]!.measured.activationRate = 0;
+    zeroed.mechanisms.layers[1]!.measured.activationRate.mean = 0;
     const outcome = FIGURES['activation-rate'].build(zeroed, DEFAULT_FIGURE_OPTIONS);
     assert.equal(rowsOf(outcome).length, 4 * subject.mechanisms.layers.length - 1);
     assert.ok(outcome.drawn && /1 value\(s\) of 0 are not drawn/.test(outcome.note ?? ''));
-    for (const layer of zeroed.mechanisms.layers) layer.measured.attn_out = layer.random.ov.mean = 0;
+    for (const layer of zeroed.mechanisms.layers) layer.measured.attn_out.mean = layer.random.ov.mean = 0;
     const none = FIGURES['attn-random'].build(zeroed, DEFAULT_FIGURE_OPTIONS);
     assert.ok(!none.drawn && /every value is 0/.test(none.reason));
+  });
+
+  it('read a version-1 file: its measured means without an error (every token), its sampled ones with the error it computed, said in the subtitle', async () => {
+    const older = await readMechanismsFile(TINY_MECHANISMS_V1_PATH);
+    const current = (await tinyMechanismsSubject()).mechanisms;
+    assert.equal(older.version, 2, 'upgraded in memory');
+    assert.match(older.options.errors.tokens, /^version 1: .*independent, no finite-population correction/);
+    older.layers.forEach((layer, index) => {
+      assert.deepEqual(layer.measured.mlp_out, { mean: current.layers[index]!.measured.mlp_out.mean, stderr: 0, n: older.tokens.included, population: older.tokens.included, prompts: null, promptStderr: null });
+      assert.equal(layer.sameLayer.mlp_out.promptStderr, null);
+      assert.ok(layer.sameLayer.mlp_out.stderr! > 0);
+    });
+    const outcome = FIGURES['mlp-random'].build({ path: 'older.json', mechanisms: older }, DEFAULT_FIGURE_OPTIONS);
+    const rows = rowsOf(outcome);
+    assert.ok(rows.filter((row) => row.series === 'mlp_out (real prompts)').every((row) => row.high === undefined), 'no band where no error was computed');
+    assert.ok(outcome.drawn && /a version-1 file: tokens taken as independent/.test(JSON.stringify(outcome.spec.title)));
   });
 });

@@ -87,6 +87,8 @@ export async function tinyWeightsSubject(measurement?: PlotSubject): Promise<Wei
 
 /** `resid-norms mechanisms` on the growing tiny GPT-2 (8 id prompts of 12 tokens, 64 samples, seed 0), timings zeroed. */
 export const TINY_MECHANISMS_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-gpt2.mechanisms.json', import.meta.url));
+/** The same mechanisms as a version-1 file (before the errors took the prompts as the unit), which is still read. */
+export const TINY_MECHANISMS_V1_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-gpt2.mechanisms-v1.json', import.meta.url));
 
 export async function tinyMechanismsSubject(): Promise<MechanismsSubject> {
   return { path: 'tiny-gpt2.mechanisms.json', mechanisms: await readMechanismsFile(TINY_MECHANISMS_PATH) };
