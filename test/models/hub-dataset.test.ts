@@ -57,10 +57,10 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
   const serve = (extra: Map<string, Buffer> = new Map()) => hub.datasets.set(DATASET, { sha: fakeSha('pile'), files: new Map([...files, ...extra]) });
 
   const refusals: Array<{ name: string; fault?: Fault; pageSize?: number; extra?: Map<string, Buffer>; message: RegExp }> = [
-    { name: 'a next page that is the page itself', fault: { treeLinks: 'self' }, message: /^http:\/\/127\.0\.0\.1:\d+ gave the listing of datasets\/test-org\/pile@main links to a page it gave already \(.*\/tree\/[0-9a-f]{40}\), a loop$/ },
-    { name: 'a next page on another host', fault: { treeLinks: 'elsewhere' }, message: /^http:\/\/127\.0\.0\.1:\d+ gave the listing of datasets\/test-org\/pile@main links its next page to another host \(http:\/\/127\.0\.0\.1:\d+\); refused$/ },
-    { name: 'more pages than the bound', pageSize: 1, extra: new Map(Array.from({ length: 210 }, (_, i) => [`notes/${i}.txt`, Buffer.from('x')])), message: /^http:\/\/127\.0\.0\.1:\d+ gave the listing of datasets\/test-org\/pile@main runs to more than 200 pages; give a narrower path$/ },
-    { name: 'a file name leading out of the snapshot', extra: new Map([['../escape.parquet', parquet(['x'])]]), message: /^http:\/\/127\.0\.0\.1:\d+ gave the listing of datasets\/test-org\/pile@main lists a file "\.\.\/escape\.parquet", refused: it has an empty, "\." or "\.\." part/ },
+    { name: 'a next page that is the page itself', fault: { treeLinks: 'self' }, message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main links to a page it gave already \(.*\/tree\/[0-9a-f]{40}\), a loop$/ },
+    { name: 'a next page on another host', fault: { treeLinks: 'elsewhere' }, message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main links its next page to another host \(http:\/\/127\.0\.0\.1:\d+\); refused$/ },
+    { name: 'more pages than the bound', pageSize: 1, extra: new Map(Array.from({ length: 210 }, (_, i) => [`notes/${i}.txt`, Buffer.from('x')])), message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main runs to more than 200 pages; give a narrower path$/ },
+    { name: 'a file name leading out of the snapshot', extra: new Map([['../escape.parquet', parquet(['x'])]]), message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main lists a file "\.\.\/escape\.parquet", refused: it has an empty, "\." or "\.\." part/ },
   ];
   for (const testCase of refusals) {
     it(`refuses ${testCase.name}: exit 5, one line, nothing kept`, async () => {

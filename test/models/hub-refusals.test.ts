@@ -73,6 +73,7 @@ describe('Hub refusals and misbehaviour: exit code, one line, nothing kept but c
     { name: 'a weights body that never ends', faults: { 'model.safetensors': { endless: true } }, code: ExitCode.network, message: /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused, run again later or check HF_ENDPOINT$/ },
     { name: 'a gzip bomb as the weights body', faults: { 'model.safetensors': { gzipBombBytes: 20_000_000 } }, code: ExitCode.network, message: /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused/ },
     { name: 'a CDN that answers 416 to every request, a range or not', faults: { 'model.safetensors': { refuseRanges: 'always' } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+ answered 416 \(range not satisfiable\) for the whole of "test-org\/tiny\/model\.safetensors"$/ },
+    { name: 'a listing of the wrong shape', faults: { [API_FAULT]: { malformedAnswer: true } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+: the listing of test-org\/tiny@main is not what the Hub API gives \(sha: .*\)$/ },
     { name: 'an API answer that never ends', faults: { [API_FAULT]: { endlessAnswer: true } }, code: ExitCode.network, message: /^"test-org\/tiny": the answer of http:\/\/127\.0\.0\.1:\d+\/api\/models\/test-org\/tiny\/revision\/main is larger than 33554432 bytes, the most an API answer may be; refused/ },
   ];
 

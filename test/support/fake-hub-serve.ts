@@ -37,6 +37,8 @@ export interface Fault {
   redirectLoop?: boolean;
   /** Answer an API call with an endless JSON body (API_FAULT only). */
   endlessAnswer?: boolean;
+  /** Answer a revision's info with JSON of the wrong shape (API_FAULT only). */
+  malformedAnswer?: boolean;
   /** Answer the next N API calls with 429 (API_FAULT only). */
   rateLimitTimes?: number;
   /** Tree listings whose next page is the page itself, or on another host (API_FAULT only). */

@@ -151,6 +151,7 @@ export class FakeHub {
       if (fault?.delayHeadersMs !== undefined && !(await this.timers.sleep(fault.delayHeadersMs, response))) return;
       if (this.meter(response)) return;
       if (fault?.endlessAnswer) return this.endless(response);
+      if (fault?.malformedAnswer) return this.json(response, 200, { _id: 'x', id: 'x', sha: 'main', siblings: 'config.json' });
       return this.api(parts[1], parts.slice(2), url, method, request, response);
     }
     const datasets = parts[0] === 'datasets';

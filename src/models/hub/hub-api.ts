@@ -91,7 +91,7 @@ export async function fetchListing(client: HubClient, repo: string, revision: st
   const known = cache?.get(key);
   if (known !== undefined) return known;
   const { api, name } = kindOf(repo);
-  const what = `the listing of ${repo}@${revision}`;
+  const what = `the listing of ${api === 'datasets' ? `dataset ${name}` : name}@${revision}`;
   const files = new Map<string, RemoteFile>();
   let sha: string;
   if (api === 'models') {

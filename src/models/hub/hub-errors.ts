@@ -47,7 +47,7 @@ export function explainHubError(error: unknown, context: HubContext): ResidNorms
   }
   if (error instanceof RedirectError) return new NetworkError(`${context.endpoint} ${error.message} for ${quote(what)}; check HF_ENDPOINT (a proxy or mirror that redirects to itself?) and run again`);
   if (error instanceof BodyLimitError) return new NetworkError(`${quote(what)}: ${error.message}; refused, run again later or check HF_ENDPOINT`);
-  if (error instanceof ListingError) return new NetworkError(`${context.endpoint} gave ${error.message}`);
+  if (error instanceof ListingError) return new NetworkError(`${context.endpoint}: ${error.message}`);
   if (isHubTimeout(error)) {
     const detail = (typeof error === 'string' ? error : (error as Error).message).replace(/^timed out: /, '');
     return new NetworkError(
