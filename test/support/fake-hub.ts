@@ -47,6 +47,7 @@ export class FakeHub {
   readonly renamed = new Map<string, string>();
   /** The anonymous API quota: `limit` calls per window of `windowSeconds`, then 429 until it ends. */
   rateLimit: { limit: number; windowSeconds: number; retryAfter?: boolean } | undefined;
+  /** Entries per tree page (guessed: huggingface_hub pages the real tree at 1,000). */
   treePageSize = 1000;
   url = '';
   cdnUrl = '';
