@@ -167,8 +167,13 @@ export function buildAttentionParts(ctx: GraphContext, sequence: SequenceValues,
     keys = g.node('Unsqueeze', [keys, g.intConstant([2])]); // [batch, kvHeads, 1, dHead, pos]
     values = g.node('Unsqueeze', [values, g.intConstant([2])]);
   }
-  let scores = g.node('Mul', [g.node('MatMul', [queries, keys]), g.floatConstant([spec.scale], [])], {}, `${name}.scores`);
-  if (spec.scoreSoftCap !== undefined) scores = ctx.softCap(scores, spec.scoreSoftCap, `${name}.scores_capped`);
+  const products = g.node('MatMul', [queries, keys]);
+  const cap = spec.scoreSoftCap;
+  // Soft-capped: cap · tanh(q·k · scale / cap), the scale folded into the tanh's argument (one pass fewer over the scores).
+  const scores =
+    cap === undefined
+      ? g.node('Mul', [products, g.floatConstant([spec.scale], [])], {}, `${name}.scores`)
+      : g.node('Mul', [g.node('Tanh', [g.node('Mul', [products, g.floatConstant([spec.scale / cap], [])])]), g.floatConstant([cap], [])], {}, `${name}.scores`);
   const masked = g.node('Where', [sequence.mask(spec.window), g.floatConstant([-Infinity], []), scores], {}, `${name}.masked_scores`);
   const pattern = g.node('Softmax', [masked], { axis: int(-1) }, `${name}.pattern`);
   let mixed = g.node('MatMul', [pattern, values]); // [batch, heads, pos, dHead] (or grouped)

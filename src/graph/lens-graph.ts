@@ -50,15 +50,16 @@ export class LensBuilder {
     const g = this.ctx.g;
     const normed = this.head.finalNorm ? this.ctx.norm(x, this.head.finalNorm, `${name}.final_norm`) : x;
     const product = g.node('Gemm', [normed, this.unembedding], { transB: int(1) }, `${name}.logits`); // [batch·pos, dVocab]
-    const logits = this.head.logitSoftCap === undefined ? product : this.ctx.softCap(product, this.head.logitSoftCap, `${name}.capped_logits`);
     const keep = { axes: ints([-1]), keepdims: int(1) };
     const sum = (value: string, output: string) => g.node('ReduceSum', [value, g.intConstant([-1])], { keepdims: int(1) }, output);
-    // Rank first, while the logits are still needed as they are.
+    // Rank first, while the logits are still needed as they are. A soft-cap (strictly increasing)
+    // keeps the order, so the rank is taken before it: float32 tanh could tie distinct logits.
     const index = g.node('Max', [this.next, g.intConstant([0], [])]);
-    const nextLogit = g.node('GatherElements', [logits, index], { axis: int(1) }, `${name}.next_logit`); // [batch·pos, 1]
-    const above = sum(g.node('Cast', [g.node('Greater', [logits, nextLogit])], { to: int(ElementType.float) }), `${name}.above`); // float: exact to 2^24 > any dVocab
+    const nextLogit = g.node('GatherElements', [product, index], { axis: int(1) }, `${name}.next_logit`); // [batch·pos, 1]
+    const above = sum(g.node('Cast', [g.node('Greater', [product, nextLogit])], { to: int(ElementType.float) }), `${name}.above`); // float: exact to 2^24 > any dVocab
     const hasNext = g.node('GreaterOrEqual', [this.next, g.intConstant([0], [])]);
     const rank = g.node('Where', [hasNext, above, g.floatConstant([LENS_NO_NEXT], [])], {}, `${name}.rank`);
+    const logits = this.head.logitSoftCap === undefined ? product : this.ctx.softCap(product, this.head.logitSoftCap, `${name}.capped_logits`);
     const shifted = g.node('Sub', [logits, g.node('ReduceMax', [logits], keep, `${name}.max`)]);
     const weights = g.node('Exp', [shifted]);
     const total = sum(weights, `${name}.sum_exp`);
