@@ -4,7 +4,7 @@ import type { MeasureRequest } from '../commands/measure.js';
 import type { Measurement } from '../results/schema.js';
 import { DEFAULT_SINK_TOKENS, DIAGNOSTICS } from '../results/diagnostics.js';
 import { HOOK_NAMES } from '../vocabulary/hooks.js';
-import { addDeviceOptions, FLAG_RANGES, parseChoiceList, parseHooks, rangeOf } from './options.js';
+import { addDeviceOptions, addMemoryOption, FLAG_RANGES, parseChoiceList, parseHooks, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { ResidNormsError } from '../errors.js';
@@ -58,7 +58,7 @@ function define(command: Command, io: CliIo): Command {
     .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
     .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp())
     .option('--append-eos <n>', 'append n EOS tokens to every prompt, as padding: measured and drawn apart, never summarized (default 0)', rangeOf('appendEos'));
-  addDeviceOptions(command, io.env)
+  addMemoryOption(addDeviceOptions(command, io.env), io.env)
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
     .option('--restart', 'discard the checkpoint of an interrupted run instead of resuming it', false)
     .option('--take-over-lock', 'take over <out>.lock from a process on another host, which cannot be checked from here (once you know it has ended)', false)

@@ -1,9 +1,10 @@
 /** Parsers for command-line values: each rejects a bad value with what would be valid. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEVICES } from '../runtime/devices.js';
 import { availableParallelism } from 'node:os';
 import { allocatedCpus } from '../runtime/cpu-allocation.js';
+import { allocatedMemory, formatMemorySize, parseMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 
 export function parsePositiveInt(value: string): number {
@@ -74,6 +75,39 @@ export function addDeviceOptions(command: Command, env: NodeJS.ProcessEnv): Comm
   command.option('--device <device>', `execution device: ${DEVICES.join(', ')}`, parseChoice(DEVICES), 'cpu');
   const help = `intra-op threads, ${low}…${high} here (4 per core at most; default: ${THREADS_VARIABLE}, else the CPUs this process may use: ${threads} here, from ${source})`;
   return command.option('--threads <n>', help, rangeOf('threads'), threads);
+}
+
+/** The environment variable that sets the default of --max-memory (a job array's tasks, a shared node). */
+export const MAX_MEMORY_VARIABLE = 'RESID_NORMS_MAX_MEMORY';
+
+const SIZE_EXAMPLES = 'e.g. 4GB, 1.5GiB, 800MB, 512M';
+
+function parseMemoryFlag(value: string): MemoryAllocation {
+  const bytes = parseMemorySize(value);
+  if (bytes === undefined) throw new InvalidArgumentError(`expected a size with its unit (${SIZE_EXAMPLES}; kB, MB, GB, TB are powers of 1000, K, M, G, T and KiB, MiB, GiB, TiB of 1024), got ${JSON.stringify(value)}`);
+  return { bytes, source: '--max-memory' };
+}
+
+/**
+ * --max-memory with its default: RESID_NORMS_MAX_MEMORY when set (checked like the flag), else a
+ * safe share of the memory this process may use (src/runtime/memory-allocation.ts). For every
+ * command that runs a model or reads its weights.
+ */
+export function addMemoryOption(command: Command, env: NodeJS.ProcessEnv): Command {
+  const fromEnv = env[MAX_MEMORY_VARIABLE];
+  let budget: MemoryAllocation;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const bytes = parseMemorySize(fromEnv);
+    if (bytes === undefined) throw new UsageError(`${MAX_MEMORY_VARIABLE} ${JSON.stringify(fromEnv)} is not a size; valid: a number and a unit, ${SIZE_EXAMPLES}`);
+    budget = { bytes, source: MAX_MEMORY_VARIABLE };
+  } else {
+    const allocation = allocatedMemory(env);
+    budget = { bytes: allocation.bytes, source: `the default --max-memory (${allocation.source})` };
+  }
+  const help =
+    `most anonymous memory to use, ${SIZE_EXAMPLES}; a model whose float32 weights do not fit runs block by block ` +
+    `(default: ${MAX_MEMORY_VARIABLE}, else a safe share of free memory: ${formatMemorySize(budget.bytes)} here, from ${budget.source.replace(/^the default --max-memory \((.*)\)$/, '$1')})`;
+  return command.addOption(new Option('--max-memory <size>', help).argParser(parseMemoryFlag).default(budget, formatMemorySize(budget.bytes)));
 }
 
 export function rangeOf(flag: keyof typeof FLAG_RANGES): (value: string) => number {

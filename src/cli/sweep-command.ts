@@ -1,4 +1,5 @@
 /** `resid-norms sweep` flags → a SweepRequest; prints one line per member to stdout. */
+import type { MemoryAllocation } from '../runtime/memory-allocation.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { SweepOutcome, SweepRequest } from '../commands/sweep.js';
 import { FIT_DEFAULTS } from '../analysis/growth-fit.js';
@@ -9,7 +10,7 @@ import type { Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
 import { formatSweepTable } from '../tables/sweep-table.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
-import { addDeviceOptions, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
+import { addDeviceOptions, addMemoryOption, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { addPromptOptions, addPromptSourceOption, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
 import type { Reporter } from '../reporting/reporter.js';
@@ -29,6 +30,7 @@ interface SweepFlags extends PromptFlagValues {
   includeBos: boolean;
   device: Device;
   threads?: number;
+  maxMemory?: MemoryAllocation;
   refresh: boolean;
   takeOverLock: boolean;
   member?: number;
@@ -70,7 +72,7 @@ function define(command: Command, io: CliIo): Command {
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts')
     .option('--no-exclusions', 'keep position 0 and the special tokens (BOS, EOS, padding) in summaries and fits')
     .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp());
-  addDeviceOptions(command, io.env)
+  addMemoryOption(addDeviceOptions(command, io.env), io.env)
     .option('--refresh', 'ask the Hub for the newest commit of each revision even if it is cached', false)
     .option('--take-over-lock', 'take over the lock of a member from a process on another host, which cannot be checked from here (once you know it has ended)', false)
     .option('--member <i>', `measure only member i (1-based; one task of a job array, e.g. $SLURM_ARRAY_TASK_ID), then stop; 1…${MAX_MEMBERS}`, parseIntInRange(1, MAX_MEMBERS))
@@ -104,6 +106,7 @@ function define(command: Command, io: CliIo): Command {
         exclusions: flags.exclusions && !flags.includeBos,
         device: flags.device,
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        ...(flags.maxMemory !== undefined ? { maxMemory: flags.maxMemory } : {}),
         refresh: flags.refresh,
         ...(flags.takeOverLock ? { takeOverLock: true } : {}),
       },

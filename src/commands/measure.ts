@@ -16,7 +16,11 @@ import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
-import { floatsPerToken, packedLength, packedSlots, type CollectContext } from '../measure/collect-norms.js';
+import { floatsPerToken, packedLength, packedSlots, type PackContext } from '../measure/collect-norms.js';
+import { planExecution, type StreamedPlan } from '../measure/memory-plan.js';
+import { memoryModelOf } from '../measure/memory-model.js';
+import { runStreamedBatches } from '../measure/streamed-batches.js';
+import { allocatedMemory, formatMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
 import { chooseDiagnostics, diagnosticShape, diagnosticsInfo, lensHeadInfo } from '../measure/diagnostics-selection.js';
 import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
@@ -43,7 +47,7 @@ import { toolVersion } from '../version.js';
 import type { Diagnostic } from '../results/diagnostics.js';
 import { type Measurement } from '../results/schema.js';
 import { type HookName } from '../vocabulary/hooks.js';
-import { createNormSession, onnxRuntimeVersion } from '../runtime/onnx-session.js';
+import { createNormSession, defaultThreads, onnxRuntimeVersion } from '../runtime/onnx-session.js';
 import { type Device } from '../runtime/devices.js';
 
 export interface MeasureRequest {
@@ -77,6 +81,15 @@ export interface MeasureRequest {
   appendEos?: number;
   device: Device;
   threads?: number;
+  /**
+   * Most anonymous memory the run may take (--max-memory, with where it came from, for messages);
+   * a model that would not fit whole runs block by block. Default: allocatedMemory's safe share.
+   */
+  maxMemory?: MemoryAllocation;
+  /** Most tokens a chunk of a streamed run gathers (default memory-plan.ts CHUNK_TOKENS); tests. */
+  chunkTokens?: number;
+  /** Force ONNX Runtime's prepacking of the whole graph's GEMM weights on or off (default: by size, runtime/onnx-session.ts); tests and benches. */
+  prepackWeights?: boolean;
   /** Re-resolve the revision on the Hub even when the cache has it. */
   refresh: boolean;
   /** Discard a checkpoint left by an earlier run instead of resuming it. */
@@ -158,25 +171,48 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     stopIfInterrupted(request.signal, 'while reading the prompts');
     const layout = await planExternalData(model.weights.files);
     const graph = buildTransformerGraph(spec, { hooks, layout, ...(diagnostics ? { diagnostics } : {}) });
-    const session = await createNormSession(graph.bytes, layout.folder, { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) });
+    const pack: PackContext = {
+      outputs: graph.outputs,
+      outputNames: graph.outputNames,
+      hooks,
+      nLayers: spec.dims.nLayers,
+      modelId: resolved.id,
+      diagnostics: graph.diagnostics,
+      sequenceDiagnostics: graph.sequenceDiagnostics,
+    };
+    const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
+    // Whole graph or block by block: decided from the batches still to run, before any of them runs.
+    const finished = new Set(saved?.finished.map(({ position }) => position) ?? []);
+    const todo = planned.filter(({ position }) => !finished.has(position));
+    const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
+    const memory = memoryModelOf(spec, { lens: graph.readsNextIds, diagnostics: graph.diagnostics.length > 0, floatsPerToken: floatsPerToken(pack), totalTokens });
+    const execution = planExecution(memory, todo.map(({ batch }) => ({ rows: batch.members.length, length: batch.length })), budget.bytes, budget.source, request.chunkTokens);
+    const sessionOptions = {
+      device: request.device,
+      weightBytes: model.weights.totalBytes,
+      ...(request.threads ? { threads: request.threads } : {}),
+      ...(request.prepackWeights !== undefined ? { prepackWeights: request.prepackWeights } : {}),
+    };
+    const session = execution.kind === 'whole' ? await createNormSession(graph.bytes, layout.folder, sessionOptions) : undefined;
+    if (execution.kind === 'streamed') {
+      reporter.info(
+        `${resolved.id} needs about ${formatMemorySize(execution.wholeBytes)} as one graph, more than ${budget.source} (${formatMemorySize(budget.bytes)}): ` +
+          `running it block by block, ${execution.chunks.length} chunk${execution.chunks.length === 1 ? '' : 's'} of batches${rowsNote(execution, todo)}, about ${formatMemorySize(execution.bytes)} at most`,
+      );
+    }
     stopIfInterrupted(request.signal, 'while building the graph');
     const startupSeconds = (performance.now() - startedAt) / 1000;
 
-    const collect: CollectContext = { session, outputs: graph.outputs, outputNames: graph.outputNames, hooks, nLayers: spec.dims.nLayers, modelId: resolved.id, diagnostics: graph.diagnostics, sequenceDiagnostics: graph.sequenceDiagnostics, readsNextIds: graph.readsNextIds, readsSequenceLengths: graph.readsSequenceLengths };
-    const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
-    const progress = reporter.progress('measuring (tokens)', totalTokens, 'items');
+    const progress = execution.kind === 'whole' ? reporter.progress('measuring (tokens)', totalTokens, 'items') : reporter.progress('measuring (tokens × blocks)', totalTokens * spec.dims.nLayers, 'items');
     let checkpoint: CheckpointWriter | undefined;
     let outcome: RunBatchesOutcome;
     try {
       checkpoint = openCheckpoint(files, key, saved);
-      outcome = await runBatches({
-        planned,
-        checkpoint,
-        checkpointFile: files.index,
-        collect,
-        progress,
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
+      const common = { planned, checkpoint, checkpointFile: files.index, progress, ...(request.signal ? { signal: request.signal } : {}) };
+      outcome =
+        session !== undefined
+          ? await runBatches({ ...common, collect: { ...pack, session, readsNextIds: graph.readsNextIds, readsSequenceLengths: graph.readsSequenceLengths } })
+          : await runStreamedBatches({ ...common, collect: pack, spec, layout, hooks, selection: diagnostics ?? { diagnostics: [] }, plan: execution as StreamedPlan, session: sessionOptions });
     } catch (error) {
       // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
       if (checkpoint?.batches.size === 0) {
@@ -187,14 +223,14 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       throw error;
     } finally {
       progress.done();
-      await session.release();
+      await session?.release();
     }
 
     let tables: TablesOutcome;
     const writingStartedAt = performance.now();
     const kept = `every batch is kept in ${quote(files.index)}: make room or fix the folder, then run the same command again to write the results from it`;
     try {
-      tables = writeTables(outPath, planned, checkpoint, collect, exclusion, reporter);
+      tables = writeTables(outPath, planned, checkpoint, pack, exclusion, reporter);
     } catch (error) {
       throw error instanceof WriteFailure ? error.withAdvice(kept) : error;
     } finally {
@@ -215,7 +251,7 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       },
       runtime: {
         device: request.device,
-        threads: session.threads,
+        threads: request.threads ?? defaultThreads(),
         seconds: outcome.seconds,
         startupSeconds,
         writingSeconds,
@@ -245,7 +281,7 @@ function writeTables(
   outPath: string,
   planned: ReadonlyArray<{ position: number; batch: { members: Sequence[] } }>,
   checkpoint: CheckpointWriter,
-  collect: CollectContext,
+  collect: PackContext,
   exclusion: ExclusionRule,
   reporter: Reporter,
 ): TablesOutcome {
@@ -306,6 +342,14 @@ function refuseBadNorms(norms: Float32Array, sequence: Sequence, checkpointFile:
       throw new NumericalError(`${quote(checkpointFile)} holds ${value} as a norm of prompt ${sequence.index + 1}, which no forward pass gives; rerun with --restart to measure again`);
     }
   }
+}
+
+/** When batches run a few rows at a time (their activations would not fit whole), say how. */
+function rowsNote(plan: StreamedPlan, todo: ReadonlyArray<{ batch: { members: unknown[] } }>): string {
+  const split = todo.map(({ batch }, index) => ({ rows: batch.members.length, run: Math.min(plan.blockRows[index]!, plan.lensRows[index]!) })).filter(({ rows, run }) => run < rows);
+  if (split.length === 0) return '';
+  const smallest = Math.min(...split.map(({ run }) => run));
+  return `, ${split.length} batch${split.length === 1 ? '' : 'es'} ${smallest} row${smallest === 1 ? '' : 's'} at a time`;
 }
 
 /** sha256 of every sequence's ids and decoded tokens, in prompt order. */

@@ -36,7 +36,7 @@ import { fingerprintFolder } from '../models/fingerprint.js';
 import type { MeasurementFile } from '../store/open-results.js';
 import { renderFigure } from '../plots/figure-outcomes.js';
 
-export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'refresh' | 'takeOverLock'>;
+export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'maxMemory' | 'refresh' | 'takeOverLock'>;
 
 export interface SweepRequest {
   outDir: string;

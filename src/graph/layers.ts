@@ -15,14 +15,28 @@ const STORED_TYPES: Record<string, ElementTypeValue> = {
   BF16: ElementType.bfloat16,
 };
 
+/**
+ * Where a graph's weights come from: external initializers referencing the weight files (the
+ * default), or graph inputs fed float32 values at run time (`inputs`: a streamed run feeds one
+ * block's weights, src/measure/streamed-run.ts), named weight.0, weight.1 … in order of first use,
+ * so blocks of one structure make the same graph.
+ */
+export type WeightSource = { kind: 'files'; layout: ExternalDataLayout } | { kind: 'inputs' };
+
 export class GraphContext {
+  private readonly raw = new Map<string, string>();
   private readonly stored = new Map<string, string>();
   private readonly used = new Map<string, string>();
+  /** With weights as inputs: each input's name and the tensor it is fed from, in order of first use. */
+  readonly weightInputs: Array<{ input: string; tensor: TensorInfo }> = [];
+  private readonly source: WeightSource;
 
   constructor(
     readonly g: GraphBuilder,
-    private readonly layout: ExternalDataLayout,
-  ) {}
+    source: ExternalDataLayout | WeightSource,
+  ) {
+    this.source = 'kind' in source ? source : { kind: 'files', layout: source };
+  }
 
   /**
    * The tensor as the model uses it: (stored + offset) · scale in float32 (types.ts TensorRef),
@@ -37,25 +51,62 @@ export class GraphContext {
       if (cached) return cached;
     }
     const stored = this.storedTensor(ref.tensor);
-    let value = view === undefined ? stored : view(stored);
-    if (ref.offset !== undefined && ref.offset !== 0) value = this.g.node('Add', [value, this.g.floatConstant([ref.offset], [])], {}, `${ref.tensor.name}.offset`);
-    if (ref.scale !== undefined && ref.scale !== 1) value = this.g.node('Mul', [value, this.g.floatConstant([ref.scale], [])], {}, `${ref.tensor.name}.scaled`);
+    const value = this.use(ref, view === undefined ? stored : view(stored));
     if (view === undefined) this.used.set(key, value);
     return value;
+  }
+
+  /**
+   * Rows `indices` of the tensor as the model uses it (an embedding lookup): the rows are
+   * selected from the stored tensor before it is cast to float32 or scaled, so a half-precision
+   * table is never converted whole (ONNX Runtime would fold that Cast into a float32 copy of it).
+   */
+  rows(ref: TensorRef, indices: string, name: string): string {
+    const casts = this.castsToFloat(ref.tensor);
+    const selected = this.g.node('Gather', [this.rawTensor(ref.tensor), indices], {}, casts ? `${name}.stored` : name);
+    return this.use(ref, casts ? this.g.node('Cast', [selected], { to: int(ElementType.float) }, name) : selected);
+  }
+
+  private use(ref: TensorRef, value: string): string {
+    let result = value;
+    if (ref.offset !== undefined && ref.offset !== 0) result = this.g.node('Add', [result, this.g.floatConstant([ref.offset], [])], {}, `${ref.tensor.name}.offset`);
+    if (ref.scale !== undefined && ref.scale !== 1) result = this.g.node('Mul', [result, this.g.floatConstant([ref.scale], [])], {}, `${ref.tensor.name}.scaled`);
+    return result;
+  }
+
+  /** The stored tensor as a graph value in its stored type: an initializer (in place in its file, or inline), or a float32 input. */
+  private rawTensor(info: TensorInfo): string {
+    const cached = this.raw.get(info.name);
+    if (cached) return cached;
+    const stored = STORED_TYPES[info.dtype];
+    if (stored === undefined) throw new Error(`tensor ${info.name} has dtype ${info.dtype}, not a float weight`);
+    let name: string;
+    if (this.source.kind === 'inputs') {
+      name = this.g.addInput(`weight.${this.weightInputs.length}`, ElementType.float, info.shape, { prunable: true });
+      this.weightInputs.push({ input: name, tensor: info });
+    } else {
+      // A tensor copied out of a PyTorch checkpoint (a non-contiguous view) travels in the graph; every other is referenced in its file.
+      const { layout } = this.source;
+      name =
+        info.data !== undefined
+          ? this.g.addInlineInitializer(info.name, stored, info.shape, info.data)
+          : this.g.addExternalInitializer(info.name, stored, info.shape, { location: layout.locationOf(info.file), offset: info.byteOffset, length: info.byteLength });
+    }
+    this.raw.set(info.name, name);
+    return name;
+  }
+
+  /** Whether the stored tensor is half precision in the graph (weight inputs are fed as float32). */
+  private castsToFloat(info: TensorInfo): boolean {
+    return this.source.kind === 'files' && STORED_TYPES[info.dtype] !== ElementType.float;
   }
 
   /** A float32 value holding the stored tensor; bytes referenced in place, cast once if half precision. */
   private storedTensor(info: TensorInfo): string {
     const cached = this.stored.get(info.name);
     if (cached) return cached;
-    const stored = STORED_TYPES[info.dtype];
-    if (stored === undefined) throw new Error(`tensor ${info.name} has dtype ${info.dtype}, not a float weight`);
-    // A tensor copied out of a PyTorch checkpoint (a non-contiguous view) travels in the graph; every other is referenced in its file.
-    const name =
-      info.data !== undefined
-        ? this.g.addInlineInitializer(info.name, stored, info.shape, info.data)
-        : this.g.addExternalInitializer(info.name, stored, info.shape, { location: this.layout.locationOf(info.file), offset: info.byteOffset, length: info.byteLength });
-    const asFloat = stored === ElementType.float ? name : this.g.node('Cast', [name], { to: int(ElementType.float) }, `${info.name}.f32`);
+    const raw = this.rawTensor(info);
+    const asFloat = this.castsToFloat(info) ? this.g.node('Cast', [raw], { to: int(ElementType.float) }, `${info.name}.f32`) : raw;
     this.stored.set(info.name, asFloat);
     return asFloat;
   }

@@ -64,6 +64,8 @@ export class GraphBuilder {
   private readonly nodes: onnxProto.onnx.INodeProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
+  /** Inputs left out of the serialized graph when no output needs them (weights fed as inputs). */
+  private readonly prunable = new Set<string>();
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly names = new Set<string>();
   private readonly constants = new Map<string, string>();
@@ -86,8 +88,10 @@ export class GraphBuilder {
     return name;
   }
 
-  addInput(name: string, elemType: ElementTypeValue, dims: readonly Dim[]): string {
+  /** A graph input; a `prunable` one is left out of the graph when no output needs it. */
+  addInput(name: string, elemType: ElementTypeValue, dims: readonly Dim[], options: { prunable?: boolean } = {}): string {
     this.inputs.push(valueInfo(this.claim(name), elemType, dims));
+    if (options.prunable) this.prunable.add(name);
     return name;
   }
 
@@ -177,7 +181,7 @@ export class GraphBuilder {
    * The nodes and initializers the outputs depend on. Graphs build every tap of a block
    * (block-recipe.ts) whether or not a caller reads it; what no output needs is left out here.
    */
-  private live(): { nodes: onnxProto.onnx.INodeProto[]; initializers: onnxProto.onnx.ITensorProto[] } {
+  private live(): { nodes: onnxProto.onnx.INodeProto[]; initializers: onnxProto.onnx.ITensorProto[]; inputs: onnxProto.onnx.IValueInfoProto[] } {
     const producer = new Map<string, onnxProto.onnx.INodeProto>();
     for (const node of this.nodes) for (const output of node.output ?? []) producer.set(output, node);
     const needed = new Set<onnxProto.onnx.INodeProto>();
@@ -192,12 +196,16 @@ export class GraphBuilder {
       needed.add(node);
       for (const input of node.input ?? []) if (input !== '') pending.push(input);
     }
-    return { nodes: this.nodes.filter((node) => needed.has(node)), initializers: this.initializers.filter((tensor) => used.has(tensor.name!)) };
+    return {
+      nodes: this.nodes.filter((node) => needed.has(node)),
+      initializers: this.initializers.filter((tensor) => used.has(tensor.name!)),
+      inputs: this.inputs.filter((input) => !this.prunable.has(input.name!) || used.has(input.name!)),
+    };
   }
 
   /** Serialize to ONNX model bytes (only what the outputs need): default opset 17, version 1 of any other domain used. */
   toBytes(): Uint8Array {
-    const { nodes, initializers } = this.live();
+    const { nodes, initializers, inputs } = this.live();
     const opsets = [{ domain: '', version: 17 }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))];
     const model = onnx.ModelProto.create({
       irVersion: 8,
@@ -207,11 +215,21 @@ export class GraphBuilder {
         name: this.graphName,
         node: nodes,
         initializer: initializers,
-        input: this.inputs,
+        input: inputs,
         output: this.outputs,
       },
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** The graph's outputs, in the order they were added. */
+  get outputNames(): string[] {
+    return this.outputs.map((output) => output.name!);
+  }
+
+  /** The inputs toBytes writes (prunable ones only when an output needs them). */
+  get inputNames(): string[] {
+    return this.live().inputs.map((input) => input.name!);
   }
 
   /** Nodes the outputs need (what toBytes writes). */

@@ -26,12 +26,13 @@ export function inputPositions(g: GraphBuilder, value: string): { tokenShape: st
 /** resid_pre of block 0: token (+ position) embeddings of the input ids, as the model uses them, [batch·pos, dModel]. */
 export function embedTokens(ctx: GraphContext, spec: Pick<TransformerSpec, 'tokenEmbedding' | 'positionEmbedding' | 'dims'>, ids: string, positions: string): string {
   const { g } = ctx;
-  // The lookup selects rows first, so a scaled embedding (Gemma's × √d_model) scales [batch, pos, dModel], not the table.
-  let residual = ctx.weight(spec.tokenEmbedding, (table) => g.node('Gather', [table, ids], {}, 'embed')); // [batch, pos, dModel]
+  // The lookup selects rows first, so a scaled embedding (Gemma's × √d_model) scales [batch, pos, dModel], not the table,
+  // and a BF16 table is cast row by row, never as a float32 copy of the whole table.
+  let residual = ctx.rows(spec.tokenEmbedding, ids, 'embed'); // [batch, pos, dModel]
   if (spec.positionEmbedding) {
     const { weight, offset } = spec.positionEmbedding;
     const tableRows = offset === 0 ? positions : g.node('Add', [positions, g.intConstant([offset], [])]);
-    residual = g.node('Add', [residual, ctx.weight(weight, (table) => g.node('Gather', [table, tableRows], {}, 'pos_embed'))], {}, 'embed_pos');
+    residual = g.node('Add', [residual, ctx.rows(weight, tableRows, 'pos_embed')], {}, 'embed_pos');
   }
   return g.node('Reshape', [residual, g.intConstant([-1, spec.dims.dModel])], {}, 'blocks.0.resid_pre');
 }

@@ -13,11 +13,11 @@
 import { availableHooks } from '../architectures/model-shape.js';
 import type { TransformerSpec } from '../architectures/types.js';
 import type { DiagnosticSelection } from '../results/diagnostics.js';
-import { type HookName, type NormMetric } from '../vocabulary/hooks.js';
-import { buildBlock, type BlockTap } from './block-recipe.js';
+import type { HookName } from '../vocabulary/hooks.js';
+import { buildBlock } from './block-recipe.js';
 import { DiagnosticsBuilder, type DiagnosticOutput } from './diagnostics-graph.js';
 import type { ExternalDataLayout } from './external-data.js';
-import { hookOutputName } from './hooks.js';
+import { HookNorms, type HookOutput } from './hook-norms.js';
 import { GraphContext } from './layers.js';
 import { LensBuilder } from './lens-graph.js';
 import { ElementType, GraphBuilder } from './onnx-builder.js';
@@ -25,17 +25,10 @@ import { startFromTokens } from './stream.js';
 
 export { availableHooks } from '../architectures/model-shape.js';
 export { embedTokens, INPUT_IDS, inputPositions } from './stream.js';
+export type { HookOutput } from './hook-norms.js';
 
 /** The logit lens's input: each position's next token id, −1 for the last token and padding. */
 export const NEXT_IDS = 'next_ids';
-
-/** One (layer, hook, metric) and the graph output carrying it; two entries may share an output. */
-export interface HookOutput {
-  name: string;
-  layer: number;
-  hook: HookName;
-  metric: NormMetric;
-}
 
 export interface BuiltGraph {
   bytes: Uint8Array;
@@ -62,15 +55,10 @@ export interface GraphOptions {
   diagnostics?: DiagnosticSelection;
 }
 
-/** The block tap each hook reads (TransformerLens's hook points are taps of the block recipe). */
-const HOOK_TAPS: Record<HookName, BlockTap> = { resid_pre: 'resid_pre', attn_out: 'attn_out', resid_mid: 'resid_mid', mlp_out: 'mlp_out', resid_post: 'resid_post' };
-
 export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptions): BuiltGraph {
   const available = availableHooks(spec);
   const missing = options.hooks.filter((hook) => !available.includes(hook));
   if (missing.length > 0) throw new Error(`hooks ${missing.join(', ')} do not exist in ${spec.architecture}`);
-  const wantedLayers = options.layers ? new Set(options.layers) : undefined;
-  const hooksAt = new Map<BlockTap, HookName>(options.hooks.map((hook) => [HOOK_TAPS[hook], hook]));
 
   const g = new GraphBuilder(`resid-norms ${spec.architecture}`);
   const ctx = new GraphContext(g, options.layout);
@@ -83,57 +71,27 @@ export function buildTransformerGraph(spec: TransformerSpec, options: GraphOptio
   }
   const diagnostics = new DiagnosticsBuilder(ctx, sequence, selection, { ...spec.dims, parallelResidual: spec.parallelResidual }, lens);
 
-  // Norms are computed and output once per value: resid_post of block l is resid_pre of block
-  // l + 1, so both hook entries name the same output.
-  const outputs: HookOutput[] = [];
-  const reduced = new Map<string, Record<NormMetric, string>>();
-  // Norms computed since the last norm layer: the next one waits for them (see zeroAfter).
-  let pending: string[] = [];
-  const beforeNorm = (name: string): string | undefined => {
-    const after = pending.length > 0 ? ctx.zeroAfter(pending, name) : undefined;
-    pending = [];
-    return after;
-  };
-  const record = (layer: number, hook: HookName, value: string): void => {
-    if (wantedLayers && !wantedLayers.has(layer)) return;
-    let norms = reduced.get(value);
-    if (norms === undefined) {
-      const names = { raw: hookOutputName(layer, hook, 'raw'), centered: hookOutputName(layer, hook, 'centered') };
-      const perToken = (norm: string, name: string) => g.node('Reshape', [norm, tokenShape], {}, name); // [batch·pos] → [batch, pos]
-      const flat = ctx.tokenNorms(value, spec.dims.dModel, { raw: `${names.raw}.flat`, centered: `${names.centered}.flat` });
-      norms = { raw: perToken(flat.raw, names.raw), centered: perToken(flat.centered, names.centered) };
-      for (const metric of ['raw', 'centered'] as const) g.addOutput(norms[metric], ElementType.float, ['batch', 'pos']);
-      pending.push(norms.raw, norms.centered);
-      reduced.set(value, norms);
-    }
-    for (const metric of ['raw', 'centered'] as const) outputs.push({ name: norms[metric], layer, hook, metric });
-  };
+  const norms = new HookNorms(ctx, options.hooks, spec.dims.dModel, tokenShape, options.layers ? new Set(options.layers) : undefined);
 
-  pending.push(...diagnostics.addEmbeddings(embeddings)); // the lens of the embeddings, before block 0 runs
+  norms.wait(diagnostics.addEmbeddings(embeddings)); // the lens of the embeddings, before block 0 runs
   const lastLayer = spec.dims.nLayers - 1;
   let residual = embeddings;
   for (let layer = 0; layer <= lastLayer; layer += 1) {
-    const observer = {
-      beforeNorm,
-      tap: (tap: BlockTap, value: string) => {
-        const hook = hooksAt.get(tap);
-        if (hook !== undefined) record(layer, hook, value);
-      },
-    };
+    const observer = norms.observer(layer);
     if (layer === lastLayer && onlyResidPre(options.hooks) && !diagnostics.selected) {
       observer.tap('resid_pre', residual);
       break;
     }
     const taps = buildBlock(ctx, sequence, spec, layer, residual, observer);
-    if (diagnostics.selected) pending.push(...diagnostics.addBlock(layer, taps, spec.blocks[layer]!));
+    if (diagnostics.selected) norms.wait(diagnostics.addBlock(layer, taps, spec.blocks[layer]!));
     residual = taps.resid_post;
   }
   const diagnosticOutputs = diagnostics.finish();
   const sequenceOutputs = diagnostics.finishSequences();
   return {
     bytes: g.toBytes(),
-    outputs,
-    outputNames: [...new Set(outputs.map((o) => o.name))],
+    outputs: norms.outputs,
+    outputNames: norms.outputNames,
     diagnostics: diagnosticOutputs,
     sequenceDiagnostics: sequenceOutputs,
     readsNextIds: lens !== undefined,

@@ -12,8 +12,8 @@ import type { NormSession } from '../runtime/onnx-session.js';
 import { batchInputIds, batchNextIds, type Batch } from './batches.js';
 import type { Sequence } from './sequences.js';
 
-export interface CollectContext {
-  session: NormSession;
+/** What packing a batch's outputs needs: which outputs there are and where they go. */
+export interface PackContext {
   /** Every (layer, hook, metric) measured, and the graph output carrying it. */
   outputs: readonly HookOutput[];
   /** The graph's distinct outputs, in the order packed norms store them. */
@@ -25,6 +25,10 @@ export interface CollectContext {
   diagnostics?: readonly DiagnosticOutput[];
   /** Per-sequence diagnostic outputs (massive-sequence), packed last; none when absent. */
   sequenceDiagnostics?: readonly DiagnosticOutput[];
+}
+
+export interface CollectContext extends PackContext {
+  session: NormSession;
   /** The graph reads next_ids (the logit lens). */
   readsNextIds?: boolean;
   /** The graph reads sequence_lengths (per-sequence diagnostics). */
@@ -32,17 +36,17 @@ export interface CollectContext {
 }
 
 /** float32 values a checkpoint holds per token: one per norm output, then each diagnostic's list. */
-export function floatsPerToken(context: Pick<CollectContext, 'outputNames' | 'diagnostics'>): number {
+export function floatsPerToken(context: Pick<PackContext, 'outputNames' | 'diagnostics'>): number {
   return context.outputNames.length + (context.diagnostics ?? []).reduce((sum, { column }) => sum + column.length, 0);
 }
 
 /** float32 values a checkpoint holds per sequence besides its tokens': each per-sequence diagnostic's list. */
-export function floatsPerSequence(context: Pick<CollectContext, 'sequenceDiagnostics'>): number {
+export function floatsPerSequence(context: Pick<PackContext, 'sequenceDiagnostics'>): number {
   return (context.sequenceDiagnostics ?? []).reduce((sum, { column }) => sum + column.length, 0);
 }
 
 /** float32 values a checkpoint holds for a sequence of `length` tokens. */
-export function packedLength(context: Pick<CollectContext, 'outputNames' | 'diagnostics' | 'sequenceDiagnostics'>, length: number): number {
+export function packedLength(context: Pick<PackContext, 'outputNames' | 'diagnostics' | 'sequenceDiagnostics'>, length: number): number {
   return floatsPerToken(context) * length + floatsPerSequence(context);
 }
 
@@ -59,12 +63,26 @@ export interface PackedNorms {
 
 /** Run one batch; returns each member's packed norms, padding left out. */
 export async function collectBatch(batch: Batch, context: CollectContext): Promise<PackedNorms[]> {
-  const { session, outputNames } = context;
+  const outputs = [...context.outputNames, ...(context.diagnostics ?? []).map(({ name }) => name), ...(context.sequenceDiagnostics ?? []).map(({ name }) => name)];
+  const lengths = context.readsSequenceLengths ? batchSequenceLengths(batch) : undefined;
+  const values = await context.session.run(batchInputIds(batch), batch.members.length, batch.length, outputs, context.readsNextIds ? batchNextIds(batch) : undefined, lengths);
+  return packBatch(batch, values, context);
+}
+
+/** int64 [batch]: each row's real tokens. */
+export function batchSequenceLengths(batch: Batch): BigInt64Array {
+  return BigInt64Array.from(batch.members, (member) => BigInt(member.ids.length));
+}
+
+/**
+ * Each member's packed norms from a batch's outputs (each [batch, pos, …] by output name, as the
+ * whole graph gives them or a streamed run assembles them), padding left out; a non-finite norm
+ * stops the run, naming where it is.
+ */
+export function packBatch(batch: Batch, values: ReadonlyMap<string, Float32Array>, context: PackContext): PackedNorms[] {
+  const { outputNames } = context;
   const diagnostics = context.diagnostics ?? [];
   const sequenceDiagnostics = context.sequenceDiagnostics ?? [];
-  const outputs = [...outputNames, ...diagnostics.map(({ name }) => name), ...sequenceDiagnostics.map(({ name }) => name)];
-  const lengths = context.readsSequenceLengths ? BigInt64Array.from(batch.members, (member) => BigInt(member.ids.length)) : undefined;
-  const values = await session.run(batchInputIds(batch), batch.members.length, batch.length, outputs, context.readsNextIds ? batchNextIds(batch) : undefined, lengths);
   return batch.members.map((sequence, row) => {
     const length = sequence.ids.length;
     const packed = new Float32Array(packedLength(context, length));
@@ -89,7 +107,7 @@ export async function collectBatch(batch: Batch, context: CollectContext): Promi
   });
 }
 
-function nonFinite(context: CollectContext, name: string, value: number, sequence: Sequence, position: number): NumericalError {
+function nonFinite(context: PackContext, name: string, value: number, sequence: Sequence, position: number): NumericalError {
   const output = context.outputs.find((o) => o.name === name)!;
   return new NumericalError(
     `${context.modelId} produced ${value} at blocks.${output.layer}.hook_${output.hook} (${output.metric} norm), ` +
@@ -101,7 +119,7 @@ function nonFinite(context: CollectContext, name: string, value: number, sequenc
  * Where each (norm column, layer) of the tables sits in a packed sequence: the slot of its graph
  * output, at c × nLayers + l for the columns of `normColumns(hooks)`.
  */
-export function packedSlots(context: Pick<CollectContext, 'outputs' | 'outputNames' | 'hooks' | 'nLayers'>): Int32Array {
+export function packedSlots(context: Pick<PackContext, 'outputs' | 'outputNames' | 'hooks' | 'nLayers'>): Int32Array {
   const { nLayers } = context;
   const columns = normColumns(context.hooks);
   const slot = new Map(context.outputNames.map((name, k) => [name, k]));

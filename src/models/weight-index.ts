@@ -124,48 +124,72 @@ function uint16Words(bytes: Buffer): Uint16Array {
   return new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
 }
 
-function decodeToFloat32(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
+/** Decode `bytes` of a tensor stored as `dtype` into `out` from element `at` on (little-endian, like every platform Node runs on). */
+function decodeInto(bytes: Buffer, dtype: SafetensorsDtype, out: Float32Array, at: number): void {
   switch (dtype) {
     case 'F32':
-      // A Buffer from Buffer.alloc owns its memory: view it in place when aligned.
-      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-      return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      out.set(bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(Uint8Array.from(bytes).buffer), at);
+      return;
     case 'F16': {
       const table = halfToFloatTable();
       const words = uint16Words(bytes);
-      const out = new Float32Array(words.length);
-      for (let i = 0; i < out.length; i += 1) out[i] = table[words[i]!]!;
-      return out;
+      for (let i = 0; i < words.length; i += 1) out[at + i] = table[words[i]!]!;
+      return;
     }
     case 'BF16': {
       // bfloat16 is the top half of a float32.
       const words = uint16Words(bytes);
-      const widened = new Uint32Array(words.length);
-      for (let i = 0; i < widened.length; i += 1) widened[i] = words[i]! << 16;
-      return new Float32Array(widened.buffer);
+      const widened = new Uint32Array(out.buffer, out.byteOffset + 4 * at, words.length);
+      for (let i = 0; i < words.length; i += 1) widened[i] = words[i]! << 16;
+      return;
     }
     default:
       throw new ModelError(`tensor dtype ${dtype} cannot be read as floating-point weights (expected F32, F16 or BF16)`);
   }
 }
 
-/** Read one tensor's values as float32 (for weight analysis and tests; the graph never does this). */
-export async function readTensorValues(info: TensorInfo): Promise<Float32Array> {
-  if (info.data !== undefined) return decodeToFloat32(Buffer.from(info.data), info.dtype); // a copy: callers may change the values
-  const bytes = Buffer.alloc(info.byteLength);
-  let bytesRead: number;
+/** Bytes read and decoded at a time: a tensor's half-precision bytes are never all in memory beside its float32 values. */
+const SLAB_BYTES = 32 * 1024 * 1024;
+
+/**
+ * One tensor's values as float32, read from its file a slab at a time into one array (weight
+ * analysis, a streamed run's block weights, tests): into `into` when given (its length must be
+ * the tensor's), else a new array. 4 bytes per value plus one slab, whatever the stored dtype; no
+ * single read is larger than a slab, so tensors over 2 GB read whole.
+ */
+export async function readTensorValues(info: TensorInfo, into?: Float32Array): Promise<Float32Array> {
+  const elementBytes = info.dtype === 'F32' ? 4 : 2;
+  const count = info.byteLength / elementBytes;
+  if (into !== undefined && into.length !== count) throw new Error(`tensor ${info.name} has ${count} values, not ${into.length}`);
+  const out = into ?? new Float32Array(count);
+  if (info.data !== undefined) {
+    decodeInto(Buffer.from(info.data.buffer, info.data.byteOffset, info.data.byteLength), info.dtype, out, 0); // a copy: callers may change the values
+    return out;
+  }
+  const fail = (problem: string) => new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: ${problem}`);
+  let handle;
   try {
-    const handle = await open(info.file, 'r');
-    try {
-      ({ bytesRead } = await handle.read(bytes, 0, info.byteLength, info.byteOffset));
-    } finally {
-      await handle.close();
-    }
+    handle = await open(info.file, 'r');
   } catch (error) {
     // The file vanished or became unreadable since its header was read.
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: ${code}`);
+    throw fail((error as NodeJS.ErrnoException).code ?? String(error));
   }
-  if (bytesRead !== info.byteLength) throw new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: file is truncated`);
-  return decodeToFloat32(bytes, info.dtype);
+  try {
+    const slab = Buffer.allocUnsafe(Math.min(SLAB_BYTES, info.byteLength));
+    for (let done = 0; done < info.byteLength; ) {
+      const length = Math.min(slab.length, info.byteLength - done);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(slab, 0, length, info.byteOffset + done));
+      } catch (error) {
+        throw fail((error as NodeJS.ErrnoException).code ?? String(error));
+      }
+      if (bytesRead !== length) throw fail('file is truncated');
+      decodeInto(slab.subarray(0, length), info.dtype, out, done / elementBytes);
+      done += length;
+    }
+  } finally {
+    await handle.close();
+  }
+  return out;
 }

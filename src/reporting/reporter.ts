@@ -8,6 +8,8 @@ export interface Progress {
   tick(amount?: number): void;
   /** Count `amount` units done before this run (a resumed run's saved batches): on the bar, not in the rate. */
   carry?(amount: number): void;
+  /** Say where the work is (e.g. "chunk 2/5, block 14/32"), after the label; replaces the last note. */
+  note?(text: string): void;
   done(): void;
 }
 
@@ -17,7 +19,7 @@ export interface Reporter {
   progress(label: string, total: number, unit?: 'bytes' | 'items'): Progress;
 }
 
-const noProgress: Progress = { tick: () => undefined, carry: () => undefined, done: () => undefined };
+const noProgress: Progress = { tick: () => undefined, carry: () => undefined, note: () => undefined, done: () => undefined };
 
 /** Where a person reads: stderr, or a test's capture of it. Progress bars need a TTY; `columns` is its width. */
 export interface MessageStream {
@@ -57,6 +59,7 @@ export function createConsoleReporter({ quiet, stream = process.stderr }: Consol
       return {
         tick: (amount) => line.tick(amount),
         carry: (amount) => line.carry(amount),
+        note: (text) => line.note(text),
         done: () => {
           line.done();
           if (active === line) active = undefined;
@@ -141,6 +144,7 @@ function createProgressLine(stream: MessageStream, label: string, total: number,
   let lastDrawAt = 0;
   let drawn = false;
   let finished = false;
+  let note = '';
   const draw = (force: boolean): void => {
     const now = Date.now();
     if (!force && now - lastDrawAt < 100) return; // at most 10 redraws a second
@@ -148,7 +152,7 @@ function createProgressLine(stream: MessageStream, label: string, total: number,
     const elapsed = (now - startedAt) / 1000;
     const rate = elapsed > 0 ? (current - carried) / elapsed : 0;
     const eta = rate > 0 && total > current ? Math.ceil((total - current) / rate) : undefined;
-    stream.write(`\r${formatProgressLine(label, current, total, unit, eta, stream.columns ?? DEFAULT_COLUMNS)}${ERASE_LINE}`);
+    stream.write(`\r${formatProgressLine(note === '' ? label : `${label}, ${note}`, current, total, unit, eta, stream.columns ?? DEFAULT_COLUMNS)}${ERASE_LINE}`);
     drawn = true;
   };
   return {
@@ -165,6 +169,10 @@ function createProgressLine(stream: MessageStream, label: string, total: number,
     carry: (amount) => {
       carried += amount;
       current += amount;
+      draw(false);
+    },
+    note: (text) => {
+      note = text;
       draw(false);
     },
     done: () => {

@@ -82,26 +82,39 @@ export function tasksOnThisNode(list: string | undefined, nodeIndex: number): nu
  * cpu.cfs_quota_us / cpu.cfs_period_us, found through /proc/self/cgroup and mountinfo.
  */
 export function cgroupCpuQuota(system: CpuSystem): number | undefined {
+  let lowest: number | undefined;
+  for (const { version, folder } of cgroupFolders(system, 'cpu')) {
+    const quota = version === 2 ? readCpuMax(system, folder) : readCfsQuota(system, folder);
+    if (quota !== undefined) lowest = Math.min(lowest ?? Infinity, quota);
+  }
+  return lowest === undefined ? undefined : Math.max(1, Math.floor(lowest));
+}
+
+/**
+ * The folders of this process's cgroup and its ancestors up to each mount of the hierarchy
+ * holding `controller` (cgroup v2, or v1's mount of that controller), found through
+ * /proc/self/cgroup and mountinfo; none when they cannot be read.
+ */
+export function cgroupFolders(system: Pick<CpuSystem, 'readText'>, controller: 'cpu' | 'memory'): Array<{ version: 1 | 2; folder: string }> {
   const membership = system.readText('/proc/self/cgroup');
   const mounts = system.readText('/proc/self/mountinfo');
-  if (membership === undefined || mounts === undefined) return undefined;
-  let lowest: number | undefined;
-  for (const mount of cgroupMounts(mounts)) {
+  if (membership === undefined || mounts === undefined) return [];
+  const folders: Array<{ version: 1 | 2; folder: string }> = [];
+  for (const mount of cgroupMounts(mounts, controller)) {
     const line = membership.split('\n').find((entry) => {
       const [id, controllers] = entry.split(':');
-      return mount.version === 2 ? id === '0' && controllers === '' : (controllers ?? '').split(',').includes('cpu');
+      return mount.version === 2 ? id === '0' && controllers === '' : (controllers ?? '').split(',').includes(controller);
     });
     const path = line?.split(':').slice(2).join(':');
     if (path === undefined || !path.startsWith('/')) continue;
     // The mount shows the hierarchy from `root` on (a container sees its own group as /).
     const inside = path === mount.root || path.startsWith(`${mount.root.replace(/\/$/, '')}/`) ? posix.relative(mount.root, path) : path.slice(1);
     for (let folder = posix.join(mount.point, inside); ; folder = posix.dirname(folder)) {
-      const quota = mount.version === 2 ? readCpuMax(system, folder) : readCfsQuota(system, folder);
-      if (quota !== undefined) lowest = Math.min(lowest ?? Infinity, quota);
+      folders.push({ version: mount.version, folder });
       if (folder === mount.point || folder === '/' || !folder.startsWith(mount.point)) break;
     }
   }
-  return lowest === undefined ? undefined : Math.max(1, Math.floor(lowest));
+  return folders;
 }
 
 function readCpuMax(system: CpuSystem, folder: string): number | undefined {
@@ -126,8 +139,8 @@ interface CgroupMount {
   point: string;
 }
 
-/** cgroup2 mounts and v1 mounts of the cpu controller, from /proc/self/mountinfo. */
-function cgroupMounts(mountinfo: string): CgroupMount[] {
+/** cgroup2 mounts and v1 mounts of `controller`, from /proc/self/mountinfo. */
+function cgroupMounts(mountinfo: string, controller: string): CgroupMount[] {
   const mounts: CgroupMount[] = [];
   for (const line of mountinfo.split('\n')) {
     const [before, after] = line.split(' - ');
@@ -138,7 +151,7 @@ function cgroupMounts(mountinfo: string): CgroupMount[] {
     const point = unescapeMountPath(fields[4]);
     if (root === undefined || point === undefined) continue;
     if (type === 'cgroup2') mounts.push({ version: 2, root, point });
-    else if (type === 'cgroup' && (options ?? '').split(',').includes('cpu')) mounts.push({ version: 1, root, point });
+    else if (type === 'cgroup' && (options ?? '').split(',').includes(controller)) mounts.push({ version: 1, root, point });
   }
   return mounts;
 }

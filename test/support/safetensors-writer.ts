@@ -81,22 +81,45 @@ export async function writeSafetensors(path: string, tensors: TensorToWrite[], m
 export interface StreamedTensor {
   name: string;
   shape: number[];
-  /** Fill the tensor's values (called once, just before its bytes are written). */
+  /**
+   * Fill the tensor's values, just before its bytes are written: once with the whole tensor, or,
+   * with `slabElements`, once per consecutive slab of at most that many values.
+   */
   fill(values: Float32Array): void;
 }
 
+export interface StreamingOptions {
+  /** Stored dtype (default F32); BF16 rounds to nearest even. */
+  dtype?: 'F32' | 'BF16';
+  /** Fill and write at most this many values at a time, so no tensor is ever whole in memory. */
+  slabElements?: number;
+}
+
+/** float32 values → bfloat16 bits, rounded to nearest even (NaN is not expected in generated weights). */
+function toBfloat16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i += 1) {
+    const b = bits[i]!;
+    out[i] = ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+  }
+  return out;
+}
+
 /**
- * Write a large float32 safetensors file one tensor at a time, so a multi-gigabyte model never
- * has to fit in memory (used by the benchmark's generated models).
+ * Write a large safetensors file one tensor (or slab) at a time, so a multi-gigabyte model never
+ * has to fit in memory (used by the benchmark's generated models). Returns the data bytes.
  */
-export async function writeSafetensorsStreaming(path: string, tensors: StreamedTensor[]): Promise<number> {
+export async function writeSafetensorsStreaming(path: string, tensors: StreamedTensor[], options: StreamingOptions = {}): Promise<number> {
   const { open } = await import('node:fs/promises');
+  const dtype = options.dtype ?? 'F32';
+  const elementBytes = dtype === 'F32' ? 4 : 2;
   await mkdir(dirname(path), { recursive: true });
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
   for (const tensor of tensors) {
-    const bytes = tensor.shape.reduce((a, b) => a * b, 1) * 4;
-    header[tensor.name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = tensor.shape.reduce((a, b) => a * b, 1) * elementBytes;
+    header[tensor.name] = { dtype, shape: tensor.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let headerText = JSON.stringify(header);
@@ -108,9 +131,14 @@ export async function writeSafetensorsStreaming(path: string, tensors: StreamedT
     await handle.write(length);
     await handle.write(headerText);
     for (const tensor of tensors) {
-      const values = new Float32Array(tensor.shape.reduce((a, b) => a * b, 1));
-      tensor.fill(values);
-      await handle.write(new Uint8Array(values.buffer));
+      const total = tensor.shape.reduce((a, b) => a * b, 1);
+      const slab = options.slabElements ?? total;
+      for (let start = 0; start < total; start += slab) {
+        const values = new Float32Array(Math.min(slab, total - start));
+        tensor.fill(values);
+        const stored = dtype === 'F32' ? values : toBfloat16(values);
+        await handle.write(new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));
+      }
     }
   } finally {
     await handle.close();
