@@ -57,6 +57,17 @@ export function weightFormatOf(name: string): WeightFormat | undefined {
   return undefined;
 }
 
+/**
+ * The shards of the index `entry` as a repo listing shows them, before the index is read: the
+ * top-level files of its format beside it (`*.safetensors`, `pytorch_model*.bin`); none for a
+ * single weights file.
+ */
+export function listedShards(names: readonly string[], entry: string): string[] {
+  const format = WEIGHT_FORMATS.find(({ index }) => index === entry)?.format;
+  if (format === undefined) return [];
+  return names.filter((name) => !name.includes('/') && weightFormatOf(name) === format);
+}
+
 /** Files a model's weights consist of (entries, indexes, shards): what `sweep --evict` may remove. */
 export const isWeightFileName = (name: string): boolean => isWeightIndex(name) || weightFormatOf(name) !== undefined;
 

@@ -11,6 +11,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { hubDownloadSize } from '../../src/models/hub/download-size.js';
+import { readHubSettings } from '../../src/models/hub/hub-settings.js';
+import { createSilentReporter } from '../../src/reporting/reporter.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { readMeasured } from '../support/measured.js';
 import type { HookNorms } from '../support/reference-ops.js';
@@ -86,6 +89,16 @@ describe('the seed repos as the Hub lays them out, measured through the fake Hub
       process.stdout.write(`# ${testCase.model}: max relative error ${worst.toExponential(2)}\n`);
     });
   }
+
+  it('resid-norms models sizes the download of each seed repo as the files measure fetches', async () => {
+    const settings = readHubSettings({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, 'cache-sizes') });
+    for (const label of [`${OPT_REPO}@main`, `${PYTHIA_12B_REPO}@${CHECKPOINT_BRANCH}`, `${PYTHIA_1_4B_REPO}@${CHECKPOINT_BRANCH}`, `${GPT2_REPO}@main`]) {
+      const [repo, revision] = label.split('@') as [string, string];
+      const files = revision === 'main' ? seeds.repos.get(repo)!.files : seeds.repos.get(repo)!.revisions![revision]!.files;
+      const expected = (await expectedDownloads(join(root, 'repos'), label)).reduce((total, name) => total + files.get(name)!.length, 0);
+      assert.equal(await hubDownloadSize(repo, revision, settings, createSilentReporter()), expected, label);
+    }
+  });
 
   it('the checkpoint branch is not main: step3000 measures other weights', async () => {
     const step = seeds.models.get(`${PYTHIA_12B_REPO}@${CHECKPOINT_BRANCH}`)!;

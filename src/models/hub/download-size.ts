@@ -1,11 +1,11 @@
 /**
  * How many bytes `measure --model <repo>` would download: the files the downloader chooses
- * (config, tokenizer files, the safetensors weights or their index and shards), as the Hub's
+ * (config, tokenizer files, the weights of one format or their index and shards), as the Hub's
  * listing of the revision sizes them (one call, the one a download makes first). For
  * `resid-norms models`; bounded by the Hub client's timeouts and the caller's signal.
  */
 import type { Reporter } from '../../reporting/reporter.js';
-import { WEIGHTS_INDEX_FILE } from '../weight-index.js';
+import { isWeightIndex, listedShards } from '../weight-formats.js';
 import { chooseFiles, fetchModelListing, hubClient } from './hub-download.js';
 import type { HubSettings } from './hub-settings.js';
 
@@ -14,7 +14,7 @@ export async function hubDownloadSize(repo: string, revision: string, settings: 
   const { files } = await fetchModelListing(client, repo, revision, undefined, settings.tokenSource);
   const names = [...files.keys()];
   const chosen = chooseFiles(repo, names);
-  // The index names its shards; in the Hub's layout they are the .safetensors files beside it.
-  const shards = chosen.includes(WEIGHTS_INDEX_FILE) ? names.filter((name) => name.endsWith('.safetensors') && !name.includes('/')) : [];
+  // The index names its shards; in the Hub's layout they are the files of its format beside it.
+  const shards = listedShards(names, chosen.find(isWeightIndex) ?? '');
   return [...chosen, ...shards].reduce((total, name) => total + (files.get(name)?.size ?? 0), 0);
 }
