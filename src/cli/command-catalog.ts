@@ -30,7 +30,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'weights',
     term: 'weights [options]',
-    summary: "norms of every layer's weights (W_OV per head, b_O, W_in, W_out …), read from the safetensors files without inference",
+    summary: "norms of every layer's weights (W_OV per head, b_O, W_in, W_out …), read from the weight files without inference",
     examples: [
       "resid-norms weights                                   # the embedded demo model",
       "resid-norms weights --model gpt2-xl -o results/gpt2-xl.weights.json",

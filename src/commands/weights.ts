@@ -1,6 +1,6 @@
 /**
- * `resid-norms weights`: norms of every block's weights, straight from the safetensors files
- * (no inference). Phases: resolve model → load spec → per block: read its tensors, compute
+ * `resid-norms weights`: norms of every block's weights, straight from the weight files
+ * (safetensors or PyTorch checkpoints; no inference). Phases: resolve model → load spec → per block: read its tensors, compute
  * norms, drop the values → write the weights file.
  */
 import { join } from 'node:path';
