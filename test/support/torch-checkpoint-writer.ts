@@ -7,7 +7,7 @@
  * compares with genuine files from scripts/make-torch-fixtures.py). Storages may be shared
  * (tied tensors) and tensors may be views (offset, strides).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { orderedDict, pickle, pyTuple, sharedGlobal, type PyDict, type PyReduce, type PyValue } from './python-pickler.js';
@@ -20,6 +20,8 @@ export interface TorchStorage {
   /** The elements as numbers, or `raw`: their bytes as stored (e.g. copied from a safetensors file). */
   values?: ArrayLike<number>;
   raw?: Uint8Array;
+  /** Neither values nor raw: this many elements left a hole of a sparse file (writeSparseTorchZip). */
+  numel?: number;
 }
 
 export interface TorchTensor {
@@ -48,7 +50,8 @@ const STORAGE_CLASS: Record<StorageDtype, { name: string; bytes: number }> = {
 };
 
 export function storageNumel(storage: TorchStorage): number {
-  return storage.raw !== undefined ? storage.raw.length / STORAGE_CLASS[storage.dtype].bytes : storage.values!.length;
+  if (storage.raw !== undefined) return storage.raw.length / STORAGE_CLASS[storage.dtype].bytes;
+  return storage.values?.length ?? storage.numel!;
 }
 
 export function encodeStorage(storage: TorchStorage): Buffer {
@@ -143,32 +146,38 @@ export function torchZipLayout(records: readonly ZipRecordLayout[]): { pieces: Z
   const pieces: ZipPiece[] = [];
   const dataOffsets: number[] = [];
   const central: Buffer[] = [];
+  const MAX = 0xffffffff;
   let cursor = 0;
   for (const { name, size, crc } of records) {
-    if (size >= 0xffffffff) throw new Error('torch-checkpoint-writer: records of 4 GB and more need zip64 fields, not written here');
     const nameBytes = Buffer.from(name, 'utf8');
-    const start = cursor + 30 + nameBytes.length + 4;
+    // Records of 4 GB or more, or starting past 4 GB, carry zip64 fields (sizes, offset), as miniz writes them.
+    const bigSize = size >= MAX;
+    const bigOffset = cursor >= MAX;
+    const localZip64 = bigSize || bigOffset ? Buffer.concat([u16(0x0001), u16(16), u64(size), u64(size)]) : Buffer.alloc(0);
+    const start = cursor + 30 + nameBytes.length + localZip64.length + 4;
     const padding = (64 - (start % 64)) % 64;
     const local = Buffer.concat([
-      u32(0x04034b50), u16(0), u16(0x0808), u16(0), u16(0), u16(0), u32(0), u32(0), u32(0), u16(nameBytes.length), u16(4 + padding), nameBytes,
-      Buffer.from('FB'), u16(padding), Buffer.alloc(padding, 'Z'),
+      u32(0x04034b50), u16(bigSize || bigOffset ? 0x2d : 0), u16(0x0808), u16(0), u16(0), u16(0), u32(0), u32(bigSize ? MAX : 0), u32(bigSize ? MAX : 0),
+      u16(nameBytes.length), u16(localZip64.length + 4 + padding), nameBytes, localZip64, Buffer.from('FB'), u16(padding), Buffer.alloc(padding, 'Z'),
     ]);
+    const centralZip64 = bigSize || bigOffset ? Buffer.concat([u16(0x0001), u16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)), ...(bigSize ? [u64(size), u64(size)] : []), ...(bigOffset ? [u64(cursor)] : [])]) : Buffer.alloc(0);
     central.push(Buffer.concat([
-      u32(0x02014b50), u16(0), u16(0), u16(0x0808), u16(0), u16(0), u16(0), u32(crc), u32(size), u32(size),
-      u16(nameBytes.length), u16(0), u16(0), u16(0), u16(0), u32(0), u32(cursor), nameBytes,
+      u32(0x02014b50), u16(0), u16(bigSize || bigOffset ? 0x2d : 0), u16(0x0808), u16(0), u16(0), u16(0), u32(crc), u32(bigSize ? MAX : size), u32(bigSize ? MAX : size),
+      u16(nameBytes.length), u16(centralZip64.length), u16(0), u16(0), u16(0), u32(0), u32(bigOffset ? MAX : cursor), nameBytes, centralZip64,
     ]));
     pieces.push({ offset: cursor, bytes: local });
     dataOffsets.push(cursor + local.length);
     cursor += local.length + size;
-    pieces.push({ offset: cursor, bytes: Buffer.concat([u32(0x08074b50), u32(crc), u32(size), u32(size)]) });
-    cursor += 16;
+    const descriptor = bigSize || bigOffset ? Buffer.concat([u32(0x08074b50), u32(crc), u64(size), u64(size)]) : Buffer.concat([u32(0x08074b50), u32(crc), u32(size), u32(size)]);
+    pieces.push({ offset: cursor, bytes: descriptor });
+    cursor += descriptor.length;
   }
   const directory = Buffer.concat(central);
   const endOffset = cursor + directory.length;
   const n = records.length;
   const zip64End = Buffer.concat([u32(0x06064b50), u64(44), u16(0x031e), u16(0x2d), u32(0), u32(0), u64(n), u64(n), u64(directory.length), u64(cursor)]);
   const locator = Buffer.concat([u32(0x07064b50), u32(0), u64(endOffset), u32(1)]);
-  const end = Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(n), u16(n), u32(directory.length), u32(cursor), u16(0)]);
+  const end = Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(n), u16(n), u32(directory.length), u32(Math.min(cursor, MAX)), u16(0)]);
   const tail = Buffer.concat([directory, zip64End, locator, end]);
   pieces.push({ offset: cursor, bytes: tail });
   return { pieces, dataOffsets, size: cursor + tail.length };
@@ -206,4 +215,32 @@ export async function writeTorchCheckpoint(path: string, tensors: readonly Torch
   await mkdir(dirname(path), { recursive: true });
   const stem = path.split('/').pop()!.replace(/\.[^.]*$/, '');
   await writeFile(path, encodeTorchCheckpoint(tensors, { prefix: stem, ...options }));
+}
+
+/**
+ * A zip checkpoint written piece by piece, storages without values left holes (a sparse file:
+ * only headers take disk), for checkpoints of Pythia-12b's size (records past 4 GB, zip64).
+ */
+export async function writeSparseTorchZip(path: string, tensors: readonly TorchTensor[], options: CheckpointOptions = {}): Promise<void> {
+  const { pickled, keys } = stateDictPickle(tensors, options);
+  const prefix = options.prefix ?? 'archive';
+  const sorted = [...keys.entries()].sort(([, a], [, b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const records: Array<{ name: string; data?: Uint8Array; size: number }> = [
+    { name: `${prefix}/data.pkl`, data: pickled, size: pickled.length },
+    ...sorted.map(([storage, key]) => {
+      const data = storage.values !== undefined || storage.raw !== undefined ? encodeStorage(storage) : undefined;
+      return { name: `${prefix}/data/${key}`, ...(data ? { data } : {}), size: storageNumel(storage) * STORAGE_CLASS[storage.dtype].bytes };
+    }),
+    { name: `${prefix}/version`, data: Buffer.from('3\n'), size: 2 },
+  ];
+  const layout = torchZipLayout(records.map(({ name, data, size }) => ({ name, size, crc: data ? crc32(data) : 0 })));
+  await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, 'w');
+  try {
+    const writes = [...layout.pieces, ...records.flatMap(({ data }, i) => (data ? [{ offset: layout.dataOffsets[i]!, bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength) }] : []))];
+    for (const { offset, bytes } of writes) await handle.write(bytes, 0, bytes.length, offset);
+    await handle.truncate(layout.size);
+  } finally {
+    await handle.close();
+  }
 }
