@@ -56,6 +56,8 @@ describe('an output over an input of the same command is refused', () => {
     { name: 'measure --out config.json', args: measure('--out', 'model/config.json'), message: /is the model file ".*config\.json"/ },
     { name: 'measure --out tokenizer.json through a symlinked model folder', args: ['measure', '--model', 'model-link', '--prompts', 'p/prompts.txt', '--out', 'model/tokenizer.json'], message: /is the model file ".*tokenizer\.json"/ },
     { name: 'measure --out a weights index the loader would read, not there yet, in a symlinked folder', args: measure('--out', 'model-link/model.safetensors.index.json'), message: /is the model file ".*model\.safetensors\.index\.json"/ },
+    { name: 'measure --out a PyTorch checkpoint the loader would read, not there yet', args: measure('--out', 'model/pytorch_model.bin'), message: /is the model file ".*pytorch_model\.bin"/ },
+    { name: 'measure --out a PyTorch weights index, not there yet', args: measure('--out', 'model/pytorch_model.bin.index.json'), message: /is the model file ".*pytorch_model\.bin\.index\.json"/ },
     { name: 'weights --out model.safetensors', args: ['weights', '--model', 'model', '--out', 'model/model.safetensors'], message: /--out "model\/model\.safetensors" is the model file/ },
     { name: 'weights --out config.json through a symlinked folder', args: ['weights', '--model', 'model', '--out', 'model-link/config.json'], message: /is the model file ".*config\.json"/ },
     { name: 'fit --out its input', args: ['fit', 'r/a.json', '--out', 'r/a.json'], message: /--out "r\/a\.json" is the input file "r\/a\.json"/ },
