@@ -114,13 +114,22 @@ export class ProblemList {
   }
 }
 
+/** JSON of a value for a message; a value too deep or odd to stringify is named by its type instead of crashing the message. */
+function stringifyShallow(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '[a nested list]' : typeof value === 'object' ? '{a nested object}' : String(value);
+  }
+}
+
 /**
  * Show a user-supplied value in a message: strings quoted, other values as JSON, shortened so
  * one message stays one line.
  */
 export function quote(value: unknown, maxLength = 200): string {
   const isString = typeof value === 'string';
-  const text = isString ? value : (JSON.stringify(value) ?? String(value));
+  const text = isString ? value : stringifyShallow(value);
   const oneLine = text.replace(/\s+/g, ' ');
   const shortened = oneLine.length > maxLength ? `${oneLine.slice(0, maxLength - 1)}…` : oneLine;
   return isString ? JSON.stringify(shortened) : shortened;

@@ -13,6 +13,7 @@ import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js
 import { TOKENIZER_FILES } from '../models/tokenizer-files.js';
 import { WEIGHT_ENTRY_FILES } from '../models/weight-formats.js';
 import { readWeightIndex, type WeightIndex } from '../models/weight-index.js';
+import { parseJson } from '../io/json-text.js';
 
 export interface LoadedModel {
   dir: string;
@@ -35,7 +36,7 @@ export async function readConfig(dir: string): Promise<{ config: HfConfig; path:
   }
   let config: unknown;
   try {
-    config = JSON.parse(text);
+    config = parseJson(text);
   } catch {
     throw new ModelError(`${quote(path)} is not valid JSON`);
   }

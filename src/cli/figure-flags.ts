@@ -44,7 +44,7 @@ export function addFigureOptions(command: Command): Command {
 
 /** The figure list for --help, one line each. */
 export function describeFigures(): string {
-  const width = Math.max(...FIGURE_NAMES.map((name) => name.length));
+  const width = FIGURE_NAMES.reduce((most, name) => Math.max(most, name.length), 0);
   return ['Figures:', ...FIGURE_NAMES.map((name) => `  ${name.padEnd(width)}  ${FIGURES[name].summary}`)].join('\n');
 }
 

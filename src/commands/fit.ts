@@ -76,14 +76,14 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
   for (const file of options.files) {
     const document = await readResultsDocument(file);
     documents.push({ file, document });
-    inputs.push(...documentInputs(file, document));
+    for (const input of documentInputs(file, document)) inputs.push(input);
   }
   // Both outputs checked, against each other and every file read (tables included), before any work.
   const planned: PlannedOutput[] = [...(options.out !== undefined ? [{ flag: '--out', path: options.out }] : []), ...(options.junit !== undefined ? [{ flag: '--junit', path: options.junit }] : [])];
   const plan = await OutputPlan.check(planned, inputs);
   for (const { file, document } of documents) {
     if (document.kind === 'weights') {
-      weightFits.push(...fitWeightsFile(document.weights, file, options));
+      for (const fit of fitWeightsFile(document.weights, file, options)) weightFits.push(fit);
       continue;
     }
     if (document.kind === 'mechanisms') throw new InputError(`${quote(file)} is a mechanisms file, which has nothing to fit; give results files of \`resid-norms measure\` or weights files`);

@@ -15,6 +15,7 @@ import { readBoundedLines } from '../io/bounded-lines.js';
 import { CREATE_NEW, describeWriteFailure } from '../io/output-file.js';
 import type { FileHandle } from 'node:fs/promises';
 import { describeReadFailure, openRegularFile, openRegularFileSync } from '../io/read-regular-file.js';
+import { parseJson } from '../io/json-text.js';
 
 export const CHECKPOINT_FORMAT = 'resid-norms/checkpoint';
 /** Bumped whenever what a line holds changes; older checkpoints are then refused, not misread. */
@@ -129,7 +130,7 @@ export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promi
       if (header) {
         let parsed: { format?: unknown; version?: unknown; key?: RunKey } = {};
         try {
-          parsed = JSON.parse(line) as typeof parsed;
+          parsed = parseJson(line) as typeof parsed;
         } catch {
           // reported below
         }
@@ -147,7 +148,7 @@ export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promi
       }
       let entry: unknown;
       try {
-        entry = complete ? JSON.parse(line) : undefined;
+        entry = complete ? parseJson(line) : undefined;
       } catch {
         entry = undefined;
       }

@@ -11,6 +11,7 @@
 import { open, stat } from 'node:fs/promises';
 import { ModelError, quote } from '../errors.js';
 import { describeSpecial } from '../io/output-guard.js';
+import { parseJson } from '../io/json-text.js';
 
 /** The largest header we accept (the reference implementation's limit is 100 MB). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -87,7 +88,7 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
 function parseHeader(file: string, fileSize: number, dataStart: number, headerBytes: Buffer): SafetensorsHeader {
   let json: unknown;
   try {
-    json = JSON.parse(headerBytes.toString('utf8'));
+    json = parseJson(headerBytes.toString('utf8'));
   } catch {
     throw corrupt(file, 'header is not valid JSON');
   }

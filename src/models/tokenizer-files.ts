@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError, quote } from '../errors.js';
 import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
+import { parseJson } from '../io/json-text.js';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 
@@ -56,7 +57,7 @@ async function readJsonIfPresent(path: string): Promise<Record<string, unknown> 
   if (text === undefined) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch {
     throw new ModelError(`${quote(path)} is not valid JSON`);
   }

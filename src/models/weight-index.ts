@@ -12,6 +12,7 @@ import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js
 import { readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensors.js';
 import { readTorchCheckpoint } from './torch/torch-checkpoint.js';
 import { checkShardName, chooseWeights, noWeightsError, WEIGHT_FORMATS, weightFormatOf, type WeightFormat } from './weight-formats.js';
+import { parseJson } from '../io/json-text.js';
 
 export { checkShardName } from './weight-formats.js';
 export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
@@ -50,7 +51,7 @@ export function shardNamesFromIndex(text: string, indexPath: string): string[] {
   const format = WEIGHT_FORMATS.find(({ index }) => indexPath.endsWith(index))?.format ?? 'safetensors';
   let index: unknown;
   try {
-    index = JSON.parse(text);
+    index = parseJson(text);
   } catch {
     throw new ModelError(`${quote(indexPath)} is not valid JSON`);
   }

@@ -71,7 +71,8 @@ function panelSpec(panel: string, index: number, lines: readonly Line[], x: Posi
   const domain = lines.map((line) => line.label);
   const colors = domain.map((_, line) => CATEGORY_COLORS[line % CATEGORY_COLORS.length]!);
   const dashes = domain.map((_, line) => DASHES[Math.floor(line / CATEGORY_COLORS.length) % DASHES.length]!);
-  const color: ColorChannel = { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: colors }, sort: domain, legend: { symbolType: 'stroke', symbolSize: 300 } };
+  // The domain orders the legend; no `sort` list: Vega-Lite turns one into a nested ternary per entry, which overflows Vega's expression parser past about a thousand models.
+  const color: ColorChannel = { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: colors }, legend: { symbolType: 'stroke', symbolSize: 300 } };
   // Selections are per panel (each has its own legend and x scale), so their names are too.
   const pick = `pick_${index}`;
   return {
@@ -86,7 +87,7 @@ function panelSpec(panel: string, index: number, lines: readonly Line[], x: Posi
           x,
           y,
           color,
-          strokeDash: { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: dashes }, sort: domain },
+          strokeDash: { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: dashes } },
           opacity: pickedOpacity(pick),
         },
       },

@@ -98,10 +98,13 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
   for (const path of options.files) {
     try {
       const document = await readResultsDocument(path);
-      inputs.push(...documentInputs(path, document));
+      for (const input of documentInputs(path, document)) inputs.push(input);
       if (document.kind === 'weights') weightsFiles.push({ path, weights: document.weights });
       else if (document.kind === 'mechanisms') mechanisms.push({ path, mechanisms: document.mechanisms });
-      else measurements.push(document.file);
+      else {
+        await document.file.tokens(); // its tables opened now: tables of another run, or damaged, are refused with the other problems
+        measurements.push(document.file);
+      }
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       problems.add(error.message);

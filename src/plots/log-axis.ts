@@ -51,7 +51,8 @@ function linearAxis(low: number, high: number): LogAxis {
  * labels inside it. Ranges narrower than NARROW_RATIO get linear round ticks.
  */
 export function chooseLogAxis(low: number, high: number): LogAxis {
-  if (!(low > 0) || !(high >= low)) return { values: [1, 10], domain: [1, 10] };
+  // Infinity would make the candidate loops below endless; beyond 1e300 the domain's rounding overflows.
+  if (!(low > 0) || !(high >= low) || !(high <= 1e300)) return { values: [1, 10], domain: [1, 10] };
   if (high === low) return linearAxis(low * 0.9, high * 1.1);
   if (high / low < NARROW_RATIO) return linearAxis(low, high);
   const bounds = candidatesOf(BOUND_MULTIPLIERS, low, high);
@@ -76,7 +77,7 @@ export function logScaleAxis(values: Iterable<number>): LogScaleAxis {
   let low = Infinity;
   let high = -Infinity;
   for (const value of values) {
-    if (!(value > 0)) continue;
+    if (!(value > 0) || value === Infinity) continue;
     low = Math.min(low, value);
     high = Math.max(high, value);
   }

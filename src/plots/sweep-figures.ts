@@ -161,7 +161,7 @@ function profiles(summary: SweepSummary, options: Pick<FigureOptions, 'rescale' 
   const bySteps = members.every((member) => member.step !== null) && new Set(members.map(modelOf)).size === 1;
   const color: ColorChannel = bySteps
     ? { field: 'step', type: 'quantitative', title: 'training step', scale: { type: 'symlog', constant: 1, scheme: SEQUENTIAL_SCHEME } }
-    : { field: 'member', type: 'nominal', title: 'member', sort: members.map((member) => member.spec), scale: { range: CATEGORY_COLORS } };
+    : { field: 'member', type: 'nominal', title: 'member', scale: { domain: members.map((member) => member.spec), range: CATEGORY_COLORS } };
   const x: PositionChannel = relative
     ? { field: 'x', type: 'quantitative', title: 'relative depth (layer / nLayers)', scale: { domain: [0, 1], nice: false }, axis: { format: '.1f' } }
     : { field: 'x', type: 'quantitative', title: 'layer', scale: { nice: false }, axis: { tickMinStep: 1, format: 'd' } };

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { InputError, quote } from '../errors.js';
 import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
 import { describeFirstIssue } from './schema-issues.js';
+import { JsonTooDeepError, parseJson } from '../io/json-text.js';
 
 export interface DocumentKind<T> {
   /** Names the kind in messages: "results" → "results file", "results version". */
@@ -34,8 +35,9 @@ export async function readDocumentText(path: string, what: string, producer: str
 
 export function parseJsonText(text: string, path: string, what: string, producer: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
+    return parseJson(text);
+  } catch (error) {
+    if (error instanceof JsonTooDeepError) throw new InputError(`${quote(path)} is not a ${what}: ${error.message}; give a ${what} written by ${producer}`);
     throw new InputError(`${quote(path)} is not JSON; give a ${what} written by ${producer}`);
   }
 }

@@ -15,8 +15,15 @@ export const NormMetricSchema = z.enum(NORM_METRICS);
 
 const count = z.number().int().nonnegative();
 const positiveInt = z.number().int().positive();
-/** A norm: finite and non-negative (NaN/Inf are refused at measurement time). */
-const norm = z.number().nonnegative();
+/**
+ * The largest float32. Every per-token value is a float32 of the graph's, so no norm, mean or
+ * other statistic of them can exceed it: a larger one is a tampered file, refused here before a
+ * figure squares or sums it into Infinity.
+ */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A norm: finite and non-negative (NaN/Inf are refused at measurement time), within float32. */
+const norm = z.number().nonnegative().max(FLOAT32_MAX);
 
 /** [layer][position] */
 const perLayerPerPosition = z.array(z.array(norm));
@@ -96,7 +103,7 @@ export const SequenceResultSchema = z.object({
 export type SequenceResult = z.infer<typeof SequenceResultSchema>;
 
 /** A statistic of no values is NaN in memory and null in JSON (which has no NaN); read back as NaN. */
-const statistic = z.number().nullable().transform((value) => value ?? Number.NaN);
+const statistic = z.number().min(-FLOAT32_MAX).max(FLOAT32_MAX).nullable().transform((value) => value ?? Number.NaN);
 
 /**
  * One layer's distribution of a value over tokens (or, for per-sequence diagnostics, over

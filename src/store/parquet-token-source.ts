@@ -6,6 +6,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBVector } from '@duckdb/node-api';
 import { InputError, quote } from '../errors.js';
+import { FLOAT32_MAX } from '../results/schema.js';
 import { diagnosticWidth, type DiagnosticColumn } from '../results/diagnostics.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
@@ -54,15 +55,32 @@ function readInts(vector: DuckDBVector, rows: number): Int32Array {
   return out;
 }
 
-/** A list column of `length` numbers per row into [row × length]. */
-function readLists<T extends Float32Array | Float64Array>(vector: DuckDBVector, rows: number, length: number, out: T, rowOffset = 0): T {
+/** Bytes a reader allocates at once for one table's values (a prompt's norms, every prompt's sums): a tampered row count is refused, not allocated. */
+const READ_BUDGET_BYTES = 2 ** 31;
+/** Most tokens one prompt can have (the largest context a model may declare). */
+const MAX_PROMPT_TOKENS = 16_777_216;
+
+/** Refuse an allocation a table's claims would need beyond the budget. */
+function checkBudget(bytes: number, what: string, path: string): void {
+  if (!(bytes <= READ_BUDGET_BYTES)) throw new InputError(`${quote(path)} claims ${what}, which would need ${(bytes / 2 ** 30).toFixed(1)} GiB at once (at most ${READ_BUDGET_BYTES / 2 ** 30} GiB is read at once); the file is damaged or not of this run: measure again`);
+}
+
+/** A norm read back: float32 as the graph gave it, so finite, non-negative and at most FLOAT32_MAX. */
+function checkNorm(value: number, path: string): number {
+  if (!(value >= 0 && value <= FLOAT32_MAX)) throw new InputError(`${quote(path)} holds ${value} as a norm, which no forward pass gives; the table is damaged: measure again`);
+  return value;
+}
+
+/** A list column of `length` numbers per row into [row × length]; with `path`, each value is checked as a norm. */
+function readLists<T extends Float32Array | Float64Array>(vector: DuckDBVector, rows: number, length: number, out: T, rowOffset = 0, normsOf?: string): T {
   const list = vector as DuckDBListVector;
   const child = list.childVector;
   for (let i = 0; i < rows; i += 1) {
     const start = list.getEntryOffset(i);
     if (list.getEntryLength(i) !== length) throw new InputError(`a list in the tables has ${list.getEntryLength(i)} values; expected ${length} (one per layer)`);
     const base = (rowOffset + i) * length;
-    for (let l = 0; l < length; l += 1) out[base + l] = child.getItem(start + l) as number;
+    if (normsOf === undefined) for (let l = 0; l < length; l += 1) out[base + l] = child.getItem(start + l) as number;
+    else for (let l = 0; l < length; l += 1) out[base + l] = checkNorm(child.getItem(start + l) as number, normsOf);
   }
   return out;
 }
@@ -101,6 +119,8 @@ export class ParquetTokenSource implements TokenSource {
    * every norm column of its hooks).
    */
   static async open(tables: ResultTables, expected: { nLayers: number; tokens: number; prompts: number; columns: string[]; label: string; runId?: string | undefined }): Promise<ParquetTokenSource> {
+    // Every reader sums the prompts at some point: a count whose sums could not be held is refused at once.
+    checkBudget(expected.prompts * (8 * 3 * expected.nLayers + 12), `${expected.prompts} prompts of ${expected.nLayers} layers`, tables.prompts);
     let files: LiteralFiles;
     try {
       files = LiteralFiles.open([tables.tokens, tables.prompts]);
@@ -157,13 +177,14 @@ export class ParquetTokenSource implements TokenSource {
         prompt: readInts(chunk.getColumnVector(0), rows),
         position: readInts(chunk.getColumnVector(1), rows),
         excluded: Uint8Array.from({ length: rows }, (_, i) => excludedVector.getItem(i) as number),
-        values: readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers)),
+        values: readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers), 0, this.tables.tokens),
       };
     }
   }
 
   async promptSums(hook: HookName, metric: NormMetric): Promise<PromptSums> {
     const { nLayers, promptCount: n } = this;
+    checkBudget(n * (8 * 3 * nLayers + 12), `${n} prompts of ${nLayers} layers`, this.tables.prompts);
     const sums: PromptSums = {
       prompts: new Int32Array(n),
       included: new Float64Array(n),
@@ -191,12 +212,13 @@ export class ParquetTokenSource implements TokenSource {
     const parts: Float32Array[] = [];
     for await (const chunk of chunks(this.connection, sql)) {
       const rows = chunk.rowCount;
+      if (found.ids.length + rows > MAX_PROMPT_TOKENS) throw new InputError(`${quote(this.tables.tokens)} holds more than ${MAX_PROMPT_TOKENS} tokens for prompt ${prompt + 1}, more than any model's context; the table is damaged: measure again`);
       for (let i = 0; i < rows; i += 1) {
         found.ids.push(chunk.getColumnVector(0).getItem(i) as number);
         found.tokens.push(String(chunk.getColumnVector(1).getItem(i)));
         found.excluded.push(chunk.getColumnVector(2).getItem(i) as number);
       }
-      parts.push(readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers)));
+      parts.push(readLists(chunk.getColumnVector(3), rows, this.nLayers, new Float32Array(rows * this.nLayers), 0, this.tables.tokens));
     }
     if (found.ids.length === 0) return undefined;
     found.values = new Float32Array(found.ids.length * this.nLayers);
@@ -242,6 +264,10 @@ export class ParquetTokenSource implements TokenSource {
       for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text${sequenceNames} FROM read_parquet(${sqlString(this.scans.prompts)})`)) {
         for (let p = 0; p < prompts.rowCount; p += 1) {
           const length = prompts.getColumnVector(1).getItem(p) as number;
+          if (!(Number.isSafeInteger(length) && length >= 0 && length <= MAX_PROMPT_TOKENS)) {
+            throw new InputError(`${quote(this.tables.prompts)} says a prompt has ${length} tokens; at most ${MAX_PROMPT_TOKENS} (the largest context) fit: the table is damaged, measure again`);
+          }
+          checkBudget(4 * length * (columns.length * nLayers + width), `a prompt of ${length} tokens`, this.tables.prompts);
           const text = prompts.getColumnVector(3).getItem(p);
           const sequence: SequenceNorms = {
             prompt: prompts.getColumnVector(0).getItem(p) as number,
@@ -272,7 +298,7 @@ export class ParquetTokenSource implements TokenSource {
             columns.forEach((_, c) => {
               const list = current.getColumnVector(3 + c) as DuckDBListVector;
               const start = list.getEntryOffset(row);
-              for (let layer = 0; layer < nLayers; layer += 1) sequence.values[(c * nLayers + layer) * length + position] = list.childVector.getItem(start + layer) as number;
+              for (let layer = 0; layer < nLayers; layer += 1) sequence.values[(c * nLayers + layer) * length + position] = checkNorm(list.childVector.getItem(start + layer) as number, this.tables.tokens);
             });
             diagnostics.forEach((column, d) => {
               const list = current.getColumnVector(3 + columns.length + d) as DuckDBListVector;

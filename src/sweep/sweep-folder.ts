@@ -11,6 +11,7 @@ import type { FigureOptions, FigureOutcome } from '../plots/figure-types.js';
 import { buildSweepFigure, SWEEP_FIGURE_SUMMARIES, SWEEP_FIGURES, type SweepFigureName } from '../plots/sweep-figures.js';
 import { readPlan } from './sweep-plan.js';
 import { SWEEP_FILE, SWEEP_FORMAT, type SweepSummary } from '../results/sweep-schema.js';
+import { parseJson } from '../io/json-text.js';
 
 export interface SweepFigure {
   figure: SweepFigureName;
@@ -40,7 +41,7 @@ export async function expandSweepFolders(inputs: readonly string[]): Promise<Exp
     const summary = await readSweepSummary(input);
     const measured = new Set(summary.members.filter((member) => member.status === 'measured').map((member) => member.file));
     if (measured.size === 0) throw new InputError(`sweep ${quote(input)} has no measured member yet; run \`resid-norms sweep\` (or --collect) first`);
-    files.push(...plan.members.filter((member) => measured.has(member.file)).map((member) => join(input, member.file)));
+    for (const member of plan.members) if (measured.has(member.file)) files.push(join(input, member.file)); // up to 10,000 members: no spread into push
     sweeps.push(input);
   }
   return { files, sweeps };
@@ -50,7 +51,7 @@ export async function readSweepSummary(dir: string): Promise<SweepSummary> {
   const path = join(dir, SWEEP_FILE);
   let data: Partial<SweepSummary>;
   try {
-    data = JSON.parse((await readRegularFile(path)).toString('utf8')) as Partial<SweepSummary>;
+    data = parseJson((await readRegularFile(path)).toString('utf8')) as Partial<SweepSummary>;
   } catch (error) {
     throw new InputError(`cannot read ${quote(path)} (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON'}); run \`resid-norms sweep --collect --out ${dir}\` to write it`);
   }

@@ -9,6 +9,7 @@ import { readRegularFile } from '../io/read-regular-file.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import type { HookName } from '../vocabulary/hooks.js';
 import type { SameWeightsMember, SweepMember, SweepPrompts } from '../results/sweep-schema.js';
+import { parseJson } from '../io/json-text.js';
 
 export const SWEEP_PLAN_FILE = 'sweep-plan.json';
 export const SWEEP_PLAN_FORMAT = 'resid-norms/sweep-plan';
@@ -49,7 +50,7 @@ export async function readPlan(dir: string): Promise<SweepPlan | undefined> {
   }
   let plan: unknown;
   try {
-    plan = JSON.parse(bytes.toString('utf8'));
+    plan = parseJson(bytes.toString('utf8'));
   } catch {
     throw new InputError(`${quote(planPath(dir))} is not JSON; it is written by \`resid-norms sweep\`: delete it to start the sweep over`);
   }

@@ -17,6 +17,7 @@ import { readMeasurementFile, type MeasurementFile } from '../store/open-results
 import { toolVersion } from '../version.js';
 import { SWEEP_FORMAT, type MemberSummary, type SweepMember, type SweepSummary } from '../results/sweep-schema.js';
 import type { SweepPlan } from './sweep-plan.js';
+import { parseJson } from '../io/json-text.js';
 
 /** Where a member's failure is recorded (removed once it is measured). */
 export function failureFile(dir: string, member: SweepMember): string {
@@ -29,7 +30,7 @@ export async function recordFailure(dir: string, member: SweepMember, error: Res
 
 async function readFailure(dir: string, member: SweepMember): Promise<MemberSummary['error'] | undefined> {
   try {
-    const data = JSON.parse((await readRegularFile(failureFile(dir, member))).toString('utf8')) as { message?: unknown; exitCode?: unknown };
+    const data = parseJson((await readRegularFile(failureFile(dir, member))).toString('utf8')) as { message?: unknown; exitCode?: unknown };
     return { message: String(data.message), exitCode: Number(data.exitCode) };
   } catch {
     return undefined;

@@ -29,7 +29,7 @@ export function formatTextTable(columns: readonly TextColumn[], rows: ReadonlyAr
   const lines = header ? [columns.map((column) => column.title), ...rows] : rows;
   const cell = (cells: readonly string[], index: number): string => cells[index] ?? '';
   const widths = columns.map((column, index) => {
-    const widest = Math.max(0, ...lines.map((cells) => cell(cells, index).length));
+    const widest = lines.reduce((most, cells) => Math.max(most, cell(cells, index).length), 0); // no spread: a table may have any number of rows
     return Math.max(column.minWidth ?? 0, Math.min(column.maxWidth ?? Infinity, widest));
   });
   const pad = (text: string, index: number): string => {

@@ -58,4 +58,36 @@ describe('StreamingSummary', () => {
     assert.equal(empty.count, 0);
     assert.ok(Number.isNaN(empty.mean) && Number.isNaN(empty.median));
   });
+
+  // Values spread over any range never crash the summary (the old sketch overflowed the call
+  // stack on a wide range), zeros and negatives are kept, and non-finite values are left out
+  // and counted; quantiles stay within the sketch's accuracy wherever fewer than 2^16 buckets
+  // hold the data.
+  const extremes: Array<{ name: string; value: (i: number, random: ReturnType<typeof createRandom>) => number; accurate: boolean }> = [
+    { name: 'one float32 max (3.4e38) among norms of 5', value: (i, random) => (i === 20_000 ? 3.4e38 : 5 * Math.exp(0.3 * random.normal())), accurate: true },
+    { name: 'a tiny value (1e-38) among norms of 5', value: (i, random) => (i === 20_001 ? 1e-38 : 5 * Math.exp(0.3 * random.normal())), accurate: true },
+    { name: 'values over the whole float32 range', value: (_, random) => Math.fround(10 ** (76 * random.uniform() - 38)), accurate: false },
+    { name: 'a median of 0 (a sparse model): zeros and a few huge ratios', value: (i) => (i % 3 === 0 ? 1e30 * (1 + (i % 7)) : 0), accurate: true },
+    // Signed values near zero: quantiles between a negative and a positive value have no relative accuracy to keep.
+    { name: 'cosines: negative and positive, near zero too', value: (_, random) => Math.fround(2 * random.uniform() - 1) * 10 ** (-6 * random.uniform()), accurate: false },
+  ];
+  for (const { name, value, accurate } of extremes) {
+    it(`summarizes ${name} past the exact limit without crashing`, () => {
+      const random = createRandom(11);
+      const values = Float64Array.from({ length: 40_000 }, (_, i) => value(i, random));
+      const summary = new StreamingSummary();
+      for (const each of values) summary.add(each);
+      summary.add(Number.NaN);
+      summary.add(Number.POSITIVE_INFINITY);
+      const got = summary.summarize(0);
+      assert.equal(got.count, values.length, 'non-finite values left out');
+      assert.equal(summary.nonFinite, 2);
+      const exact = summarizeValues(0, values);
+      for (const key of ['median', 'q05', 'q25', 'q75', 'q95'] as const) {
+        assert.ok(Number.isFinite(got[key]), `${key} is ${got[key]}`);
+        if (accurate) assert.ok(Math.abs(got[key] - exact[key]) <= 1e-3 * Math.abs(exact[key]), `${key}: ${got[key]} vs ${exact[key]}`);
+      }
+      assert.equal(got.max, exact.max);
+    });
+  }
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildSweepFigure } from '../../src/plots/sweep-figures.js';
+import { renderSvg } from '../../src/plots/render.js';
 import type { MemberSummary, SweepSummary } from '../../src/results/sweep-schema.js';
 
 function member(index: number, spec: string, step: number | null, nLayers: number, factor: number): MemberSummary {
@@ -64,5 +65,16 @@ describe('sweep figures', () => {
   it('profiles rescale by √d_model and run against relative depth, as compare does', () => {
     const rows = values(buildSweepFigure('profiles', checkpoints, { rescale: 'sqrt-d', x: 'relative-depth' }));
     assert.deepEqual(rows.filter((row) => row.member === 'm@step0').map((row) => [row.x, row.norm]), [[0, 0.25], [0.25, 0.375], [0.5, 0.5625], [0.75, 0.84375]]);
+  });
+
+  // A sweep of 1,500 members of different models: Vega-Lite turned a `sort` list into a nested
+  // ternary per member, which overflowed Vega's expression parser (issue 26, class 4).
+  // (The other sweep figures list no member in a spec's expressions; the profiles figure did.)
+  it('renders the profiles of 1,500 members of 1,500 models without overflowing the call stack', async () => {
+    const many = Array.from({ length: 1500 }, (_, i) => member(i + 1, `org/model-${i}`, null, 2 + (i % 5), 1 + i / 1e4));
+    const outcome = buildSweepFigure('profiles', summary(many), options);
+    assert.ok(outcome.drawn, outcome.drawn ? '' : outcome.reason);
+    const { svg } = await renderSvg(outcome.spec, 'sweep-profiles');
+    assert.match(svg, /^<svg/);
   });
 });
