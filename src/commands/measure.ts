@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Reporter } from '../reporting/reporter.js';
-import { NumericalError, UsageError, quote } from '../errors.js';
+import { InterruptedError, NumericalError, UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
@@ -31,7 +31,7 @@ import { promptInputs, readRequestedPrompts } from '../prompts-sources/read-prom
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
 import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
-import { stopIfInterrupted } from '../io/interrupt.js';
+import { stopIfInterrupted, stopReason } from '../io/interrupt.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
 import { checkAgainstConfig } from '../measure/check-against-config.js';
@@ -132,7 +132,11 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   if (request.hooks === undefined && spec.parallelResidual) reporter.info(`${spec.architecture} uses parallel attention and MLP: there is no resid_mid hook, so it is not measured`);
   const diagnostics = chooseDiagnostics(request, spec);
 
-  const { maxTokens, bosTokenId, appendEos, sequences } = tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request);
+  const { maxTokens, bosTokenId, appendEos, sequences } = await tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request, {
+    dir: resolved.dir,
+    ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.env ? { env: request.env } : {}),
+  });
   const exclusion = exclusionRule(request.exclusions, spec, tokenizer);
   promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
   const truncated = sequences.filter((s) => s.truncated).length;
@@ -230,7 +234,8 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     const writingStartedAt = performance.now();
     const kept = `every batch is kept in ${quote(files.index)}: make room or fix the folder, then run the same command again to write the results from it`;
     try {
-      tables = writeTables(outPath, planned, checkpoint, pack, exclusion, reporter);
+      if (request.signal?.aborted) throw stoppedBeforeResults(request.signal, outPath, 'after the last batch');
+      tables = await writeTables(outPath, planned, checkpoint, pack, exclusion, reporter, request.signal);
     } catch (error) {
       throw error instanceof WriteFailure ? error.withAdvice(kept) : error;
     } finally {
@@ -273,18 +278,27 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   }
 }
 
+function stoppedBeforeResults(signal: AbortSignal, outPath: string, when: string): InterruptedError {
+  return new InterruptedError(`${stopReason(signal)} ${when}; every batch is kept in ${quote(checkpointFiles(outPath).index)}: run the same command again to write the results from it`);
+}
+
+/** Longest stretch of table writing between two turns of the event loop (where signals are handled). */
+const YIELD_MS = 50;
+const YIELD_PROMPTS = 256;
+
 /**
  * The tables, from the checkpoint: this run's sequences in prompt-file order, each read back on
  * its own, so memory holds one sequence and one row group whatever the number of tokens.
  */
-function writeTables(
+async function writeTables(
   outPath: string,
   planned: ReadonlyArray<{ position: number; batch: { members: Sequence[] } }>,
   checkpoint: CheckpointWriter,
   collect: PackContext,
   exclusion: ExclusionRule,
   reporter: Reporter,
-): TablesOutcome {
+  signal: AbortSignal | undefined,
+): Promise<TablesOutcome> {
   const outputs = collect.outputNames.length;
   const perToken = floatsPerToken(collect);
   const located: Array<{ sequence: Sequence; offset: number }> = [];
@@ -303,7 +317,16 @@ function writeTables(
   const checkpointFile = checkpointFiles(outPath).norms;
   const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
   try {
+    let yielded = performance.now();
+    let written = 0;
     for (const { sequence, offset } of located) {
+      // Let signals in every YIELD_MS (or YIELD_PROMPTS): a second SIGINT/SIGTERM exits at once, a first one stops here.
+      written += 1;
+      if (written % YIELD_PROMPTS === 0 || performance.now() - yielded > YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+        if (signal?.aborted) throw stoppedBeforeResults(signal, outPath, 'while writing the tables');
+      }
       const values = checkpoint.readNorms(offset, packedLength(collect, sequence.ids.length));
       const tokenValues = perToken * sequence.ids.length;
       refuseBadNorms(values.subarray(0, outputs * sequence.ids.length), sequence, checkpointFile);

@@ -113,7 +113,11 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
   const { nLayers, dModel } = spec.dims;
-  const { maxTokens, bosTokenId, sequences } = tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request);
+  const { maxTokens, bosTokenId, sequences } = await tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request, {
+    dir: resolved.dir,
+    ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.env ? { env: request.env } : {}),
+  });
   promptSet.prompts = [];
   const truncated = sequences.filter((s) => s.truncated).length;
   if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);

@@ -25,6 +25,8 @@ export interface ConfigCheckedRequest {
   massiveDims?: number[];
   sinkTokens?: number;
   foldValueBiases?: boolean;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function checkAgainstConfig(dir: string, prompts: readonly Prompt[], request: ConfigCheckedRequest): Promise<void> {
@@ -33,5 +35,9 @@ export async function checkAgainstConfig(dir: string, prompts: readonly Prompt[]
   chooseHooks(request.hooks, shape);
   chooseDiagnostics(request, shape);
   const tokenizer = await loadTokenizer(dir);
-  tokenizeForModel(prompts, tokenizer, { id: request.model ?? dir, ...shape, ...shape.dims }, request);
+  await tokenizeForModel(prompts, tokenizer, { id: request.model ?? dir, ...shape, ...shape.dims }, request, {
+    dir,
+    ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.env ? { env: request.env } : {}),
+  });
 }

@@ -7,6 +7,7 @@ import { InputError, ModelError, ProblemList, UsageError, quote } from '../error
 import type { TextTokenizer } from '../models/tokenizer-files.js';
 import type { Prompt } from '../prompts-sources/prompt-file.js';
 import { resolveEosTokenId } from './exclusions.js';
+import { encodeOffThread, type Encoded } from './tokenize-off-thread.js';
 
 export interface Sequence {
   /** Index of the prompt in the prompt file (results keep this order). */
@@ -57,7 +58,18 @@ function checkModelId(id: number, dVocab: number, what: string): void {
   }
 }
 
-export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextTokenizer | undefined, options: SequenceOptions): Sequence[] {
+/** The token budget of a text prompt's own tokens: what --max-tokens leaves after appended EOS and a prepended BOS. */
+function textBudget(options: SequenceOptions): number {
+  const appended = options.appendEos?.count ?? 0;
+  const bos = options.prependBos && options.bosTokenId !== null ? 1 : 0;
+  return options.maxTokens - appended - bos;
+}
+
+/**
+ * Prompts → sequences. `encoded` holds the encodings of the text prompts, by prompt index, when
+ * they were made off the main thread (./tokenize-off-thread.ts); without it they are made here.
+ */
+export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextTokenizer | undefined, options: SequenceOptions, encoded?: ReadonlyMap<number, Encoded>): Sequence[] {
   const problems = new ProblemList();
   const prependsBos = options.prependBos && options.bosTokenId !== null && prompts.some((prompt) => prompt.ids === undefined);
   if (prependsBos) checkModelId(options.bosTokenId!, options.dVocab, 'the BOS token prepended to text prompts (config.json bos_token_id, else tokenizer_config.json bos_token)');
@@ -83,17 +95,16 @@ export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextToken
         problems.add(`${where} is text but the model has no tokenizer.json; give token ids as JSONL ({"ids": [...]})`);
         return;
       }
-      const bos = options.prependBos && options.bosTokenId !== null ? 1 : 0;
-      const encoded = encodeBounded(tokenizer, prompt.text ?? '', budget - bos);
-      if (encoded.ids.length === 0 || encoded.ids.every((id) => tokenizer.specialIds.has(id))) {
+      const encoding = encoded?.get(index) ?? encodeBounded(tokenizer, prompt.text ?? '', textBudget(options));
+      if (encoding.ids.length === 0 || encoding.ids.every((id) => tokenizer.specialIds.has(id))) {
         problems.add(`${where} ${quote(prompt.text, 40)} has no ordinary tokens, only special ones or none; nothing to measure`);
         return;
       }
-      const outside = encoded.ids.find((id) => !(id >= 0 && id < options.dVocab));
+      const outside = encoding.ids.find((id) => !(id >= 0 && id < options.dVocab));
       if (outside !== undefined) checkModelId(outside, options.dVocab, `tokenizer.json's encoding of ${where}`);
-      cutText = encoded.text;
-      ids = options.prependBos && options.bosTokenId !== null ? [options.bosTokenId, ...encoded.ids] : encoded.ids;
-      tokens = options.prependBos && options.bosTokenId !== null ? [tokenizer.decodeToken(options.bosTokenId), ...encoded.tokens] : encoded.tokens;
+      cutText = encoding.text;
+      ids = options.prependBos && options.bosTokenId !== null ? [options.bosTokenId, ...encoding.ids] : encoding.ids;
+      tokens = options.prependBos && options.bosTokenId !== null ? [tokenizer.decodeToken(options.bosTokenId), ...encoding.tokens] : encoding.tokens;
     }
     const truncated = ids.length > budget || cutText !== prompt.text;
     // Copied only when cut or extended: a million-token prompt set is not held twice.
@@ -126,13 +137,25 @@ export interface TokenizedPrompts {
   sequences: Sequence[];
 }
 
-/** The flags that shape the sequences (--max-tokens, --no-prepend-bos, --append-eos), checked against the model, then the prompts tokenized. */
-export function tokenizeForModel(
+/** Where the text prompts are tokenized off the main thread: the model folder whose tokenizer the worker loads. */
+export interface OffThreadTokenizing {
+  dir: string;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The flags that shape the sequences (--max-tokens, --no-prepend-bos, --append-eos), checked
+ * against the model, then the prompts tokenized: in a worker thread with a deadline per prompt
+ * when `offThread` names the model folder (every command does), else here.
+ */
+export async function tokenizeForModel(
   prompts: readonly Prompt[],
   tokenizer: TextTokenizer | undefined,
   model: TokenizedModel,
   request: { maxTokens?: number; prependBos: boolean; appendEos?: number },
-): TokenizedPrompts {
+  offThread?: OffThreadTokenizing,
+): Promise<TokenizedPrompts> {
   const { nCtx } = model;
   const maxTokens = request.maxTokens ?? nCtx;
   if (maxTokens > nCtx) throw new UsageError(`--max-tokens ${maxTokens} exceeds the context length of ${model.id} (${nCtx}); valid: 1…${nCtx}`);
@@ -144,7 +167,18 @@ export function tokenizeForModel(
   const room = maxTokens - (request.prependBos && bosTokenId !== null ? 1 : 0);
   if (appendEos > 0 && appendEos >= room) throw new UsageError(`--append-eos ${appendEos} leaves no room for the prompts in ${maxTokens} tokens${room < maxTokens ? ' (BOS included)' : ''}; valid: 0…${Math.max(0, room - 1)}, or raise --max-tokens`);
   const eos = appendEos > 0 ? { id: resolveEosTokenId(model, tokenizer, model.id), count: appendEos } : undefined;
-  const sequences = tokenizePrompts(prompts, tokenizer, { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: model.dVocab, ...(eos ? { appendEos: eos } : {}) });
+  const options: SequenceOptions = { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: model.dVocab, ...(eos ? { appendEos: eos } : {}) };
+  let encoded: Map<number, Encoded> | undefined;
+  if (offThread !== undefined && tokenizer !== undefined) {
+    const texts = prompts.flatMap((prompt, index) => (prompt.ids === undefined ? [{ index, text: prompt.text ?? '', line: prompt.line }] : []));
+    const encodings = await encodeOffThread(offThread.dir, texts.map(({ text }) => text), textBudget(options), {
+      ...(offThread.signal ? { signal: offThread.signal } : {}),
+      ...(offThread.env ? { env: offThread.env } : {}),
+      describe: (i) => `prompt ${texts[i]!.index + 1} (line ${texts[i]!.line})`,
+    });
+    encoded = new Map(texts.map(({ index }, i) => [index, encodings[i]!]));
+  }
+  const sequences = tokenizePrompts(prompts, tokenizer, options, encoded);
   return { maxTokens, bosTokenId, appendEos, sequences };
 }
 

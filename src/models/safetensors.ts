@@ -8,10 +8,11 @@
  * Header: { "__metadata__"?: {string: string}, name: { dtype, shape, data_offsets: [begin, end] } }
  * with offsets relative to the start of the data buffer.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { ModelError, quote } from '../errors.js';
 import { describeSpecial } from '../io/output-guard.js';
 import { parseJson } from '../io/json-text.js';
+import { openRegularFile } from '../io/read-regular-file.js';
 
 /** The largest header we accept (the reference implementation's limit is 100 MB). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -67,7 +68,7 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
     throw new ModelError(`missing safetensors file ${quote(file)}`);
   }
   if (fileSize < 8) throw corrupt(file, `only ${fileSize} bytes, too short for a header`);
-  const handle = await open(file, 'r');
+  const handle = await openRegularFile(file);
   try {
     const lengthBytes = Buffer.alloc(8);
     await handle.read(lengthBytes, 0, 8, 0);

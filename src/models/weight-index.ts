@@ -5,10 +5,10 @@
  * src/models/torch/). Either way a tensor is a byte range of its file (TensorInfo), so callers do
  * not see the format. Shard names are untrusted: they must be plain file names inside the folder.
  */
-import { readdir, open } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError, quote } from '../errors.js';
-import { describeReadFailure, readRegularFile } from '../io/read-regular-file.js';
+import { describeReadFailure, openRegularFile, readRegularFile } from '../io/read-regular-file.js';
 import { readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensors.js';
 import { readTorchCheckpoint } from './torch/torch-checkpoint.js';
 import { checkShardName, chooseWeights, noWeightsError, WEIGHT_FORMATS, weightFormatOf, type WeightFormat } from './weight-formats.js';
@@ -170,7 +170,7 @@ export async function readTensorValues(info: TensorInfo, into?: Float32Array): P
   const fail = (problem: string) => new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: ${problem}`);
   let handle;
   try {
-    handle = await open(info.file, 'r');
+    handle = await openRegularFile(info.file);
   } catch (error) {
     // The file vanished or became unreadable since its header was read.
     throw fail((error as NodeJS.ErrnoException).code ?? String(error));

@@ -26,10 +26,16 @@ export function isJsonLines(path: string): boolean {
   return ['.jsonl', '.ndjson'].includes(extname(path).toLowerCase());
 }
 
+/**
+ * The largest text or JSONL prompt file read (it is held whole, and a JavaScript string holds at
+ * most 2^29 − 24 characters); larger prompt sets go in a Parquet table, read row by row.
+ */
+export const MAX_PROMPT_FILE_BYTES = 512 * 1024 * 1024;
+
 export async function readPromptFile(path: string, source = path): Promise<PromptSet> {
   let bytes: Buffer;
   try {
-    bytes = await readRegularFile(path);
+    bytes = await readRegularFile(path, MAX_PROMPT_FILE_BYTES);
   } catch (error) {
     throw new InputError(`cannot read prompt file ${quote(path)} (${describeReadFailure(error)}); give a text file with one prompt per line, or JSONL`);
   }

@@ -11,6 +11,7 @@ import type { Reporter } from '../reporting/reporter.js';
 import { InputError, UsageError, quote } from '../errors.js';
 import { readHubSettings } from '../models/hub/hub-settings.js';
 import { readPromptFile, type Prompt, type PromptSet } from './prompt-file.js';
+import { checkUtf8File } from './utf8-file.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
 import type { TextTableFormat } from '../store/parquet-token-source.js';
 import { describeSelection, hashPrompts, isSelecting, MAX_UNSELECTED_ROWS, selectedRows } from './prompt-selection.js';
@@ -29,6 +30,7 @@ export async function readPromptSource(source: PromptSource, options: PromptRead
     const info = await stat(source.path).catch(() => undefined);
     if (info === undefined) throw new InputError(`cannot read prompt table ${quote(source.path)} (no such file); give a .parquet or .csv file`);
     if (!info.isFile()) throw new InputError(`cannot read prompt table ${quote(source.path)} (it is not a regular file); give a .parquet or .csv file`);
+    if (source.format === 'csv') await checkUtf8File(source.path, 'prompt table'); // DuckDB would name a line, not the encoding
     return readTable([source.path], source.format, source.path, options, context.reporter);
   }
   const settings = readHubSettings(context.env);
@@ -62,7 +64,7 @@ function checkSample(available: number, options: PromptReadOptions, what: string
 async function readTable(files: readonly string[], format: TextTableFormat, name: string, options: PromptReadOptions, reporter: Reporter): Promise<PromptSet> {
   const column = options.textColumn ?? DEFAULT_TEXT_COLUMN;
   // DuckDB (0.4 s of start-up) loads only for prompt tables, not for text and JSONL prompts.
-  const { describeTextTable, readTextColumn } = await import('../store/parquet-token-source.js');
+  const { describeTextTable, readTextColumn, MAX_CELL_CHARS } = await import('../store/parquet-token-source.js');
   const { columns, rows } = await describeTextTable(files, format);
   const found = columns.find((entry) => entry.name === column);
   if (found === undefined) {
@@ -82,14 +84,17 @@ async function readTable(files: readonly string[], format: TextTableFormat, name
   let blank = 0;
   let next = 0; // index into `chosen`
   const last = chosen === undefined ? undefined : (chosen[chosen.length - 1] ?? -1) + 1;
-  for await (const { row, text } of readTextColumn(files, format, column, last)) {
+  let cut = 0;
+  for await (const { row, text, cut: wasCut } of readTextColumn(files, format, column, last)) {
     if (chosen !== undefined) {
       if (chosen[next] !== row) continue;
       next += 1;
     }
+    if (wasCut) cut += 1;
     if (text === null || text.trim() === '') blank += 1;
     else prompts.push({ line: row + 1, text });
   }
+  if (cut > 0) reporter.warn(`${cut} row${cut === 1 ? '' : 's'} of ${quote(name)} longer than ${MAX_CELL_CHARS} characters cut to that (${MAX_CELL_CHARS / 16} tokens' worth at 16 characters per token)`);
   if (blank > 0) reporter.warn(`${blank} row${blank === 1 ? '' : 's'} of ${quote(name)} with an empty or null ${quote(column)} left out`);
   if (prompts.length === 0) throw new InputError(`${quote(name)} has no non-empty ${quote(column)} in the rows chosen; give another column or rows`);
   const selection = describeSelection(rows, options.selection);

@@ -405,14 +405,52 @@ export async function describeTextTable(files: readonly string[], format: TextTa
 }
 
 /**
- * One text column of prompt tables, in file order then row order, chunk by chunk: each row's
- * 0-based number and its text (null for SQL NULL). `limit` reads only the first rows.
+ * Longest prompt text kept from a table cell, in characters: a prompt is cut to about 16
+ * characters per token before it is tokenized anyway, so this holds 65,536 tokens' worth.
  */
-export async function* readTextColumn(files: readonly string[], format: TextTableFormat, column: string, limit?: number): AsyncIterable<{ row: number; text: string | null }> {
+export const MAX_CELL_CHARS = 1 << 20;
+/** Most bytes of text one row group of a Parquet prompt table may hold once decompressed: DuckDB decodes a row group's pages whole. */
+export const MAX_ROW_GROUP_TEXT_BYTES = 256 * 1024 * 1024;
+/** Past this many bytes, a text column may decompress to at most MAX_RATIO times its stored size (a 2 kB file of megabytes per cell is a decompression bomb). */
+const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
+const MAX_RATIO = 1000;
+
+/**
+ * Refuse, from the Parquet footers alone and before any page is decoded, a text column whose
+ * row groups decompress to more than MAX_ROW_GROUP_TEXT_BYTES, or to more than MAX_RATIO times
+ * their stored size past RATIO_FLOOR_BYTES.
+ */
+async function checkTextColumnSize(connection: DuckDBConnection, files: readonly string[], opened: LiteralFiles, column: string): Promise<void> {
+  for (const [index, scan] of opened.scanPaths.entries()) {
+    const sql = `SELECT row_group_id, total_uncompressed_size::BIGINT, total_compressed_size::BIGINT FROM parquet_metadata(${sqlString(scan)}) WHERE path_in_schema = ${sqlString(column)}`;
+    for (const [group, uncompressed, compressed] of (await connection.runAndReadAll(sql)).getRows().map((row) => row.map(Number))) {
+      const where = `row group ${group! + 1} of ${quote(files[index]!)}`;
+      if (uncompressed! > MAX_ROW_GROUP_TEXT_BYTES) throw new InputError(`${where} holds ${(uncompressed! / 2 ** 20).toFixed(0)} MiB of ${quote(column)} once decompressed, more than the ${MAX_ROW_GROUP_TEXT_BYTES / 2 ** 20} MiB read at once; write the table with smaller row groups`);
+      if (uncompressed! > RATIO_FLOOR_BYTES && uncompressed! > MAX_RATIO * Math.max(1, compressed!)) {
+        throw new InputError(`${where} stores ${compressed} bytes of ${quote(column)} that decompress to ${(uncompressed! / 2 ** 20).toFixed(0)} MiB (more than ${MAX_RATIO}×): refused as a decompression bomb`);
+      }
+    }
+  }
+}
+
+/**
+ * One text column of prompt tables, in file order then row order, chunk by chunk: each row's
+ * 0-based number, its text (null for SQL NULL) cut to MAX_CELL_CHARS characters, and whether it
+ * was cut. `limit` reads only the first rows.
+ */
+export async function* readTextColumn(files: readonly string[], format: TextTableFormat, column: string, limit?: number): AsyncIterable<{ row: number; text: string | null; cut: boolean }> {
   const opened = openTextTables(files);
   const connection = await connect();
   try {
-    const sql = `SELECT ${ident(column)}::VARCHAR FROM ${tableScan(opened.scanPaths, format)}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
+    if (format === 'parquet') {
+      try {
+        await checkTextColumnSize(connection, files, opened, column);
+      } catch (error) {
+        throw error instanceof InputError ? error : tableError(files, error, opened);
+      }
+    }
+    const text = `${ident(column)}::VARCHAR`;
+    const sql = `SELECT left(${text}, ${MAX_CELL_CHARS}), length(${text}) > ${MAX_CELL_CHARS} FROM ${tableScan(opened.scanPaths, format)}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
     let row = 0;
     let stream: AsyncIterable<DuckDBDataChunk>;
     try {
@@ -430,9 +468,10 @@ export async function* readTextColumn(files: readonly string[], format: TextTabl
       }
       if (next.done) return;
       const vector = next.value.getColumnVector(0);
+      const cuts = next.value.getColumnVector(1);
       for (let i = 0; i < next.value.rowCount; i += 1) {
         const value = vector.getItem(i);
-        yield { row, text: typeof value === 'string' ? value : null };
+        yield { row, text: typeof value === 'string' ? value : null, cut: cuts.getItem(i) === true };
         row += 1;
       }
     }

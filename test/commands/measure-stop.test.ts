@@ -37,4 +37,43 @@ describe('measure stopped before its batches', () => {
       assert.deepEqual(await readdir(join(root, 'out')).catch(() => []), []);
     });
   }
+
+  // Issue 26, class 5: the tables are written with turns of the event loop in between, so a
+  // signal is handled at once (a second one exits), and a first one stops the writing there,
+  // keeping every batch in the checkpoint for the rerun.
+  it('a stop while the tables are written ends the writing within moments, keeping the checkpoint, and the rerun writes them', async () => {
+    const prompts = join(root, 'many.txt');
+    await writeFile(prompts, Array.from({ length: 400 }, (_, i) => `prompt number ${i} with a few more words in it`).join('\n'));
+    const out = join(root, 'tables', 'r.json');
+    const controller = new AbortController();
+    let turns = 0;
+    const ticking = setInterval(() => (turns += 1), 1);
+    let stoppedAt = 0;
+    const reporter = {
+      ...createSilentReporter(),
+      progress: (label: string) => ({
+        tick: () => {
+          if (label.startsWith('writing tables') && stoppedAt === 0) {
+            stoppedAt = performance.now();
+            controller.abort('SIGTERM');
+          }
+        },
+        done: () => undefined,
+      }),
+    };
+    const request = { model, promptsPath: prompts, outPath: out, batchSize: 64, prependBos: true, exclusions: true, device: 'cpu' as const, threads: 1, refresh: false };
+    await assert.rejects(measure({ ...request, signal: controller.signal }, reporter), (error: unknown) => {
+      assert.ok(error instanceof InterruptedError, String(error));
+      assert.match(error.message, /^SIGTERM while writing the tables; every batch is kept in ".*r\.json\.checkpoint": run the same command again to write the results from it$/);
+      return true;
+    });
+    clearInterval(ticking);
+    assert.ok(stoppedAt > 0, 'the tables were being written');
+    assert.ok(turns > 0, 'the event loop turned while the tables were written');
+    const left = await readdir(join(root, 'tables'));
+    assert.ok(left.includes('r.json.checkpoint') && !left.includes('r.json'), left.join(', '));
+    assert.deepEqual(left.filter((name) => name.endsWith('.partial')), [], 'the partial tables are removed');
+    await measure(request, createSilentReporter());
+    assert.ok((await readdir(join(root, 'tables'))).includes('r.json'));
+  });
 });
