@@ -40,7 +40,7 @@ export async function sortInputs(paths: readonly string[], options: SortOptions,
     fitFile = fitFiles[0]!;
     reporter.info(`${options.command}: drawing the fits of ${quote(fitFile)}, the fit file among the inputs (as --fit would)`);
   } else if (fitFiles.length > 1) {
-    left.push(...fitFiles.map((path) => `${quote(path)} (a fit file; there are ${fitFiles.length}: name one with --fit)`));
+    for (const path of fitFiles) left.push(`${quote(path)} (a fit file; there are ${fitFiles.length}: name one with --fit)`);
   }
   const names = options.takes.map((kind) => KIND_NAMES[kind].replace(/^an? /, '').replace(/ file$/, ''));
   const takes = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join('');

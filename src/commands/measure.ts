@@ -371,7 +371,7 @@ function refuseBadNorms(norms: Float32Array, sequence: Sequence, checkpointFile:
 function rowsNote(plan: StreamedPlan, todo: ReadonlyArray<{ batch: { members: unknown[] } }>): string {
   const split = todo.map(({ batch }, index) => ({ rows: batch.members.length, run: Math.min(plan.blockRows[index]!, plan.lensRows[index]!) })).filter(({ rows, run }) => run < rows);
   if (split.length === 0) return '';
-  const smallest = Math.min(...split.map(({ run }) => run));
+  const smallest = split.reduce((least, { run }) => Math.min(least, run), Infinity); // no spread: one entry per batch
   return `, ${split.length} batch${split.length === 1 ? '' : 'es'} ${smallest} row${smallest === 1 ? '' : 's'} at a time`;
 }
 

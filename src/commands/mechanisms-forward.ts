@@ -43,7 +43,7 @@ export async function runForward(
   signal?: AbortSignal,
 ): Promise<ForwardTotals> {
   const { nLayers, dModel } = spec.dims;
-  const prompts = 1 + Math.max(...batches.flatMap((batch) => batch.members.map((member) => member.index)));
+  const prompts = 1 + batches.reduce((most, batch) => batch.members.reduce((inner, member) => Math.max(inner, member.index), most), -Infinity); // no spread: one index per prompt
   // [layer × prompts + prompt]: sums over the prompt's included tokens; and its included tokens.
   const sums = { activationRate: new Float64Array(nLayers * prompts), attnOut: new Float64Array(nLayers * prompts), mlpOut: new Float64Array(nLayers * prompts) };
   const counts = new Float64Array(prompts);

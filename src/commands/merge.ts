@@ -91,7 +91,14 @@ async function writeMerged(shards: MeasurementFile[], outPath: string, outputs: 
   const sequenceColumns = diagnostics?.sequenceColumns ?? [];
   const sources = await Promise.all(shards.map((shard) => shard.tokens()));
   const restoreScans = await ParquetTokenSource.scanSideBySide(sources);
-  const writer = ResultTablesWriter.create(tables, measurement.hooks, measurement.model.nLayers, columns, sequenceColumns);
+  const nothingWritten = 'nothing was written (the shards are unchanged): make room or fix the folder, then merge again';
+  let writer: ResultTablesWriter;
+  try {
+    writer = ResultTablesWriter.create(tables, measurement.hooks, measurement.model.nLayers, columns, sequenceColumns);
+  } catch (error) {
+    await restoreScans();
+    throw error instanceof WriteFailure ? error.withAdvice(nothingWritten) : error;
+  }
   let written;
   try {
     let expected = 0;
@@ -106,7 +113,7 @@ async function writeMerged(shards: MeasurementFile[], outPath: string, outputs: 
     written = writer.finish();
   } catch (error) {
     writer.abort();
-    throw error instanceof WriteFailure ? error.withAdvice('nothing was written (the shards are unchanged): make room or fix the folder, then merge again') : error;
+    throw error instanceof WriteFailure ? error.withAdvice(nothingWritten) : error;
   } finally {
     await restoreScans();
   }

@@ -38,7 +38,7 @@ export function lensWeightBytes(spec: Pick<TransformerSpec, 'outputHead'>, lens:
 export function memoryModelOf(spec: TransformerSpec, options: { lens: boolean; diagnostics: boolean; floatsPerToken: number; totalTokens: number }): MemoryModel {
   const read = [...spec.blocks.flatMap((block) => [...tensorsOf(block).values()]), ...(options.lens ? tensorsOf(spec.outputHead).values() : [])];
   return {
-    largestTensorBytes: Math.max(0, ...read.map((tensor) => tensor.byteLength)),
+    largestTensorBytes: read.reduce((most, tensor) => Math.max(most, tensor.byteLength), 0), // no spread: a file may list any number of tensors
     dims: spec.dims,
     gatedMlp: spec.blocks.some((block) => block.mlp.kind === 'gated'),
     blockWeightBytes: spec.blocks.map(blockWeightBytes),

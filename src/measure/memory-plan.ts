@@ -117,7 +117,7 @@ function lensRunBytes(model: MemoryModel, batch: PlannedShape, rows: number): nu
   return model.lensWeightBytes > 0 ? lensActivationBytesPerToken(model.dims) * rows * batch.length : 0;
 }
 
-const largest = (values: number[]) => Math.max(0, ...values);
+const largest = (values: number[]) => values.reduce((most, value) => Math.max(most, value), 0); // no spread: any number of values
 
 /** The whole graph's peak: every block's float32 weights, the lens's, and one batch at a time. */
 export function wholeGraphBytes(model: MemoryModel, batches: readonly PlannedShape[]): number {

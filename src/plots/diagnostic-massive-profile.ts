@@ -31,7 +31,7 @@ function buildMassiveProfile({ measurement }: PlotSubject): FigureOutcome {
   const rows = SERIES.flatMap(({ name, column }) =>
     (sequences.perLayer[column] ?? []).filter((s) => s.count > 0 && Number.isFinite(s.mean)).map((s) => ({ series: name, layer: s.layer, value: roundValue(s.mean), massive: shares[s.layer] ?? null })),
   );
-  const largest = Math.max(0, ...rows.map((row) => row.value));
+  const largest = rows.reduce((most, row) => Math.max(most, row.value), 0);
   const thresholds = found.diagnostics.massiveThresholds ?? SUN_THRESHOLDS;
   const x = layerAxis(measurement.model.nLayers, 'layer (resid_post of block l)');
   const y: PositionChannel = { field: 'value', type: 'quantitative', title: 'magnitude |x| (mean over sequences)' };

@@ -76,7 +76,13 @@ export class ParquetFileWriter {
 
   /** Start writing the table `path` under a temp name beside it; `finish` renames it into place. */
   static create(path: string, columns: readonly ColumnSpec[]): ParquetFileWriter {
-    return new ParquetFileWriter(TempFile.create(path, 'partial'), columns);
+    const file = TempFile.create(path, 'partial');
+    try {
+      return new ParquetFileWriter(file, columns);
+    } catch (error) {
+      file.abort(); // the magic bytes did not fit (a full disk): no partial file left behind
+      throw error;
+    }
   }
 
   /** The table's final path. */

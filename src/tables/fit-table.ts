@@ -49,7 +49,7 @@ export interface NarrowColumn<T> extends TextColumn {
  */
 export function formatNarrowTable<T>(fits: readonly T[], columns: ReadonlyArray<NarrowColumn<T>>): string[] {
   const gaps = 2 * (columns.length - 1);
-  const widthOf = (column: NarrowColumn<T>) => Math.max([...column.title].length, ...fits.map((fit) => [...column.cell(fit)].length));
+  const widthOf = (column: NarrowColumn<T>) => fits.reduce((most, fit) => Math.max(most, [...column.cell(fit)].length), [...column.title].length); // no spread: one row per fit
   const fixed = columns.filter((column) => column.flexible === undefined).reduce((sum, column) => sum + widthOf(column), 0);
   const flexible = columns.filter((column) => column.flexible !== undefined);
   let room = NARROW_COLUMNS - gaps - fixed;

@@ -129,4 +129,20 @@ describe('no crash after the work', () => {
       spawnSync('umount', [small]);
     }
   });
+
+  it('merge onto a full disk says so in one line, and that nothing was written', { skip: canMount ? false : 'needs root to mount a small tmpfs' }, async () => {
+    const dir = join(root, 'full-merge');
+    await cp(base(), dir, { recursive: true });
+    for (const shard of ['1/2', '2/2']) assert.equal((await runCli(measure('model', `s${shard[0]}.json`, '--shard', shard, '--batch-size', '1'), { cwd: dir })).code, 0);
+    const small = join(dir, 'small');
+    await mkdir(small);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', small]).status !== 0) return;
+    try {
+      const result = await runCli(['merge', 's1.json', 's2.json', '-o', 'small/m.json'], { cwd: dir });
+      assertRefusal(result, ExitCode.usage, /cannot write "small\/m\.(tokens|prompts)\.parquet": no space left on the device; nothing was written \(the shards are unchanged\)/);
+      assert.deepEqual(await readdir(small), [], 'no temp file or partial table left');
+    } finally {
+      spawnSync('umount', [small]);
+    }
+  });
 });
