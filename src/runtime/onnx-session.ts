@@ -1,9 +1,10 @@
 /**
- * ONNX Runtime sessions (src/runtime/tensor-session.ts is the only other importer of
- * onnxruntime-node): one from in-memory graph bytes whose weights are external data inside the
+ * ONNX Runtime sessions (loaded through ./onnxruntime.ts; src/runtime/tensor-session.ts is the
+ * only other user): one from in-memory graph bytes whose weights are external data inside the
  * safetensors files, which runs batches of token ids.
  */
-import ort from 'onnxruntime-node';
+import { ONNX_RUNTIME_DIR, ort, type InferenceSession, type Tensor } from './onnxruntime.js';
+import { join } from 'node:path';
 import { ModelError, UsageError, quote } from '../errors.js';
 import { allocatedCpus } from './cpu-allocation.js';
 
@@ -56,7 +57,7 @@ export function onnxRuntimeVersion(): string {
 ort.env.logLevel = 'fatal';
 
 /** The session options every graph of the tool is run with (weights as external data in `externalDataFolder`). */
-function sessionOptionsFor(externalDataFolder: string, options: SessionOptions): ort.InferenceSession.SessionOptions {
+function sessionOptionsFor(externalDataFolder: string, options: SessionOptions): InferenceSession.SessionOptions {
   return {
     executionProviders: [options.device],
     graphOptimizationLevel: 'all',
@@ -77,7 +78,7 @@ function sessionOptionsFor(externalDataFolder: string, options: SessionOptions):
 }
 
 /** An ONNX Runtime session over a graph with this project's options; a graph it cannot load is explained in one line. */
-export async function openSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<ort.InferenceSession> {
+export async function openSession(graph: Uint8Array, externalDataFolder: string, options: SessionOptions): Promise<InferenceSession> {
   try {
     return await ort.InferenceSession.create(graph, sessionOptionsFor(externalDataFolder, options));
   } catch (error) {
@@ -92,7 +93,7 @@ export async function createNormSession(graph: Uint8Array, externalDataFolder: s
     threads,
     device: options.device,
     async run(ids, batch, pos, outputNames, nextIds, sequenceLengths) {
-      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [batch, pos]) };
+      const feeds: Record<string, Tensor> = { input_ids: new ort.Tensor('int64', ids, [batch, pos]) };
       if (nextIds !== undefined) feeds.next_ids = new ort.Tensor('int64', nextIds, [batch, pos]);
       if (sequenceLengths !== undefined) feeds.sequence_lengths = new ort.Tensor('int64', sequenceLengths, [batch]);
       const results = await session.run(feeds, [...outputNames]);
@@ -109,7 +110,7 @@ function explainSessionError(error: unknown, device: Device): Error {
   if (device === 'cuda' && /cuda|provider/i.test(message)) {
     return new UsageError(
       `--device cuda: ONNX Runtime's CUDA execution provider is not available here (${firstLine(message)}); ` +
-        'install it with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` on a machine with CUDA 12, or use --device cpu',
+        `on a machine with CUDA 12, fetch its files once with \`ONNXRUNTIME_NODE_INSTALL=cuda12 node ${JSON.stringify(join(ONNX_RUNTIME_DIR ?? '.', 'script', 'install.js'))}\`, or use --device cpu`,
     );
   }
   return new ModelError(`ONNX Runtime could not load the model graph: ${quote(firstLine(message), 200)}`);

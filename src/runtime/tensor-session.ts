@@ -3,7 +3,7 @@
  * `mechanisms` and `weights`: random or sampled vectors in, per-sample numbers out). Same
  * options as the measuring session (onnx-session.ts); only the feeds differ.
  */
-import ort from 'onnxruntime-node';
+import { ort, type Tensor } from './onnxruntime.js';
 import { defaultThreads, openSession, type SessionOptions } from './onnx-session.js';
 
 export type Feed = { type: 'float32'; data: Float32Array; dims: readonly number[] } | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
@@ -20,7 +20,7 @@ export async function createTensorSession(graph: Uint8Array, externalDataFolder:
   return {
     threads: options.threads ?? defaultThreads(),
     async run(feeds, outputNames) {
-      const tensors: Record<string, ort.Tensor> = {};
+      const tensors: Record<string, Tensor> = {};
       for (const [name, feed] of Object.entries(feeds)) {
         tensors[name] = feed.type === 'float32' ? new ort.Tensor('float32', feed.data, [...feed.dims]) : new ort.Tensor('int64', feed.data, [...feed.dims]);
       }

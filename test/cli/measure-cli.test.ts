@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,12 +9,12 @@ import { ExitCode } from '../../src/errors.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { CLI, runCli } from '../support/run-cli.js';
+import { ONNX_RUNTIME_DIR } from '../../src/runtime/onnxruntime.js';
 import { encodeSafetensors } from '../support/safetensors-writer.js';
 import { tinyGpt2Weights, writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
 function cudaInstalled(): boolean {
-  const require = createRequire(import.meta.url);
-  const binaries = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  const binaries = join(ONNX_RUNTIME_DIR!, 'bin', 'napi-v6', process.platform, process.arch);
   return existsSync(join(binaries, 'libonnxruntime_providers_cuda.so'));
 }
 
@@ -178,7 +177,7 @@ describe('resid-norms measure, end to end', () => {
       name: 'CUDA when its execution provider is not installed',
       args: async () => ['--device', 'cuda'],
       code: ExitCode.usage,
-      message: /--device cuda: ONNX Runtime's CUDA execution provider is not available here .*--onnxruntime-node-install=cuda12.*or use --device cpu/,
+      message: /--device cuda: ONNX Runtime's CUDA execution provider is not available here .*fetch its files once with `ONNXRUNTIME_NODE_INSTALL=cuda12 node ".*onnxruntime-node\/script\/install\.js"`, or use --device cpu/,
       ...(cudaInstalled() ? { skip: 'the CUDA execution provider is installed here' } : {}),
     },
     { name: 'a bad shard', args: async () => ['--shard', '3/2'], code: ExitCode.usage, message: /expected i\/n with 1 ≤ i ≤ n ≤ 10000 \(e\.g\. 2\/8\), got "3\/2"/ },
