@@ -34,8 +34,8 @@ interface LlamaVariant {
   windows(reader: ConfigReader, nLayers: number): Array<number | undefined>;
 }
 
-/** Qwen2: layer_types when given, else sliding layers from max_window_layers on (if use_sliding_window). */
-function qwen2Windows(reader: ConfigReader, nLayers: number): Array<number | undefined> {
+/** Qwen2 and Qwen3: layer_types when given, else sliding layers from max_window_layers on (if use_sliding_window). */
+export function qwen2Windows(reader: ConfigReader, nLayers: number): Array<number | undefined> {
   const window = reader.boolean('use_sliding_window', false) ? reader.slidingWindow(4096) : undefined;
   const layerTypes = reader.layerTypes(nLayers);
   if (layerTypes !== undefined) return layerTypes.map((type) => (type === 'sliding_attention' ? window : undefined));

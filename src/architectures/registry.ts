@@ -13,6 +13,7 @@ import { optAdapter } from './opt.js';
 import { gptNeoxAdapter } from './gpt-neox.js';
 import { llamaAdapter, mistralAdapter, qwen2Adapter } from './llama.js';
 import { gemma2Adapter, gemmaAdapter } from './gemma.js';
+import { qwen3Adapter } from './qwen3.js';
 import type { ArchitectureAdapter, HfConfig } from './types.js';
 
 export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
@@ -25,6 +26,7 @@ export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   qwen2: qwen2Adapter,
   gemma: gemmaAdapter,
   gemma2: gemma2Adapter,
+  qwen3: qwen3Adapter,
 };
 
 export function supportedArchitectures(): string[] {

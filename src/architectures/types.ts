@@ -51,10 +51,25 @@ export type NormKind = 'layernorm' | 'rmsnorm';
 
 export interface NormWeights {
   kind: NormKind;
-  /** The gain as the model applies it (an offset in the reference for Gemma's 1 + w). */
-  weight: TensorRef;
+  /**
+   * The gain as the model applies it (an offset in the reference for Gemma's 1 + w); absent for
+   * a norm without parameters (OLMo's LayerNorm has neither weight nor bias): a gain of 1.
+   */
+  weight?: TensorRef;
   bias?: TensorRef;
   eps: number;
+}
+
+/**
+ * A norm of the queries and of the keys, applied after their projections (and after qkvClip)
+ * and before rotary. 'per-head': over each head's dHead features, one gain of [dHead] shared by
+ * every head (Qwen3, Gemma 3); 'projection': over the whole projection, gains of [nHeads·dHead]
+ * and [nKvHeads·dHead] (OLMo-2).
+ */
+export interface QkNorm {
+  kind: 'per-head' | 'projection';
+  q: NormWeights;
+  k: NormWeights;
 }
 
 export type QkvProjection =
@@ -90,6 +105,10 @@ export interface AttentionSpec {
   scoreSoftCap?: number;
   /** Local attention: a window of W lets a token see W keys, itself included (i − W < j ≤ i). */
   window?: number;
+  /** Queries, keys and values clamped to [−clip, clip] right after their projections (OLMo's clip_qkv). Absent: none. */
+  qkvClip?: number;
+  /** Norms of the queries and keys before rotary (Qwen3, Gemma 3, OLMo-2). Absent: none. */
+  qkNorm?: QkNorm;
   rotary?: RotarySpec;
 }
 

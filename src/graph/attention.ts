@@ -1,10 +1,11 @@
 /**
  * Causal self-attention for every supported variant: fused, per-head-fused or separate q/k/v
- * projections; grouped-query attention; rotary embeddings (rotate_half convention, partial
+ * projections; clamped q/k/v (clip_qkv); norms of the queries and keys, per head or over the
+ * whole projection; grouped-query attention; rotary embeddings (rotate_half convention, partial
  * rotary); soft-capped scores; local (windowed) attention. Right padding needs no attention
  * mask: the causal mask already keeps real tokens from seeing the padding after them.
  */
-import type { AttentionSpec, ModelDims, RotarySpec } from '../architectures/types.js';
+import type { AttentionSpec, ModelDims, NormWeights, QkNorm, RotarySpec } from '../architectures/types.js';
 import type { GraphContext } from './layers.js';
 import { int, ints } from './onnx-builder.js';
 import { rotaryInverseFrequencies } from './rotary.js';
@@ -127,8 +128,23 @@ function projectQkv(ctx: GraphContext, sequence: SequenceValues, x: string, spec
   }
 }
 
+/**
+ * The query or key norm of x [batch, pos, heads, dHead]: over the last axis ('per-head'), or
+ * over the heads·dHead features of each position ('projection'), then back to heads.
+ */
+function normQueryOrKey(ctx: GraphContext, sequence: SequenceValues, x: string, kind: QkNorm['kind'], norm: NormWeights, heads: number, dHead: number, name: string): string {
+  if (kind === 'per-head') return ctx.norm(x, norm, name);
+  const g = ctx.g;
+  const whole = g.node('Reshape', [x, sequence.shapeWith([heads * dHead])]); // [batch, pos, heads·dHead]
+  return g.node('Reshape', [ctx.norm(whole, norm, `${name}.whole`), sequence.shapeWith([heads, dHead])], {}, name);
+}
+
 export interface AttentionParts {
-  /** Queries, keys, values before rotary: [batch, pos, heads, dHead] (k and v with nKvHeads). TransformerLens's hook_q/k/v. */
+  /**
+   * Queries, keys, values as rotary reads them, [batch, pos, heads, dHead] (k and v with
+   * nKvHeads): projected, clamped (qkvClip) and normalized (qkNorm) where the model does so;
+   * TransformerLens's hook_q/k/v.
+   */
   q: string;
   k: string;
   v: string;
@@ -149,7 +165,15 @@ export interface AttentionParts {
 export function buildAttentionParts(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): AttentionParts {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead } = dims;
-  const [q, k, v] = projectQkv(ctx, sequence, x, spec, dims, name);
+  let [q, k, v] = projectQkv(ctx, sequence, x, spec, dims, name);
+  if (spec.qkvClip !== undefined) {
+    const bound = spec.qkvClip;
+    [q, k, v] = [ctx.clamp(q, bound, `${name}.q_clipped`), ctx.clamp(k, bound, `${name}.k_clipped`), ctx.clamp(v, bound, `${name}.v_clipped`)];
+  }
+  if (spec.qkNorm) {
+    q = normQueryOrKey(ctx, sequence, q, spec.qkNorm.kind, spec.qkNorm.q, nHeads, dHead, `${name}.q_norm`);
+    k = normQueryOrKey(ctx, sequence, k, spec.qkNorm.kind, spec.qkNorm.k, nKvHeads, dHead, `${name}.k_norm`);
+  }
   let rotQ = q;
   let rotK = k;
   if (spec.rotary) {

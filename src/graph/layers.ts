@@ -125,6 +125,7 @@ export class GraphContext {
    * the norm cannot run before the values behind that zero exist.
    */
   norm(x: string, weights: NormWeights, name: string, after?: string): string {
+    if (weights.weight === undefined) return this.normWithoutGain(x, weights, name, after);
     const gain = this.weight(weights.weight);
     const scale = after === undefined ? gain : this.g.node('Add', [gain, after], {}, `${name}.gain`);
     if (weights.kind === 'layernorm') {
@@ -135,6 +136,20 @@ export class GraphContext {
     const meanSquare = this.g.node('ReduceMean', [this.g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) }, `${name}.ms`);
     const rms = this.g.node('Sqrt', [this.g.node('Add', [meanSquare, this.g.floatConstant([weights.eps], [])])]);
     return this.g.node('Mul', [this.g.node('Div', [x, rms]), scale], {}, name);
+  }
+
+  /**
+   * A norm without a gain (OLMo's parameter-free LayerNorm): (x − mean) / √(var + eps), or
+   * x / √(mean(x²) + eps), written out because ONNX's LayerNormalization needs a scale of the
+   * width the description does not carry; a bias, if given, is still added.
+   */
+  private normWithoutGain(x: string, weights: NormWeights, name: string, after?: string): string {
+    const g = this.g;
+    const input = after === undefined ? x : g.node('Add', [x, after], {}, `${name}.after`);
+    const centered = weights.kind === 'layernorm' ? g.node('Sub', [input, g.node('ReduceMean', [input], { axes: ints([-1]), keepdims: int(1) })]) : input;
+    const meanSquare = g.node('ReduceMean', [g.node('Mul', [centered, centered])], { axes: ints([-1]), keepdims: int(1) }, `${name}.ms`);
+    const normalized = g.node('Div', [centered, g.node('Sqrt', [g.node('Add', [meanSquare, g.floatConstant([weights.eps], [])])])], {}, weights.bias ? `${name}.normalized` : name);
+    return weights.bias ? g.node('Add', [normalized, this.weight(weights.bias)], {}, name) : normalized;
   }
 
   /**
@@ -152,6 +167,12 @@ export class GraphContext {
     }
     const pre = this.linear(x, weights, names.pre);
     return { pre, post: this.activation(pre, activation, names.post) };
+  }
+
+  /** x clamped to [−bound, bound], elementwise (OLMo's clip_qkv). */
+  clamp(x: string, bound: number, name: string): string {
+    const g = this.g;
+    return g.node('Clip', [x, g.floatConstant([-bound], []), g.floatConstant([bound], [])], {}, name);
   }
 
   /** cap · tanh(x / cap), elementwise (Gemma 2's soft-capping of attention scores and logits). */

@@ -61,8 +61,8 @@ export function buildMlpProductGraph(spec: TransformerSpec, processing: WeightPr
     const product = g.node('Gemm', [wIn, wOut], { transA: transIn, transB: transOut }, `blocks.${layer}.P`);
     const rawName = frobenius(product, mlpProductName(layer, 'W_inW_out', 'raw'));
     let processed = product;
-    // The gain as the model applies it (TensorRef: Gemma's 1 + w); no norm before the MLP, nothing to fold.
-    if (processing.foldNormGains && block.norm2) processed = g.node('Mul', [processed, g.node('Unsqueeze', [ctx.weight(block.norm2.weight), g.intConstant([1])])]);
+    // The gain as the model applies it (TensorRef: Gemma's 1 + w); no norm before the MLP, or one without a gain (OLMo), nothing to fold.
+    if (processing.foldNormGains && block.norm2?.weight) processed = g.node('Mul', [processed, g.node('Unsqueeze', [ctx.weight(block.norm2.weight), g.intConstant([1])])]);
     if (processing.centerReadingWeights) processed = center(processed, 0);
     if (processing.centerWritingWeights) processed = center(processed, 1);
     const processedName = frobenius(processed, mlpProductName(layer, 'W_inW_out', 'processed'));

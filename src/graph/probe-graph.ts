@@ -79,12 +79,14 @@ function valueWeight(ctx: GraphContext, qkv: QkvProjection, dims: ModelDims): { 
   }
 }
 
-/** Σ_h W_OV^h x for every row: x·W_V (kv heads repeated for grouped-query attention) ·W_O, no biases. x: [n, dModel] */
+/** Σ_h W_OV^h x for every row: x·W_V (clamped as the model clamps v; kv heads repeated for grouped-query attention) ·W_O, no biases. x: [n, dModel] */
 export function summedOv(ctx: GraphContext, x: string, block: BlockSpec, dims: ModelDims, name: string): string {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead } = dims;
   const value = valueWeight(ctx, block.attention.qkv, dims);
   let v = g.node('Gemm', [x, value.weight], { transB: int(value.transB) }, `${name}.v`); // [n, nKvHeads·dHead]
+  // The values as the heads read them: clamped where the model clamps them (OLMo's clip_qkv).
+  if (block.attention.qkvClip !== undefined) v = ctx.clamp(v, block.attention.qkvClip, `${name}.v_clipped`);
   const groups = nHeads / nKvHeads;
   if (groups > 1) {
     // query head h reads kv head ⌊h / groups⌋

@@ -61,7 +61,8 @@ export function diagnosticShape(spec: Pick<TransformerSpec, 'dims' | 'parallelRe
 export function lensHeadInfo(selection: DiagnosticSelection, spec: Pick<TransformerSpec, 'outputHead'>): DiagnosticsInfo['outputHead'] {
   if (!selection.diagnostics.includes('lens') || 'unavailable' in spec.outputHead) return undefined;
   const head = spec.outputHead;
-  return { finalNorm: head.finalNorm?.weight.tensor.name.replace(/\.weight$/, '') ?? null, unembedding: head.unembedding.tensor.name, tied: head.tied };
+  const finalNorm = head.finalNorm && (head.finalNorm.weight?.tensor.name.replace(/\.weight$/, '') ?? `a ${head.finalNorm.kind === 'layernorm' ? 'LayerNorm' : 'RMSNorm'} without parameters`);
+  return { finalNorm: finalNorm ?? null, unembedding: head.unembedding.tensor.name, tied: head.tied };
 }
 
 /**

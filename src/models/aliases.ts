@@ -44,6 +44,8 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'gemma-2-2b', repo: 'google/gemma-2-2b', family: 'gemma2', nLayers: 26, dModel: 2304, size: '2.6B' },
   { alias: 'gemma-2-9b', repo: 'google/gemma-2-9b', family: 'gemma2', nLayers: 42, dModel: 3584, size: '9.2B' },
   { alias: 'gemma-2-27b', repo: 'google/gemma-2-27b', family: 'gemma2', nLayers: 46, dModel: 4608, size: '27B' },
+  // Qwen3-0.6B: 16 query and 8 key/value heads of head_dim 128 (2048 ≠ hidden_size 1024), tied embeddings.
+  { alias: 'qwen3-0.6b', repo: 'Qwen/Qwen3-0.6B', family: 'qwen3', nLayers: 28, dModel: 1024, size: '0.6B' },
 ];
 
 /** A model that ships inside the package: an alias for a folder, no download. */

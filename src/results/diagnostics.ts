@@ -286,7 +286,7 @@ export const DiagnosticsInfoSchema = z.object({
   sequenceColumns: z.array(z.string()).optional(),
   /** With massive-sequence: Sun et al.'s thresholds, as massive_seq_count applies them. */
   massiveThresholds: z.object({ magnitude: z.number(), timesMedian: z.number() }).optional(),
-  /** The logit lens's output head: the tensors read (their full keys) and whether W_U is the token embedding. */
+  /** The logit lens's output head: the tensors read (their full keys; a final norm without parameters, OLMo's, named as such) and whether W_U is the token embedding. */
   outputHead: z.object({ finalNorm: z.string().nullable(), unembedding: z.string(), tied: z.boolean() }).optional(),
   summaries: DiagnosticSummariesSchema,
 });

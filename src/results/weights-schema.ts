@@ -53,6 +53,15 @@ export const WeightNormsSchema = z.object({
   'ln2_post.w': norm.optional(),
   'ln2_post.w_mean': z.number().optional(),
   'ln2_post.b': optionalNorm.optional(),
+  /**
+   * The norms of the queries and keys before rotary (Qwen3 and Gemma 3 per head, OLMo-2 over the
+   * whole projection): ‖gain‖ (as the model applies it: Gemma 3's 1 + w) and its mean; as for the
+   * post-sublayer norms processing leaves them, so both variants have them; absent without them.
+   */
+  'q_norm.w': norm.optional(),
+  'q_norm.w_mean': z.number().optional(),
+  'k_norm.w': norm.optional(),
+  'k_norm.w_mean': z.number().optional(),
 });
 export type WeightNorms = z.infer<typeof WeightNormsSchema>;
 

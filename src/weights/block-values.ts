@@ -7,7 +7,7 @@
  * naming the tensor.
  */
 import type { BlockWeightValues, WithValues } from './weight-norms.js';
-import type { BlockSpec, LinearWeights, MlpSpec, NormWeights, QkvProjection, TensorRef } from '../architectures/types.js';
+import type { BlockSpec, LinearWeights, MlpSpec, NormWeights, QkNorm, QkvProjection, TensorRef } from '../architectures/types.js';
 import { NumericalError, quote } from '../errors.js';
 import type { TensorInfo } from '../models/safetensors.js';
 import { readTensorValues } from '../models/weight-index.js';
@@ -61,9 +61,13 @@ class TensorReader {
   }
 
   async norm(norm: NormWeights): Promise<WithValues<NormWeights>> {
-    const weight = await this.ref(norm.weight);
+    const weight = await this.optional(norm.weight);
     const bias = await this.optional(norm.bias);
-    return { kind: norm.kind, weight, eps: norm.eps, ...(bias ? { bias } : {}) };
+    return { kind: norm.kind, eps: norm.eps, ...(weight ? { weight } : {}), ...(bias ? { bias } : {}) };
+  }
+
+  async qkNorm(qkNorm: QkNorm | undefined): Promise<WithValues<QkNorm> | undefined> {
+    return qkNorm === undefined ? undefined : { kind: qkNorm.kind, q: await this.norm(qkNorm.q), k: await this.norm(qkNorm.k) };
   }
 
   async optionalNorm(norm: NormWeights | undefined): Promise<WithValues<NormWeights> | undefined> {
@@ -90,6 +94,7 @@ export async function readBlockValues(block: BlockSpec): Promise<{ values: Block
     ...(norm2 ? { norm2 } : {}),
     qkv: await reader.qkv(block.attention.qkv),
     out: await reader.linear(block.attention.out),
+    ...(block.attention.qkNorm ? { qkNorm: (await reader.qkNorm(block.attention.qkNorm))! } : {}),
     mlp: await reader.mlp(block.mlp),
   };
   const norm1Post = await reader.optionalNorm(block.norm1Post);

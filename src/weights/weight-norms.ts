@@ -8,7 +8,7 @@
  *   ‖W_V W_O‖_F² = tr(W_Oᵀ W_Vᵀ W_V W_O) = tr(W_Vᵀ W_V · W_O W_Oᵀ) = Σ_ab (W_VᵀW_V)_ab (W_O W_Oᵀ)_ab.
  * With grouped-query attention, query head h uses key/value head ⌊h / (nHeads / nKvHeads)⌋.
  */
-import type { LinearWeights, MlpSpec, ModelDims, NormWeights, QkvProjection, TensorRef } from '../architectures/types.js';
+import type { LinearWeights, MlpSpec, ModelDims, NormWeights, QkNorm, QkvProjection, TensorRef } from '../architectures/types.js';
 import type { HeadNorms, WeightLayer, WeightNorms, WeightProcessing } from '../results/weights-schema.js';
 import {
   addWeightedRows,
@@ -37,6 +37,8 @@ export interface BlockWeightValues {
   norm1Post?: WithValues<NormWeights>;
   norm2Post?: WithValues<NormWeights>;
   qkv: WithValues<QkvProjection>;
+  /** The norms of the queries and keys (Qwen3, Gemma 3, OLMo-2); absent without them. */
+  qkNorm?: WithValues<QkNorm>;
   out: WithValues<LinearWeights>;
   mlp: WithValues<MlpSpec>;
 }
@@ -265,19 +267,35 @@ function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: Weight
   return { raw: variant('raw'), processed: variant('processed') };
 }
 
-function normParameters(norm: WithValues<NormWeights> | undefined): { w: number | null; wMean: number | null; b: number | null } {
+/**
+ * ‖gain‖, its mean and ‖bias‖ as the model applies them; a norm without parameters (OLMo's
+ * LayerNorm) has the gain 1 over its `width` features: √width and 1. Nulls: no such norm.
+ */
+function normParameters(norm: WithValues<NormWeights> | undefined, width: number): { w: number | null; wMean: number | null; b: number | null } {
   if (norm === undefined) return { w: null, wMean: null, b: null };
+  if (norm.weight === undefined) return { w: Math.sqrt(width), wMean: 1, b: vectorNorm(norm.bias) };
   const sum = norm.weight.reduce((a, b) => a + b, 0);
   return { w: Math.sqrt(sumOfSquares(norm.weight)), wMean: sum / norm.weight.length, b: vectorNorm(norm.bias) };
 }
 
-/** The post-sublayer norms' parameters under their names (none for a block without them). */
-function postNormParameters(block: BlockWeightValues): Partial<WeightNorms> {
+/**
+ * The parameters of the norms processing leaves as they are, under their names: the
+ * post-sublayer norms, and the query and key norms (TransformerLens folds only the norms before
+ * a sub-block into the weights that read them); none for a block without them.
+ */
+function unfoldedNormParameters(block: BlockWeightValues, dims: WeightDims): Partial<WeightNorms> {
   const entries: Partial<WeightNorms> = {};
-  for (const [name, norm] of [['ln1_post', block.norm1Post], ['ln2_post', block.norm2Post]] as const) {
+  const qkWidth = (heads: number) => (block.qkNorm?.kind === 'projection' ? heads * dims.dHead : dims.dHead);
+  const norms = [
+    ['ln1_post', block.norm1Post, dims.dModel],
+    ['ln2_post', block.norm2Post, dims.dModel],
+    ['q_norm', block.qkNorm?.q, qkWidth(dims.nHeads)],
+    ['k_norm', block.qkNorm?.k, qkWidth(dims.nKvHeads)],
+  ] as const;
+  for (const [name, norm, width] of norms) {
     if (norm === undefined) continue;
-    const { w, wMean, b } = normParameters(norm);
-    Object.assign(entries, { [`${name}.w`]: w, [`${name}.w_mean`]: wMean, [`${name}.b`]: b });
+    const { w, wMean, b } = normParameters(norm, width);
+    Object.assign(entries, { [`${name}.w`]: w, [`${name}.w_mean`]: wMean, ...(name.endsWith('_post') ? { [`${name}.b`]: b } : {}) });
   }
   return entries;
 }
@@ -286,8 +304,8 @@ function postNormParameters(block: BlockWeightValues): Partial<WeightNorms> {
 export function computeLayerWeightNorms(layer: number, block: BlockWeightValues, dims: WeightDims, processing: WeightProcessing): WeightLayer {
   const attention = attentionNorms(block, dims, processing);
   const mlp = mlpNorms(block, dims, processing);
-  const ln1 = normParameters(block.norm1);
-  const ln2 = normParameters(block.norm2);
+  const ln1 = normParameters(block.norm1, dims.dModel);
+  const ln2 = normParameters(block.norm2, dims.dModel);
   return {
     layer,
     raw: {
@@ -299,9 +317,9 @@ export function computeLayerWeightNorms(layer: number, block: BlockWeightValues,
       'ln2.w': ln2.w,
       'ln2.w_mean': ln2.wMean,
       'ln2.b': ln2.b,
-      ...postNormParameters(block),
+      ...unfoldedNormParameters(block, dims),
     },
-    processed: { ...attention.processed, ...mlp.processed, ...postNormParameters(block) },
+    processed: { ...attention.processed, ...mlp.processed, ...unfoldedNormParameters(block, dims) },
     heads: attention.heads,
   };
 }

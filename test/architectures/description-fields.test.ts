@@ -23,6 +23,7 @@ import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
+import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
 
 type Perturb = (value: unknown) => unknown;
 
@@ -56,6 +57,13 @@ function normEntries(path: string, readers: { gain: readonly Consumer[]; bias: r
 
 function linearEntries(path: string, weight: readonly Consumer[], bias: readonly Consumer[]): Record<string, Entry> {
   return { [`${path}.weight`]: { readers: weight }, [`${path}.bias`]: { readers: bias }, [`${path}.layout`]: LAYOUT };
+}
+
+/** The query and key norms of one kind (qkNorm{kind}): the scores read them; weights reports their gains (q_norm.w, k_norm.w). */
+function qkNormEntries(kind: 'per-head' | 'projection'): Record<string, Entry> {
+  const path = `blocks[].attention.qkNorm{${kind}}`;
+  const readers = { gain: ['hooks', 'weights'] as const, bias: ['hooks'] as const, runs: ['hooks'] as const };
+  return { [`${path}.kind`]: KIND, ...normEntries(`${path}.q`, readers, ['rmsnorm']), ...normEntries(`${path}.k`, readers, ['rmsnorm']) };
 }
 
 // Who must see each tensor: hooks (every activation), the weight analysis of what it is part of,
@@ -115,6 +123,8 @@ const READERS: Record<string, Entry> = {
   'blocks[].attention.scale': { readers: ['hooks'], perturb: times(1.5) },
   'blocks[].attention.window': { readers: ['hooks'], perturb: plus(1) },
   'blocks[].attention.scoreSoftCap': { readers: ['hooks'], perturb: times(0.5) },
+  // Norms of the queries and keys before rotary: the scores read them; weights reports their gains.
+  ...qkNormEntries('per-head'),
   'blocks[].attention.rotary.rotaryDims': { readers: ['hooks'], perturb: plus(-2) },
   'blocks[].attention.rotary.base': { readers: ['hooks'], perturb: times(2) },
   'blocks[].attention.rotary.scaling{linear}.kind': KIND,
@@ -201,6 +211,7 @@ describe('every field of the model description is read (perturbing it changes ea
       ['qwen2', (dir) => writeTinyLlama(dir, { modelType: 'qwen2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 } })],
       ['gemma', (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 })],
       ['gemma2', (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3 })],
+      ['qwen3', (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1 })],
     ];
     for (const [label, write] of writers) {
       const tiny = await write(join(root, label.replace(/ /g, '-')));

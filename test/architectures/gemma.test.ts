@@ -33,14 +33,14 @@ describe('Gemma and Gemma 2 adapters', () => {
     assert.equal(spec.tokenEmbedding.scale, Math.sqrt(32));
     assert.equal(spec.tokenEmbedding.tensor.name, 'model.embed_tokens.weight');
     const block = spec.blocks[1]!;
-    assert.deepEqual([block.norm1?.weight.tensor.name, block.norm1?.weight.offset, block.norm2?.weight.tensor.name, block.norm2?.weight.offset], ['model.layers.1.input_layernorm.weight', 1, 'model.layers.1.post_attention_layernorm.weight', 1]);
+    assert.deepEqual([block.norm1?.weight?.tensor.name, block.norm1?.weight?.offset, block.norm2?.weight?.tensor.name, block.norm2?.weight?.offset], ['model.layers.1.input_layernorm.weight', 1, 'model.layers.1.post_attention_layernorm.weight', 1]);
     assert.equal(block.norm1Post, undefined);
     assert.equal(block.mlp.kind === 'gated' && block.mlp.activation, 'gelu_new', 'gelu_pytorch_tanh, whatever hidden_act says');
     assert.equal(block.attention.scale, 1 / Math.sqrt(12));
     assert.equal(block.attention.scoreSoftCap, undefined);
     assert.equal(block.attention.window, undefined);
     assert.ok(!('unavailable' in spec.outputHead));
-    assert.deepEqual([spec.outputHead.tied, spec.outputHead.unembedding.tensor.name, spec.outputHead.unembedding.scale, spec.outputHead.finalNorm?.weight.offset, spec.outputHead.logitSoftCap], [true, 'model.embed_tokens.weight', undefined, 1, undefined]);
+    assert.deepEqual([spec.outputHead.tied, spec.outputHead.unembedding.tensor.name, spec.outputHead.unembedding.scale, spec.outputHead.finalNorm?.weight?.offset, spec.outputHead.logitSoftCap], [true, 'model.embed_tokens.weight', undefined, 1, undefined]);
     assert.deepEqual([spec.normalization, spec.normPlacement, spec.convention.metric], ['rmsnorm', 'pre', 'raw']);
     assert.match(spec.convention.mechanismsNormalization, /RMSNorm x \/ √\(mean\(x²\) \+ eps\) · \(1 \+ w\)/);
     assert.match(spec.convention.weightsReason, /RMSNorm gains \(\(1 \+ w\), as the model applies them\) folded/);
@@ -57,7 +57,7 @@ describe('Gemma and Gemma 2 adapters', () => {
     const tiny = await writeTinyGemma(join(root, 'gemma2'), { modelType: 'gemma2', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 16, slidingWindow: 5, queryPreAttnScalar: 20 });
     const { spec } = await loadModel(tiny.dir);
     assert.deepEqual([spec.architecture, spec.normPlacement], ['gemma2', 'sandwich']);
-    const names = spec.blocks.map((block) => [block.norm1, block.norm1Post, block.norm2, block.norm2Post].map((norm) => `${norm?.weight.tensor.name.replace(/^model\.layers\.\d\./, '')}+${norm?.weight.offset}`));
+    const names = spec.blocks.map((block) => [block.norm1, block.norm1Post, block.norm2, block.norm2Post].map((norm) => `${norm?.weight?.tensor.name.replace(/^model\.layers\.\d\./, '')}+${norm?.weight?.offset}`));
     assert.deepEqual(names[0], ['input_layernorm.weight+1', 'post_attention_layernorm.weight+1', 'pre_feedforward_layernorm.weight+1', 'post_feedforward_layernorm.weight+1']);
     assert.deepEqual(spec.blocks.map((block) => block.attention.window), [5, undefined, 5]);
     assert.deepEqual(spec.blocks.map((block) => [block.attention.scale, block.attention.scoreSoftCap]), Array(3).fill([1 / Math.sqrt(20), 50]));
@@ -102,7 +102,7 @@ describe('Gemma and Gemma 2 adapters', () => {
     const { values } = await readBlockValues(spec.blocks[0]!);
     const stored = (name: string) => tiny.weights.get(`layers.0.${name}.weight`)!;
     const gain = Float64Array.from(stored('input_layernorm'), (w) => 1 + w);
-    assert.deepEqual(Array.from(values.norm1!.weight), Array.from(gain, Math.fround), 'the gain read is 1 + w');
+    assert.deepEqual(Array.from(values.norm1!.weight!), Array.from(gain, Math.fround), 'the gain read is 1 + w');
     const layer = computeLayerWeightNorms(0, values, spec.dims, spec.convention.weightProcessing);
     const close = (actual: number | null | undefined, expected: number, what: string) => assert.ok(Math.abs(actual! - expected) <= 1e-6 * expected, `${what}: ${actual} vs ${expected}`);
     close(layer.raw['ln1.w'], l2(gain), 'ln1.w');

@@ -48,7 +48,7 @@ describe('OPT adapter', () => {
     const block = spec.blocks[1]!;
     assert.equal(block.attention.scale, 1 / Math.sqrt(8));
     assert.equal(block.attention.window, undefined);
-    assert.equal(block.norm2?.weight.tensor.name, 'model.decoder.layers.1.final_layer_norm.weight');
+    assert.equal(block.norm2?.weight?.tensor.name, 'model.decoder.layers.1.final_layer_norm.weight');
     assert.equal(block.mlp.kind === 'dense' && block.mlp.activation, 'relu');
     assert.equal(block.attention.qkv.kind === 'separate' && block.attention.qkv.q.bias?.tensor.name, 'model.decoder.layers.1.self_attn.q_proj.bias');
   });

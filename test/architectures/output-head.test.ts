@@ -25,7 +25,7 @@ function headOf(spec: TransformerSpec): { finalNorm: string[] | null; kind?: str
   if ('unavailable' in head) throw new Error(`head unavailable: ${head.unavailable}`);
   const norm = head.finalNorm;
   return {
-    finalNorm: norm ? [norm.weight.tensor.name, ...(norm.bias ? [norm.bias.tensor.name] : [])] : null,
+    finalNorm: norm ? [norm.weight!.tensor.name, ...(norm.bias ? [norm.bias.tensor.name] : [])] : null,
     ...(norm ? { kind: norm.kind } : {}),
     unembedding: head.unembedding.tensor.name,
     tied: head.tied,

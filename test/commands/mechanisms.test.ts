@@ -26,9 +26,11 @@ import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { referenceGemma } from '../support/reference-gemma.js';
+import { referenceQwen3 } from '../support/reference-qwen3.js';
 import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
+import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
 import type { TinyModel } from '../support/tiny-gpt2.js';
 
 /** Norms: float32 sums over ≤ a few hundred terms against float64, as the graph tests allow. */
@@ -53,6 +55,7 @@ const CASES: Case[] = [
   { label: 'Llama (RMSNorm, SwiGLU, grouped-query attention)', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, seed: 10 }), forward: referenceLlama },
   { label: 'Llama with MLP biases', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, mlpBias: true, attentionBias: true, seed: 11 }), forward: referenceLlama },
   { label: 'Gemma (1 + w gains, scaled embeddings, GeGLU, multi-query attention)', architecture: 'gemma', write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 12 }), forward: referenceGemma },
+  { label: 'Qwen3 (per-head q/k norms, a window)', architecture: 'qwen3', write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, maxWindowLayers: 1, seed: 14 }), forward: referenceQwen3 },
   { label: 'Gemma 2 (post-sublayer norms, soft-caps, a window)', architecture: 'gemma2', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, attnLogitSoftcapping: 2, seed: 13 }), forward: referenceGemma },
 ];
 

@@ -18,6 +18,7 @@ import { referenceGpt2, referenceGpt2Head } from '../support/reference-gpt2.js';
 import { referenceLlama, referenceLlamaHead } from '../support/reference-llama.js';
 import type { BlockTrace, ReferenceHead } from '../support/reference-ops.js';
 import { referenceOpt, referenceOptHead } from '../support/reference-opt.js';
+import { referenceQwen3, referenceQwen3Head } from '../support/reference-qwen3.js';
 import type { TinyModel } from '../support/tiny-model.js';
 import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
@@ -25,6 +26,7 @@ import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
+import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
 
 /**
  * Tolerances, by how each column is compared (diagnostics-agreement.ts): cosines, shares and
@@ -125,6 +127,12 @@ const cases: Case[] = [
     write: (dir) => writeTinyOpt(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 11 }),
     reference: (tiny) => (ids, trace) => void referenceOpt(tiny.weights, tiny.config, ids, 2, trace),
     head: (tiny) => referenceOptHead(tiny.weights, tiny.config),
+  },
+  {
+    label: 'qwen3 (per-head q/k norms, grouped-query attention, window 4 from layer 1, tied)',
+    write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, maxWindowLayers: 1, tied: true, seed: 15 }),
+    reference: (tiny) => (ids, trace) => void referenceQwen3(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceQwen3Head(tiny.weights, tiny.config),
   },
 ];
 

@@ -9,7 +9,7 @@ import type { HookName } from '../../src/vocabulary/hooks.js';
 import { gemmaRmsNorm } from './reference-gemma.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
-export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2';
+export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3';
 
 export interface ReferenceBlockFns {
   /** The attention input norm; without its bias when `withBias` is false. */
@@ -179,6 +179,8 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
       }
       return { normalization: 'rmsnorm', d, blocks, parallel: false };
     }
+    // Qwen3's q/k norms sit on the query-key path, which no probe reads: its blocks are Llama's here.
+    case 'qwen3':
     case 'llama': {
       const d = config.hidden_size as number;
       const nHeads = config.num_attention_heads as number;
