@@ -60,6 +60,25 @@ const READ_BUDGET_BYTES = 2 ** 31;
 /** Most tokens one prompt can have (the largest context a model may declare). */
 const MAX_PROMPT_TOKENS = 16_777_216;
 
+/**
+ * Most bytes one column of one row group of a results table may decompress to. The writer's
+ * row groups hold 16 MB of norms (stored uncompressed) and their strings (snappy, a few times
+ * smaller than the text): a chunk past this, or past 64 MiB and 1000 times its stored size, is
+ * not one of ours.
+ */
+const RESULT_CHUNK_BYTES = 2 ** 30;
+
+/** Why a Parquet file's footer promises more decompressed bytes than a reader should decode, or undefined. */
+async function decompressionProblem(connection: DuckDBConnection, scan: string, maxChunkBytes: number): Promise<string | undefined> {
+  const sql = `SELECT row_group_id, path_in_schema, total_uncompressed_size::BIGINT, total_compressed_size::BIGINT FROM parquet_metadata(${sqlString(scan)})`;
+  for (const [group, column, uncompressed, compressed] of (await connection.runAndReadAll(sql)).getRows()) {
+    const [bytes, stored] = [Number(uncompressed), Number(compressed)];
+    if (bytes > maxChunkBytes) return `row group ${Number(group) + 1} holds ${(bytes / 2 ** 20).toFixed(0)} MiB of ${quote(String(column))} once decompressed (at most ${maxChunkBytes / 2 ** 20} MiB)`;
+    if (bytes > 64 * 2 ** 20 && bytes > MAX_RATIO * Math.max(1, stored)) return `row group ${Number(group) + 1} stores ${stored} bytes of ${quote(String(column))} that decompress to ${(bytes / 2 ** 20).toFixed(0)} MiB (more than ${MAX_RATIO}×)`;
+  }
+  return undefined;
+}
+
 /** Refuse an allocation a table's claims would need beyond the budget. */
 function checkBudget(bytes: number, what: string, path: string): void {
   if (!(bytes <= READ_BUDGET_BYTES)) throw new InputError(`${quote(path)} claims ${what}, which would need ${(bytes / 2 ** 30).toFixed(1)} GiB at once (at most ${READ_BUDGET_BYTES / 2 ** 30} GiB is read at once); the file is damaged or not of this run: measure again`);
@@ -145,6 +164,8 @@ export class ParquetTokenSource implements TokenSource {
       let names: string[] = [];
       let runId: string | undefined;
       try {
+        const bomb = await decompressionProblem(connection, scan, RESULT_CHUNK_BYTES);
+        if (bomb !== undefined) fail(`${quote(path)}, a table of ${quote(expected.label)}, ${bomb}; the table is damaged: measure again`);
         const keyValues = await connection.runAndReadAll(`SELECT decode(key), decode(value) FROM parquet_kv_metadata(${sqlString(scan)})`);
         runId = keyValues.getRows().find((row) => row[0] === RUN_ID_KEY)?.[1] as string | undefined;
         const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(scan)})`);
@@ -154,6 +175,7 @@ export class ParquetTokenSource implements TokenSource {
         const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(scan)})`);
         found = Number(counted.getRows()[0]![0]);
       } catch (error) {
+        if (error instanceof InputError) throw error;
         fail(`cannot read ${quote(path)}, a table of ${quote(expected.label)}: ${(error as Error).message.split('\n')[0]!}; measure again or restore the file`);
       }
       if (runId !== expected.runId) {

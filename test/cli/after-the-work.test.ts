@@ -11,6 +11,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { ExitCode } from '../../src/errors.js';
 import { ParquetFileWriter, type ColumnValues } from '../../src/store/parquet-writer.js';
 import { RUN_ID_KEY, promptTableColumns, tablePaths } from '../../src/store/result-tables.js';
@@ -53,6 +54,13 @@ async function claimRows(results: string, rows: number): Promise<void> {
   await writeFile(results, JSON.stringify(document));
 }
 
+/** A Parquet file of a few kilobytes whose text column decompresses to 95 MiB. */
+async function writeBomb(path: string): Promise<void> {
+  const duck = await (await DuckDBInstance.create(':memory:')).connect();
+  await duck.run(`COPY (SELECT i AS prompt, repeat('a', 1000000) || i::VARCHAR AS text FROM range(100) t(i)) TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
+  duck.closeSync();
+}
+
 interface Case {
   name: string;
   setup?: (at: (...parts: string[]) => string) => Promise<void>;
@@ -89,6 +97,7 @@ describe('no crash after the work', () => {
     { name: 'measure resuming a checkpoint whose index is one line of 8 MiB', setup: (at) => writeFile(at('o.json.checkpoint'), Buffer.alloc(8 << 20, 0x61)), args: measure('model', 'o.json'), refusal: { code: ExitCode.usage, message: /is not a checkpoint of this resid-norms version/ } },
     { name: 'measure resuming a checkpoint whose header key is nested 200,000 deep', setup: (at) => writeFile(at('o.json.checkpoint'), `{"format":"resid-norms/checkpoint","version":4,"key":{"model":${deep(200_000)}}}\n`), args: measure('model', 'o.json'), refusal: { code: ExitCode.usage, message: /is not a checkpoint of this resid-norms version/ } },
     { name: 'fit of a results file whose prompts table claims two billion rows', setup: (at) => claimRows(at('r.json'), 2_000_000_000), args: ['fit', 'r.json'], refusal: { code: ExitCode.badInput, message: /"r\.prompts\.parquet" claims 2000000000 prompts of 3 layers, which would need .* GiB at once \(at most 2 GiB is read at once\)/ } },
+    { name: 'fit of a results file whose prompts table is a decompression bomb', setup: (at) => writeBomb(at('r.prompts.parquet')), args: ['fit', 'r.json'], refusal: { code: ExitCode.badInput, message: /"r\.prompts\.parquet", a table of "r\.json", row group 1 stores \d+ bytes of "text" that decompress to \d+ MiB \(more than 1000×\); the table is damaged/ } },
     { name: 'plot of a results file whose prompts table claims two billion rows', setup: (at) => claimRows(at('r.json'), 2_000_000_000), args: ['plot', 'r.json', '--figures', 'growth', '--out', 'plots'], refusal: { code: ExitCode.badInput, message: /claims 2000000000 prompts/ } },
   ];
 
