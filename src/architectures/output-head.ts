@@ -22,6 +22,8 @@ export interface OutputHeadRecipe {
   absentHeadIsTied?: boolean;
   /** Soft-cap of the logits (Gemma 2's final_logit_softcapping); none when absent. */
   logitSoftCap?: number;
+  /** b_U's full key, outside the body's prefix (Phi's and GPT-J's `lm_head.bias`, kept when the weight is tied); none when absent. */
+  headBias?: string;
 }
 
 export function describeOutputHead(w: WeightResolver, reader: ConfigReader, dims: ModelDims, recipe: OutputHeadRecipe): TransformerSpec['outputHead'] {
@@ -38,7 +40,8 @@ export function describeOutputHead(w: WeightResolver, reader: ConfigReader, dims
   const finalNorm = norm && (norm.kind === 'layernorm' ? body.layerNorm(norm.name, dModel, norm.eps) : body.rmsNorm(norm.name, dModel, norm.eps, norm.gainOffset));
   if (!tied && !top.has(recipe.head) && recipe.absentHeadIsTied) tied = true;
   const unembedding = tied ? body.get(recipe.embedding, [dVocab, dModel]) : top.get(recipe.head, [dVocab, dModel]);
+  const bias = recipe.headBias === undefined ? undefined : top.get(recipe.headBias, [dVocab]);
   for (const problem of [body.problem(), top.problem()]) if (problem !== undefined) problems.push(problem);
   if (problems.length > 0) return { unavailable: problems.join('; ') };
-  return { ...(finalNorm ? { finalNorm } : {}), unembedding, tied, ...(recipe.logitSoftCap !== undefined ? { logitSoftCap: recipe.logitSoftCap } : {}) };
+  return { ...(finalNorm ? { finalNorm } : {}), unembedding, tied, ...(bias ? { bias } : {}), ...(recipe.logitSoftCap !== undefined ? { logitSoftCap: recipe.logitSoftCap } : {}) };
 }

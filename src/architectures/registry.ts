@@ -14,6 +14,9 @@ import { gptNeoxAdapter } from './gpt-neox.js';
 import { llamaAdapter, mistralAdapter, qwen2Adapter } from './llama.js';
 import { gemma2Adapter, gemmaAdapter } from './gemma.js';
 import { qwen3Adapter } from './qwen3.js';
+import { gptjAdapter } from './gptj.js';
+import { phiAdapter } from './phi.js';
+import { phi3Adapter } from './phi3.js';
 import type { ArchitectureAdapter, HfConfig } from './types.js';
 
 export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
@@ -27,6 +30,9 @@ export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   gemma: gemmaAdapter,
   gemma2: gemma2Adapter,
   qwen3: qwen3Adapter,
+  phi: phiAdapter,
+  phi3: phi3Adapter,
+  gptj: gptjAdapter,
 };
 
 export function supportedArchitectures(): string[] {

@@ -36,6 +36,17 @@ export interface TensorRef {
   offset?: number;
   /** Multiplies every value, after the offset (Gemma's embeddings × √d_model). Absent: 1. */
   scale?: number;
+  /**
+   * Only rows start … start + count − 1 of the stored tensor's first axis are this tensor: one
+   * part of a fused tensor (Phi-3's gate_up_proj holds the gate's rows, then the up projection's).
+   * Absent: the whole stored tensor.
+   */
+  rows?: TensorRows;
+}
+
+export interface TensorRows {
+  start: number;
+  count: number;
 }
 
 /** GPT-2's Conv1D stores [in, out]; torch nn.Linear stores [out, in]. */
@@ -91,6 +102,12 @@ export interface RotarySpec {
   rotaryDims: number;
   base: number;
   scaling?: RopeScaling;
+  /**
+   * Which features turn together by the angle of frequency i: absent, feature i with feature
+   * i + rotaryDims/2 (rotate_half: GPT-NeoX, Llama and most families); 'interleaved', feature 2i
+   * with feature 2i + 1 (GPT-J's rotate_every_two).
+   */
+  pairing?: 'interleaved';
 }
 
 export interface AttentionSpec {
@@ -114,9 +131,22 @@ export interface AttentionSpec {
 
 export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
 
-export type MlpSpec =
-  | { kind: 'dense'; in: LinearWeights; out: LinearWeights; activation: Activation }
-  | { kind: 'gated'; gate: LinearWeights; up: LinearWeights; down: LinearWeights; activation: Activation };
+export interface DenseMlpSpec {
+  kind: 'dense';
+  in: LinearWeights;
+  out: LinearWeights;
+  activation: Activation;
+}
+
+export interface GatedMlpSpec {
+  kind: 'gated';
+  gate: LinearWeights;
+  up: LinearWeights;
+  down: LinearWeights;
+  activation: Activation;
+}
+
+export type MlpSpec = DenseMlpSpec | GatedMlpSpec;
 
 /**
  * One block. Which norms exist follows the model's norm placement (ModelShape.normPlacement):
@@ -137,7 +167,7 @@ export interface BlockSpec {
 
 /**
  * The model's own output head, which the logit lens reads (`measure --diagnostics lens`):
- * logits = softCap(finalNorm(x) · W_Uᵀ). No family here has a bias on W_U.
+ * logits = softCap(finalNorm(x) · W_Uᵀ + b_U).
  */
 export interface OutputHead {
   /** ln_f, model.norm, final_layer_norm; absent when the model applies none (OPT with _remove_final_layer_norm). */
@@ -146,6 +176,8 @@ export interface OutputHead {
   unembedding: TensorRef;
   /** Whether W_U is the token embedding (tie_word_embeddings, or a Llama checkpoint without lm_head). */
   tied: boolean;
+  /** b_U [dVocab], added to every logit (Phi's and GPT-J's lm_head.bias). Absent: none. */
+  bias?: TensorRef;
   /** cap · tanh(logit / cap) on every logit (Gemma 2's final_logit_softcapping). Absent: none. */
   logitSoftCap?: number;
 }

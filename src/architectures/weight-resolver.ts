@@ -62,6 +62,22 @@ export class WeightResolver {
     };
   }
 
+  /**
+   * The parts of one fused nn.Linear [Σ sizes, dIn] (Phi-3's gate_up_proj: [gate | up]): one
+   * LinearWeights per part, each the rows of the stored weight (and bias) that compute it.
+   */
+  splitLinear(name: string, dIn: number, sizes: readonly number[], { bias = true }: { bias?: boolean } = {}): LinearWeights[] {
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const weight = this.get(`${name}.weight`, [total, dIn]);
+    const biasRef = bias ? this.get(`${name}.bias`, [total]) : undefined;
+    let start = 0;
+    return sizes.map((count) => {
+      const rows = { start, count };
+      start += count;
+      return { weight: { ...weight, rows }, layout: 'out_in' as const, ...(biasRef ? { bias: { ...biasRef, rows } } : {}) };
+    });
+  }
+
   layerNorm(name: string, dModel: number, eps: number): NormWeights {
     return { kind: 'layernorm', weight: this.get(`${name}.weight`, [dModel]), bias: this.get(`${name}.bias`, [dModel]), eps };
   }

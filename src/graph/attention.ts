@@ -1,8 +1,8 @@
 /**
  * Causal self-attention for every supported variant: fused, per-head-fused or separate q/k/v
  * projections; clamped q/k/v (clip_qkv); norms of the queries and keys, per head or over the
- * whole projection; grouped-query attention; rotary embeddings (rotate_half convention, partial
- * rotary); soft-capped scores; local (windowed) attention. Right padding needs no attention
+ * whole projection; grouped-query attention; rotary embeddings (rotate_half or interleaved pairs,
+ * partial rotary); soft-capped scores; local (windowed) attention. Right padding needs no attention
  * mask: the causal mask already keeps real tokens from seeing the padding after them.
  */
 import type { AttentionSpec, ModelDims, NormWeights, QkNorm, RotarySpec } from '../architectures/types.js';
@@ -62,7 +62,10 @@ export class SequenceValues {
     return mask;
   }
 
-  /** cos and sin tables [pos, 1, rotaryDims] for rotate_half rotary embeddings. */
+  /**
+   * cos and sin tables of the rotary angles: [pos, 1, rotaryDims] (each angle twice, for
+   * rotate_half pairs i and i + rotaryDims/2), or [pos, 1, rotaryDims/2, 1] for interleaved pairs.
+   */
   rotary(spec: RotarySpec): { cos: string; sin: string } {
     const key = JSON.stringify(spec);
     const existing = this.rotaryTables.get(key);
@@ -71,10 +74,12 @@ export class SequenceValues {
     const inverseFrequencies = rotaryInverseFrequencies(spec);
     const positions = g.node('Unsqueeze', [g.node('Cast', [this.positions], { to: int(1) }), g.intConstant([1])]); // [pos, 1]
     const angles = g.node('Mul', [positions, g.floatConstant(inverseFrequencies)]); // [pos, rotaryDims/2]
-    const doubled = g.node('Concat', [angles, angles], { axis: int(-1) }); // [pos, rotaryDims]
+    const interleaved = spec.pairing === 'interleaved';
+    const laidOut = interleaved ? g.node('Unsqueeze', [angles, g.intConstant([-1])]) : g.node('Concat', [angles, angles], { axis: int(-1) });
+    const name = `rotary${spec.rotaryDims}${interleaved ? 'i' : ''}`;
     const table = {
-      cos: g.node('Unsqueeze', [g.node('Cos', [doubled]), g.intConstant([1])], {}, `rotary${spec.rotaryDims}.cos`),
-      sin: g.node('Unsqueeze', [g.node('Sin', [doubled]), g.intConstant([1])], {}, `rotary${spec.rotaryDims}.sin`),
+      cos: g.node('Unsqueeze', [g.node('Cos', [laidOut]), g.intConstant([1])], {}, `${name}.cos`),
+      sin: g.node('Unsqueeze', [g.node('Sin', [laidOut]), g.intConstant([1])], {}, `${name}.sin`),
     };
     this.rotaryTables.set(key, table);
     return table;
@@ -86,15 +91,28 @@ function slice(ctx: GraphContext, x: string, start: number, end: number, axis: n
   return g.node('Slice', [x, g.intConstant([start]), g.intConstant([end]), g.intConstant([axis])]);
 }
 
-/** Rotate the first rotaryDims features of each head. x: [batch, pos, heads, dHead] */
+/**
+ * Rotate the first rotaryDims features of each head: pairs (i, i + rotaryDims/2) with
+ * rotate_half, or (2i, 2i + 1) when interleaved; x' = x·cos + rotate(x)·sin with
+ * rotate(x) = −x₂ in the first slot of a pair and x₁ in the second. x: [batch, pos, heads, dHead]
+ */
 function applyRotary(ctx: GraphContext, x: string, rotary: RotarySpec, dHead: number, table: { cos: string; sin: string }, name: string): string {
   const g = ctx.g;
   const { rotaryDims } = rotary;
   const rotated = rotaryDims < dHead ? slice(ctx, x, 0, rotaryDims, 3) : x;
-  const firstHalf = slice(ctx, rotated, 0, rotaryDims / 2, 3);
-  const secondHalf = slice(ctx, rotated, rotaryDims / 2, rotaryDims, 3);
-  const halfRotated = g.node('Concat', [g.node('Neg', [secondHalf]), firstHalf], { axis: int(3) });
-  const result = g.node('Add', [g.node('Mul', [rotated, table.cos]), g.node('Mul', [halfRotated, table.sin])]);
+  let result: string;
+  if (rotary.pairing === 'interleaved') {
+    const pairs = g.node('Reshape', [rotated, g.intConstant([0, 0, 0, rotaryDims / 2, 2])]); // [batch, pos, heads, rotaryDims/2, 2]
+    const [first, second] = g.nodeMany('Split', [pairs, g.intConstant([1, 1])], { axis: int(4) }, [`${name}.even`, `${name}.odd`]);
+    const turnedFirst = g.node('Sub', [g.node('Mul', [first!, table.cos]), g.node('Mul', [second!, table.sin])]);
+    const turnedSecond = g.node('Add', [g.node('Mul', [second!, table.cos]), g.node('Mul', [first!, table.sin])]);
+    result = g.node('Reshape', [g.node('Concat', [turnedFirst, turnedSecond], { axis: int(4) }), g.intConstant([0, 0, 0, rotaryDims])]);
+  } else {
+    const firstHalf = slice(ctx, rotated, 0, rotaryDims / 2, 3);
+    const secondHalf = slice(ctx, rotated, rotaryDims / 2, rotaryDims, 3);
+    const halfRotated = g.node('Concat', [g.node('Neg', [secondHalf]), firstHalf], { axis: int(3) });
+    result = g.node('Add', [g.node('Mul', [rotated, table.cos]), g.node('Mul', [halfRotated, table.sin])]);
+  }
   if (rotaryDims === dHead) return g.node('Identity', [result], {}, name);
   return g.node('Concat', [result, slice(ctx, x, rotaryDims, dHead, 3)], { axis: int(3) }, name);
 }

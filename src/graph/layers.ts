@@ -30,6 +30,8 @@ export class GraphContext {
   /** With weights as inputs: each input's name and the tensor it is fed from, in order of first use. */
   readonly weightInputs: Array<{ input: string; tensor: TensorInfo }> = [];
   private readonly source: WeightSource;
+  /** x · (whole fused tensor), by input and tensor: the parts of a fused projection slice it (see linear). */
+  private readonly fusedProducts = new Map<string, string>();
 
   constructor(
     readonly g: GraphBuilder,
@@ -39,18 +41,19 @@ export class GraphContext {
   }
 
   /**
-   * The tensor as the model uses it: (stored + offset) · scale in float32 (types.ts TensorRef),
-   * the one place the graph reads a description's tensor. `view` selects from the stored tensor
-   * first (an embedding lookup, a reshape), which the elementwise use commutes with: a
-   * [dVocab, dModel] table is then never scaled whole.
+   * The tensor as the model uses it: its rows (a part of a fused tensor), (stored + offset) · scale
+   * in float32 (types.ts TensorRef), the one place the graph reads a description's tensor. `view`
+   * selects from the stored tensor first (an embedding lookup, a reshape), which the elementwise
+   * use commutes with: a [dVocab, dModel] table is then never scaled whole.
    */
   weight(ref: TensorRef, view?: (stored: string) => string): string {
-    const key = `${ref.tensor.name}|${ref.offset ?? 0}|${ref.scale ?? 1}`;
+    const key = `${ref.tensor.name}|${ref.offset ?? 0}|${ref.scale ?? 1}|${ref.rows ? `${ref.rows.start}+${ref.rows.count}` : ''}`;
     if (view === undefined) {
       const cached = this.used.get(key);
       if (cached) return cached;
     }
-    const stored = this.storedTensor(ref.tensor);
+    let stored = this.storedTensor(ref.tensor);
+    if (ref.rows) stored = this.g.node('Slice', [stored, this.g.intConstant([ref.rows.start]), this.g.intConstant([ref.rows.start + ref.rows.count]), this.g.intConstant([0])], {}, `${ref.tensor.name}.rows${ref.rows.start}`);
     const value = this.use(ref, view === undefined ? stored : view(stored));
     if (view === undefined) this.used.set(key, value);
     return value;
@@ -63,7 +66,8 @@ export class GraphContext {
    */
   rows(ref: TensorRef, indices: string, name: string): string {
     const casts = this.castsToFloat(ref.tensor);
-    const selected = this.g.node('Gather', [this.rawTensor(ref.tensor), indices], {}, casts ? `${name}.stored` : name);
+    const stored = ref.rows === undefined || ref.rows.start === 0 ? indices : this.g.node('Add', [indices, this.g.intConstant([ref.rows.start], [])]);
+    const selected = this.g.node('Gather', [this.rawTensor(ref.tensor), stored], {}, casts ? `${name}.stored` : name);
     return this.use(ref, casts ? this.g.node('Cast', [selected], { to: int(ElementType.float) }, name) : selected);
   }
 
@@ -113,11 +117,25 @@ export class GraphContext {
 
   /**
    * x·W + b as one Gemm. x: [tokens, dIn] → [tokens, dOut]. The [out, in] layout is read with
-   * transB, so no transposed copy of the weight is ever made.
+   * transB, so no transposed copy of the weight is ever made. A weight that is some rows of an
+   * [out, in] tensor (a part of a fused projection) is the matching columns of x times the whole
+   * tensor: that product is made once per input and tensor, and every part slices it, so neither
+   * the weight is copied nor the input read twice (Phi-3's gate and up: one GEMM).
    */
   linear(x: string, weights: LinearWeights, name: string): string {
-    const inputs = [x, this.weight(weights.weight), ...(weights.bias ? [this.weight(weights.bias)] : [])];
-    return this.g.node('Gemm', inputs, { transB: int(weights.layout === 'out_in' ? 1 : 0) }, name);
+    const { rows, ...whole } = weights.weight;
+    if (rows === undefined || weights.layout !== 'out_in') {
+      const inputs = [x, this.weight(weights.weight), ...(weights.bias ? [this.weight(weights.bias)] : [])];
+      return this.g.node('Gemm', inputs, { transB: int(weights.layout === 'out_in' ? 1 : 0) }, name);
+    }
+    const key = `${x}|${whole.tensor.name}|${whole.offset ?? 0}|${whole.scale ?? 1}`;
+    let product = this.fusedProducts.get(key);
+    if (product === undefined) {
+      product = this.g.node('Gemm', [x, this.weight(whole)], { transB: int(1) }, `${name}.fused`);
+      this.fusedProducts.set(key, product);
+    }
+    const part = this.g.node('Slice', [product, this.g.intConstant([rows.start]), this.g.intConstant([rows.start + rows.count]), this.g.intConstant([1])], {}, weights.bias ? `${name}.part` : name);
+    return weights.bias ? this.g.node('Add', [part, this.weight(weights.bias)], {}, name) : part;
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The logit lens in the graph (`measure --diagnostics lens`): a residual stream through the
- * model's final norm and unembedding (and the logits' soft-cap, Gemma 2), reduced at once to two
+ * model's final norm and unembedding (with its bias, Phi and GPT-J; the logits' soft-cap, Gemma 2), reduced at once to two
  * numbers per token, so no vocabulary-sized tensor ever leaves ONNX Runtime:
  *
  *   entropy  H = ln S − A / S, with m = max z, S = Σ exp(z − m), A = Σ exp(z − m)·(z − m):
@@ -49,7 +49,8 @@ export class LensBuilder {
   add(x: string, name: string): { entropy: string; rank: string } {
     const g = this.ctx.g;
     const normed = this.head.finalNorm ? this.ctx.norm(x, this.head.finalNorm, `${name}.final_norm`) : x;
-    const product = g.node('Gemm', [normed, this.unembedding], { transB: int(1) }, `${name}.logits`); // [batch·pos, dVocab]
+    const bias = this.head.bias === undefined ? [] : [this.ctx.weight(this.head.bias)];
+    const product = g.node('Gemm', [normed, this.unembedding, ...bias], { transB: int(1) }, `${name}.logits`); // [batch·pos, dVocab]
     const keep = { axes: ints([-1]), keepdims: int(1) };
     const sum = (value: string, output: string) => g.node('ReduceSum', [value, g.intConstant([-1])], { keepdims: int(1) }, output);
     // Rank first, while the logits are still needed as they are. A soft-cap (strictly increasing)

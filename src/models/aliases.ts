@@ -38,6 +38,8 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'pythia-1b', repo: 'EleutherAI/pythia-1b', family: 'gpt_neox', nLayers: 16, dModel: 2048, size: '1.0B' },
   { alias: 'pythia-1.4b', repo: 'EleutherAI/pythia-1.4b', family: 'gpt_neox', nLayers: 24, dModel: 2048, size: '1.4B' },
   { alias: 'pythia-2.8b', repo: 'EleutherAI/pythia-2.8b', family: 'gpt_neox', nLayers: 32, dModel: 2560, size: '2.8B' },
+  // GPT-J: the repo's main branch holds float32 weights (24 GB); EleutherAI/gpt-j-6b@float16 half of that.
+  { alias: 'gpt-j-6b', repo: 'EleutherAI/gpt-j-6b', family: 'gptj', nLayers: 28, dModel: 4096, size: '6.1B' },
   // Gemma repos are gated: accept Google's licence on the Hub, then give HF_TOKEN.
   { alias: 'gemma-2b', repo: 'google/gemma-2b', family: 'gemma', nLayers: 18, dModel: 2048, size: '2.5B' },
   { alias: 'gemma-7b', repo: 'google/gemma-7b', family: 'gemma', nLayers: 28, dModel: 3072, size: '8.5B' },
@@ -46,6 +48,9 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'gemma-2-27b', repo: 'google/gemma-2-27b', family: 'gemma2', nLayers: 46, dModel: 4608, size: '27B' },
   // Qwen3-0.6B: 16 query and 8 key/value heads of head_dim 128 (2048 ≠ hidden_size 1024), tied embeddings.
   { alias: 'qwen3-0.6b', repo: 'Qwen/Qwen3-0.6B', family: 'qwen3', nLayers: 28, dModel: 1024, size: '0.6B' },
+  { alias: 'phi-2', repo: 'microsoft/phi-2', family: 'phi', nLayers: 32, dModel: 2560, size: '2.7B' },
+  // The 4k-context Phi-3: the 128k one and Phi-3.5 use LongRoPE, which the tool refuses (src/architectures/phi3.ts).
+  { alias: 'phi-3-mini-4k-instruct', repo: 'microsoft/Phi-3-mini-4k-instruct', family: 'phi3', nLayers: 32, dModel: 3072, size: '3.8B' },
 ];
 
 /** A model that ships inside the package: an alias for a folder, no download. */
@@ -80,6 +85,7 @@ const PANEL_BY_OWNER: Record<string, string> = {
   facebook: 'OpenAI/Facebook',
   EleutherAI: 'EleutherAI',
   google: 'Google',
+  microsoft: 'Microsoft',
 };
 
 export function aliasPanel(entry: Pick<ModelAlias, 'repo'>): string {

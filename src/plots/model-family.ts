@@ -18,6 +18,7 @@ const PANEL_BY_ARCHITECTURE: Record<string, string> = {
   opt: OPENAI_FACEBOOK,
   gpt_neo: ELEUTHER_AI,
   gpt_neox: ELEUTHER_AI,
+  gptj: ELEUTHER_AI,
 };
 
 export function modelFamily(model: Pick<ModelInfo, 'id' | 'architecture'>): string {

@@ -13,15 +13,22 @@ import type { TensorInfo } from '../models/safetensors.js';
 import { readTensorValues } from '../models/weight-index.js';
 
 /**
- * A tensor's values as the model uses them: (stored + offset) · scale, rounded to float32 as
- * the graph computes them (types.ts TensorRef); the stored values themselves when the reference
- * has neither.
+ * A tensor's values as the model uses them: its rows (a part of a fused tensor), then
+ * (stored + offset) · scale, rounded to float32 as the graph computes them (types.ts TensorRef);
+ * the stored values themselves when the reference has none of these.
  */
-export function applyTensorUse(stored: Float32Array, ref: Pick<TensorRef, 'offset' | 'scale'>): Float32Array {
+export function applyTensorUse(stored: Float32Array, ref: Pick<TensorRef, 'offset' | 'scale' | 'rows'> & { tensor?: Pick<TensorRef['tensor'], 'shape'> }): Float32Array {
   const offset = ref.offset ?? 0;
   const scale = ref.scale ?? 1;
-  if (offset === 0 && scale === 1) return stored;
-  return stored.map((value) => Math.fround(Math.fround(value + offset) * scale));
+  let values = stored;
+  if (ref.rows !== undefined) {
+    const rowLength = (ref.tensor?.shape ?? []).slice(1).reduce((a, b) => a * b, 1);
+    const { start, count } = ref.rows;
+    if (start < 0 || (start + count) * rowLength > stored.length) throw new RangeError(`rows ${start}…${start + count - 1} outside a tensor of ${stored.length / rowLength} rows`);
+    values = stored.subarray(start * rowLength, (start + count) * rowLength);
+  }
+  if (offset === 0 && scale === 1) return values;
+  return values.map((value) => Math.fround(Math.fround(value + offset) * scale));
 }
 
 function firstNonFinite(values: Float32Array): number {
@@ -29,11 +36,18 @@ function firstNonFinite(values: Float32Array): number {
   return -1;
 }
 
-/** Reads tensors and counts the bytes it read. */
+/** Reads tensors and counts the bytes it read; a tensor two parts of a block share (Phi-3's gate_up_proj) is read once. */
 class TensorReader {
   bytesRead = 0;
+  private readonly shared = new Map<string, Promise<Float32Array>>();
 
-  async read(info: TensorInfo): Promise<Float32Array> {
+  read(info: TensorInfo): Promise<Float32Array> {
+    let values = this.shared.get(info.name);
+    if (values === undefined) this.shared.set(info.name, (values = this.readOnce(info)));
+    return values;
+  }
+
+  private async readOnce(info: TensorInfo): Promise<Float32Array> {
     const values = await readTensorValues(info);
     this.bytesRead += info.byteLength;
     const bad = firstNonFinite(values);

@@ -21,9 +21,11 @@ import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
+import { writeTinyGptj } from '../support/tiny-gptj.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
 import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
+import { writeTinyPhi } from '../support/tiny-phi.js';
 
 type Perturb = (value: unknown) => unknown;
 
@@ -37,6 +39,11 @@ const flip = (a: string, b: string): Perturb => (value) => (value === a ? b : a)
 const not: Perturb = (value) => !value;
 const times = (factor: number): Perturb => (value) => (value as number) * factor;
 const plus = (step: number): Perturb => (value) => (value as number) + step;
+/** The rows of the other half of a tensor split in two equal parts (gate ↔ up). */
+const OTHER_HALF: Perturb = (value) => {
+  const rows = value as { start: number; count: number };
+  return { start: rows.start === 0 ? rows.count : 0, count: rows.count };
+};
 const ACTIVATIONS: Perturb = (value) => ({ gelu_new: 'relu', relu: 'gelu', gelu: 'silu', silu: 'gelu_new' })[value as string];
 
 /** A norm's fields: `gain` and `bias` name who reads those tensors; its kind and eps reach every graph that runs it. */
@@ -127,6 +134,7 @@ const READERS: Record<string, Entry> = {
   ...qkNormEntries('per-head'),
   'blocks[].attention.rotary.rotaryDims': { readers: ['hooks'], perturb: plus(-2) },
   'blocks[].attention.rotary.base': { readers: ['hooks'], perturb: times(2) },
+  'blocks[].attention.rotary.pairing': { readers: ['hooks'], perturb: () => undefined },
   'blocks[].attention.rotary.scaling{linear}.kind': KIND,
   'blocks[].attention.rotary.scaling{linear}.factor': { readers: ['hooks'], perturb: times(1.5) },
   'blocks[].attention.rotary.scaling{llama3}.kind': KIND,
@@ -142,9 +150,13 @@ const READERS: Record<string, Entry> = {
   'blocks[].mlp{gated}.activation': { readers: ['hooks', 'probes'], perturb: ACTIVATIONS },
   ...linearEntries('blocks[].mlp{gated}.gate', READING, READING),
   ...linearEntries('blocks[].mlp{gated}.up', MLP_PRODUCT, MLP_PRODUCT),
+  // Parts of one fused tensor (Phi-3's gate_up_proj): each reader must take its own rows.
+  'blocks[].mlp{gated}.gate.weight.rows': { readers: READING, perturb: OTHER_HALF },
+  'blocks[].mlp{gated}.up.weight.rows': { readers: MLP_PRODUCT, perturb: OTHER_HALF },
   ...linearEntries('blocks[].mlp{gated}.down', MLP_PRODUCT, READING),
   ...normEntries('outputHead.finalNorm', { gain: ['lens'], bias: ['lens'], runs: ['lens'] }),
   'outputHead.unembedding': { readers: ['lens'] },
+  'outputHead.bias': { readers: ['lens'] },
   'outputHead.logitSoftCap': { readers: ['lens'], perturb: times(0.5) },
   'outputHead.tied': { readBy: 'results (diagnostics.outputHead.tied)' },
 };
@@ -157,7 +169,15 @@ const isRef = (value: unknown): value is { tensor: { byteOffset: number } } =>
  * with a `kind` is tagged with it. `visit` may return a replacement for the field.
  */
 function walk(value: unknown, path: string, visit: (path: string, value: unknown, leaf: boolean) => unknown): unknown {
-  const leaf = isRef(value) || (Array.isArray(value) && value.every((item) => typeof item !== 'object')) || typeof value !== 'object' || value === null;
+  if (isRef(value)) {
+    // A TensorRef is a leaf (its offset and scale perturbed together); the rows it takes of a fused tensor are a field of their own.
+    const replaced = visit(path, value, true);
+    const rows = (value as { rows?: unknown }).rows;
+    if (replaced !== value || rows === undefined) return replaced;
+    const rowsReplaced = visit(`${path}.rows`, rows, true);
+    return rowsReplaced === rows ? value : { ...value, rows: rowsReplaced };
+  }
+  const leaf = (Array.isArray(value) && value.every((item) => typeof item !== 'object')) || typeof value !== 'object' || value === null;
   const replaced = visit(path, value, leaf);
   if (replaced !== value || leaf) return replaced;
   if (Array.isArray(value)) return value.map((item) => walk(item, `${path}[]`, visit));
@@ -212,6 +232,9 @@ describe('every field of the model description is read (perturbing it changes ea
       ['gemma', (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 })],
       ['gemma2', (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3 })],
       ['qwen3', (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1 })],
+      ['phi', (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24 })],
+      ['phi3', (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 4 })],
+      ['gptj', (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24 })],
     ];
     for (const [label, write] of writers) {
       const tiny = await write(join(root, label.replace(/ /g, '-')));

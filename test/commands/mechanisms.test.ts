@@ -31,6 +31,10 @@ import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
 import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
+import { referenceGptj } from '../support/reference-gptj.js';
+import { referencePhi } from '../support/reference-phi.js';
+import { writeTinyGptj } from '../support/tiny-gptj.js';
+import { writeTinyPhi } from '../support/tiny-phi.js';
 import type { TinyModel } from '../support/tiny-gpt2.js';
 
 /** Norms: float32 sums over ≤ a few hundred terms against float64, as the graph tests allow. */
@@ -56,6 +60,9 @@ const CASES: Case[] = [
   { label: 'Llama with MLP biases', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, mlpBias: true, attentionBias: true, seed: 11 }), forward: referenceLlama },
   { label: 'Gemma (1 + w gains, scaled embeddings, GeGLU, multi-query attention)', architecture: 'gemma', write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 12 }), forward: referenceGemma },
   { label: 'Qwen3 (per-head q/k norms, a window)', architecture: 'qwen3', write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, maxWindowLayers: 1, seed: 14 }), forward: referenceQwen3 },
+  { label: 'Phi (one LayerNorm, parallel block, grouped-query attention, biases)', architecture: 'phi', write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 14 }), forward: referencePhi },
+  { label: 'Phi-3 (fused qkv_proj and gate_up_proj, a window)', architecture: 'phi3', write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 3, seed: 15 }), forward: referencePhi },
+  { label: 'GPT-J (one LayerNorm, parallel block, interleaved partial rotary)', architecture: 'gptj', write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24, seed: 16 }), forward: referenceGptj },
   { label: 'Gemma 2 (post-sublayer norms, soft-caps, a window)', architecture: 'gemma2', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, attnLogitSoftcapping: 2, seed: 13 }), forward: referenceGemma },
 ];
 

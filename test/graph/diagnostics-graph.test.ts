@@ -27,6 +27,10 @@ import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
 import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
+import { referenceGptj, referenceGptjHead } from '../support/reference-gptj.js';
+import { referencePhi, referencePhiHead } from '../support/reference-phi.js';
+import { writeTinyGptj } from '../support/tiny-gptj.js';
+import { writeTinyPhi } from '../support/tiny-phi.js';
 
 /**
  * Tolerances, by how each column is compared (diagnostics-agreement.ts): cosines, shares and
@@ -123,6 +127,24 @@ const cases: Case[] = [
     head: (tiny) => referenceGemmaHead(tiny.weights, tiny.config),
   },
   {
+    label: 'phi (one LayerNorm, parallel block, partial rotary, lm_head with a bias)',
+    write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, seed: 15 }),
+    reference: (tiny) => (ids, trace) => void referencePhi(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referencePhiHead(tiny.weights, tiny.config),
+  },
+  {
+    label: 'phi3 (fused qkv_proj and gate_up_proj, window 4)',
+    write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, slidingWindow: 4, seed: 16 }),
+    reference: (tiny) => (ids, trace) => void referencePhi(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referencePhiHead(tiny.weights, tiny.config),
+  },
+  {
+    label: 'gptj (interleaved partial rotary, parallel block, lm_head with a bias)',
+    write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 32, nHeads: 4, rotaryDim: 4, seed: 17 }),
+    reference: (tiny) => (ids, trace) => void referenceGptj(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceGptjHead(tiny.weights, tiny.config),
+  },
+  {
     label: 'opt (learned positions with offset 2, relu)',
     write: (dir) => writeTinyOpt(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 11 }),
     reference: (tiny) => (ids, trace) => void referenceOpt(tiny.weights, tiny.config, ids, 2, trace),
@@ -147,7 +169,7 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
     it(`every diagnostic column agrees (absolute ${TOLERANCE.absolute}, relative ${TOLERANCE.relative}, lens entropy ${COLUMN_TOLERANCE.lens_entropy} relative, same dimensions and ranks), one prompt at a time and padded in a batch: ${label}`, async () => {
       const tiny = await write(join(root, `case${index}`));
       const { errors, batchVsSingle, compared, nearTies } = await diagnosticsAgainstReference(tiny.dir, makePrompts(200 + index), ALL, reference(tiny), head(tiny));
-      const parallel = tiny.config.use_parallel_residual !== false && tiny.config.model_type === 'gpt_neox';
+      const parallel = (tiny.config.use_parallel_residual !== false && tiny.config.model_type === 'gpt_neox') || ['phi', 'gptj'].includes(tiny.config.model_type as string);
       assert.equal(errors.has('cos_block_resid_pre_raw'), parallel, 'parallel blocks compare attn_out + mlp_out with resid_pre');
       assert.equal(errors.has('cos_mlp_resid_mid_raw'), !parallel, 'sequential blocks compare mlp_out with resid_mid');
       const report: string[] = [];

@@ -7,9 +7,10 @@
  */
 import type { HookName } from '../../src/vocabulary/hooks.js';
 import { gemmaRmsNorm } from './reference-gemma.js';
+import { gptjReference, phi3Reference, phiReference } from './reference-mechanisms-families.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
-export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3';
+export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3' | 'phi' | 'phi3' | 'gptj';
 
 export interface ReferenceBlockFns {
   /** The attention input norm; without its bias when `withBias` is false. */
@@ -51,6 +52,12 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
   const optional = (name: string) => weights.get(name);
   const blocks: ReferenceBlockFns[] = [];
   switch (architecture) {
+    case 'phi':
+      return phiReference(weights, config);
+    case 'phi3':
+      return phi3Reference(weights, config);
+    case 'gptj':
+      return gptjReference(weights, config);
     case 'gpt2':
     case 'gpt_neo': {
       const d = (config.n_embd ?? config.hidden_size) as number;
