@@ -8,9 +8,12 @@
  * default; Phi-2: 0.4, 32 of 80), and a dense MLP fc1 → gelu_new → fc2 with biases.
  * Output head (logit lens only): `final_layernorm`, and `lm_head` with its bias (untied by
  * default; `embed_tokens` when a config ties them, the bias kept).
- * Ignored: resid_pdrop, embd_pdrop, attention_dropout (training only). Refused: qk_layernorm
- * true (no released Phi checkpoint normalizes its queries and keys), RoPE variants other than
- * default, linear and llama3.
+ * qk_layernorm (false in every released Phi): a LayerNorm of each head's queries and keys
+ * (q_layernorm, k_layernorm over head_dim, with biases) before rotary, as modular_phi applies it
+ * per head (older transformers applied LayerNorm(head_dim) to the whole projection, which only
+ * runs with one head).
+ * Ignored: resid_pdrop, embd_pdrop, attention_dropout (training only). Refused: RoPE variants
+ * other than default, linear and llama3.
  */
 import type { WeightIndex } from '../models/index.js';
 import { readActivation } from './activations.js';
@@ -22,16 +25,16 @@ import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, RotarySpec, 
 import { WeightResolver } from './weight-resolver.js';
 
 /** The shape, with the rotary settings and the refusals checked here, before any weight is downloaded. */
-function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader; rotary: RotarySpec } {
+function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader; rotary: RotarySpec; qkLayerNorm: boolean } {
   const reader = new ConfigReader(config, configPath);
   const dims = reader.llamaStyleDims();
   const rotary = readRotary(reader, dims.dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 0.5 });
-  reader.require(reader.boolean('qk_layernorm', false) === false, 'qk_layernorm is true (a LayerNorm of each head\'s queries and keys), which is not supported; the released Phi models have false');
-  return { shape: modelShape({ architecture: 'phi', dims, normalization: 'layernorm', parallelResidual: true }, reader), reader, rotary };
+  const qkLayerNorm = reader.boolean('qk_layernorm', false);
+  return { shape: modelShape({ architecture: 'phi', dims, normalization: 'layernorm', parallelResidual: true }, reader), reader, rotary, qkLayerNorm };
 }
 
 function describe(config: HfConfig, configPath: string, weights: WeightIndex): TransformerSpec {
-  const { shape, reader, rotary } = readConfig(config, configPath);
+  const { shape, reader, rotary, qkLayerNorm } = readConfig(config, configPath);
   const { dims } = shape;
   const { dModel, dMlp, dHead, nHeads, nKvHeads } = dims;
   const eps = reader.positiveNumber('layer_norm_eps', 1e-5);
@@ -52,6 +55,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
         qkv: { kind: 'separate', q: linear(`${self}.q_proj`, dModel, nHeads * dHead), k: linear(`${self}.k_proj`, dModel, nKvHeads * dHead), v: linear(`${self}.v_proj`, dModel, nKvHeads * dHead) },
         out: linear(`${self}.dense`, nHeads * dHead, dModel),
         scale: 1 / Math.sqrt(dHead),
+        ...(qkLayerNorm ? { qkNorm: { kind: 'per-head' as const, q: w.layerNorm(`${self}.q_layernorm`, dHead, eps), k: w.layerNorm(`${self}.k_layernorm`, dHead, eps) } } : {}),
         rotary,
       },
       mlp: { kind: 'dense', in: linear(`${prefix}.mlp.fc1`, dModel, dMlp), out: linear(`${prefix}.mlp.fc2`, dMlp, dModel), activation },

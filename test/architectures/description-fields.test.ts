@@ -70,7 +70,7 @@ function linearEntries(path: string, weight: readonly Consumer[], bias: readonly
 function qkNormEntries(kind: 'per-head' | 'projection'): Record<string, Entry> {
   const path = `blocks[].attention.qkNorm{${kind}}`;
   const readers = { gain: ['hooks', 'weights'] as const, bias: ['hooks'] as const, runs: ['hooks'] as const };
-  return { [`${path}.kind`]: KIND, ...normEntries(`${path}.q`, readers, ['rmsnorm']), ...normEntries(`${path}.k`, readers, ['rmsnorm']) };
+  return { [`${path}.kind`]: KIND, ...normEntries(`${path}.q`, readers, kind === 'per-head' ? ['layernorm', 'rmsnorm'] : ['rmsnorm']), ...normEntries(`${path}.k`, readers, kind === 'per-head' ? ['layernorm', 'rmsnorm'] : ['rmsnorm']) };
 }
 
 // Who must see each tensor: hooks (every activation), the weight analysis of what it is part of,
@@ -232,7 +232,7 @@ describe('every field of the model description is read (perturbing it changes ea
       ['gemma', (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 })],
       ['gemma2', (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3 })],
       ['qwen3', (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1 })],
-      ['phi', (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24 })],
+      ['phi', (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, qkLayernorm: true })],
       ['phi3', (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 4 })],
       ['gptj', (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24 })],
     ];

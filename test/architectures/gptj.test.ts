@@ -44,13 +44,13 @@ describe('GPT-J adapter', () => {
     const { spec } = await loadModel(tiny.dir);
     const block = spec.blocks[1]!;
     assert.equal(block.norm1, block.norm2, 'ln2 is ln_1');
-    assert.equal(block.norm1?.weight.tensor.name, 'transformer.h.1.ln_1.weight');
+    assert.equal(block.norm1?.weight?.tensor.name, 'transformer.h.1.ln_1.weight');
     assert.deepEqual(block.attention.rotary, { rotaryDims: 4, base: 10000, pairing: 'interleaved' });
     assert.ok(block.attention.qkv.kind === 'separate' && block.attention.qkv.q.bias === undefined && block.attention.out.bias === undefined);
     assert.equal(block.attention.scale, 1 / Math.sqrt(8));
     assert.ok(block.mlp.kind === 'dense' && block.mlp.in.bias?.tensor.name === 'transformer.h.1.mlp.fc_in.bias');
     assert.ok(!('unavailable' in spec.outputHead));
-    assert.deepEqual([spec.outputHead.finalNorm?.weight.tensor.name, spec.outputHead.unembedding.tensor.name, spec.outputHead.bias?.tensor.name, spec.outputHead.tied], ['transformer.ln_f.weight', 'lm_head.weight', 'lm_head.bias', false]);
+    assert.deepEqual([spec.outputHead.finalNorm?.weight?.tensor.name, spec.outputHead.unembedding.tensor.name, spec.outputHead.bias?.tensor.name, spec.outputHead.tied], ['transformer.ln_f.weight', 'lm_head.weight', 'lm_head.bias', false]);
   });
 
   it('refuses rotary_dim null, odd, or wider than a head from config.json alone', () => {

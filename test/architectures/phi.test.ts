@@ -57,17 +57,22 @@ describe('Phi and Phi-3 adapters', () => {
     const { spec } = await loadModel(tiny.dir);
     const block = spec.blocks[1]!;
     assert.equal(block.norm1, block.norm2, 'ln2 is ln1');
-    assert.equal(block.norm1?.weight.tensor.name, 'model.layers.1.input_layernorm.weight');
+    assert.equal(block.norm1?.weight?.tensor.name, 'model.layers.1.input_layernorm.weight');
     assert.deepEqual(block.attention.rotary, { rotaryDims: 4, base: 10000 });
     assert.equal(block.attention.out.bias?.tensor.name, 'model.layers.1.self_attn.dense.bias');
     assert.ok(block.attention.qkv.kind === 'separate' && block.attention.qkv.k.weight.tensor.shape[0] === 20, 'k_proj has the kv heads (2 of 4)');
     assert.ok(block.mlp.kind === 'dense' && block.mlp.in.bias !== undefined && block.mlp.activation === 'gelu_new');
     assert.ok(!('unavailable' in spec.outputHead));
-    assert.deepEqual([spec.outputHead.finalNorm?.weight.tensor.name, spec.outputHead.unembedding.tensor.name, spec.outputHead.bias?.tensor.name, spec.outputHead.tied], ['model.final_layernorm.weight', 'lm_head.weight', 'lm_head.bias', false]);
+    assert.deepEqual([spec.outputHead.finalNorm?.weight?.tensor.name, spec.outputHead.unembedding.tensor.name, spec.outputHead.bias?.tensor.name, spec.outputHead.tied], ['model.final_layernorm.weight', 'lm_head.weight', 'lm_head.bias', false]);
   });
 
-  it('phi: refuses qk_layernorm true and an unknown RoPE type from config.json alone', () => {
-    assert.throws(() => phiAdapter.readShape(tinyPhiConfig({ extraConfig: { qk_layernorm: true } }), 'config.json'), refused(/qk_layernorm is true/));
+  it('phi: qk_layernorm gives per-head LayerNorms of the queries and keys', async () => {
+    const tiny = await writeTinyPhi(join(root, 'phi-qk'), { nLayers: 1, dModel: 32, nHeads: 4, qkLayernorm: true });
+    const { qkNorm } = (await loadModel(tiny.dir)).spec.blocks[0]!.attention;
+    assert.deepEqual([qkNorm?.kind, qkNorm?.q.kind, qkNorm?.q.weight?.tensor.shape, qkNorm?.k.bias?.tensor.name], ['per-head', 'layernorm', [8], 'model.layers.0.self_attn.k_layernorm.bias']);
+  });
+
+  it('phi: refuses an unknown RoPE type from config.json alone', () => {
     assert.throws(() => phiAdapter.readShape(tinyPhiConfig({ extraConfig: { rope_scaling: { type: 'dynamic', factor: 2 } } }), 'config.json'), refused(/rope_scaling type "dynamic" is not supported/));
   });
 

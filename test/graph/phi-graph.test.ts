@@ -33,6 +33,7 @@ describe('Phi and Phi-3 graphs against the plain-TypeScript reference', () => {
   const cases: Array<{ label: string; options: TinyPhiOptions }> = [
     { label: 'phi: one LayerNorm, parallel block, partial rotary 0.5 (4 of 8), biases everywhere', options: { nLayers: 2, dModel: 32, nHeads: 4 } },
     { label: 'phi: Phi-2\'s partial_rotary_factor 0.4 (4 of 10), grouped-query attention, PhiModel keys', options: { nLayers: 3, dModel: 40, nHeads: 4, nKvHeads: 2, partialRotaryFactor: 0.4, keys: 'base-model', seed: 3 } },
+    { label: 'phi: qk_layernorm (each head\'s queries and keys LayerNorm\'d before rotary)', options: { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, qkLayernorm: true, seed: 4 } },
     { label: 'phi3: fused qkv_proj and gate_up_proj, grouped-query attention, sliding window 4', options: { modelType: 'phi3', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, slidingWindow: 4, seed: 5 } },
     { label: 'phi3: no window, Phi-4-mini\'s partial_rotary_factor 0.75, tied (no lm_head)', options: { modelType: 'phi3', nLayers: 2, dModel: 32, nHeads: 2, dMlp: 40, partialRotaryFactor: 0.75, tied: true, seed: 7 } },
     { label: 'phi3: BF16 weights', options: { modelType: 'phi3', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 1, slidingWindow: 5, dtype: 'BF16', seed: 9 } },
@@ -50,12 +51,14 @@ describe('Phi and Phi-3 graphs against the plain-TypeScript reference', () => {
     });
   });
 
-  it('the comparison can fail: the rotary fraction, the window and the gate/up order change the reference', async () => {
+  it('the comparison can fail: the rotary fraction, the q/k norms, the window and the gate/up order change the reference', async () => {
     const phi = await writeTinyPhi(join(root, 'sensitivity-phi'), cases[1]!.options);
-    const phi3 = await writeTinyPhi(join(root, 'sensitivity-phi3'), cases[2]!.options);
+    const phi3 = await writeTinyPhi(join(root, 'sensitivity-phi3'), cases[3]!.options);
     const ids = makePrompts(1)[3]!;
     const differs = (tiny: typeof phi, changes: Record<string, unknown>, weights = tiny.weights) => maxRelativeDifference(referencePhi(tiny.weights, tiny.config, ids), referencePhi(weights, { ...tiny.config, ...changes }, ids));
     assert.ok(differs(phi, { partial_rotary_factor: 1 }) > 1e-3, 'partial rotary matters');
+    const qkNormed = await writeTinyPhi(join(root, 'sensitivity-qk'), cases[2]!.options);
+    assert.ok(differs(qkNormed, { qk_layernorm: false }) > 1e-3, 'the q/k LayerNorms matter');
     assert.ok(differs(phi3, { sliding_window: null }) > 1e-3, 'the window matters');
     // gate_up_proj with its halves swapped: the model would be another one.
     const swapped = new Map(phi3.weights);

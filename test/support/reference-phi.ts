@@ -2,7 +2,8 @@
  * Independent forward passes of Phi (Phi-1/1.5/2) and Phi-3 (see reference-ops.ts), written from
  * transformers' modeling_phi / modeling_phi3 and their configuration classes, in float64.
  * Phi: one LayerNorm (input_layernorm) of the block input feeds attention and the MLP,
- * x + dense(attn(ln(x))) + fc2(gelu_new(fc1(ln(x)))), every projection with its bias, rotary
+ * x + dense(attn(ln(x))) + fc2(gelu_new(fc1(ln(x)))), every projection with its bias, with
+ * qk_layernorm each head's queries and keys LayerNorm'd (q_layernorm, k_layernorm) before rotary,
  * rotate_half on the first int(head_dim · partial_rotary_factor) features (0.5 by default),
  * final_layernorm and lm_head with its bias. Phi-3: the Mistral block, qkv_proj's output sliced
  * [q | k | v] (GQA widths), gate_up_proj's output chunked in two (gate first, then up),
@@ -64,6 +65,16 @@ export function referencePhi(weights: Map<string, Float32Array>, config: Config,
       h = layerNorm(x, w(`${p}.input_layernorm.weight`), w(`${p}.input_layernorm.bias`), eps);
       q = project(h, `${p}.self_attn.q_proj`, nHeads * dHead);
       k = project(h, `${p}.self_attn.k_proj`, nKvHeads * dHead);
+      if (config.qk_layernorm === true) {
+        const perHead = (x: Vectors, heads: number, norm: string): Vectors =>
+          x.map((row) => {
+            const out = new Float64Array(heads * dHead);
+            for (let head = 0; head < heads; head += 1) out.set(layerNorm([row.slice(head * dHead, (head + 1) * dHead)], w(`${norm}.weight`), w(`${norm}.bias`), eps)[0]!, head * dHead);
+            return out;
+          });
+        q = perHead(q, nHeads, `${p}.self_attn.q_layernorm`);
+        k = perHead(k, nKvHeads, `${p}.self_attn.k_layernorm`);
+      }
       v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead);
       // TransformerLens's processed values: LNPre(x)·diag(w)·W_V, the norm's bias and b_V folded away.
       vFolded = project(layerNorm(x, w(`${p}.input_layernorm.weight`), undefined, eps), `${p}.self_attn.v_proj`, nKvHeads * dHead, false);

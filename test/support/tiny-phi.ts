@@ -21,6 +21,8 @@ export interface TinyPhiOptions {
   nCtx?: number;
   /** partial_rotary_factor (phi default 0.5, as PhiConfig; phi3: not written unless given). */
   partialRotaryFactor?: number;
+  /** phi: qk_layernorm true, with q_layernorm and k_layernorm weights and biases. */
+  qkLayernorm?: boolean;
   /** phi3: sliding_window (default null). */
   slidingWindow?: number | null;
   /** Any other config entries, written as given. */
@@ -62,7 +64,7 @@ export function tinyPhiConfig(options: TinyPhiOptions = {}): Record<string, unkn
   };
   const own =
     modelType === 'phi'
-      ? { hidden_act: 'gelu_new', layer_norm_eps: 1e-5, partial_rotary_factor: options.partialRotaryFactor ?? 0.5, qk_layernorm: false, resid_pdrop: 0.1, transformers_version: '4.37.0' }
+      ? { hidden_act: 'gelu_new', layer_norm_eps: 1e-5, partial_rotary_factor: options.partialRotaryFactor ?? 0.5, qk_layernorm: options.qkLayernorm ?? false, resid_pdrop: 0.1, transformers_version: '4.37.0' }
       : {
           attention_bias: false,
           hidden_act: 'silu',
@@ -99,6 +101,12 @@ export async function writeTinyPhi(dir: string, options: TinyPhiOptions = {}): P
       linear(`${p}.self_attn.k_proj`, dModel, nKvHeads * dHead, true);
       linear(`${p}.self_attn.v_proj`, dModel, nKvHeads * dHead, true);
       linear(`${p}.self_attn.dense`, nHeads * dHead, dModel, true);
+      if (options.qkLayernorm) {
+        for (const which of ['q_layernorm', 'k_layernorm']) {
+          add(`${p}.self_attn.${which}.weight`, [dHead], 1, 0.3);
+          add(`${p}.self_attn.${which}.bias`, [dHead], 0, 0.3);
+        }
+      }
       linear(`${p}.mlp.fc1`, dModel, dMlp, true);
       linear(`${p}.mlp.fc2`, dMlp, dModel, true);
     } else {
