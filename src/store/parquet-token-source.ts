@@ -117,11 +117,8 @@ function exclusionSql(hasReasons: boolean): string {
 export class ParquetTokenSource implements TokenSource {
   private constructor(
     private readonly connection: DuckDBConnection,
-    /** The tables' paths, for messages. */
+    /** The tables' paths (for messages; each read opens them, ./literal-paths.ts). */
     private readonly tables: ResultTables,
-    /** The names DuckDB reads them by (opened, checked, taken literally), and what keeps them open. */
-    private readonly scans: ResultTables,
-    private readonly files: LiteralFiles,
     readonly nLayers: number,
     readonly promptCount: number,
     /** SQL giving each token's exclusion code. */
@@ -186,11 +183,33 @@ export class ParquetTokenSource implements TokenSource {
       const missing = columns.find((column) => !names.includes(column));
       if (missing !== undefined) fail(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
     }
-    return new ParquetTokenSource(connection, tables, scans, files, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns, promptColumns);
+    files.close(); // each read opens the files again, for as long as it reads: a report of a thousand results files holds no thousand descriptors
+    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns, promptColumns);
+  }
+
+  /** Both tables opened for one read: the names DuckDB reads them by (checked, taken literally), and what closes them. */
+  private openScans(): { scans: ResultTables; close(): void } {
+    let files: LiteralFiles;
+    try {
+      files = LiteralFiles.open([this.tables.tokens, this.tables.prompts]);
+    } catch (error) {
+      const path = (error as { path?: string }).path ?? this.tables.tokens;
+      throw new InputError(`cannot read ${quote(path)}: ${describeReadFailure(error)}; measure again or restore the file`);
+    }
+    return { scans: { tokens: files.scanPaths[0]!, prompts: files.scanPaths[1]! }, close: () => files.close() };
   }
 
   async *columnChunks(hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
-    const sql = `SELECT prompt, position, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.scans.tokens)})`;
+    const { scans, close } = this.openScans();
+    try {
+      yield* this.columnChunksOf(scans, hook, metric);
+    } finally {
+      close();
+    }
+  }
+
+  private async *columnChunksOf(scans: ResultTables, hook: HookName, metric: NormMetric): AsyncIterable<TokenColumnChunk> {
+    const sql = `SELECT prompt, position, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(scans.tokens)})`;
     for await (const chunk of chunks(this.connection, sql)) {
       const rows = chunk.rowCount;
       const excludedVector = chunk.getColumnVector(2);
@@ -205,6 +224,15 @@ export class ParquetTokenSource implements TokenSource {
   }
 
   async promptSums(hook: HookName, metric: NormMetric): Promise<PromptSums> {
+    const { scans, close } = this.openScans();
+    try {
+      return await this.promptSumsOf(scans, hook, metric);
+    } finally {
+      close();
+    }
+  }
+
+  private async promptSumsOf(scans: ResultTables, hook: HookName, metric: NormMetric): Promise<PromptSums> {
     const { nLayers, promptCount: n } = this;
     checkBudget(n * (8 * 3 * nLayers + 12), `${n} prompts of ${nLayers} layers`, this.tables.prompts);
     const sums: PromptSums = {
@@ -216,7 +244,7 @@ export class ParquetTokenSource implements TokenSource {
     };
     const columns = (['sum', 'sum_log', 'sum_sq'] as const).map((sum) => ident(promptSumColumn(hook, metric, sum))).join(', ');
     let row = 0;
-    for await (const chunk of chunks(this.connection, `SELECT prompt, included, ${columns} FROM read_parquet(${sqlString(this.scans.prompts)}) ORDER BY prompt`)) {
+    for await (const chunk of chunks(this.connection, `SELECT prompt, included, ${columns} FROM read_parquet(${sqlString(scans.prompts)}) ORDER BY prompt`)) {
       const rows = chunk.rowCount;
       sums.prompts.set(readInts(chunk.getColumnVector(0), rows), row);
       sums.included.set(readInts(chunk.getColumnVector(1), rows), row);
@@ -229,7 +257,16 @@ export class ParquetTokenSource implements TokenSource {
   }
 
   async promptTokens(prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined> {
-    const sql = `SELECT token_id, token, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(this.scans.tokens)}) WHERE prompt = ${Math.trunc(prompt)} ORDER BY position`;
+    const { scans, close } = this.openScans();
+    try {
+      return await this.promptTokensOf(scans, prompt, hook, metric);
+    } finally {
+      close();
+    }
+  }
+
+  private async promptTokensOf(scans: ResultTables, prompt: number, hook: HookName, metric: NormMetric): Promise<PromptTokens | undefined> {
+    const sql = `SELECT token_id, token, ${this.exclusion}, ${ident(normColumn(hook, metric))} FROM read_parquet(${sqlString(scans.tokens)}) WHERE prompt = ${Math.trunc(prompt)} ORDER BY position`;
     const found: PromptTokens = { ids: [], tokens: [], text: undefined, excluded: [], values: new Float32Array(0) };
     const parts: Float32Array[] = [];
     for await (const chunk of chunks(this.connection, sql)) {
@@ -249,7 +286,7 @@ export class ParquetTokenSource implements TokenSource {
       found.values.set(part, offset);
       offset += part.length;
     }
-    const text = await this.connection.runAndReadAll(`SELECT text FROM read_parquet(${sqlString(this.scans.prompts)}) WHERE prompt = ${Math.trunc(prompt)}`);
+    const text = await this.connection.runAndReadAll(`SELECT text FROM read_parquet(${sqlString(scans.prompts)}) WHERE prompt = ${Math.trunc(prompt)}`);
     const value = text.getRows()[0]?.[0];
     found.text = typeof value === 'string' ? value : undefined;
     return found;
@@ -270,9 +307,13 @@ export class ParquetTokenSource implements TokenSource {
     const width = diagnosticWidth(diagnostics);
     const names = [...columns, ...diagnostics].map(({ name }) => ident(name)).join(', ');
     // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
-    const promptConnection = await connect();
+    const { scans, close } = this.openScans();
+    const promptConnection = await connect().catch((error: unknown) => {
+      close();
+      throw error;
+    });
     try {
-      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(this.scans.tokens)})`)[Symbol.asyncIterator]();
+      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(scans.tokens)})`)[Symbol.asyncIterator]();
       let chunk: DuckDBDataChunk | undefined;
       let row = 0;
       const nextRow = async (): Promise<void> => {
@@ -283,7 +324,7 @@ export class ParquetTokenSource implements TokenSource {
           row = 0;
         }
       };
-      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text${sequenceNames} FROM read_parquet(${sqlString(this.scans.prompts)})`)) {
+      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text${sequenceNames} FROM read_parquet(${sqlString(scans.prompts)})`)) {
         for (let p = 0; p < prompts.rowCount; p += 1) {
           const length = prompts.getColumnVector(1).getItem(p) as number;
           if (!(Number.isSafeInteger(length) && length >= 0 && length <= MAX_PROMPT_TOKENS)) {
@@ -338,12 +379,12 @@ export class ParquetTokenSource implements TokenSource {
       }
     } finally {
       promptConnection.closeSync();
+      close();
     }
   }
 
   close(): void {
     this.connection.closeSync();
-    this.files.close();
   }
 
   /**
@@ -360,9 +401,14 @@ export class ParquetTokenSource implements TokenSource {
       let need = 0;
       for (const source of sources) {
         if (!(source instanceof ParquetTokenSource)) continue;
-        for (const path of [source.scans.tokens, source.scans.prompts]) {
-          const sql = `SELECT coalesce(max(bytes), 0)::BIGINT FROM (SELECT sum(total_uncompressed_size) AS bytes FROM parquet_metadata(${sqlString(path)}) GROUP BY row_group_id)`;
-          need += 2 * Number((await connection.runAndReadAll(sql)).getRows()[0]![0]) + SCAN_OVERHEAD_BYTES;
+        const { scans, close } = source.openScans();
+        try {
+          for (const path of [scans.tokens, scans.prompts]) {
+            const sql = `SELECT coalesce(max(bytes), 0)::BIGINT FROM (SELECT sum(total_uncompressed_size) AS bytes FROM parquet_metadata(${sqlString(path)}) GROUP BY row_group_id)`;
+            need += 2 * Number((await connection.runAndReadAll(sql)).getRows()[0]![0]) + SCAN_OVERHEAD_BYTES;
+          }
+        } finally {
+          close();
         }
       }
       await connection.run(`SET threads = 1`);
