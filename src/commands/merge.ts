@@ -10,7 +10,8 @@
 import { InputError, UsageError, quote } from '../errors.js';
 import { OutputPlan } from '../io/output-plan.js';
 import { WriteFailure } from '../io/output-file.js';
-import { diagnosticColumns, readDiagnostics, recordedSelection, sequenceDiagnosticColumns, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape, type DiagnosticsInfo } from '../results/diagnostics.js';
+import { diagnosticColumns, sequenceDiagnosticColumns, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
+import { readDiagnostics, recordedSelection, type DiagnosticsInfo } from '../results/diagnostics-info.js';
 import { formatMeasurement } from '../results/format-measurement.js';
 import type { Measurement, ModelInfo } from '../results/schema.js';
 import { measurementInputs, readMeasurementFile, type MeasurementFile } from '../store/open-results.js';

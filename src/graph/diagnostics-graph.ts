@@ -10,30 +10,14 @@
  * so the padding of a batch never enters it.
  */
 import type { AttentionSpec, BlockSpec, LinearWeights, ModelDims } from '../architectures/types.js';
-import {
-  DEFAULT_SINK_TOKENS,
-  diagnosticColumns,
-  LENS_COLUMNS,
-  sequenceDiagnosticColumns,
-  sinkPrefixColumn,
-  SUN_THRESHOLDS,
-  type CosinePair,
-  type DiagnosticColumn,
-  type DiagnosticSelection,
-  type DiagnosticShape,
-  type MassiveStatistic,
-  type SequenceMassiveStatistic,
-} from '../results/diagnostics.js';
+import { DEFAULT_SINK_TOKENS, diagnosticColumns, LENS_COLUMNS, sequenceDiagnosticColumns, sinkPrefixColumn, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
 import { buildAttentionParts, SequenceValues } from './attention.js';
 import type { BlockTaps } from './block-recipe.js';
 import type { GraphContext } from './layers.js';
 import type { LensBuilder } from './lens-graph.js';
+import { massiveStatistics, medianRatio, sequenceMassive, TINY } from './massive-reductions.js';
 import { ElementType, int, ints } from './onnx-builder.js';
 
-/** A floor for denominators, so a zero vector gives 0, not NaN (a NaN would reach the barriers). */
-const TINY = 1e-30;
-/** Above every finite |x| of float32 activations: the padding the median's selection ranks first. */
-const ABOVE_ALL = 3e38;
 
 /** The graph input of per-sequence diagnostics: int64 [batch], the real (unpadded) tokens of each row. */
 export const SEQUENCE_LENGTHS = 'sequence_lengths';
@@ -125,11 +109,12 @@ export class DiagnosticsBuilder {
       }
     }
     if (has('massive_max')) {
-      for (const [statistic, value] of Object.entries(this.massive(block.residPost, `${prefix}.massive`))) put(`massive_${statistic}`, value);
+      for (const [statistic, value] of Object.entries(massiveStatistics(this.ctx, block.residPost, this.shape.dModel, this.maskOfDims, `${prefix}.massive`))) put(`massive_${statistic}`, value);
     }
-    if (has('massive_median_ratio')) put('massive_median_ratio', this.medianRatio(block.residPost, `${prefix}.massive_median_ratio`));
+    if (has('massive_median_ratio')) put('massive_median_ratio', medianRatio(this.ctx, block.residPost, this.shape.dModel, `${prefix}.massive_median_ratio`));
     if (has('massive_seq_top1')) {
-      for (const [statistic, value] of Object.entries(this.sequenceMassive(block.residPost, `${prefix}.massive_seq`))) put(`massive_seq_${statistic}`, value);
+      const sequence = { tokenShape: this.sequence.tokenShape, lengths: this.sequenceLengths! };
+      for (const [statistic, value] of Object.entries(sequenceMassive(this.ctx, block.residPost, this.shape.dModel, sequence, `${prefix}.massive_seq`))) put(`massive_seq_${statistic}`, value);
     }
     if (has('sink_mass')) put('sink_mass', this.sinkMass(block.pattern, 1, `${prefix}.sink_mass`));
     const firstK = sinkPrefixColumn(this.sinkTokens);
@@ -183,98 +168,6 @@ export class DiagnosticsBuilder {
     };
     const centered = (x: string) => g.node('Sub', [x, g.node('ReduceMean', [x], keep)]);
     return { raw: cosine(a, b, 'raw'), centered: cosine(centered(a), centered(b), 'centered') };
-  }
-
-  /**
-   * Largest |x_i|, its dimension, the share of ‖x‖² in the top 1 and 10 dimensions, and (with
-   * --massive-dims) the norm without those dimensions; one TopK of 10 (a heap) gives the first
-   * three. x: [batch·pos, d] → [batch·pos, 1] each
-   */
-  private massive(x: string, name: string): Partial<Record<MassiveStatistic, string>> {
-    const g = this.ctx.g;
-    const d = this.shape.dModel;
-    const top = Math.min(10, d);
-    const magnitudes = g.node('Abs', [x]);
-    const [values, indices] = g.nodeMany('TopK', [magnitudes, g.intConstant([top])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top_values`, `${name}.top_indices`]);
-    const column = (from: number, to: number, source = values!) => g.node('Slice', [source, g.intConstant([from]), g.intConstant([to]), g.intConstant([1])]);
-    const max = g.node('Identity', [column(0, 1)], {}, `${name}.max`);
-    const dim = g.node('Cast', [column(0, 1, indices!)], { to: int(ElementType.float) }, `${name}.dim`);
-    const floor = g.floatConstant([TINY], []);
-    const total = g.node('Max', [g.node('ReduceSumSquare', [x], { axes: ints([-1]), keepdims: int(1) }), floor]);
-    const top1 = g.node('Div', [g.node('Mul', [max, max]), total], {}, `${name}.top1_share`);
-    const top10 = g.node('Div', [g.node('ReduceSumSquare', [column(0, top)], { axes: ints([-1]), keepdims: int(1) }), total], {}, `${name}.top10_share`);
-    const result: Partial<Record<MassiveStatistic, string>> = { max, dim, top1_share: top1, top10_share: top10 };
-    if (this.maskOfDims !== undefined) {
-      result.norm_without = g.node('ReduceL2', [g.node('Mul', [x, this.maskOfDims])], { axes: ints([-1]), keepdims: int(1) }, `${name}.norm_without`);
-    }
-    return result;
-  }
-
-  /**
-   * Largest |x_i| ÷ median |x_i|. The median comes from an unsorted TopK of the ⌊d/2⌋ + 1
-   * largest |x_i| (a selection): with v sorted descending, its two smallest are v[⌊d/2⌋] and
-   * v[⌊d/2⌋ − 1], the median's one or two middle values. ONNX Runtime's selection costs about
-   * three d×d matrix products per token (a sorted TopK five). x: [batch·pos, d] → [batch·pos, 1]
-   */
-  private medianRatio(x: string, name: string): string {
-    const g = this.ctx.g;
-    const d = this.shape.dModel;
-    const magnitudes = g.node('Abs', [x]);
-    const keep = { axes: ints([-1]), keepdims: int(1) };
-    const topK = (source: string, k: number, largest: boolean, sorted: boolean, label: string) =>
-      g.nodeMany('TopK', [source, g.intConstant([k])], { axis: int(-1), largest: int(largest ? 1 : 0), sorted: int(sorted ? 1 : 0) }, [`${name}.${label}`, `${name}.${label}_indices`])[0]!;
-    const upperHalf = topK(magnitudes, Math.floor(d / 2) + 1, true, false, 'upper_half');
-    const middle = topK(upperHalf, d % 2 === 1 ? 1 : 2, false, false, 'middle'); // v[⌊d/2⌋] (and v[⌊d/2⌋ − 1])
-    const median = g.node('ReduceMean', [middle], keep);
-    const max = g.node('ReduceMax', [magnitudes], keep);
-    return g.node('Div', [max, g.node('Max', [median, g.floatConstant([TINY], [])])], {}, name);
-  }
-
-  /**
-   * Sun et al.'s statistics of one sequence's hidden state (main_llm.py exp2): over all its real
-   * tokens × channels of x = resid_post, the 3 largest |x| (a sorted TopK of 3), the median |x|
-   * as torch.median takes it (the lower middle value: the (⌊n/2⌋ + 1)-th largest of n), their
-   * ratio, and how many |x| pass SUN_THRESHOLDS. Padding is kept out of every one: a row's n real
-   * values are its first n = length·d (right padding); for the median, one unsorted TopK of
-   * K = ⌊N/2⌋ + 1 over the row's N = pos·d values (ONNX Runtime's selection, linear in N) whose
-   * smallest is the K-th largest: the first K − (⌊n/2⌋ + 1) padding slots rank above every value
-   * and the rest below, so the K-th largest of the row is the median of its real values, for
-   * every row at once (K − ⌊n/2⌋ − 1 ≤ N − n whatever n ≤ N). x: [batch·pos, d] → [batch, 1] each
-   */
-  private sequenceMassive(x: string, name: string): Record<SequenceMassiveStatistic, string> {
-    const g = this.ctx.g;
-    const d = this.shape.dModel;
-    const one = g.intConstant([1], []);
-    const rows = g.node('Slice', [this.sequence.tokenShape, g.intConstant([0]), g.intConstant([1]), g.intConstant([0])]); // [1] = [batch]
-    const magnitudes = g.node('Reshape', [g.node('Abs', [x]), g.node('Concat', [rows, g.intConstant([-1])], { axis: int(0) })], {}, `${name}.magnitudes`); // [batch, N]
-    const width = g.node('Gather', [g.node('Shape', [magnitudes]), g.intConstant([1], [])]); // N
-    const flat = g.node('Unsqueeze', [g.node('Range', [g.intConstant([0], []), width, one]), g.intConstant([0])]); // [1, N]
-    const real = g.node('Unsqueeze', [g.node('Mul', [this.sequenceLengths!, g.intConstant([d], [])]), g.intConstant([1])]); // [batch, 1] = n
-    const two = g.intConstant([2], []);
-    const k = g.node('Add', [g.node('Div', [width, two]), one]); // K = ⌊N/2⌋ + 1
-    const ranked = g.node('Add', [real, g.node('Sub', [k, g.node('Add', [g.node('Div', [real, two]), one])])]); // n + K − (⌊n/2⌋ + 1)
-    const isReal = g.node('Less', [flat, real]);
-    const below = g.floatConstant([-1], []);
-    const forMedian = g.node('Where', [isReal, magnitudes, g.node('Where', [g.node('Less', [flat, ranked]), g.floatConstant([ABOVE_ALL], []), below])]);
-    const upper = g.nodeMany('TopK', [forMedian, g.node('Reshape', [k, g.intConstant([1])])], { axis: int(-1), largest: int(1), sorted: int(0) }, [`${name}.upper_half`, `${name}.upper_half_indices`])[0]!;
-    const keep = { axes: ints([-1]), keepdims: int(1) };
-    const median = g.node('ReduceMin', [upper], keep, `${name}.median`);
-    const forTop = g.node('Where', [isReal, magnitudes, below]);
-    const top = g.nodeMany('TopK', [forTop, g.intConstant([3])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top`, `${name}.top_indices`])[0]!; // [batch, 3]
-    const column = (i: number, label: string) => g.node('Slice', [top, g.intConstant([i]), g.intConstant([i + 1]), g.intConstant([1])], {}, `${name}.${label}`);
-    const top1 = column(0, 'top1');
-    const massive = g.node('And', [
-      isReal,
-      g.node('And', [g.node('Greater', [magnitudes, g.floatConstant([SUN_THRESHOLDS.magnitude], [])]), g.node('GreaterOrEqual', [magnitudes, g.node('Mul', [median, g.floatConstant([SUN_THRESHOLDS.timesMedian], [])])])]),
-    ]);
-    return {
-      top1,
-      top2: column(1, 'top2'),
-      top3: column(2, 'top3'),
-      median,
-      ratio: g.node('Div', [top1, g.node('Max', [median, g.floatConstant([TINY], [])])], {}, `${name}.ratio`),
-      count: g.node('ReduceSum', [g.node('Cast', [massive], { to: int(ElementType.float) }), g.intConstant([-1])], { keepdims: int(1) }, `${name}.count`),
-    };
   }
 
   /**

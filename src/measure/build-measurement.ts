@@ -1,6 +1,6 @@
 /** Assemble a results file from a finished run's parts and the outcome of writing its tables. */
 import type { TransformerSpec } from '../architectures/types.js';
-import type { DiagnosticsInfo } from '../results/diagnostics.js';
+import type { DiagnosticsInfo } from '../results/diagnostics-info.js';
 import type { TablesOutcome } from '../store/result-tables-writer.js';
 import { toolVersion } from '../version.js';
 import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, SUMMARY_STATISTICS, type Measurement, type ModelInfo, type PromptsInfo, type RuntimeInfo, type ShardInfo } from '../results/schema.js';

@@ -5,7 +5,8 @@
  */
 import type { TransformerSpec } from '../architectures/types.js';
 import { ModelError, UsageError } from '../errors.js';
-import { DEFAULT_SINK_TOKENS, DIAGNOSTICS, diagnosticColumns, sequenceDiagnosticColumns, SUN_THRESHOLDS, type Diagnostic, type DiagnosticSelection, type DiagnosticShape, type DiagnosticSummaries, type DiagnosticsInfo } from '../results/diagnostics.js';
+import { DEFAULT_SINK_TOKENS, DIAGNOSTICS, diagnosticColumns, sequenceDiagnosticColumns, SUN_THRESHOLDS, type Diagnostic, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
+import type { DiagnosticSummaries, DiagnosticsInfo } from '../results/diagnostics-info.js';
 
 /** What a command line asks of the diagnostics. */
 export interface DiagnosticsRequest {

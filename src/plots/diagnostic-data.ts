@@ -2,7 +2,8 @@
  * What the diagnostic figures draw of a results file: its `diagnostics` block (written by
  * `measure --diagnostics`), or why a figure cannot be drawn from it.
  */
-import { readDiagnostics, type Diagnostic, type ReadDiagnostics } from '../results/diagnostics.js';
+import type { Diagnostic } from '../results/diagnostics.js';
+import { readDiagnostics, type ReadDiagnostics } from '../results/diagnostics-info.js';
 import type { Measurement } from '../results/schema.js';
 
 /** The file's diagnostics when `needed` was measured, else the reason the figure is not drawn. */

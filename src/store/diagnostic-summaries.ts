@@ -12,7 +12,8 @@
  * have a next token (the last token of a sequence has none).
  */
 import { StreamingSummary } from '../analysis/streaming-summary.js';
-import { LENS_COLUMNS, type DiagnosticColumn, type DiagnosticSummaries } from '../results/diagnostics.js';
+import { LENS_COLUMNS, type DiagnosticColumn } from '../results/diagnostics.js';
+import type { DiagnosticSummaries } from '../results/diagnostics-info.js';
 
 /** How many dimensions per layer the results file names as most often the largest. */
 const TOP_DIMENSIONS = 5;

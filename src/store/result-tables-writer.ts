@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { StreamingSummary } from '../analysis/streaming-summary.js';
-import type { DiagnosticColumn, DiagnosticSummaries } from '../results/diagnostics.js';
+import type { DiagnosticColumn } from '../results/diagnostics.js';
+import type { DiagnosticSummaries } from '../results/diagnostics-info.js';
 import { DiagnosticSummaryBuilder } from './diagnostic-summaries.js';
 import type { LayerSummary } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
