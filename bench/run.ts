@@ -2,6 +2,7 @@
  * `npm run bench [-- --shape gpt2-xl]`: speed and memory of `measure`, as ratios measured in
  * one run (absolute times on shared machines are noise). Each scenario runs in its own process.
  * `npm run bench -- --scale`: research-scale runs (millions of tokens), see ./scale.ts.
+ * `npm run bench -- --streamed`: models larger than memory under --max-memory, see ./streamed.ts.
  * The cost of each `--diagnostics` selection runs too (see ./diagnostics-cost.ts), unless
  * `--skip-diagnostics`. The installed command's own start-up (`--version`, `--help`) is timed
  * last (./cli-startup.ts; alone: `node dist/bench/cli-startup.js`).
@@ -69,6 +70,11 @@ function weightBytes(shape: ModelShape): number {
 function flopsPerToken(shape: ModelShape, paddedLength: number): number {
   const d = shape.dModel;
   return shape.nLayers * (24 * d * d + 4 * paddedLength * d);
+}
+
+if (process.argv.includes('--streamed')) {
+  await (await import('./streamed.js')).runStreamedBench(process.argv.slice(2));
+  process.exit(0);
 }
 
 if (process.argv.includes('--scale')) {

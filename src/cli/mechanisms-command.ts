@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { MechanismsRequest } from '../commands/mechanisms.js';
 import { DEFAULT_SAMPLES } from '../analysis/mechanism-sampling.js';
-import { addDeviceOptions, FLAG_RANGES, parseIntInRange, rangeOf } from './options.js';
+import { addDeviceOptions, addMemoryOption, FLAG_RANGES, parseIntInRange, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { stopOnSignals, type StopMessages } from './stop-on-signals.js';
 import { addPromptOptions, addPromptSourceOption, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
@@ -29,7 +29,7 @@ function define(command: Command, io: CliIo): Command {
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts');
-  addDeviceOptions(command, io.env).option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false);
+  addMemoryOption(addDeviceOptions(command, io.env), io.env).option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false);
   return addPromptOptions(command, { ownSeed: true }).action(async (flags: MechanismsFlags, command: Command) => {
       const { reporter, print, env } = commandContext(command, io);
       const { analyzeMechanisms } = await import('../commands/mechanisms.js');

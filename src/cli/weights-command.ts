@@ -1,21 +1,24 @@
 /** `resid-norms weights` flags → a WeightsRequest; prints the per-layer table to stdout. */
 import type { Command } from 'commander';
+import type { MemoryAllocation } from '../runtime/memory-allocation.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
+import { addMemoryOption } from './options.js';
 
 interface WeightsFlags {
   model?: string;
   out?: string;
   refresh: boolean;
+  maxMemory: MemoryAllocation;
 }
 
 export const weightsCommand: CommandDefinition = { define };
 
 function define(command: Command, io: CliIo): Command {
-  return command
+  command
     .option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)')
     .option('-o, --out <file>', 'weights file (default: results/<model>.weights.json)')
-    .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false)
-    .action(async (flags: WeightsFlags, command: Command) => {
+    .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false);
+  return addMemoryOption(command, io.env).action(async (flags: WeightsFlags, command: Command) => {
       const { reporter, print, env } = commandContext(command, io);
       const { analyzeWeights } = await import('../commands/weights.js');
       const { formatWeightsTable } = await import('../tables/weights-table.js');
@@ -24,6 +27,7 @@ function define(command: Command, io: CliIo): Command {
           ...(flags.model !== undefined ? { model: flags.model } : {}),
           ...(flags.out !== undefined ? { outPath: flags.out } : {}),
           refresh: flags.refresh,
+          maxMemory: flags.maxMemory,
           env,
         },
         reporter,

@@ -216,7 +216,11 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       outcome =
         session !== undefined
           ? await runBatches({ ...common, collect: { ...pack, session, readsNextIds: graph.readsNextIds, readsSequenceLengths: graph.readsSequenceLengths } })
-          : await runStreamedBatches({ ...common, collect: pack, spec, layout, hooks, selection: diagnostics ?? { diagnostics: [] }, plan: execution as StreamedPlan, session: sessionOptions });
+          : await runStreamedBatches({ ...common, collect: pack, spec, layout, hooks, selection: diagnostics ?? { diagnostics: [] }, plan: execution as StreamedPlan, session: sessionOptions }).then((run) => {
+              const { chunks, weightSeconds, weightBytes, runSeconds } = run.streamed;
+              reporter.info(`block by block: ${chunks} chunk${chunks === 1 ? '' : 's'}, ${formatMemorySize(weightBytes)} of float32 weights read in ${weightSeconds.toFixed(1)} s, ONNX Runtime ${runSeconds.toFixed(1)} s`);
+              return run;
+            });
     } catch (error) {
       // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
       if (checkpoint?.batches.size === 0) {

@@ -28,12 +28,16 @@ import { loadTokenizer } from '../models/tokenizer-files.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatRowsJson } from '../results/format-measurement.js';
 import { MECHANISM_ERRORS, MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
-import { onnxRuntimeVersion } from '../runtime/onnx-session.js';
+import { defaultThreads, onnxRuntimeVersion } from '../runtime/onnx-session.js';
 import { type Device } from '../runtime/devices.js';
 import { createTensorSession } from '../runtime/tensor-session.js';
+import { allocatedMemory, formatMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
+import { planExecution } from '../measure/memory-plan.js';
+import { memoryModelOf } from '../measure/memory-model.js';
+import { Sessions } from '../measure/streamed-run.js';
 import { toolVersion } from '../version.js';
-import { runForward, type SampleSlots } from './mechanisms-forward.js';
-import { runProbes, type ProbeValues } from './mechanisms-probes.js';
+import { runForward, runForwardStreamed, type SampleSlots } from './mechanisms-forward.js';
+import { runProbes, runProbesByLayer, type ProbeSource, type ProbeValues } from './mechanisms-probes.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 
 /** The prompts come as for measure and sweep (PromptRequest: --prompts, --text-column, --limit, --sample, --seed). */
@@ -51,6 +55,8 @@ export interface MechanismsRequest extends Omit<PromptRequest, 'promptSet'> {
   prependBos: boolean;
   device: Device;
   threads?: number;
+  /** Most anonymous memory to take (--max-memory); a model that would not fit whole runs block by block. Default: allocatedMemory's safe share. */
+  maxMemory?: MemoryAllocation;
   refresh: boolean;
 }
 
@@ -136,35 +142,64 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
 
   const layout = await planExternalData(model.weights.files);
   const sessionOptions = { device: request.device, weightBytes: model.weights.totalBytes, ...(request.threads ? { threads: request.threads } : {}) };
-  stopIfInterrupted(request.signal, 'while reading the prompts');
-  const forwardSession = await createTensorSession(buildMechanismForwardGraph(spec, layout).bytes, layout.folder, sessionOptions);
+  // The whole graphs, or block by block when they would not fit the budget (as measure decides; memory-plan.ts).
   const totalTokens = batches.reduce((sum, batch) => sum + tokenCount(batch), 0);
-  const progress = reporter.progress('running the prompts (tokens)', totalTokens, 'items');
+  const heldBytes = 4 * dModel * (nLayers * resampled + request.samples); // the sampled MLP inputs of every layer, the random inputs
+  const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
+  const memory = memoryModelOf(spec, { lens: false, diagnostics: false, floatsPerToken: 3 * nLayers, totalTokens, heldBytes });
+  const execution = planExecution(memory, batches.map((batch) => ({ rows: batch.members.length, length: batch.length })), budget.bytes, budget.source);
+  if (execution.kind === 'streamed') {
+    reporter.info(`${resolved.id} needs about ${formatMemorySize(execution.wholeBytes)} as one graph, more than ${budget.source} (${formatMemorySize(budget.bytes)}): running it block by block, about ${formatMemorySize(execution.bytes)} at most`);
+  }
+  stopIfInterrupted(request.signal, 'while reading the prompts');
   let forward;
-  try {
-    forward = await runForward(forwardSession, spec, batches, included, slots, resampled, progress, request.signal);
-  } finally {
-    progress.done();
-    await forwardSession.release();
+  if (execution.kind === 'whole') {
+    const forwardSession = await createTensorSession(buildMechanismForwardGraph(spec, layout).bytes, layout.folder, sessionOptions);
+    const progress = reporter.progress('running the prompts (tokens)', totalTokens, 'items');
+    try {
+      forward = await runForward(forwardSession, spec, batches, included, slots, resampled, progress, request.signal);
+    } finally {
+      progress.done();
+      await forwardSession.release();
+    }
+  } else {
+    const progress = reporter.progress('running the prompts (tokens × blocks)', totalTokens * nLayers, 'items');
+    try {
+      forward = await runForwardStreamed({ spec, layout }, batches, included, slots, resampled, execution, sessionOptions, progress, request.signal);
+    } finally {
+      progress.done();
+    }
   }
 
   stopIfInterrupted(request.signal, 'after the prompts');
   reporter.info(`probing every layer with ${request.samples} random inputs and ${resampled} resampled tokens`);
-  const probeSession = await createTensorSession(buildProbeGraph(spec, layout).bytes, layout.folder, sessionOptions);
   const sourceLayers = randomSourceLayers(request.seed, nLayers);
-  let random: ProbeValues;
-  let sameLayer: ProbeValues;
-  let randomLayer: ProbeValues;
-  try {
-    const gaussian = gaussianRows(request.seed, request.samples, dModel);
-    random = await runProbes(probeSession, spec, request.samples, () => gaussian, 'random input');
-    stopIfInterrupted(request.signal, 'while probing');
-    sameLayer = await runProbes(probeSession, spec, resampled, (layer) => forward.samples[layer]!, 'resampled (same layer)');
-    stopIfInterrupted(request.signal, 'while probing');
-    randomLayer = await runProbes(probeSession, spec, resampled, (layer) => forward.samples[sourceLayers[layer]!]!, 'resampled (random layer)');
-  } finally {
-    await probeSession.release();
+  const gaussian = gaussianRows(request.seed, request.samples, dModel);
+  const sources: ProbeSource[] = [
+    { rows: request.samples, inputFor: () => gaussian, label: 'random input' },
+    { rows: resampled, inputFor: (layer) => forward.samples[layer]!, label: 'resampled (same layer)' },
+    { rows: resampled, inputFor: (layer) => forward.samples[sourceLayers[layer]!]!, label: 'resampled (random layer)' },
+  ];
+  let probed: ProbeValues[] = [];
+  if (execution.kind === 'whole') {
+    const probeSession = await createTensorSession(buildProbeGraph(spec, layout).bytes, layout.folder, sessionOptions);
+    try {
+      for (const source of sources) {
+        stopIfInterrupted(request.signal, 'while probing');
+        probed.push(await runProbes(probeSession, spec, source.rows, source.inputFor, source.label));
+      }
+    } finally {
+      await probeSession.release();
+    }
+  } else {
+    const sessions = new Sessions(layout.folder, sessionOptions);
+    try {
+      probed = await runProbesByLayer(spec, sources, sessions, request.signal);
+    } finally {
+      await sessions.releaseAll();
+    }
   }
+  const [random, sameLayer, randomLayer] = probed as [ProbeValues, ProbeValues, ProbeValues];
 
   const layers: MechanismLayer[] = Array.from({ length: nLayers }, (_, layer) => {
     const r = summarizeRandom(random[layer]!);
@@ -197,7 +232,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
       activationRate: activationText(spec),
       errors: MECHANISM_ERRORS,
     },
-    runtime: { seconds: (performance.now() - startedAt) / 1000, device: request.device, threads: forwardSession.threads, onnxruntime: onnxRuntimeVersion() },
+    runtime: { seconds: (performance.now() - startedAt) / 1000, device: request.device, threads: request.threads ?? defaultThreads(), onnxruntime: onnxRuntimeVersion() },
     tokens: { measured: totalTokens, included: forward.included, resampled },
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },

@@ -17,6 +17,9 @@ import { toolVersion } from '../version.js';
 import { computeMlpProducts } from '../weights/mlp-products.js';
 import { resolveRequestedModel, type ResolvedModel } from '../models/resolve-model.js';
 import { modelInfo } from '../measure/build-measurement.js';
+import { BudgetTooSmallError, PROCESS_BYTES } from '../measure/memory-plan.js';
+import { blockWeightBytes } from '../measure/memory-model.js';
+import { allocatedMemory, formatMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
 
 export interface WeightsRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
@@ -25,12 +28,30 @@ export interface WeightsRequest {
   outPath?: string;
   /** Re-resolve the revision on the Hub even when the cache has it. */
   refresh: boolean;
+  /** Most anonymous memory to take (--max-memory): refused before any block is read when one block's analysis would not fit. */
+  maxMemory?: MemoryAllocation;
   env?: NodeJS.ProcessEnv;
 }
 
 export interface WeightsOutcome {
   outPath: string;
   weights: WeightsFile;
+}
+
+/**
+ * One block is analysed at a time: its values as float32, the processed copies made from them
+ * (folded norms, centered writing weights) and the MLP product's session, measured at 2.1 × the
+ * block's float32 bytes on Llama-3-8B's shape (1.78 GiB peak RssAnon); counted as 2.5 ×.
+ */
+const WEIGHTS_BLOCK_FACTOR = 2.5;
+
+function refuseWeightsOverBudget(spec: TransformerSpec, budget: MemoryAllocation): void {
+  const needed = PROCESS_BYTES + WEIGHTS_BLOCK_FACTOR * spec.blocks.reduce((most, block) => Math.max(most, blockWeightBytes(block)), 0);
+  if (needed <= budget.bytes) return;
+  const smallest = formatMemorySize(needed, 'up');
+  throw new BudgetTooSmallError(
+    `${budget.source} (${formatMemorySize(budget.bytes)}) is too small for this model's weights: one block's float32 values and what is computed from them need about ${smallest}; give --max-memory ${smallest.replace(' ', '')} or more`,
+  );
 }
 
 /** The results file's model block, and what a weights file adds to it. */
@@ -48,6 +69,8 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
   await refuseOutputOverInput([{ flag: '--out', path: outPath }], await modelInputs(resolved.dir));
   const { spec, weights: weightIndex } = await loadModel(resolved.dir);
   const processing = spec.convention.weightProcessing;
+  const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
+  refuseWeightsOverBudget(spec, budget);
 
   const layers: WeightLayer[] = [];
   let bytesRead = 0;

@@ -20,8 +20,9 @@
 import type { BlockSpec, ModelDims, QkvProjection, TransformerSpec } from '../architectures/types.js';
 import { applyNorm, buildMlp } from './block-recipe.js';
 import type { ExternalDataLayout } from './external-data.js';
-import { GraphContext } from './layers.js';
+import { GraphContext, type WeightSource } from './layers.js';
 import { ElementType, GraphBuilder, int, ints } from './onnx-builder.js';
+import type { WeightInput } from './streamed-graphs.js';
 
 export const PROBE_OUTPUTS = ['mlp_norm', 'mlp_active', 'ov_norm'] as const;
 export type ProbeOutput = (typeof PROBE_OUTPUTS)[number];
@@ -37,6 +38,8 @@ export function probeOutputName(layer: number, output: ProbeOutput): string {
 export interface BuiltProbeGraph {
   bytes: Uint8Array;
   nodeCount: number;
+  /** With weights as inputs (a streamed run's one-layer graph): the inputs and the tensors they are fed from. */
+  weightInputs: WeightInput[];
 }
 
 /** The norm the reference analysis's "norm" is for this normalisation: centered for LayerNorm, raw for RMSNorm. */
@@ -103,9 +106,9 @@ function withoutBias<T extends { bias?: unknown }>(weights: T): Omit<T, 'bias'> 
   return rest;
 }
 
-export function buildProbeGraph(spec: TransformerSpec, layout: ExternalDataLayout): BuiltProbeGraph {
+export function buildProbeGraph(spec: Pick<TransformerSpec, 'architecture' | 'blocks' | 'dims' | 'convention'>, source: ExternalDataLayout | WeightSource): BuiltProbeGraph {
   const g = new GraphBuilder(`resid-norms probes ${spec.architecture}`);
-  const ctx = new GraphContext(g, layout);
+  const ctx = new GraphContext(g, source);
   const centered = spec.convention.metric === 'centered';
   let previous: string[] = [];
   for (const [layer, block] of spec.blocks.entries()) {
@@ -123,5 +126,14 @@ export function buildProbeGraph(spec: TransformerSpec, layout: ExternalDataLayou
     for (const name of Object.values(outputs)) g.addOutput(name, ElementType.float, ['n']);
     previous = Object.values(outputs);
   }
-  return { bytes: g.toBytes(), nodeCount: g.nodeCount };
+  const live = new Set(g.inputNames);
+  return { bytes: g.toBytes(), nodeCount: g.nodeCount, weightInputs: ctx.weightInputs.filter(({ input }) => live.has(input)) };
+}
+
+/**
+ * Block `layer`'s probes alone, its weights as inputs, named as block 0's (x.0 in, blocks.0.* out),
+ * so every block of one structure gives the same graph: for a streamed run, one layer at a time.
+ */
+export function buildLayerProbeGraph(spec: TransformerSpec, layer: number): BuiltProbeGraph {
+  return buildProbeGraph({ ...spec, blocks: [spec.blocks[layer]!] }, { kind: 'inputs' });
 }

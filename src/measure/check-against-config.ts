@@ -12,6 +12,8 @@ import type { Diagnostic } from '../results/diagnostics.js';
 import type { HookName } from '../vocabulary/hooks.js';
 import { chooseDiagnostics } from './diagnostics-selection.js';
 import { chooseHooks } from './hooks-selection.js';
+import { refuseBudgetBelowShape } from './memory-plan.js';
+import type { MemoryAllocation } from '../runtime/memory-allocation.js';
 import { tokenizeForModel } from './sequences.js';
 
 export interface ConfigCheckedRequest {
@@ -25,6 +27,8 @@ export interface ConfigCheckedRequest {
   massiveDims?: number[];
   sinkTokens?: number;
   foldValueBiases?: boolean;
+  /** --max-memory: refused here when no block of this shape could fit it. */
+  maxMemory?: MemoryAllocation;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
@@ -33,6 +37,7 @@ export async function checkAgainstConfig(dir: string, prompts: readonly Prompt[]
   const { config, path } = await readConfig(dir);
   const shape = adapterFor(config, path).readShape(config, path);
   chooseHooks(request.hooks, shape);
+  if (request.maxMemory !== undefined) refuseBudgetBelowShape(shape.dims, request.maxMemory.bytes, request.maxMemory.source);
   chooseDiagnostics(request, shape);
   const tokenizer = await loadTokenizer(dir);
   await tokenizeForModel(prompts, tokenizer, { id: request.model ?? dir, ...shape, ...shape.dims }, request, {

@@ -35,7 +35,7 @@ export function lensWeightBytes(spec: Pick<TransformerSpec, 'outputHead'>, lens:
   return float32Bytes(tensorsOf(spec.outputHead).values());
 }
 
-export function memoryModelOf(spec: TransformerSpec, options: { lens: boolean; diagnostics: boolean; floatsPerToken: number; totalTokens: number }): MemoryModel {
+export function memoryModelOf(spec: TransformerSpec, options: { lens: boolean; diagnostics: boolean; floatsPerToken: number; totalTokens: number; heldBytes?: number }): MemoryModel {
   const read = [...spec.blocks.flatMap((block) => [...tensorsOf(block).values()]), ...(options.lens ? tensorsOf(spec.outputHead).values() : [])];
   return {
     largestTensorBytes: read.reduce((most, tensor) => Math.max(most, tensor.byteLength), 0), // no spread: a file may list any number of tensors
@@ -46,5 +46,6 @@ export function memoryModelOf(spec: TransformerSpec, options: { lens: boolean; d
     diagnostics: options.diagnostics,
     floatsPerToken: options.floatsPerToken,
     totalTokens: options.totalTokens,
+    ...(options.heldBytes !== undefined ? { heldBytes: options.heldBytes } : {}),
   };
 }

@@ -42,6 +42,8 @@ export interface MemoryModel {
   totalTokens: number;
   /** Stored bytes of the largest tensor a streamed run reads (a slab of it is read at a time). */
   largestTensorBytes: number;
+  /** What the command holds besides (mechanisms: its sampled rows and random inputs). */
+  heldBytes?: number;
 }
 
 export interface WholePlan {
@@ -66,7 +68,7 @@ export interface StreamedPlan {
 export type ExecutionPlan = WholePlan | StreamedPlan;
 
 /** The process itself (Node.js, ONNX Runtime, the tool's modules): measured at 70–90 MB, doubled. */
-const PROCESS_BYTES = 160e6;
+export const PROCESS_BYTES = 160e6;
 /** The tokenized prompts, per token (ids and decoded tokens as JavaScript values). */
 const PROMPT_BYTES_PER_TOKEN = 64;
 /** One slab of a tensor being read (models/weight-index.ts readTensorValues reads 32 MiB at a time). */
@@ -105,7 +107,7 @@ function stateBytes(model: MemoryModel, batch: PlannedShape): number {
 }
 
 function fixedBytes(model: MemoryModel): number {
-  return PROCESS_BYTES + PROMPT_BYTES_PER_TOKEN * model.totalTokens;
+  return PROCESS_BYTES + PROMPT_BYTES_PER_TOKEN * model.totalTokens + (model.heldBytes ?? 0);
 }
 
 /** ONNX Runtime's activations for `rows` rows of `batch` through a block, and through the lens. */
@@ -197,5 +199,22 @@ function tooSmall(model: MemoryModel, batches: readonly PlannedShape[], budget: 
   return new BudgetTooSmallError(
     `${budgetName} (${formatMemorySize(budget)}) is too small for this model: ${parts.join(', ')} need at least ${smallest} with the process itself; ` +
       `give --max-memory ${smallest.replace(' ', '')} or more${longest > 1 ? ' (a smaller --batch-size or --max-tokens needs less)' : ''}`,
+  );
+}
+
+/**
+ * Before any weight is downloaded, from config.json alone: refuse a budget below the process
+ * and one block's float32 weights at their fewest (a dense MLP, no biases). The exact minimum
+ * (planExecution) follows once the weights' headers are read; this catches a budget that no
+ * block of this shape could fit before gigabytes are fetched.
+ */
+export function refuseBudgetBelowShape(dims: ModelDims, budget: number, budgetName: string): void {
+  const { dModel, nHeads, nKvHeads, dHead, dMlp } = dims;
+  const fewest = PROCESS_BYTES + 4 * (2 * dModel * nHeads * dHead + 2 * dModel * nKvHeads * dHead + 2 * dModel * dMlp);
+  if (budget >= fewest) return;
+  const smallest = formatMemorySize(fewest, 'up');
+  throw new BudgetTooSmallError(
+    `${budgetName} (${formatMemorySize(budget)}) is too small for this model: one block's float32 weights alone need at least ${smallest} with the process itself (from config.json, before any weight is downloaded); ` +
+      `give --max-memory ${smallest.replace(' ', '')} or more`,
   );
 }

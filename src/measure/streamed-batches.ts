@@ -19,7 +19,7 @@ import { batchInputIds, batchNextIds, tokenCount, type Batch } from './batches.j
 import { batchSequenceLengths, packBatch, type PackContext } from './collect-norms.js';
 import type { StreamedPlan } from './memory-plan.js';
 import { appendBatch, countResumedBatches, type RunBatchesInput, type RunBatchesOutcome } from './run-batches.js';
-import { runStreamed, type RunOutputs, type StreamedBatch } from './streamed-run.js';
+import { runStreamed, type RunOutputs, type StreamedBatch, type StreamedStats } from './streamed-run.js';
 
 export interface StreamedBatchesInput extends Omit<RunBatchesInput, 'collect'> {
   collect: PackContext;
@@ -40,7 +40,7 @@ function copyColumns(target: Float32Array, source: Float32Array, run: Pick<RunOu
   }
 }
 
-export async function runStreamedBatches(input: StreamedBatchesInput): Promise<RunBatchesOutcome> {
+export async function runStreamedBatches(input: StreamedBatchesInput): Promise<RunBatchesOutcome & { streamed: StreamedStats }> {
   const { planned, checkpoint, collect, spec, plan, progress, signal } = input;
   const { nLayers } = spec.dims;
   const resumedBatches = countResumedBatches(input, nLayers);
@@ -90,7 +90,7 @@ export async function runStreamedBatches(input: StreamedBatchesInput): Promise<R
 
   let tokens = 0;
   const startedAt = performance.now();
-  await runStreamed(
+  const stats = await runStreamed(
     { spec, layout: input.layout, blockGraph, ...(lens ? { lensGraph: buildLensGraph(spec) } : {}) },
     streamed,
     plan,
@@ -143,5 +143,5 @@ export async function runStreamedBatches(input: StreamedBatchesInput): Promise<R
     },
     { session: input.session, progress },
   );
-  return { tokens, seconds: (performance.now() - startedAt) / 1000, resumedBatches };
+  return { tokens, seconds: (performance.now() - startedAt) / 1000, resumedBatches, streamed: stats };
 }

@@ -63,13 +63,23 @@ export interface StreamedCallbacks {
   stop(chunk: readonly number[]): void;
 }
 
+/** Where a streamed run's time went. */
+export interface StreamedStats {
+  chunks: number;
+  /** Seconds reading and converting block weights, and the float32 bytes they made. */
+  weightSeconds: number;
+  weightBytes: number;
+  /** Seconds in ONNX Runtime's runs (embeddings, blocks, lens). */
+  runSeconds: number;
+}
+
 export interface StreamedRunOptions {
   session: SessionOptions;
   progress?: Progress;
 }
 
 /** Reused float32 arrays, by length: a block's weights go where the previous block's were, without waiting for the garbage collector. */
-class WeightArrays {
+export class WeightArrays {
   private readonly free = new Map<number, Float32Array[]>();
 
   take(length: number): Float32Array {
@@ -90,7 +100,8 @@ class WeightArrays {
   }
 }
 
-async function readWeights(inputs: readonly WeightInput[], arrays: WeightArrays): Promise<Record<string, Feed>> {
+/** A graph's weight inputs read as float32 feeds, into `arrays` (reused from the previous block's where the lengths match). */
+export async function readWeights(inputs: readonly WeightInput[], arrays: WeightArrays): Promise<Record<string, Feed>> {
   arrays.keepOnly(new Set(inputs.map(({ tensor }) => tensor.shape.reduce((a, b) => a * b, 1))));
   const feeds: Record<string, Feed> = {};
   for (const { input, tensor } of inputs) {
@@ -100,12 +111,13 @@ async function readWeights(inputs: readonly WeightInput[], arrays: WeightArrays)
   return feeds;
 }
 
-function releaseWeights(feeds: Record<string, Feed>, arrays: WeightArrays): void {
+/** Give a block's weight arrays back for the next block. */
+export function releaseWeights(feeds: Record<string, Feed>, arrays: WeightArrays): void {
   arrays.give(Object.values(feeds).flatMap((feed) => (feed.type === 'float32' ? [feed.data] : [])));
 }
 
 /** Sessions by graph bytes: blocks of one structure share one (and one arena). */
-class Sessions {
+export class Sessions {
   private readonly byHash = new Map<string, Promise<TensorSession>>();
 
   constructor(
@@ -136,7 +148,15 @@ function rowsOf<T extends Float32Array | BigInt64Array>(values: T, batch: Stream
   return values.subarray(start * stride, (start + count) * stride) as T;
 }
 
-export async function runStreamed(model: StreamedModel, batches: readonly StreamedBatch[], plan: StreamedPlan, callbacks: StreamedCallbacks, options: StreamedRunOptions): Promise<void> {
+export async function runStreamed(model: StreamedModel, batches: readonly StreamedBatch[], plan: StreamedPlan, callbacks: StreamedCallbacks, options: StreamedRunOptions): Promise<StreamedStats> {
+  const stats: StreamedStats = { chunks: 0, weightSeconds: 0, weightBytes: 0, runSeconds: 0 };
+  const timedRead = async (inputs: readonly WeightInput[], arrays: WeightArrays) => {
+    const startedAt = performance.now();
+    const feeds = await readWeights(inputs, arrays);
+    stats.weightSeconds += (performance.now() - startedAt) / 1000;
+    stats.weightBytes += inputs.reduce((sum, { tensor }) => sum + 4 * tensor.shape.reduce((a, b) => a * b, 1), 0);
+    return feeds;
+  };
   const { spec } = model;
   const { nLayers, dModel } = spec.dims;
   const sessions = new Sessions(model.layout.folder, options.session);
@@ -150,7 +170,7 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
   try {
     const embedding = buildEmbeddingGraph(spec, model.layout);
     const lens = model.lensGraph;
-    const lensWeights = lens ? await readWeights(lens.weightInputs, new WeightArrays()) : undefined;
+    const lensWeights = lens ? await timedRead(lens.weightInputs, new WeightArrays()) : undefined;
     for (const [index, chunk] of plan.chunks.entries()) {
       const note = (stage: string) => options.progress?.note?.(`chunk ${index + 1}/${plan.chunks.length}, ${stage}`);
       const streams = new Map<number, Float32Array>(chunk.map((b) => [b, new Float32Array(batches[b]!.rows * batches[b]!.length * dModel)]));
@@ -163,7 +183,9 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
         for (let rowStart = 0; rowStart < batch.rows; rowStart += rowsPerRun) {
           const rows = Math.min(rowsPerRun, batch.rows - rowStart);
           callbacks.stop(chunk);
+          const startedAt = performance.now();
           const results = await session.run(feedsFor(rowStart, rows), outputs);
+          stats.runSeconds += (performance.now() - startedAt) / 1000;
           const values = new Map<string, Float32Array>();
           for (const [name, { data }] of results) values.set(name, data);
           const residual = values.get(RESIDUAL_OUTPUT);
@@ -198,7 +220,7 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
         note(`block ${layer + 1}/${nLayers}`);
         const graph = graphOf(layer);
         const outputs = model.blockOutputs?.(layer) ?? graph.outputNames;
-        const weights = await readWeights(graph.weightInputs, arrays);
+        const weights = await timedRead(graph.weightInputs, arrays);
         try {
           for (const b of chunk) {
             await runRows(
@@ -217,8 +239,10 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
         }
       }
       await callbacks.chunkDone(chunk);
+      stats.chunks += 1;
     }
   } finally {
     await sessions.releaseAll();
   }
+  return stats;
 }

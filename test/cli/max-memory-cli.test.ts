@@ -64,4 +64,19 @@ describe('resid-norms measure --max-memory', () => {
     assert.equal(badFlag.code, ExitCode.usage);
     assert.match(badFlag.stderr, /--max-memory.*expected a size with its unit .*got "4 parsecs"/);
   });
+
+  it('weights and mechanisms take --max-memory too: one block that does not fit is refused in one line', async () => {
+    const commands = [
+      ['-q', 'weights', '--model', model, '--out', join(root, 'w.weights.json'), '--max-memory', '1MB'],
+      ['-q', 'mechanisms', '--model', model, '--prompts', prompts, '--out', join(root, 'm.mechanisms.json'), '--max-memory', '1MB'],
+    ];
+    for (const args of commands) {
+      const refused = await runCli(args);
+      assert.equal(refused.code, ExitCode.usage, `${args[1]}: ${refused.stderr}`);
+      assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+      assert.match(refused.stderr, /^resid-norms: --max-memory \(1 MB\) is too small for this model.*give --max-memory \S+ or more/);
+    }
+    const fits = await runCli(['weights', '--model', model, '--out', join(root, 'w.weights.json'), '--max-memory', '1GB']);
+    assert.equal(fits.code, 0, fits.stderr);
+  });
 });

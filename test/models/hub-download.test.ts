@@ -211,6 +211,7 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
       { request: { ...base, promptsPath: text, massiveDims: [16], diagnostics: ['massive' as const] }, message: /--massive-dims 16 is not a dimension/ },
       { request: { ...base, promptsPath: outOfVocab }, message: /prompt 2 \(line 2\) has token id 99999/ },
       { request: { ...base, model: NEOX_REPO, promptsPath: text, hooks: ['resid_mid' as const] }, message: /--hooks resid_mid not available for gpt_neox \(parallel-residual blocks have no resid_mid\); available: resid_pre, attn_out, mlp_out, resid_post/ },
+      { request: { ...base, promptsPath: text, maxMemory: { bytes: 1e6, source: '--max-memory' } }, message: /--max-memory \(1 MB\) is too small for this model: one block's float32 weights alone need at least .* \(from config\.json, before any weight is downloaded\); give --max-memory \S+ or more$/ },
     ];
     for (const { request, message } of cases) {
       hub.log.length = 0;
