@@ -10,22 +10,27 @@ import type { NormConvention, NormKind, NormPlacement } from './types.js';
 export interface ConventionOptions {
   /** How the model applies its norms' gain, as a formula of the stored w (Gemma: '(1 + w)'). */
   gain?: string;
+  /** The norms have neither gain nor bias (OLMo's LayerNorm): nothing to fold. */
+  parameterFree?: boolean;
 }
 
 export function transformerLensConvention(kind: NormKind, placement: NormPlacement, options: ConventionOptions = {}): NormConvention {
   const layerNorm = kind === 'layernorm';
   const gain = options.gain ?? 'w';
-  const formula = layerNorm ? `LayerNorm (x − mean(x)) / √(var(x) + eps) · ${gain} + b, population variance` : `RMSNorm x / √(mean(x²) + eps) · ${gain} (no centering)`;
+  const free = options.parameterFree === true;
+  const formula = free
+    ? `${layerNorm ? 'LayerNorm (x − mean(x)) / √(var(x) + eps), population variance' : 'RMSNorm x / √(mean(x²) + eps)'}, without weight or bias`
+    : layerNorm ? `LayerNorm (x − mean(x)) / √(var(x) + eps) · ${gain} + b, population variance` : `RMSNorm x / √(mean(x²) + eps) · ${gain} (no centering)`;
   const before =
     placement === 'post'
       ? 'no norm before the MLP and W_V (they read the residual stream as it is)'
-      : layerNorm
+      : layerNorm && !free
         ? `each block's own ${formula}, before the MLP (ln2) and before W_V (ln1, without b, which TransformerLens folds into b_O)`
         : `each block's own ${formula}, before the MLP and before W_V`;
   const after = placement === 'pre' ? '' : `; the MLP's output and Σ_h W_OV^h x then through the block's own post-sublayer ${formula}, as the block adds them to the residual stream`;
   const gains = gain === 'w' ? '' : ` (${gain}, as the model applies them)`;
   const folded = layerNorm
-    ? 'LayerNorm folded into the weights that read it, writing weights centered, value biases folded into b_O'
+    ? `${free ? 'reading weights centered (the LayerNorms have no gain or bias to fold)' : 'LayerNorm folded into the weights that read it'}, writing weights centered, value biases folded into b_O`
     : `RMSNorm gains${gains} folded into the weights that read them, value biases folded into b_O; nothing centered (RMSNorm outputs are not mean-zero)`;
   return {
     metric: layerNorm ? 'centered' : 'raw',

@@ -10,8 +10,11 @@ import type { ModelDims, NormWeights, TransformerSpec } from './types.js';
 import type { WeightResolver } from './weight-resolver.js';
 
 export interface OutputHeadRecipe {
-  /** The final norm, named under the body's key prefix (e.g. `ln_f`); absent for a model without one. `gainOffset` as WeightResolver.rmsNorm's. */
-  finalNorm?: { name: string; kind: NormWeights['kind']; eps: number; gainOffset?: number };
+  /**
+   * The final norm, named under the body's key prefix (e.g. `ln_f`), or one without parameters
+   * (OLMo's: no tensors); absent for a model without one. `gainOffset` as WeightResolver.rmsNorm's.
+   */
+  finalNorm?: { name: string; kind: NormWeights['kind']; eps: number; gainOffset?: number } | { parameterFree: true; kind: NormWeights['kind']; eps: number };
   /** The token embedding's tensor under the body's key prefix: W_U when tied. */
   embedding: string;
   /** The untied W_U's full key, outside the body's prefix (e.g. `lm_head.weight`). */
@@ -26,6 +29,12 @@ export interface OutputHeadRecipe {
   headBias?: string;
 }
 
+function finalNormOf(body: WeightResolver, norm: OutputHeadRecipe['finalNorm'], dModel: number): NormWeights | undefined {
+  if (norm === undefined) return undefined;
+  if ('parameterFree' in norm) return { kind: norm.kind, eps: norm.eps };
+  return norm.kind === 'layernorm' ? body.layerNorm(norm.name, dModel, norm.eps) : body.rmsNorm(norm.name, dModel, norm.eps, norm.gainOffset);
+}
+
 export function describeOutputHead(w: WeightResolver, reader: ConfigReader, dims: ModelDims, recipe: OutputHeadRecipe): TransformerSpec['outputHead'] {
   const { dModel, dVocab } = dims;
   const body = w.apart();
@@ -36,8 +45,7 @@ export function describeOutputHead(w: WeightResolver, reader: ConfigReader, dims
   if (typeof setting === 'boolean') tied = setting;
   else if (setting !== undefined && setting !== null) problems.push(`tie_word_embeddings is ${quote(setting)}; expected true or false`);
 
-  const norm = recipe.finalNorm;
-  const finalNorm = norm && (norm.kind === 'layernorm' ? body.layerNorm(norm.name, dModel, norm.eps) : body.rmsNorm(norm.name, dModel, norm.eps, norm.gainOffset));
+  const finalNorm = finalNormOf(body, recipe.finalNorm, dModel);
   if (!tied && !top.has(recipe.head) && recipe.absentHeadIsTied) tied = true;
   const unembedding = tied ? body.get(recipe.embedding, [dVocab, dModel]) : top.get(recipe.head, [dVocab, dModel]);
   const bias = recipe.headBias === undefined ? undefined : top.get(recipe.headBias, [dVocab]);

@@ -17,6 +17,7 @@ import { qwen3Adapter } from './qwen3.js';
 import { gptjAdapter } from './gptj.js';
 import { phiAdapter } from './phi.js';
 import { phi3Adapter } from './phi3.js';
+import { olmo2Adapter, olmoAdapter } from './olmo.js';
 import type { ArchitectureAdapter, HfConfig } from './types.js';
 
 export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
@@ -33,6 +34,8 @@ export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   phi: phiAdapter,
   phi3: phi3Adapter,
   gptj: gptjAdapter,
+  olmo: olmoAdapter,
+  olmo2: olmo2Adapter,
 };
 
 export function supportedArchitectures(): string[] {

@@ -51,6 +51,10 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'phi-2', repo: 'microsoft/phi-2', family: 'phi', nLayers: 32, dModel: 2560, size: '2.7B' },
   // The 4k-context Phi-3: the 128k one and Phi-3.5 use LongRoPE, which the tool refuses (src/architectures/phi3.ts).
   { alias: 'phi-3-mini-4k-instruct', repo: 'microsoft/Phi-3-mini-4k-instruct', family: 'phi3', nLayers: 32, dModel: 3072, size: '3.8B' },
+  // OLMo: training checkpoints are branches, e.g. allenai/OLMo-1B-hf@step20000-tokens84B,
+  // allenai/OLMo-2-0425-1B@stage1-step1000-tokens3B (sweep --revisions all lists them).
+  { alias: 'olmo-1b', repo: 'allenai/OLMo-1B-hf', family: 'olmo', nLayers: 16, dModel: 2048, size: '1.2B' },
+  { alias: 'olmo-2-1b', repo: 'allenai/OLMo-2-0425-1B', family: 'olmo2', nLayers: 16, dModel: 2048, size: '1.5B' },
 ];
 
 /** A model that ships inside the package: an alias for a folder, no download. */

@@ -11,7 +11,7 @@ export interface SweepMember {
   spec: string;
   /** Its results file, relative to the sweep folder. */
   file: string;
-  /** Training step of a `stepN` revision (Pythia's checkpoints), else null. */
+  /** Training step of a checkpoint revision (Pythia's `stepN`, OLMo's `stepN-tokensMB`, OLMo-2's `stage1-stepN-tokensMB`), else null. */
   step: number | null;
 }
 

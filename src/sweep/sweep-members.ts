@@ -3,7 +3,7 @@
  * shorthands for Pythia's published checkpoints, and `all`: every branch of each model's repo,
  * listed from the Hub by src/sweep/sweep-revisions.ts), each with the spec `measure` resolves,
  * the id results name it by, its results file in the sweep folder, and its training step when
- * the revision is `stepN`. Pure: the same flags (and branch lists) always give the same members
+ * the revision names one (`stepN`, OLMo's `stepN-tokensMB`, OLMo-2's `stage1-stepN-tokensMB`). Pure: the same flags (and branch lists) always give the same members
  * in the same order.
  */
 import { UsageError, quote } from '../errors.js';
@@ -65,8 +65,16 @@ export function parseModelList(value: string): string[] {
   return [...new Set(models)];
 }
 
+/**
+ * The training step a checkpoint revision names: Pythia's `stepN`, OLMo's `stepN-tokensMB`
+ * (allenai/OLMo-1B-hf) and OLMo-2's pretraining `stage1-stepN-tokensMB`; null for any other
+ * revision. OLMo-2's `stage2-ingredientK-stepN-tokensMB` branches are null too: each annealing
+ * run counts its steps from 0 again, so they are not points on the pretraining steps' axis.
+ * (Branch names as the model cards give them; the Hub cannot be reached from here to list them,
+ * so this is a guess the README states. The tokens part is not checked.)
+ */
 export function stepOf(spec: string): number | null {
-  const match = /@step(\d{1,9})$/.exec(spec);
+  const match = /@(?:stage1-)?step(\d{1,9})(?:-tokens\d+[KMBT]?)?$/.exec(spec);
   return match ? Number(match[1]) : null;
 }
 

@@ -24,6 +24,7 @@ import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyGptj } from '../support/tiny-gptj.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
+import { writeTinyOlmo } from '../support/tiny-olmo.js';
 import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
 import { writeTinyPhi } from '../support/tiny-phi.js';
 
@@ -132,6 +133,9 @@ const READERS: Record<string, Entry> = {
   'blocks[].attention.scoreSoftCap': { readers: ['hooks'], perturb: times(0.5) },
   // Norms of the queries and keys before rotary: the scores read them; weights reports their gains.
   ...qkNormEntries('per-head'),
+  ...qkNormEntries('projection'),
+  // OLMo's clip_qkv: the forward pass clamps q, k, v; the probes clamp x·W_V.
+  'blocks[].attention.qkvClip': { readers: ['hooks', 'probes'], perturb: times(0.5) },
   'blocks[].attention.rotary.rotaryDims': { readers: ['hooks'], perturb: plus(-2) },
   'blocks[].attention.rotary.base': { readers: ['hooks'], perturb: times(2) },
   'blocks[].attention.rotary.pairing': { readers: ['hooks'], perturb: () => undefined },
@@ -231,6 +235,8 @@ describe('every field of the model description is read (perturbing it changes ea
       ['qwen2', (dir) => writeTinyLlama(dir, { modelType: 'qwen2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 } })],
       ['gemma', (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 })],
       ['gemma2', (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3 })],
+      ['olmo', (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.5 })],
+      ['olmo2', (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24 })],
       ['qwen3', (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1 })],
       ['phi', (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, qkLayernorm: true })],
       ['phi3', (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 4 })],

@@ -26,10 +26,12 @@ import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { referenceGemma } from '../support/reference-gemma.js';
+import { referenceOlmo } from '../support/reference-olmo.js';
 import { referenceQwen3 } from '../support/reference-qwen3.js';
 import { writeTinyGemma } from '../support/tiny-gemma.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
+import { writeTinyOlmo } from '../support/tiny-olmo.js';
 import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
 import { referenceGptj } from '../support/reference-gptj.js';
 import { referencePhi } from '../support/reference-phi.js';
@@ -59,6 +61,8 @@ const CASES: Case[] = [
   { label: 'Llama (RMSNorm, SwiGLU, grouped-query attention)', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, seed: 10 }), forward: referenceLlama },
   { label: 'Llama with MLP biases', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, mlpBias: true, attentionBias: true, seed: 11 }), forward: referenceLlama },
   { label: 'Gemma (1 + w gains, scaled embeddings, GeGLU, multi-query attention)', architecture: 'gemma', write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 12 }), forward: referenceGemma },
+  { label: 'OLMo (LayerNorms without parameters, clip_qkv that binds)', architecture: 'olmo', write: (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.4, seed: 15 }), forward: referenceOlmo },
+  { label: 'OLMo-2 (norms on each sub-block\'s output only, q/k norms over the projections)', architecture: 'olmo2', write: (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, seed: 16 }), forward: referenceOlmo },
   { label: 'Qwen3 (per-head q/k norms, a window)', architecture: 'qwen3', write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, maxWindowLayers: 1, seed: 14 }), forward: referenceQwen3 },
   { label: 'Phi (one LayerNorm, parallel block, grouped-query attention, biases)', architecture: 'phi', write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 14 }), forward: referencePhi },
   { label: 'Phi-3 (fused qkv_proj and gate_up_proj, a window)', architecture: 'phi3', write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 3, seed: 15 }), forward: referencePhi },

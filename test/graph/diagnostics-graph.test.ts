@@ -18,6 +18,7 @@ import { referenceGpt2, referenceGpt2Head } from '../support/reference-gpt2.js';
 import { referenceLlama, referenceLlamaHead } from '../support/reference-llama.js';
 import type { BlockTrace, ReferenceHead } from '../support/reference-ops.js';
 import { referenceOpt, referenceOptHead } from '../support/reference-opt.js';
+import { referenceOlmo, referenceOlmoHead } from '../support/reference-olmo.js';
 import { referenceQwen3, referenceQwen3Head } from '../support/reference-qwen3.js';
 import type { TinyModel } from '../support/tiny-model.js';
 import { writeTinyGemma } from '../support/tiny-gemma.js';
@@ -26,6 +27,7 @@ import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 import { writeTinyOpt } from '../support/tiny-opt.js';
+import { writeTinyOlmo } from '../support/tiny-olmo.js';
 import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
 import { referenceGptj, referenceGptjHead } from '../support/reference-gptj.js';
 import { referencePhi, referencePhiHead } from '../support/reference-phi.js';
@@ -155,6 +157,18 @@ const cases: Case[] = [
     write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, maxWindowLayers: 1, tied: true, seed: 15 }),
     reference: (tiny) => (ids, trace) => void referenceQwen3(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceQwen3Head(tiny.weights, tiny.config),
+  },
+  {
+    label: 'olmo (LayerNorms without parameters, clip_qkv 0.5 that binds, attention biases, untied)',
+    write: (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 32, nHeads: 4, clipQkv: 0.5, attentionBias: true, seed: 16 }),
+    reference: (tiny) => (ids, trace) => void referenceOlmo(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceOlmoHead(tiny.weights, tiny.config),
+  },
+  {
+    label: 'olmo2 (norms on each sub-block\'s output only, q/k norms over the whole projections, grouped-query attention)',
+    write: (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, seed: 17 }),
+    reference: (tiny) => (ids, trace) => void referenceOlmo(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceOlmoHead(tiny.weights, tiny.config),
   },
 ];
 

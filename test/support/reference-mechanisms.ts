@@ -8,9 +8,10 @@
 import type { HookName } from '../../src/vocabulary/hooks.js';
 import { gemmaRmsNorm } from './reference-gemma.js';
 import { gptjReference, phi3Reference, phiReference } from './reference-mechanisms-families.js';
+import { olmoReference } from './reference-mechanisms-olmo.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
-export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3' | 'phi' | 'phi3' | 'gptj';
+export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3' | 'phi' | 'phi3' | 'gptj' | 'olmo' | 'olmo2';
 
 export interface ReferenceBlockFns {
   /** The attention input norm; without its bias when `withBias` is false. */
@@ -186,6 +187,9 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
       }
       return { normalization: 'rmsnorm', d, blocks, parallel: false };
     }
+    case 'olmo':
+    case 'olmo2':
+      return olmoReference(weights, config, architecture === 'olmo2');
     // Qwen3's q/k norms sit on the query-key path, which no probe reads: its blocks are Llama's here.
     case 'qwen3':
     case 'llama': {

@@ -58,6 +58,12 @@ describe('sweep members', () => {
     assert.throws(() => planMembers(['o/a'], ['all']), /branches of o\/a were not listed/);
   });
 
+  it("reads the step of OLMo's and OLMo-2's checkpoint branches; OLMo-2's annealing (stage 2) branches have none", () => {
+    const branches = ['main', 'stage1-step0-tokens0B', 'stage1-step1000-tokens3B', 'stage1-step1907359-tokens4001B', 'stage2-ingredient1-step1000-tokens3B', 'step20000-tokens84B', 'step1000-tokensstep', 'xstep5'];
+    const members = planMembers(['allenai/OLMo-2-0425-1B'], ['all'], { branches: { 'allenai/OLMo-2-0425-1B': branches } });
+    assert.deepEqual(members.map((member) => member.step), [null, 0, 1000, 1907359, null, 20000, null, null]);
+  });
+
   it('an alias takes a revision: pythia-160m@step1000 is EleutherAI/pythia-160m at step1000', async () => {
     assert.deepEqual(await parseModelSpec('pythia-160m@step1000'), { kind: 'hub', repo: 'EleutherAI/pythia-160m', revision: 'step1000', id: 'pythia-160m@step1000' });
     await assert.rejects(parseModelSpec('pythia-160m@../x'), UsageError);

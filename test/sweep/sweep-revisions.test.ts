@@ -20,8 +20,11 @@ import { orderBranches } from '../../src/sweep/sweep-revisions.js';
 import { FakeHub, fakeSha, snapshotFromFolder, type FakeSnapshot } from '../support/fake-hub.js';
 import { runCli } from '../support/run-cli.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
+import { writeTinyOlmo } from '../support/tiny-olmo.js';
 
 const REPO = 'test-org/ckpt';
+/** A repo with OLMo-2's branch naming (allenai/OLMo-2-0425-1B: stage1-stepN-tokensMB, stage2-ingredientK-…). */
+const OLMO2_REPO = 'test-org/olmo2-ckpt';
 const apiCalls = (hub: FakeHub) => hub.log.filter((entry) => entry.url.startsWith('/api/models/'));
 
 describe('sweep revisions from the Hub', () => {
@@ -51,6 +54,9 @@ describe('sweep revisions from the Hub', () => {
     const revisions: Record<string, FakeSnapshot> = { step1000: middle, step3000: last, step0: first, step2000: { sha: fakeSha('ckpt step2000'), files: last.files } };
     hub = new FakeHub();
     hub.repos.set(REPO, { sha: fakeSha('ckpt main'), files: last.files, revisions });
+    const olmo2 = async (seed: number, name: string): Promise<FakeSnapshot> => snapshotFromFolder((await writeTinyOlmo(join(root, 'models', `olmo2-${seed}`), { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, seed })).dir, fakeSha(name));
+    const olmo2Revisions = { 'stage1-step1000-tokens3B': await olmo2(11, 'olmo2 1000'), 'stage2-ingredient1-step100-tokens1B': await olmo2(12, 'olmo2 ingredient1'), 'stage1-step0-tokens0B': await olmo2(13, 'olmo2 0') };
+    hub.repos.set(OLMO2_REPO, { sha: fakeSha('olmo2 main'), files: (await olmo2(14, 'olmo2 final')).files, revisions: olmo2Revisions });
     hub.repos.set('test-org/private', { sha: fakeSha('private'), files: first.files, privateTokens: ['hf_owner'], revisions: { step1: middle } });
     hub.datasets.set('test-org/prompts', { sha: fakeSha('prompts'), files: new Map([['data/p.parquet', Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'text', data: ['the cat sat', 'on the mat again'], type: 'STRING' }] }))]]) });
     await hub.start();
@@ -87,6 +93,15 @@ describe('sweep revisions from the Hub', () => {
     const again = await sweep(request(outDir, cache), createSilentReporter());
     assert.equal(again.skipped.length, 3);
     assert.deepEqual(hub.log, [], 'a rerun takes the plan: no request to the Hub');
+  });
+
+  it("--revisions all on OLMo-2's branches: stage 1 in step order with its steps, the annealing branches after it without one", async () => {
+    const outDir = join(root, 'olmo2');
+    const prepared = await sweep(request(outDir, join(root, 'cache-olmo2'), { models: [OLMO2_REPO], prepare: true }), createSilentReporter());
+    assert.deepEqual(
+      prepared.plan.members.map((member) => [member.spec.replace(`${OLMO2_REPO}@`, ''), member.step]),
+      [['main', null], ['stage1-step0-tokens0B', 0], ['stage1-step1000-tokens3B', 1000], ['stage2-ingredient1-step100-tokens1B', null]],
+    );
   });
 
   it('--revisions all with --member needs the plan first; after --prepare a task lists nothing', async () => {
