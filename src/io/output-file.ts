@@ -11,7 +11,8 @@
  */
 import { closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UsageError, quote } from '../errors.js';
 import { isProcessAlive } from './process-alive.js';
@@ -24,17 +25,23 @@ export const CREATE_EXCLUSIVE = constants.O_WRONLY | CREATE_NEW;
 /** Kinds of temp file: `tmp` for whole files written at once, `partial` for tables streamed to disk. */
 export type TempKind = 'tmp' | 'partial';
 
-/** `.<name>.<pid>.<random>.<kind>` beside the target: hidden, and unique to this process and write. */
+/**
+ * This machine in a temp file's name: on a shared file system (a cluster's output folder) a pid
+ * says nothing about a process of another node, so only this host's temp files are ever judged stale.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** `.<name>.<host>-<pid>.<random>.<kind>` beside the target: hidden, and unique to this host, process and write. */
 export function tempPathFor(target: string, kind: TempKind = 'tmp'): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
+  return join(dirname(target), `.${basename(target)}.${HOST_TAG}-${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
 }
 
-/** Temp files of `target` (among `names` of its folder) whose writing process is gone. */
+/** Temp files of `target` (among `names` of its folder) written on this host by a process that is gone. */
 function staleTemps(target: string, names: readonly string[]): string[] {
   const prefix = `.${basename(target)}.`;
   return names.filter((name) => {
-    const match = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}\.(tmp|partial)$/.exec(name.slice(prefix.length)) : null;
-    return match !== null && !isProcessAlive(Number(match[1]));
+    const match = name.startsWith(prefix) ? /^([0-9a-f]{8})-(\d+)\.[0-9a-f]{8}\.(tmp|partial)$/.exec(name.slice(prefix.length)) : null;
+    return match !== null && match[1] === HOST_TAG && !isProcessAlive(Number(match[2]));
   });
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { writeFileAtomic } from '../../src/results/atomic-write.js';
@@ -12,14 +13,17 @@ describe('writeFileAtomic after a kill -9', () => {
   let dir = '';
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it('removes the temp files of dead writers of the same target, keeps live ones and other files', async () => {
+  it("removes this host's temp files of dead writers of the same target, keeps live ones, other hosts' and other files", async () => {
     dir = await mkdtemp(join(tmpdir(), 'rn-atomic-'));
+    const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout; // a pid that has exited
-    const stale = `.r.json.${dead}.0123abcd.tmp`;
-    const live = `.r.json.${process.pid}.89abcdef.tmp`;
-    for (const name of [stale, live, '.other.json.1.0123abcd.tmp', 'r.json.notes']) await writeFile(join(dir, name), '');
+    const stale = `.r.json.${host}-${dead}.0123abcd.tmp`;
+    const live = `.r.json.${host}-${process.pid}.89abcdef.tmp`;
+    // The same dead pid on another node of a shared file system: its process may well be alive there.
+    const otherHost = `.r.json.${host === '00000000' ? '11111111' : '00000000'}-${dead}.0123abcd.partial`;
+    for (const name of [stale, live, otherHost, '.other.json.1.0123abcd.tmp', 'r.json.notes']) await writeFile(join(dir, name), '');
     await writeFileAtomic(join(dir, 'r.json'), '{}\n');
-    assert.deepEqual((await readdir(dir)).sort(), [live, '.other.json.1.0123abcd.tmp', 'r.json', 'r.json.notes'].sort());
+    assert.deepEqual((await readdir(dir)).sort(), [live, otherHost, '.other.json.1.0123abcd.tmp', 'r.json', 'r.json.notes'].sort());
   });
 });
 
