@@ -5,10 +5,11 @@
  *   <cache>/models--{owner}--{name}/snapshots/{sha}/{file}  → relative symlink to the blob
  * and the same under datasets--{owner}--{name} for dataset repos.
  */
-import { lstat, mkdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, stat, symlink, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { InputError, UsageError, quote } from '../../errors.js';
 import { describeSpecial } from '../../io/output-guard.js';
+import { writeFileAtomic } from '../../io/output-file.js';
 import { readRegularFile } from '../../io/read-regular-file.js';
 
 export const COMMIT_SHA = /^[0-9a-f]{40}$/;
@@ -59,14 +60,7 @@ export async function writeRef(cacheDir: string, repo: string, revision: string,
   if (revision === sha) return;
   const path = refPath(cacheDir, repo, revision);
   await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temp, sha);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, sha, 'check the permissions of the Hugging Face cache (HF_HUB_CACHE)'); // exclusive temp file, never through a link
 }
 
 /**

@@ -3,10 +3,11 @@
  * them, so both tools share one cache and one login: HF_ENDPOINT, HF_TOKEN (or the token file
  * that `huggingface-cli login` writes), HF_HOME / HF_HUB_CACHE, HF_HUB_OFFLINE.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { openRegularFileSync } from '../../io/read-regular-file.js';
 
 export interface HubSettings {
   endpoint: string;
@@ -36,17 +37,27 @@ function hfHome(env: NodeJS.ProcessEnv): string {
   return env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
 }
 
+/** A Hub token is ~40 characters; the token file is read no further than this. */
+const MAX_TOKEN_FILE_BYTES = 4096;
+
 function readToken(env: NodeJS.ProcessEnv): { token: string; source: string } | undefined {
   for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN']) {
     const value = env[name];
     if (value !== undefined && value.trim() !== '') return { token: value.trim(), source: name };
   }
   const tokenPath = env.HF_TOKEN_PATH ?? join(hfHome(env), 'token');
+  let fd: number | undefined;
   try {
-    const fromFile = readFileSync(tokenPath, 'utf8').trim();
+    // Opened as a regular file only (a FIFO planted there must not hang every run), read up to a bound.
+    fd = openRegularFileSync(tokenPath);
+    const bytes = Buffer.alloc(MAX_TOKEN_FILE_BYTES);
+    const length = readSync(fd, bytes, 0, bytes.length, 0);
+    const fromFile = bytes.subarray(0, length).toString('utf8').trim();
     return fromFile === '' ? undefined : { token: fromFile, source: `the token file ${tokenPath}` };
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

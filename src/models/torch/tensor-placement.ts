@@ -6,7 +6,7 @@
  * once, row-major, into memory, and the copies of one model are bounded in all
  * (`MAX_COPIED_BYTES`) so a crafted checkpoint cannot make the reader allocate without limit.
  */
-import { open } from 'node:fs/promises';
+import { openRegularFile } from '../../io/read-regular-file.js';
 import { DTYPE_BYTES, type TensorInfo } from '../safetensors.js';
 import type { TensorValue } from './torch-pickle.js';
 
@@ -83,7 +83,7 @@ export async function placeTensor(name: string, tensor: TensorValue, range: Stor
 
 async function readSpan(file: string, position: number, length: number): Promise<Buffer> {
   const span = Buffer.alloc(length);
-  const handle = await open(file, 'r');
+  const handle = await openRegularFile(file);
   try {
     const { bytesRead } = await handle.read(span, 0, length, position);
     if (bytesRead !== length) throw new PlacementError(`${file} ends inside a tensor (truncated?)`);

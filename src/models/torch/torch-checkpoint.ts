@@ -6,7 +6,8 @@
  * safetensors reader gives, each tensor a byte range of the file where its elements are
  * contiguous (src/models/torch/tensor-placement.ts). Every failure is one ModelError line.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
+import { openRegularFile } from '../../io/read-regular-file.js';
 import { ModelError, quote } from '../../errors.js';
 import { describeSpecial } from '../../io/output-guard.js';
 import type { TensorInfo } from '../safetensors.js';
@@ -56,7 +57,7 @@ async function parseZip(file: string): Promise<ParsedCheckpoint> {
       if (found === undefined) throw new ZipError(`it has no record ${JSON.stringify(`${zip.prefix}/${name}`)} for ${what}`);
       return found;
     };
-    const handle = await open(file, 'r');
+    const handle = await openRegularFile(file);
     try {
       if (zip.entries.has(`${zip.prefix}/byteorder`)) {
         const order = await record('byteorder', 'the byte order');
@@ -98,7 +99,7 @@ async function parseZip(file: string): Promise<ParsedCheckpoint> {
 
 /** The legacy format's pickles lie at the start of the file: read a head, and more if a pickle runs past it. */
 async function readLegacy(file: string, fileSize: number): Promise<ParsedCheckpoint> {
-  const handle = await open(file, 'r');
+  const handle = await openRegularFile(file);
   try {
     for (let length = Math.min(fileSize, 1024 * 1024); ; length = Math.min(fileSize, length * 8, MAX_PICKLE_BYTES)) {
       const head = await readAt(handle, 0, length);
@@ -132,7 +133,7 @@ async function fileSizeOf(file: string): Promise<number> {
 export async function readTorchCheckpoint(file: string): Promise<TorchCheckpoint> {
   const fileSize = await fileSizeOf(file);
   try {
-    const handle = await open(file, 'r');
+    const handle = await openRegularFile(file);
     const start = await readAt(handle, 0, 512).finally(() => handle.close());
     let format: TorchCheckpoint['format'];
     let parsed: ParsedCheckpoint;

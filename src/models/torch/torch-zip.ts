@@ -8,6 +8,8 @@
  * apart from every other record.
  */
 import yauzl from 'yauzl';
+import { closeSync } from 'node:fs';
+import { openRegularFileSync } from '../../io/read-regular-file.js';
 
 /** At most this many records (a state dict has one per storage, plus a few). */
 export const MAX_ZIP_RECORDS = 250_000;
@@ -59,9 +61,11 @@ function localHeader(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<yauzl.Loca
 
 export async function openTorchZip(file: string): Promise<TorchZip> {
   let zip: yauzl.ZipFile;
+  const fd = openRegularFileSync(file); // never a FIFO, whatever replaced the file since it was checked
   try {
-    zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true });
+    zip = await yauzl.fromFdPromise(fd, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true });
   } catch (error) {
+    closeSync(fd);
     throw new ZipError(`it is not a readable zip (${(error as Error).message})`);
   }
   try {
