@@ -6,7 +6,7 @@
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 import type { ConfigReader } from './config-reader.js';
 import { transformerLensConvention, type ConventionOptions } from './conventions.js';
-import type { BlockSpec, ModelDims, ModelShape, NormKind, NormPlacement, TransformerSpec } from './types.js';
+import type { BlockSpec, MlpSpec, ModelDims, ModelShape, NormKind, NormPlacement, TransformerSpec } from './types.js';
 
 export interface ShapeParts {
   architecture: string;
@@ -70,4 +70,17 @@ export function specProblems(spec: TransformerSpec, shape: ModelShape): string[]
     }
   });
   return problems;
+}
+
+/** The MLP's kind as results files name it, and a mixture's experts: how many a block has, how many each token uses. */
+export function mlpKind(spec: Pick<TransformerSpec, 'blocks'>): { mlp: MlpSpec['kind']; experts?: { count: number; perToken: number } } {
+  const mlp = spec.blocks[0]?.mlp;
+  if (mlp === undefined) return { mlp: 'dense' };
+  return mlp.kind === 'moe' ? { mlp: 'moe', experts: { count: mlp.experts.length, perToken: mlp.topK } } : { mlp: mlp.kind };
+}
+
+/** The MLP's activation (a mixture's: its experts'). */
+export function mlpActivation(spec: Pick<TransformerSpec, 'blocks'>): string {
+  const mlp = spec.blocks[0]!.mlp;
+  return mlp.kind === 'moe' ? mlp.experts[0]!.activation : mlp.activation;
 }

@@ -18,6 +18,7 @@ import { gptjAdapter } from './gptj.js';
 import { phiAdapter } from './phi.js';
 import { phi3Adapter } from './phi3.js';
 import { olmo2Adapter, olmoAdapter } from './olmo.js';
+import { mixtralAdapter } from './mixtral.js';
 import type { ArchitectureAdapter, HfConfig } from './types.js';
 
 export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
@@ -36,6 +37,7 @@ export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   gptj: gptjAdapter,
   olmo: olmoAdapter,
   olmo2: olmo2Adapter,
+  mixtral: mixtralAdapter,
 };
 
 export function supportedArchitectures(): string[] {

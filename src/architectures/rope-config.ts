@@ -17,6 +17,8 @@ export interface RopeKeys {
   /** Top-level keys naming the rotated fraction of each head, after partial_rotary_factor. */
   fractionKeys: readonly string[];
   defaultFraction: number;
+  /** The base when the config names none (the family's transformers default; Mixtral: 1e6). Absent: 10000. */
+  defaultBase?: number;
 }
 
 type RopeDict = Record<string, unknown>;
@@ -44,7 +46,7 @@ export function readRotary(reader: ConfigReader, dHead: number, nCtx: number, ke
   const firstTopLevel = (names: readonly string[]) => names.map((name) => ({ name, value: reader.raw(name) })).find((entry) => entry.value !== undefined && entry.value !== null);
 
   const thetaEntry = dict.rope_theta !== undefined ? { name: `${key}.rope_theta`, value: dict.rope_theta } : firstTopLevel(keys.thetaKeys);
-  const base = positive(thetaEntry?.name ?? 'rope_theta', thetaEntry?.value, 10000);
+  const base = positive(thetaEntry?.name ?? 'rope_theta', thetaEntry?.value, keys.defaultBase ?? 10000);
   const fractionEntry = dict.partial_rotary_factor !== undefined ? { name: `${key}.partial_rotary_factor`, value: dict.partial_rotary_factor } : firstTopLevel(keys.fractionKeys);
   const fraction = positive(fractionEntry?.name ?? 'partial_rotary_factor', fractionEntry?.value, keys.defaultFraction);
   const rotaryDims = Math.floor(dHead * fraction);

@@ -146,7 +146,28 @@ export interface GatedMlpSpec {
   activation: Activation;
 }
 
-export type MlpSpec = DenseMlpSpec | GatedMlpSpec;
+/** An MLP one expert of a mixture is. */
+export type ExpertMlpSpec = DenseMlpSpec | GatedMlpSpec;
+
+/**
+ * A sparse mixture of experts (Mixtral's block_sparse_moe): the router's logits x·W_routerᵀ give
+ * each token its topK experts, and the MLP's output is Σ over them of weight · expert(x). The
+ * weights are softmax(logits) at those experts, renormalised to sum to 1 over them when
+ * normalizeTopK (Mixtral: the softmax of the top-k logits), as they are otherwise. Exact
+ * whatever the graph computes: an expert no token chose contributes nothing.
+ */
+export interface MoeMlpSpec {
+  kind: 'moe';
+  /** [nExperts, dModel] as nn.Linear stores it (Mixtral's block_sparse_moe.gate). */
+  router: LinearWeights;
+  experts: ExpertMlpSpec[];
+  /** Experts per token (num_experts_per_tok). */
+  topK: number;
+  /** Renormalise the top k's softmax weights to sum to 1 (Mixtral; Qwen2-MoE's norm_topk_prob). */
+  normalizeTopK: boolean;
+}
+
+export type MlpSpec = DenseMlpSpec | GatedMlpSpec | MoeMlpSpec;
 
 /**
  * One block. Which norms exist follows the model's norm placement (ModelShape.normPlacement):

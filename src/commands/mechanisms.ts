@@ -24,6 +24,7 @@ import { promptInputs, readRequestedPrompts, type PromptRequest } from '../promp
 import { checkAgainstConfig } from '../measure/check-against-config.js';
 import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';
+import { mlpActivation, mlpKind } from '../architectures/model-shape.js';
 import { loadTokenizer } from '../models/tokenizer-files.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatRowsJson } from '../results/format-measurement.js';
@@ -70,6 +71,11 @@ const EXCLUDED_POSITIONS = [0];
 
 function activationText(spec: TransformerSpec): string {
   const mlp = spec.blocks[0]!.mlp;
+  if (mlp.kind === 'moe') {
+    const expert = mlp.experts[0]!;
+    const each = expert.kind === 'dense' ? `x·W_in + b_in (${expert.activation})` : `the gate's x·W_gate (${expert.activation}(z) > 0 exactly when z > 0)`;
+    return `router-weighted mean, over the ${mlp.topK} of ${mlp.experts.length} experts each token is routed to, of the fraction of the expert's pre-activations ${each} that are > 0`;
+  }
   return mlp.kind === 'dense'
     ? `fraction of the MLP's pre-activations x·W_in + b_in that are > 0 (${mlp.activation}; TransformerLens's hook_pre > 0)`
     : `fraction of the gate's pre-activations x·W_gate that are > 0 (${mlp.activation}(z) > 0 exactly when z > 0)`;
@@ -216,7 +222,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   const mechanisms: MechanismsFile = {
     format: MECHANISMS_FORMAT,
     version: MECHANISMS_VERSION,
-    model: { ...modelInfo(resolved.id, resolved.revision, bosTokenId, spec), dMlp: spec.dims.dMlp, mlp: spec.blocks[0]!.mlp.kind, activation: spec.blocks[0]!.mlp.activation },
+    model: { ...modelInfo(resolved.id, resolved.revision, bosTokenId, spec), dMlp: spec.dims.dMlp, ...mlpKind(spec), activation: mlpActivation(spec) },
     prompts: { source: promptSet.source, sha256: promptSet.sha256, count: sequences.length },
     options: {
       samples: request.samples,

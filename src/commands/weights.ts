@@ -20,6 +20,7 @@ import { modelInfo } from '../measure/build-measurement.js';
 import { BudgetTooSmallError, PROCESS_BYTES } from '../measure/memory-plan.js';
 import { blockWeightBytes } from '../measure/memory-model.js';
 import { allocatedMemory, formatMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
+import { mlpKind } from '../architectures/model-shape.js';
 
 export interface WeightsRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */
@@ -57,7 +58,7 @@ function refuseWeightsOverBudget(spec: TransformerSpec, budget: MemoryAllocation
 /** The results file's model block, and what a weights file adds to it. */
 function weightsModelInfo(resolved: ResolvedModel, spec: TransformerSpec): WeightsModelInfo {
   const { dims } = spec;
-  return { ...modelInfo(resolved.id, resolved.revision, spec.bosTokenId, spec), nKvHeads: dims.nKvHeads, dHead: dims.dHead, dMlp: dims.dMlp, mlp: spec.blocks[0]?.mlp.kind ?? 'dense' };
+  return { ...modelInfo(resolved.id, resolved.revision, spec.bosTokenId, spec), nKvHeads: dims.nKvHeads, dHead: dims.dHead, dMlp: dims.dMlp, ...mlpKind(spec) };
 }
 
 export async function analyzeWeights(request: WeightsRequest, reporter: Reporter): Promise<WeightsOutcome> {
@@ -87,8 +88,13 @@ export async function analyzeWeights(request: WeightsRequest, reporter: Reporter
   }
   const products = await computeMlpProducts(spec, weightIndex, processing);
   products.forEach((values, layer) => {
-    Object.assign(layers[layer]!.raw, values.raw);
-    Object.assign(layers[layer]!.processed, values.processed);
+    const entry = layers[layer]!;
+    Object.assign(entry.raw, values.raw);
+    Object.assign(entry.processed, values.processed);
+    if (values.experts && entry.experts) {
+      Object.assign(entry.experts.raw, values.experts.raw);
+      Object.assign(entry.experts.processed, values.experts.processed);
+    }
   });
 
   const weights: WeightsFile = {

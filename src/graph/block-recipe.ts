@@ -12,7 +12,8 @@
  */
 import type { BlockSpec, MlpSpec, ModelDims, NormWeights } from '../architectures/types.js';
 import { buildAttentionParts, type SequenceValues } from './attention.js';
-import type { GraphContext } from './layers.js';
+import { fractionPositive, type GraphContext } from './layers.js';
+import { buildMixture } from './mixture.js';
 
 /**
  * Every tap, in the order a block produces them, with TransformerLens's hook name. Values are
@@ -46,12 +47,16 @@ export const BLOCK_TAPS = [
   'mlp_in',
   /** ln2.hook_normalized: the MLP's input. */
   'ln2.normalized',
-  /** mlp.hook_pre: [batch·pos, dMlp] pre-activations (the gate's for gated MLPs). */
+  /** Mixtures of experts only: [batch·pos, nExperts] each token's weight of every expert (0 where not chosen). */
+  'mlp.routing',
+  /** mlp.hook_pre: [batch·pos, dMlp] pre-activations (the gate's for gated MLPs); not for mixtures (each expert has its own). */
   'mlp.pre',
   /** mlp.hook_pre_linear: gated MLPs only, the up projection [batch·pos, dMlp]. */
   'mlp.pre_linear',
-  /** mlp.hook_post: [batch·pos, dMlp], the hidden layer W_out reads. */
+  /** mlp.hook_post: [batch·pos, dMlp], the hidden layer W_out reads; not for mixtures. */
   'mlp.post',
+  /** [batch·pos]: the fraction of pre-activations > 0 (TransformerLens's hook_pre > 0); mixtures: the router-weighted mean over the chosen experts. */
+  'mlp.active',
   /** The MLP module's output, before a post-MLP norm. */
   'mlp.out',
   /** hook_mlp_out: what the MLP adds to the residual stream (after ln2_post when the block has it). */
@@ -62,7 +67,7 @@ export const BLOCK_TAPS = [
 export type BlockTap = (typeof BLOCK_TAPS)[number];
 
 /** Taps only some blocks have. */
-type OptionalTap = 'resid_mid' | 'mlp.pre_linear';
+type OptionalTap = 'resid_mid' | 'mlp.routing' | 'mlp.pre' | 'mlp.pre_linear' | 'mlp.post';
 export type BlockTaps = Record<Exclude<BlockTap, OptionalTap>, string> & Partial<Record<OptionalTap, string>>;
 
 /** What a caller does while the block is built; both are optional. */
@@ -84,26 +89,40 @@ export interface BlockModel {
 }
 
 export interface MlpParts {
-  /** Pre-activations (the gate's for gated MLPs), [n, dMlp]. */
-  pre: string;
+  /** Mixtures: each token's weight of every expert, [n, nExperts]. */
+  routing?: string;
+  /** Pre-activations (the gate's for gated MLPs), [n, dMlp]; absent for mixtures. */
+  pre?: string;
   /** Gated MLPs: the up projection, [n, dMlp]. */
   preLinear?: string;
-  /** The hidden layer W_out reads, [n, dMlp]. */
-  post: string;
+  /** The hidden layer W_out reads, [n, dMlp]; absent for mixtures. */
+  post?: string;
+  /** [n]: the fraction of pre-activations > 0 (mixtures: the router-weighted mean over the chosen experts). */
+  active: string;
   /** [n, dModel] */
   out: string;
 }
 
-/** The MLP of x [n, dModel] (already normalized): dense act(x·W_in + b_in)·W_out + b_out, or gated down(act(gate(x)) · up(x)). */
+/**
+ * The MLP of x [n, dModel] (already normalized): dense act(x·W_in + b_in)·W_out + b_out, gated
+ * down(act(gate(x)) · up(x)), or a mixture of such experts (mixture.ts).
+ */
 export function buildMlp(ctx: GraphContext, x: string, mlp: MlpSpec, name: string): MlpParts {
+  if (mlp.kind === 'moe') {
+    const { routing, out, active } = buildMixture(ctx, x, mlp, name, (rows, expert, label) => {
+      const parts = buildMlp(ctx, rows, expert, label);
+      return { pre: parts.pre!, out: parts.out };
+    });
+    return { routing, active, out };
+  }
   if (mlp.kind === 'dense') {
     const { pre, post } = ctx.linearActivation(x, mlp.in, mlp.activation, { pre: `${name}.pre`, post: `${name}.post` });
-    return { pre, post, out: ctx.linear(post, mlp.out, `${name}.out`) };
+    return { pre, post, active: fractionPositive(ctx, pre, `${name}.active`), out: ctx.linear(post, mlp.out, `${name}.out`) };
   }
   const pre = ctx.linear(x, mlp.gate, `${name}.gate_pre`);
   const preLinear = ctx.linear(x, mlp.up, `${name}.up`);
   const post = ctx.g.node('Mul', [ctx.activation(pre, mlp.activation, `${name}.gate_act`), preLinear], {}, `${name}.post`);
-  return { pre, preLinear, post, out: ctx.linear(post, mlp.down, `${name}.out`) };
+  return { pre, preLinear, post, active: fractionPositive(ctx, pre, `${name}.active`), out: ctx.linear(post, mlp.down, `${name}.out`) };
 }
 
 /** norm(x), or x itself without a norm; `after` (a scalar zero) is waited for either way. */
@@ -146,9 +165,11 @@ export function buildBlock(ctx: GraphContext, sequence: SequenceValues, model: B
   // A parallel block whose MLP reads the very norm attention read (GPT-J, Phi) computes it once.
   const ln2 = tap('ln2.normalized', model.parallelResidual && sameNorm(block.norm1, block.norm2) ? ln1 : norm(mlpIn, block.norm2, 'ln2'));
   const mlp = buildMlp(ctx, ln2, block.mlp, `${prefix}.mlp`);
-  tap('mlp.pre', mlp.pre);
+  if (mlp.routing !== undefined) tap('mlp.routing', mlp.routing);
+  if (mlp.pre !== undefined) tap('mlp.pre', mlp.pre);
   if (mlp.preLinear !== undefined) tap('mlp.pre_linear', mlp.preLinear);
-  tap('mlp.post', mlp.post);
+  if (mlp.post !== undefined) tap('mlp.post', mlp.post);
+  tap('mlp.active', mlp.active);
   tap('mlp.out', mlp.out);
   const mlpOut = tap('mlp_out', block.norm2Post ? norm(mlp.out, block.norm2Post, 'ln2_post') : mlp.out);
   const residPost = tap(
@@ -171,9 +192,11 @@ export function buildBlock(ctx: GraphContext, sequence: SequenceValues, model: B
     ...(residMid !== undefined ? { resid_mid: residMid } : {}),
     mlp_in: mlpIn,
     'ln2.normalized': ln2,
-    'mlp.pre': mlp.pre,
+    ...(mlp.routing !== undefined ? { 'mlp.routing': mlp.routing } : {}),
+    ...(mlp.pre !== undefined ? { 'mlp.pre': mlp.pre } : {}),
     ...(mlp.preLinear !== undefined ? { 'mlp.pre_linear': mlp.preLinear } : {}),
-    'mlp.post': mlp.post,
+    ...(mlp.post !== undefined ? { 'mlp.post': mlp.post } : {}),
+    'mlp.active': mlp.active,
     'mlp.out': mlp.out,
     mlp_out: mlpOut,
     resid_post: residPost,

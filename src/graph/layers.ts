@@ -247,3 +247,10 @@ export class GraphContext {
     return { raw, centered };
   }
 }
+
+/** Fraction of the last axis that is > 0. [..., d] → [...] */
+export function fractionPositive(ctx: GraphContext, x: string, name: string): string {
+  const g = ctx.g;
+  const positive = g.node('Cast', [g.node('Greater', [x, g.floatConstant([0], [])])], { to: int(ElementType.float) });
+  return g.node('ReduceMean', [positive], { axes: ints([-1]), keepdims: int(0) }, name);
+}

@@ -3,7 +3,8 @@
  * block-recipe.ts, read at its taps), with, per layer, what the reference analysis's evidence
  * needs of a real run instead of hook norms:
  *   - the fraction of MLP pre-activations > 0 of every token (TransformerLens's hook_pre > 0;
- *     the gate's pre-activations for gated MLPs);
+ *     the gate's pre-activations for gated MLPs; for a mixture of experts the router-weighted
+ *     mean over the experts the token chose: the recipe's mlp.active tap);
  *   - the norms of attn_out and mlp_out of every token (the model's metric, ModelShape.convention:
  *     centered for LayerNorm, raw for RMSNorm), the targets the random-input norms are compared with;
  *   - the MLP's input (resid_mid; resid_pre in parallel-residual blocks) of a few chosen tokens,
@@ -19,7 +20,7 @@ import { buildBlock, type BlockObserver, type BlockTap } from './block-recipe.js
 import type { ExternalDataLayout } from './external-data.js';
 import { GraphContext } from './layers.js';
 import { ElementType, GraphBuilder, int } from './onnx-builder.js';
-import { fractionPositive, vectorNorm } from './probe-graph.js';
+import { vectorNorm } from './probe-graph.js';
 import { startFromTokens } from './stream.js';
 import { buildBlockGraph, type StreamGraph } from './streamed-graphs.js';
 
@@ -41,7 +42,7 @@ function forwardReads(ctx: GraphContext, spec: Pick<TransformerSpec, 'dims' | 'c
   const reads: Partial<Record<BlockTap, (value: string) => void>> = {
     attn_out: (value) => output(vectorNorm(ctx, value, centered, forwardOutputName(layer, 'attn_out_norm')), ['tokens']),
     mlp_in: (value) => output(g.node('Gather', [value, rows], { axis: int(0) }, forwardOutputName(layer, 'mlp_input_rows')), ['k', spec.dims.dModel]),
-    'mlp.pre': (value) => output(fractionPositive(ctx, value, forwardOutputName(layer, 'mlp_active')), ['tokens']),
+    'mlp.active': (value) => output(g.node('Identity', [value], {}, forwardOutputName(layer, 'mlp_active')), ['tokens']),
     mlp_out: (value) => output(vectorNorm(ctx, value, centered, forwardOutputName(layer, 'mlp_out_norm')), ['tokens']),
   };
   return (tap, value) => reads[tap]?.(value);

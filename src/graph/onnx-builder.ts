@@ -21,10 +21,12 @@ export type ElementTypeValue = (typeof ElementType)[keyof typeof ElementType];
 export type Attribute =
   | { kind: 'int'; value: number }
   | { kind: 'float'; value: number }
-  | { kind: 'ints'; value: number[] };
+  | { kind: 'ints'; value: number[] }
+  | { kind: 'string'; value: string };
 export const int = (value: number): Attribute => ({ kind: 'int', value });
 export const float = (value: number): Attribute => ({ kind: 'float', value });
 export const ints = (value: number[]): Attribute => ({ kind: 'ints', value });
+export const text = (value: string): Attribute => ({ kind: 'string', value });
 
 /** Where an external initializer's bytes are: a path relative to the external-data folder. */
 export interface ExternalBytes {
@@ -45,6 +47,8 @@ function toAttributeProto(name: string, attribute: Attribute): onnxProto.onnx.IA
       return { name, type: Type.FLOAT, f: attribute.value };
     case 'ints':
       return { name, type: Type.INTS, ints: attribute.value };
+    case 'string':
+      return { name, type: Type.STRING, s: new TextEncoder().encode(attribute.value) };
   }
 }
 

@@ -49,12 +49,7 @@ export function vectorNorm(ctx: GraphContext, x: string, centered: boolean, name
   return g.node('ReduceL2', [value], { axes: ints([-1]), keepdims: int(0) }, name);
 }
 
-/** Fraction of the last axis that is > 0. [..., d] → [...] */
-export function fractionPositive(ctx: GraphContext, x: string, name: string): string {
-  const g = ctx.g;
-  const positive = g.node('Cast', [g.node('Greater', [x, g.floatConstant([0], [])])], { to: int(ElementType.float) });
-  return g.node('ReduceMean', [positive], { axes: ints([-1]), keepdims: int(0) }, name);
-}
+export { fractionPositive } from './layers.js';
 
 /** The value projection's weight (no bias), [in, out] or [out, in] as stored: the v part of a fused q/k/v. */
 function valueWeight(ctx: GraphContext, qkv: QkvProjection, dims: ModelDims): { weight: string; transB: number } {
@@ -120,7 +115,7 @@ export function buildProbeGraph(spec: Pick<TransformerSpec, 'architecture' | 'bl
     const ov = summedOv(ctx, applyNorm(ctx, x, block.norm1 && withoutBias(block.norm1), `${prefix}.ln1`, after), block, spec.dims, `${prefix}.attn`);
     const outputs = {
       mlp_norm: vectorNorm(ctx, applyNorm(ctx, mlp.out, block.norm2Post, `${prefix}.ln2_post`), centered, probeOutputName(layer, 'mlp_norm')),
-      mlp_active: fractionPositive(ctx, mlp.pre, probeOutputName(layer, 'mlp_active')),
+      mlp_active: ctx.g.node('Identity', [mlp.active], {}, probeOutputName(layer, 'mlp_active')),
       ov_norm: vectorNorm(ctx, applyNorm(ctx, ov, block.norm1Post, `${prefix}.ln1_post`), centered, probeOutputName(layer, 'ov_norm')),
     };
     for (const name of Object.values(outputs)) g.addOutput(name, ElementType.float, ['n']);

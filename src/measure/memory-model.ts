@@ -40,7 +40,8 @@ export function memoryModelOf(spec: TransformerSpec, options: { lens: boolean; d
   return {
     largestTensorBytes: read.reduce((most, tensor) => Math.max(most, tensor.byteLength), 0), // no spread: a file may list any number of tensors
     dims: spec.dims,
-    gatedMlp: spec.blocks.some((block) => block.mlp.kind === 'gated'),
+    // A mixture's experts are gated MLPs run one at a time (graph/mixture.ts): a gated MLP's peak, at most.
+    gatedMlp: spec.blocks.some((block) => block.mlp.kind !== 'dense'),
     blockWeightBytes: spec.blocks.map(blockWeightBytes),
     lensWeightBytes: lensWeightBytes(spec, options.lens),
     diagnostics: options.diagnostics,

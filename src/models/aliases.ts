@@ -55,6 +55,8 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   // allenai/OLMo-2-0425-1B@stage1-step1000-tokens3B (sweep --revisions all lists them).
   { alias: 'olmo-1b', repo: 'allenai/OLMo-1B-hf', family: 'olmo', nLayers: 16, dModel: 2048, size: '1.2B' },
   { alias: 'olmo-2-1b', repo: 'allenai/OLMo-2-0425-1B', family: 'olmo2', nLayers: 16, dModel: 2048, size: '1.5B' },
+  // 8 experts of which each token uses 2: 46.7B parameters, about 12.9B of them per token.
+  { alias: 'mixtral-8x7b', repo: 'mistralai/Mixtral-8x7B-v0.1', family: 'mixtral', nLayers: 32, dModel: 4096, size: '46.7B' },
 ];
 
 /** A model that ships inside the package: an alias for a folder, no download. */
@@ -90,6 +92,7 @@ const PANEL_BY_OWNER: Record<string, string> = {
   EleutherAI: 'EleutherAI',
   google: 'Google',
   microsoft: 'Microsoft',
+  mistralai: 'Mistral AI',
 };
 
 export function aliasPanel(entry: Pick<ModelAlias, 'repo'>): string {

@@ -63,8 +63,11 @@ export const MECHANISM_ERRORS: MechanismErrors = {
 
 export const MechanismsModelInfoSchema = ModelInfoSchema.extend({
   dMlp: z.number().int().positive(),
-  mlp: z.enum(['dense', 'gated']),
+  /** 'moe': a mixture of experts (Mixtral); dMlp and activation are each expert's. */
+  mlp: z.enum(['dense', 'gated', 'moe']),
   activation: z.string(),
+  /** Mixtures of experts: how many experts a block has, and how many each token uses. */
+  experts: z.object({ count: z.number().int().positive(), perToken: z.number().int().positive() }).optional(),
 });
 
 export const MechanismsFileSchema = z.looseObject({

@@ -32,6 +32,8 @@ export const WeightNormsSchema = z.object({
   W_in: norm,
   /** Gated MLPs only: the gate projection. */
   W_gate: norm.optional(),
+  /** Mixtures of experts only: the router, one logit per expert (processed: the norm's gain folded in, as into W_gate). */
+  W_router: norm.optional(),
   /** The MLP's output (down) projection. */
   W_out: norm,
   b_in: optionalNorm,
@@ -80,6 +82,23 @@ export const RawWeightNormsSchema = WeightNormsSchema.extend({
 });
 export type RawWeightNorms = z.infer<typeof RawWeightNormsSchema>;
 
+/**
+ * Mixtures of experts: each expert's MLP norms, in expert order (the layer's W_in, W_gate,
+ * W_out, … are the norm of all experts together, √(Σ_e ‖·^e‖²)); null where an expert has no
+ * such bias.
+ */
+export const ExpertNormsSchema = z.object({
+  W_in: z.array(norm),
+  W_gate: z.array(norm).optional(),
+  W_out: z.array(norm),
+  b_in: z.array(optionalNorm),
+  b_gate: z.array(optionalNorm).optional(),
+  b_out: z.array(optionalNorm),
+  W_inW_out: z.array(norm).optional(),
+  b_inW_out: z.array(optionalNorm).optional(),
+});
+export type ExpertNorms = z.infer<typeof ExpertNormsSchema>;
+
 /** Per head: W_Q, W_O and W_OV per query head (nHeads); W_K and W_V per key/value head (nKvHeads). */
 export const HeadNormsSchema = z.object({
   W_Q: z.array(norm),
@@ -95,6 +114,8 @@ export const WeightLayerSchema = z.object({
   raw: RawWeightNormsSchema,
   processed: WeightNormsSchema,
   heads: z.object({ raw: HeadNormsSchema, processed: HeadNormsSchema }),
+  /** Mixtures of experts only. */
+  experts: z.object({ raw: ExpertNormsSchema, processed: ExpertNormsSchema }).optional(),
 });
 export type WeightLayer = z.infer<typeof WeightLayerSchema>;
 
@@ -117,7 +138,10 @@ export const WeightsModelInfoSchema = ModelInfoSchema.extend({
   nKvHeads: z.number().int().positive(),
   dHead: z.number().int().positive(),
   dMlp: z.number().int().positive(),
-  mlp: z.enum(['dense', 'gated']),
+  /** 'moe': a mixture of experts (Mixtral); dMlp is each expert's. */
+  mlp: z.enum(['dense', 'gated', 'moe']),
+  /** Mixtures of experts: how many experts a block has, and how many each token uses. */
+  experts: z.object({ count: z.number().int().positive(), perToken: z.number().int().positive() }).optional(),
 });
 export type WeightsModelInfo = z.infer<typeof WeightsModelInfoSchema>;
 

@@ -7,7 +7,7 @@
  * naming the tensor.
  */
 import type { BlockWeightValues, WithValues } from './weight-norms.js';
-import type { BlockSpec, LinearWeights, MlpSpec, NormWeights, QkNorm, QkvProjection, TensorRef } from '../architectures/types.js';
+import type { BlockSpec, ExpertMlpSpec, LinearWeights, MlpSpec, NormWeights, QkNorm, QkvProjection, TensorRef } from '../architectures/types.js';
 import { NumericalError, quote } from '../errors.js';
 import type { TensorInfo } from '../models/safetensors.js';
 import { readTensorValues } from '../models/weight-index.js';
@@ -94,6 +94,13 @@ class TensorReader {
   }
 
   async mlp(mlp: MlpSpec): Promise<WithValues<MlpSpec>> {
+    if (mlp.kind !== 'moe') return this.expert(mlp);
+    const experts: Array<WithValues<ExpertMlpSpec>> = [];
+    for (const expert of mlp.experts) experts.push(await this.expert(expert));
+    return { kind: mlp.kind, router: await this.linear(mlp.router), experts, topK: mlp.topK, normalizeTopK: mlp.normalizeTopK };
+  }
+
+  async expert(mlp: ExpertMlpSpec): Promise<WithValues<ExpertMlpSpec>> {
     if (mlp.kind === 'dense') return { kind: mlp.kind, activation: mlp.activation, in: await this.linear(mlp.in), out: await this.linear(mlp.out) };
     return { kind: mlp.kind, activation: mlp.activation, gate: await this.linear(mlp.gate), up: await this.linear(mlp.up), down: await this.linear(mlp.down) };
   }

@@ -8,8 +8,9 @@
  *   ‖W_V W_O‖_F² = tr(W_Oᵀ W_Vᵀ W_V W_O) = tr(W_Vᵀ W_V · W_O W_Oᵀ) = Σ_ab (W_VᵀW_V)_ab (W_O W_Oᵀ)_ab.
  * With grouped-query attention, query head h uses key/value head ⌊h / (nHeads / nKvHeads)⌋.
  */
-import type { LinearWeights, MlpSpec, ModelDims, NormWeights, QkNorm, QkvProjection, TensorRef } from '../architectures/types.js';
+import type { ExpertMlpSpec, LinearWeights, MlpSpec, ModelDims, NormWeights, QkNorm, QkvProjection, TensorRef } from '../architectures/types.js';
 import type { HeadNorms, WeightLayer, WeightNorms, WeightProcessing } from '../results/weights-schema.js';
+import { combineExperts, listExperts } from './expert-norms.js';
 import {
   addWeightedRows,
   centerRows,
@@ -244,12 +245,11 @@ function writingMatrixNorms(linear: WithValues<LinearWeights>, dMlp: number, dMo
   return { raw: Math.sqrt(raw), processed: Math.sqrt(processed), rawBias: vectorNorm(linear.bias), processedBias: vectorNorm(processedBias) };
 }
 
-type MlpNorms = Pick<WeightNorms, 'W_in' | 'W_gate' | 'W_out' | 'b_in' | 'b_gate' | 'b_out'>;
+type MlpNorms = Pick<WeightNorms, 'W_in' | 'W_gate' | 'W_out' | 'b_in' | 'b_gate' | 'b_out' | 'W_router'>;
 
-function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: WeightProcessing): { raw: MlpNorms; processed: MlpNorms } {
+/** One dense or gated MLP (a block's, or one expert's) reading the output of the norm `fold` describes. */
+function singleMlpNorms(mlp: WithValues<ExpertMlpSpec>, dims: WeightDims, fold: ReadFold, processing: WeightProcessing): { raw: MlpNorms; processed: MlpNorms } {
   const { dModel, dMlp } = dims;
-  const fold = readFold(block.norm2, processing);
-  const { mlp } = block;
   const input = readingMatrixNorms(mlp.kind === 'dense' ? mlp.in : mlp.up, dModel, dMlp, fold);
   const output = writingMatrixNorms(mlp.kind === 'dense' ? mlp.out : mlp.down, dMlp, dModel, processing.centerWritingWeights);
   // TransformerLens scales W_gate by the gain but does not center it (its fold_layer_norm centers W_in only).
@@ -265,6 +265,20 @@ function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: Weight
     };
   };
   return { raw: variant('raw'), processed: variant('processed') };
+}
+
+/** The block's MLP; a mixture of experts: every expert's (expert-norms.ts), and the router, scaled by the gain as W_gate is. */
+function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: WeightProcessing): { raw: MlpNorms; processed: MlpNorms; experts?: WeightLayer['experts'] } {
+  const fold = readFold(block.norm2, processing);
+  const { mlp } = block;
+  if (mlp.kind !== 'moe') return singleMlpNorms(mlp, dims, fold, processing);
+  const each = mlp.experts.map((expert) => singleMlpNorms(expert, dims, fold, processing));
+  const router = readingMatrixNorms(mlp.router, dims.dModel, mlp.experts.length, { ...fold, center: false });
+  return {
+    raw: { ...combineExperts(each.map((norms) => norms.raw)), W_router: router.raw },
+    processed: { ...combineExperts(each.map((norms) => norms.processed)), W_router: router.processed },
+    experts: { raw: listExperts(each.map((norms) => norms.raw)), processed: listExperts(each.map((norms) => norms.processed)) },
+  };
 }
 
 /**
@@ -321,5 +335,6 @@ export function computeLayerWeightNorms(layer: number, block: BlockWeightValues,
     },
     processed: { ...attention.processed, ...mlp.processed, ...unfoldedNormParameters(block, dims) },
     heads: attention.heads,
+    ...(mlp.experts ? { experts: mlp.experts } : {}),
   };
 }

@@ -27,6 +27,7 @@ import { writeTinyOpt } from '../support/tiny-opt.js';
 import { writeTinyOlmo } from '../support/tiny-olmo.js';
 import { writeTinyQwen3 } from '../support/tiny-qwen3.js';
 import { writeTinyPhi } from '../support/tiny-phi.js';
+import { writeTinyMixtral } from '../support/tiny-mixtral.js';
 
 type Perturb = (value: unknown) => unknown;
 
@@ -158,6 +159,21 @@ const READERS: Record<string, Entry> = {
   'blocks[].mlp{gated}.gate.weight.rows': { readers: READING, perturb: OTHER_HALF },
   'blocks[].mlp{gated}.up.weight.rows': { readers: MLP_PRODUCT, perturb: OTHER_HALF },
   ...linearEntries('blocks[].mlp{gated}.down', MLP_PRODUCT, READING),
+  // A mixture of experts: the router and the routing reach every forward pass (hooks, the probes'
+  // MoE output); weights reports the router's norm and each expert's MLP (and MLP products).
+  'blocks[].mlp{moe}.kind': KIND,
+  'blocks[].mlp{moe}.router.weight': { readers: READING },
+  'blocks[].mlp{moe}.router.layout': LAYOUT,
+  'blocks[].mlp{moe}.topK': { readers: ['hooks', 'probes'], perturb: plus(1) },
+  'blocks[].mlp{moe}.normalizeTopK': { readers: ['hooks', 'probes'], perturb: not },
+  'blocks[].mlp{moe}.experts[]{gated}.kind': KIND,
+  'blocks[].mlp{moe}.experts[]{gated}.activation': { readers: ['hooks', 'probes'], perturb: ACTIVATIONS },
+  'blocks[].mlp{moe}.experts[]{gated}.gate.weight': { readers: READING },
+  'blocks[].mlp{moe}.experts[]{gated}.gate.layout': LAYOUT,
+  'blocks[].mlp{moe}.experts[]{gated}.up.weight': { readers: MLP_PRODUCT },
+  'blocks[].mlp{moe}.experts[]{gated}.up.layout': LAYOUT,
+  'blocks[].mlp{moe}.experts[]{gated}.down.weight': { readers: MLP_PRODUCT },
+  'blocks[].mlp{moe}.experts[]{gated}.down.layout': LAYOUT,
   ...normEntries('outputHead.finalNorm', { gain: ['lens'], bias: ['lens'], runs: ['lens'] }),
   'outputHead.unembedding': { readers: ['lens'] },
   'outputHead.bias': { readers: ['lens'] },
@@ -241,6 +257,7 @@ describe('every field of the model description is read (perturbing it changes ea
       ['phi', (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, qkLayernorm: true })],
       ['phi3', (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 4 })],
       ['gptj', (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24 })],
+      ['mixtral', (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, topK: 2, slidingWindow: 4 })],
     ];
     for (const [label, write] of writers) {
       const tiny = await write(join(root, label.replace(/ /g, '-')));

@@ -21,7 +21,7 @@ import { referenceGptNeo } from '../support/reference-gpt-neo.js';
 import { referenceGptNeox } from '../support/reference-gpt-neox.js';
 import { referenceLlama } from '../support/reference-llama.js';
 import { referenceOpt } from '../support/reference-opt.js';
-import { fractionPositive, referenceMlpProducts, referenceModel, referenceProbe, referenceRun, type Architecture } from '../support/reference-mechanisms.js';
+import { activeFractions, referenceMlpProducts, referenceModel, referenceProbe, referenceRun, type Architecture } from '../support/reference-mechanisms.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeo } from '../support/tiny-gpt-neo.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
@@ -37,6 +37,8 @@ import { referenceGptj } from '../support/reference-gptj.js';
 import { referencePhi } from '../support/reference-phi.js';
 import { writeTinyGptj } from '../support/tiny-gptj.js';
 import { writeTinyPhi } from '../support/tiny-phi.js';
+import { referenceMixtral } from '../support/reference-mixtral.js';
+import { writeTinyMixtral } from '../support/tiny-mixtral.js';
 import type { TinyModel } from '../support/tiny-gpt2.js';
 
 /** Norms: float32 sums over ≤ a few hundred terms against float64, as the graph tests allow. */
@@ -67,6 +69,7 @@ const CASES: Case[] = [
   { label: 'Phi (one LayerNorm, parallel block, grouped-query attention, biases)', architecture: 'phi', write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 14 }), forward: referencePhi },
   { label: 'Phi-3 (fused qkv_proj and gate_up_proj, a window)', architecture: 'phi3', write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 3, seed: 15 }), forward: referencePhi },
   { label: 'GPT-J (one LayerNorm, parallel block, interleaved partial rotary)', architecture: 'gptj', write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24, seed: 16 }), forward: referenceGptj },
+  { label: 'Mixtral (top-2 of 4 experts: the MoE output, the router-weighted activation rate)', architecture: 'mixtral', write: (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, slidingWindow: 3, seed: 17 }), forward: referenceMixtral },
   { label: 'Gemma 2 (post-sublayer norms, soft-caps, a window)', architecture: 'gemma2', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, attnLogitSoftcapping: 2, seed: 13 }), forward: referenceGemma },
 ];
 
@@ -128,7 +131,8 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
       const sourceLayers = randomSourceLayers(SEED, nLayers);
       const gaussian = gaussianRows(SEED, SAMPLES, d);
       const randomInputs: Vectors = Array.from({ length: SAMPLES }, (_, i) => Float64Array.from(gaussian.subarray(i * d, (i + 1) * d)));
-      const dMlp = model.blocks[0]!.mlp(randomInputs.slice(0, 1)).pre[0]!.length;
+      const dMlp = (tiny.config.intermediate_size ?? tiny.config.ffn_dim ?? tiny.config.n_inner ?? 4 * d) as number;
+      assert.ok(model.blocks[0]!.experts !== undefined || model.blocks[0]!.mlp(randomInputs.slice(0, 1)).pre![0]!.length === dMlp, 'the width of the MLP');
 
       for (let layer = 0; layer < nLayers; layer += 1) {
         const entry = file.layers[layer]!;
@@ -140,7 +144,7 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
         const mlpOut = tokens.map(({ run, position }) => runs[run]!.norms.mlp_out[metric][layer]![position]!);
         assertRelative(entry.measured.attn_out.mean, mean(attnOut), NORM_TOLERANCE, `${label} measured attn_out`);
         assertRelative(entry.measured.mlp_out.mean, mean(mlpOut), NORM_TOLERANCE, `${label} measured mlp_out`);
-        const rates = tokens.map(({ run, position }) => fractionPositive(block.mlp(block.norm2([runs[run]!.mlpInputs[layer]![position]!])).pre[0]!));
+        const rates = tokens.map(({ run, position }) => activeFractions(block.mlp(block.norm2([runs[run]!.mlpInputs[layer]![position]!])))[0]!);
         // A pre-activation within float32 rounding of 0 may flip: allow two flips in all tokens.
         assertAbsolute(entry.measured.activationRate.mean, mean(rates), 2 / (dMlp * tokens.length), `${label} measured activation rate`);
         // Every included token: no sampling error; the prompts (3 hold a token) as clusters.

@@ -33,6 +33,8 @@ import { referenceGptj, referenceGptjHead } from '../support/reference-gptj.js';
 import { referencePhi, referencePhiHead } from '../support/reference-phi.js';
 import { writeTinyGptj } from '../support/tiny-gptj.js';
 import { writeTinyPhi } from '../support/tiny-phi.js';
+import { referenceMixtral, referenceMixtralHead } from '../support/reference-mixtral.js';
+import { writeTinyMixtral } from '../support/tiny-mixtral.js';
 
 /**
  * Tolerances, by how each column is compared (diagnostics-agreement.ts): cosines, shares and
@@ -145,6 +147,12 @@ const cases: Case[] = [
     write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 32, nHeads: 4, rotaryDim: 4, seed: 17 }),
     reference: (tiny) => (ids, trace) => void referenceGptj(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceGptjHead(tiny.weights, tiny.config),
+  },
+  {
+    label: 'mixtral (top-2 of 8 experts, grouped-query attention, window 5)',
+    write: (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, nExperts: 8, slidingWindow: 5, seed: 18 }),
+    reference: (tiny) => (ids, trace) => void referenceMixtral(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceMixtralHead(tiny.weights, tiny.config),
   },
   {
     label: 'opt (learned positions with offset 2, relu)',

@@ -25,6 +25,10 @@ import type { HookNorms } from '../support/reference-ops.js';
 import { assertSameTables, interruptAfter } from '../support/run-comparison.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
+import { referenceMixtral } from '../support/reference-mixtral.js';
+import { referencePhi } from '../support/reference-phi.js';
+import { writeTinyMixtral } from '../support/tiny-mixtral.js';
+import { writeTinyPhi } from '../support/tiny-phi.js';
 import type { TinyModel } from '../support/tiny-model.js';
 
 const DIAGNOSTICS: Diagnostic[] = ['cosines', 'massive', 'massive-median', 'massive-sequence', 'sinks', 'heads', 'lens'];
@@ -54,6 +58,16 @@ describe('measure --max-memory: block by block when the whole graph would not fi
       label: 'gpt_neox (parallel residual, F32)',
       write: (at: string) => writeTinyGptNeox(at, { nLayers: N_LAYERS, dModel: 192, nHeads: 4, scale: 0.08 }),
       reference: (tiny: TinyModel, ids: number[]) => referenceGptNeox(tiny.weights, tiny.config, ids),
+    },
+    {
+      label: 'phi3 (fused qkv_proj and gate_up_proj fed as weight inputs, BF16)',
+      write: (at: string) => writeTinyPhi(at, { modelType: 'phi3', nLayers: N_LAYERS, dModel: 192, nHeads: 4, nKvHeads: 2, dMlp: 384, slidingWindow: 9, dtype: 'BF16', scale: 0.08 }),
+      reference: (tiny: TinyModel, ids: number[]) => referencePhi(tiny.weights, tiny.config, ids),
+    },
+    {
+      label: 'mixtral (a mixture of 4 experts, top 2)',
+      write: (at: string) => writeTinyMixtral(at, { nLayers: N_LAYERS, dModel: 128, nHeads: 4, nKvHeads: 2, dMlp: 128, nExperts: 4, scale: 0.08 }),
+      reference: (tiny: TinyModel, ids: number[]) => referenceMixtral(tiny.weights, tiny.config, ids),
     },
   ];
   for (const [index, family] of families.entries()) {

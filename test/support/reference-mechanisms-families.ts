@@ -1,11 +1,12 @@
 /**
- * The blocks of Phi, Phi-3 and GPT-J for reference-mechanisms.ts (its ReferenceBlockFns: the
+ * The blocks of Phi, Phi-3, GPT-J and Mixtral for reference-mechanisms.ts (its ReferenceBlockFns: the
  * norms, the MLP, Σ_h W_OV^h x, read by Hugging Face names from a tiny model's weights), kept
- * apart so each file stays short. Written from transformers' modeling_phi, modeling_phi3 and
- * modeling_gptj; nothing shared with the graph builder or the adapters.
+ * apart so each file stays short. Written from transformers' modeling_phi, modeling_phi3,
+ * modeling_gptj and modeling_mixtral; nothing shared with the graph builder or the adapters.
  */
 import { activation, layerNorm, linear, mapValues, rmsNorm, type Vectors } from './reference-ops.js';
 import type { ReferenceBlockFns, ReferenceModel } from './reference-mechanisms.js';
+import { referenceMoe } from './reference-mixtral.js';
 
 type Weights = Map<string, Float32Array>;
 type Config = Record<string, unknown>;
@@ -102,6 +103,40 @@ export function phi3Reference(weights: Weights, config: Config): ReferenceModel 
         const v = linear(h, rowsOf(`${p}.self_attn.qkv_proj.weight`, (nHeads + nKvHeads) * dHead, nKvHeads * dHead), 'out_in', nKvHeads * dHead);
         return linear(repeatKv(v, nHeads, nKvHeads, dHead), w(`${p}.self_attn.o_proj.weight`), 'out_in', d);
       },
+    };
+  });
+  return { normalization: 'rmsnorm', d, blocks, parallel: false };
+}
+
+/** Mixtral: RMSNorm blocks whose MLP is the routed mixture (reference-mixtral.ts); each expert's W_in is w3 (up), W_out w2. */
+export function mixtralReference(weights: Weights, config: Config): ReferenceModel {
+  const w = reader(weights);
+  const d = config.hidden_size as number;
+  const nHeads = config.num_attention_heads as number;
+  const nKvHeads = (config.num_key_value_heads as number | undefined) ?? nHeads;
+  const dHead = d / nHeads;
+  const dMlp = config.intermediate_size as number;
+  const nExperts = (config.num_local_experts as number | undefined) ?? 8;
+  const eps = (config.rms_norm_eps as number | undefined) ?? 1e-5;
+  const blocks = Array.from({ length: config.num_hidden_layers as number }, (_, layer): ReferenceBlockFns => {
+    const p = `layers.${layer}`;
+    const experts = Array.from({ length: nExperts }, (_, e) => {
+      const expert = `${p}.block_sparse_moe.experts.${e}`;
+      return { mlpLinear: (h: Vectors) => linear(linear(h, w(`${expert}.w3.weight`), 'out_in', dMlp), w(`${expert}.w2.weight`), 'out_in', d), bInWOut: () => undefined };
+    });
+    return {
+      gain1: w(`${p}.input_layernorm.weight`),
+      gain2: w(`${p}.post_attention_layernorm.weight`),
+      mlpLinear: experts[0]!.mlpLinear,
+      bInWOut: () => undefined,
+      experts,
+      norm1: (x) => rmsNorm(x, w(`${p}.input_layernorm.weight`), eps),
+      norm2: (x) => rmsNorm(x, w(`${p}.post_attention_layernorm.weight`), eps),
+      mlp: (h) => {
+        const routed = referenceMoe(weights, config, p, h);
+        return { out: routed.out, active: routed.active };
+      },
+      ov: (h) => linear(repeatKv(linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', nKvHeads * dHead), nHeads, nKvHeads, dHead), w(`${p}.self_attn.o_proj.weight`), 'out_in', d),
     };
   });
   return { normalization: 'rmsnorm', d, blocks, parallel: false };

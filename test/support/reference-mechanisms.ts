@@ -7,18 +7,23 @@
  */
 import type { HookName } from '../../src/vocabulary/hooks.js';
 import { gemmaRmsNorm } from './reference-gemma.js';
-import { gptjReference, phi3Reference, phiReference } from './reference-mechanisms-families.js';
+import { gptjReference, mixtralReference, phi3Reference, phiReference } from './reference-mechanisms-families.js';
 import { olmoReference } from './reference-mechanisms-olmo.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
-export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3' | 'phi' | 'phi3' | 'gptj' | 'olmo' | 'olmo2';
+export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3' | 'phi' | 'phi3' | 'gptj' | 'olmo' | 'olmo2' | 'mixtral';
 
 export interface ReferenceBlockFns {
   /** The attention input norm; without its bias when `withBias` is false. */
   norm1(x: Vectors, withBias: boolean): Vectors;
   norm2(x: Vectors): Vectors;
-  /** pre: the MLP's pre-activations (the gate's, for gated MLPs); out: its output. */
-  mlp(h: Vectors): { pre: Vectors; out: Vectors };
+  /**
+   * pre: the MLP's pre-activations (the gate's, for gated MLPs); out: its output; active, for a
+   * mixture of experts (which has no one pre): each row's router-weighted active fraction.
+   */
+  mlp(h: Vectors): { pre?: Vectors; out: Vectors; active?: number[] };
+  /** A mixture of experts: each expert's h·W_in·W_out and b_in·W_out (its products; the layer's are √(Σ_e ·²)). */
+  experts?: Array<Pick<ReferenceBlockFns, 'mlpLinear' | 'bInWOut'>>;
   /** Σ_h W_OV^h h with the stored weights, no biases. */
   ov(h: Vectors): Vectors;
   /** The norm's gain before attention. */
@@ -59,6 +64,8 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
       return phi3Reference(weights, config);
     case 'gptj':
       return gptjReference(weights, config);
+    case 'mixtral':
+      return mixtralReference(weights, config);
     case 'gpt2':
     case 'gpt_neo': {
       const d = (config.n_embd ?? config.hidden_size) as number;
@@ -248,7 +255,12 @@ export function referenceProbe(model: ReferenceModel, layer: number, x: Vectors)
   const written = block.post2 ? block.post2(mlp.out) : mlp.out;
   const ov = block.ov(block.norm1(x, false));
   const ovWritten = block.post1 ? block.post1(ov) : ov;
-  return { mlpNorm: written.map((row) => referenceNorm(row, centered)), active: mlp.pre.map(fractionPositive), ovNorm: ovWritten.map((row) => referenceNorm(row, centered)) };
+  return { mlpNorm: written.map((row) => referenceNorm(row, centered)), active: activeFractions(mlp), ovNorm: ovWritten.map((row) => referenceNorm(row, centered)) };
+}
+
+/** The active fraction of each row of an MLP's result: its own for a mixture, else of its pre-activations. */
+export function activeFractions(mlp: ReturnType<ReferenceBlockFns['mlp']>): number[] {
+  return mlp.active ?? mlp.pre!.map(fractionPositive);
 }
 
 /**
@@ -305,6 +317,13 @@ const centerRow = (row: number[]): number[] => {
  */
 export function referenceMlpProducts(model: ReferenceModel, layer: number): Record<'raw' | 'processed', { W_inW_out: number; b_inW_out: number | null }> {
   const block = model.blocks[layer]!;
+  if (block.experts) {
+    // The layer's value of a mixture: the norm of all experts' products together.
+    const each = block.experts.map((expert) => referenceMlpProducts({ ...model, blocks: [{ ...block, ...expert, experts: undefined }] }, 0));
+    const root = (values: Array<number | null>) => (values.every((value) => value === null) ? null : Math.sqrt(values.reduce<number>((sum, value) => sum + (value ?? 0) ** 2, 0)));
+    const variant = (which: 'raw' | 'processed') => ({ W_inW_out: root(each.map((e) => e[which].W_inW_out))!, b_inW_out: root(each.map((e) => e[which].b_inW_out)) });
+    return { raw: variant('raw'), processed: variant('processed') };
+  }
   const d = model.d;
   const ln = model.normalization === 'layernorm';
   const identity = Array.from({ length: d }, (_, i) => Float64Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
