@@ -2,7 +2,8 @@
  * The block recipe (src/graph/block-recipe.ts) as other graphs use it: a range of blocks with
  * the residual stream as graph input and output gives, run after the range before it, the
  * stream of the whole model; every tap is reported once per block, in BLOCK_TAPS order, and the
- * taps a block lacks (resid_mid in parallel blocks, mlp.pre_linear in dense MLPs) are absent.
+ * taps a block lacks (resid_mid in parallel blocks, mlp.pre_linear in dense MLPs, mlp.routing
+ * but in mixtures of experts, which have no one mlp.pre, pre_linear or post) are absent.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import { INPUT_IDS, outputResidual, RESIDUAL_INPUT, startFromResidual, startFrom
 import { createTensorSession } from '../../src/runtime/tensor-session.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
+import { writeTinyMixtral } from '../support/tiny-mixtral.js';
 
 describe('the block recipe over a range of blocks', () => {
   let root: string;
@@ -29,6 +31,7 @@ describe('the block recipe over a range of blocks', () => {
   const cases = [
     { label: 'llama (sequential, gated MLP, grouped-query attention, sliding window)', write: (dir: string) => writeTinyLlama(dir, { modelType: 'mistral', nLayers: 4, dModel: 16, nHeads: 4, nKvHeads: 2, dMlp: 24, extraConfig: { sliding_window: 3 } }) },
     { label: 'gpt_neox (parallel residual, dense MLP)', write: (dir: string) => writeTinyGptNeox(dir, { nLayers: 4, dModel: 16, nHeads: 2 }) },
+    { label: 'mixtral (a mixture of experts)', write: (dir: string) => writeTinyMixtral(dir, { nLayers: 4, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4 }) },
   ];
   for (const [index, { label, write }] of cases.entries()) {
     it(`blocks 0…1 then 2…3, the stream handed over as a graph input, equal blocks 0…3: ${label}`, async () => {
@@ -71,7 +74,13 @@ describe('the block recipe over a range of blocks', () => {
       assert.ok(worst < 1e-6, `the range graphs differ from the whole model by ${worst}`);
       assert.ok(Math.abs(whole.data[5]! - first.data[5]!) > 1e-6, 'blocks 2…3 change the stream (the comparison is not trivial)');
 
-      const expected = BLOCK_TAPS.filter((tap) => !(spec.parallelResidual && tap === 'resid_mid') && !(spec.blocks[0]!.mlp.kind === 'dense' && tap === 'mlp.pre_linear'));
+      const { kind } = spec.blocks[0]!.mlp;
+      const lacks = (tap: BlockTap) =>
+        (spec.parallelResidual && tap === 'resid_mid') ||
+        (kind === 'dense' && tap === 'mlp.pre_linear') ||
+        (kind !== 'moe' && tap === 'mlp.routing') ||
+        (kind === 'moe' && (tap === 'mlp.pre' || tap === 'mlp.pre_linear' || tap === 'mlp.post'));
+      const expected = BLOCK_TAPS.filter((tap) => !lacks(tap));
       for (let layer = 0; layer < 4; layer += 1) {
         assert.deepEqual(taps.filter((entry) => entry.layer === layer).map((entry) => entry.tap), expected, `block ${layer}'s taps, in order`);
       }
