@@ -20,6 +20,14 @@
  *   even layer, as transformers' `not layer_idx % 2`), and soft-capped logits
  *   (final_logit_softcapping), which only the logit lens reads.
  *
+ * - Gemma 3 (google/gemma-3-1b-pt; model_type gemma3_text, Gemma3ForCausalLM): Gemma 2's
+ *   sandwich norms and query_pre_attn_scalar, plus RMSNorms (1 + w) of each head's queries and
+ *   keys before rotary (`self_attn.q_norm`, `k_norm`, gains of [head_dim]); local (sliding) and
+ *   global layers from layer_types, else every sliding_window_pattern-th layer (default 6)
+ *   global; global layers rotate with rope_theta (default 1e6) and rope_scaling, local ones with
+ *   rope_local_base_freq (default 10000) unscaled; no soft-caps unless the config sets them.
+ *   The multimodal checkpoints (model_type gemma3, text_config nested) are another model_type.
+ *
  * Output head (logit lens only): `model.norm` (RMSNorm, 1 + w), and W_U = `embed_tokens`
  * (tie_word_embeddings defaults to true; an untied `lm_head.weight` when the config says false
  * and the checkpoint has it). Refused: use_bidirectional_attention (embedding models, not
@@ -32,7 +40,8 @@ import { ConfigReader, finishedShape } from './config-reader.js';
 import { modelShape } from './model-shape.js';
 import { describeOutputHead } from './output-head.js';
 import { readRotary } from './rope-config.js';
-import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, ModelShape, NormPlacement, TransformerSpec } from './types.js';
+import { llamaLayoutQkNorm } from './llama-layout.js';
+import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelDims, ModelShape, NormPlacement, RotarySpec, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
 
 /** Gemma's RMSNorm multiplies by 1 + w. */
@@ -43,6 +52,8 @@ interface AttentionSettings {
   scoreSoftCap?: number;
   /** Sliding window of each layer; undefined = full causal attention. */
   windows: Array<number | undefined>;
+  /** Rotary settings of each layer (Gemma 3: local and global bases); absent: one for all, from rope_theta and rope_scaling. */
+  rotaries?: RotarySpec[];
 }
 
 interface GemmaVariant {
@@ -54,10 +65,12 @@ interface GemmaVariant {
   norms: { norm1: string; norm2: string; norm1Post?: string; norm2Post?: string };
   attention(reader: ConfigReader, dims: ModelDims): AttentionSettings;
   logitSoftCap(reader: ConfigReader): number | undefined;
+  /** Gemma 3: RMSNorms (1 + w) of each head's queries and keys before rotary (`self_attn.q_norm`, `k_norm`). */
+  qkNorm?: boolean;
 }
 
 /** A soft-cap from the config: a positive number, null for none, `fallback` when absent. */
-function softCap(reader: ConfigReader, key: string, fallback: number): number | undefined {
+function softCap(reader: ConfigReader, key: string, fallback: number | undefined): number | undefined {
   const value = reader.raw(key);
   if (value === null) return undefined;
   if (value === undefined) return fallback;
@@ -95,6 +108,59 @@ const GEMMA2: GemmaVariant = {
   logitSoftCap: (reader) => softCap(reader, 'final_logit_softcapping', 30),
 };
 
+/** Gemma 3's layer types: layer_types, else sliding but every sliding_window_pattern-th layer (default 6), as Gemma3TextConfig. */
+function gemma3LayerTypes(reader: ConfigReader, nLayers: number): Array<'full_attention' | 'sliding_attention'> {
+  const given = reader.layerTypes(nLayers);
+  if (given !== undefined) return given;
+  const pattern = reader.positiveInt('sliding_window_pattern', 6);
+  return Array.from({ length: nLayers }, (_, layer) => ((layer + 1) % pattern !== 0 ? 'sliding_attention' : 'full_attention'));
+}
+
+const ROPE_KEYS = { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 } as const;
+
+/**
+ * Gemma 3's rotary settings per layer: global (full-attention) layers rope_theta (default 1e6)
+ * with rope_scaling; local (sliding) layers rope_local_base_freq (default 10000) without
+ * scaling, as Gemma3TextModel builds its two rotary embeddings. transformers 5 writes both as
+ * rope_parameters keyed by layer type, read when a config has that form.
+ */
+function gemma3Rotaries(reader: ConfigReader, dims: ModelDims, types: ReadonlyArray<'full_attention' | 'sliding_attention'>): RotarySpec[] {
+  const byType = reader.raw('rope_parameters');
+  const keyed = typeof byType === 'object' && byType !== null && !Array.isArray(byType) && ('full_attention' in byType || 'sliding_attention' in byType);
+  let full: RotarySpec;
+  let local: RotarySpec;
+  if (keyed) {
+    const entry = (type: string) => ({ key: `rope_parameters.${type}`, value: (byType as Record<string, unknown>)[type] });
+    full = readRotary(reader, dims.dHead, dims.nCtx, { ...ROPE_KEYS, defaultBase: 1_000_000, dict: entry('full_attention') });
+    local = readRotary(reader, dims.dHead, dims.nCtx, { ...ROPE_KEYS, thetaKeys: ['rope_local_base_freq'], defaultBase: 10_000, dict: entry('sliding_attention') });
+  } else {
+    full = readRotary(reader, dims.dHead, dims.nCtx, { ...ROPE_KEYS, defaultBase: 1_000_000 });
+    local = { rotaryDims: full.rotaryDims, base: reader.positiveNumber('rope_local_base_freq', 10_000) };
+  }
+  return types.map((type) => (type === 'sliding_attention' ? local : full));
+}
+
+const GEMMA3: GemmaVariant = {
+  name: 'gemma3_text',
+  family: 'Gemma 3 (Google), text',
+  architectures: ['Gemma3ForCausalLM', 'Gemma3TextModel'],
+  placement: 'sandwich',
+  norms: GEMMA2.norms,
+  attention: (reader, dims) => {
+    const window = reader.slidingWindow(4096);
+    const types = gemma3LayerTypes(reader, dims.nLayers);
+    const scoreSoftCap = softCap(reader, 'attn_logit_softcapping', undefined);
+    return {
+      scale: 1 / Math.sqrt(reader.positiveNumber('query_pre_attn_scalar', 256)),
+      ...(scoreSoftCap !== undefined ? { scoreSoftCap } : {}),
+      windows: types.map((type) => (type === 'sliding_attention' ? window : undefined)),
+      rotaries: gemma3Rotaries(reader, dims, types),
+    };
+  },
+  logitSoftCap: (reader) => softCap(reader, 'final_logit_softcapping', undefined),
+  qkNorm: true,
+};
+
 function readConfigOf(variant: GemmaVariant) {
   return (config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader } => {
     const reader = new ConfigReader(config, configPath);
@@ -116,10 +182,11 @@ function describeWith(variant: GemmaVariant) {
     const eps = reader.positiveNumber('rms_norm_eps', 1e-6);
     // Gemma 1 configs' hidden_act says "gelu", but the models use the tanh approximation (see above).
     const activation = readActivation(reader, 'hidden_activation', 'gelu_pytorch_tanh');
-    const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 });
-    reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
     const bias = reader.boolean('attention_bias', false);
     const attention = variant.attention(reader, dims);
+    const rotaries = attention.rotaries ?? new Array<RotarySpec>(dims.nLayers).fill(readRotary(reader, dHead, dims.nCtx, ROPE_KEYS));
+    const partial = rotaries.find((rotary) => rotary.rotaryDims !== dHead);
+    reader.require(partial === undefined, `partial rotary (${partial?.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
     const logitSoftCap = variant.logitSoftCap(reader);
     reader.finish();
 
@@ -145,7 +212,8 @@ function describeWith(variant: GemmaVariant) {
           out: linear(`${self}.o_proj`, nHeads * dHead, dModel, bias),
           scale: attention.scale,
           ...(attention.scoreSoftCap !== undefined ? { scoreSoftCap: attention.scoreSoftCap } : {}),
-          rotary,
+          ...(variant.qkNorm ? { qkNorm: llamaLayoutQkNorm(w, layer, dims, 'per-head', eps, GAIN_OFFSET) } : {}),
+          rotary: rotaries[layer]!,
           ...(window !== undefined ? { window } : {}),
         },
         mlp: {
@@ -183,3 +251,4 @@ function createAdapter(variant: GemmaVariant): ArchitectureAdapter {
 
 export const gemmaAdapter = createAdapter(GEMMA);
 export const gemma2Adapter = createAdapter(GEMMA2);
+export const gemma3TextAdapter = createAdapter(GEMMA3);

@@ -12,7 +12,7 @@ import { gptNeoAdapter } from './gpt-neo.js';
 import { optAdapter } from './opt.js';
 import { gptNeoxAdapter } from './gpt-neox.js';
 import { llamaAdapter, mistralAdapter, qwen2Adapter } from './llama.js';
-import { gemma2Adapter, gemmaAdapter } from './gemma.js';
+import { gemma2Adapter, gemma3TextAdapter, gemmaAdapter } from './gemma.js';
 import { qwen3Adapter } from './qwen3.js';
 import { gptjAdapter } from './gptj.js';
 import { phiAdapter } from './phi.js';
@@ -31,6 +31,7 @@ export const ARCHITECTURES: Record<string, ArchitectureAdapter> = {
   qwen2: qwen2Adapter,
   gemma: gemmaAdapter,
   gemma2: gemma2Adapter,
+  gemma3_text: gemma3TextAdapter,
   qwen3: qwen3Adapter,
   phi: phiAdapter,
   phi3: phi3Adapter,

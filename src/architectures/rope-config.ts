@@ -19,6 +19,12 @@ export interface RopeKeys {
   defaultFraction: number;
   /** The base when the config names none (the family's transformers default; Mixtral: 1e6). Absent: 10000. */
   defaultBase?: number;
+  /**
+   * The dict to read instead of rope_scaling / rope_parameters, with the key it is named by in
+   * messages: one entry of transformers 5's rope_parameters keyed by layer type (Gemma 3's
+   * `rope_parameters.sliding_attention`).
+   */
+  dict?: { key: string; value: unknown };
 }
 
 type RopeDict = Record<string, unknown>;
@@ -35,8 +41,17 @@ function ropeDict(reader: ConfigReader): { dict: RopeDict; key: string } {
   return { dict: {}, key: 'rope_scaling' };
 }
 
+/** An explicitly given dict (RopeKeys.dict), checked to be one. */
+function givenDict(reader: ConfigReader, given: { key: string; value: unknown }): { dict: RopeDict; key: string } {
+  const { key, value } = given;
+  if (value === undefined || value === null) return { dict: {}, key };
+  const isDict = typeof value === 'object' && !Array.isArray(value);
+  reader.require(isDict, `${key} is ${quote(value)}; expected an object such as {"rope_type": "default", "rope_theta": 10000}`);
+  return { dict: isDict ? (value as RopeDict) : {}, key };
+}
+
 export function readRotary(reader: ConfigReader, dHead: number, nCtx: number, keys: RopeKeys): RotarySpec {
-  const { dict, key } = ropeDict(reader);
+  const { dict, key } = keys.dict === undefined ? ropeDict(reader) : givenDict(reader, keys.dict);
   const positive = (name: string, value: unknown, fallback: number): number => {
     if (value === undefined || value === null) return fallback;
     const ok = typeof value === 'number' && Number.isFinite(value) && value > 0;

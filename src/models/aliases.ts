@@ -46,6 +46,8 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   { alias: 'gemma-2-2b', repo: 'google/gemma-2-2b', family: 'gemma2', nLayers: 26, dModel: 2304, size: '2.6B' },
   { alias: 'gemma-2-9b', repo: 'google/gemma-2-9b', family: 'gemma2', nLayers: 42, dModel: 3584, size: '9.2B' },
   { alias: 'gemma-2-27b', repo: 'google/gemma-2-27b', family: 'gemma2', nLayers: 46, dModel: 4608, size: '27B' },
+  // Gemma 3 1B is text-only (gemma3_text); the larger Gemma 3 checkpoints are multimodal (model_type gemma3), not supported.
+  { alias: 'gemma-3-1b', repo: 'google/gemma-3-1b-pt', family: 'gemma3_text', nLayers: 26, dModel: 1152, size: '1.0B' },
   // Qwen3-0.6B: 16 query and 8 key/value heads of head_dim 128 (2048 ≠ hidden_size 1024), tied embeddings.
   { alias: 'qwen3-0.6b', repo: 'Qwen/Qwen3-0.6B', family: 'qwen3', nLayers: 28, dModel: 1024, size: '0.6B' },
   { alias: 'phi-2', repo: 'microsoft/phi-2', family: 'phi', nLayers: 32, dModel: 2560, size: '2.7B' },

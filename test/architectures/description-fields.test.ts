@@ -251,6 +251,7 @@ describe('every field of the model description is read (perturbing it changes ea
       ['qwen2', (dir) => writeTinyLlama(dir, { modelType: 'qwen2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 } })],
       ['gemma', (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 })],
       ['gemma2', (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3 })],
+      ['gemma3_text', (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, slidingWindowPattern: 2 })],
       ['olmo', (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.5 })],
       ['olmo2', (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24 })],
       ['qwen3', (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1 })],

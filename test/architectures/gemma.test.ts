@@ -1,5 +1,5 @@
 /**
- * The Gemma and Gemma 2 adapters: what they read of config.json (the released keys and
+ * The Gemma, Gemma 2 and Gemma 3 (text) adapters: what they read of config.json (the released keys and
  * transformers' defaults), what they make of Gemma's quirks in the description, what they
  * refuse; and what `weights` reports of them (the gains as the model applies them, 1 + w).
  */
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadModel } from '../../src/architectures/load-model.js';
-import { gemma2Adapter, gemmaAdapter } from '../../src/architectures/gemma.js';
+import { gemma2Adapter, gemma3TextAdapter, gemmaAdapter } from '../../src/architectures/gemma.js';
 import { ModelError } from '../../src/errors.js';
 import { readBlockValues } from '../../src/weights/block-values.js';
 import { computeLayerWeightNorms } from '../../src/weights/weight-norms.js';
@@ -112,5 +112,53 @@ describe('Gemma and Gemma 2 adapters', () => {
     const q = stored('self_attn.q_proj');
     close(layer.processed.W_Q, l2(Array.from(q, (value, i) => value * gain[i % 16]!)), 'processed W_Q');
     close(layer.raw.W_Q, l2(q), 'raw W_Q');
+  });
+
+  it('gemma3_text: q/k norms 1 + w per head, local layers (all but every sixth) with window and rope_local_base_freq, global ones with rope_theta and rope_scaling, no soft-caps', async () => {
+    const tiny = await writeTinyGemma(join(root, 'gemma3'), { modelType: 'gemma3_text', nLayers: 7, dModel: 32, nHeads: 4, nKvHeads: 1, headDim: 8, extraConfig: { rope_scaling: { rope_type: 'linear', factor: 8 } } });
+    const { spec } = await loadModel(tiny.dir);
+    assert.deepEqual([spec.architecture, spec.normPlacement, spec.convention.metric], ['gemma3_text', 'sandwich', 'raw']);
+    const attention = spec.blocks[0]!.attention;
+    assert.deepEqual([attention.qkNorm?.kind, attention.qkNorm?.q.weight?.tensor.name, attention.qkNorm?.q.weight?.offset, attention.qkNorm?.k.weight?.tensor.shape], ['per-head', 'model.layers.0.self_attn.q_norm.weight', 1, [8]]);
+    assert.deepEqual(spec.blocks.map((block) => block.attention.window), [512, 512, 512, 512, 512, undefined, 512]);
+    assert.deepEqual(spec.blocks.map((block) => block.attention.rotary), [...Array(5).fill({ rotaryDims: 8, base: 10000 }), { rotaryDims: 8, base: 1000000, scaling: { kind: 'linear', factor: 8 } }, { rotaryDims: 8, base: 10000 }]);
+    assert.deepEqual([attention.scale, attention.scoreSoftCap], [1 / Math.sqrt(8), undefined]);
+    assert.ok(!('unavailable' in spec.outputHead) && spec.outputHead.logitSoftCap === undefined && spec.outputHead.tied);
+    assert.equal(spec.tokenEmbedding.scale, Math.sqrt(32));
+    const { head_dim: _dim, ...withoutHeadDim } = tinyGemmaConfig({ modelType: 'gemma3_text' });
+    assert.equal(gemma3TextAdapter.readShape(withoutHeadDim, 'config.json').dims.dHead, 256, "Gemma3TextConfig's head_dim default");
+  });
+
+  it("gemma3_text: layer_types, and transformers 5's rope_parameters keyed by layer type", async () => {
+    const tiny = await writeTinyGemma(join(root, 'gemma3-keyed'), {
+      modelType: 'gemma3_text',
+      nLayers: 3,
+      headDim: 8,
+      extraConfig: { layer_types: ['full_attention', 'sliding_attention', 'full_attention'], rope_theta: undefined, rope_local_base_freq: undefined, rope_parameters: { sliding_attention: { rope_type: 'default', rope_theta: 20 }, full_attention: { rope_type: 'linear', factor: 2, rope_theta: 300 } } },
+    });
+    const { spec } = await loadModel(tiny.dir);
+    const full = { rotaryDims: 8, base: 300, scaling: { kind: 'linear', factor: 2 } };
+    assert.deepEqual(spec.blocks.map((block) => [block.attention.window, block.attention.rotary]), [[undefined, full], [512, { rotaryDims: 8, base: 20 }], [undefined, full]]);
+  });
+
+  it('gemma3_text refuses a bad sliding_window_pattern and an unsupported RoPE type by layer type, naming the key and value', async () => {
+    const tiny = await writeTinyGemma(join(root, 'gemma3-refused'), { modelType: 'gemma3_text', nLayers: 2 });
+    await editConfig(tiny.dir, { sliding_window_pattern: 0, rope_parameters: { full_attention: { rope_type: 'yarn', factor: 4 }, sliding_attention: { rope_type: 'default' } } });
+    await assert.rejects(loadModel(tiny.dir), (error: Error) => {
+      assert.ok(error instanceof ModelError);
+      for (const part of ['sliding_window_pattern is 0; expected a positive integer', 'rope_parameters.full_attention type "yarn" is not supported']) assert.ok(error.message.includes(part), `${part} in ${error.message}`);
+      return true;
+    });
+  });
+
+  it('gemma3_text weights: the q/k norm gains as applied (1 + w), in both variants', async () => {
+    const tiny = await writeTinyGemma(join(root, 'gemma3-weights'), { modelType: 'gemma3_text', nLayers: 1, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 });
+    const { spec } = await loadModel(tiny.dir);
+    const layer = computeLayerWeightNorms(0, (await readBlockValues(spec.blocks[0]!)).values, spec.dims, spec.convention.weightProcessing);
+    const gain = (name: string) => l2(Float64Array.from(tiny.weights.get(`layers.0.self_attn.${name}.weight`)!, (w) => 1 + w));
+    for (const variant of ['raw', 'processed'] as const) {
+      assert.ok(Math.abs(layer[variant]['q_norm.w']! - gain('q_norm')) <= 1e-6 * gain('q_norm'), `${variant} q_norm.w`);
+      assert.ok(Math.abs(layer[variant]['k_norm.w']! - gain('k_norm')) <= 1e-6 * gain('k_norm'), `${variant} k_norm.w`);
+    }
   });
 });

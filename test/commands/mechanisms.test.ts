@@ -70,6 +70,7 @@ const CASES: Case[] = [
   { label: 'Phi-3 (fused qkv_proj and gate_up_proj, a window)', architecture: 'phi3', write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 3, seed: 15 }), forward: referencePhi },
   { label: 'GPT-J (one LayerNorm, parallel block, interleaved partial rotary)', architecture: 'gptj', write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24, seed: 16 }), forward: referenceGptj },
   { label: 'Mixtral (top-2 of 4 experts: the MoE output, the router-weighted activation rate)', architecture: 'mixtral', write: (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, slidingWindow: 3, seed: 17 }), forward: referenceMixtral },
+  { label: 'Gemma 3 (q/k norms 1 + w, local layers of window 3 with their own rotary base)', architecture: 'gemma3_text', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, slidingWindowPattern: 3, seed: 17 }), forward: referenceGemma },
   { label: 'Gemma 2 (post-sublayer norms, soft-caps, a window)', architecture: 'gemma2', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, attnLogitSoftcapping: 2, seed: 13 }), forward: referenceGemma },
 ];
 

@@ -178,6 +178,12 @@ const cases: Case[] = [
     reference: (tiny) => (ids, trace) => void referenceOlmo(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceOlmoHead(tiny.weights, tiny.config),
   },
+  {
+    label: 'gemma3_text (q/k norms 1 + w, local layers of window 4 with base 100, a global layer with base 1e5, untied)',
+    write: (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, slidingWindowPattern: 3, ropeLocalBaseFreq: 100, ropeTheta: 100000, untied: true, seed: 18 }),
+    reference: (tiny) => (ids, trace) => void referenceGemma(tiny.weights, tiny.config, ids, trace),
+    head: (tiny) => referenceGemmaHead(tiny.weights, tiny.config),
+  },
 ];
 
 describe('in-graph diagnostics against the plain-TypeScript reference', () => {

@@ -11,7 +11,7 @@ import { gptjReference, mixtralReference, phi3Reference, phiReference } from './
 import { olmoReference } from './reference-mechanisms-olmo.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
-export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'qwen3' | 'phi' | 'phi3' | 'gptj' | 'olmo' | 'olmo2' | 'mixtral';
+export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'gemma3_text' | 'qwen3' | 'phi' | 'phi3' | 'gptj' | 'olmo' | 'olmo2' | 'mixtral';
 
 export interface ReferenceBlockFns {
   /** The attention input norm; without its bias when `withBias` is false. */
@@ -152,10 +152,12 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
       return { normalization: 'layernorm', d, blocks, parallel: (config.use_parallel_residual as boolean | undefined) ?? true };
     }
     case 'gemma':
-    case 'gemma2': {
+    case 'gemma2':
+    // Gemma 3's q/k norms sit on the query-key path, which no probe reads: its blocks are Gemma 2's here.
+    case 'gemma3_text': {
       // modeling_gemma / modeling_gemma2: norms apply 1 + w; GeGLU with the tanh GELU; Gemma 2's
       // post_attention_layernorm / post_feedforward_layernorm on each sub-block's output.
-      const gemma2 = architecture === 'gemma2';
+      const gemma2 = architecture !== 'gemma';
       const d = config.hidden_size as number;
       const nHeads = config.num_attention_heads as number;
       const nKvHeads = (config.num_key_value_heads as number | undefined) ?? nHeads;

@@ -1,8 +1,10 @@
 /**
- * Tiny random Gemma and Gemma 2 models in the exact Hugging Face layout: the config.json keys
- * of google/gemma-2b (Gemma 1.0: `"hidden_act": "gelu"`, no hidden_activation) and of
- * google/gemma-2-2b (hidden_act and hidden_activation, query_pre_attn_scalar, the soft-caps,
- * sliding_window, cache_implementation), GemmaForCausalLM keys (`model.` prefix, no lm_head:
+ * Tiny random Gemma, Gemma 2 and Gemma 3 (text) models in the exact Hugging Face layout: the
+ * config.json keys of google/gemma-2b (Gemma 1.0: `"hidden_act": "gelu"`, no hidden_activation),
+ * of google/gemma-2-2b (hidden_act and hidden_activation, query_pre_attn_scalar, the soft-caps,
+ * sliding_window, cache_implementation) and of google/gemma-3-1b-pt (no hidden_act, null
+ * soft-caps, sliding_window_pattern, rope_local_base_freq; `self_attn.q_norm` / `k_norm` of
+ * [head_dim]), GemmaForCausalLM keys (`model.` prefix, no lm_head:
  * the embeddings are tied) and a head_dim apart from hidden_size / heads. Norm weights are
  * stored as Gemma stores them, w with the model applying 1 + w, drawn away from 0 so the offset
  * matters.
@@ -12,7 +14,7 @@ import { createTensorMaker, torchDtypeName, untiedHead, writeModelFolder, type T
 import { bytesTokenizerJson, tokenizerConfigJson } from './tokenizers.js';
 
 export interface TinyGemmaOptions {
-  modelType?: 'gemma' | 'gemma2';
+  modelType?: 'gemma' | 'gemma2' | 'gemma3_text';
   nLayers?: number;
   dModel?: number;
   nHeads?: number;
@@ -20,11 +22,15 @@ export interface TinyGemmaOptions {
   headDim?: number;
   dMlp?: number;
   nCtx?: number;
-  /** Gemma 2: the config's values (null turns one off); defaults are the released models'. */
+  /** Gemma 2 and 3: the config's values (null turns one off); defaults are the released models'. */
   slidingWindow?: number | null;
   queryPreAttnScalar?: number;
   attnLogitSoftcapping?: number | null;
   finalLogitSoftcapping?: number | null;
+  /** Gemma 3: sliding_window_pattern (6), rope_local_base_freq (10000); rope_theta is ropeTheta (1e6). */
+  slidingWindowPattern?: number;
+  ropeLocalBaseFreq?: number;
+  ropeTheta?: number;
   /** Any other config entries (layer_types, hidden_activation, tie_word_embeddings, …), written as given. */
   extraConfig?: Record<string, unknown>;
   attentionBias?: boolean;
@@ -40,6 +46,7 @@ const VOCAB = 257;
 const END_OF_TEXT_ID = 256;
 
 export function tinyGemmaConfig(options: TinyGemmaOptions = {}): Record<string, unknown> {
+  if (options.modelType === 'gemma3_text') return tinyGemma3Config(options);
   const { modelType = 'gemma', nLayers = 2, dModel = 32, nHeads = 4, nKvHeads = 1, headDim = 12, dMlp = 48, nCtx = 64 } = options;
   const gemma2 = modelType === 'gemma2';
   const prefix = gemma2 ? 'Gemma2' : 'Gemma';
@@ -79,6 +86,46 @@ export function tinyGemmaConfig(options: TinyGemmaOptions = {}): Record<string, 
   };
 }
 
+/** google/gemma-3-1b-pt's config.json keys. */
+function tinyGemma3Config(options: TinyGemmaOptions): Record<string, unknown> {
+  const { nLayers = 2, dModel = 32, nHeads = 4, nKvHeads = 1, headDim = 12, dMlp = 48, nCtx = 64 } = options;
+  const nullable = (value: number | null | undefined) => (value === undefined ? null : value);
+  return {
+    architectures: [options.keys === 'base-model' ? 'Gemma3TextModel' : 'Gemma3ForCausalLM'],
+    attention_bias: options.attentionBias ?? false,
+    attention_dropout: 0.0,
+    attn_logit_softcapping: nullable(options.attnLogitSoftcapping),
+    bos_token_id: END_OF_TEXT_ID,
+    cache_implementation: 'hybrid',
+    eos_token_id: END_OF_TEXT_ID,
+    final_logit_softcapping: nullable(options.finalLogitSoftcapping),
+    head_dim: headDim,
+    hidden_activation: 'gelu_pytorch_tanh',
+    hidden_size: dModel,
+    initializer_range: 0.02,
+    intermediate_size: dMlp,
+    max_position_embeddings: nCtx,
+    model_type: 'gemma3_text',
+    num_attention_heads: nHeads,
+    num_hidden_layers: nLayers,
+    num_key_value_heads: nKvHeads,
+    pad_token_id: 0,
+    query_pre_attn_scalar: options.queryPreAttnScalar ?? headDim,
+    rms_norm_eps: 1e-6,
+    rope_local_base_freq: options.ropeLocalBaseFreq ?? 10000.0,
+    rope_scaling: null,
+    rope_theta: options.ropeTheta ?? 1000000.0,
+    sliding_window: options.slidingWindow === undefined ? 512 : options.slidingWindow,
+    sliding_window_pattern: options.slidingWindowPattern ?? 6,
+    ...(options.untied ? { tie_word_embeddings: false } : {}),
+    torch_dtype: torchDtypeName(options.dtype),
+    transformers_version: '4.50.0.dev0',
+    use_cache: true,
+    vocab_size: VOCAB,
+    ...options.extraConfig,
+  };
+}
+
 export async function writeTinyGemma(dir: string, options: TinyGemmaOptions = {}): Promise<TinyModel> {
   const config = tinyGemmaConfig(options);
   const { modelType = 'gemma', nLayers = 2, dModel = 32, nHeads = 4, nKvHeads = 1, headDim = 12, dMlp = 48, seed = 7, scale = 0.2 } = options;
@@ -98,8 +145,13 @@ export async function writeTinyGemma(dir: string, options: TinyGemmaOptions = {}
     linear(`${p}.self_attn.k_proj`, dModel, nKvHeads * headDim, bias);
     linear(`${p}.self_attn.v_proj`, dModel, nKvHeads * headDim, bias);
     linear(`${p}.self_attn.o_proj`, nHeads * headDim, dModel, bias);
+    if (modelType === 'gemma3_text') {
+      // Stored w of [head_dim], applied as 1 + w, far from 0 so the gains matter.
+      add(`${p}.self_attn.q_norm.weight`, [headDim], 0.3, 0.5);
+      add(`${p}.self_attn.k_norm.weight`, [headDim], 0.3, 0.5);
+    }
     norm(`${p}.post_attention_layernorm`);
-    if (modelType === 'gemma2') {
+    if (modelType !== 'gemma') {
       norm(`${p}.pre_feedforward_layernorm`);
       norm(`${p}.post_feedforward_layernorm`);
     }
