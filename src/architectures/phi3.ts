@@ -1,5 +1,5 @@
 /**
- * Phi-3 and Phi-4 (microsoft/Phi-3-mini-4k-instruct, Phi-3-medium-4k-instruct, phi-4, …;
+ * Phi-3, Phi-3.5 and Phi-4 (microsoft/Phi-3-mini-4k-instruct, Phi-3.5-mini-instruct, phi-4, …;
  * Phi3ForCausalLM), as transformers' modeling_phi3 runs them: the Mistral block (pre-RMSNorm,
  * grouped-query attention scaled by 1/√head_dim, SwiGLU down(silu(gate(x)) · up(x))) with two
  * fused projections: `qkv_proj` [q | k | v] and `gate_up_proj` [gate | up] (the first
@@ -9,45 +9,32 @@
  * as transformers' mask shows them).
  * Output head (logit lens only): `model.norm` (RMSNorm), and `lm_head` (untied by default; the
  * embedding when tied or when the checkpoint has no lm_head, as for Llama).
+ * LongRoPE (rope_scaling type longrope; su and yarn in older configs, as Phi3Config renames them:
+ * the 128k-context Phi-3, Phi-3.5-mini, Phi-4-mini) in its short regime: frequencies divided by
+ * short_factor, cos and sin times attention_factor (√(1 + ln(max / original) / ln original) when
+ * the config gives none). transformers switches to long_factor once a batch's longest sequence
+ * passes original_max_position_embeddings, which would make a prompt's norms depend on the
+ * prompts batched with it; the model is run at most original_max_position_embeddings tokens
+ * instead (its shape's context), where every batch is in the short regime, exactly.
  * Ignored: resid_pdrop, embd_pdrop, attention_dropout (training only), attention_bias (Phi3's
- * projections never have biases, whatever it says), original_max_position_embeddings (read only
- * by longrope). Refused: rope_scaling of type longrope (su, yarn in older configs), the
- * long-context Phi-3 and Phi-3.5 models' rotary, which switches its factors with the length of
- * the batch.
+ * projections never have biases, whatever it says).
  */
-import { quote } from '../errors.js';
 import type { WeightIndex } from '../models/index.js';
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedShape } from './config-reader.js';
 import { modelShape } from './model-shape.js';
 import { describeOutputHead } from './output-head.js';
-import { readRotary } from './rope-config.js';
+import { longRopeContext, readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, RotarySpec, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
-
-/** Phi3Config maps these older rope_scaling types to longrope. */
-const LONGROPE_TYPES = ['longrope', 'su', 'yarn'];
-
-/** The rope_scaling type a config names, if any (rope_type, or type in older configs). */
-function ropeScalingType(reader: ConfigReader): unknown {
-  const scaling = reader.raw('rope_scaling') ?? reader.raw('rope_parameters');
-  if (typeof scaling !== 'object' || scaling === null) return undefined;
-  const dict = scaling as Record<string, unknown>;
-  return dict.rope_type ?? dict.type;
-}
 
 /** The shape, with the rotary settings and the sliding window checked here, before any weight is downloaded. */
 function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader; rotary: RotarySpec; window: number | undefined } {
   const reader = new ConfigReader(config, configPath);
-  const dims = reader.llamaStyleDims();
-  const type = ropeScalingType(reader);
-  const longrope = typeof type === 'string' && LONGROPE_TYPES.includes(type);
-  reader.require(
-    !longrope,
-    `rope_scaling type ${quote(type)} (LongRoPE, of the 128k-context Phi-3 and Phi-3.5 models) is not supported: its rotary factors switch with the batch's length; the 4k-context models (rope_scaling null) are`,
-  );
-  // Refused above: its placeholder is never used (reader.finish throws first).
-  const rotary = longrope ? { rotaryDims: dims.dHead, base: 1 } : readRotary(reader, dims.dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 });
+  const stated = reader.llamaStyleDims();
+  const rotary = readRotary(reader, stated.dHead, stated.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1, longRope: true });
+  // LongRoPE runs in its short regime only: at most original_max_position_embeddings tokens (see above).
+  const dims = { ...stated, nCtx: longRopeContext(rotary, stated.nCtx) };
   const window = reader.slidingWindow(undefined);
   return { shape: modelShape({ architecture: 'phi3', dims, normalization: 'rmsnorm', parallelResidual: false }, reader), reader, rotary, window };
 }

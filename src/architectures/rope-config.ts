@@ -25,7 +25,15 @@ export interface RopeKeys {
    * `rope_parameters.sliding_attention`).
    */
   dict?: { key: string; value: unknown };
+  /**
+   * Accept LongRoPE (rope type longrope, or su / yarn as Phi3Config renames them): the adapter
+   * must then run the model at most scaling.originalContext tokens (longRopeContext). Absent: refused.
+   */
+  longRope?: boolean;
 }
+
+/** Phi3Config's older names of longrope. */
+const LONGROPE_ALIASES = ['su', 'yarn'];
 
 type RopeDict = Record<string, unknown>;
 
@@ -70,9 +78,38 @@ export function readRotary(reader: ConfigReader, dHead: number, nCtx: number, ke
     `${fractionEntry?.name ?? 'the rotary fraction'} ${fraction} rotates ${rotaryDims} of ${dHead} head dimensions; expected an even number from 2 to ${dHead}`,
   );
 
-  const type = dict.rope_type ?? dict.type ?? 'default';
-  const scaling = readScaling(reader, dict, key, type, nCtx, positive);
+  const named = dict.rope_type ?? dict.type ?? 'default';
+  const type = keys.longRope && typeof named === 'string' && LONGROPE_ALIASES.includes(named) ? 'longrope' : named;
+  const scaling = type === 'longrope' && keys.longRope ? readLongRope(reader, dict, key, rotaryDims, nCtx, positive) : readScaling(reader, dict, key, type, nCtx, positive);
   return scaling === undefined ? { rotaryDims, base } : { rotaryDims, base, scaling };
+}
+
+/** The most tokens a model with this rotary runs: LongRoPE's original context (its short regime), else nCtx. */
+export function longRopeContext(rotary: RotarySpec, nCtx: number): number {
+  return rotary.scaling?.kind === 'longrope' ? Math.min(nCtx, rotary.scaling.originalContext) : nCtx;
+}
+
+/**
+ * LongRoPE as transformers' _compute_longrope_parameters reads it: short_factor (one per
+ * rotated pair), factor = max_position_embeddings / original_max_position_embeddings (the
+ * top-level key, else the dict's; without either, the dict's factor), attention_factor, else
+ * √(1 + ln factor / ln original) when factor > 1, else 1.
+ */
+function readLongRope(reader: ConfigReader, dict: RopeDict, key: string, rotaryDims: number, nCtx: number, positive: (name: string, value: unknown, fallback: number) => number): RopeScaling {
+  const factors = (name: string): number[] => {
+    const value = dict[name];
+    const ok = Array.isArray(value) && value.length === rotaryDims / 2 && value.every((item) => typeof item === 'number' && Number.isFinite(item) && item > 0);
+    reader.require(ok, `${key}.${name} is ${quote(value ?? null)}; expected ${rotaryDims / 2} positive numbers (one per rotated pair)`);
+    return ok ? (value as number[]) : new Array<number>(rotaryDims / 2).fill(1);
+  };
+  const shortFactors = factors('short_factor');
+  factors('long_factor'); // the long regime is never run, but a config without it is not a LongRoPE config
+  const stated = reader.raw('original_max_position_embeddings') ?? dict.original_max_position_embeddings;
+  const originalContext = stated === undefined || stated === null ? nCtx : positive('original_max_position_embeddings', stated, nCtx);
+  const factor = stated === undefined || stated === null ? positive(`${key}.factor`, dict.factor, 1) : nCtx / originalContext;
+  const derived = factor > 1 ? Math.sqrt(1 + Math.log(factor) / Math.log(originalContext)) : 1;
+  const attentionFactor = positive(`${key}.attention_factor`, dict.attention_factor, derived);
+  return { kind: 'longrope', shortFactors, attentionFactor, originalContext };
 }
 
 function readScaling(

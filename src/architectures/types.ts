@@ -95,7 +95,13 @@ export type RopeScaling =
   /** Every frequency divided by factor (positions interpolated). */
   | { kind: 'linear'; factor: number }
   /** Llama 3.1: long wavelengths divided by factor, short ones kept, a smooth ramp between. */
-  | { kind: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
+  | { kind: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number }
+  /**
+   * LongRoPE (Phi-3/3.5/4 long-context models) in its short regime: frequency i divided by
+   * shortFactors[i], and cos and sin times attentionFactor. transformers switches to its long
+   * factors once a batch passes originalContext tokens, so a model with it runs at most that many.
+   */
+  | { kind: 'longrope'; shortFactors: number[]; attentionFactor: number; originalContext: number };
 
 export interface RotarySpec {
   /** Leading dimensions of each head that are rotated (partial rotary when < dHead). */

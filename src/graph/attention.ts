@@ -8,7 +8,7 @@
 import type { AttentionSpec, ModelDims, NormWeights, QkNorm, RotarySpec } from '../architectures/types.js';
 import type { GraphContext } from './layers.js';
 import { int, ints } from './onnx-builder.js';
-import { rotaryInverseFrequencies } from './rotary.js';
+import { rotaryAmplitude, rotaryInverseFrequencies } from './rotary.js';
 
 /** Values that depend only on the sequence length, built once per graph. */
 export class SequenceValues {
@@ -77,9 +77,12 @@ export class SequenceValues {
     const interleaved = spec.pairing === 'interleaved';
     const laidOut = interleaved ? g.node('Unsqueeze', [angles, g.intConstant([-1])]) : g.node('Concat', [angles, angles], { axis: int(-1) });
     const name = `rotary${spec.rotaryDims}${interleaved ? 'i' : ''}`;
+    // LongRoPE scales cos and sin (transformers' attention_scaling): the rotated features grow by it.
+    const amplitude = rotaryAmplitude(spec);
+    const scaled = (value: string) => (amplitude === 1 ? value : g.node('Mul', [value, g.floatConstant([amplitude], [])]));
     const table = {
-      cos: g.node('Unsqueeze', [g.node('Cos', [laidOut]), g.intConstant([1])], {}, `${name}.cos`),
-      sin: g.node('Unsqueeze', [g.node('Sin', [laidOut]), g.intConstant([1])], {}, `${name}.sin`),
+      cos: g.node('Unsqueeze', [scaled(g.node('Cos', [laidOut])), g.intConstant([1])], {}, `${name}.cos`),
+      sin: g.node('Unsqueeze', [scaled(g.node('Sin', [laidOut])), g.intConstant([1])], {}, `${name}.sin`),
     };
     this.rotaryTables.set(key, table);
     return table;

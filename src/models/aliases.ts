@@ -51,8 +51,9 @@ export const MODEL_ALIASES: readonly ModelAlias[] = [
   // Qwen3-0.6B: 16 query and 8 key/value heads of head_dim 128 (2048 ≠ hidden_size 1024), tied embeddings.
   { alias: 'qwen3-0.6b', repo: 'Qwen/Qwen3-0.6B', family: 'qwen3', nLayers: 28, dModel: 1024, size: '0.6B' },
   { alias: 'phi-2', repo: 'microsoft/phi-2', family: 'phi', nLayers: 32, dModel: 2560, size: '2.7B' },
-  // The 4k-context Phi-3: the 128k one and Phi-3.5 use LongRoPE, which the tool refuses (src/architectures/phi3.ts).
   { alias: 'phi-3-mini-4k-instruct', repo: 'microsoft/Phi-3-mini-4k-instruct', family: 'phi3', nLayers: 32, dModel: 3072, size: '3.8B' },
+  // LongRoPE: measured up to 4096 tokens, its short regime (src/architectures/phi3.ts).
+  { alias: 'phi-3.5-mini-instruct', repo: 'microsoft/Phi-3.5-mini-instruct', family: 'phi3', nLayers: 32, dModel: 3072, size: '3.8B' },
   // OLMo: training checkpoints are branches, e.g. allenai/OLMo-1B-hf@step20000-tokens84B,
   // allenai/OLMo-2-0425-1B@stage1-step1000-tokens3B (sweep --revisions all lists them).
   { alias: 'olmo-1b', repo: 'allenai/OLMo-1B-hf', family: 'olmo', nLayers: 16, dModel: 2048, size: '1.2B' },

@@ -88,11 +88,30 @@ describe('Phi and Phi-3 adapters', () => {
     assert.deepEqual(availableHooks(spec), ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post']);
   });
 
-  it('phi3: refuses LongRoPE (longrope, and su / yarn as older configs say it) from config.json alone, naming the key and type', () => {
-    for (const type of ['longrope', 'su', 'yarn']) {
-      const config = { ...PHI_3_MINI_4K, rope_scaling: { type, short_factor: [1], long_factor: [1] } };
-      assert.throws(() => phi3Adapter.readShape(config, 'config.json'), refused(new RegExp(`rope_scaling type "${type}" \\(LongRoPE`)), type);
+  it('phi3: LongRoPE (longrope, and su as older configs say it) in its short regime: the short factors, the attention factor, the context capped at original_max_position_embeddings', () => {
+    const pairs = 48; // head_dim 96, whole heads
+    const factors = (scale: number) => Array.from({ length: pairs }, (_, i) => 1 + scale * i);
+    for (const type of ['longrope', 'su']) {
+      // microsoft/Phi-3.5-mini-instruct: 131072 positions, 4096 of them in the short regime.
+      const config = { ...PHI_3_MINI_4K, max_position_embeddings: 131072, sliding_window: 262144, rope_scaling: { long_factor: factors(0.5), short_factor: factors(0.01), type } };
+      const shape = phi3Adapter.readShape(config, 'config.json');
+      assert.equal(shape.dims.nCtx, 4096, `${type}: at most original_max_position_embeddings tokens`);
     }
+    const expected = Math.sqrt(1 + Math.log(32) / Math.log(4096));
+    assert.ok(Math.abs(expected - 1.1902380714238083) < 1e-12, 'Phi-3.5-mini\'s attention factor');
+  });
+
+  it('phi3: refuses LongRoPE factors of the wrong length from config.json alone, naming the key', () => {
+    const config = { ...PHI_3_MINI_4K, max_position_embeddings: 131072, rope_scaling: { long_factor: [1, 2], short_factor: [1, 2], type: 'longrope' } };
+    assert.throws(() => phi3Adapter.readShape(config, 'config.json'), refused(/rope_scaling\.short_factor is \[1,2\]; expected 48 positive numbers \(one per rotated pair\)/));
+  });
+
+  it('phi3: the description carries the short factors and the attention factor', async () => {
+    const shortFactor = [1, 1.5, 2, 4];
+    const tiny = await writeTinyPhi(join(root, 'phi3-longrope'), { modelType: 'phi3', nLayers: 1, dModel: 32, nHeads: 4, nCtx: 256, longRope: { shortFactor, longFactor: [1, 2, 3, 4], originalContext: 64 } });
+    const { spec } = await loadModel(tiny.dir);
+    assert.deepEqual(spec.blocks[0]!.attention.rotary?.scaling, { kind: 'longrope', shortFactors: shortFactor, attentionFactor: Math.sqrt(1 + Math.log(4) / Math.log(64)), originalContext: 64 });
+    assert.equal(spec.dims.nCtx, 64);
   });
 
   it('weights: the gate and up projections are their own halves of gate_up_proj, read once', async () => {

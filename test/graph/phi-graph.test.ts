@@ -16,6 +16,8 @@ import { referencePhi } from '../support/reference-phi.js';
 import { writeTinyPhi, type TinyPhiOptions } from '../support/tiny-phi.js';
 
 const RELATIVE_TOLERANCE = 1e-4;
+/** Six rotated pairs (head_dim 16 × 0.75 = 12 features); the long factors are never reached (prompts ≤ 64 tokens). */
+const LONG_ROPE = { shortFactor: [1, 1.3, 2.1, 3.5, 6, 11], longFactor: [1, 2, 4, 8, 16, 32], originalContext: 64 };
 
 /** Seeded prompts of lengths 1, 8, 15 and 22: the longest is over 5× the sliding windows below. */
 function makePrompts(seed: number): number[][] {
@@ -36,6 +38,10 @@ describe('Phi and Phi-3 graphs against the plain-TypeScript reference', () => {
     { label: 'phi: qk_layernorm (each head\'s queries and keys LayerNorm\'d before rotary)', options: { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, qkLayernorm: true, seed: 4 } },
     { label: 'phi3: fused qkv_proj and gate_up_proj, grouped-query attention, sliding window 4', options: { modelType: 'phi3', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, slidingWindow: 4, seed: 5 } },
     { label: 'phi3: no window, Phi-4-mini\'s partial_rotary_factor 0.75, tied (no lm_head)', options: { modelType: 'phi3', nLayers: 2, dModel: 32, nHeads: 2, dMlp: 40, partialRotaryFactor: 0.75, tied: true, seed: 7 } },
+    {
+      label: 'phi3: LongRoPE (Phi-3.5-mini\'s rope_scaling) with partial rotary 0.75: short factors and the attention factor √(1 + ln 4 / ln 64)',
+      options: { modelType: 'phi3', nLayers: 2, dModel: 32, nHeads: 2, nKvHeads: 1, dMlp: 40, nCtx: 256, partialRotaryFactor: 0.75, slidingWindow: 6, longRope: LONG_ROPE, seed: 8 },
+    },
     { label: 'phi3: BF16 weights', options: { modelType: 'phi3', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 1, slidingWindow: 5, dtype: 'BF16', seed: 9 } },
   ];
   cases.forEach(({ label, options }, index) => {
@@ -51,7 +57,7 @@ describe('Phi and Phi-3 graphs against the plain-TypeScript reference', () => {
     });
   });
 
-  it('the comparison can fail: the rotary fraction, the q/k norms, the window and the gate/up order change the reference', async () => {
+  it('the comparison can fail: the rotary fraction, the q/k norms, the window, LongRoPE and the gate/up order change the reference', async () => {
     const phi = await writeTinyPhi(join(root, 'sensitivity-phi'), cases[1]!.options);
     const phi3 = await writeTinyPhi(join(root, 'sensitivity-phi3'), cases[3]!.options);
     const ids = makePrompts(1)[3]!;
@@ -60,6 +66,9 @@ describe('Phi and Phi-3 graphs against the plain-TypeScript reference', () => {
     const qkNormed = await writeTinyPhi(join(root, 'sensitivity-qk'), cases[2]!.options);
     assert.ok(differs(qkNormed, { qk_layernorm: false }) > 1e-3, 'the q/k LayerNorms matter');
     assert.ok(differs(phi3, { sliding_window: null }) > 1e-3, 'the window matters');
+    const longRoped = await writeTinyPhi(join(root, 'sensitivity-longrope'), cases[5]!.options);
+    assert.ok(differs(longRoped, { rope_scaling: null }) > 1e-3, 'LongRoPE matters');
+    assert.ok(differs(longRoped, { rope_scaling: { ...(longRoped.config.rope_scaling as object), attention_factor: 1 } }) > 1e-3, 'its attention factor matters');
     // gate_up_proj with its halves swapped: the model would be another one.
     const swapped = new Map(phi3.weights);
     for (let layer = 0; layer < 3; layer += 1) {

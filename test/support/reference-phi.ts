@@ -7,7 +7,8 @@
  * rotate_half on the first int(head_dim · partial_rotary_factor) features (0.5 by default),
  * final_layernorm and lm_head with its bias. Phi-3: the Mistral block, qkv_proj's output sliced
  * [q | k | v] (GQA widths), gate_up_proj's output chunked in two (gate first, then up),
- * up · silu(gate), the sliding window on every layer when set, model.norm and lm_head.
+ * up · silu(gate), the sliding window on every layer when set, LongRoPE when rope_scaling says
+ * so, model.norm and lm_head.
  */
 import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, rmsNorm, splitColumns, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
 
@@ -29,6 +30,22 @@ function attentionOf(config: Config): Attention {
   return { nHeads, nKvHeads: (config.num_key_value_heads as number | undefined) ?? nHeads, dHead, rotaryDims: Math.trunc(dHead * fraction), base: (config.rope_theta as number | undefined) ?? 10000 };
 }
 
+/**
+ * Phi-3's LongRoPE (modeling_rope_utils _compute_longrope_parameters, su / yarn renamed to it by
+ * Phi3Config): inverse frequencies 1 / (ext · base^(2i/dim)) with ext = long_factor when the
+ * sequence is longer than original_max_position_embeddings, short_factor otherwise, and cos and
+ * sin times √(1 + ln(max / original) / ln original). Undefined without it.
+ */
+function longRopeOf(config: Config, rotaryDims: number, base: number, length: number): { frequencies: number[]; amplitude: number } | undefined {
+  const scaling = config.rope_scaling as Record<string, unknown> | null | undefined;
+  if (config.model_type !== 'phi3' || !scaling || !['longrope', 'su', 'yarn'].includes((scaling.type ?? scaling.rope_type) as string)) return undefined;
+  const original = config.original_max_position_embeddings as number;
+  const factor = (config.max_position_embeddings as number) / original;
+  const ext = (length > original ? scaling.long_factor : scaling.short_factor) as number[];
+  const frequencies = ext.map((e, i) => 1 / (e * base ** ((2 * i) / rotaryDims)));
+  return { frequencies, amplitude: (scaling.attention_factor as number | undefined) ?? (factor > 1 ? Math.sqrt(1 + Math.log(factor) / Math.log(original)) : 1) };
+}
+
 export function referencePhi(weights: Map<string, Float32Array>, config: Config, ids: number[], trace?: BlockTrace[]): HookNorms {
   const phi3 = config.model_type === 'phi3';
   const d = config.hidden_size as number;
@@ -41,7 +58,13 @@ export function referencePhi(weights: Map<string, Float32Array>, config: Config,
     return value;
   };
   const project = (x: Vectors, name: string, dOut: number, withBias = true) => linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? weights.get(`${name}.bias`) : undefined);
-  const rotate = (x: Vectors, heads: number) => applyRotary(x, heads, dHead, rotaryDims, base);
+  const longRope = longRopeOf(config, rotaryDims, base, ids.length);
+  const rotate = (x: Vectors, heads: number) => {
+    const turned = applyRotary(x, heads, dHead, rotaryDims, base, longRope?.frequencies);
+    if (longRope === undefined) return turned;
+    // cos · a and sin · a: the rotated features, and only they, times the attention factor.
+    return turned.map((row) => row.map((value, i) => (i % dHead < rotaryDims ? value * longRope.amplitude : value)));
+  };
   const options = { nHeads, nKvHeads, dHead, scale: dHead ** -0.5, ...(window !== undefined ? { window } : {}) };
   const result = emptyHookNorms();
   const embed = w('embed_tokens.weight');

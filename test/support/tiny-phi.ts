@@ -25,6 +25,11 @@ export interface TinyPhiOptions {
   qkLayernorm?: boolean;
   /** phi3: sliding_window (default null). */
   slidingWindow?: number | null;
+  /**
+   * phi3: LongRoPE as Phi-3.5-mini's config writes it (rope_scaling {type, short_factor,
+   * long_factor}; max_position_embeddings = nCtx, original_max_position_embeddings as given).
+   */
+  longRope?: { type?: 'longrope' | 'su'; shortFactor: number[]; longFactor: number[]; originalContext: number };
   /** Any other config entries, written as given. */
   extraConfig?: Record<string, unknown>;
   /** tie_word_embeddings true: no lm_head.weight (Phi keeps lm_head.bias). */
@@ -68,7 +73,8 @@ export function tinyPhiConfig(options: TinyPhiOptions = {}): Record<string, unkn
       : {
           attention_bias: false,
           hidden_act: 'silu',
-          original_max_position_embeddings: nCtx,
+          original_max_position_embeddings: options.longRope?.originalContext ?? nCtx,
+          ...(options.longRope ? { rope_scaling: { long_factor: options.longRope.longFactor, short_factor: options.longRope.shortFactor, type: options.longRope.type ?? 'longrope' } } : {}),
           pad_token_id: END_OF_TEXT_ID,
           resid_pdrop: 0.0,
           rms_norm_eps: 1e-5,
