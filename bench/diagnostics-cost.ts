@@ -31,7 +31,7 @@ export const DIAGNOSTIC_SCENARIOS: DiagnosticScenario[] = [
   { label: 'massive-sequence', diagnostics: ['massive-sequence'] },
   { label: 'sinks', diagnostics: ['sinks'] },
   { label: 'heads', diagnostics: ['heads'], target: 1.3 },
-  { label: 'all but lens', diagnostics: ['cosines', 'massive', 'massive-median', 'sinks', 'heads'] },
+  { label: 'all but lens', diagnostics: ['cosines', 'massive', 'massive-median', 'massive-sequence', 'sinks', 'heads'] },
   { label: 'lens', diagnostics: ['lens'], firstRoundOnly: true, memory: true },
 ];
 

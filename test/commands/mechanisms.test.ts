@@ -190,6 +190,25 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
     });
   }
 
+  it('every included token resampled: the resampled means have no sampling error and equal the measured ones, prompt-level error too', async () => {
+    const dir = join(root, 'all-resampled');
+    await writeTinyGpt2(dir, { nLayers: 2, dModel: 16, nHeads: 2, seed: 21 });
+    const promptsPath = join(root, 'all-resampled.jsonl');
+    await writeFile(promptsPath, makePrompts(300).map((ids) => JSON.stringify({ ids })).join('\n'));
+    const { mechanisms: file } = await analyzeMechanisms(
+      { model: dir, promptsPath, outPath: join(root, 'all-resampled.mechanisms.json'), samples: 1000, seed: SEED, batchSize: 2, prependBos: true, device: 'cpu', threads: 1, refresh: false },
+      createSilentReporter(),
+    );
+    assert.equal(file.tokens.resampled, file.tokens.included);
+    for (const entry of file.layers) {
+      const [same, measured] = [entry.sameLayer.mlp_out, entry.measured.mlp_out];
+      assert.equal(same.stderr, 0, `layer ${entry.layer}: every token drawn, no sampling error`);
+      assert.equal(same.n, same.population);
+      assertRelative(same.mean, measured.mean, NORM_TOLERANCE, `layer ${entry.layer}: the same tokens through the same MLP`);
+      assertRelative(same.promptStderr!, measured.promptStderr!, 1e-3, `layer ${entry.layer}: the same prompts as clusters`);
+    }
+  });
+
   for (const [index, testCase] of CASES.entries()) {
     it(`weights: ‖W_in·W_out‖ and ‖b_in·W_out‖, ${testCase.label}`, async () => {
       const dir = join(root, `weights-${index}`);
