@@ -45,10 +45,10 @@ import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-w
 import { tablePaths } from '../store/result-tables.js';
 import { toolVersion } from '../version.js';
 import type { Diagnostic } from '../results/diagnostics.js';
-import { type Measurement } from '../results/schema.js';
-import { type HookName } from '../vocabulary/hooks.js';
+import type { Measurement } from '../results/schema.js';
+import type { HookName } from '../vocabulary/hooks.js';
 import { createNormSession, defaultThreads, onnxRuntimeVersion } from '../runtime/onnx-session.js';
-import { type Device } from '../runtime/devices.js';
+import type { Device } from '../runtime/devices.js';
 
 export interface MeasureRequest {
   /** Alias, Hub repo id[@revision] or folder; the embedded demo model when absent. */

@@ -30,14 +30,14 @@ import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatRowsJson } from '../results/format-measurement.js';
 import { MECHANISM_ERRORS, MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
 import { defaultThreads, onnxRuntimeVersion } from '../runtime/onnx-session.js';
-import { type Device } from '../runtime/devices.js';
+import type { Device } from '../runtime/devices.js';
 import { createTensorSession } from '../runtime/tensor-session.js';
 import { allocatedMemory, formatMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
 import { planExecution } from '../measure/memory-plan.js';
 import { memoryModelOf } from '../measure/memory-model.js';
 import { Sessions } from '../measure/streamed-run.js';
 import { toolVersion } from '../version.js';
-import { runForward, runForwardStreamed, type SampleSlots } from './mechanisms-forward.js';
+import { runForward, runForwardStreamed, type ForwardTotals, type SampleSlots } from './mechanisms-forward.js';
 import { runProbes, runProbesByLayer, type ProbeSource, type ProbeValues } from './mechanisms-probes.js';
 import { resolveRequestedModel } from '../models/resolve-model.js';
 
@@ -158,7 +158,7 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
     reporter.info(`${resolved.id} needs about ${formatMemorySize(execution.wholeBytes)} as one graph, more than ${budget.source} (${formatMemorySize(budget.bytes)}): running it block by block, about ${formatMemorySize(execution.bytes)} at most`);
   }
   stopIfInterrupted(request.signal, 'while reading the prompts');
-  let forward;
+  let forward: ForwardTotals;
   if (execution.kind === 'whole') {
     const forwardSession = await createTensorSession(buildMechanismForwardGraph(spec, layout).bytes, layout.folder, sessionOptions);
     const progress = reporter.progress('running the prompts (tokens)', totalTokens, 'items');

@@ -17,7 +17,7 @@ import type { Measurement, ModelInfo } from '../results/schema.js';
 import { measurementInputs, readMeasurementFile, type MeasurementFile } from '../store/open-results.js';
 import { ParquetTokenSource } from '../store/parquet-token-source.js';
 import type { TokenSource } from '../store/token-source.js';
-import { ResultTablesWriter, type SequenceNorms } from '../store/result-tables-writer.js';
+import { ResultTablesWriter, type SequenceNorms, type TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
 import { transformerLensConvention } from '../architectures/conventions.js';
 import { buildMeasurement } from '../measure/build-measurement.js';
@@ -100,7 +100,7 @@ async function writeMerged(shards: MeasurementFile[], outPath: string, outputs: 
     await restoreScans();
     throw error instanceof WriteFailure ? error.withAdvice(nothingWritten) : error;
   }
-  let written;
+  let written: TablesOutcome;
   try {
     let expected = 0;
     for await (const sequence of mergeInPromptOrder(shards, sources, columns, sequenceColumns)) {

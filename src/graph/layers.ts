@@ -7,7 +7,7 @@
 import type { Activation, LinearWeights, NormWeights, TensorRef } from '../architectures/types.js';
 import type { TensorInfo } from '../models/index.js';
 import type { ExternalDataLayout } from './external-data.js';
-import { ElementType, GraphBuilder, float, int, ints, type ElementTypeValue } from './onnx-builder.js';
+import { ElementType, type GraphBuilder, float, int, ints, type ElementTypeValue } from './onnx-builder.js';
 
 const STORED_TYPES: Record<string, ElementTypeValue> = {
   F32: ElementType.float,

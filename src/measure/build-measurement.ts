@@ -4,7 +4,7 @@ import type { DiagnosticsInfo } from '../results/diagnostics-info.js';
 import type { TablesOutcome } from '../store/result-tables-writer.js';
 import { toolVersion } from '../version.js';
 import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, SUMMARY_STATISTICS, type Measurement, type ModelInfo, type PromptsInfo, type RuntimeInfo, type ShardInfo } from '../results/schema.js';
-import { type HookName, type NormMetric } from '../vocabulary/hooks.js';
+import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 
 /** The results file's model block. */
 export function modelInfo(id: string, revision: string | null, bosTokenId: number | null, spec: TransformerSpec, contentId?: string): ModelInfo {

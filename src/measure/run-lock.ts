@@ -14,7 +14,7 @@
  * read only when it is a regular file, opened without following links and without blocking.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, readlinkSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, readlinkSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, quote } from '../errors.js';
 import { describeSpecial } from '../io/output-guard.js';
@@ -167,7 +167,7 @@ interface ExistingLock {
 
 /** The lock file at `path`, read only if it is a regular file; undefined when it vanished meanwhile. */
 function readExisting(path: string, me: LockHolder): ExistingLock | undefined {
-  let info;
+  let info: Stats;
   try {
     info = lstatSync(path);
   } catch (error) {

@@ -5,7 +5,7 @@
  * src/models/torch/). Either way a tensor is a byte range of its file (TensorInfo), so callers do
  * not see the format. Shard names are untrusted: they must be plain file names inside the folder.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError, quote } from '../errors.js';
 import { describeReadFailure, openRegularFile, readRegularFile } from '../io/read-regular-file.js';
@@ -168,7 +168,7 @@ export async function readTensorValues(info: TensorInfo, into?: Float32Array): P
     return out;
   }
   const fail = (problem: string) => new ModelError(`could not read tensor ${quote(info.name)} from ${quote(info.file)}: ${problem}`);
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await openRegularFile(info.file);
   } catch (error) {

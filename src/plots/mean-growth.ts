@@ -21,11 +21,11 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
   const fit = fits[hook];
   const stat = fit?.stat ?? 'mean';
   // The summary has the mean and the median; other statistics come from the fit, over its range.
-  const valueOf = (summary: LayerSummary): number =>
+  const statisticOf = (summary: LayerSummary): number =>
     stat === 'geomean' ? (fit !== undefined && summary.layer >= fit.fromLayer && summary.layer <= fit.toLayer ? (fit.values?.[summary.layer - fit.fromLayer] ?? Number.NaN) : Number.NaN) : summary[stat];
   const rows = hookSummaries(measurement, hook)
-    .filter((summary) => summary.count > 0 && valueOf(summary) > 0)
-    .map((summary) => ({ layer: summary.layer, value: roundValue(valueOf(summary)), q25: roundValue(summary.q25), q75: roundValue(summary.q75) }));
+    .filter((summary) => summary.count > 0 && statisticOf(summary) > 0)
+    .map((summary) => ({ layer: summary.layer, value: roundValue(statisticOf(summary)), q25: roundValue(summary.q25), q75: roundValue(summary.q75) }));
   if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms outside the excluded tokens` };
   const fitPoints = fit === undefined ? [] : fitPhasePoints(fit, 'fit');
   const scaleAxis = logScaleAxis([...rows.flatMap((row) => [row.q25, row.q75, row.value]), ...fitPoints.map((point) => point.norm)]);

@@ -91,7 +91,7 @@ export async function evictSnapshot(cacheDir: string, repo: string, sha: string)
 /** A folder reached without any symlink on the way (its real path is the path itself). */
 async function isPlainFolder(path: string): Promise<boolean> {
   const info = await lstat(path).catch(() => undefined);
-  return info !== undefined && info.isDirectory() && (await realpath(path).catch(() => '')) === path;
+  return info?.isDirectory() === true && (await realpath(path).catch(() => '')) === path;
 }
 
 async function removeRefsTo(refs: string, sha: string): Promise<void> {

@@ -100,11 +100,19 @@ async function summarizeMember(dir: string, member: SweepMember, plan: SweepPlan
     ...base,
     growth: { factor: fit.growth, ciLow: fit.ciLow, ciHigh: fit.ciHigh, ciMethod: fit.ciMethod, fromLayer: fit.fromLayer, toLayer: fit.toLayer, r2: fit.r2 },
     profile: hookSummaries(measurement, options.hook).map((summary) => Number(summary.mean.toPrecision(7))),
-    position0: await positionZero(file, options.hook, metric).finally(async () => closeTokens(await file.tokens())),
+    position0: await positionZeroOf(file, options.hook, metric),
   };
 }
 
-/** A sweep reads hundreds of members: each one's DuckDB connection is closed once it is summarized. */
+/** positionZero, then the member's DuckDB connection closed: a sweep reads hundreds of members. */
+async function positionZeroOf(file: MeasurementFile, hook: HookName, metric: NormMetric): Promise<number[]> {
+  try {
+    return await positionZero(file, hook, metric);
+  } finally {
+    closeTokens(await file.tokens());
+  }
+}
+
 function closeTokens(source: object): void {
   if ('close' in source && typeof source.close === 'function') source.close();
 }

@@ -50,7 +50,7 @@ describe('resid-norms fit on weights files', () => {
     assert.deepEqual(document.fits.map((fit) => fit.hook), ['resid_pre']);
     assert.deepEqual(document.weightFits.map((fit) => [fit.series, fit.variant, fit.fromLayer, fit.toLayer]), [['ln1.w', 'raw', 2, 9], ['b_out', 'raw', 2, 9]]);
     const table = await runCli(['fit', measurement, weights, '--bootstrap', '50']);
-    assert.match(table.stdout, /^file +hook .*\n.*resid_pre[^]*\n\nfile +series [^]*W_OV[^]*W_out/);
+    assert.match(table.stdout, /^file +hook .*\n.*resid_pre[\s\S]*\n\nfile +series [\s\S]*W_OV[\s\S]*W_out/);
     for (const line of table.stdout.split('\n')) assert.ok([...line].length <= 100, line);
   });
 

@@ -47,13 +47,13 @@ describe('runReport', () => {
     }
     assert.match(html, /Not drawn: tiny-pythia is a parallel-residual model/);
     assert.doesNotMatch(html, /<section id="figure-weights">/, 'no section for a figure of which nothing was drawn…');
-    assert.match(html, /<section id="not-drawn">\n<h2>Not drawn<\/h2>\n<ul>[^]*<li>weights[^<]*: no weights file was given/, '…it is listed with why');
+    assert.match(html, /<section id="not-drawn">\n<h2>Not drawn<\/h2>\n<ul>[\s\S]*<li>weights[^<]*: no weights file was given/, '…it is listed with why');
     assert.doesNotMatch(html, /Writing weights/, 'no weight fit table without weights files');
     assert.match(markdown, /### Figures not drawn\n\n- resid-mid \(tiny-pythia \(.*parallel\.json\)\): tiny-pythia is a parallel-residual model/);
   });
 
   it('makes no external requests: inline scripts only (the pinned vega runtimes), no links, images or imports', async () => {
-    const outsideScripts = html.replace(/(<script[^>]*>)[^]*?<\/script>/g, '$1</script>');
+    const outsideScripts = html.replace(/(<script[^>]*>)[\s\S]*?<\/script>/g, '$1</script>');
     assert.doesNotMatch(outsideScripts, /<link|<img|<iframe|@import|src=/i);
     assert.doesNotMatch(outsideScripts, /(href|url\()\s*=?\s*["(]?\s*(https?:|\/\/)/i);
     const manifest = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -142,7 +142,7 @@ describe('runReport with a weights file', () => {
     assert.ok(rows[0]!.includes(`×${expected}`), rows[0]);
     assert.ok(markdown.indexOf('### Growth of the writing weights') > markdown.indexOf('### Growth fits'));
     assert.ok(markdown.indexOf('### Growth of the writing weights') < markdown.indexOf('### Models'));
-    assert.match(html, /<h3>Writing weights<\/h3>[^]*<td data-label="series">W_OV<\/td><td data-label="variant">processed<\/td>/);
+    assert.match(html, /<h3>Writing weights<\/h3>[\s\S]*<td data-label="series">W_OV<\/td><td data-label="variant">processed<\/td>/);
     assert.ok(html.indexOf('<h3>Writing weights</h3>') > html.indexOf('<section id="fits">'), 'inside the fits section');
     assert.ok(html.indexOf('<h3>Writing weights</h3>') < html.indexOf('<section id="models">'), 'before the metadata');
   });

@@ -145,7 +145,7 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
         assert.equal(code, ExitCode.interrupted, stderr);
         assert.ok(Date.now() - signalledAt < 5_000, `stopped ${Date.now() - signalledAt} ms after SIGTERM`);
         const last = stderr.trimEnd().split('\n').at(-1)!;
-        assert.match(last, new RegExp(`^resid-norms: SIGTERM while downloading "test-org/slow-gpt2@main"; finished files stay in the cache and a partial one resumes: run the same command again$`));
+        assert.match(last, /^resid-norms: SIGTERM while downloading "test-org\/slow-gpt2@main"; finished files stay in the cache and a partial one resumes: run the same command again$/);
         await assert.rejects(readdir(join(work, 'out')), 'no results file and no checkpoint');
       } finally {
         clearTimeout(killer);

@@ -30,8 +30,8 @@ describe('decoding 16-bit weights', () => {
     const brains = await allPatterns(join(dir, 'bf16.safetensors'), 'BF16');
     for (let bits = 0; bits < 65536; bits += 1) {
       const half = halves[bits]!;
-      const isNaN = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
-      if (isNaN) assert.ok(Number.isNaN(half), `F16 ${bits.toString(16)}`);
+      const notANumber = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
+      if (notANumber) assert.ok(Number.isNaN(half), `F16 ${bits.toString(16)}`);
       else assert.equal(floatToHalfBits(half), bits, `F16 ${bits.toString(16)} → ${half}`);
       const brain = brains[bits]!;
       if (Number.isNaN(brain)) assert.ok((bits & 0x7f80) === 0x7f80 && (bits & 0x7f) !== 0, `BF16 ${bits.toString(16)}`);

@@ -57,6 +57,7 @@ async function tooltipAt(page: Page, position: { x: number; y: number }): Promis
   await page.mouse.move(position.x - 30, position.y - 30);
   await page.mouse.move(position.x, position.y, { steps: 3 });
   await page.waitForSelector('#vg-tooltip-element.visible', { timeout: 5000 });
+  // biome-ignore lint/performance/useDomNodeTextContent: the tooltip as it reads on screen, one line per field (textContent joins them)
   return page.$eval('#vg-tooltip-element', (element) => (element as HTMLElement).innerText);
 }
 
@@ -152,7 +153,7 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
       return Math.min(...norms.filter((_, other) => other !== head).map((norm) => Math.abs(Math.log(norm / norms[head]!))));
     };
     const candidates = weights.layers.flatMap((entry, layer) => entry.heads.processed.W_OV.map((_, head) => [layer, head] as const));
-    const [layer, head] = candidates.reduce((best, candidate) => (isolation(...candidate) > isolation(...best) ? candidate : best));
+    const [layer, head] = candidates.reduce((best, candidate) => (isolation(candidate[0], candidate[1]) > isolation(best[0], best[1]) ? candidate : best));
     const text = await tooltipAt(opened.page, await hoverPointPosition(opened.page, 'weights', 'hover_heads_0_marks', { layer, head }));
     assert.match(text, new RegExp(`head\\s+${head}\\b`));
     assert.match(text, new RegExp(`layer\\s+${layer}\\b`));

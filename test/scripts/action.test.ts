@@ -90,7 +90,7 @@ describe('action.yml, run locally with the inputs of docs/ci.md', () => {
   before(async () => {
     action = parse(await readFile(join(PACKAGE_ROOT, 'action.yml'), 'utf8')) as Action;
     const docs = await readFile(join(PACKAGE_ROOT, 'docs', 'ci.md'), 'utf8');
-    const workflow = parse(/```yaml\n([^]*?)```/.exec(docs)![1]!) as Workflow;
+    const workflow = parse(/```yaml\n([\s\S]*?)```/.exec(docs)![1]!) as Workflow;
     const step = Object.values(workflow.jobs)
       .flatMap((job) => job.steps)
       .find((entry) => entry.uses === './' || /\/resid-norms@/.test(entry.uses ?? ''));
@@ -115,6 +115,7 @@ describe('action.yml, run locally with the inputs of docs/ci.md', () => {
     const cache = action.runs.steps.find((step) => step.uses === 'actions/cache@v4')!;
     assert.equal(cache.with?.path, '~/.cache/huggingface/hub', 'the Hugging Face cache, where measure keeps models');
     const upload = action.runs.steps.find((step) => step.uses === 'actions/upload-artifact@v4')!;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a template
     assert.equal(upload.with?.path, '${{ inputs.out-dir }}');
     for (const step of action.runs.steps) if (step.run !== undefined) assert.equal(step.shell, 'bash', `${step.name}: shell`);
     const docs = await readFile(join(PACKAGE_ROOT, 'docs', 'ci.md'), 'utf8');

@@ -16,13 +16,13 @@ import { PACKAGE_ROOT } from '../../src/package-paths.js';
 /** The shell lines of the README's Set up section, in order. */
 export function setUpCommands(readme: string): string[] {
   const section = readme.slice(readme.indexOf('## Set up'), readme.indexOf('\n## ', readme.indexOf('## Set up') + 1));
-  return [...section.matchAll(/```sh\n([^]*?)```/g)].flatMap((match) => match[1]!.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter((line) => line !== ''));
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((match) => match[1]!.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter((line) => line !== ''));
 }
 
 /** The text block the README says `measure` prints. */
 function printedOutput(readme: string): string[] {
   const section = readme.slice(readme.indexOf('## Set up'));
-  return /```text\n([^]*?)```/.exec(section)![1]!.trimEnd().split('\n');
+  return /```text\n([\s\S]*?)```/.exec(section)![1]!.trimEnd().split('\n');
 }
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });

@@ -12,6 +12,6 @@ export function assertRefusal(result: CliResult, code: number, message: RegExp):
   assert.equal(lines.length, 1, `one line expected:\n${result.stderr}`);
   assert.match(lines[0]!, /^resid-norms: /);
   assert.match(lines[0]!, message);
-  assert.doesNotMatch(lines[0]!, /unexpected error|Maximum call stack|    at /);
+  assert.doesNotMatch(lines[0]!, /unexpected error|Maximum call stack| {4}at /);
   assert.doesNotMatch(result.stderr, /\n\s+at \S+ \(/, 'no stack trace');
 }

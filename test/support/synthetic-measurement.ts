@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MEASUREMENT_FORMAT, type MeasurementV1, type SequenceResult } from '../../src/results/schema.js';
-import { type HookName } from '../../src/vocabulary/hooks.js';
+import type { HookName } from '../../src/vocabulary/hooks.js';
 import { summarizeHook } from '../../src/analysis/norm-statistics.js';
 import { createRandom } from './random.js';
 

@@ -6,13 +6,13 @@
  * process can set back; so the times catch what content hashes would, and more, without
  * reading every file twice per check.
  */
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join, relative } from 'node:path';
 
 export async function snapshotTree(root: string): Promise<Map<string, string>> {
   const state = new Map<string, string>();
   const visit = (path: string): void => {
-    let info;
+    let info: BigIntStats;
     try {
       info = lstatSync(path, { bigint: true });
     } catch {

@@ -107,7 +107,7 @@ export async function downloadBlob(job: BlobDownload): Promise<void> {
 
 async function isComplete(job: BlobDownload): Promise<boolean> {
   const info = await lstat(job.blob).catch(() => undefined);
-  return info !== undefined && info.isFile() && info.size === job.expected.size;
+  return info?.isFile() === true && info.size === job.expected.size;
 }
 
 /** This process's own partial file of `blob`: `<blob>.incomplete.<host>.<pid>.<random>`. */

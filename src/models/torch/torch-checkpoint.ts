@@ -6,6 +6,7 @@
  * safetensors reader gives, each tensor a byte range of the file where its elements are
  * contiguous (src/models/torch/tensor-placement.ts). Every failure is one ModelError line.
  */
+import type { Stats } from 'node:fs';
 import { stat, type FileHandle } from 'node:fs/promises';
 import { openRegularFile } from '../../io/read-regular-file.js';
 import { ModelError, quote } from '../../errors.js';
@@ -119,7 +120,7 @@ async function readLegacy(file: string, fileSize: number): Promise<ParsedCheckpo
 }
 
 async function fileSizeOf(file: string): Promise<number> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(file);
   } catch {
