@@ -48,6 +48,19 @@ describe('progress line', () => {
     assert.equal(formatProgressLine('downloading a-very-long-name', 5, 10, 'items', undefined, 20), 'downloading a… 5/10');
   });
 
+  it('shows where the work is after the label (a streamed run: chunk and block), each note replacing the last', () => {
+    const screen = terminal(100);
+    const reporter = createConsoleReporter({ quiet: false, stream: screen.stream });
+    const progress = reporter.progress('measuring (tokens × blocks)', 1000, 'items');
+    progress.note?.('chunk 1/2, block 3/22');
+    progress.tick(500);
+    progress.note?.('chunk 2/2, block 1/22');
+    progress.done();
+    const draws = screen.draws();
+    assert.ok(draws.some((line) => line.startsWith('measuring (tokens × blocks), chunk 1/2, block 3/22 ')), draws.join('\n'));
+    assert.match(draws.at(-1)!, /^measuring \(tokens × blocks\), chunk 2\/2, block 1\/22 .* 500\/1000/);
+  });
+
   it('redraws in place on a terminal: one line on screen while it runs, each state within the width', () => {
     const screen = terminal(60);
     const reporter = createConsoleReporter({ quiet: false, stream: screen.stream });
