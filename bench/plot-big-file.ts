@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSilentReporter } from '../src/reporting/reporter.js';
+import { createSilentReporter } from '../src/messages/reporter.js';
 import { loadPlotInputs } from '../src/plots/figure-inputs.js';
 import { FIGURE_NAMES } from '../src/plots/figure-registry.js';
 import { fitHooksFor, planFigures } from '../src/plots/figure-plan.js';

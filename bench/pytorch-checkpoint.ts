@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure } from '../src/commands/measure.js';
 import { readWeightIndex } from '../src/models/weight-index.js';
-import { createSilentReporter } from '../src/reporting/reporter.js';
+import { createSilentReporter } from '../src/messages/reporter.js';
 import { readMeasured } from '../test/support/measured.js';
 import { createRandom } from '../test/support/random.js';
 import { encodeTorchCheckpoint, type TorchTensor } from '../test/support/torch-checkpoint-writer.js';

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { createSilentReporter } from '../src/reporting/reporter.js';
+import { createSilentReporter } from '../src/messages/reporter.js';
 import type { Diagnostic } from '../src/results/diagnostics.js';
 import { measure } from '../src/commands/measure.js';
 import { planExternalData } from '../src/graph/external-data.js';

@@ -15,12 +15,12 @@ const SRC = join(ROOT, 'src');
 /** Bottom first: a folder (or top-level file) may import only from those before it, and from itself. */
 export const LAYERS = [
   'errors', 'package-paths', 'version', 'types',
-  'io', 'reporting', 'vocabulary',
+  'io', 'messages', 'vocabulary',
   'results', 'analysis',
   'models', 'architectures',
   'runtime', 'graph', 'weights', 'store',
   'prompts-sources', 'measure',
-  'plots', 'report', 'sweep', 'tables',
+  'plots', 'report', 'sweep', 'text-tables',
   'commands', 'cli',
 ] as const;
 
@@ -93,7 +93,7 @@ describe('layering of src/', () => {
   });
 
   it('would catch an upward import (the rule applied to made-up ones)', () => {
-    const madeUp = [{ from: 'models/resolve-model.ts', to: 'reporting/reporter.ts' }, { from: 'models/resolve-model.ts', to: 'cli/cli-io.ts' }, { from: 'errors.ts', to: 'version.ts' }];
+    const madeUp = [{ from: 'models/resolve-model.ts', to: 'messages/reporter.ts' }, { from: 'models/resolve-model.ts', to: 'cli/cli-io.ts' }, { from: 'errors.ts', to: 'version.ts' }];
     assert.deepEqual(upward(madeUp), ['models/resolve-model.ts -> cli/cli-io.ts', 'errors.ts -> version.ts']);
   });
 });

@@ -9,7 +9,7 @@
  * cannot say this. The verdict says what it rests on, so a reader can judge it.
  */
 import type { FitShape, GrowthPhase } from '../results/fit-schema.js';
-import { formatGrowth, formatInterval, formatPhase, formatR2 } from '../reporting/numbers.js';
+import { formatGrowth, formatInterval, formatPhase, formatR2 } from '../messages/numbers.js';
 
 /** Below this R² the range is not called one exponential. */
 export const R2_THRESHOLD = 0.95;

@@ -4,7 +4,7 @@
  * own; tests run the same program in-process with captured streams and an environment of their own.
  */
 import type { Command } from 'commander';
-import { createConsoleReporter, type MessageStream, type Reporter } from '../reporting/reporter.js';
+import { createConsoleReporter, type MessageStream, type Reporter } from '../messages/reporter.js';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };

@@ -7,7 +7,7 @@
  */
 import { quote } from '../errors.js';
 import { KIND_NAMES, peekDocumentKind, type DocumentKindName } from '../results/document-kinds.js';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 
 export interface SortedInputs {
   files: string[];

@@ -82,7 +82,7 @@ function define(command: Command, io: CliIo): Command {
         reporter,
       ).finally(stop.dispose);
       // Loaded once there is something to print (the fit reads the tables through DuckDB), not before a refusal.
-      const { formatFittedRate, formatGrowthTable } = await import('../tables/growth-table.js');
+      const { formatFittedRate, formatGrowthTable } = await import('../text-tables/growth-table.js');
       const { measurementFile } = await import('../store/open-results.js');
       print(formatGrowthTable(measurement));
       const rate = await formatFittedRate(measurementFile(measurement, outPath)); // the tables just written, without reading the JSON back

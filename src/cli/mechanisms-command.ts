@@ -33,7 +33,7 @@ function define(command: Command, io: CliIo): Command {
   return addPromptOptions(command, { ownSeed: true }).action(async (flags: MechanismsFlags, command: Command) => {
       const { reporter, print, env } = commandContext(command, io);
       const { analyzeMechanisms } = await import('../commands/mechanisms.js');
-      const { formatMechanismsTable } = await import('../tables/mechanisms-table.js');
+      const { formatMechanismsTable } = await import('../text-tables/mechanisms-table.js');
       const stop = stopOnSignals(reporter, STOP_MESSAGES);
       const { prompts, out, textColumn, limit, sample, ...request } = flags;
       const promptOptions = toPromptOptions({ textColumn, limit, sample, seed: request.seed }, { ownSeed: true });

@@ -10,7 +10,7 @@ import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js'
 import { ARCHITECTURES } from '../architectures/registry.js';
 import { aliasPanel, EMBEDDED_MODELS, MODEL_ALIASES } from '../models/aliases.js';
 import { PACKAGE_ROOT } from '../package-paths.js';
-import { formatTextTable, type TextColumn } from '../tables/text-table.js';
+import { formatTextTable, type TextColumn } from '../text-tables/text-table.js';
 import type { DownloadSizes } from '../commands/models.js';
 
 const COLUMNS: readonly TextColumn[] = [

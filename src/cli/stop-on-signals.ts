@@ -3,7 +3,7 @@
  * stops at its next safe point) and says what happens; a second one exits at once.
  */
 import { ExitCode } from '../errors.js';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 
 export interface StopMessages {
   /** Said on the first signal: what the command does now. */

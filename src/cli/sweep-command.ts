@@ -8,12 +8,12 @@ import { SWEEP_FIGURE_SUMMARIES } from '../plots/sweep-figures.js';
 import { HEADLINE_HOOK, HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 import type { Device } from '../runtime/devices.js';
 import { MAX_MEMBERS, parseModelList, parseRevisions, REVISION_SHORTHANDS } from '../sweep/sweep-members.js';
-import { formatSweepTable } from '../tables/sweep-table.js';
+import { formatSweepTable } from '../text-tables/sweep-table.js';
 import { MEASURE_STOP_MESSAGES, stopOnSignals } from './stop-on-signals.js';
 import { addDeviceOptions, addMemoryOption, FLAG_RANGES, parseChoice, parseHooks, parseIntInRange, parseOneHook, rangeOf } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';
 import { addPromptOptions, addPromptSourceOption, toPromptOptions, type PromptFlagValues } from './prompt-flags.js';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { ResidNormsError, UsageError } from '../errors.js';
 
 interface SweepFlags extends PromptFlagValues {

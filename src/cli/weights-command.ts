@@ -21,7 +21,7 @@ function define(command: Command, io: CliIo): Command {
   return addMemoryOption(command, io.env).action(async (flags: WeightsFlags, command: Command) => {
       const { reporter, print, env } = commandContext(command, io);
       const { analyzeWeights } = await import('../commands/weights.js');
-      const { formatWeightsTable } = await import('../tables/weights-table.js');
+      const { formatWeightsTable } = await import('../text-tables/weights-table.js');
       const { outPath, weights } = await analyzeWeights(
         {
           ...(flags.model !== undefined ? { model: flags.model } : {}),

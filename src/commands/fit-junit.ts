@@ -5,7 +5,7 @@
  * bytes. `fit` writes it (src/commands/fit.ts), atomically like every output of the tool.
  */
 import type { FitEntry, FitFile, WeightFitEntry } from '../results/fit-schema.js';
-import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../messages/numbers.js';
 
 /** Accepted growth factors for --expect; an undefined bound is open. */
 export interface GrowthRange {

@@ -3,7 +3,7 @@
  * weights files, per file and series), as a table or JSON on stdout and optionally a fit
  * file; then the --expect gate.
  */
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import type { FitGrowthOptions } from '../analysis/growth-fit.js';
 import type { LayerStatistic } from '../analysis/layer-statistic.js';
 import { REFERENCE_PROCEDURE, referenceLayers } from '../analysis/reference-procedure.js';
@@ -18,9 +18,9 @@ import { documentInputs, readResultsDocument, type ResultsDocument } from '../st
 import { headlineHook, type HookName, type NormMetric } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { toolVersion } from '../version.js';
-import { formatFitTable } from '../tables/fit-table.js';
-import { formatFactor, formatInterval } from '../reporting/numbers.js';
-import { formatWeightFitTable } from '../tables/weight-fit-table.js';
+import { formatFitTable } from '../text-tables/fit-table.js';
+import { formatFactor, formatInterval } from '../messages/numbers.js';
+import { formatWeightFitTable } from '../text-tables/weight-fit-table.js';
 
 /** Inclusive layer range; an undefined end is open (first or last layer of each model). */
 export interface LayerRange {

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { InterruptedError, NumericalError, UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { buildTransformerGraph } from '../graph/transformer-graph.js';

@@ -7,7 +7,7 @@
  */
 import { allTokensMean, type TokenMean } from '../analysis/token-errors.js';
 import type { TransformerSpec } from '../architectures/types.js';
-import type { Progress } from '../reporting/reporter.js';
+import type { Progress } from '../messages/reporter.js';
 import { NumericalError } from '../errors.js';
 import type { ExternalDataLayout } from '../graph/external-data.js';
 import { buildMechanismBlockGraph, FORWARD_OUTPUTS, forwardOutputName, SAMPLE_ROWS, type ForwardOutput } from '../graph/mechanism-forward-graph.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chooseIndices, gaussianRows, randomSourceLayers, sampleMean } from '../analysis/mechanism-sampling.js';
 import { sampledTokensMean } from '../analysis/token-errors.js';
 import type { TransformerSpec } from '../architectures/types.js';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { InputError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { buildMechanismForwardGraph } from '../graph/mechanism-forward-graph.js';

@@ -5,7 +5,7 @@
  */
 import { MODEL_ALIASES } from '../models/aliases.js';
 import { readHubSettings } from '../models/hub/hub-settings.js';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 
 /** The whole listing waits at most this long; a size not in by then is unknown. */
 const LOOKUP_DEADLINE_MS = 15_000;

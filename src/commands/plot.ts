@@ -4,7 +4,7 @@
  * reason.
  */
 import { join } from 'node:path';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { InputError } from '../errors.js';
 import { fitHooksFor } from '../plots/figure-plan.js';
 import { FIGURE_NAMES } from '../plots/figure-registry.js';

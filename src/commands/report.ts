@@ -5,7 +5,7 @@
  * measured hook, and the writing weights, for the tables.
  */
 import { join } from 'node:path';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { FIGURES } from '../plots/figure-registry.js';
 import { figureFile, fitTable, headlineLines, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
 import { renderReportHtml } from '../report/report-html.js';

@@ -10,7 +10,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { InterruptedError, PartialError, ResidNormsError, UsageError, quote } from '../errors.js';
 import { checkOutputFolder } from '../io/output-guard.js';
 import { refuseLinksBelow, removeFileInside } from '../io/output-plan.js';

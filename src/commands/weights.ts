@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { computeLayerWeightNorms } from '../weights/weight-norms.js';
 import type { TransformerSpec } from '../architectures/types.js';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { readBlockValues } from '../weights/block-values.js';
 import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { loadModel, modelInputs } from '../architectures/load-model.js';

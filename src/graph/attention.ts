@@ -6,7 +6,7 @@
  * mask: the causal mask already keeps real tokens from seeing the padding after them.
  */
 import type { AttentionSpec, ModelDims, NormWeights, QkNorm, RotarySpec } from '../architectures/types.js';
-import type { GraphContext } from './layers.js';
+import type { GraphContext } from './graph-context.js';
 import { int, ints } from './onnx-builder.js';
 import { rotaryAmplitude, rotaryInverseFrequencies } from './rotary.js';
 

@@ -12,7 +12,7 @@
  */
 import type { BlockSpec, MlpSpec, ModelDims, NormWeights } from '../architectures/types.js';
 import { buildAttentionParts, type SequenceValues } from './attention.js';
-import { fractionPositive, type GraphContext } from './layers.js';
+import { fractionPositive, type GraphContext } from './graph-context.js';
 import { buildMixture } from './mixture.js';
 
 /**

@@ -13,7 +13,7 @@ import type { AttentionSpec, BlockSpec, LinearWeights, ModelDims } from '../arch
 import { DEFAULT_SINK_TOKENS, diagnosticColumns, LENS_COLUMNS, sequenceDiagnosticColumns, sinkPrefixColumn, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
 import { buildAttentionParts, SequenceValues } from './attention.js';
 import type { BlockTaps } from './block-recipe.js';
-import type { GraphContext } from './layers.js';
+import type { GraphContext } from './graph-context.js';
 import type { LensBuilder } from './lens-graph.js';
 import { massiveStatistics, medianRatio, sequenceMassive, TINY } from './massive-reductions.js';
 import { ElementType, int, ints } from './onnx-builder.js';

@@ -8,8 +8,8 @@
  */
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { BlockObserver, BlockTap } from './block-recipe.js';
-import { hookOutputName } from './hooks.js';
-import type { GraphContext } from './layers.js';
+import { hookOutputName } from './hook-output-names.js';
+import type { GraphContext } from './graph-context.js';
 import { ElementType } from './onnx-builder.js';
 
 /** One (layer, hook, metric) and the graph output carrying it; two entries may share an output. */

@@ -15,7 +15,7 @@
  */
 import type { OutputHead } from '../architectures/types.js';
 import { LENS_NO_NEXT } from '../results/diagnostics.js';
-import type { GraphContext } from './layers.js';
+import type { GraphContext } from './graph-context.js';
 import { ElementType, int, ints } from './onnx-builder.js';
 
 export class LensBuilder {

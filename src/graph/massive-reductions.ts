@@ -6,7 +6,7 @@
  * block's resid_post alone, so a graph of a range of blocks computes them the same way.
  */
 import { SUN_THRESHOLDS, type MassiveStatistic, type SequenceMassiveStatistic } from '../results/diagnostics.js';
-import type { GraphContext } from './layers.js';
+import type { GraphContext } from './graph-context.js';
 import { ElementType, int, ints } from './onnx-builder.js';
 
 /** A floor for denominators, so a zero vector gives 0, not NaN (a NaN would reach the barriers). */

@@ -18,7 +18,7 @@
 import type { TransformerSpec } from '../architectures/types.js';
 import { buildBlock, type BlockObserver, type BlockTap } from './block-recipe.js';
 import type { ExternalDataLayout } from './external-data.js';
-import { GraphContext } from './layers.js';
+import { GraphContext } from './graph-context.js';
 import { ElementType, GraphBuilder, int } from './onnx-builder.js';
 import { vectorNorm } from './probe-graph.js';
 import { startFromTokens } from './stream.js';

@@ -16,7 +16,7 @@
  * the experts it uses.
  */
 import type { ExpertMlpSpec, MoeMlpSpec } from '../architectures/types.js';
-import { fractionPositive, type GraphContext } from './layers.js';
+import { fractionPositive, type GraphContext } from './graph-context.js';
 import { ElementType, int, ints, text } from './onnx-builder.js';
 
 /** What the recipe's MLP builder gives of one expert on its rows. */

@@ -21,7 +21,7 @@
 import type { ExpertMlpSpec, LinearWeights, NormWeights, TransformerSpec } from '../architectures/types.js';
 import type { WeightProcessing } from '../results/weights-schema.js';
 import type { ExternalDataLayout } from './external-data.js';
-import { GraphContext } from './layers.js';
+import { GraphContext } from './graph-context.js';
 import { ElementType, GraphBuilder, int, ints } from './onnx-builder.js';
 
 export const MLP_PRODUCTS = ['W_inW_out', 'b_inW_out'] as const;

@@ -20,7 +20,7 @@
 import type { BlockSpec, ModelDims, QkvProjection, TransformerSpec } from '../architectures/types.js';
 import { applyNorm, buildMlp } from './block-recipe.js';
 import type { ExternalDataLayout } from './external-data.js';
-import { GraphContext, type WeightSource } from './layers.js';
+import { GraphContext, type WeightSource } from './graph-context.js';
 import { ElementType, GraphBuilder, int, ints } from './onnx-builder.js';
 import type { WeightInput } from './streamed-graphs.js';
 
@@ -49,7 +49,7 @@ export function vectorNorm(ctx: GraphContext, x: string, centered: boolean, name
   return g.node('ReduceL2', [value], { axes: ints([-1]), keepdims: int(0) }, name);
 }
 
-export { fractionPositive } from './layers.js';
+export { fractionPositive } from './graph-context.js';
 
 /** The value projection's weight (no bias), [in, out] or [out, in] as stored: the v part of a fused q/k/v. */
 function valueWeight(ctx: GraphContext, qkv: QkvProjection, dims: ModelDims): { weight: string; transB: number } {

@@ -7,7 +7,7 @@
  */
 import type { TransformerSpec } from '../architectures/types.js';
 import { SequenceValues } from './attention.js';
-import type { GraphContext } from './layers.js';
+import type { GraphContext } from './graph-context.js';
 import { ElementType, type GraphBuilder } from './onnx-builder.js';
 
 export const INPUT_IDS = 'input_ids';

@@ -18,7 +18,7 @@ import { buildBlock } from './block-recipe.js';
 import { DiagnosticsBuilder, type DiagnosticOutput } from './diagnostics-graph.js';
 import type { ExternalDataLayout } from './external-data.js';
 import { HookNorms, type HookOutput } from './hook-norms.js';
-import { GraphContext } from './layers.js';
+import { GraphContext } from './graph-context.js';
 import { LensBuilder } from './lens-graph.js';
 import { ElementType, GraphBuilder } from './onnx-builder.js';
 import { startFromTokens } from './stream.js';

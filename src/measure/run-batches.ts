@@ -3,7 +3,7 @@
  * finished batch to the checkpoint (nothing is kept in memory), and stops between batches when
  * asked to (SIGINT/SIGTERM), so an interrupted run loses at most the batch in flight.
  */
-import type { Progress } from '../reporting/reporter.js';
+import type { Progress } from '../messages/reporter.js';
 import { InterruptedError, UsageError, quote } from '../errors.js';
 import { describeWriteFailure } from '../results/atomic-write.js';
 import { tokenCount, type Batch } from './batches.js';

@@ -16,7 +16,7 @@ import type { TransformerSpec } from '../architectures/types.js';
 import type { ExternalDataLayout } from '../graph/external-data.js';
 import { buildEmbeddingGraph, INPUT_IDS, LENS_NEXT_IDS, RESIDUAL_INPUT, RESIDUAL_OUTPUT, type StreamGraph, type WeightInput } from '../graph/streamed-graphs.js';
 import { readTensorValues } from '../models/weight-index.js';
-import type { Progress } from '../reporting/reporter.js';
+import type { Progress } from '../messages/reporter.js';
 import type { SessionOptions } from '../runtime/onnx-session.js';
 import { createTensorSession, type Feed, type TensorSession } from '../runtime/tensor-session.js';
 import type { StreamedPlan } from './memory-plan.js';

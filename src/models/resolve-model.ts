@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { UsageError, quote } from '../errors.js';
 import { EMBEDDED_MODELS, findAlias, findEmbeddedModel, suggestAliases } from './aliases.js';
 import type { ListingCache } from './hub/listing-cache.js';

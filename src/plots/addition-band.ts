@@ -11,7 +11,7 @@ import { fitLine } from '../analysis/least-squares.js';
 import type { Measurement } from '../results/schema.js';
 import type { HookName } from '../vocabulary/hooks.js';
 import { exclusionPhrase, figureTitle, metricPhrase } from './figure-text.js';
-import { formatFactor } from '../reporting/numbers.js';
+import { formatFactor } from '../messages/numbers.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, tooltipOf } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';

@@ -5,7 +5,7 @@
  * in ./weights-inputs.ts.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { InputError, ProblemList, ResidNormsError, UsageError, quote } from '../errors.js';
 import { anyDiagnostics } from './diagnostic-data.js';
 import { defaultFigures, planFigures, type PlannedFigure } from './figure-plan.js';

@@ -3,7 +3,7 @@
  * drawn and why, and rendering a drawable one to SVG with vega's warnings passed on.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import type { PlannedFigure } from './figure-plan.js';
 import { renderSvg } from './render.js';
 

@@ -1,13 +1,13 @@
 /**
  * Words on the figures: titles that name the model, hook and prompt set; axis titles with
- * the norm's kind; rates written as everywhere else (src/reporting/numbers.ts).
+ * the norm's kind; rates written as everywhere else (src/messages/numbers.ts).
  */
 import type { Measurement } from '../results/schema.js';
 import type { NormMetric } from '../vocabulary/hooks.js';
 import type { ExclusionReason } from '../store/result-tables.js';
 import type { GrowthPhase } from '../results/fit-schema.js';
 import type { FitLine } from './figure-types.js';
-import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../messages/numbers.js';
 import { R2_THRESHOLD } from '../analysis/fit-shape.js';
 
 /** Longest title or subtitle line, in characters, before it is shortened with "…". */

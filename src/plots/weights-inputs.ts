@@ -4,7 +4,7 @@
  * and given growth fits of the series the figure draws — fitted here (fitWeightGrowth, all
  * layers) or taken from a fit file written by `fit --out`.
  */
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
 import { presentSeries } from '../analysis/weight-series.js';
 import { InputError, ProblemList, ResidNormsError, quote } from '../errors.js';

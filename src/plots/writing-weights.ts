@@ -9,7 +9,7 @@
 import type { HookName } from '../vocabulary/hooks.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import { exclusionPhrase, metricPhrase, promptsLine, shorten } from './figure-text.js';
-import { formatGrowth } from '../reporting/numbers.js';
+import { formatGrowth } from '../messages/numbers.js';
 import type { FigureOptions, FigureOutcome, FitLine, WeightFitLine, WeightsFigure, WeightsSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './interaction.js';
 import { logScaleAxis } from './log-axis.js';

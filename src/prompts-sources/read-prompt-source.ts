@@ -7,7 +7,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import { InputError, UsageError, quote } from '../errors.js';
 import { readHubSettings } from '../models/hub/hub-settings.js';
 import { readPromptFile, type Prompt, type PromptSet } from './prompt-file.js';

@@ -9,7 +9,7 @@ import type { SweepFigureName } from '../plots/sweep-figures.js';
 import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
 import { excludedCounts, shapeVerdict } from '../plots/figure-text.js';
 import { HOOK_NAMES, headlineHook } from '../vocabulary/hooks.js';
-import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../messages/numbers.js';
 import type { WeightSeriesName } from '../results/weights-schema.js';
 
 export interface Table {

@@ -13,7 +13,7 @@
  * sweep here with one message, before anything is measured.
  */
 import { UsageError, quote } from '../errors.js';
-import type { Reporter } from '../reporting/reporter.js';
+import type { Reporter } from '../messages/reporter.js';
 import type { SameWeightsMember, SweepMember } from '../results/sweep-schema.js';
 import { fetchListing, listBranches, type RevisionListing } from '../models/hub/hub-api.js';
 import type { ListingCache } from '../models/hub/listing-cache.js';

@@ -6,7 +6,7 @@
  * one exponential.
  */
 import type { FitEntry, MethodEstimate } from '../results/fit-schema.js';
-import { formatFactor, formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { formatFactor, formatGrowth, formatInterval, formatPhases, formatR2 } from '../messages/numbers.js';
 import { formatTextTable, type TextColumn } from './text-table.js';
 
 /** The narrow tables' width: a terminal of 100 columns shows them without wrapping. */

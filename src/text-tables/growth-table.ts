@@ -5,7 +5,7 @@ import type { MeasurementFile } from '../store/open-results.js';
 import { ResidNormsError } from '../errors.js';
 import type { Measurement } from '../results/schema.js';
 import { headlineHook, type HookName } from '../vocabulary/hooks.js';
-import { formatFactor, formatGrowth, formatInterval, formatPhases, formatR2 } from '../reporting/numbers.js';
+import { formatFactor, formatGrowth, formatInterval, formatPhases, formatR2 } from '../messages/numbers.js';
 import { formatTextTable, type TextColumn } from './text-table.js';
 
 /** The hook the table shows: the headline (resid_post when measured; see vocabulary/hooks.ts). */

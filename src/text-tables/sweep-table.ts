@@ -1,6 +1,6 @@
 /** The table `sweep` prints: one line per member with its status and growth. */
 import type { SweepSummary } from '../results/sweep-schema.js';
-import { formatGrowth, formatInterval } from '../reporting/numbers.js';
+import { formatGrowth, formatInterval } from '../messages/numbers.js';
 import { formatTextTable } from './text-table.js';
 
 /** One line per member: number, spec, status, growth with its interval (or why there is none). */

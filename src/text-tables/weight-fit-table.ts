@@ -1,6 +1,6 @@
 /** The tables `fit` prints for weights files: one row per file and series (narrow by default, every column with --wide), then what the columns mean. */
 import type { WeightFitEntry } from '../results/fit-schema.js';
-import { formatFactor, formatGrowth, formatR2 } from '../reporting/numbers.js';
+import { formatFactor, formatGrowth, formatR2 } from '../messages/numbers.js';
 import { fileCells, formatNarrowTable, intervalCell, phasesCell, wrapText } from './fit-table.js';
 import { formatTextTable } from './text-table.js';
 

@@ -13,7 +13,7 @@ import { loadModel } from '../../src/architectures/load-model.js';
 import { mixtralAdapter } from '../../src/architectures/mixtral.js';
 import { analyzeWeights } from '../../src/commands/weights.js';
 import { ModelError } from '../../src/errors.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { WeightsFileSchema } from '../../src/results/weights-schema.js';
 import { tinyMixtralConfig, writeTinyMixtral } from '../support/tiny-mixtral.js';
 

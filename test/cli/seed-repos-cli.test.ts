@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hubDownloadSize } from '../../src/models/hub/download-size.js';
 import { readHubSettings } from '../../src/models/hub/hub-settings.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { readMeasured } from '../support/measured.js';
 import type { HookNorms } from '../support/reference-ops.js';

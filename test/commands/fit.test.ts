@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { checkExpectation, runFit, type FitCommandOptions } from '../../src/commands/fit.js';
 import { ExpectationError } from '../../src/errors.js';
 import { FitFileSchema, type FitEntry } from '../../src/results/fit-schema.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { InterruptedError, UsageError } from '../../src/errors.js';
 import { DIAGNOSTICS, diagnosticColumns, type Diagnostic } from '../../src/results/diagnostics.js';

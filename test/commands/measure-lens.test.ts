@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter, type Reporter } from '../../src/messages/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { quantileSorted } from '../../src/analysis/norm-statistics.js';
 import { ExitCode, ModelError } from '../../src/errors.js';

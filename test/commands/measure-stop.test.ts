@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { measure } from '../../src/commands/measure.js';
 import { ExitCode, InterruptedError } from '../../src/errors.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { analyzeMechanisms, type MechanismsRequest } from '../../src/commands/mechanisms.js';
 import { BudgetTooSmallError } from '../../src/measure/memory-plan.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
 

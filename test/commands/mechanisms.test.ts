@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chooseIndices, gaussianRows, randomSourceLayers } from '../../src/analysis/mechanism-sampling.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { analyzeMechanisms } from '../../src/commands/mechanisms.js';
 import { analyzeWeights } from '../../src/commands/weights.js';
 import type { SampleMean } from '../../src/results/mechanisms-schema.js';

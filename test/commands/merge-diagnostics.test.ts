@@ -16,7 +16,7 @@ import { mergeShards } from '../../src/commands/merge.js';
 import { InputError, InterruptedError } from '../../src/errors.js';
 import { DIAGNOSTICS, diagnosticColumns, type DiagnosticShape } from '../../src/results/diagnostics.js';
 import { readDiagnostics } from '../../src/results/diagnostics-info.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 import { writeTinyGptNeox } from '../support/tiny-gpt-neox.js';

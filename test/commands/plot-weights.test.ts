@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fitWeightGrowth } from '../../src/analysis/weight-growth-fit.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { runPlot, type PlotRequest } from '../../src/commands/plot.js';
 import { InputError } from '../../src/errors.js';
 import { FIGURE_NAMES as ALL_FIGURE_NAMES, FIGURES } from '../../src/plots/figure-registry.js';

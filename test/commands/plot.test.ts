@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { runPlot, type PlotRequest } from '../../src/commands/plot.js';
 import { InputError, UsageError } from '../../src/errors.js';
 import { fitV1 } from '../support/measured.js';

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { runReport } from '../../src/commands/report.js';
 import { fitWeightGrowth } from '../../src/analysis/weight-growth-fit.js';
 import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';

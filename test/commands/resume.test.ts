@@ -4,7 +4,7 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { mergeShards } from '../../src/commands/merge.js';
 import { ExitCode, InterruptedError, ResidNormsError } from '../../src/errors.js';

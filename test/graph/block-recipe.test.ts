@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadModel } from '../../src/architectures/load-model.js';
 import { BLOCK_TAPS, buildBlocks, type BlockTap } from '../../src/graph/block-recipe.js';
 import { planExternalData } from '../../src/graph/external-data.js';
-import { GraphContext } from '../../src/graph/layers.js';
+import { GraphContext } from '../../src/graph/graph-context.js';
 import { GraphBuilder } from '../../src/graph/onnx-builder.js';
 import { INPUT_IDS, outputResidual, RESIDUAL_INPUT, startFromResidual, startFromTokens } from '../../src/graph/stream.js';
 import { createTensorSession } from '../../src/runtime/tensor-session.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { UsageError } from '../../src/errors.js';
 import type { CheckpointWriter } from '../../src/measure/checkpoint.js';
 import type { CollectContext } from '../../src/measure/collect-norms.js';

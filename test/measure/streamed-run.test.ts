@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { InterruptedError } from '../../src/errors.js';
 import { BudgetTooSmallError } from '../../src/measure/memory-plan.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import type { Diagnostic } from '../../src/results/diagnostics.js';
 import type { HookName } from '../../src/vocabulary/hooks.js';
 import { measureOf } from '../support/diagnostics-agreement.js';

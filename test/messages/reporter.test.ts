@@ -1,7 +1,7 @@
 /** Progress that fits the terminal: one line, never wider than the terminal, redrawn in place; messages on lines of their own; a resumed run's counts. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createConsoleReporter, formatProgressLine } from '../../src/reporting/reporter.js';
+import { createConsoleReporter, formatProgressLine } from '../../src/messages/reporter.js';
 import { describeRun } from '../../src/cli/measure-command.js';
 
 /** A terminal of `columns`: what was written, and the screen's lines as a terminal would show them (\r returns, ESC[K erases the rest). */

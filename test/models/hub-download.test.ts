@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { measure } from '../../src/commands/measure.js';
 import { analyzeMechanisms } from '../../src/commands/mechanisms.js';
 import { ModelError, NetworkError } from '../../src/errors.js';

@@ -14,7 +14,7 @@ import { resolveModel } from '../../src/models/resolve-model.js';
 import { describeRateLimit, parseRateLimit, rateLimitDelayMs } from '../../src/models/hub/rate-limit.js';
 import { createRetryingFetch } from '../../src/models/hub/retrying-fetch.js';
 import { readHubSettings } from '../../src/models/hub/hub-settings.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { API_FAULT, FakeHub, fakeSha } from '../support/fake-hub.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 

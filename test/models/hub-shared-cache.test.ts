@@ -12,7 +12,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveModel } from '../../src/models/resolve-model.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { FakeHub, fakeSha, snapshotFromFolder } from '../support/fake-hub.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
@@ -52,7 +52,7 @@ describe('a Hugging Face cache shared by concurrent downloads', () => {
     hub.log.length = 0;
     // Two processes, as two tasks of an array are; each resolves one checkpoint into the one cache.
     const script = `import { resolveModel } from ${JSON.stringify(new URL('../../src/models/resolve-model.js', import.meta.url).href)};
-import { createSilentReporter } from ${JSON.stringify(new URL('../../src/reporting/reporter.js', import.meta.url).href)};
+import { createSilentReporter } from ${JSON.stringify(new URL('../../src/messages/reporter.js', import.meta.url).href)};
 await resolveModel(process.argv[1], { reporter: createSilentReporter(), env: process.env });`;
     const env = { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, RESID_NORMS_HUB_RETRY_MS: '1', HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token') };
     const results = await Promise.all(

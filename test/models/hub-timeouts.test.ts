@@ -14,7 +14,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { ExitCode, NetworkError } from '../../src/errors.js';
 import { resolveModel } from '../../src/models/resolve-model.js';
 import { API_FAULT, FakeHub, type Fault } from '../support/fake-hub.js';

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { NetworkError } from '../../src/errors.js';
 import { resolveModel } from '../../src/models/resolve-model.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { FakeHub, fakeSha } from '../support/fake-hub.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 

@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { InputError } from '../../src/errors.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';

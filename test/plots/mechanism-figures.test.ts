@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { measure } from '../../src/commands/measure.js';
 import { additionRows, additionSteps, detrendGrowth } from '../../src/plots/addition-band.js';
 import { blockBoundFigure } from '../../src/plots/block-bound.js';

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { analyzeWeights } from '../../src/commands/weights.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
 import type { WeightsFile } from '../../src/results/weights-schema.js';

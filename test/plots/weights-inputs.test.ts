@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitWeightGrowth } from '../../src/analysis/weight-growth-fit.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { loadWeightsSubjects } from '../../src/plots/weights-inputs.js';
 import { InputError } from '../../src/errors.js';
 import type { PlotSubject } from '../../src/plots/figure-types.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { InputError, NetworkError, UsageError } from '../../src/errors.js';
 import { hashPrompts } from '../../src/prompts-sources/prompt-selection.js';
 import { parsePromptSource, type PromptReadOptions } from '../../src/prompts-sources/prompt-source.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
 import { InputError } from '../../src/errors.js';
 import { parseMeasurement } from '../../src/results/read-measurement.js';

@@ -1,7 +1,7 @@
 /** What tests of resumed, sharded and merged runs share: comparing their tables, and stopping a run after some batches. */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter, type Reporter } from '../../src/messages/reporter.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 
 /** The tables of two results files hold the same bytes. */

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { sweep, SweepIncompleteError, type SweepRequest } from '../../src/commands/sweep.js';
 import { ExitCode, UsageError } from '../../src/errors.js';
-import { createSilentReporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { orderBranches } from '../../src/sweep/sweep-revisions.js';
 import { FakeHub, fakeSha, snapshotFromFolder, type FakeSnapshot } from '../support/fake-hub.js';
 import { runCli } from '../support/run-cli.js';

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSilentReporter, type Reporter } from '../../src/reporting/reporter.js';
+import { createSilentReporter, type Reporter } from '../../src/messages/reporter.js';
 import { sweep, SweepIncompleteError, type SweepRequest } from '../../src/commands/sweep.js';
 import { ExitCode, UsageError } from '../../src/errors.js';
 import { resolveModel } from '../../src/models/resolve-model.js';

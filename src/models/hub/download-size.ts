@@ -4,7 +4,7 @@
  * listing of the revision sizes them (one call, the one a download makes first). For
  * `resid-norms models`; bounded by the Hub client's timeouts and the caller's signal.
  */
-import type { Reporter } from '../../reporting/reporter.js';
+import type { Reporter } from '../../messages/reporter.js';
 import { isWeightIndex, listedShards } from '../weight-formats.js';
 import { chooseFiles, fetchModelListing, hubClient } from './hub-download.js';
 import type { HubSettings } from './hub-settings.js';

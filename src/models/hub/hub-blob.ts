@@ -26,7 +26,7 @@ import { basename, dirname, join } from 'node:path';
 import { NetworkError, quote } from '../../errors.js';
 import { describeSpecial } from '../../io/output-guard.js';
 import { isProcessAlive } from '../../io/process-alive.js';
-import type { Progress } from '../../reporting/reporter.js';
+import type { Progress } from '../../messages/reporter.js';
 import type { RemoteFile } from './hub-api.js';
 import { BodyLimitError, readLimited } from './bounded-body.js';
 import type { HubClient } from './hub-client.js';

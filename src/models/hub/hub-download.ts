@@ -11,7 +11,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { InterruptedError, ModelError, NetworkError, quote } from '../../errors.js';
 import { readRegularFile } from '../../io/read-regular-file.js';
-import type { Reporter } from '../../reporting/reporter.js';
+import type { Reporter } from '../../messages/reporter.js';
 import { TOKENIZER_FILES } from '../tokenizer-files.js';
 import { chooseWeights, isWeightEntry, isWeightIndex, noWeightsError } from '../weight-formats.js';
 import { listWeightFiles, shardNamesFromIndex } from '../weight-index.js';
