@@ -9,11 +9,11 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSilentReporter } from '../src/messages/reporter.js';
-import { loadPlotInputs } from '../src/plots/figure-inputs.js';
-import { FIGURE_NAMES } from '../src/plots/figure-registry.js';
-import { fitHooksFor, planFigures } from '../src/plots/figure-plan.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../src/plots/figure-types.js';
-import { renderSvg } from '../src/plots/render.js';
+import { loadPlotInputs } from '../src/figure-inputs/plot-inputs.js';
+import { FIGURE_NAMES } from '../src/figures/figure-registry.js';
+import { fitHooksFor, planFigures } from '../src/figures/figure-plan.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../src/figures/figure-types.js';
+import { renderSvg } from '../src/rendering/render.js';
 import { readMeasurement } from '../src/results/read-measurement.js';
 import { syntheticMeasurement } from '../test/support/synthetic-measurement.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes src/plots/text-widths.ts: advance widths of DejaVu Sans (regular and bold) for the
+// Writes src/rendering/text-widths.ts: advance widths of DejaVu Sans (regular and bold) for the
 // characters figures use, read from the font files' cmap and hmtx tables. Vega measures text
 // with a canvas, which Node lacks; these widths let it lay out titles and legends as they render.
 // Usage: node scripts/generate-text-widths.mjs [fontFolder]   (Debian: fonts-dejavu-core)
@@ -76,7 +76,7 @@ function format(name, widths) {
   return `export const ${name}: readonly number[] = [\n${lines.join('\n')}\n];\n`;
 }
 
-const target = new URL('../src/plots/text-widths.ts', import.meta.url);
+const target = new URL('../src/rendering/text-widths.ts', import.meta.url);
 writeFileSync(
   target,
   `/**

@@ -20,7 +20,8 @@ export const LAYERS = [
   'models', 'architectures',
   'runtime', 'graph', 'weights', 'store',
   'prompts-sources', 'measure',
-  'plots', 'report', 'sweep', 'text-tables',
+  'figures', 'figure-inputs', 'rendering',
+  'report', 'sweep', 'text-tables',
   'commands', 'cli',
 ] as const;
 

@@ -3,8 +3,8 @@
  * is parsed by commander as it is read, with the shared parsers of ./options.ts.
  */
 import type { Command } from 'commander';
-import { FIGURES, FIGURE_NAMES, type FigureName } from '../plots/figure-registry.js';
-import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '../plots/figure-types.js';
+import { FIGURES, FIGURE_NAMES, type FigureName } from '../figures/figure-registry.js';
+import { RESCALES, X_AXES, type FigureOptions, type Rescale, type XAxis } from '../figures/figure-types.js';
 import { HOOK_NAMES, type HookName } from '../vocabulary/hooks.js';
 import { WEIGHT_VARIANTS, type WeightVariant } from '../results/weights-schema.js';
 import { guardFileCommand, inputFiles } from '../io/output-guard.js';

@@ -1,6 +1,6 @@
 /** `resid-norms plot` flags → a PlotRequest for src/commands/plot.ts. */
 import type { Command } from 'commander';
-import { FORMAT_SUFFIXES, IMAGE_FORMATS, type ImageFormat } from '../plots/image-formats.js';
+import { FORMAT_SUFFIXES, IMAGE_FORMATS, type ImageFormat } from '../rendering/image-formats.js';
 import { addFigureOptions, describeFigures, guardFigureFiles, toFigureFlags, type FigureFlagValues } from './figure-flags.js';
 import { parseChoiceList } from './options.js';
 import { commandContext, type CliIo, type CommandDefinition } from './cli-io.js';

@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import type { Reporter } from '../messages/reporter.js';
 import { InputError } from '../errors.js';
-import { fitHooksFor } from '../plots/figure-plan.js';
-import { FIGURE_NAMES } from '../plots/figure-registry.js';
-import { renderFigure, reportOutcomes } from '../plots/figure-outcomes.js';
-import { rasterizeSvg } from '../plots/render.js';
-import { FORMAT_SUFFIXES, type ImageFormat } from '../plots/image-formats.js';
+import { fitHooksFor } from '../figures/figure-plan.js';
+import { FIGURE_NAMES } from '../figures/figure-registry.js';
+import { renderFigure, reportOutcomes } from '../rendering/figure-outcomes.js';
+import { rasterizeSvg } from '../rendering/render.js';
+import { FORMAT_SUFFIXES, type ImageFormat } from '../rendering/image-formats.js';
 import { OutputPlan } from '../io/output-plan.js';
-import { createOutputFolder, loadFigurePlan, type FigureSource } from '../plots/figure-inputs.js';
+import { createOutputFolder, loadFigurePlan, type FigureSource } from '../figure-inputs/plot-inputs.js';
 
 
 export interface PlotRequest extends FigureSource {

@@ -6,16 +6,16 @@
  */
 import { join } from 'node:path';
 import type { Reporter } from '../messages/reporter.js';
-import { FIGURES } from '../plots/figure-registry.js';
+import { FIGURES } from '../figures/figure-registry.js';
 import { figureFile, fitTable, headlineLines, modelTable, runTable, weightFitTable, type ReportContent, type ReportFigure } from '../report/report-content.js';
 import { renderReportHtml } from '../report/report-html.js';
 import { readRuntimeScripts } from '../report/report-runtime.js';
 import { renderReportMarkdown } from '../report/report-markdown.js';
 import { OutputPlan } from '../io/output-plan.js';
 import { toolVersion } from '../version.js';
-import type { FigureOutcome } from '../plots/figure-types.js';
-import { createOutputFolder, loadFigurePlan, type FigureSource } from '../plots/figure-inputs.js';
-import { renderFigure, reportOutcomes } from '../plots/figure-outcomes.js';
+import type { FigureOutcome } from '../figures/figure-types.js';
+import { createOutputFolder, loadFigurePlan, type FigureSource } from '../figure-inputs/plot-inputs.js';
+import { renderFigure, reportOutcomes } from '../rendering/figure-outcomes.js';
 
 export interface ReportRequest extends FigureSource {
   outDir: string;

@@ -17,8 +17,8 @@ import { refuseLinksBelow, removeFileInside } from '../io/output-plan.js';
 import { stopReason } from '../io/interrupt.js';
 import { readHubSettings } from '../models/hub/hub-settings.js';
 import { parseModelSpec } from '../models/resolve-model.js';
-import { buildSweepFigure, SWEEP_FIGURES } from '../plots/sweep-figures.js';
-import type { FigureOptions } from '../plots/figure-types.js';
+import { buildSweepFigure, SWEEP_FIGURES } from '../figures/sweep-figures.js';
+import type { FigureOptions } from '../figures/figure-types.js';
 import type { PromptSet } from '../prompts-sources/prompt-file.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
 import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
@@ -34,7 +34,7 @@ import { measure, type MeasureRequest } from './measure.js';
 import { loadModel } from '../architectures/load-model.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
 import type { MeasurementFile } from '../store/open-results.js';
-import { renderFigure } from '../plots/figure-outcomes.js';
+import { renderFigure } from '../rendering/figure-outcomes.js';
 
 export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'maxMemory' | 'refresh' | 'takeOverLock'>;
 

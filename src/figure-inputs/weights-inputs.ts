@@ -8,8 +8,8 @@ import type { Reporter } from '../messages/reporter.js';
 import { fitWeightGrowth } from '../analysis/weight-growth-fit.js';
 import { presentSeries } from '../analysis/weight-series.js';
 import { InputError, ProblemList, ResidNormsError, quote } from '../errors.js';
-import type { PlotSubject, WeightFitLine, WeightsSubject } from './figure-types.js';
-import { WRITING_WEIGHT_SERIES, checkSameModel } from './writing-weights-data.js';
+import type { PlotSubject, WeightFitLine, WeightsSubject } from '../figures/figure-types.js';
+import { WRITING_WEIGHT_SERIES, checkSameModel } from '../figures/writing-weights-data.js';
 import type { WeightFitEntry } from '../results/fit-schema.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 

@@ -14,7 +14,7 @@ import { logScaleAxis } from './log-axis.js';
 import { layerAxis, primaryMetric, roundValue } from './plot-data.js';
 import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
-import { BOUND_HOOKS, type BoundView } from './token-views.js';
+import { BOUND_HOOKS, type BoundView } from './token-view-types.js';
 
 export interface BoundRow {
   layer: number;

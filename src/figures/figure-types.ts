@@ -3,12 +3,12 @@
  * growth fits for it, or a weights file), the user's choices, and what a builder returns.
  * Builders are pure: the same subject and options always give the same Vega-Lite spec.
  */
-import type { TopLevelSpec } from 'vega-lite'; // types only: src/plots/render.ts is the one runtime importer
+import type { TopLevelSpec } from 'vega-lite'; // types only: src/rendering/render.ts is the one runtime importer
 import type { GrowthFit, WeightGrowthFit } from '../results/fit-schema.js';
 import type { Diagnostic } from '../results/diagnostics.js';
 import type { Measurement } from '../results/schema.js';
 import type { HookName } from '../vocabulary/hooks.js';
-import type { TokenViewKind, TokenViews } from './token-views.js';
+import type { TokenViewKind, TokenViews } from './token-view-types.js';
 import type { WeightSeriesName, WeightVariant, WeightsFile } from '../results/weights-schema.js';
 import type { MechanismsFile } from '../results/mechanisms-schema.js';
 
@@ -29,7 +29,7 @@ export interface PlotSubject {
   measurement: Measurement;
   /** Growth fits by hook, for the figures that draw them. */
   fits: Partial<Record<HookName, FitLine>>;
-  /** What the per-token figures draw, gathered from the file's tokens (src/plots/token-views.ts). */
+  /** What the per-token figures draw, gathered from the file's tokens (src/figure-inputs/token-views.ts). */
   views?: TokenViews;
 }
 

@@ -10,7 +10,7 @@ import type { FigureOutcome, FitLine, ModelFigure, PlotSubject } from './figure-
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { annotationLayers } from './fit-layers.js';
-import type { RatioView } from './token-views.js';
+import type { RatioView } from './token-view-types.js';
 import { hoverLayer, tooltipOf, xZoom, type TooltipField } from './interaction.js';
 import type { LayerMember, PositionChannel, Unit } from './spec-types.js';
 import { FIT_COLOR, FIT_DASH, OKABE_ITO, SPECIAL_POSITION_COLOR, SPECIAL_POSITION_DASH, finishSpec } from './theme.js';

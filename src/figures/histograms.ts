@@ -10,7 +10,7 @@ import { hoverLayer, legendPick, pickedOpacity, tooltipOf, xZoom } from './inter
 import { chosenHook, everyNthLayer, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { SEQUENTIAL_SCHEME, finishSpec } from './theme.js';
-import type { HistogramView } from './token-views.js';
+import type { HistogramView } from './token-view-types.js';
 
 export interface HistogramRow {
   layer: number;

@@ -2,7 +2,7 @@
  * What the interactive report adds to a figure's spec, as plain Vega-Lite JSON: invisible
  * points that carry tooltips (a line mark's tooltip would show its first point, not the one
  * under the pointer), legend clicks that fade the other series, and drag/shift+wheel zoom on
- * the x axis. Static rendering (src/plots/render.ts) leaves them out with staticSpec: they do
+ * the x axis. Static rendering (src/rendering/render.ts) leaves them out with staticSpec: they do
  * nothing in a picture. Legend selections sit on the layer that owns the legend; zoom on a
  * hover layer.
  */

@@ -14,7 +14,7 @@ import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js'
 import { logScaleAxis } from './log-axis.js';
 import { chosenHook, layerAxis, missingHookReason, primaryMetric, roundValue } from './plot-data.js';
 import { positionLineLayers } from './position-layers.js';
-import type { PositionView } from './token-views.js';
+import type { PositionView } from './token-view-types.js';
 import type { PositionChannel } from './spec-types.js';
 import { finishSpec } from './theme.js';
 

@@ -1,7 +1,7 @@
 /**
  * Vega-Lite's own types for the pieces figure builders put together, so a misspelled property
  * or a value of the wrong kind in a spec is a compile error. Types only (`import type`):
- * vega-lite is loaded at run time by src/plots/render.ts alone.
+ * vega-lite is loaded at run time by src/rendering/render.ts alone.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Axis } from 'vega-lite/types_unstable/axis.js';

@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Reporter } from '../messages/reporter.js';
-import type { PlannedFigure } from './figure-plan.js';
+import type { PlannedFigure } from '../figures/figure-plan.js';
 import { renderSvg } from './render.js';
 
 /** Say what could not be drawn (figures with the same reason on one line) and notes about what was. */

@@ -1,11 +1,11 @@
 /**
  * The one module that runs Vega: compile a Vega-Lite spec, render it headless to SVG, and
- * rasterize SVG to PNG. Everything else in src/plots/ builds plain JSON specs.
+ * rasterize SVG to PNG. The builders in src/figures/ make plain JSON specs.
  */
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { staticSpec } from './interaction.js';
+import { staticSpec } from '../figures/interaction.js';
 import { estimateTextWidth, isBold } from './text-metrics.js';
 
 interface TextItem {

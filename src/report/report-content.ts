@@ -4,10 +4,10 @@
  * and the Markdown summary are two renderings of this one content.
  */
 import type { TopLevelSpec } from 'vega-lite'; // types only
-import type { FigureName } from '../plots/figure-registry.js';
-import type { SweepFigureName } from '../plots/sweep-figures.js';
-import type { FitLine, PlotSubject, WeightsSubject } from '../plots/figure-types.js';
-import { excludedCounts, shapeVerdict } from '../plots/figure-text.js';
+import type { FigureName } from '../figures/figure-registry.js';
+import type { SweepFigureName } from '../figures/sweep-figures.js';
+import type { FitLine, PlotSubject, WeightsSubject } from '../figures/figure-types.js';
+import { excludedCounts, shapeVerdict } from '../figures/figure-text.js';
 import { HOOK_NAMES, headlineHook } from '../vocabulary/hooks.js';
 import { formatGrowth, formatInterval, formatPhases, formatR2 } from '../messages/numbers.js';
 import type { WeightSeriesName } from '../results/weights-schema.js';

@@ -1,6 +1,6 @@
 /**
  * The sweep summary file (`sweep.json`) and the members it lists: its types, which the sweep
- * builds (src/sweep/sweep-summary.ts) and the sweep figures read (src/plots/sweep-figures.ts).
+ * builds (src/sweep/sweep-summary.ts) and the sweep figures read (src/figures/sweep-figures.ts).
  */
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 

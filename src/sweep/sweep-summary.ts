@@ -8,8 +8,8 @@
 import { join } from 'node:path';
 import { ResidNormsError, quote } from '../errors.js';
 import { readRegularFile } from '../io/read-regular-file.js';
-import { modelSize } from '../plots/model-family.js';
-import { hookSummaries } from '../plots/plot-data.js';
+import { modelSize } from '../figures/model-family.js';
+import { hookSummaries } from '../figures/plot-data.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';

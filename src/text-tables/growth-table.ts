@@ -1,5 +1,5 @@
 /** The short table `measure` prints: mean norm per layer and its ratio to the previous layer. */
-import { excludedCounts, shapeVerdict } from '../plots/figure-text.js';
+import { excludedCounts, shapeVerdict } from '../figures/figure-text.js';
 import { fitMeasurementFile } from '../store/fit-measurement.js';
 import type { MeasurementFile } from '../store/open-results.js';
 import { ResidNormsError } from '../errors.js';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
-import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
-import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
+import { FIGURE_NAMES } from '../../src/figures/figure-registry.js';
+import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../figures/plot-fixtures.js';
 import { runCli } from '../support/run-cli.js';
 
 describe('resid-norms plot and report, end to end', () => {

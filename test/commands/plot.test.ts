@@ -7,10 +7,10 @@ import { createSilentReporter } from '../../src/messages/reporter.js';
 import { runPlot, type PlotRequest } from '../../src/commands/plot.js';
 import { InputError, UsageError } from '../../src/errors.js';
 import { fitV1 } from '../support/measured.js';
-import { FIGURE_NAMES as ALL_FIGURE_NAMES, FIGURES } from '../../src/plots/figure-registry.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { FIGURE_NAMES as ALL_FIGURE_NAMES, FIGURES } from '../../src/figures/figure-registry.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
 import { FIT_FORMAT, FIT_VERSION, type FitFile } from '../../src/results/fit-schema.js';
-import { TINY_MEASUREMENT_PATH, TINY_MECHANISMS_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../plots/plot-fixtures.js';
+import { TINY_MEASUREMENT_PATH, TINY_MECHANISMS_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, toParallelResidual } from '../figures/plot-fixtures.js';
 
 /** The figures of norms and weights (the diagnostic figures, which need `measure --diagnostics`, have their own tests). */
 const FIGURE_NAMES = ALL_FIGURE_NAMES.filter((name) => FIGURES[name].diagnostic === undefined);

@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { createSilentReporter } from '../../src/messages/reporter.js';
 import { runReport } from '../../src/commands/report.js';
 import { fitWeightGrowth } from '../../src/analysis/weight-growth-fit.js';
-import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { FIGURE_NAMES } from '../../src/figures/figure-registry.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
 import { PACKAGE_ROOT } from '../../src/package-paths.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
-import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, tinySubjects, toParallelResidual } from '../plots/plot-fixtures.js';
+import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement, tinySubjects, toParallelResidual } from '../figures/plot-fixtures.js';
 
 describe('runReport', () => {
   let root: string;

@@ -7,11 +7,11 @@ import { createSilentReporter } from '../../src/messages/reporter.js';
 import { InputError } from '../../src/errors.js';
 import { tablePaths } from '../../src/store/result-tables.js';
 import { measure, type MeasureRequest } from '../../src/commands/measure.js';
-import { loadFigurePlan } from '../../src/plots/figure-inputs.js';
+import { loadFigurePlan } from '../../src/figure-inputs/plot-inputs.js';
 import { analyzeWeights } from '../../src/commands/weights.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
-import { renderSvg } from '../../src/plots/render.js';
-import { staticSpec } from '../../src/plots/interaction.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
+import { renderSvg } from '../../src/rendering/render.js';
+import { staticSpec } from '../../src/figures/interaction.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 
 const DIAGNOSTIC_FIGURES = ['cosines', 'massive-dims', 'massive-growth', 'massive-profile', 'sinks', 'head-writes', 'lens'];

@@ -1,8 +1,8 @@
 /** What the lens figure draws: the streams' entropies and shares, and the growth fit mapped onto the axis of streams. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { breakpointsOf, lensFigure, streamOf } from '../../src/plots/diagnostic-lens.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { breakpointsOf, lensFigure, streamOf } from '../../src/figures/diagnostic-lens.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
 import { handMadeFit, tinySubjects, withDiagnostics } from './plot-fixtures.js';
 
 type Layer = { data?: { values: Array<Record<string, unknown>> }; mark: { type: string } | string; encoding?: Record<string, { field?: string }> };

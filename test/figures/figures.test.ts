@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { subjectOf } from '../support/measured.js';
 import { summarizeV1 } from '../support/synthetic-measurement.js';
-import { FIGURES } from '../../src/plots/figure-registry.js';
-import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type PlotSubject } from '../../src/plots/figure-types.js';
+import { FIGURES } from '../../src/figures/figure-registry.js';
+import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type PlotSubject } from '../../src/figures/figure-types.js';
 import { readTinyMeasurement, tinySubjects } from './plot-fixtures.js';
 
 type Spec = Record<string, unknown> & { layer?: Spec[]; hconcat?: Spec[]; data?: { values: Array<Record<string, unknown>> }; title?: { text: string; subtitle?: string[] } };

@@ -1,6 +1,6 @@
 /**
  * Golden Vega-Lite specs: every figure of the tiny fixture must build exactly the committed
- * spec in test/plots/golden/. After a deliberate change, regenerate them with
+ * spec in test/figures/golden/. After a deliberate change, regenerate them with
  *   npm run test:update-golden
  * and review the diff like code.
  */
@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FIGURE_NAMES, FIGURES } from '../../src/plots/figure-registry.js';
-import { planFigures, type PlannedFigure } from '../../src/plots/figure-plan.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { FIGURE_NAMES, FIGURES } from '../../src/figures/figure-registry.js';
+import { planFigures, type PlannedFigure } from '../../src/figures/figure-plan.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
 import { GOLDEN_FOLDER, tinyMechanismsSubject, tinySubjects, tinyWeightsSubject, withDiagnostics } from './plot-fixtures.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';

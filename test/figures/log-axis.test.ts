@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseLogAxis } from '../../src/plots/log-axis.js';
+import { chooseLogAxis } from '../../src/figures/log-axis.js';
 
 describe('chooseLogAxis', () => {
   const ranges: Array<[number, number]> = [

@@ -1,8 +1,8 @@
 /** The three mechanisms figures draw what the file holds: every series per layer, ±2 standard-error bands, zeros left out and said. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FIGURES } from '../../src/plots/figure-registry.js';
-import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type MechanismsSubject } from '../../src/plots/figure-types.js';
+import { FIGURES } from '../../src/figures/figure-registry.js';
+import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type MechanismsSubject } from '../../src/figures/figure-types.js';
 import { readMechanismsFile } from '../../src/results/read-mechanisms.js';
 import { TINY_MECHANISMS_V1_PATH, tinyMechanismsSubject } from './plot-fixtures.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OTHER_PANEL, comparePanels, modelFamily } from '../../src/plots/model-family.js';
-import { estimateTextWidth } from '../../src/plots/text-metrics.js';
+import { OTHER_PANEL, comparePanels, modelFamily } from '../../src/figures/model-family.js';
+import { estimateTextWidth } from '../../src/rendering/text-metrics.js';
 
 describe('modelFamily', () => {
   it('puts the reference analysis’s 17 models in its two panels, named by alias or repo', () => {

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { growthRatios } from '../../src/plots/growth-ratio.js';
-import { histogramRows } from '../../src/plots/histograms.js';
-import { niceBinWidth } from '../../src/plots/token-views.js';
+import { growthRatios } from '../../src/figures/growth-ratio.js';
+import { histogramRows } from '../../src/figures/histograms.js';
+import { niceBinWidth } from '../../src/figure-inputs/token-views.js';
 import { subjectOf } from '../support/measured.js';
-import { everyNthLayer } from '../../src/plots/plot-data.js';
-import { positionMeans } from '../../src/plots/positions.js';
+import { everyNthLayer } from '../../src/figures/plot-data.js';
+import { positionMeans } from '../../src/figures/positions.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 import { readTinyMeasurement } from './plot-fixtures.js';
 

@@ -6,7 +6,7 @@
  * can be checked without fitting.
  */
 import { fileURLToPath } from 'node:url';
-import type { FitLine, MechanismsSubject, PlotSubject, WeightFitLine, WeightsSubject } from '../../src/plots/figure-types.js';
+import type { FitLine, MechanismsSubject, PlotSubject, WeightFitLine, WeightsSubject } from '../../src/figures/figure-types.js';
 import { readMechanismsFile } from '../../src/results/read-mechanisms.js';
 import { readMeasurement } from '../../src/results/read-measurement.js';
 import { readWeightsFile } from '../../src/results/read-weights.js';
@@ -15,10 +15,10 @@ import type { HookName } from '../../src/vocabulary/hooks.js';
 import { subjectOf } from '../support/measured.js';
 import type { WeightSeriesName } from '../../src/results/weights-schema.js';
 
-export const TINY_MEASUREMENT_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-measurement.json', import.meta.url));
+export const TINY_MEASUREMENT_PATH = fileURLToPath(new URL('../../../test/figures/fixtures/tiny-measurement.json', import.meta.url));
 /** `resid-norms weights` on a tiny GPT-2 of the same shape and id (see weights-fixture.test.ts). */
-export const TINY_WEIGHTS_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-gpt2.weights.json', import.meta.url));
-export const GOLDEN_FOLDER = fileURLToPath(new URL('../../../test/plots/golden/', import.meta.url));
+export const TINY_WEIGHTS_PATH = fileURLToPath(new URL('../../../test/figures/fixtures/tiny-gpt2.weights.json', import.meta.url));
+export const GOLDEN_FOLDER = fileURLToPath(new URL('../../../test/figures/golden/', import.meta.url));
 
 export function handMadeFit(hook: HookName, growth = 1.05, intercept = 2.3): FitLine {
   return {
@@ -86,9 +86,9 @@ export async function tinyWeightsSubject(measurement?: PlotSubject): Promise<Wei
 }
 
 /** `resid-norms mechanisms` on the growing tiny GPT-2 (8 id prompts of 12 tokens, 64 samples, seed 0), timings zeroed. */
-export const TINY_MECHANISMS_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-gpt2.mechanisms.json', import.meta.url));
+export const TINY_MECHANISMS_PATH = fileURLToPath(new URL('../../../test/figures/fixtures/tiny-gpt2.mechanisms.json', import.meta.url));
 /** The same mechanisms as a version-1 file (before the errors took the prompts as the unit), which is still read. */
-export const TINY_MECHANISMS_V1_PATH = fileURLToPath(new URL('../../../test/plots/fixtures/tiny-gpt2.mechanisms-v1.json', import.meta.url));
+export const TINY_MECHANISMS_V1_PATH = fileURLToPath(new URL('../../../test/figures/fixtures/tiny-gpt2.mechanisms-v1.json', import.meta.url));
 
 export async function tinyMechanismsSubject(): Promise<MechanismsSubject> {
   return { path: 'tiny-gpt2.mechanisms.json', mechanisms: await readMechanismsFile(TINY_MECHANISMS_PATH) };

@@ -1,8 +1,8 @@
 /** Issue 15: the sweep figures, from a summary alone: what each draws, and why one is not drawn. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildSweepFigure } from '../../src/plots/sweep-figures.js';
-import { renderSvg } from '../../src/plots/render.js';
+import { buildSweepFigure } from '../../src/figures/sweep-figures.js';
+import { renderSvg } from '../../src/rendering/render.js';
 import type { MemberSummary, SweepSummary } from '../../src/results/sweep-schema.js';
 
 function member(index: number, spec: string, step: number | null, nLayers: number, factor: number): MemberSummary {

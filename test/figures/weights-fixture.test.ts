@@ -1,5 +1,5 @@
 /**
- * The committed weights fixture (test/plots/fixtures/tiny-gpt2.weights.json) is what
+ * The committed weights fixture (test/figures/fixtures/tiny-gpt2.weights.json) is what
  * `resid-norms weights` writes for the growing tiny GPT-2 of test/support/growing-tiny-gpt2.ts,
  * with runtime.seconds set to 0 so that it does not change when regenerated. Regenerate with
  *   npm run build && UPDATE_GOLDEN=1 node scripts/run-tests.mjs weights-fixture

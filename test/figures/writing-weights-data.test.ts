@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
-import { writingWeightsData } from '../../src/plots/writing-weights-data.js';
+import { writingWeightsData } from '../../src/figures/writing-weights-data.js';
 import { fileOf } from '../support/measured.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 import { syntheticWeights } from '../support/synthetic-weights.js';

@@ -1,9 +1,9 @@
 /** Figure 9 (weights): what the builder draws from a weights file, with and without a results file. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HOVER_PREFIX } from '../../src/plots/interaction.js';
-import { FIGURES } from '../../src/plots/figure-registry.js';
-import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type WeightsSubject } from '../../src/plots/figure-types.js';
+import { HOVER_PREFIX } from '../../src/figures/interaction.js';
+import { FIGURES } from '../../src/figures/figure-registry.js';
+import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type WeightsSubject } from '../../src/figures/figure-types.js';
 import { handMadeFit, handMadeWeightFit, tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
 
 interface Layer {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import type { TopLevelSpec } from 'vega-lite';
-import { FIGURE_NAMES, type FigureName } from '../../src/plots/figure-registry.js';
-import { planFigures } from '../../src/plots/figure-plan.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
-import { rasterizeSvg, renameSvgIds, renderSvg } from '../../src/plots/render.js';
-import { tinySubjects, tinyWeightsSubject } from './plot-fixtures.js';
+import { FIGURE_NAMES, type FigureName } from '../../src/figures/figure-registry.js';
+import { planFigures } from '../../src/figures/figure-plan.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
+import { rasterizeSvg, renameSvgIds, renderSvg } from '../../src/rendering/render.js';
+import { tinySubjects, tinyWeightsSubject } from '../figures/plot-fixtures.js';
 
 /** Parse strictly: any XML error fails the test. */
 function parseSvg(svg: string): Document {

@@ -15,11 +15,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { createSilentReporter } from '../../src/messages/reporter.js';
 import { runReport } from '../../src/commands/report.js';
-import { FIGURE_NAMES } from '../../src/plots/figure-registry.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { FIGURE_NAMES } from '../../src/figures/figure-registry.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
 import type { ReportContent } from '../../src/report/report-content.js';
 import { browserSkipReason, launchChromium } from '../support/browser.js';
-import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement } from '../plots/plot-fixtures.js';
+import { TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH, readTinyMeasurement } from '../figures/plot-fixtures.js';
 
 interface OpenedPage {
   page: Page;

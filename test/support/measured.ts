@@ -6,9 +6,10 @@
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { fitGrowth, fitLayers, type FitGrowthOptions, type GrowthFit } from '../../src/analysis/growth-fit.js';
 import { buildLayerPool } from '../../src/analysis/layer-statistic.js';
-import type { FigureOptions, FitLine, PlotSubject } from '../../src/plots/figure-types.js';
-import { everyNthLayer } from '../../src/plots/plot-data.js';
-import { gatherTokenViews, TOKEN_VIEWS } from '../../src/plots/token-views.js';
+import type { FigureOptions, FitLine, PlotSubject } from '../../src/figures/figure-types.js';
+import { everyNthLayer } from '../../src/figures/plot-data.js';
+import { gatherTokenViews } from '../../src/figure-inputs/token-views.js';
+import { TOKEN_VIEWS } from '../../src/figures/token-view-types.js';
 import type { Measurement, MeasurementV1, SequenceResult } from '../../src/results/schema.js';
 import type { HookName } from '../../src/vocabulary/hooks.js';
 import { measurementFile, readMeasurementFile, type MeasurementFile } from '../../src/store/open-results.js';

@@ -16,7 +16,7 @@ import { evictSnapshot } from '../../src/sweep/evict.js';
 import { diffTrees, snapshotTree } from '../support/tree-snapshot.js';
 import { expandSweepFolders, sweepFigures } from '../../src/sweep/sweep-folder.js';
 import { runReport } from '../../src/commands/report.js';
-import { DEFAULT_FIGURE_OPTIONS } from '../../src/plots/figure-types.js';
+import { DEFAULT_FIGURE_OPTIONS } from '../../src/figures/figure-types.js';
 import type { SweepSummary } from '../../src/results/sweep-schema.js';
 import { FakeHub, fakeSha, snapshotFromFolder } from '../support/fake-hub.js';
 import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
