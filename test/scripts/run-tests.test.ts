@@ -42,11 +42,15 @@ describe('scripts/run-tests.mjs', () => {
     await mkdir(join(root, 'scripts'));
     for (const name of ['run-tests.mjs', 'test-worker.mjs']) await copyFile(join(PACKAGE_ROOT, 'scripts', name), join(root, 'scripts', name));
     await mkdir(join(root, 'dist', 'test', 'one'), { recursive: true });
-    await mkdir(join(root, 'test'));
-    await writeFile(join(root, 'dist', 'test', 'one', 'a.test.js'), passing('a'));
-    await writeFile(join(root, 'dist', 'test', 'one', 'b.test.js'), passing('b'));
-    await writeFile(join(root, 'dist', 'test', 'c.test.js'), passing('c'));
+    await mkdir(join(root, 'test', 'one'), { recursive: true });
+    for (const name of ['one/a', 'one/b', 'c']) await writeCompiled(name, passing(name.slice(-1)));
   });
+
+  /** A test file as the build leaves it: its compiled file in dist/test/ and its source in test/. */
+  async function writeCompiled(name: string, text: string): Promise<void> {
+    await writeFile(join(root, 'dist', 'test', `${name}.test.js`), text);
+    await writeFile(join(root, 'test', `${name}.test.ts`), text);
+  }
   after(async () => rm(root, { recursive: true, force: true }));
 
   it('runs every file as a suite named after it, and --record-durations writes test/durations.json', async () => {
@@ -75,7 +79,7 @@ describe('scripts/run-tests.mjs', () => {
   });
 
   it('fails the run when a test fails, and only runs the files a filter names', async () => {
-    await writeFile(join(root, 'dist', 'test', 'one', 'failing.test.js'), "import { it } from 'node:test';\nimport assert from 'node:assert';\nit('fails', () => assert.equal(1, 2));\n");
+    await writeCompiled('one/failing', "import { it } from 'node:test';\nimport assert from 'node:assert';\nit('fails', () => assert.equal(1, 2));\n");
     try {
       const run = await runTests(root, ['one/']);
       assert.equal(run.code, 1, run.output);
@@ -85,6 +89,18 @@ describe('scripts/run-tests.mjs', () => {
       assert.doesNotMatch(run.output, /c\.test\.ts/);
     } finally {
       await rm(join(root, 'dist', 'test', 'one', 'failing.test.js'));
+      await rm(join(root, 'test', 'one', 'failing.test.ts'));
+    }
+  });
+
+  it('does not run a compiled file whose source is gone (a test moved or deleted since the last build)', async () => {
+    await writeFile(join(root, 'dist', 'test', 'one', 'moved.test.js'), "import { it } from 'node:test';\nit('would fail', () => { throw new Error('stale'); });\n");
+    try {
+      const run = await runTests(root, []);
+      assert.equal(run.code, 0, run.output);
+      assert.deepEqual(fileOrder(run.output).sort(), ['c.test.ts', 'one/a.test.ts', 'one/b.test.ts']);
+    } finally {
+      await rm(join(root, 'dist', 'test', 'one', 'moved.test.js'));
     }
   });
 
