@@ -18,7 +18,7 @@ export const LAYERS = [
   'io', 'messages', 'vocabulary',
   'results', 'analysis',
   'models', 'architectures',
-  'runtime', 'graph', 'weights', 'store',
+  'runtime', 'graph', 'weights', 'duckdb', 'store',
   'prompts-sources', 'measure',
   'figures', 'figure-inputs', 'rendering',
   'report', 'sweep', 'text-tables',

@@ -8,7 +8,7 @@
 import { extname } from 'node:path';
 import { UsageError, quote } from '../errors.js';
 import { revisionProblem } from '../models/resolve-model.js';
-import type { TextTableFormat } from '../store/parquet-token-source.js';
+import type { TextTableFormat } from './prompt-tables.js';
 import type { PromptSelection } from './prompt-selection.js';
 
 export type PromptSource =

@@ -13,7 +13,7 @@ import { readHubSettings } from '../models/hub/hub-settings.js';
 import { readPromptFile, type Prompt, type PromptSet } from './prompt-file.js';
 import { checkUtf8File } from './utf8-file.js';
 import { DEFAULT_PROMPTS } from '../package-paths.js';
-import type { TextTableFormat } from '../store/parquet-token-source.js';
+import type { TextTableFormat } from './prompt-tables.js';
 import { describeSelection, hashPrompts, isSelecting, MAX_UNSELECTED_ROWS, selectedRows } from './prompt-selection.js';
 import { DATASET_SCHEME, DEFAULT_TEXT_COLUMN, checkReadOptions, parsePromptSource, type PromptReadOptions, type PromptSource } from './prompt-source.js';
 
@@ -64,7 +64,7 @@ function checkSample(available: number, options: PromptReadOptions, what: string
 async function readTable(files: readonly string[], format: TextTableFormat, name: string, options: PromptReadOptions, reporter: Reporter): Promise<PromptSet> {
   const column = options.textColumn ?? DEFAULT_TEXT_COLUMN;
   // DuckDB (0.4 s of start-up) loads only for prompt tables, not for text and JSONL prompts.
-  const { describeTextTable, readTextColumn, MAX_CELL_CHARS } = await import('../store/parquet-token-source.js');
+  const { describeTextTable, readTextColumn, MAX_CELL_CHARS } = await import('./prompt-tables.js');
   const { columns, rows } = await describeTextTable(files, format);
   const found = columns.find((entry) => entry.name === column);
   if (found === undefined) {

@@ -1,108 +1,22 @@
 /**
- * The token source of a version-2 results file: its Parquet tables, read through DuckDB (the
- * one importer of @duckdb/node-api). DuckDB reads Parquet in C++, skips row groups by their
- * statistics (one prompt's rows) and hands results over in chunks of 2,048 rows, so a reader
- * holds one chunk at a time. Its own memory is capped (memory_limit) and it never writes.
+ * The token source of a version-2 results file: its Parquet tables, read through DuckDB
+ * (src/duckdb/). DuckDB reads Parquet in C++, skips row groups by their statistics (one
+ * prompt's rows) and hands results over in chunks of 2,048 rows, so a reader holds one chunk
+ * at a time. Its own memory is capped (memory_limit) and it never writes.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBVector } from '@duckdb/node-api';
 import { InputError, quote } from '../errors.js';
-import { FLOAT32_MAX } from '../results/schema.js';
 import { diagnosticWidth, type DiagnosticColumn } from '../results/diagnostics.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 import { EXCLUSION_CODE, EXCLUSION_REASONS, RUN_ID_KEY, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
-import { LiteralFiles } from './literal-paths.js';
+import { chunks, connect, ident, readInts, sqlString, widenForSideBySide, type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector } from '../duckdb/connection.js';
+import { LiteralFiles } from '../duckdb/literal-paths.js';
 import { describeReadFailure } from '../io/read-regular-file.js';
+import { checkBudget, checkNorm, decompressionProblem, MAX_PROMPT_TOKENS, readLists, RESULT_CHUNK_BYTES } from './table-reads.js';
 import type { PromptSums, PromptTokens, TokenColumnChunk, TokenSource } from './token-source.js';
-
-let shared: Promise<DuckDBInstance> | undefined;
-
-/** DuckDB's memory cap and threads, unless scans run side by side (scanSideBySide). */
-const MEMORY_LIMIT_MB = 256;
-const THREADS = 2;
-
-/** One in-memory DuckDB per process, created on first use. */
-async function connect(): Promise<DuckDBConnection> {
-  // No file cache: the files are read as /proc/self/fd/<n> (./literal-paths.ts), names a later scan may reuse for another file.
-  shared ??= DuckDBInstance.create(':memory:', { memory_limit: `${MEMORY_LIMIT_MB}MB`, threads: String(THREADS), enable_external_access: 'true', enable_external_file_cache: 'false' });
-  return (await shared).connect();
-}
 
 /** What one open scan holds besides its row groups (buffers, file cache; ~11 MB measured). */
 const SCAN_OVERHEAD_BYTES = 16 * 1024 * 1024;
-
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
-function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** Rows of a query, chunk by chunk. */
-async function* chunks(connection: DuckDBConnection, sql: string): AsyncIterable<DuckDBDataChunk> {
-  const result = await connection.stream(sql);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (chunk === null || chunk.rowCount === 0) return;
-    yield chunk;
-  }
-}
-
-function readInts(vector: DuckDBVector, rows: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let i = 0; i < rows; i += 1) out[i] = vector.getItem(i) as number;
-  return out;
-}
-
-/** Bytes a reader allocates at once for one table's values (a prompt's norms, every prompt's sums): a tampered row count is refused, not allocated. */
-const READ_BUDGET_BYTES = 2 ** 31;
-/** Most tokens one prompt can have (the largest context a model may declare). */
-const MAX_PROMPT_TOKENS = 16_777_216;
-
-/**
- * Most bytes one column of one row group of a results table may decompress to. The writer's
- * row groups hold 16 MB of norms (stored uncompressed) and their strings (snappy, a few times
- * smaller than the text): a chunk past this, or past 64 MiB and 1000 times its stored size, is
- * not one of ours.
- */
-const RESULT_CHUNK_BYTES = 2 ** 30;
-
-/** Why a Parquet file's footer promises more decompressed bytes than a reader should decode, or undefined. */
-async function decompressionProblem(connection: DuckDBConnection, scan: string, maxChunkBytes: number): Promise<string | undefined> {
-  const sql = `SELECT row_group_id, path_in_schema, total_uncompressed_size::BIGINT, total_compressed_size::BIGINT FROM parquet_metadata(${sqlString(scan)})`;
-  for (const [group, column, uncompressed, compressed] of (await connection.runAndReadAll(sql)).getRows()) {
-    const [bytes, stored] = [Number(uncompressed), Number(compressed)];
-    if (bytes > maxChunkBytes) return `row group ${Number(group) + 1} holds ${(bytes / 2 ** 20).toFixed(0)} MiB of ${quote(String(column))} once decompressed (at most ${maxChunkBytes / 2 ** 20} MiB)`;
-    if (bytes > 64 * 2 ** 20 && bytes > MAX_RATIO * Math.max(1, stored)) return `row group ${Number(group) + 1} stores ${stored} bytes of ${quote(String(column))} that decompress to ${(bytes / 2 ** 20).toFixed(0)} MiB (more than ${MAX_RATIO}×)`;
-  }
-  return undefined;
-}
-
-/** Refuse an allocation a table's claims would need beyond the budget. */
-function checkBudget(bytes: number, what: string, path: string): void {
-  if (!(bytes <= READ_BUDGET_BYTES)) throw new InputError(`${quote(path)} claims ${what}, which would need ${(bytes / 2 ** 30).toFixed(1)} GiB at once (at most ${READ_BUDGET_BYTES / 2 ** 30} GiB is read at once); the file is damaged or not of this run: measure again`);
-}
-
-/** A norm read back: float32 as the graph gave it, so finite, non-negative and at most FLOAT32_MAX. */
-function checkNorm(value: number, path: string): number {
-  if (!(value >= 0 && value <= FLOAT32_MAX)) throw new InputError(`${quote(path)} holds ${value} as a norm, which no forward pass gives; the table is damaged: measure again`);
-  return value;
-}
-
-/** A list column of `length` numbers per row into [row × length]; with `path`, each value is checked as a norm. */
-function readLists<T extends Float32Array | Float64Array>(vector: DuckDBVector, rows: number, length: number, out: T, rowOffset = 0, normsOf?: string): T {
-  const list = vector as DuckDBListVector;
-  const child = list.childVector;
-  for (let i = 0; i < rows; i += 1) {
-    const start = list.getEntryOffset(i);
-    if (list.getEntryLength(i) !== length) throw new InputError(`a list in the tables has ${list.getEntryLength(i)} values; expected ${length} (one per layer)`);
-    const base = (rowOffset + i) * length;
-    if (normsOf === undefined) for (let l = 0; l < length; l += 1) out[base + l] = child.getItem(start + l) as number;
-    else for (let l = 0; l < length; l += 1) out[base + l] = checkNorm(child.getItem(start + l) as number, normsOf);
-  }
-  return out;
-}
 
 /**
  * Each token's exclusion code: from `excluded_as`, or for tables written before it existed
@@ -397,8 +311,8 @@ export class ParquetTokenSource implements TokenSource {
    */
   static async scanSideBySide(sources: readonly TokenSource[]): Promise<() => Promise<void>> {
     const connection = await connect();
+    let need = 0;
     try {
-      let need = 0;
       for (const source of sources) {
         if (!(source instanceof ParquetTokenSource)) continue;
         const { scans, close } = source.openScans();
@@ -411,140 +325,9 @@ export class ParquetTokenSource implements TokenSource {
           close();
         }
       }
-      await connection.run(`SET threads = 1`);
-      await connection.run(`SET memory_limit = '${MEMORY_LIMIT_MB + Math.ceil(need / 2 ** 20)}MB'`);
     } finally {
       connection.closeSync();
     }
-    return async () => {
-      const restoring = await connect();
-      try {
-        await restoring.run(`SET threads = ${THREADS}`);
-        await restoring.run(`SET memory_limit = '${MEMORY_LIMIT_MB}MB'`);
-      } finally {
-        restoring.closeSync();
-      }
-    };
-  }
-}
-
-/** Formats of prompt tables (src/prompts-sources/read-prompt-source.ts), read here since this is DuckDB's one importer. */
-export type TextTableFormat = 'parquet' | 'csv';
-
-function tableScan(files: readonly string[], format: TextTableFormat): string {
-  const list = `[${files.map(sqlString).join(', ')}]`;
-  // CSV: a header row, every column read as text (no type guessing turns a column of numbers into integers).
-  return format === 'parquet' ? `read_parquet(${list})` : `read_csv(${list}, header = true, all_varchar = true)`;
-}
-
-function tableError(files: readonly string[], error: unknown, opened?: LiteralFiles): InputError {
-  let reason = (error as Error).message.split('\n')[0]!;
-  // DuckDB names the files as it read them (/proc/self/fd/12): longest first, so fd 1 does not match fd 12.
-  const scans = (opened?.scanPaths ?? []).map((scan, index) => ({ scan, file: files[index]! })).sort((a, b) => b.scan.length - a.scan.length);
-  for (const { scan, file } of scans) reason = reason.replaceAll(scan, file);
-  return new InputError(`cannot read the prompt table ${quote(files.length === 1 ? files[0]! : `${files[0]} (and ${files.length - 1} more)`)}: ${quote(reason, 160)}`);
-}
-
-/** The prompt tables opened for DuckDB (regular files only, names taken literally), or an InputError naming the one that cannot be. */
-function openTextTables(files: readonly string[]): LiteralFiles {
-  try {
-    return LiteralFiles.open(files);
-  } catch (error) {
-    const path = (error as { path?: string }).path ?? files[0]!;
-    throw new InputError(`cannot read the prompt table ${quote(path)}: ${describeReadFailure(error)}; give a .parquet or .csv file`);
-  }
-}
-
-/** Columns (name, DuckDB type) and rows of prompt tables, all files together. */
-export async function describeTextTable(files: readonly string[], format: TextTableFormat): Promise<{ columns: Array<{ name: string; type: string }>; rows: number }> {
-  const opened = openTextTables(files);
-  const connection = await connect();
-  try {
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${tableScan(opened.scanPaths, format)}`);
-    const columns = described.getRows().map((row) => ({ name: String(row[0]), type: String(row[1]) }));
-    const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM ${tableScan(opened.scanPaths, format)}`);
-    return { columns, rows: Number(counted.getRows()[0]![0]) };
-  } catch (error) {
-    throw tableError(files, error, opened);
-  } finally {
-    connection.closeSync();
-    opened.close();
-  }
-}
-
-/**
- * Longest prompt text kept from a table cell, in characters: a prompt is cut to about 16
- * characters per token before it is tokenized anyway, so this holds 65,536 tokens' worth.
- */
-export const MAX_CELL_CHARS = 1 << 20;
-/** Most bytes of text one row group of a Parquet prompt table may hold once decompressed: DuckDB decodes a row group's pages whole. */
-export const MAX_ROW_GROUP_TEXT_BYTES = 256 * 1024 * 1024;
-/** Past this many bytes, a text column may decompress to at most MAX_RATIO times its stored size (a 2 kB file of megabytes per cell is a decompression bomb). */
-const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
-const MAX_RATIO = 1000;
-
-/**
- * Refuse, from the Parquet footers alone and before any page is decoded, a text column whose
- * row groups decompress to more than MAX_ROW_GROUP_TEXT_BYTES, or to more than MAX_RATIO times
- * their stored size past RATIO_FLOOR_BYTES.
- */
-async function checkTextColumnSize(connection: DuckDBConnection, files: readonly string[], opened: LiteralFiles, column: string): Promise<void> {
-  for (const [index, scan] of opened.scanPaths.entries()) {
-    const sql = `SELECT row_group_id, total_uncompressed_size::BIGINT, total_compressed_size::BIGINT FROM parquet_metadata(${sqlString(scan)}) WHERE path_in_schema = ${sqlString(column)}`;
-    for (const [group, uncompressed, compressed] of (await connection.runAndReadAll(sql)).getRows().map((row) => row.map(Number))) {
-      const where = `row group ${group! + 1} of ${quote(files[index]!)}`;
-      if (uncompressed! > MAX_ROW_GROUP_TEXT_BYTES) throw new InputError(`${where} holds ${(uncompressed! / 2 ** 20).toFixed(0)} MiB of ${quote(column)} once decompressed, more than the ${MAX_ROW_GROUP_TEXT_BYTES / 2 ** 20} MiB read at once; write the table with smaller row groups`);
-      if (uncompressed! > RATIO_FLOOR_BYTES && uncompressed! > MAX_RATIO * Math.max(1, compressed!)) {
-        throw new InputError(`${where} stores ${compressed} bytes of ${quote(column)} that decompress to ${(uncompressed! / 2 ** 20).toFixed(0)} MiB (more than ${MAX_RATIO}×): refused as a decompression bomb`);
-      }
-    }
-  }
-}
-
-/**
- * One text column of prompt tables, in file order then row order, chunk by chunk: each row's
- * 0-based number, its text (null for SQL NULL) cut to MAX_CELL_CHARS characters, and whether it
- * was cut. `limit` reads only the first rows.
- */
-export async function* readTextColumn(files: readonly string[], format: TextTableFormat, column: string, limit?: number): AsyncIterable<{ row: number; text: string | null; cut: boolean }> {
-  const opened = openTextTables(files);
-  const connection = await connect();
-  try {
-    if (format === 'parquet') {
-      try {
-        await checkTextColumnSize(connection, files, opened, column);
-      } catch (error) {
-        throw error instanceof InputError ? error : tableError(files, error, opened);
-      }
-    }
-    const text = `${ident(column)}::VARCHAR`;
-    const sql = `SELECT left(${text}, ${MAX_CELL_CHARS}), length(${text}) > ${MAX_CELL_CHARS} FROM ${tableScan(opened.scanPaths, format)}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
-    let row = 0;
-    let stream: AsyncIterable<DuckDBDataChunk>;
-    try {
-      stream = chunks(connection, sql);
-    } catch (error) {
-      throw tableError(files, error, opened);
-    }
-    const iterator = stream[Symbol.asyncIterator]();
-    for (;;) {
-      let next: IteratorResult<DuckDBDataChunk>;
-      try {
-        next = await iterator.next();
-      } catch (error) {
-        throw tableError(files, error, opened);
-      }
-      if (next.done) return;
-      const vector = next.value.getColumnVector(0);
-      const cuts = next.value.getColumnVector(1);
-      for (let i = 0; i < next.value.rowCount; i += 1) {
-        const value = vector.getItem(i);
-        yield { row, text: typeof value === 'string' ? value : null, cut: cuts.getItem(i) === true };
-        row += 1;
-      }
-    }
-  } finally {
-    connection.closeSync();
-    opened.close();
+    return widenForSideBySide(need);
   }
 }
