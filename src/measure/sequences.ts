@@ -7,6 +7,7 @@ import { InputError, ModelError, ProblemList, UsageError, quote } from '../error
 import type { TextTokenizer } from '../models/tokenizer-files.js';
 import type { Prompt } from '../prompts-sources/prompt-file.js';
 import { resolveEosTokenId } from './exclusions.js';
+import { encodeBounded } from './encode-bounded.js';
 import { encodeOffThread, type Encoded } from './tokenize-off-thread.js';
 
 export interface Sequence {
@@ -28,27 +29,6 @@ export interface SequenceOptions {
   dVocab: number;
   /** Append `count` copies of EOS `id` to every sequence (after truncation, within maxTokens). */
   appendEos?: { id: number; count: number };
-}
-
-/** Characters per token assumed at first when cutting a long prompt before tokenizing (grown ×4 when too few). */
-const CHARS_PER_TOKEN = 16;
-
-/**
- * Encode at most about `budget` tokens' worth of `text`: a prompt of megabytes is cut to a
- * prefix before tokenizing (the tokens past the limit would be dropped anyway), so time and
- * memory stay bounded by --max-tokens, not by the file. The prefix grows until it yields more
- * than `budget` tokens or is the whole text. Returns the text actually tokenized.
- */
-export function encodeBounded(tokenizer: TextTokenizer, text: string, budget: number): { ids: number[]; tokens: string[]; text: string } {
-  for (let limit = Math.max(budget, 1) * CHARS_PER_TOKEN; ; limit *= 4) {
-    if (text.length <= limit) return { ...tokenizer.encode(text), text };
-    let end = limit;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end -= 1; // never split a surrogate pair
-    const prefix = text.slice(0, end);
-    const encoded = tokenizer.encode(prefix);
-    if (encoded.ids.length > budget) return { ...encoded, text: prefix };
-  }
 }
 
 /** Refuse a token id the graph's embedding cannot look up (ModelError: the model's files disagree). */

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadTokenizer } from '../models/tokenizer-files.js';
-import { encodeBounded } from './sequences.js';
+import { encodeBounded } from './encode-bounded.js';
 
 export interface TokenizeJob {
   dir: string;

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
 import { decodeUtf8, readPromptFile } from '../../src/prompts-sources/prompt-file.js';
-import { encodeBounded, tokenizePrompts } from '../../src/measure/sequences.js';
+import { encodeBounded } from '../../src/measure/encode-bounded.js';
+import { tokenizePrompts } from '../../src/measure/sequences.js';
 import type { TextTokenizer } from '../../src/models/tokenizer-files.js';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

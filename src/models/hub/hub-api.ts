@@ -14,22 +14,10 @@
 import { z } from 'zod';
 import { DATASET_PREFIX } from './hub-cache.js';
 import type { HubClient } from './hub-client.js';
-import type { ListingCache } from './listing-cache.js';
+import type { ListingCache, RemoteFile, RevisionListing } from './listing-cache.js';
 import { shortUrl } from './redirecting-fetch.js';
 
-export interface RemoteFile {
-  path: string;
-  size: number;
-  /** The git blob's sha1: the etag (and cache blob name) of a file not in LFS, checked after download. */
-  gitOid?: string;
-  /** An LFS (or Xet) file's sha256: its etag, and checked after download. */
-  sha256?: string;
-}
-
-export interface RevisionListing {
-  sha: string;
-  files: Map<string, RemoteFile>;
-}
+export type { RemoteFile, RevisionListing } from './listing-cache.js';
 
 /** A listing the Hub gave that cannot be used (not JSON, wrong shape, a name leading out of the repo, endless pages). */
 export class ListingError extends Error {
