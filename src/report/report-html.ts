@@ -13,10 +13,11 @@ export function escapeHtml(text: string): string {
 }
 
 const STYLE = `
-body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; padding: 24px; max-width: 1500px; }
+/* Paths and repo ids are long unbroken words: any text may break anywhere rather than widen the page. */
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; padding: 24px; max-width: 1500px; overflow-wrap: anywhere; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 36px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-h3 { font-size: 15px; margin: 20px 0 6px; overflow-wrap: anywhere; }
+h3 { font-size: 15px; margin: 20px 0 6px; }
 p.lead, p.summary { color: #444; margin: 4px 0 12px; }
 p.how { color: #444; font-size: 13px; background: #f5f8fb; border-left: 4px solid #0072b2; padding: 6px 12px; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
@@ -32,7 +33,6 @@ p.note { color: #555; font-size: 13px; }
 nav ul { list-style: none; padding: 0; margin: 8px 0 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 14px; }
 ul.headline { font-size: 16px; padding-left: 20px; margin: 12px 0 16px; }
 ul.headline li { margin: 4px 0; }
-td { overflow-wrap: anywhere; }
 @media (max-width: 700px) {
   body { padding: 12px; }
   h1 { font-size: 20px; }

@@ -7,9 +7,9 @@
  * and without scripts the static SVGs show. Skips only when there is no chromium and CI is not set.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
@@ -93,8 +93,14 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'rn-report-browser-'));
     const outDir = join(root, 'report');
+    // The inputs under one long unbroken folder name: the page shows their paths, which must wrap
+    // rather than widen it, wherever the clone lives.
+    const inputs = join(root, 'a_folder_name_much_longer_than_a_phone_screen_is_wide_without_a_hyphen_or_space');
+    await mkdir(inputs);
+    const files = [TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH].map((path) => join(inputs, basename(path)));
+    await Promise.all(files.map((copy, index) => copyFile([TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH][index]!, copy)));
     content = await runReport(
-      { files: [TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH], outDir, figures: [...FIGURE_NAMES], figureOptions: DEFAULT_FIGURE_OPTIONS },
+      { files, outDir, figures: [...FIGURE_NAMES], figureOptions: DEFAULT_FIGURE_OPTIONS },
       createSilentReporter(),
     );
     indexUrl = pathToFileURL(join(outDir, 'index.html')).href;
