@@ -37,7 +37,7 @@ export function parseIntInRange(min: number, max: number): (value: string) => nu
   };
 }
 
-/** Ranges of the numeric flags (README, "Numeric flags"). */
+/** Ranges of the numeric flags (the README's table under "Every numeric flag has a range"). */
 export const FLAG_RANGES = {
   batchSize: [1, 4096],
   maxTokens: [1, 1 << 24],

@@ -1,9 +1,8 @@
 /**
- * Issue 25: the fake Hub answers as the real Hub does (the shapes the README's "The Hub protocol
- * as implemented" lists, what huggingface_hub and @huggingface/hub read from it), checked on
- * raw HTTP so the downloader's tests stand on a Hub that behaves like the real one: redirects
- * to a CDN on another port with the metadata on the 302 itself, same-origin 307s for small
- * files, Range and 416, 401 for missing repos and refused tokens, 429 with RateLimit headers,
+ * Issue 25: the fake Hub answers as the real Hub does (the shapes docs/hub.md lists, what
+ * huggingface_hub and @huggingface/hub read from it), checked on raw HTTP so the downloader's
+ * tests stand on a Hub that behaves like the real one: redirects to a CDN on another port with
+ * the metadata on the 302 itself, same-origin 307s for small files, Range and 416, 401 for missing repos and refused tokens, 429 with RateLimit headers,
  * git blob oids (checked against git itself), `expand` and `blobs`, paged trees, refs.
  */
 import assert from 'node:assert/strict';

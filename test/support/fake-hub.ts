@@ -2,7 +2,7 @@
  * A Hugging Face Hub stand-in on 127.0.0.1 that behaves as the real one does, with a second
  * server on another port standing in for its CDN (cdn-lfs.hf.co for LFS files, the Xet
  * cas-bridge for Xet ones). What it answers, and what is known vs guessed about the real Hub
- * (README, "The Hub protocol as implemented"):
+ * (docs/hub.md):
  *   GET /api/{models|datasets}/{repo}[/revision/{rev}]  the info; `expand=` keeps only the fields
  *       named (plus _id, id), `blobs=true` gives each sibling its size, blobId and lfs{sha256,size}
  *   GET /api/…/tree/{rev}[/{path}]  entries {type, oid, size, path, lfs?, xetHash?}, paged by

@@ -16,7 +16,7 @@
  *
  * Xet-stored files come through the same path: `resolve` redirects to the cas-bridge, which
  * serves the whole file with Range support; the Xet reconstruction protocol is not used (see
- * README, "The Hub protocol as implemented").
+ * docs/hub.md).
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
