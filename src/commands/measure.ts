@@ -1,47 +1,42 @@
 /**
  * `resid-norms measure`: the pipeline from a model name and a prompt file to a results file
  * and its two tables. Phases, in order (each a typed function in its own module):
- *   resolve model → load spec → load tokenizer → read prompts → tokenize → plan batches
+ *   prepare (measure/prepare-run.ts: prompts, model, flags checked, tokenized) → plan batches
  *   (this shard's) → lock and read checkpoint → build graph → create session → run batches
  *   (each appended to the checkpoint) → write the tables from the checkpoint, one sequence at a
- *   time (summaries streamed) → write the results file atomically → drop checkpoint and lock
+ *   time, summaries streamed (measure/write-tables.ts) → write the results file atomically →
+ *   drop checkpoint and lock
  */
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Reporter } from '../messages/reporter.js';
-import { InterruptedError, NumericalError, UsageError, quote } from '../errors.js';
+import { UsageError, quote } from '../errors.js';
 import { planExternalData } from '../graph/external-data.js';
 import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
-import { floatsPerToken, packedLength, packedSlots, type PackContext } from '../measure/collect-norms.js';
+import { floatsPerToken, type PackContext } from '../measure/collect-norms.js';
 import { planExecution, type StreamedPlan } from '../measure/memory-plan.js';
 import { memoryModelOf } from '../measure/memory-model.js';
 import { runStreamedBatches } from '../measure/streamed-batches.js';
 import { allocatedMemory, formatMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
-import { chooseDiagnostics, diagnosticShape, diagnosticsInfo, lensHeadInfo } from '../measure/diagnostics-selection.js';
-import { exclusionCodes, exclusionRule, type ExclusionRule } from '../measure/exclusions.js';
+import { diagnosticShape, diagnosticsInfo, lensHeadInfo } from '../measure/diagnostics-selection.js';
+import { exclusionRule } from '../measure/exclusions.js';
 import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
+import { prepareRun } from '../measure/prepare-run.js';
+import { hashSequences } from '../measure/sequence-hash.js';
+import { stoppedBeforeResults, writeTables } from '../measure/write-tables.js';
 import { acquireRunLock } from '../measure/run-lock.js';
 import { batchesOfShard, type Shard } from '../measure/shard.js';
 import type { PromptSet } from '../prompts-sources/prompt-file.js';
-import { promptInputs, readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
-import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
-import { stopIfInterrupted, stopReason } from '../io/interrupt.js';
-import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
-import { loadModel, modelInputs } from '../architectures/load-model.js';
-import { checkAgainstConfig } from '../measure/check-against-config.js';
-import { chooseHooks } from '../measure/hooks-selection.js';
+import { stopIfInterrupted } from '../io/interrupt.js';
 import type { ListingCache } from '../models/hub/listing-cache.js';
-import { resolveRequestedModel } from '../models/resolve-model.js';
-import { loadTokenizer } from '../models/tokenizer-files.js';
 import { describeWriteFailure, writeFileAtomic, WriteFailure } from '../io/output-file.js';
 import { formatMeasurement } from '../results/format-measurement.js';
-import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
+import type { TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
 import { toolVersion } from '../version.js';
 import type { Diagnostic } from '../results/diagnostics.js';
@@ -112,35 +107,9 @@ export interface MeasureOutcome {
 
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
-  if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
-  const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download too
-  // A Hub download stops after config.json and the tokenizer when they refuse the flags or prompts.
-  const checkBeforeWeights = (dir: string) => checkAgainstConfig(dir, promptSet.prompts, request);
-  const resolved = await resolveRequestedModel({ ...request, checkBeforeWeights }, reporter);
-  const outPath = request.outPath ?? defaultOutPath(resolved.slug, request.shard);
-  await checkOutputFile(outPath);
-  const outputs = [checkpointFiles(outPath).index, checkpointFiles(outPath).norms, checkpointFiles(outPath).lock, ...Object.values(tablePaths(outPath))];
-  await refuseOutputOverInput(
-    [{ flag: '--out', path: outPath }, ...outputs.map((path) => ({ flag: '--out (its checkpoint and tables)', path }))],
-    [...promptInputs(request), ...(await modelInputs(resolved.dir))],
-  );
-  stopIfInterrupted(request.signal, 'after resolving the model');
-  const model = await loadModel(resolved.dir);
-  const { spec } = model;
-  const tokenizer = await loadTokenizer(resolved.dir);
-  const hooks = chooseHooks(request.hooks, spec);
-  if (request.hooks === undefined && spec.parallelResidual) reporter.info(`${spec.architecture} uses parallel attention and MLP: there is no resid_mid hook, so it is not measured`);
-  const diagnostics = chooseDiagnostics(request, spec);
-
-  const { maxTokens, bosTokenId, appendEos, sequences } = await tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request, {
-    dir: resolved.dir,
-    ...(request.signal ? { signal: request.signal } : {}),
-    ...(request.env ? { env: request.env } : {}),
-  });
+  const prepared = await prepareRun(request, { defaultPath: (slug) => defaultOutPath(slug, request.shard), companions: measureCompanions, measuresHooks: true }, reporter);
+  const { outPath, promptSet, resolved, model, spec, tokenizer, hooks, diagnostics, maxTokens, bosTokenId, appendEos, sequences } = prepared;
   const exclusion = exclusionRule(request.exclusions, spec, tokenizer);
-  promptSet.prompts = []; // the sequences hold what is measured; a big prompt set is not kept twice
-  const truncated = sequences.filter((s) => s.truncated).length;
-  if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
   const lensVocab = diagnostics?.diagnostics.includes('lens') ? spec.dims.dVocab : undefined;
   const { maxBatchTokens, maxAttentionElements } = batchBudgets(spec.dims.nHeads, maxTokens, lensVocab);
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
@@ -282,111 +251,12 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   }
 }
 
-function stoppedBeforeResults(signal: AbortSignal, outPath: string, when: string): InterruptedError {
-  return new InterruptedError(`${stopReason(signal)} ${when}; every batch is kept in ${quote(checkpointFiles(outPath).index)}: run the same command again to write the results from it`);
-}
-
-/** Longest stretch of table writing between two turns of the event loop (where signals are handled). */
-const YIELD_MS = 50;
-const YIELD_PROMPTS = 256;
-
-/**
- * The tables, from the checkpoint: this run's sequences in prompt-file order, each read back on
- * its own, so memory holds one sequence and one row group whatever the number of tokens.
- */
-async function writeTables(
-  outPath: string,
-  planned: ReadonlyArray<{ position: number; batch: { members: Sequence[] } }>,
-  checkpoint: CheckpointWriter,
-  collect: PackContext,
-  exclusion: ExclusionRule,
-  reporter: Reporter,
-  signal: AbortSignal | undefined,
-): Promise<TablesOutcome> {
-  const outputs = collect.outputNames.length;
-  const perToken = floatsPerToken(collect);
-  const located: Array<{ sequence: Sequence; offset: number }> = [];
-  for (const { position, batch } of planned) {
-    let offset = checkpoint.batches.get(position)!.offset;
-    for (const sequence of batch.members) {
-      located.push({ sequence, offset });
-      offset += 4 * packedLength(collect, sequence.ids.length);
-    }
-  }
-  located.sort((a, b) => a.sequence.index - b.sequence.index);
-  const diagnosticColumns = (collect.diagnostics ?? []).map(({ column }) => column);
-  const sequenceColumns = (collect.sequenceDiagnostics ?? []).map(({ column }) => column);
-  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, diagnosticColumns, sequenceColumns);
-  const slots = packedSlots(collect);
-  const checkpointFile = checkpointFiles(outPath).norms;
-  const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
-  try {
-    let yielded = performance.now();
-    let written = 0;
-    for (const { sequence, offset } of located) {
-      // Let signals in every YIELD_MS (or YIELD_PROMPTS): a second SIGINT/SIGTERM exits at once, a first one stops here.
-      written += 1;
-      if (written % YIELD_PROMPTS === 0 || performance.now() - yielded > YIELD_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        yielded = performance.now();
-        if (signal?.aborted) throw stoppedBeforeResults(signal, outPath, 'while writing the tables');
-      }
-      const values = checkpoint.readNorms(offset, packedLength(collect, sequence.ids.length));
-      const tokenValues = perToken * sequence.ids.length;
-      refuseBadNorms(values.subarray(0, outputs * sequence.ids.length), sequence, checkpointFile);
-      writer.add({
-        prompt: sequence.index,
-        ids: sequence.ids,
-        tokens: sequence.tokens,
-        ...(sequence.text !== undefined ? { text: sequence.text } : {}),
-        truncated: sequence.truncated,
-        exclusions: exclusionCodes(sequence.ids, sequence.appended, exclusion),
-        values,
-        slots,
-        ...(diagnosticColumns.length > 0 ? { diagnostics: values.subarray(outputs * sequence.ids.length, tokenValues) } : {}),
-        ...(sequenceColumns.length > 0 ? { sequenceDiagnostics: values.subarray(tokenValues) } : {}),
-      });
-      progress.tick(1);
-    }
-    return writer.finish();
-  } catch (error) {
-    writer.abort();
-    throw error;
-  } finally {
-    progress.done();
-  }
-}
-
-/**
- * Norms read back from the checkpoint must be what the graph gave: finite and non-negative (the
- * graph's are checked as they come; the checksums catch a damaged file). Anything else is
- * refused here, before it reaches the tables or a summary.
- */
-function refuseBadNorms(norms: Float32Array, sequence: Sequence, checkpointFile: string): void {
-  for (let i = 0; i < norms.length; i += 1) {
-    const value = norms[i]!;
-    if (!(value >= 0 && value < Infinity)) {
-      throw new NumericalError(`${quote(checkpointFile)} holds ${value} as a norm of prompt ${sequence.index + 1}, which no forward pass gives; rerun with --restart to measure again`);
-    }
-  }
-}
-
 /** When batches run a few rows at a time (their activations would not fit whole), say how. */
 function rowsNote(plan: StreamedPlan, todo: ReadonlyArray<{ batch: { members: unknown[] } }>): string {
   const split = todo.map(({ batch }, index) => ({ rows: batch.members.length, run: Math.min(plan.blockRows[index]!, plan.lensRows[index]!) })).filter(({ rows, run }) => run < rows);
   if (split.length === 0) return '';
   const smallest = split.reduce((least, { run }) => Math.min(least, run), Infinity); // no spread: one entry per batch
   return `, ${split.length} batch${split.length === 1 ? '' : 'es'} ${smallest} row${smallest === 1 ? '' : 's'} at a time`;
-}
-
-/** sha256 of every sequence's ids and decoded tokens, in prompt order. */
-function hashSequences(sequences: readonly Sequence[]): string {
-  const hash = createHash('sha256');
-  for (const sequence of sequences) {
-    hash.update(Int32Array.from(sequence.ids));
-    hash.update(JSON.stringify(sequence.tokens));
-  }
-  return hash.digest('hex');
 }
 
 /** Create the results folder before any heavy work, so a bad --out fails in a second. */
@@ -396,6 +266,12 @@ async function prepareOutputFolder(outPath: string): Promise<void> {
   } catch (error) {
     throw new UsageError(`cannot write ${quote(outPath)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
   }
+}
+
+/** The checkpoint, its lock and the tables, written beside the results file. */
+function measureCompanions(outPath: string): string[] {
+  const files = checkpointFiles(outPath);
+  return [files.index, files.norms, files.lock, ...Object.values(tablePaths(outPath))];
 }
 
 function defaultOutPath(slug: string, shard: Shard | undefined): string {

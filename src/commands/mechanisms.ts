@@ -1,7 +1,7 @@
 /**
  * `resid-norms mechanisms`: the reference analysis's evidence for why the residual stream grows,
  * per layer. Phases:
- *   resolve model → load spec → tokenizer → prompts → tokenize → choose the resampled tokens
+ *   prepare (measure/prepare-run.ts, as measure: prompts, model, flags checked, tokenized) → choose the resampled tokens
  *   (seeded) → forward pass over the prompts (activation rates, attn_out / mlp_out norms, the
  *   chosen tokens' MLP inputs) → probes (random Gaussian inputs; the same layer's and a random
  *   layer's resampled MLP inputs) → write the mechanisms file atomically.
@@ -17,15 +17,12 @@ import { planExternalData } from '../graph/external-data.js';
 import { buildMechanismForwardGraph } from '../graph/mechanism-forward-graph.js';
 import { buildProbeGraph } from '../graph/probe-graph.js';
 import { stopIfInterrupted } from '../io/interrupt.js';
-import { checkOutputFile, refuseOutputOverInput } from '../io/output-guard.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { modelInfo } from '../measure/build-measurement.js';
-import { promptInputs, readRequestedPrompts, type PromptRequest } from '../prompts-sources/read-prompt-source.js';
-import { checkAgainstConfig } from '../measure/check-against-config.js';
-import { tokenizeForModel, type Sequence } from '../measure/sequences.js';
-import { loadModel, modelInputs } from '../architectures/load-model.js';
+import type { PromptRequest } from '../prompts-sources/read-prompt-source.js';
+import { prepareRun } from '../measure/prepare-run.js';
+import type { Sequence } from '../measure/sequences.js';
 import { mlpActivation, mlpKind } from '../architectures/model-shape.js';
-import { loadTokenizer } from '../models/tokenizer-files.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 import { formatRowsJson } from '../results/format-measurement.js';
 import { MECHANISM_ERRORS, MECHANISMS_FORMAT, MECHANISMS_VERSION, type MechanismLayer, type MechanismsFile } from '../results/mechanisms-schema.js';
@@ -39,7 +36,6 @@ import { Sessions } from '../measure/streamed-run.js';
 import { toolVersion } from '../version.js';
 import { runForward, runForwardStreamed, type ForwardTotals, type SampleSlots } from './mechanisms-forward.js';
 import { runProbes, runProbesByLayer, type ProbeSource, type ProbeValues } from './mechanisms-probes.js';
-import { resolveRequestedModel } from '../models/resolve-model.js';
 
 /** The prompts come as for measure and sweep (PromptRequest: --prompts, --text-column, --limit, --sample, --seed). */
 export interface MechanismsRequest extends Omit<PromptRequest, 'promptSet'> {
@@ -113,26 +109,9 @@ function summarizeTokens(values: ProbeValues[number], prompts: Int32Array, popul
 
 export async function analyzeMechanisms(request: MechanismsRequest, reporter: Reporter): Promise<MechanismsOutcome> {
   const startedAt = performance.now();
-  if (request.outPath !== undefined) await checkOutputFile(request.outPath); // before any download
-  const promptSet = await readRequestedPrompts(request, reporter); // a bad prompt source is refused before any download
-  const checkBeforeWeights = (dir: string) => checkAgainstConfig(dir, promptSet.prompts, request);
-  const resolved = await resolveRequestedModel({ ...request, checkBeforeWeights }, reporter);
-  const outPath = request.outPath ?? join('results', `${resolved.slug}.mechanisms.json`);
-  await checkOutputFile(outPath);
-  await refuseOutputOverInput([{ flag: '--out', path: outPath }], [...promptInputs(request), ...(await modelInputs(resolved.dir))]);
-  stopIfInterrupted(request.signal, 'after resolving the model');
-  const model = await loadModel(resolved.dir);
-  const { spec } = model;
-  const tokenizer = await loadTokenizer(resolved.dir);
+  const prepared = await prepareRun(request, { defaultPath: (slug) => join('results', `${slug}.mechanisms.json`) }, reporter);
+  const { outPath, promptSet, resolved, model, spec, tokenizer, maxTokens, bosTokenId, sequences } = prepared;
   const { nLayers, dModel } = spec.dims;
-  const { maxTokens, bosTokenId, sequences } = await tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request, {
-    dir: resolved.dir,
-    ...(request.signal ? { signal: request.signal } : {}),
-    ...(request.env ? { env: request.env } : {}),
-  });
-  promptSet.prompts = [];
-  const truncated = sequences.filter((s) => s.truncated).length;
-  if (truncated > 0) reporter.warn(`${truncated} prompt(s) longer than ${maxTokens} tokens were truncated to ${maxTokens}`);
   // measure's rule: position 0 of every sequence and the model's special tokens are left out.
   const exclusion = exclusionRule(true, spec, tokenizer);
   const codes = new Map(sequences.map((sequence) => [sequence, exclusionCodes(sequence.ids, sequence.appended, exclusion)]));

@@ -21,7 +21,7 @@ import { buildSweepFigure, SWEEP_FIGURES } from '../figures/sweep-figures.js';
 import type { FigureOptions } from '../figures/figure-types.js';
 import type { PromptSet } from '../prompts-sources/prompt-file.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
-import { readRequestedPrompts } from '../prompts-sources/read-prompt-source.js';
+import { readRunPrompts } from '../measure/prepare-run.js';
 import { describeWriteFailure, writeFileAtomic } from '../results/atomic-write.js';
 import type { HookName } from '../vocabulary/hooks.js';
 import { evictSnapshot } from '../sweep/evict.js';
@@ -118,7 +118,7 @@ async function wantedPlan(request: SweepRequest, reporter: Reporter, listings: L
   if (request.member !== undefined && request.member > members.length) {
     throw new UsageError(`--member ${request.member}: the sweep has ${members.length} member${members.length === 1 ? '' : 's'}; valid: 1…${members.length}`);
   }
-  const prompts = await readRequestedPrompts({ ...request, promptOptions: request.promptOptions ?? {} }, reporter);
+  const prompts = await readRunPrompts({ ...request, promptOptions: request.promptOptions ?? {} }, reporter); // prepare's first phase, once for every member
   let sameWeights = saved?.sameWeights;
   if (saved === undefined && request.member === undefined && isHub.filter(Boolean).length > 1) {
     sameWeights = await (await hubPlanning(request, reporter, listings)).sameWeights(members);
