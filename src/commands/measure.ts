@@ -7,7 +7,6 @@
  *   time, summaries streamed (measure/write-tables.ts) → write the results file atomically →
  *   drop checkpoint and lock
  */
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Reporter } from '../messages/reporter.js';
 import { UsageError, quote } from '../errors.js';
@@ -32,6 +31,7 @@ import { batchesOfShard, type Shard } from '../measure/shard.js';
 import type { PromptSet } from '../prompts-sources/prompt-file.js';
 import type { PromptReadOptions } from '../prompts-sources/prompt-source.js';
 import { fingerprintFolder } from '../models/fingerprint.js';
+import { createFolders, removeCreatedFolders, type CreatedFolders } from '../io/created-folders.js';
 import { stopIfInterrupted } from '../io/interrupt.js';
 import type { ListingCache } from '../models/hub/listing-cache.js';
 import { describeWriteFailure, writeFileAtomic, WriteFailure } from '../io/output-file.js';
@@ -114,6 +114,27 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const { maxBatchTokens, maxAttentionElements } = batchBudgets(spec.dims.nHeads, maxTokens, lensVocab);
   const planned = batchesOfShard(planBatches(sequences, { batchSize: request.batchSize, maxBatchTokens, maxAttentionElements }), request.shard);
 
+  // Everything that can refuse the run is decided before anything is created (and before a local
+  // folder's weights are hashed): the graph from the weights' headers, and the memory plan of
+  // every planned batch (the batches a checkpoint has finished only lower what the others need,
+  // so a run that resumes is never refused later).
+  const layout = await planExternalData(model.weights.files);
+  const graph = buildTransformerGraph(spec, { hooks, layout, ...(diagnostics ? { diagnostics } : {}) });
+  const pack: PackContext = {
+    outputs: graph.outputs,
+    outputNames: graph.outputNames,
+    hooks,
+    nLayers: spec.dims.nLayers,
+    modelId: resolved.id,
+    diagnostics: graph.diagnostics,
+    sequenceDiagnostics: graph.sequenceDiagnostics,
+  };
+  const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
+  const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
+  const memory = memoryModelOf(spec, { lens: graph.readsNextIds, diagnostics: graph.diagnostics.length > 0, floatsPerToken: floatsPerToken(pack), totalTokens });
+  const planFor = (batches: typeof planned) => planExecution(memory, batches.map(({ batch }) => ({ rows: batch.members.length, length: batch.length })), budget.bytes, budget.source, request.chunkTokens);
+  const planOfEveryBatch = planFor(planned);
+
   const files = checkpointFiles(outPath);
   // What the model is by content (a commit sha, or the hash of a local folder's weights): resumes, merges and sweeps compare it.
   const contentId = resolved.revision ?? (await fingerprintFolder(resolved.dir, model.weights.files));
@@ -133,33 +154,21 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     // What the graph is fed and what the tables say of it: tokenizer changes show up here.
     tokens: hashSequences(sequences),
   };
-  await prepareOutputFolder(outPath);
-  const releaseLock = acquireRunLock(files.lock, { ...(request.takeOverLock ? { takeOver: true } : {}), ...(request.env ? { env: request.env } : {}), warn: (message) => reporter.warn(message), command: 'measure' });
+
+  const created = await prepareOutputFolder(outPath);
+  let releaseLock: (() => void) | undefined;
   try {
+    releaseLock = acquireRunLock(files.lock, { ...(request.takeOverLock ? { takeOver: true } : {}), ...(request.env ? { env: request.env } : {}), warn: (message) => reporter.warn(message), command: 'measure' });
     if (request.restart) removeCheckpoint(files);
     const saved = await readCheckpoint(files, key);
     if (saved?.damaged) reporter.warn(`${files.norms} was damaged after ${saved.finished.length} batches (their norms no longer match the checksums recorded with them): the batches from there on are measured again`);
     if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${files.index})`);
 
     stopIfInterrupted(request.signal, 'while reading the prompts');
-    const layout = await planExternalData(model.weights.files);
-    const graph = buildTransformerGraph(spec, { hooks, layout, ...(diagnostics ? { diagnostics } : {}) });
-    const pack: PackContext = {
-      outputs: graph.outputs,
-      outputNames: graph.outputNames,
-      hooks,
-      nLayers: spec.dims.nLayers,
-      modelId: resolved.id,
-      diagnostics: graph.diagnostics,
-      sequenceDiagnostics: graph.sequenceDiagnostics,
-    };
-    const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
     // Whole graph or block by block: decided from the batches still to run, before any of them runs.
     const finished = new Set(saved?.finished.map(({ position }) => position) ?? []);
     const todo = planned.filter(({ position }) => !finished.has(position));
-    const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
-    const memory = memoryModelOf(spec, { lens: graph.readsNextIds, diagnostics: graph.diagnostics.length > 0, floatsPerToken: floatsPerToken(pack), totalTokens });
-    const execution = planExecution(memory, todo.map(({ batch }) => ({ rows: batch.members.length, length: batch.length })), budget.bytes, budget.source, request.chunkTokens);
+    const execution = todo.length === planned.length ? planOfEveryBatch : planFor(todo);
     const sessionOptions = {
       device: request.device,
       weightBytes: model.weights.totalBytes,
@@ -246,8 +255,14 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     await writeFileAtomic(outPath, formatMeasurement(measurement), kept);
     removeCheckpoint(files);
     return { outPath, measurement };
+  } catch (error) {
+    // Whatever failed before a batch was kept (the checkpoint is gone then) leaves no folder made for it behind.
+    releaseLock?.();
+    releaseLock = undefined;
+    await removeCreatedFolders(created);
+    throw error;
   } finally {
-    releaseLock();
+    releaseLock?.();
   }
 }
 
@@ -259,10 +274,10 @@ function rowsNote(plan: StreamedPlan, todo: ReadonlyArray<{ batch: { members: un
   return `, ${split.length} batch${split.length === 1 ? '' : 'es'} ${smallest} row${smallest === 1 ? '' : 's'} at a time`;
 }
 
-/** Create the results folder before any heavy work, so a bad --out fails in a second. */
-async function prepareOutputFolder(outPath: string): Promise<void> {
+/** Create the results folder once every check has passed (removed again if the run keeps nothing). */
+async function prepareOutputFolder(outPath: string): Promise<CreatedFolders> {
   try {
-    await mkdir(dirname(outPath), { recursive: true });
+    return await createFolders(dirname(outPath));
   } catch (error) {
     throw new UsageError(`cannot write ${quote(outPath)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
   }

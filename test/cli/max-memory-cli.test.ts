@@ -8,7 +8,9 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ExitCode } from '../../src/errors.js';
+import { measure, type MeasureRequest } from '../../src/commands/measure.js';
+import { ExitCode, InterruptedError } from '../../src/errors.js';
+import { createSilentReporter } from '../../src/messages/reporter.js';
 import { parseMemorySize } from '../../src/runtime/memory-allocation.js';
 import { runCli } from '../support/run-cli.js';
 import { writeTinyLlama } from '../support/tiny-llama.js';
@@ -47,6 +49,39 @@ describe('resid-norms measure --max-memory', () => {
     const works = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--max-memory', match[2]!]);
     assert.equal(works.code, 0, works.stderr);
     assert.match(works.stderr, /running it block by block/);
+  });
+
+  it('a refused budget creates nothing: not the --out folder, nor a lock or checkpoint', async () => {
+    const fresh = join(root, 'fresh');
+    const refused = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', join(fresh, 'deeper', 'run.json'), '--max-memory', '1MB']);
+    assert.equal(refused.code, ExitCode.usage, refused.stderr);
+    assert.match(refused.stderr, /^resid-norms: --max-memory \(1 MB\) is too small for this model/);
+    assert.deepEqual((await readdir(root)).filter((name) => name.startsWith('fresh')), [], 'no folder left behind');
+  });
+
+  it('a run stopped after its folder was made, before a batch is kept, removes the folder again; one that kept batches keeps it', async () => {
+    const fresh = join(root, 'stopped');
+    const outPath = join(fresh, 'deeper', 'run.json');
+    const base: MeasureRequest = { model, promptsPath: prompts, outPath, batchSize: 1, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
+    // The smallest budget that works streams the model (the refusal names it).
+    const refusal = await measure({ ...base, maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()).then(
+      () => assert.fail('1 MB was not refused'),
+      (error: Error) => error.message,
+    );
+    const smallest = /give --max-memory ([\d.]+)MB/.exec(refusal);
+    assert.ok(smallest, refusal);
+    const request: MeasureRequest = { ...base, maxMemory: { bytes: Number(smallest[1]) * 1e6, source: '--max-memory' } };
+    // The streamed run's notice comes once the folder and the lock exist, before the first batch.
+    const controller = new AbortController();
+    const early = { ...createSilentReporter(), info: (message: string) => void (/running it block by block/.test(message) && controller.abort()) };
+    await assert.rejects(measure({ ...request, signal: controller.signal }, early), InterruptedError);
+    assert.deepEqual((await readdir(root)).filter((name) => name.startsWith('stopped')), [], 'no folder left behind');
+    // The whole graph stopped after the first of two batches: the checkpoint is kept, and so is its folder.
+    const later = new AbortController();
+    const progress = { tick: () => later.abort(), done: () => undefined };
+    const afterOne = { ...createSilentReporter(), progress: () => progress };
+    await assert.rejects(measure({ ...base, maxMemory: { bytes: 64e9, source: '--max-memory' }, signal: later.signal }, afterOne), InterruptedError);
+    assert.ok((await readdir(join(fresh, 'deeper'))).includes('run.json.checkpoint'), 'the checkpoint stays');
   });
 
   it('takes its default from RESID_NORMS_MAX_MEMORY, checked like the flag; the flag wins', async () => {
