@@ -3,7 +3,8 @@
  * streamed-run.ts): the model runs one block at a time, a batch a few rows at a time, a chunk of
  * batches at a time, and gives the whole graph's norms and diagnostics (and the reference's), for
  * a sequential and a parallel-residual family; it resumes when interrupted; a budget below the
- * minimum is refused naming the smallest that works, which then works.
+ * minimum is refused naming the smallest that works, which then works; progress names the chunk
+ * and block.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -174,5 +175,15 @@ describe('measure --max-memory: block by block when the whole graph would not fi
     await measure({ ...request, outPath: join(dir, 'uninterrupted.json') }, createSilentReporter());
     await assertSameTables(outPath, join(dir, 'uninterrupted.json'));
     assert.equal((await readMeasured(outPath)).runtime.resumedBatches, 1);
+
+    // Progress says where the run is: every chunk's embeddings, then each of its blocks in order, ticking each batch once per block.
+    const notes: string[] = [];
+    let ticked = 0;
+    const watching = { tick: (amount = 1) => void (ticked += amount), note: (text: string) => void notes.push(text), done: () => undefined };
+    const watched = { ...createSilentReporter(), progress: (label: string) => (label === 'measuring (tokens × blocks)' ? watching : { tick: () => undefined, done: () => undefined }) };
+    const measured = await measure({ ...request, outPath: join(dir, 'watched.json') }, watched);
+    const expected = Array.from({ length: 6 }, (_, c) => [`chunk ${c + 1}/6, embeddings`, ...Array.from({ length: N_LAYERS }, (_, l) => `chunk ${c + 1}/6, block ${l + 1}/${N_LAYERS}`)]).flat();
+    assert.deepEqual(notes, expected);
+    assert.equal(ticked, N_LAYERS * measured.measurement.runtime.tokens);
   });
 });
