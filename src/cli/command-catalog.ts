@@ -23,8 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     examples: [
       "resid-norms measure                                   # the embedded demo model, built-in prompts",
       "resid-norms measure --model gpt2-xl --prompts hf://datasets/NeelNanda/pile-10k --sample 500",
-      "resid-norms measure --model ./my-model --prompts prompts.csv --text-column body -o results/mine.json",
-      "resid-norms measure --model ./llama-3-8b --max-memory 4GB   # block by block when the float32 model does not fit",
+      "resid-norms measure --model ./llama-3-8b --prompts prompts.csv --text-column body --max-memory 4GB   # block by block if it must",
     ],
     load: async () => (await import('./measure-command.js')).measureCommand,
   },
