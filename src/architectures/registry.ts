@@ -1,10 +1,15 @@
 /**
  * The one registration point for architectures: config.json's `model_type` → adapter.
- * Adding a family whose every quirk the description (types.ts) already carries = one adapter
- * file + one line here (and its tests: a tiny model, a reference forward pass, an entry in
- * test/architectures/description-fields.test.ts). A quirk the description lacks also needs its
- * field in types.ts and that field's reader in the graph (src/graph/) and, if it changes
- * weights, in src/weights/; docs/architectures.md says how.
+ * Adding a family whose every quirk the description (types.ts) already carries is, in src/,
+ * one adapter file + one line here. Its tests: a tiny model in the exact Hugging Face layout
+ * (test/support/tiny-*.ts), an independent reference forward pass (test/support/reference-*.ts)
+ * compared at every hook (test/graph/<family>-graph.test.ts), and an entry in
+ * test/architectures/description-fields.test.ts (which fails without one),
+ * test/graph/diagnostics-graph.test.ts and test/commands/measure-families.test.ts. Its docs: a
+ * row in docs/architectures.md's hook table and in the README's family table, and its page
+ * docs/architectures-*.md. An alias (src/models/aliases.ts) is optional. A quirk the
+ * description lacks also needs its field in types.ts and that field's reader in the graph
+ * (src/graph/) and, if it changes weights, in src/weights/; docs/architectures.md says how.
  */
 import { ModelError, quote } from '../errors.js';
 import { gpt2Adapter } from './gpt2.js';
