@@ -15,7 +15,8 @@ import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
 import { CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
-import { floatsPerToken, type PackContext } from '../measure/collect-norms.js';
+import type { PackContext } from '../measure/collect-norms.js';
+import { packedLayoutOf } from '../store/packed-layout.js';
 import { planExecution, type StreamedPlan } from '../measure/memory-plan.js';
 import { memoryModelOf } from '../measure/memory-model.js';
 import { runStreamedBatches } from '../measure/streamed-batches.js';
@@ -120,18 +121,10 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   // so a run that resumes is never refused later).
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(spec, { hooks, layout, ...(diagnostics ? { diagnostics } : {}) });
-  const pack: PackContext = {
-    outputs: graph.outputs,
-    outputNames: graph.outputNames,
-    hooks,
-    nLayers: spec.dims.nLayers,
-    modelId: resolved.id,
-    diagnostics: graph.diagnostics,
-    sequenceDiagnostics: graph.sequenceDiagnostics,
-  };
+  const pack: PackContext = { ...packedLayoutOf(graph, hooks, spec.dims.nLayers), modelId: resolved.id }; // the one layout packing, checkpoint offsets and the tables read
   const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
   const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
-  const memory = memoryModelOf(spec, { lens: graph.readsNextIds, diagnostics: graph.diagnostics.length > 0, floatsPerToken: floatsPerToken(pack), totalTokens });
+  const memory = memoryModelOf(spec, { lens: graph.readsNextIds, diagnostics: graph.diagnostics.length > 0, floatsPerToken: pack.floatsPerToken, totalTokens });
   const planFor = (batches: typeof planned) => planExecution(memory, batches.map(({ batch }) => ({ rows: batch.members.length, length: batch.length })), budget.bytes, budget.source, request.chunkTokens);
   const planOfEveryBatch = planFor(planned);
 

@@ -4,27 +4,14 @@
  * message naming the hook, layer and prompt.
  */
 import { NumericalError } from '../errors.js';
-import type { DiagnosticOutput } from '../graph/diagnostics-graph.js';
-import type { HookOutput } from '../graph/transformer-graph.js';
-import type { HookName } from '../vocabulary/hooks.js';
-import { normColumns } from '../store/result-tables.js';
+import { packedLength, type PackedLayout } from '../store/packed-layout.js';
 import type { NormSession } from '../runtime/onnx-session.js';
 import { batchInputIds, batchNextIds, type Batch } from './batches.js';
 import type { Sequence } from './sequences.js';
 
-/** What packing a batch's outputs needs: which outputs there are and where they go. */
-export interface PackContext {
-  /** Every (layer, hook, metric) measured, and the graph output carrying it. */
-  outputs: readonly HookOutput[];
-  /** The graph's distinct outputs, in the order packed norms store them. */
-  outputNames: readonly string[];
-  hooks: readonly HookName[];
-  nLayers: number;
+/** What packing a batch's outputs needs: where each value goes (the layout), and whose they are. */
+export interface PackContext extends PackedLayout {
   modelId: string;
-  /** Diagnostic outputs (measure --diagnostics), packed after the norms; none when absent. */
-  diagnostics?: readonly DiagnosticOutput[];
-  /** Per-sequence diagnostic outputs (massive-sequence), packed last; none when absent. */
-  sequenceDiagnostics?: readonly DiagnosticOutput[];
 }
 
 export interface CollectContext extends PackContext {
@@ -35,27 +22,7 @@ export interface CollectContext extends PackContext {
   readsSequenceLengths?: boolean;
 }
 
-/** float32 values a checkpoint holds per token: one per norm output, then each diagnostic's list. */
-export function floatsPerToken(context: Pick<PackContext, 'outputNames' | 'diagnostics'>): number {
-  return context.outputNames.length + (context.diagnostics ?? []).reduce((sum, { column }) => sum + column.length, 0);
-}
-
-/** float32 values a checkpoint holds per sequence besides its tokens': each per-sequence diagnostic's list. */
-export function floatsPerSequence(context: Pick<PackContext, 'sequenceDiagnostics'>): number {
-  return (context.sequenceDiagnostics ?? []).reduce((sum, { column }) => sum + column.length, 0);
-}
-
-/** float32 values a checkpoint holds for a sequence of `length` tokens. */
-export function packedLength(context: Pick<PackContext, 'outputNames' | 'diagnostics' | 'sequenceDiagnostics'>, length: number): number {
-  return floatsPerToken(context) * length + floatsPerSequence(context);
-}
-
-/**
- * One sequence's norms as the graph gave them: float32 [output][position], outputs in
- * `outputNames` order, as checkpoints store them; `packedSlots` says where each table column is.
- * Diagnostics follow: [column][position][list], columns in `diagnostics` order; then the
- * per-sequence diagnostics: [column][list], columns in `sequenceDiagnostics` order.
- */
+/** One sequence's values as the graph gave them, packed as store/packed-layout.ts says (as checkpoints store them). */
 export interface PackedNorms {
   sequence: Sequence;
   values: Float32Array;
@@ -63,7 +30,7 @@ export interface PackedNorms {
 
 /** Run one batch; returns each member's packed norms, padding left out. */
 export async function collectBatch(batch: Batch, context: CollectContext): Promise<PackedNorms[]> {
-  const outputs = [...context.outputNames, ...(context.diagnostics ?? []).map(({ name }) => name), ...(context.sequenceDiagnostics ?? []).map(({ name }) => name)];
+  const outputs = [...context.outputNames, ...context.diagnostics.map(({ name }) => name), ...context.sequenceDiagnostics.map(({ name }) => name)];
   const lengths = context.readsSequenceLengths ? batchSequenceLengths(batch) : undefined;
   const values = await context.session.run(batchInputIds(batch), batch.members.length, batch.length, outputs, context.readsNextIds ? batchNextIds(batch) : undefined, lengths);
   return packBatch(batch, values, context);
@@ -80,9 +47,7 @@ export function batchSequenceLengths(batch: Batch): BigInt64Array {
  * stops the run, naming where it is.
  */
 export function packBatch(batch: Batch, values: ReadonlyMap<string, Float32Array>, context: PackContext): PackedNorms[] {
-  const { outputNames } = context;
-  const diagnostics = context.diagnostics ?? [];
-  const sequenceDiagnostics = context.sequenceDiagnostics ?? [];
+  const { outputNames, diagnostics, sequenceDiagnostics } = context;
   return batch.members.map((sequence, row) => {
     const length = sequence.ids.length;
     const packed = new Float32Array(packedLength(context, length));
@@ -93,16 +58,13 @@ export function packBatch(batch: Batch, values: ReadonlyMap<string, Float32Array
       packed.set(data, k * length);
     });
     // Diagnostics are written as computed (a zero vector gives a cosine of 0, not NaN); finiteness is checked on the norms.
-    let offset = outputNames.length * length;
-    for (const { name, column } of diagnostics) {
+    diagnostics.forEach(({ name, column }, c) => {
       const start = row * batch.length * column.length;
-      packed.set(values.get(name)!.subarray(start, start + length * column.length), offset);
-      offset += length * column.length;
-    }
-    for (const { name, column } of sequenceDiagnostics) {
-      packed.set(values.get(name)!.subarray(row * column.length, (row + 1) * column.length), offset);
-      offset += column.length;
-    }
+      packed.set(values.get(name)!.subarray(start, start + length * column.length), (outputNames.length + context.tokenColumns.starts[c]!) * length);
+    });
+    sequenceDiagnostics.forEach(({ name, column }, c) => {
+      packed.set(values.get(name)!.subarray(row * column.length, (row + 1) * column.length), context.floatsPerToken * length + context.sequenceColumns.starts[c]!);
+    });
     return { sequence, values: packed };
   });
 }
@@ -113,22 +75,4 @@ function nonFinite(context: PackContext, name: string, value: number, sequence: 
     `${context.modelId} produced ${value} at blocks.${output.layer}.hook_${output.hook} (${output.metric} norm), ` +
       `prompt ${sequence.index + 1}, position ${position}; the weights may overflow in this dtype`,
   );
-}
-
-/**
- * Where each (norm column, layer) of the tables sits in a packed sequence: the slot of its graph
- * output, at c × nLayers + l for the columns of `normColumns(hooks)`.
- */
-export function packedSlots(context: Pick<PackContext, 'outputs' | 'outputNames' | 'hooks' | 'nLayers'>): Int32Array {
-  const { nLayers } = context;
-  const columns = normColumns(context.hooks);
-  const slot = new Map(context.outputNames.map((name, k) => [name, k]));
-  const slots = new Int32Array(columns.length * nLayers).fill(-1);
-  for (const output of context.outputs) {
-    const c = columns.findIndex((column) => column.hook === output.hook && column.metric === output.metric);
-    if (c >= 0) slots[c * nLayers + output.layer] = slot.get(output.name)!;
-  }
-  const missing = slots.indexOf(-1);
-  if (missing >= 0) throw new Error(`no graph output for ${columns[Math.floor(missing / nLayers)]!.name} at layer ${missing % nLayers}`);
-  return slots;
 }

@@ -8,7 +8,8 @@ import { InterruptedError, UsageError, quote } from '../errors.js';
 import { describeWriteFailure } from '../results/atomic-write.js';
 import { tokenCount, type Batch } from './batches.js';
 import type { CheckpointWriter } from './checkpoint.js';
-import { collectBatch, packedLength, type CollectContext, type PackContext, type PackedNorms } from './collect-norms.js';
+import { packedLength } from '../store/packed-layout.js';
+import { collectBatch, type CollectContext, type PackContext, type PackedNorms } from './collect-norms.js';
 
 export interface RunBatchesInput {
   planned: Array<{ position: number; batch: Batch }>;
@@ -51,7 +52,7 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
  * many there are.
  */
 export function countResumedBatches(
-  input: Pick<RunBatchesInput, 'planned' | 'checkpoint' | 'checkpointFile' | 'progress'> & { collect: Pick<PackContext, 'outputNames' | 'diagnostics' | 'sequenceDiagnostics'> },
+  input: Pick<RunBatchesInput, 'planned' | 'checkpoint' | 'checkpointFile' | 'progress'> & { collect: Pick<PackContext, 'floatsPerToken' | 'floatsPerSequence'> },
   unitsPerToken = 1,
 ): number {
   const { planned, checkpoint, collect, progress } = input;

@@ -8,8 +8,8 @@ import { InterruptedError, NumericalError, quote } from '../errors.js';
 import { stopReason } from '../io/interrupt.js';
 import { ResultTablesWriter, type TablesOutcome } from '../store/result-tables-writer.js';
 import { tablePaths } from '../store/result-tables.js';
+import { packedLength, unpackSequence, type PackedLayout } from '../store/packed-layout.js';
 import { checkpointFiles, type CheckpointWriter } from './checkpoint.js';
-import { floatsPerToken, packedLength, packedSlots, type PackContext } from './collect-norms.js';
 import { exclusionCodes, type ExclusionRule } from './exclusions.js';
 import type { Sequence } from './sequences.js';
 
@@ -27,26 +27,22 @@ export async function writeTables(
   outPath: string,
   planned: ReadonlyArray<{ position: number; batch: { members: Sequence[] } }>,
   checkpoint: CheckpointWriter,
-  collect: PackContext,
+  layout: PackedLayout,
   exclusion: ExclusionRule,
   reporter: Reporter,
   signal: AbortSignal | undefined,
 ): Promise<TablesOutcome> {
-  const outputs = collect.outputNames.length;
-  const perToken = floatsPerToken(collect);
+  const outputs = layout.outputNames.length;
   const located: Array<{ sequence: Sequence; offset: number }> = [];
   for (const { position, batch } of planned) {
     let offset = checkpoint.batches.get(position)!.offset;
     for (const sequence of batch.members) {
       located.push({ sequence, offset });
-      offset += 4 * packedLength(collect, sequence.ids.length);
+      offset += 4 * packedLength(layout, sequence.ids.length);
     }
   }
   located.sort((a, b) => a.sequence.index - b.sequence.index);
-  const diagnosticColumns = (collect.diagnostics ?? []).map(({ column }) => column);
-  const sequenceColumns = (collect.sequenceDiagnostics ?? []).map(({ column }) => column);
-  const writer = ResultTablesWriter.create(tablePaths(outPath), collect.hooks, collect.nLayers, diagnosticColumns, sequenceColumns);
-  const slots = packedSlots(collect);
+  const writer = ResultTablesWriter.create(tablePaths(outPath), layout.hooks, layout.nLayers, layout.tokenColumns.columns, layout.sequenceColumns.columns);
   const checkpointFile = checkpointFiles(outPath).norms;
   const progress = reporter.progress('writing tables (prompts)', located.length, 'items');
   try {
@@ -60,8 +56,7 @@ export async function writeTables(
         yielded = performance.now();
         if (signal?.aborted) throw stoppedBeforeResults(signal, outPath, 'while writing the tables');
       }
-      const values = checkpoint.readNorms(offset, packedLength(collect, sequence.ids.length));
-      const tokenValues = perToken * sequence.ids.length;
+      const values = checkpoint.readNorms(offset, packedLength(layout, sequence.ids.length));
       refuseBadNorms(values.subarray(0, outputs * sequence.ids.length), sequence, checkpointFile);
       writer.add({
         prompt: sequence.index,
@@ -70,10 +65,7 @@ export async function writeTables(
         ...(sequence.text !== undefined ? { text: sequence.text } : {}),
         truncated: sequence.truncated,
         exclusions: exclusionCodes(sequence.ids, sequence.appended, exclusion),
-        values,
-        slots,
-        ...(diagnosticColumns.length > 0 ? { diagnostics: values.subarray(outputs * sequence.ids.length, tokenValues) } : {}),
-        ...(sequenceColumns.length > 0 ? { sequenceDiagnostics: values.subarray(tokenValues) } : {}),
+        ...unpackSequence(layout, values, sequence.ids.length),
       });
       progress.tick(1);
     }

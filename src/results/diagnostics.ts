@@ -211,8 +211,3 @@ export function sequenceDiagnosticColumns(selection: DiagnosticSelection, shape:
     description: SEQUENCE_MASSIVE_TEXT[statistic],
   }));
 }
-
-/** Values per token that the selection adds to the checkpoint and the tables. */
-export function diagnosticWidth(columns: readonly DiagnosticColumn[]): number {
-  return columns.reduce((sum, column) => sum + column.length, 0);
-}

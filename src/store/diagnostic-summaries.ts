@@ -14,6 +14,7 @@
 import { StreamingSummary } from '../analysis/streaming-summary.js';
 import { LENS_COLUMNS, type DiagnosticColumn } from '../results/diagnostics.js';
 import type { DiagnosticSummaries } from '../results/diagnostics-info.js';
+import { columnOffsets, startOf, type ColumnOffsets } from './packed-layout.js';
 
 /** How many dimensions per layer the results file names as most often the largest. */
 const TOP_DIMENSIONS = 5;
@@ -37,6 +38,9 @@ export class DiagnosticSummaryBuilder {
   private readonly perSequence = new Map<string, StreamingSummary[]>();
   private sequences = 0;
   private readonly withMassive: Float64Array;
+  /** Where each column starts in a token's values (per position) and in a sequence's. */
+  private readonly offsets: ColumnOffsets;
+  private readonly sequenceOffsets: ColumnOffsets;
 
   constructor(
     private readonly columns: readonly DiagnosticColumn[],
@@ -54,11 +58,12 @@ export class DiagnosticSummaryBuilder {
         this.perHeadCounts.set(column.name, 0);
       }
     }
-    const start = (name: string) => columns.slice(0, columns.findIndex((column) => column.name === name)).reduce((sum, column) => sum + column.length, 0);
+    this.offsets = columnOffsets(columns);
+    this.sequenceOffsets = columnOffsets(sequenceColumns);
     const rank = columns.find((column) => column.name === LENS_COLUMNS.rank);
     if (rank !== undefined) {
       const streams = rank.length;
-      this.lens = { entropyStart: start(LENS_COLUMNS.entropy), rankStart: start(LENS_COLUMNS.rank), length: streams, tokens: 0, top1: new Float64Array(streams), top10: new Float64Array(streams) };
+      this.lens = { entropyStart: startOf(this.offsets, LENS_COLUMNS.entropy)!, rankStart: startOf(this.offsets, LENS_COLUMNS.rank)!, length: streams, tokens: 0, top1: new Float64Array(streams), top10: new Float64Array(streams) };
     }
     this.dimCounts = { included: Array.from({ length: nLayers }, () => new Map()), first: Array.from({ length: nLayers }, () => new Map()) };
     this.firstNormSums = normColumns.map(() => new Float64Array(nLayers));
@@ -78,10 +83,9 @@ export class DiagnosticSummaryBuilder {
     if (excluded && position !== 0) return;
     if (!excluded) this.included += 1;
     if (!excluded) this.addLens(diagnostics, length, position);
-    let start = 0;
-    for (const column of this.columns) {
-      const from = start * length + position * column.length;
-      start += column.length;
+    for (let c = 0; c < this.columns.length; c += 1) {
+      const column = this.columns[c]!;
+      const from = this.offsets.starts[c]! * length + position * column.length;
       if (column.name === LENS_COLUMNS.entropy || column.name === LENS_COLUMNS.rank) continue;
       if (column.name === 'massive_dim') {
         const count = (counts: Map<number, number>, dim: number) => counts.set(dim, (counts.get(dim) ?? 0) + 1);
@@ -106,12 +110,12 @@ export class DiagnosticSummaryBuilder {
   /** One sequence's per-sequence values, [column][list] in the columns' order. */
   addSequence(values: Float32Array): void {
     this.sequences += 1;
-    let from = 0;
-    for (const column of this.sequenceColumns) {
+    for (let c = 0; c < this.sequenceColumns.length; c += 1) {
+      const column = this.sequenceColumns[c]!;
+      const from = this.sequenceOffsets.starts[c]!;
       const summaries = this.perSequence.get(column.name)!;
       for (let i = 0; i < column.length; i += 1) summaries[i]!.add(values[from + i]!);
       if (column.name === 'massive_seq_count') for (let layer = 0; layer < this.nLayers; layer += 1) if (values[from + layer]! > 0) this.withMassive[layer]! += 1;
-      from += column.length;
     }
   }
 

@@ -5,7 +5,8 @@
  * at a time. Its own memory is capped (memory_limit) and it never writes.
  */
 import { InputError, quote } from '../errors.js';
-import { diagnosticWidth, type DiagnosticColumn } from '../results/diagnostics.js';
+import type { DiagnosticColumn } from '../results/diagnostics.js';
+import { columnOffsets } from './packed-layout.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 import { EXCLUSION_CODE, EXCLUSION_REASONS, RUN_ID_KEY, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
@@ -214,11 +215,10 @@ export class ParquetTokenSource implements TokenSource {
     if (missing !== undefined) throw new InputError(`${quote(this.tables.tokens)} has no column ${quote(missing.name)} that its results file lists; measure again`);
     const missingPerSequence = sequenceDiagnostics.find(({ name }) => !this.promptColumns.includes(name));
     if (missingPerSequence !== undefined) throw new InputError(`${quote(this.tables.prompts)} has no column ${quote(missingPerSequence.name)} that its results file lists; measure again`);
-    const sequenceWidth = diagnosticWidth(sequenceDiagnostics);
+    const sequenceWidth = columnOffsets(sequenceDiagnostics).width;
     const sequenceNames = sequenceDiagnostics.map(({ name }) => `, ${ident(name)}`).join('');
     // Where each diagnostic column starts in a sequence's values, per position: [column][position][list].
-    const starts = diagnostics.map((_, c) => diagnosticWidth(diagnostics.slice(0, c)));
-    const width = diagnosticWidth(diagnostics);
+    const { starts, width } = columnOffsets(diagnostics);
     const names = [...columns, ...diagnostics].map(({ name }) => ident(name)).join(', ');
     // Two streams side by side, each in file (= prompt) order: prompts give each sequence's length.
     const { scans, close } = this.openScans();

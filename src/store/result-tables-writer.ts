@@ -11,6 +11,7 @@ import { StreamingSummary } from '../analysis/streaming-summary.js';
 import type { DiagnosticColumn } from '../results/diagnostics.js';
 import type { DiagnosticSummaries } from '../results/diagnostics-info.js';
 import { DiagnosticSummaryBuilder } from './diagnostic-summaries.js';
+import { columnOffsets } from './packed-layout.js';
 import type { LayerSummary } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
@@ -208,7 +209,7 @@ class TokenRowBuffer {
   private rows = 0;
   /** Per diagnostic column: [row × length], and where the column starts in a sequence's values (per position). */
   private diagnosticLists: Array<Float32Array | Int32Array>;
-  private readonly diagnosticStarts: number[];
+  private readonly diagnosticStarts: readonly number[];
 
   constructor(
     readonly writer: ParquetFileWriter,
@@ -216,10 +217,10 @@ class TokenRowBuffer {
     private readonly nLayers: number,
     private readonly diagnostics: readonly DiagnosticColumn[],
   ) {
-    const diagnosticWidth = diagnostics.reduce((sum, column) => sum + column.length, 0);
-    this.capacity = rowsPerGroup(names.length * nLayers + diagnosticWidth, 4);
+    const offsets = columnOffsets(diagnostics);
+    this.capacity = rowsPerGroup(names.length * nLayers + offsets.width, 4);
     this.diagnosticLists = diagnostics.map(({ kind }) => (kind === 'int32-list' ? new Int32Array(0) : new Float32Array(0)));
-    this.diagnosticStarts = diagnostics.map((_, c) => diagnostics.slice(0, c).reduce((sum, column) => sum + column.length, 0));
+    this.diagnosticStarts = offsets.starts;
     this.lists = names.map(() => new Float32Array(0));
   }
 
@@ -310,6 +311,7 @@ class PromptRowBuffer {
   private sequenceLists: Array<Float32Array | Int32Array>;
   /** Values per sequence of the per-sequence diagnostics (0: none). */
   readonly sequenceWidth: number;
+  private readonly sequenceStarts: readonly number[];
   private readonly current: PromptRow;
   private rows = 0;
 
@@ -319,7 +321,9 @@ class PromptRowBuffer {
     private readonly nLayers: number,
     private readonly sequenceDiagnostics: readonly DiagnosticColumn[],
   ) {
-    this.sequenceWidth = sequenceDiagnostics.reduce((sum, column) => sum + column.length, 0);
+    const offsets = columnOffsets(sequenceDiagnostics);
+    this.sequenceWidth = offsets.width;
+    this.sequenceStarts = offsets.starts;
     this.capacity = rowsPerGroup(columns.length * PROMPT_SUMS.length * nLayers + Math.ceil(this.sequenceWidth / 2), 8);
     this.lists = PROMPT_SUMS.map(() => columns.map(() => new Float64Array(0)));
     this.sequenceLists = sequenceDiagnostics.map(({ kind }) => (kind === 'int32-list' ? new Int32Array(0) : new Float32Array(0)));
@@ -340,13 +344,12 @@ class PromptRowBuffer {
 
   /** The current row's per-sequence diagnostic values ([column][list], the columns' order). */
   addSequenceDiagnostics(values: Float32Array): void {
-    let from = 0;
     this.sequenceDiagnostics.forEach((column, c) => {
+      const from = this.sequenceStarts[c]!;
       const target = this.sequenceLists[c]!;
       const at = this.rows * column.length;
       if (target instanceof Int32Array) for (let i = 0; i < column.length; i += 1) target[at + i] = Math.round(values[from + i]!);
       else target.set(values.subarray(from, from + column.length), at);
-      from += column.length;
     });
   }
 

@@ -5,12 +5,15 @@ import { UsageError } from '../../src/errors.js';
 import type { CheckpointWriter } from '../../src/measure/checkpoint.js';
 import type { CollectContext } from '../../src/measure/collect-norms.js';
 import { runBatches } from '../../src/measure/run-batches.js';
+import { packedLayoutOf } from '../../src/store/packed-layout.js';
 import type { NormSession } from '../../src/runtime/onnx-session.js';
 
 describe('runBatches when the checkpoint cannot be written', () => {
   it('says so in one line (no space left, and what is kept) instead of an unexpected error', async () => {
     const session = { run: async (_ids: BigInt64Array, rows: number, length: number, names: readonly string[]) => new Map(names.map((name) => [name, new Float32Array(rows * length).fill(1)])) } as unknown as NormSession;
-    const collect: CollectContext = { session, outputs: [{ name: 'o', layer: 0, hook: 'resid_pre', metric: 'raw' }], outputNames: ['o'], hooks: ['resid_pre'], nLayers: 1, modelId: 'm' };
+    const outputs = [{ name: 'o', layer: 0, hook: 'resid_pre', metric: 'raw' }, { name: 'c', layer: 0, hook: 'resid_pre', metric: 'centered' }] as const;
+    const layout = packedLayoutOf({ outputs, outputNames: ['o', 'c'], diagnostics: [], sequenceDiagnostics: [] }, ['resid_pre'], 1);
+    const collect: CollectContext = { ...layout, session, modelId: 'm' };
     const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     const checkpoint = { batches: new Map(), append: () => { throw full; } } as unknown as CheckpointWriter;
     const batch = { members: [{ index: 0, ids: [1, 2], tokens: [], truncated: false, appended: 0 }], length: 2 };
