@@ -14,7 +14,6 @@ import { PACKAGE_ROOT } from '../src/package-paths.js';
 /** `file: text of the spread` → why its array is small whatever the input. */
 const BOUNDED: Record<string, string> = {
   'src/graph/hook-norms.ts: this.pending.push(...values)': 'the few outputs of one hook norm',
-  'src/graph/diagnostics-graph.ts: made.push(...this.putLens(': "one layer's lens outputs (entropy and rank)",
   'src/sweep/sweep-members.ts: revisions.push(...shorthand.revisions())': "a shorthand's revisions: at most Pythia's 154",
   'src/architectures/gpt-neo.ts: layers.push(...(kinds as AttentionKind[]))': 'one attention_types entry, its kinds times repeat checked ≤ 1024 just before',
   'src/cli/models-command.ts: out.push(panel, header, ...lines.': 'the aliases of one panel of `resid-norms models`',

@@ -6,6 +6,7 @@
  * it pairs with writes whose value biases are folded into b_O (the default, as TransformerLens
  * processes them), and the figure says so when they were not.
  */
+import { headWriteColumn } from '../results/diagnostics.js';
 import { figureTitle } from './figure-text.js';
 import type { FigureOptions, FigureOutcome, WeightsFigure, WeightsSubject } from './figure-types.js';
 import { tooltipOf } from './interaction.js';
@@ -21,7 +22,7 @@ function buildHeadWrites({ weights, measurement: subject }: WeightsSubject, opti
   if ('reason' in found) return { drawn: false, reason: found.reason };
   const variant = options.variant ?? weights.options.primaryVariant;
   const centered = variant === 'processed' && weights.options.processing.centerWritingWeights;
-  const column = centered ? 'head_write_centered' : 'head_write_raw';
+  const column = headWriteColumn(centered ? 'centered' : 'raw');
   const means = found.diagnostics.summaries.perHeadMeans[column] ?? [];
   const folded = found.diagnostics.headValueBiases === 'folded';
   const { nHeads } = measurement.model;

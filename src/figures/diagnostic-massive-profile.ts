@@ -6,7 +6,7 @@
  * the magnitudes reach it; the tooltip gives the share of sequences with a massive activation
  * (|x| > 100 and ≥ 1,000 × the median). Drawn from `measure --diagnostics massive-sequence`.
  */
-import { SUN_THRESHOLDS } from '../results/diagnostics.js';
+import { sequenceMassiveColumn, SUN_THRESHOLDS } from '../results/diagnostics.js';
 import { figureTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf } from './interaction.js';
@@ -16,10 +16,10 @@ import type { ColorChannel, PositionChannel } from './spec-types.js';
 import { OKABE_ITO, finishSpec } from './theme.js';
 
 const SERIES = [
-  { name: 'top 1', column: 'massive_seq_top1', color: OKABE_ITO.blue },
-  { name: 'top 2', column: 'massive_seq_top2', color: OKABE_ITO.green },
-  { name: 'top 3', column: 'massive_seq_top3', color: OKABE_ITO.purple },
-  { name: 'median', column: 'massive_seq_median', color: OKABE_ITO.black },
+  { name: 'top 1', column: sequenceMassiveColumn('top1'), color: OKABE_ITO.blue },
+  { name: 'top 2', column: sequenceMassiveColumn('top2'), color: OKABE_ITO.green },
+  { name: 'top 3', column: sequenceMassiveColumn('top3'), color: OKABE_ITO.purple },
+  { name: 'median', column: sequenceMassiveColumn('median'), color: OKABE_ITO.black },
 ] as const;
 
 function buildMassiveProfile({ measurement }: PlotSubject): FigureOutcome {

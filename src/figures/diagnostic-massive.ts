@@ -4,6 +4,7 @@
  * layer); and the growth of ‖resid_post‖ with and without the dimensions given to
  * `--massive-dims`, next to the mean largest |x_i|.
  */
+import { massiveColumn } from '../results/diagnostics.js';
 import { exclusionPhrase, figureTitle } from './figure-text.js';
 import type { FigureOutcome, ModelFigure, PlotSubject } from './figure-types.js';
 import { hoverLayer, legendPick, pickedOpacity, tooltipOf } from './interaction.js';
@@ -56,14 +57,14 @@ function buildMassiveGrowth({ measurement }: PlotSubject): FigureOutcome {
   const found = diagnosticsOf(measurement, 'massive');
   if ('reason' in found) return { drawn: false, reason: found.reason };
   const { perLayer } = found.diagnostics.summaries;
-  const without = perLayer.massive_norm_without;
+  const without = perLayer[massiveColumn('norm_without')];
   if (without === undefined) return { drawn: false, reason: `${measurement.model.id} was measured without --massive-dims, so there is no norm without the massive dimensions` };
   const full = measurement.summaries.raw.resid_post;
   const label = `‖resid_post‖ without dimensions ${(found.diagnostics.massiveDims ?? []).join(', ')}`;
   const series = [
     ...(full ? [{ name: '‖resid_post‖', summaries: full, color: OKABE_ITO.black }] : []),
     { name: label, summaries: without, color: OKABE_ITO.blue },
-    { name: 'largest |x_i|', summaries: perLayer.massive_max ?? [], color: OKABE_ITO.vermillion },
+    { name: 'largest |x_i|', summaries: perLayer[massiveColumn('max')] ?? [], color: OKABE_ITO.vermillion },
   ];
   const rows = series.flatMap(({ name, summaries }) => summaries.filter((s) => s.count > 0 && s.mean > 0).map((s) => ({ series: name, layer: s.layer, value: roundValue(s.mean) })));
   const x = layerAxis(measurement.model.nLayers);

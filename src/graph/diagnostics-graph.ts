@@ -10,14 +10,30 @@
  * so the padding of a batch never enters it.
  */
 import type { AttentionSpec, BlockSpec, LinearWeights, ModelDims } from '../architectures/types.js';
-import { DEFAULT_SINK_TOKENS, diagnosticColumns, LENS_COLUMNS, sequenceDiagnosticColumns, sinkPrefixColumn, type CosinePair, type DiagnosticColumn, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
+import {
+  cosineColumn,
+  DEFAULT_SINK_TOKENS,
+  diagnosticColumns,
+  headWriteColumn,
+  LENS_COLUMNS,
+  MASSIVE_MEDIAN_COLUMN,
+  massiveColumn,
+  sequenceDiagnosticColumns,
+  sequenceMassiveColumn,
+  SINK_MASS_COLUMN,
+  sinkPrefixColumn,
+  type CosinePair,
+  type Diagnostic,
+  type DiagnosticColumn,
+  type DiagnosticSelection,
+  type DiagnosticShape,
+} from '../results/diagnostics.js';
 import { buildAttentionParts, SequenceValues } from './attention.js';
 import type { BlockTaps } from './block-recipe.js';
 import type { GraphContext } from './graph-context.js';
 import type { LensBuilder } from './lens-graph.js';
 import { massiveStatistics, medianRatio, sequenceMassive, TINY } from './massive-reductions.js';
 import { ElementType, int, ints } from './onnx-builder.js';
-
 
 /** The graph input of per-sequence diagnostics: int64 [batch], the real (unpadded) tokens of each row. */
 export const SEQUENCE_LENGTHS = 'sequence_lengths';
@@ -32,6 +48,23 @@ export function diagnosticOutputName(column: string): string {
   return `diagnostics.${column}`;
 }
 
+/** One block's values a diagnostic reads. */
+interface BlockValues {
+  residPre: string;
+  attnOut: string;
+  residMid: string | undefined;
+  mlpOut: string;
+  residPost: string;
+  pattern: string;
+  z: string;
+  spec: Pick<BlockSpec, 'attention' | 'norm1'>;
+  /** The prefix of the block's node names, blocks.<layer>.diagnostics. */
+  prefix: string;
+}
+
+/** What a diagnostic's graph part adds for one block: `put(column, piece)` for each of its columns. */
+type BlockPart = (block: BlockValues, put: (column: string, piece: string) => void, layer: number) => void;
+
 /** Collects each column's per-layer pieces and joins them into one output per column. */
 export class DiagnosticsBuilder {
   readonly columns: DiagnosticColumn[];
@@ -44,6 +77,7 @@ export class DiagnosticsBuilder {
   private readonly maskOfDims?: string;
   private readonly sinkTokens: number;
   private readonly foldValueBiases: boolean;
+  private readonly selection: ReadonlySet<Diagnostic>;
 
   constructor(
     private readonly ctx: GraphContext,
@@ -53,6 +87,7 @@ export class DiagnosticsBuilder {
     /** The logit lens's graph, when `lens` is selected. */
     private readonly lens?: LensBuilder,
   ) {
+    this.selection = new Set(selection.diagnostics);
     this.columns = diagnosticColumns(selection, shape);
     this.sequenceColumns = sequenceDiagnosticColumns(selection, shape);
     for (const column of [...this.columns, ...this.sequenceColumns]) this.pieces.set(column.name, []);
@@ -89,45 +124,71 @@ export class DiagnosticsBuilder {
    * blocks computes the same pieces.
    */
   addBlock(layer: number, taps: BlockTaps, spec: Pick<BlockSpec, 'attention' | 'norm1'>): string[] {
-    const block = { residPre: taps.resid_pre, attnOut: taps.attn_out, residMid: taps.resid_mid, mlpOut: taps.mlp_out, residPost: taps.resid_post, pattern: taps['attn.pattern'], z: taps['attn.z'], out: spec.attention.out };
+    const block: BlockValues = {
+      residPre: taps.resid_pre,
+      attnOut: taps.attn_out,
+      residMid: taps.resid_mid,
+      mlpOut: taps.mlp_out,
+      residPost: taps.resid_post,
+      pattern: taps['attn.pattern'],
+      z: taps['attn.z'],
+      spec,
+      prefix: `blocks.${layer}.diagnostics`,
+    };
     const made: string[] = [];
     const put = (column: string, value: string) => {
       this.pieces.get(column)!.push(value);
       made.push(value);
     };
-    const has = (name: string) => this.pieces.has(name);
-    if (has(LENS_COLUMNS.entropy)) made.push(...this.putLens(block.residPost, `lens.${layer + 1}`));
-    const prefix = `blocks.${layer}.diagnostics`;
-    if (has('cos_attn_resid_pre_raw')) {
-      const pairs: Array<[CosinePair, string, string]> = [['attn_resid_pre', block.attnOut, block.residPre]];
-      if (block.residMid !== undefined) pairs.push(['mlp_resid_mid', block.mlpOut, block.residMid]);
-      else pairs.push(['block_resid_pre', this.ctx.g.node('Add', [block.attnOut, block.mlpOut], {}, `${prefix}.block_out`), block.residPre]);
-      for (const [pair, a, b] of pairs) {
-        const cos = this.cosines(a, b, `${prefix}.cos_${pair}`);
-        put(`cos_${pair}_raw`, cos.raw);
-        put(`cos_${pair}_centered`, cos.centered);
-      }
-    }
-    if (has('massive_max')) {
-      for (const [statistic, value] of Object.entries(massiveStatistics(this.ctx, block.residPost, this.shape.dModel, this.maskOfDims, `${prefix}.massive`))) put(`massive_${statistic}`, value);
-    }
-    if (has('massive_median_ratio')) put('massive_median_ratio', medianRatio(this.ctx, block.residPost, this.shape.dModel, `${prefix}.massive_median_ratio`));
-    if (has('massive_seq_top1')) {
-      const sequence = { tokenShape: this.sequence.tokenShape, lengths: this.sequenceLengths! };
-      for (const [statistic, value] of Object.entries(sequenceMassive(this.ctx, block.residPost, this.shape.dModel, sequence, `${prefix}.massive_seq`))) put(`massive_seq_${statistic}`, value);
-    }
-    if (has('sink_mass')) put('sink_mass', this.sinkMass(block.pattern, 1, `${prefix}.sink_mass`));
-    const firstK = sinkPrefixColumn(this.sinkTokens);
-    if (has(firstK)) put(firstK, this.sinkMass(block.pattern, this.sinkTokens, `${prefix}.${firstK}`));
-    if (has('head_write_raw')) {
-      const bias = this.foldValueBiases ? this.valueBias(spec, `${prefix}.head_write`) : undefined;
-      const z = bias === undefined ? block.z : this.ctx.g.node('Sub', [block.z, bias], {}, `${prefix}.head_write.z_folded`);
-      const writes = this.headWrites(z, block.out, `${prefix}.head_write`);
-      put('head_write_raw', writes.raw);
-      put('head_write_centered', writes.centered);
+    for (const [diagnostic, part] of Object.entries(this.blockParts) as Array<[Diagnostic, BlockPart]>) {
+      if (this.selection.has(diagnostic)) part(block, put, layer);
     }
     return made;
   }
+
+  /**
+   * Each diagnostic's graph part: the pieces it adds for one block, by column name. Keyed by every
+   * diagnostic, so one without a graph part does not compile; run in this order (the lens first).
+   */
+  private readonly blockParts: Record<Diagnostic, BlockPart> = {
+    lens: (block, put, layer) => {
+      const { entropy, rank } = this.lens!.add(block.residPost, `lens.${layer + 1}`);
+      put(LENS_COLUMNS.entropy, entropy);
+      put(LENS_COLUMNS.rank, rank);
+    },
+    cosines: (block, put) => {
+      const pairs: Array<[CosinePair, string, string]> = [['attn_resid_pre', block.attnOut, block.residPre]];
+      if (block.residMid !== undefined) pairs.push(['mlp_resid_mid', block.mlpOut, block.residMid]);
+      else pairs.push(['block_resid_pre', this.ctx.g.node('Add', [block.attnOut, block.mlpOut], {}, `${block.prefix}.block_out`), block.residPre]);
+      for (const [pair, a, b] of pairs) {
+        const cos = this.cosines(a, b, `${block.prefix}.cos_${pair}`);
+        put(cosineColumn(pair, 'raw'), cos.raw);
+        put(cosineColumn(pair, 'centered'), cos.centered);
+      }
+    },
+    massive: (block, put) => {
+      const statistics = massiveStatistics(this.ctx, block.residPost, this.shape.dModel, this.maskOfDims, `${block.prefix}.massive`);
+      for (const [statistic, value] of Object.entries(statistics) as Array<[keyof typeof statistics, string]>) put(massiveColumn(statistic), value);
+    },
+    'massive-median': (block, put) => put(MASSIVE_MEDIAN_COLUMN, medianRatio(this.ctx, block.residPost, this.shape.dModel, `${block.prefix}.massive_median_ratio`)),
+    'massive-sequence': (block, put) => {
+      const sequence = { tokenShape: this.sequence.tokenShape, lengths: this.sequenceLengths! };
+      const statistics = sequenceMassive(this.ctx, block.residPost, this.shape.dModel, sequence, `${block.prefix}.massive_seq`);
+      for (const [statistic, value] of Object.entries(statistics) as Array<[keyof typeof statistics, string]>) put(sequenceMassiveColumn(statistic), value);
+    },
+    sinks: (block, put) => {
+      put(SINK_MASS_COLUMN, this.sinkMass(block.pattern, 1, `${block.prefix}.sink_mass`));
+      const firstK = sinkPrefixColumn(this.sinkTokens);
+      if (this.pieces.has(firstK)) put(firstK, this.sinkMass(block.pattern, this.sinkTokens, `${block.prefix}.${firstK}`));
+    },
+    heads: (block, put) => {
+      const bias = this.foldValueBiases ? this.valueBias(block.spec, `${block.prefix}.head_write`) : undefined;
+      const z = bias === undefined ? block.z : this.ctx.g.node('Sub', [block.z, bias], {}, `${block.prefix}.head_write.z_folded`);
+      const writes = this.headWrites(z, block.spec.attention.out, `${block.prefix}.head_write`);
+      put(headWriteColumn('raw'), writes.raw);
+      put(headWriteColumn('centered'), writes.centered);
+    },
+  };
 
   /** One output per column, its layers joined: float [batch, pos, length]. */
   finish(): DiagnosticOutput[] {

@@ -1,7 +1,10 @@
 /**
  * In-graph diagnostics of where the growth lives (`measure --diagnostics`): which exist, the
  * token-table (and prompts-table) columns each one adds (diagnostics-info.ts: how the results file records them). Column
- * names, kinds and order are decided here, once, for the graph, the packing and the tables.
+ * names, kinds and order are decided here, once, for the graph, the packing, the tables, the
+ * summaries and the figures: they spell a name only through the functions below. Each diagnostic's
+ * parts are keyed by its name (its columns here, its graph part in graph/diagnostics-graph.ts), so
+ * a diagnostic added to DIAGNOSTICS without them does not compile.
  *
  *   cosines  per token and layer, cosine of each block output with the stream it is added to
  *   massive  per token and layer, the largest |x_i| of resid_post and how much of ‖x‖ it holds
@@ -109,6 +112,27 @@ export const LENS_COLUMNS = { entropy: 'lens_entropy', rank: 'lens_next_rank' } 
 /** `lens_next_rank` of a token with no next token (the last of its sequence). */
 export const LENS_NO_NEXT = -1;
 
+/** The column of each massive-activation statistic, e.g. massive_max. */
+export function massiveColumn(statistic: MassiveStatistic): string {
+  return `massive_${statistic}`;
+}
+
+/** The largest |x_i| ÷ the median |x_i| of a token's own channels (massive-median). */
+export const MASSIVE_MEDIAN_COLUMN = 'massive_median_ratio';
+
+/** The prompts-table column of each of Sun et al.'s per-sequence statistics, e.g. massive_seq_count. */
+export function sequenceMassiveColumn(statistic: SequenceMassiveStatistic): string {
+  return `massive_seq_${statistic}`;
+}
+
+/** The attention of a query on position 0, per head (sinks). */
+export const SINK_MASS_COLUMN = 'sink_mass';
+
+/** The norm of a head's write into the residual, per head (heads). */
+export function headWriteColumn(metric: 'raw' | 'centered'): string {
+  return `head_write_${metric}`;
+}
+
 /** The column of the attention on the first k positions (k > 1), e.g. sink_mass_first_4. */
 export function sinkPrefixColumn(sinkTokens: number): string {
   return `sink_mass_first_${sinkTokens}`;
@@ -156,43 +180,37 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
     perLayer: nHeads,
     description,
   });
-  const columns: DiagnosticColumn[] = [];
-  for (const diagnostic of DIAGNOSTICS.filter((d) => selection.diagnostics.includes(d))) {
-    switch (diagnostic) {
-      case 'cosines':
-        for (const pair of cosinePairs(shape.parallelResidual)) {
-          for (const metric of ['raw', 'centered'] as const) columns.push(perLayer(cosineColumn(pair, metric), diagnostic, `${COSINE_TEXT[pair]} (${metric})`));
-        }
-        break;
-      case 'massive': {
-        const statistics: MassiveStatistic[] = [...MASSIVE_STATISTICS, ...(selection.massiveDims && selection.massiveDims.length > 0 ? (['norm_without'] as const) : [])];
-        for (const statistic of statistics) columns.push(perLayer(`massive_${statistic}`, diagnostic, MASSIVE_TEXT[statistic], statistic === 'dim' ? 'int32-list' : 'float32-list'));
-        break;
-      }
-      case 'massive-median':
-        columns.push(perLayer('massive_median_ratio', diagnostic, 'largest |x_i| ÷ median |x_i| of resid_post'));
-        break;
-      case 'sinks': {
-        columns.push(perHead('sink_mass', diagnostic, "attention of the token's query on position 0, per head"));
-        const k = selection.sinkTokens ?? DEFAULT_SINK_TOKENS;
-        if (k > 1) columns.push({ ...perHead(sinkPrefixColumn(k), diagnostic, `attention of the token's query on positions 0…${k - 1} together, per head (0 on keys outside a local window)`), summarizedFrom: k });
-        break;
-      }
-      case 'heads': {
-        const biases = (selection.headValueBiases ?? 'folded') === 'folded' ? 'value biases folded into b_O, as TransformerLens does' : 'value biases kept in z';
-        columns.push(perHead('head_write_raw', diagnostic, `‖z_h·W_O,h‖, the head's write into the residual (no b_O; ${biases})`));
-        columns.push(perHead('head_write_centered', diagnostic, `the same write, centered (as TransformerLens centers W_O; ${biases})`));
-        break;
-      }
-      case 'lens': {
-        const perStream = (name: string, kind: DiagnosticColumn['kind'], description: string): DiagnosticColumn => ({ name, diagnostic, kind, length: nLayers + 1, perLayer: 1, description });
-        columns.push(perStream(LENS_COLUMNS.entropy, 'float32-list', 'entropy (nats) of the next-token distribution through the final norm and the unembedding, after 0…nLayers blocks'));
-        columns.push(perStream(LENS_COLUMNS.rank, 'int32-list', `rank of the actual next token among the logits (0 = top; logits strictly greater counted), ${LENS_NO_NEXT} for the last token`));
-        break;
-      }
-    }
-  }
-  return columns;
+  // Each diagnostic's token-table columns, keyed by its name: one left out does not compile.
+  const columnsOf: Record<Diagnostic, () => DiagnosticColumn[]> = {
+    cosines: () => cosinePairs(shape.parallelResidual).flatMap((pair) => (['raw', 'centered'] as const).map((metric) => perLayer(cosineColumn(pair, metric), 'cosines', `${COSINE_TEXT[pair]} (${metric})`))),
+    massive: () => {
+      const statistics: MassiveStatistic[] = [...MASSIVE_STATISTICS, ...(selection.massiveDims && selection.massiveDims.length > 0 ? (['norm_without'] as const) : [])];
+      return statistics.map((statistic) => perLayer(massiveColumn(statistic), 'massive', MASSIVE_TEXT[statistic], statistic === 'dim' ? 'int32-list' : 'float32-list'));
+    },
+    'massive-median': () => [perLayer(MASSIVE_MEDIAN_COLUMN, 'massive-median', 'largest |x_i| ÷ median |x_i| of resid_post')],
+    'massive-sequence': () => [], // per sequence: the prompts table's (sequenceDiagnosticColumns)
+    sinks: () => {
+      const k = selection.sinkTokens ?? DEFAULT_SINK_TOKENS;
+      const first = perHead(SINK_MASS_COLUMN, 'sinks', "attention of the token's query on position 0, per head");
+      if (k === 1) return [first];
+      return [first, { ...perHead(sinkPrefixColumn(k), 'sinks', `attention of the token's query on positions 0…${k - 1} together, per head (0 on keys outside a local window)`), summarizedFrom: k }];
+    },
+    heads: () => {
+      const biases = (selection.headValueBiases ?? 'folded') === 'folded' ? 'value biases folded into b_O, as TransformerLens does' : 'value biases kept in z';
+      return [
+        perHead(headWriteColumn('raw'), 'heads', `‖z_h·W_O,h‖, the head's write into the residual (no b_O; ${biases})`),
+        perHead(headWriteColumn('centered'), 'heads', `the same write, centered (as TransformerLens centers W_O; ${biases})`),
+      ];
+    },
+    lens: () => {
+      const perStream = (name: string, kind: DiagnosticColumn['kind'], description: string): DiagnosticColumn => ({ name, diagnostic: 'lens', kind, length: nLayers + 1, perLayer: 1, description });
+      return [
+        perStream(LENS_COLUMNS.entropy, 'float32-list', 'entropy (nats) of the next-token distribution through the final norm and the unembedding, after 0…nLayers blocks'),
+        perStream(LENS_COLUMNS.rank, 'int32-list', `rank of the actual next token among the logits (0 = top; logits strictly greater counted), ${LENS_NO_NEXT} for the last token`),
+      ];
+    },
+  };
+  return DIAGNOSTICS.filter((d) => selection.diagnostics.includes(d)).flatMap((diagnostic) => columnsOf[diagnostic]());
 }
 
 /**
@@ -203,7 +221,7 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
 export function sequenceDiagnosticColumns(selection: DiagnosticSelection, shape: Pick<DiagnosticShape, 'nLayers'>): DiagnosticColumn[] {
   if (!selection.diagnostics.includes('massive-sequence')) return [];
   return SEQUENCE_MASSIVE_STATISTICS.map((statistic) => ({
-    name: `massive_seq_${statistic}`,
+    name: sequenceMassiveColumn(statistic),
     diagnostic: 'massive-sequence' as const,
     kind: statistic === 'count' ? ('int32-list' as const) : ('float32-list' as const),
     length: shape.nLayers,

@@ -12,9 +12,13 @@
  * have a next token (the last token of a sequence has none).
  */
 import { StreamingSummary } from '../analysis/streaming-summary.js';
-import { LENS_COLUMNS, type DiagnosticColumn } from '../results/diagnostics.js';
+import { LENS_COLUMNS, massiveColumn, sequenceMassiveColumn, type DiagnosticColumn } from '../results/diagnostics.js';
 import type { DiagnosticSummaries } from '../results/diagnostics-info.js';
 import { columnOffsets, startOf, type ColumnOffsets } from './packed-layout.js';
+
+/** The columns summarized their own way: the dimension of the largest |x_i| (counted, not averaged), and Sun et al.'s count per sequence. */
+const MASSIVE_DIM = massiveColumn('dim');
+const MASSIVE_SEQUENCE_COUNT = sequenceMassiveColumn('count');
 
 /** How many dimensions per layer the results file names as most often the largest. */
 const TOP_DIMENSIONS = 5;
@@ -51,7 +55,7 @@ export class DiagnosticSummaryBuilder {
     for (const column of sequenceColumns) this.perSequence.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
     this.withMassive = new Float64Array(nLayers);
     for (const column of columns) {
-      if (column.name === 'massive_dim') continue;
+      if (column.name === MASSIVE_DIM) continue;
       if (column.perLayer === 1) this.perLayer.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
       else {
         this.perHeadSums.set(column.name, new Float64Array(column.length));
@@ -87,7 +91,7 @@ export class DiagnosticSummaryBuilder {
       const column = this.columns[c]!;
       const from = this.offsets.starts[c]! * length + position * column.length;
       if (column.name === LENS_COLUMNS.entropy || column.name === LENS_COLUMNS.rank) continue;
-      if (column.name === 'massive_dim') {
+      if (column.name === MASSIVE_DIM) {
         const count = (counts: Map<number, number>, dim: number) => counts.set(dim, (counts.get(dim) ?? 0) + 1);
         for (let layer = 0; layer < this.nLayers; layer += 1) {
           const dim = Math.round(diagnostics[from + layer]!);
@@ -115,7 +119,7 @@ export class DiagnosticSummaryBuilder {
       const from = this.sequenceOffsets.starts[c]!;
       const summaries = this.perSequence.get(column.name)!;
       for (let i = 0; i < column.length; i += 1) summaries[i]!.add(values[from + i]!);
-      if (column.name === 'massive_seq_count') for (let layer = 0; layer < this.nLayers; layer += 1) if (values[from + layer]! > 0) this.withMassive[layer]! += 1;
+      if (column.name === MASSIVE_SEQUENCE_COUNT) for (let layer = 0; layer < this.nLayers; layer += 1) if (values[from + layer]! > 0) this.withMassive[layer]! += 1;
     }
   }
 
@@ -158,7 +162,7 @@ export class DiagnosticSummaryBuilder {
       ...(this.columns.some((column) => column.summarizedFrom !== undefined)
         ? { perHeadTokens: Object.fromEntries(this.columns.filter((column) => column.summarizedFrom !== undefined).map((column) => [column.name, this.perHeadCounts.get(column.name)!])) }
         : {}),
-      ...(this.columns.some((column) => column.name === 'massive_dim')
+      ...(this.columns.some((column) => column.name === MASSIVE_DIM)
         ? { massiveDims: { included: topDims(this.dimCounts.included, this.included), positionZero: topDims(this.dimCounts.first, this.firstPositions) } }
         : {}),
       positionZeroNorms: Object.fromEntries(this.normColumns.map((name, c) => [name, Array.from(this.firstNormSums[c]!, (sum) => (this.firstPositions > 0 ? sum / this.firstPositions : null))])),
