@@ -98,3 +98,29 @@ describe('layering of src/', () => {
     assert.deepEqual(upward(madeUp), ['models/resolve-model.ts -> cli/cli-io.ts', 'errors.ts -> version.ts']);
   });
 });
+
+/** The folders of README's Layout block, top line first: each line's names before its description. */
+function readmeLayout(readme: string): string[][] {
+  const section = readme.slice(readme.indexOf('### Layout'));
+  const block = section.slice(section.indexOf('```\n') + 4, section.indexOf('\n```', section.indexOf('```\n') + 4));
+  return block.split('\n').map((line) => line.split(/\s{2,}/)[0]!.split(' · ').map((name) => name.trim()));
+}
+
+/** Lines whose folders do not all sit below every folder of the line above (LAYERS order, top first). */
+function misplacedLines(lines: readonly string[][]): string[] {
+  return lines.slice(1).flatMap((line, i) => (Math.max(...line.map(rank)) < Math.min(...lines[i]!.map(rank)) ? [] : [`${line.join(' · ')} under ${lines[i]!.join(' · ')}`]));
+}
+
+describe("README's Layout section", () => {
+  const lines = readmeLayout(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+
+  it('names every folder of LAYERS once, and nothing else', () => {
+    const named = lines.flat();
+    assert.deepEqual([...named].sort(), [...LAYERS].sort());
+  });
+
+  it('lists them top down in LAYERS order', () => {
+    assert.deepEqual(misplacedLines(lines), []);
+    assert.deepEqual(misplacedLines([['errors'], ['cli']]), ['cli under errors'], 'the check catches an inverted pair');
+  });
+});
