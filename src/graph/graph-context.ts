@@ -53,7 +53,7 @@ export class GraphContext {
       if (cached) return cached;
     }
     let stored = this.storedTensor(ref.tensor);
-    if (ref.rows) stored = this.g.node('Slice', [stored, this.g.intConstant([ref.rows.start]), this.g.intConstant([ref.rows.start + ref.rows.count]), this.g.intConstant([0])], {}, `${ref.tensor.name}.rows${ref.rows.start}`);
+    if (ref.rows) stored = this.g.node('Slice', [stored, this.g.intConstant([ref.rows.start]), this.g.intConstant([ref.rows.start + ref.rows.count]), this.g.intConstant([0])], {}, `${stored}.rows${ref.rows.start}`);
     const value = this.use(ref, view === undefined ? stored : view(stored));
     if (view === undefined) this.used.set(key, value);
     return value;
@@ -71,10 +71,15 @@ export class GraphContext {
     return this.use(ref, casts ? this.g.node('Cast', [selected], { to: int(ElementType.float) }, name) : selected);
   }
 
+  /**
+   * Names follow the graph value, never the checkpoint's tensor name: with weights as inputs
+   * (`weight.N`) every block of one structure must give the same graph bytes, or each block gets
+   * a session (and an arena) of its own (streamed-graphs.ts).
+   */
   private use(ref: TensorRef, value: string): string {
     let result = value;
-    if (ref.offset !== undefined && ref.offset !== 0) result = this.g.node('Add', [result, this.g.floatConstant([ref.offset], [])], {}, `${ref.tensor.name}.offset`);
-    if (ref.scale !== undefined && ref.scale !== 1) result = this.g.node('Mul', [result, this.g.floatConstant([ref.scale], [])], {}, `${ref.tensor.name}.scaled`);
+    if (ref.offset !== undefined && ref.offset !== 0) result = this.g.node('Add', [result, this.g.floatConstant([ref.offset], [])], {}, `${value}.offset`);
+    if (ref.scale !== undefined && ref.scale !== 1) result = this.g.node('Mul', [result, this.g.floatConstant([ref.scale], [])], {}, `${value}.scaled`);
     return result;
   }
 
