@@ -2,10 +2,11 @@
  * `resid-norms measure`: the pipeline from a model name and a prompt file to a results file
  * and its two tables. Phases, in order (each a typed function in its own module):
  *   prepare (measure/prepare-run.ts: prompts, model, flags checked, tokenized) → plan batches
- *   (this shard's) → lock and read checkpoint → build graph → create session → run batches
- *   (each appended to the checkpoint) → write the tables from the checkpoint, one sequence at a
- *   time, summaries streamed (measure/write-tables.ts) → write the results file atomically →
- *   drop checkpoint and lock
+ *   (this shard's) → build graph and memory plan (everything that can refuse the run, before
+ *   anything is created) → lock and read checkpoint → create session → run batches, each
+ *   appended to the checkpoint (measure/measure-batches.ts) → write the tables from the
+ *   checkpoint, one sequence at a time, summaries streamed (measure/write-tables.ts) → write the
+ *   results file atomically → drop checkpoint and lock
  */
 import { dirname, join } from 'node:path';
 import type { Reporter } from '../messages/reporter.js';
@@ -14,16 +15,15 @@ import { planExternalData } from '../graph/external-data.js';
 import { buildTransformerGraph } from '../graph/transformer-graph.js';
 import { batchBudgets, planBatches, tokenCount } from '../measure/batches.js';
 import { buildMeasurement, modelInfo } from '../measure/build-measurement.js';
-import { CheckpointWriter, checkpointFiles, readCheckpoint, removeCheckpoint, type CheckpointFiles, type RunKey, type SavedCheckpoint } from '../measure/checkpoint.js';
+import { checkpointFiles, readCheckpoint, removeCheckpoint } from '../measure/checkpoint.js';
 import type { PackContext } from '../measure/collect-norms.js';
 import { packedLayoutOf } from '../store/packed-layout.js';
 import { planExecution, type StreamedPlan } from '../measure/memory-plan.js';
 import { memoryModelOf } from '../measure/memory-model.js';
-import { runStreamedBatches } from '../measure/streamed-batches.js';
+import { measureBatches } from '../measure/measure-batches.js';
 import { allocatedMemory, formatMemorySize, type MemoryAllocation } from '../runtime/memory-allocation.js';
 import { diagnosticShape, diagnosticsInfo, lensHeadInfo } from '../measure/diagnostics-selection.js';
 import { exclusionRule } from '../measure/exclusions.js';
-import { runBatches, type RunBatchesOutcome } from '../measure/run-batches.js';
 import { prepareRun } from '../measure/prepare-run.js';
 import { hashSequences } from '../measure/sequence-hash.js';
 import { stoppedBeforeResults, writeTables } from '../measure/write-tables.js';
@@ -178,32 +178,10 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     stopIfInterrupted(request.signal, 'while building the graph');
     const startupSeconds = (performance.now() - startedAt) / 1000;
 
-    const progress = execution.kind === 'whole' ? reporter.progress('measuring (tokens)', totalTokens, 'items') : reporter.progress('measuring (tokens × blocks)', totalTokens * spec.dims.nLayers, 'items');
-    let checkpoint: CheckpointWriter | undefined;
-    let outcome: RunBatchesOutcome;
-    try {
-      checkpoint = openCheckpoint(files, key, saved);
-      const common = { planned, checkpoint, checkpointFile: files.index, progress, ...(request.signal ? { signal: request.signal } : {}) };
-      outcome =
-        session !== undefined
-          ? await runBatches({ ...common, collect: { ...pack, session, readsNextIds: graph.readsNextIds, readsSequenceLengths: graph.readsSequenceLengths } })
-          : await runStreamedBatches({ ...common, collect: pack, spec, layout, hooks, selection: diagnostics ?? { diagnostics: [] }, plan: execution as StreamedPlan, session: sessionOptions }).then((run) => {
-              const { chunks, weightSeconds, weightBytes, runSeconds } = run.streamed;
-              reporter.info(`block by block: ${chunks} chunk${chunks === 1 ? '' : 's'}, ${formatMemorySize(weightBytes)} of float32 weights read in ${weightSeconds.toFixed(1)} s, ONNX Runtime ${runSeconds.toFixed(1)} s`);
-              return run;
-            });
-    } catch (error) {
-      // A checkpoint without a finished batch has nothing to resume: don't leave it behind.
-      if (checkpoint?.batches.size === 0) {
-        checkpoint.close();
-        checkpoint = undefined;
-        removeCheckpoint(files);
-      }
-      throw error;
-    } finally {
-      progress.done();
-      await session?.release();
-    }
+    const { outcome, checkpoint } = await measureBatches(
+      { planned, files, key, saved, pack, graph, layout, spec, hooks, diagnostics, execution, session, sessionOptions, ...(request.signal ? { signal: request.signal } : {}) },
+      reporter,
+    );
 
     let tables: TablesOutcome;
     const writingStartedAt = performance.now();
@@ -284,12 +262,4 @@ function measureCompanions(outPath: string): string[] {
 
 function defaultOutPath(slug: string, shard: Shard | undefined): string {
   return join('results', shard ? `${slug}.shard-${shard.index}-of-${shard.count}.json` : `${slug}.json`);
-}
-
-function openCheckpoint(files: CheckpointFiles, key: RunKey, saved: SavedCheckpoint | undefined): CheckpointWriter {
-  try {
-    return CheckpointWriter.open(files, key, saved);
-  } catch (error) {
-    throw new UsageError(`cannot write ${quote(files.index)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
-  }
 }
