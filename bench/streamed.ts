@@ -10,7 +10,7 @@
  *   deleted at the end): --max-memory 4GB (peak RssAnon ≤ 4.5 GB), then 2GB and 8GB, with
  *   tokens/s next to the model's FLOP rate and ONNX Runtime's own GEMM rate on this machine.
  *
- * Flags: --skip-8b, --keep-models (leave the generated folders), --prompts N, --tokens N (per
+ * Flags: --skip-8b, --skip-tinyllama, --keep-models (leave the generated folders), --prompts N, --tokens N (per
  * prompt), --budgets 4GB,2GB,8GB, --rounds N (TinyLlama's alternating rounds, default 2).
  */
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
@@ -120,33 +120,36 @@ export async function runStreamedBench(argv: string[]): Promise<void> {
   const generated: string[] = [];
   const report: Record<string, unknown> = { prompts, tokensPerPrompt: tokens, threads: defaultThreads() };
   try {
-    // TinyLlama-1.1B's shape: the whole graph against a 1 GB budget.
-    const tiny = LLAMA_SHAPES['tinyllama-1.1b']!;
-    if (!existsSync(join(root, `${tiny.name}-bf16`))) generated.push(join(root, `${tiny.name}-bf16`));
-    const tinyDir = await ensureLlamaModel(tiny, root, log);
-    const tinyPrompts = await writePrompts(work, tiny, prompts, tokens);
-    // 6GB: the whole graph only if the memory plan says it fits there (else it would stream, and the row says so).
-    // Rounds alternate the order of the two; the fastest of each counts (other processes only ever slow a run down).
-    const rounds = Number(value(argv, '--rounds') ?? 2);
-    const wholeRuns: Scenario[] = [];
-    const streamedRuns: Scenario[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      const runWhole = async () => wholeRuns.push(await runMeasure(`tinyllama whole graph, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-whole.json'), '6GB', log));
-      const runStreamed = async () => streamedRuns.push(await runMeasure(`tinyllama --max-memory 1GB, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-1gb.json'), '1GB', log));
-      if (round % 2 === 0) await runWhole().then(runStreamed);
-      else await runStreamed().then(runWhole);
+    const rows: Array<{ figure: string; value: string; target: string; met: boolean | null }> = [];
+    if (argv.includes('--skip-tinyllama')) log('skipping the TinyLlama shape (--skip-tinyllama)');
+    else {
+      // TinyLlama-1.1B's shape: the whole graph against a 1 GB budget.
+      const tiny = LLAMA_SHAPES['tinyllama-1.1b']!;
+      if (!existsSync(join(root, `${tiny.name}-bf16`))) generated.push(join(root, `${tiny.name}-bf16`));
+      const tinyDir = await ensureLlamaModel(tiny, root, log);
+      const tinyPrompts = await writePrompts(work, tiny, prompts, tokens);
+      // 6GB: the whole graph only if the memory plan says it fits there (else it would stream, and the row says so).
+      // Rounds alternate the order of the two; the fastest of each counts (other processes only ever slow a run down).
+      const rounds = Number(value(argv, '--rounds') ?? 2);
+      const wholeRuns: Scenario[] = [];
+      const streamedRuns: Scenario[] = [];
+      for (let round = 0; round < rounds; round += 1) {
+        const runWhole = async () => wholeRuns.push(await runMeasure(`tinyllama whole graph, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-whole.json'), '6GB', log));
+        const runStreamed = async () => streamedRuns.push(await runMeasure(`tinyllama --max-memory 1GB, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-1gb.json'), '1GB', log));
+        if (round % 2 === 0) await runWhole().then(runStreamed);
+        else await runStreamed().then(runWhole);
+      }
+      const fastest = (runs: Scenario[]) => runs.reduce((best, run) => (run.tokensPerSecond > best.tokensPerSecond ? run : best));
+      const whole = { ...fastest(wholeRuns), peakRssAnonBytes: wholeRuns.reduce((most, run) => Math.max(most, run.peakRssAnonBytes), 0) };
+      const streamed = { ...fastest(streamedRuns), peakRssAnonBytes: streamedRuns.reduce((most, run) => Math.max(most, run.peakRssAnonBytes), 0) };
+      const tinyGemm = await gemmFlopsPerSecond(prompts >= 8 ? 8 * tokens : prompts * tokens, tiny.dModel, tiny.dMlp);
+      report.tinyllama = { wholeRuns, streamedRuns, gemmFlopsPerSecond: tinyGemm, flopsPerToken: flopsPerToken(tiny, tokens), weightBytes: 2 * llamaParameters(tiny) };
+      rows.push(
+        { figure: 'TinyLlama: whole graph, peak RssAnon (GB)', value: gb(whole.peakRssAnonBytes), target: '—', met: null as boolean | null },
+        { figure: 'TinyLlama: --max-memory 1GB, peak RssAnon (GB)', value: gb(streamed.peakRssAnonBytes), target: '≤ 1.2', met: streamed.streamed && streamed.peakRssAnonBytes <= 1.2e9 },
+        { figure: `TinyLlama: throughput, 1GB ÷ whole graph (fastest of ${rounds}: ${streamed.tokensPerSecond.toFixed(1)} vs ${whole.tokensPerSecond.toFixed(1)} tokens/s)`, value: (streamed.tokensPerSecond / whole.tokensPerSecond).toFixed(3), target: '≥ 0.8', met: !whole.streamed && streamed.tokensPerSecond >= 0.8 * whole.tokensPerSecond },
+      );
     }
-    const fastest = (runs: Scenario[]) => runs.reduce((best, run) => (run.tokensPerSecond > best.tokensPerSecond ? run : best));
-    const whole = { ...fastest(wholeRuns), peakRssAnonBytes: wholeRuns.reduce((most, run) => Math.max(most, run.peakRssAnonBytes), 0) };
-    const streamed = { ...fastest(streamedRuns), peakRssAnonBytes: streamedRuns.reduce((most, run) => Math.max(most, run.peakRssAnonBytes), 0) };
-    const tinyGemm = await gemmFlopsPerSecond(prompts >= 8 ? 8 * tokens : prompts * tokens, tiny.dModel, tiny.dMlp);
-    report.tinyllama = { wholeRuns, streamedRuns, gemmFlopsPerSecond: tinyGemm, flopsPerToken: flopsPerToken(tiny, tokens), weightBytes: 2 * llamaParameters(tiny) };
-
-    const rows = [
-      { figure: 'TinyLlama: whole graph, peak RssAnon (GB)', value: gb(whole.peakRssAnonBytes), target: '—', met: null as boolean | null },
-      { figure: 'TinyLlama: --max-memory 1GB, peak RssAnon (GB)', value: gb(streamed.peakRssAnonBytes), target: '≤ 1.2', met: streamed.streamed && streamed.peakRssAnonBytes <= 1.2e9 },
-      { figure: `TinyLlama: throughput, 1GB ÷ whole graph (fastest of ${rounds}: ${streamed.tokensPerSecond.toFixed(1)} vs ${whole.tokensPerSecond.toFixed(1)} tokens/s)`, value: (streamed.tokensPerSecond / whole.tokensPerSecond).toFixed(3), target: '≥ 0.8', met: !whole.streamed && streamed.tokensPerSecond >= 0.8 * whole.tokensPerSecond },
-    ];
 
     const big = LLAMA_SHAPES['llama-3-8b']!;
     const needed = 2 * llamaParameters(big) + 2e9;
