@@ -5,27 +5,28 @@
  * Results name a model by alias, repo id or local folder name; a folder falls back on its
  * architecture (config.json model_type).
  */
-import { aliasPanel, findAlias } from '../models/aliases.js';
+import { MODEL_ALIASES, aliasPanel, findAlias } from '../models/aliases.js';
 import type { ModelInfo } from '../results/schema.js';
 
 const OPENAI_FACEBOOK = aliasPanel({ repo: 'openai-community/gpt2' });
 const ELEUTHER_AI = aliasPanel({ repo: 'EleutherAI/gpt-neo-125m' });
 export const OTHER_PANEL = 'other models';
 
-/** For models named by a local folder: whose architecture it is. */
-const PANEL_BY_ARCHITECTURE: Record<string, string> = {
-  gpt2: OPENAI_FACEBOOK,
-  opt: OPENAI_FACEBOOK,
-  gpt_neo: ELEUTHER_AI,
-  gpt_neox: ELEUTHER_AI,
-  gptj: ELEUTHER_AI,
-};
+/**
+ * For models named by a local folder: the panel that every alias of its architecture shares
+ * (gemma → Google, qwen3 → Qwen …), read from the alias table so a new family's alias places it;
+ * none when its aliases belong to several panels or it has none.
+ */
+function panelOfArchitecture(architecture: string): string | undefined {
+  const panels = new Set(MODEL_ALIASES.filter((entry) => entry.family === architecture).map(aliasPanel));
+  return panels.size === 1 ? [...panels][0] : undefined;
+}
 
 export function modelFamily(model: Pick<ModelInfo, 'id' | 'architecture'>): string {
   const alias = findAlias(model.id.replace(/@.*$/, ''));
   if (alias !== undefined) return aliasPanel(alias);
   if (model.id.includes('/')) return aliasPanel({ repo: model.id });
-  return PANEL_BY_ARCHITECTURE[model.architecture] ?? OTHER_PANEL;
+  return panelOfArchitecture(model.architecture) ?? OTHER_PANEL;
 }
 
 /** The reference analysis's two panels first, other organisations alphabetically, then the rest. */

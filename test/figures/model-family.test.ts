@@ -15,6 +15,10 @@ describe('modelFamily', () => {
     assert.equal(modelFamily({ id: 'meta-llama/Llama-3.2-1B', architecture: 'llama' }), 'meta-llama');
     assert.equal(modelFamily({ id: 'my-gpt2-finetune', architecture: 'gpt2' }), 'OpenAI/Facebook');
     assert.equal(modelFamily({ id: 'tiny-neox', architecture: 'gpt_neox' }), 'EleutherAI');
+    assert.equal(modelFamily({ id: 'tiny-gptj', architecture: 'gptj' }), 'EleutherAI');
+    // The newer families, by the owner of their aliases' repos.
+    const byArchitecture = { gemma: 'Google', gemma2: 'Google', gemma3_text: 'Google', qwen3: 'Qwen', phi: 'Microsoft', phi3: 'Microsoft', olmo: 'allenai', olmo2: 'allenai', mixtral: 'Mistral AI' };
+    for (const [architecture, panel] of Object.entries(byArchitecture)) assert.equal(modelFamily({ id: `my-${architecture}`, architecture }), panel, architecture);
     assert.equal(modelFamily({ id: 'some-folder', architecture: 'bert' }), OTHER_PANEL);
   });
 
