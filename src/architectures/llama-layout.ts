@@ -1,10 +1,12 @@
 /**
- * The tensor names most modern decoder checkpoints share with Llama's (Qwen3, OLMo, OLMo-2):
+ * The tensor names most modern decoder checkpoints share with Llama's (Mistral, Qwen, OLMo, Phi-3, Mixtral):
  * `layers.{l}.self_attn.{q,k,v,o}_proj` and `layers.{l}.mlp.{gate,up,down}_proj`, stored
  * [out, in] as nn.Linear does, and what each adapter builds from them. Adapters add their
  * family's norms and quirks around these parts.
  */
-import type { Activation, AttentionSpec, MlpSpec, ModelDims, NormWeights, QkNorm } from './types.js';
+import type { ConfigReader } from './config-reader.js';
+import { describeOutputHead } from './output-head.js';
+import type { Activation, AttentionSpec, BlockSpec, MlpSpec, ModelDims, ModelShape, NormWeights, QkNorm, TransformerSpec } from './types.js';
 import type { WeightResolver } from './weight-resolver.js';
 
 export interface ProjectionBiases {
@@ -52,4 +54,21 @@ export function llamaLayoutMlp(w: WeightResolver, layer: number, dims: ModelDims
     down: w.linear(`${mlp}.down_proj`, dMlp, dModel, { bias }),
     activation,
   };
+}
+
+/**
+ * The whole model around `blocks`, in Llama's names: `embed_tokens`, the final RMSNorm `norm` and
+ * `lm_head` (the embedding when a checkpoint leaves it out); then checks that every tensor was used.
+ */
+export function llamaLayoutModel(shape: ModelShape, w: WeightResolver, reader: ConfigReader, blocks: BlockSpec[], eps: number, weightDtype: string): TransformerSpec {
+  const { dims } = shape;
+  const spec: TransformerSpec = {
+    ...shape,
+    tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dims.dModel]),
+    blocks,
+    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'norm', kind: 'rmsnorm', eps }, embedding: 'embed_tokens.weight', head: 'lm_head.weight', tiedByDefault: false, absentHeadIsTied: true }),
+    weightDtype,
+  };
+  w.finish();
+  return spec;
 }

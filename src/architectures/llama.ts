@@ -12,8 +12,8 @@
  */
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedShape } from './config-reader.js';
+import { llamaLayoutModel } from './llama-layout.js';
 import { modelShape } from './model-shape.js';
-import { describeOutputHead } from './output-head.js';
 import { readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
@@ -125,15 +125,7 @@ function describeWith(variant: LlamaVariant) {
         },
       };
     });
-    const spec: TransformerSpec = {
-      ...shape,
-      tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dModel]),
-      blocks,
-      outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'norm', kind: 'rmsnorm', eps }, embedding: 'embed_tokens.weight', head: 'lm_head.weight', tiedByDefault: false, absentHeadIsTied: true }),
-      weightDtype: weights.dtype,
-    };
-    w.finish();
-    return spec;
+    return llamaLayoutModel(shape, w, reader, blocks, eps, weights.dtype);
   };
 }
 

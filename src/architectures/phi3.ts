@@ -22,8 +22,8 @@
 import type { WeightIndex } from '../models/index.js';
 import { readActivation } from './activations.js';
 import { ConfigReader, finishedShape } from './config-reader.js';
+import { llamaLayoutModel } from './llama-layout.js';
 import { modelShape } from './model-shape.js';
-import { describeOutputHead } from './output-head.js';
 import { longRopeContext, readRotary } from './rope-config.js';
 import type { ArchitectureAdapter, BlockSpec, HfConfig, ModelShape, RotarySpec, TransformerSpec } from './types.js';
 import { WeightResolver } from './weight-resolver.js';
@@ -65,15 +65,7 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
       mlp: { kind: 'gated', gate: gate!, up: up!, down: w.linear(`${prefix}.mlp.down_proj`, dMlp, dModel, { bias: false }), activation },
     };
   });
-  const spec: TransformerSpec = {
-    ...shape,
-    tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dModel]),
-    blocks,
-    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'norm', kind: 'rmsnorm', eps }, embedding: 'embed_tokens.weight', head: 'lm_head.weight', tiedByDefault: false, absentHeadIsTied: true }),
-    weightDtype: weights.dtype,
-  };
-  w.finish();
-  return spec;
+  return llamaLayoutModel(shape, w, reader, blocks, eps, weights.dtype);
 }
 
 export const phi3Adapter: ArchitectureAdapter = {
