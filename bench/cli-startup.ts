@@ -42,7 +42,12 @@ export function cliStartupRows(rounds = 7): StartupRow[] {
     ...COMMAND_LINES.flatMap(({ label, target }) => {
       const seconds = fastest.get(label)!;
       return [
-        { figure: `start-up: ${label} (s)`, value: seconds, target: target === undefined ? '—' : `≤ ${target}`, met: target === undefined || seconds <= target },
+        {
+          figure: `start-up: ${label} (s)`,
+          value: seconds,
+          target: target === undefined ? '—' : `≤ ${target}`,
+          met: target === undefined || seconds <= target,
+        },
         { figure: `start-up: ${label} ÷ bare node`, value: seconds / bare, target: '—', met: true },
       ];
     }),

@@ -69,13 +69,22 @@ export function diagnosticCostRows(runs: ReadonlyMap<string, readonly Run[]>): C
   const baseRuns = runs.get(DIAGNOSTIC_SCENARIOS[0]!.label)!;
   return DIAGNOSTIC_SCENARIOS.slice(1).flatMap(({ label, target, memory }) => {
     const ratio = pairedRatio(runs.get(label)!, baseRuns);
-    const cpu = { figure: `diagnostics ${label} ÷ norms only (CPU, 1 thread)`, value: ratio, target: target === undefined ? '—' : `≤ ${target}`, met: target === undefined || ratio <= target };
-    return memory ? [cpu, { figure: `diagnostics ${label} ÷ norms only (peak RSS)`, value: peakRss(runs.get(label)!) / peakRss(baseRuns), target: '—', met: true }] : [cpu];
+    const cpu = {
+      figure: `diagnostics ${label} ÷ norms only (CPU, 1 thread)`,
+      value: ratio,
+      target: target === undefined ? '—' : `≤ ${target}`,
+      met: target === undefined || ratio <= target,
+    };
+    return memory
+      ? [cpu, { figure: `diagnostics ${label} ÷ norms only (peak RSS)`, value: peakRss(runs.get(label)!) / peakRss(baseRuns), target: '—', met: true }]
+      : [cpu];
   });
 }
 
 /** Every run's CPU seconds per token, the least table-writing time and the peak RSS of each scenario, for the JSON report. */
-export function diagnosticDetails(runs: ReadonlyMap<string, readonly Run[]>): Record<string, { cpuSecondsPerToken: number[]; writingSeconds: number; maxRssBytes: number }> {
+export function diagnosticDetails(
+  runs: ReadonlyMap<string, readonly Run[]>,
+): Record<string, { cpuSecondsPerToken: number[]; writingSeconds: number; maxRssBytes: number }> {
   return Object.fromEntries(
     [...runs].map(([label, list]) => [
       label,

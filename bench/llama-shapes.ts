@@ -23,8 +23,30 @@ export interface LlamaShape {
 }
 
 export const LLAMA_SHAPES: Record<string, LlamaShape> = {
-  'tinyllama-1.1b': { name: 'tinyllama-1.1b', nLayers: 22, dModel: 2048, nHeads: 32, nKvHeads: 4, dMlp: 5632, dVocab: 32000, nCtx: 2048, ropeTheta: 10000, bosTokenId: 1 },
-  'llama-3-8b': { name: 'llama-3-8b', nLayers: 32, dModel: 4096, nHeads: 32, nKvHeads: 8, dMlp: 14336, dVocab: 128256, nCtx: 8192, ropeTheta: 500000, bosTokenId: 128000 },
+  'tinyllama-1.1b': {
+    name: 'tinyllama-1.1b',
+    nLayers: 22,
+    dModel: 2048,
+    nHeads: 32,
+    nKvHeads: 4,
+    dMlp: 5632,
+    dVocab: 32000,
+    nCtx: 2048,
+    ropeTheta: 10000,
+    bosTokenId: 1,
+  },
+  'llama-3-8b': {
+    name: 'llama-3-8b',
+    nLayers: 32,
+    dModel: 4096,
+    nHeads: 32,
+    nKvHeads: 8,
+    dMlp: 14336,
+    dVocab: 128256,
+    nCtx: 8192,
+    ropeTheta: 500000,
+    bosTokenId: 128000,
+  },
 };
 
 /** Parameters of the shape (embedding, blocks, final norm, untied head). */
@@ -60,17 +82,19 @@ function shardTensors(shape: LlamaShape): StreamedTensor[][] {
   for (let layer = 0; layer < nLayers; layer += 1) {
     if (layer % perShard === 0 && layer > 0) shards.push([]);
     const p = `model.layers.${layer}`;
-    shards.at(-1)!.push(
-      t(`${p}.input_layernorm.weight`, [d], 0.05, 1),
-      t(`${p}.self_attn.q_proj.weight`, [nHeads * dHead, d]),
-      t(`${p}.self_attn.k_proj.weight`, [nKvHeads * dHead, d]),
-      t(`${p}.self_attn.v_proj.weight`, [nKvHeads * dHead, d]),
-      t(`${p}.self_attn.o_proj.weight`, [d, nHeads * dHead]),
-      t(`${p}.post_attention_layernorm.weight`, [d], 0.05, 1),
-      t(`${p}.mlp.gate_proj.weight`, [dMlp, d]),
-      t(`${p}.mlp.up_proj.weight`, [dMlp, d]),
-      t(`${p}.mlp.down_proj.weight`, [d, dMlp]),
-    );
+    shards
+      .at(-1)!
+      .push(
+        t(`${p}.input_layernorm.weight`, [d], 0.05, 1),
+        t(`${p}.self_attn.q_proj.weight`, [nHeads * dHead, d]),
+        t(`${p}.self_attn.k_proj.weight`, [nKvHeads * dHead, d]),
+        t(`${p}.self_attn.v_proj.weight`, [nKvHeads * dHead, d]),
+        t(`${p}.self_attn.o_proj.weight`, [d, nHeads * dHead]),
+        t(`${p}.post_attention_layernorm.weight`, [d], 0.05, 1),
+        t(`${p}.mlp.gate_proj.weight`, [dMlp, d]),
+        t(`${p}.mlp.up_proj.weight`, [dMlp, d]),
+        t(`${p}.mlp.down_proj.weight`, [d, dMlp]),
+      );
   }
   shards.at(-1)!.push(t('model.norm.weight', [d], 0.05, 1), t('lm_head.weight', [dVocab, d]));
   return shards;
@@ -94,10 +118,25 @@ export async function ensureLlamaModel(shape: LlamaShape, root: string, log: (me
   }
   await writeFile(join(partial, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2));
   const config = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_act: 'silu', attention_bias: false, mlp_bias: false,
-    hidden_size: shape.dModel, intermediate_size: shape.dMlp, num_attention_heads: shape.nHeads, num_key_value_heads: shape.nKvHeads,
-    num_hidden_layers: shape.nLayers, max_position_embeddings: shape.nCtx, rms_norm_eps: 1e-5, rope_theta: shape.ropeTheta, rope_scaling: null,
-    vocab_size: shape.dVocab, bos_token_id: shape.bosTokenId, eos_token_id: shape.bosTokenId + 1, tie_word_embeddings: false, torch_dtype: 'bfloat16',
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_act: 'silu',
+    attention_bias: false,
+    mlp_bias: false,
+    hidden_size: shape.dModel,
+    intermediate_size: shape.dMlp,
+    num_attention_heads: shape.nHeads,
+    num_key_value_heads: shape.nKvHeads,
+    num_hidden_layers: shape.nLayers,
+    max_position_embeddings: shape.nCtx,
+    rms_norm_eps: 1e-5,
+    rope_theta: shape.ropeTheta,
+    rope_scaling: null,
+    vocab_size: shape.dVocab,
+    bos_token_id: shape.bosTokenId,
+    eos_token_id: shape.bosTokenId + 1,
+    tie_word_embeddings: false,
+    torch_dtype: 'bfloat16',
   };
   await writeFile(join(partial, 'config.json'), JSON.stringify(config, null, 2));
   await rm(dir, { recursive: true, force: true });

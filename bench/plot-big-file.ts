@@ -43,7 +43,10 @@ try {
     dModel: 1600,
     sequences: prompts,
     tokensPerSequence: tokensPerPrompt,
-    phases: [{ fromLayer: 0, growth: 1.3 }, { fromLayer: 5, growth: 1.045 }],
+    phases: [
+      { fromLayer: 0, growth: 1.3 },
+      { fromLayer: 5, growth: 1.045 },
+    ],
     sequenceWalk: 0.01,
     modelId: 'openai-community/gpt2-xl',
   });

@@ -87,19 +87,31 @@ async function normDifference(a: string, b: string): Promise<{ worst: number; va
 
 const shape = SHAPES['gpt2-small']!;
 const safetensors = await ensureBenchModel(shape, log);
-const folders = { safetensors, 'pytorch zip': await ensureCheckpointFolder(safetensors, 'zip'), 'pytorch legacy': await ensureCheckpointFolder(safetensors, 'legacy') };
+const folders = {
+  safetensors,
+  'pytorch zip': await ensureCheckpointFolder(safetensors, 'zip'),
+  'pytorch legacy': await ensureCheckpointFolder(safetensors, 'legacy'),
+};
 const random = createRandom(42);
 const prompts = join(tmpdir(), 'resid-norms-bench-pytorch-32x128.jsonl');
-await writeFile(prompts, `${Array.from({ length: 32 }, () => JSON.stringify({ ids: [50256, ...Array.from({ length: 127 }, () => random.integer(50000))] })).join('\n')}\n`);
+await writeFile(
+  prompts,
+  `${Array.from({ length: 32 }, () => JSON.stringify({ ids: [50256, ...Array.from({ length: 127 }, () => random.integer(50000))] })).join('\n')}\n`,
+);
 
 log('norms: each format measured once, in this process');
 const out = await mkdtemp(join(tmpdir(), 'rn-bench-pytorch-'));
 const results: Record<string, string> = {};
 for (const [label, dir] of Object.entries(folders)) {
   results[label] = join(out, `${label.replace(/\W+/g, '-')}.json`);
-  await measure({ model: dir, promptsPath: prompts, outPath: results[label]!, batchSize: 8, prependBos: true, exclusions: true, device: 'cpu', refresh: false }, createSilentReporter());
+  await measure(
+    { model: dir, promptsPath: prompts, outPath: results[label]!, batchSize: 8, prependBos: true, exclusions: true, device: 'cpu', refresh: false },
+    createSilentReporter(),
+  );
 }
-const agreement = Object.fromEntries(await Promise.all(['pytorch zip', 'pytorch legacy'].map(async (label) => [label, await normDifference(results.safetensors!, results[label]!)] as const)));
+const agreement = Object.fromEntries(
+  await Promise.all(['pytorch zip', 'pytorch legacy'].map(async (label) => [label, await normDifference(results.safetensors!, results[label]!)] as const)),
+);
 await rm(out, { recursive: true, force: true });
 
 const rounds = 3;
@@ -124,7 +136,9 @@ const rows = await Promise.all(
   }),
 );
 const base = rows[0]!;
-process.stdout.write('| format | weights index (s) | start-up (s) | tokens/s | peak RSS (MB) | RSS ÷ safetensors | max relative norm difference |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n');
+process.stdout.write(
+  '| format | weights index (s) | start-up (s) | tokens/s | peak RSS (MB) | RSS ÷ safetensors | max relative norm difference |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n',
+);
 for (const row of rows) {
   const difference = agreement[row.format]?.worst;
   process.stdout.write(

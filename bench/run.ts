@@ -55,7 +55,9 @@ function worker(args: string[]): Record<string, number> {
 
 async function writePrompts(options: Options): Promise<string> {
   const random = createRandom(42);
-  const lines = Array.from({ length: options.prompts }, () => JSON.stringify({ ids: [50256, ...Array.from({ length: options.tokens - 1 }, () => random.integer(50000))] }));
+  const lines = Array.from({ length: options.prompts }, () =>
+    JSON.stringify({ ids: [50256, ...Array.from({ length: options.tokens - 1 }, () => random.integer(50000))] }),
+  );
   const path = join(tmpdir(), `resid-norms-bench-${options.prompts}x${options.tokens}.jsonl`);
   await writeFile(path, `${lines.join('\n')}\n`);
   return path;
@@ -110,7 +112,11 @@ for (let round = 0; round < options.rounds; round += 1) {
   gemmRuns.push(worker(['gemm', ...gemmShape]));
 }
 const fastest = (runs: Array<Record<string, number>>) => runs.reduce((best, run) => (run.tokens! / run.seconds! > best.tokens! / best.seconds! ? run : best));
-const full: Record<string, number> = { ...fastest(fullRuns), maxRssBytes: Math.max(...fullRuns.map((run) => run.maxRssBytes!)), startupSeconds: Math.min(...fullRuns.map((run) => run.startupSeconds!)) };
+const full: Record<string, number> = {
+  ...fastest(fullRuns),
+  maxRssBytes: Math.max(...fullRuns.map((run) => run.maxRssBytes!)),
+  startupSeconds: Math.min(...fullRuns.map((run) => run.startupSeconds!)),
+};
 const minimal = fastest(minimalRuns);
 const gemm = { flopsPerSecond: Math.max(...gemmRuns.map((run) => run.flopsPerSecond!)) };
 // Where start-up goes, as `measure` loads (weights left unpacked) and with ONNX Runtime's
@@ -128,9 +134,19 @@ const speedTargets = !big;
 const efficiency = (fullRate * flopsPerToken(options.shape, options.tokens)) / gemm.flopsPerSecond;
 const rows = [
   { figure: 'throughput (tokens/s, all hooks)', value: fullRate, target: '—', met: true },
-  { figure: 'hook overhead: all hooks ÷ last resid_post only', value: fullRate / minimalRate, target: speedTargets ? '≥ 0.95' : '—', met: fullRate / minimalRate >= 0.95 },
+  {
+    figure: 'hook overhead: all hooks ÷ last resid_post only',
+    value: fullRate / minimalRate,
+    target: speedTargets ? '≥ 0.95' : '—',
+    met: fullRate / minimalRate >= 0.95,
+  },
   { figure: 'efficiency: model FLOP/s ÷ ORT Gemm FLOP/s', value: efficiency, target: speedTargets ? '≥ 0.5' : '—', met: efficiency >= 0.5 },
-  { figure: 'memory: peak RSS ÷ weight bytes', value: full.maxRssBytes! / weights, target: big ? '≤ 1.3' : '≤ 1.5 (+300 MB)', met: full.maxRssBytes! <= memoryLimit },
+  {
+    figure: 'memory: peak RSS ÷ weight bytes',
+    value: full.maxRssBytes! / weights,
+    target: big ? '≤ 1.3' : '≤ 1.5 (+300 MB)',
+    met: full.maxRssBytes! <= memoryLimit,
+  },
   { figure: 'start-up: resolve + graph + session (s)', value: full.startupSeconds!, target: speedTargets ? '≤ 2' : '—', met: full.startupSeconds! <= 2 },
   ...(options.diagnostics ? diagnosticCostRows(diagnosticRuns).map((row) => (speedTargets ? row : { ...row, target: '—' })) : []),
   ...cliStartupRows(),
@@ -155,7 +171,9 @@ const report = {
 const width = Math.max(...rows.map((r) => r.figure.length));
 process.stdout.write(`\nresid-norms bench — ${options.shape.name} shape, ${options.prompts} × ${options.tokens} tokens\n`);
 for (const row of rows) {
-  process.stdout.write(`${row.figure.padEnd(width)}  ${row.value.toPrecision(4).padStart(10)}  ${row.target.padEnd(16)} ${row.target === '—' ? '' : row.met ? 'met' : 'NOT met'}\n`);
+  process.stdout.write(
+    `${row.figure.padEnd(width)}  ${row.value.toPrecision(4).padStart(10)}  ${row.target.padEnd(16)} ${row.target === '—' ? '' : row.met ? 'met' : 'NOT met'}\n`,
+  );
 }
 const phases: Array<[string, string]> = [
   ['config + safetensors headers', 'loadSeconds'],

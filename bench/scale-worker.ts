@@ -28,7 +28,16 @@ if (mode === 'measure') {
   const tables = tablePaths(outPath);
   const values = measurement.tokens.measured * measurement.hooks.length * 2 * measurement.model.nLayers;
   const bytes = (await stat(tables.tokens)).size + (await stat(tables.prompts)).size + (await stat(outPath)).size;
-  result = { tokens: runtime.tokens, seconds: runtime.seconds, writingSeconds: runtime.writingSeconds ?? 0, wall, values, bytes, jsonBytes: (await stat(outPath)).size, maxRssBytes: maxRssBytes() };
+  result = {
+    tokens: runtime.tokens,
+    seconds: runtime.seconds,
+    writingSeconds: runtime.writingSeconds ?? 0,
+    wall,
+    values,
+    bytes,
+    jsonBytes: (await stat(outPath)).size,
+    maxRssBytes: maxRssBytes(),
+  };
 } else if (mode === 'cli') {
   result = { wall: await cli(args), maxRssBytes: maxRssBytes() };
 } else {

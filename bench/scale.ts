@@ -66,9 +66,24 @@ export async function runScaleBench(argv: string[]): Promise<void> {
     const endToEnd = (run: Record<string, number>) => run.tokens! / run.wall!;
     const MB = 1e6;
     const rows = [
-      { figure: `peak RSS of measure: ${bigTokens / 1e6}M ÷ 100k tokens`, value: bigRun.maxRssBytes! / smallRun.maxRssBytes!, target: '≤ 1.2', met: bigRun.maxRssBytes! <= 1.2 * smallRun.maxRssBytes! },
-      { figure: `throughput: ${bigTokens / 1e6}M ÷ 100k tokens`, value: rate(bigRun) / rate(smallRun), target: '≥ 0.9', met: rate(bigRun) >= 0.9 * rate(smallRun) },
-      { figure: 'throughput: all hooks ÷ resid_pre only (100k)', value: rate(smallRun) / rate(preOnly), target: '≥ 0.5', met: rate(smallRun) >= 0.5 * rate(preOnly) },
+      {
+        figure: `peak RSS of measure: ${bigTokens / 1e6}M ÷ 100k tokens`,
+        value: bigRun.maxRssBytes! / smallRun.maxRssBytes!,
+        target: '≤ 1.2',
+        met: bigRun.maxRssBytes! <= 1.2 * smallRun.maxRssBytes!,
+      },
+      {
+        figure: `throughput: ${bigTokens / 1e6}M ÷ 100k tokens`,
+        value: rate(bigRun) / rate(smallRun),
+        target: '≥ 0.9',
+        met: rate(bigRun) >= 0.9 * rate(smallRun),
+      },
+      {
+        figure: 'throughput: all hooks ÷ resid_pre only (100k)',
+        value: rate(smallRun) / rate(preOnly),
+        target: '≥ 0.5',
+        met: rate(smallRun) >= 0.5 * rate(preOnly),
+      },
       { figure: 'fit (mean, bootstrap 1000) peak RSS (MB)', value: fit.maxRssBytes! / MB, target: '< 500', met: fit.maxRssBytes! < 500 * MB },
       { figure: 'fit (median, bootstrap 100) peak RSS (MB)', value: fitMedian.maxRssBytes! / MB, target: '< 500', met: fitMedian.maxRssBytes! < 500 * MB },
       { figure: 'report peak RSS (MB)', value: report.maxRssBytes! / MB, target: '< 1000', met: report.maxRssBytes! < 1000 * MB },
@@ -78,13 +93,21 @@ export async function runScaleBench(argv: string[]): Promise<void> {
       tokensPerSecond: { preOnly: rate(preOnly), small: rate(smallRun), big: rate(bigRun) },
       endToEndTokensPerSecond: { preOnly: endToEnd(preOnly), small: endToEnd(smallRun), big: endToEnd(bigRun) },
       writingSeconds: { small: smallRun.writingSeconds, big: bigRun.writingSeconds },
-      peakRssMB: { preOnly: preOnly.maxRssBytes! / MB, small: smallRun.maxRssBytes! / MB, big: bigRun.maxRssBytes! / MB, fit: fit.maxRssBytes! / MB, fitMedian: fitMedian.maxRssBytes! / MB, report: report.maxRssBytes! / MB },
+      peakRssMB: {
+        preOnly: preOnly.maxRssBytes! / MB,
+        small: smallRun.maxRssBytes! / MB,
+        big: bigRun.maxRssBytes! / MB,
+        fit: fit.maxRssBytes! / MB,
+        fitMedian: fitMedian.maxRssBytes! / MB,
+        report: report.maxRssBytes! / MB,
+      },
       seconds: { fit: fit.wall, fitMedian: fitMedian.wall, report: report.wall },
       resultsJsonBytes: bigRun.jsonBytes,
     };
     const width = Math.max(...rows.map((row) => row.figure.length));
     process.stdout.write(`\nresid-norms bench --scale — 8 layers × d_model 64, prompts of ${TOKENS_PER_PROMPT} token ids\n`);
-    for (const row of rows) process.stdout.write(`${row.figure.padEnd(width)}  ${row.value.toPrecision(4).padStart(10)}  ${row.target.padEnd(8)} ${row.met ? 'met' : 'NOT met'}\n`);
+    for (const row of rows)
+      process.stdout.write(`${row.figure.padEnd(width)}  ${row.value.toPrecision(4).padStart(10)}  ${row.target.padEnd(8)} ${row.met ? 'met' : 'NOT met'}\n`);
     process.stdout.write(`\n${JSON.stringify({ bigTokens, figures: rows, details }, null, 2)}\n`);
   } finally {
     await rm(folder, { recursive: true, force: true });

@@ -73,7 +73,9 @@ async function runMechanism(dir: string, mechanism: string, blocks: number, rows
     }
   }
   await sharedSession?.release();
-  process.stdout.write(`${JSON.stringify({ mechanism, blocks, tokens: rows * length, prepareSecondsPerBlock: prepare / 1000 / blocks, runSecondsPerBlock: run / 1000 / blocks, peakRssAnonBytes: peak, checksum })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ mechanism, blocks, tokens: rows * length, prepareSecondsPerBlock: prepare / 1000 / blocks, runSecondsPerBlock: run / 1000 / blocks, peakRssAnonBytes: peak, checksum })}\n`,
+  );
 }
 
 const argv = process.argv.slice(2);
@@ -85,7 +87,18 @@ if (only !== undefined) await runMechanism(dir, only, blocks, rows, length);
 else {
   // Alternating, each in its own process: two rounds, so load that changes within minutes shows as a spread.
   for (const mechanism of ['initializers', 'inputs', 'inputs', 'initializers']) {
-    const child = await runSampled(process.execPath, [fileURLToPath(import.meta.url), dir, '--blocks', String(blocks), '--rows', String(rows), '--length', String(length), '--mechanism', mechanism]);
+    const child = await runSampled(process.execPath, [
+      fileURLToPath(import.meta.url),
+      dir,
+      '--blocks',
+      String(blocks),
+      '--rows',
+      String(rows),
+      '--length',
+      String(length),
+      '--mechanism',
+      mechanism,
+    ]);
     if (child.status !== 0) throw new Error(`${mechanism} failed:\n${child.stderr.slice(-2000)}`);
     const result = JSON.parse(child.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
     process.stdout.write(`${JSON.stringify({ ...result, sampledPeakRssAnonBytes: child.peakRssAnonBytes })}\n`);

@@ -49,7 +49,9 @@ const value = (argv: string[], flag: string) => {
 async function writePrompts(folder: string, shape: LlamaShape, prompts: number, tokens: number): Promise<string> {
   const random = createRandom(29);
   const path = join(folder, `${shape.name}-${prompts}x${tokens}.jsonl`);
-  const lines = Array.from({ length: prompts }, () => JSON.stringify({ ids: [shape.bosTokenId, ...Array.from({ length: tokens - 1 }, () => random.integer(shape.dVocab - 1))] }));
+  const lines = Array.from({ length: prompts }, () =>
+    JSON.stringify({ ids: [shape.bosTokenId, ...Array.from({ length: tokens - 1 }, () => random.integer(shape.dVocab - 1))] }),
+  );
   await writeFile(path, `${lines.join('\n')}\n`);
   return path;
 }
@@ -57,7 +59,11 @@ async function writePrompts(folder: string, shape: LlamaShape, prompts: number, 
 async function runMeasure(label: string, modelDir: string, prompts: string, out: string, budget: string, log: (message: string) => void): Promise<Scenario> {
   log(`${label}: measure --max-memory ${budget} (load average ${loadavg()[0]!.toFixed(1)}) …`);
   const loadBefore = loadavg()[0]!;
-  const run = await runSampled(process.execPath, [CLI, 'measure', '--model', modelDir, '--prompts', prompts, '--out', out, '--max-memory', budget, '--restart'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+  const run = await runSampled(
+    process.execPath,
+    [CLI, 'measure', '--model', modelDir, '--prompts', prompts, '--out', out, '--max-memory', budget, '--restart'],
+    { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } },
+  );
   if (run.status !== 0) throw new Error(`${label} failed (exit ${run.status}):\n${run.stderr.slice(-2000)}`);
   const runtime = (JSON.parse(readFileSync(out, 'utf8')) as { runtime: { tokens: number; seconds: number; tokensPerSecond: number } }).runtime;
   const stats = /block by block: (\d+) chunks?, .* read in ([\d.]+) s, ONNX Runtime ([\d.]+) s/.exec(run.stderr);
@@ -73,7 +79,9 @@ async function runMeasure(label: string, modelDir: string, prompts: string, out:
     loadBefore,
     loadAfter: loadavg()[0]!,
   };
-  log(`  ${scenario.tokensPerSecond.toFixed(2)} tokens/s, peak RssAnon ${(scenario.peakRssAnonBytes / 2 ** 20).toFixed(0)} MiB${scenario.streamed ? ' (block by block)' : ' (whole graph)'}`);
+  log(
+    `  ${scenario.tokensPerSecond.toFixed(2)} tokens/s, peak RssAnon ${(scenario.peakRssAnonBytes / 2 ** 20).toFixed(0)} MiB${scenario.streamed ? ' (block by block)' : ' (whole graph)'}`,
+  );
   return scenario;
 }
 
@@ -89,10 +97,23 @@ async function gemmFlopsPerSecond(m: number, k: number, n: number): Promise<numb
   const x = g.addInput('x', ElementType.float, [m, k]);
   const w = g.addInput('w', ElementType.float, [n, k]);
   g.addOutput(g.node('Gemm', [x, w], { transB: int(1) }, 'y'), ElementType.float, [m, n]);
-  const session = await ort.InferenceSession.create(g.toBytes(), { graphOptimizationLevel: 'all', executionMode: 'sequential', intraOpNumThreads: defaultThreads(), logSeverityLevel: 4 });
+  const session = await ort.InferenceSession.create(g.toBytes(), {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: defaultThreads(),
+    logSeverityLevel: 4,
+  });
   const feeds = {
-    x: new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => ((i % 13) - 6) / 13), [m, k]),
-    w: new ort.Tensor('float32', Float32Array.from({ length: n * k }, (_, i) => ((i % 7) - 3) / 70), [n, k]),
+    x: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: m * k }, (_, i) => ((i % 13) - 6) / 13),
+      [m, k],
+    ),
+    w: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: n * k }, (_, i) => ((i % 7) - 3) / 70),
+      [n, k],
+    ),
   };
   const fetches = { y: new ort.Tensor('float32', new Float32Array(m * n), [m, n]) };
   for (let i = 0; i < 2; i += 1) await session.run(feeds, fetches);
@@ -134,8 +155,10 @@ export async function runStreamedBench(argv: string[]): Promise<void> {
       const wholeRuns: Scenario[] = [];
       const streamedRuns: Scenario[] = [];
       for (let round = 0; round < rounds; round += 1) {
-        const runWhole = async () => wholeRuns.push(await runMeasure(`tinyllama whole graph, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-whole.json'), '6GB', log));
-        const runStreamed = async () => streamedRuns.push(await runMeasure(`tinyllama --max-memory 1GB, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-1gb.json'), '1GB', log));
+        const runWhole = async () =>
+          wholeRuns.push(await runMeasure(`tinyllama whole graph, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-whole.json'), '6GB', log));
+        const runStreamed = async () =>
+          streamedRuns.push(await runMeasure(`tinyllama --max-memory 1GB, round ${round + 1}`, tinyDir, tinyPrompts, join(work, 'tiny-1gb.json'), '1GB', log));
         if (round % 2 === 0) await runWhole().then(runStreamed);
         else await runStreamed().then(runWhole);
       }
@@ -143,11 +166,27 @@ export async function runStreamedBench(argv: string[]): Promise<void> {
       const whole = { ...fastest(wholeRuns), peakRssAnonBytes: wholeRuns.reduce((most, run) => Math.max(most, run.peakRssAnonBytes), 0) };
       const streamed = { ...fastest(streamedRuns), peakRssAnonBytes: streamedRuns.reduce((most, run) => Math.max(most, run.peakRssAnonBytes), 0) };
       const tinyGemm = await gemmFlopsPerSecond(prompts >= 8 ? 8 * tokens : prompts * tokens, tiny.dModel, tiny.dMlp);
-      report.tinyllama = { wholeRuns, streamedRuns, gemmFlopsPerSecond: tinyGemm, flopsPerToken: flopsPerToken(tiny, tokens), weightBytes: 2 * llamaParameters(tiny) };
+      report.tinyllama = {
+        wholeRuns,
+        streamedRuns,
+        gemmFlopsPerSecond: tinyGemm,
+        flopsPerToken: flopsPerToken(tiny, tokens),
+        weightBytes: 2 * llamaParameters(tiny),
+      };
       rows.push(
         { figure: 'TinyLlama: whole graph, peak RssAnon (GB)', value: gb(whole.peakRssAnonBytes), target: '—', met: null as boolean | null },
-        { figure: 'TinyLlama: --max-memory 1GB, peak RssAnon (GB)', value: gb(streamed.peakRssAnonBytes), target: '≤ 1.2', met: streamed.streamed && streamed.peakRssAnonBytes <= 1.2e9 },
-        { figure: `TinyLlama: throughput, 1GB ÷ whole graph (fastest of ${rounds}: ${streamed.tokensPerSecond.toFixed(1)} vs ${whole.tokensPerSecond.toFixed(1)} tokens/s)`, value: (streamed.tokensPerSecond / whole.tokensPerSecond).toFixed(3), target: '≥ 0.8', met: !whole.streamed && streamed.tokensPerSecond >= 0.8 * whole.tokensPerSecond },
+        {
+          figure: 'TinyLlama: --max-memory 1GB, peak RssAnon (GB)',
+          value: gb(streamed.peakRssAnonBytes),
+          target: '≤ 1.2',
+          met: streamed.streamed && streamed.peakRssAnonBytes <= 1.2e9,
+        },
+        {
+          figure: `TinyLlama: throughput, 1GB ÷ whole graph (fastest of ${rounds}: ${streamed.tokensPerSecond.toFixed(1)} vs ${whole.tokensPerSecond.toFixed(1)} tokens/s)`,
+          value: (streamed.tokensPerSecond / whole.tokensPerSecond).toFixed(3),
+          target: '≥ 0.8',
+          met: !whole.streamed && streamed.tokensPerSecond >= 0.8 * whole.tokensPerSecond,
+        },
       );
     }
 
@@ -158,7 +197,8 @@ export async function runStreamedBench(argv: string[]): Promise<void> {
       return stats.bavail * stats.bsize;
     })();
     if (argv.includes('--skip-8b')) log('skipping the 8B shape (--skip-8b)');
-    else if (free < needed && !existsSync(join(root, `${big.name}-bf16`))) log(`skipping the 8B shape: ${gb(free)} GB free in ${root}, it needs ${gb(needed)} GB`);
+    else if (free < needed && !existsSync(join(root, `${big.name}-bf16`)))
+      log(`skipping the 8B shape: ${gb(free)} GB free in ${root}, it needs ${gb(needed)} GB`);
     else {
       if (!existsSync(join(root, `${big.name}-bf16`))) generated.push(join(root, `${big.name}-bf16`));
       const bigDir = await ensureLlamaModel(big, root, log);
@@ -188,7 +228,10 @@ export async function runStreamedBench(argv: string[]): Promise<void> {
     report.figures = rows;
     const width = Math.max(...rows.map((row) => row.figure.length));
     process.stdout.write(`\nresid-norms bench — block by block under --max-memory, ${prompts} × ${tokens} tokens, ${defaultThreads()} threads\n`);
-    for (const row of rows) process.stdout.write(`${row.figure.padEnd(width)}  ${String(row.value).padStart(8)}  ${row.target.padEnd(20)} ${row.met === null ? '' : row.met ? 'met' : 'NOT met'}\n`);
+    for (const row of rows)
+      process.stdout.write(
+        `${row.figure.padEnd(width)}  ${String(row.value).padStart(8)}  ${row.target.padEnd(20)} ${row.met === null ? '' : row.met ? 'met' : 'NOT met'}\n`,
+      );
     process.stdout.write(`\n${JSON.stringify(report, null, 2)}\n`);
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -37,7 +37,10 @@ interface Timed {
 /** Run the CLI under /usr/bin/time; the hub must keep serving, so this is asynchronous. */
 function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, CLI, '--quiet', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, CLI, '--quiet', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
@@ -67,7 +70,17 @@ async function main(): Promise<void> {
     const perShard = Math.ceil(ROWS / SHARDS);
     for (let shard = 0; shard < SHARDS; shard += 1) {
       const rows = Array.from({ length: Math.min(perShard, ROWS - shard * perShard) }, (_, i) => shard * perShard + i);
-      files.set(`data/train-0000${shard}-of-0000${SHARDS}.parquet`, Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'text', data: rows.map(text), type: 'STRING' }, { name: 'id', data: rows, type: 'INT32' }] })));
+      files.set(
+        `data/train-0000${shard}-of-0000${SHARDS}.parquet`,
+        Buffer.from(
+          parquetWriteBuffer({
+            columnData: [
+              { name: 'text', data: rows.map(text), type: 'STRING' },
+              { name: 'id', data: rows, type: 'INT32' },
+            ],
+          }),
+        ),
+      );
     }
     hub.datasets.set('bench/big', { sha: fakeSha('bench big'), files });
     await hub.start();
@@ -75,14 +88,40 @@ async function main(): Promise<void> {
     const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache };
     const out = join(root, 'sweep');
     const datasetBytes = [...files.values()].reduce((sum, bytes) => sum + bytes.length, 0);
-    console.log(`${names.length} members (tiny GPT-2, 6 layers, d_model 32), dataset of ${ROWS} rows in ${SHARDS} shards (${(datasetBytes / 1e6).toFixed(1)} MB)`);
+    console.log(
+      `${names.length} members (tiny GPT-2, 6 layers, d_model 32), dataset of ${ROWS} rows in ${SHARDS} shards (${(datasetBytes / 1e6).toFixed(1)} MB)`,
+    );
 
-    const whole = await timedCli(['sweep', '--model', 'bench/tiny', '--revisions', names.join(','), '--prompts', 'hf://datasets/bench/big', '--out', join(root, 'whole'), '--prepare'], env);
+    const whole = await timedCli(
+      ['sweep', '--model', 'bench/tiny', '--revisions', names.join(','), '--prompts', 'hf://datasets/bench/big', '--out', join(root, 'whole'), '--prepare'],
+      env,
+    );
     console.log(`prepare, all ${ROWS} rows read:      exit ${whole.code}, ${whole.seconds.toFixed(1)} s, peak RSS ${whole.rssMb.toFixed(0)} MB `);
-    const args = ['sweep', '--model', 'bench/tiny', '--revisions', names.join(','), '--prompts', 'hf://datasets/bench/big', '--sample', '200', '--max-tokens', '128', '--out', out, '--evict'];
+    const args = [
+      'sweep',
+      '--model',
+      'bench/tiny',
+      '--revisions',
+      names.join(','),
+      '--prompts',
+      'hf://datasets/bench/big',
+      '--sample',
+      '200',
+      '--max-tokens',
+      '128',
+      '--out',
+      out,
+      '--evict',
+    ];
     const sweep = await timedCli(args, env);
     const snapshots = await readdir(join(cache, 'models--bench--tiny', 'snapshots')).catch(() => []);
-    console.log(`sweep of ${names.length} members, --evict:  exit ${sweep.code}, ${sweep.seconds.toFixed(1)} s, peak RSS ${sweep.rssMb.toFixed(0)} MB, snapshots left in the cache: ${snapshots.length} ${sweep.stderr.split('\n').filter((line) => !/truncated/.test(line)).join(' ').trim()}`);
+    console.log(
+      `sweep of ${names.length} members, --evict:  exit ${sweep.code}, ${sweep.seconds.toFixed(1)} s, peak RSS ${sweep.rssMb.toFixed(0)} MB, snapshots left in the cache: ${snapshots.length} ${sweep.stderr
+        .split('\n')
+        .filter((line) => !/truncated/.test(line))
+        .join(' ')
+        .trim()}`,
+    );
     const rerun = await timedCli(args, env);
     console.log(`rerun (all skipped):              exit ${rerun.code}, ${rerun.seconds.toFixed(1)} s, peak RSS ${rerun.rssMb.toFixed(0)} MB `);
     const collect = await timedCli(['sweep', '--collect', '--out', out], env);

@@ -31,11 +31,27 @@ async function runMeasure(modelDir: string, promptsPath: string, batchSize: numb
   try {
     const cpuBefore = process.cpuUsage();
     const { measurement } = await measure(
-      { model: modelDir, promptsPath, outPath: join(dir, 'r.json'), batchSize, prependBos: true, exclusions: true, device: 'cpu', refresh: false, diagnostics, ...(threads ? { threads } : {}) },
+      {
+        model: modelDir,
+        promptsPath,
+        outPath: join(dir, 'r.json'),
+        batchSize,
+        prependBos: true,
+        exclusions: true,
+        device: 'cpu',
+        refresh: false,
+        diagnostics,
+        ...(threads ? { threads } : {}),
+      },
       createSilentReporter(),
     );
     const cpu = process.cpuUsage(cpuBefore);
-    const { tokens, seconds, startupSeconds, writingSeconds } = measurement.runtime as unknown as { tokens: number; seconds: number; startupSeconds: number; writingSeconds: number };
+    const { tokens, seconds, startupSeconds, writingSeconds } = measurement.runtime as unknown as {
+      tokens: number;
+      seconds: number;
+      startupSeconds: number;
+      writingSeconds: number;
+    };
     return { tokens, seconds, startupSeconds, writingSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: maxRssBytes() };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -45,7 +61,12 @@ async function runMeasure(modelDir: string, promptsPath: string, batchSize: numb
 async function runMinimal(modelDir: string, promptsPath: string, batchSize: number): Promise<object> {
   const model = await loadModel(modelDir);
   const { prompts } = await readPromptFile(promptsPath);
-  const sequences = tokenizePrompts(prompts, undefined, { prependBos: false, bosTokenId: null, maxTokens: model.spec.dims.nCtx, dVocab: model.spec.dims.dVocab });
+  const sequences = tokenizePrompts(prompts, undefined, {
+    prependBos: false,
+    bosTokenId: null,
+    maxTokens: model.spec.dims.nCtx,
+    dVocab: model.spec.dims.dVocab,
+  });
   const batches = planBatches(sequences, { batchSize, maxBatchTokens: 16384 });
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(model.spec, { hooks: ['resid_post'], layers: [model.spec.dims.nLayers - 1], layout });
@@ -80,7 +101,13 @@ async function runGemm(m: number, k: number, n: number): Promise<object> {
     intraOpNumThreads: defaultThreads(),
     logSeverityLevel: 4,
   });
-  const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => (i % 13) / 13), [m, k]) };
+  const feeds = {
+    x: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: m * k }, (_, i) => (i % 13) / 13),
+      [m, k],
+    ),
+  };
   // A fresh [M, N] output per run can time page faults instead of the Gemm (up to 2.5x slower
   // on the 2-core VM); the model's own outputs are [batch, pos] norms.
   const fetches = { y: new ort.Tensor('float32', new Float32Array(m * n), [m, n]) };
@@ -118,7 +145,12 @@ async function runStartup(modelDir: string, promptsPath: string, batchSize: numb
   const sessionSeconds = lap();
   const sessionRssBytes = process.memoryUsage().rss;
   const { prompts } = await readPromptFile(promptsPath);
-  const sequences = tokenizePrompts(prompts, undefined, { prependBos: false, bosTokenId: null, maxTokens: model.spec.dims.nCtx, dVocab: model.spec.dims.dVocab });
+  const sequences = tokenizePrompts(prompts, undefined, {
+    prependBos: false,
+    bosTokenId: null,
+    maxTokens: model.spec.dims.nCtx,
+    dVocab: model.spec.dims.dVocab,
+  });
   const [batch] = planBatches(sequences, { batchSize, maxBatchTokens: 16384 });
   // Unpacked weights are first read by the first batch: the second one shows what that cost.
   const runBatch = async () => {
@@ -147,10 +179,20 @@ async function runStartup(modelDir: string, promptsPath: string, batchSize: numb
 
 const [mode, ...args] = process.argv.slice(2);
 const result =
-  mode === 'measure' ? await runMeasure(args[0]!, args[1]!, Number(args[2]), args[3] && args[3] !== 'none' ? (args[3].split(',') as Diagnostic[]) : [], args[4] ? Number(args[4]) : undefined)
-  : mode === 'minimal' ? await runMinimal(args[0]!, args[1]!, Number(args[2]))
-  : mode === 'gemm' ? await runGemm(Number(args[0]), Number(args[1]), Number(args[2]))
-  : mode === 'startup' ? await runStartup(args[0]!, args[1]!, Number(args[2]), args[3] === 'prepacked')
-  : undefined;
+  mode === 'measure'
+    ? await runMeasure(
+        args[0]!,
+        args[1]!,
+        Number(args[2]),
+        args[3] && args[3] !== 'none' ? (args[3].split(',') as Diagnostic[]) : [],
+        args[4] ? Number(args[4]) : undefined,
+      )
+    : mode === 'minimal'
+      ? await runMinimal(args[0]!, args[1]!, Number(args[2]))
+      : mode === 'gemm'
+        ? await runGemm(Number(args[0]), Number(args[1]), Number(args[2]))
+        : mode === 'startup'
+          ? await runStartup(args[0]!, args[1]!, Number(args[2]), args[3] === 'prepacked')
+          : undefined;
 if (result === undefined) throw new Error(`unknown bench mode ${mode}`);
 process.stdout.write(`${JSON.stringify(result)}\n`);

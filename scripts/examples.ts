@@ -83,7 +83,13 @@ async function measurementDifference(made: string, kept: string): Promise<number
     const [x, y] = [await left.next(), await right.next()];
     if (x.done || y.done) return x.done && y.done ? worst : Infinity;
     const { ids, tokens, slots } = x.value;
-    worst = Math.max(worst, maxRelativeDifference({ ids: [...ids], tokens: [...tokens], slots: [...slots] }, { ids: [...y.value.ids], tokens: [...y.value.tokens], slots: [...y.value.slots] }));
+    worst = Math.max(
+      worst,
+      maxRelativeDifference(
+        { ids: [...ids], tokens: [...tokens], slots: [...slots] },
+        { ids: [...y.value.ids], tokens: [...y.value.tokens], slots: [...y.value.slots] },
+      ),
+    );
     worst = Math.max(worst, maxRelativeDifference(Array.from(x.value.values), Array.from(y.value.values)));
     if (!Number.isFinite(worst)) return worst;
   }
@@ -94,7 +100,8 @@ const MLP_PRODUCTS = ['W_inW_out', 'b_inW_out'];
 type Layers = Array<Record<string, unknown> & { raw: Record<string, unknown>; processed: Record<string, unknown> }>;
 function splitProducts(document: Record<string, unknown>): { norms: Record<string, unknown>; products: unknown[] } {
   const layers = document.layers as Layers;
-  const pick = (variant: Record<string, unknown>, keep: boolean) => Object.fromEntries(Object.entries(variant).filter(([key]) => MLP_PRODUCTS.includes(key) === keep));
+  const pick = (variant: Record<string, unknown>, keep: boolean) =>
+    Object.fromEntries(Object.entries(variant).filter(([key]) => MLP_PRODUCTS.includes(key) === keep));
   return {
     norms: { ...document, layers: layers.map((layer) => ({ ...layer, raw: pick(layer.raw, false), processed: pick(layer.processed, false) })) },
     products: layers.map((layer) => [pick(layer.raw, true), pick(layer.processed, true)]),
@@ -114,7 +121,12 @@ async function weightsDifference(made: string, kept: string): Promise<number> {
  * rounding of 0 flips (1e-4).
  */
 const MODEL_STEPS = [
-  { args: ['measure', '--out', EXAMPLE_FILES.measurement], file: EXAMPLE_FILES.measurement, tables: true, difference: async (made: string, kept: string) => (await measurementDifference(made, kept)) / 1e-5 },
+  {
+    args: ['measure', '--out', EXAMPLE_FILES.measurement],
+    file: EXAMPLE_FILES.measurement,
+    tables: true,
+    difference: async (made: string, kept: string) => (await measurementDifference(made, kept)) / 1e-5,
+  },
   { args: ['weights', '--out', EXAMPLE_FILES.weights], file: EXAMPLE_FILES.weights, tables: false, difference: weightsDifference },
   {
     args: ['mechanisms', '--out', EXAMPLE_FILES.mechanisms],

@@ -17,7 +17,9 @@ for (const nLayers of [8, 12, 24, 48]) {
       const rates = detectionRates(nLayers, profile, noise, runs);
       const phases = PROFILES[profile](nLayers);
       const shown = phases.map((phase) => `×${phase.growth}${phase.fromLayer > 0 ? ` from ${phase.fromLayer}` : ''}`).join(', ');
-      lines.push(`| ${nLayers} | ${profile}: ${shown} | ${noise} (${NOISE_LEVELS[noise]}) | ${percent(rates.split)} | ${phases.length > 1 ? percent(rates.breakpointFound) : '—'} | ${percent(rates.notOneExponential)} |`);
+      lines.push(
+        `| ${nLayers} | ${profile}: ${shown} | ${noise} (${NOISE_LEVELS[noise]}) | ${percent(rates.split)} | ${phases.length > 1 ? percent(rates.breakpointFound) : '—'} | ${percent(rates.notOneExponential)} |`,
+      );
     }
   }
 }

@@ -85,7 +85,10 @@ if (left.length > 0) {
   process.exit(1);
 }
 if (record && result.status === 0) {
-  const measured = readFileSync(join(queue, 'durations.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  const measured = readFileSync(join(queue, 'durations.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   const table = Object.fromEntries(measured.sort((a, b) => a.name.localeCompare(b.name)).map(({ name, seconds }) => [name, Math.round(seconds * 10) / 10]));
   writeFileSync(DURATIONS, `${JSON.stringify(table, null, 2)}\n`);
   console.error(`wrote the durations of ${measured.length} test files to ${DURATIONS}`);

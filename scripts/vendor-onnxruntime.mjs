@@ -49,7 +49,10 @@ function linkTree(from, to, skip) {
  * @param options.installed onnxruntime-node's folder; default: the one `root` resolves
  * @param options.platforms `os/arch` names whose libraries to keep; default: all
  */
-export function vendorOnnxRuntime(root, { platforms, installed = dirname(createRequire(join(root, 'package.json')).resolve('onnxruntime-node/package.json')) } = {}) {
+export function vendorOnnxRuntime(
+  root,
+  { platforms, installed = dirname(createRequire(join(root, 'package.json')).resolve('onnxruntime-node/package.json')) } = {},
+) {
   const out = join(root, 'vendor', 'onnxruntime-node');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -77,8 +80,13 @@ export function vendorOnnxRuntime(root, { platforms, installed = dirname(createR
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const root = resolve(args.find((arg) => !arg.startsWith('--')) ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
-  const platforms = args.find((arg) => arg.startsWith('--platforms='))?.slice('--platforms='.length).split(',');
+  const platforms = args
+    .find((arg) => arg.startsWith('--platforms='))
+    ?.slice('--platforms='.length)
+    .split(',');
   const from = args.find((arg) => arg.startsWith('--from='))?.slice('--from='.length);
   const { out, version } = vendorOnnxRuntime(root, { platforms, ...(from !== undefined ? { installed: resolve(from) } : {}) });
-  process.stdout.write(`vendored onnxruntime-node ${version} into ${relative(process.cwd(), out) || out}${platforms ? ` (${platforms.join(', ')} only)` : ''}\n`);
+  process.stdout.write(
+    `vendored onnxruntime-node ${version} into ${relative(process.cwd(), out) || out}${platforms ? ` (${platforms.join(', ')} only)` : ''}\n`,
+  );
 }

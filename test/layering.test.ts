@@ -14,15 +14,32 @@ const SRC = join(ROOT, 'src');
 
 /** Bottom first: a folder (or top-level file) may import only from those before it, and from itself. */
 export const LAYERS = [
-  'errors', 'package-paths', 'version', 'types',
-  'io', 'messages', 'vocabulary',
-  'results', 'analysis',
-  'models', 'architectures',
-  'runtime', 'graph', 'weights', 'duckdb', 'store',
-  'prompts-sources', 'measure',
-  'figures', 'figure-inputs', 'rendering',
-  'report', 'sweep', 'text-tables',
-  'commands', 'cli',
+  'errors',
+  'package-paths',
+  'version',
+  'types',
+  'io',
+  'messages',
+  'vocabulary',
+  'results',
+  'analysis',
+  'models',
+  'architectures',
+  'runtime',
+  'graph',
+  'weights',
+  'duckdb',
+  'store',
+  'prompts-sources',
+  'measure',
+  'figures',
+  'figure-inputs',
+  'rendering',
+  'report',
+  'sweep',
+  'text-tables',
+  'commands',
+  'cli',
 ] as const;
 
 /** Imports inside src/commands/ that are a composition, not a borrowed helper. */
@@ -74,7 +91,10 @@ describe('layering of src/', () => {
 
   it('places every folder of src/ in LAYERS', () => {
     const units = new Set(sourceFiles(SRC).map((file) => unitOf(relative(SRC, file))));
-    assert.deepEqual([...units].filter((unit) => rank(unit) < 0), []);
+    assert.deepEqual(
+      [...units].filter((unit) => rank(unit) < 0),
+      [],
+    );
   });
 
   it('imports only downwards between folders', () => {
@@ -94,7 +114,11 @@ describe('layering of src/', () => {
   });
 
   it('would catch an upward import (the rule applied to made-up ones)', () => {
-    const madeUp = [{ from: 'models/resolve-model.ts', to: 'messages/reporter.ts' }, { from: 'models/resolve-model.ts', to: 'cli/cli-io.ts' }, { from: 'errors.ts', to: 'version.ts' }];
+    const madeUp = [
+      { from: 'models/resolve-model.ts', to: 'messages/reporter.ts' },
+      { from: 'models/resolve-model.ts', to: 'cli/cli-io.ts' },
+      { from: 'errors.ts', to: 'version.ts' },
+    ];
     assert.deepEqual(upward(madeUp), ['models/resolve-model.ts -> cli/cli-io.ts', 'errors.ts -> version.ts']);
   });
 });
@@ -103,12 +127,19 @@ describe('layering of src/', () => {
 function readmeLayout(readme: string): string[][] {
   const section = readme.slice(readme.indexOf('### Layout'));
   const block = section.slice(section.indexOf('```\n') + 4, section.indexOf('\n```', section.indexOf('```\n') + 4));
-  return block.split('\n').map((line) => line.split(/\s{2,}/)[0]!.split(' · ').map((name) => name.trim()));
+  return block.split('\n').map((line) =>
+    line
+      .split(/\s{2,}/)[0]!
+      .split(' · ')
+      .map((name) => name.trim()),
+  );
 }
 
 /** Lines whose folders do not all sit below every folder of the line above (LAYERS order, top first). */
 function misplacedLines(lines: readonly string[][]): string[] {
-  return lines.slice(1).flatMap((line, i) => (Math.max(...line.map(rank)) < Math.min(...lines[i]!.map(rank)) ? [] : [`${line.join(' · ')} under ${lines[i]!.join(' · ')}`]));
+  return lines
+    .slice(1)
+    .flatMap((line, i) => (Math.max(...line.map(rank)) < Math.min(...lines[i]!.map(rank)) ? [] : [`${line.join(' · ')} under ${lines[i]!.join(' · ')}`]));
 }
 
 describe("README's Layout section", () => {

@@ -24,7 +24,9 @@ const SPREAD_CALL = /\b(?:Math\.(?:max|min)|\.push|\.unshift|\.splice|String\.fr
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((entry) => (entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [])));
+  const nested = await Promise.all(
+    entries.map((entry) => (entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [])),
+  );
   return nested.flat();
 }
 
@@ -45,7 +47,11 @@ describe('no array spread into a call in src/', () => {
       });
     }
     assert.deepEqual(found, [], 'spread into a call (use a loop or reduce)');
-    assert.deepEqual(Object.keys(BOUNDED).filter((key) => !used.has(key)), [], 'listed spreads that are gone: drop them from the list');
+    assert.deepEqual(
+      Object.keys(BOUNDED).filter((key) => !used.has(key)),
+      [],
+      'listed spreads that are gone: drop them from the list',
+    );
   });
 
   it('the check finds a spread into a call, and not one inside an array literal', () => {

@@ -29,16 +29,24 @@ function largestDeparture(layers: readonly number[], values: readonly number[], 
   return `layer ${layers[worst - 1]}→${layers[worst]} ${formatGrowth(ratio)} against ${formatGrowth(growth)} fitted`;
 }
 
-export function judgeShape(fit: { phases: readonly GrowthPhase[]; r2: number; growth: number }, layers: readonly number[], values: readonly number[]): FitShape {
+export function judgeShape(
+  fit: { phases: readonly GrowthPhase[]; r2: number; growth: number },
+  layers: readonly number[],
+  values: readonly number[],
+): FitShape {
   const { phases, r2, growth } = fit;
   const distinct = phases.slice(1).flatMap((phase, k) => {
     const before = phases[k]!;
     return before.ciHigh < phase.ciLow || before.ciLow > phase.ciHigh ? [`${describePhase(before)} then ${describePhase(phase)}`] : [];
   });
   const reasons: string[] = [];
-  if (r2 < R2_THRESHOLD) reasons.push(`the line explains ${(100 * r2).toFixed(0)}% of the variance of ln(statistic) (R² ${formatR2(r2)} < ${R2_THRESHOLD}); largest departure: ${largestDeparture(layers, values, growth)}`);
+  if (r2 < R2_THRESHOLD)
+    reasons.push(
+      `the line explains ${(100 * r2).toFixed(0)}% of the variance of ln(statistic) (R² ${formatR2(r2)} < ${R2_THRESHOLD}); largest departure: ${largestDeparture(layers, values, growth)}`,
+    );
   if (distinct.length > 0) reasons.push(`${phases.length} phases with different rates (disjoint 95% intervals): ${distinct.join('; ')}`);
   if (reasons.length > 0) return { oneExponential: false, reason: reasons.join('; and ') };
-  const split = phases.length === 1 ? 'the phase criterion (BIC) prefers one line' : `BIC splits the range into ${phases.length} phases, but their 95% intervals overlap`;
+  const split =
+    phases.length === 1 ? 'the phase criterion (BIC) prefers one line' : `BIC splits the range into ${phases.length} phases, but their 95% intervals overlap`;
   return { oneExponential: true, reason: `${split}; R² ${formatR2(r2)}` };
 }

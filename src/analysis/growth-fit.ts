@@ -90,7 +90,11 @@ export function fitGrowth(measurement: Measurement, options: FitGrowthOptions, p
 }
 
 /** The layers a fit covers, after checking the hook and the range (cheap, before any data is read). */
-export function fitLayers(measurement: Measurement, options: Pick<FitGrowthOptions, 'hook' | 'fromLayer' | 'toLayer' | 'label'>, label = options.label ?? measurement.model.id): number[] {
+export function fitLayers(
+  measurement: Measurement,
+  options: Pick<FitGrowthOptions, 'hook' | 'fromLayer' | 'toLayer' | 'label'>,
+  label = options.label ?? measurement.model.id,
+): number[] {
   if (!measurement.hooks.includes(options.hook)) {
     throw new UsageError(`${label} has no hook ${quote(options.hook)}; hooks present: ${measurement.hooks.join(', ')}`);
   }
@@ -101,7 +105,20 @@ export function fitLayers(measurement: Measurement, options: Pick<FitGrowthOptio
 /** What a growth fit says that depends only on the per-layer values: line, intervals, phases. */
 export type LogLinearFit = Pick<
   GrowthFit,
-  'method' | 'growth' | 'intercept' | 'r2' | 'confidence' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'regression' | 'bootstrap' | 'phases' | 'segmentation' | 'methods' | 'shape'
+  | 'method'
+  | 'growth'
+  | 'intercept'
+  | 'r2'
+  | 'confidence'
+  | 'ciLow'
+  | 'ciHigh'
+  | 'ciMethod'
+  | 'regression'
+  | 'bootstrap'
+  | 'phases'
+  | 'segmentation'
+  | 'methods'
+  | 'shape'
 >;
 
 /** A bootstrap of the fit: `resample` refits resampled data with the given phase breakpoints. */
@@ -143,11 +160,18 @@ export function fitLogLinear(
         };
   const endpoints = endpointSlope(layers, values);
   const methods: Record<FitMethod, MethodEstimate> = {
-    ols: { growth: Math.exp(line.slope), intercept: line.intercept, ...pickInterval(bootstrap ?? regression), ciMethod: bootstrap === null ? 'regression' : 'bootstrap' },
+    ols: {
+      growth: Math.exp(line.slope),
+      intercept: line.intercept,
+      ...pickInterval(bootstrap ?? regression),
+      ciMethod: bootstrap === null ? 'regression' : 'bootstrap',
+    },
     endpoints: {
       growth: Math.exp(endpoints),
       intercept: Math.log(values[0]!) - endpoints * layers[0]!,
-      ...(resampled === undefined ? { ciLow: Math.exp(endpoints), ciHigh: Math.exp(endpoints), ciMethod: 'none' as const } : { ...growthInterval(resampled.endpoints), ciMethod: 'bootstrap' as const }),
+      ...(resampled === undefined
+        ? { ciLow: Math.exp(endpoints), ciHigh: Math.exp(endpoints), ciMethod: 'none' as const }
+        : { ...growthInterval(resampled.endpoints), ciMethod: 'bootstrap' as const }),
     },
   };
   const headline = methods[method];
@@ -199,7 +223,14 @@ interface LayerData {
 }
 
 /** A file's summary of its primary metric: enough for the fit and its regression interval. */
-function summaryLayerData(measurement: Measurement, hook: HookName, metric: NormMetric, stat: LayerStatistic, layers: readonly number[], label: string): LayerData {
+function summaryLayerData(
+  measurement: Measurement,
+  hook: HookName,
+  metric: NormMetric,
+  stat: LayerStatistic,
+  layers: readonly number[],
+  label: string,
+): LayerData {
   const summary = measurement.summaries[metric][hook];
   if (summary === undefined) {
     const primary = measurement.options.primaryMetric;
@@ -267,9 +298,7 @@ function resolveSegmentation(
   if (segments === undefined) return { minSegment, maxSegments };
   const feasible = maxFeasibleSegments(n, minSegment);
   if (!Number.isInteger(segments) || segments < 1 || segments > feasible) {
-    throw new UsageError(
-      `${quote(segments)} phases of at least ${minSegment} layers do not fit in ${label}'s ${n} fitted layers; give 1..${feasible}`,
-    );
+    throw new UsageError(`${quote(segments)} phases of at least ${minSegment} layers do not fit in ${label}'s ${n} fitted layers; give 1..${feasible}`);
   }
   return { minSegment, maxSegments, segments };
 }

@@ -81,7 +81,5 @@ export function summarizeHook(
   nLayers: number,
   excludePositions: readonly number[],
 ): LayerSummary[] {
-  return Array.from({ length: nLayers }, (_, layer) =>
-    summarizeValues(layer, layerValues(sequences, hook, metric, layer, excludePositions)),
-  );
+  return Array.from({ length: nLayers }, (_, layer) => summarizeValues(layer, layerValues(sequences, hook, metric, layer, excludePositions)));
 }

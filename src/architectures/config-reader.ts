@@ -172,7 +172,10 @@ export class ConfigReader {
       dVocab: this.positiveInt('vocab_size', undefined, DIMENSION_LIMITS.dVocab),
       nCtx: this.positiveInt('max_position_embeddings', undefined, DIMENSION_LIMITS.nCtx),
     };
-    this.require(explicitHeadDim || headDimDefault !== undefined || dModel % nHeads === 0, `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`);
+    this.require(
+      explicitHeadDim || headDimDefault !== undefined || dModel % nHeads === 0,
+      `num_attention_heads ${nHeads} does not divide hidden_size ${dModel} (and no head_dim is given)`,
+    );
     this.require(nHeads % nKvHeads === 0, `num_key_value_heads ${nKvHeads} does not divide num_attention_heads ${nHeads}`);
     return dims;
   }

@@ -97,7 +97,8 @@ const GEMMA2: GemmaVariant = {
   norms: { norm1: 'input_layernorm', norm1Post: 'post_attention_layernorm', norm2: 'pre_feedforward_layernorm', norm2Post: 'post_feedforward_layernorm' },
   attention: (reader, dims) => {
     const window = reader.slidingWindow(4096);
-    const types = reader.layerTypes(dims.nLayers) ?? Array.from({ length: dims.nLayers }, (_, layer) => (layer % 2 === 0 ? 'sliding_attention' : 'full_attention'));
+    const types =
+      reader.layerTypes(dims.nLayers) ?? Array.from({ length: dims.nLayers }, (_, layer) => (layer % 2 === 0 ? 'sliding_attention' : 'full_attention'));
     const scoreSoftCap = softCap(reader, 'attn_logit_softcapping', 50);
     return {
       scale: 1 / Math.sqrt(reader.positiveNumber('query_pre_attn_scalar', 256)),
@@ -132,7 +133,12 @@ function gemma3Rotaries(reader: ConfigReader, dims: ModelDims, types: ReadonlyAr
   if (keyed) {
     const entry = (type: string) => ({ key: `rope_parameters.${type}`, value: (byType as Record<string, unknown>)[type] });
     full = readRotary(reader, dims.dHead, dims.nCtx, { ...ROPE_KEYS, defaultBase: 1_000_000, dict: entry('full_attention') });
-    local = readRotary(reader, dims.dHead, dims.nCtx, { ...ROPE_KEYS, thetaKeys: ['rope_local_base_freq'], defaultBase: 10_000, dict: entry('sliding_attention') });
+    local = readRotary(reader, dims.dHead, dims.nCtx, {
+      ...ROPE_KEYS,
+      thetaKeys: ['rope_local_base_freq'],
+      defaultBase: 10_000,
+      dict: entry('sliding_attention'),
+    });
   } else {
     full = readRotary(reader, dims.dHead, dims.nCtx, { ...ROPE_KEYS, defaultBase: 1_000_000 });
     local = { rotaryDims: full.rotaryDims, base: reader.positiveNumber('rope_local_base_freq', 10_000) };
@@ -169,7 +175,17 @@ function readConfigOf(variant: GemmaVariant) {
       reader.boolean('use_bidirectional_attention', false) === false,
       'use_bidirectional_attention is true (a bidirectional embedding model, not a causal language model), which is not supported',
     );
-    const shape = modelShape({ architecture: variant.name, dims, normalization: 'rmsnorm', normPlacement: variant.placement, parallelResidual: false, convention: { gain: '(1 + w)' } }, reader);
+    const shape = modelShape(
+      {
+        architecture: variant.name,
+        dims,
+        normalization: 'rmsnorm',
+        normPlacement: variant.placement,
+        parallelResidual: false,
+        convention: { gain: '(1 + w)' },
+      },
+      reader,
+    );
     return { shape, reader };
   };
 }
@@ -186,7 +202,10 @@ function describeWith(variant: GemmaVariant) {
     const attention = variant.attention(reader, dims);
     const rotaries = attention.rotaries ?? new Array<RotarySpec>(dims.nLayers).fill(readRotary(reader, dHead, dims.nCtx, ROPE_KEYS));
     const partial = rotaries.find((rotary) => rotary.rotaryDims !== dHead);
-    reader.require(partial === undefined, `partial rotary (${partial?.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
+    reader.require(
+      partial === undefined,
+      `partial rotary (${partial?.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`,
+    );
     const logitSoftCap = variant.logitSoftCap(reader);
     reader.finish();
 
@@ -246,7 +265,13 @@ function describeWith(variant: GemmaVariant) {
 }
 
 function createAdapter(variant: GemmaVariant): ArchitectureAdapter {
-  return { name: variant.name, family: variant.family, architectures: variant.architectures, readShape: finishedShape(readConfigOf(variant)), describe: describeWith(variant) };
+  return {
+    name: variant.name,
+    family: variant.family,
+    architectures: variant.architectures,
+    readShape: finishedShape(readConfigOf(variant)),
+    describe: describeWith(variant),
+  };
 }
 
 export const gemmaAdapter = createAdapter(GEMMA);

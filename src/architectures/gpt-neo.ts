@@ -34,8 +34,11 @@ export function expandAttentionTypes(value: unknown): AttentionKind[] | string {
   for (const item of value) {
     const [kinds, repeat] = Array.isArray(item) && item.length === 2 ? item : [undefined, undefined];
     const valid =
-      Array.isArray(kinds) && kinds.length > 0 && kinds.every((kind) => ATTENTION_KINDS.includes(kind as string)) &&
-      Number.isInteger(repeat) && (repeat as number) > 0;
+      Array.isArray(kinds) &&
+      kinds.length > 0 &&
+      kinds.every((kind) => ATTENTION_KINDS.includes(kind as string)) &&
+      Number.isInteger(repeat) &&
+      (repeat as number) > 0;
     if (!valid) return `attention_types entry ${quote(item)} is invalid; ${expected}`;
     // A config asking for more layers than any model has must not exhaust memory here.
     if (layers.length + (repeat as number) * kinds.length > MAX_LAYERS) return `attention_types describes more than ${MAX_LAYERS} layers`;
@@ -70,10 +73,7 @@ function readConfig(config: HfConfig, configPath: string): NeoConfig {
   if (typeof expanded === 'string') reader.require(false, expanded);
   else {
     attentionLayers = expanded;
-    reader.require(
-      expanded.length === nLayers,
-      `attention_types gives ${expanded.length} layers but num_layers is ${nLayers}; they must agree`,
-    );
+    reader.require(expanded.length === nLayers, `attention_types gives ${expanded.length} layers but num_layers is ${nLayers}; they must agree`);
     // Saved configs repeat the expansion as attention_layers; a disagreeing copy means a broken config.
     const saved = reader.raw('attention_layers');
     reader.require(
@@ -128,7 +128,12 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     tokenEmbedding: w.get('wte.weight', [dims.dVocab, dModel]),
     positionEmbedding: { weight: w.get('wpe.weight', [dims.nCtx, dModel]), offset: 0 },
     blocks,
-    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'ln_f', kind: 'layernorm', eps }, embedding: 'wte.weight', head: 'lm_head.weight', tiedByDefault: true }),
+    outputHead: describeOutputHead(w, reader, dims, {
+      finalNorm: { name: 'ln_f', kind: 'layernorm', eps },
+      embedding: 'wte.weight',
+      head: 'lm_head.weight',
+      tiedByDefault: true,
+    }),
     weightDtype: weights.dtype,
   };
   w.finish();

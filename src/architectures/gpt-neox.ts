@@ -19,7 +19,13 @@ import type { WeightIndex } from '../models/index.js';
 
 function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
-  const dims = reader.evenHeadDims({ nLayers: 'num_hidden_layers', dModel: 'hidden_size', nHeads: 'num_attention_heads', dMlp: 'intermediate_size', nCtx: 'max_position_embeddings' });
+  const dims = reader.evenHeadDims({
+    nLayers: 'num_hidden_layers',
+    dModel: 'hidden_size',
+    nHeads: 'num_attention_heads',
+    dMlp: 'intermediate_size',
+    nCtx: 'max_position_embeddings',
+  });
   const parallelResidual = reader.boolean('use_parallel_residual', true);
   return { shape: modelShape({ architecture: 'gpt_neox', dims, normalization: 'layernorm', parallelResidual }, reader), reader };
 }
@@ -61,7 +67,12 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     ...shape,
     tokenEmbedding: w.get('embed_in.weight', [dims.dVocab, dModel]),
     blocks,
-    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'final_layer_norm', kind: 'layernorm', eps }, embedding: 'embed_in.weight', head: 'embed_out.weight', tiedByDefault: false }),
+    outputHead: describeOutputHead(w, reader, dims, {
+      finalNorm: { name: 'final_layer_norm', kind: 'layernorm', eps },
+      embedding: 'embed_in.weight',
+      head: 'embed_out.weight',
+      tiedByDefault: false,
+    }),
     weightDtype: weights.dtype,
   };
   w.finish();

@@ -57,7 +57,12 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     tokenEmbedding: w.get('wte.weight', [dims.dVocab, dModel]),
     positionEmbedding: { weight: w.get('wpe.weight', [dims.nCtx, dModel]), offset: 0 },
     blocks,
-    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'ln_f', kind: 'layernorm', eps }, embedding: 'wte.weight', head: 'lm_head.weight', tiedByDefault: true }),
+    outputHead: describeOutputHead(w, reader, dims, {
+      finalNorm: { name: 'ln_f', kind: 'layernorm', eps },
+      embedding: 'wte.weight',
+      head: 'lm_head.weight',
+      tiedByDefault: true,
+    }),
     weightDtype: weights.dtype,
   };
   w.finish();

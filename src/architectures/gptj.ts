@@ -76,7 +76,13 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     ...shape,
     tokenEmbedding: w.get('wte.weight', [dims.dVocab, dModel]),
     blocks,
-    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'ln_f', kind: 'layernorm', eps }, embedding: 'wte.weight', head: 'lm_head.weight', headBias: 'lm_head.bias', tiedByDefault: false }),
+    outputHead: describeOutputHead(w, reader, dims, {
+      finalNorm: { name: 'ln_f', kind: 'layernorm', eps },
+      embedding: 'wte.weight',
+      head: 'lm_head.weight',
+      headBias: 'lm_head.bias',
+      tiedByDefault: false,
+    }),
     weightDtype: weights.dtype,
   };
   w.finish();

@@ -60,13 +60,26 @@ export function llamaLayoutMlp(w: WeightResolver, layer: number, dims: ModelDims
  * The whole model around `blocks`, in Llama's names: `embed_tokens`, the final RMSNorm `norm` and
  * `lm_head` (the embedding when a checkpoint leaves it out); then checks that every tensor was used.
  */
-export function llamaLayoutModel(shape: ModelShape, w: WeightResolver, reader: ConfigReader, blocks: BlockSpec[], eps: number, weightDtype: string): TransformerSpec {
+export function llamaLayoutModel(
+  shape: ModelShape,
+  w: WeightResolver,
+  reader: ConfigReader,
+  blocks: BlockSpec[],
+  eps: number,
+  weightDtype: string,
+): TransformerSpec {
   const { dims } = shape;
   const spec: TransformerSpec = {
     ...shape,
     tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dims.dModel]),
     blocks,
-    outputHead: describeOutputHead(w, reader, dims, { finalNorm: { name: 'norm', kind: 'rmsnorm', eps }, embedding: 'embed_tokens.weight', head: 'lm_head.weight', tiedByDefault: false, absentHeadIsTied: true }),
+    outputHead: describeOutputHead(w, reader, dims, {
+      finalNorm: { name: 'norm', kind: 'rmsnorm', eps },
+      embedding: 'embed_tokens.weight',
+      head: 'lm_head.weight',
+      tiedByDefault: false,
+      absentHeadIsTied: true,
+    }),
     weightDtype,
   };
   w.finish();

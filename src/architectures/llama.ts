@@ -89,7 +89,10 @@ function describeWith(variant: LlamaVariant) {
     const activation = readActivation(reader, 'hidden_act', 'silu');
     const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 });
     // Llama's apply_rotary_pos_emb multiplies whole heads by cos/sin: partial rotary is not this layout.
-    reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
+    reader.require(
+      rotary.rotaryDims === dHead,
+      `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`,
+    );
     const biases = variant.biases(reader);
     const windows = variant.windows(reader, dims.nLayers);
     reader.finish();

@@ -30,7 +30,9 @@ export async function readConfig(dir: string): Promise<{ config: HfConfig; path:
     text = (await readRegularFile(path)).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ModelError(`${quote(dir)} has no config.json; a model folder needs config.json, its weights (model.safetensors or pytorch_model.bin) and tokenizer.json`);
+      throw new ModelError(
+        `${quote(dir)} has no config.json; a model folder needs config.json, its weights (model.safetensors or pytorch_model.bin) and tokenizer.json`,
+      );
     }
     throw new ModelError(`cannot read ${quote(path)}: ${describeReadFailure(error)}; config.json must be a JSON file`);
   }

@@ -34,12 +34,23 @@ interface Routing {
 }
 
 /** The shape, with the rotary settings, the window and the routing checked here, before any weight is downloaded. */
-function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader; rotary: RotarySpec; window: number | undefined; routing: Routing } {
+function readConfig(
+  config: HfConfig,
+  configPath: string,
+): { shape: ModelShape; reader: ConfigReader; rotary: RotarySpec; window: number | undefined; routing: Routing } {
   const reader = new ConfigReader(config, configPath);
   const dims = reader.llamaStyleDims();
-  const rotary = readRotary(reader, dims.dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1, defaultBase: 1e6 });
+  const rotary = readRotary(reader, dims.dHead, dims.nCtx, {
+    thetaKeys: ['rope_theta'],
+    fractionKeys: ['partial_rotary_factor'],
+    defaultFraction: 1,
+    defaultBase: 1e6,
+  });
   // MixtralAttention multiplies whole heads by cos/sin: partial rotary is not this layout.
-  reader.require(rotary.rotaryDims === dims.dHead, `partial rotary (${rotary.rotaryDims} of ${dims.dHead} head dimensions) is not supported for mixtral; its heads are rotated whole`);
+  reader.require(
+    rotary.rotaryDims === dims.dHead,
+    `partial rotary (${rotary.rotaryDims} of ${dims.dHead} head dimensions) is not supported for mixtral; its heads are rotated whole`,
+  );
   const window = reader.slidingWindow(undefined);
   const nExperts = reader.positiveInt('num_local_experts', 8, MAX_EXPERTS);
   const topK = reader.positiveInt('num_experts_per_tok', 2, MAX_EXPERTS);
@@ -65,13 +76,24 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
     const moe = `${prefix}.block_sparse_moe`;
     const experts = Array.from({ length: routing.nExperts }, (_, e): GatedMlpSpec => {
       const expert = `${moe}.experts.${e}`;
-      return { kind: 'gated', gate: linear(`${expert}.w1`, dModel, dMlp), up: linear(`${expert}.w3`, dModel, dMlp), down: linear(`${expert}.w2`, dMlp, dModel), activation };
+      return {
+        kind: 'gated',
+        gate: linear(`${expert}.w1`, dModel, dMlp),
+        up: linear(`${expert}.w3`, dModel, dMlp),
+        down: linear(`${expert}.w2`, dMlp, dModel),
+        activation,
+      };
     });
     return {
       norm1: rmsNorm(`${prefix}.input_layernorm`),
       norm2: rmsNorm(`${prefix}.post_attention_layernorm`),
       attention: {
-        qkv: { kind: 'separate', q: linear(`${self}.q_proj`, dModel, nHeads * dHead), k: linear(`${self}.k_proj`, dModel, nKvHeads * dHead), v: linear(`${self}.v_proj`, dModel, nKvHeads * dHead) },
+        qkv: {
+          kind: 'separate',
+          q: linear(`${self}.q_proj`, dModel, nHeads * dHead),
+          k: linear(`${self}.k_proj`, dModel, nKvHeads * dHead),
+          v: linear(`${self}.v_proj`, dModel, nKvHeads * dHead),
+        },
         out: linear(`${self}.o_proj`, nHeads * dHead, dModel),
         scale: 1 / Math.sqrt(dHead),
         rotary,

@@ -58,7 +58,8 @@ function expectedNorms(placement: NormPlacement): { pre: boolean; post: boolean 
  */
 export function specProblems(spec: TransformerSpec, shape: ModelShape): string[] {
   const problems: string[] = [];
-  if (JSON.stringify(shapeOf(spec)) !== JSON.stringify(shape)) problems.push(`its shape ${JSON.stringify(shapeOf(spec))} differs from the config's ${JSON.stringify(shape)}`);
+  if (JSON.stringify(shapeOf(spec)) !== JSON.stringify(shape))
+    problems.push(`its shape ${JSON.stringify(shapeOf(spec))} differs from the config's ${JSON.stringify(shape)}`);
   if (spec.blocks.length !== spec.dims.nLayers) problems.push(`it has ${spec.blocks.length} blocks for ${spec.dims.nLayers} layers`);
   const { pre, post } = expectedNorms(spec.normPlacement);
   spec.blocks.forEach((block: BlockSpec, layer) => {

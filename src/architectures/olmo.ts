@@ -49,7 +49,12 @@ interface OlmoVariant {
   shape(reader: ConfigReader, dims: ModelDims): ModelShape;
   settings(reader: ConfigReader): VariantSettings;
   /** Block `layer`'s norms and what its attention adds (the clip, the q/k norms). */
-  block(w: WeightResolver, dims: ModelDims, layer: number, settings: VariantSettings): Pick<BlockSpec, 'norm1' | 'norm2' | 'norm1Post' | 'norm2Post'> & Pick<BlockSpec['attention'], 'qkvClip' | 'qkNorm'>;
+  block(
+    w: WeightResolver,
+    dims: ModelDims,
+    layer: number,
+    settings: VariantSettings,
+  ): Pick<BlockSpec, 'norm1' | 'norm2' | 'norm1Post' | 'norm2Post'> & Pick<BlockSpec['attention'], 'qkvClip' | 'qkNorm'>;
   finalNorm(settings: VariantSettings): OutputHeadRecipe['finalNorm'];
 }
 
@@ -69,7 +74,8 @@ const OLMO: OlmoVariant = {
   name: 'olmo',
   family: 'OLMo (AI2)',
   architectures: ['OlmoForCausalLM', 'OlmoModel'],
-  shape: (reader, dims) => modelShape({ architecture: 'olmo', dims, normalization: 'layernorm', parallelResidual: false, convention: { parameterFree: true } }, reader),
+  shape: (reader, dims) =>
+    modelShape({ architecture: 'olmo', dims, normalization: 'layernorm', parallelResidual: false, convention: { parameterFree: true } }, reader),
   settings: (reader) => {
     const qkvClip = readClip(reader);
     return { eps: OLMO_LAYER_NORM_EPS, ...(qkvClip !== undefined ? { qkvClip } : {}) };
@@ -106,7 +112,10 @@ function describeWith(variant: OlmoVariant) {
     const { dModel, dHead } = dims;
     const activation = readActivation(reader, 'hidden_act', 'silu');
     const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 });
-    reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`);
+    reader.require(
+      rotary.rotaryDims === dHead,
+      `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for ${variant.name}; its heads are rotated whole`,
+    );
     const bias = reader.boolean('attention_bias', false);
     const settings = variant.settings(reader);
     reader.finish();
@@ -130,7 +139,13 @@ function describeWith(variant: OlmoVariant) {
       ...shape,
       tokenEmbedding: w.get('embed_tokens.weight', [dims.dVocab, dModel]),
       blocks,
-      outputHead: describeOutputHead(w, reader, dims, { finalNorm: variant.finalNorm(settings), embedding: 'embed_tokens.weight', head: 'lm_head.weight', tiedByDefault: false, absentHeadIsTied: true }),
+      outputHead: describeOutputHead(w, reader, dims, {
+        finalNorm: variant.finalNorm(settings),
+        embedding: 'embed_tokens.weight',
+        head: 'lm_head.weight',
+        tiedByDefault: false,
+        absentHeadIsTied: true,
+      }),
       weightDtype: weights.dtype,
     };
     w.finish();
@@ -139,7 +154,13 @@ function describeWith(variant: OlmoVariant) {
 }
 
 function createAdapter(variant: OlmoVariant): ArchitectureAdapter {
-  return { name: variant.name, family: variant.family, architectures: variant.architectures, readShape: finishedShape(readConfigOf(variant)), describe: describeWith(variant) };
+  return {
+    name: variant.name,
+    family: variant.family,
+    architectures: variant.architectures,
+    readShape: finishedShape(readConfigOf(variant)),
+    describe: describeWith(variant),
+  };
 }
 
 export const olmoAdapter = createAdapter(OLMO);

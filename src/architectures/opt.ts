@@ -30,7 +30,13 @@ const LAYER_NORM_EPS = 1e-5;
 
 function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader } {
   const reader = new ConfigReader(config, configPath);
-  const dims = reader.evenHeadDims({ nLayers: 'num_hidden_layers', dModel: 'hidden_size', nHeads: 'num_attention_heads', dMlp: 'ffn_dim', nCtx: 'max_position_embeddings' });
+  const dims = reader.evenHeadDims({
+    nLayers: 'num_hidden_layers',
+    dModel: 'hidden_size',
+    nHeads: 'num_attention_heads',
+    dMlp: 'ffn_dim',
+    nCtx: 'max_position_embeddings',
+  });
   const { dModel } = dims;
   reader.require(
     reader.boolean('do_layer_norm_before', true),
@@ -68,7 +74,12 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
       norm1: layerNorm(`${prefix}.self_attn_layer_norm`),
       norm2: layerNorm(`${prefix}.final_layer_norm`), // per block: the MLP's pre-norm
       attention: {
-        qkv: { kind: 'separate', q: linear(`${attn}.q_proj`, dModel, dModel), k: linear(`${attn}.k_proj`, dModel, dModel), v: linear(`${attn}.v_proj`, dModel, dModel) },
+        qkv: {
+          kind: 'separate',
+          q: linear(`${attn}.q_proj`, dModel, dModel),
+          k: linear(`${attn}.k_proj`, dModel, dModel),
+          v: linear(`${attn}.v_proj`, dModel, dModel),
+        },
         out: linear(`${attn}.out_proj`, dModel, dModel),
         // OPT scales q (bias included) by 1/√dHead; the same as scaling q·k.
         scale: 1 / Math.sqrt(dims.dHead),

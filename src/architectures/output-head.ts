@@ -51,5 +51,11 @@ export function describeOutputHead(w: WeightResolver, reader: ConfigReader, dims
   const bias = recipe.headBias === undefined ? undefined : top.get(recipe.headBias, [dVocab]);
   for (const problem of [body.problem(), top.problem()]) if (problem !== undefined) problems.push(problem);
   if (problems.length > 0) return { unavailable: problems.join('; ') };
-  return { ...(finalNorm ? { finalNorm } : {}), unembedding, tied, ...(bias ? { bias } : {}), ...(recipe.logitSoftCap !== undefined ? { logitSoftCap: recipe.logitSoftCap } : {}) };
+  return {
+    ...(finalNorm ? { finalNorm } : {}),
+    unembedding,
+    tied,
+    ...(bias ? { bias } : {}),
+    ...(recipe.logitSoftCap !== undefined ? { logitSoftCap: recipe.logitSoftCap } : {}),
+  };
 }

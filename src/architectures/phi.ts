@@ -52,10 +52,17 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
       norm1: norm,
       norm2: norm,
       attention: {
-        qkv: { kind: 'separate', q: linear(`${self}.q_proj`, dModel, nHeads * dHead), k: linear(`${self}.k_proj`, dModel, nKvHeads * dHead), v: linear(`${self}.v_proj`, dModel, nKvHeads * dHead) },
+        qkv: {
+          kind: 'separate',
+          q: linear(`${self}.q_proj`, dModel, nHeads * dHead),
+          k: linear(`${self}.k_proj`, dModel, nKvHeads * dHead),
+          v: linear(`${self}.v_proj`, dModel, nKvHeads * dHead),
+        },
         out: linear(`${self}.dense`, nHeads * dHead, dModel),
         scale: 1 / Math.sqrt(dHead),
-        ...(qkLayerNorm ? { qkNorm: { kind: 'per-head' as const, q: w.layerNorm(`${self}.q_layernorm`, dHead, eps), k: w.layerNorm(`${self}.k_layernorm`, dHead, eps) } } : {}),
+        ...(qkLayerNorm
+          ? { qkNorm: { kind: 'per-head' as const, q: w.layerNorm(`${self}.q_layernorm`, dHead, eps), k: w.layerNorm(`${self}.k_layernorm`, dHead, eps) } }
+          : {}),
         rotary,
       },
       mlp: { kind: 'dense', in: linear(`${prefix}.mlp.fc1`, dModel, dMlp), out: linear(`${prefix}.mlp.fc2`, dMlp, dModel), activation },

@@ -32,7 +32,12 @@ import { WeightResolver } from './weight-resolver.js';
 function readConfig(config: HfConfig, configPath: string): { shape: ModelShape; reader: ConfigReader; rotary: RotarySpec; window: number | undefined } {
   const reader = new ConfigReader(config, configPath);
   const stated = reader.llamaStyleDims();
-  const rotary = readRotary(reader, stated.dHead, stated.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1, longRope: true });
+  const rotary = readRotary(reader, stated.dHead, stated.nCtx, {
+    thetaKeys: ['rope_theta'],
+    fractionKeys: ['partial_rotary_factor'],
+    defaultFraction: 1,
+    longRope: true,
+  });
   // LongRoPE runs in its short regime only: at most original_max_position_embeddings tokens (see above).
   const dims = { ...stated, nCtx: longRopeContext(rotary, stated.nCtx) };
   const window = reader.slidingWindow(undefined);

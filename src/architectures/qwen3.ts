@@ -42,7 +42,10 @@ function describe(config: HfConfig, configPath: string, weights: WeightIndex): T
   const eps = reader.positiveNumber('rms_norm_eps', 1e-6);
   const activation = readActivation(reader, 'hidden_act', 'silu');
   const rotary = readRotary(reader, dHead, dims.nCtx, { thetaKeys: ['rope_theta'], fractionKeys: ['partial_rotary_factor'], defaultFraction: 1 });
-  reader.require(rotary.rotaryDims === dHead, `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for qwen3; its heads are rotated whole`);
+  reader.require(
+    rotary.rotaryDims === dHead,
+    `partial rotary (${rotary.rotaryDims} of ${dHead} head dimensions) is not supported for qwen3; its heads are rotated whole`,
+  );
   const bias = reader.boolean('attention_bias', false);
   const windows = qwen2Windows(reader, dims.nLayers);
   reader.finish();

@@ -58,7 +58,5 @@ export function adapterFor(config: HfConfig, configPath: string): ArchitectureAd
   const byClass = Object.values(ARCHITECTURES).find((adapter) => declared.some((name) => adapter.architectures.includes(name)));
   if (byClass) return byClass;
   const what = typeof modelType === 'string' ? `model_type ${quote(modelType)}` : `architectures ${quote(declared)}`;
-  throw new ModelError(
-    `${quote(configPath)}: ${what} is not supported; supported model types: ${supportedArchitectures().join(', ')}`,
-  );
+  throw new ModelError(`${quote(configPath)}: ${what} is not supported; supported model types: ${supportedArchitectures().join(', ')}`);
 }

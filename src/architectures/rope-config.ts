@@ -66,11 +66,13 @@ export function readRotary(reader: ConfigReader, dHead: number, nCtx: number, ke
     reader.require(ok, `${name} is ${quote(value)}; expected a positive number`);
     return ok ? value : fallback;
   };
-  const firstTopLevel = (names: readonly string[]) => names.map((name) => ({ name, value: reader.raw(name) })).find((entry) => entry.value !== undefined && entry.value !== null);
+  const firstTopLevel = (names: readonly string[]) =>
+    names.map((name) => ({ name, value: reader.raw(name) })).find((entry) => entry.value !== undefined && entry.value !== null);
 
   const thetaEntry = dict.rope_theta !== undefined ? { name: `${key}.rope_theta`, value: dict.rope_theta } : firstTopLevel(keys.thetaKeys);
   const base = positive(thetaEntry?.name ?? 'rope_theta', thetaEntry?.value, keys.defaultBase ?? 10000);
-  const fractionEntry = dict.partial_rotary_factor !== undefined ? { name: `${key}.partial_rotary_factor`, value: dict.partial_rotary_factor } : firstTopLevel(keys.fractionKeys);
+  const fractionEntry =
+    dict.partial_rotary_factor !== undefined ? { name: `${key}.partial_rotary_factor`, value: dict.partial_rotary_factor } : firstTopLevel(keys.fractionKeys);
   const fraction = positive(fractionEntry?.name ?? 'partial_rotary_factor', fractionEntry?.value, keys.defaultFraction);
   const rotaryDims = Math.floor(dHead * fraction);
   reader.require(
@@ -80,7 +82,8 @@ export function readRotary(reader: ConfigReader, dHead: number, nCtx: number, ke
 
   const named = dict.rope_type ?? dict.type ?? 'default';
   const type = keys.longRope && typeof named === 'string' && LONGROPE_ALIASES.includes(named) ? 'longrope' : named;
-  const scaling = type === 'longrope' && keys.longRope ? readLongRope(reader, dict, key, rotaryDims, nCtx, positive) : readScaling(reader, dict, key, type, nCtx, positive);
+  const scaling =
+    type === 'longrope' && keys.longRope ? readLongRope(reader, dict, key, rotaryDims, nCtx, positive) : readScaling(reader, dict, key, type, nCtx, positive);
   return scaling === undefined ? { rotaryDims, base } : { rotaryDims, base, scaling };
 }
 
@@ -95,7 +98,14 @@ export function longRopeContext(rotary: RotarySpec, nCtx: number): number {
  * top-level key, else the dict's; without either, the dict's factor), attention_factor, else
  * √(1 + ln factor / ln original) when factor > 1, else 1.
  */
-function readLongRope(reader: ConfigReader, dict: RopeDict, key: string, rotaryDims: number, nCtx: number, positive: (name: string, value: unknown, fallback: number) => number): RopeScaling {
+function readLongRope(
+  reader: ConfigReader,
+  dict: RopeDict,
+  key: string,
+  rotaryDims: number,
+  nCtx: number,
+  positive: (name: string, value: unknown, fallback: number) => number,
+): RopeScaling {
   const factors = (name: string): number[] => {
     const value = dict[name];
     const ok = Array.isArray(value) && value.length === rotaryDims / 2 && value.every((item) => typeof item === 'number' && Number.isFinite(item) && item > 0);
@@ -136,9 +146,16 @@ function readScaling(
         lowFreqFactor: required('low_freq_factor'),
         highFreqFactor: required('high_freq_factor'),
         // transformers prefers a top-level original_max_position_embeddings, then the dict's.
-        originalContext: positive('original_max_position_embeddings', reader.raw('original_max_position_embeddings') ?? dict.original_max_position_embeddings, nCtx),
+        originalContext: positive(
+          'original_max_position_embeddings',
+          reader.raw('original_max_position_embeddings') ?? dict.original_max_position_embeddings,
+          nCtx,
+        ),
       };
-      reader.require(scaling.highFreqFactor > scaling.lowFreqFactor, `${key}.high_freq_factor ${scaling.highFreqFactor} must exceed low_freq_factor ${scaling.lowFreqFactor}`);
+      reader.require(
+        scaling.highFreqFactor > scaling.lowFreqFactor,
+        `${key}.high_freq_factor ${scaling.highFreqFactor} must exceed low_freq_factor ${scaling.lowFreqFactor}`,
+      );
       return scaling;
     }
     default:

@@ -38,7 +38,11 @@ export function addFigureOptions(command: Command): Command {
     .option('--hook <name>', `hook of the single-hook figures: ${HOOK_NAMES.join(', ')} (default: resid_pre; compare: resid_post)`, parseOneHook)
     .option('--rescale <how>', `compare: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')
     .option('--x <axis>', `compare: ${X_AXES.join(' or ')} (layer / nLayers)`, parseChoice(X_AXES), 'layer')
-    .option('--variant <variant>', `weights: ${WEIGHT_VARIANTS.join(' or ')} weights (default: the file's primary variant, processed)`, parseChoice(WEIGHT_VARIANTS))
+    .option(
+      '--variant <variant>',
+      `weights: ${WEIGHT_VARIANTS.join(' or ')} weights (default: the file's primary variant, processed)`,
+      parseChoice(WEIGHT_VARIANTS),
+    )
     .option('--fit <file>', 'draw fits from this fit file (written by `resid-norms fit --out`) instead of fitting');
 }
 

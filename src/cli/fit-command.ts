@@ -22,20 +22,54 @@ export const fitCommand: CommandDefinition = { define };
 
 function define(command: Command, io: CliIo): Command {
   return command
-    .argument('<results...>', 'results files written by `resid-norms measure` (one row per file and hook) or `resid-norms weights` (one row per file and series)')
-    .option('--hook <list>', `comma-separated hooks, or the flag repeated: ${HOOK_NAMES.join(',')} (default: resid_post, the headline; resid_pre where it was not measured)`, collectHooks)
+    .argument(
+      '<results...>',
+      'results files written by `resid-norms measure` (one row per file and hook) or `resid-norms weights` (one row per file and series)',
+    )
+    .option(
+      '--hook <list>',
+      `comma-separated hooks, or the flag repeated: ${HOOK_NAMES.join(',')} (default: resid_post, the headline; resid_pre where it was not measured)`,
+      collectHooks,
+    )
     .option('--layers <A:B>', 'inclusive layer range, 0-based; open ends allowed: 5: or :20 (default: all layers)', parseLayerRange)
-    .addOption(new Option('--stat <stat>', 'per-layer statistic over tokens (geomean: exp of the mean ln norm)').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat))
-    .addOption(new Option('--method <method>', 'headline estimator: ols (least squares over every layer) or endpoints ((m_b/m_a)^(1/(b−a)), the reference analysis); the table shows both').choices(FIT_METHODS).default(FIT_DEFAULTS.method))
-    .option('--like-reference', "the reference analysis's procedure: resid_post, layers 5:41 of 48 (the same relative range at other depths), endpoints, mean, centered", false)
+    .addOption(
+      new Option('--stat <stat>', 'per-layer statistic over tokens (geomean: exp of the mean ln norm)').choices(LAYER_STATISTICS).default(FIT_DEFAULTS.stat),
+    )
+    .addOption(
+      new Option(
+        '--method <method>',
+        'headline estimator: ols (least squares over every layer) or endpoints ((m_b/m_a)^(1/(b−a)), the reference analysis); the table shows both',
+      )
+        .choices(FIT_METHODS)
+        .default(FIT_DEFAULTS.method),
+    )
+    .option(
+      '--like-reference',
+      "the reference analysis's procedure: resid_post, layers 5:41 of 48 (the same relative range at other depths), endpoints, mean, centered",
+      false,
+    )
     .addOption(new Option('--metric <metric>', "norm metric (default: the file's primary metric)").choices(NORM_METRICS))
-    .option('--bootstrap <n>', `resamples of the prompts for the bootstrap interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`, rangeOf('bootstrap'), FIT_DEFAULTS.bootstrap)
+    .option(
+      '--bootstrap <n>',
+      `resamples of the prompts for the bootstrap interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`,
+      rangeOf('bootstrap'),
+      FIT_DEFAULTS.bootstrap,
+    )
     .option('--seed <n>', 'seed of the bootstrap (same seed, same interval; 0…2^32-1)', rangeOf('seed'), FIT_DEFAULTS.seed)
     .option('--segments <n>', 'force this many growth phases, 1…64 (default: chosen by BIC)', rangeOf('segments'))
     .option('--min-segment <n>', 'fewest layers in one phase (3…1024)', parseMinSegment, FIT_DEFAULTS.minSegment)
     .option('--max-segments <n>', 'most phases BIC may choose (1…64)', rangeOf('segments'), FIT_DEFAULTS.maxSegments)
-    .option('--series <list>', `weights files: comma-separated series, or the flag repeated: ${WEIGHT_SERIES.join(',')} (default: ${DEFAULT_WEIGHT_SERIES.join(',')})`, collectSeries)
-    .addOption(new Option('--variant <variant>', "weights files: raw (as stored) or processed (TransformerLens processing) (default: the file's primary variant, processed)").choices(WEIGHT_VARIANTS))
+    .option(
+      '--series <list>',
+      `weights files: comma-separated series, or the flag repeated: ${WEIGHT_SERIES.join(',')} (default: ${DEFAULT_WEIGHT_SERIES.join(',')})`,
+      collectSeries,
+    )
+    .addOption(
+      new Option(
+        '--variant <variant>',
+        "weights files: raw (as stored) or processed (TransformerLens processing) (default: the file's primary variant, processed)",
+      ).choices(WEIGHT_VARIANTS),
+    )
     .option('--expect <LO..HI>', 'exit 1 unless every fitted growth factor lies in [LO, HI], e.g. 1.03..1.06', parseGrowthRange)
     .option('--wide', 'print the wide table: both estimators with their intervals and the regression interval (default: a table of 100 columns)', false)
     .option('--json', 'print the fit document (JSON) instead of a table', false)
@@ -44,7 +78,10 @@ function define(command: Command, io: CliIo): Command {
     .action(async (paths: string[], flags: FitFlags, command: Command) => {
       const { reporter, print } = commandContext(command, io);
       const { files } = await sortInputs(paths, { command: 'fit', takes: ['measurement', 'weights'] }, reporter);
-      const outputs = [...(flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []), ...(flags.junit !== undefined ? [{ flag: '--junit', path: flags.junit }] : [])];
+      const outputs = [
+        ...(flags.out !== undefined ? [{ flag: '--out', path: flags.out }] : []),
+        ...(flags.junit !== undefined ? [{ flag: '--junit', path: flags.junit }] : []),
+      ];
       await guardFileCommand(inputFiles(files), outputs);
       if (flags.likeReference) refuseWithReference(command);
       await runFit(toFitOptions(files, flags), { reporter, write: print });
@@ -55,7 +92,9 @@ function define(command: Command, io: CliIo): Command {
 function refuseWithReference(command: Command): void {
   const fixed = ['hook', 'layers', 'stat', 'method', 'metric'].filter((name) => command.getOptionValueSource(name) === 'cli');
   if (fixed.length > 0) {
-    throw new UsageError(`--like-reference fixes ${fixed.map((name) => `--${name}`).join(', ')} (resid_post, layers 5:41 of 48 scaled to the depth, endpoints, mean, centered); drop ${fixed.length === 1 ? 'it' : 'them'} or drop --like-reference`);
+    throw new UsageError(
+      `--like-reference fixes ${fixed.map((name) => `--${name}`).join(', ')} (resid_post, layers 5:41 of 48 scaled to the depth, endpoints, mean, centered); drop ${fixed.length === 1 ? 'it' : 'them'} or drop --like-reference`,
+    );
   }
 }
 
@@ -66,9 +105,13 @@ function toFitOptions(files: string[], flags: FitFlags): FitCommandOptions {
 
 /** --series may be repeated; each value is a comma-separated list of weight series names. */
 function collectSeries(value: string, previous: WeightSeriesName[] | undefined): WeightSeriesName[] {
-  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const unknown = names.find((name) => !(WEIGHT_SERIES as readonly string[]).includes(name));
-  if (names.length === 0 || unknown !== undefined) throw new InvalidArgumentError(`unknown weight series ${JSON.stringify(unknown ?? value)}; valid: ${WEIGHT_SERIES.join(', ')}`);
+  if (names.length === 0 || unknown !== undefined)
+    throw new InvalidArgumentError(`unknown weight series ${JSON.stringify(unknown ?? value)}; valid: ${WEIGHT_SERIES.join(', ')}`);
   return [...new Set([...(previous ?? []), ...(names as WeightSeriesName[])])];
 }
 

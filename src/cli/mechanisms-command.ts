@@ -16,7 +16,8 @@ const STOP_MESSAGES: StopMessages = {
 };
 
 /** The request under the flags' names (--prompts, --out); signal and env are not flags. */
-type MechanismsFlags = Omit<MechanismsRequest, 'promptsPath' | 'promptOptions' | 'outPath' | 'signal' | 'env'> & Omit<PromptFlagValues, 'seed'> & { prompts?: string; out?: string };
+type MechanismsFlags = Omit<MechanismsRequest, 'promptsPath' | 'promptOptions' | 'outPath' | 'signal' | 'env'> &
+  Omit<PromptFlagValues, 'seed'> & { prompts?: string; out?: string };
 
 export const mechanismsCommand: CommandDefinition = { define };
 
@@ -24,24 +25,45 @@ function define(command: Command, io: CliIo): Command {
   command.option('-m, --model <name>', 'alias (gpt2-xl), Hub repo owner/name[@revision], or local folder (default: the embedded demo model)');
   addPromptSourceOption(command)
     .option('-o, --out <file>', 'mechanisms file (default: results/<model>.mechanisms.json)')
-    .option('-n, --samples <n>', `random inputs per layer, and the most prompt tokens resampled (${SAMPLES_RANGE.join('…')})`, parseIntInRange(...SAMPLES_RANGE), DEFAULT_SAMPLES)
-    .option('--seed <n>', `seed of the random inputs, the resampled tokens, the random layers and --sample's prompts (${FLAG_RANGES.seed.join('…')})`, rangeOf('seed'), 0)
+    .option(
+      '-n, --samples <n>',
+      `random inputs per layer, and the most prompt tokens resampled (${SAMPLES_RANGE.join('…')})`,
+      parseIntInRange(...SAMPLES_RANGE),
+      DEFAULT_SAMPLES,
+    )
+    .option(
+      '--seed <n>',
+      `seed of the random inputs, the resampled tokens, the random layers and --sample's prompts (${FLAG_RANGES.seed.join('…')})`,
+      rangeOf('seed'),
+      0,
+    )
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
     .option('--max-tokens <n>', "truncate prompts to n tokens, BOS included (default and maximum: the model's context length)", rangeOf('maxTokens'))
     .option('--no-prepend-bos', 'do not prepend the BOS token to text prompts');
-  addMemoryOption(addDeviceOptions(command, io.env), io.env).option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false);
+  addMemoryOption(addDeviceOptions(command, io.env), io.env).option(
+    '--refresh',
+    'ask the Hub for the newest commit of the revision even if it is cached',
+    false,
+  );
   return addPromptOptions(command, { ownSeed: true }).action(async (flags: MechanismsFlags, command: Command) => {
-      const { reporter, print, env } = commandContext(command, io);
-      const { analyzeMechanisms } = await import('../commands/mechanisms.js');
-      const { formatMechanismsTable } = await import('../text-tables/mechanisms-table.js');
-      const stop = stopOnSignals(reporter, STOP_MESSAGES);
-      const { prompts, out, textColumn, limit, sample, ...request } = flags;
-      const promptOptions = toPromptOptions({ textColumn, limit, sample, seed: request.seed }, { ownSeed: true });
-      const { outPath, mechanisms } = await analyzeMechanisms(
-        { ...request, env, promptOptions, ...(prompts !== undefined ? { promptsPath: prompts } : {}), ...(out !== undefined ? { outPath: out } : {}), signal: stop.signal },
-        reporter,
-      ).finally(stop.dispose);
-      print(formatMechanismsTable(mechanisms));
-      reporter.info(`wrote ${outPath} (${mechanisms.layers.length} layers, ${mechanisms.runtime.seconds.toFixed(1)} s)`);
-    });
+    const { reporter, print, env } = commandContext(command, io);
+    const { analyzeMechanisms } = await import('../commands/mechanisms.js');
+    const { formatMechanismsTable } = await import('../text-tables/mechanisms-table.js');
+    const stop = stopOnSignals(reporter, STOP_MESSAGES);
+    const { prompts, out, textColumn, limit, sample, ...request } = flags;
+    const promptOptions = toPromptOptions({ textColumn, limit, sample, seed: request.seed }, { ownSeed: true });
+    const { outPath, mechanisms } = await analyzeMechanisms(
+      {
+        ...request,
+        env,
+        promptOptions,
+        ...(prompts !== undefined ? { promptsPath: prompts } : {}),
+        ...(out !== undefined ? { outPath: out } : {}),
+        signal: stop.signal,
+      },
+      reporter,
+    ).finally(stop.dispose);
+    print(formatMechanismsTable(mechanisms));
+    reporter.info(`wrote ${outPath} (${mechanisms.layers.length} layers, ${mechanisms.runtime.seconds.toFixed(1)} s)`);
+  });
 }

@@ -28,14 +28,24 @@ const EMBEDDED_PANEL = 'Embedded (in the package, no download)';
 export function formatModelTable(sizes: DownloadSizes, formatBytes: (bytes: number) => string): string {
   const family = (name: string) => ARCHITECTURES[name]?.family ?? name;
   const rows = [
-    ...EMBEDDED_MODELS.map((m) => ({ panel: EMBEDDED_PANEL, cells: [m.alias, `${relative(PACKAGE_ROOT, m.dir)}/`, family(m.family), String(m.nLayers), String(m.dModel), m.size, 'none'] })),
+    ...EMBEDDED_MODELS.map((m) => ({
+      panel: EMBEDDED_PANEL,
+      cells: [m.alias, `${relative(PACKAGE_ROOT, m.dir)}/`, family(m.family), String(m.nLayers), String(m.dModel), m.size, 'none'],
+    })),
     ...MODEL_ALIASES.map((m) => {
       const bytes = sizes.bytes.get(m.repo);
-      return { panel: aliasPanel(m), cells: [m.alias, m.repo, family(m.family), String(m.nLayers), String(m.dModel), m.size, bytes === undefined ? 'unknown' : formatBytes(bytes)] };
+      return {
+        panel: aliasPanel(m),
+        cells: [m.alias, m.repo, family(m.family), String(m.nLayers), String(m.dModel), m.size, bytes === undefined ? 'unknown' : formatBytes(bytes)],
+      };
     }),
   ];
   // One table cut into panels, so the columns line up across them.
-  const [header = '', ...lines] = formatTextTable(COLUMNS, rows.map((row) => row.cells), { indent: '  ' });
+  const [header = '', ...lines] = formatTextTable(
+    COLUMNS,
+    rows.map((row) => row.cells),
+    { indent: '  ' },
+  );
   const out: string[] = [];
   for (const panel of new Set(rows.map((row) => row.panel))) {
     if (out.length > 0) out.push('');
@@ -49,7 +59,11 @@ export function formatModelTable(sizes: DownloadSizes, formatBytes: (bytes: numb
       : `download: config, tokenizer and safetensors weights of the main revision; unknown: ${sizes.unknownBecause}.`,
     '',
     'Supported architectures (config.json model_type):',
-    ...formatTextTable([{ title: 'model_type' }, { title: 'family' }], adapters.map((adapter) => [adapter.name, adapter.family]), { indent: '  ', header: false }),
+    ...formatTextTable(
+      [{ title: 'model_type' }, { title: 'family' }],
+      adapters.map((adapter) => [adapter.name, adapter.family]),
+      { indent: '  ', header: false },
+    ),
     '',
     'Aliases are case-insensitive. Any Hub repo (owner/name[@revision]) or local folder of these architectures also works.',
   );

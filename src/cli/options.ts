@@ -67,7 +67,8 @@ export function addDeviceOptions(command: Command, env: NodeJS.ProcessEnv): Comm
   let source: string;
   if (fromEnv !== undefined && fromEnv !== '') {
     threads = Number(fromEnv);
-    if (!/^\d+$/.test(fromEnv) || threads < low || threads > high) throw new UsageError(`${THREADS_VARIABLE} ${JSON.stringify(fromEnv)} is not a number of threads; valid: ${low}…${high}`);
+    if (!/^\d+$/.test(fromEnv) || threads < low || threads > high)
+      throw new UsageError(`${THREADS_VARIABLE} ${JSON.stringify(fromEnv)} is not a number of threads; valid: ${low}…${high}`);
     source = THREADS_VARIABLE;
   } else {
     ({ count: threads, source } = allocatedCpus(env));
@@ -84,7 +85,10 @@ const SIZE_EXAMPLES = 'e.g. 4GB, 1.5GiB, 800MB, 512M';
 
 function parseMemoryFlag(value: string): MemoryAllocation {
   const bytes = parseMemorySize(value);
-  if (bytes === undefined) throw new InvalidArgumentError(`expected a size with its unit (${SIZE_EXAMPLES}; kB, MB, GB, TB are powers of 1000, K, M, G, T and KiB, MiB, GiB, TiB of 1024), got ${JSON.stringify(value)}`);
+  if (bytes === undefined)
+    throw new InvalidArgumentError(
+      `expected a size with its unit (${SIZE_EXAMPLES}; kB, MB, GB, TB are powers of 1000, K, M, G, T and KiB, MiB, GiB, TiB of 1024), got ${JSON.stringify(value)}`,
+    );
   return { bytes, source: '--max-memory' };
 }
 
@@ -98,7 +102,8 @@ export function addMemoryOption(command: Command, env: NodeJS.ProcessEnv): Comma
   let budget: MemoryAllocation;
   if (fromEnv !== undefined && fromEnv !== '') {
     const bytes = parseMemorySize(fromEnv);
-    if (bytes === undefined) throw new UsageError(`${MAX_MEMORY_VARIABLE} ${JSON.stringify(fromEnv)} is not a size; valid: a number and a unit, ${SIZE_EXAMPLES}`);
+    if (bytes === undefined)
+      throw new UsageError(`${MAX_MEMORY_VARIABLE} ${JSON.stringify(fromEnv)} is not a size; valid: a number and a unit, ${SIZE_EXAMPLES}`);
     budget = { bytes, source: MAX_MEMORY_VARIABLE };
   } else {
     const allocation = allocatedMemory(env);
@@ -117,7 +122,10 @@ export function rangeOf(flag: keyof typeof FLAG_RANGES): (value: string) => numb
 
 /** Hook names: short (resid_pre) or TransformerLens style (hook_resid_pre), comma-separated. */
 export function parseHooks(value: string): HookName[] {
-  const names = value.split(',').map((name) => name.trim().replace(/^hook_/, '')).filter((name) => name !== '');
+  const names = value
+    .split(',')
+    .map((name) => name.trim().replace(/^hook_/, ''))
+    .filter((name) => name !== '');
   const unknown = names.filter((name) => !(HOOK_NAMES as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) {
     throw new InvalidArgumentError(`unknown hook ${JSON.stringify(unknown[0] ?? value)}; valid: ${HOOK_NAMES.join(', ')}`);
@@ -144,7 +152,10 @@ export function parseChoice<T extends string>(choices: readonly T[]): (value: st
 /** A comma-separated list of choices, e.g. --figures growth,compare; kept in the order of `choices`. */
 export function parseChoiceList<T extends string>(choices: readonly T[], what: string): (value: string) => T[] {
   return (value) => {
-    const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const names = value
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
     const unknown = names.filter((name) => !(choices as readonly string[]).includes(name));
     if (names.length === 0 || unknown.length > 0) {
       throw new InvalidArgumentError(`unknown ${what} ${JSON.stringify(unknown[0] ?? value)}; valid: ${choices.join(', ')}`);

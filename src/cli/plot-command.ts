@@ -13,13 +13,16 @@ interface PlotFlagValues extends FigureFlagValues {
 export const plotCommand: CommandDefinition = { define };
 
 function define(command: Command, io: CliIo): Command {
-  command
-    .addHelpText('after', `\n${describeFigures()}`);
+  command.addHelpText('after', `\n${describeFigures()}`);
   return addFigureOptions(command)
     .option('--format <list>', `comma-separated image formats: ${IMAGE_FORMATS.join(', ')}`, parseChoiceList(IMAGE_FORMATS, 'format'), ['svg'])
     .action(async (paths: string[], given: PlotFlagValues, self: Command) => {
       const { reporter } = commandContext(self, io);
-      const { files, fitFile } = await sortInputs(paths, { command: 'plot', takes: ['measurement', 'weights', 'mechanisms'], fits: { given: given.fit } }, reporter);
+      const { files, fitFile } = await sortInputs(
+        paths,
+        { command: 'plot', takes: ['measurement', 'weights', 'mechanisms'], fits: { given: given.fit } },
+        reporter,
+      );
       const flags = { ...given, ...(fitFile !== undefined ? { fit: fitFile } : {}) };
       const suffixes = flags.format.map((format) => FORMAT_SUFFIXES[format]);
       await guardFigureFiles(files, flags, (name) => suffixes.some((suffix) => name.endsWith(suffix)));

@@ -25,7 +25,8 @@ export interface PromptFlagValues {
 }
 
 function parseColumn(value: string): string {
-  if (value.trim() === '' || value.length > 256 || /[\u0000-\u001f]/.test(value)) throw new InvalidArgumentError(`expected a column name (1–256 printable characters), got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || value.length > 256 || /[\u0000-\u001f]/.test(value))
+    throw new InvalidArgumentError(`expected a column name (1–256 printable characters), got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -53,12 +54,19 @@ export function addPromptOptions(command: Command, options: { ownSeed?: boolean 
 
 /** The flags as read options; `ownSeed`: the command's own --seed, which applies to --sample without asking for it. */
 export function toPromptOptions(values: PromptFlagValues, options: { ownSeed?: boolean } = {}): PromptReadOptions {
-  if (!options.ownSeed && values.seed !== undefined && values.sample === undefined) throw new UsageError(`--seed ${values.seed} applies to --sample; give --sample N as well, or drop --seed`);
+  if (!options.ownSeed && values.seed !== undefined && values.sample === undefined)
+    throw new UsageError(`--seed ${values.seed} applies to --sample; give --sample N as well, or drop --seed`);
   const selecting = values.limit !== undefined || values.sample !== undefined;
   return {
     ...(values.textColumn !== undefined ? { textColumn: values.textColumn } : {}),
     ...(selecting
-      ? { selection: { ...(values.limit !== undefined ? { limit: values.limit } : {}), ...(values.sample !== undefined ? { sample: values.sample } : {}), seed: values.seed ?? DEFAULT_SAMPLE_SEED } }
+      ? {
+          selection: {
+            ...(values.limit !== undefined ? { limit: values.limit } : {}),
+            ...(values.sample !== undefined ? { sample: values.sample } : {}),
+            seed: values.seed ?? DEFAULT_SAMPLE_SEED,
+          },
+        }
       : {}),
   };
 }

@@ -59,12 +59,18 @@ function asArgument<T>(parse: (value: string) => T): (value: string) => T {
 export const sweepCommand: CommandDefinition = { define };
 
 function define(command: Command, io: CliIo): Command {
-  const shorthands = Object.entries(REVISION_SHORTHANDS).map(([name, { describe }]) => `${name} = ${describe}`).join('; ');
+  const shorthands = Object.entries(REVISION_SHORTHANDS)
+    .map(([name, { describe }]) => `${name} = ${describe}`)
+    .join('; ');
   command
     .requiredOption('-o, --out <folder>', 'sweep folder: members/<member>.json results, sweep-plan.json, sweep.json, figures/')
     .option('--models <list>', 'comma-separated models: aliases, owner/name[@revision] or folders', asArgument(parseModelList))
     .option('-m, --model <name>', 'one model (with --revisions: its checkpoints)')
-    .option('--revisions <list>', `comma-separated revisions of every model (stepN, branches, tags, shas) or shorthands: ${shorthands}`, asArgument(parseRevisions));
+    .option(
+      '--revisions <list>',
+      `comma-separated revisions of every model (stepN, branches, tags, shas) or shorthands: ${shorthands}`,
+      asArgument(parseRevisions),
+    );
   addPromptSourceOption(command, "every member's prompt")
     .option('--hooks <list>', 'comma-separated hooks measured (default: all each model has)', parseHooks)
     .option('-b, --batch-size <n>', `prompts per batch (${FLAG_RANGES.batchSize.join('…')})`, rangeOf('batchSize'), 8)
@@ -74,23 +80,42 @@ function define(command: Command, io: CliIo): Command {
     .addOption(new Option('--include-bos', 'the old name of --no-exclusions').default(false).hideHelp());
   addMemoryOption(addDeviceOptions(command, io.env), io.env)
     .option('--refresh', 'ask the Hub for the newest commit of each revision even if it is cached', false)
-    .option('--take-over-lock', 'take over the lock of a member from a process on another host, which cannot be checked from here (once you know it has ended)', false)
-    .option('--member <i>', `measure only member i (1-based; one task of a job array, e.g. $SLURM_ARRAY_TASK_ID), then stop; 1…${MAX_MEMBERS}`, parseIntInRange(1, MAX_MEMBERS))
+    .option(
+      '--take-over-lock',
+      'take over the lock of a member from a process on another host, which cannot be checked from here (once you know it has ended)',
+      false,
+    )
+    .option(
+      '--member <i>',
+      `measure only member i (1-based; one task of a job array, e.g. $SLURM_ARRAY_TASK_ID), then stop; 1…${MAX_MEMBERS}`,
+      parseIntInRange(1, MAX_MEMBERS),
+    )
     .option('--collect', 'measure nothing: summarize the members in the folder and draw the figures', false)
     .option('--prepare', 'write the plan (and download a dataset of prompts), measure nothing: run once before a job array', false)
     .option('--evict', "delete each member's weights from the Hugging Face cache once it is measured", false)
     .option('--hook <name>', `hook fitted and drawn in the summary: ${HOOK_NAMES.join(', ')}`, parseOneHook, HEADLINE_HOOK)
-    .option('--bootstrap <n>', `resamples of the prompts for each member's growth interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`, rangeOf('bootstrap'), FIT_DEFAULTS.bootstrap)
+    .option(
+      '--bootstrap <n>',
+      `resamples of the prompts for each member's growth interval; 0 = off (${FLAG_RANGES.bootstrap.join('…')})`,
+      rangeOf('bootstrap'),
+      FIT_DEFAULTS.bootstrap,
+    )
     .option('--fit-seed <n>', 'seed of the bootstrap (0…2^32-1)', rangeOf('seed'), FIT_DEFAULTS.seed)
     .option('--rescale <how>', `profiles figure: ${RESCALES.join(' or ')} (divide norms by √d_model)`, parseChoice(RESCALES), 'none')
     .option('--x <axis>', `profiles figure: ${X_AXES.join(' or ')}`, parseChoice(X_AXES), 'layer')
-    .addHelpText('after', `\nFigures (in <out>/figures/):\n${Object.entries(SWEEP_FIGURE_SUMMARIES).map(([name, text]) => `  ${name.padEnd(18)} ${text}`).join('\n')}\n\nExit code 7: some members failed or are missing (each named); the others are measured and summarized.`);
+    .addHelpText(
+      'after',
+      `\nFigures (in <out>/figures/):\n${Object.entries(SWEEP_FIGURE_SUMMARIES)
+        .map(([name, text]) => `  ${name.padEnd(18)} ${text}`)
+        .join('\n')}\n\nExit code 7: some members failed or are missing (each named); the others are measured and summarized.`,
+    );
   addPromptOptions(command);
   return command.action(async (flags: SweepFlags, self: Command) => {
     const { reporter, print, env } = commandContext(self, io);
     const exclusive = [flags.member !== undefined && '--member', flags.collect && '--collect', flags.prepare && '--prepare'].filter(Boolean);
     if (exclusive.length > 1) throw new UsageError(`${exclusive.join(' and ')} exclude each other; give one`);
-    if (flags.evict && (flags.collect || flags.prepare)) throw new UsageError('--evict applies to members being measured; it does nothing with --collect or --prepare');
+    if (flags.evict && (flags.collect || flags.prepare))
+      throw new UsageError('--evict applies to members being measured; it does nothing with --collect or --prepare');
     const models = [...(flags.model !== undefined ? [flags.model] : []), ...(flags.models ?? [])];
     const request: SweepRequest = {
       outDir: flags.out,
@@ -133,6 +158,10 @@ function define(command: Command, io: CliIo): Command {
 }
 
 function reportRun(outcome: SweepOutcome, reporter: Reporter): void {
-  const parts = [`${outcome.measured.length} measured`, `${outcome.skipped.length} already done`, ...(outcome.failed.length > 0 ? [`${outcome.failed.length} failed`] : [])];
+  const parts = [
+    `${outcome.measured.length} measured`,
+    `${outcome.skipped.length} already done`,
+    ...(outcome.failed.length > 0 ? [`${outcome.failed.length} failed`] : []),
+  ];
   reporter.info(`sweep: ${parts.join(', ')} of ${outcome.plan.members.length} members`);
 }

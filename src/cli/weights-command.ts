@@ -19,21 +19,21 @@ function define(command: Command, io: CliIo): Command {
     .option('-o, --out <file>', 'weights file (default: results/<model>.weights.json)')
     .option('--refresh', 'ask the Hub for the newest commit of the revision even if it is cached', false);
   return addMemoryOption(command, io.env).action(async (flags: WeightsFlags, command: Command) => {
-      const { reporter, print, env } = commandContext(command, io);
-      const { analyzeWeights } = await import('../commands/weights.js');
-      const { formatWeightsTable } = await import('../text-tables/weights-table.js');
-      const { outPath, weights } = await analyzeWeights(
-        {
-          ...(flags.model !== undefined ? { model: flags.model } : {}),
-          ...(flags.out !== undefined ? { outPath: flags.out } : {}),
-          refresh: flags.refresh,
-          maxMemory: flags.maxMemory,
-          env,
-        },
-        reporter,
-      );
-      print(formatWeightsTable(weights));
-      const megabytes = (weights.runtime.bytesRead / 1e6).toFixed(1);
-      reporter.info(`wrote ${outPath} (${weights.layers.length} layers, ${megabytes} MB of weights read in ${weights.runtime.seconds.toFixed(1)} s)`);
-    });
+    const { reporter, print, env } = commandContext(command, io);
+    const { analyzeWeights } = await import('../commands/weights.js');
+    const { formatWeightsTable } = await import('../text-tables/weights-table.js');
+    const { outPath, weights } = await analyzeWeights(
+      {
+        ...(flags.model !== undefined ? { model: flags.model } : {}),
+        ...(flags.out !== undefined ? { outPath: flags.out } : {}),
+        refresh: flags.refresh,
+        maxMemory: flags.maxMemory,
+        env,
+      },
+      reporter,
+    );
+    print(formatWeightsTable(weights));
+    const megabytes = (weights.runtime.bytesRead / 1e6).toFixed(1);
+    reporter.info(`wrote ${outPath} (${weights.layers.length} layers, ${megabytes} MB of weights read in ${weights.runtime.seconds.toFixed(1)} s)`);
+  });
 }

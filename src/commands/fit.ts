@@ -79,14 +79,18 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
     for (const input of documentInputs(file, document)) inputs.push(input);
   }
   // Both outputs checked, against each other and every file read (tables included), before any work.
-  const planned: PlannedOutput[] = [...(options.out !== undefined ? [{ flag: '--out', path: options.out }] : []), ...(options.junit !== undefined ? [{ flag: '--junit', path: options.junit }] : [])];
+  const planned: PlannedOutput[] = [
+    ...(options.out !== undefined ? [{ flag: '--out', path: options.out }] : []),
+    ...(options.junit !== undefined ? [{ flag: '--junit', path: options.junit }] : []),
+  ];
   const plan = await OutputPlan.check(planned, inputs);
   for (const { file, document } of documents) {
     if (document.kind === 'weights') {
       for (const fit of fitWeightsFile(document.weights, file, options)) weightFits.push(fit);
       continue;
     }
-    if (document.kind === 'mechanisms') throw new InputError(`${quote(file)} is a mechanisms file, which has nothing to fit; give results files of \`resid-norms measure\` or weights files`);
+    if (document.kind === 'mechanisms')
+      throw new InputError(`${quote(file)} is a mechanisms file, which has nothing to fit; give results files of \`resid-norms measure\` or weights files`);
     const reference = options.likeReference ? { ...REFERENCE_PROCEDURE, ...referenceLayers(document.file.measurement.model.nLayers) } : undefined;
     const hooks = reference ? [reference.hook] : (options.hooks ?? [headlineHook(document.file.measurement.hooks)]);
     for (const hook of hooks) {
@@ -114,7 +118,9 @@ export async function runFit(options: FitCommandOptions, output: FitOutput): Pro
     }
   }
   if (weightFits.length === 0 && (options.series !== undefined || options.variant !== undefined)) {
-    throw new UsageError('--series and --variant apply to weights files (written by `resid-norms weights`), and none was given; for results of `measure`, use --hook');
+    throw new UsageError(
+      '--series and --variant apply to weights files (written by `resid-norms weights`), and none was given; for results of `measure`, use --hook',
+    );
   }
   const document: FitFile = {
     format: FIT_FORMAT,
@@ -168,7 +174,5 @@ export function checkExpectation(fits: ReadonlyArray<FitEntry | WeightFitEntry>,
       );
     }
   }
-  problems.throwIfAny(
-    (message) => new ExpectationError(`growth outside --expect ${shown} in ${problems.count} of ${fits.length} fits: ${message}`),
-  );
+  problems.throwIfAny((message) => new ExpectationError(`growth outside --expect ${shown} in ${problems.count} of ${fits.length} fits: ${message}`));
 }

@@ -108,7 +108,11 @@ export interface MeasureOutcome {
 
 export async function measure(request: MeasureRequest, reporter: Reporter): Promise<MeasureOutcome> {
   const startedAt = performance.now();
-  const prepared = await prepareRun(request, { defaultPath: (slug) => defaultOutPath(slug, request.shard), companions: measureCompanions, measuresHooks: true }, reporter);
+  const prepared = await prepareRun(
+    request,
+    { defaultPath: (slug) => defaultOutPath(slug, request.shard), companions: measureCompanions, measuresHooks: true },
+    reporter,
+  );
   const { outPath, promptSet, resolved, model, spec, tokenizer, hooks, diagnostics, maxTokens, bosTokenId, appendEos, sequences } = prepared;
   const exclusion = exclusionRule(request.exclusions, spec, tokenizer);
   const lensVocab = diagnostics?.diagnostics.includes('lens') ? spec.dims.dVocab : undefined;
@@ -125,7 +129,14 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
   const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
   const memory = memoryModelOf(spec, { lens: graph.readsNextIds, diagnostics: graph.diagnostics.length > 0, floatsPerToken: pack.floatsPerToken, totalTokens });
-  const planFor = (batches: typeof planned) => planExecution(memory, batches.map(({ batch }) => ({ rows: batch.members.length, length: batch.length })), budget.bytes, budget.source, request.chunkTokens);
+  const planFor = (batches: typeof planned) =>
+    planExecution(
+      memory,
+      batches.map(({ batch }) => ({ rows: batch.members.length, length: batch.length })),
+      budget.bytes,
+      budget.source,
+      request.chunkTokens,
+    );
   const planOfEveryBatch = planFor(planned);
 
   const files = checkpointFiles(outPath);
@@ -151,10 +162,18 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
   const created = await prepareOutputFolder(outPath);
   let releaseLock: (() => void) | undefined;
   try {
-    releaseLock = acquireRunLock(files.lock, { ...(request.takeOverLock ? { takeOver: true } : {}), ...(request.env ? { env: request.env } : {}), warn: (message) => reporter.warn(message), command: 'measure' });
+    releaseLock = acquireRunLock(files.lock, {
+      ...(request.takeOverLock ? { takeOver: true } : {}),
+      ...(request.env ? { env: request.env } : {}),
+      warn: (message) => reporter.warn(message),
+      command: 'measure',
+    });
     if (request.restart) removeCheckpoint(files);
     const saved = await readCheckpoint(files, key);
-    if (saved?.damaged) reporter.warn(`${files.norms} was damaged after ${saved.finished.length} batches (their norms no longer match the checksums recorded with them): the batches from there on are measured again`);
+    if (saved?.damaged)
+      reporter.warn(
+        `${files.norms} was damaged after ${saved.finished.length} batches (their norms no longer match the checksums recorded with them): the batches from there on are measured again`,
+      );
     if (saved && saved.finished.length > 0) reporter.info(`resuming: ${saved.finished.length} of ${planned.length} batches are done (${files.index})`);
 
     stopIfInterrupted(request.signal, 'while reading the prompts');
@@ -179,7 +198,22 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
     const startupSeconds = (performance.now() - startedAt) / 1000;
 
     const { outcome, checkpoint } = await measureBatches(
-      { planned, files, key, saved, pack, graph, layout, spec, hooks, diagnostics, execution, session, sessionOptions, ...(request.signal ? { signal: request.signal } : {}) },
+      {
+        planned,
+        files,
+        key,
+        saved,
+        pack,
+        graph,
+        layout,
+        spec,
+        hooks,
+        diagnostics,
+        execution,
+        session,
+        sessionOptions,
+        ...(request.signal ? { signal: request.signal } : {}),
+      },
       reporter,
     );
 
@@ -221,7 +255,9 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
       hooks,
       tables,
       ...(request.shard ? { shard: request.shard } : {}),
-      ...(diagnostics && tables.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics, diagnosticShape(spec), tables.diagnostics, lensHeadInfo(diagnostics, spec)) } : {}),
+      ...(diagnostics && tables.diagnostics
+        ? { diagnostics: diagnosticsInfo(diagnostics, diagnosticShape(spec), tables.diagnostics, lensHeadInfo(diagnostics, spec)) }
+        : {}),
     });
     await writeFileAtomic(outPath, formatMeasurement(measurement), kept);
     removeCheckpoint(files);
@@ -239,7 +275,9 @@ export async function measure(request: MeasureRequest, reporter: Reporter): Prom
 
 /** When batches run a few rows at a time (their activations would not fit whole), say how. */
 function rowsNote(plan: StreamedPlan, todo: ReadonlyArray<{ batch: { members: unknown[] } }>): string {
-  const split = todo.map(({ batch }, index) => ({ rows: batch.members.length, run: Math.min(plan.blockRows[index]!, plan.lensRows[index]!) })).filter(({ rows, run }) => run < rows);
+  const split = todo
+    .map(({ batch }, index) => ({ rows: batch.members.length, run: Math.min(plan.blockRows[index]!, plan.lensRows[index]!) }))
+    .filter(({ rows, run }) => run < rows);
   if (split.length === 0) return '';
   const smallest = split.reduce((least, { run }) => Math.min(least, run), Infinity); // no spread: one entry per batch
   return `, ${split.length} batch${split.length === 1 ? '' : 'es'} ${smallest} row${smallest === 1 ? '' : 's'} at a time`;
@@ -250,7 +288,9 @@ async function prepareOutputFolder(outPath: string): Promise<CreatedFolders> {
   try {
     return await createFolders(dirname(outPath));
   } catch (error) {
-    throw new UsageError(`cannot write ${quote(outPath)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
+    throw new UsageError(
+      `cannot write ${quote(outPath)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`,
+    );
   }
 }
 

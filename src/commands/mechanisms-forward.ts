@@ -55,7 +55,11 @@ export class ForwardSums {
   ) {
     const { nLayers, dModel } = spec.dims;
     this.prompts = 1 + batches.reduce((most, batch) => batch.members.reduce((inner, member) => Math.max(inner, member.index), most), -Infinity); // no spread: one index per prompt
-    this.sums = { activationRate: new Float64Array(nLayers * this.prompts), attnOut: new Float64Array(nLayers * this.prompts), mlpOut: new Float64Array(nLayers * this.prompts) };
+    this.sums = {
+      activationRate: new Float64Array(nLayers * this.prompts),
+      attnOut: new Float64Array(nLayers * this.prompts),
+      mlpOut: new Float64Array(nLayers * this.prompts),
+    };
     this.counts = new Float64Array(this.prompts);
     this.samples = Array.from({ length: nLayers }, () => new Float32Array(sampleCount * dModel));
     this.samplePrompts = new Int32Array(sampleCount);
@@ -121,8 +125,16 @@ export class ForwardSums {
 
   totals(): ForwardTotals {
     const { nLayers } = this.spec.dims;
-    const means = (values: Float64Array) => Array.from({ length: nLayers }, (_, layer) => allTokensMean(values.subarray(layer * this.prompts, (layer + 1) * this.prompts), this.counts));
-    return { included: this.included, activationRate: means(this.sums.activationRate), attnOut: means(this.sums.attnOut), mlpOut: means(this.sums.mlpOut), samples: this.samples, samplePrompts: this.samplePrompts };
+    const means = (values: Float64Array) =>
+      Array.from({ length: nLayers }, (_, layer) => allTokensMean(values.subarray(layer * this.prompts, (layer + 1) * this.prompts), this.counts));
+    return {
+      included: this.included,
+      activationRate: means(this.sums.activationRate),
+      attnOut: means(this.sums.attnOut),
+      mlpOut: means(this.sums.mlpOut),
+      samples: this.samples,
+      samplePrompts: this.samplePrompts,
+    };
   }
 }
 
@@ -150,7 +162,8 @@ export async function runForward(
       names,
     );
     sums.countBatch(batch);
-    for (let layer = 0; layer < nLayers; layer += 1) sums.add(layer, batch, 0, batch.members.length, (output) => outputs.get(forwardOutputName(layer, output))!.data);
+    for (let layer = 0; layer < nLayers; layer += 1)
+      sums.add(layer, batch, 0, batch.members.length, (output) => outputs.get(forwardOutputName(layer, output))!.data);
     progress.tick(batch.members.reduce((sum, member) => sum + member.ids.length, 0));
   }
   return sums.totals();

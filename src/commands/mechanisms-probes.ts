@@ -20,9 +20,19 @@ export type ProbeValues = Array<Record<ProbeOutput, Float32Array>>;
  * inputFor(layer) is that layer's [rows, dModel] input (the same array may serve every layer).
  * Returns every layer's per-sample values; refuses NaN or Inf, naming the layer and output.
  */
-export async function runProbes(session: TensorSession, spec: TransformerSpec, rows: number, inputFor: (layer: number) => Float32Array, label: string): Promise<ProbeValues> {
+export async function runProbes(
+  session: TensorSession,
+  spec: TransformerSpec,
+  rows: number,
+  inputFor: (layer: number) => Float32Array,
+  label: string,
+): Promise<ProbeValues> {
   const { nLayers, dModel } = spec.dims;
-  const result: ProbeValues = Array.from({ length: nLayers }, () => ({ mlp_norm: new Float32Array(rows), mlp_active: new Float32Array(rows), ov_norm: new Float32Array(rows) }));
+  const result: ProbeValues = Array.from({ length: nLayers }, () => ({
+    mlp_norm: new Float32Array(rows),
+    mlp_active: new Float32Array(rows),
+    ov_norm: new Float32Array(rows),
+  }));
   const names = Array.from({ length: nLayers }, (_, layer) => PROBE_OUTPUTS.map((output) => probeOutputName(layer, output))).flat();
   for (let first = 0; first < rows; first += CHUNK_ROWS) {
     const count = Math.min(CHUNK_ROWS, rows - first);
@@ -37,7 +47,8 @@ export async function runProbes(session: TensorSession, spec: TransformerSpec, r
       for (const output of PROBE_OUTPUTS) {
         const values = outputs.get(probeOutputName(layer, output))!.data;
         const bad = values.findIndex((value) => !Number.isFinite(value));
-        if (bad >= 0) throw new NumericalError(`${output} of layer ${layer} is ${values[bad]} for ${label} sample ${first + bad}; the model's weights overflow float32`);
+        if (bad >= 0)
+          throw new NumericalError(`${output} of layer ${layer} is ${values[bad]} for ${label} sample ${first + bad}; the model's weights overflow float32`);
         result[layer]![output].set(values, first);
       }
     }
@@ -57,9 +68,20 @@ export interface ProbeSource {
  * (probe-graph.ts buildLayerProbeGraph) with its weights as inputs, read once for every source,
  * so only one layer's weights exist as float32. Returns each source's values, as runProbes does.
  */
-export async function runProbesByLayer(spec: TransformerSpec, sources: readonly ProbeSource[], sessions: Sessions, signal?: AbortSignal): Promise<ProbeValues[]> {
+export async function runProbesByLayer(
+  spec: TransformerSpec,
+  sources: readonly ProbeSource[],
+  sessions: Sessions,
+  signal?: AbortSignal,
+): Promise<ProbeValues[]> {
   const { nLayers, dModel } = spec.dims;
-  const results: ProbeValues[] = sources.map((source) => Array.from({ length: nLayers }, () => ({ mlp_norm: new Float32Array(source.rows), mlp_active: new Float32Array(source.rows), ov_norm: new Float32Array(source.rows) })));
+  const results: ProbeValues[] = sources.map((source) =>
+    Array.from({ length: nLayers }, () => ({
+      mlp_norm: new Float32Array(source.rows),
+      mlp_active: new Float32Array(source.rows),
+      ov_norm: new Float32Array(source.rows),
+    })),
+  );
   const arrays = new WeightArrays();
   const names = PROBE_OUTPUTS.map((output) => probeOutputName(0, output));
   for (let layer = 0; layer < nLayers; layer += 1) {
@@ -76,7 +98,10 @@ export async function runProbesByLayer(spec: TransformerSpec, sources: readonly 
           for (const output of PROBE_OUTPUTS) {
             const values = outputs.get(probeOutputName(0, output))!.data;
             const bad = values.findIndex((value) => !Number.isFinite(value));
-            if (bad >= 0) throw new NumericalError(`${output} of layer ${layer} is ${values[bad]} for ${source.label} sample ${first + bad}; the model's weights overflow float32`);
+            if (bad >= 0)
+              throw new NumericalError(
+                `${output} of layer ${layer} is ${values[bad]} for ${source.label} sample ${first + bad}; the model's weights overflow float32`,
+              );
             results[s]![layer]![output].set(values, first);
           }
         }

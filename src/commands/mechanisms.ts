@@ -118,10 +118,13 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   const included = (sequence: Sequence, position: number) => codes.get(sequence)![position] === 0;
   const includedTotal = sequences.reduce((sum, sequence) => sum + sequence.ids.filter((_, position) => included(sequence, position)).length, 0);
   if (includedTotal === 0) {
-    throw new InputError(`${quote(promptSet.source)} gives no token outside position 0 and the special tokens (which are left out); give prompts of at least 2 ordinary tokens`);
+    throw new InputError(
+      `${quote(promptSet.source)} gives no token outside position 0 and the special tokens (which are left out); give prompts of at least 2 ordinary tokens`,
+    );
   }
   const resampled = Math.min(request.samples, includedTotal);
-  if (resampled < request.samples) reporter.info(`the prompts have ${includedTotal} tokens after position 0: all of them are resampled (--samples ${request.samples})`);
+  if (resampled < request.samples)
+    reporter.info(`the prompts have ${includedTotal} tokens after position 0: all of them are resampled (--samples ${request.samples})`);
   const slots = sampleSlots(sequences, chooseIndices(request.seed, includedTotal, resampled), included);
   const batches = planBatches(sequences, { batchSize: request.batchSize, ...batchBudgets(spec.dims.nHeads, maxTokens) });
 
@@ -132,9 +135,16 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   const heldBytes = 4 * dModel * (nLayers * resampled + request.samples); // the sampled MLP inputs of every layer, the random inputs
   const budget = request.maxMemory ?? allocatedMemory(request.env ?? process.env);
   const memory = memoryModelOf(spec, { lens: false, diagnostics: false, floatsPerToken: 3 * nLayers, totalTokens, heldBytes });
-  const execution = planExecution(memory, batches.map((batch) => ({ rows: batch.members.length, length: batch.length })), budget.bytes, budget.source);
+  const execution = planExecution(
+    memory,
+    batches.map((batch) => ({ rows: batch.members.length, length: batch.length })),
+    budget.bytes,
+    budget.source,
+  );
   if (execution.kind === 'streamed') {
-    reporter.info(`${resolved.id} needs about ${formatMemorySize(execution.wholeBytes)} as one graph, more than ${budget.source} (${formatMemorySize(budget.bytes)}): running it block by block, about ${formatMemorySize(execution.bytes)} at most`);
+    reporter.info(
+      `${resolved.id} needs about ${formatMemorySize(execution.wholeBytes)} as one graph, more than ${budget.source} (${formatMemorySize(budget.bytes)}): running it block by block, about ${formatMemorySize(execution.bytes)} at most`,
+    );
   }
   stopIfInterrupted(request.signal, 'while reading the prompts');
   let forward: ForwardTotals;
@@ -217,7 +227,12 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
       activationRate: activationText(spec),
       errors: MECHANISM_ERRORS,
     },
-    runtime: { seconds: (performance.now() - startedAt) / 1000, device: request.device, threads: request.threads ?? defaultThreads(), onnxruntime: onnxRuntimeVersion() },
+    runtime: {
+      seconds: (performance.now() - startedAt) / 1000,
+      device: request.device,
+      threads: request.threads ?? defaultThreads(),
+      onnxruntime: onnxRuntimeVersion(),
+    },
     tokens: { measured: totalTokens, included: forward.included, resampled },
     layers,
     createdBy: { tool: 'resid-norms', version: toolVersion() },
@@ -225,4 +240,3 @@ export async function analyzeMechanisms(request: MechanismsRequest, reporter: Re
   await writeFileAtomic(outPath, formatRowsJson(mechanisms, [['layers']]));
   return { outPath, mechanisms };
 }
-

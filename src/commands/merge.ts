@@ -60,7 +60,8 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
     seen.set(measurement.shard!.index, path);
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((index) => !seen.has(index));
-  if (missing.length > 0) throw new InputError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing; all ${count} are needed`);
+  if (missing.length > 0)
+    throw new InputError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing; all ${count} are needed`);
   const diagnostics = commonDiagnostics(shards);
   const { measurement } = first;
   const promptCount = measurement.prompts.count;
@@ -70,7 +71,11 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
   // The merged file and its tables, checked against each other and every shard's files (tables included).
   const tables = tablePaths(outPath);
   const outputs = await OutputPlan.check(
-    [{ flag: '--out', path: outPath }, { flag: '--out (its tokens table)', path: tables.tokens }, { flag: '--out (its prompts table)', path: tables.prompts }],
+    [
+      { flag: '--out', path: outPath },
+      { flag: '--out (its tokens table)', path: tables.tokens },
+      { flag: '--out (its prompts table)', path: tables.prompts },
+    ],
     shards.flatMap((shard) => measurementInputs(shard, 'the shard file')),
   );
   // <out>.lock, as measure takes it: two merges (or a merge and a run) never write one --out at once.
@@ -83,7 +88,12 @@ export async function mergeShards(paths: readonly string[], outPath: string): Pr
 }
 
 /** The merged tables, prompt by prompt from the shards, then the results file. */
-async function writeMerged(shards: MeasurementFile[], outPath: string, outputs: OutputPlan, diagnostics: ReturnType<typeof commonDiagnostics>): Promise<Measurement> {
+async function writeMerged(
+  shards: MeasurementFile[],
+  outPath: string,
+  outputs: OutputPlan,
+  diagnostics: ReturnType<typeof commonDiagnostics>,
+): Promise<Measurement> {
   const { measurement } = shards[0]!;
   const count = measurement.shard!.count;
   const promptCount = measurement.prompts.count;
@@ -105,7 +115,9 @@ async function writeMerged(shards: MeasurementFile[], outPath: string, outputs: 
     let expected = 0;
     for await (const sequence of mergeInPromptOrder(shards, sources, columns, sequenceColumns)) {
       if (sequence.prompt !== expected) {
-        throw new InputError(sequence.prompt < expected ? `two shards hold prompt ${sequence.prompt + 1}` : `no shard holds prompt ${expected + 1} of ${promptCount}`);
+        throw new InputError(
+          sequence.prompt < expected ? `two shards hold prompt ${sequence.prompt + 1}` : `no shard holds prompt ${expected + 1} of ${promptCount}`,
+        );
       }
       writer.add(sequence);
       expected += 1;
@@ -133,7 +145,9 @@ async function writeMerged(shards: MeasurementFile[], outPath: string, outputs: 
     runtime: { ...measurement.runtime, seconds, tokens, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, shards: count },
     hooks: measurement.hooks,
     tables: written,
-    ...(diagnostics && written.diagnostics ? { diagnostics: diagnosticsInfo(diagnostics.selection, diagnostics.shape, written.diagnostics, diagnostics.outputHead) } : {}),
+    ...(diagnostics && written.diagnostics
+      ? { diagnostics: diagnosticsInfo(diagnostics.selection, diagnostics.shape, written.diagnostics, diagnostics.outputHead) }
+      : {}),
   });
   await outputs.write(outPath, formatMeasurement(merged));
   return merged;
@@ -157,18 +171,30 @@ function describeDiagnostics(shard: MeasurementFile): string {
  * (and --massive-dims), and unless the columns a shard lists are those its selection gives
  * (a file of another resid-norms version).
  */
-function commonDiagnostics(
-  shards: readonly MeasurementFile[],
-): { selection: DiagnosticSelection; shape: DiagnosticShape; columns: DiagnosticColumn[]; sequenceColumns: DiagnosticColumn[]; outputHead: DiagnosticsInfo['outputHead'] } | undefined {
+function commonDiagnostics(shards: readonly MeasurementFile[]):
+  | {
+      selection: DiagnosticSelection;
+      shape: DiagnosticShape;
+      columns: DiagnosticColumn[];
+      sequenceColumns: DiagnosticColumn[];
+      outputHead: DiagnosticsInfo['outputHead'];
+    }
+  | undefined {
   const groups = new Map<string, string[]>();
   for (const shard of shards) {
     const key = describeDiagnostics(shard);
     groups.set(key, [...(groups.get(key) ?? []), shard.path]);
   }
   if (groups.size > 1) {
-    const named = (paths: string[]) => paths.slice(0, 3).map((path) => quote(path)).join(', ') + (paths.length > 3 ? ` and ${paths.length - 3} more` : '');
+    const named = (paths: string[]) =>
+      paths
+        .slice(0, 3)
+        .map((path) => quote(path))
+        .join(', ') + (paths.length > 3 ? ` and ${paths.length - 3} more` : '');
     const parts = [...groups].map(([key, paths]) => `${named(paths)} ${key === 'none' ? 'without diagnostics' : `with ${key}`}`);
-    throw new InputError(`the shards differ in diagnostics: ${parts.join('; ')}; shards must come from one run (measure every shard with the same --diagnostics, --massive-dims, --sink-tokens and --no-fold-value-biases)`);
+    throw new InputError(
+      `the shards differ in diagnostics: ${parts.join('; ')}; shards must come from one run (measure every shard with the same --diagnostics, --massive-dims, --sink-tokens and --no-fold-value-biases)`,
+    );
   }
   const first = shards[0]!;
   const recorded = readDiagnostics(first.measurement);
@@ -182,7 +208,9 @@ function commonDiagnostics(
     const listed = [...read.columns, ...(read.sequenceColumns ?? [])];
     const expected = [...columns, ...sequenceColumns].map(({ name }) => name);
     if (JSON.stringify(listed) !== JSON.stringify(expected)) {
-      throw new InputError(`${quote(shard.path)} lists the diagnostic columns ${listed.join(', ')}, but this resid-norms gives ${expected.join(', ')} for its selection; merge with the version that measured it`);
+      throw new InputError(
+        `${quote(shard.path)} lists the diagnostic columns ${listed.join(', ')}, but this resid-norms gives ${expected.join(', ')} for its selection; merge with the version that measured it`,
+      );
     }
   }
   return { selection, shape, columns, sequenceColumns, outputHead: recorded.outputHead };
@@ -194,7 +222,12 @@ function shapeOf(model: ModelInfo): DiagnosticShape {
 }
 
 /** The shards' sequences (norms, and the diagnostic columns given), smallest prompt index first (each shard streams in prompt order). */
-async function* mergeInPromptOrder(shards: readonly MeasurementFile[], sources: readonly TokenSource[], diagnostics: readonly DiagnosticColumn[], sequenceDiagnostics: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms> {
+async function* mergeInPromptOrder(
+  shards: readonly MeasurementFile[],
+  sources: readonly TokenSource[],
+  diagnostics: readonly DiagnosticColumn[],
+  sequenceDiagnostics: readonly DiagnosticColumn[],
+): AsyncIterable<SequenceNorms> {
   const streams = shards.map((shard, k) => sources[k]!.sequences(shard.measurement.hooks, undefined, diagnostics, sequenceDiagnostics)[Symbol.asyncIterator]());
   const heads = await Promise.all(streams.map((stream) => stream.next()));
   for (;;) {

@@ -14,7 +14,6 @@ import { FORMAT_SUFFIXES, type ImageFormat } from '../rendering/image-formats.js
 import { OutputPlan } from '../io/output-plan.js';
 import { createOutputFolder, loadFigurePlan, type FigureSource } from '../figure-inputs/plot-inputs.js';
 
-
 export interface PlotRequest extends FigureSource {
   outDir: string;
   formats: ImageFormat[];
@@ -53,7 +52,11 @@ export async function runPlot(request: PlotRequest, reporter: Reporter): Promise
   for (const { stem, outcome } of drawable) {
     if (!outcome.drawn) continue;
     const svg = await renderFigure(outcome.spec, stem, reporter);
-    const contents: Record<ImageFormat, () => string | Uint8Array> = { svg: () => svg, json: () => `${JSON.stringify(outcome.spec, null, 2)}\n`, png: () => rasterizeSvg(svg) };
+    const contents: Record<ImageFormat, () => string | Uint8Array> = {
+      svg: () => svg,
+      json: () => `${JSON.stringify(outcome.spec, null, 2)}\n`,
+      png: () => rasterizeSvg(svg),
+    };
     for (const format of (['svg', 'json', 'png'] as const).filter((each) => request.formats.includes(each))) {
       await files.write(pathOf(stem, format), contents[format]());
       written.push(pathOf(stem, format));

@@ -31,7 +31,10 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
   // Every file of the report (each figure drawn, the page, the summary) checked before the first is written.
   const drawn = [...plan, ...(request.extraFigures ?? [])].filter(({ outcome }) => outcome.drawn).map((entry) => figureFile(entry));
   const pages = ['index.html', 'summary.md'];
-  const outputs = await OutputPlan.check([...drawn, ...pages].map((name) => ({ flag: '--out', path: join(request.outDir, name), root: request.outDir })), inputs);
+  const outputs = await OutputPlan.check(
+    [...drawn, ...pages].map((name) => ({ flag: '--out', path: join(request.outDir, name), root: request.outDir })),
+    inputs,
+  );
   await createOutputFolder(request.outDir);
   await createOutputFolder(join(request.outDir, 'figures'));
   reportOutcomes(plan, reporter);
@@ -62,6 +65,8 @@ export async function runReport(request: ReportRequest, reporter: Reporter): Pro
   };
   await outputs.write(join(request.outDir, 'index.html'), renderReportHtml(content, await readRuntimeScripts()));
   await outputs.write(join(request.outDir, 'summary.md'), renderReportMarkdown(content));
-  reporter.info(`wrote ${join(request.outDir, 'index.html')} (${figures.filter((entry) => entry.svg !== undefined).length} figures, also as SVG files in figures/) and summary.md`);
+  reporter.info(
+    `wrote ${join(request.outDir, 'index.html')} (${figures.filter((entry) => entry.svg !== undefined).length} figures, also as SVG files in figures/) and summary.md`,
+  );
   return content;
 }

@@ -36,7 +36,10 @@ import { fingerprintFolder } from '../models/fingerprint.js';
 import type { MeasurementFile } from '../store/open-results.js';
 import { renderFigure } from '../rendering/figure-outcomes.js';
 
-export type SweepMeasureOptions = Pick<MeasureRequest, 'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'maxMemory' | 'refresh' | 'takeOverLock'>;
+export type SweepMeasureOptions = Pick<
+  MeasureRequest,
+  'hooks' | 'batchSize' | 'maxTokens' | 'prependBos' | 'exclusions' | 'device' | 'threads' | 'maxMemory' | 'refresh' | 'takeOverLock'
+>;
 
 export interface SweepRequest {
   outDir: string;
@@ -98,21 +101,29 @@ function memberReporter(reporter: Reporter, member: SweepMember, total: number):
 async function hubPlanning(request: SweepRequest, reporter: Reporter, listings: ListingCache) {
   const { listSweepBranches, findSameWeights } = await import('../sweep/sweep-revisions.js');
   const planning = { settings: readHubSettings(request.env), reporter, listings, ...(request.signal ? { signal: request.signal } : {}) };
-  return { branches: (models: readonly string[]) => listSweepBranches(models, planning), sameWeights: (members: SweepMember[]) => findSameWeights(members, planning) };
+  return {
+    branches: (models: readonly string[]) => listSweepBranches(models, planning),
+    sameWeights: (members: SweepMember[]) => findSameWeights(members, planning),
+  };
 }
 
 async function wantedPlan(request: SweepRequest, reporter: Reporter, listings: ListingCache): Promise<{ plan: SweepPlan; promptSet: PromptSet }> {
   const models = request.models ?? [];
-  if (models.length === 0) throw new UsageError('give the members: --models a,b,… (or --model m --revisions r1,r2,…), or --collect to summarize a sweep folder');
+  if (models.length === 0)
+    throw new UsageError('give the members: --models a,b,… (or --model m --revisions r1,r2,…), or --collect to summarize a sweep folder');
   // A rerun, and each task of a job array, takes what the plan in the folder found on the Hub.
   const saved = await readPlan(request.outDir);
   let branches = saved?.branches;
   const unlisted = request.revisions?.includes(ALL_BRANCHES) ? models.filter((model) => saved?.branches?.[model] === undefined) : [];
   if (unlisted.length > 0) {
-    if (request.member !== undefined) throw new UsageError('--revisions all lists the branches from the Hub when the plan is made: run the same command with --prepare once, then the --member tasks take its list');
+    if (request.member !== undefined)
+      throw new UsageError(
+        '--revisions all lists the branches from the Hub when the plan is made: run the same command with --prepare once, then the --member tasks take its list',
+      );
     branches = { ...branches, ...(await (await hubPlanning(request, reporter, listings)).branches(unlisted)) };
   }
-  const planOf = (exclude: readonly SameWeightsMember[] | undefined) => planMembers(models, request.revisions, { ...(branches ? { branches } : {}), exclude: new Set((exclude ?? []).map((entry) => entry.spec)) });
+  const planOf = (exclude: readonly SameWeightsMember[] | undefined) =>
+    planMembers(models, request.revisions, { ...(branches ? { branches } : {}), exclude: new Set((exclude ?? []).map((entry) => entry.spec)) });
   let members = planOf(saved?.sameWeights);
   const isHub = await Promise.all(members.map(async (member) => (await parseModelSpec(member.spec)).kind === 'hub')); // a bad name is refused before any download
   if (request.member !== undefined && request.member > members.length) {
@@ -143,7 +154,8 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
   for (const name of ['members', 'figures']) await refuseLinksBelow(request.outDir, join(request.outDir, name), '--out');
   if (request.collect) {
     const plan = await readPlan(request.outDir);
-    if (plan === undefined) throw new UsageError(`--collect: ${quote(request.outDir)} holds no sweep (no sweep-plan.json); give the folder a sweep wrote with --out`);
+    if (plan === undefined)
+      throw new UsageError(`--collect: ${quote(request.outDir)} holds no sweep (no sweep-plan.json); give the folder a sweep wrote with --out`);
     if (request.models !== undefined) reporter.info('--collect summarizes the plan the folder holds; the member flags are not used');
     return { plan, measured: [], skipped: [], failed: [], summary: await writeSummary(request, plan, reporter) };
   }
@@ -152,7 +164,9 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
   try {
     await mkdir(join(request.outDir, 'members'), { recursive: true });
   } catch (error) {
-    throw new UsageError(`cannot write ${quote(request.outDir)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
+    throw new UsageError(
+      `cannot write ${quote(request.outDir)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`,
+    );
   }
   await settlePlan(request.outDir, plan);
   const outcome: SweepOutcome = { plan, measured: [], skipped: [], failed: [] };
@@ -173,7 +187,9 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
   for (const member of selected) {
     if (request.signal?.aborted) {
       const done = outcome.measured.length + outcome.skipped.length;
-      throw new InterruptedError(`${stopReason(request.signal)}: the sweep stopped before member ${member.index} of ${total} (${done} done in this run); run the same command again to go on`);
+      throw new InterruptedError(
+        `${stopReason(request.signal)}: the sweep stopped before member ${member.index} of ${total} (${done} done in this run); run the same command again to go on`,
+      );
     }
     const tell = memberReporter(reporter, member, total);
     const outPath = join(request.outDir, member.file);
@@ -194,7 +210,16 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
     }
     try {
       const { measurement } = await measure(
-        { ...request.measure, model: member.spec, outPath, promptSet, hubListings: listings, ...(request.promptsPath !== undefined ? { promptsPath: request.promptsPath } : {}), ...(request.signal ? { signal: request.signal } : {}), ...(request.env ? { env: request.env } : {}) },
+        {
+          ...request.measure,
+          model: member.spec,
+          outPath,
+          promptSet,
+          hubListings: listings,
+          ...(request.promptsPath !== undefined ? { promptsPath: request.promptsPath } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+          ...(request.env ? { env: request.env } : {}),
+        },
         tell,
       );
       await removeFileInside(request.outDir, failureFile(request.outDir, member), '--out');
@@ -206,7 +231,9 @@ export async function sweep(request: SweepRequest, reporter: Reporter): Promise<
       const repoWide = repo !== undefined && (await import('../models/hub/hub-errors.js')).isRepoWide(error);
       const rest = repoWide ? selected.filter((other) => other.index > member.index && repoOf.get(other.index) === repo).length : 0;
       if (rest > 0) refusedRepos.set(repo!, error);
-      tell.warn(`failed (exit ${error.exitCode}): ${error.message}${rest > 0 ? `; the ${rest} other member${rest === 1 ? '' : 's'} of ${repo} fail${rest === 1 ? 's' : ''} the same way and ${rest === 1 ? 'is' : 'are'} not tried` : ''}`);
+      tell.warn(
+        `failed (exit ${error.exitCode}): ${error.message}${rest > 0 ? `; the ${rest} other member${rest === 1 ? '' : 's'} of ${repo} fail${rest === 1 ? 's' : ''} the same way and ${rest === 1 ? 'is' : 'are'} not tried` : ''}`,
+      );
       await recordFailure(request.outDir, member, error);
       outcome.failed.push({ member, error });
       if (request.member !== undefined) throw error; // a job-array task fails with its member's own code
@@ -231,7 +258,9 @@ async function isOfCurrentModel(member: SweepMember, found: MeasurementFile, rep
     .then((model) => fingerprintFolder(source.dir, model.weights.files))
     .catch(() => undefined);
   if (current === recorded) return true;
-  reporter.info(`${member.file} holds another model's results (${recorded.slice(0, 19)}…, the folder now ${current === undefined ? 'cannot be read' : `${current.slice(0, 19)}…`}); measuring again`);
+  reporter.info(
+    `${member.file} holds another model's results (${recorded.slice(0, 19)}…, the folder now ${current === undefined ? 'cannot be read' : `${current.slice(0, 19)}…`}); measuring again`,
+  );
   return false;
 }
 
@@ -244,7 +273,9 @@ async function evictMember(cacheDir: string, member: SweepMember, sha: string | 
   const eviction = await evictSnapshot(cacheDir, source.repo, sha);
   if (eviction.leftAlone !== undefined) reporter.warn(`--evict: nothing removed: ${eviction.leftAlone}`);
   if (eviction.blobs > 0 || eviction.shared > 0) {
-    reporter.info(`evicted ${source.repo}@${sha.slice(0, 10)} from the cache (${(eviction.bytes / 1e6).toFixed(1)} MB in ${eviction.blobs} file${eviction.blobs === 1 ? '' : 's'}${eviction.shared > 0 ? `; ${eviction.shared} kept, shared with another revision` : ''})`);
+    reporter.info(
+      `evicted ${source.repo}@${sha.slice(0, 10)} from the cache (${(eviction.bytes / 1e6).toFixed(1)} MB in ${eviction.blobs} file${eviction.blobs === 1 ? '' : 's'}${eviction.shared > 0 ? `; ${eviction.shared} kept, shared with another revision` : ''})`,
+    );
   }
 }
 
@@ -271,7 +302,9 @@ async function writeSummary(request: SweepRequest, plan: SweepPlan, reporter: Re
     await writeFileAtomic(file, await renderFigure(outcome.spec, `sweep-${name}`, reporter));
     drawn += 1;
   }
-  reporter.info(`wrote ${join(request.outDir, SWEEP_FILE)} (${summary.counts.measured} of ${plan.members.length} members measured) and ${drawn} figure${drawn === 1 ? '' : 's'} in ${join(request.outDir, 'figures')}/`);
+  reporter.info(
+    `wrote ${join(request.outDir, SWEEP_FILE)} (${summary.counts.measured} of ${plan.members.length} members measured) and ${drawn} figure${drawn === 1 ? '' : 's'} in ${join(request.outDir, 'figures')}/`,
+  );
   if (summary.counts.measured < plan.members.length) {
     throw new SweepIncompleteError(
       summary,

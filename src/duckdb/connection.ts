@@ -18,7 +18,12 @@ const THREADS = 2;
 /** A connection to the process's DuckDB, created on first use. */
 export async function connect(): Promise<DuckDBConnection> {
   // No file cache: the files are read as /proc/self/fd/<n> (./literal-paths.ts), names a later scan may reuse for another file.
-  shared ??= DuckDBInstance.create(':memory:', { memory_limit: `${MEMORY_LIMIT_MB}MB`, threads: String(THREADS), enable_external_access: 'true', enable_external_file_cache: 'false' });
+  shared ??= DuckDBInstance.create(':memory:', {
+    memory_limit: `${MEMORY_LIMIT_MB}MB`,
+    threads: String(THREADS),
+    enable_external_access: 'true',
+    enable_external_file_cache: 'false',
+  });
   return (await shared).connect();
 }
 

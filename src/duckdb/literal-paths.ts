@@ -32,7 +32,10 @@ export class LiteralFiles {
       for (const fd of fds) closeSync(fd);
       throw error;
     }
-    return new LiteralFiles(fds, fds.map((fd) => `${FD_FOLDER}/${fd}`));
+    return new LiteralFiles(
+      fds,
+      fds.map((fd) => `${FD_FOLDER}/${fd}`),
+    );
   }
 
   close(): void {

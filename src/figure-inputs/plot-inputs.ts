@@ -66,11 +66,20 @@ export async function loadFigurePlan(
     reporter,
   );
   const mechanisms = inputs.mechanisms ?? [];
-  const names = figures ?? defaultFigures(inputs.subjects.length > 0, inputs.weights.length > 0, mechanisms.length > 0, anyDiagnostics(inputs.subjects.map(({ measurement }) => measurement)));
-  const kinds = new Set(names.flatMap((name): TokenViewKind[] => {
-    const figure = FIGURES[name];
-    return figure.scope === 'model' && figure.tokenView !== undefined ? [figure.tokenView] : [];
-  }));
+  const names =
+    figures ??
+    defaultFigures(
+      inputs.subjects.length > 0,
+      inputs.weights.length > 0,
+      mechanisms.length > 0,
+      anyDiagnostics(inputs.subjects.map(({ measurement }) => measurement)),
+    );
+  const kinds = new Set(
+    names.flatMap((name): TokenViewKind[] => {
+      const figure = FIGURES[name];
+      return figure.scope === 'model' && figure.tokenView !== undefined ? [figure.tokenView] : [];
+    }),
+  );
   if (kinds.size > 0) {
     for (const subject of inputs.subjects) {
       const { measurement } = subject;
@@ -86,7 +95,10 @@ export async function loadFigurePlan(
 }
 
 /** Read every input file (all problems reported at once), then attach fits and pair weights with results. */
-export async function loadPlotInputs(options: PlotInputOptions, reporter: Reporter): Promise<PlotInputs & { files: Map<PlotSubject, MeasurementFile>; inputs: InputFile[] }> {
+export async function loadPlotInputs(
+  options: PlotInputOptions,
+  reporter: Reporter,
+): Promise<PlotInputs & { files: Map<PlotSubject, MeasurementFile>; inputs: InputFile[] }> {
   if (options.files.length === 0) {
     throw new UsageError('no results files given; give one or more JSON files written by `resid-norms measure` (or `resid-norms weights`)');
   }
@@ -128,7 +140,11 @@ export async function loadPlotInputs(options: PlotInputOptions, reporter: Report
   const weights = loadWeightsSubjects(
     weightsFiles,
     subjects,
-    { fit: options.fitWeights, ...(options.variant === undefined ? {} : { variant: options.variant }), ...(weightFits === undefined ? {} : { fitEntries: weightFits }) },
+    {
+      fit: options.fitWeights,
+      ...(options.variant === undefined ? {} : { variant: options.variant }),
+      ...(weightFits === undefined ? {} : { fitEntries: weightFits }),
+    },
     reporter,
   );
   return { subjects, weights, mechanisms, files, inputs };
@@ -159,7 +175,13 @@ async function computeFits(file: MeasurementFile, hooks: readonly HookName[], re
 }
 
 /** The fit file's fits for this results file: same source path, else same model; of the metric figures draw. */
-function pickFits(entries: readonly FitEntry[], measurement: Measurement, path: string, hooks: readonly HookName[], reporter: Reporter): Partial<Record<HookName, FitLine>> {
+function pickFits(
+  entries: readonly FitEntry[],
+  measurement: Measurement,
+  path: string,
+  hooks: readonly HookName[],
+  reporter: Reporter,
+): Partial<Record<HookName, FitLine>> {
   const fits: Partial<Record<HookName, FitLine>> = {};
   const metric = measurement.options.primaryMetric;
   for (const hook of hooks) {

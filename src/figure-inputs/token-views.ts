@@ -9,7 +9,15 @@ import type { Measurement } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { EXCLUSION_CODE, exclusionReason, normColumns, type ExclusionReason } from '../store/result-tables.js';
 import type { TokenSource } from '../store/token-source.js';
-import { BOUND_HOOKS, type BoundView, type HistogramView, type PositionView, type RatioView, type TokenViewKind, type TokenViews } from '../figures/token-view-types.js';
+import {
+  BOUND_HOOKS,
+  type BoundView,
+  type HistogramView,
+  type PositionView,
+  type RatioView,
+  type TokenViewKind,
+  type TokenViews,
+} from '../figures/token-view-types.js';
 
 /** Bins across the whole range of the drawn layers. */
 export const TARGET_BINS = 60;
@@ -53,7 +61,13 @@ export async function gatherTokenViews(
 }
 
 /** Calls `visit(layer, log10 norm)` for every included token's positive norm at the given layers: one pass over the column. */
-async function forEachLogNorm(source: TokenSource, hook: HookName, metric: NormMetric, layers: readonly number[], visit: (layer: number, log10Norm: number) => void): Promise<void> {
+async function forEachLogNorm(
+  source: TokenSource,
+  hook: HookName,
+  metric: NormMetric,
+  layers: readonly number[],
+  visit: (layer: number, log10Norm: number) => void,
+): Promise<void> {
   const { nLayers } = source;
   for await (const chunk of source.columnChunks(hook, metric)) {
     for (let i = 0; i < chunk.rows; i += 1) {
@@ -106,14 +120,16 @@ async function gatherRatios(source: TokenSource, hook: HookName, metric: NormMet
   return {
     tokens: tokens.map((summary, layer) => summary.summarize(layer)).filter((summary) => summary.layer > 0 && summary.count > 0),
     special: new Map(
-      [...special].sort(([a], [b]) => EXCLUSION_CODE[a] - EXCLUSION_CODE[b]).map(([reason, summaries]) => [
-        reason,
-        summaries.flatMap((summary, layer) => {
-          if (layer === 0) return [];
-          const { count, median } = summary.summarize(layer); // summarized once: it sorts its values
-          return count > 0 ? [{ layer, median }] : [];
-        }),
-      ]),
+      [...special]
+        .sort(([a], [b]) => EXCLUSION_CODE[a] - EXCLUSION_CODE[b])
+        .map(([reason, summaries]) => [
+          reason,
+          summaries.flatMap((summary, layer) => {
+            if (layer === 0) return [];
+            const { count, median } = summary.summarize(layer); // summarized once: it sorts its values
+            return count > 0 ? [{ layer, median }] : [];
+          }),
+        ]),
     ),
   };
 }

@@ -65,11 +65,21 @@ function pairingNote(weights: WeightsFile, same: readonly PlotSubject[], subject
     const ids = [...new Set(subjects.map(({ measurement }) => measurement.model.id))].join(', ');
     return `no results file of ${id} among the inputs (they hold ${ids}; weights and results are paired by model id), so attn_out and mlp_out are not drawn`;
   }
-  if (same.length > 1) return `attn_out and mlp_out from ${same[0]!.path}; the other results files of ${id} (${same.slice(1).map(({ path }) => path).join(', ')}) are not drawn here`;
+  if (same.length > 1)
+    return `attn_out and mlp_out from ${same[0]!.path}; the other results files of ${id} (${same
+      .slice(1)
+      .map(({ path }) => path)
+      .join(', ')}) are not drawn here`;
   return undefined;
 }
 
-function fitSeries(weights: WeightsFile, path: string, series: readonly WeightSeriesName[], variant: WeightVariant, reporter: Reporter): Partial<Record<WeightSeriesName, WeightFitLine>> {
+function fitSeries(
+  weights: WeightsFile,
+  path: string,
+  series: readonly WeightSeriesName[],
+  variant: WeightVariant,
+  reporter: Reporter,
+): Partial<Record<WeightSeriesName, WeightFitLine>> {
   const fits: Partial<Record<WeightSeriesName, WeightFitLine>> = {};
   for (const name of series) {
     try {
@@ -100,7 +110,9 @@ function pickWeightFits(
     else fits[name] = chosen;
   }
   if (missing.length > 0) {
-    reporter.warn(`the fit file has no ${variant} fit of ${missing.join(', ')} for ${weights.model.id} (${path}); the weights figure shows no rate for ${missing.length === 1 ? 'it' : 'them'}`);
+    reporter.warn(
+      `the fit file has no ${variant} fit of ${missing.join(', ')} for ${weights.model.id} (${path}); the weights figure shows no rate for ${missing.length === 1 ? 'it' : 'them'}`,
+    );
   }
   return fits;
 }

@@ -57,7 +57,15 @@ export function additionRows(measurement: Measurement): AdditionRow[] {
     return after.flatMap((measured, layer) => {
       const parts = [before[layer]!, ...writes.map((write) => write[layer]!)];
       if (!parts.every((value) => value > 0) || !(measured > 0)) return [];
-      return [{ step: step.name, layer, measured, uncorrelated: Math.sqrt(parts.reduce((sum, value) => sum + value * value, 0)), aligned: parts.reduce((a, b) => a + b, 0) }];
+      return [
+        {
+          step: step.name,
+          layer,
+          measured,
+          uncorrelated: Math.sqrt(parts.reduce((sum, value) => sum + value * value, 0)),
+          aligned: parts.reduce((a, b) => a + b, 0),
+        },
+      ];
     });
   });
 }
@@ -67,7 +75,14 @@ export function detrendGrowth({ measurement, fits }: Pick<PlotSubject, 'measurem
   const fitted = fits.resid_post ?? fits.resid_pre;
   if (fitted !== undefined) return fitted.growth;
   const rows = hookSummaries(measurement, measurement.hooks.includes('resid_post') ? 'resid_post' : 'resid_pre').filter((row) => row.mean > 0);
-  return rows.length >= 2 ? Math.exp(fitLine(rows.map((row) => row.layer), rows.map((row) => Math.log(row.mean))).slope) : 1;
+  return rows.length >= 2
+    ? Math.exp(
+        fitLine(
+          rows.map((row) => row.layer),
+          rows.map((row) => Math.log(row.mean)),
+        ).slope,
+      )
+    : 1;
 }
 
 const SERIES = [
@@ -79,11 +94,21 @@ const SERIES = [
 function buildAdditionBand(subject: PlotSubject): FigureOutcome {
   const { measurement } = subject;
   const rows = additionRows(measurement);
-  if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} lacks the hooks of a block's addition (resid_pre, attn_out, mlp_out, resid_post; resid_mid unless parallel)` };
+  if (rows.length === 0)
+    return {
+      drawn: false,
+      reason: `${measurement.model.id} lacks the hooks of a block's addition (resid_pre, attn_out, mlp_out, resid_post; resid_mid unless parallel)`,
+    };
   const growth = detrendGrowth(subject);
   const metric = primaryMetric(measurement);
   const long = rows.flatMap((row) =>
-    SERIES.map(({ key, label }) => ({ step: row.step, layer: row.layer, series: label, norm: roundValue(row[key]), detrended: roundValue(row[key] / growth ** row.layer) })),
+    SERIES.map(({ key, label }) => ({
+      step: row.step,
+      layer: row.layer,
+      series: label,
+      norm: roundValue(row[key]),
+      detrended: roundValue(row[key] / growth ** row.layer),
+    })),
   );
   const band = rows.map((row) => ({
     step: row.step,
@@ -94,7 +119,13 @@ function buildAdditionBand(subject: PlotSubject): FigureOutcome {
     highDetrended: roundValue(row.aligned / growth ** row.layer),
   }));
   const x = layerAxis(measurement.model.nLayers);
-  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: SERIES.map((s) => s.label), range: SERIES.map((s) => s.color) }, legend: { orient: 'bottom' } };
+  const color: ColorChannel = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: SERIES.map((s) => s.label), range: SERIES.map((s) => s.color) },
+    legend: { orient: 'bottom' },
+  };
   const steps = [...new Set(rows.map((row) => row.step))];
   const panel = (step: string, field: 'norm' | 'detrended', title: string): Layer => {
     const [low, high] = field === 'norm' ? (['low', 'high'] as const) : (['lowDetrended', 'highDetrended'] as const);
@@ -105,9 +136,25 @@ function buildAdditionBand(subject: PlotSubject): FigureOutcome {
       width: 300,
       height: 220,
       layer: [
-        { data: { values: band.filter((row) => row.step === step) }, mark: { type: 'area', color: '#bbbbbb', opacity: 0.35 }, encoding: { x, y: { ...y, field: low }, y2: { field: high } } },
+        {
+          data: { values: band.filter((row) => row.step === step) },
+          mark: { type: 'area', color: '#bbbbbb', opacity: 0.35 },
+          encoding: { x, y: { ...y, field: low }, y2: { field: high } },
+        },
         { data: { values: long.filter((row) => row.step === step) }, mark: { type: 'line', point: { size: 14 } }, encoding: { x, y, color } },
-        hoverLayer(`${field}-${steps.indexOf(step)}`, { x, y, tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer' }, { field, title }]) }, { data: { values: long.filter((row) => row.step === step) } }),
+        hoverLayer(
+          `${field}-${steps.indexOf(step)}`,
+          {
+            x,
+            y,
+            tooltip: tooltipOf([
+              { field: 'series', title: 'series', type: 'nominal' },
+              { field: 'layer', title: 'layer' },
+              { field, title },
+            ]),
+          },
+          { data: { values: long.filter((row) => row.step === step) } },
+        ),
       ],
     };
   };
@@ -129,7 +176,7 @@ function buildAdditionBand(subject: PlotSubject): FigureOutcome {
 
 export const additionBandFigure: ModelFigure = {
   scope: 'model',
-  summary: "measured norm after attention and after the MLP against uncorrelated (√ of the sum of squares) and aligned (sum) addition, raw and detrended",
+  summary: 'measured norm after attention and after the MLP against uncorrelated (√ of the sum of squares) and aligned (sum) addition, raw and detrended',
   fitHooks: () => ['resid_post'],
   build: (subject) => buildAdditionBand(subject),
 };

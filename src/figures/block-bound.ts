@@ -36,22 +36,43 @@ export function boundRows(view: BoundView): BoundRow[] {
     summaries
       .filter((summary) => summary.count > 0 && summary.median > 0)
       // Tokens whose norm shrinks have g − 1 < 0, which a log axis cannot show: the band stops at 1% of the median.
-      .map((summary) => ({ layer: summary.layer, series, median: roundValue(summary.median), q25: roundValue(Math.max(summary.q25, summary.median / 100)), q75: roundValue(summary.q75) })),
+      .map((summary) => ({
+        layer: summary.layer,
+        series,
+        median: roundValue(summary.median),
+        q25: roundValue(Math.max(summary.q25, summary.median / 100)),
+        q75: roundValue(summary.q75),
+      })),
   );
 }
 
 function buildBlockBound({ measurement, views }: PlotSubject): FigureOutcome {
   const missing = BOUND_HOOKS.filter((hook) => !measurement.hooks.includes(hook));
-  if (missing.length > 0) return { drawn: false, reason: `${measurement.model.id} was measured without ${missing.join(', ')}; the bound needs ${BOUND_HOOKS.join(', ')}` };
+  if (missing.length > 0)
+    return { drawn: false, reason: `${measurement.model.id} was measured without ${missing.join(', ')}; the bound needs ${BOUND_HOOKS.join(', ')}` };
   const view = views?.bound;
   if (view === undefined) return { drawn: false, reason: 'the per-token bound was not gathered' };
   const rows = boundRows(view);
   if (rows.length === 0) return { drawn: false, reason: `${measurement.model.id} has no tokens outside the excluded ones` };
   const metric = primaryMetric(measurement);
   const x = layerAxis(measurement.model.nLayers);
-  const y: PositionChannel = { field: 'median', type: 'quantitative', title: 'per token (median, middle 50%)', ...logScaleAxis(rows.flatMap((row) => [row.q25, row.q75, row.median])) };
-  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: [WRITTEN, GROWN], range: [OKABE_ITO.blue, OKABE_ITO.vermillion] }, legend: { orient: 'bottom' } };
-  const holds = view.violations === 0 ? `the bound holds for all ${view.checked.toLocaleString('en-US')} token-layers` : `the bound fails for ${view.violations} of ${view.checked.toLocaleString('en-US')} token-layers (beyond float32 rounding: a measurement problem)`;
+  const y: PositionChannel = {
+    field: 'median',
+    type: 'quantitative',
+    title: 'per token (median, middle 50%)',
+    ...logScaleAxis(rows.flatMap((row) => [row.q25, row.q75, row.median])),
+  };
+  const color: ColorChannel = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: [WRITTEN, GROWN], range: [OKABE_ITO.blue, OKABE_ITO.vermillion] },
+    legend: { orient: 'bottom' },
+  };
+  const holds =
+    view.violations === 0
+      ? `the bound holds for all ${view.checked.toLocaleString('en-US')} token-layers`
+      : `the bound fails for ${view.violations} of ${view.checked.toLocaleString('en-US')} token-layers (beyond float32 rounding: a measurement problem)`;
   return {
     drawn: true,
     spec: finishSpec({
@@ -64,7 +85,17 @@ function buildBlockBound({ measurement, views }: PlotSubject): FigureOutcome {
       layer: [
         { mark: { type: 'area', opacity: 0.2 }, encoding: { x, y: { ...y, field: 'q25' }, y2: { field: 'q75' }, color } },
         { mark: { type: 'line', point: { size: 16 } }, encoding: { x, y, color } },
-        hoverLayer('bound', { x, y, tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer' }, { field: 'median', title: 'median' }, { field: 'q25', title: 'q25' }, { field: 'q75', title: 'q75' }]) }),
+        hoverLayer('bound', {
+          x,
+          y,
+          tooltip: tooltipOf([
+            { field: 'series', title: 'series', type: 'nominal' },
+            { field: 'layer', title: 'layer' },
+            { field: 'median', title: 'median' },
+            { field: 'q25', title: 'q25' },
+            { field: 'q75', title: 'q75' },
+          ]),
+        }),
       ],
     }),
   };

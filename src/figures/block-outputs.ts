@@ -29,7 +29,12 @@ function buildBlockOutputs({ measurement, fits }: PlotSubject): FigureOutcome {
   const fitted = drawn.flatMap(({ hook, color }) => (fits[hook] === undefined ? [] : [{ fit: fits[hook], label: hook, color }]));
   const fitPoints = fitted.flatMap(({ fit, label }) => fitPhasePoints(fit, label));
   const x = layerAxis(measurement.model.nLayers);
-  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: `mean ${drawn.map(({ hook }) => `‖${hook}‖₂`).join(', ')} (${metric})`, ...logScaleAxis([...rows, ...fitPoints].map((row) => row.norm)) };
+  const y: PositionChannel = {
+    field: 'norm',
+    type: 'quantitative',
+    title: `mean ${drawn.map(({ hook }) => `‖${hook}‖₂`).join(', ')} (${metric})`,
+    ...logScaleAxis([...rows, ...fitPoints].map((row) => row.norm)),
+  };
   const color: ColorChannel = {
     field: 'series',
     type: 'nominal',
@@ -57,13 +62,13 @@ function buildBlockOutputs({ measurement, fits }: PlotSubject): FigureOutcome {
           layer: [
             { mark: { type: 'line', strokeWidth: 1.5, point: { size: 18 } }, encoding: { x, y, color, opacity: pickedOpacity('pick') } },
             hoverLayer(
-          'means',
-          {
-            x,
-            y,
-            tooltip: tooltipOf([
-              { field: 'series', title: 'hook', type: 'nominal' },
-              { field: 'layer', title: 'layer' },
+              'means',
+              {
+                x,
+                y,
+                tooltip: tooltipOf([
+                  { field: 'series', title: 'hook', type: 'nominal' },
+                  { field: 'layer', title: 'layer' },
                   { field: 'norm', title: `mean norm (${metric})` },
                 ]),
               },

@@ -21,7 +21,11 @@ export const COMPARE_DEFAULT_HOOK: HookName = 'resid_post';
 const DEPTH_OFFSET: Record<HookName, number> = { resid_pre: 0, attn_out: 0.5, resid_mid: 0.5, mlp_out: 1, resid_post: 1 };
 
 /** Past nine models in a panel, colours repeat with another dash pattern. */
-const DASHES = [[1, 0], [6, 3], [2, 2]];
+const DASHES = [
+  [1, 0],
+  [6, 3],
+  [2, 2],
+];
 const PANEL_WIDTH = 340;
 
 interface CompareRow {
@@ -72,7 +76,13 @@ function panelSpec(panel: string, index: number, lines: readonly Line[], x: Posi
   const colors = domain.map((_, line) => CATEGORY_COLORS[line % CATEGORY_COLORS.length]!);
   const dashes = domain.map((_, line) => DASHES[Math.floor(line / CATEGORY_COLORS.length) % DASHES.length]!);
   // The domain orders the legend; no `sort` list: Vega-Lite turns one into a nested ternary per entry, which overflows Vega's expression parser past about a thousand models.
-  const color: ColorChannel = { field: 'model', type: 'nominal', title: 'model (small → large)', scale: { domain, range: colors }, legend: { symbolType: 'stroke', symbolSize: 300 } };
+  const color: ColorChannel = {
+    field: 'model',
+    type: 'nominal',
+    title: 'model (small → large)',
+    scale: { domain, range: colors },
+    legend: { symbolType: 'stroke', symbolSize: 300 },
+  };
   // Selections are per panel (each has its own legend and x scale), so their names are too.
   const pick = `pick_${index}`;
   return {
@@ -128,7 +138,12 @@ function buildCompare(subjects: readonly PlotSubject[], options: FigureOptions):
     axis: relative ? { format: '.1f' } : { tickMinStep: 1, format: 'd' },
   };
   const metrics = new Set(usable.map(({ measurement }) => primaryMetric(measurement)));
-  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: yTitle(hook, metrics, options), ...logScaleAxis(lines.flatMap((line) => line.rows.map((row) => row.norm))) };
+  const y: PositionChannel = {
+    field: 'norm',
+    type: 'quantitative',
+    title: yTitle(hook, metrics, options),
+    ...logScaleAxis(lines.flatMap((line) => line.rows.map((row) => row.norm))),
+  };
   const notes = [...(usable.length === 1 ? ['one model only: give several results files to compare models'] : []), ...skipped];
   const first = usable[0]!.measurement;
   return {

@@ -27,7 +27,15 @@ function buildCosines({ measurement }: PlotSubject): FigureOutcome {
   const rows = pairs.flatMap((pair) =>
     (found.diagnostics.summaries.perLayer[cosineColumn(pair, metric)] ?? [])
       .filter((summary) => summary.count > 0)
-      .map((s) => ({ pair: PAIR_TITLES[pair], layer: s.layer, q05: roundValue(s.q05), q25: roundValue(s.q25), median: roundValue(s.median), q75: roundValue(s.q75), q95: roundValue(s.q95) })),
+      .map((s) => ({
+        pair: PAIR_TITLES[pair],
+        layer: s.layer,
+        q05: roundValue(s.q05),
+        q25: roundValue(s.q25),
+        median: roundValue(s.median),
+        q75: roundValue(s.q75),
+        q95: roundValue(s.q95),
+      })),
   );
   const x = layerAxis(measurement.model.nLayers);
   const y = (field: string): PositionChannel => ({ field, type: 'quantitative', title: `cosine (${metric})`, scale: { domain: [-1, 1] } });

@@ -27,12 +27,17 @@ function buildHeadWrites({ weights, measurement: subject }: WeightsSubject, opti
   const folded = found.diagnostics.headValueBiases === 'folded';
   const { nHeads } = measurement.model;
   if (weights.model.nHeads !== nHeads || weights.layers.length !== measurement.model.nLayers) {
-    return { drawn: false, reason: `the weights file (${weights.layers.length} layers × ${weights.model.nHeads} heads) does not match the results file (${measurement.model.nLayers} × ${nHeads})` };
+    return {
+      drawn: false,
+      reason: `the weights file (${weights.layers.length} layers × ${weights.model.nHeads} heads) does not match the results file (${measurement.model.nLayers} × ${nHeads})`,
+    };
   }
   const rows = weights.layers.flatMap((layer) =>
     layer.heads[variant].W_OV.flatMap((wov, head) => {
       const write = means[layer.layer * nHeads + head];
-      return write === undefined || write === null || write <= 0 || wov <= 0 ? [] : [{ layer: layer.layer, head, wov: roundValue(wov), write: roundValue(write) }];
+      return write === undefined || write === null || write <= 0 || wov <= 0
+        ? []
+        : [{ layer: layer.layer, head, wov: roundValue(wov), write: roundValue(write) }];
     }),
   );
   return {
@@ -51,7 +56,12 @@ function buildHeadWrites({ weights, measurement: subject }: WeightsSubject, opti
       mark: { type: 'point', filled: true, size: 40, opacity: 0.8 },
       encoding: {
         x: { field: 'wov', type: 'quantitative', title: `‖W_OV,h‖_F (${variant})`, ...logScaleAxis(rows.map((row) => row.wov)) },
-        y: { field: 'write', type: 'quantitative', title: `mean ‖head write‖₂ (${centered ? 'centered' : 'raw'}, value biases ${folded ? 'folded' : 'in z'})`, ...logScaleAxis(rows.map((row) => row.write)) },
+        y: {
+          field: 'write',
+          type: 'quantitative',
+          title: `mean ‖head write‖₂ (${centered ? 'centered' : 'raw'}, value biases ${folded ? 'folded' : 'in z'})`,
+          ...logScaleAxis(rows.map((row) => row.write)),
+        },
         color: { field: 'layer', type: 'quantitative', title: 'layer', scale: { scheme: SEQUENTIAL_SCHEME } },
         tooltip: tooltipOf([
           { field: 'layer', title: 'layer', type: 'ordinal' },

@@ -48,40 +48,86 @@ function buildLens({ measurement, fits }: PlotSubject, hook: HookName): FigureOu
   const { nLayers, dVocab } = measurement.model;
   const x = layerAxis(nLayers + 1, AXIS_TITLE);
   const xUntitled = { ...x, title: null }; // the panels share the axis: its title once, at the bottom
-  const band = (s: LayerSummary) => ({ layer: s.layer, median: roundValue(s.median), q05: roundValue(s.q05), q25: roundValue(s.q25), q75: roundValue(s.q75), q95: roundValue(s.q95) });
+  const band = (s: LayerSummary) => ({
+    layer: s.layer,
+    median: roundValue(s.median),
+    q05: roundValue(s.q05),
+    q25: roundValue(s.q25),
+    q75: roundValue(s.q75),
+    q95: roundValue(s.q95),
+  });
   const entropyRows = entropy.filter((s) => s.count > 0).map(band);
   const shareRows = (['top1', 'top10'] as const).flatMap((key) =>
-    lens[key].flatMap((share, layer) => (share === null ? [] : [{ layer, series: key === 'top1' ? 'next token is the top prediction' : 'next token in the top 10', share: roundValue(share) }])),
+    lens[key].flatMap((share, layer) =>
+      share === null ? [] : [{ layer, series: key === 'top1' ? 'next token is the top prediction' : 'next token in the top 10', share: roundValue(share) }],
+    ),
   );
 
   // The growth of the fitted hook on the same axis, and the fit's breakpoints across the panels.
   const fit = fits[hook];
   const missing = missingHookReason(measurement, hook);
   const metric = primaryMetric(measurement);
-  const normRows = missing !== undefined ? [] : hookSummaries(measurement, hook).filter((s) => s.count > 0 && s.mean > 0).map((s) => ({ layer: streamOf(hook, s.layer), norm: roundValue(s.mean) }));
-  const fitPoints = fit === undefined || missing !== undefined ? [] : fitPhasePoints(fit, 'fit').map((point) => ({ ...point, layer: streamOf(hook, point.layer) }));
+  const normRows =
+    missing !== undefined
+      ? []
+      : hookSummaries(measurement, hook)
+          .filter((s) => s.count > 0 && s.mean > 0)
+          .map((s) => ({ layer: streamOf(hook, s.layer), norm: roundValue(s.mean) }));
+  const fitPoints =
+    fit === undefined || missing !== undefined ? [] : fitPhasePoints(fit, 'fit').map((point) => ({ ...point, layer: streamOf(hook, point.layer) }));
   const breaks = fit === undefined || missing !== undefined ? [] : breakpointsOf(fit).map((layer, k) => ({ layer, label: `phase ${k + 2}` }));
   const breakpointLayer = (withLabels: boolean): Unit[] =>
     breaks.length === 0
       ? []
       : [
-          { data: { values: breaks }, mark: { type: 'rule', color: BREAKPOINT_COLOR, strokeDash: [4, 3] }, encoding: { x: { field: 'layer', type: 'quantitative' } } } satisfies Unit,
+          {
+            data: { values: breaks },
+            mark: { type: 'rule', color: BREAKPOINT_COLOR, strokeDash: [4, 3] },
+            encoding: { x: { field: 'layer', type: 'quantitative' } },
+          } satisfies Unit,
           ...(withLabels
-            ? [{ data: { values: breaks }, mark: { type: 'text', color: BREAKPOINT_COLOR, align: 'left', dx: 3, y: 4, baseline: 'top', fontSize: 10 }, encoding: { x: { field: 'layer', type: 'quantitative' }, text: { field: 'label' } } } satisfies Unit]
+            ? [
+                {
+                  data: { values: breaks },
+                  mark: { type: 'text', color: BREAKPOINT_COLOR, align: 'left', dx: 3, y: 4, baseline: 'top', fontSize: 10 },
+                  encoding: { x: { field: 'layer', type: 'quantitative' }, text: { field: 'label' } },
+                } satisfies Unit,
+              ]
             : []),
         ];
 
   // The uniform distribution's entropy bounds the axis (files without dVocab: the data do).
   const ceiling = dVocab === undefined ? undefined : roundValue(Math.log(dVocab));
-  const entropyY = (field: string): PositionChannel => ({ field, type: 'quantitative', title: 'entropy (nats)', ...(ceiling === undefined ? {} : { scale: { domain: [0, ceiling] } }) });
+  const entropyY = (field: string): PositionChannel => ({
+    field,
+    type: 'quantitative',
+    title: 'entropy (nats)',
+    ...(ceiling === undefined ? {} : { scale: { domain: [0, ceiling] } }),
+  });
   const entropyPanel: Layer & { width: number; height: number } = {
     width: PLOT_WIDTH,
     height: 200,
     layer: [
-      ...(ceiling === undefined ? [] : [{ data: { values: [{ ceiling }] }, mark: { type: 'rule', color: '#999999', strokeDash: [2, 2] }, encoding: { y: { field: 'ceiling', type: 'quantitative' } } } satisfies Unit]),
+      ...(ceiling === undefined
+        ? []
+        : [
+            {
+              data: { values: [{ ceiling }] },
+              mark: { type: 'rule', color: '#999999', strokeDash: [2, 2] },
+              encoding: { y: { field: 'ceiling', type: 'quantitative' } },
+            } satisfies Unit,
+          ]),
       ...breakpointLayer(true),
-      { data: { values: entropyRows }, mark: { type: 'area', color: OKABE_ITO.blue, opacity: 0.18 }, encoding: { x: xUntitled, y: entropyY('q05'), y2: { field: 'q95' } } },
-      { data: { values: entropyRows }, mark: { type: 'area', color: OKABE_ITO.blue, opacity: 0.35 }, encoding: { x: xUntitled, y: entropyY('q25'), y2: { field: 'q75' } } },
+      {
+        data: { values: entropyRows },
+        mark: { type: 'area', color: OKABE_ITO.blue, opacity: 0.18 },
+        encoding: { x: xUntitled, y: entropyY('q05'), y2: { field: 'q95' } },
+      },
+      {
+        data: { values: entropyRows },
+        mark: { type: 'area', color: OKABE_ITO.blue, opacity: 0.35 },
+        encoding: { x: xUntitled, y: entropyY('q25'), y2: { field: 'q75' } },
+      },
       { data: { values: entropyRows }, mark: { type: 'line', color: OKABE_ITO.blue, point: { size: 16 } }, encoding: { x: xUntitled, y: entropyY('median') } },
       hoverLayer(
         'lens-entropy',
@@ -121,12 +167,25 @@ function buildLens({ measurement, fits }: PlotSubject, hook: HookName): FigureOu
       },
       hoverLayer(
         'lens-shares',
-        { x: xUntitled, y: { field: 'share', type: 'quantitative' }, tooltip: tooltipOf([{ field: 'series', title: 'share', type: 'nominal' }, { field: 'layer', title: 'blocks applied', type: 'ordinal' }, { field: 'share', title: 'of tokens', format: '.1%' }]) },
+        {
+          x: xUntitled,
+          y: { field: 'share', type: 'quantitative' },
+          tooltip: tooltipOf([
+            { field: 'series', title: 'share', type: 'nominal' },
+            { field: 'layer', title: 'blocks applied', type: 'ordinal' },
+            { field: 'share', title: 'of tokens', format: '.1%' },
+          ]),
+        },
         { data: { values: shareRows } },
       ),
     ],
   };
-  const normY: PositionChannel = { field: 'norm', type: 'quantitative', title: normAxisTitle(hook, metric), ...logScaleAxis([...normRows.map((row) => row.norm), ...fitPoints.map((point) => point.norm)]) };
+  const normY: PositionChannel = {
+    field: 'norm',
+    type: 'quantitative',
+    title: normAxisTitle(hook, metric),
+    ...logScaleAxis([...normRows.map((row) => row.norm), ...fitPoints.map((point) => point.norm)]),
+  };
   const normPanel: Layer & { width: number; height: number } = {
     width: PLOT_WIDTH,
     height: 160,
@@ -134,9 +193,26 @@ function buildLens({ measurement, fits }: PlotSubject, hook: HookName): FigureOu
       ...breakpointLayer(false),
       ...(fitPoints.length === 0
         ? []
-        : [{ data: { values: fitPoints }, mark: { type: 'line', color: FIT_COLOR, strokeDash: FIT_DASH, strokeWidth: 3 }, encoding: { x, y: normY, detail: { field: 'phase', type: 'ordinal' } } } satisfies Unit]),
+        : [
+            {
+              data: { values: fitPoints },
+              mark: { type: 'line', color: FIT_COLOR, strokeDash: FIT_DASH, strokeWidth: 3 },
+              encoding: { x, y: normY, detail: { field: 'phase', type: 'ordinal' } },
+            } satisfies Unit,
+          ]),
       { data: { values: normRows }, mark: { type: 'line', color: OKABE_ITO.black, point: { size: 16, color: OKABE_ITO.black } }, encoding: { x, y: normY } },
-      hoverLayer('lens-norms', { x, y: normY, tooltip: tooltipOf([{ field: 'layer', title: 'blocks applied' }, { field: 'norm', title: `mean ${normAxisTitle(hook, metric)}` }]) }, { data: { values: normRows } }),
+      hoverLayer(
+        'lens-norms',
+        {
+          x,
+          y: normY,
+          tooltip: tooltipOf([
+            { field: 'layer', title: 'blocks applied' },
+            { field: 'norm', title: `mean ${normAxisTitle(hook, metric)}` },
+          ]),
+        },
+        { data: { values: normRows } },
+      ),
     ],
   };
   const growth =

@@ -26,19 +26,35 @@ function buildMassiveProfile({ measurement }: PlotSubject): FigureOutcome {
   const found = diagnosticsOf(measurement, 'massive-sequence');
   if ('reason' in found) return { drawn: false, reason: found.reason };
   const sequences = found.diagnostics.summaries.sequences;
-  if (sequences === undefined || sequences.sequences === 0) return { drawn: false, reason: `${measurement.model.id}'s results file has no per-sequence summaries` };
+  if (sequences === undefined || sequences.sequences === 0)
+    return { drawn: false, reason: `${measurement.model.id}'s results file has no per-sequence summaries` };
   const shares = sequences.withMassive;
   const rows = SERIES.flatMap(({ name, column }) =>
-    (sequences.perLayer[column] ?? []).filter((s) => s.count > 0 && Number.isFinite(s.mean)).map((s) => ({ series: name, layer: s.layer, value: roundValue(s.mean), massive: shares[s.layer] ?? null })),
+    (sequences.perLayer[column] ?? [])
+      .filter((s) => s.count > 0 && Number.isFinite(s.mean))
+      .map((s) => ({ series: name, layer: s.layer, value: roundValue(s.mean), massive: shares[s.layer] ?? null })),
   );
   const largest = rows.reduce((most, row) => Math.max(most, row.value), 0);
   const thresholds = found.diagnostics.massiveThresholds ?? SUN_THRESHOLDS;
   const x = layerAxis(measurement.model.nLayers, 'layer (resid_post of block l)');
   const y: PositionChannel = { field: 'value', type: 'quantitative', title: 'magnitude |x| (mean over sequences)' };
-  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: SERIES.map(({ name }) => name), range: SERIES.map(({ color: hue }) => hue) }, legend: { orient: 'top-left', fillColor: 'white', padding: 6 } };
-  const rule = largest >= thresholds.magnitude
-    ? [{ data: { values: [{ threshold: thresholds.magnitude }] }, mark: { type: 'rule' as const, strokeDash: [4, 4], color: OKABE_ITO.vermillion }, encoding: { y: { field: 'threshold', type: 'quantitative' as const } } }]
-    : [];
+  const color: ColorChannel = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: SERIES.map(({ name }) => name), range: SERIES.map(({ color: hue }) => hue) },
+    legend: { orient: 'top-left', fillColor: 'white', padding: 6 },
+  };
+  const rule =
+    largest >= thresholds.magnitude
+      ? [
+          {
+            data: { values: [{ threshold: thresholds.magnitude }] },
+            mark: { type: 'rule' as const, strokeDash: [4, 4], color: OKABE_ITO.vermillion },
+            encoding: { y: { field: 'threshold', type: 'quantitative' as const } },
+          },
+        ]
+      : [];
   return {
     drawn: true,
     spec: finishSpec({

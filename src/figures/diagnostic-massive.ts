@@ -23,7 +23,9 @@ function buildMassiveDims({ measurement }: PlotSubject): FigureOutcome {
     { where: `tokens (${exclusionPhrase(measurement)})`, byLayer: dims.included },
     { where: 'position 0', byLayer: dims.positionZero },
   ];
-  const rows = groups.flatMap(({ where, byLayer }) => byLayer.flatMap((entries, layer) => entries.map(({ dim, share }) => ({ where, layer, dim, share: roundValue(share) }))));
+  const rows = groups.flatMap(({ where, byLayer }) =>
+    byLayer.flatMap((entries, layer) => entries.map(({ dim, share }) => ({ where, layer, dim, share: roundValue(share) }))),
+  );
   const order = [...new Set(rows.map((row) => row.dim))].sort((a, b) => a - b);
   return {
     drawn: true,
@@ -58,7 +60,8 @@ function buildMassiveGrowth({ measurement }: PlotSubject): FigureOutcome {
   if ('reason' in found) return { drawn: false, reason: found.reason };
   const { perLayer } = found.diagnostics.summaries;
   const without = perLayer[massiveColumn('norm_without')];
-  if (without === undefined) return { drawn: false, reason: `${measurement.model.id} was measured without --massive-dims, so there is no norm without the massive dimensions` };
+  if (without === undefined)
+    return { drawn: false, reason: `${measurement.model.id} was measured without --massive-dims, so there is no norm without the massive dimensions` };
   const full = measurement.summaries.raw.resid_post;
   const label = `‖resid_post‖ without dimensions ${(found.diagnostics.massiveDims ?? []).join(', ')}`;
   const series = [
@@ -66,10 +69,18 @@ function buildMassiveGrowth({ measurement }: PlotSubject): FigureOutcome {
     { name: label, summaries: without, color: OKABE_ITO.blue },
     { name: 'largest |x_i|', summaries: perLayer[massiveColumn('max')] ?? [], color: OKABE_ITO.vermillion },
   ];
-  const rows = series.flatMap(({ name, summaries }) => summaries.filter((s) => s.count > 0 && s.mean > 0).map((s) => ({ series: name, layer: s.layer, value: roundValue(s.mean) })));
+  const rows = series.flatMap(({ name, summaries }) =>
+    summaries.filter((s) => s.count > 0 && s.mean > 0).map((s) => ({ series: name, layer: s.layer, value: roundValue(s.mean) })),
+  );
   const x = layerAxis(measurement.model.nLayers);
   const y: PositionChannel = { field: 'value', type: 'quantitative', title: 'mean over tokens (raw)', ...logScaleAxis(rows.map((row) => row.value)) };
-  const color: ColorChannel = { field: 'series', type: 'nominal', title: null, scale: { domain: series.map(({ name }) => name), range: series.map(({ color: hue }) => hue) }, legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 } };
+  const color: ColorChannel = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: series.map(({ name }) => name), range: series.map(({ color: hue }) => hue) },
+    legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 },
+  };
   return {
     drawn: true,
     spec: finishSpec({
@@ -79,7 +90,15 @@ function buildMassiveGrowth({ measurement }: PlotSubject): FigureOutcome {
       data: { values: rows },
       layer: [
         { params: [legendPick('pick', 'series')], mark: { type: 'line', point: { size: 16 } }, encoding: { x, y, color, opacity: pickedOpacity('pick') } },
-        hoverLayer('massive-growth', { x, y, tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer', type: 'ordinal' }, { field: 'value', title: 'mean' }]) }),
+        hoverLayer('massive-growth', {
+          x,
+          y,
+          tooltip: tooltipOf([
+            { field: 'series', title: 'series', type: 'nominal' },
+            { field: 'layer', title: 'layer', type: 'ordinal' },
+            { field: 'value', title: 'mean' },
+          ]),
+        }),
       ],
     }),
   };

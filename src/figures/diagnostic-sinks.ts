@@ -21,14 +21,19 @@ function buildSinks({ measurement }: PlotSubject): FigureOutcome {
   if ('reason' in found) return { drawn: false, reason: found.reason };
   const { nLayers, nHeads } = measurement.model;
   const k = found.diagnostics.sinkTokens ?? 1;
-  const cellsOf = (means: ReadonlyArray<number | null>) => means.flatMap((mass, i) => (mass === null ? [] : [{ layer: Math.floor(i / nHeads), head: i % nHeads, mass: roundValue(mass) }]));
+  const cellsOf = (means: ReadonlyArray<number | null>) =>
+    means.flatMap((mass, i) => (mass === null ? [] : [{ layer: Math.floor(i / nHeads), head: i % nHeads, mass: roundValue(mass) }]));
   const cells = cellsOf(found.diagnostics.summaries.perHeadMeans.sink_mass ?? []);
   const firstK = k > 1 ? found.diagnostics.summaries.perHeadMeans[sinkPrefixColumn(k)] : undefined;
   const metric = primaryMetric(measurement);
   const zero = found.diagnostics.summaries.positionZeroNorms[normColumn('resid_pre', metric)];
   const norms = [
     ...(zero ?? []).flatMap((value, layer) => (value === null || value <= 0 ? [] : [{ series: 'position 0', layer, norm: roundValue(value) }])),
-    ...(zero === undefined ? [] : hookSummaries(measurement, 'resid_pre').filter((s) => s.count > 0 && s.mean > 0).map((s) => ({ series: 'mean over tokens', layer: s.layer, norm: roundValue(s.mean) }))),
+    ...(zero === undefined
+      ? []
+      : hookSummaries(measurement, 'resid_pre')
+          .filter((s) => s.count > 0 && s.mean > 0)
+          .map((s) => ({ series: 'mean over tokens', layer: s.layer, norm: roundValue(s.mean) }))),
   ];
   const heatmap = (values: ReturnType<typeof cellsOf>, what: string): FramedUnit => ({
     width: PLOT_WIDTH,
@@ -55,8 +60,18 @@ function buildSinks({ measurement }: PlotSubject): FigureOutcome {
     encoding: {
       x: layerAxis(nLayers),
       y: { field: 'norm', type: 'quantitative', title: `‖resid_pre‖₂ (${metric})`, ...logScaleAxis(norms.map((row) => row.norm)) },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['position 0', 'mean over tokens'], range: [OKABE_ITO.black, OKABE_ITO.blue] }, legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 } },
-      tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer', type: 'ordinal' }, { field: 'norm', title: 'norm' }]),
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['position 0', 'mean over tokens'], range: [OKABE_ITO.black, OKABE_ITO.blue] },
+        legend: { orient: 'bottom-right', fillColor: 'white', padding: 6 },
+      },
+      tooltip: tooltipOf([
+        { field: 'series', title: 'series', type: 'nominal' },
+        { field: 'layer', title: 'layer', type: 'ordinal' },
+        { field: 'norm', title: 'norm' },
+      ]),
     },
   };
   return {
@@ -74,7 +89,8 @@ function buildSinks({ measurement }: PlotSubject): FigureOutcome {
 
 export const sinksFigure: ModelFigure = {
   scope: 'model',
-  summary: 'attention sinks: mean attention on position 0 and on the first k positions per layer and head, next to position 0’s norm (needs --diagnostics sinks)',
+  summary:
+    'attention sinks: mean attention on position 0 and on the first k positions per layer and head, next to position 0’s norm (needs --diagnostics sinks)',
   diagnostic: 'sinks',
   fitHooks: () => [],
   build: buildSinks,

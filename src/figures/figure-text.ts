@@ -99,7 +99,10 @@ export function describePhase(phase: GrowthPhase): string {
 
 /** Why a fit is not one exponential, in a few words: "R² 0.6926 < 0.95", "2 phases with different rates", or both. */
 export function shapeVerdict(fit: Pick<FitLine, 'r2' | 'phases'>): string {
-  const parts = [...(fit.r2 < R2_THRESHOLD ? [`R² ${formatR2(fit.r2)} < ${R2_THRESHOLD}`] : []), ...(fit.phases.length > 1 ? [`${fit.phases.length} phases with different rates`] : [])];
+  const parts = [
+    ...(fit.r2 < R2_THRESHOLD ? [`R² ${formatR2(fit.r2)} < ${R2_THRESHOLD}`] : []),
+    ...(fit.phases.length > 1 ? [`${fit.phases.length} phases with different rates`] : []),
+  ];
   return parts.length > 0 ? parts.join('; ') : 'neighbouring phases with different rates';
 }
 

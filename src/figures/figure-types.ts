@@ -34,7 +34,10 @@ export interface PlotSubject {
 }
 
 /** What figures draw of a weight growth fit (src/analysis/weight-growth-fit.ts). */
-export type WeightFitLine = Pick<WeightGrowthFit, 'series' | 'variant' | 'fromLayer' | 'toLayer' | 'growth' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases'>;
+export type WeightFitLine = Pick<
+  WeightGrowthFit,
+  'series' | 'variant' | 'fromLayer' | 'toLayer' | 'growth' | 'ciLow' | 'ciHigh' | 'ciMethod' | 'r2' | 'phases'
+>;
 
 /** One weights file, ready to plot, with the results file of the same model when one was given. */
 export interface WeightsSubject {

@@ -36,6 +36,17 @@ export function annotationLayers(lines: ReadonlyArray<{ text: string; color: str
   return lines.map(({ text, color, bold }, index) => ({
     data: { values: [{}] },
     // Never clipped: they sit outside the plot, and zoomable views clip their marks by default.
-    mark: { type: 'text', text, x: 0, y: ANNOTATION_TOP + 18 * index, align: 'left', baseline: 'middle', fontSize: 12, color, clip: false, ...(bold ? { fontWeight: 'bold' as const } : {}) },
+    mark: {
+      type: 'text',
+      text,
+      x: 0,
+      y: ANNOTATION_TOP + 18 * index,
+      align: 'left',
+      baseline: 'middle',
+      fontSize: 12,
+      color,
+      clip: false,
+      ...(bold ? { fontWeight: 'bold' as const } : {}),
+    },
   }));
 }

@@ -114,7 +114,11 @@ function buildGrowthRatio({ measurement, fits, views }: PlotSubject, hook: HookN
         ...fitLayers(fit, x),
         hoverLayer(
           'special',
-          { x, y: { field: 'median', type: 'quantitative' }, tooltip: tooltipOf([{ field: 'label', title: 'position', type: 'nominal' }, layerField, { field: 'median', title: 'median ratio' }]) },
+          {
+            x,
+            y: { field: 'median', type: 'quantitative' },
+            tooltip: tooltipOf([{ field: 'label', title: 'position', type: 'nominal' }, layerField, { field: 'median', title: 'median ratio' }]),
+          },
           { data: { values: special } },
         ),
         hoverLayer(
@@ -137,7 +141,6 @@ function buildGrowthRatio({ measurement, fits, views }: PlotSubject, hook: HookN
     }),
   };
 }
-
 
 export const growthRatioFigure: ModelFigure = {
   scope: 'model',

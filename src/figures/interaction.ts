@@ -85,7 +85,8 @@ export function staticSpec<T>(spec: T): T {
     for (const [key, value] of Object.entries(node)) {
       if (key === 'layer') copy[key] = (value as unknown[]).filter((child) => !isHover(child)).map(visit);
       else if (key === 'hconcat' || key === 'vconcat') copy[key] = visit(value);
-      else if (key === 'encoding') copy[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, channel]) => !dependsOnSelection(channel)));
+      else if (key === 'encoding')
+        copy[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, channel]) => !dependsOnSelection(channel)));
       else if (key !== 'params') copy[key] = value;
     }
     return copy;

@@ -22,7 +22,11 @@ function buildMeanGrowth({ measurement, fits }: PlotSubject, hook: HookName): Fi
   const stat = fit?.stat ?? 'mean';
   // The summary has the mean and the median; other statistics come from the fit, over its range.
   const statisticOf = (summary: LayerSummary): number =>
-    stat === 'geomean' ? (fit !== undefined && summary.layer >= fit.fromLayer && summary.layer <= fit.toLayer ? (fit.values?.[summary.layer - fit.fromLayer] ?? Number.NaN) : Number.NaN) : summary[stat];
+    stat === 'geomean'
+      ? fit !== undefined && summary.layer >= fit.fromLayer && summary.layer <= fit.toLayer
+        ? (fit.values?.[summary.layer - fit.fromLayer] ?? Number.NaN)
+        : Number.NaN
+      : summary[stat];
   const rows = hookSummaries(measurement, hook)
     .filter((summary) => summary.count > 0 && statisticOf(summary) > 0)
     .map((summary) => ({ layer: summary.layer, value: roundValue(statisticOf(summary)), q25: roundValue(summary.q25), q75: roundValue(summary.q75) }));

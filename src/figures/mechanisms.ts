@@ -47,7 +47,15 @@ function rowsOf(file: MechanismsFile, series: readonly Series[]): Row[] {
       if (!(v.mean > 0)) return [];
       const error = errorOf(v);
       if (error === undefined) return [{ layer: layer.layer, value: roundValue(v.mean), series: name }];
-      return [{ layer: layer.layer, value: roundValue(v.mean), low: roundValue(Math.max(v.mean - 2 * error, v.mean / 10)), high: roundValue(v.mean + 2 * error), series: name }];
+      return [
+        {
+          layer: layer.layer,
+          value: roundValue(v.mean),
+          low: roundValue(Math.max(v.mean - 2 * error, v.mean / 10)),
+          high: roundValue(v.mean + 2 * error),
+          series: name,
+        },
+      ];
     }),
   );
 }
@@ -76,7 +84,12 @@ function lineFigure(subject: MechanismsSubject, headline: string, details: strin
   if (rows.length === 0) return { drawn: false, reason: `${file.model.id}: every value is 0, which a log axis cannot show` };
   const dropped = file.layers.length * series.length - rows.length;
   const x = layerAxis(file.model.nLayers);
-  const y: PositionChannel = { field: 'value', type: 'quantitative', title: yTitle, ...logScaleAxis(rows.flatMap((row) => [row.value, row.low ?? row.value, row.high ?? row.value])) };
+  const y: PositionChannel = {
+    field: 'value',
+    type: 'quantitative',
+    title: yTitle,
+    ...logScaleAxis(rows.flatMap((row) => [row.value, row.low ?? row.value, row.high ?? row.value])),
+  };
   const color: ColorChannel = {
     field: 'series',
     type: 'nominal',
@@ -84,7 +97,10 @@ function lineFigure(subject: MechanismsSubject, headline: string, details: strin
     scale: { domain: series.map(({ name }) => name), range: series.map(({ color: hue }) => hue) },
     legend: { orient: 'bottom', direction: 'vertical', columns: 2, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 },
   };
-  const strokeWidth: ChannelDef<'strokeWidth'> = { condition: { test: { field: 'series', oneOf: series.filter((s) => s.target).map((s) => s.name) }, value: 3 }, value: 1.5 };
+  const strokeWidth: ChannelDef<'strokeWidth'> = {
+    condition: { test: { field: 'series', oneOf: series.filter((s) => s.target).map((s) => s.name) }, value: 3 },
+    value: 1.5,
+  };
   return {
     drawn: true,
     ...(dropped > 0 ? { note: `${dropped} value(s) of 0 are not drawn (a log axis cannot show them)` } : {}),
@@ -98,7 +114,15 @@ function lineFigure(subject: MechanismsSubject, headline: string, details: strin
           mark: { type: 'line', point: { size: 16 } },
           encoding: { x, y, color, strokeWidth, opacity: pickedOpacity('pick') },
         },
-        hoverLayer('values', { x, y, tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer' }, { field: 'value', title: 'value' }]) }),
+        hoverLayer('values', {
+          x,
+          y,
+          tooltip: tooltipOf([
+            { field: 'series', title: 'series', type: 'nominal' },
+            { field: 'layer', title: 'layer' },
+            { field: 'value', title: 'value' },
+          ]),
+        }),
       ],
     }),
   };
@@ -125,7 +149,7 @@ export const mlpRandomFigure: MechanismsFigure = {
 
 export const attentionRandomFigure: MechanismsFigure = {
   scope: 'mechanisms',
-  summary: "‖Σ_h W_OV^h x‖ for normalised random x vs the attn_out norm of real prompts (mechanisms file)",
+  summary: '‖Σ_h W_OV^h x‖ for normalised random x vs the attn_out norm of real prompts (mechanisms file)',
   fitHooks: () => [],
   build: (subject) =>
     lineFigure(
@@ -148,7 +172,11 @@ export const activationRateFigure: MechanismsFigure = {
     lineFigure(
       subject,
       'MLP activation rate',
-      [subject.mechanisms.model.mlp === 'gated' ? 'fraction of the gate pre-activations x·W_gate > 0, per layer' : 'fraction of the pre-activations x·W_in + b_in > 0 (hook_pre > 0), per layer'],
+      [
+        subject.mechanisms.model.mlp === 'gated'
+          ? 'fraction of the gate pre-activations x·W_gate > 0, per layer'
+          : 'fraction of the pre-activations x·W_in + b_in > 0 (hook_pre > 0), per layer',
+      ],
       'activation rate',
       [
         { name: 'real prompts', color: OKABE_ITO.black, target: true, value: (layer) => layer.measured.activationRate },

@@ -28,7 +28,13 @@ export function positionLineLayers(
     { field: 'position', title: colorTitle },
     { field: 'layer', title: 'layer' },
   ];
-  const tokenFields: TooltipField[] = prompt === undefined ? [] : [{ field: 'token', title: 'token', type: 'nominal' }, { field: 'prompt', title: 'prompt' }];
+  const tokenFields: TooltipField[] =
+    prompt === undefined
+      ? []
+      : [
+          { field: 'token', title: 'token', type: 'nominal' },
+          { field: 'prompt', title: 'prompt' },
+        ];
   const promptColumn = prompt === undefined ? [] : [{ calculate: String(prompt), as: 'prompt' }];
   return [
     {

@@ -67,7 +67,12 @@ export function positionMeans(measurement: Measurement, view: PositionView, maxL
   for (const [reason, group] of view.special) {
     for (let layer = 0; layer < nLayers; layer += 1) {
       if (group.counts[layer] === 0 || !(group.sums[layer]! > 0)) continue;
-      special.push({ layer, position: -EXCLUSION_CODE[reason], norm: roundValue(group.sums[layer]! / group.counts[layer]!), label: exclusionGroupLabel(measurement, reason) });
+      special.push({
+        layer,
+        position: -EXCLUSION_CODE[reason],
+        norm: roundValue(group.sums[layer]! / group.counts[layer]!),
+        label: exclusionGroupLabel(measurement, reason),
+      });
     }
   }
   return { rows, special, groupSize };
@@ -82,7 +87,12 @@ function buildPositions({ measurement, views }: PlotSubject, hook: HookName): Fi
   if (rows.length + special.length === 0) return { drawn: false, reason: `${measurement.model.id} has no ${hook} norms` };
   const metric = primaryMetric(measurement);
   const x = layerAxis(measurement.model.nLayers);
-  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: `mean ${normAxisTitle(hook, metric)}`, ...logScaleAxis([...rows, ...special].map((row) => row.norm)) };
+  const y: PositionChannel = {
+    field: 'norm',
+    type: 'quantitative',
+    title: `mean ${normAxisTitle(hook, metric)}`,
+    ...logScaleAxis([...rows, ...special].map((row) => row.norm)),
+  };
   const lastLayer = measurement.model.nLayers - 1;
   const lines = groupSize === 1 ? 'one line per position' : `one line per ${groupSize} consecutive positions`;
   return {

@@ -64,7 +64,11 @@ function buildResidMid({ measurement }: PlotSubject): FigureOutcome {
             x,
             y,
             color,
-            shape: { field: 'series', type: 'nominal', scale: { domain: drawn.map((place) => place.label), range: ['square', 'triangle-up', 'circle'].slice(3 - drawn.length) } },
+            shape: {
+              field: 'series',
+              type: 'nominal',
+              scale: { domain: drawn.map((place) => place.label), range: ['square', 'triangle-up', 'circle'].slice(3 - drawn.length) },
+            },
             opacity: pickedOpacity('pick'),
           },
         },

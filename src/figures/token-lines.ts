@@ -46,7 +46,12 @@ function buildTokenLines({ measurement, views }: PlotSubject, hook: HookName, pr
   }
   const lastLayer = nLayers - 1;
   const text = sequence.text ?? sequence.tokens.join('');
-  const y: PositionChannel = { field: 'norm', type: 'quantitative', title: normAxisTitle(hook, metric), ...logScaleAxis([...tokens, ...special].map((row) => row.norm)) };
+  const y: PositionChannel = {
+    field: 'norm',
+    type: 'quantitative',
+    title: normAxisTitle(hook, metric),
+    ...logScaleAxis([...tokens, ...special].map((row) => row.norm)),
+  };
   const x = layerAxis(measurement.model.nLayers);
   return {
     drawn: true,

@@ -53,13 +53,18 @@ const ACTIVATION_ROWS: ReadonlyArray<{ panel: WritingPanel; hook: HookName }> = 
   { panel: 'mlp', hook: 'mlp_out' },
 ];
 
-export function writingWeightsData(weights: WeightsFile, measurement?: Measurement, variant: WeightVariant = weights.options.primaryVariant): WritingWeightsData {
+export function writingWeightsData(
+  weights: WeightsFile,
+  measurement?: Measurement,
+  variant: WeightVariant = weights.options.primaryVariant,
+): WritingWeightsData {
   const rows: WritingWeightsRow[] = [];
   const notes: string[] = [];
   const present = presentSeries(weights, variant);
   for (const { panel, series, kind } of WEIGHT_ROWS) {
     if (!present.includes(series)) {
-      const older = (series === 'W_inW_out' || series === 'b_inW_out') && weights.layers.some((layer) => (layer[variant] as Record<string, unknown>)[series] === undefined);
+      const older =
+        (series === 'W_inW_out' || series === 'b_inW_out') && weights.layers.some((layer) => (layer[variant] as Record<string, unknown>)[series] === undefined);
       notes.push(`${weights.model.id} has no ${series} (${older ? 'the weights file predates it' : 'no such tensor'}), so it is not drawn`);
       continue;
     }

@@ -146,7 +146,13 @@ function buildWritingWeights(subject: WeightsSubject, options: FigureOptions): F
     return fit?.variant === variant ? fit : undefined;
   };
   const labelOf = (row: WritingWeightsRow): string => seriesLabel(quantityName(row), fitOf(row), nLayers);
-  const panels = PANELS.map(({ panel, title }) => panelData(title, rows.filter((row) => row.panel === panel), labelOf));
+  const panels = PANELS.map(({ panel, title }) =>
+    panelData(
+      title,
+      rows.filter((row) => row.panel === panel),
+      labelOf,
+    ),
+  );
   const values = panels.flatMap((panel) => [...panel.lines, ...panel.heads].map((row) => row.norm));
   if (values.length === 0) return { drawn: false, reason: `${weights.model.id} has no positive writing-weight norms to draw on a log axis` };
 
@@ -170,10 +176,14 @@ function buildWritingWeights(subject: WeightsSubject, options: FigureOptions): F
     drawn: true,
     spec: finishSpec({
       title: {
-        text: shorten(`${weights.model.id} — weights that write to the residual stream${measurement === undefined ? '' : ', and what the blocks write'}, per layer`),
+        text: shorten(
+          `${weights.model.id} — weights that write to the residual stream${measurement === undefined ? '' : ', and what the blocks write'}, per layer`,
+        ),
         subtitle: details,
       },
-      hconcat: panels.map((panel, index) => panelSpec(panel, index, x, { field: 'norm', type: 'quantitative', title: index === 0 ? yTitle : null, ...scaleAxis })),
+      hconcat: panels.map((panel, index) =>
+        panelSpec(panel, index, x, { field: 'norm', type: 'quantitative', title: index === 0 ? yTitle : null, ...scaleAxis }),
+      ),
       resolve: {
         scale: { color: 'independent', strokeDash: 'independent' },
         legend: { color: 'independent', strokeDash: 'independent' },
@@ -210,14 +220,24 @@ function panelSpec(panel: PanelData, index: number, x: PositionChannel, y: Posit
     opacity: pickedOpacity(pick),
   };
   const headDots: Unit[] =
-    panel.heads.length === 0 ? [] : [{ data: { values: panel.heads }, mark: { type: 'point', filled: true, size: 22, opacity: 0.4, color: COLORS.W_OV }, encoding: { x, y } }];
+    panel.heads.length === 0
+      ? []
+      : [{ data: { values: panel.heads }, mark: { type: 'point', filled: true, size: 22, opacity: 0.4, color: COLORS.W_OV }, encoding: { x, y } }];
   const headHovers: Unit[] =
     panel.heads.length === 0
       ? []
       : [
           hoverLayer(
             `heads_${index}`,
-            { x, y, tooltip: tooltipOf([{ field: 'head', title: 'head' }, { field: 'layer', title: 'layer' }, { field: 'norm', title: '‖W_OV‖_F of the head' }]) },
+            {
+              x,
+              y,
+              tooltip: tooltipOf([
+                { field: 'head', title: 'head' },
+                { field: 'layer', title: 'layer' },
+                { field: 'norm', title: '‖W_OV‖_F of the head' },
+              ]),
+            },
             { data: { values: panel.heads } },
           ),
         ];
@@ -231,7 +251,11 @@ function panelSpec(panel: PanelData, index: number, x: PositionChannel, y: Posit
       {
         x,
         y,
-        tooltip: tooltipOf([{ field: 'series', title: 'series', type: 'nominal' }, { field: 'layer', title: 'layer' }, { field: 'norm', title: 'norm' }]),
+        tooltip: tooltipOf([
+          { field: 'series', title: 'series', type: 'nominal' },
+          { field: 'layer', title: 'layer' },
+          { field: 'norm', title: 'norm' },
+        ]),
       },
       { data: { values: panel.lines }, params: [xZoom(`zoom_${index}`)] },
     ),

@@ -126,12 +126,15 @@ function projectQkv(ctx: GraphContext, sequence: SequenceValues, x: string, spec
   const { nHeads, nKvHeads, dHead } = dims;
   const qSize = nHeads * dHead;
   const kvSize = nKvHeads * dHead;
-  const toHeads = (value: string, heads: number, label: string) =>
-    g.node('Reshape', [value, sequence.shapeWith([heads, dHead])], {}, `${name}.${label}`);
+  const toHeads = (value: string, heads: number, label: string) => g.node('Reshape', [value, sequence.shapeWith([heads, dHead])], {}, `${name}.${label}`);
   switch (spec.qkv.kind) {
     case 'fused': {
       const fused = ctx.linear(x, spec.qkv.linear, `${name}.qkv`); // [batch·pos, qSize + 2·kvSize]
-      const [q, k, v] = g.nodeMany('Split', [fused, g.intConstant([qSize, kvSize, kvSize])], { axis: int(-1) }, [`${name}.q_flat`, `${name}.k_flat`, `${name}.v_flat`]);
+      const [q, k, v] = g.nodeMany('Split', [fused, g.intConstant([qSize, kvSize, kvSize])], { axis: int(-1) }, [
+        `${name}.q_flat`,
+        `${name}.k_flat`,
+        `${name}.v_flat`,
+      ]);
       return [toHeads(q!, nHeads, 'q'), toHeads(k!, nKvHeads, 'k'), toHeads(v!, nKvHeads, 'v')];
     }
     case 'fused-per-head': {
@@ -153,7 +156,16 @@ function projectQkv(ctx: GraphContext, sequence: SequenceValues, x: string, spec
  * The query or key norm of x [batch, pos, heads, dHead]: over the last axis ('per-head'), or
  * over the heads·dHead features of each position ('projection'), then back to heads.
  */
-function normQueryOrKey(ctx: GraphContext, sequence: SequenceValues, x: string, kind: QkNorm['kind'], norm: NormWeights, heads: number, dHead: number, name: string): string {
+function normQueryOrKey(
+  ctx: GraphContext,
+  sequence: SequenceValues,
+  x: string,
+  kind: QkNorm['kind'],
+  norm: NormWeights,
+  heads: number,
+  dHead: number,
+  name: string,
+): string {
   if (kind === 'per-head') return ctx.norm(x, norm, name);
   const g = ctx.g;
   const whole = g.node('Reshape', [x, sequence.shapeWith([heads * dHead])]); // [batch, pos, heads·dHead]
@@ -183,7 +195,14 @@ export interface AttentionParts {
 }
 
 /** Attention of x [batch·pos, dModel] (already normalized), with the values on the way. */
-export function buildAttentionParts(ctx: GraphContext, sequence: SequenceValues, x: string, spec: AttentionSpec, dims: ModelDims, name: string): AttentionParts {
+export function buildAttentionParts(
+  ctx: GraphContext,
+  sequence: SequenceValues,
+  x: string,
+  spec: AttentionSpec,
+  dims: ModelDims,
+  name: string,
+): AttentionParts {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead } = dims;
   let [q, k, v] = projectQkv(ctx, sequence, x, spec, dims, name);

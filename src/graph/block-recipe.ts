@@ -137,7 +137,14 @@ function sameNorm(a: NormWeights | undefined, b: NormWeights | undefined): boole
 }
 
 /** Block `layer` of `model` on the stream `residPre` [batch·pos, dModel]; returns every tap. */
-export function buildBlock(ctx: GraphContext, sequence: SequenceValues, model: BlockModel, layer: number, residPre: string, observer: BlockObserver = {}): BlockTaps {
+export function buildBlock(
+  ctx: GraphContext,
+  sequence: SequenceValues,
+  model: BlockModel,
+  layer: number,
+  residPre: string,
+  observer: BlockObserver = {},
+): BlockTaps {
   const g = ctx.g;
   const block = model.blocks[layer]!;
   const prefix = `blocks.${layer}`;
@@ -145,7 +152,8 @@ export function buildBlock(ctx: GraphContext, sequence: SequenceValues, model: B
     observer.tap?.(name, value);
     return value;
   };
-  const norm = (x: string, weights: NormWeights | undefined, name: string) => applyNorm(ctx, x, weights, `${prefix}.${name}`, observer.beforeNorm?.(`${prefix}.${name}.after`));
+  const norm = (x: string, weights: NormWeights | undefined, name: string) =>
+    applyNorm(ctx, x, weights, `${prefix}.${name}`, observer.beforeNorm?.(`${prefix}.${name}.after`));
 
   tap('resid_pre', residPre);
   const ln1 = tap('ln1.normalized', norm(residPre, block.norm1, 'ln1'));
@@ -174,7 +182,9 @@ export function buildBlock(ctx: GraphContext, sequence: SequenceValues, model: B
   const mlpOut = tap('mlp_out', block.norm2Post ? norm(mlp.out, block.norm2Post, 'ln2_post') : mlp.out);
   const residPost = tap(
     'resid_post',
-    residMid === undefined ? g.node('Add', [g.node('Add', [residPre, attnOut]), mlpOut], {}, `${prefix}.resid_post`) : g.node('Add', [residMid, mlpOut], {}, `${prefix}.resid_post`),
+    residMid === undefined
+      ? g.node('Add', [g.node('Add', [residPre, attnOut]), mlpOut], {}, `${prefix}.resid_post`)
+      : g.node('Add', [residMid, mlpOut], {}, `${prefix}.resid_post`),
   );
   return {
     resid_pre: residPre,

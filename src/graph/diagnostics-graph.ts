@@ -170,7 +170,8 @@ export class DiagnosticsBuilder {
       const statistics = massiveStatistics(this.ctx, block.residPost, this.shape.dModel, this.maskOfDims, `${block.prefix}.massive`);
       for (const [statistic, value] of Object.entries(statistics) as Array<[keyof typeof statistics, string]>) put(massiveColumn(statistic), value);
     },
-    'massive-median': (block, put) => put(MASSIVE_MEDIAN_COLUMN, medianRatio(this.ctx, block.residPost, this.shape.dModel, `${block.prefix}.massive_median_ratio`)),
+    'massive-median': (block, put) =>
+      put(MASSIVE_MEDIAN_COLUMN, medianRatio(this.ctx, block.residPost, this.shape.dModel, `${block.prefix}.massive_median_ratio`)),
     'massive-sequence': (block, put) => {
       const sequence = { tokenShape: this.sequence.tokenShape, lengths: this.sequenceLengths! };
       const statistics = sequenceMassive(this.ctx, block.residPost, this.shape.dModel, sequence, `${block.prefix}.massive_seq`);
@@ -260,7 +261,9 @@ export class DiagnosticsBuilder {
     const { dModel } = this.shape;
     const normBias = block.norm1?.bias;
     if (!hasValueBias(block.attention) && normBias === undefined) return undefined;
-    const input = normBias ? g.node('Reshape', [this.ctx.weight(normBias), g.intConstant([1, dModel])], {}, `${name}.ln1_bias`) : g.floatConstant(new Array<number>(dModel).fill(0), [1, dModel]);
+    const input = normBias
+      ? g.node('Reshape', [this.ctx.weight(normBias), g.intConstant([1, dModel])], {}, `${name}.ln1_bias`)
+      : g.floatConstant(new Array<number>(dModel).fill(0), [1, dModel]);
     const onePosition = new SequenceValues(this.ctx, g.intConstant([0]), g.intConstant([1, 1]));
     return buildAttentionParts(this.ctx, onePosition, input, block.attention, this.shape, `${name}.value_bias`).z;
   }

@@ -53,7 +53,13 @@ export class GraphContext {
       if (cached) return cached;
     }
     let stored = this.storedTensor(ref.tensor);
-    if (ref.rows) stored = this.g.node('Slice', [stored, this.g.intConstant([ref.rows.start]), this.g.intConstant([ref.rows.start + ref.rows.count]), this.g.intConstant([0])], {}, `${stored}.rows${ref.rows.start}`);
+    if (ref.rows)
+      stored = this.g.node(
+        'Slice',
+        [stored, this.g.intConstant([ref.rows.start]), this.g.intConstant([ref.rows.start + ref.rows.count]), this.g.intConstant([0])],
+        {},
+        `${stored}.rows${ref.rows.start}`,
+      );
     const value = this.use(ref, view === undefined ? stored : view(stored));
     if (view === undefined) this.used.set(key, value);
     return value;
@@ -99,7 +105,11 @@ export class GraphContext {
       name =
         info.data !== undefined
           ? this.g.addInlineInitializer(info.name, stored, info.shape, info.data)
-          : this.g.addExternalInitializer(info.name, stored, info.shape, { location: layout.locationOf(info.file), offset: info.byteOffset, length: info.byteLength });
+          : this.g.addExternalInitializer(info.name, stored, info.shape, {
+              location: layout.locationOf(info.file),
+              offset: info.byteOffset,
+              length: info.byteLength,
+            });
     }
     this.raw.set(info.name, name);
     return name;
@@ -139,7 +149,12 @@ export class GraphContext {
       product = this.g.node('Gemm', [x, this.weight(whole)], { transB: int(1) }, `${name}.fused`);
       this.fusedProducts.set(key, product);
     }
-    const part = this.g.node('Slice', [product, this.g.intConstant([rows.start]), this.g.intConstant([rows.start + rows.count]), this.g.intConstant([1])], {}, weights.bias ? `${name}.part` : name);
+    const part = this.g.node(
+      'Slice',
+      [product, this.g.intConstant([rows.start]), this.g.intConstant([rows.start + rows.count]), this.g.intConstant([1])],
+      {},
+      weights.bias ? `${name}.part` : name,
+    );
     return weights.bias ? this.g.node('Add', [part, this.weight(weights.bias)], {}, name) : part;
   }
 
@@ -171,7 +186,12 @@ export class GraphContext {
     const input = after === undefined ? x : g.node('Add', [x, after], {}, `${name}.after`);
     const centered = weights.kind === 'layernorm' ? g.node('Sub', [input, g.node('ReduceMean', [input], { axes: ints([-1]), keepdims: int(1) })]) : input;
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [centered, centered])], { axes: ints([-1]), keepdims: int(1) }, `${name}.ms`);
-    const normalized = g.node('Div', [centered, g.node('Sqrt', [g.node('Add', [meanSquare, g.floatConstant([weights.eps], [])])])], {}, weights.bias ? `${name}.normalized` : name);
+    const normalized = g.node(
+      'Div',
+      [centered, g.node('Sqrt', [g.node('Add', [meanSquare, g.floatConstant([weights.eps], [])])])],
+      {},
+      weights.bias ? `${name}.normalized` : name,
+    );
     return weights.bias ? g.node('Add', [normalized, this.weight(weights.bias)], {}, name) : normalized;
   }
 

@@ -21,7 +21,13 @@ export interface HookOutput {
 }
 
 /** The block tap each hook reads (TransformerLens's hook points are taps of the block recipe). */
-export const HOOK_TAPS: Record<HookName, BlockTap> = { resid_pre: 'resid_pre', attn_out: 'attn_out', resid_mid: 'resid_mid', mlp_out: 'mlp_out', resid_post: 'resid_post' };
+export const HOOK_TAPS: Record<HookName, BlockTap> = {
+  resid_pre: 'resid_pre',
+  attn_out: 'attn_out',
+  resid_mid: 'resid_mid',
+  mlp_out: 'mlp_out',
+  resid_post: 'resid_post',
+};
 
 export class HookNorms {
   readonly outputs: HookOutput[] = [];

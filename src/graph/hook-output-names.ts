@@ -7,4 +7,3 @@ import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 export function hookOutputName(layer: number, hook: HookName, metric: NormMetric): string {
   return `blocks.${layer}.hook_${hook}:${metric}`;
 }
-

@@ -67,7 +67,12 @@ export class LensBuilder {
     // Σ exp(z − m)·(z − m) as one dot product per token ([T, 1, V] · [T, V, 1], both views of
     // the [T, V] values): no third vocabulary-sized tensor for the product.
     const row = (value: string, shape: number[]) => g.node('Reshape', [value, g.intConstant(shape)]);
-    const weighted = g.node('Reshape', [g.node('MatMul', [row(weights, [0, 1, -1]), row(shifted, [0, -1, 1])]), g.intConstant([-1, 1])], {}, `${name}.sum_exp_shifted`);
+    const weighted = g.node(
+      'Reshape',
+      [g.node('MatMul', [row(weights, [0, 1, -1]), row(shifted, [0, -1, 1])]), g.intConstant([-1, 1])],
+      {},
+      `${name}.sum_exp_shifted`,
+    );
     const entropy = g.node('Sub', [g.node('Log', [total]), g.node('Div', [weighted, total])], {}, `${name}.entropy`);
     return { entropy, rank };
   }

@@ -19,11 +19,20 @@ const ABOVE_ALL = 3e38;
  * --massive-dims) the norm without those dimensions; one TopK of 10 (a heap) gives the first
  * three. x: [batch·pos, d] → [batch·pos, 1] each
  */
-export function massiveStatistics(ctx: GraphContext, x: string, d: number, maskOfDims: string | undefined, name: string): Partial<Record<MassiveStatistic, string>> {
+export function massiveStatistics(
+  ctx: GraphContext,
+  x: string,
+  d: number,
+  maskOfDims: string | undefined,
+  name: string,
+): Partial<Record<MassiveStatistic, string>> {
   const g = ctx.g;
   const top = Math.min(10, d);
   const magnitudes = g.node('Abs', [x]);
-  const [values, indices] = g.nodeMany('TopK', [magnitudes, g.intConstant([top])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top_values`, `${name}.top_indices`]);
+  const [values, indices] = g.nodeMany('TopK', [magnitudes, g.intConstant([top])], { axis: int(-1), largest: int(1), sorted: int(1) }, [
+    `${name}.top_values`,
+    `${name}.top_indices`,
+  ]);
   const column = (from: number, to: number, source = values!) => g.node('Slice', [source, g.intConstant([from]), g.intConstant([to]), g.intConstant([1])]);
   const max = g.node('Identity', [column(0, 1)], {}, `${name}.max`);
   const dim = g.node('Cast', [column(0, 1, indices!)], { to: int(ElementType.float) }, `${name}.dim`);
@@ -49,7 +58,10 @@ export function medianRatio(ctx: GraphContext, x: string, d: number, name: strin
   const magnitudes = g.node('Abs', [x]);
   const keep = { axes: ints([-1]), keepdims: int(1) };
   const topK = (source: string, k: number, largest: boolean, sorted: boolean, label: string) =>
-    g.nodeMany('TopK', [source, g.intConstant([k])], { axis: int(-1), largest: int(largest ? 1 : 0), sorted: int(sorted ? 1 : 0) }, [`${name}.${label}`, `${name}.${label}_indices`])[0]!;
+    g.nodeMany('TopK', [source, g.intConstant([k])], { axis: int(-1), largest: int(largest ? 1 : 0), sorted: int(sorted ? 1 : 0) }, [
+      `${name}.${label}`,
+      `${name}.${label}_indices`,
+    ])[0]!;
   const upperHalf = topK(magnitudes, Math.floor(d / 2) + 1, true, false, 'upper_half');
   const middle = topK(upperHalf, d % 2 === 1 ? 1 : 2, false, false, 'middle'); // v[⌊d/2⌋] (and v[⌊d/2⌋ − 1])
   const median = g.node('ReduceMean', [middle], keep);
@@ -68,7 +80,13 @@ export function medianRatio(ctx: GraphContext, x: string, d: number, name: strin
  * and the rest below, so the K-th largest of the row is the median of its real values, for
  * every row at once (K − ⌊n/2⌋ − 1 ≤ N − n whatever n ≤ N). x: [batch·pos, d] → [batch, 1] each
  */
-export function sequenceMassive(ctx: GraphContext, x: string, d: number, sequence: { tokenShape: string; lengths: string }, name: string): Record<SequenceMassiveStatistic, string> {
+export function sequenceMassive(
+  ctx: GraphContext,
+  x: string,
+  d: number,
+  sequence: { tokenShape: string; lengths: string },
+  name: string,
+): Record<SequenceMassiveStatistic, string> {
   const g = ctx.g;
   const one = g.intConstant([1], []);
   const rows = g.node('Slice', [sequence.tokenShape, g.intConstant([0]), g.intConstant([1]), g.intConstant([0])]); // [1] = [batch]
@@ -82,7 +100,10 @@ export function sequenceMassive(ctx: GraphContext, x: string, d: number, sequenc
   const isReal = g.node('Less', [flat, real]);
   const below = g.floatConstant([-1], []);
   const forMedian = g.node('Where', [isReal, magnitudes, g.node('Where', [g.node('Less', [flat, ranked]), g.floatConstant([ABOVE_ALL], []), below])]);
-  const upper = g.nodeMany('TopK', [forMedian, g.node('Reshape', [k, g.intConstant([1])])], { axis: int(-1), largest: int(1), sorted: int(0) }, [`${name}.upper_half`, `${name}.upper_half_indices`])[0]!;
+  const upper = g.nodeMany('TopK', [forMedian, g.node('Reshape', [k, g.intConstant([1])])], { axis: int(-1), largest: int(1), sorted: int(0) }, [
+    `${name}.upper_half`,
+    `${name}.upper_half_indices`,
+  ])[0]!;
   const keep = { axes: ints([-1]), keepdims: int(1) };
   const median = g.node('ReduceMin', [upper], keep, `${name}.median`);
   const forTop = g.node('Where', [isReal, magnitudes, below]);
@@ -91,7 +112,10 @@ export function sequenceMassive(ctx: GraphContext, x: string, d: number, sequenc
   const top1 = column(0, 'top1');
   const massive = g.node('And', [
     isReal,
-    g.node('And', [g.node('Greater', [magnitudes, g.floatConstant([SUN_THRESHOLDS.magnitude], [])]), g.node('GreaterOrEqual', [magnitudes, g.node('Mul', [median, g.floatConstant([SUN_THRESHOLDS.timesMedian], [])])])]),
+    g.node('And', [
+      g.node('Greater', [magnitudes, g.floatConstant([SUN_THRESHOLDS.magnitude], [])]),
+      g.node('GreaterOrEqual', [magnitudes, g.node('Mul', [median, g.floatConstant([SUN_THRESHOLDS.timesMedian], [])])]),
+    ]),
   ]);
   return {
     top1,

@@ -36,7 +36,13 @@ export function forwardOutputName(layer: number, output: ForwardOutput): string 
  * The observer of one block's reads: attn_out and mlp_out norms, the activation rate, the
  * sampled rows of the MLP input, each output as `layer`'s; `output` adds a graph output.
  */
-function forwardReads(ctx: GraphContext, spec: Pick<TransformerSpec, 'dims' | 'convention'>, rows: string, layer: number, output: (value: string, dims: Array<number | string>) => void): BlockObserver['tap'] {
+function forwardReads(
+  ctx: GraphContext,
+  spec: Pick<TransformerSpec, 'dims' | 'convention'>,
+  rows: string,
+  layer: number,
+  output: (value: string, dims: Array<number | string>) => void,
+): BlockObserver['tap'] {
   const g = ctx.g;
   const centered = spec.convention.metric === 'centered';
   const reads: Partial<Record<BlockTap, (value: string) => void>> = {
@@ -49,7 +55,10 @@ function forwardReads(ctx: GraphContext, spec: Pick<TransformerSpec, 'dims' | 'c
 }
 
 /** Per-layer outputs, reduced before the next norm runs (see GraphContext.zeroAfter). */
-function barrieredOutputs(ctx: GraphContext): { beforeNorm: (name: string) => string | undefined; output: (value: string, dims: Array<number | string>) => void } {
+function barrieredOutputs(ctx: GraphContext): {
+  beforeNorm: (name: string) => string | undefined;
+  output: (value: string, dims: Array<number | string>) => void;
+} {
   let pending: string[] = [];
   return {
     beforeNorm: (name) => {

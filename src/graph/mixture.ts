@@ -38,13 +38,24 @@ export interface MixtureParts {
 export function routingWeights(ctx: GraphContext, x: string, spec: MoeMlpSpec, name: string): { weights: string; chosen: string } {
   const g = ctx.g;
   const probabilities = g.node('Softmax', [ctx.linear(x, spec.router, `${name}.router_logits`)], { axis: int(-1) }, `${name}.router_probs`);
-  const [top, chosen] = g.nodeMany('TopK', [probabilities, g.intConstant([spec.topK])], { axis: int(-1), largest: int(1), sorted: int(1) }, [`${name}.top`, `${name}.chosen`]);
-  const kept = spec.normalizeTopK ? g.node('Div', [top!, g.node('ReduceSum', [top!, g.intConstant([-1])], { keepdims: int(1) })], {}, `${name}.top_normalized`) : top!;
+  const [top, chosen] = g.nodeMany('TopK', [probabilities, g.intConstant([spec.topK])], { axis: int(-1), largest: int(1), sorted: int(1) }, [
+    `${name}.top`,
+    `${name}.chosen`,
+  ]);
+  const kept = spec.normalizeTopK
+    ? g.node('Div', [top!, g.node('ReduceSum', [top!, g.intConstant([-1])], { keepdims: int(1) })], {}, `${name}.top_normalized`)
+    : top!;
   const zeros = g.node('Mul', [probabilities, g.floatConstant([0], [])]);
   return { weights: g.node('ScatterElements', [zeros, chosen!, kept], { axis: int(1) }, `${name}.routing`), chosen: chosen! };
 }
 
-export function buildMixture(ctx: GraphContext, x: string, spec: MoeMlpSpec, name: string, buildExpert: (x: string, expert: ExpertMlpSpec, name: string) => ExpertParts): MixtureParts {
+export function buildMixture(
+  ctx: GraphContext,
+  x: string,
+  spec: MoeMlpSpec,
+  name: string,
+  buildExpert: (x: string, expert: ExpertMlpSpec, name: string) => ExpertParts,
+): MixtureParts {
   const g = ctx.g;
   const { weights, chosen } = routingWeights(ctx, x, spec, name);
   let out = g.node('Mul', [x, g.floatConstant([0], [])], {}, `${name}.zeros`); // [n, dModel]

@@ -45,7 +45,12 @@ export interface BuiltMlpProductGraph {
 }
 
 /** The graph of the given layers (all when absent); `outputs` has one entry per layer given, in order. */
-export function buildMlpProductGraph(spec: TransformerSpec, processing: WeightProcessing, layout: ExternalDataLayout, layers?: readonly number[]): BuiltMlpProductGraph {
+export function buildMlpProductGraph(
+  spec: TransformerSpec,
+  processing: WeightProcessing,
+  layout: ExternalDataLayout,
+  layers?: readonly number[],
+): BuiltMlpProductGraph {
   const g = new GraphBuilder(`resid-norms mlp products ${spec.architecture}`);
   const ctx = new GraphContext(g, layout);
   const frobenius = (value: string, name: string) => g.node('ReduceL2', [value], { keepdims: int(0) }, name);

@@ -55,7 +55,8 @@ export { fractionPositive } from './graph-context.js';
 function valueWeight(ctx: GraphContext, qkv: QkvProjection, dims: ModelDims): { weight: string; transB: number } {
   const g = ctx.g;
   const { nHeads, nKvHeads, dHead, dModel } = dims;
-  const slice = (value: string, start: number, end: number, axis: number) => g.node('Slice', [value, g.intConstant([start]), g.intConstant([end]), g.intConstant([axis])]);
+  const slice = (value: string, start: number, end: number, axis: number) =>
+    g.node('Slice', [value, g.intConstant([start]), g.intConstant([end]), g.intConstant([axis])]);
   switch (qkv.kind) {
     case 'fused': {
       // output = [q | k | v]
@@ -101,7 +102,10 @@ function withoutBias<T extends { bias?: unknown }>(weights: T): Omit<T, 'bias'> 
   return rest;
 }
 
-export function buildProbeGraph(spec: Pick<TransformerSpec, 'architecture' | 'blocks' | 'dims' | 'convention'>, source: ExternalDataLayout | WeightSource): BuiltProbeGraph {
+export function buildProbeGraph(
+  spec: Pick<TransformerSpec, 'architecture' | 'blocks' | 'dims' | 'convention'>,
+  source: ExternalDataLayout | WeightSource,
+): BuiltProbeGraph {
   const g = new GraphBuilder(`resid-norms probes ${spec.architecture}`);
   const ctx = new GraphContext(g, source);
   const centered = spec.convention.metric === 'centered';

@@ -24,7 +24,12 @@ export function inputPositions(g: GraphBuilder, value: string): { tokenShape: st
 }
 
 /** resid_pre of block 0: token (+ position) embeddings of the input ids, as the model uses them, [batch·pos, dModel]. */
-export function embedTokens(ctx: GraphContext, spec: Pick<TransformerSpec, 'tokenEmbedding' | 'positionEmbedding' | 'dims'>, ids: string, positions: string): string {
+export function embedTokens(
+  ctx: GraphContext,
+  spec: Pick<TransformerSpec, 'tokenEmbedding' | 'positionEmbedding' | 'dims'>,
+  ids: string,
+  positions: string,
+): string {
   const { g } = ctx;
   // The lookup selects rows first, so a scaled embedding (Gemma's × √d_model) scales [batch, pos, dModel], not the table,
   // and a BF16 table is cast row by row, never as a float32 copy of the whole table.
@@ -46,7 +51,10 @@ export interface StreamStart {
 }
 
 /** A graph whose stream starts at the input ids (INPUT_IDS, int64 [batch, pos]): the embeddings. */
-export function startFromTokens(ctx: GraphContext, spec: Pick<TransformerSpec, 'tokenEmbedding' | 'positionEmbedding' | 'dims'>): StreamStart & { ids: string } {
+export function startFromTokens(
+  ctx: GraphContext,
+  spec: Pick<TransformerSpec, 'tokenEmbedding' | 'positionEmbedding' | 'dims'>,
+): StreamStart & { ids: string } {
   const ids = ctx.g.addInput(INPUT_IDS, ElementType.int64, ['batch', 'pos']);
   const { tokenShape, positions } = inputPositions(ctx.g, ids);
   return { ids, residual: embedTokens(ctx, spec, ids, positions), sequence: new SequenceValues(ctx, positions, tokenShape), tokenShape };

@@ -118,7 +118,12 @@ export function buildMeasureBlockGraph(
         observer: norms.observer(0),
         afterBlock: (taps) => {
           if (diagnostics.selected) norms.wait(diagnostics.addBlock(0, taps, model.blocks[0]!));
-          outputs = { hooks: norms.outputs, diagnostics: diagnostics.finish(), sequenceDiagnostics: diagnostics.finishSequences(), readsSequenceLengths: diagnostics.sequenceLengths !== undefined };
+          outputs = {
+            hooks: norms.outputs,
+            diagnostics: diagnostics.finish(),
+            sequenceDiagnostics: diagnostics.finishSequences(),
+            readsSequenceLengths: diagnostics.sequenceLengths !== undefined,
+          };
         },
       };
     },
@@ -135,7 +140,10 @@ export function buildLensGraph(spec: TransformerSpec): StreamGraph {
   const start = startFromResidual(ctx, spec.dims.dModel);
   const lens = new LensBuilder(ctx, spec.outputHead, g.addInput(LENS_NEXT_IDS, ElementType.int64, ['batch', 'pos']), start.tokenShape);
   const { entropy, rank } = lens.add(start.residual, 'lens');
-  for (const [value, name] of [[entropy, LENS_OUTPUTS.entropy], [rank, LENS_OUTPUTS.rank]] as const) {
+  for (const [value, name] of [
+    [entropy, LENS_OUTPUTS.entropy],
+    [rank, LENS_OUTPUTS.rank],
+  ] as const) {
     g.addOutput(g.node('Reshape', [value, start.tokenShape], {}, name), ElementType.float, ['batch', 'pos']);
   }
   return finishGraph(ctx);

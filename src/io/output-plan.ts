@@ -30,7 +30,8 @@ export interface PlannedOutput {
  */
 export async function refuseLinksBelow(root: string, path: string, flag: string, { file = false } = {}): Promise<void> {
   const rel = relative(resolve(root), resolve(path));
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`${quote(path)} is not inside ${flag} ${quote(root)}; outputs stay in the folder they belong to`);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
+    throw new UsageError(`${quote(path)} is not inside ${flag} ${quote(root)}; outputs stay in the folder they belong to`);
   const parts = rel.split(sep);
   let current = resolve(root);
   for (const part of file ? parts.slice(0, -1) : parts) {
@@ -38,7 +39,9 @@ export async function refuseLinksBelow(root: string, path: string, flag: string,
     const info = await lstat(current).catch(() => undefined);
     if (info === undefined) return; // created by the write, as a plain folder or file
     if (info.isSymbolicLink()) {
-      throw new UsageError(`cannot write ${quote(path)}: ${quote(relative(process.cwd(), current) || current)} is a symbolic link, and outputs in ${flag} ${quote(root)} are never written through links; remove it or choose another ${flag}`);
+      throw new UsageError(
+        `cannot write ${quote(path)}: ${quote(relative(process.cwd(), current) || current)} is a symbolic link, and outputs in ${flag} ${quote(root)} are never written through links; remove it or choose another ${flag}`,
+      );
     }
   }
 }
@@ -52,7 +55,8 @@ export async function removeFileInside(root: string, path: string, flag: string)
   await refuseLinksBelow(root, path, flag, { file: true }); // the file itself may be a link: unlink removes the link
   const info = await lstat(path).catch(() => undefined);
   if (info === undefined) return;
-  if (!info.isFile() && !info.isSymbolicLink()) throw new UsageError(`cannot remove ${quote(path)}: it is not a file (a folder or special file is in the way); remove it yourself`);
+  if (!info.isFile() && !info.isSymbolicLink())
+    throw new UsageError(`cannot remove ${quote(path)}: it is not a file (a folder or special file is in the way); remove it yourself`);
   await unlink(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw new UsageError(`cannot remove ${quote(path)}: ${error.code ?? error.message}; remove it yourself`);
   });
@@ -76,7 +80,8 @@ export class OutputPlan {
       const id = await identifyPath(output.path);
       for (const key of [`path:${id.real}`, ...(id.inode ? [`inode:${id.inode}`] : [])]) {
         const other = seen.get(key);
-        if (other !== undefined) throw new UsageError(`${other.flag} ${quote(other.path)} and ${output.flag} ${quote(output.path)} are the same file; give each output its own path`);
+        if (other !== undefined)
+          throw new UsageError(`${other.flag} ${quote(other.path)} and ${output.flag} ${quote(output.path)} are the same file; give each output its own path`);
         seen.set(key, output);
       }
     }

@@ -48,7 +48,14 @@ function openFlags(options: OpenOptions): number {
   return (options.write ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0);
 }
 
-function checkRegular(info: { isDirectory(): boolean; isFile(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): void {
+function checkRegular(info: {
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): void {
   if (info.isDirectory()) throw new NotRegularFileError('EISDIR', 'a folder');
   if (!info.isFile()) throw new NotRegularFileError('ENOTREG', describeSpecial(info));
 }

@@ -39,9 +39,16 @@ const MAX_LENS_LOGITS_BYTES = 128 * 1024 * 1024;
  * The token and attention budgets of a model's batches (measure's and mechanisms'); one prompt of
  * maxTokens always fits. `lensVocab`: the vocabulary size when the logit lens is computed.
  */
-export function batchBudgets(nHeads: number, maxTokens: number, lensVocab?: number): Required<Pick<BatchPlanOptions, 'maxBatchTokens' | 'maxAttentionElements'>> {
+export function batchBudgets(
+  nHeads: number,
+  maxTokens: number,
+  lensVocab?: number,
+): Required<Pick<BatchPlanOptions, 'maxBatchTokens' | 'maxAttentionElements'>> {
   return {
-    maxBatchTokens: lensVocab === undefined ? Math.max(MAX_BATCH_TOKENS, maxTokens) : Math.max(1, Math.min(MAX_BATCH_TOKENS, Math.floor(MAX_LENS_LOGITS_BYTES / 4 / lensVocab))),
+    maxBatchTokens:
+      lensVocab === undefined
+        ? Math.max(MAX_BATCH_TOKENS, maxTokens)
+        : Math.max(1, Math.min(MAX_BATCH_TOKENS, Math.floor(MAX_LENS_LOGITS_BYTES / 4 / lensVocab))),
     maxAttentionElements: Math.max(MAX_ATTENTION_BYTES / 4 / nHeads, maxTokens * maxTokens),
   };
 }

@@ -3,7 +3,16 @@ import type { TransformerSpec } from '../architectures/types.js';
 import type { DiagnosticsInfo } from '../results/diagnostics-info.js';
 import type { TablesOutcome } from '../store/result-tables-writer.js';
 import { toolVersion } from '../version.js';
-import { MEASUREMENT_FORMAT, MEASUREMENT_VERSION, SUMMARY_STATISTICS, type Measurement, type ModelInfo, type PromptsInfo, type RuntimeInfo, type ShardInfo } from '../results/schema.js';
+import {
+  MEASUREMENT_FORMAT,
+  MEASUREMENT_VERSION,
+  SUMMARY_STATISTICS,
+  type Measurement,
+  type ModelInfo,
+  type PromptsInfo,
+  type RuntimeInfo,
+  type ShardInfo,
+} from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 
 /** The results file's model block. */

@@ -135,7 +135,9 @@ export async function readCheckpoint(files: CheckpointFiles, key: RunKey): Promi
           // reported below
         }
         if (!complete || parsed.format !== CHECKPOINT_FORMAT || parsed.version !== CHECKPOINT_VERSION || typeof parsed.key !== 'object') {
-          throw new UsageError(`${quote(files.index)} is not a checkpoint of this resid-norms version; rerun with --restart to discard it, or choose another --out`);
+          throw new UsageError(
+            `${quote(files.index)} is not a checkpoint of this resid-norms version; rerun with --restart to discard it, or choose another --out`,
+          );
         }
         if (JSON.stringify(parsed.key) !== JSON.stringify(key)) {
           throw new UsageError(
@@ -292,7 +294,9 @@ export function removeCheckpoint(files: CheckpointFiles): void {
     try {
       rmSync(path, { force: true });
     } catch (error) {
-      throw new UsageError(`cannot remove the checkpoint ${quote(path)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; remove it yourself, or choose another --out`);
+      throw new UsageError(
+        `cannot remove the checkpoint ${quote(path)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; remove it yourself, or choose another --out`,
+      );
     }
   }
 }

@@ -32,7 +32,14 @@ export interface PackedNorms {
 export async function collectBatch(batch: Batch, context: CollectContext): Promise<PackedNorms[]> {
   const outputs = [...context.outputNames, ...context.diagnostics.map(({ name }) => name), ...context.sequenceDiagnostics.map(({ name }) => name)];
   const lengths = context.readsSequenceLengths ? batchSequenceLengths(batch) : undefined;
-  const values = await context.session.run(batchInputIds(batch), batch.members.length, batch.length, outputs, context.readsNextIds ? batchNextIds(batch) : undefined, lengths);
+  const values = await context.session.run(
+    batchInputIds(batch),
+    batch.members.length,
+    batch.length,
+    outputs,
+    context.readsNextIds ? batchNextIds(batch) : undefined,
+    lengths,
+  );
   return packBatch(batch, values, context);
 }
 
@@ -63,7 +70,10 @@ export function packBatch(batch: Batch, values: ReadonlyMap<string, Float32Array
       packed.set(values.get(name)!.subarray(start, start + length * column.length), (outputNames.length + context.tokenColumns.starts[c]!) * length);
     });
     sequenceDiagnostics.forEach(({ name, column }, c) => {
-      packed.set(values.get(name)!.subarray(row * column.length, (row + 1) * column.length), context.floatsPerToken * length + context.sequenceColumns.starts[c]!);
+      packed.set(
+        values.get(name)!.subarray(row * column.length, (row + 1) * column.length),
+        context.floatsPerToken * length + context.sequenceColumns.starts[c]!,
+      );
     });
     return { sequence, values: packed };
   });

@@ -5,7 +5,16 @@
  */
 import type { TransformerSpec } from '../architectures/types.js';
 import { ModelError, UsageError } from '../errors.js';
-import { DEFAULT_SINK_TOKENS, DIAGNOSTICS, diagnosticColumns, sequenceDiagnosticColumns, SUN_THRESHOLDS, type Diagnostic, type DiagnosticSelection, type DiagnosticShape } from '../results/diagnostics.js';
+import {
+  DEFAULT_SINK_TOKENS,
+  DIAGNOSTICS,
+  diagnosticColumns,
+  sequenceDiagnosticColumns,
+  SUN_THRESHOLDS,
+  type Diagnostic,
+  type DiagnosticSelection,
+  type DiagnosticShape,
+} from '../results/diagnostics.js';
 import type { DiagnosticSummaries, DiagnosticsInfo } from '../results/diagnostics-info.js';
 
 /** What a command line asks of the diagnostics. */
@@ -32,8 +41,10 @@ export function chooseDiagnostics(
   if (massiveDims !== undefined && !diagnostics.includes('massive')) {
     throw new UsageError(`--massive-dims ${massiveDims.join(',')} needs --diagnostics massive (the dimensions are left out of massive_norm_without)`);
   }
-  if (sinkTokens !== undefined && !diagnostics.includes('sinks')) throw new UsageError(`--sink-tokens ${sinkTokens} needs --diagnostics sinks (it is the number of positions sink_mass_first_<k> sums)`);
-  if (request.foldValueBiases === false && !diagnostics.includes('heads')) throw new UsageError('--no-fold-value-biases needs --diagnostics heads (it says where the head writes put the value biases)');
+  if (sinkTokens !== undefined && !diagnostics.includes('sinks'))
+    throw new UsageError(`--sink-tokens ${sinkTokens} needs --diagnostics sinks (it is the number of positions sink_mass_first_<k> sums)`);
+  if (request.foldValueBiases === false && !diagnostics.includes('heads'))
+    throw new UsageError('--no-fold-value-biases needs --diagnostics heads (it says where the head writes put the value biases)');
   const { dModel, nCtx } = spec.dims;
   const outside = massiveDims?.find((dim) => dim >= dModel);
   if (outside !== undefined) throw new UsageError(`--massive-dims ${outside} is not a dimension of the residual stream of this model; valid: 0…${dModel - 1}`);
@@ -41,9 +52,14 @@ export function chooseDiagnostics(
     throw new UsageError(`--sink-tokens ${sinkTokens} is not a number of positions of this model; valid: 1…${nCtx} (its context length)`);
   }
   if (diagnostics.length === 0) return undefined;
-  if (diagnostics.includes('massive-sequence') && dModel < 3) throw new ModelError(`--diagnostics massive-sequence takes the 3 largest |x| of a sequence's hidden state, and this model's d_model is ${dModel}; measure without massive-sequence`);
+  if (diagnostics.includes('massive-sequence') && dModel < 3)
+    throw new ModelError(
+      `--diagnostics massive-sequence takes the 3 largest |x| of a sequence's hidden state, and this model's d_model is ${dModel}; measure without massive-sequence`,
+    );
   if (diagnostics.includes('lens') && spec.outputHead !== undefined && 'unavailable' in spec.outputHead) {
-    throw new ModelError(`--diagnostics lens reads the model's final norm and unembedding, which this ${spec.architecture ?? ''} checkpoint does not give (${spec.outputHead.unavailable}); measure without lens`);
+    throw new ModelError(
+      `--diagnostics lens reads the model's final norm and unembedding, which this ${spec.architecture ?? ''} checkpoint does not give (${spec.outputHead.unavailable}); measure without lens`,
+    );
   }
   return {
     diagnostics,
@@ -62,7 +78,9 @@ export function diagnosticShape(spec: Pick<TransformerSpec, 'dims' | 'parallelRe
 export function lensHeadInfo(selection: DiagnosticSelection, spec: Pick<TransformerSpec, 'outputHead'>): DiagnosticsInfo['outputHead'] {
   if (!selection.diagnostics.includes('lens') || 'unavailable' in spec.outputHead) return undefined;
   const head = spec.outputHead;
-  const finalNorm = head.finalNorm && (head.finalNorm.weight?.tensor.name.replace(/\.weight$/, '') ?? `a ${head.finalNorm.kind === 'layernorm' ? 'LayerNorm' : 'RMSNorm'} without parameters`);
+  const finalNorm =
+    head.finalNorm &&
+    (head.finalNorm.weight?.tensor.name.replace(/\.weight$/, '') ?? `a ${head.finalNorm.kind === 'layernorm' ? 'LayerNorm' : 'RMSNorm'} without parameters`);
   return { finalNorm: finalNorm ?? null, unembedding: head.unembedding.tensor.name, tied: head.tied };
 }
 
@@ -71,7 +89,12 @@ export function lensHeadInfo(selection: DiagnosticSelection, spec: Pick<Transfor
  * selection), with `shape` the model's (diagnosticShape, or a results file's model block) and
  * `outputHead` what the lens read (lensHeadInfo, or the shards' record of it).
  */
-export function diagnosticsInfo(selection: DiagnosticSelection, shape: DiagnosticShape, summaries: DiagnosticSummaries, outputHead?: DiagnosticsInfo['outputHead']): DiagnosticsInfo {
+export function diagnosticsInfo(
+  selection: DiagnosticSelection,
+  shape: DiagnosticShape,
+  summaries: DiagnosticSummaries,
+  outputHead?: DiagnosticsInfo['outputHead'],
+): DiagnosticsInfo {
   const columns = diagnosticColumns(selection, shape);
   const sequenceColumns = sequenceDiagnosticColumns(selection, shape);
   return {

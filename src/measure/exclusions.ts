@@ -35,7 +35,8 @@ function specialTokenIdsOf(spec: { specialTokenIds: readonly number[] }, tokeniz
 export function resolveEosTokenId(spec: { eosTokenId: number | null }, tokenizer: TextTokenizer | undefined, modelId: string): number {
   if (spec.eosTokenId !== null) return spec.eosTokenId;
   const id = tokenizer?.configuredEos === undefined ? undefined : tokenizer.tokenToId(tokenizer.configuredEos);
-  if (id === undefined) throw new UsageError(`--append-eos: ${modelId} names no EOS token (config.json eos_token_id, tokenizer_config.json eos_token); drop --append-eos`);
+  if (id === undefined)
+    throw new UsageError(`--append-eos: ${modelId} names no EOS token (config.json eos_token_id, tokenizer_config.json eos_token); drop --append-eos`);
   return id;
 }
 

@@ -42,17 +42,34 @@ export interface MeasureBatchesInput {
 export async function measureBatches(input: MeasureBatchesInput, reporter: Reporter): Promise<{ outcome: RunBatchesOutcome; checkpoint: CheckpointWriter }> {
   const { planned, files, execution, session, spec, pack } = input;
   const totalTokens = planned.reduce((sum, { batch }) => sum + tokenCount(batch), 0);
-  const progress = execution.kind === 'whole' ? reporter.progress('measuring (tokens)', totalTokens, 'items') : reporter.progress('measuring (tokens × blocks)', totalTokens * spec.dims.nLayers, 'items');
+  const progress =
+    execution.kind === 'whole'
+      ? reporter.progress('measuring (tokens)', totalTokens, 'items')
+      : reporter.progress('measuring (tokens × blocks)', totalTokens * spec.dims.nLayers, 'items');
   let checkpoint: CheckpointWriter | undefined;
   try {
     checkpoint = openCheckpoint(files, input.key, input.saved);
     const common = { planned, checkpoint, checkpointFile: files.index, progress, ...(input.signal ? { signal: input.signal } : {}) };
     const outcome =
       session !== undefined
-        ? await runBatches({ ...common, collect: { ...pack, session, readsNextIds: input.graph.readsNextIds, readsSequenceLengths: input.graph.readsSequenceLengths } })
-        : await runStreamedBatches({ ...common, collect: pack, spec, layout: input.layout, hooks: input.hooks, selection: input.diagnostics ?? { diagnostics: [] }, plan: execution as StreamedPlan, session: input.sessionOptions }).then((run) => {
+        ? await runBatches({
+            ...common,
+            collect: { ...pack, session, readsNextIds: input.graph.readsNextIds, readsSequenceLengths: input.graph.readsSequenceLengths },
+          })
+        : await runStreamedBatches({
+            ...common,
+            collect: pack,
+            spec,
+            layout: input.layout,
+            hooks: input.hooks,
+            selection: input.diagnostics ?? { diagnostics: [] },
+            plan: execution as StreamedPlan,
+            session: input.sessionOptions,
+          }).then((run) => {
             const { chunks, weightSeconds, weightBytes, runSeconds } = run.streamed;
-            reporter.info(`block by block: ${chunks} chunk${chunks === 1 ? '' : 's'}, ${formatMemorySize(weightBytes)} of float32 weights read in ${weightSeconds.toFixed(1)} s, ONNX Runtime ${runSeconds.toFixed(1)} s`);
+            reporter.info(
+              `block by block: ${chunks} chunk${chunks === 1 ? '' : 's'}, ${formatMemorySize(weightBytes)} of float32 weights read in ${weightSeconds.toFixed(1)} s, ONNX Runtime ${runSeconds.toFixed(1)} s`,
+            );
             return run;
           });
     return { outcome, checkpoint };
@@ -73,6 +90,8 @@ function openCheckpoint(files: CheckpointFiles, key: RunKey, saved: SavedCheckpo
   try {
     return CheckpointWriter.open(files, key, saved);
   } catch (error) {
-    throw new UsageError(`cannot write ${quote(files.index)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`);
+    throw new UsageError(
+      `cannot write ${quote(files.index)}: ${describeWriteFailure((error as NodeJS.ErrnoException).code ?? String(error))}; choose another --out`,
+    );
   }
 }

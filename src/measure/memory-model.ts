@@ -35,7 +35,10 @@ export function lensWeightBytes(spec: Pick<TransformerSpec, 'outputHead'>, lens:
   return float32Bytes(tensorsOf(spec.outputHead).values());
 }
 
-export function memoryModelOf(spec: TransformerSpec, options: { lens: boolean; diagnostics: boolean; floatsPerToken: number; totalTokens: number; heldBytes?: number }): MemoryModel {
+export function memoryModelOf(
+  spec: TransformerSpec,
+  options: { lens: boolean; diagnostics: boolean; floatsPerToken: number; totalTokens: number; heldBytes?: number },
+): MemoryModel {
   const read = [...spec.blocks.flatMap((block) => [...tensorsOf(block).values()]), ...(options.lens ? tensorsOf(spec.outputHead).values() : [])];
   return {
     largestTensorBytes: read.reduce((most, tensor) => Math.max(most, tensor.byteLength), 0), // no spread: a file may list any number of tensors

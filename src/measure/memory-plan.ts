@@ -124,7 +124,9 @@ const largest = (values: number[]) => values.reduce((most, value) => Math.max(mo
 /** The whole graph's peak: every block's float32 weights, the lens's, and one batch at a time. */
 export function wholeGraphBytes(model: MemoryModel, batches: readonly PlannedShape[]): number {
   const weights = model.blockWeightBytes.reduce((sum, bytes) => sum + bytes, 0) + model.lensWeightBytes;
-  const largestRun = largest(batches.map((batch) => blockRunBytes(model, batch, batch.rows) + lensRunBytes(model, batch, batch.rows) + stateBytes(model, batch)));
+  const largestRun = largest(
+    batches.map((batch) => blockRunBytes(model, batch, batch.rows) + lensRunBytes(model, batch, batch.rows) + stateBytes(model, batch)),
+  );
   return fixedBytes(model) + weights + largestRun;
 }
 
@@ -150,7 +152,13 @@ export class BudgetTooSmallError extends UsageError {}
  * The plan for `batches` (in plan order) under `budget` bytes; `budgetName` says where the budget
  * came from, for the refusal ("--max-memory", "RESID_NORMS_MAX_MEMORY", the default's source).
  */
-export function planExecution(model: MemoryModel, batches: readonly PlannedShape[], budget: number, budgetName: string, chunkTokens = CHUNK_TOKENS): ExecutionPlan {
+export function planExecution(
+  model: MemoryModel,
+  batches: readonly PlannedShape[],
+  budget: number,
+  budgetName: string,
+  chunkTokens = CHUNK_TOKENS,
+): ExecutionPlan {
   const whole = wholeGraphBytes(model, batches);
   if (whole <= budget) return { kind: 'whole', bytes: whole };
   const minimum = minimumStreamedBytes(model, batches);
@@ -162,10 +170,13 @@ export function planExecution(model: MemoryModel, batches: readonly PlannedShape
   const fullLens = largest(batches.map((batch) => lensRunBytes(model, batch, batch.rows)));
   const runAllowance = Math.min(fullBlock + fullLens, available - largest(batches.map((batch) => stateBytes(model, batch))));
   const share = runAllowance / (fullBlock + fullLens);
-  const rowsWithin = (batch: PlannedShape, allowance: number, perRow: number) => (perRow === 0 ? batch.rows : Math.max(1, Math.min(batch.rows, Math.floor(allowance / perRow))));
+  const rowsWithin = (batch: PlannedShape, allowance: number, perRow: number) =>
+    perRow === 0 ? batch.rows : Math.max(1, Math.min(batch.rows, Math.floor(allowance / perRow)));
   const blockRows = batches.map((batch) => rowsWithin(batch, share * fullBlock, blockRunBytes(model, batch, 1)));
   const lensRows = batches.map((batch) => rowsWithin(batch, share * fullLens, lensRunBytes(model, batch, 1)));
-  const runs = largest(batches.map((batch, index) => blockRunBytes(model, batch, blockRows[index]!))) + largest(batches.map((batch, index) => lensRunBytes(model, batch, lensRows[index]!)));
+  const runs =
+    largest(batches.map((batch, index) => blockRunBytes(model, batch, blockRows[index]!))) +
+    largest(batches.map((batch, index) => lensRunBytes(model, batch, lensRows[index]!)));
 
   const chunkAllowance = available - runs;
   const chunks: number[][] = [];

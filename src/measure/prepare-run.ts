@@ -79,7 +79,8 @@ export async function prepareRun(request: PrepareRequest, output: PrepareOutput,
   const { spec } = model;
   const tokenizer = await loadTokenizer(resolved.dir);
   const hooks = chooseHooks(request.hooks, spec);
-  if (output.measuresHooks && request.hooks === undefined && spec.parallelResidual) reporter.info(`${spec.architecture} uses parallel attention and MLP: there is no resid_mid hook, so it is not measured`);
+  if (output.measuresHooks && request.hooks === undefined && spec.parallelResidual)
+    reporter.info(`${spec.architecture} uses parallel attention and MLP: there is no resid_mid hook, so it is not measured`);
   const diagnostics = chooseDiagnostics(request, spec);
   const tokenized = await tokenizeForModel(promptSet.prompts, tokenizer, { id: resolved.id, ...spec, ...spec.dims }, request, {
     dir: resolved.dir,

@@ -52,7 +52,9 @@ export async function runBatches(input: RunBatchesInput): Promise<RunBatchesOutc
  * many there are.
  */
 export function countResumedBatches(
-  input: Pick<RunBatchesInput, 'planned' | 'checkpoint' | 'checkpointFile' | 'progress'> & { collect: Pick<PackContext, 'floatsPerToken' | 'floatsPerSequence'> },
+  input: Pick<RunBatchesInput, 'planned' | 'checkpoint' | 'checkpointFile' | 'progress'> & {
+    collect: Pick<PackContext, 'floatsPerToken' | 'floatsPerSequence'>;
+  },
   unitsPerToken = 1,
 ): number {
   const { planned, checkpoint, collect, progress } = input;
@@ -60,7 +62,11 @@ export function countResumedBatches(
   for (const finished of checkpoint.batches.values()) {
     const batch = byPosition.get(finished.position);
     const indices = batch?.members.map((member) => member.index);
-    if (!batch || JSON.stringify(indices) !== JSON.stringify(finished.indices) || finished.bytes !== 4 * batch.members.reduce((sum, member) => sum + packedLength(collect, member.ids.length), 0)) {
+    if (
+      !batch ||
+      JSON.stringify(indices) !== JSON.stringify(finished.indices) ||
+      finished.bytes !== 4 * batch.members.reduce((sum, member) => sum + packedLength(collect, member.ids.length), 0)
+    ) {
       throw new UsageError(`${quote(input.checkpointFile)} holds batches this run would not make; rerun with --restart to discard it`);
     }
     if (progress.carry) progress.carry(unitsPerToken * tokenCount(batch));

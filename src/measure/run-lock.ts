@@ -14,7 +14,21 @@
  * read only when it is a regular file, opened without following links and without blocking.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, readlinkSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, quote } from '../errors.js';
 import { describeSpecial } from '../io/output-guard.js';
@@ -119,10 +133,14 @@ type Verdict = { live: true; note?: string } | { live: false; why: string } | { 
 /** Whether the holder is still running, as far as this process can tell. */
 export function judgeHolder(holder: LockHolder, me: LockHolder): Verdict {
   if (holder.slurmJob !== null && holder.slurmJob === me.slurmJob && holder.slurmRestarts < me.slurmRestarts) {
-    return { live: false, why: `an earlier run of this Slurm job (requeued ${me.slurmRestarts} time${me.slurmRestarts === 1 ? '' : 's'}), which Slurm has ended` };
+    return {
+      live: false,
+      why: `an earlier run of this Slurm job (requeued ${me.slurmRestarts} time${me.slurmRestarts === 1 ? '' : 's'}), which Slurm has ended`,
+    };
   }
   if (holder.host !== me.host) return { live: 'unknown', why: `this host (${me.host})` };
-  if (holder.pidNamespace !== me.pidNamespace) return { live: 'unknown', why: `this pid namespace (the same host name, but another container, or this one restarted)` };
+  if (holder.pidNamespace !== me.pidNamespace)
+    return { live: 'unknown', why: `this pid namespace (the same host name, but another container, or this one restarted)` };
   if (holder.bootId !== null && me.bootId !== null && holder.bootId !== me.bootId) return { live: false, why: 'this machine has restarted since' };
   if (!isProcessAlive(holder.pid)) return { live: false, why: 'that process is gone' };
   const started = processStartTicks(holder.pid);
@@ -132,12 +150,16 @@ export function judgeHolder(holder: LockHolder, me: LockHolder): Verdict {
   // No start time (a lock of an older version): a pid whose command line names no resid-norms is not the holder.
   const command = readText(`/proc/${holder.pid}/cmdline`);
   if (command !== undefined && !command.includes('resid-norms')) return { live: false, why: `pid ${holder.pid} is now another process (not resid-norms)` };
-  return { live: true, note: command === undefined ? ` (pid ${holder.pid} is running; this system cannot tell whether it is the process that took the lock)` : '' };
+  return {
+    live: true,
+    note: command === undefined ? ` (pid ${holder.pid} is running; this system cannot tell whether it is the process that took the lock)` : '',
+  };
 }
 
 /** A lock file of an older version held the pid alone: read as a holder on this machine without a start time. */
 function parseHolder(text: string, me: LockHolder): LockHolder | undefined {
-  if (/^\d{1,9}\n?$/.test(text)) return { ...me, pid: Number(text), startTicks: null, slurmJob: null, slurmRestarts: 0, command: 'measure', since: 'unknown (a lock of an older version)' };
+  if (/^\d{1,9}\n?$/.test(text))
+    return { ...me, pid: Number(text), startTicks: null, slurmJob: null, slurmRestarts: 0, command: 'measure', since: 'unknown (a lock of an older version)' };
   try {
     const value = JSON.parse(text) as Partial<LockHolder>;
     if (value.format !== LOCK_FORMAT || typeof value.host !== 'string' || !Number.isSafeInteger(value.pid) || value.pid! <= 0) return undefined;
@@ -276,7 +298,9 @@ export function acquireRunLock(path: string, options: LockOptions = {}): () => v
     }
     const verdict = judgeHolder(holder, me);
     if (verdict.live === true) {
-      throw new UsageError(`another resid-norms process (${describeHolder(holder)}) is ${holder.command === 'measure' ? 'measuring into' : 'writing'} the same --out (${quote(path)})${verdict.note ?? ''}; wait for it, or choose another --out`);
+      throw new UsageError(
+        `another resid-norms process (${describeHolder(holder)}) is ${holder.command === 'measure' ? 'measuring into' : 'writing'} the same --out (${quote(path)})${verdict.note ?? ''}; wait for it, or choose another --out`,
+      );
     }
     if (verdict.live === 'unknown') {
       if (!options.takeOver) {

@@ -34,7 +34,9 @@ export interface SequenceOptions {
 /** Refuse a token id the graph's embedding cannot look up (ModelError: the model's files disagree). */
 function checkModelId(id: number, dVocab: number, what: string): void {
   if (!Number.isSafeInteger(id) || id < 0 || id >= dVocab) {
-    throw new ModelError(`${what} is token id ${id}, outside the model's vocabulary (config.json vocab_size ${dVocab}: valid ids 0…${dVocab - 1}); the tokenizer or config does not belong to this model`);
+    throw new ModelError(
+      `${what} is token id ${id}, outside the model's vocabulary (config.json vocab_size ${dVocab}: valid ids 0…${dVocab - 1}); the tokenizer or config does not belong to this model`,
+    );
   }
 }
 
@@ -49,12 +51,23 @@ function textBudget(options: SequenceOptions): number {
  * Prompts → sequences. `encoded` holds the encodings of the text prompts, by prompt index, when
  * they were made off the main thread (./tokenize-off-thread.ts); without it they are made here.
  */
-export function tokenizePrompts(prompts: readonly Prompt[], tokenizer: TextTokenizer | undefined, options: SequenceOptions, encoded?: ReadonlyMap<number, Encoded>): Sequence[] {
+export function tokenizePrompts(
+  prompts: readonly Prompt[],
+  tokenizer: TextTokenizer | undefined,
+  options: SequenceOptions,
+  encoded?: ReadonlyMap<number, Encoded>,
+): Sequence[] {
   const problems = new ProblemList();
   const prependsBos = options.prependBos && options.bosTokenId !== null && prompts.some((prompt) => prompt.ids === undefined);
-  if (prependsBos) checkModelId(options.bosTokenId!, options.dVocab, 'the BOS token prepended to text prompts (config.json bos_token_id, else tokenizer_config.json bos_token)');
+  if (prependsBos)
+    checkModelId(
+      options.bosTokenId!,
+      options.dVocab,
+      'the BOS token prepended to text prompts (config.json bos_token_id, else tokenizer_config.json bos_token)',
+    );
   const appended = options.appendEos?.count ?? 0;
-  if (options.appendEos && appended > 0) checkModelId(options.appendEos.id, options.dVocab, 'the EOS token --append-eos appends (config.json eos_token_id, else tokenizer_config.json eos_token)');
+  if (options.appendEos && appended > 0)
+    checkModelId(options.appendEos.id, options.dVocab, 'the EOS token --append-eos appends (config.json eos_token_id, else tokenizer_config.json eos_token)');
   const budget = options.maxTokens - appended; // room for the prompt's own tokens
   const sequences: Sequence[] = [];
   prompts.forEach((prompt, index) => {
@@ -145,17 +158,25 @@ export async function tokenizeForModel(
   }
   const appendEos = request.appendEos ?? 0;
   const room = maxTokens - (request.prependBos && bosTokenId !== null ? 1 : 0);
-  if (appendEos > 0 && appendEos >= room) throw new UsageError(`--append-eos ${appendEos} leaves no room for the prompts in ${maxTokens} tokens${room < maxTokens ? ' (BOS included)' : ''}; valid: 0…${Math.max(0, room - 1)}, or raise --max-tokens`);
+  if (appendEos > 0 && appendEos >= room)
+    throw new UsageError(
+      `--append-eos ${appendEos} leaves no room for the prompts in ${maxTokens} tokens${room < maxTokens ? ' (BOS included)' : ''}; valid: 0…${Math.max(0, room - 1)}, or raise --max-tokens`,
+    );
   const eos = appendEos > 0 ? { id: resolveEosTokenId(model, tokenizer, model.id), count: appendEos } : undefined;
   const options: SequenceOptions = { prependBos: request.prependBos, bosTokenId, maxTokens, dVocab: model.dVocab, ...(eos ? { appendEos: eos } : {}) };
   let encoded: Map<number, Encoded> | undefined;
   if (offThread !== undefined && tokenizer !== undefined) {
     const texts = prompts.flatMap((prompt, index) => (prompt.ids === undefined ? [{ index, text: prompt.text ?? '', line: prompt.line }] : []));
-    const encodings = await encodeOffThread(offThread.dir, texts.map(({ text }) => text), textBudget(options), {
-      ...(offThread.signal ? { signal: offThread.signal } : {}),
-      ...(offThread.env ? { env: offThread.env } : {}),
-      describe: (i) => `prompt ${texts[i]!.index + 1} (line ${texts[i]!.line})`,
-    });
+    const encodings = await encodeOffThread(
+      offThread.dir,
+      texts.map(({ text }) => text),
+      textBudget(options),
+      {
+        ...(offThread.signal ? { signal: offThread.signal } : {}),
+        ...(offThread.env ? { env: offThread.env } : {}),
+        describe: (i) => `prompt ${texts[i]!.index + 1} (line ${texts[i]!.line})`,
+      },
+    );
     encoded = new Map(texts.map(({ index }, i) => [index, encodings[i]!]));
   }
   const sequences = tokenizePrompts(prompts, tokenizer, options, encoded);

@@ -27,7 +27,5 @@ export function parseShard(value: string): Shard {
 
 /** The batches (with their plan positions) that shard i of n runs. */
 export function batchesOfShard(batches: readonly Batch[], shard: Shard | undefined): Array<{ position: number; batch: Batch }> {
-  return batches
-    .map((batch, position) => ({ position, batch }))
-    .filter(({ position }) => shard === undefined || position % shard.count === shard.index - 1);
+  return batches.map((batch, position) => ({ position, batch })).filter(({ position }) => shard === undefined || position % shard.count === shard.index - 1);
 }

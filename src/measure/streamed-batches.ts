@@ -33,7 +33,15 @@ export interface StreamedBatchesInput extends Omit<RunBatchesInput, 'collect'> {
 }
 
 /** Copy `source` [rows, length, width] into `target` [.., length, stride] at rows from rowStart, columns from `column`. */
-function copyColumns(target: Float32Array, source: Float32Array, run: Pick<RunOutputs, 'rowStart' | 'rows'>, length: number, width: number, stride: number, column: number): void {
+function copyColumns(
+  target: Float32Array,
+  source: Float32Array,
+  run: Pick<RunOutputs, 'rowStart' | 'rows'>,
+  length: number,
+  width: number,
+  stride: number,
+  column: number,
+): void {
   for (let token = 0; token < run.rows * length; token += 1) {
     const to = (run.rowStart * length + token) * stride + column;
     for (let k = 0; k < width; k += 1) target[to + k] = source[token * width + k]!;
@@ -70,7 +78,12 @@ export async function runStreamedBatches(input: StreamedBatchesInput): Promise<R
     // The last block's stream is read by nothing but its norms, the lens and the diagnostics.
     const outputsResidual = layer < nLayers - 1 || !onlyResidPre || input.selection.diagnostics.length > 0;
     const graph = buildMeasureBlockGraph(spec, layer, input.hooks, input.selection, { outputsResidual });
-    blockOutputs.set(layer, { hooks: graph.hooks, diagnostics: graph.diagnostics, sequenceDiagnostics: graph.sequenceDiagnostics, readsSequenceLengths: graph.readsSequenceLengths });
+    blockOutputs.set(layer, {
+      hooks: graph.hooks,
+      diagnostics: graph.diagnostics,
+      sequenceDiagnostics: graph.sequenceDiagnostics,
+      readsSequenceLengths: graph.readsSequenceLengths,
+    });
     return graph;
   };
 
@@ -115,7 +128,10 @@ export async function runStreamedBatches(input: StreamedBatchesInput): Promise<R
       lens: (stream, run) => {
         const into = valuesOf(run.batch);
         const { length } = streamed[run.batch]!;
-        for (const [column, output] of [[LENS_COLUMNS.entropy, LENS_OUTPUTS.entropy], [LENS_COLUMNS.rank, LENS_OUTPUTS.rank]] as const) {
+        for (const [column, output] of [
+          [LENS_COLUMNS.entropy, LENS_OUTPUTS.entropy],
+          [LENS_COLUMNS.rank, LENS_OUTPUTS.rank],
+        ] as const) {
           const whole = diagnostics.get(column)!;
           copyColumns(into.get(whole.name)!, run.values.get(output)!, run, length, 1, whole.column.length, stream);
         }

@@ -14,7 +14,15 @@
 import { createHash } from 'node:crypto';
 import type { TransformerSpec } from '../architectures/types.js';
 import type { ExternalDataLayout } from '../graph/external-data.js';
-import { buildEmbeddingGraph, INPUT_IDS, LENS_NEXT_IDS, RESIDUAL_INPUT, RESIDUAL_OUTPUT, type StreamGraph, type WeightInput } from '../graph/streamed-graphs.js';
+import {
+  buildEmbeddingGraph,
+  INPUT_IDS,
+  LENS_NEXT_IDS,
+  RESIDUAL_INPUT,
+  RESIDUAL_OUTPUT,
+  type StreamGraph,
+  type WeightInput,
+} from '../graph/streamed-graphs.js';
 import { readTensorValues } from '../models/weight-index.js';
 import type { Progress } from '../messages/reporter.js';
 import type { SessionOptions } from '../runtime/onnx-session.js';
@@ -148,7 +156,13 @@ function rowsOf<T extends Float32Array | BigInt64Array>(values: T, batch: Stream
   return values.subarray(start * stride, (start + count) * stride) as T;
 }
 
-export async function runStreamed(model: StreamedModel, batches: readonly StreamedBatch[], plan: StreamedPlan, callbacks: StreamedCallbacks, options: StreamedRunOptions): Promise<StreamedStats> {
+export async function runStreamed(
+  model: StreamedModel,
+  batches: readonly StreamedBatch[],
+  plan: StreamedPlan,
+  callbacks: StreamedCallbacks,
+  options: StreamedRunOptions,
+): Promise<StreamedStats> {
   const stats: StreamedStats = { chunks: 0, weightSeconds: 0, weightBytes: 0, runSeconds: 0 };
   const timedRead = async (inputs: readonly WeightInput[], arrays: WeightArrays) => {
     const startedAt = performance.now();
@@ -176,7 +190,14 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
       const streams = new Map<number, Float32Array>(chunk.map((b) => [b, new Float32Array(batches[b]!.rows * batches[b]!.length * dModel)]));
 
       /** Run `graph` over a batch a few rows at a time, writing resid_out back over the stream. */
-      const runRows = async (graph: StreamGraph, b: number, rowsPerRun: number, feedsFor: (rowStart: number, rows: number) => Record<string, Feed>, outputs: readonly string[], handle: (outputs: RunOutputs) => void) => {
+      const runRows = async (
+        graph: StreamGraph,
+        b: number,
+        rowsPerRun: number,
+        feedsFor: (rowStart: number, rows: number) => Record<string, Feed>,
+        outputs: readonly string[],
+        handle: (outputs: RunOutputs) => void,
+      ) => {
         const batch = batches[b]!;
         const stream = streams.get(b)!;
         const session = await sessions.get(graph.bytes);
@@ -196,7 +217,11 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
           handle({ batch: b, rowStart, rows, values });
         }
       };
-      const residualFeed = (b: number, rowStart: number, rows: number): Feed => ({ type: 'float32', data: rowsOf(streams.get(b)!, batches[b]!, rowStart, rows, dModel), dims: [rows, batches[b]!.length, dModel] });
+      const residualFeed = (b: number, rowStart: number, rows: number): Feed => ({
+        type: 'float32',
+        data: rowsOf(streams.get(b)!, batches[b]!, rowStart, rows, dModel),
+        dims: [rows, batches[b]!.length, dModel],
+      });
       const runLens = async (stream: number, b: number) => {
         if (!lens || !callbacks.lens) return;
         const batch = batches[b]!;
@@ -204,7 +229,11 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
           lens,
           b,
           plan.lensRows[b]!,
-          (rowStart, rows) => ({ ...lensWeights!, [RESIDUAL_INPUT]: residualFeed(b, rowStart, rows), [LENS_NEXT_IDS]: { type: 'int64', data: rowsOf(batch.nextIds!, batch, rowStart, rows, 1), dims: [rows, batch.length] } }),
+          (rowStart, rows) => ({
+            ...lensWeights!,
+            [RESIDUAL_INPUT]: residualFeed(b, rowStart, rows),
+            [LENS_NEXT_IDS]: { type: 'int64', data: rowsOf(batch.nextIds!, batch, rowStart, rows, 1), dims: [rows, batch.length] },
+          }),
           lens.outputNames,
           (outputs) => callbacks.lens!(stream, outputs),
         );
@@ -213,7 +242,14 @@ export async function runStreamed(model: StreamedModel, batches: readonly Stream
       note('embeddings');
       for (const b of chunk) {
         const batch = batches[b]!;
-        await runRows(embedding, b, batch.rows, (rowStart, rows) => ({ [INPUT_IDS]: { type: 'int64', data: rowsOf(batch.ids, batch, rowStart, rows, 1), dims: [rows, batch.length] } }), [RESIDUAL_OUTPUT], () => undefined);
+        await runRows(
+          embedding,
+          b,
+          batch.rows,
+          (rowStart, rows) => ({ [INPUT_IDS]: { type: 'int64', data: rowsOf(batch.ids, batch, rowStart, rows, 1), dims: [rows, batch.length] } }),
+          [RESIDUAL_OUTPUT],
+          () => undefined,
+        );
         await runLens(0, b);
       }
       for (let layer = 0; layer < nLayers; layer += 1) {

@@ -31,7 +31,8 @@ export function tokenizeTimeoutMs(env: NodeJS.ProcessEnv = process.env): number 
   const text = env.RESID_NORMS_TOKENIZE_TIMEOUT_MS;
   if (text === undefined || text === '') return DEFAULT_TOKENIZE_TIMEOUT_MS;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1 || value > 86_400_000) throw new UsageError(`RESID_NORMS_TOKENIZE_TIMEOUT_MS is ${quote(text)}; give milliseconds from 1 to 86400000`);
+  if (!Number.isSafeInteger(value) || value < 1 || value > 86_400_000)
+    throw new UsageError(`RESID_NORMS_TOKENIZE_TIMEOUT_MS is ${quote(text)}; give milliseconds from 1 to 86400000`);
   return value;
 }
 
@@ -64,7 +65,12 @@ export function encodeOffThread(dir: string, texts: readonly string[], budget: n
       );
     let timer = setTimeout(onTimeout, timeoutMs);
     let ready = false;
-    const onAbort = () => finish(new InterruptedError(`${stopReason(options.signal!)} while tokenizing the prompts, before any batch ran; nothing was measured or saved: run the same command again`));
+    const onAbort = () =>
+      finish(
+        new InterruptedError(
+          `${stopReason(options.signal!)} while tokenizing the prompts, before any batch ran; nothing was measured or saved: run the same command again`,
+        ),
+      );
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     worker.on('message', (message: TokenizeMessage) => {

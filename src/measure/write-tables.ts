@@ -15,7 +15,9 @@ import type { Sequence } from './sequences.js';
 
 /** A stop before the results file is written: the checkpoint keeps every batch for the next run. */
 export function stoppedBeforeResults(signal: AbortSignal, outPath: string, when: string): InterruptedError {
-  return new InterruptedError(`${stopReason(signal)} ${when}; every batch is kept in ${quote(checkpointFiles(outPath).index)}: run the same command again to write the results from it`);
+  return new InterruptedError(
+    `${stopReason(signal)} ${when}; every batch is kept in ${quote(checkpointFiles(outPath).index)}: run the same command again to write the results from it`,
+  );
 }
 
 /** Longest stretch of table writing between two turns of the event loop (where signals are handled). */
@@ -87,8 +89,9 @@ function refuseBadNorms(norms: Float32Array, sequence: Sequence, checkpointFile:
   for (let i = 0; i < norms.length; i += 1) {
     const value = norms[i]!;
     if (!(value >= 0 && value < Infinity)) {
-      throw new NumericalError(`${quote(checkpointFile)} holds ${value} as a norm of prompt ${sequence.index + 1}, which no forward pass gives; rerun with --restart to measure again`);
+      throw new NumericalError(
+        `${quote(checkpointFile)} holds ${value} as a norm of prompt ${sequence.index + 1}, which no forward pass gives; rerun with --restart to measure again`,
+      );
     }
   }
 }
-

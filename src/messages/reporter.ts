@@ -116,7 +116,14 @@ const DEFAULT_COLUMNS = 80;
  * a line that fills it). What gives way first: the bar narrows to MIN_BAR_WIDTH, then goes, then
  * the label is cut; the counts and the eta stay.
  */
-export function formatProgressLine(label: string, current: number, total: number, unit: 'bytes' | 'items', etaSeconds: number | undefined, columns: number): string {
+export function formatProgressLine(
+  label: string,
+  current: number,
+  total: number,
+  unit: 'bytes' | 'items',
+  etaSeconds: number | undefined,
+  columns: number,
+): string {
   const room = Math.max(1, columns - 1);
   const fraction = total > 0 ? Math.min(1, current / total) : 0;
   const counts = `${formatAmount(current, unit)}/${formatAmount(total, unit)}${etaSeconds !== undefined ? ` eta ${etaSeconds}s` : ''}`;
@@ -152,7 +159,9 @@ function createProgressLine(stream: MessageStream, label: string, total: number,
     const elapsed = (now - startedAt) / 1000;
     const rate = elapsed > 0 ? (current - carried) / elapsed : 0;
     const eta = rate > 0 && total > current ? Math.ceil((total - current) / rate) : undefined;
-    stream.write(`\r${formatProgressLine(note === '' ? label : `${label}, ${note}`, current, total, unit, eta, stream.columns ?? DEFAULT_COLUMNS)}${ERASE_LINE}`);
+    stream.write(
+      `\r${formatProgressLine(note === '' ? label : `${label}, ${note}`, current, total, unit, eta, stream.columns ?? DEFAULT_COLUMNS)}${ERASE_LINE}`,
+    );
     drawn = true;
   };
   return {

@@ -13,9 +13,7 @@ import { EMBEDDED_MODELS, findAlias, findEmbeddedModel, suggestAliases } from '.
 import type { ListingCache } from './hub/listing-cache.js';
 import { readHubSettings } from './hub/hub-settings.js';
 
-export type ModelSource =
-  | { kind: 'local'; dir: string; id: string }
-  | { kind: 'hub'; repo: string; revision: string; id: string };
+export type ModelSource = { kind: 'local'; dir: string; id: string } | { kind: 'hub'; repo: string; revision: string; id: string };
 
 export interface ResolvedModel {
   dir: string;
@@ -51,12 +49,18 @@ export function revisionProblem(revision: string): string | undefined {
 }
 
 async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 /** Anything on disk that is not a folder (a file, a FIFO…). */
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => !s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => !s.isDirectory(),
+    () => false,
+  );
 }
 
 function looksLikePath(spec: string): boolean {
@@ -68,7 +72,8 @@ export async function parseModelSpec(spec: string): Promise<ModelSource> {
   if (trimmed === '') throw new UsageError('--model is empty; give an alias (gpt2-xl), a Hub repo (owner/name[@revision]) or a local folder');
   const embedded = findEmbeddedModel(trimmed.replace(/@.*$/, ''));
   if (embedded) {
-    if (trimmed.includes('@')) throw new UsageError(`--model ${quote(spec)}: ${embedded.alias} is embedded in the package and has no revisions; give --model ${embedded.alias}`);
+    if (trimmed.includes('@'))
+      throw new UsageError(`--model ${quote(spec)}: ${embedded.alias} is embedded in the package and has no revisions; give --model ${embedded.alias}`);
     return { kind: 'local', dir: embedded.dir, id: embedded.alias };
   }
   const alias = findAlias(trimmed);
@@ -79,12 +84,17 @@ export async function parseModelSpec(spec: string): Promise<ModelSource> {
     // An alias with a revision: pythia-160m@step1000 is EleutherAI/pythia-160m at step1000.
     const revision = trimmed.slice(aliasAt + 1);
     const problem = revisionProblem(revision);
-    if (problem !== undefined) throw new UsageError(`--model ${quote(spec)}: revision ${quote(revision)} is not a valid revision (${problem}); give a branch, tag or commit sha, e.g. ${aliased.alias}@main`);
+    if (problem !== undefined)
+      throw new UsageError(
+        `--model ${quote(spec)}: revision ${quote(revision)} is not a valid revision (${problem}); give a branch, tag or commit sha, e.g. ${aliased.alias}@main`,
+      );
     return { kind: 'hub', repo: aliased.repo, revision, id: `${aliased.alias}@${revision}` };
   }
   if (await isDirectory(trimmed)) return { kind: 'local', dir: resolve(trimmed), id: basename(resolve(trimmed)) };
   if (await isFile(trimmed)) {
-    throw new UsageError(`--model ${quote(spec)} is a file, not a model folder; give the folder that holds config.json, the weights (model.safetensors or pytorch_model.bin) and tokenizer.json (e.g. ${quote(dirname(trimmed))})`);
+    throw new UsageError(
+      `--model ${quote(spec)} is a file, not a model folder; give the folder that holds config.json, the weights (model.safetensors or pytorch_model.bin) and tokenizer.json (e.g. ${quote(dirname(trimmed))})`,
+    );
   }
   if (looksLikePath(trimmed)) throw new UsageError(`--model ${quote(spec)}: no such folder`);
   const at = trimmed.indexOf('@');
@@ -93,18 +103,25 @@ export async function parseModelSpec(spec: string): Promise<ModelSource> {
   if (REPO_ID.test(repo) && !repo.includes('..')) {
     const problem = revision === undefined ? undefined : revisionProblem(revision);
     if (problem !== undefined) {
-      throw new UsageError(`--model ${quote(spec)}: revision ${quote(revision)} is not a valid revision (${problem}); give a branch, tag or commit sha, e.g. owner/name@main`);
+      throw new UsageError(
+        `--model ${quote(spec)}: revision ${quote(revision)} is not a valid revision (${problem}); give a branch, tag or commit sha, e.g. owner/name@main`,
+      );
     }
     return { kind: 'hub', repo, revision: revision ?? 'main', id: trimmed };
   }
   if (!trimmed.includes('/')) {
-    throw new UsageError(`unknown model ${quote(spec)}; did you mean ${suggestAliases(trimmed).join(', ')}? (or give owner/name for any Hub repo; \`resid-norms models\` lists the aliases)`);
+    throw new UsageError(
+      `unknown model ${quote(spec)}; did you mean ${suggestAliases(trimmed).join(', ')}? (or give owner/name for any Hub repo; \`resid-norms models\` lists the aliases)`,
+    );
   }
   throw new UsageError(`--model ${quote(spec)} is neither a folder nor a Hub repo id like owner/name[@revision]`);
 }
 
 export function modelSlug(id: string): string {
-  return id.replace(/@/g, '-').replace(/\//g, '--').replace(/[^\w.-]/g, '_');
+  return id
+    .replace(/@/g, '-')
+    .replace(/\//g, '--')
+    .replace(/[^\w.-]/g, '_');
 }
 
 export interface ResolveOptions {
@@ -125,10 +142,20 @@ export async function resolveModel(spec: string, options: ResolveOptions): Promi
     return { dir: source.dir, id: source.id, revision: null, slug: modelSlug(source.id) };
   }
   const settings = readHubSettings(options.env);
-  const request = { repo: source.repo, revision: source.revision, refresh: options.refresh ?? false, ...(options.checkBeforeWeights ? { checkBeforeWeights: options.checkBeforeWeights } : {}) };
+  const request = {
+    repo: source.repo,
+    revision: source.revision,
+    refresh: options.refresh ?? false,
+    ...(options.checkBeforeWeights ? { checkBeforeWeights: options.checkBeforeWeights } : {}),
+  };
   // The Hub client (and its WebAssembly hashers) loads only when a model comes from the Hub.
   const { fetchSnapshot } = await import('./hub/hub-download.js');
-  const snapshot = await fetchSnapshot(request, { settings, reporter: options.reporter, ...(options.signal ? { signal: options.signal } : {}), ...(options.hubListings ? { listings: options.hubListings } : {}) });
+  const snapshot = await fetchSnapshot(request, {
+    settings,
+    reporter: options.reporter,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.hubListings ? { listings: options.hubListings } : {}),
+  });
   if (!snapshot.fromCache) options.reporter.info(`downloaded ${source.repo}@${snapshot.sha.slice(0, 10)} into ${settings.cacheDir}`);
   return { dir: snapshot.dir, id: source.id, revision: snapshot.sha, slug: modelSlug(source.id) };
 }
@@ -147,7 +174,14 @@ export interface RequestedModel {
 export async function resolveRequestedModel(request: RequestedModel, reporter: Reporter): Promise<ResolvedModel> {
   if (request.model !== undefined) {
     const { env, signal, checkBeforeWeights, hubListings } = request;
-    return resolveModel(request.model, { reporter, refresh: request.refresh, ...(env ? { env } : {}), ...(signal ? { signal } : {}), ...(checkBeforeWeights ? { checkBeforeWeights } : {}), ...(hubListings ? { hubListings } : {}) });
+    return resolveModel(request.model, {
+      reporter,
+      refresh: request.refresh,
+      ...(env ? { env } : {}),
+      ...(signal ? { signal } : {}),
+      ...(checkBeforeWeights ? { checkBeforeWeights } : {}),
+      ...(hubListings ? { hubListings } : {}),
+    });
   }
   const demo = EMBEDDED_MODELS[0]!;
   if (!existsSync(join(demo.dir, 'config.json'))) {

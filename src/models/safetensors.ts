@@ -18,9 +18,21 @@ import { openRegularFile } from '../io/read-regular-file.js';
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 export const DTYPE_BYTES = {
-  F64: 8, F32: 4, F16: 2, BF16: 2,
-  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
-  F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 } as const;
 export type SafetensorsDtype = keyof typeof DTYPE_BYTES;
 

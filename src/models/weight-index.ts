@@ -129,7 +129,10 @@ function uint16Words(bytes: Buffer): Uint16Array {
 function decodeInto(bytes: Buffer, dtype: SafetensorsDtype, out: Float32Array, at: number): void {
   switch (dtype) {
     case 'F32':
-      out.set(bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(Uint8Array.from(bytes).buffer), at);
+      out.set(
+        bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(Uint8Array.from(bytes).buffer),
+        at,
+      );
       return;
     case 'F16': {
       const table = halfToFloatTable();

@@ -52,7 +52,9 @@ export function describeSelection(n: number, selection: PromptSelection | undefi
   if (!isSelecting(selection)) return undefined;
   const available = Math.min(n, selection.limit ?? n);
   const pool = selection.limit !== undefined && selection.limit < n ? `the first ${available} of ${n}` : `${n}`;
-  return selection.sample === undefined ? `first ${available} of ${n}` : `sample of ${Math.min(selection.sample, available)} from ${pool} (seed ${selection.seed})`;
+  return selection.sample === undefined
+    ? `first ${available} of ${n}`
+    : `sample of ${Math.min(selection.sample, available)} from ${pool} (seed ${selection.seed})`;
 }
 
 /**

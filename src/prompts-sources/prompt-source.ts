@@ -29,7 +29,8 @@ const NAME = /^[A-Za-z0-9][\w.-]{0,95}$/;
 const EXAMPLE = 'e.g. hf://datasets/NeelNanda/pile-10k or hf://datasets/owner/name@main/data/train-*.parquet';
 
 export function parsePromptSource(spec: string): PromptSource {
-  if (spec.trim() === '') throw new UsageError('--prompts is empty; give a prompt file (.txt, .jsonl, .parquet, .csv) or a Hub dataset (hf://datasets/owner/name)');
+  if (spec.trim() === '')
+    throw new UsageError('--prompts is empty; give a prompt file (.txt, .jsonl, .parquet, .csv) or a Hub dataset (hf://datasets/owner/name)');
   if (/^hf:\/\//i.test(spec)) return parseDataset(spec);
   const extension = extname(spec).toLowerCase();
   if (extension === '.parquet') return { kind: 'table', path: spec, format: 'parquet' };
@@ -53,7 +54,8 @@ function parseDataset(spec: string): PromptSource {
   }
   const path = pathParts.join('/');
   if (path !== '') {
-    if (pathParts.some((part) => part === '.' || part === '..') || /[\u0000-\u001f\\]/.test(path)) throw bad(`path ${quote(path)} must stay inside the repo (no ".", ".." or backslash)`);
+    if (pathParts.some((part) => part === '.' || part === '..') || /[\u0000-\u001f\\]/.test(path))
+      throw bad(`path ${quote(path)} must stay inside the repo (no ".", ".." or backslash)`);
   }
   return { kind: 'dataset', repo: `${owner}/${name}`, revision, ...(path !== '' ? { path } : {}) };
 }
@@ -61,7 +63,9 @@ function parseDataset(spec: string): PromptSource {
 /** The flags that only tables and datasets take, refused for text and JSONL files. */
 export function checkReadOptions(source: PromptSource, options: PromptReadOptions): void {
   if (source.kind === 'file' && options.textColumn !== undefined) {
-    throw new UsageError(`--text-column applies to .parquet, .csv and hf://datasets/ prompts, not to ${quote(source.path)} (text files hold one prompt per line; JSONL files a "text" or "ids" field)`);
+    throw new UsageError(
+      `--text-column applies to .parquet, .csv and hf://datasets/ prompts, not to ${quote(source.path)} (text files hold one prompt per line; JSONL files a "text" or "ids" field)`,
+    );
   }
 }
 

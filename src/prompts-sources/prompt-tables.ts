@@ -25,7 +25,9 @@ function tableError(files: readonly string[], error: unknown, opened?: LiteralFi
   // DuckDB names the files as it read them (/proc/self/fd/12): longest first, so fd 1 does not match fd 12.
   const scans = (opened?.scanPaths ?? []).map((scan, index) => ({ scan, file: files[index]! })).sort((a, b) => b.scan.length - a.scan.length);
   for (const { scan, file } of scans) reason = reason.replaceAll(scan, file);
-  return new InputError(`cannot read the prompt table ${quote(files.length === 1 ? files[0]! : `${files[0]} (and ${files.length - 1} more)`)}: ${quote(reason, 160)}`);
+  return new InputError(
+    `cannot read the prompt table ${quote(files.length === 1 ? files[0]! : `${files[0]} (and ${files.length - 1} more)`)}: ${quote(reason, 160)}`,
+  );
 }
 
 /** The prompt tables opened for DuckDB (regular files only, names taken literally), or an InputError naming the one that cannot be. */
@@ -39,7 +41,10 @@ function openTextTables(files: readonly string[]): LiteralFiles {
 }
 
 /** Columns (name, DuckDB type) and rows of prompt tables, all files together. */
-export async function describeTextTable(files: readonly string[], format: TextTableFormat): Promise<{ columns: Array<{ name: string; type: string }>; rows: number }> {
+export async function describeTextTable(
+  files: readonly string[],
+  format: TextTableFormat,
+): Promise<{ columns: Array<{ name: string; type: string }>; rows: number }> {
   const opened = openTextTables(files);
   const connection = await connect();
   try {
@@ -74,9 +79,14 @@ async function checkTextColumnSize(connection: DuckDBConnection, files: readonly
   for (const [index, scan] of opened.scanPaths.entries()) {
     for (const { group, uncompressed, compressed } of await columnChunkSizes(connection, scan, column)) {
       const where = `row group ${group + 1} of ${quote(files[index]!)}`;
-      if (uncompressed > MAX_ROW_GROUP_TEXT_BYTES) throw new InputError(`${where} holds ${(uncompressed / 2 ** 20).toFixed(0)} MiB of ${quote(column)} once decompressed, more than the ${MAX_ROW_GROUP_TEXT_BYTES / 2 ** 20} MiB read at once; write the table with smaller row groups`);
+      if (uncompressed > MAX_ROW_GROUP_TEXT_BYTES)
+        throw new InputError(
+          `${where} holds ${(uncompressed / 2 ** 20).toFixed(0)} MiB of ${quote(column)} once decompressed, more than the ${MAX_ROW_GROUP_TEXT_BYTES / 2 ** 20} MiB read at once; write the table with smaller row groups`,
+        );
       if (uncompressed > RATIO_FLOOR_BYTES && uncompressed > MAX_DECOMPRESSION_RATIO * Math.max(1, compressed)) {
-        throw new InputError(`${where} stores ${compressed} bytes of ${quote(column)} that decompress to ${(uncompressed / 2 ** 20).toFixed(0)} MiB (more than ${MAX_DECOMPRESSION_RATIO}×): refused as a decompression bomb`);
+        throw new InputError(
+          `${where} stores ${compressed} bytes of ${quote(column)} that decompress to ${(uncompressed / 2 ** 20).toFixed(0)} MiB (more than ${MAX_DECOMPRESSION_RATIO}×): refused as a decompression bomb`,
+        );
       }
     }
   }
@@ -87,7 +97,12 @@ async function checkTextColumnSize(connection: DuckDBConnection, files: readonly
  * 0-based number, its text (null for SQL NULL) cut to MAX_CELL_CHARS characters, and whether it
  * was cut. `limit` reads only the first rows.
  */
-export async function* readTextColumn(files: readonly string[], format: TextTableFormat, column: string, limit?: number): AsyncIterable<{ row: number; text: string | null; cut: boolean }> {
+export async function* readTextColumn(
+  files: readonly string[],
+  format: TextTableFormat,
+  column: string,
+  limit?: number,
+): AsyncIterable<{ row: number; text: string | null; cut: boolean }> {
   const opened = openTextTables(files);
   const connection = await connect();
   try {

@@ -39,9 +39,18 @@ export async function readPromptSource(source: PromptSource, options: PromptRead
     { repo: source.repo, revision: source.revision, ...(source.path !== undefined ? { path: source.path } : {}) },
     { settings, reporter: context.reporter, ...(context.signal ? { signal: context.signal } : {}) },
   );
-  if (!dataset.fromCache) context.reporter.info(`downloaded dataset ${source.repo}@${dataset.sha.slice(0, 10)} (${dataset.files.length} Parquet file${dataset.files.length === 1 ? '' : 's'}) into ${settings.cacheDir}`);
+  if (!dataset.fromCache)
+    context.reporter.info(
+      `downloaded dataset ${source.repo}@${dataset.sha.slice(0, 10)} (${dataset.files.length} Parquet file${dataset.files.length === 1 ? '' : 's'}) into ${settings.cacheDir}`,
+    );
   const name = `${DATASET_SCHEME}${source.repo}@${dataset.sha}${source.path ? `/${source.path}` : ''}`;
-  return readTable(dataset.files.map((file) => join(dataset.dir, file)), 'parquet', name, options, context.reporter);
+  return readTable(
+    dataset.files.map((file) => join(dataset.dir, file)),
+    'parquet',
+    name,
+    options,
+    context.reporter,
+  );
 }
 
 /** --limit / --sample over the prompts of a text or JSONL file; without them, the file as it is. */
@@ -57,7 +66,9 @@ function checkSample(available: number, options: PromptReadOptions, what: string
   const { selection } = options;
   const pool = Math.min(available, selection?.limit ?? available);
   if (selection?.sample !== undefined && selection.sample > pool) {
-    throw new UsageError(`--sample ${selection.sample} is more than the ${pool} prompts of ${quote(what)}${selection.limit !== undefined ? ' within --limit' : ''}; valid: 1…${pool}`);
+    throw new UsageError(
+      `--sample ${selection.sample} is more than the ${pool} prompts of ${quote(what)}${selection.limit !== undefined ? ' within --limit' : ''}; valid: 1…${pool}`,
+    );
   }
 }
 
@@ -69,14 +80,25 @@ async function readTable(files: readonly string[], format: TextTableFormat, name
   const found = columns.find((entry) => entry.name === column);
   if (found === undefined) {
     const names = columns.map((entry) => entry.name);
-    throw new UsageError(`--text-column ${quote(column)}: ${quote(name)} has no such column; its columns: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`);
+    throw new UsageError(
+      `--text-column ${quote(column)}: ${quote(name)} has no such column; its columns: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`,
+    );
   }
   if (format === 'parquet' && found.type !== 'VARCHAR') {
-    throw new UsageError(`--text-column ${quote(column)} of ${quote(name)} holds ${found.type}, not text; give a string column (${columns.filter((entry) => entry.type === 'VARCHAR').map((entry) => entry.name).join(', ') || 'there is none'})`);
+    throw new UsageError(
+      `--text-column ${quote(column)} of ${quote(name)} holds ${found.type}, not text; give a string column (${
+        columns
+          .filter((entry) => entry.type === 'VARCHAR')
+          .map((entry) => entry.name)
+          .join(', ') || 'there is none'
+      })`,
+    );
   }
   if (rows === 0) throw new InputError(`${quote(name)} has no rows; give a table with prompts`);
   if (rows > MAX_UNSELECTED_ROWS && !isSelecting(options.selection)) {
-    throw new UsageError(`${quote(name)} has ${rows} rows, more than ${MAX_UNSELECTED_ROWS} prompts held at once; give --limit N or --sample N (1…${MAX_UNSELECTED_ROWS})`);
+    throw new UsageError(
+      `${quote(name)} has ${rows} rows, more than ${MAX_UNSELECTED_ROWS} prompts held at once; give --limit N or --sample N (1…${MAX_UNSELECTED_ROWS})`,
+    );
   }
   checkSample(rows, options, name);
   const chosen = selectedRows(rows, options.selection);
@@ -94,7 +116,10 @@ async function readTable(files: readonly string[], format: TextTableFormat, name
     if (text === null || text.trim() === '') blank += 1;
     else prompts.push({ line: row + 1, text });
   }
-  if (cut > 0) reporter.warn(`${cut} row${cut === 1 ? '' : 's'} of ${quote(name)} longer than ${MAX_CELL_CHARS} characters cut to that (${MAX_CELL_CHARS / 16} tokens' worth at 16 characters per token)`);
+  if (cut > 0)
+    reporter.warn(
+      `${cut} row${cut === 1 ? '' : 's'} of ${quote(name)} longer than ${MAX_CELL_CHARS} characters cut to that (${MAX_CELL_CHARS / 16} tokens' worth at 16 characters per token)`,
+    );
   if (blank > 0) reporter.warn(`${blank} row${blank === 1 ? '' : 's'} of ${quote(name)} with an empty or null ${quote(column)} left out`);
   if (prompts.length === 0) throw new InputError(`${quote(name)} has no non-empty ${quote(column)} in the rows chosen; give another column or rows`);
   const selection = describeSelection(rows, options.selection);

@@ -56,7 +56,9 @@ export async function checkUtf8File(path: string, what: string): Promise<void> {
       if (bad >= 0) {
         for (let i = 0; i < bad; i += 1) if (bytes[i] === 0x0a) line += 1;
         const at = offset + bad;
-        throw new InputError(`${what} ${quote(path)} is not UTF-8: line ${line}, byte ${at + 1} of the file is 0x${bytes[bad]!.toString(16).toUpperCase().padStart(2, '0')} (Latin-1 or another 8-bit encoding?); save it as UTF-8`);
+        throw new InputError(
+          `${what} ${quote(path)} is not UTF-8: line ${line}, byte ${at + 1} of the file is 0x${bytes[bad]!.toString(16).toUpperCase().padStart(2, '0')} (Latin-1 or another 8-bit encoding?); save it as UTF-8`,
+        );
       }
       if (bytesRead === 0) return;
       // Keep an incomplete sequence at the end for the next piece.

@@ -31,7 +31,12 @@ function fallbackWidth(code: number): number {
 }
 
 export function isBold(fontWeight: unknown): boolean {
-  return fontWeight === 'bold' || fontWeight === 'bolder' || (typeof fontWeight === 'number' && fontWeight >= 600) || (typeof fontWeight === 'string' && Number(fontWeight) >= 600);
+  return (
+    fontWeight === 'bold' ||
+    fontWeight === 'bolder' ||
+    (typeof fontWeight === 'number' && fontWeight >= 600) ||
+    (typeof fontWeight === 'string' && Number(fontWeight) >= 600)
+  );
 }
 
 /** Width in pixels of `text` at `fontSize` in DejaVu Sans. */

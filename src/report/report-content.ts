@@ -73,7 +73,11 @@ export function modelTable(subjects: readonly PlotSubject[], weights: readonly W
       model,
       primary: options.primaryMetricReason === undefined ? options.primaryMetric : `${options.primaryMetric} (${options.primaryMetricReason})`,
     })),
-    ...weights.map(({ path, weights: { model, options } }) => ({ path, model, primary: `${options.primaryVariant} weights (${options.primaryVariantReason})` })),
+    ...weights.map(({ path, weights: { model, options } }) => ({
+      path,
+      model,
+      primary: `${options.primaryVariant} weights (${options.primaryVariantReason})`,
+    })),
   ];
   return {
     header: ['file', 'model', 'revision', 'architecture', 'layers', 'd_model', 'heads', 'dtype', 'normalization', 'parallel residual', 'primary metric'],
@@ -95,7 +99,20 @@ export function modelTable(subjects: readonly PlotSubject[], weights: readonly W
 
 export function runTable(subjects: readonly PlotSubject[]): Table {
   return {
-    header: ['file', 'prompt set', 'prompts', 'tokens', 'prompt-set sha256', 'BOS prepended', 'excluded', 'device', 'threads', 'seconds', 'tokens/s', 'written by'],
+    header: [
+      'file',
+      'prompt set',
+      'prompts',
+      'tokens',
+      'prompt-set sha256',
+      'BOS prepended',
+      'excluded',
+      'device',
+      'threads',
+      'seconds',
+      'tokens/s',
+      'written by',
+    ],
     rows: subjects.map(({ path, measurement }) => {
       const { prompts, options, runtime, createdBy, tokens } = measurement;
       return [
@@ -158,7 +175,10 @@ export function fitTable(subjects: readonly PlotSubject[]): Table {
       rows.push([measurement.model.id, hook, fit.metric, fit.stat, fit.method ?? 'ols', ...growthCells(fit), shapeCell(fit)]);
     }
   }
-  return { header: ['model', 'hook', 'metric', 'statistic', 'method', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)', 'one exponential?'], rows };
+  return {
+    header: ['model', 'hook', 'metric', 'statistic', 'method', 'layers', 'growth per layer', '95% CI', 'R²', 'phases (layers, growth)', 'one exponential?'],
+    rows,
+  };
 }
 
 /** The writing weights of the reference analysis, as `fit` fits weights files by default. */

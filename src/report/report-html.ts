@@ -58,12 +58,16 @@ function tableHtml(table: Table, hashColumns: readonly string[] = []): string {
 
 /** JSON inside <script>: "<" escaped, so no text of a prompt can close the element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function figureHtml(entry: ReportFigure): string {
   const heading = entry.subject === undefined ? '' : `<h3>${escapeHtml(entry.subject)}</h3>\n`;
-  if (entry.spec === undefined || entry.svg === undefined) return `${heading}<p class="not-drawn">Not drawn: ${escapeHtml(entry.reason ?? 'unknown reason')}.</p>`;
+  if (entry.spec === undefined || entry.svg === undefined)
+    return `${heading}<p class="not-drawn">Not drawn: ${escapeHtml(entry.reason ?? 'unknown reason')}.</p>`;
   const note = entry.note === undefined ? '' : `\n<p class="note">${escapeHtml(entry.note)}</p>`;
   return [
     `${heading}<figure id="${entry.stem}">`,
@@ -79,7 +83,13 @@ function figureSections(figures: readonly ReportFigure[]): string[] {
   const names = drawnFigureNames(figures);
   return names.map((name) => {
     const entries = figures.filter((entry) => entry.figure === name);
-    return [`<section id="figure-${name}">`, `<h2>${escapeHtml(name)}</h2>`, `<p class="summary">${escapeHtml(entries[0]!.summary)}</p>`, ...entries.map(figureHtml), '</section>'].join('\n');
+    return [
+      `<section id="figure-${name}">`,
+      `<h2>${escapeHtml(name)}</h2>`,
+      `<p class="summary">${escapeHtml(entries[0]!.summary)}</p>`,
+      ...entries.map(figureHtml),
+      '</section>',
+    ].join('\n');
   });
 }
 
@@ -92,7 +102,9 @@ function notDrawnSection(figures: readonly ReportFigure[]): string[] {
   const drawn = new Set(drawnFigureNames(figures));
   const missing = figures.filter((entry) => !drawn.has(entry.figure));
   if (missing.length === 0) return [];
-  const items = missing.map((entry) => `<li>${escapeHtml(`${entry.figure}${entry.subject === undefined ? '' : ` (${entry.subject})`}: ${entry.reason ?? 'unknown reason'}`)}</li>`);
+  const items = missing.map(
+    (entry) => `<li>${escapeHtml(`${entry.figure}${entry.subject === undefined ? '' : ` (${entry.subject})`}: ${entry.reason ?? 'unknown reason'}`)}</li>`,
+  );
   return ['<section id="not-drawn">', '<h2>Not drawn</h2>', '<ul>', ...items, '</ul>', '</section>'];
 }
 
@@ -155,7 +167,9 @@ export function renderReportHtml(content: ReportContent, runtime: readonly Runti
     '<h2>Models</h2>',
     tableHtml(content.models),
     '</section>',
-    ...(content.runs.rows.length === 0 ? [] : ['<section id="runs">', '<h2>Runs and prompt sets</h2>', tableHtml(content.runs, ['prompt-set sha256']), '</section>']),
+    ...(content.runs.rows.length === 0
+      ? []
+      : ['<section id="runs">', '<h2>Runs and prompt sets</h2>', tableHtml(content.runs, ['prompt-set sha256']), '</section>']),
     ...runtime.map(({ name, version, code }) => `<script>/* ${name} ${version} */\n${code}\n</script>`),
     `<script>\n${BOOT_SCRIPT}</script>`,
     '</body>',

@@ -28,7 +28,9 @@ export function renderReportMarkdown(content: ReportContent): string {
     ...(content.headline.length === 0 ? [] : [...content.headline.map((line) => `- **${cell(line)}**`), '']),
     `Made by resid-norms ${content.toolVersion}. Figures: ${drawn.length} drawn, interactive in index.html beside this file and as SVG files in figures/.`,
     '',
-    ...(drawn.length === 0 ? [] : ['### Figures', '', ...drawn.map((entry) => `- [${cell(name(entry)).replace(/[[\]]/g, '\\$&')}](${figureFile(entry)}): ${cell(entry.summary)}`), '']),
+    ...(drawn.length === 0
+      ? []
+      : ['### Figures', '', ...drawn.map((entry) => `- [${cell(name(entry)).replace(/[[\]]/g, '\\$&')}](${figureFile(entry)}): ${cell(entry.summary)}`), '']),
     ...section('Growth fits', content.fits),
     ...section('Growth of the writing weights', content.weightFits),
     ...(notDrawn.length === 0 ? [] : ['### Figures not drawn', '', ...notDrawn.map((entry) => `- ${cell(name(entry))}: ${cell(entry.reason ?? '')}`), '']),

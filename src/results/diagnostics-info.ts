@@ -92,7 +92,9 @@ export function readDiagnostics(measurement: { model: { id: string } }): ReadDia
   const parsed = DiagnosticsInfoSchema.safeParse(measurement.diagnostics);
   if (parsed.success) return withOlderDefaults(parsed.data);
   const issue = parsed.error.issues[0]!;
-  throw new InputError(`the results file of ${measurement.model.id} has a diagnostics block this resid-norms cannot read (diagnostics.${issue.path.join('.')}: ${issue.message})`);
+  throw new InputError(
+    `the results file of ${measurement.model.id} has a diagnostics block this resid-norms cannot read (diagnostics.${issue.path.join('.')}: ${issue.message})`,
+  );
 }
 
 /** A file written before sinkTokens and headValueBiases existed measured position 0 alone and kept the value biases in z. */

@@ -182,10 +182,18 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
   });
   // Each diagnostic's token-table columns, keyed by its name: one left out does not compile.
   const columnsOf: Record<Diagnostic, () => DiagnosticColumn[]> = {
-    cosines: () => cosinePairs(shape.parallelResidual).flatMap((pair) => (['raw', 'centered'] as const).map((metric) => perLayer(cosineColumn(pair, metric), 'cosines', `${COSINE_TEXT[pair]} (${metric})`))),
+    cosines: () =>
+      cosinePairs(shape.parallelResidual).flatMap((pair) =>
+        (['raw', 'centered'] as const).map((metric) => perLayer(cosineColumn(pair, metric), 'cosines', `${COSINE_TEXT[pair]} (${metric})`)),
+      ),
     massive: () => {
-      const statistics: MassiveStatistic[] = [...MASSIVE_STATISTICS, ...(selection.massiveDims && selection.massiveDims.length > 0 ? (['norm_without'] as const) : [])];
-      return statistics.map((statistic) => perLayer(massiveColumn(statistic), 'massive', MASSIVE_TEXT[statistic], statistic === 'dim' ? 'int32-list' : 'float32-list'));
+      const statistics: MassiveStatistic[] = [
+        ...MASSIVE_STATISTICS,
+        ...(selection.massiveDims && selection.massiveDims.length > 0 ? (['norm_without'] as const) : []),
+      ];
+      return statistics.map((statistic) =>
+        perLayer(massiveColumn(statistic), 'massive', MASSIVE_TEXT[statistic], statistic === 'dim' ? 'int32-list' : 'float32-list'),
+      );
     },
     'massive-median': () => [perLayer(MASSIVE_MEDIAN_COLUMN, 'massive-median', 'largest |x_i| ÷ median |x_i| of resid_post')],
     'massive-sequence': () => [], // per sequence: the prompts table's (sequenceDiagnosticColumns)
@@ -193,7 +201,17 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
       const k = selection.sinkTokens ?? DEFAULT_SINK_TOKENS;
       const first = perHead(SINK_MASS_COLUMN, 'sinks', "attention of the token's query on position 0, per head");
       if (k === 1) return [first];
-      return [first, { ...perHead(sinkPrefixColumn(k), 'sinks', `attention of the token's query on positions 0…${k - 1} together, per head (0 on keys outside a local window)`), summarizedFrom: k }];
+      return [
+        first,
+        {
+          ...perHead(
+            sinkPrefixColumn(k),
+            'sinks',
+            `attention of the token's query on positions 0…${k - 1} together, per head (0 on keys outside a local window)`,
+          ),
+          summarizedFrom: k,
+        },
+      ];
     },
     heads: () => {
       const biases = (selection.headValueBiases ?? 'folded') === 'folded' ? 'value biases folded into b_O, as TransformerLens does' : 'value biases kept in z';
@@ -203,10 +221,25 @@ export function diagnosticColumns(selection: DiagnosticSelection, shape: Diagnos
       ];
     },
     lens: () => {
-      const perStream = (name: string, kind: DiagnosticColumn['kind'], description: string): DiagnosticColumn => ({ name, diagnostic: 'lens', kind, length: nLayers + 1, perLayer: 1, description });
+      const perStream = (name: string, kind: DiagnosticColumn['kind'], description: string): DiagnosticColumn => ({
+        name,
+        diagnostic: 'lens',
+        kind,
+        length: nLayers + 1,
+        perLayer: 1,
+        description,
+      });
       return [
-        perStream(LENS_COLUMNS.entropy, 'float32-list', 'entropy (nats) of the next-token distribution through the final norm and the unembedding, after 0…nLayers blocks'),
-        perStream(LENS_COLUMNS.rank, 'int32-list', `rank of the actual next token among the logits (0 = top; logits strictly greater counted), ${LENS_NO_NEXT} for the last token`),
+        perStream(
+          LENS_COLUMNS.entropy,
+          'float32-list',
+          'entropy (nats) of the next-token distribution through the final norm and the unembedding, after 0…nLayers blocks',
+        ),
+        perStream(
+          LENS_COLUMNS.rank,
+          'int32-list',
+          `rank of the actual next token among the logits (0 = top; logits strictly greater counted), ${LENS_NO_NEXT} for the last token`,
+        ),
       ];
     },
   };

@@ -34,5 +34,8 @@ export function formatRowsJson(document: object, rowPaths: readonly RowPath[]): 
 
 /** A results file: its per-layer summaries one row per line. */
 export function formatMeasurement(measurement: Measurement): string {
-  return formatRowsJson(measurement, [['summary', '*'], ['summaries', '*', '*']]);
+  return formatRowsJson(measurement, [
+    ['summary', '*'],
+    ['summaries', '*', '*'],
+  ]);
 }

@@ -57,8 +57,10 @@ export type MechanismErrors = z.infer<typeof MechanismErrorsSchema>;
 
 export const MECHANISM_ERRORS: MechanismErrors = {
   random: 'independent samples: sample standard deviation (ddof 1) / √n',
-  tokens: 'a simple random sample of n of the N included tokens without replacement: √((1 − n/N) · s² / n), s² with ddof 1; 0 when every token is used (the measured means): no sampling error',
-  prompts: 'cluster-robust (CR1) with the prompts as clusters: √(C/(C − 1) · Σ_c (Y_c − mean · m_c)²) / n over the C prompts holding a token, Y_c the sum of their m_c values; null with one prompt',
+  tokens:
+    'a simple random sample of n of the N included tokens without replacement: √((1 − n/N) · s² / n), s² with ddof 1; 0 when every token is used (the measured means): no sampling error',
+  prompts:
+    'cluster-robust (CR1) with the prompts as clusters: √(C/(C − 1) · Σ_c (Y_c − mean · m_c)²) / n over the C prompts holding a token, Y_c the sum of their m_c values; null with one prompt',
 };
 
 export const MechanismsModelInfoSchema = ModelInfoSchema.extend({
@@ -144,10 +146,18 @@ export function upgradeMechanismsV1(file: MechanismsFileV1): MechanismsFile {
     },
     layers: file.layers.map((layer) => ({
       layer: layer.layer,
-      measured: { attn_out: measured(layer.measured.attn_out), mlp_out: measured(layer.measured.mlp_out), activationRate: measured(layer.measured.activationRate) },
+      measured: {
+        attn_out: measured(layer.measured.attn_out),
+        mlp_out: measured(layer.measured.mlp_out),
+        activationRate: measured(layer.measured.activationRate),
+      },
       random: layer.random,
       sameLayer: { mlp_out: sampled(layer.sameLayer.mlp_out), activationRate: sampled(layer.sameLayer.activationRate) },
-      randomLayer: { sourceLayer: layer.randomLayer.sourceLayer, mlp_out: sampled(layer.randomLayer.mlp_out), activationRate: sampled(layer.randomLayer.activationRate) },
+      randomLayer: {
+        sourceLayer: layer.randomLayer.sourceLayer,
+        mlp_out: sampled(layer.randomLayer.mlp_out),
+        activationRate: sampled(layer.randomLayer.activationRate),
+      },
     })),
   };
 }

@@ -64,7 +64,9 @@ export function validateDocument<T>(data: unknown, path: string, kind: DocumentK
   }
   const { version } = data as { version?: unknown };
   if (version !== kind.version) {
-    throw new InputError(`${quote(path)} has ${kind.label} version ${quote(version)}, which this resid-norms does not know; supported: ${kind.supported ?? kind.version}`);
+    throw new InputError(
+      `${quote(path)} has ${kind.label} version ${quote(version)}, which this resid-norms does not know; supported: ${kind.supported ?? kind.version}`,
+    );
   }
   const parsed = kind.schema.safeParse(data);
   if (!parsed.success) throw new InputError(`${quote(path)} is not a valid ${kind.label} file: ${describeFirstIssue(parsed.error)}`);

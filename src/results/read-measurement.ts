@@ -60,7 +60,9 @@ function checkConsistency(measurement: Measurement, path: string): void {
     }
   }
   if (measurement.tables.tokens.rows !== measurement.tokens.measured || measurement.tokens.excluded > measurement.tokens.measured) {
-    throw new InputError(`${quote(path)}: tokens (${measurement.tokens.measured} measured, ${measurement.tokens.excluded} excluded) do not match the tokens table (${measurement.tables.tokens.rows} rows)`);
+    throw new InputError(
+      `${quote(path)}: tokens (${measurement.tokens.measured} measured, ${measurement.tokens.excluded} excluded) do not match the tokens table (${measurement.tables.tokens.rows} rows)`,
+    );
   }
   if (measurement.tables.prompts.rows > measurement.prompts.count) {
     throw new InputError(`${quote(path)}: the prompts table has ${measurement.tables.prompts.rows} rows but prompts.count says ${measurement.prompts.count}`);

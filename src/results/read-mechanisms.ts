@@ -5,7 +5,15 @@
  */
 import { InputError, quote } from '../errors.js';
 import { describeFormat, readJsonDocument, validateDocument, type DocumentKind } from './read-json.js';
-import { MECHANISMS_FORMAT, MECHANISMS_VERSION, MechanismsFileSchema, MechanismsFileV1Schema, upgradeMechanismsV1, type MechanismsFile, type MechanismsFileV1 } from './mechanisms-schema.js';
+import {
+  MECHANISMS_FORMAT,
+  MECHANISMS_VERSION,
+  MechanismsFileSchema,
+  MechanismsFileV1Schema,
+  upgradeMechanismsV1,
+  type MechanismsFile,
+  type MechanismsFileV1,
+} from './mechanisms-schema.js';
 
 const SUPPORTED = '1, 2';
 
@@ -37,13 +45,18 @@ export function validateMechanismsFile(data: unknown, path: string): MechanismsF
   return validateDocument(data, path, MECHANISMS_KIND);
 }
 
-function checkShapes(file: Pick<MechanismsFile, 'model'> & { layers: ReadonlyArray<{ layer: number; randomLayer: { sourceLayer: number } }> }, path: string): void {
+function checkShapes(
+  file: Pick<MechanismsFile, 'model'> & { layers: ReadonlyArray<{ layer: number; randomLayer: { sourceLayer: number } }> },
+  path: string,
+): void {
   const { nLayers } = file.model;
   if (file.layers.length !== nLayers) throw new InputError(`${quote(path)}: "layers" has ${file.layers.length} entries; the model has ${nLayers} layers`);
   file.layers.forEach((entry, index) => {
     if (entry.layer !== index) throw new InputError(`${quote(path)}: layers[${index}] is layer ${entry.layer}; expected ${index}`);
     if (entry.randomLayer.sourceLayer >= nLayers) {
-      throw new InputError(`${quote(path)}: layers[${index}].randomLayer.sourceLayer is ${entry.randomLayer.sourceLayer}; the model has layers 0–${nLayers - 1}`);
+      throw new InputError(
+        `${quote(path)}: layers[${index}].randomLayer.sourceLayer is ${entry.randomLayer.sourceLayer}; the model has layers 0–${nLayers - 1}`,
+      );
     }
   });
 }

@@ -53,7 +53,10 @@ export const ModelInfoSchema = z.object({
    * folder's config and weights (absent in files written before it existed). Merges and sweeps
    * tell models apart by it, not by their names.
    */
-  contentId: z.string().regex(/^([0-9a-f]{40}|sha256:[0-9a-f]{64})$/, 'a commit sha or sha256:<64 hex digits>').optional(),
+  contentId: z
+    .string()
+    .regex(/^([0-9a-f]{40}|sha256:[0-9a-f]{64})$/, 'a commit sha or sha256:<64 hex digits>')
+    .optional(),
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 
@@ -103,7 +106,12 @@ export const SequenceResultSchema = z.object({
 export type SequenceResult = z.infer<typeof SequenceResultSchema>;
 
 /** A statistic of no values is NaN in memory and null in JSON (which has no NaN); read back as NaN. */
-const statistic = z.number().min(-FLOAT32_MAX).max(FLOAT32_MAX).nullable().transform((value) => value ?? Number.NaN);
+const statistic = z
+  .number()
+  .min(-FLOAT32_MAX)
+  .max(FLOAT32_MAX)
+  .nullable()
+  .transform((value) => value ?? Number.NaN);
 
 /**
  * One layer's distribution of a value over tokens (or, for per-sequence diagnostics, over
@@ -201,7 +209,14 @@ export const MeasurementSchema = z.looseObject({
    * The per-token and per-prompt tables, in the results file's folder, and the run id their
    * Parquet metadata carries too (absent in files written before it existed).
    */
-  tables: z.object({ tokens: TableFileSchema, prompts: TableFileSchema, runId: z.string().regex(/^[0-9a-f]{32}$/, 'a run id of 32 hex digits').optional() }),
+  tables: z.object({
+    tokens: TableFileSchema,
+    prompts: TableFileSchema,
+    runId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, 'a run id of 32 hex digits')
+      .optional(),
+  }),
   createdBy: z.object({ tool: z.string(), version: z.string() }).optional(),
   shard: ShardInfoSchema.optional(),
 });

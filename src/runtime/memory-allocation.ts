@@ -49,7 +49,8 @@ export function allocatedMemory(env: NodeJS.ProcessEnv, system: MemorySystem = L
   const room = cgroupMemoryRoom(system);
   if (room !== undefined) limits.push({ bytes: Math.floor(ALLOCATION_SHARE * room), source: "80 % of the memory cgroup's room" });
   const slurm = /^\s*(\d{1,12})\s*$/.exec(env.SLURM_MEM_PER_NODE ?? '');
-  if (slurm && env.SLURM_JOB_ID !== undefined && Number(slurm[1]) > 0) limits.push({ bytes: Math.floor(ALLOCATION_SHARE * Number(slurm[1]) * 2 ** 20), source: '80 % of SLURM_MEM_PER_NODE' });
+  if (slurm && env.SLURM_JOB_ID !== undefined && Number(slurm[1]) > 0)
+    limits.push({ bytes: Math.floor(ALLOCATION_SHARE * Number(slurm[1]) * 2 ** 20), source: '80 % of SLURM_MEM_PER_NODE' });
   if (limits.length === 0) return { bytes: FALLBACK_BYTES, source: 'a fixed 4 GiB (no memory figures could be read)' };
   return limits.reduce((low, limit) => (limit.bytes < low.bytes ? limit : low));
 }
@@ -84,9 +85,18 @@ function statField(text: string, field: string): number | undefined {
 
 const UNITS: Record<string, number> = {
   b: 1,
-  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-  k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40,
-  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
 };
 /** The largest size accepted (1 PiB): beyond any machine, and exact as a double. */
 export const MAX_MEMORY_BYTES = 2 ** 50;

@@ -40,7 +40,14 @@ export interface NormSession {
    * nextIds int64 [batch, pos]: the logit lens's second input (graphs that read it only).
    */
   /** nextIds: the lens's next_ids [batch, pos]; sequenceLengths: [batch], for per-sequence diagnostics. */
-  run(ids: BigInt64Array, batch: number, pos: number, outputNames: readonly string[], nextIds?: BigInt64Array, sequenceLengths?: BigInt64Array): Promise<Map<string, Float32Array>>;
+  run(
+    ids: BigInt64Array,
+    batch: number,
+    pos: number,
+    outputNames: readonly string[],
+    nextIds?: BigInt64Array,
+    sequenceLengths?: BigInt64Array,
+  ): Promise<Map<string, Float32Array>>;
   release(): Promise<void>;
 }
 

@@ -19,7 +19,9 @@ export const ONNX_RUNTIME_DIR = [join(PACKAGE_ROOT, 'node_modules', 'onnxruntime
 
 function loadOnnxRuntime(): typeof OnnxRuntime {
   if (ONNX_RUNTIME_DIR === undefined) {
-    throw new Error(`ONNX Runtime is missing from this installation (neither node_modules/onnxruntime-node nor vendor/onnxruntime-node in ${PACKAGE_ROOT}); reinstall resid-norms`);
+    throw new Error(
+      `ONNX Runtime is missing from this installation (neither node_modules/onnxruntime-node nor vendor/onnxruntime-node in ${PACKAGE_ROOT}); reinstall resid-norms`,
+    );
   }
   return createRequire(join(PACKAGE_ROOT, 'package.json'))(ONNX_RUNTIME_DIR) as typeof OnnxRuntime;
 }

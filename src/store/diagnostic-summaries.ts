@@ -52,11 +52,19 @@ export class DiagnosticSummaryBuilder {
     private readonly nLayers: number,
     private readonly sequenceColumns: readonly DiagnosticColumn[] = [],
   ) {
-    for (const column of sequenceColumns) this.perSequence.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
+    for (const column of sequenceColumns)
+      this.perSequence.set(
+        column.name,
+        Array.from({ length: column.length }, () => new StreamingSummary()),
+      );
     this.withMassive = new Float64Array(nLayers);
     for (const column of columns) {
       if (column.name === MASSIVE_DIM) continue;
-      if (column.perLayer === 1) this.perLayer.set(column.name, Array.from({ length: column.length }, () => new StreamingSummary()));
+      if (column.perLayer === 1)
+        this.perLayer.set(
+          column.name,
+          Array.from({ length: column.length }, () => new StreamingSummary()),
+        );
       else {
         this.perHeadSums.set(column.name, new Float64Array(column.length));
         this.perHeadCounts.set(column.name, 0);
@@ -67,7 +75,14 @@ export class DiagnosticSummaryBuilder {
     const rank = columns.find((column) => column.name === LENS_COLUMNS.rank);
     if (rank !== undefined) {
       const streams = rank.length;
-      this.lens = { entropyStart: startOf(this.offsets, LENS_COLUMNS.entropy)!, rankStart: startOf(this.offsets, LENS_COLUMNS.rank)!, length: streams, tokens: 0, top1: new Float64Array(streams), top10: new Float64Array(streams) };
+      this.lens = {
+        entropyStart: startOf(this.offsets, LENS_COLUMNS.entropy)!,
+        rankStart: startOf(this.offsets, LENS_COLUMNS.rank)!,
+        length: streams,
+        tokens: 0,
+        top1: new Float64Array(streams),
+        top10: new Float64Array(streams),
+      };
     }
     this.dimCounts = { included: Array.from({ length: nLayers }, () => new Map()), first: Array.from({ length: nLayers }, () => new Map()) };
     this.firstNormSums = normColumns.map(() => new Float64Array(nLayers));
@@ -119,7 +134,8 @@ export class DiagnosticSummaryBuilder {
       const from = this.sequenceOffsets.starts[c]!;
       const summaries = this.perSequence.get(column.name)!;
       for (let i = 0; i < column.length; i += 1) summaries[i]!.add(values[from + i]!);
-      if (column.name === MASSIVE_SEQUENCE_COUNT) for (let layer = 0; layer < this.nLayers; layer += 1) if (values[from + layer]! > 0) this.withMassive[layer]! += 1;
+      if (column.name === MASSIVE_SEQUENCE_COUNT)
+        for (let layer = 0; layer < this.nLayers; layer += 1) if (values[from + layer]! > 0) this.withMassive[layer]! += 1;
     }
   }
 
@@ -160,22 +176,32 @@ export class DiagnosticSummaryBuilder {
         }),
       ),
       ...(this.columns.some((column) => column.summarizedFrom !== undefined)
-        ? { perHeadTokens: Object.fromEntries(this.columns.filter((column) => column.summarizedFrom !== undefined).map((column) => [column.name, this.perHeadCounts.get(column.name)!])) }
+        ? {
+            perHeadTokens: Object.fromEntries(
+              this.columns.filter((column) => column.summarizedFrom !== undefined).map((column) => [column.name, this.perHeadCounts.get(column.name)!]),
+            ),
+          }
         : {}),
       ...(this.columns.some((column) => column.name === MASSIVE_DIM)
         ? { massiveDims: { included: topDims(this.dimCounts.included, this.included), positionZero: topDims(this.dimCounts.first, this.firstPositions) } }
         : {}),
-      positionZeroNorms: Object.fromEntries(this.normColumns.map((name, c) => [name, Array.from(this.firstNormSums[c]!, (sum) => (this.firstPositions > 0 ? sum / this.firstPositions : null))])),
+      positionZeroNorms: Object.fromEntries(
+        this.normColumns.map((name, c) => [name, Array.from(this.firstNormSums[c]!, (sum) => (this.firstPositions > 0 ? sum / this.firstPositions : null))]),
+      ),
       ...(this.sequenceColumns.length > 0
         ? {
             sequences: {
               sequences: this.sequences,
-              perLayer: Object.fromEntries([...this.perSequence].map(([name, summaries]) => [name, summaries.map((summary, layer) => summary.summarize(layer))])),
+              perLayer: Object.fromEntries(
+                [...this.perSequence].map(([name, summaries]) => [name, summaries.map((summary, layer) => summary.summarize(layer))]),
+              ),
               withMassive: shares(this.withMassive, this.sequences),
             },
           }
         : {}),
-      ...(this.lens ? { lens: { tokens: this.lens.tokens, top1: shares(this.lens.top1, this.lens.tokens), top10: shares(this.lens.top10, this.lens.tokens) } } : {}),
+      ...(this.lens
+        ? { lens: { tokens: this.lens.tokens, top1: shares(this.lens.top1, this.lens.tokens), top10: shares(this.lens.top10, this.lens.tokens) } }
+        : {}),
     };
   }
 }

@@ -11,7 +11,13 @@ import type { TokenSource } from './token-source.js';
 /** Owners fit beside a float32's bits in a float64's 53-bit integer range: 2^21 prompts. */
 const OWNER_BITS = 21;
 
-export async function loadLayerPools(source: TokenSource, hook: HookName, metric: NormMetric, layers: readonly number[], stat: LayerStatistic): Promise<LayerPool[]> {
+export async function loadLayerPools(
+  source: TokenSource,
+  hook: HookName,
+  metric: NormMetric,
+  layers: readonly number[],
+  stat: LayerStatistic,
+): Promise<LayerPool[]> {
   const { nLayers } = source;
   const sums = await source.promptSums(hook, metric);
   const n = sums.prompts.length;

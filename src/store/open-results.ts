@@ -41,13 +41,23 @@ export async function readResultsDocument(path: string): Promise<ResultsDocument
   if (format === WEIGHTS_FORMAT) return { kind: 'weights', weights: validateWeightsFile(data, path) };
   if (format === MECHANISMS_FORMAT) return { kind: 'mechanisms', mechanisms: validateMechanismsFile(data, path) };
   if (format === MEASUREMENT_FORMAT) return { kind: 'measurement', file: measurementFile(validateMeasurement(data, path), path) };
-  throw new InputError(`${quote(path)} is not a resid-norms results file (${found}; expected format "${MEASUREMENT_FORMAT}", "${WEIGHTS_FORMAT}" or "${MECHANISMS_FORMAT}")`);
+  throw new InputError(
+    `${quote(path)} is not a resid-norms results file (${found}; expected format "${MEASUREMENT_FORMAT}", "${WEIGHTS_FORMAT}" or "${MECHANISMS_FORMAT}")`,
+  );
 }
 
 /** The files a results document is read from (the JSON and, for a measurement, its tables), as inputs an output may not replace. */
 export function documentInputs(path: string, document: ResultsDocument, what = 'the input file'): InputFile[] {
   const tables = document.kind === 'measurement' ? document.file.tables : undefined;
-  return [{ path, what }, ...(tables ? [{ path: tables.tokens, what: `a table of ${quote(path)}` }, { path: tables.prompts, what: `a table of ${quote(path)}` }] : [])];
+  return [
+    { path, what },
+    ...(tables
+      ? [
+          { path: tables.tokens, what: `a table of ${quote(path)}` },
+          { path: tables.prompts, what: `a table of ${quote(path)}` },
+        ]
+      : []),
+  ];
 }
 
 /** The same for an opened results file of `measure`. */
@@ -57,7 +67,8 @@ export function measurementInputs(file: MeasurementFile, what = 'the input file'
 
 export async function readMeasurementFile(path: string): Promise<MeasurementFile> {
   const document = await readResultsDocument(path);
-  if (document.kind !== 'measurement') throw new InputError(`${quote(path)} is a ${document.kind} file; give a results file written by \`resid-norms measure\``);
+  if (document.kind !== 'measurement')
+    throw new InputError(`${quote(path)} is a ${document.kind} file; give a results file written by \`resid-norms measure\``);
   return document.file;
 }
 

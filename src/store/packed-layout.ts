@@ -82,7 +82,11 @@ export function packedLength(layout: Pick<PackedLayout, 'floatsPerToken' | 'floa
 }
 
 /** A packed sequence's three parts, as the tables writer takes them (result-tables-writer.ts's SequenceNorms). */
-export function unpackSequence(layout: PackedLayout, values: Float32Array, length: number): { values: Float32Array; slots: Int32Array; diagnostics?: Float32Array; sequenceDiagnostics?: Float32Array } {
+export function unpackSequence(
+  layout: PackedLayout,
+  values: Float32Array,
+  length: number,
+): { values: Float32Array; slots: Int32Array; diagnostics?: Float32Array; sequenceDiagnostics?: Float32Array } {
   const norms = layout.outputNames.length * length;
   const tokens = layout.floatsPerToken * length;
   return {

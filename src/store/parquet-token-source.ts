@@ -10,7 +10,17 @@ import { columnOffsets } from './packed-layout.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import type { SequenceNorms } from './result-tables-writer.js';
 import { EXCLUSION_CODE, EXCLUSION_REASONS, RUN_ID_KEY, normColumn, normColumns, promptSumColumn, type ResultTables } from './result-tables.js';
-import { chunks, connect, ident, readInts, sqlString, widenForSideBySide, type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector } from '../duckdb/connection.js';
+import {
+  chunks,
+  connect,
+  ident,
+  readInts,
+  sqlString,
+  widenForSideBySide,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBListVector,
+} from '../duckdb/connection.js';
 import { LiteralFiles } from '../duckdb/literal-paths.js';
 import { describeReadFailure } from '../io/read-regular-file.js';
 import { checkBudget, checkNorm, decompressionProblem, MAX_PROMPT_TOKENS, readLists, RESULT_CHUNK_BYTES } from './table-reads.js';
@@ -49,7 +59,10 @@ export class ParquetTokenSource implements TokenSource {
    * results file records, in their Parquet metadata) and hold what it says (row counts, and
    * every norm column of its hooks).
    */
-  static async open(tables: ResultTables, expected: { nLayers: number; tokens: number; prompts: number; columns: string[]; label: string; runId?: string | undefined }): Promise<ParquetTokenSource> {
+  static async open(
+    tables: ResultTables,
+    expected: { nLayers: number; tokens: number; prompts: number; columns: string[]; label: string; runId?: string | undefined },
+  ): Promise<ParquetTokenSource> {
     // Every reader sums the prompts at some point: a count whose sums could not be held is refused at once.
     checkBudget(expected.prompts * (8 * 3 * expected.nLayers + 12), `${expected.prompts} prompts of ${expected.nLayers} layers`, tables.prompts);
     let files: LiteralFiles;
@@ -92,14 +105,24 @@ export class ParquetTokenSource implements TokenSource {
       }
       if (runId !== expected.runId) {
         const described = (id: string | undefined) => (id === undefined ? 'none' : id);
-        fail(`${quote(path)} is not a table of ${quote(expected.label)}: its run id is ${described(runId)}, the results file's ${described(expected.runId)} (the files are from different runs, e.g. one killed between writing its tables and its results file); measure again or restore the files`);
+        fail(
+          `${quote(path)} is not a table of ${quote(expected.label)}: its run id is ${described(runId)}, the results file's ${described(expected.runId)} (the files are from different runs, e.g. one killed between writing its tables and its results file); measure again or restore the files`,
+        );
       }
       if (found !== rows) fail(`${quote(path)} has ${found} rows but ${quote(expected.label)} says ${rows}; the files are from different runs: measure again`);
       const missing = columns.find((column) => !names.includes(column));
       if (missing !== undefined) fail(`${quote(path)} has no column ${quote(missing)} that ${quote(expected.label)} lists; measure again`);
     }
     files.close(); // each read opens the files again, for as long as it reads: a report of a thousand results files holds no thousand descriptors
-    return new ParquetTokenSource(connection, tables, expected.nLayers, expected.prompts, exclusionSql(tokenColumns.includes('excluded_as')), tokenColumns, promptColumns);
+    return new ParquetTokenSource(
+      connection,
+      tables,
+      expected.nLayers,
+      expected.prompts,
+      exclusionSql(tokenColumns.includes('excluded_as')),
+      tokenColumns,
+      promptColumns,
+    );
   }
 
   /** Both tables opened for one read: the names DuckDB reads them by (checked, taken literally), and what closes them. */
@@ -186,7 +209,10 @@ export class ParquetTokenSource implements TokenSource {
     const parts: Float32Array[] = [];
     for await (const chunk of chunks(this.connection, sql)) {
       const rows = chunk.rowCount;
-      if (found.ids.length + rows > MAX_PROMPT_TOKENS) throw new InputError(`${quote(this.tables.tokens)} holds more than ${MAX_PROMPT_TOKENS} tokens for prompt ${prompt + 1}, more than any model's context; the table is damaged: measure again`);
+      if (found.ids.length + rows > MAX_PROMPT_TOKENS)
+        throw new InputError(
+          `${quote(this.tables.tokens)} holds more than ${MAX_PROMPT_TOKENS} tokens for prompt ${prompt + 1}, more than any model's context; the table is damaged: measure again`,
+        );
       for (let i = 0; i < rows; i += 1) {
         found.ids.push(chunk.getColumnVector(0).getItem(i) as number);
         found.tokens.push(String(chunk.getColumnVector(1).getItem(i)));
@@ -207,14 +233,21 @@ export class ParquetTokenSource implements TokenSource {
     return found;
   }
 
-  async *sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics: readonly DiagnosticColumn[] = [], sequenceDiagnostics: readonly DiagnosticColumn[] = []): AsyncIterable<SequenceNorms> {
+  async *sequences(
+    hooks: readonly HookName[],
+    metric?: NormMetric,
+    diagnostics: readonly DiagnosticColumn[] = [],
+    sequenceDiagnostics: readonly DiagnosticColumn[] = [],
+  ): AsyncIterable<SequenceNorms> {
     const { nLayers } = this;
     const columns = normColumns(hooks, metric);
     const slots = Int32Array.from({ length: columns.length * nLayers }, (_, slot) => slot);
     const missing = diagnostics.find(({ name }) => !this.tokenColumns.includes(name));
-    if (missing !== undefined) throw new InputError(`${quote(this.tables.tokens)} has no column ${quote(missing.name)} that its results file lists; measure again`);
+    if (missing !== undefined)
+      throw new InputError(`${quote(this.tables.tokens)} has no column ${quote(missing.name)} that its results file lists; measure again`);
     const missingPerSequence = sequenceDiagnostics.find(({ name }) => !this.promptColumns.includes(name));
-    if (missingPerSequence !== undefined) throw new InputError(`${quote(this.tables.prompts)} has no column ${quote(missingPerSequence.name)} that its results file lists; measure again`);
+    if (missingPerSequence !== undefined)
+      throw new InputError(`${quote(this.tables.prompts)} has no column ${quote(missingPerSequence.name)} that its results file lists; measure again`);
     const sequenceWidth = columnOffsets(sequenceDiagnostics).width;
     const sequenceNames = sequenceDiagnostics.map(({ name }) => `, ${ident(name)}`).join('');
     // Where each diagnostic column starts in a sequence's values, per position: [column][position][list].
@@ -227,7 +260,9 @@ export class ParquetTokenSource implements TokenSource {
       throw error;
     });
     try {
-      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(scans.tokens)})`)[Symbol.asyncIterator]();
+      const tokenChunks = chunks(this.connection, `SELECT token_id, token, ${this.exclusion}, ${names} FROM read_parquet(${sqlString(scans.tokens)})`)[
+        Symbol.asyncIterator
+      ]();
       let chunk: DuckDBDataChunk | undefined;
       let row = 0;
       const nextRow = async (): Promise<void> => {
@@ -238,11 +273,16 @@ export class ParquetTokenSource implements TokenSource {
           row = 0;
         }
       };
-      for await (const prompts of chunks(promptConnection, `SELECT prompt, tokens, truncated, text${sequenceNames} FROM read_parquet(${sqlString(scans.prompts)})`)) {
+      for await (const prompts of chunks(
+        promptConnection,
+        `SELECT prompt, tokens, truncated, text${sequenceNames} FROM read_parquet(${sqlString(scans.prompts)})`,
+      )) {
         for (let p = 0; p < prompts.rowCount; p += 1) {
           const length = prompts.getColumnVector(1).getItem(p) as number;
           if (!(Number.isSafeInteger(length) && length >= 0 && length <= MAX_PROMPT_TOKENS)) {
-            throw new InputError(`${quote(this.tables.prompts)} says a prompt has ${length} tokens; at most ${MAX_PROMPT_TOKENS} (the largest context) fit: the table is damaged, measure again`);
+            throw new InputError(
+              `${quote(this.tables.prompts)} says a prompt has ${length} tokens; at most ${MAX_PROMPT_TOKENS} (the largest context) fit: the table is damaged, measure again`,
+            );
           }
           checkBudget(4 * length * (columns.length * nLayers + width), `a prompt of ${length} tokens`, this.tables.prompts);
           const text = prompts.getColumnVector(3).getItem(p);
@@ -261,7 +301,10 @@ export class ParquetTokenSource implements TokenSource {
           let at = 0;
           sequenceDiagnostics.forEach((column, d) => {
             const list = prompts.getColumnVector(4 + d) as DuckDBListVector;
-            if (list.getEntryLength(p) !== column.length) throw new InputError(`${quote(this.tables.prompts)}: ${column.name} of prompt ${sequence.prompt + 1} has ${list.getEntryLength(p)} values; expected ${column.length}`);
+            if (list.getEntryLength(p) !== column.length)
+              throw new InputError(
+                `${quote(this.tables.prompts)}: ${column.name} of prompt ${sequence.prompt + 1} has ${list.getEntryLength(p)} values; expected ${column.length}`,
+              );
             const from = list.getEntryOffset(p);
             for (let i = 0; i < column.length; i += 1) sequence.sequenceDiagnostics![at + i] = list.childVector.getItem(from + i) as number;
             at += column.length;
@@ -275,12 +318,15 @@ export class ParquetTokenSource implements TokenSource {
             columns.forEach((_, c) => {
               const list = current.getColumnVector(3 + c) as DuckDBListVector;
               const start = list.getEntryOffset(row);
-              for (let layer = 0; layer < nLayers; layer += 1) sequence.values[(c * nLayers + layer) * length + position] = checkNorm(list.childVector.getItem(start + layer) as number, this.tables.tokens);
+              for (let layer = 0; layer < nLayers; layer += 1)
+                sequence.values[(c * nLayers + layer) * length + position] = checkNorm(list.childVector.getItem(start + layer) as number, this.tables.tokens);
             });
             diagnostics.forEach((column, d) => {
               const list = current.getColumnVector(3 + columns.length + d) as DuckDBListVector;
               if (list.getEntryLength(row) !== column.length) {
-                throw new InputError(`${quote(this.tables.tokens)}: ${column.name} of prompt ${sequence.prompt + 1}, position ${position} has ${list.getEntryLength(row)} values; expected ${column.length}`);
+                throw new InputError(
+                  `${quote(this.tables.tokens)}: ${column.name} of prompt ${sequence.prompt + 1}, position ${position} has ${list.getEntryLength(row)} values; expected ${column.length}`,
+                );
               }
               const from = list.getEntryOffset(row);
               const to = starts[d]! * length + position * column.length;

@@ -220,7 +220,12 @@ function writeScalarColumn(writer: ByteWriter, column: Exclude<ColumnSpec, { len
       columnIndex: false,
       offsetIndex: false,
     },
-    pageData: { values: (column.kind === 'bool' ? Array.from(values as Uint8Array, Boolean) : values) as never, definitionLevels, repetitionLevels: [], maxDefinitionLevel: optional ? 1 : 0 },
+    pageData: {
+      values: (column.kind === 'bool' ? Array.from(values as Uint8Array, Boolean) : values) as never,
+      definitionLevels,
+      repetitionLevels: [],
+      maxDefinitionLevel: optional ? 1 : 0,
+    },
   }).chunk;
 }
 

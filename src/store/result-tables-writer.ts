@@ -15,7 +15,19 @@ import { columnOffsets } from './packed-layout.js';
 import type { LayerSummary } from '../results/schema.js';
 import type { HookName, NormMetric } from '../vocabulary/hooks.js';
 import { ParquetFileWriter, type ColumnValues } from './parquet-writer.js';
-import { EXCLUSION_CODE, EXCLUSION_REASONS, PROMPT_SUMS, RUN_ID_KEY, exclusionReason, normColumns, promptSumColumn, promptTableColumns, tokenTableColumns, type ExclusionReason, type ResultTables } from './result-tables.js';
+import {
+  EXCLUSION_CODE,
+  EXCLUSION_REASONS,
+  PROMPT_SUMS,
+  RUN_ID_KEY,
+  exclusionReason,
+  normColumns,
+  promptSumColumn,
+  promptTableColumns,
+  tokenTableColumns,
+  type ExclusionReason,
+  type ResultTables,
+} from './result-tables.js';
 
 /** One measured sequence, its norms as the graph gave them. */
 export interface SequenceNorms {
@@ -113,12 +125,29 @@ export class ResultTablesWriter {
       tokens.abort();
       throw error;
     }
-    this.tokenRows = new TokenRowBuffer(tokens, this.columns.map((c) => c.name), nLayers, diagnostics);
-    if (diagnostics.length > 0 || sequenceDiagnostics.length > 0) this.diagnosticSummaries = new DiagnosticSummaryBuilder(diagnostics, this.columns.map((c) => c.name), nLayers, sequenceDiagnostics);
+    this.tokenRows = new TokenRowBuffer(
+      tokens,
+      this.columns.map((c) => c.name),
+      nLayers,
+      diagnostics,
+    );
+    if (diagnostics.length > 0 || sequenceDiagnostics.length > 0)
+      this.diagnosticSummaries = new DiagnosticSummaryBuilder(
+        diagnostics,
+        this.columns.map((c) => c.name),
+        nLayers,
+        sequenceDiagnostics,
+      );
     this.promptRows = new PromptRowBuffer(prompts, this.columns, nLayers, sequenceDiagnostics);
   }
 
-  static create(paths: ResultTables, hooks: readonly HookName[], nLayers: number, diagnostics: readonly DiagnosticColumn[] = [], sequenceDiagnostics: readonly DiagnosticColumn[] = []): ResultTablesWriter {
+  static create(
+    paths: ResultTables,
+    hooks: readonly HookName[],
+    nLayers: number,
+    diagnostics: readonly DiagnosticColumn[] = [],
+    sequenceDiagnostics: readonly DiagnosticColumn[] = [],
+  ): ResultTablesWriter {
     return new ResultTablesWriter(paths, hooks, nLayers, diagnostics, sequenceDiagnostics);
   }
 
@@ -154,7 +183,8 @@ export class ResultTablesWriter {
     }
     if (this.promptRows.sequenceWidth > 0) {
       const values = sequence.sequenceDiagnostics;
-      if (values === undefined || values.length !== this.promptRows.sequenceWidth) throw new Error(`prompt ${sequence.prompt + 1} has no per-sequence diagnostic values`);
+      if (values === undefined || values.length !== this.promptRows.sequenceWidth)
+        throw new Error(`prompt ${sequence.prompt + 1} has no per-sequence diagnostic values`);
       this.promptRows.addSequenceDiagnostics(values);
       this.diagnosticSummaries!.addSequence(values);
     }

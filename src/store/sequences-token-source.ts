@@ -60,7 +60,13 @@ export class SequencesTokenSource implements TokenSource {
   async promptSums(hook: HookName, metric: NormMetric): Promise<PromptSums> {
     const { nLayers } = this;
     const n = this.inline.length;
-    const sums = { prompts: Int32Array.from(this.promptIndices), included: new Float64Array(n), sums: new Float64Array(n * nLayers), sumLogs: new Float64Array(n * nLayers), sumSquares: new Float64Array(n * nLayers) };
+    const sums = {
+      prompts: Int32Array.from(this.promptIndices),
+      included: new Float64Array(n),
+      sums: new Float64Array(n * nLayers),
+      sumLogs: new Float64Array(n * nLayers),
+      sumSquares: new Float64Array(n * nLayers),
+    };
     this.inline.forEach((sequence, k) => {
       const table = this.table(sequence, hook, metric);
       for (let position = 0; position < sequence.ids.length; position += 1) {
@@ -78,15 +84,14 @@ export class SequencesTokenSource implements TokenSource {
   }
 
   async *sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics: readonly DiagnosticColumn[] = []): AsyncIterable<SequenceNorms> {
-    if (diagnostics.length > 0) throw new InputError(`a version-1 results file has no diagnostic columns (asked for ${diagnostics.map(({ name }) => name).join(', ')})`);
+    if (diagnostics.length > 0)
+      throw new InputError(`a version-1 results file has no diagnostic columns (asked for ${diagnostics.map(({ name }) => name).join(', ')})`);
     const columns = normColumns(hooks, metric);
     const { nLayers } = this;
     for (const [k, sequence] of this.inline.entries()) {
       const length = sequence.ids.length;
       const values = new Float32Array(columns.length * nLayers * length);
-      columns.forEach(({ hook, metric }, c) =>
-        this.table(sequence, hook, metric).forEach((row, layer) => values.set(row, (c * nLayers + layer) * length)),
-      );
+      columns.forEach(({ hook, metric }, c) => this.table(sequence, hook, metric).forEach((row, layer) => values.set(row, (c * nLayers + layer) * length)));
       yield {
         prompt: this.promptIndices[k]!,
         ids: sequence.ids,

@@ -57,5 +57,10 @@ export interface TokenSource {
    * columns too, in the layout the tables writer takes ([column][position][list]); with
    * `sequenceDiagnostics` (the file's per-sequence columns, prompts table), those ([column][list]).
    */
-  sequences(hooks: readonly HookName[], metric?: NormMetric, diagnostics?: readonly DiagnosticColumn[], sequenceDiagnostics?: readonly DiagnosticColumn[]): AsyncIterable<SequenceNorms>;
+  sequences(
+    hooks: readonly HookName[],
+    metric?: NormMetric,
+    diagnostics?: readonly DiagnosticColumn[],
+    sequenceDiagnostics?: readonly DiagnosticColumn[],
+  ): AsyncIterable<SequenceNorms>;
 }

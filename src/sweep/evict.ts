@@ -60,7 +60,8 @@ export async function evictSnapshot(cacheDir: string, repo: string, sha: string)
   // No symlinked folder on the way: the real path must be the path itself.
   const info = await lstat(target).catch(() => undefined);
   if (info === undefined) return { bytes: 0, blobs: 0, shared: 0 };
-  if (!info.isDirectory() || (await realpath(target)) !== target) return { bytes: 0, blobs: 0, shared: 0, leftAlone: `${target} is not a plain folder of the cache (a symbolic link?)` };
+  if (!info.isDirectory() || (await realpath(target)) !== target)
+    return { bytes: 0, blobs: 0, shared: 0, leftAlone: `${target} is not a plain folder of the cache (a symbolic link?)` };
 
   const blobs = join(repoDir, 'blobs');
   const blobsArePlain = await isPlainFolder(blobs); // a linked blobs/ would lead the deletes outside the cache
@@ -99,7 +100,14 @@ async function removeRefsTo(refs: string, sha: string): Promise<void> {
     for (const entry of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && (await readRegularFile(path).then((bytes) => bytes.toString('utf8').trim(), () => '')) === sha) await unlink(path);
+      else if (
+        entry.isFile() &&
+        (await readRegularFile(path).then(
+          (bytes) => bytes.toString('utf8').trim(),
+          () => '',
+        )) === sha
+      )
+        await unlink(path);
     }
   };
   await walk(refs);

@@ -32,12 +32,20 @@ export async function expandSweepFolders(inputs: readonly string[]): Promise<Exp
   const files: string[] = [];
   const sweeps: string[] = [];
   for (const input of inputs) {
-    if (!(await stat(input).then((info) => info.isDirectory(), () => false))) {
+    if (
+      !(await stat(input).then(
+        (info) => info.isDirectory(),
+        () => false,
+      ))
+    ) {
       files.push(input);
       continue;
     }
     const plan = await readPlan(input);
-    if (plan === undefined) throw new InputError(`${quote(input)} is a folder without a sweep (no sweep-plan.json); give results files, or a folder written by \`resid-norms sweep\``);
+    if (plan === undefined)
+      throw new InputError(
+        `${quote(input)} is a folder without a sweep (no sweep-plan.json); give results files, or a folder written by \`resid-norms sweep\``,
+      );
     const summary = await readSweepSummary(input);
     const measured = new Set(summary.members.filter((member) => member.status === 'measured').map((member) => member.file));
     if (measured.size === 0) throw new InputError(`sweep ${quote(input)} has no measured member yet; run \`resid-norms sweep\` (or --collect) first`);
@@ -53,7 +61,9 @@ export async function readSweepSummary(dir: string): Promise<SweepSummary> {
   try {
     data = parseJson((await readRegularFile(path)).toString('utf8')) as Partial<SweepSummary>;
   } catch (error) {
-    throw new InputError(`cannot read ${quote(path)} (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON'}); run \`resid-norms sweep --collect --out ${dir}\` to write it`);
+    throw new InputError(
+      `cannot read ${quote(path)} (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON'}); run \`resid-norms sweep --collect --out ${dir}\` to write it`,
+    );
   }
   if (data.format !== SWEEP_FORMAT || data.version !== 1 || !Array.isArray(data.members)) {
     throw new InputError(`${quote(path)} is not a sweep summary of this version; run \`resid-norms sweep --collect --out ${dir}\` to write it again`);
@@ -67,7 +77,13 @@ export async function sweepFigures(sweeps: readonly string[], options: Pick<Figu
   for (const dir of sweeps) {
     const summary = await readSweepSummary(dir);
     for (const name of SWEEP_FIGURES) {
-      figures.push({ figure: name, stem: sweeps.length === 1 ? `sweep-${name}` : `sweep-${figures.length}-${name}`, summary: SWEEP_FIGURE_SUMMARIES[name], subject: `sweep ${dir}`, outcome: buildSweepFigure(name, summary, options) });
+      figures.push({
+        figure: name,
+        stem: sweeps.length === 1 ? `sweep-${name}` : `sweep-${figures.length}-${name}`,
+        summary: SWEEP_FIGURE_SUMMARIES[name],
+        subject: `sweep ${dir}`,
+        outcome: buildSweepFigure(name, summary, options),
+      });
     }
   }
   return figures;

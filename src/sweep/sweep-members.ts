@@ -24,7 +24,16 @@ export function pythiaCheckpoints(): string[] {
  * to 8000, every 10000 to 140000, and the last, 143000.
  */
 export function pythiaLogCheckpoints(): string[] {
-  const steps = [0, ...Array.from({ length: 10 }, (_, k) => 2 ** k), 1000, 2000, 4000, 8000, ...Array.from({ length: 14 }, (_, k) => (k + 1) * 10_000), 143_000];
+  const steps = [
+    0,
+    ...Array.from({ length: 10 }, (_, k) => 2 ** k),
+    1000,
+    2000,
+    4000,
+    8000,
+    ...Array.from({ length: 14 }, (_, k) => (k + 1) * 10_000),
+    143_000,
+  ];
   return steps.map((step) => `step${step}`);
 }
 
@@ -33,18 +42,28 @@ export const ALL_BRANCHES = 'all';
 
 export const REVISION_SHORTHANDS: Record<string, { describe: string; revisions: () => string[] }> = {
   'pythia-all': { describe: "Pythia's 154 checkpoints (step0, step1…step512 by powers of two, step1000…step143000 every 1000)", revisions: pythiaCheckpoints },
-  'pythia-log': { describe: '30 of them, even on a log axis (step0, powers of two to 512, 1000·2^k to 8000, every 10000, step143000)', revisions: pythiaLogCheckpoints },
-  [ALL_BRANCHES]: { describe: "every branch of each model's repo, listed from the Hub when the plan is made (main first, then stepN… in step order)", revisions: () => [ALL_BRANCHES] },
+  'pythia-log': {
+    describe: '30 of them, even on a log axis (step0, powers of two to 512, 1000·2^k to 8000, every 10000, step143000)',
+    revisions: pythiaLogCheckpoints,
+  },
+  [ALL_BRANCHES]: {
+    describe: "every branch of each model's repo, listed from the Hub when the plan is made (main first, then stepN… in step order)",
+    revisions: () => [ALL_BRANCHES],
+  },
 };
 
 function splitList(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** `--revisions` → revision names, shorthands expanded, duplicates dropped (first kept). */
 export function parseRevisions(value: string): string[] {
   const names = splitList(value);
-  if (names.length === 0) throw new UsageError(`--revisions ${quote(value)} names no revision; give e.g. step0,step1000 or ${Object.keys(REVISION_SHORTHANDS).join(' or ')}`);
+  if (names.length === 0)
+    throw new UsageError(`--revisions ${quote(value)} names no revision; give e.g. step0,step1000 or ${Object.keys(REVISION_SHORTHANDS).join(' or ')}`);
   const revisions: string[] = [];
   for (const name of names) {
     const shorthand = REVISION_SHORTHANDS[name];
@@ -53,7 +72,10 @@ export function parseRevisions(value: string): string[] {
       continue;
     }
     const problem = revisionProblem(name);
-    if (problem !== undefined) throw new UsageError(`--revisions: ${quote(name)} is not a valid revision (${problem}); give branches, tags, shas or stepN, or ${Object.keys(REVISION_SHORTHANDS).join(', ')}`);
+    if (problem !== undefined)
+      throw new UsageError(
+        `--revisions: ${quote(name)} is not a valid revision (${problem}); give branches, tags, shas or stepN, or ${Object.keys(REVISION_SHORTHANDS).join(', ')}`,
+      );
     revisions.push(name);
   }
   return [...new Set(revisions)];
@@ -105,7 +127,8 @@ export function planMembers(models: readonly string[], revisions: readonly strin
     if (/^[.~/]|\\/.test(model)) throw new UsageError(`--revisions applies to Hub models; ${quote(model)} is a local folder`);
     for (const revision of revisionsOf(model, revisions, options.branches)) specs.push(`${model}@${revision}`);
   }
-  if (specs.length > MAX_MEMBERS) throw new UsageError(`the sweep has ${specs.length} members (models × revisions); at most ${MAX_MEMBERS}: split it into several sweeps`);
+  if (specs.length > MAX_MEMBERS)
+    throw new UsageError(`the sweep has ${specs.length} members (models × revisions); at most ${MAX_MEMBERS}: split it into several sweeps`);
   const unique = [...new Set(specs.filter((spec) => !(options.exclude?.has(spec) ?? false)))];
   const slugs = unique.map((spec) => modelSlug(spec.replace(/^[.~/\\]+/, '').replace(/\/+$/, '')) || 'model');
   // One file per member, whatever the specs: names are compared without case (macOS and Windows

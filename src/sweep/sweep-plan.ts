@@ -55,23 +55,36 @@ export async function readPlan(dir: string): Promise<SweepPlan | undefined> {
     throw new InputError(`${quote(planPath(dir))} is not JSON; it is written by \`resid-norms sweep\`: delete it to start the sweep over`);
   }
   const candidate = plan as Partial<SweepPlan>;
-  if (candidate.format !== SWEEP_PLAN_FORMAT || candidate.version !== 1 || !Array.isArray(candidate.members) || typeof candidate.prompts?.sha256 !== 'string' || typeof candidate.options !== 'object') {
-    throw new InputError(`${quote(planPath(dir))} is not a sweep plan of this version (format ${quote(candidate.format ?? null)}, version ${quote(candidate.version ?? null)}); delete it to start the sweep over`);
+  if (
+    candidate.format !== SWEEP_PLAN_FORMAT ||
+    candidate.version !== 1 ||
+    !Array.isArray(candidate.members) ||
+    typeof candidate.prompts?.sha256 !== 'string' ||
+    typeof candidate.options !== 'object'
+  ) {
+    throw new InputError(
+      `${quote(planPath(dir))} is not a sweep plan of this version (format ${quote(candidate.format ?? null)}, version ${quote(candidate.version ?? null)}); delete it to start the sweep over`,
+    );
   }
   return candidate as SweepPlan;
 }
 
 /** What differs between two plans, in words, or undefined when they are the same sweep. */
 export function planDifference(saved: SweepPlan, wanted: SweepPlan): string | undefined {
-  if (saved.prompts.sha256 !== wanted.prompts.sha256) return `its prompt set is ${quote(saved.prompts.source)} (sha256 ${saved.prompts.sha256.slice(0, 12)}…), now ${quote(wanted.prompts.source)} (${wanted.prompts.sha256.slice(0, 12)}…)`;
+  if (saved.prompts.sha256 !== wanted.prompts.sha256)
+    return `its prompt set is ${quote(saved.prompts.source)} (sha256 ${saved.prompts.sha256.slice(0, 12)}…), now ${quote(wanted.prompts.source)} (${wanted.prompts.sha256.slice(0, 12)}…)`;
   for (const key of Object.keys(wanted.options) as Array<keyof SweepOptions>) {
-    if (JSON.stringify(saved.options[key]) !== JSON.stringify(wanted.options[key])) return `its ${key} was ${JSON.stringify(saved.options[key])}, now ${JSON.stringify(wanted.options[key])}`;
+    if (JSON.stringify(saved.options[key]) !== JSON.stringify(wanted.options[key]))
+      return `its ${key} was ${JSON.stringify(saved.options[key])}, now ${JSON.stringify(wanted.options[key])}`;
   }
   const specs = (plan: SweepPlan) => plan.members.map((member) => member.spec);
   if (JSON.stringify(specs(saved)) !== JSON.stringify(specs(wanted))) {
     const added = specs(wanted).filter((spec) => !specs(saved).includes(spec));
     const removed = specs(saved).filter((spec) => !specs(wanted).includes(spec));
-    const parts = [...(added.length > 0 ? [`adds ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` (+${added.length - 3})` : ''}`] : []), ...(removed.length > 0 ? [`drops ${removed.slice(0, 3).join(', ')}${removed.length > 3 ? ` (+${removed.length - 3})` : ''}`] : [])];
+    const parts = [
+      ...(added.length > 0 ? [`adds ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` (+${added.length - 3})` : ''}`] : []),
+      ...(removed.length > 0 ? [`drops ${removed.slice(0, 3).join(', ')}${removed.length > 3 ? ` (+${removed.length - 3})` : ''}`] : []),
+    ];
     return `its members differ (this run ${parts.join(' and ') || 'orders them differently'})`;
   }
   return undefined;
@@ -85,7 +98,8 @@ export async function settlePlan(dir: string, wanted: SweepPlan): Promise<void> 
   const saved = await readPlan(dir);
   if (saved !== undefined) {
     const difference = planDifference(saved, wanted);
-    if (difference !== undefined) throw new UsageError(`${quote(dir)} holds another sweep: ${difference}; give another --out folder, or delete ${quote(planPath(dir))} to start over`);
+    if (difference !== undefined)
+      throw new UsageError(`${quote(dir)} holds another sweep: ${difference}; give another --out folder, or delete ${quote(planPath(dir))} to start over`);
     return;
   }
   await writeFileAtomic(planPath(dir), `${JSON.stringify(wanted, null, 2)}\n`);

@@ -49,10 +49,18 @@ export async function listSweepBranches(models: readonly string[], planning: Hub
     try {
       listed = await listBranches(client, source.repo);
     } catch (error) {
-      throw explainHubError(error, { repo: source.repo, revision: 'all', endpoint: client.endpoint, ...(planning.settings.tokenSource ? { tokenSource: planning.settings.tokenSource } : {}) });
+      throw explainHubError(error, {
+        repo: source.repo,
+        revision: 'all',
+        endpoint: client.endpoint,
+        ...(planning.settings.tokenSource ? { tokenSource: planning.settings.tokenSource } : {}),
+      });
     }
     const usable = listed.map((branch) => branch.name).filter((name) => revisionProblem(name) === undefined);
-    if (usable.length < listed.length) planning.reporter.warn(`--revisions all: ${listed.length - usable.length} branch name(s) of ${source.repo} are not valid revisions here and are left out`);
+    if (usable.length < listed.length)
+      planning.reporter.warn(
+        `--revisions all: ${listed.length - usable.length} branch name(s) of ${source.repo} are not valid revisions here and are left out`,
+      );
     if (usable.length === 0) throw new UsageError(`--revisions all: ${quote(source.repo)} lists no branch; give the revisions by name`);
     branches[model] = orderBranches(usable);
   }
@@ -91,11 +99,19 @@ export async function findSameWeights(members: readonly SweepMember[], planning:
         listing = await fetchListing(client, repo, revision, '', planning.listings);
       } catch (error) {
         if (planning.signal?.aborted) throw error;
-        const explained = explainHubError(error, { repo, revision, endpoint: client.endpoint, ...(planning.settings.tokenSource ? { tokenSource: planning.settings.tokenSource } : {}) });
+        const explained = explainHubError(error, {
+          repo,
+          revision,
+          endpoint: client.endpoint,
+          ...(planning.settings.tokenSource ? { tokenSource: planning.settings.tokenSource } : {}),
+        });
         const ofRepo = hub.filter((entry) => entry.repo === repo).length;
-        if (isRepoRefusal(error)) throw Object.assign(explained, { message: `${explained.message} (${ofRepo} member${ofRepo === 1 ? '' : 's'} of the sweep; nothing was measured)` });
+        if (isRepoRefusal(error))
+          throw Object.assign(explained, { message: `${explained.message} (${ofRepo} member${ofRepo === 1 ? '' : 's'} of the sweep; nothing was measured)` });
         if (isUnreachable(error)) {
-          planning.reporter.warn(`the members could not be compared for identical weights (${explained.message.replace(/;.*$/, '')}); each is measured as it is`);
+          planning.reporter.warn(
+            `the members could not be compared for identical weights (${explained.message.replace(/;.*$/, '')}); each is measured as it is`,
+          );
           return [];
         }
         continue; // this member's own failure (a missing revision…) is reported when it is measured
@@ -118,9 +134,14 @@ function groupsOfSameWeights(byKey: Map<string, SweepMember[]>, reporter: Report
     const kept = group.reduce((best, member) => ((member.step ?? -1) > (best.step ?? -1) ? member : best));
     const others = group.filter((member) => member !== kept);
     for (const member of others) left.push({ spec: member.spec, sameAs: kept.spec });
-    const shown = others.slice(0, 3).map((member) => quote(member.spec)).join(', ');
+    const shown = others
+      .slice(0, 3)
+      .map((member) => quote(member.spec))
+      .join(', ');
     const hash = key.split('\n').length === 1 ? ` (sha256 ${key.split('=')[1]!.slice(0, 12)}…)` : ` (${key.split('\n').length} weight files)`;
-    reporter.warn(`${shown}${others.length > 3 ? ` and ${others.length - 3} more` : ''} ha${others.length === 1 ? 's' : 've'} the same weights as ${quote(kept.spec)}${hash}: measured once, as ${kept.spec}; left out of the sweep (listed in sweep-plan.json and sweep.json)`);
+    reporter.warn(
+      `${shown}${others.length > 3 ? ` and ${others.length - 3} more` : ''} ha${others.length === 1 ? 's' : 've'} the same weights as ${quote(kept.spec)}${hash}: measured once, as ${kept.spec}; left out of the sweep (listed in sweep-plan.json and sweep.json)`,
+    );
   }
   return left;
 }

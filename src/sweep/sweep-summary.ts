@@ -25,7 +25,10 @@ export function failureFile(dir: string, member: SweepMember): string {
 }
 
 export async function recordFailure(dir: string, member: SweepMember, error: ResidNormsError): Promise<void> {
-  await writeFileAtomic(failureFile(dir, member), `${JSON.stringify({ spec: member.spec, message: error.message, exitCode: error.exitCode, at: new Date().toISOString() })}\n`);
+  await writeFileAtomic(
+    failureFile(dir, member),
+    `${JSON.stringify({ spec: member.spec, message: error.message, exitCode: error.exitCode, at: new Date().toISOString() })}\n`,
+  );
 }
 
 async function readFailure(dir: string, member: SweepMember): Promise<MemberSummary['error'] | undefined> {
@@ -130,12 +133,23 @@ export async function summarizeSweep(dir: string, plan: SweepPlan, options: Summ
   }
   const counts = { measured: 0, failed: 0, missing: 0 };
   for (const member of members) counts[member.status] += 1;
-  return { format: SWEEP_FORMAT, version: 1, createdBy: { tool: 'resid-norms', version: toolVersion() }, hook: options.hook, prompts: plan.prompts, counts, members, ...(plan.sameWeights?.length ? { sameWeights: plan.sameWeights } : {}) };
+  return {
+    format: SWEEP_FORMAT,
+    version: 1,
+    createdBy: { tool: 'resid-norms', version: toolVersion() },
+    hook: options.hook,
+    prompts: plan.prompts,
+    counts,
+    members,
+    ...(plan.sameWeights?.length ? { sameWeights: plan.sameWeights } : {}),
+  };
 }
 
 /** The members not measured, one phrase each, for the partial-sweep message. */
 export function describeUnmeasured(summary: SweepSummary): string {
   const unmeasured = summary.members.filter((member) => member.status !== 'measured');
-  const shown = unmeasured.slice(0, 3).map((member) => `${quote(member.spec)} ${member.status === 'failed' ? `failed (${member.error?.message ?? 'see its log'})` : 'missing'}`);
+  const shown = unmeasured
+    .slice(0, 3)
+    .map((member) => `${quote(member.spec)} ${member.status === 'failed' ? `failed (${member.error?.message ?? 'see its log'})` : 'missing'}`);
   return shown.join('; ') + (unmeasured.length > 3 ? ` (and ${unmeasured.length - 3} more)` : '');
 }

@@ -12,7 +12,23 @@ import { formatTextTable, type TextColumn } from './text-table.js';
 /** The narrow tables' width: a terminal of 100 columns shows them without wrapping. */
 export const NARROW_COLUMNS = 100;
 
-const WIDE_COLUMNS = ['source', 'model', 'hook', 'metric', 'stat', 'layers', 'method', 'growth', '95% CI bootstrap', '95% CI regression', 'OLS', 'endpoints', 'R²', 'one exp.', 'phases'] as const;
+const WIDE_COLUMNS = [
+  'source',
+  'model',
+  'hook',
+  'metric',
+  'stat',
+  'layers',
+  'method',
+  'growth',
+  '95% CI bootstrap',
+  '95% CI regression',
+  'OLS',
+  'endpoints',
+  'R²',
+  'one exp.',
+  'phases',
+] as const;
 
 /** An interval's cell: "1.0431–1.0469", or — when there is none. */
 export function intervalCell(interval: { ciLow: number; ciHigh: number } | null): string {
@@ -61,7 +77,9 @@ export function formatNarrowTable<T>(fits: readonly T[], columns: ReadonlyArray<
     allotted.set(column, share);
     room -= share;
   });
-  const rows = fits.map((fit) => columns.map((column) => (column.flexible === undefined ? column.cell(fit) : cutCell(column.cell(fit), allotted.get(column)!, column.flexible))));
+  const rows = fits.map((fit) =>
+    columns.map((column) => (column.flexible === undefined ? column.cell(fit) : cutCell(column.cell(fit), allotted.get(column)!, column.flexible))),
+  );
   return formatTextTable(columns, rows);
 }
 
@@ -120,7 +138,11 @@ export function formatFitTable(fits: readonly FitEntry[], options: { wide?: bool
   ];
   const first = fits[0]!;
   const same = (read: (fit: FitEntry) => string) => new Set(fits.map(read)).size === 1;
-  const estimator = same((fit) => fit.method ?? 'ols') ? ((first.method ?? 'ols') === 'ols' ? 'least-squares fit' : 'end layers (the reference analysis)') : '--method';
+  const estimator = same((fit) => fit.method ?? 'ols')
+    ? (first.method ?? 'ols') === 'ols'
+      ? 'least-squares fit'
+      : 'end layers (the reference analysis)'
+    : '--method';
   const statistic = same((fit) => `${fit.stat} ${fit.metric}`) ? `${first.stat} ${first.metric} norm` : 'statistic';
   const bootstrap = fits.find((fit) => fit.bootstrap !== null)?.bootstrap;
   const interval =
@@ -161,7 +183,10 @@ function formatEstimate(estimate: MethodEstimate | undefined): string {
 }
 
 function formatWideFitTable(fits: readonly FitEntry[]): string {
-  const lines = formatTextTable(WIDE_COLUMNS.map((title) => ({ title })), fits.map(formatWideRow));
+  const lines = formatTextTable(
+    WIDE_COLUMNS.map((title) => ({ title })),
+    fits.map(formatWideRow),
+  );
   const bootstrap = fits.find((fit) => fit.bootstrap !== null)?.bootstrap;
   const legend = [
     '',

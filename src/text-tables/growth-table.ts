@@ -40,7 +40,8 @@ export async function formatFittedRate(file: MeasurementFile, hook: HookName = t
     const phases = fit.phases.length > 1 ? `; ${fit.phases.length} phases: ${formatPhases(fit.phases, ', ')}` : '';
     const line = `fitted growth of ${hook}, layers ${fit.fromLayer}–${fit.toLayer}: ${formatGrowth(fit.growth)} per layer (95% CI ${formatInterval(fit.ciLow, fit.ciHigh)}, ${interval}; R² ${formatR2(fit.r2)})${phases}\n`;
     if (fit.shape?.oneExponential !== false) return line;
-    const what = fit.phases.length > 1 ? 'quote the phases, or fit inside one (`resid-norms fit --layers`)' : 'see `resid-norms fit` with --layers or --segments';
+    const what =
+      fit.phases.length > 1 ? 'quote the phases, or fit inside one (`resid-norms fit --layers`)' : 'see `resid-norms fit` with --layers or --segments';
     return `${line}note: not one exponential (${shapeVerdict(fit)}): ${what}\n`;
   } catch (error) {
     if (error instanceof ResidNormsError) return undefined; // e.g. fewer than 3 layers

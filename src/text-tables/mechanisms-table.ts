@@ -20,6 +20,9 @@ export function formatMechanismsTable(file: MechanismsFile): string {
   const title =
     `${options.metric} norms; rand = mean over ${options.samples} normalised N(0, I) inputs; real = all ${tokens.included} included prompt tokens (no sampling error); ` +
     `same / other = ${tokens.resampled} resampled ${options.mlpInput} vectors of the same layer / of layer "from"; standard errors (prompts as clusters) in the file`;
-  const table = formatTextTable(header.map((name) => ({ title: name, align: 'right' as const })), rows);
+  const table = formatTextTable(
+    header.map((name) => ({ title: name, align: 'right' as const })),
+    rows,
+  );
   return `${[title, ...table].join('\n')}\n`;
 }

@@ -12,7 +12,11 @@ export function formatSweepTable(summary: SweepSummary): string {
     { title: `growth of ${summary.hook} per layer (95% CI)` },
   ] as const;
   const rows = summary.members.map((member) => {
-    const growth = member.growth ? `${formatGrowth(member.growth.factor)} (${formatInterval(member.growth.ciLow, member.growth.ciHigh)}), layers ${member.growth.fromLayer}–${member.growth.toLayer}` : member.error ? member.error.message.slice(0, 100) : '—';
+    const growth = member.growth
+      ? `${formatGrowth(member.growth.factor)} (${formatInterval(member.growth.ciLow, member.growth.ciHigh)}), layers ${member.growth.fromLayer}–${member.growth.toLayer}`
+      : member.error
+        ? member.error.message.slice(0, 100)
+        : '—';
     return [String(member.index), member.spec, member.status, growth];
   });
   return `${formatTextTable(columns, rows).join('\n')}\n`;

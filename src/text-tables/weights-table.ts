@@ -15,6 +15,9 @@ export function formatWeightsTable(file: WeightsFile): string {
     return [String(layer.layer), ...columns.map((column) => formatNorm(values[column]))];
   });
   const title = `${variant} weights: Frobenius / L2 norms; W_OV over all heads = √Σ_h ‖W_V^h W_O^h‖²; ln gains unfolded, as the model applies them; — = no such tensor`;
-  const table = formatTextTable(['layer', ...columns].map((name) => ({ title: name, align: 'right' as const })), rows);
+  const table = formatTextTable(
+    ['layer', ...columns].map((name) => ({ title: name, align: 'right' as const })),
+    rows,
+  );
   return `${[title, ...table].join('\n')}\n`;
 }

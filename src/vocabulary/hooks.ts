@@ -21,5 +21,5 @@ export type NormMetric = (typeof NORM_METRICS)[number];
 export const HEADLINE_HOOK: HookName = 'resid_post';
 
 export function headlineHook(hooks: readonly HookName[]): HookName {
-  return hooks.includes(HEADLINE_HOOK) ? HEADLINE_HOOK : hooks.includes('resid_pre') ? 'resid_pre' : hooks[0] ?? HEADLINE_HOOK;
+  return hooks.includes(HEADLINE_HOOK) ? HEADLINE_HOOK : hooks.includes('resid_pre') ? 'resid_pre' : (hooks[0] ?? HEADLINE_HOOK);
 }

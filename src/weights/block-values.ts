@@ -17,14 +17,18 @@ import { readTensorValues } from '../models/weight-index.js';
  * (stored + offset) · scale, rounded to float32 as the graph computes them (types.ts TensorRef);
  * the stored values themselves when the reference has none of these.
  */
-export function applyTensorUse(stored: Float32Array, ref: Pick<TensorRef, 'offset' | 'scale' | 'rows'> & { tensor?: Pick<TensorRef['tensor'], 'shape'> }): Float32Array {
+export function applyTensorUse(
+  stored: Float32Array,
+  ref: Pick<TensorRef, 'offset' | 'scale' | 'rows'> & { tensor?: Pick<TensorRef['tensor'], 'shape'> },
+): Float32Array {
   const offset = ref.offset ?? 0;
   const scale = ref.scale ?? 1;
   let values = stored;
   if (ref.rows !== undefined) {
     const rowLength = (ref.tensor?.shape ?? []).slice(1).reduce((a, b) => a * b, 1);
     const { start, count } = ref.rows;
-    if (start < 0 || (start + count) * rowLength > stored.length) throw new RangeError(`rows ${start}…${start + count - 1} outside a tensor of ${stored.length / rowLength} rows`);
+    if (start < 0 || (start + count) * rowLength > stored.length)
+      throw new RangeError(`rows ${start}…${start + count - 1} outside a tensor of ${stored.length / rowLength} rows`);
     values = stored.subarray(start * rowLength, (start + count) * rowLength);
   }
   if (offset === 0 && scale === 1) return values;

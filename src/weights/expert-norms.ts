@@ -15,7 +15,9 @@ export function combineExperts<T extends Norms>(each: readonly T[]): T {
   for (const key of Object.keys(each[0] ?? {})) {
     const values = each.map((norms) => norms[key as keyof T] as Value);
     if (values.every((value) => value === undefined)) continue;
-    combined[key] = values.every((value) => value === null || value === undefined) ? null : Math.sqrt(values.reduce<number>((sum, value) => sum + (value ?? 0) ** 2, 0));
+    combined[key] = values.every((value) => value === null || value === undefined)
+      ? null
+      : Math.sqrt(values.reduce<number>((sum, value) => sum + (value ?? 0) ** 2, 0));
   }
   return combined as T;
 }

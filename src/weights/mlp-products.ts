@@ -21,13 +21,20 @@ export type MlpProductValues = Record<'raw' | 'processed', Partial<Record<MlpPro
  * session per layer: ONNX Runtime maps the weights it reads, so a session over every layer would
  * hold all of them (6 GB for GPT2-XL) resident until it ends; one layer at a time holds one.
  */
-export async function computeMlpProducts(spec: TransformerSpec, weights: WeightIndex, processing: WeightProcessing, threads?: number): Promise<MlpProductValues[]> {
+export async function computeMlpProducts(
+  spec: TransformerSpec,
+  weights: WeightIndex,
+  processing: WeightProcessing,
+  threads?: number,
+): Promise<MlpProductValues[]> {
   const layout = await planExternalData(weights.files);
   const result: MlpProductValues[] = [];
   for (let layer = 0; layer < spec.dims.nLayers; layer += 1) {
     const graph = buildMlpProductGraph(spec, processing, layout, [layer]);
     const entries = graph.outputs[0]!;
-    const names = entries.flatMap((entry) => Object.values(entry).flatMap((pair) => [pair.raw, pair.processed].filter((name): name is string => name !== undefined)));
+    const names = entries.flatMap((entry) =>
+      Object.values(entry).flatMap((pair) => [pair.raw, pair.processed].filter((name): name is string => name !== undefined)),
+    );
     // No prepacking: every weight is read by one GEMM, once.
     const session = await createTensorSession(graph.bytes, layout.folder, { device: 'cpu', prepackWeights: false, ...(threads ? { threads } : {}) });
     let values: Map<string, { data: Float32Array }>;
@@ -55,8 +62,13 @@ export async function computeMlpProducts(spec: TransformerSpec, weights: WeightI
       continue;
     }
     const variant = (which: 'raw' | 'processed') => each.map((products) => products[which]);
-    const lists = (which: 'raw' | 'processed') => Object.fromEntries(MLP_PRODUCTS.map((product) => [product, variant(which).map((products) => products[product] ?? null)]));
-    result.push({ raw: combineExperts(variant('raw')), processed: combineExperts(variant('processed')), experts: { raw: lists('raw'), processed: lists('processed') } });
+    const lists = (which: 'raw' | 'processed') =>
+      Object.fromEntries(MLP_PRODUCTS.map((product) => [product, variant(which).map((products) => products[product] ?? null)]));
+    result.push({
+      raw: combineExperts(variant('raw')),
+      processed: combineExperts(variant('processed')),
+      experts: { raw: lists('raw'), processed: lists('processed') },
+    });
   }
   return result;
 }

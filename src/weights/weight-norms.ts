@@ -99,7 +99,11 @@ function qkvSources(qkv: WithValues<QkvProjection>, dims: WeightDims): { q: Head
       };
     }
     case 'separate': {
-      const source = (linear: WithValues<LinearWeights>, size: number): HeadSource => ({ matrix: storedMatrix(linear, dModel, size), bias: linear.bias, first: (h) => h * dHead });
+      const source = (linear: WithValues<LinearWeights>, size: number): HeadSource => ({
+        matrix: storedMatrix(linear, dModel, size),
+        bias: linear.bias,
+        first: (h) => h * dHead,
+      });
       return { q: source(qkv.q, qSize), k: source(qkv.k, kvSize), v: source(qkv.v, kvSize) };
     }
   }
@@ -179,7 +183,9 @@ function attentionNorms(block: BlockWeightValues, dims: WeightDims, processing: 
   const processedOutBias =
     block.out.bias === undefined && !(processing.foldValueBiases && hasValueBias)
       ? undefined
-      : processing.centerWritingWeights ? centered(foldedOutBias) : foldedOutBias;
+      : processing.centerWritingWeights
+        ? centered(foldedOutBias)
+        : foldedOutBias;
   return {
     raw: { ...layerValues(squares.raw), b_O: vectorNorm(block.out.bias) } satisfies AttentionNorms,
     processed: { ...layerValues(squares.processed), b_O: vectorNorm(processedOutBias) } satisfies AttentionNorms,
@@ -248,7 +254,12 @@ function writingMatrixNorms(linear: WithValues<LinearWeights>, dMlp: number, dMo
 type MlpNorms = Pick<WeightNorms, 'W_in' | 'W_gate' | 'W_out' | 'b_in' | 'b_gate' | 'b_out' | 'W_router'>;
 
 /** One dense or gated MLP (a block's, or one expert's) reading the output of the norm `fold` describes. */
-function singleMlpNorms(mlp: WithValues<ExpertMlpSpec>, dims: WeightDims, fold: ReadFold, processing: WeightProcessing): { raw: MlpNorms; processed: MlpNorms } {
+function singleMlpNorms(
+  mlp: WithValues<ExpertMlpSpec>,
+  dims: WeightDims,
+  fold: ReadFold,
+  processing: WeightProcessing,
+): { raw: MlpNorms; processed: MlpNorms } {
   const { dModel, dMlp } = dims;
   const input = readingMatrixNorms(mlp.kind === 'dense' ? mlp.in : mlp.up, dModel, dMlp, fold);
   const output = writingMatrixNorms(mlp.kind === 'dense' ? mlp.out : mlp.down, dMlp, dModel, processing.centerWritingWeights);
@@ -268,7 +279,11 @@ function singleMlpNorms(mlp: WithValues<ExpertMlpSpec>, dims: WeightDims, fold: 
 }
 
 /** The block's MLP; a mixture of experts: every expert's (expert-norms.ts), and the router, scaled by the gain as W_gate is. */
-function mlpNorms(block: BlockWeightValues, dims: WeightDims, processing: WeightProcessing): { raw: MlpNorms; processed: MlpNorms; experts?: WeightLayer['experts'] } {
+function mlpNorms(
+  block: BlockWeightValues,
+  dims: WeightDims,
+  processing: WeightProcessing,
+): { raw: MlpNorms; processed: MlpNorms; experts?: WeightLayer['experts'] } {
   const fold = readFold(block.norm2, processing);
   const { mlp } = block;
   if (mlp.kind !== 'moe') return singleMlpNorms(mlp, dims, fold, processing);

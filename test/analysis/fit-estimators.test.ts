@@ -20,7 +20,16 @@ function layerStatistic(measurement: MeasurementV1, layer: number, stat: 'mean' 
 }
 
 describe('fit estimators', () => {
-  const measurement = syntheticMeasurement({ nLayers: 16, sequences: 20, phases: [{ fromLayer: 0, growth: 1.3 }, { fromLayer: 6, growth: 1.05 }], seed: 3, tokenNoise: 0.2 });
+  const measurement = syntheticMeasurement({
+    nLayers: 16,
+    sequences: 20,
+    phases: [
+      { fromLayer: 0, growth: 1.3 },
+      { fromLayer: 6, growth: 1.05 },
+    ],
+    seed: 3,
+    tokenNoise: 0.2,
+  });
 
   it('endpoints: (m_b / m_a)^(1/(b − a)) of the mean, with a bootstrap interval around it; both methods always reported', () => {
     const fit = fitV1(measurement, { hook: 'resid_pre', fromLayer: 3, toLayer: 12, method: 'endpoints', bootstrap: 300 });
@@ -45,7 +54,8 @@ describe('fit estimators', () => {
     const summaryOnly = { ...measurement, sequences: [] };
     assert.throws(
       () => fitV1(summaryOnly, { hook: 'resid_pre', stat: 'geomean' }),
-      (error: unknown) => error instanceof InputError && /has no per-sequence data, only a summary: fit with --stat mean or median, or measure again$/.test(error.message),
+      (error: unknown) =>
+        error instanceof InputError && /has no per-sequence data, only a summary: fit with --stat mean or median, or measure again$/.test(error.message),
     );
   });
 
@@ -61,7 +71,15 @@ describe('fit estimators', () => {
     let covered = 0;
     const runs = 60;
     for (let seed = 1; seed <= runs; seed += 1) {
-      const data = syntheticMeasurement({ nLayers: 10, sequences: 30, phases: [{ fromLayer: 0, growth: 1.045 }], seed, tokenNoise: 0.3, sequenceNoise: 0.1, sequenceWalk: 0.02 });
+      const data = syntheticMeasurement({
+        nLayers: 10,
+        sequences: 30,
+        phases: [{ fromLayer: 0, growth: 1.045 }],
+        seed,
+        tokenNoise: 0.3,
+        sequenceNoise: 0.1,
+        sequenceWalk: 0.02,
+      });
       const fit = fitV1(data, { hook: 'resid_pre', method: 'endpoints', bootstrap: 200, seed });
       if (fit.ciLow <= 1.045 && 1.045 <= fit.ciHigh) covered += 1;
     }
@@ -87,7 +105,15 @@ describe('one exponential or not', () => {
   });
 
   it('two clean regimes are not, even at a high R²: the phases have disjoint intervals', () => {
-    const data = syntheticMeasurement({ nLayers: 24, sequences: 30, phases: [{ fromLayer: 0, growth: 1.08 }, { fromLayer: 12, growth: 1.03 }], seed: 5 });
+    const data = syntheticMeasurement({
+      nLayers: 24,
+      sequences: 30,
+      phases: [
+        { fromLayer: 0, growth: 1.08 },
+        { fromLayer: 12, growth: 1.03 },
+      ],
+      seed: 5,
+    });
     const fit = fitV1(data, { hook: 'resid_pre', bootstrap: 200 });
     assert.ok(fit.r2 > 0.95, `R² ${fit.r2}`);
     assert.equal(fit.shape!.oneExponential, false);

@@ -19,7 +19,10 @@ describe('fitGrowth: least squares', () => {
     const measurement = syntheticMeasurement({ nLayers: 10, sequences: 6, hooks: ['resid_pre', 'resid_post'] });
     const fit = fitGrowth(measurement, { hook: 'resid_post', fromLayer: 2, toLayer: 8 });
     const summary = measurement.summary.resid_post!.slice(2, 9);
-    const reference = fitLine(summary.map((s) => s.layer), summary.map((s) => Math.log(s.mean)));
+    const reference = fitLine(
+      summary.map((s) => s.layer),
+      summary.map((s) => Math.log(s.mean)),
+    );
     assert.ok(Math.abs(fit.growth - Math.exp(reference.slope)) < 1e-12);
     assert.ok(Math.abs(fit.intercept - reference.intercept) < 1e-10);
     assert.ok(Math.abs(fit.r2 - reference.r2) < 1e-12);
@@ -40,7 +43,10 @@ describe('fitGrowth: least squares', () => {
   it('uses the median and the raw metric when asked', () => {
     const measurement = syntheticMeasurement({ nLayers: 6, sequences: 4 });
     const fit = fitGrowth(measurement, { hook: 'mlp_out', stat: 'median', metric: 'raw' });
-    const reference = fitLine([0, 1, 2, 3, 4, 5], measurement.summary.mlp_out!.map((s) => Math.log(s.median * 1.01)));
+    const reference = fitLine(
+      [0, 1, 2, 3, 4, 5],
+      measurement.summary.mlp_out!.map((s) => Math.log(s.median * 1.01)),
+    );
     assert.ok(Math.abs(Math.log(fit.growth) - reference.slope) < 1e-12);
     assert.ok(Math.abs(fit.intercept - reference.intercept) < 1e-10);
     assert.equal(fit.metric, 'raw');
@@ -59,8 +65,7 @@ describe('fitGrowth: errors', () => {
   it('refuses fewer than three layers', () =>
     expectError(() => fitGrowth(measurement, { hook: 'resid_pre', fromLayer: 4, toLayer: 5 }), UsageError, /2 layers; .*at least 3/));
 
-  it('refuses a reversed range', () =>
-    expectError(() => fitGrowth(measurement, { hook: 'resid_pre', fromLayer: 6, toLayer: 4 }), UsageError, /at least 3/));
+  it('refuses a reversed range', () => expectError(() => fitGrowth(measurement, { hook: 'resid_pre', fromLayer: 6, toLayer: 4 }), UsageError, /at least 3/));
 
   it('refuses non-positive norms and names the layer', () => {
     const zeroed = syntheticMeasurement({ nLayers: 5, sequences: 2, hooks: ['attn_out'] });
@@ -100,7 +105,12 @@ describe('fitGrowth: interval coverage over 200 seeded synthetic data sets', () 
     let bootstrap = 0;
     for (let trial = 0; trial < trials; trial += 1) {
       const measurement = syntheticMeasurement({
-        nLayers: 12, sequences: 30, tokensPerSequence: 6, hooks: ['resid_post'], sequenceWalk, seed: 1 + trial,
+        nLayers: 12,
+        sequences: 30,
+        tokensPerSequence: 6,
+        hooks: ['resid_post'],
+        sequenceWalk,
+        seed: 1 + trial,
       });
       const fit = fitGrowth(measurement, { hook: 'resid_post', bootstrap: 500, seed: trial + 1, maxSegments: 1 });
       if (fit.regression.ciLow <= truth && truth <= fit.regression.ciHigh) regression += 1;
@@ -158,8 +168,15 @@ describe('fitGrowth: bootstrap and phases', () => {
     const truths = [1.3, 1.04, 1.1];
     for (const seed of [2, 3, 4]) {
       const phased = syntheticMeasurement({
-        nLayers: 30, sequences: 20, hooks: ['resid_pre'], seed,
-        phases: [{ fromLayer: 0, growth: 1.3 }, { fromLayer: 6, growth: 1.04 }, { fromLayer: 22, growth: 1.1 }],
+        nLayers: 30,
+        sequences: 20,
+        hooks: ['resid_pre'],
+        seed,
+        phases: [
+          { fromLayer: 0, growth: 1.3 },
+          { fromLayer: 6, growth: 1.04 },
+          { fromLayer: 22, growth: 1.1 },
+        ],
       });
       const fit = fitGrowth(phased, { hook: 'resid_pre', bootstrap: 200 });
       const shown = fit.phases.map((p) => `${p.fromLayer}–${p.toLayer} ×${p.growth.toFixed(4)}`).join(' | ');
@@ -194,13 +211,20 @@ describe('fitGrowth: phase options', () => {
   const measurement = syntheticMeasurement({ nLayers: 12, sequences: 2, hooks: ['resid_pre'] });
 
   it('refuses more forced phases than fit', () =>
-    expectError(() => fitGrowth(measurement, { hook: 'resid_pre', segments: 4 }), UsageError, /4 phases of at least 4 layers do not fit .* 12 fitted layers; give 1\.\.3/));
+    expectError(
+      () => fitGrowth(measurement, { hook: 'resid_pre', segments: 4 }),
+      UsageError,
+      /4 phases of at least 4 layers do not fit .* 12 fitted layers; give 1\.\.3/,
+    ));
 
   it('refuses a minimum phase length below 3', () =>
     expectError(() => fitGrowth(measurement, { hook: 'resid_pre', minSegment: 2 }), UsageError, /minimum phase length 2/));
 
   it('fits a range shorter than one minimum phase as one phase', () => {
     const fit = fitGrowth(measurement, { hook: 'resid_pre', fromLayer: 0, toLayer: 2 });
-    assert.deepEqual(fit.phases.map((p) => [p.fromLayer, p.toLayer]), [[0, 2]]);
+    assert.deepEqual(
+      fit.phases.map((p) => [p.fromLayer, p.toLayer]),
+      [[0, 2]],
+    );
   });
 });

@@ -19,7 +19,10 @@ describe('fitLine', () => {
 
   it('fits an exact line exactly, far from the origin', () => {
     const xs = [1000, 1001, 1002, 1003, 1004];
-    const line = fitLine(xs, xs.map((x) => 7 - 0.25 * x));
+    const line = fitLine(
+      xs,
+      xs.map((x) => 7 - 0.25 * x),
+    );
     assert.ok(Math.abs(line.slope + 0.25) < 1e-12);
     assert.ok(Math.abs(line.intercept - 7) < 1e-9);
     assert.ok(line.rss < 1e-20);

@@ -23,7 +23,10 @@ describe('mechanism sampling', () => {
     for (let seed = 0; seed < draws; seed += 1) {
       const chosen = chooseIndices(seed, total, count);
       assert.equal(new Set(chosen).size, count);
-      assert.deepEqual(chosen, [...chosen].sort((a, b) => a - b));
+      assert.deepEqual(
+        chosen,
+        [...chosen].sort((a, b) => a - b),
+      );
       for (const index of chosen) hits[index]! += 1;
     }
     const p = count / total;

@@ -66,14 +66,31 @@ describe('segmentLine', () => {
 
   it('does not split an exact straight line', () => {
     const xs = Array.from({ length: 30 }, (_, i) => i);
-    const found = segmentLine(new PrefixSums(xs, xs.map((x) => 1 + 0.044 * x)), 30, { minSegment: 3, maxSegments: 5 });
+    const found = segmentLine(
+      new PrefixSums(
+        xs,
+        xs.map((x) => 1 + 0.044 * x),
+      ),
+      30,
+      { minSegment: 3, maxSegments: 5 },
+    );
     assert.deepEqual(found.segments, [{ start: 0, end: 30 }]);
   });
 
   it('scores every feasible count of a constant series (an exact fit) as a finite number', () => {
     const xs = Array.from({ length: 12 }, (_, i) => i);
-    const found = segmentLine(new PrefixSums(xs, xs.map(() => 0)), 12, { minSegment: 3, maxSegments: 4 });
-    assert.ok(found.scores.every((score) => score !== null && Number.isFinite(score)), `scores ${found.scores.join(', ')}`);
+    const found = segmentLine(
+      new PrefixSums(
+        xs,
+        xs.map(() => 0),
+      ),
+      12,
+      { minSegment: 3, maxSegments: 4 },
+    );
+    assert.ok(
+      found.scores.every((score) => score !== null && Number.isFinite(score)),
+      `scores ${found.scores.join(', ')}`,
+    );
     assert.deepEqual(found.segments, [{ start: 0, end: 12 }]);
   });
 
@@ -90,7 +107,10 @@ describe('segmentLine', () => {
     const { xs, ys } = piecewise(10, [3, 6], [0.3, 0.0, 0.3], 0.001, 5);
     const found = segmentLine(new PrefixSums(xs, ys), 10, { minSegment: 4, maxSegments: 5 });
     assert.ok(found.segments.every((s) => s.end - s.start >= 4));
-    assert.deepEqual(found.scores.map((score) => score === null), [false, false, true, true, true]);
+    assert.deepEqual(
+      found.scores.map((score) => score === null),
+      [false, false, true, true, true],
+    );
   });
 
   it('refuses a forced count that does not fit', () => {

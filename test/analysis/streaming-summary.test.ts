@@ -49,7 +49,8 @@ describe('StreamingSummary', () => {
     const values = Float32Array.from({ length: 50_000 }, (_, i) => (i % 100 === 0 ? 0 : Math.fround(10 ** (6 * random.uniform() - 3))));
     const exact = summarizeValues(0, values);
     const got = summarize(values).summarize(0);
-    for (const key of ['median', 'q05', 'q25', 'q75', 'q95'] as const) assert.ok(Math.abs(got[key] - exact[key]) <= 1e-3 * exact[key], `${key}: ${got[key]} vs ${exact[key]}`);
+    for (const key of ['median', 'q05', 'q25', 'q75', 'q95'] as const)
+      assert.ok(Math.abs(got[key] - exact[key]) <= 1e-3 * exact[key], `${key}: ${got[key]} vs ${exact[key]}`);
     assert.equal(got.min, 0);
   });
 
@@ -69,7 +70,11 @@ describe('StreamingSummary', () => {
     { name: 'values over the whole float32 range', value: (_, random) => Math.fround(10 ** (76 * random.uniform() - 38)), accurate: false },
     { name: 'a median of 0 (a sparse model): zeros and a few huge ratios', value: (i) => (i % 3 === 0 ? 1e30 * (1 + (i % 7)) : 0), accurate: true },
     // Signed values near zero: quantiles between a negative and a positive value have no relative accuracy to keep.
-    { name: 'cosines: negative and positive, near zero too', value: (_, random) => Math.fround(2 * random.uniform() - 1) * 10 ** (-6 * random.uniform()), accurate: false },
+    {
+      name: 'cosines: negative and positive, near zero too',
+      value: (_, random) => Math.fround(2 * random.uniform() - 1) * 10 ** (-6 * random.uniform()),
+      accurate: false,
+    },
   ];
   for (const { name, value, accurate } of extremes) {
     it(`summarizes ${name} past the exact limit without crashing`, () => {

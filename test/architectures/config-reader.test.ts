@@ -29,12 +29,28 @@ describe('ConfigReader.evenHeadDims', () => {
 
   it('names heads that do not divide d_model with the family’s first key names', () => {
     assert.match(problems({ ...GPT2_CONFIG, n_head: 5 }, GPT2_KEYS), /invalid "config\.json": n_head 5 does not divide n_embd 64$/);
-    const neoKeys: DimensionKeys = { nLayers: ['num_layers', 'num_hidden_layers'], dModel: 'hidden_size', nHeads: ['num_heads', 'num_attention_heads'], dMlp: 'intermediate_size', mlpRatio: 4, nCtx: 'max_position_embeddings' };
-    assert.match(problems({ num_layers: 2, hidden_size: 30, num_attention_heads: 4, vocab_size: 9, max_position_embeddings: 8 }, neoKeys), /num_heads 4 does not divide hidden_size 30/);
+    const neoKeys: DimensionKeys = {
+      nLayers: ['num_layers', 'num_hidden_layers'],
+      dModel: 'hidden_size',
+      nHeads: ['num_heads', 'num_attention_heads'],
+      dMlp: 'intermediate_size',
+      mlpRatio: 4,
+      nCtx: 'max_position_embeddings',
+    };
+    assert.match(
+      problems({ num_layers: 2, hidden_size: 30, num_attention_heads: 4, vocab_size: 9, max_position_embeddings: 8 }, neoKeys),
+      /num_heads 4 does not divide hidden_size 30/,
+    );
   });
 
   it('requires d_mlp when the family has no ratio, and reports every problem at once', () => {
-    const keys: DimensionKeys = { nLayers: 'num_hidden_layers', dModel: 'hidden_size', nHeads: 'num_attention_heads', dMlp: 'ffn_dim', nCtx: 'max_position_embeddings' };
+    const keys: DimensionKeys = {
+      nLayers: 'num_hidden_layers',
+      dModel: 'hidden_size',
+      nHeads: 'num_attention_heads',
+      dMlp: 'ffn_dim',
+      nCtx: 'max_position_embeddings',
+    };
     const message = problems({ num_hidden_layers: 0, hidden_size: 32, num_attention_heads: 4, vocab_size: 9 }, keys);
     assert.match(message, /num_hidden_layers is 0; expected a positive integer/);
     assert.match(message, /missing ffn_dim/);

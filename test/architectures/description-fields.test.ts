@@ -37,10 +37,19 @@ type Entry = { readers: readonly Consumer[]; perturb?: Perturb } | { readBy: str
 const SHAPE = { readBy: 'shapes checked against the tensors (WeightResolver) and every graph' };
 const KIND = { readBy: 'the union it tags: every reader switches on it' };
 const LAYOUT = { readBy: 'WeightResolver.linear checks the stored shape against it; GraphContext.linear and weight-rows read it' };
-const flip = (a: string, b: string): Perturb => (value) => (value === a ? b : a);
+const flip =
+  (a: string, b: string): Perturb =>
+  (value) =>
+    value === a ? b : a;
 const not: Perturb = (value) => !value;
-const times = (factor: number): Perturb => (value) => (value as number) * factor;
-const plus = (step: number): Perturb => (value) => (value as number) + step;
+const times =
+  (factor: number): Perturb =>
+  (value) =>
+    (value as number) * factor;
+const plus =
+  (step: number): Perturb =>
+  (value) =>
+    (value as number) + step;
 /** The rows of the other half of a tensor split in two equal parts (gate ↔ up). */
 const OTHER_HALF: Perturb = (value) => {
   const rows = value as { start: number; count: number };
@@ -49,7 +58,11 @@ const OTHER_HALF: Perturb = (value) => {
 const ACTIVATIONS: Perturb = (value) => ({ gelu_new: 'relu', relu: 'gelu', gelu: 'silu', silu: 'gelu_new' })[value as string];
 
 /** A norm's fields: `gain` and `bias` name who reads those tensors; its kind and eps reach every graph that runs it. */
-function normEntries(path: string, readers: { gain: readonly Consumer[]; bias: readonly Consumer[]; runs: readonly Consumer[] }, kinds: ReadonlyArray<'layernorm' | 'rmsnorm'> = ['layernorm', 'rmsnorm']): Record<string, Entry> {
+function normEntries(
+  path: string,
+  readers: { gain: readonly Consumer[]; bias: readonly Consumer[]; runs: readonly Consumer[] },
+  kinds: ReadonlyArray<'layernorm' | 'rmsnorm'> = ['layernorm', 'rmsnorm'],
+): Record<string, Entry> {
   const layerNorm: Record<string, Entry> = {
     [`${path}{layernorm}.kind`]: { readers: readers.runs, perturb: flip('layernorm', 'rmsnorm') },
     [`${path}{layernorm}.weight`]: { readers: readers.gain },
@@ -72,7 +85,11 @@ function linearEntries(path: string, weight: readonly Consumer[], bias: readonly
 function qkNormEntries(kind: 'per-head' | 'projection'): Record<string, Entry> {
   const path = `blocks[].attention.qkNorm{${kind}}`;
   const readers = { gain: ['hooks', 'weights'] as const, bias: ['hooks'] as const, runs: ['hooks'] as const };
-  return { [`${path}.kind`]: KIND, ...normEntries(`${path}.q`, readers, kind === 'per-head' ? ['layernorm', 'rmsnorm'] : ['rmsnorm']), ...normEntries(`${path}.k`, readers, kind === 'per-head' ? ['layernorm', 'rmsnorm'] : ['rmsnorm']) };
+  return {
+    [`${path}.kind`]: KIND,
+    ...normEntries(`${path}.q`, readers, kind === 'per-head' ? ['layernorm', 'rmsnorm'] : ['rmsnorm']),
+    ...normEntries(`${path}.k`, readers, kind === 'per-head' ? ['layernorm', 'rmsnorm'] : ['rmsnorm']),
+  };
 }
 
 // Who must see each tensor: hooks (every activation), the weight analysis of what it is part of,
@@ -148,9 +165,14 @@ const READERS: Record<string, Entry> = {
   'blocks[].attention.rotary.scaling{llama3}.highFreqFactor': { readers: ['hooks'], perturb: times(1.5) },
   'blocks[].attention.rotary.scaling{llama3}.originalContext': { readers: ['hooks'], perturb: times(2) },
   'blocks[].attention.rotary.scaling{longrope}.kind': KIND,
-  'blocks[].attention.rotary.scaling{longrope}.shortFactors': { readers: ['hooks'], perturb: (value) => (value as number[]).map((factor, i) => factor * (1 + 0.5 * (i + 1))) },
+  'blocks[].attention.rotary.scaling{longrope}.shortFactors': {
+    readers: ['hooks'],
+    perturb: (value) => (value as number[]).map((factor, i) => factor * (1 + 0.5 * (i + 1))),
+  },
   'blocks[].attention.rotary.scaling{longrope}.attentionFactor': { readers: ['hooks'], perturb: times(1.5) },
-  'blocks[].attention.rotary.scaling{longrope}.originalContext': { readBy: 'the adapter, which caps the shape\'s nCtx at it (rope-config.ts longRopeContext): the graph never runs the long regime' },
+  'blocks[].attention.rotary.scaling{longrope}.originalContext': {
+    readBy: "the adapter, which caps the shape's nCtx at it (rope-config.ts longRopeContext): the graph never runs the long regime",
+  },
   'blocks[].mlp{dense}.kind': KIND,
   'blocks[].mlp{dense}.activation': { readers: ['hooks', 'probes'], perturb: ACTIVATIONS },
   ...linearEntries('blocks[].mlp{dense}.in', MLP_PRODUCT, MLP_PRODUCT),
@@ -245,22 +267,89 @@ describe('every field of the model description is read (perturbing it changes ea
       ['gpt_neo', (dir) => writeTinyGptNeo(dir, { dModel: 16, nHeads: 2, attentionTypes: [[['global', 'local'], 1]], windowSize: 4 })],
       ['opt', (dir) => writeTinyOpt(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24 })],
       ['gpt_neox', (dir) => writeTinyGptNeox(dir, { nLayers: 2, dModel: 16, nHeads: 2 })],
-      ['gpt_neox linear rope', (dir) => writeTinyGptNeox(dir, { nLayers: 1, dModel: 16, nHeads: 2, ropeScaling: { type: 'linear', factor: 2 }, parallelResidual: false })],
+      [
+        'gpt_neox linear rope',
+        (dir) => writeTinyGptNeox(dir, { nLayers: 1, dModel: 16, nHeads: 2, ropeScaling: { type: 'linear', factor: 2 }, parallelResidual: false }),
+      ],
       [
         'llama',
         (dir) =>
-          writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, attentionBias: true, mlpBias: true, ropeTheta: 100, rope: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 } }),
+          writeTinyLlama(dir, {
+            nLayers: 2,
+            dModel: 16,
+            nHeads: 2,
+            nKvHeads: 1,
+            dMlp: 24,
+            attentionBias: true,
+            mlpBias: true,
+            ropeTheta: 100,
+            rope: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 },
+          }),
       ],
       ['mistral', (dir) => writeTinyLlama(dir, { modelType: 'mistral', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, extraConfig: { sliding_window: 4 } })],
-      ['qwen2', (dir) => writeTinyLlama(dir, { modelType: 'qwen2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 } })],
+      [
+        'qwen2',
+        (dir) =>
+          writeTinyLlama(dir, {
+            modelType: 'qwen2',
+            nLayers: 2,
+            dModel: 16,
+            nHeads: 2,
+            dMlp: 24,
+            extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 },
+          }),
+      ],
       ['gemma', (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 })],
-      ['gemma2', (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3 })],
-      ['gemma3_text', (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, slidingWindowPattern: 2 })],
+      [
+        'gemma2',
+        (dir) =>
+          writeTinyGemma(dir, {
+            modelType: 'gemma2',
+            nLayers: 2,
+            dModel: 16,
+            nHeads: 2,
+            nKvHeads: 1,
+            headDim: 8,
+            dMlp: 24,
+            slidingWindow: 4,
+            attnLogitSoftcapping: 2,
+            finalLogitSoftcapping: 3,
+          }),
+      ],
+      [
+        'gemma3_text',
+        (dir) =>
+          writeTinyGemma(dir, {
+            modelType: 'gemma3_text',
+            nLayers: 2,
+            dModel: 16,
+            nHeads: 2,
+            nKvHeads: 1,
+            headDim: 8,
+            dMlp: 24,
+            slidingWindow: 4,
+            slidingWindowPattern: 2,
+          }),
+      ],
       ['olmo', (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.5 })],
       ['olmo2', (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24 })],
       ['qwen3', (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1 })],
       ['phi', (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, qkLayernorm: true })],
-      ['phi3', (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 4, nCtx: 128, longRope: { shortFactor: [1, 1.5, 2.5, 4], longFactor: [2, 3, 4, 5], originalContext: 32 } })],
+      [
+        'phi3',
+        (dir) =>
+          writeTinyPhi(dir, {
+            modelType: 'phi3',
+            nLayers: 2,
+            dModel: 16,
+            nHeads: 2,
+            nKvHeads: 1,
+            dMlp: 24,
+            slidingWindow: 4,
+            nCtx: 128,
+            longRope: { shortFactor: [1, 1.5, 2.5, 4], longFactor: [2, 3, 4, 5], originalContext: 32 },
+          }),
+      ],
       ['gptj', (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24 })],
       ['mixtral', (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, topK: 2, slidingWindow: 4 })],
     ];
@@ -278,10 +367,16 @@ describe('every field of the model description is read (perturbing it changes ea
     assert.deepEqual([...new Set(models.map((model) => model.spec.architecture))].sort(), supportedArchitectures().sort());
   });
 
-  it('names every field of every family\'s description, and names no field that no description has', () => {
+  it("names every field of every family's description, and names no field that no description has", () => {
     const seen = new Set(models.flatMap((model) => [...model.paths]));
     assert.deepEqual([...seen].filter((path) => !(path in READERS)).sort(), [], 'fields without an entry in READERS: say who reads them');
-    assert.deepEqual(Object.keys(READERS).filter((path) => !seen.has(path)).sort(), [], 'entries of READERS that no tiny model has: add a model with the field');
+    assert.deepEqual(
+      Object.keys(READERS)
+        .filter((path) => !seen.has(path))
+        .sort(),
+      [],
+      'entries of READERS that no tiny model has: add a model with the field',
+    );
   });
 
   for (const [path, entry] of Object.entries(READERS)) {

@@ -39,7 +39,13 @@ describe('GPT-Neo adapter', () => {
 
   it('expands attention_types as GPTNeoConfig does', () => {
     assert.deepEqual(expandAttentionTypes([[['global', 'local'], 2]]), ['global', 'local', 'global', 'local']);
-    assert.deepEqual(expandAttentionTypes([[['local'], 1], [['global'], 2]]), ['local', 'global', 'global']);
+    assert.deepEqual(
+      expandAttentionTypes([
+        [['local'], 1],
+        [['global'], 2],
+      ]),
+      ['local', 'global', 'global'],
+    );
     assert.match(expandAttentionTypes([[['global', 'sparse'], 2]]) as string, /entry \[\["global","sparse"\],2\] is invalid/);
     assert.match(expandAttentionTypes('global') as string, /attention_types is "global"; expected a list/);
     assert.match(expandAttentionTypes([[['global'], 0]]) as string, /is invalid/);
@@ -50,7 +56,10 @@ describe('GPT-Neo adapter', () => {
     const { spec, adapter } = await loadModel(model);
     assert.equal(adapter.name, 'gpt_neo');
     assert.equal(spec.architecture, 'gpt_neo');
-    assert.deepEqual(spec.blocks.map((block) => block.attention.window), [undefined, 5, undefined, 5]);
+    assert.deepEqual(
+      spec.blocks.map((block) => block.attention.window),
+      [undefined, 5, undefined, 5],
+    );
     assert.ok(spec.blocks.every((block) => block.attention.scale === 1));
     const qkv = spec.blocks[0]!.attention.qkv;
     assert.ok(qkv.kind === 'separate' && qkv.q.layout === 'out_in' && qkv.q.bias === undefined);
@@ -60,12 +69,24 @@ describe('GPT-Neo adapter', () => {
   });
 
   it('refuses bad attention_types with one line naming the value', async () => {
-    await refusal(await variant('bad-kind', editConfig({ attention_types: [[['global', 'sparse'], 2]], attention_layers: null })), /attention_types entry \[\["global","sparse"\],2\] is invalid; expected/);
-    await refusal(await variant('bad-count', editConfig({ attention_types: [[['global', 'local'], 3]], attention_layers: null })), /attention_types gives 6 layers but num_layers is 4/);
-    await refusal(await variant('disagreeing', editConfig({ attention_layers: ['local', 'local', 'global', 'local'] })), /attention_layers \["local","local","global","local"\] disagrees with attention_types/);
+    await refusal(
+      await variant('bad-kind', editConfig({ attention_types: [[['global', 'sparse'], 2]], attention_layers: null })),
+      /attention_types entry \[\["global","sparse"\],2\] is invalid; expected/,
+    );
+    await refusal(
+      await variant('bad-count', editConfig({ attention_types: [[['global', 'local'], 3]], attention_layers: null })),
+      /attention_types gives 6 layers but num_layers is 4/,
+    );
+    await refusal(
+      await variant('disagreeing', editConfig({ attention_layers: ['local', 'local', 'global', 'local'] })),
+      /attention_layers \["local","local","global","local"\] disagrees with attention_types/,
+    );
   });
 
   it('names missing tensors', async () => {
-    await refusal(await variant('missing', (dir) => removeTensors(dir, ['transformer.h.2.attn.attention.q_proj.weight'])), /missing tensor "transformer\.h\.2\.attn\.attention\.q_proj\.weight"/);
+    await refusal(
+      await variant('missing', (dir) => removeTensors(dir, ['transformer.h.2.attn.attention.q_proj.weight'])),
+      /missing tensor "transformer\.h\.2\.attn\.attention\.q_proj\.weight"/,
+    );
   });
 });

@@ -44,7 +44,10 @@ describe('gpt_neox adapter', () => {
   });
 
   it('prefers rope_parameters over rotary_pct / rotary_emb_base, as transformers does', async () => {
-    const dir = await folder({}, { rotary_pct: 0.25, rotary_emb_base: 10000, rope_parameters: { rope_type: 'default', rope_theta: 500, partial_rotary_factor: 0.5 } });
+    const dir = await folder(
+      {},
+      { rotary_pct: 0.25, rotary_emb_base: 10000, rope_parameters: { rope_type: 'default', rope_theta: 500, partial_rotary_factor: 0.5 } },
+    );
     assert.deepEqual((await loadModel(dir)).spec.blocks[0]!.attention.rotary, { rotaryDims: 8, base: 500 });
   });
 
@@ -65,7 +68,10 @@ describe('gpt_neox adapter', () => {
   });
 
   it('refuses RoPE scaling it does not reproduce, naming the type and what is supported', async () => {
-    await refuses(await folder({}, { rope_scaling: { type: 'dynamic', factor: 2 } }), /rope_scaling type "dynamic" is not supported; supported RoPE types: default, linear, llama3/);
+    await refuses(
+      await folder({}, { rope_scaling: { type: 'dynamic', factor: 2 } }),
+      /rope_scaling type "dynamic" is not supported; supported RoPE types: default, linear, llama3/,
+    );
   });
 
   it('names missing tensors and wrong shapes in one line', async () => {

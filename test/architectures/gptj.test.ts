@@ -19,10 +19,35 @@ import { tinyGptjConfig, writeTinyGptj } from '../support/tiny-gptj.js';
 
 /** EleutherAI/gpt-j-6b's config.json, as released (task_specific_params left out). */
 const GPT_J_6B = {
-  activation_function: 'gelu_new', architectures: ['GPTJForCausalLM'], attn_pdrop: 0.0, bos_token_id: 50256, embd_pdrop: 0.0, eos_token_id: 50256, gradient_checkpointing: false, initializer_range: 0.02,
-  layer_norm_epsilon: 1e-5, model_type: 'gptj', n_embd: 4096, n_head: 16, n_inner: null, n_layer: 28, n_positions: 2048, resid_pdrop: 0.0, rotary: true, rotary_dim: 64, scale_attn_weights: true,
-  summary_activation: null, summary_first_dropout: 0.1, summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true, tie_word_embeddings: false, tokenizer_class: 'GPT2Tokenizer',
-  transformers_version: '4.18.0.dev0', use_cache: true, vocab_size: 50400,
+  activation_function: 'gelu_new',
+  architectures: ['GPTJForCausalLM'],
+  attn_pdrop: 0.0,
+  bos_token_id: 50256,
+  embd_pdrop: 0.0,
+  eos_token_id: 50256,
+  gradient_checkpointing: false,
+  initializer_range: 0.02,
+  layer_norm_epsilon: 1e-5,
+  model_type: 'gptj',
+  n_embd: 4096,
+  n_head: 16,
+  n_inner: null,
+  n_layer: 28,
+  n_positions: 2048,
+  resid_pdrop: 0.0,
+  rotary: true,
+  rotary_dim: 64,
+  scale_attn_weights: true,
+  summary_activation: null,
+  summary_first_dropout: 0.1,
+  summary_proj_to_labels: true,
+  summary_type: 'cls_index',
+  summary_use_proj: true,
+  tie_word_embeddings: false,
+  tokenizer_class: 'GPT2Tokenizer',
+  transformers_version: '4.18.0.dev0',
+  use_cache: true,
+  vocab_size: 50400,
 };
 
 describe('GPT-J adapter', () => {
@@ -50,11 +75,18 @@ describe('GPT-J adapter', () => {
     assert.equal(block.attention.scale, 1 / Math.sqrt(8));
     assert.ok(block.mlp.kind === 'dense' && block.mlp.in.bias?.tensor.name === 'transformer.h.1.mlp.fc_in.bias');
     assert.ok(!('unavailable' in spec.outputHead));
-    assert.deepEqual([spec.outputHead.finalNorm?.weight?.tensor.name, spec.outputHead.unembedding.tensor.name, spec.outputHead.bias?.tensor.name, spec.outputHead.tied], ['transformer.ln_f.weight', 'lm_head.weight', 'lm_head.bias', false]);
+    assert.deepEqual(
+      [spec.outputHead.finalNorm?.weight?.tensor.name, spec.outputHead.unembedding.tensor.name, spec.outputHead.bias?.tensor.name, spec.outputHead.tied],
+      ['transformer.ln_f.weight', 'lm_head.weight', 'lm_head.bias', false],
+    );
   });
 
   it('refuses rotary_dim null, odd, or wider than a head from config.json alone', () => {
-    for (const [rotaryDim, shown] of [[null, 'null'], [5, '5'], [16, '16']] as const) {
+    for (const [rotaryDim, shown] of [
+      [null, 'null'],
+      [5, '5'],
+      [16, '16'],
+    ] as const) {
       assert.throws(
         () => gptjAdapter.readShape(tinyGptjConfig({ dModel: 32, nHeads: 4, rotaryDim }), 'config.json'),
         (error: Error) => error instanceof ModelError && error.message.includes(`rotary_dim is ${shown}; expected an even integer from 2 to the head width 8`),
@@ -77,7 +109,10 @@ describe('GPT-J adapter', () => {
       const mean = scaled.reduce((a, b) => a + b, 0) / 16;
       squares += scaled.reduce((a, v) => a + (v - mean) ** 2, 0);
     }
-    assert.ok(Math.abs(layer.processed.W_in - Math.sqrt(squares)) <= 1e-6 * Math.sqrt(squares), `processed W_in ${layer.processed.W_in} vs ${Math.sqrt(squares)}`);
+    assert.ok(
+      Math.abs(layer.processed.W_in - Math.sqrt(squares)) <= 1e-6 * Math.sqrt(squares),
+      `processed W_in ${layer.processed.W_in} vs ${Math.sqrt(squares)}`,
+    );
     assert.equal(layer.raw.b_O, null, 'GPT-J has no attention output bias');
   });
 });

@@ -43,7 +43,9 @@ describe('llama / mistral / qwen2 adapters', () => {
   it('reads rope scaling from rope_scaling or rope_parameters', async () => {
     const linear = await loadModel(await folder({ rope: { type: 'linear', factor: 2 } }));
     assert.deepEqual(linear.spec.blocks[0]!.attention.rotary, { rotaryDims: 8, base: 10000, scaling: { kind: 'linear', factor: 2 } });
-    const llama3 = await loadModel(await folder({ ropeConfig: 'rope-parameters', ropeTheta: 500000, rope: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4 } }));
+    const llama3 = await loadModel(
+      await folder({ ropeConfig: 'rope-parameters', ropeTheta: 500000, rope: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4 } }),
+    );
     assert.deepEqual(llama3.spec.blocks[0]!.attention.rotary, {
       rotaryDims: 8,
       base: 500000,
@@ -52,22 +54,35 @@ describe('llama / mistral / qwen2 adapters', () => {
   });
 
   it('sliding windows: Mistral on every layer unless null (default 4096), Qwen2 per layer_types or max_window_layers', async () => {
-    const windows = async (options: TinyLlamaOptions, config: Record<string, unknown> = {}) => (await loadModel(await folder(options, config))).spec.blocks.map((b) => b.attention.window);
+    const windows = async (options: TinyLlamaOptions, config: Record<string, unknown> = {}) =>
+      (await loadModel(await folder(options, config))).spec.blocks.map((b) => b.attention.window);
     assert.deepEqual(await windows({ modelType: 'mistral' }), [undefined, undefined]);
     assert.deepEqual(await windows({ modelType: 'mistral' }, { sliding_window: undefined }), [4096, 4096]);
     assert.deepEqual(await windows({ modelType: 'qwen2' }, { use_sliding_window: false, sliding_window: 8, max_window_layers: 1 }), [undefined, undefined]);
     assert.deepEqual(await windows({ modelType: 'qwen2' }, { use_sliding_window: true, sliding_window: 8, max_window_layers: 1 }), [undefined, 8]);
-    assert.deepEqual(await windows({ modelType: 'qwen2' }, { use_sliding_window: true, sliding_window: 8, layer_types: ['sliding_attention', 'full_attention'] }), [8, undefined]);
+    assert.deepEqual(
+      await windows({ modelType: 'qwen2' }, { use_sliding_window: true, sliding_window: 8, layer_types: ['sliding_attention', 'full_attention'] }),
+      [8, undefined],
+    );
   });
 
   it('refuses unsupported rope types, naming the type and the supported ones', async () => {
-    await refuses(await folder({ rope: { rope_type: 'yarn', factor: 4 } }), /rope_scaling type "yarn" is not supported; supported RoPE types: default, linear, llama3/);
-    await refuses(await folder({ ropeConfig: 'rope-parameters', rope: { rope_type: 'dynamic', factor: 2 } }), /rope_parameters type "dynamic" is not supported/);
+    await refuses(
+      await folder({ rope: { rope_type: 'yarn', factor: 4 } }),
+      /rope_scaling type "yarn" is not supported; supported RoPE types: default, linear, llama3/,
+    );
+    await refuses(
+      await folder({ ropeConfig: 'rope-parameters', rope: { rope_type: 'dynamic', factor: 2 } }),
+      /rope_parameters type "dynamic" is not supported/,
+    );
     await refuses(await folder({ rope: { rope_type: 'llama3', factor: 8, high_freq_factor: 4 } }), /rope_scaling of type "llama3" has no low_freq_factor/);
   });
 
   it('refuses heads that do not divide hidden_size (without head_dim) and kv heads that do not divide heads', async () => {
-    await refuses(await folder({}, { num_attention_heads: 5, num_key_value_heads: 5 }), /num_attention_heads 5 does not divide hidden_size 32 \(and no head_dim is given\)/);
+    await refuses(
+      await folder({}, { num_attention_heads: 5, num_key_value_heads: 5 }),
+      /num_attention_heads 5 does not divide hidden_size 32 \(and no head_dim is given\)/,
+    );
     await refuses(await folder({}, { num_key_value_heads: 3 }), /num_key_value_heads 3 does not divide num_attention_heads 4/);
   });
 

@@ -25,7 +25,11 @@ describe('the model shape from config.json alone', () => {
   after(async () => rm(root, { recursive: true, force: true }));
 
   it('equals the shape of the full description, for sequential, parallel and RMSNorm models', async () => {
-    const models = [await writeTinyGpt2(join(root, 'gpt2')), await writeTinyGptNeox(join(root, 'neox')), await writeTinyLlama(join(root, 'llama'), { modelType: 'qwen2' })];
+    const models = [
+      await writeTinyGpt2(join(root, 'gpt2')),
+      await writeTinyGptNeox(join(root, 'neox')),
+      await writeTinyLlama(join(root, 'llama'), { modelType: 'qwen2' }),
+    ];
     const shapes = [];
     for (const tiny of models) {
       const { config, path } = await readConfig(tiny.dir);
@@ -35,11 +39,14 @@ describe('the model shape from config.json alone', () => {
       shapes.push(shape);
       if (spec.architecture === 'gpt2') gpt2 = spec;
     }
-    assert.deepEqual(shapes.map((shape) => [shape.architecture, shape.normalization, shape.normPlacement, shape.parallelResidual, shape.convention.metric]), [
-      ['gpt2', 'layernorm', 'pre', false, 'centered'],
-      ['gpt_neox', 'layernorm', 'pre', true, 'centered'],
-      ['qwen2', 'rmsnorm', 'pre', false, 'raw'],
-    ]);
+    assert.deepEqual(
+      shapes.map((shape) => [shape.architecture, shape.normalization, shape.normPlacement, shape.parallelResidual, shape.convention.metric]),
+      [
+        ['gpt2', 'layernorm', 'pre', false, 'centered'],
+        ['gpt_neox', 'layernorm', 'pre', true, 'centered'],
+        ['qwen2', 'rmsnorm', 'pre', false, 'raw'],
+      ],
+    );
     assert.deepEqual(availableHooks(shapes[1]!), ['resid_pre', 'attn_out', 'mlp_out', 'resid_post']);
     assert.deepEqual(availableHooks(shapes[0]!), ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post']);
   });
@@ -58,6 +65,8 @@ describe('the model shape from config.json alone', () => {
       "block 1's norm2 is rmsnorm in a layernorm model",
     ]);
     assert.match(specProblems({ ...gpt2, parallelResidual: true }, shapeOf(gpt2))[0]!, /^its shape .* differs from the config's/);
-    assert.deepEqual(specProblems({ ...gpt2, blocks: gpt2.blocks.slice(1) }, { ...shapeOf(gpt2) }).slice(0, 1), [`it has ${gpt2.blocks.length - 1} blocks for ${gpt2.dims.nLayers} layers`]);
+    assert.deepEqual(specProblems({ ...gpt2, blocks: gpt2.blocks.slice(1) }, { ...shapeOf(gpt2) }).slice(0, 1), [
+      `it has ${gpt2.blocks.length - 1} blocks for ${gpt2.dims.nLayers} layers`,
+    ]);
   });
 });

@@ -19,7 +19,8 @@ import { editConfig } from '../support/tiny-model.js';
 import { tinyOlmoConfig, writeTinyOlmo } from '../support/tiny-olmo.js';
 
 const l2 = (values: ArrayLike<number>) => Math.sqrt(Array.from(values).reduce((sum, v) => sum + v * v, 0));
-const close = (actual: number | null | undefined, expected: number, what: string) => assert.ok(Math.abs(actual! - expected) <= 1e-6 * Math.abs(expected), `${what}: ${actual} vs ${expected}`);
+const close = (actual: number | null | undefined, expected: number, what: string) =>
+  assert.ok(Math.abs(actual! - expected) <= 1e-6 * Math.abs(expected), `${what}: ${actual} vs ${expected}`);
 
 describe('OLMo and OLMo-2 adapters', () => {
   let root: string;
@@ -33,24 +34,43 @@ describe('OLMo and OLMo-2 adapters', () => {
     const { spec } = await loadModel(tiny.dir);
     assert.deepEqual([spec.architecture, spec.normalization, spec.normPlacement, spec.convention.metric], ['olmo', 'layernorm', 'pre', 'centered']);
     const block = spec.blocks[1]!;
-    assert.deepEqual([block.norm1, block.norm2], [{ kind: 'layernorm', eps: 1e-5 }, { kind: 'layernorm', eps: 1e-5 }]);
+    assert.deepEqual(
+      [block.norm1, block.norm2],
+      [
+        { kind: 'layernorm', eps: 1e-5 },
+        { kind: 'layernorm', eps: 1e-5 },
+      ],
+    );
     assert.deepEqual([block.attention.qkvClip, block.attention.qkNorm, block.attention.scale], [8, undefined, 1 / Math.sqrt(8)]);
     assert.ok(!('unavailable' in spec.outputHead));
     assert.deepEqual([spec.outputHead.finalNorm, spec.outputHead.tied], [{ kind: 'layernorm', eps: 1e-5 }, true]);
     assert.equal(lensHeadInfo({ diagnostics: ['lens'] }, spec)?.finalNorm, 'a LayerNorm without parameters');
-    assert.match(spec.convention.mechanismsNormalization, /LayerNorm \(x − mean\(x\)\) \/ √\(var\(x\) \+ eps\), population variance, without weight or bias, before the MLP and before W_V/);
+    assert.match(
+      spec.convention.mechanismsNormalization,
+      /LayerNorm \(x − mean\(x\)\) \/ √\(var\(x\) \+ eps\), population variance, without weight or bias, before the MLP and before W_V/,
+    );
     assert.match(spec.convention.weightsReason, /reading weights centered \(the LayerNorms have no gain or bias to fold\)/);
     await editConfig(tiny.dir, { clip_qkv: null });
     assert.equal((await loadModel(tiny.dir)).spec.blocks[0]!.attention.qkvClip, undefined, 'clip_qkv null: none');
   });
 
-  it('olmo2: RMSNorm on each sub-block\'s output only, q/k norms over the whole projections, raw metric; clip_qkv ignored as Olmo2Config drops it', async () => {
-    const tiny = await writeTinyOlmo(join(root, 'olmo2'), { modelType: 'olmo2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, extraConfig: { clip_qkv: 0.1 } });
+  it("olmo2: RMSNorm on each sub-block's output only, q/k norms over the whole projections, raw metric; clip_qkv ignored as Olmo2Config drops it", async () => {
+    const tiny = await writeTinyOlmo(join(root, 'olmo2'), {
+      modelType: 'olmo2',
+      nLayers: 2,
+      dModel: 32,
+      nHeads: 4,
+      nKvHeads: 2,
+      extraConfig: { clip_qkv: 0.1 },
+    });
     const { spec } = await loadModel(tiny.dir);
     assert.deepEqual([spec.architecture, spec.normalization, spec.normPlacement, spec.convention.metric], ['olmo2', 'rmsnorm', 'post', 'raw']);
     const block = spec.blocks[0]!;
     assert.deepEqual([block.norm1, block.norm2], [undefined, undefined]);
-    assert.deepEqual([block.norm1Post?.weight?.tensor.name, block.norm2Post?.weight?.tensor.name, block.norm1Post?.eps], ['model.layers.0.post_attention_layernorm.weight', 'model.layers.0.post_feedforward_layernorm.weight', 1e-6]);
+    assert.deepEqual(
+      [block.norm1Post?.weight?.tensor.name, block.norm2Post?.weight?.tensor.name, block.norm1Post?.eps],
+      ['model.layers.0.post_attention_layernorm.weight', 'model.layers.0.post_feedforward_layernorm.weight', 1e-6],
+    );
     assert.equal(block.attention.qkNorm?.kind, 'projection');
     assert.deepEqual([block.attention.qkNorm?.q.weight?.tensor.shape, block.attention.qkNorm?.k.weight?.tensor.shape], [[32], [16]]);
     assert.equal(block.attention.qkvClip, undefined);
@@ -63,14 +83,18 @@ describe('OLMo and OLMo-2 adapters', () => {
     await editConfig(tiny.dir, { clip_qkv: -2, partial_rotary_factor: 0.5 });
     await assert.rejects(loadModel(tiny.dir), (error: Error) => {
       assert.ok(error instanceof ModelError);
-      for (const part of ['clip_qkv is -2; expected a positive number or null', 'partial rotary (4 of 8 head dimensions) is not supported for olmo']) assert.ok(error.message.includes(part), `${part} in ${error.message}`);
+      for (const part of ['clip_qkv is -2; expected a positive number or null', 'partial rotary (4 of 8 head dimensions) is not supported for olmo'])
+        assert.ok(error.message.includes(part), `${part} in ${error.message}`);
       assert.equal(error.message.split('clip_qkv').length, 2, 'named once, not once per layer');
       return true;
     });
-    assert.throws(() => olmoAdapter.readShape(tinyOlmoConfig({ extraConfig: { hidden_size: 30 } }), 'config.json'), (error: Error) => error instanceof ModelError && /num_attention_heads 4 does not divide hidden_size 30/.test(error.message));
+    assert.throws(
+      () => olmoAdapter.readShape(tinyOlmoConfig({ extraConfig: { hidden_size: 30 } }), 'config.json'),
+      (error: Error) => error instanceof ModelError && /num_attention_heads 4 does not divide hidden_size 30/.test(error.message),
+    );
   });
 
-  it('weights: OLMo\'s gains are 1 (‖1‖ = √d_model, mean 1), nothing folded; OLMo-2\'s post-sublayer and q/k norm gains, nothing before the sub-blocks', async () => {
+  it("weights: OLMo's gains are 1 (‖1‖ = √d_model, mean 1), nothing folded; OLMo-2's post-sublayer and q/k norm gains, nothing before the sub-blocks", async () => {
     const olmo = await writeTinyOlmo(join(root, 'weights-olmo'), { nLayers: 1, dModel: 16, nHeads: 2, dMlp: 24 });
     const spec = (await loadModel(olmo.dir)).spec;
     const layer = computeLayerWeightNorms(0, (await readBlockValues(spec.blocks[0]!)).values, spec.dims, spec.convention.weightProcessing);

@@ -54,12 +54,18 @@ describe('OPT adapter', () => {
   });
 
   it('refuses post-LayerNorm OPT (do_layer_norm_before: false, as opt-350m)', async () => {
-    await refusal(await variant('post-ln', editConfig({ do_layer_norm_before: false })), /do_layer_norm_before is false \(post-LayerNorm OPT, e\.g\. opt-350m\), which is not supported/);
+    await refusal(
+      await variant('post-ln', editConfig({ do_layer_norm_before: false })),
+      /do_layer_norm_before is false \(post-LayerNorm OPT, e\.g\. opt-350m\), which is not supported/,
+    );
   });
 
   it('refuses project_in/project_out (word_embed_proj_dim ≠ hidden_size), and reports both problems of opt-350m at once', async () => {
     await refusal(await variant('project-in', editConfig({ word_embed_proj_dim: 16 })), /word_embed_proj_dim 16 differs from hidden_size 32/);
-    await refusal(await variant('opt-350m-like', editConfig({ word_embed_proj_dim: 16, do_layer_norm_before: false })), /do_layer_norm_before is false.*; word_embed_proj_dim 16 differs/);
+    await refusal(
+      await variant('opt-350m-like', editConfig({ word_embed_proj_dim: 16, do_layer_norm_before: false })),
+      /do_layer_norm_before is false.*; word_embed_proj_dim 16 differs/,
+    );
   });
 
   it('refuses LayerNorms without gain and bias', async () => {
@@ -72,7 +78,10 @@ describe('OPT adapter', () => {
       /missing tensor "model\.decoder\.layers\.0\.self_attn\.k_proj\.weight"; missing tensor "model\.decoder\.layers\.1\.fc2\.bias"/,
     );
     // A position table without the two offset rows does not fit max_position_embeddings.
-    await refusal(await variant('short-positions', editConfig({ max_position_embeddings: 66 })), /"model\.decoder\.embed_positions\.weight" has shape \[66, 32\]; expected \[68, 32\]/);
+    await refusal(
+      await variant('short-positions', editConfig({ max_position_embeddings: 66 })),
+      /"model\.decoder\.embed_positions\.weight" has shape \[66, 32\]; expected \[68, 32\]/,
+    );
   });
 
   it('reads the biases only when enable_bias is true', async () => {

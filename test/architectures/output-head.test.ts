@@ -43,7 +43,11 @@ async function reshapeTensor(dir: string, name: string, shape: number[]): Promis
   const tensors: TensorToWrite[] = [];
   for (const [key, info] of index.tensors) {
     if (!['F32', 'F16', 'BF16'].includes(info.dtype)) continue;
-    tensors.push(key === name ? { name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) } : { name: key, shape: info.shape, data: await readTensorValues(info) });
+    tensors.push(
+      key === name
+        ? { name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }
+        : { name: key, shape: info.shape, data: await readTensorValues(info) },
+    );
   }
   await writeSafetensors(join(dir, 'model.safetensors'), tensors);
 }
@@ -58,13 +62,28 @@ describe('output head of each architecture (logit lens)', () => {
   after(async () => rm(root, { recursive: true, force: true }));
 
   it('gpt2: ln_f and the tied wte, or lm_head when tie_word_embeddings is false; base-model keys too', async () => {
-    assert.deepEqual(headOf((await loadModel((await writeTinyGpt2(next())).dir)).spec), { finalNorm: ['transformer.ln_f.weight', 'transformer.ln_f.bias'], kind: 'layernorm', unembedding: 'transformer.wte.weight', tied: true });
+    assert.deepEqual(headOf((await loadModel((await writeTinyGpt2(next())).dir)).spec), {
+      finalNorm: ['transformer.ln_f.weight', 'transformer.ln_f.bias'],
+      kind: 'layernorm',
+      unembedding: 'transformer.wte.weight',
+      tied: true,
+    });
     assert.deepEqual(headOf((await loadModel((await writeTinyGpt2(next(), { tied: false })).dir)).spec).unembedding, 'lm_head.weight');
-    assert.deepEqual(headOf((await loadModel((await writeTinyGpt2(next(), { keys: 'base-model' })).dir)).spec), { finalNorm: ['ln_f.weight', 'ln_f.bias'], kind: 'layernorm', unembedding: 'wte.weight', tied: true });
+    assert.deepEqual(headOf((await loadModel((await writeTinyGpt2(next(), { keys: 'base-model' })).dir)).spec), {
+      finalNorm: ['ln_f.weight', 'ln_f.bias'],
+      kind: 'layernorm',
+      unembedding: 'wte.weight',
+      tied: true,
+    });
   });
 
   it('gpt-neo: ln_f and the tied wte', async () => {
-    assert.deepEqual(headOf((await loadModel((await writeTinyGptNeo(next())).dir)).spec), { finalNorm: ['transformer.ln_f.weight', 'transformer.ln_f.bias'], kind: 'layernorm', unembedding: 'transformer.wte.weight', tied: true });
+    assert.deepEqual(headOf((await loadModel((await writeTinyGptNeo(next())).dir)).spec), {
+      finalNorm: ['transformer.ln_f.weight', 'transformer.ln_f.bias'],
+      kind: 'layernorm',
+      unembedding: 'transformer.wte.weight',
+      tied: true,
+    });
   });
 
   it('gpt-neox: final_layer_norm and the untied embed_out, or embed_in when tied; a GPTNeoXModel checkpoint has no head', async () => {
@@ -81,11 +100,21 @@ describe('output head of each architecture (logit lens)', () => {
   });
 
   it('llama: model.norm (RMSNorm) and lm_head, embed_tokens when tied or when the checkpoint has no lm_head', async () => {
-    assert.deepEqual(headOf((await loadModel((await writeTinyLlama(next())).dir)).spec), { finalNorm: ['model.norm.weight'], kind: 'rmsnorm', unembedding: 'lm_head.weight', tied: false });
+    assert.deepEqual(headOf((await loadModel((await writeTinyLlama(next())).dir)).spec), {
+      finalNorm: ['model.norm.weight'],
+      kind: 'rmsnorm',
+      unembedding: 'lm_head.weight',
+      tied: false,
+    });
     assert.deepEqual(headOf((await loadModel((await writeTinyLlama(next(), { tied: true })).dir)).spec).unembedding, 'model.embed_tokens.weight');
     const dir = (await writeTinyLlama(next())).dir;
     await removeTensors(dir, ['lm_head.weight']);
-    assert.deepEqual(headOf((await loadModel(dir)).spec), { finalNorm: ['model.norm.weight'], kind: 'rmsnorm', unembedding: 'model.embed_tokens.weight', tied: true });
+    assert.deepEqual(headOf((await loadModel(dir)).spec), {
+      finalNorm: ['model.norm.weight'],
+      kind: 'rmsnorm',
+      unembedding: 'model.embed_tokens.weight',
+      tied: true,
+    });
     assert.equal(headOf((await loadModel((await writeTinyLlama(next(), { modelType: 'qwen2', tied: true })).dir)).spec).tied, true);
   });
 

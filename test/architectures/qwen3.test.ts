@@ -32,7 +32,10 @@ describe('Qwen3 adapter', () => {
     assert.deepEqual([spec.architecture, spec.normalization, spec.normPlacement, spec.convention.metric], ['qwen3', 'rmsnorm', 'pre', 'raw']);
     const attention = spec.blocks[1]!.attention;
     assert.equal(attention.qkNorm?.kind, 'per-head');
-    assert.deepEqual([attention.qkNorm?.q.weight?.tensor.name, attention.qkNorm?.q.weight?.tensor.shape, attention.qkNorm?.k.weight?.tensor.name], ['model.layers.1.self_attn.q_norm.weight', [16], 'model.layers.1.self_attn.k_norm.weight']);
+    assert.deepEqual(
+      [attention.qkNorm?.q.weight?.tensor.name, attention.qkNorm?.q.weight?.tensor.shape, attention.qkNorm?.k.weight?.tensor.name],
+      ['model.layers.1.self_attn.q_norm.weight', [16], 'model.layers.1.self_attn.k_norm.weight'],
+    );
     assert.equal(attention.qkNorm?.q.eps, 1e-6);
     assert.ok(attention.qkv.kind === 'separate' && attention.qkv.q.bias === undefined && attention.out.bias === undefined);
     assert.deepEqual([attention.scale, attention.window, attention.rotary?.base, attention.rotary?.rotaryDims], [1 / 4, undefined, 1000000, 16]);
@@ -48,11 +51,23 @@ describe('Qwen3 adapter', () => {
   });
 
   it('sliding windows as Qwen3Config places them', async () => {
-    const windows = async (name: string, options: Parameters<typeof writeTinyQwen3>[1]) => (await loadModel((await writeTinyQwen3(join(root, name), options)).dir)).spec.blocks.map((block) => block.attention.window);
-    assert.deepEqual(await windows('off', { nLayers: 3, extraConfig: { sliding_window: 4 } }), [undefined, undefined, undefined], 'use_sliding_window false: no window');
+    const windows = async (name: string, options: Parameters<typeof writeTinyQwen3>[1]) =>
+      (await loadModel((await writeTinyQwen3(join(root, name), options)).dir)).spec.blocks.map((block) => block.attention.window);
+    assert.deepEqual(
+      await windows('off', { nLayers: 3, extraConfig: { sliding_window: 4 } }),
+      [undefined, undefined, undefined],
+      'use_sliding_window false: no window',
+    );
     assert.deepEqual(await windows('from', { nLayers: 3, slidingWindow: 4, maxWindowLayers: 1 }), [undefined, 4, 4]);
-    assert.deepEqual(await windows('types', { nLayers: 3, slidingWindow: 5, extraConfig: { layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] } }), [5, undefined, 5]);
-    assert.deepEqual(await windows('types-off', { nLayers: 2, extraConfig: { layer_types: ['sliding_attention', 'full_attention'], sliding_window: 4 } }), [undefined, undefined], 'layer_types without use_sliding_window: no window (sliding_window is None)');
+    assert.deepEqual(
+      await windows('types', { nLayers: 3, slidingWindow: 5, extraConfig: { layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] } }),
+      [5, undefined, 5],
+    );
+    assert.deepEqual(
+      await windows('types-off', { nLayers: 2, extraConfig: { layer_types: ['sliding_attention', 'full_attention'], sliding_window: 4 } }),
+      [undefined, undefined],
+      'layer_types without use_sliding_window: no window (sliding_window is None)',
+    );
   });
 
   it('refuses partial rotary, an unsupported RoPE type and a missing k_norm, naming the key and value', async () => {
@@ -64,12 +79,16 @@ describe('Qwen3 adapter', () => {
     await editConfig(tiny.dir, { rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 32768 }, partial_rotary_factor: 0.5 });
     await assert.rejects(loadModel(tiny.dir), (error: Error) => {
       assert.ok(error instanceof ModelError);
-      for (const part of ['rope_scaling type "yarn" is not supported', 'partial rotary (8 of 16 head dimensions) is not supported for qwen3']) assert.ok(error.message.includes(part), `${part} in ${error.message}`);
+      for (const part of ['rope_scaling type "yarn" is not supported', 'partial rotary (8 of 16 head dimensions) is not supported for qwen3'])
+        assert.ok(error.message.includes(part), `${part} in ${error.message}`);
       return true;
     });
     await editConfig(tiny.dir, { rope_scaling: null, partial_rotary_factor: undefined });
     await removeTensors(tiny.dir, ['model.layers.0.self_attn.k_norm.weight']);
-    await assert.rejects(loadModel(tiny.dir), (error: Error) => error instanceof ModelError && /missing tensor "model\.layers\.0\.self_attn\.k_norm\.weight"/.test(error.message));
+    await assert.rejects(
+      loadModel(tiny.dir),
+      (error: Error) => error instanceof ModelError && /missing tensor "model\.layers\.0\.self_attn\.k_norm\.weight"/.test(error.message),
+    );
   });
 
   it('weights: q_norm and k_norm gains reported in both variants (processing folds only the norms before a sub-block)', async () => {

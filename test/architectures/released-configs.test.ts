@@ -12,8 +12,28 @@ import { adapterFor } from '../../src/architectures/registry.js';
 import type { HfConfig, ModelShape } from '../../src/architectures/types.js';
 import { findAlias } from '../../src/models/aliases.js';
 
-const GEMMA = { attention_bias: false, attention_dropout: 0.0, bos_token_id: 2, eos_token_id: 1, pad_token_id: 0, rms_norm_eps: 1e-6, initializer_range: 0.02, use_cache: true, vocab_size: 256000 };
-const GEMMA1 = { ...GEMMA, architectures: ['GemmaForCausalLM'], model_type: 'gemma', hidden_act: 'gelu', max_position_embeddings: 8192, rope_scaling: null, rope_theta: 10000.0, torch_dtype: 'bfloat16', transformers_version: '4.38.0.dev0' };
+const GEMMA = {
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 2,
+  eos_token_id: 1,
+  pad_token_id: 0,
+  rms_norm_eps: 1e-6,
+  initializer_range: 0.02,
+  use_cache: true,
+  vocab_size: 256000,
+};
+const GEMMA1 = {
+  ...GEMMA,
+  architectures: ['GemmaForCausalLM'],
+  model_type: 'gemma',
+  hidden_act: 'gelu',
+  max_position_embeddings: 8192,
+  rope_scaling: null,
+  rope_theta: 10000.0,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.38.0.dev0',
+};
 const GEMMA2 = {
   ...GEMMA,
   architectures: ['Gemma2ForCausalLM'],
@@ -32,10 +52,45 @@ const GEMMA2 = {
 
 const RELEASED: Record<string, HfConfig> = {
   'gemma-2b': { ...GEMMA1, head_dim: 256, hidden_size: 2048, intermediate_size: 16384, num_attention_heads: 8, num_hidden_layers: 18, num_key_value_heads: 1 },
-  'gemma-7b': { ...GEMMA1, head_dim: 256, hidden_size: 3072, intermediate_size: 24576, num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 16 },
-  'gemma-2-2b': { ...GEMMA2, head_dim: 256, hidden_size: 2304, intermediate_size: 9216, num_attention_heads: 8, num_hidden_layers: 26, num_key_value_heads: 4, query_pre_attn_scalar: 256 },
-  'gemma-2-9b': { ...GEMMA2, head_dim: 256, hidden_size: 3584, intermediate_size: 14336, num_attention_heads: 16, num_hidden_layers: 42, num_key_value_heads: 8, query_pre_attn_scalar: 256 },
-  'gemma-2-27b': { ...GEMMA2, head_dim: 128, hidden_size: 4608, intermediate_size: 36864, num_attention_heads: 32, num_hidden_layers: 46, num_key_value_heads: 16, query_pre_attn_scalar: 144 },
+  'gemma-7b': {
+    ...GEMMA1,
+    head_dim: 256,
+    hidden_size: 3072,
+    intermediate_size: 24576,
+    num_attention_heads: 16,
+    num_hidden_layers: 28,
+    num_key_value_heads: 16,
+  },
+  'gemma-2-2b': {
+    ...GEMMA2,
+    head_dim: 256,
+    hidden_size: 2304,
+    intermediate_size: 9216,
+    num_attention_heads: 8,
+    num_hidden_layers: 26,
+    num_key_value_heads: 4,
+    query_pre_attn_scalar: 256,
+  },
+  'gemma-2-9b': {
+    ...GEMMA2,
+    head_dim: 256,
+    hidden_size: 3584,
+    intermediate_size: 14336,
+    num_attention_heads: 16,
+    num_hidden_layers: 42,
+    num_key_value_heads: 8,
+    query_pre_attn_scalar: 256,
+  },
+  'gemma-2-27b': {
+    ...GEMMA2,
+    head_dim: 128,
+    hidden_size: 4608,
+    intermediate_size: 36864,
+    num_attention_heads: 32,
+    num_hidden_layers: 46,
+    num_key_value_heads: 16,
+    query_pre_attn_scalar: 144,
+  },
   'gemma-3-1b': {
     ...GEMMA,
     architectures: ['Gemma3ForCausalLM'],
@@ -144,7 +199,8 @@ function parameterCount(shape: ModelShape, config: HfConfig, tiedByDefault: bool
   const { nLayers, dModel, nHeads, nKvHeads, dHead, dMlp, dVocab } = shape.dims;
   const tied = typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : tiedByDefault;
   const gains = { pre: 2, sandwich: 4, post: 2 }[shape.normPlacement] * dModel;
-  const qkNorms = shape.architecture === 'qwen3' || shape.architecture === 'gemma3_text' ? 2 * dHead : shape.architecture === 'olmo2' ? (nHeads + nKvHeads) * dHead : 0;
+  const qkNorms =
+    shape.architecture === 'qwen3' || shape.architecture === 'gemma3_text' ? 2 * dHead : shape.architecture === 'olmo2' ? (nHeads + nKvHeads) * dHead : 0;
   const gainsOf = shape.architecture === 'olmo' ? 0 : gains + qkNorms; // OLMo's LayerNorms have no parameters
   const perLayer = dModel * (nHeads + 2 * nKvHeads) * dHead + nHeads * dHead * dModel + 3 * dModel * dMlp + gainsOf;
   return dVocab * dModel * (tied ? 1 : 2) + nLayers * perLayer + (shape.architecture === 'olmo' ? 0 : dModel);

@@ -39,9 +39,17 @@ async function claimRows(results: string, rows: number): Promise<void> {
   const writer = ParquetFileWriter.create(tablePaths(results).prompts, promptTableColumns(hooks, nLayers));
   const values = new Map<string, ColumnValues>();
   for (const column of promptTableColumns(hooks, nLayers)) {
-    if (column.kind === 'string') values.set(column.name, Array.from({ length: real }, () => null));
+    if (column.kind === 'string')
+      values.set(
+        column.name,
+        Array.from({ length: real }, () => null),
+      );
     else if (column.kind === 'bool') values.set(column.name, new Uint8Array(real));
-    else if (column.kind === 'int32') values.set(column.name, Int32Array.from({ length: real }, (_, i) => i));
+    else if (column.kind === 'int32')
+      values.set(
+        column.name,
+        Int32Array.from({ length: real }, (_, i) => i),
+      );
     else values.set(column.name, new Float64Array(real * column.length));
   }
   writer.writeRowGroup(real, values);
@@ -85,20 +93,98 @@ describe('no crash after the work', () => {
   after(async () => rm(root, { recursive: true, force: true }));
 
   const cases: Case[] = [
-    { name: 'measure of a model whose activations are all zero, with massive-median (a median of 0)', args: measure('zero', 'z.json', '--diagnostics', 'massive,massive-median,cosines') },
-    { name: 'plot of the results of a model whose activations are all zero', setup: async (at) => void (await runCli(measure('zero', 'z.json', '--diagnostics', 'massive-median'), { cwd: at() })), args: ['plot', 'z.json', '--out', 'plots'] },
-    { name: 'fit of the results of a model whose activations are all zero', setup: async (at) => void (await runCli(measure('zero', 'z.json'), { cwd: at() })), args: ['fit', 'z.json', '--hook', 'resid_pre'], refusal: { code: ExitCode.badInput, message: /mean is not positive at layer 0 \(value 0\); a log-linear fit needs norms > 0/ } },
-    { name: 'plot of a results file whose means are past float32 (1e308)', setup: (at) => editJson(at('r.json'), (document) => { for (const metric of ['centered', 'raw']) for (const rows of Object.values(document.summaries[metric]) as Array<Array<{ mean: number }>>) for (const row of rows) row.mean = 1e308; }), args: ['plot', 'r.json', '--figures', 'addition', '--out', 'plots'], refusal: { code: ExitCode.badInput, message: /"r\.json" is not a valid results file: .*mean.*3\.4028234663852886e\+38/ } },
-    { name: 'fit of a results file nested 200,000 levels deep', setup: (at) => writeFile(at('r.json'), `{"format": ${deep(200_000)}}`), args: ['fit', 'r.json'], refusal: { code: ExitCode.badInput, message: /"r\.json" is not a results file: it nests arrays or objects more than 100 levels deep/ } },
-    { name: 'plot with a fit file nested 200,000 levels deep', setup: (at) => writeFile(at('f.json'), deep(200_000)), args: ['plot', 'r.json', '--fit', 'f.json', '--out', 'plots'], refusal: { code: ExitCode.badInput, message: /"f\.json" is not a fit file: it nests arrays or objects more than 100 levels deep/ } },
-    { name: 'measure with a tokenizer.json nested 200,000 levels deep', setup: (at) => writeFile(at('model', 'tokenizer.json'), `{"model": ${deep(200_000)}}`), args: measure('model', 'o.json'), refusal: { code: ExitCode.badModel, message: /tokenizer\.json" is not valid JSON/ } },
-    { name: 'measure with a config.json nested 200,000 levels deep', setup: (at) => writeFile(at('model', 'config.json'), `{"n_layer": ${deep(200_000)}}`), args: measure('model', 'o.json'), refusal: { code: ExitCode.badModel, message: /config\.json/ } },
-    { name: 'measure resuming a checkpoint whose index is zero-filled', setup: (at) => writeFile(at('o.json.checkpoint'), Buffer.alloc(8192)), args: measure('model', 'o.json'), refusal: { code: ExitCode.usage, message: /"o\.json\.checkpoint" is not a checkpoint of this resid-norms version; rerun with --restart/ } },
-    { name: 'measure resuming a checkpoint whose index is one line of 8 MiB', setup: (at) => writeFile(at('o.json.checkpoint'), Buffer.alloc(8 << 20, 0x61)), args: measure('model', 'o.json'), refusal: { code: ExitCode.usage, message: /is not a checkpoint of this resid-norms version/ } },
-    { name: 'measure resuming a checkpoint whose header key is nested 200,000 deep', setup: (at) => writeFile(at('o.json.checkpoint'), `{"format":"resid-norms/checkpoint","version":4,"key":{"model":${deep(200_000)}}}\n`), args: measure('model', 'o.json'), refusal: { code: ExitCode.usage, message: /is not a checkpoint of this resid-norms version/ } },
-    { name: 'fit of a results file whose prompts table claims two billion rows', setup: (at) => claimRows(at('r.json'), 2_000_000_000), args: ['fit', 'r.json'], refusal: { code: ExitCode.badInput, message: /"r\.prompts\.parquet" claims 2000000000 prompts of 3 layers, which would need .* GiB at once \(at most 2 GiB is read at once\)/ } },
-    { name: 'fit of a results file whose prompts table is a decompression bomb', setup: (at) => writeBomb(at('r.prompts.parquet')), args: ['fit', 'r.json'], refusal: { code: ExitCode.badInput, message: /"r\.prompts\.parquet", a table of "r\.json", row group 1 stores \d+ bytes of "text" that decompress to \d+ MiB \(more than 1000×\); the table is damaged/ } },
-    { name: 'plot of a results file whose prompts table claims two billion rows', setup: (at) => claimRows(at('r.json'), 2_000_000_000), args: ['plot', 'r.json', '--figures', 'growth', '--out', 'plots'], refusal: { code: ExitCode.badInput, message: /claims 2000000000 prompts/ } },
+    {
+      name: 'measure of a model whose activations are all zero, with massive-median (a median of 0)',
+      args: measure('zero', 'z.json', '--diagnostics', 'massive,massive-median,cosines'),
+    },
+    {
+      name: 'plot of the results of a model whose activations are all zero',
+      setup: async (at) => void (await runCli(measure('zero', 'z.json', '--diagnostics', 'massive-median'), { cwd: at() })),
+      args: ['plot', 'z.json', '--out', 'plots'],
+    },
+    {
+      name: 'fit of the results of a model whose activations are all zero',
+      setup: async (at) => void (await runCli(measure('zero', 'z.json'), { cwd: at() })),
+      args: ['fit', 'z.json', '--hook', 'resid_pre'],
+      refusal: { code: ExitCode.badInput, message: /mean is not positive at layer 0 \(value 0\); a log-linear fit needs norms > 0/ },
+    },
+    {
+      name: 'plot of a results file whose means are past float32 (1e308)',
+      setup: (at) =>
+        editJson(at('r.json'), (document) => {
+          for (const metric of ['centered', 'raw'])
+            for (const rows of Object.values(document.summaries[metric]) as Array<Array<{ mean: number }>>) for (const row of rows) row.mean = 1e308;
+        }),
+      args: ['plot', 'r.json', '--figures', 'addition', '--out', 'plots'],
+      refusal: { code: ExitCode.badInput, message: /"r\.json" is not a valid results file: .*mean.*3\.4028234663852886e\+38/ },
+    },
+    {
+      name: 'fit of a results file nested 200,000 levels deep',
+      setup: (at) => writeFile(at('r.json'), `{"format": ${deep(200_000)}}`),
+      args: ['fit', 'r.json'],
+      refusal: { code: ExitCode.badInput, message: /"r\.json" is not a results file: it nests arrays or objects more than 100 levels deep/ },
+    },
+    {
+      name: 'plot with a fit file nested 200,000 levels deep',
+      setup: (at) => writeFile(at('f.json'), deep(200_000)),
+      args: ['plot', 'r.json', '--fit', 'f.json', '--out', 'plots'],
+      refusal: { code: ExitCode.badInput, message: /"f\.json" is not a fit file: it nests arrays or objects more than 100 levels deep/ },
+    },
+    {
+      name: 'measure with a tokenizer.json nested 200,000 levels deep',
+      setup: (at) => writeFile(at('model', 'tokenizer.json'), `{"model": ${deep(200_000)}}`),
+      args: measure('model', 'o.json'),
+      refusal: { code: ExitCode.badModel, message: /tokenizer\.json" is not valid JSON/ },
+    },
+    {
+      name: 'measure with a config.json nested 200,000 levels deep',
+      setup: (at) => writeFile(at('model', 'config.json'), `{"n_layer": ${deep(200_000)}}`),
+      args: measure('model', 'o.json'),
+      refusal: { code: ExitCode.badModel, message: /config\.json/ },
+    },
+    {
+      name: 'measure resuming a checkpoint whose index is zero-filled',
+      setup: (at) => writeFile(at('o.json.checkpoint'), Buffer.alloc(8192)),
+      args: measure('model', 'o.json'),
+      refusal: { code: ExitCode.usage, message: /"o\.json\.checkpoint" is not a checkpoint of this resid-norms version; rerun with --restart/ },
+    },
+    {
+      name: 'measure resuming a checkpoint whose index is one line of 8 MiB',
+      setup: (at) => writeFile(at('o.json.checkpoint'), Buffer.alloc(8 << 20, 0x61)),
+      args: measure('model', 'o.json'),
+      refusal: { code: ExitCode.usage, message: /is not a checkpoint of this resid-norms version/ },
+    },
+    {
+      name: 'measure resuming a checkpoint whose header key is nested 200,000 deep',
+      setup: (at) => writeFile(at('o.json.checkpoint'), `{"format":"resid-norms/checkpoint","version":4,"key":{"model":${deep(200_000)}}}\n`),
+      args: measure('model', 'o.json'),
+      refusal: { code: ExitCode.usage, message: /is not a checkpoint of this resid-norms version/ },
+    },
+    {
+      name: 'fit of a results file whose prompts table claims two billion rows',
+      setup: (at) => claimRows(at('r.json'), 2_000_000_000),
+      args: ['fit', 'r.json'],
+      refusal: {
+        code: ExitCode.badInput,
+        message: /"r\.prompts\.parquet" claims 2000000000 prompts of 3 layers, which would need .* GiB at once \(at most 2 GiB is read at once\)/,
+      },
+    },
+    {
+      name: 'fit of a results file whose prompts table is a decompression bomb',
+      setup: (at) => writeBomb(at('r.prompts.parquet')),
+      args: ['fit', 'r.json'],
+      refusal: {
+        code: ExitCode.badInput,
+        message:
+          /"r\.prompts\.parquet", a table of "r\.json", row group 1 stores \d+ bytes of "text" that decompress to \d+ MiB \(more than 1000×\); the table is damaged/,
+      },
+    },
+    {
+      name: 'plot of a results file whose prompts table claims two billion rows',
+      setup: (at) => claimRows(at('r.json'), 2_000_000_000),
+      args: ['plot', 'r.json', '--figures', 'growth', '--out', 'plots'],
+      refusal: { code: ExitCode.badInput, message: /claims 2000000000 prompts/ },
+    },
   ];
 
   for (const testCase of cases) {
@@ -122,7 +208,9 @@ describe('no crash after the work', () => {
   // A full disk under the tables, on a tmpfs of six 4 KiB pages: the checkpoint (three pages) fits,
   // the tables and the results file do not (mounting needs root; skipped otherwise).
   const canMount = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
-  it('says "no space left on the device" in one line, with what is kept, when the tables do not fit', { skip: canMount ? false : 'needs root to mount a small tmpfs' }, async () => {
+  it('says "no space left on the device" in one line, with what is kept, when the tables do not fit', {
+    skip: canMount ? false : 'needs root to mount a small tmpfs',
+  }, async () => {
     const dir = join(root, 'full');
     await cp(base(), dir, { recursive: true });
     const small = join(dir, 'small');
@@ -131,8 +219,16 @@ describe('no crash after the work', () => {
     if (mounted.status !== 0) return; // a container that refuses mounts: nothing to test here
     try {
       const result = await runCli(measure('model', 'small/o.json', '--batch-size', '1'), { cwd: dir });
-      assertRefusal(result, ExitCode.usage, /cannot write "small\/o\.[a-z.]+": no space left on the device; (every batch is kept in "small\/o\.json\.checkpoint"|choose another output path)/);
-      assert.deepEqual((await readdir(small)).filter((name) => /\.(tmp|partial)$/.test(name)), [], 'no temp file left');
+      assertRefusal(
+        result,
+        ExitCode.usage,
+        /cannot write "small\/o\.[a-z.]+": no space left on the device; (every batch is kept in "small\/o\.json\.checkpoint"|choose another output path)/,
+      );
+      assert.deepEqual(
+        (await readdir(small)).filter((name) => /\.(tmp|partial)$/.test(name)),
+        [],
+        'no temp file left',
+      );
       assert.ok((await readdir(small)).includes('o.json.checkpoint'), 'the checkpoint is kept');
     } finally {
       spawnSync('umount', [small]);
@@ -142,13 +238,18 @@ describe('no crash after the work', () => {
   it('merge onto a full disk says so in one line, and that nothing was written', { skip: canMount ? false : 'needs root to mount a small tmpfs' }, async () => {
     const dir = join(root, 'full-merge');
     await cp(base(), dir, { recursive: true });
-    for (const shard of ['1/2', '2/2']) assert.equal((await runCli(measure('model', `s${shard[0]}.json`, '--shard', shard, '--batch-size', '1'), { cwd: dir })).code, 0);
+    for (const shard of ['1/2', '2/2'])
+      assert.equal((await runCli(measure('model', `s${shard[0]}.json`, '--shard', shard, '--batch-size', '1'), { cwd: dir })).code, 0);
     const small = join(dir, 'small');
     await mkdir(small);
     if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', small]).status !== 0) return;
     try {
       const result = await runCli(['merge', 's1.json', 's2.json', '-o', 'small/m.json'], { cwd: dir });
-      assertRefusal(result, ExitCode.usage, /cannot write "small\/m\.(tokens|prompts)\.parquet": no space left on the device; nothing was written \(the shards are unchanged\)/);
+      assertRefusal(
+        result,
+        ExitCode.usage,
+        /cannot write "small\/m\.(tokens|prompts)\.parquet": no space left on the device; nothing was written \(the shards are unchanged\)/,
+      );
       assert.deepEqual(await readdir(small), [], 'no temp file or partial table left');
     } finally {
       spawnSync('umount', [small]);

@@ -69,14 +69,60 @@ describe('files that belong together say so; others are refused', () => {
 
   const cases: Case[] = [
     // A run killed between its tables and its results file: the old results file beside the new tables.
-    { name: "fit of an old results file beside another model's new tables", setup: (at) => tablesOf(at('new.json'), at('old.json')), args: ['fit', 'old.json'], code: ExitCode.badInput, message: /"old\.tokens\.parquet" is not a table of "old\.json": its run id is [0-9a-f]{32}, the results file's [0-9a-f]{32} \(the files are from different runs/ },
-    { name: 'plot of a results file beside tables of the same model with other prompts', setup: (at) => tablesOf(at('again.json'), at('old.json')), args: ['plot', 'old.json', '--out', 'plots'], code: ExitCode.badInput, message: /is not a table of "old\.json": its run id/ },
-    { name: 'report of a results file whose prompts table alone is of another run', setup: (at) => tablesOf(at('new.json'), at('old.json'), ['prompts']), args: ['report', 'old.json', '--out', 'rep'], code: ExitCode.badInput, message: /"old\.prompts\.parquet" is not a table of "old\.json"/ },
-    { name: "merge of shards one of which has another run's prompts table", setup: (at) => tablesOf(at('sb2.json'), at('sa2.json'), ['prompts']), args: ['merge', 'sa1.json', 'sa2.json', '-o', 'm.json'], code: ExitCode.badInput, message: /"sa2\.prompts\.parquet" is not a table of "sa2\.json": its run id/ },
-    { name: 'a results file written before run ids beside tables that have one', setup: async (at) => { await tablesOf(at('new.json'), at('old.json')); await editJson(at('old.json'), (document) => delete document.tables.runId); }, args: ['fit', 'old.json'], code: ExitCode.badInput, message: /its run id is [0-9a-f]{32}, the results file's none/ },
-    { name: 'a results file whose run id was edited', setup: (at) => editJson(at('old.json'), (document) => (document.tables.runId = '0'.repeat(32))), args: ['fit', 'old.json'], code: ExitCode.badInput, message: /the results file's 0{32}/ },
+    {
+      name: "fit of an old results file beside another model's new tables",
+      setup: (at) => tablesOf(at('new.json'), at('old.json')),
+      args: ['fit', 'old.json'],
+      code: ExitCode.badInput,
+      message:
+        /"old\.tokens\.parquet" is not a table of "old\.json": its run id is [0-9a-f]{32}, the results file's [0-9a-f]{32} \(the files are from different runs/,
+    },
+    {
+      name: 'plot of a results file beside tables of the same model with other prompts',
+      setup: (at) => tablesOf(at('again.json'), at('old.json')),
+      args: ['plot', 'old.json', '--out', 'plots'],
+      code: ExitCode.badInput,
+      message: /is not a table of "old\.json": its run id/,
+    },
+    {
+      name: 'report of a results file whose prompts table alone is of another run',
+      setup: (at) => tablesOf(at('new.json'), at('old.json'), ['prompts']),
+      args: ['report', 'old.json', '--out', 'rep'],
+      code: ExitCode.badInput,
+      message: /"old\.prompts\.parquet" is not a table of "old\.json"/,
+    },
+    {
+      name: "merge of shards one of which has another run's prompts table",
+      setup: (at) => tablesOf(at('sb2.json'), at('sa2.json'), ['prompts']),
+      args: ['merge', 'sa1.json', 'sa2.json', '-o', 'm.json'],
+      code: ExitCode.badInput,
+      message: /"sa2\.prompts\.parquet" is not a table of "sa2\.json": its run id/,
+    },
+    {
+      name: 'a results file written before run ids beside tables that have one',
+      setup: async (at) => {
+        await tablesOf(at('new.json'), at('old.json'));
+        await editJson(at('old.json'), (document) => delete document.tables.runId);
+      },
+      args: ['fit', 'old.json'],
+      code: ExitCode.badInput,
+      message: /its run id is [0-9a-f]{32}, the results file's none/,
+    },
+    {
+      name: 'a results file whose run id was edited',
+      setup: (at) => editJson(at('old.json'), (document) => (document.tables.runId = '0'.repeat(32))),
+      args: ['fit', 'old.json'],
+      code: ExitCode.badInput,
+      message: /the results file's 0{32}/,
+    },
     // Models told apart by content, not by folder name.
-    { name: 'merge of shards of two models whose folders share a name', setup: async () => undefined, args: ['merge', 'sa1.json', 'sb2.json', '-o', 'm.json'], code: ExitCode.badInput, message: /"sb2\.json" and "sa1\.json" differ in model content \(commit sha or weights sha256, whatever their names\); shards must come from one run/ },
+    {
+      name: 'merge of shards of two models whose folders share a name',
+      setup: async () => undefined,
+      args: ['merge', 'sa1.json', 'sb2.json', '-o', 'm.json'],
+      code: ExitCode.badInput,
+      message: /"sb2\.json" and "sa1\.json" differ in model content \(commit sha or weights sha256, whatever their names\); shards must come from one run/,
+    },
   ];
 
   for (const testCase of cases) {
@@ -95,19 +141,30 @@ describe('files that belong together say so; others are refused', () => {
   it('reads paths with glob characters literally: res[1].json is not res1.json, p[1].parquet is not p1.parquet', async () => {
     const dir = join(root, 'globs');
     await cp(base(), dir, { recursive: true });
-    for (const [file, model] of [['res[1].json', 'a/model'], ['res1.json', 'b/model']] as const) {
+    for (const [file, model] of [
+      ['res[1].json', 'a/model'],
+      ['res1.json', 'b/model'],
+    ] as const) {
       const result = await runCli(['fit', file, '--json'], { cwd: dir });
       assert.equal(result.code, 0, result.stderr);
       const measured = JSON.parse(await readFile(join(dir, file), 'utf8')) as { model: { contentId: string } };
       assert.ok(measured.model.contentId.startsWith('sha256:'), model);
     }
-    const fits = await Promise.all(['res[1].json', 'res1.json'].map(async (file) => (JSON.parse((await runCli(['fit', file, '--json'], { cwd: dir })).stdout) as { fits: Array<{ growth: number }> }).fits[0]!.growth));
+    const fits = await Promise.all(
+      ['res[1].json', 'res1.json'].map(
+        async (file) => (JSON.parse((await runCli(['fit', file, '--json'], { cwd: dir })).stdout) as { fits: Array<{ growth: number }> }).fits[0]!.growth,
+      ),
+    );
     assert.notEqual(fits[0], fits[1], 'two models, two fits');
     const table = (texts: string[]) => Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'text', data: texts, type: 'STRING' }] }));
     await writeFile(join(dir, 'p[1].parquet'), table(['from the bracketed table']));
     await writeFile(join(dir, 'p1.parquet'), table(['from the plain table', 'and a second row']));
     await writeFile(join(dir, 'p*.parquet'), table(['from the starred table', 'row two', 'row three']));
-    for (const [file, prompts] of [['p[1].parquet', 1], ['p1.parquet', 2], ['p*.parquet', 3]] as const) {
+    for (const [file, prompts] of [
+      ['p[1].parquet', 1],
+      ['p1.parquet', 2],
+      ['p*.parquet', 3],
+    ] as const) {
       const out = `from-${prompts}.json`;
       const result = await runCli(measure('a/model', out, '--prompts', file), { cwd: dir });
       assert.equal(result.code, 0, result.stderr);

@@ -29,7 +29,10 @@ const measure = (prompts: string, ...rest: string[]) => ['-q', 'measure', '--mod
 async function backtrackingTokenizer(dir: string): Promise<void> {
   const path = join(dir, 'tokenizer.json');
   const tokenizer = JSON.parse(await readFile(path, 'utf8')) as { pre_tokenizer: unknown };
-  tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: '(a+)+$' }, behavior: 'Isolated', invert: false }, tokenizer.pre_tokenizer] };
+  tokenizer.pre_tokenizer = {
+    type: 'Sequence',
+    pretokenizers: [{ type: 'Split', pattern: { Regex: '(a+)+$' }, behavior: 'Isolated', invert: false }, tokenizer.pre_tokenizer],
+  };
   await writeFile(path, JSON.stringify(tokenizer));
 }
 
@@ -54,30 +57,131 @@ describe('every read has a bound; messages name the problem', () => {
     assert.equal((await runCli(measure('prompts.txt', '--out', 'r.json'), { cwd: base() })).code, 0);
     const duck = await (await DuckDBInstance.create(':memory:')).connect();
     // 38 MiB of text stored in a few kilobytes (zstd): a decompression bomb.
-    await duck.run(`COPY (SELECT repeat('a', 2000000) || i::VARCHAR AS text FROM range(20) t(i)) TO '${base('bomb.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
+    await duck.run(
+      `COPY (SELECT repeat('a', 2000000) || i::VARCHAR AS text FROM range(20) t(i)) TO '${base('bomb.parquet')}' (FORMAT parquet, COMPRESSION zstd)`,
+    );
     duck.closeSync();
   });
   after(async () => rm(root, { recursive: true, force: true }));
 
   const cases: Case[] = [
     // FIFOs where a read would wait forever for a writer.
-    { name: 'a FIFO as the checkpoint index', setup: async (at) => mkfifo(at('o.json.checkpoint')), args: measure('prompts.txt'), code: ExitCode.usage, message: /cannot use the checkpoint "o\.json\.checkpoint": it is a FIFO \(named pipe\), not a regular file; rerun with --restart/ },
-    { name: 'a FIFO as the checkpoint norms', setup: async (at) => { await writeFile(at('o.json.checkpoint'), ''); mkfifo(at('o.json.checkpoint.bin')); }, args: measure('prompts.txt'), code: ExitCode.usage, message: /cannot use the checkpoint "o\.json\.checkpoint\.bin": it is a FIFO/ },
-    { name: 'a FIFO as the tokens table of a results file', setup: async (at) => { await rm(at('r.tokens.parquet')); mkfifo(at('r.tokens.parquet')); }, args: ['fit', 'r.json'], code: ExitCode.badInput, message: /cannot read "r\.tokens\.parquet", a table of "r\.json": it is a FIFO \(named pipe\), not a regular file/ },
-    { name: 'a FIFO as the prompts table of a results file (plot)', setup: async (at) => { await rm(at('r.prompts.parquet')); mkfifo(at('r.prompts.parquet')); }, args: ['plot', 'r.json', '--out', 'plots'], code: ExitCode.badInput, message: /cannot read "r\.prompts\.parquet", a table of "r\.json": it is a FIFO/ },
-    { name: 'a FIFO as a Parquet prompt table', setup: async (at) => mkfifo(at('p.parquet')), args: measure('p.parquet'), code: ExitCode.badInput, message: /cannot read prompt table "p\.parquet" \(it is not a regular file\)/ },
+    {
+      name: 'a FIFO as the checkpoint index',
+      setup: async (at) => mkfifo(at('o.json.checkpoint')),
+      args: measure('prompts.txt'),
+      code: ExitCode.usage,
+      message: /cannot use the checkpoint "o\.json\.checkpoint": it is a FIFO \(named pipe\), not a regular file; rerun with --restart/,
+    },
+    {
+      name: 'a FIFO as the checkpoint norms',
+      setup: async (at) => {
+        await writeFile(at('o.json.checkpoint'), '');
+        mkfifo(at('o.json.checkpoint.bin'));
+      },
+      args: measure('prompts.txt'),
+      code: ExitCode.usage,
+      message: /cannot use the checkpoint "o\.json\.checkpoint\.bin": it is a FIFO/,
+    },
+    {
+      name: 'a FIFO as the tokens table of a results file',
+      setup: async (at) => {
+        await rm(at('r.tokens.parquet'));
+        mkfifo(at('r.tokens.parquet'));
+      },
+      args: ['fit', 'r.json'],
+      code: ExitCode.badInput,
+      message: /cannot read "r\.tokens\.parquet", a table of "r\.json": it is a FIFO \(named pipe\), not a regular file/,
+    },
+    {
+      name: 'a FIFO as the prompts table of a results file (plot)',
+      setup: async (at) => {
+        await rm(at('r.prompts.parquet'));
+        mkfifo(at('r.prompts.parquet'));
+      },
+      args: ['plot', 'r.json', '--out', 'plots'],
+      code: ExitCode.badInput,
+      message: /cannot read "r\.prompts\.parquet", a table of "r\.json": it is a FIFO/,
+    },
+    {
+      name: 'a FIFO as a Parquet prompt table',
+      setup: async (at) => mkfifo(at('p.parquet')),
+      args: measure('p.parquet'),
+      code: ExitCode.badInput,
+      message: /cannot read prompt table "p\.parquet" \(it is not a regular file\)/,
+    },
     // Prompt tables whose cells decompress without bound, refused from the footer before any page is decoded.
-    { name: 'a Parquet prompt table of a few kilobytes that decompresses to 38 MiB', setup: async () => undefined, args: measure('bomb.parquet'), code: ExitCode.badInput, message: /row group 1 of "bomb\.parquet" stores \d+ bytes of "text" that decompress to 38 MiB \(more than 1000×\): refused as a decompression bomb/ },
+    {
+      name: 'a Parquet prompt table of a few kilobytes that decompresses to 38 MiB',
+      setup: async () => undefined,
+      args: measure('bomb.parquet'),
+      code: ExitCode.badInput,
+      message: /row group 1 of "bomb\.parquet" stores \d+ bytes of "text" that decompress to 38 MiB \(more than 1000×\): refused as a decompression bomb/,
+    },
     // CSV files that are not UTF-8.
-    { name: 'a Latin-1 CSV', setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('text\nun caf'), Buffer.from([0xe9]), Buffer.from(' noir\n')])), args: measure('p.csv'), code: ExitCode.badInput, message: /prompt table "p\.csv" is not UTF-8: line 2, byte 12 of the file is 0xE9 \(Latin-1 or another 8-bit encoding\?\); save it as UTF-8/ },
-    { name: 'a Latin-1 CSV whose header is the bad line', setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('t'), Buffer.from([0xe9]), Buffer.from('xt\nhello\n')])), args: measure('p.csv'), code: ExitCode.badInput, message: /is not UTF-8: line 1, byte 2 of the file is 0xE9/ },
-    { name: 'a UTF-16 (little-endian) CSV', setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('text\nhello\n', 'utf16le')])), args: measure('p.csv'), code: ExitCode.badInput, message: /prompt table "p\.csv" is not UTF-8: it is UTF-16 little-endian \(it starts with that byte-order mark\); save it as UTF-8/ },
-    { name: 'a UTF-16 (big-endian) CSV', setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('text\nhello\n', 'utf16le').swap16()])), args: measure('p.csv'), code: ExitCode.badInput, message: /is not UTF-8: it is UTF-16 big-endian/ },
-    { name: 'a CSV with a UTF-8 sequence cut short at the end', setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('text\nhello '), Buffer.from([0xe2, 0x82])])), args: measure('p.csv'), code: ExitCode.badInput, message: /is not UTF-8: line 2, byte 12 of the file is 0xE2/ },
-    { name: 'a CSV with an overlong UTF-8 encoding (0xC0 0xAF)', setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('text\na'), Buffer.from([0xc0, 0xaf]), Buffer.from('\n')])), args: measure('p.csv'), code: ExitCode.badInput, message: /is not UTF-8: line 2, byte 7 of the file is 0xC0/ },
+    {
+      name: 'a Latin-1 CSV',
+      setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('text\nun caf'), Buffer.from([0xe9]), Buffer.from(' noir\n')])),
+      args: measure('p.csv'),
+      code: ExitCode.badInput,
+      message: /prompt table "p\.csv" is not UTF-8: line 2, byte 12 of the file is 0xE9 \(Latin-1 or another 8-bit encoding\?\); save it as UTF-8/,
+    },
+    {
+      name: 'a Latin-1 CSV whose header is the bad line',
+      setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('t'), Buffer.from([0xe9]), Buffer.from('xt\nhello\n')])),
+      args: measure('p.csv'),
+      code: ExitCode.badInput,
+      message: /is not UTF-8: line 1, byte 2 of the file is 0xE9/,
+    },
+    {
+      name: 'a UTF-16 (little-endian) CSV',
+      setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('text\nhello\n', 'utf16le')])),
+      args: measure('p.csv'),
+      code: ExitCode.badInput,
+      message: /prompt table "p\.csv" is not UTF-8: it is UTF-16 little-endian \(it starts with that byte-order mark\); save it as UTF-8/,
+    },
+    {
+      name: 'a UTF-16 (big-endian) CSV',
+      setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('text\nhello\n', 'utf16le').swap16()])),
+      args: measure('p.csv'),
+      code: ExitCode.badInput,
+      message: /is not UTF-8: it is UTF-16 big-endian/,
+    },
+    {
+      name: 'a CSV with a UTF-8 sequence cut short at the end',
+      setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('text\nhello '), Buffer.from([0xe2, 0x82])])),
+      args: measure('p.csv'),
+      code: ExitCode.badInput,
+      message: /is not UTF-8: line 2, byte 12 of the file is 0xE2/,
+    },
+    {
+      name: 'a CSV with an overlong UTF-8 encoding (0xC0 0xAF)',
+      setup: (at) => writeFile(at('p.csv'), Buffer.concat([Buffer.from('text\na'), Buffer.from([0xc0, 0xaf]), Buffer.from('\n')])),
+      args: measure('p.csv'),
+      code: ExitCode.badInput,
+      message: /is not UTF-8: line 2, byte 7 of the file is 0xC0/,
+    },
     // A tokenizer that would tokenize forever: a deadline per prompt.
-    { name: 'a tokenizer whose pre-tokenizer backtracks catastrophically on a prompt', setup: async (at) => { await backtrackingTokenizer(at('model')); await writeFile(at('evil.txt'), `fine\n${'a'.repeat(40)}b\n`); }, args: measure('evil.txt'), env: { RESID_NORMS_TOKENIZE_TIMEOUT_MS: '1500' }, code: ExitCode.badInput, message: /tokenizing prompt 2 \(line 2\) took more than 1\.5 s, so it was stopped: the tokenizer's pre-tokenizer .* likely backtracks catastrophically on it/ },
-    { name: 'RESID_NORMS_TOKENIZE_TIMEOUT_MS that is not a duration', setup: async () => undefined, args: measure('prompts.txt'), env: { RESID_NORMS_TOKENIZE_TIMEOUT_MS: 'soon' }, code: ExitCode.usage, message: /RESID_NORMS_TOKENIZE_TIMEOUT_MS is "soon"; give milliseconds from 1 to 86400000/ },
+    {
+      name: 'a tokenizer whose pre-tokenizer backtracks catastrophically on a prompt',
+      setup: async (at) => {
+        await backtrackingTokenizer(at('model'));
+        await writeFile(at('evil.txt'), `fine\n${'a'.repeat(40)}b\n`);
+      },
+      args: measure('evil.txt'),
+      env: { RESID_NORMS_TOKENIZE_TIMEOUT_MS: '1500' },
+      code: ExitCode.badInput,
+      message:
+        /tokenizing prompt 2 \(line 2\) took more than 1\.5 s, so it was stopped: the tokenizer's pre-tokenizer .* likely backtracks catastrophically on it/,
+    },
+    {
+      name: 'RESID_NORMS_TOKENIZE_TIMEOUT_MS that is not a duration',
+      setup: async () => undefined,
+      args: measure('prompts.txt'),
+      env: { RESID_NORMS_TOKENIZE_TIMEOUT_MS: 'soon' },
+      code: ExitCode.usage,
+      message: /RESID_NORMS_TOKENIZE_TIMEOUT_MS is "soon"; give milliseconds from 1 to 86400000/,
+    },
   ];
 
   for (const testCase of cases) {
@@ -114,7 +218,11 @@ describe('every read has a bound; messages name the problem', () => {
     await cp(base(), dir, { recursive: true });
     await backtrackingTokenizer(join(dir, 'model'));
     await writeFile(join(dir, 'evil.txt'), `${'a'.repeat(40)}b\n`);
-    const child = spawn(process.execPath, [CLI, ...measure('evil.txt')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RESID_NORMS_TOKENIZE_TIMEOUT_MS: '600000' } });
+    const child = spawn(process.execPath, [CLI, ...measure('evil.txt')], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, RESID_NORMS_TOKENIZE_TIMEOUT_MS: '600000' },
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

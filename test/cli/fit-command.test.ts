@@ -48,7 +48,10 @@ describe('resid-norms fit (the installed command)', () => {
   before(async () => {
     folder = await mkdtemp(join(tmpdir(), 'resid-norms-fit-cli-'));
     results = join(folder, 'r.json');
-    await writeFile(results, JSON.stringify(syntheticMeasurement({ nLayers: 12, sequences: 5, hooks: ['resid_pre', 'resid_post'], phases: [{ fromLayer: 0, growth: 1.05 }] })));
+    await writeFile(
+      results,
+      JSON.stringify(syntheticMeasurement({ nLayers: 12, sequences: 5, hooks: ['resid_pre', 'resid_post'], phases: [{ fromLayer: 0, growth: 1.05 }] })),
+    );
     await writeFile(join(folder, 'v9.json'), JSON.stringify({ ...syntheticMeasurement({ nLayers: 3 }), version: 9 }));
     await writeFile(join(folder, 'other.json'), '{"hello": "world"}');
     const zero = syntheticMeasurement({ nLayers: 6, sequences: 2, hooks: ['attn_out'] });
@@ -67,21 +70,32 @@ describe('resid-norms fit (the installed command)', () => {
   });
 
   it('--like-reference refuses the flags it fixes', () =>
-    expectFailure([results, '--like-reference', '--hook', 'resid_pre', '--method', 'ols'], ExitCode.usage, /^resid-norms: --like-reference fixes --hook, --method \(resid_post, layers 5:41 of 48 scaled to the depth, endpoints, mean, centered\); drop them or drop --like-reference/));
+    expectFailure(
+      [results, '--like-reference', '--hook', 'resid_pre', '--method', 'ols'],
+      ExitCode.usage,
+      /^resid-norms: --like-reference fixes --hook, --method \(resid_post, layers 5:41 of 48 scaled to the depth, endpoints, mean, centered\); drop them or drop --like-reference/,
+    ));
 
   it('prints JSON that validates as a fit document', async () => {
     const run = await cli(results, '--json', '--stat', 'median', '--metric', 'raw', '--seed', '7', '--bootstrap', '50', '--segments', '2');
     assert.equal(run.code, ExitCode.ok, run.stderr);
     const document = FitFileSchema.parse(JSON.parse(run.stdout));
     const fit = document.fits[0]!;
-    assert.deepEqual([fit.hook, fit.stat, fit.metric, fit.bootstrap?.seed, fit.bootstrap?.samples, fit.phases.length], ['resid_post', 'median', 'raw', 7, 50, 2], 'resid_post, the headline, by default');
+    assert.deepEqual(
+      [fit.hook, fit.stat, fit.metric, fit.bootstrap?.seed, fit.bootstrap?.samples, fit.phases.length],
+      ['resid_post', 'median', 'raw', 7, 50, 2],
+      'resid_post, the headline, by default',
+    );
   });
 
   it('exits 0 inside --expect and 1 outside, with a clear message', async () => {
     assert.equal((await cli(results, '--expect', '1.03..1.07', '--bootstrap', '50')).code, ExitCode.ok);
     const run = await cli(results, '--expect', '1.06..1.08', '--bootstrap', '50');
     assert.equal(run.code, ExitCode.expectationFailed);
-    assert.match(run.stderr, /^resid-norms: growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits: .*r\.json resid_post layers 0:11: growth 1\.0\d{3} \(95% CI /);
+    assert.match(
+      run.stderr,
+      /^resid-norms: growth outside --expect 1\.06\.\.1\.08 in 1 of 1 fits: .*r\.json resid_post layers 0:11: growth 1\.0\d{3} \(95% CI /,
+    );
     assert.match(run.stdout, /^file/, 'the table is still printed');
   });
 
@@ -94,7 +108,10 @@ describe('resid-norms fit (the installed command)', () => {
     const suites = document.getElementsByTagName('testsuites')[0]!;
     assert.deepEqual([suites.getAttribute('tests'), suites.getAttribute('failures')], ['2', '0']);
     const cases = Array.from(document.getElementsByTagName('testcase'));
-    assert.deepEqual(cases.map((testcase) => testcase.getAttribute('classname')), [results, results]);
+    assert.deepEqual(
+      cases.map((testcase) => testcase.getAttribute('classname')),
+      [results, results],
+    );
     assert.match(cases[0]!.getAttribute('name')!, /^resid_pre \(centered, mean\) layers 0:11: growth per layer in 1\.03\.\.1\.07$/);
     assert.match(cases[1]!.getElementsByTagName('system-out')[0]!.textContent!, /^growth ×1\.0\d{3} per layer \(95% CI /);
 
@@ -111,7 +128,10 @@ describe('resid-norms fit (the installed command)', () => {
   it('reads several hooks, comma-separated or repeated', async () => {
     const run = await cli(results, '--hook', 'resid_post,hook_resid_pre', '--hook', 'resid_post', '--bootstrap', '0', '--json');
     assert.equal(run.code, ExitCode.ok, run.stderr);
-    assert.deepEqual(FitFileSchema.parse(JSON.parse(run.stdout)).fits.map((fit) => fit.hook), ['resid_post', 'resid_pre']);
+    assert.deepEqual(
+      FitFileSchema.parse(JSON.parse(run.stdout)).fits.map((fit) => fit.hook),
+      ['resid_post', 'resid_pre'],
+    );
   });
 
   it('exits 2 with one line for bad flags', async () => {
@@ -120,7 +140,11 @@ describe('resid-norms fit (the installed command)', () => {
     await expectFailure([results, '--stat', 'mode'], ExitCode.usage, /argument 'mode' is invalid.*mean, median/);
     await expectFailure([results, '--hook', 'resid'], ExitCode.usage, /unknown hook "resid"; valid: resid_pre, attn_out/);
     await expectFailure([results, '--min-segment', '2'], ExitCode.usage, /expected at least 3 layers/);
-    await expectFailure([results, '--bootstrap', '-5'], ExitCode.usage, /--bootstrap <n>' argument '-5' is invalid\. expected a whole number from 0 to 100000, got "-5"/);
+    await expectFailure(
+      [results, '--bootstrap', '-5'],
+      ExitCode.usage,
+      /--bootstrap <n>' argument '-5' is invalid\. expected a whole number from 0 to 100000, got "-5"/,
+    );
     await expectFailure([results, '--layers', '5:12'], ExitCode.usage, /layers 5:12 are outside .*r\.json's layers; valid: 0:11 \(12 layers\)/);
     await expectFailure([results, '--layers', '10:'], ExitCode.usage, /layers 10:11 give 2 layers; a growth fit needs at least 3/);
     await expectFailure([results, '--hook', 'attn_out'], ExitCode.usage, /has no hook "attn_out"; hooks present: resid_pre, resid_post/);

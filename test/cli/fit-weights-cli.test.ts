@@ -21,10 +21,16 @@ describe('resid-norms fit on weights files', () => {
   before(async () => {
     folder = await mkdtemp(join(tmpdir(), 'rn-fit-weights-'));
     weights = join(folder, 'w.weights.json');
-    const file = syntheticWeights({ nLayers: 12, values: { processed: { W_OV: (l) => 3 * 1.05 ** l * noise[l]!, W_out: (l) => 10 * 1.02 ** l * noise[11 - l]! } } });
+    const file = syntheticWeights({
+      nLayers: 12,
+      values: { processed: { W_OV: (l) => 3 * 1.05 ** l * noise[l]!, W_out: (l) => 10 * 1.02 ** l * noise[11 - l]! } },
+    });
     await writeFile(weights, JSON.stringify(file));
     measurement = join(folder, 'm.json');
-    await writeFile(measurement, JSON.stringify(syntheticMeasurement({ nLayers: 12, sequences: 4, hooks: ['resid_pre'], phases: [{ fromLayer: 0, growth: 1.05 }] })));
+    await writeFile(
+      measurement,
+      JSON.stringify(syntheticMeasurement({ nLayers: 12, sequences: 4, hooks: ['resid_pre'], phases: [{ fromLayer: 0, growth: 1.05 }] })),
+    );
   });
   after(async () => rm(folder, { recursive: true, force: true }));
 
@@ -40,15 +46,48 @@ describe('resid-norms fit on weights files', () => {
     assert.doesNotMatch(run.stdout, /CI bootstrap/, 'no activation table when only weights files are given');
     const fits = await readFit(out);
     assert.deepEqual(fits.fits, []);
-    assert.deepEqual(fits.weightFits!.map((fit) => [fit.series, fit.variant, fit.source]), [['W_OV', 'processed', weights], ['W_out', 'processed', weights]]);
+    assert.deepEqual(
+      fits.weightFits!.map((fit) => [fit.series, fit.variant, fit.source]),
+      [
+        ['W_OV', 'processed', weights],
+        ['W_out', 'processed', weights],
+      ],
+    );
   });
 
   it('fits chosen series and variant with the shared flags, next to activation fits', async () => {
-    const run = await runCli(['fit', measurement, weights, '--series', 'ln1.w', '--series', 'b_out', '--variant', 'raw', '--layers', '2:9', '--bootstrap', '50', '--json']);
+    const run = await runCli([
+      'fit',
+      measurement,
+      weights,
+      '--series',
+      'ln1.w',
+      '--series',
+      'b_out',
+      '--variant',
+      'raw',
+      '--layers',
+      '2:9',
+      '--bootstrap',
+      '50',
+      '--json',
+    ]);
     assert.equal(run.code, 0, run.stderr);
-    const document = JSON.parse(run.stdout) as { fits: Array<{ hook: string }>; weightFits: Array<{ series: string; variant: string; fromLayer: number; toLayer: number }> };
-    assert.deepEqual(document.fits.map((fit) => fit.hook), ['resid_pre']);
-    assert.deepEqual(document.weightFits.map((fit) => [fit.series, fit.variant, fit.fromLayer, fit.toLayer]), [['ln1.w', 'raw', 2, 9], ['b_out', 'raw', 2, 9]]);
+    const document = JSON.parse(run.stdout) as {
+      fits: Array<{ hook: string }>;
+      weightFits: Array<{ series: string; variant: string; fromLayer: number; toLayer: number }>;
+    };
+    assert.deepEqual(
+      document.fits.map((fit) => fit.hook),
+      ['resid_pre'],
+    );
+    assert.deepEqual(
+      document.weightFits.map((fit) => [fit.series, fit.variant, fit.fromLayer, fit.toLayer]),
+      [
+        ['ln1.w', 'raw', 2, 9],
+        ['b_out', 'raw', 2, 9],
+      ],
+    );
     const table = await runCli(['fit', measurement, weights, '--bootstrap', '50']);
     assert.match(table.stdout, /^file +hook .*\n.*resid_pre[\s\S]*\n\nfile +series [\s\S]*W_OV[\s\S]*W_out/);
     for (const line of table.stdout.split('\n')) assert.ok([...line].length <= 100, line);
@@ -61,11 +100,37 @@ describe('resid-norms fit on weights files', () => {
   });
 
   const failures: Array<{ name: string; args: () => string[]; code: number; message: RegExp }> = [
-    { name: 'an unknown series', args: () => [weights, '--series', 'W_OVV'], code: ExitCode.usage, message: /unknown weight series "W_OVV"; valid: W_Q, W_K, W_V, W_O, W_OV, b_O/ },
-    { name: 'an unknown variant', args: () => [weights, '--variant', 'folded'], code: ExitCode.usage, message: /'folded' is invalid\. Allowed choices are raw, processed/ },
-    { name: '--series without a weights file', args: () => [measurement, '--series', 'W_OV'], code: ExitCode.usage, message: /--series and --variant apply to weights files .* none was given; for results of `measure`, use --hook/ },
-    { name: 'a norm parameter of processed weights', args: () => [weights, '--series', 'ln2.w'], code: ExitCode.usage, message: /ln2\.w is folded into the weights that read the norm in processed weights; use --variant raw/ },
-    { name: 'a file of neither kind', args: () => [join(folder, 'other.json')], code: ExitCode.badInput, message: /is not a resid-norms results file \(no "format" field; expected format "resid-norms\/measurement", "resid-norms\/weights" or "resid-norms\/mechanisms"\)/ },
+    {
+      name: 'an unknown series',
+      args: () => [weights, '--series', 'W_OVV'],
+      code: ExitCode.usage,
+      message: /unknown weight series "W_OVV"; valid: W_Q, W_K, W_V, W_O, W_OV, b_O/,
+    },
+    {
+      name: 'an unknown variant',
+      args: () => [weights, '--variant', 'folded'],
+      code: ExitCode.usage,
+      message: /'folded' is invalid\. Allowed choices are raw, processed/,
+    },
+    {
+      name: '--series without a weights file',
+      args: () => [measurement, '--series', 'W_OV'],
+      code: ExitCode.usage,
+      message: /--series and --variant apply to weights files .* none was given; for results of `measure`, use --hook/,
+    },
+    {
+      name: 'a norm parameter of processed weights',
+      args: () => [weights, '--series', 'ln2.w'],
+      code: ExitCode.usage,
+      message: /ln2\.w is folded into the weights that read the norm in processed weights; use --variant raw/,
+    },
+    {
+      name: 'a file of neither kind',
+      args: () => [join(folder, 'other.json')],
+      code: ExitCode.badInput,
+      message:
+        /is not a resid-norms results file \(no "format" field; expected format "resid-norms\/measurement", "resid-norms\/weights" or "resid-norms\/mechanisms"\)/,
+    },
   ];
   for (const failure of failures) {
     it(`refuses ${failure.name} in one line`, async () => {
@@ -86,6 +151,11 @@ describe('resid-norms fit on weights files', () => {
     assert.equal(run.code, 0, run.stderr);
     const written = JSON.parse(await readFile(out, 'utf8')) as { layers: Array<{ processed: Record<string, number> }> };
     const document = JSON.parse(run.stdout) as { weightFits: Array<{ series: string; values: number[] }> };
-    for (const fit of document.weightFits) assert.deepEqual(fit.values, written.layers.map((layer) => layer.processed[fit.series]), fit.series);
+    for (const fit of document.weightFits)
+      assert.deepEqual(
+        fit.values,
+        written.layers.map((layer) => layer.processed[fit.series]),
+        fit.series,
+      );
   });
 });

@@ -10,7 +10,11 @@ import { runCli } from '../support/run-cli.js';
 
 /** The words of an example command line after `resid-norms <command>`: env assignments and the comment left out. */
 function exampleArgs(example: string): { command: string; args: string[] } {
-  const words = example.replace(/\s+#.*$/, '').trim().split(/\s+/).filter((word) => !/^[A-Z_]+=/.test(word));
+  const words = example
+    .replace(/\s+#.*$/, '')
+    .trim()
+    .split(/\s+/)
+    .filter((word) => !/^[A-Z_]+=/.test(word));
   assert.equal(words[0], 'resid-norms', example);
   return { command: words[1] ?? '', args: words.slice(2) };
 }
@@ -63,7 +67,10 @@ describe('help', () => {
     assert.equal(formatDefault(1000), '1000');
     assert.equal(describeOption(new Option('--format <list>', 'image formats').default(['svg'])), 'image formats (default: svg)');
     assert.equal(describeOption(new Option('--refresh', 'ask again').default(false)), 'ask again');
-    assert.equal(describeOption(new Option('--stat <s>', 'statistic').choices(['mean', 'median']).default('mean')), 'statistic (one of: mean, median; default: mean)');
+    assert.equal(
+      describeOption(new Option('--stat <s>', 'statistic').choices(['mean', 'median']).default('mean')),
+      'statistic (one of: mean, median; default: mean)',
+    );
     assert.equal(describeOption(new Option('-o, --out <dir>', 'folder').makeOptionMandatory()), 'folder (required)');
     assert.equal(describeOption(new Option('--hooks <list>', 'hooks (default: all)').default(['a'])), 'hooks (default: all)');
   });

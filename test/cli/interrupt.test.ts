@@ -16,15 +16,25 @@ import { writeTinyGpt2 } from '../support/tiny-gpt2.js';
 const withoutRuntime = ({ runtime: _runtime, tables, ...rest }: MeasuredFile) => JSON.stringify({ ...rest, rows: [tables.tokens.rows, tables.prompts.rows] });
 
 async function checkpointLines(path: string): Promise<number> {
-  return readFile(path, 'utf8').then((text) => text.split('\n').length - 1, () => 0);
+  return readFile(path, 'utf8').then(
+    (text) => text.split('\n').length - 1,
+    () => 0,
+  );
 }
 
 /** Start `measure`, wait until the checkpoint holds `batches` finished batches, then signal it. */
-async function startAndSignal(args: string[], checkpoint: string, batches: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+async function startAndSignal(
+  args: string[],
+  checkpoint: string,
+  batches: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+  );
   for (let waited = 0; (await checkpointLines(checkpoint)) < 1 + batches; waited += 5) {
     if (waited > 60_000) throw new Error('measure made no progress');
     if (child.exitCode !== null) throw new Error(`measure ended before it could be interrupted:\n${stderr}`);

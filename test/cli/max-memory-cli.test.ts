@@ -43,9 +43,16 @@ describe('resid-norms measure --max-memory', () => {
     assert.equal(refused.code, ExitCode.usage, refused.stderr);
     const lines = refused.stderr.trim().split('\n');
     assert.equal(lines.length, 1, refused.stderr);
-    const match = /^resid-norms: --max-memory \(1 MB\) is too small for this model: one block's float32 weights \(\d+ kB\), .* need at least (\S+) MB with the process itself; give --max-memory (\S+MB) or more/.exec(lines[0]!);
+    const match =
+      /^resid-norms: --max-memory \(1 MB\) is too small for this model: one block's float32 weights \(\d+ kB\), .* need at least (\S+) MB with the process itself; give --max-memory (\S+MB) or more/.exec(
+        lines[0]!,
+      );
     assert.ok(match, lines[0]);
-    assert.deepEqual((await readdir(root)).filter((name) => name.startsWith('small')), [], 'nothing written');
+    assert.deepEqual(
+      (await readdir(root)).filter((name) => name.startsWith('small')),
+      [],
+      'nothing written',
+    );
     const works = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--max-memory', match[2]!]);
     assert.equal(works.code, 0, works.stderr);
     assert.match(works.stderr, /running it block by block/);
@@ -56,13 +63,27 @@ describe('resid-norms measure --max-memory', () => {
     const refused = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', join(fresh, 'deeper', 'run.json'), '--max-memory', '1MB']);
     assert.equal(refused.code, ExitCode.usage, refused.stderr);
     assert.match(refused.stderr, /^resid-norms: --max-memory \(1 MB\) is too small for this model/);
-    assert.deepEqual((await readdir(root)).filter((name) => name.startsWith('fresh')), [], 'no folder left behind');
+    assert.deepEqual(
+      (await readdir(root)).filter((name) => name.startsWith('fresh')),
+      [],
+      'no folder left behind',
+    );
   });
 
   it('a run stopped after its folder was made, before a batch is kept, removes the folder again; one that kept batches keeps it', async () => {
     const fresh = join(root, 'stopped');
     const outPath = join(fresh, 'deeper', 'run.json');
-    const base: MeasureRequest = { model, promptsPath: prompts, outPath, batchSize: 1, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
+    const base: MeasureRequest = {
+      model,
+      promptsPath: prompts,
+      outPath,
+      batchSize: 1,
+      prependBos: true,
+      exclusions: true,
+      device: 'cpu',
+      threads: 1,
+      refresh: false,
+    };
     // The smallest budget that works streams the model (the refusal names it).
     const refusal = await measure({ ...base, maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()).then(
       () => assert.fail('1 MB was not refused'),
@@ -75,7 +96,11 @@ describe('resid-norms measure --max-memory', () => {
     const controller = new AbortController();
     const early = { ...createSilentReporter(), info: (message: string) => void (/running it block by block/.test(message) && controller.abort()) };
     await assert.rejects(measure({ ...request, signal: controller.signal }, early), InterruptedError);
-    assert.deepEqual((await readdir(root)).filter((name) => name.startsWith('stopped')), [], 'no folder left behind');
+    assert.deepEqual(
+      (await readdir(root)).filter((name) => name.startsWith('stopped')),
+      [],
+      'no folder left behind',
+    );
     // The whole graph stopped after the first of two batches: the checkpoint is kept, and so is its folder.
     const later = new AbortController();
     const progress = { tick: () => later.abort(), done: () => undefined };
@@ -89,7 +114,9 @@ describe('resid-norms measure --max-memory', () => {
     const fromEnv = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_MAX_MEMORY: '2MB' } });
     assert.equal(fromEnv.code, ExitCode.usage);
     assert.match(fromEnv.stderr, /^resid-norms: RESID_NORMS_MAX_MEMORY \(2 MB\) is too small/);
-    const flag = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--max-memory', '64GB'], { env: { RESID_NORMS_MAX_MEMORY: '2MB' } });
+    const flag = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--max-memory', '64GB'], {
+      env: { RESID_NORMS_MAX_MEMORY: '2MB' },
+    });
     assert.equal(flag.code, 0, flag.stderr);
     assert.doesNotMatch(flag.stderr, /block by block/);
     const bad = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_MAX_MEMORY: 'lots' } });

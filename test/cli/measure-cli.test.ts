@@ -42,7 +42,10 @@ describe('resid-norms measure, end to end', () => {
     // In this process: test/scripts/action.test.ts runs the installed command (bin/resid-norms.js) end to end.
     const result = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--batch-size', '2']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /resid_post: mean centered norm over \d+ tokens \(\d+ excluded: position 0 \d+, special tokens \(<\|endoftext\|>\) 0\)\nlayer +mean norm +ratio\n +0 /);
+    assert.match(
+      result.stdout,
+      /resid_post: mean centered norm over \d+ tokens \(\d+ excluded: position 0 \d+, special tokens \(<\|endoftext\|>\) 0\)\nlayer +mean norm +ratio\n +0 /,
+    );
     const lines = result.stdout.trim().split('\n');
     assert.equal(lines.length, 2 + 3 + 2, result.stdout);
     assert.match(lines[5]!, /^fitted growth of resid_post, layers 0–2: ×\d\.\d{4} per layer \(95% CI \d\.\d{4}–\d\.\d{4}, bootstrap over prompts; R² /);
@@ -68,34 +71,57 @@ describe('resid-norms measure, end to end', () => {
     }
   });
 
-  it("without --threads or RESID_NORMS_THREADS, runs as many threads as the Slurm allocation or the CPU affinity allows", async () => {
+  it('without --threads or RESID_NORMS_THREADS, runs as many threads as the Slurm allocation or the CPU affinity allows', async () => {
     const out = join(root, 'allocated', 'r.json');
     // A Slurm task given one CPU on a node that binds nothing (task/none): SLURM_CPUS_ON_NODE=1.
-    const slurm = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: '', SLURM_JOB_ID: '1', SLURM_CPUS_ON_NODE: '1' } });
+    const slurm = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], {
+      env: { RESID_NORMS_THREADS: '', SLURM_JOB_ID: '1', SLURM_CPUS_ON_NODE: '1' },
+    });
     assert.equal(slurm.code, 0, slurm.stderr);
     assert.equal((await readMeasurement(out)).runtime.threads, 1);
-    const perTask = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: '', SLURM_CPUS_PER_TASK: '2' } });
+    const perTask = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], {
+      env: { RESID_NORMS_THREADS: '', SLURM_CPUS_PER_TASK: '2' },
+    });
     assert.equal(perTask.code, 0, perTask.stderr);
     assert.equal((await readMeasurement(out)).runtime.threads, Math.min(2, availableParallelism()));
-    const variable = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], { env: { RESID_NORMS_THREADS: '2', SLURM_CPUS_PER_TASK: '1' } });
+    const variable = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out], {
+      env: { RESID_NORMS_THREADS: '2', SLURM_CPUS_PER_TASK: '1' },
+    });
     assert.equal(variable.code, 0, variable.stderr);
     assert.equal((await readMeasurement(out)).runtime.threads, 2, 'RESID_NORMS_THREADS wins over the allocation');
     // The affinity is the process's own: a process started on one CPU (taskset, as Slurm's task/affinity binds).
     const { RESID_NORMS_THREADS: _threads, ...inherited } = process.env;
-    const pinned = spawnSync('taskset', ['--cpu-list', '0', process.execPath, CLI, 'measure', '--model', model, '--prompts', prompts, '--out', out], { env: inherited, encoding: 'utf8' });
+    const pinned = spawnSync('taskset', ['--cpu-list', '0', process.execPath, CLI, 'measure', '--model', model, '--prompts', prompts, '--out', out], {
+      env: inherited,
+      encoding: 'utf8',
+    });
     if (pinned.error) return; // no taskset (util-linux) here; the Slurm cases above still ran
     assert.equal(pinned.status, 0, pinned.stderr);
     assert.equal((await readMeasurement(out)).runtime.threads, 1);
   });
 
-  it("refuses an --out whose lock another host holds, in one line with whose it is; --take-over-lock takes it over", async () => {
+  it('refuses an --out whose lock another host holds, in one line with whose it is; --take-over-lock takes it over', async () => {
     const out = join(root, 'locked', 'r.json');
     await mkdir(dirname(out), { recursive: true });
-    const holder = { format: 'resid-norms/lock', host: 'node-elsewhere', pid: 77, startTicks: 5, bootId: null, pidNamespace: null, slurmJob: 'hpc:4711', slurmRestarts: 0, command: 'measure', since: '2026-12-01T10:00:00.000Z' };
+    const holder = {
+      format: 'resid-norms/lock',
+      host: 'node-elsewhere',
+      pid: 77,
+      startTicks: 5,
+      bootId: null,
+      pidNamespace: null,
+      slurmJob: 'hpc:4711',
+      slurmRestarts: 0,
+      command: 'measure',
+      since: '2026-12-01T10:00:00.000Z',
+    };
     await writeFile(`${out}.lock`, JSON.stringify(holder));
     const refused = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out]);
     assert.equal(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /^resid-norms: ".*r\.json\.lock" is held by pid 77 on host node-elsewhere \(Slurm job 4711, measure, since 2026-12-01T10:00:00\.000Z\), which cannot be checked from this host \(.+\): if that process is gone, rerun with --take-over-lock \(or delete the file\); otherwise wait for it, or choose another --out\n$/);
+    assert.match(
+      refused.stderr,
+      /^resid-norms: ".*r\.json\.lock" is held by pid 77 on host node-elsewhere \(Slurm job 4711, measure, since 2026-12-01T10:00:00\.000Z\), which cannot be checked from this host \(.+\): if that process is gone, rerun with --take-over-lock \(or delete the file\); otherwise wait for it, or choose another --out\n$/,
+    );
     assert.equal(existsSync(out), false);
     const taken = await runCli(['measure', '--model', model, '--prompts', prompts, '--out', out, '--take-over-lock']);
     assert.equal(taken.code, 0, taken.stderr);
@@ -144,44 +170,87 @@ describe('resid-norms measure, end to end', () => {
     },
     {
       name: 'corrupt safetensors',
-      args: async () => ['--model', await badModel('corrupt', (dir) => writeFile(join(dir, 'model.safetensors'), Buffer.from([4, 0, 0, 0, 0, 0, 0, 0, 123, 120, 121, 125])))],
+      args: async () => [
+        '--model',
+        await badModel('corrupt', (dir) => writeFile(join(dir, 'model.safetensors'), Buffer.from([4, 0, 0, 0, 0, 0, 0, 0, 123, 120, 121, 125]))),
+      ],
       code: ExitCode.badModel,
       message: /corrupt safetensors file .*header is not valid JSON/,
     },
     {
       name: 'unsupported architecture',
-      args: async () => ['--model', await badModel('bert', (dir) => writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', architectures: ['BertModel'] })))],
+      args: async () => [
+        '--model',
+        await badModel('bert', (dir) => writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', architectures: ['BertModel'] }))),
+      ],
       code: ExitCode.badModel,
       message: /model_type "bert" is not supported; supported model types: gpt2/,
     },
     {
       name: 'config with impossible sizes',
-      args: async () => ['--model', await badModel('bad-config', (dir) => writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: -4, n_head: 3, n_layer: 1e12, vocab_size: 257, n_positions: 32 })))],
+      args: async () => [
+        '--model',
+        await badModel('bad-config', (dir) =>
+          writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: -4, n_head: 3, n_layer: 1e12, vocab_size: 257, n_positions: 32 })),
+        ),
+      ],
       code: ExitCode.badModel,
       message: /invalid .*config\.json.*n_embd is -4; expected a positive integer.*n_layer is 1000000000000/,
     },
-    { name: 'empty prompt file', args: async () => ['--prompts', await file('empty.txt', '# nothing\n\n')], code: ExitCode.badInput, message: /has no prompts/ },
+    {
+      name: 'empty prompt file',
+      args: async () => ['--prompts', await file('empty.txt', '# nothing\n\n')],
+      code: ExitCode.badInput,
+      message: /has no prompts/,
+    },
     {
       name: 'prompt of only special tokens',
       args: async () => ['--prompts', await file('special.txt', 'fine prompt\n<|endoftext|>\n')],
       code: ExitCode.badInput,
       message: /prompt 2 \(line 2\) "<\|endoftext\|>" has no ordinary tokens/,
     },
-    { name: 'token id outside the vocabulary', args: async () => ['--prompts', await file('ids.jsonl', '{"ids": [1, 999]}\n')], code: ExitCode.badInput, message: /token id 999; valid ids are 0…256/ },
-    { name: 'too many tokens', args: async () => ['--max-tokens', '33'], code: ExitCode.usage, message: /--max-tokens 33 exceeds the context length of .* \(32\); valid: 1…32/ },
+    {
+      name: 'token id outside the vocabulary',
+      args: async () => ['--prompts', await file('ids.jsonl', '{"ids": [1, 999]}\n')],
+      code: ExitCode.badInput,
+      message: /token id 999; valid ids are 0…256/,
+    },
+    {
+      name: 'too many tokens',
+      args: async () => ['--max-tokens', '33'],
+      code: ExitCode.usage,
+      message: /--max-tokens 33 exceeds the context length of .* \(32\); valid: 1…32/,
+    },
     { name: 'unknown hook', args: async () => ['--hooks', 'resid_pre,resid_moo'], code: ExitCode.usage, message: /unknown hook "resid_moo"; valid: resid_pre/ },
     { name: 'zero batch size', args: async () => ['--batch-size', '0'], code: ExitCode.usage, message: /expected a whole number from 1 to 4096, got "0"/ },
-    { name: 'negative --append-eos', args: async () => ['--append-eos', '-1'], code: ExitCode.usage, message: /--append-eos.*expected a whole number from 0 to 16777216, got "-1"/ },
+    {
+      name: 'negative --append-eos',
+      args: async () => ['--append-eos', '-1'],
+      code: ExitCode.usage,
+      message: /--append-eos.*expected a whole number from 0 to 16777216, got "-1"/,
+    },
     { name: 'unknown device', args: async () => ['--device', 'tpu'], code: ExitCode.usage, message: /expected one of cpu, cuda, got "tpu"/ },
     {
       name: 'CUDA when its execution provider is not installed',
       args: async () => ['--device', 'cuda'],
       code: ExitCode.usage,
-      message: /--device cuda: ONNX Runtime's CUDA execution provider is not available here .*fetch its files once with `ONNXRUNTIME_NODE_INSTALL=cuda12 node ".*onnxruntime-node\/script\/install\.js"`, or use --device cpu/,
+      message:
+        /--device cuda: ONNX Runtime's CUDA execution provider is not available here .*fetch its files once with `ONNXRUNTIME_NODE_INSTALL=cuda12 node ".*onnxruntime-node\/script\/install\.js"`, or use --device cpu/,
       ...(cudaInstalled() ? { skip: 'the CUDA execution provider is installed here' } : {}),
     },
-    { name: 'a bad shard', args: async () => ['--shard', '3/2'], code: ExitCode.usage, message: /expected i\/n with 1 ≤ i ≤ n ≤ 10000 \(e\.g\. 2\/8\), got "3\/2"/ },
-    { name: 'token that is not a Hugging Face token', args: async () => ['--model', 'someone/model'], env: () => ({ HF_TOKEN: 'abc' }), code: ExitCode.usage, message: /HF_TOKEN does not look like a Hugging Face access token/ },
+    {
+      name: 'a bad shard',
+      args: async () => ['--shard', '3/2'],
+      code: ExitCode.usage,
+      message: /expected i\/n with 1 ≤ i ≤ n ≤ 10000 \(e\.g\. 2\/8\), got "3\/2"/,
+    },
+    {
+      name: 'token that is not a Hugging Face token',
+      args: async () => ['--model', 'someone/model'],
+      env: () => ({ HF_TOKEN: 'abc' }),
+      code: ExitCode.usage,
+      message: /HF_TOKEN does not look like a Hugging Face access token/,
+    },
   ];
   async function file(name: string, content: string): Promise<string> {
     const path = join(root, name);

@@ -35,14 +35,26 @@ describe('resid-norms measure refuses unsupported GPT-Neo and OPT variants', () 
   };
 
   const cases: Array<{ name: string; model: () => Promise<string>; message: RegExp }> = [
-    { name: 'post-LayerNorm OPT', model: () => variant(opt, 'post-ln', editConfig({ do_layer_norm_before: false })), message: /config\.json": do_layer_norm_before is false \(post-LayerNorm OPT, e\.g\. opt-350m\), which is not supported/ },
-    { name: 'OPT with project_in', model: () => variant(opt, 'project-in', editConfig({ word_embed_proj_dim: 8 })), message: /word_embed_proj_dim 8 differs from hidden_size 16/ },
+    {
+      name: 'post-LayerNorm OPT',
+      model: () => variant(opt, 'post-ln', editConfig({ do_layer_norm_before: false })),
+      message: /config\.json": do_layer_norm_before is false \(post-LayerNorm OPT, e\.g\. opt-350m\), which is not supported/,
+    },
+    {
+      name: 'OPT with project_in',
+      model: () => variant(opt, 'project-in', editConfig({ word_embed_proj_dim: 8 })),
+      message: /word_embed_proj_dim 8 differs from hidden_size 16/,
+    },
     {
       name: 'GPT-Neo with bad attention_types',
       model: () => variant(neo, 'bad-types', editConfig({ attention_types: [[['global', 'dilated'], 2]], attention_layers: null })),
       message: /attention_types entry \[\["global","dilated"\],2\] is invalid; expected a list of \[\[kinds…\], repeat\]/,
     },
-    { name: 'GPT-Neo with a missing tensor', model: () => variant(neo, 'missing', (dir) => removeTensors(dir, ['transformer.h.1.mlp.c_fc.bias'])), message: /do not match the config: missing tensor "transformer\.h\.1\.mlp\.c_fc\.bias"/ },
+    {
+      name: 'GPT-Neo with a missing tensor',
+      model: () => variant(neo, 'missing', (dir) => removeTensors(dir, ['transformer.h.1.mlp.c_fc.bias'])),
+      message: /do not match the config: missing tensor "transformer\.h\.1\.mlp\.c_fc\.bias"/,
+    },
   ];
   for (const testCase of cases) {
     it(`refuses ${testCase.name} with exit code ${ExitCode.badModel} and one line`, async () => {

@@ -36,7 +36,8 @@ describe('resid-norms measure refuses what the rotary architectures cannot do, i
       model: async () => (await writeTinyGptNeox(join(root, 'pythia'), { nLayers: 1 })).dir,
       extra: ['--hooks', 'resid_mid'],
       code: ExitCode.usage,
-      message: /^resid-norms: --hooks resid_mid not available for gpt_neox \(parallel-residual blocks have no resid_mid\); available: resid_pre, attn_out, mlp_out, resid_post$/,
+      message:
+        /^resid-norms: --hooks resid_mid not available for gpt_neox \(parallel-residual blocks have no resid_mid\); available: resid_pre, attn_out, mlp_out, resid_post$/,
     },
   ];
   for (const testCase of cases) {

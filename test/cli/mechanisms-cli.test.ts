@@ -65,7 +65,12 @@ describe('resid-norms mechanisms, end to end', () => {
     { label: '--samples abc', args: () => ['--samples', 'abc'], code: ExitCode.usage, message: /got "abc"/ },
     { label: '--seed -1', args: () => ['--seed', '-1'], code: ExitCode.usage, message: /--seed/ },
     { label: '--device tpu', args: () => ['--device', 'tpu'], code: ExitCode.usage, message: /tpu/ },
-    { label: '--max-tokens beyond the context', args: () => ['--max-tokens', '33'], code: ExitCode.usage, message: /--max-tokens 33 exceeds the context length .*valid: 1…32/ },
+    {
+      label: '--max-tokens beyond the context',
+      args: () => ['--max-tokens', '33'],
+      code: ExitCode.usage,
+      message: /--max-tokens 33 exceeds the context length .*valid: 1…32/,
+    },
     { label: '--out over the model', args: () => ['--out', join(model, 'config.json')], code: ExitCode.usage, message: /--out/ },
   ];
   for (const { label, args, code, message } of refusals) {

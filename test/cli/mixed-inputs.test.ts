@@ -17,7 +17,10 @@ describe('inputs of several kinds (results/*.json)', () => {
     cwd = await mkdtemp(join(tmpdir(), 'rn-mixed-'));
     await cp(join(PACKAGE_ROOT, 'examples'), join(cwd, 'results'), { recursive: true, filter: (source) => !/plots|report/.test(source) });
     await writeFile(join(cwd, 'results', 'package.json'), '{"name": "not ours"}');
-    glob = (await readdir(join(cwd, 'results'))).filter((name) => name.endsWith('.json')).sort().map((name) => `results/${name}`);
+    glob = (await readdir(join(cwd, 'results')))
+      .filter((name) => name.endsWith('.json'))
+      .sort()
+      .map((name) => `results/${name}`);
   });
   after(async () => rm(cwd, { recursive: true, force: true }));
 
@@ -26,7 +29,10 @@ describe('inputs of several kinds (results/*.json)', () => {
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stderr.split('\n').filter((line) => line.startsWith('fit: skipped'));
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0]!, /skipped 3 files it does not read: "results\/demo-gpt2\.fit\.json" \(a fit file\), "results\/demo-gpt2\.mechanisms\.json" \(a mechanisms file\), "results\/package\.json" \(JSON that resid-norms did not write\) \(fit reads results and weights files\)/);
+    assert.match(
+      lines[0]!,
+      /skipped 3 files it does not read: "results\/demo-gpt2\.fit\.json" \(a fit file\), "results\/demo-gpt2\.mechanisms\.json" \(a mechanisms file\), "results\/package\.json" \(JSON that resid-norms did not write\) \(fit reads results and weights files\)/,
+    );
     assert.match(run.stdout, /demo-gpt2\.json/);
     assert.match(run.stdout, /demo-gpt2\.weights\.json/);
   });
@@ -42,7 +48,10 @@ describe('inputs of several kinds (results/*.json)', () => {
   });
 
   it('keeps a fit file among the inputs out when --fit names one, and refuses a list of nothing it reads', async () => {
-    const run = await runCli(['plot', 'results/demo-gpt2.json', 'results/demo-gpt2.fit.json', '--fit', 'results/demo-gpt2.fit.json', '--figures', 'growth', '--out', 'fit-given/'], { cwd });
+    const run = await runCli(
+      ['plot', 'results/demo-gpt2.json', 'results/demo-gpt2.fit.json', '--fit', 'results/demo-gpt2.fit.json', '--figures', 'growth', '--out', 'fit-given/'],
+      { cwd },
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /skipped 1 file it does not read: "results\/demo-gpt2\.fit\.json" \(a fit file, and --fit names one\)/);
     const none = await runCli(['fit', 'results/demo-gpt2.fit.json', 'results/demo-gpt2.mechanisms.json'], { cwd });

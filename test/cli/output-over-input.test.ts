@@ -47,26 +47,74 @@ describe('an output over an input of the same command is refused', () => {
   const cases: Case[] = [
     { name: 'measure --out the prompt file', args: measure('--out', 'p/prompts.txt'), message: /--out "p\/prompts\.txt" is the prompt file "p\/prompts\.txt"/ },
     { name: 'measure --out the prompt file spelled with ..', args: measure('--out', 'model/../p/./prompts.txt'), message: /is the prompt file/ },
-    { name: 'measure --out the prompt file by absolute path', args: ['measure', '--model', 'model', '--prompts', 'p/prompts.txt', '--out', '@ABS@/p/prompts.txt'], message: /is the prompt file/ },
+    {
+      name: 'measure --out the prompt file by absolute path',
+      args: ['measure', '--model', 'model', '--prompts', 'p/prompts.txt', '--out', '@ABS@/p/prompts.txt'],
+      message: /is the prompt file/,
+    },
     { name: 'measure --out a symlink to the prompt file', args: measure('--out', 'p/prompts-link.txt'), message: /is the prompt file/ },
     { name: 'measure --out a hard link to the prompt file', args: measure('--out', 'p/prompts-hard.txt'), message: /is the prompt file/ },
     { name: 'measure --out the prompt file through a symlinked folder', args: measure('--out', 'p-link/prompts.txt'), message: /is the prompt file/ },
-    { name: 'measure whose checkpoint would be the prompt file', args: ['measure', '--model', 'model', '--prompts', 'p/r.json.checkpoint', '--out', 'p-link/r.json'], message: /--out \(its checkpoint and tables\) ".*r\.json\.checkpoint" is the prompt file/ },
+    {
+      name: 'measure whose checkpoint would be the prompt file',
+      args: ['measure', '--model', 'model', '--prompts', 'p/r.json.checkpoint', '--out', 'p-link/r.json'],
+      message: /--out \(its checkpoint and tables\) ".*r\.json\.checkpoint" is the prompt file/,
+    },
     { name: 'measure --out model.safetensors', args: measure('--out', 'model/model.safetensors'), message: /is the model file ".*model\.safetensors"/ },
     { name: 'measure --out config.json', args: measure('--out', 'model/config.json'), message: /is the model file ".*config\.json"/ },
-    { name: 'measure --out tokenizer.json through a symlinked model folder', args: ['measure', '--model', 'model-link', '--prompts', 'p/prompts.txt', '--out', 'model/tokenizer.json'], message: /is the model file ".*tokenizer\.json"/ },
-    { name: 'measure --out a weights index the loader would read, not there yet, in a symlinked folder', args: measure('--out', 'model-link/model.safetensors.index.json'), message: /is the model file ".*model\.safetensors\.index\.json"/ },
-    { name: 'measure --out a PyTorch checkpoint the loader would read, not there yet', args: measure('--out', 'model/pytorch_model.bin'), message: /is the model file ".*pytorch_model\.bin"/ },
-    { name: 'measure --out a PyTorch weights index, not there yet', args: measure('--out', 'model/pytorch_model.bin.index.json'), message: /is the model file ".*pytorch_model\.bin\.index\.json"/ },
-    { name: 'weights --out model.safetensors', args: ['weights', '--model', 'model', '--out', 'model/model.safetensors'], message: /--out "model\/model\.safetensors" is the model file/ },
-    { name: 'weights --out config.json through a symlinked folder', args: ['weights', '--model', 'model', '--out', 'model-link/config.json'], message: /is the model file ".*config\.json"/ },
+    {
+      name: 'measure --out tokenizer.json through a symlinked model folder',
+      args: ['measure', '--model', 'model-link', '--prompts', 'p/prompts.txt', '--out', 'model/tokenizer.json'],
+      message: /is the model file ".*tokenizer\.json"/,
+    },
+    {
+      name: 'measure --out a weights index the loader would read, not there yet, in a symlinked folder',
+      args: measure('--out', 'model-link/model.safetensors.index.json'),
+      message: /is the model file ".*model\.safetensors\.index\.json"/,
+    },
+    {
+      name: 'measure --out a PyTorch checkpoint the loader would read, not there yet',
+      args: measure('--out', 'model/pytorch_model.bin'),
+      message: /is the model file ".*pytorch_model\.bin"/,
+    },
+    {
+      name: 'measure --out a PyTorch weights index, not there yet',
+      args: measure('--out', 'model/pytorch_model.bin.index.json'),
+      message: /is the model file ".*pytorch_model\.bin\.index\.json"/,
+    },
+    {
+      name: 'weights --out model.safetensors',
+      args: ['weights', '--model', 'model', '--out', 'model/model.safetensors'],
+      message: /--out "model\/model\.safetensors" is the model file/,
+    },
+    {
+      name: 'weights --out config.json through a symlinked folder',
+      args: ['weights', '--model', 'model', '--out', 'model-link/config.json'],
+      message: /is the model file ".*config\.json"/,
+    },
     { name: 'fit --out its input', args: ['fit', 'r/a.json', '--out', 'r/a.json'], message: /--out "r\/a\.json" is the input file "r\/a\.json"/ },
-    { name: 'fit --out its second input, spelled differently', args: ['fit', 'r/a.json', 'r/b.json', '--out', './r/../r/b.json'], message: /is the input file "r\/b\.json"/ },
+    {
+      name: 'fit --out its second input, spelled differently',
+      args: ['fit', 'r/a.json', 'r/b.json', '--out', './r/../r/b.json'],
+      message: /is the input file "r\/b\.json"/,
+    },
     { name: 'fit --out a symlink to its input', args: ['fit', 'r/a.json', 'r/b.json', '--out', 'r/b-link.json'], message: /is the input file "r\/b\.json"/ },
     { name: 'merge -o a shard', args: ['merge', 'r/s1.json', 'r/s2.json', '-o', 'r/s1.json'], message: /--out "r\/s1\.json" is the shard file "r\/s1\.json"/ },
-    { name: 'plot --out the folder of an input it would overwrite', args: ['plot', 'r/growth.svg', '--figures', 'growth', '--out', 'r'], message: /--out "r" would overwrite "growth\.svg", which is the input file/ },
-    { name: 'plot --out the folder of the fit file it would overwrite', args: ['plot', 'r/a.json', '--fit', 'r/fit.png', '--format', 'png', '--out', 'r'], message: /would overwrite "fit\.png", which is the fit file/ },
-    { name: 'report --out the folder of an input named summary.md', args: ['report', 'r/summary.md', '--out', 'r/../r'], message: /would overwrite "summary\.md", which is the input file/ },
+    {
+      name: 'plot --out the folder of an input it would overwrite',
+      args: ['plot', 'r/growth.svg', '--figures', 'growth', '--out', 'r'],
+      message: /--out "r" would overwrite "growth\.svg", which is the input file/,
+    },
+    {
+      name: 'plot --out the folder of the fit file it would overwrite',
+      args: ['plot', 'r/a.json', '--fit', 'r/fit.png', '--format', 'png', '--out', 'r'],
+      message: /would overwrite "fit\.png", which is the fit file/,
+    },
+    {
+      name: 'report --out the folder of an input named summary.md',
+      args: ['report', 'r/summary.md', '--out', 'r/../r'],
+      message: /would overwrite "summary\.md", which is the input file/,
+    },
   ];
 
   for (const testCase of cases) {

@@ -34,7 +34,10 @@ describe('lazy loading', () => {
       const run = runRecordingLoads(args);
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual([...packagesOf(run.modules)], ['commander']);
-      assert.deepEqual(run.modules.filter((module) => module.startsWith('dist/src/commands/') || module.endsWith('-command.js')), []);
+      assert.deepEqual(
+        run.modules.filter((module) => module.startsWith('dist/src/commands/') || module.endsWith('-command.js')),
+        [],
+      );
     });
   }
 
@@ -43,7 +46,10 @@ describe('lazy loading', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /--diagnostics/);
     const loaded = packagesOf(run.modules);
-    assert.deepEqual(HEAVY.filter((name) => name !== 'zod' && loaded.has(name)), []);
+    assert.deepEqual(
+      HEAVY.filter((name) => name !== 'zod' && loaded.has(name)),
+      [],
+    );
   });
 
   it('measure refusing its --model has not loaded DuckDB (prompt tables, the printed fit) nor the Hub client (Hub models)', () => {
@@ -52,8 +58,15 @@ describe('lazy loading', () => {
     assert.match(run.stderr, /no-such-model-folder/);
     const loaded = packagesOf(run.modules);
     assert.ok(loaded.has('onnxruntime-node'), 'the recorder sees what measure does load');
-    assert.deepEqual(['@duckdb/node-api', 'vega', 'vega-lite', '@resvg/resvg-js'].filter((name) => loaded.has(name)), []);
-    assert.deepEqual(run.modules.filter((module) => module.startsWith('dist/src/models/hub/') && !module.endsWith('/hub-settings.js')), [], 'the Hub client is not loaded (its settings are read)');
+    assert.deepEqual(
+      ['@duckdb/node-api', 'vega', 'vega-lite', '@resvg/resvg-js'].filter((name) => loaded.has(name)),
+      [],
+    );
+    assert.deepEqual(
+      run.modules.filter((module) => module.startsWith('dist/src/models/hub/') && !module.endsWith('/hub-settings.js')),
+      [],
+      'the Hub client is not loaded (its settings are read)',
+    );
   });
 
   it('fit on a results file loads neither vega nor ONNX Runtime nor resvg', () => {
@@ -62,6 +75,9 @@ describe('lazy loading', () => {
     assert.match(run.stdout, /resid_post/, 'the headline hook, by default');
     const loaded = packagesOf(run.modules);
     assert.ok(loaded.has('@duckdb/node-api'), 'the recorder sees the packages fit does use');
-    assert.deepEqual(['vega', 'vega-lite', 'onnxruntime-node', '@resvg/resvg-js'].filter((name) => loaded.has(name)), []);
+    assert.deepEqual(
+      ['vega', 'vega-lite', 'onnxruntime-node', '@resvg/resvg-js'].filter((name) => loaded.has(name)),
+      [],
+    );
   });
 });

@@ -33,9 +33,17 @@ describe('the prompt reader of measure, sweep and mechanisms', () => {
   ];
 
   for (const [problem, extra, message] of [
-    ['a text column the table does not have', ['--prompts', 'CSV', '--text-column', 'content'], /--text-column "content": ".*prompts\.csv" has no such column; its columns: id, text, body/],
+    [
+      'a text column the table does not have',
+      ['--prompts', 'CSV', '--text-column', 'content'],
+      /--text-column "content": ".*prompts\.csv" has no such column; its columns: id, text, body/,
+    ],
     ['a sample larger than the table', ['--prompts', 'CSV', '--sample', '9'], /--sample 9 is more than the 3 prompts of ".*prompts\.csv"; valid: 1…3/],
-    ['a table that is not there', ['--prompts', 'MISSING.parquet'], /cannot read prompt table ".*missing\.parquet" \(no such file\); give a \.parquet or \.csv file/],
+    [
+      'a table that is not there',
+      ['--prompts', 'MISSING.parquet'],
+      /cannot read prompt table ".*missing\.parquet" \(no such file\); give a \.parquet or \.csv file/,
+    ],
     ['a dataset address without a name', ['--prompts', 'hf://datasets/nobody'], /hf:\/\/datasets\/nobody/],
   ] as const) {
     it(`refuses ${problem} with the same one line, whichever the command`, async () => {
@@ -45,7 +53,12 @@ describe('the prompt reader of measure, sweep and mechanisms', () => {
         const run = await runCli(line);
         assert.notEqual(run.code, 0, `${line[0]}: ${run.stderr}`);
         assert.match(run.stderr, message, line[0]);
-        errors.push(run.stderr.split('\n').filter((text) => text.startsWith('resid-norms: ')).join('\n'));
+        errors.push(
+          run.stderr
+            .split('\n')
+            .filter((text) => text.startsWith('resid-norms: '))
+            .join('\n'),
+        );
       }
       assert.equal(new Set(errors).size, 1, `the same words: ${errors.join(' | ')}`);
     });
@@ -58,7 +71,22 @@ describe('the prompt reader of measure, sweep and mechanisms', () => {
     let prompts = (await readMechanismsFile(out)).prompts;
     assert.equal(prompts.count, 3, 'three rows, not four lines');
     assert.match(prompts.source, /prompts\.csv \(column "text", all 3 rows\)$/);
-    const body = await runCli(['-q', 'mechanisms', '--model', model, '--prompts', csv, '--text-column', 'body', '--limit', '2', '--samples', '5', '--out', out]);
+    const body = await runCli([
+      '-q',
+      'mechanisms',
+      '--model',
+      model,
+      '--prompts',
+      csv,
+      '--text-column',
+      'body',
+      '--limit',
+      '2',
+      '--samples',
+      '5',
+      '--out',
+      out,
+    ]);
     assert.equal(body.code, 0, body.stderr);
     prompts = (await readMechanismsFile(out)).prompts;
     assert.equal(prompts.count, 2);

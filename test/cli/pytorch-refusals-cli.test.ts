@@ -26,8 +26,15 @@ const MARKER = 'PWNED';
 /** A zip whose storage claims 1000 floats while its record holds 3. */
 function oversizeStorage(): Buffer {
   const pid = pyTuple('storage', sharedGlobal('torch', 'FloatStorage'), '0', 'cpu', 1000);
-  const rebuilt: PyValue = { py: 'reduce', callable: sharedGlobal('torch._utils', '_rebuild_tensor_v2'), args: pyTuple({ py: 'persistent', id: pid }, 0, pyTuple(1000), pyTuple(1), false, orderedDict([])) };
-  return encodeTorchZipRecords([['archive/data.pkl', pickle(orderedDict([['transformer.wte.weight', rebuilt]]))], ['archive/data/0', new Uint8Array(12)]]);
+  const rebuilt: PyValue = {
+    py: 'reduce',
+    callable: sharedGlobal('torch._utils', '_rebuild_tensor_v2'),
+    args: pyTuple({ py: 'persistent', id: pid }, 0, pyTuple(1000), pyTuple(1), false, orderedDict([])),
+  };
+  return encodeTorchZipRecords([
+    ['archive/data.pkl', pickle(orderedDict([['transformer.wte.weight', rebuilt]]))],
+    ['archive/data/0', new Uint8Array(12)],
+  ]);
 }
 
 /** A deflated data.pkl of 16 MB of zeros. */
@@ -48,15 +55,31 @@ interface Case {
 
 const fixture = (file: string) => () => readFile(join(FIXTURES, file));
 const CASES: Case[] = [
-  { name: 'os.system via REDUCE', checkpoint: fixture('hostile-os-system.bin'), message: /the global posix\.system is never allowed \(module posix is blocked, as in torch\) \(byte 2 of its pickle\); nothing in it was run$/ },
-  { name: 'builtins.exec via REDUCE', checkpoint: fixture('hostile-builtins-exec.bin'), message: /the global builtins\.exec is not on the allow-list of torch\.load\(weights_only=True\)/ },
+  {
+    name: 'os.system via REDUCE',
+    checkpoint: fixture('hostile-os-system.bin'),
+    message: /the global posix\.system is never allowed \(module posix is blocked, as in torch\) \(byte 2 of its pickle\); nothing in it was run$/,
+  },
+  {
+    name: 'builtins.exec via REDUCE',
+    checkpoint: fixture('hostile-builtins-exec.bin'),
+    message: /the global builtins\.exec is not on the allow-list of torch\.load\(weights_only=True\)/,
+  },
   { name: 'eval hidden as a state-dict value', checkpoint: fixture('hostile-nested-eval.bin'), message: /the global builtins\.eval is not on the allow-list/ },
   { name: 'os.system in a legacy checkpoint', checkpoint: fixture('hostile-legacy-os-system.bin'), message: /the global posix\.system is never allowed/ },
   { name: 'an unknown opcode', checkpoint: fixture('hostile-unknown-opcode.bin'), message: /unknown opcode 0xff is not allowed/ },
   { name: 'a compressed record', checkpoint: fixture('compressed.bin'), message: /record "zip-f32\/data\.pkl" is compressed \(method 8/ },
-  { name: 'a zip bomb', checkpoint: async () => zipBomb(), message: /record "archive\/data\.pkl" is compressed \(method 8, \d+ bytes said to inflate to 16777216\)/ },
+  {
+    name: 'a zip bomb',
+    checkpoint: async () => zipBomb(),
+    message: /record "archive\/data\.pkl" is compressed \(method 8, \d+ bytes said to inflate to 16777216\)/,
+  },
   { name: 'a truncated zip', checkpoint: async () => (await readFile(join(FIXTURES, 'zip-f32.bin'))).subarray(0, 1200), message: /it is not a readable zip/ },
-  { name: 'a storage larger than its record', checkpoint: async () => oversizeStorage(), message: /storage "0" claims 4000 bytes \(1000 × 4\) but its record holds 12/ },
+  {
+    name: 'a storage larger than its record',
+    checkpoint: async () => oversizeStorage(),
+    message: /storage "0" claims 4000 bytes \(1000 × 4\) but its record holds 12/,
+  },
 ];
 
 describe('bad PyTorch checkpoints are refused in one line, without running anything or writing anything', () => {
@@ -84,7 +107,11 @@ describe('bad PyTorch checkpoints are refused in one line, without running anyth
   });
 
   const run = (model: string) =>
-    runCli(['measure', '--model', model, '--prompts', 'prompts.txt', '--out', 'out/r.json', '--quiet'], { cwd: root, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: at('cache') }, timeoutMs: 60_000 });
+    runCli(['measure', '--model', model, '--prompts', 'prompts.txt', '--out', 'out/r.json', '--quiet'], {
+      cwd: root,
+      env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: at('cache') },
+      timeoutMs: 60_000,
+    });
 
   const assertRefusal = (result: { code: number; stdout: string; stderr: string }, message: RegExp) => {
     assert.equal(result.code, ExitCode.badModel, result.stderr);
@@ -114,8 +141,16 @@ describe('bad PyTorch checkpoints are refused in one line, without running anyth
       assertRefusal(await run(`hostile/case-${index}`), testCase.message);
       const changed = diffTrees(before, await snapshotTree(root));
       assert.ok(changed.length > 0, 'the download went into the cache');
-      assert.deepEqual(changed.filter((line) => !line.startsWith('cache')), [], 'only the cache changed');
-      assert.deepEqual(changed.filter((line) => line.includes('.incomplete')), [], 'no partial download is left');
+      assert.deepEqual(
+        changed.filter((line) => !line.startsWith('cache')),
+        [],
+        'only the cache changed',
+      );
+      assert.deepEqual(
+        changed.filter((line) => line.includes('.incomplete')),
+        [],
+        'no partial download is left',
+      );
     });
   });
 });

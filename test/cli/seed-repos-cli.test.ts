@@ -21,7 +21,16 @@ import { referenceGpt2 } from '../support/reference-gpt2.js';
 import { referenceGptNeox } from '../support/reference-gpt-neox.js';
 import { referenceOpt } from '../support/reference-opt.js';
 import { runCli } from '../support/run-cli.js';
-import { CHECKPOINT_BRANCH, expectedDownloads, GPT2_REPO, OPT_REPO, PYTHIA_12B_REPO, PYTHIA_1_4B_REPO, writeSeedRepos, type SeedRepos } from '../support/seed-repos.js';
+import {
+  CHECKPOINT_BRANCH,
+  expectedDownloads,
+  GPT2_REPO,
+  OPT_REPO,
+  PYTHIA_12B_REPO,
+  PYTHIA_1_4B_REPO,
+  writeSeedRepos,
+  type SeedRepos,
+} from '../support/seed-repos.js';
 import type { TinyModel } from '../support/tiny-model.js';
 import { OPT_BOS_ID, optByteId } from '../support/tiny-opt.js';
 
@@ -38,10 +47,34 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { model: 'opt-125m', label: `${OPT_REPO}@main`, reference: (t, ids) => referenceOpt(t.weights, t.config, ids), ids: (text) => [OPT_BOS_ID, ...bytes(text).map(optByteId)], weights: 'pytorch' },
-  { model: `${PYTHIA_12B_REPO}@${CHECKPOINT_BRANCH}`, label: `${PYTHIA_12B_REPO}@${CHECKPOINT_BRANCH}`, reference: (t, ids) => referenceGptNeox(t.weights, t.config, ids), ids: (text) => [256, ...bytes(text)], weights: 'pytorch' },
-  { model: `${PYTHIA_1_4B_REPO}@${CHECKPOINT_BRANCH}`, label: `${PYTHIA_1_4B_REPO}@${CHECKPOINT_BRANCH}`, reference: (t, ids) => referenceGptNeox(t.weights, t.config, ids), ids: (text) => [256, ...bytes(text)], weights: 'safetensors' },
-  { model: 'gpt2', label: `${GPT2_REPO}@main`, reference: (t, ids) => referenceGpt2(t.weights, t.config, ids), ids: (text) => [256, ...bytes(text)], weights: 'safetensors' },
+  {
+    model: 'opt-125m',
+    label: `${OPT_REPO}@main`,
+    reference: (t, ids) => referenceOpt(t.weights, t.config, ids),
+    ids: (text) => [OPT_BOS_ID, ...bytes(text).map(optByteId)],
+    weights: 'pytorch',
+  },
+  {
+    model: `${PYTHIA_12B_REPO}@${CHECKPOINT_BRANCH}`,
+    label: `${PYTHIA_12B_REPO}@${CHECKPOINT_BRANCH}`,
+    reference: (t, ids) => referenceGptNeox(t.weights, t.config, ids),
+    ids: (text) => [256, ...bytes(text)],
+    weights: 'pytorch',
+  },
+  {
+    model: `${PYTHIA_1_4B_REPO}@${CHECKPOINT_BRANCH}`,
+    label: `${PYTHIA_1_4B_REPO}@${CHECKPOINT_BRANCH}`,
+    reference: (t, ids) => referenceGptNeox(t.weights, t.config, ids),
+    ids: (text) => [256, ...bytes(text)],
+    weights: 'safetensors',
+  },
+  {
+    model: 'gpt2',
+    label: `${GPT2_REPO}@main`,
+    reference: (t, ids) => referenceGpt2(t.weights, t.config, ids),
+    ids: (text) => [256, ...bytes(text)],
+    weights: 'safetensors',
+  },
 ];
 
 describe('the seed repos as the Hub lays them out, measured through the fake Hub', () => {
@@ -65,23 +98,39 @@ describe('the seed repos as the Hub lays them out, measured through the fake Hub
     it(`measure --model ${testCase.model}: only the ${testCase.weights} weights are downloaded, and the norms are the reference's`, async () => {
       hub.log.length = 0;
       const out = join(root, 'out', `${testCase.model.replace(/\W+/g, '-')}.json`);
-      const result = await runCli(['measure', '--model', testCase.model, '--prompts', join(root, 'prompts.txt'), '--out', out, '--quiet'], { env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, 'cache') } });
+      const result = await runCli(['measure', '--model', testCase.model, '--prompts', join(root, 'prompts.txt'), '--out', out, '--quiet'], {
+        env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, 'cache') },
+      });
       assert.equal(result.code, 0, result.stderr);
 
       const [repo] = testCase.label.split('@') as [string];
-      const fetched = [...new Set(hub.log.filter((request) => request.url.includes('/resolve/')).map((request) => request.url.replace(/^.*\/resolve\/[^/]+\//, '')))].sort();
+      const fetched = [
+        ...new Set(hub.log.filter((request) => request.url.includes('/resolve/')).map((request) => request.url.replace(/^.*\/resolve\/[^/]+\//, ''))),
+      ].sort();
       assert.deepEqual(fetched, await expectedDownloads(join(root, 'repos'), testCase.label), `files fetched from ${repo}`);
       assert.ok(fetched.every((name) => (testCase.weights === 'safetensors' ? !name.endsWith('.bin') : !name.endsWith('.safetensors'))));
 
       const measured = await readMeasured(out);
       const tiny = seeds.models.get(testCase.label)!;
-      assert.deepEqual(measured.sequences.map((sequence) => sequence.ids), PROMPTS.map(testCase.ids), 'tokenized as the repo’s tokenizer does, BOS once');
+      assert.deepEqual(
+        measured.sequences.map((sequence) => sequence.ids),
+        PROMPTS.map(testCase.ids),
+        'tokenized as the repo’s tokenizer does, BOS once',
+      );
       let worst = 0;
       for (const sequence of measured.sequences) {
         const reference = testCase.reference(tiny, sequence.ids);
         for (const hook of measured.hooks) {
-          for (const [table, metric] of [[sequence.norms, 'centered'], [sequence.rawNorms, 'raw']] as const) {
-            table[hook]!.forEach((row, layer) => row.forEach((value, position) => (worst = Math.max(worst, Math.abs(value - reference[hook][metric][layer]![position]!) / reference[hook][metric][layer]![position]!))));
+          for (const [table, metric] of [
+            [sequence.norms, 'centered'],
+            [sequence.rawNorms, 'raw'],
+          ] as const) {
+            table[hook]!.forEach((row, layer) =>
+              row.forEach(
+                (value, position) =>
+                  (worst = Math.max(worst, Math.abs(value - reference[hook][metric][layer]![position]!) / reference[hook][metric][layer]![position]!)),
+              ),
+            );
           }
         }
       }

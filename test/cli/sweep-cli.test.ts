@@ -39,14 +39,36 @@ describe('resid-norms sweep (CLI)', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const args = (out: string, extra: string[] = []) => ['sweep', '--model', REPO, '--revisions', 'step0,step1,step2', '--prompts', prompts, '--batch-size', '1', '--bootstrap', '20', '--threads', '1', '--out', out, ...extra];
+  const args = (out: string, extra: string[] = []) => [
+    'sweep',
+    '--model',
+    REPO,
+    '--revisions',
+    'step0,step1,step2',
+    '--prompts',
+    prompts,
+    '--batch-size',
+    '1',
+    '--bootstrap',
+    '20',
+    '--threads',
+    '1',
+    '--out',
+    out,
+    ...extra,
+  ];
 
   it('a sweep killed with SIGKILL after its first member resumes: that member is skipped, the others measured', async () => {
     const out = join(root, 'killed');
     const child = spawn(process.execPath, [CLI, ...args(out)], { env: { ...process.env, ...env }, stdio: 'ignore' });
     const first = join(out, 'members', 'test-org--tiny-step0.json');
     const deadline = Date.now() + 60_000;
-    while (!(await stat(first).then(() => true, () => false))) {
+    while (
+      !(await stat(first).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       assert.ok(Date.now() < deadline, 'the first member was not measured within 60 s');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -18,7 +18,10 @@ before(async () => {
   deep = join(folder, 'deep.json');
   shallow = join(folder, 'shallow.json');
   await writeFile(deep, JSON.stringify(syntheticMeasurement({ nLayers: 16, sequences: 6, phases: [{ fromLayer: 0, growth: 1.05 }], modelId: 'test/deep' })));
-  await writeFile(shallow, JSON.stringify(syntheticMeasurement({ nLayers: 8, sequences: 1, phases: [{ fromLayer: 0, growth: 1.1 }], modelId: 'test/shallow' })));
+  await writeFile(
+    shallow,
+    JSON.stringify(syntheticMeasurement({ nLayers: 8, sequences: 1, phases: [{ fromLayer: 0, growth: 1.1 }], modelId: 'test/shallow' })),
+  );
 });
 after(async () => rm(folder, { recursive: true, force: true }));
 
@@ -36,9 +39,20 @@ async function run(overrides: Partial<FitCommandOptions>) {
 describe('runFit', () => {
   it('fits every file and hook, one row each, and prints the wide table with a legend (--wide)', async () => {
     const { document, stdout } = await run({ files: [deep, shallow], hooks: ['resid_pre', 'mlp_out'], wide: true });
-    assert.deepEqual(document.fits.map((fit) => [fit.source, fit.hook]), [[deep, 'resid_pre'], [deep, 'mlp_out'], [shallow, 'resid_pre'], [shallow, 'mlp_out']]);
+    assert.deepEqual(
+      document.fits.map((fit) => [fit.source, fit.hook]),
+      [
+        [deep, 'resid_pre'],
+        [deep, 'mlp_out'],
+        [shallow, 'resid_pre'],
+        [shallow, 'mlp_out'],
+      ],
+    );
     const lines = stdout.split('\n');
-    assert.match(lines[0]!, /^source\s+model\s+hook\s+metric\s+stat\s+layers\s+method\s+growth\s+95% CI bootstrap\s+95% CI regression\s+OLS\s+endpoints\s+R²\s+one exp\.\s+phases$/);
+    assert.match(
+      lines[0]!,
+      /^source\s+model\s+hook\s+metric\s+stat\s+layers\s+method\s+growth\s+95% CI bootstrap\s+95% CI regression\s+OLS\s+endpoints\s+R²\s+one exp\.\s+phases$/,
+    );
     const deepRow = lines.find((line) => line.includes('test/deep') && line.includes('resid_pre'))!;
     const fit = document.fits[0]!;
     const cells = deepRow.split(/\s{2,}/);
@@ -69,27 +83,70 @@ describe('runFit', () => {
 
   it('prints a note under the table for every range that is not one exponential', async () => {
     const twoRegimes = join(folder, 'two-regimes.json');
-    await writeFile(twoRegimes, JSON.stringify(syntheticMeasurement({ nLayers: 24, sequences: 20, phases: [{ fromLayer: 0, growth: 1.08 }, { fromLayer: 12, growth: 1.03 }], seed: 5 })));
+    await writeFile(
+      twoRegimes,
+      JSON.stringify(
+        syntheticMeasurement({
+          nLayers: 24,
+          sequences: 20,
+          phases: [
+            { fromLayer: 0, growth: 1.08 },
+            { fromLayer: 12, growth: 1.03 },
+          ],
+          seed: 5,
+        }),
+      ),
+    );
     const { document, stdout } = await run({ files: [twoRegimes, deep], wide: true });
-    assert.deepEqual(document.fits.map((fit) => fit.shape!.oneExponential), [false, true]);
+    assert.deepEqual(
+      document.fits.map((fit) => fit.shape!.oneExponential),
+      [false, true],
+    );
     const notes = stdout.split('\n').filter((line) => line.startsWith('note: '));
     assert.equal(notes.length, 1);
-    assert.match(notes[0]!, /two-regimes\.json resid_pre layers 0–23 is not one exponential: .*2 phases with different rates .*Then quote the phases \(0–1[0-2] ×1\.0\d{3} \| 1[0-2]–23 ×1\.0\d{3}\)/);
+    assert.match(
+      notes[0]!,
+      /two-regimes\.json resid_pre layers 0–23 is not one exponential: .*2 phases with different rates .*Then quote the phases \(0–1[0-2] ×1\.0\d{3} \| 1[0-2]–23 ×1\.0\d{3}\)/,
+    );
   });
 
   it('prints a table of 100 columns by default: the headline growth, its interval, R², the shape with the phases to quote, a short legend', async () => {
     const twoRegimes = join(folder, 'two-regimes.json');
-    await writeFile(twoRegimes, JSON.stringify(syntheticMeasurement({ nLayers: 24, sequences: 20, phases: [{ fromLayer: 0, growth: 1.08 }, { fromLayer: 12, growth: 1.03 }], seed: 5 })));
+    await writeFile(
+      twoRegimes,
+      JSON.stringify(
+        syntheticMeasurement({
+          nLayers: 24,
+          sequences: 20,
+          phases: [
+            { fromLayer: 0, growth: 1.08 },
+            { fromLayer: 12, growth: 1.03 },
+          ],
+          seed: 5,
+        }),
+      ),
+    );
     const { document, stdout } = await run({ files: [twoRegimes, deep, shallow], hooks: ['resid_pre', 'mlp_out'] });
     const lines = stdout.trimEnd().split('\n');
     for (const line of lines) assert.ok([...line].length <= 100, `${[...line].length} columns: ${line}`);
     assert.match(lines[0]!, /^file\s+hook\s+layers\s+growth\s+95% CI\s+R²\s+shape$/, 'metric, stat and method, the same in every row, are said in the legend');
     const [first] = document.fits;
     const row = lines[1]!.split(/\s{2,}/);
-    assert.deepEqual(row.slice(0, 6), ['two-regimes.json', 'resid_pre', '0:23', `×${first!.growth.toFixed(4)}`, `${first!.ciLow.toFixed(4)}–${first!.ciHigh.toFixed(4)}`, first!.r2.toFixed(4)]);
+    assert.deepEqual(row.slice(0, 6), [
+      'two-regimes.json',
+      'resid_pre',
+      '0:23',
+      `×${first!.growth.toFixed(4)}`,
+      `${first!.ciLow.toFixed(4)}–${first!.ciHigh.toFixed(4)}`,
+      first!.r2.toFixed(4),
+    ]);
     assert.match(row[6]!, /^NO: 0–1[0-2] ×1\.0\d{3} \| 1[0-2]–23 ×/, 'NO, and the phases to quote (the last cut to keep 100 columns)');
     assert.match(lines.find((line) => line.startsWith('deep.json'))!, /\bone exp\.$/);
-    assert.match(lines.find((line) => line.startsWith('shallow.json'))!, /1\.\d{4}–1\.\d{4} \(r\)/, 'a regression interval is marked where the others are bootstrapped');
+    assert.match(
+      lines.find((line) => line.startsWith('shallow.json'))!,
+      /1\.\d{4}–1\.\d{4} \(r\)/,
+      'a regression interval is marked where the others are bootstrapped',
+    );
     const legend = lines.slice(lines.indexOf('') + 1);
     assert.ok(legend.length <= 4, `the legend is short: ${legend.length} lines`);
     assert.match(legend.join(' '), /95% CI: bootstrap over prompts \(100 resamples, seed 1\); \(r\): regression/);
@@ -100,7 +157,17 @@ describe('runFit', () => {
     const long = join(folder, `${'a-very-long-folder-name/'.repeat(3)}`);
     await import('node:fs/promises').then(({ mkdir }) => mkdir(long, { recursive: true }));
     const many = join(long, 'five-phases.json');
-    await writeFile(many, JSON.stringify(syntheticMeasurement({ nLayers: 48, sequences: 8, phases: [0, 10, 20, 30, 40].map((fromLayer, i) => ({ fromLayer, growth: 1.02 + 0.03 * (i % 2) })), seed: 3 })));
+    await writeFile(
+      many,
+      JSON.stringify(
+        syntheticMeasurement({
+          nLayers: 48,
+          sequences: 8,
+          phases: [0, 10, 20, 30, 40].map((fromLayer, i) => ({ fromLayer, growth: 1.02 + 0.03 * (i % 2) })),
+          seed: 3,
+        }),
+      ),
+    );
     const { stdout } = await run({ files: [many], segments: 5 });
     const lines = stdout.trimEnd().split('\n');
     for (const line of lines) assert.ok([...line].length <= 100, `${[...line].length} columns: ${line}`);
@@ -125,26 +192,47 @@ describe('runFit', () => {
     }
     assert.deepEqual([fit.fromLayer, fit.toLayer], [2, 15]);
     assert.equal(await readFile(out, 'utf8'), stdout);
-    assert.deepEqual((await readdir(join(folder, 'sub'))).filter((name) => name.endsWith('.tmp')), []);
+    assert.deepEqual(
+      (await readdir(join(folder, 'sub'))).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
     assert.match(reporter.messages.join('\n'), /wrote 1 fit to .*fit\.json/);
   });
 
   it('resolves open layer ranges per model', async () => {
     const { document } = await run({ files: [deep, shallow], layers: { to: 6 } });
-    assert.deepEqual(document.fits.map((fit) => [fit.fromLayer, fit.toLayer]), [[0, 6], [0, 6]]);
+    assert.deepEqual(
+      document.fits.map((fit) => [fit.fromLayer, fit.toLayer]),
+      [
+        [0, 6],
+        [0, 6],
+      ],
+    );
     const { document: tail } = await run({ files: [deep, shallow], layers: { from: 4 } });
-    assert.deepEqual(tail.fits.map((fit) => [fit.fromLayer, fit.toLayer]), [[4, 15], [4, 7]]);
+    assert.deepEqual(
+      tail.fits.map((fit) => [fit.fromLayer, fit.toLayer]),
+      [
+        [4, 15],
+        [4, 7],
+      ],
+    );
   });
 
   it('passes the gate when every growth is inside --expect and fails it after printing otherwise', async () => {
     await run({ files: [deep], expect: { low: 1.0, high: 1.2 } });
     let stdout = '';
     await assert.rejects(
-      runFit(options({ files: [deep, shallow], expect: { low: 1.03, high: 1.07 } }), { reporter: createSilentReporter(), write: (text) => void (stdout += text) }),
+      runFit(options({ files: [deep, shallow], expect: { low: 1.03, high: 1.07 } }), {
+        reporter: createSilentReporter(),
+        write: (text) => void (stdout += text),
+      }),
       (error: unknown) => {
         assert.ok(error instanceof ExpectationError);
         assert.equal(error.exitCode, 1);
-        assert.match(error.message, /^growth outside --expect 1\.03\.\.1\.07 in 1 of 2 fits: .*shallow\.json resid_pre layers 0:7: growth 1\.\d{4} \(95% CI 1\.\d{4}–1\.\d{4}, regression\)$/);
+        assert.match(
+          error.message,
+          /^growth outside --expect 1\.03\.\.1\.07 in 1 of 2 fits: .*shallow\.json resid_pre layers 0:7: growth 1\.\d{4} \(95% CI 1\.\d{4}–1\.\d{4}, regression\)$/,
+        );
         return true;
       },
     );
@@ -153,7 +241,17 @@ describe('runFit', () => {
 });
 
 describe('checkExpectation', () => {
-  const fit = (growth: number): FitEntry => ({ source: 'f.json', hook: 'resid_post', fromLayer: 0, toLayer: 9, growth, ciLow: growth - 0.01, ciHigh: growth + 0.01, ciMethod: 'bootstrap' }) as FitEntry;
+  const fit = (growth: number): FitEntry =>
+    ({
+      source: 'f.json',
+      hook: 'resid_post',
+      fromLayer: 0,
+      toLayer: 9,
+      growth,
+      ciLow: growth - 0.01,
+      ciHigh: growth + 0.01,
+      ciMethod: 'bootstrap',
+    }) as FitEntry;
 
   it('accepts the bounds themselves and open ends', () => {
     checkExpectation([fit(1.03), fit(1.06)], { low: 1.03, high: 1.06 });
@@ -162,7 +260,10 @@ describe('checkExpectation', () => {
   });
 
   it('names every fit outside the range, with open ends shown', () => {
-    assert.throws(() => checkExpectation([fit(1.02), fit(1.04), fit(1.07)], { low: 1.03, high: 1.06 }), /in 2 of 3 fits: f\.json resid_post layers 0:9: growth 1\.0200 .*; f\.json .*growth 1\.0700/);
+    assert.throws(
+      () => checkExpectation([fit(1.02), fit(1.04), fit(1.07)], { low: 1.03, high: 1.06 }),
+      /in 2 of 3 fits: f\.json resid_post layers 0:9: growth 1\.0200 .*; f\.json .*growth 1\.0700/,
+    );
     assert.throws(() => checkExpectation([fit(1.02)], { low: 1.03 }), /--expect 1\.03\.\. /);
   });
 });

@@ -24,7 +24,6 @@ async function tokenRows(outPath: string): Promise<Row[]> {
   return (await parquetReadObjects({ file: await asyncBufferFromFile(tablePaths(outPath).tokens) })) as Row[];
 }
 
-
 describe('measure --diagnostics', () => {
   let dir: string;
   let tiny: TinyModel;
@@ -36,7 +35,10 @@ describe('measure --diagnostics', () => {
     tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 64 });
     const promptsPath = join(dir, 'prompts.jsonl');
     // Token ids, so the reference sees exactly what the graph sees; lengths 3…12.
-    await writeFile(promptsPath, Array.from({ length: 9 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 3 + i }, (_, p) => (i * 31 + p * 17) % 257) })).join('\n'));
+    await writeFile(
+      promptsPath,
+      Array.from({ length: 9 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 3 + i }, (_, p) => (i * 31 + p * 17) % 257) })).join('\n'),
+    );
     base = { model: tiny.dir, promptsPath, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
   });
   after(async () => rm(dir, { recursive: true, force: true }));
@@ -57,11 +59,20 @@ describe('measure --diagnostics', () => {
         headValueBiases: 'folded',
         columns: columns.map((c) => c.name),
         sequenceColumns: ['massive_seq_top1', 'massive_seq_top2', 'massive_seq_top3', 'massive_seq_median', 'massive_seq_ratio', 'massive_seq_count'],
-        massiveThresholds: { magnitude: 100, timesMedian: 1000 }, outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true }, summaries: undefined },
+        massiveThresholds: { magnitude: 100, timesMedian: 1000 },
+        outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true },
+        summaries: undefined,
+      },
     );
     const rows = await tokenRows(outPath);
-    const prompts = (await readFile(base.promptsPath!, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { ids: number[] }).ids);
-    assert.equal(rows.length, prompts.reduce((sum, ids) => sum + ids.length, 0));
+    const prompts = (await readFile(base.promptsPath!, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { ids: number[] }).ids);
+    assert.equal(
+      rows.length,
+      prompts.reduce((sum, ids) => sum + ids.length, 0),
+    );
     let worst = 0;
     let compared = 0;
     for (const [prompt, ids] of prompts.entries()) {
@@ -77,12 +88,17 @@ describe('measure --diagnostics', () => {
           actual.forEach((value, i) => {
             const want = expected.get(column.name)![position]![i]!;
             // A lens rank may differ only where another logit is within NEAR_TIE of the next token's, and by at most their number.
-            if (column.name === 'lens_next_rank') assert.ok(Math.abs(value - want) <= lens.nearTies[position]![i]!, `lens_next_rank of prompt ${prompt}, position ${position}, stream ${i}: ${value} vs ${want}`);
+            if (column.name === 'lens_next_rank')
+              assert.ok(
+                Math.abs(value - want) <= lens.nearTies[position]![i]!,
+                `lens_next_rank of prompt ${prompt}, position ${position}, stream ${i}: ${value} vs ${want}`,
+              );
             else if (column.kind === 'int32-list') assert.equal(value, want, `${column.name} of prompt ${prompt}, position ${position}`);
             // The lens's entropy to 5e-5 relative (against at least 0.01 nats: see diagnostics-graph.test.ts).
             else if (column.name === 'lens_entropy') worst = Math.max(worst, Math.abs(value - want) / Math.max(want, 0.01) / 5e-5);
             // Bounded values (cosines, shares, attention) to 1e-5 absolute; magnitudes to 1e-4 relative.
-            else worst = Math.max(worst, measureOf(column.name) === 'absolute' ? Math.abs(value - want) / 1e-5 : Math.abs(value - want) / Math.abs(want) / 1e-4);
+            else
+              worst = Math.max(worst, measureOf(column.name) === 'absolute' ? Math.abs(value - want) / 1e-5 : Math.abs(value - want) / Math.abs(want) / 1e-4);
             compared += 1;
           });
         });
@@ -99,7 +115,8 @@ describe('measure --diagnostics', () => {
       const row = promptRows.find((candidate) => candidate.prompt === prompt)!;
       // The largest per-token maximum of a prompt is its per-sequence top 1.
       const ofPrompt = rows.filter((token) => token.prompt === prompt);
-      for (const layer of [0, 1]) assert.equal(Math.max(...ofPrompt.map((token) => (token.massive_max as number[])[layer]!)), (row.massive_seq_top1 as number[])[layer]);
+      for (const layer of [0, 1])
+        assert.equal(Math.max(...ofPrompt.map((token) => (token.massive_max as number[])[layer]!)), (row.massive_seq_top1 as number[])[layer]);
       for (const [name, values] of expected) {
         const actual = row[name] as number[];
         assert.equal(actual.length, 2, `${name} has a value per layer`);
@@ -113,7 +130,10 @@ describe('measure --diagnostics', () => {
     const sequences = recorded.summaries.sequences!;
     assert.equal(sequences.sequences, prompts.length);
     const top1 = promptRows.map((row) => (row.massive_seq_top1 as number[])[1]!);
-    assert.ok(Math.abs(sequences.perLayer.massive_seq_top1![1]!.mean - top1.reduce((a, b) => a + b, 0) / top1.length) < 1e-6, 'the summary is over the sequences');
+    assert.ok(
+      Math.abs(sequences.perLayer.massive_seq_top1![1]!.mean - top1.reduce((a, b) => a + b, 0) / top1.length) < 1e-6,
+      'the summary is over the sequences',
+    );
   });
 
   it('a batched run writes the same diagnostics as one prompt at a time (to float32 summation order)', async () => {
@@ -122,8 +142,18 @@ describe('measure --diagnostics', () => {
     const [single, batched] = [await tokenRows(join(dir, 'single.json')), await tokenRows(join(dir, 'batched.json'))];
     let worst = 0;
     single.forEach((row, r) => {
-      for (const name of ['cos_mlp_resid_mid_centered', 'massive_median_ratio', 'sink_mass', 'head_write_centered', 'massive_dim', 'lens_entropy', 'lens_next_rank']) {
-        (row[name] as number[]).forEach((value, i) => (worst = Math.max(worst, Math.abs(value - (batched[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))));
+      for (const name of [
+        'cos_mlp_resid_mid_centered',
+        'massive_median_ratio',
+        'sink_mass',
+        'head_write_centered',
+        'massive_dim',
+        'lens_entropy',
+        'lens_next_rank',
+      ]) {
+        (row[name] as number[]).forEach(
+          (value, i) => (worst = Math.max(worst, Math.abs(value - (batched[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))),
+        );
       }
     });
     // The per-sequence statistics: padding never enters a sequence's median or top values.
@@ -131,7 +161,9 @@ describe('measure --diagnostics', () => {
     const [alone, together] = [await promptRows('single.json'), await promptRows('batched.json')];
     alone.forEach((row, r) => {
       for (const name of ['massive_seq_top1', 'massive_seq_top3', 'massive_seq_median', 'massive_seq_count']) {
-        (row[name] as number[]).forEach((value, i) => (worst = Math.max(worst, Math.abs(value - (together[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))));
+        (row[name] as number[]).forEach(
+          (value, i) => (worst = Math.max(worst, Math.abs(value - (together[r]![name] as number[])[i]!) / Math.max(Math.abs(value), 1e-6))),
+        );
       }
     });
     assert.ok(worst < 1e-5, `batched differs from one at a time by ${worst}`);
@@ -157,7 +189,10 @@ describe('measure --diagnostics', () => {
     const { measurement } = await measure({ ...base, outPath }, createSilentReporter());
     assert.equal(measurement.diagnostics, undefined);
     const [row] = await tokenRows(outPath);
-    assert.deepEqual(Object.keys(row!).filter((name) => /^(cos_|massive_|sink_|head_|lens_)/.test(name)), []);
+    assert.deepEqual(
+      Object.keys(row!).filter((name) => /^(cos_|massive_|sink_|head_|lens_)/.test(name)),
+      [],
+    );
   });
 
   it('--sink-tokens 2 and --no-fold-value-biases: the columns and values (against the reference), the results file says so, and the first-k mean is over tokens from position 2 on', async () => {
@@ -169,7 +204,10 @@ describe('measure --diagnostics', () => {
     assert.equal(recorded.headValueBiases, 'unfolded');
     assert.deepEqual(recorded.columns, ['sink_mass', 'sink_mass_first_2', 'head_write_raw', 'head_write_centered']);
     const rows = await tokenRows(outPath);
-    const prompts = (await readFile(base.promptsPath!, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { ids: number[] }).ids);
+    const prompts = (await readFile(base.promptsPath!, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { ids: number[] }).ids);
     const shape = { nLayers: 2, nHeads: 2, dModel: 16, parallelResidual: false };
     const selection = { diagnostics: request.diagnostics, sinkTokens: 2, headValueBiases: 'unfolded' as const };
     let worst = 0;
@@ -177,14 +215,16 @@ describe('measure --diagnostics', () => {
       const trace: BlockTrace[] = [];
       referenceGpt2(tiny.weights, tiny.config, ids, trace);
       const expected = referenceDiagnostics(trace, selection, shape);
-      rows.filter((row) => row.prompt === prompt).forEach((row, position) => {
-        for (const name of recorded.columns) {
-          (row[name] as number[]).forEach((value, i) => {
-            const want = expected.get(name)![position]![i]!;
-            worst = Math.max(worst, name.startsWith('sink') ? Math.abs(value - want) / 1e-5 : Math.abs(value - want) / Math.abs(want) / 1e-4);
-          });
-        }
-      });
+      rows
+        .filter((row) => row.prompt === prompt)
+        .forEach((row, position) => {
+          for (const name of recorded.columns) {
+            (row[name] as number[]).forEach((value, i) => {
+              const want = expected.get(name)![position]![i]!;
+              worst = Math.max(worst, name.startsWith('sink') ? Math.abs(value - want) / 1e-5 : Math.abs(value - want) / Math.abs(want) / 1e-4);
+            });
+          }
+        });
     }
     assert.ok(worst < 1, `largest difference ${worst} of the tolerance`);
     const counted = rows.filter((row) => !row.excluded && (row.position as number) >= 2);

@@ -56,26 +56,95 @@ interface Family {
 }
 
 const FAMILIES: Family[] = [
-  { architecture: 'gemma', write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 31 }), forward: referenceGemma, head: referenceGemmaHead },
+  {
+    architecture: 'gemma',
+    write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 31 }),
+    forward: referenceGemma,
+    head: referenceGemmaHead,
+  },
   {
     architecture: 'gemma2',
-    write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, attnLogitSoftcapping: 1.5, finalLogitSoftcapping: 2, seed: 32 }),
+    write: (dir) =>
+      writeTinyGemma(dir, {
+        modelType: 'gemma2',
+        nLayers: 3,
+        dModel: 16,
+        nHeads: 2,
+        nKvHeads: 1,
+        headDim: 8,
+        dMlp: 24,
+        slidingWindow: 4,
+        attnLogitSoftcapping: 1.5,
+        finalLogitSoftcapping: 2,
+        seed: 32,
+      }),
     forward: referenceGemma,
     head: referenceGemmaHead,
   },
   {
     architecture: 'gemma3_text',
-    write: (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, slidingWindowPattern: 3, ropeLocalBaseFreq: 100, seed: 33 }),
+    write: (dir) =>
+      writeTinyGemma(dir, {
+        modelType: 'gemma3_text',
+        nLayers: 3,
+        dModel: 16,
+        nHeads: 2,
+        nKvHeads: 1,
+        headDim: 8,
+        dMlp: 24,
+        slidingWindow: 3,
+        slidingWindowPattern: 3,
+        ropeLocalBaseFreq: 100,
+        seed: 33,
+      }),
     forward: referenceGemma,
     head: referenceGemmaHead,
   },
-  { architecture: 'qwen3', write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1, seed: 34 }), forward: referenceQwen3, head: referenceQwen3Head },
-  { architecture: 'phi', write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 35 }), forward: referencePhi, head: referencePhiHead, parallel: true },
-  { architecture: 'phi3', write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 4, seed: 36 }), forward: referencePhi, head: referencePhiHead },
-  { architecture: 'olmo', write: (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.5, seed: 37 }), forward: referenceOlmo, head: referenceOlmoHead },
-  { architecture: 'olmo2', write: (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 38 }), forward: referenceOlmo, head: referenceOlmoHead },
-  { architecture: 'gptj', write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24, seed: 39 }), forward: referenceGptj, head: referenceGptjHead, parallel: true },
-  { architecture: 'mixtral', write: (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, slidingWindow: 4, seed: 40 }), forward: referenceMixtral, head: referenceMixtralHead },
+  {
+    architecture: 'qwen3',
+    write: (dir) =>
+      writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, maxWindowLayers: 1, seed: 34 }),
+    forward: referenceQwen3,
+    head: referenceQwen3Head,
+  },
+  {
+    architecture: 'phi',
+    write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 35 }),
+    forward: referencePhi,
+    head: referencePhiHead,
+    parallel: true,
+  },
+  {
+    architecture: 'phi3',
+    write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 4, seed: 36 }),
+    forward: referencePhi,
+    head: referencePhiHead,
+  },
+  {
+    architecture: 'olmo',
+    write: (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.5, seed: 37 }),
+    forward: referenceOlmo,
+    head: referenceOlmoHead,
+  },
+  {
+    architecture: 'olmo2',
+    write: (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 38 }),
+    forward: referenceOlmo,
+    head: referenceOlmoHead,
+  },
+  {
+    architecture: 'gptj',
+    write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24, seed: 39 }),
+    forward: referenceGptj,
+    head: referenceGptjHead,
+    parallel: true,
+  },
+  {
+    architecture: 'mixtral',
+    write: (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, slidingWindow: 4, seed: 40 }),
+    forward: referenceMixtral,
+    head: referenceMixtralHead,
+  },
 ];
 
 async function tableRows(path: string): Promise<Row[]> {
@@ -99,15 +168,34 @@ describe('measure --diagnostics on every modern family, from the model folder to
       await writeFile(promptsPath, prompts.map((ids) => JSON.stringify({ ids })).join('\n'));
       const outPath = join(dir, 'results.json');
       const selection = { diagnostics: [...DIAGNOSTICS], massiveDims: [3] };
-      await measure({ model: tiny.dir, promptsPath, outPath, batchSize: 3, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, ...selection }, createSilentReporter());
+      await measure(
+        { model: tiny.dir, promptsPath, outPath, batchSize: 3, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, ...selection },
+        createSilentReporter(),
+      );
 
       const measured = await readMeasured(outPath);
       assert.deepEqual([measured.model.architecture, measured.model.nLayers], [family.architecture, tiny.config.num_hidden_layers ?? tiny.config.n_layer]);
-      assert.equal(measured.options.primaryMetric, measured.model.normalization === 'layernorm' ? 'centered' : 'raw', 'LayerNorm models: centered; RMSNorm ones: raw');
-      assert.deepEqual(measured.hooks, family.parallel ? ['resid_pre', 'attn_out', 'mlp_out', 'resid_post'] : ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post']);
-      assert.deepEqual(measured.sequences.map((sequence) => sequence.ids), prompts, 'token ids are measured as given');
+      assert.equal(
+        measured.options.primaryMetric,
+        measured.model.normalization === 'layernorm' ? 'centered' : 'raw',
+        'LayerNorm models: centered; RMSNorm ones: raw',
+      );
+      assert.deepEqual(
+        measured.hooks,
+        family.parallel ? ['resid_pre', 'attn_out', 'mlp_out', 'resid_post'] : ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'],
+      );
+      assert.deepEqual(
+        measured.sequences.map((sequence) => sequence.ids),
+        prompts,
+        'token ids are measured as given',
+      );
 
-      const shape = { nLayers: measured.model.nLayers, nHeads: measured.model.nHeads, dModel: measured.model.dModel, parallelResidual: family.parallel === true };
+      const shape = {
+        nLayers: measured.model.nLayers,
+        nHeads: measured.model.nHeads,
+        dModel: measured.model.dModel,
+        parallelResidual: family.parallel === true,
+      };
       const columns = diagnosticColumns(selection, shape);
       const rows = await tableRows(tablePaths(outPath).tokens);
       const promptRows = await tableRows(tablePaths(outPath).prompts);
@@ -119,7 +207,10 @@ describe('measure --diagnostics on every modern family, from the model folder to
         const reference = family.forward(tiny.weights, tiny.config, ids, trace);
         const sequence = measured.sequences[prompt]!;
         for (const hook of measured.hooks) {
-          for (const [table, metric] of [[sequence.norms, 'centered'], [sequence.rawNorms, 'raw']] as const) {
+          for (const [table, metric] of [
+            [sequence.norms, 'centered'],
+            [sequence.rawNorms, 'raw'],
+          ] as const) {
             table[hook]!.forEach((row, layer) =>
               row.forEach((value, position) => {
                 const expected = reference[hook][metric][layer]![position]!;
@@ -137,9 +228,18 @@ describe('measure --diagnostics on every modern family, from the model folder to
             (row[column.name] as number[]).forEach((value, i) => {
               const want = expected.get(column.name)![position]![i]!;
               compared += 1;
-              if (column.name === 'lens_next_rank') assert.ok(Math.abs(value - want) <= lens.nearTies[position]![i]!, `lens_next_rank of prompt ${prompt}, position ${position}, stream ${i}: ${value} vs ${want}`);
-              else if (column.name === 'massive_dim') assert.ok(maxMargin(trace[i]!.residPost[position]!) <= 1e-3 || value === want, `massive_dim of prompt ${prompt}, position ${position}, layer ${i}: ${value} vs ${want}`);
-              else if (column.name === 'lens_entropy') worstDiagnostic = Math.max(worstDiagnostic, Math.abs(value - want) / Math.max(want, 0.01) / ENTROPY_TOLERANCE);
+              if (column.name === 'lens_next_rank')
+                assert.ok(
+                  Math.abs(value - want) <= lens.nearTies[position]![i]!,
+                  `lens_next_rank of prompt ${prompt}, position ${position}, stream ${i}: ${value} vs ${want}`,
+                );
+              else if (column.name === 'massive_dim')
+                assert.ok(
+                  maxMargin(trace[i]!.residPost[position]!) <= 1e-3 || value === want,
+                  `massive_dim of prompt ${prompt}, position ${position}, layer ${i}: ${value} vs ${want}`,
+                );
+              else if (column.name === 'lens_entropy')
+                worstDiagnostic = Math.max(worstDiagnostic, Math.abs(value - want) / Math.max(want, 0.01) / ENTROPY_TOLERANCE);
               else {
                 const measure = measureOf(column.name) === 'absolute' ? 'absolute' : 'relative';
                 const difference = measure === 'absolute' ? Math.abs(value - want) : Math.abs(value - want) / Math.max(Math.abs(want), 1e-6);
@@ -162,7 +262,9 @@ describe('measure --diagnostics on every modern family, from the model folder to
       assert.ok(worstNorm < NORM_TOLERANCE, `max relative error of the norms ${worstNorm}`);
       assert.ok(worstNorm > 0, 'float32 tables vs float64 reference cannot agree exactly; zero means nothing was compared');
       assert.ok(compared > 500 && worstDiagnostic < 1, `largest diagnostic difference ${worstDiagnostic} of its tolerance over ${compared} values`);
-      process.stdout.write(`# measure ${family.architecture}: norms max relative error ${worstNorm.toExponential(2)}; diagnostics at most ${worstDiagnostic.toExponential(1)} of their tolerance over ${compared} values\n`);
+      process.stdout.write(
+        `# measure ${family.architecture}: norms max relative error ${worstNorm.toExponential(2)}; diagnostics at most ${worstDiagnostic.toExponential(1)} of their tolerance over ${compared} values\n`,
+      );
     });
   }
 });

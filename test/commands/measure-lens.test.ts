@@ -36,7 +36,13 @@ async function tokenRows(outPath: string): Promise<Row[]> {
 function batchRecorder(): { reporter: Reporter; batches: number[] } {
   const silent = createSilentReporter();
   const batches: number[] = [];
-  return { batches, reporter: { ...silent, progress: (label) => ({ tick: (amount = 1) => void (label.startsWith('measuring') && batches.push(amount)), done: () => undefined }) } };
+  return {
+    batches,
+    reporter: {
+      ...silent,
+      progress: (label) => ({ tick: (amount = 1) => void (label.startsWith('measuring') && batches.push(amount)), done: () => undefined }),
+    },
+  };
 }
 
 describe('measure --diagnostics lens', () => {
@@ -76,7 +82,11 @@ describe('measure --diagnostics lens', () => {
       entropy.forEach((value) => assert.ok(value >= 0 && value <= Math.log(257) + 1e-5, `entropy ${value}`));
       rank.forEach((value) => assert.ok(Number.isInteger(value)));
       const last = row.position === lastOf.get(row.prompt as number);
-      assert.deepEqual(rank.map((value) => value === LENS_NO_NEXT), new Array<boolean>(streams).fill(last), `prompt ${row.prompt as number}, position ${row.position as number}`);
+      assert.deepEqual(
+        rank.map((value) => value === LENS_NO_NEXT),
+        new Array<boolean>(streams).fill(last),
+        `prompt ${row.prompt as number}, position ${row.position as number}`,
+      );
     }
     // The summaries, recomputed from the table: included tokens with a next token.
     const counted = rows.filter((row) => !row.excluded && (row.lens_next_rank as number[])[0]! >= 0);
@@ -103,7 +113,10 @@ describe('measure --diagnostics lens', () => {
     const tiny = await writeTinyGpt2(join(dir, 'wide'), { nLayers: 1, dModel: 16, nHeads: 2, nCtx: 256, tokenizer: 'gpt2' });
     const promptsPath = join(dir, 'wide.jsonl');
     // 7 prompts of 100 tokens: 700 tokens, just past the budget (whole prompts per batch: 6, then 1).
-    await writeFile(promptsPath, Array.from({ length: 7 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 100 }, (_, p) => (i * 977 + p * 131) % 50257) })).join('\n'));
+    await writeFile(
+      promptsPath,
+      Array.from({ length: 7 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 100 }, (_, p) => (i * 977 + p * 131) % 50257) })).join('\n'),
+    );
     const request = { ...base, model: tiny.dir, promptsPath, batchSize: 64 };
     const plain = batchRecorder();
     await measure({ ...request, outPath: join(dir, 'wide-plain.json') }, plain.reporter);
@@ -119,26 +132,31 @@ describe('measure --diagnostics lens', () => {
     await assert.rejects(measure({ ...base, model: tiny.dir, outPath, diagnostics: ['cosines', 'lens'] }, createSilentReporter()), (error: unknown) => {
       assert.ok(error instanceof ModelError, String(error));
       assert.equal(error.exitCode, ExitCode.badModel);
-      assert.equal(error.message, '--diagnostics lens reads the model\'s final norm and unembedding, which this gpt_neox checkpoint does not give (missing tensor "embed_out.weight"); measure without lens');
+      assert.equal(
+        error.message,
+        '--diagnostics lens reads the model\'s final norm and unembedding, which this gpt_neox checkpoint does not give (missing tensor "embed_out.weight"); measure without lens',
+      );
       return true;
     });
-    for (const path of [outPath, `${outPath}.checkpoint`, `${outPath}.lock`, tablePaths(outPath).tokens]) await assert.rejects(stat(path), `${path} must not exist`);
+    for (const path of [outPath, `${outPath}.checkpoint`, `${outPath}.lock`, tablePaths(outPath).tokens])
+      await assert.rejects(stat(path), `${path} must not exist`);
     await measure({ ...base, model: tiny.dir, outPath, diagnostics: ['cosines'] }, createSilentReporter());
   });
 
-  it(
-    'stories260K: at the last stream every next token of its greedy continuation is the top prediction (top-1 share 1)',
-    { skip: storiesPresent ? false : `stories260K not found at ${STORIES}; put the shared model folder there to run this test` },
-    async () => {
-      const reference = JSON.parse(await readFile(join(STORIES, 'reference.json'), 'utf8')) as { ids: number[]; greedyNextTokenFromBos: number[] };
-      const promptsPath = join(dir, 'stories.jsonl');
-      await writeFile(promptsPath, `${JSON.stringify({ ids: [1, ...reference.greedyNextTokenFromBos] })}\n`);
-      const { measurement } = await measure({ ...base, model: STORIES, promptsPath, outPath: join(dir, 'stories.json'), diagnostics: ['lens'] }, createSilentReporter());
-      const lens = readDiagnostics(measurement)!.summaries.lens!;
-      assert.equal(lens.tokens, reference.greedyNextTokenFromBos.length - 1, 'positions 1…9 (position 0 is excluded, position 10 has no next token)');
-      assert.equal(lens.top1.at(-1), 1);
-      assert.ok(lens.top1[0]! < 1, 'the embeddings alone do not predict it');
-      process.stdout.write(`# stories260K greedy continuation: top-1 share per stream ${lens.top1.map((share) => share!.toFixed(2)).join(' ')}\n`);
-    },
-  );
+  it('stories260K: at the last stream every next token of its greedy continuation is the top prediction (top-1 share 1)', {
+    skip: storiesPresent ? false : `stories260K not found at ${STORIES}; put the shared model folder there to run this test`,
+  }, async () => {
+    const reference = JSON.parse(await readFile(join(STORIES, 'reference.json'), 'utf8')) as { ids: number[]; greedyNextTokenFromBos: number[] };
+    const promptsPath = join(dir, 'stories.jsonl');
+    await writeFile(promptsPath, `${JSON.stringify({ ids: [1, ...reference.greedyNextTokenFromBos] })}\n`);
+    const { measurement } = await measure(
+      { ...base, model: STORIES, promptsPath, outPath: join(dir, 'stories.json'), diagnostics: ['lens'] },
+      createSilentReporter(),
+    );
+    const lens = readDiagnostics(measurement)!.summaries.lens!;
+    assert.equal(lens.tokens, reference.greedyNextTokenFromBos.length - 1, 'positions 1…9 (position 0 is excluded, position 10 has no next token)');
+    assert.equal(lens.top1.at(-1), 1);
+    assert.ok(lens.top1[0]! < 1, 'the embeddings alone do not predict it');
+    process.stdout.write(`# stories260K greedy continuation: top-1 share per stream ${lens.top1.map((share) => share!.toFixed(2)).join(' ')}\n`);
+  });
 });

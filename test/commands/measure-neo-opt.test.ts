@@ -54,7 +54,10 @@ for (const testCase of CASES) {
     let promptsPath: string;
     const run = async (batchSize: number): Promise<MeasuredFile> => {
       const outPath = join(dir, `batch-${batchSize}.json`);
-      await measure({ model: tiny.dir, promptsPath, outPath, batchSize, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false }, createSilentReporter());
+      await measure(
+        { model: tiny.dir, promptsPath, outPath, batchSize, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false },
+        createSilentReporter(),
+      );
       return readMeasured(outPath);
     };
 
@@ -68,7 +71,10 @@ for (const testCase of CASES) {
 
     it('tokenizes as Hugging Face does, BOS once, and matches the reference on every hook', async () => {
       const result = await run(4);
-      assert.deepEqual(result.sequences.map((s) => s.ids), PROMPTS.map(testCase.expectedIds));
+      assert.deepEqual(
+        result.sequences.map((s) => s.ids),
+        PROMPTS.map(testCase.expectedIds),
+      );
       assert.equal(result.model.dtype, testCase.dtype);
       assert.equal(result.options.primaryMetric, 'centered');
       assert.deepEqual(result.hooks, ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post']);
@@ -76,7 +82,10 @@ for (const testCase of CASES) {
       for (const sequence of result.sequences) {
         const reference = testCase.reference(tiny, sequence.ids);
         for (const hook of result.hooks) {
-          for (const [table, metric] of [[sequence.norms, 'centered'], [sequence.rawNorms, 'raw']] as const) {
+          for (const [table, metric] of [
+            [sequence.norms, 'centered'],
+            [sequence.rawNorms, 'raw'],
+          ] as const) {
             table[hook]!.forEach((row, layer) =>
               row.forEach((value, position) => {
                 const expected = reference[hook][metric][layer]![position]!;

@@ -22,7 +22,10 @@ function worstError(result: MeasuredFile, reference: (ids: number[]) => HookNorm
   for (const sequence of result.sequences) {
     const expected = reference(sequence.ids);
     for (const hook of result.hooks) {
-      for (const [table, metric] of [[sequence.norms, 'centered'], [sequence.rawNorms, 'raw']] as const) {
+      for (const [table, metric] of [
+        [sequence.norms, 'centered'],
+        [sequence.rawNorms, 'raw'],
+      ] as const) {
         table[hook]!.forEach((row, layer) =>
           row.forEach((value, position) => {
             const want = expected[hook][metric][layer]![position]!;
@@ -43,7 +46,10 @@ describe('measure on tiny GPT-NeoX and Llama models (batched, right-padded)', ()
   const run = async (model: TinyModel, name: string, overrides: Partial<MeasureRequest> = {}) => {
     const reporter = createSilentReporter();
     const outPath = join(dir, `${name}.json`);
-    await measure({ model: model.dir, promptsPath, outPath, batchSize: 3, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, ...overrides }, reporter);
+    await measure(
+      { model: model.dir, promptsPath, outPath, batchSize: 3, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, ...overrides },
+      reporter,
+    );
     return { result: await readMeasured(outPath), reporter };
   };
 
@@ -61,7 +67,10 @@ describe('measure on tiny GPT-NeoX and Llama models (batched, right-padded)', ()
     assert.deepEqual(result.hooks, ['resid_pre', 'attn_out', 'mlp_out', 'resid_post']);
     assert.equal(result.sequences[0]!.norms.resid_mid, undefined);
     assert.equal(result.model.parallelResidual, true);
-    assert.ok(reporter.messages.some((m) => /parallel attention and MLP: there is no resid_mid hook/.test(m)), reporter.messages.join('\n'));
+    assert.ok(
+      reporter.messages.some((m) => /parallel attention and MLP: there is no resid_mid hook/.test(m)),
+      reporter.messages.join('\n'),
+    );
     assert.equal(result.model.architecture, 'gpt_neox');
     assert.equal(result.model.dtype, 'F16', 'the results file names the stored weight dtype');
     assert.equal(result.options.primaryMetric, 'centered');
@@ -72,7 +81,10 @@ describe('measure on tiny GPT-NeoX and Llama models (batched, right-padded)', ()
   });
 
   it('refuses --hooks resid_mid for a parallel-residual model, saying why', async () => {
-    await assert.rejects(run(pythia, 'pythia-mid', { hooks: ['resid_mid'] }), (error: unknown) => error instanceof UsageError && /parallel-residual blocks have no resid_mid/.test(error.message));
+    await assert.rejects(
+      run(pythia, 'pythia-mid', { hooks: ['resid_mid'] }),
+      (error: unknown) => error instanceof UsageError && /parallel-residual blocks have no resid_mid/.test(error.message),
+    );
   });
 
   it('Llama with grouped-query attention and BF16 weights: raw norm is primary, all five hooks', async () => {

@@ -27,7 +27,18 @@ describe('measure stopped before its batches', () => {
   for (const signal of ['SIGTERM', 'SIGINT']) {
     it(`stops on ${signal} with exit ${ExitCode.interrupted} and writes nothing`, async () => {
       const out = join(root, 'out', `${signal}.json`);
-      const request = { model, promptsPath: join(root, 'p.txt'), outPath: out, batchSize: 8, prependBos: true, exclusions: true, device: 'cpu' as const, threads: 1, refresh: false, signal: AbortSignal.abort(signal) };
+      const request = {
+        model,
+        promptsPath: join(root, 'p.txt'),
+        outPath: out,
+        batchSize: 8,
+        prependBos: true,
+        exclusions: true,
+        device: 'cpu' as const,
+        threads: 1,
+        refresh: false,
+        signal: AbortSignal.abort(signal),
+      };
       await assert.rejects(measure(request, createSilentReporter()), (error: unknown) => {
         assert.ok(error instanceof InterruptedError);
         assert.equal(error.exitCode, ExitCode.interrupted);
@@ -61,10 +72,23 @@ describe('measure stopped before its batches', () => {
         done: () => undefined,
       }),
     };
-    const request = { model, promptsPath: prompts, outPath: out, batchSize: 64, prependBos: true, exclusions: true, device: 'cpu' as const, threads: 1, refresh: false };
+    const request = {
+      model,
+      promptsPath: prompts,
+      outPath: out,
+      batchSize: 64,
+      prependBos: true,
+      exclusions: true,
+      device: 'cpu' as const,
+      threads: 1,
+      refresh: false,
+    };
     await assert.rejects(measure({ ...request, signal: controller.signal }, reporter), (error: unknown) => {
       assert.ok(error instanceof InterruptedError, String(error));
-      assert.match(error.message, /^SIGTERM while writing the tables; every batch is kept in ".*r\.json\.checkpoint": run the same command again to write the results from it$/);
+      assert.match(
+        error.message,
+        /^SIGTERM while writing the tables; every batch is kept in ".*r\.json\.checkpoint": run the same command again to write the results from it$/,
+      );
       return true;
     });
     clearInterval(ticking);
@@ -72,7 +96,11 @@ describe('measure stopped before its batches', () => {
     assert.ok(turns > 0, 'the event loop turned while the tables were written');
     const left = await readdir(join(root, 'tables'));
     assert.ok(left.includes('r.json.checkpoint') && !left.includes('r.json'), left.join(', '));
-    assert.deepEqual(left.filter((name) => name.endsWith('.partial')), [], 'the partial tables are removed');
+    assert.deepEqual(
+      left.filter((name) => name.endsWith('.partial')),
+      [],
+      'the partial tables are removed',
+    );
     await measure(request, createSilentReporter());
     assert.ok((await readdir(join(root, 'tables'))).includes('r.json'));
   });

@@ -46,7 +46,11 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
     assert.deepEqual(result.sequences[0]!.ids, [50256, 15496, 995]);
     assert.deepEqual(result.sequences[0]!.tokens, ['<|endoftext|>', 'Hello', ' world']);
     assert.equal(result.sequences.length, PROMPTS.length);
-    assert.deepEqual(result.sequences.map((s) => s.text), PROMPTS, 'results keep the prompt order');
+    assert.deepEqual(
+      result.sequences.map((s) => s.text),
+      PROMPTS,
+      'results keep the prompt order',
+    );
   });
 
   it('matches the plain-TypeScript reference for every hook, layer and position', async () => {
@@ -55,7 +59,10 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
     for (const sequence of result.sequences) {
       const reference = referenceGpt2(tiny.weights, tiny.config, sequence.ids);
       for (const hook of result.hooks) {
-        for (const [table, metric] of [[sequence.norms, 'centered'], [sequence.rawNorms, 'raw']] as const) {
+        for (const [table, metric] of [
+          [sequence.norms, 'centered'],
+          [sequence.rawNorms, 'raw'],
+        ] as const) {
           table[hook]!.forEach((row, layer) =>
             row.forEach((value, position) => {
               const expected = reference[hook][metric][layer]![position]!;
@@ -103,20 +110,40 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
 
   it('with --no-exclusions, position 0 counts in the summary; with --no-prepend-bos there is no BOS, and position 0 is still excluded', async () => {
     const included = await run({ exclusions: false }, 'include-bos');
-    assert.equal(included.summary.resid_pre![0]!.count, included.sequences.reduce((sum, s) => sum + s.ids.length, 0));
+    assert.equal(
+      included.summary.resid_pre![0]!.count,
+      included.sequences.reduce((sum, s) => sum + s.ids.length, 0),
+    );
     assert.deepEqual(included.options.excludePositions, []);
     assert.deepEqual(included.options.excludeTokens, []);
     const noBos = await run({ prependBos: false }, 'no-bos');
     assert.deepEqual(noBos.sequences[0]!.ids, [15496, 995]);
     assert.deepEqual(noBos.options.excludePositions, [0]);
-    assert.equal(noBos.summary.resid_pre![0]!.count, noBos.sequences.reduce((sum, s) => sum + s.ids.length - 1, 0));
+    assert.equal(
+      noBos.summary.resid_pre![0]!.count,
+      noBos.sequences.reduce((sum, s) => sum + s.ids.length - 1, 0),
+    );
   });
 
   it('excludes position 0 of every sequence and every special token wherever it occurs, and appended EOS; each counted by reason', async () => {
     const jsonl = join(dir, 'specials.jsonl');
     await writeFile(jsonl, '{"ids": [464, 50256, 2068]}\n{"ids": [50256, 464]}\n{"text": "Hello"}\n');
     const outPath = join(dir, 'specials.json');
-    await measure({ model: tiny.dir, promptsPath: jsonl, outPath, batchSize: 2, prependBos: true, exclusions: true, appendEos: 2, device: 'cpu', threads: 1, refresh: false }, createSilentReporter());
+    await measure(
+      {
+        model: tiny.dir,
+        promptsPath: jsonl,
+        outPath,
+        batchSize: 2,
+        prependBos: true,
+        exclusions: true,
+        appendEos: 2,
+        device: 'cpu',
+        threads: 1,
+        refresh: false,
+      },
+      createSilentReporter(),
+    );
     const file = await readMeasurementFile(outPath);
     const codes: number[][] = [];
     const kept: number[] = []; // resid_pre centered norms at layer 1 of the kept tokens
@@ -142,27 +169,41 @@ describe('measure on a tiny GPT-2 with the real GPT-2 tokenizer', () => {
     assert.equal(summary.count, 3);
     assert.ok(Math.abs(summary.mean - kept.reduce((a, b) => a + b, 0) / 3) < 1e-6 * summary.mean);
     const tokens = await readTokenRows(file);
-    assert.deepEqual(tokens.slice(0, 5).map((row) => row.excluded_as), ['position 0', 'special token', null, 'appended EOS', 'appended EOS']);
+    assert.deepEqual(
+      tokens.slice(0, 5).map((row) => row.excluded_as),
+      ['position 0', 'special token', null, 'appended EOS', 'appended EOS'],
+    );
   });
 
   it('refuses --append-eos for a model that names no EOS token, before measuring', async () => {
     const noEos = join(dir, 'no-eos');
     await writeTinyGpt2(noEos, { nLayers: 1, dModel: 16, nHeads: 2, nCtx: 32, tokenizer: 'gpt2', seed: 2 });
-    for (const [file, key] of [['config.json', 'eos_token_id'], ['tokenizer_config.json', 'eos_token']] as const) {
+    for (const [file, key] of [
+      ['config.json', 'eos_token_id'],
+      ['tokenizer_config.json', 'eos_token'],
+    ] as const) {
       const json = JSON.parse(await readFile(join(noEos, file), 'utf8')) as Record<string, unknown>;
       delete json[key];
       await writeFile(join(noEos, file), JSON.stringify(json));
     }
     const outPath = join(dir, 'no-eos.json');
     await assert.rejects(
-      measure({ model: noEos, promptsPath, outPath, batchSize: 8, prependBos: true, exclusions: true, appendEos: 2, device: 'cpu', threads: 1, refresh: false }, createSilentReporter()),
-      (error: unknown) => error instanceof UsageError && /^--append-eos: .*no-eos names no EOS token \(config\.json eos_token_id, tokenizer_config\.json eos_token\); drop --append-eos$/.test(error.message),
+      measure(
+        { model: noEos, promptsPath, outPath, batchSize: 8, prependBos: true, exclusions: true, appendEos: 2, device: 'cpu', threads: 1, refresh: false },
+        createSilentReporter(),
+      ),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /^--append-eos: .*no-eos names no EOS token \(config\.json eos_token_id, tokenizer_config\.json eos_token\); drop --append-eos$/.test(error.message),
     );
     await assert.rejects(readFile(outPath), 'no results file');
   });
 
   it('refuses --append-eos that leaves no room for the prompt', async () => {
-    await assert.rejects(run({ appendEos: 4, maxTokens: 5 }, 'no-room'), /--append-eos 4 leaves no room for the prompts in 5 tokens \(BOS included\); valid: 0…3/);
+    await assert.rejects(
+      run({ appendEos: 4, maxTokens: 5 }, 'no-room'),
+      /--append-eos 4 leaves no room for the prompts in 5 tokens \(BOS included\); valid: 0…3/,
+    );
   });
 
   it('measures only the requested hooks and records the primary metric and why', async () => {

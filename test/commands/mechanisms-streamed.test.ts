@@ -31,23 +31,48 @@ describe('mechanisms --max-memory: block by block', () => {
   after(async () => rm(dir, { recursive: true, force: true }));
 
   const families = [
-    { label: 'llama (sequential, BF16)', write: (at: string) => writeTinyLlama(at, { nLayers: 3, dModel: 192, nHeads: 4, nKvHeads: 2, dMlp: 384, dtype: 'BF16', scale: 0.08 }) },
+    {
+      label: 'llama (sequential, BF16)',
+      write: (at: string) => writeTinyLlama(at, { nLayers: 3, dModel: 192, nHeads: 4, nKvHeads: 2, dMlp: 384, dtype: 'BF16', scale: 0.08 }),
+    },
     { label: 'gpt_neox (parallel residual)', write: (at: string) => writeTinyGptNeox(at, { nLayers: 3, dModel: 192, nHeads: 4, scale: 0.08 }) },
   ];
   for (const [index, family] of families.entries()) {
     it(`gives the whole graphs' numbers: ${family.label}`, async () => {
       const tiny = await family.write(join(dir, `model${index}`));
-      const base: MechanismsRequest = { model: tiny.dir, promptsPath: join(dir, 'prompts.txt'), samples: 100, seed: 3, batchSize: 2, prependBos: true, device: 'cpu', threads: 1, refresh: false };
+      const base: MechanismsRequest = {
+        model: tiny.dir,
+        promptsPath: join(dir, 'prompts.txt'),
+        samples: 100,
+        seed: 3,
+        batchSize: 2,
+        prependBos: true,
+        device: 'cpu',
+        threads: 1,
+        refresh: false,
+      };
       let minimum = '';
-      await assert.rejects(analyzeMechanisms({ ...base, outPath: join(dir, 'refused.json'), maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()), (error: unknown) => {
-        assert.ok(error instanceof BudgetTooSmallError, String(error));
-        minimum = /give --max-memory (\d+(?:\.\d+)?)MB/.exec(error.message)?.[1] ?? '';
-        return minimum !== '';
-      });
+      await assert.rejects(
+        analyzeMechanisms({ ...base, outPath: join(dir, 'refused.json'), maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()),
+        (error: unknown) => {
+          assert.ok(error instanceof BudgetTooSmallError, String(error));
+          minimum = /give --max-memory (\d+(?:\.\d+)?)MB/.exec(error.message)?.[1] ?? '';
+          return minimum !== '';
+        },
+      );
       const reporter = createSilentReporter();
-      const { mechanisms: streamed } = await analyzeMechanisms({ ...base, outPath: join(dir, `streamed${index}.json`), maxMemory: { bytes: Number(minimum) * 1e6, source: '--max-memory' } }, reporter);
-      assert.ok(reporter.messages.some((m) => /running it block by block/.test(m)), reporter.messages.join('\n'));
-      const { mechanisms: whole } = await analyzeMechanisms({ ...base, outPath: join(dir, `whole${index}.json`), maxMemory: { bytes: 64e9, source: '--max-memory' } }, createSilentReporter());
+      const { mechanisms: streamed } = await analyzeMechanisms(
+        { ...base, outPath: join(dir, `streamed${index}.json`), maxMemory: { bytes: Number(minimum) * 1e6, source: '--max-memory' } },
+        reporter,
+      );
+      assert.ok(
+        reporter.messages.some((m) => /running it block by block/.test(m)),
+        reporter.messages.join('\n'),
+      );
+      const { mechanisms: whole } = await analyzeMechanisms(
+        { ...base, outPath: join(dir, `whole${index}.json`), maxMemory: { bytes: 64e9, source: '--max-memory' } },
+        createSilentReporter(),
+      );
       const expected = new Map(numbers(whole.layers));
       const actual = numbers(streamed.layers);
       assert.equal(actual.length, expected.size);

@@ -54,24 +54,134 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { label: 'GPT-2 (Conv1D, fused q/k/v, gelu_new)', architecture: 'gpt2', write: (dir) => writeTinyGpt2(dir, { nLayers: 3, dModel: 16, nHeads: 4, seed: 3 }), forward: referenceGpt2 },
-  { label: 'GPT-2 with F16 weights', architecture: 'gpt2', write: (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 16, nHeads: 2, dtype: 'F16', seed: 4 }), forward: referenceGpt2 },
-  { label: 'GPT-Neo (global and local layers)', architecture: 'gpt_neo', write: (dir) => writeTinyGptNeo(dir, { attentionTypes: [[['global', 'local'], 1]], windowSize: 3, seed: 5 }), forward: referenceGptNeo },
+  {
+    label: 'GPT-2 (Conv1D, fused q/k/v, gelu_new)',
+    architecture: 'gpt2',
+    write: (dir) => writeTinyGpt2(dir, { nLayers: 3, dModel: 16, nHeads: 4, seed: 3 }),
+    forward: referenceGpt2,
+  },
+  {
+    label: 'GPT-2 with F16 weights',
+    architecture: 'gpt2',
+    write: (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 16, nHeads: 2, dtype: 'F16', seed: 4 }),
+    forward: referenceGpt2,
+  },
+  {
+    label: 'GPT-Neo (global and local layers)',
+    architecture: 'gpt_neo',
+    write: (dir) => writeTinyGptNeo(dir, { attentionTypes: [[['global', 'local'], 1]], windowSize: 3, seed: 5 }),
+    forward: referenceGptNeo,
+  },
   { label: 'OPT (ReLU)', architecture: 'opt', write: (dir) => writeTinyOpt(dir, { nLayers: 2, seed: 6 }), forward: (w, c, ids) => referenceOpt(w, c, ids) },
-  { label: 'GPT-NeoX, parallel residual (the MLP reads resid_pre)', architecture: 'gpt_neox', write: (dir) => writeTinyGptNeox(dir, { nLayers: 3, seed: 8 }), forward: referenceGptNeox },
-  { label: 'GPT-NeoX, sequential residual', architecture: 'gpt_neox', write: (dir) => writeTinyGptNeox(dir, { nLayers: 2, parallelResidual: false, seed: 9 }), forward: referenceGptNeox },
-  { label: 'Llama (RMSNorm, SwiGLU, grouped-query attention)', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, seed: 10 }), forward: referenceLlama },
-  { label: 'Llama with MLP biases', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, mlpBias: true, attentionBias: true, seed: 11 }), forward: referenceLlama },
-  { label: 'Gemma (1 + w gains, scaled embeddings, GeGLU, multi-query attention)', architecture: 'gemma', write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 12 }), forward: referenceGemma },
-  { label: 'OLMo (LayerNorms without parameters, clip_qkv that binds)', architecture: 'olmo', write: (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.4, seed: 15 }), forward: referenceOlmo },
-  { label: 'OLMo-2 (norms on each sub-block\'s output only, q/k norms over the projections)', architecture: 'olmo2', write: (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, seed: 16 }), forward: referenceOlmo },
-  { label: 'Qwen3 (per-head q/k norms, a window)', architecture: 'qwen3', write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, maxWindowLayers: 1, seed: 14 }), forward: referenceQwen3 },
-  { label: 'Phi (one LayerNorm, parallel block, grouped-query attention, biases)', architecture: 'phi', write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 14 }), forward: referencePhi },
-  { label: 'Phi-3 (fused qkv_proj and gate_up_proj, a window)', architecture: 'phi3', write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 3, seed: 15 }), forward: referencePhi },
-  { label: 'GPT-J (one LayerNorm, parallel block, interleaved partial rotary)', architecture: 'gptj', write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24, seed: 16 }), forward: referenceGptj },
-  { label: 'Mixtral (top-2 of 4 experts: the MoE output, the router-weighted activation rate)', architecture: 'mixtral', write: (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, slidingWindow: 3, seed: 17 }), forward: referenceMixtral },
-  { label: 'Gemma 3 (q/k norms 1 + w, local layers of window 3 with their own rotary base)', architecture: 'gemma3_text', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, slidingWindowPattern: 3, seed: 17 }), forward: referenceGemma },
-  { label: 'Gemma 2 (post-sublayer norms, soft-caps, a window)', architecture: 'gemma2', write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, attnLogitSoftcapping: 2, seed: 13 }), forward: referenceGemma },
+  {
+    label: 'GPT-NeoX, parallel residual (the MLP reads resid_pre)',
+    architecture: 'gpt_neox',
+    write: (dir) => writeTinyGptNeox(dir, { nLayers: 3, seed: 8 }),
+    forward: referenceGptNeox,
+  },
+  {
+    label: 'GPT-NeoX, sequential residual',
+    architecture: 'gpt_neox',
+    write: (dir) => writeTinyGptNeox(dir, { nLayers: 2, parallelResidual: false, seed: 9 }),
+    forward: referenceGptNeox,
+  },
+  {
+    label: 'Llama (RMSNorm, SwiGLU, grouped-query attention)',
+    architecture: 'llama',
+    write: (dir) => writeTinyLlama(dir, { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, seed: 10 }),
+    forward: referenceLlama,
+  },
+  {
+    label: 'Llama with MLP biases',
+    architecture: 'llama',
+    write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 16, nHeads: 2, mlpBias: true, attentionBias: true, seed: 11 }),
+    forward: referenceLlama,
+  },
+  {
+    label: 'Gemma (1 + w gains, scaled embeddings, GeGLU, multi-query attention)',
+    architecture: 'gemma',
+    write: (dir) => writeTinyGemma(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, seed: 12 }),
+    forward: referenceGemma,
+  },
+  {
+    label: 'OLMo (LayerNorms without parameters, clip_qkv that binds)',
+    architecture: 'olmo',
+    write: (dir) => writeTinyOlmo(dir, { nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, clipQkv: 0.4, seed: 15 }),
+    forward: referenceOlmo,
+  },
+  {
+    label: "OLMo-2 (norms on each sub-block's output only, q/k norms over the projections)",
+    architecture: 'olmo2',
+    write: (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 2, dModel: 16, nHeads: 2, dMlp: 24, seed: 16 }),
+    forward: referenceOlmo,
+  },
+  {
+    label: 'Qwen3 (per-head q/k norms, a window)',
+    architecture: 'qwen3',
+    write: (dir) =>
+      writeTinyQwen3(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 3, maxWindowLayers: 1, seed: 14 }),
+    forward: referenceQwen3,
+  },
+  {
+    label: 'Phi (one LayerNorm, parallel block, grouped-query attention, biases)',
+    architecture: 'phi',
+    write: (dir) => writeTinyPhi(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, seed: 14 }),
+    forward: referencePhi,
+  },
+  {
+    label: 'Phi-3 (fused qkv_proj and gate_up_proj, a window)',
+    architecture: 'phi3',
+    write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, slidingWindow: 3, seed: 15 }),
+    forward: referencePhi,
+  },
+  {
+    label: 'GPT-J (one LayerNorm, parallel block, interleaved partial rotary)',
+    architecture: 'gptj',
+    write: (dir) => writeTinyGptj(dir, { nLayers: 2, dModel: 16, nHeads: 2, rotaryDim: 4, nInner: 24, seed: 16 }),
+    forward: referenceGptj,
+  },
+  {
+    label: 'Mixtral (top-2 of 4 experts: the MoE output, the router-weighted activation rate)',
+    architecture: 'mixtral',
+    write: (dir) => writeTinyMixtral(dir, { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4, slidingWindow: 3, seed: 17 }),
+    forward: referenceMixtral,
+  },
+  {
+    label: 'Gemma 3 (q/k norms 1 + w, local layers of window 3 with their own rotary base)',
+    architecture: 'gemma3_text',
+    write: (dir) =>
+      writeTinyGemma(dir, {
+        modelType: 'gemma3_text',
+        nLayers: 3,
+        dModel: 16,
+        nHeads: 2,
+        nKvHeads: 1,
+        headDim: 8,
+        dMlp: 24,
+        slidingWindow: 3,
+        slidingWindowPattern: 3,
+        seed: 17,
+      }),
+    forward: referenceGemma,
+  },
+  {
+    label: 'Gemma 2 (post-sublayer norms, soft-caps, a window)',
+    architecture: 'gemma2',
+    write: (dir) =>
+      writeTinyGemma(dir, {
+        modelType: 'gemma2',
+        nLayers: 2,
+        dModel: 16,
+        nHeads: 2,
+        nKvHeads: 1,
+        headDim: 8,
+        dMlp: 24,
+        slidingWindow: 3,
+        attnLogitSoftcapping: 2,
+        seed: 13,
+      }),
+    forward: referenceGemma,
+  },
 ];
 
 /** Seeded prompts of 1, 6, 9 and 13 token ids (the first has nothing after position 0). */
@@ -150,9 +260,16 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
         assertAbsolute(entry.measured.activationRate.mean, mean(rates), 2 / (dMlp * tokens.length), `${label} measured activation rate`);
         // Every included token: no sampling error; the prompts (3 hold a token) as clusters.
         const tokenPrompts = tokens.map(({ run }) => run);
-        for (const [name, values] of [['attn_out', attnOut], ['mlp_out', mlpOut]] as const) {
+        for (const [name, values] of [
+          ['attn_out', attnOut],
+          ['mlp_out', mlpOut],
+        ] as const) {
           const measured = entry.measured[name];
-          assert.deepEqual([measured.stderr, measured.n, measured.population, measured.prompts], [0, tokens.length, tokens.length, 3], `${label} measured ${name}`);
+          assert.deepEqual(
+            [measured.stderr, measured.n, measured.population, measured.prompts],
+            [0, tokens.length, tokens.length, 3],
+            `${label} measured ${name}`,
+          );
           assertRelative(measured.promptStderr!, clusterRobust(values, tokenPrompts), 1e-3, `${label} measured ${name}'s prompt-level error`);
         }
 
@@ -175,7 +292,12 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
         if (resampled === tokens.length) assert.equal(sameStderr, 0, `${label}: every token resampled, no sampling error`);
         else assertRelative(sameStderr, fpc * independentStderr(same.mlpNorm), 1e-3, `${label} same-layer MLP norm's sampling error`);
         assert.equal(entry.sameLayer.mlp_out.prompts, new Set(sampledPrompts).size);
-        assertRelative(entry.sameLayer.mlp_out.promptStderr!, clusterRobust(same.mlpNorm, sampledPrompts), 1e-3, `${label} same-layer MLP norm's prompt-level error`);
+        assertRelative(
+          entry.sameLayer.mlp_out.promptStderr!,
+          clusterRobust(same.mlpNorm, sampledPrompts),
+          1e-3,
+          `${label} same-layer MLP norm's prompt-level error`,
+        );
         assertAbsolute(entry.sameLayer.activationRate.mean, mean(same.active), 2 / (dMlp * resampled), `${label} same-layer activation rate`);
         assert.equal(entry.randomLayer.sourceLayer, sourceLayers[layer]);
         const other = referenceProbe(model, layer, inputsAt(sourceLayers[layer]!));
@@ -194,9 +316,25 @@ describe('mechanisms on every architecture, against plain-TypeScript computation
     const dir = join(root, 'all-resampled');
     await writeTinyGpt2(dir, { nLayers: 2, dModel: 16, nHeads: 2, seed: 21 });
     const promptsPath = join(root, 'all-resampled.jsonl');
-    await writeFile(promptsPath, makePrompts(300).map((ids) => JSON.stringify({ ids })).join('\n'));
+    await writeFile(
+      promptsPath,
+      makePrompts(300)
+        .map((ids) => JSON.stringify({ ids }))
+        .join('\n'),
+    );
     const { mechanisms: file } = await analyzeMechanisms(
-      { model: dir, promptsPath, outPath: join(root, 'all-resampled.mechanisms.json'), samples: 1000, seed: SEED, batchSize: 2, prependBos: true, device: 'cpu', threads: 1, refresh: false },
+      {
+        model: dir,
+        promptsPath,
+        outPath: join(root, 'all-resampled.mechanisms.json'),
+        samples: 1000,
+        seed: SEED,
+        batchSize: 2,
+        prependBos: true,
+        device: 'cpu',
+        threads: 1,
+        refresh: false,
+      },
       createSilentReporter(),
     );
     assert.equal(file.tokens.resampled, file.tokens.included);

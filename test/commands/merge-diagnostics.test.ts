@@ -32,11 +32,14 @@ async function tokenRows(outPath: string): Promise<Row[]> {
 
 /** The results file as written, without what differs between a merged and an unsharded run: runtime, shard and the tables' file names. */
 async function comparableJson(path: string): Promise<string> {
-  const { runtime: _runtime, shard: _shard, tables, ...rest } = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown> & { tables: Record<string, { rows: number }> };
+  const {
+    runtime: _runtime,
+    shard: _shard,
+    tables,
+    ...rest
+  } = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown> & { tables: Record<string, { rows: number }> };
   return JSON.stringify({ ...rest, rows: [tables.tokens!.rows, tables.prompts!.rows] });
 }
-
-
 
 /** The runs below measure 11 prompts in batches of 2. */
 const BATCHES = 6;
@@ -73,7 +76,10 @@ for (const architecture of ARCHITECTURES) {
       const tiny = await architecture.write(join(dir, 'model'));
       const promptsPath = join(dir, 'prompts.jsonl');
       // Token ids (every id < 257, the byte tokenizer's), lengths 3…13; 11 prompts, 6 batches of 2.
-      await writeFile(promptsPath, Array.from({ length: 11 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 3 + i }, (_, p) => (i * 29 + p * 13) % 257) })).join('\n'));
+      await writeFile(
+        promptsPath,
+        Array.from({ length: 11 }, (_, i) => JSON.stringify({ ids: Array.from({ length: 3 + i }, (_, p) => (i * 29 + p * 13) % 257) })).join('\n'),
+      );
       base = { model: tiny.dir, promptsPath, batchSize: 2, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, ...selection };
       reference = join(dir, 'reference.json');
       await measure({ ...base, outPath: reference }, createSilentReporter());
@@ -91,14 +97,26 @@ for (const architecture of ARCHITECTURES) {
         const shard = JSON.parse(await readFile(path, 'utf8')) as { tokens: { measured: number; excluded: number }; model: { id: string } };
         const recorded = readDiagnostics(shard);
         assert.ok(recorded, `${path} records its diagnostics`);
-        assert.deepEqual([recorded.selected, recorded.massiveDims, recorded.columns], [selection.diagnostics, selection.massiveDims, columns.map((c) => c.name)]);
+        assert.deepEqual(
+          [recorded.selected, recorded.massiveDims, recorded.columns],
+          [selection.diagnostics, selection.massiveDims, columns.map((c) => c.name)],
+        );
         assert.equal(recorded.summaries.included, shard.tokens.measured - shard.tokens.excluded, 'a shard summarizes its own tokens');
         const rows = await tokenRows(path);
         assert.equal(rows.length, shard.tokens.measured);
-        for (const column of columns) assert.ok(rows.every((row) => (row[column.name] as unknown[]).length === column.length), `${path} has ${column.name}`);
+        for (const column of columns)
+          assert.ok(
+            rows.every((row) => (row[column.name] as unknown[]).length === column.length),
+            `${path} has ${column.name}`,
+          );
         shardTokens += rows.length;
       }
-      if (count > BATCHES) assert.equal(readDiagnostics(JSON.parse(await readFile(paths[count - 1]!, 'utf8')) as { model: { id: string } })?.summaries.included, 0, 'the last shards have no batch');
+      if (count > BATCHES)
+        assert.equal(
+          readDiagnostics(JSON.parse(await readFile(paths[count - 1]!, 'utf8')) as { model: { id: string } })?.summaries.included,
+          0,
+          'the last shards have no batch',
+        );
       const merged = join(dir, 'merged.json');
       await mergeShards([...paths.slice(1), paths[0]!], merged); // in any order
       assert.equal(shardTokens, (await tokenRows(merged)).length);
@@ -106,24 +124,39 @@ for (const architecture of ARCHITECTURES) {
       await assertSameTables(merged, reference);
       // The same, value by value, through an independent reader (hyparquet).
       const [mergedRows, referenceRows] = [await tokenRows(merged), await tokenRows(reference)];
-      for (const column of columns) assert.deepEqual(mergedRows.map((row) => row[column.name]), referenceRows.map((row) => row[column.name]), column.name);
+      for (const column of columns)
+        assert.deepEqual(
+          mergedRows.map((row) => row[column.name]),
+          referenceRows.map((row) => row[column.name]),
+          column.name,
+        );
       const summaries = readDiagnostics(JSON.parse(await readFile(merged, 'utf8')) as { model: { id: string } })!.summaries;
-      assert.ok(Object.keys(summaries.perLayer).length > 0 && Object.keys(summaries.perHeadMeans).length > 0 && summaries.massiveDims, 'summaries of every kind are compared');
+      assert.ok(
+        Object.keys(summaries.perLayer).length > 0 && Object.keys(summaries.perHeadMeans).length > 0 && summaries.massiveDims,
+        'summaries of every kind are compared',
+      );
     });
 
-    if (architecture.resumed) it('a shard interrupted and resumed with diagnostics merges to the same results', async () => {
-      const paths = [1, 2].map((index) => join(dir, `resumed-${index}.json`));
-      const controller = new AbortController();
-      await assert.rejects(measure({ ...base, outPath: paths[1]!, shard: { index: 2, count: 2 }, signal: controller.signal }, interruptAfter(0, controller)), InterruptedError);
-      const reporter = createSilentReporter();
-      await measure({ ...base, outPath: paths[1]!, shard: { index: 2, count: 2 } }, reporter);
-      assert.ok(reporter.messages.some((m) => /resuming: 1 of 3 batches are done/.test(m)), reporter.messages.join('\n'));
-      await measure({ ...base, outPath: paths[0]!, shard: { index: 1, count: 2 } }, createSilentReporter());
-      const merged = join(dir, 'resumed.json');
-      await mergeShards(paths, merged);
-      assert.equal(await comparableJson(merged), await comparableJson(reference));
-      await assertSameTables(merged, reference);
-    });
+    if (architecture.resumed)
+      it('a shard interrupted and resumed with diagnostics merges to the same results', async () => {
+        const paths = [1, 2].map((index) => join(dir, `resumed-${index}.json`));
+        const controller = new AbortController();
+        await assert.rejects(
+          measure({ ...base, outPath: paths[1]!, shard: { index: 2, count: 2 }, signal: controller.signal }, interruptAfter(0, controller)),
+          InterruptedError,
+        );
+        const reporter = createSilentReporter();
+        await measure({ ...base, outPath: paths[1]!, shard: { index: 2, count: 2 } }, reporter);
+        assert.ok(
+          reporter.messages.some((m) => /resuming: 1 of 3 batches are done/.test(m)),
+          reporter.messages.join('\n'),
+        );
+        await measure({ ...base, outPath: paths[0]!, shard: { index: 1, count: 2 } }, createSilentReporter());
+        const merged = join(dir, 'resumed.json');
+        await mergeShards(paths, merged);
+        assert.equal(await comparableJson(merged), await comparableJson(reference));
+        await assertSameTables(merged, reference);
+      });
   });
 }
 
@@ -158,10 +191,30 @@ describe('merge refuses shards with different diagnostics', () => {
     const out = join(dir, 'merged.json');
     const common = 'with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 4, value biases folded';
     const cases: Array<[string, RegExp]> = [
-      [cosines, new RegExp(`^the shards differ in diagnostics: ".*all-1\\.json", ".*all-2\\.json" ${common}; ".*cosines-3\\.json" with cosines; shards must come from one run`)],
-      [otherDims, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*dims-3\\.json" with cosines,massive,sinks,heads with --massive-dims 4, --sink-tokens 4, value biases folded; `)],
-      [otherSinks, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*sinks-3\\.json" with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 2, value biases folded; `)],
-      [unfolded, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*unfolded-3\\.json" with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 4, value biases unfolded; `)],
+      [
+        cosines,
+        new RegExp(
+          `^the shards differ in diagnostics: ".*all-1\\.json", ".*all-2\\.json" ${common}; ".*cosines-3\\.json" with cosines; shards must come from one run`,
+        ),
+      ],
+      [
+        otherDims,
+        new RegExp(
+          `^the shards differ in diagnostics: .* ${common}; ".*dims-3\\.json" with cosines,massive,sinks,heads with --massive-dims 4, --sink-tokens 4, value biases folded; `,
+        ),
+      ],
+      [
+        otherSinks,
+        new RegExp(
+          `^the shards differ in diagnostics: .* ${common}; ".*sinks-3\\.json" with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 2, value biases folded; `,
+        ),
+      ],
+      [
+        unfolded,
+        new RegExp(
+          `^the shards differ in diagnostics: .* ${common}; ".*unfolded-3\\.json" with cosines,massive,sinks,heads with --massive-dims 3, --sink-tokens 4, value biases unfolded; `,
+        ),
+      ],
       [none, new RegExp(`^the shards differ in diagnostics: .* ${common}; ".*none-3\\.json" without diagnostics; `)],
     ];
     for (const [third, message] of cases) {
@@ -178,7 +231,10 @@ describe('merge refuses shards with different diagnostics', () => {
     foreign.diagnostics.columns = foreign.diagnostics.columns.map((name) => (name === 'massive_max' ? 'massive_peak' : name));
     const foreignPath = join(dir, 'foreign-3.json');
     await writeFile(foreignPath, JSON.stringify(foreign));
-    await assert.rejects(mergeShards([all, all2, foreignPath], out), /^InputError: ".*foreign-3\.json" lists the diagnostic columns .*massive_peak.*, but this resid-norms gives .*massive_max.* for its selection; merge with the version that measured it$/);
+    await assert.rejects(
+      mergeShards([all, all2, foreignPath], out),
+      /^InputError: ".*foreign-3\.json" lists the diagnostic columns .*massive_peak.*, but this resid-norms gives .*massive_max.* for its selection; merge with the version that measured it$/,
+    );
     await assert.rejects(readFile(out), 'no merged file after a refusal');
     await mergeShards([all, all2, all3], out); // the matching set merges
     assert.deepEqual(readDiagnostics(JSON.parse(await readFile(out, 'utf8')) as { model: { id: string } })?.massiveDims, [3]);
@@ -194,8 +250,21 @@ describe('merge with diagnostics past the exact quantiles', () => {
     const tiny = await writeTinyGpt2(join(dir, 'model'), { nLayers: 1, dModel: 8, nHeads: 2, nCtx: 64 });
     const promptsPath = join(dir, 'prompts.jsonl');
     const prompts = Math.ceil(EXACT_LIMIT / 60) + 2; // 63 ids + BOS each, 63 included
-    await writeFile(promptsPath, Array.from({ length: prompts }, (_, i) => JSON.stringify({ ids: Array.from({ length: 63 }, (_, p) => (i * 7 + p * 11) % 257) })).join('\n'));
-    const base: MeasureRequest = { model: tiny.dir, promptsPath, batchSize: 32, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, diagnostics: ['cosines', 'massive-median', 'sinks'] };
+    await writeFile(
+      promptsPath,
+      Array.from({ length: prompts }, (_, i) => JSON.stringify({ ids: Array.from({ length: 63 }, (_, p) => (i * 7 + p * 11) % 257) })).join('\n'),
+    );
+    const base: MeasureRequest = {
+      model: tiny.dir,
+      promptsPath,
+      batchSize: 32,
+      prependBos: true,
+      exclusions: true,
+      device: 'cpu',
+      threads: 1,
+      refresh: false,
+      diagnostics: ['cosines', 'massive-median', 'sinks'],
+    };
     const reference = join(dir, 'reference.json');
     await measure({ ...base, outPath: reference }, createSilentReporter());
     const paths = [1, 2].map((index) => join(dir, `shard-${index}.json`));
@@ -203,7 +272,10 @@ describe('merge with diagnostics past the exact quantiles', () => {
     const merged = join(dir, 'merged.json');
     await mergeShards(paths, merged);
     const summaries = readDiagnostics(JSON.parse(await readFile(merged, 'utf8')) as { model: { id: string } })!.summaries;
-    assert.ok(summaries.perLayer.massive_median_ratio![0]!.count > EXACT_LIMIT, `${summaries.perLayer.massive_median_ratio![0]!.count} tokens: past the exact quantiles`);
+    assert.ok(
+      summaries.perLayer.massive_median_ratio![0]!.count > EXACT_LIMIT,
+      `${summaries.perLayer.massive_median_ratio![0]!.count} tokens: past the exact quantiles`,
+    );
     // Merge feeds the writer the same tokens in the same (prompt, position) order as the
     // unsharded run, so even the order-dependent parts (Welford's mean, the sketch) agree exactly.
     assert.equal(await comparableJson(merged), await comparableJson(reference));

@@ -56,7 +56,10 @@ describe('runPlot with weights files', () => {
       'histograms, tokens, growth, ratio, positions, resid-mid, block-outputs, addition, bound, compare not drawn: no results file of `resid-norms measure` was given (only weights files)',
       'mlp-random, attn-random, activation-rate not drawn: no mechanisms file was given; write one with `resid-norms mechanisms --model <model>` and pass it with the results files',
     ]);
-    assert.ok(reporter.messages.some((message) => message.includes('weights only: give a results file of tiny-gpt2')), reporter.messages.join('\n'));
+    assert.ok(
+      reporter.messages.some((message) => message.includes('weights only: give a results file of tiny-gpt2')),
+      reporter.messages.join('\n'),
+    );
     const svg = await readFile(join(outDir, 'weights.svg'), 'utf8');
     assert.ok(svg.includes('‖W_OV‖_F ×'), 'the fitted rate of W_OV in the legend');
     assert.ok(!svg.includes('attn_out‖₂ ×'));
@@ -77,7 +80,9 @@ describe('runPlot with weights files', () => {
   it('says the weights figure needs a weights file, and draws the others', async () => {
     const reporter = createSilentReporter();
     const summary = await runPlot(request({ outDir: join(root, 'no-weights'), files: [TINY_MEASUREMENT_PATH], figures: ['growth', 'weights'] }), reporter);
-    assert.deepEqual(summary.skipped, [{ stem: 'weights', reason: 'no weights file was given; write one with `resid-norms weights --model <model>` and pass it with the results files' }]);
+    assert.deepEqual(summary.skipped, [
+      { stem: 'weights', reason: 'no weights file was given; write one with `resid-norms weights --model <model>` and pass it with the results files' },
+    ]);
     assert.equal(summary.written.length, 1);
   });
 
@@ -90,7 +95,13 @@ describe('runPlot with weights files', () => {
   it('takes weight rates from a fit file', async () => {
     const weights = await readWeightsFile(TINY_WEIGHTS_PATH);
     const fit = fitWeightGrowth(weights, { series: 'W_OV' });
-    const document: FitFile = { format: FIT_FORMAT, version: FIT_VERSION, createdBy: { tool: 'resid-norms', version: 'test' }, fits: [], weightFits: [{ ...fit, growth: 1.2222, source: TINY_WEIGHTS_PATH }] };
+    const document: FitFile = {
+      format: FIT_FORMAT,
+      version: FIT_VERSION,
+      createdBy: { tool: 'resid-norms', version: 'test' },
+      fits: [],
+      weightFits: [{ ...fit, growth: 1.2222, source: TINY_WEIGHTS_PATH }],
+    };
     const fitFile = join(root, 'fit.json');
     await writeFile(fitFile, JSON.stringify(document));
     const outDir = join(root, 'from-fit-file');
@@ -99,7 +110,9 @@ describe('runPlot with weights files', () => {
     const svg = await readFile(join(outDir, 'weights.svg'), 'utf8');
     assert.ok(svg.includes('‖W_OV‖_F ×1.2222'), 'the fit file’s growth');
     assert.ok(svg.includes('‖W_out‖_F (no fit)'));
-    assert.ok(reporter.warnings.some((warning) => /the fit file has no processed fit of b_O, W_in, W_out, b_out, W_inW_out, b_inW_out for tiny-gpt2/.test(warning)));
+    assert.ok(
+      reporter.warnings.some((warning) => /the fit file has no processed fit of b_O, W_in, W_out, b_out, W_inW_out, b_inW_out for tiny-gpt2/.test(warning)),
+    );
   });
 
   it('refuses a results file of the same model id but another shape, naming both files', async () => {
@@ -107,11 +120,17 @@ describe('runPlot with weights files', () => {
     measurement.model.dModel = 64;
     const wrong = join(root, 'wrong.json');
     await writeFile(wrong, JSON.stringify(measurement));
-    await assert.rejects(runPlot(request({ outDir: join(root, 'wrong'), files: [TINY_WEIGHTS_PATH, wrong], figures: ['growth'] }), createSilentReporter()), (error: unknown) => {
-      assert.ok(error instanceof InputError);
-      assert.match(error.message, /tiny-gpt2\.weights\.json" and ".*wrong\.json": the weights \(tiny-gpt2: dModel 32\) and the measurement \(tiny-gpt2: dModel 64\) are not of the same model; give files of one model$/);
-      return true;
-    });
+    await assert.rejects(
+      runPlot(request({ outDir: join(root, 'wrong'), files: [TINY_WEIGHTS_PATH, wrong], figures: ['growth'] }), createSilentReporter()),
+      (error: unknown) => {
+        assert.ok(error instanceof InputError);
+        assert.match(
+          error.message,
+          /tiny-gpt2\.weights\.json" and ".*wrong\.json": the weights \(tiny-gpt2: dModel 32\) and the measurement \(tiny-gpt2: dModel 64\) are not of the same model; give files of one model$/,
+        );
+        return true;
+      },
+    );
     await assert.rejects(readdir(join(root, 'wrong')), /ENOENT/);
   });
 });

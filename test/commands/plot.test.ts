@@ -44,18 +44,32 @@ describe('runPlot', () => {
     await runPlot(request({ outDir, files: [TINY_WEIGHTS_PATH, TINY_MEASUREMENT_PATH, TINY_MECHANISMS_PATH] }), createSilentReporter());
     const second = await Promise.all(FIGURE_NAMES.map((name) => readFile(join(outDir, `${name}.svg`), 'utf8')));
     assert.deepEqual(second, first);
-    assert.ok(reporter.messages.some((message) => /compare: one model only/.test(message)), reporter.messages.join('\n'));
+    assert.ok(
+      reporter.messages.some((message) => /compare: one model only/.test(message)),
+      reporter.messages.join('\n'),
+    );
   });
 
   it('writes PNG too with --format svg,png, and names files by model when there are several', async () => {
     const outDir = join(root, 'png');
-    const summary = await runPlot(request({ outDir, files: [TINY_MEASUREMENT_PATH, parallel], figures: ['growth', 'resid-mid', 'compare'], formats: ['svg', 'png'] }), createSilentReporter());
+    const summary = await runPlot(
+      request({ outDir, files: [TINY_MEASUREMENT_PATH, parallel], figures: ['growth', 'resid-mid', 'compare'], formats: ['svg', 'png'] }),
+      createSilentReporter(),
+    );
     assert.deepEqual((await readdir(outDir)).sort(), [
-      'compare.png', 'compare.svg',
-      'tiny-gpt2-growth.png', 'tiny-gpt2-growth.svg', 'tiny-gpt2-resid-mid.png', 'tiny-gpt2-resid-mid.svg',
-      'tiny-pythia-growth.png', 'tiny-pythia-growth.svg',
+      'compare.png',
+      'compare.svg',
+      'tiny-gpt2-growth.png',
+      'tiny-gpt2-growth.svg',
+      'tiny-gpt2-resid-mid.png',
+      'tiny-gpt2-resid-mid.svg',
+      'tiny-pythia-growth.png',
+      'tiny-pythia-growth.svg',
     ]);
-    assert.deepEqual(summary.skipped.map((entry) => entry.stem), ['tiny-pythia-resid-mid']);
+    assert.deepEqual(
+      summary.skipped.map((entry) => entry.stem),
+      ['tiny-pythia-resid-mid'],
+    );
     const png = await readFile(join(outDir, 'compare.png'));
     assert.equal(png.toString('latin1', 1, 4), 'PNG');
   });
@@ -64,7 +78,12 @@ describe('runPlot', () => {
     const measurement = await readTinyMeasurement();
     const fit = fitV1(measurement, { hook: 'resid_post', bootstrap: 0 });
     const phase = { ...fit.phases[0]!, growth: 1.2222 };
-    const document: FitFile = { format: FIT_FORMAT, version: FIT_VERSION, createdBy: { tool: 'resid-norms', version: 'test' }, fits: [{ ...fit, phases: [phase], source: TINY_MEASUREMENT_PATH }] };
+    const document: FitFile = {
+      format: FIT_FORMAT,
+      version: FIT_VERSION,
+      createdBy: { tool: 'resid-norms', version: 'test' },
+      fits: [{ ...fit, phases: [phase], source: TINY_MEASUREMENT_PATH }],
+    };
     const fitFile = join(root, 'fit.json');
     await writeFile(fitFile, JSON.stringify(document));
     const outDir = join(root, 'from-fit-file');
@@ -81,11 +100,14 @@ describe('runPlot', () => {
   });
 
   it('fails when nothing can be drawn, saying why', async () => {
-    await assert.rejects(runPlot(request({ files: [parallel], figures: ['resid-mid'], outDir: join(root, 'nothing') }), createSilentReporter()), (error: unknown) => {
-      assert.ok(error instanceof InputError);
-      assert.match(error.message, /^nothing to draw: tiny-pythia is a parallel-residual model .* no resid_mid; choose other figures with --figures$/);
-      return true;
-    });
+    await assert.rejects(
+      runPlot(request({ files: [parallel], figures: ['resid-mid'], outDir: join(root, 'nothing') }), createSilentReporter()),
+      (error: unknown) => {
+        assert.ok(error instanceof InputError);
+        assert.match(error.message, /^nothing to draw: tiny-pythia is a parallel-residual model .* no resid_mid; choose other figures with --figures$/);
+        return true;
+      },
+    );
     await assert.rejects(readdir(join(root, 'nothing')), /ENOENT/);
   });
 });

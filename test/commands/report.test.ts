@@ -25,7 +25,10 @@ describe('runReport', () => {
     await writeFile(parallel, JSON.stringify(odd));
     const outDir = join(root, 'report');
     // Prompt 1 of the fixture holds HTML and id="x", drawn in the tokens figure's subtitle.
-    await runReport({ files: [TINY_MEASUREMENT_PATH, parallel], outDir, figures: [...FIGURE_NAMES], figureOptions: { ...DEFAULT_FIGURE_OPTIONS, prompt: 1 } }, createSilentReporter());
+    await runReport(
+      { files: [TINY_MEASUREMENT_PATH, parallel], outDir, figures: [...FIGURE_NAMES], figureOptions: { ...DEFAULT_FIGURE_OPTIONS, prompt: 1 } },
+      createSilentReporter(),
+    );
     html = await readFile(join(outDir, 'index.html'), 'utf8');
     markdown = await readFile(join(outDir, 'summary.md'), 'utf8');
   });
@@ -87,28 +90,62 @@ describe('runReport', () => {
   });
 
   it('opens with the headline growth of each model, its interval and its shape; figures next, fits, then the metadata', () => {
-    const headline = /<ul class="headline">\n<li>(tiny-gpt2: resid_post grows ×\d\.\d{4} per layer, layers 0–5 \(95% CI \d\.\d{4}–\d\.\d{4}, (bootstrap over prompts|regression); mean centered norm\) — (one exponential \(R² \d\.\d{4}\)|not one exponential \([^)]+\)[^<]*))<\/li>/.exec(html);
+    const headline =
+      /<ul class="headline">\n<li>(tiny-gpt2: resid_post grows ×\d\.\d{4} per layer, layers 0–5 \(95% CI \d\.\d{4}–\d\.\d{4}, (bootstrap over prompts|regression); mean centered norm\) — (one exponential \(R² \d\.\d{4}\)|not one exponential \([^)]+\)[^<]*))<\/li>/.exec(
+        html,
+      );
     assert.ok(headline, 'the headline is resid_post, with its interval');
-    const order = ['<ul class="headline">', '<section id="figure-', '<section id="fits">', '<section id="not-drawn">', '<section id="models">', '<section id="runs">'].map((marker) => html.indexOf(marker));
-    assert.ok(order.every((at, index) => at >= 0 && (index === 0 || at > order[index - 1]!)), `sections in order: ${order.join(', ')}`);
+    const order = [
+      '<ul class="headline">',
+      '<section id="figure-',
+      '<section id="fits">',
+      '<section id="not-drawn">',
+      '<section id="models">',
+      '<section id="runs">',
+    ].map((marker) => html.indexOf(marker));
+    assert.ok(
+      order.every((at, index) => at >= 0 && (index === 0 || at > order[index - 1]!)),
+      `sections in order: ${order.join(', ')}`,
+    );
     const lines = markdown.split('\n');
     assert.match(lines[2]!, /^- \*\*tiny-gpt2: resid_post grows ×\d\.\d{4} per layer/);
     const heads = ['### Figures', '### Growth fits', '### Figures not drawn', '### Models', '### Runs and prompt sets'].map((head) => lines.indexOf(head));
-    assert.ok(heads.every((at, index) => at > 2 && (index === 0 || at > heads[index - 1]!)), `markdown sections in order: ${heads.join(', ')}`);
+    assert.ok(
+      heads.every((at, index) => at > 2 && (index === 0 || at > heads[index - 1]!)),
+      `markdown sections in order: ${heads.join(', ')}`,
+    );
   });
 
   it('says "quote the phases" only where the fit found several', async () => {
     const { fitTable } = await import('../../src/report/report-content.js');
     const [subject] = await tinySubjects();
     const fit = subject!.fits.resid_pre!;
-    const table = fitTable([{ ...subject!, fits: { resid_pre: { ...fit, shape: { oneExponential: false, reason: 'R² low' } }, resid_post: { ...fit, hook: 'resid_post', phases: [fit.phases[0]!], shape: { oneExponential: false, reason: 'R² low' } } } }]);
-    assert.deepEqual(table.rows.map((row) => [row[1], row.at(-1)]), [['resid_post', 'NO: R² low'], ['resid_pre', 'NO: R² low; quote the phases']], 'the headline first; one phase: nothing to quote');
+    const table = fitTable([
+      {
+        ...subject!,
+        fits: {
+          resid_pre: { ...fit, shape: { oneExponential: false, reason: 'R² low' } },
+          resid_post: { ...fit, hook: 'resid_post', phases: [fit.phases[0]!], shape: { oneExponential: false, reason: 'R² low' } },
+        },
+      },
+    ]);
+    assert.deepEqual(
+      table.rows.map((row) => [row[1], row.at(-1)]),
+      [
+        ['resid_post', 'NO: R² low'],
+        ['resid_pre', 'NO: R² low; quote the phases'],
+      ],
+      'the headline first; one phase: nothing to quote',
+    );
   });
 
   it('gives the same bytes for the same input', async () => {
     const outDir = join(root, 'again');
     const parallel = join(root, 'parallel.json');
-    await runReport({ files: [TINY_MEASUREMENT_PATH, parallel], outDir, figures: [...FIGURE_NAMES], figureOptions: { ...DEFAULT_FIGURE_OPTIONS, prompt: 1 } }, createSilentReporter());
+    await runReport(
+      { files: [TINY_MEASUREMENT_PATH, parallel], outDir, figures: [...FIGURE_NAMES], figureOptions: { ...DEFAULT_FIGURE_OPTIONS, prompt: 1 } },
+      createSilentReporter(),
+    );
     assert.equal(await readFile(join(outDir, 'index.html'), 'utf8'), html);
   });
 });
@@ -121,7 +158,10 @@ describe('runReport with a weights file', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'rn-report-weights-'));
     const outDir = join(root, 'report');
-    await runReport({ files: [TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH], outDir, figures: ['block-outputs', 'weights'], figureOptions: DEFAULT_FIGURE_OPTIONS }, createSilentReporter());
+    await runReport(
+      { files: [TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH], outDir, figures: ['block-outputs', 'weights'], figureOptions: DEFAULT_FIGURE_OPTIONS },
+      createSilentReporter(),
+    );
     html = await readFile(join(outDir, 'index.html'), 'utf8');
     markdown = await readFile(join(outDir, 'summary.md'), 'utf8');
   });
@@ -129,7 +169,10 @@ describe('runReport with a weights file', () => {
 
   it('inlines figure 9 beside the others', () => {
     assert.equal(html.match(/<noscript><div class="static">\n<svg /g)?.length, 2);
-    assert.match(html, /<section id="figure-weights">\n<h2>weights<\/h2>\n<p class="summary">writing weights per layer[^<]*<\/p>\n<h3>tiny-gpt2 \(.*tiny-gpt2\.weights\.json\)<\/h3>\n<figure id="weights">/);
+    assert.match(
+      html,
+      /<section id="figure-weights">\n<h2>weights<\/h2>\n<p class="summary">writing weights per layer[^<]*<\/p>\n<h3>tiny-gpt2 \(.*tiny-gpt2\.weights\.json\)<\/h3>\n<figure id="weights">/,
+    );
     assert.ok(html.includes('mean ‖attn_out‖₂ ×'), 'paired with the results file of the same model');
     assert.match(html, /<title>resid-norms report: tiny-gpt2<\/title>/, 'one model, named once');
   });
@@ -148,6 +191,9 @@ describe('runReport with a weights file', () => {
   });
 
   it('lists the weights file among the models with its primary variant', () => {
-    assert.match(markdown, /\| .*tiny-gpt2\.weights\.json \| tiny-gpt2 \| — \| gpt2 \| 6 \| 32 \| 4 \| F32 \| layernorm \| no \| processed weights \(TransformerLens processes weights/);
+    assert.match(
+      markdown,
+      /\| .*tiny-gpt2\.weights\.json \| tiny-gpt2 \| — \| gpt2 \| 6 \| 32 \| 4 \| F32 \| layernorm \| no \| processed weights \(TransformerLens processes weights/,
+    );
   });
 });

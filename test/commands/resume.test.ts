@@ -51,7 +51,10 @@ describe('resumable, sharded measurement', () => {
     await assert.rejects(stat(outPath), 'no results file after an interruption');
     const reporter = createSilentReporter();
     await measure({ ...base, outPath }, reporter);
-    assert.ok(reporter.messages.some((m) => /resuming: 3 of 6 batches are done/.test(m)), reporter.messages.join('\n'));
+    assert.ok(
+      reporter.messages.some((m) => /resuming: 3 of 6 batches are done/.test(m)),
+      reporter.messages.join('\n'),
+    );
     const resumed = await readMeasured(outPath);
     assert.equal(withoutRuntime(resumed), withoutRuntime(reference));
     await assertSameTables(outPath, join(dir, 'reference.json'));
@@ -99,7 +102,10 @@ describe('resumable, sharded measurement', () => {
     // A merge takes <out>.lock as measure does: not while another process writes that --out.
     const release = acquireRunLock(`${join(dir, 'merged.json')}.lock`);
     try {
-      await assert.rejects(mergeShards(paths, join(dir, 'merged.json')), /another resid-norms process \(pid \d+ on host .*measure, since .*\) is measuring into the same --out/);
+      await assert.rejects(
+        mergeShards(paths, join(dir, 'merged.json')),
+        /another resid-norms process \(pid \d+ on host .*measure, since .*\) is measuring into the same --out/,
+      );
     } finally {
       release();
     }
@@ -114,7 +120,10 @@ describe('resumable, sharded measurement', () => {
       await new Promise((resolve) => holder.once('spawn', resolve));
       // The lock a run in that process would have written (its pid and start time): a live holder.
       await writeFile(files.lock, JSON.stringify({ ...currentHolder(), pid: holder.pid, startTicks: processStartTicks(holder.pid!) }));
-      await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /another resid-norms process \(pid \d+ on host .*\) is measuring into the same --out/);
+      await assert.rejects(
+        measure({ ...base, outPath }, createSilentReporter()),
+        /another resid-norms process \(pid \d+ on host .*\) is measuring into the same --out/,
+      );
     } finally {
       holder.kill();
       await rm(files.lock, { force: true });
@@ -145,7 +154,10 @@ describe('resumable, sharded measurement', () => {
       await writeFile(files.norms, bytes);
       const reporter = createSilentReporter();
       await measure({ ...base, outPath }, reporter);
-      assert.ok(reporter.warnings.some((warning) => /was damaged after \d+ batches \(their norms no longer match the checksums recorded with them\)/.test(warning)), reporter.warnings.join('\n'));
+      assert.ok(
+        reporter.warnings.some((warning) => /was damaged after \d+ batches \(their norms no longer match the checksums recorded with them\)/.test(warning)),
+        reporter.warnings.join('\n'),
+      );
       assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference), `${name}: the same results as an undamaged run`);
     }
   });
@@ -153,7 +165,10 @@ describe('resumable, sharded measurement', () => {
   it('refuses a checkpoint of another format or version, and --restart discards it', async () => {
     const outPath = join(dir, 'foreign-checkpoint.json');
     await writeFile(checkpointFiles(outPath).index, '{"format":"resid-norms/checkpoint","version":2,"key":{}}\n{"position":0}\n');
-    await assert.rejects(measure({ ...base, outPath }, createSilentReporter()), /foreign-checkpoint\.json\.checkpoint" is not a checkpoint of this resid-norms version; rerun with --restart/);
+    await assert.rejects(
+      measure({ ...base, outPath }, createSilentReporter()),
+      /foreign-checkpoint\.json\.checkpoint" is not a checkpoint of this resid-norms version; rerun with --restart/,
+    );
     await measure({ ...base, outPath, restart: true }, createSilentReporter());
     assert.equal(withoutRuntime(await readMeasured(outPath)), withoutRuntime(reference));
   });
@@ -176,7 +191,10 @@ describe('resumable, sharded measurement', () => {
     assert.equal(result.summary.resid_pre![0]!.count, 0);
     assert.ok(Number.isNaN(result.summaries.raw.resid_post![1]!.median));
     const pools = await loadLayerPools(await (await readMeasurementFile(outPath)).tokens(), 'resid_pre', 'centered', [0, 1], 'median');
-    assert.deepEqual(pools.map((pool) => pool.sortedValues.length), [0, 0]);
+    assert.deepEqual(
+      pools.map((pool) => pool.sortedValues.length),
+      [0, 0],
+    );
   });
 
   it('refuses incomplete, repeated or foreign shard sets', async () => {

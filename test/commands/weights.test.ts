@@ -66,7 +66,9 @@ describe('weights on tiny GPT-2 models, against direct computation from their st
     const tiny = await writeTinyGpt2(join(dir, 'overflow'), { ...dims, dtype: 'F16', scale: 1e6 });
     await assert.rejects(
       analyzeWeights({ model: tiny.dir, outPath: join(dir, 'overflow.json'), refresh: false }, createSilentReporter()),
-      (error: Error) => error instanceof NumericalError && /tensor "transformer\.h\.0\.attn\.c_attn\.weight" .* holds -?Infinity at index \d+; weights must be finite .*overflowed F16/.test(error.message),
+      (error: Error) =>
+        error instanceof NumericalError &&
+        /tensor "transformer\.h\.0\.attn\.c_attn\.weight" .* holds -?Infinity at index \d+; weights must be finite .*overflowed F16/.test(error.message),
     );
   });
 
@@ -75,8 +77,15 @@ describe('weights on tiny GPT-2 models, against direct computation from their st
     const { spec } = await loadModel(tiny.dir);
     const file = join(tiny.dir, 'model.safetensors');
     await truncate(file, 4000);
-    await assert.rejects(readBlockValues(spec.blocks[2]!), (error: Error) => error instanceof ModelError && /could not read tensor "transformer\.h\.2\.ln_1\.weight" from .*: file is truncated/.test(error.message));
+    await assert.rejects(
+      readBlockValues(spec.blocks[2]!),
+      (error: Error) => error instanceof ModelError && /could not read tensor "transformer\.h\.2\.ln_1\.weight" from .*: file is truncated/.test(error.message),
+    );
     await rm(file);
-    await assert.rejects(readBlockValues(spec.blocks[0]!), (error: Error) => error instanceof ModelError && /could not read tensor "transformer\.h\.0\.ln_1\.weight" from .*model\.safetensors": ENOENT$/.test(error.message));
+    await assert.rejects(
+      readBlockValues(spec.blocks[0]!),
+      (error: Error) =>
+        error instanceof ModelError && /could not read tensor "transformer\.h\.0\.ln_1\.weight" from .*model\.safetensors": ENOENT$/.test(error.message),
+    );
   });
 });

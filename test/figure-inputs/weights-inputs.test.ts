@@ -19,7 +19,10 @@ function measured(path: string, id = 'synthetic', nLayers = 6): PlotSubject {
 }
 
 function weightsOf(id: string, nLayers = 6): WeightsFile {
-  const weights = syntheticWeights({ nLayers, values: { processed: { W_OV: (l) => 2 * 1.1 ** l, W_out: (l) => 3 * 1.05 ** l }, raw: { W_OV: (l) => 5 * 1.2 ** l } } });
+  const weights = syntheticWeights({
+    nLayers,
+    values: { processed: { W_OV: (l) => 2 * 1.1 ** l, W_out: (l) => 3 * 1.05 ** l }, raw: { W_OV: (l) => 5 * 1.2 ** l } },
+  });
   weights.model.id = id;
   return weights;
 }
@@ -39,7 +42,10 @@ describe('pairing weights files with results files', () => {
     assert.equal(paired!.measurement, subjects[0]);
     assert.equal(paired!.pairingNote, 'attn_out and mlp_out from a.json; the other results files of synthetic (b.json) are not drawn here');
     assert.equal(alone!.measurement, undefined);
-    assert.equal(alone!.pairingNote, 'no results file of unmeasured among the inputs (they hold synthetic, other; weights and results are paired by model id), so attn_out and mlp_out are not drawn');
+    assert.equal(
+      alone!.pairingNote,
+      'no results file of unmeasured among the inputs (they hold synthetic, other; weights and results are paired by model id), so attn_out and mlp_out are not drawn',
+    );
     const [only] = loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], [subjects[0]!], { fit: true }, createSilentReporter());
     assert.equal(only!.pairingNote, undefined);
     const [none] = loadWeightsSubjects([{ path: 'w.json', weights: weightsOf('synthetic') }], [], { fit: true }, createSilentReporter());
@@ -53,7 +59,10 @@ describe('pairing weights files with results files', () => {
       (error: Error) => {
         assert.ok(error instanceof InputError);
         assert.doesNotMatch(error.message, /\n/);
-        assert.match(error.message, /"w\.json" and "a\.json": the weights \(synthetic: nLayers 6\) and the measurement \(synthetic: nLayers 7\) are not of the same model/);
+        assert.match(
+          error.message,
+          /"w\.json" and "a\.json": the weights \(synthetic: nLayers 6\) and the measurement \(synthetic: nLayers 7\) are not of the same model/,
+        );
         assert.match(error.message, /"w\.json" and "b\.json": .*nLayers 8/);
         assert.doesNotMatch(error.message, /c\.json/);
         return true;
@@ -85,7 +94,12 @@ describe('pairing weights files with results files', () => {
     const [subject] = loadWeightsSubjects([{ path: 'w.json', weights }], [], { fit: true, fitEntries: entries }, reporter);
     assert.equal(subject!.fits.W_OV!.growth, 1.4);
     assert.deepEqual(Object.keys(subject!.fits), ['W_OV']);
-    assert.ok(reporter.warnings.some((message) => /the fit file has no processed fit of b_O, W_in, W_out, b_out for synthetic \(w\.json\); the weights figure shows no rate for them/.test(message)), reporter.warnings.join('\n'));
+    assert.ok(
+      reporter.warnings.some((message) =>
+        /the fit file has no processed fit of b_O, W_in, W_out, b_out for synthetic \(w\.json\); the weights figure shows no rate for them/.test(message),
+      ),
+      reporter.warnings.join('\n'),
+    );
     const [other] = loadWeightsSubjects([{ path: 'copy.json', weights }], [], { fit: true, fitEntries: entries }, createSilentReporter());
     assert.equal(other!.fits.W_OV!.growth, 1.3, 'no fit of this path: the first of the same model');
     const quiet = createSilentReporter();

@@ -25,14 +25,26 @@ describe('diagnostic figures', () => {
     const promptsPath = join(dir, 'prompts.txt');
     await writeFile(promptsPath, Array.from({ length: 6 }, (_, i) => `prompt ${i} ${'words '.repeat(i + 1)}`).join('\n'));
     base = { model: tiny.dir, promptsPath, batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false };
-    await measure({ ...base, outPath: join(dir, 'diag.json'), diagnostics: ['cosines', 'massive', 'massive-median', 'massive-sequence', 'sinks', 'heads', 'lens'], massiveDims: [3] }, createSilentReporter());
+    await measure(
+      {
+        ...base,
+        outPath: join(dir, 'diag.json'),
+        diagnostics: ['cosines', 'massive', 'massive-median', 'massive-sequence', 'sinks', 'heads', 'lens'],
+        massiveDims: [3],
+      },
+      createSilentReporter(),
+    );
     await measure({ ...base, outPath: join(dir, 'plain.json') }, createSilentReporter());
     await analyzeWeights({ model: tiny.dir, outPath: join(dir, 'w.json'), refresh: false }, createSilentReporter());
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
   it('are drawn by default from a file with diagnostics, and render to SVG without warnings', async () => {
-    const { plan } = await loadFigurePlan({ files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: ['resid_pre'], fitWeights: false }, createSilentReporter());
+    const { plan } = await loadFigurePlan(
+      { files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS },
+      { fitHooks: ['resid_pre'], fitWeights: false },
+      createSilentReporter(),
+    );
     for (const name of DIAGNOSTIC_FIGURES) {
       const planned = plan.find((entry) => entry.figure === name);
       assert.ok(planned, `${name} is planned by default`);
@@ -48,15 +60,20 @@ describe('diagnostic figures', () => {
     document.diagnostics.summaries.included = -1;
     await writeFile(join(dir, 'bad.json'), JSON.stringify(document));
     for (const table of ['tokens', 'prompts'] as const) await copyFile(tablePaths(join(dir, 'diag.json'))[table], tablePaths(join(dir, 'bad.json'))[table]);
-    await assert.rejects(loadFigurePlan({ files: [join(dir, 'bad.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter()), (error: unknown) => {
-      assert.ok(error instanceof InputError);
-      assert.match(error.message, /has a diagnostics block this resid-norms cannot read \(diagnostics\.summaries\.included: /);
-      return true;
-    });
+    await assert.rejects(
+      loadFigurePlan({ files: [join(dir, 'bad.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter()),
+      (error: unknown) => {
+        assert.ok(error instanceof InputError);
+        assert.match(error.message, /has a diagnostics block this resid-norms cannot read \(diagnostics\.summaries\.included: /);
+        return true;
+      },
+    );
   });
 
   it('read a file written before --sink-tokens and the folded head writes: position 0 alone, value biases in z, and the head-writes figure says so', async () => {
-    const document = JSON.parse(await readFile(join(dir, 'diag.json'), 'utf8')) as { diagnostics: Record<string, unknown> & { columns: string[]; summaries: { perHeadMeans: Record<string, unknown>; perHeadTokens?: unknown } } };
+    const document = JSON.parse(await readFile(join(dir, 'diag.json'), 'utf8')) as {
+      diagnostics: Record<string, unknown> & { columns: string[]; summaries: { perHeadMeans: Record<string, unknown>; perHeadTokens?: unknown } };
+    };
     const { diagnostics } = document;
     delete diagnostics.sinkTokens;
     delete diagnostics.headValueBiases;
@@ -65,7 +82,11 @@ describe('diagnostic figures', () => {
     delete diagnostics.summaries.perHeadTokens;
     await writeFile(join(dir, 'older.json'), JSON.stringify(document));
     for (const table of ['tokens', 'prompts'] as const) await copyFile(tablePaths(join(dir, 'diag.json'))[table], tablePaths(join(dir, 'older.json'))[table]);
-    const { plan } = await loadFigurePlan({ files: [join(dir, 'older.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter());
+    const { plan } = await loadFigurePlan(
+      { files: [join(dir, 'older.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS },
+      { fitHooks: [], fitWeights: false },
+      createSilentReporter(),
+    );
     const spec = (name: string) => {
       const outcome = plan.find((entry) => entry.figure === name)!.outcome;
       assert.ok(outcome.drawn, name);
@@ -74,16 +95,31 @@ describe('diagnostic figures', () => {
     assert.match(spec('head-writes'), /value biases kept in z/);
     assert.doesNotMatch(spec('sinks'), /first 4/);
     assert.match(spec('sinks'), /attention on position 0 per layer and head/);
-    const current = loadFigurePlan({ files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, createSilentReporter());
+    const current = loadFigurePlan(
+      { files: [join(dir, 'diag.json'), join(dir, 'w.json')], figureOptions: DEFAULT_FIGURE_OPTIONS },
+      { fitHooks: [], fitWeights: false },
+      createSilentReporter(),
+    );
     const drawn = (await current).plan.find((entry) => entry.figure === 'head-writes')!.outcome;
     assert.ok(drawn.drawn && /value biases folded into b_O/.test(JSON.stringify(drawn.spec)));
   });
 
   it('are left out by default without diagnostics, and say why when asked for', async () => {
     const reporter = createSilentReporter();
-    const { plan } = await loadFigurePlan({ files: [join(dir, 'plain.json')], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);
-    assert.deepEqual(plan.filter((entry) => DIAGNOSTIC_FIGURES.includes(entry.figure)), []);
-    const asked = await loadFigurePlan({ files: [join(dir, 'plain.json')], figures: ['cosines', 'sinks', 'lens'], figureOptions: DEFAULT_FIGURE_OPTIONS }, { fitHooks: [], fitWeights: false }, reporter);
+    const { plan } = await loadFigurePlan(
+      { files: [join(dir, 'plain.json')], figureOptions: DEFAULT_FIGURE_OPTIONS },
+      { fitHooks: [], fitWeights: false },
+      reporter,
+    );
+    assert.deepEqual(
+      plan.filter((entry) => DIAGNOSTIC_FIGURES.includes(entry.figure)),
+      [],
+    );
+    const asked = await loadFigurePlan(
+      { files: [join(dir, 'plain.json')], figures: ['cosines', 'sinks', 'lens'], figureOptions: DEFAULT_FIGURE_OPTIONS },
+      { fitHooks: [], fitWeights: false },
+      reporter,
+    );
     for (const { figure, outcome } of asked.plan) {
       assert.ok(!outcome.drawn);
       assert.match(outcome.reason, new RegExp(`measured without diagnostics; rerun measure with --diagnostics ${figure}`));

@@ -16,7 +16,10 @@ async function drawn(options = DEFAULT_FIGURE_OPTIONS, edit: (subject: ReturnTyp
   return (outcome.spec as unknown as { vconcat: Panel[] }).vconcat;
 }
 
-const valuesOf = (panel: Panel, mark: string, field: string) => panel.layer.filter((layer) => (typeof layer.mark === 'string' ? layer.mark : layer.mark.type) === mark && layer.encoding?.y?.field === field).flatMap((layer) => layer.data!.values);
+const valuesOf = (panel: Panel, mark: string, field: string) =>
+  panel.layer
+    .filter((layer) => (typeof layer.mark === 'string' ? layer.mark : layer.mark.type) === mark && layer.encoding?.y?.field === field)
+    .flatMap((layer) => layer.data!.values);
 
 describe('lens figure', () => {
   it('places each hook on the axis of streams: resid_pre of block l after l blocks, resid_post after l + 1, the writes inside', () => {
@@ -29,14 +32,35 @@ describe('lens figure', () => {
   it('draws the entropy of every stream, the two shares, and the norm growth with its fit and breakpoint', async () => {
     const [entropy, shares, norms] = await drawn();
     const medians = valuesOf(entropy!, 'line', 'median');
-    assert.deepEqual(medians.map((row) => row.layer), [0, 1, 2, 3, 4, 5, 6], 'nLayers + 1 streams');
-    assert.deepEqual(medians.map((row) => row.median), [4, 3.5, 3, 2.5, 2, 1.5, 1]);
+    assert.deepEqual(
+      medians.map((row) => row.layer),
+      [0, 1, 2, 3, 4, 5, 6],
+      'nLayers + 1 streams',
+    );
+    assert.deepEqual(
+      medians.map((row) => row.median),
+      [4, 3.5, 3, 2.5, 2, 1.5, 1],
+    );
     const shareRows = shares!.layer.find((layer) => layer.encoding?.y?.field === 'share')!.data!.values;
     assert.equal(shareRows.length, 14);
-    assert.deepEqual(shareRows.filter((row) => String(row.series).includes('top prediction')).map((row) => row.share), [0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75]);
-    const rules = norms!.layer.filter((layer) => (typeof layer.mark === 'string' ? layer.mark : layer.mark.type) === 'rule').flatMap((layer) => layer.data!.values);
-    assert.deepEqual(rules.map((row) => row.layer), [2.5]);
-    assert.deepEqual(valuesOf(norms!, 'line', 'norm').filter((row) => row.phase !== undefined).map((row) => row.layer), [0, 2, 3, 5], 'the fit’s phases, resid_pre on streams 0…5');
+    assert.deepEqual(
+      shareRows.filter((row) => String(row.series).includes('top prediction')).map((row) => row.share),
+      [0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75],
+    );
+    const rules = norms!.layer
+      .filter((layer) => (typeof layer.mark === 'string' ? layer.mark : layer.mark.type) === 'rule')
+      .flatMap((layer) => layer.data!.values);
+    assert.deepEqual(
+      rules.map((row) => row.layer),
+      [2.5],
+    );
+    assert.deepEqual(
+      valuesOf(norms!, 'line', 'norm')
+        .filter((row) => row.phase !== undefined)
+        .map((row) => row.layer),
+      [0, 2, 3, 5],
+      'the fit’s phases, resid_pre on streams 0…5',
+    );
   });
 
   it('is not drawn, and says why, when no included token had a next token', async () => {

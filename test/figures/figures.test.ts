@@ -7,7 +7,12 @@ import { FIGURES } from '../../src/figures/figure-registry.js';
 import { DEFAULT_FIGURE_OPTIONS, type FigureOutcome, type PlotSubject } from '../../src/figures/figure-types.js';
 import { readTinyMeasurement, tinySubjects } from './plot-fixtures.js';
 
-type Spec = Record<string, unknown> & { layer?: Spec[]; hconcat?: Spec[]; data?: { values: Array<Record<string, unknown>> }; title?: { text: string; subtitle?: string[] } };
+type Spec = Record<string, unknown> & {
+  layer?: Spec[];
+  hconcat?: Spec[];
+  data?: { values: Array<Record<string, unknown>> };
+  title?: { text: string; subtitle?: string[] };
+};
 
 function specOf(outcome: FigureOutcome): Spec {
   assert.ok(outcome.drawn, outcome.drawn ? '' : outcome.reason);
@@ -55,7 +60,10 @@ describe('figure builders', () => {
     assert.doesNotMatch(marks({ ...fit, shape: { oneExponential: true, reason: 'one line' } }), /not one exponential/);
     const onePhase = { ...fit, r2: 0.69, phases: [fit.phases[0]!], shape: { oneExponential: false, reason: 'the line explains 69%' } };
     assert.match(marks(onePhase), /"text":"not one exponential: R² 0\.6900 < 0\.95"/);
-    assert.match(marks({ ...fit, r2: 0.97, shape: { oneExponential: false, reason: 'two phases' } }), /"text":"not one exponential: 2 phases with different rates"/);
+    assert.match(
+      marks({ ...fit, r2: 0.97, shape: { oneExponential: false, reason: 'two phases' } }),
+      /"text":"not one exponential: 2 phases with different rates"/,
+    );
     const subtitle = specOf(FIGURES.growth.build({ ...subject!, fits: { resid_post: onePhase } }, DEFAULT_FIGURE_OPTIONS)).title!.subtitle;
     assert.doesNotMatch(JSON.stringify(subtitle), /quote the phases/, 'one phase: nothing to quote');
   });
@@ -65,7 +73,10 @@ describe('figure builders', () => {
     const big = structuredClone(sequential!);
     big.measurement.model = { ...big.measurement.model, id: 'openai-community/gpt2-xl', dModel: 1600 };
     const spec = specOf(FIGURES.compare.build([big, parallel!, sequential!], DEFAULT_FIGURE_OPTIONS));
-    assert.deepEqual(spec.hconcat!.map((panel) => (panel.title as unknown as { text: string }).text), ['OpenAI/Facebook', 'EleutherAI']);
+    assert.deepEqual(
+      spec.hconcat!.map((panel) => (panel.title as unknown as { text: string }).text),
+      ['OpenAI/Facebook', 'EleutherAI'],
+    );
     const domain = (spec.hconcat![0]!.layer![0]!.encoding as { color: { scale: { domain: string[] } } }).color.scale.domain;
     assert.deepEqual(domain, ['tiny-gpt2', 'openai-community/gpt2-xl']);
     assert.match(spec.title!.text, /mean ‖resid_post‖₂ per layer across 3 models/);

@@ -21,16 +21,28 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
  */
 async function goldenCases(): Promise<Array<{ file: string; content: string }>> {
   const subjects = await tinySubjects();
-  const rename = (stem: string) => (planned: PlannedFigure): PlannedFigure => ({ ...planned, stem });
+  const rename =
+    (stem: string) =>
+    (planned: PlannedFigure): PlannedFigure => ({ ...planned, stem });
   const diagnosticFigures = FIGURE_NAMES.filter((name) => FIGURES[name].diagnostic !== undefined);
   const diagnosed = withDiagnostics(subjects[0]!);
   const plan: PlannedFigure[] = [
-    ...planFigures(subjects, FIGURE_NAMES.filter((name) => !diagnosticFigures.includes(name)), DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(subjects[0])], [await tinyMechanismsSubject()]),
-    ...planFigures([diagnosed], diagnosticFigures, DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(diagnosed)]).map((planned) => rename(`diagnostics-${planned.stem}`)(planned)),
+    ...planFigures(
+      subjects,
+      FIGURE_NAMES.filter((name) => !diagnosticFigures.includes(name)),
+      DEFAULT_FIGURE_OPTIONS,
+      [await tinyWeightsSubject(subjects[0])],
+      [await tinyMechanismsSubject()],
+    ),
+    ...planFigures([diagnosed], diagnosticFigures, DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject(diagnosed)]).map((planned) =>
+      rename(`diagnostics-${planned.stem}`)(planned),
+    ),
     ...planFigures(subjects, ['compare'], { ...DEFAULT_FIGURE_OPTIONS, rescale: 'sqrt-d', x: 'relative-depth' }).map(rename('compare-sqrt-d-relative-depth')),
     ...planFigures([], ['weights'], DEFAULT_FIGURE_OPTIONS, [await tinyWeightsSubject()]).map(rename('weights-only')),
   ];
-  const drawn = plan.flatMap(({ stem, outcome }) => (outcome.drawn ? [{ file: `${stem}.vl.json`, content: `${JSON.stringify(outcome.spec, null, 2)}\n` }] : []));
+  const drawn = plan.flatMap(({ stem, outcome }) =>
+    outcome.drawn ? [{ file: `${stem}.vl.json`, content: `${JSON.stringify(outcome.spec, null, 2)}\n` }] : [],
+  );
   const notDrawn = Object.fromEntries(plan.flatMap(({ stem, outcome }) => (outcome.drawn ? [] : [[stem, outcome.reason]])));
   return [...drawn, { file: 'not-drawn.json', content: `${JSON.stringify(notDrawn, null, 2)}\n` }];
 }
@@ -42,9 +54,17 @@ describe('golden Vega-Lite specs', () => {
       for (const file of await readdir(GOLDEN_FOLDER)) await rm(join(GOLDEN_FOLDER, file));
       for (const { file, content } of cases) await writeFile(join(GOLDEN_FOLDER, file), content);
     }
-    assert.deepEqual((await readdir(GOLDEN_FOLDER)).sort(), cases.map(({ file }) => file).sort(), 'golden files and figures differ: run npm run test:update-golden');
+    assert.deepEqual(
+      (await readdir(GOLDEN_FOLDER)).sort(),
+      cases.map(({ file }) => file).sort(),
+      'golden files and figures differ: run npm run test:update-golden',
+    );
     for (const { file, content } of cases) {
-      assert.equal(content, await readFile(join(GOLDEN_FOLDER, file), 'utf8'), `${file} differs from its golden spec (npm run test:update-golden after a deliberate change)`);
+      assert.equal(
+        content,
+        await readFile(join(GOLDEN_FOLDER, file), 'utf8'),
+        `${file} differs from its golden spec (npm run test:update-golden after a deliberate change)`,
+      );
     }
   });
 

@@ -4,7 +4,17 @@ import { chooseLogAxis } from '../../src/figures/log-axis.js';
 
 describe('chooseLogAxis', () => {
   const ranges: Array<[number, number]> = [
-    [8.9, 3000], [10, 100], [12, 80], [0.5, 60], [9.4, 31], [0.95, 1.3], [1.02, 1.08], [3000, 3100], [0.3, 1.1], [1e-4, 5e3], [7, 7],
+    [8.9, 3000],
+    [10, 100],
+    [12, 80],
+    [0.5, 60],
+    [9.4, 31],
+    [0.95, 1.3],
+    [1.02, 1.08],
+    [3000, 3100],
+    [0.3, 1.1],
+    [1e-4, 5e3],
+    [7, 7],
   ];
 
   it('covers the data, ticks inside the domain, at least three ticks', () => {
@@ -12,7 +22,10 @@ describe('chooseLogAxis', () => {
       const { values, domain } = chooseLogAxis(low, high);
       assert.ok(domain[0] > 0 && domain[0] <= low && domain[1] >= high, `${low}–${high}: domain ${domain}`);
       assert.ok(values.length >= 3, `${low}–${high}: ticks ${values}`);
-      assert.deepEqual([...values].sort((a, b) => a - b), values);
+      assert.deepEqual(
+        [...values].sort((a, b) => a - b),
+        values,
+      );
       for (const value of values) assert.ok(value >= domain[0] - 1e-12 && value <= domain[1] + 1e-12, `${low}–${high}: tick ${value} outside ${domain}`);
     }
   });

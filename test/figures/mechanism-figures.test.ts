@@ -27,10 +27,15 @@ describe('the addition band', () => {
     const document = syntheticMeasurement({ nLayers: 6, sequences: 4 });
     const { measurement } = fileOf(document);
     const rows = additionRows(measurement);
-    assert.deepEqual(additionSteps(measurement).map((step) => step.after), ['resid_mid', 'resid_post']);
+    assert.deepEqual(
+      additionSteps(measurement).map((step) => step.after),
+      ['resid_mid', 'resid_post'],
+    );
     const mean = (hook: 'resid_pre' | 'attn_out' | 'resid_mid' | 'mlp_out' | 'resid_post', layer: number) => measurement.summary[hook]![layer]!.mean;
     for (const row of rows) {
-      const [before, write, after] = row.step.startsWith('attention') ? (['resid_pre', 'attn_out', 'resid_mid'] as const) : (['resid_mid', 'mlp_out', 'resid_post'] as const);
+      const [before, write, after] = row.step.startsWith('attention')
+        ? (['resid_pre', 'attn_out', 'resid_mid'] as const)
+        : (['resid_mid', 'mlp_out', 'resid_post'] as const);
       const [a, b] = [mean(before, row.layer), mean(write, row.layer)];
       assert.ok(Math.abs(row.uncorrelated - Math.hypot(a, b)) < 1e-12 * row.uncorrelated);
       assert.ok(Math.abs(row.aligned - (a + b)) < 1e-12 * row.aligned);
@@ -52,12 +57,21 @@ describe('the per-token bound on real runs', () => {
   for (const family of ['gpt2', 'gpt-neox'] as const) {
     it(`${family}: every token satisfies it, and the drawn quartiles are those of the tokens`, async () => {
       const model = join(dir, family);
-      const tiny = family === 'gpt2' ? await writeTinyGpt2(model, { nLayers: 4, dModel: 32, nHeads: 4, nCtx: 64, tokenizer: 'gpt2', seed: 3 }) : await writeTinyGptNeox(model, { nLayers: 4, seed: 3 });
+      const tiny =
+        family === 'gpt2'
+          ? await writeTinyGpt2(model, { nLayers: 4, dModel: 32, nHeads: 4, nCtx: 64, tokenizer: 'gpt2', seed: 3 })
+          : await writeTinyGptNeox(model, { nLayers: 4, seed: 3 });
       const outPath = join(dir, `${family}.json`);
       const prompts = join(dir, `${family}.jsonl`);
       const { writeFile } = await import('node:fs/promises');
-      await writeFile(prompts, Array.from({ length: 6 }, (_, p) => JSON.stringify({ ids: Array.from({ length: 5 + p }, (_, i) => 10 + ((7 * i + p) % 40)) })).join('\n'));
-      await measure({ model: tiny.dir, promptsPath: prompts, outPath, batchSize: 3, prependBos: false, exclusions: true, device: 'cpu', threads: 1, refresh: false }, createSilentReporter());
+      await writeFile(
+        prompts,
+        Array.from({ length: 6 }, (_, p) => JSON.stringify({ ids: Array.from({ length: 5 + p }, (_, i) => 10 + ((7 * i + p) % 40)) })).join('\n'),
+      );
+      await measure(
+        { model: tiny.dir, promptsPath: prompts, outPath, batchSize: 3, prependBos: false, exclusions: true, device: 'cpu', threads: 1, refresh: false },
+        createSilentReporter(),
+      );
       const file = await readMeasurementFile(outPath);
       const subject = await subjectOf(file);
       const view = subject.views!.bound!;

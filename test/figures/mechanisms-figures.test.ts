@@ -26,7 +26,10 @@ describe('mechanisms figures', () => {
     const subject = await tinyMechanismsSubject();
     const rows = rowsOf(FIGURES['mlp-random'].build(subject, DEFAULT_FIGURE_OPTIONS));
     const series = (name: string) => rows.filter((row) => row.series === name);
-    assert.deepEqual([...new Set(rows.map((row) => row.series))], ['mlp_out (real prompts)', 'random input', 'resampled, same layer', 'resampled, random layer']);
+    assert.deepEqual(
+      [...new Set(rows.map((row) => row.series))],
+      ['mlp_out (real prompts)', 'random input', 'resampled, same layer', 'resampled, random layer'],
+    );
     subject.mechanisms.layers.forEach((layer) => {
       const measured = series('mlp_out (real prompts)')[layer.layer]!;
       assert.ok(close(measured.value, layer.measured.mlp_out.mean));
@@ -65,13 +68,23 @@ describe('mechanisms figures', () => {
     assert.equal(older.version, 2, 'upgraded in memory');
     assert.match(older.options.errors.tokens, /^version 1: .*independent, no finite-population correction/);
     older.layers.forEach((layer, index) => {
-      assert.deepEqual(layer.measured.mlp_out, { mean: current.layers[index]!.measured.mlp_out.mean, stderr: 0, n: older.tokens.included, population: older.tokens.included, prompts: null, promptStderr: null });
+      assert.deepEqual(layer.measured.mlp_out, {
+        mean: current.layers[index]!.measured.mlp_out.mean,
+        stderr: 0,
+        n: older.tokens.included,
+        population: older.tokens.included,
+        prompts: null,
+        promptStderr: null,
+      });
       assert.equal(layer.sameLayer.mlp_out.promptStderr, null);
       assert.ok(layer.sameLayer.mlp_out.stderr! > 0);
     });
     const outcome = FIGURES['mlp-random'].build({ path: 'older.json', mechanisms: older }, DEFAULT_FIGURE_OPTIONS);
     const rows = rowsOf(outcome);
-    assert.ok(rows.filter((row) => row.series === 'mlp_out (real prompts)').every((row) => row.high === undefined), 'no band where no error was computed');
+    assert.ok(
+      rows.filter((row) => row.series === 'mlp_out (real prompts)').every((row) => row.high === undefined),
+      'no band where no error was computed',
+    );
     assert.ok(outcome.drawn && /a version-1 file: tokens taken as independent/.test(JSON.stringify(outcome.spec.title)));
   });
 });

@@ -6,7 +6,17 @@ import { estimateTextWidth } from '../../src/rendering/text-metrics.js';
 describe('modelFamily', () => {
   it('puts the reference analysis’s 17 models in its two panels, named by alias or repo', () => {
     const openAiFacebook = ['distilgpt2', 'gpt2', 'gpt2-medium', 'openai-community/gpt2-large', 'gpt2-xl', 'opt-125m', 'facebook/opt-1.3b', 'opt-2.7b@main'];
-    const eleuther = ['gpt-neo-125M', 'gpt-neo-1.3B', 'EleutherAI/gpt-neo-2.7B', 'EleutherAI/pythia-70m', 'EleutherAI/pythia-160m', 'EleutherAI/pythia-410m', 'EleutherAI/pythia-1b', 'EleutherAI/pythia-1.4b', 'EleutherAI/pythia-2.8b'];
+    const eleuther = [
+      'gpt-neo-125M',
+      'gpt-neo-1.3B',
+      'EleutherAI/gpt-neo-2.7B',
+      'EleutherAI/pythia-70m',
+      'EleutherAI/pythia-160m',
+      'EleutherAI/pythia-410m',
+      'EleutherAI/pythia-1b',
+      'EleutherAI/pythia-1.4b',
+      'EleutherAI/pythia-2.8b',
+    ];
     for (const id of openAiFacebook) assert.equal(modelFamily({ id, architecture: 'x' }), 'OpenAI/Facebook', id);
     for (const id of eleuther) assert.equal(modelFamily({ id, architecture: 'x' }), 'EleutherAI', id);
   });
@@ -17,13 +27,30 @@ describe('modelFamily', () => {
     assert.equal(modelFamily({ id: 'tiny-neox', architecture: 'gpt_neox' }), 'EleutherAI');
     assert.equal(modelFamily({ id: 'tiny-gptj', architecture: 'gptj' }), 'EleutherAI');
     // The newer families, by the owner of their aliases' repos.
-    const byArchitecture = { gemma: 'Google', gemma2: 'Google', gemma3_text: 'Google', qwen3: 'Qwen', phi: 'Microsoft', phi3: 'Microsoft', olmo: 'allenai', olmo2: 'allenai', mixtral: 'Mistral AI' };
-    for (const [architecture, panel] of Object.entries(byArchitecture)) assert.equal(modelFamily({ id: `my-${architecture}`, architecture }), panel, architecture);
+    const byArchitecture = {
+      gemma: 'Google',
+      gemma2: 'Google',
+      gemma3_text: 'Google',
+      qwen3: 'Qwen',
+      phi: 'Microsoft',
+      phi3: 'Microsoft',
+      olmo: 'allenai',
+      olmo2: 'allenai',
+      mixtral: 'Mistral AI',
+    };
+    for (const [architecture, panel] of Object.entries(byArchitecture))
+      assert.equal(modelFamily({ id: `my-${architecture}`, architecture }), panel, architecture);
     assert.equal(modelFamily({ id: 'some-folder', architecture: 'bert' }), OTHER_PANEL);
   });
 
   it('orders panels as the reference, then owners alphabetically, then the rest', () => {
-    assert.deepEqual([OTHER_PANEL, 'meta-llama', 'EleutherAI', 'Qwen', 'OpenAI/Facebook'].sort(comparePanels), ['OpenAI/Facebook', 'EleutherAI', 'meta-llama', 'Qwen', OTHER_PANEL]);
+    assert.deepEqual([OTHER_PANEL, 'meta-llama', 'EleutherAI', 'Qwen', 'OpenAI/Facebook'].sort(comparePanels), [
+      'OpenAI/Facebook',
+      'EleutherAI',
+      'meta-llama',
+      'Qwen',
+      OTHER_PANEL,
+    ]);
   });
 });
 

@@ -31,7 +31,11 @@ describe('histogram bins', () => {
     for (const edge of edges) close(Math.round((edge - origin) / binWidth), (edge - origin) / binWidth, 'edge on the shared grid');
     for (const [layer, values] of byLayer) {
       const own = rows.filter((row) => row.layer === layer);
-      close(own.reduce((sum, row) => sum + row.percent, 0), 100, `layer ${layer} percentages`);
+      close(
+        own.reduce((sum, row) => sum + row.percent, 0),
+        100,
+        `layer ${layer} percentages`,
+      );
       for (const row of own.filter((r) => r.percent > 0)) {
         const inBin = values.filter((v) => v >= row.log10Norm - 1e-9 && v < row.log10Norm + binWidth - 1e-9).length;
         close(row.percent, (100 * inBin) / values.length, `layer ${layer} bin ${row.log10Norm}`);

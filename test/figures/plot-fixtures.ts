@@ -62,13 +62,29 @@ export function toParallelResidual(measurement: MeasurementV1): MeasurementV1 {
 
 export async function tinySubjects(): Promise<PlotSubject[]> {
   const measurement = await readTinyMeasurement();
-  const fits = { resid_pre: handMadeFit('resid_pre'), resid_post: handMadeFit('resid_post', 1.05, 2.4), attn_out: handMadeFit('attn_out', 1.04, 1.5), mlp_out: handMadeFit('mlp_out', 1.06, 1.8) };
+  const fits = {
+    resid_pre: handMadeFit('resid_pre'),
+    resid_post: handMadeFit('resid_post', 1.05, 2.4),
+    attn_out: handMadeFit('attn_out', 1.04, 1.5),
+    mlp_out: handMadeFit('mlp_out', 1.06, 1.8),
+  };
   return [await subjectOf(measurement, fits, undefined, 'tiny.json'), await subjectOf(toParallelResidual(measurement), fits, undefined, 'tiny-parallel.json')];
 }
 
 export function handMadeWeightFit(series: WeightSeriesName, growth: number): WeightFitLine {
   const phase = { fromLayer: 0, toLayer: 5, growth, intercept: 1, r2: 0.95, ciLow: growth - 0.02, ciHigh: growth + 0.02, ciMethod: 'regression' as const };
-  return { series, variant: 'processed', fromLayer: 0, toLayer: 5, growth, ciLow: phase.ciLow, ciHigh: phase.ciHigh, ciMethod: 'regression', r2: 0.95, phases: [phase] };
+  return {
+    series,
+    variant: 'processed',
+    fromLayer: 0,
+    toLayer: 5,
+    growth,
+    ciLow: phase.ciLow,
+    ciHigh: phase.ciHigh,
+    ciMethod: 'regression',
+    r2: 0.95,
+    phases: [phase],
+  };
 }
 
 /**
@@ -123,7 +139,21 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
     massiveDims: [7],
     sinkTokens: 4,
     headValueBiases: 'folded',
-    columns: [...columns, 'massive_max', 'massive_dim', 'massive_top1_share', 'massive_top10_share', 'massive_norm_without', 'massive_median_ratio', 'sink_mass', 'sink_mass_first_4', 'head_write_raw', 'head_write_centered', 'lens_entropy', 'lens_next_rank'],
+    columns: [
+      ...columns,
+      'massive_max',
+      'massive_dim',
+      'massive_top1_share',
+      'massive_top10_share',
+      'massive_norm_without',
+      'massive_median_ratio',
+      'sink_mass',
+      'sink_mass_first_4',
+      'head_write_raw',
+      'head_write_centered',
+      'lens_entropy',
+      'lens_next_rank',
+    ],
     sequenceColumns: ['massive_seq_top1', 'massive_seq_top2', 'massive_seq_top3', 'massive_seq_median', 'massive_seq_ratio', 'massive_seq_count'],
     massiveThresholds: { magnitude: 100, timesMedian: 1000 },
     outputHead: { finalNorm: 'transformer.ln_f', unembedding: 'transformer.wte.weight', tied: true },
@@ -147,7 +177,17 @@ export function withDiagnostics(subject: PlotSubject): PlotSubject {
         head_write_centered: perHead((layer, head) => 0.75 + 0.5 * layer + 0.25 * head),
       },
       massiveDims: {
-        included: layers.map((layer) => (layer < 2 ? [{ dim: 3, share: 0.5 }, { dim: 11, share: 0.25 }] : [{ dim: 7, share: 0.75 }, { dim: 3, share: 0.125 }])),
+        included: layers.map((layer) =>
+          layer < 2
+            ? [
+                { dim: 3, share: 0.5 },
+                { dim: 11, share: 0.25 },
+              ]
+            : [
+                { dim: 7, share: 0.75 },
+                { dim: 3, share: 0.125 },
+              ],
+        ),
         positionZero: layers.map((layer) => [{ dim: layer < 1 ? 11 : 7, share: 1 }]),
       },
       perHeadTokens: { sink_mass_first_4: 10 },

@@ -29,7 +29,15 @@ function member(index: number, spec: string, step: number | null, nLayers: numbe
 function summary(members: MemberSummary[]): SweepSummary {
   const counts = { measured: 0, failed: 0, missing: 0 };
   for (const entry of members) counts[entry.status] += 1;
-  return { format: 'resid-norms/sweep', version: 1, createdBy: { tool: 'resid-norms', version: 'test' }, hook: 'resid_pre', prompts: { source: 'p.txt', sha256: 'f'.repeat(64), count: 3 }, counts, members };
+  return {
+    format: 'resid-norms/sweep',
+    version: 1,
+    createdBy: { tool: 'resid-norms', version: 'test' },
+    hook: 'resid_pre',
+    prompts: { source: 'p.txt', sha256: 'f'.repeat(64), count: 3 },
+    counts,
+    members,
+  };
 }
 
 const options = { rescale: 'none', x: 'layer' } as const;
@@ -39,11 +47,21 @@ const values = (outcome: ReturnType<typeof buildSweepFigure>) => {
 };
 
 describe('sweep figures', () => {
-  const checkpoints = summary([member(1, 'm@step0', 0, 4, 1.5), member(2, 'm@step1000', 1000, 4, 1.3), { ...member(3, 'm@step9', 9, 4, 1), status: 'failed', growth: undefined, profile: undefined }]);
+  const checkpoints = summary([
+    member(1, 'm@step0', 0, 4, 1.5),
+    member(2, 'm@step1000', 1000, 4, 1.3),
+    { ...member(3, 'm@step9', 9, 4, 1), status: 'failed', growth: undefined, profile: undefined },
+  ]);
 
   it('growth-vs-step: one point per measured checkpoint with its interval, on a symlog step axis that keeps step0', () => {
     const outcome = buildSweepFigure('growth-vs-step', checkpoints, options);
-    assert.deepEqual(values(outcome).map((row) => [row.step, row.growth, row.low, row.high]), [[0, 1.5, 1.49, 1.51], [1000, 1.3, 1.29, 1.31]]);
+    assert.deepEqual(
+      values(outcome).map((row) => [row.step, row.growth, row.low, row.high]),
+      [
+        [0, 1.5, 1.49, 1.51],
+        [1000, 1.3, 1.29, 1.31],
+      ],
+    );
     assert.match(JSON.stringify(outcome), /"type":"symlog"/);
     assert.match(JSON.stringify(outcome), /2 of 3 members \(1 not measured\)/);
   });
@@ -52,11 +70,26 @@ describe('sweep figures', () => {
     const one = buildSweepFigure('growth-vs-size', checkpoints, options);
     assert.ok(!one.drawn && /fewer than two model sizes/.test(one.reason));
     const sizes = summary([member(1, 'small@step0', 0, 4, 1.5), member(2, 'small@step1000', 1000, 4, 1.3), member(3, 'big', null, 8, 1.1)]);
-    assert.deepEqual(values(buildSweepFigure('growth-vs-size', sizes, options)).map((row) => [row.member, row.nLayers]), [['small@step1000', 4], ['big', 8]]);
+    assert.deepEqual(
+      values(buildSweepFigure('growth-vs-size', sizes, options)).map((row) => [row.member, row.nLayers]),
+      [
+        ['small@step1000', 4],
+        ['big', 8],
+      ],
+    );
   });
 
   it('position0-vs-step draws the first, middle and last layer; nothing without stepN revisions', () => {
-    assert.deepEqual(values(buildSweepFigure('position0-vs-step', checkpoints, options)).filter((row) => row.step === 0).map((row) => [row.layer, row.index, row.norm]), [['first layer', 0, 10], ['middle layer', 1, 11], ['last layer', 3, 13]]);
+    assert.deepEqual(
+      values(buildSweepFigure('position0-vs-step', checkpoints, options))
+        .filter((row) => row.step === 0)
+        .map((row) => [row.layer, row.index, row.norm]),
+      [
+        ['first layer', 0, 10],
+        ['middle layer', 1, 11],
+        ['last layer', 3, 13],
+      ],
+    );
     const models = summary([member(1, 'a', null, 4, 1.2)]);
     const outcome = buildSweepFigure('position0-vs-step', models, options);
     assert.ok(!outcome.drawn && /stepN/.test(outcome.reason));
@@ -64,7 +97,15 @@ describe('sweep figures', () => {
 
   it('profiles rescale by √d_model and run against relative depth, as compare does', () => {
     const rows = values(buildSweepFigure('profiles', checkpoints, { rescale: 'sqrt-d', x: 'relative-depth' }));
-    assert.deepEqual(rows.filter((row) => row.member === 'm@step0').map((row) => [row.x, row.norm]), [[0, 0.25], [0.25, 0.375], [0.5, 0.5625], [0.75, 0.84375]]);
+    assert.deepEqual(
+      rows.filter((row) => row.member === 'm@step0').map((row) => [row.x, row.norm]),
+      [
+        [0, 0.25],
+        [0.25, 0.375],
+        [0.5, 0.5625],
+        [0.75, 0.84375],
+      ],
+    );
   });
 
   // A sweep of 1,500 members of different models: Vega-Lite turned a `sort` list into a nested

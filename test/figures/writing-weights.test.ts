@@ -45,13 +45,22 @@ describe('the weights figure', () => {
     const weightsSubject = await tinyWeightsSubject(subject);
     const spec = specOf(build(weightsSubject));
     const [attention, mlp] = spec.hconcat;
-    assert.deepEqual(spec.hconcat.map((panel) => panel.title.text), ['attention: what the heads write', 'MLP: what the MLP writes']);
+    assert.deepEqual(
+      spec.hconcat.map((panel) => panel.title.text),
+      ['attention: what the heads write', 'MLP: what the MLP writes'],
+    );
     // Rates: hand-made fits of attn_out (1.04) and mlp_out (1.06), W_OV (1.15) and W_out (1.08); none for the others.
     assert.deepEqual([...lines(attention!).keys()], ['mean ‖attn_out‖₂ ×1.0400', '‖W_OV‖_F ×1.1500', '‖b_O‖₂ (no fit)']);
-    assert.deepEqual([...lines(mlp!).keys()], ['mean ‖mlp_out‖₂ ×1.0600', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
+    assert.deepEqual(
+      [...lines(mlp!).keys()],
+      ['mean ‖mlp_out‖₂ ×1.0600', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)'],
+    );
     const { weights } = weightsSubject;
     const wov = lines(attention!).get('‖W_OV‖_F ×1.1500')!;
-    assert.deepEqual(wov.map((row) => row.layer), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      wov.map((row) => row.layer),
+      [0, 1, 2, 3, 4, 5],
+    );
     wov.forEach((row, layer) => assert.ok(Math.abs((row.norm as number) / weights.layers[layer]!.processed.W_OV - 1) < 1e-5));
     const attn = lines(attention!).get('mean ‖attn_out‖₂ ×1.0400')!;
     attn.forEach((row) => assert.ok(Math.abs((row.norm as number) / subject!.measurement.summary.attn_out![row.layer as number]!.mean - 1) < 1e-5));
@@ -66,7 +75,10 @@ describe('the weights figure', () => {
     const drawnLayers = (panel: Panel) => panel.layer.filter((layer) => !String(layer.name ?? '').startsWith(HOVER_PREFIX));
     assert.ok(drawnLayers(mlp!).every((layer) => layer.mark.type === 'line'));
     const headHover = attention!.layer.find((layer) => layer.name === `${HOVER_PREFIX}heads_0`)!;
-    assert.deepEqual((headHover.encoding.tooltip as Array<{ field: string }>).map((entry) => entry.field), ['head', 'layer', 'norm']);
+    assert.deepEqual(
+      (headHover.encoding.tooltip as Array<{ field: string }>).map((entry) => entry.field),
+      ['head', 'layer', 'norm'],
+    );
     assert.equal(drawnLayers(attention!).length, attention!.layer.length - 2);
     // Biases dashed, the rest solid.
     const dashes = mlp!.layer[0]!.encoding.strokeDash!.scale.range;
@@ -114,15 +126,26 @@ describe('the weights figure', () => {
     const outcome = build(subject);
     const spec = specOf(outcome);
     const subtitle = spec.title.subtitle;
-    assert.ok(subtitle.every((line) => line.length <= 100), subtitle.join('\n'));
+    assert.ok(
+      subtitle.every((line) => line.length <= 100),
+      subtitle.join('\n'),
+    );
     const text = subtitle.join(' ');
     assert.ok(text.includes(`note: ${subject.pairingNote}`), text);
     assert.match(text, /note: tiny-gpt2 has no mlp_out measurements \(measured: resid_pre, resid_mid, resid_post, attn_out\)/);
     assert.match(text, /note: b_O is 0 at layers 2, 4, which a log axis cannot show/);
     assert.match(text, /note: W_OV of head 3 is 0 at layer 1, which a log axis cannot show/);
-    assert.deepEqual(lines(spec.hconcat[0]!).get('‖b_O‖₂ (no fit)')!.map((row) => row.layer), [0, 1, 3, 5]);
+    assert.deepEqual(
+      lines(spec.hconcat[0]!)
+        .get('‖b_O‖₂ (no fit)')!
+        .map((row) => row.layer),
+      [0, 1, 3, 5],
+    );
     assert.equal(spec.hconcat[0]!.layer[0]!.data.values.length, 6 * 4 - 1);
-    assert.deepEqual([...lines(spec.hconcat[1]!).keys()], ['‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
+    assert.deepEqual(
+      [...lines(spec.hconcat[1]!).keys()],
+      ['‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)'],
+    );
     assert.ok(outcome.drawn && outcome.note!.split('; ').length === 4, outcome.drawn ? outcome.note : '');
   });
 });

@@ -36,11 +36,42 @@ function structureOf(block: BlockSpec): string {
 const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 const CASES: Array<{ label: string; structures: number; write: (dir: string) => Promise<TinyModel> }> = [
-  { label: 'gemma (1 + w gains)', structures: 1, write: (dir) => writeTinyGemma(dir, { nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 }) },
-  { label: 'gemma2 (post-sublayer norms 1 + w, a window on alternate layers)', structures: 2, write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 4, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4 }) },
-  { label: 'gemma3_text (q/k norm gains 1 + w, local and global rotary bases)', structures: 2, write: (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 4, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4, slidingWindowPattern: 2 }) },
-  { label: 'phi3 (rows of fused tensors)', structures: 1, write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24 }) },
-  { label: 'mixtral (experts)', structures: 1, write: (dir) => writeTinyMixtral(dir, { nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 3 }) },
+  {
+    label: 'gemma (1 + w gains)',
+    structures: 1,
+    write: (dir) => writeTinyGemma(dir, { nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24 }),
+  },
+  {
+    label: 'gemma2 (post-sublayer norms 1 + w, a window on alternate layers)',
+    structures: 2,
+    write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 4, dModel: 16, nHeads: 2, nKvHeads: 1, headDim: 8, dMlp: 24, slidingWindow: 4 }),
+  },
+  {
+    label: 'gemma3_text (q/k norm gains 1 + w, local and global rotary bases)',
+    structures: 2,
+    write: (dir) =>
+      writeTinyGemma(dir, {
+        modelType: 'gemma3_text',
+        nLayers: 4,
+        dModel: 16,
+        nHeads: 2,
+        nKvHeads: 1,
+        headDim: 8,
+        dMlp: 24,
+        slidingWindow: 4,
+        slidingWindowPattern: 2,
+      }),
+  },
+  {
+    label: 'phi3 (rows of fused tensors)',
+    structures: 1,
+    write: (dir) => writeTinyPhi(dir, { modelType: 'phi3', nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24 }),
+  },
+  {
+    label: 'mixtral (experts)',
+    structures: 1,
+    write: (dir) => writeTinyMixtral(dir, { nLayers: 3, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 3 }),
+  },
   { label: 'llama', structures: 1, write: (dir) => writeTinyLlama(dir, { nLayers: 3, dModel: 16, nHeads: 2, dMlp: 24 }) },
 ];
 
@@ -62,9 +93,12 @@ describe('streamed block graphs: one graph per block structure, whatever tensors
         byStructure.set(structure, [...(byStructure.get(structure) ?? []), layer]);
       }
       assert.equal(byStructure.size, structures, 'the tiny model has the block structures the case names');
-      const hooks = spec.parallelResidual ? (['resid_pre', 'attn_out', 'mlp_out', 'resid_post'] as const) : (['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'] as const);
+      const hooks = spec.parallelResidual
+        ? (['resid_pre', 'attn_out', 'mlp_out', 'resid_post'] as const)
+        : (['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'] as const);
       const graphs = {
-        measure: (layer: number) => buildMeasureBlockGraph(spec, layer, hooks, { diagnostics: [...DIAGNOSTICS], massiveDims: [1] }, { outputsResidual: true }).bytes,
+        measure: (layer: number) =>
+          buildMeasureBlockGraph(spec, layer, hooks, { diagnostics: [...DIAGNOSTICS], massiveDims: [1] }, { outputsResidual: true }).bytes,
         // The last block hands no stream on: compare the others.
         mechanisms: (layer: number) => (layer < spec.dims.nLayers - 1 ? buildMechanismBlockGraph(spec, layer).bytes : undefined),
       };

@@ -29,9 +29,16 @@ describe('the block recipe over a range of blocks', () => {
   after(async () => rm(root, { recursive: true, force: true }));
 
   const cases = [
-    { label: 'llama (sequential, gated MLP, grouped-query attention, sliding window)', write: (dir: string) => writeTinyLlama(dir, { modelType: 'mistral', nLayers: 4, dModel: 16, nHeads: 4, nKvHeads: 2, dMlp: 24, extraConfig: { sliding_window: 3 } }) },
+    {
+      label: 'llama (sequential, gated MLP, grouped-query attention, sliding window)',
+      write: (dir: string) =>
+        writeTinyLlama(dir, { modelType: 'mistral', nLayers: 4, dModel: 16, nHeads: 4, nKvHeads: 2, dMlp: 24, extraConfig: { sliding_window: 3 } }),
+    },
     { label: 'gpt_neox (parallel residual, dense MLP)', write: (dir: string) => writeTinyGptNeox(dir, { nLayers: 4, dModel: 16, nHeads: 2 }) },
-    { label: 'mixtral (a mixture of experts)', write: (dir: string) => writeTinyMixtral(dir, { nLayers: 4, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4 }) },
+    {
+      label: 'mixtral (a mixture of experts)',
+      write: (dir: string) => writeTinyMixtral(dir, { nLayers: 4, dModel: 16, nHeads: 2, nKvHeads: 1, dMlp: 24, nExperts: 4 }),
+    },
   ];
   for (const [index, { label, write }] of cases.entries()) {
     it(`blocks 0…1 then 2…3, the stream handed over as a graph input, equal blocks 0…3: ${label}`, async () => {
@@ -56,7 +63,10 @@ describe('the block recipe over a range of blocks', () => {
         return ctx.g.toBytes();
       };
       const ids = [3, 141, 59, 26, 53, 58, 97, 93, 23];
-      const run = async (bytes: Uint8Array, feed: Record<string, { type: 'int64'; data: BigInt64Array; dims: number[] } | { type: 'float32'; data: Float32Array; dims: number[] }>) => {
+      const run = async (
+        bytes: Uint8Array,
+        feed: Record<string, { type: 'int64'; data: BigInt64Array; dims: number[] } | { type: 'float32'; data: Float32Array; dims: number[] }>,
+      ) => {
         const session = await createTensorSession(bytes, layout.folder, { device: 'cpu', threads: 1 });
         try {
           return (await session.run(feed, ['resid_out'])).get('resid_out')!;
@@ -82,7 +92,11 @@ describe('the block recipe over a range of blocks', () => {
         (kind === 'moe' && (tap === 'mlp.pre' || tap === 'mlp.pre_linear' || tap === 'mlp.post'));
       const expected = BLOCK_TAPS.filter((tap) => !lacks(tap));
       for (let layer = 0; layer < 4; layer += 1) {
-        assert.deepEqual(taps.filter((entry) => entry.layer === layer).map((entry) => entry.tap), expected, `block ${layer}'s taps, in order`);
+        assert.deepEqual(
+          taps.filter((entry) => entry.layer === layer).map((entry) => entry.tap),
+          expected,
+          `block ${layer}'s taps, in order`,
+        );
       }
     });
   }

@@ -101,7 +101,7 @@ const cases: Case[] = [
     head: (tiny) => referenceLlamaHead(tiny.weights, tiny.config),
   },
   {
-    label: 'llama (q/k/v biases, grouped-query attention: each kv head\'s b_V folded for its query heads)',
+    label: "llama (q/k/v biases, grouped-query attention: each kv head's b_V folded for its query heads)",
     write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, attentionBias: true, seed: 13 }),
     reference: (tiny) => (ids, trace) => void referenceLlama(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceLlamaHead(tiny.weights, tiny.config),
@@ -126,7 +126,19 @@ const cases: Case[] = [
   },
   {
     label: 'gemma2 (post-sublayer norms, soft-capped scores and logits, window 4 on layers 0 and 2)',
-    write: (dir) => writeTinyGemma(dir, { modelType: 'gemma2', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 12, slidingWindow: 4, attnLogitSoftcapping: 1.5, finalLogitSoftcapping: 2, seed: 14 }),
+    write: (dir) =>
+      writeTinyGemma(dir, {
+        modelType: 'gemma2',
+        nLayers: 3,
+        dModel: 32,
+        nHeads: 4,
+        nKvHeads: 2,
+        headDim: 12,
+        slidingWindow: 4,
+        attnLogitSoftcapping: 1.5,
+        finalLogitSoftcapping: 2,
+        seed: 14,
+      }),
     reference: (tiny) => (ids, trace) => void referenceGemma(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceGemmaHead(tiny.weights, tiny.config),
   },
@@ -162,7 +174,8 @@ const cases: Case[] = [
   },
   {
     label: 'qwen3 (per-head q/k norms, grouped-query attention, window 4 from layer 1, tied)',
-    write: (dir) => writeTinyQwen3(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, maxWindowLayers: 1, tied: true, seed: 15 }),
+    write: (dir) =>
+      writeTinyQwen3(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, maxWindowLayers: 1, tied: true, seed: 15 }),
     reference: (tiny) => (ids, trace) => void referenceQwen3(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceQwen3Head(tiny.weights, tiny.config),
   },
@@ -173,14 +186,28 @@ const cases: Case[] = [
     head: (tiny) => referenceOlmoHead(tiny.weights, tiny.config),
   },
   {
-    label: 'olmo2 (norms on each sub-block\'s output only, q/k norms over the whole projections, grouped-query attention)',
+    label: "olmo2 (norms on each sub-block's output only, q/k norms over the whole projections, grouped-query attention)",
     write: (dir) => writeTinyOlmo(dir, { modelType: 'olmo2', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, seed: 17 }),
     reference: (tiny) => (ids, trace) => void referenceOlmo(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceOlmoHead(tiny.weights, tiny.config),
   },
   {
     label: 'gemma3_text (q/k norms 1 + w, local layers of window 4 with base 100, a global layer with base 1e5, untied)',
-    write: (dir) => writeTinyGemma(dir, { modelType: 'gemma3_text', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, slidingWindowPattern: 3, ropeLocalBaseFreq: 100, ropeTheta: 100000, untied: true, seed: 18 }),
+    write: (dir) =>
+      writeTinyGemma(dir, {
+        modelType: 'gemma3_text',
+        nLayers: 3,
+        dModel: 32,
+        nHeads: 4,
+        nKvHeads: 2,
+        headDim: 8,
+        slidingWindow: 4,
+        slidingWindowPattern: 3,
+        ropeLocalBaseFreq: 100,
+        ropeTheta: 100000,
+        untied: true,
+        seed: 18,
+      }),
     reference: (tiny) => (ids, trace) => void referenceGemma(tiny.weights, tiny.config, ids, trace),
     head: (tiny) => referenceGemmaHead(tiny.weights, tiny.config),
   },
@@ -196,8 +223,15 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
   cases.forEach(({ label, write, reference, head }, index) => {
     it(`every diagnostic column agrees (absolute ${TOLERANCE.absolute}, relative ${TOLERANCE.relative}, lens entropy ${COLUMN_TOLERANCE.lens_entropy} relative, same dimensions and ranks), one prompt at a time and padded in a batch: ${label}`, async () => {
       const tiny = await write(join(root, `case${index}`));
-      const { errors, batchVsSingle, compared, nearTies } = await diagnosticsAgainstReference(tiny.dir, makePrompts(200 + index), ALL, reference(tiny), head(tiny));
-      const parallel = (tiny.config.use_parallel_residual !== false && tiny.config.model_type === 'gpt_neox') || ['phi', 'gptj'].includes(tiny.config.model_type as string);
+      const { errors, batchVsSingle, compared, nearTies } = await diagnosticsAgainstReference(
+        tiny.dir,
+        makePrompts(200 + index),
+        ALL,
+        reference(tiny),
+        head(tiny),
+      );
+      const parallel =
+        (tiny.config.use_parallel_residual !== false && tiny.config.model_type === 'gpt_neox') || ['phi', 'gptj'].includes(tiny.config.model_type as string);
       assert.equal(errors.has('cos_block_resid_pre_raw'), parallel, 'parallel blocks compare attn_out + mlp_out with resid_pre');
       assert.equal(errors.has('cos_mlp_resid_mid_raw'), !parallel, 'sequential blocks compare mlp_out with resid_mid');
       const report: string[] = [];
@@ -208,7 +242,9 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
         report.push(`${column} ${measure === 'mismatches' ? error : error.toExponential(1)}`);
       }
       assert.ok(batchVsSingle < BATCH_TOLERANCE, `padded batch differs from one at a time by ${batchVsSingle}`);
-      process.stdout.write(`# ${label}: ${report.join(', ')}; lens ranks with a near tie ${nearTies.ranks} (${nearTies.differing} differ); batch vs single ${batchVsSingle.toExponential(1)}\n`);
+      process.stdout.write(
+        `# ${label}: ${report.join(', ')}; lens ranks with a near tie ${nearTies.ranks} (${nearTies.differing} differ); batch vs single ${batchVsSingle.toExponential(1)}\n`,
+      );
     });
   });
 
@@ -218,18 +254,28 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
       const { write, reference, head } = cases[index]!;
       const tiny = await write(join(root, `unfolded${index}`));
       const agreement = await diagnosticsAgainstReference(tiny.dir, makePrompts(300 + index), unfolded, reference(tiny), head(tiny));
-      for (const column of ['head_write_raw', 'head_write_centered']) assert.ok(agreement.errors.get(column)! <= TOLERANCE.relative, `${cases[index]!.label}: ${column} unfolded differs by ${agreement.errors.get(column)}`);
+      for (const column of ['head_write_raw', 'head_write_centered'])
+        assert.ok(agreement.errors.get(column)! <= TOLERANCE.relative, `${cases[index]!.label}: ${column} unfolded differs by ${agreement.errors.get(column)}`);
       // The graph's unfolded writes against the folded reference, and the reverse: the value biases are not negligible here.
       const folded = await diagnosticsAgainstReference(tiny.dir, makePrompts(300 + index), unfolded, (ids, trace) => {
         reference(tiny)(ids, trace);
         for (const block of trace) block.z = block.zFolded;
       });
-      assert.ok(folded.errors.get('head_write_centered')! > 100 * TOLERANCE.relative, `${cases[index]!.label}: folding should change the writes, got ${folded.errors.get('head_write_centered')}`);
+      assert.ok(
+        folded.errors.get('head_write_centered')! > 100 * TOLERANCE.relative,
+        `${cases[index]!.label}: folding should change the writes, got ${folded.errors.get('head_write_centered')}`,
+      );
     }
   });
 
   it('sinks over the first k positions: 0 on queries whose local window no longer sees them, every key summed where it does (GPT-Neo, window 4)', async () => {
-    const tiny = await writeTinyGptNeo(join(root, 'local-sinks'), { dModel: 32, nHeads: 4, attentionTypes: [[['global', 'local'], 1]], windowSize: 4, seed: 3 });
+    const tiny = await writeTinyGptNeo(join(root, 'local-sinks'), {
+      dModel: 32,
+      nHeads: 4,
+      attentionTypes: [[['global', 'local'], 1]],
+      windowSize: 4,
+      seed: 3,
+    });
     const ids = makePrompts(400)[3]!; // 20 tokens
     const trace: BlockTrace[] = [];
     referenceGptNeo(tiny.weights, tiny.config, ids, trace);
@@ -252,9 +298,14 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
         else assert.ok(at(position, 1, head) > 0, `local layer, query ${position} still sees a first position`);
         assert.ok(at(position, 0, head) > 0, 'the global layer sees the first positions from every query');
         // Queries at positions 0…2 see only the first three positions: all their attention is there.
-        if (position < 3) for (const layer of [0, 1]) assert.ok(Math.abs(at(position, layer, head) - 1) < 1e-6, `query ${position} attends only to the first 3`);
+        if (position < 3)
+          for (const layer of [0, 1]) assert.ok(Math.abs(at(position, layer, head) - 1) < 1e-6, `query ${position} attends only to the first 3`);
         const expected = (layer: number) => trace[layer]!.pattern[head]![position]!.slice(0, 3).reduce((a, b) => a + b, 0);
-        for (const layer of [0, 1]) assert.ok(Math.abs(at(position, layer, head) - expected(layer)) < 1e-5, `layer ${layer}, query ${position}, head ${head}: ${at(position, layer, head)} vs ${expected(layer)}`);
+        for (const layer of [0, 1])
+          assert.ok(
+            Math.abs(at(position, layer, head) - expected(layer)) < 1e-5,
+            `layer ${layer}, query ${position}, head ${head}: ${at(position, layer, head)} vs ${expected(layer)}`,
+          );
       }
     }
   });
@@ -286,14 +337,38 @@ describe('in-graph diagnostics against the plain-TypeScript reference', () => {
       }
       return sun.get('massive_seq_count')!;
     });
-    assert.deepEqual(counts, [[1, 1], [2, 2], [0, 0]], 'one massive activation per planted token, at every layer');
+    assert.deepEqual(
+      counts,
+      [
+        [1, 1],
+        [2, 2],
+        [0, 0],
+      ],
+      'one massive activation per planted token, at every layer',
+    );
   });
 
   it('the comparison can fail: another model’s reference disagrees', async () => {
     const tiny = await writeTinyGpt2(join(root, 'other-a'), { nLayers: 2, dModel: 32, nHeads: 4 });
     const other = await writeTinyGpt2(join(root, 'other-b'), { nLayers: 2, dModel: 32, nHeads: 4, seed: 99 });
-    const { errors } = await diagnosticsAgainstReference(tiny.dir, makePrompts(1), ALL, (ids, trace) => void referenceGpt2(other.weights, other.config, ids, trace), referenceGpt2Head(other.weights, other.config));
-    for (const column of ['cos_attn_resid_pre_raw', 'massive_max', 'massive_median_ratio', 'massive_seq_top1', 'massive_seq_median', 'sink_mass', 'sink_mass_first_4', 'head_write_raw', 'lens_entropy']) {
+    const { errors } = await diagnosticsAgainstReference(
+      tiny.dir,
+      makePrompts(1),
+      ALL,
+      (ids, trace) => void referenceGpt2(other.weights, other.config, ids, trace),
+      referenceGpt2Head(other.weights, other.config),
+    );
+    for (const column of [
+      'cos_attn_resid_pre_raw',
+      'massive_max',
+      'massive_median_ratio',
+      'massive_seq_top1',
+      'massive_seq_median',
+      'sink_mass',
+      'sink_mass_first_4',
+      'head_write_raw',
+      'lens_entropy',
+    ]) {
       assert.ok(errors.get(column)! > toleranceOf(column) * 100, `${column} should disagree, got ${errors.get(column)}`);
     }
     assert.ok(errors.get('lens_next_rank')! > 0, 'lens ranks should disagree');

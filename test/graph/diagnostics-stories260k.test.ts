@@ -22,32 +22,32 @@ const ENTROPY_TOLERANCE = 5e-5;
 const present = existsSync(join(MODEL_DIR, 'model.safetensors')) && existsSync(join(MODEL_DIR, 'reference.json'));
 
 describe('diagnostics of stories260K (a trained Llama) against the reference', () => {
-  it(
-    `every diagnostic agrees (absolute ${TOLERANCE.absolute}, relative ${TOLERANCE.relative}, same dimensions)`,
-    { skip: present ? false : `stories260K not found at ${MODEL_DIR}; put the shared model folder there to run this test` },
-    async () => {
-      const { ids } = JSON.parse(await readFile(join(MODEL_DIR, 'reference.json'), 'utf8')) as { ids: number[] };
-      const config = JSON.parse(await readFile(join(MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
-      const index = await readWeightIndex(MODEL_DIR);
-      const weights = new Map<string, Float32Array>();
-      for (const [name, info] of index.tensors) weights.set(name.replace(/^model\./, ''), await readTensorValues(info));
-      const prompts = [ids, ids.slice(0, Math.ceil(ids.length / 2))];
-      const { errors, batchVsSingle, nearTies } = await diagnosticsAgainstReference(
-        MODEL_DIR,
-        prompts,
-        { diagnostics: DIAGNOSTICS, massiveDims: [0] },
-        (tokens, trace) => void referenceLlama(weights, config, tokens, trace),
-        referenceLlamaHead(weights, config),
-      );
-      const report: string[] = [];
-      for (const [column, error] of errors) {
-        const measure = measureOf(column);
-        const tolerance = column === 'lens_entropy' ? ENTROPY_TOLERANCE : TOLERANCE[measure];
-        assert.ok(error <= tolerance, `${column}: ${measure} difference ${error} exceeds ${tolerance}`);
-        report.push(`${column} ${measure === 'mismatches' ? error : error.toExponential(1)}`);
-      }
-      assert.ok(batchVsSingle < 1e-5, `batch vs one at a time: ${batchVsSingle}`);
-      process.stdout.write(`# stories260K (${ids.length} tokens): ${report.join(', ')}; lens ranks with a near tie ${nearTies.ranks} (${nearTies.differing} differ); batch vs single ${batchVsSingle.toExponential(1)}\n`);
-    },
-  );
+  it(`every diagnostic agrees (absolute ${TOLERANCE.absolute}, relative ${TOLERANCE.relative}, same dimensions)`, {
+    skip: present ? false : `stories260K not found at ${MODEL_DIR}; put the shared model folder there to run this test`,
+  }, async () => {
+    const { ids } = JSON.parse(await readFile(join(MODEL_DIR, 'reference.json'), 'utf8')) as { ids: number[] };
+    const config = JSON.parse(await readFile(join(MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const index = await readWeightIndex(MODEL_DIR);
+    const weights = new Map<string, Float32Array>();
+    for (const [name, info] of index.tensors) weights.set(name.replace(/^model\./, ''), await readTensorValues(info));
+    const prompts = [ids, ids.slice(0, Math.ceil(ids.length / 2))];
+    const { errors, batchVsSingle, nearTies } = await diagnosticsAgainstReference(
+      MODEL_DIR,
+      prompts,
+      { diagnostics: DIAGNOSTICS, massiveDims: [0] },
+      (tokens, trace) => void referenceLlama(weights, config, tokens, trace),
+      referenceLlamaHead(weights, config),
+    );
+    const report: string[] = [];
+    for (const [column, error] of errors) {
+      const measure = measureOf(column);
+      const tolerance = column === 'lens_entropy' ? ENTROPY_TOLERANCE : TOLERANCE[measure];
+      assert.ok(error <= tolerance, `${column}: ${measure} difference ${error} exceeds ${tolerance}`);
+      report.push(`${column} ${measure === 'mismatches' ? error : error.toExponential(1)}`);
+    }
+    assert.ok(batchVsSingle < 1e-5, `batch vs one at a time: ${batchVsSingle}`);
+    process.stdout.write(
+      `# stories260K (${ids.length} tokens): ${report.join(', ')}; lens ranks with a near tie ${nearTies.ranks} (${nearTies.differing} differ); batch vs single ${batchVsSingle.toExponential(1)}\n`,
+    );
+  });
 });

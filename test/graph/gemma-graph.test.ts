@@ -31,15 +31,53 @@ describe('Gemma and Gemma 2 graphs against the plain-TypeScript reference', () =
   after(async () => rm(root, { recursive: true, force: true }));
 
   const cases: Array<{ label: string; options: TinyGemmaOptions }> = [
-    { label: 'gemma: multi-query attention, head_dim 12 ≠ d_model/heads, hidden_act "gelu" run as tanh, tied', options: { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 1, headDim: 12 } },
-    { label: 'gemma: grouped-query attention, attention biases, untied lm_head, GemmaModel keys', options: { nLayers: 3, dModel: 32, nHeads: 8, nKvHeads: 2, headDim: 8, attentionBias: true, untied: true, keys: 'base-model', seed: 3 } },
-    { label: 'gemma2: the released defaults (soft-caps 50 and 30, window 4096, query_pre_attn_scalar = head_dim)', options: { modelType: 'gemma2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 16, seed: 5 } },
+    {
+      label: 'gemma: multi-query attention, head_dim 12 ≠ d_model/heads, hidden_act "gelu" run as tanh, tied',
+      options: { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 1, headDim: 12 },
+    },
+    {
+      label: 'gemma: grouped-query attention, attention biases, untied lm_head, GemmaModel keys',
+      options: { nLayers: 3, dModel: 32, nHeads: 8, nKvHeads: 2, headDim: 8, attentionBias: true, untied: true, keys: 'base-model', seed: 3 },
+    },
+    {
+      label: 'gemma2: the released defaults (soft-caps 50 and 30, window 4096, query_pre_attn_scalar = head_dim)',
+      options: { modelType: 'gemma2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 16, seed: 5 },
+    },
     {
       label: 'gemma2: window 4 on layers 0 and 2, score soft-cap 1.5 that binds, query_pre_attn_scalar 20 ≠ head_dim',
-      options: { modelType: 'gemma2', nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 12, slidingWindow: 4, attnLogitSoftcapping: 1.5, queryPreAttnScalar: 20, scale: 0.5, seed: 7 },
+      options: {
+        modelType: 'gemma2',
+        nLayers: 3,
+        dModel: 32,
+        nHeads: 4,
+        nKvHeads: 2,
+        headDim: 12,
+        slidingWindow: 4,
+        attnLogitSoftcapping: 1.5,
+        queryPreAttnScalar: 20,
+        scale: 0.5,
+        seed: 7,
+      },
     },
-    { label: 'gemma2: layer_types [full, sliding, sliding] with window 3, soft-caps off (null)', options: { modelType: 'gemma2', nLayers: 3, nHeads: 2, nKvHeads: 1, headDim: 16, slidingWindow: 3, attnLogitSoftcapping: null, finalLogitSoftcapping: null, extraConfig: { layer_types: ['full_attention', 'sliding_attention', 'sliding_attention'] }, seed: 9 } },
-    { label: 'gemma2: BF16 weights', options: { modelType: 'gemma2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, slidingWindow: 5, dtype: 'BF16', seed: 11 } },
+    {
+      label: 'gemma2: layer_types [full, sliding, sliding] with window 3, soft-caps off (null)',
+      options: {
+        modelType: 'gemma2',
+        nLayers: 3,
+        nHeads: 2,
+        nKvHeads: 1,
+        headDim: 16,
+        slidingWindow: 3,
+        attnLogitSoftcapping: null,
+        finalLogitSoftcapping: null,
+        extraConfig: { layer_types: ['full_attention', 'sliding_attention', 'sliding_attention'] },
+        seed: 9,
+      },
+    },
+    {
+      label: 'gemma2: BF16 weights',
+      options: { modelType: 'gemma2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, slidingWindow: 5, dtype: 'BF16', seed: 11 },
+    },
   ];
   cases.forEach(({ label, options }, index) => {
     it(`agrees on every hook norm to ${RELATIVE_TOLERANCE}, one prompt at a time and right-padded in a batch: ${label}`, async () => {

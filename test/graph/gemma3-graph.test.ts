@@ -33,16 +33,53 @@ describe('Gemma 3 graphs against the plain-TypeScript reference', () => {
 
   const gemma3 = (options: TinyGemmaOptions): TinyGemmaOptions => ({ modelType: 'gemma3_text', ...options });
   const cases: Array<{ label: string; options: TinyGemmaOptions }> = [
-    { label: 'the released layout: 5 local layers (window 4, base 10000) then a global one (base 1e6), per-head q/k norms 1 + w, GQA, tied', options: gemma3({ nLayers: 7, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4 }) },
+    {
+      label: 'the released layout: 5 local layers (window 4, base 10000) then a global one (base 1e6), per-head q/k norms 1 + w, GQA, tied',
+      options: gemma3({ nLayers: 7, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4 }),
+    },
     {
       label: 'sliding_window_pattern 2, local base 100, global base 1e4 with linear rope_scaling 4, binding soft-caps, MQA, untied, Gemma3TextModel keys',
-      options: gemma3({ nLayers: 4, dModel: 32, nHeads: 4, nKvHeads: 1, headDim: 12, slidingWindow: 3, slidingWindowPattern: 2, ropeLocalBaseFreq: 100, ropeTheta: 10000, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3, untied: true, keys: 'base-model', scale: 0.5, seed: 3, extraConfig: { rope_scaling: { rope_type: 'linear', factor: 4 } } }),
+      options: gemma3({
+        nLayers: 4,
+        dModel: 32,
+        nHeads: 4,
+        nKvHeads: 1,
+        headDim: 12,
+        slidingWindow: 3,
+        slidingWindowPattern: 2,
+        ropeLocalBaseFreq: 100,
+        ropeTheta: 10000,
+        attnLogitSoftcapping: 2,
+        finalLogitSoftcapping: 3,
+        untied: true,
+        keys: 'base-model',
+        scale: 0.5,
+        seed: 3,
+        extraConfig: { rope_scaling: { rope_type: 'linear', factor: 4 } },
+      }),
     },
     {
       label: "transformers 5's rope_parameters by layer type, layer_types [full, sliding, sliding], query_pre_attn_scalar 20, attention biases, BF16",
       options: gemma3({
-        nLayers: 3, dModel: 32, nHeads: 2, nKvHeads: 2, headDim: 16, slidingWindow: 5, queryPreAttnScalar: 20, attentionBias: true, dtype: 'BF16', seed: 5,
-        extraConfig: { layer_types: ['full_attention', 'sliding_attention', 'sliding_attention'], rope_theta: undefined, rope_local_base_freq: undefined, rope_parameters: { full_attention: { rope_type: 'linear', factor: 2, rope_theta: 500000 }, sliding_attention: { rope_type: 'default', rope_theta: 50 } } },
+        nLayers: 3,
+        dModel: 32,
+        nHeads: 2,
+        nKvHeads: 2,
+        headDim: 16,
+        slidingWindow: 5,
+        queryPreAttnScalar: 20,
+        attentionBias: true,
+        dtype: 'BF16',
+        seed: 5,
+        extraConfig: {
+          layer_types: ['full_attention', 'sliding_attention', 'sliding_attention'],
+          rope_theta: undefined,
+          rope_local_base_freq: undefined,
+          rope_parameters: {
+            full_attention: { rope_type: 'linear', factor: 2, rope_theta: 500000 },
+            sliding_attention: { rope_type: 'default', rope_theta: 50 },
+          },
+        },
       }),
     },
   ];

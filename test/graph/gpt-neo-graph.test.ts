@@ -25,7 +25,18 @@ describe('GPT-Neo graph against the plain-TypeScript reference', () => {
     { name: 'GPTNeoForCausalLM keys with mask buffers, global/local ×2, window 5', options: { dModel: 32, nHeads: 4, windowSize: 5 } },
     {
       name: 'GPTNeoModel keys, local/global/local, window 1, intermediate_size 40',
-      options: { keys: 'base-model', dModel: 24, nHeads: 3, dMlp: 40, windowSize: 1, attentionTypes: [[['local'], 1], [['global', 'local'], 1]], seed: 11 },
+      options: {
+        keys: 'base-model',
+        dModel: 24,
+        nHeads: 3,
+        dMlp: 40,
+        windowSize: 1,
+        attentionTypes: [
+          [['local'], 1],
+          [['global', 'local'], 1],
+        ],
+        seed: 11,
+      },
     },
     { name: 'F16 weights, window 3, exact gelu', options: { dModel: 16, nHeads: 2, windowSize: 3, activation: 'gelu', dtype: 'F16', seed: 5 } },
     { name: 'BF16 weights, all local, window 4', options: { dModel: 16, nHeads: 4, windowSize: 4, attentionTypes: [[['local'], 2]], dtype: 'BF16', seed: 9 } },

@@ -27,9 +27,27 @@ describe('GPT-NeoX graph against the plain-TypeScript reference', () => {
 
   const cases: Array<{ label: string; options: TinyGptNeoxOptions }> = [
     { label: 'Pythia layout: parallel residual, rotary on 1/4 of each head, checkpoint buffers', options: { nLayers: 2, dModel: 64, nHeads: 4 } },
-    { label: 'sequential residual, full rotary, GPTNeoXModel keys', options: { nLayers: 2, dModel: 32, nHeads: 2, rotaryPct: 1, parallelResidual: false, keys: 'base-model', seed: 3 } },
-    { label: 'rope_parameters config, half rotary, no attention biases', options: { nLayers: 3, dModel: 48, nHeads: 3, rotaryPct: 0.5, ropeConfig: 'rope-parameters', attentionBias: false, seed: 5 } },
-    { label: 'linear rope scaling, gelu_new, base 500', options: { nLayers: 2, dModel: 32, nHeads: 4, rotaryPct: 0.5, rotaryBase: 500, ropeScaling: { type: 'linear', factor: 3 }, activation: 'gelu_new', seed: 9 } },
+    {
+      label: 'sequential residual, full rotary, GPTNeoXModel keys',
+      options: { nLayers: 2, dModel: 32, nHeads: 2, rotaryPct: 1, parallelResidual: false, keys: 'base-model', seed: 3 },
+    },
+    {
+      label: 'rope_parameters config, half rotary, no attention biases',
+      options: { nLayers: 3, dModel: 48, nHeads: 3, rotaryPct: 0.5, ropeConfig: 'rope-parameters', attentionBias: false, seed: 5 },
+    },
+    {
+      label: 'linear rope scaling, gelu_new, base 500',
+      options: {
+        nLayers: 2,
+        dModel: 32,
+        nHeads: 4,
+        rotaryPct: 0.5,
+        rotaryBase: 500,
+        ropeScaling: { type: 'linear', factor: 3 },
+        activation: 'gelu_new',
+        seed: 9,
+      },
+    },
     { label: 'F16 weights, parallel', options: { nLayers: 2, dModel: 64, nHeads: 4, dtype: 'F16', seed: 11 } },
     { label: 'BF16 weights, sequential', options: { nLayers: 2, dModel: 64, nHeads: 8, rotaryPct: 0.5, parallelResidual: false, dtype: 'BF16', seed: 13 } },
   ];

@@ -20,7 +20,11 @@ async function maxRelativeError(options: TinyGpt2Options, prompts: number[][], r
   const model = await loadModel(tiny.dir);
   const layout = await planExternalData(model.weights.files);
   const graph = buildTransformerGraph(model.spec, { hooks: HOOKS, layout });
-  const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1, ...(prepackWeights === undefined ? {} : { prepackWeights }) });
+  const session = await createNormSession(graph.bytes, layout.folder, {
+    device: 'cpu',
+    threads: 1,
+    ...(prepackWeights === undefined ? {} : { prepackWeights }),
+  });
   let worst = 0;
   try {
     for (const ids of prompts) {
@@ -61,7 +65,7 @@ describe('GPT-2 graph against the plain-TypeScript reference', () => {
     it(`agrees on every hook norm to ${RELATIVE_TOLERANCE} (${JSON.stringify(options)})`, async () => {
       const worst = await maxRelativeError(options, prompts(4, 257, 20), root);
       assert.ok(worst < RELATIVE_TOLERANCE, `max relative error ${worst}`);
-      assert.ok(worst > 0, "float32 graph vs float64 reference cannot agree exactly; zero means nothing was compared");
+      assert.ok(worst > 0, 'float32 graph vs float64 reference cannot agree exactly; zero means nothing was compared');
       process.stdout.write(`# max relative error ${worst.toExponential(2)}\n`);
     });
   }

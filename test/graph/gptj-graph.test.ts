@@ -30,8 +30,14 @@ describe('GPT-J graphs against the plain-TypeScript reference', () => {
 
   const cases: Array<{ label: string; options: TinyGptjOptions }> = [
     { label: 'rotary_dim 8 of 16 (interleaved pairs), one LayerNorm, parallel block', options: { nLayers: 2, dModel: 32, nHeads: 2 } },
-    { label: 'rotary_dim 4 of 8, n_inner 40, GPTJModel keys', options: { nLayers: 3, dModel: 32, nHeads: 4, rotaryDim: 4, nInner: 40, keys: 'base-model', seed: 3 } },
-    { label: 'rotary over whole heads (rotary_dim = head_dim), F16 weights', options: { nLayers: 2, dModel: 32, nHeads: 4, rotaryDim: 8, dtype: 'F16', seed: 5 } },
+    {
+      label: 'rotary_dim 4 of 8, n_inner 40, GPTJModel keys',
+      options: { nLayers: 3, dModel: 32, nHeads: 4, rotaryDim: 4, nInner: 40, keys: 'base-model', seed: 3 },
+    },
+    {
+      label: 'rotary over whole heads (rotary_dim = head_dim), F16 weights',
+      options: { nLayers: 2, dModel: 32, nHeads: 4, rotaryDim: 8, dtype: 'F16', seed: 5 },
+    },
   ];
   cases.forEach(({ label, options }, index) => {
     it(`agrees on every hook norm to ${RELATIVE_TOLERANCE}, one prompt at a time and right-padded in a batch: ${label}`, async () => {

@@ -69,11 +69,23 @@ describe('the logit lens in the graph', () => {
     const config = { ...tiny.config, _remove_final_layer_norm: true };
     const random = createRandom(5);
     const prompts = [9, 14].map((length) => Array.from({ length }, () => random.integer(264)));
-    const { errors } = await diagnosticsAgainstReference(tiny.dir, prompts, LENS, (ids, trace) => void referenceOpt(tiny.weights, config, ids, 2, trace), referenceOptHead(tiny.weights, config));
+    const { errors } = await diagnosticsAgainstReference(
+      tiny.dir,
+      prompts,
+      LENS,
+      (ids, trace) => void referenceOpt(tiny.weights, config, ids, 2, trace),
+      referenceOptHead(tiny.weights, config),
+    );
     assert.ok(errors.get('lens_entropy')! < 5e-5, `entropy ${errors.get('lens_entropy')}`);
     assert.equal(errors.get('lens_next_rank'), 0);
     // …and the final norm mattered: with it, the reference disagrees.
-    const normed = await diagnosticsAgainstReference(tiny.dir, prompts, LENS, (ids, trace) => void referenceOpt(tiny.weights, config, ids, 2, trace), referenceOptHead(tiny.weights, tiny.config));
+    const normed = await diagnosticsAgainstReference(
+      tiny.dir,
+      prompts,
+      LENS,
+      (ids, trace) => void referenceOpt(tiny.weights, config, ids, 2, trace),
+      referenceOptHead(tiny.weights, tiny.config),
+    );
     assert.ok(normed.errors.get('lens_entropy')! > 1e-2, `the final norm should change the entropy, got ${normed.errors.get('lens_entropy')}`);
   });
 
@@ -83,27 +95,39 @@ describe('the logit lens in the graph', () => {
     const config = JSON.parse(await readFile(join(DEMO_MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
     const bytes = (text: string) => [256, ...Buffer.from(text, 'utf8')];
     const prompts = [bytes('It is a truth universally acknowledged, that a single man'), bytes('Mr. Darcy was')];
-    const { errors, nearTies } = await diagnosticsAgainstReference(DEMO_MODEL_DIR, prompts, LENS, (ids, trace) => void referenceGpt2(weights, config, ids, trace), referenceGpt2Head(weights, config));
+    const { errors, nearTies } = await diagnosticsAgainstReference(
+      DEMO_MODEL_DIR,
+      prompts,
+      LENS,
+      (ids, trace) => void referenceGpt2(weights, config, ids, trace),
+      referenceGpt2Head(weights, config),
+    );
     assert.ok(errors.get('lens_entropy')! < 5e-5, `entropy ${errors.get('lens_entropy')}`);
     assert.equal(errors.get('lens_next_rank'), 0);
     const { rank } = await runLens(DEMO_MODEL_DIR, prompts[0]!);
     const mean = (stream: number) => rank.slice(1, -1).reduce((sum, streams) => sum + streams[stream]!, 0) / (rank.length - 2);
     assert.ok(mean(8) < mean(0) / 2, `mean rank of the next byte: ${mean(0)} from the embeddings, ${mean(8)} at the output`);
-    process.stdout.write(`# demo-gpt2: lens_entropy ${errors.get('lens_entropy')!.toExponential(1)}, ranks identical (near ties ${nearTies.ranks}); mean next-byte rank ${mean(0).toFixed(1)} → ${mean(8).toFixed(2)}\n`);
+    process.stdout.write(
+      `# demo-gpt2: lens_entropy ${errors.get('lens_entropy')!.toExponential(1)}, ranks identical (near ties ${nearTies.ranks}); mean next-byte rank ${mean(0).toFixed(1)} → ${mean(8).toFixed(2)}\n`,
+    );
   });
 
-  it(
-    'stories260K: the last stream is the model’s own prediction, so its greedy continuation from BOS has rank 0 at every position',
-    { skip: storiesPresent ? false : `stories260K not found at ${STORIES}; put the shared model folder there to run this test` },
-    async () => {
-      const reference = JSON.parse(await readFile(join(STORIES, 'reference.json'), 'utf8')) as { ids: number[]; greedyNextTokenFromBos: number[] };
-      const greedy = [1, ...reference.greedyNextTokenFromBos];
-      assert.deepEqual(reference.ids.slice(0, greedy.length), greedy, 'reference.json’s ids begin with the greedy continuation');
-      const { rank } = await runLens(STORIES, greedy);
-      assert.deepEqual(rank.map((streams) => streams.at(-1)), [...greedy.slice(1).map(() => 0), LENS_NO_NEXT]);
-      assert.ok(rank.slice(0, -1).some((streams) => streams[0]! > 0), 'the embeddings alone do not predict it');
-    },
-  );
+  it('stories260K: the last stream is the model’s own prediction, so its greedy continuation from BOS has rank 0 at every position', {
+    skip: storiesPresent ? false : `stories260K not found at ${STORIES}; put the shared model folder there to run this test`,
+  }, async () => {
+    const reference = JSON.parse(await readFile(join(STORIES, 'reference.json'), 'utf8')) as { ids: number[]; greedyNextTokenFromBos: number[] };
+    const greedy = [1, ...reference.greedyNextTokenFromBos];
+    assert.deepEqual(reference.ids.slice(0, greedy.length), greedy, 'reference.json’s ids begin with the greedy continuation');
+    const { rank } = await runLens(STORIES, greedy);
+    assert.deepEqual(
+      rank.map((streams) => streams.at(-1)),
+      [...greedy.slice(1).map(() => 0), LENS_NO_NEXT],
+    );
+    assert.ok(
+      rank.slice(0, -1).some((streams) => streams[0]! > 0),
+      'the embeddings alone do not predict it',
+    );
+  });
 
   it('costs nothing unless selected: a graph without the lens has no next_ids input and does not reference W_U', async () => {
     const tiny = await writeTinyLlama(join(root, 'plain'), { nLayers: 2, dModel: 32, nHeads: 4 });
@@ -116,6 +140,8 @@ describe('the logit lens in the graph', () => {
     assert.equal(withOthers.readsNextIds, false);
     assert.ok(!Buffer.from(withOthers.bytes).includes('next_ids'), 'no next_ids anywhere in the graph');
     assert.ok(!Buffer.from(withOthers.bytes).includes('lm_head.weight'), 'W_U is not referenced');
-    assert.ok(Buffer.from(buildTransformerGraph(model.spec, { hooks: availableHooks(model.spec), layout, diagnostics: LENS }).bytes).includes('lm_head.weight'));
+    assert.ok(
+      Buffer.from(buildTransformerGraph(model.spec, { hooks: availableHooks(model.spec), layout, diagnostics: LENS }).bytes).includes('lm_head.weight'),
+    );
   });
 });

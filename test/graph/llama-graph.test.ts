@@ -28,14 +28,36 @@ describe('Llama-layout graph against the plain-TypeScript reference', () => {
   const cases: Array<{ label: string; options: TinyLlamaOptions }> = [
     { label: 'llama, multi-head attention, untied lm_head', options: { nLayers: 2, dModel: 32, nHeads: 4 } },
     { label: 'llama, grouped-query attention (8 query heads, 2 kv heads)', options: { nLayers: 3, dModel: 64, nHeads: 8, nKvHeads: 2, dMlp: 96, seed: 3 } },
-    { label: 'llama, head_dim 12 ≠ d_model/heads, attention and MLP biases, LlamaModel keys', options: { dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 12, attentionBias: true, mlpBias: true, keys: 'base-model', seed: 5 } },
-    { label: 'llama, linear rope scaling in rope_parameters, tied embeddings', options: { nHeads: 2, ropeTheta: 500, ropeConfig: 'rope-parameters', rope: { rope_type: 'linear', factor: 4 }, tied: true, seed: 7 } },
+    {
+      label: 'llama, head_dim 12 ≠ d_model/heads, attention and MLP biases, LlamaModel keys',
+      options: { dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 12, attentionBias: true, mlpBias: true, keys: 'base-model', seed: 5 },
+    },
+    {
+      label: 'llama, linear rope scaling in rope_parameters, tied embeddings',
+      options: { nHeads: 2, ropeTheta: 500, ropeConfig: 'rope-parameters', rope: { rope_type: 'linear', factor: 4 }, tied: true, seed: 7 },
+    },
     {
       label: 'llama, llama3 rope scaling (low, medium and high frequencies)',
-      options: { dModel: 32, nHeads: 2, ropeTheta: 100, rope: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 }, seed: 9 },
+      options: {
+        dModel: 32,
+        nHeads: 2,
+        ropeTheta: 100,
+        rope: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 },
+        seed: 9,
+      },
     },
     { label: 'mistral, sliding window 5', options: { modelType: 'mistral', nHeads: 4, nKvHeads: 2, extraConfig: { sliding_window: 5 }, seed: 11 } },
-    { label: 'qwen2, q/k/v biases, sliding window 4 from layer 1', options: { modelType: 'qwen2', nLayers: 3, nHeads: 4, nKvHeads: 1, extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 }, seed: 13 } },
+    {
+      label: 'qwen2, q/k/v biases, sliding window 4 from layer 1',
+      options: {
+        modelType: 'qwen2',
+        nLayers: 3,
+        nHeads: 4,
+        nKvHeads: 1,
+        extraConfig: { use_sliding_window: true, sliding_window: 4, max_window_layers: 1 },
+        seed: 13,
+      },
+    },
     { label: 'F16 weights, grouped-query attention', options: { nLayers: 2, dModel: 64, nHeads: 4, nKvHeads: 2, dtype: 'F16', seed: 15 } },
     { label: 'BF16 weights, grouped-query attention', options: { nLayers: 2, dModel: 64, nHeads: 4, nKvHeads: 2, dtype: 'BF16', seed: 17 } },
   ];

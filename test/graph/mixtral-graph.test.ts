@@ -33,8 +33,14 @@ describe('Mixtral graphs against the plain-TypeScript reference', () => {
 
   const cases: Array<{ label: string; options: TinyMixtralOptions }> = [
     { label: 'top-2 of 4 experts, grouped-query attention, no window (the released config)', options: { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2 } },
-    { label: 'top-2 of 8 experts, sliding window 4, MixtralModel keys', options: { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 1, nExperts: 8, slidingWindow: 4, keys: 'base-model', seed: 3 } },
-    { label: 'top-3 of 5 experts, rope_theta 10000, BF16 weights', options: { nLayers: 2, dModel: 32, nHeads: 2, nExperts: 5, topK: 3, ropeTheta: 10000, dtype: 'BF16', seed: 5 } },
+    {
+      label: 'top-2 of 8 experts, sliding window 4, MixtralModel keys',
+      options: { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 1, nExperts: 8, slidingWindow: 4, keys: 'base-model', seed: 3 },
+    },
+    {
+      label: 'top-3 of 5 experts, rope_theta 10000, BF16 weights',
+      options: { nLayers: 2, dModel: 32, nHeads: 2, nExperts: 5, topK: 3, ropeTheta: 10000, dtype: 'BF16', seed: 5 },
+    },
   ];
   cases.forEach(({ label, options }, index) => {
     it(`agrees on every hook norm to ${RELATIVE_TOLERANCE}, one prompt at a time and right-padded in a batch: ${label}`, async () => {
@@ -51,7 +57,11 @@ describe('Mixtral graphs against the plain-TypeScript reference', () => {
   it('the comparison can fail, and the tiny models route: every expert but a few is chosen somewhere, the top k and the window matter (normalizeTopK: description-fields.test.ts)', async () => {
     const tiny = await writeTinyMixtral(join(root, 'sensitivity'), cases[1]!.options);
     const ids = makePrompts(1)[3]!;
-    const h = rmsNorm(ids.map((id) => Float64Array.from(tiny.weights.get('embed_tokens.weight')!.subarray(id * 32, (id + 1) * 32))), tiny.weights.get('layers.0.post_attention_layernorm.weight')!, 1e-5);
+    const h = rmsNorm(
+      ids.map((id) => Float64Array.from(tiny.weights.get('embed_tokens.weight')!.subarray(id * 32, (id + 1) * 32))),
+      tiny.weights.get('layers.0.post_attention_layernorm.weight')!,
+      1e-5,
+    );
     const routed = referenceMoe(tiny.weights, tiny.config, 'layers.0', h);
     const used = new Set(routed.weights.flatMap((row) => row.flatMap((weight, e) => (weight > 0 ? [e] : []))));
     assert.ok(used.size >= 6, `the router spreads 22 tokens over ${used.size} of 8 experts`);

@@ -30,10 +30,19 @@ describe('OLMo and OLMo-2 graphs against the plain-TypeScript reference', () => 
 
   const cases: Array<{ label: string; options: TinyOlmoOptions }> = [
     { label: 'olmo: LayerNorms without parameters, tied, no clip (OLMo-1B-hf)', options: { nLayers: 2, dModel: 32, nHeads: 4, tied: true } },
-    { label: 'olmo: clip_qkv 0.3 that binds, grouped-query attention, attention biases, untied', options: { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, clipQkv: 0.3, attentionBias: true, scale: 0.4, seed: 3 } },
+    {
+      label: 'olmo: clip_qkv 0.3 that binds, grouped-query attention, attention biases, untied',
+      options: { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, clipQkv: 0.3, attentionBias: true, scale: 0.4, seed: 3 },
+    },
     { label: 'olmo: OlmoModel keys, BF16 weights', options: { nLayers: 2, dModel: 24, nHeads: 3, keys: 'base-model', dtype: 'BF16', seed: 5 } },
-    { label: 'olmo2: norms on each sub-block\'s output, q/k norms over the whole projections, untied', options: { modelType: 'olmo2', nLayers: 3, dModel: 32, nHeads: 4, seed: 7 } },
-    { label: 'olmo2: grouped-query attention (k_norm over kv heads · head_dim), tied, Olmo2Model keys', options: { modelType: 'olmo2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, tied: true, keys: 'base-model', seed: 9 } },
+    {
+      label: "olmo2: norms on each sub-block's output, q/k norms over the whole projections, untied",
+      options: { modelType: 'olmo2', nLayers: 3, dModel: 32, nHeads: 4, seed: 7 },
+    },
+    {
+      label: 'olmo2: grouped-query attention (k_norm over kv heads · head_dim), tied, Olmo2Model keys',
+      options: { modelType: 'olmo2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, tied: true, keys: 'base-model', seed: 9 },
+    },
   ];
   cases.forEach(({ label, options }, index) => {
     it(`agrees on every hook norm to ${RELATIVE_TOLERANCE}, one prompt at a time and right-padded in a batch: ${label}`, async () => {
@@ -51,11 +60,17 @@ describe('OLMo and OLMo-2 graphs against the plain-TypeScript reference', () => 
   it('the comparison can fail: without the clip, the q/k norms or the post-sublayer norms the reference disagrees', async () => {
     const ids = makePrompts(1)[3]!;
     const olmo = await writeTinyOlmo(join(root, 'sensitivity-olmo'), cases[1]!.options);
-    assert.ok(maxRelativeDifference(referenceOlmo(olmo.weights, olmo.config, ids), referenceOlmo(olmo.weights, { ...olmo.config, clip_qkv: null }, ids)) > 1e-2, 'the clip binds here');
+    assert.ok(
+      maxRelativeDifference(referenceOlmo(olmo.weights, olmo.config, ids), referenceOlmo(olmo.weights, { ...olmo.config, clip_qkv: null }, ids)) > 1e-2,
+      'the clip binds here',
+    );
     const olmo2 = await writeTinyOlmo(join(root, 'sensitivity-olmo2'), cases[3]!.options);
     const base = referenceOlmo(olmo2.weights, olmo2.config, ids);
     const ones = (suffix: string) => new Map([...olmo2.weights].map(([key, value]) => [key, key.endsWith(suffix) ? value.map(() => 1) : value]));
     assert.ok(maxRelativeDifference(base, referenceOlmo(ones('q_norm.weight'), olmo2.config, ids)) > 1e-3, 'the q norm gains matter');
-    assert.ok(maxRelativeDifference(base, referenceOlmo(ones('post_feedforward_layernorm.weight'), olmo2.config, ids)) > 1e-3, 'the post-feedforward gains matter');
+    assert.ok(
+      maxRelativeDifference(base, referenceOlmo(ones('post_feedforward_layernorm.weight'), olmo2.config, ids)) > 1e-3,
+      'the post-feedforward gains matter',
+    );
   });
 });

@@ -23,7 +23,10 @@ describe('OPT graph against the plain-TypeScript reference', () => {
 
   const cases: Array<{ name: string; options: TinyOptOptions }> = [
     { name: 'OPTForCausalLM keys (model.decoder.)', options: { nLayers: 2, dModel: 32, nHeads: 4 } },
-    { name: 'OPTModel keys (decoder.), enable_bias false, ffn_dim 40', options: { keys: 'base-model', nLayers: 3, dModel: 24, nHeads: 3, dMlp: 40, enableBias: false, seed: 11 } },
+    {
+      name: 'OPTModel keys (decoder.), enable_bias false, ffn_dim 40',
+      options: { keys: 'base-model', nLayers: 3, dModel: 24, nHeads: 3, dMlp: 40, enableBias: false, seed: 11 },
+    },
     { name: 'F16 weights', options: { nLayers: 2, dModel: 16, nHeads: 2, dtype: 'F16', seed: 5 } },
   ];
   for (const { name, options } of cases) {

@@ -26,7 +26,11 @@ const N = 4000;
 const CASES: Array<{ label: string; architecture: Architecture; write(dir: string): Promise<TinyModel> }> = [
   { label: 'GPT-2 (LayerNorm: d/(d−1)·‖C G T C‖²)', architecture: 'gpt2', write: (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 21 }) },
   { label: 'GPT-NeoX (per-head fused q/k/v)', architecture: 'gpt_neox', write: (dir) => writeTinyGptNeox(dir, { nLayers: 2, seed: 22 }) },
-  { label: 'Llama (RMSNorm: ‖G T‖², grouped-query attention)', architecture: 'llama', write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, seed: 23 }) },
+  {
+    label: 'Llama (RMSNorm: ‖G T‖², grouped-query attention)',
+    architecture: 'llama',
+    write: (dir) => writeTinyLlama(dir, { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, seed: 23 }),
+  },
 ];
 
 describe('probe graph: mean ‖Σ_h W_OV^h x‖² of normalised Gaussian inputs against its expectation', () => {

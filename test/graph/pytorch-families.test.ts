@@ -85,7 +85,11 @@ describe('every family from PyTorch checkpoints, against the plain-TypeScript re
     it(`${family}: every hook norm to ${RELATIVE_TOLERANCE}, one at a time and batched`, async () => {
       const tiny = await write(join(root, `case${index}`));
       await convertToPytorch(tiny.dir, layout);
-      assert.deepEqual((await readdir(tiny.dir)).filter((name) => name.endsWith('.safetensors')), [], 'only PyTorch checkpoints are left');
+      assert.deepEqual(
+        (await readdir(tiny.dir)).filter((name) => name.endsWith('.safetensors')),
+        [],
+        'only PyTorch checkpoints are left',
+      );
       const model = await loadModel(tiny.dir);
       assert.equal(model.weights.format, 'pytorch');
       assert.equal(model.spec.weightDtype, dtype);

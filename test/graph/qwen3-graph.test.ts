@@ -31,10 +31,31 @@ describe('Qwen3 graphs against the plain-TypeScript reference', () => {
   after(async () => rm(root, { recursive: true, force: true }));
 
   const cases: Array<{ label: string; options: TinyQwen3Options }> = [
-    { label: 'the released layout: per-head q/k norms, grouped-query attention, head_dim 16 ≠ d_model/heads, no window, untied', options: { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 16 } },
-    { label: 'tied embeddings, multi-query attention, Qwen3Model keys', options: { nLayers: 2, dModel: 24, nHeads: 3, nKvHeads: 1, headDim: 8, tied: true, keys: 'base-model', seed: 3 } },
-    { label: 'use_sliding_window with window 4 from max_window_layers 1 on, attention_bias', options: { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, maxWindowLayers: 1, attentionBias: true, scale: 0.4, seed: 5 } },
-    { label: 'layer_types [sliding, full, sliding] with window 3, BF16 weights', options: { nLayers: 3, nHeads: 2, nKvHeads: 2, headDim: 16, slidingWindow: 3, extraConfig: { layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] }, dtype: 'BF16', seed: 9 } },
+    {
+      label: 'the released layout: per-head q/k norms, grouped-query attention, head_dim 16 ≠ d_model/heads, no window, untied',
+      options: { nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 16 },
+    },
+    {
+      label: 'tied embeddings, multi-query attention, Qwen3Model keys',
+      options: { nLayers: 2, dModel: 24, nHeads: 3, nKvHeads: 1, headDim: 8, tied: true, keys: 'base-model', seed: 3 },
+    },
+    {
+      label: 'use_sliding_window with window 4 from max_window_layers 1 on, attention_bias',
+      options: { nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, slidingWindow: 4, maxWindowLayers: 1, attentionBias: true, scale: 0.4, seed: 5 },
+    },
+    {
+      label: 'layer_types [sliding, full, sliding] with window 3, BF16 weights',
+      options: {
+        nLayers: 3,
+        nHeads: 2,
+        nKvHeads: 2,
+        headDim: 16,
+        slidingWindow: 3,
+        extraConfig: { layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] },
+        dtype: 'BF16',
+        seed: 9,
+      },
+    },
   ];
   cases.forEach(({ label, options }, index) => {
     it(`agrees on every hook norm to ${RELATIVE_TOLERANCE}, one prompt at a time and right-padded in a batch: ${label}`, async () => {

@@ -35,7 +35,10 @@ describe('output guard', () => {
   it('lets other names through, and folder outputs only clash with names they write', async () => {
     await refuseOutputOverInput([{ flag: '--out', path: join(root, 'in', 'b.txt') }], input());
     await refuseOutputOverInput([{ flag: '--out', folder: join(root, 'in-link'), writes: (name) => name.endsWith('.svg') }], input());
-    await assert.rejects(refuseOutputOverInput([{ flag: '--out', folder: join(root, 'in-link'), writes: (name) => name.endsWith('.txt') }], input()), /would overwrite "a\.txt"/);
+    await assert.rejects(
+      refuseOutputOverInput([{ flag: '--out', folder: join(root, 'in-link'), writes: (name) => name.endsWith('.txt') }], input()),
+      /would overwrite "a\.txt"/,
+    );
   });
 
   it('refuses outputs that cannot be written, and leaves no probe behind', async () => {

@@ -1,7 +1,15 @@
 /** The memory plan (src/measure/memory-plan.ts): whole graph, block by block, or refused, and how chunks and rows follow the budget. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BudgetTooSmallError, CHUNK_TOKENS, minimumStreamedBytes, planExecution, wholeGraphBytes, type MemoryModel, type PlannedShape } from '../../src/measure/memory-plan.js';
+import {
+  BudgetTooSmallError,
+  CHUNK_TOKENS,
+  minimumStreamedBytes,
+  planExecution,
+  wholeGraphBytes,
+  type MemoryModel,
+  type PlannedShape,
+} from '../../src/measure/memory-plan.js';
 
 /** Llama-3-8B's shape, as the plan sees it. */
 const MODEL: MemoryModel = {
@@ -28,7 +36,11 @@ describe('the memory plan', () => {
     assert.ok(streamed.bytes <= 4e9, `the plan's peak ${streamed.bytes} stays under the budget`);
     assert.deepEqual(streamed.blockRows, new Array<number>(16).fill(8), 'whole batches when they fit');
     assert.equal(streamed.chunks.length, Math.ceil((16 * 8 * 128) / CHUNK_TOKENS), 'chunks of at most CHUNK_TOKENS tokens');
-    assert.deepEqual(streamed.chunks.flat(), plan.map((_, index) => index), 'every batch once, in order');
+    assert.deepEqual(
+      streamed.chunks.flat(),
+      plan.map((_, index) => index),
+      'every batch once, in order',
+    );
   });
 
   it('splits batches into rows, and chunks into fewer batches, as the budget shrinks; refuses below the minimum, naming it', () => {
@@ -51,7 +63,10 @@ describe('the memory plan', () => {
       () => planExecution(MODEL, plan, minimum - 1, 'RESID_NORMS_MAX_MEMORY'),
       (error: unknown) => {
         assert.ok(error instanceof BudgetTooSmallError);
-        assert.match(error.message, /^RESID_NORMS_MAX_MEMORY \(\S+ GB\) is too small for this model: one block's float32 weights \(872 MB\), the largest batch's stream and one 512-token sequence's activations need at least (\S+) GB with the process itself; give --max-memory \1GB or more \(a smaller --batch-size or --max-tokens needs less\)$/);
+        assert.match(
+          error.message,
+          /^RESID_NORMS_MAX_MEMORY \(\S+ GB\) is too small for this model: one block's float32 weights \(872 MB\), the largest batch's stream and one 512-token sequence's activations need at least (\S+) GB with the process itself; give --max-memory \1GB or more \(a smaller --batch-size or --max-tokens needs less\)$/,
+        );
         return true;
       },
     );

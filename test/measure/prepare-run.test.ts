@@ -27,11 +27,21 @@ describe('prepareRun', () => {
   });
   after(async () => rm(root, { recursive: true, force: true }));
 
-  const request = (overrides: Partial<PrepareRequest> = {}): PrepareRequest => ({ model: gpt2, promptsPath: prompts, prependBos: true, refresh: false, ...overrides });
+  const request = (overrides: Partial<PrepareRequest> = {}): PrepareRequest => ({
+    model: gpt2,
+    promptsPath: prompts,
+    prependBos: true,
+    refresh: false,
+    ...overrides,
+  });
 
   it('reads, selects and tokenizes the prompts, and names the output from the slug when none is given', async () => {
     const reporter = createSilentReporter();
-    const prepared = await prepareRun(request({ promptOptions: { selection: { limit: 2, seed: 0 } } }), { defaultPath: (slug) => join(root, `${slug}.out.json`) }, reporter);
+    const prepared = await prepareRun(
+      request({ promptOptions: { selection: { limit: 2, seed: 0 } } }),
+      { defaultPath: (slug) => join(root, `${slug}.out.json`) },
+      reporter,
+    );
     assert.equal(prepared.outPath, join(root, `${prepared.resolved.slug}.out.json`));
     assert.equal(prepared.sequences.length, 2, '--limit 2');
     assert.match(prepared.promptSet.source, /first 2 of 3/);
@@ -46,7 +56,10 @@ describe('prepareRun', () => {
     const prepared = await prepareRun(request({ maxTokens: 6, outPath: join(root, 'cut.json') }), { defaultPath: () => 'unused' }, reporter);
     const cut = prepared.sequences.filter((sequence) => sequence.truncated).length;
     assert.ok(cut > 0);
-    assert.ok(reporter.warnings.some((message) => message.startsWith(`${cut} prompt(s) longer than 6 tokens were truncated`)), reporter.warnings.join('\n'));
+    assert.ok(
+      reporter.warnings.some((message) => message.startsWith(`${cut} prompt(s) longer than 6 tokens were truncated`)),
+      reporter.warnings.join('\n'),
+    );
   });
 
   it('refuses a companion output over an input, as it refuses the output itself', async () => {
@@ -59,14 +72,23 @@ describe('prepareRun', () => {
   });
 
   it('checks the flags against the model before reading its weights', async () => {
-    await assert.rejects(prepareRun(request({ maxTokens: 99, outPath: join(root, 'x.json') }), { defaultPath: () => 'unused' }, createSilentReporter()), UsageError);
-    await assert.rejects(prepareRun(request({ hooks: ['resid_mid'], model: neox, outPath: join(root, 'x.json') }), { defaultPath: () => 'unused' }, createSilentReporter()), /resid_mid/);
+    await assert.rejects(
+      prepareRun(request({ maxTokens: 99, outPath: join(root, 'x.json') }), { defaultPath: () => 'unused' }, createSilentReporter()),
+      UsageError,
+    );
+    await assert.rejects(
+      prepareRun(request({ hooks: ['resid_mid'], model: neox, outPath: join(root, 'x.json') }), { defaultPath: () => 'unused' }, createSilentReporter()),
+      /resid_mid/,
+    );
   });
 
   it('says that a parallel-residual model has no resid_mid only to a command that measures hooks', async () => {
     const measures = createSilentReporter();
     await prepareRun(request({ model: neox, outPath: join(root, 'n.json') }), { defaultPath: () => 'unused', measuresHooks: true }, measures);
-    assert.ok(measures.messages.some((message) => /no resid_mid hook, so it is not measured/.test(message)), measures.messages.join('\n'));
+    assert.ok(
+      measures.messages.some((message) => /no resid_mid hook, so it is not measured/.test(message)),
+      measures.messages.join('\n'),
+    );
     const other = createSilentReporter();
     await prepareRun(request({ model: neox, outPath: join(root, 'n.json') }), { defaultPath: () => 'unused' }, other);
     assert.ok(!other.messages.some((message) => /resid_mid/.test(message)), other.messages.join('\n'));

@@ -53,7 +53,11 @@ describe('<out>.lock (run-lock)', () => {
     assert.equal(holder.slurmRestarts, 2);
     if (linux) assert.equal(holder.startTicks, processStartTicks(process.pid));
     assert.ok(lstatSync(path).isFile());
-    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'no temp file left');
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.endsWith('.tmp')),
+      [],
+      'no temp file left',
+    );
     release();
     assert.equal(existsSync(path), false);
   });
@@ -63,7 +67,12 @@ describe('<out>.lock (run-lock)', () => {
     const release = acquireRunLock(path);
     try {
       const message = refusal(() => acquireRunLock(path));
-      assert.match(message, new RegExp(`^another resid-norms process \\(pid ${process.pid} on host .+ \\(measure, since \\d{4}-.*\\)\\) is measuring into the same --out \\(".*run-\\d+\\.json\\.lock"\\); wait for it, or choose another --out$`));
+      assert.match(
+        message,
+        new RegExp(
+          `^another resid-norms process \\(pid ${process.pid} on host .+ \\(measure, since \\d{4}-.*\\)\\) is measuring into the same --out \\(".*run-\\d+\\.json\\.lock"\\); wait for it, or choose another --out$`,
+        ),
+      );
     } finally {
       release();
     }
@@ -78,7 +87,9 @@ describe('<out>.lock (run-lock)', () => {
     assert.match(warnings.join('\n'), new RegExp(`taking over .* from pid ${gone} on host .*: that process is gone`));
   });
 
-  it('takes over a lock whose pid now belongs to an unrelated live process (a reused pid), not "another resid-norms process"', { skip: !linux && 'needs /proc' }, () => {
+  it('takes over a lock whose pid now belongs to an unrelated live process (a reused pid), not "another resid-norms process"', {
+    skip: !linux && 'needs /proc',
+  }, () => {
     const warnings: string[] = [];
     // Written by a process that started at another time than the one now holding that pid.
     const reused = lockPath();
@@ -112,7 +123,10 @@ describe('<out>.lock (run-lock)', () => {
     const path = lockPath();
     const release = acquireRunLock(path);
     try {
-      assert.match(refusal(() => acquireRunLock(path, { takeOver: true })), /^another resid-norms process/);
+      assert.match(
+        refusal(() => acquireRunLock(path, { takeOver: true })),
+        /^another resid-norms process/,
+      );
     } finally {
       release();
     }
@@ -122,8 +136,15 @@ describe('<out>.lock (run-lock)', () => {
     const path = lockPath();
     writeHolder(path, { host: 'node17', slurmJob: 'c:901', slurmRestarts: 0 });
     const sameRun = { SLURM_CLUSTER_NAME: 'c', SLURM_JOB_ID: '901' };
-    assert.match(refusal(() => acquireRunLock(path, { env: sameRun })), /cannot be checked from this host/);
-    assert.match(refusal(() => acquireRunLock(path, { env: { ...sameRun, SLURM_JOB_ID: '902', SLURM_RESTART_COUNT: '1' } })), /cannot be checked/, 'another job');
+    assert.match(
+      refusal(() => acquireRunLock(path, { env: sameRun })),
+      /cannot be checked from this host/,
+    );
+    assert.match(
+      refusal(() => acquireRunLock(path, { env: { ...sameRun, SLURM_JOB_ID: '902', SLURM_RESTART_COUNT: '1' } })),
+      /cannot be checked/,
+      'another job',
+    );
     const warnings: string[] = [];
     acquireRunLock(path, { env: { ...sameRun, SLURM_RESTART_COUNT: '1' }, warn: (text) => warnings.push(text) })();
     assert.match(warnings.join(''), /an earlier run of this Slurm job \(requeued 1 time\), which Slurm has ended$/);
@@ -138,33 +159,51 @@ describe('<out>.lock (run-lock)', () => {
     // The same holder on this boot is live.
     const live = lockPath();
     writeHolder(live, { pid: child.pid!, startTicks: processStartTicks(child.pid!)! });
-    assert.match(refusal(() => acquireRunLock(live)), new RegExp(`pid ${child.pid} on host`));
+    assert.match(
+      refusal(() => acquireRunLock(live)),
+      new RegExp(`pid ${child.pid} on host`),
+    );
   });
 
   it('refuses a FIFO, a symlink or a folder at its name at once, without opening or removing it', { skip: process.platform === 'win32' }, () => {
     const fifo = lockPath();
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-    assert.match(refusal(() => acquireRunLock(fifo)), /^".*" is a FIFO \(named pipe\), not a lock file resid-norms wrote; remove it, or choose another --out$/);
+    assert.match(
+      refusal(() => acquireRunLock(fifo)),
+      /^".*" is a FIFO \(named pipe\), not a lock file resid-norms wrote; remove it, or choose another --out$/,
+    );
     assert.ok(lstatSync(fifo).isFIFO());
     const target = join(dir, 'precious.txt');
     writeFileSync(target, 'keep me');
     const link = lockPath();
     symlinkSync(target, link);
-    assert.match(refusal(() => acquireRunLock(link)), /is a symbolic link, not a lock file/);
+    assert.match(
+      refusal(() => acquireRunLock(link)),
+      /is a symbolic link, not a lock file/,
+    );
     const dangling = lockPath();
     symlinkSync(join(dir, 'nowhere'), dangling);
-    assert.match(refusal(() => acquireRunLock(dangling)), /is a symbolic link/);
+    assert.match(
+      refusal(() => acquireRunLock(dangling)),
+      /is a symbolic link/,
+    );
     assert.equal(existsSync(join(dir, 'nowhere')), false, 'nothing created through the link');
     const folder = lockPath();
     mkdirSync(folder);
-    assert.match(refusal(() => acquireRunLock(folder)), /is a folder, not a lock file/);
+    assert.match(
+      refusal(() => acquireRunLock(folder)),
+      /is a folder, not a lock file/,
+    );
     assert.equal(readFileSync(target, 'utf8'), 'keep me');
   });
 
   it('takes over an old file it cannot read as a lock; refuses one that may still be being written', () => {
     const path = lockPath();
     writeFileSync(path, 'garbage');
-    assert.match(refusal(() => acquireRunLock(path)), /is being taken by another process right now/);
+    assert.match(
+      refusal(() => acquireRunLock(path)),
+      /is being taken by another process right now/,
+    );
     const old = new Date(Date.now() - 60_000);
     utimesSync(path, old, old);
     const warnings: string[] = [];

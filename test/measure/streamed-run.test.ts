@@ -62,7 +62,18 @@ describe('measure --max-memory: block by block when the whole graph would not fi
     },
     {
       label: 'phi3 (fused qkv_proj and gate_up_proj fed as weight inputs, BF16)',
-      write: (at: string) => writeTinyPhi(at, { modelType: 'phi3', nLayers: N_LAYERS, dModel: 192, nHeads: 4, nKvHeads: 2, dMlp: 384, slidingWindow: 9, dtype: 'BF16', scale: 0.08 }),
+      write: (at: string) =>
+        writeTinyPhi(at, {
+          modelType: 'phi3',
+          nLayers: N_LAYERS,
+          dModel: 192,
+          nHeads: 4,
+          nKvHeads: 2,
+          dMlp: 384,
+          slidingWindow: 9,
+          dtype: 'BF16',
+          scale: 0.08,
+        }),
       reference: (tiny: TinyModel, ids: number[]) => referencePhi(tiny.weights, tiny.config, ids),
     },
     {
@@ -77,16 +88,34 @@ describe('measure --max-memory: block by block when the whole graph would not fi
       const prompts = Array.from({ length: 7 }, (_, i) => Array.from({ length: 4 + 3 * i }, (_, p) => (i * 31 + p * 17 + 5) % 256));
       const promptsPath = join(dir, `prompts${index}.jsonl`);
       await writeFile(promptsPath, prompts.map((ids) => JSON.stringify({ ids })).join('\n'));
-      const base: MeasureRequest = { model: tiny.dir, promptsPath, batchSize: 3, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, diagnostics: DIAGNOSTICS, prepackWeights: false, chunkTokens: 40 };
+      const base: MeasureRequest = {
+        model: tiny.dir,
+        promptsPath,
+        batchSize: 3,
+        prependBos: true,
+        exclusions: true,
+        device: 'cpu',
+        threads: 1,
+        refresh: false,
+        diagnostics: DIAGNOSTICS,
+        prepackWeights: false,
+        chunkTokens: 40,
+      };
 
       // The budget the refusal names is enough: it is the smallest, so every batch runs a row at a time.
       let minimum = 0;
-      await assert.rejects(measure({ ...base, outPath: join(dir, `refused${index}.json`), maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()), (error: unknown) => {
-        assert.ok(error instanceof BudgetTooSmallError, String(error));
-        assert.match(error.message, /^--max-memory \(1 MB\) is too small for this model: one block's float32 weights \(.*\), the logit lens's final norm and unembedding .*need at least .*; give --max-memory \S+ or more/);
-        minimum = namedMinimum(error);
-        return true;
-      });
+      await assert.rejects(
+        measure({ ...base, outPath: join(dir, `refused${index}.json`), maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()),
+        (error: unknown) => {
+          assert.ok(error instanceof BudgetTooSmallError, String(error));
+          assert.match(
+            error.message,
+            /^--max-memory \(1 MB\) is too small for this model: one block's float32 weights \(.*\), the logit lens's final norm and unembedding .*need at least .*; give --max-memory \S+ or more/,
+          );
+          minimum = namedMinimum(error);
+          return true;
+        },
+      );
       const reporter = createSilentReporter();
       const streamedPath = join(dir, `streamed${index}.json`);
       await measure({ ...base, outPath: streamedPath, maxMemory: { bytes: minimum, source: '--max-memory' } }, reporter);
@@ -106,7 +135,10 @@ describe('measure --max-memory: block by block when the whole graph would not fi
       streamed.sequences.forEach((sequence, s) => {
         const expected: HookNorms = family.reference(tiny, sequence.ids);
         for (const hook of streamed.hooks as HookName[]) {
-          for (const [metric, table] of [['centered', sequence.norms[hook]!], ['raw', sequence.rawNorms[hook]!]] as const) {
+          for (const [metric, table] of [
+            ['centered', sequence.norms[hook]!],
+            ['raw', sequence.rawNorms[hook]!],
+          ] as const) {
             table.forEach((row, layer) =>
               row.forEach((value, position) => {
                 const other = (metric === 'centered' ? whole.sequences[s]!.norms : whole.sequences[s]!.rawNorms)[hook]![layer]![position]!;
@@ -124,13 +156,17 @@ describe('measure --max-memory: block by block when the whole graph would not fi
         for (const [hook, rows] of Object.entries(whole.summaries[metric])) {
           rows.forEach((row, layer) => {
             const mine = streamed.summaries[metric][hook as HookName]![layer]!;
-            for (const key of ['mean', 'median', 'q05', 'q95', 'std'] as const) assert.ok(Math.abs(mine[key] - row[key]) <= 1e-6 * Math.abs(row[key]), `${metric} ${hook} layer ${layer} ${key}`);
+            for (const key of ['mean', 'median', 'q05', 'q95', 'std'] as const)
+              assert.ok(Math.abs(mine[key] - row[key]) <= 1e-6 * Math.abs(row[key]), `${metric} ${hook} layer ${layer} ${key}`);
           });
         }
       }
 
       // Diagnostics, lens included (its final norm and unembedding applied to every stream): as the whole graph's.
-      const [streamedRows, wholeRows] = [await readTokenRows(await readMeasurementFile(streamedPath)), await readTokenRows(await readMeasurementFile(wholePath))];
+      const [streamedRows, wholeRows] = [
+        await readTokenRows(await readMeasurementFile(streamedPath)),
+        await readTokenRows(await readMeasurementFile(wholePath)),
+      ];
       let compared = 0;
       let worst = 0;
       for (const [r, row] of wholeRows.entries()) {
@@ -139,7 +175,14 @@ describe('measure --max-memory: block by block when the whole graph would not fi
           (value as number[]).forEach((want, i) => {
             const got = (streamedRows[r]![name] as number[])[i]!;
             const measure = measureOf(name);
-            const difference = measure === 'mismatches' ? (got === want ? 0 : 1) : measure === 'absolute' ? Math.abs(got - want) / 1e-6 : Math.abs(got - want) / Math.max(Math.abs(want), name === 'lens_entropy' ? 0.01 : 1e-6) / 1e-5;
+            const difference =
+              measure === 'mismatches'
+                ? got === want
+                  ? 0
+                  : 1
+                : measure === 'absolute'
+                  ? Math.abs(got - want) / 1e-6
+                  : Math.abs(got - want) / Math.max(Math.abs(want), name === 'lens_entropy' ? 0.01 : 1e-6) / 1e-5;
             worst = Math.max(worst, difference);
             compared += 1;
           });
@@ -154,12 +197,26 @@ describe('measure --max-memory: block by block when the whole graph would not fi
     const tiny = await writeTinyLlama(join(dir, 'resume-model'), { nLayers: N_LAYERS, dModel: 192, nHeads: 4, dMlp: 384 });
     const promptsPath = join(dir, 'resume.txt');
     await writeFile(promptsPath, Array.from({ length: 6 }, (_, i) => `prompt ${i} ${'and more '.repeat(i)}`).join('\n'));
-    const base: MeasureRequest = { model: tiny.dir, promptsPath, batchSize: 1, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, hooks: ['resid_pre', 'mlp_out'], chunkTokens: 1 };
+    const base: MeasureRequest = {
+      model: tiny.dir,
+      promptsPath,
+      batchSize: 1,
+      prependBos: true,
+      exclusions: true,
+      device: 'cpu',
+      threads: 1,
+      refresh: false,
+      hooks: ['resid_pre', 'mlp_out'],
+      chunkTokens: 1,
+    };
     let minimum = 0;
-    await assert.rejects(measure({ ...base, outPath: join(dir, 'resume-refused.json'), maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()), (error: unknown) => {
-      minimum = namedMinimum(error as BudgetTooSmallError);
-      return true;
-    });
+    await assert.rejects(
+      measure({ ...base, outPath: join(dir, 'resume-refused.json'), maxMemory: { bytes: 1e6, source: '--max-memory' } }, createSilentReporter()),
+      (error: unknown) => {
+        minimum = namedMinimum(error as BudgetTooSmallError);
+        return true;
+      },
+    );
     const request = { ...base, maxMemory: { bytes: minimum, source: '--max-memory' } };
     const outPath = join(dir, 'resumed.json');
     const controller = new AbortController();
@@ -171,7 +228,10 @@ describe('measure --max-memory: block by block when the whole graph would not fi
     });
     const reporter = createSilentReporter();
     await measure({ ...request, outPath }, reporter);
-    assert.ok(reporter.messages.some((m) => /resuming: 1 of 6 batches are done/.test(m)), reporter.messages.join('\n'));
+    assert.ok(
+      reporter.messages.some((m) => /resuming: 1 of 6 batches are done/.test(m)),
+      reporter.messages.join('\n'),
+    );
     await measure({ ...request, outPath: join(dir, 'uninterrupted.json') }, createSilentReporter());
     await assertSameTables(outPath, join(dir, 'uninterrupted.json'));
     assert.equal((await readMeasured(outPath)).runtime.resumedBatches, 1);
@@ -180,9 +240,15 @@ describe('measure --max-memory: block by block when the whole graph would not fi
     const notes: string[] = [];
     let ticked = 0;
     const watching = { tick: (amount = 1) => void (ticked += amount), note: (text: string) => void notes.push(text), done: () => undefined };
-    const watched = { ...createSilentReporter(), progress: (label: string) => (label === 'measuring (tokens × blocks)' ? watching : { tick: () => undefined, done: () => undefined }) };
+    const watched = {
+      ...createSilentReporter(),
+      progress: (label: string) => (label === 'measuring (tokens × blocks)' ? watching : { tick: () => undefined, done: () => undefined }),
+    };
     const measured = await measure({ ...request, outPath: join(dir, 'watched.json') }, watched);
-    const expected = Array.from({ length: 6 }, (_, c) => [`chunk ${c + 1}/6, embeddings`, ...Array.from({ length: N_LAYERS }, (_, l) => `chunk ${c + 1}/6, block ${l + 1}/${N_LAYERS}`)]).flat();
+    const expected = Array.from({ length: 6 }, (_, c) => [
+      `chunk ${c + 1}/6, embeddings`,
+      ...Array.from({ length: N_LAYERS }, (_, l) => `chunk ${c + 1}/6, block ${l + 1}/${N_LAYERS}`),
+    ]).flat();
     assert.deepEqual(notes, expected);
     assert.equal(ticked, N_LAYERS * measured.measurement.runtime.tokens);
   });

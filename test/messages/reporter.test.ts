@@ -25,7 +25,10 @@ function terminal(columns: number) {
     },
     /** Every state the current line was drawn in: the text between carriage returns. */
     draws(): string[] {
-      return written.split(/\r|\n/).map((part) => part.replaceAll('\x1b[K', '')).filter((part) => part !== '');
+      return written
+        .split(/\r|\n/)
+        .map((part) => part.replaceAll('\x1b[K', ''))
+        .filter((part) => part !== '');
     },
   };
 }
@@ -36,7 +39,11 @@ describe('progress line', () => {
   it('never takes more than the terminal width less one column, whatever the label and counts', () => {
     const label = 'openai-community/gpt2-xl/model-00001-of-00002.safetensors';
     for (let columns = 10; columns <= 200; columns += 7) {
-      for (const [current, total] of [[0, 6_431_878_936], [3_000_000_000, 6_431_878_936], [405_200, 405_200]] as const) {
+      for (const [current, total] of [
+        [0, 6_431_878_936],
+        [3_000_000_000, 6_431_878_936],
+        [405_200, 405_200],
+      ] as const) {
         const line = formatProgressLine(label, current, total, 'bytes', 8_456, columns);
         assert.ok(width(line) <= columns - 1, `${columns} columns: ${JSON.stringify(line)} is ${width(line)} wide`);
       }
@@ -57,7 +64,10 @@ describe('progress line', () => {
     progress.note?.('chunk 2/2, block 1/22');
     progress.done();
     const draws = screen.draws();
-    assert.ok(draws.some((line) => line.startsWith('measuring (tokens × blocks), chunk 1/2, block 3/22 ')), draws.join('\n'));
+    assert.ok(
+      draws.some((line) => line.startsWith('measuring (tokens × blocks), chunk 1/2, block 3/22 ')),
+      draws.join('\n'),
+    );
     assert.match(draws.at(-1)!, /^measuring \(tokens × blocks\), chunk 2\/2, block 1\/22 .* 500\/1000/);
   });
 
@@ -83,7 +93,10 @@ describe('progress line', () => {
     reporter.warn('SIGINT: finishing the current batch, then stopping (send it again to stop at once)');
     reporter.info('resuming: 2 of 5 batches are done');
     const lines = screen.screen();
-    assert.deepEqual(lines.slice(0, 2), ['warning: SIGINT: finishing the current batch, then stopping (send it again to stop at once)', 'resuming: 2 of 5 batches are done']);
+    assert.deepEqual(lines.slice(0, 2), [
+      'warning: SIGINT: finishing the current batch, then stopping (send it again to stop at once)',
+      'resuming: 2 of 5 batches are done',
+    ]);
     assert.match(lines[2]!, /^measuring \(tokens\) .* 40\/100/, 'the progress line is below the messages, redrawn');
     progress.done();
     reporter.warn('after the progress');
@@ -100,7 +113,10 @@ describe('progress line', () => {
   });
 
   it('stays silent without a terminal and with --quiet, but warnings still show', () => {
-    for (const [quiet, isTTY] of [[false, false], [true, true]] as const) {
+    for (const [quiet, isTTY] of [
+      [false, false],
+      [true, true],
+    ] as const) {
       let written = '';
       const reporter = createConsoleReporter({ quiet, stream: { isTTY, columns: 80, write: (text: string) => (written += text) } });
       const progress = reporter.progress('x', 10, 'items');
@@ -115,7 +131,10 @@ describe('progress line', () => {
 describe('the final line of measure', () => {
   it('counts the whole run, saying how much came from the checkpoint of an interrupted one', () => {
     const tables = { tokens: { name: 'r.tokens.parquet', rows: 405_200 }, prompts: { name: 'r.prompts.parquet', rows: 500 } };
-    assert.equal(describeRun({ tables, runtime: { device: 'cpu', threads: 2, seconds: 10, tokens: 405_200, tokensPerSecond: 40_520, resumedBatches: 0 } }), '500 prompts, 405200 tokens, 40520 tokens/s');
+    assert.equal(
+      describeRun({ tables, runtime: { device: 'cpu', threads: 2, seconds: 10, tokens: 405_200, tokensPerSecond: 40_520, resumedBatches: 0 } }),
+      '500 prompts, 405200 tokens, 40520 tokens/s',
+    );
     assert.equal(
       describeRun({ tables, runtime: { device: 'cpu', threads: 2, seconds: 10, tokens: 362_190, tokensPerSecond: 36_219, resumedBatches: 5 } }),
       '500 prompts, 405200 tokens (43010 of them from 5 batches saved before), 36219 tokens/s',

@@ -69,7 +69,8 @@ describe('model aliases', () => {
 
 describe('the embedded demo model', () => {
   it('is an alias, in any letter case, for its folder in the package (no download)', async () => {
-    for (const spelling of ['demo-gpt2', 'DEMO-GPT2']) assert.deepEqual(await parseModelSpec(spelling), { kind: 'local', dir: DEMO_MODEL_DIR, id: 'demo-gpt2' });
+    for (const spelling of ['demo-gpt2', 'DEMO-GPT2'])
+      assert.deepEqual(await parseModelSpec(spelling), { kind: 'local', dir: DEMO_MODEL_DIR, id: 'demo-gpt2' });
     await assert.rejects(parseModelSpec('demo-gpt2@main'), /embedded in the package and has no revisions/);
     assert.ok(suggestAliases('demo-gpt').includes('demo-gpt2'), 'a typo of it is answered with it');
   });
@@ -91,13 +92,33 @@ describe('resid-norms models', () => {
     const panelLine = (panel: string) => lines.indexOf(panel);
     assert.ok(panelLine('Embedded (in the package, no download)') === 0, 'the demo model comes first');
     assert.ok(panelLine('OpenAI/Facebook') >= 0 && panelLine('EleutherAI') > panelLine('OpenAI/Facebook'));
-    for (const entry of EMBEDDED_MODELS) assert.deepEqual(rowOf(result.stdout, entry.alias), [entry.alias, 'models/demo-gpt2/', ARCHITECTURES[entry.family]!.family, String(entry.nLayers), String(entry.dModel), entry.size, 'none']);
+    for (const entry of EMBEDDED_MODELS)
+      assert.deepEqual(rowOf(result.stdout, entry.alias), [
+        entry.alias,
+        'models/demo-gpt2/',
+        ARCHITECTURES[entry.family]!.family,
+        String(entry.nLayers),
+        String(entry.dModel),
+        entry.size,
+        'none',
+      ]);
     for (const entry of MODEL_ALIASES) {
       const cells = rowOf(result.stdout, entry.alias);
-      assert.deepEqual(cells, [entry.alias, entry.repo, ARCHITECTURES[entry.family]!.family, String(entry.nLayers), String(entry.dModel), entry.size, 'unknown']);
+      assert.deepEqual(cells, [
+        entry.alias,
+        entry.repo,
+        ARCHITECTURES[entry.family]!.family,
+        String(entry.nLayers),
+        String(entry.dModel),
+        entry.size,
+        'unknown',
+      ]);
       // Listed under its own panel: the nearest panel title above it.
       const line = lines.find((candidate) => candidate.trim().split(/\s{2,}/)[0] === entry.alias)!;
-      const above = lines.slice(0, lines.indexOf(line)).reverse().find((candidate) => candidate !== '' && !candidate.startsWith(' '));
+      const above = lines
+        .slice(0, lines.indexOf(line))
+        .reverse()
+        .find((candidate) => candidate !== '' && !candidate.startsWith(' '));
       assert.equal(above, aliasPanel(entry), entry.alias);
     }
     assert.match(result.stdout, /unknown: HF_HUB_OFFLINE is set\./);
@@ -115,11 +136,22 @@ describe('resid-norms models', () => {
     hub.repos.set('openai-community/gpt2', {
       sha: fakeSha('gpt2'),
       // pytorch_model.bin and the README are not downloaded, so not counted.
-      files: new Map([['config.json', bytes(600)], ['tokenizer.json', bytes(1_300_000)], ['model.safetensors', bytes(2_000_000)], ['pytorch_model.bin', bytes(3_000_000)], ['README.md', bytes(10)]]),
+      files: new Map([
+        ['config.json', bytes(600)],
+        ['tokenizer.json', bytes(1_300_000)],
+        ['model.safetensors', bytes(2_000_000)],
+        ['pytorch_model.bin', bytes(3_000_000)],
+        ['README.md', bytes(10)],
+      ]),
     });
     hub.repos.set('EleutherAI/pythia-70m', {
       sha: fakeSha('pythia'),
-      files: new Map([['config.json', bytes(500)], ['model.safetensors.index.json', bytes(400)], ['model-00001-of-00002.safetensors', bytes(1_000_000)], ['model-00002-of-00002.safetensors', bytes(500_000)]]),
+      files: new Map([
+        ['config.json', bytes(500)],
+        ['model.safetensors.index.json', bytes(400)],
+        ['model-00001-of-00002.safetensors', bytes(1_000_000)],
+        ['model-00002-of-00002.safetensors', bytes(500_000)],
+      ]),
     });
     const url = await hub.start();
     try {

@@ -41,7 +41,13 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
     ['data/train-0.parquet', parquet(['alpha beta', 'gamma delta'])],
     ['data/train-1.parquet', parquet(['epsilon zeta'])],
   ]);
-  const baseEnv = (cache: string): NodeJS.ProcessEnv => ({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), RESID_NORMS_HUB_RETRY_MS: '1' });
+  const baseEnv = (cache: string): NodeJS.ProcessEnv => ({
+    HF_ENDPOINT: hub.url,
+    HF_HUB_CACHE: cache,
+    HF_TOKEN: '',
+    HF_TOKEN_PATH: join(root, 'no-token'),
+    RESID_NORMS_HUB_RETRY_MS: '1',
+  });
   const measureArgs = (out: string) => ['measure', '--model', model, '--prompts', `hf://datasets/${DATASET}`, '--out', out];
 
   before(async () => {
@@ -57,10 +63,29 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
   const serve = (extra: Map<string, Buffer> = new Map()) => hub.datasets.set(DATASET, { sha: fakeSha('pile'), files: new Map([...files, ...extra]) });
 
   const refusals: Array<{ name: string; fault?: Fault; pageSize?: number; extra?: Map<string, Buffer>; message: RegExp }> = [
-    { name: 'a next page that is the page itself', fault: { treeLinks: 'self' }, message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main links to a page it gave already \(.*\/tree\/[0-9a-f]{40}\), a loop$/ },
-    { name: 'a next page on another host', fault: { treeLinks: 'elsewhere' }, message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main links its next page to another host \(http:\/\/127\.0\.0\.1:\d+\); refused$/ },
-    { name: 'more pages than the bound', pageSize: 1, extra: new Map(Array.from({ length: 210 }, (_, i) => [`notes/${i}.txt`, Buffer.from('x')])), message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main runs to more than 200 pages; give a narrower path$/ },
-    { name: 'a file name leading out of the snapshot', extra: new Map([['../escape.parquet', parquet(['x'])]]), message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main lists a file "\.\.\/escape\.parquet", refused: it has an empty, "\." or "\.\." part/ },
+    {
+      name: 'a next page that is the page itself',
+      fault: { treeLinks: 'self' },
+      message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main links to a page it gave already \(.*\/tree\/[0-9a-f]{40}\), a loop$/,
+    },
+    {
+      name: 'a next page on another host',
+      fault: { treeLinks: 'elsewhere' },
+      message:
+        /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main links its next page to another host \(http:\/\/127\.0\.0\.1:\d+\); refused$/,
+    },
+    {
+      name: 'more pages than the bound',
+      pageSize: 1,
+      extra: new Map(Array.from({ length: 210 }, (_, i) => [`notes/${i}.txt`, Buffer.from('x')])),
+      message: /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main runs to more than 200 pages; give a narrower path$/,
+    },
+    {
+      name: 'a file name leading out of the snapshot',
+      extra: new Map([['../escape.parquet', parquet(['x'])]]),
+      message:
+        /^http:\/\/127\.0\.0\.1:\d+: the listing of dataset test-org\/pile@main lists a file "\.\.\/escape\.parquet", refused: it has an empty, "\." or "\.\." part/,
+    },
   ];
   for (const testCase of refusals) {
     it(`refuses ${testCase.name}: exit 5, one line, nothing kept`, async () => {
@@ -76,7 +101,10 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
         const lines = result.stderr.trimEnd().split('\n');
         assert.equal(lines.length, 1, result.stderr);
         assert.match(lines[0]!.replace(/^resid-norms: /, ''), testCase.message);
-        assert.deepEqual(diffTrees(outside, await snapshotTree(root)).filter((line) => !line.startsWith(cache.slice(root.length + 1))), []);
+        assert.deepEqual(
+          diffTrees(outside, await snapshotTree(root)).filter((line) => !line.startsWith(cache.slice(root.length + 1))),
+          [],
+        );
         assert.deepEqual(await refusedCacheProblems(cache), []);
       } finally {
         hub.treePageSize = 1000;
@@ -95,7 +123,10 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
     assert.equal(spawnSync('mkfifo', [blob]).status, 0);
     const result = await runCli(measureArgs(join(root, 'fifo', 'second.json')), { env: { ...baseEnv(cache), HF_HUB_OFFLINE: '1' }, timeoutMs: 30_000 });
     assert.equal(result.code, ExitCode.network, result.stderr);
-    assert.match(result.stderr, /^resid-norms: the cached ".*train-1\.parquet" of dataset "test-org\/pile@main" is a FIFO \(named pipe\), not a regular file; remove it and run again online\n$/);
+    assert.match(
+      result.stderr,
+      /^resid-norms: the cached ".*train-1\.parquet" of dataset "test-org\/pile@main" is a FIFO \(named pipe\), not a regular file; remove it and run again online\n$/,
+    );
   });
 
   it('with the Hub down, uses the cached snapshot and says so in one warning', async () => {
@@ -103,23 +134,43 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
     const cache = await mkdtemp(join(root, 'cache-'));
     assert.equal((await runCli(measureArgs(join(root, 'down', 'first.json')), { env: baseEnv(cache), timeoutMs: 60_000 })).code, 0);
     const closed = await closedPort();
-    const down = await runCli(measureArgs(join(root, 'down', 'second.json')), { env: { ...baseEnv(cache), HF_ENDPOINT: `http://127.0.0.1:${closed}` }, timeoutMs: 60_000 });
+    const down = await runCli(measureArgs(join(root, 'down', 'second.json')), {
+      env: { ...baseEnv(cache), HF_ENDPOINT: `http://127.0.0.1:${closed}` },
+      timeoutMs: 60_000,
+    });
     assert.equal(down.code, 0, down.stderr);
-    assert.match(down.stderr, new RegExp(`warning: cannot reach http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\) to get "test-org/pile"; using the cached snapshot [0-9a-f]{10} of dataset "test-org/pile@main" \\(2 Parquet files\\)`));
+    assert.match(
+      down.stderr,
+      new RegExp(
+        `warning: cannot reach http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\) to get "test-org/pile"; using the cached snapshot [0-9a-f]{10} of dataset "test-org/pile@main" \\(2 Parquet files\\)`,
+      ),
+    );
     const empty = await mkdtemp(join(root, 'cache-'));
-    const nothing = await runCli(measureArgs(join(root, 'down', 'third.json')), { env: { ...baseEnv(empty), HF_ENDPOINT: `http://127.0.0.1:${closed}` }, timeoutMs: 60_000 });
+    const nothing = await runCli(measureArgs(join(root, 'down', 'third.json')), {
+      env: { ...baseEnv(empty), HF_ENDPOINT: `http://127.0.0.1:${closed}` },
+      timeoutMs: 60_000,
+    });
     assert.equal(nothing.code, ExitCode.network);
     assert.match(nothing.stderr, /^resid-norms: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/, 'nothing cached: the failure as it is');
   });
 
   for (const command of ['measure', 'sweep --prepare'] as const) {
     it(`exits 130 on SIGTERM during a dataset download (${command})`, async () => {
-      hub.datasets.set(DATASET, { sha: fakeSha('pile slow'), files: new Map([['data/slow.parquet', Buffer.concat([files.get('data/train-0.parquet')!, Buffer.alloc(50_000)])]]) });
+      hub.datasets.set(DATASET, {
+        sha: fakeSha('pile slow'),
+        files: new Map([['data/slow.parquet', Buffer.concat([files.get('data/train-0.parquet')!, Buffer.alloc(50_000)])]]),
+      });
       hub.faults.set('data/slow.parquet', { stallAfterBytes: 100 });
       hub.cdnLog.length = 0;
       const work = await mkdtemp(join(root, 'sigterm-'));
-      const args = command === 'measure' ? measureArgs(join(work, 'out', 'r.json')) : ['sweep', '--models', model, '--prompts', `hf://datasets/${DATASET}`, '--prepare', '-o', join(work, 'sweep')];
-      const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...baseEnv(join(work, 'cache')), RESID_NORMS_HUB_STALL_TIMEOUT_MS: '600000' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const args =
+        command === 'measure'
+          ? measureArgs(join(work, 'out', 'r.json'))
+          : ['sweep', '--models', model, '--prompts', `hf://datasets/${DATASET}`, '--prepare', '-o', join(work, 'sweep')];
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { ...process.env, ...baseEnv(join(work, 'cache')), RESID_NORMS_HUB_STALL_TIMEOUT_MS: '600000' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (chunk) => (stderr += chunk));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -134,8 +185,14 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
         child.kill('SIGTERM');
         assert.equal(await exited, ExitCode.interrupted, stderr);
         assert.ok(Date.now() - signalledAt < 5_000);
-        assert.match(stderr.trimEnd().split('\n').at(-1)!, /^resid-norms: SIGTERM while downloading dataset "test-org\/pile@main"; finished files stay in the cache and a partial one resumes: run the same command again$/);
-        assert.ok((await readdir(work)).every((name) => name === 'cache' || name === 'sweep'), 'no results');
+        assert.match(
+          stderr.trimEnd().split('\n').at(-1)!,
+          /^resid-norms: SIGTERM while downloading dataset "test-org\/pile@main"; finished files stay in the cache and a partial one resumes: run the same command again$/,
+        );
+        assert.ok(
+          (await readdir(work)).every((name) => name === 'cache' || name === 'sweep'),
+          'no results',
+        );
       } finally {
         clearTimeout(killer);
         child.kill('SIGKILL');
@@ -148,7 +205,10 @@ describe('Hub datasets: bounded listings, the cache, signals', () => {
   it('writes nothing when the listing is refused before any file (a tree 404 is "no Parquet file under")', async () => {
     serve();
     const cache = await mkdtemp(join(root, 'cache-'));
-    const result = await runCli(['measure', '--model', model, '--prompts', `hf://datasets/${DATASET}/nothing/here.parquet`, '--out', join(root, 'none', 'r.json')], { env: baseEnv(cache), timeoutMs: 30_000 });
+    const result = await runCli(
+      ['measure', '--model', model, '--prompts', `hf://datasets/${DATASET}/nothing/here.parquet`, '--out', join(root, 'none', 'r.json')],
+      { env: baseEnv(cache), timeoutMs: 30_000 },
+    );
     assert.equal(result.code, ExitCode.badInput, result.stderr);
     assert.match(result.stderr, /^resid-norms: dataset "test-org\/pile@main" has no Parquet file under "nothing\/here\.parquet"/);
     assert.deepEqual(await refusedCacheProblems(cache), []);

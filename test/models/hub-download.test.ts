@@ -108,8 +108,14 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
 
   it('explains gated repos: 401 without a token, 403 with a token lacking access', async () => {
     hub.repos.set('test-org/gated', { ...hub.repos.get(REPO)!, gatedTokens: ['hf_allowed'] });
-    await assert.rejects(resolve('test-org/gated'), /"test-org\/gated" is gated \(HTTP 401\): accept its terms on the Hub, then run `huggingface-cli login` or set HF_TOKEN/);
-    await assert.rejects(resolve('test-org/gated', { HF_TOKEN: 'hf_other' }), /"test-org\/gated" is gated and the token from HF_TOKEN has no access \(HTTP 403\)/);
+    await assert.rejects(
+      resolve('test-org/gated'),
+      /"test-org\/gated" is gated \(HTTP 401\): accept its terms on the Hub, then run `huggingface-cli login` or set HF_TOKEN/,
+    );
+    await assert.rejects(
+      resolve('test-org/gated', { HF_TOKEN: 'hf_other' }),
+      /"test-org\/gated" is gated and the token from HF_TOKEN has no access \(HTTP 403\)/,
+    );
     const model = await resolve('test-org/gated', { HF_TOKEN: 'hf_allowed' });
     assert.equal(model.revision, SHA);
     assert.ok(hub.log.some((r) => r.authorization === 'Bearer hf_allowed'));
@@ -130,7 +136,10 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     files.delete('model.safetensors');
     files.set('model-00001-of-00002.safetensors', encodeSafetensors([{ name: 'x', shape: [1], data: Float32Array.of(1) }]));
     files.set('model-00002-of-00002.safetensors', encodeSafetensors([{ name: 'y', shape: [1], data: Float32Array.of(2) }]));
-    files.set('model.safetensors.index.json', Buffer.from(JSON.stringify({ weight_map: { x: 'model-00001-of-00002.safetensors', y: 'model-00002-of-00002.safetensors' } })));
+    files.set(
+      'model.safetensors.index.json',
+      Buffer.from(JSON.stringify({ weight_map: { x: 'model-00001-of-00002.safetensors', y: 'model-00002-of-00002.safetensors' } })),
+    );
     files.set('pytorch_model.bin', Buffer.from('pickle'));
     hub.repos.set('test-org/sharded', { sha: SHA, files });
     const model = await resolve('test-org/sharded');
@@ -148,7 +157,10 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     noWeights.delete('model.safetensors');
     noWeights.set('tf_model.h5', Buffer.from('h5'));
     hub.repos.set('test-org/no-weights', { sha: SHA, files: noWeights });
-    await assert.rejects(resolve('test-org/no-weights'), /"test-org\/no-weights" has no weights to read: expected model\.safetensors .* it has tf_model\.h5, which are not read/);
+    await assert.rejects(
+      resolve('test-org/no-weights'),
+      /"test-org\/no-weights" has no weights to read: expected model\.safetensors .* it has tf_model\.h5, which are not read/,
+    );
   });
 
   it('retries a 500 and resumes a dropped connection, ending with a verified blob', async () => {
@@ -167,7 +179,10 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     await writeFile(join(blobs, `${createHash('sha256').update(expected).digest('hex')}.incomplete`), expected.subarray(0, 1000));
     const model = await resolve(REPO);
     assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), expected);
-    assert.ok(hub.log.some((r) => r.url.endsWith('model.safetensors') && r.range === 'bytes=1000-'), 'only the missing bytes are requested');
+    assert.ok(
+      hub.log.some((r) => r.url.endsWith('model.safetensors') && r.range === 'bytes=1000-'),
+      'only the missing bytes are requested',
+    );
   });
 
   it('never keeps a corrupt download, and a rerun succeeds', async () => {
@@ -188,7 +203,10 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     hub.faults.set('model.safetensors', { truncateTo: 100 });
     await assert.rejects(resolve(REPO), (error: unknown) => {
       assert.ok(error instanceof NetworkError);
-      assert.match(error.message, /download of "test-org\/tiny-gpt2\/model\.safetensors" has 100 bytes instead of \d+; the partial file was removed, run again to retry/);
+      assert.match(
+        error.message,
+        /download of "test-org\/tiny-gpt2\/model\.safetensors" has 100 bytes instead of \d+; the partial file was removed, run again to retry/,
+      );
       return true;
     });
     const folder = join(cache, 'models--test-org--tiny-gpt2');
@@ -205,27 +223,69 @@ describe('Hub downloads into the Hugging Face cache (local fake Hub on 127.0.0.1
     await writeFile(text, 'Hi there\n');
     const outOfVocab = join(root, 'ids.jsonl');
     await writeFile(outOfVocab, '{"ids": [1, 2]}\n{"ids": [3, 99999]}\n');
-    const base = { model: REPO, outPath: join(root, 'early.json'), batchSize: 2, prependBos: true, exclusions: true, device: 'cpu' as const, threads: 1, refresh: false, env };
+    const base = {
+      model: REPO,
+      outPath: join(root, 'early.json'),
+      batchSize: 2,
+      prependBos: true,
+      exclusions: true,
+      device: 'cpu' as const,
+      threads: 1,
+      refresh: false,
+      env,
+    };
     const cases = [
       { request: { ...base, promptsPath: text, maxTokens: 999 }, message: /--max-tokens 999 exceeds the context length .*\(32\)/ },
       { request: { ...base, promptsPath: text, massiveDims: [16], diagnostics: ['massive' as const] }, message: /--massive-dims 16 is not a dimension/ },
       { request: { ...base, promptsPath: outOfVocab }, message: /prompt 2 \(line 2\) has token id 99999/ },
-      { request: { ...base, model: NEOX_REPO, promptsPath: text, hooks: ['resid_mid' as const] }, message: /--hooks resid_mid not available for gpt_neox \(parallel-residual blocks have no resid_mid\); available: resid_pre, attn_out, mlp_out, resid_post/ },
-      { request: { ...base, promptsPath: text, maxMemory: { bytes: 1e6, source: '--max-memory' } }, message: /--max-memory \(1 MB\) is too small for this model: one block's float32 weights alone need at least .* \(from config\.json, before any weight is downloaded\); give --max-memory \S+ or more$/ },
+      {
+        request: { ...base, model: NEOX_REPO, promptsPath: text, hooks: ['resid_mid' as const] },
+        message:
+          /--hooks resid_mid not available for gpt_neox \(parallel-residual blocks have no resid_mid\); available: resid_pre, attn_out, mlp_out, resid_post/,
+      },
+      {
+        request: { ...base, promptsPath: text, maxMemory: { bytes: 1e6, source: '--max-memory' } },
+        message:
+          /--max-memory \(1 MB\) is too small for this model: one block's float32 weights alone need at least .* \(from config\.json, before any weight is downloaded\); give --max-memory \S+ or more$/,
+      },
     ];
     for (const { request, message } of cases) {
       hub.log.length = 0;
       const fresh = { ...env, HF_HUB_CACHE: await mkdtemp(join(root, 'cache-')) }; // so config.json is fetched again
       await assert.rejects(measure({ ...request, env: fresh }, reporter), message);
       const fetched = hub.log.map((entry) => entry.url);
-      assert.ok(fetched.some((url) => url.endsWith('/config.json')), `config.json was read from the Hub: ${fetched.join(' ')}`);
-      assert.deepEqual(fetched.filter((url) => url.endsWith('.safetensors')), [], 'no weights downloaded');
+      assert.ok(
+        fetched.some((url) => url.endsWith('/config.json')),
+        `config.json was read from the Hub: ${fetched.join(' ')}`,
+      );
+      assert.deepEqual(
+        fetched.filter((url) => url.endsWith('.safetensors')),
+        [],
+        'no weights downloaded',
+      );
     }
     hub.log.length = 0;
     const mechanismsEnv = { ...env, HF_HUB_CACHE: await mkdtemp(join(root, 'cache-')) };
-    const mechanisms = { model: REPO, promptsPath: text, outPath: join(root, 'early.mechanisms.json'), samples: 4, seed: 0, batchSize: 2, maxTokens: 999, prependBos: true, device: 'cpu' as const, threads: 1, refresh: false, env: mechanismsEnv };
+    const mechanisms = {
+      model: REPO,
+      promptsPath: text,
+      outPath: join(root, 'early.mechanisms.json'),
+      samples: 4,
+      seed: 0,
+      batchSize: 2,
+      maxTokens: 999,
+      prependBos: true,
+      device: 'cpu' as const,
+      threads: 1,
+      refresh: false,
+      env: mechanismsEnv,
+    };
     await assert.rejects(analyzeMechanisms(mechanisms, reporter), /--max-tokens 999 exceeds/);
-    assert.deepEqual(hub.log.map((entry) => entry.url).filter((url) => url.endsWith('.safetensors')), [], 'mechanisms: no weights downloaded');
+    assert.deepEqual(
+      hub.log.map((entry) => entry.url).filter((url) => url.endsWith('.safetensors')),
+      [],
+      'mechanisms: no weights downloaded',
+    );
     // The same request with good flags goes on to the weights.
     await measure({ ...base, promptsPath: text }, reporter);
     assert.ok(hub.log.some((entry) => entry.url.endsWith('/model.safetensors')));

@@ -22,14 +22,25 @@ describe('the fake Hub answers as the real Hub does', () => {
 
   before(async () => {
     hub = new FakeHub();
-    hub.repos.set(REPO, { sha: SHA, files: new Map([['config.json', CONFIG], ['model.safetensors', WEIGHTS], ['data/x.txt', Buffer.from('x')]]), revisions: { step1: { sha: fakeSha('proto step1'), files: new Map([['config.json', CONFIG]]) } } });
+    hub.repos.set(REPO, {
+      sha: SHA,
+      files: new Map([
+        ['config.json', CONFIG],
+        ['model.safetensors', WEIGHTS],
+        ['data/x.txt', Buffer.from('x')],
+      ]),
+      revisions: { step1: { sha: fakeSha('proto step1'), files: new Map([['config.json', CONFIG]]) } },
+    });
     hub.repos.set('test-org/lfs', { sha: SHA, files: new Map([['model.safetensors', WEIGHTS]]), storage: 'lfs' });
     await hub.start();
   });
   after(() => hub.stop());
 
   it('resolve: 302 to the CDN on another port, with X-Repo-Commit, X-Linked-Etag and X-Linked-Size on the 302; Xet adds X-Xet-Hash and its links', async () => {
-    for (const [repo, xet] of [[REPO, true], ['test-org/lfs', false]] as const) {
+    for (const [repo, xet] of [
+      [REPO, true],
+      ['test-org/lfs', false],
+    ] as const) {
       const answer = await get(`/${repo}/resolve/main/model.safetensors`);
       assert.equal(answer.status, 302);
       const location = new URL(answer.headers.get('location')!);
@@ -94,7 +105,9 @@ describe('the fake Hub answers as the real Hub does', () => {
     const full = (await (await get(`/api/models/${REPO}/revision/step1`)).json()) as { sha: string; siblings: object[] };
     assert.equal(full.sha, fakeSha('proto step1'));
     assert.deepEqual(full.siblings, [{ rfilename: 'config.json' }]);
-    const blobs = (await (await get(`/api/models/${REPO}/revision/main?blobs=true`)).json()) as { siblings: Array<{ rfilename: string; blobId: string; size: number; lfs?: { sha256: string } }> };
+    const blobs = (await (await get(`/api/models/${REPO}/revision/main?blobs=true`)).json()) as {
+      siblings: Array<{ rfilename: string; blobId: string; size: number; lfs?: { sha256: string } }>;
+    };
     const config = blobs.siblings.find((sibling) => sibling.rfilename === 'config.json')!;
     const git = spawnSync('git', ['hash-object', '--stdin'], { input: CONFIG });
     if (git.status === 0) assert.equal(config.blobId, git.stdout.toString().trim(), 'the git oid is what git computes');
@@ -115,8 +128,17 @@ describe('the fake Hub answers as the real Hub does', () => {
     } finally {
       hub.treePageSize = 1000;
     }
-    const refs = (await (await get(`/api/models/${REPO}/refs`)).json()) as { branches: Array<{ name: string; ref: string; targetCommit: string }>; tags: unknown[] };
-    assert.deepEqual(refs.branches.map((branch) => [branch.name, branch.ref, branch.targetCommit]), [['main', 'refs/heads/main', SHA], ['step1', 'refs/heads/step1', fakeSha('proto step1')]]);
+    const refs = (await (await get(`/api/models/${REPO}/refs`)).json()) as {
+      branches: Array<{ name: string; ref: string; targetCommit: string }>;
+      tags: unknown[];
+    };
+    assert.deepEqual(
+      refs.branches.map((branch) => [branch.name, branch.ref, branch.targetCommit]),
+      [
+        ['main', 'refs/heads/main', SHA],
+        ['step1', 'refs/heads/step1', fakeSha('proto step1')],
+      ],
+    );
   });
 
   it('429 with RateLimit and RateLimit-Policy past the quota; every API answer tells what is left', async () => {

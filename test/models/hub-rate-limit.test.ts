@@ -28,7 +28,12 @@ function scripted(answers: Response[]) {
   const sleep = async (ms: number) => {
     waits.push(ms);
   };
-  return { waits, calls: () => calls, fetch: (options: { rateLimitWaitMs?: number } = {}) => createRetryingFetch({ retries: 3, baseDelayMs: 10, rateLimitRetries: 3, rateLimitWaitMs: options.rateLimitWaitMs ?? 300_000, sleep }, inner) };
+  return {
+    waits,
+    calls: () => calls,
+    fetch: (options: { rateLimitWaitMs?: number } = {}) =>
+      createRetryingFetch({ retries: 3, baseDelayMs: 10, rateLimitRetries: 3, rateLimitWaitMs: options.rateLimitWaitMs ?? 300_000, sleep }, inner),
+  };
 }
 
 describe('the rate limit (HTTP 429)', () => {
@@ -66,7 +71,8 @@ describe('the rate limit (HTTP 429)', () => {
     assert.equal((await run.fetch()('http://hub.invalid/x')).status, 200);
     assert.deepEqual(run.waits, [10, 3_000, 20]);
     const controller = new AbortController();
-    const waiting = createRetryingFetch({ retries: 3, baseDelayMs: 10, rateLimitRetries: 3, rateLimitWaitMs: 300_000 }, (async () => answer(429, { 'retry-after': '300' })) as typeof fetch);
+    const waiting = createRetryingFetch({ retries: 3, baseDelayMs: 10, rateLimitRetries: 3, rateLimitWaitMs: 300_000 }, (async () =>
+      answer(429, { 'retry-after': '300' })) as typeof fetch);
     const started = Date.now();
     setTimeout(() => controller.abort('SIGTERM'), 30);
     await assert.rejects(waiting('http://hub.invalid/x', { signal: controller.signal }), (error: unknown) => (error as Error).name === 'AbortError');
@@ -76,7 +82,10 @@ describe('the rate limit (HTTP 429)', () => {
   it('RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS is read, 300000 by default, and refused when not milliseconds', () => {
     assert.equal(readHubSettings({ HF_TOKEN_PATH: '/nonexistent' }).rateLimitWaitMs, 300_000);
     assert.equal(readHubSettings({ HF_TOKEN_PATH: '/nonexistent', RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS: '25' }).rateLimitWaitMs, 25);
-    assert.throws(() => readHubSettings({ RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS: 'a minute' }), /RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS "a minute" is not a number of milliseconds/);
+    assert.throws(
+      () => readHubSettings({ RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS: 'a minute' }),
+      /RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS "a minute" is not a number of milliseconds/,
+    );
   });
 });
 
@@ -100,7 +109,13 @@ describe('a Hub that rate-limits, end to end', () => {
 
   it('waits out two 429s (the named 1 s cut to the 20 ms cap) and downloads the model', async () => {
     hub.faults.set(API_FAULT, { rateLimitTimes: 2 });
-    const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, 'cache'), HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS: '20' };
+    const env = {
+      HF_ENDPOINT: hub.url,
+      HF_HUB_CACHE: join(root, 'cache'),
+      HF_TOKEN: '',
+      HF_TOKEN_PATH: join(root, 'no-token'),
+      RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS: '20',
+    };
     const model = await resolveModel('test-org/busy', { reporter: createSilentReporter(), env });
     assert.equal(model.revision, fakeSha('busy'));
     assert.equal(hub.log.filter((entry) => entry.url === '/api/models/test-org/busy/revision/main').length, 3, 'the listing asked three times');

@@ -59,22 +59,111 @@ describe('Hub refusals and misbehaviour: exit code, one line, nothing kept but c
   });
 
   const cases: RefusalCase[] = [
-    { name: 'a repo that does not exist, no token: 401', model: 'test-org/nope', code: ExitCode.badModel, message: /^model repo "test-org\/nope" \(revision "main"\) not found on http:\/\/127\.0\.0\.1:\d+, or gated \/ private \(run `huggingface-cli login` or set HF_TOKEN\); check the name/ },
-    { name: 'a private repo, no token: the same 401', repo: { privateTokens: ['hf_owner'] }, code: ExitCode.badModel, message: /^model repo "test-org\/tiny" \(revision "main"\) not found on .*, or gated \/ private \(run `huggingface-cli login` or set HF_TOKEN\)/ },
-    { name: 'a repo that does not exist, with a token: 404', model: 'test-org/nope', env: { HF_TOKEN: 'hf_fine' }, code: ExitCode.badModel, message: /^model repo "test-org\/nope" \(revision "main"\) not found on .* \(or private, and the token has no access\)/ },
-    { name: 'an expired token on a public repo: 401, named as the token', env: { HF_TOKEN: 'hf_expired' }, code: ExitCode.usage, message: /^http:\/\/127\.0\.0\.1:\d+ refused the access token from HF_TOKEN \(HTTP 401: "Invalid credentials in Authorization header"\) for "test-org\/tiny": it is invalid or expired; create a new one/ },
-    { name: 'a gated repo, no token', repo: { gatedTokens: ['hf_allowed'] }, code: ExitCode.badModel, message: /^"test-org\/tiny" is gated \(HTTP 401\): accept its terms on the Hub, then run `huggingface-cli login`/ },
-    { name: 'a gated repo, a token without access', repo: { gatedTokens: ['hf_allowed'] }, env: { HF_TOKEN: 'hf_other' }, code: ExitCode.badModel, message: /^"test-org\/tiny" is gated and the token from HF_TOKEN has no access \(HTTP 403\); accept its terms at http:\/\/127\.0\.0\.1:\d+\/test-org\/tiny/ },
-    { name: 'a small file whose git sha1 differs from its listing', faults: { 'tokenizer.json': { corruptWith: Buffer.alloc(0) } }, code: ExitCode.network, message: /^download of "test-org\/tiny\/tokenizer\.json" has a git sha1 that differs from the Hub's; the partial file was removed, run again to retry$/ },
-    { name: 'weights whose sha256 differs from the listing', faults: { 'model.safetensors': { corruptWith: Buffer.alloc(0) } }, code: ExitCode.network, message: /^download of "test-org\/tiny\/model\.safetensors" has a sha256 that differs from the Hub's; the partial file was removed/ },
-    { name: 'weights shorter than listed', faults: { 'model.safetensors': { truncateTo: 100 } }, code: ExitCode.network, message: /^download of "test-org\/tiny\/model\.safetensors" has 100 bytes instead of \d+/ },
-    { name: 'HTTP 429 on every try, exhausting the retries', faults: { [API_FAULT]: { rateLimitTimes: 100 } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+ rate-limited the requests for "test-org\/tiny" \(HTTP 429 4 times, waited between; 0 of 500 api requests left in this 300 s window, reset in 1 s\); wait a few minutes and run again .*, or log in/ },
-    { name: 'a redirect loop between resolve and the CDN', faults: { 'model.safetensors': { redirectLoop: true } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+ redirects in a loop \(\/test-org\/tiny\/resolve\/[0-9a-f]{40}\/model\.safetensors → \/loop\/.* → \/test-org\/tiny\/resolve\/.*\) for "test-org\/tiny\/model\.safetensors"/ },
-    { name: 'a weights body that never ends', faults: { 'model.safetensors': { endless: true } }, code: ExitCode.network, message: /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused, run again later or check HF_ENDPOINT$/ },
-    { name: 'a gzip bomb as the weights body', faults: { 'model.safetensors': { gzipBombBytes: 20_000_000 } }, code: ExitCode.network, message: /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused/ },
-    { name: 'a CDN that answers 416 to every request, a range or not', faults: { 'model.safetensors': { refuseRanges: 'always' } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+ answered 416 \(range not satisfiable\) for the whole of "test-org\/tiny\/model\.safetensors"$/ },
-    { name: 'a listing of the wrong shape', faults: { [API_FAULT]: { malformedAnswer: true } }, code: ExitCode.network, message: /^http:\/\/127\.0\.0\.1:\d+: the listing of test-org\/tiny@main is not what the Hub API gives \(sha: .*\)$/ },
-    { name: 'an API answer that never ends', faults: { [API_FAULT]: { endlessAnswer: true } }, code: ExitCode.network, message: /^"test-org\/tiny": the answer of http:\/\/127\.0\.0\.1:\d+\/api\/models\/test-org\/tiny\/revision\/main is larger than 33554432 bytes, the most an API answer may be; refused/ },
+    {
+      name: 'a repo that does not exist, no token: 401',
+      model: 'test-org/nope',
+      code: ExitCode.badModel,
+      message:
+        /^model repo "test-org\/nope" \(revision "main"\) not found on http:\/\/127\.0\.0\.1:\d+, or gated \/ private \(run `huggingface-cli login` or set HF_TOKEN\); check the name/,
+    },
+    {
+      name: 'a private repo, no token: the same 401',
+      repo: { privateTokens: ['hf_owner'] },
+      code: ExitCode.badModel,
+      message: /^model repo "test-org\/tiny" \(revision "main"\) not found on .*, or gated \/ private \(run `huggingface-cli login` or set HF_TOKEN\)/,
+    },
+    {
+      name: 'a repo that does not exist, with a token: 404',
+      model: 'test-org/nope',
+      env: { HF_TOKEN: 'hf_fine' },
+      code: ExitCode.badModel,
+      message: /^model repo "test-org\/nope" \(revision "main"\) not found on .* \(or private, and the token has no access\)/,
+    },
+    {
+      name: 'an expired token on a public repo: 401, named as the token',
+      env: { HF_TOKEN: 'hf_expired' },
+      code: ExitCode.usage,
+      message:
+        /^http:\/\/127\.0\.0\.1:\d+ refused the access token from HF_TOKEN \(HTTP 401: "Invalid credentials in Authorization header"\) for "test-org\/tiny": it is invalid or expired; create a new one/,
+    },
+    {
+      name: 'a gated repo, no token',
+      repo: { gatedTokens: ['hf_allowed'] },
+      code: ExitCode.badModel,
+      message: /^"test-org\/tiny" is gated \(HTTP 401\): accept its terms on the Hub, then run `huggingface-cli login`/,
+    },
+    {
+      name: 'a gated repo, a token without access',
+      repo: { gatedTokens: ['hf_allowed'] },
+      env: { HF_TOKEN: 'hf_other' },
+      code: ExitCode.badModel,
+      message:
+        /^"test-org\/tiny" is gated and the token from HF_TOKEN has no access \(HTTP 403\); accept its terms at http:\/\/127\.0\.0\.1:\d+\/test-org\/tiny/,
+    },
+    {
+      name: 'a small file whose git sha1 differs from its listing',
+      faults: { 'tokenizer.json': { corruptWith: Buffer.alloc(0) } },
+      code: ExitCode.network,
+      message: /^download of "test-org\/tiny\/tokenizer\.json" has a git sha1 that differs from the Hub's; the partial file was removed, run again to retry$/,
+    },
+    {
+      name: 'weights whose sha256 differs from the listing',
+      faults: { 'model.safetensors': { corruptWith: Buffer.alloc(0) } },
+      code: ExitCode.network,
+      message: /^download of "test-org\/tiny\/model\.safetensors" has a sha256 that differs from the Hub's; the partial file was removed/,
+    },
+    {
+      name: 'weights shorter than listed',
+      faults: { 'model.safetensors': { truncateTo: 100 } },
+      code: ExitCode.network,
+      message: /^download of "test-org\/tiny\/model\.safetensors" has 100 bytes instead of \d+/,
+    },
+    {
+      name: 'HTTP 429 on every try, exhausting the retries',
+      faults: { [API_FAULT]: { rateLimitTimes: 100 } },
+      code: ExitCode.network,
+      message:
+        /^http:\/\/127\.0\.0\.1:\d+ rate-limited the requests for "test-org\/tiny" \(HTTP 429 4 times, waited between; 0 of 500 api requests left in this 300 s window, reset in 1 s\); wait a few minutes and run again .*, or log in/,
+    },
+    {
+      name: 'a redirect loop between resolve and the CDN',
+      faults: { 'model.safetensors': { redirectLoop: true } },
+      code: ExitCode.network,
+      message:
+        /^http:\/\/127\.0\.0\.1:\d+ redirects in a loop \(\/test-org\/tiny\/resolve\/[0-9a-f]{40}\/model\.safetensors → \/loop\/.* → \/test-org\/tiny\/resolve\/.*\) for "test-org\/tiny\/model\.safetensors"/,
+    },
+    {
+      name: 'a weights body that never ends',
+      faults: { 'model.safetensors': { endless: true } },
+      code: ExitCode.network,
+      message:
+        /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused, run again later or check HF_ENDPOINT$/,
+    },
+    {
+      name: 'a gzip bomb as the weights body',
+      faults: { 'model.safetensors': { gzipBombBytes: 20_000_000 } },
+      code: ExitCode.network,
+      message: /^"test-org\/tiny\/model\.safetensors": the server sent more than the \d+ bytes its listing gives; refused/,
+    },
+    {
+      name: 'a CDN that answers 416 to every request, a range or not',
+      faults: { 'model.safetensors': { refuseRanges: 'always' } },
+      code: ExitCode.network,
+      message: /^http:\/\/127\.0\.0\.1:\d+ answered 416 \(range not satisfiable\) for the whole of "test-org\/tiny\/model\.safetensors"$/,
+    },
+    {
+      name: 'a listing of the wrong shape',
+      faults: { [API_FAULT]: { malformedAnswer: true } },
+      code: ExitCode.network,
+      message: /^http:\/\/127\.0\.0\.1:\d+: the listing of test-org\/tiny@main is not what the Hub API gives \(sha: .*\)$/,
+    },
+    {
+      name: 'an API answer that never ends',
+      faults: { [API_FAULT]: { endlessAnswer: true } },
+      code: ExitCode.network,
+      message:
+        /^"test-org\/tiny": the answer of http:\/\/127\.0\.0\.1:\d+\/api\/models\/test-org\/tiny\/revision\/main is larger than 33554432 bytes, the most an API answer may be; refused/,
+    },
   ];
 
   for (const testCase of cases) {
@@ -89,10 +178,22 @@ describe('Hub refusals and misbehaviour: exit code, one line, nothing kept but c
       }
       const cache = await mkdtemp(join(root, 'cache-'));
       const outside = await snapshotTree(root);
-      const result = await runCli(['measure', '--model', testCase.model ?? REPO, '--prompts', join(root, 'prompts.txt'), '--out', join(root, 'out', 'r.json')], {
-        env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), RESID_NORMS_HUB_RETRY_MS: '1', RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS: '20', ...testCase.env },
-        timeoutMs: 60_000,
-      });
+      const result = await runCli(
+        ['measure', '--model', testCase.model ?? REPO, '--prompts', join(root, 'prompts.txt'), '--out', join(root, 'out', 'r.json')],
+        {
+          env: {
+            HF_ENDPOINT: hub.url,
+            HF_HUB_CACHE: cache,
+            HF_TOKEN: '',
+            HUGGING_FACE_HUB_TOKEN: '',
+            HF_TOKEN_PATH: join(root, 'no-token'),
+            RESID_NORMS_HUB_RETRY_MS: '1',
+            RESID_NORMS_HUB_RATE_LIMIT_WAIT_MS: '20',
+            ...testCase.env,
+          },
+          timeoutMs: 60_000,
+        },
+      );
       assert.equal(result.code, testCase.code, result.stderr);
       const lines = result.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, `one line on stderr:\n${result.stderr}`);
@@ -108,7 +209,12 @@ describe('Hub refusals and misbehaviour: exit code, one line, nothing kept but c
   // 416 handled, not refused: through the CLI, with the exit code and what the cache holds after.
   const resumes: Array<{ name: string; partial: (weights: Buffer) => Buffer; fault?: Fault; ranges: Array<string | undefined> }> = [
     { name: 'a partial file with the full size is finished without a request', partial: (weights) => weights, ranges: [] },
-    { name: 'a partial file and a CDN that refuses ranges (416): the whole file from byte 0', partial: (weights) => weights.subarray(0, 1000), fault: { refuseRanges: true }, ranges: ['bytes=1000-', undefined] },
+    {
+      name: 'a partial file and a CDN that refuses ranges (416): the whole file from byte 0',
+      partial: (weights) => weights.subarray(0, 1000),
+      fault: { refuseRanges: true },
+      ranges: ['bytes=1000-', undefined],
+    },
   ];
   for (const testCase of resumes) {
     it(`resumes: ${testCase.name}`, async () => {
@@ -123,12 +229,26 @@ describe('Hub refusals and misbehaviour: exit code, one line, nothing kept but c
       await writeFile(join(blobs, `${createHash('sha256').update(weights).digest('hex')}.incomplete`), testCase.partial(weights));
       hub.log.length = 0;
       const result = await runCli(['measure', '--model', REPO, '--prompts', join(root, 'prompts.txt'), '--out', join(cache, 'out', 'r.json')], {
-        env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), RESID_NORMS_HUB_RETRY_MS: '1' },
+        env: {
+          HF_ENDPOINT: hub.url,
+          HF_HUB_CACHE: cache,
+          HF_TOKEN: '',
+          HUGGING_FACE_HUB_TOKEN: '',
+          HF_TOKEN_PATH: join(root, 'no-token'),
+          RESID_NORMS_HUB_RETRY_MS: '1',
+        },
         timeoutMs: 60_000,
       });
       assert.equal(result.code, 0, result.stderr);
-      assert.deepEqual(hub.log.filter((entry) => entry.url.endsWith('/model.safetensors')).map((entry) => entry.range), testCase.ranges);
-      assert.deepEqual((await readdir(blobs)).filter((name) => name.endsWith('.incomplete')), [], 'the partial file became the blob');
+      assert.deepEqual(
+        hub.log.filter((entry) => entry.url.endsWith('/model.safetensors')).map((entry) => entry.range),
+        testCase.ranges,
+      );
+      assert.deepEqual(
+        (await readdir(blobs)).filter((name) => name.endsWith('.incomplete')),
+        [],
+        'the partial file became the blob',
+      );
       await rm(cache, { recursive: true, force: true });
     });
   }

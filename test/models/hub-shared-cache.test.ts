@@ -24,7 +24,11 @@ describe('a Hugging Face cache shared by concurrent downloads', () => {
   let hub: FakeHub;
   let weights: Buffer;
   const reporter = createSilentReporter();
-  const resolve = (spec: string, cache: string) => resolveModel(spec, { reporter, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, RESID_NORMS_HUB_RETRY_MS: '1', HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token') } });
+  const resolve = (spec: string, cache: string) =>
+    resolveModel(spec, {
+      reporter,
+      env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, RESID_NORMS_HUB_RETRY_MS: '1', HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token') },
+    });
   const blobs = (cache: string) => join(cache, 'models--test-org--shared', 'blobs');
 
   before(async () => {
@@ -54,7 +58,14 @@ describe('a Hugging Face cache shared by concurrent downloads', () => {
     const script = `import { resolveModel } from ${JSON.stringify(new URL('../../src/models/resolve-model.js', import.meta.url).href)};
 import { createSilentReporter } from ${JSON.stringify(new URL('../../src/messages/reporter.js', import.meta.url).href)};
 await resolveModel(process.argv[1], { reporter: createSilentReporter(), env: process.env });`;
-    const env = { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, RESID_NORMS_HUB_RETRY_MS: '1', HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token') };
+    const env = {
+      ...process.env,
+      HF_ENDPOINT: hub.url,
+      HF_HUB_CACHE: cache,
+      RESID_NORMS_HUB_RETRY_MS: '1',
+      HF_TOKEN: '',
+      HF_TOKEN_PATH: join(root, 'no-token'),
+    };
     const results = await Promise.all(
       [`${REPO}@step0`, `${REPO}@step1`].map(
         (spec) =>
@@ -92,7 +103,14 @@ await resolveModel(process.argv[1], { reporter: createSilentReporter(), env: pro
     hub.log.length = 0;
     const resolved = await resolve(`${REPO}@step0`, cache);
     assert.ok((await readFile(join(resolved.dir, 'model.safetensors'))).equals(weights));
-    assert.deepEqual(hub.log.filter((entry) => entry.url.endsWith('/model.safetensors')).map((entry) => entry.range), [`bytes=${half}-`]);
-    assert.deepEqual((await readdir(blobs(cache))).filter((name) => name.includes('.incomplete')), [`${sha256(weights)}.incomplete.other-node.${dead}.89abcdef`], "another host's cannot be checked and is left");
+    assert.deepEqual(
+      hub.log.filter((entry) => entry.url.endsWith('/model.safetensors')).map((entry) => entry.range),
+      [`bytes=${half}-`],
+    );
+    assert.deepEqual(
+      (await readdir(blobs(cache))).filter((name) => name.includes('.incomplete')),
+      [`${sha256(weights)}.incomplete.other-node.${dead}.89abcdef`],
+      "another host's cannot be checked and is left",
+    );
   });
 });

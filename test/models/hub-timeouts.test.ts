@@ -67,11 +67,36 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
   }
 
   const timeouts: Array<{ name: string; file: string; fault: Fault; message: RegExp }> = [
-    { name: 'headers of the commit lookup that never come', file: API_FAULT, fault: { delayHeadersMs: 20_000 }, message: /timed out for "test-org\/slow-gpt2" \(no answer within 0\.4 s\)/ },
-    { name: 'headers of the weights that never come', file: 'model.safetensors', fault: { delayHeadersMs: 20_000 }, message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(no answer within 0\.4 s\)/ },
-    { name: 'a transfer that stops after 100 bytes', file: 'model.safetensors', fault: { stallAfterBytes: 100 }, message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(no data for 0\.4 s\)/ },
-    { name: 'a server that sends a byte every 0.8 s', file: 'config.json', fault: { trickle: { bytes: 1, everyMs: 800 } }, message: /timed out for "test-org\/slow-gpt2\/config\.json" \(no data for 0\.4 s\)/ },
-    { name: 'a server that trickles a byte every 50 ms (never silent for a whole window)', file: 'model.safetensors', fault: { trickle: { bytes: 1, everyMs: 50 } }, message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(only \d+ bytes in 0\.4 s \(a trickle; at least 1024 expected\)\)/ },
+    {
+      name: 'headers of the commit lookup that never come',
+      file: API_FAULT,
+      fault: { delayHeadersMs: 20_000 },
+      message: /timed out for "test-org\/slow-gpt2" \(no answer within 0\.4 s\)/,
+    },
+    {
+      name: 'headers of the weights that never come',
+      file: 'model.safetensors',
+      fault: { delayHeadersMs: 20_000 },
+      message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(no answer within 0\.4 s\)/,
+    },
+    {
+      name: 'a transfer that stops after 100 bytes',
+      file: 'model.safetensors',
+      fault: { stallAfterBytes: 100 },
+      message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(no data for 0\.4 s\)/,
+    },
+    {
+      name: 'a server that sends a byte every 0.8 s',
+      file: 'config.json',
+      fault: { trickle: { bytes: 1, everyMs: 800 } },
+      message: /timed out for "test-org\/slow-gpt2\/config\.json" \(no data for 0\.4 s\)/,
+    },
+    {
+      name: 'a server that trickles a byte every 50 ms (never silent for a whole window)',
+      file: 'model.safetensors',
+      fault: { trickle: { bytes: 1, everyMs: 50 } },
+      message: /timed out for "test-org\/slow-gpt2\/model\.safetensors" \(only \d+ bytes in 0\.4 s \(a trickle; at least 1024 expected\)\)/,
+    },
   ];
   for (const { name, file, fault, message } of timeouts) {
     it(`times out ${name}`, () =>
@@ -93,12 +118,18 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
     withSlowHub({ 'model.safetensors': { stallAfterBytes: 1000 } }, async ({ hub, cache, env }) => {
       await assert.rejects(resolveModel(REPO, { reporter, env: env() }), /timed out/);
       const blobs = await readdir(join(cache, 'models--test-org--slow-gpt2', 'blobs'));
-      assert.ok(blobs.some((name) => name.endsWith('.incomplete')), blobs.join(', '));
+      assert.ok(
+        blobs.some((name) => name.endsWith('.incomplete')),
+        blobs.join(', '),
+      );
       hub.faults.clear();
       hub.log.length = 0;
       const model = await resolveModel(REPO, { reporter, env: env() });
       assert.equal(model.revision, SHA);
-      assert.ok(hub.log.some((request) => request.url.endsWith('/model.safetensors') && request.range === 'bytes=1000-'), 'the rerun asks for the rest only');
+      assert.ok(
+        hub.log.some((request) => request.url.endsWith('/model.safetensors') && request.range === 'bytes=1000-'),
+        'the rerun asks for the rest only',
+      );
     }));
 
   it('does not time out a slow transfer that keeps moving', () =>
@@ -116,7 +147,10 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
 
   it('refuses a timeout that is not a number of milliseconds', () =>
     withSlowHub({}, async ({ env }) => {
-      await assert.rejects(resolveModel(REPO, { reporter, env: env({ RESID_NORMS_HUB_STALL_TIMEOUT_MS: 'soon' }) }), /RESID_NORMS_HUB_STALL_TIMEOUT_MS "soon" is not a number of milliseconds from 1 to 3600000/);
+      await assert.rejects(
+        resolveModel(REPO, { reporter, env: env({ RESID_NORMS_HUB_STALL_TIMEOUT_MS: 'soon' }) }),
+        /RESID_NORMS_HUB_STALL_TIMEOUT_MS "soon" is not a number of milliseconds from 1 to 3600000/,
+      );
     }));
 
   // One signal as a real process: SIGTERM, what job schedulers and CI send. SIGINT reaches the
@@ -145,7 +179,10 @@ describe('Hub timeouts (fake Hub on 127.0.0.1 with slow, trickling and delayed-h
         assert.equal(code, ExitCode.interrupted, stderr);
         assert.ok(Date.now() - signalledAt < 5_000, `stopped ${Date.now() - signalledAt} ms after SIGTERM`);
         const last = stderr.trimEnd().split('\n').at(-1)!;
-        assert.match(last, /^resid-norms: SIGTERM while downloading "test-org\/slow-gpt2@main"; finished files stay in the cache and a partial one resumes: run the same command again$/);
+        assert.match(
+          last,
+          /^resid-norms: SIGTERM while downloading "test-org\/slow-gpt2@main"; finished files stay in the cache and a partial one resumes: run the same command again$/,
+        );
         await assert.rejects(readdir(join(work, 'out')), 'no results file and no checkpoint');
       } finally {
         clearTimeout(killer);

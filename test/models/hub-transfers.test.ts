@@ -29,7 +29,11 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
   let files: Map<string, Buffer>;
   let weights: Buffer;
   const reporter = createSilentReporter();
-  const resolve = (spec = REPO, env: NodeJS.ProcessEnv = {}) => resolveModel(spec, { reporter, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, RESID_NORMS_HUB_RETRY_MS: '1', HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), ...env } });
+  const resolve = (spec = REPO, env: NodeJS.ProcessEnv = {}) =>
+    resolveModel(spec, {
+      reporter,
+      env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, RESID_NORMS_HUB_RETRY_MS: '1', HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), ...env },
+    });
   const blobs = () => join(cache, 'models--test-org--moving', 'blobs');
   const partial = () => join(blobs(), `${sha256(weights)}.incomplete`);
   const weightRequests = () => hub.log.filter((entry) => entry.url.endsWith('/model.safetensors'));
@@ -42,7 +46,13 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
     weights = files.get('model.safetensors')!;
     const step1 = await writeTinyGpt2(join(root, 'step1'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32, seed: 9 });
     hub = new FakeHub();
-    hub.repos.set(REPO, { sha: fakeSha('moving'), files, revisions: { step1: { sha: fakeSha('moving step1'), files: new Map([...files, ['model.safetensors', await readFile(join(step1.dir, 'model.safetensors'))]]) } } });
+    hub.repos.set(REPO, {
+      sha: fakeSha('moving'),
+      files,
+      revisions: {
+        step1: { sha: fakeSha('moving step1'), files: new Map([...files, ['model.safetensors', await readFile(join(step1.dir, 'model.safetensors'))]]) },
+      },
+    });
     hub.repos.set('test-org/classic', { sha: fakeSha('classic'), files, storage: 'lfs' });
     hub.repos.set('test-org/gated', { sha: fakeSha('gated'), files, gatedTokens: ['hf_allowed'] });
     await hub.start();
@@ -60,23 +70,40 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
 
   it('makes one API call per revision; a second revision fetches only the files that differ', async () => {
     await resolve();
-    assert.deepEqual(hub.log.filter((entry) => entry.url.startsWith('/api/models/')).map((entry) => entry.url + entry.query), [`/api/models/${REPO}/revision/main?blobs=true`]);
+    assert.deepEqual(
+      hub.log.filter((entry) => entry.url.startsWith('/api/models/')).map((entry) => entry.url + entry.query),
+      [`/api/models/${REPO}/revision/main?blobs=true`],
+    );
     const resolved = hub.log.filter((entry) => entry.url.includes('/resolve/')).map((entry) => entry.url.split('/').pop());
     assert.deepEqual(resolved.sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     hub.log.length = 0;
     await resolve(`${REPO}@step1`);
     assert.equal(hub.log.filter((entry) => entry.url.startsWith('/api/models/')).length, 1);
-    assert.deepEqual(hub.log.filter((entry) => entry.url.includes('/resolve/')).map((entry) => entry.url.split('/').pop()), ['model.safetensors'], 'the tokenizer and config blobs are shared');
+    assert.deepEqual(
+      hub.log.filter((entry) => entry.url.includes('/resolve/')).map((entry) => entry.url.split('/').pop()),
+      ['model.safetensors'],
+      'the tokenizer and config blobs are shared',
+    );
   });
 
   it('follows resolve to the Xet bridge and to cdn-lfs alike, and small files through the same-origin 307', async () => {
-    for (const [repo, prefix] of [[REPO, '/xet-bridge-us/'], ['test-org/classic', '/repos/']] as const) {
+    for (const [repo, prefix] of [
+      [REPO, '/xet-bridge-us/'],
+      ['test-org/classic', '/repos/'],
+    ] as const) {
       hub.cdnLog.length = 0;
       const model = await resolve(repo);
       assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), weights);
-      assert.deepEqual(hub.cdnLog.map((entry) => entry.url.startsWith(prefix)), [true], `${repo}: one CDN request, on ${prefix}`);
+      assert.deepEqual(
+        hub.cdnLog.map((entry) => entry.url.startsWith(prefix)),
+        [true],
+        `${repo}: one CDN request, on ${prefix}`,
+      );
     }
-    assert.ok(hub.log.some((entry) => entry.url.startsWith('/api/resolve-cache/models/test-org/classic/')), 'the 307 is followed');
+    assert.ok(
+      hub.log.some((entry) => entry.url.startsWith('/api/resolve-cache/models/test-org/classic/')),
+      'the 307 is followed',
+    );
   });
 
   it('sends the token to the Hub, never to the CDN', async () => {
@@ -109,7 +136,10 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
     await writeFile(partial(), Buffer.alloc(weights.length, 1));
     const model = await resolve();
     assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), weights);
-    assert.deepEqual(weightRequests().map((entry) => entry.range), [undefined]);
+    assert.deepEqual(
+      weightRequests().map((entry) => entry.range),
+      [undefined],
+    );
   });
 
   for (const [name, fault, ranges] of [
@@ -122,7 +152,10 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
       await writeFile(partial(), weights.subarray(0, 1000));
       const model = await resolve();
       assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), weights);
-      assert.deepEqual(weightRequests().map((entry) => entry.range), ranges);
+      assert.deepEqual(
+        weightRequests().map((entry) => entry.range),
+        ranges,
+      );
     });
   }
 
@@ -131,7 +164,10 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
       hub.faults.set('model.safetensors', { dropAfterBytes: 700, dropTimes: 2 });
       const model = await resolve(repo);
       assert.deepEqual(await readFile(join(model.dir, 'model.safetensors')), weights);
-      assert.deepEqual(hub.cdnLog.map((entry) => entry.range), [undefined, 'bytes=700-', 'bytes=1400-']);
+      assert.deepEqual(
+        hub.cdnLog.map((entry) => entry.range),
+        [undefined, 'bytes=700-', 'bytes=1400-'],
+      );
     });
   }
 
@@ -150,7 +186,12 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
     const blob = join(blobs(), sha256(weights));
     await rm(blob);
     assert.equal(spawnSync('mkfifo', [blob]).status, 0);
-    await assert.rejects(resolve(REPO, { HF_HUB_OFFLINE: '1' }), (error: unknown) => error instanceof NetworkError && /is not complete in the cache .* \(model\.safetensors is a FIFO \(named pipe\), not a regular file\)/.test(error.message));
+    await assert.rejects(
+      resolve(REPO, { HF_HUB_OFFLINE: '1' }),
+      (error: unknown) =>
+        error instanceof NetworkError &&
+        /is not complete in the cache .* \(model\.safetensors is a FIFO \(named pipe\), not a regular file\)/.test(error.message),
+    );
     const again = await resolve();
     assert.deepEqual(await readFile(join(again.dir, 'model.safetensors')), weights);
     assert.equal(again.dir, model.dir);
@@ -159,7 +200,11 @@ describe('Hub transfers: redirects, the CDN, resumes', () => {
   it('refuses a FIFO at the partial file name, at once', async () => {
     await mkdir(blobs(), { recursive: true });
     assert.equal(spawnSync('mkfifo', [partial()]).status, 0);
-    await assert.rejects(resolve(), (error: unknown) => error instanceof NetworkError && /\.incomplete" is a FIFO \(named pipe\), not a partial download; remove it and run again/.test(error.message));
+    await assert.rejects(
+      resolve(),
+      (error: unknown) =>
+        error instanceof NetworkError && /\.incomplete" is a FIFO \(named pipe\), not a partial download; remove it and run again/.test(error.message),
+    );
     assert.ok((await lstat(partial())).isFIFO(), 'left for the user to look at');
   });
 });

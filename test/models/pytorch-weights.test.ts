@@ -15,20 +15,43 @@ import { convertToPytorch, type PytorchLayout } from '../support/torch-model-fol
 
 describe('choosing the weight format', () => {
   it('prefers safetensors, an index over a single file, and reads PyTorch checkpoints otherwise', () => {
-    assert.deepEqual(chooseWeights(['config.json', 'pytorch_model.bin', 'model.safetensors']), { format: 'safetensors', entry: 'model.safetensors', sharded: false });
-    assert.deepEqual(chooseWeights(['pytorch_model.bin.index.json', 'model.safetensors.index.json']), { format: 'safetensors', entry: 'model.safetensors.index.json', sharded: true });
+    assert.deepEqual(chooseWeights(['config.json', 'pytorch_model.bin', 'model.safetensors']), {
+      format: 'safetensors',
+      entry: 'model.safetensors',
+      sharded: false,
+    });
+    assert.deepEqual(chooseWeights(['pytorch_model.bin.index.json', 'model.safetensors.index.json']), {
+      format: 'safetensors',
+      entry: 'model.safetensors.index.json',
+      sharded: true,
+    });
     assert.deepEqual(chooseWeights(['pytorch_model.bin', 'tf_model.h5']), { format: 'pytorch', entry: 'pytorch_model.bin', sharded: false });
-    assert.deepEqual(chooseWeights(['pytorch_model-00001-of-00002.bin', 'pytorch_model.bin.index.json']), { format: 'pytorch', entry: 'pytorch_model.bin.index.json', sharded: true });
+    assert.deepEqual(chooseWeights(['pytorch_model-00001-of-00002.bin', 'pytorch_model.bin.index.json']), {
+      format: 'pytorch',
+      entry: 'pytorch_model.bin.index.json',
+      sharded: true,
+    });
     assert.equal(chooseWeights(['model.pt', 'flax_model.msgpack']), undefined);
   });
 
   it('names what a folder without readable weights has', () => {
-    assert.match(noWeightsError('/m', ['config.json', 'consolidated.00.pth', 'tf_model.h5']).message, /"\/m" has no weights to read: expected model\.safetensors \(or model\.safetensors\.index\.json \+ shards\) or pytorch_model\.bin \(or pytorch_model\.bin\.index\.json \+ shards\); it has consolidated\.00\.pth, tf_model\.h5, which are not read/);
+    assert.match(
+      noWeightsError('/m', ['config.json', 'consolidated.00.pth', 'tf_model.h5']).message,
+      /"\/m" has no weights to read: expected model\.safetensors \(or model\.safetensors\.index\.json \+ shards\) or pytorch_model\.bin \(or pytorch_model\.bin\.index\.json \+ shards\); it has consolidated\.00\.pth, tf_model\.h5, which are not read/,
+    );
     assert.equal(noWeightsError('/m', []).exitCode, 4);
   });
 
   it('knows the weight files sweep --evict may remove', () => {
-    for (const name of ['model.safetensors', 'model-00001-of-00002.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model-00002-of-00003.bin', 'pytorch_model.bin.index.json']) assert.ok(isWeightFileName(name), name);
+    for (const name of [
+      'model.safetensors',
+      'model-00001-of-00002.safetensors',
+      'model.safetensors.index.json',
+      'pytorch_model.bin',
+      'pytorch_model-00002-of-00003.bin',
+      'pytorch_model.bin.index.json',
+    ])
+      assert.ok(isWeightFileName(name), name);
     for (const name of ['config.json', 'tokenizer.json', 'training_args.bin', 'vocab.json']) assert.ok(!isWeightFileName(name), name);
   });
 });
@@ -45,8 +68,16 @@ describe('the weights index over PyTorch checkpoints', () => {
   const layouts: Array<[string, PytorchLayout, string[]]> = [
     ['one zip file', {}, ['pytorch_model.bin']],
     ['one legacy file', { format: 'legacy' }, ['pytorch_model.bin']],
-    ['three zip shards and an index', { shards: 3 }, ['pytorch_model-00001-of-00003.bin', 'pytorch_model-00002-of-00003.bin', 'pytorch_model-00003-of-00003.bin']],
-    ['two legacy shards with a transposed view', { format: 'legacy', shards: 2, transposed: ['transformer.h.0.attn.c_attn.weight'] }, ['pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin']],
+    [
+      'three zip shards and an index',
+      { shards: 3 },
+      ['pytorch_model-00001-of-00003.bin', 'pytorch_model-00002-of-00003.bin', 'pytorch_model-00003-of-00003.bin'],
+    ],
+    [
+      'two legacy shards with a transposed view',
+      { format: 'legacy', shards: 2, transposed: ['transformer.h.0.attn.c_attn.weight'] },
+      ['pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin'],
+    ],
   ];
   let counter = 0;
   for (const [name, layout, files] of layouts) {
@@ -54,8 +85,14 @@ describe('the weights index over PyTorch checkpoints', () => {
       const dir = join(root, `bin-${(counter += 1)}`);
       await cp(reference, dir, { recursive: true });
       await convertToPytorch(dir, layout);
-      assert.deepEqual((await readdir(dir)).filter((file) => file.endsWith('.safetensors')), []);
-      assert.deepEqual(await listWeightFiles(dir), files.map((file) => join(dir, file)));
+      assert.deepEqual(
+        (await readdir(dir)).filter((file) => file.endsWith('.safetensors')),
+        [],
+      );
+      assert.deepEqual(
+        await listWeightFiles(dir),
+        files.map((file) => join(dir, file)),
+      );
       const [expected, actual] = [await readWeightIndex(reference), await readWeightIndex(dir)];
       assert.equal(actual.format, 'pytorch');
       assert.deepEqual([...actual.tensors.keys()].sort(), [...expected.tensors.keys()].sort());

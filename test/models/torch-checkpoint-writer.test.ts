@@ -31,17 +31,40 @@ async function fixtureStateDict(dtype: 'F32' | 'F16' | 'BF16'): Promise<{ tensor
   return { tensors, storages };
 }
 
-const MODULES: Array<[string, number]> = [['', 1], ['emb', 1], ['norm', 1], ['head', 1]];
+const MODULES: Array<[string, number]> = [
+  ['', 1],
+  ['emb', 1],
+  ['norm', 1],
+  ['head', 1],
+];
 
 /** The storage keys of a legacy file in the order its pickle first uses them (torch names them by pointer values). */
 function legacyKeys(bytes: Buffer): string[] {
   const keys: string[] = [];
   let at = 0;
-  for (let i = 0; i < 3; i += 1) at = unpickle(bytes, torchPickleHooks(() => null), at).end;
-  unpickle(bytes, torchPickleHooks((pid) => {
-    if (!keys.includes(pid.key)) keys.push(pid.key);
-    return { kind: 'object', type: 'storage', key: pid.key, className: pid.className, dtype: pid.dtype, elementBytes: pid.elementBytes, numel: pid.numel, location: pid.location };
-  }), at);
+  for (let i = 0; i < 3; i += 1)
+    at = unpickle(
+      bytes,
+      torchPickleHooks(() => null),
+      at,
+    ).end;
+  unpickle(
+    bytes,
+    torchPickleHooks((pid) => {
+      if (!keys.includes(pid.key)) keys.push(pid.key);
+      return {
+        kind: 'object',
+        type: 'storage',
+        key: pid.key,
+        className: pid.className,
+        dtype: pid.dtype,
+        elementBytes: pid.elementBytes,
+        numel: pid.numel,
+        location: pid.location,
+      };
+    }),
+    at,
+  );
   return keys;
 }
 
@@ -59,7 +82,11 @@ describe('the torch-checkpoint writer of the tests', () => {
       const genuine = await readFile(`${FIXTURES}/legacy-${dtype.toLowerCase()}.bin`);
       const { tensors, storages } = await fixtureStateDict(dtype);
       const keys = legacyKeys(genuine);
-      const written = encodeTorchCheckpoint(tensors, { format: 'legacy', moduleVersions: MODULES, legacyKeys: new Map(storages.map((storage, i) => [storage, keys[i]!])) });
+      const written = encodeTorchCheckpoint(tensors, {
+        format: 'legacy',
+        moduleVersions: MODULES,
+        legacyKeys: new Map(storages.map((storage, i) => [storage, keys[i]!])),
+      });
       assert.ok(written.equals(genuine), 'the bytes differ from torch.save');
     });
   }

@@ -44,7 +44,11 @@ describe('reading genuine PyTorch checkpoints', () => {
         assert.deepEqual(info.shape, want.shape, name);
         if (want.dtype === 'I64') {
           const bytes = await fileBytes(info);
-          assert.deepEqual(Array.from({ length: bytes.length / 8 }, (_, i) => Number(bytes.readBigInt64LE(8 * i))), want.values, name);
+          assert.deepEqual(
+            Array.from({ length: bytes.length / 8 }, (_, i) => Number(bytes.readBigInt64LE(8 * i))),
+            want.values,
+            name,
+          );
         } else {
           assert.deepEqual(Array.from(await readTensorValues(info)), want.values, name); // F16/BF16 values are exact in float32
         }
@@ -63,7 +67,8 @@ describe('reading genuine PyTorch checkpoints', () => {
       assert.deepEqual([row.byteOffset, row.byteLength, row.data], [weight.byteOffset + 6 * size, 3 * size, undefined], 'storage offset 6');
       assert.ok(transposed.data instanceof Uint8Array && transposed.data.length === 15 * size, 'the transposed view is copied');
       assert.equal(copiedBytes, 15 * size);
-      if (format === 'zip') for (const info of tensors.values()) if (info !== row) assert.equal(info.byteOffset % 64, 0, `${info.name}: zip records are 64-byte aligned`);
+      if (format === 'zip')
+        for (const info of tensors.values()) if (info !== row) assert.equal(info.byteOffset % 64, 0, `${info.name}: zip records are 64-byte aligned`);
     });
   }
 

@@ -49,7 +49,11 @@ async function assertRefused(path: string, pattern: RegExp): Promise<void> {
 /** A zip whose data.pkl is `body` (raw opcodes after PROTO 2) and whose storages are `records`. */
 function zipOf(body: number[] | Uint8Array, records: Array<[string, Uint8Array]> = []): Buffer {
   const pickled = Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from(body), Buffer.from([0x2e])]);
-  return encodeTorchZipRecords([['archive/data.pkl', pickled], ...records.map(([name, data]): [string, Uint8Array] => [`archive/${name}`, data]), ['archive/version', Buffer.from('3\n')]]);
+  return encodeTorchZipRecords([
+    ['archive/data.pkl', pickled],
+    ...records.map(([name, data]): [string, Uint8Array] => [`archive/${name}`, data]),
+    ['archive/version', Buffer.from('3\n')],
+  ]);
 }
 
 const ascii = (text: string) => [...Buffer.from(text, 'latin1')];
@@ -63,15 +67,29 @@ function claimingZip(numel: number, stored: number, tensor: { offset?: number; s
   const rebuilt: PyValue = {
     py: 'reduce',
     callable: sharedGlobal('torch._utils', '_rebuild_tensor_v2'),
-    args: pyTuple({ py: 'persistent', id: pid }, tensor.offset ?? 0, pyTuple(...shape), pyTuple(...shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))), false, orderedDict([])),
+    args: pyTuple(
+      { py: 'persistent', id: pid },
+      tensor.offset ?? 0,
+      pyTuple(...shape),
+      pyTuple(...shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))),
+      false,
+      orderedDict([]),
+    ),
   };
   const pickled = pickle(orderedDict([['w', rebuilt]]));
-  return encodeTorchZipRecords([['archive/data.pkl', pickled], ['archive/data/0', new Uint8Array(stored * 4)], ['archive/version', Buffer.from('3\n')]]);
+  return encodeTorchZipRecords([
+    ['archive/data.pkl', pickled],
+    ['archive/data/0', new Uint8Array(stored * 4)],
+    ['archive/version', Buffer.from('3\n')],
+  ]);
 }
 
 describe('refusing hostile pickles', () => {
   const genuine: Array<[string, RegExp]> = [
-    ['hostile-os-system.bin', /the global posix\.system is never allowed \(module posix is blocked, as in torch\) \(byte 2 of its pickle\); nothing in it was run$/],
+    [
+      'hostile-os-system.bin',
+      /the global posix\.system is never allowed \(module posix is blocked, as in torch\) \(byte 2 of its pickle\); nothing in it was run$/,
+    ],
     ['hostile-builtins-exec.bin', /the global builtins\.exec is not on the allow-list of torch\.load\(weights_only=True\)/],
     ['hostile-nested-eval.bin', /the global builtins\.eval is not on the allow-list/],
     ['hostile-legacy-os-system.bin', /the global posix\.system is never allowed/],
@@ -81,12 +99,24 @@ describe('refusing hostile pickles', () => {
   for (const [file, pattern] of genuine) it(`${file} (made by Python)`, () => assertRefused(`${FIXTURES}/${file}`, pattern));
 
   const handMade: Array<[string, number[], RegExp]> = [
-    ['a global of the model code', [...global('transformers.models.gpt2', 'GPT2Config'), 0x29, 0x52], /the global transformers\.models\.gpt2\.GPT2Config is not on the allow-list/],
+    [
+      'a global of the model code',
+      [...global('transformers.models.gpt2', 'GPT2Config'), 0x29, 0x52],
+      /the global transformers\.models\.gpt2\.GPT2Config is not on the allow-list/,
+    ],
     ['a Python 2 builtin', [...global('__builtin__', 'eval'), ...string('1'), 0x85, 0x52], /the global builtins\.eval is not on the allow-list/],
     ['REDUCE of something that is not a global', [...string('os.system'), 0x29, 0x52], /REDUCE calls a string, which is not an allowed global/],
-    ['an allowed global that is not a weight', [...global('torch._utils', '_rebuild_qtensor'), 0x29, 0x52], /torch\._utils\._rebuild_qtensor \(quantized tensors\) is allowed by torch but holds no weights/],
+    [
+      'an allowed global that is not a weight',
+      [...global('torch._utils', '_rebuild_qtensor'), 0x29, 0x52],
+      /torch\._utils\._rebuild_qtensor \(quantized tensors\) is allowed by torch but holds no weights/,
+    ],
     ['BUILD of a list', [0x5d, 0x7d, 0x62], /BUILD of a list \(a dict\); only a state dict's attributes are set by BUILD/],
-    ['a persistent id that is not a storage', [...string('module'), 0x85, 0x51], /a persistent id of type a string; only storages are loaded|a persistent id of type/],
+    [
+      'a persistent id that is not a storage',
+      [...string('module'), 0x85, 0x51],
+      /a persistent id of type a string; only storages are loaded|a persistent id of type/,
+    ],
     ['STACK_GLOBAL (protocol 4)', [...string('os'), ...string('system'), 0x93], /opcode STACK_GLOBAL \(0x93\) is not allowed/],
     ['INST', [0x28, 0x69, ...ascii('os\nsystem\n')], /opcode INST \(0x69\) is not allowed/],
     ['a dict key that is a list', [0x7d, 0x5d, 0x4e, 0x73], /a dict key is a list/],
@@ -126,7 +156,10 @@ describe('refusing hostile pickles', () => {
 
 describe('refusing bad files and records', () => {
   it('a compressed record (made by Python zipfile): never inflated', () =>
-    assertRefused(`${FIXTURES}/compressed.bin`, /record "zip-f32\/data\.pkl" is compressed \(method 8, 466 bytes said to inflate to 750\); torch\.save stores records uncompressed/));
+    assertRefused(
+      `${FIXTURES}/compressed.bin`,
+      /record "zip-f32\/data\.pkl" is compressed \(method 8, 466 bytes said to inflate to 750\); torch\.save stores records uncompressed/,
+    ));
 
   it('a zip bomb: a record of 16 MB of zeros deflated to kilobytes', async () => {
     const zeros = Buffer.alloc(16 * 1024 * 1024);
@@ -145,7 +178,10 @@ describe('refusing bad files and records', () => {
   });
 
   it('a tensor that reaches past its storage', async () => {
-    await assertRefused(await written(claimingZip(4, 4, { offset: 2, shape: [4] })), /tensor "w" \(F32 \[4\], offset 2, stride \[1\]\) reaches byte 24 of storage "0", which holds 16/);
+    await assertRefused(
+      await written(claimingZip(4, 4, { offset: 2, shape: [4] })),
+      /tensor "w" \(F32 \[4\], offset 2, stride \[1\]\) reaches byte 24 of storage "0", which holds 16/,
+    );
   });
 
   it('a storage without a record', async () => {
@@ -171,7 +207,10 @@ describe('refusing bad files and records', () => {
 
   it('a big-endian checkpoint (byteorder record)', async () => {
     const zip = zipOf([0x7d]);
-    const withOrder = encodeTorchZipRecords([['archive/data.pkl', Uint8Array.from([0x80, 2, 0x7d, 0x2e])], ['archive/byteorder', Buffer.from('big')]]);
+    const withOrder = encodeTorchZipRecords([
+      ['archive/data.pkl', Uint8Array.from([0x80, 2, 0x7d, 0x2e])],
+      ['archive/byteorder', Buffer.from('big')],
+    ]);
     assert.ok(zip.length > 0);
     await assertRefused(await written(withOrder), /its byteorder record says "big"; only little-endian checkpoints are read/);
   });
@@ -183,7 +222,10 @@ describe('refusing bad files and records', () => {
 
   it('a legacy file cut short inside its storage table', async () => {
     const bytes = await readFile(`${FIXTURES}/legacy-f32.bin`);
-    await assertRefused(await written(bytes.subarray(0, bytes.length - 2)), /storage "\d+" claims \d+ bytes at byte \d+, past the end of the 1223-byte file \(truncated\?\)/);
+    await assertRefused(
+      await written(bytes.subarray(0, bytes.length - 2)),
+      /storage "\d+" claims \d+ bytes at byte \d+, past the end of the 1223-byte file \(truncated\?\)/,
+    );
   });
 
   it('a legacy file cut short inside its pickle', async () => {
@@ -192,14 +234,20 @@ describe('refusing bad files and records', () => {
   });
 
   it('a zip that is not a torch checkpoint', async () => {
-    await assertRefused(await written(encodeTorchZipRecords([['model/weights.npy', new Uint8Array(8)]])), /it has no <prefix>\/data\.pkl record: a zip, but not a torch\.save checkpoint/);
+    await assertRefused(
+      await written(encodeTorchZipRecords([['model/weights.npy', new Uint8Array(8)]])),
+      /it has no <prefix>\/data\.pkl record: a zip, but not a torch\.save checkpoint/,
+    );
   });
 
   it('an old tar checkpoint and a file of another kind', async () => {
     const tar = Buffer.alloc(1024);
     tar.write('ustar', 257, 'latin1');
     await assertRefused(await written(tar), /a tar archive, the format of torch before 0\.4/);
-    await assertRefused(await written(Buffer.from('{"not": "a checkpoint"}')), /neither a torch\.save zip nor a legacy torch\.save file \(it starts with bytes "7b226e6f74223a20"\)/);
+    await assertRefused(
+      await written(Buffer.from('{"not": "a checkpoint"}')),
+      /neither a torch\.save zip nor a legacy torch\.save file \(it starts with bytes "7b226e6f74223a20"\)/,
+    );
   });
 
   it('non-contiguous tensors whose copy would pass the bound, refused before anything is read', async () => {
@@ -212,15 +260,24 @@ describe('refusing bad files and records', () => {
       args: pyTuple({ py: 'persistent', id: pid }, 0, pyTuple(2, numel / 2), pyTuple(1, 2), false, orderedDict([])),
     };
     const pickled = pickle(orderedDict([['w', rebuilt]]));
-    const layout = torchZipLayout([{ name: 'archive/data.pkl', size: pickled.length, crc: crc32(pickled) }, { name: 'archive/data/0', size: numel * 4, crc: 0 }]);
+    const layout = torchZipLayout([
+      { name: 'archive/data.pkl', size: pickled.length, crc: crc32(pickled) },
+      { name: 'archive/data/0', size: numel * 4, crc: 0 },
+    ]);
     const path = join(dir, 'sparse.bin');
     const handle = await open(path, 'w');
     try {
-      for (const piece of [...layout.pieces, { offset: layout.dataOffsets[0]!, bytes: Buffer.from(pickled) }]) await handle.write(piece.bytes, 0, piece.bytes.length, piece.offset);
+      for (const piece of [...layout.pieces, { offset: layout.dataOffsets[0]!, bytes: Buffer.from(pickled) }])
+        await handle.write(piece.bytes, 0, piece.bytes.length, piece.offset);
     } finally {
       await handle.close();
     }
     const bytes = numel * 4;
-    await assertRefused(path, new RegExp(`non-contiguous tensor "w" would need ${bytes} bytes copied into memory \\(limit ${MAX_COPIED_BYTES}\\); re-save the checkpoint with contiguous tensors, or convert it to safetensors`));
+    await assertRefused(
+      path,
+      new RegExp(
+        `non-contiguous tensor "w" would need ${bytes} bytes copied into memory \\(limit ${MAX_COPIED_BYTES}\\); re-save the checkpoint with contiguous tensors, or convert it to safetensors`,
+      ),
+    );
   });
 });

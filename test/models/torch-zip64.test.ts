@@ -26,10 +26,14 @@ describe('a zip64 checkpoint of more than 4 GB', () => {
     const big: TorchStorage = { dtype: 'F16', numel };
     const small: TorchStorage = { dtype: 'F32', values: [1.5, -2, 0.25, 3] };
     try {
-      await writeSparseTorchZip(path, [
-        { name: 'gpt_neox.embed_in.weight', storage: big, shape: [numel / 5120, 5120] },
-        { name: 'gpt_neox.layers.0.input_layernorm.weight', storage: small, shape: [4] },
-      ], { prefix: 'pytorch_model-00001-of-00003' });
+      await writeSparseTorchZip(
+        path,
+        [
+          { name: 'gpt_neox.embed_in.weight', storage: big, shape: [numel / 5120, 5120] },
+          { name: 'gpt_neox.layers.0.input_layernorm.weight', storage: small, shape: [4] },
+        ],
+        { prefix: 'pytorch_model-00001-of-00003' },
+      );
     } catch (error) {
       t.skip(`this file system cannot hold a sparse 5 GB file (${(error as Error).message})`);
       return;

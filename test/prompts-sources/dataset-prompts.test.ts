@@ -72,7 +72,10 @@ describe('prompts from Hub datasets and local tables', () => {
   it('reads every shard in path order into the datasets-- cache layout, and hashes the texts used', async () => {
     const set = await read(`hf://datasets/${DATASET}/data/train-*.parquet`);
     const expected = Array.from({ length: 55 }, (_, i) => rowText(i)).filter((_, i) => i !== 33);
-    assert.deepEqual(set.prompts.map((prompt) => prompt.text), expected);
+    assert.deepEqual(
+      set.prompts.map((prompt) => prompt.text),
+      expected,
+    );
     assert.equal(set.sha256, hashPrompts(expected.map((text) => ({ line: 0, text }))));
     assert.match(set.source, new RegExp(`^hf://datasets/${DATASET}@${SHA}/data/train-\\*\\.parquet \\(column "text", all 55 rows, 1 empty left out\\)$`));
     const folder = join(cache, 'datasets--test-org--tiny-pile');
@@ -80,13 +83,20 @@ describe('prompts from Hub datasets and local tables', () => {
     const link = join(folder, 'snapshots', SHA, 'data', 'train-00000-of-00002.parquet');
     assert.ok((await lstat(link)).isSymbolicLink());
     assert.match(await readlink(link), /^\.\.\/\.\.\/\.\.\/blobs\/[0-9a-f]{40,64}$/);
-    assert.deepEqual(await readdir(join(folder, 'snapshots', SHA, 'data')), ['train-00000-of-00002.parquet', 'train-00001-of-00002.parquet'], 'the test split and README were not fetched');
+    assert.deepEqual(
+      await readdir(join(folder, 'snapshots', SHA, 'data')),
+      ['train-00000-of-00002.parquet', 'train-00001-of-00002.parquet'],
+      'the test split and README were not fetched',
+    );
     assert.ok(hub.log.some((entry) => entry.url.startsWith(`/datasets/${DATASET}/resolve/${SHA}/`)));
   });
 
   it('--limit and a seeded --sample choose rows; the same seed gives the same prompts, and a cached dataset is read offline', async () => {
     const limited = await read(`hf://datasets/${DATASET}/data/train-*.parquet`, { selection: { limit: 4, seed: 0 } });
-    assert.deepEqual(limited.prompts.map((prompt) => prompt.text), [0, 1, 2, 3].map(rowText));
+    assert.deepEqual(
+      limited.prompts.map((prompt) => prompt.text),
+      [0, 1, 2, 3].map(rowText),
+    );
     const sample = await read(`hf://datasets/${DATASET}/data/train-*`, { selection: { sample: 10, seed: 7 } });
     const again = await read(`hf://datasets/${DATASET}/data/train-*`, { selection: { sample: 10, seed: 7 } }, { HF_HUB_OFFLINE: '1' });
     assert.deepEqual(again.prompts, sample.prompts);
@@ -102,7 +112,19 @@ describe('prompts from Hub datasets and local tables', () => {
     const spec = `hf://datasets/${DATASET}/data/train-*.parquet`;
     const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache };
     const { measurement } = await measure(
-      { model: tiny.dir, promptsPath: spec, promptOptions: { selection: { sample: 6, seed: 2 } }, outPath: join(root, 'measured', 'tiny.json'), batchSize: 4, prependBos: true, exclusions: true, device: 'cpu', threads: 1, refresh: false, env },
+      {
+        model: tiny.dir,
+        promptsPath: spec,
+        promptOptions: { selection: { sample: 6, seed: 2 } },
+        outPath: join(root, 'measured', 'tiny.json'),
+        batchSize: 4,
+        prependBos: true,
+        exclusions: true,
+        device: 'cpu',
+        threads: 1,
+        refresh: false,
+        env,
+      },
       createSilentReporter(),
     );
     const read = await readPromptSource(parsePromptSource(spec), { selection: { sample: 6, seed: 2 } }, { reporter, env });
@@ -112,34 +134,67 @@ describe('prompts from Hub datasets and local tables', () => {
   });
 
   it('reads another revision with its own files, and another text column', async () => {
-    assert.deepEqual((await read(`hf://datasets/${DATASET}@v0`)).prompts.map((prompt) => prompt.text), ['old row']);
-    assert.deepEqual((await read(`hf://datasets/${DATASET}/data/test-00000-of-00001.parquet`, { textColumn: 'meta' })).prompts.map((prompt) => prompt.text), ['x']);
+    assert.deepEqual(
+      (await read(`hf://datasets/${DATASET}@v0`)).prompts.map((prompt) => prompt.text),
+      ['old row'],
+    );
+    assert.deepEqual(
+      (await read(`hf://datasets/${DATASET}/data/test-00000-of-00001.parquet`, { textColumn: 'meta' })).prompts.map((prompt) => prompt.text),
+      ['x'],
+    );
   });
 
   it('refuses an unknown dataset, revision or column, and an oversized sample, in one line', async () => {
-    await assert.rejects(read('hf://datasets/test-org/nope'), (error: unknown) => error instanceof InputError && /dataset "test-org\/nope" \(revision "main"\) not found/.test(error.message));
+    await assert.rejects(
+      read('hf://datasets/test-org/nope'),
+      (error: unknown) => error instanceof InputError && /dataset "test-org\/nope" \(revision "main"\) not found/.test(error.message),
+    );
     await assert.rejects(read(`hf://datasets/${DATASET}@v9`), (error: unknown) => error instanceof InputError && /revision "v9"/.test(error.message));
-    await assert.rejects(read(`hf://datasets/${DATASET}/nothing-here`), (error: unknown) => error instanceof InputError && /no Parquet file under "nothing-here"/.test(error.message));
-    await assert.rejects(read(`hf://datasets/${DATASET}/data/train-*`, { textColumn: 'body' }), (error: unknown) => error instanceof UsageError && /no such column; its columns: id, text, meta/.test(error.message));
-    await assert.rejects(read(`hf://datasets/${DATASET}/data/train-*`, { textColumn: 'id' }), (error: unknown) => error instanceof UsageError && /holds INTEGER, not text/.test(error.message));
-    await assert.rejects(read(`hf://datasets/${DATASET}/data/train-*`, { selection: { limit: 5, sample: 6, seed: 0 } }), (error: unknown) => error instanceof UsageError && /--sample 6 is more than the 5 prompts .* within --limit; valid: 1…5/.test(error.message));
-    await assert.rejects(read(`hf://datasets/${DATASET}@v0`, {}, { HF_HUB_OFFLINE: '1' }), (error: unknown) => error instanceof NetworkError && /HF_HUB_OFFLINE is set and dataset .*@v0" is not in the cache/.test(error.message));
+    await assert.rejects(
+      read(`hf://datasets/${DATASET}/nothing-here`),
+      (error: unknown) => error instanceof InputError && /no Parquet file under "nothing-here"/.test(error.message),
+    );
+    await assert.rejects(
+      read(`hf://datasets/${DATASET}/data/train-*`, { textColumn: 'body' }),
+      (error: unknown) => error instanceof UsageError && /no such column; its columns: id, text, meta/.test(error.message),
+    );
+    await assert.rejects(
+      read(`hf://datasets/${DATASET}/data/train-*`, { textColumn: 'id' }),
+      (error: unknown) => error instanceof UsageError && /holds INTEGER, not text/.test(error.message),
+    );
+    await assert.rejects(
+      read(`hf://datasets/${DATASET}/data/train-*`, { selection: { limit: 5, sample: 6, seed: 0 } }),
+      (error: unknown) => error instanceof UsageError && /--sample 6 is more than the 5 prompts .* within --limit; valid: 1…5/.test(error.message),
+    );
+    await assert.rejects(
+      read(`hf://datasets/${DATASET}@v0`, {}, { HF_HUB_OFFLINE: '1' }),
+      (error: unknown) => error instanceof NetworkError && /HF_HUB_OFFLINE is set and dataset .*@v0" is not in the cache/.test(error.message),
+    );
   });
 
   it('reads local .parquet and .csv files (quoted commas, quotes and newlines), and applies --limit to text files', async () => {
     const parquet = join(root, 'p.parquet');
     await writeFile(parquet, parquetOf(['one', 'two', 'three'], 0));
-    assert.deepEqual((await read(parquet)).prompts.map((prompt) => prompt.text), ['one', 'two', 'three']);
+    assert.deepEqual(
+      (await read(parquet)).prompts.map((prompt) => prompt.text),
+      ['one', 'two', 'three'],
+    );
     const csv = join(root, 'p.csv');
     await writeFile(csv, 'id,body\n1,"Hello, there ""friend"""\n2,"two\nlines"\n3,plain\n');
     const set = await read(csv, { textColumn: 'body' });
-    assert.deepEqual(set.prompts.map((prompt) => prompt.text), ['Hello, there "friend"', 'two\nlines', 'plain']);
+    assert.deepEqual(
+      set.prompts.map((prompt) => prompt.text),
+      ['Hello, there "friend"', 'two\nlines', 'plain'],
+    );
     assert.equal(set.sha256, hashPrompts(set.prompts));
     const text = join(root, 'p.txt');
     await writeFile(text, 'a\nb\nc\n');
     const whole = await read(text);
     const limited = await read(text, { selection: { limit: 2, seed: 0 } });
-    assert.deepEqual(limited.prompts.map((prompt) => prompt.text), ['a', 'b']);
+    assert.deepEqual(
+      limited.prompts.map((prompt) => prompt.text),
+      ['a', 'b'],
+    );
     assert.notEqual(limited.sha256, whole.sha256);
     await assert.rejects(read(text, { textColumn: 'x' }), (error: unknown) => error instanceof UsageError && /--text-column applies to/.test(error.message));
     await assert.rejects(read(join(root, 'missing.parquet')), (error: unknown) => error instanceof InputError && /no such file/.test(error.message));

@@ -32,11 +32,14 @@ describe('prompt files', () => {
   });
 
   it('names every bad JSONL line', () => {
-    assert.throws(() => parseJsonLines('{"text": "ok"}\nnot json\n{"ids": [-1]}\n', 'p.jsonl'), (error: unknown) => {
-      assert.ok(error instanceof InputError);
-      assert.match(error.message, /line 2 is not JSON; line 3 is .*expected \{"text"/);
-      return true;
-    });
+    assert.throws(
+      () => parseJsonLines('{"text": "ok"}\nnot json\n{"ids": [-1]}\n', 'p.jsonl'),
+      (error: unknown) => {
+        assert.ok(error instanceof InputError);
+        assert.match(error.message, /line 2 is not JSON; line 3 is .*expected \{"text"/);
+        return true;
+      },
+    );
   });
 
   it('hashes the file bytes and picks the format from the extension', async () => {

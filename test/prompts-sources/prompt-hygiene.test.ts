@@ -42,13 +42,19 @@ describe('prompt file hygiene', () => {
   it('drops a BOM before the first text prompt', async () => {
     await writeFile(join(dir, 'bom.txt'), Buffer.concat([BOM, Buffer.from('first\nsecond\n')]));
     const { prompts } = await readPromptFile(join(dir, 'bom.txt'));
-    assert.deepEqual(prompts, [{ line: 1, text: 'first' }, { line: 2, text: 'second' }]);
+    assert.deepEqual(prompts, [
+      { line: 1, text: 'first' },
+      { line: 2, text: 'second' },
+    ]);
   });
 
   it('reads JSONL that starts with a BOM', async () => {
     await writeFile(join(dir, 'bom.jsonl'), Buffer.concat([BOM, Buffer.from('{"text": "first"}\n{"ids": [1, 2]}\n')]));
     const { prompts } = await readPromptFile(join(dir, 'bom.jsonl'));
-    assert.deepEqual(prompts, [{ line: 1, text: 'first' }, { line: 2, ids: [1, 2] }]);
+    assert.deepEqual(prompts, [
+      { line: 1, text: 'first' },
+      { line: 2, ids: [1, 2] },
+    ]);
   });
 
   it('keeps a BOM that is not at the start (it is text then)', () => {
@@ -62,7 +68,10 @@ describe('prompt file hygiene', () => {
     ['a UTF-16 surrogate encoded in UTF-8 on line 1', Buffer.from([0xed, 0xa0, 0x80]), 1],
   ] as const) {
     it(`refuses ${name}, naming the line`, () => {
-      assert.throws(() => decodeUtf8(bytes, 'p.txt'), (error: unknown) => error instanceof InputError && error.message === `prompt file "p.txt" is not valid UTF-8 at line ${line}; save it as UTF-8`);
+      assert.throws(
+        () => decodeUtf8(bytes, 'p.txt'),
+        (error: unknown) => error instanceof InputError && error.message === `prompt file "p.txt" is not valid UTF-8 at line ${line}; save it as UTF-8`,
+      );
     });
   }
 

@@ -14,7 +14,12 @@ describe('--prompts sources', () => {
     assert.deepEqual(parsePromptSource('dir/p.PARQUET'), { kind: 'table', path: 'dir/p.PARQUET', format: 'parquet' });
     assert.deepEqual(parsePromptSource('p.csv'), { kind: 'table', path: 'p.csv', format: 'csv' });
     assert.deepEqual(parsePromptSource('hf://datasets/NeelNanda/pile-10k'), { kind: 'dataset', repo: 'NeelNanda/pile-10k', revision: 'main' });
-    assert.deepEqual(parsePromptSource('hf://datasets/o/n@v1.0/data/train-*.parquet'), { kind: 'dataset', repo: 'o/n', revision: 'v1.0', path: 'data/train-*.parquet' });
+    assert.deepEqual(parsePromptSource('hf://datasets/o/n@v1.0/data/train-*.parquet'), {
+      kind: 'dataset',
+      repo: 'o/n',
+      revision: 'v1.0',
+      path: 'data/train-*.parquet',
+    });
     assert.deepEqual(parsePromptSource('hf://datasets/o/n@refs%2Fconvert%2Fparquet'), { kind: 'dataset', repo: 'o/n', revision: 'refs/convert/parquet' });
   });
 
@@ -27,12 +32,15 @@ describe('--prompts sources', () => {
     ['hf://datasets/o/n@main/../../etc', /inside the repo/],
   ] as const) {
     it(`refuses ${JSON.stringify(spec)} with one line naming it`, () => {
-      assert.throws(() => parsePromptSource(spec), (error: unknown) => {
-        assert.ok(error instanceof UsageError);
-        assert.match(error.message, why);
-        assert.doesNotMatch(error.message, /\n/);
-        return true;
-      });
+      assert.throws(
+        () => parsePromptSource(spec),
+        (error: unknown) => {
+          assert.ok(error instanceof UsageError);
+          assert.match(error.message, why);
+          assert.doesNotMatch(error.message, /\n/);
+          return true;
+        },
+      );
     });
   }
 
@@ -55,7 +63,10 @@ describe('--limit and --sample', () => {
     assert.deepEqual(a, sampleIndices(100_000, 50, 0));
     assert.notDeepEqual(a, sampleIndices(100_000, 50, 1));
     assert.equal(new Set(a).size, 50);
-    assert.deepEqual(a, [...a].sort((x, y) => x - y));
+    assert.deepEqual(
+      a,
+      [...a].sort((x, y) => x - y),
+    );
     assert.ok(a.every((i) => i >= 0 && i < 100_000));
     assert.deepEqual(sampleIndices(5, 9, 3), [0, 1, 2, 3, 4]);
   });
@@ -69,7 +80,11 @@ describe('--limit and --sample', () => {
   });
 
   it('hashes exactly the prompts used: the sha256 of a JSONL file holding just them', () => {
-    const prompts = [{ line: 1, text: 'a "quoted" text' }, { line: 7, ids: [50256, 464] }, { line: 9, text: 'ünïcode\nline' }];
+    const prompts = [
+      { line: 1, text: 'a "quoted" text' },
+      { line: 7, ids: [50256, 464] },
+      { line: 9, text: 'ünïcode\nline' },
+    ];
     const jsonl = '{"text":"a \\"quoted\\" text"}\n{"ids":[50256,464]}\n{"text":"ünïcode\\nline"}\n';
     assert.equal(hashPrompts(prompts), createHash('sha256').update(jsonl).digest('hex'));
     assert.notEqual(hashPrompts(prompts.slice(0, 2)), hashPrompts(prompts));

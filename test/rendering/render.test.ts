@@ -84,13 +84,30 @@ describe('renderSvg', () => {
     assert.deepEqual(axisTitles(document), ['layer', '‖W‖_F, ‖b‖₂ (processed) · mean ‖x‖₂ (centered)', 'layer']);
     const lines = groupsWithClass(document, 'mark-line role-mark').flatMap((g) => Array.from(g.getElementsByTagName('path')));
     assert.equal(lines.length, 3 + 6, 'attn_out, W_OV, b_O | mlp_out, W_in, W_out, b_out, W_in·W_out, b_in·W_out');
-    assert.deepEqual(lines.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2', '2', '2']);
+    assert.deepEqual(
+      lines.map((path) => path.getAttribute('stroke-width')),
+      ['4.5', '2', '2', '4.5', '2', '2', '2', '2', '2'],
+    );
     const dots = groupsWithClass(document, 'mark-symbol role-mark').flatMap((g) => Array.from(g.getElementsByTagName('path')));
     assert.equal(dots.length, 6 * 4, 'one dot per layer and head');
     const legend = groupsWithClass(document, 'mark-text role-legend-label').map((g) => g.textContent);
-    assert.deepEqual(legend, ['mean ‖attn_out‖₂ ×1.0400', '‖W_OV‖_F ×1.1500', '‖b_O‖₂ (no fit)', 'mean ‖mlp_out‖₂ ×1.0600', '‖W_in‖_F (no fit)', '‖W_out‖_F ×1.0800', '‖b_out‖₂ (no fit)', '‖W_in·W_out‖_F (no fit)', '‖b_in·W_out‖₂ (no fit)']);
+    assert.deepEqual(legend, [
+      'mean ‖attn_out‖₂ ×1.0400',
+      '‖W_OV‖_F ×1.1500',
+      '‖b_O‖₂ (no fit)',
+      'mean ‖mlp_out‖₂ ×1.0600',
+      '‖W_in‖_F (no fit)',
+      '‖W_out‖_F ×1.0800',
+      '‖b_out‖₂ (no fit)',
+      '‖W_in·W_out‖_F (no fit)',
+      '‖b_in·W_out‖₂ (no fit)',
+    ]);
     const symbols = groupsWithClass(document, 'mark-symbol role-legend-symbol').flatMap((g) => Array.from(g.getElementsByTagName('path')));
-    assert.deepEqual(symbols.map((path) => path.getAttribute('stroke-width')), ['4.5', '2', '2', '4.5', '2', '2', '2', '2', '2'], 'legend lines as thick as the lines');
+    assert.deepEqual(
+      symbols.map((path) => path.getAttribute('stroke-width')),
+      ['4.5', '2', '2', '4.5', '2', '2', '2', '2', '2'],
+      'legend lines as thick as the lines',
+    );
     await renderSvg((await renderFirst(['growth'])).spec, 'other');
     assert.equal((await renderSvg(planned.outcome.spec, 'weights')).svg, svg);
   });
@@ -130,7 +147,8 @@ describe('renderSvg', () => {
 
 describe('renameSvgIds', () => {
   it('renames ids and their references in order of appearance, never text content', () => {
-    const svg = '<svg><g clip-path="url(#clip7)"><text>id="clip7" url(#clip7)</text></g><defs><clipPath id="clip7"/><linearGradient id="gradient_3"/></defs><rect fill="url(#gradient_3)"/></svg>';
+    const svg =
+      '<svg><g clip-path="url(#clip7)"><text>id="clip7" url(#clip7)</text></g><defs><clipPath id="clip7"/><linearGradient id="gradient_3"/></defs><rect fill="url(#gradient_3)"/></svg>';
     assert.equal(
       renameSvgIds(svg, 'f'),
       '<svg><g clip-path="url(#f-1)"><text>id="clip7" url(#clip7)</text></g><defs><clipPath id="f-1"/><linearGradient id="f-2"/></defs><rect fill="url(#f-2)"/></svg>',

@@ -35,11 +35,17 @@ async function hoverPointPosition(page: Page, stem: string, markName: string, ma
   await page.$eval(`[data-figure="${stem}"]`, (element) => element.scrollIntoView({ block: 'center' }));
   return page.evaluate(
     (stem, markName, match) => {
-      interface Item { datum?: Record<string, unknown>; items?: Item[]; mark?: { name?: string }; _svg?: Element }
+      interface Item {
+        datum?: Record<string, unknown>;
+        items?: Item[];
+        mark?: { name?: string };
+        _svg?: Element;
+      }
       const report = (window as unknown as { residNormsReport: { views: Record<string, { scenegraph(): { root: Item } }> } }).residNormsReport;
       const found: Item[] = [];
       const visit = (item: Item): void => {
-        if (item.mark?.name === markName && item.datum !== undefined && Object.entries(match).every(([key, value]) => item.datum![key] === value)) found.push(item);
+        if (item.mark?.name === markName && item.datum !== undefined && Object.entries(match).every(([key, value]) => item.datum![key] === value))
+          found.push(item);
         for (const child of item.items ?? []) visit(child);
       };
       visit(report.views[stem]!.scenegraph().root);
@@ -99,10 +105,7 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
     await mkdir(inputs);
     const files = [TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH].map((path) => join(inputs, basename(path)));
     await Promise.all(files.map((copy, index) => copyFile([TINY_MEASUREMENT_PATH, TINY_WEIGHTS_PATH][index]!, copy)));
-    content = await runReport(
-      { files, outDir, figures: [...FIGURE_NAMES], figureOptions: DEFAULT_FIGURE_OPTIONS },
-      createSilentReporter(),
-    );
+    content = await runReport({ files, outDir, figures: [...FIGURE_NAMES], figureOptions: DEFAULT_FIGURE_OPTIONS }, createSilentReporter());
     indexUrl = pathToFileURL(join(outDir, 'index.html')).href;
     browser = await launchChromium();
     opened = await openReport(1300);
@@ -115,8 +118,13 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
   it('draws every figure interactively, as one SVG each', async (t) => {
     const stems = content.figures.filter((entry) => entry.spec !== undefined).map((entry) => entry.stem);
     assert.equal(stems.length, 11, 'the 10 figures of the results file and the weights figure');
-    const drawn = await opened.page.$$eval('[data-figure]', (elements) => elements.map((element) => [element.getAttribute('data-figure'), element.querySelectorAll('svg.marks').length]));
-    assert.deepEqual(drawn, stems.map((stem) => [stem, 1]));
+    const drawn = await opened.page.$$eval('[data-figure]', (elements) =>
+      elements.map((element) => [element.getAttribute('data-figure'), element.querySelectorAll('svg.marks').length]),
+    );
+    assert.deepEqual(
+      drawn,
+      stems.map((stem) => [stem, 1]),
+    );
     // Every line of text written under a plot (fit rates) is drawn, not clipped by the zoomable view.
     const texts = await opened.page.$$eval('[data-figure]', (elements) =>
       elements.map((element) => {
@@ -126,7 +134,10 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
       }),
     );
     assert.deepEqual(texts.flat(), []);
-    assert.ok(content.figures.some((entry) => entry.svg?.includes('>fit ')), 'the fixture has fit lines to check');
+    assert.ok(
+      content.figures.some((entry) => entry.svg?.includes('>fit ')),
+      'the fixture has fit lines to check',
+    );
     const bytes = (await readFile(new URL(indexUrl))).length;
     t.diagnostic(`page ${(bytes / 1e6).toFixed(2)} MB, every figure drawn ${opened.milliseconds.toFixed(0)} ms after navigation started`);
   });
@@ -173,7 +184,9 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
     await label.scrollIntoView();
     await label.click();
     const state = await page.evaluate(() => {
-      const view = (window as unknown as { residNormsReport: { views: Record<string, { data(name: string): unknown[] }> } }).residNormsReport.views['block-outputs']!;
+      const view = (window as unknown as { residNormsReport: { views: Record<string, { data(name: string): unknown[] }> } }).residNormsReport.views[
+        'block-outputs'
+      ]!;
       const opacities = [...document.querySelectorAll('[data-figure="block-outputs"] .mark-line.role-mark path')].map((path) => path.getAttribute('opacity'));
       return { picked: view.data('pick_store').length, opacities };
     });
@@ -184,7 +197,12 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
   it('zooms the x axis with shift + wheel', async () => {
     const { page } = opened;
     const position = await hoverPointPosition(page, 'growth', 'hover_means_marks', { layer: 3 });
-    const domain = () => page.evaluate(() => (window as unknown as { residNormsReport: { views: Record<string, { scale(name: string): { domain(): number[] } }> } }).residNormsReport.views.growth!.scale('x').domain());
+    const domain = () =>
+      page.evaluate(() =>
+        (window as unknown as { residNormsReport: { views: Record<string, { scale(name: string): { domain(): number[] } }> } }).residNormsReport.views
+          .growth!.scale('x')
+          .domain(),
+      );
     const before = await domain();
     await page.mouse.move(position.x, position.y);
     await page.keyboard.down('Shift');
@@ -192,7 +210,11 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
     await page.keyboard.up('Shift');
     await page.waitForFunction(
       (low, high) => {
-        const [a, b] = (window as unknown as { residNormsReport: { views: Record<string, { scale(name: string): { domain(): number[] } }> } }).residNormsReport.views.growth!.scale('x').domain();
+        const [a, b] = (
+          window as unknown as { residNormsReport: { views: Record<string, { scale(name: string): { domain(): number[] } }> } }
+        ).residNormsReport.views
+          .growth!.scale('x')
+          .domain();
         return a! > low || b! < high;
       },
       { timeout: 5000 },
@@ -210,20 +232,29 @@ describe('the report in headless Chromium', { skip: browserSkipReason() ?? false
         page: document.documentElement.scrollWidth,
         figures: [...document.querySelectorAll('figure')].map((figure) => figure.getBoundingClientRect().right),
         plots: [...document.querySelectorAll('[data-figure] svg.marks')].map((svg) => svg.getBoundingClientRect().width),
-        tables: [...document.querySelectorAll('.table-wrap')].map((wrap) => ({ right: wrap.querySelector('table')!.getBoundingClientRect().right, scrolls: wrap.scrollWidth > wrap.clientWidth + 1 })),
+        tables: [...document.querySelectorAll('.table-wrap')].map((wrap) => ({
+          right: wrap.querySelector('table')!.getBoundingClientRect().right,
+          scrolls: wrap.scrollWidth > wrap.clientWidth + 1,
+        })),
         headline: document.querySelector('ul.headline')?.getBoundingClientRect().top,
       }));
       assert.ok(widths.page <= 400, `page ${widths.page} px wide`);
       // Tables fit: no sideways scrolling inside them either, so the growth column stays in view.
       assert.ok(widths.tables.length >= 3 && widths.tables.every((table) => table.right <= 400 && !table.scrolls), `tables: ${JSON.stringify(widths.tables)}`);
       assert.ok(widths.headline !== undefined && widths.headline < 200, `the headline opens the page (at ${widths.headline} px)`);
-      assert.ok(widths.figures.every((right) => right <= 400), `figures end at ${widths.figures.join(', ')}`);
+      assert.ok(
+        widths.figures.every((right) => right <= 400),
+        `figures end at ${widths.figures.join(', ')}`,
+      );
       // Only the lines of text written under some plots (fit rates) may run wider, and scroll in the figure's box.
       assert.ok(widths.plots.filter((width) => width <= 400).length >= 6, `drawn widths ${widths.plots.map(Math.round).join(', ')}`);
       // Points may overlap in a narrow plot: the tooltip must be that of the point on top, under the pointer.
       const position = await hoverPointPosition(phone.page, 'tokens', 'hover_positions_marks', { layer: 1, position: 1 });
       const text = await tooltipAt(phone.page, position);
-      const datum = await phone.page.evaluate(({ x, y }) => (document.elementFromPoint(x, y) as unknown as { __data__?: { datum?: Record<string, unknown> } }).__data__?.datum, position);
+      const datum = await phone.page.evaluate(
+        ({ x, y }) => (document.elementFromPoint(x, y) as unknown as { __data__?: { datum?: Record<string, unknown> } }).__data__?.datum,
+        position,
+      );
       assert.ok(datum !== undefined && typeof datum.token === 'string', 'a token point is under the pointer');
       assert.match(text, new RegExp(`token\\s+${String(datum.token)}\\b[^]*position\\s+${String(datum.position)}\\b[^]*layer\\s+1\\b`));
       assert.ok(text.includes(String(Number((datum.norm as number).toPrecision(4)))), text);

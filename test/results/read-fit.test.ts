@@ -15,12 +15,15 @@ function document(): FitFile {
 }
 
 function expectInputError(text: string, pattern: RegExp): void {
-  assert.throws(() => parseFit(text, 'fit.json'), (error: unknown) => {
-    assert.ok(error instanceof InputError, `expected InputError, got ${String(error)}`);
-    assert.match(error.message, pattern);
-    assert.ok(!error.message.includes('\n'));
-    return true;
-  });
+  assert.throws(
+    () => parseFit(text, 'fit.json'),
+    (error: unknown) => {
+      assert.ok(error instanceof InputError, `expected InputError, got ${String(error)}`);
+      assert.match(error.message, pattern);
+      assert.ok(!error.message.includes('\n'));
+      return true;
+    },
+  );
 }
 
 describe('readFit', () => {

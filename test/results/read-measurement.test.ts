@@ -6,12 +6,15 @@ import type { MeasurementV1 } from '../../src/results/schema.js';
 import { syntheticMeasurement } from '../support/synthetic-measurement.js';
 
 function expectInputError(text: string, pattern: RegExp): void {
-  assert.throws(() => parseMeasurement(text, 'r.json'), (error: unknown) => {
-    assert.ok(error instanceof InputError, `expected InputError, got ${String(error)}`);
-    assert.match(error.message, pattern);
-    assert.ok(!error.message.includes('\n'), 'message must be one line');
-    return true;
-  });
+  assert.throws(
+    () => parseMeasurement(text, 'r.json'),
+    (error: unknown) => {
+      assert.ok(error instanceof InputError, `expected InputError, got ${String(error)}`);
+      assert.match(error.message, pattern);
+      assert.ok(!error.message.includes('\n'), 'message must be one line');
+      return true;
+    },
+  );
 }
 
 describe('parseMeasurement', () => {

@@ -38,7 +38,10 @@ describe('reading weights files', () => {
     const copy = (): WeightsFile => JSON.parse(JSON.stringify(valid)) as WeightsFile;
     await refuses(join(dir, 'none.json'), /cannot read weights file ".*none\.json": no such file/);
     await refuses(await write('text.json', 'layer 0'), /is not JSON; give a weights file written by `resid-norms weights`/);
-    await refuses(await write('measurement.json', syntheticMeasurement({ nLayers: 2 })), /is not a resid-norms weights file \(format "resid-norms\/measurement"; expected format "resid-norms\/weights"\)/);
+    await refuses(
+      await write('measurement.json', syntheticMeasurement({ nLayers: 2 })),
+      /is not a resid-norms weights file \(format "resid-norms\/measurement"; expected format "resid-norms\/weights"\)/,
+    );
     await refuses(await write('v9.json', { ...copy(), version: 9 }), /has weights version 9, which this resid-norms does not know; supported: 1/);
     const negative = copy();
     negative.layers[1]!.processed.W_OV = -1;

@@ -27,7 +27,10 @@ describe('the CPUs this process may use (default of --threads)', () => {
 
   it('without --cpus-per-task, shares SLURM_CPUS_ON_NODE between the tasks of this node (inside a job only)', () => {
     // A batch script of a job given one CPU on a 2-core node bound to nothing (task/none): one thread, not two.
-    assert.deepEqual(allocatedCpus({ SLURM_JOB_ID: '7', SLURM_CPUS_ON_NODE: '1', SLURM_TASKS_PER_NODE: '1' }, system(2)), { count: 1, source: 'SLURM_CPUS_ON_NODE' });
+    assert.deepEqual(allocatedCpus({ SLURM_JOB_ID: '7', SLURM_CPUS_ON_NODE: '1', SLURM_TASKS_PER_NODE: '1' }, system(2)), {
+      count: 1,
+      source: 'SLURM_CPUS_ON_NODE',
+    });
     const step = { SLURM_JOB_ID: '7', SLURM_CPUS_ON_NODE: '8', SLURM_STEP_TASKS_PER_NODE: '4(x2),2', SLURM_TASKS_PER_NODE: '1', SLURM_NODEID: '2' };
     assert.deepEqual(allocatedCpus(step, system(16)), { count: 4, source: 'SLURM_CPUS_ON_NODE over 2 tasks' });
     assert.deepEqual(allocatedCpus({ ...step, SLURM_NODEID: '0' }, system(16)), { count: 2, source: 'SLURM_CPUS_ON_NODE over 4 tasks' });
@@ -41,7 +44,10 @@ describe('the CPUs this process may use (default of --threads)', () => {
   });
 
   it('reads the tasks of one node from lists like "2(x3),1"', () => {
-    assert.deepEqual([0, 1, 2, 3, 4].map((node) => tasksOnThisNode('2(x3),1', node)), [2, 2, 2, 1, 1]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((node) => tasksOnThisNode('2(x3),1', node)),
+      [2, 2, 2, 1, 1],
+    );
     assert.equal(tasksOnThisNode('5', 0), 5);
     assert.equal(tasksOnThisNode(undefined, 0), 1);
     assert.equal(tasksOnThisNode('garbage', 0), 1);
@@ -60,7 +66,7 @@ describe('the CPUs this process may use (default of --threads)', () => {
     assert.equal(cgroupCpuQuota(system(8, { ...files, '/sys/fs/cgroup/user.slice/cpu.max': 'max 100000' })), undefined);
   });
 
-  it('takes the cgroup v1 cpu quota, through a mount whose root is the container\'s group', () => {
+  it("takes the cgroup v1 cpu quota, through a mount whose root is the container's group", () => {
     const files = {
       '/proc/self/cgroup': '5:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n',
       '/proc/self/mountinfo': V1_MOUNTS,

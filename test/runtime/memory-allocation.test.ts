@@ -37,13 +37,20 @@ describe('the memory a run may take (default of --max-memory)', () => {
   it('reads cgroup v1, where "no limit" is written as a huge number', () => {
     const unlimited = { ...V1, '/sys/fs/cgroup/memory/process_api/abc/memory.limit_in_bytes': '9223372036854771712\n' };
     assert.equal(cgroupMemoryRoom(system(unlimited)), undefined);
-    const limited = { ...unlimited, '/sys/fs/cgroup/memory/process_api/memory.limit_in_bytes': '2000000000\n', '/sys/fs/cgroup/memory/process_api/memory.stat': 'cache 5\nrss 100\ntotal_rss 500000000\n' };
+    const limited = {
+      ...unlimited,
+      '/sys/fs/cgroup/memory/process_api/memory.limit_in_bytes': '2000000000\n',
+      '/sys/fs/cgroup/memory/process_api/memory.stat': 'cache 5\nrss 100\ntotal_rss 500000000\n',
+    };
     assert.equal(cgroupMemoryRoom(system(limited)), 1_500_000_000);
   });
 
   it("takes 80 % of a Slurm job's SLURM_MEM_PER_NODE (megabytes), inside a job only", () => {
     const files = system({ '/proc/meminfo': MEMINFO });
-    assert.deepEqual(allocatedMemory({ SLURM_JOB_ID: '9', SLURM_MEM_PER_NODE: '4000' }, files), { bytes: Math.floor(0.8 * 4000 * 2 ** 20), source: '80 % of SLURM_MEM_PER_NODE' });
+    assert.deepEqual(allocatedMemory({ SLURM_JOB_ID: '9', SLURM_MEM_PER_NODE: '4000' }, files), {
+      bytes: Math.floor(0.8 * 4000 * 2 ** 20),
+      source: '80 % of SLURM_MEM_PER_NODE',
+    });
     assert.equal(allocatedMemory({ SLURM_MEM_PER_NODE: '4000' }, files).source, 'half of MemAvailable');
     assert.equal(allocatedMemory({ SLURM_JOB_ID: '9', SLURM_MEM_PER_NODE: 'lots' }, files).source, 'half of MemAvailable');
   });

@@ -111,7 +111,10 @@ describe('action.yml, run locally with the inputs of docs/ci.md', () => {
 
   it('is a composite action whose `uses:` steps are the expected GitHub actions, and whose inputs are all documented', async () => {
     assert.equal(action.runs.using, 'composite');
-    assert.deepEqual(action.runs.steps.flatMap((step) => (step.uses === undefined ? [] : [step.uses])), EXPECTED_USES);
+    assert.deepEqual(
+      action.runs.steps.flatMap((step) => (step.uses === undefined ? [] : [step.uses])),
+      EXPECTED_USES,
+    );
     const cache = action.runs.steps.find((step) => step.uses === 'actions/cache@v4')!;
     assert.equal(cache.with?.path, '~/.cache/huggingface/hub', 'the Hugging Face cache, where measure keeps models');
     const upload = action.runs.steps.find((step) => step.uses === 'actions/upload-artifact@v4')!;
@@ -132,7 +135,15 @@ describe('action.yml, run locally with the inputs of docs/ci.md', () => {
 
   it('leaves results, the fit, the JUnit gate and the report in out-dir, and the summary in the job summary', async () => {
     const out = join(workspace, inputs['out-dir']!);
-    assert.deepEqual((await readdir(out)).sort(), ['fit-junit.xml', 'fit.json', 'measurement.json', 'measurement.prompts.parquet', 'measurement.tokens.parquet', 'report', 'weights.json']);
+    assert.deepEqual((await readdir(out)).sort(), [
+      'fit-junit.xml',
+      'fit.json',
+      'measurement.json',
+      'measurement.prompts.parquet',
+      'measurement.tokens.parquet',
+      'report',
+      'weights.json',
+    ]);
     assert.ok(existsSync(join(out, 'report', 'index.html')));
     assert.equal((await readdir(join(out, 'report', 'figures'))).length, 11, 'every figure, weights included');
     const junit = new DOMParser().parseFromString(await readFile(join(out, 'fit-junit.xml'), 'utf8'), 'text/xml');

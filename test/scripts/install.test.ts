@@ -70,8 +70,15 @@ describe('npm i -g of the packed package, without network', () => {
     for (const entry of [...manifest.files.filter((file) => file !== 'vendor'), 'package.json', 'README.md']) {
       if (existsSync(join(PACKAGE_ROOT, entry))) linkTree(join(PACKAGE_ROOT, entry), join(stage, entry));
     }
-    execFileSync(process.execPath, [join(PACKAGE_ROOT, 'scripts', 'vendor-onnxruntime.mjs'), stage, `--platforms=${process.platform}/${process.arch}`, `--from=${join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-node')}`]);
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: stage, encoding: 'utf8' })) as Array<{ filename: string }>;
+    execFileSync(process.execPath, [
+      join(PACKAGE_ROOT, 'scripts', 'vendor-onnxruntime.mjs'),
+      stage,
+      `--platforms=${process.platform}/${process.arch}`,
+      `--from=${join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-node')}`,
+    ]);
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: stage, encoding: 'utf8' }),
+    ) as Array<{ filename: string }>;
     const tarball = join(root, packed[0]!.filename);
 
     await registry.start();
@@ -79,7 +86,11 @@ describe('npm i -g of the packed package, without network', () => {
     // npm asks only the stand-in; onnxruntime-node's install script, were it run, would fetch through
     // global-agent's proxy, a closed port (and fail at once rather than download CUDA files).
     const env = { ...process.env, GLOBAL_AGENT_HTTP_PROXY: NOWHERE, GLOBAL_AGENT_HTTPS_PROXY: NOWHERE, npm_config_registry: registry.url };
-    const install = await run('npm', ['install', '--global', '--prefix', prefix, tarball, '--cache', join(root, 'npm-cache'), '--no-audit', '--no-fund', '--no-update-notifier'], { env, timeoutMs: 300_000 });
+    const install = await run(
+      'npm',
+      ['install', '--global', '--prefix', prefix, tarball, '--cache', join(root, 'npm-cache'), '--no-audit', '--no-fund', '--no-update-notifier'],
+      { env, timeoutMs: 300_000 },
+    );
     npmOutput = install.output;
     assert.equal(install.code, 0, npmOutput);
   });
@@ -91,13 +102,26 @@ describe('npm i -g of the packed package, without network', () => {
   it('installs with no flag and fetches no CUDA file: ONNX Runtime is the vendored copy, without its install script', (t) => {
     if (skip !== undefined) return t.skip(skip);
     const installed = join(prefix, 'lib', 'node_modules', 'resid-norms');
-    assert.ok(existsSync(join(installed, 'vendor', 'onnxruntime-node', 'bin', 'napi-v6', process.platform, process.arch)), 'the CPU libraries of this platform are there');
-    assert.equal(existsSync(join(installed, 'node_modules', 'onnxruntime-node')), false, 'onnxruntime-node (and its install script) is not installed as a dependency');
+    assert.ok(
+      existsSync(join(installed, 'vendor', 'onnxruntime-node', 'bin', 'napi-v6', process.platform, process.arch)),
+      'the CPU libraries of this platform are there',
+    );
+    assert.equal(
+      existsSync(join(installed, 'node_modules', 'onnxruntime-node')),
+      false,
+      'onnxruntime-node (and its install script) is not installed as a dependency',
+    );
     assert.equal(JSON.parse(readFileSync(join(installed, 'vendor', 'onnxruntime-node', 'package.json'), 'utf8')).scripts, undefined);
-    const cuda = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? cuda(join(dir, entry.name)) : /providers_cuda/.test(entry.name) ? [join(dir, entry.name)] : []));
+    const cuda = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? cuda(join(dir, entry.name)) : /providers_cuda/.test(entry.name) ? [join(dir, entry.name)] : [],
+      );
     assert.deepEqual(cuda(installed), []);
     assert.doesNotMatch(npmOutput, /Downloading|nuget|onnxruntime-node-install/i);
-    assert.ok(registry.requests.some((path) => path.startsWith('/-/tarballs/onnxruntime-common/')), 'the dependencies came from the registry stand-in');
+    assert.ok(
+      registry.requests.some((path) => path.startsWith('/-/tarballs/onnxruntime-common/')),
+      'the dependencies came from the registry stand-in',
+    );
     assert.ok(!registry.requests.some((path) => path.startsWith('/-/tarballs/onnxruntime-node/')), 'onnxruntime-node itself was not fetched');
   });
 
@@ -111,8 +135,15 @@ describe('npm i -g of the packed package, without network', () => {
     assert.equal(measure.status, 0, measure.stderr);
     assert.match(measure.stdout, /^resid_post: mean centered norm over 8044 tokens/);
     assert.match(measure.stderr, /wrote results\/demo-gpt2\.json and its tables \(60 prompts, 8104 tokens/);
-    const results = readdirSync(join(folder, 'results')).filter((name) => name.endsWith('.json')).map((name) => `results/${name}`);
-    const report = spawnSync(command, ['report', ...results, '--figures', 'growth', '--out', 'results/report/'], { cwd: folder, env, encoding: 'utf8', timeout: 120_000 });
+    const results = readdirSync(join(folder, 'results'))
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => `results/${name}`);
+    const report = spawnSync(command, ['report', ...results, '--figures', 'growth', '--out', 'results/report/'], {
+      cwd: folder,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(report.status, 0, report.stderr);
     assert.match(readFileSync(join(folder, 'results', 'report', 'summary.md'), 'utf8'), /demo-gpt2: resid_post grows ×1\.1262 per layer/);
   });

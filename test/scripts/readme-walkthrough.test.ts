@@ -16,7 +16,12 @@ import { PACKAGE_ROOT } from '../../src/package-paths.js';
 /** The shell lines of the README's Set up section, in order. */
 export function setUpCommands(readme: string): string[] {
   const section = readme.slice(readme.indexOf('## Set up'), readme.indexOf('\n## ', readme.indexOf('## Set up') + 1));
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((match) => match[1]!.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter((line) => line !== ''));
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((match) =>
+    match[1]!
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').trim())
+      .filter((line) => line !== ''),
+  );
 }
 
 /** The text block the README says `measure` prints. */
@@ -34,7 +39,8 @@ describe('the README, run in order in a fresh clone', () => {
     git(PACKAGE_ROOT, 'clone', '--quiet', '--no-hardlinks', PACKAGE_ROOT, clone);
     // What `npm ci` makes, borrowed: each installed package linked (node_modules/ itself a real, ignored folder), and the build.
     mkdirSync(join(clone, 'node_modules'));
-    for (const name of readdirSync(join(PACKAGE_ROOT, 'node_modules'))) symlinkSync(join(PACKAGE_ROOT, 'node_modules', name), join(clone, 'node_modules', name));
+    for (const name of readdirSync(join(PACKAGE_ROOT, 'node_modules')))
+      symlinkSync(join(PACKAGE_ROOT, 'node_modules', name), join(clone, 'node_modules', name));
     cpSync(join(PACKAGE_ROOT, 'dist'), join(clone, 'dist'), { recursive: true });
   });
   after(() => rmSync(join(clone, '..'), { recursive: true, force: true }));
@@ -53,12 +59,23 @@ describe('the README, run in order in a fresh clone', () => {
       assert.equal(git(clone, 'status', '--porcelain'), '', `git status after ${command}`);
       if (command === 'npx resid-norms measure') {
         const shown = printedOutput(readme);
-        const printed = [...run.stderr.split('\n').filter((line) => line.startsWith('no --model')), ...run.stdout.trimEnd().split('\n'), ...run.stderr.split('\n').filter((line) => line.startsWith('wrote '))];
+        const printed = [
+          ...run.stderr.split('\n').filter((line) => line.startsWith('no --model')),
+          ...run.stdout.trimEnd().split('\n'),
+          ...run.stderr.split('\n').filter((line) => line.startsWith('wrote ')),
+        ];
         // All but the speed, which is the machine's.
         const speed = (line: string) => line.replace(/\d+ tokens\/s/, 'N tokens/s');
         assert.deepEqual(printed.map(speed), shown.map(speed), 'the README shows what measure prints');
       }
     }
-    assert.deepEqual(readdirSync(join(clone, 'results')).sort(), ['demo-gpt2.json', 'demo-gpt2.prompts.parquet', 'demo-gpt2.tokens.parquet', 'demo-gpt2.weights.json', 'my-notes.json', 'report']);
+    assert.deepEqual(readdirSync(join(clone, 'results')).sort(), [
+      'demo-gpt2.json',
+      'demo-gpt2.prompts.parquet',
+      'demo-gpt2.tokens.parquet',
+      'demo-gpt2.weights.json',
+      'my-notes.json',
+      'report',
+    ]);
   });
 });

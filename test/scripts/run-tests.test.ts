@@ -17,7 +17,11 @@ function runTests(cwd: string, args: string[], workers = 2): Promise<{ code: num
   // started from one skips its files as a recursive run.
   const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/run-tests.mjs', ...args], { cwd, env: { ...env, RESID_NORMS_TEST_WORKERS: String(workers) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['scripts/run-tests.mjs', ...args], {
+      cwd,
+      env: { ...env, RESID_NORMS_TEST_WORKERS: String(workers) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -94,7 +98,10 @@ describe('scripts/run-tests.mjs', () => {
   });
 
   it('does not run a compiled file whose source is gone (a test moved or deleted since the last build)', async () => {
-    await writeFile(join(root, 'dist', 'test', 'one', 'moved.test.js'), "import { it } from 'node:test';\nit('would fail', () => { throw new Error('stale'); });\n");
+    await writeFile(
+      join(root, 'dist', 'test', 'one', 'moved.test.js'),
+      "import { it } from 'node:test';\nit('would fail', () => { throw new Error('stale'); });\n",
+    );
     try {
       const run = await runTests(root, []);
       assert.equal(run.code, 0, run.output);

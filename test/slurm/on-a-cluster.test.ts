@@ -31,7 +31,10 @@ const REVISIONS = ['step0', 'step1', 'step2'];
 const withoutRuntime = ({ runtime: _runtime, tables, ...rest }: MeasuredFile) => JSON.stringify({ ...rest, rows: [tables.tokens.rows, tables.prompts.rows] });
 
 async function lines(path: string): Promise<number> {
-  return readFile(path, 'utf8').then((text) => text.split('\n').length - 1, () => 0);
+  return readFile(path, 'utf8').then(
+    (text) => text.split('\n').length - 1,
+    () => 0,
+  );
 }
 
 /** Poll (every 10 ms, at most 90 s) until the checkpoint holds `batches` finished batches. */
@@ -129,7 +132,11 @@ describe('the Slurm recipes (slurm/) on a real Slurm cluster', { concurrency: tr
     const [merged] = await cluster!.waitForEnd(merge);
     assert.equal(merged!.state, 'COMPLETED', await log(out, `resid-norms-merge-${merge}`).catch(String));
     const tasks = (await cluster!.jobs(array)).map(({ task, state, restarts }) => [Number(task), state, restarts]).sort((a, b) => Number(a[0]) - Number(b[0]));
-    assert.deepEqual(tasks, [[1, 'COMPLETED', 0], [2, 'COMPLETED', 1], [3, 'COMPLETED', 1]]);
+    assert.deepEqual(tasks, [
+      [1, 'COMPLETED', 0],
+      [2, 'COMPLETED', 1],
+      [3, 'COMPLETED', 1],
+    ]);
     assert.match(await log(out, `resid-norms-measure-${array}_2`), new RegExp(`restart 1\\)\\n(.*\\n)*resuming: ${requeued} of ${BATCHES} batches are done`));
     assert.match(await log(out, `resid-norms-measure-${array}_3`), new RegExp(`restart 1\\)\\n(.*\\n)*resuming: ${cancelled} of ${BATCHES} batches are done`));
 
@@ -138,7 +145,11 @@ describe('the Slurm recipes (slurm/) on a real Slurm cluster', { concurrency: tr
     await assertSameTables(results, reference);
     // One thread per task: the one CPU Slurm gave it (SLURM_CPUS_ON_NODE=1), not one per core.
     assert.equal((await readMeasurement(shardFile(out, 1, 3))).runtime.threads, 1);
-    assert.deepEqual((await readdir(join(out, 'shards'))).filter((name) => /checkpoint|lock/.test(name)), [], 'no checkpoint or lock left');
+    assert.deepEqual(
+      (await readdir(join(out, 'shards'))).filter((name) => /checkpoint|lock/.test(name)),
+      [],
+      'no checkpoint or lock left',
+    );
   });
 
   it('submit-measure.sh: a second array writing the same OUT while the first runs is refused by the lock; its merge names the missing shards', async (t) => {
@@ -152,18 +163,28 @@ describe('the Slurm recipes (slurm/) on a real Slurm cluster', { concurrency: tr
     try {
       const second = await submit('submit-measure.sh', vars);
       const refused = await cluster!.waitForEnd(second.array);
-      assert.deepEqual(refused.map((task) => [task.state, task.exitCode]), [['FAILED', '2:0'], ['FAILED', '2:0']]);
+      assert.deepEqual(
+        refused.map((task) => [task.state, task.exitCode]),
+        [
+          ['FAILED', '2:0'],
+          ['FAILED', '2:0'],
+        ],
+      );
       for (const index of [1, 2]) {
         assert.match(
           await log(out, `resid-norms-measure-${second.array}_${index}`),
-          new RegExp(`resid-norms: another resid-norms process \\(pid \\d+ on host \\S+ \\(Slurm job \\d+, measure, since [^)]+\\)\\) is measuring into the same --out \\(".*shard-${index}-of-2\\.json\\.lock"\\); wait for it, or choose another --out\\n`),
+          new RegExp(
+            `resid-norms: another resid-norms process \\(pid \\d+ on host \\S+ \\(Slurm job \\d+, measure, since [^)]+\\)\\) is measuring into the same --out \\(".*shard-${index}-of-2\\.json\\.lock"\\); wait for it, or choose another --out\\n`,
+          ),
         );
       }
       const [merge] = await cluster!.waitForEnd(second.after);
       assert.deepEqual([merge!.state, merge!.exitCode], ['FAILED', '1:0']);
       assert.match(
         await log(out, `resid-norms-merge-${second.after}`),
-        new RegExp(`^merge: shard\\(s\\) 1,2 of 2 are missing in .*/shards: their tasks did not finish \\(see .*/logs/resid-norms-measure-${second.array}_<i>\\.out\\)\\.\\nmerge: submit them again with the same variables and TASKS=1,2 \\(they resume from their checkpoints\\); a new merge follows them\\.\\n$`),
+        new RegExp(
+          `^merge: shard\\(s\\) 1,2 of 2 are missing in .*/shards: their tasks did not finish \\(see .*/logs/resid-norms-measure-${second.array}_<i>\\.out\\)\\.\\nmerge: submit them again with the same variables and TASKS=1,2 \\(they resume from their checkpoints\\); a new merge follows them\\.\\n$`,
+        ),
       );
     } finally {
       for (const index of [1, 2]) await cluster!.slurm('scontrol', ['resume', `${first.array}_${index}`]);
@@ -205,14 +226,20 @@ describe('the Slurm recipes (slurm/) on a real Slurm cluster', { concurrency: tr
     const [collected] = await cluster!.waitForEnd(collect);
     assert.equal(collected!.state, 'COMPLETED', await log(out, `resid-norms-collect-${collect}`).catch(String));
     const tasks = await cluster!.jobs(array);
-    assert.deepEqual(tasks.map((task) => task.state), ['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    assert.deepEqual(
+      tasks.map((task) => task.state),
+      ['COMPLETED', 'COMPLETED', 'COMPLETED'],
+    );
     const snapshots = await readdir(join(cache, 'models--test-org--tiny', 'snapshots')).catch(() => []);
     assert.deepEqual(snapshots, [], 'every member evicted its snapshot from the shared cache');
 
     const single = join(root, 'sweep-one-process');
-    const result = await runCli(['sweep', '--model', REPO, '--revisions', REVISIONS.join(','), '--prompts', prompts, ...flags, '--bootstrap', '20', '--threads', '1', '-o', single], {
-      env: { ...hubEnv, HF_HUB_CACHE: join(root, 'own-cache') },
-    });
+    const result = await runCli(
+      ['sweep', '--model', REPO, '--revisions', REVISIONS.join(','), '--prompts', prompts, ...flags, '--bootstrap', '20', '--threads', '1', '-o', single],
+      {
+        env: { ...hubEnv, HF_HUB_CACHE: join(root, 'own-cache') },
+      },
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(await readFile(join(out, 'sweep.json'), 'utf8')), JSON.parse(await readFile(join(single, 'sweep.json'), 'utf8')));
     for (const revision of REVISIONS) {

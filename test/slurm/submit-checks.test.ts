@@ -55,17 +55,31 @@ describe('slurm/submit-measure.sh and submit-sweep.sh (a stand-in sbatch)', () =
       (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
     );
     const text = await readFile(calls, 'utf8').catch(() => '');
-    return { ...result, submitted: text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Submission) };
+    return {
+      ...result,
+      submitted: text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Submission),
+    };
   }
 
   for (const [what, vars, message] of [
     ['no MODEL', { OUT: 'out' }, /^submit-measure\.sh: MODEL: set the model/],
     ['no OUT', { MODEL: 'gpt2' }, /^submit-measure\.sh: OUT: set the output folder, on a filesystem every node shares/],
-    ['an OUT inside the checkout', { MODEL: 'gpt2', OUT: join(PACKAGE_ROOT, 'results', 'slurm-run') }, /^submit-measure\.sh: OUT: .*results\/slurm-run is inside the resid-norms checkout \(.*\); choose a folder outside it\n$/],
+    [
+      'an OUT inside the checkout',
+      { MODEL: 'gpt2', OUT: join(PACKAGE_ROOT, 'results', 'slurm-run') },
+      /^submit-measure\.sh: OUT: .*results\/slurm-run is inside the resid-norms checkout \(.*\); choose a folder outside it\n$/,
+    ],
     ['SHARDS 0', { MODEL: 'gpt2', OUT: 'out', SHARDS: '0' }, /^submit-measure\.sh: SHARDS: "0" is not a number from 1 to 10000\n$/],
     ['TASKS beyond SHARDS', { MODEL: 'gpt2', OUT: 'out', SHARDS: '3', TASKS: '2,5' }, /^submit-measure\.sh: TASKS: "5" is outside 1-3\n$/],
     ['TASKS not a list', { MODEL: 'gpt2', OUT: 'out', SHARDS: '3', TASKS: 'all' }, /^submit-measure\.sh: TASKS: "all" is not a list like 1-8 or 3,7\n$/],
-    ['a RESID_NORMS that is not there', { MODEL: 'gpt2', OUT: 'out', RESID_NORMS: '/nonexistent/resid-norms' }, /^submit-measure\.sh: RESID_NORMS: no command "\/nonexistent\/resid-norms"/],
+    [
+      'a RESID_NORMS that is not there',
+      { MODEL: 'gpt2', OUT: 'out', RESID_NORMS: '/nonexistent/resid-norms' },
+      /^submit-measure\.sh: RESID_NORMS: no command "\/nonexistent\/resid-norms"/,
+    ],
   ] as const) {
     it(`submit-measure.sh refuses ${what} in one line, submitting nothing`, async () => {
       const result = await submit('submit-measure.sh', vars);
@@ -81,10 +95,35 @@ describe('slurm/submit-measure.sh and submit-sweep.sh (a stand-in sbatch)', () =
     assert.equal(result.code, 0, result.stderr);
     const out = join(root, 'runs', 'one');
     const [array, merge] = result.submitted;
-    assert.deepEqual(array!.args, ['--parsable', '--job-name=resid-norms-measure', '--array=1-4', `--chdir=${out}`, `--output=${out}/logs/%x-%A_%a.out`, join(RECIPES, 'measure-shard.sbatch')]);
-    assert.deepEqual(array!.env, { RESID_NORMS: CLI, MODEL: model, PROMPTS: join(root, 'prompts.txt'), OUT: out, SHARDS: '4', MEASURE_FLAGS: '--batch-size 2' });
-    assert.deepEqual(merge!.args, ['--parsable', '--export=ALL,ARRAY_JOB=42', '--job-name=resid-norms-merge', '--dependency=afterany:42', `--chdir=${out}`, `--output=${out}/logs/%x-%j.out`, join(RECIPES, 'merge-shards.sbatch')]);
-    assert.equal(result.stdout, `array job 42: tasks 1-4 of 4 shards of ${model} into ${out}/shards/ (logs in ${out}/logs/)\nmerge job 43: ${out}/results.json once every task has ended\n`);
+    assert.deepEqual(array!.args, [
+      '--parsable',
+      '--job-name=resid-norms-measure',
+      '--array=1-4',
+      `--chdir=${out}`,
+      `--output=${out}/logs/%x-%A_%a.out`,
+      join(RECIPES, 'measure-shard.sbatch'),
+    ]);
+    assert.deepEqual(array!.env, {
+      RESID_NORMS: CLI,
+      MODEL: model,
+      PROMPTS: join(root, 'prompts.txt'),
+      OUT: out,
+      SHARDS: '4',
+      MEASURE_FLAGS: '--batch-size 2',
+    });
+    assert.deepEqual(merge!.args, [
+      '--parsable',
+      '--export=ALL,ARRAY_JOB=42',
+      '--job-name=resid-norms-merge',
+      '--dependency=afterany:42',
+      `--chdir=${out}`,
+      `--output=${out}/logs/%x-%j.out`,
+      join(RECIPES, 'merge-shards.sbatch'),
+    ]);
+    assert.equal(
+      result.stdout,
+      `array job 42: tasks 1-4 of 4 shards of ${model} into ${out}/shards/ (logs in ${out}/logs/)\nmerge job 43: ${out}/results.json once every task has ended\n`,
+    );
     const again = await submit('submit-measure.sh', { MODEL: 'gpt2-xl', OUT: 'runs/one', SHARDS: '4', TASKS: '2,4', CPUS_PER_TASK: '8' });
     assert.equal(again.code, 0, again.stderr);
     assert.ok(again.submitted[0]!.args.includes('--array=2,4') && again.submitted[0]!.args.includes('--cpus-per-task=8'), JSON.stringify(again.submitted[0]));
@@ -93,15 +132,42 @@ describe('slurm/submit-measure.sh and submit-sweep.sh (a stand-in sbatch)', () =
 
   it('submit-sweep.sh writes the plan here, then submits one task per member and the collect after all of them', async () => {
     const other = (await writeTinyGpt2(join(root, 'model-b'), { nLayers: 2, dModel: 16, nHeads: 2, nCtx: 32, seed: 3 })).dir;
-    const result = await submit('submit-sweep.sh', { MODELS: 'model,model-b', PROMPTS: 'prompts.txt', OUT: 'sweeps/s', SWEEP_FLAGS: '--batch-size 2', EVICT: '1' });
+    const result = await submit('submit-sweep.sh', {
+      MODELS: 'model,model-b',
+      PROMPTS: 'prompts.txt',
+      OUT: 'sweeps/s',
+      SWEEP_FLAGS: '--batch-size 2',
+      EVICT: '1',
+    });
     assert.equal(result.code, 0, result.stderr);
     const out = join(root, 'sweeps', 's');
     const plan = JSON.parse(await readFile(join(out, 'sweep-plan.json'), 'utf8')) as { members: unknown[] };
     assert.equal(plan.members.length, 2);
     const [array, collect] = result.submitted;
-    assert.deepEqual(array!.args, ['--parsable', '--job-name=resid-norms-sweep', '--array=1-2', `--chdir=${out}`, `--output=${out}/logs/%x-%A_%a.out`, join(RECIPES, 'sweep-member.sbatch')]);
-    assert.deepEqual(array!.env, { RESID_NORMS: CLI, MODELS: `${model},${other}`, PROMPTS: join(root, 'prompts.txt'), OUT: out, SWEEP_FLAGS: '--batch-size 2', EVICT: '1' });
-    assert.deepEqual(collect!.args, ['--parsable', '--job-name=resid-norms-collect', '--dependency=afterany:42', `--chdir=${out}`, `--output=${out}/logs/%x-%j.out`, join(RECIPES, 'sweep-collect.sbatch')]);
+    assert.deepEqual(array!.args, [
+      '--parsable',
+      '--job-name=resid-norms-sweep',
+      '--array=1-2',
+      `--chdir=${out}`,
+      `--output=${out}/logs/%x-%A_%a.out`,
+      join(RECIPES, 'sweep-member.sbatch'),
+    ]);
+    assert.deepEqual(array!.env, {
+      RESID_NORMS: CLI,
+      MODELS: `${model},${other}`,
+      PROMPTS: join(root, 'prompts.txt'),
+      OUT: out,
+      SWEEP_FLAGS: '--batch-size 2',
+      EVICT: '1',
+    });
+    assert.deepEqual(collect!.args, [
+      '--parsable',
+      '--job-name=resid-norms-collect',
+      '--dependency=afterany:42',
+      `--chdir=${out}`,
+      `--output=${out}/logs/%x-%j.out`,
+      join(RECIPES, 'sweep-collect.sbatch'),
+    ]);
     const refused = await submit('submit-sweep.sh', { MODELS: 'model', PROMPTS: 'prompts.txt', SWEEP_FLAGS: '--batch-size 2', OUT: 'sweeps/s' });
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /holds another sweep: its members differ/);

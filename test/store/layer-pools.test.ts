@@ -55,7 +55,13 @@ describe('sortWithOwners', () => {
     const owners = Int32Array.from({ length: 5000 }, () => random.integer(1000));
     const [sorted, sortedOwners] = sortWithOwners(values, owners, 1000);
     const order = Array.from({ length: 5000 }, (_, i) => i).sort((a, b) => values[a]! - values[b]! || owners[a]! - owners[b]!);
-    assert.deepEqual([...sorted], order.map((i) => values[i]!));
-    assert.deepEqual([...sortedOwners], order.map((i) => owners[i]!));
+    assert.deepEqual(
+      [...sorted],
+      order.map((i) => values[i]!),
+    );
+    assert.deepEqual(
+      [...sortedOwners],
+      order.map((i) => owners[i]!),
+    );
   });
 });

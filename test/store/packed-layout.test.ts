@@ -36,7 +36,14 @@ describe('normSlots', () => {
   });
 });
 
-const column = (name: string, length: number): DiagnosticColumn => ({ name, diagnostic: 'massive', kind: 'float32-list', length, perLayer: 1, description: name });
+const column = (name: string, length: number): DiagnosticColumn => ({
+  name,
+  diagnostic: 'massive',
+  kind: 'float32-list',
+  length,
+  perLayer: 1,
+  description: name,
+});
 
 describe('the packed layout', () => {
   // One layer, resid_pre only: two norm outputs; per-token columns of 2 and 3 values; a per-sequence column of 2.
@@ -67,11 +74,24 @@ describe('the packed layout', () => {
     const width = 3;
     const code = (output: number, row: number, position: number, i = 0) => 1000 * output + 100 * row + 10 * position + i;
     const values = new Map<string, Float32Array>();
-    ['n.raw', 'n.centered'].forEach((name, k) => values.set(name, Float32Array.from({ length: rows * width }, (_, at) => code(k + 1, Math.floor(at / width), at % width))));
-    diagnostics.forEach(({ name, column: { length } }, d) =>
-      values.set(name, Float32Array.from({ length: rows * width * length }, (_, at) => code(d + 3, Math.floor(at / (width * length)), Math.floor(at / length) % width, at % length))),
+    ['n.raw', 'n.centered'].forEach((name, k) =>
+      values.set(
+        name,
+        Float32Array.from({ length: rows * width }, (_, at) => code(k + 1, Math.floor(at / width), at % width)),
+      ),
     );
-    values.set('diagnostics.s', Float32Array.from({ length: rows * 2 }, (_, at) => code(5, Math.floor(at / 2), 0, at % 2)));
+    diagnostics.forEach(({ name, column: { length } }, d) =>
+      values.set(
+        name,
+        Float32Array.from({ length: rows * width * length }, (_, at) =>
+          code(d + 3, Math.floor(at / (width * length)), Math.floor(at / length) % width, at % length),
+        ),
+      ),
+    );
+    values.set(
+      'diagnostics.s',
+      Float32Array.from({ length: rows * 2 }, (_, at) => code(5, Math.floor(at / 2), 0, at % 2)),
+    );
     const members = [3, 2].map((length, index) => ({ index, ids: Array.from({ length }, (_, i) => i + 1) }) as unknown as Sequence);
     const batch = { members, length: width } as unknown as Batch;
     const packed = packBatch(batch, values, { ...layout, modelId: 'test' });
@@ -84,7 +104,8 @@ describe('the packed layout', () => {
         assert.equal(parts.values[parts.slots[0]! * length + position], code(2, row, position));
         assert.equal(parts.values[parts.slots[1]! * length + position], code(1, row, position));
         diagnostics.forEach(({ column: { length: listLength } }, d) => {
-          for (let i = 0; i < listLength; i += 1) assert.equal(parts.diagnostics![layout.tokenColumns.starts[d]! * length + position * listLength + i], code(d + 3, row, position, i));
+          for (let i = 0; i < listLength; i += 1)
+            assert.equal(parts.diagnostics![layout.tokenColumns.starts[d]! * length + position * listLength + i], code(d + 3, row, position, i));
         });
       }
       assert.deepEqual([...parts.sequenceDiagnostics!], [code(5, row, 0, 0), code(5, row, 0, 1)]);

@@ -55,7 +55,10 @@ describe('ParquetFileWriter', () => {
       assert.equal(row.excluded, index % 4 === 0);
       assert.equal(row.token, `tok ${index % 7} é`);
       assert.equal(row.text, index % 3 === 0 ? null : `text ${index}`);
-      assert.deepEqual(row.norms, [0, 1, 2].map((k) => Math.fround(index + k / 3)));
+      assert.deepEqual(
+        row.norms,
+        [0, 1, 2].map((k) => Math.fround(index + k / 3)),
+      );
       assert.deepEqual(row.sums, [index / 7]);
     });
 

@@ -29,7 +29,8 @@ export function findChromium(): string | undefined {
 export function browserSkipReason(): string | undefined {
   if (findChromium() !== undefined) return undefined;
   const message = 'no chromium found (run scripts/install-browser.sh, or set CHROMIUM_PATH)';
-  if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') throw new Error(`${message}; CI is set, so the browser tests may not skip`);
+  if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
+    throw new Error(`${message}; CI is set, so the browser tests may not skip`);
   return message;
 }
 

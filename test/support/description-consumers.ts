@@ -64,14 +64,18 @@ function flatten(value: unknown, into: number[] = []): number[] {
   if (typeof value === 'number') into.push(value);
   else if (value === null) into.push(Number.NaN);
   else if (Array.isArray(value)) value.forEach((item) => flatten(item, into));
-  else if (typeof value === 'object') Object.keys(value as object).sort().forEach((key) => flatten((value as Record<string, unknown>)[key], into));
+  else if (typeof value === 'object')
+    Object.keys(value as object)
+      .sort()
+      .forEach((key) => flatten((value as Record<string, unknown>)[key], into));
   return into;
 }
 
 /** `weights`: every block's norms (raw and processed, per head too), without the MLP products. */
 async function weightValues(spec: TransformerSpec): Promise<number[]> {
   const layers = [];
-  for (const [layer, block] of spec.blocks.entries()) layers.push(computeLayerWeightNorms(layer, (await readBlockValues(block)).values, spec.dims, spec.convention.weightProcessing));
+  for (const [layer, block] of spec.blocks.entries())
+    layers.push(computeLayerWeightNorms(layer, (await readBlockValues(block)).values, spec.dims, spec.convention.weightProcessing));
   return flatten(layers);
 }
 
@@ -82,7 +86,9 @@ async function probeValues(model: ModelUnderTest, spec: TransformerSpec): Promis
   const x = Float32Array.from({ length: 3 * dModel }, () => random.normal());
   const session = await createTensorSession(buildProbeGraph(spec, model.layout).bytes, model.layout.folder, { device: 'cpu', threads: 1 });
   try {
-    const feeds = Object.fromEntries(Array.from({ length: nLayers }, (_, layer) => [probeInputName(layer), { type: 'float32' as const, data: x, dims: [3, dModel] }]));
+    const feeds = Object.fromEntries(
+      Array.from({ length: nLayers }, (_, layer) => [probeInputName(layer), { type: 'float32' as const, data: x, dims: [3, dModel] }]),
+    );
     const names = Array.from({ length: nLayers }, (_, layer) => PROBE_OUTPUTS.map((output) => probeOutputName(layer, output))).flat();
     const outputs = await session.run(feeds, names);
     return names.flatMap((name) => Array.from(outputs.get(name)!.data));

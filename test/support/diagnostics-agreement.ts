@@ -63,13 +63,20 @@ export async function diagnosticsAgainstReference(
   const session = await createNormSession(graph.bytes, layout.folder, { device: 'cpu', threads: 1 });
   const withLens = selection.diagnostics.includes('lens');
   if (withLens) assert.ok(head, 'the lens needs the reference head');
-  const expected: Array<{ values: ReferenceDiagnostics; sequence: Map<string, number[]>; residPost: Float64Array[][]; lens?: ReferenceLens }> = prompts.map((ids) => {
-    const trace: BlockTrace[] = [];
-    reference(ids, trace);
-    assert.equal(trace.length, spec.dims.nLayers, 'the reference traces every block');
-    const lens = withLens ? referenceLens(trace, head!, ids) : undefined;
-    return { values: referenceDiagnostics(trace, selection, shape, lens), sequence: referenceSequenceDiagnostics(trace, selection, shape), residPost: trace.map((block) => block.residPost), ...(lens ? { lens } : {}) };
-  });
+  const expected: Array<{ values: ReferenceDiagnostics; sequence: Map<string, number[]>; residPost: Float64Array[][]; lens?: ReferenceLens }> = prompts.map(
+    (ids) => {
+      const trace: BlockTrace[] = [];
+      reference(ids, trace);
+      assert.equal(trace.length, spec.dims.nLayers, 'the reference traces every block');
+      const lens = withLens ? referenceLens(trace, head!, ids) : undefined;
+      return {
+        values: referenceDiagnostics(trace, selection, shape, lens),
+        sequence: referenceSequenceDiagnostics(trace, selection, shape),
+        residPost: trace.map((block) => block.residPost),
+        ...(lens ? { lens } : {}),
+      };
+    },
+  );
   const sequenceNames = graph.sequenceDiagnostics.map((output) => output.name);
   const nearTies = { ranks: 0, differing: 0 };
   const errors = new Map<string, number>();
@@ -130,7 +137,10 @@ export async function diagnosticsAgainstReference(
             if (clear && got !== value) worst += 1;
           } else {
             const difference = Math.abs(got - value);
-            worst = Math.max(worst, measure === 'absolute' ? difference : difference / Math.max(Math.abs(value), column.name === 'lens_entropy' ? ENTROPY_FLOOR : 1e-6));
+            worst = Math.max(
+              worst,
+              measure === 'absolute' ? difference : difference / Math.max(Math.abs(value), column.name === 'lens_entropy' ? ENTROPY_FLOOR : 1e-6),
+            );
           }
         });
       });
@@ -143,7 +153,14 @@ export async function diagnosticsAgainstReference(
     const nextOf = (ids: number[], width: number) => BigInt64Array.from({ length: width }, (_, p) => BigInt(p + 1 < ids.length ? ids[p + 1]! : -1));
     const lengths = (rows: number[][]) => (graph.readsSequenceLengths ? BigInt64Array.from(rows, (ids) => BigInt(ids.length)) : undefined);
     for (const [index, ids] of prompts.entries()) {
-      const outputs = await session.run(BigInt64Array.from(ids, BigInt), 1, ids.length, [...names, ...sequenceNames], graph.readsNextIds ? nextOf(ids, ids.length) : undefined, lengths([ids]));
+      const outputs = await session.run(
+        BigInt64Array.from(ids, BigInt),
+        1,
+        ids.length,
+        [...names, ...sequenceNames],
+        graph.readsNextIds ? nextOf(ids, ids.length) : undefined,
+        lengths([ids]),
+      );
       compare(outputs, 0, ids.length, index, false);
       compareSequences(outputs, 0, index, false);
     }
@@ -152,7 +169,14 @@ export async function diagnosticsAgainstReference(
     prompts.forEach((ids, row) => ids.forEach((id, position) => (padded[row * width + position] = BigInt(id))));
     const paddedNext = new BigInt64Array(prompts.length * width);
     prompts.forEach((ids, row) => paddedNext.set(nextOf(ids, width), row * width));
-    const outputs = await session.run(padded, prompts.length, width, [...names, ...sequenceNames], graph.readsNextIds ? paddedNext : undefined, lengths(prompts));
+    const outputs = await session.run(
+      padded,
+      prompts.length,
+      width,
+      [...names, ...sequenceNames],
+      graph.readsNextIds ? paddedNext : undefined,
+      lengths(prompts),
+    );
     prompts.forEach((_, row) => compare(outputs, row, width, row, true));
     prompts.forEach((_, row) => compareSequences(outputs, row, row, true));
   } finally {

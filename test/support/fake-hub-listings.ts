@@ -51,7 +51,14 @@ export function storedBytes(path: string, bytes: Buffer): Buffer {
 export function infoOf(found: Found, params: URLSearchParams): Record<string, unknown> {
   const blobs = params.get('blobs') === 'true';
   const siblings = [...found.snapshot.files].map(([rfilename, bytes]) =>
-    blobs ? { rfilename, blobId: gitOid(storedBytes(rfilename, bytes)), size: bytes.length, ...(isLfsPath(rfilename) ? { lfs: { sha256: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}) } : { rfilename },
+    blobs
+      ? {
+          rfilename,
+          blobId: gitOid(storedBytes(rfilename, bytes)),
+          size: bytes.length,
+          ...(isLfsPath(rfilename) ? { lfs: { sha256: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}),
+        }
+      : { rfilename },
   );
   const all: Record<string, unknown> = {
     author: found.name.split('/')[0],

@@ -107,7 +107,14 @@ export class Timers {
 }
 
 /** Serve `bytes` (a file's content) for this request, Range and faults applied. */
-export async function serveBytes(bytes: Buffer, fault: Fault | undefined, headers: Record<string, string>, request: IncomingMessage, response: ServerResponse, timers: Timers): Promise<void> {
+export async function serveBytes(
+  bytes: Buffer,
+  fault: Fault | undefined,
+  headers: Record<string, string>,
+  request: IncomingMessage,
+  response: ServerResponse,
+  timers: Timers,
+): Promise<void> {
   if (fault?.failTimes && fault.failTimes > 0) {
     fault.failTimes -= 1;
     response.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"Internal Error"}');
@@ -124,7 +131,12 @@ export async function serveBytes(bytes: Buffer, fault: Fault | undefined, header
   const content = fault?.corruptWith ?? bytes;
   let body = content.subarray(start, end + 1);
   if (fault?.truncateTo !== undefined) body = body.subarray(0, fault.truncateTo);
-  const common = { 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes', ...headers, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${bytes.length}` } : {}) };
+  const common = {
+    'Content-Type': 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    ...headers,
+    ...(range ? { 'Content-Range': `bytes ${start}-${end}/${bytes.length}` } : {}),
+  };
   if (fault?.gzipBombBytes !== undefined) {
     const bomb = gzipSync(Buffer.alloc(fault.gzipBombBytes), { level: 9 });
     response.writeHead(range ? 206 : 200, { ...common, 'Content-Encoding': 'gzip', 'Content-Length': String(bomb.length) }).end(bomb);

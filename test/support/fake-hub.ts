@@ -99,7 +99,9 @@ export class FakeHub {
     const repo = (kind === 'models' ? this.repos : this.datasets).get(name);
     if (repo === undefined || (repo.privateTokens !== undefined && (token === undefined || !repo.privateTokens.includes(token)))) {
       // Guessed from huggingface_hub's handling: 401 without a token (missing, private and gated alike), 404 with one.
-      return token === undefined ? this.refuse(response, 401, 'RepoNotFound', 'Invalid username or password.') : this.refuse(response, 404, 'RepoNotFound', 'Repository not found');
+      return token === undefined
+        ? this.refuse(response, 401, 'RepoNotFound', 'Invalid username or password.')
+        : this.refuse(response, 404, 'RepoNotFound', 'Repository not found');
     }
     return repo;
   }
@@ -107,7 +109,8 @@ export class FakeHub {
   private findRevision(kind: Kind, name: string, revision: string, request: IncomingMessage, response: ServerResponse): Found | false {
     const repo = this.findRepo(kind, name, request, response);
     if (repo === false) return false;
-    if (revision === repo.sha || revision === 'main' || revision === 'HEAD' || (repo.branches ?? []).includes(revision)) return { repo, name, snapshot: { sha: repo.sha, files: repo.files }, branch: revision };
+    if (revision === repo.sha || revision === 'main' || revision === 'HEAD' || (repo.branches ?? []).includes(revision))
+      return { repo, name, snapshot: { sha: repo.sha, files: repo.files }, branch: revision };
     const other = Object.entries(repo.revisions ?? {}).find(([branch, snapshot]) => branch === revision || snapshot.sha === revision);
     if (other) return { repo, name, snapshot: other[1], branch: revision };
     return this.refuse(response, 404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
@@ -127,12 +130,20 @@ export class FakeHub {
     if (now - this.window.start >= windowSeconds * 1000) this.window = { start: now, calls: 0 };
     this.window.calls += 1;
     const left = Math.max(1, Math.ceil((this.window.start + windowSeconds * 1000 - now) / 1000));
-    const headers = { RateLimit: `"api";r=${Math.max(0, limit - this.window.calls)};t=${left}`, 'RateLimit-Policy': `"fixed window";"api";q=${limit};w=${windowSeconds}` };
+    const headers = {
+      RateLimit: `"api";r=${Math.max(0, limit - this.window.calls)};t=${left}`,
+      'RateLimit-Policy': `"fixed window";"api";q=${limit};w=${windowSeconds}`,
+    };
     if (this.window.calls <= limit) {
       for (const [key, value] of Object.entries(headers)) response.setHeader(key, value);
       return false;
     }
-    this.json(response, 429, { error: 'You have exceeded our hourly quotas for action "api". Log in or retry later.' }, { ...headers, ...(retryAfter ? { 'Retry-After': String(left) } : {}) });
+    this.json(
+      response,
+      429,
+      { error: 'You have exceeded our hourly quotas for action "api". Log in or retry later.' },
+      { ...headers, ...(retryAfter ? { 'Retry-After': String(left) } : {}) },
+    );
     return true;
   }
 
@@ -189,7 +200,11 @@ export class FakeHub {
       const repo = this.findRepo(kind, name, request, response);
       if (repo === false) return;
       const ref = (branch: string, sha: string) => ({ name: branch, ref: `refs/heads/${branch}`, targetCommit: sha });
-      const branches = [ref('main', repo.sha), ...(repo.branches ?? []).map((branch) => ref(branch, repo.sha)), ...Object.entries(repo.revisions ?? {}).map(([branch, snapshot]) => ref(branch, snapshot.sha))];
+      const branches = [
+        ref('main', repo.sha),
+        ...(repo.branches ?? []).map((branch) => ref(branch, repo.sha)),
+        ...Object.entries(repo.revisions ?? {}).map(([branch, snapshot]) => ref(branch, snapshot.sha)),
+      ];
       this.json(response, 200, { branches, tags: [], converts: [], ...(url.searchParams.get('include_prs') ? { pullRequests: [] } : {}) });
       return;
     }
@@ -204,7 +219,12 @@ export class FakeHub {
       const page = treePage(found, parts.slice(4).join('/'), url, this.treePageSize);
       if (page === undefined) return void this.refuse(response, 404, 'EntryNotFound', `${parts.slice(4).join('/')} does not exist on "${found.branch}"`);
       const links = this.faults.get(API_FAULT)?.treeLinks;
-      const link = links === 'self' ? `<${url.href}>; rel="next"` : links === 'elsewhere' ? `<${this.cdnUrl}${url.pathname}?cursor=1>; rel="next"` : page.next && `<${page.next}>; rel="next"`;
+      const link =
+        links === 'self'
+          ? `<${url.href}>; rel="next"`
+          : links === 'elsewhere'
+            ? `<${this.cdnUrl}${url.pathname}?cursor=1>; rel="next"`
+            : page.next && `<${page.next}>; rel="next"`;
       this.json(response, 200, page.entries, link ? { Link: link } : {});
       return;
     }
@@ -214,8 +234,14 @@ export class FakeHub {
       let body = '';
       for await (const chunk of request) body += chunk;
       const form = new URLSearchParams(body);
-      const { paths, expand } = request.headers['content-type']?.includes('json') ? (JSON.parse(body) as { paths: string[]; expand?: boolean }) : { paths: form.getAll('paths'), expand: form.get('expand') === 'true' };
-      this.json(response, 200, paths.filter((path) => found.snapshot.files.has(path)).map((path) => entryOf(found, path, found.snapshot.files.get(path)!, expand === true)));
+      const { paths, expand } = request.headers['content-type']?.includes('json')
+        ? (JSON.parse(body) as { paths: string[]; expand?: boolean })
+        : { paths: form.getAll('paths'), expand: form.get('expand') === 'true' };
+      this.json(
+        response,
+        200,
+        paths.filter((path) => found.snapshot.files.has(path)).map((path) => entryOf(found, path, found.snapshot.files.get(path)!, expand === true)),
+      );
       return;
     }
     this.json(response, 404, { error: `no route for ${method} ${url.pathname}` });
@@ -228,29 +254,59 @@ export class FakeHub {
     if (repo.gatedTokens) {
       const token = request.headers.authorization?.replace(/^Bearer /, '');
       const restricted = `Access to ${kind === 'models' ? 'model' : 'dataset'} ${name} is restricted`;
-      if (token === undefined) return void this.refuse(response, 401, 'GatedRepo', `${restricted}. You must have access to it and be authenticated to access it. Please log in.`);
-      if (!repo.gatedTokens.includes(token)) return void this.refuse(response, 403, 'GatedRepo', `${restricted} and you are not in the authorized list. Visit https://huggingface.co/${name} to ask for access.`);
+      if (token === undefined)
+        return void this.refuse(response, 401, 'GatedRepo', `${restricted}. You must have access to it and be authenticated to access it. Please log in.`);
+      if (!repo.gatedTokens.includes(token))
+        return void this.refuse(
+          response,
+          403,
+          'GatedRepo',
+          `${restricted} and you are not in the authorized list. Visit https://huggingface.co/${name} to ask for access.`,
+        );
     }
     const bytes = snapshot.files.get(file);
     if (bytes === undefined) return void this.refuse(response, 404, 'EntryNotFound', `${file} does not exist on "${revision}"`);
     const fault = this.faults.get(file);
     const etag = isLfsPath(file) ? sha256(bytes) : gitOid(bytes);
-    const meta = { 'X-Repo-Commit': snapshot.sha, 'X-Linked-Etag': `"${etag}"`, 'X-Linked-Size': String(bytes.length), ETag: `"${gitOid(storedBytes(file, bytes))}"`, 'Accept-Ranges': 'bytes' };
+    const meta = {
+      'X-Repo-Commit': snapshot.sha,
+      'X-Linked-Etag': `"${etag}"`,
+      'X-Linked-Size': String(bytes.length),
+      ETag: `"${gitOid(storedBytes(file, bytes))}"`,
+      'Accept-Ranges': 'bytes',
+    };
     const encodedFile = file.split('/').map(encodeURIComponent).join('/');
     if (!isLfsPath(file)) {
       // Guessed from what huggingface.co answers today: a same-origin 307 to a cache route keyed by commit and etag.
       const location = `/api/resolve-cache/${kind}/${name}/${snapshot.sha}/${encodedFile}?${encodeURIComponent(`/${name}/resolve/${revision}/${file}`)}=&etag=%22${etag}%22`;
-      response.writeHead(307, { ...meta, Location: location, 'Content-Type': 'text/plain; charset=utf-8' }).end(`Temporary Redirect. Redirecting to ${location}`);
+      response
+        .writeHead(307, { ...meta, Location: location, 'Content-Type': 'text/plain; charset=utf-8' })
+        .end(`Temporary Redirect. Redirecting to ${location}`);
       return;
     }
     const xet = (repo.storage ?? 'xet') === 'xet';
-    const key = xet ? `/xet-bridge-us/${createHash('sha1').update(name).digest('hex').slice(0, 24)}/${xetHash(bytes)}` : `/repos/${etag.slice(0, 2)}/${etag.slice(2, 4)}/${etag}`;
+    const key = xet
+      ? `/xet-bridge-us/${createHash('sha1').update(name).digest('hex').slice(0, 24)}/${xetHash(bytes)}`
+      : `/repos/${etag.slice(0, 2)}/${etag.slice(2, 4)}/${etag}`;
     this.objects.set(key, { bytes, file, headers: { ETag: `"${etag}"` } });
     const signed = `${this.cdnUrl}${key}?${xet ? `X-Xet-Signed-Range=bytes%3D0-${Math.max(0, bytes.length - 1)}&` : `response-content-disposition=${encodeURIComponent(`inline; filename*=UTF-8''${file.split('/').pop()}`)}&`}Expires=${Math.floor(Date.now() / 1000) + 3600}&Signature=fake&Key-Pair-Id=K1`;
-    const xetHeaders = xet ? { 'X-Xet-Hash': xetHash(bytes), Link: `<${this.url}/api/${kind}/${name}/xet-read-token/${snapshot.sha}>; rel="xet-auth", <https://cas-server.xethub.hf.co/v1/reconstructions/${xetHash(bytes)}>; rel="xet-reconstruction-info"` } : {};
+    const xetHeaders = xet
+      ? {
+          'X-Xet-Hash': xetHash(bytes),
+          Link: `<${this.url}/api/${kind}/${name}/xet-read-token/${snapshot.sha}>; rel="xet-auth", <https://cas-server.xethub.hf.co/v1/reconstructions/${xetHash(bytes)}>; rel="xet-reconstruction-info"`,
+        }
+      : {};
     if (xet && (request.headers.accept ?? '').includes('application/vnd.xet-fileinfo+json')) {
       // What @huggingface/hub's fileDownloadInfo asks for Xet files: the file info, not a redirect (the tool never asks it).
-      response.writeHead(200, { ...meta, ...xetHeaders, 'Content-Type': 'application/vnd.xet-fileinfo+json' }).end(JSON.stringify({ hash: xetHash(bytes), refreshUrl: `${this.url}/api/${kind}/${name}/xet-read-token/${snapshot.sha}`, reconstructionUrl: `https://cas-server.xethub.hf.co/v1/reconstructions/${xetHash(bytes)}`, etag, size: bytes.length }));
+      response.writeHead(200, { ...meta, ...xetHeaders, 'Content-Type': 'application/vnd.xet-fileinfo+json' }).end(
+        JSON.stringify({
+          hash: xetHash(bytes),
+          refreshUrl: `${this.url}/api/${kind}/${name}/xet-read-token/${snapshot.sha}`,
+          reconstructionUrl: `https://cas-server.xethub.hf.co/v1/reconstructions/${xetHash(bytes)}`,
+          etag,
+          size: bytes.length,
+        }),
+      );
       return;
     }
     const target = fault?.redirectLoop ? `${this.cdnUrl}/loop${key}` : signed;
@@ -274,7 +330,9 @@ export class FakeHub {
     const object = this.objects.get(path);
     if (object === undefined) return void response.writeHead(404, { 'Content-Type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
     if (request.headers.authorization !== undefined) {
-      response.writeHead(400, { 'Content-Type': 'application/xml' }).end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
+      response
+        .writeHead(400, { 'Content-Type': 'application/xml' })
+        .end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
       return;
     }
     if (object.headers.Location !== undefined) return void response.writeHead(302, { Location: object.headers.Location }).end();

@@ -41,7 +41,11 @@ export async function maxRelativeErrorAgainst(dir: string, prompts: number[][], 
     const width = Math.max(...prompts.map((ids) => ids.length));
     const padded = new BigInt64Array(prompts.length * width); // padding id 0
     prompts.forEach((ids, row) => ids.forEach((id, position) => (padded[row * width + position] = BigInt(id))));
-    compare(await session.run(padded, prompts.length, width, names), prompts.map((_, i) => i), width);
+    compare(
+      await session.run(padded, prompts.length, width, names),
+      prompts.map((_, i) => i),
+      width,
+    );
   } finally {
     await session.release();
   }

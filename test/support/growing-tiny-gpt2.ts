@@ -25,7 +25,10 @@ export async function writeGrowingTinyGpt2(parent: string): Promise<string> {
     for (let i = 0; i < tensor.data.length; i += 1) tensor.data[i] = tensor.data[i]! * factor;
   }
   await mkdir(dir, { recursive: true });
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors.map((tensor) => ({ ...tensor, name: `transformer.${tensor.name}` })));
+  await writeSafetensors(
+    join(dir, 'model.safetensors'),
+    tensors.map((tensor) => ({ ...tensor, name: `transformer.${tensor.name}` })),
+  );
   await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   return dir;
 }

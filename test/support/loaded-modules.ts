@@ -44,7 +44,11 @@ export function runRecordingLoads(args: string[], options: { cwd?: string } = {}
   const dir = mkdtempSync(join(tmpdir(), 'resid-norms-loads-'));
   const file = join(dir, 'loaded.txt');
   try {
-    const result = spawnSync(process.execPath, ['--import', preload(file), CLI, ...args], { cwd: options.cwd ?? process.cwd(), encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, ['--import', preload(file), CLI, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const written = readFileSync(file, 'utf8');
     if (written.startsWith('error: ')) throw new Error(`V8 did not list the loaded scripts: ${written}`);
     const urls = written.split('\n').filter((line) => line !== '' && !line.startsWith('node:'));
@@ -63,6 +67,15 @@ function shorten(url: string): string {
 
 /** The packages among loaded modules (`@scope/name` or `name`). */
 export function packagesOf(modules: readonly string[]): Set<string> {
-  const names = modules.filter((module) => !module.startsWith('dist/') && !module.startsWith('node:') && !module.startsWith('data:') && !module.startsWith('file:'));
-  return new Set(names.map((module) => module.split('/').slice(0, module.startsWith('@') ? 2 : 1).join('/')));
+  const names = modules.filter(
+    (module) => !module.startsWith('dist/') && !module.startsWith('node:') && !module.startsWith('data:') && !module.startsWith('file:'),
+  );
+  return new Set(
+    names.map((module) =>
+      module
+        .split('/')
+        .slice(0, module.startsWith('@') ? 2 : 1)
+        .join('/'),
+    ),
+  );
 }

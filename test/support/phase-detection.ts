@@ -11,9 +11,15 @@ export const PROFILES = {
   /** One exponential: the null case (false positives). */
   straight: (_n: number): SyntheticPhase[] => [{ fromLayer: 0, growth: 1.045 }],
   /** A moderate change of rate halfway, 1.08 → 1.04. */
-  moderate: (n: number): SyntheticPhase[] => [{ fromLayer: 0, growth: 1.08 }, { fromLayer: n / 2, growth: 1.04 }],
+  moderate: (n: number): SyntheticPhase[] => [
+    { fromLayer: 0, growth: 1.08 },
+    { fromLayer: n / 2, growth: 1.04 },
+  ],
   /** A strong early phase, 1.3 → 1.05 at a quarter of the depth (at least layer 4). */
-  strong: (n: number): SyntheticPhase[] => [{ fromLayer: 0, growth: 1.3 }, { fromLayer: Math.max(4, n / 4), growth: 1.05 }],
+  strong: (n: number): SyntheticPhase[] => [
+    { fromLayer: 0, growth: 1.3 },
+    { fromLayer: Math.max(4, n / 4), growth: 1.05 },
+  ],
 } as const;
 export type ProfileName = keyof typeof PROFILES;
 
@@ -40,7 +46,17 @@ export function detectionRates(nLayers: number, profile: ProfileName, noise: Noi
   const trueBreak = phases[1]?.fromLayer;
   const rates: DetectionRates = { runs, split: 0, breakpointFound: 0, notOneExponential: 0 };
   for (let seed = firstSeed; seed < firstSeed + runs; seed += 1) {
-    const measurement = syntheticMeasurement({ nLayers, sequences: 30, tokensPerSequence: 21, hooks: ['resid_pre'], phases, seed, tokenNoise: 0.3, sequenceNoise: 0.1, sequenceWalk: NOISE_LEVELS[noise] });
+    const measurement = syntheticMeasurement({
+      nLayers,
+      sequences: 30,
+      tokensPerSequence: 21,
+      hooks: ['resid_pre'],
+      phases,
+      seed,
+      tokenNoise: 0.3,
+      sequenceNoise: 0.1,
+      sequenceWalk: NOISE_LEVELS[noise],
+    });
     const fit = fitV1(measurement, { hook: 'resid_pre', bootstrap: 100, seed });
     if (fit.phases.length > 1) rates.split += 1;
     // A phase starting at the true break, or at the layer before it (the kink lies on both lines).

@@ -10,18 +10,49 @@
 
 export type PyValue = null | boolean | number | string | PyStr | PyFloat | PyTuple | PyList | PyDict | PyGlobal | PyReduce | PyPersistent | PyBytes;
 /** A string object of its own (memoized by identity; a JS string stands for one shared, interned object). */
-export interface PyStr { py: 'str'; value: string }
+export interface PyStr {
+  py: 'str';
+  value: string;
+}
 /** A Python float (a JS number is a Python int). */
-export interface PyFloat { py: 'float'; value: number }
-export interface PyTuple { py: 'tuple'; items: PyValue[] }
-export interface PyList { py: 'list'; items: PyValue[] }
-export interface PyDict { py: 'dict'; entries: Array<[PyValue, PyValue]> }
-export interface PyGlobal { py: 'global'; module: string; name: string }
+export interface PyFloat {
+  py: 'float';
+  value: number;
+}
+export interface PyTuple {
+  py: 'tuple';
+  items: PyValue[];
+}
+export interface PyList {
+  py: 'list';
+  items: PyValue[];
+}
+export interface PyDict {
+  py: 'dict';
+  entries: Array<[PyValue, PyValue]>;
+}
+export interface PyGlobal {
+  py: 'global';
+  module: string;
+  name: string;
+}
 /** `callable(*args)`, then `dictItems` set on the result and `state` BUILT onto it (as __reduce__ describes OrderedDict). */
-export interface PyReduce { py: 'reduce'; callable: PyGlobal; args: PyTuple; dictItems?: Array<[PyValue, PyValue]>; state?: PyValue }
-export interface PyPersistent { py: 'persistent'; id: PyValue }
+export interface PyReduce {
+  py: 'reduce';
+  callable: PyGlobal;
+  args: PyTuple;
+  dictItems?: Array<[PyValue, PyValue]>;
+  state?: PyValue;
+}
+export interface PyPersistent {
+  py: 'persistent';
+  id: PyValue;
+}
 /** Raw opcodes, for hand-made (hostile) pickles. */
-export interface PyBytes { py: 'raw'; bytes: Uint8Array }
+export interface PyBytes {
+  py: 'raw';
+  bytes: Uint8Array;
+}
 
 export const pyTuple = (...items: PyValue[]): PyTuple => ({ py: 'tuple', items });
 export const pyGlobal = (module: string, name: string): PyGlobal => ({ py: 'global', module, name });
@@ -37,7 +68,13 @@ export function sharedGlobal(module: string, name: string): PyGlobal {
 
 /** `collections.OrderedDict()` with items (and the attributes `__dict__` holds, e.g. `_metadata`). */
 export function orderedDict(entries: Array<[PyValue, PyValue]>, attributes?: PyDict): PyReduce {
-  return { py: 'reduce', callable: sharedGlobal('collections', 'OrderedDict'), args: pyTuple(), dictItems: entries, ...(attributes ? { state: attributes } : {}) };
+  return {
+    py: 'reduce',
+    callable: sharedGlobal('collections', 'OrderedDict'),
+    args: pyTuple(),
+    dictItems: entries,
+    ...(attributes ? { state: attributes } : {}),
+  };
 }
 
 const BATCH = 1000;

@@ -64,7 +64,12 @@ function headWrites(z: Float64Array, trace: BlockTrace, nHeads: number, dModel: 
 }
 
 /** Every column of the selection, from one prompt's block traces (one per layer) and, for the lens, its reference lens. */
-export function referenceDiagnostics(traces: readonly BlockTrace[], selection: DiagnosticSelection, shape: DiagnosticShape, lens?: ReferenceLens): ReferenceDiagnostics {
+export function referenceDiagnostics(
+  traces: readonly BlockTrace[],
+  selection: DiagnosticSelection,
+  shape: DiagnosticShape,
+  lens?: ReferenceLens,
+): ReferenceDiagnostics {
   const { nHeads, dModel } = shape;
   const positions = traces[0]!.residPre.length;
   const result: ReferenceDiagnostics = new Map();
@@ -89,7 +94,8 @@ export function referenceDiagnostics(traces: readonly BlockTrace[], selection: D
             return [cos[2] === 'raw' ? cosine(a, b) : cosine(centered(a), centered(b))];
           }
           if (column.name === 'massive_median_ratio') return [massiveStatistic(trace.residPost[p]!, 'ratio', [])];
-          if (column.name.startsWith('massive_')) return [massiveStatistic(trace.residPost[p]!, column.name.slice('massive_'.length), selection.massiveDims ?? [])];
+          if (column.name.startsWith('massive_'))
+            return [massiveStatistic(trace.residPost[p]!, column.name.slice('massive_'.length), selection.massiveDims ?? [])];
           // Sinks: the attention on key 0, and on keys 0…k − 1 summed (Xiao et al.'s first k tokens).
           if (column.name === 'sink_mass') return trace.pattern.map((perQuery) => perQuery[p]![0]!);
           const firstK = column.name.match(/^sink_mass_first_(\d+)$/);
@@ -137,7 +143,10 @@ export function referenceSequenceDiagnostics(traces: readonly BlockTrace[], sele
   });
   for (const column of columns) {
     const statistic = column.name.slice('massive_seq_'.length) as keyof (typeof perLayer)[number];
-    result.set(column.name, perLayer.map((values) => values[statistic]));
+    result.set(
+      column.name,
+      perLayer.map((values) => values[statistic]),
+    );
   }
   return result;
 }

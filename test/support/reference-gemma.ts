@@ -15,7 +15,22 @@
  * soft-caps default to none.
  */
 import { referenceRope, type ReferenceRope } from './reference-rope.js';
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  applyRotary,
+  causalAttention,
+  emptyHookNorms,
+  linear,
+  mapValues,
+  recordNorms,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 
 type Config = Record<string, unknown>;
 
@@ -37,7 +52,9 @@ function setting<T>(config: Config, key: string, fallback: T | null): T | null {
 function layerTypes(config: Config, nLayers: number): string[] {
   if (config.model_type === 'gemma') return new Array<string>(nLayers).fill('full_attention');
   const pattern = config.model_type === 'gemma3_text' ? ((config.sliding_window_pattern as number | undefined) ?? 6) : 2;
-  return (config.layer_types as string[] | undefined) ?? Array.from({ length: nLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+  return (
+    (config.layer_types as string[] | undefined) ?? Array.from({ length: nLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'))
+  );
 }
 
 /**
@@ -59,11 +76,13 @@ function gemma3Ropes(config: Config, dHead: number): { full: ReferenceRope; slid
 
 /** RMSNorm (1 + w) of each head's dHead features of x [pos][heads·dHead] (Gemma3RMSNorm on [.., head_dim]). */
 function gemmaRmsNormPerHead(x: Vectors, heads: number, dHead: number, weight: Float32Array, eps: number): Vectors {
-  return x.map((row) => Float64Array.from({ length: heads * dHead }, (_, i) => {
-    const head = Math.floor(i / dHead);
-    const part = row.subarray(head * dHead, (head + 1) * dHead);
-    return row[i]! / Math.sqrt(part.reduce((a, b) => a + b * b, 0) / dHead + eps) * (1 + weight[i % dHead]!);
-  }));
+  return x.map((row) =>
+    Float64Array.from({ length: heads * dHead }, (_, i) => {
+      const head = Math.floor(i / dHead);
+      const part = row.subarray(head * dHead, (head + 1) * dHead);
+      return (row[i]! / Math.sqrt(part.reduce((a, b) => a + b * b, 0) / dHead + eps)) * (1 + weight[i % dHead]!);
+    }),
+  );
 }
 
 export function referenceGemma(weights: Map<string, Float32Array>, config: Config, ids: number[], trace?: BlockTrace[]): HookNorms {
@@ -123,12 +142,27 @@ export function referenceGemma(weights: Map<string, Float32Array>, config: Confi
     const h2 = gemmaRmsNorm(mid, w(`${p}.${gemma2 ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`), eps);
     const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
     const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlp = project(gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)), `${p}.mlp.down_proj`, d);
+    const mlp = project(
+      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
+      `${p}.mlp.down_proj`,
+      d,
+    );
     const mlpOut = gemma2 ? gemmaRmsNorm(mlp, w(`${p}.post_feedforward_layernorm.weight`), eps) : mlp;
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+    trace?.push({
+      residPre,
+      attnOut,
+      residMid: mid,
+      mlpOut,
+      residPost: x,
+      pattern,
+      z,
+      zFolded,
+      outWeight: w(`${p}.self_attn.o_proj.weight`),
+      outLayout: 'out_in',
+    });
   }
   return result;
 }
@@ -141,7 +175,12 @@ export function referenceGemmaHead(weights: Map<string, Float32Array>, config: C
   const eps = (config.rms_norm_eps as number | undefined) ?? 1e-6;
   const head = tiesWordEmbeddings(config, true) ? undefined : weights.get('lm_head.weight');
   const unembedding = head ?? weights.get('embed_tokens.weight')!;
-  const cap = config.model_type === 'gemma2' ? (setting<number>(config, 'final_logit_softcapping', 30) ?? undefined) : config.model_type === 'gemma3_text' ? (setting<number>(config, 'final_logit_softcapping', null) ?? undefined) : undefined;
+  const cap =
+    config.model_type === 'gemma2'
+      ? (setting<number>(config, 'final_logit_softcapping', 30) ?? undefined)
+      : config.model_type === 'gemma3_text'
+        ? (setting<number>(config, 'final_logit_softcapping', null) ?? undefined)
+        : undefined;
   return (x) => {
     const logits = unembed(gemmaRmsNorm(x, weights.get('norm.weight')!, eps), unembedding);
     return cap === undefined ? logits : mapValues(logits, (value) => cap * Math.tanh(value / cap));

@@ -4,7 +4,22 @@
  * attention scores NOT scaled, local layers (attention_types) seeing keys t − window < s ≤ t.
  * Weights by name without the `transformer.` prefix. Returns every hook's norms [layer][position].
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  causalAttention,
+  emptyHookNorms,
+  layerNorm,
+  linear,
+  mapValues,
+  recordNorms,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 import { expandTypes } from './tiny-gpt-neo.js';
 
 export function referenceGptNeo(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], trace?: BlockTrace[]): HookNorms {

@@ -5,7 +5,23 @@
  * rotary_pct·dHead features, attention scaled by 1/√dHead, parallel residual
  * x + attn(ln1(x)) + mlp(ln2(x)) or sequential. Returns every hook's norms, [layer][position].
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  applyRotary,
+  causalAttention,
+  emptyHookNorms,
+  layerNorm,
+  linear,
+  mapValues,
+  recordNorms,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 /** Per-head fused rows [q₀ k₀ v₀ q₁ k₁ v₁ …] → q, k, v rows [head₀ head₁ …]. */
@@ -53,13 +69,19 @@ export function referenceGptNeox(weights: Map<string, Float32Array>, config: Rec
     const attention = { nHeads, nKvHeads: nHeads, dHead, scale: 1 / Math.sqrt(dHead) };
     const z = causalAttention(rotate(q), rotate(k), v, { ...attention, pattern });
     // TransformerLens's processed values: LNPre(x)·diag(w)·W_V, the norm's bias and b_V folded away.
-    const vFolded = splitPerHead(linear(layerNorm(x, w(`${p}.input_layernorm.weight`), undefined, eps), w(`${p}.attention.query_key_value.weight`), 'out_in', 3 * d), nHeads, dHead)[2];
+    const vFolded = splitPerHead(
+      linear(layerNorm(x, w(`${p}.input_layernorm.weight`), undefined, eps), w(`${p}.attention.query_key_value.weight`), 'out_in', 3 * d),
+      nHeads,
+      dHead,
+    )[2];
     const zFolded = causalAttention(rotate(q), rotate(k), vFolded, attention);
     const attnOut = linear(z, w(`${p}.attention.dense.weight`), 'out_in', d, optional(`${p}.attention.dense.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mlp = (input: Vectors) => {
       const normed = layerNorm(input, w(`${p}.post_attention_layernorm.weight`), w(`${p}.post_attention_layernorm.bias`), eps);
-      const hidden = mapValues(linear(normed, w(`${p}.mlp.dense_h_to_4h.weight`), 'out_in', dMlp, w(`${p}.mlp.dense_h_to_4h.bias`)), (value) => activation(act, value));
+      const hidden = mapValues(linear(normed, w(`${p}.mlp.dense_h_to_4h.weight`), 'out_in', dMlp, w(`${p}.mlp.dense_h_to_4h.bias`)), (value) =>
+        activation(act, value),
+      );
       return linear(hidden, w(`${p}.mlp.dense_4h_to_h.weight`), 'out_in', d, w(`${p}.mlp.dense_4h_to_h.bias`));
     };
     const outWeight = w(`${p}.attention.dense.weight`);

@@ -3,7 +3,23 @@
  * positions, Conv1D weights [in, out], fused c_attn = [q | k | v], causal attention scaled by
  * 1/√dHead. Returns the raw and centered norm of every hook, [layer][position].
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, splitColumns, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  causalAttention,
+  emptyHookNorms,
+  layerNorm,
+  linear,
+  mapValues,
+  recordNorms,
+  splitColumns,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 
 export type { HookNorms };
 

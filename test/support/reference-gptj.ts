@@ -8,7 +8,20 @@
  * head; scores divided by √head_dim; fc_in → gelu_new → fc_out with biases; ln_f and lm_head
  * with its bias for the lens.
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  causalAttention,
+  emptyHookNorms,
+  layerNorm,
+  linear,
+  mapValues,
+  recordNorms,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 
 type Config = Record<string, unknown>;
 

@@ -5,7 +5,23 @@
  * scaled by 1/√head_dim with the sliding windows the config asks for, SwiGLU MLP.
  * Returns every hook's norms, [layer][position].
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, rmsNorm, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  applyRotary,
+  causalAttention,
+  emptyHookNorms,
+  linear,
+  mapValues,
+  recordNorms,
+  rmsNorm,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 /** Sliding window of each layer, as the three configuration classes decide it. */
@@ -14,7 +30,9 @@ function layerWindows(config: Record<string, unknown>, nLayers: number): Array<n
   if (config.model_type === 'mistral') return all(config.sliding_window === undefined ? 4096 : ((config.sliding_window as number | null) ?? undefined));
   if (config.model_type !== 'qwen2' || config.use_sliding_window !== true) return all(undefined);
   const window = config.sliding_window === undefined ? 4096 : ((config.sliding_window as number | null) ?? undefined);
-  const types = (config.layer_types as string[] | undefined) ?? Array.from({ length: nLayers }, (_, i) => (i >= ((config.max_window_layers as number | undefined) ?? 28) ? 'sliding_attention' : 'full_attention'));
+  const types =
+    (config.layer_types as string[] | undefined) ??
+    Array.from({ length: nLayers }, (_, i) => (i >= ((config.max_window_layers as number | undefined) ?? 28) ? 'sliding_attention' : 'full_attention'));
   return types.map((type) => (type === 'sliding_attention' ? window : undefined));
 }
 
@@ -59,11 +77,26 @@ export function referenceLlama(weights: Map<string, Float32Array>, config: Recor
     const h2 = rmsNorm(mid, w(`${p}.post_attention_layernorm.weight`), eps);
     const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
     const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlpOut = project(gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)), `${p}.mlp.down_proj`, d);
+    const mlpOut = project(
+      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
+      `${p}.mlp.down_proj`,
+      d,
+    );
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+    trace?.push({
+      residPre,
+      attnOut,
+      residMid: mid,
+      mlpOut,
+      residPost: x,
+      pattern,
+      z,
+      zFolded,
+      outWeight: w(`${p}.self_attn.o_proj.weight`),
+      outLayout: 'out_in',
+    });
   }
   return result;
 }

@@ -26,7 +26,11 @@ function repeatKv(v: Vectors, nHeads: number, nKvHeads: number, dHead: number): 
 }
 
 /** Phi and GPT-J: one LayerNorm before both sub-blocks, a dense MLP with biases, parallel residual. */
-function parallelLayerNormBlock(w: (name: string) => Float32Array, names: { norm: string; fcIn: string; fcOut: string; act: string; eps: number; d: number; dMlp: number }, ov: (h: Vectors) => Vectors): ReferenceBlockFns {
+function parallelLayerNormBlock(
+  w: (name: string) => Float32Array,
+  names: { norm: string; fcIn: string; fcOut: string; act: string; eps: number; d: number; dMlp: number },
+  ov: (h: Vectors) => Vectors,
+): ReferenceBlockFns {
   const { norm, fcIn, fcOut, act, eps, d, dMlp } = names;
   return {
     gain1: w(`${norm}.weight`),
@@ -38,7 +42,16 @@ function parallelLayerNormBlock(w: (name: string) => Float32Array, names: { norm
     norm2: (x) => layerNorm(x, w(`${norm}.weight`), w(`${norm}.bias`), eps),
     mlp: (h) => {
       const pre = linear(h, w(`${fcIn}.weight`), 'out_in', dMlp, w(`${fcIn}.bias`));
-      return { pre, out: linear(mapValues(pre, (v) => activation(act, v)), w(`${fcOut}.weight`), 'out_in', d, w(`${fcOut}.bias`)) };
+      return {
+        pre,
+        out: linear(
+          mapValues(pre, (v) => activation(act, v)),
+          w(`${fcOut}.weight`),
+          'out_in',
+          d,
+          w(`${fcOut}.bias`),
+        ),
+      };
     },
     ov,
   };
@@ -52,8 +65,22 @@ export function phiReference(weights: Weights, config: Config): ReferenceModel {
   const dHead = d / nHeads;
   const blocks = Array.from({ length: config.num_hidden_layers as number }, (_, layer) => {
     const p = `layers.${layer}`;
-    const names = { norm: `${p}.input_layernorm`, fcIn: `${p}.mlp.fc1`, fcOut: `${p}.mlp.fc2`, act: (config.hidden_act as string | undefined) ?? 'gelu_new', eps: (config.layer_norm_eps as number | undefined) ?? 1e-5, d, dMlp: config.intermediate_size as number };
-    const ov = (h: Vectors) => linear(repeatKv(linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', nKvHeads * dHead), nHeads, nKvHeads, dHead), w(`${p}.self_attn.dense.weight`), 'out_in', d);
+    const names = {
+      norm: `${p}.input_layernorm`,
+      fcIn: `${p}.mlp.fc1`,
+      fcOut: `${p}.mlp.fc2`,
+      act: (config.hidden_act as string | undefined) ?? 'gelu_new',
+      eps: (config.layer_norm_eps as number | undefined) ?? 1e-5,
+      d,
+      dMlp: config.intermediate_size as number,
+    };
+    const ov = (h: Vectors) =>
+      linear(
+        repeatKv(linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', nKvHeads * dHead), nHeads, nKvHeads, dHead),
+        w(`${p}.self_attn.dense.weight`),
+        'out_in',
+        d,
+      );
     return parallelLayerNormBlock(w, names, ov);
   });
   return { normalization: 'layernorm', d, blocks, parallel: true };
@@ -64,7 +91,15 @@ export function gptjReference(weights: Weights, config: Config): ReferenceModel 
   const d = config.n_embd as number;
   const blocks = Array.from({ length: config.n_layer as number }, (_, layer) => {
     const p = `h.${layer}`;
-    const names = { norm: `${p}.ln_1`, fcIn: `${p}.mlp.fc_in`, fcOut: `${p}.mlp.fc_out`, act: (config.activation_function as string | undefined) ?? 'gelu_new', eps: (config.layer_norm_epsilon as number | undefined) ?? 1e-5, d, dMlp: (config.n_inner as number | null | undefined) ?? 4 * d };
+    const names = {
+      norm: `${p}.ln_1`,
+      fcIn: `${p}.mlp.fc_in`,
+      fcOut: `${p}.mlp.fc_out`,
+      act: (config.activation_function as string | undefined) ?? 'gelu_new',
+      eps: (config.layer_norm_epsilon as number | undefined) ?? 1e-5,
+      d,
+      dMlp: (config.n_inner as number | null | undefined) ?? 4 * d,
+    };
     const ov = (h: Vectors) => linear(linear(h, w(`${p}.attn.v_proj.weight`), 'out_in', d), w(`${p}.attn.out_proj.weight`), 'out_in', d);
     return parallelLayerNormBlock(w, names, ov);
   });
@@ -97,7 +132,15 @@ export function phi3Reference(weights: Weights, config: Config): ReferenceModel 
       mlp: (h) => {
         const pre = linear(h, gate, 'out_in', dMlp);
         const upped = linear(h, up, 'out_in', dMlp);
-        return { pre, out: linear(pre.map((row, t) => row.map((v, i) => activation(act, v) * upped[t]![i]!)), down, 'out_in', d) };
+        return {
+          pre,
+          out: linear(
+            pre.map((row, t) => row.map((v, i) => activation(act, v) * upped[t]![i]!)),
+            down,
+            'out_in',
+            d,
+          ),
+        };
       },
       ov: (h) => {
         const v = linear(h, rowsOf(`${p}.self_attn.qkv_proj.weight`, (nHeads + nKvHeads) * dHead, nKvHeads * dHead), 'out_in', nKvHeads * dHead);
@@ -122,7 +165,10 @@ export function mixtralReference(weights: Weights, config: Config): ReferenceMod
     const p = `layers.${layer}`;
     const experts = Array.from({ length: nExperts }, (_, e) => {
       const expert = `${p}.block_sparse_moe.experts.${e}`;
-      return { mlpLinear: (h: Vectors) => linear(linear(h, w(`${expert}.w3.weight`), 'out_in', dMlp), w(`${expert}.w2.weight`), 'out_in', d), bInWOut: () => undefined };
+      return {
+        mlpLinear: (h: Vectors) => linear(linear(h, w(`${expert}.w3.weight`), 'out_in', dMlp), w(`${expert}.w2.weight`), 'out_in', d),
+        bInWOut: () => undefined,
+      };
     });
     return {
       gain1: w(`${p}.input_layernorm.weight`),
@@ -136,7 +182,13 @@ export function mixtralReference(weights: Weights, config: Config): ReferenceMod
         const routed = referenceMoe(weights, config, p, h);
         return { out: routed.out, active: routed.active };
       },
-      ov: (h) => linear(repeatKv(linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', nKvHeads * dHead), nHeads, nKvHeads, dHead), w(`${p}.self_attn.o_proj.weight`), 'out_in', d),
+      ov: (h) =>
+        linear(
+          repeatKv(linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', nKvHeads * dHead), nHeads, nKvHeads, dHead),
+          w(`${p}.self_attn.o_proj.weight`),
+          'out_in',
+          d,
+        ),
     };
   });
   return { normalization: 'rmsnorm', d, blocks, parallel: false };

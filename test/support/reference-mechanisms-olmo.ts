@@ -28,7 +28,8 @@ export function olmoReference(weights: Map<string, Float32Array>, config: Record
   const blocks: ReferenceBlockFns[] = [];
   for (let layer = 0; layer < (config.num_hidden_layers as number); layer += 1) {
     const p = `layers.${layer}`;
-    const project = (x: Vectors, name: string, dOut: number, withBias = true) => linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? weights.get(`${name}.bias`) : undefined);
+    const project = (x: Vectors, name: string, dOut: number, withBias = true) =>
+      linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? weights.get(`${name}.bias`) : undefined);
     blocks.push({
       gain1: ones,
       gain2: ones,
@@ -39,15 +40,31 @@ export function olmoReference(weights: Map<string, Float32Array>, config: Record
       mlp: (h) => {
         const pre = project(h, `${p}.mlp.gate_proj`, dMlp);
         const up = project(h, `${p}.mlp.up_proj`, dMlp);
-        return { pre, out: project(pre.map((row, t) => row.map((v, i) => activation('silu', v) * up[t]![i]!)), `${p}.mlp.down_proj`, d) };
+        return {
+          pre,
+          out: project(
+            pre.map((row, t) => row.map((v, i) => activation('silu', v) * up[t]![i]!)),
+            `${p}.mlp.down_proj`,
+            d,
+          ),
+        };
       },
       ov: (h) => {
-        const v = mapValues(project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead, false), (value) => (clip === undefined ? value : Math.min(clip, Math.max(-clip, value))));
+        const v = mapValues(project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead, false), (value) =>
+          clip === undefined ? value : Math.min(clip, Math.max(-clip, value)),
+        );
         // query head h reads kv head ⌊h / groups⌋
-        const z = v.map((row) => Float64Array.from({ length: nHeads * dHead }, (_, i) => row[Math.floor(Math.floor(i / dHead) / groups) * dHead + (i % dHead)]!));
+        const z = v.map((row) =>
+          Float64Array.from({ length: nHeads * dHead }, (_, i) => row[Math.floor(Math.floor(i / dHead) / groups) * dHead + (i % dHead)]!),
+        );
         return project(z, `${p}.self_attn.o_proj`, d, false);
       },
-      ...(olmo2 ? { post1: (x: Vectors) => rmsNorm(x, w(`${p}.post_attention_layernorm.weight`), eps), post2: (x: Vectors) => rmsNorm(x, w(`${p}.post_feedforward_layernorm.weight`), eps) } : {}),
+      ...(olmo2
+        ? {
+            post1: (x: Vectors) => rmsNorm(x, w(`${p}.post_attention_layernorm.weight`), eps),
+            post2: (x: Vectors) => rmsNorm(x, w(`${p}.post_feedforward_layernorm.weight`), eps),
+          }
+        : {}),
     });
   }
   return { normalization: olmo2 ? 'rmsnorm' : 'layernorm', d, blocks, parallel: false };

@@ -11,7 +11,22 @@ import { gptjReference, mixtralReference, phi3Reference, phiReference } from './
 import { olmoReference } from './reference-mechanisms-olmo.js';
 import { activation, layerNorm, linear, mapValues, rmsNorm, withHookTap, type HookNorms, type Vectors } from './reference-ops.js';
 
-export type Architecture = 'gpt2' | 'gpt_neo' | 'opt' | 'gpt_neox' | 'llama' | 'gemma' | 'gemma2' | 'gemma3_text' | 'qwen3' | 'phi' | 'phi3' | 'gptj' | 'olmo' | 'olmo2' | 'mixtral';
+export type Architecture =
+  | 'gpt2'
+  | 'gpt_neo'
+  | 'opt'
+  | 'gpt_neox'
+  | 'llama'
+  | 'gemma'
+  | 'gemma2'
+  | 'gemma3_text'
+  | 'qwen3'
+  | 'phi'
+  | 'phi3'
+  | 'gptj'
+  | 'olmo'
+  | 'olmo2'
+  | 'mixtral';
 
 export interface ReferenceBlockFns {
   /** The attention input norm; without its bias when `withBias` is false. */
@@ -86,7 +101,16 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
           norm2: (x) => layerNorm(x, w(`${p}.ln_2.weight`), w(`${p}.ln_2.bias`), eps),
           mlp: (h) => {
             const pre = linear(h, w(`${p}.mlp.c_fc.weight`), layout, dMlp, w(`${p}.mlp.c_fc.bias`));
-            return { pre, out: linear(mapValues(pre, (v) => activation(act, v)), w(`${p}.mlp.c_proj.weight`), layout, d, w(`${p}.mlp.c_proj.bias`)) };
+            return {
+              pre,
+              out: linear(
+                mapValues(pre, (v) => activation(act, v)),
+                w(`${p}.mlp.c_proj.weight`),
+                layout,
+                d,
+                w(`${p}.mlp.c_proj.bias`),
+              ),
+            };
           },
           ov: (h) =>
             architecture === 'gpt2'
@@ -113,7 +137,16 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
           norm2: (x) => layerNorm(x, w(`${p}.final_layer_norm.weight`), optional(`${p}.final_layer_norm.bias`), 1e-5),
           mlp: (h) => {
             const pre = linear(h, w(`${p}.fc1.weight`), 'out_in', dMlp, bias(`${p}.fc1.bias`));
-            return { pre, out: linear(mapValues(pre, (v) => activation(act, v)), w(`${p}.fc2.weight`), 'out_in', d, bias(`${p}.fc2.bias`)) };
+            return {
+              pre,
+              out: linear(
+                mapValues(pre, (v) => activation(act, v)),
+                w(`${p}.fc2.weight`),
+                'out_in',
+                d,
+                bias(`${p}.fc2.bias`),
+              ),
+            };
           },
           ov: (h) => linear(linear(h, w(`${p}.self_attn.v_proj.weight`), 'out_in', d), w(`${p}.self_attn.out_proj.weight`), 'out_in', d),
         });
@@ -139,7 +172,16 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
           norm2: (x) => layerNorm(x, w(`${p}.post_attention_layernorm.weight`), w(`${p}.post_attention_layernorm.bias`), eps),
           mlp: (h) => {
             const pre = linear(h, w(`${p}.mlp.dense_h_to_4h.weight`), 'out_in', dMlp, w(`${p}.mlp.dense_h_to_4h.bias`));
-            return { pre, out: linear(mapValues(pre, (v) => activation(act, v)), w(`${p}.mlp.dense_4h_to_h.weight`), 'out_in', d, w(`${p}.mlp.dense_4h_to_h.bias`)) };
+            return {
+              pre,
+              out: linear(
+                mapValues(pre, (v) => activation(act, v)),
+                w(`${p}.mlp.dense_4h_to_h.weight`),
+                'out_in',
+                d,
+                w(`${p}.mlp.dense_4h_to_h.bias`),
+              ),
+            };
           },
           ov: (h) => {
             // rows of query_key_value are [head][q | k | v][dHead]
@@ -168,7 +210,8 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
       const groups = nHeads / nKvHeads;
       for (let layer = 0; layer < (config.num_hidden_layers as number); layer += 1) {
         const p = `layers.${layer}`;
-        const project = (x: Vectors, name: string, dOut: number, withBias = true) => linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? optional(`${name}.bias`) : undefined);
+        const project = (x: Vectors, name: string, dOut: number, withBias = true) =>
+          linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? optional(`${name}.bias`) : undefined);
         const gain = (name: string) => Float32Array.from(w(`${p}.${name}.weight`), (v) => 1 + v);
         const mlpNorm = gemma2 ? 'pre_feedforward_layernorm' : 'post_attention_layernorm';
         blocks.push({
@@ -186,11 +229,16 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
           },
           ov: (h) => {
             const v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead, false);
-            const z = v.map((row) => Float64Array.from({ length: nHeads * dHead }, (_, i) => row[Math.floor(Math.floor(i / dHead) / groups) * dHead + (i % dHead)]!));
+            const z = v.map((row) =>
+              Float64Array.from({ length: nHeads * dHead }, (_, i) => row[Math.floor(Math.floor(i / dHead) / groups) * dHead + (i % dHead)]!),
+            );
             return project(z, `${p}.self_attn.o_proj`, d, false);
           },
           ...(gemma2
-            ? { post1: (x: Vectors) => gemmaRmsNorm(x, w(`${p}.post_attention_layernorm.weight`), eps), post2: (x: Vectors) => gemmaRmsNorm(x, w(`${p}.post_feedforward_layernorm.weight`), eps) }
+            ? {
+                post1: (x: Vectors) => gemmaRmsNorm(x, w(`${p}.post_attention_layernorm.weight`), eps),
+                post2: (x: Vectors) => gemmaRmsNorm(x, w(`${p}.post_feedforward_layernorm.weight`), eps),
+              }
             : {}),
         });
       }
@@ -212,12 +260,14 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
       const groups = nHeads / nKvHeads;
       for (let layer = 0; layer < (config.num_hidden_layers as number); layer += 1) {
         const p = `layers.${layer}`;
-        const project = (x: Vectors, name: string, dOut: number, withBias = true) => linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? optional(`${name}.bias`) : undefined);
+        const project = (x: Vectors, name: string, dOut: number, withBias = true) =>
+          linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? optional(`${name}.bias`) : undefined);
         blocks.push({
           gain1: w(`${p}.input_layernorm.weight`),
           gain2: w(`${p}.post_attention_layernorm.weight`),
           mlpLinear: (h) => project(project(h, `${p}.mlp.up_proj`, dMlp, false), `${p}.mlp.down_proj`, d, false),
-          bInWOut: () => (optional(`${p}.mlp.up_proj.bias`) ? project([Float64Array.from(w(`${p}.mlp.up_proj.bias`))], `${p}.mlp.down_proj`, d, false)[0] : undefined),
+          bInWOut: () =>
+            optional(`${p}.mlp.up_proj.bias`) ? project([Float64Array.from(w(`${p}.mlp.up_proj.bias`))], `${p}.mlp.down_proj`, d, false)[0] : undefined,
           norm1: (x) => rmsNorm(x, w(`${p}.input_layernorm.weight`), eps),
           norm2: (x) => rmsNorm(x, w(`${p}.post_attention_layernorm.weight`), eps),
           mlp: (h) => {
@@ -229,7 +279,9 @@ export function referenceModel(architecture: Architecture, weights: Map<string, 
           ov: (h) => {
             const v = project(h, `${p}.self_attn.v_proj`, nKvHeads * dHead, false);
             // query head q reads kv head ⌊q / groups⌋
-            const z = v.map((row) => Float64Array.from({ length: nHeads * dHead }, (_, i) => row[Math.floor(Math.floor(i / dHead) / groups) * dHead + (i % dHead)]!));
+            const z = v.map((row) =>
+              Float64Array.from({ length: nHeads * dHead }, (_, i) => row[Math.floor(Math.floor(i / dHead) / groups) * dHead + (i % dHead)]!),
+            );
             return project(z, `${p}.self_attn.o_proj`, d, false);
           },
         });
@@ -257,7 +309,11 @@ export function referenceProbe(model: ReferenceModel, layer: number, x: Vectors)
   const written = block.post2 ? block.post2(mlp.out) : mlp.out;
   const ov = block.ov(block.norm1(x, false));
   const ovWritten = block.post1 ? block.post1(ov) : ov;
-  return { mlpNorm: written.map((row) => referenceNorm(row, centered)), active: activeFractions(mlp), ovNorm: ovWritten.map((row) => referenceNorm(row, centered)) };
+  return {
+    mlpNorm: written.map((row) => referenceNorm(row, centered)),
+    active: activeFractions(mlp),
+    ovNorm: ovWritten.map((row) => referenceNorm(row, centered)),
+  };
 }
 
 /** The active fraction of each row of an MLP's result: its own for a mixture, else of its pre-activations. */
@@ -322,8 +378,12 @@ export function referenceMlpProducts(model: ReferenceModel, layer: number): Reco
   if (block.experts) {
     // The layer's value of a mixture: the norm of all experts' products together.
     const each = block.experts.map((expert) => referenceMlpProducts({ ...model, blocks: [{ ...block, ...expert, experts: undefined }] }, 0));
-    const root = (values: Array<number | null>) => (values.every((value) => value === null) ? null : Math.sqrt(values.reduce<number>((sum, value) => sum + (value ?? 0) ** 2, 0)));
-    const variant = (which: 'raw' | 'processed') => ({ W_inW_out: root(each.map((e) => e[which].W_inW_out))!, b_inW_out: root(each.map((e) => e[which].b_inW_out)) });
+    const root = (values: Array<number | null>) =>
+      values.every((value) => value === null) ? null : Math.sqrt(values.reduce<number>((sum, value) => sum + (value ?? 0) ** 2, 0));
+    const variant = (which: 'raw' | 'processed') => ({
+      W_inW_out: root(each.map((e) => e[which].W_inW_out))!,
+      b_inW_out: root(each.map((e) => e[which].b_inW_out)),
+    });
     return { raw: variant('raw'), processed: variant('processed') };
   }
   const d = model.d;

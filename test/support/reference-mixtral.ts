@@ -8,7 +8,22 @@
  * experts are evaluated one token at a time, only where chosen, as the modeling code's loop
  * over the expert mask does.
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, recordNorms, rmsNorm, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  applyRotary,
+  causalAttention,
+  emptyHookNorms,
+  linear,
+  recordNorms,
+  rmsNorm,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 
 type Config = Record<string, unknown>;
 
@@ -40,7 +55,10 @@ export function referenceMoe(weights: Map<string, Float32Array>, config: Config,
     const total = exps.reduce((a, b) => a + b, 0);
     const probabilities = exps.map((value) => value / total);
     // torch.topk: the largest first (ties, which random weights never give, to the lower index).
-    const chosen = probabilities.map((value, e) => ({ value, e })).sort((a, b) => b.value - a.value || a.e - b.e).slice(0, topK);
+    const chosen = probabilities
+      .map((value, e) => ({ value, e }))
+      .sort((a, b) => b.value - a.value || a.e - b.e)
+      .slice(0, topK);
     const sum = chosen.reduce((a, { value }) => a + value, 0);
     const weightsRow = new Array<number>(nExperts).fill(0);
     const out = new Float64Array(d);
@@ -99,7 +117,18 @@ export function referenceMixtral(weights: Map<string, Float32Array>, config: Con
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
     // No attention biases: z is TransformerLens's processed z as it is.
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded: z, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+    trace?.push({
+      residPre,
+      attnOut,
+      residMid: mid,
+      mlpOut,
+      residPost: x,
+      pattern,
+      z,
+      zFolded: z,
+      outWeight: w(`${p}.self_attn.o_proj.weight`),
+      outLayout: 'out_in',
+    });
   }
   return result;
 }

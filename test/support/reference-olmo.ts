@@ -11,7 +11,24 @@
  *
  * The hooks follow TransformerLens: attn_out and mlp_out are what is added to the residual stream.
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, rmsNorm, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  applyRotary,
+  causalAttention,
+  emptyHookNorms,
+  layerNorm,
+  linear,
+  mapValues,
+  recordNorms,
+  rmsNorm,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 type Config = Record<string, unknown>;
@@ -68,7 +85,15 @@ export function referenceOlmo(weights: Map<string, Float32Array>, config: Config
     // TransformerLens's processed values: the constant part of v (its bias, as the model clamps it) folded into b_O.
     const bias = weights.get(`${p}.self_attn.v_proj.bias`);
     const constant = bias === undefined ? undefined : clamp([Float64Array.from(bias)], clip)[0]!;
-    const zFolded = constant === undefined ? z : causalAttention(q, k, v.map((row) => row.map((value, i) => value - constant[i]!)), options);
+    const zFolded =
+      constant === undefined
+        ? z
+        : causalAttention(
+            q,
+            k,
+            v.map((row) => row.map((value, i) => value - constant[i]!)),
+            options,
+          );
     const attention = project(z, `${p}.self_attn.o_proj`, d);
     const attnOut = olmo2 ? rmsNorm(attention, w(`${p}.post_attention_layernorm.weight`), eps) : attention;
     recordNorms(result, 'attn_out', attnOut);
@@ -77,12 +102,27 @@ export function referenceOlmo(weights: Map<string, Float32Array>, config: Config
     const h2 = olmo2 ? mid : olmoLayerNorm(mid);
     const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
     const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlp = project(gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)), `${p}.mlp.down_proj`, d);
+    const mlp = project(
+      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
+      `${p}.mlp.down_proj`,
+      d,
+    );
     const mlpOut = olmo2 ? rmsNorm(mlp, w(`${p}.post_feedforward_layernorm.weight`), eps) : mlp;
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+    trace?.push({
+      residPre,
+      attnOut,
+      residMid: mid,
+      mlpOut,
+      residPost: x,
+      pattern,
+      z,
+      zFolded,
+      outWeight: w(`${p}.self_attn.o_proj.weight`),
+      outLayout: 'out_in',
+    });
   }
   return result;
 }

@@ -5,9 +5,30 @@
  * Weights by name without the `model.decoder.` prefix. `positionOffset` exists only so tests can
  * show the offset matters.
  */
-import { activation, add, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  causalAttention,
+  emptyHookNorms,
+  layerNorm,
+  linear,
+  mapValues,
+  recordNorms,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 
-export function referenceOpt(weights: Map<string, Float32Array>, config: Record<string, unknown>, ids: number[], positionOffset = 2, trace?: BlockTrace[]): HookNorms {
+export function referenceOpt(
+  weights: Map<string, Float32Array>,
+  config: Record<string, unknown>,
+  ids: number[],
+  positionOffset = 2,
+  trace?: BlockTrace[],
+): HookNorms {
   const d = config.hidden_size as number;
   const nHeads = config.num_attention_heads as number;
   const dHead = d / nHeads;
@@ -37,7 +58,12 @@ export function referenceOpt(weights: Map<string, Float32Array>, config: Record<
     const attention = { nHeads, nKvHeads: nHeads, dHead, scale: 1 };
     const z = causalAttention(q, k, project('v_proj'), { ...attention, pattern });
     // TransformerLens's processed values: LNPre(x)·diag(w)·W_V, the norm's bias and b_V folded away.
-    const zFolded = causalAttention(q, k, linear(layerNorm(x, w(`${p}.self_attn_layer_norm.weight`), undefined, eps), w(`${a}.v_proj.weight`), 'out_in', d), attention);
+    const zFolded = causalAttention(
+      q,
+      k,
+      linear(layerNorm(x, w(`${p}.self_attn_layer_norm.weight`), undefined, eps), w(`${a}.v_proj.weight`), 'out_in', d),
+      attention,
+    );
     const attnOut = linear(z, w(`${a}.out_proj.weight`), 'out_in', d, bias(`${a}.out_proj.bias`));
     recordNorms(result, 'attn_out', attnOut);
     const mid = add(x, attnOut);
@@ -60,6 +86,9 @@ export function referenceOpt(weights: Map<string, Float32Array>, config: Record<
  */
 export function referenceOptHead(weights: Map<string, Float32Array>, config: Record<string, unknown>): ReferenceHead {
   const unembedding = weights.get(tiesWordEmbeddings(config, true) ? 'embed_tokens.weight' : 'lm_head.weight')!;
-  const finalNorm = config._remove_final_layer_norm === true ? (x: Vectors) => x : (x: Vectors) => layerNorm(x, weights.get('final_layer_norm.weight')!, weights.get('final_layer_norm.bias')!, 1e-5);
+  const finalNorm =
+    config._remove_final_layer_norm === true
+      ? (x: Vectors) => x
+      : (x: Vectors) => layerNorm(x, weights.get('final_layer_norm.weight')!, weights.get('final_layer_norm.bias')!, 1e-5);
   return (x) => unembed(finalNorm(x), unembedding);
 }

@@ -10,7 +10,25 @@
  * up · silu(gate), the sliding window on every layer when set, LongRoPE when rope_scaling says
  * so, model.norm and lm_head.
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, layerNorm, linear, mapValues, recordNorms, rmsNorm, splitColumns, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  applyRotary,
+  causalAttention,
+  emptyHookNorms,
+  layerNorm,
+  linear,
+  mapValues,
+  recordNorms,
+  rmsNorm,
+  splitColumns,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 
 type Config = Record<string, unknown>;
 
@@ -27,7 +45,13 @@ function attentionOf(config: Config): Attention {
   const nHeads = config.num_attention_heads as number;
   const dHead = d / nHeads;
   const fraction = (config.partial_rotary_factor as number | undefined) ?? (config.model_type === 'phi' ? 0.5 : 1);
-  return { nHeads, nKvHeads: (config.num_key_value_heads as number | undefined) ?? nHeads, dHead, rotaryDims: Math.trunc(dHead * fraction), base: (config.rope_theta as number | undefined) ?? 10000 };
+  return {
+    nHeads,
+    nKvHeads: (config.num_key_value_heads as number | undefined) ?? nHeads,
+    dHead,
+    rotaryDims: Math.trunc(dHead * fraction),
+    base: (config.rope_theta as number | undefined) ?? 10000,
+  };
 }
 
 /**
@@ -43,7 +67,10 @@ function longRopeOf(config: Config, rotaryDims: number, base: number, length: nu
   const factor = (config.max_position_embeddings as number) / original;
   const ext = (length > original ? scaling.long_factor : scaling.short_factor) as number[];
   const frequencies = ext.map((e, i) => 1 / (e * base ** ((2 * i) / rotaryDims)));
-  return { frequencies, amplitude: (scaling.attention_factor as number | undefined) ?? (factor > 1 ? Math.sqrt(1 + Math.log(factor) / Math.log(original)) : 1) };
+  return {
+    frequencies,
+    amplitude: (scaling.attention_factor as number | undefined) ?? (factor > 1 ? Math.sqrt(1 + Math.log(factor) / Math.log(original)) : 1),
+  };
 }
 
 export function referencePhi(weights: Map<string, Float32Array>, config: Config, ids: number[], trace?: BlockTrace[]): HookNorms {
@@ -57,7 +84,8 @@ export function referencePhi(weights: Map<string, Float32Array>, config: Config,
     if (!value) throw new Error(`reference: missing ${name}`);
     return value;
   };
-  const project = (x: Vectors, name: string, dOut: number, withBias = true) => linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? weights.get(`${name}.bias`) : undefined);
+  const project = (x: Vectors, name: string, dOut: number, withBias = true) =>
+    linear(x, w(`${name}.weight`), 'out_in', dOut, withBias ? weights.get(`${name}.bias`) : undefined);
   const longRope = longRopeOf(config, rotaryDims, base, ids.length);
   const rotate = (x: Vectors, heads: number) => {
     const turned = applyRotary(x, heads, dHead, rotaryDims, base, longRope?.frequencies);
@@ -81,7 +109,11 @@ export function referencePhi(weights: Map<string, Float32Array>, config: Config,
     let h: Vectors;
     if (phi3) {
       h = rmsNorm(x, w(`${p}.input_layernorm.weight`), (config.rms_norm_eps as number | undefined) ?? 1e-5);
-      [q, k, v] = splitColumns(project(h, `${p}.self_attn.qkv_proj`, (nHeads + 2 * nKvHeads) * dHead), [nHeads * dHead, nKvHeads * dHead, nKvHeads * dHead]) as [Vectors, Vectors, Vectors];
+      [q, k, v] = splitColumns(project(h, `${p}.self_attn.qkv_proj`, (nHeads + 2 * nKvHeads) * dHead), [
+        nHeads * dHead,
+        nKvHeads * dHead,
+        nKvHeads * dHead,
+      ]) as [Vectors, Vectors, Vectors];
       vFolded = v; // RMSNorm has no bias and Phi-3 no b_V: nothing to fold
     } else {
       const eps = (config.layer_norm_eps as number | undefined) ?? 1e-5;
@@ -92,7 +124,8 @@ export function referencePhi(weights: Map<string, Float32Array>, config: Config,
         const perHead = (x: Vectors, heads: number, norm: string): Vectors =>
           x.map((row) => {
             const out = new Float64Array(heads * dHead);
-            for (let head = 0; head < heads; head += 1) out.set(layerNorm([row.slice(head * dHead, (head + 1) * dHead)], w(`${norm}.weight`), w(`${norm}.bias`), eps)[0]!, head * dHead);
+            for (let head = 0; head < heads; head += 1)
+              out.set(layerNorm([row.slice(head * dHead, (head + 1) * dHead)], w(`${norm}.weight`), w(`${norm}.bias`), eps)[0]!, head * dHead);
             return out;
           });
         q = perHead(q, nHeads, `${p}.self_attn.q_layernorm`);
@@ -116,13 +149,21 @@ export function referencePhi(weights: Map<string, Float32Array>, config: Config,
       const h2 = rmsNorm(mid, w(`${p}.post_attention_layernorm.weight`), (config.rms_norm_eps as number | undefined) ?? 1e-5);
       const [gate, up] = splitColumns(project(h2, `${p}.mlp.gate_up_proj`, 2 * dMlp), [dMlp, dMlp]) as [Vectors, Vectors];
       const act = (config.hidden_act as string | undefined) ?? 'silu';
-      const mlpOut = project(up.map((row, t) => row.map((value, i) => value * activation(act, gate[t]![i]!))), `${p}.mlp.down_proj`, d);
+      const mlpOut = project(
+        up.map((row, t) => row.map((value, i) => value * activation(act, gate[t]![i]!))),
+        `${p}.mlp.down_proj`,
+        d,
+      );
       recordNorms(result, 'mlp_out', mlpOut);
       x = add(mid, mlpOut);
       trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight, outLayout: 'out_in' });
     } else {
       const act = (config.hidden_act as string | undefined) ?? 'gelu_new';
-      const mlpOut = project(mapValues(project(h, `${p}.mlp.fc1`, dMlp), (value) => activation(act, value)), `${p}.mlp.fc2`, d);
+      const mlpOut = project(
+        mapValues(project(h, `${p}.mlp.fc1`, dMlp), (value) => activation(act, value)),
+        `${p}.mlp.fc2`,
+        d,
+      );
       recordNorms(result, 'mlp_out', mlpOut);
       x = add(add(attnOut, mlpOut), x);
       trace?.push({ residPre, attnOut, mlpOut, residPost: x, pattern, z, zFolded, outWeight, outLayout: 'out_in' });
@@ -139,8 +180,10 @@ export function referencePhi(weights: Map<string, Float32Array>, config: Config,
 export function referencePhiHead(weights: Map<string, Float32Array>, config: Config): ReferenceHead {
   const tied = tiesWordEmbeddings(config, false);
   const unembedding = (tied ? undefined : weights.get('lm_head.weight')) ?? weights.get('embed_tokens.weight')!;
-  if (config.model_type === 'phi3') return (x) => unembed(rmsNorm(x, weights.get('norm.weight')!, (config.rms_norm_eps as number | undefined) ?? 1e-5), unembedding);
+  if (config.model_type === 'phi3')
+    return (x) => unembed(rmsNorm(x, weights.get('norm.weight')!, (config.rms_norm_eps as number | undefined) ?? 1e-5), unembedding);
   const eps = (config.layer_norm_eps as number | undefined) ?? 1e-5;
   const bias = weights.get('lm_head.bias')!;
-  return (x) => linear(layerNorm(x, weights.get('final_layernorm.weight')!, weights.get('final_layernorm.bias')!, eps), unembedding, 'out_in', bias.length, bias);
+  return (x) =>
+    linear(layerNorm(x, weights.get('final_layernorm.weight')!, weights.get('final_layernorm.bias')!, eps), unembedding, 'out_in', bias.length, bias);
 }

@@ -7,7 +7,23 @@
  * sliding windows (only with use_sliding_window: layer_types, else the layers from
  * max_window_layers on); o_proj; SwiGLU MLP with hidden_act. Returns every hook's norms.
  */
-import { activation, add, applyRotary, causalAttention, emptyHookNorms, linear, mapValues, recordNorms, rmsNorm, tiesWordEmbeddings, unembed, type BlockTrace, type HookNorms, type ReferenceHead, type Vectors } from './reference-ops.js';
+import {
+  activation,
+  add,
+  applyRotary,
+  causalAttention,
+  emptyHookNorms,
+  linear,
+  mapValues,
+  recordNorms,
+  rmsNorm,
+  tiesWordEmbeddings,
+  unembed,
+  type BlockTrace,
+  type HookNorms,
+  type ReferenceHead,
+  type Vectors,
+} from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
 type Config = Record<string, unknown>;
@@ -27,9 +43,16 @@ export function rmsNormPerHead(x: Vectors, heads: number, dHead: number, weight:
 
 /** Qwen3Config.__post_init__: the window (only with use_sliding_window) on the layers layer_types (or max_window_layers) says. */
 function slidingWindows(config: Config, nLayers: number): Array<number | undefined> {
-  const window = config.use_sliding_window === true ? ((config.sliding_window as number | null | undefined) === undefined ? 4096 : ((config.sliding_window as number | null) ?? undefined)) : undefined;
+  const window =
+    config.use_sliding_window === true
+      ? (config.sliding_window as number | null | undefined) === undefined
+        ? 4096
+        : ((config.sliding_window as number | null) ?? undefined)
+      : undefined;
   const firstSliding = (config.max_window_layers as number | undefined) ?? 28;
-  const types = (config.layer_types as string[] | undefined) ?? Array.from({ length: nLayers }, (_, i) => (window !== undefined && i >= firstSliding ? 'sliding_attention' : 'full_attention'));
+  const types =
+    (config.layer_types as string[] | undefined) ??
+    Array.from({ length: nLayers }, (_, i) => (window !== undefined && i >= firstSliding ? 'sliding_attention' : 'full_attention'));
   return types.map((type) => (type === 'sliding_attention' ? window : undefined));
 }
 
@@ -76,11 +99,26 @@ export function referenceQwen3(weights: Map<string, Float32Array>, config: Confi
     const h2 = rmsNorm(mid, w(`${p}.post_attention_layernorm.weight`), eps);
     const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
     const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlpOut = project(gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)), `${p}.mlp.down_proj`, d);
+    const mlpOut = project(
+      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
+      `${p}.mlp.down_proj`,
+      d,
+    );
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
-    trace?.push({ residPre, attnOut, residMid: mid, mlpOut, residPost: x, pattern, z, zFolded, outWeight: w(`${p}.self_attn.o_proj.weight`), outLayout: 'out_in' });
+    trace?.push({
+      residPre,
+      attnOut,
+      residMid: mid,
+      mlpOut,
+      residPost: x,
+      pattern,
+      z,
+      zFolded,
+      outWeight: w(`${p}.self_attn.o_proj.weight`),
+      outLayout: 'out_in',
+    });
   }
   return result;
 }

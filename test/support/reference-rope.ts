@@ -11,7 +11,7 @@ export interface ReferenceRope {
 }
 
 export function referenceRope(config: Record<string, unknown>, dHead: number, family: 'gpt_neox' | 'llama'): ReferenceRope {
-  const rope = ((config.rope_scaling ?? config.rope_parameters ?? {}) as Record<string, number | string | undefined>);
+  const rope = (config.rope_scaling ?? config.rope_parameters ?? {}) as Record<string, number | string | undefined>;
   const base = (rope.rope_theta ?? (family === 'gpt_neox' ? config.rotary_emb_base : config.rope_theta) ?? 10000) as number;
   const fraction = (rope.partial_rotary_factor ?? (family === 'gpt_neox' ? (config.rotary_pct ?? 0.25) : 1)) as number;
   const rotaryDims = Math.trunc(dHead * fraction);

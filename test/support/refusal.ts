@@ -8,7 +8,10 @@ import type { CliResult } from './run-cli.js';
 
 export function assertRefusal(result: CliResult, code: number, message: RegExp): void {
   assert.equal(result.code, code, `exit code ${result.code}, expected ${code}; stderr:\n${result.stderr}`);
-  const lines = result.stderr.trimEnd().split('\n').filter((line) => !line.startsWith('warning: '));
+  const lines = result.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((line) => !line.startsWith('warning: '));
   assert.equal(lines.length, 1, `one line expected:\n${result.stderr}`);
   assert.match(lines[0]!, /^resid-norms: /);
   assert.match(lines[0]!, message);

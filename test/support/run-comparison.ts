@@ -7,7 +7,10 @@ import { tablePaths } from '../../src/store/result-tables.js';
 /** The tables of two results files hold the same bytes. */
 export async function assertSameTables(path: string, expected: string): Promise<void> {
   for (const table of ['tokens', 'prompts'] as const) {
-    assert.ok((await readFile(tablePaths(path)[table])).equals(await readFile(tablePaths(expected)[table])), `${table} table of ${path} differs from ${expected}'s`);
+    assert.ok(
+      (await readFile(tablePaths(path)[table])).equals(await readFile(tablePaths(expected)[table])),
+      `${table} table of ${path} differs from ${expected}'s`,
+    );
   }
 }
 

@@ -32,11 +32,11 @@ export function floatToHalfBits(value: number): number {
     const half = mantissa >>> shift;
     const remainder = mantissa & ((1 << shift) - 1);
     const halfway = 1 << (shift - 1);
-    return sign | (half + (remainder > halfway || (remainder === halfway && (half & 1)) ? 1 : 0));
+    return sign | (half + (remainder > halfway || (remainder === halfway && half & 1) ? 1 : 0));
   }
   const half = (exponent << 10) | (mantissa >>> 13);
   const remainder = mantissa & 0x1fff;
-  return sign | (half + (remainder > 0x1000 || (remainder === 0x1000 && (half & 1)) ? 1 : 0));
+  return sign | (half + (remainder > 0x1000 || (remainder === 0x1000 && half & 1) ? 1 : 0));
 }
 
 /** Round a float32 to bfloat16 bits (round to nearest even). */

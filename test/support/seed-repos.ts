@@ -34,7 +34,19 @@ const OTHER_FILES: Record<string, string[]> = {
   [OPT_REPO]: ['.gitattributes', 'LICENSE.md', 'README.md', 'flax_model.msgpack', 'generation_config.json', 'tf_model.h5'],
   [PYTHIA_12B_REPO]: ['.gitattributes', 'README.md'],
   [PYTHIA_1_4B_REPO]: ['.gitattributes', 'README.md'],
-  [GPT2_REPO]: ['.gitattributes', '64-8bits.tflite', '64-fp16.tflite', '64.tflite', 'README.md', 'flax_model.msgpack', 'generation_config.json', 'rust_model.ot', 'tf_model.h5', 'onnx/decoder_model.onnx', 'onnx/config.json'],
+  [GPT2_REPO]: [
+    '.gitattributes',
+    '64-8bits.tflite',
+    '64-fp16.tflite',
+    '64.tflite',
+    'README.md',
+    'flax_model.msgpack',
+    'generation_config.json',
+    'rust_model.ot',
+    'tf_model.h5',
+    'onnx/decoder_model.onnx',
+    'onnx/config.json',
+  ],
 };
 
 export interface SeedRepos {
@@ -62,7 +74,8 @@ async function tensorData(info: TensorInfo): Promise<Float32Array> {
 async function shardSafetensors(dir: string, shards: number): Promise<void> {
   const index = await readWeightIndex(dir);
   const tensors: TensorToWrite[] = [];
-  for (const [name, info] of index.tensors) tensors.push({ name, shape: [...info.shape], data: await tensorData(info), dtype: info.dtype as TensorToWrite['dtype'] });
+  for (const [name, info] of index.tensors)
+    tensors.push({ name, shape: [...info.shape], data: await tensorData(info), dtype: info.dtype as TensorToWrite['dtype'] });
   await rm(join(dir, 'model.safetensors'));
   const perShard = Math.ceil(tensors.length / shards);
   const weightMap: Record<string, string> = {};
@@ -95,7 +108,11 @@ export async function writeSeedRepos(root: string): Promise<SeedRepos> {
   };
 
   // facebook/opt-125m: OPTForCausalLM weights in the zip format, the GPT2Tokenizer files.
-  const opt = await folder(`${OPT_REPO}@main`, (dir) => writeTinyOpt(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 21 }), (dir) => convertToPytorch(dir).then(() => undefined));
+  const opt = await folder(
+    `${OPT_REPO}@main`,
+    (dir) => writeTinyOpt(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 21 }),
+    (dir) => convertToPytorch(dir).then(() => undefined),
+  );
   repos.set(OPT_REPO, { sha: opt.sha, files: opt.files });
 
   // EleutherAI/pythia-12b: three .bin shards + index on main and on step3000, trained further apart.
@@ -109,20 +126,32 @@ export async function writeSeedRepos(root: string): Promise<SeedRepos> {
   repos.set(PYTHIA_12B_REPO, { sha: main12.sha, files: main12.files, revisions: { [CHECKPOINT_BRANCH]: step12 } });
 
   // EleutherAI/pythia-1.4b: one F16 model.safetensors on main, two F32 shards on step3000.
-  const main14 = await folder(`${PYTHIA_1_4B_REPO}@main`, (dir) => writeTinyGptNeox(dir, { nLayers: 2, dModel: 32, nHeads: 4, dtype: 'F16', seed: 41 }), pythiaTokenizerFiles);
-  const step14 = await folder(`${PYTHIA_1_4B_REPO}@${CHECKPOINT_BRANCH}`, (dir) => writeTinyGptNeox(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 42 }), async (dir) => {
-    await shardSafetensors(dir, 2);
-    await pythiaTokenizerFiles(dir);
-  });
+  const main14 = await folder(
+    `${PYTHIA_1_4B_REPO}@main`,
+    (dir) => writeTinyGptNeox(dir, { nLayers: 2, dModel: 32, nHeads: 4, dtype: 'F16', seed: 41 }),
+    pythiaTokenizerFiles,
+  );
+  const step14 = await folder(
+    `${PYTHIA_1_4B_REPO}@${CHECKPOINT_BRANCH}`,
+    (dir) => writeTinyGptNeox(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 42 }),
+    async (dir) => {
+      await shardSafetensors(dir, 2);
+      await pythiaTokenizerFiles(dir);
+    },
+  );
   repos.set(PYTHIA_1_4B_REPO, { sha: main14.sha, files: main14.files, revisions: { [CHECKPOINT_BRANCH]: step14 } });
 
   // openai-community/gpt2: safetensors and a legacy pytorch_model.bin of the same weights, tokenizer.json and vocab.json + merges.txt.
-  const gpt2 = await folder(`${GPT2_REPO}@main`, (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 51 }), async (dir) => {
-    await convertToPytorch(dir, { format: 'legacy', keepSafetensors: true });
-    const { vocabJson, mergesTxt } = byteVocabFiles([], [END_OF_TEXT]);
-    await writeFile(join(dir, 'vocab.json'), vocabJson);
-    await writeFile(join(dir, 'merges.txt'), mergesTxt);
-  });
+  const gpt2 = await folder(
+    `${GPT2_REPO}@main`,
+    (dir) => writeTinyGpt2(dir, { nLayers: 2, dModel: 32, nHeads: 4, seed: 51 }),
+    async (dir) => {
+      await convertToPytorch(dir, { format: 'legacy', keepSafetensors: true });
+      const { vocabJson, mergesTxt } = byteVocabFiles([], [END_OF_TEXT]);
+      await writeFile(join(dir, 'vocab.json'), vocabJson);
+      await writeFile(join(dir, 'merges.txt'), mergesTxt);
+    },
+  );
   repos.set(GPT2_REPO, { sha: gpt2.sha, files: gpt2.files });
   return { repos, models };
 }
@@ -130,7 +159,9 @@ export async function writeSeedRepos(root: string): Promise<SeedRepos> {
 /** The files of a seed repo the tool must download (and no others), for a test to compare with the Hub's log. */
 export async function expectedDownloads(root: string, label: string): Promise<string[]> {
   const names = await readdir(join(root, label.replace(/\W+/g, '-')));
-  const weights = names.some((name) => name.endsWith('.safetensors')) ? names.filter((name) => name.includes('.safetensors')) : names.filter((name) => name.startsWith('pytorch_model'));
+  const weights = names.some((name) => name.endsWith('.safetensors'))
+    ? names.filter((name) => name.includes('.safetensors'))
+    : names.filter((name) => name.startsWith('pytorch_model'));
   const tokenizer = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'].filter((name) => names.includes(name));
   return ['config.json', ...tokenizer, ...weights].sort();
 }

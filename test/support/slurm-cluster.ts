@@ -44,7 +44,8 @@ export class SlurmCluster {
     }
     const reason = await startFailure();
     if (typeof reason === 'string') {
-      if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') throw new Error(`${reason}; CI is set, so the Slurm tests may not skip (.ci/run starts the cluster)`);
+      if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
+        throw new Error(`${reason}; CI is set, so the Slurm tests may not skip (.ci/run starts the cluster)`);
       return reason;
     }
     return new SlurmCluster(reason.conf, true);
@@ -79,7 +80,13 @@ export class SlurmCluster {
       .filter((line) => line.startsWith('JobId='))
       .map((line) => {
         const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S*)`).exec(line)?.[1];
-        return { id: field('JobId')!, task: field('ArrayTaskId'), state: field('JobState') ?? '?', exitCode: field('ExitCode') ?? '?', restarts: Number(field('Restarts') ?? 0) };
+        return {
+          id: field('JobId')!,
+          task: field('ArrayTaskId'),
+          state: field('JobState') ?? '?',
+          exitCode: field('ExitCode') ?? '?',
+          restarts: Number(field('Restarts') ?? 0),
+        };
       });
   }
 
@@ -93,7 +100,8 @@ export class SlurmCluster {
     for (;;) {
       const jobs = await this.jobs(id);
       if (done(jobs)) return jobs;
-      if (Date.now() > deadline) throw new Error(`job ${id} did not ${what} within ${timeoutMs / 1000} s: ${JSON.stringify(jobs)}\n${await this.log('slurmctld').catch(() => '')}`);
+      if (Date.now() > deadline)
+        throw new Error(`job ${id} did not ${what} within ${timeoutMs / 1000} s: ${JSON.stringify(jobs)}\n${await this.log('slurmctld').catch(() => '')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -110,7 +118,7 @@ const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL
 async function startFailure(): Promise<{ conf: string } | string> {
   if (process.platform !== 'linux') return 'the Slurm tests need Linux';
   if (process.getuid?.() !== 0) return 'the Slurm tests need root (they start munged, slurmctld and slurmd; CI runs .ci/run as root)';
-  if (!existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/munged')) return "Slurm is not installed (Debian: apt-get install slurm-wlm munge)";
+  if (!existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/munged')) return 'Slurm is not installed (Debian: apt-get install slurm-wlm munge)';
   try {
     const { stdout } = await run(CLUSTER_SCRIPT, ['start'], { env: { ...process.env, PATH: SLURM_PATH }, timeout: 60_000 });
     const conf = /^SLURM_CONF=(.+)$/m.exec(stdout)?.[1];

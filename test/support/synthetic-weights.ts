@@ -2,7 +2,14 @@
  * Weights files with chosen per-layer values, for testing what reads them (fit, figures)
  * without a model: every norm is 1 unless `values` says otherwise.
  */
-import { WEIGHTS_FORMAT, WEIGHTS_VERSION, type WeightLayer, type WeightSeriesName, type WeightVariant, type WeightsFile } from '../../src/results/weights-schema.js';
+import {
+  WEIGHTS_FORMAT,
+  WEIGHTS_VERSION,
+  type WeightLayer,
+  type WeightSeriesName,
+  type WeightVariant,
+  type WeightsFile,
+} from '../../src/results/weights-schema.js';
 
 export interface SyntheticWeightsOptions {
   nLayers?: number;
@@ -41,8 +48,25 @@ export function syntheticWeights(options: SyntheticWeightsOptions = {}): Weights
   return {
     format: WEIGHTS_FORMAT,
     version: WEIGHTS_VERSION,
-    model: { id: 'synthetic', revision: null, architecture: 'gpt2', nLayers, dModel: 16, nHeads, dtype: 'F32', normalization: 'layernorm', nKvHeads, dHead: 4, dMlp: 64, mlp },
-    options: { primaryVariant: 'processed', primaryVariantReason: 'test', processing: { foldNormGains: true, foldNormBiases: true, centerReadingWeights: true, centerWritingWeights: true, foldValueBiases: true } },
+    model: {
+      id: 'synthetic',
+      revision: null,
+      architecture: 'gpt2',
+      nLayers,
+      dModel: 16,
+      nHeads,
+      dtype: 'F32',
+      normalization: 'layernorm',
+      nKvHeads,
+      dHead: 4,
+      dMlp: 64,
+      mlp,
+    },
+    options: {
+      primaryVariant: 'processed',
+      primaryVariantReason: 'test',
+      processing: { foldNormGains: true, foldNormBiases: true, centerReadingWeights: true, centerWritingWeights: true, foldValueBiases: true },
+    },
     runtime: { seconds: 0, bytesRead: 0 },
     layers,
   };

@@ -113,7 +113,13 @@ export async function writeTinyGptNeo(dir: string, options: TinyGptNeoOptions = 
     files: {
       'vocab.json': vocabJson,
       'merges.txt': mergesTxt,
-      'tokenizer_config.json': JSON.stringify({ ...special, add_prefix_space: false, errors: 'replace', model_max_length: nCtx, tokenizer_class: 'GPT2Tokenizer' }),
+      'tokenizer_config.json': JSON.stringify({
+        ...special,
+        add_prefix_space: false,
+        errors: 'replace',
+        model_max_length: nCtx,
+        tokenizer_class: 'GPT2Tokenizer',
+      }),
       'special_tokens_map.json': JSON.stringify(special),
     },
   });

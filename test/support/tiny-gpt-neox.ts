@@ -98,7 +98,11 @@ export async function writeTinyGptNeox(dir: string, options: TinyGptNeoxOptions 
       const p = `gpt_neox.layers.${layer}.attention`;
       extra.push({ name: `${p}.bias`, shape: [1, 1, nCtx, nCtx], data: causal, dtype: 'BOOL' });
       extra.push({ name: `${p}.masked_bias`, shape: [], data: new Float32Array([-1e9]) });
-      extra.push({ name: `${p}.rotary_emb.inv_freq`, shape: [rotaryDims / 2], data: Float32Array.from({ length: rotaryDims / 2 }, (_, i) => 10000 ** ((-2 * i) / rotaryDims)) });
+      extra.push({
+        name: `${p}.rotary_emb.inv_freq`,
+        shape: [rotaryDims / 2],
+        data: Float32Array.from({ length: rotaryDims / 2 }, (_, i) => 10000 ** ((-2 * i) / rotaryDims)),
+      });
     }
   }
   const prefix = options.keys === 'base-model' ? '' : 'gpt_neox.';

@@ -38,7 +38,10 @@ export interface TinyModel {
   weights: Map<string, Float32Array>;
 }
 
-export function tinyGpt2Weights(options: TinyGpt2Options = {}): { config: Record<string, unknown>; tensors: Array<{ name: string; shape: number[]; data: Float32Array }> } {
+export function tinyGpt2Weights(options: TinyGpt2Options = {}): {
+  config: Record<string, unknown>;
+  tensors: Array<{ name: string; shape: number[]; data: Float32Array }>;
+} {
   const { nLayers = 2, dModel = 32, nHeads = 4, nCtx = 64, tokenizer = 'bytes', activation = 'gelu_new', seed = 7, scale = 0.2 } = options;
   const dVocab = tokenizer === 'bytes' ? 257 : 50257;
   const random = createRandom(seed);

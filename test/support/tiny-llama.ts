@@ -103,11 +103,18 @@ export async function writeTinyLlama(dir: string, options: TinyLlamaOptions = {}
   const extra: TensorToWrite[] = [];
   if (options.keys !== 'base-model') {
     for (let layer = 0; layer < nLayers; layer += 1) {
-      extra.push({ name: `model.layers.${layer}.self_attn.rotary_emb.inv_freq`, shape: [dHead / 2], data: Float32Array.from({ length: dHead / 2 }, (_, i) => 10000 ** ((-2 * i) / dHead)) });
+      extra.push({
+        name: `model.layers.${layer}.self_attn.rotary_emb.inv_freq`,
+        shape: [dHead / 2],
+        data: Float32Array.from({ length: dHead / 2 }, (_, i) => 10000 ** ((-2 * i) / dHead)),
+      });
     }
   }
   const topLevel = options.keys !== 'base-model' && !options.tied ? [untiedHead('lm_head.weight', VOCAB, dModel, seed, options.constantHead)] : [];
   const prefix = options.keys === 'base-model' ? '' : 'model.';
-  const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)) };
+  const files = {
+    'tokenizer.json': JSON.stringify(bytesTokenizerJson()),
+    'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)),
+  };
   return writeModelFolder(dir, { config, tensors, prefix, extra, topLevel, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
 }

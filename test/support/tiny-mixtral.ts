@@ -90,6 +90,16 @@ export async function writeTinyMixtral(dir: string, options: TinyMixtralOptions 
   }
   add('norm.weight', [dModel], 1, 0.1);
   const topLevel = options.keys !== 'base-model' ? [untiedHead('lm_head.weight', VOCAB, dModel, seed)] : [];
-  const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)) };
-  return writeModelFolder(dir, { config, tensors, prefix: options.keys === 'base-model' ? '' : 'model.', topLevel, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
+  const files = {
+    'tokenizer.json': JSON.stringify(bytesTokenizerJson()),
+    'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)),
+  };
+  return writeModelFolder(dir, {
+    config,
+    tensors,
+    prefix: options.keys === 'base-model' ? '' : 'model.',
+    topLevel,
+    files,
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+  });
 }

@@ -22,7 +22,10 @@ export interface GeneratedTensor {
 }
 
 /** Normal random tensors with a default standard deviation, in the order they are added. */
-export function createTensorMaker(seed: number, scale: number): { tensors: GeneratedTensor[]; add(name: string, shape: number[], mean?: number, std?: number): void } {
+export function createTensorMaker(
+  seed: number,
+  scale: number,
+): { tensors: GeneratedTensor[]; add(name: string, shape: number[], mean?: number, std?: number): void } {
   const random = createRandom(seed);
   const tensors: GeneratedTensor[] = [];
   return {

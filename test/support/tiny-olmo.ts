@@ -36,7 +36,16 @@ const VOCAB = 257;
 const END_OF_TEXT_ID = 256;
 
 export function tinyOlmoConfig(options: TinyOlmoOptions = {}): Record<string, unknown> {
-  const { modelType = 'olmo', nLayers = 2, dModel = 32, nHeads = 4, nKvHeads = nHeads, dMlp = 48, nCtx = 64, ropeTheta = modelType === 'olmo2' ? 500000 : 10000 } = options;
+  const {
+    modelType = 'olmo',
+    nLayers = 2,
+    dModel = 32,
+    nHeads = 4,
+    nKvHeads = nHeads,
+    dMlp = 48,
+    nCtx = 64,
+    ropeTheta = modelType === 'olmo2' ? 500000 : 10000,
+  } = options;
   const olmo2 = modelType === 'olmo2';
   const base = options.keys === 'base-model';
   return {
@@ -98,7 +107,10 @@ export async function writeTinyOlmo(dir: string, options: TinyOlmoOptions = {}):
   }
   if (olmo2) add('norm.weight', [dModel], 1, 0.1);
   const topLevel = !base(options) && !options.tied ? [untiedHead('lm_head.weight', VOCAB, dModel, seed)] : [];
-  const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)) };
+  const files = {
+    'tokenizer.json': JSON.stringify(bytesTokenizerJson()),
+    'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)),
+  };
   return writeModelFolder(dir, { config, tensors, prefix: base(options) ? '' : 'model.', topLevel, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
 }
 

@@ -69,12 +69,27 @@ export function tinyPhiConfig(options: TinyPhiOptions = {}): Record<string, unkn
   };
   const own =
     modelType === 'phi'
-      ? { hidden_act: 'gelu_new', layer_norm_eps: 1e-5, partial_rotary_factor: options.partialRotaryFactor ?? 0.5, qk_layernorm: options.qkLayernorm ?? false, resid_pdrop: 0.1, transformers_version: '4.37.0' }
+      ? {
+          hidden_act: 'gelu_new',
+          layer_norm_eps: 1e-5,
+          partial_rotary_factor: options.partialRotaryFactor ?? 0.5,
+          qk_layernorm: options.qkLayernorm ?? false,
+          resid_pdrop: 0.1,
+          transformers_version: '4.37.0',
+        }
       : {
           attention_bias: false,
           hidden_act: 'silu',
           original_max_position_embeddings: options.longRope?.originalContext ?? nCtx,
-          ...(options.longRope ? { rope_scaling: { long_factor: options.longRope.longFactor, short_factor: options.longRope.shortFactor, type: options.longRope.type ?? 'longrope' } } : {}),
+          ...(options.longRope
+            ? {
+                rope_scaling: {
+                  long_factor: options.longRope.longFactor,
+                  short_factor: options.longRope.shortFactor,
+                  type: options.longRope.type ?? 'longrope',
+                },
+              }
+            : {}),
           pad_token_id: END_OF_TEXT_ID,
           resid_pdrop: 0.0,
           rms_norm_eps: 1e-5,
@@ -134,6 +149,16 @@ export async function writeTinyPhi(dir: string, options: TinyPhiOptions = {}): P
       topLevel.push(...head.tensors);
     }
   }
-  const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)) };
-  return writeModelFolder(dir, { config, tensors, prefix: options.keys === 'base-model' ? '' : 'model.', topLevel, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
+  const files = {
+    'tokenizer.json': JSON.stringify(bytesTokenizerJson()),
+    'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)),
+  };
+  return writeModelFolder(dir, {
+    config,
+    tensors,
+    prefix: options.keys === 'base-model' ? '' : 'model.',
+    topLevel,
+    files,
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+  });
 }

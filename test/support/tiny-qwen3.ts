@@ -97,6 +97,9 @@ export async function writeTinyQwen3(dir: string, options: TinyQwen3Options = {}
   add('norm.weight', [dModel], 1, 0.1);
   const topLevel = options.keys !== 'base-model' && !options.tied ? [untiedHead('lm_head.weight', VOCAB, dModel, seed)] : [];
   const prefix = options.keys === 'base-model' ? '' : 'model.';
-  const files = { 'tokenizer.json': JSON.stringify(bytesTokenizerJson()), 'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)) };
+  const files = {
+    'tokenizer.json': JSON.stringify(bytesTokenizerJson()),
+    'tokenizer_config.json': JSON.stringify(tokenizerConfigJson(config.max_position_embeddings as number)),
+  };
   return writeModelFolder(dir, { config, tensors, prefix, topLevel, files, ...(options.dtype ? { dtype: options.dtype } : {}) });
 }

@@ -50,5 +50,12 @@ function gpt2TokenizerJson(): object {
 }
 
 export function tokenizerConfigJson(maxLength: number): object {
-  return { bos_token: END_OF_TEXT, eos_token: END_OF_TEXT, unk_token: END_OF_TEXT, model_max_length: maxLength, tokenizer_class: 'GPT2Tokenizer', add_prefix_space: false };
+  return {
+    bos_token: END_OF_TEXT,
+    eos_token: END_OF_TEXT,
+    unk_token: END_OF_TEXT,
+    model_max_length: maxLength,
+    tokenizer_class: 'GPT2Tokenizer',
+    add_prefix_space: false,
+  };
 }

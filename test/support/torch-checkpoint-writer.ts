@@ -45,8 +45,13 @@ export interface CheckpointOptions {
 }
 
 const STORAGE_CLASS: Record<StorageDtype, { name: string; bytes: number }> = {
-  F64: { name: 'DoubleStorage', bytes: 8 }, F32: { name: 'FloatStorage', bytes: 4 }, F16: { name: 'HalfStorage', bytes: 2 },
-  BF16: { name: 'BFloat16Storage', bytes: 2 }, I64: { name: 'LongStorage', bytes: 8 }, U8: { name: 'ByteStorage', bytes: 1 }, BOOL: { name: 'BoolStorage', bytes: 1 },
+  F64: { name: 'DoubleStorage', bytes: 8 },
+  F32: { name: 'FloatStorage', bytes: 4 },
+  F16: { name: 'HalfStorage', bytes: 2 },
+  BF16: { name: 'BFloat16Storage', bytes: 2 },
+  I64: { name: 'LongStorage', bytes: 8 },
+  U8: { name: 'ByteStorage', bytes: 1 },
+  BOOL: { name: 'BoolStorage', bytes: 1 },
 };
 
 export function storageNumel(storage: TorchStorage): number {
@@ -98,7 +103,14 @@ function stateDictPickle(tensors: readonly TorchTensor[], options: CheckpointOpt
     const rebuilt: PyReduce = {
       py: 'reduce',
       callable: sharedGlobal('torch._utils', '_rebuild_tensor_v2'),
-      args: pyTuple({ py: 'persistent', id: pid }, tensor.offset ?? 0, pyTuple(...tensor.shape), pyTuple(...(tensor.strides ?? rowMajor(tensor.shape))), false, orderedDict([])),
+      args: pyTuple(
+        { py: 'persistent', id: pid },
+        tensor.offset ?? 0,
+        pyTuple(...tensor.shape),
+        pyTuple(...(tensor.strides ?? rowMajor(tensor.shape))),
+        false,
+        orderedDict([]),
+      ),
     };
     return [tensor.name, rebuilt];
   });
@@ -157,18 +169,62 @@ export function torchZipLayout(records: readonly ZipRecordLayout[]): { pieces: Z
     const start = cursor + 30 + nameBytes.length + localZip64.length + 4;
     const padding = (64 - (start % 64)) % 64;
     const local = Buffer.concat([
-      u32(0x04034b50), u16(bigSize || bigOffset ? 0x2d : 0), u16(0x0808), u16(0), u16(0), u16(0), u32(0), u32(bigSize ? MAX : 0), u32(bigSize ? MAX : 0),
-      u16(nameBytes.length), u16(localZip64.length + 4 + padding), nameBytes, localZip64, Buffer.from('FB'), u16(padding), Buffer.alloc(padding, 'Z'),
+      u32(0x04034b50),
+      u16(bigSize || bigOffset ? 0x2d : 0),
+      u16(0x0808),
+      u16(0),
+      u16(0),
+      u16(0),
+      u32(0),
+      u32(bigSize ? MAX : 0),
+      u32(bigSize ? MAX : 0),
+      u16(nameBytes.length),
+      u16(localZip64.length + 4 + padding),
+      nameBytes,
+      localZip64,
+      Buffer.from('FB'),
+      u16(padding),
+      Buffer.alloc(padding, 'Z'),
     ]);
-    const centralZip64 = bigSize || bigOffset ? Buffer.concat([u16(0x0001), u16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)), ...(bigSize ? [u64(size), u64(size)] : []), ...(bigOffset ? [u64(cursor)] : [])]) : Buffer.alloc(0);
-    central.push(Buffer.concat([
-      u32(0x02014b50), u16(0), u16(bigSize || bigOffset ? 0x2d : 0), u16(0x0808), u16(0), u16(0), u16(0), u32(crc), u32(bigSize ? MAX : size), u32(bigSize ? MAX : size),
-      u16(nameBytes.length), u16(centralZip64.length), u16(0), u16(0), u16(0), u32(0), u32(bigOffset ? MAX : cursor), nameBytes, centralZip64,
-    ]));
+    const centralZip64 =
+      bigSize || bigOffset
+        ? Buffer.concat([
+            u16(0x0001),
+            u16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)),
+            ...(bigSize ? [u64(size), u64(size)] : []),
+            ...(bigOffset ? [u64(cursor)] : []),
+          ])
+        : Buffer.alloc(0);
+    central.push(
+      Buffer.concat([
+        u32(0x02014b50),
+        u16(0),
+        u16(bigSize || bigOffset ? 0x2d : 0),
+        u16(0x0808),
+        u16(0),
+        u16(0),
+        u16(0),
+        u32(crc),
+        u32(bigSize ? MAX : size),
+        u32(bigSize ? MAX : size),
+        u16(nameBytes.length),
+        u16(centralZip64.length),
+        u16(0),
+        u16(0),
+        u16(0),
+        u32(0),
+        u32(bigOffset ? MAX : cursor),
+        nameBytes,
+        centralZip64,
+      ]),
+    );
     pieces.push({ offset: cursor, bytes: local });
     dataOffsets.push(cursor + local.length);
     cursor += local.length + size;
-    const descriptor = bigSize || bigOffset ? Buffer.concat([u32(0x08074b50), u32(crc), u64(size), u64(size)]) : Buffer.concat([u32(0x08074b50), u32(crc), u32(size), u32(size)]);
+    const descriptor =
+      bigSize || bigOffset
+        ? Buffer.concat([u32(0x08074b50), u32(crc), u64(size), u64(size)])
+        : Buffer.concat([u32(0x08074b50), u32(crc), u32(size), u32(size)]);
     pieces.push({ offset: cursor, bytes: descriptor });
     cursor += descriptor.length;
   }
@@ -198,7 +254,24 @@ export function encodeTorchCheckpoint(tensors: readonly TorchTensor[], options: 
   const { pickled, keys } = stateDictPickle(tensors, options);
   const sorted = [...keys.entries()].sort(([, a], [, b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (options.format === 'legacy') {
-    const sysInfo: PyDict = { py: 'dict', entries: [['protocol_version', 1001], ['little_endian', true], ['type_sizes', { py: 'dict', entries: [['short', 2], ['int', 4], ['long', 4]] }]] };
+    const sysInfo: PyDict = {
+      py: 'dict',
+      entries: [
+        ['protocol_version', 1001],
+        ['little_endian', true],
+        [
+          'type_sizes',
+          {
+            py: 'dict',
+            entries: [
+              ['short', 2],
+              ['int', 4],
+              ['long', 4],
+            ],
+          },
+        ],
+      ],
+    };
     const storages = sorted.flatMap(([storage]) => [u64(storageNumel(storage)), encodeStorage(storage)]);
     return Buffer.concat([LEGACY_MAGIC, pickle(1001), pickle(sysInfo), pickled, pickle({ py: 'list', items: sorted.map(([, key]) => key) }), ...storages]);
   }
@@ -213,7 +286,10 @@ export function encodeTorchCheckpoint(tensors: readonly TorchTensor[], options: 
 /** Write a checkpoint; a zip's prefix defaults to the file's stem, as torch.save(obj, path) names it. */
 export async function writeTorchCheckpoint(path: string, tensors: readonly TorchTensor[], options: CheckpointOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const stem = path.split('/').pop()!.replace(/\.[^.]*$/, '');
+  const stem = path
+    .split('/')
+    .pop()!
+    .replace(/\.[^.]*$/, '');
   await writeFile(path, encodeTorchCheckpoint(tensors, { prefix: stem, ...options }));
 }
 
@@ -237,7 +313,12 @@ export async function writeSparseTorchZip(path: string, tensors: readonly TorchT
   await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, 'w');
   try {
-    const writes = [...layout.pieces, ...records.flatMap(({ data }, i) => (data ? [{ offset: layout.dataOffsets[i]!, bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength) }] : []))];
+    const writes = [
+      ...layout.pieces,
+      ...records.flatMap(({ data }, i) =>
+        data ? [{ offset: layout.dataOffsets[i]!, bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength) }] : [],
+      ),
+    ];
     for (const { offset, bytes } of writes) await handle.write(bytes, 0, bytes.length, offset);
     await handle.truncate(layout.size);
   } finally {

@@ -37,7 +37,8 @@ async function rawBytes(info: TensorInfo): Promise<Uint8Array> {
 /** The bytes of a row-major [rows, cols] matrix of `size`-byte elements, transposed to [cols, rows]. */
 function transposeBytes(bytes: Uint8Array, rows: number, cols: number, size: number): Uint8Array {
   const out = new Uint8Array(bytes.length);
-  for (let r = 0; r < rows; r += 1) for (let c = 0; c < cols; c += 1) out.set(bytes.subarray((r * cols + c) * size, (r * cols + c + 1) * size), (c * rows + r) * size);
+  for (let r = 0; r < rows; r += 1)
+    for (let c = 0; c < cols; c += 1) out.set(bytes.subarray((r * cols + c) * size, (r * cols + c + 1) * size), (c * rows + r) * size);
   return out;
 }
 

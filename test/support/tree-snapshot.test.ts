@@ -25,6 +25,10 @@ describe('snapshotTree and diffTrees', () => {
     await rm(join(root, 'link'));
     await symlink('elsewhere', join(root, 'link'));
     const changes = diffTrees(first, await snapshotTree(root));
-    assert.deepEqual(changes.map((line) => line.split(':')[0]), ['folder/file.txt', 'link', 'stray.partial'], changes.join('\n'));
+    assert.deepEqual(
+      changes.map((line) => line.split(':')[0]),
+      ['folder/file.txt', 'link', 'stray.partial'],
+      changes.join('\n'),
+    );
   });
 });

@@ -33,5 +33,7 @@ export async function snapshotTree(root: string): Promise<Map<string, string>> {
 /** What changed between two snapshots, one line per path; empty when nothing did. */
 export function diffTrees(before: Map<string, string>, after: Map<string, string>): string[] {
   const paths = [...new Set([...before.keys(), ...after.keys()])].sort();
-  return paths.filter((path) => before.get(path) !== after.get(path)).map((path) => `${path}: ${before.get(path) ?? 'absent'} → ${after.get(path) ?? 'absent'}`);
+  return paths
+    .filter((path) => before.get(path) !== after.get(path))
+    .map((path) => `${path}: ${before.get(path) ?? 'absent'} → ${after.get(path) ?? 'absent'}`);
 }

@@ -20,7 +20,13 @@ export function assertClose(actual: number | null | undefined, expected: number 
 }
 
 /** Compares one variant of a computed layer with the reference, key by key (the reference's keys, so missing ones fail). */
-export function assertMatchesReference(layer: WeightLayer, variant: 'raw' | 'processed', reference: ReferenceNorms, label: string, tolerance = TOLERANCE): void {
+export function assertMatchesReference(
+  layer: WeightLayer,
+  variant: 'raw' | 'processed',
+  reference: ReferenceNorms,
+  label: string,
+  tolerance = TOLERANCE,
+): void {
   const computed = layer[variant] as Record<string, number | null | undefined>;
   for (const [name, expected] of Object.entries(reference.layer)) {
     // The MLP products come from a float32 GEMM in ONNX Runtime, the rest from float64 loops.

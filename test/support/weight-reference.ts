@@ -37,7 +37,8 @@ export interface ReferenceBlock {
 
 export const frobenius = (m: Matrix): number => Math.sqrt(m.flat().reduce((a, b) => a + b * b, 0));
 export const l2 = (v: number[]): number => Math.sqrt(v.reduce((a, b) => a + b * b, 0));
-const rows = (n: number, m: number, f: (i: number, j: number) => number): Matrix => Array.from({ length: n }, (_, i) => Array.from({ length: m }, (_, j) => f(i, j)));
+const rows = (n: number, m: number, f: (i: number, j: number) => number): Matrix =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: m }, (_, j) => f(i, j)));
 
 export function matmul(a: Matrix, b: Matrix): Matrix {
   return rows(a.length, b[0]!.length, (i, j) => a[i]!.reduce((sum, v, k) => sum + v * b[k]![j]!, 0));
@@ -62,7 +63,9 @@ export function processBlock(block: ReferenceBlock): ReferenceBlock {
   const read = (w: Matrix, gain: number[]) => (ln ? centerColumns(scaleRowsBy(w, gain)) : scaleRowsBy(w, gain));
   const write = (w: Matrix) => (ln ? centerEachRow(w) : w);
   const groups = block.dims.nHeads / block.dims.nKvHeads;
-  const b_V = block.W_V.map((w, g) => (ln && block.ln1.b ? foldBias(block.b_V?.[g], block.ln1.b, w) : (block.b_V?.[g] ?? new Array<number>(block.dims.dHead).fill(0))));
+  const b_V = block.W_V.map((w, g) =>
+    ln && block.ln1.b ? foldBias(block.b_V?.[g], block.ln1.b, w) : (block.b_V?.[g] ?? new Array<number>(block.dims.dHead).fill(0)),
+  );
   const hasValueBias = block.b_V !== undefined || (ln && block.ln1.b !== undefined);
   let b_O: number[] | undefined;
   if (block.b_O !== undefined || hasValueBias) {
@@ -153,7 +156,11 @@ export function randomBlock(shape: BlockShape, random: Random): ReferenceBlock {
     W_K: Array.from({ length: nKvHeads }, () => matrix(dModel, dHead)),
     W_V: Array.from({ length: nKvHeads }, () => matrix(dModel, dHead)),
     ...(shape.qkvBias
-      ? { b_Q: Array.from({ length: nHeads }, () => vector(dHead)), b_K: Array.from({ length: nKvHeads }, () => vector(dHead)), b_V: Array.from({ length: nKvHeads }, () => vector(dHead)) }
+      ? {
+          b_Q: Array.from({ length: nHeads }, () => vector(dHead)),
+          b_K: Array.from({ length: nKvHeads }, () => vector(dHead)),
+          b_V: Array.from({ length: nKvHeads }, () => vector(dHead)),
+        }
       : {}),
     W_O: Array.from({ length: nHeads }, () => matrix(dHead, dModel)),
     ...(shape.outBias ? { b_O: vector(dModel) } : {}),
@@ -184,7 +191,11 @@ export function packBlock(block: ReferenceBlock, qkvKind: 'fused' | 'fused-per-h
     if (qkvKind === 'fused-per-head') {
       const head = Math.floor(o / (3 * dHead));
       const part = Math.floor((o % (3 * dHead)) / dHead);
-      const parts = [{ m: block.W_Q, b: block.b_Q }, { m: block.W_K, b: block.b_K }, { m: block.W_V, b: block.b_V }];
+      const parts = [
+        { m: block.W_Q, b: block.b_Q },
+        { m: block.W_K, b: block.b_K },
+        { m: block.W_V, b: block.b_V },
+      ];
       return { ...parts[part]!, head, d: o % dHead };
     }
     const qSize = nHeads * dHead;
@@ -200,14 +211,24 @@ export function packBlock(block: ReferenceBlock, qkvKind: 'fused' | 'fused-per-h
   });
   let qkv: BlockWeightValues['qkv'];
   if (qkvKind === 'separate') {
-    qkv = { kind: 'separate', q: headsLinear(block.W_Q, block.b_Q, nHeads), k: headsLinear(block.W_K, block.b_K, nKvHeads), v: headsLinear(block.W_V, block.b_V, nKvHeads) };
+    qkv = {
+      kind: 'separate',
+      q: headsLinear(block.W_Q, block.b_Q, nHeads),
+      k: headsLinear(block.W_K, block.b_K, nKvHeads),
+      v: headsLinear(block.W_V, block.b_V, nKvHeads),
+    };
   } else {
     const dOut = qkvKind === 'fused' ? (nHeads + 2 * nKvHeads) * dHead : 3 * nHeads * dHead;
     const weight = store(dModel, dOut, layout, (i, o) => {
       const { m, head, d } = fusedEntry(o);
       return m[head]![i]![d]!;
     });
-    const bias = block.b_Q ? Array.from({ length: dOut }, (_, o) => { const { b, head, d } = fusedEntry(o); return b![head]![d]!; }) : undefined;
+    const bias = block.b_Q
+      ? Array.from({ length: dOut }, (_, o) => {
+          const { b, head, d } = fusedEntry(o);
+          return b![head]![d]!;
+        })
+      : undefined;
     qkv = { kind: qkvKind, linear: { weight, layout, ...f32(bias) } };
   }
   const out = { weight: store(nHeads * dHead, dModel, layout, (i, o) => block.W_O[Math.floor(i / dHead)]![i % dHead]![o]!), layout, ...f32(block.b_O) };

@@ -90,15 +90,24 @@ describe('sweep over revisions on the fake Hub', () => {
     const cache = join(root, 'cache-partial');
     const reporter = createSilentReporter();
     const wanted = request(outDir, cache, { revisions: ['step0', 'step9999', 'step1000', 'step2000'] });
-    const error = await sweep(wanted, reporter).then(() => undefined, (caught: unknown) => caught);
+    const error = await sweep(wanted, reporter).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     assert.ok(error instanceof SweepIncompleteError, String(error));
     assert.equal(error.exitCode, ExitCode.partial);
     assert.match(error.message, /3 of 4 members measured; "test-org\/tiny@step9999" failed \(revision "step9999" of "test-org\/tiny" not found/);
     assert.doesNotMatch(error.message, /\n/);
     const { summary } = error;
     assert.deepEqual(summary.counts, { measured: 3, failed: 1, missing: 0 });
-    assert.deepEqual(summary.members.map((member) => member.commit ?? null), [shaOf('step0'), null, shaOf('step1000'), shaOf('step2000')]);
-    assert.deepEqual(summary.members.map((member) => member.step), [0, 9999, 1000, 2000]);
+    assert.deepEqual(
+      summary.members.map((member) => member.commit ?? null),
+      [shaOf('step0'), null, shaOf('step1000'), shaOf('step2000')],
+    );
+    assert.deepEqual(
+      summary.members.map((member) => member.step),
+      [0, 9999, 1000, 2000],
+    );
     const factors = growth(summary).filter((factor) => factor !== undefined);
     assert.equal(new Set(factors).size, 3, 'different weights, different growth');
     for (const member of summary.members.filter((m) => m.status === 'measured')) {
@@ -112,11 +121,17 @@ describe('sweep over revisions on the fake Hub', () => {
 
     hub.log.length = 0;
     const again = createSilentReporter();
-    const second = await sweep(wanted, again).then(() => undefined, (caught: unknown) => caught);
+    const second = await sweep(wanted, again).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     assert.ok(second instanceof SweepIncompleteError);
     assert.equal(again.messages.filter((message) => /already measured .*; skipped/.test(message)).length, 3, again.messages.join('\n'));
     assert.deepEqual(growth(second.summary), growth(summary));
-    assert.ok(hub.log.every((entry) => entry.url.includes('step9999')), `only the failed member asks the Hub: ${hub.log.map((entry) => entry.url).join(', ')}`);
+    assert.ok(
+      hub.log.every((entry) => entry.url.includes('step9999')),
+      `only the failed member asks the Hub: ${hub.log.map((entry) => entry.url).join(', ')}`,
+    );
   });
 
   it('job array: --prepare, --member i per task, then --collect gives the one-run summary; an interrupted member resumes', async () => {
@@ -127,31 +142,71 @@ describe('sweep over revisions on the fake Hub', () => {
     const prepared = await sweep(request(array, cache, { prepare: true }), createSilentReporter());
     assert.equal(prepared.summary, undefined);
     assert.equal(prepared.plan.members.length, 3);
-    await assert.rejects(sweep(request(array, cache, { member: 4 }), createSilentReporter()), (error: unknown) => error instanceof UsageError && /--member 4: the sweep has 3 members; valid: 1…3/.test(error.message));
+    await assert.rejects(
+      sweep(request(array, cache, { member: 4 }), createSilentReporter()),
+      (error: unknown) => error instanceof UsageError && /--member 4: the sweep has 3 members; valid: 1…3/.test(error.message),
+    );
     for (const member of [3, 1]) await sweep(request(array, cache, { member }), createSilentReporter());
 
     // Member 2 is stopped after its first batch (SIGINT), then resumed from its checkpoint.
     const controller = new AbortController();
-    await assert.rejects(sweep(request(array, cache, { member: 2, signal: controller.signal }), abortDuring(2, 1, controller)), (error: unknown) => (error as { exitCode?: number }).exitCode === ExitCode.interrupted);
-    assert.ok((await readdir(join(array, 'members'))).some((name) => name.endsWith('.checkpoint')), 'the interrupted member left its checkpoint');
-    const incomplete = await sweep(request(array, cache, { collect: true }), createSilentReporter()).then(() => undefined, (caught: unknown) => caught);
+    await assert.rejects(
+      sweep(request(array, cache, { member: 2, signal: controller.signal }), abortDuring(2, 1, controller)),
+      (error: unknown) => (error as { exitCode?: number }).exitCode === ExitCode.interrupted,
+    );
+    assert.ok(
+      (await readdir(join(array, 'members'))).some((name) => name.endsWith('.checkpoint')),
+      'the interrupted member left its checkpoint',
+    );
+    const incomplete = await sweep(request(array, cache, { collect: true }), createSilentReporter()).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     assert.ok(incomplete instanceof SweepIncompleteError);
     assert.deepEqual(incomplete.summary.counts, { measured: 2, failed: 0, missing: 1 });
     const resumed = createSilentReporter();
     await sweep(request(array, cache, { member: 2 }), resumed);
-    assert.ok(resumed.messages.some((message) => /\[2\/3 test-org\/tiny@step1000\] resuming: \d+ of \d+ batches are done/.test(message)), resumed.messages.join('\n'));
+    assert.ok(
+      resumed.messages.some((message) => /\[2\/3 test-org\/tiny@step1000\] resuming: \d+ of \d+ batches are done/.test(message)),
+      resumed.messages.join('\n'),
+    );
 
-    const collected = await sweep({ outDir: array, collect: true, measure: request(array, cache).measure, hook: 'resid_pre', bootstrap: 50, seed: 1, figureOptions: { rescale: 'none', x: 'layer' } }, createSilentReporter());
+    const collected = await sweep(
+      {
+        outDir: array,
+        collect: true,
+        measure: request(array, cache).measure,
+        hook: 'resid_pre',
+        bootstrap: 50,
+        seed: 1,
+        figureOptions: { rescale: 'none', x: 'layer' },
+      },
+      createSilentReporter(),
+    );
     assert.deepEqual(growth(collected.summary!), growth(oneRun.summary!));
-    assert.deepEqual(collected.summary!.members.map((member) => member.position0), oneRun.summary!.members.map((member) => member.position0));
+    assert.deepEqual(
+      collected.summary!.members.map((member) => member.position0),
+      oneRun.summary!.members.map((member) => member.position0),
+    );
   });
 
   it('report takes the sweep folder: the comparison of its members, their fits and the sweep figures', async () => {
     const { files, sweeps } = await expandSweepFolders([join(root, 'whole')]);
-    assert.deepEqual(files.map((file) => file.slice(root.length)), ['/whole/members/test-org--tiny-step0.json', '/whole/members/test-org--tiny-step1000.json', '/whole/members/test-org--tiny-step2000.json']);
+    assert.deepEqual(
+      files.map((file) => file.slice(root.length)),
+      ['/whole/members/test-org--tiny-step0.json', '/whole/members/test-org--tiny-step1000.json', '/whole/members/test-org--tiny-step2000.json'],
+    );
     const outDir = join(root, 'report');
-    const content = await runReport({ files, figures: ['compare'], figureOptions: DEFAULT_FIGURE_OPTIONS, outDir, extraFigures: await sweepFigures(sweeps, DEFAULT_FIGURE_OPTIONS) }, createSilentReporter());
-    assert.deepEqual((await readdir(join(outDir, 'figures'))).sort(), ['compare.svg', 'sweep-growth-vs-step.svg', 'sweep-position0-vs-step.svg', 'sweep-profiles.svg']);
+    const content = await runReport(
+      { files, figures: ['compare'], figureOptions: DEFAULT_FIGURE_OPTIONS, outDir, extraFigures: await sweepFigures(sweeps, DEFAULT_FIGURE_OPTIONS) },
+      createSilentReporter(),
+    );
+    assert.deepEqual((await readdir(join(outDir, 'figures'))).sort(), [
+      'compare.svg',
+      'sweep-growth-vs-step.svg',
+      'sweep-position0-vs-step.svg',
+      'sweep-profiles.svg',
+    ]);
     assert.equal(content.fits.rows.filter((row) => row[1] === 'resid_pre').length, 3);
     assert.match(await readFile(join(outDir, 'summary.md'), 'utf8'), /growth-vs-size.*fewer than two model sizes/);
     await assert.rejects(expandSweepFolders([join(root, 'models')]), /a folder without a sweep/);
@@ -159,8 +214,16 @@ describe('sweep over revisions on the fake Hub', () => {
 
   it('refuses a folder that holds another sweep, and --collect on a folder without one', async () => {
     const cache = join(root, 'cache-array');
-    await assert.rejects(sweep(request(join(root, 'whole'), cache, { revisions: ['step0'] }), createSilentReporter()), (error: unknown) => error instanceof UsageError && /holds another sweep: its members differ \(this run drops test-org\/tiny@step1000, test-org\/tiny@step2000\)/.test(error.message));
-    await assert.rejects(sweep(request(join(root, 'whole'), cache, { measure: { ...request('', '').measure, batchSize: 3 } }), createSilentReporter()), /its batchSize was 2, now 3/);
+    await assert.rejects(
+      sweep(request(join(root, 'whole'), cache, { revisions: ['step0'] }), createSilentReporter()),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /holds another sweep: its members differ \(this run drops test-org\/tiny@step1000, test-org\/tiny@step2000\)/.test(error.message),
+    );
+    await assert.rejects(
+      sweep(request(join(root, 'whole'), cache, { measure: { ...request('', '').measure, batchSize: 3 } }), createSilentReporter()),
+      /its batchSize was 2, now 3/,
+    );
     await assert.rejects(sweep(request(join(root, 'empty'), cache, { collect: true }), createSilentReporter()), /holds no sweep/);
   });
 

@@ -19,9 +19,24 @@ interface Case {
 
 const LN = { normalization: 'layernorm', gated: false } as const;
 const CASES: Case[] = [
-  { name: 'GPT-2-like: fused [q|k|v], Conv1D [in, out], LayerNorm, all biases', qkv: 'fused', layout: 'in_out', shape: { ...LN, dModel: 12, nHeads: 3, nKvHeads: 3, dHead: 4, dMlp: 20, qkvBias: true, outBias: true, mlpBias: true } },
-  { name: 'GPT-NeoX-like: q/k/v fused per head, nn.Linear [out, in]', qkv: 'fused-per-head', layout: 'out_in', shape: { ...LN, dModel: 10, nHeads: 2, nKvHeads: 2, dHead: 5, dMlp: 24, qkvBias: true, outBias: true, mlpBias: true } },
-  { name: 'GPT-Neo-like: separate q/k/v without bias, out bias', qkv: 'separate', layout: 'out_in', shape: { ...LN, dModel: 12, nHeads: 4, nKvHeads: 4, dHead: 3, dMlp: 16, qkvBias: false, outBias: true, mlpBias: true } },
+  {
+    name: 'GPT-2-like: fused [q|k|v], Conv1D [in, out], LayerNorm, all biases',
+    qkv: 'fused',
+    layout: 'in_out',
+    shape: { ...LN, dModel: 12, nHeads: 3, nKvHeads: 3, dHead: 4, dMlp: 20, qkvBias: true, outBias: true, mlpBias: true },
+  },
+  {
+    name: 'GPT-NeoX-like: q/k/v fused per head, nn.Linear [out, in]',
+    qkv: 'fused-per-head',
+    layout: 'out_in',
+    shape: { ...LN, dModel: 10, nHeads: 2, nKvHeads: 2, dHead: 5, dMlp: 24, qkvBias: true, outBias: true, mlpBias: true },
+  },
+  {
+    name: 'GPT-Neo-like: separate q/k/v without bias, out bias',
+    qkv: 'separate',
+    layout: 'out_in',
+    shape: { ...LN, dModel: 12, nHeads: 4, nKvHeads: 4, dHead: 3, dMlp: 16, qkvBias: false, outBias: true, mlpBias: true },
+  },
   {
     name: 'Llama-like: RMSNorm, grouped-query attention (6 query heads, 2 kv heads), SwiGLU, no biases',
     qkv: 'separate',
@@ -34,8 +49,18 @@ const CASES: Case[] = [
     layout: 'out_in',
     shape: { dModel: 8, nHeads: 4, nKvHeads: 2, dHead: 3, dMlp: 10, normalization: 'rmsnorm', gated: true, qkvBias: true, outBias: false, mlpBias: true },
   },
-  { name: 'fused [q|k|v] with GQA, Conv1D layout, an MLP wider than one chunk of 256 rows', qkv: 'fused', layout: 'in_out', shape: { ...LN, dModel: 6, nHeads: 4, nKvHeads: 2, dHead: 2, dMlp: 600, qkvBias: true, outBias: true, mlpBias: true } },
-  { name: 'LayerNorm, gated MLP, nn.Linear layout', qkv: 'fused', layout: 'out_in', shape: { dModel: 8, nHeads: 2, nKvHeads: 1, dHead: 4, dMlp: 12, normalization: 'layernorm', gated: true, qkvBias: false, outBias: false, mlpBias: true } },
+  {
+    name: 'fused [q|k|v] with GQA, Conv1D layout, an MLP wider than one chunk of 256 rows',
+    qkv: 'fused',
+    layout: 'in_out',
+    shape: { ...LN, dModel: 6, nHeads: 4, nKvHeads: 2, dHead: 2, dMlp: 600, qkvBias: true, outBias: true, mlpBias: true },
+  },
+  {
+    name: 'LayerNorm, gated MLP, nn.Linear layout',
+    qkv: 'fused',
+    layout: 'out_in',
+    shape: { dModel: 8, nHeads: 2, nKvHeads: 1, dHead: 4, dMlp: 12, normalization: 'layernorm', gated: true, qkvBias: false, outBias: false, mlpBias: true },
+  },
 ];
 
 describe('weight norms of one block, against explicit products on TransformerLens-oriented matrices', () => {
@@ -68,7 +93,13 @@ describe('weight norms of one block, against explicit products on TransformerLen
   });
 
   it('the processing changes what it should: centering only for LayerNorm', () => {
-    assert.deepEqual(transformerLensProcessing('rmsnorm'), { foldNormGains: true, foldNormBiases: false, centerReadingWeights: false, centerWritingWeights: false, foldValueBiases: true });
+    assert.deepEqual(transformerLensProcessing('rmsnorm'), {
+      foldNormGains: true,
+      foldNormBiases: false,
+      centerReadingWeights: false,
+      centerWritingWeights: false,
+      foldValueBiases: true,
+    });
     const testCase = CASES[3]!;
     const block = roundBlock(randomBlock(testCase.shape, createRandom(5)));
     const layer = computeLayerWeightNorms(0, packBlock(block, testCase.qkv, testCase.layout), block.dims, transformerLensProcessing('rmsnorm'));

@@ -60,7 +60,9 @@ export async function readLimitedBytes(response: Response, limit: number, tooLon
 
 /** An API answer as JSON, at most MAX_API_ANSWER_BYTES; undefined when it is not JSON. `what` names it ("the answer of <url>"). */
 export async function readApiJson(response: Response, what: string): Promise<unknown> {
-  const text = (await readLimitedBytes(response, MAX_API_ANSWER_BYTES, `${what} is larger than ${MAX_API_ANSWER_BYTES} bytes, the most an API answer may be`)).toString('utf8');
+  const text = (
+    await readLimitedBytes(response, MAX_API_ANSWER_BYTES, `${what} is larger than ${MAX_API_ANSWER_BYTES} bytes, the most an API answer may be`)
+  ).toString('utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch {

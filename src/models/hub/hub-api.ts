@@ -38,12 +38,27 @@ const size = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const ModelInfoSchema = z.object({
   sha: z.string().regex(SHA1),
   siblings: z
-    .array(z.object({ rfilename: z.string().min(1).max(1000), size: size.optional(), blobId: z.string().regex(SHA1).optional(), lfs: z.object({ sha256: z.string().regex(SHA256), size }).optional() }))
+    .array(
+      z.object({
+        rfilename: z.string().min(1).max(1000),
+        size: size.optional(),
+        blobId: z.string().regex(SHA1).optional(),
+        lfs: z.object({ sha256: z.string().regex(SHA256), size }).optional(),
+      }),
+    )
     .max(MAX_LISTED_FILES),
 });
 const ShaSchema = z.object({ sha: z.string().regex(SHA1) });
 const TreeSchema = z
-  .array(z.object({ type: z.string(), path: z.string().min(1).max(1000), size: size.optional(), oid: z.string().optional(), lfs: z.object({ oid: z.string().regex(SHA256), size }).optional() }))
+  .array(
+    z.object({
+      type: z.string(),
+      path: z.string().min(1).max(1000),
+      size: size.optional(),
+      oid: z.string().optional(),
+      lfs: z.object({ oid: z.string().regex(SHA256), size }).optional(),
+    }),
+  )
   .max(MAX_LISTED_FILES);
 const RefsSchema = z.object({ branches: z.array(z.object({ name: z.string().max(300), targetCommit: z.string().regex(SHA1) })).max(MAX_LISTED_FILES) });
 
@@ -51,17 +66,23 @@ const RefsSchema = z.object({ branches: z.array(z.object({ name: z.string().max(
 export function repoPathProblem(path: string): string | undefined {
   if (/[\u0000-\u001f\u007f\\]/.test(path)) return 'it holds a control character or a backslash';
   if (path.startsWith('/')) return 'it is absolute';
-  if (path.split('/').some((part) => part === '' || part === '.' || part === '..')) return 'it has an empty, "." or ".." part (a path out of the snapshot folder)';
+  if (path.split('/').some((part) => part === '' || part === '.' || part === '..'))
+    return 'it has an empty, "." or ".." part (a path out of the snapshot folder)';
   return undefined;
 }
 
-const kindOf = (repo: string) => (repo.startsWith(DATASET_PREFIX) ? { api: 'datasets', name: repo.slice(DATASET_PREFIX.length) } : { api: 'models', name: repo });
+const kindOf = (repo: string) =>
+  repo.startsWith(DATASET_PREFIX) ? { api: 'datasets', name: repo.slice(DATASET_PREFIX.length) } : { api: 'models', name: repo };
 
 function parse<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
   const result = schema.safeParse(json);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw new ListingError(json === undefined ? `${what} is not JSON` : `${what} is not what the Hub API gives (${issue?.path.join('.') || 'answer'}: ${issue?.message ?? 'wrong shape'})`);
+  throw new ListingError(
+    json === undefined
+      ? `${what} is not JSON`
+      : `${what} is not what the Hub API gives (${issue?.path.join('.') || 'answer'}: ${issue?.message ?? 'wrong shape'})`,
+  );
 }
 
 function addFile(files: Map<string, RemoteFile>, file: RemoteFile, what: string): void {
@@ -88,7 +109,16 @@ export async function fetchListing(client: HubClient, repo: string, revision: st
     for (const sibling of info.siblings) {
       const fileSize = sibling.lfs?.size ?? sibling.size;
       if (fileSize === undefined) throw new ListingError(`${what} gives no size for ${JSON.stringify(sibling.rfilename)}`);
-      addFile(files, { path: sibling.rfilename, size: fileSize, ...(sibling.blobId ? { gitOid: sibling.blobId } : {}), ...(sibling.lfs ? { sha256: sibling.lfs.sha256 } : {}) }, what);
+      addFile(
+        files,
+        {
+          path: sibling.rfilename,
+          size: fileSize,
+          ...(sibling.blobId ? { gitOid: sibling.blobId } : {}),
+          ...(sibling.lfs ? { sha256: sibling.lfs.sha256 } : {}),
+        },
+        what,
+      );
     }
   } else {
     sha = parse(ShaSchema, (await client.getJson(`/api/datasets/${name}/revision/${encodeURIComponent(revision)}?expand=sha`)).json, what).sha;
@@ -96,7 +126,11 @@ export async function fetchListing(client: HubClient, repo: string, revision: st
       if (entry.type !== 'file') continue;
       if (entry.size === undefined) throw new ListingError(`${what} gives no size for ${JSON.stringify(entry.path)}`);
       const gitOid = entry.oid !== undefined && SHA1.test(entry.oid) ? entry.oid : undefined;
-      addFile(files, { path: entry.path, size: entry.lfs?.size ?? entry.size, ...(gitOid ? { gitOid } : {}), ...(entry.lfs ? { sha256: entry.lfs.oid } : {}) }, what);
+      addFile(
+        files,
+        { path: entry.path, size: entry.lfs?.size ?? entry.size, ...(gitOid ? { gitOid } : {}), ...(entry.lfs ? { sha256: entry.lfs.oid } : {}) },
+        what,
+      );
       if (files.size > MAX_LISTED_FILES) throw new ListingError(`${what} has more than ${MAX_LISTED_FILES} files; give a narrower path`);
     }
   }

@@ -62,7 +62,10 @@ async function partialSize(incomplete: string): Promise<number> {
     await rm(incomplete);
     return 0;
   }
-  if (!info.isFile()) throw new NetworkError(`${quote(incomplete)} is ${info.isDirectory() ? 'a folder' : describeSpecial(info)}, not a partial download; remove it and run again`);
+  if (!info.isFile())
+    throw new NetworkError(
+      `${quote(incomplete)} is ${info.isDirectory() ? 'a folder' : describeSpecial(info)}, not a partial download; remove it and run again`,
+    );
   return info.size;
 }
 
@@ -152,7 +155,8 @@ async function giveBack(mine: string, shared: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // A filesystem without hard links: a rename, unless another partial is there already.
-    if ((code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') && (await lstat(shared).catch(() => undefined)) === undefined) await rename(mine, shared).catch(() => undefined);
+    if ((code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') && (await lstat(shared).catch(() => undefined)) === undefined)
+      await rename(mine, shared).catch(() => undefined);
   } finally {
     await rm(mine, { force: true });
   }
@@ -190,7 +194,9 @@ async function fetchInto(job: BlobDownload, incomplete: string, offset: number):
 function contentRangeStart(response: Response, size: number, label: string, asked: number): number {
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
   if (match === null || Number(match[1]) !== asked || (match[3] !== '*' && Number(match[3]) !== size)) {
-    throw new NetworkError(`${quote(label)}: the server answered the range request from byte ${asked} with ${quote(response.headers.get('content-range') ?? 'no Content-Range')} (the listing says ${size} bytes)`);
+    throw new NetworkError(
+      `${quote(label)}: the server answered the range request from byte ${asked} with ${quote(response.headers.get('content-range') ?? 'no Content-Range')} (the listing says ${size} bytes)`,
+    );
   }
   return asked;
 }

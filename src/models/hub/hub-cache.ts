@@ -39,7 +39,9 @@ export function refPath(cacheDir: string, repo: string, revision: string): strin
   const path = join(refs, revision);
   const inside = relative(refs, path);
   if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || /[\u0000-\u001f]/.test(revision)) {
-    throw new UsageError(`revision ${quote(revision)} of ${quote(repo)} is not a valid revision (it leads out of the cache's refs folder); give a branch, tag or commit sha`);
+    throw new UsageError(
+      `revision ${quote(revision)} of ${quote(repo)} is not a valid revision (it leads out of the cache's refs folder); give a branch, tag or commit sha`,
+    );
   }
   return path;
 }
@@ -87,10 +89,19 @@ export async function regularFileSize(path: string): Promise<number | undefined>
 /** Point snapshots/{sha}/{file} at the blob with a relative symlink, as huggingface_hub does. */
 export async function linkSnapshotFile(cacheDir: string, repo: string, sha: string, file: string, etag: string): Promise<string> {
   const pointer = join(snapshotDir(cacheDir, repo, sha), file);
-  if (!/^(?!\.\.(?:[/\\]|$))[^/\\]/.test(relative(snapshotDir(cacheDir, repo, sha), pointer))) throw new InputError(`${quote(repo)} lists a file ${quote(file)} whose name leads out of its snapshot folder; refused (nothing is written outside the cache's snapshot)`);
+  if (!/^(?!\.\.(?:[/\\]|$))[^/\\]/.test(relative(snapshotDir(cacheDir, repo, sha), pointer)))
+    throw new InputError(
+      `${quote(repo)} lists a file ${quote(file)} whose name leads out of its snapshot folder; refused (nothing is written outside the cache's snapshot)`,
+    );
   await mkdir(dirname(pointer), { recursive: true });
   const target = relative(dirname(pointer), blobPath(cacheDir, repo, etag));
-  if (await lstat(pointer).then(() => true, () => false)) await unlink(pointer);
+  if (
+    await lstat(pointer).then(
+      () => true,
+      () => false,
+    )
+  )
+    await unlink(pointer);
   await symlink(target, pointer);
   return pointer;
 }

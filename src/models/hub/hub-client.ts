@@ -14,7 +14,6 @@ import { createRedirectingFetch, shortUrl } from './redirecting-fetch.js';
 import { createRetryingFetch } from './retrying-fetch.js';
 import { createTimedFetch } from './timed-fetch.js';
 
-
 export interface HubRequest {
   /** Ask for the bytes from this offset on (Range: bytes=N-). */
   fromByte?: number;
@@ -41,7 +40,12 @@ export interface ClientOptions {
 
 export function createHubClient(settings: HubSettings, options: ClientOptions = {}): HubClient {
   const { signal } = options;
-  const timed = createTimedFetch({ headerTimeoutMs: settings.headerTimeoutMs, stallTimeoutMs: settings.stallTimeoutMs, stallBytes: settings.stallBytes, ...(signal ? { signal } : {}) });
+  const timed = createTimedFetch({
+    headerTimeoutMs: settings.headerTimeoutMs,
+    stallTimeoutMs: settings.stallTimeoutMs,
+    stallBytes: settings.stallBytes,
+    ...(signal ? { signal } : {}),
+  });
   const hubFetch = createRetryingFetch(
     {
       retries: HUB_RETRIES,
@@ -62,7 +66,12 @@ export function createHubClient(settings: HubSettings, options: ClientOptions = 
     if (req.fromByte !== undefined && req.fromByte > 0) headers.set('Range', `bytes=${req.fromByte}-`);
     const withToken = settings.token !== undefined && url.origin === endpointOrigin; // never to another host
     if (withToken) headers.set('Authorization', `Bearer ${settings.token}`);
-    const response = await hubFetch(url, { method: req.method ?? 'GET', headers, ...(req.body !== undefined ? { body: req.body } : {}), ...(signal ? { signal } : {}) });
+    const response = await hubFetch(url, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(req.body !== undefined ? { body: req.body } : {}),
+      ...(signal ? { signal } : {}),
+    });
     if (response.ok || response.status === 416) return response;
     throw await toHttpError(response, withToken);
   };
@@ -90,5 +99,12 @@ async function toHttpError(response: Response, withToken: boolean): Promise<HubH
   }
   const headerMessage = response.headers.get('x-error-message') ?? undefined;
   const url = shortUrl(new URL(response.url));
-  return new HubHttpError(response.status, url, response.headers.get('x-error-code') ?? undefined, headerMessage ?? bodyError, parseRateLimit(response.headers), withToken);
+  return new HubHttpError(
+    response.status,
+    url,
+    response.headers.get('x-error-code') ?? undefined,
+    headerMessage ?? bodyError,
+    parseRateLimit(response.headers),
+    withToken,
+  );
 }

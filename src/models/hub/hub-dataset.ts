@@ -75,14 +75,21 @@ async function fetchDatasetOnce(request: DatasetRequest, options: DownloadOption
   const hubRepo = `${DATASET_PREFIX}${request.repo}`;
   if (settings.offline) return cachedDataset(request, options, hubRepo, label);
 
-  const context: HubContext = { repo: request.repo, revision: request.revision, endpoint: settings.endpoint, dataset: true, ...(settings.tokenSource ? { tokenSource: settings.tokenSource } : {}) };
+  const context: HubContext = {
+    repo: request.repo,
+    revision: request.revision,
+    endpoint: settings.endpoint,
+    dataset: true,
+    ...(settings.tokenSource ? { tokenSource: settings.tokenSource } : {}),
+  };
   const client = hubClient(settings, options.reporter, options.signal);
   let sha: string;
   let wanted: RemoteFile[];
   try {
     const listing = await fetchListing(client, hubRepo, request.revision, listedFolder(request.path)).catch((error: unknown) => {
       // A folder the revision does not have: no file under the path (said below).
-      if (error instanceof HubHttpError && error.status === 404 && error.errorCode === 'EntryNotFound') return { sha: '', files: new Map<string, RemoteFile>() };
+      if (error instanceof HubHttpError && error.status === 404 && error.errorCode === 'EntryNotFound')
+        return { sha: '', files: new Map<string, RemoteFile>() };
       throw error;
     });
     sha = listing.sha;
@@ -93,11 +100,15 @@ async function fetchDatasetOnce(request: DatasetRequest, options: DownloadOption
     return cachedAfterFailure(request, options, hubRepo, label, explained);
   }
   if (wanted.length > MAX_DATASET_FILES) {
-    throw new InputError(`dataset ${quote(label)} has more than ${MAX_DATASET_FILES} Parquet files under ${quote(request.path ?? '/')}; give a narrower path, e.g. hf://datasets/${request.repo}/data/train-*.parquet`);
+    throw new InputError(
+      `dataset ${quote(label)} has more than ${MAX_DATASET_FILES} Parquet files under ${quote(request.path ?? '/')}; give a narrower path, e.g. hf://datasets/${request.repo}/data/train-*.parquet`,
+    );
   }
   wanted.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (wanted.length === 0) {
-    throw new InputError(`dataset ${quote(label)} has no Parquet file${request.path ? ` under ${quote(request.path)}` : ''}; give a path to its .parquet files (e.g. hf://datasets/${request.repo}/data)`);
+    throw new InputError(
+      `dataset ${quote(label)} has no Parquet file${request.path ? ` under ${quote(request.path)}` : ''}; give a path to its .parquet files (e.g. hf://datasets/${request.repo}/data)`,
+    );
   }
   for (const expected of wanted) {
     await downloadToCache({ client, repo: hubRepo, sha, expected, context: { ...context, revision: sha, file: expected.path }, options });
@@ -106,10 +117,18 @@ async function fetchDatasetOnce(request: DatasetRequest, options: DownloadOption
   return { sha, dir: snapshotDir(settings.cacheDir, hubRepo, sha), files: wanted.map((file) => file.path), fromCache: false };
 }
 
-async function cachedAfterFailure(request: DatasetRequest, options: DownloadOptions, hubRepo: string, label: string, failure: ResidNormsError): Promise<DatasetFiles> {
+async function cachedAfterFailure(
+  request: DatasetRequest,
+  options: DownloadOptions,
+  hubRepo: string,
+  label: string,
+  failure: ResidNormsError,
+): Promise<DatasetFiles> {
   const cached = await cachedDataset(request, options, hubRepo, label).catch(() => undefined);
   if (cached === undefined) throw failure;
-  options.reporter.warn(`${failure.message.replace(/;.*$/, '')}; using the cached snapshot ${cached.sha.slice(0, 10)} of dataset ${quote(label)} (${cached.files.length} Parquet file${cached.files.length === 1 ? '' : 's'})`);
+  options.reporter.warn(
+    `${failure.message.replace(/;.*$/, '')}; using the cached snapshot ${cached.sha.slice(0, 10)} of dataset ${quote(label)} (${cached.files.length} Parquet file${cached.files.length === 1 ? '' : 's'})`,
+  );
   return cached;
 }
 
@@ -120,11 +139,16 @@ async function cachedDataset(request: DatasetRequest, options: DownloadOptions, 
   const dir = sha === undefined ? undefined : snapshotDir(cacheDir, hubRepo, sha);
   const files = dir === undefined ? [] : (await listTree(dir)).filter((file) => isParquet(file) && matchesDatasetPath(file, request.path)).sort();
   if (sha === undefined || dir === undefined || files.length === 0) {
-    throw new NetworkError(`HF_HUB_OFFLINE is set and dataset ${quote(label)} is not in the cache ${quote(cacheDir)}; run once without HF_HUB_OFFLINE to download it (or set HF_HUB_CACHE to the cache that has it)`);
+    throw new NetworkError(
+      `HF_HUB_OFFLINE is set and dataset ${quote(label)} is not in the cache ${quote(cacheDir)}; run once without HF_HUB_OFFLINE to download it (or set HF_HUB_CACHE to the cache that has it)`,
+    );
   }
   for (const file of files) {
     const kind = await cacheEntryKind(join(dir, file)); // DuckDB would wait forever on a FIFO
-    if (kind !== 'file') throw new NetworkError(`the cached ${quote(join(dir, file))} of dataset ${quote(label)} is ${kind === 'missing' ? 'a broken link' : `${kind}, not a regular file`}; remove it and run again online`);
+    if (kind !== 'file')
+      throw new NetworkError(
+        `the cached ${quote(join(dir, file))} of dataset ${quote(label)} is ${kind === 'missing' ? 'a broken link' : `${kind}, not a regular file`}; remove it and run again online`,
+      );
   }
   return { sha, dir, files, fromCache: true };
 }

@@ -96,12 +96,22 @@ const NOTICED_WAIT_MS = 2000;
 export function hubClient(settings: HubSettings, reporter: Reporter, signal?: AbortSignal): HubClient {
   return createHubClient(settings, {
     ...(signal ? { signal } : {}),
-    onRateLimit: (waitMs, info) => waitMs >= NOTICED_WAIT_MS && reporter.info(`the Hub rate-limits this client (HTTP 429${info ? `; ${describeRateLimit(info)}` : ''}): waiting ${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`),
+    onRateLimit: (waitMs, info) =>
+      waitMs >= NOTICED_WAIT_MS &&
+      reporter.info(
+        `the Hub rate-limits this client (HTTP 429${info ? `; ${describeRateLimit(info)}` : ''}): waiting ${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`,
+      ),
   });
 }
 
 /** The listing of a revision (one API call, or none when `listings` has it), with failures explained. */
-export async function fetchModelListing(client: HubClient, repo: string, revision: string, listings?: ListingCache, tokenSource?: string): Promise<RevisionListing> {
+export async function fetchModelListing(
+  client: HubClient,
+  repo: string,
+  revision: string,
+  listings?: ListingCache,
+  tokenSource?: string,
+): Promise<RevisionListing> {
   try {
     return await fetchListing(client, repo, revision, '', listings);
   } catch (error) {
@@ -130,7 +140,8 @@ async function fetchSnapshotOnce(request: SnapshotRequest, options: DownloadOpti
   const context: HubContext = { repo, revision: sha, endpoint: settings.endpoint, ...(settings.tokenSource ? { tokenSource: settings.tokenSource } : {}) };
   const download = (file: string) => {
     const expected = files.get(file);
-    if (expected === undefined) throw new ModelError(`${quote(`${repo}/${file}`)} not found at revision ${sha} (the weights index names it, the listing does not)`);
+    if (expected === undefined)
+      throw new ModelError(`${quote(`${repo}/${file}`)} not found at revision ${sha} (the weights index names it, the listing does not)`);
     return downloadToCache({ client, repo, sha, expected, context: { ...context, file }, options });
   };
   const names = [...files.keys()];
@@ -174,13 +185,21 @@ export async function downloadToCache(job: FileDownload): Promise<void> {
   const { cacheDir } = options.settings;
   const file = expected.path;
   const etag = expected.sha256 ?? expected.gitOid;
-  if (etag === undefined) throw new NetworkError(`${context.endpoint} gave no hash for ${quote(`${repo}/${file}`)}; it cannot be checked, so it is not downloaded`);
+  if (etag === undefined)
+    throw new NetworkError(`${context.endpoint} gave no hash for ${quote(`${repo}/${file}`)}; it cannot be checked, so it is not downloaded`);
   const blob = blobPath(cacheDir, repo, etag);
   if ((await regularFileSize(blob)) !== expected.size) {
     const attempts = options.attempts ?? 4;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await downloadBlob({ client, url: resolveUrl(client.endpoint, repo, sha, file), blob, expected, label: `${repo}/${file}`, progress: () => options.reporter.progress(`${repo}/${file}`, expected.size, 'bytes') });
+        await downloadBlob({
+          client,
+          url: resolveUrl(client.endpoint, repo, sha, file),
+          blob,
+          expected,
+          label: `${repo}/${file}`,
+          progress: () => options.reporter.progress(`${repo}/${file}`, expected.size, 'bytes'),
+        });
         break;
       } catch (error) {
         if (attempt >= attempts || !isTransient(error) || options.signal?.aborted) throw explainHubError(error, context);

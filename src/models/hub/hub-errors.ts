@@ -26,7 +26,6 @@ export interface HubContext {
   tokenSource?: string;
 }
 
-
 const LOGIN = 'run `huggingface-cli login` or set HF_TOKEN';
 
 /** Explained failures that hold for every revision of their repo (see isRepoRefusal). */
@@ -45,7 +44,10 @@ export function explainHubError(error: unknown, context: HubContext): ResidNorms
     if (isRepoRefusal(error)) repoWide.add(explained);
     return explained;
   }
-  if (error instanceof RedirectError) return new NetworkError(`${context.endpoint} ${error.message} for ${quote(what)}; check HF_ENDPOINT (a proxy or mirror that redirects to itself?) and run again`);
+  if (error instanceof RedirectError)
+    return new NetworkError(
+      `${context.endpoint} ${error.message} for ${quote(what)}; check HF_ENDPOINT (a proxy or mirror that redirects to itself?) and run again`,
+    );
   if (error instanceof BodyLimitError) return new NetworkError(`${quote(what)}: ${error.message}; refused, run again later or check HF_ENDPOINT`);
   if (error instanceof ListingError) return new NetworkError(`${context.endpoint}: ${error.message}`);
   if (isHubTimeout(error)) {
@@ -56,7 +58,9 @@ export function explainHubError(error: unknown, context: HubContext): ResidNorms
   }
   const code = networkCode(error);
   if (code !== undefined || (error instanceof TypeError && /fetch failed/i.test(error.message))) {
-    return new NetworkError(`cannot reach ${context.endpoint} (${code ?? 'fetch failed'}) to get ${quote(what)}; check the network, or set HF_HUB_OFFLINE=1 to use only the local cache`);
+    return new NetworkError(
+      `cannot reach ${context.endpoint} (${code ?? 'fetch failed'}) to get ${quote(what)}; check the network, or set HF_HUB_OFFLINE=1 to use only the local cache`,
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return new NetworkError(`download of ${quote(what)} failed: ${quote(message.split('\n')[0], 160)}`);
@@ -65,7 +69,9 @@ export function explainHubError(error: unknown, context: HubContext): ResidNorms
 function explainHttpError(error: HubHttpError, context: HubContext, what: string): ResidNormsError {
   const kind = context.dataset ? 'dataset' : 'model repo';
   const NotFound = context.dataset ? InputError : ModelError;
-  const hint = context.dataset ? 'check the name (e.g. hf://datasets/NeelNanda/pile-10k)' : 'check the name (e.g. openai-community/gpt2) or see `resid-norms models`';
+  const hint = context.dataset
+    ? 'check the name (e.g. hf://datasets/NeelNanda/pile-10k)'
+    : 'check the name (e.g. openai-community/gpt2) or see `resid-norms models`';
   const said = error.errorMessage ? `: ${quote(error.errorMessage, 120)}` : '';
   switch (error.status) {
     case 401:
@@ -75,19 +81,29 @@ function explainHttpError(error: HubHttpError, context: HubContext, what: string
             'create a new one at huggingface.co/settings/tokens (then `huggingface-cli login` or set HF_TOKEN), or unset it for public repos',
         );
       }
-      if (error.errorCode === 'GatedRepo') return new ModelError(`${quote(context.repo)} is gated (HTTP 401): accept its terms on the Hub, then ${LOGIN} with a token that has access`);
-      return new NotFound(`${kind} ${quote(context.repo)} (revision ${quote(context.revision)}) not found on ${context.endpoint}, or gated / private (${LOGIN}); ${hint}`);
+      if (error.errorCode === 'GatedRepo')
+        return new ModelError(`${quote(context.repo)} is gated (HTTP 401): accept its terms on the Hub, then ${LOGIN} with a token that has access`);
+      return new NotFound(
+        `${kind} ${quote(context.repo)} (revision ${quote(context.revision)}) not found on ${context.endpoint}, or gated / private (${LOGIN}); ${hint}`,
+      );
     case 403:
       if (error.errorCode === 'GatedRepo') {
-        return new ModelError(`${quote(context.repo)} is gated and the token from ${context.tokenSource ?? 'HF_TOKEN'} has no access (HTTP 403); accept its terms at ${context.endpoint}/${context.repo} and run again`);
+        return new ModelError(
+          `${quote(context.repo)} is gated and the token from ${context.tokenSource ?? 'HF_TOKEN'} has no access (HTTP 403); accept its terms at ${context.endpoint}/${context.repo} and run again`,
+        );
       }
       return new ModelError(`${context.endpoint} refused access to ${quote(what)} (HTTP 403${said}); the token may lack the read permission for it`);
     case 404:
       if (context.file === undefined && (error.errorCode === 'RevisionNotFound' || /invalid rev(ision)? id/i.test(error.errorMessage ?? ''))) {
-        return new NotFound(`revision ${quote(context.revision)} of ${quote(context.repo)} not found on ${context.endpoint}; give a branch, tag or commit sha the repo has`);
+        return new NotFound(
+          `revision ${quote(context.revision)} of ${quote(context.repo)} not found on ${context.endpoint}; give a branch, tag or commit sha the repo has`,
+        );
       }
-      if (context.file !== undefined && error.errorCode !== 'RepoNotFound') return new NotFound(`${quote(what)} not found at revision ${quote(context.revision)}`);
-      return new NotFound(`${kind} ${quote(context.repo)} (revision ${quote(context.revision)}) not found on ${context.endpoint}${error.withToken ? ' (or private, and the token has no access)' : ''}; ${hint}`);
+      if (context.file !== undefined && error.errorCode !== 'RepoNotFound')
+        return new NotFound(`${quote(what)} not found at revision ${quote(context.revision)}`);
+      return new NotFound(
+        `${kind} ${quote(context.repo)} (revision ${quote(context.revision)}) not found on ${context.endpoint}${error.withToken ? ' (or private, and the token has no access)' : ''}; ${hint}`,
+      );
     case 429: {
       const state = describeRateLimit(error.rateLimit);
       return new NetworkError(
@@ -99,7 +115,6 @@ function explainHttpError(error: HubHttpError, context: HubContext, what: string
       return new NetworkError(`${context.endpoint} answered HTTP ${error.status}${said} for ${quote(what)}; try again later`);
   }
 }
-
 
 /** True for failures of the repo as a whole (missing, gated, private, a refused token): every revision of it fails the same way. */
 export function isRepoRefusal(error: unknown): boolean {

@@ -28,7 +28,17 @@ export class HubHttpError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export function networkCode(error: unknown): string | undefined {
   let current: unknown = error;
@@ -47,7 +57,12 @@ export function isTransient(error: unknown): boolean {
   if (isHubTimeout(error) || (error instanceof Error && error.name === 'AbortError')) return false;
   if (error instanceof RedirectError || error instanceof BodyLimitError) return false;
   const code = networkCode(error);
-  return code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'UND_ERR_SOCKET' || (error instanceof Error && /terminated|premature|aborted|other side closed/i.test(error.message));
+  return (
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'UND_ERR_SOCKET' ||
+    (error instanceof Error && /terminated|premature|aborted|other side closed/i.test(error.message))
+  );
 }
 
 /** Failures a cached copy can stand in for: the Hub not reached, timed out, failing (5xx) or rate-limiting; not its refusals. */

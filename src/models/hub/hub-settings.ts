@@ -64,7 +64,9 @@ function readToken(env: NodeJS.ProcessEnv): { token: string; source: string } | 
 export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
   const found = readToken(env);
   if (found !== undefined && !found.token.startsWith('hf_')) {
-    throw new UsageError(`${found.source} does not look like a Hugging Face access token (tokens start with "hf_"); create one at huggingface.co/settings/tokens`);
+    throw new UsageError(
+      `${found.source} does not look like a Hugging Face access token (tokens start with "hf_"); create one at huggingface.co/settings/tokens`,
+    );
   }
   const endpoint = (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
   try {
@@ -88,7 +90,8 @@ export function readHubSettings(env: NodeJS.ProcessEnv = process.env): HubSettin
 function parseStallBytes(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return 1024;
   const bytes = Number(value);
-  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1 << 30) throw new UsageError(`RESID_NORMS_HUB_STALL_BYTES ${JSON.stringify(value)} is not a whole number of bytes from 1 to ${1 << 30}`);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1 << 30)
+    throw new UsageError(`RESID_NORMS_HUB_STALL_BYTES ${JSON.stringify(value)} is not a whole number of bytes from 1 to ${1 << 30}`);
   return bytes;
 }
 
@@ -96,6 +99,7 @@ function parseStallBytes(value: string | undefined): number {
 function parseDelay(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined || value.trim() === '') return fallback;
   const ms = Number(value);
-  if (!Number.isFinite(ms) || ms < min || ms > 3_600_000) throw new UsageError(`${name} ${JSON.stringify(value)} is not a number of milliseconds from ${min} to 3600000`);
+  if (!Number.isFinite(ms) || ms < min || ms > 3_600_000)
+    throw new UsageError(`${name} ${JSON.stringify(value)} is not a number of milliseconds from ${min} to 3600000`);
   return ms;
 }

@@ -34,4 +34,3 @@ export class ListingCache {
     if (this.listings.size > this.kept) this.listings.delete(this.listings.keys().next().value!);
   }
 }
-

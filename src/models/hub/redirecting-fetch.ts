@@ -51,7 +51,10 @@ export function createRedirectingFetch(inner: typeof fetch = fetch): typeof fetc
         throw new RedirectError('bad-target', `redirected from ${shortUrl(url)} to ${JSON.stringify(location.slice(0, 80))}, which is not a URL`);
       }
       if (!['http:', 'https:'].includes(next.protocol) || (url.protocol === 'https:' && next.protocol === 'http:')) {
-        throw new RedirectError('bad-target', `redirected from ${shortUrl(url)} to ${shortUrl(next)}: only http(s) targets are followed, never from https to http`);
+        throw new RedirectError(
+          'bad-target',
+          `redirected from ${shortUrl(url)} to ${shortUrl(next)}: only http(s) targets are followed, never from https to http`,
+        );
       }
       if (seen.includes(next.href)) {
         const loop = [...seen.slice(seen.indexOf(next.href)), next.href].map((href) => new URL(href).pathname);

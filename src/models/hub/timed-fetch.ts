@@ -38,7 +38,10 @@ export function createTimedFetch(options: TimeoutOptions, inner: typeof fetch = 
   return async (input, init) => {
     const controller = new AbortController();
     const signals = [controller.signal, ...(init?.signal ? [init.signal] : []), ...(options.signal ? [options.signal] : [])];
-    const headerTimer = setTimeout(() => controller.abort(new HubTimeoutError(`no answer within ${seconds(options.headerTimeoutMs)}`)), options.headerTimeoutMs);
+    const headerTimer = setTimeout(
+      () => controller.abort(new HubTimeoutError(`no answer within ${seconds(options.headerTimeoutMs)}`)),
+      options.headerTimeoutMs,
+    );
     let response: Response;
     try {
       response = await inner(input, { ...init, signal: AbortSignal.any(signals) });

@@ -9,27 +9,35 @@
  */
 
 /** What a pickle builds: plain data, and whatever the hooks return for the names they allow. */
-export type PickleValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | PickleBytes
-  | PickleList
-  | PickleTuple
-  | PickleDict
-  | PickleSet
-  | PickleObject;
+export type PickleValue = null | boolean | number | bigint | string | PickleBytes | PickleList | PickleTuple | PickleDict | PickleSet | PickleObject;
 
-export interface PickleBytes { kind: 'bytes'; data: Uint8Array }
-export interface PickleList { kind: 'list'; items: PickleValue[] }
-export interface PickleTuple { kind: 'tuple'; items: readonly PickleValue[] }
+export interface PickleBytes {
+  kind: 'bytes';
+  data: Uint8Array;
+}
+export interface PickleList {
+  kind: 'list';
+  items: PickleValue[];
+}
+export interface PickleTuple {
+  kind: 'tuple';
+  items: readonly PickleValue[];
+}
 export type DictKey = string | number | bigint | boolean | null;
-export interface PickleDict { kind: 'dict'; entries: Map<DictKey, PickleValue> }
-export interface PickleSet { kind: 'set'; items: PickleValue[] }
+export interface PickleDict {
+  kind: 'dict';
+  entries: Map<DictKey, PickleValue>;
+}
+export interface PickleSet {
+  kind: 'set';
+  items: PickleValue[];
+}
 /** Anything the hooks make (an allowed global, a storage, a tensor…), opaque to the reader. */
-export interface PickleObject { kind: 'object'; type: string; [detail: string]: unknown }
+export interface PickleObject {
+  kind: 'object';
+  type: string;
+  [detail: string]: unknown;
+}
 
 export interface PickleHooks {
   /** GLOBAL module name: a value for an allowed name; throws PickleError for any other. */
@@ -71,16 +79,73 @@ export const PICKLE_LIMITS = {
 
 /** Pickle's opcodes by byte, for naming a refused one. */
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
-  0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND',
-  0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT', 0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET',
-  0x69: 'INST', 0x6a: 'LONG_BINGET', 0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT',
-  0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2', 0x87: 'TUPLE3',
-  0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES', 0x43: 'SHORT_BINBYTES',
-  0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET',
-  0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME', 0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER',
+  0x28: 'MARK',
+  0x2e: 'STOP',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4c: 'LONG',
+  0x4d: 'BININT2',
+  0x4e: 'NONE',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x52: 'REDUCE',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x58: 'BINUNICODE',
+  0x61: 'APPEND',
+  0x62: 'BUILD',
+  0x63: 'GLOBAL',
+  0x64: 'DICT',
+  0x7d: 'EMPTY_DICT',
+  0x65: 'APPENDS',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x69: 'INST',
+  0x6a: 'LONG_BINGET',
+  0x6c: 'LIST',
+  0x5d: 'EMPTY_LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x73: 'SETITEM',
+  0x74: 'TUPLE',
+  0x29: 'EMPTY_TUPLE',
+  0x75: 'SETITEMS',
+  0x47: 'BINFLOAT',
+  0x80: 'PROTO',
+  0x81: 'NEWOBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x94: 'MEMOIZE',
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
   0x98: 'READONLY_BUFFER',
 };
 
@@ -130,39 +195,94 @@ class Reader {
 
   private step(op: number): void {
     switch (op) {
-      case 0x80: this.byte(); return; // PROTO: opcodes, not the number, decide what is read
-      case 0x28: return this.mark();
-      case 0x4e: return this.push(null);
-      case 0x88: return this.push(true);
-      case 0x89: return this.push(false);
-      case 0x29: return this.push({ kind: 'tuple', items: [] });
-      case 0x5d: return this.push({ kind: 'list', items: [] });
-      case 0x7d: return this.push({ kind: 'dict', entries: new Map() });
-      case 0x8f: return this.push({ kind: 'set', items: [] });
-      case 0x4a: return this.push(this.view.getInt32(this.advance(4), true)); // BININT
-      case 0x4b: return this.push(this.byte()); // BININT1
-      case 0x4d: return this.push(this.view.getUint16(this.advance(2), true)); // BININT2
-      case 0x47: return this.push(this.view.getFloat64(this.advance(8), false)); // BINFLOAT, big-endian
-      case 0x8a: return this.push(decodeLong(this.take(this.byte()))); // LONG1
-      case 0x58: return this.push(this.text(this.take(this.view.getUint32(this.advance(4), true)))); // BINUNICODE
-      case 0x55: return this.push(this.text(this.take(this.byte()))); // SHORT_BINSTRING, read as text like torch.load
-      case 0x85: return this.tuple(1);
-      case 0x86: return this.tuple(2);
-      case 0x87: return this.tuple(3);
-      case 0x74: return this.push({ kind: 'tuple', items: this.popMark() }); // TUPLE
-      case 0x71: return this.put(this.byte()); // BINPUT
-      case 0x72: return this.put(this.view.getUint32(this.advance(4), true)); // LONG_BINPUT
-      case 0x68: return this.get(this.byte()); // BINGET
-      case 0x6a: return this.get(this.view.getUint32(this.advance(4), true)); // LONG_BINGET
-      case 0x61: { const item = this.pop(); return this.appendTo(this.top(), [item]); } // APPEND
-      case 0x65: { const items = this.popMark(); return this.appendTo(this.top(), items); } // APPENDS
-      case 0x73: { const value = this.pop(); const key = this.pop(); return this.setItems(this.top(), [key, value]); } // SETITEM
-      case 0x75: { const items = this.popMark(); return this.setItems(this.top(), items); } // SETITEMS
-      case 0x63: { const module = this.line(); const name = this.line(); return this.push(this.hooks.global(module, name)); }
-      case 0x52: { const args = this.popTuple('REDUCE'); const callable = this.pop(); return this.push(this.hooks.reduce(callable, args)); }
-      case 0x81: { const args = this.popTuple('NEWOBJ'); const cls = this.pop(); return this.push(this.hooks.newObject(cls, args)); }
-      case 0x62: { const state = this.pop(); const target = this.pop(); return this.push(this.hooks.build(target, state)); }
-      case 0x51: return this.push(this.hooks.persistentLoad(this.pop())); // BINPERSID
+      case 0x80:
+        this.byte();
+        return; // PROTO: opcodes, not the number, decide what is read
+      case 0x28:
+        return this.mark();
+      case 0x4e:
+        return this.push(null);
+      case 0x88:
+        return this.push(true);
+      case 0x89:
+        return this.push(false);
+      case 0x29:
+        return this.push({ kind: 'tuple', items: [] });
+      case 0x5d:
+        return this.push({ kind: 'list', items: [] });
+      case 0x7d:
+        return this.push({ kind: 'dict', entries: new Map() });
+      case 0x8f:
+        return this.push({ kind: 'set', items: [] });
+      case 0x4a:
+        return this.push(this.view.getInt32(this.advance(4), true)); // BININT
+      case 0x4b:
+        return this.push(this.byte()); // BININT1
+      case 0x4d:
+        return this.push(this.view.getUint16(this.advance(2), true)); // BININT2
+      case 0x47:
+        return this.push(this.view.getFloat64(this.advance(8), false)); // BINFLOAT, big-endian
+      case 0x8a:
+        return this.push(decodeLong(this.take(this.byte()))); // LONG1
+      case 0x58:
+        return this.push(this.text(this.take(this.view.getUint32(this.advance(4), true)))); // BINUNICODE
+      case 0x55:
+        return this.push(this.text(this.take(this.byte()))); // SHORT_BINSTRING, read as text like torch.load
+      case 0x85:
+        return this.tuple(1);
+      case 0x86:
+        return this.tuple(2);
+      case 0x87:
+        return this.tuple(3);
+      case 0x74:
+        return this.push({ kind: 'tuple', items: this.popMark() }); // TUPLE
+      case 0x71:
+        return this.put(this.byte()); // BINPUT
+      case 0x72:
+        return this.put(this.view.getUint32(this.advance(4), true)); // LONG_BINPUT
+      case 0x68:
+        return this.get(this.byte()); // BINGET
+      case 0x6a:
+        return this.get(this.view.getUint32(this.advance(4), true)); // LONG_BINGET
+      case 0x61: {
+        const item = this.pop();
+        return this.appendTo(this.top(), [item]);
+      } // APPEND
+      case 0x65: {
+        const items = this.popMark();
+        return this.appendTo(this.top(), items);
+      } // APPENDS
+      case 0x73: {
+        const value = this.pop();
+        const key = this.pop();
+        return this.setItems(this.top(), [key, value]);
+      } // SETITEM
+      case 0x75: {
+        const items = this.popMark();
+        return this.setItems(this.top(), items);
+      } // SETITEMS
+      case 0x63: {
+        const module = this.line();
+        const name = this.line();
+        return this.push(this.hooks.global(module, name));
+      }
+      case 0x52: {
+        const args = this.popTuple('REDUCE');
+        const callable = this.pop();
+        return this.push(this.hooks.reduce(callable, args));
+      }
+      case 0x81: {
+        const args = this.popTuple('NEWOBJ');
+        const cls = this.pop();
+        return this.push(this.hooks.newObject(cls, args));
+      }
+      case 0x62: {
+        const state = this.pop();
+        const target = this.pop();
+        return this.push(this.hooks.build(target, state));
+      }
+      case 0x51:
+        return this.push(this.hooks.persistentLoad(this.pop())); // BINPERSID
       default:
         throw new PickleError(`${opcodeName(op)} is not allowed (torch.load(weights_only=True) refuses it too)`);
     }
@@ -244,7 +364,8 @@ class Reader {
 
   private popTuple(opcode: string): PickleTuple {
     const args = this.pop();
-    if (typeof args !== 'object' || args === null || args.kind !== 'tuple') throw new PickleError(`${opcode} is given arguments that are not a tuple (corrupt)`);
+    if (typeof args !== 'object' || args === null || args.kind !== 'tuple')
+      throw new PickleError(`${opcode} is given arguments that are not a tuple (corrupt)`);
     return args;
   }
 
@@ -256,7 +377,8 @@ class Reader {
   }
 
   private put(index: number): void {
-    if (!this.memo.has(index) && this.memo.size >= PICKLE_LIMITS.memo) throw new PickleError(`the pickle memoizes more than ${PICKLE_LIMITS.memo} values (a pickle bomb?)`);
+    if (!this.memo.has(index) && this.memo.size >= PICKLE_LIMITS.memo)
+      throw new PickleError(`the pickle memoizes more than ${PICKLE_LIMITS.memo} values (a pickle bomb?)`);
     this.memo.set(index, this.top());
   }
 
@@ -266,12 +388,14 @@ class Reader {
   }
 
   private appendTo(target: PickleValue, items: PickleValue[]): void {
-    if (typeof target !== 'object' || target === null || target.kind !== 'list') throw new PickleError(`APPEND to ${describeValue(target)}; only lists can be appended to`);
+    if (typeof target !== 'object' || target === null || target.kind !== 'list')
+      throw new PickleError(`APPEND to ${describeValue(target)}; only lists can be appended to`);
     for (const item of items) target.items.push(item);
   }
 
   private setItems(target: PickleValue, items: PickleValue[]): void {
-    if (typeof target !== 'object' || target === null || target.kind !== 'dict') throw new PickleError(`SETITEM on ${describeValue(target)}; only dicts take items`);
+    if (typeof target !== 'object' || target === null || target.kind !== 'dict')
+      throw new PickleError(`SETITEM on ${describeValue(target)}; only dicts take items`);
     if (items.length % 2 !== 0) throw new PickleError('SETITEMS is given an odd number of values (corrupt)');
     for (let i = 0; i < items.length; i += 2) target.entries.set(dictKey(items[i]!), items[i + 1]!);
   }

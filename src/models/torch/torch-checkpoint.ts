@@ -40,7 +40,8 @@ function refusal(file: string, error: unknown): unknown {
     const where = error.at === undefined ? '' : ` (byte ${error.at} of its pickle)`;
     return new ModelError(`refused PyTorch checkpoint ${quote(file)}: ${error.message}${where}; nothing in it was run`);
   }
-  if (error instanceof ZipError || error instanceof LegacyError || error instanceof PlacementError) return new ModelError(`refused PyTorch checkpoint ${quote(file)}: ${error.message}`);
+  if (error instanceof ZipError || error instanceof LegacyError || error instanceof PlacementError)
+    return new ModelError(`refused PyTorch checkpoint ${quote(file)}: ${error.message}`);
   return error;
 }
 
@@ -72,8 +73,18 @@ async function parseZip(file: string): Promise<ParsedCheckpoint> {
       const loadStorage = (pid: StoragePid): StorageValue => {
         if (pid.rest.length !== 0) throw new PickleError(`a storage id has ${5 + pid.rest.length} fields; the zip format has 5`);
         const known = storages.get(pid.key);
-        if (known !== undefined && (known.numel !== pid.numel || known.className !== pid.className)) throw new PickleError(`storage ${pid.key} is named twice with different types or sizes`);
-        const storage = known ?? { kind: 'object', type: 'storage', key: pid.key, className: pid.className, dtype: pid.dtype, elementBytes: pid.elementBytes, numel: pid.numel, location: pid.location };
+        if (known !== undefined && (known.numel !== pid.numel || known.className !== pid.className))
+          throw new PickleError(`storage ${pid.key} is named twice with different types or sizes`);
+        const storage = known ?? {
+          kind: 'object',
+          type: 'storage',
+          key: pid.key,
+          className: pid.className,
+          dtype: pid.dtype,
+          elementBytes: pid.elementBytes,
+          numel: pid.numel,
+          location: pid.location,
+        };
         storages.set(pid.key, storage);
         return storage;
       };
@@ -85,7 +96,10 @@ async function parseZip(file: string): Promise<ParsedCheckpoint> {
         const storage = storages.get(key)!;
         const data = await record(`data/${key}`, `storage ${JSON.stringify(key)}`);
         const claimed = storage.numel * storage.elementBytes;
-        if (claimed > data.size) throw new ZipError(`storage ${JSON.stringify(key)} claims ${claimed} bytes (${storage.numel} × ${storage.elementBytes}) but its record holds ${data.size}`);
+        if (claimed > data.size)
+          throw new ZipError(
+            `storage ${JSON.stringify(key)} claims ${claimed} bytes (${storage.numel} × ${storage.elementBytes}) but its record holds ${data.size}`,
+          );
         ranges.set(key, { start: data.dataStart, bytes: claimed });
       }
       zip.checkApart();
@@ -109,7 +123,8 @@ async function readLegacy(file: string, fileSize: number): Promise<ParsedCheckpo
       } catch (error) {
         const more = length < fileSize && length < MAX_PICKLE_BYTES;
         if (!(error instanceof PickleError && error.truncated && more)) {
-          if (error instanceof PickleError && error.truncated && length >= MAX_PICKLE_BYTES) throw new LegacyError(`its pickles take more than ${MAX_PICKLE_BYTES} bytes (limit)`);
+          if (error instanceof PickleError && error.truncated && length >= MAX_PICKLE_BYTES)
+            throw new LegacyError(`its pickles take more than ${MAX_PICKLE_BYTES} bytes (limit)`);
           throw error;
         }
       }
@@ -145,9 +160,13 @@ export async function readTorchCheckpoint(file: string): Promise<TorchCheckpoint
       format = 'legacy';
       parsed = await readLegacy(file, fileSize);
     } else if (start.subarray(257, 262).toString('latin1') === 'ustar') {
-      throw new LegacyError('it is a tar archive, the format of torch before 0.4, which is not read; re-save it with a current torch, or convert it to safetensors');
+      throw new LegacyError(
+        'it is a tar archive, the format of torch before 0.4, which is not read; re-save it with a current torch, or convert it to safetensors',
+      );
     } else {
-      throw new LegacyError(`it is neither a torch.save zip nor a legacy torch.save file (it starts with bytes ${quote(Buffer.from(start.subarray(0, 8)).toString('hex'))})`);
+      throw new LegacyError(
+        `it is neither a torch.save zip nor a legacy torch.save file (it starts with bytes ${quote(Buffer.from(start.subarray(0, 8)).toString('hex'))})`,
+      );
     }
     const budget: CopyBudget = { used: 0 };
     const tensors = new Map<string, TensorInfo>();

@@ -21,26 +21,62 @@ export function globalName(module: string, name: string): string {
 
 /** Storage classes (`torch.FloatStorage`…) by class name: their elements' dtype (null: not readable as weights) and size in bytes. */
 export const STORAGE_TYPES: Record<string, { dtype: SafetensorsDtype | null; elementBytes: number }> = {
-  DoubleStorage: { dtype: 'F64', elementBytes: 8 }, FloatStorage: { dtype: 'F32', elementBytes: 4 },
-  HalfStorage: { dtype: 'F16', elementBytes: 2 }, BFloat16Storage: { dtype: 'BF16', elementBytes: 2 },
-  LongStorage: { dtype: 'I64', elementBytes: 8 }, IntStorage: { dtype: 'I32', elementBytes: 4 },
-  ShortStorage: { dtype: 'I16', elementBytes: 2 }, CharStorage: { dtype: 'I8', elementBytes: 1 },
-  ByteStorage: { dtype: 'U8', elementBytes: 1 }, BoolStorage: { dtype: 'BOOL', elementBytes: 1 },
-  ComplexDoubleStorage: { dtype: null, elementBytes: 16 }, ComplexFloatStorage: { dtype: null, elementBytes: 8 },
-  QUInt8Storage: { dtype: null, elementBytes: 1 }, QInt8Storage: { dtype: null, elementBytes: 1 }, QInt32Storage: { dtype: null, elementBytes: 4 },
-  QUInt4x2Storage: { dtype: null, elementBytes: 1 }, QUInt2x4Storage: { dtype: null, elementBytes: 1 },
+  DoubleStorage: { dtype: 'F64', elementBytes: 8 },
+  FloatStorage: { dtype: 'F32', elementBytes: 4 },
+  HalfStorage: { dtype: 'F16', elementBytes: 2 },
+  BFloat16Storage: { dtype: 'BF16', elementBytes: 2 },
+  LongStorage: { dtype: 'I64', elementBytes: 8 },
+  IntStorage: { dtype: 'I32', elementBytes: 4 },
+  ShortStorage: { dtype: 'I16', elementBytes: 2 },
+  CharStorage: { dtype: 'I8', elementBytes: 1 },
+  ByteStorage: { dtype: 'U8', elementBytes: 1 },
+  BoolStorage: { dtype: 'BOOL', elementBytes: 1 },
+  ComplexDoubleStorage: { dtype: null, elementBytes: 16 },
+  ComplexFloatStorage: { dtype: null, elementBytes: 8 },
+  QUInt8Storage: { dtype: null, elementBytes: 1 },
+  QInt8Storage: { dtype: null, elementBytes: 1 },
+  QInt32Storage: { dtype: null, elementBytes: 4 },
+  QUInt4x2Storage: { dtype: null, elementBytes: 1 },
+  QUInt2x4Storage: { dtype: null, elementBytes: 1 },
   UntypedStorage: { dtype: 'U8', elementBytes: 1 },
 };
 
 /** torch dtypes (`torch.float32`…) by name: the dtype, or null when allowed but not readable. */
 export const DTYPES: Record<string, SafetensorsDtype | null> = {
-  float64: 'F64', float32: 'F32', float16: 'F16', bfloat16: 'BF16',
-  int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
-  float8_e4m3fn: 'F8_E4M3', float8_e5m2: 'F8_E5M2',
+  float64: 'F64',
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
+  float8_e4m3fn: 'F8_E4M3',
+  float8_e5m2: 'F8_E5M2',
   ...Object.fromEntries(
-    ['complex32', 'complex64', 'complex128', 'qint8', 'quint8', 'qint32', 'quint4x2', 'quint2x4', 'float8_e5m2fnuz', 'float8_e4m3fnuz',
-      'uint16', 'uint32', 'uint64', 'bits1x8', 'bits2x4', 'bits4x2', 'bits8', 'bits16',
-      ...[1, 2, 3, 4, 5, 6, 7].flatMap((bits) => [`uint${bits}`, `int${bits}`])].map((name) => [name, null]),
+    [
+      'complex32',
+      'complex64',
+      'complex128',
+      'qint8',
+      'quint8',
+      'qint32',
+      'quint4x2',
+      'quint2x4',
+      'float8_e5m2fnuz',
+      'float8_e4m3fnuz',
+      'uint16',
+      'uint32',
+      'uint64',
+      'bits1x8',
+      'bits2x4',
+      'bits4x2',
+      'bits8',
+      'bits16',
+      ...[1, 2, 3, 4, 5, 6, 7].flatMap((bits) => [`uint${bits}`, `int${bits}`]),
+    ].map((name) => [name, null]),
   ),
 };
 
@@ -59,7 +95,13 @@ export type GlobalRole =
   | { role: 'unsupported'; what: string };
 
 /** torch._utils rebuild functions a weights checkpoint uses. */
-export type RebuildFunction = '_rebuild_tensor' | '_rebuild_tensor_v2' | '_rebuild_tensor_v3' | '_rebuild_parameter' | '_rebuild_parameter_with_state' | '_rebuild_from_type_v2';
+export type RebuildFunction =
+  | '_rebuild_tensor'
+  | '_rebuild_tensor_v2'
+  | '_rebuild_tensor_v3'
+  | '_rebuild_parameter'
+  | '_rebuild_parameter_with_state'
+  | '_rebuild_from_type_v2';
 
 function buildAllowList(): Map<string, GlobalRole> {
   const allowed = new Map<string, GlobalRole>([

@@ -65,17 +65,35 @@ export async function parseLegacy(head: Uint8Array, handle: FileHandle, fileSize
   const views = new Map<string, View>();
   const loadStorage = (pid: StoragePid): StorageValue => {
     if (pid.rest.length !== 1) throw new PickleError(`a storage id has ${5 + pid.rest.length} fields; the legacy format has 6`);
-    const root = roots.get(pid.key) ?? { kind: 'object', type: 'storage', key: pid.key, className: pid.className, dtype: pid.dtype, elementBytes: pid.elementBytes, numel: pid.numel, location: pid.location };
+    const root = roots.get(pid.key) ?? {
+      kind: 'object',
+      type: 'storage',
+      key: pid.key,
+      className: pid.className,
+      dtype: pid.dtype,
+      elementBytes: pid.elementBytes,
+      numel: pid.numel,
+      location: pid.location,
+    };
     if (root.numel !== pid.numel || root.className !== pid.className) throw new PickleError(`storage ${pid.key} is named twice with different types or sizes`);
     roots.set(pid.key, root);
     const view = pid.rest[0]!;
     if (view === null) return root;
     if (typeof view !== 'object' || view.kind !== 'tuple' || view.items.length !== 3) throw new PickleError('a storage view is not (key, offset, size)');
     const [viewKey, offset, size] = view.items;
-    if (typeof viewKey !== 'string' || typeof offset !== 'number' || typeof size !== 'number' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size < 0) {
+    if (
+      typeof viewKey !== 'string' ||
+      typeof offset !== 'number' ||
+      typeof size !== 'number' ||
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(size) ||
+      offset < 0 ||
+      size < 0
+    ) {
       throw new PickleError('a storage view is not (key, offset ≥ 0, size ≥ 0)');
     }
-    if (offset + size > root.numel) throw new PickleError(`storage view ${viewKey} reaches element ${offset + size} of storage ${pid.key}, which holds ${root.numel}`);
+    if (offset + size > root.numel)
+      throw new PickleError(`storage view ${viewKey} reaches element ${offset + size} of storage ${pid.key}, which holds ${root.numel}`);
     views.set(viewKey, { root: pid.key, offset, numel: size });
     return { ...root, key: viewKey, numel: size };
   };
@@ -97,9 +115,13 @@ export async function parseLegacy(head: Uint8Array, handle: FileHandle, fileSize
     if (position + 8 > fileSize) throw new LegacyError(`it ends inside its storage table (storage ${JSON.stringify(key)}; truncated?)`);
     await handle.read(count, 0, 8, position);
     const numel = count.readBigInt64LE(0);
-    if (numel !== BigInt(root.numel)) throw new LegacyError(`storage ${JSON.stringify(key)} holds ${numel} elements in the table but ${root.numel} in the pickle`);
+    if (numel !== BigInt(root.numel))
+      throw new LegacyError(`storage ${JSON.stringify(key)} holds ${numel} elements in the table but ${root.numel} in the pickle`);
     const bytes = root.numel * root.elementBytes;
-    if (position + 8 + bytes > fileSize) throw new LegacyError(`storage ${JSON.stringify(key)} claims ${bytes} bytes at byte ${position + 8}, past the end of the ${fileSize}-byte file (truncated?)`);
+    if (position + 8 + bytes > fileSize)
+      throw new LegacyError(
+        `storage ${JSON.stringify(key)} claims ${bytes} bytes at byte ${position + 8}, past the end of the ${fileSize}-byte file (truncated?)`,
+      );
     ranges.set(key, { start: position + 8, bytes });
     position += 8 + bytes;
   }

@@ -13,10 +13,27 @@ import { describeValue, PickleError, type PickleHooks, type PickleObject, type P
 export type GlobalValue = { kind: 'object'; type: 'global'; name: string; meaning: GlobalRole };
 
 /** A persistent id's storage, as the container resolves it. `dtype` null: a storage type that holds no readable weights. */
-export type StorageValue = { kind: 'object'; type: 'storage'; key: string; className: string; dtype: SafetensorsDtype | null; elementBytes: number; numel: number; location: string };
+export type StorageValue = {
+  kind: 'object';
+  type: 'storage';
+  key: string;
+  className: string;
+  dtype: SafetensorsDtype | null;
+  elementBytes: number;
+  numel: number;
+  location: string;
+};
 
 /** A tensor: `shape` elements of `storage`, `strides` apart (in elements), from element `offset`. */
-export type TensorValue = { kind: 'object'; type: 'tensor'; storage: StorageValue; dtype: SafetensorsDtype | null; offset: number; shape: number[]; strides: number[] };
+export type TensorValue = {
+  kind: 'object';
+  type: 'tensor';
+  storage: StorageValue;
+  dtype: SafetensorsDtype | null;
+  offset: number;
+  shape: number[];
+  strides: number[];
+};
 
 /** What a persistent id says, checked; the container turns it into a storage (and its view, for the legacy format). */
 export interface StoragePid {
@@ -44,7 +61,8 @@ function asGlobal(value: PickleValue): GlobalValue | undefined {
 }
 
 function safeInt(value: PickleValue, what: string, min = 0): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw refused(`${what} is ${describeNumber(value)}; expected an integer ≥ ${min}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+    throw refused(`${what} is ${describeNumber(value)}; expected an integer ≥ ${min}`);
   return value;
 }
 
@@ -75,7 +93,8 @@ function isEmpty(value: PickleValue): boolean {
 /** `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])` and its kin. */
 function rebuildTensor(args: readonly PickleValue[], dtypeOverride?: PickleValue): TensorValue {
   const [storage, offset, size, stride] = args;
-  if (storage === undefined || !isObject(storage, 'storage')) throw refused(`a tensor is rebuilt from ${storage === undefined ? 'nothing' : describeValue(storage)}, not a storage`);
+  if (storage === undefined || !isObject(storage, 'storage'))
+    throw refused(`a tensor is rebuilt from ${storage === undefined ? 'nothing' : describeValue(storage)}, not a storage`);
   const shape = intTuple(size ?? null, 'a tensor size');
   const strides = intTuple(stride ?? null, 'a tensor stride');
   if (strides.length !== shape.length) throw refused(`a tensor has size of ${shape.length} dimensions but stride of ${strides.length}`);
@@ -101,7 +120,8 @@ function callRebuild(name: string, args: readonly PickleValue[]): PickleValue {
     case '_rebuild_parameter':
     case '_rebuild_parameter_with_state': {
       const data = args[0];
-      if (data === undefined || !isObject(data, 'tensor')) throw refused(`a parameter is rebuilt from ${data === undefined ? 'nothing' : describeValue(data)}, not a tensor`);
+      if (data === undefined || !isObject(data, 'tensor'))
+        throw refused(`a parameter is rebuilt from ${data === undefined ? 'nothing' : describeValue(data)}, not a tensor`);
       return data;
     }
     case '_rebuild_from_type_v2': {
@@ -113,7 +133,8 @@ function callRebuild(name: string, args: readonly PickleValue[]): PickleValue {
         throw refused('_rebuild_from_type_v2 rebuilds something other than a plain tensor (a tensor subclass)');
       }
       if (state !== undefined && !isEmpty(state)) throw refused('a tensor carries Python attributes (a tensor subclass)');
-      if (innerArgs === undefined || typeof innerArgs !== 'object' || innerArgs === null || innerArgs.kind !== 'tuple') throw refused('_rebuild_from_type_v2 is given arguments that are not a tuple');
+      if (innerArgs === undefined || typeof innerArgs !== 'object' || innerArgs === null || innerArgs.kind !== 'tuple')
+        throw refused('_rebuild_from_type_v2 is given arguments that are not a tuple');
       return callRebuild(rebuild.meaning.rebuild, innerArgs.items);
     }
     default:
@@ -150,7 +171,8 @@ function call(callable: PickleValue, args: PickleTuple, opcode: 'REDUCE' | 'NEWO
     case 'encode': {
       // protocol 2 pickles bytes as _codecs.encode(text, 'latin1')
       const value = items[0];
-      if (typeof value !== 'string' || (items[1] !== 'latin1' && items[1] !== 'latin-1')) throw refused('_codecs.encode is called with other than (text, "latin1")');
+      if (typeof value !== 'string' || (items[1] !== 'latin1' && items[1] !== 'latin-1'))
+        throw refused('_codecs.encode is called with other than (text, "latin1")');
       return { kind: 'bytes', data: Buffer.from(value, 'latin1') };
     }
     case 'builtin':
@@ -197,14 +219,23 @@ export function torchPickleHooks(loadStorage: (pid: StoragePid) => PickleValue):
       const locationText = text(location ?? null);
       if (keyText === undefined || locationText === undefined) throw refused('a storage id without a key or location string');
       const { className, dtype, elementBytes } = type.meaning;
-      return loadStorage({ className, dtype, elementBytes, key: keyText, location: locationText, numel: safeInt(numel ?? null, `the element count of storage ${keyText}`), rest });
+      return loadStorage({
+        className,
+        dtype,
+        elementBytes,
+        key: keyText,
+        location: locationText,
+        numel: safeInt(numel ?? null, `the element count of storage ${keyText}`),
+        rest,
+      });
     },
   };
 }
 
 /** The tensors of an unpickled state dict (name → tensor), refusing anything that is not one. */
 export function stateDictTensors(value: PickleValue): Map<string, TensorValue> {
-  if (typeof value !== 'object' || value === null || value.kind !== 'dict') throw refused(`the checkpoint holds ${describeValue(value)}, not a state dict (a dict of tensor names → tensors)`);
+  if (typeof value !== 'object' || value === null || value.kind !== 'dict')
+    throw refused(`the checkpoint holds ${describeValue(value)}, not a state dict (a dict of tensor names → tensors)`);
   const tensors = new Map<string, TensorValue>();
   for (const [key, entry] of value.entries) {
     if (typeof key !== 'string') throw refused(`the state dict has a key ${String(key)} that is not a string`);

@@ -55,7 +55,9 @@ function readEntries(zip: yauzl.ZipFile): Promise<Map<string, yauzl.Entry>> {
 
 function localHeader(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<yauzl.LocalFileHeader> {
   return new Promise((resolve, reject) => {
-    zip.readLocalFileHeader(entry, {}, (error, header) => (error ? reject(new ZipError(`record ${JSON.stringify(entry.fileName)} is invalid (${error.message})`)) : resolve(header)));
+    zip.readLocalFileHeader(entry, {}, (error, header) =>
+      error ? reject(new ZipError(`record ${JSON.stringify(entry.fileName)} is invalid (${error.message})`)) : resolve(header),
+    );
   });
 }
 
@@ -73,7 +75,11 @@ export async function openTorchZip(file: string): Promise<TorchZip> {
     const entries = await readEntries(zip);
     const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
     if (pickles.length !== 1) {
-      throw new ZipError(pickles.length === 0 ? 'it has no <prefix>/data.pkl record: a zip, but not a torch.save checkpoint' : `it has ${pickles.length} data.pkl records (${pickles.slice(0, 3).join(', ')})`);
+      throw new ZipError(
+        pickles.length === 0
+          ? 'it has no <prefix>/data.pkl record: a zip, but not a torch.save checkpoint'
+          : `it has ${pickles.length} data.pkl records (${pickles.slice(0, 3).join(', ')})`,
+      );
     }
     const prefix = pickles[0]!.slice(0, -'/data.pkl'.length);
     const used = new Map<string, { name: string; from: number; to: number }>();
@@ -88,14 +94,16 @@ export async function openTorchZip(file: string): Promise<TorchZip> {
       }
       const header = await localHeader(zip, entry);
       if (header.compressionMethod !== 0) throw new ZipError(`record ${JSON.stringify(name)} is stored in the directory but compressed in its local header`);
-      if (header.fileName.toString('utf8') !== name) throw new ZipError(`record ${JSON.stringify(name)} is named ${JSON.stringify(header.fileName.toString('utf8'))} in its local header`);
+      if (header.fileName.toString('utf8') !== name)
+        throw new ZipError(`record ${JSON.stringify(name)} is named ${JSON.stringify(header.fileName.toString('utf8'))} in its local header`);
       used.set(name, { name, from: entry.relativeOffsetOfLocalHeader, to: header.fileDataStart + entry.uncompressedSize });
       return { name, dataStart: header.fileDataStart, size: entry.uncompressedSize };
     };
     const checkApart = () => {
       const sorted = [...used.values()].sort((a, b) => a.from - b.from);
       for (let i = 1; i < sorted.length; i += 1) {
-        if (sorted[i]!.from < sorted[i - 1]!.to) throw new ZipError(`records ${JSON.stringify(sorted[i - 1]!.name)} and ${JSON.stringify(sorted[i]!.name)} overlap (a crafted zip)`);
+        if (sorted[i]!.from < sorted[i - 1]!.to)
+          throw new ZipError(`records ${JSON.stringify(sorted[i - 1]!.name)} and ${JSON.stringify(sorted[i]!.name)} overlap (a crafted zip)`);
       }
     };
     return { prefix, entries, record, checkApart, close: () => zip.close() };
