@@ -130,7 +130,10 @@ describe('the Slurm recipes (slurm/) on a real Slurm cluster', { concurrency: tr
     }
 
     const [merged] = await cluster!.waitForEnd(merge);
-    assert.equal(merged!.state, 'COMPLETED', await log(out, `resid-norms-merge-${merge}`).catch(String));
+    // On a failure, the task logs say why (the temp folder is gone afterwards).
+    const taskLogs = async () => (await Promise.all([1, 2, 3].map((index) => log(out, `resid-norms-measure-${array}_${index}`).catch(String)))).join('\n---\n');
+    if (merged!.state !== 'COMPLETED')
+      assert.fail(`merge ${merged!.state}: ${await log(out, `resid-norms-merge-${merge}`).catch(String)}\n${await taskLogs()}`);
     const tasks = (await cluster!.jobs(array)).map(({ task, state, restarts }) => [Number(task), state, restarts]).sort((a, b) => Number(a[0]) - Number(b[0]));
     assert.deepEqual(tasks, [
       [1, 'COMPLETED', 0],
