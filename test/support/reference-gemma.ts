@@ -16,7 +16,6 @@
  */
 import { referenceRope, type ReferenceRope } from './reference-rope.js';
 import {
-  activation,
   add,
   applyRotary,
   causalAttention,
@@ -30,6 +29,7 @@ import {
   type HookNorms,
   type ReferenceHead,
   type Vectors,
+  gatedMlp,
 } from './reference-ops.js';
 
 type Config = Record<string, unknown>;
@@ -140,13 +140,7 @@ export function referenceGemma(weights: Map<string, Float32Array>, config: Confi
     const mid = add(x, attnOut);
     recordNorms(result, 'resid_mid', mid);
     const h2 = gemmaRmsNorm(mid, w(`${p}.${gemma2 ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`), eps);
-    const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
-    const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlp = project(
-      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
-      `${p}.mlp.down_proj`,
-      d,
-    );
+    const mlp = gatedMlp(h2, project, `${p}.mlp`, dMlp, d, act);
     const mlpOut = gemma2 ? gemmaRmsNorm(mlp, w(`${p}.post_feedforward_layernorm.weight`), eps) : mlp;
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);

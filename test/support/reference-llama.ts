@@ -6,13 +6,11 @@
  * Returns every hook's norms, [layer][position].
  */
 import {
-  activation,
   add,
   applyRotary,
   causalAttention,
   emptyHookNorms,
   linear,
-  mapValues,
   recordNorms,
   rmsNorm,
   tiesWordEmbeddings,
@@ -21,6 +19,7 @@ import {
   type HookNorms,
   type ReferenceHead,
   type Vectors,
+  gatedMlp,
 } from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
@@ -75,13 +74,7 @@ export function referenceLlama(weights: Map<string, Float32Array>, config: Recor
     const mid = add(x, attnOut);
     recordNorms(result, 'resid_mid', mid);
     const h2 = rmsNorm(mid, w(`${p}.post_attention_layernorm.weight`), eps);
-    const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
-    const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlpOut = project(
-      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
-      `${p}.mlp.down_proj`,
-      d,
-    );
+    const mlpOut = gatedMlp(h2, project, `${p}.mlp`, dMlp, d, act);
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);

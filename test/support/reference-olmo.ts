@@ -12,7 +12,6 @@
  * The hooks follow TransformerLens: attn_out and mlp_out are what is added to the residual stream.
  */
 import {
-  activation,
   add,
   applyRotary,
   causalAttention,
@@ -28,6 +27,7 @@ import {
   type HookNorms,
   type ReferenceHead,
   type Vectors,
+  gatedMlp,
 } from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
@@ -100,13 +100,7 @@ export function referenceOlmo(weights: Map<string, Float32Array>, config: Config
     const mid = add(x, attnOut);
     recordNorms(result, 'resid_mid', mid);
     const h2 = olmo2 ? mid : olmoLayerNorm(mid);
-    const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
-    const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlp = project(
-      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
-      `${p}.mlp.down_proj`,
-      d,
-    );
+    const mlp = gatedMlp(h2, project, `${p}.mlp`, dMlp, d, act);
     const mlpOut = olmo2 ? rmsNorm(mlp, w(`${p}.post_feedforward_layernorm.weight`), eps) : mlp;
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);

@@ -236,6 +236,27 @@ export function mapValues(x: Vectors, f: (v: number) => number): Vectors {
  */
 export type ReferenceHead = (x: Vectors) => Vectors;
 
+/**
+ * The gated MLP with Llama's module names (LlamaMLP, and the families that copied it):
+ * down_proj(act(gate_proj(h)) ⊙ up_proj(h)), each projection through the reference's `project`.
+ */
+export function gatedMlp(
+  h: Vectors,
+  project: (x: Vectors, name: string, dOut: number) => Vectors,
+  prefix: string,
+  dMlp: number,
+  dModel: number,
+  act: string,
+): Vectors {
+  const gate = mapValues(project(h, `${prefix}.gate_proj`, dMlp), (value) => activation(act, value));
+  const up = project(h, `${prefix}.up_proj`, dMlp);
+  return project(
+    gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
+    `${prefix}.down_proj`,
+    dModel,
+  );
+}
+
 /** x·W_Uᵀ with W_U stored [dVocab, d] (nn.Linear layout): [pos][d] → [pos][dVocab]. */
 export function unembed(x: Vectors, unembedding: Float32Array): Vectors {
   const d = x[0]?.length ?? 1;

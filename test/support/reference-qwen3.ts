@@ -8,13 +8,11 @@
  * max_window_layers on); o_proj; SwiGLU MLP with hidden_act. Returns every hook's norms.
  */
 import {
-  activation,
   add,
   applyRotary,
   causalAttention,
   emptyHookNorms,
   linear,
-  mapValues,
   recordNorms,
   rmsNorm,
   tiesWordEmbeddings,
@@ -23,6 +21,7 @@ import {
   type HookNorms,
   type ReferenceHead,
   type Vectors,
+  gatedMlp,
 } from './reference-ops.js';
 import { referenceRope } from './reference-rope.js';
 
@@ -97,13 +96,7 @@ export function referenceQwen3(weights: Map<string, Float32Array>, config: Confi
     const mid = add(x, attnOut);
     recordNorms(result, 'resid_mid', mid);
     const h2 = rmsNorm(mid, w(`${p}.post_attention_layernorm.weight`), eps);
-    const gate = mapValues(project(h2, `${p}.mlp.gate_proj`, dMlp), (value) => activation(act, value));
-    const up = project(h2, `${p}.mlp.up_proj`, dMlp);
-    const mlpOut = project(
-      gate.map((row, position) => row.map((value, i) => value * up[position]![i]!)),
-      `${p}.mlp.down_proj`,
-      d,
-    );
+    const mlpOut = gatedMlp(h2, project, `${p}.mlp`, dMlp, d, act);
     recordNorms(result, 'mlp_out', mlpOut);
     x = add(mid, mlpOut);
     recordNorms(result, 'resid_post', x);
